@@ -1,0 +1,38 @@
+# Thin targets; the logic lives in Python (koubei CLI) and scripts/.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean es-start es-stop
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/koubei demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy koubei crawlers pipeline flows analysis demo
+
+bench: setup
+	$(PY) -m bench
+
+es-start: setup
+	$(VENV)/bin/koubei es start
+
+es-stop: setup
+	$(VENV)/bin/koubei es stop
+
+clean:
+	rm -rf var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: each module ``bench/<name>.py`` has ``main(argv) -> int``; never timed tests."""

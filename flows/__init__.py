@@ -1,0 +1,1 @@
+"""Prefect flows composing the stages, their deployments, and the ``koubei`` command line."""

@@ -1,0 +1,49 @@
+"""The ``koubei`` command line.
+
+Each subcommand lives in its own module under ``flows/commands/`` and exposes
+``register(subparsers)``; modules are discovered, so adding a command touches one file. Heavy
+imports happen inside the handlers, keeping ``koubei --help`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from koubei.config import ConfigError
+from koubei.log import configure_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import flows.commands as commands
+
+    parser = argparse.ArgumentParser(prog="koubei", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"flows.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    try:
+        result = args.func(args)
+    except ConfigError as exc:
+        print(f"config error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

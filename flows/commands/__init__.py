@@ -1,0 +1,1 @@
+"""One module per ``koubei`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,233 @@
+"""The one config schema: ``config/brands.yaml``, ``config/sources.yaml``, ``config/alerts.yaml``.
+
+Config is data. Defaults live here and nowhere else; secrets are never in YAML, only the *names*
+of environment variables that hold them (``*_env`` fields). Every error names the file, the field
+path and why, and all errors of a file are reported at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from koubei import paths
+
+
+class ConfigError(ValueError):
+    """A config file is unreadable or invalid; the message names the file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- brands.yaml -------------------------------------------------------------------------------
+
+
+class Brand(_Strict):
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list, description="other names that mean the brand")
+    competitors: list[str] = Field(default_factory=list, description="names of other brands here")
+    exclude: list[str] = Field(
+        default_factory=list, description="words that mark a hit as off-topic (e.g. a place name)"
+    )
+
+    @property
+    def terms(self) -> list[str]:
+        """Every term that names the brand, the canonical name first."""
+        return [self.name, *[a for a in self.aliases if a != self.name]]
+
+
+class BrandsConfig(_Strict):
+    brands: list[Brand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _competitors_are_brands(self) -> BrandsConfig:
+        names = [b.name for b in self.brands]
+        if len(set(names)) != len(names):
+            raise ValueError(f"brand names must be unique, got {names}")
+        for brand in self.brands:
+            unknown = [c for c in brand.competitors if c not in names]
+            if unknown:
+                raise ValueError(
+                    f"brand {brand.name!r} lists competitors {unknown} that are not brands here"
+                )
+        return self
+
+    def get(self, name: str) -> Brand:
+        for brand in self.brands:
+            if brand.name == name:
+                return brand
+        raise KeyError(name)
+
+
+# --- sources.yaml ------------------------------------------------------------------------------
+
+
+class Source(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    platform: str = Field(description="spider name under crawlers/spiders/")
+    enabled: bool = True
+    base_url: str | None = Field(default=None, description="API or site root; platform default")
+    brands: list[str] | None = Field(default=None, description="brands to track; default all")
+    keywords: list[str] = Field(default_factory=list, description="extra search keywords")
+    product_ids: list[str] = Field(default_factory=list)
+    post_ids: list[str] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed or sitemap URLs")
+    urls: list[str] = Field(default_factory=list, description="start URLs for page spiders")
+    max_pages: int = Field(default=50, ge=1, le=10_000)
+    schedule: str = Field(default="*/5 * * * *", description="cron expression for deployments")
+    cookie_env: str | None = Field(default=None, description="env var holding a login cookie")
+    user_agent: str | None = None
+    proxy_env: str | None = Field(default=None, description="env var holding a proxy URL")
+    obey_robots: bool = True
+    concurrency_per_domain: int = Field(default=2, ge=1, le=64)
+
+
+class SourcesConfig(_Strict):
+    sources: list[Source] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SourcesConfig:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique, repeated: {dupes}")
+        return self
+
+    def get(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+# --- alerts.yaml -------------------------------------------------------------------------------
+
+Severity = Literal["info", "warning", "critical"]
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds in ``'5m'``, ``'1h'``, ``'30s'``, ``'7d'`` or a bare integer of seconds."""
+    if isinstance(text, int):
+        return text
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like '5m', '1h', '30s' or '7d'")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class DetectorConfig(_Strict):
+    name: str
+    type: str = Field(description="detector class name in the registry (analysis.detectors)")
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelConfig(_Strict):
+    name: str
+    type: str = Field(description="channel class name in the registry (analysis.alerts.channels)")
+    enabled: bool = True
+    min_severity: Severity = "warning"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _no_inline_secrets(cls, options: dict[str, Any]) -> dict[str, Any]:
+        for key in options:
+            if key in {"url", "secret", "token", "webhook", "password", "api_key"}:
+                raise ValueError(
+                    f"{key!r} must not be written in YAML; set '{key}_env' to the name of an "
+                    "environment variable that holds it"
+                )
+        return options
+
+
+class AlertsConfig(_Strict):
+    interval: str = "5m"
+    renotify: str = "4h"
+    kibana_url: str = "http://localhost:5601"
+    detectors: list[DetectorConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    @field_validator("interval", "renotify")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.interval)
+
+    @property
+    def renotify_seconds(self) -> int:
+        return parse_duration(self.renotify)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_file(path: Path, model: type[ModelT]) -> ModelT:
+    """Parse and validate one YAML file; errors name the file, each field path and why."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling against config/README.md)"
+            lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def load_brands(config_dir: Path | None = None) -> BrandsConfig:
+    return load_file((config_dir or paths.CONFIG_DIR) / "brands.yaml", BrandsConfig)
+
+
+def load_sources(config_dir: Path | None = None) -> SourcesConfig:
+    return load_file((config_dir or paths.CONFIG_DIR) / "sources.yaml", SourcesConfig)
+
+
+def load_alerts(config_dir: Path | None = None) -> AlertsConfig:
+    return load_file((config_dir or paths.CONFIG_DIR) / "alerts.yaml", AlertsConfig)
+
+
+def secret(env_name: str, *, file: Path | str, field: str) -> str:
+    """Read a secret from the environment; a missing one names the variable, file and field."""
+    value = os.environ.get(env_name)
+    if not value:
+        raise ConfigError(f"{file}: {field}: environment variable {env_name} is not set")
+    return value

@@ -1,0 +1,310 @@
+"""A real single-node Elasticsearch on 127.0.0.1 for the demo and the tests.
+
+The server is the ``integ-test-zip`` distribution from Maven Central (core server, security and
+netty only), fetched once with ``mvn dependency:copy`` and cached. Elasticsearch refuses to run as
+root, so as root it runs as the system user ``koubei-es``. ES 9 needs a JDK >= 21: we look in
+``KOUBEI_ES_JAVA_HOME``/``ES_JAVA_HOME`` and then ``/usr/lib/jvm``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from base64 import b64encode
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ES_VERSION = os.environ.get("KOUBEI_ES_VERSION", "9.2.4")
+ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
+RUN_USER = "koubei-es"
+MIN_JDK = 21
+
+
+class LocalESError(RuntimeError):
+    """The local node could not be fetched, started or reached."""
+
+
+@dataclass
+class LocalNode:
+    url: str
+    pid: int
+    home: str
+    data: str
+    username: str | None = None
+    password: str | None = None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> LocalNode | None:
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text()))
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def base_dir() -> Path:
+    """Where the unpacked server lives; root's home is closed to the run user, so /var/tmp."""
+    if _as_root():
+        return Path(os.environ.get("KOUBEI_ES_DIR", "/var/tmp/koubei-es"))
+    return Path(os.environ.get("KOUBEI_ES_DIR", Path.home() / ".cache" / "koubei" / "es"))
+
+
+def find_java_home() -> str:
+    """A JDK >= 21: the env override, else the newest under /usr/lib/jvm."""
+    for var in ("KOUBEI_ES_JAVA_HOME", "ES_JAVA_HOME"):
+        if os.environ.get(var):
+            return os.environ[var]
+    candidates = []
+    for jdk in Path("/usr/lib/jvm").glob("*"):
+        # The JDK's own `release` file is authoritative; directory names vary by vendor.
+        release = jdk / "release"
+        if jdk.is_symlink() or not release.exists() or not (jdk / "bin" / "java").exists():
+            continue
+        match = re.search(r'JAVA_VERSION="(\d+)', release.read_text(errors="replace"))
+        if match and int(match.group(1)) >= MIN_JDK:
+            candidates.append((int(match.group(1)), str(jdk)))
+    if not candidates:
+        raise LocalESError(
+            f"Elasticsearch {ES_VERSION} needs a JDK >= {MIN_JDK}; none found under /usr/lib/jvm. "
+            "Install one (e.g. apt-get install openjdk-21-jdk-headless) or set ES_JAVA_HOME."
+        )
+    return max(candidates)[1]
+
+
+def fetch(version: str = ES_VERSION) -> Path:
+    """The cached zip, fetched with Maven the first time."""
+    cache = Path(os.environ.get("KOUBEI_CACHE", Path.home() / ".cache" / "koubei")) / "es"
+    zip_path = cache / f"elasticsearch-{version}.zip"
+    if zip_path.exists():
+        return zip_path
+    cache.mkdir(parents=True, exist_ok=True)
+    command = [
+        "mvn", "-q", "dependency:copy",
+        f"-Dartifact={ARTIFACT.format(version=version)}",
+        f"-DoutputDirectory={cache}",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if result.returncode != 0 or not zip_path.exists():
+        raise LocalESError(f"`{' '.join(command)}` failed:\n{result.stdout}{result.stderr}")
+    return zip_path
+
+
+def _ensure_user() -> pwd.struct_passwd | None:
+    if not _as_root():
+        return None
+    try:
+        return pwd.getpwnam(RUN_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_USER],
+            check=True,
+        )
+        return pwd.getpwnam(RUN_USER)
+
+
+def _chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
+    if user is None:
+        return
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(path)], check=True)
+
+
+def install(version: str = ES_VERSION) -> Path:
+    """Unpack the server once; returns its home directory."""
+    home = base_dir() / f"elasticsearch-{version}"
+    if (home / "bin" / "elasticsearch").exists():
+        return home
+    zip_path = fetch(version)
+    base_dir().mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=base_dir()))
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(staging)
+    for script in (staging / f"elasticsearch-{version}" / "bin").iterdir():
+        script.chmod(0o755)
+    jdk_bin = staging / f"elasticsearch-{version}" / "jdk" / "bin"
+    if jdk_bin.exists():
+        for tool in jdk_bin.iterdir():
+            tool.chmod(0o755)
+    (staging / f"elasticsearch-{version}").rename(home)
+    shutil.rmtree(staging, ignore_errors=True)
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _health(url: str, username: str | None, password: str | None) -> dict[str, object] | None:
+    request = urllib.request.Request(f"{url}/_cluster/health")
+    if username:
+        token = b64encode(f"{username}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start(
+    *,
+    version: str = ES_VERSION,
+    heap: str = "512m",
+    security: bool = False,
+    username: str = "elastic-admin",
+    password: str = "koubei-test-pw",
+    timeout: float = 180.0,
+) -> LocalNode:
+    """Start a fresh node with its own data dir on a free loopback port; wait for health."""
+    home = install(version)
+    user = _ensure_user()
+    java_home = find_java_home()
+    workdir = Path(tempfile.mkdtemp(prefix="node-", dir=base_dir()))
+    config = workdir / "config"
+    shutil.copytree(home / "config", config)
+    port, transport = free_port(), free_port()
+    settings = {
+        "cluster.name": "koubei-local",
+        "node.name": "koubei-1",
+        "network.host": "127.0.0.1",
+        "http.port": port,
+        "transport.port": transport,
+        "discovery.type": "single-node",
+        "path.data": str(workdir / "data"),
+        "path.logs": str(workdir / "logs"),
+        "xpack.security.enabled": security,
+        "xpack.security.http.ssl.enabled": False,
+        "xpack.security.transport.ssl.enabled": False,
+        # Small test node: don't refuse writes when the shared disk is busy.
+        "cluster.routing.allocation.disk.threshold_enabled": False,
+        "action.destructive_requires_name": False,
+    }
+    (config / "elasticsearch.yml").write_text(
+        "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ES_JAVA_HOME": java_home,
+        "ES_PATH_CONF": str(config),
+        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+        "HOME": str(workdir),
+    }
+    _chown_tree(workdir, user)
+    if security:
+        users_cmd = [str(home / "bin" / "elasticsearch-users"), "useradd", username,
+                     "-p", password, "-r", "superuser"]  # fmt: skip
+        subprocess.run(users_cmd, env=env, check=True, capture_output=True, user=_uid(user))
+    log = open(workdir / "stdout.log", "wb")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(
+        [str(home / "bin" / "elasticsearch")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        user=_uid(user),
+        start_new_session=True,
+        cwd=workdir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    node = LocalNode(
+        url=url,
+        pid=process.pid,
+        home=str(home),
+        data=str(workdir),
+        username=username if security else None,
+        password=password if security else None,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = (workdir / "stdout.log").read_text(errors="replace")[-3000:]
+            raise LocalESError(f"Elasticsearch exited with {process.returncode}:\n{tail}")
+        health = _health(url, node.username, node.password)
+        if health and health.get("status") in ("green", "yellow"):
+            return node
+        time.sleep(1)
+    stop(node)
+    raise LocalESError(f"Elasticsearch on {url} not healthy after {timeout:.0f}s; see {workdir}")
+
+
+def _uid(user: pwd.struct_passwd | None) -> int | None:
+    return user.pw_uid if user else None
+
+
+def stop(node: LocalNode, *, remove_data: bool = True, timeout: float = 30.0) -> None:
+    """Stop the node (SIGTERM, then SIGKILL) and remove its data dir."""
+    try:
+        os.killpg(node.pid, signal.SIGTERM)
+    except OSError:
+        pass
+    deadline = time.monotonic() + timeout
+    while node.alive() and time.monotonic() < deadline:
+        try:
+            os.waitpid(node.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.2)
+    if node.alive():
+        try:
+            os.killpg(node.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if remove_data:
+        shutil.rmtree(node.data, ignore_errors=True)
+
+
+def pause(node: LocalNode) -> None:
+    """Stop the process but keep its data, so :func:`resume` brings the same node back."""
+    stop(node, remove_data=False)
+
+
+def resume(node: LocalNode, timeout: float = 180.0) -> LocalNode:
+    """Start a node again on its existing data dir and port."""
+    user = _ensure_user()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ES_JAVA_HOME": find_java_home(),
+        "ES_PATH_CONF": str(Path(node.data) / "config"),
+        "ES_JAVA_OPTS": "-Xms512m -Xmx512m",
+        "HOME": node.data,
+    }
+    log = open(Path(node.data) / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        [str(Path(node.home) / "bin" / "elasticsearch")],
+        env=env, stdout=log, stderr=subprocess.STDOUT, user=_uid(user),
+        start_new_session=True, cwd=node.data,
+    )  # fmt: skip
+    node.pid = process.pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalESError(f"Elasticsearch exited with {process.returncode} on resume")
+        health = _health(node.url, node.username, node.password)
+        if health and health.get("status") in ("green", "yellow"):
+            return node
+        time.sleep(1)
+    raise LocalESError(f"Elasticsearch on {node.url} not healthy after resume")

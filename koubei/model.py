@@ -1,0 +1,113 @@
+"""The document model: one record for a review, post, repost, comment or article.
+
+Every arrow of the pipeline (crawl → landing → process → index → analyse) carries this record as a
+plain JSON object, so each stage can be re-run on the previous stage's output. Spiders fill the
+raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspects`` and
+``dup_cluster``; Elasticsearch adds nothing the record does not have.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from koubei.timeutil import aware, now
+
+SCHEMA_VERSION = 1
+
+Kind = Literal["review", "post", "repost", "comment", "article"]
+Relation = Literal["repost", "reply", "quote"]
+SentimentLabel = Literal["positive", "neutral", "negative"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Author(_Strict):
+    id: str | None = None
+    name: str | None = None
+    followers: int | None = None
+    verified: bool | None = None
+    region: str | None = None
+
+
+class Engagement(_Strict):
+    likes: int = 0
+    reposts: int = 0
+    comments: int = 0
+    helpful: int = 0
+
+
+class BrandMatch(_Strict):
+    """Why a record counts for a brand: which configured term matched in which field."""
+
+    brand: str
+    term: str
+    field: str = "text"
+
+
+class Sentiment(_Strict):
+    score: float = Field(ge=0.0, le=1.0, description="probability that the text is positive")
+    label: SentimentLabel
+    model_version: str
+
+
+class AspectSentiment(_Strict):
+    aspect: str
+    score: float = Field(ge=0.0, le=1.0)
+    label: SentimentLabel
+    sentence: str = ""
+
+
+class Document(_Strict):
+    id: str = Field(description="stable id: '<platform>:<native id>'; the Elasticsearch _id")
+    platform: str
+    source: str
+    kind: Kind
+    native_id: str
+    url: str | None = None
+    brands: list[str] = Field(default_factory=list)
+    brand_matches: list[BrandMatch] = Field(default_factory=list)
+    author: Author = Field(default_factory=Author)
+    parent_id: str | None = None
+    root_id: str | None = None
+    relation: Relation | None = None
+    title: str | None = None
+    text_raw: str
+    text_clean: str | None = None
+    terms: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    product_id: str | None = None
+    rating: float | None = None
+    engagement: Engagement = Field(default_factory=Engagement)
+    created_at: datetime
+    crawled_at: datetime = Field(default_factory=now)
+    language: str = "zh"
+    sentiment: Sentiment | None = None
+    aspects: list[AspectSentiment] = Field(default_factory=list)
+    dup_cluster: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @field_validator("created_at", "crawled_at")
+    @classmethod
+    def _timezone_aware(cls, value: datetime) -> datetime:
+        return aware(value)
+
+
+def make_id(platform: str, native_id: object) -> str:
+    """The deterministic document id; a re-crawl of the same item yields the same id."""
+    return f"{platform}:{native_id}"
+
+
+def to_record(doc: Document) -> dict[str, Any]:
+    """The JSON-ready record that landing files and the index carry."""
+    return doc.model_dump(mode="json")
+
+
+def from_record(record: dict[str, Any]) -> Document:
+    return Document.model_validate(record)

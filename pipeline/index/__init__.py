@@ -1,0 +1,1 @@
+"""Elasticsearch: client, templates, writer (bulk, spool, dead letters) and queries."""

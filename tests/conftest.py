@@ -1,0 +1,55 @@
+"""Session fixtures for the real servers the suite needs.
+
+The Elasticsearch node is started once per session (about 15-40 s) unless ``KOUBEI_ES_URL``
+points at one. There is no skip: a node that cannot start fails the tests that need it, which is
+what ``CI=true`` requires.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import es_local
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    if os.environ.get("KOUBEI_ES_URL"):
+        yield os.environ["KOUBEI_ES_URL"]
+        return
+    node = es_local.start()
+    try:
+        yield node.url
+    finally:
+        es_local.stop(node)
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index_prefix(es: Elasticsearch) -> Iterator[str]:
+    """A unique index prefix per test; its indices, templates and aliases are removed after."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    yield prefix
+    es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True)
+    templates = es.indices.get_index_template(name=f"{prefix}*", ignore=[404])
+    for template in templates.get("index_templates", []):
+        es.indices.delete_index_template(name=template["name"])
+
+
+@pytest.fixture
+def koubei_home(tmp_path, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """An isolated state root (landing, spool, outbox ...) for one test."""
+    home = tmp_path / "koubei-home"
+    monkeypatch.setenv("KOUBEI_HOME", str(home))
+    return str(home)
