@@ -8,6 +8,7 @@ root, so as root it runs as the system user ``koubei-es``. ES 9 needs a JDK >= 2
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -41,6 +42,7 @@ class LocalNode:
     pid: int
     home: str
     data: str
+    heap: str = "512m"
     username: str | None = None
     password: str | None = None
 
@@ -166,7 +168,7 @@ def _health(url: str, username: str | None, password: str | None) -> dict[str, o
         request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
+            return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
@@ -178,77 +180,94 @@ def start(
     security: bool = False,
     username: str = "elastic-admin",
     password: str = "koubei-test-pw",
+    workdir: Path | None = None,
     timeout: float = 180.0,
 ) -> LocalNode:
-    """Start a fresh node with its own data dir on a free loopback port; wait for health."""
+    """Start a node on a free loopback port and wait for health.
+
+    Without ``workdir`` the node gets a fresh temporary data dir (tests). With one, an existing
+    node's data is reused, so ``koubei es start`` after a stop finds the demo's documents again.
+    """
     home = install(version)
     user = _ensure_user()
-    java_home = find_java_home()
-    workdir = Path(tempfile.mkdtemp(prefix="node-", dir=base_dir()))
+    if workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix="node-", dir=base_dir()))
     config = workdir / "config"
-    shutil.copytree(home / "config", config)
-    port, transport = free_port(), free_port()
+    if not config.exists():
+        shutil.copytree(home / "config", config)
     settings = {
         "cluster.name": "koubei-local",
         "node.name": "koubei-1",
         "network.host": "127.0.0.1",
-        "http.port": port,
-        "transport.port": transport,
+        "http.port": free_port(),
+        "transport.port": free_port(),
         "discovery.type": "single-node",
         "path.data": str(workdir / "data"),
         "path.logs": str(workdir / "logs"),
         "xpack.security.enabled": security,
         "xpack.security.http.ssl.enabled": False,
         "xpack.security.transport.ssl.enabled": False,
-        # Small test node: don't refuse writes when the shared disk is busy.
+        # Small local node: don't refuse writes when the shared disk is busy.
         "cluster.routing.allocation.disk.threshold_enabled": False,
         "action.destructive_requires_name": False,
     }
     (config / "elasticsearch.yml").write_text(
         "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
     )
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "ES_JAVA_HOME": java_home,
-        "ES_PATH_CONF": str(config),
-        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
-        "HOME": str(workdir),
-    }
     _chown_tree(workdir, user)
-    if security:
-        users_cmd = [str(home / "bin" / "elasticsearch-users"), "useradd", username,
-                     "-p", password, "-r", "superuser"]  # fmt: skip
-        subprocess.run(users_cmd, env=env, check=True, capture_output=True, user=_uid(user))
-    log = open(workdir / "stdout.log", "wb")  # noqa: SIM115 - handed to the child process
-    process = subprocess.Popen(
-        [str(home / "bin" / "elasticsearch")],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        user=_uid(user),
-        start_new_session=True,
-        cwd=workdir,
-    )
-    url = f"http://127.0.0.1:{port}"
     node = LocalNode(
-        url=url,
-        pid=process.pid,
+        url=f"http://127.0.0.1:{settings['http.port']}",
+        pid=0,
         home=str(home),
         data=str(workdir),
+        heap=heap,
         username=username if security else None,
         password=password if security else None,
     )
+    if security:
+        users_cmd = [str(home / "bin" / "elasticsearch-users"), "useradd", username,
+                     "-p", password, "-r", "superuser"]  # fmt: skip
+        subprocess.run(users_cmd, env=_env(node), check=True, capture_output=True, user=_uid(user))
+    return _launch(node, timeout)
+
+
+def _env(node: LocalNode) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ES_JAVA_HOME": find_java_home(),
+        "ES_PATH_CONF": str(Path(node.data) / "config"),
+        "ES_JAVA_OPTS": f"-Xms{node.heap} -Xmx{node.heap}",
+        "HOME": node.data,
+    }
+
+
+def _launch(node: LocalNode, timeout: float) -> LocalNode:
+    """Run the server on ``node.data`` and wait until the cluster is green or yellow."""
+    log_path = Path(node.data) / "stdout.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(Path(node.home) / "bin" / "elasticsearch")],
+            env=_env(node),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=_uid(_ensure_user()),
+            start_new_session=True,
+            cwd=node.data,
+        )
+    node.pid = process.pid
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = (workdir / "stdout.log").read_text(errors="replace")[-3000:]
+            tail = log_path.read_text(errors="replace")[-3000:]
             raise LocalESError(f"Elasticsearch exited with {process.returncode}:\n{tail}")
-        health = _health(url, node.username, node.password)
+        health = _health(node.url, node.username, node.password)
         if health and health.get("status") in ("green", "yellow"):
             return node
         time.sleep(1)
-    stop(node)
-    raise LocalESError(f"Elasticsearch on {url} not healthy after {timeout:.0f}s; see {workdir}")
+    stop(node, remove_data=False)
+    raise LocalESError(
+        f"Elasticsearch on {node.url} not healthy after {timeout:.0f}s; see {log_path}"
+    )
 
 
 def _uid(user: pwd.struct_passwd | None) -> int | None:
@@ -257,22 +276,16 @@ def _uid(user: pwd.struct_passwd | None) -> int | None:
 
 def stop(node: LocalNode, *, remove_data: bool = True, timeout: float = 30.0) -> None:
     """Stop the node (SIGTERM, then SIGKILL) and remove its data dir."""
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(node.pid, signal.SIGTERM)
-    except OSError:
-        pass
     deadline = time.monotonic() + timeout
     while node.alive() and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(node.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.2)
     if node.alive():
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(node.pid, signal.SIGKILL)
-        except OSError:
-            pass
     if remove_data:
         shutil.rmtree(node.data, ignore_errors=True)
 
@@ -283,28 +296,5 @@ def pause(node: LocalNode) -> None:
 
 
 def resume(node: LocalNode, timeout: float = 180.0) -> LocalNode:
-    """Start a node again on its existing data dir and port."""
-    user = _ensure_user()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "ES_JAVA_HOME": find_java_home(),
-        "ES_PATH_CONF": str(Path(node.data) / "config"),
-        "ES_JAVA_OPTS": "-Xms512m -Xmx512m",
-        "HOME": node.data,
-    }
-    log = open(Path(node.data) / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [str(Path(node.home) / "bin" / "elasticsearch")],
-        env=env, stdout=log, stderr=subprocess.STDOUT, user=_uid(user),
-        start_new_session=True, cwd=node.data,
-    )  # fmt: skip
-    node.pid = process.pid
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalESError(f"Elasticsearch exited with {process.returncode} on resume")
-        health = _health(node.url, node.username, node.password)
-        if health and health.get("status") in ("green", "yellow"):
-            return node
-        time.sleep(1)
-    raise LocalESError(f"Elasticsearch on {node.url} not healthy after resume")
+    """Start a paused node again on its existing data dir and port."""
+    return _launch(node, timeout)

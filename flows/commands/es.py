@@ -10,7 +10,7 @@ from koubei import paths
 NODE_FILE = "es-node.json"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("es", help="start/stop the local Elasticsearch node")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--heap", default="512m")
@@ -26,12 +26,13 @@ def run(args: argparse.Namespace) -> int:
         if node and node.alive():
             print(node.url)
             return 0
-        node = es_local.start(heap=args.heap)
+        # A fixed data dir, so the demo's documents survive `koubei es stop` / `start`.
+        node = es_local.start(heap=args.heap, workdir=es_local.base_dir() / "koubei-node")
         node.save(node_file)
         print(node.url)
     elif args.action == "stop":
         if node:
-            es_local.stop(node)
+            es_local.stop(node, remove_data=False)
             node_file.unlink(missing_ok=True)
         print("stopped")
     else:

@@ -1,0 +1,109 @@
+"""Config errors name the file, the field path and why; secrets come only from the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from koubei import paths
+from koubei.config import (
+    AlertsConfig,
+    BrandsConfig,
+    ConfigError,
+    SourcesConfig,
+    load_alerts,
+    load_brands,
+    load_file,
+    load_sources,
+    parse_duration,
+    secret,
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_is_valid() -> None:
+    brands = load_brands(paths.CONFIG_DIR)
+    assert [b.name for b in brands.brands][:1] == ["鲜牧"]
+    assert brands.get("鲜牧").terms[0] == "鲜牧"
+    load_sources(paths.CONFIG_DIR)
+    alerts = load_alerts(paths.CONFIG_DIR)
+    assert alerts.interval_seconds == 300
+
+
+def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    aliases: [a, b\n")
+    with pytest.raises(ConfigError) as info:
+        load_file(path, BrandsConfig)
+    message = str(info.value)
+    assert str(path) in message and "line" in message and "invalid YAML" in message
+
+
+def test_unknown_field_names_its_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    alias: [x]\n")
+    with pytest.raises(ConfigError) as info:
+        load_file(path, BrandsConfig)
+    assert f"{path}: brands[0].alias: unknown field" in str(info.value)
+
+
+def test_wrong_type_and_all_errors_reported_at_once(tmp_path: Path) -> None:
+    text = (
+        "sources:\n"
+        "  - {name: Bad Name, platform: weibo}\n"
+        "  - {name: ok, platform: weibo, max_pages: zero}\n"
+    )
+    path = write(tmp_path, "sources.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_file(path, SourcesConfig)
+    lines = str(info.value).splitlines()
+    assert any("sources[0].name" in line and "pattern" in line for line in lines)
+    assert any("sources[1].max_pages" in line and "integer" in line for line in lines)
+
+
+def test_competitor_must_be_a_configured_brand(tmp_path: Path) -> None:
+    path = write(tmp_path, "brands.yaml", "brands:\n  - {name: 鲜牧, competitors: [无名]}\n")
+    with pytest.raises(ConfigError, match=r"competitors.*无名.*not brands here"):
+        load_file(path, BrandsConfig)
+
+
+def test_inline_secret_is_refused(tmp_path: Path) -> None:
+    text = "channels:\n  - name: hook\n    type: webhook\n    options: {url: http://x}\n"
+    path = write(tmp_path, "alerts.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_file(path, AlertsConfig)
+    assert "channels[0].options" in str(info.value) and "url_env" in str(info.value)
+
+
+def test_missing_secret_names_variable_file_and_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KOUBEI_TEST_SECRET", raising=False)
+    with pytest.raises(ConfigError) as info:
+        secret("KOUBEI_TEST_SECRET", file="config/alerts.yaml", field="channels[0].secret_env")
+    assert str(info.value) == (
+        "config/alerts.yaml: channels[0].secret_env: "
+        "environment variable KOUBEI_TEST_SECRET is not set"
+    )
+    monkeypatch.setenv("KOUBEI_TEST_SECRET", "s3cret")
+    assert secret("KOUBEI_TEST_SECRET", file="f", field="x") == "s3cret"
+
+
+def test_durations() -> None:
+    assert parse_duration("5m") == 300
+    assert parse_duration("2h") == 7200
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("five minutes")
+
+
+def test_bad_duration_in_alerts_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "alerts.yaml", "interval: soon\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml: interval: .*not a duration"):
+        load_file(path, AlertsConfig)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"brands.yaml: cannot read config file"):
+        load_brands(tmp_path)
