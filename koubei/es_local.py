@@ -298,3 +298,20 @@ def pause(node: LocalNode) -> None:
 def resume(node: LocalNode, timeout: float = 180.0) -> LocalNode:
     """Start a paused node again on its existing data dir and port."""
     return _launch(node, timeout)
+
+
+def node_file() -> Path:
+    """Where ``koubei es start`` records the running local node."""
+    from koubei import paths
+
+    return paths.state_dir("es") / "es-node.json"
+
+
+def ensure_node(node_file: Path, *, heap: str = "512m") -> LocalNode:
+    """The persistent local node recorded in ``node_file``, started if it is not running."""
+    node = LocalNode.load(node_file)
+    if node and node.alive() and _health(node.url, node.username, node.password):
+        return node
+    node = start(heap=heap, workdir=base_dir() / "koubei-node")
+    node.save(node_file)
+    return node

@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from koubei import paths
-
-NODE_FILE = "es-node.json"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("es", help="start/stop the local Elasticsearch node")
@@ -20,16 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from koubei import es_local
 
-    node_file = paths.state_dir("es") / NODE_FILE
+    node_file = es_local.node_file()
     node = es_local.LocalNode.load(node_file)
     if args.action == "start":
-        if node and node.alive():
-            print(node.url)
-            return 0
         # A fixed data dir, so the demo's documents survive `koubei es stop` / `start`.
-        node = es_local.start(heap=args.heap, workdir=es_local.base_dir() / "koubei-node")
-        node.save(node_file)
-        print(node.url)
+        print(es_local.ensure_node(node_file, heap=args.heap).url)
     elif args.action == "stop":
         if node:
             es_local.stop(node, remove_data=False)

@@ -1,0 +1,19 @@
+"""``koubei demo``: run the end-to-end demo on loopback and print where to look."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("demo", help="run the end-to-end demo on loopback")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from flows.demo import format_summary, run_demo
+
+    summary = run_demo(progress=not args.no_progress)
+    print(format_summary(summary))
+    return 0

@@ -1,0 +1,128 @@
+"""Detection and alerting for one cycle: series → detectors → evidence → incidents → outbox.
+
+Composition only: queries come from ``pipeline.index.queries``, detectors from
+``analysis.detectors``, evidence from ``analysis.spread``, the lifecycle from
+``analysis.alerts``. Detection is causal: everything is computed as of ``as_of``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from koubei import config as cfg
+from koubei import paths
+from koubei.log import get_logger
+
+# Eight days of history: the seasonal baseline compares with the same time a week earlier.
+HISTORY = timedelta(days=8)
+# A detection this recent counts as "still firing"; older ones belong to the incident's past.
+ACTIVE_WINDOW = timedelta(hours=1)
+INDEX_PATTERN_ID = "koubei-posts"
+
+log = get_logger(__name__)
+
+
+def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
+    from analysis.alerts.incidents import IncidentStore
+    from analysis.detectors import CountSeries, build_detectors
+    from pipeline.index.client import client_from_env
+    from pipeline.index.queries import volume_series
+
+    brands = cfg.load_brands(config_dir)
+    alerts = cfg.load_alerts(config_dir)
+    detectors = build_detectors(alerts)
+    channel_names = [c.name for c in alerts.channels if c.enabled]
+    es = client_from_env()
+    store = IncidentStore(paths.state_dir("alerts") / "alerts.db")
+    interval = alerts.interval_seconds
+    outcome: dict[str, Any] = {
+        "negative_share": {},
+        "detections": {},
+        "notifications": 0,
+        "evidence_dirs": {},
+    }
+    for brand in brands.brands:
+        bins = volume_series(es, prefix, brand.name, as_of - HISTORY, as_of, interval)
+        series = CountSeries(
+            key=brand.name,
+            interval_seconds=interval,
+            start=[b.start for b in bins],
+            total=[b.total for b in bins],
+            negative=[b.negative for b in bins],
+        )
+        outcome["negative_share"][brand.name] = _shares(bins, as_of)
+        detections = [d for detector in detectors for d in detector.detect(series)]
+        active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
+        outcome["detections"][brand.name] = len(active)
+        evidence: dict[str, Any] = {}
+        if active:
+            evidence, evidence_dir = gather_evidence(
+                es, prefix, brand.name, active, as_of, kibana_url=alerts.kibana_url
+            )
+            active = [_with_context(d, evidence) for d in active]
+            outcome["evidence_dirs"][brand.name] = str(evidence_dir)
+        notifications = store.observe(
+            brand.name,
+            [d.to_dict() for d in active],
+            evidence=evidence,
+            now=as_of,
+            channels=channel_names,
+        )
+        outcome["notifications"] += len(notifications)
+        log.info("detected", brand=brand.name, active=len(active), notified=len(notifications))
+    return outcome
+
+
+def gather_evidence(
+    es: Any, prefix: str, brand: str, active: list[Any], as_of: datetime, *, kibana_url: str
+) -> tuple[dict[str, Any], Path]:
+    """Top posts, the spread of the incident, key accounts, themes, pictures and a Kibana link."""
+    from analysis.spread.evidence import incident_evidence
+    from pipeline.index.queries import discover_url, fetch_posts, top_posts
+
+    onset = min(d.timestamp for d in active)
+    window_start = onset - timedelta(hours=1)
+    records = fetch_posts(es, prefix, brand=brand, start=window_start, end=as_of)
+    evidence_dir = paths.state_dir("evidence") / brand / onset.strftime("%Y%m%dT%H%M")
+    evidence = incident_evidence(records, picture_dir=evidence_dir)
+    evidence["top_posts"] = top_posts(es, prefix, brand, window_start, as_of, label="negative")
+    evidence["kibana_url"] = discover_url(
+        kibana_url,
+        query=f'brands:"{brand}" and sentiment.label:"negative"',
+        start=window_start,
+        end=as_of,
+        index_pattern_id=INDEX_PATTERN_ID,
+    )
+    return evidence, evidence_dir
+
+
+def _with_context(detection: Any, evidence: dict[str, Any]) -> Any:
+    """Raise severity when the spread shows acceleration or high-reach/verified accounts."""
+    from analysis.detectors import crisis_severity
+
+    summary = evidence.get("summary") or {}
+    accounts = evidence.get("key_accounts") or []
+    context = {
+        "cascade_accelerating": bool(summary.get("accelerating")),
+        "max_followers": max((a.get("followers") or 0 for a in accounts), default=0),
+        "verified_involved": any(a.get("verified") for a in accounts),
+    }
+    return crisis_severity(detection, context)
+
+
+def _shares(bins: list[Any], as_of: datetime) -> dict[str, float | int]:
+    """Negative share in the last hour and over the whole history, for the run summary."""
+    recent = [b for b in bins if b.start >= as_of - timedelta(hours=1)]
+
+    def share(selected: list[Any]) -> float:
+        total = sum(b.total for b in selected)
+        return round(sum(b.negative for b in selected) / total, 3) if total else 0.0
+
+    return {
+        "last_hour": share(recent),
+        "history": share(bins),
+        "last_hour_docs": sum(b.total for b in recent),
+        "history_docs": sum(b.total for b in bins),
+    }
