@@ -1,0 +1,107 @@
+"""Prometheus Alertmanager, API v2: ``POST <url>/api/v2/alerts``.
+
+An alert is identified by its label set, so labels hold only what is stable for an incident
+(``alertname``, ``brand``, ``group``, ``severity``, ``incident`` = the dedup key); everything
+else goes into annotations. A firing alert gets ``endsAt`` = now + ``ttl`` (re-notify keeps it
+alive); a resolved one gets ``endsAt`` = resolve time, which resolves it in Alertmanager. When the
+severity went up, the alert with the old severity label is ended in the same request.
+Alertmanager routes and @-mentions itself, so ``mentions`` are not used here.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, ClassVar
+
+from analysis.alerts.channels.base import Channel, Option, Request, dumps, register
+from analysis.alerts.payload import iso
+from koubei.config import parse_duration
+
+API_PATH = "/api/v2/alerts"
+TEST_TTL = 300
+
+
+@register
+class AlertmanagerChannel(Channel):
+    type_name = "alertmanager"
+    options_schema: ClassVar[dict[str, Option]] = {
+        "alertname": Option(str, default="KoubeiBrandCrisis", help="the alertname label"),
+        "ttl": Option((str, int), default="24h", help="endsAt of a firing alert is now + ttl"),
+        "labels": Option(dict, default={}, help="extra static labels (e.g. team: pr)"),
+        "secret_env": Option(str, help="env var holding a bearer token", env=True),
+    }
+
+    def check(self, options: dict[str, Any]) -> list[str]:
+        try:
+            parse_duration(options["ttl"])
+        except ValueError as exc:
+            return [f"ttl: {exc}"]
+        return []
+
+    def _labels(self, payload: dict[str, Any], severity: str) -> dict[str, str]:
+        labels = {str(k): str(v) for k, v in self.options["labels"].items()}
+        labels.update(
+            alertname=str(self.options["alertname"]),
+            brand=str(payload.get("brand")),
+            group=str(payload.get("group", "crisis")),
+            severity=severity,
+            incident=str(payload.get("dedup_key")),
+        )
+        return labels
+
+    def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
+        now = time.time()
+        annotations = {
+            "summary": str(payload.get("title", "")),
+            "description": "; ".join(payload.get("reasons") or []) or str(payload.get("title")),
+        }
+        for key in ("observed", "expected", "negative_share", "score", "kibana_url"):
+            if payload.get(key) is not None:
+                annotations[key] = str(payload[key])
+        if payload.get("top_posts"):
+            first = payload["top_posts"][0]
+            annotations["top_post"] = str(first.get("url") or first.get("text", ""))[:500]
+        if payload.get("event") == "resolved" or payload.get("status") == "resolved":
+            # Never in the future: Alertmanager would keep it active until then.
+            resolved = payload.get("resolved_at")
+            ends = resolved if resolved and parse_time(resolved).timestamp() <= now else iso(now)
+        elif payload.get("event") == "test":
+            ends = iso(now + TEST_TTL)  # a test shows up, then goes away by itself
+        else:
+            ends = iso(now + parse_duration(self.options["ttl"]))
+        starts = payload.get("started_at") or iso(now)
+        alert: dict[str, Any] = {
+            "labels": self._labels(payload, str(payload.get("severity"))),
+            "annotations": annotations,
+            "startsAt": starts,
+            "endsAt": ends,
+        }
+        kibana = str(payload.get("kibana_url", ""))
+        if kibana.startswith(("http://", "https://")):
+            alert["generatorURL"] = kibana
+        alerts = [alert]
+        previous = payload.get("previous_severity")
+        if previous and previous != payload.get("severity"):
+            alerts.append(
+                {
+                    "labels": self._labels(payload, str(previous)),
+                    "annotations": annotations,
+                    "startsAt": starts,
+                    "endsAt": iso(now),
+                }
+            )
+        headers = {}
+        if "secret" in self.secrets:
+            headers["Authorization"] = f"Bearer {self.secrets['secret']}"
+        return Request(self.secrets["url"].rstrip("/") + API_PATH, dumps(alerts), headers)
+
+
+def parse_time(text: str) -> datetime:
+    """Alertmanager's RFC 3339 times (``Z`` or offset, up to nanoseconds) as aware datetimes."""
+    text = text.replace("Z", "+00:00")
+    if "." in text:
+        head, rest = text.split(".", 1)
+        digits = "".join(c for c in rest if c.isdigit())
+        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    return datetime.fromisoformat(text)

@@ -1,0 +1,205 @@
+"""The ``Channel`` base class and registry: one subclass per platform, picked by ``type``.
+
+Each class declares its options (ElastAlert2 style); construction validates them and reports
+every problem at once as a :class:`koubei.config.ConfigError` naming the file and
+``channels[i].options.<name>``. Secrets are read from the environment variables the options
+name (``url_env``, ``secret_env``) at construction, so a missing one fails at start-up, not at
+3 a.m. Sending is synchronous HTTP; failures become :class:`DeliveryError` for the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from analysis.alerts.outbox import DeliveryError
+from koubei import paths
+from koubei.config import ChannelConfig, ConfigError, secret
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+CHANNEL_TYPES: dict[str, type[Channel]] = {}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One channel option: its type(s), whether required, its default and what it means."""
+
+    types: type | tuple[type, ...]
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    env: bool = False  # the value names an environment variable that holds a secret
+
+
+@dataclass
+class Request:
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+COMMON_OPTIONS: dict[str, Option] = {
+    "url_env": Option(str, True, help="env var holding the endpoint URL", env=True),
+    "timeout": (Option((int, float), default=10, help="seconds per request")),
+    "rate_per_minute": Option(int, help="override the platform's messages per minute"),
+    "mentions": Option(list, default=[], help="on-call user ids / mobiles to @-mention"),
+    "mention_all": Option(bool, default=False, help="@all where the platform supports it"),
+    "mention_min_severity": Option(str, default="critical", help="mention only at/above this"),
+    "proxy_env": Option(str, help="env var holding an HTTP proxy URL", env=True),
+}
+
+
+def register(cls: type[Channel]) -> type[Channel]:
+    """Class decorator: make ``cls`` available as ``type: <cls.type_name>`` in alerts.yaml."""
+    CHANNEL_TYPES[cls.type_name] = cls
+    return cls
+
+
+class Channel(ABC):
+    """A notification channel built from one ``channels[i]`` entry of ``config/alerts.yaml``."""
+
+    type_name: ClassVar[str]
+    options_schema: ClassVar[dict[str, Option]] = {}
+    #: the platform's limits as (messages, per seconds); the outbox defers sends beyond them
+    default_rate_limits: ClassVar[tuple[tuple[int, float], ...]] = ()
+    #: request body budget in bytes for the rendered message
+    max_bytes: ClassVar[int] = 20_000
+
+    def __init__(
+        self, config: ChannelConfig, *, index: int = 0, config_file: Path | str | None = None
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.enabled = config.enabled
+        self.min_severity = config.min_severity
+        self.config_file = str(config_file or paths.CONFIG_DIR / "alerts.yaml")
+        self.field = f"channels[{index}].options"
+        self.options, self.secrets = self._validate(config.options)
+        per_minute = self.options.get("rate_per_minute")
+        self.rate_limits: tuple[tuple[int, float], ...] = (
+            ((int(per_minute), 60.0),) if per_minute else self.default_rate_limits
+        )
+
+    @classmethod
+    def schema(cls) -> dict[str, Option]:
+        return {**COMMON_OPTIONS, **cls.options_schema}
+
+    def _validate(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        schema = self.schema()
+        problems: list[str] = []
+        options: dict[str, Any] = {}
+        secrets: dict[str, str] = {}
+        for name in sorted(set(raw) - set(schema)):
+            problems.append(
+                f"{self.config_file}: {self.field}.{name}: unknown option for channel type "
+                f"{self.type_name!r} (known: {', '.join(sorted(schema))})"
+            )
+        for name, spec in schema.items():
+            where = f"{self.config_file}: {self.field}.{name}"
+            if name not in raw or raw[name] is None:
+                if spec.required:
+                    problems.append(f"{where}: required option is missing ({spec.help})")
+                options[name] = spec.default
+                continue
+            value = raw[name]
+            types = spec.types if isinstance(spec.types, tuple) else (spec.types,)
+            # bool is an int in Python; `timeout: true` is still a mistake.
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                expected = " or ".join(t.__name__ for t in types)
+                problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
+                continue
+            options[name] = value
+            if spec.env:
+                try:
+                    secrets[name.removesuffix("_env")] = secret(
+                        str(value), file=self.config_file, field=f"{self.field}.{name}"
+                    )
+                except ConfigError as exc:
+                    problems.append(str(exc))
+        problems += [f"{self.config_file}: {self.field}.{p}" for p in self.check(options)]
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return options, secrets
+
+    def check(self, options: dict[str, Any]) -> list[str]:
+        """Extra per-class checks; return ``"<option>: problem"`` strings."""
+        return []
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def mentions_for(self, payload: dict[str, Any]) -> list[str]:
+        """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
+        from analysis.alerts.payload import SEVERITY_RANK
+
+        if payload.get("event") in ("resolved", "test"):
+            return []
+        floor = SEVERITY_RANK.get(str(self.options["mention_min_severity"]), 2)
+        if SEVERITY_RANK.get(str(payload.get("severity")), 0) < floor:
+            return []
+        return [str(m) for m in self.options["mentions"]]
+
+    @abstractmethod
+    def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
+        """The platform's HTTP request for ``payload`` (URL, signed body and headers)."""
+
+    def check_response(self, response: httpx.Response) -> None:
+        """Raise :class:`DeliveryError` unless the platform accepted the message."""
+        raise_for_http(response)
+
+    def send(self, payload: dict[str, Any], idempotency_key: str) -> None:
+        """Build, sign and POST one message; raises :class:`DeliveryError` on failure."""
+        request = self.build_request(payload, idempotency_key)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            IDEMPOTENCY_HEADER: idempotency_key,
+            **request.headers,
+        }
+        proxy = self.secrets.get("proxy")
+        try:
+            with httpx.Client(
+                timeout=float(self.options["timeout"]), trust_env=False, proxy=proxy
+            ) as client:
+                response = client.post(request.url, content=request.body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        self.check_response(response)
+
+
+def raise_for_http(response: httpx.Response) -> None:
+    """5xx, 408 and 429 are worth retrying (429 honours ``Retry-After``); other 4xx are not."""
+    status = response.status_code
+    if status < 300:
+        return
+    retry_after: float | None = None
+    try:
+        retry_after = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        retry_after = None
+    retryable = status >= 500 or status in (408, 425, 429)
+    raise DeliveryError(
+        f"HTTP {status}: {response.text[:200]}", retryable=retryable, retry_after=retry_after
+    )
+
+
+def raise_for_errcode(
+    response: httpx.Response, *, code_key: str, retry_codes: set[int], message_key: str = "errmsg"
+) -> None:
+    """Chat platforms answer 200 with an error code in the body; 0 means accepted."""
+    raise_for_http(response)
+    try:
+        body = response.json()
+    except json.JSONDecodeError as exc:
+        raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True) from exc
+    code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
+    if code:
+        message = body.get(message_key) or body.get("msg") or body
+        raise DeliveryError(f"{code_key} {code}: {message}", retryable=int(code) in retry_codes)
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,80 @@
+"""Slack incoming webhook with Block Kit.
+
+Slack does not sign incoming-webhook requests: the URL is the secret (``url_env``). Limits Slack
+documents: header text 150 characters, section text 3000 characters, 50 blocks per message, one
+message per second per webhook (429 with ``Retry-After`` beyond it). @-mention is ``<@U123>``,
+``<!channel>`` for everyone; ``&``, ``<`` and ``>`` in text must be escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.alerts.channels.base import Channel, Request, dumps, register
+from analysis.alerts.channels.text import fit, sections
+
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+MAX_BLOCKS = 50
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+URL_KEYS = {"url", "kibana_url", "pictures"}
+
+
+def escape_tree(value: Any, key: str = "") -> Any:
+    """Escape every string in a payload for mrkdwn, leaving URLs (they go inside ``<…|…>``)."""
+    if key in URL_KEYS:
+        return value
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [escape_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: escape_tree(v, k) for k, v in value.items()}
+    return value
+
+
+def _link(text: str, url: str) -> str:
+    return f"<{url}|{text.replace('|', '¦')}>"  # text is escaped already
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@register
+class SlackChannel(Channel):
+    type_name = "slack"
+    default_rate_limits = ((1, 1.0),)
+
+    def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
+        title = str(payload.get("title", "koubei alert"))
+        blocks: list[dict[str, Any]] = [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": _cut(title, HEADER_CHARS), "emoji": True},
+            }
+        ]
+        escaped = escape_tree(payload)
+        for part in sections(escaped, link=_link, bold=lambda s: f"*{s}*"):
+            # fit() counts bytes; 3000 bytes is at most 3000 characters, so it is always safe.
+            text = fit([part], SECTION_CHARS)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+        mentions = self.mentions_for(payload)
+        tags = [f"<@{m}>" for m in mentions]
+        if self.options["mention_all"] and mentions:
+            tags.append("<!channel>")
+        blocks = blocks[: MAX_BLOCKS - 1]
+        if tags:
+            blocks.append(
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(tags)}]}
+            )
+        body = {
+            "text": _cut(escape(title) + (" " + " ".join(tags) if tags else ""), 3000),
+            "blocks": blocks,
+        }
+        return Request(self.secrets["url"], dumps(body))

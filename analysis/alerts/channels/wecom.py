@@ -1,0 +1,38 @@
+"""WeCom group robot (企业微信群机器人), markdown message.
+
+The robot's key is part of the webhook URL (``.../webhook/send?key=KEY``), which is the only
+credential WeCom uses, so ``url_env`` is the secret. Markdown content must be at most 4096 bytes
+(UTF-8); @-mention is ``<@userid>`` inside markdown. Limit: 20 messages per minute per robot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from analysis.alerts.channels.base import Channel, Request, dumps, raise_for_errcode, register
+from analysis.alerts.channels.text import render_markdown
+
+RATE_LIMITED = {45009, -1}
+MAX_MARKDOWN_BYTES = 4096
+
+
+@register
+class WeComChannel(Channel):
+    type_name = "wecom"
+    default_rate_limits = ((20, 60.0),)
+    max_bytes = MAX_MARKDOWN_BYTES
+
+    def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
+        mentions = self.mentions_for(payload)
+        footer = " ".join(f"<@{m}>" for m in mentions)
+        if self.options["mention_all"] and mentions:
+            footer += " <@all>"
+        content = render_markdown(payload, self.max_bytes, heading="## ", footer=footer.strip())
+        return Request(
+            self.secrets["url"], dumps({"msgtype": "markdown", "markdown": {"content": content}})
+        )
+
+    def check_response(self, response: httpx.Response) -> None:
+        raise_for_errcode(response, code_key="errcode", retry_codes=RATE_LIMITED)

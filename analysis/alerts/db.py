@@ -1,0 +1,97 @@
+"""The one SQLite database of the alerts half: incidents, silences and the outbox.
+
+They share one file so that an incident's state change and the notifications it causes commit in
+one transaction: a process killed in between loses neither, and delivers on the next run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from koubei import paths
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    dedup_key TEXT NOT NULL UNIQUE,
+    brand TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    status TEXT NOT NULL,                 -- firing | resolved
+    severity TEXT NOT NULL,
+    score REAL NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL,             -- unix seconds of the first detection
+    last_detection_at REAL NOT NULL,
+    resolved_at REAL,
+    last_notified_at REAL,
+    notified_severity TEXT,
+    notified_channels TEXT NOT NULL DEFAULT '[]',
+    event_seq INTEGER NOT NULL DEFAULT 0,
+    detections TEXT NOT NULL DEFAULT '[]',  -- the latest detections (JSON)
+    evidence TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents(brand, grp, status);
+CREATE TABLE IF NOT EXISTS watermarks (    -- what detections were already seen, per series
+    brand TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    onset_at REAL NOT NULL,               -- latest detection onset
+    active_at REAL NOT NULL,              -- latest firing bin of any episode
+    PRIMARY KEY (brand, grp)
+);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY,
+    matchers TEXT NOT NULL,               -- JSON list of [name, op, value]
+    starts_at REAL NOT NULL,
+    ends_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    comment TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    incident_key TEXT NOT NULL,
+    kind TEXT NOT NULL,                   -- firing | updated | resolved | test
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(channel, delivered_at);
+"""
+
+
+def default_db_path() -> Path:
+    """``$KOUBEI_HOME/alerts/alerts.db``."""
+    return paths.state_dir("alerts") / "alerts.db"
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """Open (and create) the database in autocommit mode; use :func:`transaction` to write."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    # WAL lets `koubei alerts status` read while a flow writes; FULL sync because an alert that
+    # was acknowledged as enqueued must survive a power cut.
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: take the write lock up front so two writers serialise."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,164 @@
+"""The alert payload: one JSON-ready dict per notification, rendered by every channel.
+
+The payload is built when the notification is enqueued and stored in the outbox, so a retry a
+day later sends what the on-call person would have seen then. Evidence is whatever the caller
+has (top posts, key accounts, spread path, themes ...); absent keys are simply left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from koubei.timeutil import DEFAULT_TZ
+
+SCHEMA = "koubei.alert/1"
+EVIDENCE_KEYS = (
+    "top_posts",
+    "key_accounts",
+    "spread_path",
+    "summary",
+    "themes",
+    "coordination",
+    "kibana_url",
+    "pictures",
+)
+MAX_TOP_POSTS = 10
+MAX_KEY_ACCOUNTS = 10
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def iso(seconds: float | None) -> str | None:
+    """Unix seconds → ISO 8601 in the default (Asia/Shanghai) zone."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, DEFAULT_TZ).isoformat()
+
+
+def kibana_link(base: str, brand: str, start: str, end: str) -> str:
+    """A Kibana Discover deep link: the brand's negative posts over the incident window."""
+    query = f'brands:"{brand}" and sentiment.label:negative'
+    g = f"(time:(from:'{start}',to:'{end}'))"
+    a = f"(query:(language:kuery,query:'{query}'))"
+    safe = "():,"
+    return f"{base.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
+
+
+def _negative_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, Any]) -> Any:
+    for detection in detections:
+        if detection.get("negative_share") is not None:
+            return detection["negative_share"]
+        details = detection.get("details") or {}
+        if details.get("negative_share") is not None:
+            return details["negative_share"]
+    for detection in detections:
+        if "share" in str(detection.get("detector", "")):
+            return detection.get("observed")
+    if evidence.get("negative_share") is not None:
+        return evidence["negative_share"]
+    summary = evidence.get("summary")
+    if isinstance(summary, Mapping):
+        return summary.get("negative_share")
+    return None
+
+
+def _post(post: Any) -> dict[str, Any]:
+    """Keep a post small and uniform: text, url, author, engagement and sentiment if present."""
+    if not isinstance(post, Mapping):
+        return {"text": str(post)}
+    author = post.get("author")
+    name = author.get("name") if isinstance(author, Mapping) else author
+    out = {
+        "id": post.get("id"),
+        "text": str(post.get("text") or post.get("text_clean") or post.get("text_raw") or ""),
+        "url": post.get("url"),
+        "author": name,
+        "platform": post.get("platform"),
+        "created_at": post.get("created_at"),
+        "reposts": post.get("reposts", (post.get("engagement") or {}).get("reposts")),
+        "score": post.get("score", (post.get("sentiment") or {}).get("score")),
+    }
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The notification body for ``incident`` (an ``Incident`` or its ``as_dict()``).
+
+    Parameters
+    ----------
+    incident
+        Must provide ``brand``, ``severity``, ``status``, ``dedup_key``, ``started_at`` and
+        ``detections`` (list of detection dicts); may provide ``window_start``/``window_end``,
+        ``resolved_at``, ``score``, ``group``, ``kibana_base``.
+    evidence
+        Any of :data:`EVIDENCE_KEYS`; what is present is rendered, the rest left out.
+    """
+    data: Mapping[str, Any] = incident.as_dict() if hasattr(incident, "as_dict") else incident
+    evidence = dict(evidence or {})
+    detections: list[Mapping[str, Any]] = list(data.get("detections") or [])
+    top = max(
+        detections,
+        key=lambda d: (SEVERITY_RANK.get(str(d.get("severity")), 0), float(d.get("score") or 0)),
+        default={},
+    )
+    start = data.get("window_start") or data.get("started_at")
+    end = data.get("window_end") or data.get("resolved_at") or start
+    brand = str(data["brand"])
+    status = str(data["status"])
+    payload: dict[str, Any] = {
+        "schema": SCHEMA,
+        "dedup_key": data["dedup_key"],
+        "brand": brand,
+        "group": data.get("group", "crisis"),
+        "status": status,
+        "event": data.get("event", status),
+        "severity": data["severity"],
+        "score": data.get("score", top.get("score")),
+        "started_at": data.get("started_at"),
+        "resolved_at": data.get("resolved_at"),
+        "window": {"start": start, "end": end},
+        "observed": top.get("observed"),
+        "expected": top.get("expected"),
+        "negative_share": _negative_share(detections, evidence),
+        "detectors": sorted({str(d.get("detector")) for d in detections if d.get("detector")}),
+        "reasons": [str(d["reason"]) for d in detections if d.get("reason")][:10],
+        "detections": [dict(d) for d in detections][:20],
+    }
+    verb = "resolved" if status == "resolved" else data["severity"]
+    payload["title"] = f"[{verb.upper()}] 口碑告警 {brand}"
+    if evidence.get("top_posts"):
+        payload["top_posts"] = [_post(p) for p in evidence["top_posts"]][:MAX_TOP_POSTS]
+    if evidence.get("key_accounts"):
+        payload["key_accounts"] = list(evidence["key_accounts"])[:MAX_KEY_ACCOUNTS]
+    for key in ("spread_path", "summary", "themes", "coordination", "pictures"):
+        if evidence.get(key):
+            payload[key] = evidence[key]
+    if evidence.get("previous_severity"):
+        payload["previous_severity"] = evidence["previous_severity"]
+    if evidence.get("kibana_url"):
+        payload["kibana_url"] = evidence["kibana_url"]
+    elif data.get("kibana_base") and start and end:
+        payload["kibana_url"] = kibana_link(str(data["kibana_base"]), brand, start, end)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def sample_payload(channel: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """A harmless payload for ``koubei alerts test --channel NAME``."""
+    stamp = (now or datetime.now(DEFAULT_TZ)).isoformat()
+    return {
+        "schema": SCHEMA,
+        "dedup_key": f"test-{channel}",
+        "brand": "测试品牌",
+        "group": "test",
+        "status": "firing",
+        "event": "test",
+        "severity": "info",
+        "title": f"[TEST] 口碑告警通道测试 {channel}",
+        "window": {"start": stamp, "end": stamp},
+        "observed": 40,
+        "expected": 3,
+        "negative_share": 0.62,
+        "reasons": ["this is a test notification; no action needed"],
+    }

@@ -1,0 +1,191 @@
+"""``koubei alerts status|deliver|silence|unsilence|test|retry-failed``: the alert outbox by hand.
+
+``status`` shows open incidents, the outbox (pending and failed deliveries) and running
+silences; ``deliver`` sends what is due (a flow calls the same function every interval);
+``silence`` adds a silence with matchers and a duration; ``test`` sends a test message through
+one configured channel right away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("alerts", help="alert incidents, outbox, silences, channels")
+    actions = parser.add_subparsers(dest="alerts_action", required=True, metavar="ACTION")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text)
+        sub.add_argument("--db", type=Path, help="alerts database (default $KOUBEI_HOME/alerts)")
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+        return sub
+
+    add("status", "open incidents, outbox and failed deliveries, silences").set_defaults(
+        func=status
+    )
+    add("deliver", "send every due notification in the outbox").set_defaults(func=deliver)
+    add("retry-failed", "give failed deliveries a fresh set of attempts").set_defaults(
+        func=retry_failed
+    )
+    silence = add("silence", "suppress notifications matching a brand and/or matchers")
+    silence.add_argument("--brand", help="shorthand for --matcher brand=BRAND")
+    silence.add_argument("--duration", required=True, help="e.g. 30m, 2h, 1d")
+    silence.add_argument(
+        "--matcher", action="append", default=[], help="name=value, name!=value, name=~regex"
+    )
+    silence.add_argument("--comment", default="")
+    silence.set_defaults(func=add_silence)
+    unsilence = add("unsilence", "end a silence now")
+    unsilence.add_argument("id", type=int)
+    unsilence.set_defaults(func=end_silence)
+    test = add("test", "send a test notification through one channel now")
+    test.add_argument("--channel", required=True, help="a channel name from alerts.yaml")
+    test.set_defaults(func=send_test)
+
+
+def _db(args: argparse.Namespace) -> Path:
+    from analysis.alerts.db import default_db_path
+
+    return Path(args.db) if args.db else default_db_path()
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else text)
+
+
+def status(args: argparse.Namespace) -> int:
+    from analysis.alerts.incidents import IncidentStore
+    from analysis.alerts.outbox import counts, notifications
+    from analysis.alerts.payload import iso
+    from analysis.alerts.silences import list_silences
+
+    db_path = _db(args)
+    store = IncidentStore(db_path)
+    incidents = [i.as_dict(interval_seconds=store.interval_seconds) for i in store.open_incidents()]
+    pending = notifications(db_path, status="pending")
+    failed = notifications(db_path, status="failed")
+
+    def row(n: Any) -> dict[str, Any]:
+        return {
+            "channel": n.channel,
+            "kind": n.kind,
+            "brand": n.payload.get("brand"),
+            "incident": n.incident_key,
+            "attempts": n.attempts,
+            "last_error": n.last_error,
+            "next_attempt_at": iso(n.next_attempt_at) if n.status == "pending" else None,
+            "idempotency_key": n.idempotency_key,
+        }
+
+    data: dict[str, Any] = {
+        "open_incidents": [{k: v for k, v in i.items() if k != "detections"} for i in incidents],
+        "outbox": counts(db_path),
+        "pending": [row(n) for n in pending],
+        "failed": [row(n) for n in failed],
+        "silences": [s.describe() for s in list_silences(db_path)],
+    }
+    lines = [f"open incidents: {len(incidents)}"]
+    lines += [
+        f"  {i['brand']} [{i['group']}] {i['severity']} since {i['started_at']} "
+        f"key={i['dedup_key']} channels={','.join(i['notified_channels']) or '-'}"
+        for i in incidents
+    ]
+    lines.append(f"outbox: {json.dumps(data['outbox'])}")
+    for title, rows in (("pending", data["pending"]), ("failed deliveries", data["failed"])):
+        lines.append(f"{title}: {len(rows)}")
+        lines += [
+            f"  {r['channel']} {r['kind']} {r['brand']} attempts={r['attempts']} "
+            + (f"next={r['next_attempt_at']} " if r["next_attempt_at"] else "")
+            + f"error={r['last_error'] or '-'}"
+            for r in rows
+        ]
+    lines.append(f"silences: {len(data['silences'])}")
+    lines += [
+        f"  #{s['id']} {' '.join(s['matchers'])} until {s['ends_at']}" for s in data["silences"]
+    ]
+    _print(args, data, "\n".join(lines))
+    return 0
+
+
+def deliver(args: argparse.Namespace) -> int:
+    from analysis.alerts.channels import build_channels
+    from analysis.alerts.outbox import deliver_pending
+    from koubei import paths
+    from koubei.config import load_alerts
+
+    config = load_alerts()
+    channels = build_channels(config, paths.CONFIG_DIR / "alerts.yaml")
+    report = deliver_pending(_db(args), channels)
+    _print(args, report.as_dict(), " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
+    return 1 if report.failed else 0
+
+
+def retry_failed(args: argparse.Namespace) -> int:
+    from analysis.alerts.outbox import retry_failed as retry
+
+    count = retry(_db(args))
+    _print(args, {"requeued": count}, f"requeued {count} failed deliveries")
+    return 0
+
+
+def add_silence(args: argparse.Namespace) -> int:
+    from analysis.alerts.silences import Matcher
+    from analysis.alerts.silences import add_silence as add
+    from koubei.config import parse_duration
+
+    try:
+        matchers = [Matcher.parse(m) for m in args.matcher]
+        seconds = parse_duration(args.duration)
+    except Exception as exc:  # re.error or ValueError: both are the user's input
+        print(f"alerts silence: {exc}", file=sys.stderr)
+        return 2
+    if args.brand:
+        matchers.insert(0, Matcher("brand", "=", args.brand))
+    if not matchers:
+        print("alerts silence: give --brand and/or --matcher", file=sys.stderr)
+        return 2
+    silence = add(_db(args), matchers, duration_seconds=seconds, comment=args.comment)
+    info = silence.describe()
+    _print(
+        args, info, f"silence #{info['id']} {' '.join(info['matchers'])} until {info['ends_at']}"
+    )
+    return 0
+
+
+def end_silence(args: argparse.Namespace) -> int:
+    from analysis.alerts.silences import expire_silence
+
+    ended = expire_silence(_db(args), args.id)
+    _print(args, {"id": args.id, "ended": ended}, "ended" if ended else "no such running silence")
+    return 0 if ended else 1
+
+
+def send_test(args: argparse.Namespace) -> int:
+    from analysis.alerts.channels import build_channels
+    from analysis.alerts.outbox import DeliveryError
+    from analysis.alerts.payload import sample_payload
+    from koubei import paths
+    from koubei.config import load_alerts
+
+    config = load_alerts()
+    known = [c.name for c in config.channels]
+    if args.channel not in known:
+        print(f"alerts test: no channel {args.channel!r}; configured: {known}", file=sys.stderr)
+        return 2
+    (channel,) = build_channels(
+        config, paths.CONFIG_DIR / "alerts.yaml", include_disabled=True, names=[args.channel]
+    )
+    key = f"test-{uuid.uuid4().hex}"
+    try:
+        channel.send(sample_payload(args.channel), key)
+    except DeliveryError as exc:
+        _print(args, {"channel": args.channel, "ok": False, "error": str(exc)}, f"failed: {exc}")
+        return 1
+    _print(args, {"channel": args.channel, "ok": True, "idempotency_key": key}, "sent")
+    return 0

@@ -1,0 +1,128 @@
+"""Fixtures for the alerts tests: a fresh alerts DB, the demo webhook receiver, config builders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.receiver import Receiver, start_receiver
+from koubei.config import AlertsConfig, ChannelConfig
+from koubei.timeutil import DEFAULT_TZ
+
+SECRET = "s3cret-for-tests"
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=DEFAULT_TZ)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "alerts" / "alerts.db"
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    rec = start_receiver(SECRET, tmp_path / "received.jsonl")
+    yield rec
+    rec.stop()
+
+
+def detection(
+    minutes: float,
+    severity: str = "warning",
+    *,
+    brand: str = "海底捞",
+    detector: str = "negative_volume",
+    score: float = 5.0,
+    observed: float = 40,
+    expected: float = 3,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A detection dict as ``analysis.detectors`` emits it, ``minutes`` after :data:`T0`."""
+    return {
+        "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "severity": severity,
+        "score": score,
+        "observed": observed,
+        "expected": expected,
+        "detector": detector,
+        "series": brand,
+        "reason": f"{detector}: {observed} vs expected {expected}",
+        **extra,
+    }
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def webhook_config(
+    monkeypatch: pytest.MonkeyPatch, url: str, *, name: str = "oncall", **options: Any
+) -> AlertsConfig:
+    """An AlertsConfig with one generic webhook channel whose URL and secret are in the env."""
+    monkeypatch.setenv("T_HOOK_URL", url)
+    monkeypatch.setenv("T_HOOK_SECRET", SECRET)
+    channel = ChannelConfig(
+        name=name,
+        type="webhook",
+        min_severity="info",
+        options={"url_env": "T_HOOK_URL", "secret_env": "T_HOOK_SECRET", **options},
+    )
+    return AlertsConfig(channels=[channel])
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A real ``prometheus-alertmanager`` on a free 127.0.0.1 port; yields its base URL."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    binary = shutil.which("prometheus-alertmanager")
+    assert binary, "prometheus-alertmanager (Debian package) is required"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n",
+        encoding="utf-8",
+    )
+    log = open(tmp_path / "alertmanager.log", "wb")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "alertmanager.log").read_text()
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "alertmanager did not become ready in 30 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -1,0 +1,133 @@
+"""Real HTTP servers on 127.0.0.1 that check requests the way each chat platform documents.
+
+They are written from the platforms' documentation, not from our channel code: DingTalk's Java
+sample (``URLEncoder.encode(Base64(HmacSHA256(secret, ts + "\\n" + secret)))``, timestamp in ms
+within one hour), Feishu's (``Base64(HmacSHA256(key=ts + "\\n" + secret, data=""))`` in the
+body, seconds within one hour), WeCom's ``key`` query parameter and 4096-byte markdown, and
+Slack's Block Kit limits. Each answers like the platform (``errcode``/``code`` bodies).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Check = Callable[[dict[str, list[str]], dict[str, str], bytes], tuple[int, Any]]
+
+
+class PlatformServer:
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.accepted: list[dict[str, Any]] = []
+        self.answers: list[Any] = []
+        server_self = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                query = parse_qs(urlsplit(self.path).query)
+                status, answer = server_self.check(query, dict(self.headers), body)
+                server_self.answers.append(answer)
+                ok = (status == 200 and answer in ("ok", {"errcode": 0, "errmsg": "ok"})) or (
+                    isinstance(answer, dict) and answer.get("code") == 0
+                )
+                if ok:
+                    server_self.accepted.append(json.loads(body))
+                data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def dingtalk_check(access_token: str, secret: str) -> Check:
+    def check(query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if query.get("access_token") != [access_token]:
+            return 200, {"errcode": 300001, "errmsg": "token is not exist"}
+        timestamp = query.get("timestamp", [""])[0]
+        given = query.get("sign", [""])[0]  # parse_qs already URL-decoded it
+        if not timestamp.isdigit() or abs(time.time() * 1000 - int(timestamp)) > 3600_000:
+            return 200, {"errcode": 310000, "errmsg": "sign not match, timestamp is invalid"}
+        mac = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
+        if not hmac.compare_digest(base64.b64encode(mac.digest()).decode(), given):
+            return 200, {"errcode": 310000, "errmsg": "sign not match"}
+        message = json.loads(body)
+        if message.get("msgtype") != "markdown" or not message["markdown"].get("title"):
+            return 200, {"errcode": 40035, "errmsg": "missing parameter"}
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    return check
+
+
+def feishu_check(secret: str) -> Check:
+    def check(query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        message = json.loads(body)
+        timestamp = str(message.get("timestamp", ""))
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 3600:
+            return 200, {
+                "code": 19021,
+                "msg": "sign match fail or timestamp is not within one hour",
+            }
+        mac = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256)
+        if base64.b64encode(mac.digest()).decode() != message.get("sign"):
+            return 200, {
+                "code": 19021,
+                "msg": "sign match fail or timestamp is not within one hour",
+            }
+        if len(body) > 20 * 1024:
+            return 200, {"code": 9499, "msg": "request body too large"}
+        return 200, {"code": 0, "msg": "success", "data": {}}
+
+    return check
+
+
+def wecom_check(key: str) -> Check:
+    def check(query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        if query.get("key") != [key]:
+            return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+        message = json.loads(body)
+        content = message.get("markdown", {}).get("content", "")
+        if len(content.encode("utf-8")) > 4096:
+            return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    return check
+
+
+def slack_check(path_token: str) -> Check:
+    def check(query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        message = json.loads(body)
+        blocks = message.get("blocks", [])
+        if not message.get("text") or len(blocks) > 50:
+            return 400, "invalid_blocks"
+        for block in blocks:
+            text = block.get("text", {}).get("text", "")
+            limit = 150 if block["type"] == "header" else 3000
+            if len(text) > limit:
+                return 400, "invalid_blocks"
+        return 200, "ok"
+
+    return check

@@ -1,0 +1,250 @@
+"""Channels against real 127.0.0.1 servers that verify signatures as each platform documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from analysis.alerts.channels import CHANNEL_TYPES, build_channels
+from analysis.alerts.outbox import DeliveryError
+from analysis.alerts.payload import build_payload
+from koubei.config import AlertsConfig, ChannelConfig, ConfigError
+from tests.analysis.alerts.platforms import (
+    PlatformServer,
+    dingtalk_check,
+    feishu_check,
+    slack_check,
+    wecom_check,
+)
+
+LONG_POSTS = [
+    {
+        "text": "这家店的汤底吃出了异物，太恶心了" * 8,
+        "url": f"https://weibo.example/{i}",
+        "author": f"用户{i}",
+    }
+    for i in range(10)
+]
+
+
+def payload(
+    severity: str = "critical", evidence_extra: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    incident = {
+        "dedup_key": "abc123",
+        "brand": "海底捞",
+        "status": "firing",
+        "severity": severity,
+        "started_at": "2026-11-25T09:00:00+08:00",
+        "window_end": "2026-11-25T09:15:00+08:00",
+        "detections": [
+            {
+                "timestamp": "2026-11-25T09:10:00+08:00",
+                "severity": severity,
+                "score": 7.5,
+                "observed": 40,
+                "expected": 3,
+                "detector": "negative_volume",
+                "reason": "40 negative posts vs 3",
+            }
+        ],
+        "kibana_base": "http://localhost:5601",
+        **extra,
+    }
+    evidence = {
+        "top_posts": LONG_POSTS,
+        "key_accounts": [{"name": "大V", "followers": 2_000_000, "verified": True}],
+        "themes": ["异物", "食品安全"],
+        "spread_path": "用户0 → 大V → 1200 reposts",
+        **(evidence_extra or {}),
+    }
+    return build_payload(incident, evidence)
+
+
+def channel(
+    monkeypatch: pytest.MonkeyPatch, type_: str, url: str, secret: str | None = None, **options: Any
+) -> Any:
+    monkeypatch.setenv("T_URL", url)
+    opts: dict[str, Any] = {"url_env": "T_URL", **options}
+    if secret is not None:
+        monkeypatch.setenv("T_SECRET", secret)
+        opts["secret_env"] = "T_SECRET"
+    config = AlertsConfig(channels=[ChannelConfig(name=type_, type=type_, options=opts)])
+    (built,) = build_channels(config, "config/alerts.yaml")
+    return built
+
+
+@pytest.fixture
+def servers() -> Iterator[list[PlatformServer]]:
+    started: list[PlatformServer] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def serve(servers: list[PlatformServer], check: Any) -> PlatformServer:
+    server = PlatformServer(check)
+    servers.append(server)
+    return server
+
+
+def test_dingtalk_signed_request_is_accepted_and_wrong_secret_rejected(servers, monkeypatch):
+    server = serve(servers, dingtalk_check("tok", "SECabc"))
+    url = f"{server.base}/robot/send?access_token=tok"
+    good = channel(monkeypatch, "dingtalk", url, "SECabc", mentions=["13800000000", "u42"])
+    good.send(payload(), "k1")
+    (message,) = server.accepted
+    assert message["at"] == {"atMobiles": ["13800000000"], "atUserIds": ["u42"], "isAtAll": False}
+    assert "@13800000000" in message["markdown"]["text"]
+    assert "海底捞" in message["markdown"]["title"]
+    bad = channel(monkeypatch, "dingtalk", url, "SECother")
+    with pytest.raises(DeliveryError, match="310000") as info:
+        bad.send(payload(), "k2")
+    assert info.value.retryable is False
+
+
+def test_feishu_signed_card_is_accepted_and_wrong_secret_rejected(servers, monkeypatch):
+    server = serve(servers, feishu_check("fs-secret"))
+    good = channel(
+        monkeypatch,
+        "feishu",
+        f"{server.base}/open-apis/bot/v2/hook/x",
+        "fs-secret",
+        mentions=["ou_123"],
+    )
+    good.send(payload(), "k1")
+    (message,) = server.accepted
+    assert message["msg_type"] == "interactive"
+    assert message["card"]["header"]["template"] == "red"
+    assert "<at id=ou_123></at>" in message["card"]["elements"][0]["content"]
+    huge = payload(evidence_extra={"summary": "舆情\n" * 20_000})
+    huge["title"] = '"舆情"\n' * 5000  # cannot be dropped, only cut; heavy in JSON escapes
+    good.send(huge, "k3")  # the platform refuses bodies over 20 KB; ours is cut to fit
+    assert len(server.accepted) == 2
+    assert server.accepted[1]["card"]["elements"][0]["content"].rstrip().endswith("</at>")
+    bad = channel(monkeypatch, "feishu", f"{server.base}/open-apis/bot/v2/hook/x", "nope")
+    with pytest.raises(DeliveryError, match="19021"):
+        bad.send(payload(), "k2")
+
+
+def test_wecom_markdown_fits_4096_bytes_and_mentions(servers, monkeypatch):
+    server = serve(servers, wecom_check("KEY1"))
+    wecom = channel(
+        monkeypatch, "wecom", f"{server.base}/cgi-bin/webhook/send?key=KEY1", mentions=["zhangsan"]
+    )
+    wecom.send(payload(), "k1")
+    content = server.accepted[0]["markdown"]["content"]
+    assert 3000 < len(content.encode("utf-8")) <= 4096  # truncated to fit, not emptied
+    assert content.rstrip().endswith("<@zhangsan>")
+    assert "海底捞" in content and "https://weibo.example/0" in content
+    wrong = channel(monkeypatch, "wecom", f"{server.base}/cgi-bin/webhook/send?key=OTHER")
+    with pytest.raises(DeliveryError, match="93000"):
+        wrong.send(payload(), "k2")
+
+
+def test_slack_blocks_respect_limits_and_mention(servers, monkeypatch):
+    server = serve(servers, slack_check("T/B/X"))
+    slack = channel(monkeypatch, "slack", f"{server.base}/services/T/B/X", mentions=["U42"])
+    big = payload(evidence_extra={"summary": "<b>&" + "很长的摘要" * 2000})
+    slack.send(big, "k1")
+    (message,) = server.accepted
+    assert message["blocks"][0]["type"] == "header"
+    assert message["blocks"][-1]["elements"][0]["text"] == "<@U42>"
+    texts = " ".join(b.get("text", {}).get("text", "") for b in message["blocks"])
+    assert "&lt;b&gt;&amp;" in texts and "<https://weibo.example/0|" in texts
+
+
+def test_no_mention_below_mention_severity_or_on_resolve(servers, monkeypatch):
+    server = serve(servers, wecom_check("K"))
+    wecom = channel(monkeypatch, "wecom", f"{server.base}/send?key=K", mentions=["zhangsan"])
+    wecom.send(payload("warning"), "k1")
+    wecom.send(payload("critical", status="resolved", event="resolved"), "k2")
+    assert all("<@zhangsan>" not in m["markdown"]["content"] for m in server.accepted)
+
+
+def test_http_errors_are_classified(servers, monkeypatch):
+    server = serve(servers, lambda q, h, b: (429, "rate_limited"))
+    slack = channel(monkeypatch, "slack", f"{server.base}/x")
+    with pytest.raises(DeliveryError) as info:
+        slack.send(payload(), "k")
+    assert info.value.retryable is True
+    server.check = lambda q, h, b: (404, "no_service")
+    with pytest.raises(DeliveryError) as info:
+        slack.send(payload(), "k")
+    assert info.value.retryable is False
+
+
+def test_every_problem_of_every_channel_is_reported_at_once(monkeypatch):
+    monkeypatch.delenv("NOPE_URL", raising=False)
+    config = AlertsConfig(
+        channels=[
+            ChannelConfig(name="a", type="webhook", options={"url_env": "NOPE_URL", "colour": 1}),
+            ChannelConfig(name="b", type="dingtalk", options={"timeout": "soon"}),
+            ChannelConfig(name="c", type="carrier-pigeon"),
+            ChannelConfig(
+                name="d", type="alertmanager", options={"url_env": "NOPE_URL", "ttl": "forever"}
+            ),
+        ]
+    )
+    with pytest.raises(ConfigError) as info:
+        build_channels(config, "config/alerts.yaml")
+    message = str(info.value)
+    for expected in (
+        "config/alerts.yaml: channels[0].options.colour: unknown option",
+        "channels[0].options.secret_env: required option is missing",
+        "channels[0].options.url_env: environment variable NOPE_URL is not set",
+        "channels[1].options.url_env: required option is missing",
+        "channels[1].options.timeout: expected int or float, got str",
+        "channels[2].type: unknown channel type 'carrier-pigeon'",
+        "channels[3].options.ttl:",
+    ):
+        assert expected in message, message
+
+
+def test_inline_secret_is_refused_by_the_schema() -> None:
+    with pytest.raises(ValueError, match="url_env"):
+        ChannelConfig(name="x", type="webhook", options={"url": "https://example"})
+
+
+def test_registry_has_every_platform() -> None:
+    assert set(CHANNEL_TYPES) >= {"webhook", "dingtalk", "feishu", "wecom", "slack", "alertmanager"}
+
+
+def test_slack_escapes_nested_text_but_not_urls(servers, monkeypatch):
+    server = serve(servers, slack_check("x"))
+    slack = channel(monkeypatch, "slack", f"{server.base}/x")
+    posts = [{"text": "a<b>&c", "url": "https://w.example/?a=1&b=2"}]
+    slack.send(payload(evidence_extra={"top_posts": posts}), "k")
+    texts = " ".join(b.get("text", {}).get("text", "") for b in server.accepted[0]["blocks"])
+    assert "<https://w.example/?a=1&b=2|a&lt;b&gt;&amp;c>" in texts
+
+
+def test_feishu_two_rate_windows_defer_through_the_outbox(servers, monkeypatch, db_path):
+    from datetime import timedelta
+
+    from analysis.alerts.incidents import IncidentStore
+    from analysis.alerts.outbox import deliver_pending
+    from tests.analysis.alerts.conftest import at, detection
+
+    server = serve(servers, feishu_check("fs"))
+    feishu = channel(monkeypatch, "feishu", f"{server.base}/hook", "fs")
+    assert feishu.rate_limits == ((100, 60.0), (5, 1.0))
+    store = IncidentStore(db_path)
+    for i in range(7):
+        brand = f"品牌{i}"
+        store.observe(brand, [detection(0, brand=brand)], now=at(1), channels=[feishu])
+    first = deliver_pending(db_path, [feishu], now=at(1))
+    assert (len(first.delivered), len(first.deferred)) == (5, 2)
+    second = deliver_pending(db_path, [feishu], now=at(1) + timedelta(seconds=1.5))
+    assert len(second.delivered) == 2 and len(server.accepted) == 7
+
+
+def test_dingtalk_rate_limit_errcode_is_retryable(servers, monkeypatch):
+    server = serve(servers, lambda q, h, b: (200, {"errcode": 130101, "errmsg": "send too fast"}))
+    dingtalk = channel(monkeypatch, "dingtalk", f"{server.base}/robot/send?access_token=t")
+    assert dingtalk.rate_limits == ((20, 60.0),)
+    with pytest.raises(DeliveryError, match="130101") as info:
+        dingtalk.send(payload(), "k")
+    assert info.value.retryable is True

@@ -1,0 +1,221 @@
+"""Incident lifecycle against a real SQLite file: firing, updated, resolved, silences, re-runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from analysis.alerts import db
+from analysis.alerts.incidents import IncidentStore
+from analysis.alerts.outbox import notifications
+from analysis.alerts.silences import Matcher, add_silence, expire_silence
+from koubei.config import ChannelConfig
+from tests.analysis.alerts.conftest import at, detection
+
+EVIDENCE = {"top_posts": [{"text": "吃出异物", "url": "https://weibo.example/1"}]}
+
+
+def store(db_path: Path, renotify_seconds: int = 4 * 3600) -> IncidentStore:
+    return IncidentStore(
+        db_path, interval_seconds=300, resolve_after=3, renotify_seconds=renotify_seconds
+    )
+
+
+def test_first_detection_fires_once_per_channel(db_path: Path) -> None:
+    incidents = store(db_path)
+    notes = incidents.observe(
+        "海底捞", [detection(0)], evidence=EVIDENCE, now=at(1), channels=["a", "b"]
+    )
+    assert [(n.channel, n.kind) for n in notes] == [("a", "firing"), ("b", "firing")]
+    assert notes[0].idempotency_key != notes[1].idempotency_key
+    assert notes[0].payload["brand"] == "海底捞"
+    assert notes[0].payload["top_posts"][0]["url"] == "https://weibo.example/1"
+    (open_one,) = incidents.open_incidents()
+    assert open_one.status == "firing" and open_one.severity == "warning"
+    assert len(notifications(db_path, status="pending")) == 2
+
+
+def test_rerun_with_same_detections_enqueues_nothing(db_path: Path) -> None:
+    first = store(db_path)
+    first.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    # A restart: a new store on the same file sees the same detections again.
+    again = store(db_path).observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    later = store(db_path).observe("海底捞", [detection(0)], now=at(6), channels=["a"])
+    assert again == [] and later == []
+    assert len(store(db_path).open_incidents()) == 1
+
+
+def test_severity_up_sends_updated_and_same_severity_does_not(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    same = incidents.observe("海底捞", [detection(5)], now=at(6), channels=["a"])
+    up = incidents.observe("海底捞", [detection(10, "critical")], now=at(11), channels=["a"])
+    assert same == []
+    assert [(n.kind, n.payload["severity"]) for n in up] == [("updated", "critical")]
+    assert up[0].payload["previous_severity"] == "warning"
+    # Severity never goes down within an incident, and a lower one is no news.
+    down = incidents.observe("海底捞", [detection(15, "warning")], now=at(16), channels=["a"])
+    assert down == []
+    assert incidents.open_incidents()[0].severity == "critical"
+
+
+def test_renotify_after_interval_while_still_firing(db_path: Path) -> None:
+    incidents = store(db_path, renotify_seconds=3600)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    kinds = []
+    for minute in range(5, 70, 5):
+        notes = incidents.observe("海底捞", [detection(minute)], now=at(minute + 1), channels=["a"])
+        kinds += [(minute, n.kind) for n in notes]
+    assert kinds == [(60, "updated")]
+
+
+def test_resolves_after_quiet_intervals_and_tells_who_was_told(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    assert incidents.observe("海底捞", [], now=at(10), channels=["a"]) == []
+    notes = incidents.observe("海底捞", [], now=at(15), channels=["a", "b"])
+    assert [(n.channel, n.kind, n.payload["status"]) for n in notes] == [
+        ("a", "resolved", "resolved")
+    ]
+    assert incidents.open_incidents() == []
+    # A later detection is a new incident with a new dedup key.
+    again = incidents.observe("海底捞", [detection(30)], now=at(31), channels=["a"])
+    assert again[0].kind == "firing"
+    assert again[0].incident_key != notes[0].incident_key
+
+
+def test_hold_open_keeps_incident_firing(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    assert incidents.observe("海底捞", [], now=at(60), channels=["a"], hold_open=True) == []
+    assert len(incidents.open_incidents()) == 1
+
+
+def test_future_and_stale_detections_do_not_fire(db_path: Path) -> None:
+    incidents = store(db_path)
+    # Causality: a detection stamped after `now` is not used yet.
+    assert incidents.observe("海底捞", [detection(10)], now=at(5), channels=["a"]) == []
+    # A backfilled detection from long ago must not page anyone today.
+    assert incidents.observe("海底捞", [detection(-600)], now=at(5), channels=["a"]) == []
+    assert incidents.open_incidents() == []
+
+
+def test_min_severity_filters_channels_and_escalation_brings_them_in(db_path: Path) -> None:
+    channels = [
+        ChannelConfig(name="chat", type="webhook", min_severity="info"),
+        ChannelConfig(name="pager", type="webhook", min_severity="critical"),
+    ]
+    incidents = store(db_path)
+    notes = incidents.observe("海底捞", [detection(0, "info")], now=at(1), channels=channels)
+    assert [n.channel for n in notes] == ["chat"]
+    notes = incidents.observe("海底捞", [detection(5, "critical")], now=at(6), channels=channels)
+    assert sorted((n.channel, n.kind) for n in notes) == [("chat", "updated"), ("pager", "firing")]
+
+
+def test_groups_are_separate_incidents(db_path: Path) -> None:
+    incidents = store(db_path)
+    notes = incidents.observe(
+        "海底捞",
+        [detection(0), detection(0, detector="source_blocked", group="operational")],
+        now=at(1),
+        channels=["a"],
+    )
+    assert len({n.incident_key for n in notes}) == 2
+    assert sorted(i.group for i in incidents.open_incidents()) == ["crisis", "operational"]
+
+
+def test_silence_suppresses_until_expiry_then_notifies(db_path: Path) -> None:
+    incidents = store(db_path)
+    silence = add_silence(db_path, [Matcher.parse("brand=海底捞")], duration_seconds=600, now=at(0))
+    assert incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"]) == []
+    assert incidents.observe("海底捞", [detection(5)], now=at(6), channels=["a"]) == []
+    # Expired by time: the still-firing incident is notified now.
+    notes = incidents.observe("海底捞", [detection(10)], now=at(11), channels=["a"])
+    assert [n.kind for n in notes] == ["firing"]
+    assert expire_silence(db_path, silence.id, now=at(12)) is False
+
+
+def test_silence_matchers_must_all_match(db_path: Path) -> None:
+    incidents = store(db_path)
+    add_silence(
+        db_path,
+        [Matcher.parse("brand=海底捞"), Matcher.parse("severity!=critical")],
+        duration_seconds=3600,
+        now=at(0),
+    )
+    assert incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"]) == []
+    assert [
+        n.kind for n in incidents.observe("蜜雪冰城", [detection(0)], now=at(1), channels=["a"])
+    ] == ["firing"]
+    # Critical is not silenced by severity!=critical.
+    notes = incidents.observe("海底捞", [detection(5, "critical")], now=at(6), channels=["a"])
+    assert [n.kind for n in notes] == ["firing"]
+
+
+def test_regex_matcher_and_expired_silence(db_path: Path) -> None:
+    incidents = store(db_path)
+    silence = add_silence(
+        db_path, [Matcher.parse("detector=~negative_.*")], duration_seconds=3600, now=at(0)
+    )
+    assert incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"]) == []
+    assert expire_silence(db_path, silence.id, now=at(2)) is True
+    notes = incidents.observe("海底捞", [detection(5)], now=at(6), channels=["a"])
+    assert [n.kind for n in notes] == ["firing"]
+
+
+def test_state_change_and_outbox_commit_together(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    conn = db.connect(db_path)
+    try:
+        conn.row_factory = sqlite3.Row
+        (row,) = conn.execute("SELECT dedup_key, event_seq FROM incidents").fetchall()
+        (queued,) = conn.execute("SELECT incident_key FROM outbox").fetchall()
+    finally:
+        conn.close()
+    assert queued["incident_key"] == row["dedup_key"] and row["event_seq"] == 1
+
+
+def test_ongoing_episode_keeps_incident_open_until_it_stops_growing(db_path: Path) -> None:
+    # Detectors report an episode once, at onset; a re-run shows it longer (episode_bins).
+    incidents = store(db_path)
+    onset = detection(0, details={"episode_bins": 1})
+    assert [n.kind for n in incidents.observe("海底捞", [onset], now=at(1), channels=["a"])] == [
+        "firing"
+    ]
+    for minute in range(5, 65, 5):
+        ongoing = detection(0, details={"episode_bins": minute // 5 + 1})
+        assert incidents.observe("海底捞", [ongoing], now=at(minute + 1), channels=["a"]) == []
+    assert len(incidents.open_incidents()) == 1  # an hour later, still firing
+    ended = detection(0, details={"episode_bins": 13})  # last firing bin: minute 60
+    assert incidents.observe("海底捞", [ended], now=at(70), channels=["a"]) == []
+    notes = incidents.observe("海底捞", [ended], now=at(76), channels=["a"])
+    assert [n.kind for n in notes] == ["resolved"]
+
+
+def test_same_onset_seen_again_with_higher_severity_escalates(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0, "warning")], now=at(1), channels=["a"])
+    notes = incidents.observe("海底捞", [detection(0, "critical")], now=at(6), channels=["a"])
+    assert [(n.kind, n.payload["previous_severity"]) for n in notes] == [("updated", "warning")]
+
+
+def test_group_may_come_in_details(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe(
+        "海底捞", [detection(0, details={"group": "operational"})], now=at(1), channels=["a"]
+    )
+    assert [i.group for i in incidents.open_incidents()] == ["operational"]
+
+
+def test_episode_resuming_after_resolve_fires_a_new_incident_once(db_path: Path) -> None:
+    incidents = store(db_path)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    resolved = incidents.observe("海底捞", [detection(0)], now=at(20), channels=["a"])
+    assert [n.kind for n in resolved] == ["resolved"]
+    # Within the detector's cooldown the episode resumes: same onset, longer episode.
+    resumed = detection(0, details={"episode_bins": 6})  # firing again at minute 25
+    notes = incidents.observe("海底捞", [resumed], now=at(26), channels=["a"])
+    assert [n.kind for n in notes] == ["firing"]
+    assert notes[0].incident_key != resolved[0].incident_key
+    assert incidents.observe("海底捞", [resumed], now=at(27), channels=["a"]) == []

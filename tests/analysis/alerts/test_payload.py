@@ -1,0 +1,93 @@
+"""The payload renders what evidence is present and nothing that is absent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.alerts.payload import build_payload, kibana_link
+
+INCIDENT: dict[str, Any] = {
+    "dedup_key": "k1",
+    "brand": "海底捞",
+    "status": "firing",
+    "severity": "critical",
+    "started_at": "2026-11-25T09:00:00+08:00",
+    "window_end": "2026-11-25T09:15:00+08:00",
+    "detections": [
+        {
+            "timestamp": "2026-11-25T09:05:00+08:00",
+            "severity": "warning",
+            "score": 3.0,
+            "observed": 12,
+            "expected": 3,
+            "detector": "negative_volume",
+            "reason": "a",
+        },
+        {
+            "timestamp": "2026-11-25T09:10:00+08:00",
+            "severity": "critical",
+            "score": 9.0,
+            "observed": 0.71,
+            "expected": 0.2,
+            "detector": "negative_share",
+            "reason": "b",
+        },
+    ],
+}
+
+
+def test_minimal_payload_has_the_facts_and_no_empty_evidence() -> None:
+    payload = build_payload(INCIDENT, {})
+    assert payload["brand"] == "海底捞" and payload["status"] == "firing"
+    assert payload["window"] == {
+        "start": "2026-11-25T09:00:00+08:00",
+        "end": "2026-11-25T09:15:00+08:00",
+    }
+    # The strongest detection gives observed vs expected; the share detector gives the share.
+    assert (payload["observed"], payload["expected"]) == (0.71, 0.2)
+    assert payload["negative_share"] == 0.71
+    assert payload["detectors"] == ["negative_share", "negative_volume"]
+    for absent in ("top_posts", "key_accounts", "spread_path", "themes", "pictures", "kibana_url"):
+        assert absent not in payload
+
+
+def test_evidence_is_rendered_and_bounded() -> None:
+    evidence = {
+        "top_posts": [
+            {
+                "id": f"weibo:{i}",
+                "text_clean": f"差评{i}",
+                "url": f"https://w.example/{i}",
+                "author": {"name": f"u{i}", "followers": 10},
+                "engagement": {"reposts": i},
+            }
+            for i in range(30)
+        ],
+        "key_accounts": [{"name": "大V", "followers": 3_000_000, "verified": True}],
+        "spread_path": {"depth": 4, "root": "u0", "bridges": ["大V"]},
+        "themes": ["异物", "退款"],
+        "coordination": {"suspected": True, "accounts": 12},
+        "kibana_url": "https://kibana.example/app/discover#/x",
+        "pictures": ["var/pictures/海底捞-spread.png"],
+    }
+    payload = build_payload(INCIDENT, evidence)
+    assert len(payload["top_posts"]) == 10
+    assert payload["top_posts"][3] == {
+        "id": "weibo:3",
+        "text": "差评3",
+        "url": "https://w.example/3",
+        "author": "u3",
+        "reposts": 3,
+    }
+    assert payload["key_accounts"][0]["verified"] is True
+    assert payload["spread_path"]["bridges"] == ["大V"]
+    assert payload["kibana_url"] == evidence["kibana_url"]
+    assert payload["pictures"] == evidence["pictures"]
+
+
+def test_kibana_link_built_from_base_when_evidence_has_none() -> None:
+    payload = build_payload({**INCIDENT, "kibana_base": "http://kb:5601/"}, {})
+    assert payload["kibana_url"].startswith("http://kb:5601/app/discover#/?_g=(time:(from:")
+    assert payload["kibana_url"] == kibana_link(
+        "http://kb:5601", "海底捞", "2026-11-25T09:00:00+08:00", "2026-11-25T09:15:00+08:00"
+    )

@@ -1,0 +1,107 @@
+"""``koubei alerts …`` end to end: the CLI's main() with a real DB, receiver and config file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.alerts.db import default_db_path
+from analysis.alerts.incidents import IncidentStore
+from demo.receiver import start_receiver
+from flows.cli import main
+from koubei import paths
+from tests.analysis.alerts.conftest import SECRET, at, detection
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "alerts.yaml").write_text(
+        "channels:\n"
+        "  - name: hook\n    type: webhook\n    min_severity: info\n"
+        "    options: {url_env: T_HOOK_URL, secret_env: T_HOOK_SECRET}\n"
+        "  - name: other\n    type: slack\n    options: {url_env: T_UNSET_SLACK}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(paths, "CONFIG_DIR", folder)
+    monkeypatch.delenv("T_UNSET_SLACK", raising=False)
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = main(["alerts", *argv, "--json"])
+    captured = capsys.readouterr()
+    assert captured.out, captured.err
+    return code, json.loads(captured.out)
+
+
+def test_status_shows_open_incident_pending_and_silences(koubei_home, capsys) -> None:
+    IncidentStore(default_db_path()).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    code, out = run(
+        capsys,
+        "silence",
+        "--brand",
+        "蜜雪冰城",
+        "--duration",
+        "2h",
+        "--matcher",
+        "severity=~warning|info",
+    )
+    assert code == 0 and out["matchers"] == ["brand=蜜雪冰城", "severity=~warning|info"]
+    code, status = run(capsys, "status")
+    assert code == 0
+    (incident,) = status["open_incidents"]
+    assert incident["brand"] == "海底捞" and incident["severity"] == "warning"
+    assert status["outbox"] == {"pending": 1}
+    assert status["pending"][0]["channel"] == "hook" and status["failed"] == []
+    assert [s["id"] for s in status["silences"]] == [out["id"]]
+    code, ended = run(capsys, "unsilence", str(out["id"]))
+    assert code == 0 and ended["ended"] is True
+    assert run(capsys, "status")[1]["silences"] == []
+
+
+def test_silence_rejects_bad_input(koubei_home, capsys) -> None:
+    assert main(["alerts", "silence", "--duration", "2h"]) == 2
+    assert main(["alerts", "silence", "--brand", "x", "--duration", "soon"]) == 2
+    assert main(["alerts", "silence", "--matcher", "brand~x", "--duration", "1h"]) == 2
+
+
+def test_test_command_sends_through_named_channel_only(
+    koubei_home, config_dir, tmp_path, monkeypatch, capsys
+) -> None:
+    with start_receiver(SECRET, tmp_path / "r.jsonl") as receiver:
+        monkeypatch.setenv("T_HOOK_URL", receiver.url)
+        monkeypatch.setenv("T_HOOK_SECRET", SECRET)
+        code, out = run(capsys, "test", "--channel", "hook")
+        assert code == 0 and out["ok"] is True
+        (payload,) = receiver.received()
+        assert payload["event"] == "test"
+    assert main(["alerts", "test", "--channel", "nope"]) == 2
+    # The slack channel's env var is unset: a config error naming file and field, exit 2.
+    assert main(["alerts", "test", "--channel", "other"]) == 2
+    err = capsys.readouterr().err
+    assert "channels[1].options.url_env: environment variable T_UNSET_SLACK is not set" in err
+
+
+def test_deliver_and_failed_deliveries_show_in_status(
+    koubei_home, config_dir, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("T_HOOK_SECRET", "wrong-secret")
+    monkeypatch.setenv("T_UNSET_SLACK", "http://127.0.0.1:9/unused")
+    IncidentStore(default_db_path()).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    with start_receiver(SECRET, tmp_path / "r.jsonl") as receiver:
+        monkeypatch.setenv("T_HOOK_URL", receiver.url)
+        code, report = run(capsys, "deliver")
+        assert code == 1 and report["failed"] == 1
+        code, status = run(capsys, "status")
+        (failed,) = status["failed"]
+        assert "401" in failed["last_error"]
+        monkeypatch.setenv("T_HOOK_SECRET", SECRET)
+        assert run(capsys, "retry-failed")[1] == {"requeued": 1}
+        code, report = run(capsys, "deliver")
+        assert code == 0 and report["delivered"] == 1
+        assert len(receiver.received()) == 1
