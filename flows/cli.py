@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Prefect's temporary local server gets 20 s to start by default, too little on a loaded
+    # 2-core machine; set before prefect is imported so its settings see it.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)

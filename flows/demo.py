@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,28 @@ def demo_anchor(state: Path) -> datetime:
     anchor = now - timedelta(minutes=now.minute % 5)
     anchor_file.write_text(anchor.isoformat())
     return anchor
+
+
+def demo_site_port(state: Path) -> int:
+    """The fixture site's port, kept across runs: article ids hash the page URL, as they would
+    for a real site whose host never changes."""
+    port_file = state / "site-port.txt"
+    if port_file.exists():
+        port = int(port_file.read_text())
+        if _port_free(port):
+            return port
+    port = es_local.free_port()
+    port_file.write_text(str(port))
+    return port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def write_demo_config(state: Path, site_url: str) -> Path:
@@ -54,7 +77,7 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     anchor = demo_anchor(state)
     secret = os.environ.setdefault("KOUBEI_WEBHOOK_SECRET", WEBHOOK_SECRET_DEFAULT)
     received_file = state / "received.jsonl"
-    site = start_demo_site(anchor=anchor)
+    site = start_demo_site(anchor=anchor, port=demo_site_port(state))
     receiver = start_receiver(secret, received_file)
     os.environ["KOUBEI_WEBHOOK_URL"] = receiver.url
     try:

@@ -1,7 +1,7 @@
 """Detection and alerting for one cycle: series → detectors → evidence → incidents → outbox.
 
 Composition only: queries come from ``pipeline.index.queries``, detectors from
-``analysis.detectors``, evidence from ``analysis.spread``, the lifecycle from
+``analysis.detectors``, cascades and evidence from ``analysis.spread``, the lifecycle from
 ``analysis.alerts``. Detection is causal: everything is computed as of ``as_of``.
 """
 
@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from koubei import config as cfg
 from koubei import paths
 from koubei.log import get_logger
@@ -19,24 +21,23 @@ from koubei.log import get_logger
 HISTORY = timedelta(days=8)
 # A detection this recent counts as "still firing"; older ones belong to the incident's past.
 ACTIVE_WINDOW = timedelta(hours=1)
-INDEX_PATTERN_ID = "koubei-posts"
+# How far back the spread-aware trigger and the evidence look at individual posts.
+POSTS_WINDOW = timedelta(hours=3)
 
 log = get_logger(__name__)
 
 
 def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
     from analysis.alerts.incidents import IncidentStore
-    from analysis.detectors import CountSeries, build_detectors
+    from analysis.detectors import build_detectors
     from pipeline.index.client import client_from_env
-    from pipeline.index.queries import volume_series
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
     detectors = build_detectors(alerts)
     channel_names = [c.name for c in alerts.channels if c.enabled]
     es = client_from_env()
-    store = IncidentStore(paths.state_dir("alerts") / "alerts.db")
-    interval = alerts.interval_seconds
+    store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
     outcome: dict[str, Any] = {
         "negative_share": {},
         "detections": {},
@@ -44,22 +45,16 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         "evidence_dirs": {},
     }
     for brand in brands.brands:
-        bins = volume_series(es, prefix, brand.name, as_of - HISTORY, as_of, interval)
-        series = CountSeries(
-            key=brand.name,
-            interval_seconds=interval,
-            start=[b.start for b in bins],
-            total=[b.total for b in bins],
-            negative=[b.negative for b in bins],
+        shares, detections, records = detect_brand(
+            es, prefix, brand.name, detectors, as_of, alerts.interval_seconds
         )
-        outcome["negative_share"][brand.name] = _shares(bins, as_of)
-        detections = [d for detector in detectors for d in detector.detect(series)]
+        outcome["negative_share"][brand.name] = shares
         active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
         outcome["detections"][brand.name] = len(active)
         evidence: dict[str, Any] = {}
         if active:
             evidence, evidence_dir = gather_evidence(
-                es, prefix, brand.name, active, as_of, kibana_url=alerts.kibana_url
+                es, prefix, brand.name, records, active, as_of, kibana_url=alerts.kibana_url
             )
             active = [_with_context(d, evidence) for d in active]
             outcome["evidence_dirs"][brand.name] = str(evidence_dir)
@@ -75,25 +70,66 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     return outcome
 
 
+def detect_brand(
+    es: Any, prefix: str, brand: str, detectors: list[Any], as_of: datetime, interval: int
+) -> tuple[dict[str, float | int], list[Any], list[dict[str, Any]]]:
+    """Run count detectors on the brand's series and cascade detectors on its recent cascades."""
+    from analysis.detectors import CountSeries
+    from analysis.detectors.cascade import cascade_series
+    from analysis.spread.cascade import build_cascades
+    from analysis.spread.measures import cascade_events, cascade_roots
+    from pipeline.index.queries import fetch_posts, volume_series
+
+    bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
+    counts = CountSeries.from_bins(bins, interval, key=brand)
+    detections = [d for det in detectors if det.input_kind == "counts" for d in det.detect(counts)]
+    records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
+    cascade_detectors = [det for det in detectors if det.input_kind == "cascade"]
+    if cascade_detectors and records:
+        graph = build_cascades(records)
+        negative_roots = [r for r in cascade_roots(graph) if _negative_cascade(graph, r)]
+        growth = cascade_series(
+            cascade_events(graph, roots=negative_roots),
+            as_of - POSTS_WINDOW,
+            as_of,
+            interval,
+            key=brand,
+        )
+        detections += [d for det in cascade_detectors for d in det.detect(growth)]
+    return _shares(bins, as_of), detections, records
+
+
+def _negative_cascade(graph: nx.DiGraph, root: Any) -> bool:
+    """A cascade whose root or most of whose posts are negative."""
+    labels = [graph.nodes[n].get("sentiment") for n in nx.descendants(graph, root) | {root}]
+    scored = [label for label in labels if label]
+    if graph.nodes[root].get("sentiment") == "negative":
+        return True
+    return bool(scored) and sum(label == "negative" for label in scored) * 2 > len(scored)
+
+
 def gather_evidence(
-    es: Any, prefix: str, brand: str, active: list[Any], as_of: datetime, *, kibana_url: str
+    es: Any,
+    prefix: str,
+    brand: str,
+    records: list[dict[str, Any]],
+    active: list[Any],
+    as_of: datetime,
+    *,
+    kibana_url: str,
 ) -> tuple[dict[str, Any], Path]:
     """Top posts, the spread of the incident, key accounts, themes, pictures and a Kibana link."""
     from analysis.spread.evidence import incident_evidence
-    from pipeline.index.queries import discover_url, fetch_posts, top_posts
+    from pipeline.index.queries import discover_url, kql, top_posts
 
     onset = min(d.timestamp for d in active)
     window_start = onset - timedelta(hours=1)
-    records = fetch_posts(es, prefix, brand=brand, start=window_start, end=as_of)
+    incident_records = [r for r in records if r.get("created_at", "") >= window_start.isoformat()]
     evidence_dir = paths.state_dir("evidence") / brand / onset.strftime("%Y%m%dT%H%M")
-    evidence = incident_evidence(records, picture_dir=evidence_dir)
+    evidence = incident_evidence(incident_records or records, picture_dir=evidence_dir, now=as_of)
     evidence["top_posts"] = top_posts(es, prefix, brand, window_start, as_of, label="negative")
     evidence["kibana_url"] = discover_url(
-        kibana_url,
-        query=f'brands:"{brand}" and sentiment.label:"negative"',
-        start=window_start,
-        end=as_of,
-        index_pattern_id=INDEX_PATTERN_ID,
+        kibana_url, query=kql(brand=brand, label="negative"), start=window_start, end=as_of
     )
     return evidence, evidence_dir
 

@@ -113,8 +113,18 @@ def deliver(config_dir: Path) -> dict[str, int]:
 
 
 def _counts(report: Any) -> dict[str, int]:
-    data = asdict(report) if hasattr(report, "__dataclass_fields__") else dict(report)
-    return {key: value for key, value in data.items() if isinstance(value, int)}
+    """Integer fields of a stage's report (a report may count with lists of ids)."""
+    if hasattr(report, "as_dict"):
+        data = report.as_dict()
+    elif hasattr(report, "__dataclass_fields__"):
+        data = asdict(report)
+    else:
+        data = dict(report)
+    return {
+        key: len(v) if isinstance(v, list) else v
+        for key, v in data.items()
+        if isinstance(v, int | list)
+    }
 
 
 @flow(name="koubei-monitor", log_prints=True)

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dask:
         from prefect_dask import DaskTaskRunner
 
-        flow = monitor.with_options(task_runner=DaskTaskRunner())
+        flow = monitor.with_options(task_runner=DaskTaskRunner())  # type: ignore[arg-type]
     summary = flow(
         config_dir=args.config_dir,
         sources=args.source,
