@@ -1,0 +1,97 @@
+"""Which configured brands a text is about, and why.
+
+A brand matches when one of its terms (name or alias, case-insensitive) occurs in a field and
+none of its exclusion words does: ``鲜牧场`` (a resort) contains ``鲜牧`` but is off-topic.
+Fields are tried in the order given, so a repost that does not name the brand itself still
+matches through the post it reposts (field ``root_text``), and a review through its product name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from koubei.config import Brand, BrandsConfig
+from koubei.model import BrandMatch
+
+
+def tracked_brands(brands: BrandsConfig, names: Sequence[str] | None) -> list[Brand]:
+    """The brands a source tracks: ``names`` (its ``brands`` field) or all of them."""
+    if not names:
+        return list(brands.brands)
+    return [brands.get(name) for name in names]
+
+
+def keywords(brands: Iterable[Brand], extra: Iterable[str] = ()) -> list[str]:
+    """Search keywords: every brand term plus the source's extra keywords, de-duplicated.
+
+    Terms differing only in case (``XianMu``/``xianmu``) are searched once.
+    """
+    seen: set[str] = set()
+    out: list[str] = []
+    for term in [*(t for b in brands for t in b.terms), *extra]:
+        if term.lower() not in seen:
+            seen.add(term.lower())
+            out.append(term)
+    return out
+
+
+def match_brands(
+    fields: Sequence[tuple[str, str | None]], brands: Iterable[Brand]
+) -> tuple[list[str], list[BrandMatch], list[str]]:
+    """Match ``(field name, text)`` pairs against brands.
+
+    Returns
+    -------
+    (matched brand names, the matches saying which term in which field, brands excluded)
+        A brand whose exclusion word occurs in any field is in the third list, not the first.
+        Only when nothing matches is the text tried again converted to simplified script.
+    """
+    result = _match(fields, brands := list(brands))
+    if result[0] or result[2]:
+        return result
+    # Traditional-script pages (鮮牧 on a Taiwan or Hong Kong site) name the brand too.
+    simplified = [(name, _to_simplified(text)) for name, text in fields]
+    if simplified != list(fields):
+        return _match(simplified, brands)
+    return result
+
+
+@functools.cache
+def _converter() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _to_simplified(text: str | None) -> str | None:
+    if not text or text.isascii():
+        return text
+    return str(_converter().convert(text))
+
+
+def _match(
+    fields: Sequence[tuple[str, str | None]], brands: list[Brand]
+) -> tuple[list[str], list[BrandMatch], list[str]]:
+    lowered = [(name, (text or "").lower()) for name, text in fields]
+    matched: list[str] = []
+    matches: list[BrandMatch] = []
+    excluded: list[str] = []
+    for brand in brands:
+        if any(word.lower() in text for word in brand.exclude for _, text in lowered):
+            excluded.append(brand.name)
+            continue
+        hit = _first_hit(brand, lowered)
+        if hit:
+            matched.append(brand.name)
+            matches.append(BrandMatch(brand=brand.name, term=hit[1], field=hit[0]))
+    return matched, matches, excluded
+
+
+def _first_hit(brand: Brand, fields: list[tuple[str, str]]) -> tuple[str, str] | None:
+    for field, text in fields:
+        for term in brand.terms:
+            if term.lower() in text:
+                return field, term
+    return None

@@ -1,0 +1,135 @@
+"""Per-run source health: *blocked is not quiet*.
+
+A crawl that was blocked (captcha, login wall, 403/412/432, ``ok: -100``) or that parsed pages
+with nothing on them is marked so in ``$KOUBEI_HOME/health/<source>.json``; downstream stages
+read that file and treat the source's missing volume as *unknown*, never as "no complaints".
+
+Status, worst first:
+
+``blocked``  block signals and nothing came through, or more pages blocked than parsed;
+``degraded`` some pages failed (errors counted by reason, or a few blocked pages);
+``empty``    no error and no block signal, yet the platform listed nothing at all (zero entries
+             on every page): silently returning nothing;
+``ok``       every page parsed; ``items`` may be 0 on an incremental run with nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from koubei import paths
+from koubei.timeutil import now
+
+Status = Literal["ok", "empty", "degraded", "blocked"]
+STAT_PREFIX = "koubei/"
+STATUS_PREFIX = "downloader/response_status_count/"
+
+
+@dataclass
+class Health:
+    source: str
+    platform: str
+    run_id: str
+    status: Status
+    alert: bool
+    items: int
+    pages: int
+    entries: int
+    known: int
+    responses_by_status: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    blocked: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    items_per_page: float = 0.0
+    elapsed_s: float = 0.0
+    cpu_s: float = 0.0
+    landing_file: str | None = None
+    finished_at: str = field(default_factory=lambda: now().isoformat())
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _group(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+
+
+def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> Health:
+    """Classify one run from its Scrapy stats (``koubei/*`` keys set by the spider base)."""
+    items = int(stats.get(f"{STAT_PREFIX}items", 0))
+    pages = int(stats.get(f"{STAT_PREFIX}pages", 0))
+    entries = int(stats.get(f"{STAT_PREFIX}entries", 0))
+    known = int(stats.get(f"{STAT_PREFIX}known", 0))
+    errors = _group(stats, f"{STAT_PREFIX}errors/")
+    blocked = _group(stats, f"{STAT_PREFIX}blocked/")
+    dropped = _group(stats, f"{STAT_PREFIX}dropped/")
+    n_blocked, n_errors = sum(blocked.values()), sum(errors.values())
+    status: Status
+    if n_blocked and (items == 0 or n_blocked > pages):
+        status, reason = "blocked", f"blocked responses: {blocked}"
+    elif n_blocked or n_errors:
+        status, reason = "degraded", f"errors: {errors}; blocked: {blocked}"
+    elif entries == 0 and items == 0:
+        status, reason = "empty", f"no entries on {pages} parsed page(s)"
+    else:
+        status, reason = "ok", ""
+    return Health(
+        source=source,
+        platform=platform,
+        run_id=run_id,
+        status=status,
+        alert=status != "ok",
+        items=items,
+        pages=pages,
+        entries=entries,
+        known=known,
+        responses_by_status=_group(stats, STATUS_PREFIX),
+        errors=errors,
+        blocked=blocked,
+        dropped=dropped,
+        items_per_page=round(entries / pages, 2) if pages else 0.0,
+        elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
+        landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
+        reason=reason,
+    )
+
+
+def health_path(source: str) -> Path:
+    return paths.state_dir("health") / f"{source}.json"
+
+
+def write_health(health: Health) -> Path:
+    """Write ``$KOUBEI_HOME/health/<source>.json`` atomically (latest run wins)."""
+    path = health_path(health.source)
+    fd, tmp = tempfile.mkstemp(prefix=".health.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(health.to_dict(), handle, ensure_ascii=False, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def read_health(source: str) -> dict[str, Any] | None:
+    """The last run's health of ``source``, or None if it never ran."""
+    path = health_path(source)
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def all_health() -> list[dict[str, Any]]:
+    """Every source's last health, e.g. for an operational alert on ``alert: true`` entries."""
+    folder = paths.state_dir("health")
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def stamp() -> str:
+    """A run id: sortable UTC-ish timestamp of the crawl start."""
+    return datetime.now().strftime("%Y%m%dT%H%M%S%f")

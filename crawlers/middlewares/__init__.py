@@ -1,0 +1,1 @@
+"""Downloader middlewares: per-source access (UA, cookie, proxy) and polite retries."""

@@ -1,0 +1,1 @@
+"""Item pipelines: validate and de-duplicate, then land records in a JSONL file per run."""

@@ -1,0 +1,108 @@
+"""Land a run's records in ``$KOUBEI_HOME/landing/<source>/<run_id>.jsonl``.
+
+Records are appended to ``<run_id>.jsonl.part`` as they come (a killed crawl leaves only that
+``.part``, which no stage reads). At spider close the part file is flushed, fsynced and renamed
+to ``<run_id>.jsonl``; if the run holds Weibo-style ``//@name:`` repost chains, it is instead
+re-read, the chains are resolved to parent ids (a parent may arrive on a later page than its
+child) and the final file is written atomically (temp file + rename). Only then does the
+incremental state advance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from scrapy.crawler import Crawler
+
+from crawlers.health import STAT_PREFIX
+from koubei import jsonl, paths
+
+
+def landing_path(source: str, run_id: str) -> Path:
+    return paths.state_dir("landing") / source / f"{run_id}.jsonl"
+
+
+class LandingPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.path: Path | None = None
+        self.part: Path | None = None
+        self.handle: TextIO | None = None
+        self.count = 0
+        self.has_chains = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LandingPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider: Any = self.crawler.spider
+        self.path = landing_path(spider.source.name, spider.run_id)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.part = self.path.with_name(self.path.name + ".part")
+        self.handle = open(self.part, "w", encoding="utf-8")  # noqa: SIM115 - closed at close
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        assert self.handle is not None and self.crawler.stats is not None
+        records = item["records"]
+        self.handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        self.count += len(records)
+        self.has_chains = self.has_chains or any(r["extra"].get("repost_chain") for r in records)
+        self.crawler.stats.inc_value(f"{STAT_PREFIX}items", len(records))
+        return item
+
+    def close_spider(self) -> None:
+        assert self.handle is not None and self.part and self.path
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        if self.has_chains:
+            records = list(jsonl.read(self.part))
+            resolve_repost_chains(records)
+            jsonl.write_atomic(self.path, records)
+            self.part.unlink()
+        else:
+            os.replace(self.part, self.path)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(f"{STAT_PREFIX}landing_file", str(self.path))
+        spider: Any = self.crawler.spider
+        spider.state.save()
+
+
+def resolve_repost_chains(records: list[dict[str, Any]]) -> int:
+    """Set ``parent_id`` of reposts whose ``extra.repost_chain`` names an earlier reposter.
+
+    A repost's text ``我也是//@B:太恶心//@A:喝出异物`` says it reposted B's repost, which reposted
+    A's. Its parent is the repost of the same root by ``B`` whose own chain is ``[A]`` and that
+    is older; without one in this run the parent stays the root (``extra.parent_unresolved``).
+    Returns how many parents were resolved.
+    """
+    by_key: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for rec in records:
+        chain = rec.get("extra", {}).get("repost_chain")
+        if rec.get("relation") == "repost" and chain is not None and rec.get("root_id"):
+            key = (rec["root_id"], rec["author"].get("name") or "", tuple(chain))
+            by_key.setdefault(key, []).append(rec)
+    resolved = 0
+    for rec in records:
+        extra = rec.get("extra", {})
+        chain = extra.get("repost_chain")
+        if rec.get("relation") != "repost" or not chain or extra.get("parent_from_platform"):
+            continue
+        candidates = [
+            c
+            for c in by_key.get((rec["root_id"], chain[0], tuple(chain[1:])), [])
+            if c["created_at"] <= rec["created_at"] and c["id"] != rec["id"]
+        ]
+        if candidates:
+            parent = max(candidates, key=lambda c: c["created_at"])
+            rec["parent_id"] = parent["id"]
+            extra.pop("parent_unresolved", None)
+            resolved += 1
+        else:
+            rec["parent_id"] = rec["root_id"]
+            extra["parent_unresolved"] = chain[0]
+    return resolved

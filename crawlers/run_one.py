@@ -1,0 +1,67 @@
+"""``python -m crawlers.run_one JOB.json``: run one source's spider in this process.
+
+Twisted's reactor cannot restart within a process, so :func:`crawlers.runner.crawl_sources`
+starts one of these per source. The job file holds the source, the brands, the run id and
+Scrapy setting overrides; the health (with the landing file) is written to
+``$KOUBEI_HOME/health/<source>.json`` and to ``JOB.json.result``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from crawlers.health import Health, assess, write_health
+from koubei.config import BrandsConfig, Source
+
+
+def source_settings(source: Source) -> dict[str, Any]:
+    """Scrapy settings that come from a ``sources.yaml`` entry."""
+    return {
+        "ROBOTSTXT_OBEY": source.obey_robots,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": source.concurrency_per_domain,
+    }
+
+
+def run(
+    source: Source, brands: BrandsConfig, run_id: str, overrides: dict[str, Any] | None = None
+) -> Health:
+    """Crawl ``source`` once in this process (the reactor starts and stops here)."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from crawlers.spiders import get_spider
+
+    spider_cls = get_spider(source.platform)
+    settings = get_project_settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.update({**source_settings(source), **(overrides or {})}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, source=source, brands=brands, run_id=run_id)
+    cpu_started = time.process_time()
+    process.start()
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    health = assess(source.name, source.platform, run_id, stats)
+    health.cpu_s = round(time.process_time() - cpu_started, 3)
+    write_health(health)
+    return health
+
+
+def main(argv: list[str]) -> int:
+    job_path = Path(argv[0])
+    job = json.loads(job_path.read_text(encoding="utf-8"))
+    source = Source.model_validate(job["source"])
+    brands = BrandsConfig.model_validate(job["brands"])
+    health = run(source, brands, job["run_id"], job.get("settings"))
+    result = job_path.with_name(job_path.name + ".result")
+    result.write_text(json.dumps(health.to_dict(), ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

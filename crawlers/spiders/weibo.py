@@ -1,0 +1,343 @@
+"""Microblog posts, reposts and comments from the mobile JSON API (m.weibo.cn's shape).
+
+* Search: ``{base}/api/container/getIndex?containerid=100103type%3D1%26q%3D<kw>&page_type=searchall
+  &page=N`` → ``{"ok": 1, "data": {"cards": [{"card_type": 9, "mblog": {...}}], "cardlistInfo":
+  {"page": next}}}``; ``card_type 11`` groups nest more cards. ``{"ok": 0}`` is "no results";
+  ``{"ok": -100, "url": <passport>}`` is the login wall.
+* Reposts: ``{base}/api/statuses/repostTimeline?id=<id>&page=N`` → ``data.data`` (mblogs),
+  ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
+  → ``data.data`` and a ``max_id`` cursor (0 at the end).
+
+An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
+(``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
+``retweeted_status``. The immediate parent of a repost of a repost is only in the ``//@name:``
+chain of its text; ``extra.repost_chain`` keeps it and the landing pipeline resolves it to an id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from scrapy.http import Response
+
+from crawlers import brandmatch
+from crawlers.spiders.base import BaseSpider, batched
+from crawlers.textutil import html_to_text, mentions, own_text, parse_count, repost_chain, topics
+
+DEFAULT_BASE = "https://m.weibo.cn"
+EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
+EXPAND_MIN_COMMENTS = 3
+
+
+class WeiboSpider(BaseSpider):
+    name = "weibo"
+
+    @property
+    def base(self) -> str:
+        return (self.source.base_url or DEFAULT_BASE).rstrip("/")
+
+    def search_url(self, keyword: str, page: int) -> str:
+        containerid = quote(f"100103type=1&q={keyword}", safe="")
+        return (
+            f"{self.base}/api/container/getIndex?containerid={containerid}"
+            f"&page_type=searchall&page={page}"
+        )
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.expanded: set[str] = set()
+        for keyword in brandmatch.keywords(self.tracked, self.source.keywords):
+            yield self.get(
+                self.search_url(keyword, 1), self.parse_search, {"keyword": keyword, "page": 1}
+            )
+        for post_id in self.source.post_ids:
+            for request in self.expand(str(post_id), str(post_id), "", force=True):
+                yield request
+
+    # --- payload checks ---------------------------------------------------------------------
+
+    def payload(self, response: Response) -> dict[str, Any] | None:
+        data = self.load_json(response)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.count_error("unexpected_shape", response.url)
+            return None
+        ok = data.get("ok")
+        if ok == -100 or (isinstance(data.get("url"), str) and "passport" in data["url"]):
+            self.count_blocked("login_required", response.url)
+            return None
+        if ok not in (0, 1):
+            self.count_blocked(f"platform_error_{ok}", response.url)
+            return None
+        return data
+
+    # --- search -----------------------------------------------------------------------------
+
+    @batched
+    def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
+        data = self.payload(response)
+        if data is None:
+            return
+        body = data.get("data") or {}
+        mblogs = [c["mblog"] for c in _flat_cards(body.get("cards") or []) if "mblog" in c]
+        self.count_page(len(mblogs))
+        fresh = {"new": 0}
+        for mblog in mblogs:
+            yield from self.mblog_records(mblog, f"kw:{keyword}", response.url, fresh)
+            yield from self.expand_from(mblog)
+        next_page = (body.get("cardlistInfo") or {}).get("page")
+        # Newest first: a page with nothing new means the rest was crawled before.
+        if mblogs and fresh["new"] and next_page and page < self.source.max_pages:
+            yield self.get(
+                self.search_url(keyword, int(next_page)),
+                self.parse_search,
+                {"keyword": keyword, "page": int(next_page)},
+            )
+
+    def expand_from(self, mblog: dict[str, Any]) -> Iterator[Any]:
+        root = mblog.get("retweeted_status") if isinstance(mblog, dict) else None
+        for post in (mblog, root):
+            if not isinstance(post, dict) or post.get("retweeted_status") or "id" not in post:
+                continue
+            yield from self.expand(
+                str(post["id"]),
+                str(post.get("mid") or post["id"]),
+                html_to_text(post.get("text") or ""),
+                reposts=parse_count(post.get("reposts_count")) or 0,
+                comments=parse_count(post.get("comments_count")) or 0,
+            )
+
+    def expand(
+        self,
+        post_id: str,
+        mid: str,
+        root_text: str,
+        *,
+        reposts: int = 0,
+        comments: int = 0,
+        force: bool = False,
+    ) -> Iterator[Any]:
+        if post_id in self.expanded:
+            return
+        self.expanded.add(post_id)
+        ctx = {"post_id": post_id, "mid": mid, "root_text": root_text}
+        if force or reposts >= EXPAND_MIN_REPOSTS:
+            yield self.get(self.repost_url(post_id, 1), self.parse_reposts, {**ctx, "page": 1})
+        if force or comments >= EXPAND_MIN_COMMENTS:
+            yield self.get(
+                self.comments_url(post_id, mid, None), self.parse_comments, {**ctx, "page": 1}
+            )
+
+    # --- reposts and comments ---------------------------------------------------------------
+
+    def repost_url(self, post_id: str, page: int) -> str:
+        return f"{self.base}/api/statuses/repostTimeline?{urlencode({'id': post_id, 'page': page})}"
+
+    def comments_url(self, post_id: str, mid: str, max_id: Any) -> str:
+        query: dict[str, Any] = {"id": post_id, "mid": mid, "max_id_type": 0}
+        if max_id:
+            query["max_id"] = max_id
+        return f"{self.base}/comments/hotflow?{urlencode(query)}"
+
+    @batched
+    def parse_reposts(
+        self, response: Response, post_id: str, mid: str, root_text: str, page: int
+    ) -> Iterator[Any]:
+        data = self.payload(response)
+        if data is None:
+            return
+        body = data.get("data") or {}
+        mblogs = [m for m in body.get("data") or [] if isinstance(m, dict)]
+        self.count_page(len(mblogs))
+        fresh = {"new": 0}
+        for mblog in mblogs:
+            mblog.setdefault("retweeted_status", {"id": post_id, "text": root_text})
+            yield from self.mblog_records(
+                mblog,
+                f"reposts:{post_id}",
+                response.url,
+                fresh,
+                emit_root=False,
+                root_text=root_text,
+            )
+        if (
+            mblogs
+            and fresh["new"]
+            and page < int(body.get("max") or 0)
+            and page < self.source.max_pages
+        ):
+            yield self.get(
+                self.repost_url(post_id, page + 1),
+                self.parse_reposts,
+                {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1},
+            )
+
+    @batched
+    def parse_comments(
+        self, response: Response, post_id: str, mid: str, root_text: str, page: int
+    ) -> Iterator[Any]:
+        data = self.payload(response)
+        if data is None:
+            return
+        body = data.get("data") or {}
+        comments = [c for c in body.get("data") or [] if isinstance(c, dict)]
+        self.count_page(len(comments))
+        fresh = 0
+        key = f"comments:{post_id}"
+        for comment in comments:
+            for item in [comment, *(comment.get("comments") or [])]:
+                if not isinstance(item, dict) or "id" not in item:
+                    self.count_error("bad_entry", response.url)
+                    continue
+                created = self.parse_time_or_count(item.get("created_at"), response.url)
+                if created is None or self.known(key, f"c{item['id']}", created):
+                    continue
+                fresh += 1
+                record = self.comment_record(item, comment, post_id, root_text, created, key)
+                if record is not None:
+                    yield record
+        max_id = body.get("max_id")
+        if comments and fresh and max_id and page < self.source.max_pages:
+            yield self.get(
+                self.comments_url(post_id, mid, max_id),
+                self.parse_comments,
+                {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1},
+            )
+
+    @batched
+    def parse_long_text(
+        self, response: Response, mblog: dict[str, Any], key: str, root_text: str
+    ) -> Iterator[Any]:
+        data = self.payload(response)
+        long_text = ((data or {}).get("data") or {}).get("longTextContent")
+        if not long_text:  # keep the cut-off text rather than lose the post
+            if data is not None:  # (a bad payload was counted already)
+                self.count_error("long_text_missing", response.url)
+            long_text = mblog.get("text") or ""
+        full = {**mblog, "text": long_text, "_full_text": True}
+        for output in self.mblog_records(
+            full, key, response.url, None, emit_root=False, root_text=root_text
+        ):
+            if isinstance(output, dict):
+                output["extra"]["long_text"] = True
+            yield output
+
+    def comment_record(
+        self,
+        item: dict[str, Any],
+        top: dict[str, Any],
+        post_id: str,
+        root_text: str,
+        created: Any,
+        key: str,
+    ) -> dict[str, Any] | None:
+        text = item.get("text") or ""
+        parent = post_id if item is top else f"c{top['id']}"
+        return self.build(
+            state_key=key,
+            match_fields=[("text", html_to_text(text)), ("root_text", root_text)],
+            native_id=f"c{item['id']}",
+            kind="comment",
+            url=f"https://m.weibo.cn/detail/{post_id}#comment-{item['id']}",
+            author=self.author(item.get("user") or {}),
+            parent_id=self.doc_id(parent),
+            root_id=self.doc_id(post_id),
+            relation="reply",
+            text_raw=text,
+            mentions=mentions(html_to_text(text)),
+            engagement={"likes": parse_count(item.get("like_count")) or 0},
+            created_at=created,
+        )
+
+    # --- records ----------------------------------------------------------------------------
+
+    def author(self, user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(user["id"]) if user.get("id") is not None else None,
+            "name": user.get("screen_name"),
+            "followers": parse_count(user.get("followers_count")),
+            "verified": bool(user.get("verified")) if "verified" in user else None,
+        }
+
+    def mblog_records(
+        self,
+        mblog: dict[str, Any],
+        key: str,
+        url: str,
+        fresh: dict[str, int] | None,
+        *,
+        emit_root: bool = True,
+        root_text: str = "",
+    ) -> Iterator[Any]:
+        """The post and, for a repost, its root post; ``fresh["new"]`` counts unseen posts.
+
+        A long post (``isLongText``) is cut off in listings: its full text is fetched from
+        ``/statuses/extend`` first and the record is built there.
+        """
+        if not isinstance(mblog, dict) or "id" not in mblog:
+            self.count_error("bad_entry", url)
+            return
+        root = mblog.get("retweeted_status")
+        root = root if isinstance(root, dict) and root.get("id") else None
+        if root is not None and emit_root and "created_at" in root:
+            yield from self.mblog_records(root, key, url, None)
+        created = self.parse_time_or_count(mblog.get("created_at"), url)
+        if created is None or self.known(key, mblog["id"], created):
+            return
+        if fresh is not None:
+            fresh["new"] += 1
+        if mblog.get("isLongText") and not mblog.get("_full_text"):
+            yield self.get(
+                f"{self.base}/statuses/extend?{urlencode({'id': mblog['id']})}",
+                self.parse_long_text,
+                {"mblog": mblog, "key": key, "root_text": root_text},
+            )
+            return
+        text = mblog.get("text") or ""
+        plain = html_to_text(text)
+        region = (mblog.get("region_name") or "").replace("发布于", "").strip() or None
+        root_plain = html_to_text(root.get("text") or "") if root else ""
+        extra: dict[str, Any] = {"source_app": mblog.get("source") or None}
+        fields: dict[str, Any] = {}
+        if root is not None:
+            extra["repost_chain"] = repost_chain(plain)
+            parent = mblog.get("pid")
+            extra["parent_from_platform"] = bool(parent)
+            fields = {
+                "relation": "repost",
+                "root_id": self.doc_id(root["id"]),
+                "parent_id": self.doc_id(parent or root["id"]),
+            }
+        record = self.build(
+            state_key=key,
+            match_fields=[("text", plain), ("root_text", root_plain or root_text)],
+            native_id=mblog["id"],
+            kind="repost" if root is not None else "post",
+            url=f"https://m.weibo.cn/detail/{mblog.get('mid') or mblog['id']}",
+            author={**self.author(mblog.get("user") or {}), "region": region},
+            text_raw=text,
+            mentions=mentions(own_text(plain) if root is not None else plain),
+            topics=topics(plain),
+            engagement={
+                "likes": parse_count(mblog.get("attitudes_count")) or 0,
+                "reposts": parse_count(mblog.get("reposts_count")) or 0,
+                "comments": parse_count(mblog.get("comments_count")) or 0,
+            },
+            created_at=created,
+            extra=extra,
+            **fields,
+        )
+        if record is not None:
+            yield record
+
+
+def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:
+    for card in cards:
+        if not isinstance(card, dict):
+            continue
+        if card.get("card_group"):
+            yield from _flat_cards(card["card_group"])
+        else:
+            yield card

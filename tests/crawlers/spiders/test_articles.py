@@ -1,0 +1,72 @@
+"""Feeds, sitemaps and trafilatura extraction: encodings, truncated pages, login walls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawlers.runner import crawl_sources
+from crawlers.spiders.articles import url_id
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import PAGES, Reply
+
+HTML = "text/html; charset=utf-8"
+
+
+def routes(site_url: list[str]) -> dict[str, Any]:
+    def xml(name: str) -> Any:
+        return lambda q: Reply(
+            (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
+        )
+
+    return {
+        "/rss.xml": xml("rss.xml"),
+        "/sitemap.xml": xml("sitemap.xml"),
+        "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+        "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
+        "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
+        "/a/4.html": lambda q: Reply.page("article4_offtopic.html", HTML),
+        "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
+        "/a/login.html": lambda q: Reply.page("login.html", HTML),
+    }
+
+
+def test_feed_and_sitemap_articles(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    url: list[str] = []
+    site = fixture_site(routes(url))
+    url.append(site.url)
+    source = Source(
+        name="news", platform="articles", feeds=[f"{site.url}/rss.xml", f"{site.url}/sitemap.xml"]
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [f"{site.url}/a/{n}.html" for n in (1, 2, 3, 5)]
+    first = docs[f"{site.url}/a/1.html"]
+    assert first["kind"] == "article" and first["title"] == "鲜牧牛奶被曝喝出异物"
+    assert first["author"]["name"] == "李记者"
+    assert first["created_at"] == "2026-11-24T10:30:00+08:00"
+    assert first["native_id"] == url_id(first["url"])
+    assert "近日购买的鲜牧纯牛奶中喝出黑色异物" in first["text_raw"]
+    assert "热门推荐" not in first["text_raw"] and "首页" not in first["text_raw"]
+    second = docs[f"{site.url}/a/2.html"]  # gb2312, declared only in a meta tag
+    assert second["brands"] == ["北岭"] and "北岭牧业今日发布新款低脂牛奶" in second["text_raw"]
+    third = docs[f"{site.url}/a/3.html"]  # truncated, still extracted
+    assert third["extra"]["truncated"] is True
+    assert third["created_at"] == "2026-11-22T08:00:00+08:00"  # sitemap lastmod
+    big5 = docs[f"{site.url}/a/5.html"]  # Big5, declared in a meta tag; traditional script
+    assert big5["title"] == "鮮牧進軍台灣" and big5["author"]["name"] == "陳記者"
+    assert big5["brand_matches"] == [{"brand": "鲜牧", "term": "鲜牧", "field": "title"}]
+    assert report.stats["errors"] == {"truncated_html": 1}
+    assert report.stats["blocked"] == {"login_wall": 1}
+    assert report.stats["dropped"] == {"excluded": 1}  # 鲜牧场 camping post
+    assert report.status == "degraded"
+
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0
+    fetched = {path for path, _ in site.requests}
+    assert not {"/a/1.html", "/a/2.html", "/a/3.html", "/a/5.html"} & fetched

@@ -1,0 +1,127 @@
+"""The JD-shape shop review spider against fixture pages served over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crawlers.runner import crawl_sources
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import PAGES, Reply
+
+PATH = "/comment/productPageComments.action"
+
+
+def jd_route(extra_first: dict[str, Any] | None = None) -> Any:
+    def route(q: dict[str, str]) -> Reply:
+        if q["productId"] == "2002":
+            return Reply.page("captcha.html", "text/html; charset=utf-8")
+        if q["productId"] == "3003":
+            return Reply(b"", 200)
+        if q["productId"] == "4004":
+            return Reply("", 412, "text/html")  # risk control
+        page = int(q["page"])
+        if page == 0:
+            data = json.loads((PAGES / "jd_p0.json").read_text(encoding="utf-8"))
+            if extra_first:
+                data["comments"].insert(0, extra_first)
+            return Reply(json.dumps(data, ensure_ascii=False))
+        if page == 1:
+            return Reply.page("jd_p1_gbk.json", "application/json;charset=GBK")
+        return Reply.page("jd_p2_truncated.json")
+
+    return route
+
+
+def by_id(path: Path) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in jsonl.read(path)}
+
+
+def test_reviews_field_by_field_with_bad_pages_counted(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    site = fixture_site({PATH: jd_route()})
+    source = Source(
+        name="shop",
+        platform="shop_json",
+        base_url=site.url,
+        product_ids=["1001", "2002", "3003", "4004"],
+    )
+
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+
+    assert report.landing_file == Path(koubei_home) / "landing" / "shop" / "r1.jsonl"
+    docs = by_id(report.landing_file)
+    assert sorted(docs) == [
+        "shop_json:14000000002",
+        "shop_json:15000000002",
+        "shop_json:15000000003",
+        "shop_json:15000000003-after",
+    ]
+    review = docs["shop_json:15000000003"]
+    assert review["kind"] == "review" and review["source"] == "shop"
+    assert review["text_raw"] == "鲜牧纯牛奶口感不错，孩子爱喝"
+    assert review["created_at"] == "2026-11-24T10:00:00+08:00"
+    assert review["rating"] == 5.0 and review["product_id"] == "1001"
+    assert review["author"]["name"] == "j***x"
+    assert review["engagement"]["helpful"] == 7 and review["engagement"]["comments"] == 1
+    assert review["brands"] == ["鲜牧"]
+    assert review["brand_matches"] == [{"brand": "鲜牧", "term": "鲜牧", "field": "text"}]
+    assert review["extra"]["shop_replies"][0]["text"] == "感谢您的支持"
+    assert review["extra"]["sku"] == "鲜牧 纯牛奶 250ml*12盒"
+    followup = docs["shop_json:15000000003-after"]
+    assert followup["parent_id"] == followup["root_id"] == review["id"]
+    assert followup["relation"] == "reply"
+    assert followup["created_at"] == "2026-11-25T09:30:00+08:00"
+    # No brand word in the text: it matches through the product's name.
+    assert docs["shop_json:15000000002"]["brand_matches"][0]["field"] == "product"
+    # The GBK page decodes by its declared charset.
+    assert docs["shop_json:14000000002"]["text_raw"] == "鲜牧牛奶有股怪味，疑似变质"
+
+    assert report.stats["errors"] == {"bad_time": 1, "malformed_json": 1, "empty_body": 1}
+    assert report.stats["blocked"] == {"captcha": 1, "http_412": 1}
+    assert report.stats["dropped"] == {"excluded": 1}  # 鲜牧场 on the GBK page
+    # robots + 3 pages + captcha + empty body; 412 is not retried (a block, not a hiccup)
+    assert report.stats["responses_by_status"] == {"200": 6, "412": 1}
+    assert report.status == "degraded"
+    assert report.items == 4
+    # First crawl (no watermark): after page 0 the rest is fetched in parallel.
+    assert sorted(q["page"] for q in site.hits(PATH) if q["productId"] == "1001") == ["0", "1", "2"]
+    assert not list(report.landing_file.parent.glob("*.part"))
+
+
+def test_second_run_stops_at_the_watermark_and_takes_only_new(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    site = fixture_site({PATH: jd_route()})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    crawl_sources([source], brands, run_id="r1", settings=FAST)
+    state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
+    assert state["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
+
+    site.requests.clear()
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.items == 0
+    assert [q["page"] for q in site.hits(PATH)] == ["0"]  # page 0 all known: paging stops
+    assert second.stats["known"] == 2
+
+    fresh = {
+        "id": 16000000001,
+        "content": "鲜牧新包装很好看",
+        "creationTime": "2026-11-25 08:00:00",
+        "referenceId": "1001",
+        "referenceName": "鲜牧 纯牛奶",
+        "score": 5,
+        "nickname": "n***w",
+    }
+    site.routes[PATH] = jd_route(extra_first=fresh)
+    [third] = crawl_sources([source], brands, run_id="r3", settings=FAST)
+    assert assert_ids(third.landing_file) == ["shop_json:16000000001"]
+
+
+def assert_ids(path: Path | None) -> list[str]:
+    assert path is not None
+    return [r["id"] for r in jsonl.read(path)]

@@ -1,0 +1,73 @@
+"""The Tmall-shape JSONP rate-list spider: GBK, undeclared GB18030, broken JSONP, login walls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawlers.runner import crawl_sources
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import Reply
+
+PATH = "/list_detail_rate.htm"
+BRANDS = BrandsConfig.model_validate({"brands": [{"name": "云朵", "exclude": ["云朵棉"]}]})
+
+
+def route(q: dict[str, str]) -> Reply:
+    assert q["callback"] == "jsonp128" and q["order"] == "1"
+    if q["itemId"] == "2":
+        return Reply.page("tmall_login.jsonp", "application/javascript; charset=utf-8")
+    return {
+        "1": Reply.page("tmall_p1_gbk.jsonp", "text/html;charset=GBK"),
+        "2": Reply.page("tmall_p2_gb18030_nocharset.jsonp", "application/javascript"),
+    }.get(q["currentPage"], Reply.page("tmall_p3_broken.jsonp", "application/javascript"))
+
+
+def test_rate_list_field_by_field(fixture_site: Any, koubei_home: str) -> None:
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="tmall",
+        platform="shop_jsonp",
+        base_url=site.url,
+        product_ids=["1", "2"],
+        brands=["云朵"],
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["9001", "9002", "9003", "9003-append"]
+    first = docs["9003"]
+    assert first["text_raw"] == "云朵酸奶很浓稠，好喝"
+    assert first["created_at"] == "2026-11-24T10:00:00+08:00"
+    assert first["author"]["name"] == "t**1" and first["product_id"] == "1"
+    assert first["extra"]["sku"] == "口味:原味;规格:200g*10"
+    assert first["rating"] is None  # the list API carries no star score
+    append = docs["9003-append"]
+    assert append["parent_id"] == "shop_jsonp:9003" and append["relation"] == "reply"
+    assert append["extra"]["days_after"] == 2
+    assert append["brand_matches"][0]["field"] == "product_owner"  # text names no brand
+    assert docs["9002"]["brand_matches"][0]["field"] == "product_owner"
+    assert docs["9001"]["text_raw"] == "云朵的包装漏了一盒"  # GB18030 without a declared charset
+
+    assert report.stats["errors"] == {"bad_entry": 1, "malformed_jsonp": 1}
+    assert report.stats["blocked"] == {"login_wall": 1}
+    assert report.status == "degraded"
+    assert sorted(q["currentPage"] for q in site.hits(PATH) if q["itemId"] == "1") == [
+        "1",
+        "2",
+        "3",
+    ]
+
+
+def test_second_run_stops_at_the_watermark(fixture_site: Any, koubei_home: str) -> None:
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="tmall", platform="shop_jsonp", base_url=site.url, product_ids=["1"], brands=["云朵"]
+    )
+    crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    site.requests.clear()
+    [again] = crawl_sources([source], BRANDS, run_id="r2", settings=FAST)
+    assert again.items == 0 and again.stats["known"] == 2
+    assert [q["currentPage"] for q in site.hits(PATH)] == ["1"]  # page 1 all known: stop
+    assert again.status == "ok"

@@ -1,0 +1,63 @@
+"""The Bilibili-shape reply spider: nested replies, cursor paging, ``code: -412``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawlers.runner import crawl_sources
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import Reply
+
+
+def routes() -> dict[str, Any]:
+    def view(q: dict[str, str]) -> Reply:
+        return Reply.page("bili_view.json" if q["aid"] == "777" else "bili_412.json")
+
+    def replies(q: dict[str, str]) -> Reply:
+        assert q["mode"] == "2" and q["type"] == "1"
+        return Reply.page("bili_replies_p1.json" if q["next"] == "0" else "bili_replies_p2.json")
+
+    return {"/x/web-interface/view": view, "/x/v2/reply/main": replies}
+
+
+def test_replies_field_by_field_and_second_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    site = fixture_site(routes())
+    source = Source(
+        name="bili", platform="video_comments", base_url=site.url, post_ids=["777", "888"]
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["501", "502", "503", "504", "av777"]
+    video = docs["av777"]
+    assert video["kind"] == "post" and video["title"] == "鲜牧 vs 北岭 牛奶盲测"
+    assert video["brands"] == ["鲜牧", "北岭"]
+    assert video["author"] == {
+        "id": "42",
+        "name": "测评君",
+        "followers": None,
+        "verified": None,
+        "region": None,
+    }
+    assert video["engagement"]["likes"] == 900
+    top = docs["501"]
+    assert top["text_raw"] == "第二款明显更香" and top["author"]["name"] == "路人A"
+    assert top["created_at"] == "2026-11-24T10:00:00+08:00"  # epoch 1795485600
+    assert top["parent_id"] == top["root_id"] == "video_comments:av777"
+    assert top["brand_matches"][0]["field"] == "root_text"
+    nested = docs["502"]
+    assert nested["parent_id"] == "video_comments:501"
+    assert nested["extra"]["thread_root"] == "video_comments:501"
+    assert nested["mentions"] == ["路人A"]
+    assert report.stats["blocked"] == {"platform_error_412": 1}
+    assert report.status == "degraded"
+    assert [q["next"] for q in site.hits("/x/v2/reply/main")] == ["0", "2"]  # then is_end
+
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0
+    assert [q["next"] for q in site.hits("/x/v2/reply/main")] == ["0"]

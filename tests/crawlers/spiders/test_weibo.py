@@ -1,0 +1,147 @@
+"""The microblog spider: search cards, repost timeline, comments, ``//@`` chains, login walls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crawlers.runner import crawl_sources
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import Reply
+
+ROOT = "5000000000000100"
+
+
+def routes(login_everywhere: bool = False) -> dict[str, Any]:
+    def search(q: dict[str, str]) -> Reply:
+        inner = dict(part.split("=", 1) for part in q["containerid"].split("&"))
+        keyword = inner["q"]
+        if login_everywhere or keyword == "XianMu":
+            return Reply.page("wb_login.json")
+        if keyword == "北岭":
+            return Reply.page("wb_search_beiling.json")
+        page = int(q.get("page", 1))
+        return Reply.page(
+            {1: "wb_search_p1.json", 2: "wb_search_p2.json"}.get(page, "wb_search_end.json")
+        )
+
+    def reposts(q: dict[str, str]) -> Reply:
+        assert q["id"] == ROOT
+        return Reply.page(f"wb_reposts_p{q['page']}.json")
+
+    def comments(q: dict[str, str]) -> Reply:
+        assert q["id"] == ROOT and q["mid"] == ROOT
+        return Reply.page(
+            "wb_comments_p2.json" if q.get("max_id") == "138" else "wb_comments_p1.json"
+        )
+
+    def extend(q: dict[str, str]) -> Reply:
+        assert q["id"] == "5000000000000010"
+        return Reply.page("wb_extend.json")
+
+    return {
+        "/statuses/extend": extend,
+        "/api/container/getIndex": search,
+        "/api/statuses/repostTimeline": reposts,
+        "/comments/hotflow": comments,
+    }
+
+
+def test_posts_reposts_comments_field_by_field(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    site = fixture_site(routes())
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == sorted(
+        [
+            ROOT,
+            "5000000000000200",
+            "5000000000000300",
+            "5000000000000400",
+            "5000000000000010",
+            "5000000000000500",
+            "c4900000000001",
+            "c4900000000002",
+            "c4900000000003",
+            "c4900000000004",
+        ]
+    )
+    root = docs[ROOT]
+    assert root["kind"] == "post" and root["id"] == f"weibo:{ROOT}"
+    assert root["created_at"] == "2026-11-24T10:00:00+08:00"
+    assert root["author"] == {
+        "id": "1001",
+        "name": "维权小王",
+        "followers": 812,
+        "verified": False,
+        "region": "上海",
+    }
+    assert root["engagement"] == {"likes": 12, "reposts": 3, "comments": 3, "helpful": 0}
+    assert root["topics"] == ["鲜牧喝出异物"] and root["mentions"] == ["鲜牧乳业"]
+    assert "<img alt=[怒]" in root["text_raw"]  # raw HTML kept for the cleaning stage
+    assert root["parent_id"] is None and root["relation"] is None
+
+    amplifier = docs["5000000000000200"]
+    assert amplifier["author"]["followers"] == 568_000 and amplifier["author"]["verified"]
+    assert amplifier["engagement"]["likes"] == 12_000
+    assert amplifier["relation"] == "repost"
+    assert amplifier["root_id"] == amplifier["parent_id"] == f"weibo:{ROOT}"
+    assert amplifier["brand_matches"][0]["field"] == "root_text"
+
+    second = docs["5000000000000300"]
+    assert second["extra"]["repost_chain"] == ["消费维权观察"]
+    assert second["parent_id"] == "weibo:5000000000000200"
+    third = docs["5000000000000400"]  # only in the repost timeline, 3 levels deep
+    assert third["extra"]["repost_chain"] == ["路人甲", "消费维权观察"]
+    assert third["parent_id"] == "weibo:5000000000000300"
+    assert third["root_id"] == f"weibo:{ROOT}"
+
+    reply = docs["c4900000000002"]
+    assert reply["kind"] == "comment" and reply["relation"] == "reply"
+    assert reply["parent_id"] == "weibo:c4900000000001" and reply["root_id"] == f"weibo:{ROOT}"
+    assert docs["c4900000000001"]["parent_id"] == f"weibo:{ROOT}"
+    long_post = docs["5000000000000010"]  # isLongText: the full text came from /statuses/extend
+    assert long_post["text_raw"].endswith("冷藏后口感更好。<br />推荐给大家！")
+    assert long_post["extra"]["long_text"] is True
+    assert docs["5000000000000500"]["brands"] == ["北岭"]
+    assert docs["5000000000000500"]["author"]["followers"] == 123_000
+
+    assert report.stats["blocked"] == {"login_required": 1}  # the XianMu search: ok -100
+    assert report.stats["errors"] == {"bad_entry": 1}
+    assert report.stats["dropped"]["excluded"] == 1  # 鲜牧场
+    assert report.status == "degraded"
+    search_pages = [
+        q["page"] for q in site.hits("/api/container/getIndex") if "鲜牧" in q["containerid"]
+    ]
+    assert sorted(search_pages) == ["1", "2", "3"]  # stops at the empty page (ok: 0)
+    health = json.loads((Path(koubei_home) / "health" / "wb.json").read_text())
+    assert health["status"] == "degraded" and health["alert"] is True
+
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0
+    assert [
+        q["page"] for q in site.hits("/api/container/getIndex") if "鲜牧" in q["containerid"]
+    ] == ["1"]
+    assert [q["page"] for q in site.hits("/api/statuses/repostTimeline")] == ["1"]
+    assert len(site.hits("/comments/hotflow")) == 1
+
+
+def test_login_wall_everywhere_is_blocked_not_quiet(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    site = fixture_site(routes(login_everywhere=True))
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.status == "blocked"
+    assert report.items == 0
+    assert report.stats["blocked"] == {"login_required": 3}  # 鲜牧, XianMu, 北岭
+    assert report.stats["alert"] is True
+    assert report.landing_file is not None and list(jsonl.read(report.landing_file)) == []

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crawlers.health import all_health, assess, read_health, write_health
+
+
+@pytest.mark.parametrize(
+    ("stats", "status"),
+    [
+        ({"koubei/pages": 3, "koubei/entries": 30, "koubei/items": 30}, "ok"),
+        ({"koubei/pages": 3, "koubei/entries": 30, "koubei/known": 30}, "ok"),  # nothing new
+        ({"koubei/pages": 3}, "empty"),  # pages parsed, nothing listed: silent nothing
+        ({}, "empty"),
+        (
+            {
+                "koubei/pages": 3,
+                "koubei/entries": 9,
+                "koubei/items": 9,
+                "koubei/errors/malformed_json": 1,
+            },
+            "degraded",
+        ),
+        (
+            {
+                "koubei/pages": 3,
+                "koubei/entries": 9,
+                "koubei/items": 9,
+                "koubei/blocked/http_412": 1,
+            },
+            "degraded",
+        ),
+        (
+            {
+                "koubei/pages": 1,
+                "koubei/entries": 9,
+                "koubei/items": 9,
+                "koubei/blocked/captcha": 2,
+            },
+            "blocked",
+        ),
+        ({"koubei/blocked/login_required": 1}, "blocked"),
+    ],
+)
+def test_status(stats: dict[str, Any], status: str) -> None:
+    health = assess("s", "weibo", "r", stats)
+    assert health.status == status
+    assert health.alert is (status != "ok")
+
+
+def test_health_file_round_trip(koubei_home: str) -> None:
+    stats = {"koubei/blocked/http_403": 2, "downloader/response_status_count/403": 2}
+    write_health(assess("s", "weibo", "r1", stats))
+    saved = read_health("s")
+    assert saved is not None
+    assert saved["status"] == "blocked"
+    assert saved["responses_by_status"] == {"403": 2}
+    assert saved["blocked"] == {"http_403": 2}
+    assert read_health("never-ran") is None
+    write_health(assess("t", "weibo", "r1", {"koubei/pages": 1, "koubei/entries": 3}))
+    assert [(h["source"], h["alert"]) for h in all_health()] == [("s", True), ("t", False)]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crawlers.timeparse import TimeParseError, parse_time
+from koubei.timeutil import DEFAULT_TZ
+
+NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("刚刚", NOW),
+        ("5分钟前", NOW - timedelta(minutes=5)),
+        ("3小时前", NOW - timedelta(hours=3)),
+        ("30秒前", NOW - timedelta(seconds=30)),
+        ("2天前", NOW - timedelta(days=2)),
+        ("今天 10:32", datetime(2026, 11, 25, 10, 32, tzinfo=DEFAULT_TZ)),
+        ("昨天 10:32", datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ)),
+        ("前天 23:05", datetime(2026, 11, 23, 23, 5, tzinfo=DEFAULT_TZ)),
+        ("11-20", datetime(2026, 11, 20, tzinfo=DEFAULT_TZ)),
+        ("11月20日 08:15", datetime(2026, 11, 20, 8, 15, tzinfo=DEFAULT_TZ)),
+        ("12-30", datetime(2025, 12, 30, tzinfo=DEFAULT_TZ)),  # in the future this year
+        ("2026-11-20 08:00", datetime(2026, 11, 20, 8, 0, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24 10:00:00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("2026/11/24", datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)),
+        ("2026年11月24日", datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24T02:00:00Z", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        ("Tue Nov 24 10:00:00 +0800 2026", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("Tue, 24 Nov 2026 02:00:00 GMT", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        ("1795485600", datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
+        (1795485600, datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
+        ("1795485600123", datetime.fromtimestamp(1795485600.123, tz=DEFAULT_TZ)),
+    ],
+)
+def test_expressions(text: str | int, expected: datetime) -> None:
+    parsed = parse_time(text, now=NOW)
+    assert parsed == expected
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("text", ["", "去年某天", "25:99", "昨天晚上", "2026-13-45"])
+def test_unknown_raises(text: str) -> None:
+    with pytest.raises((TimeParseError, ValueError)):
+        parse_time(text, now=NOW)
+
+
+@given(st.integers(min_value=0, max_value=100_000))
+def test_minutes_ago_is_exact(minutes: int) -> None:
+    assert NOW - parse_time(f"{minutes}分钟前", now=NOW) == timedelta(minutes=minutes)
