@@ -116,6 +116,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"of {share['last_hour_docs']} docs, week {share['history']:.0%} "
             f"of {share['history_docs']}"
         )
+    if summary["blind_brands"]:
+        blind = ", ".join(summary["blind_brands"])
+        lines.append(f"BLIND SPOT      a source is not ok; held open, no all-clear for: {blind}")
     for brand, count in summary["detections"].items():
         if count:
             lines.append(f"burst detected  {brand}: {count} active detection(s)")

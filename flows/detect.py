@@ -38,11 +38,13 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     channel_names = [c.name for c in alerts.channels if c.enabled]
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
+    operational, blind_brands = check_sources(store, config_dir, as_of, alerts.channels)
     outcome: dict[str, Any] = {
         "negative_share": {},
         "detections": {},
-        "notifications": 0,
+        "notifications": operational,
         "evidence_dirs": {},
+        "blind_brands": sorted(blind_brands),
     }
     for brand in brands.brands:
         shares, detections, records = detect_brand(
@@ -64,10 +66,60 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             evidence=evidence,
             now=as_of,
             channels=channel_names,
+            # A blocked source hides complaints: its silence must not resolve an incident.
+            hold_open=brand.name in blind_brands,
         )
         outcome["notifications"] += len(notifications)
         log.info("detected", brand=brand.name, active=len(active), notified=len(notifications))
     return outcome
+
+
+def check_sources(
+    store: Any, config_dir: Path, as_of: datetime, channels: list[cfg.ChannelConfig]
+) -> tuple[int, set[str]]:
+    """Raise an operational alert per blocked/degraded/empty source; return the brands it blinds.
+
+    The crawler writes each source's health after every run; a source that is not ``ok`` opens
+    an ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the
+    brands it tracks are reported so their incidents are held open rather than read as calm.
+    """
+    from crawlers.health import all_health
+
+    sources = {s.name: s for s in cfg.load_sources(config_dir).sources if s.enabled}
+    every_brand = [b.name for b in cfg.load_brands(config_dir).brands]
+    targets = [c for c in channels if c.enabled]
+    blind: set[str] = set()
+    notified = 0
+    for health in all_health():
+        source = sources.get(health.get("source", ""))
+        if source is None:
+            continue
+        detections = []
+        if health.get("alert"):
+            blind.update(source.brands or every_brand)
+            seen_at = datetime.fromisoformat(health["finished_at"])
+            detections.append(
+                {
+                    "timestamp": min(seen_at, as_of).isoformat(),
+                    "severity": "critical" if health["status"] == "blocked" else "warning",
+                    "score": 0.0,
+                    "observed": health.get("items", 0),
+                    "expected": None,
+                    "detector": "source-health",
+                    "series": source.name,
+                    "group": "operational",
+                    "reason": f"source {source.name} is {health['status']}: {health.get('reason')}",
+                }
+            )
+        notes = store.observe(
+            f"source:{source.name}",
+            detections,
+            evidence={"health": health},
+            now=as_of,
+            channels=targets,
+        )
+        notified += len(notes)
+    return notified, blind
 
 
 def detect_brand(
