@@ -1,0 +1,122 @@
+"""Sentiment benchmark: accuracy and throughput of the shipped model against stock snownlp.
+
+Every ratio is against ``SnowNLP(text).sentiments`` measured in the same run on the same texts.
+Accuracy uses the held-out 20 % of ``../shared/data/reviews_9cats.csv`` (seeded split; never
+trained on). Cross-domain transfer is measured by training a model without whole categories and
+scoring only those categories. ``--quick`` runs in seconds on small samples.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.sentiment import SentimentModel, load_model, training
+from pipeline.sentiment.evaluation import evaluate, metrics, stock_snownlp_score
+from pipeline.sentiment.parallel import score_parallel
+from pipeline.sentiment.training import Example
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
+TRANSFER_CATEGORIES = ("水果", "书籍")
+
+
+def _load_and_rss() -> tuple[float, float]:
+    code = (
+        "import re, time; t = time.perf_counter()\n"
+        "from pipeline.sentiment import load_model; m = load_model(); m.score('很好')\n"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "print(time.perf_counter() - t, hwm)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, rss_kib = out.stdout.split()
+    return float(seconds), int(rss_kib) / 1024
+
+
+def _two_core_rate(texts: list[str]) -> float:
+    score_parallel(texts[:1000], processes=2)  # warm the page cache and imports
+    start = time.perf_counter()
+    score_parallel(texts, processes=2)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _interleaved(
+    model: SentimentModel, rows: list[Example], chunk: int = 25
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stock and koubei on the same texts, alternating small chunks so both see the same load."""
+    stock_scores: list[float] = []
+    ours: list[float] = []
+    stock_time = our_time = 0.0
+    for i in range(0, len(rows), chunk):
+        texts = [r.text for r in rows[i : i + chunk]]
+        start = time.perf_counter()
+        stock_scores += [stock_snownlp_score(t) for t in texts]
+        middle = time.perf_counter()
+        ours += [model.probability_aggregated(t) for t in texts]
+        our_time += time.perf_counter() - middle
+        stock_time += middle - start
+    labels = [r.label for r in rows]
+    return (
+        metrics(stock_scores, labels, stock_time),
+        metrics(ours, labels, our_time, model.neutral),
+    )
+
+
+def _row(name: str, result: dict, base: dict | None = None) -> str:
+    ratio = f"{result['docs_per_second'] / base['docs_per_second']:.1f}×" if base else "1.0×"
+    return (
+        f"| {name} | {result['n']} | {result['accuracy']:.4f} | {result['positive']['f1']:.4f} | "
+        f"{result['negative']['f1']:.4f} | {result['docs_per_second']:.0f} | {ratio} |"
+    )
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    stock_n = 100 if quick else 2000
+    rows = training.load_labelled(DATA)
+    _, held = training.split(rows)
+    sample = random.Random(7).sample(held, stock_n)
+    model = load_model()
+    load_s, rss_mb = _load_and_rss()
+
+    print(f"model {model.version}; load {load_s:.2f} s, RSS after load {rss_mb:.0f} MB")
+    header = (
+        "| scorer | texts | accuracy | F1 pos | F1 neg | docs/s (1 core) | × stock |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    print(header)
+    stock_snownlp_score("预热")  # snownlp loads its own models on first use; not timed
+    stock, ours = _interleaved(model, sample)
+    print(_row("stock snownlp (same texts)", stock))
+    print(_row(f"koubei {model.version} (same texts)", ours, stock))
+    full = evaluate(model.probability_aggregated, held if not quick else held[:2000], model.neutral)
+    print(_row(f"koubei {model.version} (all held out)", full, stock))
+    print(
+        f"three labels on all held out: neutral share {full['neutral_share']:.3f}, "
+        f"accuracy outside neutral {full['accuracy_decided']:.4f}"
+    )
+    texts = [r.text for r in (held if not quick else held[:2000])]
+    rate2 = _two_core_rate(texts)
+    print(f"2 processes: {rate2:.0f} docs/s = {rate2 / stock['docs_per_second']:.1f}× stock 1-core")
+
+    if not quick:
+        print("\ncross-domain: trained without the category, scored only on it")
+        print("| held-out category | texts | stock snownlp acc | koubei acc (category unseen) |")
+        print("|---|---|---|---|")
+        train_rows, _ = training.split(rows)
+        unseen = set(TRANSFER_CATEGORIES)
+        transfer = training.train_model([r for r in train_rows if r.category not in unseen])
+        for category in TRANSFER_CATEGORIES:
+            cat_rows = [r for r in held if r.category == category]
+            cat_sample = random.Random(11).sample(cat_rows, min(400, len(cat_rows)))
+            s = evaluate(stock_snownlp_score, cat_sample)["accuracy"]
+            k = evaluate(transfer.probability_aggregated, cat_sample)["accuracy"]
+            print(f"| {category} | {len(cat_sample)} | {s:.4f} | {k:.4f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

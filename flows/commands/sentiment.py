@@ -1,0 +1,127 @@
+"""``koubei sentiment score|train|eval``: score texts, train a model, measure a model.
+
+Contract (other tools call it): ``score FILE`` prints one JSON object per input line, in order,
+with ``score`` (probability positive) and ``label``; ``eval DATA.csv`` (``label``, ``review``)
+prints accuracy, per-class precision/recall/F1 and throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sentiment", help="score texts, train or evaluate the model")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    score = actions.add_parser("score", help="one JSON line per input line (FILE or - for stdin)")
+    score.add_argument("file")
+    score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    score.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    score.set_defaults(func=run_score)
+
+    train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
+    train.add_argument("data", type=Path)
+    train.add_argument("--out", type=Path, help="model file to write (default: under $KOUBEI_HOME)")
+    train.add_argument("--epochs", type=int, default=None, help="correction passes (default 3)")
+    train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument(
+        "--exclude-category",
+        action="append",
+        default=[],
+        metavar="CAT",
+        help="leave a whole category out of training (cross-domain check)",
+    )
+    train.set_defaults(func=run_train)
+
+    ev = actions.add_parser("eval", help="accuracy, per-class P/R/F1 and throughput on a CSV")
+    ev.add_argument("data", type=Path)
+    ev.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    ev.add_argument(
+        "--heldout",
+        action="store_true",
+        help="evaluate only the held-out split (same seed as train) of DATA",
+    )
+    ev.add_argument(
+        "--category",
+        action="append",
+        default=[],
+        metavar="CAT",
+        help="evaluate only these categories",
+    )
+    ev.add_argument("--stock", action="store_true", help="also evaluate stock snownlp (slow)")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ev.set_defaults(func=run_eval)
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from pipeline.clean import clean_text
+    from pipeline.sentiment import load_model
+    from pipeline.sentiment.parallel import score_parallel
+
+    version = load_model(args.model).version
+    with contextlib.ExitStack() as stack:
+        handle = (
+            sys.stdin
+            if args.file == "-"
+            else stack.enter_context(open(args.file, encoding="utf-8", errors="replace"))
+        )
+        texts = [clean_text(line.rstrip("\n")) for line in handle]
+    for score, label in score_parallel(texts, processes=args.processes, model_path=args.model):
+        out = {"score": round(score, 6), "label": label, "model_version": version}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from koubei import paths
+    from pipeline.sentiment import training
+    from pipeline.sentiment.evaluation import evaluate, format_report
+
+    rows = training.load_labelled(args.data)
+    seed = training.SEED if args.seed is None else args.seed
+    holdout = training.HOLDOUT if args.holdout is None else args.holdout
+    train_rows, held = training.split(rows, holdout=holdout, seed=seed)
+    excluded = set(args.exclude_category)
+    train_rows = [r for r in train_rows if r.category not in excluded]
+    epochs = training.EPOCHS if args.epochs is None else args.epochs
+    print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
+    model = training.train_model(train_rows, epochs=epochs, seed=seed)
+    out = args.out or paths.state_dir("models") / f"sentiment-{model.version}.marshal.gz"
+    model.save(out)
+    print(f"wrote {out} (version {model.version}, {len(model.weights)} features)")
+    if held:
+        print(
+            format_report(
+                "held out", evaluate(model.probability_aggregated, held, neutral=model.neutral)
+            )
+        )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from pipeline.sentiment import load_model, training
+    from pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
+
+    rows = training.load_labelled(args.data)
+    if args.heldout:
+        rows = training.split(rows)[1]
+    if args.category:
+        rows = [r for r in rows if r.category in set(args.category)]
+    if not rows:
+        print("no labelled rows to evaluate", file=sys.stderr)
+        return 1
+    model = load_model(args.model)
+    results = {model.version: evaluate(model.probability_aggregated, rows, neutral=model.neutral)}
+    if args.stock:
+        results["stock-snownlp"] = evaluate(stock_snownlp_score, rows)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(format_report(name, result) for name, result in results.items()))
+    return 0

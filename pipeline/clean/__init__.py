@@ -1,0 +1,115 @@
+"""Cleaning: raw crawled text → ``text_clean`` plus ``topics``, ``mentions`` and ``terms``.
+
+``clean_text`` is a pure function of its input and never raises; ``clean_record`` applies it to a
+document record and fills the derived fields. Steps, in order: HTML and entities, invisible
+characters, full-width forms, URLs, traditional → simplified (OpenCC), boilerplate lines and
+repeated titles, whitespace. Emoticons, emoji, ``#topics#`` and ``@mentions`` stay in the text.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pipeline.clean.boilerplate import drop_boilerplate
+from pipeline.clean.emoticons import find_emoticons
+from pipeline.clean.fields import extract_mentions, extract_topics
+from pipeline.clean.html import strip_html
+from pipeline.clean.normalise import (
+    nfc,
+    remove_invisible,
+    remove_urls,
+    squeeze_whitespace,
+    to_halfwidth,
+    to_simplified,
+)
+from pipeline.clean.terms import segment_terms
+
+__all__ = [
+    "MAX_CHARS",
+    "clean_record",
+    "clean_text",
+    "extract_mentions",
+    "extract_topics",
+    "find_emoticons",
+    "segment_terms",
+]
+
+# Longer input is truncated: no post or article worth scoring is this long, and it bounds the
+# time any one record can take.
+MAX_CHARS = 200_000
+
+
+def _clean(text: str) -> str:
+    text = text[:MAX_CHARS]
+    text = remove_invisible(text)
+    text = strip_html(text)
+    text = remove_invisible(text)  # entities can decode to invisible characters
+    text = nfc(text)
+    text = to_halfwidth(text)
+    text = remove_urls(text)
+    text = to_simplified(text)
+    text = squeeze_whitespace(text)
+    text = drop_boilerplate(text)
+    return squeeze_whitespace(text)
+
+
+def clean_text(text: str) -> str:
+    """Clean one text; pure and total.
+
+    Parameters
+    ----------
+    text : str
+        Anything; non-strings are converted with ``str`` (``None`` becomes ``""``).
+
+    Returns
+    -------
+    str
+        Simplified-Chinese text without HTML, URLs, invisible characters or boilerplate lines.
+    """
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        try:
+            text = str(text)
+        except Exception:
+            return ""
+    try:
+        return _clean(text)
+    except Exception:
+        # Defensive: every step is written not to raise; if one ever does, fall back to the
+        # cheapest safe result rather than losing the record.
+        return squeeze_whitespace(remove_invisible(text[:MAX_CHARS]))
+
+
+def clean_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a document record with ``text_clean``, ``title``, ``topics``, ``mentions`` and
+    ``terms`` filled. Never raises; a record without text gets empty fields.
+
+    Parameters
+    ----------
+    record : dict
+        A ``koubei.model.Document`` JSON dict (``text_raw`` required by the model, but a missing
+        one is tolerated here).
+
+    Returns
+    -------
+    dict
+        A new dict; the input is not modified.
+    """
+    out = copy.deepcopy(record)
+    raw = out.get("text_raw")
+    text = clean_text(raw if isinstance(raw, str) else ("" if raw is None else str(raw)))
+    out["text_clean"] = text
+    title = out.get("title")
+    if isinstance(title, str):
+        out["title"] = clean_text(title).replace("\n", " ") or None
+    try:
+        out["topics"] = extract_topics(text)
+        out["mentions"] = extract_mentions(text)
+        out["terms"] = segment_terms(text)
+    except Exception:
+        out.setdefault("topics", [])
+        out.setdefault("mentions", [])
+        out["terms"] = []
+    return out

@@ -1,0 +1,77 @@
+"""Line-level boilerplate: footers, prompts, share bars, captions, SEO spam and repeated titles.
+
+Works on lines because crawled pages put boilerplate on lines of its own; a prose sentence that
+merely mentions 评论 or 版权 is kept because every pattern is anchored to a short whole line or to
+phrases that only site furniture uses.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Whole-line furniture (after stripping), matched with fullmatch on lines of at most 40 chars.
+_SHORT_LINE = re.compile(
+    r"(?:推荐阅读|相关阅读|延伸阅读|猜你喜欢|相关推荐|相关文章|热门推荐|热门文章|上一篇.*|下一篇.*"
+    r"|发表评论|我要评论|写评论|查看评论|评论区|\d+\s*条评论|暂无评论|登录后才能评论.*|网友评论.*"
+    r"|分享到.*|分享|点赞|收藏|转发|打赏|举报|返回顶部|回到顶部|扫一扫.*|扫码.*|关注我们.*"
+    r"|立即查看.*|了解详情|查看更多|阅读全文|展开全文|加载更多|点击加载更多"
+    r"|(?:图片|图)(?:来源|源自)[:：].*|.*第\s*\d+\s*张|\(?图\s*\d+\)?|\[图片\]"
+    r"|(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈)(?:\s*[|/、 ]\s*(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈))+"
+    r"|.{0,30}\s»\s.{0,30}|首页\s*[>›»].*"
+    r"|提供最优质的资源集合|有问题就有答案)",
+    re.I,
+)
+# Phrases that mark a line as a legal notice or site footer wherever they occur.
+_FOOTER = re.compile(
+    r"版权声明|版权所有|©|\(c\)\s*\d{4}|copyright|all rights reserved|本站仅提供信息存储空间"
+    r"|不拥有所有权|不承担相关法律责任|未经授权.{0,10}转载|转载请注明|ICP备|公网安备"
+    r"|本文内容由互联网用户自发贡献|如有侵权|请联系.{0,6}删除|主题是一个优秀的主题",
+    re.I,
+)
+# SEO spam lines: keyword-stuffed lines typical of hijacked pages.
+_SPAM = re.compile(
+    r"国产.{0,6}(?:精品|视频|一区|在线)|[一二三]区.{0,4}[二三四]区|(?:免费|在线)(?:观看|视频)"
+    r"|av(?:在线|网站)|成人(?:视频|网站|电影)|午夜.{0,4}(?:福利|影院)|澳门.{0,4}(?:赌场|娱乐)"
+    r"|百家乐|六合彩|时时彩|代孕|裸聊|(?:无码|有码)",
+    re.I,
+)
+_TITLE_BRACKET = re.compile(r"^[【\[](.+)[】\]]$")
+_BULLET = re.compile(r"^(?:[•·▪◆●◇■□○►▶]+|[-*]+(?=\s))\s*")
+# A line with no letter, digit, CJK character or emoji is a bullet or separator left by markup.
+_HAS_CONTENT = re.compile("[0-9A-Za-z\u3400-\u9fff\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2b55]")
+
+
+def is_boilerplate(line: str) -> bool:
+    """True when a single stripped line is site furniture rather than content."""
+    if not line:
+        return False
+    if not _HAS_CONTENT.search(line):
+        return True
+    if len(line) <= 40 and _SHORT_LINE.fullmatch(line):
+        return True
+    if len(line) <= 300 and _FOOTER.search(line):
+        return True
+    return len(line) <= 120 and bool(_SPAM.search(line))
+
+
+def drop_boilerplate(text: str) -> str:
+    """Remove boilerplate lines and later repeats of a title-like line.
+
+    A line of at most 80 characters that already appeared (also as ``【line】``) is a repeated
+    title or heading; its first occurrence stays.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        line = _BULLET.sub("", stripped)
+        if is_boilerplate(stripped) or is_boilerplate(line) or (stripped and not line):
+            continue
+        if line and len(line) <= 80:
+            bracketed = _TITLE_BRACKET.match(line)
+            key = bracketed.group(1).strip() if bracketed else line
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(line)
+    return "\n".join(kept)

@@ -1,0 +1,97 @@
+"""Character-level normalisation: invisible characters, full-width forms, URLs, traditional script.
+
+Full-width ASCII letters and digits (``Ｔｈｉｎｋｐａｄ``, ``１２３``) become half-width so that
+search and features see one spelling; the full-width punctuation Chinese prose uses (，！？：；（）)
+is kept because it is the normal form of written Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+# Zero-width and bidi controls, soft hyphen, BOM, replacement character, other C0/C1 controls
+# except tab and newline.
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\u00ad\ufffd\ufffc"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_KEEP_FULLWIDTH = set("，！？：；（）")
+_FULLWIDTH_TABLE = {
+    code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in _KEEP_FULLWIDTH
+}
+_FULLWIDTH_TABLE[0x3000] = 0x20  # ideographic space
+_URL = re.compile(
+    r"(?:https?://|ftp://|www\.)[^\s<>\"'，。！？、）)\]】]{1,2000}"
+    r"|\b[a-z0-9-]{1,63}\.(?:com|cn|net|org|cc|io)(?:/[^\s<>\"'，。！？、）)]{0,500})?",
+    re.I,
+)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def remove_invisible(text: str) -> str:
+    """Drop zero-width, control and lone-surrogate characters; unify line breaks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = _SURROGATE.sub("", text)
+    return _INVISIBLE.sub("", text)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII letters, digits and symbols to half-width (CJK punctuation kept)."""
+    return text.translate(_FULLWIDTH_TABLE)
+
+
+def remove_urls(text: str) -> str:
+    """Remove web addresses; they carry no sentiment and defeat near-duplicate detection."""
+    return _URL.sub(" ", text)
+
+
+def squeeze_whitespace(text: str) -> str:
+    """Collapse runs of spaces, strip each line, keep single blank lines between paragraphs."""
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+@lru_cache(maxsize=1)
+def _converter() -> object:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Every character OpenCC's t2s dictionaries can change.
+
+    A text without any of them converts to itself, and most crawled text is already simplified,
+    so checking this set first skips OpenCC's slow pure-Python matcher for it.
+    """
+    import opencc
+
+    folder = Path(opencc.__file__).with_name("dictionary")
+    chars: set[str] = set()
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            value = values.split(" ")[0]
+            if len(key) != len(value):
+                chars.update(key)
+            else:
+                chars.update(k for k, v in zip(key, value, strict=True) if k != v)
+    return frozenset(chars)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese with OpenCC (a no-op on simplified text)."""
+    if _traditional_chars().isdisjoint(text):
+        return text
+    return str(_converter().convert(text))  # type: ignore[attr-defined]
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC, so composed and decomposed forms compare equal."""
+    return unicodedata.normalize("NFC", text)

@@ -1,0 +1,69 @@
+"""``koubei sentiment score|train|eval`` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+
+
+def _write_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["cat", "label", "review"])
+        for label, text in rows:
+            writer.writerow(["test", label, text])
+    return path
+
+
+def test_score_prints_one_json_object_per_line_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["非常滿意，物流很快", "", "质量太差了，再也不买了[怒]", "<b>还行</b>"]
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["sentiment", "score", str(source)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["label"] == "positive" and out[2]["label"] == "negative"
+    assert out[1] == {"score": 0.5, "label": "neutral", "model_version": out[0]["model_version"]}
+    assert all(0 <= o["score"] <= 1 for o in out)
+
+
+def test_eval_prints_accuracy_per_class_and_throughput(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _write_csv(
+        tmp_path / "d.csv",
+        [(1, "很好用，推荐"), (1, "质量不错"), (0, "太差了"), (0, "退货，垃圾")],
+    )
+    assert main(["sentiment", "eval", str(data), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out).values()
+    assert result["n"] == 4 and result["accuracy"] == 1.0
+    assert result["positive"]["f1"] == 1.0 and result["negative"]["support"] == 2
+    assert result["docs_per_second"] > 0
+    assert main(["sentiment", "eval", str(data)]) == 0
+    assert "accuracy 1.0000" in capsys.readouterr().out
+
+
+def test_train_writes_a_model_that_score_can_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = ["质量很好", "非常满意", "物流很快", "很喜欢", "值得购买", "好用推荐"]
+    bad = ["质量很差", "非常失望", "物流太慢", "不喜欢", "不值得买", "难用退货"]
+    rows = [(1, f"{t}{i}") for i in range(30) for t in good]
+    rows += [(0, f"{t}{i}") for i in range(30) for t in bad]
+    data = _write_csv(tmp_path / "train.csv", rows)
+    model_path = tmp_path / "model.marshal.gz"
+    assert main(["sentiment", "train", str(data), "--out", str(model_path), "--epochs", "1"]) == 0
+    assert model_path.exists()
+    assert "held out: accuracy" in capsys.readouterr().out
+    texts = tmp_path / "t.txt"
+    texts.write_text("质量很好\n物流太慢\n", encoding="utf-8")
+    assert main(["sentiment", "score", str(texts), "--model", str(model_path)]) == 0
+    labels = [json.loads(x)["label"] for x in capsys.readouterr().out.splitlines()]
+    assert labels == ["positive", "negative"]

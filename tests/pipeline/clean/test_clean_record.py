@@ -1,0 +1,49 @@
+"""clean_record fills the derived fields of a Document record and stays a valid Document."""
+
+from __future__ import annotations
+
+from koubei.model import Document, from_record, make_id, to_record
+from pipeline.clean import clean_record
+
+
+def _record(text: str, title: str | None = None) -> dict:
+    return to_record(
+        Document(
+            id=make_id("weibo", "1"),
+            platform="weibo",
+            source="test",
+            kind="post",
+            native_id="1",
+            title=title,
+            text_raw=text,
+            created_at="2026-11-24T10:00:00+08:00",  # type: ignore[arg-type]
+        )
+    )
+
+
+def test_fields_are_filled_and_record_stays_valid() -> None:
+    record = _record(
+        "#鲜牧牛奶喝出异物# @鲜牧官方 孩子喝了拉肚子[怒] 再也不買了！詳情 https://t.cn/xyz",
+        title="<b>鮮牧牛奶</b>&nbsp;出事了",
+    )
+    out = clean_record(record)
+    assert out["text_clean"] == "#鲜牧牛奶喝出异物# @鲜牧官方 孩子喝了拉肚子[怒] 再也不买了！详情"
+    assert out["title"] == "鲜牧牛奶 出事了"
+    assert out["topics"] == ["鲜牧牛奶喝出异物"]
+    assert out["mentions"] == ["鲜牧官方"]
+    assert "拉肚子" in out["terms"] and "牛奶" in out["terms"]
+    assert not {"了", "！", " ", "#", "@"} & set(out["terms"])
+    assert record["text_clean"] is None  # the input is untouched
+    assert from_record(out).text_clean == out["text_clean"]
+
+
+def test_terms_are_distinct_words_without_stop_words_or_punctuation() -> None:
+    out = clean_record(_record("物流很快，物流真的很快！！包装也很好。"))
+    assert out["terms"].count("物流") == 1
+    assert all(any(ch.isalnum() for ch in term) for term in out["terms"])
+    assert "很" not in out["terms"]
+
+
+def test_email_is_not_a_mention() -> None:
+    out = clean_record(_record("联系 service@shop.com 或 @小王 处理"))
+    assert out["mentions"] == ["小王"]

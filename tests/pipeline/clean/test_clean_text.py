@@ -1,0 +1,106 @@
+"""clean_text on hand-made cases and on the real crawled pages in ../shared/samples/pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.clean import clean_text, find_emoticons
+
+PAGES = sorted(Path(__file__).resolve().parents[4].glob("shared/samples/pages/*.txt"))
+
+
+def test_sample_pages_are_present() -> None:
+    assert len(PAGES) == 4
+
+
+def test_html_tags_comments_scripts_and_entities_are_stripped() -> None:
+    raw = (
+        '<div class="c"><script>var x = "<b>";</script><!-- ad -->'
+        "<p>质量&nbsp;很好&amp;便宜</p><br/>物流&#24555;</div>"
+    )
+    assert clean_text(raw) == "质量 很好&便宜\n\n物流快"
+
+
+def test_invisible_and_full_width_characters_are_normalised() -> None:
+    raw = "Ｔｈｉｎｋｐａｄ\u200b很\u200d好，价格１２３元！\ufeff"
+    assert clean_text(raw) == "Thinkpad很好，价格123元！"
+
+
+def test_urls_are_removed() -> None:
+    assert clean_text("详情见 https://item.jd.com/100.html?x=1 和 www.taobao.com 谢谢") == (
+        "详情见 和 谢谢"
+    )
+
+
+def test_traditional_becomes_simplified() -> None:
+    assert clean_text("電商運營的日常規劃") == "电商运营的日常规划"
+    # Phrase-level conversions whose characters are not traditional on their own.
+    assert clean_text("反覆思量，一目瞭然") == "反复思量，一目了然"
+    assert clean_text("简体中文保持不变") == "简体中文保持不变"
+
+
+def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
+    text = clean_text("#双十一# @京东客服 物流太慢了[怒][泪] 😡")
+    assert text == "#双十一# @京东客服 物流太慢了[怒][泪] 😡"
+    assert find_emoticons(text) == ["[怒]", "[泪]", "😡"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "推荐阅读",
+        "发表评论",
+        "登录后才能评论",
+        "0条评论",
+        "社交电商如何运营,第1张",
+        "版权声明:本文内容由互联网用户自发贡献,本站仅提供信息存储空间服务。",
+        "分享到：微信 微博 QQ空间",
+        "微信 | 微博 | QQ空间",
+        "国产精品区一区二区免费",
+        "乐在赚 » 社交电商如何运营",
+        "•",
+    ],
+)
+def test_boilerplate_lines_are_dropped(line: str) -> None:
+    assert (
+        clean_text(f"正文第一段很有用。\n{line}\n正文第二段。")
+        == "正文第一段很有用。\n正文第二段。"
+    )
+
+
+def test_prose_mentioning_comments_or_copyright_words_is_kept() -> None:
+    text = "这本书的评论区很热闹，大家都在讨论作者的观点，我觉得写得很好，值得推荐阅读。"
+    assert clean_text(text) == text
+
+
+def test_repeated_titles_keep_only_the_first() -> None:
+    raw = "电商运营的核心是什么\n正文。\n电商运营的核心是什么\n【电商运营的核心是什么】\n结尾。"
+    assert clean_text(raw) == "电商运营的核心是什么\n正文。\n结尾。"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_sample_pages_lose_debris_and_keep_content(page: Path) -> None:
+    raw = page.read_text(encoding="utf-8", errors="replace")
+    text = clean_text(raw)
+    for debris in (
+        "<",
+        "&nbsp;",
+        "版权",
+        "版權",
+        "发表评论",
+        "推荐阅读",
+        "国产精品",
+        "第1张",
+        "\ufffd",
+        "»",
+    ):
+        assert debris not in text, debris
+    assert "電" not in text and "運" not in text  # simplified throughout
+    # Content survives: most of the page's CJK characters are still there.
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in raw)
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in text) > 0.9 * cjk
+    lines = [line for line in text.split("\n") if line]
+    short = [line for line in lines if len(line) <= 80]
+    assert len(short) == len(set(short))  # no repeated headings

@@ -1,0 +1,52 @@
+"""Features: negation, degree, contrast and emoticons survive as features of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.sentiment.features import extract, prepare, sentences
+
+
+def _marked(text: str, mark: str) -> set[str]:
+    return {f for f in extract(text) if f.startswith(mark)}
+
+
+@pytest.mark.parametrize(
+    ("text", "feature"),
+    [
+        ("不高兴", "¬高兴"),
+        ("不太满意", "¬满意"),
+        ("不是很满意", "¬满意"),
+        ("一点也不好", "¬好"),
+        ("再也不买了", "¬买了"),
+        ("没有效果", "¬效果"),
+    ],
+)
+def test_negation_marks_what_it_negates(text: str, feature: str) -> None:
+    assert feature in _marked(text, "¬")
+
+
+def test_negation_does_not_leak_into_the_next_clause() -> None:
+    assert _marked("不贵，质量好", "¬") == {"¬贵"}
+
+
+def test_degree_marks_the_intensified_word() -> None:
+    assert {"+满意", "+满"} <= _marked("非常满意", "+")
+    assert "+好" in _marked("很好", "+")
+
+
+def test_clauses_after_a_contrast_are_marked() -> None:
+    marked = _marked("质量不错，但是物流太慢", "›")
+    assert "›物流" in marked and "›质量" not in marked
+
+
+def test_emoticons_and_emoji_become_glosses_and_mentions_vanish() -> None:
+    assert "气死" in extract("[怒]") and "气死" in extract("😡")
+    assert "好评" in extract("[赞]")
+    assert "[" not in "".join(extract("[怒]"))
+    assert not any("小王" in f for f in extract("@小王 很好"))
+    assert prepare("ＡＢＣ好") == "abc好"
+
+
+def test_sentences_split_after_terminators() -> None:
+    assert sentences("很好。但是！\n太贵了？") == ["很好。", "但是！", "太贵了？"]

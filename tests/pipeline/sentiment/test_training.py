@@ -1,0 +1,73 @@
+"""Training on a slice of the shared reviews: split hygiene, learning, calibration, round trip."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from pipeline.sentiment import load_model
+from pipeline.sentiment.evaluation import evaluate
+from pipeline.sentiment.model import SentimentModel
+from pipeline.sentiment.training import Example, load_labelled, platt, split, train_model
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "reviews_9cats.csv"
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[Example]:
+    return load_labelled(DATA)
+
+
+@pytest.fixture(scope="module")
+def small(rows: list[Example]) -> tuple[list[Example], list[Example]]:
+    train, held = split(rows)
+    return train[:4000], held[:1000]
+
+
+@pytest.fixture(scope="module")
+def small_model(small: tuple[list[Example], list[Example]]) -> SentimentModel:
+    return train_model(small[0], epochs=1)
+
+
+def test_labelled_rows_are_deduplicated_and_split_deterministically(rows: list[Example]) -> None:
+    texts = [r.text for r in rows]
+    assert len(texts) == len(set(texts)) > 50_000
+    train, held = split(rows)
+    assert len(held) == int(len(rows) * 0.2)
+    assert not {r.text for r in train} & {r.text for r in held}
+    assert split(rows)[1] == held
+
+
+def test_a_small_model_learns_and_generalises(
+    small: tuple[list[Example], list[Example]], small_model: SentimentModel
+) -> None:
+    result = evaluate(small_model.probability_aggregated, small[1], neutral=small_model.neutral)
+    assert result["accuracy"] > 0.85
+    assert result["positive"]["f1"] > 0.8 and result["negative"]["f1"] > 0.8
+    assert small_model.meta["trained_on"] + small_model.meta["calibrated_on"] == 4000
+    assert small_model.version.startswith("nb-")
+
+
+def test_pure_bayes_table_also_works(small: tuple[list[Example], list[Example]]) -> None:
+    bayes_only = train_model(small[0][:2000], epochs=0)
+    assert evaluate(bayes_only.probability, small[1])["accuracy"] > 0.8
+
+
+def test_save_and_load_round_trip(small_model: SentimentModel, tmp_path: Path) -> None:
+    path = small_model.save(tmp_path / "m.marshal.gz")
+    loaded = load_model(path)
+    assert loaded.version == small_model.version
+    for text in ["很好", "不太满意", "物流慢，包装破了[怒]"]:
+        assert loaded.score(text) == small_model.score(text)
+
+
+def test_platt_recovers_a_known_calibration() -> None:
+    rng = random.Random(1)
+    logits = [rng.uniform(-6, 6) for _ in range(20_000)]
+    labels = [int(rng.random() < 1 / (1 + math.exp(-(0.5 * z - 1.0)))) for z in logits]
+    a, b = platt(logits, labels)
+    assert a == pytest.approx(0.5, abs=0.05)
+    assert b == pytest.approx(-1.0, abs=0.1)
