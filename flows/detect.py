@@ -77,46 +77,34 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
 def check_sources(
     store: Any, config_dir: Path, as_of: datetime, channels: list[cfg.ChannelConfig]
 ) -> tuple[int, set[str]]:
-    """Raise an operational alert per blocked/degraded/empty source; return the brands it blinds.
+    """Raise an operational alert per blocked or empty source; return the brands it blinds.
 
-    The crawler writes each source's health after every run; a source that is not ``ok`` opens
-    an ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the
-    brands it tracks are reported so their incidents are held open rather than read as calm.
+    The crawler writes each source's health after every run; a bad one opens an
+    ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the brands
+    the source tracks are reported so their incidents are held open rather than read as calm.
     """
+    from analysis.detectors.operational import source_health_detections
     from crawlers.health import all_health
 
     sources = {s.name: s for s in cfg.load_sources(config_dir).sources if s.enabled}
     every_brand = [b.name for b in cfg.load_brands(config_dir).brands]
     targets = [c for c in channels if c.enabled]
+    health = [h for h in all_health() if h.get("source") in sources]
+    bad = {d.details["source"]: d for d in source_health_detections(health)}
     blind: set[str] = set()
     notified = 0
-    for health in all_health():
-        source = sources.get(health.get("source", ""))
-        if source is None:
-            continue
+    for record in health:
+        name = record["source"]
         detections = []
-        if health.get("alert"):
-            blind.update(source.brands or every_brand)
-            seen_at = datetime.fromisoformat(health["finished_at"])
+        if name in bad:
+            blind.update(sources[name].brands or every_brand)
+            # The crawl may finish after the evaluation time of a replay; keep it causal.
+            detection = bad[name]
             detections.append(
-                {
-                    "timestamp": min(seen_at, as_of).isoformat(),
-                    "severity": "critical" if health["status"] == "blocked" else "warning",
-                    "score": 0.0,
-                    "observed": health.get("items", 0),
-                    "expected": None,
-                    "detector": "source-health",
-                    "series": source.name,
-                    "group": "operational",
-                    "reason": f"source {source.name} is {health['status']}: {health.get('reason')}",
-                }
+                {**detection.to_dict(), "timestamp": min(detection.timestamp, as_of).isoformat()}
             )
         notes = store.observe(
-            f"source:{source.name}",
-            detections,
-            evidence={"health": health},
-            now=as_of,
-            channels=targets,
+            f"source:{name}", detections, evidence={"health": record}, now=as_of, channels=targets
         )
         notified += len(notes)
     return notified, blind
@@ -126,7 +114,7 @@ def detect_brand(
     es: Any, prefix: str, brand: str, detectors: list[Any], as_of: datetime, interval: int
 ) -> tuple[dict[str, float | int], list[Any], list[dict[str, Any]]]:
     """Run count detectors on the brand's series and cascade detectors on its recent cascades."""
-    from analysis.detectors import CountSeries
+    from analysis.detectors import CountSeries, detect_all
     from analysis.detectors.cascade import cascade_series
     from analysis.spread.cascade import build_cascades
     from analysis.spread.measures import cascade_events, cascade_roots
@@ -134,7 +122,8 @@ def detect_brand(
 
     bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
     counts = CountSeries.from_bins(bins, interval, key=brand)
-    detections = [d for det in detectors if det.input_kind == "counts" for d in det.detect(counts)]
+    # Overlapping episodes of different detectors are one detection, listing who agreed.
+    detections = detect_all(detectors, counts)
     records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
     cascade_detectors = [det for det in detectors if det.input_kind == "cascade"]
     if cascade_detectors and records:

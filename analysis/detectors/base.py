@@ -1,0 +1,256 @@
+"""Detector base class, the detection record and the registry keyed by ``type`` in alerts.yaml.
+
+Options are validated by each detector class, ElastAlert-style: a class declares
+``required_options`` and its ``defaults`` (the one place a default lives); every missing,
+unknown or mistyped option of a detector is reported at once as a
+:class:`koubei.config.ConfigError` naming ``config/alerts.yaml`` and
+``detectors[i].options.<name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+import numpy as np
+
+from analysis.detectors.series import CountSeries, episodes
+from koubei.config import AlertsConfig, ConfigError, parse_duration
+
+Severity = Literal["info", "warning", "critical"]
+ALERTS_FILE = "config/alerts.yaml"
+
+
+@dataclass
+class Detection:
+    """One alert-worthy episode, reported at its onset bin.
+
+    ``timestamp`` is the start of the bin whose count made the detector fire (the decision uses
+    that bin and earlier ones only; it can be made once the bin closes). ``observed`` and
+    ``expected`` are the counts of the monitored quantity in that bin (or window, see
+    ``details``); ``score`` is the crisis score 0-100 from :func:`crisis_severity`.
+    """
+
+    timestamp: datetime
+    severity: Severity
+    score: float
+    observed: float
+    expected: float
+    detector: str
+    series: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ISO timestamp, plain floats."""
+        out = asdict(self)
+        out["timestamp"] = self.timestamp.isoformat()
+        for key in ("score", "observed", "expected"):
+            out[key] = round(float(out[key]), 3)
+        out["details"] = {k: _plain(v) for k, v in self.details.items()}
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+@dataclass
+class Firing:
+    """Per-bin output of a detector over a matrix of series (all arrays series × bins)."""
+
+    fired: np.ndarray  # bool
+    observed: np.ndarray
+    expected: np.ndarray
+    zscore: np.ndarray
+    share_delta: np.ndarray | None = None  # rise of negative share vs its baseline, if known
+
+
+class Detector:
+    """Base class: subclasses set ``type_name``, ``defaults`` and implement :meth:`fire`.
+
+    ``duration_options`` are given as durations (``'2h'``) and converted to seconds;
+    :meth:`bins` turns them into a count of bins for a series' interval.
+    """
+
+    type_name: ClassVar[str] = ""
+    required_options: ClassVar[frozenset[str]] = frozenset()
+    defaults: ClassVar[dict[str, Any]] = {}
+    duration_options: ClassVar[frozenset[str]] = frozenset()
+    #: ``"counts"`` detectors take a CountSeries; others (cascade) take their own series type.
+    input_kind: ClassVar[str] = "counts"
+
+    def __init__(
+        self, name: str | None = None, options: Mapping[str, Any] | None = None, *, where: str = ""
+    ) -> None:
+        self.name = name or self.type_name
+        self.options = self.validate_options(options or {}, where=where or "options")
+
+    # --- options ------------------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+        """Merge ``options`` over the defaults; report every problem in one ConfigError."""
+        errors: list[str] = []
+        known = set(cls.defaults) | set(cls.required_options)
+        for name in sorted(set(cls.required_options) - set(options)):
+            errors.append(f"{ALERTS_FILE}: {where}.{name}: required option is missing")
+        for name in sorted(set(options) - known):
+            errors.append(
+                f"{ALERTS_FILE}: {where}.{name}: unknown option for detector type "
+                f"{cls.type_name!r} (known: {', '.join(sorted(known))})"
+            )
+        merged = {name: cls._coerce(name, value) for name, value in cls.defaults.items()}
+        for name, value in options.items():
+            if name not in known:
+                continue
+            try:
+                merged[name] = cls._coerce(name, value)
+            except (TypeError, ValueError) as exc:
+                errors.append(f"{ALERTS_FILE}: {where}.{name}: {exc}")
+        if errors:
+            raise ConfigError("\n".join(errors))
+        return merged
+
+    @classmethod
+    def _coerce(cls, name: str, value: Any) -> Any:
+        if name in cls.duration_options:
+            try:
+                ok = isinstance(value, str | int) and not isinstance(value, bool)
+                seconds = parse_duration(value) if ok else 0
+            except ValueError:
+                seconds = 0
+            if seconds <= 0:
+                raise ValueError(f"expected a positive duration like '30m', got {value!r}")
+            return seconds
+        default = cls.defaults.get(name)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise TypeError(f"expected true or false, got {value!r}")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"expected an integer, got {value!r}")
+            if value < 0:
+                raise ValueError(f"must not be negative, got {value}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"expected a number, got {value!r}")
+            if value < 0:
+                raise ValueError(f"must not be negative, got {value}")
+            value = float(value)
+        return value
+
+    def bins(self, option: str, interval_seconds: int) -> int:
+        """A duration option as a number of bins (at least 1)."""
+        return max(1, round(self.options[option] / interval_seconds))
+
+    # --- detection ----------------------------------------------------------------------------
+
+    def fire(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None = None,
+    ) -> Firing:
+        """Per-bin decisions over matrices (series × bins) of counts. Must be causal.
+
+        ``start`` is the start of the first bin (all rows share it); detectors that know the
+        calendar (weekends) use it.
+        """
+        raise NotImplementedError
+
+    def fire_series(self, series: CountSeries) -> Firing:
+        """:meth:`fire` for one series, with filled (missing) bins never firing."""
+        total = np.asarray(series.total, dtype=float)[None, :]
+        negative = np.asarray(series.negative, dtype=float)[None, :]
+        firing = self.fire(
+            total, negative, series.interval_seconds, series.start[0] if len(series) else None
+        )
+        if any(series.filled):
+            firing.fired &= ~np.asarray(series.filled, dtype=bool)[None, :]
+        return firing
+
+    def cooldown_bins(self, interval_seconds: int) -> int:
+        return self.bins("cooldown", interval_seconds) if "cooldown" in self.options else 0
+
+    def detect(self, series: Any) -> list[Detection]:
+        """One :class:`Detection` per episode, at the episode's onset bin."""
+        from analysis.detectors.severity import crisis_severity
+
+        firing = self.fire_series(series)
+        out = []
+        for onset, last in episodes(firing.fired[0], self.cooldown_bins(series.interval_seconds)):
+            details: dict[str, Any] = {
+                "zscore": float(firing.zscore[0, onset]),
+                "episode_bins": last - onset + 1,
+            }
+            if firing.share_delta is not None and np.isfinite(firing.share_delta[0, onset]):
+                details["share_delta"] = float(firing.share_delta[0, onset])
+            if not series.volume_only:
+                tot = float(series.total[onset])
+                details["negative_share"] = float(series.negative[onset]) / tot if tot else 0.0
+            observed = float(firing.observed[0, onset])
+            expected = float(firing.expected[0, onset])
+            detection = Detection(
+                timestamp=series.start[onset],
+                severity="info",
+                score=0.0,
+                observed=observed,
+                expected=expected,
+                detector=self.name,
+                series=series.key,
+                reason=self.reason(observed, expected, details),
+                details=details,
+            )
+            out.append(crisis_severity(detection))
+        return out
+
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        return f"{self.name}: {observed:.0f} against {expected:.1f} expected"
+
+
+REGISTRY: dict[str, type[Detector]] = {}
+DetectorT = TypeVar("DetectorT", bound=type[Detector])
+
+
+def register(type_name: str) -> Callable[[DetectorT], DetectorT]:
+    """Class decorator: make a detector available as ``type: <type_name>`` in alerts.yaml."""
+
+    def wrap(cls: DetectorT) -> DetectorT:
+        cls.type_name = type_name
+        REGISTRY[type_name] = cls
+        return cls
+
+    return wrap
+
+
+def build_detectors(config: AlertsConfig) -> list[Detector]:
+    """The enabled detectors of ``config``; all option errors of all detectors reported at once."""
+    errors: list[str] = []
+    out: list[Detector] = []
+    for i, entry in enumerate(config.detectors):
+        where = f"detectors[{i}]"
+        cls = REGISTRY.get(entry.type)
+        if cls is None:
+            errors.append(
+                f"{ALERTS_FILE}: {where}.type: unknown detector type {entry.type!r} "
+                f"(known: {', '.join(sorted(REGISTRY))})"
+            )
+            continue
+        try:
+            detector = cls(entry.name, entry.options, where=f"{where}.options")
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        if entry.enabled:
+            out.append(detector)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return out

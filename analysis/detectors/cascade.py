@@ -1,0 +1,170 @@
+"""``cascade_growth``: the spread-aware trigger, over a :class:`CascadeSeries`.
+
+A negative repost cascade usually shows in its *shape* before it shows in brand volume: reposts
+per bin accelerate, the tree deepens, or it reaches an account whose followers dwarf the brand's
+usual audience (high reach, verified, or a bridge into another community). This detector fires
+on the first bin where any of these holds:
+
+* **acceleration** — reposts in the last ``window`` ≥ ``growth_ratio`` × the rate of the
+  ``reference`` period before it, on at
+  least ``min_reposts``, and the rise is significant on the Poisson scale (``z_threshold``);
+* **deepening** — depth grew by ≥ ``depth_step`` levels within the window (with ``min_reposts``);
+* **reach** — ``max_followers`` first crosses ``high_reach_followers``, or a verified account
+  first joins (``verified_triggers``).
+
+The detection's ``details`` carry ``cascade_accelerating``, ``max_followers`` and
+``verified_involved`` so :func:`~analysis.detectors.severity.crisis_severity` scores it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import numpy as np
+
+from analysis.detectors.base import Detection, Detector, Firing, register
+from analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
+from analysis.detectors.severity import crisis_severity
+
+
+@register("cascade_growth")
+class CascadeGrowth(Detector):
+    input_kind = "cascade"
+    defaults: ClassVar[dict[str, Any]] = {
+        "window": "15m",
+        "reference": "1h",  # the reposts rate before the window that growth is measured against
+        "growth_ratio": 2.0,
+        "min_reposts": 20,
+        "z_threshold": 3.0,
+        "depth_step": 2,
+        "high_reach_followers": 1_000_000,
+        "verified_triggers": True,
+        "cooldown": "1h",
+    }
+    duration_options = frozenset({"window", "reference", "cooldown"})
+
+    def fire_cascade(self, series: CascadeSeries) -> tuple[Firing, dict[str, np.ndarray]]:
+        """Per-bin decisions and which condition fired (arrays over the bins)."""
+        opts = self.options
+        w = self.bins("window", series.interval_seconds)
+        reposts = np.asarray(series.reposts, dtype=float)[None, :]
+        r = self.bins("reference", series.interval_seconds)
+        current = trailing_sum(reposts, w)
+        # the rate of the reference period before the window, scaled to the window's length
+        previous = np.nan_to_num(lag(trailing_sum(reposts, r), w)) * (w / r)
+        z = (anscombe(current) - anscombe(previous)) / np.sqrt(1.0 + w / r)
+        accelerating = (
+            (current >= opts["min_reposts"])
+            & (current + 1 >= opts["growth_ratio"] * (previous + 1))
+            & (z >= opts["z_threshold"])
+        )
+        depth = np.asarray(series.depth, dtype=float)[None, :]
+        deepening = (depth - np.nan_to_num(lag(depth, w), nan=0.0) >= opts["depth_step"]) & (
+            current >= opts["min_reposts"]
+        )
+        followers = np.asarray(series.max_followers, dtype=float)[None, :]
+        high = followers >= opts["high_reach_followers"]
+        reach = high & ~np.nan_to_num(lag(high.astype(float), 1), nan=0.0).astype(bool)
+        verified = np.asarray(series.verified, dtype=bool)[None, :]
+        new_verified = verified & ~np.nan_to_num(lag(verified.astype(float), 1)).astype(bool)
+        if not opts["verified_triggers"]:
+            new_verified = np.zeros_like(verified)
+        fired = accelerating | deepening | reach | new_verified
+        why = {
+            "accelerating": accelerating[0],
+            "deepening": deepening[0],
+            "high_reach": reach[0],
+            "verified": new_verified[0],
+        }
+        return Firing(fired, current, previous, z), why
+
+    def fire(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None = None,
+    ) -> Firing:
+        raise TypeError("cascade_growth runs on a CascadeSeries; call detect(cascade_series)")
+
+    def detect(self, series: Any) -> list[Detection]:
+        if not isinstance(series, CascadeSeries):
+            raise TypeError("cascade_growth.detect needs a CascadeSeries")
+        firing, why = self.fire_cascade(series)
+        out = []
+        for onset, last in episodes(firing.fired[0], self.cooldown_bins(series.interval_seconds)):
+            reasons = [name for name, mask in why.items() if mask[onset]]
+            context = {
+                "cascade_accelerating": bool(why["accelerating"][onset] or why["deepening"][onset]),
+                "max_followers": int(series.max_followers[onset]),
+                "verified_involved": bool(series.verified[onset]),
+                "depth": int(series.depth[onset]),
+                "breadth": int(series.breadth[onset]),
+                "triggers": reasons,
+                "episode_bins": last - onset + 1,
+                "zscore": float(firing.zscore[0, onset]),
+            }
+            observed = float(firing.observed[0, onset])
+            expected = float(firing.expected[0, onset])
+            detection = Detection(
+                timestamp=series.start[onset],
+                severity="info",
+                score=0.0,
+                observed=observed,
+                expected=expected,
+                detector=self.name,
+                series=series.key,
+                reason=(
+                    f"negative cascade {', '.join(reasons)}: {observed:.0f} reposts in the last "
+                    f"window against {expected:.0f} before, depth {context['depth']}, "
+                    f"max followers {context['max_followers']:,}"
+                ),
+            )
+            out.append(crisis_severity(detection, context))
+        return out
+
+
+def cascade_series(
+    events: list[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    interval_seconds: int = 300,
+    key: str = "",
+) -> CascadeSeries:
+    """Bin cascade events into a :class:`CascadeSeries`.
+
+    ``events``: one dict per repost/reply with ``time`` (datetime), ``depth`` (int, root = 0),
+    and optional ``followers`` (int) and ``verified`` (bool) of its author — what the spread
+    analysis knows about each node. Depth, breadth, reach and verified are cumulative.
+    """
+    n = max(1, int((end - start).total_seconds() // interval_seconds))
+    reposts = [0] * n
+    depth_new = [0] * n
+    followers_new = [0] * n
+    verified_new = [False] * n
+    per_level: dict[int, int] = {}
+    breadth = [0] * n
+    for event in sorted(events, key=lambda e: e["time"]):
+        i = int((event["time"] - start).total_seconds() // interval_seconds)
+        if i < 0 or i >= n:
+            continue
+        reposts[i] += 1
+        level = int(event.get("depth", 1))
+        depth_new[i] = max(depth_new[i], level)
+        per_level[level] = per_level.get(level, 0) + 1
+        breadth[i] = max(breadth[i], per_level[level])
+        followers_new[i] = max(followers_new[i], int(event.get("followers") or 0))
+        verified_new[i] = verified_new[i] or bool(event.get("verified"))
+    acc = np.maximum.accumulate
+    step = timedelta(seconds=interval_seconds)
+    return CascadeSeries(
+        start=[start + i * step for i in range(n)],
+        reposts=reposts,
+        depth=[int(v) for v in acc(depth_new)],
+        breadth=[int(v) for v in acc(breadth)],
+        max_followers=[int(v) for v in acc(followers_new)],
+        verified=[bool(v) for v in np.logical_or.accumulate(verified_new)],
+        interval_seconds=interval_seconds,
+        key=key,
+    )

@@ -1,0 +1,67 @@
+"""``negative_share``: the share of negative mentions rises clearly above its recent norm.
+
+Catches a crisis that does not (yet) lift volume much — e.g. the usual chatter turning sour.
+Over the last ``window`` bins the negative count is tested against the pooled share of the
+``reference`` period before it (binomial z-score with an over-dispersion factor); the rise must
+also be at least ``min_share_increase`` (absolute) on at least ``min_total`` mentions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import numpy as np
+
+from analysis.detectors.base import Detector, Firing, register
+from analysis.detectors.series import lag, trailing_sum
+
+
+@register("negative_share")
+class NegativeShare(Detector):
+    defaults: ClassVar[dict[str, Any]] = {
+        "window": "30m",  # current share over this window
+        "reference": "1d",  # baseline share pooled over this period before the window
+        "z_threshold": 4.0,
+        "min_share_increase": 0.12,
+        "min_total": 30,
+        "min_count": 10,
+        "overdispersion": 3.0,  # variance inflation over binomial (real posts come in clumps)
+        "warmup": "6h",
+        "cooldown": "1h",
+    }
+    duration_options = frozenset({"window", "reference", "warmup", "cooldown"})
+
+    def fire(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None = None,
+    ) -> Firing:
+        opts = self.options
+        w = self.bins("window", interval_seconds)
+        r = self.bins("reference", interval_seconds)
+        tot_w = trailing_sum(total, w)
+        neg_w = trailing_sum(negative, w)
+        tot_ref = np.nan_to_num(lag(trailing_sum(total, r), w))
+        neg_ref = np.nan_to_num(lag(trailing_sum(negative, r), w))
+        p0 = np.clip((neg_ref + 0.5) / (tot_ref + 1.0), 0.01, 0.99)
+        share = neg_w / np.maximum(tot_w, 1.0)
+        sd = np.sqrt(np.maximum(tot_w, 1.0) * p0 * (1 - p0) * opts["overdispersion"])
+        z = (neg_w - p0 * tot_w) / sd
+        fired = (
+            (z >= opts["z_threshold"])
+            & (share - p0 >= opts["min_share_increase"])
+            & (tot_w >= opts["min_total"])
+            & (neg_w >= opts["min_count"])
+            & (tot_ref >= opts["min_total"])
+        )
+        fired[:, : self.bins("warmup", interval_seconds)] = False
+        return Firing(fired, neg_w, p0 * tot_w, z, share - p0)
+
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        return (
+            f"negative share up {100 * details.get('share_delta', 0.0):.0f} points: "
+            f"{observed:.0f} negative against {expected:.1f} expected at the usual share"
+        )

@@ -1,0 +1,118 @@
+"""``negative_volume``: negative mentions far above their seasonal baseline.
+
+The main crisis detector. Fires at bin ``t`` when, with the baseline of
+:mod:`analysis.detectors.baseline`:
+
+* the z-score of the negative count is ≥ ``z_threshold`` (noise scale floored at Poisson), and
+* the count is ≥ ``min_count`` and ≥ ``min_ratio`` × expected (minimum-volume guards), and
+* ``t`` is past ``warmup`` (no baseline to speak of before), and
+* (when the total is known) negatives rose clearly more than the total did
+  (``min_excess_over_total``): a holiday or a new source that lifts every mention alike keeps
+  the negative *share* and is not a crisis.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import numpy as np
+
+from analysis.detectors.base import Detector, Firing, register
+from analysis.detectors.baseline import calendar, seasonal_baseline
+from analysis.detectors.series import trailing_sum
+
+
+def baseline_kwargs(
+    detector: Detector, interval_seconds: int, start: datetime | None, n_bins: int
+) -> dict[str, Any]:
+    """The baseline options of a detector (shared option names) as keyword arguments."""
+    aware = detector.options["weekend_aware"]
+    return {
+        "seasonal_days": detector.options["seasonal_days"],
+        "cal": calendar(start, n_bins, interval_seconds, weekend_aware=aware),
+        "recent_bins": detector.bins("recent_window", interval_seconds),
+        "scale_bins": detector.bins("scale_window", interval_seconds),
+        "scale_stride": max(1, detector.bins("scale_window", interval_seconds) // 24),
+    }
+
+
+BASELINE_DEFAULTS: dict[str, Any] = {
+    "seasonal_days": 14,  # same time of day on this many previous days ...
+    "weekend_aware": True,  # ... of the same day type (weekday / weekend) once two are known
+    "recent_window": "3h",  # current level = median offset from the pattern over this window
+    "scale_window": "1d",  # noise scale = robust spread of residuals over this window
+    "warmup": "6h",  # no decision before this much history
+    "cooldown": "1h",  # firing bins closer than this belong to one episode (one alert)
+}
+BASELINE_DURATIONS = frozenset({"recent_window", "scale_window", "warmup", "cooldown"})
+
+
+def sustained(z: np.ndarray, single: float, held: float, bins: int) -> np.ndarray:
+    """Bins where z ≥ ``single``, or z ≥ ``held`` in this and the previous ``bins - 1`` bins.
+
+    One noisy bin at z≈4 happens about monthly per series; two bins in a row at z≥3 almost
+    never do, while a real crisis holds for many bins. Causal: looks back only.
+    """
+    out = z >= held
+    for k in range(1, max(1, bins)):
+        out[:, k:] &= z[:, :-k] >= held
+        out[:, :k] = False
+    return out | (z >= single)
+
+
+@register("negative_volume")
+class NegativeVolume(Detector):
+    defaults: ClassVar[dict[str, Any]] = {
+        **BASELINE_DEFAULTS,
+        "z_threshold": 5.0,  # robust z (variance-stabilised space) that fires in one bin ...
+        "z_sustained": 3.0,  # ... or this z held for sustained_bins bins in a row
+        "sustained_bins": 2,
+        "min_count": 5,  # never alert on fewer negatives than this in a bin
+        "min_ratio": 1.5,  # ... nor on less than this multiple of the expected count
+        "min_excess_over_total": 1.5,  # negatives must outgrow the total by this factor
+        "window": "5m",  # counts summed over this trailing window (one bin: per-bin counts)
+    }
+    duration_options = BASELINE_DURATIONS | {"window"}
+
+    def fire(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None = None,
+    ) -> Firing:
+        opts = self.options
+        w = self.bins("window", interval_seconds)
+        if w > 1:  # a slower view: sums over the window (still causal: bins ≤ t)
+            same = total is negative
+            negative = trailing_sum(negative, w)
+            total = negative if same else trailing_sum(total, w)
+        kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1])
+        neg = seasonal_baseline(negative, interval_seconds, **kwargs)
+        fired = (
+            sustained(neg.zscore, opts["z_threshold"], opts["z_sustained"], opts["sustained_bins"])
+            & (negative >= opts["min_count"])
+            & ((negative + 1.0) >= opts["min_ratio"] * (neg.expected + 1.0))
+        )
+        fired[:, : self.bins("warmup", interval_seconds) + w - 1] = False
+        share_delta = None
+        if total is not negative and not np.array_equal(total, negative):
+            tot = seasonal_baseline(total, interval_seconds, **kwargs)
+            neg_ratio = (negative + 1.0) / (neg.expected + 1.0)
+            tot_ratio = (total + 1.0) / (tot.expected + 1.0)
+            fired &= neg_ratio >= opts["min_excess_over_total"] * tot_ratio
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share_delta = np.where(
+                    total > 0,
+                    negative / np.maximum(total, 1.0)
+                    - neg.expected / np.maximum(tot.expected, 1.0),
+                    np.nan,
+                )
+        return Firing(fired, negative, neg.expected, neg.zscore, share_delta)
+
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        return (
+            f"{observed:.0f} negative mentions in one bin against {expected:.1f} expected "
+            f"(z={details['zscore']:.1f})"
+        )

@@ -1,0 +1,75 @@
+"""Operational signals: a blocked source is not a quiet brand.
+
+When the crawler marks a source ``blocked`` (or ``empty``: the platform silently returned
+nothing) in ``$KOUBEI_HOME/health/<source>.json`` (see ``crawlers/health.py``), its bins are
+*unknown*, not zero. :func:`mark_unknown` makes a count series say so — the last known count is
+carried over and the bins are ``filled``, so no detector fires on them and the return to normal
+volume after the block is not mistaken for a spike. The count detectors only ever conclude
+*rises*, never a volume drop; the alerts half keeps incidents open while a source is blocked
+(``hold_open``). :func:`source_health_detections` turns a bad health record into an operational
+:class:`~analysis.detectors.base.Detection` for the on-call channel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.detectors.base import Detection
+from analysis.detectors.series import CountSeries
+from koubei.timeutil import aware
+
+BAD_STATUSES = {"blocked": "warning", "empty": "info"}
+
+
+def mark_unknown(series: CountSeries, spans: Iterable[tuple[datetime, datetime]]) -> CountSeries:
+    """A copy of ``series`` with the bins overlapping any ``[start, end)`` span unknown."""
+    total, negative, filled = list(series.total), list(series.negative), list(series.filled)
+    step = series.interval_seconds
+    for start, end in spans:
+        for i, bin_start in enumerate(series.start):
+            bin_end = bin_start.timestamp() + step
+            if bin_end > aware(start).timestamp() and bin_start < aware(end):
+                filled[i] = True
+                total[i] = total[i - 1] if i else 0
+                negative[i] = negative[i - 1] if i else 0
+    return CountSeries(series.start, total, negative, series.interval_seconds, series.key, filled)
+
+
+def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detection]:
+    """One operational detection per source whose last crawl was blocked or empty."""
+    out = []
+    for record in records:
+        severity = BAD_STATUSES.get(str(record.get("status")))
+        if severity is None:
+            continue
+        source = str(record.get("source", "?"))
+        when = datetime.fromisoformat(str(record["finished_at"]))
+        out.append(
+            Detection(
+                timestamp=aware(when),
+                severity=severity,  # type: ignore[arg-type]
+                score=0.0,
+                observed=float(record.get("items", 0)),
+                expected=0.0,
+                detector="source_health",
+                series=f"source:{source}",
+                reason=(
+                    f"source {source} ({record.get('platform', '?')}) is {record['status']}: "
+                    f"{record.get('reason') or 'no reason given'}; its volume is unknown, "
+                    "not zero"
+                ),
+                details={"group": "operational", "source": source, "status": record["status"]},
+            )
+        )
+    return out
+
+
+def read_health(directory: Path) -> list[dict[str, Any]]:
+    """Every ``<source>.json`` health record in ``directory`` (``$KOUBEI_HOME/health``)."""
+    if not directory.is_dir():
+        return []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]

@@ -1,0 +1,329 @@
+"""Count series and the causal array helpers every detector is built from.
+
+A :class:`CountSeries` is one monitored key (a brand, ``brand|platform`` or ``brand|aspect:X``)
+as equally spaced bins of total and negative mention counts. Detectors work on 2-D arrays
+(series × bins) so that one brand and a thousand brands run the same vectorised code.
+
+Every helper here is *causal*: the value produced for bin ``t`` depends only on bins ``< t``
+(``past_*``) or ``≤ t`` (transforms and trailing sums), never on later bins.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from koubei.timeutil import aware
+
+FloatArray = np.ndarray
+
+
+def series_key(brand: str, platform: str | None = None, aspect: str | None = None) -> str:
+    """The key of a monitored series: ``鲜牧``, ``鲜牧|weibo``, ``鲜牧|aspect:物流`` ..."""
+    parts = [brand]
+    if platform:
+        parts.append(platform)
+    if aspect:
+        parts.append(f"aspect:{aspect}")
+    return "|".join(parts)
+
+
+@dataclass
+class CountSeries:
+    """Equally spaced bins of mention counts for one key.
+
+    ``start[i]`` is the (tz-aware) start of bin ``i``; ``total[i]`` all mentions in it and
+    ``negative[i]`` the negative ones. ``filled[i]`` marks a bin the source did not report (a gap
+    filled by carrying the last value forward); detectors never fire on a filled bin.
+    """
+
+    start: list[datetime]
+    total: list[int]
+    negative: list[int]
+    interval_seconds: int = 300
+    key: str = ""
+    filled: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not (len(self.start) == len(self.total) == len(self.negative)):
+            raise ValueError("start, total and negative must have the same length")
+        if self.interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
+        if not self.filled:
+            self.filled = [False] * len(self.start)
+        self.start = [aware(s) for s in self.start]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    @property
+    def volume_only(self) -> bool:
+        """True when negative and total are the same series (one plain mention count)."""
+        return self.total is self.negative or list(self.total) == list(self.negative)
+
+    def head(self, n: int) -> CountSeries:
+        """The first ``n`` bins (used to check causality)."""
+        return CountSeries(
+            self.start[:n],
+            list(self.total[:n]),
+            list(self.negative[:n]),
+            self.interval_seconds,
+            self.key,
+            list(self.filled[:n]),
+        )
+
+    @classmethod
+    def from_bins(cls, bins: Sequence[Any], interval_seconds: int, key: str = "") -> CountSeries:
+        """From objects with ``start``, ``total``, ``negative`` (``queries.volume_series``)."""
+        return cls(
+            [b.start for b in bins],
+            [int(b.total) for b in bins],
+            [int(b.negative) for b in bins],
+            interval_seconds,
+            key,
+        )
+
+    @classmethod
+    def from_values(
+        cls,
+        start: datetime,
+        values: Sequence[float],
+        interval_seconds: int = 300,
+        key: str = "",
+        total: Sequence[float] | None = None,
+    ) -> CountSeries:
+        """A series from counts; without ``total`` the values are the whole volume."""
+        step = timedelta(seconds=interval_seconds)
+        neg = [int(np.rint(v)) for v in values]
+        tot = neg if total is None else [int(np.rint(v)) for v in total]
+        return cls([start + i * step for i in range(len(neg))], tot, neg, interval_seconds, key)
+
+
+@dataclass
+class CascadeSeries:
+    """Growth of one negative repost cascade (or all of a brand's), per bin.
+
+    ``reposts`` are new reposts/replies in the bin; ``depth``, ``breadth`` (largest number of
+    nodes at one level), ``max_followers`` and ``verified`` describe the cascade as of the end of
+    the bin (cumulative). Built by the spread analysis; see :mod:`analysis.detectors.cascade`.
+    """
+
+    start: list[datetime]
+    reposts: list[int]
+    depth: list[int]
+    breadth: list[int]
+    max_followers: list[int]
+    verified: list[bool]
+    interval_seconds: int = 300
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.start)
+        lengths = {len(self.reposts), len(self.depth), len(self.breadth)}
+        lengths |= {len(self.max_followers), len(self.verified)}
+        if lengths != {n}:
+            raise ValueError("every cascade column must have one value per bin")
+        self.start = [aware(s) for s in self.start]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class CsvSeries:
+    """A ``timestamp,value`` file on a fixed grid, keeping the original timestamp text."""
+
+    series: CountSeries
+    labels: list[str]  # the input's timestamp text per bin ('' for a filled gap)
+
+
+def _parse_timestamp(text: str) -> datetime:
+    text = text.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text)).astimezone()
+    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("/", "-"))
+
+
+def read_csv(path: Path | str, key: str = "") -> CsvSeries:
+    """Read ``timestamp,value`` rows at a fixed interval into a volume-only :class:`CountSeries`.
+
+    The interval is the most common gap between rows. Missing bins are filled with the previous
+    value (causal) and marked ``filled``; rows off the grid are added to the bin they fall in.
+    Naive timestamps are taken as Asia/Shanghai local time.
+    """
+    rows: list[tuple[datetime, str, float]] = []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        for lineno, row in enumerate(reader, start=1):
+            if not row or not row[0].strip():
+                continue
+            if lineno == 1 and not row[0].strip()[:1].isdigit():
+                continue  # header
+            if len(row) < 2:
+                raise ValueError(f"{path}:{lineno}: expected 'timestamp,value'")
+            try:
+                rows.append((aware(_parse_timestamp(row[0])), row[0].strip(), float(row[1])))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{lineno}: {exc}") from exc
+    if len(rows) < 2:
+        raise ValueError(f"{path}: need at least two rows of 'timestamp,value'")
+    rows.sort(key=lambda r: r[0])
+    gaps = np.diff([r[0].timestamp() for r in rows])
+    positive = gaps[gaps > 0]
+    if not len(positive):
+        raise ValueError(f"{path}: all timestamps are equal")
+    values, counts = np.unique(np.round(positive).astype(np.int64), return_counts=True)
+    interval = int(values[np.argmax(counts)])
+    t0 = rows[0][0]
+    n_bins = int((rows[-1][0] - t0).total_seconds() // interval) + 1
+    sums = np.zeros(n_bins)
+    seen = np.zeros(n_bins, dtype=bool)
+    labels = [""] * n_bins
+    for ts, text, value in rows:
+        i = int((ts - t0).total_seconds() // interval)
+        sums[i] += value
+        if not seen[i]:
+            labels[i] = text
+        seen[i] = True
+    for i in range(1, n_bins):  # carry the last seen value over gaps
+        if not seen[i]:
+            sums[i] = sums[i - 1]
+    step = timedelta(seconds=interval)
+    counts_list = [int(np.rint(v)) for v in sums]
+    series = CountSeries(
+        [t0 + i * step for i in range(n_bins)],
+        counts_list,
+        counts_list,
+        interval,
+        key,
+        [not s for s in seen],
+    )
+    return CsvSeries(series, labels)
+
+
+# --- causal array helpers (2-D: series × bins) ---------------------------------------------
+
+
+def anscombe(counts: FloatArray) -> FloatArray:
+    """Variance-stabilised counts: Poisson noise has standard deviation ≈ 1 at any level."""
+    return 2.0 * np.sqrt(np.maximum(counts, 0.0) + 0.375)
+
+
+def inverse_anscombe(y: FloatArray) -> FloatArray:
+    return np.maximum((y / 2.0) ** 2 - 0.375, 0.0)
+
+
+def lag(a: FloatArray, k: int) -> FloatArray:
+    """``out[:, t] = a[:, t - k]`` (NaN before the start)."""
+    out = np.full(a.shape, np.nan)
+    if k < a.shape[1]:
+        out[:, k:] = a[:, : a.shape[1] - k]
+    return out
+
+
+def nanmedian_last(a: FloatArray) -> FloatArray:
+    """Median over the last axis ignoring NaN (all-NaN → NaN); faster than ``np.nanmedian``."""
+    s = np.sort(a, axis=-1)  # NaN sort last
+    n = np.sum(~np.isnan(a), axis=-1)
+    lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(s, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    med = (lo + hi) / 2.0
+    return np.where(n > 0, med, np.nan)
+
+
+def past_windows(a: FloatArray, window: int) -> FloatArray:
+    """View ``out[:, t, j] = a[:, t - window + j]`` for ``j < window`` (the bins before ``t``)."""
+    pad = np.full((a.shape[0], window), np.nan)
+    padded = np.concatenate([pad, a], axis=1)
+    view = np.lib.stride_tricks.sliding_window_view(padded, window, axis=1)
+    return view[:, : a.shape[1], :]
+
+
+def nanquantile_last(a: FloatArray, q: float) -> FloatArray:
+    """Quantile ``q`` (linear interpolation) over the last axis ignoring NaN (all-NaN → NaN)."""
+    s = np.sort(a, axis=-1)
+    n = np.sum(~np.isnan(a), axis=-1)
+    pos = q * np.maximum(n - 1, 0)
+    lo_i = np.floor(pos).astype(int)
+    hi_i = np.minimum(lo_i + 1, np.maximum(n - 1, 0))
+    lo = np.take_along_axis(s, lo_i[..., None], -1)[..., 0]
+    hi = np.take_along_axis(s, hi_i[..., None], -1)[..., 0]
+    value = lo + (hi - lo) * (pos - lo_i)
+    return np.where(n > 0, value, np.nan)
+
+
+def past_median(a: FloatArray, window: int, stride: int = 1, q: float = 0.5) -> FloatArray:
+    """Median (or quantile ``q``) of the ``window`` bins before each bin, NaN-aware.
+
+    With ``stride > 1`` the median is computed at every ``stride``-th bin and held for the next
+    ``stride - 1`` bins: still causal (the window ends before the first bin that uses it) and
+    ``stride`` times cheaper, for slowly changing quantities such as a noise scale.
+    """
+    n = a.shape[1]
+    points = np.arange(0, n, max(1, stride))
+    windows = past_windows(a, window)
+    if stride > 1:
+        windows = windows[:, points, :]
+    # Windows that hold no NaN (all but the first ones, usually) take the fast partition-based
+    # median; the rest the NaN-aware sort.
+    nan_cols = np.flatnonzero(np.isnan(a).any(axis=0))
+    clean_from = int(nan_cols[-1]) + 1 + window if len(nan_cols) else window
+    split = int(np.searchsorted(points, clean_from))
+    med = np.empty(windows.shape[:2])
+    if q == 0.5:
+        med[:, :split] = nanmedian_last(windows[:, :split])
+        if split < len(points):
+            med[:, split:] = np.median(windows[:, split:], axis=-1)
+    else:
+        med[:, :split] = nanquantile_last(windows[:, :split], q)
+        if split < len(points):
+            med[:, split:] = np.quantile(windows[:, split:], q, axis=-1)
+    return np.repeat(med, max(1, stride), axis=1)[:, :n] if stride > 1 else med
+
+
+def trailing_sum(a: FloatArray, window: int) -> FloatArray:
+    """Sum of bins ``t - window + 1 .. t`` (partial at the start)."""
+    c = np.cumsum(np.nan_to_num(a), axis=1)
+    out = c.copy()
+    out[:, window:] = c[:, window:] - c[:, :-window]
+    return out
+
+
+def seasonal_lags(a: FloatArray, period: int, count: int) -> FloatArray:
+    """Stack ``a`` at ``t - k·period`` for ``k = 1..count`` on a new last axis."""
+    return np.stack([lag(a, k * period) for k in range(1, count + 1)], axis=-1)
+
+
+def centred_mean(a: FloatArray, half_width: int) -> FloatArray:
+    """Mean over ``t - h .. t + h`` (used only on lagged values, where ``t + h`` is still past)."""
+    if half_width <= 0:
+        return a
+    width = 2 * half_width + 1
+    pad = np.full((a.shape[0], half_width), np.nan)
+    padded = np.concatenate([pad, a, pad], axis=1)
+    view = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
+    with np.errstate(invalid="ignore"):
+        valid = np.sum(~np.isnan(view), axis=-1)
+        total = np.nansum(view, axis=-1)
+    return np.where(valid > 0, total / np.maximum(valid, 1), np.nan)
+
+
+def episodes(mask: np.ndarray, cooldown: int) -> list[tuple[int, int]]:
+    """Group firing bins into episodes ``(onset, last)``; a gap ≤ ``cooldown`` bins joins them.
+
+    Causal: whether bin ``t`` is an onset depends only on the mask up to ``t``.
+    """
+    out: list[tuple[int, int]] = []
+    for i in np.flatnonzero(mask):
+        idx = int(i)
+        if out and idx - out[-1][1] <= cooldown + 1:
+            out[-1] = (out[-1][0], idx)
+        else:
+            out.append((idx, idx))
+    return out

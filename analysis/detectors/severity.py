@@ -1,0 +1,80 @@
+"""Crisis score (0-100) and severity from what a detection and the spread analysis know.
+
+The score adds points for, in order of weight: excess volume (observed over expected), the rise
+of the negative share, an accelerating cascade, and high-reach or verified accounts involved.
+The thresholds are in one place (:data:`SEVERITY_THRESHOLDS`, :data:`POINTS`) so on-call staff
+can read why an alert is critical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from analysis.detectors.base import Detection, Severity
+
+#: score ≥ value → severity (checked from the top)
+SEVERITY_THRESHOLDS: tuple[tuple[float, Severity], ...] = ((60.0, "critical"), (30.0, "warning"))
+
+POINTS = {
+    "per_doubling": 15.0,  # excess volume: points per doubling of (observed+1)/(expected+1)
+    "volume_max": 60.0,  # ×16 the expected volume is critical on its own
+    "per_share_point": 1.0,  # negative share: points per percentage point of rise
+    "share_max": 25.0,
+    "cascade_accelerating": 20.0,
+    "high_reach": 20.0,  # an account with ≥ HIGH_REACH followers involved
+    "medium_reach": 8.0,  # ≥ MEDIUM_REACH followers
+    "verified": 10.0,
+    "bridging": 5.0,
+}
+HIGH_REACH = 1_000_000
+MEDIUM_REACH = 100_000
+
+
+def crisis_score(detection: Detection, context: Mapping[str, Any] | None = None) -> float:
+    """The crisis score 0-100 of ``detection`` given optional spread ``context``.
+
+    ``context`` keys (all optional): ``cascade_accelerating`` (bool), ``max_followers`` (int),
+    ``verified_involved`` (bool), ``bridging_involved`` (bool). A detection's own ``details``
+    may carry the same keys (the cascade detector sets them) and ``share_delta``.
+    """
+    ctx: dict[str, Any] = {**detection.details, **(context or {})}
+    ratio = (max(detection.observed, 0.0) + 1.0) / (max(detection.expected, 0.0) + 1.0)
+    volume = min(POINTS["volume_max"], max(0.0, POINTS["per_doubling"] * math.log2(ratio)))
+    share_delta = float(ctx.get("share_delta") or 0.0)
+    share = min(POINTS["share_max"], max(0.0, 100.0 * share_delta * POINTS["per_share_point"]))
+    spread = 0.0
+    if ctx.get("cascade_accelerating"):
+        spread += POINTS["cascade_accelerating"]
+    followers = int(ctx.get("max_followers") or 0)
+    if followers >= HIGH_REACH:
+        spread += POINTS["high_reach"]
+    elif followers >= MEDIUM_REACH:
+        spread += POINTS["medium_reach"]
+    if ctx.get("verified_involved"):
+        spread += POINTS["verified"]
+    if ctx.get("bridging_involved"):
+        spread += POINTS["bridging"]
+    return round(min(100.0, volume + share + spread), 1)
+
+
+def severity_for(score: float) -> Severity:
+    for threshold, severity in SEVERITY_THRESHOLDS:
+        if score >= threshold:
+            return severity
+    return "info"
+
+
+def crisis_severity(detection: Detection, context: Mapping[str, Any] | None = None) -> Detection:
+    """A copy of ``detection`` with ``score`` and ``severity`` recomputed with ``context``.
+
+    The integrator calls this again with the spread analysis' context (cascade growth, reach,
+    verified accounts) once it is known; the context is kept in ``details``.
+    """
+    score = crisis_score(detection, context)
+    details = {**detection.details, **dict(context or {})}
+    return dataclasses.replace(
+        detection, score=score, severity=severity_for(score), details=details
+    )

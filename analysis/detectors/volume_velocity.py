@@ -1,0 +1,72 @@
+"""``volume_velocity``: total mentions accelerating faster than they usually do at this hour.
+
+The velocity is the change of the (stabilised) mention count between the last ``window`` and
+the ``window`` before it. Its seasonal expectation (the morning ramp is normal) and robust scale
+come from the shared baseline; an unusually steep rise on at least ``min_count`` mentions fires
+before a slower-building crisis reaches the level detectors' thresholds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import numpy as np
+
+from analysis.detectors.base import Detector, Firing, register
+from analysis.detectors.baseline import seasonal_baseline
+from analysis.detectors.negative_volume import (
+    BASELINE_DEFAULTS,
+    BASELINE_DURATIONS,
+    baseline_kwargs,
+)
+from analysis.detectors.series import anscombe, lag, trailing_sum
+
+
+@register("volume_velocity")
+class VolumeVelocity(Detector):
+    defaults: ClassVar[dict[str, Any]] = {
+        **BASELINE_DEFAULTS,
+        "window": "30m",
+        "z_threshold": 5.0,
+        "min_count": 30,  # mentions in the current window
+        "min_ratio": 2.0,  # current window ≥ this × the previous window
+        "field": "total",  # or "negative"
+    }
+    duration_options = BASELINE_DURATIONS | {"window"}
+
+    @classmethod
+    def _coerce(cls, name: str, value: Any) -> Any:
+        if name == "field" and value not in ("total", "negative"):
+            raise ValueError(f"expected 'total' or 'negative', got {value!r}")
+        return super()._coerce(name, value)
+
+    def fire(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None = None,
+    ) -> Firing:
+        opts = self.options
+        counts = total if opts["field"] == "total" else negative
+        w = self.bins("window", interval_seconds)
+        current = trailing_sum(counts, w)
+        previous = np.nan_to_num(lag(current, w))
+        # Difference of stabilised sums: unit variance per sum, so √2 for the difference.
+        velocity = (anscombe(current) - anscombe(previous)) / np.sqrt(2.0)
+        kwargs = baseline_kwargs(self, interval_seconds, start, counts.shape[1])
+        base = seasonal_baseline(velocity, interval_seconds, stabilise=False, **kwargs)
+        fired = (
+            (base.zscore >= opts["z_threshold"])
+            & (current >= opts["min_count"])
+            & (current + 1.0 >= opts["min_ratio"] * (previous + 1.0))
+        )
+        fired[:, : self.bins("warmup", interval_seconds) + w] = False
+        return Firing(fired, current, previous, base.zscore)
+
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        return (
+            f"mentions accelerating: {observed:.0f} in the last window against {expected:.0f} "
+            f"in the one before (z={details['zscore']:.1f})"
+        )

@@ -1,0 +1,86 @@
+"""Detector options are checked by their classes; every problem is reported at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.detectors import REGISTRY, build_detectors, default_config
+from analysis.detectors.negative_volume import NegativeVolume
+from koubei.config import AlertsConfig, ConfigError, DetectorConfig, load_alerts
+
+
+def test_repository_alerts_yaml_builds_every_enabled_detector() -> None:
+    config = load_alerts()
+    detectors = build_detectors(config)
+    enabled = [d for d in config.detectors if d.enabled]
+    assert [d.name for d in detectors] == [d.name for d in enabled]
+    assert {d.type_name for d in detectors} <= set(REGISTRY)
+
+
+def test_defaults_live_in_the_class_and_options_override_them() -> None:
+    detector = NegativeVolume("nv", {"z_threshold": 6, "recent_window": "30m"})
+    assert detector.options["z_threshold"] == 6.0
+    assert detector.options["recent_window"] == 1800
+    assert detector.options["min_count"] == NegativeVolume.defaults["min_count"]
+    assert detector.bins("recent_window", 300) == 6
+    assert [d.type_name for d in build_detectors(default_config())] == [
+        "negative_volume",
+        "negative_volume",
+        "negative_share",
+    ]
+
+
+def test_all_option_errors_of_all_detectors_are_reported_at_once() -> None:
+    config = AlertsConfig(
+        detectors=[
+            DetectorConfig(name="a", type="negative_volume", options={"z_treshold": 3}),
+            DetectorConfig(
+                name="b",
+                type="negative_share",
+                options={"min_total": "many", "window": "soon", "warmup": True},
+            ),
+            DetectorConfig(name="c", type="no_such_detector"),
+        ]
+    )
+    with pytest.raises(ConfigError) as info:
+        build_detectors(config)
+    lines = str(info.value).splitlines()
+    assert "config/alerts.yaml: detectors[0].options.z_treshold: unknown option" in lines[0]
+    assert "z_threshold" in lines[0]  # the known options are listed to spot the typo
+    text = str(info.value)
+    assert "detectors[1].options.min_total: expected an integer, got 'many'" in text
+    assert "detectors[1].options.window: expected a positive duration" in text
+    assert "detectors[1].options.warmup: expected a positive duration" in text
+    assert "detectors[2].type: unknown detector type 'no_such_detector'" in text
+    assert len(lines) == 5
+
+
+def test_required_options_are_reported_missing() -> None:
+    class NeedsTarget(NegativeVolume):
+        required_options = frozenset({"target"})
+
+    with pytest.raises(ConfigError, match=r"detectors\[3\]\.options\.target: required option"):
+        NeedsTarget("x", {}, where="detectors[3].options")
+
+
+def test_disabled_detectors_are_validated_but_not_built() -> None:
+    config = AlertsConfig(
+        detectors=[DetectorConfig(name="v", type="volume_velocity", enabled=False)]
+    )
+    assert build_detectors(config) == []
+    bad = AlertsConfig(
+        detectors=[
+            DetectorConfig(
+                name="v", type="volume_velocity", enabled=False, options={"field": "likes"}
+            )
+        ]
+    )
+    with pytest.raises(ConfigError, match=r"options\.field: expected 'total' or 'negative'"):
+        build_detectors(bad)
+
+
+def test_repository_alerts_yaml_count_detectors_match_the_built_in_defaults() -> None:
+    # `koubei spikes detect` runs the built-in defaults; the shipped YAML must not drift.
+    configured = [d for d in build_detectors(load_alerts()) if d.input_kind == "counts"]
+    defaults = build_detectors(default_config())
+    assert [(d.name, d.options) for d in configured] == [(d.name, d.options) for d in defaults]

@@ -1,0 +1,53 @@
+"""negative_share, volume_velocity and the window_ratio baseline rule on known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.detectors import CountSeries
+from analysis.detectors.negative_share import NegativeShare
+from analysis.detectors.volume_velocity import VolumeVelocity
+from analysis.detectors.window_ratio import WindowRatio
+from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
+
+
+def test_negative_share_fires_when_chatter_turns_sour_without_more_volume() -> None:
+    rates = np.full(2 * PER_DAY, 50.0)
+    series = poisson_series(rates, seed=11, share=0.1)
+    assert NegativeShare().detect(series) == []
+    rng = np.random.default_rng(11)
+    onset = PER_DAY + 60
+    negative = list(series.negative)
+    for i in range(onset, onset + 24):  # same volume, share 10% → 40%
+        negative[i] = int(rng.binomial(series.total[i], 0.4))
+    sour = CountSeries.from_values(START, negative, total=series.total)
+    found = NegativeShare().detect(sour)
+    assert len(found) == 1
+    assert sour.start[onset] <= found[0].timestamp <= sour.start[onset + 6]
+    assert 0.1 < found[0].details["share_delta"] < 0.4
+
+
+def test_volume_velocity_ignores_the_daily_ramp_but_sees_a_sudden_surge() -> None:
+    rates = 80 * daily_profile(9, trough=0.05)  # a steep evening ramp every day
+    series = poisson_series(rates, seed=12)
+    assert VolumeVelocity().detect(series) == []
+    surge = rates.copy()
+    onset = 8 * PER_DAY + 40  # 03:20, at night
+    surge[onset : onset + 12] += 60
+    found = VolumeVelocity().detect(poisson_series(surge, seed=12))
+    assert len(found) == 1
+    assert series.start[onset] <= found[0].timestamp <= series.start[onset + 6]
+
+
+def test_window_ratio_is_the_plain_comparison_rule() -> None:
+    values = [10] * 36 + [40] * 12 + [10] * 12  # 5-minute bins, 1-hour windows
+    series = CountSeries.from_values(START, values)
+    rule = WindowRatio("wr", {"spike_height": 3.0})
+    firing = rule.fire_series(series)
+    first = int(np.flatnonzero(firing.fired[0])[0])
+    # at bin 36 + k the current hour holds 40·(k+1) + 10·(11-k) ≥ 3 × 120 from k = 7 on
+    assert first == 36 + 7
+    assert len(rule.detect(series)) == 1
+    # ... and it knows nothing of the time of day: a normal morning ramp fires it
+    morning = poisson_series(40 * daily_profile(3, trough=0.02), seed=13)
+    assert WindowRatio().detect(morning) != []

@@ -1,0 +1,68 @@
+"""CSV reading onto a fixed grid and the causal helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.detectors import CountSeries, read_csv, series_key
+from analysis.detectors.series import episodes, past_median, trailing_sum
+
+
+def test_read_csv_infers_interval_fills_gaps_and_keeps_labels(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "timestamp,value\n"
+        "2015-02-26 21:40:00,5\n"
+        "2015-02-26 21:45:00,7\n"
+        "2015-02-26 21:55:00,9\n"  # 21:50 is missing
+        "2015-02-26 22:00:00,4\n",
+        encoding="utf-8",
+    )
+    data = read_csv(path)
+    series = data.series
+    assert series.interval_seconds == 300
+    assert series.negative == [5, 7, 7, 9, 4]
+    assert series.filled == [False, False, True, False, False]
+    assert data.labels[3] == "2015-02-26 21:55:00" and data.labels[2] == ""
+    assert series.start[0].utcoffset() is not None
+    assert series.volume_only
+
+
+def test_read_csv_without_header_and_with_iso_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("2026-03-02T00:00:00+00:00,1\n2026-03-02T00:01:00+00:00,2\n", "utf-8")
+    series = read_csv(path).series
+    assert series.interval_seconds == 60 and series.total == [1, 2]
+
+
+def test_read_csv_rejects_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,value\n2026-03-02 00:00:00,1\nyesterday,2\n", "utf-8")
+    with pytest.raises(ValueError, match=r"bad\.csv:3"):
+        read_csv(path)
+
+
+def test_helpers_look_only_backwards() -> None:
+    a = np.arange(10, dtype=float)[None, :]
+    assert np.isnan(past_median(a, 3)[0, 0])
+    assert past_median(a, 3)[0, 5] == 3.0  # median of 2, 3, 4
+    assert trailing_sum(a, 2)[0, 5] == 9.0  # 4 + 5
+    strided = past_median(a, 3, stride=4)
+    assert strided[0, 6] == past_median(a, 3)[0, 4]  # held from the last recompute point
+
+
+def test_episodes_join_close_bins_and_series_keys() -> None:
+    mask = np.array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1], dtype=bool)
+    assert episodes(mask, cooldown=2) == [(1, 5), (10, 10)]
+    assert episodes(mask, cooldown=0) == [(1, 2), (5, 5), (10, 10)]
+    assert series_key("鲜牧") == "鲜牧"
+    assert series_key("鲜牧", "weibo") == "鲜牧|weibo"
+    assert series_key("鲜牧", aspect="物流") == "鲜牧|aspect:物流"
+
+
+def test_count_series_checks_lengths() -> None:
+    with pytest.raises(ValueError):
+        CountSeries([], [1], [])

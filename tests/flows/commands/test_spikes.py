@@ -1,0 +1,101 @@
+"""The ``koubei spikes detect FILE.csv`` contract, run as other tools run it: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def write_series(path: Path, values: list[int], start: datetime, header: bool = True) -> None:
+    lines = ["timestamp,value"] if header else []
+    for i, value in enumerate(values):
+        lines.append(f"{(start + timedelta(minutes=5 * i)).strftime('%Y-%m-%d %H:%M:%S')},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_detect_prints_one_json_alert_per_episode_at_onset(tmp_path: Path) -> None:
+    rng = np.random.default_rng(31)
+    values = rng.poisson(12, 3 * 288)
+    onsets = [2 * 288 + 10, 2 * 288 + 200]
+    values[onsets[0] : onsets[0] + 10] += 80  # a 50-minute burst: 10 firing bins, one alert
+    values[onsets[1] : onsets[1] + 3] += 150
+    values[300] = 16  # noise-level wiggles: no alert
+    start = datetime(2015, 2, 26, 21, 40)
+    path = tmp_path / "volume.csv"
+    write_series(path, values.tolist(), start)
+
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = [(start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S") for i in onsets]
+    assert [a["timestamp"] for a in alerts] == expected  # the input's own timestamp text
+    for alert in alerts:
+        assert alert["severity"] in {"info", "warning", "critical"}
+        assert alert["observed"] > alert["expected"]
+        assert alert["series"] == "volume"
+
+
+def test_detect_quiet_series_prints_nothing_and_bad_input_fails(tmp_path: Path) -> None:
+    rng = np.random.default_rng(32)
+    path = tmp_path / "quiet.csv"
+    write_series(path, rng.poisson(3, 2 * 288).tolist(), datetime(2026, 3, 2), header=False)
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\nnot a time,3\n", encoding="utf-8")
+    failed = run("spikes", "detect", str(bad))
+    assert failed.returncode == 2
+    assert "bad.csv" in failed.stderr
+
+
+def test_detect_uses_the_detectors_of_a_given_config(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: strict\n    type: negative_volume\n"
+        "    options: {z_threshold: 50.0, z_sustained: 50.0}\n",
+        encoding="utf-8",
+    )
+    values = [10] * 300 + [60] * 5 + [10] * 20
+    path = tmp_path / "s.csv"
+    write_series(path, values, datetime(2026, 3, 2))
+    assert json.loads(run("spikes", "detect", str(path)).stdout.splitlines()[0])
+    assert run("spikes", "detect", str(path), "--config", str(config)).stdout == ""
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: typo\n    type: negative_volume\n    options: {zthreshold: 5}\n",
+        encoding="utf-8",
+    )
+    failed = run("spikes", "detect", str(path), "--config", str(config))
+    assert failed.returncode == 2
+    assert "detectors[0].options.zthreshold: unknown option" in failed.stderr
+
+
+def test_evaluate_reports_recall_and_false_alerts_against_the_window_rule() -> None:
+    result = run("spikes", "evaluate", "--series", "3", "--days", "8", "--seed", "5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"default", "default_volume_only", "window_ratio"}
+    for summary in report.values():
+        assert 0.0 <= summary["recall"] <= 1.0
+        assert summary["incidents"] == report["window_ratio"]["incidents"] > 0
+        assert summary["false_per_30d"] >= 0.0
