@@ -42,7 +42,7 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     yield prefix
     es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True)
-    templates = es.indices.get_index_template(name=f"{prefix}*", ignore=[404])
+    templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
     for template in templates.get("index_templates", []):
         es.indices.delete_index_template(name=template["name"])
 

@@ -1,7 +1,8 @@
 """The Elasticsearch client, configured only from the environment.
 
 ``KOUBEI_ES_URL`` (default: the local node started by ``koubei es start``), and optionally
-``KOUBEI_ES_API_KEY`` or ``KOUBEI_ES_USERNAME``/``KOUBEI_ES_PASSWORD``, ``KOUBEI_ES_CA_CERTS``.
+``KOUBEI_ES_API_KEY`` or ``KOUBEI_ES_USERNAME``/``KOUBEI_ES_PASSWORD``, ``KOUBEI_ES_CA_CERTS``
+(TLS is verified against it, or the system store, unless ``KOUBEI_ES_VERIFY_CERTS=false``).
 The integ-test distribution has no ``GET /``, so health is checked with ``_cluster/health``.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
-from koubei import paths
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
 
 class ESConfigError(RuntimeError):
@@ -23,9 +24,9 @@ def es_url() -> str:
     url = os.environ.get("KOUBEI_ES_URL")
     if url:
         return url
-    from koubei.es_local import LocalNode
+    from koubei.es_local import LocalNode, node_file
 
-    node = LocalNode.load(paths.state_dir("es") / "es-node.json")
+    node = LocalNode.load(node_file())
     if node and node.alive():
         return node.url
     raise ESConfigError("no Elasticsearch: set KOUBEI_ES_URL or run `koubei es start`")
@@ -42,6 +43,8 @@ def client_from_env(url: str | None = None, **overrides: Any) -> Elasticsearch:
         )
     if os.environ.get("KOUBEI_ES_CA_CERTS"):
         kwargs["ca_certs"] = os.environ["KOUBEI_ES_CA_CERTS"]
+    if os.environ.get("KOUBEI_ES_VERIFY_CERTS", "true").lower() in {"0", "false", "no"}:
+        kwargs["verify_certs"] = False  # only for a self-signed dev cluster; never the default
     kwargs.update(overrides)
     return Elasticsearch(url or es_url(), **kwargs)
 
@@ -49,3 +52,42 @@ def client_from_env(url: str | None = None, **overrides: Any) -> Elasticsearch:
 def index_prefix() -> str:
     """Prefix of every index, template and alias (tests use their own to stay isolated)."""
     return os.environ.get("KOUBEI_INDEX_PREFIX", "koubei")
+
+
+class ESAuthError(ESConfigError):
+    """The cluster rejected the configured credentials (401) or their rights (403)."""
+
+
+def auth_error(es: Elasticsearch, exc: ApiError) -> ESAuthError:
+    """One clear sentence for a 401/403, naming where the credentials came from."""
+    if os.environ.get("KOUBEI_ES_API_KEY"):
+        source = "the API key in KOUBEI_ES_API_KEY"
+    elif os.environ.get("KOUBEI_ES_USERNAME"):
+        source = f"user {os.environ['KOUBEI_ES_USERNAME']!r} from KOUBEI_ES_USERNAME/_PASSWORD"
+    else:
+        source = "no credentials (set KOUBEI_ES_API_KEY or KOUBEI_ES_USERNAME/_PASSWORD)"
+    what = "rejected" if exc.meta.status == 401 else "lacks the rights for this request with"
+    return ESAuthError(f"Elasticsearch at {_url_of(es)} {what} {source} (HTTP {exc.meta.status})")
+
+
+def _url_of(es: Elasticsearch) -> str:
+    nodes = list(es.transport.node_pool.all())
+    return str(nodes[0].base_url) if nodes else "?"
+
+
+def check_cluster(es: Elasticsearch) -> dict[str, Any]:
+    """Cluster health, or one clear error: unreachable, or credentials rejected.
+
+    Raises
+    ------
+    ESAuthError
+        HTTP 401/403 (wrong or missing credentials).
+    ESConfigError
+        The cluster cannot be reached.
+    """
+    try:
+        return dict(es.cluster.health())
+    except (AuthenticationException, AuthorizationException) as exc:
+        raise auth_error(es, exc) from None
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        raise ESConfigError(f"cannot reach Elasticsearch at {_url_of(es)}: {exc}") from None

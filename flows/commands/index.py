@@ -1,0 +1,89 @@
+"""``koubei index setup|status|load|replay|reindex``: the posts indices and their templates."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    parser = subparsers.add_parser("index", help="Elasticsearch templates, loading, spool replay")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    setup = actions.add_parser("setup", help="install/upgrade templates (analyzer preflight)")
+    setup.add_argument("--analyzer", help="standard | smartcn | ik (default $KOUBEI_ES_ANALYZER)")
+    actions.add_parser("status", help="template versions and indices on an older mapping")
+    load = actions.add_parser("load", help="index Document JSONL files (landing/processed)")
+    load.add_argument("files", nargs="+", type=Path)
+    load.add_argument("--progress", action="store_true")
+    actions.add_parser("replay", help="send spooled documents until acknowledged")
+    actions.add_parser("reindex", help="migrate posts indices to the current template version")
+    for sub in actions.choices.values():
+        sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    parser.set_defaults(func=run)
+
+
+def _records(files: list[Path]) -> Iterator[dict[str, Any]]:
+    from koubei import jsonl
+
+    for path in files:
+        yield from jsonl.read(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(lambda: _run(args), verbose=args.verbose)
+
+
+def guarded(action: Callable[[], int], *, verbose: bool = False) -> int:
+    """Run a command body; cluster and template errors become one line on stderr, exit 2.
+
+    The transport's per-attempt retry warnings carry full tracebacks; without ``-v`` only the
+    final one-line error is shown.
+    """
+    import logging
+
+    from pipeline.index.client import ESConfigError
+
+    if not verbose:
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    from pipeline.index.migrate import MigrationError
+    from pipeline.index.templates import AnalyzerMissingError
+
+    try:
+        return action()
+    except (ESConfigError, AnalyzerMissingError, MigrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.index import migrate, templates, writer
+    from pipeline.index.client import check_cluster, client_from_env, index_prefix
+
+    prefix = args.prefix or index_prefix()
+    es = client_from_env()
+    check_cluster(es)
+    if args.action == "setup":
+        templates.ensure_templates(es, prefix, analyzer=args.analyzer)
+        args.action = "status"
+    if args.action == "status":
+        for status in templates.template_status(es, prefix):
+            print(json.dumps({**status.__dict__, "current": status.current}, ensure_ascii=False))
+        return 0
+    if args.action == "load":
+        report = writer.index_records(
+            es, _records(args.files), prefix=prefix, progress=args.progress
+        )
+    elif args.action == "replay":
+        report = writer.replay_spool(es, prefix)
+    else:
+        migrated = migrate.reindex(es, prefix)
+        for item in migrated:
+            print(json.dumps(item.__dict__))
+        print(f"{len(migrated)} index(es) migrated")
+        return 0
+    print(json.dumps(report.as_dict(), ensure_ascii=False))
+    return 0 if report.spooled == 0 else 1

@@ -1,0 +1,104 @@
+"""``koubei kibana import|check|link``: saved objects and Discover deep links."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    parser = subparsers.add_parser("kibana", help="import saved objects, check them, deep links")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = actions.add_parser("import", help="POST config/kibana/*.ndjson to Kibana")
+    imp.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
+    actions.add_parser("check", help="check saved-object fields against the live mapping")
+    link = actions.add_parser("link", help="print a Discover link for a brand/label/time range")
+    link.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
+    link.add_argument("--brand")
+    link.add_argument("--platform")
+    link.add_argument("--label", choices=["positive", "neutral", "negative"])
+    link.add_argument("--since", help="look back this long (default 24h unless --start)")
+    link.add_argument("--start")
+    link.add_argument("--end")
+    for sub in actions.choices.values():
+        sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    parser.set_defaults(func=run)
+
+
+def _kibana_url(args: argparse.Namespace) -> str:
+    if args.url:
+        return str(args.url)
+    from koubei.config import load_alerts
+
+    return load_alerts().kibana_url
+
+
+def run(args: argparse.Namespace) -> int:
+    from flows.commands.index import guarded
+
+    return guarded(lambda: _run(args), verbose=args.verbose)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.index import kibana
+    from pipeline.index.client import index_prefix
+
+    prefix = args.prefix or index_prefix()
+    if args.action == "import":
+        auth = None
+        if os.environ.get("KOUBEI_KIBANA_USERNAME"):
+            auth = (
+                os.environ["KOUBEI_KIBANA_USERNAME"],
+                os.environ.get("KOUBEI_KIBANA_PASSWORD", ""),
+            )
+        try:
+            result = kibana.import_objects(
+                _kibana_url(args),
+                prefix=prefix,
+                api_key=os.environ.get("KOUBEI_KIBANA_API_KEY"),
+                basic_auth=auth,
+            )
+        except (RuntimeError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"imported {result.get('successCount', 0)} saved object(s)")
+        return 0
+    if args.action == "link":
+        from flows.commands.search import time_range
+        from koubei.timeutil import now
+        from pipeline.index.queries import discover_url, kql
+
+        if not args.start and not args.since:
+            args.since = "24h"
+        start, end = time_range(args)
+        end = end or now()
+        query = kql(brand=args.brand, label=args.label, platform=args.platform)
+        print(discover_url(_kibana_url(args), query=query, start=start or end, end=end))
+        return 0
+    return _check(prefix)
+
+
+def _check(prefix: str) -> int:
+    from pipeline.index import kibana
+    from pipeline.index.client import check_cluster, client_from_env
+    from pipeline.index.templates import ensure_templates, kind_index, posts_alias
+
+    es = client_from_env()
+    check_cluster(es)
+    ensure_templates(es, prefix)
+    views = {}
+    for view, target in (
+        ("koubei-posts", posts_alias(prefix)),
+        ("koubei-alerts", kind_index(prefix, "alerts")),
+    ):
+        mappings = es.indices.get_mapping(index=target)
+        flat: dict[str, str] = {}
+        for mapping in mappings.values():
+            flat.update(kibana.flatten_mapping(mapping["mappings"].get("properties", {})))
+        views[view] = flat
+    problems = kibana.check_objects(kibana.load_objects(prefix=prefix), views)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)")
+    return 1 if problems else 0

@@ -1,0 +1,84 @@
+"""``koubei search``: posts from the terminal — text, brand, platform, label, time range."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timedelta
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    parser = subparsers.add_parser("search", help="search indexed posts (top-N with highlights)")
+    parser.add_argument("text", nargs="?", help="words or phrase to find (CJK matched as phrase)")
+    parser.add_argument("--brand")
+    parser.add_argument("--platform")
+    parser.add_argument("--label", choices=["positive", "neutral", "negative"])
+    parser.add_argument("--since", help="look back this long, e.g. 30m, 24h, 7d")
+    parser.add_argument("--start", help="ISO time (default timezone Asia/Shanghai)")
+    parser.add_argument("--end", help="ISO time (default now)")
+    parser.add_argument("-n", "--size", type=int, default=10)
+    parser.add_argument("--json", action="store_true", help="one JSON record per line")
+    parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    parser.set_defaults(func=run)
+
+
+def _time(value: str | None) -> datetime | None:
+    from koubei.timeutil import aware
+
+    return aware(datetime.fromisoformat(value)) if value else None
+
+
+def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    from koubei.config import parse_duration
+    from koubei.timeutil import now
+
+    end = _time(args.end)
+    start = _time(args.start)
+    if args.since and start is None:
+        start = (end or now()) - timedelta(seconds=parse_duration(args.since))
+    return start, end
+
+
+def run(args: argparse.Namespace) -> int:
+    from flows.commands.index import guarded
+
+    return guarded(lambda: _run(args), verbose=args.verbose)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from pipeline.index.queries import search_posts
+
+    es = client_from_env()
+    check_cluster(es)
+    start, end = time_range(args)
+    hits = search_posts(
+        es,
+        args.prefix or index_prefix(),
+        text=args.text,
+        brand=args.brand,
+        platform=args.platform,
+        label=args.label,
+        start=start,
+        end=end,
+        size=args.size,
+    )
+    for hit in hits:
+        record = hit.record
+        if args.json:
+            print(json.dumps({**record, "_highlights": hit.highlights}, ensure_ascii=False))
+            continue
+        sentiment = record.get("sentiment") or {}
+        engagement = record.get("engagement") or {}
+        author = (record.get("author") or {}).get("name") or "?"
+        text = " … ".join(hit.highlights) or (record.get("text_clean") or record["text_raw"])[:80]
+        brands = ",".join(record.get("brands") or [])
+        counts = f"likes {engagement.get('likes', 0)} reposts {engagement.get('reposts', 0)}"
+        print(
+            f"{record['created_at'][:16]}  {record['platform']:<8} {brands:<10} "
+            f"{sentiment.get('label', '-'):<8} {counts}  @{author}\n    {text}"
+            f"\n    {record.get('url') or ''}"
+        )
+    if not args.json:
+        print(f"-- {len(hits)} post(s)")
+    return 0

@@ -1,0 +1,82 @@
+"""What the posts index stores for a Document record, and what a write run reports.
+
+The indexed source is the record plus index-only fields: ``@timestamp`` (= ``created_at``, for
+Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first on re-crawls),
+``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``.
+:func:`strip_index_fields` turns a stored source back into a plain Document record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.index.templates import posts_index
+
+INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
+
+
+def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    """The target index and the indexed source of a record (adds the index-only fields)."""
+    created_at = record["created_at"]
+    seen = record.get("crawled_at") or datetime.now(UTC).isoformat()
+    source = dict(record)
+    source["@timestamp"] = created_at
+    source["first_seen"] = seen
+    source["last_seen"] = seen
+    engagement = record.get("engagement") or {}
+    source["engagement_total"] = sum(v for v in engagement.values() if isinstance(v, int))
+    # "aspect/label" pairs: aspects is a flat object array, so a terms split on aspects.aspect
+    # and aspects.label would cross-match pairs; Kibana's aspect breakdown uses this instead.
+    aspects = record.get("aspects") or ()
+    source["aspect_labels"] = [f"{a.get('aspect')}/{a.get('label')}" for a in aspects]
+    return posts_index(prefix, created_at), source
+
+
+def strip_index_fields(source: dict[str, Any]) -> dict[str, Any]:
+    """A stored source back to a plain Document record (drops the index-only fields)."""
+    return {k: v for k, v in source.items() if k not in INDEX_ONLY_FIELDS}
+
+
+@dataclass
+class IndexReport:
+    """What one run did. ``created + updated + failed + spooled == sent`` always holds."""
+
+    sent: int = 0
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    spooled: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    dead_letter: Path | None = None
+    spool_files: list[Path] = field(default_factory=list)
+
+    @property
+    def acknowledged(self) -> int:
+        return self.created + self.updated
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.spooled == 0
+
+    def add(self, other: IndexReport) -> None:
+        for name in ("sent", "created", "updated", "failed", "spooled", "retries", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.dead_letter = self.dead_letter or other.dead_letter
+        self.spool_files += other.spool_files
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "created": self.created,
+            "updated": self.updated,
+            "failed": self.failed,
+            "spooled": self.spooled,
+            "retries": self.retries,
+            "seconds": round(self.seconds, 3),
+            "dead_letter": str(self.dead_letter) if self.dead_letter else None,
+            "spool_files": [str(p) for p in self.spool_files],
+        }

@@ -1,0 +1,195 @@
+"""Kibana saved objects (``config/kibana/*.ndjson``): field checks and import.
+
+Kibana cannot run on the build machine, so the objects are checked statically: every field a
+data view, saved search or visualization names must exist in the index mapping with a type the
+usage can work with (a ``terms`` split on a ``text`` field would need fielddata; a
+``date_histogram`` needs a date), and every reference must resolve to an object in the files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from koubei import paths
+
+KIBANA_DIR = paths.CONFIG_DIR / "kibana"
+DEFAULT_PREFIX = "koubei"
+
+NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}
+AGGREGATABLE = NUMERIC | {"keyword", "boolean", "date", "date_nanos", "ip"}
+USAGE_TYPES: dict[str, set[str] | None] = {
+    "timeField": {"date", "date_nanos"},
+    "date_histogram": {"date", "date_nanos"},
+    "terms": AGGREGATABLE,
+    "significant_terms": AGGREGATABLE,
+    "cardinality": AGGREGATABLE,
+    "sum": NUMERIC,
+    "avg": NUMERIC,
+    "min": NUMERIC | {"date"},
+    "max": NUMERIC | {"date"},
+    "sort": AGGREGATABLE,
+    "column": None,  # any field that exists (Discover shows text too)
+    "query": None,
+}
+_KQL_FIELD = re.compile(r"([A-Za-z_@][\w.@]*)\s*:")
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    object_id: str
+    data_view: str
+    field: str
+    usage: str
+
+
+def load_objects(path: Path | None = None, *, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
+    """The saved objects; data view titles are rewritten from ``koubei-`` to ``<prefix>-``."""
+    files = [path] if path else sorted(KIBANA_DIR.glob("*.ndjson"))
+    objects = []
+    for file in files:
+        for line in file.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if obj["type"] == "index-pattern" and prefix != DEFAULT_PREFIX:
+                title = obj["attributes"]["title"]
+                obj["attributes"]["title"] = prefix + title[len(DEFAULT_PREFIX) :]
+            objects.append(obj)
+    return objects
+
+
+def _index_ref(obj: dict[str, Any]) -> str | None:
+    for ref in obj.get("references", []):
+        if ref["type"] == "index-pattern":
+            return str(ref["id"])
+    return None
+
+
+def _query_fields(search_source: dict[str, Any]) -> Iterator[str]:
+    query = (search_source.get("query") or {}).get("query") or ""
+    # KQL values are quoted; drop them so "a:b" inside a value is not read as a field.
+    unquoted = re.sub(r'"(?:\\.|[^"\\])*"', '""', str(query))
+    yield from _KQL_FIELD.findall(unquoted)
+
+
+def field_references(objects: list[dict[str, Any]]) -> list[FieldRef]:
+    """Every (object, data view, field, usage) the saved objects rely on."""
+    refs: list[FieldRef] = []
+    for obj in objects:
+        attrs, oid = obj["attributes"], obj["id"]
+        if obj["type"] == "index-pattern":
+            if attrs.get("timeFieldName"):
+                refs.append(FieldRef(oid, oid, attrs["timeFieldName"], "timeField"))
+            continue
+        view = _index_ref(obj)
+        if view is None:
+            continue
+        source = json.loads(attrs.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON", "{}"))
+        refs += [FieldRef(oid, view, name, "query") for name in _query_fields(source)]
+        if obj["type"] == "search":
+            refs += [FieldRef(oid, view, name, "column") for name in attrs.get("columns", [])]
+            refs += [FieldRef(oid, view, pair[0], "sort") for pair in attrs.get("sort", [])]
+        elif obj["type"] == "visualization":
+            for agg in json.loads(attrs["visState"]).get("aggs", []):
+                name = (agg.get("params") or {}).get("field")
+                if name:
+                    refs.append(FieldRef(oid, view, name, agg["type"]))
+    return refs
+
+
+def flatten_mapping(properties: dict[str, Any], parent: str = "") -> dict[str, str]:
+    """``{"author.name": "keyword", "text_raw.keyword": "keyword", ...}`` from a mapping."""
+    flat: dict[str, str] = {}
+    for name, spec in properties.items():
+        path = f"{parent}{name}"
+        flat[path] = spec.get("type", "object")
+        if "properties" in spec:
+            flat.update(flatten_mapping(spec["properties"], f"{path}."))
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            flat[f"{path}.{sub}"] = sub_spec.get("type", "object")
+    return flat
+
+
+def check_objects(
+    objects: list[dict[str, Any]], fields_by_view: dict[str, dict[str, str]]
+) -> list[str]:
+    """Problems (empty when fine): dangling references, missing fields, incompatible types.
+
+    ``fields_by_view`` maps a data view id to the flattened mapping of its indices.
+    """
+    problems = []
+    known = {(obj["type"], obj["id"]) for obj in objects}
+    for obj in objects:
+        for ref in obj.get("references", []):
+            if (ref["type"], ref["id"]) not in known:
+                problems.append(f"{obj['id']}: reference {ref['name']} -> {ref['type']} "
+                                f"{ref['id']!r} is not in the saved objects")  # fmt: skip
+        if obj["type"] == "dashboard":
+            names = {ref["name"] for ref in obj.get("references", [])}
+            for panel in json.loads(obj["attributes"]["panelsJSON"]):
+                if panel.get("panelRefName") not in names:
+                    problems.append(
+                        f"{obj['id']}: panel {panel.get('panelIndex')} has no reference"
+                    )
+    for ref in field_references(objects):
+        fields = fields_by_view.get(ref.data_view)
+        if fields is None:
+            problems.append(f"{ref.object_id}: no mapping known for data view {ref.data_view!r}")
+            continue
+        if ref.field not in fields:
+            problems.append(f"{ref.object_id}: field {ref.field!r} ({ref.usage}) is not mapped "
+                            f"in {ref.data_view}")  # fmt: skip
+            continue
+        allowed = USAGE_TYPES.get(ref.usage, AGGREGATABLE)
+        if allowed is not None and fields[ref.field] not in allowed:
+            problems.append(f"{ref.object_id}: field {ref.field!r} is {fields[ref.field]}, which "
+                            f"{ref.usage} cannot use (needs one of {sorted(allowed)})")  # fmt: skip
+    return problems
+
+
+def to_ndjson(objects: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects).encode()
+
+
+def import_objects(
+    kibana_url: str,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    path: Path | None = None,
+    overwrite: bool = True,
+    api_key: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """POST the saved objects to Kibana's ``/api/saved_objects/_import``; returns its answer.
+
+    Raises
+    ------
+    RuntimeError
+        Kibana answered with an error or reported objects it could not import.
+    """
+    headers = {"kbn-xsrf": "koubei"}
+    if api_key:
+        headers["Authorization"] = f"ApiKey {api_key}"
+    body = to_ndjson(load_objects(path, prefix=prefix))
+    response = httpx.post(
+        f"{kibana_url.rstrip('/')}/api/saved_objects/_import",
+        params={"overwrite": str(overwrite).lower()},
+        headers=headers,
+        auth=basic_auth,
+        files={"file": ("koubei.ndjson", body, "application/ndjson")},
+        timeout=timeout,
+    )
+    if response.status_code >= 400:
+        raise RuntimeError(f"Kibana import failed: HTTP {response.status_code}: {response.text}")
+    result: dict[str, Any] = response.json()
+    if not result.get("success", False):
+        raise RuntimeError(f"Kibana imported with errors: {json.dumps(result.get('errors'))}")
+    return result

@@ -1,0 +1,103 @@
+"""``koubei index reindex``: move posts indices to the current template version.
+
+The local node has no ``_reindex``, so a migration is done on the client: for each monthly index
+still on an older mapping version,
+
+1. put a write block on it (writers then retry and, if it lasts, spool — nothing is lost);
+2. create ``<prefix>-posts-YYYY.MM-v<N>`` from the new template and take it out of the read
+   alias while it fills (readers must not see documents twice);
+3. copy every document with ``scan`` + ``bulk`` (same ``_id``, same source) and check the count;
+4. in one atomic ``_aliases`` call: delete the old index, point the read alias and the month's
+   name ``<prefix>-posts-YYYY.MM`` at the new index. Writers keep writing to the month's name.
+
+A migration that dies half-way leaves the old index serving reads (still write-blocked); running
+it again drops the half-filled new index and starts that month over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from koubei.log import get_logger
+from pipeline.index.templates import (
+    ensure_templates,
+    file_version,
+    load_template,
+    posts_alias,
+    template_status,
+)
+
+log = get_logger(__name__)
+_VERSION_SUFFIX = re.compile(r"-v\d+$")
+
+
+class MigrationError(RuntimeError):
+    """A copy did not arrive complete; the old index was kept."""
+
+
+@dataclass(frozen=True)
+class MigratedIndex:
+    month: str
+    old_index: str
+    new_index: str
+    docs: int
+
+
+def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:
+    for hit in helpers.scan(es, index=source, size=1000, query={"query": {"match_all": {}}}):
+        yield {"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]}
+
+
+def migrate_index(es: Elasticsearch, prefix: str, old_index: str, version: int) -> MigratedIndex:
+    """Copy one concrete posts index to the current version and swap the aliases atomically."""
+    month = _VERSION_SUFFIX.sub("", old_index)
+    new_index = f"{month}-v{version}"
+    read_alias = posts_alias(prefix)
+    es.indices.add_block(index=old_index, block="write")
+    es.indices.refresh(index=old_index)
+    expected = int(es.count(index=old_index)["count"])
+    if es.indices.exists(index=new_index):
+        es.indices.delete(index=new_index)  # leftover of a migration that died half-way
+    es.indices.create(index=new_index)
+    es.indices.delete_alias(index=new_index, name=read_alias)
+    _, errors = helpers.bulk(
+        es, _copy_actions(es, old_index, new_index), chunk_size=1000, raise_on_error=False
+    )
+    es.indices.refresh(index=new_index)
+    copied = int(es.count(index=new_index)["count"])
+    if errors or copied != expected:
+        raise MigrationError(
+            f"copy of {old_index} to {new_index} incomplete: {copied}/{expected} documents, "
+            f"{len(errors) if isinstance(errors, list) else errors} errors; {old_index} is kept "
+            "(write-blocked). Fix the mapping and run `koubei index reindex` again."
+        )
+    es.indices.update_aliases(
+        actions=[
+            {"add": {"index": new_index, "alias": read_alias}},
+            {"remove_index": {"index": old_index}},
+            {"add": {"index": new_index, "alias": month, "is_write_index": True}},
+        ]
+    )
+    log.info("posts index migrated", old=old_index, new=new_index, docs=copied)
+    return MigratedIndex(month, old_index, new_index, copied)
+
+
+def reindex(es: Elasticsearch, prefix: str) -> list[MigratedIndex]:
+    """Apply the current templates, then migrate every posts index on an older mapping version.
+
+    Returns the migrated indices (empty when everything is current).
+    """
+    ensure_templates(es, prefix)
+    version = file_version(load_template("posts", prefix))
+    migrated = []
+    for status in template_status(es, prefix):
+        if status.kind != "posts":
+            continue  # alerts/accounts/cascades are dynamic and additive: no copy needed
+        for index in status.stale_indices:
+            migrated.append(migrate_index(es, prefix, index, version))
+    return migrated

@@ -1,0 +1,374 @@
+"""The one query module: every read of the posts index the other stages and the CLI need.
+
+All functions take the client and the index prefix and read through the ``<prefix>-posts``
+alias. Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes must be
+timezone-aware and results come back in the timezone of ``start``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from elasticsearch import Elasticsearch
+
+from pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
+from pipeline.index.documents import strip_index_fields
+from pipeline.index.templates import posts_alias
+
+TEXT_FIELDS = ("title", "text_clean", "text_raw")
+__all__ = [
+    "POSTS_DATA_VIEW_ID",
+    "AccountStat",
+    "SearchHit",
+    "TermCount",
+    "VolumeBin",
+    "discover_url",
+    "fetch_posts",
+    "filtered",
+    "kql",
+    "post_filters",
+    "search_posts",
+    "top_accounts",
+    "top_posts",
+    "top_terms",
+    "volume_series",
+]
+
+
+@dataclass(frozen=True)
+class VolumeBin:
+    """One interval of a volume series: ``[start, start + interval)``."""
+
+    start: datetime
+    total: int
+    negative: int
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.total if self.total else 0.0
+
+
+class TermCount(NamedTuple):
+    term: str
+    doc_count: int
+
+
+@dataclass(frozen=True)
+class AccountStat:
+    """One author's weight in a window: posts, summed engagement, followers, negative posts."""
+
+    id: str
+    name: str | None
+    platform: str | None
+    posts: int
+    engagement: int
+    followers: int | None
+    negative: int
+
+
+@dataclass
+class SearchHit:
+    id: str
+    score: float | None
+    record: dict[str, Any]
+    highlights: list[str] = field(default_factory=list)
+
+
+def _ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError(f"{value!r} is naive; pass a timezone-aware datetime")
+    return int(value.timestamp() * 1000)
+
+
+def post_filters(
+    *,
+    brand: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    platform: str | None = None,
+    label: str | None = None,
+) -> list[dict[str, Any]]:
+    """The bool ``filter`` clauses shared by every query."""
+    clauses: list[dict[str, Any]] = []
+    if brand:
+        clauses.append({"term": {"brands": brand}})
+    if platform:
+        clauses.append({"term": {"platform": platform}})
+    if label:
+        clauses.append({"term": {"sentiment.label": label}})
+    if start is not None or end is not None:
+        bounds: dict[str, Any] = {"format": "epoch_millis"}
+        if start is not None:
+            bounds["gte"] = _ms(start)
+        if end is not None:
+            bounds["lt"] = _ms(end)
+        clauses.append({"range": {"created_at": bounds}})
+    return clauses
+
+
+def filtered(**criteria: Any) -> dict[str, Any]:
+    """A ``bool`` query of :func:`post_filters` clauses (same keyword arguments)."""
+    return {"bool": {"filter": post_filters(**criteria)}}
+
+
+def _unique_aggs() -> dict[str, Any]:
+    # Near-duplicates share a dup_cluster; a document without one counts on its own. Cardinality
+    # is exact below its precision threshold (far above one bin's volume).
+    return {
+        "clusters": {"cardinality": {"field": "dup_cluster", "precision_threshold": 40000}},
+        "unclustered": {"missing": {"field": "dup_cluster"}},
+    }
+
+
+def _unique_count(bucket: dict[str, Any]) -> int:
+    return int(bucket["clusters"]["value"]) + int(bucket["unclustered"]["doc_count"])
+
+
+def volume_series(
+    es: Elasticsearch,
+    prefix: str,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    interval_seconds: int,
+    *,
+    platform: str | None = None,
+    unique: bool = False,
+) -> list[VolumeBin]:
+    """Posts and negative posts per interval, every bin present (empty ones zero-filled).
+
+    Bins start at ``start`` and step by ``interval_seconds``; the last bin is the one holding
+    ``end - 1ms``. With ``unique=True`` near-duplicates (same ``dup_cluster``) count once.
+    """
+    if interval_seconds <= 0:
+        raise ValueError("interval_seconds must be positive")
+    start_ms, end_ms = _ms(start), _ms(end)
+    if end_ms <= start_ms:
+        return []
+    interval_ms = interval_seconds * 1000
+    negative_aggs: dict[str, Any] = {"filter": {"term": {"sentiment.label": "negative"}}}
+    histogram: dict[str, Any] = {
+        "date_histogram": {
+            "field": "created_at",
+            "fixed_interval": f"{interval_seconds}s",
+            "offset": f"+{start_ms % interval_ms}ms",
+            "min_doc_count": 0,
+            "extended_bounds": {"min": start_ms, "max": end_ms - 1},
+        },
+        "aggs": {"negative": negative_aggs},
+    }
+    if unique:
+        histogram["aggs"].update(_unique_aggs())
+        negative_aggs["aggs"] = _unique_aggs()
+    response = es.search(
+        index=posts_alias(prefix),
+        size=0,
+        query={
+            "bool": {"filter": post_filters(brand=brand, start=start, end=end, platform=platform)}
+        },
+        aggs={"bins": histogram},
+    )
+    # Zero-fill on the client too: with an offset, extended_bounds may add a bin at `end`.
+    by_key = {int(b["key"]): b for b in response["aggregations"]["bins"]["buckets"]}
+    bins = []
+    for key in range(start_ms, end_ms, interval_ms):
+        bin_start = datetime.fromtimestamp(key / 1000, tz=start.tzinfo)
+        bucket = by_key.get(key)
+        if bucket is None:
+            total = negative = 0
+        elif unique:
+            total, negative = _unique_count(bucket), _unique_count(bucket["negative"])
+        else:
+            total, negative = int(bucket["doc_count"]), int(bucket["negative"]["doc_count"])
+        bins.append(VolumeBin(bin_start, total, negative))
+    return bins
+
+
+def top_posts(
+    es: Elasticsearch,
+    prefix: str,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    label: str | None = "negative",
+    size: int = 5,
+    platform: str | None = None,
+) -> list[dict[str, Any]]:
+    """The most engaged posts of a window (likes + reposts + comments + helpful), as records."""
+    response = es.search(
+        index=posts_alias(prefix),
+        size=size,
+        query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
+        sort=[{"engagement_total": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
+    )
+    return [strip_index_fields(hit["_source"]) for hit in response["hits"]["hits"]]
+
+
+def top_terms(
+    es: Elasticsearch,
+    prefix: str,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    label: str | None = None,
+    size: int = 20,
+    platform: str | None = None,
+    significant: bool = False,
+) -> list[TermCount]:
+    """Most frequent segmented terms (``terms`` field) of a window.
+
+    With ``significant=True`` the terms that are unusually frequent in the window compared with
+    all of the brand's posts (``significant_terms``) — what is *new* in a spike.
+    """
+    kind = "significant_terms" if significant else "terms"
+    agg: dict[str, Any] = {"field": "terms", "size": size}
+    if significant:
+        agg["background_filter"] = {"bool": {"filter": post_filters(brand=brand)}}
+    response = es.search(
+        index=posts_alias(prefix),
+        size=0,
+        query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
+        aggs={"top": {kind: agg}},
+    )
+    buckets = response["aggregations"]["top"]["buckets"]
+    return [TermCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
+
+
+def top_accounts(
+    es: Elasticsearch,
+    prefix: str,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    label: str | None = None,
+    size: int = 10,
+    platform: str | None = None,
+    order_by: str = "engagement",
+) -> list[AccountStat]:
+    """Authors with the most summed engagement (or ``order_by="posts"``) in a window."""
+    order = {"engagement": "desc"} if order_by == "engagement" else {"_count": "desc"}
+    response = es.search(
+        index=posts_alias(prefix),
+        size=0,
+        query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
+        aggs={
+            "accounts": {
+                "terms": {"field": "author.id", "size": size, "order": [order, {"_key": "asc"}]},
+                "aggs": {
+                    "engagement": {"sum": {"field": "engagement_total"}},
+                    "followers": {"max": {"field": "author.followers"}},
+                    "negative": {"filter": {"term": {"sentiment.label": "negative"}}},
+                    "latest": {
+                        "top_hits": {
+                            "size": 1,
+                            "sort": [{"created_at": "desc"}],
+                            "_source": ["author.name", "platform"],
+                        }
+                    },
+                },
+            }
+        },
+    )
+    accounts = []
+    for bucket in response["aggregations"]["accounts"]["buckets"]:
+        latest = bucket["latest"]["hits"]["hits"][0]["_source"]
+        followers = bucket["followers"]["value"]
+        accounts.append(
+            AccountStat(
+                id=str(bucket["key"]),
+                name=(latest.get("author") or {}).get("name"),
+                platform=latest.get("platform"),
+                posts=int(bucket["doc_count"]),
+                engagement=int(bucket["engagement"]["value"]),
+                followers=int(followers) if followers is not None else None,
+                negative=int(bucket["negative"]["doc_count"]),
+            )
+        )
+    return accounts
+
+
+def fetch_posts(
+    es: Elasticsearch,
+    prefix: str,
+    *,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    label: str | None = None,
+    platform: str | None = None,
+    max_docs: int = 10000,
+    page_size: int = 1000,
+) -> list[dict[str, Any]]:
+    """Every post of a window (oldest first, at most ``max_docs``) as Document records.
+
+    Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
+    index's ``max_result_window``.
+    """
+    query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
+    records: list[dict[str, Any]] = []
+    after: list[Any] | None = None
+    while len(records) < max_docs:
+        extra: dict[str, Any] = {"search_after": after} if after else {}
+        response = es.search(
+            index=posts_alias(prefix),
+            size=min(page_size, max_docs - len(records)),
+            query=query,
+            sort=[{"created_at": "asc"}, {"id": "asc"}],
+            track_total_hits=False,
+            **extra,
+        )
+        hits = response["hits"]["hits"]
+        records.extend(strip_index_fields(hit["_source"]) for hit in hits)
+        if len(hits) < page_size:
+            break
+        after = hits[-1]["sort"]
+    return records
+
+
+def search_posts(
+    es: Elasticsearch,
+    prefix: str,
+    *,
+    text: str | None = None,
+    brand: str | None = None,
+    platform: str | None = None,
+    label: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    size: int = 10,
+) -> list[SearchHit]:
+    """Full-text search for ``koubei search``: best matches first, newest first without text.
+
+    CJK text is matched as a phrase of per-character tokens, so ``退款`` does not also match a
+    post that merely contains ``退`` and ``款`` apart.
+    """
+    bool_query: dict[str, Any] = {
+        "filter": post_filters(brand=brand, start=start, end=end, platform=platform, label=label)
+    }
+    extra: dict[str, Any] = {}
+    if text:
+        bool_query["must"] = [
+            {"multi_match": {"query": text, "fields": list(TEXT_FIELDS), "type": "phrase"}}
+        ]
+        extra["highlight"] = {
+            "fields": {
+                name: {"number_of_fragments": 2, "fragment_size": 80} for name in TEXT_FIELDS
+            },
+            "pre_tags": ["【"],
+            "post_tags": ["】"],
+        }
+    else:
+        extra["sort"] = [{"created_at": "desc"}, {"id": "asc"}]
+    response = es.search(index=posts_alias(prefix), size=size, query={"bool": bool_query}, **extra)
+    results = []
+    for hit in response["hits"]["hits"]:
+        fragments = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
+        results.append(
+            SearchHit(hit["_id"], hit.get("_score"), strip_index_fields(hit["_source"]), fragments)
+        )
+    return results

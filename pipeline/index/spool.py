@@ -1,0 +1,128 @@
+"""Local disk for documents Elasticsearch did not take: the spool and the dead letters.
+
+* The **spool** (``$KOUBEI_HOME/spool/index-<prefix>/``) holds documents that could not be sent
+  because the cluster was unreachable or kept refusing. They are replayed later, unchanged; the
+  writer's deterministic ``_id`` makes a replay of an already-acknowledged document harmless.
+* **Dead letters** (``$KOUBEI_HOME/dead-letter/index-<prefix>-*.jsonl``) hold documents the
+  cluster rejected for good (mapping conflict, oversized field), each with the reason, so an
+  engineer can fix and re-send them. Retrying those would fail forever, so they leave the flow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from koubei import jsonl, paths
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from pipeline.index.documents import IndexReport
+
+
+def spool_dir(prefix: str) -> Path:
+    return paths.state_dir("spool") / f"index-{prefix}"
+
+
+def dead_letter_dir() -> Path:
+    return paths.state_dir("dead-letter")
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def write_spool(prefix: str, records: Iterable[dict[str, Any]]) -> tuple[Path | None, int]:
+    """Write records to a new spool file atomically; returns (path, count), (None, 0) if empty."""
+    path = spool_dir(prefix) / f"{_stamp()}-{uuid.uuid4().hex[:8]}.jsonl"
+    count = jsonl.write_atomic(path, records)
+    if count == 0:
+        path.unlink(missing_ok=True)
+        return None, 0
+    return path, count
+
+
+def spool_files(prefix: str) -> list[Path]:
+    """Spool files oldest first (names start with a UTC timestamp)."""
+    return sorted(spool_dir(prefix).glob("*.jsonl"))
+
+
+def read_spool(path: Path) -> Iterator[dict[str, Any]]:
+    return jsonl.read(path)
+
+
+def spooled_count(prefix: str) -> int:
+    total = 0
+    for path in spool_files(prefix):
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+class DeadLetters:
+    """Append-only JSONL of rejected documents; the file is created on the first rejection."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.path: Path | None = None
+        self._handle: IO[str] | None = None
+        self.count = 0
+
+    def add(
+        self, record: dict[str, Any], *, reason: str, status: int | None, error: Any = None
+    ) -> None:
+        if self._handle is None:
+            name = f"index-{self.prefix}-{_stamp()}-{os.getpid()}.jsonl"
+            self.path = dead_letter_dir() / name
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        line = {
+            "at": datetime.now(UTC).isoformat(),
+            "prefix": self.prefix,
+            "id": record.get("id") if isinstance(record, dict) else None,
+            "status": status,
+            "reason": reason,
+            "error": error,
+            "record": record,
+        }
+        self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        # Flushed per line: a crash after a rejection must not lose the rejected document.
+        self._handle.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def read_dead_letters(path: Path) -> list[dict[str, Any]]:
+    return list(jsonl.read(path))
+
+
+def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
+    """Send every spooled file of ``prefix`` again, oldest first, until acknowledged.
+
+    A file is deleted only after its documents were acknowledged, dead-lettered or re-spooled
+    into a newer file (written atomically first), so a crash at any point loses nothing; a
+    document sent twice is harmless because its ``_id`` is deterministic. Stops at the first
+    file that has to be re-spooled (the cluster is still unavailable).
+    """
+    from pipeline.index.documents import IndexReport
+    from pipeline.index.writer import index_records  # the writer imports this module
+
+    total = IndexReport()
+    for path in spool_files(prefix):
+        report = index_records(es, read_spool(path), prefix=prefix, **options)
+        total.add(report)
+        path.unlink()
+        if report.spooled:
+            # The rest of the spool stays for the next replay; the re-spooled file is newer
+            # than every remaining one, so order is kept up to the resend.
+            break
+    return total

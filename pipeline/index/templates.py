@@ -1,0 +1,258 @@
+"""Composable index templates from ``config/es/*.json``, applied idempotently at startup.
+
+Each template file carries a mapping version (``version`` and ``_meta.version``). On startup
+:func:`ensure_templates` installs a template that is missing or older than its file, runs the
+analyzer preflight, and creates the current month's posts index so the read alias
+``<prefix>-posts`` always resolves. Indices created under an older template keep their old
+mapping until ``koubei index reindex`` (:mod:`pipeline.index.migrate`) copies them over.
+
+Posts live in monthly indices ``<prefix>-posts-YYYY.MM`` (by ``created_at``); after a migration
+that name is an alias to the concrete ``<prefix>-posts-YYYY.MM-v<N>`` index, so writers never
+need to know the version.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import BadRequestError, Elasticsearch
+
+from koubei import paths
+from koubei.log import get_logger
+
+TEMPLATE_DIR = paths.CONFIG_DIR / "es"
+KINDS = ("posts", "alerts", "accounts", "cascades")
+PLACEHOLDER = "__PREFIX__"
+ANALYZER_ENV = "KOUBEI_ES_ANALYZER"
+
+log = get_logger(__name__)
+
+
+class AnalyzerMissingError(RuntimeError):
+    """The configured text analyzer needs a plugin the cluster does not have."""
+
+
+@dataclass
+class TemplateStatus:
+    """What :func:`template_status` found for one template."""
+
+    kind: str
+    name: str
+    file_version: int
+    installed_version: int | None
+    stale_indices: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return self.installed_version == self.file_version and not self.stale_indices
+
+
+def template_name(prefix: str, kind: str) -> str:
+    return f"{prefix}-{kind}"
+
+
+def posts_alias(prefix: str) -> str:
+    """The read alias over every monthly posts index."""
+    return f"{prefix}-posts"
+
+
+def kind_index(prefix: str, kind: str) -> str:
+    """The single index of a non-posts kind (``alerts``, ``accounts``, ``cascades``)."""
+    if kind == "posts":
+        raise ValueError("posts are monthly: use posts_index(prefix, created_at)")
+    return f"{prefix}-{kind}"
+
+
+def posts_index(prefix: str, created_at: datetime | str) -> str:
+    """The monthly posts index (or alias after a migration) a document belongs to.
+
+    The month is taken in UTC, matching how Elasticsearch stores dates, so an index boundary is
+    the same for every client regardless of its timezone.
+    """
+    if isinstance(created_at, str):
+        created_at = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    if created_at.tzinfo is not None:
+        created_at = created_at.astimezone(UTC)
+    return f"{prefix}-posts-{created_at.year:04d}.{created_at.month:02d}"
+
+
+def _strip_comments(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_comments(v) for k, v in value.items() if not k.startswith("_comment")}
+    if isinstance(value, list):
+        return [_strip_comments(v) for v in value]
+    return value
+
+
+def _substitute(value: Any, prefix: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(PLACEHOLDER, prefix)
+    if isinstance(value, dict):
+        return {_substitute(k, prefix): _substitute(v, prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, prefix) for v in value]
+    return value
+
+
+def analyzer_name(analyzer: str | None = None) -> str:
+    """The configured analyzer: the argument, else ``$KOUBEI_ES_ANALYZER``, else ``standard``."""
+    return analyzer or os.environ.get(ANALYZER_ENV) or "standard"
+
+
+def _analyzers(template_dir: Path) -> dict[str, Any]:
+    data = json.loads((template_dir / "analyzers.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_comment")}
+
+
+def load_template(
+    kind: str, prefix: str, *, analyzer: str | None = None, template_dir: Path | None = None
+) -> dict[str, Any]:
+    """The template body for ``kind`` with the prefix filled in and the analyzer chosen."""
+    directory = template_dir or TEMPLATE_DIR
+    raw = json.loads((directory / f"{kind}.json").read_text(encoding="utf-8"))
+    body: dict[str, Any] = _substitute(_strip_comments(raw), prefix)
+    analysis = body.get("template", {}).get("settings", {}).get("analysis")
+    if analysis is not None:
+        name = analyzer_name(analyzer)
+        choices = _analyzers(directory)
+        if name not in choices:
+            raise AnalyzerMissingError(
+                f"{ANALYZER_ENV}={name!r} is not one of {sorted(choices)} "
+                f"(see {directory / 'analyzers.json'})"
+            )
+        analysis["analyzer"]["koubei_text"] = copy.deepcopy(choices[name]["analyzer"])
+    return body
+
+
+def file_version(body: dict[str, Any]) -> int:
+    return int(body["_meta"]["version"])
+
+
+def preflight_analyzer(es: Elasticsearch, analyzer: str | None = None) -> None:
+    """Fail with a clear message when the configured analyzer's tokenizer is not on the cluster.
+
+    A missing IK or smartcn plugin must not silently fall back to per-character tokens: the
+    analysts' queries would quietly mean something else.
+    """
+    name = analyzer_name(analyzer)
+    choices = _analyzers(TEMPLATE_DIR)
+    if name not in choices:
+        raise AnalyzerMissingError(f"{ANALYZER_ENV}={name!r} is not one of {sorted(choices)}")
+    tokenizer = choices[name]["preflight_tokenizer"]
+    try:
+        es.indices.analyze(tokenizer=tokenizer, text="口碑监测")
+    except BadRequestError as exc:
+        plugin = choices[name].get("plugin") or "a plugin"
+        raise AnalyzerMissingError(
+            f"text analyzer {name!r} needs tokenizer {tokenizer!r} from {plugin}, which this "
+            f"Elasticsearch cluster does not have ({_reason(exc)}). Install the plugin on every "
+            f"node, or set {ANALYZER_ENV}=standard to use per-character tokens."
+        ) from exc
+
+
+def _reason(exc: BadRequestError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    return str(error.get("reason") if isinstance(error, dict) else error or exc.message)
+
+
+def _installed_version(es: Elasticsearch, name: str) -> int | None:
+    found = es.options(ignore_status=404).indices.get_index_template(name=name)
+    templates = found.get("index_templates", []) if found else []
+    if not templates:
+        return None
+    meta = templates[0]["index_template"].get("_meta") or {}
+    return int(meta["version"]) if "version" in meta else None
+
+
+def ensure_templates(
+    es: Elasticsearch,
+    prefix: str,
+    *,
+    analyzer: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Install or upgrade every template and create the indices readers expect to exist.
+
+    Idempotent: a template whose installed ``_meta.version`` equals its file's is left alone; a
+    missing or older one is (re)installed and logged. Creates the current month's posts index
+    (so ``<prefix>-posts`` resolves even before the first write) and the single ``alerts``,
+    ``accounts`` and ``cascades`` indices.
+
+    Raises
+    ------
+    AnalyzerMissingError
+        The configured analyzer needs a plugin the cluster lacks.
+    """
+    preflight_analyzer(es, analyzer)
+    for kind in KINDS:
+        body = load_template(kind, prefix, analyzer=analyzer)
+        name = template_name(prefix, kind)
+        installed = _installed_version(es, name)
+        wanted = file_version(body)
+        if installed is not None and installed >= wanted:
+            continue
+        es.indices.put_index_template(name=name, **body)
+        log.info("index template applied", template=name, version=wanted, previous=installed)
+        if installed is not None:
+            upgrade_mappings_in_place(es, body)
+    first = posts_index(prefix, now or datetime.now(UTC))
+    for index in (first, *(kind_index(prefix, k) for k in KINDS if k != "posts")):
+        if not es.indices.exists(index=index):
+            # 400 resource_already_exists: another process created it in between.
+            es.options(ignore_status=400).indices.create(index=index)
+
+
+def upgrade_mappings_in_place(es: Elasticsearch, body: dict[str, Any]) -> list[str]:
+    """Put the template's mapping on existing indices of an older version where that works.
+
+    Additive changes (a new field, a new sub-field) are accepted by ``put_mapping``; the index
+    is then current and needs no copy. A conflicting change (a field's type) is refused and the
+    index stays on its old version until ``koubei index reindex``. Returns the indices left
+    behind.
+    """
+    mappings = body["template"]["mappings"]
+    wanted = int(mappings["_meta"]["version"])
+    found = es.indices.get_mapping(index=body["index_patterns"][0], ignore_unavailable=True)
+    behind = []
+    for index, mapping in sorted(found.items()):
+        meta = mapping.get("mappings", {}).get("_meta") or {}
+        if int(meta.get("version", 0)) >= wanted:
+            continue
+        try:
+            es.indices.put_mapping(
+                index=index,
+                properties=mappings["properties"],
+                dynamic=mappings.get("dynamic"),
+                dynamic_templates=mappings.get("dynamic_templates"),
+                meta=mappings["_meta"],
+            )
+            log.info("index mapping upgraded in place", index=index, version=wanted)
+        except BadRequestError as exc:
+            behind.append(index)
+            log.warning("index needs `koubei index reindex`", index=index, version=wanted,
+                        reason=_reason(exc))  # fmt: skip
+    return behind
+
+
+def template_status(es: Elasticsearch, prefix: str) -> list[TemplateStatus]:
+    """Installed vs file version per template, and indices still on an older mapping."""
+    statuses = []
+    for kind in KINDS:
+        body = load_template(kind, prefix)
+        name = template_name(prefix, kind)
+        status = TemplateStatus(kind, name, file_version(body), _installed_version(es, name))
+        pattern = body["index_patterns"][0]
+        mappings = es.indices.get_mapping(index=pattern, ignore_unavailable=True)
+        for index, mapping in sorted(mappings.items()):
+            meta = mapping.get("mappings", {}).get("_meta") or {}
+            if int(meta.get("version", 0)) < status.file_version:
+                status.stale_indices.append(index)
+        statuses.append(status)
+    return statuses

@@ -1,0 +1,124 @@
+"""Record factories for the index tests: valid ``Document`` records, built through the model."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import es_local
+from koubei.model import Document, make_id, to_record
+from koubei.timeutil import DEFAULT_TZ
+
+BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=DEFAULT_TZ)
+
+
+def changed_template_dir(tmp_path: Path, properties: dict[str, Any]) -> tuple[Path, int]:
+    """A copy of config/es whose posts template is one version newer with ``properties`` set.
+
+    Returns the directory and the new version.
+    """
+    from pipeline.index import templates
+
+    target = tmp_path / f"es-{uuid.uuid4().hex[:6]}"
+    target.mkdir()
+    version = 0
+    for path in templates.TEMPLATE_DIR.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if path.name == "posts.json":
+            version = data["_meta"]["version"] + 1
+            data["version"] = data["_meta"]["version"] = version
+            data["template"]["mappings"]["_meta"]["version"] = version
+            data["template"]["mappings"]["properties"].update(properties)
+        (target / path.name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return target, version
+
+
+def build_record(i: int, **overrides: Any) -> dict[str, Any]:
+    """A valid Document record; ``overrides`` replace top-level fields."""
+    negative = i % 3 == 0
+    fields: dict[str, Any] = {
+        "id": make_id("weibo", i),
+        "platform": "weibo",
+        "source": "weibo-search",
+        "kind": "post",
+        "native_id": str(i),
+        "url": f"https://weibo.example/{i}",
+        "brands": ["奶茶甲"] if i % 2 == 0 else ["奶茶乙"],
+        "author": {"id": f"u{i % 7}", "name": f"用户{i % 7}", "followers": 100 * (i % 7)},
+        "text_raw": f"第{i}条：这家奶茶{'太难喝了，退款' if negative else '很好喝'}",
+        "terms": ["奶茶", "难喝", "退款"] if negative else ["奶茶", "好喝"],
+        "engagement": {"likes": i, "reposts": i % 5, "comments": 1, "helpful": 0},
+        "created_at": BASE_TIME + timedelta(minutes=i),
+        "crawled_at": BASE_TIME + timedelta(hours=1),
+        "sentiment": {
+            "score": 0.1 if negative else 0.9,
+            "label": "negative" if negative else "positive",
+            "model_version": "snownlp-0.12.3",
+        },
+        "aspects": [{"aspect": "口味", "score": 0.2, "label": "negative", "sentence": "太难喝了"}],
+        "dup_cluster": f"c{i // 2}",
+        "extra": {"platform_junk": {"nested": [1, 2, {"x": "y"}]}},
+    }
+    fields.update(overrides)
+    return to_record(Document(**fields))
+
+
+@pytest.fixture
+def make_record() -> Callable[..., dict[str, Any]]:
+    return build_record
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secure_node_starting(
+    request: pytest.FixtureRequest,
+) -> Iterator[Future[es_local.LocalNode] | None]:
+    """Start our second node in the background as soon as this directory's tests begin.
+
+    It boots while the session node boots (each takes 20-70 s on the shared machine), so the
+    suite waits for one startup instead of two in a row. Not started at all when no selected
+    test needs it.
+    """
+    if not any(
+        "secure_node" in getattr(item, "fixturenames", ()) for item in request.session.items
+    ):
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secure-es")
+    future = pool.submit(es_local.start, security=True)
+    try:
+        yield future
+    finally:
+        pool.shutdown(wait=True)
+        if future.exception() is None:
+            es_local.stop(future.result())
+
+
+@pytest.fixture(scope="session")
+def secure_node(_secure_node_starting: Future[es_local.LocalNode] | None) -> es_local.LocalNode:
+    """A second node of our own, with security on (basic auth over HTTP).
+
+    Tests may pause and resume it (the session node is shared and must never be paused).
+    """
+    assert _secure_node_starting is not None
+    return _secure_node_starting.result()
+
+
+@pytest.fixture
+def secure_es(secure_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
+    assert secure_node.username and secure_node.password
+    client = Elasticsearch(
+        secure_node.url,
+        basic_auth=(secure_node.username, secure_node.password),
+        request_timeout=10,
+        max_retries=0,
+    )
+    yield client
+    client.close()

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.index import kibana
+from pipeline.index.queries import POSTS_DATA_VIEW_ID
+from pipeline.index.templates import ensure_templates
+
+
+@pytest.fixture
+def fields_by_view(es: Elasticsearch, index_prefix: str) -> dict[str, dict[str, str]]:
+    """The flattened mappings the real node builds from our templates, per data view id."""
+    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    views = {}
+    for view, index in (("koubei-posts", "posts-2026.11"), ("koubei-alerts", "alerts")):
+        name = f"{index_prefix}-{index}"
+        properties = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+        views[view] = kibana.flatten_mapping(properties)
+    return views
+
+
+def test_every_field_the_saved_objects_use_is_mapped_with_a_compatible_type(
+    fields_by_view: dict[str, dict[str, str]],
+) -> None:
+    objects = kibana.load_objects()
+    types = {obj["type"] for obj in objects}
+    assert {"index-pattern", "search", "visualization", "dashboard"} <= types
+    refs = kibana.field_references(objects)
+    assert len(refs) > 15
+    assert kibana.check_objects(objects, fields_by_view) == []
+    assert any(o["id"] == POSTS_DATA_VIEW_ID and o["type"] == "index-pattern" for o in objects)
+
+
+def test_check_catches_missing_fields_wrong_types_and_dangling_references(
+    fields_by_view: dict[str, dict[str, str]],
+) -> None:
+    objects = copy.deepcopy(kibana.load_objects())
+    by_id = {o["id"]: o for o in objects}
+    state = json.loads(by_id["koubei-platform-mix"]["attributes"]["visState"])
+    state["aggs"][1]["params"]["field"] = "text_raw"  # text: terms would need fielddata
+    by_id["koubei-platform-mix"]["attributes"]["visState"] = json.dumps(state)
+    by_id["koubei-negative-posts"]["attributes"]["columns"].append("author.nickname")
+    by_id["koubei-overview"]["references"][0]["id"] = "gone"
+    problems = "\n".join(kibana.check_objects(objects, fields_by_view))
+    assert "'text_raw' is text, which terms cannot use" in problems
+    assert "'author.nickname' (column) is not mapped" in problems
+    assert "visualization 'gone' is not in the saved objects" in problems
+
+
+def test_prefix_rewrites_data_view_titles_only() -> None:
+    objects = kibana.load_objects(prefix="acme")
+    views = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    assert views == {"koubei-posts": "acme-posts", "koubei-alerts": "acme-alerts"}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body
+        )
+        parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+        ndjson = parts["file"].get_payload(decode=True)
+        assert isinstance(ndjson, bytes)
+        objects = [json.loads(line) for line in ndjson.splitlines() if line.strip()]
+        self.received.append(
+            {"path": self.path, "xsrf": self.headers["kbn-xsrf"], "objects": objects}
+        )
+        answer = json.dumps({"success": True, "successCount": len(objects)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP endpoint standing in for Kibana's import API (Kibana cannot run here)."""
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Receiver.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_import_posts_multipart_ndjson_with_xsrf_header(
+    receiver: tuple[str, list[dict[str, Any]]],
+) -> None:
+    url, received = receiver
+    result = kibana.import_objects(url + "/", prefix="acme")
+    assert result["successCount"] == len(kibana.load_objects())
+    [request] = received
+    assert request["path"] == "/api/saved_objects/_import?overwrite=true"
+    assert request["xsrf"]
+    titles = {o["attributes"]["title"] for o in request["objects"] if o["type"] == "index-pattern"}
+    assert titles == {"acme-posts", "acme-alerts"}

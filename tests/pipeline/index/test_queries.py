@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from urllib.parse import unquote
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei.model import from_record
+from koubei.timeutil import DEFAULT_TZ
+from pipeline.index import queries, rison
+from pipeline.index.templates import posts_alias
+from pipeline.index.writer import index_records
+
+from .conftest import BASE_TIME, build_record
+
+
+@pytest.fixture(scope="module")
+def loaded(es: Elasticsearch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """60 posts, one a minute from BASE_TIME; even ids brand 奶茶甲, every third negative.
+
+    Two posts go into the next month (a second monthly index behind the alias). Loaded once
+    for the module (the queries only read); the prefix is removed afterwards.
+    """
+    prefix = f"q{uuid.uuid4().hex[:10]}"
+    records = [build_record(i) for i in range(60)]
+    records.append(build_record(1000, created_at=datetime(2026, 12, 2, 10, tzinfo=DEFAULT_TZ)))
+    records.append(build_record(1002, created_at=datetime(2026, 12, 2, 11, tzinfo=DEFAULT_TZ)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KOUBEI_HOME", str(tmp_path_factory.mktemp("home")))
+        report = index_records(es, records, prefix=prefix)
+    assert report.created == 62
+    es.indices.refresh(index=posts_alias(prefix))
+    yield prefix
+    es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+    for kind in ("posts", "alerts", "accounts", "cascades"):
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-{kind}")
+
+
+def test_volume_series_zero_fills_and_counts_negatives(es: Elasticsearch, loaded: str) -> None:
+    start = BASE_TIME - timedelta(minutes=20)
+    end = BASE_TIME + timedelta(minutes=40)
+    bins = queries.volume_series(es, loaded, "奶茶甲", start, end, 600)
+    assert [b.start for b in bins] == [start + timedelta(minutes=10 * k) for k in range(6)]
+    assert bins[0].start.tzinfo == DEFAULT_TZ
+    # minutes 0..39 hold ids 0..39; even ids are 奶茶甲; negatives are ids divisible by 3 (so 6).
+    assert [b.total for b in bins] == [0, 0, 5, 5, 5, 5]
+    assert [b.negative for b in bins] == [0, 0, 2, 2, 1, 2]
+    assert sum(b.negative for b in bins) == len([i for i in range(0, 40, 2) if i % 3 == 0])
+
+
+def test_volume_series_bins_start_at_an_unaligned_start(es: Elasticsearch, loaded: str) -> None:
+    start = BASE_TIME + timedelta(minutes=3, seconds=30)
+    bins = queries.volume_series(es, loaded, None, start, start + timedelta(minutes=14), 420)
+    assert [b.start for b in bins] == [start, start + timedelta(minutes=7)]
+    # ids 4..10 fall in the first 7 minutes, 11..17 in the second
+    assert [b.total for b in bins] == [7, 7]
+
+
+def test_volume_series_unique_counts_duplicate_clusters_once(
+    es: Elasticsearch, loaded: str
+) -> None:
+    start, end = BASE_TIME, BASE_TIME + timedelta(minutes=20)
+    plain = queries.volume_series(es, loaded, None, start, end, 1200)
+    unique = queries.volume_series(es, loaded, None, start, end, 1200, unique=True)
+    assert [b.total for b in plain] == [20]
+    assert [b.total for b in unique] == [10]  # dup_cluster = id // 2
+
+
+def test_top_posts_by_engagement_and_label(es: Elasticsearch, loaded: str) -> None:
+    start, end = BASE_TIME, BASE_TIME + timedelta(hours=1)
+    posts = queries.top_posts(es, loaded, "奶茶甲", start, end, size=3)
+    assert [p["id"] for p in posts] == ["weibo:54", "weibo:48", "weibo:42"]
+    assert all(p["sentiment"]["label"] == "negative" for p in posts)
+    from_record(posts[0])  # plain Document records, index-only fields stripped
+
+
+def test_top_terms_and_accounts(es: Elasticsearch, loaded: str) -> None:
+    start, end = BASE_TIME, BASE_TIME + timedelta(hours=1)
+    terms = queries.top_terms(es, loaded, "奶茶甲", start, end, size=2)
+    assert terms[0] == queries.TermCount("奶茶", 30)
+    negative_terms = {
+        t.term for t in queries.top_terms(es, loaded, None, start, end, label="negative")
+    }
+    assert negative_terms == {"奶茶", "难喝", "退款"}
+    accounts = queries.top_accounts(es, loaded, None, start, end, size=7)
+    engagement = {a.id: a.engagement for a in accounts}
+    expected = {f"u{k}": sum(i + i % 5 + 1 for i in range(60) if i % 7 == k) for k in range(7)}
+    assert engagement == expected
+    assert [a.engagement for a in accounts] == sorted(expected.values(), reverse=True)
+    assert accounts[0].name == f"用户{accounts[0].id[1:]}"
+
+
+def test_fetch_posts_pages_across_monthly_indices(es: Elasticsearch, loaded: str) -> None:
+    start = BASE_TIME
+    end = datetime(2027, 1, 1, tzinfo=DEFAULT_TZ)
+    posts = queries.fetch_posts(es, loaded, brand="奶茶甲", start=start, end=end, page_size=7)
+    assert len(posts) == 32
+    assert [p["created_at"] for p in posts] == sorted(p["created_at"] for p in posts)
+    assert posts[-1]["id"] == "weibo:1002"
+    limited = queries.fetch_posts(es, loaded, brand=None, start=start, end=end, max_docs=10)
+    assert len(limited) == 10
+
+
+def test_search_posts_highlights_phrase(es: Elasticsearch, loaded: str) -> None:
+    hits = queries.search_posts(es, loaded, text="退款", brand="奶茶乙", size=50)
+    assert hits and all(
+        "【退】【款】" in h.highlights[0] or "【退款】" in h.highlights[0] for h in hits
+    )
+    assert {h.id for h in hits} == {f"weibo:{i}" for i in range(60) if i % 2 and i % 3 == 0}
+
+
+def test_discover_url_carries_time_and_query() -> None:
+    start = datetime(2026, 11, 20, 12, 0, tzinfo=DEFAULT_TZ)
+    url = queries.discover_url(
+        "http://kibana:5601/",
+        query=queries.kql(brand="奶茶甲", label="negative"),
+        start=start,
+        end=start + timedelta(hours=1),
+        index_pattern_id="koubei-posts",
+    )
+    assert url.startswith("http://kibana:5601/app/discover#/?_g=")
+    decoded = unquote(url)
+    assert "_g=(time:(from:'2026-11-20T04:00:00.000Z',to:'2026-11-20T05:00:00.000Z'))" in decoded
+    assert (
+        'query:(language:kuery,query:\'brands:"奶茶甲" and sentiment.label:"negative"\')' in decoded
+    )
+    assert "dataViewId:koubei-posts" in decoded
+
+
+def test_rison_quotes_and_escapes() -> None:
+    assert (
+        rison.dumps({"a": "it's!", "b": [1, 2.5, False], "c": ""})
+        == "(a:'it!'s!!',b:!(1,2.5,!f),c:'')"
+    )
+    assert rison.dumps("-1") == "'-1'"

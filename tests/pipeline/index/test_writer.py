@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from koubei.es_local import free_port
+from koubei.jsonl import read
+from pipeline.index import spool
+from pipeline.index.templates import posts_alias
+from pipeline.index.writer import index_records, replay_spool
+
+MakeRecord = Callable[..., dict[str, Any]]
+
+
+def _count(es: Elasticsearch, prefix: str) -> int:
+    es.indices.refresh(index=posts_alias(prefix))
+    return int(es.count(index=posts_alias(prefix))["count"])
+
+
+def test_reindexing_the_same_records_creates_no_second_document(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    records = [make_record(i) for i in range(250)]
+    first = index_records(es, records, prefix=index_prefix, chunk_size=100)
+    second = index_records(es, records, prefix=index_prefix, chunk_size=100)
+    assert (first.sent, first.created, first.updated) == (250, 250, 0)
+    assert (second.sent, second.created, second.updated) == (250, 0, 250)
+    assert _count(es, index_prefix) == 250
+
+
+def test_recrawl_updates_counts_and_last_seen_but_keeps_first_seen(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    original = make_record(7, crawled_at="2026-11-20T13:00:00+08:00")
+    index_records(es, [original], prefix=index_prefix)
+    recrawl = make_record(
+        7,
+        crawled_at="2026-11-21T09:30:00+08:00",
+        engagement={"likes": 999, "reposts": 40, "comments": 3, "helpful": 0},
+    )
+    report = index_records(es, [recrawl], prefix=index_prefix)
+    assert (report.created, report.updated) == (0, 1)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hits = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:7"]}})
+    assert hits["hits"]["total"]["value"] == 1
+    stored = hits["hits"]["hits"][0]["_source"]
+    assert stored["engagement"]["likes"] == 999
+    assert stored["engagement_total"] == 999 + 40 + 3
+    assert stored["first_seen"] == "2026-11-20T13:00:00+08:00"
+    assert stored["last_seen"] == "2026-11-21T09:30:00+08:00"
+
+
+def test_mapping_conflict_goes_to_dead_letter_and_the_batch_goes_on(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    good = [make_record(i) for i in range(20)]
+    bad = make_record(100)
+    bad["engagement"]["likes"] = "很多"  # not a number: mapper_parsing_exception
+    unknown_field = make_record(101)
+    unknown_field["surprise"] = 1  # strict mapping
+    report = index_records(es, [*good[:10], bad, unknown_field, *good[10:]], prefix=index_prefix)
+    assert (report.sent, report.created, report.failed, report.spooled) == (22, 20, 2, 0)
+    assert _count(es, index_prefix) == 20
+    assert report.dead_letter is not None
+    letters = {line["id"]: line for line in read(report.dead_letter)}
+    assert set(letters) == {"weibo:100", "weibo:101"}
+    assert letters["weibo:100"]["status"] == 400
+    assert "likes" in letters["weibo:100"]["reason"]
+    assert letters["weibo:100"]["record"]["engagement"]["likes"] == "很多"
+    assert "surprise" in letters["weibo:101"]["reason"]
+
+
+def test_record_without_id_or_date_is_dead_lettered_not_a_crash(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    no_id = make_record(1)
+    del no_id["id"]
+    no_date = make_record(2)
+    del no_date["created_at"]
+    report = index_records(es, [no_id, no_date, make_record(3)], prefix=index_prefix)
+    assert (report.sent, report.created, report.failed) == (3, 1, 2)
+
+
+def test_unreachable_cluster_spools_everything_and_replay_sends_it_once(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    records = [make_record(i) for i in range(120)]
+    index_records(es, records[:30], prefix=index_prefix)
+    nowhere = Elasticsearch(f"http://127.0.0.1:{free_port()}", request_timeout=2, max_retries=0)
+    down = index_records(
+        nowhere, records, prefix=index_prefix, chunk_size=50, max_retries=1, initial_backoff=0.01
+    )
+    assert (down.sent, down.spooled, down.created) == (120, 120, 0)
+    assert spool.spooled_count(index_prefix) == 120
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.sent, replayed.created, replayed.updated) == (120, 90, 30)
+    assert spool.spool_files(index_prefix) == []
+    assert _count(es, index_prefix) == 120
+    assert replay_spool(es, index_prefix).sent == 0
+
+
+def test_write_blocked_index_is_retried_then_spooled_not_dead_lettered(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    index_records(es, [make_record(0)], prefix=index_prefix)
+    month = f"{index_prefix}-posts-2026.11"
+    es.indices.add_block(index=month, block="write")  # what a running migration does
+    blocked = index_records(
+        es, [make_record(i) for i in range(1, 11)], prefix=index_prefix,
+        max_retries=1, initial_backoff=0.01,
+    )  # fmt: skip
+    assert (blocked.sent, blocked.spooled, blocked.failed, blocked.retries) == (10, 10, 0, 1)
+    es.indices.put_settings(index=month, settings={"index.blocks.write": False})
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.failed) == (10, 0)
+    assert _count(es, index_prefix) == 11
