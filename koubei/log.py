@@ -12,9 +12,14 @@ import structlog
 def configure_logging(*, verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
-    # Prefect's API client logs every HTTP request at INFO; keep that for --verbose.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Prefect's API client logs every HTTP request at INFO, and the ES transport logs each
+    # retry with a full traceback; the final error is reported once. Keep them for --verbose.
+    for noisy, quiet in (
+        ("httpx", logging.WARNING),
+        ("httpcore", logging.WARNING),
+        ("elastic_transport", logging.ERROR),
+    ):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else quiet)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if os.environ.get("KOUBEI_LOG_JSON")

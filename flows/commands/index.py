@@ -34,21 +34,15 @@ def _records(files: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    return guarded(lambda: _run(args), verbose=args.verbose)
+    return guarded(lambda: _run(args))
 
 
-def guarded(action: Callable[[], int], *, verbose: bool = False) -> int:
+def guarded(action: Callable[[], int]) -> int:
     """Run a command body; cluster and template errors become one line on stderr, exit 2.
 
-    The transport's per-attempt retry warnings carry full tracebacks; without ``-v`` only the
-    final one-line error is shown.
+    The transport's per-attempt retry warnings are silenced by ``koubei.log`` unless ``-v``.
     """
-    import logging
-
     from pipeline.index.client import ESConfigError
-
-    if not verbose:
-        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     from pipeline.index.migrate import MigrationError
     from pipeline.index.templates import AnalyzerMissingError
 

@@ -37,7 +37,7 @@ def _kibana_url(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from flows.commands.index import guarded
 
-    return guarded(lambda: _run(args), verbose=args.verbose)
+    return guarded(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

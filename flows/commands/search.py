@@ -42,7 +42,7 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
 def run(args: argparse.Namespace) -> int:
     from flows.commands.index import guarded
 
-    return guarded(lambda: _run(args), verbose=args.verbose)
+    return guarded(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:

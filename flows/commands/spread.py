@@ -1,0 +1,127 @@
+"""``koubei spread POST_ID``: how one post's cascade spread — summary, paths, accounts, pictures.
+
+Reads the cascade from Elasticsearch (``<prefix>-posts``), or with ``--file landing.jsonl``
+from a file of Document records without ES (then POST_ID is optional: the largest cascade of
+the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``).
+``--json`` prints the full evidence an alert would carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("spread", help="cascade summary, spread paths and pictures")
+    parser.add_argument("post_id", nargs="?", help="any post of the cascade (e.g. weibo:123)")
+    parser.add_argument("--file", type=Path, help="analyse records from a JSONL file, not ES")
+    parser.add_argument("--out", type=Path, help="directory for the PNG pictures")
+    parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
+    parser.add_argument("--top", type=int, default=5, help="key accounts and themes to show")
+    parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
+    parser.set_defaults(func=run)
+
+
+def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
+    from analysis.spread.cascade import build_cascades
+    from analysis.spread.virality import bfs_order
+    from koubei import jsonl
+
+    records = list(jsonl.read(path))
+    if post_id is None:
+        return records
+    G = build_cascades(records)
+    if post_id not in G:
+        return []
+    root = post_id
+    while G.in_degree(root):
+        root = next(iter(G.predecessors(root)))
+    members = set(bfs_order(G, root))
+    return [r for r in records if r.get("id") in members]
+
+
+def _from_es(post_id: str) -> list[dict[str, Any]]:
+    from analysis.spread.fetch import fetch_cascade
+    from pipeline.index.client import client_from_env, index_prefix
+
+    es = client_from_env()
+    try:
+        return fetch_cascade(es, index_prefix(), post_id)
+    finally:
+        es.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.spread.evidence import incident_evidence
+    from koubei import paths
+
+    if args.file is None and not args.post_id:
+        print("give a POST_ID, or --file landing.jsonl", file=sys.stderr)
+        return 2
+    from elasticsearch import ApiError, TransportError
+
+    from pipeline.index.client import ESConfigError
+
+    try:
+        records = _from_file(args.file, args.post_id) if args.file else _from_es(args.post_id)
+    except (OSError, ValueError, ESConfigError, ApiError, TransportError) as exc:
+        print(f"cannot read posts: {exc}", file=sys.stderr)
+        return 2
+    if not records:
+        print(f"no posts found for {args.post_id or args.file}", file=sys.stderr)
+        return 1
+    out = None
+    if not args.no_pictures:
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in args.post_id or "file")
+        out = args.out or paths.state_dir("spread") / name
+    evidence = incident_evidence(records, picture_dir=out, top=args.top)
+    if args.json:
+        print(json.dumps(evidence, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(render(evidence))
+    return 0
+
+
+def render(evidence: dict[str, Any]) -> str:
+    """The evidence as a few readable lines for a terminal."""
+    s = evidence["summary"]
+    src = evidence["source"] or {}
+    lines = [
+        f"source      {src.get('id')}  @{src.get('author')}  {src.get('time')}"
+        + ("  (root not crawled: estimated)" if src.get("root_missing") else ""),
+        f"            {(src.get('text') or '')[:80]}",
+        f"size        {s.get('size')} posts, depth {s.get('depth')}, "
+        f"max breadth {s.get('max_breadth')}, "
+        f"structural virality {s.get('structural_virality', 0):.2f}",
+        f"timing      half in {_minutes(s.get('seconds_to_half'))}, "
+        f"90% in {_minutes(s.get('seconds_to_90pct'))}, "
+        f"{'ACCELERATING' if s.get('accelerating') else 'not accelerating'}",
+        f"sentiment   negative share {s.get('negative_share')}, "
+        f"platforms {', '.join(s.get('platforms') or [])}",
+        f"coordination {evidence['coordination']['verdict']} "
+        f"({evidence['coordination']['coordinated_share']:.0%} of posts flagged)",
+        "spread paths:",
+        *(f"  {' → '.join(path)}" for path in evidence["spread_path"]),
+        "key accounts:",
+        *(
+            f"  {a['name'] or a['account']}  score {a['score']:.2f}  reach {a['reach']}  "
+            f"{','.join(a['roles']) or '-'}"
+            for a in evidence["key_accounts"]
+        ),
+        "complaint themes:",
+        *(
+            f"  [{t['posts']}] {t['name']}: {t['representative']['text'][:60]}"
+            for t in evidence["themes"]
+        ),
+    ]
+    for kind, path in (evidence.get("pictures") or {}).items():
+        lines.append(f"picture     {kind}: {path}")
+    return "\n".join(lines)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.0f} min"
