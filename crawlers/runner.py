@@ -110,7 +110,8 @@ def _crawl_one(
 ) -> CrawlReport:
     log_dir = paths.state_dir("logs") / "crawl" / source.name
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"{run_id}.log"
+    worker = settings.get("KOUBEI_WORKER") or os.environ.get("KOUBEI_WORKER")
+    log_file = log_dir / (f"{run_id}.{worker}.log" if worker else f"{run_id}.log")
     with tempfile.TemporaryDirectory(prefix="koubei-crawl-") as tmp:
         job = Path(tmp) / "job.json"
         job.write_text(

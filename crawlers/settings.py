@@ -53,8 +53,12 @@ ITEM_PIPELINES = {
 LOG_LEVEL = os.environ.get("KOUBEI_CRAWL_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"
 
+# Workers of one run share a run id and differ by KOUBEI_WORKER, which also names their landing
+# file ``<run_id>.<worker>.jsonl`` (see crawlers/README.md).
+KOUBEI_WORKER = os.environ.get("KOUBEI_WORKER", "")
 if os.environ.get("KOUBEI_SCHEDULER") == "redis":
-    SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+    SCHEDULER = "crawlers.distributed.RedisScheduler"
     DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
-    SCHEDULER_PERSIST = True
+    SCHEDULER_PERSIST = True  # a crashed worker's queue survives for its restart
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    KOUBEI_REDIS_IDLE_S = float(os.environ.get("KOUBEI_REDIS_IDLE_S", "10"))

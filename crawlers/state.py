@@ -7,6 +7,7 @@ newest-first listing once a whole page is at or below the watermark or already s
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -60,15 +61,35 @@ class CrawlState:
             self._new_marks[key] = created_at
 
     def save(self) -> None:
-        for key, mark in self._new_marks.items():
-            old = self.watermark(key)
-            if old is None or mark > old:
-                self.watermarks[key] = mark.isoformat()
-        while len(self._seen) > MAX_SEEN:
-            self._seen.popitem(last=False)
-        data = {"source": self.source, "watermarks": self.watermarks, "seen": list(self._seen)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        # Workers sharing one run (KOUBEI_SCHEDULER=redis) each save this file: merge with what
+        # is on disk under a lock, so one worker never drops another's watermarks and ids.
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._merge_saved()
+            for key, mark in self._new_marks.items():
+                old = self.watermark(key)
+                if old is None or mark > old:
+                    self.watermarks[key] = mark.isoformat()
+            while len(self._seen) > MAX_SEEN:
+                self._seen.popitem(last=False)
+            data = {"source": self.source, "watermarks": self.watermarks, "seen": list(self._seen)}
+            fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, ensure_ascii=False)
+            os.replace(tmp, self.path)
+
+    def _merge_saved(self) -> None:
+        """Take in what others saved since this state was loaded (newer marks, more ids)."""
+        if not self.path.exists():
+            return
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        for key, value in data.get("watermarks", {}).items():
+            mine = self.watermark(key)
+            if mine is None or datetime.fromisoformat(value) > mine:
+                self.watermarks[key] = value
+        merged = OrderedDict.fromkeys(data.get("seen", []))
+        for doc_id in self._seen:  # ours after theirs: ours are the newest
+            merged[doc_id] = None
+            merged.move_to_end(doc_id)
+        self._seen = merged

@@ -21,8 +21,10 @@ from crawlers.health import STAT_PREFIX
 from koubei import jsonl, paths
 
 
-def landing_path(source: str, run_id: str) -> Path:
-    return paths.state_dir("landing") / source / f"{run_id}.jsonl"
+def landing_path(source: str, run_id: str, worker: str = "") -> Path:
+    """``landing/<source>/<run_id>.jsonl``, or ``<run_id>.<worker>.jsonl`` for one of N workers."""
+    name = f"{run_id}.{worker}" if worker else run_id
+    return paths.state_dir("landing") / source / f"{name}.jsonl"
 
 
 class LandingPipeline:
@@ -40,7 +42,8 @@ class LandingPipeline:
 
     def open_spider(self) -> None:
         spider: Any = self.crawler.spider
-        self.path = landing_path(spider.source.name, spider.run_id)
+        worker = self.crawler.settings.get("KOUBEI_WORKER") or ""
+        self.path = landing_path(spider.source.name, spider.run_id, str(worker))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.part = self.path.with_name(self.path.name + ".part")
         self.handle = open(self.part, "w", encoding="utf-8")  # noqa: SIM115 - closed at close

@@ -23,3 +23,16 @@ def test_watermark_and_seen_persist_only_after_save(koubei_home: str) -> None:
     assert again.is_known("kw:a", "x:9", T1)  # below the watermark
     assert not again.is_known("kw:b", "x:9", T1)  # other key, unseen id
     assert again.is_known("kw:b", "x:0", T1)  # seen id under any key
+
+
+def test_states_saved_by_two_workers_of_one_run_are_merged(koubei_home: str) -> None:
+    CrawlState("src").save()
+    first, second = CrawlState("src"), CrawlState("src")  # both loaded before either saves
+    first.record("kw:a", "x:1", T2)
+    second.record("kw:b", "x:2", T1)
+    second.record("kw:a", "x:3", T1)  # older than first's mark for kw:a
+    first.save()
+    second.save()
+    merged = CrawlState("src")
+    assert merged.watermark("kw:a") == T2 and merged.watermark("kw:b") == T1
+    assert all(merged.seen(doc_id) for doc_id in ("x:1", "x:2", "x:3"))

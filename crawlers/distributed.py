@@ -1,0 +1,164 @@
+"""Share one source's crawl between worker processes through Redis (``KOUBEI_SCHEDULER=redis``).
+
+scrapy-redis's scheduler keys its queue and dupe filter by spider name, which here is the
+*platform*: two sources of one platform would share a queue, and with ``SCHEDULER_PERSIST`` the
+fingerprints of yesterday's run would filter every start request of today's. This scheduler keys
+both by source and run id (``koubei:crawl:<source>:<run_id>:...``), so the workers of one run
+share them and the next run starts clean.
+
+A landing file is the commit point of a worker (a killed crawl leaves only a ``.part``), so a
+request popped from the shared queue is also recorded, atomically, in the worker's
+``processing:<worker>`` set, and forgotten only once the worker has closed with reason
+``finished`` and its landing file is written. A worker restarted under the same
+``KOUBEI_WORKER`` after a crash first puts its predecessor's requests back into the queue: it
+re-fetches what the dead process had taken and rewrites the same landing file, so every item
+lands exactly once.
+
+A worker whose queue is empty keeps polling for ``KOUBEI_REDIS_IDLE_S`` seconds before closing,
+since other workers may still add requests (Scrapy polls a scheduler that reports pending
+requests every 5 s).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.http import Request
+from scrapy.utils.misc import load_object
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
+
+from crawlers.health import STAT_PREFIX
+
+DEFAULT_IDLE_S = 10.0
+DEFAULT_TTL_S = 7 * 24 * 3600  # a finished run's keys linger this long, then Redis drops them
+
+# Fingerprint and enqueue in one step: a worker killed between the two must not leave a request
+# that counts as seen but is in no queue.
+_ENQUEUE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+# Pop the best request and note it as taken by this worker, in one step.
+_POP = """
+local top = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #top == 0 then return false end
+redis.call('ZREM', KEYS[1], top[1])
+redis.call('ZADD', KEYS[2], top[2], top[1])
+return top[1]
+"""
+
+
+def run_key(source: str, run_id: str) -> str:
+    """The Redis key prefix shared by every worker of one source's run."""
+    return f"koubei:crawl:{source}:{run_id}"
+
+
+class RedisScheduler(Scheduler):
+    """scrapy-redis's scheduler, keyed per source and run, with crash-safe pops."""
+
+    crawler: Crawler
+    worker: str
+    idle_s: float
+    ttl_s: int
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
+        instance: RedisScheduler = super().from_crawler(crawler)
+        settings = crawler.settings
+        instance.crawler = crawler
+        instance.worker = str(settings.get("KOUBEI_WORKER") or "0")
+        instance.idle_s = settings.getfloat("KOUBEI_REDIS_IDLE_S", DEFAULT_IDLE_S)
+        instance.ttl_s = settings.getint("KOUBEI_REDIS_TTL_S", DEFAULT_TTL_S)
+        return instance
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        prefix = run_key(spider.source.name, spider.run_id)
+        # The queue class %-formats its key with the spider name; escape a literal '%'.
+        self.queue = load_object(self.queue_cls)(
+            server=self.server,
+            spider=spider,
+            key=f"{prefix}:requests".replace("%", "%%"),
+            serializer=self.serializer,
+        )
+        debug = spider.settings.getbool("DUPEFILTER_DEBUG")
+        self.df = RFPDupeFilter(self.server, key=f"{prefix}:dupefilter", debug=debug)
+        self.processing_key = f"{prefix}:processing:{self.worker}"
+        self._enqueue = self.server.register_script(_ENQUEUE)
+        self._pop = self.server.register_script(_POP)
+        if self.flush_on_start:
+            self.flush()
+        reclaimed = self.reclaim()
+        if reclaimed:
+            self._inc("scheduler/reclaimed/redis", reclaimed)
+        spider.logger.info(
+            "redis scheduler key=%s worker=%s queued=%d reclaimed=%d",
+            prefix,
+            self.worker,
+            len(self.queue),
+            reclaimed,
+        )
+        self.last_busy = time.monotonic()
+
+    def reclaim(self) -> int:
+        """Put back the requests a previous process of this worker took; returns how many."""
+        pipe = self.server.pipeline(transaction=True)
+        pipe.zcard(self.processing_key)
+        pipe.zunionstore(self.queue.key, [self.queue.key, self.processing_key], aggregate="MIN")
+        pipe.delete(self.processing_key)
+        count, _, _ = pipe.execute()
+        return int(count)
+
+    def close(self, reason: str) -> None:
+        assert self.crawler.stats is not None
+        landed = self.crawler.stats.get_value(f"{STAT_PREFIX}landing_file")
+        if reason == "finished" and landed:
+            self.server.delete(self.processing_key)  # this worker's items are in its landing file
+        if not self.persist:
+            self.flush()
+            return
+        for key in (self.queue.key, self.df.key, self.processing_key):
+            self.server.expire(key, self.ttl_s)
+
+    def flush(self) -> None:
+        self.df.clear()
+        self.queue.clear()
+        self.server.delete(self.processing_key)
+
+    def enqueue_request(self, request: Request) -> bool:
+        data = self.queue._encode_request(request)
+        score = -request.priority
+        if request.dont_filter:
+            self.server.execute_command("ZADD", self.queue.key, score, data)
+        else:
+            fingerprint = self.df.request_fingerprint(request)
+            if not self._enqueue(
+                keys=[self.df.key, self.queue.key], args=[fingerprint, score, data]
+            ):
+                self.df.log(request, self.spider)
+                return False
+        self._inc("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        data = self._pop(keys=[self.queue.key, self.processing_key])
+        if data is None:
+            return None
+        self.last_busy = time.monotonic()
+        self._inc("scheduler/dequeued/redis")
+        request: Request = self.queue._decode_request(data)
+        return request
+
+    def has_pending_requests(self) -> bool:
+        # Other workers may still add requests: an empty queue means "done" only after a while.
+        return len(self.queue) > 0 or time.monotonic() - self.last_busy < self.idle_s
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)

@@ -1,0 +1,275 @@
+"""``KOUBEI_SCHEDULER=redis``: worker processes of one source share a real Redis queue.
+
+Every crawl here is a real ``python -m crawlers.run_one`` subprocess fetching JD-shape review
+pages over HTTP from a fixture site that logs each request; Redis is the session's real server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import redis
+
+from crawlers.distributed import run_key
+from crawlers.runner import CrawlReport, crawl_sources
+from koubei import jsonl, paths
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import FixtureSite, Reply
+
+PATH = "/comment/productPageComments.action"
+PRODUCTS = [str(5001 + i) for i in range(6)]
+PAGES = 4
+PER_PAGE = 5
+# Two requests in flight per worker: the first worker cannot swallow the whole queue.
+SLOW: dict[str, Any] = {**FAST, "CONCURRENT_REQUESTS": 2, "DOWNLOAD_TIMEOUT": 30}
+DEFAULT_SCHEDULER = "scrapy.core.scheduler.Scheduler"
+DEFAULT_DUPES = "scrapy.dupefilters.RFPDupeFilter"
+
+
+class ShopSite:
+    """Routes for a JD-shape shop: ``PRODUCTS`` x ``PAGES`` pages of ``PER_PAGE`` reviews.
+
+    ``workers``: page replies wait until that many crawler processes have fetched robots.txt
+    (each process fetches it once, before its first page), so every worker gets to take work.
+    ``hold_after``: page replies after that many wait for :attr:`release` (a crawl "midway").
+    """
+
+    def __init__(self, workers: int = 1, hold_after: int | None = None) -> None:
+        self.workers = workers
+        self.hold_after = hold_after
+        self.robots = 0
+        self.served = 0
+        self.held = 0
+        self.all_up = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+
+    def routes(self) -> dict[str, Any]:
+        return {"/robots.txt": self.robots_txt, PATH: self.page}
+
+    def robots_txt(self, query: dict[str, str]) -> Reply:
+        with self.lock:
+            self.robots += 1
+            if self.robots >= self.workers:
+                self.all_up.set()
+        return Reply("User-agent: *\nAllow: /\n", 200, "text/plain")
+
+    def page(self, query: dict[str, str]) -> Reply:
+        assert self.all_up.wait(20), "not every worker came up"
+        with self.lock:
+            hold = self.hold_after is not None and self.served >= self.hold_after
+            self.held += hold
+            self.served += not hold
+        if hold:
+            self.release.wait(20)
+        time.sleep(0.02)  # a little latency so the work interleaves
+        product, page = query["productId"], int(query["page"])
+        comments = [
+            {
+                "id": review_id(product, page, i),
+                "content": f"鲜牧牛奶 第{page}页 第{i}条",
+                "creationTime": f"2026-11-{20 - page:02d} {12 - i:02d}:00:00",
+                "referenceId": product,
+                "referenceName": "鲜牧 纯牛奶",
+                "score": 4,
+                "nickname": "u***1",
+            }
+            for i in range(PER_PAGE)
+        ]
+        return Reply(json.dumps({"maxPage": PAGES, "comments": comments}, ensure_ascii=False))
+
+
+def review_id(product: str, page: int, i: int) -> int:
+    return int(product) * 1000 + page * 10 + i
+
+
+ALL_IDS = sorted(
+    f"shop_json:{review_id(p, page, i)}"
+    for p in PRODUCTS
+    for page in range(PAGES)
+    for i in range(PER_PAGE)
+)
+
+
+def page_hits(site: FixtureSite) -> Counter[tuple[str, str]]:
+    return Counter((q["productId"], q["page"]) for q in site.hits(PATH))
+
+
+def landed_ids(*files: Path | None) -> list[str]:
+    ids = []
+    for path in files:
+        assert path is not None and path.exists()
+        ids += [r["id"] for r in jsonl.read(path)]
+    return ids
+
+
+def size(client: redis.Redis, key: str) -> int:
+    """Members of a sorted set (redis-py's sync return type is not narrowed for mypy)."""
+    return cast(int, client.zcard(key))
+
+
+def shop(site: FixtureSite, name: str) -> Source:
+    return Source(name=name, platform="shop_json", base_url=site.url, product_ids=PRODUCTS)
+
+
+@pytest.fixture
+def redis_mode(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> redis.Redis:
+    """Switch crawls started from now on to the Redis scheduler; a client for checks."""
+    monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    return redis.Redis.from_url(redis_url)
+
+
+def test_two_workers_split_one_source_and_fetch_each_page_once(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    shared = ShopSite(workers=2)
+    site = fixture_site(shared.routes())
+    source = shop(site, "shop")
+    single_site = fixture_site(ShopSite().routes())
+
+    def worker(name: str) -> CrawlReport:
+        if name == "single":  # the baseline: one process, Scrapy's own scheduler
+            settings = {**SLOW, "SCHEDULER": DEFAULT_SCHEDULER, "DUPEFILTER_CLASS": DEFAULT_DUPES}
+            baseline = shop(single_site, "single")
+            [report] = crawl_sources([baseline], brands, run_id="r1", settings=settings)
+        else:
+            settings = {**SLOW, "KOUBEI_WORKER": name, "KOUBEI_REDIS_IDLE_S": 1}
+            [report] = crawl_sources([source], brands, run_id="r1", settings=settings)
+        return report
+
+    with ThreadPoolExecutor(3) as pool:
+        single, a, b = pool.map(worker, ["single", "a", "b"])
+    assert sorted(landed_ids(single.landing_file)) == ALL_IDS
+
+    home = Path(koubei_home) / "landing" / "shop"
+    assert (a.landing_file, b.landing_file) == (home / "r1.a.jsonl", home / "r1.b.jsonl")
+    ids = landed_ids(a.landing_file, b.landing_file)
+    assert len(ids) == len(set(ids))  # no item in both files
+    assert sorted(ids) == sorted(landed_ids(single.landing_file))
+    # Each page was fetched exactly once across the two processes, and both did some.
+    hits = page_hits(site)
+    assert set(hits) == {(p, str(n)) for p in PRODUCTS for n in range(PAGES)}
+    assert set(hits.values()) == {1}
+    assert a.stats["pages"] + b.stats["pages"] == len(PRODUCTS) * PAGES
+    assert a.stats["pages"] > 0 and b.stats["pages"] > 0
+    assert a.items > 0 and b.items > 0 and a.status == b.status == "ok"
+    # Both saved the source's incremental state; neither overwrote the other's part.
+    state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
+    assert set(state["watermarks"]) == {f"product:{p}" for p in PRODUCTS}
+    assert sorted(state["seen"]) == ALL_IDS
+    # Both closed "finished": nothing is left in flight for a restart to reclaim.
+    client = redis.Redis.from_url(redis_url)
+    assert not client.keys(f"{run_key('shop', 'r1')}:processing:*")
+    assert size(client, f"{run_key('shop', 'r1')}:requests") == 0
+
+
+def start_worker(
+    source: Source, brands: BrandsConfig, run_id: str, settings: dict[str, Any], job_dir: Path
+) -> subprocess.Popen[bytes]:
+    """``python -m crawlers.run_one`` as :func:`crawl_sources` starts it, but left to us to kill."""
+    job = job_dir / "job.json"
+    job.write_text(
+        json.dumps(
+            {
+                "source": source.model_dump(mode="json"),
+                "brands": brands.model_dump(mode="json"),
+                "run_id": run_id,
+                "settings": settings,
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    log = open(job_dir / "worker.log", "wb")  # noqa: SIM115 - the child holds it; closed below
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "crawlers.run_one", str(job)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "KOUBEI_HOME": str(paths.home())},
+            cwd=paths.REPO_ROOT,
+        )
+    finally:
+        log.close()
+
+
+def test_a_killed_worker_is_resumed_from_redis_and_lands_every_item_once(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    redis_mode: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    shared = ShopSite(hold_after=8)
+    site = fixture_site(shared.routes())
+    source = shop(site, "shop")
+    settings = {**SLOW, "KOUBEI_WORKER": "a", "KOUBEI_REDIS_IDLE_S": 0}
+    key = run_key("shop", "r1")
+
+    proc = start_worker(source, brands, "r1", settings, tmp_path)
+    deadline = time.monotonic() + 30
+    while shared.held < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert shared.held == 2, (tmp_path / "worker.log").read_text()
+    proc.send_signal(signal.SIGKILL)  # mid-crawl: 8 pages answered, 2 in flight
+    assert proc.wait(10) == -signal.SIGKILL
+    fetched_by_dead = set(page_hits(site))
+    taken, queued = size(redis_mode, f"{key}:processing:a"), size(redis_mode, f"{key}:requests")
+    assert taken == 10 and queued > 0  # the taken requests and the rest persist in Redis
+    landing = Path(koubei_home) / "landing" / "shop"
+    assert not (landing / "r1.a.jsonl").exists()  # the killed process landed nothing
+    shared.release.set()
+
+    [resumed] = crawl_sources([source], brands, run_id="r1", settings=settings)
+
+    ids = landed_ids(resumed.landing_file)
+    assert resumed.landing_file == landing / "r1.a.jsonl"
+    assert sorted(ids) == ALL_IDS  # every item, each once
+    assert resumed.status == "ok" and resumed.items == len(ALL_IDS)
+    assert not list(landing.glob("*.part"))
+    # Only what the dead process had taken was fetched again; the queued rest exactly once.
+    hits = page_hits(site)
+    assert set(hits) == {(p, str(n)) for p in PRODUCTS for n in range(PAGES)}
+    assert {page for page, n in hits.items() if n > 1} == fetched_by_dead
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.a.log").read_text()
+    assert f"queued={queued + taken} reclaimed={taken}" in log
+    assert size(redis_mode, f"{key}:processing:a") == 0
+
+
+def test_a_later_run_is_not_filtered_by_an_earlier_runs_fingerprints(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, redis_mode: redis.Redis
+) -> None:
+    site = fixture_site(ShopSite().routes())
+    source = shop(site, "shop")
+    settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
+    [first] = crawl_sources([source], brands, run_id="r1", settings=settings)
+    assert first.items == len(ALL_IDS) and first.landing_file is not None
+    assert first.landing_file.name == "r1.jsonl"  # no KOUBEI_WORKER: the usual name
+    site.requests.clear()
+
+    [second] = crawl_sources([source], brands, run_id="r2", settings=settings)
+
+    # The same start URLs are fetched again (scrapy-redis would key its persisted dupe filter
+    # by spider name and filter them all); every review is known, so paging stops at page 0.
+    assert sorted(page_hits(site)) == [(p, "0") for p in PRODUCTS]
+    assert second.items == 0 and second.stats["known"] == len(PRODUCTS) * PER_PAGE
+    assert cast(int, redis_mode.ttl(f"{run_key('shop', 'r1')}:dupefilter")) > 0  # old runs expire
