@@ -1,0 +1,19 @@
+"""Spread analysis: cascade graphs, measures, sources, key accounts, coordination, themes.
+
+Graph code takes the graph first (networkx style); every module has runnable Examples.
+
+Entry points other stages call::
+
+    from analysis.spread.evidence import incident_evidence, cascade_documents
+    evidence = incident_evidence(records, picture_dir=path, top=5)   # alert / report payload
+
+    from analysis.spread.cascade import build_cascades                # records -> forest
+    from analysis.spread.measures import cascade_events               # -> cascade_series(...)
+    from analysis.spread.accounts import accounts_for_period          # -> <prefix>-accounts
+    from analysis.spread.fetch import fetch_cascade                   # one cascade from ES
+
+Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``virality`` (linear-time
+structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``
+(source estimators and their evaluation), ``accounts`` (roles and scores), ``coordination``
+(水军 detection), ``themes`` (complaint clusters), ``pictures`` (PNGs), ``evidence``.
+"""

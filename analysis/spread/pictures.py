@@ -1,0 +1,241 @@
+"""PNG pictures for alerts and reports: the main cascade as a tree, and the incident timeline.
+
+Drawn with matplotlib's object API on an Agg canvas (no pyplot global state, safe in worker
+threads). Chinese labels need a CJK font: the project installs ``fonts-noto-cjk`` and this
+module looks up "Noto Sans CJK SC" through matplotlib's font manager. The tree layout is
+computed here (leaves spread left to right in depth-first order, parents centred over their
+children, one row per depth), so graphviz is not needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from analysis.spread.cascade import parse_time
+from analysis.spread.virality import bfs_order, subtree_sizes
+from koubei.timeutil import DEFAULT_TZ
+
+__all__ = ["COLOURS", "cascade_png", "cjk_font", "prune", "timeline_png", "tree_layout"]
+
+COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", None: "#e0e0e0"}
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC")
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Family name of an installed CJK font matplotlib can use, or None.
+
+    Examples
+    --------
+    >>> cjk_font()
+    'Noto Sans CJK SC'
+    """
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((family for family in _CJK_FAMILIES if family in installed), None)
+
+
+def _rc() -> Any:
+    family = cjk_font()
+    return {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}
+
+
+def prune(G: nx.DiGraph, root: Hashable, max_nodes: int) -> nx.DiGraph:
+    """The ``max_nodes`` nodes with the largest subtrees: always a tree containing the root.
+
+    A parent's subtree is strictly larger than its child's, so the largest ones include every
+    kept node's ancestors.
+
+    Examples
+    --------
+    >>> T = prune(nx.DiGraph([(0, 1), (1, 2), (0, 3)]), 0, 3)
+    >>> sorted(T.edges())
+    [(0, 1), (1, 2)]
+    """
+    sizes = subtree_sizes(G, root)
+    if len(sizes) <= max_nodes:
+        return G.subgraph(sizes)
+    keep = sorted(sizes, key=lambda n: (-sizes[n], str(n)))[:max_nodes]
+    return G.subgraph(keep)
+
+
+def tree_layout(G: nx.DiGraph, root: Hashable) -> dict[Hashable, tuple[float, float]]:
+    """Layered tree layout: ``y = -depth``; leaves at x = 0, 1, 2 ...; parents centred.
+
+    Examples
+    --------
+    >>> tree_layout(nx.DiGraph([(0, 1), (0, 2)]), 0)
+    {1: (0.0, -1.0), 2: (1.0, -1.0), 0: (0.5, 0.0)}
+    """
+    succ = G._succ
+    depth = {root: 0}
+    for node in bfs_order(G, root):
+        for child in succ[node]:
+            depth.setdefault(child, depth[node] + 1)
+    pos: dict[Hashable, tuple[float, float]] = {}
+    next_leaf = 0.0
+    # Iterative post-order: a node is placed after all of its children.
+    stack: list[tuple[Hashable, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        children = [c for c in succ[node] if depth.get(c) == depth[node] + 1]
+        if not children:
+            pos[node] = (next_leaf, float(-depth[node]))
+            next_leaf += 1.0
+        elif expanded:
+            xs = [pos[c][0] for c in children]
+            pos[node] = ((min(xs) + max(xs)) / 2, float(-depth[node]))
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children))
+    return pos
+
+
+def cascade_png(
+    G: nx.DiGraph,
+    root: Hashable,
+    path: Path,
+    *,
+    max_nodes: int = 300,
+    labels: int = 25,
+    title: str | None = None,
+) -> Path:
+    """Draw the cascade below ``root`` to ``path`` (PNG) and return ``path``.
+
+    Nodes are coloured by sentiment (red negative, grey neutral, green positive, light grey
+    unknown; placeholders hollow), sized by log followers; the ``labels`` biggest branches are
+    labelled with their author. Cascades above ``max_nodes`` show their largest branches.
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    tree = prune(G, root, max_nodes)
+    pos = tree_layout(tree, root)
+    sizes = subtree_sizes(tree, root)
+    total = len(subtree_sizes(G, root))
+    with matplotlib.rc_context(_rc()):
+        width = min(24.0, max(6.0, 0.12 * len(pos)))
+        height = min(14.0, max(4.0, 1.1 * (1 - min(y for _x, y in pos.values()))))
+        fig = Figure(figsize=(width, height), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        segments = [(pos[u], pos[v]) for u, v in tree.edges() if u in pos and v in pos]
+        ax.add_collection(LineCollection(segments, colors="#bbbbbb", linewidths=0.8, zorder=1))
+        nodes = list(pos)
+        attrs = [tree.nodes[n] for n in nodes]
+        ax.scatter(
+            [pos[n][0] for n in nodes],
+            [pos[n][1] for n in nodes],
+            s=[20 + 25 * math.log10(1 + (a.get("followers") or 0)) for a in attrs],
+            c=[
+                "white" if a.get("placeholder") else COLOURS.get(a.get("sentiment"), "#e0e0e0")
+                for a in attrs
+            ],
+            edgecolors=[COLOURS.get(a.get("sentiment"), "#777777") for a in attrs],
+            linewidths=0.8,
+            zorder=2,
+        )
+        for node in sorted(nodes, key=lambda n: (-sizes[n], str(n)))[:labels]:
+            name = tree.nodes[node].get("author") or "?"
+            x, y = pos[node]
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+                zorder=3,
+            )
+        shown = f"（显示 {len(pos)} / {total}）" if len(pos) < total else ""
+        ax.set_title(title or f"传播树 {root} · {total} 条{shown}", fontsize=11)
+        ax.set_ylabel("转发层级")
+        ax.set_yticks(sorted({y for _x, y in pos.values()}))
+        ax.set_yticklabels([str(int(-y)) for y in sorted({y for _x, y in pos.values()})])
+        ax.set_xticks([])
+        ax.autoscale_view()
+        ax.margins(0.05, 0.15)
+        for spine in ("top", "right", "bottom"):
+            ax.spines[spine].set_visible(False)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+    return path
+
+
+_BINS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+
+
+def timeline_png(records: list[dict[str, Any]], path: Path, *, title: str | None = None) -> Path:
+    """Posts per time bin stacked by sentiment, with the cumulative count; PNG to ``path``."""
+    import matplotlib
+    from matplotlib import dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    stamped = [
+        (t.timestamp(), (r.get("sentiment") or {}).get("label"))
+        for r in records
+        if (t := parse_time(r.get("created_at")))
+    ]
+    stamped.sort()
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(10, 4), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        if stamped:
+            start, end = stamped[0][0], stamped[-1][0]
+            width = next((b for b in _BINS if (end - start) / b <= 60), _BINS[-1])
+            first = start - start % width
+            count = int((end - first) // width) + 1
+            stacks = {label: [0] * count for label in COLOURS}
+            for ts, label in stamped:
+                stacks[label if label in stacks else None][int((ts - first) // width)] += 1
+            edges = [mdates.date2num(_dt(first + i * width)) for i in range(count)]
+            bar_width = width / 86400 * 0.9
+            bottom = [0] * count
+            names = {"negative": "负面", "neutral": "中性", "positive": "正面", None: "未标注"}
+            for label, heights in stacks.items():
+                if any(heights):
+                    ax.bar(
+                        edges,
+                        heights,
+                        width=bar_width,
+                        bottom=bottom,
+                        align="edge",
+                        color=COLOURS[label],
+                        label=names[label],
+                    )
+                    bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+            cumulative = ax.twinx()
+            cumulative.plot(
+                [mdates.date2num(_dt(ts)) for ts, _label in stamped],
+                range(1, len(stamped) + 1),
+                color="#1f77b4",
+                linewidth=1.2,
+            )
+            cumulative.set_ylabel("累计")
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=DEFAULT_TZ))
+            ax.legend(loc="upper left", fontsize=8)
+            ax.set_ylabel(f"每 {width // 60} 分钟条数")
+        ax.set_title(title or f"事件时间线 · {len(stamped)} 条", fontsize=11)
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+    return path
+
+
+def _dt(ts: float) -> Any:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts, DEFAULT_TZ)

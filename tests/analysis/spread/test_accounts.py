@@ -1,0 +1,93 @@
+"""Key accounts: interaction graph, roles and scores on hand-built cascades."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from analysis.spread.accounts import (
+    account_documents,
+    accounts_for_period,
+    interaction_graph,
+    key_accounts,
+    rank_accounts,
+)
+from analysis.spread.cascade import build_cascades
+from tests.analysis.spread.incident import incident
+
+
+def test_interaction_graph_of_the_incident() -> None:
+    A = interaction_graph(build_cascades(incident()))
+    assert A["u-网友C"]["u-网友A"]["relations"] == {"repost": 1}
+    assert A["u-网友E"]["u-消费者小李"]["relations"] == {"reply": 1}
+    # 老王's self-repost is not an interaction.
+    assert not A.has_edge("u-大V老王", "u-大V老王")
+    assert A["u-大V老王"]["u-消费者小李"]["weight"] == 1
+
+
+def test_roles_in_the_incident() -> None:
+    rows = {row["name"]: row for row in key_accounts(build_cascades(incident()), top=30)}
+    assert "originator" in rows["消费者小李"]["roles"]
+    assert rows["消费者小李"]["reach"] == 9
+    assert "amplifier" in rows["大V老王"]["roles"]
+    assert rows["大V老王"]["reach"] == 4  # 网友A, 网友C, 网友B and his own second repost
+    assert "early_mover" in rows["大V老王"]["roles"]
+    assert rows["网友B"]["roles"] == [] and rows["网友B"]["reach"] == 0
+    ranked = list(rows)
+    assert ranked[:2] == ["消费者小李", "大V老王"]
+    assert rows["消费者小李"]["cascades"] == ["weibo:1"]
+
+
+def test_bridge_between_two_communities() -> None:
+    # Two dense groups of reposters joined only through "桥".
+    G = nx.DiGraph()
+    for group in ("a", "b"):
+        for i in range(1, 6):
+            for j in range(i):
+                G.add_edge(f"{group}{j}", f"{group}{i}", relation="repost")
+        G.add_node(f"{group}0")
+    G.add_edge("a0", "bridge", relation="repost")
+    G.add_edge("bridge", "b0", relation="repost")
+    # One post per account here, so each post node is authored by the account of its name.
+    nx.set_node_attributes(G, {n: n for n in G}, "author")
+    A = interaction_graph(G)
+    ranks = rank_accounts(A, seed=1)
+    best = max(ranks, key=lambda n: ranks[n]["betweenness"])
+    assert best == "name:bridge"
+    assert ranks["name:bridge"]["communities_touched"] >= 2
+
+
+def test_sampled_betweenness_on_a_bigger_graph_is_bounded_and_ranks_hubs() -> None:
+    G = nx.barabasi_albert_graph(400, 2, seed=3)
+    A = nx.DiGraph()
+    # Newer accounts pass on older ones' posts: credit flows to the old hubs.
+    A.add_edges_from(((max(u, v), min(u, v)) for u, v in G.edges()), weight=1)
+    ranks = rank_accounts(A, k=16, seed=0)
+    assert len(ranks) == 400
+    top = sorted(ranks, key=lambda n: -ranks[n]["pagerank"])[:10]
+    degree = dict(G.degree())
+    assert sum(degree[n] for n in top) / 10 > 2 * (sum(degree.values()) / 400)
+
+
+def test_account_documents_match_the_accounts_index() -> None:
+    rows = key_accounts(build_cascades(incident()), top=3)
+    docs = account_documents(rows, brand="鲜牧", day="2026-11-25", platform="weibo")
+    assert [d["rank"] for d in docs] == [1, 2, 3]
+    first = docs[0]
+    assert first["id"] == "2026-11-25:鲜牧:weibo:u-消费者小李"
+    assert first["account_id"] == "u-消费者小李" and first["day"] == "2026-11-25"
+    assert first["brand"] == "鲜牧" and first["reach"] == 9
+    assert first["evidence"]["cascades"] == ["weibo:1"]
+
+
+def test_accounts_for_period_keeps_only_the_brand() -> None:
+    other = {
+        "id": "weibo:x1",
+        "brands": ["北岭"],
+        "author": {"id": "u-x", "name": "X"},
+        "created_at": "2026-11-25T09:30:00+08:00",
+        "text_raw": "北岭也一样",
+    }
+    docs = accounts_for_period([*incident(), other], brand="鲜牧", day="2026-11-25", top=100)
+    ids = {d["account_id"] for d in docs}
+    assert "u-X" not in ids and "u-消费者小李" in ids
+    assert docs[0]["rank"] == 1 and docs[0]["brand"] == "鲜牧"

@@ -1,0 +1,158 @@
+"""Building cascade forests: chain rebuilding, placeholders, bad data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from analysis.spread.cascade import build_cascades, hop_placeholder_id
+from tests.analysis.spread.incident import incident
+
+
+def rec(node: str, name: str, minute: int, text: str = "x", **fields: Any) -> dict[str, Any]:
+    return {
+        "id": node,
+        "author": {"id": f"u-{name}", "name": name, "followers": 10},
+        "created_at": f"2026-11-25T10:{minute:02d}:00+08:00",
+        "text_raw": text,
+        "platform": "weibo",
+        **fields,
+    }
+
+
+def repost(node: str, name: str, minute: int, text: str, root: str = "r") -> dict[str, Any]:
+    return rec(node, name, minute, text, parent_id=root, root_id=root, relation="repost")
+
+
+def test_weibo_incident_rebuilds_intermediate_hops() -> None:
+    G = build_cascades(incident())
+    assert sorted(G.edges()) == sorted(
+        [
+            ("weibo:1", "weibo:2"),
+            ("weibo:2", "weibo:3"),
+            ("weibo:2", "weibo:4"),
+            ("weibo:3", "weibo:5"),
+            ("weibo:1", "weibo:6"),
+            ("weibo:1", "weibo:7"),
+            ("weibo:2", "weibo:8"),
+            ("weibo:1", hop_placeholder_id("weibo:1", "未抓取的G")),
+            (hop_placeholder_id("weibo:1", "未抓取的G"), "weibo:9"),
+        ]
+    )
+    assert G.edges["weibo:3", "weibo:5"]["inferred"] is True
+    assert G.edges["weibo:1", "weibo:6"]["inferred"] is False
+    assert G.edges["weibo:1", "weibo:7"]["relation"] == "reply"
+    hop = G.nodes[hop_placeholder_id("weibo:1", "未抓取的G")]
+    assert hop["placeholder"] is True and hop["author"] == "未抓取的G"
+    node = G.nodes["weibo:2"]
+    assert (node["author"], node["followers"], node["sentiment"]) == (
+        "大V老王",
+        2_000_000,
+        "negative",
+    )
+    assert node["created_at"].isoformat() == "2026-11-25T09:10:00+08:00"
+    assert all(d <= 1 for _n, d in G.in_degree())
+
+
+def test_hop_resolves_to_latest_earlier_post_of_that_author() -> None:
+    records = [
+        rec("r", "A", 0),
+        repost("b1", "B", 1, "一"),
+        repost("b2", "B", 5, "二"),
+        repost("c", "C", 3, "嗯//@B: 一"),  # B's only post before minute 3 is b1
+        repost("d", "D", 9, "嗯//@B: 二"),  # latest B post before minute 9 is b2
+    ]
+    G = build_cascades(records)
+    assert G.has_edge("b1", "c") and G.has_edge("b2", "d")
+
+
+def test_uncrawled_root_and_parent_become_placeholders() -> None:
+    records = [
+        rec("c1", "X", 2, "回复", parent_id="p-missing", root_id="root-missing", relation="reply"),
+        rec("c2", "Y", 3, "同意", parent_id="c1", root_id="root-missing", relation="reply"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("c1", "c2"), ("p-missing", "c1"), ("root-missing", "p-missing")]
+    assert G.nodes["root-missing"]["placeholder"] and G.nodes["p-missing"]["placeholder"]
+    assert G.nodes["root-missing"]["ts"] is None
+
+
+def test_child_before_parent_in_input_and_late_parent_fills_placeholder() -> None:
+    records = [rec("c", "B", 5, parent_id="p", root_id="p", relation="reply"), rec("p", "A", 1)]
+    G = build_cascades(records)
+    assert list(G.edges()) == [("p", "c")]
+    assert G.nodes["p"]["placeholder"] is False and G.nodes["p"]["author"] == "A"
+
+
+def test_parent_cycle_in_bad_data_is_broken_into_a_forest() -> None:
+    # a says its parent is b and b says its parent is a. Times decide: a (minute 1) attaches
+    # under placeholder b; b (minute 2) claims parent a, which would close a loop, so b stays a
+    # root and is marked.
+    records = [
+        rec("a", "A", 1, parent_id="b", relation="reply"),
+        rec("b", "B", 2, parent_id="a", relation="reply"),
+        rec("c", "C", 3, parent_id="c", relation="reply"),  # self-parent
+    ]
+    G = build_cascades(records)
+    assert nx.is_directed_acyclic_graph(G)
+    assert list(G.edges()) == [("b", "a")]
+    assert G.nodes["b"].get("cycle_broken") is True
+    assert G.in_degree("c") == 0 and not G.has_edge("c", "c")
+
+
+def test_longer_cycle_through_chain_names() -> None:
+    # Chains that name each other in a loop (A says via B, B says via A) must not loop.
+    records = [
+        rec("r", "R", 0),
+        repost("a", "A", 1, "x//@B: y"),
+        repost("b", "B", 2, "y//@A: x"),
+    ]
+    G = build_cascades(records)
+    assert nx.is_directed_acyclic_graph(G)
+    assert all(d <= 1 for _n, d in G.in_degree())
+    assert set(G) >= {"r", "a", "b"}
+
+
+def test_self_repost_chain_does_not_invent_a_hop() -> None:
+    records = [rec("r", "A", 0, "原"), repost("r2", "A", 1, "顶//@A: 原")]
+    G = build_cascades(records)
+    assert list(G.edges()) == [("r", "r2")]
+    assert len(G) == 2
+
+
+def test_duplicates_missing_times_and_missing_fields() -> None:
+    records = [
+        rec("r", "A", 0),
+        rec("r", "Z", 9),  # duplicate id: first copy kept
+        {"id": "bare", "text_raw": "无作者无时间", "parent_id": "r", "relation": "reply"},
+        {"text_raw": "no id"},
+    ]
+    G = build_cascades(records)
+    assert G.nodes["r"]["author"] == "A"
+    assert G.has_edge("r", "bare")
+    assert G.nodes["bare"]["ts"] is None and G.nodes["bare"]["author"] is None
+    assert len(G) == 2
+
+
+def test_chain_through_uncrawled_hops_makes_a_placeholder_chain() -> None:
+    records = [rec("r", "A", 0), repost("d", "D", 9, "嗯//@C: 哦//@B: 啊")]
+    G = build_cascades(records)
+    b, c = hop_placeholder_id("r", "B"), hop_placeholder_id("r", "C")
+    assert sorted(G.edges()) == sorted([("r", b), (b, c), (c, "d")])
+    # A later repost through B reuses the same placeholder.
+    G2 = build_cascades([*records, repost("e", "E", 12, "是//@B: 啊")])
+    assert G2.has_edge(b, "e") and G2.number_of_nodes() == 5
+
+
+def test_html_text_and_spider_chain_both_rebuild_hops() -> None:
+    html_chain = "避雷//<a href='/n/B'>@B</a>:太吓人了"
+    records = [
+        rec("r", "A", 0),
+        repost("b", "B", 1, "扩散"),
+        repost("c", "C", 2, html_chain),
+        repost("d", "D", 3, "x") | {"extra": {"repost_chain": ["C", "B"]}},
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("b", "c"), ("c", "d"), ("r", "b")]
+    assert G.nodes["c"]["text"] == "避雷//@B:太吓人了"

@@ -1,0 +1,30 @@
+"""Run the Examples sections of every module in ``analysis.spread`` as doctests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import analysis.spread
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(analysis.spread.__path__))
+# Modules whose functions need a live server have their tests beside the CLI instead.
+SERVER_MODULES = {"fetch"}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name: str) -> None:
+    module = importlib.import_module(f"analysis.spread.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {module.__name__}"
+
+
+def test_every_module_has_examples() -> None:
+    finder = doctest.DocTestFinder()
+    for name in sorted(set(MODULES) - SERVER_MODULES):
+        module = importlib.import_module(f"analysis.spread.{name}")
+        examples = sum(len(t.examples) for t in finder.find(module))
+        assert examples > 0, f"analysis.spread.{name} has no doctest examples"

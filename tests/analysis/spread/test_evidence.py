@@ -1,0 +1,58 @@
+"""incident_evidence end to end on the hand-built incident: every answer an alert carries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from analysis.spread.evidence import incident_evidence
+from tests.analysis.spread.incident import T0, incident
+
+
+def test_incident_evidence_answers_and_is_json_ready(tmp_path: Path) -> None:
+    ev = incident_evidence(incident(), picture_dir=tmp_path, top=5)
+    json.dumps(ev, ensure_ascii=False)  # no datetimes or numpy scalars left
+    assert ev["posts"] == 17
+    src = ev["source"]
+    assert (src["id"], src["author"], src["root_missing"]) == ("weibo:1", "消费者小李", False)
+    assert src["time"] == "2026-11-25T09:00:00+08:00" and src["url"] == "https://weibo.com/1"
+    s = ev["summary"]
+    assert (s["size"], s["depth"], s["max_breadth"], s["platforms"]) == (10, 3, 4, ["weibo"])
+    assert s["seconds_to_half"] == 1800.0 and s["accelerating"] is False
+    assert ev["spread_path"][0] == ["消费者小李", "大V老王", "网友A", "网友C"]
+    assert ev["spread_path"][1] == ["消费者小李", "未抓取的G", "网友F"]
+    assert [a["name"] for a in ev["key_accounts"][:2]] == ["消费者小李", "大V老王"]
+    assert ev["coordination"]["verdict"] == "likely coordinated"
+    # Themes are built from organic posts only: the script is not a theme.
+    theme_ids = {i for t in ev["themes"] for i in t["ids"]}
+    assert theme_ids and not any(i.startswith("weibo:s") for i in theme_ids)
+    for picture in ev["pictures"].values():
+        assert Path(picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(ev["pictures"]["cascade"]).name == "cascade-weibo_1.png"
+
+
+def test_missing_root_is_estimated_from_the_earliest_crawled_post() -> None:
+    records = [r for r in incident() if r["id"] != "weibo:1"]
+    ev = incident_evidence(records)
+    assert ev["source"]["root_missing"] is True
+    assert ev["source"]["estimated_by"] == "earliest"
+    assert ev["source"]["id"] == "weibo:2"  # 老王's repost is the earliest crawled post
+    assert ev["summary"]["root"] == "weibo:1" and ev["pictures"] == {}
+
+
+def test_judged_at_now_a_quiet_cascade_and_an_accelerating_one() -> None:
+    burst = incident()[:9]
+    for i in range(12):
+        extra = dict(burst[-1])
+        extra.update(id=f"weibo:b{i}", created_at=(T0 + timedelta(minutes=58 + i / 6)).isoformat())
+        burst.append(extra)
+    assert incident_evidence(burst)["summary"]["accelerating"] is True
+    later = datetime.fromisoformat("2026-11-26T09:00:00+08:00")
+    assert incident_evidence(burst, now=later)["summary"]["accelerating"] is False
+
+
+def test_empty_incident() -> None:
+    ev = incident_evidence([])
+    assert ev["source"] is None and ev["spread_path"] == [] and ev["key_accounts"] == []
+    assert ev["coordination"]["verdict"] == "organic"

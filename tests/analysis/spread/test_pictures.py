@@ -1,0 +1,71 @@
+"""Pictures: valid PNGs, CJK font found, layout and pruning of big cascades."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+from matplotlib import image
+
+from analysis.spread.cascade import build_cascades
+from analysis.spread.pictures import (
+    COLOURS,
+    cascade_png,
+    cjk_font,
+    prune,
+    timeline_png,
+    tree_layout,
+)
+from tests.analysis.spread.incident import incident
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+
+
+def _has_colour(png: np.ndarray, hex_colour: str) -> bool:
+    return bool((np.abs(png[..., :3] - _rgb(hex_colour)).sum(axis=-1) < 0.02).any())
+
+
+def test_cjk_font_is_installed_and_found() -> None:
+    assert cjk_font() == "Noto Sans CJK SC"
+
+
+def test_cascade_png_draws_sentiment_colours_without_missing_glyphs(tmp_path: Path) -> None:
+    G = build_cascades(incident())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing CJK glyph is a UserWarning
+        path = cascade_png(G, "weibo:1", tmp_path / "c.png")
+    png = image.imread(path)
+    assert png.shape[0] >= 300 and png.shape[1] >= 500
+    assert _has_colour(png, COLOURS["negative"]) and _has_colour(png, COLOURS["neutral"])
+    assert not _has_colour(png, COLOURS["positive"])
+
+
+def test_timeline_png_bins_and_stacks(tmp_path: Path) -> None:
+    path = timeline_png(incident(), tmp_path / "sub" / "t.png")
+    png = image.imread(path)
+    assert png.shape[:2] == (400, 1000)
+    assert _has_colour(png, COLOURS["negative"]) and _has_colour(png, COLOURS["neutral"])
+    empty = image.imread(timeline_png([], tmp_path / "empty.png"))
+    assert not _has_colour(empty, COLOURS["negative"])
+
+
+def test_layout_centres_parents_over_children_and_rows_by_depth() -> None:
+    G = nx.DiGraph([(0, 1), (0, 2), (1, 3), (1, 4), (2, 5)])
+    pos = tree_layout(G, 0)
+    assert [pos[n][1] for n in (0, 1, 3)] == [0.0, -1.0, -2.0]
+    assert pos[1][0] == (pos[3][0] + pos[4][0]) / 2
+    assert sorted(pos[n][0] for n in (3, 4, 5)) == [0.0, 1.0, 2.0]
+    assert len({pos[n] for n in G}) == len(G)
+
+
+def test_big_cascade_is_pruned_to_its_largest_branches(tmp_path: Path) -> None:
+    G = nx.bfs_tree(nx.balanced_tree(3, 7), 0)  # 3280 nodes
+    T = prune(G, 0, 200)
+    assert len(T) == 200 and nx.is_tree(T) and 0 in T
+    assert all(T.in_degree(n) == 1 for n in T if n != 0)
+    path = cascade_png(G, 0, tmp_path / "big.png", max_nodes=200)
+    assert image.imread(path).shape[1] <= 2400

@@ -1,0 +1,56 @@
+"""Complaint themes: clusters named by top terms with a representative post."""
+
+from __future__ import annotations
+
+from analysis.spread.themes import themes, tokens
+
+NEG = {"label": "negative", "score": 0.1, "model_version": "t"}
+POS = {"label": "positive", "score": 0.9, "model_version": "t"}
+
+
+def rec(i: int, text: str, terms: str, sentiment: dict = NEG) -> dict:
+    return {"id": f"w:{i}", "text_raw": text, "terms": terms.split(), "sentiment": sentiment}
+
+
+def corpus() -> list[dict]:
+    spoiled = [rec(i, f"牛奶变质发酸{i}", "牛奶 变质 发酸 异味") for i in range(6)]
+    service = [rec(10 + i, f"客服不理人退款难{i}", "客服 不理 退款 拖延") for i in range(4)]
+    delivery = [rec(20 + i, f"快递太慢包装破损{i}", "快递 太慢 包装 破损") for i in range(3)]
+    happy = [rec(30 + i, "很好喝", "好喝 推荐", POS) for i in range(5)]
+    return spoiled + service + delivery + happy
+
+
+def test_three_complaints_become_three_named_themes() -> None:
+    found = themes(corpus(), max_themes=3)
+    assert [t["posts"] for t in found] == [6, 4, 3]
+    assert set(found[0]["terms"][:4]) == {"牛奶", "变质", "发酸", "异味"}
+    assert set(found[1]["terms"][:4]) == {"客服", "不理", "退款", "拖延"}
+    assert found[0]["representative"]["id"].startswith("w:")
+    assert found[0]["representative"]["id"] in found[0]["ids"]
+    assert abs(sum(t["share"] for t in found) - 1.0) < 1e-3
+    # Positive posts are never part of a complaint theme.
+    happy = {f"w:{30 + i}" for i in range(5)}
+    assert not happy & {i for t in found for i in t["ids"]}
+
+
+def test_identical_texts_weigh_but_do_not_split_themes() -> None:
+    copies = [rec(100 + i, "牛奶变质发酸", "牛奶 变质 发酸") for i in range(30)]
+    found = themes(corpus() + copies, max_themes=3)
+    assert found[0]["posts"] == 36
+    assert "变质" in found[0]["terms"]
+
+
+def test_chain_words_are_not_the_reposter_opinion() -> None:
+    records = [
+        {"id": "a", "text_raw": "太贵了//@B: 牛奶变质", "sentiment": NEG},
+        {"id": "b", "text_raw": "转发微博//@B: 牛奶变质", "sentiment": NEG},
+    ]
+    found = themes(records)
+    assert [t["ids"] for t in found] == [["a"]]
+    assert "变质" not in found[0]["terms"]
+    assert found[0]["representative"]["text"] == "太贵了"
+
+
+def test_no_negative_posts_no_themes_and_tokens_fallback_to_jieba() -> None:
+    assert themes([rec(1, "很好喝", "好喝", POS)]) == []
+    assert "变质" in tokens({"text_raw": "这批牛奶变质了"})

@@ -1,0 +1,81 @@
+"""``koubei spread``: from a landing file, and from a real Elasticsearch index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from flows.cli import main
+from koubei import jsonl
+from tests.analysis.spread.incident import incident
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing.jsonl"
+    jsonl.write_atomic(path, incident())
+    return path
+
+
+def test_file_summary_names_source_paths_and_pictures(
+    landing: Path, koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["spread", "weibo:5", "--file", str(landing)]) == 0
+    out = capsys.readouterr().out
+    assert "weibo:1  @消费者小李" in out
+    assert "消费者小李 → 大V老王 → 网友A → 网友C" in out
+    assert "10 posts, depth 3, max breadth 4" in out
+    # The cascade of weibo:5 excludes the unrelated scripted posts: organic here.
+    assert "coordination organic" in out
+    pictures = sorted((Path(koubei_home) / "spread" / "weibo_5").glob("*.png"))
+    assert [p.name for p in pictures] == ["cascade-weibo_1.png", "timeline.png"]
+
+
+def test_whole_file_as_json(
+    landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["spread", "--file", str(landing), "--json", "--out", str(tmp_path / "pics")])
+    assert code == 0
+    evidence = json.loads(capsys.readouterr().out)
+    assert evidence["posts"] == 17
+    assert evidence["coordination"]["verdict"] == "likely coordinated"
+    assert Path(evidence["pictures"]["timeline"]).exists()
+
+
+def test_unknown_post_and_missing_arguments(
+    landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["spread", "weibo:404", "--file", str(landing), "--no-pictures"]) == 1
+    assert main(["spread"]) == 2
+    assert "POST_ID" in capsys.readouterr().err
+
+
+@pytest.mark.es
+def test_from_elasticsearch(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from koubei.log import configure_logging
+    from pipeline.index.writer import index_records
+
+    # main() in earlier tests bound structlog to their (now closed) captured stderr.
+    configure_logging()
+    index_records(es, incident(), prefix=index_prefix, refresh=True)
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+    # Ask by an intermediate repost: the command finds the root and the whole cascade.
+    assert main(["spread", "weibo:3", "--json", "--out", str(tmp_path)]) == 0
+    evidence = json.loads(capsys.readouterr().out)
+    assert evidence["posts"] == 9
+    assert evidence["source"]["id"] == "weibo:1"
+    assert evidence["spread_path"][0] == ["消费者小李", "大V老王", "网友A", "网友C"]
+    assert evidence["summary"]["size"] == 10
+    assert (tmp_path / "cascade-weibo_1.png").exists()

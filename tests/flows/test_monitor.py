@@ -1,0 +1,75 @@
+"""The monitoring flow end to end on real components, run twice.
+
+Fixture site (shop review API + microblog with a negative burst) → Scrapy → landing → process →
+Elasticsearch → detection → alert → a real signed-webhook receiver. The second run must add no
+document and send no second alert.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from demo.receiver import start_receiver
+from demo.site import start_demo_site
+from flows.demo import demo_anchor, demo_site_port, write_demo_config
+from flows.monitor import monitor
+from koubei import jsonl, paths
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def test_monitor_end_to_end_is_idempotent(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "test-secret")
+    state = paths.state_dir("demo")
+    anchor = demo_anchor(state)
+    received_file = Path(koubei_home) / "received.jsonl"
+    site = start_demo_site(anchor=anchor, port=demo_site_port(state))
+    receiver = start_receiver("test-secret", received_file)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", receiver.url)
+    try:
+        config_dir = write_demo_config(state, site.url)
+        first = monitor(config_dir=config_dir, prefix=index_prefix, as_of=anchor, progress=False)
+        landed = {
+            record["id"]
+            for path in paths.state_dir("landing").glob("*/*.jsonl")
+            for record in jsonl.read(path)
+        }
+        count_after_first = es.count(index=f"{index_prefix}-posts")["count"]
+        second = monitor(config_dir=config_dir, prefix=index_prefix, as_of=anchor, progress=False)
+        es.indices.refresh(index=f"{index_prefix}-posts")
+        count_after_second = es.count(index=f"{index_prefix}-posts")["count"]
+    finally:
+        site.stop()
+        receiver.stop()
+
+    # Everything crawled is indexed exactly once, and the re-run adds nothing.
+    assert sum(first["crawled"].values()) > 0
+    assert count_after_first == len(landed)
+    assert count_after_second == count_after_first
+    assert second["indexed"].get("created", 0) == 0
+
+    # The burst about 鲜牧 is detected, and only 鲜牧's.
+    assert first["detections"]["鲜牧"] > 0
+    assert first["negative_share"]["鲜牧"]["last_hour"] > first["negative_share"]["鲜牧"]["history"]
+    assert first["detections"].get("北岭", 0) == 0
+
+    # One alert reached the receiver, signed and carrying the evidence; none on the re-run.
+    alerts = receiver.received()
+    assert len(alerts) == 1, alerts
+    payload = alerts[0]
+    assert payload["brand"] == "鲜牧"
+    assert payload["top_posts"], "an alert carries its top posts"
+    assert payload.get("kibana_url", "").startswith("http")
+    assert second["notifications"] == 0
+    assert os.path.getsize(received_file) > 0
