@@ -23,7 +23,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy koubei crawlers pipeline flows analysis demo
+	$(VENV)/bin/mypy koubei crawlers pipeline flows analysis demo bench
 
 bench: setup
 	$(PY) -m bench

@@ -36,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Prefect's temporary local server gets 20 s to start by default, too little on a loaded
     # 2-core machine; set before prefect is imported so its settings see it.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    # No telemetry: monitoring often runs where only internal hosts are reachable.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)

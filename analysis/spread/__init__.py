@@ -10,7 +10,7 @@ Entry points other stages call::
     from analysis.spread.cascade import build_cascades                # records -> forest
     from analysis.spread.measures import cascade_events               # -> cascade_series(...)
     from analysis.spread.accounts import accounts_for_period          # -> <prefix>-accounts
-    from analysis.spread.fetch import fetch_cascade                   # one cascade from ES
+    from pipeline.index.queries import fetch_cascade                 # one cascade from ES
 
 Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``virality`` (linear-time
 structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``

@@ -45,8 +45,8 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str) -> list[dict[str, Any]]:
-    from analysis.spread.fetch import fetch_cascade
     from pipeline.index.client import client_from_env, index_prefix
+    from pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:

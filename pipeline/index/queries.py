@@ -304,12 +304,24 @@ def fetch_posts(
     max_docs: int = 10000,
     page_size: int = 1000,
 ) -> list[dict[str, Any]]:
-    """Every post of a window (oldest first, at most ``max_docs``) as Document records.
+    """Every post of a window (oldest first, at most ``max_docs``) as Document records."""
+    query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
+    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size)
+
+
+def scan_posts(
+    es: Elasticsearch,
+    prefix: str,
+    query: dict[str, Any],
+    *,
+    max_docs: int = 10000,
+    page_size: int = 1000,
+) -> list[dict[str, Any]]:
+    """Posts matching ``query``, oldest first, as Document records (at most ``max_docs``).
 
     Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
     index's ``max_result_window``.
     """
-    query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
     records: list[dict[str, Any]] = []
     after: list[Any] | None = None
     while len(records) < max_docs:
@@ -328,6 +340,28 @@ def fetch_posts(
             break
         after = hits[-1]["sort"]
     return records
+
+
+def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
+    """The root of the cascade ``post_id`` belongs to (itself when unknown or a root)."""
+    response = es.search(
+        index=posts_alias(prefix), size=1, query={"term": {"id": post_id}},
+        source_includes=["root_id"],
+    )  # fmt: skip
+    hits = response["hits"]["hits"]
+    if hits and hits[0]["_source"].get("root_id"):
+        return str(hits[0]["_source"]["root_id"])
+    return post_id
+
+
+def fetch_cascade(
+    es: Elasticsearch, prefix: str, post_id: str, *, max_docs: int = 50_000
+) -> list[dict[str, Any]]:
+    """Every indexed post of the cascade containing ``post_id`` (root, repost or comment)."""
+    root = cascade_root_id(es, prefix, post_id)
+    should = [{"term": {field: root}} for field in ("id", "root_id", "parent_id")]
+    query = {"bool": {"should": [*should, {"term": {"id": post_id}}], "minimum_should_match": 1}}
+    return scan_posts(es, prefix, query, max_docs=max_docs)
 
 
 def search_posts(

@@ -63,11 +63,8 @@ def test_from_elasticsearch(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from koubei.log import configure_logging
     from pipeline.index.writer import index_records
 
-    # main() in earlier tests bound structlog to their (now closed) captured stderr.
-    configure_logging()
     index_records(es, incident(), prefix=index_prefix, refresh=True)
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
