@@ -8,6 +8,7 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -67,8 +68,13 @@ def process_pending(progress: bool) -> list[dict[str, Any]]:
     if not pending:
         return []
     model = load_model()
+    workers = os.cpu_count() or 1  # big landing files are processed on every core
     return [
-        asdict(process_file(path, ledger.processed_path(path), model=model, progress=progress))
+        asdict(
+            process_file(
+                path, ledger.processed_path(path), model=model, progress=progress, workers=workers
+            )
+        )
         for path in pending
     ]
 

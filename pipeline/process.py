@@ -1,4 +1,4 @@
-"""The processing stage: landing records → cleaned, de-duplicated, scored, aspect-tagged records.
+"""The processing stage: landing records → cleaned, scored, aspect-tagged, de-duplicated records.
 
 A plain function over records, composed of the pipeline's pure stages. A landing record that does
 not fit the document model is set aside in ``rejected/`` with the reason, never dropped silently
@@ -7,7 +7,9 @@ and never allowed to stop the batch.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from koubei.model import from_record, to_record
 from pipeline.aspects import tag_aspects
 from pipeline.clean import clean_record
 from pipeline.dedup import assign_duplicate_clusters
-from pipeline.sentiment import SentimentModel
+from pipeline.sentiment import SentimentModel, load_model
+
+Record = dict[str, Any]
 
 
 @dataclass
@@ -33,9 +37,7 @@ class ProcessReport:
     labels: dict[str, int] = field(default_factory=dict)
 
 
-def validate(
-    records: Iterable[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def validate(records: Iterable[Record]) -> tuple[list[Record], list[Record]]:
     """Split records into valid ones (normalised by the model) and rejects with their reason."""
     valid, rejected = [], []
     for number, record in enumerate(records, start=1):
@@ -49,24 +51,74 @@ def validate(
     return valid, rejected
 
 
+# Below this many records the worker start-up (~1-2 s each: imports and model load) costs more
+# than a second core saves.
+PARALLEL_MIN_RECORDS = 4000
+CHUNK = 500
+
+_worker_model: SentimentModel | None = None
+
+
+def enrich(record: Record, model: SentimentModel) -> Record:
+    """clean → sentiment → aspects for one record (pure; no cross-record state)."""
+    return tag_aspects(model.score_record(clean_record(record)), model)
+
+
+def _init_worker(model_path: str | None) -> None:
+    global _worker_model
+    _worker_model = load_model(Path(model_path) if model_path else None)
+
+
+def _enrich_chunk(chunk: list[Record]) -> list[Record]:
+    assert _worker_model is not None, "worker not initialised"
+    return [enrich(record, _worker_model) for record in chunk]
+
+
 def process_records(
-    records: list[dict[str, Any]],
+    records: list[Record],
     *,
     model: SentimentModel,
     dedup_state_dir: Path | None = None,
     progress: bool = False,
-) -> list[dict[str, Any]]:
-    """clean → near-duplicate clusters → sentiment → aspects, in input order."""
-    cleaned = [clean_record(record) for record in records]
-    clustered = assign_duplicate_clusters(cleaned, state_dir=dedup_state_dir)
-    out = []
-    for record in tqdm(clustered, desc="score", unit="doc", disable=not progress, leave=False):
-        out.append(tag_aspects(model.score_record(record), model))
-    return out
+    workers: int = 1,
+    model_path: Path | None = None,
+    parallel_min: int = PARALLEL_MIN_RECORDS,
+) -> list[Record]:
+    """clean → sentiment → aspects (on ``workers`` processes for big batches), then
+    near-duplicate clusters (sequential: its LSH state spans batches), in input order.
+
+    ``model_path`` is the file ``model`` came from, for the worker processes to load.
+    """
+    bar = tqdm(total=len(records), desc="process", unit="doc", disable=not progress, leave=False)
+    enriched: list[Record] = []
+    if workers > 1 and len(records) >= parallel_min:
+        chunks = [records[i : i + CHUNK] for i in range(0, len(records), CHUNK)]
+        # spawn, not fork: the flow runs tasks in threads, and forking a threaded process can
+        # copy a held lock into the child.
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(str(model_path) if model_path else None,),
+        ) as pool:
+            for part in pool.map(_enrich_chunk, chunks):
+                enriched.extend(part)
+                bar.update(len(part))
+    else:
+        for record in records:
+            enriched.append(enrich(record, model))
+            bar.update(1)
+    bar.close()
+    return assign_duplicate_clusters(enriched, state_dir=dedup_state_dir)
 
 
 def process_file(
-    landing: Path, output: Path, *, model: SentimentModel, progress: bool = False
+    landing: Path,
+    output: Path,
+    *,
+    model: SentimentModel,
+    progress: bool = False,
+    workers: int = 1,
 ) -> ProcessReport:
     """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``."""
     valid, rejected = validate(jsonl.read(landing))
@@ -76,7 +128,11 @@ def process_file(
         jsonl.write_atomic(reject_file, rejected)
         report.rejected, report.rejected_file = len(rejected), str(reject_file)
     processed = process_records(
-        valid, model=model, dedup_state_dir=paths.state_dir("dedup"), progress=progress
+        valid,
+        model=model,
+        dedup_state_dir=paths.state_dir("dedup"),
+        progress=progress,
+        workers=workers,
     )
     report.processed = jsonl.write_atomic(output, processed)
     for record in processed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import asdict
 
 
@@ -11,6 +12,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("process", help="process landing files not yet processed")
     parser.add_argument("--source", help="only this source's landing files")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes for big files"
+    )
     parser.set_defaults(func=run)
 
 
@@ -26,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
     model = load_model()
     for path in pending:
         report = process_file(
-            path, ledger.processed_path(path), model=model, progress=not args.no_progress
+            path,
+            ledger.processed_path(path),
+            model=model,
+            progress=not args.no_progress,
+            workers=args.workers,
         )
         print(json.dumps(asdict(report), ensure_ascii=False))
     return 0
