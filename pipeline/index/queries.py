@@ -401,7 +401,9 @@ def search_posts(
     response = es.search(index=posts_alias(prefix), size=size, query={"bool": bool_query}, **extra)
     results = []
     for hit in response["hits"]["hits"]:
-        fragments = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
+        found = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
+        # raw and clean text often match at the same place: show each fragment once.
+        fragments = list(dict.fromkeys(found))
         results.append(
             SearchHit(hit["_id"], hit.get("_score"), strip_index_fields(hit["_source"]), fragments)
         )
