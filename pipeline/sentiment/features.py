@@ -63,12 +63,51 @@ DEGREE = (
     "更",
     "巨",
 )
+# Words that start with (or contain) a negator but negate nothing: 不错 is praise, 特别好 is not
+# "别好", 未来 is not "not come". Matched before the negators so they are skipped whole; without
+# this, 不错 also emitted ¬错 and 特别好 emitted ¬好 (found by leave-one-category-out error
+# analysis on book reviews, where 不错 and ¬错 were the most misleading features).
+NOT_NEGATIONS = (
+    "不错",
+    "不过",
+    "不仅",
+    "不但",
+    "不断",
+    "不同",
+    "不少",
+    "不久",
+    "不管",
+    "不论",
+    "不然",
+    "不愧",
+    "不禁",
+    "不如",
+    "不得不",
+    "不得了",
+    "没错",
+    "没想到",
+    "差不多",
+    "未来",
+    "别人",
+    "别的",
+    "特别",
+    "区别",
+    "分别",
+    "级别",
+    "类别",
+    "告别",
+    "个别",
+)
 # Words between a negator and what it negates: 不太好, 不是很好, 没那么好, 不怎么样.
 _SKIP = ("是很", "是太", "那么", "怎么", "这么", "太", "很", "大", "够", "算", "是", "会", "再")
 CONTRAST = ("但是", "不过", "可是", "然而", "只是", "就是", "但", "却")
 NEG_WINDOW = 2
+# Longest plain character n-gram. Trigrams are mostly product vocabulary (measured: dropping them
+# raised mean leave-one-category-out accuracy and left in-domain accuracy within 0.2 points).
+MAX_NGRAM = 2
 
-_NEG_RE = re.compile("|".join(NEGATORS))
+_NEG_RE = re.compile("|".join(sorted(NOT_NEGATIONS, key=len, reverse=True) + list(NEGATORS)))
+_NOT_NEGATIONS = frozenset(NOT_NEGATIONS)
 _DEG_RE = re.compile("|".join(sorted(DEGREE, key=len, reverse=True)))
 _CONTRAST_RE = re.compile("^(?:" + "|".join(CONTRAST) + ")")
 _CLAUSE_SPLIT = re.compile(r"[\s,.;:!?，。；：！？、~～…\"“”'‘’()（）【】\[\]《》<>/|#]+")
@@ -102,15 +141,21 @@ def _after(clause: str, pos: int) -> str:
     return rest
 
 
-def clause_features(clause: str, out: set[str], contrast: bool = False) -> None:
-    """Add the features of one clause to ``out``."""
+def clause_features(
+    clause: str, out: set[str], contrast: bool = False, max_n: int = MAX_NGRAM
+) -> None:
+    """Add the features of one clause to ``out`` (plain n-grams up to ``max_n`` characters)."""
     n = len(clause)
     out.update(clause)
-    out.update([clause[i : i + 2] for i in range(n - 1)])
-    out.update([clause[i : i + 3] for i in range(n - 2)])
+    if max_n >= 2:
+        out.update([clause[i : i + 2] for i in range(n - 1)])
+    if max_n >= 3:
+        out.update([clause[i : i + 3] for i in range(n - 2)])
     if contrast:
         out.update(["›" + clause[i : i + 2] for i in range(n - 1)])
     for match in _NEG_RE.finditer(clause):
+        if match.group() in _NOT_NEGATIONS:
+            continue
         target = _after(clause, match.end())
         if target:
             out.add("¬" + target[:1])
@@ -124,8 +169,11 @@ def clause_features(clause: str, out: set[str], contrast: bool = False) -> None:
                 out.add("+" + target)
 
 
-def extract(text: str) -> set[str]:
+def extract(text: str, max_n: int = MAX_NGRAM) -> set[str]:
     """The feature set of one text (already cleaned or raw; both work).
+
+    ``max_n`` is the longest plain character n-gram; a model scores with the value it was
+    trained with.
 
     Examples
     --------
@@ -138,7 +186,7 @@ def extract(text: str) -> set[str]:
     for clause in clauses(prepare(text)):
         if _CONTRAST_RE.match(clause):
             turned = True
-        clause_features(clause, out, contrast=turned)
+        clause_features(clause, out, contrast=turned, max_n=max_n)
         size += len(clause)
     # The number of features grows with length, so the offset a text starts from must too:
     # one length-bucket feature lets "满意" alone be judged against other two-character texts.

@@ -53,6 +53,9 @@ class SentimentModel:
         ``(a, b)``: ``score = sigmoid(a * z + b)`` for raw log-odds ``z``.
     neutral : tuple of float
         ``(low, high)``: scores in ``[low, high]`` are labelled neutral.
+    max_n : int
+        Longest plain character n-gram the weights were trained on (3 for models that predate
+        the setting).
     """
 
     version: str
@@ -61,13 +64,14 @@ class SentimentModel:
     platt: tuple[float, float] = (1.0, 0.0)
     neutral: tuple[float, float] = (0.4, 0.6)
     meta: dict[str, Any] = field(default_factory=dict)
+    max_n: int = 3
 
     # --- scoring -------------------------------------------------------------------------
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
         get = self.weights.get
-        return self.bias + sum([get(f, 0.0) for f in features.extract(text)])
+        return self.bias + sum([get(f, 0.0) for f in features.extract(text, self.max_n)])
 
     def probability(self, text: str) -> float:
         """Calibrated probability positive for one unit of text (no sentence aggregation)."""
@@ -134,6 +138,7 @@ class SentimentModel:
             "platt": list(self.platt),
             "neutral": list(self.neutral),
             "meta": self.meta,
+            "max_n": self.max_n,
             "weights": self.weights,
         }
         tmp = path.with_name(path.name + ".tmp")
@@ -173,4 +178,5 @@ def load_model(path: Path | None = None) -> SentimentModel:
         platt=(float(payload["platt"][0]), float(payload["platt"][1])),
         neutral=(float(payload["neutral"][0]), float(payload["neutral"][1])),
         meta=dict(payload.get("meta") or {}),
+        max_n=int(payload.get("max_n", 3)),
     )

@@ -50,3 +50,18 @@ def test_emoticons_and_emoji_become_glosses_and_mentions_vanish() -> None:
 
 def test_sentences_split_after_terminators() -> None:
     assert sentences("很好。但是！\n太贵了？") == ["很好。", "但是！", "太贵了？"]
+
+
+@pytest.mark.parametrize("text", ["不错", "特别好", "不过还行", "未来可期", "差不多"])
+def test_words_that_only_look_negated_emit_no_negation(text: str) -> None:
+    assert not _marked(text, "¬")
+
+
+def test_negation_is_still_found_after_a_look_alike() -> None:
+    assert "¬好" in _marked("不过不好", "¬")
+
+
+def test_max_n_bounds_plain_ngrams() -> None:
+    plain = {f for f in extract("质量很好", max_n=2) if f[0] not in "¬+›§"}
+    assert max(map(len, plain)) == 2
+    assert "质量很" in extract("质量很好", max_n=3)

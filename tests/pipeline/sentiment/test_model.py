@@ -50,7 +50,7 @@ def test_scores_are_probabilities_with_consistent_labels(model: SentimentModel) 
         ("好", "一点也不好"),
         ("喜欢", "不喜欢"),
         ("值得", "不值得"),
-        ("会买", "再也不买了"),
+        ("还会买", "再也不买了"),
         ("哈哈[赞]", "[怒][怒]"),
         ("👍", "😡"),
     ],

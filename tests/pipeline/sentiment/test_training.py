@@ -11,7 +11,15 @@ import pytest
 from pipeline.sentiment import load_model
 from pipeline.sentiment.evaluation import evaluate
 from pipeline.sentiment.model import SentimentModel
-from pipeline.sentiment.training import Example, load_labelled, platt, split, train_model
+from pipeline.sentiment.training import (
+    Example,
+    cap_per_category,
+    consistency,
+    load_labelled,
+    platt,
+    split,
+    train_model,
+)
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "reviews_9cats.csv"
 
@@ -71,3 +79,40 @@ def test_platt_recovers_a_known_calibration() -> None:
     a, b = platt(logits, labels)
     assert a == pytest.approx(0.5, abs=0.05)
     assert b == pytest.approx(-1.0, abs=0.1)
+
+
+def test_consistency_favours_polarity_that_holds_across_categories() -> None:
+    sets: list[set[str]] = []
+    labels: list[int] = []
+    cats: list[str] = []
+    for cat, flip in (("a", False), ("b", True)):
+        for i in range(40):
+            y = i % 2
+            fs = {"好" if y else "差", "common"}
+            if cat == "a" and y:
+                fs.add("本地")  # polarised, but seen in one category only
+            # "书" is positive in a and negative in b: product vocabulary, not sentiment
+            if y != flip:
+                fs.add("书")
+            sets.append(fs)
+            labels.append(y)
+            cats.append(cat)
+    score = consistency(sets, labels, cats)
+    assert score["好"] == pytest.approx(1.0) and score["差"] == pytest.approx(1.0)
+    assert score.get("书", 0.0) < 0.05
+    assert score["本地"] == pytest.approx(0.5)
+    assert score.get("common", 0.0) < 0.05
+
+
+def test_cap_per_category_keeps_the_first_rows_of_each() -> None:
+    assert cap_per_category(["a", "b", "a", "a", "b"], cap=2) == [0, 1, 2, 4]
+
+
+def test_model_remembers_its_ngram_setting(
+    small: tuple[list[Example], list[Example]], tmp_path: Path
+) -> None:
+    model = train_model(small[0][:1500], epochs=0, max_n=3)
+    assert model.max_n == 3 and any(len(f) == 3 and f[0] not in "¬+›§" for f in model.weights)
+    loaded = load_model(model.save(tmp_path / "m3.marshal.gz"))
+    assert loaded.max_n == 3
+    assert loaded.score("质量很好") == model.score("质量很好")
