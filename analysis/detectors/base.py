@@ -83,6 +83,8 @@ class Detector:
     required_options: ClassVar[frozenset[str]] = frozenset()
     defaults: ClassVar[dict[str, Any]] = {}
     duration_options: ClassVar[frozenset[str]] = frozenset()
+    #: Options that take one of a few fixed values, e.g. ``{"field": ("total", "negative")}``.
+    choice_options: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: ``"counts"`` detectors take a CountSeries; others (cascade) take their own series type.
     input_kind: ClassVar[str] = "counts"
 
@@ -120,6 +122,11 @@ class Detector:
 
     @classmethod
     def _coerce(cls, name: str, value: Any) -> Any:
+        choices = cls.choice_options.get(name)
+        if choices is not None:
+            if value not in choices:
+                raise ValueError(f"expected one of {', '.join(map(repr, choices))}, got {value!r}")
+            return value
         if name in cls.duration_options:
             try:
                 ok = isinstance(value, str | int) and not isinstance(value, bool)

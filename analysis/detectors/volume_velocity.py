@@ -34,12 +34,7 @@ class VolumeVelocity(Detector):
         "field": "total",  # or "negative"
     }
     duration_options = BASELINE_DURATIONS | {"window"}
-
-    @classmethod
-    def _coerce(cls, name: str, value: Any) -> Any:
-        if name == "field" and value not in ("total", "negative"):
-            raise ValueError(f"expected 'total' or 'negative', got {value!r}")
-        return super()._coerce(name, value)
+    choice_options: ClassVar[dict[str, tuple[str, ...]]] = {"field": ("total", "negative")}
 
     def fire(
         self,

@@ -28,12 +28,7 @@ class WindowRatio(Detector):
         "cooldown": "1h",
     }
     duration_options = frozenset({"timeframe", "cooldown"})
-
-    @classmethod
-    def _coerce(cls, name: str, value: Any) -> Any:
-        if name == "field" and value not in ("total", "negative"):
-            raise ValueError(f"expected 'total' or 'negative', got {value!r}")
-        return super()._coerce(name, value)
+    choice_options: ClassVar[dict[str, tuple[str, ...]]] = {"field": ("total", "negative")}
 
     def fire(
         self,

@@ -75,7 +75,7 @@ def test_disabled_detectors_are_validated_but_not_built() -> None:
             )
         ]
     )
-    with pytest.raises(ConfigError, match=r"options\.field: expected 'total' or 'negative'"):
+    with pytest.raises(ConfigError, match=r"options\.field: expected one of 'total', 'negative'"):
         build_detectors(bad)
 
 
