@@ -2,8 +2,10 @@
 
 A brand matches when one of its terms (name or alias, case-insensitive) occurs in a field and
 none of its exclusion words does: ``鲜牧场`` (a resort) contains ``鲜牧`` but is off-topic.
-Fields are tried in the order given, so a repost that does not name the brand itself still
-matches through the post it reposts (field ``root_text``), and a review through its product name.
+Fields are tried in the order given, so a review matches through its product name, and a repost
+or comment that does not name a brand itself matches through the post it answers (``root_text``).
+Context fields only speak when the item's own fields name no brand: a comment about 鲜牧 under a
+video comparing 鲜牧 with 北岭 is about 鲜牧, not both.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 from koubei.config import Brand, BrandsConfig
 from koubei.model import BrandMatch
+
+# Fields that describe what an item replies to, not the item itself.
+CONTEXT_FIELDS = frozenset({"root_text"})
 
 
 def tracked_brands(brands: BrandsConfig, names: Sequence[str] | None) -> list[Brand]:
@@ -86,6 +91,10 @@ def _match(
         if hit:
             matched.append(brand.name)
             matches.append(BrandMatch(brand=brand.name, term=hit[1], field=hit[0]))
+    own = [m for m in matches if m.field not in CONTEXT_FIELDS]
+    if own and len(own) < len(matches):
+        matched = [m.brand for m in own]
+        matches = own
     return matched, matches, excluded
 
 

@@ -6,14 +6,23 @@ from koubei.config import BrandsConfig
 
 def test_alias_case_insensitive_and_field_order(brands: BrandsConfig) -> None:
     matched, matches, excluded = match_brands(
-        [("text", "xianmu yogurt"), ("root_text", "北岭")], brands.brands
+        [("text", "xianmu yogurt"), ("product", "北岭 纯牛奶 250ml")], brands.brands
     )
     assert matched == ["鲜牧", "北岭"]
     assert [(m.brand, m.term, m.field) for m in matches] == [
         ("鲜牧", "XianMu", "text"),
-        ("北岭", "北岭", "root_text"),
+        ("北岭", "北岭", "product"),
     ]
     assert excluded == []
+
+
+def test_context_counts_only_when_the_item_names_no_brand(brands: BrandsConfig) -> None:
+    # A comment about 鲜牧 under a post comparing 鲜牧 with 北岭 is about 鲜牧 only.
+    own = match_brands([("text", "鲜牧喝出异物"), ("root_text", "鲜牧和北岭对比")], brands.brands)
+    assert own[0] == ["鲜牧"] and [m.field for m in own[1]] == ["text"]
+    # A bare repost ("转发微博") is about whatever the post it reposts is about.
+    bare = match_brands([("text", "转发微博"), ("root_text", "鲜牧和北岭对比")], brands.brands)
+    assert bare[0] == ["鲜牧", "北岭"] and {m.field for m in bare[1]} == {"root_text"}
 
 
 def test_exclusion_word_drops_the_brand_only(brands: BrandsConfig) -> None:
