@@ -189,8 +189,6 @@ class Detector:
 
     def detect(self, series: Any) -> list[Detection]:
         """One :class:`Detection` per episode, at the episode's onset bin."""
-        from analysis.detectors.severity import crisis_severity
-
         firing = self.fire_series(series)
         out = []
         for onset, last in episodes(firing.fired[0], self.cooldown_bins(series.interval_seconds)):
@@ -203,21 +201,35 @@ class Detector:
             if not series.volume_only:
                 tot = float(series.total[onset])
                 details["negative_share"] = float(series.negative[onset]) / tot if tot else 0.0
-            observed = float(firing.observed[0, onset])
-            expected = float(firing.expected[0, onset])
-            detection = Detection(
-                timestamp=series.start[onset],
-                severity="info",
-                score=0.0,
-                observed=observed,
-                expected=expected,
-                detector=self.name,
-                series=series.key,
-                reason=self.reason(observed, expected, details),
-                details=details,
-            )
-            out.append(crisis_severity(detection))
+            out.append(self.emit(series, onset, firing, details, self.reason))
         return out
+
+    def emit(
+        self,
+        series: Any,
+        onset: int,
+        firing: Firing,
+        details: dict[str, Any],
+        reason: Callable[[float, float, dict[str, Any]], str],
+        context: Mapping[str, Any] | None = None,
+    ) -> Detection:
+        """The detection of the episode starting at bin ``onset``, scored for severity."""
+        from analysis.detectors.severity import crisis_severity
+
+        observed = float(firing.observed[0, onset])
+        expected = float(firing.expected[0, onset])
+        detection = Detection(
+            timestamp=series.start[onset],
+            severity="info",
+            score=0.0,
+            observed=observed,
+            expected=expected,
+            detector=self.name,
+            series=series.key,
+            reason=reason(observed, expected, details),
+            details=details,
+        )
+        return crisis_severity(detection, context)
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
         return f"{self.name}: {observed:.0f} against {expected:.1f} expected"

@@ -25,7 +25,6 @@ import numpy as np
 
 from analysis.detectors.base import Detection, Detector, Firing, register
 from analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
-from analysis.detectors.severity import crisis_severity
 
 
 @register("cascade_growth")
@@ -88,6 +87,13 @@ class CascadeGrowth(Detector):
     ) -> Firing:
         raise TypeError("cascade_growth runs on a CascadeSeries; call detect(cascade_series)")
 
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        return (
+            f"negative cascade {', '.join(details['triggers'])}: {observed:.0f} reposts in the "
+            f"last window against {expected:.0f} before, depth {details['depth']}, "
+            f"max followers {details['max_followers']:,}"
+        )
+
     def detect(self, series: Any) -> list[Detection]:
         if not isinstance(series, CascadeSeries):
             raise TypeError("cascade_growth.detect needs a CascadeSeries")
@@ -105,23 +111,7 @@ class CascadeGrowth(Detector):
                 "episode_bins": last - onset + 1,
                 "zscore": float(firing.zscore[0, onset]),
             }
-            observed = float(firing.observed[0, onset])
-            expected = float(firing.expected[0, onset])
-            detection = Detection(
-                timestamp=series.start[onset],
-                severity="info",
-                score=0.0,
-                observed=observed,
-                expected=expected,
-                detector=self.name,
-                series=series.key,
-                reason=(
-                    f"negative cascade {', '.join(reasons)}: {observed:.0f} reposts in the last "
-                    f"window against {expected:.0f} before, depth {context['depth']}, "
-                    f"max followers {context['max_followers']:,}"
-                ),
-            )
-            out.append(crisis_severity(detection, context))
+            out.append(self.emit(series, onset, firing, context, self.reason, context))
         return out
 
 
