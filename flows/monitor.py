@@ -8,7 +8,6 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,7 +59,7 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
 
 
 @task
-def process_pending(progress: bool) -> list[dict[str, Any]]:
+def process_pending(progress: bool, workers: int) -> list[dict[str, Any]]:
     from pipeline.process import process_file
     from pipeline.sentiment import load_model
 
@@ -68,7 +67,6 @@ def process_pending(progress: bool) -> list[dict[str, Any]]:
     if not pending:
         return []
     model = load_model()
-    workers = os.cpu_count() or 1  # big landing files are processed on every core
     return [
         asdict(
             process_file(
@@ -142,8 +140,13 @@ def monitor(
     as_of: datetime | None = None,
     do_crawl: bool = True,
     progress: bool = True,
+    process_workers: int = 1,
 ) -> dict[str, Any]:
-    """One monitoring cycle. ``as_of`` fixes "now" for detection (replays and the demo)."""
+    """One monitoring cycle. ``as_of`` fixes "now" for detection (replays and the demo).
+
+    ``process_workers`` > 1 processes big landing files on several cores; one is the default
+    because the measured gain on two cores is nil (``python -m bench process``, BENCHMARKS.md).
+    """
     logger = get_run_logger()
     summary = RunSummary()
     replayed = replay_spool(prefix)
@@ -153,7 +156,7 @@ def monitor(
         for report in crawl(config_dir, sources):
             summary.crawled[report.source] = report.items
             summary.source_status[report.source] = report.status
-    for report in process_pending(progress):
+    for report in process_pending(progress, process_workers):
         summary.processed += report["processed"]
         summary.rejected += report["rejected"]
     summary.indexed = index_pending(prefix, progress)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict
 
 
@@ -13,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help="only this source's landing files")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes for big files"
+        "--workers", type=int, default=1, help="processes for big files (see BENCHMARKS.md)"
     )
     parser.set_defaults(func=run)
 
