@@ -59,22 +59,32 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
 
 
 @task
-def process_pending(progress: bool, workers: int) -> list[dict[str, Any]]:
+def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]:
+    from pipeline.enrich import Enricher, default_workers, prewarm
     from pipeline.process import process_file
     from pipeline.sentiment import load_model
 
     pending = ledger.pending_landing()
     if not pending:
         return []
+    workers = workers or default_workers()
+    if workers > 1:
+        prewarm(sum(path.stat().st_size for path in pending))  # overlaps reading the files
     model = load_model()
-    return [
-        asdict(
-            process_file(
-                path, ledger.processed_path(path), model=model, progress=progress, workers=workers
+    # One enricher for all pending files, so helper processes start at most once per run.
+    with Enricher(model, workers=workers) as enricher:
+        return [
+            asdict(
+                process_file(
+                    path,
+                    ledger.processed_path(path),
+                    model=model,
+                    progress=progress,
+                    enricher=enricher,
+                )
             )
-        )
-        for path in pending
-    ]
+            for path in pending
+        ]
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
@@ -140,12 +150,12 @@ def monitor(
     as_of: datetime | None = None,
     do_crawl: bool = True,
     progress: bool = True,
-    process_workers: int = 1,
+    process_workers: int | None = None,
 ) -> dict[str, Any]:
     """One monitoring cycle. ``as_of`` fixes "now" for detection (replays and the demo).
 
-    ``process_workers`` > 1 processes big landing files on several cores; one is the default
-    because the measured gain on two cores is nil (``python -m bench process``, BENCHMARKS.md).
+    ``process_workers`` processes share the processing of big landing files; the default is one
+    per core (``python -m bench process`` in BENCHMARKS.md measures the gain).
     """
     logger = get_run_logger()
     summary = RunSummary()

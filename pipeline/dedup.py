@@ -6,6 +6,10 @@ persisted under ``state_dir`` so that a later batch joins clusters made by an ea
 
 Shingles are character 3-grams of the cleaned text with whitespace, punctuation, digits and
 latin letters removed: templated reposts differ in exactly those (order numbers, handles, links).
+
+A text's ``signature`` (its MinHash values) is a pure function of the text, so worker processes
+compute it beside cleaning and scoring; only the LSH lookup and insert, whose state spans batches,
+run in one place.
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-__all__ = ["NUM_PERM", "THRESHOLD", "DedupIndex", "assign_duplicate_clusters", "shingles"]
+__all__ = [
+    "NUM_PERM",
+    "THRESHOLD",
+    "DedupIndex",
+    "Signature",
+    "assign_duplicate_clusters",
+    "record_text",
+    "shingles",
+    "signature",
+]
 
 NUM_PERM = 64
 THRESHOLD = 0.7  # estimated Jaccard similarity of shingle sets that makes two texts one cluster
@@ -43,13 +57,28 @@ def shingles(text: str) -> set[str]:
 @lru_cache(maxsize=1)
 def _permutations() -> Any:
     # Drawing the permutations is most of a new MinHash's cost; they depend only on the seed.
-    return MinHash(num_perm=NUM_PERM, seed=1).permutations
+    return MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 
 
-def _minhash(tokens: set[str]) -> MinHash:
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations())
+# MinHash values of a text's shingles; None for a text with no shingles (its own cluster).
+Signature = np.ndarray | None
+SEED = 1
+
+
+def signature(text: str) -> Signature:
+    """The MinHash values of ``text``'s shingles (pure; small enough to send between processes)."""
+    tokens = shingles(text)
+    if not tokens:
+        return None
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations())
     mh.update_batch([t.encode("utf-8") for t in tokens])
-    return mh
+    return mh.hashvalues
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """The text a record is clustered on: ``text_clean``, falling back to ``text_raw``."""
+    text = record.get("text_clean") or record.get("text_raw") or ""
+    return text if isinstance(text, str) else str(text)
 
 
 def _record_key(record: dict[str, Any], text: str) -> str:
@@ -90,16 +119,33 @@ class DedupIndex:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def assign(self, key: str, text: str) -> str:
-        """The cluster id for ``key``: its earlier cluster, a near-duplicate's, or a new one."""
+    def assign_records(
+        self, records: list[dict[str, Any]], signatures: list[Signature] | None = None
+    ) -> None:
+        """Set ``dup_cluster`` on each record, in order (see ``assign_duplicate_clusters``)."""
+        if signatures is not None and len(signatures) != len(records):
+            raise ValueError(f"{len(signatures)} signatures for {len(records)} records")
+        for number, record in enumerate(records):
+            text = record_text(record)
+            key = _record_key(record, text)
+            if key in self.cluster_of:  # re-run: skip the MinHash work
+                record["dup_cluster"] = self.cluster_of[key]
+                continue
+            known = signatures[number] if signatures is not None else signature(text)
+            record["dup_cluster"] = self.assign(key, known)
+
+    def assign(self, key: str, signature: Signature) -> str:
+        """The cluster id for ``key``: its earlier cluster, a near-duplicate's, or a new one.
+
+        ``signature`` is ``signature(text)`` of the key's text.
+        """
         if key in self.cluster_of:
             return self.cluster_of[key]
-        tokens = shingles(text)
-        if not tokens:
+        if signature is None:
             cluster = "dup:" + key
             self.cluster_of[key] = cluster
             return cluster
-        mh = _minhash(tokens)
+        mh = LeanMinHash(seed=SEED, hashvalues=signature)
         candidates = sorted(self.lsh.query(mh))
         # Deterministic choice when several clusters match: the smallest cluster id.
         cluster = min((self.cluster_of[c] for c in candidates), default="dup:" + key)
@@ -109,7 +155,9 @@ class DedupIndex:
 
 
 def assign_duplicate_clusters(
-    records: list[dict[str, Any]], state_dir: Path | None = None
+    records: list[dict[str, Any]],
+    state_dir: Path | None = None,
+    signatures: list[Signature] | None = None,
 ) -> list[dict[str, Any]]:
     """Set ``dup_cluster`` on each record (in place) and return the list.
 
@@ -119,6 +167,9 @@ def assign_duplicate_clusters(
         Document records; ``text_clean`` is used, falling back to ``text_raw``.
     state_dir : Path, optional
         Where the LSH state lives. Without it clustering covers this batch only.
+    signatures : list, optional
+        ``signature(record_text(record))`` for each record, if already computed (by the workers
+        that cleaned the records); computed here otherwise.
 
     Returns
     -------
@@ -128,11 +179,7 @@ def assign_duplicate_clusters(
         "unique" counts are distinct ``dup_cluster`` values. Re-running a record keeps its cluster.
     """
     index = DedupIndex.load(state_dir)
-    for record in records:
-        text = record.get("text_clean") or record.get("text_raw") or ""
-        if not isinstance(text, str):
-            text = str(text)
-        record["dup_cluster"] = index.assign(_record_key(record, text), text)
+    index.assign_records(records, signatures)
     if state_dir is not None:
         index.save(Path(state_dir))
     return records

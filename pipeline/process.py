@@ -7,9 +7,7 @@ and never allowed to stop the batch.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,9 @@ from tqdm import tqdm
 
 from koubei import jsonl, paths
 from koubei.model import from_record, to_record
-from pipeline.aspects import tag_aspects
-from pipeline.clean import clean_record
-from pipeline.dedup import assign_duplicate_clusters
-from pipeline.sentiment import SentimentModel, load_model
+from pipeline.dedup import DedupIndex
+from pipeline.enrich import Enricher
+from pipeline.sentiment import SentimentModel
 
 Record = dict[str, Any]
 
@@ -51,65 +48,35 @@ def validate(records: Iterable[Record]) -> tuple[list[Record], list[Record]]:
     return valid, rejected
 
 
-# Below this many records the worker start-up (~1-2 s each: imports and model load) costs more
-# than a second core saves.
-PARALLEL_MIN_RECORDS = 4000
-CHUNK = 500
-
-_worker_model: SentimentModel | None = None
-
-
-def enrich(record: Record, model: SentimentModel) -> Record:
-    """clean → sentiment → aspects for one record (pure; no cross-record state)."""
-    return tag_aspects(model.score_record(clean_record(record)), model)
-
-
-def _init_worker(model_path: str | None) -> None:
-    global _worker_model
-    _worker_model = load_model(Path(model_path) if model_path else None)
-
-
-def _enrich_chunk(chunk: list[Record]) -> list[Record]:
-    assert _worker_model is not None, "worker not initialised"
-    return [enrich(record, _worker_model) for record in chunk]
-
-
 def process_records(
     records: list[Record],
     *,
     model: SentimentModel,
     dedup_state_dir: Path | None = None,
     progress: bool = False,
-    workers: int = 1,
-    model_path: Path | None = None,
-    parallel_min: int = PARALLEL_MIN_RECORDS,
+    enricher: Enricher | None = None,
 ) -> list[Record]:
-    """clean → sentiment → aspects (on ``workers`` processes for big batches), then
-    near-duplicate clusters (sequential: its LSH state spans batches), in input order.
+    """clean → sentiment → aspects, then near-duplicate clusters, in input order.
 
-    ``model_path`` is the file ``model`` came from, for the worker processes to load.
+    ``enricher`` spreads the per-record work over several processes (see ``pipeline.enrich``);
+    without one it all runs here. The clusters are assigned here, in order: their LSH state spans
+    batches.
     """
+    enricher = enricher or Enricher(model)
+    if enricher.model.version != model.version:
+        raise ValueError(
+            f"enricher scores with model {enricher.model.version}, not {model.version}"
+        )
+    index = DedupIndex.load(dedup_state_dir)
+    processed: list[Record] = []
     bar = tqdm(total=len(records), desc="process", unit="doc", disable=not progress, leave=False)
-    enriched: list[Record] = []
-    if workers > 1 and len(records) >= parallel_min:
-        chunks = [records[i : i + CHUNK] for i in range(0, len(records), CHUNK)]
-        # spawn, not fork: the flow runs tasks in threads, and forking a threaded process can
-        # copy a held lock into the child.
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(str(model_path) if model_path else None,),
-        ) as pool:
-            for part in pool.map(_enrich_chunk, chunks):
-                enriched.extend(part)
-                bar.update(len(part))
-    else:
-        for record in records:
-            enriched.append(enrich(record, model))
-            bar.update(1)
-    bar.close()
-    return assign_duplicate_clusters(enriched, state_dir=dedup_state_dir)
+    with bar:
+        for part, signatures in enricher.iter_enriched(records, bar.update):
+            index.assign_records(part, signatures)
+            processed.extend(part)
+    if dedup_state_dir is not None:
+        index.save(dedup_state_dir)
+    return processed
 
 
 def process_file(
@@ -118,7 +85,7 @@ def process_file(
     *,
     model: SentimentModel,
     progress: bool = False,
-    workers: int = 1,
+    enricher: Enricher | None = None,
 ) -> ProcessReport:
     """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``."""
     valid, rejected = validate(jsonl.read(landing))
@@ -132,7 +99,7 @@ def process_file(
         model=model,
         dedup_state_dir=paths.state_dir("dedup"),
         progress=progress,
-        workers=workers,
+        enricher=enricher,
     )
     report.processed = jsonl.write_atomic(output, processed)
     for record in processed:

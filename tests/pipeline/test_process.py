@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from koubei import jsonl
-from koubei.model import make_id
+from pipeline.enrich import Enricher
 from pipeline.process import process_file, process_records
 from pipeline.sentiment import load_model
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "reviews_9cats.csv"
-
-
-def reviews(count: int) -> list[dict[str, Any]]:
-    start = datetime.fromisoformat("2026-11-20T08:00:00+08:00")
-    with open(DATA, encoding="utf-8") as handle:
-        rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
-    return [
-        {
-            "id": make_id("shop_json", n),
-            "platform": "shop_json",
-            "source": "test-shop",
-            "kind": "review",
-            "native_id": str(n),
-            "text_raw": f"<p>{row['review']}</p>",
-            "created_at": (start + timedelta(minutes=n)).isoformat(),
-        }
-        for n, row in enumerate(rows)
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +19,9 @@ def model():  # type: ignore[no-untyped-def]
 
 
 def test_process_file_sets_aside_bad_records_with_the_reason(
-    koubei_home: str, tmp_path: Path, model
+    koubei_home: str, tmp_path: Path, model, review_records
 ) -> None:  # type: ignore[no-untyped-def]
-    records = reviews(5)
+    records = review_records(5)
     records[2] = {**records[2], "created_at": "yesterday-ish"}
     del records[3]["text_raw"]
     landing = tmp_path / "landing" / "test-shop" / "run1.jsonl"
@@ -66,12 +43,17 @@ def test_process_file_sets_aside_bad_records_with_the_reason(
     assert sum(report.labels.values()) == 3
 
 
-def test_two_workers_give_exactly_the_sequential_result(tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
-    records = reviews(240)
+def test_two_workers_give_exactly_the_sequential_result(
+    tmp_path: Path, model, review_records
+) -> None:  # type: ignore[no-untyped-def]
+    records = review_records(240)
     records += [dict(records[0], id="shop_json:copy", native_id="copy")]  # a near-duplicate
     sequential = process_records(records, model=model, dedup_state_dir=tmp_path / "a")
-    parallel = process_records(
-        records, model=model, dedup_state_dir=tmp_path / "b", workers=2, parallel_min=100
-    )
+    with Enricher(model, workers=2, chunk=20) as enricher:
+        enricher.start(wait_ready=True)
+        parallel = process_records(
+            records, model=model, dedup_state_dir=tmp_path / "b", enricher=enricher
+        )
+        assert enricher.chunks_by_helpers > 0 and enricher.chunks_here > 0
     assert json.dumps(parallel, sort_keys=True) == json.dumps(sequential, sort_keys=True)
     assert parallel[-1]["dup_cluster"] == parallel[0]["dup_cluster"]

@@ -1,0 +1,310 @@
+"""Per-record enrichment (clean → sentiment → aspects → MinHash signature), on one core or several.
+
+Every step here is a pure function of one record, so records can be enriched anywhere and in any
+order; ``Enricher`` spreads a batch over this process and ``workers - 1`` helper processes and
+hands the results back in input order. What spans records (near-duplicate clusters) stays with the
+caller.
+
+How the cores are shared (measured in BENCHMARKS.md, "Processing stage on two cores"):
+
+- This process works too. The first helper in a process needs ~2 s to start (a fork server that
+  imports this module and loads jieba's dictionary and the model), and the batch does not wait
+  for it: this process enriches chunks from the start, and a helper is handed chunks only once
+  it has reported ready. Later helpers fork from the loaded fork server in milliseconds.
+- Helpers start on the first batch big enough to be worth it and are kept for later batches (one
+  ``Enricher`` per run, not per landing file).
+- Chunks are small and each ready helper holds at most two, so at the end of a batch this process
+  waits for at most two small chunks.
+- The MinHash signature is computed with the rest, leaving only the LSH lookup sequential.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from koubei.log import get_logger
+from pipeline.aspects import tag_aspects
+from pipeline.clean import clean_record
+from pipeline.dedup import Signature, record_text, signature
+from pipeline.sentiment import SentimentModel, load_model
+
+log = get_logger(__name__)
+
+Record = dict[str, Any]
+Enriched = tuple[list[Record], list[Signature]]
+
+# Records per task: ~0.1 s of work, small enough that the end-of-batch wait is short and large
+# enough that the per-task cost (pickling, queueing) is a few percent.
+CHUNK = 100
+# Helpers start only for a batch at least this big: the first start-up costs ~2 s of CPU.
+PARALLEL_MIN_RECORDS = 2000
+# Landing records are ~0.3-1 kB, so files this big hold about PARALLEL_MIN_RECORDS records.
+PREWARM_MIN_BYTES = 1_000_000
+TASKS_PER_HELPER = 2
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+_helper_model: SentimentModel | None = None
+
+
+def enrich(record: Record, model: SentimentModel) -> Record:
+    """clean → sentiment → aspects for one record (pure; no cross-record state)."""
+    return tag_aspects(model.score_record(clean_record(record)), model)
+
+
+def enrich_chunk(records: list[Record], model: SentimentModel) -> Enriched:
+    """``enrich`` each record, with the MinHash signature of its cleaned text beside it."""
+    enriched = [enrich(record, model) for record in records]
+    return enriched, [signature(record_text(record)) for record in enriched]
+
+
+def default_workers() -> int:
+    """One process per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _helper_context() -> multiprocessing.context.BaseContext:
+    # forkserver, not fork: flows run tasks in threads, and forking a threaded process can copy a
+    # held lock into the child. The fork server starts once per process with the tokenizer, the
+    # model and the lazily built tables loaded, so a helper forked from it starts in ms.
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload([__name__, "pipeline.enrich_preload"])
+    return context
+
+
+def prewarm(pending_bytes: int | None = None) -> None:
+    """Start loading the fork server now, in the background, so that helpers are ready by the
+    time the first big batch arrives; call it before reading the landing files.
+
+    With ``pending_bytes`` (the size of the files about to be processed) only when that is enough
+    for helpers to be used.
+    """
+    if pending_bytes is not None and pending_bytes < PREWARM_MIN_BYTES:
+        return
+    if START_METHOD == "forkserver":
+        _helper_context()
+        multiprocessing.forkserver.ensure_running()
+
+
+def _init_helper(model_path: str | None) -> None:
+    global _helper_model
+    # Already imported in a fork server (the helper inherits it); imported here otherwise, so that
+    # a helper reporting ready has its tables loaded.
+    from pipeline import enrich_preload
+
+    shipped = enrich_preload.SHIPPED_MODEL
+    _helper_model = load_model(Path(model_path)) if model_path else shipped
+
+
+def _helper_ready() -> str:
+    assert _helper_model is not None, "helper not initialised"
+    return _helper_model.version
+
+
+def _helper_enrich(records: list[Record]) -> Enriched:
+    assert _helper_model is not None, "helper not initialised"
+    return enrich_chunk(records, _helper_model)
+
+
+class Enricher:
+    """Enriches batches on this process plus ``workers - 1`` helper processes.
+
+    Use as a context manager (or call ``close``) so the helpers are shut down. ``model_path`` is
+    the file ``model`` came from, for the helpers to load (the shipped model if None).
+    """
+
+    def __init__(
+        self,
+        model: SentimentModel,
+        *,
+        workers: int = 1,
+        model_path: Path | None = None,
+        parallel_min: int = PARALLEL_MIN_RECORDS,
+        chunk: int = CHUNK,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.model = model
+        self.workers = workers
+        self.model_path = model_path
+        self.parallel_min = parallel_min
+        self.chunk = chunk
+        self._pool: ProcessPoolExecutor | None = None
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+        # Appended to by the starter thread, read by the enriching one (list ops are atomic).
+        self._starting: list[Future[str]] = []
+        self._ready = 0
+        self._helpers_failed = False
+        # Chunks enriched by this process and by the helpers (for logs, tests and benchmarks).
+        self.chunks_here = 0
+        self.chunks_by_helpers = 0
+
+    def __enter__(self) -> Enricher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.chunks_by_helpers:
+            log.info(
+                "enrichment shared between processes",
+                chunks_here=self.chunks_here,
+                chunks_by_helpers=self.chunks_by_helpers,
+            )
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._starting, self._ready = [], 0
+
+    def start(self, wait_ready: bool = False) -> None:
+        """Start the helpers now rather than on the first big batch (a service warming up).
+
+        With ``wait_ready`` block until they have loaded the model.
+        """
+        if self.workers > 1:
+            self._start_helpers()
+            if wait_ready:
+                if self._starter is not None:
+                    self._starter.join()
+                wait(list(self._starting))
+                self._helpers_ready()
+
+    def _start_helpers(self) -> ProcessPoolExecutor | None:
+        if self._pool is None and not self._helpers_failed:
+            pool = ProcessPoolExecutor(
+                self.workers - 1,
+                mp_context=_helper_context(),
+                initializer=_init_helper,
+                initargs=(str(self.model_path) if self.model_path else None,),
+            )
+            self._pool = pool
+            # Starting a helper blocks until the fork server has loaded (~2 s the first time in
+            # a process); a thread waits for that while this process goes on enriching.
+            self._starter = threading.Thread(
+                target=self._submit_ready_checks, args=(pool,), name="enrich-start", daemon=True
+            )
+            self._starter.start()
+        return self._pool
+
+    def _submit_ready_checks(self, pool: ProcessPoolExecutor) -> None:
+        try:
+            for _ in range(self.workers - 1):
+                self._starting.append(pool.submit(_helper_ready))
+        except RuntimeError:  # shut down meanwhile (the batch ended, or a helper died)
+            pass
+        except BaseException as exc:
+            self._start_error = exc
+
+    def _helpers_ready(self) -> int:
+        if self._start_error is not None:
+            self._abandon_helpers(self._start_error)
+            return 0
+        for future in [f for f in self._starting if f.done()]:
+            self._starting.remove(future)
+            try:
+                version = future.result()
+            except BrokenExecutor as exc:
+                self._abandon_helpers(exc)
+                return 0
+            if version != self.model.version:
+                raise ValueError(
+                    f"a helper process loaded sentiment model {version} from "
+                    f"{self.model_path or 'the shipped default'}, but this process scores with "
+                    f"{self.model.version}: pass the model's file as model_path"
+                )
+            self._ready += 1
+        return self._ready
+
+    def _abandon_helpers(self, cause: BaseException) -> None:
+        """A helper died (killed, out of memory, failed to start): go on in this process."""
+        if self._pool is not None:
+            log.warning("enrichment helpers failed; continuing on one core", error=repr(cause))
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool, self._starting, self._ready = None, [], 0
+        self._start_error = None
+        self._helpers_failed = True
+
+    def enrich(
+        self, records: list[Record], on_progress: Callable[[int], Any] | None = None
+    ) -> Enriched:
+        """Enriched records and their signatures, in input order (see ``iter_enriched``)."""
+        enriched: Enriched = ([], [])
+        for part, signatures in self.iter_enriched(records, on_progress):
+            enriched[0].extend(part)
+            enriched[1].extend(signatures)
+        return enriched
+
+    def iter_enriched(
+        self, records: list[Record], on_progress: Callable[[int], Any] | None = None
+    ) -> Iterator[Enriched]:
+        """Enriched chunks with their signatures, in input order, each as soon as it and all
+        before it are done (so the caller's sequential work overlaps the helpers' work).
+
+        ``on_progress(n)`` is called as each chunk of ``n`` records is done.
+        """
+        chunks = [records[i : i + self.chunk] for i in range(0, len(records), self.chunk)]
+        results: dict[int, Enriched] = {}
+        pending = deque(range(len(chunks)))
+        in_flight: dict[Future[Enriched], int] = {}
+        next_out = 0
+        share = self.workers > 1 and (self._pool is not None or len(records) >= self.parallel_min)
+        pool = self._start_helpers() if share else None
+
+        def collect(futures: set[Future[Enriched]]) -> None:
+            for future in futures:
+                number = in_flight.pop(future)
+                try:
+                    results[number] = future.result()
+                except BrokenExecutor as exc:
+                    self._abandon_helpers(exc)
+                    pending.appendleft(number)  # this process does it next
+                    continue
+                self.chunks_by_helpers += 1
+                if on_progress:
+                    on_progress(len(chunks[number]))
+
+        try:
+            while next_out < len(chunks):
+                if pool is not None and self._pool is pool:
+                    allowance = TASKS_PER_HELPER * self._helpers_ready()
+                    while len(in_flight) < allowance and pending:
+                        number = pending.popleft()
+                        in_flight[pool.submit(_helper_enrich, chunks[number])] = number
+                collect({f for f in in_flight if f.done()})
+                if next_out in results:
+                    yield results.pop(next_out)
+                    next_out += 1
+                elif pending:
+                    number = pending.popleft()
+                    results[number] = enrich_chunk(chunks[number], self.model)
+                    self.chunks_here += 1
+                    if on_progress:
+                        on_progress(len(chunks[number]))
+                else:
+                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    collect(finished)
+        finally:
+            for future in in_flight:
+                future.cancel()

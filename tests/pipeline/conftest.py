@@ -1,0 +1,39 @@
+"""Landing records made from the real labelled reviews, for the processing-stage tests."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koubei.model import make_id
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "reviews_9cats.csv"
+
+
+@pytest.fixture(scope="session")
+def review_records() -> Callable[[int], list[dict[str, Any]]]:
+    """``review_records(n)``: the first ``n`` reviews as landing records (HTML-wrapped text)."""
+
+    def make(count: int) -> list[dict[str, Any]]:
+        start = datetime.fromisoformat("2026-11-20T08:00:00+08:00")
+        with open(DATA, encoding="utf-8") as handle:
+            rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
+        return [
+            {
+                "id": make_id("shop_json", n),
+                "platform": "shop_json",
+                "source": "test-shop",
+                "kind": "review",
+                "native_id": str(n),
+                "text_raw": f"<p>{row['review']}</p>",
+                "created_at": (start + timedelta(minutes=n)).isoformat(),
+            }
+            for n, row in enumerate(rows)
+        ]
+
+    return make
