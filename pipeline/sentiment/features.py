@@ -8,12 +8,18 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
 * **degree** — after 很, 非常, 太 … the next word gets a ``+`` feature (strengthened polarity);
 * **contrast** — clauses after 但是, 不过, 可是 … also emit ``›``-marked bigrams, since the part
   after the turn usually carries the verdict;
-* **emoticons and emoji** — replaced by a gloss word the model learned from review text.
+* **emoticons and emoji** — replaced by a gloss word the model learned from review text;
+* **lexicon** (models trained with it) — clauses whose hits on a hand-written list of general
+  evaluative words (``lexicon.txt``) lean positive or negative emit ``⊕``/``⊖`` (``⊕⊕``/``⊖⊖``
+  for two or more such clauses, ``›⊕``/``›⊖`` for hits after a contrast; a negated hit counts
+  for the other side). Their weights are learned over every word on the list, so the list carries
+  polarity into domains whose vocabulary the training data never saw.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pipeline.clean.emoticons import replace_with_gloss
 from pipeline.clean.normalise import to_halfwidth
@@ -115,6 +121,38 @@ _MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;\n])")
 
 
+LEXICON = Path(__file__).with_name("lexicon.txt")
+
+
+def load_lexicon(path: Path = LEXICON) -> dict[str, list[str]]:
+    """Sections of the lexicon file (``positive``, ``negative``, ``ignore``) → their words."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif current is None:
+            raise ValueError(f"{path}:{number}: word {line!r} before any [section]")
+        else:
+            current.append(line)
+    return sections
+
+
+def _lexicon_pattern(sections: dict[str, list[str]]) -> tuple[re.Pattern[str], dict[str, int]]:
+    polarity = dict.fromkeys(sections.get("ignore", []), 0)
+    polarity.update(dict.fromkeys(sections.get("negative", []), -1))
+    polarity.update(dict.fromkeys(sections.get("positive", []), 1))
+    # Longest first, so 不满意 wins over 满意 and 差不多 (ignored) over 差.
+    words = sorted(polarity, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words))), polarity
+
+
+_LEXICON_RE, _POLARITY = _lexicon_pattern(load_lexicon())
+
+
 def prepare(text: str) -> str:
     """The text the features see: half-width, lower-case, emoticons glossed, @handles dropped."""
     text = to_halfwidth(text).lower()
@@ -142,9 +180,13 @@ def _after(clause: str, pos: int) -> str:
 
 
 def clause_features(
-    clause: str, out: set[str], contrast: bool = False, max_n: int = MAX_NGRAM
-) -> None:
-    """Add the features of one clause to ``out`` (plain n-grams up to ``max_n`` characters)."""
+    clause: str, out: set[str], contrast: bool = False, max_n: int = MAX_NGRAM, lexicon: bool = True
+) -> int:
+    """Add the features of one clause to ``out`` (plain n-grams up to ``max_n`` characters).
+
+    Returns the clause's lexicon balance: positive hits minus negative hits (negated hits count
+    for the other side).
+    """
     n = len(clause)
     out.update(clause)
     if max_n >= 2:
@@ -153,9 +195,11 @@ def clause_features(
         out.update([clause[i : i + 3] for i in range(n - 2)])
     if contrast:
         out.update(["›" + clause[i : i + 2] for i in range(n - 1)])
+    negation_ends = []
     for match in _NEG_RE.finditer(clause):
         if match.group() in _NOT_NEGATIONS:
             continue
+        negation_ends.append(match.end())
         target = _after(clause, match.end())
         if target:
             out.add("¬" + target[:1])
@@ -167,13 +211,30 @@ def clause_features(
             out.add("+" + target[:1])
             if len(target) > 1:
                 out.add("+" + target)
+    return _lexicon_balance(clause, out, contrast, negation_ends) if lexicon else 0
 
 
-def extract(text: str, max_n: int = MAX_NGRAM) -> set[str]:
+def _lexicon_balance(clause: str, out: set[str], contrast: bool, negation_ends: list[int]) -> int:
+    balance = 0
+    for match in _LEXICON_RE.finditer(clause):
+        polarity = _POLARITY[match.group()]
+        if not polarity:
+            continue
+        # Negated when a negator ends at most two characters before (不是很满意, 没那么好).
+        start = match.start()
+        if any(0 <= start - end <= 2 for end in negation_ends):
+            polarity = -polarity
+        balance += polarity
+        if contrast:
+            out.add("›⊕" if polarity > 0 else "›⊖")
+    return balance
+
+
+def extract(text: str, max_n: int = MAX_NGRAM, lexicon: bool = True) -> set[str]:
     """The feature set of one text (already cleaned or raw; both work).
 
-    ``max_n`` is the longest plain character n-gram; a model scores with the value it was
-    trained with.
+    ``max_n`` is the longest plain character n-gram and ``lexicon`` adds the lexicon features; a
+    model scores with the values it was trained with.
 
     Examples
     --------
@@ -182,12 +243,18 @@ def extract(text: str, max_n: int = MAX_NGRAM) -> set[str]:
     """
     out: set[str] = set()
     turned = False
-    size = 0
+    size = positive = negative = 0
     for clause in clauses(prepare(text)):
         if _CONTRAST_RE.match(clause):
             turned = True
-        clause_features(clause, out, contrast=turned, max_n=max_n)
+        balance = clause_features(clause, out, contrast=turned, max_n=max_n, lexicon=lexicon)
+        positive += balance > 0
+        negative += balance < 0
         size += len(clause)
+    if positive:
+        out.add("⊕" if positive == 1 else "⊕⊕")
+    if negative:
+        out.add("⊖" if negative == 1 else "⊖⊖")
     # The number of features grows with length, so the offset a text starts from must too:
     # one length-bucket feature lets "满意" alone be judged against other two-character texts.
     out.add(f"§{min(size.bit_length(), 8)}")

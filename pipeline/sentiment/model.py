@@ -56,6 +56,8 @@ class SentimentModel:
     max_n : int
         Longest plain character n-gram the weights were trained on (3 for models that predate
         the setting).
+    lexicon : bool
+        Whether the weights include the lexicon features (False for models that predate them).
     """
 
     version: str
@@ -65,13 +67,15 @@ class SentimentModel:
     neutral: tuple[float, float] = (0.4, 0.6)
     meta: dict[str, Any] = field(default_factory=dict)
     max_n: int = 3
+    lexicon: bool = False
 
     # --- scoring -------------------------------------------------------------------------
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
         get = self.weights.get
-        return self.bias + sum([get(f, 0.0) for f in features.extract(text, self.max_n)])
+        found = features.extract(text, self.max_n, self.lexicon)
+        return self.bias + sum([get(f, 0.0) for f in found])
 
     def probability(self, text: str) -> float:
         """Calibrated probability positive for one unit of text (no sentence aggregation)."""
@@ -139,6 +143,7 @@ class SentimentModel:
             "neutral": list(self.neutral),
             "meta": self.meta,
             "max_n": self.max_n,
+            "lexicon": self.lexicon,
             "weights": self.weights,
         }
         tmp = path.with_name(path.name + ".tmp")
@@ -179,4 +184,5 @@ def load_model(path: Path | None = None) -> SentimentModel:
         neutral=(float(payload["neutral"][0]), float(payload["neutral"][1])),
         meta=dict(payload.get("meta") or {}),
         max_n=int(payload.get("max_n", 3)),
+        lexicon=bool(payload.get("lexicon", False)),
     )

@@ -223,6 +223,7 @@ def train_model(
     max_n: int = features.MAX_NGRAM,
     category_cap: int | None = CATEGORY_CAP,
     use_consistency: bool = True,
+    lexicon: bool = True,
 ) -> SentimentModel:
     """Train a model on ``rows`` (all of them are training data: hold out before calling).
 
@@ -240,6 +241,8 @@ def train_model(
         Correction rows per category; None uses every row.
     use_consistency : bool
         Scale weights and steps by cross-category consistency.
+    lexicon : bool
+        Add the lexicon features (``lexicon.txt``, see ``features``); stored in the model.
 
     Category balancing and consistency apply only when the rows carry two or more categories.
     """
@@ -247,7 +250,7 @@ def train_model(
     random.Random(seed + 1).shuffle(shuffled)
     cut = int(len(shuffled) * CALIBRATION)
     calib, fit = shuffled[:cut], shuffled[cut:]
-    fit_sets = [features.extract(r.text, max_n=max_n) for r in fit]
+    fit_sets = [features.extract(r.text, max_n=max_n, lexicon=lexicon) for r in fit]
     fit_labels = [r.label for r in fit]
     fit_cats = [r.category for r in fit]
     several = len(set(fit_cats)) > 1
@@ -263,7 +266,9 @@ def train_model(
         weights, bias = correct(weights, prior, sets, labels, epochs=epochs, seed=seed, rates=rates)
     else:
         bias = prior
-    model = SentimentModel(version="unversioned", weights=weights, bias=bias, max_n=max_n)
+    model = SentimentModel(
+        version="unversioned", weights=weights, bias=bias, max_n=max_n, lexicon=lexicon
+    )
     if calib:
         model.platt = platt([model.logit(r.text) for r in calib], [r.label for r in calib])
     digest = hashlib.sha1(repr(sorted(weights.items())[:: max(1, len(weights) // 5000)]).encode())
@@ -275,6 +280,7 @@ def train_model(
         "epochs": epochs,
         "seed": seed,
         "max_n": max_n,
+        "lexicon": lexicon,
         "category_cap": category_cap if several else None,
         "consistency": bool(several and use_consistency),
     }

@@ -62,6 +62,37 @@ def test_negation_is_still_found_after_a_look_alike() -> None:
 
 
 def test_max_n_bounds_plain_ngrams() -> None:
-    plain = {f for f in extract("质量很好", max_n=2) if f[0] not in "¬+›§"}
+    plain = {f for f in extract("质量很好", max_n=2) if f[0] not in "¬+›§⊕⊖"}
     assert max(map(len, plain)) == 2
     assert "质量很" in extract("质量很好", max_n=3)
+
+
+def _lexicon(text: str) -> set[str]:
+    return {f for f in extract(text) if f.lstrip("›")[:1] in ("⊕", "⊖")}
+
+
+@pytest.mark.parametrize(
+    ("text", "marks"),
+    [
+        ("房间很干净", {"⊕"}),
+        ("设施陈旧，房间有异味", {"⊖⊖"}),  # words no review category teaches
+        ("不太干净", {"⊖"}),  # a negated hit counts for the other side
+        ("不是很满意", {"⊖"}),
+        ("没有问题", {"⊕"}),
+        ("差不多吧，出差用的", set()),  # look-alikes are skipped whole
+        ("价格偏贵，但是服务很周到", {"⊖", "⊕", "›⊕"}),
+    ],
+)
+def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str]) -> None:
+    assert _lexicon(text) == marks
+
+
+def test_a_lexicon_word_before_any_section_is_an_error_naming_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.sentiment.features import load_lexicon
+
+    path = tmp_path / "lexicon.txt"
+    path.write_text("# comment\n好评\n[positive]\n满意\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lexicon\.txt:2: word '好评'"):
+        load_lexicon(path)
+    path.write_text("[positive]\n满意\n[negative]\n失望\n", encoding="utf-8")
+    assert load_lexicon(path) == {"positive": ["满意"], "negative": ["失望"]}

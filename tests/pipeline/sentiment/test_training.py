@@ -112,7 +112,20 @@ def test_model_remembers_its_ngram_setting(
     small: tuple[list[Example], list[Example]], tmp_path: Path
 ) -> None:
     model = train_model(small[0][:1500], epochs=0, max_n=3)
-    assert model.max_n == 3 and any(len(f) == 3 and f[0] not in "¬+›§" for f in model.weights)
+    assert model.max_n == 3 and any(len(f) == 3 and f[0] not in "¬+›§⊕⊖" for f in model.weights)
     loaded = load_model(model.save(tmp_path / "m3.marshal.gz"))
     assert loaded.max_n == 3
     assert loaded.score("质量很好") == model.score("质量很好")
+
+
+def test_model_remembers_its_lexicon_setting(
+    small: tuple[list[Example], list[Example]], tmp_path: Path
+) -> None:
+    plain = train_model(small[0][:1500], epochs=0, lexicon=False)
+    with_lexicon = train_model(small[0][:1500], epochs=0)
+    assert not any(f.lstrip("›")[:1] in "⊕⊖" for f in plain.weights)
+    assert {"⊕", "⊖"} <= set(with_lexicon.weights)
+    assert with_lexicon.weights["⊕"] > 0 > with_lexicon.weights["⊖"]
+    loaded = load_model(with_lexicon.save(tmp_path / "lex.marshal.gz"))
+    assert loaded.lexicon and not load_model(plain.save(tmp_path / "plain.marshal.gz")).lexicon
+    assert loaded.score("房间有异味") == with_lexicon.score("房间有异味")
