@@ -60,31 +60,10 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
 
 @task
 def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]:
-    from pipeline.enrich import Enricher, default_workers, prewarm
-    from pipeline.process import process_file
-    from pipeline.sentiment import load_model
+    from pipeline.process import process_pending_files
 
     pending = ledger.pending_landing()
-    if not pending:
-        return []
-    workers = workers or default_workers()
-    if workers > 1:
-        prewarm(sum(path.stat().st_size for path in pending))  # overlaps reading the files
-    model = load_model()
-    # One enricher for all pending files, so helper processes start at most once per run.
-    with Enricher(model, workers=workers) as enricher:
-        return [
-            asdict(
-                process_file(
-                    path,
-                    ledger.processed_path(path),
-                    model=model,
-                    progress=progress,
-                    enricher=enricher,
-                )
-            )
-            for path in pending
-        ]
+    return [asdict(r) for r in process_pending_files(pending, workers=workers, progress=progress)]
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])

@@ -155,9 +155,7 @@ class DedupIndex:
 
 
 def assign_duplicate_clusters(
-    records: list[dict[str, Any]],
-    state_dir: Path | None = None,
-    signatures: list[Signature] | None = None,
+    records: list[dict[str, Any]], state_dir: Path | None = None
 ) -> list[dict[str, Any]]:
     """Set ``dup_cluster`` on each record (in place) and return the list.
 
@@ -167,9 +165,6 @@ def assign_duplicate_clusters(
         Document records; ``text_clean`` is used, falling back to ``text_raw``.
     state_dir : Path, optional
         Where the LSH state lives. Without it clustering covers this batch only.
-    signatures : list, optional
-        ``signature(record_text(record))`` for each record, if already computed (by the workers
-        that cleaned the records); computed here otherwise.
 
     Returns
     -------
@@ -179,7 +174,7 @@ def assign_duplicate_clusters(
         "unique" counts are distinct ``dup_cluster`` values. Re-running a record keeps its cluster.
     """
     index = DedupIndex.load(state_dir)
-    index.assign_records(records, signatures)
+    index.assign_records(records)
     if state_dir is not None:
         index.save(Path(state_dir))
     return records

@@ -7,7 +7,7 @@ and never allowed to stop the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from tqdm import tqdm
 
 from koubei import jsonl, paths
 from koubei.model import from_record, to_record
+from pipeline import ledger
 from pipeline.dedup import DedupIndex
-from pipeline.enrich import Enricher
-from pipeline.sentiment import SentimentModel
+from pipeline.enrich import Enricher, default_workers, prewarm
+from pipeline.sentiment import SentimentModel, load_model
 
 Record = dict[str, Any]
 
@@ -106,3 +107,24 @@ def process_file(
         label = (record.get("sentiment") or {}).get("label", "unscored")
         report.labels[label] = report.labels.get(label, 0) + 1
     return report
+
+
+def process_pending_files(
+    landing_files: list[Path], *, workers: int | None = None, progress: bool = False
+) -> Iterator[ProcessReport]:
+    """Process each landing file into its ``ledger.processed_path``, reporting as each is done.
+
+    One enricher serves all the files, so helper processes start at most once; ``workers`` is the
+    number of processes sharing big files (default: one per core).
+    """
+    if not landing_files:
+        return
+    workers = workers or default_workers()
+    if workers > 1:
+        prewarm(sum(path.stat().st_size for path in landing_files))  # overlaps reading the files
+    model = load_model()
+    with Enricher(model, workers=workers) as enricher:
+        for path in landing_files:
+            yield process_file(
+                path, ledger.processed_path(path), model=model, progress=progress, enricher=enricher
+            )

@@ -23,9 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline import ledger
-    from pipeline.enrich import Enricher, default_workers, prewarm
-    from pipeline.process import process_file
-    from pipeline.sentiment import load_model
+    from pipeline.process import process_pending_files
 
     if args.workers is not None and args.workers < 1:
         print(f"--workers must be at least 1, not {args.workers}", file=sys.stderr)
@@ -34,19 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         print("nothing to process")
         return 0
-    workers = args.workers or default_workers()
-    if workers > 1:
-        prewarm(sum(path.stat().st_size for path in pending))  # overlaps reading the files
-    model = load_model()
-    # One enricher for all pending files, so helper processes start at most once.
-    with Enricher(model, workers=workers) as enricher:
-        for path in pending:
-            report = process_file(
-                path,
-                ledger.processed_path(path),
-                model=model,
-                progress=not args.no_progress,
-                enricher=enricher,
-            )
-            print(json.dumps(asdict(report), ensure_ascii=False))
+    progress = not args.no_progress
+    for report in process_pending_files(pending, workers=args.workers, progress=progress):
+        print(json.dumps(asdict(report), ensure_ascii=False))
     return 0
