@@ -23,7 +23,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy koubei crawlers pipeline flows analysis demo bench
+	$(VENV)/bin/mypy koubei bench
 
 bench: setup
 	$(PY) -m bench

@@ -145,8 +145,8 @@ def run_bare(urls: list[str], tmp: Path) -> tuple[int, float, float]:
 
 
 def run_full(base_url: str, products: list[str], tmp: Path, n: int) -> tuple[int, float, float]:
-    from crawlers.runner import crawl_sources
     from koubei.config import BrandsConfig, Source
+    from koubei.crawlers.runner import crawl_sources
 
     os.environ["KOUBEI_HOME"] = str(tmp / f"home{n}")  # fresh state: every item is new
     brands = BrandsConfig.model_validate({"brands": [{"name": "鲜牧", "exclude": ["鲜牧场"]}]})
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     pages, products = make_pages(items)
     server = serve(pages)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    from crawlers.spiders.shop_json import ShopJsonSpider
+    from koubei.crawlers.spiders.shop_json import ShopJsonSpider
 
     spider = ShopJsonSpider.__new__(ShopJsonSpider)
     spider.source = type("S", (), {"base_url": base})()  # only page_url's base is needed

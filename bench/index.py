@@ -59,8 +59,8 @@ def generate(count: int, first: int = 0) -> Iterator[dict[str, Any]]:
 def _worker(variant: str, url: str, prefix: str, docs: int, first: int) -> dict[str, Any]:
     from elasticsearch import Elasticsearch, helpers
 
-    from pipeline.index.templates import ensure_templates, posts_index
-    from pipeline.index.writer import index_records
+    from koubei.pipeline.index.templates import ensure_templates, posts_index
+    from koubei.pipeline.index.writer import index_records
 
     es = Elasticsearch(url, request_timeout=120)
     ensure_templates(es, prefix)

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from koubei.model import make_id
-from pipeline.enrich import Enricher, enrich_chunk, prewarm
-from pipeline.process import process_records
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.enrich import Enricher, enrich_chunk, prewarm
+from koubei.pipeline.process import process_records
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
 

@@ -26,15 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.sentiment import SentimentModel, load_model, training
-from pipeline.sentiment.evaluation import (
+from koubei.pipeline.sentiment import SentimentModel, load_model, training
+from koubei.pipeline.sentiment.evaluation import (
     evaluate,
     leave_one_category_out,
     metrics,
     stock_snownlp_score,
 )
-from pipeline.sentiment.parallel import score_parallel
-from pipeline.sentiment.training import Example
+from koubei.pipeline.sentiment.parallel import score_parallel
+from koubei.pipeline.sentiment.training import Example
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
 # Books (long, content-heavy), fruit and dairy (food, nearest to food delivery) and computers
@@ -47,7 +47,7 @@ LOCO_TEST = 400
 def _load_and_rss() -> tuple[float, float]:
     code = (
         "import re, time; t = time.perf_counter()\n"
-        "from pipeline.sentiment import load_model; m = load_model(); m.score('很好')\n"
+        "from koubei.pipeline.sentiment import load_model; m = load_model(); m.score('很好')\n"
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print(time.perf_counter() - t, hwm)"
     )

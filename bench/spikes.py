@@ -2,10 +2,10 @@
 
 ``python -m bench spikes [--quick]``
 
-1. **Accuracy** on generated labelled series (:mod:`analysis.detectors.synthetic`: daily and
+1. **Accuracy** on generated labelled series (:mod:`koubei.analysis.detectors.synthetic`: daily and
    weekly seasonality, over-dispersed noise, holidays and level shifts that are not crises,
    crises of different heights, durations and shapes), scored by
-   :mod:`analysis.detectors.evaluate`: recall, false alerts per 30 days, detection delay. The
+   :mod:`koubei.analysis.detectors.evaluate`: recall, false alerts per 30 days, detection delay. The
    baseline is the window-ratio rule (ElastAlert ``spike``: the current hour ≥ 3× the previous
    hour, ≥ 10 negatives) run on the same series in the same process.
 2. **Throughput**: the default detectors over 1,000 brands × 30 days of 5-minute bins as one
@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from analysis.detectors import REGISTRY, default_detectors
-from analysis.detectors.evaluate import Evaluation, evaluate
-from analysis.detectors.synthetic import START, generate_many
+from koubei.analysis.detectors import REGISTRY, default_detectors
+from koubei.analysis.detectors.evaluate import Evaluation, evaluate
+from koubei.analysis.detectors.synthetic import START, generate_many
 
 TEST_SEED = 20_000
 

@@ -11,9 +11,9 @@ structural virality costs without the subtree-size identity) at a small size.
 Times are CPU seconds of the measuring process (``time.process_time``): the machine is shared,
 and wall time would measure the neighbours. The growth exponent is the slope of log(time)
 against log(size) over the sizes run. Key accounts run
-:func:`analysis.spread.accounts.rank_accounts` on a scale-free interaction graph of about 1M
+:func:`koubei.analysis.spread.accounts.rank_accounts` on a scale-free interaction graph of about 1M
 edges, against PageRank alone as the baseline. The source-finding table comes from
-:func:`analysis.spread.source.evaluate_sources`.
+:func:`koubei.analysis.spread.source.evaluate_sources`.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ def run_one(n: int) -> dict[str, Any]:
     """Time one cascade size in this process; returns seconds and peak RSS."""
     import networkx as nx
 
-    from analysis.spread.cascade import build_cascades
-    from analysis.spread.measures import cascade_summary, main_paths
-    from analysis.spread.source import rumor_centrality
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.measures import cascade_summary, main_paths
+    from koubei.analysis.spread.source import rumor_centrality
 
     records = synthetic_records(n)
     rss_records = _rss_mb()
@@ -119,8 +119,8 @@ def wiener_baseline(n: int) -> dict[str, float]:
     """All-pairs Wiener index vs the subtree-size identity on the same n-node cascade."""
     import networkx as nx
 
-    from analysis.spread.cascade import build_cascades
-    from analysis.spread.virality import wiener_index_tree
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.virality import wiener_index_tree
 
     G = build_cascades(synthetic_records(n))
     start = time.process_time()
@@ -162,7 +162,7 @@ def interaction_graph_edges(edges: int, seed: int = 3, groups: int = 200) -> Any
 def key_accounts_bench(edges: int, k: int) -> dict[str, Any]:
     import networkx as nx
 
-    from analysis.spread.accounts import betweenness_samples, rank_accounts
+    from koubei.analysis.spread.accounts import betweenness_samples, rank_accounts
 
     start = time.process_time()
     A = interaction_graph_edges(edges)
@@ -249,7 +249,7 @@ def main(argv: list[str]) -> int:
         f"k={ka['betweenness_samples']}, {ka['communities']:,} communities), "
         f"graph build {ka['build_graph_s']} s, peak RSS {ka['peak_rss_mb']} MB"
     )
-    from analysis.spread.source import evaluate_sources
+    from koubei.analysis.spread.source import evaluate_sources
 
     trials = 10 if quick else 40
     print(f"source finding, {trials} SI cascades of 200 on a 3000-node BA network (top1/top5):")

@@ -30,7 +30,7 @@ from scrapy.utils.misc import load_object
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
-from crawlers.health import STAT_PREFIX
+from koubei.crawlers.health import STAT_PREFIX
 
 DEFAULT_IDLE_S = 10.0
 DEFAULT_TTL_S = 7 * 24 * 3600  # a finished run's keys linger this long, then Redis drops them

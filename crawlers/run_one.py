@@ -1,6 +1,6 @@
-"""``python -m crawlers.run_one JOB.json``: run one source's spider in this process.
+"""``python -m koubei.crawlers.run_one JOB.json``: run one source's spider in this process.
 
-Twisted's reactor cannot restart within a process, so :func:`crawlers.runner.crawl_sources`
+Twisted's reactor cannot restart within a process, so :func:`koubei.crawlers.runner.crawl_sources`
 starts one of these per source. The job file holds the source, the brands, the run id and
 Scrapy setting overrides; the health (with the landing file) is written to
 ``$KOUBEI_HOME/health/<source>.json`` and to ``JOB.json.result``.
@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crawlers.health import Health, assess, write_health
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.health import Health, assess, write_health
 
 
 def source_settings(source: Source) -> dict[str, Any]:
@@ -31,13 +31,15 @@ def run(
 ) -> Health:
     """Crawl ``source`` once in this process (the reactor starts and stops here)."""
     from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
+    from scrapy.settings import Settings
 
-    from crawlers.spiders import get_spider
+    from koubei.crawlers.spiders import get_spider
 
     spider_cls = get_spider(source.platform)
-    settings = get_project_settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    # Not Scrapy's project machinery (scrapy.cfg, the spider loader): a spider needs its source
+    # and brands from config, so `koubei crawl` is the one way to run it.
+    settings = Settings()
+    settings.setmodule("koubei.crawlers.settings", priority="project")
     settings.update({**source_settings(source), **(overrides or {})}, priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)

@@ -1,7 +1,7 @@
 """Run configured sources, one subprocess each, and report per source.
 
 Prefect calls :func:`crawl_sources` on a schedule; Twisted's reactor cannot restart in one
-process, so every source runs in ``python -m crawlers.run_one``. A subprocess that crashes or
+process, so every source runs in ``python -m koubei.crawlers.run_one``. A subprocess that crashes or
 times out still yields a report (status ``degraded``, or ``blocked`` if the last health says so)
 and a health file, so a broken source is never silent.
 """
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlers.health import Health, Status, assess, stamp, write_health
-from crawlers.pipelines.landing import landing_path
 from koubei import paths
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.health import Health, Status, assess, stamp, write_health
+from koubei.crawlers.pipelines.landing import landing_path
 from koubei.log import get_logger
 
 log = get_logger(__name__)
@@ -131,12 +131,11 @@ def _crawl_one(
         with open(log_file, "w", encoding="utf-8") as log_handle:
             try:
                 proc = subprocess.run(
-                    [sys.executable, "-m", "crawlers.run_one", str(job)],
+                    [sys.executable, "-m", "koubei.crawlers.run_one", str(job)],
                     stdout=log_handle,
                     stderr=subprocess.STDOUT,
                     env=env,
                     timeout=timeout,
-                    cwd=paths.REPO_ROOT,
                     check=False,
                 )
                 if proc.returncode != 0:

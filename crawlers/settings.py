@@ -1,6 +1,6 @@
 """Scrapy settings for koubei's crawlers: polite by default.
 
-Per-source values (robots, per-domain concurrency) are applied by ``crawlers.run_one`` from
+Per-source values (robots, per-domain concurrency) are applied by ``koubei.crawlers.run_one`` from
 ``sources.yaml``. Set ``KOUBEI_SCHEDULER=redis`` (and ``REDIS_URL``) to share the request queue
 and dupe filter between several crawler processes through scrapy-redis.
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 
 BOT_NAME = "koubei"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
 
 USER_AGENT = "koubei-monitor/0.1 (+brand sentiment monitoring; contact: ops@example.com)"
 ROBOTSTXT_OBEY = True
@@ -42,12 +40,12 @@ HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawlers.middlewares.polite_retry.PoliteRetryMiddleware": 550,
-    "crawlers.middlewares.access.SourceAccessMiddleware": 560,
+    "koubei.crawlers.middlewares.polite_retry.PoliteRetryMiddleware": 550,
+    "koubei.crawlers.middlewares.access.SourceAccessMiddleware": 560,
 }
 ITEM_PIPELINES = {
-    "crawlers.pipelines.dedup.DedupPipeline": 100,
-    "crawlers.pipelines.landing.LandingPipeline": 900,
+    "koubei.crawlers.pipelines.dedup.DedupPipeline": 100,
+    "koubei.crawlers.pipelines.landing.LandingPipeline": 900,
 }
 
 LOG_LEVEL = os.environ.get("KOUBEI_CRAWL_LOG_LEVEL", "INFO")
@@ -57,7 +55,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 # file ``<run_id>.<worker>.jsonl`` (see crawlers/README.md).
 KOUBEI_WORKER = os.environ.get("KOUBEI_WORKER", "")
 if os.environ.get("KOUBEI_SCHEDULER") == "redis":
-    SCHEDULER = "crawlers.distributed.RedisScheduler"
+    SCHEDULER = "koubei.crawlers.distributed.RedisScheduler"
     DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
     SCHEDULER_PERSIST = True  # a crashed worker's queue survives for its restart
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -6,8 +6,8 @@ de-duplicates on ``Idempotency-Key`` (also across restarts, from its JSONL file)
 each accepted payload to that file. ``fail_first`` answers the first N requests with 503 and
 ``delay`` answers late (after storing), to exercise retries and timeouts.
 
-Run standalone: ``python -m demo.receiver --out var/receiver.jsonl --port 8765`` with the secret
-in ``$KOUBEI_WEBHOOK_SECRET``.
+Run standalone: ``python -m koubei.demo.receiver --out var/receiver.jsonl --port 8765`` with the
+secret in ``$KOUBEI_WEBHOOK_SECRET``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from analysis.alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from koubei.analysis.alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

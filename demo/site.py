@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from demo.site_data import Scenario, build_scenario
-from demo.site_extra import TMALL_ITEM, VIDEO_AID, build_extra
+from koubei.demo.site_data import Scenario, build_scenario
+from koubei.demo.site_extra import TMALL_ITEM, VIDEO_AID, build_extra
 
 CONFIG_DIR = Path(__file__).parent / "config"
 Handler = Callable[[dict[str, str]], tuple[int, str, bytes]]

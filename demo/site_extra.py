@@ -1,6 +1,6 @@
 """The demo scenario's smaller platforms: a marketplace rate list, a video's comments, news.
 
-Same anchor, same rules as :mod:`demo.site_data` (seeded, relative to the anchor): a week of
+Same anchor, same rules as :mod:`koubei.demo.site_data` (seeded, relative to the anchor): a week of
 ordinary traffic, then in the burst hour complaints about 鲜牧 on the video and a news article.
 """
 

@@ -19,7 +19,7 @@ from koubei.log import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import flows.commands as commands
+    import koubei.flows.commands as commands
 
     parser = argparse.ArgumentParser(prog="koubei", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"flows.commands.{info.name}")
+        module = importlib.import_module(f"koubei.flows.commands.{info.name}")
         module.register(subparsers)
     return parser
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from koubei import es_local, paths, timeutil
 
-DEMO_DIR = paths.REPO_ROOT / "demo"
+DEMO_DIR = paths.package_dir("demo")
 WEBHOOK_SECRET_DEFAULT = "koubei-demo-secret"
 
 
@@ -66,10 +66,10 @@ def write_demo_config(state: Path, site_url: str) -> Path:
 
 
 def run_demo(*, progress: bool = True) -> dict[str, Any]:
-    from demo.receiver import start_receiver
-    from demo.site import start_demo_site
-    from flows.monitor import monitor
-    from pipeline.index.client import index_prefix
+    from koubei.demo.receiver import start_receiver
+    from koubei.demo.site import start_demo_site
+    from koubei.flows.monitor import monitor
+    from koubei.pipeline.index.client import index_prefix
 
     state = paths.state_dir("demo")
     if not os.environ.get("KOUBEI_ES_URL"):

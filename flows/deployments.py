@@ -15,7 +15,7 @@ from koubei import config as cfg
 
 
 def build_deployments(config_dir: Path, *, prefix: str) -> list[Any]:
-    from flows.monitor import monitor
+    from koubei.flows.monitor import monitor
 
     sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
     return [

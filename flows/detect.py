@@ -1,8 +1,9 @@
 """Detection and alerting for one cycle: series → detectors → evidence → incidents → outbox.
 
-Composition only: queries come from ``pipeline.index.queries``, detectors from
-``analysis.detectors``, cascades and evidence from ``analysis.spread``, the lifecycle from
-``analysis.alerts``. Detection is causal: everything is computed as of ``as_of``.
+Composition only: queries come from ``koubei.pipeline.index.queries``, detectors from
+``koubei.analysis.detectors``, cascades and evidence from ``koubei.analysis.spread``, the
+lifecycle from ``koubei.analysis.alerts``. Detection is causal: everything is computed as of
+``as_of``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ log = get_logger(__name__)
 
 
 def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
-    from analysis.alerts.incidents import IncidentStore
-    from analysis.detectors import build_detectors
-    from pipeline.index.client import client_from_env
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.analysis.detectors import build_detectors
+    from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
@@ -83,8 +84,8 @@ def check_sources(
     ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the brands
     the source tracks are reported so their incidents are held open rather than read as calm.
     """
-    from analysis.detectors.operational import source_health_detections
-    from crawlers.health import all_health
+    from koubei.analysis.detectors.operational import source_health_detections
+    from koubei.crawlers.health import all_health
 
     sources = {s.name: s for s in cfg.load_sources(config_dir).sources if s.enabled}
     every_brand = [b.name for b in cfg.load_brands(config_dir).brands]
@@ -114,11 +115,11 @@ def detect_brand(
     es: Any, prefix: str, brand: str, detectors: list[Any], as_of: datetime, interval: int
 ) -> tuple[dict[str, float | int], list[Any], list[dict[str, Any]]]:
     """Run count detectors on the brand's series and cascade detectors on its recent cascades."""
-    from analysis.detectors import CountSeries, detect_all
-    from analysis.detectors.cascade import cascade_series
-    from analysis.spread.cascade import build_cascades
-    from analysis.spread.measures import cascade_events, cascade_roots
-    from pipeline.index.queries import fetch_posts, volume_series
+    from koubei.analysis.detectors import CountSeries, detect_all
+    from koubei.analysis.detectors.cascade import cascade_series
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.measures import cascade_events, cascade_roots
+    from koubei.pipeline.index.queries import fetch_posts, volume_series
 
     bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
     counts = CountSeries.from_bins(bins, interval, key=brand)
@@ -160,8 +161,8 @@ def gather_evidence(
     kibana_url: str,
 ) -> tuple[dict[str, Any], Path]:
     """Top posts, the spread of the incident, key accounts, themes, pictures and a Kibana link."""
-    from analysis.spread.evidence import incident_evidence
-    from pipeline.index.queries import discover_url, kql, top_posts
+    from koubei.analysis.spread.evidence import incident_evidence
+    from koubei.pipeline.index.queries import discover_url, kql, top_posts
 
     onset = min(d.timestamp for d in active)
     window_start = onset - timedelta(hours=1)
@@ -177,7 +178,7 @@ def gather_evidence(
 
 def _with_context(detection: Any, evidence: dict[str, Any]) -> Any:
     """Raise severity when the spread shows acceleration or high-reach/verified accounts."""
-    from analysis.detectors import crisis_severity
+    from koubei.analysis.detectors import crisis_severity
 
     summary = evidence.get("summary") or {}
     accounts = evidence.get("key_accounts") or []

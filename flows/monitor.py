@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
-from pipeline import ledger
+from koubei.pipeline import ledger
 
 
 @dataclass
@@ -41,15 +41,15 @@ class RunSummary:
 
 @task(retries=2, retry_delay_seconds=[5, 20])
 def replay_spool(prefix: str) -> dict[str, int]:
-    from pipeline.index.client import client_from_env
-    from pipeline.index.writer import replay_spool as replay
+    from koubei.pipeline.index.client import client_from_env
+    from koubei.pipeline.index.writer import replay_spool as replay
 
     return _counts(replay(client_from_env(), prefix=prefix))
 
 
 @task
 def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
-    from crawlers.runner import crawl_sources
+    from koubei.crawlers.runner import crawl_sources
 
     brands = cfg.load_brands(config_dir)
     sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
@@ -60,7 +60,7 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
 
 @task
 def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]:
-    from pipeline.process import process_pending_files
+    from koubei.pipeline.process import process_pending_files
 
     pending = ledger.pending_landing()
     return [asdict(r) for r in process_pending_files(pending, workers=workers, progress=progress)]
@@ -68,9 +68,9 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
 def index_pending(prefix: str, progress: bool) -> dict[str, int]:
-    from pipeline.index.client import client_from_env
-    from pipeline.index.templates import ensure_templates
-    from pipeline.index.writer import index_records
+    from koubei.pipeline.index.client import client_from_env
+    from koubei.pipeline.index.templates import ensure_templates
+    from koubei.pipeline.index.writer import index_records
 
     es = client_from_env()
     ensure_templates(es, prefix)
@@ -90,15 +90,15 @@ def index_pending(prefix: str, progress: bool) -> dict[str, int]:
 def detect_and_alert(
     config_dir: Path, prefix: str, as_of: datetime, progress: bool
 ) -> dict[str, Any]:
-    from flows.detect import run_detection
+    from koubei.flows.detect import run_detection
 
     return run_detection(config_dir, prefix=prefix, as_of=as_of)
 
 
 @task(retries=1, retry_delay_seconds=10)
 def deliver(config_dir: Path) -> dict[str, int]:
-    from analysis.alerts.channels import build_channels
-    from analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.outbox import deliver_pending
 
     alerts = cfg.load_alerts(config_dir)
     channels = build_channels(alerts, config_file=config_dir / "alerts.yaml")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from koubei.config import ConfigError
 from koubei.paths import CONFIG_DIR
-from pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment.model import SentimentModel
 
 __all__ = ["AspectLexicon", "find_aspects", "load_aspects", "tag_aspects"]
 

@@ -32,10 +32,10 @@ from types import TracebackType
 from typing import Any
 
 from koubei.log import get_logger
-from pipeline.aspects import tag_aspects
-from pipeline.clean import clean_record
-from pipeline.dedup import Signature, record_text, signature
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.aspects import tag_aspects
+from koubei.pipeline.clean import clean_record
+from koubei.pipeline.dedup import Signature, record_text, signature
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 log = get_logger(__name__)
 
@@ -80,7 +80,7 @@ def _helper_context() -> multiprocessing.context.BaseContext:
     # model and the lazily built tables loaded, so a helper forked from it starts in ms.
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
-        context.set_forkserver_preload([__name__, "pipeline.enrich_preload"])
+        context.set_forkserver_preload([__name__, "koubei.pipeline.enrich_preload"])
     return context
 
 
@@ -102,7 +102,7 @@ def _init_helper(model_path: str | None) -> None:
     global _helper_model
     # Already imported in a fork server (the helper inherits it); imported here otherwise, so that
     # a helper reporting ready has its tables loaded.
-    from pipeline import enrich_preload
+    from koubei.pipeline import enrich_preload
 
     shipped = enrich_preload.SHIPPED_MODEL
     _helper_model = load_model(Path(model_path)) if model_path else shipped

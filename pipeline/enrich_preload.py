@@ -1,6 +1,6 @@
 """What every enrichment helper needs, loaded once in the fork server that forks the helpers.
 
-``pipeline.enrich`` names this module as the fork server's preload, so helpers forked from it
+``koubei.pipeline.enrich`` names this module as the fork server's preload, so helpers forked from it
 inherit jieba's dictionary, the shipped sentiment model and every lazily built table (OpenCC,
 stop words, aspect lexicon, MinHash permutations), and start in milliseconds ready to work.
 Importing it anywhere else just loads them.
@@ -8,8 +8,8 @@ Importing it anywhere else just loads them.
 
 from __future__ import annotations
 
-from pipeline.enrich import enrich_chunk
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.enrich import enrich_chunk
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 SHIPPED_MODEL: SentimentModel = load_model()
 

@@ -17,10 +17,10 @@ from tqdm import tqdm
 
 from koubei import jsonl, paths
 from koubei.model import from_record, to_record
-from pipeline import ledger
-from pipeline.dedup import DedupIndex
-from pipeline.enrich import Enricher, default_workers, prewarm
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline import ledger
+from koubei.pipeline.dedup import DedupIndex
+from koubei.pipeline.enrich import Enricher, default_workers, prewarm
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 Record = dict[str, Any]
 
@@ -59,7 +59,8 @@ def process_records(
 ) -> list[Record]:
     """clean → sentiment → aspects, then near-duplicate clusters, in input order.
 
-    ``enricher`` spreads the per-record work over several processes (see ``pipeline.enrich``);
+    ``enricher`` spreads the per-record work over several processes (see
+    ``koubei.pipeline.enrich``);
     without one it all runs here. The clusters are assigned here, in order: their LSH state spans
     batches.
     """

@@ -28,10 +28,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from analysis.alerts import db, outbox, silences
-from analysis.alerts.outbox import Notification
-from analysis.alerts.payload import build_payload
-from analysis.alerts.records import (
+from koubei.analysis.alerts import db, outbox, silences
+from koubei.analysis.alerts.outbox import Notification
+from koubei.analysis.alerts.payload import build_payload
+from koubei.analysis.alerts.records import (
     Incident,
     detection_time,
     digest,
@@ -70,7 +70,8 @@ class IncidentStore:
     Parameters
     ----------
     db_path
-        Usually :func:`analysis.alerts.db.default_db_path` (``$KOUBEI_HOME/alerts/alerts.db``).
+        Usually :func:`koubei.analysis.alerts.db.default_db_path`
+        (``$KOUBEI_HOME/alerts/alerts.db``).
     interval_seconds
         The detection interval (one bin of the count series).
     resolve_after

@@ -1,7 +1,7 @@
 """The durable outbox: notifications waiting to be sent, sent, or given up on.
 
 Rows are written in the same transaction as the incident change that causes them
-(:mod:`analysis.alerts.incidents`), so nothing detected is lost by a crash. Delivery is
+(:mod:`koubei.analysis.alerts.incidents`), so nothing detected is lost by a crash. Delivery is
 at-least-once with a stable idempotency key per row; receivers de-duplicate on that key, which
 makes it exactly-once for them. Failures back off exponentially with jitter; rows that exhaust
 ``max_attempts`` stay in the table as ``failed`` so ``koubei alerts status`` shows them.
@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from analysis.alerts import db
+from koubei.analysis.alerts import db
 from koubei.log import get_logger
 from koubei.timeutil import now as _now
 
@@ -41,7 +41,7 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """What the outbox needs of a channel (``analysis.alerts.channels.Channel`` is one)."""
+    """What the outbox needs of a channel (``koubei.analysis.alerts.channels.Channel`` is one)."""
 
     name: str
     rate_limits: tuple[tuple[int, float], ...]
@@ -165,7 +165,7 @@ def deliver_pending(
     Parameters
     ----------
     db_path
-        The alerts database (:func:`analysis.alerts.db.default_db_path`).
+        The alerts database (:func:`koubei.analysis.alerts.db.default_db_path`).
     channels
         Built channels; rows for channels not given stay pending (reported as ``skipped``).
     now

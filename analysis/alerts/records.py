@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from analysis.alerts import silences
-from analysis.alerts.payload import SEVERITY_RANK, iso
+from koubei.analysis.alerts import silences
+from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.timeutil import aware
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.alerts import db
+from koubei.analysis.alerts import db
 from koubei.timeutil import DEFAULT_TZ
 from koubei.timeutil import now as _now
 

@@ -2,7 +2,7 @@
 
 Public interface::
 
-    from analysis.detectors import CountSeries, build_detectors, crisis_severity
+    from koubei.analysis.detectors import CountSeries, build_detectors, crisis_severity
     detectors = build_detectors(koubei.config.load_alerts())
     series = CountSeries.from_bins(volume_series(...), interval_seconds, key=series_key(brand))
     for detection in detect_all(detectors, series):    # one per episode, at onset, merged
@@ -20,14 +20,14 @@ rule. Every decision is causal (bin ``t`` uses bins ``≤ t`` only).
 
 from __future__ import annotations
 
-from analysis.detectors import (  # noqa: F401  (registers the detector classes)
+from koubei.analysis.detectors import (  # noqa: F401  (registers the detector classes)
     cascade,
     negative_share,
     negative_volume,
     volume_velocity,
     window_ratio,
 )
-from analysis.detectors.base import (
+from koubei.analysis.detectors.base import (
     REGISTRY,
     Detection,
     Detector,
@@ -35,14 +35,14 @@ from analysis.detectors.base import (
     build_detectors,
     register,
 )
-from analysis.detectors.defaults import (
+from koubei.analysis.detectors.defaults import (
     default_config,
     default_detectors,
     detect_all,
     detect_many,
 )
-from analysis.detectors.series import CascadeSeries, CountSeries, read_csv, series_key
-from analysis.detectors.severity import crisis_score, crisis_severity
+from koubei.analysis.detectors.series import CascadeSeries, CountSeries, read_csv, series_key
+from koubei.analysis.detectors.severity import crisis_score, crisis_severity
 
 __all__ = [
     "REGISTRY",

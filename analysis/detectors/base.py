@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
-from analysis.detectors.series import CountSeries, episodes
+from koubei.analysis.detectors.series import CountSeries, episodes
 from koubei.config import AlertsConfig, ConfigError, parse_duration
 
 Severity = Literal["info", "warning", "critical"]
@@ -214,7 +214,7 @@ class Detector:
         context: Mapping[str, Any] | None = None,
     ) -> Detection:
         """The detection of the episode starting at bin ``onset``, scored for severity."""
-        from analysis.detectors.severity import crisis_severity
+        from koubei.analysis.detectors.severity import crisis_severity
 
         observed = float(firing.observed[0, onset])
         expected = float(firing.expected[0, onset])

@@ -13,7 +13,7 @@ on the first bin where any of these holds:
   first joins (``verified_triggers``).
 
 The detection's ``details`` carry ``cascade_accelerating``, ``max_followers`` and
-``verified_involved`` so :func:`~analysis.detectors.severity.crisis_severity` scores it.
+``verified_involved`` so :func:`~koubei.analysis.detectors.severity.crisis_severity` scores it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from analysis.detectors.base import Detection, Detector, Firing, register
-from analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
+from koubei.analysis.detectors.base import Detection, Detector, Firing, register
+from koubei.analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
 
 
 @register("cascade_growth")

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from analysis.detectors.base import Detection, Detector, build_detectors
-from analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.base import Detection, Detector, build_detectors
+from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, DetectorConfig
 
 #: detectors run when the configuration names none: (name, type, options over the class'

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.detectors.base import Detector
-from analysis.detectors.series import episodes
-from analysis.detectors.synthetic import DAY, WARMUP_DAYS, LabelledSeries, matrix
+from koubei.analysis.detectors.base import Detector
+from koubei.analysis.detectors.series import episodes
+from koubei.analysis.detectors.synthetic import DAY, WARMUP_DAYS, LabelledSeries, matrix
 
 
 @dataclass
@@ -102,7 +102,7 @@ def evaluate(
     """Run the detectors (vectorised over all series) and score their alerts.
 
     Several detectors act as one: a bin fires when any of them fires, and episodes use the
-    longest cooldown (as :func:`analysis.detectors.defaults.detect_all` merges alerts).
+    longest cooldown (as :func:`koubei.analysis.detectors.defaults.detect_all` merges alerts).
     ``volume_only`` hides the total, as when a plain mention count is all there is
     (``koubei spikes detect FILE.csv``): the detectors see negative counts only.
     """

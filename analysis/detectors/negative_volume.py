@@ -1,7 +1,7 @@
 """``negative_volume``: negative mentions far above their seasonal baseline.
 
 The main crisis detector. Fires at bin ``t`` when, with the baseline of
-:mod:`analysis.detectors.baseline`:
+:mod:`koubei.analysis.detectors.baseline`:
 
 * the z-score of the negative count is ≥ ``z_threshold`` (noise scale floored at Poisson), and
 * the count is ≥ ``min_count`` and ≥ ``min_ratio`` × expected (minimum-volume guards), and
@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from analysis.detectors.base import Detector, Firing, register
-from analysis.detectors.baseline import calendar, seasonal_baseline
-from analysis.detectors.series import trailing_sum
+from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
+from koubei.analysis.detectors.series import trailing_sum
 
 
 def baseline_kwargs(

@@ -7,7 +7,7 @@ carried over and the bins are ``filled``, so no detector fires on them and the r
 volume after the block is not mistaken for a spike. The count detectors only ever conclude
 *rises*, never a volume drop; the alerts half keeps incidents open while a source is blocked
 (``hold_open``). :func:`source_health_detections` turns a bad health record into an operational
-:class:`~analysis.detectors.base.Detection` for the on-call channel.
+:class:`~koubei.analysis.detectors.base.Detection` for the on-call channel.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.detectors.base import Detection
-from analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.base import Detection
+from koubei.analysis.detectors.series import CountSeries
 from koubei.timeutil import aware
 
 BAD_STATUSES = {"blocked": "warning", "empty": "info"}

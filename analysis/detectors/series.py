@@ -111,7 +111,8 @@ class CascadeSeries:
 
     ``reposts`` are new reposts/replies in the bin; ``depth``, ``breadth`` (largest number of
     nodes at one level), ``max_followers`` and ``verified`` describe the cascade as of the end of
-    the bin (cumulative). Built by the spread analysis; see :mod:`analysis.detectors.cascade`.
+    the bin (cumulative). Built by the spread analysis; see
+    :mod:`koubei.analysis.detectors.cascade`.
     """
 
     start: list[datetime]

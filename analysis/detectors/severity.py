@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.detectors.base import Detection, Severity
+from koubei.analysis.detectors.base import Detection, Severity
 
 #: score ≥ value → severity (checked from the top)
 SEVERITY_THRESHOLDS: tuple[tuple[float, Severity], ...] = ((60.0, "critical"), (30.0, "warning"))

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.series import CountSeries
 from koubei.timeutil import DEFAULT_TZ
 
 DAY = 86400

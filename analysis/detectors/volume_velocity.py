@@ -13,14 +13,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from analysis.detectors.base import Detector, Firing, register
-from analysis.detectors.baseline import seasonal_baseline
-from analysis.detectors.negative_volume import (
+from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.baseline import seasonal_baseline
+from koubei.analysis.detectors.negative_volume import (
     BASELINE_DEFAULTS,
     BASELINE_DURATIONS,
     baseline_kwargs,
 )
-from analysis.detectors.series import anscombe, lag, trailing_sum
+from koubei.analysis.detectors.series import anscombe, lag, trailing_sum
 
 
 @register("volume_velocity")

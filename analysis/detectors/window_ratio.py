@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from analysis.detectors.base import Detector, Firing, register
-from analysis.detectors.series import lag, trailing_sum
+from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.series import lag, trailing_sum
 
 
 @register("window_ratio")

@@ -4,13 +4,13 @@ Graph code takes the graph first (networkx style); every module has runnable Exa
 
 Entry points other stages call::
 
-    from analysis.spread.evidence import incident_evidence, cascade_documents
+    from koubei.analysis.spread.evidence import incident_evidence, cascade_documents
     evidence = incident_evidence(records, picture_dir=path, top=5)   # alert / report payload
 
-    from analysis.spread.cascade import build_cascades                # records -> forest
-    from analysis.spread.measures import cascade_events               # -> cascade_series(...)
-    from analysis.spread.accounts import accounts_for_period          # -> <prefix>-accounts
-    from pipeline.index.queries import fetch_cascade                 # one cascade from ES
+    from koubei.analysis.spread.cascade import build_cascades         # records -> forest
+    from koubei.analysis.spread.measures import cascade_events        # -> cascade_series(...)
+    from koubei.analysis.spread.accounts import accounts_for_period   # -> <prefix>-accounts
+    from koubei.pipeline.index.queries import fetch_cascade           # one cascade from ES
 
 Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``virality`` (linear-time
 structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``

@@ -17,8 +17,8 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.spread.measures import cascade_roots
-from analysis.spread.virality import bfs_order, subtree_sizes
+from koubei.analysis.spread.measures import cascade_roots
+from koubei.analysis.spread.virality import bfs_order, subtree_sizes
 
 __all__ = [
     "account_documents",
@@ -345,7 +345,7 @@ def accounts_for_period(
     >>> [d["account_id"] for d in accounts_for_period(recs, brand="鲜牧", day="2026-11-25")]
     ['a', 'b']
     """
-    from analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.cascade import build_cascades
 
     chosen = [
         r

@@ -12,7 +12,7 @@ A parent that was never crawled becomes a placeholder node, so nothing is droppe
 its own tree and is marked ``cycle_broken``.
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of
-:mod:`analysis.spread.accounts` and kept here only as the node attribute ``mentions``.
+:mod:`koubei.analysis.spread.accounts` and kept here only as the node attribute ``mentions``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.spread.chains import record_chain, record_text
+from koubei.analysis.spread.chains import record_chain, record_text
 from koubei.timeutil import aware
 
 __all__ = ["build_cascades", "hop_placeholder_id", "parse_time"]

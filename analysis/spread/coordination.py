@@ -19,8 +19,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from analysis.spread.cascade import parse_time
-from analysis.spread.chains import own_text, record_text
+from koubei.analysis.spread.cascade import parse_time
+from koubei.analysis.spread.chains import own_text, record_text
 
 __all__ = ["COORDINATED", "ORGANIC", "coordination", "normalise"]
 

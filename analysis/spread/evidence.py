@@ -15,13 +15,13 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.spread.accounts import key_accounts
-from analysis.spread.cascade import build_cascades
-from analysis.spread.coordination import coordination
-from analysis.spread.measures import cascade_roots, cascade_summary, main_paths
-from analysis.spread.source import find_source
-from analysis.spread.themes import themes
-from analysis.spread.virality import bfs_order
+from koubei.analysis.spread.accounts import key_accounts
+from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.coordination import coordination
+from koubei.analysis.spread.measures import cascade_roots, cascade_summary, main_paths
+from koubei.analysis.spread.source import find_source
+from koubei.analysis.spread.themes import themes
+from koubei.analysis.spread.virality import bfs_order
 
 __all__ = ["cascade_documents", "incident_evidence", "path_names", "source_of"]
 
@@ -32,8 +32,8 @@ def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     """The post that started the cascade below ``root``.
 
     The root itself when it was crawled; otherwise (deleted or never crawled) the estimate of
-    :func:`analysis.spread.source.find_source` among the cascade's crawled posts, flagged with
-    ``root_missing`` and ``estimated_by``.
+    :func:`koubei.analysis.spread.source.find_source` among the cascade's crawled posts,
+    flagged with ``root_missing`` and ``estimated_by``.
 
     Examples
     --------
@@ -136,7 +136,7 @@ def incident_evidence(
         key_accounts=key_accounts(G, top=top),
     )
     if picture_dir is not None:
-        from analysis.spread.pictures import cascade_png, timeline_png
+        from koubei.analysis.spread.pictures import cascade_png, timeline_png
 
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(main))
         evidence["pictures"] = {
@@ -170,7 +170,7 @@ def cascade_documents(
     >>> [(d["root_id"], d["size"], d["depth"]) for d in cascade_documents(G, min_size=3)]
     [('r', 3, 2)]
     """
-    from analysis.spread.accounts import account_key
+    from koubei.analysis.spread.accounts import account_key
 
     docs = []
     for root in cascade_roots(G):

@@ -1,6 +1,6 @@
 """Per-cascade measures: size, depth, breadth, timing, growth, paths, sentiment, platforms.
 
-Every function takes the cascade forest from :func:`analysis.spread.cascade.build_cascades`
+Every function takes the cascade forest from :func:`koubei.analysis.spread.cascade.build_cascades`
 and a root, and runs in time linear in the cascade's size (one breadth-first traversal).
 Placeholder nodes (referenced but never crawled) count toward shape but have no time, sentiment
 or platform, so they are left out of those measures.
@@ -16,7 +16,12 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.spread.virality import bfs_order, subtree_sizes, tree_index, virality_from_sizes
+from koubei.analysis.spread.virality import (
+    bfs_order,
+    subtree_sizes,
+    tree_index,
+    virality_from_sizes,
+)
 from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
@@ -241,7 +246,8 @@ def cascade_summary(G: nx.DiGraph, root: Hashable, *, now: float | None = None) 
 def cascade_events(G: nx.DiGraph, roots: list[Hashable] | None = None) -> list[dict[str, Any]]:
     """One event per timed repost/reply below ``roots`` (default: every cascade), in time order.
 
-    The input of :func:`analysis.detectors.cascade.cascade_series`: ``time`` (aware datetime),
+    The input of :func:`koubei.analysis.detectors.cascade.cascade_series`: ``time`` (aware
+    datetime),
     ``depth`` (root = 0), the author's ``followers`` and ``verified``, and the ``root``.
 
     Examples

@@ -1,8 +1,8 @@
 """PNG pictures for alerts and reports: the main cascade as a tree, and the incident timeline.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot global state, safe in worker
-threads). Chinese labels need a CJK font: the project installs ``fonts-noto-cjk`` and this
-module looks up "Noto Sans CJK SC" through matplotlib's font manager. The tree layout is
+threads). Chinese labels use the CJK font of :mod:`koubei.fonts`, registered by file (a missing
+font is an error, never boxes). The tree layout is
 computed here (leaves spread left to right in depth-first order, parents centred over their
 children, one row per depth), so graphviz is not needed.
 """
@@ -11,40 +11,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from analysis.spread.cascade import parse_time
-from analysis.spread.virality import bfs_order, subtree_sizes
+from koubei.analysis.spread.cascade import parse_time
+from koubei.analysis.spread.virality import bfs_order, subtree_sizes
+from koubei.fonts import rc_params
 from koubei.timeutil import DEFAULT_TZ
 
-__all__ = ["COLOURS", "cascade_png", "cjk_font", "prune", "timeline_png", "tree_layout"]
+__all__ = ["COLOURS", "cascade_png", "prune", "timeline_png", "tree_layout"]
 
 COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", None: "#e0e0e0"}
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC")
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """Family name of an installed CJK font matplotlib can use, or None.
-
-    Examples
-    --------
-    >>> cjk_font()
-    'Noto Sans CJK SC'
-    """
-    from matplotlib import font_manager
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((family for family in _CJK_FAMILIES if family in installed), None)
-
-
-def _rc() -> Any:
-    family = cjk_font()
-    return {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}
 
 
 def prune(G: nx.DiGraph, root: Hashable, max_nodes: int) -> nx.DiGraph:
@@ -122,7 +101,7 @@ def cascade_png(
     pos = tree_layout(tree, root)
     sizes = subtree_sizes(tree, root)
     total = len(subtree_sizes(G, root))
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params()):
         width = min(24.0, max(6.0, 0.12 * len(pos)))
         height = min(14.0, max(4.0, 1.1 * (1 - min(y for _x, y in pos.values()))))
         fig = Figure(figsize=(width, height), dpi=100)
@@ -188,7 +167,7 @@ def timeline_png(records: list[dict[str, Any]], path: Path, *, title: str | None
         if (t := parse_time(r.get("created_at")))
     ]
     stamped.sort()
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params()):
         fig = Figure(figsize=(10, 4), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()

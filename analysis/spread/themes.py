@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from analysis.spread.chains import own_text, record_text
-from analysis.spread.coordination import normalise
+from koubei.analysis.spread.chains import own_text, record_text
+from koubei.analysis.spread.coordination import normalise
 
 __all__ = ["themes", "tokens"]
 

@@ -44,7 +44,7 @@ def tree_index(G: nx.DiGraph, root: Hashable) -> TreeIndex:
     """Traverse the tree below ``root`` once: order, parents, depths and subtree sizes.
 
     ``G`` must be a forest (every node has at most one parent), as
-    :func:`analysis.spread.cascade.build_cascades` makes it. No visited-set is kept (it would
+    :func:`koubei.analysis.spread.cascade.build_cascades` makes it. No visited-set is kept (it would
     cost a third of the time); a traversal that outgrows the graph, which is what a cycle does,
     raises ``ValueError``.
 

@@ -19,7 +19,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
 
-from crawlers.health import STAT_PREFIX
+from koubei.crawlers.health import STAT_PREFIX
 
 
 def retry_after_seconds(value: bytes | str | None, at: datetime | None = None) -> float | None:

@@ -1,6 +1,7 @@
 """Drop records already emitted in this run (a post listed under several keywords lands once).
 
-Items are page batches ``{"records": [...]}`` (see ``crawlers.spiders.base.batched``). Records
+Items are page batches ``{"records": [...]}`` (see
+``koubei.crawlers.spiders.base.batched``). Records
 arrive already validated: the spider base builds each one through
 :class:`koubei.model.Document`, so validating again here would only cost time. A record without
 an ``id`` is still refused and counted.
@@ -13,7 +14,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawlers.health import STAT_PREFIX
+from koubei.crawlers.health import STAT_PREFIX
 
 
 class DedupPipeline:

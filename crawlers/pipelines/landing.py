@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from scrapy.crawler import Crawler
 
-from crawlers.health import STAT_PREFIX
 from koubei import jsonl, paths
+from koubei.crawlers.health import STAT_PREFIX
 
 
 def landing_path(source: str, run_id: str, worker: str = "") -> Path:

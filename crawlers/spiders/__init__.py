@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from crawlers.spiders.base import BaseSpider
+from koubei.crawlers.spiders.base import BaseSpider
 
 
 def spider_classes() -> dict[str, type[BaseSpider]]:

@@ -17,7 +17,7 @@ from typing import Any
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 

@@ -20,11 +20,11 @@ import scrapy
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 from twisted.python.failure import Failure
 
-from crawlers import brandmatch
-from crawlers.health import STAT_PREFIX
-from crawlers.state import CrawlState
-from crawlers.timeparse import TimeParseError, parse_time
 from koubei.config import Brand, BrandsConfig, Source
+from koubei.crawlers import brandmatch
+from koubei.crawlers.health import STAT_PREFIX
+from koubei.crawlers.state import CrawlState
+from koubei.crawlers.timeparse import TimeParseError, parse_time
 from koubei.model import Document, make_id, to_record
 from koubei.timeutil import DEFAULT_TZ, now
 

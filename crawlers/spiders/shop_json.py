@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched
 
 DEFAULT_BASE = "https://club.jd.com"
 PAGE_SIZE = 10

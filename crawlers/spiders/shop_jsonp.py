@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched
 
 DEFAULT_BASE = "https://rate.tmall.com"
 CALLBACK = "jsonp128"

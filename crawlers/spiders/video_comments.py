@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from crawlers.spiders.base import BaseSpider, batched
-from crawlers.textutil import mentions
+from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.textutil import mentions
 
 DEFAULT_BASE = "https://api.bilibili.com"
 BLOCK_CODES = {

@@ -22,9 +22,16 @@ from urllib.parse import quote, urlencode
 
 from scrapy.http import Response
 
-from crawlers import brandmatch
-from crawlers.spiders.base import BaseSpider, batched
-from crawlers.textutil import html_to_text, mentions, own_text, parse_count, repost_chain, topics
+from koubei.crawlers import brandmatch
+from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.textutil import (
+    html_to_text,
+    mentions,
+    own_text,
+    parse_count,
+    repost_chain,
+    topics,
+)
 
 DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts

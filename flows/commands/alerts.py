@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _db(args: argparse.Namespace) -> Path:
-    from analysis.alerts.db import default_db_path
+    from koubei.analysis.alerts.db import default_db_path
 
     return Path(args.db) if args.db else default_db_path()
 
@@ -60,10 +60,10 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def status(args: argparse.Namespace) -> int:
-    from analysis.alerts.incidents import IncidentStore
-    from analysis.alerts.outbox import counts, notifications
-    from analysis.alerts.payload import iso
-    from analysis.alerts.silences import list_silences
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.analysis.alerts.outbox import counts, notifications
+    from koubei.analysis.alerts.payload import iso
+    from koubei.analysis.alerts.silences import list_silences
 
     db_path = _db(args)
     store = IncidentStore(db_path)
@@ -114,9 +114,9 @@ def status(args: argparse.Namespace) -> int:
 
 
 def deliver(args: argparse.Namespace) -> int:
-    from analysis.alerts.channels import build_channels
-    from analysis.alerts.outbox import deliver_pending
     from koubei import paths
+    from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.outbox import deliver_pending
     from koubei.config import load_alerts
 
     config = load_alerts()
@@ -127,7 +127,7 @@ def deliver(args: argparse.Namespace) -> int:
 
 
 def retry_failed(args: argparse.Namespace) -> int:
-    from analysis.alerts.outbox import retry_failed as retry
+    from koubei.analysis.alerts.outbox import retry_failed as retry
 
     count = retry(_db(args))
     _print(args, {"requeued": count}, f"requeued {count} failed deliveries")
@@ -135,8 +135,8 @@ def retry_failed(args: argparse.Namespace) -> int:
 
 
 def add_silence(args: argparse.Namespace) -> int:
-    from analysis.alerts.silences import Matcher
-    from analysis.alerts.silences import add_silence as add
+    from koubei.analysis.alerts.silences import Matcher
+    from koubei.analysis.alerts.silences import add_silence as add
     from koubei.config import parse_duration
 
     try:
@@ -159,7 +159,7 @@ def add_silence(args: argparse.Namespace) -> int:
 
 
 def end_silence(args: argparse.Namespace) -> int:
-    from analysis.alerts.silences import expire_silence
+    from koubei.analysis.alerts.silences import expire_silence
 
     ended = expire_silence(_db(args), args.id)
     _print(args, {"id": args.id, "ended": ended}, "ended" if ended else "no such running silence")
@@ -167,10 +167,10 @@ def end_silence(args: argparse.Namespace) -> int:
 
 
 def send_test(args: argparse.Namespace) -> int:
-    from analysis.alerts.channels import build_channels
-    from analysis.alerts.outbox import DeliveryError
-    from analysis.alerts.payload import sample_payload
     from koubei import paths
+    from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.outbox import DeliveryError
+    from koubei.analysis.alerts.payload import sample_payload
     from koubei.config import load_alerts
 
     config = load_alerts()

@@ -23,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawlers.runner import crawl_sources
-    from crawlers.spiders import spider_classes
     from koubei import config, paths
+    from koubei.crawlers.runner import crawl_sources
+    from koubei.crawlers.spiders import spider_classes
 
     config_dir = args.config_dir
     sources = config.load_sources(config_dir)

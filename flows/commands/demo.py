@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.demo import format_summary, run_demo
+    from koubei.flows.demo import format_summary, run_demo
 
     summary = run_demo(progress=not args.no_progress)
     print(format_summary(summary))

@@ -42,9 +42,9 @@ def guarded(action: Callable[[], int]) -> int:
 
     The transport's per-attempt retry warnings are silenced by ``koubei.log`` unless ``-v``.
     """
-    from pipeline.index.client import ESConfigError
-    from pipeline.index.migrate import MigrationError
-    from pipeline.index.templates import AnalyzerMissingError
+    from koubei.pipeline.index.client import ESConfigError
+    from koubei.pipeline.index.migrate import MigrationError
+    from koubei.pipeline.index.templates import AnalyzerMissingError
 
     try:
         return action()
@@ -54,8 +54,8 @@ def guarded(action: Callable[[], int]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.index import migrate, templates, writer
-    from pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from koubei.pipeline.index import migrate, templates, writer
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
     prefix = args.prefix or index_prefix()
     es = client_from_env()

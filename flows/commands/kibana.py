@@ -35,14 +35,14 @@ def _kibana_url(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.commands.index import guarded
+    from koubei.flows.commands.index import guarded
 
     return guarded(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.index import kibana
-    from pipeline.index.client import index_prefix
+    from koubei.pipeline.index import kibana
+    from koubei.pipeline.index.client import index_prefix
 
     prefix = args.prefix or index_prefix()
     if args.action == "import":
@@ -65,9 +65,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"imported {result.get('successCount', 0)} saved object(s)")
         return 0
     if args.action == "link":
-        from flows.commands.search import time_range
+        from koubei.flows.commands.search import time_range
+        from koubei.pipeline.index.queries import discover_url, kql
         from koubei.timeutil import now
-        from pipeline.index.queries import discover_url, kql
 
         if not args.start and not args.since:
             args.since = "24h"
@@ -80,9 +80,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(prefix: str) -> int:
-    from pipeline.index import kibana
-    from pipeline.index.client import check_cluster, client_from_env
-    from pipeline.index.templates import ensure_templates, kind_index, posts_alias
+    from koubei.pipeline.index import kibana
+    from koubei.pipeline.index.client import check_cluster, client_from_env
+    from koubei.pipeline.index.templates import ensure_templates, kind_index, posts_alias
 
     es = client_from_env()
     check_cluster(es)

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline import ledger
-    from pipeline.process import process_pending_files
+    from koubei.pipeline import ledger
+    from koubei.pipeline.process import process_pending_files
 
     if args.workers is not None and args.workers < 1:
         print(f"--workers must be at least 1, not {args.workers}", file=sys.stderr)

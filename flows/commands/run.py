@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.monitor import monitor
-    from pipeline.index.client import index_prefix
+    from koubei.flows.monitor import monitor
+    from koubei.pipeline.index.client import index_prefix
 
     flow = monitor
     if args.dask:

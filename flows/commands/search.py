@@ -40,14 +40,14 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.commands.index import guarded
+    from koubei.flows.commands.index import guarded
 
     return guarded(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.index.client import check_cluster, client_from_env, index_prefix
-    from pipeline.index.queries import search_posts
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from koubei.pipeline.index.queries import search_posts
 
     es = client_from_env()
     check_cluster(es)

@@ -60,9 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from pipeline.clean import clean_text
-    from pipeline.sentiment import load_model
-    from pipeline.sentiment.parallel import score_parallel
+    from koubei.pipeline.clean import clean_text
+    from koubei.pipeline.sentiment import load_model
+    from koubei.pipeline.sentiment.parallel import score_parallel
 
     version = load_model(args.model).version
     with contextlib.ExitStack() as stack:
@@ -80,8 +80,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from koubei import paths
-    from pipeline.sentiment import training
-    from pipeline.sentiment.evaluation import evaluate, format_report
+    from koubei.pipeline.sentiment import training
+    from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
     rows = training.load_labelled(args.data)
     seed = training.SEED if args.seed is None else args.seed
@@ -105,8 +105,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from pipeline.sentiment import load_model, training
-    from pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
+    from koubei.pipeline.sentiment import load_model, training
+    from koubei.pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
 
     rows = training.load_labelled(args.data)
     if args.heldout:

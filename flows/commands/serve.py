@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from prefect import serve
 
-    from flows.deployments import build_deployments
-    from pipeline.index.client import index_prefix
+    from koubei.flows.deployments import build_deployments
+    from koubei.pipeline.index.client import index_prefix
 
     deployments = build_deployments(args.config_dir, prefix=index_prefix())
     if args.list:

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
+    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
     from koubei.config import load_alerts
 
     detectors = default_detectors()
@@ -60,9 +60,9 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from analysis.detectors import REGISTRY, default_detectors
-    from analysis.detectors.evaluate import evaluate
-    from analysis.detectors.synthetic import generate_many
+    from koubei.analysis.detectors import REGISTRY, default_detectors
+    from koubei.analysis.detectors.evaluate import evaluate
+    from koubei.analysis.detectors.synthetic import generate_many
 
     data = generate_many(args.series, seed=args.seed, days=args.days)
     results = {

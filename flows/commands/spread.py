@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
-    from analysis.spread.cascade import build_cascades
-    from analysis.spread.virality import bfs_order
     from koubei import jsonl
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.virality import bfs_order
 
     records = list(jsonl.read(path))
     if post_id is None:
@@ -45,8 +45,8 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str) -> list[dict[str, Any]]:
-    from pipeline.index.client import client_from_env, index_prefix
-    from pipeline.index.queries import fetch_cascade
+    from koubei.pipeline.index.client import client_from_env, index_prefix
+    from koubei.pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:
@@ -56,15 +56,15 @@ def _from_es(post_id: str) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.spread.evidence import incident_evidence
     from koubei import paths
+    from koubei.analysis.spread.evidence import incident_evidence
 
     if args.file is None and not args.post_id:
         print("give a POST_ID, or --file landing.jsonl", file=sys.stderr)
         return 2
     from elasticsearch import ApiError, TransportError
 
-    from pipeline.index.client import ESConfigError
+    from koubei.pipeline.index.client import ESConfigError
 
     try:
         records = _from_file(args.file, args.post_id) if args.file else _from_es(args.post_id)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pipeline.clean.boilerplate import drop_boilerplate
-from pipeline.clean.emoticons import find_emoticons
-from pipeline.clean.fields import extract_mentions, extract_topics
-from pipeline.clean.html import strip_html
-from pipeline.clean.normalise import (
+from koubei.pipeline.clean.boilerplate import drop_boilerplate
+from koubei.pipeline.clean.emoticons import find_emoticons
+from koubei.pipeline.clean.fields import extract_mentions, extract_topics
+from koubei.pipeline.clean.html import strip_html
+from koubei.pipeline.clean.normalise import (
     nfc,
     remove_invisible,
     remove_urls,
@@ -23,7 +23,7 @@ from pipeline.clean.normalise import (
     to_halfwidth,
     to_simplified,
 )
-from pipeline.clean.terms import segment_terms
+from koubei.pipeline.clean.terms import segment_terms
 
 __all__ = [
     "MAX_CHARS",

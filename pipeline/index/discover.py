@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from pipeline.index import rison
+from koubei.pipeline.index import rison
 
 POSTS_DATA_VIEW_ID = "koubei-posts"
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.index.templates import posts_index
+from koubei.pipeline.index.templates import posts_index
 
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
 

@@ -24,7 +24,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from koubei.log import get_logger
-from pipeline.index.templates import (
+from koubei.pipeline.index.templates import (
     ensure_templates,
     file_version,
     load_template,

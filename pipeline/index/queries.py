@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 from elasticsearch import Elasticsearch
 
-from pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
-from pipeline.index.documents import strip_index_fields
-from pipeline.index.templates import posts_alias
+from koubei.pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
+from koubei.pipeline.index.documents import strip_index_fields
+from koubei.pipeline.index.templates import posts_alias
 
 TEXT_FIELDS = ("title", "text_clean", "text_raw")
 __all__ = [

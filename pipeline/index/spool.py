@@ -23,7 +23,7 @@ from koubei import jsonl, paths
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from pipeline.index.documents import IndexReport
+    from koubei.pipeline.index.documents import IndexReport
 
 
 def spool_dir(prefix: str) -> Path:
@@ -113,8 +113,8 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
     document sent twice is harmless because its ``_id`` is deterministic. Stops at the first
     file that has to be re-spooled (the cluster is still unavailable).
     """
-    from pipeline.index.documents import IndexReport
-    from pipeline.index.writer import index_records  # the writer imports this module
+    from koubei.pipeline.index.documents import IndexReport
+    from koubei.pipeline.index.writer import index_records  # the writer imports this module
 
     total = IndexReport()
     for path in spool_files(prefix):

@@ -4,7 +4,7 @@ Each template file carries a mapping version (``version`` and ``_meta.version``)
 :func:`ensure_templates` installs a template that is missing or older than its file, runs the
 analyzer preflight, and creates the current month's posts index so the read alias
 ``<prefix>-posts`` always resolves. Indices created under an older template keep their old
-mapping until ``koubei index reindex`` (:mod:`pipeline.index.migrate`) copies them over.
+mapping until ``koubei index reindex`` (:mod:`koubei.pipeline.index.migrate`) copies them over.
 
 Posts live in monthly indices ``<prefix>-posts-YYYY.MM`` (by ``created_at``); after a migration
 that name is an alias to the concrete ``<prefix>-posts-YYYY.MM-v<N>`` index, so writers never

@@ -32,11 +32,11 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
 from koubei.log import get_logger
-from pipeline.index import spool as spool_mod
-from pipeline.index.client import ESConfigError, auth_error
-from pipeline.index.documents import IndexReport, prepare, strip_index_fields
-from pipeline.index.spool import replay_spool
-from pipeline.index.templates import ensure_templates
+from koubei.pipeline.index import spool as spool_mod
+from koubei.pipeline.index.client import ESConfigError, auth_error
+from koubei.pipeline.index.documents import IndexReport, prepare, strip_index_fields
+from koubei.pipeline.index.spool import replay_spool
+from koubei.pipeline.index.templates import ensure_templates
 
 __all__ = [
     "ClusterUnavailableError",
@@ -351,7 +351,7 @@ def index_records(
         ``koubei.model.Document`` JSON dicts; ``_id = record["id"]``, the month of
         ``created_at`` picks the index. Consumed lazily, so a file of any size streams.
     prefix
-        Index prefix (``pipeline.index.client.index_prefix()``).
+        Index prefix (``koubei.pipeline.index.client.index_prefix()``).
     progress
         Show a tqdm bar on stderr.
     chunk_size, max_chunk_bytes

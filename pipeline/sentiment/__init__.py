@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from pipeline.sentiment.model import DEFAULT_MODEL, SentimentModel, load_model
+from koubei.pipeline.sentiment.model import DEFAULT_MODEL, SentimentModel, load_model
 
 __all__ = ["DEFAULT_MODEL", "SentimentModel", "load_model"]

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipeline.sentiment.training import Example
+from koubei.pipeline.sentiment.training import Example
 
 if TYPE_CHECKING:
-    from pipeline.sentiment.model import SentimentModel
+    from koubei.pipeline.sentiment.model import SentimentModel
 
 Scorer = Callable[[str], float]
 
@@ -156,7 +156,7 @@ def leave_one_category_out(
         "mean": {"koubei", "stock"?, "koubei_all"}}`` with accuracies.
     """
     if train is None:
-        from pipeline.sentiment.training import train_model
+        from koubei.pipeline.sentiment.training import train_model
 
         train = train_model
     per_cat: dict[str, dict[str, Any]] = {}

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.clean.emoticons import replace_with_gloss
-from pipeline.clean.normalise import to_halfwidth
+from koubei.pipeline.clean.emoticons import replace_with_gloss
+from koubei.pipeline.clean.normalise import to_halfwidth
 
 # Longest first so that 一点也不 wins over 不.
 NEGATORS = (

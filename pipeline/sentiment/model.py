@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.sentiment import features
+from koubei.pipeline.sentiment import features
 
 FORMAT = 1
 MODELS_DIR = Path(__file__).with_name("models")

@@ -9,7 +9,7 @@ import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.sentiment.model import SentimentModel, load_model
+from koubei.pipeline.sentiment.model import SentimentModel, load_model
 
 CHUNK = 500
 

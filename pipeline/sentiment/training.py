@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.sentiment import features
-from pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment import features
+from koubei.pipeline.sentiment.model import SentimentModel
 
 SEED = 20261125
 HOLDOUT = 0.2

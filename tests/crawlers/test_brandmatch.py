@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from crawlers.brandmatch import keywords, match_brands, tracked_brands
 from koubei.config import BrandsConfig
+from koubei.crawlers.brandmatch import keywords, match_brands, tracked_brands
 
 
 def test_alias_case_insensitive_and_field_order(brands: BrandsConfig) -> None:

@@ -1,6 +1,6 @@
 """``KOUBEI_SCHEDULER=redis``: worker processes of one source share a real Redis queue.
 
-Every crawl here is a real ``python -m crawlers.run_one`` subprocess fetching JD-shape review
+Every crawl here is a real ``python -m koubei.crawlers.run_one`` subprocess fetching JD-shape review
 pages over HTTP from a fixture site that logs each request; Redis is the session's real server.
 """
 
@@ -21,10 +21,10 @@ from typing import Any, cast
 import pytest
 import redis
 
-from crawlers.distributed import run_key
-from crawlers.runner import CrawlReport, crawl_sources
 from koubei import jsonl, paths
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.distributed import run_key
+from koubei.crawlers.runner import CrawlReport, crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import FixtureSite, Reply
 
@@ -185,7 +185,7 @@ def test_two_workers_split_one_source_and_fetch_each_page_once(
 def start_worker(
     source: Source, brands: BrandsConfig, run_id: str, settings: dict[str, Any], job_dir: Path
 ) -> subprocess.Popen[bytes]:
-    """``python -m crawlers.run_one`` as :func:`crawl_sources` starts it, but left to us to kill."""
+    """``python -m koubei.crawlers.run_one`` as :func:`crawl_sources` starts it; we kill it."""
     job = job_dir / "job.json"
     job.write_text(
         json.dumps(
@@ -202,11 +202,10 @@ def start_worker(
     log = open(job_dir / "worker.log", "wb")  # noqa: SIM115 - the child holds it; closed below
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "crawlers.run_one", str(job)],
+            [sys.executable, "-m", "koubei.crawlers.run_one", str(job)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "KOUBEI_HOME": str(paths.home())},
-            cwd=paths.REPO_ROOT,
         )
     finally:
         log.close()

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from crawlers.health import all_health, assess, read_health, write_health
+from koubei.crawlers.health import all_health, assess, read_health, write_health
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import structlog
 
-from crawlers.runner import crawl_sources
-from demo.site import render_config, start_demo_site
-from demo.site_extra import build_extra
-from flows.cli import main
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
+from koubei.demo.site import render_config, start_demo_site
+from koubei.demo.site_extra import build_extra
+from koubei.flows.cli import main
 from koubei.model import from_record
 from koubei.timeutil import DEFAULT_TZ
 from tests.crawlers.conftest import FAST

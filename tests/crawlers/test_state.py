@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crawlers.state import CrawlState
+from koubei.crawlers.state import CrawlState
 from koubei.timeutil import DEFAULT_TZ
 
 T1 = datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.textutil import html_to_text, mentions, own_text, parse_count, repost_chain, topics
+from koubei.crawlers.textutil import (
+    html_to_text,
+    mentions,
+    own_text,
+    parse_count,
+    repost_chain,
+    topics,
+)
 
 
 @pytest.mark.parametrize(

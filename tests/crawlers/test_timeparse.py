@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawlers.timeparse import TimeParseError, parse_time
+from koubei.crawlers.timeparse import TimeParseError, parse_time
 from koubei.timeutil import DEFAULT_TZ
 
 NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)

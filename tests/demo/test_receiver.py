@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from analysis.alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from demo.receiver import start_receiver
+from koubei.analysis.alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from koubei.demo.receiver import start_receiver
 
 SECRET = "receiver-secret"
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import httpx
 
-from crawlers.timeparse import parse_time
-from demo.site import start_demo_site
-from demo.site_data import build_scenario
+from koubei.crawlers.timeparse import parse_time
+from koubei.demo.site import start_demo_site
+from koubei.demo.site_data import build_scenario
 from koubei.timeutil import DEFAULT_TZ
 
 ANCHOR = datetime(2026, 11, 24, 12, 3, tzinfo=DEFAULT_TZ)

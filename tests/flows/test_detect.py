@@ -6,13 +6,13 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from analysis.alerts.incidents import IncidentStore
-from analysis.alerts.outbox import notifications
-from crawlers.health import health_path
-from flows.demo import write_demo_config
-from flows.detect import check_sources
 from koubei import config as cfg
 from koubei import paths, timeutil
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.outbox import notifications
+from koubei.crawlers.health import health_path
+from koubei.flows.demo import write_demo_config
+from koubei.flows.detect import check_sources
 
 
 def write_health(source: str, status: str, finished_at: str) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from demo.receiver import start_receiver
-from demo.site import start_demo_site
-from flows.demo import demo_anchor, demo_site_port, write_demo_config
-from flows.monitor import monitor
 from koubei import jsonl, paths
+from koubei.demo.receiver import start_receiver
+from koubei.demo.site import start_demo_site
+from koubei.flows.demo import demo_anchor, demo_site_port, write_demo_config
+from koubei.flows.monitor import monitor
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

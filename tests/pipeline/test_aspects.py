@@ -8,8 +8,8 @@ import pytest
 
 from koubei.config import ConfigError
 from koubei.model import AspectSentiment
-from pipeline.aspects import find_aspects, load_aspects, tag_aspects
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.aspects import find_aspects, load_aspects, tag_aspects
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 
 @pytest.fixture(scope="module")

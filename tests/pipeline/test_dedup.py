@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.dedup import assign_duplicate_clusters
+from koubei.pipeline.dedup import assign_duplicate_clusters
 
 COMPLAINT = "这款手机电池太不耐用了，一天要充三次电，客服也不理人，大家千万别买，真的后悔死了"
 OTHER = "今天天气很好，我去公园散步了，看到很多花开了，心情很愉快，晚上还吃了顿火锅"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.enrich import Enricher, enrich_chunk
-from pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.enrich import Enricher, enrich_chunk
+from koubei.pipeline.sentiment import SentimentModel, load_model
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from koubei import jsonl
-from pipeline.enrich import Enricher
-from pipeline.process import process_file, process_records
-from pipeline.sentiment import load_model
+from koubei.pipeline.enrich import Enricher
+from koubei.pipeline.process import process_file, process_records
+from koubei.pipeline.sentiment import load_model
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from analysis.alerts.channels import (  # noqa: F401  (modules register their classes)
+from koubei import paths
+from koubei.analysis.alerts.channels import (  # noqa: F401  (modules register their classes)
     alertmanager,
     dingtalk,
     feishu,
@@ -17,8 +18,7 @@ from analysis.alerts.channels import (  # noqa: F401  (modules register their cl
     webhook,
     wecom,
 )
-from analysis.alerts.channels.base import CHANNEL_TYPES, Channel, Option, register
-from koubei import paths
+from koubei.analysis.alerts.channels.base import CHANNEL_TYPES, Channel, Option, register
 from koubei.config import AlertsConfig, ConfigError
 
 __all__ = ["CHANNEL_TYPES", "Channel", "Option", "build_channels", "register"]

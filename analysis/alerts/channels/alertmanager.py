@@ -14,8 +14,8 @@ import time
 from datetime import datetime
 from typing import Any, ClassVar
 
-from analysis.alerts.channels.base import Channel, Option, Request, dumps, register
-from analysis.alerts.payload import iso
+from koubei.analysis.alerts.channels.base import Channel, Option, Request, dumps, register
+from koubei.analysis.alerts.payload import iso
 from koubei.config import parse_duration
 
 API_PATH = "/api/v2/alerts"

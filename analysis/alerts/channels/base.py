@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from analysis.alerts.outbox import DeliveryError
 from koubei import paths
+from koubei.analysis.alerts.outbox import DeliveryError
 from koubei.config import ChannelConfig, ConfigError, secret
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -134,7 +134,7 @@ class Channel(ABC):
 
     def mentions_for(self, payload: dict[str, Any]) -> list[str]:
         """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
-        from analysis.alerts.payload import SEVERITY_RANK
+        from koubei.analysis.alerts.payload import SEVERITY_RANK
 
         if payload.get("event") in ("resolved", "test"):
             return []

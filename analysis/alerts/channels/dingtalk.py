@@ -18,7 +18,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from analysis.alerts.channels.base import (
+from koubei.analysis.alerts.channels.base import (
     Channel,
     Option,
     Request,
@@ -26,7 +26,7 @@ from analysis.alerts.channels.base import (
     raise_for_errcode,
     register,
 )
-from analysis.alerts.channels.text import render_markdown
+from koubei.analysis.alerts.channels.text import render_markdown
 
 RATE_LIMITED = {130101, -1}  # "send too fast", "system busy"
 

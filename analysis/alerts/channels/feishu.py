@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from analysis.alerts.channels.base import (
+from koubei.analysis.alerts.channels.base import (
     Channel,
     Option,
     Request,
@@ -25,7 +25,7 @@ from analysis.alerts.channels.base import (
     raise_for_errcode,
     register,
 )
-from analysis.alerts.channels.text import render_markdown
+from koubei.analysis.alerts.channels.text import render_markdown
 
 RATE_LIMITED = {9499, 11232, 11233}
 MAX_BODY_BYTES = 20 * 1024

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.alerts.channels.base import Channel, Request, dumps, register
-from analysis.alerts.channels.text import fit, sections
+from koubei.analysis.alerts.channels.base import Channel, Request, dumps, register
+from koubei.analysis.alerts.channels.text import fit, sections
 
 HEADER_CHARS = 150
 SECTION_CHARS = 3000

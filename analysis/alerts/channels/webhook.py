@@ -13,8 +13,8 @@ import hmac
 import time
 from typing import Any, ClassVar
 
-from analysis.alerts.channels.base import Channel, Option, Request, dumps, register
-from analysis.alerts.channels.text import truncate_utf8
+from koubei.analysis.alerts.channels.base import Channel, Option, Request, dumps, register
+from koubei.analysis.alerts.channels.text import truncate_utf8
 
 TIMESTAMP_HEADER = "X-Koubei-Timestamp"
 SIGNATURE_HEADER = "X-Koubei-Signature"

@@ -11,8 +11,14 @@ from typing import Any
 
 import httpx
 
-from analysis.alerts.channels.base import Channel, Request, dumps, raise_for_errcode, register
-from analysis.alerts.channels.text import render_markdown
+from koubei.analysis.alerts.channels.base import (
+    Channel,
+    Request,
+    dumps,
+    raise_for_errcode,
+    register,
+)
+from koubei.analysis.alerts.channels.text import render_markdown
 
 RATE_LIMITED = {45009, -1}
 MAX_MARKDOWN_BYTES = 4096

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from demo.receiver import Receiver, start_receiver
 from koubei.config import AlertsConfig, ChannelConfig
+from koubei.demo.receiver import Receiver, start_receiver
 from koubei.timeutil import DEFAULT_TZ
 
 SECRET = "s3cret-for-tests"
@@ -40,7 +40,7 @@ def detection(
     expected: float = 3,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A detection dict as ``analysis.detectors`` emits it, ``minutes`` after :data:`T0`."""
+    """A detection dict as ``koubei.analysis.detectors`` emits it, ``minutes`` after :data:`T0`."""
     return {
         "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
         "severity": severity,

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from analysis.alerts.channels import build_channels
-from analysis.alerts.incidents import IncidentStore
-from analysis.alerts.outbox import deliver_pending
+from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.outbox import deliver_pending
 from koubei.config import AlertsConfig, ChannelConfig
 from koubei.timeutil import now as wall_now
 from tests.analysis.alerts.conftest import detection

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from analysis.alerts.channels import CHANNEL_TYPES, build_channels
-from analysis.alerts.outbox import DeliveryError
-from analysis.alerts.payload import build_payload
+from koubei.analysis.alerts.channels import CHANNEL_TYPES, build_channels
+from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.payload import build_payload
 from koubei.config import AlertsConfig, ChannelConfig, ConfigError
 from tests.analysis.alerts.platforms import (
     PlatformServer,
@@ -224,8 +224,8 @@ def test_slack_escapes_nested_text_but_not_urls(servers, monkeypatch):
 def test_feishu_two_rate_windows_defer_through_the_outbox(servers, monkeypatch, db_path):
     from datetime import timedelta
 
-    from analysis.alerts.incidents import IncidentStore
-    from analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.analysis.alerts.outbox import deliver_pending
     from tests.analysis.alerts.conftest import at, detection
 
     server = serve(servers, feishu_check("fs"))

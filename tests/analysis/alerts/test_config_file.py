@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.alerts.channels import build_channels
 from koubei import paths
+from koubei.analysis.alerts.channels import build_channels
 from koubei.config import ConfigError, load_alerts
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from analysis.alerts import db
-from analysis.alerts.incidents import IncidentStore
-from analysis.alerts.outbox import notifications
-from analysis.alerts.silences import Matcher, add_silence, expire_silence
+from koubei.analysis.alerts import db
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.outbox import notifications
+from koubei.analysis.alerts.silences import Matcher, add_silence, expire_silence
 from koubei.config import ChannelConfig
 from tests.analysis.alerts.conftest import at, detection
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.incidents import IncidentStore
 from tests.analysis.alerts.conftest import at, detection
 
 step = st.tuples(

@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from analysis.alerts.channels import build_channels
-from analysis.alerts.incidents import IncidentStore
-from analysis.alerts.outbox import backoff_delay, counts, deliver_pending, notifications
-from demo.receiver import start_receiver
-from koubei import paths
+from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.outbox import backoff_delay, counts, deliver_pending, notifications
+from koubei.demo.receiver import start_receiver
 from tests.analysis.alerts.conftest import SECRET, at, detection, webhook_config
 
-REPO = paths.REPO_ROOT
+REPO = Path(__file__).resolve().parents[3]
 
 
 def fire(db_path: Path, minutes: float = 0, channels: tuple[str, ...] = ("oncall",)) -> None:
@@ -140,7 +139,7 @@ def test_unknown_channel_rows_wait(db_path, receiver, monkeypatch) -> None:
 ENQUEUE_AND_HANG = """
 import sys, time
 from pathlib import Path
-from analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.incidents import IncidentStore
 from tests.analysis.alerts.conftest import at, detection
 notes = IncidentStore(Path(sys.argv[1])).observe(
     "海底捞", [detection(0)], now=at(1), channels=["oncall"])
@@ -174,7 +173,16 @@ def test_kill_between_enqueue_and_delivery_delivers_next_run(db_path, receiver, 
     )
     env.update(T_HOOK_URL=receiver.url, T_HOOK_SECRET=SECRET, KOUBEI_CONFIG_DIR=str(config_dir))
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "alerts", "deliver", "--db", str(db_path), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "koubei.flows.cli",
+            "alerts",
+            "deliver",
+            "--db",
+            str(db_path),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -224,8 +232,8 @@ def test_overlapping_runners_send_each_row_once(db_path, tmp_path, monkeypatch) 
 
 
 def test_a_crashing_channel_does_not_wedge_the_queue(db_path, receiver, monkeypatch) -> None:
-    from analysis.alerts.channels.base import Request
-    from analysis.alerts.channels.webhook import WebhookChannel
+    from koubei.analysis.alerts.channels.base import Request
+    from koubei.analysis.alerts.channels.webhook import WebhookChannel
 
     class BrokenRender(WebhookChannel):
         def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:

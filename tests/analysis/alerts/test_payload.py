@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.alerts.payload import build_payload, kibana_link
+from koubei.analysis.alerts.payload import build_payload, kibana_link
 
 INCIDENT: dict[str, Any] = {
     "dedup_key": "k1",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.alerts.channels.base import dumps
-from analysis.alerts.channels.text import fit, render_markdown, truncate_utf8
-from analysis.alerts.channels.webhook import shrink
+from koubei.analysis.alerts.channels.base import dumps
+from koubei.analysis.alerts.channels.text import fit, render_markdown, truncate_utf8
+from koubei.analysis.alerts.channels.webhook import shrink
 
 
 @given(st.text(min_size=0, max_size=400), st.integers(min_value=20, max_value=600))

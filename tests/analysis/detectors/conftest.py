@@ -6,7 +6,7 @@ from datetime import datetime
 
 import numpy as np
 
-from analysis.detectors import CountSeries
+from koubei.analysis.detectors import CountSeries
 from koubei.timeutil import DEFAULT_TZ
 
 START = datetime(2026, 3, 2, tzinfo=DEFAULT_TZ)  # a Monday

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from analysis.detectors import CountSeries, crisis_severity
-from analysis.detectors.cascade import CascadeGrowth, cascade_series
-from analysis.detectors.negative_volume import NegativeVolume
+from koubei.analysis.detectors import CountSeries, crisis_severity
+from koubei.analysis.detectors.cascade import CascadeGrowth, cascade_series
+from koubei.analysis.detectors.negative_volume import NegativeVolume
 from tests.analysis.detectors.conftest import PER_DAY, START, poisson_series
 
 

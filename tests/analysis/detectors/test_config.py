@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.detectors import REGISTRY, build_detectors, default_config
-from analysis.detectors.negative_volume import NegativeVolume
+from koubei.analysis.detectors import REGISTRY, build_detectors, default_config
+from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.config import AlertsConfig, ConfigError, DetectorConfig, load_alerts
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors.evaluate import Evaluation, evaluate, score_onsets
-from analysis.detectors.negative_volume import NegativeVolume
-from analysis.detectors.synthetic import (
+from koubei.analysis.detectors.evaluate import Evaluation, evaluate, score_onsets
+from koubei.analysis.detectors.negative_volume import NegativeVolume
+from koubei.analysis.detectors.synthetic import (
     WARMUP_DAYS,
     Incident,
     LabelledSeries,
@@ -14,7 +14,7 @@ from analysis.detectors.synthetic import (
     generate,
     generate_many,
 )
-from analysis.detectors.window_ratio import WindowRatio
+from koubei.analysis.detectors.window_ratio import WindowRatio
 from tests.analysis.detectors.conftest import PER_DAY, poisson_series
 
 

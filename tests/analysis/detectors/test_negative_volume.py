@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analysis.detectors import (
+from koubei.analysis.detectors import (
     REGISTRY,
     CountSeries,
     default_detectors,
@@ -15,7 +15,7 @@ from analysis.detectors import (
     detect_many,
     series_key,
 )
-from analysis.detectors.negative_volume import NegativeVolume
+from koubei.analysis.detectors.negative_volume import NegativeVolume
 from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
 
 
@@ -126,7 +126,7 @@ def test_detect_all_merges_detectors_on_one_episode() -> None:
 
 def test_per_platform_and_per_aspect_series_from_query_bins() -> None:
     @dataclass
-    class Bin:  # what pipeline.index.queries.volume_series returns
+    class Bin:  # what koubei.pipeline.index.queries.volume_series returns
         start: datetime
         total: int
         negative: int

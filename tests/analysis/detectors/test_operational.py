@@ -8,9 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.detectors import CountSeries
-from analysis.detectors.negative_volume import NegativeVolume
-from analysis.detectors.operational import mark_unknown, read_health, source_health_detections
+from koubei.analysis.detectors import CountSeries
+from koubei.analysis.detectors.negative_volume import NegativeVolume
+from koubei.analysis.detectors.operational import (
+    mark_unknown,
+    read_health,
+    source_health_detections,
+)
 from tests.analysis.detectors.conftest import PER_DAY, START, poisson_series
 
 

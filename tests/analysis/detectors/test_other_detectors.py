@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors import CountSeries
-from analysis.detectors.negative_share import NegativeShare
-from analysis.detectors.volume_velocity import VolumeVelocity
-from analysis.detectors.window_ratio import WindowRatio
+from koubei.analysis.detectors import CountSeries
+from koubei.analysis.detectors.negative_share import NegativeShare
+from koubei.analysis.detectors.volume_velocity import VolumeVelocity
+from koubei.analysis.detectors.window_ratio import WindowRatio
 from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.detectors import CountSeries, read_csv, series_key
-from analysis.detectors.series import episodes, past_median, trailing_sum
+from koubei.analysis.detectors import CountSeries, read_csv, series_key
+from koubei.analysis.detectors.series import episodes, past_median, trailing_sum
 
 
 def test_read_csv_infers_interval_fills_gaps_and_keeps_labels(tmp_path: Path) -> None:

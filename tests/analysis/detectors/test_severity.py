@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.detectors import Detection, crisis_score, crisis_severity
+from koubei.analysis.detectors import Detection, crisis_score, crisis_severity
 from tests.analysis.detectors.conftest import START
 
 

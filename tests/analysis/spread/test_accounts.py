@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import networkx as nx
 
-from analysis.spread.accounts import (
+from koubei.analysis.spread.accounts import (
     account_documents,
     accounts_for_period,
     interaction_graph,
     key_accounts,
     rank_accounts,
 )
-from analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.cascade import build_cascades
 from tests.analysis.spread.incident import incident
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import networkx as nx
 
-from analysis.spread.cascade import build_cascades, hop_placeholder_id
+from koubei.analysis.spread.cascade import build_cascades, hop_placeholder_id
 from tests.analysis.spread.incident import incident
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.spread.chains import own_text, parse_chain
+from koubei.analysis.spread.chains import own_text, parse_chain
 
 
 def test_nested_chain_lists_hops_nearest_first_with_their_words() -> None:

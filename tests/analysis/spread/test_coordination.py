@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.spread.coordination import COORDINATED, ORGANIC, coordination, normalise
+from koubei.analysis.spread.coordination import COORDINATED, ORGANIC, coordination, normalise
 from tests.analysis.spread.incident import SCRIPT, incident
 
 

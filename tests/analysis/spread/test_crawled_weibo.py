@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from analysis.spread.cascade import build_cascades
-from analysis.spread.evidence import incident_evidence
-from analysis.spread.measures import cascade_summary
-from crawlers.runner import crawl_sources
 from koubei import jsonl
+from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.evidence import incident_evidence
+from koubei.analysis.spread.measures import cascade_summary
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST, brands, fixture_site  # noqa: F401  (fixtures)
 from tests.crawlers.spiders.test_weibo import ROOT, routes
 

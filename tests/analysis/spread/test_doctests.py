@@ -1,4 +1,4 @@
-"""Run the Examples sections of every module in ``analysis.spread`` as doctests."""
+"""Run the Examples sections of every module in ``koubei.analysis.spread`` as doctests."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import pkgutil
 
 import pytest
 
-import analysis.spread
+import koubei.analysis.spread
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(analysis.spread.__path__))
+MODULES = sorted(m.name for m in pkgutil.iter_modules(koubei.analysis.spread.__path__))
 # Modules whose functions need a live server have their tests beside the CLI instead.
 SERVER_MODULES = {"fetch"}
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_examples_run(name: str) -> None:
-    module = importlib.import_module(f"analysis.spread.{name}")
+    module = importlib.import_module(f"koubei.analysis.spread.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {module.__name__}"
 
@@ -25,6 +25,6 @@ def test_examples_run(name: str) -> None:
 def test_every_module_has_examples() -> None:
     finder = doctest.DocTestFinder()
     for name in sorted(set(MODULES) - SERVER_MODULES):
-        module = importlib.import_module(f"analysis.spread.{name}")
+        module = importlib.import_module(f"koubei.analysis.spread.{name}")
         examples = sum(len(t.examples) for t in finder.find(module))
-        assert examples > 0, f"analysis.spread.{name} has no doctest examples"
+        assert examples > 0, f"koubei.analysis.spread.{name} has no doctest examples"

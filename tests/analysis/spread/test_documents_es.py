@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch, helpers
 
-from analysis.spread.accounts import accounts_for_period
-from analysis.spread.cascade import build_cascades
-from analysis.spread.evidence import cascade_documents
-from pipeline.index.templates import ensure_templates, kind_index
+from koubei.analysis.spread.accounts import accounts_for_period
+from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.evidence import cascade_documents
+from koubei.pipeline.index.templates import ensure_templates, kind_index
 from tests.analysis.spread.incident import incident
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from analysis.spread.evidence import incident_evidence
+from koubei.analysis.spread.evidence import incident_evidence
 from tests.analysis.spread.incident import T0, incident
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from analysis.spread.cascade import build_cascades
-from analysis.spread.measures import (
+from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.measures import (
     cascade_roots,
     cascade_summary,
     depth_profile,
@@ -85,8 +85,8 @@ def test_roots_largest_first_and_placeholders_counted() -> None:
 def test_events_feed_the_cascade_growth_detector() -> None:
     from datetime import timedelta
 
-    from analysis.detectors.cascade import cascade_series
-    from analysis.spread.measures import cascade_events
+    from koubei.analysis.detectors.cascade import cascade_series
+    from koubei.analysis.spread.measures import cascade_events
 
     G = build_cascades(incident())
     events = cascade_events(G, ["weibo:1"])

@@ -9,11 +9,10 @@ import networkx as nx
 import numpy as np
 from matplotlib import image
 
-from analysis.spread.cascade import build_cascades
-from analysis.spread.pictures import (
+from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.pictures import (
     COLOURS,
     cascade_png,
-    cjk_font,
     prune,
     timeline_png,
     tree_layout,
@@ -27,10 +26,6 @@ def _rgb(hex_colour: str) -> np.ndarray:
 
 def _has_colour(png: np.ndarray, hex_colour: str) -> bool:
     return bool((np.abs(png[..., :3] - _rgb(hex_colour)).sum(axis=-1) < 0.02).any())
-
-
-def test_cjk_font_is_installed_and_found() -> None:
-    assert cjk_font() == "Noto Sans CJK SC"
 
 
 def test_cascade_png_draws_sentiment_colours_without_missing_glyphs(tmp_path: Path) -> None:

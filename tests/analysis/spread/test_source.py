@@ -6,7 +6,7 @@ import random
 
 import networkx as nx
 
-from analysis.spread.source import (
+from koubei.analysis.spread.source import (
     evaluate_sources,
     find_source,
     rank_earliest,

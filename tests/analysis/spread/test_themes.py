@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.spread.themes import themes, tokens
+from koubei.analysis.spread.themes import themes, tokens
 
 NEG = {"label": "negative", "score": 0.1, "model_version": "t"}
 POS = {"label": "positive", "score": 0.9, "model_version": "t"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.spread.virality import structural_virality, subtree_sizes, wiener_index_tree
+from koubei.analysis.spread.virality import structural_virality, subtree_sizes, wiener_index_tree
 
 
 def _tree(parents: list[int]) -> nx.DiGraph:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from crawlers.runner import crawl_sources
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
 

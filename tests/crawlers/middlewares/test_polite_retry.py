@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from crawlers.middlewares.polite_retry import retry_after_seconds
-from crawlers.runner import crawl_sources
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.middlewares.polite_retry import retry_after_seconds
+from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawlers.pipelines.landing import resolve_repost_chains
+from koubei.crawlers.pipelines.landing import resolve_repost_chains
 
 
 def repost(rid: str, name: str, chain: list[str], minute: int) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawlers.runner import crawl_sources
-from crawlers.spiders.articles import url_id
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
+from koubei.crawlers.spiders.articles import url_id
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
 

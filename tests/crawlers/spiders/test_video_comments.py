@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawlers.runner import crawl_sources
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
 

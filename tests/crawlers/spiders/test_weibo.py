@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crawlers.runner import crawl_sources
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
 

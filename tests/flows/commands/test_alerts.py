@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from analysis.alerts.db import default_db_path
-from analysis.alerts.incidents import IncidentStore
-from demo.receiver import start_receiver
-from flows.cli import main
 from koubei import paths
+from koubei.analysis.alerts.db import default_db_path
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.demo.receiver import start_receiver
+from koubei.flows.cli import main
 from tests.analysis.alerts.conftest import SECRET, at, detection
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from koubei.flows.cli import main
 
 
 def _write_csv(path: Path, rows: list[tuple[int, str]]) -> Path:

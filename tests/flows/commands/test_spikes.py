@@ -22,7 +22,7 @@ def write_series(path: Path, values: list[int], start: datetime, header: bool = 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "koubei.flows.cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from flows.cli import main
 from koubei import jsonl
+from koubei.flows.cli import main
 from tests.analysis.spread.incident import incident
 
 
@@ -63,7 +63,7 @@ def test_from_elasticsearch(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from pipeline.index.writer import index_records
+    from koubei.pipeline.index.writer import index_records
 
     index_records(es, incident(), prefix=index_prefix, refresh=True)
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from koubei.model import Document, from_record, make_id, to_record
-from pipeline.clean import clean_record
+from koubei.pipeline.clean import clean_record
 
 
 def _record(text: str, title: str | None = None) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import clean_text, find_emoticons
+from koubei.pipeline.clean import clean_text, find_emoticons
 
 PAGES = sorted(Path(__file__).resolve().parents[4].glob("shared/samples/pages/*.txt"))
 

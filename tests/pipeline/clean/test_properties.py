@@ -7,7 +7,7 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import MAX_CHARS, clean_record, clean_text
+from koubei.pipeline.clean import MAX_CHARS, clean_record, clean_text
 
 FRAGMENTS = st.sampled_from(
     [

@@ -25,7 +25,7 @@ def changed_template_dir(tmp_path: Path, properties: dict[str, Any]) -> tuple[Pa
 
     Returns the directory and the new version.
     """
-    from pipeline.index import templates
+    from koubei.pipeline.index import templates
 
     target = tmp_path / f"es-{uuid.uuid4().hex[:6]}"
     target.mkdir()

@@ -9,8 +9,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from koubei import es_local
-from pipeline.index.client import ESAuthError, check_cluster, client_from_env
-from pipeline.index.writer import index_records
+from koubei.pipeline.index.client import ESAuthError, check_cluster, client_from_env
+from koubei.pipeline.index.writer import index_records
 
 from .conftest import build_record
 

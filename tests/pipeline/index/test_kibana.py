@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index import kibana
-from pipeline.index.queries import POSTS_DATA_VIEW_ID
-from pipeline.index.templates import ensure_templates
+from koubei.pipeline.index import kibana
+from koubei.pipeline.index.queries import POSTS_DATA_VIEW_ID
+from koubei.pipeline.index.templates import ensure_templates
 
 
 @pytest.fixture

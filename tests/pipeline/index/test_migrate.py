@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index import migrate, templates
-from pipeline.index.templates import posts_alias
-from pipeline.index.writer import index_records
+from koubei.pipeline.index import migrate, templates
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records
 
 from .conftest import changed_template_dir
 

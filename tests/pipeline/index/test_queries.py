@@ -9,10 +9,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from koubei.model import from_record
+from koubei.pipeline.index import queries, rison
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import DEFAULT_TZ
-from pipeline.index import queries, rison
-from pipeline.index.templates import posts_alias
-from pipeline.index.writer import index_records
 
 from .conftest import BASE_TIME, build_record
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index import templates
-from pipeline.index.templates import AnalyzerMissingError, ensure_templates, posts_alias
+from koubei.pipeline.index import templates
+from koubei.pipeline.index.templates import AnalyzerMissingError, ensure_templates, posts_alias
 
 from .conftest import changed_template_dir
 

@@ -7,9 +7,9 @@ from elasticsearch import Elasticsearch
 
 from koubei.es_local import free_port
 from koubei.jsonl import read
-from pipeline.index import spool
-from pipeline.index.templates import posts_alias
-from pipeline.index.writer import index_records, replay_spool
+from koubei.pipeline.index import spool
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records, replay_spool
 
 MakeRecord = Callable[..., dict[str, Any]]
 

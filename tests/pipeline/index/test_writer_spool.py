@@ -9,9 +9,9 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from koubei import es_local
-from pipeline.index import spool
-from pipeline.index.templates import posts_alias
-from pipeline.index.writer import index_records, replay_spool
+from koubei.pipeline.index import spool
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records, replay_spool
 
 from .conftest import build_record
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sentiment.evaluation import leave_one_category_out
-from pipeline.sentiment.model import SentimentModel
-from pipeline.sentiment.training import Example, load_labelled, split, train_model
+from koubei.pipeline.sentiment.evaluation import leave_one_category_out
+from koubei.pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment.training import Example, load_labelled, split, train_model
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "reviews_9cats.csv"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.sentiment.features import extract, prepare, sentences
+from koubei.pipeline.sentiment.features import extract, prepare, sentences
 
 
 def _marked(text: str, mark: str) -> set[str]:
@@ -88,7 +88,7 @@ def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str])
 
 
 def test_a_lexicon_word_before_any_section_is_an_error_naming_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.sentiment.features import load_lexicon
+    from koubei.pipeline.sentiment.features import load_lexicon
 
     path = tmp_path / "lexicon.txt"
     path.write_text("# comment\n好评\n[positive]\n满意\n", encoding="utf-8")

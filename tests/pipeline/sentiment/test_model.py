@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from koubei.model import Sentiment
-from pipeline.sentiment import DEFAULT_MODEL, SentimentModel, load_model
+from koubei.pipeline.sentiment import DEFAULT_MODEL, SentimentModel, load_model
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_shipped_model_is_small_and_loads_fast() -> None:
     assert DEFAULT_MODEL.stat().st_size < 20 * 1024 * 1024
     code = (
         "import re, time; t = time.perf_counter()\n"
-        "from pipeline.sentiment import load_model; m = load_model(); m.score('很好')\n"
+        "from koubei.pipeline.sentiment import load_model; m = load_model(); m.score('很好')\n"
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
         "print(time.perf_counter() - t, hwm)"
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.sentiment import load_model
-from pipeline.sentiment.parallel import score_parallel
+from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.parallel import score_parallel
 
 
 def test_parallel_scores_equal_serial_scores_in_order() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sentiment import load_model
-from pipeline.sentiment.evaluation import evaluate
-from pipeline.sentiment.model import SentimentModel
-from pipeline.sentiment.training import (
+from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.evaluation import evaluate
+from koubei.pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment.training import (
     Example,
     cap_per_category,
     consistency,

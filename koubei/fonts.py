@@ -1,0 +1,95 @@
+"""The CJK font every picture uses, registered with matplotlib by file, never found by cache.
+
+matplotlib's font cache is built once per machine and goes stale: a font installed after it was
+built stays invisible, and every Chinese label turns into a box. So the font file is registered
+directly with ``font_manager.fontManager.addfont``, whatever the cache says, from the first of:
+
+1. ``$KOUBEI_CJK_FONT``: a font file (``.otf``, ``.ttf``, ``.ttc``) the operator chose;
+2. Noto Sans CJK SC shipped inside the ``mplfonts`` wheel, a dependency of koubei, so a fresh
+   ``pip install`` draws Chinese with nothing from the system (Noto is under the SIL Open Font
+   License; koubei reads only that file of the package);
+3. Debian's ``fonts-noto-cjk`` or ``fonts-wqy-microhei`` files at their packaged paths.
+
+None of them usable is an error (:class:`MissingCJKFont`), not a warning: a picture of boxes
+is worse than no picture.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["MissingCJKFont", "cjk_font", "cjk_font_file", "rc_params"]
+
+_MPLFONTS_FILE = "fonts/NotoSansCJKsc-Regular.otf"
+_SYSTEM_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+# Glyphs every picture needs: a font that lacks them is no CJK font.
+_PROBE = "传播事件时间线条"
+
+
+class MissingCJKFont(RuntimeError):
+    """No font file that can draw Chinese was found; the message says where koubei looked."""
+
+
+def _candidates() -> list[Path]:
+    found: list[Path] = []
+    if os.environ.get("KOUBEI_CJK_FONT"):
+        found.append(Path(os.environ["KOUBEI_CJK_FONT"]))
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is not None and spec.submodule_search_locations:
+        found.append(Path(next(iter(spec.submodule_search_locations))) / _MPLFONTS_FILE)
+    found.extend(Path(p) for p in _SYSTEM_FILES)
+    return found
+
+
+def _draws_chinese(path: Path) -> bool:
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        font = FT2Font(str(path))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    charmap = font.get_charmap()
+    return all(ord(ch) in charmap for ch in _PROBE)
+
+
+@lru_cache(maxsize=1)
+def cjk_font_file() -> Path:
+    """The font file pictures use; raises :class:`MissingCJKFont` when there is none."""
+    tried = _candidates()
+    for path in tried:
+        if path.is_file() and _draws_chinese(path):
+            return path
+    raise MissingCJKFont(
+        "no CJK font for pictures: tried "
+        + ", ".join(str(p) for p in tried)
+        + " (install koubei with its dependencies, which include mplfonts, or set "
+        "KOUBEI_CJK_FONT to a .otf/.ttf/.ttc file that has Chinese glyphs)"
+    )
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """Family name of the registered CJK font (registering it on first use).
+
+    Examples
+    --------
+    >>> "CJK" in cjk_font() or "Hei" in cjk_font()
+    True
+    """
+    from matplotlib import font_manager
+
+    path = cjk_font_file()
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def rc_params() -> dict[str, object]:
+    """matplotlib rc settings that draw text in the CJK font (Latin falls back to DejaVu)."""
+    return {"font.family": [cjk_font(), "DejaVu Sans"], "svg.fonttype": "path"}
