@@ -131,6 +131,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     for brand, directory in summary["evidence_dirs"].items():
         lines.append(f"evidence        {brand}: {directory}")
+    for brand, pages in summary.get("reports", {}).items():
+        for page in pages:
+            lines.append(f"incident page   {brand}: {Path(page).as_uri()}")
+    if any(summary.get("reports", {}).values()):
+        lines.append(
+            "                (`koubei report serve` serves them at the alerts' reports_url)"
+        )
     lines += [
         "",
         f"Elasticsearch   {summary['es_url']}  (stop it with `koubei es stop`)",

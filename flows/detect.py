@@ -46,6 +46,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         "notifications": operational,
         "evidence_dirs": {},
         "blind_brands": sorted(blind_brands),
+        "reports": {},
     }
     for brand in brands.brands:
         shares, detections, records = detect_brand(
@@ -60,6 +61,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
                 es, prefix, brand.name, records, active, as_of, kibana_url=alerts.kibana_url
             )
             active = [_with_context(d, evidence) for d in active]
+            evidence["reports_url"] = alerts.reports_url
             outcome["evidence_dirs"][brand.name] = str(evidence_dir)
         notifications = store.observe(
             brand.name,
@@ -71,8 +73,47 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             hold_open=brand.name in blind_brands,
         )
         outcome["notifications"] += len(notifications)
+        changed = {n.incident_key for n in notifications}
+        if active:
+            changed |= {i.dedup_key for i in store.open_incidents(brand.name)}
+        outcome["reports"][brand.name] = write_reports(
+            es, prefix, store.db_path, changed, brands, alerts, as_of
+        )
         log.info("detected", brand=brand.name, active=len(active), notified=len(notifications))
     return outcome
+
+
+def write_reports(
+    es: Any,
+    prefix: str,
+    db_path: Path,
+    changed: set[str],
+    brands: cfg.BrandsConfig,
+    alerts: cfg.AlertsConfig,
+    as_of: datetime,
+) -> list[str]:
+    """Incident pages of the incidents that opened or changed this cycle.
+
+    Written after the notifications are safely in the outbox: a page that cannot be drawn is
+    logged and left for the next change, never a reason to hold an alert back.
+    """
+    from koubei.analysis.reports.gather import write_changed_incident_pages
+
+    try:
+        pages = write_changed_incident_pages(
+            es,
+            prefix,
+            db_path,
+            changed,
+            brands=brands,
+            kibana_url=alerts.kibana_url,
+            now=as_of,
+            interval_seconds=alerts.interval_seconds,
+        )
+    except Exception as exc:
+        log.error("incident page not written", error=repr(exc), incidents=sorted(changed))
+        return []
+    return [str(p) for p in pages]
 
 
 def check_sources(

@@ -33,6 +33,7 @@ class RunSummary:
     delivered: int = 0
     failed_deliveries: int = 0
     evidence_dirs: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)
     blind_brands: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +155,7 @@ def monitor(
     summary.detections = outcome["detections"]
     summary.notifications = outcome["notifications"]
     summary.evidence_dirs = outcome["evidence_dirs"]
+    summary.reports = outcome["reports"]
     summary.blind_brands = outcome["blind_brands"]
     delivery = deliver(config_dir)
     summary.delivered = delivery.get("delivered", 0)

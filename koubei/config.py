@@ -154,6 +154,9 @@ class AlertsConfig(_Strict):
     interval: str = "5m"
     renotify: str = "4h"
     kibana_url: str = "http://localhost:5601"
+    # Where the incident pages and daily briefs are published (koubei report serve by default);
+    # alerts link to <reports_url>/incidents/<id>.html.
+    reports_url: str = "http://127.0.0.1:8780"
     detectors: list[DetectorConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
 

@@ -20,8 +20,9 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["MissingCJKFont", "cjk_font", "cjk_font_file", "rc_params"]
+__all__ = ["MissingCJKFont", "cjk_font", "cjk_font_file", "rc_params", "web_font_css"]
 
 _MPLFONTS_FILE = "fonts/NotoSansCJKsc-Regular.otf"
 _SYSTEM_FILES = (
@@ -90,6 +91,37 @@ def cjk_font() -> str:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def rc_params() -> dict[str, object]:
+def rc_params() -> Any:
     """matplotlib rc settings that draw text in the CJK font (Latin falls back to DejaVu)."""
     return {"font.family": [cjk_font(), "DejaVu Sans"], "svg.fonttype": "path"}
+
+
+def web_font_css(text: str, family: str = "koubei-cjk") -> str:
+    """An ``@font-face`` rule embedding the CJK font cut down to the characters of ``text``.
+
+    Pages are self-contained and opened on phones and laptops with whatever fonts they have;
+    a subset of the pictures' font (about 100 KB for 600 characters, against 16 MB whole)
+    makes every Chinese label render the same everywhere, with no network.
+    """
+    import base64
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.hinting = False
+    options.notdef_outline = True
+    font = TTFont(str(cjk_font_file()), lazy=True, fontNumber=0)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text) | set(" 0123456789"))))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    data = base64.b64encode(out.getvalue()).decode("ascii")
+    return (
+        f"@font-face{{font-family:'{family}';font-display:block;"
+        f"src:url(data:font/otf;base64,{data}) format('opentype');}}"
+    )

@@ -24,6 +24,7 @@ EVIDENCE_KEYS = (
     "coordination",
     "kibana_url",
     "pictures",
+    "reports_url",
 )
 MAX_TOP_POSTS = 10
 MAX_KEY_ACCOUNTS = 10
@@ -137,6 +138,11 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
             payload[key] = evidence[key]
     if evidence.get("previous_severity"):
         payload["previous_severity"] = evidence["previous_severity"]
+    if evidence.get("reports_url") and data.get("id"):
+        # The incident page (koubei.analysis.reports), written when the incident opens or changes.
+        payload["report_url"] = (
+            f"{str(evidence['reports_url']).rstrip('/')}/incidents/{data['id']}.html"
+        )
     if evidence.get("kibana_url"):
         payload["kibana_url"] = evidence["kibana_url"]
     elif data.get("kibana_base") and start and end:

@@ -114,6 +114,7 @@ class Incident:
     ) -> dict[str, Any]:
         """JSON-ready view with ISO times; what :func:`build_payload` and the CLI take."""
         return {
+            "id": self.id,
             "dedup_key": self.dedup_key,
             "brand": self.brand,
             "group": self.group,

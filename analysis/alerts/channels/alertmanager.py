@@ -56,7 +56,7 @@ class AlertmanagerChannel(Channel):
             "summary": str(payload.get("title", "")),
             "description": "; ".join(payload.get("reasons") or []) or str(payload.get("title")),
         }
-        for key in ("observed", "expected", "negative_share", "score", "kibana_url"):
+        for key in ("observed", "expected", "negative_share", "score", "kibana_url", "report_url"):
             if payload.get(key) is not None:
                 annotations[key] = str(payload[key])
         if payload.get("top_posts"):

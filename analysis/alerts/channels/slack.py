@@ -22,7 +22,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-URL_KEYS = {"url", "kibana_url", "pictures"}
+URL_KEYS = {"url", "kibana_url", "report_url", "pictures"}
 
 
 def escape_tree(value: Any, key: str = "") -> Any:

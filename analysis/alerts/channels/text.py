@@ -96,6 +96,8 @@ def sections(
     out = [head]
     if payload.get("reasons"):
         out.append([f"- {r}" for r in payload["reasons"][:5]])
+    if payload.get("report_url"):
+        out.append([link("事件页面 (incident page)", str(payload["report_url"]))])
     if payload.get("kibana_url"):
         out.append([link("Open in Kibana", str(payload["kibana_url"]))])
     if payload.get("summary"):

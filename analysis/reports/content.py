@@ -1,0 +1,385 @@
+"""What the incident page and the daily brief show, built from plain data (no I/O here).
+
+:mod:`koubei.analysis.reports.gather` fetches the inputs (Elasticsearch, the alerts database);
+these functions turn them into the page context that the templates render, so a page can be
+built and tested from fixture data alone. Everything from crawled posts stays plain text here;
+the templates escape it, and :func:`safe_url` decides what may become a link.
+"""
+
+from __future__ import annotations
+
+import base64
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from koubei.analysis.reports import charts
+from koubei.timeutil import DEFAULT_TZ
+
+__all__ = [
+    "aspect_shift",
+    "daily_context",
+    "expected_negative",
+    "incident_context",
+    "picture_data_uri",
+    "safe_url",
+    "voice_rows",
+]
+
+SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
+STATUS_ZH = {"firing": "进行中", "resolved": "已恢复"}
+EVENT_ZH = {
+    "fired": "告警触发",
+    "firing": "已通知",
+    "updated": "已更新",
+    "resolved": "已恢复",
+    "silenced": "已静默",
+}
+LABEL_ZH = {"negative": "负面", "positive": "正面", "neutral": "中性"}
+
+
+def safe_url(value: Any) -> str | None:
+    """``value`` when it is an http(s) URL with a host, else None (shown as text, never linked).
+
+    Crawled URLs are untrusted: ``javascript:``, ``data:`` and relative URLs never become links.
+
+    >>> safe_url("https://m.weibo.cn/detail/1"), safe_url("javascript:alert(1)")
+    ('https://m.weibo.cn/detail/1', None)
+    """
+    if not isinstance(value, str) or any(ch in value for ch in "\x00\r\n\t "):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def picture_data_uri(path: str | Path | None) -> str | None:
+    """A PNG embedded as a ``data:`` URI, so the page needs no file beside it."""
+    if not path or not Path(path).is_file():
+        return None
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f"data:image/png;base64,{data}"
+
+
+def expected_negative(
+    times: Sequence[datetime], history: dict[datetime, int], *, days: int = 7
+) -> list[float | None]:
+    """The usual negative count of each bin: the median of the same time on earlier days.
+
+    ``history`` maps bin start to negative count (it may reach further back than ``times``).
+    A bin with no earlier day on record has no expected level (None).
+
+    >>> t0 = datetime(2026, 11, 20, 12, tzinfo=DEFAULT_TZ)
+    >>> hist = {t0 - timedelta(days=d): 2 * d for d in (1, 2, 3)}
+    >>> expected_negative([t0], hist)
+    [4.0]
+    """
+    levels: list[float | None] = []
+    for moment in times:
+        earlier = [
+            history[moment - timedelta(days=d)]
+            for d in range(1, days + 1)
+            if moment - timedelta(days=d) in history
+        ]
+        levels.append(float(statistics.median(earlier)) if earlier else None)
+    return levels
+
+
+def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, Any]]:
+    """Share of voice and net sentiment for a brand set, the focus brand first.
+
+    ``counts[brand]`` has ``total``, ``positive`` and ``negative`` posts in the period.
+
+    >>> rows = voice_rows({"甲": {"total": 30, "positive": 5, "negative": 20},
+    ...                    "乙": {"total": 10, "positive": 6, "negative": 1}}, "甲")
+    >>> [(r["brand"], r["share"], round(r["net"], 2)) for r in rows]
+    [('甲', 0.75, -0.5), ('乙', 0.25, 0.5)]
+    """
+    everyone = sum(c.get("total", 0) for c in counts.values())
+    rows: list[dict[str, Any]] = []
+    for brand, c in counts.items():
+        total = c.get("total", 0)
+        rows.append(
+            {
+                "brand": brand,
+                "focus": brand == focus,
+                "total": total,
+                "share": round(total / everyone, 4) if everyone else 0.0,
+                "net": (c.get("positive", 0) - c.get("negative", 0)) / total if total else 0.0,
+                "negative_share": c.get("negative", 0) / total if total else 0.0,
+            }
+        )
+    rows.sort(key=lambda r: (not r["focus"], -r["total"], r["brand"]))
+    return rows
+
+
+def aspect_shift(
+    before: Iterable[dict[str, Any]], now: Iterable[dict[str, Any]], *, min_mentions: int = 3
+) -> list[dict[str, Any]]:
+    """Aspects (delivery, quality, service ...) whose negative share rose, most risen first.
+
+    Each post's ``aspects`` list holds ``{"aspect", "label"}``; an aspect needs ``min_mentions``
+    mentions in the period to count.
+    """
+
+    def shares(records: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for record in records:
+            for aspect in record.get("aspects") or []:
+                name = aspect.get("aspect")
+                if not name:
+                    continue
+                tally[name][0] += 1
+                tally[name][1] += aspect.get("label") == "negative"
+        return {name: (n, neg) for name, (n, neg) in tally.items()}
+
+    earlier, current = shares(before), shares(now)
+    rows: list[dict[str, Any]] = []
+    for name, (mentions, negative) in current.items():
+        if mentions < min_mentions:
+            continue
+        base_n, base_neg = earlier.get(name, (0, 0))
+        rows.append(
+            {
+                "aspect": name,
+                "mentions": mentions,
+                "now": negative / mentions,
+                "before": base_neg / base_n if base_n else 0.0,
+            }
+        )
+    rows.sort(key=lambda r: (-(r["now"] - r["before"]), r["aspect"]))
+    return rows
+
+
+def _post_row(record: dict[str, Any]) -> dict[str, Any]:
+    author = record.get("author") or {}
+    engagement = record.get("engagement") or {}
+    sentiment = record.get("sentiment") or {}
+    return {
+        "id": str(record.get("id", "")),
+        "platform": str(record.get("platform", "")),
+        "author": str(author.get("name") or author.get("id") or "（未知）"),
+        "followers": int(author.get("followers") or 0),
+        "time": _short_time(record.get("created_at")),
+        "text": str(record.get("text_clean") or record.get("text_raw") or "")[:280],
+        "url": safe_url(record.get("url")),
+        "raw_url": str(record.get("url") or ""),
+        "label": LABEL_ZH.get(str(sentiment.get("label")), "未评分"),
+        "engagement": sum(int(v or 0) for v in engagement.values() if isinstance(v, int | float)),
+    }
+
+
+def _short_time(value: Any) -> str:
+    if not value:
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(DEFAULT_TZ)
+    return moment.strftime("%m-%d %H:%M")
+
+
+def _when(unix: float | None) -> str:
+    if unix is None:
+        return ""
+    return datetime.fromtimestamp(unix, tz=DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _series_chart(
+    bins: Sequence[Any], window: tuple[datetime, datetime], marks: Sequence[datetime], title: str
+) -> str:
+    history = {b.start: b.negative for b in bins}
+    shown = [b for b in bins if window[0] <= b.start < window[1]]
+    times = [b.start for b in shown]
+    return charts.volume_chart(
+        times,
+        [b.total for b in shown],
+        [b.negative for b in shown],
+        expected_negative(times, history),
+        marks=marks,
+        title=title,
+    )
+
+
+def incident_context(
+    incident: dict[str, Any],
+    *,
+    bins: Sequence[Any],
+    window: tuple[datetime, datetime],
+    voice: dict[str, dict[str, int]],
+    aspects_before: list[dict[str, Any]],
+    aspects_now: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    links: Mapping[str, str | None],
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """The incident page: what happened, against what is usual, how it spread, what was sent.
+
+    ``incident`` is an incident row as a dict (brand, status, severity, started_at, detections,
+    evidence ...); ``bins`` the brand's volume bins including earlier days (for the usual
+    level); ``voice`` the brand set's counts over the window; ``events`` the incident's history
+    (``at`` unix seconds, ``kind``, ``detail``); ``links`` Kibana deep links per section.
+    """
+    evidence = incident.get("evidence") or {}
+    detections = incident.get("detections") or []
+    brand = str(incident.get("brand", ""))
+    marks = sorted(
+        {datetime.fromisoformat(str(d["timestamp"])) for d in detections if d.get("timestamp")}
+    )
+    summary = evidence.get("summary") or {}
+    source = evidence.get("source") or {}
+    pictures = evidence.get("pictures") or {}
+    aspects = aspect_shift(aspects_before, aspects_now)
+    return {
+        "kind": "incident",
+        "title": f"{brand} · 舆情事件 #{incident.get('id', '')}",
+        "brand": brand,
+        "incident": {
+            "id": incident.get("id"),
+            "status": STATUS_ZH.get(str(incident.get("status")), str(incident.get("status"))),
+            "firing": incident.get("status") == "firing",
+            "severity": str(incident.get("severity", "")),
+            "severity_zh": SEVERITY_ZH.get(str(incident.get("severity")), ""),
+            "started": _when(incident.get("started_at")),
+            "last_detection": _when(incident.get("last_detection_at")),
+            "resolved": _when(incident.get("resolved_at")),
+            "reasons": [str(d.get("reason", "")) for d in detections if d.get("reason")],
+        },
+        "volume_svg": _series_chart(bins, window, marks, f"{brand} 声量与负面（5 分钟）"),
+        "voice": voice_rows(voice, brand),
+        "voice_svg": charts.voice_chart(voice_rows(voice, brand)) if voice else None,
+        "aspects": aspects[:8],
+        "aspects_svg": charts.aspect_chart(aspects[:8]) if aspects else None,
+        "themes": [
+            {
+                "name": str(t.get("name", "")),
+                "posts": int(t.get("posts") or 0),
+                "share": float(t.get("share") or 0),
+                "text": str((t.get("representative") or {}).get("text", "")),
+            }
+            for t in evidence.get("themes") or []
+        ],
+        "top_posts": [_post_row(p) for p in evidence.get("top_posts") or []],
+        "source": {
+            "author": str(source.get("author") or ""),
+            "followers": int(source.get("followers") or 0),
+            "text": str(source.get("text") or ""),
+            "time": _short_time(source.get("time")),
+            "url": safe_url(source.get("url")),
+            "raw_url": str(source.get("url") or ""),
+            "estimated": bool(source.get("root_missing")),
+        }
+        if source
+        else None,
+        "cascade": {
+            "size": summary.get("size"),
+            "depth": summary.get("depth"),
+            "max_breadth": summary.get("max_breadth"),
+            "virality": summary.get("structural_virality"),
+        }
+        if summary
+        else None,
+        "spread_paths": [
+            " → ".join(str(n) for n in path) for path in (evidence.get("spread_path") or [])[:8]
+        ],
+        "key_accounts": [
+            {
+                "name": str(a.get("name") or a.get("account") or ""),
+                "followers": int(a.get("followers") or 0),
+                "verified": bool(a.get("verified")),
+                "roles": "、".join(str(r) for r in a.get("roles") or []),
+                "posts": int(a.get("posts") or 0),
+                "reach": int(a.get("reach") or 0),
+            }
+            for a in (evidence.get("key_accounts") or [])[:10]
+        ],
+        "cascade_png": picture_data_uri(pictures.get("cascade")),
+        "timeline_png": picture_data_uri(pictures.get("timeline")),
+        "events": [
+            {
+                "at": _when(e["at"]),
+                "kind": EVENT_ZH.get(str(e.get("kind")), str(e.get("kind"))),
+                "detail": str(e.get("detail") or ""),
+            }
+            for e in sorted(events, key=lambda e: e["at"])
+        ],
+        "links": {k: safe_url(v) for k, v in links.items()},
+        "generated_at": generated_at.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def daily_context(
+    day: datetime,
+    brand_sets: list[dict[str, Any]],
+    *,
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """The morning brief: one section per brand with its competitors.
+
+    Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
+    ``voice`` (counts per brand of the set for the day), ``aspects_before`` / ``aspects_now``
+    (records), ``top_posts`` (records), ``themes`` (as :func:`~koubei.analysis.spread.themes.
+    themes` returns), ``incidents`` (rows as dicts) and ``links``.
+    """
+    start = day
+    end = day + timedelta(days=1)
+    sections = []
+    for item in brand_sets:
+        brand = str(item["brand"])
+        bins = item.get("bins") or []
+        today = [b for b in bins if start <= b.start < end]
+        week = [b for b in bins if b.start < start]
+        total, negative = sum(b.total for b in today), sum(b.negative for b in today)
+        week_total, week_negative = sum(b.total for b in week), sum(b.negative for b in week)
+        aspects = aspect_shift(item.get("aspects_before") or [], item.get("aspects_now") or [])
+        voice = voice_rows(item.get("voice") or {}, brand)
+        sections.append(
+            {
+                "brand": brand,
+                "total": total,
+                "negative_share": negative / total if total else 0.0,
+                "week_negative_share": week_negative / week_total if week_total else 0.0,
+                "week_daily_total": week_total / 7 if week else 0.0,
+                "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量（每小时）"),
+                "voice": voice,
+                "voice_svg": charts.voice_chart(voice) if voice else None,
+                "aspects": aspects[:6],
+                "aspects_svg": charts.aspect_chart(aspects[:6]) if aspects else None,
+                "themes": [
+                    {
+                        "name": str(t.get("name", "")),
+                        "posts": int(t.get("posts") or 0),
+                        "text": str((t.get("representative") or {}).get("text", "")),
+                    }
+                    for t in item.get("themes") or []
+                ],
+                "top_posts": [_post_row(p) for p in item.get("top_posts") or []],
+                "incidents": [
+                    {
+                        "id": i.get("id"),
+                        "severity_zh": SEVERITY_ZH.get(str(i.get("severity")), ""),
+                        "severity": str(i.get("severity", "")),
+                        "status": STATUS_ZH.get(str(i.get("status")), ""),
+                        "started": _when(i.get("started_at")),
+                        "url": safe_url(i.get("url")),
+                    }
+                    for i in item.get("incidents") or []
+                ],
+                "links": {k: safe_url(v) for k, v in (item.get("links") or {}).items()},
+            }
+        )
+    return {
+        "kind": "daily",
+        "title": f"每日简报 · {day.strftime('%Y-%m-%d')}",
+        "day": day.strftime("%Y-%m-%d"),
+        "sections": sections,
+        "generated_at": generated_at.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M"),
+    }

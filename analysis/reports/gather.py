@@ -1,0 +1,300 @@
+"""Fetch what the pages show (Elasticsearch, the alerts database) and write the pages.
+
+The only I/O of the reports package: queries come from :mod:`koubei.pipeline.index.queries`,
+incidents and their history from the alerts database; :mod:`.content` builds the page and
+:mod:`.render` writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from koubei import config as cfg
+from koubei.analysis.reports import content, render
+from koubei.timeutil import DEFAULT_TZ
+
+__all__ = [
+    "brand_counts",
+    "incident_events",
+    "load_incident",
+    "write_changed_incident_pages",
+    "write_daily_brief",
+    "write_incident_page",
+]
+
+# The incident page shows the hours before the first detection, against the usual level
+# (the same time on the seven days before).
+LEAD = timedelta(hours=6)
+TAIL = timedelta(hours=1)
+HISTORY_DAYS = 7
+
+
+def load_incident(db_path: Path, incident_id: int) -> dict[str, Any] | None:
+    """One incident row as a dict, or None."""
+    from koubei.analysis.alerts.db import connect
+    from koubei.analysis.alerts.records import Incident
+
+    conn = connect(db_path)
+    try:
+        row = conn.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+    finally:
+        conn.close()
+    return asdict(Incident.from_row(row)) if row else None
+
+
+def incident_events(db_path: Path, incident: dict[str, Any]) -> list[dict[str, Any]]:
+    """The incident's history: fired, each notification (by kind, with its channels), silences
+    that covered it, resolved."""
+    from koubei.analysis.alerts.db import connect
+    from koubei.analysis.alerts.silences import list_silences
+
+    events: list[dict[str, Any]] = [
+        {"at": incident["started_at"], "kind": "fired", "detail": incident.get("severity", "")}
+    ]
+    conn = connect(db_path)
+    try:
+        rows = conn.execute(
+            "SELECT kind, created_at, channel, status FROM outbox WHERE incident_key = ? "
+            "ORDER BY created_at, channel",
+            (incident["dedup_key"],),
+        ).fetchall()
+    finally:
+        conn.close()
+    status_zh = {"delivered": "已送达", "pending": "待发送", "failed": "失败"}
+    grouped: dict[tuple[str, float], list[str]] = {}
+    for row in rows:
+        status = status_zh.get(row["status"], row["status"])
+        grouped.setdefault((row["kind"], row["created_at"]), []).append(
+            f"{row['channel']}（{status}）"
+        )
+    for (kind, at), channels in grouped.items():
+        events.append({"at": at, "kind": kind, "detail": "、".join(channels)})
+    end = incident.get("resolved_at") or float("inf")
+    labels = {"brand": incident["brand"], "group": incident.get("group", "")}
+    for silence in list_silences(db_path, now=datetime.fromtimestamp(0, tz=DEFAULT_TZ)):
+        overlaps = silence.starts_at <= end and silence.ends_at >= incident["started_at"]
+        if overlaps and silence.matches(labels | {"severity": incident.get("severity", "")}):
+            described = silence.describe()
+            events.append(
+                {
+                    "at": max(silence.starts_at, incident["started_at"]),
+                    "kind": "silenced",
+                    "detail": " ".join([*described["matchers"], described.get("comment", "")]),
+                }
+            )
+    if incident.get("resolved_at"):
+        events.append({"at": incident["resolved_at"], "kind": "resolved", "detail": ""})
+    return events
+
+
+def brand_counts(
+    es: Any, prefix: str, brands: list[str], start: datetime, end: datetime
+) -> dict[str, dict[str, int]]:
+    """Posts, positive and negative posts per brand in ``[start, end)`` (every brand listed)."""
+    from koubei.pipeline.index.queries import post_filters, posts_alias
+
+    response = es.search(
+        index=posts_alias(prefix),
+        size=0,
+        query={
+            "bool": {"filter": [*post_filters(start=start, end=end), {"terms": {"brands": brands}}]}
+        },
+        aggs={
+            "brands": {
+                "terms": {"field": "brands", "include": brands, "size": len(brands)},
+                "aggs": {"labels": {"terms": {"field": "sentiment.label", "size": 5}}},
+            }
+        },
+    )
+    counts = {b: {"total": 0, "positive": 0, "negative": 0} for b in brands}
+    for bucket in response["aggregations"]["brands"]["buckets"]:
+        labels = {b["key"]: b["doc_count"] for b in bucket["labels"]["buckets"]}
+        counts[bucket["key"]] = {
+            "total": int(bucket["doc_count"]),
+            "positive": int(labels.get("positive", 0)),
+            "negative": int(labels.get("negative", 0)),
+        }
+    return counts
+
+
+def _brand_set(brands: cfg.BrandsConfig, name: str) -> list[str]:
+    for brand in brands.brands:
+        if brand.name == name:
+            return [brand.name, *(c for c in brand.competitors if c != brand.name)]
+    return [name]
+
+
+def _links(kibana_url: str, brand: str, start: datetime, end: datetime) -> dict[str, str]:
+    from koubei.pipeline.index.discover import discover_url, kql
+
+    def url(**criteria: Any) -> str:
+        return discover_url(kibana_url, query=kql(**criteria), start=start, end=end)
+
+    everything = url(brand=brand)
+    negative = url(brand=brand, label="negative")
+    return {
+        "posts": negative,
+        "volume": everything,
+        "voice": everything,
+        "aspects": negative,
+        "themes": negative,
+        "spread": negative,
+        "alerts": f"{kibana_url.rstrip('/')}/app/dashboards",
+    }
+
+
+def write_incident_page(
+    es: Any,
+    prefix: str,
+    db_path: Path,
+    incident_id: int,
+    *,
+    brands: cfg.BrandsConfig,
+    kibana_url: str,
+    now: datetime,
+    interval_seconds: int = 300,
+) -> Path:
+    """Build and write the page of one incident; returns its path."""
+    from koubei.pipeline.index.queries import fetch_posts, volume_series
+
+    incident = load_incident(db_path, incident_id)
+    if incident is None:
+        raise LookupError(f"no incident {incident_id} in {db_path}")
+    started = datetime.fromtimestamp(incident["started_at"], tz=DEFAULT_TZ)
+    last = incident.get("resolved_at") or incident["last_detection_at"]
+    end = min(now, datetime.fromtimestamp(last, tz=DEFAULT_TZ) + TAIL)
+    end = max(end, started + timedelta(seconds=interval_seconds))
+    start = _floor(started - LEAD, interval_seconds)
+    brand = incident["brand"]
+    bins = volume_series(
+        es, prefix, brand, start - timedelta(days=HISTORY_DAYS), end, interval_seconds
+    )
+    posts_before = fetch_posts(
+        es, prefix, brand=brand, start=start - timedelta(days=1), end=started
+    )
+    posts_now = fetch_posts(es, prefix, brand=brand, start=started, end=end)
+    context = content.incident_context(
+        incident,
+        bins=bins,
+        window=(start, end),
+        voice=brand_counts(es, prefix, _brand_set(brands, brand), start, end),
+        aspects_before=posts_before,
+        aspects_now=posts_now,
+        events=incident_events(db_path, incident),
+        links=_links(kibana_url, brand, start, end),
+        generated_at=now,
+    )
+    return render.write_page(context, render.incident_path(incident_id))
+
+
+def write_daily_brief(
+    es: Any,
+    prefix: str,
+    db_path: Path | None,
+    day: date,
+    *,
+    brands: cfg.BrandsConfig,
+    kibana_url: str,
+    now: datetime,
+    reports_url: str | None = None,
+) -> Path:
+    """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand."""
+    from koubei.analysis.spread.themes import themes
+    from koubei.pipeline.index.queries import fetch_posts, top_posts, volume_series
+
+    start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
+    end = start + timedelta(days=1)
+    week_start = start - timedelta(days=HISTORY_DAYS)
+    incidents = _incidents_between(db_path, start, end) if db_path else []
+    sets = []
+    for brand in brands.brands:
+        today = fetch_posts(es, prefix, brand=brand.name, start=start, end=end)
+        earlier = fetch_posts(es, prefix, brand=brand.name, start=week_start, end=start)
+        own = [i for i in incidents if i["brand"] == brand.name]
+        for incident in own:
+            if reports_url:
+                incident["url"] = f"{reports_url.rstrip('/')}/incidents/{incident['id']}.html"
+        sets.append(
+            {
+                "brand": brand.name,
+                "bins": volume_series(es, prefix, brand.name, week_start, end, 3600),
+                "voice": brand_counts(es, prefix, _brand_set(brands, brand.name), start, end),
+                "aspects_before": earlier,
+                "aspects_now": today,
+                "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
+                "themes": themes(today, max_themes=4),
+                "incidents": own,
+                "links": _links(kibana_url, brand.name, start, end),
+            }
+        )
+    context = content.daily_context(start, sets, generated_at=now)
+    return render.write_page(context, render.daily_path(day.isoformat()))
+
+
+def _incidents_between(db_path: Path, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    from koubei.analysis.alerts.db import connect
+
+    if not db_path.exists():
+        return []
+    conn = connect(db_path)
+    try:
+        rows = conn.execute(
+            "SELECT id, brand, severity, status, started_at, resolved_at FROM incidents "
+            "WHERE started_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) "
+            "AND brand NOT LIKE 'source:%' ORDER BY started_at",
+            (end.timestamp(), start.timestamp()),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]
+
+
+def _floor(moment: datetime, seconds: int) -> datetime:
+    stamp = int(moment.timestamp())
+    return datetime.fromtimestamp(stamp - stamp % seconds, tz=moment.tzinfo)
+
+
+def write_changed_incident_pages(
+    es: Any,
+    prefix: str,
+    db_path: Path,
+    dedup_keys: set[str],
+    *,
+    brands: cfg.BrandsConfig,
+    kibana_url: str,
+    now: datetime,
+    interval_seconds: int = 300,
+) -> list[Path]:
+    """Rewrite the pages of the incidents with these keys (opened, updated or resolved)."""
+    from koubei.analysis.alerts.db import connect
+
+    if not dedup_keys:
+        return []
+    conn = connect(db_path)
+    try:
+        marks = ",".join("?" * len(dedup_keys))
+        ids = [
+            int(row["id"])
+            for row in conn.execute(
+                f"SELECT id FROM incidents WHERE dedup_key IN ({marks}) ORDER BY id",
+                sorted(dedup_keys),
+            )
+        ]
+    finally:
+        conn.close()
+    return [
+        write_incident_page(
+            es,
+            prefix,
+            db_path,
+            incident_id,
+            brands=brands,
+            kibana_url=kibana_url,
+            now=now,
+            interval_seconds=interval_seconds,
+        )
+        for incident_id in ids
+    ]

@@ -1,0 +1,109 @@
+"""``koubei report daily|incident|serve``: the morning brief, incident pages, and serving them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from koubei import paths, timeutil
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="incident pages and the daily brief (HTML)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    daily = actions.add_parser("daily", help="write the daily brief of every configured brand")
+    daily.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the day (YYYY-MM-DD, Asia/Shanghai); default: yesterday",
+    )
+    daily.set_defaults(func=run_daily)
+
+    incident = actions.add_parser("incident", help="write one incident's page")
+    incident.add_argument("id", type=int, help="incident id (koubei alerts status)")
+    incident.set_defaults(func=run_incident)
+
+    serve = actions.add_parser("serve", help="serve the reports folder on loopback")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8780)
+    serve.set_defaults(func=run_serve)
+
+    for sub in (daily, incident, serve):
+        sub.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
+        sub.add_argument("--prefix", default=None, help="index prefix (KOUBEI_INDEX_PREFIX)")
+
+
+def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
+    from koubei import config
+    from koubei.pipeline.index.client import client_from_env, index_prefix
+
+    return (
+        client_from_env(),
+        args.prefix or index_prefix(),
+        config.load_brands(args.config_dir),
+        config.load_alerts(args.config_dir),
+    )
+
+
+def run_daily(args: argparse.Namespace) -> int:
+    from koubei.analysis.reports.gather import write_daily_brief
+
+    es, prefix, brands, alerts = _setup(args)
+    now = timeutil.now()
+    day = args.date or (now.astimezone(timeutil.DEFAULT_TZ) - timedelta(days=1)).date()
+    path = write_daily_brief(
+        es,
+        prefix,
+        paths.state_dir("alerts") / "alerts.db",
+        day,
+        brands=brands,  # type: ignore[arg-type]
+        kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
+        reports_url=alerts.reports_url,  # type: ignore[attr-defined]
+        now=now,
+    )
+    print(f"{path}\n{_public_url(alerts, path)}")
+    return 0
+
+
+def run_incident(args: argparse.Namespace) -> int:
+    from koubei.analysis.reports.gather import write_incident_page
+
+    es, prefix, brands, alerts = _setup(args)
+    try:
+        path = write_incident_page(
+            es,
+            prefix,
+            paths.state_dir("alerts") / "alerts.db",
+            args.id,
+            brands=brands,  # type: ignore[arg-type]
+            kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
+            now=timeutil.now(),
+        )
+    except LookupError as exc:
+        print(f"koubei report incident: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}\n{_public_url(alerts, path)}")
+    return 0
+
+
+def _public_url(alerts: object, path: Path) -> str:
+    from koubei.analysis.reports.render import reports_dir
+
+    base = str(alerts.reports_url).rstrip("/")  # type: ignore[attr-defined]
+    return f"{base}/{path.relative_to(reports_dir()).as_posix()}"
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from koubei.analysis.reports.serve import serve_reports
+
+    server = serve_reports(host=args.host, port=args.port)
+    print(f"serving {server.directory} at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        server.thread.join()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0

@@ -1,0 +1,241 @@
+"""Both pages rendered from fixture data and opened in headless Chromium (Debian's `chromium`).
+
+Checked on the rendered pixels, at 1280 and 390 px wide: the charts are drawn, Chinese text is
+drawn with glyphs (not the missing-glyph box), nothing overflows sideways on a phone, and a
+crawled post holding ``<script>`` is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+from koubei.analysis.reports import content, render
+from koubei.analysis.spread.evidence import incident_evidence
+from koubei.pipeline.index.queries import VolumeBin
+from tests.analysis.spread.incident import T0, incident
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HOSTILE = "<script>window.__koubeiPwned = 1</script>鲜牧太差了 <img src=x onerror=alert(1)>"
+WIDTHS = (1280, 390)
+
+
+def _bins(start: datetime, days: int, step: timedelta, burst_at: datetime) -> list[VolumeBin]:
+    rng = np.random.default_rng(7)
+    bins, moment = [], start
+    while moment < burst_at + timedelta(hours=2):
+        total = int(rng.poisson(6))
+        negative = int(rng.binomial(total, 0.2))
+        if burst_at <= moment < burst_at + timedelta(hours=1):
+            total, negative = total + 40, negative + 35
+        bins.append(VolumeBin(moment, total, negative))
+        moment += step
+    return bins
+
+
+def _hostile_post() -> dict[str, Any]:
+    return {
+        "id": "weibo:666",
+        "platform": "weibo",
+        "author": {"name": "<b>坏人</b>", "followers": 3},
+        "text_raw": HOSTILE,
+        "url": "javascript:alert(document.cookie)",
+        "created_at": (T0 + timedelta(minutes=20)).isoformat(),
+        "engagement": {"likes": 5},
+        "sentiment": {"label": "negative"},
+    }
+
+
+def incident_page_context(tmp_path: Path) -> dict[str, Any]:
+    records = incident()
+    evidence = incident_evidence(
+        records, picture_dir=tmp_path / "pictures", now=T0 + timedelta(hours=1)
+    )
+    evidence["top_posts"] = [_hostile_post(), *records[:3]]
+    aspects_now = [{"aspects": [{"aspect": "质量", "label": "negative"}]} for _ in range(8)] + [
+        {"aspects": [{"aspect": "物流", "label": "positive"}]} for _ in range(4)
+    ]
+    aspects_before = [{"aspects": [{"aspect": "质量", "label": "positive"}]} for _ in range(10)]
+    start = T0 - timedelta(days=7, hours=6)
+    detection = {
+        "timestamp": (T0 + timedelta(minutes=10)).isoformat(),
+        "reason": "负面声量上升：45 条，往常 18 条",
+        "severity": "critical",
+    }
+    row = {
+        "id": 7,
+        "brand": "鲜牧",
+        "status": "firing",
+        "severity": "critical",
+        "started_at": (T0 + timedelta(minutes=10)).timestamp(),
+        "last_detection_at": (T0 + timedelta(minutes=40)).timestamp(),
+        "resolved_at": None,
+        "detections": [detection],
+        "evidence": evidence,
+    }
+    events = [
+        {"at": row["started_at"], "kind": "fired", "detail": "critical"},
+        {"at": row["started_at"] + 60, "kind": "firing", "detail": "oncall（已送达）"},
+    ]
+    return content.incident_context(
+        row,
+        bins=_bins(start, 7, timedelta(minutes=5), T0),
+        window=(T0 - timedelta(hours=6), T0 + timedelta(hours=2)),
+        voice={
+            "鲜牧": {"total": 300, "positive": 20, "negative": 200},
+            "北岭": {"total": 120, "positive": 60, "negative": 10},
+            "云朵": {"total": 80, "positive": 30, "negative": 20},
+        },
+        aspects_before=aspects_before,
+        aspects_now=aspects_now,
+        events=events,
+        links={
+            "posts": "http://kibana.example:5601/app/discover#/?_a=(q:'x')",
+            "alerts": "javascript:1",
+        },
+        generated_at=T0 + timedelta(hours=1),
+    )
+
+
+def daily_page_context() -> dict[str, Any]:
+    day = datetime(T0.year, T0.month, T0.day, tzinfo=T0.tzinfo)
+    records = incident()
+    return content.daily_context(
+        day,
+        [
+            {
+                "brand": "鲜牧",
+                "bins": _bins(day - timedelta(days=7), 8, timedelta(hours=1), T0),
+                "voice": {
+                    "鲜牧": {"total": 300, "positive": 20, "negative": 200},
+                    "北岭": {"total": 100, "positive": 50, "negative": 10},
+                },
+                "aspects_before": [{"aspects": [{"aspect": "服务", "label": "positive"}]}] * 5,
+                "aspects_now": [{"aspects": [{"aspect": "服务", "label": "negative"}]}] * 5,
+                "top_posts": [_hostile_post(), *records[:2]],
+                "themes": [
+                    {"name": "变质 / 发酸", "posts": 12, "representative": {"text": "牛奶发酸"}}
+                ],
+                "incidents": [
+                    {
+                        "id": 7,
+                        "severity": "critical",
+                        "status": "firing",
+                        "started_at": T0.timestamp(),
+                        "url": "http://127.0.0.1:8780/incidents/7.html",
+                    }
+                ],
+                "links": {},
+            }
+        ],
+        generated_at=day + timedelta(hours=9),
+    )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return image.imread(io.BytesIO(png), format="png")[..., :3]
+
+
+def _has_colour(pixels: np.ndarray, hex_colour: str) -> bool:
+    rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return bool((np.abs(pixels - rgb).sum(axis=-1) < 0.03).any())
+
+
+def _check_page(browser: Any, path: Path, shots: Path) -> None:
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(shots / f"{path.stem}-{width}.png"), full_page=True)
+        # The hostile post neither ran nor vanished; its javascript: URL is not a link.
+        assert page.evaluate("window.__koubeiPwned") is None
+        assert HOSTILE.split("<img")[0] in page.inner_text("body")
+        assert page.locator("a[href^='javascript:']").count() == 0
+        assert page.evaluate("document.querySelectorAll('script').length") == 0
+        # Charts are drawn: inline SVG with marks, and the negative red is on screen.
+        charts = page.locator(".chart svg")
+        assert charts.count() >= 2
+        assert page.evaluate("document.querySelectorAll('.chart svg path').length") > 50
+        chart_pixels = _pixels(charts.first.screenshot())
+        assert _has_colour(chart_pixels, "#d62728")
+        # Nothing wider than the screen (a phone must not scroll sideways).
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # Chinese glyphs: the heading drawn in the embedded CJK font differs from the same
+        # heading with every Chinese character replaced by one no font has (drawn as boxes).
+        heading = page.locator("h1")
+        drawn = _pixels(heading.screenshot())
+        page.evaluate(
+            "h => { h.textContent = h.textContent.replace(/[\\u4e00-\\u9fff]/g, '\\ue000'); }",
+            heading.element_handle(),
+        )
+        boxes = _pixels(heading.screenshot())
+        assert drawn.shape != boxes.shape or not np.allclose(drawn, boxes)
+        # Two different characters in the page's font are two different shapes.
+        page.evaluate(
+            "() => { for (const [id, ch] of [['a', '鲜'], ['b', '牧']]) {"
+            " const s = document.createElement('span'); s.id = 'glyph-' + id;"
+            " s.style.fontSize = '48px'; s.textContent = ch; document.body.prepend(s); } }"
+        )
+        first = _pixels(page.locator("#glyph-a").screenshot())
+        second = _pixels(page.locator("#glyph-b").screenshot())
+        assert first.shape != second.shape or not np.allclose(first, second)
+        # ... drawn by the CJK font the page embeds (a subset of Noto Sans CJK SC).
+        used = _fonts_used(page, "#glyph-a")
+        assert any("CJK" in name for name in used), used
+        page.close()
+
+
+def _fonts_used(page: Any, selector: str) -> list[str]:
+    """The fonts Chromium actually drew a node's text with (DevTools CSS domain)."""
+    session = page.context.new_cdp_session(page)
+    session.send("DOM.enable")
+    session.send("CSS.enable")
+    root = session.send("DOM.getDocument")["root"]["nodeId"]
+    node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return [f["familyName"] for f in fonts if f["glyphCount"] > 0]
+
+
+def test_incident_page_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
+    path = render.write_page(incident_page_context(tmp_path), tmp_path / "incident.html")
+    html = path.read_text(encoding="utf-8")
+    assert "&lt;script&gt;window.__koubeiPwned" in html and "<b>坏人</b>" not in html
+    assert "javascript:1" not in html
+    _check_page(browser, path, tmp_path)
+
+
+def test_daily_brief_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
+    path = render.write_page(daily_page_context(), tmp_path / "daily.html")
+    html = path.read_text(encoding="utf-8")
+    assert "竞品对比" in html and "北岭" in html
+    _check_page(browser, path, tmp_path)
