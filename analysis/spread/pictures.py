@@ -21,7 +21,7 @@ from koubei.analysis.spread.virality import bfs_order, subtree_sizes
 from koubei.fonts import rc_params
 from koubei.timeutil import DEFAULT_TZ
 
-__all__ = ["COLOURS", "cascade_png", "prune", "timeline_png", "tree_layout"]
+__all__ = ["COLOURS", "cascade_png", "collapse_leaves", "prune", "timeline_png", "tree_layout"]
 
 COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", None: "#e0e0e0"}
 
@@ -77,6 +77,38 @@ def tree_layout(G: nx.DiGraph, root: Hashable) -> dict[Hashable, tuple[float, fl
     return pos
 
 
+def collapse_leaves(T: nx.DiGraph, root: Hashable, keep: int = 3) -> nx.DiGraph:
+    """``T`` with each big fan of leaves folded into one node per sentiment holding its count.
+
+    A flat cascade (one post reposted 145 times directly) draws as a row of 145 dots and
+    labels; folded, it is the root and a few "+N" nodes. A node's leaf children are folded
+    when there are more than ``keep`` of them; the folded node carries ``collapsed`` (how many
+    posts), ``sentiment`` and the largest ``followers`` among them.
+
+    Examples
+    --------
+    >>> T = nx.DiGraph([(0, i) for i in range(1, 11)] + [(1, 11)])
+    >>> C = collapse_leaves(T, 0)
+    >>> sorted(C.nodes[n].get("collapsed", 1) for n in C.successors(0))
+    [1, 9]
+    """
+    folded = T.copy()
+    for node in list(T.nodes):
+        leaves = [c for c in T.successors(node) if T.out_degree(c) == 0]
+        if len(leaves) <= keep:
+            continue
+        by_label: dict[Any, list[Hashable]] = {}
+        for leaf in leaves:
+            by_label.setdefault(T.nodes[leaf].get("sentiment"), []).append(leaf)
+        folded.remove_nodes_from(leaves)
+        for label, members in by_label.items():
+            key = ("collapsed", node, str(label))
+            followers = max((T.nodes[m].get("followers") or 0) for m in members)
+            folded.add_node(key, collapsed=len(members), sentiment=label, followers=followers)
+            folded.add_edge(node, key)
+    return folded
+
+
 def cascade_png(
     G: nx.DiGraph,
     root: Hashable,
@@ -97,7 +129,7 @@ def cascade_png(
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
-    tree = prune(G, root, max_nodes)
+    tree = collapse_leaves(prune(G, root, max_nodes), root)
     pos = tree_layout(tree, root)
     sizes = subtree_sizes(tree, root)
     total = len(subtree_sizes(G, root))
@@ -114,7 +146,11 @@ def cascade_png(
         ax.scatter(
             [pos[n][0] for n in nodes],
             [pos[n][1] for n in nodes],
-            s=[20 + 25 * math.log10(1 + (a.get("followers") or 0)) for a in attrs],
+            s=[
+                (20 + 25 * math.log10(1 + (a.get("followers") or 0)))
+                * min(4.0, 1 + math.sqrt(a.get("collapsed") or 0) / 2)
+                for a in attrs
+            ],
             c=[
                 "white" if a.get("placeholder") else COLOURS.get(a.get("sentiment"), "#e0e0e0")
                 for a in attrs
@@ -123,19 +159,27 @@ def cascade_png(
             linewidths=0.8,
             zorder=2,
         )
-        for node in sorted(nodes, key=lambda n: (-sizes[n], str(n)))[:labels]:
-            name = tree.nodes[node].get("author") or "?"
+        for node in _labelled(tree, pos, sizes, labels):
+            attrs_ = tree.nodes[node]
+            collapsed = attrs_.get("collapsed")
+            name = f"+{collapsed}" if collapsed else (attrs_.get("author") or "?")
             x, y = pos[node]
             ax.annotate(
                 name,
                 (x, y),
-                xytext=(0, 6),
+                xytext=(0, 0) if collapsed else (0, 6),
                 textcoords="offset points",
                 ha="center",
-                fontsize=8,
+                va="center" if collapsed else "bottom",
+                fontsize=7 if collapsed else 8,
+                color="white" if collapsed else "#111111",
                 zorder=3,
             )
-        shown = f"（显示 {len(pos)} / {total}）" if len(pos) < total else ""
+        drawn = sum(tree.nodes[n].get("collapsed") or 1 for n in pos)
+        folded = sum(tree.nodes[n].get("collapsed") or 0 for n in pos)
+        shown = f"（显示 {drawn} / {total}）" if drawn < total else ""
+        if folded:
+            shown += f"（{folded} 条末端转发合并为 +N）"
         ax.set_title(title or f"传播树 {root} · {total} 条{shown}", fontsize=11)
         ax.set_ylabel("转发层级")
         ax.set_yticks(sorted({y for _x, y in pos.values()}))
@@ -149,6 +193,28 @@ def cascade_png(
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
     return path
+
+
+def _labelled(
+    tree: nx.DiGraph, pos: dict[Hashable, tuple[float, float]], sizes: Any, limit: int
+) -> list[Hashable]:
+    """What to label: the biggest branches first, and never two labels on top of each other
+    (on one row, labels keep two layout units apart); folded nodes always show their count."""
+    chosen: list[Hashable] = []
+    taken: dict[float, list[float]] = {}
+    folded = [n for n in pos if tree.nodes[n].get("collapsed")]
+    authors = sorted(
+        (n for n in pos if not tree.nodes[n].get("collapsed")), key=lambda n: (-sizes[n], str(n))
+    )
+    for node in authors:
+        x, y = pos[node]
+        if len(chosen) >= limit:
+            break
+        if any(abs(x - other) < 2.0 for other in taken.get(y, [])):
+            continue
+        taken.setdefault(y, []).append(x)
+        chosen.append(node)
+    return chosen + folded
 
 
 _BINS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)

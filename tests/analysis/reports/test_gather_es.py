@@ -1,0 +1,159 @@
+"""Pages from a real Elasticsearch node and alerts database: competitors, history, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import config as cfg
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.reports.gather import (
+    brand_counts,
+    write_changed_incident_pages,
+    write_daily_brief,
+)
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records
+from tests.analysis.spread.incident import T0, incident
+
+BRANDS = cfg.BrandsConfig.model_validate(
+    {
+        "brands": [
+            {"name": "鲜牧", "competitors": ["北岭"]},
+            {"name": "北岭", "competitors": ["鲜牧"]},
+        ]
+    }
+)
+
+
+def _competitor_posts() -> list[dict]:
+    records = []
+    for i, record in enumerate(incident()[:6]):
+        records.append(
+            {
+                **record,
+                "id": f"weibo:bl{i}",
+                "native_id": f"bl{i}",
+                "brands": ["北岭"],
+                "parent_id": None,
+                "root_id": None,
+                "relation": None,
+                "kind": "post",
+                "sentiment": {**record["sentiment"], "label": "positive", "score": 0.9},
+            }
+        )
+    return records
+
+
+@pytest.fixture
+def loaded(es: Elasticsearch, index_prefix: str, koubei_home: str) -> str:
+    records = incident() + _competitor_posts()
+    report = index_records(es, records, prefix=index_prefix)
+    assert report.created == len(records)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    return index_prefix
+
+
+def _detection(minutes: float) -> dict:
+    return {
+        "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "severity": "warning",
+        "score": 10.0,
+        "observed": 20,
+        "expected": 3,
+        "detector": "negative-volume",
+        "series": "鲜牧",
+        "reason": "负面声量上升",
+        "details": {"episode_bins": 2},
+    }
+
+
+def test_share_of_voice_counts_each_brand_of_the_set(es: Elasticsearch, loaded: str) -> None:
+    counts = brand_counts(
+        es, loaded, ["鲜牧", "北岭", "云朵"], T0 - timedelta(hours=1), T0 + timedelta(days=1)
+    )
+    assert counts["北岭"] == {"total": 6, "positive": 6, "negative": 0}
+    assert counts["鲜牧"]["total"] == len(incident())
+    assert counts["鲜牧"]["negative"] > 0
+    assert counts["云朵"] == {"total": 0, "positive": 0, "negative": 0}
+
+
+def test_incident_page_and_daily_brief_from_the_index(
+    es: Elasticsearch, loaded: str, koubei_home: str
+) -> None:
+    db_path = Path(koubei_home) / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300)
+    notes = store.observe(
+        "鲜牧",
+        [_detection(5)],
+        evidence={"top_posts": incident()[:2], "reports_url": "http://reports.example"},
+        now=T0 + timedelta(minutes=15),
+        channels=["oncall"],
+    )
+    assert notes and notes[0].payload["report_url"].startswith("http://reports.example/incidents/")
+    [page] = write_changed_incident_pages(
+        es,
+        loaded,
+        db_path,
+        {n.incident_key for n in notes},
+        brands=BRANDS,
+        kibana_url="http://kibana.example:5601",
+        now=T0 + timedelta(minutes=30),
+    )
+    assert page.name == f"{notes[0].payload['report_url'].rsplit('/', 1)[-1]}"
+    html = page.read_text(encoding="utf-8")
+    assert "鲜牧" in html and "北岭" in html  # the competitor is compared
+    assert "告警触发" in html and "已通知" in html  # fired, then notified, in the history
+    assert "kibana.example:5601/app/discover" in html
+    assert html.count("<svg") >= 2
+
+    brief = write_daily_brief(
+        es,
+        loaded,
+        db_path,
+        T0.date(),
+        brands=BRANDS,
+        kibana_url="http://kibana.example:5601",
+        reports_url="http://reports.example",
+        now=T0 + timedelta(days=1),
+    )
+    text = brief.read_text(encoding="utf-8")
+    assert brief.name == f"{T0.date().isoformat()}.html"
+    assert "http://reports.example/incidents/" in text  # the day's incident links its page
+    assert text.count("<section") == 2  # one section per configured brand
+
+
+def test_report_cli_writes_the_brief_and_names_it(
+    es_url: str, loaded: str, koubei_home: str, tmp_path: Path
+) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "brands.yaml").write_text(
+        "brands:\n  - name: 鲜牧\n    competitors: [北岭]\n  - name: 北岭\n", encoding="utf-8"
+    )
+    (config_dir / "alerts.yaml").write_text(
+        "reports_url: http://phone.example/reports\n", encoding="utf-8"
+    )
+    env = {**os.environ, "KOUBEI_ES_URL": es_url, "KOUBEI_HOME": koubei_home}
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei.flows.cli", "report", "daily", "--date",
+         T0.date().isoformat(), "--config-dir", str(config_dir), "--prefix", loaded],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    path, url = out.stdout.strip().splitlines()[-2:]
+    assert Path(path).is_file()
+    assert url == f"http://phone.example/reports/daily/{T0.date().isoformat()}.html"
+    missing = subprocess.run(
+        [sys.executable, "-m", "koubei.flows.cli", "report", "incident", "999",
+         "--config-dir", str(config_dir), "--prefix", loaded],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert missing.returncode == 1
+    assert "no incident 999" in missing.stderr
