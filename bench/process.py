@@ -12,7 +12,8 @@ is the ratio of docs/s with ``workers=2`` to it. Two situations:
   in two halves run at the same time by two independent processes, against one process doing
   it all (no start-up, no coordination, no de-duplication).
 
-Records are reviews from ``../shared/data/reviews_9cats.csv`` wrapped as landing records.
+Records are reviews from the labelled corpus (``KOUBEI_REVIEWS_CSV``, default
+``../shared/data/reviews_9cats.csv``) wrapped as landing records.
 ``--quick`` uses 2,000 records and one round.
 """
 
@@ -30,16 +31,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from koubei import paths
 from koubei.model import make_id
 from koubei.pipeline.enrich import Enricher, enrich_chunk, prewarm
 from koubei.pipeline.process import process_records
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
-
 
 def landing_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    with open(DATA, encoding="utf-8") as handle:
+    with open(paths.reviews_csv(), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     random.Random(seed).shuffle(rows)
     start = datetime.fromisoformat("2026-11-20T08:00:00+08:00")
@@ -125,6 +125,11 @@ def ceiling(records: list[dict[str, Any]], rounds: int) -> float:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        paths.reviews_csv()
+    except paths.MissingDataError as exc:
+        print(f"bench process: {exc}", file=sys.stderr)
+        return 2
     quick = "--quick" in argv
     count = 2000 if quick else 12_000
     rounds = 1 if quick else 3

@@ -1,8 +1,9 @@
 """Sentiment benchmark: accuracy and throughput of the shipped model against stock snownlp.
 
 Every ratio is against ``SnowNLP(text).sentiments`` measured in the same run on the same texts.
-Accuracy uses the held-out 20 % of ``../shared/data/reviews_9cats.csv`` (seeded split; never
-trained on). ``--quick`` runs in seconds on small samples.
+Accuracy uses the held-out 20 % of the labelled corpus (``KOUBEI_REVIEWS_CSV``, default
+``../shared/data/reviews_9cats.csv``; seeded split; never trained on). ``--quick`` runs in
+seconds on small samples.
 
 ``--loco`` runs only the leave-one-category-out evaluation instead: for each of
 ``LOCO_CATEGORIES`` (or ``--categories=A,B``), train on the training split of the other eight
@@ -23,9 +24,9 @@ import random
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from koubei import paths
 from koubei.pipeline.sentiment import SentimentModel, load_model, training
 from koubei.pipeline.sentiment.evaluation import (
     evaluate,
@@ -36,7 +37,6 @@ from koubei.pipeline.sentiment.evaluation import (
 from koubei.pipeline.sentiment.parallel import score_parallel
 from koubei.pipeline.sentiment.training import Example
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
 # Books (long, content-heavy), fruit and dairy (food, nearest to food delivery) and computers
 # (long, service-heavy electronics reviews, nearest to hotel reviews in style).
 LOCO_CATEGORIES = ("书籍", "水果", "蒙牛", "计算机")
@@ -130,7 +130,7 @@ def run_loco(
 
 def lexicon_variant(lexicon: bool) -> dict[str, float]:
     """Mean leave-one-category-out accuracy (all nine, all rows) and in-domain accuracy."""
-    rows = training.load_labelled(DATA)
+    rows = training.load_labelled(paths.reviews_csv())
     train_rows, held = training.split(rows)
     categories = sorted({r.category for r in rows})
     result = leave_one_category_out(
@@ -162,6 +162,11 @@ def run_lexicon_ablation() -> None:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        paths.reviews_csv()
+    except paths.MissingDataError as exc:
+        print(f"bench sentiment: {exc}", file=sys.stderr)
+        return 2
     quick = "--quick" in argv
     if "--lexicon" in argv:
         run_lexicon_ablation()
@@ -171,10 +176,12 @@ def main(argv: list[str]) -> int:
         categories = tuple(chosen[0].split(",")) if chosen else LOCO_CATEGORIES
         if quick and not chosen:
             categories = categories[:2]
-        run_loco(training.load_labelled(DATA), quick, categories, "--previous" in argv)
+        run_loco(
+            training.load_labelled(paths.reviews_csv()), quick, categories, "--previous" in argv
+        )
         return 0
     stock_n = 100 if quick else 2000
-    rows = training.load_labelled(DATA)
+    rows = training.load_labelled(paths.reviews_csv())
     _, held = training.split(rows)
     sample = random.Random(7).sample(held, stock_n)
     model = load_model()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from koubei import timeutil
 from koubei.timeutil import DEFAULT_TZ, aware
 
 WEIBO_TIME = "%a %b %d %H:%M:%S +0800 %Y"
@@ -102,7 +103,7 @@ class Scenario:
 
 
 def floor_anchor(anchor: datetime | None) -> datetime:
-    value = aware(anchor) if anchor else datetime.now(DEFAULT_TZ)
+    value = aware(anchor) if anchor else timeutil.now()
     value = value.astimezone(DEFAULT_TZ)
     return value.replace(minute=value.minute - value.minute % 5, second=0, microsecond=0)
 

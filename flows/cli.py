@@ -29,7 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"koubei.flows.commands.{info.name}")
         module.register(subparsers)
+    _verbose_everywhere(subparsers)
     return parser
+
+
+def _verbose_everywhere(subparsers: argparse._SubParsersAction) -> None:
+    """Accept ``-v`` after any (sub)command: ``koubei index setup -v`` = ``koubei -v index setup``.
+
+    ``SUPPRESS`` as the default matters: argparse copies a subparser's defaults over the parent's
+    namespace, so a plain ``False`` default there would undo a ``-v`` given before the command.
+    """
+    for sub in {id(p): p for p in subparsers.choices.values()}.values():
+        sub.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+        )
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _verbose_everywhere(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,3 +39,27 @@ def state_dir(name: str) -> Path:
     path = home() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+REVIEWS_ENV = "KOUBEI_REVIEWS_CSV"
+# Where the full labelled corpus sits beside a checkout (the tests use tests/data/ instead).
+SHARED_REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
+
+
+class MissingDataError(FileNotFoundError):
+    """A data file that training or a benchmark needs is not there."""
+
+
+def reviews_csv() -> Path:
+    """The full labelled review corpus (``cat,label,review``) for training and benchmarks.
+
+    ``KOUBEI_REVIEWS_CSV`` names it; unset, ``../shared/data/reviews_9cats.csv`` beside the
+    checkout is used when it exists. Raises :class:`MissingDataError` with a one-line message
+    naming the variable and the path looked at.
+    """
+    named = os.environ.get(REVIEWS_ENV)
+    path = Path(named) if named else SHARED_REVIEWS
+    if not path.is_file():
+        how = f"{REVIEWS_ENV} names it" if named else f"set {REVIEWS_ENV}=/path/to/reviews.csv"
+        raise MissingDataError(f"labelled review corpus not found at {path} ({how})")
+    return path

@@ -3,6 +3,11 @@
 The Elasticsearch node is started once per session (about 15-40 s) unless ``KOUBEI_ES_URL``
 points at one. There is no skip: a node that cannot start fails the tests that need it, which is
 what ``CI=true`` requires.
+
+A test whose outcome depends on the date takes the ``clock`` fixture (and is marked ``clock`` by
+that alone): it states its data relative to that instant, and the code under test reads the same
+instant through ``koubei.timeutil.now()``. ``.ci/run`` runs ``-m clock`` again with ``--clock``
+at a month's last minute and at New Year.
 """
 
 from __future__ import annotations
@@ -10,11 +15,48 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from koubei import es_local
+from koubei import es_local, timeutil
+
+# The instant date-sensitive tests run at unless --clock names others.
+DEFAULT_NOW = "2026-11-20T12:00:00+08:00"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        action="append",
+        default=[],
+        metavar="ISO",
+        help="run each clock test at this instant (repeatable), e.g. 2027-01-31T23:59:00Z",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "clock" in metafunc.fixturenames:
+        instants = metafunc.config.getoption("--clock") or [DEFAULT_NOW]
+        metafunc.parametrize("clock", instants, indirect=True, ids=instants)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "clock" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.clock)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Stop koubei's clock for this test and return the instant (in Asia/Shanghai).
+
+    Set as ``KOUBEI_NOW`` in the environment, so ``timeutil.now()`` in this process and in a
+    ``koubei`` subprocess see it; servers the suite starts (Elasticsearch, Redis) keep real time.
+    """
+    monkeypatch.setenv(timeutil.CLOCK_ENV, request.param)
+    return timeutil.now()
 
 
 @pytest.fixture(scope="session")

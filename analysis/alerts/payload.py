@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from koubei import timeutil
 from koubei.timeutil import DEFAULT_TZ
 
 SCHEMA = "koubei.alert/1"
@@ -152,7 +153,7 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
 
 def sample_payload(channel: str, *, now: datetime | None = None) -> dict[str, Any]:
     """A harmless payload for ``koubei alerts test --channel NAME``."""
-    stamp = (now or datetime.now(DEFAULT_TZ)).isoformat()
+    stamp = (now or timeutil.now()).isoformat()
     return {
         "schema": SCHEMA,
         "dedup_key": f"test-{channel}",

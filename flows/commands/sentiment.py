@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+CORPUS_HELP = "labelled CSV (default: $KOUBEI_REVIEWS_CSV, else ../shared/data/reviews_9cats.csv)"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sentiment", help="score texts, train or evaluate the model")
@@ -25,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.set_defaults(func=run_score)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
-    train.add_argument("data", type=Path)
+    train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
     train.add_argument("--out", type=Path, help="model file to write (default: under $KOUBEI_HOME)")
     train.add_argument("--epochs", type=int, default=None, help="correction passes (default 3)")
     train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(func=run_train)
 
     ev = actions.add_parser("eval", help="accuracy, per-class P/R/F1 and throughput on a CSV")
-    ev.add_argument("data", type=Path)
+    ev.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
     ev.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     ev.add_argument(
         "--heldout",
@@ -57,6 +59,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--stock", action="store_true", help="also evaluate stock snownlp (slow)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of text")
     ev.set_defaults(func=run_eval)
+
+
+def _corpus(given: Path | None) -> Path:
+    """The CSV to train or evaluate on: the one given, else the configured full corpus."""
+    from koubei import paths
+
+    if given is not None:
+        if not given.is_file():
+            raise SystemExit(f"{given}: no such labelled CSV")
+        return given
+    try:
+        return paths.reviews_csv()
+    except paths.MissingDataError as exc:
+        raise SystemExit(f"{exc}, or pass DATA.csv") from None
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -83,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
-    rows = training.load_labelled(args.data)
+    rows = training.load_labelled(_corpus(args.data))
     seed = training.SEED if args.seed is None else args.seed
     holdout = training.HOLDOUT if args.holdout is None else args.holdout
     train_rows, held = training.split(rows, holdout=holdout, seed=seed)
@@ -108,7 +124,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment import load_model, training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
 
-    rows = training.load_labelled(args.data)
+    rows = training.load_labelled(_corpus(args.data))
     if args.heldout:
         rows = training.split(rows)[1]
     if args.category:

@@ -9,10 +9,11 @@ Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from koubei import timeutil
 from koubei.pipeline.index.templates import posts_index
 
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
@@ -21,7 +22,7 @@ INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total"
 def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     """The target index and the indexed source of a record (adds the index-only fields)."""
     created_at = record["created_at"]
-    seen = record.get("crawled_at") or datetime.now(UTC).isoformat()
+    seen = record.get("crawled_at") or timeutil.now().astimezone(UTC).isoformat()
     source = dict(record)
     source["@timestamp"] = created_at
     source["first_seen"] = seen

@@ -23,7 +23,7 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from koubei import paths
+from koubei import paths, timeutil
 from koubei.log import get_logger
 
 TEMPLATE_DIR = paths.CONFIG_DIR / "es"
@@ -202,7 +202,7 @@ def ensure_templates(
         log.info("index template applied", template=name, version=wanted, previous=installed)
         if installed is not None:
             upgrade_mappings_in_place(es, body)
-    first = posts_index(prefix, now or datetime.now(UTC))
+    first = posts_index(prefix, now or timeutil.now())
     for index in (first, *(kind_index(prefix, k) for k in KINDS if k != "posts")):
         if not es.indices.exists(index=index):
             # 400 resource_already_exists: another process created it in between.

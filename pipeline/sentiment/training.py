@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import math
 import random
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from koubei import timeutil
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import SentimentModel
 
@@ -272,7 +272,7 @@ def train_model(
     if calib:
         model.platt = platt([model.logit(r.text) for r in calib], [r.label for r in calib])
     digest = hashlib.sha1(repr(sorted(weights.items())[:: max(1, len(weights) // 5000)]).encode())
-    model.version = version or f"nb-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}"
+    model.version = version or f"nb-{timeutil.now():%Y%m%d}-{digest.hexdigest()[:8]}"
     model.meta = {
         "trained_on": len(fit),
         "calibrated_on": len(calib),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from koubei.model import make_id
+from tests.data import REVIEWS_SAMPLE
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "reviews_9cats.csv"
+DATA = REVIEWS_SAMPLE
 
 
 @pytest.fixture(scope="session")

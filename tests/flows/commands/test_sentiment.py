@@ -67,3 +67,35 @@ def test_train_writes_a_model_that_score_can_use(
     assert main(["sentiment", "score", str(texts), "--model", str(model_path)]) == 0
     labels = [json.loads(x)["label"] for x in capsys.readouterr().out.splitlines()]
     assert labels == ["positive", "negative"]
+
+
+def test_train_without_a_corpus_names_the_variable_and_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from koubei import paths
+
+    missing = tmp_path / "nowhere" / "reviews_9cats.csv"
+    monkeypatch.delenv(paths.REVIEWS_ENV, raising=False)
+    monkeypatch.setattr(paths, "SHARED_REVIEWS", missing)
+    with pytest.raises(SystemExit) as exc:
+        main(["sentiment", "train"])
+    message = str(exc.value)
+    assert "KOUBEI_REVIEWS_CSV" in message and str(missing) in message and "\n" not in message
+
+    named = tmp_path / "named.csv"
+    monkeypatch.setenv(paths.REVIEWS_ENV, str(named))
+    with pytest.raises(SystemExit, match=f"not found at {named} \\(KOUBEI_REVIEWS_CSV names it\\)"):
+        main(["sentiment", "eval"])
+
+
+def test_train_takes_the_corpus_from_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from koubei import paths
+    from tests.data import REVIEWS_SAMPLE
+
+    monkeypatch.setenv(paths.REVIEWS_ENV, str(REVIEWS_SAMPLE))
+    out = tmp_path / "m.marshal.gz"
+    assert main(["sentiment", "train", "--epochs", "0", "--out", str(out)]) == 0
+    assert out.exists()
+    assert "training on 1969 texts, 492 held out" in capsys.readouterr().err

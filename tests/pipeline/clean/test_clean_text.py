@@ -1,4 +1,4 @@
-"""clean_text on hand-made cases and on the real crawled pages in ../shared/samples/pages."""
+"""clean_text on hand-made cases and on real crawled pages (pages/, from the crawl samples)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from koubei.pipeline.clean import clean_text, find_emoticons
 
-PAGES = sorted(Path(__file__).resolve().parents[4].glob("shared/samples/pages/*.txt"))
+PAGES = sorted((Path(__file__).resolve().parent / "pages").glob("*.txt"))
 
 
 def test_sample_pages_are_present() -> None:

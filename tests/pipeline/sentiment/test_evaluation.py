@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from koubei.pipeline.sentiment.evaluation import leave_one_category_out
 from koubei.pipeline.sentiment.model import SentimentModel
 from koubei.pipeline.sentiment.training import Example, load_labelled, split, train_model
+from tests.data import REVIEWS_SAMPLE
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "reviews_9cats.csv"
+DATA = REVIEWS_SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def test_folds_leave_the_category_out_and_report_per_category(
         assert entry["n"] == 30 and entry["train_n"] == 1500
         assert 0.0 <= entry["stock"] <= 1.0
     every = [r for r in (*train_rows, *held) if r.category == "书籍"]
-    assert result["categories"]["书籍"]["n_all"] == len(every) > 3000
+    assert result["categories"]["书籍"]["n_all"] == len(every) > 250
     # Fruit reviews are short and plain: even a 1,500-row model trained without them transfers.
     assert result["categories"]["水果"]["koubei"] > 0.7
     means = result["mean"]

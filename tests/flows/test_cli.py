@@ -1,0 +1,79 @@
+"""``-v`` is accepted before or after any (sub)command, as the README promises."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from koubei.flows.cli import build_parser, main
+from koubei.log import configure_logging
+
+
+def leaf_commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path
+        return
+    for name, sub in subs[0].choices.items():
+        yield from leaf_commands(sub, (*path, name))
+
+
+def required_args(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[str]:
+    """Placeholder values for a command's required positionals and options, enough to parse."""
+    node = parser
+    for name in path:
+        node = next(a for a in node._actions if isinstance(a, argparse._SubParsersAction)).choices[
+            name
+        ]
+    args: list[str] = []
+    for action in node._actions:
+        value = str(next(iter(action.choices))) if action.choices else "1"  # "1": int, path, text
+        if not action.option_strings and action.nargs not in ("?", "*", argparse.SUPPRESS):
+            args.append(value)
+        elif action.option_strings and action.required:
+            args.extend([action.option_strings[0], value])
+    return args
+
+
+def test_every_command_takes_v_before_or_after_it() -> None:
+    parser = build_parser()
+    paths = list(leaf_commands(parser))
+    assert ("index", "setup") in paths and ("sentiment", "train") in paths and ("demo",) in paths
+    for path in paths:
+        rest = required_args(parser, path)
+        assert parser.parse_args([*path, *rest, "-v"]).verbose is True, path
+        assert parser.parse_args([*path, "--verbose", *rest]).verbose is True, path
+        # Given before the command, the subcommand's own (unset) flag must not undo it.
+        assert parser.parse_args(["-v", *path, *rest]).verbose is True, path
+        assert parser.parse_args([*path, *rest]).verbose is False, path
+
+
+@pytest.fixture
+def quiet_logging_after() -> Iterator[None]:
+    yield
+    configure_logging(verbose=False)
+
+
+@pytest.mark.usefixtures("quiet_logging_after")
+@pytest.mark.parametrize("flag_first", [False, True])
+def test_v_after_the_subcommand_turns_on_debug_logging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag_first: bool
+) -> None:
+    series = tmp_path / "flat.csv"
+    series.write_text("timestamp,value\n2026-11-20 08:00:00,3\n2026-11-20 08:05:00,4\n")
+    command = ["spikes", "detect", str(series)]
+    assert main(["-v", *command] if flag_first else [*command, "-v"]) == 0
+    capsys.readouterr()
+    structlog.get_logger("probe").debug("debug probe")
+    assert "debug probe" in capsys.readouterr().err
+
+    assert main(command) == 0
+    capsys.readouterr()
+    structlog.get_logger("probe").debug("debug probe")
+    assert "debug probe" not in capsys.readouterr().err
