@@ -40,6 +40,18 @@ def run(args: argparse.Namespace) -> int:
     return guarded(lambda: _run(args))
 
 
+def _configured_brands() -> list[str]:
+    """Every brand of brands.yaml and every competitor named there, in file order."""
+    from koubei import config
+
+    names: list[str] = []
+    for brand in config.load_brands().brands:
+        for name in (brand.name, *brand.competitors):
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def _run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index import kibana
     from koubei.pipeline.index.client import index_prefix
@@ -58,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
                 prefix=prefix,
                 api_key=os.environ.get("KOUBEI_KIBANA_API_KEY"),
                 basic_auth=auth,
+                brands=_configured_brands(),
             )
         except (RuntimeError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -34,6 +34,7 @@ USAGE_TYPES: dict[str, set[str] | None] = {
     "avg": NUMERIC,
     "min": NUMERIC | {"date"},
     "max": NUMERIC | {"date"},
+    "unique_count": AGGREGATABLE,
     "sort": AGGREGATABLE,
     "column": None,  # any field that exists (Discover shows text too)
     "query": None,
@@ -49,8 +50,21 @@ class FieldRef:
     usage: str
 
 
-def load_objects(path: Path | None = None, *, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
-    """The saved objects; data view titles are rewritten from ``koubei-`` to ``<prefix>-``."""
+SHARE_OF_VOICE_ID = "koubei-share-of-voice"
+
+
+def brand_set_query(brands: list[str]) -> str:
+    """KQL matching posts about any of ``brands`` (the brands of brands.yaml and their
+    competitors), so share of voice compares exactly the configured set."""
+    quoted = " or ".join('"' + b.replace("\\", "\\\\").replace('"', '\\"') + '"' for b in brands)
+    return f"brands:({quoted})" if brands else ""
+
+
+def load_objects(
+    path: Path | None = None, *, prefix: str = DEFAULT_PREFIX, brands: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The saved objects; data view titles are rewritten from ``koubei-`` to ``<prefix>-``, and
+    with ``brands`` the share-of-voice panel is limited to them (brands and competitors)."""
     files = [path] if path else sorted(KIBANA_DIR.glob("*.ndjson"))
     objects = []
     for file in files:
@@ -61,6 +75,8 @@ def load_objects(path: Path | None = None, *, prefix: str = DEFAULT_PREFIX) -> l
             if obj["type"] == "index-pattern" and prefix != DEFAULT_PREFIX:
                 title = obj["attributes"]["title"]
                 obj["attributes"]["title"] = prefix + title[len(DEFAULT_PREFIX) :]
+            if obj["id"] == SHARE_OF_VOICE_ID and brands:
+                obj["attributes"]["state"]["query"]["query"] = brand_set_query(brands)
             objects.append(obj)
     return objects
 
@@ -101,7 +117,29 @@ def field_references(objects: list[dict[str, Any]]) -> list[FieldRef]:
                 name = (agg.get("params") or {}).get("field")
                 if name:
                     refs.append(FieldRef(oid, view, name, agg["type"]))
+        elif obj["type"] == "lens":
+            refs += list(_lens_fields(obj))
     return refs
+
+
+def _lens_fields(obj: dict[str, Any]) -> Iterator[FieldRef]:
+    """Fields of a Lens object: each layer's columns (on the data view its reference names)
+    and the fields of its KQL query."""
+    state = obj["attributes"]["state"]
+    views = {
+        ref["name"].removeprefix("indexpattern-datasource-layer-"): ref["id"]
+        for ref in obj.get("references", [])
+        if ref["name"].startswith("indexpattern-datasource-layer-")
+    }
+    layers = state["datasourceStates"]["formBased"]["layers"]
+    for layer_id, layer in layers.items():
+        view = views.get(layer_id, "")
+        for column in layer["columns"].values():
+            field = column.get("sourceField")
+            if field and field != "___records___":
+                yield FieldRef(obj["id"], view, field, column["operationType"])
+        for name in _query_fields({"query": state.get("query") or {}}):
+            yield FieldRef(obj["id"], view, name, "query")
 
 
 def flatten_mapping(properties: dict[str, Any], parent: str = "") -> dict[str, str]:
@@ -167,6 +205,7 @@ def import_objects(
     api_key: str | None = None,
     basic_auth: tuple[str, str] | None = None,
     timeout: float = 30.0,
+    brands: list[str] | None = None,
 ) -> dict[str, Any]:
     """POST the saved objects to Kibana's ``/api/saved_objects/_import``; returns its answer.
 
@@ -178,7 +217,7 @@ def import_objects(
     headers = {"kbn-xsrf": "koubei"}
     if api_key:
         headers["Authorization"] = f"ApiKey {api_key}"
-    body = to_ndjson(load_objects(path, prefix=prefix))
+    body = to_ndjson(load_objects(path, prefix=prefix, brands=brands))
     response = httpx.post(
         f"{kibana_url.rstrip('/')}/api/saved_objects/_import",
         params={"overwrite": str(overwrite).lower()},

@@ -35,7 +35,7 @@ def test_every_field_the_saved_objects_use_is_mapped_with_a_compatible_type(
 ) -> None:
     objects = kibana.load_objects()
     types = {obj["type"] for obj in objects}
-    assert {"index-pattern", "search", "visualization", "dashboard"} <= types
+    assert types == {"index-pattern", "search", "lens", "dashboard"}
     refs = kibana.field_references(objects)
     assert len(refs) > 15
     assert kibana.check_objects(objects, fields_by_view) == []
@@ -47,15 +47,42 @@ def test_check_catches_missing_fields_wrong_types_and_dangling_references(
 ) -> None:
     objects = copy.deepcopy(kibana.load_objects())
     by_id = {o["id"]: o for o in objects}
-    state = json.loads(by_id["koubei-platform-mix"]["attributes"]["visState"])
-    state["aggs"][1]["params"]["field"] = "text_raw"  # text: terms would need fielddata
-    by_id["koubei-platform-mix"]["attributes"]["visState"] = json.dumps(state)
+    layers = by_id["koubei-platform-mix"]["attributes"]["state"]["datasourceStates"]
+    layers["formBased"]["layers"]["layer1"]["columns"]["platform"]["sourceField"] = "text_raw"
     by_id["koubei-negative-posts"]["attributes"]["columns"].append("author.nickname")
     by_id["koubei-overview"]["references"][0]["id"] = "gone"
     problems = "\n".join(kibana.check_objects(objects, fields_by_view))
     assert "'text_raw' is text, which terms cannot use" in problems
     assert "'author.nickname' (column) is not mapped" in problems
-    assert "visualization 'gone' is not in the saved objects" in problems
+    assert "lens 'gone' is not in the saved objects" in problems
+
+
+def test_objects_are_kibana_9_lens_with_migration_versions() -> None:
+    """Kibana 8.8+ reads the migration versions to know which migrations an import needs;
+    without them it would treat the objects as older than they are."""
+    objects = kibana.load_objects()
+    for obj in objects:
+        assert obj["coreMigrationVersion"] == "8.8.0", obj["id"]
+        assert obj["typeMigrationVersion"], obj["id"]
+    lenses = [o for o in objects if o["type"] == "lens"]
+    assert len(lenses) == 7
+    for lens in lenses:
+        state = lens["attributes"]["state"]
+        for layer_id, layer in state["datasourceStates"]["formBased"]["layers"].items():
+            names = {r["name"] for r in lens["references"]}
+            assert f"indexpattern-datasource-layer-{layer_id}" in names
+            assert set(layer["columnOrder"]) == set(layer["columns"])
+    [dashboard] = [o for o in objects if o["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    assert {p["type"] for p in panels} == {"lens", "search"}
+    assert "koubei-alert-history" in {r["id"] for r in dashboard["references"]}
+
+
+def test_share_of_voice_compares_the_configured_brands_and_competitors() -> None:
+    objects = kibana.load_objects(brands=["鲜牧", "北岭", 'say "hi"'])
+    [voice] = [o for o in objects if o["id"] == kibana.SHARE_OF_VOICE_ID]
+    query = voice["attributes"]["state"]["query"]["query"]
+    assert query == 'brands:("鲜牧" or "北岭" or "say \\"hi\\"")'
 
 
 def test_prefix_rewrites_data_view_titles_only() -> None:
