@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -30,12 +31,20 @@ def run(args: argparse.Namespace) -> int:
         from prefect_dask import DaskTaskRunner
 
         flow = monitor.with_options(task_runner=DaskTaskRunner())  # type: ignore[arg-type]
-    summary = flow(
+    state = flow(
         config_dir=args.config_dir,
         sources=args.source,
         prefix=args.prefix or index_prefix(),
         as_of=args.as_of,
         do_crawl=not args.no_crawl,
+        return_state=True,
     )
-    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    return 0
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict):
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    if state.is_completed():
+        return 0
+    # One line, no traceback: the summary above says what did get done.
+    reason = state.message or (f"{type(result).__name__}: {result}" if result else state.name)
+    print(f"run failed: {reason}", file=sys.stderr)
+    return 1
