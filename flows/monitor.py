@@ -1,4 +1,9 @@
-"""The monitoring flow: crawl → process → index → detect → alert → deliver.
+"""The flows: crawl → process → index → detect → alert → deliver.
+
+``monitor`` is one whole cycle (``koubei run``); the scheduled deployments
+(``flows/deployments.py``) split it into ``crawl_flow`` per source, on the source's schedule, and
+``process_flow`` over everything pending, each under its lock (``flows/locks.py``), plus
+``daily_report``. Every run publishes an artifact and alerts on failure (``flows/outcome.py``).
 
 Thin by design: each task calls one stage, declares its retries, and passes paths or small
 reports (state lives on disk under ``$KOUBEI_HOME``), so each stage can be re-run on its own
@@ -14,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
@@ -165,9 +170,9 @@ def pipeline_cycle(
         summary.failed_deliveries = delivery.get("failed", 0)
 
 
-def finish(flow_name: str, summary: RunSummary) -> State:
+def finish(flow_name: str, summary: RunSummary) -> Any:
     # Flows return this state; Prefect makes it the run's final state and hands callers its
-    # data (the summary dict) on success, so the flows are annotated ``Any``.
+    # data (the summary dict) on success, which is what the flows are annotated to return.
     """Publish the run's artifact; a run that recorded errors ends Failed (with its summary).
 
     Returning a Failed state rather than raising keeps the log to one line (no traceback for an
@@ -196,7 +201,7 @@ def monitor(
     do_crawl: bool = True,
     progress: bool = True,
     process_workers: int | None = None,
-) -> Any:
+) -> dict[str, Any]:
     """One whole monitoring cycle (``koubei run``): crawl, then the pipeline cycle.
 
     ``prefix`` defaults to ``KOUBEI_INDEX_PREFIX`` (else ``koubei``) read when the run starts;
@@ -215,7 +220,9 @@ def monitor(
 
 
 @flow(name="koubei-crawl", **HOOKS)
-def crawl_flow(config_dir: Path = paths.CONFIG_DIR, sources: list[str] | None = None) -> Any:
+def crawl_flow(
+    config_dir: Path = paths.CONFIG_DIR, sources: list[str] | None = None
+) -> dict[str, Any]:
     """Crawl the given sources (all enabled ones by default) into landing files, nothing more."""
     summary = RunSummary()
     for report in crawl(config_dir, sources):
@@ -231,7 +238,7 @@ def process_flow(
     as_of: datetime | None = None,
     progress: bool = False,
     process_workers: int | None = None,
-) -> Any:
+) -> dict[str, Any]:
     """Process every pending landing file, index, detect and deliver alerts (all brands)."""
     from koubei.pipeline.index.client import index_prefix
 
@@ -241,7 +248,7 @@ def process_flow(
 
 
 @flow(name="koubei-daily-report", **HOOKS)
-def daily_report(config_dir: Path = paths.CONFIG_DIR, prefix: str | None = None) -> Any:
+def daily_report(config_dir: Path = paths.CONFIG_DIR, prefix: str | None = None) -> dict[str, Any]:
     """The 09:00 daily report. A stub on this branch: the report itself is another issue's work;
     the deployment and its schedule exist so that code only has to fill this flow in."""
     get_run_logger().info("daily report: no report builder on this branch yet")
