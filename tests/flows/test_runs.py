@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -151,3 +152,22 @@ def test_index_retries_after_a_transient_failure(
     es.indices.refresh(index=f"{index_prefix}-posts*")
     assert es.count(index=f"{index_prefix}-posts*")["count"] == len(TEXTS)
     assert summary["indexed"]["created"] == len(TEXTS)
+    # The run left its figures as an artifact.
+    figures = {row["figure"]: row["value"] for row in run_artifact(state)}
+    assert figures["processed"] == figures["indexed"] == len(TEXTS)
+    assert figures["dead_lettered"] == 0 and "alerts_sent" in figures
+
+
+def run_artifact(state: Any) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            return await client.read_artifacts(flow_run_filter=flow_runs)
+
+    (artifact,) = asyncio.run(read())
+    assert artifact.key == "koubei-process"
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
