@@ -144,11 +144,23 @@ def pipeline_cycle(
     as_of: datetime | None,
     progress: bool,
     process_workers: int | None,
+    dask: str | None = None,
 ) -> None:
-    """Process → index → detect → deliver, under the pipeline lock; fills ``summary``."""
+    """Process → index → detect → deliver, under the pipeline lock; fills ``summary``.
+
+    ``dask``: process on a Dask cluster, ``"local"`` for a LocalCluster of ``process_workers``
+    (default 2) processes, else a scheduler address (``koubei.flows.dask_process``).
+    """
     logger = get_run_logger()
     with stage_lock(PIPELINE_LOCK):
-        for report in process_pending(progress, process_workers):
+        if dask:
+            from koubei.flows.dask_process import process_on_dask
+
+            address = None if dask == "local" else dask
+            reports = process_on_dask(address, workers=process_workers or 2)
+        else:
+            reports = process_pending(progress, process_workers)
+        for report in reports:
             summary.processed += report["processed"]
             summary.rejected += report["rejected"]
         down = es_unavailable()
@@ -201,6 +213,7 @@ def monitor(
     do_crawl: bool = True,
     progress: bool = True,
     process_workers: int | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """One whole monitoring cycle (``koubei run``): crawl, then the pipeline cycle.
 
@@ -238,8 +251,11 @@ def process_flow(
     as_of: datetime | None = None,
     progress: bool = False,
     process_workers: int | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
-    """Process every pending landing file, index, detect and deliver alerts (all brands)."""
+    """Process every pending landing file, index, detect and deliver alerts (all brands).
+
+    ``dask`` processes on a Dask cluster: ``"local"`` or a scheduler address."""
     from koubei.pipeline.index.client import index_prefix
 
     summary = RunSummary()
