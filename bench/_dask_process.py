@@ -133,6 +133,8 @@ def _drop(prefix: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # As the CLI does: no telemetry from the temporary server (it only adds failing lookups).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.testing.utilities import prefect_test_harness
 
     from koubei import es_local
