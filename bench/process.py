@@ -14,7 +14,8 @@ is the ratio of docs/s with ``workers=2`` to it. Two situations:
 
 Records are reviews from the labelled corpus (``KOUBEI_REVIEWS_CSV``, default
 ``../shared/data/reviews_9cats.csv``) wrapped as landing records.
-``--quick`` uses 2,000 records and one round.
+``--quick`` uses 2,000 records and one round. ``--dask [--n=N]``: landing → indexed on a Dask
+cluster against the local runner and against the bare stage functions (``bench/_dask_process.py``).
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def ceiling(records: list[dict[str, Any]], rounds: int) -> float:
 
 
 def main(argv: list[str]) -> int:
+    if "--dask" in argv:
+        from bench._dask_process import main as dask_main
+
+        return dask_main(argv)
     try:
         paths.reviews_csv()
     except paths.MissingDataError as exc:

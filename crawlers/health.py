@@ -15,6 +15,7 @@ Status, worst first:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -52,6 +53,7 @@ class Health:
     landing_file: str | None = None
     finished_at: str = field(default_factory=lambda: now().isoformat())
     reason: str = ""
+    worker: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,16 +72,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     errors = _group(stats, f"{STAT_PREFIX}errors/")
     blocked = _group(stats, f"{STAT_PREFIX}blocked/")
     dropped = _group(stats, f"{STAT_PREFIX}dropped/")
-    n_blocked, n_errors = sum(blocked.values()), sum(errors.values())
-    status: Status
-    if n_blocked and (items == 0 or n_blocked > pages):
-        status, reason = "blocked", f"blocked responses: {blocked}"
-    elif n_blocked or n_errors:
-        status, reason = "degraded", f"errors: {errors}; blocked: {blocked}"
-    elif entries == 0 and items == 0:
-        status, reason = "empty", f"no entries on {pages} parsed page(s)"
-    else:
-        status, reason = "ok", ""
+    status, reason = _classify(items, pages, entries, errors, blocked)
     return Health(
         source=source,
         platform=platform,
@@ -101,17 +94,90 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     )
 
 
+def _classify(
+    items: int, pages: int, entries: int, errors: dict[str, int], blocked: dict[str, int]
+) -> tuple[Status, str]:
+    n_blocked, n_errors = sum(blocked.values()), sum(errors.values())
+    if n_blocked and (items == 0 or n_blocked > pages):
+        return "blocked", f"blocked responses: {blocked}"
+    if n_blocked or n_errors:
+        return "degraded", f"errors: {errors}; blocked: {blocked}"
+    if entries == 0 and items == 0:
+        return "empty", f"no entries on {pages} parsed page(s)"
+    return "ok", ""
+
+
+_SUMMED = ("items", "pages", "entries", "known", "cpu_s")
+_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped")
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One source's health for a run shared by several worker processes (Redis scheduler):
+    counts summed, the status judged again on the sums (one worker's blocked pages beside
+    another's good ones is ``degraded``, not whichever finished last)."""
+    parts = sorted(parts, key=lambda p: str(p.get("worker", "")))
+    merged = dict(parts[0])
+    for key in _SUMMED:
+        merged[key] = sum(p.get(key) or 0 for p in parts)
+    merged["cpu_s"] = round(merged["cpu_s"], 3)
+    for key in _COUNTERS:
+        total: dict[str, int] = {}
+        for part in parts:
+            for name, count in (part.get(key) or {}).items():
+                total[name] = total.get(name, 0) + int(count)
+        merged[key] = total
+    merged["elapsed_s"] = max(float(p.get("elapsed_s") or 0) for p in parts)
+    merged["finished_at"] = max(str(p.get("finished_at", "")) for p in parts)
+    merged["items_per_page"] = (
+        round(merged["entries"] / merged["pages"], 2) if merged["pages"] else 0.0
+    )
+    merged["workers"] = [str(p.get("worker", "")) for p in parts]
+    merged["landing_files"] = [p["landing_file"] for p in parts if p.get("landing_file")]
+    merged["landing_file"] = merged["landing_files"][0] if merged["landing_files"] else None
+    merged["status"], merged["reason"] = _classify(
+        merged["items"], merged["pages"], merged["entries"], merged["errors"], merged["blocked"]
+    )
+    merged["alert"] = merged["status"] != "ok"
+    merged.pop("worker", None)
+    return merged
+
+
 def health_path(source: str) -> Path:
     return paths.state_dir("health") / f"{source}.json"
 
 
-def write_health(health: Health) -> Path:
-    """Write ``$KOUBEI_HOME/health/<source>.json`` atomically (latest run wins)."""
-    path = health_path(health.source)
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".health.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(health.to_dict(), handle, ensure_ascii=False, indent=2)
+        json.dump(data, handle, ensure_ascii=False, indent=2)
     os.replace(tmp, path)
+
+
+def write_health(health: Health) -> Path:
+    """Record one process's health and rewrite ``$KOUBEI_HOME/health/<source>.json``.
+
+    Each process of a run leaves its part in ``health/<source>/<run_id>.<worker>.json``; the
+    source's file is the :func:`merge` of every part of the latest run, rebuilt under a lock so
+    two workers finishing together cannot drop each other's counts. Parts of older runs are
+    removed once a newer run writes.
+    """
+    path = health_path(health.source)
+    parts_dir = path.parent / health.source
+    parts_dir.mkdir(exist_ok=True)
+    _write_json(parts_dir / f"{health.run_id}.{health.worker or '0'}.json", health.to_dict())
+    with open(parts_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_health(health.source)
+        if current and str(current.get("run_id", "")) > health.run_id:
+            return path  # a newer run already reported; this late part does not replace it
+        parts = []
+        for part in sorted(parts_dir.glob("*.json")):
+            data = json.loads(part.read_text(encoding="utf-8"))
+            if data.get("run_id") == health.run_id:
+                parts.append(data)
+            elif str(data.get("run_id", "")) < health.run_id:
+                part.unlink(missing_ok=True)
+        _write_json(path, merge(parts))
     return path
 
 

@@ -3,7 +3,8 @@
 Twisted's reactor cannot restart within a process, so :func:`koubei.crawlers.runner.crawl_sources`
 starts one of these per source. The job file holds the source, the brands, the run id and
 Scrapy setting overrides; the health (with the landing file) is written to
-``$KOUBEI_HOME/health/<source>.json`` and to ``JOB.json.result``.
+``$KOUBEI_HOME/health/<source>.json`` (merged with the run's other workers) and, for this
+process alone, to ``JOB.json.result``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def run(
     stats = crawler.stats.get_stats()
     health = assess(source.name, source.platform, run_id, stats)
     health.cpu_s = round(time.process_time() - cpu_started, 3)
+    # Several processes may share this run (Redis scheduler); the health file merges them.
+    health.worker = str(settings.get("KOUBEI_WORKER") or "")
     write_health(health)
     return health
 

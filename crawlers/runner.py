@@ -110,7 +110,7 @@ def _crawl_one(
 ) -> CrawlReport:
     log_dir = paths.state_dir("logs") / "crawl" / source.name
     log_dir.mkdir(parents=True, exist_ok=True)
-    worker = settings.get("KOUBEI_WORKER") or os.environ.get("KOUBEI_WORKER")
+    worker = str(settings.get("KOUBEI_WORKER") or os.environ.get("KOUBEI_WORKER") or "")
     log_file = log_dir / (f"{run_id}.{worker}.log" if worker else f"{run_id}.log")
     with tempfile.TemporaryDirectory(prefix="koubei-crawl-") as tmp:
         job = Path(tmp) / "job.json"
@@ -146,7 +146,7 @@ def _crawl_one(
         if not error and result.exists():
             report = CrawlReport.from_health(json.loads(result.read_text(encoding="utf-8")))
         else:
-            health = _failed_health(source, run_id, error or "no result written")
+            health = _failed_health(source, run_id, worker, error or "no result written")
             report = CrawlReport.from_health(health.to_dict())
     log.info(
         "crawl finished",
@@ -159,8 +159,9 @@ def _crawl_one(
     return report
 
 
-def _failed_health(source: Source, run_id: str, reason: str) -> Health:
+def _failed_health(source: Source, run_id: str, worker: str, reason: str) -> Health:
     health = assess(source.name, source.platform, run_id, {"koubei/errors/crawler_failed": 1})
+    health.worker = worker
     health.status = "degraded"
     health.reason = reason
     health.landing_file = None

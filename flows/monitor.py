@@ -1,4 +1,9 @@
-"""The monitoring flow: crawl → process → index → detect → alert → deliver.
+"""The flows: crawl → process → index → detect → alert → deliver.
+
+``monitor`` is one whole cycle (``koubei run``); the scheduled deployments
+(``flows/deployments.py``) split it into ``crawl_flow`` per source, on the source's schedule, and
+``process_flow`` over everything pending, each under its lock (``flows/locks.py``), plus
+``daily_report``. Every run publishes an artifact and alerts on failure (``flows/outcome.py``).
 
 Thin by design: each task calls one stage, declares its retries, and passes paths or small
 reports (state lives on disk under ``$KOUBEI_HOME``), so each stage can be re-run on its own
@@ -8,36 +13,23 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Completed, Failed
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
+from koubei.flows.locks import stage_lock, stage_locks
+from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
 from koubei.pipeline import ledger
 
-
-@dataclass
-class RunSummary:
-    crawled: dict[str, int] = field(default_factory=dict)
-    source_status: dict[str, str] = field(default_factory=dict)
-    processed: int = 0
-    rejected: int = 0
-    indexed: dict[str, int] = field(default_factory=dict)
-    negative_share: dict[str, dict[str, float | int]] = field(default_factory=dict)
-    detections: dict[str, int] = field(default_factory=dict)
-    notifications: int = 0
-    delivered: int = 0
-    failed_deliveries: int = 0
-    evidence_dirs: dict[str, str] = field(default_factory=dict)
-    reports: dict[str, list[str]] = field(default_factory=dict)
-    blind_brands: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# The lock of the process → index → detect → deliver cycle: it reads every pending landing
+# file, the ledger and the alert outbox, so two cycles must never run at once.
+PIPELINE_LOCK = "pipeline"
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])
@@ -56,7 +48,9 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
     sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
     if source_names:
         sources = [s for s in sources if s.name in source_names]
-    return crawl_sources(sources, brands)
+    # A source's crawl state (watermarks, seen ids) must not be advanced by two runs at once.
+    with stage_locks([f"crawl-{s.name}" for s in sources]):
+        return crawl_sources(sources, brands)
 
 
 @task
@@ -79,7 +73,8 @@ def index_pending(prefix: str, progress: bool) -> dict[str, int]:
     for path in ledger.pending_index():
         report = _counts(index_records(es, jsonl.read(path), prefix=prefix, progress=progress))
         # A file whose documents were spooled is not done: replay delivers them next run.
-        if not report.get("spooled") and not report.get("failed_retryable"):
+        # (Documents rejected for good went to the dead letters and count as ``failed``.)
+        if not report.get("spooled"):
             ledger.mark_indexed(path, report)
         for key, value in report.items():
             totals[key] = totals.get(key, 0) + value
@@ -122,45 +117,179 @@ def _counts(report: Any) -> dict[str, int]:
     }
 
 
-@flow(name="koubei-monitor", log_prints=True)
+def es_unavailable() -> str | None:
+    """One sentence if Elasticsearch cannot be reached now, else None.
+
+    Asked once, fast (no transport retries, a short timeout), before the stages that need the
+    cluster, so a run with the cluster down ends in seconds with a summary rather than in task
+    retries; the processed files stay pending in the ledger and the next run indexes them.
+    """
+    from koubei.pipeline.index.client import ESConfigError, check_cluster, client_from_env
+
+    try:
+        es = client_from_env(request_timeout=5, max_retries=0)
+        try:
+            check_cluster(es)
+        finally:
+            es.close()
+    except ESConfigError as exc:
+        return f"{exc}; processed documents stay pending for the next run"
+    return None
+
+
+def pipeline_cycle(
+    summary: RunSummary,
+    config_dir: Path,
+    prefix: str,
+    as_of: datetime | None,
+    progress: bool,
+    process_workers: int | None,
+    dask: str | None = None,
+) -> None:
+    """Process → index → detect → deliver, under the pipeline lock; fills ``summary``.
+
+    ``dask``: process on a Dask cluster, ``"local"`` for a LocalCluster of ``process_workers``
+    (default 2) processes, else a scheduler address (``koubei.flows.dask_process``).
+    """
+    logger = get_run_logger()
+    with stage_lock(PIPELINE_LOCK):
+        if dask:
+            from koubei.flows.dask_process import process_on_dask
+
+            address = None if dask == "local" else dask
+            reports = process_on_dask(address, workers=process_workers or 2)
+        else:
+            reports = process_pending(progress, process_workers)
+        for report in reports:
+            summary.processed += report["processed"]
+            summary.rejected += report["rejected"]
+        down = es_unavailable()
+        if down:
+            summary.errors.append(down)
+        else:
+            replayed = replay_spool(prefix)
+            if replayed.get("sent"):
+                logger.info("replayed %s spooled documents", replayed["sent"])
+            summary.indexed = index_pending(prefix, progress)
+            outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
+            summary.negative_share = outcome["negative_share"]
+            summary.detections = outcome["detections"]
+            summary.notifications = outcome["notifications"]
+            summary.evidence_dirs = outcome["evidence_dirs"]
+            summary.reports = outcome["reports"]
+            summary.blind_brands = outcome["blind_brands"]
+        delivery = deliver(config_dir)
+        summary.delivered = delivery.get("delivered", 0)
+        summary.failed_deliveries = delivery.get("failed", 0)
+
+
+def finish(flow_name: str, summary: RunSummary) -> Any:
+    # Flows return this state; Prefect makes it the run's final state and hands callers its
+    # data (the summary dict) on success, which is what the flows are annotated to return.
+    """Publish the run's artifact; a run that recorded errors ends Failed (with its summary).
+
+    Returning a Failed state rather than raising keeps the log to one line (no traceback for an
+    expected outage) while the ``on_failure`` hook still raises the on-call alert.
+    """
+    publish(flow_name, summary)
+    data = summary.to_dict()
+    if summary.errors:
+        return Failed(message="; ".join(summary.errors), data=data)
+    return Completed(data=data)
+
+
+HOOKS: dict[str, Any] = {
+    "on_failure": [on_failed],
+    "on_crashed": [on_failed],
+    "on_completion": [on_completed],
+}
+
+
+@flow(name="koubei-monitor", log_prints=True, **HOOKS)
 def monitor(
     config_dir: Path = paths.CONFIG_DIR,
     sources: list[str] | None = None,
-    prefix: str = "koubei",
+    prefix: str | None = None,
     as_of: datetime | None = None,
     do_crawl: bool = True,
     progress: bool = True,
     process_workers: int | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
-    """One monitoring cycle. ``as_of`` fixes "now" for detection (replays and the demo).
+    """One whole monitoring cycle (``koubei run``): crawl, then the pipeline cycle.
 
-    ``process_workers`` processes share the processing of big landing files; the default is one
-    per core (``python -m bench process`` in BENCHMARKS.md measures the gain).
+    ``prefix`` defaults to ``KOUBEI_INDEX_PREFIX`` (else ``koubei``) read when the run starts;
+    ``as_of`` fixes "now" for detection (replays and the demo). ``process_workers`` processes
+    share the processing of big landing files (default one per core; BENCHMARKS.md).
     """
-    logger = get_run_logger()
+    from koubei.pipeline.index.client import index_prefix
+
     summary = RunSummary()
-    replayed = replay_spool(prefix)
-    if replayed.get("sent"):
-        logger.info("replayed %s spooled documents", replayed["sent"])
     if do_crawl:
         for report in crawl(config_dir, sources):
             summary.crawled[report.source] = report.items
             summary.source_status[report.source] = report.status
-    for report in process_pending(progress, process_workers):
-        summary.processed += report["processed"]
-        summary.rejected += report["rejected"]
-    summary.indexed = index_pending(prefix, progress)
-    outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
-    summary.negative_share = outcome["negative_share"]
-    summary.detections = outcome["detections"]
-    summary.notifications = outcome["notifications"]
-    summary.evidence_dirs = outcome["evidence_dirs"]
-    summary.reports = outcome["reports"]
-    summary.blind_brands = outcome["blind_brands"]
-    delivery = deliver(config_dir)
-    summary.delivered = delivery.get("delivered", 0)
-    summary.failed_deliveries = delivery.get("failed", 0)
-    return summary.to_dict()
+    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    return finish("koubei-monitor", summary)
+
+
+@flow(name="koubei-crawl", **HOOKS)
+def crawl_flow(
+    config_dir: Path = paths.CONFIG_DIR, sources: list[str] | None = None
+) -> dict[str, Any]:
+    """Crawl the given sources (all enabled ones by default) into landing files, nothing more."""
+    summary = RunSummary()
+    for report in crawl(config_dir, sources):
+        summary.crawled[report.source] = report.items
+        summary.source_status[report.source] = report.status
+    return finish("koubei-crawl", summary)
+
+
+@flow(name="koubei-process", **HOOKS)
+def process_flow(
+    config_dir: Path = paths.CONFIG_DIR,
+    prefix: str | None = None,
+    as_of: datetime | None = None,
+    progress: bool = False,
+    process_workers: int | None = None,
+    dask: str | None = None,
+) -> dict[str, Any]:
+    """Process every pending landing file, index, detect and deliver alerts (all brands).
+
+    ``dask`` processes on a Dask cluster: ``"local"`` or a scheduler address."""
+    from koubei.pipeline.index.client import index_prefix
+
+    summary = RunSummary()
+    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    return finish("koubei-process", summary)
+
+
+@flow(name="koubei-daily-report", **HOOKS)
+def daily_report(
+    config_dir: Path = paths.CONFIG_DIR, prefix: str | None = None, day: date | None = None
+) -> dict[str, Any]:
+    """The morning brief (09:00 Asia/Shanghai): yesterday's brief of every configured brand
+    against its competitors, written under the reports folder (``koubei report daily``)."""
+    from koubei.analysis.reports.gather import write_daily_brief
+    from koubei.pipeline.index.client import client_from_env, index_prefix
+
+    now = timeutil.now()
+    day = day or (now.astimezone(timeutil.DEFAULT_TZ) - timedelta(days=1)).date()
+    alerts = cfg.load_alerts(config_dir)
+    path = write_daily_brief(
+        client_from_env(),
+        prefix or index_prefix(),
+        paths.state_dir("alerts") / "alerts.db",
+        day,
+        brands=cfg.load_brands(config_dir),
+        kibana_url=alerts.kibana_url,
+        reports_url=alerts.reports_url,
+        now=now,
+    )
+    get_run_logger().info(f"daily brief for {day}: {path}")
+    summary = RunSummary()
+    summary.reports = {"daily": [str(path)]}
+    return finish("koubei-daily-report", summary)
 
 
 def lookback(as_of: datetime, days: int) -> tuple[datetime, datetime]:

@@ -81,12 +81,86 @@ class Source(_Strict):
     feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed or sitemap URLs")
     urls: list[str] = Field(default_factory=list, description="start URLs for page spiders")
     max_pages: int = Field(default=50, ge=1, le=10_000)
-    schedule: str = Field(default="*/5 * * * *", description="cron expression for deployments")
+    schedule: str = Field(
+        default="*/5 * * * *", description="cron (5 fields, Asia/Shanghai) of its crawl deployment"
+    )
     cookie_env: str | None = Field(default=None, description="env var holding a login cookie")
     user_agent: str | None = None
     proxy_env: str | None = Field(default=None, description="env var holding a proxy URL")
     obey_robots: bool = True
     concurrency_per_domain: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return check_cron(value)
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        known = platforms()
+        if value not in known:
+            raise ValueError(f"unknown platform {value!r}; known: {', '.join(known)}")
+        return value
+
+
+def platforms() -> list[str]:
+    """Platform names = spider modules under ``crawlers/spiders/`` (read without importing
+    Scrapy, so validating config stays cheap); a test keeps them equal to the spiders' names."""
+    folder = paths.package_dir("crawlers") / "spiders"
+    return sorted(
+        p.stem for p in folder.glob("*.py") if p.stem != "base" and not p.stem.startswith("_")
+    )
+
+
+# Minute, hour, day of month, month, day of week: the ranges of classic 5-field cron.
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day", 1, 31),
+    ("month", 1, 12),
+    ("weekday", 0, 7),
+)
+_CRON_NAMES = {
+    "month": ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    "weekday": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
+_CRON_ITEM = re.compile(r"^(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?$")
+
+
+def check_cron(expr: str) -> str:
+    """``expr`` if it is a 5-field cron expression (``*/30 * * * *``), else a clear ValueError.
+
+    Deployments hand it to Prefect's cron schedule; checking here makes a bad entry a config
+    error naming the file and field instead of a traceback when ``koubei serve`` starts.
+    """
+    parts = expr.split()
+    if len(parts) != len(_CRON_FIELDS):
+        raise ValueError(
+            f"{expr!r} is not a cron expression: expected 5 fields "
+            "(minute hour day month weekday), e.g. '*/30 * * * *' for every 30 minutes"
+        )
+    for part, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True):
+        for item in part.split(","):
+            match = _CRON_ITEM.match(item.lower())
+            bounds = [g for g in (match.group(2), match.group(3)) if g] if match else None
+            if (
+                bounds is None
+                or not all(_cron_value(b, name, low, high) is not None for b in bounds)
+                or (match and match.group(4) == "0")
+            ):
+                raise ValueError(
+                    f"{expr!r}: {name} field {part!r} is not valid cron "
+                    f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
+                )
+    return expr
+
+
+def _cron_value(text: str, name: str, low: int, high: int) -> int | None:
+    if text.isdigit():
+        return int(text) if low <= int(text) <= high else None
+    names = _CRON_NAMES.get(name, [])
+    return names.index(text) + low if text in names else None
 
 
 class SourcesConfig(_Strict):
@@ -212,6 +286,8 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
             message = error["msg"]
             if error["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling against config/README.md)"
+            elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
+                message = str(error["ctx"]["error"])  # our validators' own sentence
             lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
 

@@ -241,8 +241,7 @@ def _env(node: LocalNode) -> dict[str, str]:
     }
 
 
-def _launch(node: LocalNode, timeout: float) -> LocalNode:
-    """Run the server on ``node.data`` and wait until the cluster is green or yellow."""
+def _spawn(node: LocalNode) -> subprocess.Popen[bytes]:
     log_path = Path(node.data) / "stdout.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -255,19 +254,118 @@ def _launch(node: LocalNode, timeout: float) -> LocalNode:
             cwd=node.data,
         )
     node.pid = process.pid
+    return process
+
+
+def _launch(node: LocalNode, timeout: float) -> LocalNode:
+    """Run the server on ``node.data`` and wait until the cluster is green or yellow."""
+    return _wait(node, _spawn(node), timeout)
+
+
+def _wait(
+    node: LocalNode, process: subprocess.Popen[bytes], timeout: float, nodes: int = 1
+) -> LocalNode:
+    """Wait until ``node`` answers with a green or yellow cluster of ``nodes`` nodes."""
+    log_path = Path(node.data) / "stdout.log"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-3000:]
             raise LocalESError(f"Elasticsearch exited with {process.returncode}:\n{tail}")
         health = _health(node.url, node.username, node.password)
-        if health and health.get("status") in ("green", "yellow"):
+        if (
+            health
+            and health.get("status") in ("green", "yellow")
+            and int(str(health.get("number_of_nodes", 0))) >= nodes
+        ):
             return node
         time.sleep(1)
     stop(node, remove_data=False)
     raise LocalESError(
         f"Elasticsearch on {node.url} not healthy after {timeout:.0f}s; see {log_path}"
     )
+
+
+@dataclass
+class LocalCluster:
+    """Nodes of one local cluster: each its own data path, HTTP and transport port."""
+
+    nodes: list[LocalNode]
+    transport_ports: list[int]
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+
+def start_cluster(
+    size: int = 3,
+    *,
+    version: str = ES_VERSION,
+    heap: str = "256m",
+    timeout: float = 240.0,
+) -> LocalCluster:
+    """Start ``size`` master-eligible data nodes on 127.0.0.1 that form one cluster.
+
+    The same distribution as :func:`start`; the nodes find each other through
+    ``discovery.seed_hosts`` (their transport ports) and bootstrap with
+    ``cluster.initial_master_nodes``. Returns once every node has joined.
+    """
+    home = install(version)
+    user = _ensure_user()
+    root = Path(tempfile.mkdtemp(prefix="cluster-", dir=base_dir()))
+    names = [f"koubei-{i + 1}" for i in range(size)]
+    transport = [free_port() for _ in names]
+    seeds = [f"127.0.0.1:{port}" for port in transport]
+    nodes = []
+    for name, port in zip(names, transport, strict=True):
+        workdir = root / name
+        shutil.copytree(home / "config", workdir / "config")
+        http_port = free_port()
+        settings = {
+            "cluster.name": f"koubei-cluster-{root.name}",
+            "node.name": name,
+            "network.host": "127.0.0.1",
+            "http.port": http_port,
+            "transport.port": port,
+            "discovery.seed_hosts": seeds,
+            "cluster.initial_master_nodes": names,
+            "path.data": str(workdir / "data"),
+            "path.logs": str(workdir / "logs"),
+            "xpack.security.enabled": False,
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+            "action.destructive_requires_name": False,
+        }
+        (workdir / "config" / "elasticsearch.yml").write_text(
+            "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+        )
+        nodes.append(
+            LocalNode(url=f"http://127.0.0.1:{http_port}", pid=0, home=str(home),
+                      data=str(workdir), heap=heap)
+        )  # fmt: skip
+    _chown_tree(root, user)
+    processes = [_spawn(node) for node in nodes]
+    cluster = LocalCluster(nodes, transport)
+    try:
+        for node, process in zip(nodes, processes, strict=True):
+            _wait(node, process, timeout, nodes=size)
+    except LocalESError:
+        stop_cluster(cluster)
+        raise
+    return cluster
+
+
+def restart_node(cluster: LocalCluster, index: int, timeout: float = 180.0) -> LocalNode:
+    """Start a stopped node of ``cluster`` again on its data path; it rejoins the cluster."""
+    node = cluster.nodes[index]
+    return _wait(node, _spawn(node), timeout, nodes=len(cluster.nodes))
+
+
+def stop_cluster(cluster: LocalCluster) -> None:
+    for node in cluster.nodes:
+        stop(node, remove_data=False)
+    if cluster.nodes:
+        shutil.rmtree(Path(cluster.nodes[0].data).parent, ignore_errors=True)
 
 
 def _uid(user: pwd.struct_passwd | None) -> int | None:

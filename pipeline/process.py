@@ -111,14 +111,28 @@ def process_file(
 
 
 def process_pending_files(
-    landing_files: list[Path], *, workers: int | None = None, progress: bool = False
+    landing_files: list[Path],
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+    enricher: Any = None,
 ) -> Iterator[ProcessReport]:
     """Process each landing file into its ``ledger.processed_path``, reporting as each is done.
 
     One enricher serves all the files, so helper processes start at most once; ``workers`` is the
-    number of processes sharing big files (default: one per core).
+    number of processes sharing big files (default: one per core). ``enricher`` replaces the
+    local one with any object offering ``model`` and ``iter_enriched`` (records enriched
+    elsewhere, e.g. in batches on a Dask cluster: ``koubei.flows.dask_process``); the
+    near-duplicate clusters are still assigned here, in order, so the documents are the same.
     """
     if not landing_files:
+        return
+    if enricher is not None:
+        for path in landing_files:
+            yield process_file(
+                path, ledger.processed_path(path), model=enricher.model, progress=progress,
+                enricher=enricher,
+            )  # fmt: skip
         return
     workers = workers or default_workers()
     if workers > 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-crawl", action="store_true", help="process landing files only")
     parser.add_argument("--as-of", type=datetime.fromisoformat, help="detection time (ISO)")
     parser.add_argument("--prefix", default=None, help="index prefix (KOUBEI_INDEX_PREFIX)")
-    parser.add_argument("--dask", action="store_true", help="run tasks on a local Dask cluster")
+    parser.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="process on Dask: a LocalCluster, or the scheduler at ADDRESS (tcp://host:8786)",
+    )
+    parser.add_argument("--workers", type=int, help="processing processes (Dask: workers)")
     parser.set_defaults(func=run)
 
 
@@ -25,17 +33,22 @@ def run(args: argparse.Namespace) -> int:
     from koubei.flows.monitor import monitor
     from koubei.pipeline.index.client import index_prefix
 
-    flow = monitor
-    if args.dask:
-        from prefect_dask import DaskTaskRunner
-
-        flow = monitor.with_options(task_runner=DaskTaskRunner())  # type: ignore[arg-type]
-    summary = flow(
+    state = monitor(
         config_dir=args.config_dir,
         sources=args.source,
         prefix=args.prefix or index_prefix(),
         as_of=args.as_of,
         do_crawl=not args.no_crawl,
+        process_workers=args.workers,
+        dask=args.dask,
+        return_state=True,
     )
-    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    return 0
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict):
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    if state.is_completed():
+        return 0
+    # One line, no traceback: the summary above says what did get done.
+    reason = state.message or (f"{type(result).__name__}: {result}" if result else state.name)
+    print(f"run failed: {reason}", file=sys.stderr)
+    return 1

@@ -1,4 +1,4 @@
-"""``koubei serve``: serve the scheduled monitoring deployments (one per source)."""
+"""``koubei serve``: serve the scheduled deployments (flows/deployments.py) on this machine."""
 
 from __future__ import annotations
 
@@ -9,22 +9,36 @@ from koubei import paths
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="run scheduled monitoring deployments")
+    parser = subparsers.add_parser("serve", help="run the scheduled deployments on this machine")
     parser.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
-    parser.add_argument("--list", action="store_true", help="print the deployments and exit")
+    parser.add_argument(
+        "--list", action="store_true", help="print each deployment's schedule and exit"
+    )
+    parser.add_argument(
+        "--prefect-yaml",
+        action="store_true",
+        help="print prefect.yaml for `prefect deploy` (the same deployments) and exit",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from koubei.flows import deployments as deps
+
+    if args.prefect_yaml:
+        print(deps.render_prefect_yaml(args.config_dir), end="")
+        return 0
+    if args.list:
+        specs = deps.deployment_specs(args.config_dir)
+        width = max(len(s.name) for s in specs)
+        for spec in specs:
+            params = " ".join(f"{k}={v}" for k, v in spec.parameters.items())
+            print(
+                f"{spec.name:<{width}}  {spec.cron:<14} {deps.TIMEZONE}  {spec.entrypoint}"
+                + (f"  {params}" if params else "")
+            )
+        return 0
     from prefect import serve
 
-    from koubei.flows.deployments import build_deployments
-    from koubei.pipeline.index.client import index_prefix
-
-    deployments = build_deployments(args.config_dir, prefix=index_prefix())
-    if args.list:
-        for deployment in deployments:
-            print(f"{deployment.name}\t{deployment.parameters['sources'][0]}")
-        return 0
-    serve(*deployments)
+    serve(*deps.build_deployments(args.config_dir))
     return 0

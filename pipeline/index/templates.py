@@ -30,6 +30,7 @@ TEMPLATE_DIR = paths.CONFIG_DIR / "es"
 KINDS = ("posts", "alerts", "accounts", "cascades")
 PLACEHOLDER = "__PREFIX__"
 ANALYZER_ENV = "KOUBEI_ES_ANALYZER"
+REPLICAS_ENV = "KOUBEI_ES_REPLICAS"
 
 log = get_logger(__name__)
 
@@ -105,18 +106,43 @@ def analyzer_name(analyzer: str | None = None) -> str:
     return analyzer or os.environ.get(ANALYZER_ENV) or "standard"
 
 
+def replica_count(replicas: int | None = None) -> int:
+    """Replicas per shard: the argument, else ``$KOUBEI_ES_REPLICAS``, else 0 (one node).
+
+    On a cluster of N data nodes, 1 (or up to N-1) keeps every document on two nodes, so losing
+    one node loses nothing and the cluster returns to green once the node is back.
+    """
+    if replicas is not None:
+        value: int | str = replicas
+    else:
+        value = os.environ.get(REPLICAS_ENV, "0")
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ValueError(f"{REPLICAS_ENV}={value!r}: expected a whole number of replicas >= 0")
+    return count
+
+
 def _analyzers(template_dir: Path) -> dict[str, Any]:
     data = json.loads((template_dir / "analyzers.json").read_text(encoding="utf-8"))
     return {k: v for k, v in data.items() if not k.startswith("_comment")}
 
 
 def load_template(
-    kind: str, prefix: str, *, analyzer: str | None = None, template_dir: Path | None = None
+    kind: str,
+    prefix: str,
+    *,
+    analyzer: str | None = None,
+    template_dir: Path | None = None,
+    replicas: int | None = None,
 ) -> dict[str, Any]:
-    """The template body for ``kind`` with the prefix filled in and the analyzer chosen."""
+    """The template body for ``kind`` with the prefix, replica count and analyzer filled in."""
     directory = template_dir or TEMPLATE_DIR
     raw = json.loads((directory / f"{kind}.json").read_text(encoding="utf-8"))
     body: dict[str, Any] = _substitute(_strip_comments(raw), prefix)
+    body["template"].setdefault("settings", {})["number_of_replicas"] = replica_count(replicas)
     analysis = body.get("template", {}).get("settings", {}).get("analysis")
     if analysis is not None:
         name = analyzer_name(analyzer)
@@ -162,13 +188,22 @@ def _reason(exc: BadRequestError) -> str:
     return str(error.get("reason") if isinstance(error, dict) else error or exc.message)
 
 
-def _installed_version(es: Elasticsearch, name: str) -> int | None:
+def _installed(es: Elasticsearch, name: str) -> dict[str, Any] | None:
     found = es.options(ignore_status=404).indices.get_index_template(name=name)
     templates = found.get("index_templates", []) if found else []
-    if not templates:
-        return None
-    meta = templates[0]["index_template"].get("_meta") or {}
+    return dict(templates[0]["index_template"]) if templates else None
+
+
+def _installed_version(es: Elasticsearch, name: str) -> int | None:
+    template = _installed(es, name)
+    meta = (template or {}).get("_meta") or {}
     return int(meta["version"]) if "version" in meta else None
+
+
+def _installed_replicas(template: dict[str, Any] | None) -> int | None:
+    settings = ((template or {}).get("template") or {}).get("settings") or {}
+    value = settings.get("index", {}).get("number_of_replicas", settings.get("number_of_replicas"))
+    return int(value) if value is not None else None
 
 
 def ensure_templates(
@@ -177,13 +212,15 @@ def ensure_templates(
     *,
     analyzer: str | None = None,
     now: datetime | None = None,
+    replicas: int | None = None,
 ) -> None:
     """Install or upgrade every template and create the indices readers expect to exist.
 
     Idempotent: a template whose installed ``_meta.version`` equals its file's is left alone; a
-    missing or older one is (re)installed and logged. Creates the current month's posts index
-    (so ``<prefix>-posts`` resolves even before the first write) and the single ``alerts``,
-    ``accounts`` and ``cascades`` indices.
+    missing or older one is (re)installed and logged. A changed replica count
+    (:func:`replica_count`) is applied to the template and to the existing indices. Creates
+    the current month's posts index (so ``<prefix>-posts`` resolves even before the first
+    write) and the single ``alerts``, ``accounts`` and ``cascades`` indices.
 
     Raises
     ------
@@ -192,11 +229,22 @@ def ensure_templates(
     """
     preflight_analyzer(es, analyzer)
     for kind in KINDS:
-        body = load_template(kind, prefix, analyzer=analyzer)
+        body = load_template(kind, prefix, analyzer=analyzer, replicas=replicas)
         name = template_name(prefix, kind)
+        template = _installed(es, name)
         installed = _installed_version(es, name)
         wanted = file_version(body)
+        copies = body["template"]["settings"]["number_of_replicas"]
         if installed is not None and installed >= wanted:
+            if _installed_replicas(template) != copies:
+                # Replicas are a dynamic setting: change the template and the live indices.
+                es.indices.put_index_template(name=name, **body)
+                es.indices.put_settings(
+                    index=",".join(body["index_patterns"]),
+                    settings={"index": {"number_of_replicas": copies}},
+                    allow_no_indices=True,
+                )
+                log.info("replica count applied", template=name, replicas=copies)
             continue
         es.indices.put_index_template(name=name, **body)
         log.info("index template applied", template=name, version=wanted, previous=installed)

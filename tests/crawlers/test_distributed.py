@@ -24,6 +24,7 @@ import redis
 from koubei import jsonl, paths
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.distributed import run_key
+from koubei.crawlers.health import read_health
 from koubei.crawlers.runner import CrawlReport, crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import FixtureSite, Reply
@@ -172,6 +173,11 @@ def test_two_workers_split_one_source_and_fetch_each_page_once(
     assert a.stats["pages"] + b.stats["pages"] == len(PRODUCTS) * PAGES
     assert a.stats["pages"] > 0 and b.stats["pages"] > 0
     assert a.items > 0 and b.items > 0 and a.status == b.status == "ok"
+    # The source's health is the two processes' merged, not whichever finished last.
+    health = read_health("shop")
+    assert health is not None and health["workers"] == ["a", "b"]
+    assert (health["pages"], health["items"]) == (len(PRODUCTS) * PAGES, a.items + b.items)
+    assert sorted(health["landing_files"]) == sorted(map(str, (a.landing_file, b.landing_file)))
     # Both saved the source's incremental state; neither overwrote the other's part.
     state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
     assert set(state["watermarks"]) == {f"product:{p}" for p in PRODUCTS}

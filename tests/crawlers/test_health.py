@@ -61,3 +61,40 @@ def test_health_file_round_trip(koubei_home: str) -> None:
     assert read_health("never-ran") is None
     write_health(assess("t", "weibo", "r1", {"koubei/pages": 1, "koubei/entries": 3}))
     assert [(h["source"], h["alert"]) for h in all_health()] == [("s", True), ("t", False)]
+
+
+def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) -> None:
+    good = assess(
+        "s",
+        "shop_json",
+        "r2",
+        {
+            "koubei/pages": 3,
+            "koubei/entries": 15,
+            "koubei/items": 15,
+            "downloader/response_status_count/200": 3,
+        },
+    )
+    good.worker, good.landing_file = "a", "/l/r2.a.jsonl"
+    blocked = assess(
+        "s",
+        "shop_json",
+        "r2",
+        {"koubei/blocked/http_403": 1, "downloader/response_status_count/403": 1},
+    )
+    blocked.worker = "b"
+    assert blocked.status == "blocked"  # alone, the last worker would say "blocked"
+    old = assess("s", "shop_json", "r1", {"koubei/pages": 9, "koubei/items": 9})
+    write_health(old)
+    write_health(good)
+    write_health(blocked)
+    merged = read_health("s")
+    assert merged is not None
+    assert (merged["run_id"], merged["workers"]) == ("r2", ["a", "b"])
+    assert (merged["items"], merged["pages"]) == (15, 3)  # the older run's counts are not added
+    assert merged["responses_by_status"] == {"200": 3, "403": 1}
+    assert merged["status"] == "degraded" and merged["alert"] is True
+    assert merged["landing_files"] == ["/l/r2.a.jsonl"]
+    # A late part of the older run does not replace the newer run's health.
+    write_health(old)
+    assert read_health("s")["run_id"] == "r2"  # type: ignore[index]

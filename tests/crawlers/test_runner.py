@@ -92,7 +92,11 @@ def test_cli_crawls_the_demo_site_then_finds_nothing_new(
 
 
 def test_a_crashing_crawler_still_reports(koubei_home: str, brands: BrandsConfig) -> None:
-    source = Source(name="broken", platform="no_such_spider")
+    # Config validation refuses an unknown platform; build the entry around it so the crawler
+    # subprocess is what fails.
+    source = Source.model_construct(
+        **{**Source(name="broken", platform="weibo").model_dump(), "platform": "no_such_spider"}
+    )
     [report] = crawl_sources([source], brands, run_id="r", settings=FAST)
     assert report.status == "degraded" and report.landing_file is None
     assert report.stats["errors"] == {"crawler_failed": 1}

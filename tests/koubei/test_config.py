@@ -12,11 +12,13 @@ from koubei.config import (
     BrandsConfig,
     ConfigError,
     SourcesConfig,
+    check_cron,
     load_alerts,
     load_brands,
     load_file,
     load_sources,
     parse_duration,
+    platforms,
     secret,
 )
 
@@ -107,3 +109,38 @@ def test_bad_duration_in_alerts_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"brands.yaml: cannot read config file"):
         load_brands(tmp_path)
+
+
+def test_schedule_must_be_cron_and_platform_known(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        "sources:\n"
+        "  - {name: a, platform: shop_json, schedule: 'every 30 min'}\n"
+        "  - {name: b, platform: weibo_api}\n"
+        "  - {name: c, platform: weibo, schedule: '61 * * * *'}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_file(path, SourcesConfig)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith(f"{path}: sources[0].schedule: 'every 30 min' is not a cron")
+    assert lines[1].startswith(f"{path}: sources[1].platform: unknown platform 'weibo_api'")
+    assert "weibo" in lines[1] and "shop_json" in lines[1]
+    assert lines[2].startswith(f"{path}: sources[2].schedule: '61 * * * *': minute field")
+
+
+@pytest.mark.parametrize(
+    "cron", ["*/30 * * * *", "0 9 * * *", "0,30 8-20 * * mon-fri", "5 */2 1 jan,jul sun"]
+)
+def test_valid_crons_agree_with_prefect(cron: str) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    assert check_cron(cron) == cron
+    CronSchedule(cron=cron, timezone="Asia/Shanghai")  # Prefect accepts what config accepts
+
+
+def test_platforms_are_the_spider_names() -> None:
+    from koubei.crawlers.spiders import spider_classes
+
+    assert platforms() == sorted(spider_classes())

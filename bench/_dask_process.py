@@ -1,0 +1,162 @@
+"""``python -m bench process --dask [--n=N]``: landing → indexed, three ways, on the same posts.
+
+- **direct**: the stage functions called in a plain loop (``process_pending_files`` with one
+  process, then ``index_records`` per processed file): no Prefect;
+- **local runner**: the same stages as the flow's tasks (``process_pending``, ``index_pending``)
+  in a Prefect flow on its default task runner, one processing process;
+- **dask**: the flow with the process stage on a Dask LocalCluster of two worker processes
+  (``koubei.flows.dask_process``, batches of 2,000), then ``index_pending``.
+
+Figures: Prefect's overhead = local runner time / direct time (target <= 1.10); Dask speed-up =
+local runner time / Dask time, and scaling efficiency = speed-up / 2 workers. Each variant gets a
+fresh ``$KOUBEI_HOME`` (landing file, dedup state) and its own index prefix on one Elasticsearch
+node (``$KOUBEI_ES_URL`` or a private local node), after a 500-post warm-up through ``direct``
+(model, jieba, Prefect server loaded once). Posts are the reviews of the labelled corpus
+(``$KOUBEI_REVIEWS_CSV``, see ``koubei.paths.reviews_csv``), repeated with a suffix past its
+52,773 rows. Variants alternate over ``--rounds`` (default 1) rounds.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from koubei import jsonl
+from koubei.model import make_id
+
+
+def posts(count: int) -> list[dict[str, Any]]:
+    from koubei.paths import reviews_csv
+
+    with open(reviews_csv(), encoding="utf-8") as handle:
+        rows = [row["review"] for row in csv.DictReader(handle)]
+    start = datetime.fromisoformat("2026-11-01T08:00:00+08:00")
+    return [
+        {
+            "id": make_id("bench", n),
+            "platform": "bench",
+            "source": "bench",
+            "kind": "review",
+            "native_id": str(n),
+            "text_raw": rows[n % len(rows)] + (f" #{n // len(rows)}" if n >= len(rows) else ""),
+            "created_at": (start + timedelta(seconds=10 * n)).isoformat(),
+            "crawled_at": "2026-12-01T08:00:00+08:00",
+        }
+        for n in range(count)
+    ]
+
+
+def direct(prefix: str) -> int:
+    from koubei.pipeline import ledger
+    from koubei.pipeline.index.client import client_from_env
+    from koubei.pipeline.index.writer import index_records
+    from koubei.pipeline.process import process_pending_files
+
+    list(process_pending_files(ledger.pending_landing(), workers=1))
+    es = client_from_env()
+    indexed = 0
+    for path in ledger.pending_index():
+        report = index_records(es, jsonl.read(path), prefix=prefix)
+        indexed += report.created + report.updated
+    return indexed
+
+
+def local_runner(prefix: str) -> int:
+    from prefect import flow
+
+    from koubei.flows.monitor import index_pending, process_pending
+
+    @flow(name="bench-landing-to-indexed")
+    def landing_to_indexed() -> int:
+        process_pending(False, 1)
+        counts = index_pending(prefix, False)
+        return counts.get("created", 0) + counts.get("updated", 0)
+
+    return landing_to_indexed()
+
+
+def on_dask(prefix: str) -> int:
+    from prefect import flow
+
+    from koubei.flows.dask_process import process_on_dask
+    from koubei.flows.monitor import index_pending
+
+    @flow(name="bench-landing-to-indexed-dask")
+    def landing_to_indexed() -> int:
+        process_on_dask(workers=2)
+        counts = index_pending(prefix, False)
+        return counts.get("created", 0) + counts.get("updated", 0)
+
+    return landing_to_indexed()
+
+
+VARIANTS: dict[str, Callable[[str], int]] = {
+    "direct": direct,
+    "local runner": local_runner,
+    "dask x2": on_dask,
+}
+
+
+def timed(name: str, run: Callable[[str], int], records: list[dict[str, Any]]) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-dask-") as home:
+        os.environ["KOUBEI_HOME"] = home
+        landing = Path(home) / "landing" / "bench" / "r1.jsonl"
+        jsonl.write_atomic(landing, records)
+        prefix = f"benchd{os.getpid()}{name[0]}"
+        began = time.perf_counter()
+        indexed = run(prefix)
+        seconds = time.perf_counter() - began
+    _drop(prefix)
+    assert indexed == len(records), f"{name}: indexed {indexed} of {len(records)}"
+    print(f"{name}: {len(records):,} posts landing → indexed in {seconds:.1f} s "
+          f"({len(records) / seconds:,.0f} posts/s)", flush=True)  # fmt: skip
+    return seconds
+
+
+def _drop(prefix: str) -> None:
+    from koubei.pipeline.index.client import client_from_env
+
+    es = client_from_env()
+    es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True)
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+
+
+def main(argv: list[str]) -> int:
+    # As the CLI does: no telemetry from the temporary server (it only adds failing lookups).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    from koubei import es_local
+
+    count = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--n=")), 200_000)
+    rounds = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--rounds=")), 1)
+    records = posts(count)
+    node = None
+    if not os.environ.get("KOUBEI_ES_URL"):
+        node = es_local.start(heap="1g")
+        os.environ["KOUBEI_ES_URL"] = node.url
+    totals = dict.fromkeys(VARIANTS, 0.0)
+    try:
+        with prefect_test_harness(server_startup_timeout=180):
+            # Warm-up: model, jieba and the harness loaded once, so no variant pays for them.
+            timed("warm-up", direct, records[:500])
+            for number in range(rounds):
+                names = list(VARIANTS) if number % 2 == 0 else list(reversed(VARIANTS))
+                for name in names:
+                    totals[name] += timed(name, VARIANTS[name], records)
+    finally:
+        if node is not None:
+            es_local.stop(node)
+            del os.environ["KOUBEI_ES_URL"]
+    overhead = totals["local runner"] / totals["direct"]
+    speedup = totals["local runner"] / totals["dask x2"]
+    print(f"Prefect overhead (local runner / direct): {overhead:.3f} (target <= 1.10)")
+    print(f"Dask x2 speed-up over the local runner: {speedup:.2f}; "
+          f"scaling efficiency {speedup / 2:.2f}")  # fmt: skip
+    return 0

@@ -1,0 +1,93 @@
+"""The process stage on a Dask cluster, through Prefect's Dask task runner (prefect-dask).
+
+Cleaning, sentiment, aspects and MinHash signatures are per record, so batches of records go
+out as Prefect tasks to the cluster's workers (each loads the sentiment model once); the flow
+takes the results back in input order and assigns the near-duplicate clusters itself, as the
+local runner does, so both give the same documents. The cluster is a ``LocalCluster`` of
+``workers`` processes started for the run, or any running scheduler given by its address
+(``tcp://host:8786``); its workers must see the same ``$KOUBEI_HOME`` only if they run the
+other tasks of the flow too (this stage sends records, not paths).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prefect import task
+
+from koubei.pipeline.enrich import Enriched, enrich_chunk
+from koubei.pipeline.sentiment import SentimentModel, load_model
+
+DEFAULT_BATCH = 2000
+_model: SentimentModel | None = None
+
+
+def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
+    """A Dask task runner: on the scheduler at ``address``, else a LocalCluster of ``workers``
+    single-threaded processes (the per-record work holds the GIL, so processes, not threads)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
+    )
+
+
+@task(retries=1, retry_delay_seconds=1)
+def enrich_batch(records: list[dict[str, Any]], model_version: str) -> Enriched:
+    """Enrich one batch on a worker; the worker's model must be the flow's."""
+    global _model
+    if _model is None:
+        _model = load_model()
+    if _model.version != model_version:
+        raise ValueError(
+            f"worker scores with model {_model.version}, the flow with {model_version}"
+        )
+    return enrich_chunk(records, _model)
+
+
+class DaskEnricher:
+    """The enricher interface of ``pipeline.enrich.Enricher``, with the batches as Prefect tasks
+    on the flow's task runner (submitted all at once, collected in order)."""
+
+    def __init__(self, model: SentimentModel, batch_size: int = DEFAULT_BATCH) -> None:
+        self.model = model
+        self.batch_size = batch_size
+
+    def iter_enriched(
+        self, records: list[dict[str, Any]], on_progress: Callable[[int], Any] | None = None
+    ) -> Iterator[Enriched]:
+        batches = [
+            records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)
+        ]
+        futures = [enrich_batch.submit(batch, self.model.version) for batch in batches]
+        for batch, future in zip(batches, futures, strict=True):
+            enriched = future.result()
+            if on_progress:
+                on_progress(len(batch))
+            yield enriched
+
+
+def process_on_dask(
+    address: str | None = None, workers: int = 2, batch_size: int = DEFAULT_BATCH
+) -> list[dict[str, Any]]:
+    """Process every pending landing file with the per-record work on Dask; the reports.
+
+    Runs as a subflow whose task runner is the Dask cluster, so the calling flow keeps its own.
+    """
+    from prefect import flow
+
+    @flow(name="koubei-process-dask", task_runner=dask_task_runner(address, workers))
+    def process_dask() -> list[dict[str, Any]]:
+        from dataclasses import asdict
+
+        from koubei.pipeline import ledger
+        from koubei.pipeline.process import process_pending_files
+
+        enricher = DaskEnricher(load_model(), batch_size)
+        pending = ledger.pending_landing()
+        return [asdict(r) for r in process_pending_files(pending, enricher=enricher)]
+
+    return process_dask()

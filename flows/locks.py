@@ -1,0 +1,73 @@
+"""Stage locks: runs that would race on the same state wait for each other.
+
+A scheduled crawl of a source and the process → index → detect → deliver cycle each work on
+shared files under ``$KOUBEI_HOME`` (landing files, the ledger, the alert outbox). Two
+deployments firing at once, or a manual ``koubei run`` beside ``koubei serve``, must not both
+do so. An advisory ``flock`` on ``$KOUBEI_HOME/locks/<name>.lock`` serialises them on one
+machine and on any file system that honours ``flock`` (a shared ``KOUBEI_HOME`` on NFSv4 or a
+local disk). The kernel releases it when the process dies, so a killed run never leaves a stale
+lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from koubei import paths
+from koubei.log import get_logger
+
+log = get_logger(__name__)
+DEFAULT_WAIT_S = 3600.0
+POLL_S = 0.2
+
+
+class StageBusy(RuntimeError):
+    """Another run held the stage's lock for longer than this run would wait."""
+
+
+@contextmanager
+def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
+    """Hold the lock ``name`` for the block; wait up to ``wait_s`` seconds for it.
+
+    Raises
+    ------
+    StageBusy
+        The lock was still held after ``wait_s`` seconds.
+    """
+    path = paths.state_dir("locks") / f"{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log.info("waiting for a running stage to finish", lock=str(path))
+                    waited = True
+                if time.monotonic() >= deadline:
+                    raise StageBusy(
+                        f"{path}: still held by another run after {wait_s:.0f}s"
+                    ) from None
+                time.sleep(POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def stage_locks(names: list[str], *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
+    """Hold several locks, taken in sorted order so two runs never wait on each other."""
+    with ExitStack() as stack:
+        for name in sorted(set(names)):
+            stack.enter_context(stage_lock(name, wait_s=wait_s))
+        yield

@@ -1,0 +1,130 @@
+"""What a run leaves behind: a summary, a Prefect artifact, and an on-call alert if it failed.
+
+Every flow run ends by publishing a table artifact (``koubei-<flow>``: items crawled,
+processed, indexed, dead-lettered, alerts sent) so the Prefect UI shows what each scheduled run
+did. A failed run (an error the flow recorded, such as Elasticsearch being unreachable, or a
+crash) raises an ``operational`` incident ``run:<flow>`` through the configured alert channels;
+the next successful run of that flow resolves it. The hooks never raise: an alerting failure is
+logged and must not mask the run's own outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from koubei import config as cfg
+from koubei import paths, timeutil
+from koubei.log import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RunSummary:
+    crawled: dict[str, int] = field(default_factory=dict)
+    source_status: dict[str, str] = field(default_factory=dict)
+    processed: int = 0
+    rejected: int = 0
+    indexed: dict[str, int] = field(default_factory=dict)
+    negative_share: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    detections: dict[str, int] = field(default_factory=dict)
+    notifications: int = 0
+    delivered: int = 0
+    failed_deliveries: int = 0
+    evidence_dirs: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)
+    blind_brands: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def figures(self) -> dict[str, int]:
+        """The figures an operator checks first, as the artifact shows them."""
+        return {
+            "crawled": sum(self.crawled.values()),
+            "processed": self.processed,
+            "indexed": self.indexed.get("created", 0) + self.indexed.get("updated", 0),
+            "dead_lettered": self.indexed.get("failed", 0),
+            "spooled": self.indexed.get("spooled", 0),
+            "alerts_sent": self.delivered,
+        }
+
+
+class RunFailed(RuntimeError):
+    """The run finished its stages but recorded errors; carries the summary."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        super().__init__("; ".join(summary.get("errors") or ["run failed"]))
+        self.summary = summary
+
+
+def publish(flow_name: str, summary: RunSummary) -> None:
+    """Attach the run's figures as a table artifact to the current flow run."""
+    from prefect.artifacts import create_table_artifact
+
+    figures = summary.figures()
+    rows: list[dict[str, Any]] = [{"figure": k, "value": v} for k, v in figures.items()]
+    rows += [{"figure": f"crawled:{k}", "value": v} for k, v in summary.crawled.items()]
+    rows += [{"figure": "error", "value": e} for e in summary.errors]
+    create_table_artifact(
+        key=f"koubei-{flow_name.removeprefix('koubei-')}",
+        table=rows,
+        description=f"{flow_name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()),
+    )
+
+
+def _config_dir(flow_run: Any) -> Path:
+    value = (getattr(flow_run, "parameters", None) or {}).get("config_dir")
+    return Path(value) if value else paths.CONFIG_DIR
+
+
+def observe_run(flow_name: str, config_dir: Path, error: str | None) -> int:
+    """Open (``error``) or resolve (None) the ``run:<flow>`` incident and deliver; notes sent."""
+    from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.detectors.base import Detection
+
+    alerts = cfg.load_alerts(config_dir)
+    db = paths.state_dir("alerts") / "alerts.db"
+    store = IncidentStore.from_config(db, alerts)
+    now = timeutil.now()
+    detections = []
+    if error:
+        detection = Detection(
+            timestamp=now,
+            severity="critical",
+            score=0.0,
+            observed=0.0,
+            expected=0.0,
+            detector="run_failed",
+            series=f"run:{flow_name}",
+            reason=f"scheduled run of {flow_name} failed: {error}",
+            details={"group": "operational", "flow": flow_name},
+        )
+        detections.append(detection.to_dict())
+    targets = [c for c in alerts.channels if c.enabled]
+    notes = store.observe(f"run:{flow_name}", detections, now=now, channels=targets)
+    if notes:
+        channels = build_channels(alerts, config_file=config_dir / "alerts.yaml")
+        deliver_pending(db, channels)
+    return len(notes)
+
+
+def on_failed(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect ``on_failure``/``on_crashed`` hook: alert the on-call channels."""
+    try:
+        observe_run(flow.name, _config_dir(flow_run), state.message or state.name)
+    except Exception as exc:  # alerting must never hide the run's own failure
+        log.error("could not raise the failed-run alert", flow=flow.name, error=str(exc))
+
+
+def on_completed(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect ``on_completion`` hook: a good run resolves an open ``run:<flow>`` incident."""
+    try:
+        observe_run(flow.name, _config_dir(flow_run), None)
+    except Exception as exc:
+        log.error("could not update the run incident", flow=flow.name, error=str(exc))

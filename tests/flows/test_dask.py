@@ -1,0 +1,65 @@
+"""The process stage on a real Dask LocalCluster (prefect-dask) gives the local documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koubei import jsonl, paths
+from koubei.flows.dask_process import process_on_dask
+from koubei.model import make_id
+from koubei.pipeline import ledger
+from koubei.pipeline.process import process_pending_files
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+PRODUCTS = ["酸奶", "纯牛奶", "奶粉", "奶茶"]
+OPINIONS = ["太难喝了，退款", "味道不错，会回购", "包装破了，客服也不理人", "物流很快，孩子爱喝"]
+
+
+def landing(count: int) -> list[dict[str, Any]]:
+    """Reviews with repeats (near-duplicate clusters span batches) and a record that is rejected."""
+    records: list[dict[str, Any]] = [
+        {
+            "id": make_id("shop_json", n),
+            "platform": "shop_json",
+            "source": "shop",
+            "kind": "review",
+            "native_id": str(n),
+            "text_raw": f"鲜牧{PRODUCTS[n % 4]}{OPINIONS[(n // 4) % 4]}！第{n % 13}次买",
+            "created_at": f"2026-11-20T{8 + n % 10:02d}:{n % 60:02d}:00+08:00",
+            "crawled_at": "2026-11-20T20:00:00+08:00",  # else "now", different per run
+        }
+        for n in range(count)
+    ]
+    records.append({"id": "bad", "platform": "shop_json"})
+    return records
+
+
+def run_in(home: Path, monkeypatch: pytest.MonkeyPatch, process: Any) -> list[dict[str, Any]]:
+    monkeypatch.setenv("KOUBEI_HOME", str(home))
+    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    jsonl.write_atomic(landed, landing(240))
+    reports = process()
+    assert [r["processed"] if isinstance(r, dict) else r.processed for r in reports] == [240]
+    return list(jsonl.read(ledger.processed_path(landed)))
+
+
+def test_dask_processing_gives_the_local_runners_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = run_in(
+        tmp_path / "local",
+        monkeypatch,
+        lambda: list(process_pending_files(ledger.pending_landing(), workers=1)),
+    )
+    on_dask = run_in(
+        tmp_path / "dask", monkeypatch, lambda: process_on_dask(workers=2, batch_size=50)
+    )
+    assert len(local) == 240
+    diffs = {k for a, b in zip(on_dask, local, strict=True) for k in a if a[k] != b.get(k)}
+    assert not diffs, [(k, on_dask[0][k], local[0][k]) for k in diffs]
+    assert on_dask == local
+    assert len({r["dup_cluster"] for r in local}) < 240  # the clusters were exercised

@@ -1,0 +1,173 @@
+"""Scheduled runs under the Prefect test server: serialised, retried, alerting, summarised."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import jsonl, paths
+from koubei.demo.receiver import start_receiver
+from koubei.flows.cli import main
+from koubei.flows.monitor import process_flow
+from koubei.model import make_id
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+AS_OF = datetime.fromisoformat("2026-11-20T12:00:00+08:00")
+TEXTS = ["鲜牧的酸奶喝了拉肚子，太差了", "鲜牧牛奶味道不错，会回购", "鲜牧客服态度很差，再也不买"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def land(records: int = len(TEXTS)) -> Path:
+    path = paths.state_dir("landing") / "test-shop" / "run1.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    jsonl.write_atomic(
+        path,
+        (
+            {
+                "id": make_id("shop_json", n),
+                "platform": "shop_json",
+                "source": "test-shop",
+                "kind": "review",
+                "native_id": str(n),
+                "text_raw": TEXTS[n % len(TEXTS)],
+                "created_at": f"2026-11-20T1{n % 2}:0{n % 10}:00+08:00",
+            }
+            for n in range(records)
+        ),
+    )
+    return path
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, koubei_home: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "config"
+    shutil.copytree(paths.CONFIG_DIR, folder)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "s3cret")
+    return folder
+
+
+def test_es_down_ends_fast_with_a_summary_and_one_line(
+    config_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    receiver = start_receiver("s3cret", tmp_path / "received.jsonl")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", receiver.url)
+    land()
+    try:
+        code = main(["run", "--no-crawl", "--config-dir", str(config_dir)])
+    finally:
+        receiver.stop()
+    out, err = capsys.readouterr()
+    assert code == 1
+    summary = json.loads(out)
+    assert summary["processed"] == len(TEXTS)  # processing happened; indexing waits
+    assert "cannot reach Elasticsearch" in summary["errors"][0]
+    assert err.strip().splitlines()[-1].startswith("run failed: cannot reach Elasticsearch")
+    assert "Traceback" not in err
+    # The failed run raised an operational alert through the configured webhook channel.
+    alerts = receiver.received()
+    assert [a.get("brand") for a in alerts] == ["run:koubei-monitor"], alerts
+
+
+def test_overlapping_runs_are_serialised(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import koubei.pipeline.process as process
+
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    spans: list[tuple[float, float]] = []
+    real = process.process_pending_files
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        time.sleep(1.5)  # hold the stage long enough for the other run to arrive
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spans.append((start, time.monotonic()))
+
+    monkeypatch.setattr(process, "process_pending_files", slow)
+    land()
+    states: list[Any] = []
+
+    def run() -> None:
+        states.append(process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(spans) == 2 and len(states) == 2
+    (_, a_end), (b_start, _) = sorted(spans)
+    assert b_start >= a_end, f"stages overlapped: {spans}"
+    # The file was processed once: the second run found nothing pending.
+    results = sorted(s.result(raise_on_failure=False)["processed"] for s in states)
+    assert results == [0, len(TEXTS)]
+
+
+def test_index_retries_after_a_transient_failure(
+    config_dir: Path,
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import koubei.pipeline.index.writer as writer
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    calls: list[int] = []
+    real = writer.index_records
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("injected: connection reset by peer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "index_records", flaky)
+    land()
+    state = process_flow(config_dir=config_dir, prefix=index_prefix, as_of=AS_OF, return_state=True)
+    summary = state.result()
+    assert state.is_completed(), state.message
+    assert len(calls) == 2  # the task ran again after the injected failure
+    es.indices.refresh(index=f"{index_prefix}-posts*")
+    assert es.count(index=f"{index_prefix}-posts*")["count"] == len(TEXTS)
+    assert summary["indexed"]["created"] == len(TEXTS)
+    # The run left its figures as an artifact.
+    figures = {row["figure"]: row["value"] for row in run_artifact(state)}
+    assert figures["processed"] == figures["indexed"] == len(TEXTS)
+    assert figures["dead_lettered"] == 0 and "alerts_sent" in figures
+
+
+def run_artifact(state: Any) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            return await client.read_artifacts(flow_run_filter=flow_runs)
+
+    (artifact,) = asyncio.run(read())
+    assert artifact.key == "koubei-process"
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
