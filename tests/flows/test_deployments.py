@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from elasticsearch import Elasticsearch
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments import run_deployment
@@ -22,6 +23,7 @@ from prefect.settings import PREFECT_API_URL
 
 from koubei import paths
 from koubei.flows import deployments as deps
+from koubei.pipeline.index.templates import ensure_templates
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 REPO = Path(__file__).resolve().parents[2]
@@ -90,9 +92,13 @@ def _prefect(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float)
     return proc.stdout
 
 
-def test_prefect_deploy_and_a_worker_run_from_a_fresh_clone(tmp_path: Path) -> None:
+def test_prefect_deploy_and_a_worker_run_from_a_fresh_clone(
+    tmp_path: Path, es: Elasticsearch, es_url: str, index_prefix: str
+) -> None:
     """`prefect deploy --all` from a fresh clone, then a process worker started elsewhere runs
-    the daily-report deployment: the pull step moves into $KOUBEI_REPO and loads the flow."""
+    the daily-report deployment: the pull step moves into $KOUBEI_REPO, loads the flow, and
+    the flow writes the morning brief from the index."""
+    ensure_templates(es, index_prefix)
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     env = {
@@ -100,6 +106,8 @@ def test_prefect_deploy_and_a_worker_run_from_a_fresh_clone(tmp_path: Path) -> N
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "KOUBEI_REPO": str(clone),
         "KOUBEI_HOME": str(tmp_path / "home"),
+        "KOUBEI_ES_URL": es_url,
+        "KOUBEI_INDEX_PREFIX": index_prefix,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
 
@@ -132,3 +140,5 @@ def test_prefect_deploy_and_a_worker_run_from_a_fresh_clone(tmp_path: Path) -> N
             return flow_run.state.type.value if flow_run.state else "?"
 
     assert asyncio.run(final_state()) == "COMPLETED"
+    [brief] = (tmp_path / "home" / "reports" / "daily").glob("*.html")
+    assert "每日简报" in brief.read_text(encoding="utf-8")
