@@ -53,3 +53,22 @@ def test_unknown_raises(text: str) -> None:
 @given(st.integers(min_value=0, max_value=100_000))
 def test_minutes_ago_is_exact(minutes: int) -> None:
     assert NOW - parse_time(f"{minutes}分钟前", now=NOW) == timedelta(minutes=minutes)
+
+
+def test_relative_times_read_koubeis_clock_in_china(clock: datetime) -> None:
+    # Without now=, "now" is koubei's clock and the calendar is China's: at 23:59 UTC on a
+    # month's last day, "昨天" is that last day and "今天" the next month's first.
+    today = clock.astimezone(DEFAULT_TZ).date()
+    yesterday = today - timedelta(days=1)
+    assert parse_time("刚刚") == clock
+    assert parse_time("5分钟前") == clock - timedelta(minutes=5)
+    assert parse_time("今天 00:00") == datetime(
+        today.year, today.month, today.day, tzinfo=DEFAULT_TZ
+    )
+    assert parse_time("昨天 23:59") == datetime(
+        yesterday.year, yesterday.month, yesterday.day, 23, 59, tzinfo=DEFAULT_TZ
+    )
+    # A date without a year is never more than a day ahead, and at most a year back.
+    for text in ("12-31 23:00", "1-1 00:00", f"{today.month}-{today.day} 12:00"):
+        when = parse_time(text)
+        assert clock - timedelta(days=366) < when <= clock + timedelta(days=1), text

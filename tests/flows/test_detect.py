@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from koubei import config as cfg
-from koubei import paths, timeutil
+from koubei import paths
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import notifications
 from koubei.crawlers.health import health_path
@@ -28,12 +28,14 @@ def write_health(source: str, status: str, finished_at: str) -> None:
     health_path(source).write_text(json.dumps(health))
 
 
-def test_blocked_source_alerts_once_holds_brands_and_resolves(koubei_home: str) -> None:
+def test_blocked_source_alerts_once_holds_brands_and_resolves(
+    koubei_home: str, clock: datetime
+) -> None:
     config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
     channels = cfg.load_alerts(config_dir).channels
     db_path = Path(koubei_home) / "alerts.db"
     store = IncidentStore(db_path, interval_seconds=300, resolve_after=2)
-    now = timeutil.now()
+    now = clock
 
     write_health("demo-weibo", "blocked", now.isoformat())
     notified, blind = check_sources(store, config_dir, now, channels)

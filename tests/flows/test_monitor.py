@@ -8,6 +8,7 @@ document and send no second alert.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,15 @@ def test_monitor_end_to_end_is_idempotent(
     index_prefix: str,
     koubei_home: str,
     monkeypatch: pytest.MonkeyPatch,
+    clock: datetime,
 ) -> None:
+    # The demo world is anchored at the clock: at a month's end its history and burst cross
+    # monthly indices (UTC) and days (China).
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "test-secret")
     state = paths.state_dir("demo")
     anchor = demo_anchor(state)
+    assert clock - timedelta(minutes=5) < anchor <= clock
     received_file = Path(koubei_home) / "received.jsonl"
     site = start_demo_site(anchor=anchor, port=demo_site_port(state))
     receiver = start_receiver("test-secret", received_file)

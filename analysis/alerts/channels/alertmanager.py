@@ -51,6 +51,8 @@ class AlertmanagerChannel(Channel):
         return labels
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
+        # The wall clock, not koubei's (KOUBEI_NOW may stop it): Alertmanager compares endsAt
+        # with its own clock.
         now = time.time()
         annotations = {
             "summary": str(payload.get("title", "")),

@@ -132,7 +132,8 @@ def test_rate_limit_defers_without_spending_attempts(db_path, receiver, monkeypa
 
 def test_unknown_channel_rows_wait(db_path, receiver, monkeypatch) -> None:
     fire(db_path, channels=("elsewhere",))
-    report = deliver_pending(db_path, build_channels(webhook_config(monkeypatch, receiver.url)))
+    channels = build_channels(webhook_config(monkeypatch, receiver.url))
+    report = deliver_pending(db_path, channels, now=at(2))
     assert len(report.skipped) == 1 and counts(db_path) == {"pending": 1}
 
 
@@ -220,7 +221,9 @@ def test_overlapping_runners_send_each_row_once(db_path, tmp_path, monkeypatch) 
         fire(db_path)
         reports = []
         runners = [
-            threading.Thread(target=lambda: reports.append(deliver_pending(db_path, channels)))
+            threading.Thread(
+                target=lambda: reports.append(deliver_pending(db_path, channels, now=at(2)))
+            )
             for _ in range(2)
         ]
         for runner in runners:
