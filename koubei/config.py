@@ -131,6 +131,20 @@ class DetectorConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class PagingConfig(_Strict):
+    """The paging policy (analysis/detectors/paging.py): one page per incident."""
+
+    quiet: str = "6h"
+    escalate: bool = True
+    settling: str = "0s"
+
+    @field_validator("quiet", "settling")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class ChannelConfig(_Strict):
     name: str
     type: str = Field(description="channel class name in the registry (analysis.alerts.channels)")
@@ -154,6 +168,7 @@ class AlertsConfig(_Strict):
     interval: str = "5m"
     renotify: str = "4h"
     kibana_url: str = "http://localhost:5601"
+    paging: PagingConfig = Field(default_factory=PagingConfig)
     detectors: list[DetectorConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
 

@@ -38,7 +38,11 @@ def test_generator_is_seeded_labelled_and_realistic() -> None:
     total = np.asarray(a.series.total)
     assert total[hours == 21].mean() > 2 * total[hours == 4].mean()  # a daily rhythm
     kinds = {n.kind for s in generate_many(20, seed=100, days=14) for n in s.nuisances}
-    assert kinds == {"holiday", "level_shift"}
+    assert kinds == {"holiday", "level_shift", "attention_burst", "zero_run"}
+    smooth = {
+        n.kind for s in generate_many(20, seed=100, days=14, realistic=False) for n in s.nuisances
+    }
+    assert smooth == {"holiday", "level_shift"}
 
 
 def test_score_onsets_counts_hits_delays_and_false_alerts_by_cause() -> None:
