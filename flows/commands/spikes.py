@@ -107,12 +107,10 @@ def run_backtest(args: argparse.Namespace) -> int:
     first, last = series.start[0], series.start[-1]
     day = first
     while day <= last:  # every week of the file, quiet ones too
-        year, week, _ = day.isocalendar()
-        weeks.setdefault(f"{year}-W{week:02d}", [])
+        weeks.setdefault(_iso_week(day), [])
         day += timedelta(days=1)
     for page in pages:
-        year, week, _ = page.timestamp.isocalendar()
-        weeks.setdefault(f"{year}-W{week:02d}", []).append(page)
+        weeks.setdefault(_iso_week(page.timestamp), []).append(page)
     days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
     if args.json:
         for week, items in weeks.items():
@@ -134,6 +132,11 @@ def run_backtest(args: argparse.Namespace) -> int:
         for page in items:
             print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
     return 0
+
+
+def _iso_week(moment: Any) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

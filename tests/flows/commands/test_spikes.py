@@ -107,3 +107,23 @@ def test_evaluate_reports_recall_and_false_alerts_against_the_window_rule() -> N
         assert 0.0 <= summary["recall"] <= 1.0
         assert summary["incidents"] == report["window_ratio"]["incidents"] > 0
         assert summary["false_per_30d"] >= 0.0
+
+
+def test_backtest_prints_pages_per_week_and_when(tmp_path: Path) -> None:
+    rng = np.random.default_rng(33)
+    values = rng.poisson(12, 10 * 288)
+    onset = 8 * 288 + 100
+    values[onset : onset + 24] += 90  # two hours of a crisis: one page
+    start = datetime(2026, 3, 2)  # a Monday: ISO weeks 10 and 11
+    path = tmp_path / "history.csv"
+    write_series(path, values.tolist(), start)
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "1 pages" in lines[1]
+    assert "2026-W10: 0 page(s)" in lines
+    week = lines.index("2026-W11: 1 page(s)")
+    assert lines[week + 1].strip().startswith("Tue 2026-03-10")
+    as_json = run("spikes", "backtest", str(path), "--json")
+    weeks = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [w["pages"] for w in weeks] == [0, 1]
