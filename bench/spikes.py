@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from koubei.analysis.detectors import (
     read_csv,
 )
 from koubei.analysis.detectors.evaluate import PageScore
+from koubei.analysis.detectors.paging import PagingPolicy
 from koubei.analysis.detectors.synthetic import HELD_OUT_SEEDS, START, generate_many
 from koubei.timeutil import aware
 
@@ -50,17 +52,30 @@ class Labelled:
     grace_bins: int = 0  # an alert this soon after a window ends is late, not false
 
 
-SYSTEMS: dict[str, Callable[[], list[Detector]]] = {
-    "koubei (defaults of `spikes detect`)": default_detectors,
-    "window_ratio rule (1h vs previous 1h, ×3)": lambda: [REGISTRY["window_ratio"]()],
-    "stl_mad (statsmodels robust STL daily refit + 4 MAD)": lambda: [REGISTRY["stl_mad"]()],
+#: Every episode is sent: how the baselines ship (their own 1 h cooldown, no incident policy).
+EVERY_EPISODE = PagingPolicy(quiet_seconds=0, escalate=False, page_severity="info")
+
+#: name → (detectors, paging policy); ``None`` is koubei's default policy.
+SYSTEMS: dict[str, tuple[Callable[[], list[Detector]], PagingPolicy | None]] = {
+    "koubei (defaults of `spikes detect`)": (default_detectors, None),
+    "window_ratio rule (1h vs previous 1h, ×3)": (
+        lambda: [REGISTRY["window_ratio"]()],
+        EVERY_EPISODE,
+    ),
+    "window_ratio rule + koubei's paging policy": (lambda: [REGISTRY["window_ratio"]()], None),
+    "stl_mad (statsmodels robust STL daily refit + 4 MAD)": (
+        lambda: [REGISTRY["stl_mad"]()],
+        EVERY_EPISODE,
+    ),
 }
 
 
-def alert_bins(detectors: list[Detector], series: CountSeries) -> list[int]:
+def alert_bins(
+    detectors: list[Detector], series: CountSeries, policy: PagingPolicy | None = None
+) -> list[int]:
     """Bins at which ``detect_all`` (what `koubei spikes detect` prints) alerts."""
     index = {ts: i for i, ts in enumerate(series.start)}
-    return [index[d.timestamp] for d in detect_all(detectors, series)]
+    return [index[d.timestamp] for d in detect_all(detectors, series, policy)]
 
 
 def generated(n_series: int, days: int, seed: int = TEST_SEED) -> list[Labelled]:
@@ -105,14 +120,17 @@ def anomaly_series(root: Path) -> list[Labelled]:
     return out
 
 
-def score(systems: dict[str, Callable[[], list[Detector]]], sets: list[Labelled]) -> dict:
+def score(
+    systems: dict[str, tuple[Callable[[], list[Detector]], PagingPolicy | None]],
+    sets: list[Labelled],
+) -> dict[str, Any]:
     results: dict[str, PageScore] = {}
     per_series: dict[str, dict[str, PageScore]] = {}
-    for name, make in systems.items():
+    for name, (make, policy) in systems.items():
         detectors = make()
         total = PageScore()
         for item in sets:
-            alerts = alert_bins(detectors, item.series)
+            alerts = alert_bins(detectors, item.series, policy)
             one = PageScore()
             for result in (total, one):
                 result.add(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from koubei.analysis.detectors.evaluate import Evaluation, evaluate, score_onsets
+from koubei.analysis.detectors.evaluate import Evaluation, PageScore, evaluate, score_onsets
 from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.analysis.detectors.synthetic import (
     WARMUP_DAYS,
@@ -72,3 +72,27 @@ def test_detector_beats_the_window_ratio_rule_on_generated_series() -> None:
     assert ours.incidents == rule.incidents > 0
     assert ours.recall >= rule.recall
     assert ours.false_per_30d <= rule.false_per_30d / 2
+
+
+def test_realistic_noise_has_heavier_tails_than_the_smooth_model() -> None:
+    def tail(realistic: bool) -> float:
+        """Median over series of the 99.9th percentile of log(hour / same hour a day before)."""
+        extremes = []
+        for seed in range(200, 208):
+            item = generate(seed, days=10, crises=0, nuisances=False, realistic=realistic)
+            hourly = np.convolve(np.asarray(item.series.total, float), np.ones(12), "valid")
+            change = np.log((hourly[PER_DAY:] + 1) / (hourly[:-PER_DAY] + 1))
+            extremes.append(np.quantile(change, 0.999))
+        return float(np.median(extremes))
+
+    assert tail(True) > 2 * tail(False)  # bursts, outliers and zero runs, yet no crisis
+
+
+def test_page_score_merges_alerts_within_an_hour_into_one_page() -> None:
+    score = PageScore()
+    # windows [100, 200) and [1000, 1100); alerts: a hit, a false page of three alerts within
+    # an hour of each other, a separate false page two hours later
+    score.add([150, 500, 505, 515, 540], [(100, 200), (1000, 1100)], 2880, 300)
+    assert (score.caught, score.incidents, score.false_pages) == (1, 2, 2)
+    assert score.delays_minutes == [250.0]
+    assert score.false_per_30d == 6.0  # 2 false pages in 10 days
