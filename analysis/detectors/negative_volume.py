@@ -66,8 +66,8 @@ class NegativeVolume(Detector):
     defaults: ClassVar[dict[str, Any]] = {
         **BASELINE_DEFAULTS,
         "z_threshold": 5.0,  # robust z (variance-stabilised space) that fires in one bin ...
-        "z_sustained": 3.0,  # ... or this z held for sustained_bins bins in a row
-        "sustained_bins": 2,
+        "z_sustained": 3.0,  # ... or this z held for `hold` (a duration, so hourly data holds
+        "hold": "10m",  # for one bin and 5-minute data for two; was `sustained_bins: 2`)
         "min_count": 5,  # never alert on fewer negatives than this in a bin
         "min_ratio": 1.5,  # ... nor on less than this multiple of the expected count
         "min_excess_over_total": 1.5,  # negatives must outgrow the total by this factor
@@ -78,7 +78,7 @@ class NegativeVolume(Detector):
         "tail_margin": 1.0,
         "tail_window": "7d",
     }
-    duration_options = BASELINE_DURATIONS | {"window", "tail_window"}
+    duration_options = BASELINE_DURATIONS | {"window", "tail_window", "hold"}
 
     def fire(
         self,
@@ -105,7 +105,12 @@ class NegativeVolume(Detector):
             # z must beat max(z_sustained, bar) (and z_threshold scaled alike): divide it
             z = z / np.maximum(bar / opts["z_sustained"], 1.0)
         fired = (
-            sustained(z, opts["z_threshold"], opts["z_sustained"], opts["sustained_bins"])
+            sustained(
+                z,
+                opts["z_threshold"],
+                opts["z_sustained"],
+                max(1, opts["hold"] // interval_seconds),
+            )
             & (negative >= opts["min_count"])
             & ((negative + 1.0) >= opts["min_ratio"] * (neg.expected + 1.0))
         )

@@ -25,6 +25,7 @@ def test_defaults_live_in_the_class_and_options_override_them() -> None:
     assert detector.bins("recent_window", 300) == 6
     assert [d.type_name for d in build_detectors(default_config())] == [
         "negative_volume",
+        "negative_volume",
         "negative_share",
     ]
 
