@@ -80,10 +80,11 @@ class PagingPolicy:
                     )
                 continue
             severity = det.severity
-            if SEVERITY_RANK[severity] < SEVERITY_RANK[self.page_severity]:
-                severity = self.page_severity
             agreed = det.details.get("detectors", [det.detector])
             details = {**det.details, "detectors": list(agreed)}
+            if SEVERITY_RANK[severity] < SEVERITY_RANK[self.page_severity]:
+                severity = self.page_severity
+                details["score_severity"] = det.severity  # the score alone said less: a page
             if settled_until is not None:  # how fresh the data behind the page was
                 details["data_complete_until"] = settled_until.isoformat()
             head = dataclasses.replace(det, severity=severity, details=details)

@@ -85,6 +85,7 @@ def test_policy_pages_once_escalates_once_and_floors_at_warning() -> None:
         (timedelta(hours=4), "critical"),  # the evidence grew: one escalation
         (timedelta(hours=20), "warning"),
     ]
+    assert pages[0].details["score_severity"] == "info"  # floored, and says so
     assert pages[1].details["escalates"] == t0.isoformat()
     assert PagingPolicy(escalate=False).pages(episodes, 300)[1].timestamp == t0 + timedelta(
         hours=20
