@@ -50,7 +50,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     }
     for brand in brands.brands:
         shares, detections, records = detect_brand(
-            es, prefix, brand.name, detectors, as_of, alerts.interval_seconds
+            es, prefix, brand.name, detectors, as_of, alerts.interval_seconds, alerts
         )
         outcome["negative_share"][brand.name] = shares
         active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
@@ -153,19 +153,34 @@ def check_sources(
 
 
 def detect_brand(
-    es: Any, prefix: str, brand: str, detectors: list[Any], as_of: datetime, interval: int
+    es: Any,
+    prefix: str,
+    brand: str,
+    detectors: list[Any],
+    as_of: datetime,
+    interval: int,
+    alerts: cfg.AlertsConfig | None = None,
 ) -> tuple[dict[str, float | int], list[Any], list[dict[str, Any]]]:
-    """Run count detectors on the brand's series and cascade detectors on its recent cascades."""
+    """Run count detectors on the brand's series and cascade detectors on its recent cascades.
+
+    With ``alerts`` its paging policy applies, and its ``paging.settling`` newest bins count as
+    still filling up (crawl lag): they can neither close an incident nor read as a fall.
+    """
     from koubei.analysis.detectors import CountSeries, detect_all
     from koubei.analysis.detectors.cascade import cascade_series
+    from koubei.analysis.detectors.paging import paging_policy, settling_bins
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.measures import cascade_events, cascade_roots
     from koubei.pipeline.index.queries import fetch_posts, volume_series
 
     bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
     counts = CountSeries.from_bins(bins, interval, key=brand)
+    policy = None
+    if alerts is not None:
+        counts.unsettled = settling_bins(alerts, interval)
+        policy = paging_policy(alerts)
     # Overlapping episodes of different detectors are one detection, listing who agreed.
-    detections = detect_all(detectors, counts)
+    detections = detect_all(detectors, counts, policy)
     records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
     cascade_detectors = [det for det in detectors if det.input_kind == "cascade"]
     if cascade_detectors and records:

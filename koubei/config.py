@@ -205,6 +205,20 @@ class DetectorConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class PagingConfig(_Strict):
+    """The paging policy (analysis/detectors/paging.py): one page per incident."""
+
+    quiet: str = "6h"
+    escalate: bool = True
+    settling: str = "0s"
+
+    @field_validator("quiet", "settling")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class ChannelConfig(_Strict):
     name: str
     type: str = Field(description="channel class name in the registry (analysis.alerts.channels)")
@@ -231,6 +245,7 @@ class AlertsConfig(_Strict):
     # Where the incident pages and daily briefs are published (koubei report serve by default);
     # alerts link to <reports_url>/incidents/<id>.html.
     reports_url: str = "http://127.0.0.1:8780"
+    paging: PagingConfig = Field(default_factory=PagingConfig)
     detectors: list[DetectorConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
 

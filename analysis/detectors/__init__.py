@@ -24,6 +24,7 @@ from koubei.analysis.detectors import (  # noqa: F401  (registers the detector c
     cascade,
     negative_share,
     negative_volume,
+    stl_mad,
     volume_velocity,
     window_ratio,
 )

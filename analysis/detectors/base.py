@@ -195,6 +195,9 @@ class Detector:
             details: dict[str, Any] = {
                 "zscore": float(firing.zscore[0, onset]),
                 "episode_bins": last - onset + 1,
+                # what was counted: a plain volume series is not negative mentions
+                "counts": "mentions" if series.volume_only else "negative mentions",
+                "interval": series.interval_seconds,
             }
             if firing.share_delta is not None and np.isfinite(firing.share_delta[0, onset]):
                 details["share_delta"] = float(firing.share_delta[0, onset])

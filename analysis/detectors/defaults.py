@@ -13,24 +13,40 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Detector, build_detectors
+from koubei.analysis.detectors.paging import PagingPolicy
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, DetectorConfig
 
 #: detectors run when the configuration names none: (name, type, options over the class'
-#: ``defaults``). The slow negative_volume view (hourly sums, 8 h level) catches crises that
-#: build over hours, which the per-bin view absorbs into its level. ``volume_velocity`` is not
-#: here: on generated series it found no crisis the others missed and fired on every level
-#: shift (see BENCHMARKS.md, "Spike detection").
+#: ``defaults``). Issue 20: real mention series are far noisier than the first generator, and
+#: the per-bin view (z ≥ 5) paged ~20 times a month per series on them. Two views page instead:
+#: ``mention-surge``, hourly sums against the same-time-of-day baseline with a 12 h level and a
+#: 3-day noise scale, held for 15 min (z ≥ 5.25 for 15 min, or z ≥ 8 at once); and
+#: ``mention-jump``, a single bin so far out (z ≥ 12) that it cannot wait a quarter hour. Both
+#: wait for a day of history. Figures: BENCHMARKS.md, "Spike detection".
 DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("negative-volume", "negative_volume", {}),
     (
-        "negative-volume-slow",
+        "mention-surge",
         "negative_volume",
-        {"window": "1h", "recent_window": "8h", "z_threshold": 7.0, "z_sustained": 5.0},
+        {
+            "window": "1h",
+            "recent_window": "12h",
+            "scale_window": "3d",
+            "z_threshold": 8.0,
+            "z_sustained": 5.25,
+            "hold": "15m",
+            "warmup": "1d",
+        },
+    ),
+    (
+        "mention-jump",
+        "negative_volume",
+        {"scale_window": "3d", "z_threshold": 12.0, "z_sustained": 12.0, "warmup": "1d"},
     ),
     ("negative-share", "negative_share", {}),
 )
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+DEFAULT_POLICY = PagingPolicy()
 
 
 def default_config() -> AlertsConfig:
@@ -47,12 +63,16 @@ def default_detectors() -> list[Detector]:
     return build_detectors(default_config())
 
 
-def detect_all(detectors: Iterable[Detector], series: CountSeries) -> list[Detection]:
-    """Run count detectors on ``series``; overlapping episodes become one detection.
+def detect_all(
+    detectors: Iterable[Detector], series: CountSeries, policy: PagingPolicy | None = None
+) -> list[Detection]:
+    """Run count detectors on ``series`` and return the pages ``policy`` would send.
 
     A detection joins the previous one when it starts within that one's episode plus the
     cooldown; the merged detection keeps the earliest onset, the highest score and severity, and
-    lists the detectors that agreed in ``details['detectors']``.
+    lists the detectors that agreed in ``details['detectors']``. The merged episodes then go
+    through the paging policy (:mod:`koubei.analysis.detectors.paging`; default
+    :data:`DEFAULT_POLICY`): one page per incident, escalation only when severity rises.
     """
     detectors = [d for d in detectors if d.input_kind == "counts"]
     gap = max((d.cooldown_bins(series.interval_seconds) for d in detectors), default=0)
@@ -81,7 +101,8 @@ def detect_all(detectors: Iterable[Detector], series: CountSeries) -> list[Detec
                 dataclasses.replace(det, details={**det.details, "detectors": [det.detector]})
             )
             ends.append(end)
-    return merged
+    settled = series.settled_until
+    return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled)
 
 
 def detect_many(

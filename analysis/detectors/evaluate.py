@@ -120,3 +120,68 @@ def evaluate(
         onsets = [onset for onset, _ in episodes(fired[row], cooldown)]
         score_onsets(onsets, item, result)
     return result
+
+
+# --- pages (issue 20): what on-call staff receive ------------------------------------------
+
+PAGE_MERGE_SECONDS = 3600  # alerts less than an hour apart reach on-call staff as one page
+
+
+@dataclass
+class PageScore:
+    """Incidents caught and false pages over labelled windows (generated or real series).
+
+    Alerts less than :data:`PAGE_MERGE_SECONDS` apart are one *page*. An incident is caught when
+    an alert falls inside its window; a page is false when none of its alerts falls inside (or
+    within the grace after) any window. Delay: first alert in the window minus the window start.
+    """
+
+    incidents: int = 0
+    caught: int = 0
+    false_pages: int = 0
+    alerts: int = 0
+    days: float = 0.0
+    delays_minutes: list[float] = field(default_factory=list)
+
+    @property
+    def false_per_30d(self) -> float:
+        return 30.0 * self.false_pages / self.days if self.days else 0.0
+
+    def add(
+        self,
+        alerts: list[int],
+        windows: list[tuple[int, int]],
+        n_bins: int,
+        interval_seconds: int,
+        *,
+        grace_bins: int = 0,
+    ) -> None:
+        """One series: alert bins, incident windows ``[start, end)`` in bins, its length."""
+        self.days += n_bins * interval_seconds / DAY
+        self.alerts += len(alerts)
+        for start, end in windows:
+            self.incidents += 1
+            hits = [a for a in alerts if start <= a < end]
+            if hits:
+                self.caught += 1
+                self.delays_minutes.append((hits[0] - start) * interval_seconds / 60.0)
+        merge = max(1, PAGE_MERGE_SECONDS // interval_seconds)
+        page: list[int] = []
+        for a in [*sorted(alerts), None]:
+            if a is not None and page and a - page[-1] < merge:
+                page.append(a)
+                continue
+            if page and not any(s <= p < e + grace_bins for p in page for s, e in windows):
+                self.false_pages += 1
+            page = [] if a is None else [a]
+
+    def summary(self) -> dict[str, Any]:
+        delay = float(np.median(self.delays_minutes)) if self.delays_minutes else float("nan")
+        return {
+            "caught": self.caught,
+            "incidents": self.incidents,
+            "false_pages": self.false_pages,
+            "false_per_30d": round(self.false_per_30d, 2),
+            "delay_median_min": round(delay, 1),
+            "alerts": self.alerts,
+        }

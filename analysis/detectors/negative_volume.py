@@ -20,7 +20,7 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
-from koubei.analysis.detectors.series import trailing_sum
+from koubei.analysis.detectors.series import past_median, trailing_sum
 
 
 def baseline_kwargs(
@@ -66,14 +66,19 @@ class NegativeVolume(Detector):
     defaults: ClassVar[dict[str, Any]] = {
         **BASELINE_DEFAULTS,
         "z_threshold": 5.0,  # robust z (variance-stabilised space) that fires in one bin ...
-        "z_sustained": 3.0,  # ... or this z held for sustained_bins bins in a row
-        "sustained_bins": 2,
+        "z_sustained": 3.0,  # ... or this z held for `hold` (a duration, so hourly data holds
+        "hold": "10m",  # for one bin and 5-minute data for two; was `sustained_bins: 2`)
         "min_count": 5,  # never alert on fewer negatives than this in a bin
         "min_ratio": 1.5,  # ... nor on less than this multiple of the expected count
         "min_excess_over_total": 1.5,  # negatives must outgrow the total by this factor
         "window": "5m",  # counts summed over this trailing window (one bin: per-bin counts)
+        # Heavy tails: the z to beat is also this multiple of the series' own upper quantile
+        # of z over the tail window (0: off). A brand whose chatter bursts often needs more.
+        "tail_quantile": 0.0,
+        "tail_margin": 1.0,
+        "tail_window": "7d",
     }
-    duration_options = BASELINE_DURATIONS | {"window"}
+    duration_options = BASELINE_DURATIONS | {"window", "tail_window", "hold"}
 
     def fire(
         self,
@@ -90,8 +95,22 @@ class NegativeVolume(Detector):
             total = negative if same else trailing_sum(total, w)
         kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1])
         neg = seasonal_baseline(negative, interval_seconds, **kwargs)
+        z = neg.zscore
+        if opts["tail_quantile"] > 0:
+            # past-only quantile (held for an hour between updates): causal and cheap
+            span = self.bins("tail_window", interval_seconds)
+            stride = max(1, 3600 // interval_seconds)
+            tail = past_median(z, span, stride=stride, q=opts["tail_quantile"])
+            bar = np.nan_to_num(tail) * opts["tail_margin"]
+            # z must beat max(z_sustained, bar) (and z_threshold scaled alike): divide it
+            z = z / np.maximum(bar / opts["z_sustained"], 1.0)
         fired = (
-            sustained(neg.zscore, opts["z_threshold"], opts["z_sustained"], opts["sustained_bins"])
+            sustained(
+                z,
+                opts["z_threshold"],
+                opts["z_sustained"],
+                max(1, opts["hold"] // interval_seconds),
+            )
             & (negative >= opts["min_count"])
             & ((negative + 1.0) >= opts["min_ratio"] * (neg.expected + 1.0))
         )
@@ -112,7 +131,20 @@ class NegativeVolume(Detector):
         return Firing(fired, negative, neg.expected, neg.zscore, share_delta)
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
+        # A plain `timestamp,value` series is mentions of any tone: say so, never "negative".
+        what = "mentions" if details.get("counts") == "mentions" else "negative mentions"
+        span = (
+            "one bin"
+            if self.options["window"] <= details.get("interval", 0)
+            else (f"the last {_duration(self.options['window'])}")
+        )
         return (
-            f"{observed:.0f} negative mentions in one bin against {expected:.1f} expected "
+            f"{observed:.0f} {what} in {span} against {expected:.1f} expected "
             f"(z={details['zscore']:.1f})"
         )
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"

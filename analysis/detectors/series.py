@@ -49,6 +49,8 @@ class CountSeries:
     interval_seconds: int = 300
     key: str = ""
     filled: list[bool] = field(default_factory=list)
+    #: trailing bins whose posts may still be arriving (crawl lag): not a fall, not an all-clear
+    unsettled: int = 0
 
     def __post_init__(self) -> None:
         if not (len(self.start) == len(self.total) == len(self.negative)):
@@ -61,6 +63,13 @@ class CountSeries:
 
     def __len__(self) -> int:
         return len(self.start)
+
+    @property
+    def settled_until(self) -> datetime | None:
+        """Start of the first bin still settling (``None`` when every bin is complete)."""
+        if self.unsettled <= 0 or not self.start:
+            return None
+        return self.start[max(0, len(self.start) - self.unsettled)]
 
     @property
     def volume_only(self) -> bool:
@@ -151,12 +160,13 @@ def _parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00").replace("/", "-"))
 
 
-def read_csv(path: Path | str, key: str = "") -> CsvSeries:
+def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     """Read ``timestamp,value`` rows at a fixed interval into a volume-only :class:`CountSeries`.
 
     The interval is the most common gap between rows. Missing bins are filled with the previous
     value (causal) and marked ``filled``; rows off the grid are added to the bin they fall in.
-    Naive timestamps are taken as Asia/Shanghai local time.
+    Naive timestamps are taken as Asia/Shanghai local time. ``scale`` multiplies every value
+    before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float]] = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -169,7 +179,9 @@ def read_csv(path: Path | str, key: str = "") -> CsvSeries:
             if len(row) < 2:
                 raise ValueError(f"{path}:{lineno}: expected 'timestamp,value'")
             try:
-                rows.append((aware(_parse_timestamp(row[0])), row[0].strip(), float(row[1])))
+                rows.append(
+                    (aware(_parse_timestamp(row[0])), row[0].strip(), scale * float(row[1]))
+                )
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: {exc}") from exc
     if len(rows) < 2:

@@ -40,7 +40,7 @@ def crisis_score(detection: Detection, context: Mapping[str, Any] | None = None)
     ``verified_involved`` (bool), ``bridging_involved`` (bool). A detection's own ``details``
     may carry the same keys (the cascade detector sets them) and ``share_delta``.
     """
-    ctx: dict[str, Any] = {**detection.details, **(context or {})}
+    ctx = merge_context(detection.details, context)
     ratio = (max(detection.observed, 0.0) + 1.0) / (max(detection.expected, 0.0) + 1.0)
     volume = min(POINTS["volume_max"], max(0.0, POINTS["per_doubling"] * math.log2(ratio)))
     share_delta = float(ctx.get("share_delta") or 0.0)
@@ -60,6 +60,25 @@ def crisis_score(detection: Detection, context: Mapping[str, Any] | None = None)
     return round(min(100.0, volume + share + spread), 1)
 
 
+def merge_context(details: Mapping[str, Any], context: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``details`` updated with ``context``, never losing evidence the detection itself saw.
+
+    The spread analysis' later summary may know less than the detector did (a cascade that
+    accelerated at onset and slowed since): a flag true in either stays true and a reach keeps
+    its maximum, so an alert's reason ("cascade accelerating") always agrees with its details.
+    """
+    out = dict(details)
+    for key, value in (context or {}).items():
+        mine = out.get(key)
+        if isinstance(value, bool) and isinstance(mine, bool):
+            out[key] = mine or value
+        elif key == "max_followers" and mine is not None:
+            out[key] = max(int(mine), int(value or 0))
+        else:
+            out[key] = value
+    return out
+
+
 def severity_for(score: float) -> Severity:
     for threshold, severity in SEVERITY_THRESHOLDS:
         if score >= threshold:
@@ -74,7 +93,7 @@ def crisis_severity(detection: Detection, context: Mapping[str, Any] | None = No
     verified accounts) once it is known; the context is kept in ``details``.
     """
     score = crisis_score(detection, context)
-    details = {**detection.details, **dict(context or {})}
+    details = merge_context(detection.details, context)
     return dataclasses.replace(
         detection, score=score, severity=severity_for(score), details=details
     )

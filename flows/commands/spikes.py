@@ -7,6 +7,9 @@ and ``severity`` (info|warning|critical). One alert per episode, at its onset. T
 detector configuration is used unless ``--config DIR`` names a directory with an
 ``alerts.yaml`` that lists detectors.
 
+``koubei spikes backtest FILE.csv`` replays ``config/alerts.yaml``'s detectors and paging policy
+over the file and prints the pages they would have sent, per week and when.
+
 ``koubei spikes evaluate`` scores the detectors against the window-ratio rule on generated
 labelled series (see ``python -m bench spikes`` for the full comparison).
 """
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     detect.add_argument("--key", default="", help="series key to put in the alerts")
     detect.set_defaults(func=run_detect)
+    backtest = actions.add_parser(
+        "backtest", help="replay the configured detectors over FILE.csv: pages per week and when"
+    )
+    backtest.add_argument("file", type=Path, help="CSV with timestamp,value at a fixed interval")
+    backtest.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="directory with alerts.yaml (default: the shipped config/)",
+    )
+    backtest.add_argument("--json", action="store_true", help="one JSON object per week")
+    backtest.set_defaults(func=run_backtest)
     evaluate = actions.add_parser("evaluate", help="recall / false alerts on generated series")
     evaluate.add_argument("--series", type=int, default=20)
     evaluate.add_argument("--days", type=int, default=30)
@@ -38,25 +55,88 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_detect(args: argparse.Namespace) -> int:
     from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
+    from koubei.analysis.detectors.paging import paging_policy
     from koubei.config import load_alerts
 
     detectors = default_detectors()
+    policy = None
     if args.config is not None:
-        configured = build_detectors(load_alerts(args.config))
+        alerts = load_alerts(args.config)
+        configured = build_detectors(alerts)
         detectors = configured or detectors
+        policy = paging_policy(alerts)
     try:
         data = read_csv(args.file, key=args.key or args.file.stem)
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     index = {ts: i for i, ts in enumerate(data.series.start)}
-    for detection in detect_all(detectors, data.series):
+    for detection in detect_all(detectors, data.series, policy):
         record = detection.to_dict()
         record["timestamp_iso"] = record["timestamp"]
         label = data.labels[index[detection.timestamp]]
         record["timestamp"] = label or record["timestamp"]
         print(json.dumps(record, ensure_ascii=False), flush=True)
     return 0
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """Replay ``alerts.yaml``'s detectors and paging policy over a CSV, as if run live.
+
+    Every decision is causal, so replaying the whole file at once sends the same pages the
+    scheduled cycles would have sent bin by bin. Prints the pages per ISO week and each page's
+    time, severity and reason, so thresholds are tuned on the user's own history.
+    """
+    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
+    from koubei.analysis.detectors.paging import paging_policy
+    from koubei.config import ConfigError, load_alerts
+
+    try:
+        alerts = load_alerts(args.config)
+        detectors = build_detectors(alerts) or default_detectors()
+        data = read_csv(args.file, key=args.file.stem)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    series = data.series
+    pages = detect_all(detectors, series, paging_policy(alerts))
+    weeks: dict[str, list[Any]] = {}
+    first, last = series.start[0], series.start[-1]
+    day = first
+    while day <= last:  # every week of the file, quiet ones too
+        weeks.setdefault(_iso_week(day), [])
+        day += timedelta(days=1)
+    for page in pages:
+        weeks.setdefault(_iso_week(page.timestamp), []).append(page)
+    days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
+    if args.json:
+        for week, items in weeks.items():
+            record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
+            print(json.dumps(record, ensure_ascii=False))
+        return 0
+    names = ", ".join(d.name for d in detectors if d.input_kind == "counts")
+    print(
+        f"{args.file}: {len(series)} bins of {series.interval_seconds // 60} min, "
+        f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days); detectors: {names}"
+    )
+    per_30d = 30 * len(pages) / days if days else 0.0
+    print(
+        f"{len(pages)} pages ({per_30d:.1f} per 30 days); critical: "
+        f"{sum(p.severity == 'critical' for p in pages)}"
+    )
+    for week, items in weeks.items():
+        print(f"{week}: {len(items)} page(s)")
+        for page in items:
+            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
+    return 0
+
+
+def _iso_week(moment: Any) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

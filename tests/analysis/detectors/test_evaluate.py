@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from koubei.analysis.detectors.evaluate import Evaluation, evaluate, score_onsets
+from koubei.analysis.detectors.evaluate import Evaluation, PageScore, evaluate, score_onsets
 from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.analysis.detectors.synthetic import (
     WARMUP_DAYS,
@@ -38,7 +38,11 @@ def test_generator_is_seeded_labelled_and_realistic() -> None:
     total = np.asarray(a.series.total)
     assert total[hours == 21].mean() > 2 * total[hours == 4].mean()  # a daily rhythm
     kinds = {n.kind for s in generate_many(20, seed=100, days=14) for n in s.nuisances}
-    assert kinds == {"holiday", "level_shift"}
+    assert kinds == {"holiday", "level_shift", "attention_burst", "zero_run"}
+    smooth = {
+        n.kind for s in generate_many(20, seed=100, days=14, realistic=False) for n in s.nuisances
+    }
+    assert smooth == {"holiday", "level_shift"}
 
 
 def test_score_onsets_counts_hits_delays_and_false_alerts_by_cause() -> None:
@@ -68,3 +72,27 @@ def test_detector_beats_the_window_ratio_rule_on_generated_series() -> None:
     assert ours.incidents == rule.incidents > 0
     assert ours.recall >= rule.recall
     assert ours.false_per_30d <= rule.false_per_30d / 2
+
+
+def test_realistic_noise_has_heavier_tails_than_the_smooth_model() -> None:
+    def tail(realistic: bool) -> float:
+        """Median over series of the 99.9th percentile of log(hour / same hour a day before)."""
+        extremes = []
+        for seed in range(200, 208):
+            item = generate(seed, days=10, crises=0, nuisances=False, realistic=realistic)
+            hourly = np.convolve(np.asarray(item.series.total, float), np.ones(12), "valid")
+            change = np.log((hourly[PER_DAY:] + 1) / (hourly[:-PER_DAY] + 1))
+            extremes.append(np.quantile(change, 0.999))
+        return float(np.median(extremes))
+
+    assert tail(True) > 2 * tail(False)  # bursts, outliers and zero runs, yet no crisis
+
+
+def test_page_score_merges_alerts_within_an_hour_into_one_page() -> None:
+    score = PageScore()
+    # windows [100, 200) and [1000, 1100); alerts: a hit, a false page of three alerts within
+    # an hour of each other, a separate false page two hours later
+    score.add([150, 500, 505, 515, 540], [(100, 200), (1000, 1100)], 2880, 300)
+    assert (score.caught, score.incidents, score.false_pages) == (1, 2, 2)
+    assert score.delays_minutes == [250.0]
+    assert score.false_per_30d == 6.0  # 2 false pages in 10 days

@@ -1,0 +1,106 @@
+"""The paging policy: what on-call staff receive from the detectors' episodes (issue 20).
+
+A detector says "this bin looks abnormal"; the policy decides whether a person is woken:
+
+* **One page per incident.** An incident opens at the first firing bin of any detector and stays
+  open until no detector has fired for ``quiet`` (default 6 h); firings while it is open are the
+  same incident, however long it lasts. A bin still settling (see ``unsettled``) never counts as
+  quiet: data still arriving is not an all-clear.
+* **Escalation only when the evidence grows.** Inside an open incident a second alert is sent
+  only when a later episode reaches a higher severity than the one paged (warning → critical),
+  at most once per incident.
+* **Severities that mean something.** Every page is at least ``warning`` (a page is a page);
+  ``critical`` is kept for strong evidence: the crisis score of
+  :mod:`koubei.analysis.detectors.severity` ≥ 60 (×16 the expected volume alone, or a large
+  rise together with a negative-share rise, an accelerating cascade or high-reach accounts).
+
+Causal: whether a page is sent at bin ``t`` depends on the episodes up to ``t`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from koubei.analysis.detectors.base import Detection, Severity
+from koubei.config import AlertsConfig, parse_duration
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class PagingPolicy:
+    quiet_seconds: int = 6 * 3600  # an incident closes after this long without any firing
+    escalate: bool = True  # one more alert when an open incident's severity rises
+    page_severity: Severity = "warning"  # the lowest severity of a page
+
+    def pages(
+        self,
+        detections: Iterable[Detection],
+        interval_seconds: int,
+        settled_until: datetime | None = None,
+    ) -> list[Detection]:
+        """The alerts to send, in time order, from detector episodes (any order).
+
+        ``settled_until`` is the start of the first bin whose data may still be arriving; quiet
+        time after it does not close an incident (``None``: every bin is settled).
+        """
+        step = timedelta(seconds=interval_seconds)
+        quiet = timedelta(seconds=self.quiet_seconds)
+        out: list[Detection] = []
+        head: Detection | None = None  # the page of the open incident
+        last_fired: datetime | None = None
+        escalated = False
+        for det in sorted(detections, key=lambda d: d.timestamp):
+            end = det.timestamp + step * int(det.details.get("episode_bins", 1))
+            still_open = head is not None and last_fired is not None
+            if still_open and last_fired is not None:
+                silent_until = det.timestamp
+                if settled_until is not None:
+                    silent_until = min(silent_until, settled_until)
+                still_open = silent_until - last_fired < quiet
+            if still_open and head is not None and last_fired is not None:
+                last_fired = max(last_fired, end)
+                names = [*head.details["detectors"], *det.details.get("detectors", [det.detector])]
+                head.details["detectors"] = list(dict.fromkeys(names))
+                rises = SEVERITY_RANK[det.severity] > SEVERITY_RANK[head.severity]
+                if self.escalate and rises and not escalated:
+                    escalated = True
+                    out.append(
+                        dataclasses.replace(
+                            det,
+                            details={
+                                **det.details,
+                                "escalates": head.timestamp.isoformat(),
+                                "detectors": [det.detector],
+                            },
+                        )
+                    )
+                continue
+            severity = det.severity
+            agreed = det.details.get("detectors", [det.detector])
+            details = {**det.details, "detectors": list(agreed)}
+            if SEVERITY_RANK[severity] < SEVERITY_RANK[self.page_severity]:
+                severity = self.page_severity
+                details["score_severity"] = det.severity  # the score alone said less: a page
+            if settled_until is not None:  # how fresh the data behind the page was
+                details["data_complete_until"] = settled_until.isoformat()
+            head = dataclasses.replace(det, severity=severity, details=details)
+            out.append(head)
+            last_fired, escalated = end, False
+        return out
+
+
+def paging_policy(config: AlertsConfig) -> PagingPolicy:
+    """The policy ``config/alerts.yaml`` names under ``paging:``."""
+    return PagingPolicy(
+        quiet_seconds=parse_duration(config.paging.quiet), escalate=config.paging.escalate
+    )
+
+
+def settling_bins(config: AlertsConfig, interval_seconds: int) -> int:
+    """How many of the newest bins may still be filling up (``paging.settling``)."""
+    seconds = parse_duration(config.paging.settling)
+    return -(-seconds // interval_seconds) if seconds > 0 else 0

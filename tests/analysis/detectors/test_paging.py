@@ -1,0 +1,119 @@
+"""The paging policy: causal, one page per incident, escalation, settling bins (issue 20)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from koubei.analysis.detectors import (
+    CountSeries,
+    Detection,
+    default_detectors,
+    detect_all,
+    read_csv,
+)
+from koubei.analysis.detectors.paging import PagingPolicy
+from koubei.analysis.detectors.severity import crisis_severity
+from koubei.analysis.detectors.synthetic import generate
+from koubei.timeutil import aware
+from tests.analysis.detectors.conftest import PER_DAY, START
+
+DATA = Path(__file__).parent / "data"
+WINDOWS = {  # NAB's labelled windows inside the committed excerpts (data/README.md)
+    "nyc_taxi_2014-12.csv": ("2014-12-29 21:30", "2015-01-03 04:30"),
+    "ec2_network_in_257a54_excerpt.csv": ("2014-04-14 23:59", "2014-04-16 09:29"),
+}
+
+
+def _volume(seed: int, days: int) -> CountSeries:
+    s = generate(seed, days=days).series
+    return CountSeries(s.start, s.total, s.total, s.interval_seconds, s.key)
+
+
+def test_appending_future_data_never_changes_past_pages() -> None:
+    detectors = default_detectors()
+    for seed in (20_001, 20_002):  # realistic noise: bursts, zero runs, heavy tails
+        full = _volume(seed, 10)
+        pages = [(d.timestamp, d.severity, d.reason) for d in detect_all(detectors, full)]
+        for cut in (5 * PER_DAY + 17, 7 * PER_DAY + 140, 9 * PER_DAY + 3):
+            head = full.head(cut)
+            before = [(d.timestamp, d.severity, d.reason) for d in detect_all(detectors, head)]
+            assert before == [p for p in pages if p[0] < full.start[cut]]
+
+
+def test_one_page_per_labelled_incident_on_real_series() -> None:
+    for name, (first, last) in WINDOWS.items():
+        data = read_csv(DATA / name)
+        pages = detect_all(default_detectors(), data.series)
+        lo, hi = (aware(datetime.fromisoformat(t)) for t in (first, last))
+        inside = [p for p in pages if lo <= p.timestamp <= hi]
+        assert len(inside) == 1, (name, [p.timestamp for p in pages])
+        assert inside[0].severity in {"warning", "critical"}
+        assert "negative" not in inside[0].reason  # a plain volume series has no tone
+
+
+def test_a_long_noisy_crisis_is_one_page() -> None:
+    rng = np.random.default_rng(5)
+    hours = (np.arange(6 * PER_DAY) % PER_DAY) / 12.0
+    rates = 20 * (0.3 + np.exp(-0.5 * (((hours - 20 + 12) % 24 - 12) / 4) ** 2))
+    onset = 5 * PER_DAY + 60
+    rates[onset : onset + 10 * 12] *= np.linspace(3, 6, 10 * 12)  # ten hours, waxing
+    noisy = rng.poisson(rng.gamma(5.0, rates / 5.0))  # over-dispersed, not Poisson
+    pages = detect_all(default_detectors(), CountSeries.from_values(START, noisy.tolist()))
+    inside = [p for p in pages if p.timestamp >= START + timedelta(minutes=5 * onset)]
+    assert len(inside) == 1
+
+
+def _det(at: datetime, severity: str, bins: int = 3, score: float = 40.0) -> Detection:
+    return Detection(at, severity, score, 50.0, 10.0, "d", "k", "r", {"episode_bins": bins})  # type: ignore[arg-type]
+
+
+def test_policy_pages_once_escalates_once_and_floors_at_warning() -> None:
+    t0 = START
+    episodes = [
+        _det(t0, "info"),
+        _det(t0 + timedelta(hours=2), "warning"),
+        _det(t0 + timedelta(hours=4), "critical"),
+        _det(t0 + timedelta(hours=5), "critical"),
+        _det(t0 + timedelta(hours=20), "warning"),  # 6 h quiet before: a new incident
+    ]
+    pages = PagingPolicy().pages(episodes, 300)
+    assert [(p.timestamp - t0, p.severity) for p in pages] == [
+        (timedelta(0), "warning"),  # a page is at least a warning
+        (timedelta(hours=4), "critical"),  # the evidence grew: one escalation
+        (timedelta(hours=20), "warning"),
+    ]
+    assert pages[0].details["score_severity"] == "info"  # floored, and says so
+    assert pages[1].details["escalates"] == t0.isoformat()
+    assert PagingPolicy(escalate=False).pages(episodes, 300)[1].timestamp == t0 + timedelta(
+        hours=20
+    )
+
+
+def test_settling_bins_are_not_an_all_clear() -> None:
+    t0 = START
+    episodes = [_det(t0, "warning", bins=1), _det(t0 + timedelta(hours=7), "warning")]
+    assert len(PagingPolicy().pages(episodes, 300)) == 2  # 7 h quiet: two incidents
+    # ... but if everything after the first hour is still arriving, the quiet is not known
+    settling = t0 + timedelta(hours=1)
+    pages = PagingPolicy().pages(episodes, 300, settled_until=settling)
+    assert len(pages) == 1
+    assert pages[0].details["data_complete_until"] == settling.isoformat()
+
+
+def test_unsettled_tail_from_the_series_reaches_the_policy() -> None:
+    series = CountSeries.from_values(START, [5] * 100)
+    series.unsettled = 3
+    assert series.settled_until == series.start[97]
+
+
+def test_spread_context_never_contradicts_the_detectors_own_evidence() -> None:
+    seen = Detection(
+        START, "warning", 40.0, 30.0, 5.0, "cascade", "k", "negative cascade accelerating",
+        {"cascade_accelerating": True, "max_followers": 2_000_000},
+    )  # fmt: skip
+    later = crisis_severity(seen, {"cascade_accelerating": False, "max_followers": 10})
+    assert later.details["cascade_accelerating"] is True
+    assert later.details["max_followers"] == 2_000_000
