@@ -208,3 +208,28 @@ def test_old_comment_api_and_cursor_types(
     assert typed["created_at"] == "2026-11-25T08:00:00+08:00"
     assert [q["page"] for q in site.hits("/api/comments/show")] == ["1", "2"]
     assert len(site.hits("/comments/hotflow")) == 3
+
+
+def test_search_follows_the_since_id_cursor(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    def search(q: dict[str, str]) -> Reply:
+        if "since_id" in q:
+            assert q["since_id"] == "4988000000000001" and "page" not in q
+            return Reply.page("wb_search_end.json")
+        return Reply.page("wb_search_since_p1.json")
+
+    empty = json.dumps({"ok": 1, "data": {"data": [], "max": 0}})
+    site = fixture_site(
+        {
+            "/api/container/getIndex": search,
+            "/api/statuses/repostTimeline": lambda q: Reply(empty),
+            "/comments/hotflow": lambda q: Reply(empty),
+            "/statuses/extend": lambda q: Reply.page("wb_extend.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, brands=["鲜牧"])
+    crawl_sources([source], brands, run_id="r1", settings=FAST)
+    cursors = [q.get("since_id") for q in site.hits("/api/container/getIndex")]
+    # Each keyword's first page, then its second page asked for by the cursor, not by number.
+    assert cursors.count(None) == cursors.count("4988000000000001") >= 1
