@@ -204,7 +204,45 @@ def _spawn(*args: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def evidence_run(n: int) -> dict[str, Any]:
+    """CPU seconds of ``incident_evidence`` on an ``n``-post cascade and of its big parts."""
+    from koubei.analysis.spread.accounts import key_accounts
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.evidence import incident_evidence
+    from koubei.analysis.spread.measures import cascade_summary
+
+    records = synthetic_records(n)
+    start = time.process_time()
+    incident_evidence(records)
+    total = time.process_time() - start
+    start = time.process_time()
+    G = build_cascades(records)
+    build = time.process_time() - start
+    start = time.process_time()
+    cascade_summary(G, "weibo:0")
+    measures = time.process_time() - start
+    start = time.process_time()
+    key_accounts(G, top=5)
+    accounts = time.process_time() - start
+    return {
+        "n": n,
+        "evidence_s": total,
+        "build_s": build,
+        "measures_s": measures,
+        "key_accounts_s": accounts,
+    }
+
+
 def main(argv: list[str]) -> int:
+    chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--evidence=")]
+    if chosen:  # python -m bench spread --evidence=100000
+        row = evidence_run(int(chosen[0]))
+        print(
+            f"incident_evidence on {row['n']:,} posts: {row['evidence_s']:.1f} CPU s "
+            f"(build {row['build_s']:.1f}, measures {row['measures_s']:.2f}, "
+            f"key accounts {row['key_accounts_s']:.1f}; the rest is coordination and themes)"
+        )
+        return 0
     quick = "--quick" in argv
     sizes = QUICK_SIZES if quick else SIZES
     print(

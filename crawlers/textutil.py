@@ -1,14 +1,23 @@
-"""Small parsers for platform text: ``12.3万`` counts, HTML to text, ``//@`` chains, mentions."""
+"""Small parsers for platform text: ``12.3万`` counts, HTML to text, ``//@`` chains, mentions.
+
+This is the one home of the ``//@name:`` repost-chain rule: the spiders use it for
+``extra.repost_chain`` and :mod:`koubei.analysis.spread.chains` builds its hops from it, so the
+``parent_id`` in the index and the edges of the cascade graph read the same names.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 from typing import Any
+from urllib.parse import unquote
 
 _TAG = re.compile(r"<[^>]+>")
-_CHAIN = re.compile(r"//\s*@([^:：\s/]+)\s*[:：]")
-_MENTION = re.compile(r"@([\w\-]{1,30})")
+# A Weibo screen name: 1-30 letters/digits/CJK/underscore/hyphen/middle dot (``\w`` is Unicode),
+# then a half- or full-width colon; a ``//@`` without both is text, not a hop.
+REPOST_HOP = re.compile(r"//\s*@([\w\-·・]{1,30})\s*[:：]")
+# Weibo marks a mention up as a link to the account: ``<a href='/n/NAME'>@NAME</a>``.
+_MENTION_LINK = re.compile(r"""<a\b[^>]*\bhref=['"]?[^'" >]*/n/([^'" >/?#]+)[^>]*>\s*@""", re.I)
 _TOPIC = re.compile(r"#([^#\s][^#]{0,40})#")
 _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
 
@@ -34,18 +43,55 @@ def html_to_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", with_breaks)).strip()
 
 
-def repost_chain(text: str) -> list[str]:
-    """Names in a repost's ``//@name:`` chain, nearest first: the first is the parent's author."""
-    return _CHAIN.findall(text)
+def repost_chain(text: str | None) -> list[str]:
+    """Names in a repost's ``//@name:`` chain of plain text, nearest first.
+
+    The first is the parent's author; consecutive repeats (a user reposting themselves)
+    collapse into one hop.
+
+    Examples
+    --------
+    >>> repost_chain("嗯//@B: 啊//@B: 哦//@A: 原")
+    ['B', 'A']
+    >>> repost_chain("broken //@ chain//@: x")
+    []
+    """
+    if not text or "//" not in text:
+        return []
+    names: list[str] = []
+    for name in REPOST_HOP.findall(text):
+        if not names or names[-1] != name:
+            names.append(name)
+    return names
 
 
-def own_text(text: str) -> str:
-    """What the reposter wrote, before the first ``//@``."""
-    return text.split("//@", 1)[0].strip()
+def own_text(text: str | None) -> str:
+    """What the reposter wrote: the plain text before the first ``//@name:`` hop.
+
+    Examples
+    --------
+    >>> own_text("同感//@A: 很差"), own_text("a//@ b")
+    ('同感', 'a//@ b')
+    """
+    text = text or ""
+    match = REPOST_HOP.search(text)
+    return (text[: match.start()] if match else text).strip()
 
 
-def mentions(text: str) -> list[str]:
-    return list(dict.fromkeys(_MENTION.findall(text)))
+def mentions(markup: str | None) -> list[str]:
+    """Accounts a post's HTML mentions, from the platform's own ``/n/NAME`` links, in order.
+
+    Plain text is not guessed at: where a name ends after ``@`` is unknowable
+    (``@鲜牧乳业纯牛奶喝出黑色异物`` is a name and a complaint run together).
+
+    Examples
+    --------
+    >>> mentions("回复<a href='/n/网友A'>@网友A</a>:同意 @鲜牧乳业纯牛奶喝出黑色异物")
+    ['网友A']
+    """
+    if not markup or "<a" not in markup:
+        return []
+    return list(dict.fromkeys(unquote(name) for name in _MENTION_LINK.findall(markup)))
 
 
 def topics(text: str) -> list[str]:

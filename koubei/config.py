@@ -37,6 +37,18 @@ class Brand(_Strict):
         default_factory=list, description="words that mark a hit as off-topic (e.g. a place name)"
     )
 
+    @field_validator("name", "aliases", "competitors", "exclude")
+    @classmethod
+    def _no_blank_terms(cls, value: str | list[str]) -> str | list[str]:
+        # An empty or blank term is a substring of every text: the brand would match (or be
+        # excluded from) everything.
+        terms = [value] if isinstance(value, str) else value
+        for index, term in enumerate(terms):
+            if not term.strip():
+                where = "" if isinstance(value, str) else f"entry {index} "
+                raise ValueError(f"{where}is empty or blank ({term!r}): it would match every text")
+        return value
+
     @property
     def terms(self) -> list[str]:
         """Every term that names the brand, the canonical name first."""

@@ -19,6 +19,9 @@ SCHEMA_VERSION = 1
 
 Kind = Literal["review", "post", "repost", "comment", "article"]
 Relation = Literal["repost", "reply", "quote"]
+# "day": the platform gave a date without a time of day (Weibo ``11-20``, an article's date);
+# ``created_at`` is that day's midnight and must stay out of intraday series.
+TimePrecision = Literal["day"]
 SentimentLabel = Literal["positive", "neutral", "negative"]
 
 
@@ -85,6 +88,7 @@ class Document(_Strict):
     rating: float | None = None
     engagement: Engagement = Field(default_factory=Engagement)
     created_at: datetime
+    time_precision: TimePrecision | None = None
     crawled_at: datetime = Field(default_factory=now)
     language: str = "zh"
     sentiment: Sentiment | None = None

@@ -5,11 +5,18 @@ reposted, replied to or quoted the parent. Every node has at most one parent, so
 connected component is a tree rooted at the node without a parent; the measures rely on that.
 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
-are rebuilt from the ``//@name:`` chain: a hop resolves to the latest earlier post by an author
-of that name in the same cascade, or to a placeholder hop node if that repost was never crawled.
-A parent that was never crawled becomes a placeholder node, so nothing is dropped. Bad data
-(self-parents, parent cycles) is repaired by detaching the offending edge; the node then roots
-its own tree and is marked ``cycle_broken``.
+are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
+name in the same cascade at or before the repost's time (parent and child often share a second),
+or to a placeholder hop node if that repost was never crawled. A parent that was never crawled
+becomes a placeholder node.
+
+The result does not depend on the order of the records: every record is known before any edge is
+drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
+an id keep one canonical copy, and edges are linked in (time, id) order. What is refused is
+counted by reason in ``G.graph["dropped"]`` (and per cascade in ``G.graph["dropped_by_root"]``)
+and logged: ``duplicate`` copies, ``self_loop`` parents, ``into_root`` edges (a cascade's root
+made the child of its own descendant; the node is marked ``cycle_broken``), ``cycle`` for other
+parent cycles, and ``second_parent`` (a node already given another parent).
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of
 :mod:`koubei.analysis.spread.accounts` and kept here only as the node attribute ``mentions``.
@@ -17,7 +24,10 @@ Mentions are account-level interactions, not post hops; they are in the interact
 
 from __future__ import annotations
 
+import bisect
 import gc
+import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,7 +38,12 @@ import networkx as nx
 from koubei.analysis.spread.chains import record_chain, record_text
 from koubei.timeutil import aware
 
-__all__ = ["build_cascades", "hop_placeholder_id", "parse_time"]
+__all__ = ["DROP_REASONS", "build_cascades", "hop_placeholder_id", "parse_time"]
+
+log = logging.getLogger(__name__)
+
+DROP_REASONS = ("duplicate", "self_loop", "into_root", "cycle", "second_parent")
+_LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -111,23 +126,50 @@ def _gc_paused() -> Iterator[None]:
 
 
 class _Forest:
-    """Parent pointers plus the bookkeeping needed to resolve chain hops and refuse cycles."""
+    """Parent pointers, the per-author post index for chain hops, and the drop counts."""
 
     def __init__(self) -> None:
         self.attrs: dict[str, dict[str, Any]] = {}
         self.parent: dict[str, str] = {}
         self.edge: dict[str, dict[str, Any]] = {}
         self.has_children: set[str] = set()
-        # (cascade root, author name) -> latest post by that author seen so far (time order).
-        self.by_author: dict[tuple[str, str], str] = {}
+        # (cascade root, author name) -> that author's posts in the cascade as sorted (ts, id).
+        self.by_author: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
+        self.proposed: dict[str, tuple[str, str, bool, Any, str]] = {}
+        self.roots: set[str] = set()  # ids some record names as its root_id
+        self.root_of: dict[str, str] = {}  # crawled id -> the root_id its record names
+        self.dropped: dict[str, Counter[str]] = {}
+
+    def drop(self, cascade: str, reason: str) -> None:
+        self.dropped.setdefault(cascade, Counter())[reason] += 1
 
     def ensure_placeholder(self, node: str, author: str | None = None) -> None:
         if node not in self.attrs:
             self.attrs[node] = _placeholder_attrs(author)
 
+    def propose(
+        self, parent: str, child: str, relation: str, inferred: bool, at: Any, cascade: str
+    ) -> None:
+        if parent == child:
+            return
+        known = self.proposed.get(child)
+        if known is None:
+            self.proposed[child] = (parent, relation, inferred, at, cascade)
+        elif known[0] != parent:
+            self.drop(cascade, "second_parent")
+
+    def latest_by(self, root: str, name: str, key: tuple[float, str], node: str) -> str | None:
+        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``."""
+        posts = self.by_author.get((root, name))
+        if not posts:
+            return None
+        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
+        while index >= 0 and posts[index][1] == node:
+            index -= 1
+        return posts[index][1] if index >= 0 else None
+
     def _is_ancestor(self, candidate: str, node: str) -> bool:
-        # Walk up from ``node``; only called when the child already has children, i.e. when a
-        # placeholder is being filled in, so the walk is rare.
         seen = 0
         while node in self.parent:
             node = self.parent[node]
@@ -138,17 +180,16 @@ class _Forest:
                 return True
         return False
 
-    def link(self, parent: str, child: str, relation: str, inferred: bool, at: Any) -> bool:
-        """Attach ``child`` under ``parent`` unless it already has a parent or it makes a cycle."""
-        if parent == child or child in self.parent:
-            return False
-        if child in self.has_children and self._is_ancestor(child, parent):
-            self.attrs[child]["cycle_broken"] = True
-            return False
-        self.parent[child] = parent
-        self.has_children.add(parent)
-        self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
-        return True
+    def link_all(self) -> None:
+        """Draw the proposed edges in the order they were proposed, refusing cycles."""
+        for child, (parent, relation, inferred, at, cascade) in self.proposed.items():
+            if child in self.has_children and self._is_ancestor(child, parent):
+                self.attrs[child]["cycle_broken"] = True
+                self.drop(cascade, "into_root" if child in self.roots else "cycle")
+                continue
+            self.parent[child] = parent
+            self.has_children.add(parent)
+            self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
 
 
 def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
@@ -157,8 +198,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     Parameters
     ----------
     records : iterable of dict
-        ``koubei.model.Document`` records; only ``id`` is required. Duplicates (same ``id``)
-        keep the first copy.
+        ``koubei.model.Document`` records, in any order; only ``id`` is required. Of several
+        copies of one ``id`` one is kept by content (see ``_better_copy``), never by order.
 
     Returns
     -------
@@ -169,59 +210,113 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
         ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled).
+        ``G.graph["dropped"]`` counts refused records and edges by reason (every reason of
+        ``DROP_REASONS``, zeros included); ``G.graph["dropped_by_root"]`` splits them by the
+        cascade (root id) the record named.
 
     Examples
     --------
     >>> recs = [
-    ...     {"id": "w:1", "author": {"name": "A"}, "created_at": "2026-01-01T10:00:00+08:00",
-    ...      "text_raw": "鲜牧的奶变质了"},
+    ...     {"id": "w:3", "author": {"name": "C"}, "parent_id": "w:1", "root_id": "w:1",
+    ...      "relation": "repost", "created_at": "2026-01-01T10:05:00+08:00",
+    ...      "text_raw": "天哪//@B: 转发//@A: 鲜牧的奶变质了"},
     ...     {"id": "w:2", "author": {"name": "B"}, "parent_id": "w:1", "root_id": "w:1",
     ...      "relation": "repost", "created_at": "2026-01-01T10:05:00+08:00",
     ...      "text_raw": "转发//@A: 鲜牧的奶变质了"},
-    ...     {"id": "w:3", "author": {"name": "C"}, "parent_id": "w:1", "root_id": "w:1",
-    ...      "relation": "repost", "created_at": "2026-01-01T10:09:00+08:00",
-    ...      "text_raw": "天哪//@B: 转发//@A: 鲜牧的奶变质了"},
+    ...     {"id": "w:1", "author": {"name": "A"}, "created_at": "2026-01-01T10:00:00+08:00",
+    ...      "text_raw": "鲜牧的奶变质了"},
     ... ]
     >>> G = build_cascades(recs)
     >>> sorted(G.edges())
     [('w:1', 'w:2'), ('w:2', 'w:3')]
-    >>> G.edges["w:2", "w:3"]["inferred"]
-    True
+    >>> G.edges["w:2", "w:3"]["inferred"], G.graph["dropped"]["duplicate"]
+    (True, 0)
     """
     with _gc_paused():
         return _build(records)
 
 
+def _better_copy(new: dict[str, Any], kept: dict[str, Any]) -> bool:
+    """Whether ``new`` should replace ``kept`` among copies of one id, independent of order.
+
+    A copy that names its immediate parent beats one naming only the root; then the newest
+    crawl; then the earliest ``created_at`` (a re-crawl resolving a relative time later can
+    only drift late); the final key only makes the choice total.
+    """
+    a, b = _copy_rank(new), _copy_rank(kept)
+    if a != b:
+        return a > b
+    ca, cb = str(new.get("created_at") or ""), str(kept.get("created_at") or "")
+    if ca != cb:
+        return ca < cb
+    return repr(sorted(new.items())) > repr(sorted(kept.items()))
+
+
+def _copy_rank(record: dict[str, Any]) -> tuple[bool, str, str]:
+    parent = record.get("parent_id")
+    specific = bool(parent) and parent != record.get("root_id")
+    return (specific, str(record.get("crawled_at") or ""), str(parent or ""))
+
+
 def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
+    forest = _Forest()
     unique: dict[str, dict[str, Any]] = {}
+    copies: Counter[str] = Counter()
     for record in records:
         node = record.get("id")
-        if node is not None and str(node) not in unique:
-            unique[str(node)] = record
-    timed: list[tuple[float, int, str, datetime | None]] = []
-    for order, (node, record) in enumerate(unique.items()):
-        created = parse_time(record.get("created_at"))
-        key = created.timestamp() if created else float("inf")
-        timed.append((key, order, node, created))
-    timed.sort()
+        if node is None:
+            continue
+        node = str(node)
+        kept = unique.get(node)
+        if kept is None:
+            unique[node] = record
+            continue
+        copies[node] += 1
+        if _better_copy(record, kept):
+            unique[node] = record
+    for node, extra in copies.items():  # counted under the kept copy's cascade
+        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
 
-    forest = _Forest()
-    for key, _order, node, created in timed:
+    timed: list[tuple[float, str, datetime | None]] = []
+    for node, record in unique.items():
+        created = parse_time(record.get("created_at"))
+        timed.append((created.timestamp() if created else float("inf"), node, created))
+    timed.sort(key=lambda row: (row[0], row[1]))
+
+    # Every crawled record is a node before any edge is drawn.
+    for key, node, created in timed:
         record = unique[node]
-        was_placeholder = node in forest.attrs
         forest.attrs[node] = _node_attrs(record, created, key)
-        if was_placeholder:
-            forest.attrs[node]["was_placeholder"] = True
-        _attach(forest, node, record, created)
+        if record.get("root_id"):
+            forest.roots.add(str(record["root_id"]))
+            forest.root_of[node] = str(record["root_id"])
         author = forest.attrs[node]["author"]
-        root = _cascade_key(record, node)
         if author:
-            forest.by_author[(root, author)] = node
+            posts = forest.by_author.setdefault((_cascade_key(record, node), author), [])
+            posts.append((key, node))  # already in (ts, id) order
+    for key, node, created in timed:
+        _attach(forest, node, unique[node], created, key)
+    forest.link_all()
 
     G = nx.DiGraph()
     G.add_nodes_from(forest.attrs.items())
     G.add_edges_from((parent, child, forest.edge[child]) for child, parent in forest.parent.items())
+    by_root = {root: _all_reasons(counts) for root, counts in forest.dropped.items()}
+    total: Counter[str] = Counter()
+    for counts in forest.dropped.values():
+        total.update(counts)
+    G.graph["dropped"] = _all_reasons(total)
+    G.graph["dropped_by_root"] = by_root
+    if total:
+        log.info(
+            "cascade build dropped %s",
+            " ".join(f"{reason}={total[reason]}" for reason in DROP_REASONS),
+        )
     return G
+
+
+def _all_reasons(counts: Counter[str]) -> dict[str, int]:
+    return {reason: counts.get(reason, 0) for reason in DROP_REASONS}
 
 
 def _cascade_key(record: dict[str, Any], node: str) -> str:
@@ -229,15 +324,13 @@ def _cascade_key(record: dict[str, Any], node: str) -> str:
     return str(root)
 
 
-def _declared_parent(record: dict[str, Any], node: str) -> str | None:
-    for key in ("parent_id", "root_id"):
-        value = record.get(key)
-        if value and str(value) != node:
-            return str(value)
-    return None
-
-
-def _attach(forest: _Forest, node: str, record: dict[str, Any], created: datetime | None) -> None:
+def _attach(
+    forest: _Forest, node: str, record: dict[str, Any], created: datetime | None, key: float
+) -> None:
+    cascade = _cascade_key(record, node)
+    declared = record.get("parent_id")
+    if declared is not None and str(declared) == node:
+        forest.drop(cascade, "self_loop")
     parent = _declared_parent(record, node)
     relation = record.get("relation") or ("repost" if record.get("kind") == "repost" else "reply")
     at = created.isoformat() if created else None
@@ -247,32 +340,52 @@ def _attach(forest: _Forest, node: str, record: dict[str, Any], created: datetim
     if is_repost and parent_is_root:
         hops = record_chain(record)
         if hops:
-            _attach_chain(forest, node, root, hops, relation, at)
+            _attach_chain(forest, node, root, hops, relation, at, (key, node))
             return
     if parent is None:
+        return
+    if node in forest.roots and forest.root_of.get(parent) == node:
+        # A cascade's root naming one of its own reposts as parent: the root keeps its place.
+        forest.attrs[node]["cycle_broken"] = True
+        forest.drop(node, "into_root")
         return
     if parent not in forest.attrs:
         forest.ensure_placeholder(parent)
         if root != parent:
             forest.ensure_placeholder(root)
-            forest.link(root, parent, "reply", False, None)
-    forest.link(parent, node, relation, False, at)
+            forest.propose(root, parent, "reply", False, None, cascade)
+    forest.propose(parent, node, relation, False, at, cascade)
+
+
+def _declared_parent(record: dict[str, Any], node: str) -> str | None:
+    for field in ("parent_id", "root_id"):
+        value = record.get(field)
+        if value and str(value) != node:
+            return str(value)
+    return None
 
 
 def _attach_chain(
-    forest: _Forest, node: str, root: str, hops: list[str], relation: str, at: str | None
+    forest: _Forest,
+    node: str,
+    root: str,
+    hops: list[str],
+    relation: str,
+    at: str | None,
+    key: tuple[float, str],
 ) -> None:
-    """Attach ``node`` through its chain hops (nearest first), resolving or inventing each hop.
+    """Propose ``node``'s parent from its chain hops (nearest first), inventing uncrawled hops.
 
-    Hops are resolved nearest first and the walk stops at the first hop already anchored in the
-    forest (a crawled post has its parent already), so a typical repost costs one lookup; only
-    runs of never-crawled hops are linked up one by one toward the root.
+    The nearest hop that resolves to a crawled post (or the root) is the parent: that post's
+    own record says where it came from, so the walk stops there. Only runs of never-crawled
+    hops are chained up one by one toward the root.
     """
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
     chain: list[str] = []
+    anchored = False
     for name in hops:
-        hop = forest.by_author.get((root, name))
+        hop = forest.latest_by(root, name, key, node)
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop
@@ -282,11 +395,12 @@ def _attach_chain(
                 hop = hop_placeholder_id(root, name)
                 forest.ensure_placeholder(hop, author=name)
         chain.append(hop)
-        if hop == root or hop in forest.parent:
+        if hop == root or not forest.attrs[hop]["placeholder"] or hop in forest.proposed:
+            anchored = True
             break
-    upstream = root
+    upstream = chain.pop() if anchored else root
     for hop in reversed(chain):
         if hop != upstream:
-            forest.link(upstream, hop, relation, True, None)
+            forest.propose(upstream, hop, relation, True, None, root)
             upstream = hop
-    forest.link(upstream, node, relation, upstream != root, at)
+    forest.propose(upstream, node, relation, upstream != root, at, root)

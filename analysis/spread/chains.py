@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from koubei.crawlers.textutil import REPOST_HOP, repost_chain
+
 __all__ = [
     "Hop",
     "RepostChain",
@@ -28,8 +30,8 @@ __all__ = [
     "record_text",
 ]
 
-# A Weibo screen name: 1-30 letters/digits/CJK/underscore/hyphen/middle dot. ``\w`` is Unicode.
-_HOP = re.compile(r"//\s*@([\w\-·・]{1,30})\s*[:：]")
+# The one chain rule, shared with the spiders (``extra.repost_chain``).
+_HOP = REPOST_HOP
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -114,13 +116,7 @@ def chain_names(text: str | None) -> list[str]:
     >>> chain_names("嗯//@B: 啊//@B: 哦//@A: 原")
     ['B', 'A']
     """
-    if not text or "//" not in text:
-        return []
-    names: list[str] = []
-    for name in _HOP.findall(text):
-        if not names or names[-1] != name:
-            names.append(name)
-    return names
+    return repost_chain(text)
 
 
 def plain(text: str | None) -> str:

@@ -49,8 +49,8 @@ def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     if attrs.get("placeholder"):
         crawled = [n for n in bfs_order(G, root) if not G.nodes[n].get("placeholder")]
         if crawled:
-            node = find_source(G, crawled)
-            extra = {"root_missing": True, "estimated_by": "earliest"}
+            node, method = find_source(G, crawled, with_method=True)
+            extra = {"root_missing": True, "estimated_by": method}
     data = G.nodes[node]
     created = data.get("created_at")
     return {

@@ -204,6 +204,13 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, DEFAULT_TZ).isoformat() if ts is not None else None
 
 
+def _from_root(stamps: list[float], root_ts: float | None, fraction: float) -> float | None:
+    if root_ts is None or not stamps:
+        return None
+    index = max(0, min(len(stamps) - 1, math.ceil(fraction * len(stamps)) - 1))
+    return stamps[index] - root_ts
+
+
 def cascade_summary(G: nx.DiGraph, root: Hashable, *, now: float | None = None) -> dict[str, Any]:
     """All scalar measures of the cascade rooted at ``root``, JSON-ready.
 
@@ -222,6 +229,9 @@ def cascade_summary(G: nx.DiGraph, root: Hashable, *, now: float | None = None) 
     stamps = times(G, root, order)
     rising = growth(G, root, now=now, stamps=stamps)
     crawled = [attrs[n] for n in order if not attrs[n].get("placeholder")]
+    root_ts = attrs[root].get("ts")
+    before_root = bisect.bisect_left(stamps, root_ts) if root_ts is not None else 0
+    dropped = (G.graph.get("dropped_by_root") or {}).get(root)
     return {
         "root": root,
         "size": len(order),
@@ -236,8 +246,16 @@ def cascade_summary(G: nx.DiGraph, root: Hashable, *, now: float | None = None) 
         "verified_involved": any(a.get("verified") for a in crawled),
         "first_post": _iso(stamps[0]) if stamps else None,
         "last_post": _iso(stamps[-1]) if stamps else None,
+        # From the first post, which is the root unless the root is uncrawled or untimed or a
+        # post predates it (clock skew, a deleted-and-reposted root); then the root-based
+        # figures are given too, and may be negative.
+        "time_origin": "root" if root_ts is not None and not before_root else "first_post",
+        "posts_before_root": before_root,
         "seconds_to_half": time_to_fraction(G, root, 0.5, stamps=stamps),
         "seconds_to_90pct": time_to_fraction(G, root, 0.9, stamps=stamps),
+        "seconds_to_half_from_root": _from_root(stamps, root_ts, 0.5),
+        "seconds_to_90pct_from_root": _from_root(stamps, root_ts, 0.9),
+        "dropped": dict(dropped) if dropped else {},
         "growth": rising,
         "accelerating": rising["accelerating"],
     }

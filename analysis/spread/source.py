@@ -20,7 +20,7 @@ import itertools
 import math
 import random
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 import networkx as nx
 
@@ -167,15 +167,36 @@ def rank_jordan(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> list[Ha
 METHODS = {"earliest": rank_earliest, "rumor": rank_rumor, "jordan": rank_jordan}
 
 
-def find_source(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> Hashable:
+@overload
+def find_source(
+    G: nx.Graph, nodes: Iterable[Hashable] | None = ..., *, with_method: Literal[False] = ...
+) -> Hashable: ...
+
+
+@overload
+def find_source(
+    G: nx.Graph, nodes: Iterable[Hashable] | None = ..., *, with_method: Literal[True]
+) -> tuple[Hashable, str]: ...
+
+
+def find_source(
+    G: nx.Graph, nodes: Iterable[Hashable] | None = None, *, with_method: bool = False
+) -> Hashable | tuple[Hashable, str]:
     """The most likely source among ``nodes``: earliest post, rumor centrality if none is timed.
 
-    Placeholder nodes (never crawled) are candidates only for rumor centrality.
+    Placeholder nodes (never crawled) are candidates only for rumor centrality. With
+    ``with_method`` the answer is ``(node, method)``, method ``"earliest"`` or ``"rumor"``.
+
+    Examples
+    --------
+    >>> G = nx.path_graph(3)
+    >>> find_source(G, with_method=True)
+    (1, 'rumor')
     """
     pool = list(nodes) if nodes is not None else list(G)
-    if any(G.nodes[n].get("ts") is not None for n in pool):
-        return rank_earliest(G, pool)[0]
-    return rank_rumor(G, pool)[0]
+    method = "earliest" if any(G.nodes[n].get("ts") is not None for n in pool) else "rumor"
+    node = METHODS[method](G, pool)[0]
+    return (node, method) if with_method else node
 
 
 def synthetic_cascade(

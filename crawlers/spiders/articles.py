@@ -5,21 +5,32 @@ article pages fetched directly. Each article page goes through trafilatura (a ma
 main-text extractor, not per-site XPath) for its text, title, author and date; the feed's own
 ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">`` win over
 trafilatura's day-precision date. Pages are fetched only for entries newer than the watermark.
+
+A record's id comes from the entry's own link (or ``guid``), never from the fetched page's URL:
+forum and news feeds list several items on one page as ``page.html#post-1``, ``#post-2``. Such
+an item whose feed ``description`` carries its text is built from the feed alone (the page's
+main text would be the whole thread); otherwise its page is fetched with the duplicate filter
+off, since Scrapy's filter ignores fragments and would drop all but the first silently.
+A date without a time of day gives ``time_precision: "day"``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import urldefrag
 
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
+_TAG = re.compile(r"<[^>]+>")
 
 
 def url_id(url: str) -> str:
@@ -33,7 +44,7 @@ class ArticlesSpider(BaseSpider):
         for feed in self.source.feeds:
             yield self.get(feed, self.parse_feed, {"feed": feed})
         for url in self.source.urls:
-            yield self.get(url, self.parse_article, {"key": "urls", "hint": {}})
+            yield self.get(url, self.parse_article, {"key": "urls", "hint": {"link": url}})
 
     @batched
     def parse_feed(self, response: Response, feed: str) -> Iterator[Any]:
@@ -58,15 +69,51 @@ class ArticlesSpider(BaseSpider):
             self.count_error("not_a_feed", response.url, f"root element {tag!r}")
             return
         self.count_page(len(entries))
+        key = f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
             created = self.parse_time_or_count(when, response.url) if when else None
             if self.state.seen(self.doc_id(url_id(link))) or (
-                created is not None and self.known(f"feed:{feed}", url_id(link), created)
+                created is not None and self.known(key, url_id(link), created)
             ):
                 continue
-            hint["created"] = created.isoformat() if created else None
-            yield self.get(link, self.parse_article, {"key": f"feed:{feed}", "hint": hint})
+            hint.update(
+                link=link,
+                created=created.isoformat() if created else None,
+                precision=time_precision(when),
+            )
+            fragment = urldefrag(link).fragment
+            summary = _plain(hint.pop("description", None) or "")
+            if fragment and created is not None and len(summary) >= MIN_TEXT:
+                record = self.entry_record(hint, summary, created, key)
+                if record is not None:
+                    yield record
+                continue
+            yield self.get(
+                link,
+                self.parse_article,
+                {"key": key, "hint": hint},
+                dont_filter=bool(fragment),
+            )
+
+    def entry_record(
+        self, hint: dict[str, Any], text: str, created: datetime, key: str
+    ) -> dict[str, Any] | None:
+        """An item that is one part of a shared page, from the feed's own description."""
+        title = hint.get("title")
+        return self.build(
+            state_key=key,
+            match_fields=[("title", title), ("text", text)],
+            native_id=url_id(hint["link"]),
+            kind="article",
+            url=hint["link"],
+            title=title,
+            author={"name": hint.get("author")},
+            text_raw=text,
+            created_at=created,
+            time_precision=hint.get("precision"),
+            extra={"from_feed": True},
+        )
 
     def entries(self, sel: Selector, tag: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
         if tag == "urlset":
@@ -84,6 +131,7 @@ class ArticlesSpider(BaseSpider):
                             "date": entry.xpath("published/text() | updated/text()").get(),
                             "title": entry.xpath("title/text()").get(),
                             "author": entry.xpath("author/name/text()").get(),
+                            "description": entry.xpath("summary/text() | content/text()").get(),
                         },
                     )
         else:
@@ -96,6 +144,7 @@ class ArticlesSpider(BaseSpider):
                             "date": item.xpath("pubDate/text() | date/text()").get(),
                             "title": item.xpath("title/text()").get(),
                             "author": item.xpath("author/text() | creator/text()").get(),
+                            "description": item.xpath("description/text()").get(),
                         },
                     )
 
@@ -116,9 +165,10 @@ class ArticlesSpider(BaseSpider):
         if len(text.strip()) < MIN_TEXT:
             self.count_error("no_main_text", response.url)
             return
-        created = self.article_time(response, hint, getattr(extracted, "date", None))
-        if created is None:
+        timed = self.article_time(response, hint, getattr(extracted, "date", None))
+        if timed is None:
             return
+        created, precision = timed
         title = hint.get("title") or getattr(extracted, "title", None)
         author = (
             hint.get("author")
@@ -128,13 +178,14 @@ class ArticlesSpider(BaseSpider):
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
-            native_id=url_id(response.url),
+            native_id=url_id(hint.get("link") or response.url),
             kind="article",
-            url=response.url,
+            url=hint.get("link") or response.url,
             title=title,
             author={"name": author},
             text_raw=text,
             created_at=created,
+            time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated},
         )
         if record is not None:
@@ -142,9 +193,10 @@ class ArticlesSpider(BaseSpider):
 
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None
-    ) -> datetime | None:
+    ) -> tuple[datetime, str | None] | None:
+        """The article's time and its precision (``"day"`` for a date without a time)."""
         if hint.get("created"):
-            return datetime.fromisoformat(hint["created"])
+            return datetime.fromisoformat(hint["created"]), hint.get("precision")
         meta = (
             Selector(text=self.text(response))
             .xpath(
@@ -157,4 +209,9 @@ class ArticlesSpider(BaseSpider):
         if not value:
             self.count_error("no_time", response.url)
             return None
-        return self.parse_time_or_count(value, response.url)
+        created = self.parse_time_or_count(value, response.url)
+        return (created, time_precision(value)) if created is not None else None
+
+
+def _plain(markup: str) -> str:
+    return html.unescape(_TAG.sub("", markup)).strip()

@@ -5,20 +5,40 @@
 [{"id", "rateContent", "rateDate": "2026-11-24 10:00:00", "auctionSku": "口味:原味",
 "displayUserNick": "t**1", "appendComment": {"content", "commentTime", "days"}, "reply",
 "pics"}]}})``, newest first with ``order=1``, in GBK. There is no star score in the list.
+
+A ``base_url`` on the mtop gateway (path ending in ``/h5``: ``https://h5api.m.taobao.com/h5``)
+selects Taobao's mtop rate API instead: ``GET {base}/mtop.taobao.rate.detaillist.get/6.0/
+?appKey&t&sign&api&v=6.0&type=jsonp&callback=mtopjsonp1&data={"auctionNumId", "pageNo",
+"pageSize", "orderType"}`` answers ``mtopjsonp1({"api", "v", "ret": ["SUCCESS::调用成功"],
+"data": {"rateList": [{"id", "feedback", "feedbackDate": "2026-11-24" (a day, no time),
+"userNick", "skuValueStr" or "skuMap", "reply", "rateType", "feedPicList", "appendedFeed":
+{"appendedFeedback", "intervalDay"}}], "hasNext"}})``. The first call has no token: it answers
+``FAIL_SYS_TOKEN_EMPTY`` and sets the ``_m_h5_tk`` cookie, whose first part signs every later
+call (``sign = md5(token&t&appKey&data)``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from scrapy.http import Response
 
-from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 
 DEFAULT_BASE = "https://rate.tmall.com"
 CALLBACK = "jsonp128"
+MTOP_API = "mtop.taobao.rate.detaillist.get"
+MTOP_APP_KEY = "12574478"  # the public app key of Taobao's H5 pages
+MTOP_CALLBACK = "mtopjsonp1"
+MTOP_PAGE_SIZE = 20
+# ``ret`` codes of risk control and logins; token codes are handled by re-signing.
+MTOP_BLOCKED = {"RGV587_ERROR": "captcha", "FAIL_SYS_USER_VALIDATE": "captcha"}
+MTOP_TOKEN = ("FAIL_SYS_TOKEN_EMPTY", "FAIL_SYS_TOKEN_EXOIRED", "FAIL_SYS_ILLEGAL_ACCESS")
 
 
 class ShopJsonpSpider(BaseSpider):
@@ -38,8 +58,52 @@ class ShopJsonpSpider(BaseSpider):
         )
         return f"{base}/list_detail_rate.htm?{query}"
 
+    @property
+    def mtop(self) -> bool:
+        return urlsplit(self.source.base_url or "").path.rstrip("/").endswith("/h5")
+
+    def mtop_url(self, item_id: str, page: int, token: str, stamp: int) -> str:
+        data = json.dumps(
+            {
+                "auctionNumId": str(item_id),
+                "pageNo": page,
+                "pageSize": MTOP_PAGE_SIZE,
+                "orderType": "feedbackdate",
+            },
+            separators=(",", ":"),
+        )
+        sign = hashlib.md5(f"{token}&{stamp}&{MTOP_APP_KEY}&{data}".encode()).hexdigest()
+        query = urlencode(
+            {
+                "jsv": "2.7.2",
+                "appKey": MTOP_APP_KEY,
+                "t": stamp,
+                "sign": sign,
+                "api": MTOP_API,
+                "v": "6.0",
+                "type": "jsonp",
+                "dataType": "jsonp",
+                "callback": MTOP_CALLBACK,
+                "data": data,
+            }
+        )
+        base = (self.source.base_url or "").rstrip("/")
+        return f"{base}/{MTOP_API}/6.0/?{query}"
+
+    def mtop_request(self, item_id: str, page: int, token: str = "", retried: bool = False) -> Any:
+        stamp = int(self.crawl_time.timestamp() * 1000)
+        return self.get(
+            self.mtop_url(item_id, page, token, stamp),
+            self.parse_mtop,
+            {"item_id": item_id, "page": page, "token": token, "retried": retried},
+            dont_filter=retried,
+        )
+
     async def start(self) -> AsyncIterator[Any]:
         for item_id in self.source.product_ids:
+            if self.mtop:
+                yield self.mtop_request(item_id, 1)
+                continue
             yield self.get(
                 self.page_url(item_id, 1), self.parse_page, {"item_id": item_id, "page": 1}
             )
@@ -128,3 +192,122 @@ class ShopJsonpSpider(BaseSpider):
             )
             if followup is not None:
                 yield followup
+
+    # --- the mtop rate API ------------------------------------------------------------------
+
+    @batched
+    def parse_mtop(
+        self, response: Response, item_id: str, page: int, token: str, retried: bool
+    ) -> Iterator[Any]:
+        answer = self.load_json(response)
+        if answer is None:
+            return
+        if not isinstance(answer, dict):
+            self.count_error("unexpected_shape", response.url)
+            return
+        ret = " ".join(str(r) for r in answer.get("ret") or [])
+        if any(code in ret for code in MTOP_TOKEN):
+            fresh_token = _cookie_token(response)
+            if retried or not fresh_token:
+                self.count_blocked("token_refused", response.url)
+                return
+            yield self.mtop_request(item_id, page, fresh_token, retried=True)
+            return
+        for code, reason in MTOP_BLOCKED.items():
+            if code in ret:
+                self.count_blocked(reason, response.url)
+                return
+        if "SUCCESS" not in ret:
+            self.count_error("platform_error", response.url, ret[:120])
+            return
+        data = answer.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("rateList", []), list):
+            self.count_error("unexpected_shape", response.url)
+            return
+        rates = [r for r in data.get("rateList") or [] if isinstance(r, dict)]
+        self.count_page(len(rates))
+        key = f"item:{item_id}"
+        fresh = 0
+        for rate in rates:
+            if not rate.get("id"):
+                self.count_error("bad_entry", response.url)
+                continue
+            created = self.parse_time_or_count(rate.get("feedbackDate"), response.url)
+            if created is None or self.known(key, rate["id"], created):
+                continue
+            fresh += 1
+            yield from self.mtop_records(rate, item_id, created, key)
+        more = str(data.get("hasNext", "true")).lower() != "false"
+        if rates and fresh and more and page < self.source.max_pages:
+            yield self.mtop_request(item_id, page + 1, token)
+
+    def mtop_records(
+        self, rate: dict[str, Any], item_id: str, created: Any, key: str
+    ) -> Iterator[dict[str, Any]]:
+        sku = rate.get("skuValueStr") or ";".join(
+            f"{k}:{v}" for k, v in (rate.get("skuMap") or {}).items()
+        )
+        text = rate.get("feedback") or ""
+        fields = [("text", text), ("product", sku), self.owner_field()]
+        review = self.build(
+            state_key=key,
+            match_fields=fields,
+            native_id=rate["id"],
+            kind="review",
+            url=f"https://item.taobao.com/item.htm?id={item_id}#rate-{rate['id']}",
+            author={"name": rate.get("userNick")},
+            text_raw=text,
+            product_id=str(item_id),
+            created_at=created,
+            time_precision=time_precision(rate.get("feedbackDate")),
+            extra={
+                "sku": sku,
+                "shop_reply": rate.get("reply") or None,
+                "images": len(rate.get("feedPicList") or rate.get("feedPicPathList") or []),
+                "rate_type": rate.get("rateType"),
+                "user_star": rate.get("userStar"),
+                "video": bool(rate.get("video")),
+            },
+        )
+        if review is None:
+            return
+        yield review
+        append = rate.get("appendedFeed")
+        if isinstance(append, dict) and append.get("appendedFeedback"):
+            days = _int(append.get("intervalDay"))
+            # The append has no date of its own: the review's day plus the interval.
+            when = created + timedelta(days=days or 0)
+            followup = self.build(
+                state_key=f"followup:{item_id}",
+                match_fields=[("text", append["appendedFeedback"]), *fields[1:]],
+                native_id=f"{rate['id']}-append",
+                kind="review",
+                url=review["url"],
+                author=review["author"],
+                text_raw=append["appendedFeedback"],
+                product_id=str(item_id),
+                parent_id=review["id"],
+                root_id=review["id"],
+                relation="reply",
+                created_at=when,
+                time_precision="day",
+                extra={"sku": sku, "followup": True, "days_after": days},
+            )
+            if followup is not None:
+                yield followup
+
+
+def _cookie_token(response: Response) -> str:
+    """The signing token: the part of the ``_m_h5_tk`` cookie before ``_``."""
+    for header in response.headers.getlist(b"Set-Cookie"):
+        name, _, rest = header.decode("latin-1").partition("=")
+        if name.strip() == "_m_h5_tk":
+            return rest.split(";", 1)[0].split("_", 1)[0]
+    return ""
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -7,10 +7,21 @@
   first) → ``{"code": 0, "data": {"cursor": {"is_end", "next"}, "replies": [{"rpid", "root",
   "parent", "ctime" (epoch s), "like", "member": {"mid", "uname"}, "content": {"message"},
   "replies": [...nested]}]}}``. ``code`` -412/-352 is risk control (blocked), -101 not logged in.
+* The site itself pages with the wbi-signed ``{base}/x/v2/reply/wbi/main?oid&type=1&mode=2
+  &pagination_str={"offset": <next_offset>}&plat=1&web_location=1315875&wts&w_rid``, whose
+  ``cursor.pagination_reply.next_offset`` is JSON inside a string, passed back verbatim. The
+  signing keys are the file names of ``data.wbi_img.img_url``/``sub_url`` from
+  ``{base}/x/web-interface/nav`` (given even to visitors, with ``code: -101``); without them the
+  unsigned ``main`` endpoint is used.
+* ``member`` may be ``null`` (hot and top replies): the author is then the reply's own ``mid``.
+  Mentions are the platform's own list, ``content.members`` (or ``content.at_name_to_mid``).
+  ``top_replies`` and ``hots`` are read too, each reply once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +29,6 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched
-from koubei.crawlers.textutil import mentions
 
 DEFAULT_BASE = "https://api.bilibili.com"
 BLOCK_CODES = {
@@ -29,18 +39,81 @@ BLOCK_CODES = {
 }
 
 
+# The wbi key permutation, public in bilibili-API-collect ``docs/misc/sign/wbi.md``.
+MIXIN_KEY_ENC_TAB = (
+    46, 47, 18, 2, 53, 8, 23, 32, 15, 50, 10, 31, 58, 3, 45, 35, 27, 43, 5, 49, 33, 9, 42, 19,
+    29, 28, 14, 39, 12, 38, 41, 13, 37, 48, 7, 16, 24, 55, 40, 61, 26, 17, 0, 1, 60, 51, 30, 4,
+    22, 25, 54, 21, 56, 59, 6, 63, 57, 62, 11, 36, 20, 34, 44, 52,
+)  # fmt: skip
+
+
+def wbi_mixin_key(img_url: str, sub_url: str) -> str:
+    """The signing key from the two ``wbi_img`` URLs (their file names, permuted, 32 chars).
+
+    Examples
+    --------
+    >>> wbi_mixin_key(
+    ...     "https://i0.hdslb.com/bfs/wbi/7cd084941338484aae1ad9425b84077c.png",
+    ...     "https://i0.hdslb.com/bfs/wbi/4932caff0ff746eab6f01bf08b70ac45.png",
+    ... )
+    'ea1db124af3c7062474693fa704f4ff8'
+    """
+    raw = "".join(url.rsplit("/", 1)[-1].split(".", 1)[0] for url in (img_url, sub_url))
+    return "".join(raw[i] for i in MIXIN_KEY_ENC_TAB if i < len(raw))[:32]
+
+
+def wbi_sign(params: dict[str, Any], mixin_key: str, wts: int) -> dict[str, Any]:
+    """``params`` with ``wts`` and ``w_rid`` = md5(sorted query + key); ``!'()*`` dropped.
+
+    Examples
+    --------
+    >>> wbi_sign({"foo": "114", "bar": "514", "zab": 1919810},
+    ...          "ea1db124af3c7062474693fa704f4ff8", 1702204169)["w_rid"]
+    '8f6f2b5b3d485fe1886cec6a0be8c5d4'
+    """
+    signed = {
+        k: "".join(c for c in str(v) if c not in "!'()*")
+        for k, v in sorted({**params, "wts": wts}.items())
+    }
+    query = urlencode(signed)
+    return {**signed, "w_rid": hashlib.md5((query + mixin_key).encode()).hexdigest()}
+
+
 class VideoCommentsSpider(BaseSpider):
     name = "video_comments"
+    mixin_key = ""
 
     @property
     def base(self) -> str:
         return (self.source.base_url or DEFAULT_BASE).rstrip("/")
 
-    def replies_url(self, oid: str, cursor: int) -> str:
-        query = {"type": 1, "oid": oid, "mode": 2, "next": cursor, "ps": 20}
+    def replies_url(self, oid: str, cursor: Any) -> str:
+        """Page after ``cursor``: a ``next_offset`` string (wbi) or a ``next`` number."""
+        if self.mixin_key:
+            params = {
+                "oid": oid,
+                "type": 1,
+                "mode": 2,
+                "pagination_str": json.dumps({"offset": cursor or ""}, separators=(",", ":")),
+                "plat": 1,
+                "web_location": 1315875,
+            }
+            signed = wbi_sign(params, self.mixin_key, int(self.crawl_time.timestamp()))
+            return f"{self.base}/x/v2/reply/wbi/main?{urlencode(signed)}"
+        query = {"type": 1, "oid": oid, "mode": 2, "next": cursor or 0, "ps": 20}
         return f"{self.base}/x/v2/reply/main?{urlencode(query)}"
 
     async def start(self) -> AsyncIterator[Any]:
+        yield self.get(f"{self.base}/x/web-interface/nav", self.parse_nav)
+
+    def parse_nav(self, response: Response) -> Iterator[Any]:
+        data = self.load_json(response) if response.status == 200 else None
+        wbi = ((data or {}).get("data") or {}).get("wbi_img") if isinstance(data, dict) else None
+        if isinstance(wbi, dict) and wbi.get("img_url") and wbi.get("sub_url"):
+            self.mixin_key = wbi_mixin_key(wbi["img_url"], wbi["sub_url"])
+        else:  # a fallback, not a failure: counted, and the crawl stays "ok"
+            self._inc("fallback/unsigned_replies")
+            self.logger.info("no wbi keys from %s: unsigned reply pages", response.url)
         for oid in self.source.post_ids:
             yield self.get(
                 f"{self.base}/x/web-interface/view?aid={oid}", self.parse_video, {"oid": str(oid)}
@@ -94,7 +167,7 @@ class VideoCommentsSpider(BaseSpider):
             if record is not None:
                 yield record
         yield self.get(
-            self.replies_url(oid, 0), self.parse_replies, {"oid": oid, "title": title, "page": 1}
+            self.replies_url(oid, None), self.parse_replies, {"oid": oid, "title": title, "page": 1}
         )
 
     @batched
@@ -103,26 +176,43 @@ class VideoCommentsSpider(BaseSpider):
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
-        self.count_page(len(replies))
+        pinned = [
+            r
+            for r in [*(data.get("top_replies") or []), *(data.get("hots") or [])]
+            if isinstance(r, dict)
+        ]
+        self.count_page(len(replies) + len(pinned))
         key = f"replies:{oid}"
         fresh = 0
-        for reply in replies:
+        seen: set[str] = set()
+        for reply in [*replies, *pinned]:
             for item in [reply, *(reply.get("replies") or [])]:
                 if not isinstance(item, dict) or "rpid" not in item:
                     self.count_error("bad_entry", response.url)
                     continue
+                if str(item["rpid"]) in seen:
+                    continue
+                seen.add(str(item["rpid"]))
                 created = self.parse_time_or_count(item.get("ctime"), response.url)
                 if created is None or self.known(key, item["rpid"], created):
                     continue
-                if item is reply:
+                if item is reply and reply not in pinned:
                     fresh += 1
                 record = self.reply_record(item, oid, title, created, key)
                 if record is not None:
                     yield record
         cursor = data.get("cursor") or {}
-        if replies and fresh and not cursor.get("is_end") and page < self.source.max_pages:
+        offset = (cursor.get("pagination_reply") or {}).get("next_offset")
+        following = offset if self.mixin_key else cursor.get("next")
+        if (
+            replies
+            and fresh
+            and following
+            and not cursor.get("is_end")
+            and page < self.source.max_pages
+        ):
             yield self.get(
-                self.replies_url(oid, int(cursor.get("next") or 0)),
+                self.replies_url(oid, following),
                 self.parse_replies,
                 {"oid": oid, "title": title, "page": page + 1},
             )
@@ -130,8 +220,12 @@ class VideoCommentsSpider(BaseSpider):
     def reply_record(
         self, item: dict[str, Any], oid: str, title: str, created: Any, key: str
     ) -> dict[str, Any] | None:
-        text = (item.get("content") or {}).get("message") or ""
+        content = item.get("content") or {}
+        text = content.get("message") or ""
         member = item.get("member") or {}
+        mid = member.get("mid") or item.get("mid")  # ``member`` is null on some hot replies
+        named = [m.get("uname") for m in content.get("members") or [] if isinstance(m, dict)]
+        named += list(content.get("at_name_to_mid") or {})
         video_id = self.doc_id(f"av{oid}")
         parent = item.get("parent") or 0
         return self.build(
@@ -140,15 +234,12 @@ class VideoCommentsSpider(BaseSpider):
             native_id=item["rpid"],
             kind="comment",
             url=f"https://www.bilibili.com/video/av{oid}#reply{item['rpid']}",
-            author={
-                "id": str(member.get("mid")) if member.get("mid") else None,
-                "name": member.get("uname"),
-            },
+            author={"id": str(mid) if mid else None, "name": member.get("uname")},
             parent_id=self.doc_id(parent) if parent else video_id,
             root_id=video_id,
             relation="reply",
             text_raw=text,
-            mentions=mentions(text),
+            mentions=list(dict.fromkeys(n for n in named if n)),
             engagement={
                 "likes": int(item.get("like") or 0),
                 "comments": int(item.get("rcount") or 0),

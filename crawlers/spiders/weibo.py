@@ -6,16 +6,24 @@
   ``{"ok": -100, "url": <passport>}`` is the login wall.
 * Reposts: ``{base}/api/statuses/repostTimeline?id=<id>&page=N`` → ``data.data`` (mblogs),
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
-  → ``data.data`` and a ``max_id`` cursor (0 at the end).
+  → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
+  given. A comment's ``total_number`` is its reply count. When hotflow answers ``{"ok": 0}``
+  the old API is used: ``{base}/api/comments/show?id=<id>&page=N`` → ``data.data``,
+  ``data.hot_data`` (hot comments, first page), ``data.max`` pages; its comments carry
+  ``reply_id`` (the comment answered), ``like_counts`` and often a date-only ``created_at``.
+* Search pages carry ``cardlistInfo.page``, or in the newer shape a ``since_id`` cursor.
 
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
 ``retweeted_status``. The immediate parent of a repost of a repost is only in the ``//@name:``
 chain of its text; ``extra.repost_chain`` keeps it and the landing pipeline resolves it to an id.
+Mentions come from the ``<a href='/n/NAME'>@NAME</a>`` links of the HTML, never from plain text.
+A date-only ``created_at`` (``11-20``) gives ``time_precision: "day"``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,11 +31,10 @@ from urllib.parse import quote, urlencode
 from scrapy.http import Response
 
 from koubei.crawlers import brandmatch
-from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.textutil import (
     html_to_text,
     mentions,
-    own_text,
     parse_count,
     repost_chain,
     topics,
@@ -36,6 +43,7 @@ from koubei.crawlers.textutil import (
 DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
 EXPAND_MIN_COMMENTS = 3
+_FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
 class WeiboSpider(BaseSpider):
@@ -45,15 +53,17 @@ class WeiboSpider(BaseSpider):
     def base(self) -> str:
         return (self.source.base_url or DEFAULT_BASE).rstrip("/")
 
-    def search_url(self, keyword: str, page: int) -> str:
+    def search_url(self, keyword: str, page: int, since_id: Any = None) -> str:
         containerid = quote(f"100103type=1&q={keyword}", safe="")
+        cursor = f"since_id={quote(str(since_id))}" if since_id else f"page={page}"
         return (
             f"{self.base}/api/container/getIndex?containerid={containerid}"
-            f"&page_type=searchall&page={page}"
+            f"&page_type=searchall&{cursor}"
         )
 
     async def start(self) -> AsyncIterator[Any]:
         self.expanded: set[str] = set()
+        self.emitted: set[str] = set()  # comments can come twice: hot list and time list
         for keyword in brandmatch.keywords(self.tracked, self.source.keywords):
             yield self.get(
                 self.search_url(keyword, 1), self.parse_search, {"keyword": keyword, "page": 1}
@@ -94,13 +104,15 @@ class WeiboSpider(BaseSpider):
         for mblog in mblogs:
             yield from self.mblog_records(mblog, f"kw:{keyword}", response.url, fresh)
             yield from self.expand_from(mblog)
-        next_page = (body.get("cardlistInfo") or {}).get("page")
+        info = body.get("cardlistInfo") or {}
+        next_page, since_id = info.get("page"), info.get("since_id")
         # Newest first: a page with nothing new means the rest was crawled before.
-        if mblogs and fresh["new"] and next_page and page < self.source.max_pages:
+        if mblogs and fresh["new"] and (next_page or since_id) and page < self.source.max_pages:
+            number = int(next_page) if next_page else page + 1
             yield self.get(
-                self.search_url(keyword, int(next_page)),
+                self.search_url(keyword, number, since_id),
                 self.parse_search,
-                {"keyword": keyword, "page": int(next_page)},
+                {"keyword": keyword, "page": number},
             )
 
     def expand_from(self, mblog: dict[str, Any]) -> Iterator[Any]:
@@ -142,11 +154,15 @@ class WeiboSpider(BaseSpider):
     def repost_url(self, post_id: str, page: int) -> str:
         return f"{self.base}/api/statuses/repostTimeline?{urlencode({'id': post_id, 'page': page})}"
 
-    def comments_url(self, post_id: str, mid: str, max_id: Any) -> str:
-        query: dict[str, Any] = {"id": post_id, "mid": mid, "max_id_type": 0}
+    def comments_url(self, post_id: str, mid: str, max_id: Any, max_id_type: Any = 0) -> str:
+        query: dict[str, Any] = {"id": post_id, "mid": mid}
         if max_id:
             query["max_id"] = max_id
+        query["max_id_type"] = max_id_type or 0
         return f"{self.base}/comments/hotflow?{urlencode(query)}"
+
+    def old_comments_url(self, post_id: str, page: int) -> str:
+        return f"{self.base}/api/comments/show?{urlencode({'id': post_id, 'page': page})}"
 
     @batched
     def parse_reposts(
@@ -183,34 +199,68 @@ class WeiboSpider(BaseSpider):
 
     @batched
     def parse_comments(
-        self, response: Response, post_id: str, mid: str, root_text: str, page: int
+        self,
+        response: Response,
+        post_id: str,
+        mid: str,
+        root_text: str,
+        page: int,
+        old_api: bool = False,
     ) -> Iterator[Any]:
         data = self.payload(response)
         if data is None:
             return
+        ctx = {"post_id": post_id, "mid": mid, "root_text": root_text}
         body = data.get("data") or {}
+        if not isinstance(body, dict):
+            body = {}
         comments = [c for c in body.get("data") or [] if isinstance(c, dict)]
-        self.count_page(len(comments))
+        hot = [c for c in body.get("hot_data") or [] if isinstance(c, dict)]
+        if not comments and not hot and page == 1 and not old_api and data.get("ok") == 0:
+            # hotflow refuses some posts without a login; the old comment API still answers.
+            yield self.get(
+                self.old_comments_url(post_id, 1),
+                self.parse_comments,
+                {**ctx, "page": 1, "old_api": True},
+            )
+            return
+        self.count_page(len(comments) + len(hot))
         fresh = 0
         key = f"comments:{post_id}"
-        for comment in comments:
+        for comment in [*comments, *hot]:
             for item in [comment, *(comment.get("comments") or [])]:
                 if not isinstance(item, dict) or "id" not in item:
                     self.count_error("bad_entry", response.url)
                     continue
+                native = f"c{item['id']}"
+                if native in self.emitted:
+                    continue
                 created = self.parse_time_or_count(item.get("created_at"), response.url)
-                if created is None or self.known(key, f"c{item['id']}", created):
+                if created is None or self.known(key, native, created):
                     continue
                 fresh += 1
-                record = self.comment_record(item, comment, post_id, root_text, created, key)
+                self.emitted.add(native)
+                record = self.comment_record(
+                    item, comment, post_id, root_text, created, key, hot=comment in hot
+                )
                 if record is not None:
                     yield record
+        if not (comments and fresh and page < self.source.max_pages):
+            return
+        if old_api:
+            if page < int(body.get("max") or 0):
+                yield self.get(
+                    self.old_comments_url(post_id, page + 1),
+                    self.parse_comments,
+                    {**ctx, "page": page + 1, "old_api": True},
+                )
+            return
         max_id = body.get("max_id")
-        if comments and fresh and max_id and page < self.source.max_pages:
+        if max_id:
             yield self.get(
-                self.comments_url(post_id, mid, max_id),
+                self.comments_url(post_id, mid, max_id, body.get("max_id_type")),
                 self.parse_comments,
-                {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1},
+                {**ctx, "page": page + 1},
             )
 
     @batched
@@ -239,9 +289,18 @@ class WeiboSpider(BaseSpider):
         root_text: str,
         created: Any,
         key: str,
+        *,
+        hot: bool = False,
     ) -> dict[str, Any] | None:
         text = item.get("text") or ""
-        parent = post_id if item is top else f"c{top['id']}"
+        # Nested under a top comment (hotflow), or answering one (the old API's reply_id).
+        reply_to = item.get("reply_id")
+        if item is not top:
+            parent = f"c{top['id']}"
+        elif reply_to and str(reply_to) != str(item["id"]):
+            parent = f"c{reply_to}"
+        else:
+            parent = post_id
         return self.build(
             state_key=key,
             match_fields=[("text", html_to_text(text)), ("root_text", root_text)],
@@ -253,9 +312,14 @@ class WeiboSpider(BaseSpider):
             root_id=self.doc_id(post_id),
             relation="reply",
             text_raw=text,
-            mentions=mentions(html_to_text(text)),
-            engagement={"likes": parse_count(item.get("like_count")) or 0},
+            mentions=mentions(text),
+            engagement={
+                "likes": parse_count(item.get("like_count", item.get("like_counts"))) or 0,
+                "comments": parse_count(item.get("total_number")) or 0,
+            },
             created_at=created,
+            time_precision=time_precision(item.get("created_at")),
+            extra={"hot": True} if hot else {},
         )
 
     # --- records ----------------------------------------------------------------------------
@@ -325,7 +389,7 @@ class WeiboSpider(BaseSpider):
             url=f"https://m.weibo.cn/detail/{mblog.get('mid') or mblog['id']}",
             author={**self.author(mblog.get("user") or {}), "region": region},
             text_raw=text,
-            mentions=mentions(own_text(plain) if root is not None else plain),
+            mentions=mentions(_FIRST_HOP.split(text, 1)[0] if root is not None else text),
             topics=topics(plain),
             engagement={
                 "likes": parse_count(mblog.get("attitudes_count")) or 0,
@@ -333,6 +397,7 @@ class WeiboSpider(BaseSpider):
                 "comments": parse_count(mblog.get("comments_count")) or 0,
             },
             created_at=created,
+            time_precision=time_precision(mblog.get("created_at")),
             extra=extra,
             **fields,
         )

@@ -82,6 +82,12 @@ def clean_text(text: str) -> str:
         return squeeze_whitespace(remove_invisible(text[:MAX_CHARS]))
 
 
+# Spiders of these platforms take mentions from the platform's own markup (Weibo's
+# ``<a href='/n/NAME'>`` links, Bilibili's ``content.members``); guessing from plain text where
+# a name after ``@`` ends invents accounts ("@鲜牧乳业纯牛奶喝出黑色异物"), so theirs are kept.
+PLATFORM_MENTIONS = frozenset({"weibo", "video_comments"})
+
+
 def clean_record(record: dict[str, Any]) -> dict[str, Any]:
     """A copy of a document record with ``text_clean``, ``title``, ``topics``, ``mentions`` and
     ``terms`` filled. Never raises; a record without text gets empty fields.
@@ -106,7 +112,8 @@ def clean_record(record: dict[str, Any]) -> dict[str, Any]:
         out["title"] = clean_text(title).replace("\n", " ") or None
     try:
         out["topics"] = extract_topics(text)
-        out["mentions"] = extract_mentions(text)
+        if out.get("platform") not in PLATFORM_MENTIONS:
+            out["mentions"] = extract_mentions(text)
         out["terms"] = segment_terms(text)
     except Exception:
         out.setdefault("topics", [])

@@ -141,6 +141,8 @@ def volume_series(
 
     Bins start at ``start`` and step by ``interval_seconds``; the last bin is the one holding
     ``end - 1ms``. With ``unique=True`` near-duplicates (same ``dup_cluster``) count once.
+    Bins shorter than a day leave out date-only posts (``time_precision: "day"``): they sit at
+    midnight and would pile a whole day into one bin.
     """
     if interval_seconds <= 0:
         raise ValueError("interval_seconds must be positive")
@@ -162,14 +164,12 @@ def volume_series(
     if unique:
         histogram["aggs"].update(_unique_aggs())
         negative_aggs["aggs"] = _unique_aggs()
-    response = es.search(
-        index=posts_alias(prefix),
-        size=0,
-        query={
-            "bool": {"filter": post_filters(brand=brand, start=start, end=end, platform=platform)}
-        },
-        aggs={"bins": histogram},
-    )
+    query: dict[str, Any] = {
+        "bool": {"filter": post_filters(brand=brand, start=start, end=end, platform=platform)}
+    }
+    if interval_seconds < 86_400:
+        query["bool"]["must_not"] = [{"term": {"time_precision": "day"}}]
+    response = es.search(index=posts_alias(prefix), size=0, query=query, aggs={"bins": histogram})
     # Zero-fill on the client too: with an offset, extended_bounds may add a bin at `end`.
     by_key = {int(b["key"]): b for b in response["aggregations"]["bins"]["buckets"]}
     bins = []

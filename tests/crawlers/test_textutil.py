@@ -40,5 +40,14 @@ def test_repost_chain_from_weibo_html() -> None:
     assert text == "避雷//@路人甲:太吓人了//@消费维权观察：扩散[怒]"
     assert repost_chain(text) == ["路人甲", "消费维权观察"]
     assert own_text(text) == "避雷"
-    assert mentions(text) == ["路人甲", "消费维权观察"]
+    assert mentions(markup) == ["路人甲", "消费维权观察"]
+    assert mentions(text) == []  # plain text: no guessing where a name ends
+
+
+def test_mentions_only_from_links() -> None:
+    markup = (
+        '<a href="https://m.weibo.cn/n/%E9%B2%9C%E7%89%A7%E4%B9%B3%E4%B8%9A">@鲜牧乳业</a>'
+        " 纯牛奶喝出黑色异物 @鲜牧乳业纯牛奶喝出黑色异物 <a href='/n/路人_甲'>@路人_甲</a>"
+    )
+    assert mentions(markup) == ["鲜牧乳业", "路人_甲"]
     assert topics("#鲜牧喝出异物# 和 #维权#") == ["鲜牧喝出异物", "维权"]

@@ -73,6 +73,19 @@ def test_competitor_must_be_a_configured_brand(tmp_path: Path) -> None:
         load_file(path, BrandsConfig)
 
 
+def test_empty_alias_is_refused_with_its_path(tmp_path: Path) -> None:
+    text = "brands:\n  - {name: 鲜牧, aliases: [XianMu, ''], exclude: ['  ']}\n"
+    path = write(tmp_path, "brands.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_file(path, BrandsConfig)
+    lines = str(info.value).splitlines()
+    assert any(
+        line.startswith(f"{path}: brands[0].aliases:") and "entry 1 is empty" in line
+        for line in lines
+    )
+    assert any("brands[0].exclude:" in line and "match every text" in line for line in lines)
+
+
 def test_inline_secret_is_refused(tmp_path: Path) -> None:
     text = "channels:\n  - name: hook\n    type: webhook\n    options: {url: http://x}\n"
     path = write(tmp_path, "alerts.yaml", text)

@@ -91,3 +91,12 @@ def test_accounts_for_period_keeps_only_the_brand() -> None:
     ids = {d["account_id"] for d in docs}
     assert "u-X" not in ids and "u-消费者小李" in ids
     assert docs[0]["rank"] == 1 and docs[0]["brand"] == "鲜牧"
+
+
+def test_forest_betweenness_is_exact() -> None:
+    from koubei.analysis.spread.accounts import forest_betweenness
+
+    F = nx.disjoint_union(nx.random_labeled_tree(200, seed=4), nx.path_graph(6))
+    expected = nx.betweenness_centrality(F, normalized=True)
+    got = forest_betweenness(F)
+    assert max(abs(expected[n] - got[n]) for n in F) < 1e-12

@@ -124,7 +124,7 @@ def test_self_repost_chain_does_not_invent_a_hop() -> None:
 def test_duplicates_missing_times_and_missing_fields() -> None:
     records = [
         rec("r", "A", 0),
-        rec("r", "Z", 9),  # duplicate id: first copy kept
+        rec("r", "Z", 9),  # duplicate id: the earlier-timed copy kept, in any order
         {"id": "bare", "text_raw": "无作者无时间", "parent_id": "r", "relation": "reply"},
         {"text_raw": "no id"},
     ]

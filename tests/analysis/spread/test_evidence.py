@@ -56,3 +56,19 @@ def test_empty_incident() -> None:
     ev = incident_evidence([])
     assert ev["source"] is None and ev["spread_path"] == [] and ev["key_accounts"] == []
     assert ev["coordination"]["verdict"] == "organic"
+
+
+def test_source_of_names_the_estimator_that_made_it() -> None:
+    import networkx as nx
+
+    from koubei.analysis.spread.evidence import source_of
+
+    G = nx.DiGraph([("r", "a"), ("a", "b"), ("a", "c"), ("c", "d")])
+    nx.set_node_attributes(
+        G, {"r": True, "a": False, "b": False, "c": False, "d": False}, "placeholder"
+    )
+    untimed = source_of(G, "r")  # no crawled post has a time: rumor centrality decides
+    assert untimed["root_missing"] is True and untimed["estimated_by"] == "rumor"
+    nx.set_node_attributes(G, {"b": 5.0, "d": 9.0}, "ts")
+    timed = source_of(G, "r")
+    assert (timed["id"], timed["estimated_by"]) == ("b", "earliest")

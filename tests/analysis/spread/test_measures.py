@@ -98,3 +98,21 @@ def test_events_feed_the_cascade_growth_detector() -> None:
     assert sum(series.reposts) == 8 and series.depth[-1] == 3 and series.breadth[-1] == 4
     summary = cascade_summary(G, "weibo:1")
     assert summary["max_followers"] == 2_000_000 and summary["verified_involved"] is False
+
+
+def test_times_say_their_origin_and_give_both_when_a_post_predates_the_root() -> None:
+    import networkx as nx
+
+    from koubei.analysis.spread.measures import cascade_summary
+
+    G = nx.DiGraph([(0, 1), (0, 2), (0, 3)])
+    nx.set_node_attributes(G, {0: 100.0, 1: 160.0, 2: 220.0, 3: 700.0}, "ts")
+    clean = cascade_summary(G, 0)
+    assert clean["time_origin"] == "root" and clean["posts_before_root"] == 0
+    assert clean["seconds_to_half"] == clean["seconds_to_half_from_root"] == 60.0
+    G.nodes[1]["ts"] = 40.0  # a repost stamped before its root (clock skew)
+    skewed = cascade_summary(G, 0)
+    assert skewed["time_origin"] == "first_post" and skewed["posts_before_root"] == 1
+    assert skewed["seconds_to_half"] == 60.0  # 40 -> 100
+    assert skewed["seconds_to_half_from_root"] == 0.0
+    assert skewed["seconds_to_90pct"] == 660.0 and skewed["seconds_to_90pct_from_root"] == 600.0

@@ -70,3 +70,48 @@ def test_feed_and_sitemap_articles(
     assert again.items == 0
     fetched = {path for path, _ in site.requests}
     assert not {"/a/1.html", "/a/2.html", "/a/3.html", "/a/5.html"} & fetched
+
+
+def test_feed_items_sharing_a_page_each_keep_their_own_id(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A GB2312 forum feed: three replies on one thread page (``#pid``), one date-only page."""
+    url: list[str] = []
+    feed = (PAGES / "rss_fragments_gb2312.xml").read_bytes().decode("gb2312")
+    site = fixture_site(
+        {
+            "/bbs/rss.xml": lambda q: Reply(
+                feed.replace("{site}", url[0]).encode("gb2312"), 200, "application/rss+xml"
+            ),
+            "/bbs/thread-88.html": lambda q: Reply.page("bbs_thread88.html", HTML),
+            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    thread = f"{site.url}/bbs/thread-88.html"
+    assert sorted(docs) == [
+        f"{thread}#pid1001",
+        f"{thread}#pid1002",
+        f"{thread}#pid1003",
+        f"{site.url}/bbs/thread-90.html",
+    ]
+    assert len({d["id"] for d in docs.values()}) == 4
+    first = docs[f"{thread}#pid1001"]
+    assert first["native_id"] == url_id(f"{thread}#pid1001")
+    assert first["text_raw"] == "今天早上给孩子倒鲜牧纯牛奶，杯底有黑色异物，已经拍照留证。"
+    assert first["author"]["name"] == "奶爸老周" and first["title"].endswith("1楼")
+    assert first["created_at"] == "2026-11-24T09:15:00+08:00"
+    assert first["time_precision"] is None
+    second = docs[f"{thread}#pid1002"]
+    assert second["author"]["name"] == "小区团长" and "寄回检测" in second["text_raw"]
+    third = docs[f"{thread}#pid1003"]  # description too short: the page was fetched for it
+    assert third["native_id"] == url_id(f"{thread}#pid1003")
+    assert third["created_at"] == "2026-11-24T10:05:00+08:00"
+    dated = docs[f"{site.url}/bbs/thread-90.html"]  # the page gives a day only
+    assert dated["created_at"] == "2026-11-25T00:00:00+08:00"
+    assert dated["time_precision"] == "day"
+    assert report.status == "ok"

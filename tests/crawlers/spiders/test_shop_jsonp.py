@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from koubei import jsonl
@@ -71,3 +72,70 @@ def test_second_run_stops_at_the_watermark(fixture_site: Any, koubei_home: str) 
     assert again.items == 0 and again.stats["known"] == 2
     assert [q["currentPage"] for q in site.hits(PATH)] == ["1"]  # page 1 all known: stop
     assert again.status == "ok"
+
+
+# --- Taobao's mtop rate API ---------------------------------------------------------------
+
+MTOP_PATH = "/h5/mtop.taobao.rate.detaillist.get/6.0/"
+TOKEN = "5f1e0c2a9b"
+
+
+def mtop_route(q: dict[str, str]) -> Reply:
+    import hashlib
+    import json
+
+    assert q["api"] == "mtop.taobao.rate.detaillist.get" and q["callback"] == "mtopjsonp1"
+    expected = hashlib.md5(f"{TOKEN}&{q['t']}&{q['appKey']}&{q['data']}".encode()).hexdigest()
+    if q["sign"] != expected:  # what the real gateway does without a valid token cookie
+        reply = Reply.page("mtop_token_empty.jsonp", "application/javascript")
+        reply.headers["Set-Cookie"] = f"_m_h5_tk={TOKEN}_1764500000000; Path=/; Domain=127.0.0.1"
+        return reply
+    data = json.loads(q["data"])
+    if data["auctionNumId"] == "666":
+        return Reply.page("mtop_punish.jsonp", "application/javascript")
+    page = {1: "mtop_rates_p1.jsonp", 2: "mtop_rates_p2.jsonp"}[data["pageNo"]]
+    return Reply.page(page, "application/javascript;charset=UTF-8")
+
+
+def test_mtop_rate_api_field_by_field(fixture_site: Any, koubei_home: str) -> None:
+    site = fixture_site({MTOP_PATH: mtop_route})
+    source = Source(
+        name="taobao",
+        platform="shop_jsonp",
+        base_url=f"{site.url}/h5",
+        product_ids=["600100", "666"],
+        brands=["云朵"],
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [
+        "1077000000001",
+        "1077000000002",
+        "1077000000003",
+        "1077000000003-append",
+    ]
+    first = docs["1077000000003"]
+    assert first["id"] == "shop_jsonp:1077000000003" and first["kind"] == "review"
+    assert first["text_raw"] == "云朵酸奶很浓稠，孩子爱喝"
+    assert first["created_at"] == "2026-11-24T00:00:00+08:00"
+    assert first["time_precision"] == "day"  # feedbackDate is a day, not a moment
+    assert first["author"]["name"] == "t**1" and first["product_id"] == "600100"
+    assert first["url"] == "https://item.taobao.com/item.htm?id=600100#rate-1077000000003"
+    assert first["extra"]["sku"] == "口味:原味;规格:200g*10"
+    assert first["extra"]["shop_reply"] == "感谢亲的支持"
+    assert first["extra"]["images"] == 2 and first["extra"]["rate_type"] == "1"
+    append = docs["1077000000003-append"]
+    assert append["text_raw"] == "追评：喝了两箱，最后一箱胀袋了"
+    assert append["parent_id"] == "shop_jsonp:1077000000003" and append["relation"] == "reply"
+    assert append["created_at"] == "2026-11-27T00:00:00+08:00"
+    assert append["extra"]["days_after"] == 3 and append["time_precision"] == "day"
+    assert docs["1077000000002"]["extra"]["rate_type"] == "-1"
+    assert docs["1077000000002"]["author"]["name"] == "x**9"
+    assert docs["1077000000001"]["extra"]["sku"] == "口味:原味"  # from skuMap
+
+    assert report.stats["errors"] == {"bad_entry": 1}
+    assert report.stats["blocked"] == {"captcha": 1}
+    hits = site.hits(MTOP_PATH)
+    pages = [json.loads(q["data"])["pageNo"] for q in hits if "600100" in q["data"]]
+    assert pages == [1, 1, 2]  # unsigned, re-signed with the cookie's token, next page

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
@@ -19,7 +22,12 @@ def routes() -> dict[str, Any]:
         assert q["mode"] == "2" and q["type"] == "1"
         return Reply.page("bili_replies_p1.json" if q["next"] == "0" else "bili_replies_p2.json")
 
-    return {"/x/web-interface/view": view, "/x/v2/reply/main": replies}
+    # No wbi keys from nav: the unsigned ``main`` endpoint is the fallback.
+    return {
+        "/x/web-interface/nav": lambda q: Reply('{"code": -101, "data": {}}'),
+        "/x/web-interface/view": view,
+        "/x/v2/reply/main": replies,
+    }
 
 
 def test_replies_field_by_field_and_second_run(
@@ -61,3 +69,47 @@ def test_replies_field_by_field_and_second_run(
     [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
     assert again.items == 0
     assert [q["next"] for q in site.hits("/x/v2/reply/main")] == ["0"]
+
+
+MIXIN = "ea1db124af3c7062474693fa704f4ff8"  # the documented key of the two nav file names
+SESSION_OFFSET = '{"type":1,"direction":1,"session_id":"1795485123","data":{}}'
+
+
+def test_wbi_signed_pages_and_null_members(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    def wbi_main(q: dict[str, str]) -> Reply:
+        unsigned = {k: v for k, v in q.items() if k != "w_rid"}
+        query = urlencode(sorted(unsigned.items()))
+        assert q["w_rid"] == hashlib.md5((query + MIXIN).encode()).hexdigest()
+        assert q["mode"] == "2" and q["oid"] == "777" and q["web_location"] == "1315875"
+        offset = json.loads(q["pagination_str"])["offset"]
+        return Reply.page("bili_wbi_p1.json" if offset == "" else "bili_wbi_p2.json")
+
+    site = fixture_site(
+        {
+            "/x/web-interface/nav": lambda q: Reply.page("bili_nav_visitor.json"),
+            "/x/web-interface/view": lambda q: Reply.page("bili_view.json"),
+            "/x/v2/reply/wbi/main": wbi_main,
+        }
+    )
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["699", "700", "701", "av777"]
+    hot = docs["701"]  # member: null
+    assert hot["author"]["id"] == "7010" and hot["author"]["name"] is None
+    assert hot["text_raw"] == "鲜牧这个测评不公平"
+    pinned = docs["700"]  # a top reply, member null, a mention in the platform's own list
+    assert pinned["author"]["id"] == "7000" and pinned["mentions"] == ["测评君"]
+    assert docs["699"]["author"] == {
+        "id": "6990",
+        "name": "用户6990",
+        "followers": None,
+        "verified": None,
+        "region": None,
+    }
+    offsets = [json.loads(q["pagination_str"])["offset"] for q in site.hits("/x/v2/reply/wbi/main")]
+    assert offsets == ["", SESSION_OFFSET]  # next_offset passed back verbatim, then is_end
+    assert report.status == "ok"

@@ -145,3 +145,91 @@ def test_login_wall_everywhere_is_blocked_not_quiet(
     assert report.stats["blocked"] == {"login_required": 3}  # 鲜牧, XianMu, 北岭
     assert report.stats["alert"] is True
     assert report.landing_file is not None and list(jsonl.read(report.landing_file)) == []
+
+
+OLD_POST, TYPED_POST = "5000000000000200", "5000000000000300"
+
+
+def test_old_comment_api_and_cursor_types(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """hotflow refuses one post (old API: hot_data, reply_id, like_counts, ``11-24`` dates);
+    the other pages with ``max_id_type`` 1, which must be sent back as given."""
+
+    def hotflow(q: dict[str, str]) -> Reply:
+        if q["id"] == OLD_POST:
+            return Reply.page("wb_hotflow_refused.json")
+        if "max_id" in q:
+            assert q["max_id"] == "139772510052111" and q["max_id_type"] == "1"
+            return Reply.page("wb_hotflow_type1_p2.json")
+        assert q["max_id_type"] == "0"
+        return Reply.page("wb_hotflow_type1_p1.json")
+
+    def old(q: dict[str, str]) -> Reply:
+        assert q["id"] == OLD_POST
+        return Reply.page(f"wb_comments_old_p{q['page']}.json")
+
+    empty = {"ok": 1, "data": {"data": [], "max": 0}}
+    site = fixture_site(
+        {
+            "/comments/hotflow": hotflow,
+            "/api/comments/show": old,
+            "/api/statuses/repostTimeline": lambda q: Reply(json.dumps(empty)),
+            "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[OLD_POST, TYPED_POST])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [
+        "c4900000000080",
+        "c4900000000090",
+        "c4900000000101",
+        "c4900000000102",
+        "c4900000000200",
+        "c4900000000201",
+    ]
+    first = docs["c4900000000101"]  # in both the time list and the hot list: once
+    assert first["parent_id"] == f"weibo:{OLD_POST}" and first["root_id"] == f"weibo:{OLD_POST}"
+    assert first["engagement"]["likes"] == 7 and first["engagement"]["comments"] == 2
+    assert first["created_at"][5:] == "11-24T00:00:00+08:00"
+    assert first["time_precision"] == "day"
+    assert first["mentions"] == ["鲜牧乳业"]  # from the link, not "鲜牧乳业纯牛奶喝出黑色异物"
+    reply = docs["c4900000000102"]
+    assert reply["parent_id"] == "weibo:c4900000000101" and reply["relation"] == "reply"
+    assert reply["engagement"]["likes"] == 1 and reply["mentions"] == ["老顾客"]
+    hot = docs["c4900000000090"]
+    assert hot["extra"]["hot"] is True and hot["engagement"]["likes"] == 12_000
+    assert hot["engagement"]["comments"] == 31 and hot["author"]["followers"] == 52000
+    assert docs["c4900000000080"]["created_at"][5:] == "11-22T00:00:00+08:00"
+    typed = docs["c4900000000201"]
+    assert typed["engagement"]["comments"] == 5 and typed["time_precision"] is None
+    assert typed["created_at"] == "2026-11-25T08:00:00+08:00"
+    assert [q["page"] for q in site.hits("/api/comments/show")] == ["1", "2"]
+    assert len(site.hits("/comments/hotflow")) == 3
+
+
+def test_search_follows_the_since_id_cursor(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    def search(q: dict[str, str]) -> Reply:
+        if "since_id" in q:
+            assert q["since_id"] == "4988000000000001" and "page" not in q
+            return Reply.page("wb_search_end.json")
+        return Reply.page("wb_search_since_p1.json")
+
+    empty = json.dumps({"ok": 1, "data": {"data": [], "max": 0}})
+    site = fixture_site(
+        {
+            "/api/container/getIndex": search,
+            "/api/statuses/repostTimeline": lambda q: Reply(empty),
+            "/comments/hotflow": lambda q: Reply(empty),
+            "/statuses/extend": lambda q: Reply.page("wb_extend.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, brands=["鲜牧"])
+    crawl_sources([source], brands, run_id="r1", settings=FAST)
+    cursors = [q.get("since_id") for q in site.hits("/api/container/getIndex")]
+    # Each keyword's first page, then its second page asked for by the cursor, not by number.
+    assert cursors.count(None) == cursors.count("4988000000000001") >= 1

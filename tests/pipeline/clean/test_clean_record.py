@@ -6,11 +6,12 @@ from koubei.model import Document, from_record, make_id, to_record
 from koubei.pipeline.clean import clean_record
 
 
-def _record(text: str, title: str | None = None) -> dict:
+def _record(text: str, title: str | None = None, platform: str = "articles") -> dict:
+    # Articles: plain text, so mentions are read from it (weibo's come from the spider).
     return to_record(
         Document(
-            id=make_id("weibo", "1"),
-            platform="weibo",
+            id=make_id(platform, "1"),
+            platform=platform,
             source="test",
             kind="post",
             native_id="1",
@@ -47,3 +48,10 @@ def test_terms_are_distinct_words_without_stop_words_or_punctuation() -> None:
 def test_email_is_not_a_mention() -> None:
     out = clean_record(_record("联系 service@shop.com 或 @小王 处理"))
     assert out["mentions"] == ["小王"]
+
+
+def test_platform_mentions_from_markup_are_kept() -> None:
+    text = "<a href='/n/鲜牧乳业'>@鲜牧乳业</a> 还有 @鲜牧乳业纯牛奶喝出黑色异物"
+    record = _record(text, platform="weibo")
+    record["mentions"] = ["鲜牧乳业"]
+    assert clean_record(record)["mentions"] == ["鲜牧乳业"]  # no account cut out of text

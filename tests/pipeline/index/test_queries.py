@@ -136,3 +136,32 @@ def test_rison_quotes_and_escapes() -> None:
         == "(a:'it!'s!!',b:!(1,2.5,!f),c:'')"
     )
     assert rison.dumps("-1") == "'-1'"
+
+
+def test_date_only_posts_stay_out_of_intraday_bins(
+    es: Elasticsearch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    prefix = f"q{uuid.uuid4().hex[:10]}"
+    midnight = datetime(2026, 11, 21, tzinfo=DEFAULT_TZ)
+    records = [
+        build_record(1, created_at=midnight + timedelta(minutes=2)),
+        build_record(2, created_at=midnight + timedelta(minutes=7)),
+        build_record(3, created_at=midnight, time_precision="day"),  # Weibo "11-21"
+    ]
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("KOUBEI_HOME", str(tmp_path_factory.mktemp("home")))
+            assert index_records(es, records, prefix=prefix).created == 3
+        es.indices.refresh(index=posts_alias(prefix))
+        five_min = queries.volume_series(
+            es, prefix, None, midnight, midnight + timedelta(minutes=10), 300
+        )
+        assert [b.total for b in five_min] == [1, 1]
+        daily = queries.volume_series(
+            es, prefix, None, midnight, midnight + timedelta(days=1), 86_400
+        )
+        assert [b.total for b in daily] == [3]
+    finally:
+        es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        for kind in ("posts", "alerts", "accounts", "cascades"):
+            es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-{kind}")

@@ -1,0 +1,21 @@
+"""Run the Examples sections of the crawler text and signing helpers as doctests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "koubei.crawlers.textutil",
+    "koubei.crawlers.spiders.base",
+    "koubei.crawlers.spiders.video_comments",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
