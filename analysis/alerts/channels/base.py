@@ -47,6 +47,10 @@ COMMON_OPTIONS: dict[str, Option] = {
     "url_env": Option(str, True, help="env var holding the endpoint URL", env=True),
     "timeout": (Option((int, float), default=10, help="seconds per request")),
     "rate_per_minute": Option(int, help="override the platform's messages per minute"),
+    "rate_limits": Option(
+        list,
+        help="override the platform's limits: ['20/1m', '5/1s'] = messages per period, all hold",
+    ),
     "mentions": Option(list, default=[], help="on-call user ids / mobiles to @-mention"),
     "mention_all": Option(bool, default=False, help="@all where the platform supports it"),
     "mention_min_severity": Option(str, default="critical", help="mention only at/above this"),
@@ -81,9 +85,15 @@ class Channel(ABC):
         self.field = f"channels[{index}].options"
         self.options, self.secrets = self._validate(config.options)
         per_minute = self.options.get("rate_per_minute")
-        self.rate_limits: tuple[tuple[int, float], ...] = (
-            ((int(per_minute), 60.0),) if per_minute else self.default_rate_limits
-        )
+        self.rate_limits: tuple[tuple[int, float], ...] = self.default_rate_limits
+        if self.options.get("rate_limits"):
+            self.rate_limits = tuple(parse_rate(r) for r in self.options["rate_limits"])
+        elif per_minute:
+            self.rate_limits = ((int(per_minute), 60.0),)
+
+    @property
+    def timeout(self) -> float:
+        return float(self.options["timeout"])
 
     @classmethod
     def schema(cls) -> dict[str, Option]:
@@ -121,6 +131,11 @@ class Channel(ABC):
                     )
                 except ConfigError as exc:
                     problems.append(str(exc))
+        for rate in options.get("rate_limits") or []:
+            try:
+                parse_rate(rate)
+            except ValueError as exc:
+                problems.append(f"{self.config_file}: {self.field}.rate_limits: {exc}")
         problems += [f"{self.config_file}: {self.field}.{p}" for p in self.check(options)]
         if problems:
             raise ConfigError("\n".join(problems))
@@ -151,27 +166,71 @@ class Channel(ABC):
         """Raise :class:`DeliveryError` unless the platform accepted the message."""
         raise_for_http(response)
 
-    def send(self, payload: dict[str, Any], idempotency_key: str) -> None:
-        """Build, sign and POST one message; raises :class:`DeliveryError` on failure."""
+    def _http(self) -> httpx.Client:
+        """One client per channel, reused: a burst of 30 messages opens one connection pool."""
+        client: httpx.Client | None = getattr(self, "_client", None)
+        if client is None:
+            client = httpx.Client(
+                timeout=self.timeout, trust_env=False, proxy=self.secrets.get("proxy")
+            )
+            self._client = client
+        return client
+
+    def send(
+        self, payload: dict[str, Any], idempotency_key: str, *, timeout: float | None = None
+    ) -> None:
+        """Build, sign and POST one message; raises :class:`DeliveryError` on failure.
+
+        A read or write timeout means the request went out and the answer did not come back:
+        the message may have arrived (``unknown_outcome``), unlike a refused connection.
+        """
         request = self.build_request(payload, idempotency_key)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: idempotency_key,
             **request.headers,
         }
-        proxy = self.secrets.get("proxy")
         try:
-            with httpx.Client(
-                timeout=float(self.options["timeout"]), trust_env=False, proxy=proxy
-            ) as client:
-                response = client.post(request.url, content=request.body, headers=headers)
+            response = self._http().post(
+                request.url, content=request.body, headers=headers, timeout=timeout or self.timeout
+            )
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+            raise DeliveryError(
+                f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
+            ) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
         self.check_response(response)
 
 
+def parse_rate(text: Any) -> tuple[int, float]:
+    """``"20/1m"`` → ``(20, 60.0)``: messages per period."""
+    count, _, period = str(text).partition("/")
+    try:
+        limit, seconds = int(count), float(parse_duration_float(period))
+    except ValueError:
+        raise ValueError(f"{text!r} is not messages/period like '20/1m' or '5/1s'") from None
+    if limit < 1 or seconds <= 0:
+        raise ValueError(f"{text!r}: messages and period must be positive")
+    return limit, seconds
+
+
+def parse_duration_float(text: str) -> float:
+    """``1m``, ``2s``, ``0.5s``, ``100ms`` → seconds (tests scale windows below a second)."""
+    text = text.strip()
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for suffix in ("ms", "s", "m", "h"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * units[suffix]
+    return float(text)
+
+
 def raise_for_http(response: httpx.Response) -> None:
-    """5xx, 408 and 429 are worth retrying (429 honours ``Retry-After``); other 4xx are not."""
+    """5xx, 408 and 429 are worth retrying; 429 is "too fast" and honours ``Retry-After``.
+
+    Slack answers an incoming webhook over its rate (about one message a second) with HTTP 429
+    and ``Retry-After`` in seconds (Slack API docs, "Rate limits"); other 4xx are not retried.
+    """
     status = response.status_code
     if status < 300:
         return
@@ -182,23 +241,44 @@ def raise_for_http(response: httpx.Response) -> None:
         retry_after = None
     retryable = status >= 500 or status in (408, 425, 429)
     raise DeliveryError(
-        f"HTTP {status}: {response.text[:200]}", retryable=retryable, retry_after=retry_after
+        f"HTTP {status}: {response.text[:200]}",
+        retryable=retryable,
+        retry_after=retry_after,
+        rate_limited=status == 429,
     )
 
 
 def raise_for_errcode(
-    response: httpx.Response, *, code_key: str, retry_codes: set[int], message_key: str = "errmsg"
+    response: httpx.Response,
+    *,
+    code_key: str,
+    rate_codes: set[int],
+    retry_codes: frozenset[int] = frozenset(),
+    message_key: str = "errmsg",
 ) -> None:
-    """Chat platforms answer 200 with an error code in the body; 0 means accepted."""
-    raise_for_http(response)
+    """Chat platforms answer with an error code in the body; 0 means accepted.
+
+    ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
+    are other transient errors (system busy); any other code is a bad request, not retried.
+    """
     try:
         body = response.json()
-    except json.JSONDecodeError as exc:
-        raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True) from exc
+    except json.JSONDecodeError:
+        body = None
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:
+        # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
+        assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        raise DeliveryError(f"{code_key} {code}: {message}", retryable=int(code) in retry_codes)
+        limited = int(code) in rate_codes
+        raise DeliveryError(
+            f"{code_key} {code}: {message}",
+            retryable=limited or int(code) in retry_codes,
+            rate_limited=limited,
+        )
+    raise_for_http(response)
+    if body is None:
+        raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
 
 
 def dumps(body: Any) -> bytes:

@@ -49,6 +49,8 @@ def _cut(text: str, limit: int) -> str:
 @register
 class SlackChannel(Channel):
     type_name = "slack"
+    # "Posting messages: 1 per second, short bursts allowed" (Slack API docs, Rate limits);
+    # beyond it HTTP 429 with Retry-After, handled in base.raise_for_http.
     default_rate_limits = ((1, 1.0),)
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
