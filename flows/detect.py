@@ -36,7 +36,9 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
     detectors = build_detectors(alerts)
-    channel_names = [c.name for c in alerts.channels if c.enabled]
+    # The channel configs, not their names: a name is taken as "send whatever the severity",
+    # which sent `info` incidents to every channel regardless of its min_severity.
+    targets = [c for c in alerts.channels if c.enabled]
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
     operational, blind_brands = check_sources(store, config_dir, as_of, alerts.channels)
@@ -66,7 +68,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             [d.to_dict() for d in active],
             evidence=evidence,
             now=as_of,
-            channels=channel_names,
+            channels=targets,
             # A blocked source hides complaints: its silence must not resolve an incident.
             hold_open=brand.name in blind_brands,
         )

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from koubei.analysis.alerts.channels.base import Channel, Option, Request, dumps, register
-from koubei.analysis.alerts.payload import iso
+from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.config import parse_duration
 
 API_PATH = "/api/v2/alerts"
@@ -82,7 +82,15 @@ class AlertmanagerChannel(Channel):
             alert["generatorURL"] = kibana
         alerts = [alert]
         previous = payload.get("previous_severity")
-        if previous and previous != payload.get("severity"):
+        if alert["endsAt"] == ends and payload.get("event") == "resolved":
+            # The severity is a label, and the update that moved it may have been superseded
+            # while Alertmanager was unreachable: end the alert under every severity it could
+            # carry, or a stale one stays active until its TTL. Ending an unknown alert is a
+            # no-op for Alertmanager (a resolved alert that never fired notifies nobody).
+            for other in SEVERITY_RANK:
+                if other != payload.get("severity"):
+                    alerts.append({**alert, "labels": self._labels(payload, other)})
+        elif previous and previous != payload.get("severity"):
             alerts.append(
                 {
                     "labels": self._labels(payload, str(previous)),
