@@ -95,14 +95,14 @@ class PlatformServer:
                         if refused is not None:
                             status, answer, extra = refused
                             break
-                if server_self.delay:
-                    time.sleep(server_self.delay)  # slower than the client's timeout
                 server_self.answers.append(answer)
                 ok = (status == 200 and answer in ("ok", {"errcode": 0, "errmsg": "ok"})) or (
                     isinstance(answer, dict) and answer.get("code") == 0
                 )
                 if ok:
                     server_self.accepted.append(json.loads(body))
+                if server_self.delay:
+                    time.sleep(server_self.delay)  # taken, but answered after the client gave up
                 data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
                 try:
                     self.send_response(status)
