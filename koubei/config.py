@@ -163,6 +163,15 @@ class AlertsConfig(_Strict):
         parse_duration(value)
         return value
 
+    @field_validator("kibana_url")
+    @classmethod
+    def _kibana_url(cls, value: str) -> str:
+        # Every alert links here: a bad value must fail at start-up, not in a phone's browser.
+        parts = re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value.strip())
+        if not parts:
+            raise ValueError(f"{value!r} is not an http(s) URL like http://localhost:5601")
+        return value.strip()
+
     @property
     def interval_seconds(self) -> int:
         return parse_duration(self.interval)

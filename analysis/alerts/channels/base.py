@@ -1,7 +1,7 @@
 """The ``Channel`` base class and registry: one subclass per platform, picked by ``type``.
 
-Each class declares its options (ElastAlert2 style); construction validates them and reports
-every problem at once as a :class:`koubei.config.ConfigError` naming the file and
+Each class declares its options as one pydantic model (``Options``); construction validates
+them and reports every problem at once as a :class:`koubei.config.ConfigError` naming the file and
 ``channels[i].options.<name>``. Secrets are read from the environment variables the options
 name (``url_env``, ``secret_env``) at construction, so a missing one fails at start-up, not at
 3 a.m. Sending is synchronous HTTP; failures become :class:`DeliveryError` for the outbox.
@@ -13,9 +13,11 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koubei import paths
 from koubei.analysis.alerts.outbox import DeliveryError
@@ -25,17 +27,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_TYPES: dict[str, type[Channel]] = {}
 
 
-@dataclass(frozen=True)
-class Option:
-    """One channel option: its type(s), whether required, its default and what it means."""
-
-    types: type | tuple[type, ...]
-    required: bool = False
-    default: Any = None
-    help: str = ""
-    env: bool = False  # the value names an environment variable that holds a secret
-
-
 @dataclass
 class Request:
     url: str
@@ -43,19 +34,39 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-COMMON_OPTIONS: dict[str, Option] = {
-    "url_env": Option(str, True, help="env var holding the endpoint URL", env=True),
-    "timeout": (Option((int, float), default=10, help="seconds per request")),
-    "rate_per_minute": Option(int, help="override the platform's messages per minute"),
-    "rate_limits": Option(
-        list,
-        help="override the platform's limits: ['20/1m', '5/1s'] = messages per period, all hold",
-    ),
-    "mentions": Option(list, default=[], help="on-call user ids / mobiles to @-mention"),
-    "mention_all": Option(bool, default=False, help="@all where the platform supports it"),
-    "mention_min_severity": Option(str, default="critical", help="mention only at/above this"),
-    "proxy_env": Option(str, help="env var holding an HTTP proxy URL", env=True),
-}
+class ChannelOptions(BaseModel):
+    """Options every channel takes; a channel class subclasses this as its ``Options``.
+
+    One pydantic model per class is the only validator: unknown names, wrong types and values
+    outside a choice (``mention_min_severity: critcal``) are errors naming the field, never a
+    silent fallback. ``*_env`` fields name environment variables holding secrets.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url_env: str = Field(description="env var holding the endpoint URL")
+    timeout: float = Field(10.0, gt=0, description="seconds per request")
+    rate_per_minute: int | None = Field(None, gt=0, description="override messages per minute")
+    rate_limits: list[str] | None = Field(
+        None, description="override the platform's limits: ['20/1m', '5/1s'], all hold"
+    )
+    mentions: list[str | int] = Field(default_factory=list, description="ids/mobiles to @")
+    mention_all: bool = Field(False, description="@all where the platform supports it")
+    mention_min_severity: Literal["info", "warning", "critical"] = Field(
+        "critical", description="mention only at or above this severity"
+    )
+    proxy_env: str | None = Field(None, description="env var holding an HTTP proxy URL")
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rates(cls, value: list[str] | None) -> list[str] | None:
+        for rate in value or []:
+            parse_rate(rate)
+        return value
+
+
+#: ``*_env`` options whose value must be an http(s) URL once read from the environment
+URL_SECRETS = ("url", "proxy")
 
 
 def register(cls: type[Channel]) -> type[Channel]:
@@ -68,7 +79,7 @@ class Channel(ABC):
     """A notification channel built from one ``channels[i]`` entry of ``config/alerts.yaml``."""
 
     type_name: ClassVar[str]
-    options_schema: ClassVar[dict[str, Option]] = {}
+    Options: ClassVar[type[ChannelOptions]] = ChannelOptions
     #: the platform's limits as (messages, per seconds); the outbox defers sends beyond them
     default_rate_limits: ClassVar[tuple[tuple[int, float], ...]] = ()
     #: request body budget in bytes for the rendered message
@@ -95,48 +106,43 @@ class Channel(ABC):
     def timeout(self) -> float:
         return float(self.options["timeout"])
 
-    @classmethod
-    def schema(cls) -> dict[str, Option]:
-        return {**COMMON_OPTIONS, **cls.options_schema}
-
     def _validate(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        schema = self.schema()
+        where = f"{self.config_file}: {self.field}"
         problems: list[str] = []
         options: dict[str, Any] = {}
+        try:
+            options = self.Options.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = ".".join(str(part) for part in error["loc"])
+                message = error["msg"]
+                if error["type"] == "missing":
+                    field_info = self.Options.model_fields.get(str(error["loc"][0]))
+                    help_text = field_info.description if field_info else ""
+                    message = f"required option is missing ({help_text})"
+                elif error["type"] == "extra_forbidden":
+                    known = ", ".join(sorted(self.Options.model_fields))
+                    message = f"unknown option for channel type {self.type_name!r} (known: {known})"
+                problems.append(f"{where}.{name}: {message}")
         secrets: dict[str, str] = {}
-        for name in sorted(set(raw) - set(schema)):
-            problems.append(
-                f"{self.config_file}: {self.field}.{name}: unknown option for channel type "
-                f"{self.type_name!r} (known: {', '.join(sorted(schema))})"
-            )
-        for name, spec in schema.items():
-            where = f"{self.config_file}: {self.field}.{name}"
-            if name not in raw or raw[name] is None:
-                if spec.required:
-                    problems.append(f"{where}: required option is missing ({spec.help})")
-                options[name] = spec.default
+        # Secrets are checked even when other options are wrong: every problem in one go.
+        for name, value in (options or raw).items():
+            if not name.endswith("_env") or not isinstance(value, str):
                 continue
-            value = raw[name]
-            types = spec.types if isinstance(spec.types, tuple) else (spec.types,)
-            # bool is an int in Python; `timeout: true` is still a mistake.
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                expected = " or ".join(t.__name__ for t in types)
-                problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
-                continue
-            options[name] = value
-            if spec.env:
-                try:
-                    secrets[name.removesuffix("_env")] = secret(
-                        str(value), file=self.config_file, field=f"{self.field}.{name}"
-                    )
-                except ConfigError as exc:
-                    problems.append(str(exc))
-        for rate in options.get("rate_limits") or []:
+            key = name.removesuffix("_env")
             try:
-                parse_rate(rate)
-            except ValueError as exc:
-                problems.append(f"{self.config_file}: {self.field}.rate_limits: {exc}")
-        problems += [f"{self.config_file}: {self.field}.{p}" for p in self.check(options)]
+                secrets[key] = secret(value, file=self.config_file, field=f"{self.field}.{name}")
+            except ConfigError as exc:
+                problems.append(str(exc))
+                continue
+            if key in URL_SECRETS and not _is_http_url(secrets[key]):
+                # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
+                problems.append(
+                    f"{where}.{name}: environment variable {value} of channel {self.name!r} "
+                    f"does not hold an http(s) URL"
+                )
+        if options:
+            problems += [f"{where}.{p}" for p in self.check(options)]
         if problems:
             raise ConfigError("\n".join(problems))
         return options, secrets
@@ -223,6 +229,11 @@ def parse_duration_float(text: str) -> float:
         if text.endswith(suffix):
             return float(text[: -len(suffix)]) * units[suffix]
     return float(text)
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
 def raise_for_http(response: httpx.Response) -> None:

@@ -14,14 +14,15 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
+from pydantic import Field
 
 from koubei.analysis.alerts.channels.base import (
     Channel,
-    Option,
+    ChannelOptions,
     Request,
     dumps,
     raise_for_errcode,
@@ -46,11 +47,10 @@ def sign(secret: str, timestamp_ms: str) -> str:
 @register
 class DingTalkChannel(Channel):
     type_name = "dingtalk"
-    options_schema: ClassVar[dict[str, Option]] = {
-        "secret_env": Option(
-            str, help="env var holding the robot's SEC... signing secret", env=True
-        ),
-    }
+
+    class Options(ChannelOptions):
+        secret_env: str | None = Field(None, description="env var holding the SEC... secret")
+
     default_rate_limits = ((20, 60.0),)
     max_bytes = 19_000
 

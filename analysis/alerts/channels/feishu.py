@@ -13,13 +13,14 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
+from pydantic import Field
 
 from koubei.analysis.alerts.channels.base import (
     Channel,
-    Option,
+    ChannelOptions,
     Request,
     dumps,
     raise_for_errcode,
@@ -45,9 +46,10 @@ def sign(secret: str, timestamp: str) -> str:
 @register
 class FeishuChannel(Channel):
     type_name = "feishu"
-    options_schema: ClassVar[dict[str, Option]] = {
-        "secret_env": Option(str, help="env var holding the bot's signing secret", env=True),
-    }
+
+    class Options(ChannelOptions):
+        secret_env: str | None = Field(None, description="env var holding the signing secret")
+
     default_rate_limits = ((100, 60.0), (5, 1.0))
     max_bytes = 18_000  # leaves room for the card's JSON around the markdown
 

@@ -196,7 +196,7 @@ def test_every_problem_of_every_channel_is_reported_at_once(monkeypatch):
         "channels[0].options.secret_env: required option is missing",
         "channels[0].options.url_env: environment variable NOPE_URL is not set",
         "channels[1].options.url_env: required option is missing",
-        "channels[1].options.timeout: expected int or float, got str",
+        "channels[1].options.timeout: Input should be a valid number",
         "channels[2].type: unknown channel type 'carrier-pigeon'",
         "channels[3].options.ttl:",
     ):
@@ -249,3 +249,32 @@ def test_dingtalk_rate_limit_errcode_is_retryable(servers, monkeypatch):
     with pytest.raises(DeliveryError, match="130101") as info:
         dingtalk.send(payload(), "k")
     assert info.value.retryable is True and info.value.rate_limited is True
+
+
+def test_a_typo_in_a_choice_is_an_error_not_a_fallback(monkeypatch) -> None:
+    with pytest.raises(ConfigError) as info:
+        channel(
+            monkeypatch, "wecom", "https://qyapi.example/send?key=k", mention_min_severity="critcal"
+        )
+    message = str(info.value)
+    assert "channels[0].options.mention_min_severity" in message
+    assert "'info', 'warning' or 'critical'" in message
+
+
+@pytest.mark.parametrize("url", ["qyapi.example/send?key=k", "http://", "https://exa mple.com/x"])
+def test_a_malformed_webhook_url_fails_at_start_up_naming_channel_and_variable(
+    monkeypatch, url
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, "wecom", url)
+    message = str(info.value)
+    assert "channels[0].options.url_env" in message and "T_URL" in message
+    assert "'wecom'" in message and "http(s) URL" in message
+
+
+def test_a_malformed_kibana_url_fails_at_load(tmp_path) -> None:
+    from koubei.config import load_alerts
+
+    (tmp_path / "alerts.yaml").write_text("kibana_url: localhost:5601\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"alerts.yaml: kibana_url: .*http\(s\) URL"):
+        load_alerts(tmp_path)
