@@ -39,7 +39,11 @@ def escape_tree(value: Any, key: str = "") -> Any:
 
 
 def _link(text: str, url: str) -> str:
-    return f"<{url}|{text.replace('|', '¦')}>"  # text is escaped already
+    # Slack reads &, < and > as control characters everywhere, URLs included ("Formatting
+    # text for app surfaces": escape them), and | ends the URL part of <url|text>.
+    return (
+        f"<{escape(url.strip()).replace('|', '%7C').replace(' ', '%20')}|{text.replace('|', '¦')}>"
+    )
 
 
 def _cut(text: str, limit: int) -> str:

@@ -212,13 +212,13 @@ def test_registry_has_every_platform() -> None:
     assert set(CHANNEL_TYPES) >= {"webhook", "dingtalk", "feishu", "wecom", "slack", "alertmanager"}
 
 
-def test_slack_escapes_nested_text_but_not_urls(servers, monkeypatch):
+def test_slack_escapes_nested_text_and_link_urls(servers, monkeypatch):
     server = serve(servers, slack_check("x"))
     slack = channel(monkeypatch, "slack", f"{server.base}/x")
     posts = [{"text": "a<b>&c", "url": "https://w.example/?a=1&b=2"}]
     slack.send(payload(evidence_extra={"top_posts": posts}), "k")
     texts = " ".join(b.get("text", {}).get("text", "") for b in server.accepted[0]["blocks"])
-    assert "<https://w.example/?a=1&b=2|a&lt;b&gt;&amp;c>" in texts
+    assert "<https://w.example/?a=1&amp;b=2|a&lt;b&gt;&amp;c>" in texts
 
 
 def test_feishu_two_rate_windows_pace_through_the_outbox(servers, monkeypatch, db_path):
