@@ -150,12 +150,52 @@ class ChannelConfig(_Strict):
         return options
 
 
+class RouteConfig(_Strict):
+    """Alertmanager-style route: the first route whose matchers all hold picks the channels."""
+
+    match: dict[Literal["brand", "group", "severity"], str | list[str]] = Field(
+        default_factory=dict, description="label → value or list of values; empty matches all"
+    )
+    channels: list[str] = Field(min_length=1, description="channel names from `channels`")
+    mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
+    continue_: bool = Field(False, alias="continue", description="also try the next routes")
+
+    def matches(self, labels: dict[str, Any]) -> bool:
+        for name, wanted in self.match.items():
+            values = [wanted] if isinstance(wanted, str) else wanted
+            if str(labels.get(name)) not in values:
+                return False
+        return True
+
+
+class QuietHours(_Strict):
+    """Hours (Asia/Shanghai) in which notices below ``hold_below`` wait until the end."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    hold_below: Severity = "critical"
+
+
 class AlertsConfig(_Strict):
     interval: str = "5m"
     renotify: str = "4h"
     kibana_url: str = "http://localhost:5601"
     detectors: list[DetectorConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    quiet_hours: QuietHours | None = None
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> AlertsConfig:
+        names = {c.name for c in self.channels}
+        for i, route in enumerate(self.routes):
+            unknown = [n for n in route.channels if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"routes[{i}].channels: {', '.join(unknown)} not in channels "
+                    f"(known: {', '.join(sorted(names))})"
+                )
+        return self
 
     @field_validator("interval", "renotify")
     @classmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +62,9 @@ class ChannelLike(Protocol):
 
 
 ChannelTarget = str | ChannelLike
+#: a fixed list of targets, or a router (:class:`koubei.analysis.alerts.routing.Router`) that
+#: picks them from the incident's labels once its severity is known
+Targets = Sequence[ChannelTarget] | Callable[[dict[str, Any]], Sequence[ChannelTarget]]
 
 
 class IncidentStore:
@@ -141,7 +144,7 @@ class IncidentStore:
         *,
         evidence: Mapping[str, Any] | None = None,
         now: datetime | None = None,
-        channels: Sequence[ChannelTarget] = (),
+        channels: Targets = (),
         hold_open: bool = False,
     ) -> list[Notification]:
         """Apply one evaluation's detections for ``brand``; returns the notifications enqueued.
@@ -192,7 +195,7 @@ class IncidentStore:
         detections: list[dict[str, Any]],
         evidence: dict[str, Any],
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
         hold_open: bool,
     ) -> list[Notification]:
         new = unseen(conn, brand, group, detections, at=at, interval_seconds=self.interval_seconds)
@@ -237,7 +240,7 @@ class IncidentStore:
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
         *,
         repeat: bool,
     ) -> list[Notification]:
@@ -291,9 +294,12 @@ class IncidentStore:
         incident.evidence.pop("previous_severity", None)
         incident.evidence.update(evidence)
 
-    def _eligible(self, incident: Incident, channels: Sequence[ChannelTarget]) -> list[str]:
+    def _targets(self, incident: Incident, channels: Targets) -> Sequence[ChannelTarget]:
+        return channels(incident.labels()) if callable(channels) else channels
+
+    def _eligible(self, incident: Incident, channels: Targets) -> list[str]:
         names = []
-        for channel in channels:
+        for channel in self._targets(incident, channels):
             if isinstance(channel, str):
                 names.append(channel)
             elif getattr(channel, "enabled", True) and rank(incident.severity) >= rank(
@@ -307,7 +313,7 @@ class IncidentStore:
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
         repeat: bool,
     ) -> list[Notification]:
         if silences.silenced_by(conn, incident.labels(), at):
@@ -321,7 +327,17 @@ class IncidentStore:
         if not plan:
             return []
         incident.event_seq += 1
-        notes = [self._enqueue(conn, incident, name, kind, at) for name, kind in plan]
+        mentions = {
+            t.name: list(getattr(t, "mentions", ()))
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str)
+        }
+        hold = getattr(channels, "hold_until", None)
+        not_before = hold(incident.severity, at) if hold else None
+        notes = [
+            self._enqueue(conn, incident, name, kind, at, mentions.get(name), not_before)
+            for name, kind in plan
+        ]
         incident.notified_channels = sorted({*incident.notified_channels, *(n for n, _ in plan)})
         incident.last_notified_at = at
         incident.notified_severity = incident.severity
@@ -332,7 +348,7 @@ class IncidentStore:
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
     ) -> list[Notification]:
         incident.status = "resolved"
         incident.resolved_at = at
@@ -341,25 +357,40 @@ class IncidentStore:
         if incident.notified_channels:
             incident.event_seq += 1
             # Everyone told it fired hears it is over, silenced or not, configured now or not.
+            hold = getattr(channels, "hold_until", None)
+            not_before = hold(incident.severity, at) if hold else None
             for name in incident.notified_channels:
-                notes.append(self._enqueue(conn, incident, name, "resolved", at))
+                notes.append(
+                    self._enqueue(conn, incident, name, "resolved", at, not_before=not_before)
+                )
         self._save(conn, incident)
         return [n for n in notes if n is not None]
 
     def _enqueue(
-        self, conn: sqlite3.Connection, incident: Incident, channel: str, kind: str, at: float
+        self,
+        conn: sqlite3.Connection,
+        incident: Incident,
+        channel: str,
+        kind: str,
+        at: float,
+        mentions: list[str] | None = None,
+        not_before: float | None = None,
     ) -> Notification | None:
         view = incident.as_dict(
             interval_seconds=self.interval_seconds, kibana_base=self.kibana_base, event=kind
         )
+        payload = build_payload(view, incident.evidence)
+        if mentions:
+            payload["route_mentions"] = mentions
         return outbox.enqueue(
             conn,
             channel=channel,
             kind=kind,
             incident_key=incident.dedup_key,
             idempotency_key=idempotency_key(incident.dedup_key, incident.event_seq, channel),
-            payload=build_payload(view, incident.evidence),
+            payload=payload,
             at=at,
+            not_before=not_before,
         )
 
     @staticmethod

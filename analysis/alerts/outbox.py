@@ -134,8 +134,12 @@ def enqueue(
     idempotency_key: str,
     payload: dict[str, Any],
     at: float,
+    not_before: float | None = None,
 ) -> Notification | None:
-    """Insert one row inside the caller's transaction; None if the key is already queued."""
+    """Insert one row inside the caller's transaction; None if the key is already queued.
+
+    ``not_before`` holds the row (quiet hours) until then.
+    """
     cursor = conn.execute(
         "INSERT OR IGNORE INTO outbox (idempotency_key, channel, incident_key, kind, payload, "
         "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -145,7 +149,7 @@ def enqueue(
             incident_key,
             kind,
             json.dumps(payload, ensure_ascii=False, default=str),
-            at,
+            max(at, not_before or at),
             at,
         ),
     )

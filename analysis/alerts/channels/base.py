@@ -162,7 +162,8 @@ class Channel(ABC):
         floor = SEVERITY_RANK.get(str(self.options["mention_min_severity"]), 2)
         if SEVERITY_RANK.get(str(payload.get("severity")), 0) < floor:
             return []
-        return [str(m) for m in self.options["mentions"]]
+        extra = payload.get("route_mentions") or []  # the matching route's on-call people
+        return list(dict.fromkeys(str(m) for m in [*self.options["mentions"], *extra]))
 
     @abstractmethod
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:

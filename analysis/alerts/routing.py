@@ -1,0 +1,77 @@
+"""Routing: which channels hear of an incident, with whose @-mentions, and when.
+
+As Alertmanager users expect: ``routes`` in ``config/alerts.yaml`` are tried in order; the first
+whose matchers (brand, group, severity) all hold picks its channels, and ``continue: true``
+lets the next routes add theirs. Without routes every enabled channel is a target. A channel
+still applies its own ``min_severity``. ``quiet_hours`` (Asia/Shanghai) hold notices below
+``hold_below`` (default critical) until the quiet time ends: nobody is woken for a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from koubei.config import AlertsConfig, QuietHours
+from koubei.timeutil import DEFAULT_TZ
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One channel an incident goes to, and the mentions its route adds."""
+
+    name: str
+    min_severity: str
+    enabled: bool = True
+    mentions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def route(config: AlertsConfig, labels: dict[str, Any]) -> list[Target]:
+    """The targets for an incident with ``labels`` (brand, group, severity)."""
+    channels = {c.name: c for c in config.channels if c.enabled}
+    if not config.routes:
+        return [Target(c.name, c.min_severity) for c in channels.values()]
+    picked: dict[str, Target] = {}
+    for rule in config.routes:
+        if not rule.matches(labels):
+            continue
+        for name in rule.channels:
+            if name in channels and name not in picked:
+                picked[name] = Target(name, channels[name].min_severity, True, tuple(rule.mentions))
+        if not rule.continue_:
+            break
+    return list(picked.values())
+
+
+class Router:
+    """``IncidentStore`` asks it for targets once it knows the incident's severity."""
+
+    def __init__(self, config: AlertsConfig) -> None:
+        self.config = config
+
+    def __call__(self, labels: dict[str, Any]) -> list[Target]:
+        return route(self.config, labels)
+
+    def hold_until(self, severity: str, at: float) -> float | None:
+        """When a notice of ``severity`` enqueued at ``at`` may go out (None: now)."""
+        return quiet_until(self.config.quiet_hours, severity, at)
+
+
+def quiet_until(quiet: QuietHours | None, severity: str, at: float) -> float | None:
+    if quiet is None or SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[quiet.hold_below]:
+        return None
+    now = datetime.fromtimestamp(at, DEFAULT_TZ)
+    start_h, start_m = map(int, quiet.start.split(":"))
+    end_h, end_m = map(int, quiet.end.split(":"))
+    minutes = now.hour * 60 + now.minute
+    start, end = start_h * 60 + start_m, end_h * 60 + end_m
+    inside = start <= minutes < end if start < end else minutes >= start or minutes < end
+    if not inside:
+        return None
+    ends = now.replace(hour=end_h, minute=end_m, second=0, microsecond=0)
+    if ends <= now:
+        ends += timedelta(days=1)
+    return ends.timestamp()
