@@ -158,7 +158,17 @@ class RouteConfig(_Strict):
     )
     channels: list[str] = Field(min_length=1, description="channel names from `channels`")
     mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
+    repeat_interval: str | None = Field(
+        None, description="repeat a still-active incident this often (default: `renotify`)"
+    )
     continue_: bool = Field(False, alias="continue", description="also try the next routes")
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
 
     def matches(self, labels: dict[str, Any]) -> bool:
         for name, wanted in self.match.items():

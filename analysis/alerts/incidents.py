@@ -210,7 +210,7 @@ class IncidentStore:
             if not fresh:
                 return []
             incident = self._open(conn, brand, group, fresh, evidence, at)
-            return self._finish(conn, incident, at, channels, repeat=False)
+            return self._finish(conn, incident, at, channels, repeat="")
         incident = Incident.from_row(row)
         # Detections of this incident: new episodes, and its own onset seen again with a longer
         # episode (detectors report one detection per episode, at onset, growing
@@ -228,12 +228,11 @@ class IncidentStore:
                 incident.evidence["previous_severity"] = incident.notified_severity
         if not hold_open and at - incident.last_detection_at >= grace:
             return self._resolve(conn, incident, at, channels)
-        renotify_due = (
-            advanced
-            and incident.last_notified_at is not None
-            and at - incident.last_notified_at >= self.renotify_seconds
+        # Escalation is news for everyone; a still-active incident is repeated per channel once
+        # its route's repeat interval (default `renotify`) has passed since that channel heard.
+        return self._finish(
+            conn, incident, at, channels, repeat="all" if escalated else ("due" if advanced else "")
         )
-        return self._finish(conn, incident, at, channels, repeat=escalated or renotify_due)
 
     def _finish(
         self,
@@ -242,7 +241,7 @@ class IncidentStore:
         at: float,
         channels: Targets,
         *,
-        repeat: bool,
+        repeat: str,
     ) -> list[Notification]:
         notes = self._notify(conn, incident, at, channels, repeat)
         self._save(conn, incident)
@@ -314,15 +313,25 @@ class IncidentStore:
         incident: Incident,
         at: float,
         channels: Targets,
-        repeat: bool,
+        repeat: str,
     ) -> list[Notification]:
+        """``repeat``: "all" (escalated), "due" (active: channels whose interval passed), ""."""
         if silences.silenced_by(conn, incident.labels(), at):
             return []
+        intervals = {
+            t.name: getattr(t, "repeat_seconds", None) or self.renotify_seconds
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str)
+        }
         plan = []
         for name in self._eligible(incident, channels):
             if name not in incident.notified_channels:
                 plan.append((name, "firing"))
-            elif repeat:
+            elif repeat == "all" or (
+                repeat == "due"
+                and at - self._last_told(conn, incident, name)
+                >= intervals.get(name, self.renotify_seconds)
+            ):
                 plan.append((name, "updated"))
         if not plan:
             return []
@@ -342,6 +351,14 @@ class IncidentStore:
         incident.last_notified_at = at
         incident.notified_severity = incident.severity
         return [n for n in notes if n is not None]
+
+    @staticmethod
+    def _last_told(conn: sqlite3.Connection, incident: Incident, channel: str) -> float:
+        row = conn.execute(
+            "SELECT MAX(created_at) FROM outbox WHERE incident_key = ? AND channel = ?",
+            (incident.dedup_key, channel),
+        ).fetchone()
+        return float(row[0] if row and row[0] is not None else incident.last_notified_at or 0)
 
     def _resolve(
         self,

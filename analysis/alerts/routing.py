@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from koubei.config import AlertsConfig, QuietHours
+from koubei.config import AlertsConfig, QuietHours, parse_duration
 from koubei.timeutil import DEFAULT_TZ
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -27,6 +27,7 @@ class Target:
     min_severity: str
     enabled: bool = True
     mentions: tuple[str, ...] = field(default_factory=tuple)
+    repeat_seconds: int | None = None  # the route's repeat_interval
 
 
 def route(config: AlertsConfig, labels: dict[str, Any]) -> list[Target]:
@@ -40,7 +41,10 @@ def route(config: AlertsConfig, labels: dict[str, Any]) -> list[Target]:
             continue
         for name in rule.channels:
             if name in channels and name not in picked:
-                picked[name] = Target(name, channels[name].min_severity, True, tuple(rule.mentions))
+                repeat = parse_duration(rule.repeat_interval) if rule.repeat_interval else None
+                picked[name] = Target(
+                    name, channels[name].min_severity, True, tuple(rule.mentions), repeat
+                )
         if not rule.continue_:
             break
     return list(picked.values())

@@ -111,3 +111,34 @@ def test_quiet_hours_hold_warnings_until_morning_not_criticals(db_path: Path) ->
         if (n.next_attempt_at or 0) <= at_shanghai(7, 59, 26).timestamp()
     ]
     assert {n.kind for n in due_at_night} == {"firing"} and len(due_at_night) == len(critical)
+
+
+def test_per_route_repeat_interval(db_path: Path) -> None:
+    raw = {
+        **CONFIG,
+        "quiet_hours": None,
+        "routes": [
+            {"match": {"brand": "鲜牧"}, "channels": ["pr"], "repeat_interval": "30m",
+             "continue": True},
+            {"channels": ["oncall"]},  # the global renotify (4h)
+        ],
+    }  # fmt: skip
+    router = Router(AlertsConfig.model_validate(raw))
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=12)
+
+    def seen(minutes: int) -> list[str]:
+        now = at_shanghai(10) + timedelta(minutes=minutes)
+        found = {
+            **detection(0, brand="鲜牧"),
+            "timestamp": (now - timedelta(minutes=1)).isoformat(),
+        }
+        return sorted(
+            f"{n.channel}:{n.kind}"
+            for n in store.observe("鲜牧", [found], now=now, channels=router)
+        )
+
+    assert seen(0) == ["oncall:firing", "pr:firing"]
+    assert seen(10) == []  # still active, nobody's interval has passed
+    assert seen(35) == ["pr:updated"]  # PR asked for every 30 minutes
+    assert seen(50) == []
+    assert seen(70) == ["pr:updated"]
