@@ -161,6 +161,9 @@ class RouteConfig(_Strict):
     repeat_interval: str | None = Field(
         None, description="repeat a still-active incident this often (default: `renotify`)"
     )
+    digest: bool = Field(
+        False, description="gather into one message a day (at `digest_at`) instead of paging"
+    )
     continue_: bool = Field(False, alias="continue", description="also try the next routes")
 
     @field_validator("repeat_interval")
@@ -194,6 +197,7 @@ class AlertsConfig(_Strict):
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
+    digest_at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:

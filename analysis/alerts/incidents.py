@@ -343,14 +343,36 @@ class IncidentStore:
         }
         hold = getattr(channels, "hold_until", None)
         not_before = hold(incident.severity, at) if hold else None
-        notes = [
-            self._enqueue(conn, incident, name, kind, at, mentions.get(name), not_before)
-            for name, kind in plan
-        ]
+        digested = {
+            t.name for t in self._targets(incident, channels) if getattr(t, "digest", False)
+        }
+        notes = []
+        for name, kind in plan:
+            if name in digested:
+                if kind == "firing":  # one line in the next digest; no repeats, no paging
+                    digest_at = channels.digest_time(at)  # type: ignore[union-attr]
+                    notes.append(
+                        self._enqueue(conn, incident, name, "digest-item", at, None, digest_at)
+                    )
+                continue
+            notes.append(
+                self._enqueue(conn, incident, name, kind, at, mentions.get(name), not_before)
+            )
         incident.notified_channels = sorted({*incident.notified_channels, *(n for n, _ in plan)})
         incident.last_notified_at = at
         incident.notified_severity = incident.severity
         return [n for n in notes if n is not None]
+
+    @staticmethod
+    def _only_digested(conn: sqlite3.Connection, incident: Incident, channel: str) -> bool:
+        kinds = {
+            r[0]
+            for r in conn.execute(
+                "SELECT kind FROM outbox WHERE incident_key = ? AND channel = ?",
+                (incident.dedup_key, channel),
+            )
+        }
+        return kinds == {"digest-item"}
 
     @staticmethod
     def _last_told(conn: sqlite3.Connection, incident: Incident, channel: str) -> float:
@@ -377,6 +399,8 @@ class IncidentStore:
             hold = getattr(channels, "hold_until", None)
             not_before = hold(incident.severity, at) if hold else None
             for name in incident.notified_channels:
+                if self._only_digested(conn, incident, name):
+                    continue  # the digest reports it; its end pages nobody either
                 notes.append(
                     self._enqueue(conn, incident, name, "resolved", at, not_before=not_before)
                 )

@@ -50,6 +50,7 @@ MAX_TIMEOUT = 120.0
 REPEAT_MARK = "（重发）"
 #: rows that still carry news; anything newer than a row in one of these supersedes it
 LIVE = ("pending", "delivered", "unconfirmed")
+DIGEST_ITEM = "digest-item"
 
 
 class DeliveryError(Exception):
@@ -142,7 +143,7 @@ def enqueue(
     """
     cursor = conn.execute(
         "INSERT OR IGNORE INTO outbox (idempotency_key, channel, incident_key, kind, payload, "
-        "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "next_attempt_at, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             idempotency_key,
             channel,
@@ -151,6 +152,7 @@ def enqueue(
             json.dumps(payload, ensure_ascii=False, default=str),
             max(at, not_before or at),
             at,
+            "held" if kind == DIGEST_ITEM else "pending",  # waits for its channel's digest
         ),
     )
     if cursor.rowcount == 0:
@@ -265,6 +267,7 @@ def deliver_pending(
         report,
     )
     by_name = {c.name: c for c in channels}
+    collect_digests(db_path, at=run.at)
     conn = db.connect(db_path)
     try:
         forget_old(conn, older_than=started - 24 * 3600)
@@ -468,6 +471,63 @@ def _failed(conn: sqlite3.Connection, run: _Run, note: Notification, exc: Delive
             "unknown_sends = ?, repeats = ? WHERE id = ?",
             (status, attempts, next_at, error, unknown, repeats, note.id),
         )
+
+
+def collect_digests(db_path: Path, *, at: float) -> list[Notification]:
+    """Turn each channel's due ``digest-item`` rows into one ``digest`` notification."""
+    from koubei.analysis.alerts.payload import SCHEMA, iso
+
+    made: list[Notification] = []
+    conn = db.connect(db_path)
+    try:
+        with db.transaction(conn):
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE status = 'held' AND kind = ? AND next_attempt_at <= ? "
+                "ORDER BY id",
+                (DIGEST_ITEM, at),
+            ).fetchall()
+            by_channel: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                by_channel.setdefault(row["channel"], []).append(row)
+            for channel, items in by_channel.items():
+                day = (iso(float(items[-1]["next_attempt_at"])) or "")[:10]
+                entries = []
+                for item in items:
+                    p = json.loads(item["payload"])
+                    entries.append(
+                        {k: p.get(k) for k in ("brand", "group", "started_at", "observed",
+                                               "expected", "kibana_url") if p.get(k) is not None}
+                        | {"reason": (p.get("reasons") or [""])[0]}
+                    )  # fmt: skip
+                payload = {
+                    "schema": SCHEMA,
+                    "dedup_key": f"digest-{channel}-{day}",
+                    "brand": "、".join(dict.fromkeys(str(e.get("brand")) for e in entries)),
+                    "group": "digest",
+                    "status": "digest",
+                    "event": "digest",
+                    "severity": "info",
+                    "title": f"【每日汇总】{day} 提示级口碑事件 {len(entries)} 起",
+                    "digest": entries,
+                }
+                note = enqueue(
+                    conn,
+                    channel=channel,
+                    kind="digest",
+                    incident_key=payload["dedup_key"],
+                    idempotency_key=f"kb-digest-{channel}-{day}-{items[-1]['id']}",
+                    payload=payload,
+                    at=at,
+                )
+                conn.executemany(
+                    "UPDATE outbox SET status = 'digested' WHERE id = ?",
+                    [(item["id"],) for item in items],
+                )
+                if note is not None:
+                    made.append(note)
+    finally:
+        conn.close()
+    return made
 
 
 def notifications(

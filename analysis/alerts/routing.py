@@ -5,6 +5,9 @@ whose matchers (brand, group, severity) all hold picks its channels, and ``conti
 lets the next routes add theirs. Without routes every enabled channel is a target. A channel
 still applies its own ``min_severity``. ``quiet_hours`` (Asia/Shanghai) hold notices below
 ``hold_below`` (default critical) until the quiet time ends: nobody is woken for a warning.
+A route with ``digest: true`` (typically ``severity: info``) pages nobody: its incidents wait as
+``digest-item`` rows and go out once a day at ``digest_at`` as one message per channel
+(:func:`koubei.analysis.alerts.outbox.collect_digests`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Target:
     enabled: bool = True
     mentions: tuple[str, ...] = field(default_factory=tuple)
     repeat_seconds: int | None = None  # the route's repeat_interval
+    digest: bool = False  # gathered into the daily digest instead of sent now
 
 
 def route(config: AlertsConfig, labels: dict[str, Any]) -> list[Target]:
@@ -43,7 +47,12 @@ def route(config: AlertsConfig, labels: dict[str, Any]) -> list[Target]:
             if name in channels and name not in picked:
                 repeat = parse_duration(rule.repeat_interval) if rule.repeat_interval else None
                 picked[name] = Target(
-                    name, channels[name].min_severity, True, tuple(rule.mentions), repeat
+                    name,
+                    channels[name].min_severity,
+                    True,
+                    tuple(rule.mentions),
+                    repeat,
+                    rule.digest,
                 )
         if not rule.continue_:
             break
@@ -59,9 +68,22 @@ class Router:
     def __call__(self, labels: dict[str, Any]) -> list[Target]:
         return route(self.config, labels)
 
+    def digest_time(self, at: float) -> float:
+        return next_digest(self.config.digest_at, at)
+
     def hold_until(self, severity: str, at: float) -> float | None:
         """When a notice of ``severity`` enqueued at ``at`` may go out (None: now)."""
         return quiet_until(self.config.quiet_hours, severity, at)
+
+
+def next_digest(digest_at: str, at: float) -> float:
+    """The next daily digest time (Asia/Shanghai) after ``at``."""
+    hour, minute = map(int, digest_at.split(":"))
+    now = datetime.fromtimestamp(at, DEFAULT_TZ)
+    when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if when <= now:
+        when += timedelta(days=1)
+    return when.timestamp()
 
 
 def quiet_until(quiet: QuietHours | None, severity: str, at: float) -> float | None:

@@ -16,7 +16,13 @@ POST_CHARS = 120
 
 
 #: what on-call people read on a phone: Chinese words for the payload's codes
-EVENTS = {"firing": "告警", "updated": "更新", "resolved": "已恢复", "test": "测试"}
+EVENTS = {
+    "firing": "告警",
+    "updated": "更新",
+    "resolved": "已恢复",
+    "test": "测试",
+    "digest": "每日汇总",
+}
 SEVERITIES = {"critical": "严重", "warning": "警告", "info": "提示"}
 MAX_REASONS = 5
 MAX_PATHS = 3
@@ -177,6 +183,20 @@ def _pictures(value: Any) -> list[str]:
     return [str(v) for v in items if is_web_url(v)]
 
 
+def _digest(payload: Mapping[str, Any], link: Link, bold: Callable[[str], str]) -> list[list[str]]:
+    """The daily digest: one line per incident that paged nobody."""
+    items = list(payload["digest"])
+    lines = []
+    for i, item in enumerate(items, 1):
+        line = f"{i}. {bold(str(item.get('brand')))} · {_when(item.get('started_at'))}"
+        if item.get("reason"):
+            line += f" · {item['reason']}"
+        if is_web_url(item.get("kibana_url")):
+            line += " · " + link("Kibana", str(item["kibana_url"]))
+        lines.append(line)
+    return [[f"{bold('状态')}：每日汇总 · 共 {len(items)} 起提示级事件（未单独通知）"], lines]
+
+
 def sections(
     payload: Mapping[str, Any],
     *,
@@ -184,6 +204,8 @@ def sections(
     bold: Callable[[str], str] = lambda s: f"**{s}**",
 ) -> list[list[str]]:
     """The message as sections of lines, most important first, in Chinese."""
+    if payload.get("digest"):
+        return _digest(payload, link, bold)
     event = str(payload.get("event", payload.get("status")))
     severity = str(payload.get("severity"))
     level = SEVERITIES.get(severity, severity)

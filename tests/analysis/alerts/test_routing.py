@@ -142,3 +142,67 @@ def test_per_route_repeat_interval(db_path: Path) -> None:
     assert seen(35) == ["pr:updated"]  # PR asked for every 30 minutes
     assert seen(50) == []
     assert seen(70) == ["pr:updated"]
+
+
+def test_info_incidents_gather_into_one_daily_digest(db_path: Path, monkeypatch, receiver) -> None:
+    from koubei.analysis.alerts.channels import build_channels
+
+    monkeypatch.setenv("T_URL", receiver.url)
+    monkeypatch.setenv("T_SECRET", SECRET)
+    raw = {
+        "digest_at": "09:00",
+        "channels": [
+            {"name": "pr", "type": "webhook", "min_severity": "info",
+             "options": {"url_env": "T_URL", "secret_env": "T_SECRET"}},
+        ],
+        "routes": [
+            {"match": {"severity": "info"}, "channels": ["pr"], "digest": True},
+            {"channels": ["pr"]},
+        ],
+    }  # fmt: skip
+    router = Router(AlertsConfig.model_validate(raw))
+    channels = build_channels(AlertsConfig.model_validate(raw))
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=2)
+    for brand, hour in (("北岭", 10), ("云朵", 15)):
+        now = at_shanghai(hour)
+        found = {
+            **detection(0, "info", brand=brand),
+            "timestamp": (now - timedelta(minutes=1)).isoformat(),
+        }
+        store.observe(brand, [found], now=now, channels=router)
+        assert deliver_pending(db_path, channels, now=now).delivered == []  # pages nobody
+    # Both resolve in the afternoon: still nobody is paged.
+    for brand in ("北岭", "云朵"):
+        assert store.observe(brand, [], now=at_shanghai(18), channels=router) == []
+    assert deliver_pending(db_path, channels, now=at_shanghai(8, 59, day=26)).delivered == []
+    report = deliver_pending(db_path, channels, now=at_shanghai(9, 0, day=26))
+    assert len(report.delivered) == 1
+    (digest,) = receiver.received()
+    assert digest["event"] == "digest" and digest["title"].startswith("【每日汇总】2026-11-26")
+    assert [item["brand"] for item in digest["digest"]] == ["北岭", "云朵"]
+    # A warning still pages at once.
+    now = at_shanghai(10, day=26)
+    found = {
+        **detection(0, "warning", brand="鲜牧"),
+        "timestamp": (now - timedelta(minutes=1)).isoformat(),
+    }
+    store.observe("鲜牧", [found], now=now, channels=router)
+    assert len(deliver_pending(db_path, channels, now=now).delivered) == 1
+
+
+def test_digest_renders_one_line_per_incident() -> None:
+    from koubei.analysis.alerts.channels.text import render_markdown
+
+    text = render_markdown(
+        {
+            "title": "【每日汇总】2026-11-26 提示级口碑事件 2 起",
+            "event": "digest",
+            "digest": [
+                {"brand": "北岭", "started_at": "2026-11-25T10:00:00+08:00", "reason": "r1"},
+                {"brand": "云朵", "started_at": "2026-11-25T15:00:00+08:00", "reason": "r2"},
+            ],
+        },
+        4096,
+    )
+    assert "1. **北岭** · 11-25 10:00 · r1" in text.splitlines()
+    assert "2. **云朵** · 11-25 15:00 · r2" in text.splitlines()
