@@ -159,12 +159,13 @@ class RouteConfig(_Strict):
     channels: list[str] = Field(min_length=1, description="channel names from `channels`")
     mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
     repeat_interval: str | None = Field(
-        None, description="repeat a still-active incident this often (default: `renotify`)"
+        default=None, description="repeat a still-active incident this often (default: `renotify`)"
     )
     digest: bool = Field(
-        False, description="gather into one message a day (at `digest_at`) instead of paging"
+        default=False,
+        description="gather into one message a day (at `digest_at`) instead of paging",
     )
-    continue_: bool = Field(False, alias="continue", description="also try the next routes")
+    continue_: bool = Field(default=False, alias="continue", description="also try the next routes")
 
     @field_validator("repeat_interval")
     @classmethod
@@ -197,7 +198,9 @@ class AlertsConfig(_Strict):
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
-    digest_at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    digest_at: str = Field(
+        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM"
+    )
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:

@@ -344,7 +344,9 @@ class IncidentStore:
         hold = getattr(channels, "hold_until", None)
         not_before = hold(incident.severity, at) if hold else None
         digested = {
-            t.name for t in self._targets(incident, channels) if getattr(t, "digest", False)
+            t.name
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str) and getattr(t, "digest", False)
         }
         notes = []
         for name, kind in plan:

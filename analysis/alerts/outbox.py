@@ -499,7 +499,7 @@ def collect_digests(db_path: Path, *, at: float) -> list[Notification]:
                                                "expected", "kibana_url") if p.get(k) is not None}
                         | {"reason": (p.get("reasons") or [""])[0]}
                     )  # fmt: skip
-                payload = {
+                payload: dict[str, Any] = {
                     "schema": SCHEMA,
                     "dedup_key": f"digest-{channel}-{day}",
                     "brand": "、".join(dict.fromkeys(str(e.get("brand")) for e in entries)),
