@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from elasticsearch import Elasticsearch
 
 from koubei import jsonl, paths
@@ -39,15 +40,20 @@ def test_monitor_end_to_end_is_idempotent(
     monkeypatch.setenv("KOUBEI_WEBHOOK_URL", receiver.url)
     try:
         config_dir = write_demo_config(state, site.url)
-        # A second channel that only wants critical incidents (min_severity is honoured by the
-        # flow, not only by direct callers of the incident store).
+        # A second channel that only wants critical incidents, on the catch-all route: the flow
+        # routes by severity (min_severity is honoured, not only by direct callers of the store).
         alerts_yaml = config_dir / "alerts.yaml"
-        alerts_yaml.write_text(
-            alerts_yaml.read_text(encoding="utf-8")
-            + "  - name: critical-only\n    type: webhook\n    min_severity: critical\n"
-            "    options: {url_env: KOUBEI_WEBHOOK_URL, secret_env: KOUBEI_WEBHOOK_SECRET}\n",
-            encoding="utf-8",
+        alerts_config = yaml.safe_load(alerts_yaml.read_text(encoding="utf-8"))
+        alerts_config["channels"].append(
+            {
+                "name": "critical-only",
+                "type": "webhook",
+                "min_severity": "critical",
+                "options": {"url_env": "KOUBEI_WEBHOOK_URL", "secret_env": "KOUBEI_WEBHOOK_SECRET"},
+            }
         )
+        alerts_config["routes"][-1]["channels"].append("critical-only")
+        alerts_yaml.write_text(yaml.safe_dump(alerts_config, allow_unicode=True), encoding="utf-8")
         first = monitor(config_dir=config_dir, prefix=index_prefix, as_of=anchor, progress=False)
         landed = {
             record["id"]
