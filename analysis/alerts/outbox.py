@@ -310,7 +310,10 @@ def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
             if _superseded(conn, note):
                 run.report.superseded.append(note.idempotency_key)
                 continue
-            if not _claim(conn, note.id, run.now()):
+            # The lease covers the waiting this run may still do for the channel's rate limit,
+            # so an overlapping run never takes a row this one is about to send.
+            lease = LEASE_SECONDS + max(0.0, run.deadline - run.clock())
+            if not _claim(conn, note.id, run.now(), lease=lease):
                 continue  # another runner (an overlapping flow run) is sending it
             if not _send_paced(conn, run, sender, pacer, note):
                 break  # waited as long as a run may: the rest keep their order for next time
@@ -338,13 +341,15 @@ def _superseded(conn: sqlite3.Connection, note: Notification) -> bool:
     return True
 
 
-def _claim(conn: sqlite3.Connection, row_id: int, at: float) -> bool:
+def _claim(
+    conn: sqlite3.Connection, row_id: int, at: float, *, lease: float = LEASE_SECONDS
+) -> bool:
     """Lease a due row so two concurrent runners do not both send it."""
     with db.transaction(conn):
         cursor = conn.execute(
             "UPDATE outbox SET next_attempt_at = ? "
             "WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-            (at + LEASE_SECONDS, row_id, at),
+            (at + lease, row_id, at),
         )
     return cursor.rowcount == 1
 
