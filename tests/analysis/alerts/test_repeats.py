@@ -93,8 +93,9 @@ def test_a_repeat_that_times_out_too_is_not_sent_a_third_time(
         timeout=60,
         check=True,
     )
-    outbox = json.loads(status.stdout)["outbox"]
-    assert outbox == {"unconfirmed": 1, "repeats_sent": 1}
+    shown = json.loads(status.stdout)
+    assert shown["outbox"] == {"unconfirmed": 1, "repeats_sent": 1}
+    assert [r["brand"] for r in shown["unconfirmed"]] == ["海底捞"]
 
 
 def test_a_refused_connection_is_not_a_repeat(
