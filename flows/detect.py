@@ -30,13 +30,16 @@ log = get_logger(__name__)
 
 def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
     from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.analysis.alerts.routing import Router
     from koubei.analysis.detectors import build_detectors
     from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
     detectors = build_detectors(alerts)
-    channel_names = [c.name for c in alerts.channels if c.enabled]
+    # A router over the channel configs, not their names: a name is taken as "send whatever
+    # the severity", which sent `info` incidents to every channel whatever its min_severity.
+    targets = Router(alerts)
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
     operational, blind_brands = check_sources(store, config_dir, as_of, alerts.channels)
@@ -68,7 +71,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             [d.to_dict() for d in active],
             evidence=evidence,
             now=as_of,
-            channels=channel_names,
+            channels=targets,
             # A blocked source hides complaints: its silence must not resolve an incident.
             hold_open=brand.name in blind_brands,
         )

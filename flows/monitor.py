@@ -92,14 +92,21 @@ def detect_and_alert(
 
 
 @task(retries=1, retry_delay_seconds=10)
-def deliver(config_dir: Path) -> dict[str, int]:
+def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.history import write_history
     from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.pipeline.index.client import client_from_env
 
     alerts = cfg.load_alerts(config_dir)
     channels = build_channels(alerts, config_file=config_dir / "alerts.yaml")
-    report = deliver_pending(paths.state_dir("alerts") / "alerts.db", channels)
-    return _counts(report)
+    db_path = paths.state_dir("alerts") / "alerts.db"
+    counts = _counts(deliver_pending(db_path, channels))
+    try:  # history must never hold up alerts: an unwritten event is written next cycle
+        counts["history_written"] = write_history(client_from_env(), prefix, db_path)
+    except Exception as exc:
+        get_run_logger().warning("alert history not written this cycle: %s", exc)
+    return counts
 
 
 def _counts(report: Any) -> dict[str, int]:
@@ -178,7 +185,7 @@ def pipeline_cycle(
             summary.evidence_dirs = outcome["evidence_dirs"]
             summary.reports = outcome["reports"]
             summary.blind_brands = outcome["blind_brands"]
-        delivery = deliver(config_dir)
+        delivery = deliver(config_dir, prefix)
         summary.delivered = delivery.get("delivered", 0)
         summary.failed_deliveries = delivery.get("failed", 0)
 

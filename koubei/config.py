@@ -250,6 +250,46 @@ class ChannelConfig(_Strict):
         return options
 
 
+class RouteConfig(_Strict):
+    """Alertmanager-style route: the first route whose matchers all hold picks the channels."""
+
+    match: dict[Literal["brand", "group", "severity"], str | list[str]] = Field(
+        default_factory=dict, description="label → value or list of values; empty matches all"
+    )
+    channels: list[str] = Field(min_length=1, description="channel names from `channels`")
+    mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
+    repeat_interval: str | None = Field(
+        default=None, description="repeat a still-active incident this often (default: `renotify`)"
+    )
+    digest: bool = Field(
+        default=False,
+        description="gather into one message a day (at `digest_at`) instead of paging",
+    )
+    continue_: bool = Field(default=False, alias="continue", description="also try the next routes")
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    def matches(self, labels: dict[str, Any]) -> bool:
+        for name, wanted in self.match.items():
+            values = [wanted] if isinstance(wanted, str) else wanted
+            if str(labels.get(name)) not in values:
+                return False
+        return True
+
+
+class QuietHours(_Strict):
+    """Hours (Asia/Shanghai) in which notices below ``hold_below`` wait until the end."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    hold_below: Severity = "critical"
+
+
 class AlertsConfig(_Strict):
     interval: str = "5m"
     renotify: str = "4h"
@@ -260,12 +300,38 @@ class AlertsConfig(_Strict):
     paging: PagingConfig = Field(default_factory=PagingConfig)
     detectors: list[DetectorConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    quiet_hours: QuietHours | None = None
+    digest_at: str = Field(
+        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM"
+    )
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> AlertsConfig:
+        names = {c.name for c in self.channels}
+        for i, route in enumerate(self.routes):
+            unknown = [n for n in route.channels if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"routes[{i}].channels: {', '.join(unknown)} not in channels "
+                    f"(known: {', '.join(sorted(names))})"
+                )
+        return self
 
     @field_validator("interval", "renotify")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _kibana_url(cls, value: str) -> str:
+        # Every alert links here: a bad value must fail at start-up, not in a phone's browser.
+        parts = re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value.strip())
+        if not parts:
+            raise ValueError(f"{value!r} is not an http(s) URL like http://localhost:5601")
+        return value.strip()
 
     @property
     def interval_seconds(self) -> int:

@@ -55,8 +55,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     incident_key TEXT NOT NULL,
     kind TEXT NOT NULL,                   -- firing | updated | resolved | test
     payload TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed | superseded
+                                          -- | unconfirmed (a marked repeat timed out too)
     attempts INTEGER NOT NULL DEFAULT 0,
+    unknown_sends INTEGER NOT NULL DEFAULT 0,  -- sends that timed out after the request went out
+    repeats INTEGER NOT NULL DEFAULT 0,   -- sends marked （重发） because one may have arrived
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     created_at REAL NOT NULL,
@@ -64,6 +67,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(channel, delivered_at);
+CREATE INDEX IF NOT EXISTS outbox_incident ON outbox(incident_key, channel, id);
+CREATE TABLE IF NOT EXISTS sends (         -- wall-clock time of every request, per channel
+    channel TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sends_window ON sends(channel, at);
 """
 
 
@@ -82,7 +91,29 @@ def connect(db_path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.executescript(SCHEMA)
+    _add_missing_columns(conn)
     return conn
+
+
+#: columns added after the first release; an older database gets them on open
+ADDED_COLUMNS = {
+    "outbox": {
+        "unknown_sends": "INTEGER NOT NULL DEFAULT 0",
+        "repeats": "INTEGER NOT NULL DEFAULT 0",
+    }
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, spec in columns.items():
+            if name not in present:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {spec}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +62,9 @@ class ChannelLike(Protocol):
 
 
 ChannelTarget = str | ChannelLike
+#: a fixed list of targets, or a router (:class:`koubei.analysis.alerts.routing.Router`) that
+#: picks them from the incident's labels once its severity is known
+Targets = Sequence[ChannelTarget] | Callable[[dict[str, Any]], Sequence[ChannelTarget]]
 
 
 class IncidentStore:
@@ -141,7 +144,7 @@ class IncidentStore:
         *,
         evidence: Mapping[str, Any] | None = None,
         now: datetime | None = None,
-        channels: Sequence[ChannelTarget] = (),
+        channels: Targets = (),
         hold_open: bool = False,
     ) -> list[Notification]:
         """Apply one evaluation's detections for ``brand``; returns the notifications enqueued.
@@ -192,7 +195,7 @@ class IncidentStore:
         detections: list[dict[str, Any]],
         evidence: dict[str, Any],
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
         hold_open: bool,
     ) -> list[Notification]:
         new = unseen(conn, brand, group, detections, at=at, interval_seconds=self.interval_seconds)
@@ -207,7 +210,7 @@ class IncidentStore:
             if not fresh:
                 return []
             incident = self._open(conn, brand, group, fresh, evidence, at)
-            return self._finish(conn, incident, at, channels, repeat=False)
+            return self._finish(conn, incident, at, channels, repeat="")
         incident = Incident.from_row(row)
         # Detections of this incident: new episodes, and its own onset seen again with a longer
         # episode (detectors report one detection per episode, at onset, growing
@@ -225,21 +228,20 @@ class IncidentStore:
                 incident.evidence["previous_severity"] = incident.notified_severity
         if not hold_open and at - incident.last_detection_at >= grace:
             return self._resolve(conn, incident, at, channels)
-        renotify_due = (
-            advanced
-            and incident.last_notified_at is not None
-            and at - incident.last_notified_at >= self.renotify_seconds
+        # Escalation is news for everyone; a still-active incident is repeated per channel once
+        # its route's repeat interval (default `renotify`) has passed since that channel heard.
+        return self._finish(
+            conn, incident, at, channels, repeat="all" if escalated else ("due" if advanced else "")
         )
-        return self._finish(conn, incident, at, channels, repeat=escalated or renotify_due)
 
     def _finish(
         self,
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
         *,
-        repeat: bool,
+        repeat: str,
     ) -> list[Notification]:
         notes = self._notify(conn, incident, at, channels, repeat)
         self._save(conn, incident)
@@ -291,9 +293,12 @@ class IncidentStore:
         incident.evidence.pop("previous_severity", None)
         incident.evidence.update(evidence)
 
-    def _eligible(self, incident: Incident, channels: Sequence[ChannelTarget]) -> list[str]:
+    def _targets(self, incident: Incident, channels: Targets) -> Sequence[ChannelTarget]:
+        return channels(incident.labels()) if callable(channels) else channels
+
+    def _eligible(self, incident: Incident, channels: Targets) -> list[str]:
         names = []
-        for channel in channels:
+        for channel in self._targets(incident, channels):
             if isinstance(channel, str):
                 names.append(channel)
             elif getattr(channel, "enabled", True) and rank(incident.severity) >= rank(
@@ -307,32 +312,84 @@ class IncidentStore:
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
-        repeat: bool,
+        channels: Targets,
+        repeat: str,
     ) -> list[Notification]:
+        """``repeat``: "all" (escalated), "due" (active: channels whose interval passed), ""."""
         if silences.silenced_by(conn, incident.labels(), at):
             return []
+        intervals = {
+            t.name: getattr(t, "repeat_seconds", None) or self.renotify_seconds
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str)
+        }
         plan = []
         for name in self._eligible(incident, channels):
             if name not in incident.notified_channels:
                 plan.append((name, "firing"))
-            elif repeat:
+            elif repeat == "all" or (
+                repeat == "due"
+                and at - self._last_told(conn, incident, name)
+                >= intervals.get(name, self.renotify_seconds)
+            ):
                 plan.append((name, "updated"))
         if not plan:
             return []
         incident.event_seq += 1
-        notes = [self._enqueue(conn, incident, name, kind, at) for name, kind in plan]
+        mentions = {
+            t.name: list(getattr(t, "mentions", ()))
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str)
+        }
+        hold = getattr(channels, "hold_until", None)
+        not_before = hold(incident.severity, at) if hold else None
+        digested = {
+            t.name
+            for t in self._targets(incident, channels)
+            if not isinstance(t, str) and getattr(t, "digest", False)
+        }
+        notes = []
+        for name, kind in plan:
+            if name in digested:
+                if kind == "firing":  # one line in the next digest; no repeats, no paging
+                    digest_at = channels.digest_time(at)  # type: ignore[union-attr]
+                    notes.append(
+                        self._enqueue(conn, incident, name, "digest-item", at, None, digest_at)
+                    )
+                continue
+            notes.append(
+                self._enqueue(conn, incident, name, kind, at, mentions.get(name), not_before)
+            )
         incident.notified_channels = sorted({*incident.notified_channels, *(n for n, _ in plan)})
         incident.last_notified_at = at
         incident.notified_severity = incident.severity
         return [n for n in notes if n is not None]
+
+    @staticmethod
+    def _only_digested(conn: sqlite3.Connection, incident: Incident, channel: str) -> bool:
+        kinds = {
+            r[0]
+            for r in conn.execute(
+                "SELECT kind FROM outbox WHERE incident_key = ? AND channel = ?",
+                (incident.dedup_key, channel),
+            )
+        }
+        return kinds == {"digest-item"}
+
+    @staticmethod
+    def _last_told(conn: sqlite3.Connection, incident: Incident, channel: str) -> float:
+        row = conn.execute(
+            "SELECT MAX(created_at) FROM outbox WHERE incident_key = ? AND channel = ?",
+            (incident.dedup_key, channel),
+        ).fetchone()
+        return float(row[0] if row and row[0] is not None else incident.last_notified_at or 0)
 
     def _resolve(
         self,
         conn: sqlite3.Connection,
         incident: Incident,
         at: float,
-        channels: Sequence[ChannelTarget],
+        channels: Targets,
     ) -> list[Notification]:
         incident.status = "resolved"
         incident.resolved_at = at
@@ -341,25 +398,42 @@ class IncidentStore:
         if incident.notified_channels:
             incident.event_seq += 1
             # Everyone told it fired hears it is over, silenced or not, configured now or not.
+            hold = getattr(channels, "hold_until", None)
+            not_before = hold(incident.severity, at) if hold else None
             for name in incident.notified_channels:
-                notes.append(self._enqueue(conn, incident, name, "resolved", at))
+                if self._only_digested(conn, incident, name):
+                    continue  # the digest reports it; its end pages nobody either
+                notes.append(
+                    self._enqueue(conn, incident, name, "resolved", at, not_before=not_before)
+                )
         self._save(conn, incident)
         return [n for n in notes if n is not None]
 
     def _enqueue(
-        self, conn: sqlite3.Connection, incident: Incident, channel: str, kind: str, at: float
+        self,
+        conn: sqlite3.Connection,
+        incident: Incident,
+        channel: str,
+        kind: str,
+        at: float,
+        mentions: list[str] | None = None,
+        not_before: float | None = None,
     ) -> Notification | None:
         view = incident.as_dict(
             interval_seconds=self.interval_seconds, kibana_base=self.kibana_base, event=kind
         )
+        payload = build_payload(view, incident.evidence)
+        if mentions:
+            payload["route_mentions"] = mentions
         return outbox.enqueue(
             conn,
             channel=channel,
             kind=kind,
             incident_key=incident.dedup_key,
             idempotency_key=idempotency_key(incident.dedup_key, incident.event_seq, channel),
-            payload=build_payload(view, incident.evidence),
+            payload=payload,
             at=at,
+            not_before=not_before,
         )
 
     @staticmethod

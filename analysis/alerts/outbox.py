@@ -2,9 +2,18 @@
 
 Rows are written in the same transaction as the incident change that causes them
 (:mod:`koubei.analysis.alerts.incidents`), so nothing detected is lost by a crash. Delivery is
-at-least-once with a stable idempotency key per row; receivers de-duplicate on that key, which
-makes it exactly-once for them. Failures back off exponentially with jitter; rows that exhaust
-``max_attempts`` stay in the table as ``failed`` so ``koubei alerts status`` shows them.
+at-least-once with a stable idempotency key per row; the webhook receiver and Alertmanager
+de-duplicate on it, chat platforms do not, so a send whose outcome is unknown (the request went
+out, the answer timed out) is re-sent *marked* as a repeat (``（重发）`` in the title) with a
+longer timeout, at most once: a marked repeat that times out too leaves the row ``unconfirmed``.
+
+Order per incident and channel: a newer state supersedes an older unsent one, so a stale
+``firing`` is never sent after ``resolved``. Pacing per channel is on real send times inside one
+run (:mod:`koubei.analysis.alerts.pacing`): a burst waits for free slots instead of being
+rejected or left for the next cycle. A rate-limit answer (DingTalk 410100, WeCom 45009, Feishu
+11232, HTTP 429) is retried with backoff and never counts as a failed attempt. Other failures
+back off exponentially with jitter; rows that exhaust ``max_attempts`` stay in the table as
+``failed`` so ``koubei alerts status`` shows them.
 """
 
 from __future__ import annotations
@@ -12,13 +21,16 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from koubei.analysis.alerts import db
+from koubei.analysis.alerts.pacing import Clock, Pacer, Sleep, forget_old
 from koubei.log import get_logger
 from koubei.timeutil import now as _now
 
@@ -29,15 +41,40 @@ BASE_DELAY = 10.0  # seconds before the first retry
 MAX_DELAY = 3600.0
 #: a row being sent is leased for this long; if the sender dies mid-send another run retries it
 LEASE_SECONDS = 120.0
+#: how long one delivery run may wait for a channel's rate limit before leaving the rest due
+#: for the next run (DingTalk throttles a robot for 10 minutes after a burst over its limit)
+DEFAULT_MAX_WAIT = 600.0
+#: a repeat after a timeout waits this many times longer for the answer (capped)
+REPEAT_TIMEOUT_FACTOR = 4.0
+MAX_TIMEOUT = 120.0
+REPEAT_MARK = "（重发）"
+#: rows that still carry news; anything newer than a row in one of these supersedes it
+LIVE = ("pending", "delivered", "unconfirmed")
+DIGEST_ITEM = "digest-item"
 
 
 class DeliveryError(Exception):
-    """A send failed. ``retryable`` False means retrying cannot help (bad URL, rejected sign)."""
+    """A send failed.
 
-    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None):
+    ``retryable`` False means retrying cannot help (bad URL, rejected sign); ``rate_limited``
+    means the platform asked us to slow down (never a failed attempt); ``unknown_outcome`` means
+    the request went out and no answer came (the message may have arrived).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+        unknown_outcome: bool = False,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
+        self.unknown_outcome = unknown_outcome
 
 
 class Sender(Protocol):
@@ -46,7 +83,12 @@ class Sender(Protocol):
     name: str
     rate_limits: tuple[tuple[int, float], ...]
 
-    def send(self, payload: dict[str, Any], idempotency_key: str) -> None: ...
+    @property
+    def timeout(self) -> float: ...
+
+    def send(
+        self, payload: dict[str, Any], idempotency_key: str, *, timeout: float | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,8 @@ class Notification:
     attempts: int = 0
     last_error: str | None = None
     next_attempt_at: float | None = None
+    unknown_sends: int = 0
+    repeats: int = 0
 
 
 @dataclass
@@ -70,11 +114,16 @@ class DeliveryReport:
     delivered: list[str] = field(default_factory=list)  # idempotency keys
     retrying: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)  # rate-limited, not counted as attempts
+    deferred: list[str] = field(default_factory=list)  # left for the next run (waited enough)
     skipped: list[str] = field(default_factory=list)  # no channel of that name configured
+    superseded: list[str] = field(default_factory=list)  # a newer state of the incident won
+    repeated: list[str] = field(default_factory=list)  # sent again marked （重发）
+    unconfirmed: list[str] = field(default_factory=list)  # a marked repeat timed out as well
+    rate_limited: list[str] = field(default_factory=list)  # one entry per "too fast" answer
+    waited_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.__dict__.items()}
+        return {k: len(v) for k, v in self.__dict__.items() if isinstance(v, list)}
 
 
 def enqueue(
@@ -86,23 +135,34 @@ def enqueue(
     idempotency_key: str,
     payload: dict[str, Any],
     at: float,
+    not_before: float | None = None,
 ) -> Notification | None:
-    """Insert one row inside the caller's transaction; None if the key is already queued."""
+    """Insert one row inside the caller's transaction; None if the key is already queued.
+
+    ``not_before`` holds the row (quiet hours) until then.
+    """
     cursor = conn.execute(
         "INSERT OR IGNORE INTO outbox (idempotency_key, channel, incident_key, kind, payload, "
-        "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "next_attempt_at, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             idempotency_key,
             channel,
             incident_key,
             kind,
             json.dumps(payload, ensure_ascii=False, default=str),
+            max(at, not_before or at),
             at,
-            at,
+            "held" if kind == DIGEST_ITEM else "pending",  # waits for its channel's digest
         ),
     )
     if cursor.rowcount == 0:
         return None
+    # The newer state of the incident replaces what this channel has not been sent yet.
+    conn.execute(
+        "UPDATE outbox SET status = 'superseded' WHERE incident_key = ? AND channel = ? "
+        "AND status = 'pending' AND id < ? AND kind != 'test'",
+        (incident_key, channel, cursor.lastrowid),
+    )
     return Notification(
         int(cursor.lastrowid or 0), channel, kind, incident_key, idempotency_key, payload
     )
@@ -132,22 +192,29 @@ def _row(row: sqlite3.Row) -> Notification:
         row["attempts"],
         row["last_error"],
         row["next_attempt_at"],
+        row["unknown_sends"],
+        row["repeats"],
     )
 
 
-def _rate_limited_until(conn: sqlite3.Connection, sender: Sender, at: float) -> float | None:
-    """When the channel may send again, counting deliveries in the DB (so it holds across runs)."""
-    until: float | None = None
-    for limit, per in sender.rate_limits:
-        rows = conn.execute(
-            "SELECT delivered_at FROM outbox WHERE channel = ? AND delivered_at > ? "
-            "ORDER BY delivered_at DESC LIMIT ?",
-            (sender.name, at - per, limit),
-        ).fetchall()
-        if len(rows) >= limit:
-            free_at = float(rows[-1]["delivered_at"]) + per
-            until = free_at if until is None else max(until, free_at)
-    return until
+@dataclass
+class _Run:
+    """One delivery run's settings and clocks, shared by the per-channel workers."""
+
+    db_path: Path
+    at: float  # the run's "now" for due times (injectable)
+    started: float  # wall clock at the start, to advance ``at`` by the time spent waiting
+    deadline: float  # wall clock after which no channel waits any more
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+    rng: random.Random | None
+    clock: Clock
+    sleep: Sleep
+    report: DeliveryReport
+
+    def now(self) -> float:
+        return self.at + max(0.0, self.clock() - self.started)
 
 
 def deliver_pending(
@@ -158,9 +225,15 @@ def deliver_pending(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     base_delay: float = BASE_DELAY,
     max_delay: float = MAX_DELAY,
+    max_wait: float = DEFAULT_MAX_WAIT,
     rng: random.Random | None = None,
+    clock: Clock = time.time,
+    sleep: Sleep = time.sleep,
 ) -> DeliveryReport:
     """Send every due pending notification through the channel of its name.
+
+    Each channel is served by its own worker, in row order, paced to its rate limits on real
+    send times; a channel waiting for its limit does not hold up the others.
 
     Parameters
     ----------
@@ -169,107 +242,297 @@ def deliver_pending(
     channels
         Built channels; rows for channels not given stay pending (reported as ``skipped``).
     now
-        The clock for due times and backoff (default: the wall clock).
+        The clock for due times and backoff (default: the wall clock). Pacing always uses the
+        real clock (``clock``/``sleep``), since the platform counts real sends.
     max_attempts
-        After this many failed sends a row becomes ``failed`` and stays visible.
+        After this many failed sends a row becomes ``failed`` and stays visible. Rate-limit
+        answers are not failures and do not count.
+    max_wait
+        Seconds one run may spend waiting on rate limits; what is still due then is left
+        pending (``deferred``) for the next run.
     """
-    at = (now or _now()).timestamp()
-    by_name = {c.name: c for c in channels}
     report = DeliveryReport()
+    started = clock()
+    run = _Run(
+        db_path,
+        (now or _now()).timestamp(),
+        started,
+        started + max_wait,
+        max_attempts,
+        base_delay,
+        max_delay,
+        rng,
+        clock,
+        sleep,
+        report,
+    )
+    by_name = {c.name: c for c in channels}
+    collect_digests(db_path, at=run.at)
     conn = db.connect(db_path)
     try:
+        forget_old(conn, older_than=started - 24 * 3600)
         due = conn.execute(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id",
-            (at,),
+            "SELECT id, channel, idempotency_key FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id",
+            (run.at,),
         ).fetchall()
-        for row in due:
-            note = _row(row)
-            sender = by_name.get(note.channel)
-            if sender is None:
-                report.skipped.append(note.idempotency_key)
-                continue
-            until = _rate_limited_until(conn, sender, at)
-            if until is not None:
-                with db.transaction(conn):
-                    conn.execute(
-                        "UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (until, note.id)
-                    )
-                report.deferred.append(note.idempotency_key)
-                continue
-            if not _claim(conn, note.id, at):
-                continue  # another runner (an overlapping flow run) is sending it
-            _attempt(conn, sender, note, at, report, max_attempts, base_delay, max_delay, rng)
     finally:
         conn.close()
-    if report.delivered or report.failed or report.retrying:
-        log.info("outbox delivery", **report.as_dict())
+    work: dict[str, list[int]] = {}
+    for row in due:
+        if row["channel"] in by_name:
+            work.setdefault(row["channel"], []).append(row["id"])
+        else:
+            report.skipped.append(row["idempotency_key"])
+    if work:
+        with ThreadPoolExecutor(max_workers=len(work), thread_name_prefix="outbox") as pool:
+            for future in [
+                pool.submit(_serve_channel, run, by_name[name], ids) for name, ids in work.items()
+            ]:
+                future.result()
+    if report.delivered or report.failed or report.retrying or report.deferred:
+        log.info(
+            "outbox delivery", waited_seconds=round(report.waited_seconds, 1), **report.as_dict()
+        )
     return report
 
 
-def _claim(conn: sqlite3.Connection, row_id: int, at: float) -> bool:
+def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
+    """Send one channel's due rows in order; stop at the first one that must wait for later."""
+    pacer = Pacer(sender.name, tuple(sender.rate_limits), run.clock, run.sleep)
+    conn = db.connect(run.db_path)
+    try:
+        for row_id in row_ids:
+            row = conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
+            if row is None or row["status"] != "pending":
+                continue
+            note = _row(row)
+            if _superseded(conn, note):
+                run.report.superseded.append(note.idempotency_key)
+                continue
+            # The lease covers the waiting this run may still do for the channel's rate limit,
+            # so an overlapping run never takes a row this one is about to send.
+            lease = LEASE_SECONDS + max(0.0, run.deadline - run.clock())
+            if not _claim(conn, note.id, run.now(), lease=lease):
+                continue  # another runner (an overlapping flow run) is sending it
+            if not _send_paced(conn, run, sender, pacer, note):
+                break  # waited as long as a run may: the rest keep their order for next time
+    finally:
+        run.report.waited_seconds += pacer.waited
+        conn.close()
+
+
+def _superseded(conn: sqlite3.Connection, note: Notification) -> bool:
+    """A newer row of the same incident for the same channel makes this one stale."""
+    if note.kind == "test":
+        return False
+    newer = conn.execute(
+        f"SELECT 1 FROM outbox WHERE incident_key = ? AND channel = ? AND id > ? "
+        f"AND status IN {LIVE} LIMIT 1",
+        (note.incident_key, note.channel, note.id),
+    ).fetchone()
+    if newer is None:
+        return False
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET status = 'superseded' WHERE id = ? AND status = 'pending'",
+            (note.id,),
+        )
+    return True
+
+
+def _claim(
+    conn: sqlite3.Connection, row_id: int, at: float, *, lease: float = LEASE_SECONDS
+) -> bool:
     """Lease a due row so two concurrent runners do not both send it."""
     with db.transaction(conn):
         cursor = conn.execute(
             "UPDATE outbox SET next_attempt_at = ? "
             "WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-            (at + LEASE_SECONDS, row_id, at),
+            (at + lease, row_id, at),
         )
     return cursor.rowcount == 1
 
 
-def _attempt(
-    conn: sqlite3.Connection,
-    sender: Sender,
-    note: Notification,
-    at: float,
-    report: DeliveryReport,
-    max_attempts: int,
-    base_delay: float,
-    max_delay: float,
-    rng: random.Random | None,
-) -> None:
-    attempts = note.attempts + 1
-    try:
+def _marked(note: Notification) -> dict[str, Any]:
+    """The payload as sent: marked as a repeat when an earlier send may have arrived."""
+    if not note.unknown_sends:
+        return note.payload
+    title = str(note.payload.get("title", ""))
+    return {**note.payload, "repeat": True, "title": REPEAT_MARK + title.removeprefix(REPEAT_MARK)}
+
+
+def _send_paced(
+    conn: sqlite3.Connection, run: _Run, sender: Sender, pacer: Pacer, note: Notification
+) -> bool:
+    """Send one row, waiting out rate limits; False if the run's waiting budget ran out."""
+    payload = _marked(note)
+    timeout: float | None = None
+    if note.unknown_sends:
+        base = float(getattr(sender, "timeout", 10.0))
+        timeout = min(MAX_TIMEOUT, base * REPEAT_TIMEOUT_FACTOR**note.unknown_sends)
+    rate_hits = 0
+    while True:
+        slot = pacer.reserve(conn, deadline=run.deadline) if pacer.limits else 0
+        if slot is None:
+            _leave(conn, note, run.now() + pacer.interval, None)
+            run.report.deferred.append(note.idempotency_key)
+            return False
         try:
-            sender.send(note.payload, note.idempotency_key)
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            # A rendering bug must not wedge the queue: count it as a failed attempt.
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-    except DeliveryError as exc:
-        error = str(exc)[:500]
-        if exc.retryable and attempts < max_attempts:
-            delay = backoff_delay(attempts, base=base_delay, cap=max_delay, rng=rng)
-            if exc.retry_after is not None:
-                delay = max(delay, exc.retry_after)
-            status, next_at = "pending", at + delay
-            report.retrying.append(note.idempotency_key)
-        else:
-            status, next_at = "failed", at
-            report.failed.append(note.idempotency_key)
-        log.warning(
-            "delivery failed",
-            channel=note.channel,
-            key=note.idempotency_key,
-            attempts=attempts,
-            status=status,
-            error=error,
-        )
-        with db.transaction(conn):
-            conn.execute(
-                "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
-                "WHERE id = ?",
-                (status, attempts, next_at, error, note.id),
+            try:
+                if timeout is None:
+                    sender.send(payload, note.idempotency_key)
+                else:
+                    sender.send(payload, note.idempotency_key, timeout=timeout)
+            except DeliveryError:
+                raise
+            except Exception as exc:
+                # A rendering bug must not wedge the queue: count it as a failed attempt.
+                raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        except DeliveryError as exc:
+            if slot:
+                pacer.sent(conn, slot)
+            if not exc.rate_limited:
+                _failed(conn, run, note, exc)
+                return True
+            # "Too fast" (DingTalk 410100, WeCom 45009, Feishu 11232, HTTP 429): the message
+            # was not taken. Back off from the pacing interval (Retry-After if given, up to ten
+            # windows: DingTalk throttles a robot for 10 minutes), never count it an attempt.
+            rate_hits += 1
+            run.report.rate_limited.append(note.idempotency_key)
+            delay = backoff_delay(
+                rate_hits, base=pacer.interval, cap=pacer.longest * 10, rng=run.rng
             )
-        return
+            delay = max(delay, exc.retry_after or 0.0)
+            pacer.hold(conn, run.clock() + delay)
+            if run.clock() + delay > run.deadline:
+                _leave(conn, note, run.now() + delay, str(exc)[:500])
+                run.report.deferred.append(note.idempotency_key)
+                return False
+            log.info("rate limited, waiting", channel=note.channel, seconds=round(delay, 2))
+            pacer.pause(delay)
+            continue
+        if slot:
+            pacer.sent(conn, slot)
+        _delivered(conn, run, note)
+        return True
+
+
+def _leave(conn: sqlite3.Connection, note: Notification, next_at: float, error: str | None) -> None:
+    """Give the row back for a later run without spending an attempt."""
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET next_attempt_at = ?, last_error = COALESCE(?, last_error) "
+            "WHERE id = ?",
+            (next_at, error, note.id),
+        )
+
+
+def _delivered(conn: sqlite3.Connection, run: _Run, note: Notification) -> None:
+    repeat = 1 if note.unknown_sends else 0
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, "
-            "last_error = NULL WHERE id = ?",
-            (attempts, at, note.id),
+            "repeats = repeats + ?, last_error = NULL WHERE id = ?",
+            (note.attempts + 1, run.now(), repeat, note.id),
         )
-    report.delivered.append(note.idempotency_key)
+    run.report.delivered.append(note.idempotency_key)
+    if repeat:
+        run.report.repeated.append(note.idempotency_key)
+
+
+def _failed(conn: sqlite3.Connection, run: _Run, note: Notification, exc: DeliveryError) -> None:
+    attempts = note.attempts + 1
+    error = str(exc)[:500]
+    at = run.now()
+    unknown = note.unknown_sends + (1 if exc.unknown_outcome else 0)
+    repeats = note.repeats + (1 if note.unknown_sends and exc.unknown_outcome else 0)
+    if exc.unknown_outcome and note.unknown_sends:
+        # A marked repeat timed out as well: the receiver probably has it twice already.
+        # Stop here (visible in `koubei alerts status`) rather than send a third copy.
+        status, next_at = "unconfirmed", at
+        run.report.unconfirmed.append(note.idempotency_key)
+        run.report.repeated.append(note.idempotency_key)
+    elif exc.retryable and attempts < run.max_attempts:
+        delay = backoff_delay(attempts, base=run.base_delay, cap=run.max_delay, rng=run.rng)
+        if exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        status, next_at = "pending", at + delay
+        run.report.retrying.append(note.idempotency_key)
+    else:
+        status, next_at = "failed", at
+        run.report.failed.append(note.idempotency_key)
+    log.warning(
+        "delivery failed",
+        channel=note.channel,
+        key=note.idempotency_key,
+        attempts=attempts,
+        status=status,
+        error=error,
+    )
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+            "unknown_sends = ?, repeats = ? WHERE id = ?",
+            (status, attempts, next_at, error, unknown, repeats, note.id),
+        )
+
+
+def collect_digests(db_path: Path, *, at: float) -> list[Notification]:
+    """Turn each channel's due ``digest-item`` rows into one ``digest`` notification."""
+    from koubei.analysis.alerts.payload import SCHEMA, iso
+
+    made: list[Notification] = []
+    conn = db.connect(db_path)
+    try:
+        with db.transaction(conn):
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE status = 'held' AND kind = ? AND next_attempt_at <= ? "
+                "ORDER BY id",
+                (DIGEST_ITEM, at),
+            ).fetchall()
+            by_channel: dict[str, list[sqlite3.Row]] = {}
+            for row in rows:
+                by_channel.setdefault(row["channel"], []).append(row)
+            for channel, items in by_channel.items():
+                day = (iso(float(items[-1]["next_attempt_at"])) or "")[:10]
+                entries = []
+                for item in items:
+                    p = json.loads(item["payload"])
+                    entries.append(
+                        {k: p.get(k) for k in ("brand", "group", "started_at", "observed",
+                                               "expected", "kibana_url") if p.get(k) is not None}
+                        | {"reason": (p.get("reasons") or [""])[0]}
+                    )  # fmt: skip
+                payload: dict[str, Any] = {
+                    "schema": SCHEMA,
+                    "dedup_key": f"digest-{channel}-{day}",
+                    "brand": "、".join(dict.fromkeys(str(e.get("brand")) for e in entries)),
+                    "group": "digest",
+                    "status": "digest",
+                    "event": "digest",
+                    "severity": "info",
+                    "title": f"【每日汇总】{day} 提示级口碑事件 {len(entries)} 起",
+                    "digest": entries,
+                }
+                note = enqueue(
+                    conn,
+                    channel=channel,
+                    kind="digest",
+                    incident_key=payload["dedup_key"],
+                    idempotency_key=f"kb-digest-{channel}-{day}-{items[-1]['id']}",
+                    payload=payload,
+                    at=at,
+                )
+                conn.executemany(
+                    "UPDATE outbox SET status = 'digested' WHERE id = ?",
+                    [(item["id"],) for item in items],
+                )
+                if note is not None:
+                    made.append(note)
+    finally:
+        conn.close()
+    return made
 
 
 def notifications(
@@ -292,11 +555,15 @@ def notifications(
 
 
 def counts(db_path: Path) -> dict[str, int]:
-    """Rows per status."""
+    """Rows per status, and how many marked repeats were sent (``repeats_sent``)."""
     conn = db.connect(db_path)
     try:
         rows = conn.execute("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status").fetchall()
-        return {r["status"]: r["n"] for r in rows}
+        out = {r["status"]: r["n"] for r in rows}
+        (repeats,) = conn.execute("SELECT COALESCE(SUM(repeats), 0) FROM outbox").fetchone()
+        if repeats:
+            out["repeats_sent"] = int(repeats)  # messages marked （重发）: may have arrived twice
+        return out
     finally:
         conn.close()
 

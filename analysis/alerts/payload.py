@@ -128,8 +128,9 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         "reasons": [str(d["reason"]) for d in detections if d.get("reason")][:10],
         "detections": [dict(d) for d in detections][:20],
     }
-    verb = "resolved" if status == "resolved" else data["severity"]
-    payload["title"] = f"[{verb.upper()}] 口碑告警 {brand}"
+    labels = {"resolved": "已恢复", "critical": "严重", "warning": "警告", "info": "提示"}
+    verb = "resolved" if status == "resolved" else str(data["severity"])
+    payload["title"] = f"【{labels.get(verb, verb)}】口碑告警 · {brand}"
     if evidence.get("top_posts"):
         payload["top_posts"] = [_post(p) for p in evidence["top_posts"]][:MAX_TOP_POSTS]
     if evidence.get("key_accounts"):
@@ -162,10 +163,10 @@ def sample_payload(channel: str, *, now: datetime | None = None) -> dict[str, An
         "status": "firing",
         "event": "test",
         "severity": "info",
-        "title": f"[TEST] 口碑告警通道测试 {channel}",
+        "title": f"【测试】口碑告警通道测试 · {channel}",
         "window": {"start": stamp, "end": stamp},
         "observed": 40,
         "expected": 3,
         "negative_share": 0.62,
-        "reasons": ["this is a test notification; no action needed"],
+        "reasons": ["这是一条测试消息，无需处理"],
     }

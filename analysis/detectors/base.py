@@ -1,7 +1,8 @@
 """Detector base class, the detection record and the registry keyed by ``type`` in alerts.yaml.
 
 Options are validated by each detector class, ElastAlert-style: a class declares
-``required_options`` and its ``defaults`` (the one place a default lives); every missing,
+``required_options`` and its ``defaults`` (the one place a default lives), from which one
+pydantic model per class (``Options``) is built and does the validating; every missing,
 unknown or mistyped option of a detector is reported at once as a
 :class:`koubei.config.ConfigError` naming ``config/alerts.yaml`` and
 ``detectors[i].options.<name>``.
@@ -9,12 +10,14 @@ unknown or mistyped option of a detector is reported at once as a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from koubei.analysis.detectors.series import CountSeries, episodes
 from koubei.config import AlertsConfig, ConfigError, parse_duration
@@ -96,29 +99,58 @@ class Detector:
 
     # --- options ------------------------------------------------------------------------------
 
+    #: the options as one pydantic model, built from the declarations above for each class
+    Options: ClassVar[type[BaseModel]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.Options = cls._options_model()
+
+    @classmethod
+    def _options_model(cls) -> type[BaseModel]:
+        """One pydantic model per detector class: every option a field, coerced by its kind.
+
+        The same kind of model validates channel options
+        (:class:`koubei.analysis.alerts.channels.ChannelOptions`), so both report problems alike.
+        """
+        fields: dict[str, Any] = {}
+        for name in sorted(set(cls.defaults) | set(cls.required_options)):
+            check = BeforeValidator(functools.partial(cls._checked, name))
+            if name in cls.required_options and name not in cls.defaults:
+                fields[name] = (Annotated[Any, check], ...)
+            else:
+                default = cls._coerce(name, cls.defaults[name])
+                fields[name] = (Annotated[Any, check], Field(default=default))
+        model_name = f"{cls.__name__}Options"
+        return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-        """Merge ``options`` over the defaults; report every problem in one ConfigError."""
-        errors: list[str] = []
-        known = set(cls.defaults) | set(cls.required_options)
-        for name in sorted(set(cls.required_options) - set(options)):
-            errors.append(f"{ALERTS_FILE}: {where}.{name}: required option is missing")
-        for name in sorted(set(options) - known):
-            errors.append(
-                f"{ALERTS_FILE}: {where}.{name}: unknown option for detector type "
-                f"{cls.type_name!r} (known: {', '.join(sorted(known))})"
-            )
-        merged = {name: cls._coerce(name, value) for name, value in cls.defaults.items()}
-        for name, value in options.items():
-            if name not in known:
-                continue
-            try:
-                merged[name] = cls._coerce(name, value)
-            except (TypeError, ValueError) as exc:
-                errors.append(f"{ALERTS_FILE}: {where}.{name}: {exc}")
-        if errors:
-            raise ConfigError("\n".join(errors))
-        return merged
+        """Validate ``options`` with the class's model; report every problem in one ConfigError."""
+        model = getattr(cls, "Options", None) or cls._options_model()
+        try:
+            return dict(model.model_validate(dict(options)).model_dump())
+        except ValidationError as exc:
+            errors = []
+            known = ", ".join(sorted(model.model_fields))
+            for error in exc.errors():
+                name = ".".join(str(part) for part in error["loc"])
+                message = str(error["msg"]).removeprefix("Value error, ")
+                if error["type"] == "missing":
+                    message = "required option is missing"
+                elif error["type"] == "extra_forbidden":
+                    message = f"unknown option for detector type {cls.type_name!r} (known: {known})"
+                elif "ctx" in error and isinstance(error["ctx"].get("error"), Exception):
+                    message = str(error["ctx"]["error"])
+                errors.append(f"{ALERTS_FILE}: {where}.{name}: {message}")
+            raise ConfigError("\n".join(sorted(errors, key=_unknown_first))) from exc
+
+    @classmethod
+    def _checked(cls, name: str, value: Any) -> Any:
+        try:
+            return cls._coerce(name, value)
+        except TypeError as exc:  # pydantic reports ValueErrors; a wrong type is one too
+            raise ValueError(str(exc)) from exc
 
     @classmethod
     def _coerce(cls, name: str, value: Any) -> Any:
@@ -276,3 +308,8 @@ def build_detectors(config: AlertsConfig) -> list[Detector]:
     if errors:
         raise ConfigError("\n".join(errors))
     return out
+
+
+def _unknown_first(line: str) -> int:
+    """Unknown names first (most often a typo), then the rest in the model's order."""
+    return 0 if "unknown option" in line else 1

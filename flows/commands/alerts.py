@@ -70,6 +70,9 @@ def status(args: argparse.Namespace) -> int:
     incidents = [i.as_dict(interval_seconds=store.interval_seconds) for i in store.open_incidents()]
     pending = notifications(db_path, status="pending")
     failed = notifications(db_path, status="failed")
+    # Sent, then re-sent marked （重发） after a timeout, and that timed out too: may be there
+    # twice, may be missing; `retry-failed` does not touch them.
+    unconfirmed = notifications(db_path, status="unconfirmed")
 
     def row(n: Any) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ def status(args: argparse.Namespace) -> int:
         "outbox": counts(db_path),
         "pending": [row(n) for n in pending],
         "failed": [row(n) for n in failed],
+        "unconfirmed": [row(n) for n in unconfirmed],
         "silences": [s.describe() for s in list_silences(db_path)],
     }
     lines = [f"open incidents: {len(incidents)}"]
@@ -97,7 +101,11 @@ def status(args: argparse.Namespace) -> int:
         for i in incidents
     ]
     lines.append(f"outbox: {json.dumps(data['outbox'])}")
-    for title, rows in (("pending", data["pending"]), ("failed deliveries", data["failed"])):
+    for title, rows in (
+        ("pending", data["pending"]),
+        ("failed deliveries", data["failed"]),
+        ("unconfirmed (re-sent once, outcome unknown)", data["unconfirmed"]),
+    ):
         lines.append(f"{title}: {len(rows)}")
         lines += [
             f"  {r['channel']} {r['kind']} {r['brand']} attempts={r['attempts']} "

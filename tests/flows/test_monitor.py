@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from elasticsearch import Elasticsearch
 
 from koubei import jsonl, paths
@@ -44,6 +45,20 @@ def test_monitor_end_to_end_is_idempotent(
     monkeypatch.setenv("KOUBEI_WEBHOOK_URL", receiver.url)
     try:
         config_dir = write_demo_config(state, site.url)
+        # A second channel that only wants critical incidents, on the catch-all route: the flow
+        # routes by severity (min_severity is honoured, not only by direct callers of the store).
+        alerts_yaml = config_dir / "alerts.yaml"
+        alerts_config = yaml.safe_load(alerts_yaml.read_text(encoding="utf-8"))
+        alerts_config["channels"].append(
+            {
+                "name": "critical-only",
+                "type": "webhook",
+                "min_severity": "critical",
+                "options": {"url_env": "KOUBEI_WEBHOOK_URL", "secret_env": "KOUBEI_WEBHOOK_SECRET"},
+            }
+        )
+        alerts_config["routes"][-1]["channels"].append("critical-only")
+        alerts_yaml.write_text(yaml.safe_dump(alerts_config, allow_unicode=True), encoding="utf-8")
         first = monitor(config_dir=config_dir, prefix=index_prefix, as_of=anchor, progress=False)
         landed = {
             record["id"]
@@ -71,10 +86,19 @@ def test_monitor_end_to_end_is_idempotent(
 
     # One alert reached the receiver, signed and carrying the evidence; none on the re-run.
     alerts = receiver.received()
-    assert len(alerts) == 1, alerts
+    # one per channel that wants it (critical-only only if the demo incident is critical)
+    assert len(alerts) in (1, 2) and {a["brand"] for a in alerts} == {"鲜牧"}, alerts
     payload = alerts[0]
     assert payload["brand"] == "鲜牧"
     assert payload["top_posts"], "an alert carries its top posts"
     assert payload.get("kibana_url", "").startswith("http")
     assert second["notifications"] == 0
+    from koubei.analysis.alerts.db import default_db_path
+    from koubei.analysis.alerts.outbox import notifications
+
+    rows = notifications(default_db_path())
+    assert {n.channel for n in rows} >= {"oncall-webhook"}
+    for row in rows:  # each channel got only incidents at or above its min_severity
+        floor = {"oncall-webhook": 1, "critical-only": 2}[row.channel]
+        assert {"info": 0, "warning": 1, "critical": 2}[row.payload["severity"]] >= floor, row
     assert os.path.getsize(received_file) > 0

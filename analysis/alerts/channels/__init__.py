@@ -18,10 +18,10 @@ from koubei.analysis.alerts.channels import (  # noqa: F401  (modules register t
     webhook,
     wecom,
 )
-from koubei.analysis.alerts.channels.base import CHANNEL_TYPES, Channel, Option, register
+from koubei.analysis.alerts.channels.base import CHANNEL_TYPES, Channel, ChannelOptions, register
 from koubei.config import AlertsConfig, ConfigError
 
-__all__ = ["CHANNEL_TYPES", "Channel", "Option", "build_channels", "register"]
+__all__ = ["CHANNEL_TYPES", "Channel", "ChannelOptions", "build_channels", "register"]
 
 
 def build_channels(

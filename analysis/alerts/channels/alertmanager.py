@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from koubei.analysis.alerts.channels.base import Channel, Option, Request, dumps, register
-from koubei.analysis.alerts.payload import iso
+from pydantic import Field, field_validator
+
+from koubei.analysis.alerts.channels.base import (
+    Channel,
+    ChannelOptions,
+    Request,
+    dumps,
+    register,
+)
+from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.config import parse_duration
 
 API_PATH = "/api/v2/alerts"
@@ -25,19 +33,18 @@ TEST_TTL = 300
 @register
 class AlertmanagerChannel(Channel):
     type_name = "alertmanager"
-    options_schema: ClassVar[dict[str, Option]] = {
-        "alertname": Option(str, default="KoubeiBrandCrisis", help="the alertname label"),
-        "ttl": Option((str, int), default="24h", help="endsAt of a firing alert is now + ttl"),
-        "labels": Option(dict, default={}, help="extra static labels (e.g. team: pr)"),
-        "secret_env": Option(str, help="env var holding a bearer token", env=True),
-    }
 
-    def check(self, options: dict[str, Any]) -> list[str]:
-        try:
-            parse_duration(options["ttl"])
-        except ValueError as exc:
-            return [f"ttl: {exc}"]
-        return []
+    class Options(ChannelOptions):
+        alertname: str = Field("KoubeiBrandCrisis", description="the alertname label")
+        ttl: str | int = Field("24h", description="endsAt of a firing alert is now + ttl")
+        labels: dict[str, str] = Field(default_factory=dict, description="static labels")
+        secret_env: str | None = Field(None, description="env var holding a bearer token")
+
+        @field_validator("ttl")
+        @classmethod
+        def _ttl(cls, value: str | int) -> str | int:
+            parse_duration(value)
+            return value
 
     def _labels(self, payload: dict[str, Any], severity: str) -> dict[str, str]:
         labels = {str(k): str(v) for k, v in self.options["labels"].items()}
@@ -84,7 +91,15 @@ class AlertmanagerChannel(Channel):
             alert["generatorURL"] = kibana
         alerts = [alert]
         previous = payload.get("previous_severity")
-        if previous and previous != payload.get("severity"):
+        if alert["endsAt"] == ends and payload.get("event") == "resolved":
+            # The severity is a label, and the update that moved it may have been superseded
+            # while Alertmanager was unreachable: end the alert under every severity it could
+            # carry, or a stale one stays active until its TTL. Ending an unknown alert is a
+            # no-op for Alertmanager (a resolved alert that never fired notifies nobody).
+            for other in SEVERITY_RANK:
+                if other != payload.get("severity"):
+                    alerts.append({**alert, "labels": self._labels(payload, other)})
+        elif previous and previous != payload.get("severity"):
             alerts.append(
                 {
                     "labels": self._labels(payload, str(previous)),

@@ -1,7 +1,7 @@
 """The ``Channel`` base class and registry: one subclass per platform, picked by ``type``.
 
-Each class declares its options (ElastAlert2 style); construction validates them and reports
-every problem at once as a :class:`koubei.config.ConfigError` naming the file and
+Each class declares its options as one pydantic model (``Options``); construction validates
+them and reports every problem at once as a :class:`koubei.config.ConfigError` naming the file and
 ``channels[i].options.<name>``. Secrets are read from the environment variables the options
 name (``url_env``, ``secret_env``) at construction, so a missing one fails at start-up, not at
 3 a.m. Sending is synchronous HTTP; failures become :class:`DeliveryError` for the outbox.
@@ -13,9 +13,11 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koubei import paths
 from koubei.analysis.alerts.outbox import DeliveryError
@@ -25,17 +27,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_TYPES: dict[str, type[Channel]] = {}
 
 
-@dataclass(frozen=True)
-class Option:
-    """One channel option: its type(s), whether required, its default and what it means."""
-
-    types: type | tuple[type, ...]
-    required: bool = False
-    default: Any = None
-    help: str = ""
-    env: bool = False  # the value names an environment variable that holds a secret
-
-
 @dataclass
 class Request:
     url: str
@@ -43,15 +34,39 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-COMMON_OPTIONS: dict[str, Option] = {
-    "url_env": Option(str, True, help="env var holding the endpoint URL", env=True),
-    "timeout": (Option((int, float), default=10, help="seconds per request")),
-    "rate_per_minute": Option(int, help="override the platform's messages per minute"),
-    "mentions": Option(list, default=[], help="on-call user ids / mobiles to @-mention"),
-    "mention_all": Option(bool, default=False, help="@all where the platform supports it"),
-    "mention_min_severity": Option(str, default="critical", help="mention only at/above this"),
-    "proxy_env": Option(str, help="env var holding an HTTP proxy URL", env=True),
-}
+class ChannelOptions(BaseModel):
+    """Options every channel takes; a channel class subclasses this as its ``Options``.
+
+    One pydantic model per class is the only validator: unknown names, wrong types and values
+    outside a choice (``mention_min_severity: critcal``) are errors naming the field, never a
+    silent fallback. ``*_env`` fields name environment variables holding secrets.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url_env: str = Field(description="env var holding the endpoint URL")
+    timeout: float = Field(10.0, gt=0, description="seconds per request")
+    rate_per_minute: int | None = Field(None, gt=0, description="override messages per minute")
+    rate_limits: list[str] | None = Field(
+        None, description="override the platform's limits: ['20/1m', '5/1s'], all hold"
+    )
+    mentions: list[str | int] = Field(default_factory=list, description="ids/mobiles to @")
+    mention_all: bool = Field(False, description="@all where the platform supports it")
+    mention_min_severity: Literal["info", "warning", "critical"] = Field(
+        "critical", description="mention only at or above this severity"
+    )
+    proxy_env: str | None = Field(None, description="env var holding an HTTP proxy URL")
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rates(cls, value: list[str] | None) -> list[str] | None:
+        for rate in value or []:
+            parse_rate(rate)
+        return value
+
+
+#: ``*_env`` options whose value must be an http(s) URL once read from the environment
+URL_SECRETS = ("url", "proxy")
 
 
 def register(cls: type[Channel]) -> type[Channel]:
@@ -64,7 +79,7 @@ class Channel(ABC):
     """A notification channel built from one ``channels[i]`` entry of ``config/alerts.yaml``."""
 
     type_name: ClassVar[str]
-    options_schema: ClassVar[dict[str, Option]] = {}
+    Options: ClassVar[type[ChannelOptions]] = ChannelOptions
     #: the platform's limits as (messages, per seconds); the outbox defers sends beyond them
     default_rate_limits: ClassVar[tuple[tuple[int, float], ...]] = ()
     #: request body budget in bytes for the rendered message
@@ -81,47 +96,53 @@ class Channel(ABC):
         self.field = f"channels[{index}].options"
         self.options, self.secrets = self._validate(config.options)
         per_minute = self.options.get("rate_per_minute")
-        self.rate_limits: tuple[tuple[int, float], ...] = (
-            ((int(per_minute), 60.0),) if per_minute else self.default_rate_limits
-        )
+        self.rate_limits: tuple[tuple[int, float], ...] = self.default_rate_limits
+        if self.options.get("rate_limits"):
+            self.rate_limits = tuple(parse_rate(r) for r in self.options["rate_limits"])
+        elif per_minute:
+            self.rate_limits = ((int(per_minute), 60.0),)
 
-    @classmethod
-    def schema(cls) -> dict[str, Option]:
-        return {**COMMON_OPTIONS, **cls.options_schema}
+    @property
+    def timeout(self) -> float:
+        return float(self.options["timeout"])
 
     def _validate(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        schema = self.schema()
+        where = f"{self.config_file}: {self.field}"
         problems: list[str] = []
         options: dict[str, Any] = {}
+        try:
+            options = self.Options.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = ".".join(str(part) for part in error["loc"])
+                message = error["msg"]
+                if error["type"] == "missing":
+                    field_info = self.Options.model_fields.get(str(error["loc"][0]))
+                    help_text = field_info.description if field_info else ""
+                    message = f"required option is missing ({help_text})"
+                elif error["type"] == "extra_forbidden":
+                    known = ", ".join(sorted(self.Options.model_fields))
+                    message = f"unknown option for channel type {self.type_name!r} (known: {known})"
+                problems.append(f"{where}.{name}: {message}")
         secrets: dict[str, str] = {}
-        for name in sorted(set(raw) - set(schema)):
-            problems.append(
-                f"{self.config_file}: {self.field}.{name}: unknown option for channel type "
-                f"{self.type_name!r} (known: {', '.join(sorted(schema))})"
-            )
-        for name, spec in schema.items():
-            where = f"{self.config_file}: {self.field}.{name}"
-            if name not in raw or raw[name] is None:
-                if spec.required:
-                    problems.append(f"{where}: required option is missing ({spec.help})")
-                options[name] = spec.default
+        # Secrets are checked even when other options are wrong: every problem in one go.
+        for name, value in (options or raw).items():
+            if not name.endswith("_env") or not isinstance(value, str):
                 continue
-            value = raw[name]
-            types = spec.types if isinstance(spec.types, tuple) else (spec.types,)
-            # bool is an int in Python; `timeout: true` is still a mistake.
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                expected = " or ".join(t.__name__ for t in types)
-                problems.append(f"{where}: expected {expected}, got {type(value).__name__}")
+            key = name.removesuffix("_env")
+            try:
+                secrets[key] = secret(value, file=self.config_file, field=f"{self.field}.{name}")
+            except ConfigError as exc:
+                problems.append(str(exc))
                 continue
-            options[name] = value
-            if spec.env:
-                try:
-                    secrets[name.removesuffix("_env")] = secret(
-                        str(value), file=self.config_file, field=f"{self.field}.{name}"
-                    )
-                except ConfigError as exc:
-                    problems.append(str(exc))
-        problems += [f"{self.config_file}: {self.field}.{p}" for p in self.check(options)]
+            if key in URL_SECRETS and not _is_http_url(secrets[key]):
+                # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
+                problems.append(
+                    f"{where}.{name}: environment variable {value} of channel {self.name!r} "
+                    f"does not hold an http(s) URL"
+                )
+        if options:
+            problems += [f"{where}.{p}" for p in self.check(options)]
         if problems:
             raise ConfigError("\n".join(problems))
         return options, secrets
@@ -141,7 +162,8 @@ class Channel(ABC):
         floor = SEVERITY_RANK.get(str(self.options["mention_min_severity"]), 2)
         if SEVERITY_RANK.get(str(payload.get("severity")), 0) < floor:
             return []
-        return [str(m) for m in self.options["mentions"]]
+        extra = payload.get("route_mentions") or []  # the matching route's on-call people
+        return list(dict.fromkeys(str(m) for m in [*self.options["mentions"], *extra]))
 
     @abstractmethod
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
@@ -151,27 +173,76 @@ class Channel(ABC):
         """Raise :class:`DeliveryError` unless the platform accepted the message."""
         raise_for_http(response)
 
-    def send(self, payload: dict[str, Any], idempotency_key: str) -> None:
-        """Build, sign and POST one message; raises :class:`DeliveryError` on failure."""
+    def _http(self) -> httpx.Client:
+        """One client per channel, reused: a burst of 30 messages opens one connection pool."""
+        client: httpx.Client | None = getattr(self, "_client", None)
+        if client is None:
+            client = httpx.Client(
+                timeout=self.timeout, trust_env=False, proxy=self.secrets.get("proxy")
+            )
+            self._client = client
+        return client
+
+    def send(
+        self, payload: dict[str, Any], idempotency_key: str, *, timeout: float | None = None
+    ) -> None:
+        """Build, sign and POST one message; raises :class:`DeliveryError` on failure.
+
+        A read or write timeout means the request went out and the answer did not come back:
+        the message may have arrived (``unknown_outcome``), unlike a refused connection.
+        """
         request = self.build_request(payload, idempotency_key)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: idempotency_key,
             **request.headers,
         }
-        proxy = self.secrets.get("proxy")
         try:
-            with httpx.Client(
-                timeout=float(self.options["timeout"]), trust_env=False, proxy=proxy
-            ) as client:
-                response = client.post(request.url, content=request.body, headers=headers)
+            response = self._http().post(
+                request.url, content=request.body, headers=headers, timeout=timeout or self.timeout
+            )
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+            raise DeliveryError(
+                f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
+            ) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
         self.check_response(response)
 
 
+def parse_rate(text: Any) -> tuple[int, float]:
+    """``"20/1m"`` → ``(20, 60.0)``: messages per period."""
+    count, _, period = str(text).partition("/")
+    try:
+        limit, seconds = int(count), float(parse_duration_float(period))
+    except ValueError:
+        raise ValueError(f"{text!r} is not messages/period like '20/1m' or '5/1s'") from None
+    if limit < 1 or seconds <= 0:
+        raise ValueError(f"{text!r}: messages and period must be positive")
+    return limit, seconds
+
+
+def parse_duration_float(text: str) -> float:
+    """``1m``, ``2s``, ``0.5s``, ``100ms`` → seconds (tests scale windows below a second)."""
+    text = text.strip()
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for suffix in ("ms", "s", "m", "h"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * units[suffix]
+    return float(text)
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
 def raise_for_http(response: httpx.Response) -> None:
-    """5xx, 408 and 429 are worth retrying (429 honours ``Retry-After``); other 4xx are not."""
+    """5xx, 408 and 429 are worth retrying; 429 is "too fast" and honours ``Retry-After``.
+
+    Slack answers an incoming webhook over its rate (about one message a second) with HTTP 429
+    and ``Retry-After`` in seconds (Slack API docs, "Rate limits"); other 4xx are not retried.
+    """
     status = response.status_code
     if status < 300:
         return
@@ -182,23 +253,44 @@ def raise_for_http(response: httpx.Response) -> None:
         retry_after = None
     retryable = status >= 500 or status in (408, 425, 429)
     raise DeliveryError(
-        f"HTTP {status}: {response.text[:200]}", retryable=retryable, retry_after=retry_after
+        f"HTTP {status}: {response.text[:200]}",
+        retryable=retryable,
+        retry_after=retry_after,
+        rate_limited=status == 429,
     )
 
 
 def raise_for_errcode(
-    response: httpx.Response, *, code_key: str, retry_codes: set[int], message_key: str = "errmsg"
+    response: httpx.Response,
+    *,
+    code_key: str,
+    rate_codes: set[int],
+    retry_codes: frozenset[int] = frozenset(),
+    message_key: str = "errmsg",
 ) -> None:
-    """Chat platforms answer 200 with an error code in the body; 0 means accepted."""
-    raise_for_http(response)
+    """Chat platforms answer with an error code in the body; 0 means accepted.
+
+    ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
+    are other transient errors (system busy); any other code is a bad request, not retried.
+    """
     try:
         body = response.json()
-    except json.JSONDecodeError as exc:
-        raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True) from exc
+    except json.JSONDecodeError:
+        body = None
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:
+        # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
+        assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        raise DeliveryError(f"{code_key} {code}: {message}", retryable=int(code) in retry_codes)
+        limited = int(code) in rate_codes
+        raise DeliveryError(
+            f"{code_key} {code}: {message}",
+            retryable=limited or int(code) in retry_codes,
+            rate_limited=limited,
+        )
+    raise_for_http(response)
+    if body is None:
+        raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
 
 
 def dumps(body: Any) -> bytes:

@@ -4,7 +4,8 @@ As DingTalk documents: ``timestamp`` is milliseconds, ``sign`` is
 ``urlEncode(base64(HmacSHA256(key=secret, msg="<timestamp>\\n<secret>")))``, both appended to
 the webhook URL as query parameters; DingTalk rejects a timestamp more than an hour off.
 @-mentions go in ``at.atMobiles`` / ``at.atUserIds`` and as ``@<id>`` in the text. Limits: 20
-messages per minute per robot, about 20 000 bytes per message.
+messages per minute per robot (每个机器人每分钟最多发送20条; beyond it errcode 410100 and
+10 minutes of throttling), about 20 000 bytes per message.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
+from pydantic import Field
 
 from koubei.analysis.alerts.channels.base import (
     Channel,
-    Option,
+    ChannelOptions,
     Request,
     dumps,
     raise_for_errcode,
@@ -28,7 +30,11 @@ from koubei.analysis.alerts.channels.base import (
 )
 from koubei.analysis.alerts.channels.text import render_markdown
 
-RATE_LIMITED = {130101, -1}  # "send too fast", "system busy"
+# DingTalk custom robot error codes (open.dingtalk.com, "自定义机器人发送群消息", 错误码):
+# 410100 "发送速度太快而限流" (over 20 messages a minute per robot; the robot is then throttled
+# for 10 minutes), 130101 "send too fast" (older answer of the same limit). -1 "系统繁忙".
+RATE_LIMITED = {410100, 130101}
+TRANSIENT = frozenset({-1})
 
 
 def sign(secret: str, timestamp_ms: str) -> str:
@@ -41,11 +47,10 @@ def sign(secret: str, timestamp_ms: str) -> str:
 @register
 class DingTalkChannel(Channel):
     type_name = "dingtalk"
-    options_schema: ClassVar[dict[str, Option]] = {
-        "secret_env": Option(
-            str, help="env var holding the robot's SEC... signing secret", env=True
-        ),
-    }
+
+    class Options(ChannelOptions):
+        secret_env: str | None = Field(None, description="env var holding the SEC... secret")
+
     default_rate_limits = ((20, 60.0),)
     max_bytes = 19_000
 
@@ -74,4 +79,6 @@ class DingTalkChannel(Channel):
         return Request(url, dumps(body))
 
     def check_response(self, response: httpx.Response) -> None:
-        raise_for_errcode(response, code_key="errcode", retry_codes=RATE_LIMITED)
+        raise_for_errcode(
+            response, code_key="errcode", rate_codes=RATE_LIMITED, retry_codes=TRANSIENT
+        )

@@ -39,7 +39,11 @@ def escape_tree(value: Any, key: str = "") -> Any:
 
 
 def _link(text: str, url: str) -> str:
-    return f"<{url}|{text.replace('|', '¦')}>"  # text is escaped already
+    # Slack reads &, < and > as control characters everywhere, URLs included ("Formatting
+    # text for app surfaces": escape them), and | ends the URL part of <url|text>.
+    return (
+        f"<{escape(url.strip()).replace('|', '%7C').replace(' ', '%20')}|{text.replace('|', '¦')}>"
+    )
 
 
 def _cut(text: str, limit: int) -> str:
@@ -49,6 +53,8 @@ def _cut(text: str, limit: int) -> str:
 @register
 class SlackChannel(Channel):
     type_name = "slack"
+    # "Posting messages: 1 per second, short bursts allowed" (Slack API docs, Rate limits);
+    # beyond it HTTP 429 with Retry-After, handled in base.raise_for_http.
     default_rate_limits = ((1, 1.0),)
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:

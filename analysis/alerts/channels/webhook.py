@@ -11,9 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any, ClassVar
+from typing import Any
 
-from koubei.analysis.alerts.channels.base import Channel, Option, Request, dumps, register
+from pydantic import Field
+
+from koubei.analysis.alerts.channels.base import (
+    Channel,
+    ChannelOptions,
+    Request,
+    dumps,
+    register,
+)
 from koubei.analysis.alerts.channels.text import truncate_utf8
 
 TIMESTAMP_HEADER = "X-Koubei-Timestamp"
@@ -75,10 +83,10 @@ def shrink(payload: dict[str, Any], max_bytes: int) -> dict[str, Any]:
 @register
 class WebhookChannel(Channel):
     type_name = "webhook"
-    options_schema: ClassVar[dict[str, Option]] = {
-        "secret_env": Option(str, True, help="env var holding the HMAC secret", env=True),
-        "max_bytes": Option(int, default=256_000, help="largest JSON body to send"),
-    }
+
+    class Options(ChannelOptions):
+        secret_env: str = Field(description="env var holding the HMAC secret")
+        max_bytes: int = Field(256_000, gt=1000, description="largest JSON body to send")
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         body = dumps(

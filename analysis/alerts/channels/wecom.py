@@ -20,7 +20,11 @@ from koubei.analysis.alerts.channels.base import (
 )
 from koubei.analysis.alerts.channels.text import render_markdown
 
-RATE_LIMITED = {45009, -1}
+# WeCom group robot (developer.work.weixin.qq.com/document/path/91770, "消息发送频率限制":
+# 每个机器人发送的消息不能超过20条/分钟); over it the answer is errcode 45009 "api freq out of
+# limit" (全局错误码). -1 is "系统繁忙", transient.
+RATE_LIMITED = {45009}
+TRANSIENT = frozenset({-1})
 MAX_MARKDOWN_BYTES = 4096
 
 
@@ -41,4 +45,6 @@ class WeComChannel(Channel):
         )
 
     def check_response(self, response: httpx.Response) -> None:
-        raise_for_errcode(response, code_key="errcode", retry_codes=RATE_LIMITED)
+        raise_for_errcode(
+            response, code_key="errcode", rate_codes=RATE_LIMITED, retry_codes=TRANSIENT
+        )

@@ -21,11 +21,62 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 Check = Callable[[dict[str, list[str]], dict[str, str], bytes], tuple[int, Any]]
+Answer = tuple[int, Any, dict[str, str]]
+
+
+class RateLimit:
+    """A platform's sliding-window limit: ``limit`` messages per ``per`` seconds per robot.
+
+    Over it the platform answers ``answer`` (and DingTalk keeps refusing for ``penalty``
+    seconds: "如果超过20条,会限流10分钟"). Tests scale ``per`` and ``penalty`` down together.
+    """
+
+    def __init__(self, limit: int, per: float, answer: Answer, *, penalty: float = 0.0) -> None:
+        self.limit, self.per, self.answer, self.penalty = limit, per, answer, penalty
+        self.accepted_at: list[float] = []
+        self.blocked_until = 0.0
+        self.refused = 0
+        #: requests to refuse whatever the window says (another sender used the budget)
+        self.shared_use = 0
+        self._lock = threading.Lock()
+
+    def admit(self) -> Answer | None:
+        """None if this request may pass (and counts it), else the rate-limit answer."""
+        with self._lock:
+            now = time.monotonic()
+            recent = [t for t in self.accepted_at if t > now - self.per]
+            shared = self.shared_use > 0
+            self.shared_use -= 1 if shared else 0
+            if shared or now < self.blocked_until or len(recent) >= self.limit:
+                if now >= self.blocked_until and self.penalty:
+                    self.blocked_until = now + self.penalty
+                self.refused += 1
+                status, body, headers = self.answer
+                if "Retry-After" in headers:  # Slack: seconds until the window frees
+                    wait = max(self.blocked_until, (recent[0] + self.per) if recent else now) - now
+                    headers = {**headers, "Retry-After": f"{max(wait, 0.001):.3f}"}
+                return status, body, headers
+            self.accepted_at.append(now)
+            return None
+
+
+DINGTALK_TOO_FAST: Answer = (
+    200,
+    {"errcode": 410100, "errmsg": "send too fast, exceed 20 times per minute"},
+    {},
+)
+WECOM_TOO_FAST: Answer = (200, {"errcode": 45009, "errmsg": "api freq out of limit"}, {})
+FEISHU_TOO_FAST: Answer = (200, {"code": 11232, "msg": "frequency limited psm"}, {})
+SLACK_TOO_FAST: Answer = (429, "rate_limited", {"Retry-After": "1"})
 
 
 class PlatformServer:
-    def __init__(self, check: Check) -> None:
+    def __init__(
+        self, check: Check, *, limits: list[RateLimit] | None = None, delay: float = 0.0
+    ) -> None:
         self.check = check
+        self.limits = list(limits or [])
+        self.delay = delay
         self.accepted: list[dict[str, Any]] = []
         self.answers: list[Any] = []
         server_self = self
@@ -35,17 +86,33 @@ class PlatformServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 query = parse_qs(urlsplit(self.path).query)
                 status, answer = server_self.check(query, dict(self.headers), body)
+                extra: dict[str, str] = {}
+                if (status == 200 and answer in ("ok", {"errcode": 0, "errmsg": "ok"})) or (
+                    isinstance(answer, dict) and answer.get("code") == 0
+                ):
+                    for limit in server_self.limits:
+                        refused = limit.admit()
+                        if refused is not None:
+                            status, answer, extra = refused
+                            break
                 server_self.answers.append(answer)
                 ok = (status == 200 and answer in ("ok", {"errcode": 0, "errmsg": "ok"})) or (
                     isinstance(answer, dict) and answer.get("code") == 0
                 )
                 if ok:
                     server_self.accepted.append(json.loads(body))
+                if server_self.delay:
+                    time.sleep(server_self.delay)  # taken, but answered after the client gave up
                 data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting: the message was taken all the same
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -196,7 +196,7 @@ def test_every_problem_of_every_channel_is_reported_at_once(monkeypatch):
         "channels[0].options.secret_env: required option is missing",
         "channels[0].options.url_env: environment variable NOPE_URL is not set",
         "channels[1].options.url_env: required option is missing",
-        "channels[1].options.timeout: expected int or float, got str",
+        "channels[1].options.timeout: Input should be a valid number",
         "channels[2].type: unknown channel type 'carrier-pigeon'",
         "channels[3].options.ttl:",
     ):
@@ -212,18 +212,16 @@ def test_registry_has_every_platform() -> None:
     assert set(CHANNEL_TYPES) >= {"webhook", "dingtalk", "feishu", "wecom", "slack", "alertmanager"}
 
 
-def test_slack_escapes_nested_text_but_not_urls(servers, monkeypatch):
+def test_slack_escapes_nested_text_and_link_urls(servers, monkeypatch):
     server = serve(servers, slack_check("x"))
     slack = channel(monkeypatch, "slack", f"{server.base}/x")
     posts = [{"text": "a<b>&c", "url": "https://w.example/?a=1&b=2"}]
     slack.send(payload(evidence_extra={"top_posts": posts}), "k")
     texts = " ".join(b.get("text", {}).get("text", "") for b in server.accepted[0]["blocks"])
-    assert "<https://w.example/?a=1&b=2|a&lt;b&gt;&amp;c>" in texts
+    assert "<https://w.example/?a=1&amp;b=2|a&lt;b&gt;&amp;c>" in texts
 
 
-def test_feishu_two_rate_windows_defer_through_the_outbox(servers, monkeypatch, db_path):
-    from datetime import timedelta
-
+def test_feishu_two_rate_windows_pace_through_the_outbox(servers, monkeypatch, db_path):
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.outbox import deliver_pending
     from tests.analysis.alerts.conftest import at, detection
@@ -235,10 +233,13 @@ def test_feishu_two_rate_windows_defer_through_the_outbox(servers, monkeypatch, 
     for i in range(7):
         brand = f"品牌{i}"
         store.observe(brand, [detection(0, brand=brand)], now=at(1), channels=[feishu])
-    first = deliver_pending(db_path, [feishu], now=at(1))
-    assert (len(first.delivered), len(first.deferred)) == (5, 2)
-    second = deliver_pending(db_path, [feishu], now=at(1) + timedelta(seconds=1.5))
-    assert len(second.delivered) == 2 and len(server.accepted) == 7
+    from tests.analysis.alerts.test_outbox import FakeClock
+
+    clock = FakeClock()
+    report = deliver_pending(db_path, [feishu], now=at(1), clock=clock, sleep=clock.sleep)
+    assert len(report.delivered) == 7 and len(server.accepted) == 7
+    # five in the first second, then a wait for the 5-per-second window
+    assert 1.0 <= sum(clock.slept) <= 1.1
 
 
 def test_dingtalk_rate_limit_errcode_is_retryable(servers, monkeypatch):
@@ -247,4 +248,33 @@ def test_dingtalk_rate_limit_errcode_is_retryable(servers, monkeypatch):
     assert dingtalk.rate_limits == ((20, 60.0),)
     with pytest.raises(DeliveryError, match="130101") as info:
         dingtalk.send(payload(), "k")
-    assert info.value.retryable is True
+    assert info.value.retryable is True and info.value.rate_limited is True
+
+
+def test_a_typo_in_a_choice_is_an_error_not_a_fallback(monkeypatch) -> None:
+    with pytest.raises(ConfigError) as info:
+        channel(
+            monkeypatch, "wecom", "https://qyapi.example/send?key=k", mention_min_severity="critcal"
+        )
+    message = str(info.value)
+    assert "channels[0].options.mention_min_severity" in message
+    assert "'info', 'warning' or 'critical'" in message
+
+
+@pytest.mark.parametrize("url", ["qyapi.example/send?key=k", "http://", "https://exa mple.com/x"])
+def test_a_malformed_webhook_url_fails_at_start_up_naming_channel_and_variable(
+    monkeypatch, url
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, "wecom", url)
+    message = str(info.value)
+    assert "channels[0].options.url_env" in message and "T_URL" in message
+    assert "'wecom'" in message and "http(s) URL" in message
+
+
+def test_a_malformed_kibana_url_fails_at_load(tmp_path) -> None:
+    from koubei.config import load_alerts
+
+    (tmp_path / "alerts.yaml").write_text("kibana_url: localhost:5601\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"alerts.yaml: kibana_url: .*http\(s\) URL"):
+        load_alerts(tmp_path)

@@ -117,17 +117,52 @@ def test_wrong_secret_is_not_retried(db_path, receiver, monkeypatch) -> None:
     assert receiver.rejected == ["bad signature or stale timestamp"]
 
 
-def test_rate_limit_defers_without_spending_attempts(db_path, receiver, monkeypatch) -> None:
+class FakeClock:
+    """Real pacing logic on a simulated clock: ``sleep`` advances ``now``."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now, self.slept = start, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limit_waits_inside_the_run_without_spending_attempts(
+    db_path, receiver, monkeypatch
+) -> None:
     channels = build_channels(webhook_config(monkeypatch, receiver.url, rate_per_minute=2))
     store = IncidentStore(db_path)
     for brand in ("甲", "乙", "丙"):
         store.observe(brand, [detection(0, brand=brand)], now=at(1), channels=["oncall"])
-    report = deliver_pending(db_path, channels, now=at(1))
+    clock = FakeClock()
+    report = deliver_pending(db_path, channels, now=at(1), clock=clock, sleep=clock.sleep)
+    assert len(report.delivered) == 3 and report.deferred == []
+    assert 60 <= sum(clock.slept) <= 62  # the third waited for the first to leave the minute
+    assert {n.attempts for n in notifications(db_path)} == {1}
+    assert [p["brand"] for p in receiver.received()] == ["甲", "乙", "丙"]
+
+
+def test_rate_limit_beyond_the_wait_budget_is_deferred(db_path, receiver, monkeypatch) -> None:
+    channels = build_channels(webhook_config(monkeypatch, receiver.url, rate_per_minute=2))
+    store = IncidentStore(db_path)
+    for brand in ("甲", "乙", "丙"):
+        store.observe(brand, [detection(0, brand=brand)], now=at(1), channels=["oncall"])
+    clock = FakeClock()
+    report = deliver_pending(
+        db_path, channels, now=at(1), clock=clock, sleep=clock.sleep, max_wait=10
+    )
     assert len(report.delivered) == 2 and len(report.deferred) == 1
     (waiting,) = notifications(db_path, status="pending")
     assert waiting.attempts == 0
-    assert len(deliver_pending(db_path, channels, now=at(2) + timedelta(seconds=1)).delivered) == 1
-    assert len(receiver.received()) == 3
+    clock.now += 61
+    later = deliver_pending(
+        db_path, channels, now=at(3), clock=clock, sleep=clock.sleep, max_wait=10
+    )
+    assert len(later.delivered) == 1 and len(receiver.received()) == 3
 
 
 def test_unknown_channel_rows_wait(db_path, receiver, monkeypatch) -> None:

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from koubei.analysis.alerts.channels.base import dumps
-from koubei.analysis.alerts.channels.text import fit, render_markdown, truncate_utf8
+from koubei.analysis.alerts.channels.text import TRUNCATED, fit, render_markdown, truncate_utf8
 from koubei.analysis.alerts.channels.webhook import shrink
 
 
@@ -17,13 +17,13 @@ def test_truncate_utf8_respects_budget_and_characters(text: str, budget: int) ->
     if len(text.encode("utf-8")) <= budget:
         assert cut == text
     else:
-        assert text.startswith(cut.removesuffix("\n…(truncated)"))
+        assert text.startswith(cut.removesuffix(TRUNCATED))
 
 
 def test_fit_drops_lines_before_cutting() -> None:
     sections = [["head"], ["posts"] + [f"{i}. 差评差评差评" for i in range(50)]]
     out = fit(sections, 200)
-    assert len(out.encode()) <= 200 and "truncated" not in out
+    assert len(out.encode()) <= 200 and TRUNCATED not in out
     assert out.startswith("head\n\nposts\n0. ")
 
 

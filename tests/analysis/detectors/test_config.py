@@ -84,3 +84,19 @@ def test_repository_alerts_yaml_count_detectors_match_the_built_in_defaults() ->
     configured = [d for d in build_detectors(load_alerts()) if d.input_kind == "counts"]
     defaults = build_detectors(default_config())
     assert [(d.name, d.options) for d in configured] == [(d.name, d.options) for d in defaults]
+
+
+def test_every_detector_and_channel_class_has_one_pydantic_options_model() -> None:
+    from pydantic import BaseModel
+
+    from koubei.analysis.alerts.channels import CHANNEL_TYPES, ChannelOptions
+
+    for cls in REGISTRY.values():
+        assert issubclass(cls.Options, BaseModel), cls
+        assert set(cls.Options.model_fields) == set(cls.defaults) | set(cls.required_options)
+    for channel in CHANNEL_TYPES.values():
+        assert issubclass(channel.Options, ChannelOptions), channel
+    # A typo in a choice is an error for detectors as for channels, never a fallback.
+    bad = DetectorConfig(name="x", type="volume_velocity", options={"field": "negatve"})
+    with pytest.raises(ConfigError, match=r"options\.field: expected one of"):
+        build_detectors(AlertsConfig(detectors=[bad]))

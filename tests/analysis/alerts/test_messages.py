@@ -1,0 +1,147 @@
+"""Messages people read on a phone, from a demo-shaped incident (tests/.../data/demo_payload.json).
+
+Chinese headings, no dict dumps, no lists of post ids, one spread path per line, links that
+survive markdown, Slack URLs escaped, WeCom within 4,096 bytes keeping its evidence, and
+pictures only as URLs. The rendered message of each platform is checked in under docs/alerts/;
+``KOUBEI_UPDATE_DOCS=1`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koubei.analysis.alerts.channels import build_channels
+from koubei.config import AlertsConfig, ChannelConfig
+
+HERE = Path(__file__).parent
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "alerts"
+PAYLOAD = json.loads((HERE / "data" / "demo_payload.json").read_text(encoding="utf-8"))
+TYPES = ("dingtalk", "wecom", "feishu", "slack", "webhook", "alertmanager")
+
+
+def built(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("EX_URL", "https://robot.example/send?access_token=t")
+    monkeypatch.setenv("EX_SECRET", "SECexample")
+    channels = []
+    for type_ in TYPES:
+        options: dict[str, Any] = {"url_env": "EX_URL"}
+        if type_ in ("dingtalk", "feishu", "webhook"):
+            options["secret_env"] = "EX_SECRET"
+        if type_ in ("dingtalk", "wecom", "feishu", "slack"):
+            options["mentions"] = ["13800000000"] if type_ == "dingtalk" else ["ou_oncall"]
+        channels.append(ChannelConfig(name=type_, type=type_, options=options))
+    return {c.type_name: c for c in build_channels(AlertsConfig(channels=channels))}
+
+
+def shown(type_: str, body: Any) -> str:
+    """The text a person sees (or, for machine receivers, the JSON they get)."""
+    if type_ == "dingtalk":
+        return str(body["markdown"]["text"])
+    if type_ == "wecom":
+        return str(body["markdown"]["content"])
+    if type_ == "feishu":
+        card = body["card"]
+        title = card["header"]["title"]["content"]
+        return f"{title}\n\n" + "\n\n".join(e["content"] for e in card["elements"])
+    if type_ == "slack":
+        return "\n\n".join(
+            b["text"]["text"] if "text" in b else " ".join(e["text"] for e in b["elements"])
+            for b in body["blocks"]
+        )
+    if type_ == "alertmanager":  # endsAt is the send time + ttl: not reproducible
+        body = [{**alert, "endsAt": "<发送时间 + ttl>"} for alert in body]
+    return json.dumps(body, ensure_ascii=False, indent=1)
+
+
+@pytest.fixture
+def messages(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    out = {}
+    for type_, channel in built(monkeypatch).items():
+        request = channel.build_request(PAYLOAD, "kb-example")
+        out[type_] = shown(type_, json.loads(request.body))
+    return out
+
+
+@pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu", "slack"])
+def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
+    text = messages[type_]
+    for heading in ("状态", "级别", "负面声量", "传播概况", "传播路径"):
+        assert heading in text, (type_, heading)
+    for leak in (
+        "placeholders",
+        "seconds_to_half",
+        "root:",
+        "wb1000",
+        "{",
+        "Severity",
+        "cascade-wb0.png",
+    ):
+        assert leak not in text, (type_, leak)
+    # one spread path per line
+    assert "宝妈小雨 → 乳业观察 → 吃货老王 → 路人甲" in text.splitlines()
+    assert "宝妈小雨 → 北京朝阳群众 → 通州小李" in text.splitlines()
+    assert "25 分钟内传播过半" in text and "疑似" in text
+
+
+@pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu"])
+def test_kibana_link_survives_markdown(messages, type_) -> None:
+    links = re.findall(r"\[在 Kibana 中查看负面帖子\]\(([^)\s]+)\)", messages[type_])
+    assert len(links) == 1
+    url = links[0]
+    assert url.startswith("http://localhost:5601/app/discover#/?_g=") and url.endswith("%29")
+
+
+def test_slack_link_urls_are_escaped(messages) -> None:
+    text = messages["slack"]
+    (kibana,) = re.findall(r"<(http://localhost:5601[^|>]*)\|", text)
+    assert "&amp;_a=" in kibana and "&_a=" not in kibana.replace("&amp;", "")
+
+
+def test_wecom_fits_4096_bytes_and_keeps_its_evidence(monkeypatch) -> None:
+    # Ten posts of 2,000 characters and ten key accounts: far over WeCom's 4,096 bytes.
+    heavy = {
+        **PAYLOAD,
+        "top_posts": [
+            {**post, "text": "鲜牧纯牛奶黑色异物" * 222} for post in PAYLOAD["top_posts"]
+        ],
+        "key_accounts": [
+            {"name": f"账号{i}", "followers": 10_000 * i, "url": f"https://weibo.example/a{i}"}
+            for i in range(10)
+        ],
+    }
+    wecom = built(monkeypatch)["wecom"]
+    text = json.loads(wecom.build_request(heavy, "k").body)["markdown"]["content"]
+    size = len(text.encode("utf-8"))
+    assert size <= 4096
+    assert size > 3500  # uses the room rather than dropping whole sections
+    for heading in ("传播概况", "传播路径", "主要话题", "关键账号", "负面热帖", "水军迹象"):
+        assert heading in text, heading
+    assert text.endswith("<@ou_oncall>")
+
+
+def test_pictures_only_as_urls(messages) -> None:
+    for type_ in ("dingtalk", "feishu"):
+        assert "https://koubei.example/evidence/7f3a9c2e41d05b86/timeline.png" in messages[type_]
+        assert "/root/.local" not in messages[type_]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_rendered_examples_are_checked_in(messages, type_) -> None:
+    fence = "json" if type_ in ("webhook", "alertmanager") else "markdown"
+    document = (
+        f"# {type_}: 演示事件的告警消息\n\n"
+        "由 `tests/analysis/alerts/test_messages.py` 从 `tests/analysis/alerts/data/"
+        "demo_payload.json` 生成（`KOUBEI_UPDATE_DOCS=1` 重新生成）。\n\n"
+        f"```{fence}\n{messages[type_]}\n```\n"
+    )
+    path = DOCS / f"{type_}.md"
+    if os.environ.get("KOUBEI_UPDATE_DOCS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        path.write_text(document, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == document, f"{path} is stale"

@@ -1,0 +1,114 @@
+"""At-least-once, honestly: a send whose answer timed out is re-sent once, marked （重发）.
+
+Chat platforms do not de-duplicate on ``Idempotency-Key``, so a receiver slower than our
+timeout sees the alert twice; the second copy says it is a repeat, ``koubei alerts status``
+counts it, and there is never a third.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.outbox import REPEAT_MARK, counts, deliver_pending, notifications
+from koubei.config import AlertsConfig, ChannelConfig
+from tests.analysis.alerts.conftest import at, detection
+from tests.analysis.alerts.platforms import PlatformServer, dingtalk_check
+
+
+@pytest.fixture
+def slow_dingtalk() -> Iterator[PlatformServer]:
+    server = PlatformServer(dingtalk_check("tok", "SECx"), delay=0.6)
+    yield server
+    server.stop()
+
+
+def dingtalk(monkeypatch: pytest.MonkeyPatch, base: str, timeout: float) -> list[Any]:
+    monkeypatch.setenv("T_URL", f"{base}/robot/send?access_token=tok")
+    monkeypatch.setenv("T_SECRET", "SECx")
+    options = {"url_env": "T_URL", "secret_env": "T_SECRET", "timeout": timeout}
+    config = AlertsConfig(
+        channels=[ChannelConfig(name="dd", type="dingtalk", min_severity="info", options=options)]
+    )
+    return build_channels(config)
+
+
+def test_slow_receiver_gets_at_most_one_marked_repeat(
+    slow_dingtalk: PlatformServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channels = dingtalk(monkeypatch, slow_dingtalk.base, timeout=0.2)
+    IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels)
+    first = deliver_pending(db_path, channels, now=at(1))
+    assert len(first.retrying) == 1  # timed out; the robot took it all the same
+    assert len(slow_dingtalk.accepted) == 1
+    second = deliver_pending(db_path, channels, now=at(10))
+    # The repeat waits longer (4 x 0.2 s > 0.6 s) and is accepted: two copies, one marked.
+    assert len(second.delivered) == 1 and len(second.repeated) == 1
+    titles = [m["markdown"]["title"] for m in slow_dingtalk.accepted]
+    assert len(titles) == 2
+    assert not titles[0].startswith(REPEAT_MARK) and titles[1].startswith(REPEAT_MARK)
+    assert REPEAT_MARK in slow_dingtalk.accepted[1]["markdown"]["text"]
+    assert counts(db_path) == {"delivered": 1, "repeats_sent": 1}
+    assert deliver_pending(db_path, channels, now=at(60)).delivered == []
+
+
+def test_a_repeat_that_times_out_too_is_not_sent_a_third_time(
+    slow_dingtalk: PlatformServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_dingtalk.delay = 1.0
+    channels = dingtalk(monkeypatch, slow_dingtalk.base, timeout=0.1)  # repeat waits 0.4 s
+    IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels)
+    deliver_pending(db_path, channels, now=at(1))
+    report = deliver_pending(db_path, channels, now=at(10))
+    assert len(report.unconfirmed) == 1
+    assert deliver_pending(db_path, channels, now=at(600)).delivered == []
+    (row,) = notifications(db_path)
+    assert row.status == "unconfirmed" and row.repeats == 1
+    import time
+
+    time.sleep(1.2)  # let the receiver finish the slow answers
+    assert len(slow_dingtalk.accepted) == 2  # the original and one marked repeat, never three
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "koubei.flows.cli",
+            "alerts",
+            "status",
+            "--db",
+            str(db_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    shown = json.loads(status.stdout)
+    assert shown["outbox"] == {"unconfirmed": 1, "repeats_sent": 1}
+    assert [r["brand"] for r in shown["unconfirmed"]] == ["海底捞"]
+
+
+def test_a_refused_connection_is_not_a_repeat(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    channels = dingtalk(monkeypatch, dead, timeout=0.5)
+    IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels)
+    deliver_pending(db_path, channels, now=at(1))
+    (row,) = notifications(db_path)
+    assert row.unknown_sends == 0  # nothing went out, so the next send is not marked
+    assert at(1) + timedelta(seconds=1) < at(2)
