@@ -334,3 +334,24 @@ def ensure_node(node_file: Path, *, heap: str = "512m") -> LocalNode:
     node = start(heap=heap, workdir=base_dir() / "koubei-node")
     node.save(node_file)
     return node
+
+
+def add_file_user(
+    node: LocalNode, username: str, password: str, *, role: str, privileges: Mapping[str, object]
+) -> None:
+    """Define ``role`` in the node's ``roles.yml`` and a file-realm user holding only it.
+
+    The security API's native realm cannot be used on the integ-test-zip: its ``.security``
+    index needs the ``pattern_capture`` filter of the analysis-common module, which that
+    distribution lacks (``PUT _security/role`` answers 400 ``Unknown filter type
+    [pattern_capture] for [email]``). The file realm takes the same role body, and the node
+    reloads both files within seconds.
+    """
+    config = Path(node.data) / "config"
+    with open(config / "roles.yml", "a", encoding="utf-8") as roles:
+        roles.write(f"\n{role}: {json.dumps(privileges)}\n")  # JSON is YAML
+    user = _ensure_user()
+    _chown_tree(config, user)
+    command = [str(Path(node.home) / "bin" / "elasticsearch-users"), "useradd", username,
+               "-p", password, "-r", role]  # fmt: skip
+    subprocess.run(command, env=_env(node), check=True, capture_output=True, user=_uid(user))
