@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -55,7 +56,7 @@ def test_413_splits_the_request_and_dead_letters_only_the_document_too_big_alone
     assert _stored(limits_es, prefix) == (1500, 1500)
 
 
-def test_429_from_a_full_write_queue_is_retried_until_everything_is_indexed(
+def test_429_from_a_full_write_queue_is_retried_or_spooled_and_nothing_is_lost(
     limits_es: Elasticsearch, koubei_home: str
 ) -> None:
     prefix = "busy"
@@ -72,23 +73,25 @@ def test_429_from_a_full_write_queue_is_retried_until_everything_is_indexed(
     threads = [threading.Thread(target=neighbour, args=(n,), daemon=True) for n in range(3)]
     for thread in threads:
         thread.start()
+    options: dict[str, Any] = {"chunk_size": 100, "max_retries": 30, "initial_backoff": 0.05,
+                               "max_backoff": 0.5}  # fmt: skip
     try:
         records = [build_record(i) for i in range(total)]
-        first = index_records(
-            limits_es, records, prefix=prefix, chunk_size=100, max_retries=30,
-            initial_backoff=0.05, max_backoff=0.5,
-        )  # fmt: skip
-        again = index_records(
-            limits_es, records, prefix=prefix, chunk_size=100, max_retries=30,
-            initial_backoff=0.05, max_backoff=0.5,
-        )  # fmt: skip
+        first = index_records(limits_es, records, prefix=prefix, **options)
+        again = index_records(limits_es, records, prefix=prefix, **options)  # a re-crawl
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-    assert first.retries > 0, "the node never answered 429: the test proves nothing"
-    assert (first.sent, first.created, first.failed, first.spooled) == (total, total, 0, 0)
-    assert (again.created, again.updated, again.failed, again.spooled) == (0, total, 0, 0)
+    # Under sustained overload a document may use up its retries: it is spooled, not dropped,
+    # and the replay once the neighbours stopped sends it.
+    replayed = replay_spool(limits_es, prefix)
+    assert first.retries + again.retries > 0, "the node never answered 429: proves nothing"
+    for report in (first, again, replayed):
+        assert report.failed == 0  # a 429 is never the document's fault
+        assert report.created + report.updated + report.spooled == report.sent
+    assert replayed.spooled == 0 and spool.spool_files(prefix) == []
+    assert first.created + again.created + replayed.created == total  # each created once
     assert _stored(limits_es, prefix) == (total, total)
 
 
