@@ -157,6 +157,7 @@ class _Writer:
         self.failure: BaseException | None = None
         self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
+        self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -259,6 +260,8 @@ class _Writer:
                     self.report.created += 1
                 else:
                     self.report.updated += 1
+                if self.bar is not None:
+                    self.bar.update(1)
             return
         status = int(result.get("status") or 500)
         error = result.get("error")
@@ -306,11 +309,10 @@ class _Writer:
     def run(self, records: Iterable[dict[str, Any]], *, spool: bool, progress: bool) -> IndexReport:
         started = time.perf_counter()
         self.input = iter(records)
-        bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(unit="doc", desc=f"index {self.prefix}")
+            self.bar = tqdm(unit="doc", desc=f"index {self.prefix}")
         # `in_flight` lanes, each a streaming_bulk over the shared input: the node indexes one
         # chunk while the next is prepared and serialized here. Memory: one chunk per lane.
         try:
@@ -342,9 +344,8 @@ class _Writer:
                     f"{error}; {self.report.spooled} documents spooled for `koubei index replay`"
                 ) from None
         finally:
-            if bar is not None:
-                bar.update(self.report.acknowledged)
-                bar.close()
+            if self.bar is not None:
+                self.bar.close()
             self.dead.close()
         self.report.failed = self.dead.count
         self.report.dead_letter = self.dead.path
