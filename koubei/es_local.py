@@ -9,6 +9,7 @@ root, so as root it runs as the system user ``koubei-es``. ES 9 needs a JDK >= 2
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import pwd
@@ -16,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -23,6 +25,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from base64 import b64encode
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,6 +48,7 @@ class LocalNode:
     heap: str = "512m"
     username: str | None = None
     password: str | None = None
+    ca_certs: str | None = None  # the CA that signed the node's HTTP certificate (TLS only)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,15 +165,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _health(url: str, username: str | None, password: str | None) -> dict[str, object] | None:
+def _health(
+    url: str, username: str | None, password: str | None, ca_certs: str | None = None
+) -> dict[str, object] | None:
     request = urllib.request.Request(f"{url}/_cluster/health")
+    context = ssl.create_default_context(cafile=ca_certs) if ca_certs else None
     if username:
         token = b64encode(f"{username}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
             return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
         return None
 
 
@@ -182,11 +189,18 @@ def start(
     password: str = "koubei-test-pw",
     workdir: Path | None = None,
     timeout: float = 180.0,
+    settings: Mapping[str, object] | None = None,
+    config_files: Mapping[str, bytes] | None = None,
+    ca_certs: str | None = None,
 ) -> LocalNode:
     """Start a node on a free loopback port and wait for health.
 
     Without ``workdir`` the node gets a fresh temporary data dir (tests). With one, an existing
     node's data is reused, so ``koubei es start`` after a stop finds the demo's documents again.
+    ``settings`` are added to (or override) ``elasticsearch.yml``; ``config_files`` are written
+    into the node's config directory (Elasticsearch reads certificates only from there). With
+    ``xpack.security.http.ssl.enabled`` the node answers on https and ``ca_certs`` is the CA
+    that health checks (and clients) verify it with.
     """
     home = install(version)
     user = _ensure_user()
@@ -210,19 +224,24 @@ def start(
         # Small local node: don't refuse writes when the shared disk is busy.
         "cluster.routing.allocation.disk.threshold_enabled": False,
         "action.destructive_requires_name": False,
+        **(settings or {}),
     }
+    for name, content in (config_files or {}).items():
+        (config / name).write_bytes(content)
     (config / "elasticsearch.yml").write_text(
         "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
     )
     _chown_tree(workdir, user)
+    scheme = "https" if settings["xpack.security.http.ssl.enabled"] else "http"
     node = LocalNode(
-        url=f"http://127.0.0.1:{settings['http.port']}",
+        url=f"{scheme}://127.0.0.1:{settings['http.port']}",
         pid=0,
         home=str(home),
         data=str(workdir),
         heap=heap,
         username=username if security else None,
         password=password if security else None,
+        ca_certs=ca_certs,
     )
     if security:
         users_cmd = [str(home / "bin" / "elasticsearch-users"), "useradd", username,
@@ -272,7 +291,7 @@ def _wait(
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-3000:]
             raise LocalESError(f"Elasticsearch exited with {process.returncode}:\n{tail}")
-        health = _health(node.url, node.username, node.password)
+        health = _health(node.url, node.username, node.password, node.ca_certs)
         if (
             health
             and health.get("status") in ("green", "yellow")
@@ -413,3 +432,24 @@ def ensure_node(node_file: Path, *, heap: str = "512m") -> LocalNode:
     node = start(heap=heap, workdir=base_dir() / "koubei-node")
     node.save(node_file)
     return node
+
+
+def add_file_user(
+    node: LocalNode, username: str, password: str, *, role: str, privileges: Mapping[str, object]
+) -> None:
+    """Define ``role`` in the node's ``roles.yml`` and a file-realm user holding only it.
+
+    The security API's native realm cannot be used on the integ-test-zip: its ``.security``
+    index needs the ``pattern_capture`` filter of the analysis-common module, which that
+    distribution lacks (``PUT _security/role`` answers 400 ``Unknown filter type
+    [pattern_capture] for [email]``). The file realm takes the same role body, and the node
+    reloads both files within seconds.
+    """
+    config = Path(node.data) / "config"
+    with open(config / "roles.yml", "a", encoding="utf-8") as roles:
+        roles.write(f"\n{role}: {json.dumps(privileges)}\n")  # JSON is YAML
+    user = _ensure_user()
+    _chown_tree(config, user)
+    command = [str(Path(node.home) / "bin" / "elasticsearch-users"), "useradd", username,
+               "-p", password, "-r", role]  # fmt: skip
+    subprocess.run(command, env=_env(node), check=True, capture_output=True, user=_uid(user))

@@ -1,12 +1,24 @@
-"""Structured logging: key=value lines on stderr (JSON with ``KOUBEI_LOG_JSON=1``)."""
+"""Structured logging: key=value lines on stderr (JSON with ``KOUBEI_LOG_JSON=1``).
+
+Every log line goes through one redaction (:func:`koubei.redact.redact`): ours (structlog)
+after rendering, and every standard-library record (httpx, urllib3, elastic_transport, prefect,
+scrapy, ...) when it is created, through the record factory, so no library handler, formatter
+or Prefect's API log handler ever sees a secret. Uncaught tracebacks are redacted too.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import traceback
+from types import TracebackType
 
 import structlog
+
+from koubei.redact import redact
+
+_formatter = logging.Formatter()
 
 
 class _CurrentStderr:
@@ -19,7 +31,57 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _clean(value: object) -> object:
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = str(value)
+    clean = redact(text)
+    return value if clean == text else clean
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Redact a record's message, arguments and traceback in place (keeps the args' shape)."""
+    record.msg = _clean(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_clean(arg) for arg in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {key: _clean(arg) for key, arg in record.args.items()}
+    if record.exc_info and not record.exc_text:
+        record.exc_text = redact(_formatter.formatException(record.exc_info))
+    return record
+
+
+def _install_redaction() -> None:
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "koubei_redacts", False):
+        return
+
+    def redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        return redact_record(factory(*args, **kwargs))
+
+    redacting_factory.koubei_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
+    hook = sys.excepthook
+
+    def redacting_hook(
+        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        sys.stderr.write(redact(text))
+
+    if hook is sys.__excepthook__:
+        sys.excepthook = redacting_hook
+
+
+def _redacting(renderer: structlog.typing.Processor) -> structlog.typing.Processor:
+    def render(logger: object, name: str, event: structlog.typing.EventDict) -> str:
+        return redact(str(renderer(logger, name, event)))
+
+    return render
+
+
 def configure_logging(*, verbose: bool = False) -> None:
+    _install_redaction()
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(
         handlers=[logging.StreamHandler(_CurrentStderr())], level=level, format="%(message)s"
@@ -41,7 +103,7 @@ def configure_logging(*, verbose: bool = False) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
-            renderer,
+            _redacting(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]

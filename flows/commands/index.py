@@ -7,7 +7,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -49,17 +52,34 @@ def guarded(action: Callable[[], int]) -> int:
     try:
         return action()
     except (ESConfigError, AnalyzerMissingError, MigrationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from koubei.redact import redact
+
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace) -> int:
-    from koubei.pipeline.index import migrate, templates, writer
-    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from elasticsearch import AuthenticationException, AuthorizationException
+
+    from koubei.pipeline.index.client import (
+        auth_error,
+        check_cluster,
+        client_from_env,
+        index_prefix,
+    )
 
     prefix = args.prefix or index_prefix()
     es = client_from_env()
     check_cluster(es)
+    try:
+        return _act(args, es, prefix)
+    except (AuthenticationException, AuthorizationException) as exc:
+        raise auth_error(es, exc) from None  # e.g. a role without rights on this prefix
+
+
+def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
+    from koubei.pipeline.index import migrate, templates, writer
+
     if args.action == "setup":
         templates.ensure_templates(es, prefix, analyzer=args.analyzer)
         args.action = "status"

@@ -9,10 +9,11 @@ The integ-test distribution has no ``GET /``, so health is checked with ``_clust
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
+from elastic_transport import ConnectionTimeout, TlsError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
 
@@ -67,7 +68,12 @@ def auth_error(es: Elasticsearch, exc: ApiError) -> ESAuthError:
     else:
         source = "no credentials (set KOUBEI_ES_API_KEY or KOUBEI_ES_USERNAME/_PASSWORD)"
     what = "rejected" if exc.meta.status == 401 else "lacks the rights for this request with"
-    return ESAuthError(f"Elasticsearch at {_url_of(es)} {what} {source} (HTTP {exc.meta.status})")
+    message = f"Elasticsearch at {_url_of(es)} {what} {source} (HTTP {exc.meta.status})"
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    if exc.meta.status == 403 and isinstance(error, dict) and error.get("reason"):
+        # Which action on which index: what the operator has to grant.
+        message += f": {str(error['reason']).split(', this action is granted')[0]}"
+    return ESAuthError(message)
 
 
 def _url_of(es: Elasticsearch) -> str:
@@ -83,11 +89,27 @@ def check_cluster(es: Elasticsearch) -> dict[str, Any]:
     ESAuthError
         HTTP 401/403 (wrong or missing credentials).
     ESConfigError
-        The cluster cannot be reached.
+        The cluster cannot be reached, or its TLS certificate is not trusted.
     """
     try:
         return dict(es.cluster.health())
     except (AuthenticationException, AuthorizationException) as exc:
         raise auth_error(es, exc) from None
+    except TlsError as exc:
+        raise tls_error(es, exc) from None
     except (TransportConnectionError, ConnectionTimeout) as exc:
         raise ESConfigError(f"cannot reach Elasticsearch at {_url_of(es)}: {exc}") from None
+
+
+def tls_error(es: Elasticsearch, exc: TlsError) -> ESConfigError:
+    """One sentence for a failed TLS handshake, naming the CA file it was checked against."""
+    ca = os.environ.get("KOUBEI_ES_CA_CERTS")
+    against = (
+        f"the CA in KOUBEI_ES_CA_CERTS ({ca})" if ca else "the system CAs (set KOUBEI_ES_CA_CERTS)"
+    )
+    reason = str(exc)
+    found = re.search(r"certificate verify failed: ([^(\]'\"]+)", reason)
+    reason = f"certificate verify failed: {found.group(1).strip()}" if found else reason
+    return ESConfigError(
+        f"TLS certificate of Elasticsearch at {_url_of(es)} not trusted by {against}: {reason}"
+    )

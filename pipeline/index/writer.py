@@ -1,39 +1,49 @@
 """Idempotent streaming bulk indexing of Document records, with spool and dead letters.
 
-Upsert without scripts (the local node has no painless): every document is first sent as a
-``create``. A new document is stored with ``first_seen = last_seen = crawled_at``; one that
-already exists answers 409 and is sent again as an ``update`` whose ``doc`` carries everything
-but ``first_seen`` (so engagement counts, sentiment and ``last_seen`` move, ``first_seen``
-stays) and whose ``upsert`` is the full document (in case it vanished in between). A fresh load
-therefore costs what a plain bulk index costs; only re-crawled documents take a second round.
+Built on :func:`elasticsearch.helpers.streaming_bulk`, which chunks and serializes the actions
+and yields one result per document. Upsert without scripts (the local node has no painless):
+every document is first sent as a ``create``. A new document is stored with ``first_seen =
+last_seen = crawled_at``; one that already exists answers 409 and is sent again as an
+``update`` whose ``doc`` carries everything but ``first_seen`` (so engagement counts, sentiment
+and ``last_seen`` move, ``first_seen`` stays) and whose ``upsert`` is the full document (in case
+it vanished in between). A fresh load costs what a plain bulk index costs.
 
-Failures never crash the batch:
+One retry layer, here: the client is used with ``max_retries=0`` and ``streaming_bulk`` with
+its own retries off, so a retry is counted once and backs off once. Every answer falls in one
+of three classes:
 
-* 429 and 5xx per item, and timeouts/connection errors per request, are retried with
-  exponential backoff;
-* per-document rejections (mapping conflict, oversized field) go to the dead-letter file;
-* when retries run out (cluster down or overloaded) the unacknowledged documents and everything
-  not yet read from the input are spooled to disk; :func:`replay_spool` sends them later.
+* **the document's fault** (HTTP 400 mapping/parsing errors, a document too big for the
+  cluster's ``http.max_content_length`` even alone, a record without id or date): dead-lettered
+  with the reason; retrying would fail forever;
+* **retryable** (429, 5xx, a write block, connection errors and timeouts): sent again with
+  exponential backoff; once a document has used its ``max_retries`` the cluster counts as
+  unavailable and everything not acknowledged — the chunks in flight and the unread input —
+  is spooled for :func:`replay_spool`;
+* **anything else that is not the document's fault** (401/403, an unknown error, a whole bulk
+  request refused): spooled, never dead-lettered. Credentials rejected stop the run with one
+  clear error after spooling.
+
+A whole-request 413 halves the chunk byte limit and sends the chunk again.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch
+from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.client import ESConfigError, auth_error
+from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
 from koubei.pipeline.index.documents import IndexReport, prepare, strip_index_fields
 from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.templates import ensure_templates
@@ -49,7 +59,9 @@ __all__ = [
 
 log = get_logger(__name__)
 
-RETRY_STATUS = frozenset({429, 502, 503, 504})
+# Error types answered with 400 that are the cluster's state, not the document's content.
+NOT_THE_DOCUMENTS_FAULT = frozenset({"index_closed_exception", "cluster_block_exception"})
+MIN_CHUNK_BYTES = 16 * 1024
 _ensured: set[tuple[int, str]] = set()
 
 
@@ -57,12 +69,11 @@ class ClusterUnavailableError(ESConfigError):
     """Retries ran out and spooling was switched off (``spool=False``)."""
 
 
-class _Unreachable(Exception):
-    """Retries ran out; carries the entries that were not acknowledged."""
+class _Refused(Exception):
+    """A per-document 401/403: the credentials may not write this index."""
 
-    def __init__(self, pending: list[_Entry], cause: BaseException | str) -> None:
-        super().__init__(str(cause))
-        self.pending = pending
+    def __init__(self, status: int, index: str, reason: str) -> None:
+        super().__init__(f"HTTP {status} writing {index}: {reason}")
 
 
 @dataclass
@@ -72,16 +83,47 @@ class _Entry:
     source: dict[str, Any]
     body: bytes
     op: str = "create"
+    tries: int = 0
+
+    def action(self) -> dict[str, Any]:
+        """The bulk header and the pre-serialized body (see :func:`_expand`)."""
+        meta: dict[str, Any] = {"_index": self.index, "_id": self.record["id"]}
+        if self.op == "create":
+            return {"header": {"create": meta}, "body": self.body}
+        meta["retry_on_conflict"] = 3
+        doc = {k: v for k, v in self.source.items() if k != "first_seen"}
+        return {"header": {"update": meta}, "body": _dumps({"doc": doc, "upsert": self.source})}
 
 
-def _blocked(result: dict[str, Any]) -> bool:
-    """A write block (a migration is copying this index): wait for it like for a 429."""
-    error = result.get("error")
-    return isinstance(error, dict) and error.get("type") == "cluster_block_exception"
+def _expand(action: Any) -> tuple[dict[str, Any], bytes]:
+    # streaming_bulk passes bytes bodies through untouched: each body is serialized once.
+    return action["header"], action["body"]
+
+
+@dataclass
+class _Round:
+    """What one ``streaming_bulk`` pass left to do."""
+
+    again: list[_Entry] = field(default_factory=list)  # send in the next round
+    throttled: bool = False  # some answers were 429/5xx/blocked: back off first
+    failure: BaseException | None = None  # a transport error interrupted the pass
+    oversized: dict[int, list[_Entry]] = field(default_factory=dict)  # 413 per request
+    input_done: bool = False
 
 
 def _dumps(value: Any) -> bytes:
+    import json
+
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _error_type(error: Any) -> str | None:
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def _retryable(status: int, error: Any) -> bool:
+    # A write block (a migration is copying this index) is waited for like a 429.
+    return status == 429 or status >= 500 or _error_type(error) == "cluster_block_exception"
 
 
 class _Writer:
@@ -98,7 +140,8 @@ class _Writer:
         refresh: bool,
         in_flight: int = 2,
     ) -> None:
-        self.es = es
+        # The writer is the one retry layer: the transport must not retry underneath it.
+        self.es = es.options(max_retries=0)
         self.prefix = prefix
         self.chunk_size = chunk_size
         self.max_chunk_bytes = max_chunk_bytes
@@ -106,225 +149,224 @@ class _Writer:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.refresh = refresh
+        self.in_flight = max(1, in_flight)
         self.report = IndexReport()
         self.dead = spool_mod.DeadLetters(prefix)
-        self.held: _Entry | None = None
-        self.in_flight = in_flight
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.failure: BaseException | None = None
+        self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
+        self.input: Iterator[dict[str, Any]] = iter(())
+        self.bar: Any = None  # tqdm, advanced per acknowledged document
 
-    # -- input -> chunks ------------------------------------------------------------------------
+    # -- input ----------------------------------------------------------------------------------
 
-    def chunks(self, records: Iterator[dict[str, Any]]) -> Iterator[list[_Entry]]:
-        chunk: list[_Entry] = []
-        size = 0
-        for record in records:
-            self.report.sent += 1
-            try:
-                index, source = prepare(record, self.prefix)
-                entry = _Entry(record, index, source, _dumps(source))
-                if not record.get("id"):
-                    raise KeyError("id")  # no id, no idempotent upsert
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                with self.lock:  # bulk threads write dead letters too
-                    self.dead.add(record, reason=f"unindexable record: {exc!r}", status=None)
-                continue
-            if chunk and (
-                len(chunk) >= self.chunk_size or size + len(entry.body) > self.max_chunk_bytes
-            ):
-                # The entry that overflowed is already read from the input: hold it where
-                # _spool can find it, or an outage while its predecessor is sent would lose it.
-                self.held = entry
-                yield chunk
-                self.held = None
-                chunk, size = [], 0
-            chunk.append(entry)
-            size += len(entry.body) + 100
-        if chunk:
-            yield chunk
-
-    # -- one chunk ------------------------------------------------------------------------------
-
-    def _operations(self, entries: list[_Entry]) -> list[bytes]:
-        lines: list[bytes] = []
-        for entry in entries:
-            meta = {"_index": entry.index, "_id": entry.record["id"]}
-            if entry.op == "create":
-                lines.append(_dumps({"create": meta}))
-                lines.append(entry.body)
-            else:
-                meta["retry_on_conflict"] = 3
-                doc = {k: v for k, v in entry.source.items() if k != "first_seen"}
-                lines.append(_dumps({"update": meta}))
-                lines.append(_dumps({"doc": doc, "upsert": entry.source}))
-        return lines
-
-    def _backoff(self, attempt: int) -> None:
+    def next_entry(self) -> _Entry | None:
+        """The next indexable record of the shared input (lanes pull from it in turn)."""
         with self.lock:
-            self.report.retries += 1
-        time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+            for record in self.input:
+                self.report.sent += 1
+                try:
+                    index, source = prepare(record, self.prefix)
+                    if not record.get("id"):
+                        raise KeyError("id")  # no id, no idempotent upsert
+                    return _Entry(record, index, source, _dumps(source))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.dead.add(record, reason=f"unindexable record: {exc!r}", status=None)
+            return None
 
-    def _bulk(self, entries: list[_Entry]) -> list[dict[str, Any]]:
-        """One bulk request, retried on timeouts, connection errors and whole-request 429/5xx."""
-        operations = self._operations(entries)
-        attempt = 0
+    # -- one lane: streaming_bulk passes until the input is done ---------------------------------
+
+    def lane(self) -> None:
+        queue: list[_Entry] = []
         while True:
-            try:
-                response = self.es.bulk(
-                    operations=operations,  # type: ignore[arg-type]  # pre-serialized lines
-                    refresh=self.refresh,
-                    filter_path="items.*.status,items.*.result,items.*.error",
-                )
-                return list(response["items"])
-            except (AuthenticationException, AuthorizationException):
-                raise
-            except (TransportConnectionError, ConnectionTimeout) as exc:
-                cause: BaseException = exc
-            except ApiError as exc:
-                if exc.meta.status not in RETRY_STATUS:
-                    raise
-                cause = exc
-            attempt += 1
-            if attempt > self.max_retries:
-                raise _Unreachable(entries, cause)
-            log.warning("bulk request failed, retrying", attempt=attempt, error=str(cause))
-            self._backoff(attempt)
-
-    def send(self, chunk: list[_Entry]) -> None:
-        pending = chunk
-        attempt = 0
-        while pending:
-            try:
-                items = self._bulk(pending)
-            except ApiError as exc:
-                if exc.meta.status != 413:
-                    raise
-                self._split_oversized(pending)
+            if self.stopped.is_set():
+                self._give_up(queue, None)
                 return
-            next_round: list[_Entry] = []
-            throttled = False
-            created = updated = 0
-            for entry, item in zip(pending, items, strict=True):
-                result = next(iter(item.values()))
-                status = int(result.get("status", 0))
-                if status in (200, 201):
-                    if result.get("result") == "created":
-                        created += 1
-                    else:
-                        updated += 1
-                elif status == 409 and entry.op == "create":
-                    entry.op = "update"  # exists already: a re-crawl, update in the next round
-                    next_round.append(entry)
-                elif status in RETRY_STATUS or status == 409 or _blocked(result):
-                    throttled = True
-                    next_round.append(entry)
+            outcome = self._pass(queue)
+            queue = outcome.again
+            for entries in outcome.oversized.values():
+                if len(entries) == 1:  # alone and still too big: the document's fault
+                    reason = "document larger than the cluster's http.max_content_length"
+                    self._dead(entries[0], status=413, reason=reason)
                 else:
-                    error = result.get("error") or {}
-                    reason = error.get("reason") if isinstance(error, dict) else str(error)
                     with self.lock:
-                        self.dead.add(
-                            entry.record, reason=str(reason), status=status, error=error or None
+                        size = sum(len(e.body) for e in entries)
+                        self.max_chunk_bytes = max(
+                            MIN_CHUNK_BYTES, min(self.max_chunk_bytes, size // 2)
                         )
-            with self.lock:
-                self.report.created += created
-                self.report.updated += updated
-            if throttled:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise _Unreachable(next_round, "cluster kept rejecting with 429/5xx")
-                self._backoff(attempt)
-            pending = next_round
+                    queue.extend(entries)
+            exhausted = [e for e in queue if e.tries > self.max_retries]
+            if exhausted:
+                self._give_up(queue, outcome.failure or "cluster kept answering 429/5xx")
+                return
+            if not queue and outcome.input_done:
+                return
+            if outcome.failure is not None or outcome.throttled:
+                attempt = max(e.tries for e in queue)
+                cause = str(outcome.failure or "429/5xx")
+                log.warning("bulk request failed, retrying", attempt=attempt,
+                            documents=len(queue), error=cause)  # fmt: skip
+                with self.lock:
+                    self.report.retries += 1
+                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
 
-    def _split_oversized(self, pending: list[_Entry]) -> None:
-        """HTTP 413: halve the request until the one document that is too big stands alone."""
-        if len(pending) == 1:
+    def _pass(self, first: list[_Entry]) -> _Round:
+        outcome = _Round()
+        sent: deque[_Entry] = deque()  # pulled into a chunk, no answer yet
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for entry in first:
+                sent.append(entry)
+                yield entry.action()
+            # Stop pulling fresh input when enough needs a second round (conflicts, retries)
+            # or the node said the requests are too big: the next pass sends those first.
+            while len(outcome.again) < self.chunk_size and not outcome.oversized:
+                if self.stopped.is_set():
+                    return
+                fresh = self.next_entry()
+                if fresh is None:
+                    outcome.input_done = True
+                    return
+                sent.append(fresh)
+                yield fresh.action()
+
+        try:
+            for ok, item in streaming_bulk(
+                self.es,
+                actions(),
+                chunk_size=self.chunk_size,
+                max_chunk_bytes=self.max_chunk_bytes,
+                expand_action_callback=_expand,
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=0,
+                refresh=self.refresh,
+                filter_path="items.*.status,items.*.result,items.*.error",
+            ):
+                self._answer(sent.popleft(), ok, item, outcome)
+        except TransportError as exc:  # connection refused/reset, timeout, TLS
+            outcome.failure = exc
+            for entry in sent:
+                entry.tries += 1
+            outcome.again.extend(sent)
+        return outcome
+
+    def _answer(self, entry: _Entry, ok: bool, item: dict[str, Any], outcome: _Round) -> None:
+        result = next(iter(item.values()))
+        if ok:
             with self.lock:
-                reason = "document larger than the cluster's http.max_content_length"
-                self.dead.add(pending[0].record, status=413, reason=reason)
+                if result.get("result") == "created":
+                    self.report.created += 1
+                else:
+                    self.report.updated += 1
+                if self.bar is not None:
+                    self.bar.update(1)
             return
-        middle = len(pending) // 2
-        self.send(pending[:middle])
-        self.send(pending[middle:])
+        status = int(result.get("status") or 500)
+        error = result.get("error")
+        whole_request = result.get("exception")  # the bulk request itself was refused
+        if status == 409 and entry.op == "create":
+            entry.op = "update"  # exists already: a re-crawl, update in the next round
+            outcome.again.append(entry)
+        elif status == 413 and whole_request is not None:
+            outcome.oversized.setdefault(id(whole_request), []).append(entry)
+        elif status in (401, 403) and _error_type(error) != "cluster_block_exception":
+            reason = error.get("reason") if isinstance(error, dict) else str(error)
+            self._give_up([entry], whole_request or _Refused(status, entry.index, str(reason)))
+        elif _retryable(status, error) or status == 409:
+            entry.tries += 1
+            outcome.throttled = True
+            outcome.again.append(entry)
+        elif (
+            status == 400
+            and whole_request is None
+            and _error_type(error) not in NOT_THE_DOCUMENTS_FAULT
+        ):
+            reason = error.get("reason") if isinstance(error, dict) else str(error)
+            self._dead(entry, status=status, reason=str(reason), error=error or None)
+        else:
+            # Not the document's fault and not worth waiting for (e.g. an index that cannot be
+            # created): keep the document for a replay instead of dropping or dead-lettering it.
+            log.warning("document refused, spooled", id=entry.record["id"], status=status,
+                        error=str(error)[:300])  # fmt: skip
+            with self.lock:
+                self.unsent.append(entry)
+
+    def _dead(self, entry: _Entry, *, status: int | None, reason: str, error: Any = None) -> None:
+        with self.lock:
+            self.dead.add(entry.record, reason=reason, status=status, error=error)
+
+    def _give_up(self, entries: list[_Entry], cause: BaseException | str | None) -> None:
+        with self.lock:
+            self.unsent.extend(entries)
+            if cause is not None and self.failure is None:
+                self.failure = cause if isinstance(cause, BaseException) else RuntimeError(cause)
+        self.stopped.set()
 
     # -- the run --------------------------------------------------------------------------------
 
     def run(self, records: Iterable[dict[str, Any]], *, spool: bool, progress: bool) -> IndexReport:
         started = time.perf_counter()
-        iterator = iter(records)
-        bar = None
+        self.input = iter(records)
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(unit="doc", desc=f"index {self.prefix}")
-        chunks = self.chunks(iterator)
-        # Up to `in_flight` bulk requests run at once, so the cluster indexes one chunk while
-        # the next is prepared and serialized here. Memory stays bounded by in_flight chunks.
-        pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="bulk")
-        running: deque[tuple[list[_Entry], Future[None]]] = deque()
-        unsent: list[_Entry] = []
-        failure: BaseException | None = None
-
-        def settle() -> None:
-            nonlocal failure
-            chunk, future = running.popleft()
-            try:
-                future.result()
-            except _Unreachable as exc:
-                unsent.extend(exc.pending)
-                failure = failure or exc
-            except (AuthenticationException, AuthorizationException) as exc:
-                unsent.extend(chunk)
-                failure = failure or exc
-            else:
-                if bar is not None:
-                    bar.update(len(chunk))
-
+            self.bar = tqdm(unit="doc", desc=f"index {self.prefix}")
+        # `in_flight` lanes, each a streaming_bulk over the shared input: the node indexes one
+        # chunk while the next is prepared and serialized here. Memory: one chunk per lane.
         try:
-            for chunk in chunks:
-                running.append((chunk, pool.submit(self.send, chunk)))
-                while running and (len(running) >= self.in_flight or running[0][1].done()):
-                    settle()
-                if failure is not None:
-                    break
-            while running:
-                settle()
+            with ThreadPoolExecutor(self.in_flight, thread_name_prefix="bulk") as pool:
+                lanes = [pool.submit(self.lane) for _ in range(self.in_flight)]
+                crash: BaseException | None = None
+                for lane in lanes:
+                    try:
+                        lane.result()
+                    except BaseException as exc:  # a bug: keep the documents, then raise
+                        self._give_up([], exc)
+                        crash = crash or exc
+            failure = self.failure
+            if failure is not None or self.unsent:
+                if failure is not None and not spool and crash is None:
+                    raise ClusterUnavailableError(f"Elasticsearch unavailable: {failure}")
+                self._spool(failure)
+            if crash is not None:
+                raise crash
+            if isinstance(failure, _Refused):
+                raise ESAuthError(
+                    f"Elasticsearch refused the configured credentials: {failure}; "
+                    f"{self.report.spooled} documents spooled for `koubei index replay`"
+                )
             if isinstance(failure, AuthenticationException | AuthorizationException):
-                # Credentials revoked mid-run: keep the documents, then fail clearly.
-                self._spool(_Unreachable(unsent, failure), iterator)
+                # Credentials revoked mid-run: the documents are kept, then fail clearly.
                 error = auth_error(self.es, failure)
                 raise type(error)(
                     f"{error}; {self.report.spooled} documents spooled for `koubei index replay`"
                 ) from None
-            if failure is not None:
-                if not spool:
-                    raise ClusterUnavailableError(f"Elasticsearch unavailable: {failure}")
-                self._spool(_Unreachable(unsent, failure), iterator)
         finally:
-            pool.shutdown(wait=True)
-            if bar is not None:
-                bar.close()
+            if self.bar is not None:
+                self.bar.close()
             self.dead.close()
         self.report.failed = self.dead.count
         self.report.dead_letter = self.dead.path
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _spool(self, exc: _Unreachable, rest: Iterator[dict[str, Any]]) -> None:
+    def _spool(self, cause: BaseException | str | None) -> None:
         def remaining() -> Iterator[dict[str, Any]]:
-            for entry in exc.pending:
+            for entry in self.unsent:
                 yield entry.record
-            if self.held is not None:
-                yield self.held.record
-                self.held = None
-            for record in rest:
+            for record in self.input:
                 self.report.sent += 1
                 yield record
 
         path, count = spool_mod.write_spool(self.prefix, remaining())
+        self.unsent = []
         self.report.spooled += count
         if path is not None:
             self.report.spool_files.append(path)
-        log.warning("Elasticsearch unavailable; documents spooled", count=count, path=str(path),
-                    error=str(exc))  # fmt: skip
+        log.warning("documents spooled for `koubei index replay`", count=count,
+                    path=str(path), error=str(cause))  # fmt: skip
 
 
 def index_records(
@@ -355,9 +397,10 @@ def index_records(
     progress
         Show a tqdm bar on stderr.
     chunk_size, max_chunk_bytes
-        Bounds of one bulk request.
+        Bounds of one bulk request (a 413 lowers the byte bound for the rest of the run).
     max_retries, initial_backoff, max_backoff
-        Retry policy for 429/5xx and timeouts; once exhausted the rest is spooled.
+        The one retry policy (429/5xx, timeouts, connection errors); once a document has
+        used it up, everything not acknowledged is spooled.
     spool
         Spool on exhaustion (default); with ``False`` the error propagates instead.
     refresh
@@ -393,6 +436,7 @@ def index_records(
         except (TransportConnectionError, ConnectionTimeout) as exc:
             if not spool:
                 raise ClusterUnavailableError(f"Elasticsearch unavailable: {exc}") from exc
-            writer._spool(_Unreachable([], exc), iter(records))
+            writer.input = iter(records)
+            writer._spool(exc)
             return writer.report
     return writer.run(records, spool=spool, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,8 @@ from elasticsearch import Elasticsearch
 from koubei import es_local
 from koubei.model import Document, make_id, to_record
 from koubei.timeutil import DEFAULT_TZ
+
+from . import tls
 
 BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=DEFAULT_TZ)
 
@@ -76,39 +79,77 @@ def make_record() -> Callable[..., dict[str, Any]]:
     return build_record
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _secure_node_starting(
-    request: pytest.FixtureRequest,
-) -> Iterator[Future[es_local.LocalNode] | None]:
-    """Start our second node in the background as soon as this directory's tests begin.
+LIMITS_SETTINGS = {
+    # Small enough that a default chunk (1,000 documents) is refused with 413...
+    "http.max_content_length": "200kb",
+    # ...and one write thread with a queue of one, so concurrent bulk requests meet 429.
+    "thread_pool.write.size": 1,
+    "thread_pool.write.queue_size": 1,
+}
 
-    It boots while the session node boots (each takes 20-70 s on the shared machine), so the
-    suite waits for one startup instead of two in a row. Not started at all when no selected
-    test needs it.
+
+def _start_secure() -> es_local.LocalNode:
+    """Security on, basic auth over TLS with a CA made for this session."""
+    ca = tls.make_ca("koubei test CA")
+    ca_file = Path(tempfile.mkdtemp(prefix="koubei-ca-")) / "ca.crt"
+    ca_file.write_bytes(ca.pem)
+    return es_local.start(
+        security=True,
+        settings=tls.TLS_SETTINGS,
+        config_files=tls.server_files(ca),
+        ca_certs=str(ca_file),
+    )
+
+
+def _start_limits() -> es_local.LocalNode:
+    return es_local.start(settings=LIMITS_SETTINGS, heap="384m")
+
+
+_STARTERS: dict[str, Callable[[], es_local.LocalNode]] = {
+    "secure_node": _start_secure,
+    "limits_node": _start_limits,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nodes_starting(
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[str, Future[es_local.LocalNode]]]:
+    """Start our extra nodes in the background as soon as this directory's tests begin.
+
+    They boot while the session node boots (each takes 20-70 s on the shared machine), so the
+    suite waits for one startup instead of several in a row. A node no selected test needs is
+    not started at all.
     """
-    if not any(
-        "secure_node" in getattr(item, "fixturenames", ()) for item in request.session.items
-    ):
-        yield None
-        return
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secure-es")
-    future = pool.submit(es_local.start, security=True)
+    wanted = [
+        name
+        for name in _STARTERS
+        if any(name in getattr(item, "fixturenames", ()) for item in request.session.items)
+    ]
+    pool = ThreadPoolExecutor(max_workers=max(1, len(wanted)), thread_name_prefix="extra-es")
+    futures = {name: pool.submit(_STARTERS[name]) for name in wanted}
     try:
-        yield future
+        yield futures
     finally:
         pool.shutdown(wait=True)
-        if future.exception() is None:
-            es_local.stop(future.result())
+        for future in futures.values():
+            if future.exception() is None:
+                es_local.stop(future.result())
 
 
 @pytest.fixture(scope="session")
-def secure_node(_secure_node_starting: Future[es_local.LocalNode] | None) -> es_local.LocalNode:
-    """A second node of our own, with security on (basic auth over HTTP).
+def secure_node(_nodes_starting: dict[str, Future[es_local.LocalNode]]) -> es_local.LocalNode:
+    """A second node of our own, with security on: basic auth over TLS (``node.ca_certs``).
 
     Tests may pause and resume it (the session node is shared and must never be paused).
     """
-    assert _secure_node_starting is not None
-    return _secure_node_starting.result()
+    return _nodes_starting["secure_node"].result()
+
+
+@pytest.fixture(scope="session")
+def limits_node(_nodes_starting: dict[str, Future[es_local.LocalNode]]) -> es_local.LocalNode:
+    """A node with a small ``http.max_content_length`` and a one-slot write queue."""
+    return _nodes_starting["limits_node"].result()
 
 
 @pytest.fixture
@@ -117,6 +158,7 @@ def secure_es(secure_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
     client = Elasticsearch(
         secure_node.url,
         basic_auth=(secure_node.username, secure_node.password),
+        ca_certs=secure_node.ca_certs,
         request_timeout=10,
         max_retries=0,
     )

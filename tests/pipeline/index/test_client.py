@@ -22,6 +22,7 @@ def test_right_credentials_from_env_index_on_a_secured_node(
 ) -> None:
     monkeypatch.setenv("KOUBEI_ES_USERNAME", secure_node.username or "")
     monkeypatch.setenv("KOUBEI_ES_PASSWORD", secure_node.password or "")
+    monkeypatch.setenv("KOUBEI_ES_CA_CERTS", secure_node.ca_certs or "")
     es = client_from_env(secure_node.url)
     assert check_cluster(es)["status"] in ("green", "yellow")
     report = index_records(es, [build_record(1)], prefix="authok")
@@ -33,6 +34,7 @@ def test_rejected_credential_is_one_clear_error(
 ) -> None:
     monkeypatch.setenv("KOUBEI_ES_USERNAME", "mallory")
     monkeypatch.setenv("KOUBEI_ES_PASSWORD", "wrong")
+    monkeypatch.setenv("KOUBEI_ES_CA_CERTS", secure_node.ca_certs or "")
     es = client_from_env(secure_node.url)
     with pytest.raises(ESAuthError, match=r"rejected user 'mallory' .* \(HTTP 401\)"):
         check_cluster(es)
@@ -45,6 +47,7 @@ def test_cli_reports_rejected_credential_without_traceback(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
     env["KOUBEI_ES_URL"] = secure_node.url
+    env["KOUBEI_ES_CA_CERTS"] = secure_node.ca_certs or ""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "koubei"), "index", "replay", "--prefix", "authcli"],
         env=env,

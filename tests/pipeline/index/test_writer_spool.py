@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,13 +49,60 @@ def test_node_stopped_mid_run_spools_and_replay_loses_and_duplicates_nothing(
     secure_es.cluster.health(wait_for_status="yellow", timeout="60s")
     replayed = replay_spool(secure_es, prefix)
     assert replayed.sent == down.spooled
-    assert replayed.created == down.spooled
+    # A bulk request that timed out on the freshly restarted node may still have been applied:
+    # its retry then finds the documents and updates them instead of creating them.
+    assert replayed.created + replayed.updated == down.spooled
     assert replayed.failed == replayed.spooled == 0
     assert spool.spool_files(prefix) == []
 
     secure_es.indices.refresh(index=posts_alias(prefix))
     assert secure_es.count(index=posts_alias(prefix))["count"] == TOTAL
     ids = secure_es.search(
+        index=posts_alias(prefix), size=0, aggs={"ids": {"cardinality": {"field": "id"}}}
+    )
+    assert ids["aggregations"]["ids"]["value"] == TOTAL
+
+
+def test_node_frozen_then_killed_mid_run_spools_and_replay_loses_and_duplicates_nothing(
+    secure_node: es_local.LocalNode, koubei_home: str
+) -> None:
+    """The issue's outage: SIGSTOP (requests hang, no answer), then SIGKILL and a restart."""
+    prefix = "frozen"
+    assert secure_node.username and secure_node.password
+    es = Elasticsearch(
+        secure_node.url,
+        basic_auth=(secure_node.username, secure_node.password),
+        ca_certs=secure_node.ca_certs,
+        request_timeout=3,  # a frozen node answers nothing: give up on a request quickly
+    )
+
+    def records() -> Iterator[dict[str, Any]]:
+        for i in range(TOTAL):
+            if i == STOP_AFTER:
+                os.killpg(secure_node.pid, signal.SIGSTOP)
+            yield build_record(i)
+
+    try:
+        down = index_records(
+            es, records(), prefix=prefix, chunk_size=200, max_retries=1, initial_backoff=0.1
+        )
+    finally:
+        os.killpg(secure_node.pid, signal.SIGKILL)
+        es_local.stop(secure_node, remove_data=False)  # reaps the killed process
+    assert down.sent == TOTAL
+    assert down.created <= STOP_AFTER
+    assert down.created + down.spooled == TOTAL and down.failed == 0
+
+    es_local.resume(secure_node)
+    es.cluster.health(wait_for_status="yellow", timeout="60s")
+    replayed = replay_spool(es, prefix)
+    # A chunk the frozen node received but never answered may have been applied before the
+    # kill: the replay then updates those documents instead of creating them.
+    assert replayed.created + replayed.updated == down.spooled
+    assert replayed.failed == replayed.spooled == 0
+    es.indices.refresh(index=posts_alias(prefix))
+    assert es.count(index=posts_alias(prefix))["count"] == TOTAL
+    ids = es.search(
         index=posts_alias(prefix), size=0, aggs={"ids": {"cardinality": {"field": "id"}}}
     )
     assert ids["aggregations"]["ids"]["value"] == TOTAL

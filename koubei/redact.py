@@ -1,0 +1,88 @@
+"""Secrets out of every text we emit: one redaction used by all logging and error lines.
+
+What counts as a secret:
+
+* the value of every ``KOUBEI_*`` variable whose name has a part ``URL``, ``TOKEN``,
+  ``SECRET``, ``KEY`` (also ``API_KEY``), ``PASSWORD`` or ``COOKIE``. A ``*_URL`` that is a
+  bare origin (``https://es.internal:9200``, as ``KOUBEI_ES_URL`` usually is) names a place,
+  not a secret, and stays readable in error messages; any URL with a path, query or
+  credentials (a webhook: the token is in the path or the query) is redacted whole, and its
+  password and query values are redacted wherever they appear alone;
+* any URL query value named like a credential (``token``, ``access_token``, ``sign``, ...),
+  whatever the variable, so a receiver's signed URL built at run time is covered too.
+
+Values are read from the environment at each call, so a secret set after start-up (or by a
+test) is covered; very short values (under 6 characters) are ignored to keep logs readable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["redact", "secret_values"]
+
+SECRET_PARTS = ("URL", "TOKEN", "SECRET", "KEY", "PASSWORD", "COOKIE")
+MIN_LENGTH = 6
+QUERY_CREDENTIAL = re.compile(
+    r"(?i)([?&;](?:access_token|token|sign|signature|secret|key|api_key|apikey|password|"
+    r"passwd|pwd|auth)=)[^&#\s\"'<>]+"
+)
+
+
+def _is_secret_name(name: str) -> bool:
+    if not name.startswith("KOUBEI_"):
+        return False
+    parts = name[len("KOUBEI_") :].split("_")
+    return any(part.endswith(secret) for part in parts for secret in SECRET_PARTS)
+
+
+def _url_parts(value: str) -> list[str]:
+    """The secret pieces of a URL value (credentials, query values), and whether it is one."""
+    try:
+        url = urlsplit(value)
+    except ValueError:
+        return [value]
+    if not url.scheme or not url.netloc:
+        return [value]
+    pieces = [url.password or "", *(v for _, v in parse_qsl(url.query))]
+    if url.path.strip("/") or url.query or url.username:
+        pieces.append(value)  # a webhook or a URL with credentials: all of it is secret
+    return [p for p in pieces if p]
+
+
+@lru_cache(maxsize=8)
+def _pattern(items: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    labels: dict[str, str] = {}
+    for name, value in items:
+        pieces = _url_parts(value) if name.endswith("URL") else [value]
+        for piece in pieces:
+            for form in {piece, unquote(piece)}:
+                if len(form) >= MIN_LENGTH:
+                    labels.setdefault(form, name)
+    if not labels:
+        return None, labels
+    # Longest first, so a URL is replaced whole before its token is.
+    alternatives = sorted(labels, key=len, reverse=True)
+    return re.compile("|".join(re.escape(a) for a in alternatives)), labels
+
+
+def secret_values() -> dict[str, str]:
+    """Each secret value (and each secret piece of a URL) -> the variable it came from."""
+    return _pattern(_secret_items())[1]
+
+
+def _secret_items() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if v and _is_secret_name(k)))
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret replaced by ``[REDACTED:VARIABLE]``."""
+    if not text:
+        return text
+    pattern, labels = _pattern(_secret_items())
+    if pattern is not None:
+        text = pattern.sub(lambda m: f"[REDACTED:{labels[m.group(0)]}]", text)
+    return QUERY_CREDENTIAL.sub(r"\1[REDACTED]", text)

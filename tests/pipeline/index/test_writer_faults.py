@@ -1,0 +1,147 @@
+"""The writer against real refusals: 413 and 429 from a node with small limits, 5xx that
+outlasts the retries (a proxy in front of the session node). Nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import es_local
+from koubei.jsonl import read
+from koubei.pipeline.index import spool
+from koubei.pipeline.index.templates import posts_alias
+from koubei.pipeline.index.writer import index_records, replay_spool
+
+from .conftest import build_record
+from .faulty_proxy import faulty_proxy
+
+pytestmark = [pytest.mark.es, pytest.mark.slow]
+
+
+def _stored(es: Elasticsearch, prefix: str) -> tuple[int, int]:
+    """(documents, distinct ids) under the prefix's read alias."""
+    es.indices.refresh(index=posts_alias(prefix))
+    count = int(es.count(index=posts_alias(prefix))["count"])
+    ids = es.search(
+        index=posts_alias(prefix), size=0,
+        aggs={"ids": {"cardinality": {"field": "id", "precision_threshold": 40000}}},
+    )  # fmt: skip
+    return count, int(ids["aggregations"]["ids"]["value"])
+
+
+@pytest.fixture
+def limits_es(limits_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(limits_node.url, request_timeout=60)
+    yield client
+    client.close()
+
+
+def test_413_splits_the_request_and_dead_letters_only_the_document_too_big_alone(
+    limits_es: Elasticsearch, koubei_home: str
+) -> None:
+    prefix = "big"
+    records = [build_record(i) for i in range(1500)]  # ~1 MB per chunk of 1,000: over 200 kb
+    huge = build_record(5000, text_raw="长" * 120_000)  # ~360 kB alone
+    records.insert(700, huge)
+    report = index_records(limits_es, records, prefix=prefix)
+    assert (report.sent, report.created, report.failed, report.spooled) == (1501, 1500, 1, 0)
+    assert report.dead_letter is not None
+    [letter] = list(read(report.dead_letter))
+    assert (letter["id"], letter["status"]) == (huge["id"], 413)
+    assert "http.max_content_length" in letter["reason"]
+    assert _stored(limits_es, prefix) == (1500, 1500)
+
+
+def test_429_from_a_full_write_queue_is_retried_or_spooled_and_nothing_is_lost(
+    limits_es: Elasticsearch, koubei_home: str
+) -> None:
+    prefix = "busy"
+    total = 3000
+    stop = threading.Event()
+
+    def neighbour(n: int) -> None:  # other writers keep the one write thread busy
+        operations: list[dict[str, object]] = []
+        for i in range(100):
+            operations += [{"index": {"_index": f"noise-{n}"}}, {"n": i, "text": "噪音" * 50}]
+        while not stop.is_set():
+            limits_es.options(max_retries=0, ignore_status=429).bulk(operations=operations)
+
+    threads = [threading.Thread(target=neighbour, args=(n,), daemon=True) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    options: dict[str, Any] = {"chunk_size": 100, "max_retries": 30, "initial_backoff": 0.05,
+                               "max_backoff": 0.5}  # fmt: skip
+    try:
+        records = [build_record(i) for i in range(total)]
+        first = index_records(limits_es, records, prefix=prefix, **options)
+        again = index_records(limits_es, records, prefix=prefix, **options)  # a re-crawl
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    # Under sustained overload a document may use up its retries: it is spooled, not dropped,
+    # and the replay once the neighbours stopped sends it.
+    replayed = replay_spool(limits_es, prefix)
+    assert first.retries + again.retries > 0, "the node never answered 429: proves nothing"
+    for report in (first, again, replayed):
+        assert report.failed == 0  # a 429 is never the document's fault
+        assert report.created + report.updated + report.spooled == report.sent
+    assert replayed.spooled == 0 and spool.spool_files(prefix) == []
+    assert first.created + again.created + replayed.created == total  # each created once
+    assert _stored(limits_es, prefix) == (total, total)
+
+
+def test_5xx_outlasting_the_retries_spools_in_flight_and_unread_then_replay_completes(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str
+) -> None:
+    total = 2500
+    records = [build_record(i) for i in range(total)]
+
+    def plan(method: str, path: str, n: int) -> int | None:
+        # The first four bulk requests pass, then every one fails: 500, 502, 503 in turn.
+        if path.endswith("/_bulk") and n > 4:
+            return (500, 502, 503)[n % 3]
+        return None
+
+    with faulty_proxy(es_url, plan) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)  # the client's default retries
+        report = index_records(
+            through, records, prefix=index_prefix, chunk_size=200, max_retries=2,
+            initial_backoff=0.01,
+        )  # fmt: skip
+    # One retry layer: a failing chunk is sent 1 + max_retries times, not (1 + the client's
+    # 3) * (1 + max_retries) = 12. Two lanes were in flight, and a lane's retry may take two
+    # requests (its chunk plus the document the chunker had already read).
+    assert 2 <= report.retries <= 2 * 2
+    assert 3 <= sum(injected.values()) < (1 + 3) * (1 + 2)
+    assert report.created == 4 * 200
+    assert (report.sent, report.failed) == (total, 0)
+    assert report.spooled == total - report.created
+    assert spool.spooled_count(index_prefix) == report.spooled
+
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.failed, replayed.spooled) == (total - 800, 0, 0)
+    assert spool.spool_files(index_prefix) == []
+    assert _stored(es, index_prefix) == (total, total)
+
+
+def test_5xx_that_passes_within_the_retries_loses_nothing(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str
+) -> None:
+    records = [build_record(i) for i in range(1000)]
+
+    def plan(method: str, path: str, n: int) -> int | None:
+        return 503 if path.endswith("/_bulk") and n in (2, 3, 5) else None
+
+    with faulty_proxy(es_url, plan) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)
+        report = index_records(
+            through, records, prefix=index_prefix, chunk_size=100, initial_backoff=0.01
+        )
+    assert injected[503] == 3
+    assert (report.created, report.failed, report.spooled) == (1000, 0, 0)
+    assert _stored(es, index_prefix) == (1000, 1000)
