@@ -92,7 +92,7 @@ def run_train(args: argparse.Namespace) -> int:
     epochs = training.EPOCHS if args.epochs is None else args.epochs
     print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
     model = training.train_model(train_rows, epochs=epochs, seed=seed)
-    out = args.out or paths.state_dir("models") / f"sentiment-{model.version}.marshal.gz"
+    out = args.out or paths.state_dir("models") / f"sentiment-{model.version}.json.gz"
     model.save(out)
     print(f"wrote {out} (version {model.version}, {len(model.weights)} features)")
     if held:

@@ -58,7 +58,7 @@ def test_train_writes_a_model_that_score_can_use(
     rows = [(1, f"{t}{i}") for i in range(30) for t in good]
     rows += [(0, f"{t}{i}") for i in range(30) for t in bad]
     data = _write_csv(tmp_path / "train.csv", rows)
-    model_path = tmp_path / "model.marshal.gz"
+    model_path = tmp_path / "model.json.gz"
     assert main(["sentiment", "train", str(data), "--out", str(model_path), "--epochs", "1"]) == 0
     assert model_path.exists()
     assert "held out: accuracy" in capsys.readouterr().out

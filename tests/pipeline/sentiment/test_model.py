@@ -93,9 +93,9 @@ def test_scoring_is_fast(model: SentimentModel) -> None:
 def test_load_rejects_files_that_are_not_models(tmp_path: Path) -> None:
     import gzip
 
-    bad = tmp_path / "bad.marshal.gz"
-    bad.write_bytes(gzip.compress(b"not marshal"))
+    bad = tmp_path / "bad.json.gz"
+    bad.write_bytes(gzip.compress(b"not json"))
     with pytest.raises(ValueError, match="not a sentiment model"):
         load_model(bad)
     with pytest.raises(FileNotFoundError):
-        load_model(tmp_path / "missing.marshal.gz")
+        load_model(tmp_path / "missing.json.gz")
