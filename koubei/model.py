@@ -19,7 +19,9 @@ SCHEMA_VERSION = 1
 
 Kind = Literal["review", "post", "repost", "comment", "article"]
 Relation = Literal["repost", "reply", "quote"]
-SentimentLabel = Literal["positive", "neutral", "negative"]
+# no_opinion: a post with no words of its own (bare repost, emoji only ...); see
+# pipeline/sentiment/opinion.py. It counts in no negative share.
+SentimentLabel = Literal["positive", "neutral", "negative", "no_opinion"]
 
 
 class _Strict(BaseModel):

@@ -1,7 +1,10 @@
 """``koubei sentiment score|train|eval``: score texts, train a model, measure a model.
 
 Contract (other tools call it): ``score FILE`` prints one JSON object per input line, in order,
-with ``score`` (probability positive) and ``label``; ``eval DATA.csv`` (``label``, ``review``)
+with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, ``negative``,
+or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare repost, emoji,
+@handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
+``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
 prints accuracy, per-class precision/recall/F1 and throughput.
 """
 

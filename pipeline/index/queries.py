@@ -139,6 +139,9 @@ def volume_series(
 ) -> list[VolumeBin]:
     """Posts and negative posts per interval, every bin present (empty ones zero-filled).
 
+    Posts labelled ``no_opinion`` are not counted (neither in ``total`` nor ``negative``), so
+    the negative share and every detector fed from this series see opinions only.
+
     Bins start at ``start`` and step by ``interval_seconds``; the last bin is the one holding
     ``end - 1ms``. With ``unique=True`` near-duplicates (same ``dup_cluster``) count once.
     """
@@ -166,7 +169,12 @@ def volume_series(
         index=posts_alias(prefix),
         size=0,
         query={
-            "bool": {"filter": post_filters(brand=brand, start=start, end=end, platform=platform)}
+            "bool": {
+                "filter": post_filters(brand=brand, start=start, end=end, platform=platform),
+                # Posts with no words of their own (bare reposts ...) carry no opinion: they
+                # would dilute or, scored, distort the negative share (issue 18).
+                "must_not": [{"term": {"sentiment.label": "no_opinion"}}],
+            }
         },
         aggs={"bins": histogram},
     )

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from koubei.pipeline.sentiment import features
+from koubei.pipeline.sentiment import features, opinion
 
 SCHEMA = "koubei-sentiment-model"
 SCHEMA_VERSION = 2  # 1 was the marshal file this layout replaced
@@ -100,8 +100,17 @@ class SentimentModel:
         return "neutral"
 
     def score(self, text: str) -> tuple[float, str]:
-        """Probability positive and label for ``text`` (see ``probability_aggregated``)."""
-        p = self.probability_aggregated(text)
+        """Probability positive and label for a post's own words (see ``opinion``).
+
+        A repost is scored on its text before ``//@``; a post with no words of its own (bare
+        repost, emoji, @handles, links, platform boilerplate, empty) gets ``(0.5, "no_opinion")``:
+        0.5 keeps ``score`` a probability for every consumer, the label keeps it out of the
+        negative share.
+        """
+        own = opinion.own_text(text) if isinstance(text, str) else ""
+        if opinion.is_no_opinion(own):
+            return 0.5, opinion.NO_OPINION
+        p = self.probability_aggregated(own)
         return p, self.label_for(p)
 
     def probability_aggregated(self, text: str) -> float:

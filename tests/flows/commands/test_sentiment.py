@@ -30,7 +30,8 @@ def test_score_prints_one_json_object_per_line_in_order(
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == len(lines)
     assert out[0]["label"] == "positive" and out[2]["label"] == "negative"
-    assert out[1] == {"score": 0.5, "label": "neutral", "model_version": out[0]["model_version"]}
+    version = out[0]["model_version"]
+    assert out[1] == {"score": 0.5, "label": "no_opinion", "model_version": version}
     assert all(0 <= o["score"] <= 1 for o in out)
 
 

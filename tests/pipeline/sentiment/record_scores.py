@@ -18,7 +18,8 @@ def main() -> None:
     model = load_model()
     rows = []
     for text in texts:
-        score, label = model.score(text)
+        score = model.probability_aggregated(text)
+        label = model.label_for(score)
         rows.append({"text": text, "score": score, "label": label, "logit": model.logit(text)})
     payload = {"model_version": model.version, "scores": rows}
     OUT.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
