@@ -66,6 +66,8 @@ class SentimentModel:
         the setting).
     lexicon : bool
         Whether the weights include the lexicon features (False for models that predate them).
+    social : bool
+        Whether the weights were trained with the social-signal features (``features.extract``).
     """
 
     version: str
@@ -76,13 +78,14 @@ class SentimentModel:
     meta: dict[str, Any] = field(default_factory=dict)
     max_n: int = 3
     lexicon: bool = False
+    social: bool = False
 
     # --- scoring -------------------------------------------------------------------------
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
         get = self.weights.get
-        found = features.extract(text, self.max_n, self.lexicon)
+        found = features.extract(text, self.max_n, self.lexicon, self.social)
         return self.bias + sum([get(f, 0.0) for f in found])
 
     def probability(self, text: str) -> float:
@@ -165,6 +168,7 @@ class SentimentModel:
             "neutral": list(self.neutral),
             "max_n": self.max_n,
             "lexicon": self.lexicon,
+            "social": self.social,
             "meta": self.meta,
             # Two parallel arrays rather than one object: parsing them is a third faster.
             "features": sorted(self.weights),
@@ -249,4 +253,6 @@ def load_model(path: Path | None = None) -> SentimentModel:
         meta=dict(_field(payload, "meta", dict, path)),
         max_n=_field(payload, "max_n", int, path),
         lexicon=_field(payload, "lexicon", bool, path),
+        # Optional: files written before the social features have no key (and no such features).
+        social=_field(payload, "social", bool, path) if "social" in payload else False,
     )
