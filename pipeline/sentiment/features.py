@@ -277,6 +277,8 @@ def extract(
     turned = False
     size = positive = negative = 0
     prepared = prepare(text)
+    # The social signals are carried by the lexicon-balance marks, so they need the lexicon.
+    social = social and lexicon
     sarcastic = social and _SARCASM.search(to_halfwidth(text).lower()) is not None
     complained = False
     for clause in clauses(prepared):

@@ -1,8 +1,9 @@
 """The model file: documented JSON layout, exact round trip, clear refusals, same scores as before.
 
-``data/shipped_model_scores.json`` holds scores recorded from the shipped model (first from the
-marshal file the JSON layout replaced). Regenerate it only when the shipped model is retrained:
-``python -m tests.pipeline.sentiment.record_scores``.
+``data/shipped_model_scores.json`` holds scores recorded from the shipped model. Its first
+version (commit "Sentiment model file: gzipped JSON ...") was recorded from the marshal file the
+JSON layout replaced and passed against the converted file; it is regenerated only when the
+shipped model is retrained: ``python -m tests.pipeline.sentiment.record_scores``.
 """
 
 from __future__ import annotations
