@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("file")
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     score.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
-    score.set_defaults(func=run_score)
+    score.set_defaults(func=run_score, logs=False)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path)
