@@ -98,3 +98,9 @@ def test_events_feed_the_cascade_growth_detector() -> None:
     assert sum(series.reposts) == 8 and series.depth[-1] == 3 and series.breadth[-1] == 4
     summary = cascade_summary(G, "weibo:1")
     assert summary["max_followers"] == 2_000_000 and summary["verified_involved"] is False
+
+
+def test_negative_share_leaves_posts_without_opinion_out(tree: nx.DiGraph) -> None:
+    # Two bare reposts (no_opinion) count on neither side: 4 negative of 5 with an opinion.
+    nx.set_node_attributes(tree, {5: "no_opinion", 7: "no_opinion"}, "sentiment")
+    assert negative_share(tree, 0) == pytest.approx(4 / 5, abs=1e-4)
