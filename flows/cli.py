@@ -14,9 +14,6 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from koubei.config import ConfigError
-from koubei.log import configure_logging
-
 
 def build_parser() -> argparse.ArgumentParser:
     import koubei.flows.commands as commands
@@ -56,14 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(verbose=args.verbose)
+    # Logging setup (structlog) and the config module (pydantic) are imported only when needed:
+    # together they are most of the start-up of `koubei sentiment score`, which other tools
+    # call once per file and which neither logs nor reads the config (set_defaults(logs=False)).
+    if getattr(args, "logs", True):
+        from koubei.log import configure_logging
+
+        configure_logging(verbose=args.verbose)
     try:
         result = args.func(args)
-    except ConfigError as exc:
-        print(f"config error:\n{exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from koubei.config import ConfigError
+
+        if not isinstance(exc, ConfigError):
+            raise
+        print(f"config error:\n{exc}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

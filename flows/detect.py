@@ -203,7 +203,7 @@ def detect_brand(
 def _negative_cascade(graph: nx.DiGraph, root: Any) -> bool:
     """A cascade whose root or most of whose posts are negative."""
     labels = [graph.nodes[n].get("sentiment") for n in nx.descendants(graph, root) | {root}]
-    scored = [label for label in labels if label]
+    scored = [label for label in labels if label and label != "no_opinion"]  # bare reposts
     if graph.nodes[root].get("sentiment") == "negative":
         return True
     return bool(scored) and sum(label == "negative" for label in scored) * 2 > len(scored)

@@ -22,7 +22,9 @@ Relation = Literal["repost", "reply", "quote"]
 # "day": the platform gave a date without a time of day (Weibo ``11-20``, an article's date);
 # ``created_at`` is that day's midnight and must stay out of intraday series.
 TimePrecision = Literal["day"]
-SentimentLabel = Literal["positive", "neutral", "negative"]
+# no_opinion: a post with no words of its own (bare repost, emoji only ...); see
+# pipeline/sentiment/opinion.py. It counts in no negative share.
+SentimentLabel = Literal["positive", "neutral", "negative", "no_opinion"]
 
 
 class _Strict(BaseModel):

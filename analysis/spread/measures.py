@@ -185,10 +185,13 @@ def main_paths(G: nx.DiGraph, root: Hashable, k: int = 3) -> list[list[Hashable]
 def negative_share(
     G: nx.DiGraph, root: Hashable, order: list[Hashable] | None = None
 ) -> float | None:
-    """Share of the cascade's posts with a sentiment label that are negative."""
+    """Share of the cascade's posts with an opinion label that are negative.
+
+    Posts labelled ``no_opinion`` (bare reposts and the like) count on neither side.
+    """
     attrs = G._node
     labels = [attrs[n].get("sentiment") for n in (order or bfs_order(G, root))]
-    labelled = [label for label in labels if label]
+    labelled = [label for label in labels if label and label != "no_opinion"]
     if not labelled:
         return None
     return round(sum(label == "negative" for label in labelled) / len(labelled), 4)

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     link.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
     link.add_argument("--brand")
     link.add_argument("--platform")
-    link.add_argument("--label", choices=["positive", "neutral", "negative"])
+    link.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     link.add_argument("--since", help="look back this long (default 24h unless --start)")
     link.add_argument("--start")
     link.add_argument("--end")

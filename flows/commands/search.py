@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("text", nargs="?", help="words or phrase to find (CJK matched as phrase)")
     parser.add_argument("--brand")
     parser.add_argument("--platform")
-    parser.add_argument("--label", choices=["positive", "neutral", "negative"])
+    parser.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     parser.add_argument("--since", help="look back this long, e.g. 30m, 24h, 7d")
     parser.add_argument("--start", help="ISO time (default timezone Asia/Shanghai)")
     parser.add_argument("--end", help="ISO time (default now)")

@@ -1,7 +1,10 @@
 """``koubei sentiment score|train|eval``: score texts, train a model, measure a model.
 
 Contract (other tools call it): ``score FILE`` prints one JSON object per input line, in order,
-with ``score`` (probability positive) and ``label``; ``eval DATA.csv`` (``label``, ``review``)
+with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, ``negative``,
+or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare repost, emoji,
+@handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
+``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
 prints accuracy, per-class precision/recall/F1 and throughput.
 """
 
@@ -24,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("file")
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     score.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
-    score.set_defaults(func=run_score)
+    score.set_defaults(func=run_score, logs=False)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
@@ -108,7 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
     epochs = training.EPOCHS if args.epochs is None else args.epochs
     print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
     model = training.train_model(train_rows, epochs=epochs, seed=seed)
-    out = args.out or paths.state_dir("models") / f"sentiment-{model.version}.marshal.gz"
+    out = args.out or paths.state_dir("models") / f"sentiment-{model.version}.json.gz"
     model.save(out)
     print(f"wrote {out} (version {model.version}, {len(model.weights)} features)")
     if held:

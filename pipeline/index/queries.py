@@ -139,6 +139,9 @@ def volume_series(
 ) -> list[VolumeBin]:
     """Posts and negative posts per interval, every bin present (empty ones zero-filled).
 
+    Posts labelled ``no_opinion`` are not counted (neither in ``total`` nor ``negative``), so
+    the negative share and every detector fed from this series see opinions only.
+
     Bins start at ``start`` and step by ``interval_seconds``; the last bin is the one holding
     ``end - 1ms``. With ``unique=True`` near-duplicates (same ``dup_cluster``) count once.
     Bins shorter than a day leave out date-only posts (``time_precision: "day"``): they sit at
@@ -165,10 +168,16 @@ def volume_series(
         histogram["aggs"].update(_unique_aggs())
         negative_aggs["aggs"] = _unique_aggs()
     query: dict[str, Any] = {
-        "bool": {"filter": post_filters(brand=brand, start=start, end=end, platform=platform)}
+        "bool": {
+            "filter": post_filters(brand=brand, start=start, end=end, platform=platform),
+            # Posts with no words of their own (bare reposts ...) carry no opinion: they would
+            # dilute or, scored, distort the negative share (issue 18).
+            "must_not": [{"term": {"sentiment.label": "no_opinion"}}],
+        }
     }
     if interval_seconds < 86_400:
-        query["bool"]["must_not"] = [{"term": {"time_precision": "day"}}]
+        # A date-only time (midnight of its day) must not pile a day's posts into one bin.
+        query["bool"]["must_not"].append({"term": {"time_precision": "day"}})
     response = es.search(index=posts_alias(prefix), size=0, query=query, aggs={"bins": histogram})
     # Zero-fill on the client too: with an offset, extended_bounds may add a bin at `end`.
     by_key = {int(b["key"]): b for b in response["aggregations"]["bins"]["buckets"]}

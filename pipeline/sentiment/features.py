@@ -13,7 +13,13 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
   evaluative words (``lexicon.txt``) lean positive or negative emit ``⊕``/``⊖`` (``⊕⊕``/``⊖⊖``
   for two or more such clauses, ``›⊕``/``›⊖`` for hits after a contrast; a negated hit counts
   for the other side). Their weights are learned over every word on the list, so the list carries
-  polarity into domains whose vocabulary the training data never saw.
+  polarity into domains whose vocabulary the training data never saw;
+* **social signals** (models trained with them) — microblog cues shop reviews almost never
+  show, mapped onto the lexicon-balance features whose weights the training data does teach:
+  a *sarcasm marker* (呵呵, ``[doge]``, 我谢谢你 …) or *praise after a complaint* (等了三个小时，
+  真棒) turns a praising clause into a negative one (its plain n-grams are left out, ``≀`` is
+  added, and it counts as a negative clause); a *rhetorical question* (难道…, 凭什么, 这也叫…)
+  counts as a negative clause and adds ``¿``. Platform emoticons are glossed (``[怒]`` → 气死).
 """
 
 from __future__ import annotations
@@ -123,6 +129,28 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;\n])")
 
 LEXICON = Path(__file__).with_name("lexicon.txt")
 
+# Social signals (see the module docstring). Searched in the lower-cased, half-width raw text
+# (before emoticons are glossed, so [doge] is still visible).
+_SARCASM = re.compile(
+    r"呵呵|\[doge\]|\[微笑\]\s*$|我谢谢你|谢谢你全家|真是谢谢|好棒棒|吃了个寂寞|醉了"
+)
+# Praise that, after a complaint, is ironic: 真棒, 服务真好, 效率真高, 太贴心了, 真是良心 …
+_PRAISE = re.compile(
+    r"真(?:是)?(?:棒|好|行|高|厉害|贴心|大方|值|环保|诚恳|良心|不错|优秀|给力)|太(?:棒|贴心|好)了"
+    r"|好样的|一流|杠杠的|厉害厉害|良心商家|干得漂亮|好家伙"
+)
+_RHETORICAL = re.compile(
+    r"难道|凭什么|还有没有|有没有人管|怎么能|怎么可以|谁还敢|好意思|讲不讲|是摆设|不存在的吗|这也叫"
+    r"|这就是.{0,10}[?？]|有这么.{0,10}吗|说好的.{0,12}呢|给人吃的吗|不会痛吗|不该.{0,10}吗"
+    r"|活该|管这叫|谁受得了|心虚了吗|在干什么[?？]|哪里来的脸|就一句.{0,6}[?？]"
+)
+# What a complaint before ironic praise looks like when it has no lexicon word: a wait, a
+# breakage, a repeat (等了三个小时，真棒; 刚买三天就坏了，质量真好).
+_COMPLAINT = re.compile(
+    r"又|还没|还不|等了|坏|洒|凉|漏|延误|取消|不提醒|不通知|不给|不道歉|过期|涨价|发错|坑|小时"
+    r"|一个月|刚.{0,4}就|黑脸|头发|碎|没解决|用半天|空盒"
+)
+
 
 def load_lexicon(path: Path = LEXICON) -> dict[str, list[str]]:
     """Sections of the lexicon file (``positive``, ``negative``, ``ignore``) → their words."""
@@ -230,27 +258,54 @@ def _lexicon_balance(clause: str, out: set[str], contrast: bool, negation_ends: 
     return balance
 
 
-def extract(text: str, max_n: int = MAX_NGRAM, lexicon: bool = True) -> set[str]:
+def extract(
+    text: str, max_n: int = MAX_NGRAM, lexicon: bool = True, social: bool = False
+) -> set[str]:
     """The feature set of one text (already cleaned or raw; both work).
 
-    ``max_n`` is the longest plain character n-gram and ``lexicon`` adds the lexicon features; a
-    model scores with the values it was trained with.
+    ``max_n`` is the longest plain character n-gram, ``lexicon`` adds the lexicon features and
+    ``social`` the social signals; a model scores with the values it was trained with.
 
     Examples
     --------
     >>> sorted(f for f in extract("不太满意") if f[0] in "¬+§")
     ['+满', '+满意', '§3', '¬满', '¬满意']
+    >>> sorted(f for f in extract("等了三个小时，真棒", social=True) if f[0] in "≀⊕⊖")
+    ['≀', '⊖']
     """
     out: set[str] = set()
     turned = False
     size = positive = negative = 0
-    for clause in clauses(prepare(text)):
+    prepared = prepare(text)
+    # The social signals are carried by the lexicon-balance marks, so they need the lexicon.
+    social = social and lexicon
+    sarcastic = social and _SARCASM.search(to_halfwidth(text).lower()) is not None
+    complained = False
+    for clause in clauses(prepared):
         if _CONTRAST_RE.match(clause):
             turned = True
-        balance = clause_features(clause, out, contrast=turned, max_n=max_n, lexicon=lexicon)
+        if not social:
+            balance = clause_features(clause, out, contrast=turned, max_n=max_n, lexicon=lexicon)
+        else:
+            part: set[str] = set()
+            balance = clause_features(clause, part, contrast=turned, max_n=max_n, lexicon=lexicon)
+            praise = _PRAISE.search(clause) is not None
+            if (sarcastic and (balance > 0 or praise)) or (complained and praise):
+                # Irony: the praise words mean their opposite, so they are left out.
+                out.add("≀")
+                balance = -max(1, abs(balance))
+            else:
+                out.update(part)
+            complained = complained or balance < 0 or _COMPLAINT.search(clause) is not None
         positive += balance > 0
         negative += balance < 0
         size += len(clause)
+    if sarcastic:
+        out.add("≀")
+    if social and _RHETORICAL.search(prepared):
+        # Matched on the whole text: the question mark is split off with the clauses.
+        out.add("¿")
+        negative += 1
     if positive:
         out.add("⊕" if positive == 1 else "⊕⊕")
     if negative:

@@ -4,23 +4,31 @@ The weights start as snownlp's Bayes log-likelihood ratios (see ``training``); s
 dictionary look-ups over ``features.extract``, so it needs neither snownlp's nor jieba's
 tokenizer at run time. ``score`` is the calibrated probability that the text is positive; the
 label is neutral inside the model's neutral band.
+
+Model files are gzip-compressed JSON with a schema name and version (layout in
+``MODEL_FORMAT.md`` next to this module): plain data any JSON reader can load, with no
+dependence on the Python version (marshal's format may change between releases) and no code
+execution on load.
 """
 
 from __future__ import annotations
 
 import gzip
-import marshal
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from koubei.pipeline.sentiment import features
+from koubei.pipeline.sentiment import features, opinion
 
-FORMAT = 1
-MODELS_DIR = Path(__file__).with_name("models")
-DEFAULT_MODEL = MODELS_DIR / "default.marshal.gz"
+SCHEMA = "koubei-sentiment-model"
+SCHEMA_VERSION = 2  # 1 was the marshal file this layout replaced
+# Through importlib.resources so that the installed wheel finds its copy (package data).
+MODELS_DIR = Path(str(resources.files("koubei.pipeline.sentiment").joinpath("models")))
+DEFAULT_MODEL = MODELS_DIR / "default.json.gz"
 # Texts longer than this with several sentences are also scored sentence by sentence.
 LONG_TEXT = 30
 # A sentence scoring below this pulls a long text's score toward it by NEGATIVE_SENTENCE_WEIGHT.
@@ -58,6 +66,8 @@ class SentimentModel:
         the setting).
     lexicon : bool
         Whether the weights include the lexicon features (False for models that predate them).
+    social : bool
+        Whether the weights were trained with the social-signal features (``features.extract``).
     """
 
     version: str
@@ -68,13 +78,14 @@ class SentimentModel:
     meta: dict[str, Any] = field(default_factory=dict)
     max_n: int = 3
     lexicon: bool = False
+    social: bool = False
 
     # --- scoring -------------------------------------------------------------------------
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
         get = self.weights.get
-        found = features.extract(text, self.max_n, self.lexicon)
+        found = features.extract(text, self.max_n, self.lexicon, self.social)
         return self.bias + sum([get(f, 0.0) for f in found])
 
     def probability(self, text: str) -> float:
@@ -92,8 +103,17 @@ class SentimentModel:
         return "neutral"
 
     def score(self, text: str) -> tuple[float, str]:
-        """Probability positive and label for ``text`` (see ``probability_aggregated``)."""
-        p = self.probability_aggregated(text)
+        """Probability positive and label for a post's own words (see ``opinion``).
+
+        A repost is scored on its text before ``//@``; a post with no words of its own (bare
+        repost, emoji, @handles, links, platform boilerplate, empty) gets ``(0.5, "no_opinion")``:
+        0.5 keeps ``score`` a probability for every consumer, the label keeps it out of the
+        negative share.
+        """
+        own = opinion.own_text(text) if isinstance(text, str) else ""
+        if opinion.is_no_opinion(own):
+            return 0.5, opinion.NO_OPINION
+        p = self.probability_aggregated(own)
         return p, self.label_for(p)
 
     def probability_aggregated(self, text: str) -> float:
@@ -132,25 +152,55 @@ class SentimentModel:
     # --- persistence ---------------------------------------------------------------------
 
     def save(self, path: Path) -> Path:
-        """Write the model as gzip-compressed marshal (fast to load, no code execution)."""
+        """Write the model as gzip-compressed JSON (layout: ``MODEL_FORMAT.md``).
+
+        Keys are sorted and the gzip header carries no time stamp, so the same model always
+        produces the same bytes.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
-            "format": FORMAT,
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
             "version": self.version,
             "bias": self.bias,
             "platt": list(self.platt),
             "neutral": list(self.neutral),
-            "meta": self.meta,
             "max_n": self.max_n,
             "lexicon": self.lexicon,
-            "weights": self.weights,
+            "social": self.social,
+            "meta": self.meta,
+            # Two parallel arrays rather than one object: parsing them is a third faster.
+            "features": sorted(self.weights),
+            "weights": [self.weights[f] for f in sorted(self.weights)],
         }
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         tmp = path.with_name(path.name + ".tmp")
-        with gzip.open(tmp, "wb", compresslevel=6) as handle:
-            handle.write(marshal.dumps(payload))
+        tmp.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
         tmp.replace(path)
         return path
+
+
+def _field(payload: dict[str, Any], name: str, kind: type, path: Path) -> Any:
+    value = payload.get(name)
+    # bool is an int subclass; an int is a valid float in JSON (1 for 1.0).
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ValueError(f"{path}: field {name!r} must be {kind.__name__}, got {value!r:.60}")
+    return value
+
+
+def _pair(payload: dict[str, Any], name: str, path: Path) -> tuple[float, float]:
+    value = payload.get(name)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"{path}: field {name!r} must be a list of two numbers, got {value!r:.60}")
+    return float(value[0]), float(value[1])
 
 
 def load_model(path: Path | None = None) -> SentimentModel:
@@ -166,23 +216,43 @@ def load_model(path: Path | None = None) -> SentimentModel:
     FileNotFoundError
         The file does not exist.
     ValueError
-        The file is not a koubei sentiment model of a known format.
+        The file is not a koubei sentiment model of this schema version; the message names the
+        file and the field.
     """
     path = Path(path) if path is not None else DEFAULT_MODEL
-    with gzip.open(path, "rb") as handle:
-        try:
-            payload = marshal.loads(handle.read())
-        except (EOFError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: not a sentiment model ({exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a sentiment model of format {FORMAT}")
+    try:
+        with gzip.open(path, "rb") as handle:
+            payload = json.loads(handle.read().decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a sentiment model ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a sentiment model (no schema {SCHEMA!r})")
+    if payload.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: sentiment model schema_version {payload.get('schema_version')!r}, "
+            f"this koubei reads {SCHEMA_VERSION}"
+        )
+    names = _field(payload, "features", list, path)
+    values = _field(payload, "weights", list, path)
+    if len(names) != len(values):
+        raise ValueError(f"{path}: {len(names)} features but {len(values)} weights")
+    if not all(type(f) is str for f in names):
+        raise ValueError(f"{path}: field 'features' must hold only strings")
+    if not all(type(v) is float or type(v) is int for v in values):
+        bad = next(f for f, v in zip(names, values, strict=True) if type(v) not in (float, int))
+        raise ValueError(f"{path}: weight of feature {bad!r} is not a number")
+    weights = dict(zip(names, map(float, values), strict=True))
     return SentimentModel(
-        version=str(payload["version"]),
-        weights=payload["weights"],
-        bias=float(payload["bias"]),
-        platt=(float(payload["platt"][0]), float(payload["platt"][1])),
-        neutral=(float(payload["neutral"][0]), float(payload["neutral"][1])),
-        meta=dict(payload.get("meta") or {}),
-        max_n=int(payload.get("max_n", 3)),
-        lexicon=bool(payload.get("lexicon", False)),
+        version=_field(payload, "version", str, path),
+        weights=weights,
+        bias=float(_field(payload, "bias", float, path)),
+        platt=_pair(payload, "platt", path),
+        neutral=_pair(payload, "neutral", path),
+        meta=dict(_field(payload, "meta", dict, path)),
+        max_n=_field(payload, "max_n", int, path),
+        lexicon=_field(payload, "lexicon", bool, path),
+        # Optional: files written before the social features have no key (and no such features).
+        social=_field(payload, "social", bool, path) if "social" in payload else False,
     )

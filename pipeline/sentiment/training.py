@@ -224,6 +224,7 @@ def train_model(
     category_cap: int | None = CATEGORY_CAP,
     use_consistency: bool = True,
     lexicon: bool = True,
+    social: bool = True,
 ) -> SentimentModel:
     """Train a model on ``rows`` (all of them are training data: hold out before calling).
 
@@ -243,6 +244,9 @@ def train_model(
         Scale weights and steps by cross-category consistency.
     lexicon : bool
         Add the lexicon features (``lexicon.txt``, see ``features``); stored in the model.
+    social : bool
+        Add the social-signal features (sarcasm, rhetorical questions; see ``features``); stored
+        in the model.
 
     Category balancing and consistency apply only when the rows carry two or more categories.
     """
@@ -250,7 +254,7 @@ def train_model(
     random.Random(seed + 1).shuffle(shuffled)
     cut = int(len(shuffled) * CALIBRATION)
     calib, fit = shuffled[:cut], shuffled[cut:]
-    fit_sets = [features.extract(r.text, max_n=max_n, lexicon=lexicon) for r in fit]
+    fit_sets = [features.extract(r.text, max_n, lexicon, social) for r in fit]
     fit_labels = [r.label for r in fit]
     fit_cats = [r.category for r in fit]
     several = len(set(fit_cats)) > 1
@@ -267,7 +271,12 @@ def train_model(
     else:
         bias = prior
     model = SentimentModel(
-        version="unversioned", weights=weights, bias=bias, max_n=max_n, lexicon=lexicon
+        version="unversioned",
+        weights=weights,
+        bias=bias,
+        max_n=max_n,
+        lexicon=lexicon,
+        social=social,
     )
     if calib:
         model.platt = platt([model.logit(r.text) for r in calib], [r.label for r in calib])
@@ -281,6 +290,7 @@ def train_model(
         "seed": seed,
         "max_n": max_n,
         "lexicon": lexicon,
+        "social": social,
         "category_cap": category_cap if several else None,
         "consistency": bool(several and use_consistency),
     }

@@ -80,9 +80,9 @@ def test_helpers_that_cannot_load_the_model_fall_back_to_one_core(
 
 
 def test_helpers_with_another_model_are_refused(model, review_records, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    other = dataclasses.replace(model, version="nb-other").save(tmp_path / "other.marshal.gz")
+    other = dataclasses.replace(model, version="nb-other").save(tmp_path / "other.json.gz")
     with (
         Enricher(model, workers=2, model_path=other) as enricher,
-        pytest.raises(ValueError, match=r"nb-other.*other\.marshal\.gz"),
+        pytest.raises(ValueError, match=r"nb-other.*other\.json\.gz"),
     ):
         enricher.start(wait_ready=True)

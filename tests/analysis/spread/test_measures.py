@@ -116,3 +116,9 @@ def test_times_say_their_origin_and_give_both_when_a_post_predates_the_root() ->
     assert skewed["seconds_to_half"] == 60.0  # 40 -> 100
     assert skewed["seconds_to_half_from_root"] == 0.0
     assert skewed["seconds_to_90pct"] == 660.0 and skewed["seconds_to_90pct_from_root"] == 600.0
+
+
+def test_negative_share_leaves_posts_without_opinion_out(tree: nx.DiGraph) -> None:
+    # Two bare reposts (no_opinion) count on neither side: 4 negative of 5 with an opinion.
+    nx.set_node_attributes(tree, {5: "no_opinion", 7: "no_opinion"}, "sentiment")
+    assert negative_share(tree, 0) == pytest.approx(4 / 5, abs=1e-4)

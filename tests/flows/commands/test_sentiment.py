@@ -30,7 +30,8 @@ def test_score_prints_one_json_object_per_line_in_order(
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == len(lines)
     assert out[0]["label"] == "positive" and out[2]["label"] == "negative"
-    assert out[1] == {"score": 0.5, "label": "neutral", "model_version": out[0]["model_version"]}
+    version = out[0]["model_version"]
+    assert out[1] == {"score": 0.5, "label": "no_opinion", "model_version": version}
     assert all(0 <= o["score"] <= 1 for o in out)
 
 
@@ -58,7 +59,7 @@ def test_train_writes_a_model_that_score_can_use(
     rows = [(1, f"{t}{i}") for i in range(30) for t in good]
     rows += [(0, f"{t}{i}") for i in range(30) for t in bad]
     data = _write_csv(tmp_path / "train.csv", rows)
-    model_path = tmp_path / "model.marshal.gz"
+    model_path = tmp_path / "model.json.gz"
     assert main(["sentiment", "train", str(data), "--out", str(model_path), "--epochs", "1"]) == 0
     assert model_path.exists()
     assert "held out: accuracy" in capsys.readouterr().out
@@ -95,7 +96,7 @@ def test_train_takes_the_corpus_from_the_variable(
     from tests.data import REVIEWS_SAMPLE
 
     monkeypatch.setenv(paths.REVIEWS_ENV, str(REVIEWS_SAMPLE))
-    out = tmp_path / "m.marshal.gz"
+    out = tmp_path / "m.json.gz"
     assert main(["sentiment", "train", "--epochs", "0", "--out", str(out)]) == 0
     assert out.exists()
     assert "training on 1969 texts, 492 held out" in capsys.readouterr().err

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -161,6 +162,31 @@ def test_date_only_posts_stay_out_of_intraday_bins(
             es, prefix, None, midnight, midnight + timedelta(days=1), 86_400
         )
         assert [b.total for b in daily] == [3]
+    finally:
+        es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+        for kind in ("posts", "alerts", "accounts", "cascades"):
+            es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-{kind}")
+
+
+def test_volume_series_leaves_posts_without_opinion_out(
+    es: Elasticsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"q{uuid.uuid4().hex[:10]}"
+    bare = {"score": 0.5, "label": "no_opinion", "model_version": "m"}
+    # ids 0 and 3 negative, 1 and 2 positive (build_record); 4..9 bare reposts.
+    records = [build_record(i, brands=["奶茶甲"]) for i in range(4)]
+    records += [
+        build_record(i, brands=["奶茶甲"], kind="repost", text_raw="转发微博", sentiment=bare)
+        for i in range(4, 10)
+    ]
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path))
+    try:
+        assert index_records(es, records, prefix=prefix).created == 10
+        es.indices.refresh(index=posts_alias(prefix))
+        end = BASE_TIME + timedelta(minutes=10)
+        (whole,) = queries.volume_series(es, prefix, "奶茶甲", BASE_TIME, end, 600)
+        assert (whole.total, whole.negative) == (4, 2)
+        assert whole.negative_share == 0.5
     finally:
         es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
         for kind in ("posts", "alerts", "accounts", "cascades"):

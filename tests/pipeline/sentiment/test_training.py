@@ -66,7 +66,7 @@ def test_pure_bayes_table_also_works(small: tuple[list[Example], list[Example]])
 
 
 def test_save_and_load_round_trip(small_model: SentimentModel, tmp_path: Path) -> None:
-    path = small_model.save(tmp_path / "m.marshal.gz")
+    path = small_model.save(tmp_path / "m.json.gz")
     loaded = load_model(path)
     assert loaded.version == small_model.version
     for text in ["很好", "不太满意", "物流慢，包装破了[怒]"]:
@@ -114,7 +114,7 @@ def test_model_remembers_its_ngram_setting(
 ) -> None:
     model = train_model(small[0][:1500], epochs=0, max_n=3)
     assert model.max_n == 3 and any(len(f) == 3 and f[0] not in "¬+›§⊕⊖" for f in model.weights)
-    loaded = load_model(model.save(tmp_path / "m3.marshal.gz"))
+    loaded = load_model(model.save(tmp_path / "m3.json.gz"))
     assert loaded.max_n == 3
     assert loaded.score("质量很好") == model.score("质量很好")
 
@@ -127,6 +127,6 @@ def test_model_remembers_its_lexicon_setting(
     assert not any(f.lstrip("›")[:1] in "⊕⊖" for f in plain.weights)
     assert {"⊕", "⊖"} <= set(with_lexicon.weights)
     assert with_lexicon.weights["⊕"] > 0 > with_lexicon.weights["⊖"]
-    loaded = load_model(with_lexicon.save(tmp_path / "lex.marshal.gz"))
-    assert loaded.lexicon and not load_model(plain.save(tmp_path / "plain.marshal.gz")).lexicon
+    loaded = load_model(with_lexicon.save(tmp_path / "lex.json.gz"))
+    assert loaded.lexicon and not load_model(plain.save(tmp_path / "plain.json.gz")).lexicon
     assert loaded.score("房间有异味") == with_lexicon.score("房间有异味")

@@ -1,0 +1,185 @@
+"""Generality figures for ``python -m bench sentiment``: social-text table, farthest category,
+all-nine leave-one-category-out on two cores, and start-up-included speed against stock.
+
+The social table (``tests/data/social_sentiment.csv``, written for the project: reposts,
+emoticons, sarcasm, rhetorical questions, plain social posts, posts with no opinion) is scored
+with ``SentimentModel.score``: a row counts as right when the label is ``no_opinion`` exactly
+for ``no_opinion`` rows and otherwise when the score is on the labelled side of 0.5. Its
+``split`` column: ``dev`` rows were written first and were in view while the social features
+were written; ``test`` rows were written after those features were frozen, so only they measure
+the features without that bias.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from koubei.pipeline.sentiment import SentimentModel, training
+from koubei.pipeline.sentiment.evaluation import leave_one_category_out, stock_snownlp_score
+from koubei.pipeline.sentiment.opinion import NO_OPINION
+from koubei.pipeline.sentiment.training import Example
+
+SOCIAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "social_sentiment.csv"
+
+
+def load_social(path: Path = SOCIAL) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str, Any]:
+    """Accuracy per kind and overall, no-opinion rate, and stock snownlp on polarity rows."""
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    stock_right: Counter[str] = Counter()
+    called_none = true_none = both_none = 0
+    for row in rows:
+        score, label = model.score(row["text"])
+        predicted = label if label == NO_OPINION else ("positive" if score > 0.5 else "negative")
+        kind = row["kind"]
+        total[kind] += 1
+        right[kind] += predicted == row["label"]
+        called_none += label == NO_OPINION
+        true_none += row["label"] == NO_OPINION
+        both_none += label == NO_OPINION and row["label"] == NO_OPINION
+        if row["label"] != NO_OPINION:
+            stock = stock_snownlp_score(row["text"]) > 0.5
+            stock_right[kind] += stock == (row["label"] == "positive")
+    return {
+        "kinds": {k: (right[k], total[k], stock_right[k]) for k in total},
+        "accuracy": sum(right.values()) / len(rows),
+        "n": len(rows),
+        "no_opinion_rate": called_none / len(rows),
+        "no_opinion_precision": both_none / called_none if called_none else 0.0,
+        "no_opinion_recall": both_none / true_none if true_none else 0.0,
+    }
+
+
+def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) -> None:
+    print(
+        f"\nsocial-text table ({result['n']} rows, {SOCIAL.relative_to(SOCIAL.parents[2])}): "
+        f"accuracy {result['accuracy']:.4f}; labelled no_opinion {result['no_opinion_rate']:.3f} "
+        f"of rows (precision {result['no_opinion_precision']:.3f}, "
+        f"recall {result['no_opinion_recall']:.3f})"
+    )
+    print("| kind | rows | koubei right | koubei acc | stock snownlp acc (polarity rows) |")
+    print("|---|---|---|---|---|")
+    for kind, (right, n, stock) in sorted(result["kinds"].items()):
+        stock_text = "—" if kind == NO_OPINION else f"{stock / n:.3f}"
+        print(f"| {kind} | {n} | {right} | {right / n:.3f} | {stock_text} |")
+    for split, part in by_split.items():
+        print(
+            f"split {split}: accuracy {part['accuracy']:.4f} on {part['n']} rows, no_opinion "
+            f"precision {part['no_opinion_precision']:.3f} recall {part['no_opinion_recall']:.3f}"
+        )
+
+
+def _bigram_counts(rows: list[Example]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for r in rows:
+        counts.update(r.text[i : i + 2] for i in range(len(r.text) - 1))
+    return counts
+
+
+def farthest_category(rows: list[Example]) -> tuple[str, dict[str, float]]:
+    """The category whose character-bigram distribution is farthest (Jensen-Shannon) from the
+    pooled other categories. Uses text only, no labels."""
+    by_cat: dict[str, list[Example]] = {}
+    for r in rows:
+        by_cat.setdefault(r.category, []).append(r)
+    counts = {c: _bigram_counts(v) for c, v in by_cat.items()}
+    everything: Counter[str] = Counter()
+    for c in counts.values():
+        everything.update(c)
+    distance = {}
+    for cat, own in counts.items():
+        rest = everything - own
+        n_own, n_rest = sum(own.values()), sum(rest.values())
+        js = 0.0
+        for key in set(own) | set(rest):
+            p, q = own[key] / n_own, rest[key] / n_rest
+            m = (p + q) / 2
+            js += (p * math.log2(p / m) if p else 0.0) + (q * math.log2(q / m) if q else 0.0)
+        distance[cat] = js / 2
+    return max(distance, key=lambda c: distance[c]), distance
+
+
+def _loco_part(args: tuple[list[Example], list[Example], list[str], int]) -> dict[str, Any]:
+    train_rows, held, categories, per_category = args
+    return leave_one_category_out(train_rows, held, categories, per_category=per_category)
+
+
+def loco_all(rows: list[Example], per_category: int) -> dict[str, Any]:
+    """Leave-one-category-out over every category, the folds split over two processes."""
+    train_rows, held = training.split(rows)
+    categories = sorted({r.category for r in rows})
+    halves = [categories[0::2], categories[1::2]]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        parts = pool.map(_loco_part, [(train_rows, held, h, per_category) for h in halves])
+    per_cat = {c: e for part in parts for c, e in part["categories"].items()}
+    per_cat = {c: per_cat[c] for c in categories}
+    mean = {
+        name: sum(e[name] for e in per_cat.values()) / len(per_cat)
+        for name in ("koubei", "stock", "koubei_all")
+    }
+    return {"categories": per_cat, "mean": mean}
+
+
+def print_loco(result: dict[str, Any], farthest: str, distance: dict[str, float]) -> None:
+    print(
+        "\nleave one category out, all nine (train on the other eight categories' training "
+        "rows, test on the left-out category; JS = bigram distance to the other categories)"
+    )
+    print("| left-out category | JS | texts | stock acc | koubei acc | all rows | koubei on all |")
+    print("|---|---|---|---|---|---|---|")
+    for cat, e in result["categories"].items():
+        mark = " (farthest)" if cat == farthest else ""
+        print(
+            f"| {cat}{mark} | {distance[cat]:.3f} | {e['n']} | {e['stock']:.4f} | "
+            f"{e['koubei']:.4f} | {e['n_all']} | {e['koubei_all']:.4f} |"
+        )
+    m = result["mean"]
+    print(f"| mean | | | {m['stock']:.4f} | {m['koubei']:.4f} | | {m['koubei_all']:.4f} |")
+    f = result["categories"][farthest]
+    print(
+        f"farthest category {farthest} as a stand-in unseen domain: koubei {f['koubei_all']:.4f} "
+        f"on all {f['n_all']} rows (stock {f['stock']:.4f} on {f['n']})"
+    )
+
+
+_STOCK_CLI = (
+    "import sys, json\n"
+    "from snownlp import SnowNLP\n"
+    "for line in open(sys.argv[1], encoding='utf-8'):\n"
+    "    t = line.rstrip('\\n')\n"
+    "    s = SnowNLP(t).sentiments if t.strip() else 0.5\n"
+    "    sys.stdout.write(json.dumps({'score': s}) + '\\n')\n"
+)
+_KOUBEI_CLI = "import sys; from koubei.flows.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def startup_speed(texts: list[str]) -> tuple[float, float]:
+    """Seconds for ``koubei sentiment score FILE`` and for a stock snownlp script on the same
+    file, each a fresh interpreter (start-up, imports and model loads included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "texts.txt"
+        path.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
+        times = []
+        for argv in (
+            [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score", str(path)],
+            [sys.executable, "-c", _STOCK_CLI, str(path)],
+        ):
+            start = time.perf_counter()
+            out = subprocess.run(argv, capture_output=True, text=True, check=True)
+            times.append(time.perf_counter() - start)
+            assert len(out.stdout.splitlines()) == len(texts), argv[:3]
+    return times[0], times[1]

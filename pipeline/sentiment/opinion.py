@@ -1,0 +1,76 @@
+"""Which part of a post carries its author's opinion, and posts that carry none.
+
+A repost's own words are the text before the first ``//@`` (what follows is the chain it
+reposts, already scored as the earlier posts); a reply drops its ``回复@name:`` prefix. A post
+whose own words are nothing but platform boilerplate (``转发微博``, ``Repost``, ``分享图片``),
+@handles, links, emoticons/emoji, topics' ``#`` marks, digits or punctuation carries no opinion:
+the model labels it ``no_opinion`` (score 0.5, see ``SentimentModel.score``) and the negative
+share and the detectors' series leave it out (``pipeline.index.queries.volume_series``).
+
+Emoji-only and emoticon-only posts count as no opinion too (as issue 18 asks): a lone ``[怒]``
+under a post is a reaction to someone else's words, and on the demo's viral posts such replies
+would otherwise swing the share as bare reposts did. Emoticons inside words still score.
+"""
+
+from __future__ import annotations
+
+import re
+
+from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
+
+NO_OPINION = "no_opinion"
+
+# Platform furniture that makes up a whole post when someone reposts or shares without words.
+# Matched on the residue only (see ``is_no_opinion``), so 分享 inside a sentence is harmless.
+BOILERPLATE = (
+    "转发微博",
+    "转发",
+    "轉發微博",
+    "转载",
+    "转",
+    "repost",
+    "retweet",
+    "rt",
+    "分享图片",
+    "分享视频",
+    "分享单曲",
+    "分享文章",
+    "分享链接",
+    "分享",
+    "网页链接",
+    "查看图片",
+    "图片评论",
+    "评论配图",
+    "图片",
+    "视频",
+    "微博视频",
+    "秒拍视频",
+    "展开全文",
+    "全文",
+    "原图",
+    "来自",
+)
+_REPLY_PREFIX = re.compile(r"^\s*回复\s*@[^:：\s]{1,30}\s*[:：]\s*")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.I)
+_MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
+_NOISE = re.compile(r"[\W\d_]+")  # punctuation, symbols, digits, spaces
+_FURNITURE = re.compile(
+    "(?:" + "|".join(sorted(map(re.escape, BOILERPLATE), key=len, reverse=True)) + ")+", re.I
+)
+
+
+def own_text(text: str) -> str:
+    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix."""
+    if "//@" in text:
+        text = text.split("//@", 1)[0]
+    return _REPLY_PREFIX.sub("", text).strip()
+
+
+def is_no_opinion(own: str) -> bool:
+    """True when ``own`` (see ``own_text``) holds no words beyond platform furniture."""
+    rest = _URL.sub(" ", own)
+    rest = _MENTION.sub(" ", rest)
+    rest = EMOTICON.sub(" ", rest)
+    rest = EMOJI.sub(" ", rest)
+    rest = _NOISE.sub("", rest)
+    return not rest or _FURNITURE.fullmatch(rest) is not None

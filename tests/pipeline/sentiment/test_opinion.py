@@ -1,0 +1,91 @@
+"""Posts with no words of their own get ``no_opinion`` and stay out of the negative share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from koubei.demo.site_data import build_scenario
+from koubei.model import Sentiment
+from koubei.pipeline.clean import clean_text
+from koubei.pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.sentiment.opinion import NO_OPINION, is_no_opinion, own_text
+from koubei.timeutil import DEFAULT_TZ
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return load_model()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "转发微博",
+        "轉發微博",
+        "Repost",
+        "RT",
+        "分享图片",
+        "分享视频 http://t.cn/A6xyz",
+        "//@小明:太差了，再也不买",
+        "转发微博//@小明:太差了",
+        "@鲜牧乳业 @小王",
+        "https://weibo.com/123/abc",
+        "[怒][怒]",
+        "😡😡",
+        "👍",
+        "+1",
+        "。。。",
+        "回复@小李:",
+        "网页链接",
+    ],
+)
+def test_posts_without_own_words_have_no_opinion(model: SentimentModel, text: str) -> None:
+    assert model.score(text) == (0.5, NO_OPINION)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("太恶心了//@小明:鲜牧牛奶真好喝", "negative"),
+        ("好喝，推荐//@小明:鲜牧喝出异物，太恶心了", "positive"),
+        ("回复@小李:质量太差了，退货", "negative"),
+        ("分享一下，这款牛奶很好喝", "positive"),
+        ("转发微博 质量太差了", "negative"),
+        ("@鲜牧乳业 喝出异物了，给个说法[怒]", "negative"),
+    ],
+)
+def test_a_repost_is_scored_on_its_own_words(model: SentimentModel, text: str, label: str) -> None:
+    assert model.score(text)[1] == label
+
+
+def test_own_text_and_residue() -> None:
+    assert own_text("避雷//@a:转发微博//@b:太差") == "避雷"
+    assert own_text("回复@小李:同意") == "同意"
+    assert is_no_opinion("转发微博 @a [赞] http://t.cn/x 🎉")
+    assert not is_no_opinion("转发抽奖，好开心")
+
+
+def test_no_opinion_is_a_valid_record_label(model: SentimentModel) -> None:
+    record = model.score_record({"text_clean": "转发微博//@小明:太吓人了"})
+    Sentiment.model_validate(record["sentiment"])
+    assert record["sentiment"]["label"] == NO_OPINION and record["sentiment"]["score"] == 0.5
+
+
+def test_demo_negative_share_counts_no_bare_reposts(model: SentimentModel) -> None:
+    scenario = build_scenario(datetime(2026, 11, 30, 12, 0, tzinfo=DEFAULT_TZ))
+    texts = [clean_text(post["text"]) for post in scenario.posts]
+    labels = [model.score(t)[1] for t in texts]
+    bare = [lab for t, lab in zip(texts, labels, strict=True) if own_text(t) == "转发微博"]
+    assert len(bare) > 300  # the demo's viral posts are mostly bare reposts
+    assert set(bare) == {NO_OPINION}
+    opinions = [lab for lab in labels if lab != NO_OPINION]
+    # Every post with words of its own keeps a polarity label; the bare reposts (scored 0.29,
+    # negative, before issue 18) no longer count in either side of the share.
+    assert len(opinions) == len(labels) - len(bare)
+    share = opinions.count("negative") / len(opinions)
+    old_share = (opinions.count("negative") + len(bare)) / len(labels)
+    assert share < 0.35 < old_share

@@ -1,0 +1,64 @@
+"""Social signals: sarcasm and rhetorical questions as features, and the social-text table."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from koubei.pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.sentiment.features import extract
+from koubei.pipeline.sentiment.opinion import NO_OPINION
+
+TABLE = Path(__file__).resolve().parents[2] / "data" / "social_sentiment.csv"
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return load_model()
+
+
+def test_ironic_praise_is_left_out_and_counts_negative() -> None:
+    plain = extract("等了三个小时，真棒", social=False)
+    social = extract("等了三个小时，真棒", social=True)
+    assert "棒" in plain and "⊕" in plain and "≀" not in plain
+    assert "棒" not in social and "≀" in social and "⊖" in social and "⊕" not in social
+    # Praise with no complaint before it and no sarcasm marker is praise.
+    assert {"⊕", "⊕⊕"} & extract("物流很快，真棒", social=True)
+    assert "≀" in extract("呵呵，品控真好", social=True)
+
+
+def test_rhetorical_question_counts_negative() -> None:
+    found = extract("难道这就是你们的服务？", social=True)
+    assert "¿" in found and "⊖" in found
+    assert "¿" not in extract("这就是我想要的", social=True)
+
+
+def test_shipped_model_uses_social_features_on_the_issue_examples(model: SentimentModel) -> None:
+    assert model.social
+    # 0.81 (positive) before the social features; now below 0.5 though still inside the neutral
+    # band: the sarcasm mark learned a positive weight from shop reviews (see BENCHMARKS.md).
+    assert model.score("呵呵，鲜牧的品控真棒")[0] < 0.5
+    assert model.score("呵呵，鲜牧的品控真棒")[0] < model.score("鲜牧的品控真棒")[0]
+    assert model.score("难道这就是你们的服务？")[0] < 0.5
+    assert model.score("转发微博") == (0.5, NO_OPINION)
+
+
+def test_social_table_is_large_labelled_and_mostly_right(model: SentimentModel) -> None:
+    with open(TABLE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 200 and len({r["text"] for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {"positive", "negative", NO_OPINION}
+    assert {"repost", "emoticon", "sarcasm", "rhetorical"} <= {r["kind"] for r in rows}
+    right = 0
+    for row in rows:
+        score, label = model.score(row["text"])
+        if row["label"] == NO_OPINION:
+            assert label == NO_OPINION, row["text"]
+        else:
+            assert label != NO_OPINION, row["text"]
+        predicted = label if label == NO_OPINION else ("positive" if score > 0.5 else "negative")
+        right += predicted == row["label"]
+    # Measured 0.92 with the shipped model (BENCHMARKS.md); the floor catches a regression.
+    assert right / len(rows) >= 0.88
