@@ -1,8 +1,9 @@
 """The processing stage: landing records → cleaned, scored, aspect-tagged, de-duplicated records.
 
-A plain function over records, composed of the pipeline's pure stages. A landing record that does
-not fit the document model is set aside in ``rejected/`` with the reason, never dropped silently
-and never allowed to stop the batch.
+A plain function over records, composed of the pipeline's pure stages. A landing line that is
+not a record (invalid UTF-8, not JSON, nested too deeply, not an object) or a record that does not
+fit the document model is set aside in ``rejected/`` with its file, line and reason, never dropped
+silently and never allowed to stop the file, the batch or a later cycle.
 """
 
 from __future__ import annotations
@@ -35,17 +36,33 @@ class ProcessReport:
     labels: dict[str, int] = field(default_factory=dict)
 
 
-def validate(records: Iterable[Record]) -> tuple[list[Record], list[Record]]:
-    """Split records into valid ones (normalised by the model) and rejects with their reason."""
-    valid, rejected = [], []
-    for number, record in enumerate(records, start=1):
+def validate(
+    lines: Iterable[tuple[int, Record | jsonl.BadLine] | Record], source: str = ""
+) -> tuple[list[Record], list[Record]]:
+    """Split lines into valid records (normalised by the model) and rejects with their reason.
+
+    ``lines`` are ``(line number, record or BadLine)`` pairs from :func:`koubei.jsonl.read_lines`
+    (plain records are numbered from 1). Each reject names ``source`` (the file), the line and the
+    reason; a bad line keeps its text as ``raw``.
+    """
+    valid: list[Record] = []
+    rejected: list[Record] = []
+    for position, item in enumerate(lines, start=1):
+        number, entry = item if isinstance(item, tuple) else (position, item)
+        if isinstance(entry, jsonl.BadLine):
+            reject = {"file": source, "line": number, "reason": entry.reason, "raw": entry.raw}
+            rejected.append(reject)
+            continue
         try:
-            valid.append(to_record(from_record(record)))
+            valid.append(to_record(from_record(entry)))
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            rejected.append({"line": number, "reason": problems, "record": record})
+            rejected.append({"file": source, "line": number, "reason": problems, "record": entry})
+        except (RecursionError, ValueError) as exc:  # hostile nesting or values the model trips on
+            reason = f"cannot be validated ({type(exc).__name__})"
+            rejected.append({"file": source, "line": number, "reason": reason, "record": None})
     return valid, rejected
 
 
@@ -90,7 +107,7 @@ def process_file(
     enricher: Enricher | None = None,
 ) -> ProcessReport:
     """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``."""
-    valid, rejected = validate(jsonl.read(landing))
+    valid, rejected = validate(jsonl.read_lines(landing), source=str(landing))
     report = ProcessReport(source_file=str(landing), output_file=str(output))
     if rejected:
         reject_file = paths.state_dir("rejected") / landing.parent.name / landing.name

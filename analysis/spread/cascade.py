@@ -26,13 +26,16 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.chains import record_chain, record_text
-from koubei.timeutil import aware
+from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 __all__ = ["build_cascades", "hop_placeholder_id", "parse_time"]
 
 
 def parse_time(value: Any) -> datetime | None:
     """An aware datetime from a record's ``created_at`` (ISO string or datetime), else None.
+
+    Reads with the project's one time parser (:func:`koubei.crawlers.timeparse.parse_iso`); a
+    value it cannot read counts as unknown rather than stopping the analysis.
 
     Examples
     --------
@@ -43,11 +46,9 @@ def parse_time(value: Any) -> datetime | None:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return aware(value)
     try:
-        return aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-    except ValueError:
+        return parse_iso(value)
+    except TimeParseError:
         return None
 
 
