@@ -144,7 +144,7 @@ def check_plausible(when: datetime, now: datetime | None = None) -> datetime:
     # text's fault but the year's.
     if when < EARLIEST:
         raise TimeParseError(f"{when.isoformat()} is before {EARLIEST.year}", "too_old")
-    if when > ref + MAX_CLOCK_SKEW:
+    if when - ref > MAX_CLOCK_SKEW:  # a difference, which cannot overflow near year 9999
         message = f"{when.isoformat()} is in the future (now {ref.isoformat()})"
         raise TimeParseError(message, "future")
     offset = when.utcoffset()

@@ -106,6 +106,20 @@ def deliver(config_dir: Path) -> dict[str, int]:
     return _counts(report)
 
 
+def preflight(config_dir: Path) -> None:
+    """Check what a cycle needs from config and environment before doing any work.
+
+    Loads brands, sources and alerts and builds the enabled channels, which reads their secrets:
+    an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
+    and an index run.
+    """
+    from koubei.analysis.alerts.channels import build_channels
+
+    cfg.load_brands(config_dir)
+    cfg.load_sources(config_dir)
+    build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
+
+
 def _counts(report: Any) -> dict[str, int]:
     """Integer fields of a stage's report (a report may count with lists of ids)."""
     if hasattr(report, "as_dict"):
@@ -137,6 +151,7 @@ def monitor(
     per core (``python -m bench process`` in BENCHMARKS.md measures the gain).
     """
     logger = get_run_logger()
+    preflight(config_dir)
     summary = RunSummary()
     replayed = replay_spool(prefix)
     if replayed.get("sent"):

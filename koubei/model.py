@@ -24,7 +24,8 @@ SentimentLabel = Literal["positive", "neutral", "negative"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are not JSON and Elasticsearch refuses them ("rating": "NaN" would parse).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Author(_Strict):

@@ -3,6 +3,11 @@
 The Elasticsearch node is started once per session (about 15-40 s) unless ``KOUBEI_ES_URL``
 points at one. There is no skip: a node that cannot start fails the tests that need it, which is
 what ``CI=true`` requires.
+
+Hypothesis profiles, chosen by ``KOUBEI_HYPOTHESIS_PROFILE``: ``dev`` (default, 100 examples per
+property) and ``ci`` (``.ci/run``), which gives every property without its own ``max_examples``
+:data:`CI_EXAMPLES` examples, so the fuzz suite in ``tests/fuzz/`` runs 100,000 cases in all
+(BENCHMARKS.md/RELIABILITY.md give the measured time).
 """
 
 from __future__ import annotations
@@ -13,8 +18,23 @@ from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
+from hypothesis import HealthCheck, settings
 
 from koubei import es_local
+
+# 13 fuzz properties x 7,700 = 100,100 cases (tests/fuzz/test_count.py keeps the count honest).
+CI_EXAMPLES = 7_700
+# No deadline: a loaded 2-core CI machine makes per-example timing meaningless; the suite's wall
+# time is what is bounded (pytest-timeout and the figure in RELIABILITY.md).
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=CI_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("KOUBEI_HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(scope="session")

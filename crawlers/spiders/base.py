@@ -205,6 +205,12 @@ class BaseSpider(scrapy.Spider):
         except json.JSONDecodeError as exc:
             self.count_error(kind, response.url, f"{exc.msg} at {exc.pos}")
             return None
+        except RecursionError:  # a hostile or broken server nesting thousands deep
+            self.count_error("json_too_deep", response.url)
+            return None
+        except ValueError as exc:  # an integer too long to convert
+            self.count_error(kind, response.url, str(exc)[:200])
+            return None
 
     # --- records ----------------------------------------------------------------------------
 

@@ -13,14 +13,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from koubei.crawlers.timeparse import check_plausible, parse_iso
 from koubei.pipeline.index.templates import posts_index
 
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
 
 
 def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
-    """The target index and the indexed source of a record (adds the index-only fields)."""
+    """The target index and the indexed source of a record (adds the index-only fields).
+
+    A ``created_at`` in the future or before 2000 raises TimeParseError (a ValueError, so the
+    writer dead-letters the record): it would open a far-future or stray monthly index. Records
+    from ``koubei process`` never get here with one; this guards ``index load`` of other files.
+    """
     created_at = record["created_at"]
+    check_plausible(parse_iso(created_at))
     seen = record.get("crawled_at") or datetime.now(UTC).isoformat()
     source = dict(record)
     source["@timestamp"] = created_at
