@@ -32,7 +32,8 @@ settings.register_profile(
     max_examples=CI_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
+    print_blob=True,  # a failure prints the @reproduce_failure line to replay it locally
+    database=None,  # CI machines are fresh; writing examples to disk only costs time
 )
 settings.load_profile(os.environ.get("KOUBEI_HYPOTHESIS_PROFILE", "dev"))
 

@@ -13,7 +13,7 @@ SPECIAL = (
 )
 hostile_text = st.text(
     alphabet=st.one_of(st.sampled_from(SPECIAL), st.characters(codec=None, exclude_categories=())),
-    max_size=200,
+    max_size=100,
 )
 markupish = st.lists(
     st.sampled_from(
@@ -50,7 +50,7 @@ markupish = st.lists(
         ]
     )
     | hostile_text,
-    max_size=12,
+    max_size=8,
 ).map("".join)
 any_text = st.one_of(hostile_text, markupish)
 
@@ -64,3 +64,8 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+def utf8(text: str) -> bytes:
+    """Text as a crawler might write it; lone surrogates become the invalid bytes they would."""
+    return text.encode("utf-8", errors="surrogatepass")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from koubei import jsonl
 from koubei.pipeline.process import validate
-from tests.fuzz.strategies import any_text, json_values
+from tests.fuzz.strategies import any_text, json_values, utf8
 
 GOOD = {
     "id": "weibo:1",
@@ -30,10 +30,10 @@ near_records = st.dictionaries(st.sampled_from(FIELDS), json_values | any_text).
 )
 lines = st.one_of(
     st.binary(max_size=300),
-    near_records.map(lambda r: json.dumps(r, ensure_ascii=False).encode()),
+    near_records.map(lambda r: utf8(json.dumps(r, ensure_ascii=False))),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.integers(min_value=1, max_value=20_000).map(lambda n: b"[" * n + b"]" * n),
-    any_text.map(lambda t: t.encode("utf-8", errors="surrogatepass")),
+    any_text.map(utf8),
 )
 
 

@@ -17,7 +17,7 @@ from scrapy.utils.test import get_crawler
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.spiders.base import BaseSpider
 from koubei.crawlers.state import CrawlState
-from tests.fuzz.strategies import any_text, json_values
+from tests.fuzz.strategies import any_text, json_values, utf8
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,13 @@ def spider(tmp_path_factory: pytest.TempPathFactory) -> BaseSpider:
 
 bodies = st.one_of(
     st.binary(max_size=300),
-    json_values.map(lambda v: json.dumps(v, ensure_ascii=False).encode()),
+    json_values.map(lambda v: utf8(json.dumps(v, ensure_ascii=False))),
     st.tuples(st.from_regex(r"[\w$.]{1,12}", fullmatch=True), json_values).map(
         lambda t: f"{t[0]}({json.dumps(t[1])});".encode()
     ),
     st.integers(min_value=1, max_value=20_000).map(lambda n: b"[" * n + b"]" * n),
     st.integers(min_value=1, max_value=20_000).map(lambda n: b"cb(" + b"[" * n + b"]" * n + b")"),
-    any_text.map(lambda t: t.encode("utf-8", errors="surrogatepass")),
+    any_text.map(utf8),
 )
 content_types = st.sampled_from(
     [b"application/json", b"application/javascript; charset=gbk", b"text/html", b""]

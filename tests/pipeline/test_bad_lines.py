@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from koubei import jsonl, paths
 from koubei.flows.cli import main
@@ -113,3 +114,44 @@ def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:
         list(jsonl.read(path))
     with pytest.raises(jsonl.JsonlError, match=r"missing\.jsonl: cannot read"):
         list(jsonl.read(tmp_path / "missing.jsonl"))
+
+
+def test_hostile_file_end_to_end_good_records_indexed_once_no_stray_index(
+    koubei_home: str, tmp_path: Path, es: Elasticsearch, index_prefix: str
+) -> None:
+    from koubei.pipeline.index.writer import index_records
+
+    lines = [_line(_record(0))]
+    for hostile, _ in HOSTILE:
+        lines += [hostile, _line(_record(len(lines)))]
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
+    output = tmp_path / "out.jsonl"
+    process_file(landing, output, model=load_model())
+    # The same file indexed twice (a re-run): every good record once, no far-future index.
+    for _ in range(2):
+        report = index_records(es, jsonl.read(output), prefix=index_prefix, refresh=True)
+        assert (report.sent, report.failed, report.spooled) == (len(HOSTILE) + 1, 0, 0)
+    assert _stray_indices(es, index_prefix) == []
+    assert es.count(index=f"{index_prefix}-posts-*")["count"] == len(HOSTILE) + 1
+
+
+def test_index_load_never_opens_a_far_future_index(
+    koubei_home: str, tmp_path: Path, es: Elasticsearch, index_prefix: str
+) -> None:
+    """``index load`` reads files without the process stage: the writer's guard holds there."""
+    from koubei.pipeline.index.writer import index_records
+
+    records = [
+        _record(1),
+        _record(2, created_at="2170-01-01T00:00:00+08:00"),
+        _record(3, created_at="1773-01-01T00:00:00+08:00"),
+    ]
+    report = index_records(es, iter(records), prefix=index_prefix, refresh=True)
+    assert (report.sent, report.acknowledged, report.failed) == (3, 1, 2)
+    assert _stray_indices(es, index_prefix) == []
+
+
+def _stray_indices(es: Elasticsearch, prefix: str) -> list[str]:
+    """Posts indices for the injected impossible years (templates may open this month's too)."""
+    months = sorted(es.indices.get(index=f"{prefix}-posts-*"))
+    return [name for name in months if name.rsplit("-", 1)[1][:4] in {"2170", "1773"}]
