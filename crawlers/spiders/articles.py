@@ -18,6 +18,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 
 from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.timeparse import parse_iso
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 
@@ -144,7 +145,7 @@ class ArticlesSpider(BaseSpider):
         self, response: Response, hint: dict[str, Any], day: str | None
     ) -> datetime | None:
         if hint.get("created"):
-            return datetime.fromisoformat(hint["created"])
+            return parse_iso(hint["created"])  # the feed's time, already checked by parse_time
         meta = (
             Selector(text=self.text(response))
             .xpath(
