@@ -9,7 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from koubei import jsonl
+from koubei.model import from_record
+from koubei.pipeline.enrich import enrich
 from koubei.pipeline.process import validate
+from koubei.pipeline.sentiment import load_model
 from tests.fuzz.strategies import any_text, json_values, utf8
 
 GOOD = {
@@ -51,3 +54,15 @@ def test_every_line_is_a_record_or_a_reject(raw_lines: list[bytes]) -> None:
         json.dumps(reject, ensure_ascii=False, default=str)  # the reject file can be written
     for record in valid:
         json.dumps(record, ensure_ascii=False, allow_nan=False)  # writable and indexable
+
+
+MODEL = load_model()
+
+
+@given(any_text, st.none() | any_text, any_text)
+def test_enriching_any_valid_record_never_raises(text: str, title: str | None, name: str) -> None:
+    """The per-record work of the process stage (clean, sentiment, aspects) on hostile text."""
+    record = {**GOOD, "text_raw": text, "title": title, "author": {"name": name}}
+    out = enrich(record, MODEL)
+    assert 0.0 <= out["sentiment"]["score"] <= 1.0
+    from_record(out)  # still a valid Document
