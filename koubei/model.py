@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from koubei.crawlers.timeparse import check_plausible
 from koubei.timeutil import aware, now
 
 SCHEMA_VERSION = 1
@@ -99,21 +98,6 @@ class Document(_Strict):
     @classmethod
     def _timezone_aware(cls, value: datetime) -> datetime:
         return aware(value)
-
-    @model_validator(mode="after")
-    def _plausible_times(self) -> Document:
-        # A far-future created_at would create a far-future monthly index and a pre-2000 one a
-        # stray old one; both are rejected (TimeParseError is a ValueError, so pydantic reports it
-        # as a validation error naming the field).
-        try:
-            check_plausible(self.crawled_at)
-        except ValueError as exc:
-            raise ValueError(f"crawled_at: {exc}") from None
-        try:
-            check_plausible(self.created_at, now=self.crawled_at)
-        except ValueError as exc:
-            raise ValueError(f"created_at: {exc}") from None
-        return self
 
 
 def make_id(platform: str, native_id: object) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from koubei import jsonl, paths
-from koubei.model import from_record, to_record
+from koubei.crawlers.timeparse import TimeParseError, check_plausible
+from koubei.model import Document, from_record, to_record
 from koubei.pipeline import ledger
 from koubei.pipeline.dedup import DedupIndex
 from koubei.pipeline.enrich import Enricher, default_workers, prewarm
@@ -37,13 +39,17 @@ class ProcessReport:
 
 
 def validate(
-    lines: Iterable[tuple[int, Record | jsonl.BadLine] | Record], source: str = ""
+    lines: Iterable[tuple[int, Record | jsonl.BadLine] | Record],
+    source: str = "",
+    now: datetime | None = None,
 ) -> tuple[list[Record], list[Record]]:
     """Split lines into valid records (normalised by the model) and rejects with their reason.
 
     ``lines`` are ``(line number, record or BadLine)`` pairs from :func:`koubei.jsonl.read_lines`
     (plain records are numbered from 1). Each reject names ``source`` (the file), the line and the
-    reason; a bad line keeps its text as ``raw``.
+    reason; a bad line keeps its text as ``raw``. A ``created_at`` or ``crawled_at`` after ``now``
+    (default the clock) plus the skew allowance, or before 2000, is a reject: it would open a
+    far-future or stray monthly index (``koubei.crawlers.timeparse.check_plausible``).
     """
     valid: list[Record] = []
     rejected: list[Record] = []
@@ -54,16 +60,32 @@ def validate(
             rejected.append(reject)
             continue
         try:
-            valid.append(to_record(from_record(entry)))
+            document = from_record(entry)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             rejected.append({"file": source, "line": number, "reason": problems, "record": entry})
+            continue
         except (RecursionError, ValueError) as exc:  # hostile nesting or values the model trips on
             reason = f"cannot be validated ({type(exc).__name__})"
             rejected.append({"file": source, "line": number, "reason": reason, "record": None})
+            continue
+        problem = _implausible_time(document, now)
+        if problem:
+            rejected.append({"file": source, "line": number, "reason": problem, "record": entry})
+            continue
+        valid.append(to_record(document))
     return valid, rejected
+
+
+def _implausible_time(document: Document, now: datetime | None) -> str | None:
+    for name in ("created_at", "crawled_at"):
+        try:
+            check_plausible(getattr(document, name), now)
+        except TimeParseError as exc:
+            return f"{name}: {exc}"
+    return None
 
 
 def process_records(

@@ -9,25 +9,27 @@ Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from koubei.crawlers.timeparse import check_plausible, parse_iso
 from koubei.pipeline.index.templates import posts_index
 
+INDEX_TIME_ALLOWANCE = timedelta(days=1)
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
 
 
 def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     """The target index and the indexed source of a record (adds the index-only fields).
 
-    A ``created_at`` in the future or before 2000 raises TimeParseError (a ValueError, so the
-    writer dead-letters the record): it would open a far-future or stray monthly index. Records
-    from ``koubei process`` never get here with one; this guards ``index load`` of other files.
+    A ``created_at`` more than a day ahead of the clock or before 2000 raises TimeParseError (a
+    ValueError, so the writer dead-letters the record): it would open a far-future or stray
+    monthly index. ``koubei process`` judges times strictly (minutes of skew); this coarse guard
+    protects the index layout for ``index load`` of other files.
     """
     created_at = record["created_at"]
-    check_plausible(parse_iso(created_at))
+    check_plausible(parse_iso(created_at), now=datetime.now(UTC) + INDEX_TIME_ALLOWANCE)
     seen = record.get("crawled_at") or datetime.now(UTC).isoformat()
     source = dict(record)
     source["@timestamp"] = created_at
