@@ -27,7 +27,10 @@ def parse_count(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return int(value)
+        try:
+            return int(value)
+        except (OverflowError, ValueError):  # inf and nan: not a count
+            return None
     text = str(value).strip().rstrip("+").replace(",", "")
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([万wW亿kK]?)", text)
     if not match:

@@ -1,103 +1,227 @@
-"""Platform time expressions to timezone-aware datetimes.
+"""The one time parser: platform time expressions and stored ISO times to aware datetimes.
 
 Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``今天 10:32``,
 ``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
+
+Three entry points, one rule set:
+
+- :func:`parse_time` / :func:`parse_time_detail` read what a platform shows and check that the
+  result is plausible (:func:`check_plausible`): not after ``now`` plus a small clock-skew
+  allowance, not before 2000, and an offset that some zone uses (whole quarter hours). A far-future
+  time would otherwise create a far-future monthly index.
+- :func:`parse_iso` reads ISO 8601 / RFC 3339 as stored in records and sent by Alertmanager
+  (``Z``, fractions up to nanoseconds) without judging the value.
+- :func:`check_plausible` is also what the document model applies to ``created_at``.
+
+Whatever the input, the only exception raised is :class:`TimeParseError`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 from koubei.timeutil import DEFAULT_TZ, aware
 from koubei.timeutil import now as _now
 
+__all__ = [
+    "EARLIEST",
+    "MAX_CLOCK_SKEW",
+    "ParsedTime",
+    "Precision",
+    "TimeParseError",
+    "check_plausible",
+    "parse_iso",
+    "parse_time",
+    "parse_time_detail",
+]
+
 
 class TimeParseError(ValueError):
-    """The text is not a time expression this module knows."""
+    """The text is not a time expression this module knows, or not a plausible time.
+
+    ``kind`` says which, for counting: ``unknown`` (not a time), ``future``, ``too_old`` or
+    ``offset`` (an offset no zone uses, such as +08:05:43).
+    """
+
+    def __init__(self, message: str, kind: str = "unknown") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
-_RELATIVE = re.compile(r"^(\d+)\s*(秒|分钟|小时|天|周|个月)前$")
-_RELATIVE_UNITS = {
-    "秒": timedelta(seconds=1),
-    "分钟": timedelta(minutes=1),
-    "小时": timedelta(hours=1),
-    "天": timedelta(days=1),
-    "周": timedelta(weeks=1),
-    "个月": timedelta(days=30),
+Precision = Literal["second", "minute", "hour", "day"]
+
+#: Nothing the project monitors was posted before this.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far after ``now`` a time may be and still be taken as the platform's clock running fast.
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ParsedTime:
+    """A parsed time and how much of it the text gave (``day``: the time of day is unknown)."""
+
+    when: datetime
+    precision: Precision
+
+
+_RELATIVE = re.compile(r"^(\d{1,6})\s*(秒|分钟|小时|天|周|个月)前$", re.ASCII)
+_RELATIVE_UNITS: dict[str, tuple[timedelta, Precision]] = {
+    "秒": (timedelta(seconds=1), "second"),
+    "分钟": (timedelta(minutes=1), "minute"),
+    "小时": (timedelta(hours=1), "hour"),
+    "天": (timedelta(days=1), "day"),
+    "周": (timedelta(weeks=1), "day"),
+    "个月": (timedelta(days=30), "day"),
 }
-_DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
-_MONTH_DAY = re.compile(r"^(\d{1,2})[-/月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_MONTH_DAY = re.compile(
+    r"^(\d{1,2})[-/月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.ASCII
+)
 _FULL_DATE = re.compile(
     r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})日?"
-    r"(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+    r"(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.ASCII,
 )
+_EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
 _WEIBO = "%a %b %d %H:%M:%S %z %Y"
+_FRACTION = re.compile(r"\.(\d+)", re.ASCII)
 
 
-def parse_time(value: str | int | float | datetime, now: datetime | None = None) -> datetime:
-    """Resolve a platform time expression to an aware datetime.
+def parse_time(value: object, now: datetime | None = None) -> datetime:
+    """Resolve a platform time expression to a plausible aware datetime.
 
     Parameters
     ----------
     value
         The platform's text (or epoch seconds/milliseconds as a number or digit string).
     now
-        The reference time for relative expressions; default the current time in Shanghai.
+        The reference time for relative expressions and the plausibility check; default the
+        current time in Shanghai.
 
     Raises
     ------
     TimeParseError
-        If the text matches none of the known shapes.
+        If the text matches none of the known shapes or the time is implausible.
+
+    Examples
+    --------
+    >>> now = datetime(2026, 11, 24, 12, 0, tzinfo=DEFAULT_TZ)
+    >>> parse_time("昨天 10:32", now=now).isoformat()
+    '2026-11-23T10:32:00+08:00'
+    >>> parse_time_detail("11-20", now=now).precision
+    'day'
     """
-    ref = aware(now) if now is not None else _now()
-    local_ref = ref.astimezone(DEFAULT_TZ)
+    return parse_time_detail(value, now).when
+
+
+def parse_time_detail(value: object, now: datetime | None = None) -> ParsedTime:
+    """Like :func:`parse_time`, also saying the precision the text gave (``day`` for a date)."""
+    ref = _reference(now)
+    try:
+        parsed = _parse(value, ref)
+    except TimeParseError:
+        raise
+    except (ValueError, OverflowError, OSError, TypeError, IndexError) as exc:
+        # datetime() refuses month 13 or year 0, timedelta and fromtimestamp overflow: all say
+        # the text is not a time, and callers should need only one except clause.
+        raise TimeParseError(f"not a time: {_show(value)} ({exc})") from None
+    check_plausible(parsed.when, ref)
+    return parsed
+
+
+def check_plausible(when: datetime, now: datetime | None = None) -> datetime:
+    """``when`` (made aware) if it could be a post's time as of ``now``, else TimeParseError."""
+    when = aware(when)
+    ref = _reference(now)
+    # Age first: Asia/Shanghai before 1901 is local mean time, +08:05:43, which is not the
+    # text's fault but the year's.
+    if when < EARLIEST:
+        raise TimeParseError(f"{when.isoformat()} is before {EARLIEST.year}", "too_old")
+    if when - ref > MAX_CLOCK_SKEW:  # a difference, which cannot overflow near year 9999
+        message = f"{when.isoformat()} is in the future (now {ref.isoformat()})"
+        raise TimeParseError(message, "future")
+    offset = when.utcoffset()
+    if offset is None or offset % timedelta(minutes=15) or abs(offset) > timedelta(hours=14):
+        raise TimeParseError(f"{when.isoformat()} has an offset no time zone uses", "offset")
+    return when
+
+
+def parse_iso(value: object) -> datetime:
+    """An ISO 8601 / RFC 3339 time (``Z``, any fraction) as an aware datetime; not judged.
+
+    Naive times are taken as Shanghai local time.
+
+    Examples
+    --------
+    >>> parse_iso("2026-11-25T02:00:00.123456789Z").isoformat()
+    '2026-11-25T02:00:00.123456+00:00'
+    """
     if isinstance(value, datetime):
         return aware(value)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # fromisoformat takes at most microseconds; Alertmanager and Go send nanoseconds.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+    try:
+        return aware(datetime.fromisoformat(text))
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise TimeParseError(f"not an ISO time: {_show(value)} ({exc})") from None
+
+
+def _reference(now: datetime | None) -> datetime:
+    return aware(now) if now is not None else _now()
+
+
+def _show(value: object) -> str:
+    return repr(value)[:80]
+
+
+def _parse(value: object, ref: datetime) -> ParsedTime:
+    local_ref = ref.astimezone(DEFAULT_TZ)
+    if isinstance(value, datetime):
+        return ParsedTime(aware(value), "second")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _epoch(float(value))
+        return ParsedTime(_epoch(float(value)), "second")
     text = str(value).strip()
     if not text:
         raise TimeParseError("empty time text")
-    if re.fullmatch(r"\d{9,13}(?:\.\d+)?", text):
-        return _epoch(float(text))
+    if _EPOCH.fullmatch(text):
+        return ParsedTime(_epoch(float(text)), "second")
     if text in {"刚刚", "刚才", "just now"}:
-        return ref
+        return ParsedTime(ref, "minute")
     match = _RELATIVE.match(text)
     if match:
-        return ref - int(match.group(1)) * _RELATIVE_UNITS[match.group(2)]
+        unit, precision = _RELATIVE_UNITS[match.group(2)]
+        return ParsedTime(ref - int(match.group(1)) * unit, precision)
     match = _DAY_WORD.match(text)
     if match:
         day = local_ref.date() - timedelta(days=_DAY_OFFSET[match.group(1)])
         hour, minute, second = int(match.group(2)), int(match.group(3)), int(match.group(4) or 0)
-        return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=DEFAULT_TZ)
+        when = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=DEFAULT_TZ)
+        return ParsedTime(when, "second" if match.group(4) else "minute")
     match = _FULL_DATE.match(text)
     if match:
         return _full_date(match)
     match = _MONTH_DAY.match(text)
     if match:
-        month, mday = int(match.group(1)), int(match.group(2))
-        hour, minute = int(match.group(3) or 0), int(match.group(4) or 0)
-        second = int(match.group(5) or 0)
-        year = local_ref.year
-        when = datetime(year, month, mday, hour, minute, second, tzinfo=DEFAULT_TZ)
-        # "12-30" read on Jan 2 means last year's December, not a date in the future.
-        if when > local_ref + timedelta(days=1):
-            when = when.replace(year=year - 1)
-        return when
+        return _month_day(match, local_ref)
     try:
-        return datetime.strptime(text, _WEIBO)
+        return ParsedTime(datetime.strptime(text, _WEIBO), "second")
     except ValueError:
         pass
     try:
-        return aware(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
+        return ParsedTime(aware(parsedate_to_datetime(text)), "second")
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
-    raise TimeParseError(f"unknown time expression {text!r}")
+    raise TimeParseError(f"unknown time expression {_show(text)}")
 
 
 def _epoch(seconds: float) -> datetime:
@@ -106,15 +230,31 @@ def _epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=DEFAULT_TZ)
 
 
-def _full_date(match: re.Match[str]) -> datetime:
+def _month_day(match: re.Match[str], local_ref: datetime) -> ParsedTime:
+    month, mday = int(match.group(1)), int(match.group(2))
+    hour, minute = int(match.group(3) or 0), int(match.group(4) or 0)
+    second = int(match.group(5) or 0)
+    year = local_ref.year
+    when = datetime(year, month, mday, hour, minute, second, tzinfo=DEFAULT_TZ)
+    # "12-30" read on Jan 2 means last year's December, not a date in the future.
+    if when > local_ref + timedelta(days=1):
+        when = when.replace(year=year - 1)
+    precision: Precision = "day" if match.group(3) is None else "minute"
+    return ParsedTime(when, "second" if match.group(5) else precision)
+
+
+def _full_date(match: re.Match[str]) -> ParsedTime:
     year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
     hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
     second = int(match.group(6) or 0)
     naive = datetime(year, month, day, hour, minute, second)
+    precision: Precision = "day" if match.group(4) is None else "minute"
+    if match.group(6):
+        precision = "second"
     offset = match.group(7)
     if not offset:
-        return aware(naive)
+        return ParsedTime(aware(naive), precision)
     if offset == "Z":
-        return datetime.fromisoformat(naive.isoformat() + "+00:00")
+        return ParsedTime(naive.replace(tzinfo=UTC), precision)
     offset = offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
-    return datetime.fromisoformat(naive.isoformat() + offset)
+    return ParsedTime(datetime.fromisoformat(naive.isoformat() + offset), precision)

@@ -3,6 +3,12 @@
 Each subcommand lives in its own module under ``flows/commands/`` and exposes
 ``register(subparsers)``; modules are discovered, so adding a command touches one file. Heavy
 imports happen inside the handlers, keeping ``koubei --help`` fast.
+
+Ordinary mistakes (a missing or malformed file, a bad option value, an unset variable) end with
+one line per problem on stderr naming the file, option or variable, and exit 2: argparse
+validates what it can (``koubei.flows.options``), and :func:`main` turns the project's errors
+(:class:`~koubei.errors.KoubeiError`, :class:`~koubei.config.ConfigError`) and a missing input
+file into that line. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,12 +19,20 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``koubei search: error: argument --since: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     import koubei.flows.commands as commands
 
-    parser = argparse.ArgumentParser(prog="koubei", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="koubei", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -65,13 +79,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        # Imported here, not at the top: pydantic's import is most of a short command's start-up.
         from koubei.config import ConfigError
+        from koubei.errors import KoubeiError
 
-        if not isinstance(exc, ConfigError):
-            raise
-        print(f"config error:\n{exc}", file=sys.stderr)
-        return 2
+        if isinstance(exc, ConfigError):
+            return _one_line_each("config error", str(exc), 2)
+        if isinstance(exc, KoubeiError):
+            return _one_line_each("error", str(exc), exc.exit_code)
+        missing = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+        if isinstance(exc, missing) and exc.filename is not None:
+            return _one_line_each("error", f"{exc.filename}: {exc.strerror}", 2)
+        raise
     return int(result or 0)
+
+
+def _one_line_each(kind: str, message: str, code: int) -> int:
+    for line in message.splitlines() or [""]:
+        print(f"koubei: {kind}: {line}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -109,6 +109,20 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     return counts
 
 
+def preflight(config_dir: Path) -> None:
+    """Check what a cycle needs from config and environment before doing any work.
+
+    Loads brands, sources and alerts and builds the enabled channels, which reads their secrets:
+    an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
+    and an index run.
+    """
+    from koubei.analysis.alerts.channels import build_channels
+
+    cfg.load_brands(config_dir)
+    cfg.load_sources(config_dir)
+    build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
+
+
 def _counts(report: Any) -> dict[str, int]:
     """Integer fields of a stage's report (a report may count with lists of ids)."""
     if hasattr(report, "as_dict"):
@@ -231,6 +245,7 @@ def monitor(
     """
     from koubei.pipeline.index.client import index_prefix
 
+    preflight(config_dir)
     summary = RunSummary()
     if do_crawl:
         for report in crawl(config_dir, sources):

@@ -1,4 +1,9 @@
-"""JSON Lines files written atomically, so a killed process never leaves a half line behind."""
+"""JSON Lines files written atomically, so a killed process never leaves a half line behind.
+
+Reading comes in two kinds: :func:`read` for our own files, where a bad line is an error naming
+the file and line, and :func:`read_lines` for landing files written by crawlers (or anyone),
+where a bad line is reported as a :class:`BadLine` and the rest of the file goes on.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,24 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from koubei.errors import KoubeiError
+
+
+class JsonlError(KoubeiError, ValueError):
+    """A JSON Lines file is missing or has a line that is not a JSON object (file:line named)."""
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that is not a JSON object: where it is, why, and its text (bad bytes escaped)."""
+
+    line: int
+    reason: str
+    raw: str
 
 
 def write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
@@ -30,12 +51,54 @@ def write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def read(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield records; a line that is not JSON raises with the file and line number."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    """Yield records; a line that is not a JSON object raises :class:`JsonlError` with file:line."""
+    for number, item in read_lines(path):
+        if isinstance(item, BadLine):
+            raise JsonlError(f"{path}:{number}: {item.reason}")
+        yield item
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
+    """Yield ``(line number, record or BadLine)`` for each non-blank line; never stops early.
+
+    Lines are split on ``\\n`` only (not the Unicode line breaks ``str.splitlines`` knows), so the
+    numbers match what ``sed -n Np`` shows. A missing file raises :class:`JsonlError`.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 -- closed by the with below; open errors named here
+    except OSError as exc:
+        raise JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not a JSON record ({exc.msg})") from exc
+            yield number, parse_line(raw, number)
+
+
+def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
+    """One landing line as a JSON object, or a :class:`BadLine` saying why it is not one.
+
+    Besides syntax errors this catches what ``json.loads`` raises on hostile input: invalid UTF-8,
+    nesting deep enough to exhaust the stack, integers too long to convert, and the ``NaN`` /
+    ``Infinity`` constants (not JSON, and Elasticsearch refuses them).
+    """
+    text = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(number, f"invalid UTF-8 at byte {exc.start}", text)
+    try:
+        record = json.loads(decoded, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        return BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})", text)
+    except RecursionError:
+        return BadLine(number, "JSON nested too deeply", text[:1000])
+    except ValueError as exc:  # a constant or an over-long integer
+        return BadLine(number, f"not JSON ({exc})", text)
+    if not isinstance(record, dict):
+        return BadLine(number, f"not a JSON object (a {type(record).__name__})", text)
+    return record
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")

@@ -28,7 +28,8 @@ SentimentLabel = Literal["positive", "neutral", "negative", "no_opinion"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are not JSON and Elasticsearch refuses them ("rating": "NaN" would parse).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Author(_Strict):

@@ -1,14 +1,16 @@
 """The processing stage: landing records → cleaned, scored, aspect-tagged, de-duplicated records.
 
-A plain function over records, composed of the pipeline's pure stages. A landing record that does
-not fit the document model is set aside in ``rejected/`` with the reason, never dropped silently
-and never allowed to stop the batch.
+A plain function over records, composed of the pipeline's pure stages. A landing line that is
+not a record (invalid UTF-8, not JSON, nested too deeply, not an object) or a record that does not
+fit the document model is set aside in ``rejected/`` with its file, line and reason, never dropped
+silently and never allowed to stop the file, the batch or a later cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from koubei import jsonl, paths
-from koubei.model import from_record, to_record
+from koubei.crawlers.timeparse import TimeParseError, check_plausible
+from koubei.model import Document, from_record, to_record
 from koubei.pipeline import ledger
 from koubei.pipeline.dedup import DedupIndex
 from koubei.pipeline.enrich import Enricher, default_workers, prewarm
@@ -35,18 +38,54 @@ class ProcessReport:
     labels: dict[str, int] = field(default_factory=dict)
 
 
-def validate(records: Iterable[Record]) -> tuple[list[Record], list[Record]]:
-    """Split records into valid ones (normalised by the model) and rejects with their reason."""
-    valid, rejected = [], []
-    for number, record in enumerate(records, start=1):
+def validate(
+    lines: Iterable[tuple[int, Record | jsonl.BadLine] | Record],
+    source: str = "",
+    now: datetime | None = None,
+) -> tuple[list[Record], list[Record]]:
+    """Split lines into valid records (normalised by the model) and rejects with their reason.
+
+    ``lines`` are ``(line number, record or BadLine)`` pairs from :func:`koubei.jsonl.read_lines`
+    (plain records are numbered from 1). Each reject names ``source`` (the file), the line and the
+    reason; a bad line keeps its text as ``raw``. A ``created_at`` or ``crawled_at`` after ``now``
+    (default the clock) plus the skew allowance, or before 2000, is a reject: it would open a
+    far-future or stray monthly index (``koubei.crawlers.timeparse.check_plausible``).
+    """
+    valid: list[Record] = []
+    rejected: list[Record] = []
+    for position, item in enumerate(lines, start=1):
+        number, entry = item if isinstance(item, tuple) else (position, item)
+        if isinstance(entry, jsonl.BadLine):
+            reject = {"file": source, "line": number, "reason": entry.reason, "raw": entry.raw}
+            rejected.append(reject)
+            continue
         try:
-            valid.append(to_record(from_record(record)))
+            document = from_record(entry)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            rejected.append({"line": number, "reason": problems, "record": record})
+            rejected.append({"file": source, "line": number, "reason": problems, "record": entry})
+            continue
+        except (RecursionError, ValueError) as exc:  # hostile nesting or values the model trips on
+            reason = f"cannot be validated ({type(exc).__name__})"
+            rejected.append({"file": source, "line": number, "reason": reason, "record": None})
+            continue
+        problem = _implausible_time(document, now)
+        if problem:
+            rejected.append({"file": source, "line": number, "reason": problem, "record": entry})
+            continue
+        valid.append(to_record(document))
     return valid, rejected
+
+
+def _implausible_time(document: Document, now: datetime | None) -> str | None:
+    for name in ("created_at", "crawled_at"):
+        try:
+            check_plausible(getattr(document, name), now)
+        except TimeParseError as exc:
+            return f"{name}: {exc}"
+    return None
 
 
 def process_records(
@@ -90,7 +129,7 @@ def process_file(
     enricher: Enricher | None = None,
 ) -> ProcessReport:
     """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``."""
-    valid, rejected = validate(jsonl.read(landing))
+    valid, rejected = validate(jsonl.read_lines(landing), source=str(landing))
     report = ProcessReport(source_file=str(landing), output_file=str(output))
     if rejected:
         reject_file = paths.state_dir("rejected") / landing.parent.name / landing.name

@@ -8,6 +8,11 @@ A test whose outcome depends on the date takes the ``clock`` fixture (and is mar
 that alone): it states its data relative to that instant, and the code under test reads the same
 instant through ``koubei.timeutil.now()``. ``.ci/run`` runs ``-m clock`` again with ``--clock``
 at a month's last minute and at New Year.
+
+Hypothesis profiles, chosen by ``KOUBEI_HYPOTHESIS_PROFILE``: ``dev`` (default, 100 examples per
+property) and ``ci`` (``.ci/run``), which gives every property without its own ``max_examples``
+:data:`CI_EXAMPLES` examples, so the fuzz suite in ``tests/fuzz/`` runs 100,000 cases in all
+(BENCHMARKS.md/RELIABILITY.md give the measured time).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import datetime
 
 import pytest
 from elasticsearch import Elasticsearch
+from hypothesis import HealthCheck, settings
 
 from koubei import es_local, timeutil
 
@@ -57,6 +63,22 @@ def clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> da
     """
     monkeypatch.setenv(timeutil.CLOCK_ENV, request.param)
     return timeutil.now()
+
+
+# 14 fuzz properties x 7,200 = 100,800 cases (tests/fuzz/test_count.py keeps the count honest).
+CI_EXAMPLES = 7_200
+# No deadline: a loaded 2-core CI machine makes per-example timing meaningless; the suite's wall
+# time is what is bounded (pytest-timeout and the figure in RELIABILITY.md).
+settings.register_profile("dev", deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=CI_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,  # a failure prints the @reproduce_failure line to replay it locally
+    database=None,  # CI machines are fresh; writing examples to disk only costs time
+)
+settings.load_profile(os.environ.get("KOUBEI_HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from koubei.crawlers.timeparse import parse_iso
 from koubei.timeutil import aware
 
 FloatArray = np.ndarray
@@ -157,7 +158,7 @@ def _parse_timestamp(text: str) -> datetime:
     text = text.strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text)).astimezone()
-    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("/", "-"))
+    return parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
 
 
 def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:

@@ -36,7 +36,7 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.chains import record_chain, record_text
-from koubei.timeutil import aware
+from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 __all__ = ["DROP_REASONS", "build_cascades", "hop_placeholder_id", "parse_time"]
 
@@ -49,6 +49,9 @@ _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at ti
 def parse_time(value: Any) -> datetime | None:
     """An aware datetime from a record's ``created_at`` (ISO string or datetime), else None.
 
+    Reads with the project's one time parser (:func:`koubei.crawlers.timeparse.parse_iso`); a
+    value it cannot read counts as unknown rather than stopping the analysis.
+
     Examples
     --------
     >>> parse_time("2026-11-25T10:00:00+08:00").hour
@@ -58,11 +61,9 @@ def parse_time(value: Any) -> datetime | None:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return aware(value)
     try:
-        return aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-    except ValueError:
+        return parse_iso(value)
+    except TimeParseError:
         return None
 
 

@@ -28,6 +28,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.timeparse import parse_iso
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 _TAG = re.compile(r"<[^>]+>")
@@ -196,7 +197,8 @@ class ArticlesSpider(BaseSpider):
     ) -> tuple[datetime, str | None] | None:
         """The article's time and its precision (``"day"`` for a date without a time)."""
         if hint.get("created"):
-            return datetime.fromisoformat(hint["created"]), hint.get("precision")
+            # the feed's time, already checked by parse_time
+            return parse_iso(hint["created"]), hint.get("precision")
         meta = (
             Selector(text=self.text(response))
             .xpath(

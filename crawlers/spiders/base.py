@@ -218,14 +218,23 @@ class BaseSpider(scrapy.Spider):
         except json.JSONDecodeError as exc:
             self.count_error(kind, response.url, f"{exc.msg} at {exc.pos}")
             return None
+        except RecursionError:  # a hostile or broken server nesting thousands deep
+            self.count_error("json_too_deep", response.url)
+            return None
+        except ValueError as exc:  # an integer too long to convert
+            self.count_error(kind, response.url, str(exc)[:200])
+            return None
 
     # --- records ----------------------------------------------------------------------------
 
     def parse_time_or_count(self, value: Any, url: str) -> datetime | None:
         try:
             return parse_time(value, now=self.crawl_time)
-        except (TimeParseError, ValueError, OverflowError):
-            self.count_error("bad_time", url, repr(value)[:80])
+        except TimeParseError as exc:
+            # Counted by kind (bad_time, time_future, time_too_old, time_offset); the item is
+            # not built, so an impossible time is never indexed.
+            reason = "bad_time" if exc.kind == "unknown" else f"time_{exc.kind}"
+            self.count_error(reason, url, repr(value)[:80])
             return None
 
     def known(self, key: str, native_id: Any, created_at: datetime) -> bool:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+from koubei.flows.options import existing_file
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     parser = subparsers.add_parser("index", help="Elasticsearch templates, loading, spool replay")
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     setup.add_argument("--analyzer", help="standard | smartcn | ik (default $KOUBEI_ES_ANALYZER)")
     actions.add_parser("status", help="template versions and indices on an older mapping")
     load = actions.add_parser("load", help="index Document JSONL files (landing/processed)")
-    load.add_argument("files", nargs="+", type=Path)
+    load.add_argument("files", nargs="+", type=existing_file)
     load.add_argument("--progress", action="store_true")
     actions.add_parser("replay", help="send spooled documents until acknowledged")
     actions.add_parser("reindex", help="migrate posts indices to the current template version")
@@ -34,6 +36,15 @@ def _records(files: list[Path]) -> Iterator[dict[str, Any]]:
 
     for path in files:
         yield from jsonl.read(path)
+
+
+def _check_readable(files: list[Path]) -> None:
+    """Read every line first: a malformed file is one error naming file:line, nothing sent."""
+    from koubei import jsonl
+
+    for path in files:
+        for _ in jsonl.read(path):  # raises JsonlError (shown as one line by the CLI)
+            pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         index_prefix,
     )
 
+    if args.action == "load":
+        _check_readable(args.files)  # before connecting: a file mistake needs no cluster
     prefix = args.prefix or index_prefix()
     es = client_from_env()
     check_cluster(es)

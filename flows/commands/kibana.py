@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from koubei.flows.options import duration, iso_time
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     parser = subparsers.add_parser("kibana", help="import saved objects, check them, deep links")
@@ -18,9 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     link.add_argument("--brand")
     link.add_argument("--platform")
     link.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
-    link.add_argument("--since", help="look back this long (default 24h unless --start)")
-    link.add_argument("--start")
-    link.add_argument("--end")
+    link.add_argument(
+        "--since", type=duration, help="look back this long (default 24h unless --start)"
+    )
+    link.add_argument("--start", type=iso_time)
+    link.add_argument("--end", type=iso_time)
     for sub in actions.choices.values():
         sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from koubei import paths
+from koubei.flows.options import iso_time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
     parser.add_argument("--source", action="append", help="only this source (repeatable)")
     parser.add_argument("--no-crawl", action="store_true", help="process landing files only")
-    parser.add_argument("--as-of", type=datetime.fromisoformat, help="detection time (ISO)")
+    parser.add_argument("--as-of", type=iso_time, help="detection time (ISO)")
     parser.add_argument("--prefix", default=None, help="index prefix (KOUBEI_INDEX_PREFIX)")
     parser.add_argument(
         "--dask",
@@ -30,9 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from koubei.flows.monitor import monitor
+    from koubei.flows.monitor import monitor, preflight
     from koubei.pipeline.index.client import index_prefix
 
+    preflight(args.config_dir)  # a missing variable or bad config: one line, before any work
     state = monitor(
         config_dir=args.config_dir,
         sources=args.source,

@@ -6,6 +6,8 @@ import argparse
 import json
 from datetime import datetime, timedelta
 
+from koubei.flows.options import duration, iso_time
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     parser = subparsers.add_parser("search", help="search indexed posts (top-N with highlights)")
@@ -13,19 +15,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--brand")
     parser.add_argument("--platform")
     parser.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
-    parser.add_argument("--since", help="look back this long, e.g. 30m, 24h, 7d")
-    parser.add_argument("--start", help="ISO time (default timezone Asia/Shanghai)")
-    parser.add_argument("--end", help="ISO time (default now)")
+    parser.add_argument("--since", type=duration, help="look back this long, e.g. 30m, 24h, 7d")
+    parser.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
+    parser.add_argument("--end", type=iso_time, help="ISO time (default now)")
     parser.add_argument("-n", "--size", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="one JSON record per line")
     parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)
 
 
-def _time(value: str | None) -> datetime | None:
-    from koubei.timeutil import aware
+def _time(value: str | datetime | None) -> datetime | None:
+    """An option's time: parsed by argparse already, or text (from callers other than the CLI)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    from koubei.errors import KoubeiError
 
-    return aware(datetime.fromisoformat(value)) if value else None
+    try:
+        return iso_time(value) if value else None
+    except argparse.ArgumentTypeError as exc:
+        raise KoubeiError(str(exc)) from None
 
 
 def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:

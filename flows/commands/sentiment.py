@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from koubei.flows.options import existing_file
+
 CORPUS_HELP = "labelled CSV (default: $KOUBEI_REVIEWS_CSV, else ../shared/data/reviews_9cats.csv)"
 
 
@@ -24,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     score = actions.add_parser("score", help="one JSON line per input line (FILE or - for stdin)")
-    score.add_argument("file")
+    score.add_argument("file", type=existing_file, help="text file, one text per line (- stdin)")
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     score.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     score.set_defaults(func=run_score, logs=False)
@@ -87,7 +89,7 @@ def run_score(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         handle = (
             sys.stdin
-            if args.file == "-"
+            if str(args.file) == "-"
             else stack.enter_context(open(args.file, encoding="utf-8", errors="replace"))
         )
         texts = [clean_text(line.rstrip("\n")) for line in handle]

@@ -3,7 +3,12 @@
 ``clean_text`` is a pure function of its input and never raises; ``clean_record`` applies it to a
 document record and fills the derived fields. Steps, in order: HTML and entities, invisible
 characters, full-width forms, URLs, traditional → simplified (OpenCC), boilerplate lines and
-repeated titles, whitespace. Emoticons, emoji, ``#topics#`` and ``@mentions`` stay in the text.
+repeated titles, whitespace. Emoticons, emoji (with their zero-width joiners), ``#topics#`` and
+``@mentions`` stay in the text.
+
+``clean_record`` also cleans the short values strangers write (``author.name``, ``url``; see
+``values``). Only ``text_raw`` and, when cleaning changed it, ``extra.raw.author_name`` keep what
+came: the name is the account's identity on the platform (``//@name:`` repost chains use it).
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ from koubei.pipeline.clean.normalise import (
     to_simplified,
 )
 from koubei.pipeline.clean.terms import segment_terms
+from koubei.pipeline.clean.values import clean_name, clean_url
 
 __all__ = [
     "MAX_CHARS",
+    "clean_name",
     "clean_record",
     "clean_text",
+    "clean_url",
     "extract_mentions",
     "extract_topics",
     "find_emoticons",
@@ -110,6 +118,7 @@ def clean_record(record: dict[str, Any]) -> dict[str, Any]:
     title = out.get("title")
     if isinstance(title, str):
         out["title"] = clean_text(title).replace("\n", " ") or None
+    _clean_values(out)
     try:
         out["topics"] = extract_topics(text)
         if out.get("platform") not in PLATFORM_MENTIONS:
@@ -120,3 +129,17 @@ def clean_record(record: dict[str, Any]) -> dict[str, Any]:
         out.setdefault("mentions", [])
         out["terms"] = []
     return out
+
+
+def _clean_values(out: dict[str, Any]) -> None:
+    if "url" in out:
+        out["url"] = clean_url(out["url"])
+    author = out.get("author")
+    if isinstance(author, dict) and author.get("name") is not None:
+        name = clean_name(author["name"])
+        if name != author["name"]:
+            extra = out.get("extra")
+            extra = out["extra"] = extra if isinstance(extra, dict) else {}
+            raw = extra.get("raw")
+            extra["raw"] = {**(raw if isinstance(raw, dict) else {}), "author_name": author["name"]}
+        author["name"] = name

@@ -40,4 +40,8 @@ def strip_html(text: str) -> str:
     if "&" in text and _ENTITY_HINT.search(text):
         # Twice: crawled pages often double-escape ("&amp;nbsp;").
         text = html.unescape(html.unescape(text))
+        if "<" in text:
+            # Escaped markup ("&lt;script&gt;") decodes to markup: strip that too, so cleaned
+            # text never carries a tag, whoever renders it.
+            text = _TAG.sub("", _COMMENT.sub(" ", _BLOCK.sub(" ", text)))
     return text

@@ -13,11 +13,16 @@ from functools import lru_cache
 from pathlib import Path
 
 # Zero-width and bidi controls, soft hyphen, BOM, replacement character, other C0/C1 controls
-# except tab and newline.
+# except tab and newline. The zero-width joiner (U+200D) is handled apart: it glues emoji into one
+# (👨‍👩‍👧, 🏳️‍🌈) and is kept there, but dropped between letters, where it only hides words.
 _INVISIBLE = re.compile(
-    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\u00ad\ufffd\ufffc"
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\u00ad"
+    "\ufffd\ufffc\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 )
+# What may stand on either side of a joiner in an emoji ZWJ sequence: pictographs and symbols,
+# variation selector 16 and skin-tone modifiers (which sit in the pictograph block).
+_EMOJI_PART = "\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff"
+_STRAY_JOINER = re.compile(f"(?<![{_EMOJI_PART}])\u200d|\u200d(?![{_EMOJI_PART}])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _KEEP_FULLWIDTH = set("，！？：；（）")
 _FULLWIDTH_TABLE = {
@@ -37,7 +42,7 @@ def remove_invisible(text: str) -> str:
     """Drop zero-width, control and lone-surrogate characters; unify line breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = _SURROGATE.sub("", text)
-    return _INVISIBLE.sub("", text)
+    return _STRAY_JOINER.sub("", _INVISIBLE.sub("", text))
 
 
 def to_halfwidth(text: str) -> str:

@@ -9,20 +9,30 @@ Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 from koubei import timeutil
+from koubei.crawlers.timeparse import check_plausible, parse_iso
 from koubei.pipeline.index.templates import posts_index
 
+INDEX_TIME_ALLOWANCE = timedelta(days=1)
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
 
 
 def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
-    """The target index and the indexed source of a record (adds the index-only fields)."""
+    """The target index and the indexed source of a record (adds the index-only fields).
+
+    A ``created_at`` more than a day ahead of the clock or before 2000 raises TimeParseError (a
+    ValueError, so the writer dead-letters the record): it would open a far-future or stray
+    monthly index. ``koubei process`` judges times strictly (minutes of skew); this coarse guard
+    protects the index layout for ``index load`` of other files.
+    """
     created_at = record["created_at"]
-    seen = record.get("crawled_at") or timeutil.now().astimezone(UTC).isoformat()
+    now = timeutil.now().astimezone(UTC)
+    check_plausible(parse_iso(created_at), now=now + INDEX_TIME_ALLOWANCE)
+    seen = record.get("crawled_at") or now.isoformat()
     source = dict(record)
     source["@timestamp"] = created_at
     source["first_seen"] = seen

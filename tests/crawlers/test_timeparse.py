@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from koubei.crawlers.timeparse import TimeParseError, parse_time
+from koubei.crawlers.timeparse import (
+    TimeParseError,
+    check_plausible,
+    parse_iso,
+    parse_time,
+    parse_time_detail,
+)
 from koubei.timeutil import DEFAULT_TZ
 
 NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
@@ -20,7 +26,7 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("3小时前", NOW - timedelta(hours=3)),
         ("30秒前", NOW - timedelta(seconds=30)),
         ("2天前", NOW - timedelta(days=2)),
-        ("今天 10:32", datetime(2026, 11, 25, 10, 32, tzinfo=DEFAULT_TZ)),
+        ("今天 08:32", datetime(2026, 11, 25, 8, 32, tzinfo=DEFAULT_TZ)),
         ("昨天 10:32", datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ)),
         ("前天 23:05", datetime(2026, 11, 23, 23, 5, tzinfo=DEFAULT_TZ)),
         ("11-20", datetime(2026, 11, 20, tzinfo=DEFAULT_TZ)),
@@ -46,8 +52,78 @@ def test_expressions(text: str | int, expected: datetime) -> None:
 
 @pytest.mark.parametrize("text", ["", "去年某天", "25:99", "昨天晚上", "2026-13-45"])
 def test_unknown_raises(text: str) -> None:
-    with pytest.raises((TimeParseError, ValueError)):
+    with pytest.raises(TimeParseError) as caught:
         parse_time(text, now=NOW)
+    assert caught.value.kind == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        # The shapes issue 22 found coming back silently or as ValueError/OverflowError.
+        ("2170-01-01 08:00", "future"),
+        ("7594-03-02", "future"),
+        ("1773-12-16", "too_old"),
+        ("1999-12-31 23:59", "too_old"),
+        ("Tue Nov 24 10:00:00 +0805 2026", "offset"),
+        ("2026-11-24T10:00:00+08:05", "offset"),
+        ("今天 23:59", "future"),  # later today than now
+        ("99999999999999999天前", "unknown"),  # too many digits for the shape
+        ("999999个月前", "unknown"),  # timedelta overflow
+        ("0000-01-01", "unknown"),  # year 0
+        (1e300, "unknown"),
+        (float("nan"), "unknown"),
+        (-1, "too_old"),
+        ("100000000", "too_old"),  # epoch 1973
+        ("9999999999999", "future"),  # epoch milliseconds in 2286
+        ("Tue, 24 Nov 2026 02:00:00 +2500", "unknown"),
+    ],
+)
+def test_impossible_times_raise_only_time_parse_error(value: object, kind: str) -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse_time(value, now=NOW)
+    assert caught.value.kind == kind
+
+
+def test_clock_skew_allowance_is_small() -> None:
+    assert parse_time("2026-11-25 09:35", now=NOW) == NOW + timedelta(minutes=5)
+    with pytest.raises(TimeParseError):
+        parse_time("2026-11-25 09:45", now=NOW)
+
+
+def test_offsets_real_zones_use_pass() -> None:
+    nepal = parse_time("2026-11-24T10:00:00+05:45", now=NOW)
+    assert nepal.utcoffset() == timedelta(hours=5, minutes=45)
+    with pytest.raises(TimeParseError):
+        check_plausible(datetime.fromisoformat("2026-11-24T10:00:00+08:05:43"), NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "precision"),
+    [
+        ("11-20", "day"),
+        ("2026年11月24日", "day"),
+        ("2天前", "day"),
+        ("3小时前", "hour"),
+        ("昨天 10:32", "minute"),
+        ("2026-11-20 08:00", "minute"),
+        ("2026-11-24 10:00:00", "second"),
+        ("Tue Nov 24 10:00:00 +0800 2026", "second"),
+        (1795485600, "second"),
+    ],
+)
+def test_precision_says_what_the_text_gave(text: object, precision: str) -> None:
+    assert parse_time_detail(text, now=NOW).precision == precision
+
+
+def test_parse_iso_reads_stored_and_alertmanager_times_without_judging() -> None:
+    assert parse_iso("2026-11-25T02:00:00.123456789Z") == datetime(
+        2026, 11, 25, 2, 0, 0, 123456, tzinfo=UTC
+    )
+    assert parse_iso("2170-01-01T00:00:00").year == 2170  # stored values are not judged here
+    assert parse_iso("2026-11-25 10:00").tzinfo == DEFAULT_TZ
+    with pytest.raises(TimeParseError):
+        parse_iso("yesterday")
 
 
 @given(st.integers(min_value=0, max_value=100_000))

@@ -65,5 +65,5 @@ def test_atomic_write_leaves_no_partial_file_on_error(tmp_path: Path) -> None:
 def test_read_names_file_and_line_of_a_bad_record(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"a": 1}\n{"a": \n')
-    with pytest.raises(ValueError, match=r"bad.jsonl:2: not a JSON record"):
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: not JSON"):
         list(jsonl.read(path))

@@ -25,6 +25,7 @@ from koubei.analysis.alerts.channels.base import (
 )
 from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.config import parse_duration
+from koubei.crawlers.timeparse import parse_iso
 
 API_PATH = "/api/v2/alerts"
 TEST_TTL = 300
@@ -116,9 +117,4 @@ class AlertmanagerChannel(Channel):
 
 def parse_time(text: str) -> datetime:
     """Alertmanager's RFC 3339 times (``Z`` or offset, up to nanoseconds) as aware datetimes."""
-    text = text.replace("Z", "+00:00")
-    if "." in text:
-        head, rest = text.split(".", 1)
-        digits = "".join(c for c in rest if c.isdigit())
-        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
-    return datetime.fromisoformat(text)
+    return parse_iso(text)

@@ -55,3 +55,30 @@ def test_platform_mentions_from_markup_are_kept() -> None:
     record = _record(text, platform="weibo")
     record["mentions"] = ["鲜牧乳业"]
     assert clean_record(record)["mentions"] == ["鲜牧乳业"]  # no account cut out of text
+
+
+def test_hostile_author_name_and_url_are_stored_clean_raw_name_marked_raw() -> None:
+    record = _record("好评")
+    record["author"] = {"id": "42", "name": "<script>alert(1)</script>小\x00明\u202e"}
+    record["url"] = "javascript:alert(document.cookie)"
+    out = clean_record(record)
+    assert out["author"]["name"] == "小明"
+    assert out["url"] is None
+    assert out["extra"]["raw"] == {"author_name": record["author"]["name"]}
+    assert from_record(out).author.name == "小明"  # still a valid Document
+
+
+def test_clean_names_and_web_urls_are_left_alone() -> None:
+    record = _record("好评")
+    record["author"] = {"id": "42", "name": "鲜牧_官方-V2"}
+    record["url"] = "https://m.weibo.cn/detail/4890"
+    out = clean_record(record)
+    assert (out["author"]["name"], out["url"]) == ("鲜牧_官方-V2", "https://m.weibo.cn/detail/4890")
+    assert "raw" not in out["extra"]
+
+
+def test_emoji_keep_their_joiners_letters_lose_them() -> None:
+    family, flag, heart = "👨\u200d👩\u200d👧", "🏳\ufe0f\u200d🌈", "❤\ufe0f\u200d🔥"
+    out = clean_record(_record(f"全家{family}都爱喝{flag}{heart}，垃\u200d圾"))
+    assert family in out["text_clean"] and flag in out["text_clean"] and heart in out["text_clean"]
+    assert "垃圾" in out["text_clean"]

@@ -1,0 +1,44 @@
+"""argparse ``type=`` validators, so a bad option value is one line naming the option.
+
+argparse reports a raised ``ArgumentTypeError`` as ``argument --since: <message>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["duration", "existing_file", "iso_time"]
+
+
+def existing_file(value: str) -> Path:
+    """A path to a readable file (``-`` is left to the command as stdin)."""
+    path = Path(value)
+    if value != "-" and not path.is_file():
+        reason = "is a directory" if path.is_dir() else "no such file"
+        raise argparse.ArgumentTypeError(f"{value}: {reason}")
+    return path
+
+
+def duration(value: str) -> str:
+    """A duration like ``30m``, ``24h`` or ``7d`` (kept as text; ``parse_duration`` reads it)."""
+    from koubei.config import parse_duration
+
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def iso_time(value: str) -> datetime:
+    """An ISO 8601 time; naive times are Asia/Shanghai."""
+    from koubei.crawlers.timeparse import TimeParseError, parse_iso
+
+    try:
+        return parse_iso(value)
+    except TimeParseError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO time like 2026-11-25T10:00 or 2026-11-25T02:00:00Z"
+        ) from None

@@ -1,0 +1,72 @@
+"""Ordinary mistakes end with one line naming the file, option or variable, never a traceback.
+
+Each case runs the real ``koubei`` command line in a subprocess (as a user would), with an
+isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught before one is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def koubei(home: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KOUBEI_", "PREFECT_API_URL"))
+    }
+    environ.update(KOUBEI_HOME=str(home), KOUBEI_ES_URL="http://127.0.0.1:9", **(env or {}))
+    done = subprocess.run(
+        [sys.executable, "-m", "koubei.flows.cli", *argv],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done.returncode, done.stderr.splitlines()
+
+
+def _one_line(code: int, err: list[str], *words: str) -> None:
+    assert code != 0
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    for word in words:
+        assert word in err[0], err[0]
+
+
+def test_sentiment_score_of_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.txt"
+    code, err = koubei(tmp_path, "sentiment", "score", str(missing))
+    _one_line(code, err, str(missing), "no such file")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--since", "7x"), ("--start", "last tuesday"), ("--end", "2026-13-01")]
+)
+def test_search_with_a_bad_time_option(tmp_path: Path, option: str, value: str) -> None:
+    code, err = koubei(tmp_path, "search", "牛奶", option, value)
+    _one_line(code, err, option, value)
+
+
+def test_index_load_of_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    code, err = koubei(tmp_path, "index", "load", str(missing))
+    _one_line(code, err, str(missing), "no such file")
+
+
+def test_index_load_of_a_malformed_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"id": "a"}\n{"id": \n')
+    code, err = koubei(tmp_path, "index", "load", str(bad))
+    _one_line(code, err, f"{bad}:2", "not JSON")
+
+
+def test_run_without_the_webhook_url_stops_at_start(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, err = koubei(home, "run", env={"KOUBEI_WEBHOOK_SECRET": "s3cret"})
+    _one_line(code, err, "KOUBEI_WEBHOOK_URL", "alerts.yaml")
+    # Detected before any work: nothing crawled, processed or spooled.
+    assert not (home / "landing").exists() and not (home / "processed").exists()

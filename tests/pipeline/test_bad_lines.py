@@ -1,0 +1,157 @@
+"""Hostile landing lines: each is set aside with its file, line and reason; nothing else stops.
+
+Issue 22: a line with invalid UTF-8, JSON nested 10,000 deep or plain text used to abort
+``koubei process`` (and every later ``koubei run``) until someone deleted the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import jsonl, paths
+from koubei.flows.cli import main
+from koubei.pipeline.process import process_file
+from koubei.pipeline.sentiment import load_model
+
+
+def _record(n: int, source: str = "test-shop", **changes: Any) -> dict[str, Any]:
+    record = {
+        "id": f"shop_json:{source}-{n}",
+        "platform": "shop_json",
+        "source": source,
+        "kind": "review",
+        "native_id": f"{source}-{n}",
+        "text_raw": f"<p>第{n}条评论：质量很好，物流也快</p>",
+        "created_at": f"2026-11-20T08:{n:02d}:00+08:00",
+        "crawled_at": "2026-11-21T08:00:00+08:00",
+    }
+    record.update(changes)
+    return record
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+
+
+# Each hostile line, with a word its reject reason must contain.
+HOSTILE: list[tuple[bytes, str]] = [
+    (b'{"id": "x", "text_raw": "\xff\xfe caf\xe9"}\n', "UTF-8"),
+    (b"[" * 10_000 + b"]" * 10_000 + b"\n", "nested"),
+    (b'{"a":' * 10_000 + b"1" + b"}" * 10_000 + b"\n", "nested"),
+    ("这不是 JSON，只是一行字\n".encode(), "not JSON"),
+    (b'{"id": "cut in half", "text_raw": "\n', "not JSON"),
+    (b"[1, 2, 3]\n", "not a JSON object"),
+    (b'{"rating": NaN}\n', "NaN"),
+    (b'{"n": ' + b"9" * 5000 + b"}\n", "not JSON"),
+    (_line(_record(90, created_at="2170-01-01T00:00:00+08:00")), "future"),
+    (_line(_record(91, created_at="1773-01-01T00:00:00+08:00")), "before 2000"),
+    (_line(_record(92, created_at="2026-11-20T08:00:00+08:05:43")), "created_at"),
+    (_line(_record(93, created_at="2026-11-20T08:00:00+08:05")), "offset"),
+]
+
+
+def _landing(home: str, source: str, name: str, lines: list[bytes]) -> Path:
+    path = Path(home) / "landing" / source / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_process_file_sets_aside_every_hostile_line_and_keeps_the_rest(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    lines = [_line(_record(0))]
+    for hostile, _ in HOSTILE:
+        lines += [hostile, _line(_record(len(lines)))]
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
+
+    report = process_file(landing, tmp_path / "out.jsonl", model=load_model())
+
+    assert (report.processed, report.rejected) == (len(HOSTILE) + 1, len(HOSTILE))
+    rejected = list(jsonl.read(Path(report.rejected_file or "")))
+    assert [r["line"] for r in rejected] == list(range(2, 2 * len(HOSTILE) + 1, 2))
+    for reject, (_, word) in zip(rejected, HOSTILE, strict=True):
+        assert reject["file"] == str(landing)
+        assert word in reject["reason"], reject["reason"]
+    assert "\\xff" in rejected[0]["raw"]  # the bad bytes kept, escaped, for whoever looks
+
+
+def test_koubei_process_goes_on_past_bad_files_and_does_not_fail_again(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _landing(
+        koubei_home,
+        "aaa-shop",
+        "run1.jsonl",
+        [b"\xff\xfe\n", _line(_record(1, "aaa-shop")), b"[" * 10_000 + b"\n", b"plain text\n"],
+    )
+    _landing(koubei_home, "bbb-shop", "run1.jsonl", [_line(_record(n, "bbb-shop")) for n in (1, 2)])
+
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    reports = {
+        Path(r["source_file"]).parent.name: r
+        for r in map(json.loads, capsys.readouterr().out.splitlines())
+    }
+    assert (reports["aaa-shop"]["processed"], reports["aaa-shop"]["rejected"]) == (1, 3)
+    assert (reports["bbb-shop"]["processed"], reports["bbb-shop"]["rejected"]) == (2, 0)
+    rejected = list(jsonl.read(paths.state_dir("rejected") / "aaa-shop" / "run1.jsonl"))
+    assert [(r["file"], r["line"]) for r in rejected] == [(str(bad), n) for n in (1, 3, 4)]
+
+    # The next cycle finds nothing left to do rather than failing on the same file again.
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "nothing to process"
+
+
+def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "ours.jsonl"
+    path.write_bytes(_line(_record(1)) + b"\xff\n")
+    with pytest.raises(jsonl.JsonlError, match=r"ours\.jsonl:2: invalid UTF-8"):
+        list(jsonl.read(path))
+    with pytest.raises(jsonl.JsonlError, match=r"missing\.jsonl: cannot read"):
+        list(jsonl.read(tmp_path / "missing.jsonl"))
+
+
+def test_hostile_file_end_to_end_good_records_indexed_once_no_stray_index(
+    koubei_home: str, tmp_path: Path, es: Elasticsearch, index_prefix: str
+) -> None:
+    from koubei.pipeline.index.writer import index_records
+
+    lines = [_line(_record(0))]
+    for hostile, _ in HOSTILE:
+        lines += [hostile, _line(_record(len(lines)))]
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
+    output = tmp_path / "out.jsonl"
+    process_file(landing, output, model=load_model())
+    # The same file indexed twice (a re-run): every good record once, no far-future index.
+    for _ in range(2):
+        report = index_records(es, jsonl.read(output), prefix=index_prefix, refresh=True)
+        assert (report.sent, report.failed, report.spooled) == (len(HOSTILE) + 1, 0, 0)
+    assert _stray_indices(es, index_prefix) == []
+    assert es.count(index=f"{index_prefix}-posts-*")["count"] == len(HOSTILE) + 1
+
+
+def test_index_load_never_opens_a_far_future_index(
+    koubei_home: str, tmp_path: Path, es: Elasticsearch, index_prefix: str
+) -> None:
+    """``index load`` reads files without the process stage: the writer's guard holds there."""
+    from koubei.pipeline.index.writer import index_records
+
+    records = [
+        _record(1),
+        _record(2, created_at="2170-01-01T00:00:00+08:00"),
+        _record(3, created_at="1773-01-01T00:00:00+08:00"),
+    ]
+    report = index_records(es, iter(records), prefix=index_prefix, refresh=True)
+    assert (report.sent, report.acknowledged, report.failed) == (3, 1, 2)
+    assert _stray_indices(es, index_prefix) == []
+
+
+def _stray_indices(es: Elasticsearch, prefix: str) -> list[str]:
+    """Posts indices for the injected impossible years (templates may open this month's too)."""
+    months = sorted(es.indices.get(index=f"{prefix}-posts-*"))
+    return [name for name in months if name.rsplit("-", 1)[1][:4] in {"2170", "1773"}]
