@@ -114,10 +114,12 @@ def test_5xx_outlasting_the_retries_spools_in_flight_and_unread_then_replay_comp
             initial_backoff=0.01,
         )  # fmt: skip
     # One retry layer: a failing chunk is sent 1 + max_retries times, not (1 + the client's
-    # 3) * (1 + max_retries) = 12. Two lanes were in flight, and a lane's retry may take two
-    # requests (its chunk plus the document the chunker had already read).
+    # 3) * (1 + max_retries). Two lanes were in flight, and a lane's retry may take two
+    # requests (its chunk plus the document the chunker had already read): at most
+    # 2 lanes * 3 tries * 2 requests = 12 answers, where stacked client retries would send up
+    # to four times as many for every 502/503.
     assert 2 <= report.retries <= 2 * 2
-    assert 3 <= sum(injected.values()) < (1 + 3) * (1 + 2)
+    assert 3 <= sum(injected.values()) <= 2 * (1 + 2) * 2
     assert report.created == 4 * 200
     assert (report.sent, report.failed) == (total, 0)
     assert report.spooled == total - report.created
