@@ -175,23 +175,9 @@ class ShopJsonpSpider(BaseSpider):
             when = self.parse_time_or_count(append.get("commentTime"), url)
             if when is None:
                 return
-            followup = self.build(
-                state_key=f"followup:{item_id}",
-                match_fields=[("text", append["content"]), *fields[1:]],
-                native_id=f"{rate['id']}-append",
-                kind="review",
-                url=review["url"],
-                author=review["author"],
-                text_raw=append["content"],
-                product_id=str(item_id),
-                parent_id=review["id"],
-                root_id=review["id"],
-                relation="reply",
-                created_at=when,
-                extra={"sku": sku, "followup": True, "days_after": append.get("days")},
+            yield from self._followup(
+                review, rate, item_id, fields, append["content"], when, sku, append.get("days")
             )
-            if followup is not None:
-                yield followup
 
     # --- the mtop rate API ------------------------------------------------------------------
 
@@ -277,24 +263,42 @@ class ShopJsonpSpider(BaseSpider):
             days = _int(append.get("intervalDay"))
             # The append has no date of its own: the review's day plus the interval.
             when = created + timedelta(days=days or 0)
-            followup = self.build(
-                state_key=f"followup:{item_id}",
-                match_fields=[("text", append["appendedFeedback"]), *fields[1:]],
-                native_id=f"{rate['id']}-append",
-                kind="review",
-                url=review["url"],
-                author=review["author"],
-                text_raw=append["appendedFeedback"],
-                product_id=str(item_id),
-                parent_id=review["id"],
-                root_id=review["id"],
-                relation="reply",
-                created_at=when,
+            yield from self._followup(
+                review, rate, item_id, fields, append["appendedFeedback"], when, sku, days,
                 time_precision="day",
-                extra={"sku": sku, "followup": True, "days_after": days},
-            )
-            if followup is not None:
-                yield followup
+            )  # fmt: skip
+
+    def _followup(
+        self,
+        review: dict[str, Any],
+        rate: dict[str, Any],
+        item_id: Any,
+        fields: list[tuple[str, Any]],
+        text: str,
+        when: Any,
+        sku: Any,
+        days: Any,
+        **extra_fields: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """A buyer's follow-up review ("追评"), a reply to the first one, in both API shapes."""
+        followup = self.build(
+            state_key=f"followup:{item_id}",
+            match_fields=[("text", text), *fields[1:]],
+            native_id=f"{rate['id']}-append",
+            kind="review",
+            url=review["url"],
+            author=review["author"],
+            text_raw=text,
+            product_id=str(item_id),
+            parent_id=review["id"],
+            root_id=review["id"],
+            relation="reply",
+            created_at=when,
+            extra={"sku": sku, "followup": True, "days_after": days},
+            **extra_fields,
+        )
+        if followup is not None:
+            yield followup
 
 
 def _cookie_token(response: Response) -> str:
