@@ -57,6 +57,8 @@ def _configured_brands() -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import httpx
+
     from koubei.pipeline.index import kibana
     from koubei.pipeline.index.client import index_prefix
 
@@ -76,6 +78,12 @@ def _run(args: argparse.Namespace) -> int:
                 basic_auth=auth,
                 brands=_configured_brands(),
             )
+        except httpx.HTTPError as exc:
+            # A wrong URL or a Kibana that is down: one line naming the URL, not a traceback.
+            print(
+                f"error: cannot import into Kibana at {_kibana_url(args)}: {exc}", file=sys.stderr
+            )
+            return 2
         except (RuntimeError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

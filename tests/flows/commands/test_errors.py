@@ -70,3 +70,8 @@ def test_run_without_the_webhook_url_stops_at_start(tmp_path: Path) -> None:
     _one_line(code, err, "KOUBEI_WEBHOOK_URL", "alerts.yaml")
     # Detected before any work: nothing crawled, processed or spooled.
     assert not (home / "landing").exists() and not (home / "processed").exists()
+
+
+def test_kibana_import_to_a_wrong_url(tmp_path: Path) -> None:
+    code, err = koubei(tmp_path, "kibana", "import", "--url", "http://127.0.0.1:9")
+    _one_line(code, err, "http://127.0.0.1:9", "Kibana")
