@@ -12,7 +12,8 @@ selects Taobao's mtop rate API instead: ``GET {base}/mtop.taobao.rate.detaillist
 "pageSize", "orderType"}`` answers ``mtopjsonp1({"api", "v", "ret": ["SUCCESS::调用成功"],
 "data": {"rateList": [{"id", "feedback", "feedbackDate": "2026-11-24" (a day, no time),
 "userNick", "skuValueStr" or "skuMap", "reply", "rateType", "feedPicList", "appendedFeed":
-{"appendedFeedback", "intervalDay"}}], "hasNext"}})``. The first call has no token: it answers
+{"appendedFeedback", "intervalDay"}}], "total", "totalPage"}})`` (counts as strings; a page
+past ``totalPage`` is not asked for). The first call has no token: it answers
 ``FAIL_SYS_TOKEN_EMPTY`` and sets the ``_m_h5_tk`` cookie, whose first part signs every later
 call (``sign = md5(token&t&appKey&data)``).
 """
@@ -223,7 +224,8 @@ class ShopJsonpSpider(BaseSpider):
                 continue
             fresh += 1
             yield from self.mtop_records(rate, item_id, created, key)
-        more = str(data.get("hasNext", "true")).lower() != "false"
+        last = _int(data.get("totalPage"))
+        more = last is None or page < last  # no totalPage: stop on an empty or all-known page
         if rates and fresh and more and page < self.source.max_pages:
             yield self.mtop_request(item_id, page + 1, token)
 

@@ -72,7 +72,9 @@ def test_replies_field_by_field_and_second_run(
 
 
 MIXIN = "ea1db124af3c7062474693fa704f4ff8"  # the documented key of the two nav file names
-SESSION_OFFSET = '{"type":1,"direction":1,"session_id":"1795485123","data":{}}'
+# mode=2 (newest first) answers a type-3 offset with ``Data.cursor`` (bilibili-API-collect
+# docs/comment/list.md, 获取评论区明细_懒加载); it goes back unread, inside ``pagination_str``.
+NEXT_OFFSET = '{"type":3,"direction":1,"Data":{"cursor":2}}'
 
 
 def test_wbi_signed_pages_and_null_members(
@@ -111,5 +113,5 @@ def test_wbi_signed_pages_and_null_members(
         "region": None,
     }
     offsets = [json.loads(q["pagination_str"])["offset"] for q in site.hits("/x/v2/reply/wbi/main")]
-    assert offsets == ["", SESSION_OFFSET]  # next_offset passed back verbatim, then is_end
+    assert offsets == ["", NEXT_OFFSET]  # next_offset passed back verbatim, then is_end
     assert report.status == "ok"
