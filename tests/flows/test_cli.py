@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from koubei.flows.cli import build_parser, main
+from koubei.flows.options import existing_file
 from koubei.log import configure_logging
 
 
@@ -33,7 +34,12 @@ def required_args(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> lis
         ]
     args: list[str] = []
     for action in node._actions:
-        value = str(next(iter(action.choices))) if action.choices else "1"  # "1": int, path, text
+        if action.choices:
+            value = str(next(iter(action.choices)))
+        elif action.type is existing_file:  # validated at parse time: it must exist
+            value = __file__
+        else:
+            value = "1"  # an int, a path or a text
         if not action.option_strings and action.nargs not in ("?", "*", argparse.SUPPRESS):
             args.append(value)
         elif action.option_strings and action.required:
