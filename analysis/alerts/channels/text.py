@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from koubei.analysis.spread.coordination import COORDINATED, ORGANIC
+
 Link = Callable[[str, str], str]
 TRUNCATED = "\n…（已截断）"
 POST_CHARS = 120
@@ -142,7 +144,15 @@ def _coordination(value: Any) -> str:
     """The verdict and the share, never the list of coordinated post ids."""
     if not isinstance(value, Mapping):
         return str(value)
-    verdicts = {"none": "未发现", "suspected": "疑似", "likely": "很可能", "confirmed": "确认"}
+    # the verdicts koubei.analysis.spread.coordination gives, plus hand-written/older ones
+    verdicts = {
+        ORGANIC: "未发现",
+        COORDINATED: "疑似有组织",
+        "none": "未发现",
+        "suspected": "疑似",
+        "likely": "很可能",
+        "confirmed": "确认",
+    }
     verdict = str(value.get("verdict", ""))
     text = verdicts.get(verdict, verdict)
     if value.get("coordinated_share"):
