@@ -94,7 +94,9 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     assert "维权小王 → 消费维权观察 → 刘晴天299 → 刘跑步的猫216 → 杨旅行者176" in lines
     assert "维权小王 → 陈旅行者86 → 赵奶茶控44 → 杨小鱼225" in lines
     assert "22 分钟内传播过半" in text and "疑似有组织" in text
-    assert "消费维权观察（粉丝 56.8万，认证）" in text
+    assert "- 维权小王（粉丝 812，源头、跨圈传播）" in lines
+    assert "- 消费维权观察（粉丝 56.8万，认证，放大者、跨圈传播）" in lines
+    assert "- 马程序猿48（粉丝 179，放大者、早期参与）" in lines
 
 
 @pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu"])
