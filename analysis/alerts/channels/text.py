@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from koubei.analysis.spread.coordination import COORDINATED, ORGANIC
+
 Link = Callable[[str, str], str]
 TRUNCATED = "\n…（已截断）"
 POST_CHARS = 120
@@ -24,6 +26,13 @@ EVENTS = {
     "digest": "每日汇总",
 }
 SEVERITIES = {"critical": "严重", "warning": "警告", "info": "提示"}
+#: the account roles koubei.analysis.spread.accounts gives
+ROLES = {
+    "originator": "源头",
+    "amplifier": "放大者",
+    "bridge": "跨圈传播",
+    "early_mover": "早期参与",
+}
 MAX_REASONS = 5
 MAX_PATHS = 3
 MAX_THEMES = 5
@@ -142,7 +151,15 @@ def _coordination(value: Any) -> str:
     """The verdict and the share, never the list of coordinated post ids."""
     if not isinstance(value, Mapping):
         return str(value)
-    verdicts = {"none": "未发现", "suspected": "疑似", "likely": "很可能", "confirmed": "确认"}
+    # the verdicts koubei.analysis.spread.coordination gives, plus hand-written/older ones
+    verdicts = {
+        ORGANIC: "未发现",
+        COORDINATED: "疑似有组织",
+        "none": "未发现",
+        "suspected": "疑似",
+        "likely": "很可能",
+        "confirmed": "确认",
+    }
     verdict = str(value.get("verdict", ""))
     text = verdicts.get(verdict, verdict)
     if value.get("coordinated_share"):
@@ -164,6 +181,9 @@ def _account(account: Any, link: Link) -> str:
         bits.append("认证")
     if account.get("role"):
         bits.append(str(account["role"]))
+    roles = account.get("roles")
+    if isinstance(roles, list) and roles:
+        bits.append("、".join(ROLES.get(str(r), str(r)) for r in roles))
     text = link(name, str(account["url"])) if is_web_url(account.get("url")) else name
     return text + (f"（{'，'.join(bits)}）" if bits else "")
 

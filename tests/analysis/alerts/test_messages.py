@@ -1,9 +1,11 @@
-"""Messages people read on a phone, from a demo-shaped incident (tests/.../data/demo_payload.json).
+"""Messages people read on a phone, from the real demo incident (data/demo_incident_payload.json).
+
+The fixture is the firing payload ``koubei demo`` put in its outbox (see data/README.md).
 
 Chinese headings, no dict dumps, no lists of post ids, one spread path per line, links that
 survive markdown, Slack URLs escaped, WeCom within 4,096 bytes keeping its evidence, and
-pictures only as URLs. The rendered message of each platform is checked in under docs/alerts/;
-``KOUBEI_UPDATE_DOCS=1`` rewrites them.
+pictures only as URLs, the incident page linked. The rendered message of each platform is
+checked in under docs/alerts/; ``KOUBEI_UPDATE_DOCS=1`` rewrites them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from koubei.config import AlertsConfig, ChannelConfig
 
 HERE = Path(__file__).parent
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "alerts"
-PAYLOAD = json.loads((HERE / "data" / "demo_payload.json").read_text(encoding="utf-8"))
+PAYLOAD = json.loads((HERE / "data" / "demo_incident_payload.json").read_text(encoding="utf-8"))
 TYPES = ("dingtalk", "wecom", "feishu", "slack", "webhook", "alertmanager")
 
 
@@ -71,36 +73,52 @@ def messages(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 @pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu", "slack"])
 def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     text = messages[type_]
-    for heading in ("状态", "级别", "负面声量", "传播概况", "传播路径"):
+    for heading in ("状态", "级别", "负面声量", "传播概况", "传播路径", "关键账号", "负面热帖"):
         assert heading in text, (type_, heading)
     for leak in (
         "placeholders",
         "seconds_to_half",
         "root:",
-        "wb1000",
+        "weibo:4950000000694157",  # a coordinated post id
+        "pagerank",
+        "amplifier",
+        "likely coordinated",
         "{",
         "Severity",
-        "cascade-wb0.png",
+        "cascade-weibo_",
+        "/var/lib/koubei",
     ):
         assert leak not in text, (type_, leak)
     # one spread path per line
-    assert "宝妈小雨 → 乳业观察 → 吃货老王 → 路人甲" in text.splitlines()
-    assert "宝妈小雨 → 北京朝阳群众 → 通州小李" in text.splitlines()
-    assert "25 分钟内传播过半" in text and "疑似" in text
+    lines = text.splitlines()
+    assert "维权小王 → 消费维权观察 → 刘晴天299 → 刘跑步的猫216 → 杨旅行者176" in lines
+    assert "维权小王 → 陈旅行者86 → 赵奶茶控44 → 杨小鱼225" in lines
+    assert "22 分钟内传播过半" in text and "疑似有组织" in text
+    assert "- 维权小王（粉丝 812，源头、跨圈传播）" in lines
+    assert "- 消费维权观察（粉丝 56.8万，认证，放大者、跨圈传播）" in lines
+    assert "- 马程序猿48（粉丝 179，放大者、早期参与）" in lines
 
 
 @pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu"])
-def test_kibana_link_survives_markdown(messages, type_) -> None:
-    links = re.findall(r"\[在 Kibana 中查看负面帖子\]\(([^)\s]+)\)", messages[type_])
-    assert len(links) == 1
-    url = links[0]
+def test_links_survive_markdown(messages, type_) -> None:
+    text = messages[type_]
+    (report,) = re.findall(r"\[事件页面（图表、传播、经过）\]\(([^)\s]+)\)", text)
+    assert report == "http://127.0.0.1:8780/incidents/1.html"
+    (url,) = re.findall(r"\[在 Kibana 中查看负面帖子\]\(([^)\s]+)\)", text)
     assert url.startswith("http://localhost:5601/app/discover#/?_g=") and url.endswith("%29")
+    assert "(https://m.weibo.cn/detail/4950000000632728)" in text  # the root post
 
 
 def test_slack_link_urls_are_escaped(messages) -> None:
     text = messages["slack"]
+    assert "<http://127.0.0.1:8780/incidents/1.html|事件页面（图表、传播、经过）>" in text
     (kibana,) = re.findall(r"<(http://localhost:5601[^|>]*)\|", text)
     assert "&amp;_a=" in kibana and "&_a=" not in kibana.replace("&amp;", "")
+
+
+@pytest.mark.parametrize("type_", ["webhook", "alertmanager"])
+def test_machine_receivers_get_the_incident_page(messages, type_) -> None:
+    assert '"http://127.0.0.1:8780/incidents/1.html"' in messages[type_]
 
 
 def test_wecom_fits_4096_bytes_and_keeps_its_evidence(monkeypatch) -> None:
@@ -125,10 +143,15 @@ def test_wecom_fits_4096_bytes_and_keeps_its_evidence(monkeypatch) -> None:
     assert text.endswith("<@ou_oncall>")
 
 
-def test_pictures_only_as_urls(messages) -> None:
+def test_pictures_only_as_urls(monkeypatch) -> None:
+    # The demo's pictures are local files (not shown); a published one is a link.
+    timeline = "https://koubei.example/evidence/663391dbbb60ef49/timeline.png"
+    payload = {**PAYLOAD, "pictures": {**PAYLOAD["pictures"], "timeline": timeline}}
+    channels = built(monkeypatch)
     for type_ in ("dingtalk", "feishu"):
-        assert "https://koubei.example/evidence/7f3a9c2e41d05b86/timeline.png" in messages[type_]
-        assert "/root/.local" not in messages[type_]
+        text = shown(type_, json.loads(channels[type_].build_request(payload, "k").body))
+        assert timeline in text
+        assert "/var/lib/koubei" not in text
 
 
 @pytest.mark.parametrize("type_", TYPES)
@@ -137,7 +160,8 @@ def test_rendered_examples_are_checked_in(messages, type_) -> None:
     document = (
         f"# {type_}: 演示事件的告警消息\n\n"
         "由 `tests/analysis/alerts/test_messages.py` 从 `tests/analysis/alerts/data/"
-        "demo_payload.json` 生成（`KOUBEI_UPDATE_DOCS=1` 重新生成）。\n\n"
+        "demo_incident_payload.json`（`koubei demo` 的真实告警）生成"
+        "（`KOUBEI_UPDATE_DOCS=1` 重新生成）。\n\n"
         f"```{fence}\n{messages[type_]}\n```\n"
     )
     path = DOCS / f"{type_}.md"
