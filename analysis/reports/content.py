@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from koubei.analysis.reports import charts
+from koubei.analysis.spread.accounts import ROLE_NAMES
 from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
@@ -295,7 +296,7 @@ def incident_context(
                 "name": str(a.get("name") or a.get("account") or ""),
                 "followers": int(a.get("followers") or 0),
                 "verified": bool(a.get("verified")),
-                "roles": "、".join(str(r) for r in a.get("roles") or []),
+                "roles": "、".join(ROLE_NAMES.get(str(r), str(r)) for r in a.get("roles") or []),
                 "posts": int(a.get("posts") or 0),
                 "reach": int(a.get("reach") or 0),
             }

@@ -21,6 +21,7 @@ from koubei.analysis.spread.measures import cascade_roots
 from koubei.analysis.spread.virality import bfs_order, subtree_sizes
 
 __all__ = [
+    "ROLE_NAMES",
     "account_documents",
     "account_key",
     "accounts_for_period",
@@ -30,6 +31,14 @@ __all__ = [
     "key_accounts",
     "rank_accounts",
 ]
+
+#: What each role is called where people read it (alerts, incident pages).
+ROLE_NAMES = {
+    "originator": "源头",
+    "amplifier": "放大者",
+    "bridge": "跨圈传播",
+    "early_mover": "早期参与",
+}
 
 
 def account_key(attrs: dict[str, Any]) -> str | None:

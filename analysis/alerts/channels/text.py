@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from koubei.analysis.spread.accounts import ROLE_NAMES
 from koubei.analysis.spread.coordination import COORDINATED, ORGANIC
 
 Link = Callable[[str, str], str]
@@ -26,13 +27,6 @@ EVENTS = {
     "digest": "每日汇总",
 }
 SEVERITIES = {"critical": "严重", "warning": "警告", "info": "提示"}
-#: the account roles koubei.analysis.spread.accounts gives
-ROLES = {
-    "originator": "源头",
-    "amplifier": "放大者",
-    "bridge": "跨圈传播",
-    "early_mover": "早期参与",
-}
 MAX_REASONS = 5
 MAX_PATHS = 3
 MAX_THEMES = 5
@@ -183,7 +177,7 @@ def _account(account: Any, link: Link) -> str:
         bits.append(str(account["role"]))
     roles = account.get("roles")
     if isinstance(roles, list) and roles:
-        bits.append("、".join(ROLES.get(str(r), str(r)) for r in roles))
+        bits.append("、".join(ROLE_NAMES.get(str(r), str(r)) for r in roles))
     text = link(name, str(account["url"])) if is_web_url(account.get("url")) else name
     return text + (f"（{'，'.join(bits)}）" if bits else "")
 
