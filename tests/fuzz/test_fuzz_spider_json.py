@@ -26,7 +26,7 @@ def spider(tmp_path_factory: pytest.TempPathFactory) -> BaseSpider:
     state = CrawlState("fuzz", path=tmp_path_factory.mktemp("state") / "fuzz.json")
     built = BaseSpider.from_crawler(
         crawler,
-        source=Source(name="fuzz", platform="base"),
+        source=Source(name="fuzz", platform="weibo"),  # any known platform: load_json is shared
         brands=BrandsConfig.model_validate({"brands": [{"name": "鲜牧"}]}),
         state=state,
     )
