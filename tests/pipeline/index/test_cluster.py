@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from koubei import es_local
 from koubei.pipeline.index.writer import index_records
-from tests.pipeline.index.conftest import build_record
+from tests.pipeline.index.conftest import BASE_TIME, build_record
 
 N = 20_000
 KILL_AFTER = 6_000
@@ -60,7 +61,9 @@ def test_a_node_killed_during_a_bulk_load_loses_and_duplicates_nothing(
             if i == KILL_AFTER:
                 halfway.set()
                 assert killed.wait(60), "the node was not killed"
-            yield build_record(i)
+            # A second apart: 20,000 posts a minute apart would reach into the future, which the
+            # writer refuses (no far-future monthly index).
+            yield build_record(i, created_at=BASE_TIME + timedelta(seconds=i))
 
     result: dict[str, Any] = {}
 
