@@ -144,7 +144,11 @@ def test_relative_times_read_koubeis_clock_in_china(clock: datetime) -> None:
     assert parse_time("昨天 23:59") == datetime(
         yesterday.year, yesterday.month, yesterday.day, 23, 59, tzinfo=DEFAULT_TZ
     )
-    # A date without a year is never more than a day ahead, and at most a year back.
-    for text in ("12-31 23:00", "1-1 00:00", f"{today.month}-{today.day} 12:00"):
+    # A date without a year is at most a year back, and never in the future: a time later
+    # than koubei's "now" is refused (the one parser allows only a few minutes of clock skew).
+    for text in ("12-31 23:00", "1-1 00:00", f"{today.month}-{today.day} 00:00"):
         when = parse_time(text)
-        assert clock - timedelta(days=366) < when <= clock + timedelta(days=1), text
+        assert clock - timedelta(days=366) < when <= clock, text
+    later = clock.astimezone(DEFAULT_TZ) + timedelta(hours=1)
+    with pytest.raises(TimeParseError):
+        parse_time(f"{later.year}-{later.month}-{later.day} {later.hour}:{later.minute:02d}")
