@@ -1,7 +1,7 @@
 """``python -m bench process --dask [--n=N]``: landing → indexed, three ways, on the same posts.
 
-- **direct**: the stage functions called in a plain loop (``process_pending_files`` with one
-  process, then ``index_records`` per processed file): no Prefect;
+- **direct**: the flow's task bodies called as plain functions (``process_pending.fn`` with one
+  process, then ``index_pending.fn``): the same work, no Prefect;
 - **local runner**: the same stages as the flow's tasks (``process_pending``, ``index_pending``)
   in a Prefect flow on its default task runner, one processing process;
 - **dask**: the flow with the process stage on a Dask LocalCluster of two worker processes
@@ -53,18 +53,13 @@ def posts(count: int) -> list[dict[str, Any]]:
 
 
 def direct(prefix: str) -> int:
-    from koubei.pipeline import ledger
-    from koubei.pipeline.index.client import client_from_env
-    from koubei.pipeline.index.writer import index_records
-    from koubei.pipeline.process import process_pending_files
+    # The flow's own task bodies (``.fn``) called in a plain loop, so the only difference from
+    # the local runner is Prefect itself (task runs, state tracking, result handling).
+    from koubei.flows.monitor import index_pending, process_pending
 
-    list(process_pending_files(ledger.pending_landing(), workers=1))
-    es = client_from_env()
-    indexed = 0
-    for path in ledger.pending_index():
-        report = index_records(es, jsonl.read(path), prefix=prefix)
-        indexed += report.created + report.updated
-    return indexed
+    process_pending.fn(False, 1)
+    counts = index_pending.fn(prefix, False)
+    return counts.get("created", 0) + counts.get("updated", 0)
 
 
 def local_runner(prefix: str) -> int:
