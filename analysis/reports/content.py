@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from koubei.analysis.reports import charts
 from koubei.analysis.spread.accounts import ROLE_NAMES
+from koubei.crawlers.timeparse import TimeParseError, parse_iso
 from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
@@ -180,12 +181,10 @@ def _short_time(value: Any) -> str:
     if not value:
         return ""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
+        moment = parse_iso(value)
+    except TimeParseError:
         return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(DEFAULT_TZ)
-    return moment.strftime("%m-%d %H:%M")
+    return moment.astimezone(DEFAULT_TZ).strftime("%m-%d %H:%M")
 
 
 def _when(unix: float | None) -> str:
