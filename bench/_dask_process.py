@@ -11,45 +11,22 @@ Figures: Prefect's overhead = local runner time / direct time (target <= 1.10); 
 local runner time / Dask time, and scaling efficiency = speed-up / 2 workers. Each variant gets a
 fresh ``$KOUBEI_HOME`` (landing file, dedup state) and its own index prefix on one Elasticsearch
 node (``$KOUBEI_ES_URL`` or a private local node), after a 500-post warm-up through ``direct``
-(model, jieba, Prefect server loaded once). Posts are the reviews of the labelled corpus
-(``$KOUBEI_REVIEWS_CSV``, see ``koubei.paths.reviews_csv``), repeated with a suffix past its
-52,773 rows. Variants alternate over ``--rounds`` (default 1) rounds.
+(model, jieba, Prefect server loaded once). Posts are ``bench.process.landing_records``: the
+reviews of the labelled corpus (``$KOUBEI_REVIEWS_CSV``), repeated with a suffix past its 52,773
+rows. Variants alternate over ``--rounds`` (default 1) rounds.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.process import landing_records
 from koubei import jsonl
-from koubei.model import make_id
-
-
-def posts(count: int) -> list[dict[str, Any]]:
-    from koubei.paths import reviews_csv
-
-    with open(reviews_csv(), encoding="utf-8") as handle:
-        rows = [row["review"] for row in csv.DictReader(handle)]
-    start = datetime.fromisoformat("2026-11-01T08:00:00+08:00")
-    return [
-        {
-            "id": make_id("bench", n),
-            "platform": "bench",
-            "source": "bench",
-            "kind": "review",
-            "native_id": str(n),
-            "text_raw": rows[n % len(rows)] + (f" #{n // len(rows)}" if n >= len(rows) else ""),
-            "created_at": (start + timedelta(seconds=10 * n)).isoformat(),
-            "crawled_at": "2026-12-01T08:00:00+08:00",
-        }
-        for n in range(count)
-    ]
 
 
 def direct(prefix: str) -> int:
@@ -131,7 +108,7 @@ def main(argv: list[str]) -> int:
 
     count = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--n=")), 200_000)
     rounds = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--rounds=")), 1)
-    records = posts(count)
+    records = landing_records(count)
     node = None
     if not os.environ.get("KOUBEI_ES_URL"):
         node = es_local.start(heap="1g")

@@ -40,6 +40,8 @@ from koubei.pipeline.sentiment import SentimentModel, load_model
 
 
 def landing_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``count`` landing records from the labelled reviews (shuffled); past the corpus's 52,773
+    rows the texts repeat with a ``#n`` suffix, so every record stays distinct."""
     with open(paths.reviews_csv(), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     random.Random(seed).shuffle(rows)
@@ -51,10 +53,11 @@ def landing_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
             "source": "bench",
             "kind": "review",
             "native_id": str(n),
-            "text_raw": row["review"],
+            "text_raw": rows[n % len(rows)]["review"]
+            + (f" #{n // len(rows)}" if n >= len(rows) else ""),
             "created_at": (start + timedelta(seconds=n)).isoformat(),
         }
-        for n, row in enumerate(rows[:count])
+        for n in range(count)
     ]
 
 
