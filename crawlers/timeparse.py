@@ -149,6 +149,8 @@ def check_plausible(when: datetime, now: datetime | None = None) -> datetime:
     if when - ref > MAX_CLOCK_SKEW:  # a difference, which cannot overflow near year 9999
         message = f"{when.isoformat()} is in the future (now {ref.isoformat()})"
         raise TimeParseError(message, "future")
+    if when.tzinfo is DEFAULT_TZ:  # Shanghai since 1901: +08:00 (+09:00 in summers 1986-91)
+        return when
     offset = when.utcoffset()
     if offset is None or offset % _QUARTER_HOUR or abs(offset) > _MAX_OFFSET:
         raise TimeParseError(f"{when.isoformat()} has an offset no time zone uses", "offset")
@@ -247,16 +249,14 @@ def _month_day(match: re.Match[str], local_ref: datetime) -> ParsedTime:
 
 
 def _full_date(match: re.Match[str]) -> ParsedTime:
-    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
-    second = int(match.group(6) or 0)
-    naive = datetime(year, month, day, hour, minute, second)
-    precision: Precision = "day" if match.group(4) is None else "minute"
-    if match.group(6):
+    year, month, day, hour, minute, second, offset = match.groups()
+    precision: Precision = "day" if hour is None else "minute"
+    if second:
         precision = "second"
-    offset = match.group(7)
-    if not offset:
-        return ParsedTime(aware(naive), precision)
+    fields = (int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    if not offset:  # local China time, as the platforms show it
+        return ParsedTime(datetime(*fields, tzinfo=DEFAULT_TZ), precision)
+    naive = datetime(*fields)
     if offset == "Z":
         return ParsedTime(naive.replace(tzinfo=UTC), precision)
     offset = offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
