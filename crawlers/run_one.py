@@ -9,6 +9,7 @@ process alone, to ``JOB.json.result``.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -45,6 +46,12 @@ def run(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, source=source, brands=brands, run_id=run_id)
+    # Everything imported and built so far lives until the process ends; frozen, it is no
+    # longer re-scanned by the collections the crawl's short-lived objects trigger, and a
+    # larger first generation makes those rare (every 700 allocations by default: 150
+    # collections in a 5,000-record crawl, ~5 % of its CPU; `python -m bench crawl`).
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     cpu_started = time.process_time()
     process.start()
     assert crawler.stats is not None

@@ -60,6 +60,8 @@ Precision = Literal["second", "minute", "hour", "day"]
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far after ``now`` a time may be and still be taken as the platform's clock running fast.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
+_QUARTER_HOUR = timedelta(minutes=15)
+_MAX_OFFSET = timedelta(hours=14)
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,10 @@ def check_plausible(when: datetime, now: datetime | None = None) -> datetime:
     if when - ref > MAX_CLOCK_SKEW:  # a difference, which cannot overflow near year 9999
         message = f"{when.isoformat()} is in the future (now {ref.isoformat()})"
         raise TimeParseError(message, "future")
+    if when.tzinfo is DEFAULT_TZ:  # Shanghai since 1901: +08:00 (+09:00 in summers 1986-91)
+        return when
     offset = when.utcoffset()
-    if offset is None or offset % timedelta(minutes=15) or abs(offset) > timedelta(hours=14):
+    if offset is None or offset % _QUARTER_HOUR or abs(offset) > _MAX_OFFSET:
         raise TimeParseError(f"{when.isoformat()} has an offset no time zone uses", "offset")
     return when
 
@@ -185,7 +189,6 @@ def _show(value: object) -> str:
 
 
 def _parse(value: object, ref: datetime) -> ParsedTime:
-    local_ref = ref.astimezone(DEFAULT_TZ)
     if isinstance(value, datetime):
         return ParsedTime(aware(value), "second")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -195,21 +198,23 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         raise TimeParseError("empty time text")
     if _EPOCH.fullmatch(text):
         return ParsedTime(_epoch(float(text)), "second")
+    # The most common shape first (shop reviews, feeds, stored times): one regex, no others.
+    match = _FULL_DATE.match(text)
+    if match:
+        return _full_date(match)
     if text in {"刚刚", "刚才", "just now"}:
         return ParsedTime(ref, "minute")
     match = _RELATIVE.match(text)
     if match:
         unit, precision = _RELATIVE_UNITS[match.group(2)]
         return ParsedTime(ref - int(match.group(1)) * unit, precision)
+    local_ref = ref.astimezone(DEFAULT_TZ)
     match = _DAY_WORD.match(text)
     if match:
         day = local_ref.date() - timedelta(days=_DAY_OFFSET[match.group(1)])
         hour, minute, second = int(match.group(2)), int(match.group(3)), int(match.group(4) or 0)
         when = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=DEFAULT_TZ)
         return ParsedTime(when, "second" if match.group(4) else "minute")
-    match = _FULL_DATE.match(text)
-    if match:
-        return _full_date(match)
     match = _MONTH_DAY.match(text)
     if match:
         return _month_day(match, local_ref)
@@ -244,16 +249,14 @@ def _month_day(match: re.Match[str], local_ref: datetime) -> ParsedTime:
 
 
 def _full_date(match: re.Match[str]) -> ParsedTime:
-    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
-    second = int(match.group(6) or 0)
-    naive = datetime(year, month, day, hour, minute, second)
-    precision: Precision = "day" if match.group(4) is None else "minute"
-    if match.group(6):
+    year, month, day, hour, minute, second, offset = match.groups()
+    precision: Precision = "day" if hour is None else "minute"
+    if second:
         precision = "second"
-    offset = match.group(7)
-    if not offset:
-        return ParsedTime(aware(naive), precision)
+    fields = (int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    if not offset:  # local China time, as the platforms show it
+        return ParsedTime(datetime(*fields, tzinfo=DEFAULT_TZ), precision)
+    naive = datetime(*fields)
     if offset == "Z":
         return ParsedTime(naive.replace(tzinfo=UTC), precision)
     offset = offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
