@@ -49,7 +49,11 @@ def detection(
         "expected": expected,
         "detector": detector,
         "series": brand,
-        "reason": f"{detector}: {observed} vs expected {expected}",
+        # as Detection.to_dict() gives it: a code and its figures (analysis/detectors/reasons.py)
+        "reason": {
+            "code": "volume_rise",
+            "params": {"observed": observed, "expected": expected, "window": 3600, "interval": 300},
+        },
         **extra,
     }
 

@@ -58,7 +58,10 @@ def test_detect_prints_one_json_alert_per_episode_at_onset(tmp_path: Path) -> No
         assert alert["severity"] in {"info", "warning", "critical"}
         assert alert["observed"] > alert["expected"]
         assert alert["series"] == "volume"
-        assert "negative" not in alert["reason"]  # a plain volume series has no tone
+        # the reason as data: a code and its figures; a plain volume series has no tone
+        assert alert["reason"]["code"] == "volume_rise"
+        assert alert["reason"]["params"]["counts"] == "mentions"
+        assert alert["reason"]["params"]["observed"] == alert["observed"]
 
 
 def test_detect_quiet_series_prints_nothing_and_bad_input_fails(tmp_path: Path) -> None:
