@@ -42,7 +42,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     targets = Router(alerts)
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
-    operational, blind_brands = check_sources(store, config_dir, as_of, alerts.channels)
+    operational, blind_brands = check_sources(store, config_dir, as_of, targets)
     outcome: dict[str, Any] = {
         "negative_share": {},
         "detections": {},
@@ -120,20 +120,21 @@ def write_reports(
 
 
 def check_sources(
-    store: Any, config_dir: Path, as_of: datetime, channels: list[cfg.ChannelConfig]
+    store: Any, config_dir: Path, as_of: datetime, targets: Any
 ) -> tuple[int, set[str]]:
     """Raise an operational alert per blocked or empty source; return the brands it blinds.
 
     The crawler writes each source's health after every run; a bad one opens an
     ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the brands
     the source tracks are reported so their incidents are held open rather than read as calm.
+    ``targets`` is the flow's :class:`~koubei.analysis.alerts.routing.Router`: operational
+    incidents go through the same routes, ``min_severity`` and quiet hours as crises.
     """
     from koubei.analysis.detectors.operational import source_health_detections
     from koubei.crawlers.health import all_health
 
     sources = {s.name: s for s in cfg.load_sources(config_dir).sources if s.enabled}
     every_brand = [b.name for b in cfg.load_brands(config_dir).brands]
-    targets = [c for c in channels if c.enabled]
     health = [h for h in all_health() if h.get("source") in sources]
     bad = {d.details["source"]: d for d in source_health_detections(health)}
     blind: set[str] = set()

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from koubei import config as cfg
 from koubei import paths, timeutil
 from koubei.log import get_logger
 
 log = get_logger(__name__)
+
+#: A failed scheduled run is an ``operational`` incident of this severity (config/alerts.yaml).
+RUN_FAILED_SEVERITY: Literal["info", "warning", "critical"] = "warning"
 
 
 @dataclass
@@ -86,7 +89,9 @@ def observe_run(flow_name: str, config_dir: Path, error: str | None) -> int:
     from koubei.analysis.alerts.channels import build_channels
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.alerts.routing import Router
     from koubei.analysis.detectors.base import Detection
+    from koubei.analysis.detectors.reasons import Reason
 
     alerts = cfg.load_alerts(config_dir)
     db = paths.state_dir("alerts") / "alerts.db"
@@ -96,18 +101,21 @@ def observe_run(flow_name: str, config_dir: Path, error: str | None) -> int:
     if error:
         detection = Detection(
             timestamp=now,
-            severity="critical",
+            # warning, not critical: one failed cycle is often transient (the next run resolves
+            # it), so quiet hours hold it rather than wake anyone; see config/alerts.yaml
+            severity=RUN_FAILED_SEVERITY,
             score=0.0,
             observed=0.0,
             expected=0.0,
             detector="run_failed",
             series=f"run:{flow_name}",
-            reason=f"scheduled run of {flow_name} failed: {error}",
+            reason=Reason("run_failed", {"flow": flow_name, "error": error}),
             details={"group": "operational", "flow": flow_name},
         )
         detections.append(detection.to_dict())
-    targets = [c for c in alerts.channels if c.enabled]
-    notes = store.observe(f"run:{flow_name}", detections, now=now, channels=targets)
+    # The same routes, min_severity and quiet hours as every other incident (group
+    # `operational`, see config/alerts.yaml).
+    notes = store.observe(f"run:{flow_name}", detections, now=now, channels=Router(alerts))
     if notes:
         channels = build_channels(alerts, config_file=config_dir / "alerts.yaml")
         deliver_pending(db, channels)

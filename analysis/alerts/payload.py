@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from koubei import timeutil
+from koubei.analysis.detectors.reasons import describe
 from koubei.timeutil import DEFAULT_TZ
 
 SCHEMA = "koubei.alert/1"
@@ -125,7 +126,8 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         "expected": top.get("expected"),
         "negative_share": _negative_share(detections, evidence),
         "detectors": sorted({str(d.get("detector")) for d in detections if d.get("detector")}),
-        "reasons": [str(d["reason"]) for d in detections if d.get("reason")][:10],
+        # Reasons are codes and figures (analysis/detectors/reasons.py); people read Chinese.
+        "reasons": [describe(d["reason"]) for d in detections if d.get("reason")][:10],
         "detections": [dict(d) for d in detections][:20],
     }
     labels = {"resolved": "已恢复", "critical": "严重", "warning": "警告", "info": "提示"}

@@ -19,6 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
+from koubei.analysis.detectors.reasons import Reason, reason_dict
 from koubei.analysis.detectors.series import CountSeries, episodes
 from koubei.config import AlertsConfig, ConfigError, parse_duration
 
@@ -33,7 +34,9 @@ class Detection:
     ``timestamp`` is the start of the bin whose count made the detector fire (the decision uses
     that bin and earlier ones only; it can be made once the bin closes). ``observed`` and
     ``expected`` are the counts of the monitored quantity in that bin (or window, see
-    ``details``); ``score`` is the crisis score 0-100 from :func:`crisis_severity`.
+    ``details``); ``score`` is the crisis score 0-100 from :func:`crisis_severity`; ``reason``
+    is a code and its figures (:mod:`koubei.analysis.detectors.reasons`), read as Chinese
+    through ``str(reason)``.
     """
 
     timestamp: datetime
@@ -43,7 +46,7 @@ class Detection:
     expected: float
     detector: str
     series: str
-    reason: str
+    reason: Reason
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +56,7 @@ class Detection:
         for key in ("score", "observed", "expected"):
             out[key] = round(float(out[key]), 3)
         out["details"] = {k: _plain(v) for k, v in self.details.items()}
+        out["reason"] = reason_dict(self.reason)
         return out
 
 
@@ -245,7 +249,7 @@ class Detector:
         onset: int,
         firing: Firing,
         details: dict[str, Any],
-        reason: Callable[[float, float, dict[str, Any]], str],
+        reason: Callable[[float, float, dict[str, Any]], Reason],
         context: Mapping[str, Any] | None = None,
     ) -> Detection:
         """The detection of the episode starting at bin ``onset``, scored for severity."""
@@ -266,8 +270,10 @@ class Detector:
         )
         return crisis_severity(detection, context)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return f"{self.name}: {observed:.0f} against {expected:.1f} expected"
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        return Reason(
+            "above_expected", {"detector": self.name, "observed": observed, "expected": expected}
+        )
 
 
 REGISTRY: dict[str, type[Detector]] = {}

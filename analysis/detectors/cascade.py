@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detection, Detector, Firing, register
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
 
 
@@ -87,11 +88,14 @@ class CascadeGrowth(Detector):
     ) -> Firing:
         raise TypeError("cascade_growth runs on a CascadeSeries; call detect(cascade_series)")
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return (
-            f"negative cascade {', '.join(details['triggers'])}: {observed:.0f} reposts in the "
-            f"last window against {expected:.0f} before, depth {details['depth']}, "
-            f"max followers {details['max_followers']:,}"
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        # max_followers and verified_involved are refreshed from the details when the spread
+        # context raises them (crisis_severity), so the reason and the details agree.
+        keys = ("triggers", "depth", "max_followers", "verified_involved")
+        return Reason(
+            "cascade_growth",
+            {"observed": observed, "expected": expected, "window": self.options["window"]}
+            | {k: details[k] for k in keys},
         )
 
     def detect(self, series: Any) -> list[Detection]:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import lag, trailing_sum
 
 
@@ -60,8 +61,8 @@ class NegativeShare(Detector):
         fired[:, : self.bins("warmup", interval_seconds)] = False
         return Firing(fired, neg_w, p0 * tot_w, z, share - p0)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return (
-            f"negative share up {100 * details.get('share_delta', 0.0):.0f} points: "
-            f"{observed:.0f} negative against {expected:.1f} expected at the usual share"
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        share_delta = details.get("share_delta", 0.0)
+        return Reason(
+            "share_rise", {"observed": observed, "expected": expected, "share_delta": share_delta}
         )

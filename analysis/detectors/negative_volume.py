@@ -20,6 +20,7 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import past_median, trailing_sum
 
 
@@ -130,21 +131,15 @@ class NegativeVolume(Detector):
                 )
         return Firing(fired, negative, neg.expected, neg.zscore, share_delta)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        # A plain `timestamp,value` series is mentions of any tone: say so, never "negative".
-        what = "mentions" if details.get("counts") == "mentions" else "negative mentions"
-        span = (
-            "one bin"
-            if self.options["window"] <= details.get("interval", 0)
-            else (f"the last {_duration(self.options['window'])}")
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        # `counts` says whether a plain `timestamp,value` series (any tone) was counted.
+        figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}
+        return Reason(
+            "volume_rise",
+            {
+                **figures,
+                "counts": details.get("counts", "negative mentions"),
+                "window": self.options["window"],
+                "interval": details.get("interval", 0),
+            },
         )
-        return (
-            f"{observed:.0f} {what} in {span} against {expected:.1f} expected "
-            f"(z={details['zscore']:.1f})"
-        )
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import CountSeries
 from koubei.timeutil import aware
 
@@ -57,10 +58,14 @@ def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detec
                 expected=0.0,
                 detector="source_health",
                 series=f"source:{source}",
-                reason=(
-                    f"source {source} ({record.get('platform', '?')}) is {record['status']}: "
-                    f"{record.get('reason') or 'no reason given'}; its volume is unknown, "
-                    "not zero"
+                reason=Reason(
+                    "source_unhealthy",
+                    {
+                        "source": source,
+                        "platform": record.get("platform"),
+                        "status": record["status"],
+                        "detail": record.get("reason") or "",  # the crawler's own words
+                    },
                 ),
                 details={"group": "operational", "source": source, "status": record["status"]},
             )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Severity
+from koubei.analysis.detectors.reasons import Reason
 
 #: score ≥ value → severity (checked from the top)
 SEVERITY_THRESHOLDS: tuple[tuple[float, Severity], ...] = ((60.0, "critical"), (30.0, "warning"))
@@ -94,6 +95,9 @@ def crisis_severity(detection: Detection, context: Mapping[str, Any] | None = No
     """
     score = crisis_score(detection, context)
     details = merge_context(detection.details, context)
+    reason = detection.reason
+    if isinstance(reason, Reason):  # a reach the context raised is the reach the reason states
+        reason = reason.refreshed(details)
     return dataclasses.replace(
-        detection, score=score, severity=severity_for(score), details=details
+        detection, score=score, severity=severity_for(score), details=details, reason=reason
     )

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.reasons import Reason
 
 DAY = 86400
 MAD_TO_SD = 1.4826
@@ -78,5 +79,6 @@ class StlMad(Detector):
         fired = z > self.options["mad_threshold"]
         return Firing(fired, counts, np.nan_to_num(expected), z)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return f"{observed:.0f} against {expected:.1f} forecast by robust STL"
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        figures = {"observed": observed, "expected": expected, "field": self.options["field"]}
+        return Reason("stl_forecast", figures)

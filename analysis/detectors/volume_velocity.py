@@ -20,6 +20,7 @@ from koubei.analysis.detectors.negative_volume import (
     BASELINE_DURATIONS,
     baseline_kwargs,
 )
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import anscombe, lag, trailing_sum
 
 
@@ -60,8 +61,6 @@ class VolumeVelocity(Detector):
         fired[:, : self.bins("warmup", interval_seconds) + w] = False
         return Firing(fired, current, previous, base.zscore)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return (
-            f"mentions accelerating: {observed:.0f} in the last window against {expected:.0f} "
-            f"in the one before (z={details['zscore']:.1f})"
-        )
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}
+        return Reason("volume_acceleration", {**figures, "window": self.options["window"]})

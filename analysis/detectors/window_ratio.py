@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import lag, trailing_sum
 
 
@@ -53,5 +54,6 @@ class WindowRatio(Detector):
         ratio = current / np.maximum(reference, 1.0)
         return Firing(fired, current, reference, ratio)
 
-    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> str:
-        return f"{observed:.0f} in the current window against {expected:.0f} in the previous one"
+    def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
+        figures = {"observed": observed, "expected": expected, "field": self.options["field"]}
+        return Reason("window_ratio", {**figures, "window": self.options["timeframe"]})

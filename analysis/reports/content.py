@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from koubei.analysis.detectors.reasons import describe
 from koubei.analysis.reports import charts
 from koubei.analysis.spread.accounts import ROLE_NAMES
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
@@ -251,7 +252,7 @@ def incident_context(
             "started": _when(incident.get("started_at")),
             "last_detection": _when(incident.get("last_detection_at")),
             "resolved": _when(incident.get("resolved_at")),
-            "reasons": [str(d.get("reason", "")) for d in detections if d.get("reason")],
+            "reasons": [describe(d["reason"]) for d in detections if d.get("reason")],
         },
         "volume_svg": _series_chart(bins, window, marks, f"{brand} 声量与负面（5 分钟）"),
         "voice": voice_rows(voice, brand),

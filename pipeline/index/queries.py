@@ -7,6 +7,8 @@ timezone-aware and results come back in the timezone of ``start``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -206,14 +208,48 @@ def top_posts(
     size: int = 5,
     platform: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The most engaged posts of a window (likes + reposts + comments + helpful), as records."""
+    """The most engaged posts of a window (likes + reposts + comments + helpful), as records.
+
+    One post per near-duplicate cluster (``dup_cluster``) and per text: a complaint copied by
+    thirty accounts is one of the top posts, not three of five. Candidates are fetched
+    :data:`TOP_POSTS_CANDIDATES` times over so that ``size`` distinct posts usually remain.
+    """
     response = es.search(
         index=posts_alias(prefix),
-        size=size,
+        size=size * TOP_POSTS_CANDIDATES,
         query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
         sort=[{"engagement_total": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
     )
-    return [strip_index_fields(hit["_source"]) for hit in response["hits"]["hits"]]
+    posts = [strip_index_fields(hit["_source"]) for hit in response["hits"]["hits"]]
+    return distinct_posts(posts)[:size]
+
+
+# How many candidates per wanted top post: copies of one text rarely fill more than this.
+TOP_POSTS_CANDIDATES = 4
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def distinct_posts(posts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``posts`` in order, without a later one of the same ``dup_cluster`` or the same text.
+
+    Texts are compared without spaces and punctuation (``鲜牧客服真的不理人！`` is
+    ``鲜牧客服真的不理人``); a post without text is kept.
+    """
+    seen_clusters: set[str] = set()
+    seen_texts: set[str] = set()
+    out = []
+    for post in posts:
+        cluster = post.get("dup_cluster")
+        text = str(post.get("text_clean") or post.get("text_raw") or post.get("text") or "")
+        key = _NOT_WORDS.sub("", text).lower()
+        if (cluster and cluster in seen_clusters) or (key and key in seen_texts):
+            continue
+        if cluster:
+            seen_clusters.add(str(cluster))
+        if key:
+            seen_texts.add(key)
+        out.append(post)
+    return out
 
 
 def top_terms(

@@ -1,4 +1,8 @@
-"""A blocked source is not quiet: it raises an operational alert and blinds its brands."""
+"""A blocked source is not quiet: it raises an operational alert and blinds its brands.
+
+Operational incidents (blocked or empty sources, failed runs) go through the same routes,
+``min_severity`` and quiet hours as crises.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from koubei import config as cfg
 from koubei import paths
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import notifications
+from koubei.analysis.alerts.routing import Router
 from koubei.crawlers.health import health_path
 from koubei.flows.demo import write_demo_config
 from koubei.flows.detect import check_sources
@@ -32,7 +39,7 @@ def test_blocked_source_alerts_once_holds_brands_and_resolves(
     koubei_home: str, clock: datetime
 ) -> None:
     config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
-    channels = cfg.load_alerts(config_dir).channels
+    channels = Router(cfg.load_alerts(config_dir))  # the shipped routes
     db_path = Path(koubei_home) / "alerts.db"
     store = IncidentStore(db_path, interval_seconds=300, resolve_after=2)
     now = clock
@@ -44,6 +51,11 @@ def test_blocked_source_alerts_once_holds_brands_and_resolves(
     [note] = notifications(db_path)
     assert note.payload["brand"] == "source:demo-weibo"
     assert note.payload["severity"] == "warning"
+    assert note.channel == "oncall-webhook"  # the operational route (its other channel is off)
+    assert note.payload["reasons"] == [
+        "数据源 demo-weibo（weibo）被平台拦截，爬虫记录：blocked responses: {'captcha': 3}；"
+        "这段时间的声量未知，不是零"
+    ]
 
     # Still blocked on the next run: the incident is open, nobody is paged again.
     later = now + timedelta(minutes=5)
@@ -57,3 +69,73 @@ def test_blocked_source_alerts_once_holds_brands_and_resolves(
     assert blind == set()
     assert notified == 1
     assert notifications(db_path)[0].kind == "resolved"
+
+
+ROUTED = """
+channels:
+  - {name: ops, type: webhook, min_severity: warning,
+     options: {url_env: T_OPS_URL, secret_env: T_SECRET}}
+  - {name: pr, type: webhook, min_severity: info,
+     options: {url_env: T_PR_URL, secret_env: T_SECRET}}
+routes:
+  - match: {group: operational}
+    channels: [ops]
+  - channels: [pr]
+quiet_hours: {start: "22:00", end: "08:00", hold_below: critical}
+"""
+
+
+def test_operational_incidents_follow_routes_min_severity_and_quiet_hours(
+    koubei_home: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from koubei import timeutil
+    from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.demo.receiver import start_receiver
+    from koubei.flows.outcome import observe_run
+
+    config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
+    (config_dir / "alerts.yaml").write_text(ROUTED, encoding="utf-8")
+    ops = start_receiver("s3", tmp_path / "ops.jsonl")
+    pr = start_receiver("s3", tmp_path / "pr.jsonl")
+    monkeypatch.setenv("T_SECRET", "s3")
+    monkeypatch.setenv("T_OPS_URL", ops.url)
+    monkeypatch.setenv("T_PR_URL", pr.url)
+    try:
+        alerts = cfg.load_alerts(config_dir)
+        router, channels = Router(alerts), build_channels(alerts)
+        store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
+        db_path = store.db_path
+        night = datetime.fromisoformat("2026-11-20T23:00:00+08:00")
+
+        # A source blocked at night: the ops route only, held by quiet hours until 08:00.
+        write_health("demo-weibo", "blocked", night.isoformat())
+        # A source that came back empty is `info`: below the ops channel's min_severity.
+        write_health("demo-news", "empty", night.isoformat())
+        notified, blind = check_sources(store, config_dir, night, router)
+        assert notified == 1 and blind == {"鲜牧", "北岭", "云朵"}
+        (note,) = notifications(db_path)
+        assert (note.channel, note.payload["brand"]) == ("ops", "source:demo-weibo")
+        assert deliver_pending(db_path, channels, now=night).delivered == []
+        morning = night + timedelta(hours=9, minutes=1)
+        assert len(deliver_pending(db_path, channels, now=morning).delivered) == 1
+        assert [a["brand"] for a in ops.received()] == ["source:demo-weibo"]
+
+        # A failed scheduled run by day: `warning`, the ops route, delivered at once; the next
+        # good run resolves it there. The PR channel hears of none of it.
+        monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-21T12:00:00+08:00")
+        assert observe_run("koubei-monitor", config_dir, "cannot reach Elasticsearch") == 1
+        monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-21T12:30:00+08:00")
+        assert observe_run("koubei-monitor", config_dir, None) == 1
+    finally:
+        ops.stop()
+        pr.stop()
+    run = [a for a in ops.received() if a["brand"] == "run:koubei-monitor"]
+    assert [(a["status"], a["severity"]) for a in run] == [
+        ("firing", "warning"),
+        ("resolved", "warning"),
+    ]
+    assert run[0]["reasons"] == [
+        "定时运行 koubei-monitor 失败：cannot reach Elasticsearch；本轮未完成监测"
+    ]
+    assert pr.received() == []

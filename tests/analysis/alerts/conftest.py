@@ -49,7 +49,11 @@ def detection(
         "expected": expected,
         "detector": detector,
         "series": brand,
-        "reason": f"{detector}: {observed} vs expected {expected}",
+        # as Detection.to_dict() gives it: a code and its figures (analysis/detectors/reasons.py)
+        "reason": {
+            "code": "volume_rise",
+            "params": {"observed": observed, "expected": expected, "window": 3600, "interval": 300},
+        },
         **extra,
     }
 
@@ -71,6 +75,55 @@ def webhook_config(
         options={"url_env": "T_HOOK_URL", "secret_env": "T_HOOK_SECRET", **options},
     )
     return AlertsConfig(channels=[channel])
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A 127.0.0.1 URL nobody listens on: a receiver that is down."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def am_channels(monkeypatch: pytest.MonkeyPatch, url: str, **options: Any) -> list[Any]:
+    """The built channel list of one ``alertmanager`` channel named ``am`` posting to ``url``."""
+    from koubei.analysis.alerts.channels import build_channels
+
+    monkeypatch.setenv("T_AM_URL", url)
+    channel = ChannelConfig(
+        name="am",
+        type="alertmanager",
+        min_severity="info",
+        options={"url_env": "T_AM_URL", **options},
+    )
+    return build_channels(AlertsConfig(channels=[channel]))
+
+
+def alerts_status(db_path: Path) -> dict[str, Any]:
+    """What ``koubei alerts status --json`` shows, run as on-call staff run it."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "koubei.flows.cli",
+            "alerts",
+            "status",
+            "--db",
+            str(db_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from koubei.analysis.alerts.channels import build_channels
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import deliver_pending, notifications
-from koubei.config import AlertsConfig, ChannelConfig
 from koubei.timeutil import now as wall_now
-from tests.analysis.alerts.conftest import detection
+from tests.analysis.alerts.conftest import alerts_status, am_channels, detection
 
 
 def am_alerts(url: str, brand: str) -> list[dict[str, Any]]:
@@ -35,18 +33,7 @@ def minutes_since_t0(moment: Any) -> float:
 def test_alert_shows_on_alertmanager_then_resolves(
     alertmanager: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("T_AM_URL", alertmanager)
-    config = AlertsConfig(
-        channels=[
-            ChannelConfig(
-                name="am",
-                type="alertmanager",
-                min_severity="info",
-                options={"url_env": "T_AM_URL", "labels": {"team": "pr"}},
-            )
-        ]
-    )
-    channels = build_channels(config)
+    channels = am_channels(monkeypatch, alertmanager, labels={"team": "pr"})
     store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
     now = wall_now()
     start = now - timedelta(minutes=30)
@@ -57,7 +44,8 @@ def test_alert_shows_on_alertmanager_then_resolves(
     (alert,) = am_alerts(alertmanager, "测试甲")
     assert alert["labels"]["severity"] == "warning" and alert["labels"]["team"] == "pr"
     assert alert["labels"]["alertname"] == "KoubeiBrandCrisis"
-    assert "negative_volume" in alert["annotations"]["description"]
+    # the reason in the one Chinese wording the chat messages use
+    assert alert["annotations"]["description"] == "近 1 小时负面提及 40 条，预期 3 条"
 
     # Escalation: the critical alert replaces the warning one (same incident label).
     later = start + timedelta(minutes=5)
@@ -74,99 +62,53 @@ def test_alert_shows_on_alertmanager_then_resolves(
     assert am_alerts(alertmanager, "测试甲") == []
 
 
-def _am_channel(monkeypatch: pytest.MonkeyPatch, url: str) -> list[Any]:
-    monkeypatch.setenv("T_AM_URL", url)
-    config = AlertsConfig(
-        channels=[
-            ChannelConfig(
-                name="am", type="alertmanager", min_severity="info", options={"url_env": "T_AM_URL"}
-            )
-        ]
-    )
-    return build_channels(config)
-
-
-def _status(db_path: Path) -> dict[str, Any]:
-    import json
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "koubei.flows.cli",
-            "alerts",
-            "status",
-            "--db",
-            str(db_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return dict(json.loads(done.stdout))
-
-
 @pytest.mark.timeout(120)
 def test_outage_then_recovery_leaves_the_incident_resolved(
-    alertmanager: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    alertmanager: str, dead_url: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on: Alertmanager is "down"
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
     now = wall_now()
     start = now - timedelta(minutes=30)
     # Fired and delivered while Alertmanager was up ...
-    up = _am_channel(monkeypatch, alertmanager)
+    up = am_channels(monkeypatch, alertmanager)
     store.observe(
         "测试乙", [detection(minutes_since_t0(start), brand="测试乙")], now=start, channels=up
     )
     assert len(deliver_pending(db_path, up).delivered) == 1
     assert len(am_alerts(alertmanager, "测试乙")) == 1
     # ... escalated during the outage (the update waits out its backoff) ...
-    down = _am_channel(monkeypatch, dead)
+    down = am_channels(monkeypatch, dead_url)
     later = start + timedelta(minutes=5)
     crit = detection(minutes_since_t0(later), "critical", brand="测试乙")
     store.observe("测试乙", [crit], now=later, channels=down)
     assert len(deliver_pending(db_path, down, now=later).retrying) == 1
     # ... and resolved before it came back: the resolve supersedes the stale update.
     store.observe("测试乙", [], now=now, channels=down)
-    up = _am_channel(monkeypatch, alertmanager)
+    up = am_channels(monkeypatch, alertmanager)
     report = deliver_pending(db_path, up, now=now + timedelta(hours=1))
     assert len(report.delivered) == 1 and len(report.superseded) == 0  # marked at enqueue
     assert am_alerts(alertmanager, "测试乙") == []
     kinds = {n.kind: n.status for n in notifications(db_path)}
     assert kinds == {"firing": "delivered", "updated": "superseded", "resolved": "delivered"}
-    status = _status(db_path)
+    status = alerts_status(db_path)
     assert status["open_incidents"] == [] and status["pending"] == []
     assert status["outbox"] == {"delivered": 2, "superseded": 1}
 
 
 @pytest.mark.timeout(120)
 def test_firing_never_sent_is_replaced_by_its_resolve(
-    alertmanager: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    alertmanager: str, dead_url: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
     now = wall_now()
     start = now - timedelta(minutes=30)
-    down = _am_channel(monkeypatch, dead)
+    down = am_channels(monkeypatch, dead_url)
     store.observe(
         "测试丙", [detection(minutes_since_t0(start), brand="测试丙")], now=start, channels=down
     )
     assert len(deliver_pending(db_path, down, now=start).retrying) == 1
     store.observe("测试丙", [], now=now, channels=down)
-    up = _am_channel(monkeypatch, alertmanager)
+    up = am_channels(monkeypatch, alertmanager)
     # Both rows are due; only the resolve goes out, so no stale `firing` re-opens it for 24 h.
     report = deliver_pending(db_path, up, now=now + timedelta(hours=1))
     assert len(report.delivered) == 1

@@ -97,6 +97,23 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     assert "- 维权小王（粉丝 812，源头、跨圈传播）" in lines
     assert "- 消费维权观察（粉丝 56.8万，认证，放大者、跨圈传播）" in lines
     assert "- 马程序猿48（粉丝 179，放大者、早期参与）" in lines
+    # why it fired, in Chinese, stating the reach the key accounts show (never "1,770" beside
+    # a 568,000-follower amplifier)
+    assert (
+        "- 负面转发链加速、加深：近 15 分钟转发 23 次（此前同样时长 0 次），深 2 层；"
+        "链上最大账号粉丝 56.8万，有认证账号参与"
+    ) in lines
+    assert "- 近 1 小时负面提及 47 条，预期 1.1 条（z=10.1）" in lines
+    for english in ("max followers", "against", "expected", "negative cascade", "1,770"):
+        assert english not in text, (type_, english)
+
+
+def test_top_posts_name_each_complaint_once() -> None:
+    # The demo's copies of "鲜牧客服真的不理人" were three of its five top posts.
+    texts = [post["text"] for post in PAYLOAD["top_posts"]]
+    assert len(texts) == 5 and len(set(texts)) == 5
+    cascade, _ = PAYLOAD["detections"]
+    assert cascade["reason"]["params"]["max_followers"] == cascade["details"]["max_followers"]
 
 
 @pytest.mark.parametrize("type_", ["dingtalk", "wecom", "feishu"])

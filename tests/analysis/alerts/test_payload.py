@@ -91,3 +91,27 @@ def test_kibana_link_built_from_base_when_evidence_has_none() -> None:
     assert payload["kibana_url"] == kibana_link(
         "http://kb:5601", "海底捞", "2026-11-25T09:00:00+08:00", "2026-11-25T09:15:00+08:00"
     )
+
+
+def test_structured_reasons_read_as_chinese_sentences() -> None:
+    detections = [
+        {
+            **INCIDENT["detections"][0],
+            "reason": {
+                "code": "volume_rise",
+                "params": {
+                    "observed": 47.0,
+                    "expected": 1.148,
+                    "zscore": 10.1183,
+                    "counts": "negative mentions",
+                    "window": 3600,
+                    "interval": 300,
+                },
+            },
+        },
+        {**INCIDENT["detections"][1], "reason": "手写的原因"},  # stored before reasons had codes
+    ]
+    payload = build_payload({**INCIDENT, "detections": detections}, {})
+    assert payload["reasons"] == ["近 1 小时负面提及 47 条，预期 1.1 条（z=10.1）", "手写的原因"]
+    # the detections keep the reason as data for tools reading the webhook
+    assert payload["detections"][0]["reason"]["params"]["observed"] == 47.0

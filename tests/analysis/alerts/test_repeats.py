@@ -7,9 +7,6 @@ counts it, and there is never a third.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +18,7 @@ from koubei.analysis.alerts.channels import build_channels
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import REPEAT_MARK, counts, deliver_pending, notifications
 from koubei.config import AlertsConfig, ChannelConfig
-from tests.analysis.alerts.conftest import at, detection
+from tests.analysis.alerts.conftest import alerts_status, at, detection
 from tests.analysis.alerts.platforms import PlatformServer, dingtalk_check
 
 
@@ -77,36 +74,15 @@ def test_a_repeat_that_times_out_too_is_not_sent_a_third_time(
 
     time.sleep(1.2)  # let the receiver finish the slow answers
     assert len(slow_dingtalk.accepted) == 2  # the original and one marked repeat, never three
-    status = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "koubei.flows.cli",
-            "alerts",
-            "status",
-            "--db",
-            str(db_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    shown = json.loads(status.stdout)
+    shown = alerts_status(db_path)
     assert shown["outbox"] == {"unconfirmed": 1, "repeats_sent": 1}
     assert [r["brand"] for r in shown["unconfirmed"]] == ["海底捞"]
 
 
 def test_a_refused_connection_is_not_a_repeat(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    dead_url: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    channels = dingtalk(monkeypatch, dead, timeout=0.5)
+    channels = dingtalk(monkeypatch, dead_url, timeout=0.5)
     IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels)
     deliver_pending(db_path, channels, now=at(1))
     (row,) = notifications(db_path)

@@ -51,7 +51,9 @@ def test_one_page_per_labelled_incident_on_real_series() -> None:
         inside = [p for p in pages if lo <= p.timestamp <= hi]
         assert len(inside) == 1, (name, [p.timestamp for p in pages])
         assert inside[0].severity in {"warning", "critical"}
-        assert "negative" not in inside[0].reason  # a plain volume series has no tone
+        # a plain volume series has no tone: counted as mentions, never called negative
+        assert inside[0].reason.params["counts"] == "mentions"
+        assert "负面" not in str(inside[0].reason)
 
 
 def test_a_long_noisy_crisis_is_one_page() -> None:

@@ -69,7 +69,17 @@ def _detection(minutes: float) -> dict:
         "expected": 3,
         "detector": "negative-volume",
         "series": "鲜牧",
-        "reason": "负面声量上升",
+        # as the detectors give it: a code and its figures, shown in the one Chinese wording
+        "reason": {
+            "code": "volume_rise",
+            "params": {
+                "observed": 20,
+                "expected": 3,
+                "zscore": 6.2,
+                "window": 3600,
+                "interval": 300,
+            },
+        },
         "details": {"episode_bins": 2},
     }
 
@@ -111,6 +121,7 @@ def test_incident_page_and_daily_brief_from_the_index(
     assert "鲜牧" in html and "北岭" in html  # the competitor is compared
     assert "告警触发" in html and "已通知" in html  # fired, then notified, in the history
     assert "kibana.example:5601/app/discover" in html
+    assert "<li>近 1 小时负面提及 20 条，预期 3 条（z=6.2）</li>" in html  # why it fired
     assert html.count("<svg") >= 2
 
     brief = write_daily_brief(

@@ -58,7 +58,10 @@ def test_detect_prints_one_json_alert_per_episode_at_onset(tmp_path: Path) -> No
         assert alert["severity"] in {"info", "warning", "critical"}
         assert alert["observed"] > alert["expected"]
         assert alert["series"] == "volume"
-        assert "negative" not in alert["reason"]  # a plain volume series has no tone
+        # the reason as data: a code and its figures; a plain volume series has no tone
+        assert alert["reason"]["code"] == "volume_rise"
+        assert alert["reason"]["params"]["counts"] == "mentions"
+        assert alert["reason"]["params"]["observed"] == alert["observed"]
 
 
 def test_detect_quiet_series_prints_nothing_and_bad_input_fails(tmp_path: Path) -> None:
@@ -124,6 +127,8 @@ def test_backtest_prints_pages_per_week_and_when(tmp_path: Path) -> None:
     assert "2026-W10: 0 page(s)" in lines
     week = lines.index("2026-W11: 1 page(s)")
     assert lines[week + 1].strip().startswith("Tue 2026-03-10")
+    # why, in the alerts' Chinese wording; a plain volume series is mentions, not negative ones
+    assert "提及" in lines[week + 1] and "负面" not in lines[week + 1], lines[week + 1]
     as_json = run("spikes", "backtest", str(path), "--json")
     weeks = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [w["pages"] for w in weeks] == [0, 1]

@@ -191,3 +191,15 @@ def test_volume_series_leaves_posts_without_opinion_out(
         es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
         for kind in ("posts", "alerts", "accounts", "cascades"):
             es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-{kind}")
+
+
+def test_top_posts_are_one_per_cluster_and_text() -> None:
+    # The demo's top posts named one complaint three times (copies by different accounts).
+    posts = [
+        {"id": "a", "text_raw": "鲜牧客服真的不理人", "dup_cluster": "dup:a"},
+        {"id": "b", "text_raw": "鲜牧客服真的不理人！", "dup_cluster": "dup:b"},  # same text
+        {"id": "c", "text_raw": "客服不理人，鲜牧太差", "dup_cluster": "dup:a"},  # same cluster
+        {"id": "d", "text_raw": "太恶心了", "dup_cluster": "dup:d"},
+        {"id": "e", "text_raw": "", "dup_cluster": None},  # no text: kept, nothing to compare
+    ]
+    assert [p["id"] for p in queries.distinct_posts(posts)] == ["a", "d", "e"]

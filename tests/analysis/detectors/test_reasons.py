@@ -1,0 +1,96 @@
+"""Reasons are data (a code and figures) and read as one Chinese sentence wherever shown."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+from koubei.analysis.detectors import REGISTRY, CountSeries, crisis_severity
+from koubei.analysis.detectors.cascade import CascadeGrowth, cascade_series
+from koubei.analysis.detectors.operational import source_health_detections
+from koubei.analysis.detectors.reasons import TEMPLATES, Reason, describe
+from koubei.analysis.detectors.synthetic import generate
+from tests.analysis.detectors.conftest import START
+
+# Latin words in a sentence meant for Chinese readers (z= and STL are kept on purpose)
+ENGLISH = re.compile(r"\b(?!STL\b)[A-Za-z]{2,}\b")
+
+
+def test_every_detector_states_its_reason_with_a_known_code_in_chinese() -> None:
+    labelled = generate(4, days=10, crises=3)
+    s = labelled.series
+    series = CountSeries(s.start, s.total, s.negative, s.interval_seconds, "鲜牧")
+    seen = set()
+    for type_name, cls in sorted(REGISTRY.items()):
+        if cls.input_kind != "counts":
+            continue
+        for detection in cls().detect(series):
+            record = json.loads(json.dumps(detection.to_dict()))  # what tools and the DB keep
+            assert record["reason"]["code"] in TEMPLATES, type_name
+            text = describe(record["reason"])
+            assert text == str(detection.reason)  # the stored form reads the same
+            assert not ENGLISH.search(text), text
+            assert f"{detection.observed:.0f}" in text, text
+            seen.add(type_name)
+    assert {"negative_volume", "negative_share", "window_ratio"} <= seen
+
+
+def test_cascade_reason_states_the_reach_its_details_hold() -> None:
+    # The demo's shape: the cascade fires at its onset with small accounts only; the verified
+    # 568,000-follower account reposts six minutes later and the spread context says so.
+    def at(minutes: float, depth: int, followers: int) -> dict[str, object]:
+        return {"time": START + timedelta(minutes=minutes), "depth": depth, "followers": followers}
+
+    trickle = [at(m, 1, 1770) for m in range(30)]
+    deep = [at(20 + m, 3, 90) for m in range(5)]
+    series = cascade_series(trickle + deep, START, START + timedelta(hours=1), 300, key="鲜牧")
+    (found, *_) = CascadeGrowth().detect(series)
+    assert found.reason.params["max_followers"] == found.details["max_followers"] == 1770
+    assert "1770" in str(found.reason)
+    later = crisis_severity(found, {"max_followers": 568_000, "verified_involved": True})
+    assert later.details["max_followers"] == 568_000
+    assert later.reason.params["max_followers"] == 568_000  # never 1,770 beside 568,000
+    text = str(later.reason)
+    assert "链上最大账号粉丝 56.8万，有认证账号参与" in text and "1770" not in text
+    assert text.startswith("负面转发链加速")
+    assert not ENGLISH.search(text), text
+
+
+def test_operational_reasons_in_chinese_keep_the_crawlers_words() -> None:
+    (blocked,) = source_health_detections(
+        [
+            {
+                "source": "demo-weibo",
+                "platform": "weibo",
+                "status": "blocked",
+                "reason": "blocked responses: {'captcha': 3}",
+                "finished_at": datetime(2026, 11, 20, 23, 0).isoformat(),
+            }
+        ]
+    )
+    assert blocked.reason == Reason(
+        "source_unhealthy",
+        {
+            "source": "demo-weibo",
+            "platform": "weibo",
+            "status": "blocked",
+            "detail": "blocked responses: {'captcha': 3}",
+        },
+    )
+    assert str(blocked.reason) == (
+        "数据源 demo-weibo（weibo）被平台拦截，爬虫记录：blocked responses: {'captcha': 3}；"
+        "这段时间的声量未知，不是零"
+    )
+    failed = Reason("run_failed", {"flow": "koubei-monitor", "error": "cannot reach ES"})
+    assert describe(failed.to_dict()).startswith("定时运行 koubei-monitor 失败：cannot reach ES")
+
+
+def test_plain_strings_pass_and_unknown_codes_stay_readable() -> None:
+    assert describe("负面声量上升") == "负面声量上升"
+    assert describe(None) == ""
+    assert describe({"code": "new_rule", "params": {"observed": 12.0}}) == "new_rule（observed=12）"
+    # a stored reason missing a figure its sentence needs is shown, not raised
+    assert (
+        describe({"code": "volume_rise", "params": {"observed": 3}}) == "volume_rise（observed=3）"
+    )
