@@ -169,19 +169,15 @@ def detect_brand(
     With ``alerts`` its paging policy applies, and its ``paging.settling`` newest bins count as
     still filling up (crawl lag): they can neither close an incident nor read as a fall.
     """
-    from koubei.analysis.detectors import CountSeries, detect_all
+    from koubei.analysis.detectors import detect_all
     from koubei.analysis.detectors.cascade import cascade_series
-    from koubei.analysis.detectors.paging import paging_policy, settling_bins
+    from koubei.analysis.detectors.paging import paging_policy
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.measures import cascade_events, cascade_roots
-    from koubei.pipeline.index.queries import fetch_posts, volume_series
+    from koubei.pipeline.index.queries import fetch_posts
 
-    bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
-    counts = CountSeries.from_bins(bins, interval, key=brand)
-    policy = None
-    if alerts is not None:
-        counts.unsettled = settling_bins(alerts, interval)
-        policy = paging_policy(alerts)
+    bins, counts = brand_series(es, prefix, brand, as_of - HISTORY, as_of, interval, alerts)
+    policy = paging_policy(alerts) if alerts is not None else None
     # Overlapping episodes of different detectors are one detection, listing who agreed.
     detections = detect_all(detectors, counts, policy)
     records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
@@ -198,6 +194,32 @@ def detect_brand(
         )
         detections += [d for det in cascade_detectors for d in det.detect(growth)]
     return _shares(bins, as_of), detections, records
+
+
+def brand_series(
+    es: Any,
+    prefix: str,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    interval: int,
+    alerts: cfg.AlertsConfig | None = None,
+) -> tuple[list[Any], Any]:
+    """The brand's volume bins over ``[start, end)`` and the count series its detectors read.
+
+    The one place the live cycle and ``koubei spikes backtest --brand`` get a brand's series:
+    opinions only (see ``volume_series``), and with ``alerts`` its ``paging.settling`` newest
+    bins marked as still filling up (crawl lag).
+    """
+    from koubei.analysis.detectors import CountSeries
+    from koubei.analysis.detectors.paging import settling_bins
+    from koubei.pipeline.index.queries import volume_series
+
+    bins = volume_series(es, prefix, brand, start, end, interval)
+    counts = CountSeries.from_bins(bins, interval, key=brand)
+    if alerts is not None:
+        counts.unsettled = settling_bins(alerts, interval)
+    return bins, counts
 
 
 def _negative_cascade(graph: nx.DiGraph, root: Any) -> bool:
