@@ -24,6 +24,8 @@ HISTORY = timedelta(days=8)
 ACTIVE_WINDOW = timedelta(hours=1)
 # How far back the spread-aware trigger and the evidence look at individual posts.
 POSTS_WINDOW = timedelta(hours=3)
+# Crawl statuses that brought posts (crawlers/health.py).
+DELIVERED = ("ok", "degraded")
 
 log = get_logger(__name__)
 
@@ -32,6 +34,8 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.routing import Router
     from koubei.analysis.detectors import build_detectors
+    from koubei.analysis.detectors.paging import settling_bins
+    from koubei.crawlers.health import all_health
     from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
@@ -43,6 +47,11 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
     operational, blind_brands = check_sources(store, config_dir, as_of, alerts.channels)
+    interval = alerts.interval_seconds
+    # Posts of the newest bins may still be arriving: quiet there is no all-clear.
+    settled_until = as_of - timedelta(seconds=settling_bins(alerts, interval) * interval)
+    sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
+    health = all_health()
     outcome: dict[str, Any] = {
         "negative_share": {},
         "detections": {},
@@ -50,12 +59,15 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         "evidence_dirs": {},
         "blind_brands": sorted(blind_brands),
         "reports": {},
+        "freshness": {},
     }
     for brand in brands.brands:
         shares, detections, records = detect_brand(
-            es, prefix, brand.name, detectors, as_of, alerts.interval_seconds, alerts
+            es, prefix, brand.name, detectors, as_of, interval, alerts
         )
         outcome["negative_share"][brand.name] = shares
+        freshness = source_freshness(es, prefix, brand.name, sources, health, as_of)
+        outcome["freshness"][brand.name] = freshness
         active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
         outcome["detections"][brand.name] = len(active)
         evidence: dict[str, Any] = {}
@@ -66,6 +78,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             active = [_with_context(d, evidence) for d in active]
             evidence["reports_url"] = alerts.reports_url
             outcome["evidence_dirs"][brand.name] = str(evidence_dir)
+        evidence["freshness"] = freshness
         notifications = store.observe(
             brand.name,
             [d.to_dict() for d in active],
@@ -74,6 +87,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             channels=targets,
             # A blocked source hides complaints: its silence must not resolve an incident.
             hold_open=brand.name in blind_brands,
+            settled_until=settled_until,
         )
         outcome["notifications"] += len(notifications)
         changed = {n.incident_key for n in notifications}
@@ -220,6 +234,48 @@ def brand_series(
     if alerts is not None:
         counts.unsettled = settling_bins(alerts, interval)
     return bins, counts
+
+
+def source_freshness(
+    es: Any,
+    prefix: str,
+    brand: str,
+    sources: list[cfg.Source],
+    health: list[dict[str, Any]],
+    as_of: datetime,
+) -> list[dict[str, Any]]:
+    """How fresh each source's data for ``brand`` is, as of ``as_of`` (issue 20).
+
+    One entry per source that tracks the brand (``sources.yaml``) or brought it posts in the
+    history window: the latest ``crawled_at`` of its posts for the brand and the minutes since,
+    and from the crawl health its last run's status and time and its last run that brought
+    posts (``last_ok_at``). A source with no posts and no health is listed with ``None``s:
+    unknown, never "quiet".
+    """
+    from koubei.pipeline.index.queries import source_freshness as latest_crawled
+
+    latest = latest_crawled(es, prefix, brand, as_of - HISTORY, as_of)
+    tracking = {s.name for s in sources if not s.brands or brand in s.brands}
+    by_source = {str(h.get("source")): h for h in health}
+    out = []
+    for name in sorted(tracking | set(latest)):
+        crawled = latest.get(name)
+        record = by_source.get(name) or {}
+        out.append(
+            {
+                "source": name,
+                "latest_crawled_at": crawled.isoformat() if crawled else None,
+                "minutes_behind": (
+                    round((as_of - crawled).total_seconds() / 60) if crawled else None
+                ),
+                "crawl_status": record.get("status"),
+                "last_crawl_at": record.get("finished_at"),
+                # health written before `last_ok_at` existed: its own run, if it delivered
+                "last_ok_at": record.get("last_ok_at")
+                or (record.get("finished_at") if record.get("status") in DELIVERED else None),
+            }
+        )
+    return out
 
 
 def _negative_cascade(graph: nx.DiGraph, root: Any) -> bool:

@@ -91,3 +91,19 @@ def test_kibana_link_built_from_base_when_evidence_has_none() -> None:
     assert payload["kibana_url"] == kibana_link(
         "http://kb:5601", "海底捞", "2026-11-25T09:00:00+08:00", "2026-11-25T09:15:00+08:00"
     )
+
+
+def test_freshness_per_source_reaches_the_payload_and_the_message() -> None:
+    from koubei.analysis.alerts.channels.text import render_markdown
+
+    freshness = [
+        {"source": "weibo-search", "minutes_behind": 4, "crawl_status": "ok"},
+        {"source": "dianping", "minutes_behind": 95, "crawl_status": "blocked"},
+        {"source": "xhs", "minutes_behind": None, "crawl_status": None},
+    ]
+    payload = build_payload(INCIDENT, {"freshness": freshness})
+    assert payload["freshness"] == freshness
+    text = render_markdown(payload, 4000)
+    line = "数据新鲜度**：weibo-search 4 分钟前；dianping 95 分钟前（抓取受阻）；xhs 暂无数据"
+    assert line in text
+    assert "数据新鲜度" not in render_markdown(build_payload(INCIDENT, {}), 4000)
