@@ -252,9 +252,9 @@ def source_freshness(
     posts (``last_ok_at``). A source with no posts and no health is listed with ``None``s:
     unknown, never "quiet".
     """
-    from koubei.pipeline.index.queries import source_freshness as latest_crawled
+    from koubei.pipeline.index.queries import latest_crawl_per_source
 
-    latest = latest_crawled(es, prefix, brand, as_of - HISTORY, as_of)
+    latest = latest_crawl_per_source(es, prefix, brand, as_of - HISTORY, as_of)
     tracking = {s.name for s in sources if not s.brands or brand in s.brands}
     by_source = {str(h.get("source")): h for h in health}
     out = []

@@ -30,9 +30,9 @@ __all__ = [
     "fetch_posts",
     "filtered",
     "kql",
+    "latest_crawl_per_source",
     "post_filters",
     "search_posts",
-    "source_freshness",
     "top_accounts",
     "top_posts",
     "top_terms",
@@ -210,7 +210,7 @@ def volume_series(
     return bins
 
 
-def source_freshness(
+def latest_crawl_per_source(
     es: Elasticsearch, prefix: str, brand: str, start: datetime, end: datetime
 ) -> dict[str, datetime]:
     """Per source, the latest ``crawled_at`` of the brand's posts crawled in ``[start, end)``.
