@@ -177,7 +177,12 @@ def write_health(health: Health) -> Path:
                 parts.append(data)
             elif str(data.get("run_id", "")) < health.run_id:
                 part.unlink(missing_ok=True)
-        _write_json(path, merge(parts))
+        merged = merge(parts)
+        # The last run that brought posts (ok or degraded), kept across blocked runs: how fresh
+        # the source's data is (the alert says so per source).
+        delivered = merged.get("status") in ("ok", "degraded")
+        last_ok = merged.get("finished_at") if delivered else (current or {}).get("last_ok_at")
+        _write_json(path, {**merged, "last_ok_at": last_ok})
     return path
 
 

@@ -24,6 +24,8 @@ HISTORY = timedelta(days=8)
 ACTIVE_WINDOW = timedelta(hours=1)
 # How far back the spread-aware trigger and the evidence look at individual posts.
 POSTS_WINDOW = timedelta(hours=3)
+# Crawl statuses that brought posts (crawlers/health.py).
+DELIVERED = ("ok", "degraded")
 
 log = get_logger(__name__)
 
@@ -32,6 +34,8 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.routing import Router
     from koubei.analysis.detectors import build_detectors
+    from koubei.analysis.detectors.paging import settling_bins
+    from koubei.crawlers.health import all_health
     from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
@@ -43,6 +47,11 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
     es = client_from_env()
     store = IncidentStore.from_config(paths.state_dir("alerts") / "alerts.db", alerts)
     operational, blind_brands = check_sources(store, config_dir, as_of, targets)
+    interval = alerts.interval_seconds
+    # Posts of the newest bins may still be arriving: quiet there is no all-clear.
+    settled_until = as_of - timedelta(seconds=settling_bins(alerts, interval) * interval)
+    sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
+    health = all_health()
     outcome: dict[str, Any] = {
         "negative_share": {},
         "detections": {},
@@ -50,12 +59,15 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         "evidence_dirs": {},
         "blind_brands": sorted(blind_brands),
         "reports": {},
+        "freshness": {},
     }
     for brand in brands.brands:
         shares, detections, records = detect_brand(
-            es, prefix, brand.name, detectors, as_of, alerts.interval_seconds, alerts
+            es, prefix, brand.name, detectors, as_of, interval, alerts
         )
         outcome["negative_share"][brand.name] = shares
+        freshness = source_freshness(es, prefix, brand.name, sources, health, as_of)
+        outcome["freshness"][brand.name] = freshness
         active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
         outcome["detections"][brand.name] = len(active)
         evidence: dict[str, Any] = {}
@@ -66,6 +78,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             active = [_with_context(d, evidence) for d in active]
             evidence["reports_url"] = alerts.reports_url
             outcome["evidence_dirs"][brand.name] = str(evidence_dir)
+        evidence["freshness"] = freshness
         notifications = store.observe(
             brand.name,
             [d.to_dict() for d in active],
@@ -74,6 +87,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
             channels=targets,
             # A blocked source hides complaints: its silence must not resolve an incident.
             hold_open=brand.name in blind_brands,
+            settled_until=settled_until,
         )
         outcome["notifications"] += len(notifications)
         changed = {n.incident_key for n in notifications}
@@ -170,19 +184,15 @@ def detect_brand(
     With ``alerts`` its paging policy applies, and its ``paging.settling`` newest bins count as
     still filling up (crawl lag): they can neither close an incident nor read as a fall.
     """
-    from koubei.analysis.detectors import CountSeries, detect_all
+    from koubei.analysis.detectors import detect_all
     from koubei.analysis.detectors.cascade import cascade_series
-    from koubei.analysis.detectors.paging import paging_policy, settling_bins
+    from koubei.analysis.detectors.paging import paging_policy
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.measures import cascade_events, cascade_roots
-    from koubei.pipeline.index.queries import fetch_posts, volume_series
+    from koubei.pipeline.index.queries import fetch_posts
 
-    bins = volume_series(es, prefix, brand, as_of - HISTORY, as_of, interval)
-    counts = CountSeries.from_bins(bins, interval, key=brand)
-    policy = None
-    if alerts is not None:
-        counts.unsettled = settling_bins(alerts, interval)
-        policy = paging_policy(alerts)
+    bins, counts = brand_series(es, prefix, brand, as_of - HISTORY, as_of, interval, alerts)
+    policy = paging_policy(alerts) if alerts is not None else None
     # Overlapping episodes of different detectors are one detection, listing who agreed.
     detections = detect_all(detectors, counts, policy)
     records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
@@ -199,6 +209,74 @@ def detect_brand(
         )
         detections += [d for det in cascade_detectors for d in det.detect(growth)]
     return _shares(bins, as_of), detections, records
+
+
+def brand_series(
+    es: Any,
+    prefix: str,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    interval: int,
+    alerts: cfg.AlertsConfig | None = None,
+) -> tuple[list[Any], Any]:
+    """The brand's volume bins over ``[start, end)`` and the count series its detectors read.
+
+    The one place the live cycle and ``koubei spikes backtest --brand`` get a brand's series:
+    opinions only (see ``volume_series``), and with ``alerts`` its ``paging.settling`` newest
+    bins marked as still filling up (crawl lag).
+    """
+    from koubei.analysis.detectors import CountSeries
+    from koubei.analysis.detectors.paging import settling_bins
+    from koubei.pipeline.index.queries import volume_series
+
+    bins = volume_series(es, prefix, brand, start, end, interval)
+    counts = CountSeries.from_bins(bins, interval, key=brand)
+    if alerts is not None:
+        counts.unsettled = settling_bins(alerts, interval)
+    return bins, counts
+
+
+def source_freshness(
+    es: Any,
+    prefix: str,
+    brand: str,
+    sources: list[cfg.Source],
+    health: list[dict[str, Any]],
+    as_of: datetime,
+) -> list[dict[str, Any]]:
+    """How fresh each source's data for ``brand`` is, as of ``as_of`` (issue 20).
+
+    One entry per source that tracks the brand (``sources.yaml``) or brought it posts in the
+    history window: the latest ``crawled_at`` of its posts for the brand and the minutes since,
+    and from the crawl health its last run's status and time and its last run that brought
+    posts (``last_ok_at``). A source with no posts and no health is listed with ``None``s:
+    unknown, never "quiet".
+    """
+    from koubei.pipeline.index.queries import latest_crawl_per_source
+
+    latest = latest_crawl_per_source(es, prefix, brand, as_of - HISTORY, as_of)
+    tracking = {s.name for s in sources if not s.brands or brand in s.brands}
+    by_source = {str(h.get("source")): h for h in health}
+    out = []
+    for name in sorted(tracking | set(latest)):
+        crawled = latest.get(name)
+        record = by_source.get(name) or {}
+        out.append(
+            {
+                "source": name,
+                "latest_crawled_at": crawled.isoformat() if crawled else None,
+                "minutes_behind": (
+                    round((as_of - crawled).total_seconds() / 60) if crawled else None
+                ),
+                "crawl_status": record.get("status"),
+                "last_crawl_at": record.get("finished_at"),
+                # health written before `last_ok_at` existed: its own run, if it delivered
+                "last_ok_at": record.get("last_ok_at")
+                or (record.get("finished_at") if record.get("status") in DELIVERED else None),
+            }
+        )
+    return out
 
 
 def _negative_cascade(graph: nx.DiGraph, root: Any) -> bool:

@@ -199,6 +199,7 @@ def pipeline_cycle(
             summary.evidence_dirs = outcome["evidence_dirs"]
             summary.reports = outcome["reports"]
             summary.blind_brands = outcome["blind_brands"]
+            summary.freshness = outcome["freshness"]
         delivery = deliver(config_dir, prefix)
         summary.delivered = delivery.get("delivered", 0)
         summary.failed_deliveries = delivery.get("failed", 0)

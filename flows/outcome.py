@@ -39,6 +39,8 @@ class RunSummary:
     evidence_dirs: dict[str, str] = field(default_factory=dict)
     reports: dict[str, list[str]] = field(default_factory=dict)
     blind_brands: list[str] = field(default_factory=list)
+    # per brand, per source: how fresh its data was (flows.detect.source_freshness)
+    freshness: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ Rules, evaluated by :meth:`IncidentStore.observe` at time ``now``:
 - incident open → ``updated`` if the severity went up, or if it is still active and the
   re-notify interval passed since the last notice;
 - no activity for ``resolve_after`` intervals → resolved, ``resolved`` notice to every channel
-  that was told it fired (unless ``hold_open``, e.g. while a source is blocked);
+  that was told it fired (unless ``hold_open``, e.g. while a source is blocked); bins still
+  settling (``settled_until``) are not quiet: late data is not an all-clear;
 - a matching silence suppresses firing/updated notices; once it expires a still-open incident
   is notified.
 """
@@ -146,6 +147,7 @@ class IncidentStore:
         now: datetime | None = None,
         channels: Targets = (),
         hold_open: bool = False,
+        settled_until: datetime | None = None,
     ) -> list[Notification]:
         """Apply one evaluation's detections for ``brand``; returns the notifications enqueued.
 
@@ -153,9 +155,12 @@ class IncidentStore:
         incidents can resolve. ``channels`` are names (no severity filter) or objects with
         ``name`` and ``min_severity`` (``ChannelConfig`` or a built channel). Detections later
         than ``now`` are ignored (causality). ``hold_open`` keeps incidents from resolving
-        (a blocked source must not read as "all clear").
+        (a blocked source must not read as "all clear"). ``settled_until`` is where the data
+        stops being complete (posts of later bins may still be arriving, ``paging.settling``):
+        quiet time after it does not count towards resolving.
         """
         at = (now or _now()).timestamp()
+        quiet_at = min(at, settled_until.timestamp()) if settled_until is not None else at
         by_group: dict[str, list[dict[str, Any]]] = {}
         for detection in detections:
             if detection_time(detection) <= at:
@@ -182,6 +187,7 @@ class IncidentStore:
                         at,
                         channels,
                         hold_open,
+                        quiet_at,
                     )
         finally:
             conn.close()
@@ -197,6 +203,7 @@ class IncidentStore:
         at: float,
         channels: Targets,
         hold_open: bool,
+        quiet_at: float,
     ) -> list[Notification]:
         new = unseen(conn, brand, group, detections, at=at, interval_seconds=self.interval_seconds)
         row = conn.execute(
@@ -226,7 +233,7 @@ class IncidentStore:
             )
             if escalated:
                 incident.evidence["previous_severity"] = incident.notified_severity
-        if not hold_open and at - incident.last_detection_at >= grace:
+        if not hold_open and quiet_at - incident.last_detection_at >= grace:
             return self._resolve(conn, incident, at, channels)
         # Escalation is news for everyone; a still-active incident is repeated per channel once
         # its route's repeat interval (default `renotify`) has passed since that channel heard.

@@ -27,6 +27,7 @@ EVIDENCE_KEYS = (
     "kibana_url",
     "pictures",
     "reports_url",
+    "freshness",  # per source: latest crawled post, last crawl and its status (issue 20)
 )
 MAX_TOP_POSTS = 10
 MAX_KEY_ACCOUNTS = 10
@@ -137,7 +138,7 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         payload["top_posts"] = [_post(p) for p in evidence["top_posts"]][:MAX_TOP_POSTS]
     if evidence.get("key_accounts"):
         payload["key_accounts"] = list(evidence["key_accounts"])[:MAX_KEY_ACCOUNTS]
-    for key in ("spread_path", "summary", "themes", "coordination", "pictures"):
+    for key in ("spread_path", "summary", "themes", "coordination", "pictures", "freshness"):
         if evidence.get(key):
             payload[key] = evidence[key]
     if evidence.get("previous_severity"):

@@ -21,7 +21,9 @@ from koubei.config import AlertsConfig, DetectorConfig
 #: ``defaults``). Issue 20: real mention series are far noisier than the first generator, and
 #: the per-bin view (z ≥ 5) paged ~20 times a month per series on them. Two views page instead:
 #: ``mention-surge``, hourly sums against the same-time-of-day baseline with a 12 h level and a
-#: 3-day noise scale, held for 15 min (z ≥ 5.25 for 15 min, or z ≥ 8 at once); and
+#: 3-day noise scale, held for 15 min (z ≥ 5.25 for 15 min, or z ≥ 8 at once, or ≥ ×5 the
+#: expected count for an hour at z ≥ 3.5: a relative rise the wide scale of a bursty brand
+#: hides); and
 #: ``mention-jump``, a single bin so far out (z ≥ 12) that it cannot wait a quarter hour. Both
 #: wait for a day of history. Figures: BENCHMARKS.md, "Spike detection".
 DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -35,6 +37,7 @@ DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "z_threshold": 8.0,
             "z_sustained": 5.25,
             "hold": "15m",
+            "rise_ratio": 5.0,
             "warmup": "1d",
         },
     ),

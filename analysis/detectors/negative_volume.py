@@ -3,7 +3,9 @@
 The main crisis detector. Fires at bin ``t`` when, with the baseline of
 :mod:`koubei.analysis.detectors.baseline`:
 
-* the z-score of the negative count is ≥ ``z_threshold`` (noise scale floored at Poisson), and
+* the z-score of the negative count is ≥ ``z_threshold`` (noise scale floored at Poisson), or
+  ≥ ``z_sustained`` held for ``hold``, or (``rise_ratio`` > 0) ≥ ``rise_z`` with the count
+  ≥ ``rise_ratio`` × expected, both held for ``rise_hold``, and
 * the count is ≥ ``min_count`` and ≥ ``min_ratio`` × expected (minimum-volume guards), and
 * ``t`` is past ``warmup`` (no baseline to speak of before), and
 * (when the total is known) negatives rose clearly more than the total did
@@ -78,8 +80,16 @@ class NegativeVolume(Detector):
         "tail_quantile": 0.0,
         "tail_margin": 1.0,
         "tail_window": "7d",
+        # A relative rise held for a while (0: off): count ≥ `rise_ratio` × expected with
+        # z ≥ `rise_z` in every bin of `rise_hold` (and ≥ `rise_min_count` now). The z scale of
+        # a brand whose chatter bursts often is wide; a fivefold rise that lasts an hour is a
+        # crisis whatever that scale says, while a burst of attention fades within the hour.
+        "rise_ratio": 0.0,
+        "rise_z": 3.5,
+        "rise_hold": "1h",
+        "rise_min_count": 20,
     }
-    duration_options = BASELINE_DURATIONS | {"window", "tail_window", "hold"}
+    duration_options = BASELINE_DURATIONS | {"window", "tail_window", "hold", "rise_hold"}
 
     def fire(
         self,
@@ -105,6 +115,7 @@ class NegativeVolume(Detector):
             bar = np.nan_to_num(tail) * opts["tail_margin"]
             # z must beat max(z_sustained, bar) (and z_threshold scaled alike): divide it
             z = z / np.maximum(bar / opts["z_sustained"], 1.0)
+        ratio = (negative + 1.0) / (neg.expected + 1.0)
         fired = (
             sustained(
                 z,
@@ -113,15 +124,20 @@ class NegativeVolume(Detector):
                 max(1, opts["hold"] // interval_seconds),
             )
             & (negative >= opts["min_count"])
-            & ((negative + 1.0) >= opts["min_ratio"] * (neg.expected + 1.0))
+            & (ratio >= opts["min_ratio"])
         )
+        if opts["rise_ratio"] > 0:
+            # "held" takes two looks at least: on hourly data one bin is a single observation
+            bins = max(2, opts["rise_hold"] // interval_seconds)
+            rising = np.where(ratio >= opts["rise_ratio"], z, -np.inf)
+            held = sustained(rising, np.inf, opts["rise_z"], bins)
+            fired |= held & (negative >= opts["rise_min_count"])
         fired[:, : self.bins("warmup", interval_seconds) + w - 1] = False
         share_delta = None
         if total is not negative and not np.array_equal(total, negative):
             tot = seasonal_baseline(total, interval_seconds, **kwargs)
-            neg_ratio = (negative + 1.0) / (neg.expected + 1.0)
             tot_ratio = (total + 1.0) / (tot.expected + 1.0)
-            fired &= neg_ratio >= opts["min_excess_over_total"] * tot_ratio
+            fired &= ratio >= opts["min_excess_over_total"] * tot_ratio
             with np.errstate(invalid="ignore", divide="ignore"):
                 share_delta = np.where(
                     total > 0,

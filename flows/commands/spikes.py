@@ -7,8 +7,9 @@ and ``severity`` (info|warning|critical). One alert per episode, at its onset. T
 detector configuration is used unless ``--config DIR`` names a directory with an
 ``alerts.yaml`` that lists detectors.
 
-``koubei spikes backtest FILE.csv`` replays ``config/alerts.yaml``'s detectors and paging policy
-over the file and prints the pages they would have sent, per week and when.
+``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
+Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over
+the series and prints the pages they would have sent, per week and when.
 
 ``koubei spikes evaluate`` scores the detectors against the window-ratio rule on generated
 labelled series (see ``python -m bench spikes`` for the full comparison).
@@ -23,6 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from koubei.flows.options import duration, iso_time
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("spikes", help="spike detection over count series")
@@ -35,9 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     detect.add_argument("--key", default="", help="series key to put in the alerts")
     detect.set_defaults(func=run_detect)
     backtest = actions.add_parser(
-        "backtest", help="replay the configured detectors over FILE.csv: pages per week and when"
+        "backtest",
+        help="replay the configured detectors over FILE.csv or a brand's indexed history: "
+        "pages per week and when",
     )
-    backtest.add_argument("file", type=Path, help="CSV with timestamp,value at a fixed interval")
+    backtest.add_argument(
+        "file", type=Path, nargs="?", help="CSV with timestamp,value at a fixed interval"
+    )
+    backtest.add_argument("--brand", help="replay this brand's history in Elasticsearch instead")
+    backtest.add_argument(
+        "--since", type=duration, default="30d", help="history to replay with --brand (30d)"
+    )
+    backtest.add_argument("--end", type=iso_time, help="end of the history (default now)")
+    backtest.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     backtest.add_argument(
         "--config",
         type=Path,
@@ -81,45 +94,87 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
-    """Replay ``alerts.yaml``'s detectors and paging policy over a CSV, as if run live.
+    """Replay ``alerts.yaml``'s detectors and paging policy over a CSV or a brand's history.
 
-    Every decision is causal, so replaying the whole file at once sends the same pages the
+    Every decision is causal, so replaying the whole history at once sends the same pages the
     scheduled cycles would have sent bin by bin. Prints the pages per ISO week and each page's
-    time, severity and reason, so thresholds are tuned on the user's own history.
+    time, severity and reason, so thresholds are tuned on the user's own history. With
+    ``--brand`` the series is the one the live cycle reads (``flows.detect.brand_series``:
+    opinions only, negative against total), over ``--since`` up to ``--end``.
     """
-    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
-    from koubei.analysis.detectors.paging import paging_policy
+    from koubei.analysis.detectors import build_detectors, default_detectors, read_csv
     from koubei.config import ConfigError, load_alerts
 
+    if (args.file is None) == (args.brand is None):
+        print("give either FILE.csv or --brand NAME", file=sys.stderr)
+        return 2
     try:
         alerts = load_alerts(args.config)
         detectors = build_detectors(alerts) or default_detectors()
-        data = read_csv(args.file, key=args.file.stem)
+        data = read_csv(args.file, key=args.file.stem) if args.file is not None else None
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    series = data.series
+    if data is None:
+        from koubei.flows.commands.index import guarded
+
+        return guarded(lambda: _backtest_brand(args, alerts, detectors))
+    return _print_backtest(str(args.file), data.series, detectors, alerts, as_json=args.json)
+
+
+def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:
+    from elasticsearch import NotFoundError
+
+    from koubei import timeutil
+    from koubei.config import parse_duration
+    from koubei.flows.detect import brand_series
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from koubei.pipeline.index.templates import posts_alias
+
+    es = client_from_env()
+    check_cluster(es)
+    prefix = args.prefix or index_prefix()
+    end = args.end or timeutil.now()
+    start = end - timedelta(seconds=parse_duration(args.since))
+    interval = alerts.interval_seconds
+    try:
+        _, series = brand_series(es, prefix, args.brand, start, end, interval, alerts)
+    except NotFoundError:
+        print(f"no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr)
+        return 2
+    if not any(series.total):
+        print(f"no indexed posts of {args.brand!r} in {prefix}-posts over {args.since}")
+        return 1
+    return _print_backtest(f"{args.brand} ({prefix})", series, detectors, alerts, as_json=args.json)
+
+
+def _print_backtest(
+    label: str, series: Any, detectors: list[Any], alerts: Any, *, as_json: bool
+) -> int:
+    from koubei.analysis.detectors import detect_all
+    from koubei.analysis.detectors.paging import paging_policy
+
     pages = detect_all(detectors, series, paging_policy(alerts))
     weeks: dict[str, list[Any]] = {}
     first, last = series.start[0], series.start[-1]
     day = first
-    while day <= last:  # every week of the file, quiet ones too
+    while day <= last:  # every week of the history, quiet ones too
         weeks.setdefault(_iso_week(day), [])
         day += timedelta(days=1)
     for page in pages:
         weeks.setdefault(_iso_week(page.timestamp), []).append(page)
     days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
-    if args.json:
+    if as_json:
         for week, items in weeks.items():
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
             print(json.dumps(record, ensure_ascii=False))
         return 0
     names = ", ".join(d.name for d in detectors if d.input_kind == "counts")
     print(
-        f"{args.file}: {len(series)} bins of {series.interval_seconds // 60} min, "
+        f"{label}: {len(series)} bins of {series.interval_seconds // 60} min, "
         f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days); detectors: {names}"
     )
     per_30d = 30 * len(pages) / days if days else 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from elasticsearch import Elasticsearch
@@ -20,6 +20,8 @@ from koubei.pipeline.index.documents import strip_index_fields
 from koubei.pipeline.index.templates import posts_alias
 
 TEXT_FIELDS = ("title", "text_clean", "text_raw")
+#: bins read by one date-histogram search (a month of 5-minute bins fits three times over)
+MAX_BINS_PER_SEARCH = 10_000
 __all__ = [
     "POSTS_DATA_VIEW_ID",
     "AccountStat",
@@ -30,6 +32,7 @@ __all__ = [
     "fetch_posts",
     "filtered",
     "kql",
+    "latest_crawl_per_source",
     "post_filters",
     "search_posts",
     "top_accounts",
@@ -155,6 +158,18 @@ def volume_series(
     if end_ms <= start_ms:
         return []
     interval_ms = interval_seconds * 1000
+    span_ms = MAX_BINS_PER_SEARCH * interval_ms
+    if end_ms - start_ms > span_ms:
+        # A long history (a backtest over months of 5-minute bins) would exceed the cluster's
+        # bucket limit (search.max_buckets, 65,536 by default, sub-aggregations included):
+        # read it in aligned pieces, each bin still starting at start + k × interval.
+        cut = start + timedelta(milliseconds=span_ms)
+        head = volume_series(
+            es, prefix, brand, start, cut, interval_seconds, platform=platform, unique=unique
+        )
+        return head + volume_series(
+            es, prefix, brand, cut, end, interval_seconds, platform=platform, unique=unique
+        )
     negative_aggs: dict[str, Any] = {"filter": {"term": {"sentiment.label": "negative"}}}
     histogram: dict[str, Any] = {
         "date_histogram": {
@@ -195,6 +210,30 @@ def volume_series(
             total, negative = int(bucket["doc_count"]), int(bucket["negative"]["doc_count"])
         bins.append(VolumeBin(bin_start, total, negative))
     return bins
+
+
+def latest_crawl_per_source(
+    es: Elasticsearch, prefix: str, brand: str, start: datetime, end: datetime
+) -> dict[str, datetime]:
+    """Per source, the latest ``crawled_at`` of the brand's posts crawled in ``[start, end)``.
+
+    How fresh each source's data is: a source missing here brought nothing for the brand in
+    the window. Times come back in the timezone of ``start``.
+    """
+    bounds = {"gte": _ms(start), "lt": _ms(end), "format": "epoch_millis"}
+    query = {"bool": {"filter": [*post_filters(brand=brand), {"range": {"crawled_at": bounds}}]}}
+    aggs = {
+        "sources": {
+            "terms": {"field": "source", "size": 1000},
+            "aggs": {"latest": {"max": {"field": "crawled_at"}}},
+        }
+    }
+    response = es.search(index=posts_alias(prefix), size=0, query=query, aggs=aggs)
+    return {
+        str(b["key"]): datetime.fromtimestamp(b["latest"]["value"] / 1000, tz=start.tzinfo)
+        for b in response["aggregations"]["sources"]["buckets"]
+        if b["latest"]["value"] is not None
+    }
 
 
 def top_posts(

@@ -98,3 +98,17 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
     # A late part of the older run does not replace the newer run's health.
     write_health(old)
     assert read_health("s")["run_id"] == "r2"  # type: ignore[index]
+
+
+def test_last_run_that_brought_posts_survives_blocked_runs(koubei_home: str) -> None:
+    ok = assess("s", "weibo", "r1", {"koubei/pages": 1, "koubei/entries": 3, "koubei/items": 3})
+    ok.finished_at = "2026-11-25T09:00:00+08:00"
+    write_health(ok)
+    assert read_health("s")["last_ok_at"] == ok.finished_at  # type: ignore[index]
+    blocked = assess("s", "weibo", "r2", {"koubei/blocked/captcha": 2})
+    blocked.finished_at = "2026-11-25T09:30:00+08:00"
+    write_health(blocked)
+    saved = read_health("s")
+    assert saved is not None
+    assert (saved["status"], saved["finished_at"]) == ("blocked", blocked.finished_at)
+    assert saved["last_ok_at"] == ok.finished_at  # how fresh the data is: the 09:00 crawl

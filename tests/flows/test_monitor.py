@@ -92,6 +92,10 @@ def test_monitor_end_to_end_is_idempotent(
     assert payload["brand"] == "鲜牧"
     assert payload["top_posts"], "an alert carries its top posts"
     assert payload.get("kibana_url", "").startswith("http")
+    # The alert says how fresh each of the brand's sources was: every demo source crawled.
+    sources = {f["source"] for f in first["freshness"]["鲜牧"]}
+    assert sources and {f["source"] for f in payload["freshness"]} == sources
+    assert all(f["crawl_status"] and f["last_crawl_at"] for f in payload["freshness"])
     assert second["notifications"] == 0
     from koubei.analysis.alerts.db import default_db_path
     from koubei.analysis.alerts.outbox import notifications

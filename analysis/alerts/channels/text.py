@@ -31,6 +31,7 @@ MAX_REASONS = 5
 MAX_PATHS = 3
 MAX_THEMES = 5
 MAX_GROUPS = 3
+MAX_FRESHNESS_SOURCES = 6
 
 
 def safe_url(url: str) -> str:
@@ -237,6 +238,8 @@ def sections(
         head.append(f"{bold('负面声量')}：{_num(payload['observed'])}（预期 {expected}）")
     if payload.get("negative_share") is not None:
         head.append(f"{bold('负面占比')}：{_share(payload['negative_share'])}")
+    if payload.get("freshness"):
+        head.append(f"{bold('数据新鲜度')}：{_freshness(payload['freshness'])}")
     out = [head]
     if payload.get("reasons"):
         out.append([bold("触发原因")] + [f"- {r}" for r in payload["reasons"][:MAX_REASONS]])
@@ -310,3 +313,18 @@ def render_markdown(
     foot = f"\n\n{footer}" if footer else ""
     budget = max_bytes - len(foot.encode("utf-8"))
     return fit([[title], *sections(payload, link=link)], budget) + foot
+
+
+CRAWL_STATUS = {"blocked": "受阻", "degraded": "部分失败", "empty": "无返回"}
+
+
+def _freshness(sources: list[Mapping[str, Any]]) -> str:
+    """Per source: how long ago its newest post for the brand was crawled, and a bad crawl."""
+    parts = []
+    for item in sources[:MAX_FRESHNESS_SOURCES]:
+        behind = item.get("minutes_behind")
+        when = f"{behind} 分钟前" if behind is not None else "暂无数据"
+        status = item.get("crawl_status")
+        note = "" if status in (None, "ok") else f"（抓取{CRAWL_STATUS.get(str(status), status)}）"
+        parts.append(f"{item.get('source')} {when}{note}")
+    return "；".join(parts)

@@ -219,3 +219,14 @@ def test_episode_resuming_after_resolve_fires_a_new_incident_once(db_path: Path)
     assert [n.kind for n in notes] == ["firing"]
     assert notes[0].incident_key != resolved[0].incident_key
     assert incidents.observe("海底捞", [resumed], now=at(27), channels=["a"]) == []
+
+
+def test_bins_still_settling_do_not_resolve_an_incident(db_path: Path) -> None:
+    incidents = store(db_path)  # resolves after 3 quiet intervals (15 minutes)
+    incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    # 20 minutes without a detection, but the last 10 minutes' posts may still be arriving:
+    # only 10 settled quiet minutes, not an all-clear.
+    assert incidents.observe("海底捞", [], now=at(20), channels=["a"], settled_until=at(10)) == []
+    assert len(incidents.open_incidents()) == 1
+    notes = incidents.observe("海底捞", [], now=at(30), channels=["a"], settled_until=at(20))
+    assert [n.kind for n in notes] == ["resolved"]

@@ -115,3 +115,19 @@ def test_structured_reasons_read_as_chinese_sentences() -> None:
     assert payload["reasons"] == ["近 1 小时负面提及 47 条，预期 1.1 条（z=10.1）", "手写的原因"]
     # the detections keep the reason as data for tools reading the webhook
     assert payload["detections"][0]["reason"]["params"]["observed"] == 47.0
+
+
+def test_freshness_per_source_reaches_the_payload_and_the_message() -> None:
+    from koubei.analysis.alerts.channels.text import render_markdown
+
+    freshness = [
+        {"source": "weibo-search", "minutes_behind": 4, "crawl_status": "ok"},
+        {"source": "dianping", "minutes_behind": 95, "crawl_status": "blocked"},
+        {"source": "xhs", "minutes_behind": None, "crawl_status": None},
+    ]
+    payload = build_payload(INCIDENT, {"freshness": freshness})
+    assert payload["freshness"] == freshness
+    text = render_markdown(payload, 4000)
+    line = "数据新鲜度**：weibo-search 4 分钟前；dianping 95 分钟前（抓取受阻）；xhs 暂无数据"
+    assert line in text
+    assert "数据新鲜度" not in render_markdown(build_payload(INCIDENT, {}), 4000)

@@ -149,3 +149,32 @@ def test_per_platform_and_per_aspect_series_from_query_bins() -> None:
     [page] = found["鲜牧|weibo"]  # one page, within a quarter of an hour of the onset
     assert weibo.start[PER_DAY + 10] <= page.timestamp <= weibo.start[PER_DAY + 12]
     assert found["鲜牧|weibo"][0].series == "鲜牧|weibo"
+
+
+def test_a_fivefold_rise_held_an_hour_is_caught_where_bursty_chatter_widens_the_scale() -> None:
+    """Tuning seeds whose attention bursts widen the noise scale so much that one crisis never
+    reaches z 5.25: the rise view (≥ ×5 expected at z ≥ 3.5 for an hour) catches it, and the
+    bursts, which fade within the hour, still page nobody."""
+    from koubei.analysis.detectors import build_detectors
+    from koubei.analysis.detectors.defaults import default_config
+    from koubei.analysis.detectors.evaluate import PageScore
+    from koubei.analysis.detectors.synthetic import generate
+
+    config = default_config()
+    without = default_config()
+    without.detectors[0].options["rise_ratio"] = 0.0
+    for seed in (1016, 1022):
+        labelled = generate(seed)
+        s = labelled.series
+        volume = CountSeries(s.start, s.negative, s.negative, s.interval_seconds, s.key)
+        index = {ts: i for i, ts in enumerate(volume.start)}
+        windows = [(i.start, i.end) for i in labelled.incidents]
+        scores = []
+        for alerts in (config, without):
+            pages = detect_all(build_detectors(alerts), volume)
+            score = PageScore()
+            score.add([index[p.timestamp] for p in pages], windows, len(volume), 300, grace_bins=12)
+            scores.append(score)
+        with_rise, z_only = scores
+        assert with_rise.caught == len(windows) == z_only.caught + 1
+        assert with_rise.false_pages == z_only.false_pages == 0
