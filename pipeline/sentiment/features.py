@@ -14,6 +14,11 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
   for two or more such clauses, ``›⊕``/``›⊖`` for hits after a contrast; a negated hit counts
   for the other side). Their weights are learned over every word on the list, so the list carries
   polarity into domains whose vocabulary the training data never saw;
+* **general lexicon** (models trained with it) — the same per-clause balance over HowNet's
+  published positive and negative word lists (``hownet.txt``, about 13,500 words; the hand list
+  wins where both list a word) emits ``⊞``/``⊟`` (``⊞⊞``/``⊟⊟`` for two or more clauses). Kept
+  apart from ``⊕``/``⊖`` so that the model learns how far the bigger, noisier list can be
+  trusted;
 * **social signals** (models trained with them) — microblog cues shop reviews almost never
   show, mapped onto the lexicon-balance features whose weights the training data does teach:
   a *sarcasm marker* (呵呵, ``[doge]``, 我谢谢你 …) or *praise after a complaint* (等了三个小时，
@@ -131,8 +136,11 @@ LEXICON = Path(__file__).with_name("lexicon.txt")
 
 # Social signals (see the module docstring). Searched in the lower-cased, half-width raw text
 # (before emoticons are glossed, so [doge] is still visible).
+# 呵呵 counts only at the start of the text, where it dismisses what follows (呵呵，品控真棒);
+# at the end of a shop review it is mostly a friendly laugh (…感觉比较划算。呵呵): matched
+# anywhere, it marked reviews that were 60 % positive as sarcastic.
 _SARCASM = re.compile(
-    r"呵呵|\[doge\]|\[微笑\]\s*$|我谢谢你|谢谢你全家|真是谢谢|好棒棒|吃了个寂寞|醉了"
+    r"^\W*呵呵|\[doge\]|\[微笑\]\s*$|我谢谢你|谢谢你全家|真是谢谢|好棒棒|吃了个寂寞|醉了"
 )
 # Praise that, after a complaint, is ironic: 真棒, 服务真好, 效率真高, 太贴心了, 真是良心 …
 _PRAISE = re.compile(
@@ -146,8 +154,8 @@ _RHETORICAL = re.compile(
 )
 # What a complaint before ironic praise looks like when it has no lexicon word: a wait, a
 # breakage, a repeat (等了三个小时，真棒; 刚买三天就坏了，质量真好).
-_COMPLAINT = re.compile(
-    r"又|还没|还不|等了|坏|洒|凉|漏|延误|取消|不提醒|不通知|不给|不道歉|过期|涨价|发错|坑|小时"
+_COMPLAINT = re.compile(  # 小时 but not 小时候 (childhood)
+    r"又|还没|还不|等了|坏|洒|凉|漏|延误|取消|不提醒|不通知|不给|不道歉|过期|涨价|发错|坑|小时(?!候)"
     r"|一个月|刚.{0,4}就|黑脸|头发|碎|没解决|用半天|空盒"
 )
 
@@ -179,6 +187,48 @@ def _lexicon_pattern(sections: dict[str, list[str]]) -> tuple[re.Pattern[str], d
 
 
 _LEXICON_RE, _POLARITY = _lexicon_pattern(load_lexicon())
+
+# The published general lexicon (HowNet, ``hownet.txt``): thousands of words, so it is matched
+# with a dictionary scan rather than a regex alternation. The hand-written list (and its
+# [ignore] look-alikes) wins where the two overlap.
+GENERAL = Path(__file__).with_name("hownet.txt")
+
+
+def _general_polarity(path: Path = GENERAL) -> dict[str, int]:
+    sections = load_lexicon(path)
+    polarity = dict.fromkeys(sections.get("negative", []), -1)
+    polarity.update(dict.fromkeys(sections.get("positive", []), 1))
+    for word in _POLARITY:
+        polarity.pop(word, None)
+    return polarity
+
+
+_GENERAL = _general_polarity()
+_GENERAL_LENGTHS = sorted({len(w) for w in _GENERAL}, reverse=True)
+
+
+def general_balance(clause: str) -> int:
+    """Positive minus negative HowNet hits in a clause (greedy longest match, left to right;
+    a hit at most two characters after a negator counts for the other side)."""
+    balance = 0
+    i, n = 0, len(clause)
+    ends: list[int] | None = None
+    while i < n - 1:
+        for length in _GENERAL_LENGTHS:
+            polarity = _GENERAL.get(clause[i : i + length]) if i + length <= n else None
+            if polarity:
+                if ends is None:
+                    ends = [
+                        m.end() for m in _NEG_RE.finditer(clause) if m.group() not in _NOT_NEGATIONS
+                    ]
+                if any(0 <= i - end <= 2 for end in ends):
+                    polarity = -polarity
+                balance += polarity
+                i += length
+                break
+        else:
+            i += 1
+    return balance
 
 
 def prepare(text: str) -> str:
@@ -259,7 +309,11 @@ def _lexicon_balance(clause: str, out: set[str], contrast: bool, negation_ends: 
 
 
 def extract(
-    text: str, max_n: int = MAX_NGRAM, lexicon: bool = True, social: bool = False
+    text: str,
+    max_n: int = MAX_NGRAM,
+    lexicon: bool = True,
+    social: bool = False,
+    general: bool = False,
 ) -> set[str]:
     """The feature set of one text (already cleaned or raw; both work).
 
@@ -281,24 +335,30 @@ def extract(
     social = social and lexicon
     sarcastic = social and _SARCASM.search(to_halfwidth(text).lower()) is not None
     complained = False
+    general = general and lexicon
+    g_positive = g_negative = 0
     for clause in clauses(prepared):
         if _CONTRAST_RE.match(clause):
             turned = True
+        g_balance = general_balance(clause) if general else 0
         if not social:
             balance = clause_features(clause, out, contrast=turned, max_n=max_n, lexicon=lexicon)
         else:
             part: set[str] = set()
             balance = clause_features(clause, part, contrast=turned, max_n=max_n, lexicon=lexicon)
             praise = _PRAISE.search(clause) is not None
-            if (sarcastic and (balance > 0 or praise)) or (complained and praise):
+            if (sarcastic and (balance > 0 or g_balance > 0 or praise)) or (complained and praise):
                 # Irony: the praise words mean their opposite, so they are left out.
                 out.add("≀")
                 balance = -max(1, abs(balance))
+                g_balance = -abs(g_balance)
             else:
                 out.update(part)
             complained = complained or balance < 0 or _COMPLAINT.search(clause) is not None
         positive += balance > 0
         negative += balance < 0
+        g_positive += g_balance > 0
+        g_negative += g_balance < 0
         size += len(clause)
     if sarcastic:
         out.add("≀")
@@ -310,6 +370,11 @@ def extract(
         out.add("⊕" if positive == 1 else "⊕⊕")
     if negative:
         out.add("⊖" if negative == 1 else "⊖⊖")
+    if general:
+        if g_positive:
+            out.add("⊞" if g_positive == 1 else "⊞⊞")
+        if g_negative:
+            out.add("⊟" if g_negative == 1 else "⊟⊟")
     # The number of features grows with length, so the offset a text starts from must too:
     # one length-bucket feature lets "满意" alone be judged against other two-character texts.
     out.add(f"§{min(size.bit_length(), 8)}")

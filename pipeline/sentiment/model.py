@@ -68,6 +68,8 @@ class SentimentModel:
         Whether the weights include the lexicon features (False for models that predate them).
     social : bool
         Whether the weights were trained with the social-signal features (``features.extract``).
+    general : bool
+        Whether the weights were trained with the general (HowNet) lexicon features.
     """
 
     version: str
@@ -79,13 +81,14 @@ class SentimentModel:
     max_n: int = 3
     lexicon: bool = False
     social: bool = False
+    general: bool = False
 
     # --- scoring -------------------------------------------------------------------------
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
         get = self.weights.get
-        found = features.extract(text, self.max_n, self.lexicon, self.social)
+        found = features.extract(text, self.max_n, self.lexicon, self.social, self.general)
         return self.bias + sum([get(f, 0.0) for f in found])
 
     def probability(self, text: str) -> float:
@@ -169,6 +172,7 @@ class SentimentModel:
             "max_n": self.max_n,
             "lexicon": self.lexicon,
             "social": self.social,
+            "general": self.general,
             "meta": self.meta,
             # Two parallel arrays rather than one object: parsing them is a third faster.
             "features": sorted(self.weights),
@@ -255,4 +259,5 @@ def load_model(path: Path | None = None) -> SentimentModel:
         lexicon=_field(payload, "lexicon", bool, path),
         # Optional: files written before the social features have no key (and no such features).
         social=_field(payload, "social", bool, path) if "social" in payload else False,
+        general=_field(payload, "general", bool, path) if "general" in payload else False,
     )

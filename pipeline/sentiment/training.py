@@ -225,6 +225,7 @@ def train_model(
     use_consistency: bool = True,
     lexicon: bool = True,
     social: bool = True,
+    general: bool = True,
 ) -> SentimentModel:
     """Train a model on ``rows`` (all of them are training data: hold out before calling).
 
@@ -247,6 +248,9 @@ def train_model(
     social : bool
         Add the social-signal features (sarcasm, rhetorical questions; see ``features``); stored
         in the model.
+    general : bool
+        Add the general-lexicon features (HowNet's word lists, ``hownet.txt``); stored in the
+        model.
 
     Category balancing and consistency apply only when the rows carry two or more categories.
     """
@@ -254,7 +258,7 @@ def train_model(
     random.Random(seed + 1).shuffle(shuffled)
     cut = int(len(shuffled) * CALIBRATION)
     calib, fit = shuffled[:cut], shuffled[cut:]
-    fit_sets = [features.extract(r.text, max_n, lexicon, social) for r in fit]
+    fit_sets = [features.extract(r.text, max_n, lexicon, social, general) for r in fit]
     fit_labels = [r.label for r in fit]
     fit_cats = [r.category for r in fit]
     several = len(set(fit_cats)) > 1
@@ -277,6 +281,7 @@ def train_model(
         max_n=max_n,
         lexicon=lexicon,
         social=social,
+        general=general,
     )
     if calib:
         model.platt = platt([model.logit(r.text) for r in calib], [r.label for r in calib])
@@ -291,6 +296,7 @@ def train_model(
         "max_n": max_n,
         "lexicon": lexicon,
         "social": social,
+        "general": general,
         "category_cap": category_cap if several else None,
         "consistency": bool(several and use_consistency),
     }

@@ -29,6 +29,15 @@ def test_ironic_praise_is_left_out_and_counts_negative() -> None:
     assert "≀" in extract("呵呵，品控真好", social=True)
 
 
+def test_hehe_is_sarcasm_only_where_it_dismisses_what_follows() -> None:
+    # At the end of a shop review 呵呵 is a friendly laugh; anywhere, it flipped mostly positive
+    # reviews (leave-one-category-out, issue 18). 小时候 (childhood) is no complaint about hours.
+    assert "≀" in extract("呵呵，又延误了", social=True)
+    assert "≀" not in extract("买了很多，感觉比较划算。呵呵", social=True)
+    assert "≀" not in extract("小时候读过，印象深刻，一流的翻译", social=True)
+    assert "≀" in extract("等了两个小时，一流的服务", social=True)
+
+
 def test_rhetorical_question_counts_negative() -> None:
     found = extract("难道这就是你们的服务？", social=True)
     assert "¿" in found and "⊖" in found
