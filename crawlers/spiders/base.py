@@ -96,10 +96,8 @@ class BaseSpider(scrapy.Spider):
         self.run_id = run_id
         self.state = state or CrawlState(source.name)
         self.crawl_time = now()
-        # Pages this run could not read (HTTP error or network failure after the retries, a
-        # captcha, a login wall, a cut or malformed body). Such a run must not move the
-        # incremental state (LandingPipeline.close_spider): the next run's "nothing new on this
-        # page, stop" would otherwise skip the lost page's items for good.
+        # Listing pages this run could not read (HTTP error or network failure after the
+        # retries, a captcha, a login wall, a cut or malformed body): see page_lost().
         self.pages_lost = 0
 
     # --- stats ------------------------------------------------------------------------------
@@ -116,10 +114,16 @@ class BaseSpider(scrapy.Spider):
     def count_blocked(self, reason: str, url: str) -> None:
         self._inc(f"blocked/{reason}")
         self.logger.error("blocked reason=%s url=%s", reason, url)
-        self.page_lost()
 
     def page_lost(self) -> None:
-        """A page of this run could not be read; the crawl state will not advance."""
+        """A listing page or request of this run was lost; the crawl state will not advance.
+
+        Counted where a page of a paged listing (every JSON API is read through
+        :meth:`load_json`) or any request fails for good in this run. A listing's "nothing new
+        on this page, stop" and the watermark would make the next run skip what the lost page
+        held; an article page refused by :meth:`check` is not counted: its URL is not seen,
+        so the next run fetches it again anyway.
+        """
         self.pages_lost += 1
         self._inc("pages_lost")
 
@@ -166,11 +170,9 @@ class BaseSpider(scrapy.Spider):
             return False
         if response.status >= 400:
             self.count_error(f"http_{response.status}", response.url)
-            self.page_lost()
             return False
         if not response.body.strip():
             self.count_error("empty_body", response.url)
-            self.page_lost()
             return False
         if "passport" in response.url or "login" in response.url.split("?")[0]:
             self.count_blocked("login_wall", response.url)
@@ -223,6 +225,7 @@ class BaseSpider(scrapy.Spider):
     def load_json(self, response: Response) -> Any | None:
         """Decode a JSON or JSONP body; malformed bodies are counted and give None."""
         if not self.check(response):
+            self.page_lost()
             return None
         text = self.text(response).lstrip("\ufeff").strip()
         kind = "malformed_json"
