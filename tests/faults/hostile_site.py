@@ -8,7 +8,6 @@ the page recovers and serves its real content, as a site does once the trouble p
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,7 +117,3 @@ def hostile_site(anchor: datetime, port: int = 0) -> Iterator[HostileSite]:
         yield site
     finally:
         site.stop()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
