@@ -164,3 +164,23 @@ def test_a_lost_page_keeps_the_state_so_the_next_run_reaches_it(
     assert set(assert_ids(first.landing_file)) <= set(landed)
     state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
     assert state["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
+
+
+def test_gbk_bytes_declared_utf8_are_read_not_dropped(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A page whose header says utf-8 but whose bytes are GBK: decoded with "replace" it would
+    parse, name no brand and be dropped as off-topic; it is read as GB18030 instead."""
+    healthy = jd_route(page_2_cut=False)
+
+    def route(q: dict[str, str]) -> Reply:
+        if q["page"] == "1":
+            return Reply.page("jd_p1_gbk.json", "application/json; charset=utf-8")
+        return healthy(q)
+
+    site = fixture_site({PATH: route})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    docs = by_id(report.landing_file)
+    assert docs["shop_json:14000000002"]["text_raw"] == "鲜牧牛奶有股怪味，疑似变质"
+    assert report.stats["dropped"] == {"excluded": 1}  # 鲜牧场, as with the right header
