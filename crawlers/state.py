@@ -1,7 +1,8 @@
 """Per-source incremental state: a watermark and a bounded set of seen ids.
 
 Kept in ``$KOUBEI_HOME/crawl-state/<source>.json`` and written atomically at the end of a crawl
-(only then: a crawl that dies half-way re-fetches, it never skips). A spider stops paging a
+(only then: a crawl that dies half-way re-fetches, it never skips; nor after a crawl that lost a
+page, which would otherwise skip that page's items for good). A spider stops paging a
 newest-first listing once a whole page is at or below the watermark or already seen.
 """
 

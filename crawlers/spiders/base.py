@@ -103,6 +103,9 @@ class BaseSpider(scrapy.Spider):
         self.run_id = run_id
         self.state = state or CrawlState(source.name)
         self.crawl_time = now()
+        # Listing pages this run could not read (HTTP error or network failure after the
+        # retries, a captcha, a login wall, a cut or malformed body): see page_lost().
+        self.pages_lost = 0
 
     # --- stats ------------------------------------------------------------------------------
 
@@ -118,6 +121,18 @@ class BaseSpider(scrapy.Spider):
     def count_blocked(self, reason: str, url: str) -> None:
         self._inc(f"blocked/{reason}")
         self.logger.error("blocked reason=%s url=%s", reason, url)
+
+    def page_lost(self) -> None:
+        """A listing page or request of this run was lost; the crawl state will not advance.
+
+        Counted where a page of a paged listing (every JSON API is read through
+        :meth:`load_json`) or any request fails for good in this run. A listing's "nothing new
+        on this page, stop" and the watermark would make the next run skip what the lost page
+        held; an article page refused by :meth:`check` is not counted: its URL is not seen,
+        so the next run fetches it again anyway.
+        """
+        self.pages_lost += 1
+        self._inc("pages_lost")
 
     def count_page(self, entries: int) -> None:
         """A listing page parsed; ``entries`` is how many records it listed (new or known)."""
@@ -150,6 +165,8 @@ class BaseSpider(scrapy.Spider):
         }.get(name, re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower())
         request = getattr(failure, "request", None)
         self.count_error(reason, request.url if request else "?", str(failure.value)[:200])
+        if reason != "robots_disallowed":  # a page we may not fetch is not lost, it is skipped
+            self.page_lost()
 
     # --- response checks --------------------------------------------------------------------
 
@@ -181,7 +198,7 @@ class BaseSpider(scrapy.Spider):
         return True
 
     def text(self, response: Response) -> str:
-        """The body as text: the charset the header or the page declares, else UTF-8, else GB18030.
+        """The body as text: the declared charset if the body decodes in it, else UTF-8 or GB18030.
 
         Chinese sites often declare GBK/GB2312/Big5 only in a ``<meta>`` tag or not at all;
         GB18030 is a superset of GBK and GB2312, so it is the right guess for an undeclared page.
@@ -192,7 +209,14 @@ class BaseSpider(scrapy.Spider):
                 response._declared_encoding()
             )
             if declared or in_body:
-                return response.text
+                try:
+                    # Strictly: Scrapy decodes with "replace", so GBK bytes served as
+                    # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
+                    # parses, matches no brand and is dropped silently.
+                    response.body.decode(response.encoding)
+                    return response.text
+                except (UnicodeDecodeError, LookupError):
+                    self._inc("encoding/declared_wrong")
         body = response.body
         for encoding in ("utf-8", "gb18030"):
             try:
@@ -208,6 +232,7 @@ class BaseSpider(scrapy.Spider):
     def load_json(self, response: Response) -> Any | None:
         """Decode a JSON or JSONP body; malformed bodies are counted and give None."""
         if not self.check(response):
+            self.page_lost()
             return None
         text = self.text(response).lstrip("\ufeff").strip()
         kind = "malformed_json"
@@ -218,19 +243,19 @@ class BaseSpider(scrapy.Spider):
                     self.count_error("html_instead_of_json", response.url)
                 else:
                     self.count_error("malformed_jsonp", response.url)
+                self.page_lost()
                 return None
             text, kind = match.group(1), "malformed_jsonp"
         try:
             return json.loads(text)
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError as exc:  # e.g. a body cut short by a broken upstream
             self.count_error(kind, response.url, f"{exc.msg} at {exc.pos}")
-            return None
         except RecursionError:  # a hostile or broken server nesting thousands deep
             self.count_error("json_too_deep", response.url)
-            return None
         except ValueError as exc:  # an integer too long to convert
             self.count_error(kind, response.url, str(exc)[:200])
-            return None
+        self.page_lost()
+        return None
 
     # --- records ----------------------------------------------------------------------------
 

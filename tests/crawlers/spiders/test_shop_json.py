@@ -15,7 +15,23 @@ from tests.crawlers.fixture_site import PAGES, Reply
 PATH = "/comment/productPageComments.action"
 
 
-def jd_route(extra_first: dict[str, Any] | None = None) -> Any:
+PAGE_2 = {  # page 2 as the site serves it when nothing is wrong
+    "maxPage": 3,
+    "comments": [
+        {
+            "id": 13000000001,
+            "content": "鲜牧的牛奶还行",
+            "creationTime": "2026-11-20 09:00:00",
+            "referenceId": "1001",
+            "referenceName": "鲜牧 纯牛奶",
+            "score": 4,
+            "nickname": "a***b",
+        }
+    ],
+}
+
+
+def jd_route(extra_first: dict[str, Any] | None = None, page_2_cut: bool = True) -> Any:
     def route(q: dict[str, str]) -> Reply:
         if q["productId"] == "2002":
             return Reply.page("captcha.html", "text/html; charset=utf-8")
@@ -31,7 +47,9 @@ def jd_route(extra_first: dict[str, Any] | None = None) -> Any:
             return Reply(json.dumps(data, ensure_ascii=False))
         if page == 1:
             return Reply.page("jd_p1_gbk.json", "application/json;charset=GBK")
-        return Reply.page("jd_p2_truncated.json")
+        if page_2_cut:
+            return Reply.page("jd_p2_truncated.json")
+        return Reply(json.dumps(PAGE_2, ensure_ascii=False))
 
     return route
 
@@ -96,7 +114,7 @@ def test_reviews_field_by_field_with_bad_pages_counted(
 def test_second_run_stops_at_the_watermark_and_takes_only_new(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str
 ) -> None:
-    site = fixture_site({PATH: jd_route()})
+    site = fixture_site({PATH: jd_route(page_2_cut=False)})
     source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
     crawl_sources([source], brands, run_id="r1", settings=FAST)
     state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
@@ -117,7 +135,7 @@ def test_second_run_stops_at_the_watermark_and_takes_only_new(
         "score": 5,
         "nickname": "n***w",
     }
-    site.routes[PATH] = jd_route(extra_first=fresh)
+    site.routes[PATH] = jd_route(extra_first=fresh, page_2_cut=False)
     [third] = crawl_sources([source], brands, run_id="r3", settings=FAST)
     assert assert_ids(third.landing_file) == ["shop_json:16000000001"]
 
@@ -125,3 +143,44 @@ def test_second_run_stops_at_the_watermark_and_takes_only_new(
 def assert_ids(path: Path | None) -> list[str]:
     assert path is not None
     return [r["id"] for r in jsonl.read(path)]
+
+
+def test_a_lost_page_keeps_the_state_so_the_next_run_reaches_it(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Page 2 comes back cut short: without the kept state, the next run would stop at page 0
+    (all known) and page 2's review would never land."""
+    site = fixture_site({PATH: jd_route()})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["errors"]["malformed_json"] == 1
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()  # state kept as it was
+
+    site.routes[PATH] = jd_route(page_2_cut=False)  # the site recovered
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    landed = assert_ids(second.landing_file)
+    assert "shop_json:13000000001" in landed  # the lost page's review, once
+    # What the first run landed lands again with the same ids (the index updates it in place).
+    assert set(assert_ids(first.landing_file)) <= set(landed)
+    state = json.loads((Path(koubei_home) / "crawl-state" / "shop.json").read_text())
+    assert state["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
+
+
+def test_gbk_bytes_declared_utf8_are_read_not_dropped(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A page whose header says utf-8 but whose bytes are GBK: decoded with "replace" it would
+    parse, name no brand and be dropped as off-topic; it is read as GB18030 instead."""
+    healthy = jd_route(page_2_cut=False)
+
+    def route(q: dict[str, str]) -> Reply:
+        if q["page"] == "1":
+            return Reply.page("jd_p1_gbk.json", "application/json; charset=utf-8")
+        return healthy(q)
+
+    site = fixture_site({PATH: route})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    docs = by_id(report.landing_file)
+    assert docs["shop_json:14000000002"]["text_raw"] == "鲜牧牛奶有股怪味，疑似变质"
+    assert report.stats["dropped"] == {"excluded": 1}  # 鲜牧场, as with the right header
