@@ -87,11 +87,13 @@ def configure_logging(*, verbose: bool = False) -> None:
         handlers=[logging.StreamHandler(_CurrentStderr())], level=level, format="%(message)s"
     )
     # Prefect's API client logs every HTTP request at INFO, and the ES transport logs each
-    # retry with a full traceback; the final error is reported once. Keep them for --verbose.
+    # retry with a full traceback; the final error is reported once. fontTools' subsetter logs
+    # its timings at INFO for every incident page. Keep them all for --verbose.
     for noisy, quiet in (
         ("httpx", logging.WARNING),
         ("httpcore", logging.WARNING),
         ("elastic_transport", logging.ERROR),
+        ("fontTools", logging.WARNING),
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else quiet)
     renderer: structlog.typing.Processor = (
