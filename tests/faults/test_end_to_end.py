@@ -47,9 +47,9 @@ from koubei import es_local, jsonl, paths
 from koubei.analysis.alerts.outbox import REPEAT_MARK, notifications
 from koubei.config import load_brands, load_sources
 from koubei.crawlers.runner import crawl_sources
-from tests.faults.es_proxy import HoldingProxy
 from tests.faults.hostile_site import Fault, HostileSite
 from tests.faults.receivers import ScheduledDingTalk, ScheduledWebhook
+from tests.pipeline.index.faulty_proxy import NodeProxy
 
 pytestmark = [
     pytest.mark.faults,
@@ -95,7 +95,7 @@ class World:
     home: Path
     config_dir: Path
     site: HostileSite
-    proxy: HoldingProxy
+    proxy: NodeProxy
     node: es_local.LocalNode
     webhook: ScheduledWebhook
     dingtalk: ScheduledDingTalk
@@ -188,7 +188,7 @@ def reference_ids(tmp: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) 
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("faults")
     node = es_local.start()
-    proxy = HoldingProxy(node.url)
+    proxy = NodeProxy(node.url)
     site = HostileSite(NOW)
     webhook = ScheduledWebhook(SECRET, tmp / "webhook.jsonl", ["refuse", "slow"])
     dingtalk = ScheduledDingTalk(DING_TOKEN, DING_SECRET, ["refuse", "fail", "slow"])
