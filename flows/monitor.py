@@ -78,7 +78,12 @@ def index_pending(prefix: str, progress: bool) -> dict[str, int]:
             ledger.mark_indexed(path, report)
         for key, value in report.items():
             totals[key] = totals.get(key, 0) + value
-    es.indices.refresh(index=f"{prefix}-posts*")
+    # Spooled documents mean the node went away during the run. A refresh would then fail, and
+    # Prefect's retry of this task would read every pending file again and spool it a second
+    # time (an older copy replayed after a newer write would bring back older counts); the next
+    # cycle replays the spool, then indexes the still-pending files.
+    if not totals.get("spooled"):
+        es.indices.refresh(index=f"{prefix}-posts*")
     return totals
 
 

@@ -147,3 +147,44 @@ def test_5xx_that_passes_within_the_retries_loses_nothing(
     assert injected[503] == 3
     assert (report.created, report.failed, report.spooled) == (1000, 0, 0)
     assert _stored(es, index_prefix) == (1000, 1000)
+
+
+def test_the_flows_index_task_spools_once_when_the_node_goes_away(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.monitor import replay_spool as replay_task
+    from koubei.pipeline import ledger
+
+    total = 600
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(i) for i in range(total)])
+
+    def plan(method: str, path: str, n: int) -> int | None:
+        # The node "goes away" once the run starts writing: bulk requests and the refresh
+        # answer 503 (the template check before them passes).
+        if path.endswith(("/_bulk", "/_refresh")):
+            return 503
+        return None
+
+    with faulty_proxy(es_url, plan) as (url, _):
+        monkeypatch.setenv("KOUBEI_ES_URL", url)
+        # The task body: it must end normally, so Prefect's retries do not read the pending
+        # file again and spool every document a second time.
+        totals = index_pending.fn(index_prefix, False)
+    assert totals["spooled"] > 0
+    assert totals.get("created", 0) + totals["spooled"] == total
+    assert spool.spooled_count(index_prefix) == totals["spooled"]
+    assert ledger.pending_index() == [processed]  # not done: the next cycle indexes it again
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    replayed = replay_task.fn(index_prefix)
+    assert replayed["sent"] == totals["spooled"]
+    again = index_pending.fn(index_prefix, False)
+    assert again.get("spooled", 0) == 0 and ledger.pending_index() == []
+    assert _stored(es, index_prefix) == (total, total)
