@@ -12,6 +12,7 @@ import pytest
 from koubei.config import AlertsConfig, ChannelConfig
 from koubei.demo.receiver import Receiver, start_receiver
 from koubei.timeutil import DEFAULT_TZ
+from tests.analysis.alerts.platforms import PlatformServer
 
 SECRET = "s3cret-for-tests"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=DEFAULT_TZ)
@@ -179,3 +180,12 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[PlatformServer]]:
+    """Doc-faithful platform receivers a test starts; all stopped after it."""
+    started: list[PlatformServer] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -74,14 +73,6 @@ def channel(
     config = AlertsConfig(channels=[ChannelConfig(name=type_, type=type_, options=opts)])
     (built,) = build_channels(config, "config/alerts.yaml")
     return built
-
-
-@pytest.fixture
-def servers() -> Iterator[list[PlatformServer]]:
-    started: list[PlatformServer] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def serve(servers: list[PlatformServer], check: Any) -> PlatformServer:

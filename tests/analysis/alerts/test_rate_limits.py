@@ -9,7 +9,7 @@ are scaled down for test speed, on both sides by the same factor (``rate_limits`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,14 +82,6 @@ PLATFORMS = {
         "slack", lambda: slack_check("x"), "/services/T/B/x", None, [(1, 0.2)], SLACK_TOO_FAST
     ),
 }
-
-
-@pytest.fixture
-def servers() -> Iterator[list[PlatformServer]]:
-    started: list[PlatformServer] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def _rate(limit: int, per: float) -> str:
