@@ -31,6 +31,8 @@ from koubei.analysis.detectors import (
     REGISTRY,
     CountSeries,
     Detector,
+    build_detectors,
+    default_config,
     default_detectors,
     detect_all,
     read_csv,
@@ -55,9 +57,20 @@ class Labelled:
 #: Every episode is sent: how the baselines ship (their own 1 h cooldown, no incident policy).
 EVERY_EPISODE = PagingPolicy(quiet_seconds=0, escalate=False, page_severity="info")
 
+
+def own_bar_detectors(return_days: float = 30.0) -> list[Detector]:
+    """koubei's defaults with the series' own bar (``return_days``) on both volume views."""
+    config = default_config()
+    for detector in config.detectors:
+        if detector.type == "negative_volume":
+            detector.options["return_days"] = return_days
+    return build_detectors(config)
+
+
 #: name → (detectors, paging policy); ``None`` is koubei's default policy.
 SYSTEMS: dict[str, tuple[Callable[[], list[Detector]], PagingPolicy | None]] = {
     "koubei (defaults of `spikes detect`)": (default_detectors, None),
+    "koubei + own bar (`return_days: 30`, off by default)": (own_bar_detectors, None),
     "window_ratio rule (1h vs previous 1h, ×3)": (
         lambda: [REGISTRY["window_ratio"]()],
         EVERY_EPISODE,

@@ -22,8 +22,9 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
+from koubei.analysis.detectors.extremes import return_level
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import past_median, trailing_sum
+from koubei.analysis.detectors.series import trailing_sum
 
 
 def baseline_kwargs(
@@ -75,11 +76,6 @@ class NegativeVolume(Detector):
         "min_ratio": 1.5,  # ... nor on less than this multiple of the expected count
         "min_excess_over_total": 1.5,  # negatives must outgrow the total by this factor
         "window": "5m",  # counts summed over this trailing window (one bin: per-bin counts)
-        # Heavy tails: the z to beat is also this multiple of the series' own upper quantile
-        # of z over the tail window (0: off). A brand whose chatter bursts often needs more.
-        "tail_quantile": 0.0,
-        "tail_margin": 1.0,
-        "tail_window": "7d",
         # A relative rise held for a while (0: off): count ≥ `rise_ratio` × expected with
         # z ≥ `rise_z` in every bin of `rise_hold` (and ≥ `rise_min_count` now). The z scale of
         # a brand whose chatter bursts often is wide; a fivefold rise that lasts an hour is a
@@ -88,8 +84,17 @@ class NegativeVolume(Detector):
         "rise_z": 3.5,
         "rise_hold": "1h",
         "rise_min_count": 20,
+        # The series' own bar (0: off; :mod:`koubei.analysis.detectors.extremes`): a bin must
+        # also beat the level this view's daily peak reached about once per `return_days`
+        # days, fitted on the peaks of the last `return_history` (from `return_min_days`
+        # complete days on). A brand whose chatter bursts daily then pages about once a
+        # month for it, a quiet brand keeps the thresholds above. Off by default: it halves
+        # false pages on real series but also loses incidents (BENCHMARKS.md).
+        "return_days": 0.0,
+        "return_history": "28d",
+        "return_min_days": 2,
     }
-    duration_options = BASELINE_DURATIONS | {"window", "tail_window", "hold", "rise_hold"}
+    duration_options = BASELINE_DURATIONS | {"window", "hold", "rise_hold", "return_history"}
 
     def fire(
         self,
@@ -107,14 +112,8 @@ class NegativeVolume(Detector):
         kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1])
         neg = seasonal_baseline(negative, interval_seconds, **kwargs)
         z = neg.zscore
-        if opts["tail_quantile"] > 0:
-            # past-only quantile (held for an hour between updates): causal and cheap
-            span = self.bins("tail_window", interval_seconds)
-            stride = max(1, 3600 // interval_seconds)
-            tail = past_median(z, span, stride=stride, q=opts["tail_quantile"])
-            bar = np.nan_to_num(tail) * opts["tail_margin"]
-            # z must beat max(z_sustained, bar) (and z_threshold scaled alike): divide it
-            z = z / np.maximum(bar / opts["z_sustained"], 1.0)
+        if opts["return_days"] > 0:
+            z = z / self._own_bar(z, interval_seconds, kwargs["cal"].day)
         ratio = (negative + 1.0) / (neg.expected + 1.0)
         fired = (
             sustained(
@@ -146,6 +145,27 @@ class NegativeVolume(Detector):
                     np.nan,
                 )
         return Firing(fired, negative, neg.expected, neg.zscore, share_delta)
+
+    def _own_bar(self, z: np.ndarray, interval_seconds: int, day: np.ndarray) -> np.ndarray:
+        """How many times above its own thresholds ``z`` must be (≥ 1) for the series' own bar.
+
+        The statistic whose daily peaks are fitted is the detector's own firing strength in
+        ``z_sustained`` units: the z held for ``hold``, or the single-bin z scaled by
+        ``z_sustained / z_threshold``, so the bar rises for whichever path fires daily.
+        """
+        opts = self.options
+        held = z.copy()
+        for k in range(1, max(1, opts["hold"] // interval_seconds)):
+            held[:, k:] = np.minimum(held[:, k:], z[:, :-k])
+        strength = np.maximum(held, z * opts["z_sustained"] / opts["z_threshold"])
+        bar = return_level(
+            strength,
+            day,
+            opts["return_days"],
+            max(1, opts["return_history"] // 86400),
+            min_days=opts["return_min_days"],
+        )
+        return np.maximum(np.nan_to_num(bar) / opts["z_sustained"], 1.0)
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         # `counts` says whether a plain `timestamp,value` series (any tone) was counted.

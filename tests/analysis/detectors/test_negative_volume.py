@@ -106,8 +106,8 @@ def test_appending_future_bins_never_changes_earlier_decisions() -> None:
 
 
 def test_detect_all_merges_detectors_on_one_episode() -> None:
-    rates = np.full(3 * PER_DAY, 60.0)
-    onset = 2 * PER_DAY
+    rates = np.full(4 * PER_DAY, 60.0)
+    onset = 3 * PER_DAY + 10  # the volume views wait for three days of history
     rates[onset : onset + 12] *= 4
     series = poisson_series(rates, seed=7, share=0.2)
     negatives = list(series.negative)

@@ -33,8 +33,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_detect_prints_one_json_alert_per_episode_at_onset(tmp_path: Path) -> None:
     rng = np.random.default_rng(31)
-    values = rng.poisson(12, 3 * 288)
-    onsets = [2 * 288 + 10, 2 * 288 + 200]
+    values = rng.poisson(12, 4 * 288)
+    onsets = [3 * 288 + 10, 3 * 288 + 200]  # the defaults wait for three days of history
     values[onsets[0] : onsets[0] + 10] += 80  # a 50-minute burst: 10 firing bins, one alert
     values[onsets[1] : onsets[1] + 3] += 150
     values[300] = 16  # noise-level wiggles: no alert
@@ -67,7 +67,7 @@ def test_detect_prints_one_json_alert_per_episode_at_onset(tmp_path: Path) -> No
 def test_detect_quiet_series_prints_nothing_and_bad_input_fails(tmp_path: Path) -> None:
     rng = np.random.default_rng(32)
     path = tmp_path / "quiet.csv"
-    write_series(path, rng.poisson(3, 2 * 288).tolist(), datetime(2026, 3, 2), header=False)
+    write_series(path, rng.poisson(3, 4 * 288).tolist(), datetime(2026, 3, 2), header=False)
     result = run("spikes", "detect", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -87,7 +87,7 @@ def test_detect_uses_the_detectors_of_a_given_config(tmp_path: Path) -> None:
         "    options: {z_threshold: 50.0, z_sustained: 50.0}\n",
         encoding="utf-8",
     )
-    values = [10] * 300 + [60] * 5 + [10] * 20
+    values = [10] * (3 * 288 + 12) + [60] * 5 + [10] * 20
     path = tmp_path / "s.csv"
     write_series(path, values, datetime(2026, 3, 2))
     assert json.loads(run("spikes", "detect", str(path)).stdout.splitlines()[0])
