@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -126,18 +126,14 @@ class ShopJsonpSpider(BaseSpider):
             self.count_error("unexpected_shape", response.url)
             return
         rates = [r for r in detail.get("rateList") or [] if isinstance(r, dict)]
-        self.count_page(len(rates))
         key = f"item:{item_id}"
-        fresh = 0
-        for rate in rates:
-            if "id" not in rate:
-                self.count_error("bad_entry", response.url)
-                continue
-            created = self.parse_time_or_count(rate.get("rateDate"), response.url)
-            if created is None or self.known(key, rate["id"], created):
-                continue
-            fresh += 1
-            yield from self.rate_records(rate, item_id, created, key, response.url)
+        fresh = yield from self.new_rates(
+            rates,
+            key,
+            "rateDate",
+            response.url,
+            lambda rate, created: self.rate_records(rate, item_id, created, key, response.url),
+        )
         paginator = detail.get("paginator") or {}
         last = int(paginator.get("lastPage") or 0)
         if rates and fresh and page < last and page < self.source.max_pages:
@@ -146,6 +142,32 @@ class ShopJsonpSpider(BaseSpider):
                 self.parse_page,
                 {"item_id": item_id, "page": page + 1},
             )
+
+    def new_rates(
+        self,
+        rates: list[dict[str, Any]],
+        key: str,
+        time_field: str,
+        url: str,
+        records: Callable[[dict[str, Any], Any], Iterator[dict[str, Any]]],
+    ) -> Generator[dict[str, Any], None, int]:
+        """The records of the rates not seen before; returns how many were new.
+
+        One loop for both API shapes (``rateDate`` on the rate list, ``feedbackDate`` on mtop):
+        an entry without an id is counted as bad, never guessed at.
+        """
+        self.count_page(len(rates))
+        fresh = 0
+        for rate in rates:
+            if not rate.get("id"):
+                self.count_error("bad_entry", url)
+                continue
+            created = self.parse_time_or_count(rate.get(time_field), url)
+            if created is None or self.known(key, rate["id"], created):
+                continue
+            fresh += 1
+            yield from records(rate, created)
+        return fresh
 
     def rate_records(
         self, rate: dict[str, Any], item_id: str, created: Any, key: str, url: str
@@ -212,18 +234,14 @@ class ShopJsonpSpider(BaseSpider):
             self.count_error("unexpected_shape", response.url)
             return
         rates = [r for r in data.get("rateList") or [] if isinstance(r, dict)]
-        self.count_page(len(rates))
         key = f"item:{item_id}"
-        fresh = 0
-        for rate in rates:
-            if not rate.get("id"):
-                self.count_error("bad_entry", response.url)
-                continue
-            created = self.parse_time_or_count(rate.get("feedbackDate"), response.url)
-            if created is None or self.known(key, rate["id"], created):
-                continue
-            fresh += 1
-            yield from self.mtop_records(rate, item_id, created, key)
+        fresh = yield from self.new_rates(
+            rates,
+            key,
+            "feedbackDate",
+            response.url,
+            lambda rate, created: self.mtop_records(rate, item_id, created, key),
+        )
         last = _int(data.get("totalPage"))
         more = last is None or page < last  # no totalPage: stop on an empty or all-known page
         if rates and fresh and more and page < self.source.max_pages:
