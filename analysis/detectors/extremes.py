@@ -1,4 +1,8 @@
-"""The series' own "once in so many days" bar: a return level from its past daily maxima.
+"""What a series' own past days say a page must beat: its usual daily peak, and its return level.
+
+* :func:`usual_peak` — the median of the daily maxima of the previous days: the count of a usual
+  busiest hour. A rise that stays below it is smaller than an ordinary afternoon.
+* :func:`return_level` — the series' own "once in so many days" bar (below).
 
 Real mention series differ in how often their chatter bursts: a bar that is rare for one brand
 pages another every day. Instead of one z for every series, the bar for day ``d`` is the level
@@ -31,6 +35,19 @@ def daily_maxima(score: np.ndarray, day: np.ndarray) -> np.ndarray:
         if b > a:
             out[:, d] = score[:, a:b].max(axis=1)
     return out
+
+
+def usual_peak(counts: np.ndarray, day: np.ndarray, history_days: int = 14) -> np.ndarray:
+    """Per bin, the median daily maximum of ``counts`` over the previous ``history_days`` days.
+
+    Day 0 (usually partial) is left out; NaN until one complete earlier day is known. Causal.
+    """
+    maxima = daily_maxima(counts, day)
+    n_days = maxima.shape[1]
+    by_day = np.full(maxima.shape, np.nan)
+    for d in range(2, n_days):
+        by_day[:, d] = np.median(maxima[:, max(1, d - history_days) : d], axis=1)
+    return by_day[:, day] if n_days else np.full(counts.shape, np.nan)
 
 
 def return_level(

@@ -7,6 +7,7 @@ The main crisis detector. Fires at bin ``t`` when, with the baseline of
   ≥ ``z_sustained`` held for ``hold``, or (``rise_ratio`` > 0) ≥ ``rise_z`` with the count
   ≥ ``rise_ratio`` × expected, both held for ``rise_hold``, and
 * the count is ≥ ``min_count`` and ≥ ``min_ratio`` × expected (minimum-volume guards), and
+  (``peak_ratio`` > 0) ≥ ``peak_ratio`` × the series' usual daily peak, and
 * ``t`` is past ``warmup`` (no baseline to speak of before), and
 * (when the total is known) negatives rose clearly more than the total did
   (``min_excess_over_total``): a holiday or a new source that lifts every mention alike keeps
@@ -22,7 +23,7 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
-from koubei.analysis.detectors.extremes import return_level
+from koubei.analysis.detectors.extremes import return_level, usual_peak
 from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series import trailing_sum
 
@@ -93,8 +94,19 @@ class NegativeVolume(Detector):
         "return_days": 0.0,
         "return_history": "28d",
         "return_min_days": 2,
+        # The usual daily peak (0: off): the count must also reach `peak_ratio` × the median of
+        # the daily maxima of this view over the last `peak_days` days. A rise that stays below
+        # an ordinary busy hour (a burst of chatter in the small hours) waits until it does.
+        "peak_ratio": 0.0,
+        "peak_history": "14d",
     }
-    duration_options = BASELINE_DURATIONS | {"window", "hold", "rise_hold", "return_history"}
+    duration_options = BASELINE_DURATIONS | {
+        "window",
+        "hold",
+        "rise_hold",
+        "return_history",
+        "peak_history",
+    }
 
     def fire(
         self,
@@ -131,6 +143,10 @@ class NegativeVolume(Detector):
             rising = np.where(ratio >= opts["rise_ratio"], z, -np.inf)
             held = sustained(rising, np.inf, opts["rise_z"], bins)
             fired |= held & (negative >= opts["rise_min_count"])
+        if opts["peak_ratio"] > 0:
+            days = max(1, opts["peak_history"] // 86400)
+            peak = usual_peak(negative, kwargs["cal"].day, days)
+            fired &= ~(negative < opts["peak_ratio"] * peak)  # NaN (no day known yet): no gate
         fired[:, : self.bins("warmup", interval_seconds) + w - 1] = False
         share_delta = None
         if total is not negative and not np.array_equal(total, negative):

@@ -1,13 +1,16 @@
-"""The series' own bar (``return_days``): a return level fitted on the series' past daily peaks."""
+"""What a series' own past days say a page must beat: its usual daily peak (``peak_ratio``, on by
+default) and its own bar (``return_days``, a return level fitted on its past daily peaks)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 
-from koubei.analysis.detectors import CountSeries, detect_all
-from koubei.analysis.detectors.extremes import return_level
+from koubei.analysis.detectors import CountSeries, build_detectors, default_config, detect_all
+from koubei.analysis.detectors.extremes import return_level, usual_peak
 from koubei.analysis.detectors.negative_volume import NegativeVolume
-from tests.analysis.detectors.conftest import PER_DAY, START, poisson_series
+from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
 
 #: the shipped single-bin view (`mention-jump`), with and without the series' own bar
 JUMP = {"scale_window": "3d", "z_threshold": 12.0, "z_sustained": 12.0, "warmup": "1d"}
@@ -102,3 +105,41 @@ def test_hourly_series_get_their_bar_per_day_too() -> None:
     own = detect_all([NegativeVolume("s", {**surge, "return_days": 30})], series)
     assert len(plain) >= 20
     assert len(own) <= 4
+
+
+def test_the_usual_peak_is_the_median_busiest_bin_of_earlier_days() -> None:
+    rng = np.random.default_rng(10)
+    counts = rng.poisson(100 * daily_profile(10), (1, 10 * PER_DAY)).astype(float)
+    counts[0, 6 * PER_DAY + 50] = 5000  # one day's freak peak: the median ignores it
+    day = np.arange(counts.shape[1]) // PER_DAY
+    peak = usual_peak(counts, day)
+    assert np.isnan(peak[0, : 2 * PER_DAY]).all()  # day 0 is partial in general: from day 2 on
+    assert 100 <= peak[0, -1] <= 140
+    for cut in (2 * PER_DAY + 1, 6 * PER_DAY + 51, 9 * PER_DAY):
+        head = usual_peak(counts[:, :cut], day[:cut])
+        assert np.allclose(np.nan_to_num(head), np.nan_to_num(peak[:, :cut]))
+
+
+def _night_burst(factor: float, seed: int) -> CountSeries:
+    """Six days peaking at 100 mentions a bin at 20:00 (37 at 03:00), and an hour of
+    ``factor`` × that level from 03:00 on the fifth day."""
+    rates = 100 * daily_profile(6)
+    onset = 4 * PER_DAY + 3 * 12
+    rates[onset : onset + 12] *= factor
+    return poisson_series(rates, seed=seed)
+
+
+def test_a_night_burst_below_an_ordinary_evening_does_not_page_one_above_it_does() -> None:
+    without = default_config()
+    for detector in without.detectors:
+        detector.options.pop("peak_ratio", None)
+    small, large = _night_burst(1.8, seed=11), _night_burst(5.0, seed=11)
+    onset = small.start[4 * PER_DAY + 3 * 12]
+    # ×1.8 the night level (≈ 67 a bin) stays below 0.8 × the usual evening (≈ 100): no page;
+    # without the usual-peak floor the same burst pages
+    assert detect_all(build_detectors(default_config()), small) == []
+    assert [p.timestamp >= onset for p in detect_all(build_detectors(without), small)] == [True]
+    # ×5 (≈ 185 a bin) is above any ordinary evening: one page, within the hour
+    pages = detect_all(build_detectors(default_config()), large)
+    assert len(pages) == 1
+    assert onset <= pages[0].timestamp <= onset + timedelta(hours=1)
