@@ -18,8 +18,10 @@ from koubei import config as cfg
 from koubei import paths
 from koubei.log import get_logger
 
-# Eight days of history: the seasonal baseline compares with the same time a week earlier.
-HISTORY = timedelta(days=8)
+# Fifteen days of history: the volume detectors' seasonal baseline takes the same time of day
+# on up to 14 earlier days (of the same day type) and their usual daily peak the last 14 days,
+# so the live cycle decides on what `python -m bench spikes` and `spikes backtest` measured.
+HISTORY = timedelta(days=15)
 # A detection this recent counts as "still firing"; older ones belong to the incident's past.
 ACTIVE_WINDOW = timedelta(hours=1)
 # How far back the spread-aware trigger and the evidence look at individual posts.
@@ -220,7 +222,8 @@ def brand_series(
     interval: int,
     alerts: cfg.AlertsConfig | None = None,
 ) -> tuple[list[Any], Any]:
-    """The brand's volume bins over ``[start, end)`` and the count series its detectors read.
+    """The brand's volume bins over ``[start, end)`` from its first post on, and the count
+    series its detectors read.
 
     The one place the live cycle and ``koubei spikes backtest --brand`` get a brand's series:
     opinions only (see ``volume_series``), and with ``alerts`` its ``paging.settling`` newest
@@ -231,6 +234,11 @@ def brand_series(
     from koubei.pipeline.index.queries import volume_series
 
     bins = volume_series(es, prefix, brand, start, end, interval)
+    # The series starts at the brand's first post: empty bins before it are "not monitored yet",
+    # not "quiet", and the warm-up must count from real history (otherwise the first day of a
+    # new brand's posts looks like a surge from zero).
+    first = next((i for i, b in enumerate(bins) if b.total), 0)
+    bins = bins[first:]
     counts = CountSeries.from_bins(bins, interval, key=brand)
     if alerts is not None:
         counts.unsettled = settling_bins(alerts, interval)

@@ -86,6 +86,12 @@ def test_backtest_replays_a_brands_indexed_history(
     monkeypatch.setattr(queries, "MAX_BINS_PER_SEARCH", 500)
     assert main(args) == 0
     assert capsys.readouterr().out.splitlines() == lines
+    # Asked for more days than the brand has: its series starts at its first post, so the
+    # days before are not "quiet" and its first posts are not a surge from zero.
+    assert main(["spikes", "backtest", "--brand", "鲜牧", "--since", "14d", "--end", end]) == 0
+    longer = capsys.readouterr().out.splitlines()
+    assert longer[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
+    assert longer[1].startswith("1 pages")
     # A brand with nothing indexed is said to be so, not replayed as nine quiet days.
     assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 1
     assert "no indexed posts of '无名'" in capsys.readouterr().out
