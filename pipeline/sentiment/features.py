@@ -19,6 +19,11 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
   wins where both list a word) emits ``⊞``/``⊟`` (``⊞⊞``/``⊟⊟`` for two or more clauses). Kept
   apart from ``⊕``/``⊖`` so that the model learns how far the bigger, noisier list can be
   trusted;
+* **net balance** (with either lexicon) — positive minus negative leaning clauses, capped at
+  three: ``Δ+1`` … ``Δ+3``/``Δ-1`` … ``Δ-3`` for the hand list, ``∇±n`` for HowNet's. A long
+  review with pros and cons (a hotel's room, front desk, breakfast and noise) emits both
+  ``⊕⊕`` and ``⊖⊖``; only the net says which side the majority of its clauses takes
+  (measured: leave-one-category-out mean +0.08 points, the farthest category +0.10);
 * **social signals** (models trained with them) — microblog cues shop reviews almost never
   show, mapped onto the lexicon-balance features whose weights the training data does teach:
   a *sarcasm marker* (呵呵, ``[doge]``, 我谢谢你 …) or *praise after a complaint* (等了三个小时，
@@ -119,6 +124,8 @@ NOT_NEGATIONS = (
 _SKIP = ("是很", "是太", "那么", "怎么", "这么", "太", "很", "大", "够", "算", "是", "会", "再")
 CONTRAST = ("但是", "不过", "可是", "然而", "只是", "就是", "但", "却")
 NEG_WINDOW = 2
+# Net clause balance is bucketed up to this many clauses (Δ+1, Δ+2, Δ+3 for three or more).
+NET_CAP = 3
 # Longest plain character n-gram. Trigrams are mostly product vocabulary (measured: dropping them
 # raised mean leave-one-category-out accuracy and left in-domain accuracy within 0.2 points).
 MAX_NGRAM = 2
@@ -308,6 +315,14 @@ def _lexicon_balance(clause: str, out: set[str], contrast: bool, negation_ends: 
     return balance
 
 
+def _net_balance(out: set[str], mark: str, positive: int, negative: int) -> None:
+    # Which side has more leaning clauses, capped at three: a long review with pros and cons
+    # emits both ⊕⊕ and ⊖⊖, which alone cannot say where the majority (the verdict) lies.
+    net = positive - negative
+    if net:
+        out.add(f"{mark}{'+' if net > 0 else '-'}{min(abs(net), NET_CAP)}")
+
+
 def extract(
     text: str,
     max_n: int = MAX_NGRAM,
@@ -366,6 +381,7 @@ def extract(
         # Matched on the whole text: the question mark is split off with the clauses.
         out.add("¿")
         negative += 1
+    _net_balance(out, "Δ", positive, negative)
     if positive:
         out.add("⊕" if positive == 1 else "⊕⊕")
     if negative:
@@ -375,6 +391,7 @@ def extract(
             out.add("⊞" if g_positive == 1 else "⊞⊞")
         if g_negative:
             out.add("⊟" if g_negative == 1 else "⊟⊟")
+        _net_balance(out, "∇", g_positive, g_negative)
     # The number of features grows with length, so the offset a text starts from must too:
     # one length-bucket feature lets "满意" alone be judged against other two-character texts.
     out.add(f"§{min(size.bit_length(), 8)}")
