@@ -19,6 +19,13 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
   wins where both list a word) emits ``⊞``/``⊟`` (``⊞⊞``/``⊟⊟`` for two or more clauses). Kept
   apart from ``⊕``/``⊖`` so that the model learns how far the bigger, noisier list can be
   trusted;
+* **net balance** — positive minus negative leaning clauses, capped at three: ``Δ+1`` …
+  ``Δ+3``/``Δ-1`` … ``Δ-3`` for the hand list; with the general lexicon also ``∇±n`` for
+  HowNet's and ``◇±n`` for clauses judged by both lists together (the sum of their balances,
+  so a clause only HowNet can read still counts). A long review with pros and cons (a
+  hotel's room, front desk, breakfast and noise) emits both ``⊕⊕`` and ``⊖⊖``; only the net
+  says which side most of its clauses take (measured, all-nine leave-one-category-out: mean
+  +0.19 points, the farthest category +1.03; ``Δ``/``∇`` alone +0.08 and +0.10);
 * **social signals** (models trained with them) — microblog cues shop reviews almost never
   show, mapped onto the lexicon-balance features whose weights the training data does teach:
   a *sarcasm marker* (呵呵, ``[doge]``, 我谢谢你 …) or *praise after a complaint* (等了三个小时，
@@ -119,6 +126,8 @@ NOT_NEGATIONS = (
 _SKIP = ("是很", "是太", "那么", "怎么", "这么", "太", "很", "大", "够", "算", "是", "会", "再")
 CONTRAST = ("但是", "不过", "可是", "然而", "只是", "就是", "但", "却")
 NEG_WINDOW = 2
+# Net clause balance is bucketed up to this many clauses (Δ+1, Δ+2, Δ+3 for three or more).
+NET_CAP = 3
 # Longest plain character n-gram. Trigrams are mostly product vocabulary (measured: dropping them
 # raised mean leave-one-category-out accuracy and left in-domain accuracy within 0.2 points).
 MAX_NGRAM = 2
@@ -308,6 +317,14 @@ def _lexicon_balance(clause: str, out: set[str], contrast: bool, negation_ends: 
     return balance
 
 
+def _net_balance(out: set[str], mark: str, positive: int, negative: int) -> None:
+    # Which side has more leaning clauses, capped at three: a long review with pros and cons
+    # emits both ⊕⊕ and ⊖⊖, which alone cannot say where the majority (the verdict) lies.
+    net = positive - negative
+    if net:
+        out.add(f"{mark}{'+' if net > 0 else '-'}{min(abs(net), NET_CAP)}")
+
+
 def extract(
     text: str,
     max_n: int = MAX_NGRAM,
@@ -337,6 +354,7 @@ def extract(
     complained = False
     general = general and lexicon
     g_positive = g_negative = 0
+    both_positive = both_negative = 0  # clauses by the sum of both lists' balances
     for clause in clauses(prepared):
         if _CONTRAST_RE.match(clause):
             turned = True
@@ -357,6 +375,8 @@ def extract(
             complained = complained or balance < 0 or _COMPLAINT.search(clause) is not None
         positive += balance > 0
         negative += balance < 0
+        both_positive += balance + g_balance > 0
+        both_negative += balance + g_balance < 0
         g_positive += g_balance > 0
         g_negative += g_balance < 0
         size += len(clause)
@@ -366,6 +386,7 @@ def extract(
         # Matched on the whole text: the question mark is split off with the clauses.
         out.add("¿")
         negative += 1
+    _net_balance(out, "Δ", positive, negative)
     if positive:
         out.add("⊕" if positive == 1 else "⊕⊕")
     if negative:
@@ -375,6 +396,8 @@ def extract(
             out.add("⊞" if g_positive == 1 else "⊞⊞")
         if g_negative:
             out.add("⊟" if g_negative == 1 else "⊟⊟")
+        _net_balance(out, "∇", g_positive, g_negative)
+        _net_balance(out, "◇", both_positive, both_negative)
     # The number of features grows with length, so the offset a text starts from must too:
     # one length-bucket feature lets "满意" alone be judged against other two-character texts.
     out.add(f"§{min(size.bit_length(), 8)}")

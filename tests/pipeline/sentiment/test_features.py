@@ -62,7 +62,7 @@ def test_negation_is_still_found_after_a_look_alike() -> None:
 
 
 def test_max_n_bounds_plain_ngrams() -> None:
-    plain = {f for f in extract("质量很好", max_n=2) if f[0] not in "¬+›§⊕⊖"}
+    plain = {f for f in extract("质量很好", max_n=2) if f[0] not in "¬+›§⊕⊖Δ◇"}
     assert max(map(len, plain)) == 2
     assert "质量很" in extract("质量很好", max_n=3)
 
@@ -85,6 +85,40 @@ def _lexicon(text: str) -> set[str]:
 )
 def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str]) -> None:
     assert _lexicon(text) == marks
+
+
+def _net(text: str) -> set[str]:
+    return {f for f in extract(text, general=True) if f[0] in "Δ∇◇"}
+
+
+@pytest.mark.parametrize(
+    ("text", "marks"),
+    [
+        # Long hotel-style reviews: both emit ⊕⊕ and ⊖⊖; the net says which side has more.
+        ("房间很干净，服务很周到，早餐丰富，位置方便，就是隔音有点差，价格偏贵", {"Δ+2"}),
+        ("房间有异味，隔音很差，前台态度冷漠，设施陈旧，位置方便，价格便宜", {"Δ-2"}),
+        ("很满意，很干净，很方便，很舒服，很热情", {"Δ+3"}),  # capped at three
+        ("价格偏贵，但是服务很周到", set()),  # one each way: no net
+        ("质量很好", {"Δ+1"}),
+    ],
+)
+def test_net_balance_says_which_side_most_clauses_take(text: str, marks: set[str]) -> None:
+    assert {m for m in _net(text) if m[0] == "Δ"} == marks
+
+
+def test_net_balance_of_the_general_lexicon_is_marked_apart() -> None:
+    # 优美 and 低劣 are only on HowNet's list, so only ∇ and the combined ◇ see them.
+    assert _net("风景优美，环境优美，质量低劣") == {"∇+1", "◇+1"}
+    assert _net("风景优美，环境优美") == {"∇+2", "◇+2"}
+    assert not {f for f in extract("风景优美，环境优美") if f[0] in "∇◇"}  # general=False
+
+
+def test_combined_net_balance_counts_clauses_each_list_reads() -> None:
+    # A clause for that the hand list reads (干净), one against that only HowNet reads (低劣):
+    # each list sees one side; weighed together the two clauses cancel, so no ◇.
+    assert _net("房间干净，质量低劣") == {"Δ+1", "∇-1"}
+    # Two clauses for, one against, spread over the two lists: only ◇ sees the majority.
+    assert _net("房间干净，风景优美，质量低劣") == {"Δ+1", "◇+1"}
 
 
 def test_a_lexicon_word_before_any_section_is_an_error_naming_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
