@@ -1,6 +1,6 @@
 """Spike detection scored as pages, on generated and real series, and vectorised throughput.
 
-``python -m bench spikes [--quick]``
+``python -m bench spikes [--quick]`` (``--variants``: only the variants table, see 3.)
 
 1. **Pages** (:class:`koubei.analysis.detectors.evaluate.PageScore`: alerts < 1 h apart are one
    page; incidents caught, false pages per 30 days, delay) for koubei's defaults, the
@@ -12,6 +12,9 @@
    with its labelled windows.
 2. **Throughput**: the default detectors over 1,000 brands × 30 days of 5-minute bins as one
    matrix, against the window-ratio rule's time on the same matrix.
+3. **Variants** (``--variants``): koubei's defaults with some options changed
+   (:data:`VARIANTS`), scored on the *tuning* seeds (1000-1099) and anomaly-series, where
+   settings are chosen; ``--held-out`` adds the held-out seeds.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from koubei.analysis.detectors import (
 )
 from koubei.analysis.detectors.evaluate import PageScore
 from koubei.analysis.detectors.paging import PagingPolicy
-from koubei.analysis.detectors.synthetic import HELD_OUT_SEEDS, START, generate_many
+from koubei.analysis.detectors.synthetic import HELD_OUT_SEEDS, START, TUNING_SEEDS, generate_many
 from koubei.timeutil import aware
 
 TEST_SEED = HELD_OUT_SEEDS.start
@@ -58,13 +61,42 @@ class Labelled:
 EVERY_EPISODE = PagingPolicy(quiet_seconds=0, escalate=False, page_severity="info")
 
 
-def own_bar_detectors(return_days: float = 30.0) -> list[Detector]:
-    """koubei's defaults with the series' own bar (``return_days``) on both volume views."""
-    config = default_config()
-    for detector in config.detectors:
-        if detector.type == "negative_volume":
-            detector.options["return_days"] = return_days
-    return build_detectors(config)
+BOTH_VIEWS = ("mention-surge", "mention-jump")
+
+
+def variant(changes: dict[str, dict[str, Any]]) -> Callable[[], list[Detector]]:
+    """koubei's defaults with ``changes`` (detector name → options) applied."""
+
+    def make() -> list[Detector]:
+        config = default_config()
+        for detector in config.detectors:
+            detector.options.update(changes.get(detector.name, {}))
+        return build_detectors(config)
+
+    return make
+
+
+def on_both(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: options for name in BOTH_VIEWS}
+
+
+#: The settings around the defaults that BENCHMARKS.md ("Spike detection") reports.
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "defaults": {},
+    "before session 5: warm-up 1 day, no usual-peak floor": on_both(
+        {"warmup": "1d", "peak_ratio": 0.0}
+    ),
+    "warm-up 2 days, no usual-peak floor": on_both({"warmup": "2d", "peak_ratio": 0.0}),
+    "no usual-peak floor": on_both({"peak_ratio": 0.0}),
+    "floor 0.6x on the surge": {"mention-surge": {"peak_ratio": 0.6}},
+    "floor 1x on the surge": {"mention-surge": {"peak_ratio": 1.0}},
+    "floor 0.8x on both views": {"mention-jump": {"peak_ratio": 0.8}},
+    "own bar on mention-jump, 30 days": {"mention-jump": {"return_days": 30.0}},
+    "own bar on both views, 7 days": on_both({"return_days": 7.0}),
+    "own bar on both views, 30 days": on_both({"return_days": 30.0}),
+    "own bar on both views, 60 days": on_both({"return_days": 60.0}),
+}
+own_bar_detectors = variant(on_both({"return_days": 30.0}))
 
 
 #: name → (detectors, paging policy); ``None`` is koubei's default policy.
@@ -209,7 +241,32 @@ def throughput(n_brands: int, days: int) -> dict[str, float]:
     }
 
 
+def variants_table(root: Path, held_out: bool) -> None:
+    """Each of :data:`VARIANTS` on the tuning seeds and anomaly-series (and the held-out seeds)."""
+    sets = {"tuning seeds 1000-1099": generated(100, 30, seed=TUNING_SEEDS.start)}
+    if root.is_dir():
+        sets["anomaly-series"] = anomaly_series(root)
+    if held_out:
+        sets[f"held-out seeds {TEST_SEED}-{TEST_SEED + 59}"] = generated(60, 30)
+    systems: dict[str, tuple[Callable[[], list[Detector]], PagingPolicy | None]] = {
+        name: (variant(changes), None) for name, changes in VARIANTS.items()
+    }
+    scored = {label: score(systems, items)["total"] for label, items in sets.items()}
+    print("| variant | " + " | ".join(f"{label}: caught, false pages" for label in sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    for name in VARIANTS:
+        cells = []
+        for results in scored.values():
+            s = results[name].summary()
+            cells.append(f"{s['caught']} / {s['incidents']}, {s['false_pages']}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str]) -> int:
+    if "--variants" in argv:
+        root = Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR))
+        variants_table(root, held_out="--held-out" in argv)
+        return 0
     quick = "--quick" in argv
     n_series, days = (16, 21) if quick else (60, 30)
     brands = 100 if quick else 1000

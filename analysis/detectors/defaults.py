@@ -26,7 +26,7 @@ from koubei.config import AlertsConfig, DetectorConfig
 #: hides); and
 #: ``mention-jump``, a single bin so far out (z ≥ 12) that it cannot wait a quarter hour. Both
 #: wait for three days of history, as long as the noise scale looks back: on the real series
-#: that removed 16 of 177 false pages for one incident, and nothing on the generated ones
+#: that removed 16 of 177 false pages for one incident, and lost no generated crisis
 #: (BENCHMARKS.md, "Spike detection"). And both must reach the series' usual daily peak (0.8×
 #: the median busiest hour of the last 14 days for the surge, 1× that 5-minute bin for the
 #: jump): a relative rise in the small hours that stays below an ordinary afternoon paged

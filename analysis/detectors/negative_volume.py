@@ -25,7 +25,7 @@ from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
 from koubei.analysis.detectors.extremes import return_level, usual_peak
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import trailing_sum
+from koubei.analysis.detectors.series import trailing_min, trailing_sum
 
 
 def baseline_kwargs(
@@ -59,11 +59,7 @@ def sustained(z: np.ndarray, single: float, held: float, bins: int) -> np.ndarra
     One noisy bin at z≈4 happens about monthly per series; two bins in a row at z≥3 almost
     never do, while a real crisis holds for many bins. Causal: looks back only.
     """
-    out = z >= held
-    for k in range(1, max(1, bins)):
-        out[:, k:] &= z[:, :-k] >= held
-        out[:, :k] = False
-    return out | (z >= single)
+    return (trailing_min(z, bins) >= held) | (z >= single)
 
 
 @register("negative_volume")
@@ -95,7 +91,7 @@ class NegativeVolume(Detector):
         "return_history": "28d",
         "return_min_days": 2,
         # The usual daily peak (0: off): the count must also reach `peak_ratio` × the median of
-        # the daily maxima of this view over the last `peak_days` days. A rise that stays below
+        # the daily maxima of this view over the last `peak_history`. A rise that stays below
         # an ordinary busy hour (a burst of chatter in the small hours) waits until it does.
         "peak_ratio": 0.0,
         "peak_history": "14d",
@@ -170,9 +166,7 @@ class NegativeVolume(Detector):
         ``z_sustained / z_threshold``, so the bar rises for whichever path fires daily.
         """
         opts = self.options
-        held = z.copy()
-        for k in range(1, max(1, opts["hold"] // interval_seconds)):
-            held[:, k:] = np.minimum(held[:, k:], z[:, :-k])
+        held = trailing_min(z, max(1, opts["hold"] // interval_seconds))
         strength = np.maximum(held, z * opts["z_sustained"] / opts["z_threshold"])
         bar = return_level(
             strength,

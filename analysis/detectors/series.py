@@ -309,6 +309,16 @@ def trailing_sum(a: FloatArray, window: int) -> FloatArray:
     return out
 
 
+def trailing_min(a: FloatArray, window: int) -> FloatArray:
+    """Minimum of bins ``t - window + 1 .. t``: the level held for the whole window (``-inf``
+    where fewer than ``window`` bins are known)."""
+    out = np.array(a, dtype=float)
+    for k in range(1, max(1, window)):
+        out[:, k:] = np.minimum(out[:, k:], a[:, :-k])
+        out[:, :k] = -np.inf
+    return out
+
+
 def seasonal_lags(a: FloatArray, period: int, count: int) -> FloatArray:
     """Stack ``a`` at ``t - k·period`` for ``k = 1..count`` on a new last axis."""
     return np.stack([lag(a, k * period) for k in range(1, count + 1)], axis=-1)

@@ -151,7 +151,8 @@ class ShopJsonpSpider(BaseSpider):
         url: str,
         records: Callable[[dict[str, Any], Any], Iterator[dict[str, Any]]],
     ) -> Generator[dict[str, Any], None, int]:
-        """The records of the rates not seen before; returns how many were new.
+        """The records of the rates not seen before; returns how many were new (the page's
+        entries are counted in the crawl stats here too).
 
         One loop for both API shapes (``rateDate`` on the rate list, ``feedbackDate`` on mtop):
         an entry without an id is counted as bad, never guessed at.
