@@ -75,6 +75,11 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     if not os.environ.get("KOUBEI_ES_URL"):
         os.environ["KOUBEI_ES_URL"] = es_local.ensure_node(es_local.node_file()).url
     anchor = demo_anchor(state)
+    # The demo replays one instant, the anchor: its crawl is stamped then too. Otherwise its
+    # posts are "crawled" after the alert's as_of (the anchor is floored to 5 minutes, and
+    # re-runs reuse it) and every source's freshness in the alert reads as unknown.
+    pinned = os.environ.get(timeutil.CLOCK_ENV)
+    os.environ[timeutil.CLOCK_ENV] = pinned or anchor.isoformat()
     secret = os.environ.setdefault("KOUBEI_WEBHOOK_SECRET", WEBHOOK_SECRET_DEFAULT)
     received_file = state / "received.jsonl"
     site = start_demo_site(anchor=anchor, port=demo_site_port(state))
@@ -88,6 +93,8 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     finally:
         site.stop()
         receiver.stop()
+        if pinned is None:
+            os.environ.pop(timeutil.CLOCK_ENV, None)
     summary["received_alerts"] = len(receiver.received())
     summary["received_file"] = str(received_file)
     summary["es_url"] = os.environ["KOUBEI_ES_URL"]

@@ -9,6 +9,7 @@ root, so as root it runs as the system user ``koubei-es``. ES 9 needs a JDK >= 2
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -437,12 +438,28 @@ def node_file() -> Path:
     return paths.state_dir("es") / "es-node.json"
 
 
+def node_workdir(node_file: Path) -> Path:
+    """The data dir of the persistent node recorded in ``node_file``: one per koubei home.
+
+    The server itself is shared (``base_dir``), the data is not: a second ``KOUBEI_HOME`` (a
+    colleague's demo, a test) must neither see the first home's documents nor wait on its
+    ``node.lock``. Keyed by the node file's resolved path, so the same home finds its
+    documents again after ``koubei es stop`` / ``start``.
+    """
+    key = hashlib.sha256(str(node_file.resolve()).encode()).hexdigest()[:12]
+    return base_dir() / f"koubei-node-{key}"
+
+
 def ensure_node(node_file: Path, *, heap: str = "512m") -> LocalNode:
     """The persistent local node recorded in ``node_file``, started if it is not running."""
     node = LocalNode.load(node_file)
     if node and node.alive() and _health(node.url, node.username, node.password):
         return node
-    node = start(heap=heap, workdir=base_dir() / "koubei-node")
+    workdir = node_workdir(node_file)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # which home a data dir belongs to, for whoever cleans up /var/tmp
+    (workdir / "koubei-home.txt").write_text(f"{node_file.resolve()}\n")
+    node = start(heap=heap, workdir=workdir)
     node.save(node_file)
     return node
 

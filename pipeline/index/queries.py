@@ -215,12 +215,14 @@ def volume_series(
 def latest_crawl_per_source(
     es: Elasticsearch, prefix: str, brand: str, start: datetime, end: datetime
 ) -> dict[str, datetime]:
-    """Per source, the latest ``crawled_at`` of the brand's posts crawled in ``[start, end)``.
+    """Per source, the latest ``crawled_at`` of the brand's posts crawled in ``[start, end]``.
 
     How fresh each source's data is: a source missing here brought nothing for the brand in
-    the window. Times come back in the timezone of ``start``.
+    the window. A post crawled at ``end`` itself was known then (a replay or the demo pins the
+    clock, and its crawl stamps are exactly ``end``). Times come back in the timezone of
+    ``start``.
     """
-    bounds = {"gte": _ms(start), "lt": _ms(end), "format": "epoch_millis"}
+    bounds = {"gte": _ms(start), "lte": _ms(end), "format": "epoch_millis"}
     query = {"bool": {"filter": [*post_filters(brand=brand), {"range": {"crawled_at": bounds}}]}}
     aggs = {
         "sources": {

@@ -39,6 +39,7 @@ def test_freshness_per_source_from_index_and_health(
         post(3, "dianping", AS_OF - timedelta(hours=3)),
         post(4, "dianping", AS_OF - timedelta(minutes=2), brand="北岭"),  # another brand's
         post(5, "weibo-search", AS_OF + timedelta(minutes=3)),  # after as_of: not yet known
+        post(6, "douyin", AS_OF),  # crawled at as_of itself (a pinned clock): known then
     ]
     index_records(es, records, prefix=index_prefix, refresh=True)
     health = [
@@ -59,7 +60,9 @@ def test_freshness_per_source_from_index_and_health(
     fresh = {
         f["source"]: f for f in source_freshness(es, index_prefix, "鲜牧", sources, health, AS_OF)
     }
-    assert sorted(fresh) == ["dianping", "weibo-search", "xhs"]  # "other" does not track 鲜牧
+    # "other" does not track 鲜牧; douyin brought it posts
+    assert sorted(fresh) == ["dianping", "douyin", "weibo-search", "xhs"]
+    assert fresh["douyin"]["minutes_behind"] == 0
     assert fresh["weibo-search"]["minutes_behind"] == 7
     assert fresh["weibo-search"]["last_ok_at"] == "2026-11-25T11:54:00+08:00"  # its own ok run
     assert fresh["dianping"]["minutes_behind"] == 180
