@@ -134,6 +134,11 @@ class PageScore:
     Alerts less than :data:`PAGE_MERGE_SECONDS` apart are one *page*. An incident is caught when
     an alert falls inside its window; a page is false when none of its alerts falls inside (or
     within the grace after) any window. Delay: first alert in the window minus the window start.
+
+    ``chance`` is how many incidents the same alerts would catch at random times: each series'
+    alerts shifted together by a random offset (circularly), averaged over ``chance_shifts``
+    offsets. NAB's windows are days wide and cover about a tenth of a series, so a detector that
+    pages often catches many of them by luck; ``caught - chance`` is what its timing earned.
     """
 
     incidents: int = 0
@@ -142,6 +147,8 @@ class PageScore:
     alerts: int = 0
     days: float = 0.0
     delays_minutes: list[float] = field(default_factory=list)
+    chance: float = 0.0
+    chance_shifts: int = 0  # 0: not estimated
 
     @property
     def false_per_30d(self) -> float:
@@ -165,6 +172,8 @@ class PageScore:
             if hits:
                 self.caught += 1
                 self.delays_minutes.append((hits[0] - start) * interval_seconds / 60.0)
+        if self.chance_shifts and alerts and windows:
+            self.chance += chance_catches(alerts, windows, n_bins, self.chance_shifts)
         merge = max(1, PAGE_MERGE_SECONDS // interval_seconds)
         page: list[int] = []
         for a in [*sorted(alerts), None]:
@@ -184,4 +193,25 @@ class PageScore:
             "false_per_30d": round(self.false_per_30d, 2),
             "delay_median_min": round(delay, 1),
             "alerts": self.alerts,
+            "caught_by_chance": round(self.chance, 1) if self.chance_shifts else None,
         }
+
+
+def chance_catches(
+    alerts: list[int], windows: list[tuple[int, int]], n_bins: int, shifts: int
+) -> float:
+    """Mean incidents caught by ``alerts`` all shifted by one random offset (mod ``n_bins``).
+
+    Keeps the alerts' number and spacing (a burst of pages stays a burst) and takes away their
+    timing. Seeded by the series' shape, so a figure is the same on every run.
+    """
+    rng = np.random.default_rng([n_bins, len(alerts), len(windows)])
+    starts = np.array([w[0] for w in windows])
+    ends = np.array([w[1] for w in windows])
+    base = np.asarray(alerts)
+    hits = 0
+    for offset in rng.integers(n_bins, size=shifts):
+        moved = np.sort((base + offset) % n_bins)
+        # a window is caught when some moved alert falls in [start, end)
+        hits += int(np.sum(np.searchsorted(moved, ends) > np.searchsorted(moved, starts)))
+    return hits / shifts

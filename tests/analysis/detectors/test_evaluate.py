@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from koubei.analysis.detectors.evaluate import Evaluation, PageScore, evaluate, score_onsets
+from koubei.analysis.detectors.evaluate import (
+    Evaluation,
+    PageScore,
+    chance_catches,
+    evaluate,
+    score_onsets,
+)
 from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.analysis.detectors.synthetic import (
     WARMUP_DAYS,
@@ -96,3 +103,17 @@ def test_page_score_merges_alerts_within_an_hour_into_one_page() -> None:
     assert (score.caught, score.incidents, score.false_pages) == (1, 2, 2)
     assert score.delays_minutes == [250.0]
     assert score.false_per_30d == 6.0  # 2 false pages in 10 days
+
+
+def test_chance_catches_keep_the_pages_and_take_away_their_timing() -> None:
+    window = [(0, 100)]  # a tenth of a 1,000-bin series
+    # ten pages spread evenly: wherever they are moved, one of them lands in the window
+    assert chance_catches(list(range(50, 1000, 100)), window, 1000, 200) == 1.0
+    # the same ten pages in one burst land there about a tenth of the time, like one page
+    burst = chance_catches(list(range(500, 510)), window, 1000, 400)
+    assert 0.05 < burst < 0.2
+    assert chance_catches([500], window, 1000, 400) == pytest.approx(0.1, abs=0.05)
+    # a detector that pages all the time catches every window by chance: the bench subtracts it
+    score = PageScore(chance_shifts=50)
+    score.add(list(range(0, 2880, 24)), [(100, 400), (2000, 2300)], 2880, 300)
+    assert score.caught == 2 and score.summary()["caught_by_chance"] == 2.0
