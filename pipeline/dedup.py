@@ -1,8 +1,11 @@
 """Near-duplicate clusters with MinHash LSH (datasketch).
 
 Copies and templated reposts share a ``dup_cluster`` id; nothing is deleted, so volume counts can
-choose unique (one per cluster) or all. The LSH index and the cluster of every key seen so far are
-persisted under ``state_dir`` so that a later batch joins clusters made by an earlier one.
+choose unique (one per cluster) or all. The LSH index and the cluster of every key seen in the last
+``RETENTION_SECONDS`` are persisted under ``state_dir`` so that a later batch joins clusters made
+by an earlier one. Older keys are dropped when the state is saved: the whole state is read and
+written once per batch, so a monitor that kept every post it ever saw would spend longer on it
+every day, while copies and templated reposts of a post arrive within hours or days of it.
 
 Shingles are character 3-grams of the cleaned text with whitespace, punctuation, digits and
 latin letters removed: templated reposts differ in exactly those (order numbers, handles, links).
@@ -26,6 +29,8 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from koubei.timeutil import now
+
 __all__ = [
     "NUM_PERM",
     "THRESHOLD",
@@ -41,6 +46,8 @@ NUM_PERM = 64
 THRESHOLD = 0.7  # estimated Jaccard similarity of shingle sets that makes two texts one cluster
 SHINGLE = 3
 STATE_FILE = "minhash_lsh.pickle"
+#: keys not seen (inserted, or met again by a re-run) for this long leave the index on save
+RETENTION_SECONDS = 7 * 86400
 _NOISE = re.compile(r"[\sA-Za-z0-9_\W]+")
 
 
@@ -88,26 +95,52 @@ def _record_key(record: dict[str, Any], text: str) -> str:
 
 
 class DedupIndex:
-    """MinHash LSH plus the cluster id of every inserted key; picklable as one state file."""
+    """MinHash LSH plus the cluster id of every recent key; picklable as one state file.
+
+    A cluster id outlives its first member: a copy that arrives after the first post left the
+    index still joins the cluster through any member that is left. A re-run of a record older
+    than the retention may get a new cluster id (its cluster is gone from the index).
+    """
 
     def __init__(self) -> None:
         self.lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
         self.cluster_of: dict[str, str] = {}
+        self.last_seen: dict[str, float] = {}  # key → unix time it was last assigned
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a state file written before `last_seen` existed: its keys count as seen on load
+        self.__dict__.update(state)
+        if "last_seen" not in state:
+            at = now().timestamp()
+            self.last_seen = dict.fromkeys(self.cluster_of, at)
 
     @classmethod
     def load(cls, state_dir: Path | None) -> DedupIndex:
-        """The persisted index under ``state_dir``, or a new empty one."""
+        """The persisted index under ``state_dir`` (without keys past the retention), or a new
+        empty one."""
         if state_dir is not None:
             path = Path(state_dir) / STATE_FILE
             if path.exists():
                 with open(path, "rb") as handle:
                     loaded = pickle.load(handle)
                 if isinstance(loaded, cls):
+                    loaded.prune(now().timestamp() - RETENTION_SECONDS)  # stale keys never match
                     return loaded
         return cls()
 
+    def prune(self, older_than: float) -> int:
+        """Drop the keys last seen before unix time ``older_than``; how many were dropped."""
+        stale = [key for key, at in self.last_seen.items() if at < older_than]
+        for key in stale:
+            if key in self.lsh:  # a key without text has no LSH entry
+                self.lsh.remove(key)
+            del self.cluster_of[key], self.last_seen[key]
+        return len(stale)
+
     def save(self, state_dir: Path) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves a torn state file."""
+        """Drop keys older than the retention, then write atomically (temp file + rename) so
+        a crash never leaves a torn state file."""
+        self.prune(now().timestamp() - RETENTION_SECONDS)
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".lsh.", dir=state_dir)
@@ -125,20 +158,24 @@ class DedupIndex:
         """Set ``dup_cluster`` on each record, in order (see ``assign_duplicate_clusters``)."""
         if signatures is not None and len(signatures) != len(records):
             raise ValueError(f"{len(signatures)} signatures for {len(records)} records")
+        at = now().timestamp()
         for number, record in enumerate(records):
             text = record_text(record)
             key = _record_key(record, text)
             if key in self.cluster_of:  # re-run: skip the MinHash work
                 record["dup_cluster"] = self.cluster_of[key]
+                self.last_seen[key] = at
                 continue
             known = signatures[number] if signatures is not None else signature(text)
-            record["dup_cluster"] = self.assign(key, known)
+            record["dup_cluster"] = self.assign(key, known, at)
 
-    def assign(self, key: str, signature: Signature) -> str:
+    def assign(self, key: str, signature: Signature, at: float | None = None) -> str:
         """The cluster id for ``key``: its earlier cluster, a near-duplicate's, or a new one.
 
-        ``signature`` is ``signature(text)`` of the key's text.
+        ``signature`` is ``signature(text)`` of the key's text; ``at`` (unix time, default now)
+        is when it was seen, for the retention.
         """
+        self.last_seen[key] = now().timestamp() if at is None else at
         if key in self.cluster_of:
             return self.cluster_of[key]
         if signature is None:
