@@ -161,11 +161,27 @@ def _parse_timestamp(text: str) -> datetime:
     return parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
 
 
+#: how far from a grid point (a fraction of the interval) a row still counts as on it
+GRID_JITTER = 0.1
+
+
+def _bin_of(offset_seconds: float, interval: int) -> int:
+    """The bin of a row ``offset_seconds`` after the first: the nearest grid point when the row
+    is within :data:`GRID_JITTER` of it, else the bin the row falls in."""
+    position = offset_seconds / interval
+    nearest = round(position)
+    return int(nearest) if abs(position - nearest) <= GRID_JITTER else int(position // 1)
+
+
 def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     """Read ``timestamp,value`` rows at a fixed interval into a volume-only :class:`CountSeries`.
 
-    The interval is the most common gap between rows. Missing bins are filled with the previous
-    value (causal) and marked ``filled``; rows off the grid are added to the bin they fall in.
+    The interval is the most common gap between rows, to the minute when rows are a minute or
+    more apart (an exporter stamping rows a second early or late still reads as 5-minute data).
+    A row within a tenth of the interval of a grid point belongs to that point's bin (the same
+    jitter must not put two rows in one bin and leave the next one empty). Missing bins are
+    filled with the previous value (causal) and marked ``filled``; rows farther off the grid
+    are added to the bin they fall in.
     Naive timestamps are taken as Asia/Shanghai local time. ``scale`` multiplies every value
     before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
@@ -192,15 +208,17 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     positive = gaps[gaps > 0]
     if not len(positive):
         raise ValueError(f"{path}: all timestamps are equal")
-    values, counts = np.unique(np.round(positive).astype(np.int64), return_counts=True)
+    unit = 60 if np.median(positive) >= 60 else 1
+    rounded = np.maximum(unit, unit * np.round(positive / unit)).astype(np.int64)
+    values, counts = np.unique(rounded, return_counts=True)
     interval = int(values[np.argmax(counts)])
     t0 = rows[0][0]
-    n_bins = int((rows[-1][0] - t0).total_seconds() // interval) + 1
+    n_bins = _bin_of((rows[-1][0] - t0).total_seconds(), interval) + 1
     sums = np.zeros(n_bins)
     seen = np.zeros(n_bins, dtype=bool)
     labels = [""] * n_bins
     for ts, text, value in rows:
-        i = int((ts - t0).total_seconds() // interval)
+        i = _bin_of((ts - t0).total_seconds(), interval)
         sums[i] += value
         if not seen[i]:
             labels[i] = text

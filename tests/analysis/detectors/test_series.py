@@ -31,6 +31,24 @@ def test_read_csv_infers_interval_fills_gaps_and_keeps_labels(tmp_path: Path) ->
     assert series.volume_only
 
 
+def test_read_csv_puts_rows_a_second_off_the_grid_on_it(tmp_path: Path) -> None:
+    # An exporter stamping 5-minute rows at run time: a second early or late, now and then.
+    # Floored, 21:49:59 would join 21:45's bin (a doubled count, a spike) and leave 21:50's
+    # empty; and 299 / 300 / 301 s gaps must still read as 5-minute data.
+    path = tmp_path / "jitter.csv"
+    stamps = ["21:40:00", "21:45:01", "21:49:59", "21:54:59", "22:00:01", "22:05:00", "22:17:30"]
+    path.write_text(
+        "timestamp,value\n"
+        + "".join(f"2015-02-26 {t},{n}\n" for n, t in enumerate(stamps, start=1)),
+        encoding="utf-8",
+    )
+    series = read_csv(path).series
+    assert series.interval_seconds == 300
+    # the last row is half an interval off: it is added to the bin it falls in (22:15)
+    assert series.negative == [1, 2, 3, 4, 5, 6, 6, 7]
+    assert series.filled == [False] * 6 + [True, False]
+
+
 def test_read_csv_without_header_and_with_iso_offsets(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     path.write_text("2026-03-02T00:00:00+00:00,1\n2026-03-02T00:01:00+00:00,2\n", "utf-8")
