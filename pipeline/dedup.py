@@ -3,9 +3,9 @@
 Copies and templated reposts share a ``dup_cluster`` id; nothing is deleted, so volume counts can
 choose unique (one per cluster) or all. The LSH index and the cluster of every key seen in the last
 ``RETENTION_SECONDS`` are persisted under ``state_dir`` so that a later batch joins clusters made
-by an earlier one. Older keys are dropped when the state is saved: the whole state is read and
-written once per batch, so a monitor that kept every post it ever saw would spend longer on it
-every day, while copies and templated reposts of a post arrive within hours or days of it.
+by an earlier one. Older keys are dropped when the state is loaded and saved: the whole state is
+read and written once per batch, so a monitor that kept every post it ever saw would spend longer
+on it every day, while copies and templated reposts of a post arrive within hours or days of it.
 
 Shingles are character 3-grams of the cleaned text with whitespace, punctuation, digits and
 latin letters removed: templated reposts differ in exactly those (order numbers, handles, links).
