@@ -173,6 +173,8 @@ def _baseline_block(
     level_stride = max(1, recent_bins // 12)
     for day in range(len(bounds) - 1):
         begin, end = int(bounds[day]), int(bounds[day + 1])
+        if end == begin:  # no bin starts on this day (bins longer than a day)
+            continue
         lo = max(0, begin - recent_bins)
         ks, like_for_like = reference_days(day, cal, seasonal_days)
         if ks:

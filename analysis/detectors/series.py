@@ -163,6 +163,18 @@ def _parse_timestamp(text: str) -> datetime:
 
 #: how far from a grid point (a fraction of the interval) a row still counts as on it
 GRID_JITTER = 0.1
+#: the most bins a CSV may span: one mistyped year (2051 for 2015) in a 5-minute series would
+#: otherwise make a grid of 3.8 million filled bins, gigabytes of detector arrays
+MAX_BINS = 1_000_000
+
+
+def _value(text: str, scale: float) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"value {text.strip()!r} is not a finite number")
+    if value < 0:
+        raise ValueError(f"value {text.strip()!r} is negative: mention counts never are")
+    return scale * value
 
 
 def _bin_of(offset_seconds: float, interval: int) -> int:
@@ -181,11 +193,12 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     A row within a tenth of the interval of a grid point belongs to that point's bin (the same
     jitter must not put two rows in one bin and leave the next one empty). Missing bins are
     filled with the previous value (causal) and marked ``filled``; rows farther off the grid
-    are added to the bin they fall in.
+    are added to the bin they fall in. Values must be finite and not negative, and the rows may
+    span at most :data:`MAX_BINS` bins; errors name the file and the line.
     Naive timestamps are taken as Asia/Shanghai local time. ``scale`` multiplies every value
     before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
-    rows: list[tuple[datetime, str, float]] = []
+    rows: list[tuple[datetime, str, float, int]] = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         for lineno, row in enumerate(reader, start=1):
@@ -197,7 +210,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 raise ValueError(f"{path}:{lineno}: expected 'timestamp,value'")
             try:
                 rows.append(
-                    (aware(_parse_timestamp(row[0])), row[0].strip(), scale * float(row[1]))
+                    (aware(_parse_timestamp(row[0])), row[0].strip(), _value(row[1], scale), lineno)
                 )
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: {exc}") from exc
@@ -214,10 +227,18 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     interval = int(values[np.argmax(counts)])
     t0 = rows[0][0]
     n_bins = _bin_of((rows[-1][0] - t0).total_seconds(), interval) + 1
+    if n_bins > MAX_BINS:
+        widest = int(np.argmax(gaps))
+        (before, text_a, _, line_a), (after, text_b, _, line_b) = rows[widest : widest + 2]
+        raise ValueError(
+            f"{path}: rows span {n_bins:,} bins of {interval} s (at most {MAX_BINS:,}); the "
+            f"widest gap is {(after - before).days} days, from {text_a!r} (line {line_a}) to "
+            f"{text_b!r} (line {line_b}): a mistyped timestamp?"
+        )
     sums = np.zeros(n_bins)
     seen = np.zeros(n_bins, dtype=bool)
     labels = [""] * n_bins
-    for ts, text, value in rows:
+    for ts, text, value, _ in rows:
         i = _bin_of((ts - t0).total_seconds(), interval)
         sums[i] += value
         if not seen[i]:

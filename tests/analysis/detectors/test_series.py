@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from koubei.analysis.detectors import CountSeries, read_csv, series_key
+from koubei.analysis.detectors import (
+    CountSeries,
+    default_detectors,
+    detect_all,
+    read_csv,
+    series_key,
+)
 from koubei.analysis.detectors.series import episodes, past_median, trailing_sum
 
 
@@ -61,6 +67,47 @@ def test_read_csv_rejects_garbage(tmp_path: Path) -> None:
     path.write_text("timestamp,value\n2026-03-02 00:00:00,1\nyesterday,2\n", "utf-8")
     with pytest.raises(ValueError, match=r"bad\.csv:3"):
         read_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nan", r"hostile\.csv:3: value 'nan' is not a finite number"),
+        ("inf", r"hostile\.csv:3: value 'inf' is not a finite number"),
+        ("-3", r"hostile\.csv:3: value '-3' is negative"),
+    ],
+)
+def test_read_csv_names_the_line_of_a_value_no_count_has(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        f"timestamp,value\n2026-03-02 00:00:00,1\n2026-03-02 00:05:00,{value}\n", "utf-8"
+    )
+    with pytest.raises(ValueError, match=message):
+        read_csv(path)
+
+
+def test_read_csv_refuses_a_mistyped_year_instead_of_a_grid_of_millions(tmp_path: Path) -> None:
+    path = tmp_path / "typo.csv"
+    path.write_text(
+        "timestamp,value\n2015-03-05 20:10:00,4\n2015-03-05 20:15:00,5\n2051-02-26 21:40:00,9\n",
+        "utf-8",
+    )
+    with pytest.raises(ValueError, match=r"typo\.csv: rows span .* from '2015-03-05 20:15:00' "
+                       r"\(line 3\) to '2051-02-26 21:40:00' \(line 4\)"):  # fmt: skip
+        read_csv(path)
+
+
+def test_bins_longer_than_a_day_do_not_break_the_detectors(tmp_path: Path) -> None:
+    # Days on which no bin starts (monthly rows) used to end the daily baseline with an
+    # IndexError; they are skipped.
+    path = tmp_path / "monthly.csv"
+    path.write_text(
+        "timestamp,value\n2015-02-26,5\n2015-03-26,6\n2015-04-26,6\n2015-05-26,7\n", "utf-8"
+    )
+    series = read_csv(path).series
+    assert detect_all(default_detectors(), series) == []
 
 
 def test_helpers_look_only_backwards() -> None:
