@@ -15,6 +15,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from koubei.flows.options import existing_file
 
@@ -80,12 +81,22 @@ def _corpus(given: Path | None) -> Path:
         raise SystemExit(f"{exc}, or pass DATA.csv") from None
 
 
+def _model(path: Path | None) -> Any:
+    """The model at ``path`` (default: the shipped one); a file that is none is a one-line
+    error naming it, not a traceback."""
+    from koubei.pipeline.sentiment import load_model
+
+    try:
+        return load_model(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot load the sentiment model: {exc}") from None
+
+
 def run_score(args: argparse.Namespace) -> int:
     from koubei.pipeline.clean import clean_text
-    from koubei.pipeline.sentiment import load_model
     from koubei.pipeline.sentiment.parallel import score_parallel
 
-    version = load_model(args.model).version
+    version = _model(args.model).version
     with contextlib.ExitStack() as stack:
         handle = (
             sys.stdin
@@ -126,7 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from koubei.pipeline.sentiment import load_model, training
+    from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
 
     rows = training.load_labelled(_corpus(args.data))
@@ -137,7 +148,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not rows:
         print("no labelled rows to evaluate", file=sys.stderr)
         return 1
-    model = load_model(args.model)
+    model = _model(args.model)
     results = {model.version: evaluate(model.probability_aggregated, rows, neutral=model.neutral)}
     if args.stock:
         results["stock-snownlp"] = evaluate(stock_snownlp_score, rows)

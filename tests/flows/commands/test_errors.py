@@ -43,6 +43,14 @@ def test_sentiment_score_of_a_missing_file(tmp_path: Path) -> None:
     _one_line(code, err, str(missing), "no such file")
 
 
+def test_sentiment_score_with_a_file_that_is_no_model(tmp_path: Path) -> None:
+    texts, junk = tmp_path / "texts.txt", tmp_path / "junk.bin"
+    texts.write_text("好吃\n", encoding="utf-8")
+    junk.write_bytes(bytes(range(256)))
+    code, err = koubei(tmp_path, "sentiment", "score", "--model", str(junk), str(texts))
+    _one_line(code, err, str(junk), "not a sentiment model")
+
+
 @pytest.mark.parametrize(
     ("option", "value"), [("--since", "7x"), ("--start", "last tuesday"), ("--end", "2026-13-01")]
 )
