@@ -42,7 +42,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
-    detectors = build_detectors(alerts)
+    detectors = build_detectors(alerts, config_dir / "alerts.yaml")
     # A router over the channel configs, not their names: a name is taken as "send whatever
     # the severity", which sent `info` incidents to every channel whatever its min_severity.
     targets = Router(alerts)

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
@@ -96,10 +97,17 @@ class Detector:
     input_kind: ClassVar[str] = "counts"
 
     def __init__(
-        self, name: str | None = None, options: Mapping[str, Any] | None = None, *, where: str = ""
+        self,
+        name: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
+        where: str = "",
+        config_file: Path | str = ALERTS_FILE,
     ) -> None:
         self.name = name or self.type_name
-        self.options = self.validate_options(options or {}, where=where or "options")
+        self.options = self.validate_options(
+            options or {}, where=where or "options", config_file=config_file
+        )
 
     # --- options ------------------------------------------------------------------------------
 
@@ -129,8 +137,11 @@ class Detector:
         return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
 
     @classmethod
-    def validate_options(cls, options: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-        """Validate ``options`` with the class's model; report every problem in one ConfigError."""
+    def validate_options(
+        cls, options: Mapping[str, Any], *, where: str, config_file: Path | str = ALERTS_FILE
+    ) -> dict[str, Any]:
+        """Validate ``options`` with the class's model; report every problem in one ConfigError
+        naming ``config_file``."""
         model = getattr(cls, "Options", None) or cls._options_model()
         try:
             return dict(model.model_validate(dict(options)).model_dump())
@@ -146,7 +157,7 @@ class Detector:
                     message = f"unknown option for detector type {cls.type_name!r} (known: {known})"
                 elif "ctx" in error and isinstance(error["ctx"].get("error"), Exception):
                     message = str(error["ctx"]["error"])
-                errors.append(f"{ALERTS_FILE}: {where}.{name}: {message}")
+                errors.append(f"{config_file}: {where}.{name}: {message}")
             raise ConfigError("\n".join(sorted(errors, key=_unknown_first))) from exc
 
     @classmethod
@@ -291,8 +302,9 @@ def register(type_name: str) -> Callable[[DetectorT], DetectorT]:
     return wrap
 
 
-def build_detectors(config: AlertsConfig) -> list[Detector]:
-    """The enabled detectors of ``config``; all option errors of all detectors reported at once."""
+def build_detectors(config: AlertsConfig, config_file: Path | str = ALERTS_FILE) -> list[Detector]:
+    """The enabled detectors of ``config``; all option errors of all detectors reported at once,
+    naming ``config_file`` (the file ``config`` was read from)."""
     errors: list[str] = []
     out: list[Detector] = []
     for i, entry in enumerate(config.detectors):
@@ -300,12 +312,14 @@ def build_detectors(config: AlertsConfig) -> list[Detector]:
         cls = REGISTRY.get(entry.type)
         if cls is None:
             errors.append(
-                f"{ALERTS_FILE}: {where}.type: unknown detector type {entry.type!r} "
+                f"{config_file}: {where}.type: unknown detector type {entry.type!r} "
                 f"(known: {', '.join(sorted(REGISTRY))})"
             )
             continue
         try:
-            detector = cls(entry.name, entry.options, where=f"{where}.options")
+            detector = cls(
+                entry.name, entry.options, where=f"{where}.options", config_file=config_file
+            )
         except ConfigError as exc:
             errors.append(str(exc))
             continue

@@ -75,7 +75,7 @@ def run_detect(args: argparse.Namespace) -> int:
     policy = None
     if args.config is not None:
         alerts = load_alerts(args.config)
-        configured = build_detectors(alerts)
+        configured = build_detectors(alerts, args.config / "alerts.yaml")
         detectors = configured or detectors
         policy = paging_policy(alerts)
     try:
@@ -102,6 +102,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     ``--brand`` the series is the one the live cycle reads (``flows.detect.brand_series``:
     opinions only, negative against total), over ``--since`` up to ``--end``.
     """
+    from koubei import paths
     from koubei.analysis.detectors import build_detectors, default_detectors, read_csv
     from koubei.config import ConfigError, load_alerts
 
@@ -110,7 +111,8 @@ def run_backtest(args: argparse.Namespace) -> int:
         return 2
     try:
         alerts = load_alerts(args.config)
-        detectors = build_detectors(alerts) or default_detectors()
+        config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
+        detectors = build_detectors(alerts, config_file) or default_detectors()
         data = read_csv(args.file, key=args.file.stem) if args.file is not None else None
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)

@@ -83,3 +83,17 @@ def test_run_without_the_webhook_url_stops_at_start(tmp_path: Path) -> None:
 def test_kibana_import_to_a_wrong_url(tmp_path: Path) -> None:
     code, err = koubei(tmp_path, "kibana", "import", "--url", "http://127.0.0.1:9")
     _one_line(code, err, "http://127.0.0.1:9", "Kibana")
+
+
+def test_spikes_detect_names_the_config_file_it_was_given(tmp_path: Path) -> None:
+    config = tmp_path / "team-config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: surge\n    type: negative_volume\n    options: {z_threshold: high}\n",
+        encoding="utf-8",
+    )
+    series = tmp_path / "s.csv"
+    series.write_text("timestamp,value\n2026-03-02 00:00:00,1\n2026-03-02 00:05:00,2\n", "utf-8")
+    code, err = koubei(tmp_path, "spikes", "detect", "--config", str(config), str(series))
+    # the file that is wrong, not the built-in config/alerts.yaml
+    _one_line(code, err, f"{config / 'alerts.yaml'}: detectors[0].options.z_threshold")
