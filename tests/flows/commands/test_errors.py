@@ -89,7 +89,8 @@ def test_spikes_detect_names_the_config_file_it_was_given(tmp_path: Path) -> Non
     config = tmp_path / "team-config"
     config.mkdir()
     (config / "alerts.yaml").write_text(
-        "detectors:\n  - name: surge\n    type: negative_volume\n    options: {z_threshold: high}\n",
+        "detectors:\n"
+        "  - name: surge\n    type: negative_volume\n    options: {z_threshold: high}\n",
         encoding="utf-8",
     )
     series = tmp_path / "s.csv"
