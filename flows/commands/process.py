@@ -28,6 +28,15 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"--workers must be at least 1, not {args.workers}", file=sys.stderr)
         return 2
+    if args.source and not ledger.landing_files(args.source):
+        # a typo in --source is not "nothing to do": say which sources have landed files
+        landed = sorted({path.parent.name for path in ledger.landing_files()})
+        print(
+            f"no landing files for source {args.source!r}; "
+            f"sources with landing files: {', '.join(landed) or 'none yet'}",
+            file=sys.stderr,
+        )
+        return 2
     pending = ledger.pending_landing(args.source)
     if not pending:
         print("nothing to process")

@@ -98,3 +98,11 @@ def test_spikes_detect_names_the_config_file_it_was_given(tmp_path: Path) -> Non
     code, err = koubei(tmp_path, "spikes", "detect", "--config", str(config), str(series))
     # the file that is wrong, not the built-in config/alerts.yaml
     _one_line(code, err, f"{config / 'alerts.yaml'}: detectors[0].options.z_threshold")
+
+
+def test_process_with_a_source_that_never_landed(tmp_path: Path) -> None:
+    landed = tmp_path / "landing" / "weibo-search"
+    landed.mkdir(parents=True)
+    (landed / "run-1.jsonl").write_text("", encoding="utf-8")
+    code, err = koubei(tmp_path, "process", "--source", "weibo-serach")
+    _one_line(code, err, "'weibo-serach'", "weibo-search")
