@@ -3,9 +3,10 @@
 Copies and templated reposts share a ``dup_cluster`` id; nothing is deleted, so volume counts can
 choose unique (one per cluster) or all. The LSH index and the cluster of every key seen in the last
 ``RETENTION_SECONDS`` are persisted under ``state_dir`` so that a later batch joins clusters made
-by an earlier one. Older keys are dropped when the state is loaded and saved: the whole state is
-read and written once per batch, so a monitor that kept every post it ever saw would spend longer
-on it every day, while copies and templated reposts of a post arrive within hours or days of it.
+by an earlier one. Older keys are dropped when the state is loaded (so they never match, and the
+batch's save leaves them out): the whole state is read and written once per batch, so a monitor
+that kept every post it ever saw would spend longer on it every day, while copies and templated
+reposts of a post arrive within hours or days of it.
 
 Shingles are character 3-grams of the cleaned text with whitespace, punctuation, digits and
 latin letters removed: templated reposts differ in exactly those (order numbers, handles, links).
@@ -46,7 +47,7 @@ NUM_PERM = 64
 THRESHOLD = 0.7  # estimated Jaccard similarity of shingle sets that makes two texts one cluster
 SHINGLE = 3
 STATE_FILE = "minhash_lsh.pickle"
-#: keys not seen (inserted, or met again by a re-run) for this long leave the index on save
+#: keys not seen (inserted, or met again by a re-run) for this long leave the index on load
 RETENTION_SECONDS = 7 * 86400
 _NOISE = re.compile(r"[\sA-Za-z0-9_\W]+")
 
@@ -124,7 +125,7 @@ class DedupIndex:
                 with open(path, "rb") as handle:
                     loaded = pickle.load(handle)
                 if isinstance(loaded, cls):
-                    loaded.prune(now().timestamp() - RETENTION_SECONDS)  # stale keys never match
+                    loaded.prune(now().timestamp() - RETENTION_SECONDS)
                     return loaded
         return cls()
 
@@ -138,9 +139,7 @@ class DedupIndex:
         return len(stale)
 
     def save(self, state_dir: Path) -> None:
-        """Drop keys older than the retention, then write atomically (temp file + rename) so
-        a crash never leaves a torn state file."""
-        self.prune(now().timestamp() - RETENTION_SECONDS)
+        """Write atomically (temp file + rename) so a crash never leaves a torn state file."""
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".lsh.", dir=state_dir)

@@ -15,9 +15,12 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from koubei.flows.options import existing_file
+
+if TYPE_CHECKING:
+    from koubei.pipeline.sentiment.model import SentimentModel
 
 CORPUS_HELP = "labelled CSV (default: $KOUBEI_REVIEWS_CSV, else ../shared/data/reviews_9cats.csv)"
 
@@ -81,7 +84,7 @@ def _corpus(given: Path | None) -> Path:
         raise SystemExit(f"{exc}, or pass DATA.csv") from None
 
 
-def _model(path: Path | None) -> Any:
+def _model(path: Path | None) -> SentimentModel:
     """The model at ``path`` (default: the shipped one); a file that is none is a one-line
     error naming it, not a traceback."""
     from koubei.pipeline.sentiment import load_model
