@@ -11,6 +11,11 @@ Status, worst first:
 ``empty``    no error and no block signal, yet the platform listed nothing at all (zero entries
              on every page): silently returning nothing;
 ``ok``       every page parsed; ``items`` may be 0 on an incremental run with nothing new.
+
+A run that lost a page keeps the previous incremental state (``crawlers/pipelines/landing.py``),
+so the next run re-reads from there; ``state_kept_since`` says since when every run has done so.
+A page that never comes back keeps it forever, and whatever lies past that page is never
+reached: the detection flow raises it once it has lasted a day (``detectors/operational.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Health:
     finished_at: str = field(default_factory=lambda: now().isoformat())
     reason: str = ""
     worker: str = ""
+    state_kept: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +97,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
         landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
         reason=reason,
+        state_kept=bool(stats.get(f"{STAT_PREFIX}state_kept")),
     )
 
 
@@ -131,6 +138,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged["items_per_page"] = (
         round(merged["entries"] / merged["pages"], 2) if merged["pages"] else 0.0
     )
+    merged["state_kept"] = any(p.get("state_kept") for p in parts)
     merged["workers"] = [str(p.get("worker", "")) for p in parts]
     merged["landing_files"] = [p["landing_file"] for p in parts if p.get("landing_file")]
     merged["landing_file"] = merged["landing_files"][0] if merged["landing_files"] else None
@@ -182,7 +190,12 @@ def write_health(health: Health) -> Path:
         # the source's data is (the alert says so per source).
         delivered = merged.get("status") in ("ok", "degraded")
         last_ok = merged.get("finished_at") if delivered else (current or {}).get("last_ok_at")
-        _write_json(path, {**merged, "last_ok_at": last_ok})
+        # Since when every run has kept the crawl state (a lost page each time), carried
+        # across runs; a run that saved its state clears it.
+        kept_since = None
+        if merged["state_kept"]:
+            kept_since = (current or {}).get("state_kept_since") or merged.get("finished_at")
+        _write_json(path, {**merged, "last_ok_at": last_ok, "state_kept_since": kept_since})
     return path
 
 

@@ -138,7 +138,7 @@ def write_reports(
 def check_sources(
     store: Any, config_dir: Path, as_of: datetime, targets: Any
 ) -> tuple[int, set[str]]:
-    """Raise an operational alert per blocked or empty source; return the brands it blinds.
+    """Raise an operational alert per blocked, empty or stuck source; return the brands blinded.
 
     The crawler writes each source's health after every run; a bad one opens an
     ``operational`` incident under ``source:<name>`` (resolved once it recovers), and the brands
@@ -146,7 +146,7 @@ def check_sources(
     ``targets`` is the flow's :class:`~koubei.analysis.alerts.routing.Router`: operational
     incidents go through the same routes, ``min_severity`` and quiet hours as crises.
     """
-    from koubei.analysis.detectors.operational import source_health_detections
+    from koubei.analysis.detectors.operational import BAD_STATUSES, source_health_detections
     from koubei.crawlers.health import all_health
 
     sources = {s.name: s for s in cfg.load_sources(config_dir).sources if s.enabled}
@@ -159,7 +159,8 @@ def check_sources(
         name = record["source"]
         detections = []
         if name in bad:
-            blind.update(sources[name].brands or every_brand)
+            if bad[name].details["status"] in BAD_STATUSES:  # a stuck state still delivers posts
+                blind.update(sources[name].brands or every_brand)
             # The crawl may finish after the evaluation time of a replay; keep it causal.
             detection = bad[name]
             detections.append(

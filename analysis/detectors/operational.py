@@ -7,14 +7,15 @@ carried over and the bins are ``filled``, so no detector fires on them and the r
 volume after the block is not mistaken for a spike. The count detectors only ever conclude
 *rises*, never a volume drop; the alerts half keeps incidents open while a source is blocked
 (``hold_open``). :func:`source_health_detections` turns a bad health record into an operational
-:class:`~koubei.analysis.detectors.base.Detection` for the on-call channel.
+:class:`~koubei.analysis.detectors.base.Detection` for the on-call channel, and so does a source
+that has lost a page on every run for a day (its crawl state stuck, ``state_kept_since``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ from koubei.analysis.detectors.series import CountSeries
 from koubei.timeutil import aware
 
 BAD_STATUSES = {"blocked": "warning", "empty": "info"}
+# A page lost now and then is retried by the next run, which re-reads from the kept state; one
+# lost on every run for a day is a page that is not coming back, and what lies past it is never
+# reached. A day, because an hour of 5-minute runs is still a site's hiccup and the alert is for
+# the crawler's owners, not the brand's.
+STATE_STUCK_AFTER = timedelta(days=1)
 
 
 def mark_unknown(series: CountSeries, spans: Iterable[tuple[datetime, datetime]]) -> CountSeries:
@@ -46,6 +52,9 @@ def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detec
     for record in records:
         severity = BAD_STATUSES.get(str(record.get("status")))
         if severity is None:
+            stuck = _state_stuck(record)
+            if stuck is not None:
+                out.append(stuck)
             continue
         source = str(record.get("source", "?"))
         when = datetime.fromisoformat(str(record["finished_at"]))
@@ -71,6 +80,37 @@ def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detec
             )
         )
     return out
+
+
+def _state_stuck(record: Mapping[str, Any]) -> Detection | None:
+    """A warning for a source whose every run has lost a page for STATE_STUCK_AFTER or more."""
+    since = record.get("state_kept_since")
+    if not since or not record.get("finished_at"):
+        return None
+    when = aware(datetime.fromisoformat(str(record["finished_at"])))
+    first = aware(datetime.fromisoformat(str(since)))
+    if when - first < STATE_STUCK_AFTER:
+        return None
+    source = str(record.get("source", "?"))
+    return Detection(
+        timestamp=when,
+        severity="warning",
+        score=0.0,
+        observed=float(record.get("items", 0)),
+        expected=0.0,
+        detector="source_health",
+        series=f"source:{source}",
+        reason=Reason(
+            "source_state_stuck",
+            {
+                "source": source,
+                "platform": record.get("platform"),
+                "since": first.isoformat(),
+                "detail": record.get("reason") or "",
+            },
+        ),
+        details={"group": "operational", "source": source, "status": "state_stuck"},
+    )
 
 
 def read_health(directory: Path) -> list[dict[str, Any]]:

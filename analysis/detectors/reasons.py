@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
+
+from koubei.timeutil import DEFAULT_TZ
 
 __all__ = ["TEMPLATES", "Reason", "describe", "reason_dict"]
 
@@ -188,6 +191,16 @@ def _source_unhealthy(p: Mapping[str, Any]) -> str:
     return f"数据源 {p['source']}{platform}{status}{detail}；这段时间的声量未知，不是零"
 
 
+def _source_state_stuck(p: Mapping[str, Any]) -> str:
+    since = datetime.fromisoformat(str(p["since"])).astimezone(DEFAULT_TZ)
+    platform = f"（{p['platform']}）" if p.get("platform") else ""
+    detail = f"，爬虫记录：{p['detail']}" if p.get("detail") else ""
+    return (
+        f"数据源 {p['source']}{platform}自 {since:%m-%d %H:%M} 起每轮都有页面抓取失败{detail}；"
+        "增量进度停在那时，每轮从那里重抓，失败页之后的内容一直没有收到"
+    )
+
+
 def _run_failed(p: Mapping[str, Any]) -> str:
     return f"定时运行 {p['flow']} 失败：{p.get('error') or '未知错误'}；本轮未完成监测"
 
@@ -206,6 +219,7 @@ TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "stl_forecast": _stl_forecast,
     "cascade_growth": _cascade_growth,
     "source_unhealthy": _source_unhealthy,
+    "source_state_stuck": _source_state_stuck,
     "run_failed": _run_failed,
     "above_expected": _above_expected,
 }

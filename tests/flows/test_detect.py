@@ -71,6 +71,30 @@ def test_blocked_source_alerts_once_holds_brands_and_resolves(
     assert notifications(db_path)[0].kind == "resolved"
 
 
+def test_a_stuck_crawl_state_alerts_the_crawler_owners_but_blinds_no_brand(
+    koubei_home: str, clock: datetime
+) -> None:
+    """A source that lost a page on every run for a day still delivers new posts: its brands
+    are not blind, but its owners hear that something past that page is never reached."""
+    config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
+    channels = Router(cfg.load_alerts(config_dir))
+    db_path = Path(koubei_home) / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=2)
+    write_health("demo-weibo", "degraded", clock.isoformat())
+    record = json.loads(health_path("demo-weibo").read_text())
+    record["state_kept_since"] = (clock - timedelta(hours=2)).isoformat()
+    health_path("demo-weibo").write_text(json.dumps(record))
+    assert check_sources(store, config_dir, clock, channels) == (0, set())  # a 2-hour hiccup
+
+    record["state_kept_since"] = (clock - timedelta(days=1, minutes=5)).isoformat()
+    health_path("demo-weibo").write_text(json.dumps(record))
+    notified, blind = check_sources(store, config_dir, clock, channels)
+    assert notified == 1 and blind == set()
+    [note] = notifications(db_path)
+    assert (note.channel, note.payload["severity"]) == ("oncall-webhook", "warning")
+    assert "每轮都有页面抓取失败" in note.payload["reasons"][0]
+
+
 ROUTED = """
 channels:
   - {name: ops, type: webhook, min_severity: warning,

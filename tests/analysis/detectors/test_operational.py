@@ -15,6 +15,7 @@ from koubei.analysis.detectors.operational import (
     read_health,
     source_health_detections,
 )
+from koubei.timeutil import DEFAULT_TZ
 from tests.analysis.detectors.conftest import PER_DAY, START, poisson_series
 
 
@@ -44,3 +45,28 @@ def test_blocked_and_empty_sources_raise_operational_detections(tmp_path: Path) 
     assert found[0].details["group"] == "operational"
     assert json.loads(json.dumps(found[0].to_dict()))["timestamp"] == finished
     assert read_health(tmp_path / "missing") == []
+
+
+def test_a_source_that_lost_a_page_on_every_run_for_a_day_raises_a_warning(tmp_path: Path) -> None:
+    """Degraded runs are not alerted one by one; a crawl state stuck for a day is."""
+    since = START
+    for source, hours in (("stuck", 24), ("hiccup", 23)):
+        record = {
+            "source": source,
+            "platform": "shop_json",
+            "status": "degraded",
+            "reason": "errors: {'malformed_json': 1}; blocked: {}",
+            "finished_at": (since + timedelta(hours=hours)).isoformat(),
+            "state_kept_since": since.isoformat(),
+        }
+        (tmp_path / f"{source}.json").write_text(json.dumps(record), encoding="utf-8")
+    recovered = {"source": "fine", "status": "ok", "finished_at": since.isoformat()}
+    (tmp_path / "fine.json").write_text(json.dumps({**recovered, "state_kept_since": None}))
+    [stuck] = source_health_detections(read_health(tmp_path))
+    assert (stuck.series, stuck.severity) == ("source:stuck", "warning")
+    assert stuck.details == {"group": "operational", "source": "stuck", "status": "state_stuck"}
+    local = since.astimezone(DEFAULT_TZ)
+    assert str(stuck.reason).startswith(
+        f"数据源 stuck（shop_json）自 {local:%m-%d %H:%M} 起每轮都有页面抓取失败，"
+        "爬虫记录：errors: {'malformed_json': 1}"
+    )

@@ -166,6 +166,30 @@ def test_a_lost_page_keeps_the_state_so_the_next_run_reaches_it(
     assert state["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
 
 
+def test_a_page_lost_on_every_run_says_since_when_and_a_recovery_clears_it(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """The source's health carries since when every run kept the state; the detection flow
+    raises a page that never comes back (tests/analysis/detectors/test_operational.py)."""
+    site = fixture_site({PATH: jd_route()})  # page 2 cut short on every run
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    health_file = Path(koubei_home) / "health" / "shop.json"
+    for run_id, at in (("r1", "2026-11-25T10:00:00+08:00"), ("r2", "2026-11-26T11:00:00+08:00")):
+        monkeypatch.setenv("KOUBEI_NOW", at)
+        [report] = crawl_sources([source], brands, run_id=run_id, settings=FAST)
+        health = json.loads(health_file.read_text(encoding="utf-8"))
+        assert report.stats["errors"]["malformed_json"] == 1
+        assert health["state_kept"] is True
+        assert health["state_kept_since"] == "2026-11-25T10:00:00+08:00"  # the first such run
+
+    site.routes[PATH] = jd_route(page_2_cut=False)  # the site recovered: the state moves on
+    monkeypatch.setenv("KOUBEI_NOW", "2026-11-26T11:05:00+08:00")
+    crawl_sources([source], brands, run_id="r3", settings=FAST)
+    health = json.loads(health_file.read_text(encoding="utf-8"))
+    assert health["state_kept"] is False and health["state_kept_since"] is None
+    assert (Path(koubei_home) / "crawl-state" / "shop.json").exists()
+
+
 def test_gbk_bytes_declared_utf8_are_read_not_dropped(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str
 ) -> None:
