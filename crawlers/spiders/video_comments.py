@@ -220,21 +220,26 @@ class VideoCommentsSpider(BaseSpider):
                 if record is not None:
                     yield record
             # Only a few replies of a thread come nested (``rcount`` counts them all); the rest
-            # are on the thread's own pages. Read for new threads, and for every thread on the
-            # first page, where threads still grow.
+            # are on the thread's own pages, oldest first. A new thread is read from its first
+            # page; a known one on the first page (where threads still grow) from its last page
+            # backwards while pages bring new replies: one request per quiet thread per run,
+            # not the whole thread again.
             rpid = str(reply.get("rpid"))
-            shown = len(reply.get("replies") or [])
-            if (
-                rpid not in threads
-                and (page == 1 or rpid in new_roots)
-                and _int(reply.get("rcount")) > shown
-            ):
-                threads.add(rpid)
-                yield self.get(
-                    self.thread_url(oid, rpid, 1),
-                    self.parse_thread,
-                    {"oid": oid, "title": title, "root": rpid, "pn": 1},
-                )
+            count = _int(reply.get("rcount"))
+            if rpid in threads or count <= len(reply.get("replies") or []):
+                continue
+            if rpid in new_roots:
+                start, step = 1, 1
+            elif page == 1:
+                start, step = -(-count // THREAD_PAGE_SIZE), -1
+            else:
+                continue
+            threads.add(rpid)
+            yield self.get(
+                self.thread_url(oid, rpid, start),
+                self.parse_thread,
+                {"oid": oid, "title": title, "root": rpid, "pn": start, "step": step},
+            )
         cursor = data.get("cursor") or {}
         offset = (cursor.get("pagination_reply") or {}).get("next_offset")
         following = offset if self.mixin_key else cursor.get("next")
@@ -257,17 +262,19 @@ class VideoCommentsSpider(BaseSpider):
 
     @batched
     def parse_thread(
-        self, response: Response, oid: str, title: str, root: str, pn: int
+        self, response: Response, oid: str, title: str, root: str, pn: int, step: int
     ) -> Iterator[Any]:
-        """One page of a thread (``x/v2/reply/reply``), oldest first: every page is read up to
-        ``page.count``; replies are skipped only when seen before, since a watermark says
-        nothing in an oldest-first list."""
+        """One page of a thread (``x/v2/reply/reply``), oldest first. Forward (``step`` 1, a new
+        thread): every page up to ``page.count``. Backward (-1, a known thread): earlier pages
+        only while a page brings a reply not seen before. Replies are skipped only when seen
+        before, since a watermark says nothing in an oldest-first list."""
         data = self.payload(response)
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
         self.count_page(len(replies))
         key = f"thread:{oid}"
+        fresh = 0
         for item in replies:
             if "rpid" not in item:
                 self.count_error("bad_entry", response.url)
@@ -278,16 +285,22 @@ class VideoCommentsSpider(BaseSpider):
             if self.state.seen(self.doc_id(item["rpid"])):
                 self._inc("known")
                 continue
+            fresh += 1
             record = self.reply_record(item, oid, title, created, key)
             if record is not None:
                 yield record
         page = data.get("page") or {}
         size = _int(page.get("size")) or THREAD_PAGE_SIZE
-        if replies and pn * size < _int(page.get("count")) and pn < self.source.max_pages:
+        if step > 0:
+            more = bool(replies) and pn * size < _int(page.get("count"))
+            more = more and pn < self.source.max_pages
+        else:
+            more = fresh > 0 and pn > 1
+        if more:
             yield self.get(
-                self.thread_url(oid, root, pn + 1),
+                self.thread_url(oid, root, pn + step),
                 self.parse_thread,
-                {"oid": oid, "title": title, "root": root, "pn": pn + 1},
+                {"oid": oid, "title": title, "root": root, "pn": pn + step, "step": step},
             )
 
     def reply_record(

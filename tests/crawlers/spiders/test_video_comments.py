@@ -173,4 +173,6 @@ def test_thread_pages_pinned_upper_reply_and_closed_comments(
 
     site.requests.clear()
     [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
-    assert again.items == 0  # the thread is read again (first page) but nothing is new
+    assert again.items == 0  # nothing is new
+    # The known thread is checked at its last page only (new replies land there): one request.
+    assert [q["pn"] for q in site.hits("/x/v2/reply/reply")] == ["2"]
