@@ -4,6 +4,7 @@ Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``�
 ``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
+The zone name ``CST`` is China Standard Time (+08:00), as Chinese sites mean it.
 
 Three entry points, one rule set:
 
@@ -92,6 +93,12 @@ _FULL_DATE = re.compile(
     re.ASCII,
 )
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
+# ``CST`` on a Chinese page is China Standard Time: Java's ``Date.toString()`` (``Wed Feb 20
+# 21:53:27 CST 2019``) and Go's ``time.String()`` (``... +0800 CST``) print it on Shanghai
+# machines, and feeds carry it (``Wed, 27 May 2015 11:00 am CST`` for Beijing). email.utils
+# reads it as US Central, -06:00, which puts a post 14 hours later: "in the future", dropped.
+_CST = re.compile(r"\s*\(?\bCST\b\)?", re.ASCII)
+_NUMERIC_OFFSET = re.compile(r"(?:^|\s)[+-]\d{2}:?\d{2}(?:\s|$)", re.ASCII)
 _WEIBO = "%a %b %d %H:%M:%S %z %Y"
 _FRACTION = re.compile(r"\.(\d+)", re.ASCII)
 
@@ -196,6 +203,8 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
     text = str(value).strip()
     if not text:
         raise TimeParseError("empty time text")
+    if "CST" in text:
+        text = _china_standard_time(text)
     if _EPOCH.fullmatch(text):
         return ParsedTime(_epoch(float(text)), "second")
     # The most common shape first (shop reviews, feeds, stored times): one regex, no others.
@@ -227,6 +236,21 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
     except (TypeError, ValueError, IndexError, OverflowError):
         pass
     raise TimeParseError(f"unknown time expression {_show(text)}")
+
+
+def _china_standard_time(text: str) -> str:
+    """``CST`` read as +08:00: dropped beside a numeric offset, else replaced by ``+0800``.
+
+    Examples
+    --------
+    >>> _china_standard_time("Wed Feb 20 21:53:27 CST 2019")
+    'Wed Feb 20 21:53:27 +0800 2019'
+    >>> _china_standard_time("2026-11-24 10:00:00 +0800 CST")
+    '2026-11-24 10:00:00 +0800'
+    """
+    if _NUMERIC_OFFSET.search(text):
+        return _CST.sub("", text).strip()
+    return _CST.sub(" +0800", text).strip()
 
 
 def _epoch(seconds: float) -> datetime:

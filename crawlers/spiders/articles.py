@@ -8,9 +8,10 @@ trafilatura's day-precision date. Pages are fetched only for entries newer than 
 
 A record's id comes from the entry's own link (or ``guid``), never from the fetched page's URL:
 forum and news feeds list several items on one page as ``page.html#post-1``, ``#post-2``. Such
-an item whose feed ``description`` carries its text is built from the feed alone (the page's
-main text would be the whole thread); otherwise its page is fetched with the duplicate filter
-off, since Scrapy's filter ignores fragments and would drop all but the first silently.
+an item whose feed ``content:encoded`` or ``description`` carries its text is built from the
+feed alone (the page's main text would be the whole thread); otherwise its page is fetched with
+the duplicate filter off, since Scrapy's filter ignores fragments and would drop all but the
+first silently.
 A date without a time of day gives ``time_precision: "day"``.
 """
 
@@ -145,7 +146,10 @@ class ArticlesSpider(BaseSpider):
                             "date": item.xpath("pubDate/text() | date/text()").get(),
                             "title": item.xpath("title/text()").get(),
                             "author": item.xpath("author/text() | creator/text()").get(),
-                            "description": item.xpath("description/text()").get(),
+                            # ``content:encoded`` is the full text where a feed has it;
+                            # ``description`` is then often a teaser.
+                            "description": item.xpath("encoded/text()").get()
+                            or item.xpath("description/text()").get(),
                         },
                     )
 

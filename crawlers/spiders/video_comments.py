@@ -15,7 +15,11 @@
   unsigned ``main`` endpoint is used.
 * ``member`` may be ``null`` (hot and top replies): the author is then the reply's own ``mid``.
   Mentions are the platform's own list, ``content.members`` (or ``content.at_name_to_mid``).
-  ``top_replies`` and ``hots`` are read too, each reply once.
+  ``top_replies``, ``hots`` and the uploader's pinned ``upper.top`` are read too, each reply once.
+* Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
+  ``{base}/x/v2/reply/reply?oid&type=1&root=<rpid>&ps&pn`` → ``data.page.{num, size, count}``,
+  ``data.replies`` (oldest first; ``parent`` may be another reply in the thread), ``data.root``.
+* ``code`` 12002 (comments closed) and -404 (no such video) are counted as skipped, not errors.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ BLOCK_CODES = {
     -101: "login_required",
     -403: "platform_error_403",
 }
+
+# Documented answers that are no crawl failure (bilibili-API-collect docs/comment/list.md).
+GONE_CODES = {12002: "comments_closed", -404: "not_found"}
+THREAD_PAGE_SIZE = 10
 
 
 # The wbi key permutation, public in bilibili-API-collect ``docs/misc/sign/wbi.md``.
@@ -130,6 +138,10 @@ class VideoCommentsSpider(BaseSpider):
         if code in BLOCK_CODES:
             self.count_blocked(BLOCK_CODES[code], response.url)
             return None
+        if code in GONE_CODES:  # the video's comments are closed or gone: nothing to read
+            self._inc(f"skipped/{GONE_CODES[code]}")
+            self.logger.info("%s: %s", GONE_CODES[code], response.url)
+            return None
         if code != 0:
             self.count_error(f"platform_error_{code}", response.url, str(data.get("message")))
             return None
@@ -176,15 +188,19 @@ class VideoCommentsSpider(BaseSpider):
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
+        # The uploader's pinned reply: ``upper.top`` (``x/v2/reply``), ``top.upper`` (``main``).
+        uploader_top = [(data.get("upper") or {}).get("top"), (data.get("top") or {}).get("upper")]
         pinned = [
             r
-            for r in [*(data.get("top_replies") or []), *(data.get("hots") or [])]
+            for r in [*(data.get("top_replies") or []), *(data.get("hots") or []), *uploader_top]
             if isinstance(r, dict)
         ]
         self.count_page(len(replies) + len(pinned))
         key = f"replies:{oid}"
         fresh = 0
         seen: set[str] = set()
+        new_roots: set[str] = set()
+        threads: set[str] = set()
         for reply in [*replies, *pinned]:
             for item in [reply, *(reply.get("replies") or [])]:
                 if not isinstance(item, dict) or "rpid" not in item:
@@ -196,11 +212,34 @@ class VideoCommentsSpider(BaseSpider):
                 created = self.parse_time_or_count(item.get("ctime"), response.url)
                 if created is None or self.known(key, item["rpid"], created):
                     continue
-                if item is reply and reply not in pinned:
-                    fresh += 1
+                if item is reply:
+                    new_roots.add(str(item["rpid"]))
+                    if reply not in pinned:
+                        fresh += 1
                 record = self.reply_record(item, oid, title, created, key)
                 if record is not None:
                     yield record
+            # Only a few replies of a thread come nested (``rcount`` counts them all); the rest
+            # are on the thread's own pages, oldest first. A new thread is read from its first
+            # page; a known one on the first page (where threads still grow) from its last page
+            # backwards while pages bring new replies: one request per quiet thread per run,
+            # not the whole thread again.
+            rpid = str(reply.get("rpid"))
+            count = _int(reply.get("rcount"))
+            if rpid in threads or count <= len(reply.get("replies") or []):
+                continue
+            if rpid in new_roots:
+                start, step = 1, 1
+            elif page == 1:
+                start, step = -(-count // THREAD_PAGE_SIZE), -1
+            else:
+                continue
+            threads.add(rpid)
+            yield self.get(
+                self.thread_url(oid, rpid, start),
+                self.parse_thread,
+                {"oid": oid, "title": title, "root": rpid, "pn": start, "step": step},
+            )
         cursor = data.get("cursor") or {}
         offset = (cursor.get("pagination_reply") or {}).get("next_offset")
         following = offset if self.mixin_key else cursor.get("next")
@@ -215,6 +254,53 @@ class VideoCommentsSpider(BaseSpider):
                 self.replies_url(oid, following),
                 self.parse_replies,
                 {"oid": oid, "title": title, "page": page + 1},
+            )
+
+    def thread_url(self, oid: str, root: str, pn: int) -> str:
+        query = {"oid": oid, "type": 1, "root": root, "ps": THREAD_PAGE_SIZE, "pn": pn}
+        return f"{self.base}/x/v2/reply/reply?{urlencode(query)}"
+
+    @batched
+    def parse_thread(
+        self, response: Response, oid: str, title: str, root: str, pn: int, step: int
+    ) -> Iterator[Any]:
+        """One page of a thread (``x/v2/reply/reply``), oldest first. Forward (``step`` 1, a new
+        thread): every page up to ``page.count``. Backward (-1, a known thread): earlier pages
+        only while a page brings a reply not seen before. Replies are skipped only when seen
+        before, since a watermark says nothing in an oldest-first list."""
+        data = self.payload(response)
+        if data is None:
+            return
+        replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
+        self.count_page(len(replies))
+        key = f"thread:{oid}"
+        fresh = 0
+        for item in replies:
+            if "rpid" not in item:
+                self.count_error("bad_entry", response.url)
+                continue
+            created = self.parse_time_or_count(item.get("ctime"), response.url)
+            if created is None:
+                continue
+            if self.state.seen(self.doc_id(item["rpid"])):
+                self._inc("known")
+                continue
+            fresh += 1
+            record = self.reply_record(item, oid, title, created, key)
+            if record is not None:
+                yield record
+        page = data.get("page") or {}
+        size = _int(page.get("size")) or THREAD_PAGE_SIZE
+        if step > 0:
+            more = bool(replies) and pn * size < _int(page.get("count"))
+            more = more and pn < self.source.max_pages
+        else:
+            more = fresh > 0 and pn > 1
+        if more:
+            yield self.get(
+                self.thread_url(oid, root, pn + step),
+                self.parse_thread,
+                {"oid": oid, "title": title, "root": root, "pn": pn + step, "step": step},
             )
 
     def reply_record(
@@ -247,3 +333,10 @@ class VideoCommentsSpider(BaseSpider):
             created_at=created,
             extra={"thread_root": self.doc_id(item["root"]) if item.get("root") else None},
         )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -12,6 +12,10 @@
   ``data.hot_data`` (hot comments, first page), ``data.max`` pages; its comments carry
   ``reply_id`` (the comment answered), ``like_counts`` and often a date-only ``created_at``.
 * Search pages carry ``cardlistInfo.page``, or in the newer shape a ``since_id`` cursor.
+* A listed post (``post_ids``): ``{base}/statuses/show?id=<id>`` → ``{"ok": 1, "data": mblog}``,
+  emitted, and its text is the ``root_text`` its reposts and comments match through.
+* ``{"ok": 0, "errno": "100005", "msg": "请求过于频繁,歇歇吧"}`` is rate limiting (blocked), not
+  an empty result.
 
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
@@ -28,7 +32,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from scrapy.http import Response
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
 
 from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
@@ -43,6 +48,7 @@ from koubei.crawlers.textutil import (
 DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
 EXPAND_MIN_COMMENTS = 3
+RATE_LIMITED = "100005"  # m.weibo.cn's errno for "请求过于频繁"
 _FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
@@ -69,8 +75,14 @@ class WeiboSpider(BaseSpider):
                 self.search_url(keyword, 1), self.parse_search, {"keyword": keyword, "page": 1}
             )
         for post_id in self.source.post_ids:
-            for request in self.expand(str(post_id), str(post_id), "", force=True):
-                yield request
+            # The post itself first: it is a record too, and its text is what reposts ("转发微博")
+            # and comments that never name the brand are matched through.
+            yield Request(
+                f"{self.base}/statuses/show?{urlencode({'id': post_id})}",
+                callback=self.parse_show,
+                errback=self.show_failed,
+                cb_kwargs={"post_id": str(post_id)},
+            )
 
     # --- payload checks ---------------------------------------------------------------------
 
@@ -82,6 +94,11 @@ class WeiboSpider(BaseSpider):
             self.count_error("unexpected_shape", response.url)
             return None
         ok = data.get("ok")
+        if ok == 0 and str(data.get("errno")) == RATE_LIMITED:
+            # {"ok": 0, "errno": "100005", "msg": "请求过于频繁,歇歇吧"}: not "no results".
+            self.count_blocked("rate_limited", response.url)
+            self.page_lost()
+            return None
         if ok == -100 or (isinstance(data.get("url"), str) and "passport" in data["url"]):
             self.count_blocked("login_required", response.url)
             return None
@@ -89,6 +106,30 @@ class WeiboSpider(BaseSpider):
             self.count_blocked(f"platform_error_{ok}", response.url)
             return None
         return data
+
+    # --- one post (post_ids) ------------------------------------------------------------------
+
+    @batched
+    def parse_show(self, response: Response, post_id: str) -> Iterator[Any]:
+        """``statuses/show``: the post as a record, then its reposts and comments."""
+        data = self.payload(response)
+        mblog = data.get("data") if data is not None else None
+        if isinstance(mblog, dict) and mblog.get("id"):
+            self.count_page(1)
+            yield from self.mblog_records(mblog, f"post:{post_id}", response.url, None)
+            root_text = html_to_text(mblog.get("text") or "")
+            mid = str(mblog.get("mid") or post_id)
+        else:
+            if data is not None:  # ok 0 (deleted or hidden post) or no mblog
+                self.count_error("post_unavailable", response.url, str(data.get("msg") or ""))
+            root_text, mid = "", post_id
+        yield from self.expand(post_id, mid, root_text, force=True)
+
+    def show_failed(self, failure: Failure) -> Iterator[Any]:
+        """A post that could not be fetched still has its reposts and comments read."""
+        self.on_error(failure)
+        post_id = failure.request.cb_kwargs["post_id"]  # type: ignore[attr-defined]
+        yield from self.expand(post_id, post_id, "", force=True)
 
     # --- search -----------------------------------------------------------------------------
 

@@ -39,6 +39,12 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("2026-11-24T02:00:00Z", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
         ("Tue Nov 24 10:00:00 +0800 2026", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("Tue, 24 Nov 2026 02:00:00 GMT", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        # CST is China Standard Time on Chinese pages (email.utils: US Central, 14 h off).
+        ("Tue, 24 Nov 2026 10:00:00 CST", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("Tue Nov 24 10:00:00 CST 2026", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24 10:00:00 +0800 CST", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("Tue, 24 Nov 2026 10:00:00 +0800 (CST)", datetime(2026, 11, 24, 10, tzinfo=DEFAULT_TZ)),
+        ("星期二, 24 Nov 2026 10:00:00 +0800", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("1795485600", datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
         (1795485600, datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
         ("1795485600123", datetime.fromtimestamp(1795485600.123, tz=DEFAULT_TZ)),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from koubei import jsonl
+import pytest
+
+from koubei import jsonl, timeutil
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from koubei.crawlers.spiders.articles import url_id
@@ -115,3 +117,40 @@ def test_feed_items_sharing_a_page_each_keep_their_own_id(
     assert dated["created_at"] == "2026-11-25T00:00:00+08:00"
     assert dated["time_precision"] == "day"
     assert report.status == "ok"
+
+
+def test_feed_times_in_cst_are_china_time(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CST`` pubDates (RFC 822 and Java's ``Date.toString()``) are +08:00, not US Central:
+    read as -06:00 they lie 14 hours ahead, in the future at crawl time, and were dropped.
+    The feed declares GB2312 but holds a GBK-only character (喆); one item's text is only in
+    ``content:encoded``."""
+    # Crawled two hours after the last item: read as US Central, both would be in the future.
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    url: list[str] = []
+    feed = (PAGES / "rss_cst_gbk.xml").read_bytes().decode("gbk")
+    site = fixture_site(
+        {
+            "/bbs/rss.xml": lambda q: Reply(
+                feed.replace("{site}", url[0]).encode("gbk"), 200, "application/rss+xml"
+            ),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    thread = f"{site.url}/bbs/thread-91.html"
+    assert sorted(docs) == [f"{thread}#pid2001", f"{thread}#pid2002"]
+    first = docs[f"{thread}#pid2001"]
+    assert first["created_at"] == "2026-11-24T09:30:00+08:00"
+    assert first["author"]["name"] == "喆喆妈"
+    assert first["text_raw"] == "新开的一罐鲜牧奶粉冲开全是结块，批号已拍照。"
+    second = docs[f"{thread}#pid2002"]
+    assert second["created_at"] == "2026-11-24T10:00:00+08:00"  # Java Date.toString()
+    assert second["text_raw"] == "同一批号我家也结块，鲜牧客服让拍视频再申请退款。"
+    assert second["author"]["name"] == "路人丙" and second["title"] == "鲜牧奶粉结块 - 2楼"
+    assert site.hits("/bbs/thread-91.html") == []  # both built from the feed
+    assert report.status == "ok" and not report.stats["errors"]

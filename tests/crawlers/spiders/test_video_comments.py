@@ -115,3 +115,64 @@ def test_wbi_signed_pages_and_null_members(
     offsets = [json.loads(q["pagination_str"])["offset"] for q in site.hits("/x/v2/reply/wbi/main")]
     assert offsets == ["", NEXT_OFFSET]  # next_offset passed back verbatim, then is_end
     assert report.status == "ok"
+
+
+def test_thread_pages_pinned_upper_reply_and_closed_comments(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A reply nests 2 of its 12 replies: the other 10 come from ``x/v2/reply/reply`` (two
+    pages, one reply answering another); the uploader's pinned reply is ``upper.top``;
+    ``code 12002`` (comments closed) is skipped, not an error."""
+
+    def main(q: dict[str, str]) -> Reply:
+        return Reply.page("bili_thread_main.json" if q["oid"] == "999" else "bili_closed.json")
+
+    def thread(q: dict[str, str]) -> Reply:
+        assert q["oid"] == "999" and q["root"] == "801" and q["type"] == "1"
+        return Reply.page(f"bili_thread_p{q['pn']}.json")
+
+    site = fixture_site(
+        {
+            "/x/web-interface/nav": lambda q: Reply('{"code": -101, "data": {}}'),
+            "/x/web-interface/view": lambda q: Reply.page("bili_view.json"),
+            "/x/v2/reply/main": main,
+            "/x/v2/reply/reply": thread,
+        }
+    )
+    source = Source(
+        name="bili", platform="video_comments", base_url=site.url, post_ids=["999", "998"]
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [*(str(n) for n in range(800, 814)), "av998", "av999"]
+    pinned = docs["800"]
+    assert pinned["author"] == {
+        "id": "42",
+        "name": "测评君",
+        "followers": None,
+        "verified": None,
+        "region": None,
+    }
+    assert pinned["text_raw"] == "置顶：两款都已寄去第三方检测，结果出来更新"
+    assert pinned["parent_id"] == "video_comments:av999"
+    root = docs["801"]
+    assert root["engagement"] == {"likes": 30, "comments": 12, "reposts": 0, "helpful": 0}
+    tenth = docs["811"]  # only on the thread's first page
+    assert tenth["parent_id"] == tenth["extra"]["thread_root"] == "video_comments:801"
+    assert tenth["root_id"] == "video_comments:av999"
+    assert tenth["created_at"] == "2026-11-24T10:10:00+08:00"
+    assert tenth["author"]["name"] == "网友811"
+    answer = docs["807"]  # answers another reply in the thread
+    assert answer["parent_id"] == "video_comments:804"
+    assert answer["text_raw"] == "回复 @网友804 :沉淀是蛋白质析出，摇匀就好"
+    assert docs["813"]["brand_matches"][0]["field"] == "root_text"  # the thread's second page
+    assert [q["pn"] for q in site.hits("/x/v2/reply/reply")] == ["1", "2"]
+    assert report.stats["errors"] == {}
+    assert report.status == "ok"
+
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0  # nothing is new
+    # The known thread is checked at its last page only (new replies land there): one request.
+    assert [q["pn"] for q in site.hits("/x/v2/reply/reply")] == ["2"]

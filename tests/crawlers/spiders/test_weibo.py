@@ -233,3 +233,65 @@ def test_search_follows_the_since_id_cursor(
     cursors = [q.get("since_id") for q in site.hits("/api/container/getIndex")]
     # Each keyword's first page, then its second page asked for by the cursor, not by number.
     assert cursors.count(None) == cursors.count("4988000000000001") >= 1
+
+
+SHOWN = "5000000000000700"
+
+
+def test_listed_post_is_fetched_and_its_text_matches_reposts_and_comments(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A ``post_ids`` post comes from ``statuses/show``: it is a record itself, and reposts
+    ("转发微博") and comments that never name the brand match through its text."""
+
+    def show(q: dict[str, str]) -> Reply:
+        return Reply.page("wb_show.json" if q["id"] == SHOWN else "wb_hotflow_refused.json")
+
+    site = fixture_site(
+        {
+            "/statuses/show": show,
+            "/api/statuses/repostTimeline": lambda q: Reply.page("wb_show_reposts.json"),
+            "/comments/hotflow": lambda q: Reply.page("wb_show_comments.json"),
+            "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [SHOWN, "5000000000000710", "c4900000000700"]
+    post = docs[SHOWN]
+    assert post["kind"] == "post" and post["relation"] is None
+    assert post["created_at"] == "2026-11-23T20:15:00+08:00"
+    assert post["author"] == {
+        "id": "1007",
+        "name": "酸奶爱好者",
+        "followers": 21_000,
+        "verified": False,
+        "region": "江苏",
+    }
+    assert post["engagement"] == {"likes": 40, "reposts": 3, "comments": 2, "helpful": 0}
+    assert post["mentions"] == ["鲜牧乳业"] and post["brands"] == ["鲜牧"]
+    assert post["url"] == f"https://m.weibo.cn/detail/{SHOWN}"
+    repost = docs["5000000000000710"]
+    assert repost["text_raw"] == "转发微博" and repost["relation"] == "repost"
+    assert repost["root_id"] == repost["parent_id"] == f"weibo:{SHOWN}"
+    assert repost["brand_matches"][0]["field"] == "root_text"
+    comment = docs["c4900000000700"]
+    assert comment["parent_id"] == f"weibo:{SHOWN}" and comment["engagement"]["likes"] == 5
+    assert comment["brand_matches"][0]["field"] == "root_text"
+    assert [q["id"] for q in site.hits("/statuses/show")] == [SHOWN]
+    assert [q["mid"] for q in site.hits("/comments/hotflow")] == [SHOWN]
+    assert report.status == "ok"
+
+
+def test_rate_limited_answers_are_blocked_not_empty(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``{"ok": 0, "errno": "100005"}`` is rate limiting: counted as blocked, not "no results"."""
+    site = fixture_site({"/api/container/getIndex": lambda q: Reply.page("wb_rate_limited.json")})
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.status == "blocked"
+    assert report.stats["blocked"] == {"rate_limited": 3}  # 鲜牧, XianMu, 北岭
+    assert report.items == 0
