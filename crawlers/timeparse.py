@@ -99,6 +99,11 @@ _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
 # reads it as US Central, -06:00, which puts a post 14 hours later: "in the future", dropped.
 _CST = re.compile(r"\s*\(?\bCST\b\)?", re.ASCII)
 _NUMERIC_OFFSET = re.compile(r"(?:^|\s)[+-]\d{2}:?\d{2}(?:\s|$)", re.ASCII)
+# A 12-hour clock (``10:00 pm``, ``11:00 AM``): email.utils and the date regexes skip the marker,
+# which would put every afternoon post 12 hours early.
+_TWELVE_HOUR = re.compile(
+    r"\b(\d{1,2}):(\d{2})((?::\d{2})?)\s*([ap])\.?m\.?(?![a-z])", re.I | re.ASCII
+)
 _WEIBO = "%a %b %d %H:%M:%S %z %Y"
 _FRACTION = re.compile(r"\.(\d+)", re.ASCII)
 
@@ -205,6 +210,7 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         raise TimeParseError("empty time text")
     if "CST" in text:
         text = _china_standard_time(text)
+    text = _TWELVE_HOUR.sub(_to_24_hour, text)
     if _EPOCH.fullmatch(text):
         return ParsedTime(_epoch(float(text)), "second")
     # The most common shape first (shop reviews, feeds, stored times): one regex, no others.
@@ -251,6 +257,23 @@ def _china_standard_time(text: str) -> str:
     if _NUMERIC_OFFSET.search(text):
         return _CST.sub("", text).strip()
     return _CST.sub(" +0800", text).strip()
+
+
+def _to_24_hour(match: re.Match[str]) -> str:
+    """``10:00 pm`` → ``22:00``; ``12:30 am`` → ``00:30``; an hour past 12 is not 12-hour time.
+
+    Examples
+    --------
+    >>> _TWELVE_HOUR.sub(_to_24_hour, "Wed, 27 May 2015 10:00 pm +0800")
+    'Wed, 27 May 2015 22:00 +0800'
+    >>> _TWELVE_HOUR.sub(_to_24_hour, "2015-05-27 12:05:09 AM")
+    '2015-05-27 00:05:09'
+    """
+    hour = int(match[1])
+    if not 1 <= hour <= 12:
+        raise TimeParseError(f"hour {hour} with {match[4]}m: not a 12-hour clock")
+    hour = hour % 12 + (12 if match[4].lower() == "p" else 0)
+    return f"{hour:02d}:{match[2]}{match[3]}"
 
 
 def _epoch(seconds: float) -> datetime:

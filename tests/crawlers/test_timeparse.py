@@ -44,6 +44,11 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("Tue Nov 24 10:00:00 CST 2026", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("2026-11-24 10:00:00 +0800 CST", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("Tue, 24 Nov 2026 10:00:00 +0800 (CST)", datetime(2026, 11, 24, 10, tzinfo=DEFAULT_TZ)),
+        # A 12-hour clock: the marker is not dropped (the afternoon was 12 hours early).
+        ("Tue, 24 Nov 2026 10:00 pm CST", datetime(2026, 11, 24, 22, 0, tzinfo=DEFAULT_TZ)),
+        ("Tue, 24 Nov 2026 11:00 am CST", datetime(2026, 11, 24, 11, 0, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24 12:05:09 AM", datetime(2026, 11, 24, 0, 5, 9, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24 12:30 P.M.", datetime(2026, 11, 24, 12, 30, tzinfo=DEFAULT_TZ)),
         ("星期二, 24 Nov 2026 10:00:00 +0800", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("1795485600", datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
         (1795485600, datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
