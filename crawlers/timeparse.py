@@ -37,6 +37,7 @@ __all__ = [
     "Precision",
     "TimeParseError",
     "check_plausible",
+    "date_only",
     "parse_iso",
     "parse_time",
     "parse_time_detail",
@@ -148,6 +149,29 @@ def parse_time_detail(value: object, now: datetime | None = None) -> ParsedTime:
         raise TimeParseError(f"not a time: {_show(value)} ({exc})") from None
     check_plausible(parsed.when, ref)
     return parsed
+
+
+def date_only(value: object) -> bool:
+    """Whether a time text names a day but no time of day: such posts stay out of intraday bins.
+
+    Examples
+    --------
+    >>> [date_only(t) for t in ("11-20", "2026年11月20日", "3天前", "2周前")]
+    [True, True, True, True]
+    >>> [date_only(t) for t in ("11-20 08:00", "5小时前", "昨天 10:32", 1700000000)]
+    [False, False, False, False]
+    """
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    match = _FULL_DATE.match(text)
+    if match:
+        return match.group(4) is None
+    match = _MONTH_DAY.match(text)
+    if match:
+        return match.group(3) is None
+    match = _RELATIVE.match(text)
+    return match is not None and _RELATIVE_UNITS[match.group(2)][1] == "day"
 
 
 def check_plausible(when: datetime, now: datetime | None = None) -> datetime:

@@ -24,7 +24,7 @@ from koubei.config import Brand, BrandsConfig, Source
 from koubei.crawlers import brandmatch
 from koubei.crawlers.health import STAT_PREFIX
 from koubei.crawlers.state import CrawlState
-from koubei.crawlers.timeparse import TimeParseError, parse_time
+from koubei.crawlers.timeparse import TimeParseError, date_only, parse_time
 from koubei.model import Document, make_id, to_record
 from koubei.timeutil import DEFAULT_TZ, now
 
@@ -39,19 +39,17 @@ BLOCK_STATUSES = {
 _CAPTCHA = re.compile(r"验证码|captcha|滑块|安全验证|人机验证|访问验证|verify you are human", re.I)
 _LOGIN = re.compile(r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue", re.I)
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.S)
-# A date with no time of day: ``11-20``, ``2026-11-20``, ``2026年11月20日``, ``11月20日``.
-_DATE_ONLY = re.compile(r"^\s*(?:\d{4}[-/年.])?\d{1,2}[-/月.]\d{1,2}日?\s*$")
 
 
 def time_precision(value: Any) -> str | None:
-    """``"day"`` when the platform's time text is a date without a time of day, else None.
+    """``"day"`` when the platform's time text gives a day but no time of day, else None.
 
     Examples
     --------
-    >>> time_precision("11-20"), time_precision("2026-11-20"), time_precision("11-20 08:00")
+    >>> time_precision("11-20"), time_precision("3天前"), time_precision("11-20 08:00")
     ('day', 'day', None)
     """
-    return "day" if isinstance(value, str) and _DATE_ONLY.match(value) else None
+    return "day" if date_only(value) else None
 
 
 def batched(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
