@@ -1,6 +1,8 @@
 """Video-site comments from the reply API (Bilibili's ``x/v2/reply/main`` shape).
 
-* Video: ``{base}/x/web-interface/view?aid=<oid>`` → ``data.title``/``desc``/``owner``/``pubdate``;
+* Video: ``{base}/x/web-interface/view?aid=<oid>`` (``?bvid=`` for a ``BV…`` id in ``post_ids``,
+  as the site's own URLs show them; ``av123`` is aid 123) → ``data.aid``/``title``/``desc``/
+  ``owner``/``pubdate``;
   emitted as the ``post`` that comments hang from, and its title lets comments that do not name
   the brand match through it (field ``root_text``).
 * Comments: ``{base}/x/v2/reply/main?type=1&oid=<oid>&mode=2&next=<cursor>`` (mode 2 = newest
@@ -122,9 +124,16 @@ class VideoCommentsSpider(BaseSpider):
         else:  # a fallback, not a failure: counted, and the crawl stays "ok"
             self._inc("fallback/unsigned_replies")
             self.logger.info("no wbi keys from %s: unsigned reply pages", response.url)
-        for oid in self.source.post_ids:
+        for post_id in map(str, self.source.post_ids):
+            if post_id[:2].lower() == "bv":  # the reply API takes the number, given by view
+                query, oid = {"bvid": post_id}, None
+            else:
+                oid = post_id.removeprefix("av").removeprefix("AV")
+                query = {"aid": oid}
             yield self.get(
-                f"{self.base}/x/web-interface/view?aid={oid}", self.parse_video, {"oid": str(oid)}
+                f"{self.base}/x/web-interface/view?{urlencode(query)}",
+                self.parse_video,
+                {"oid": oid},
             )
 
     def payload(self, response: Response) -> Any | None:
@@ -148,10 +157,15 @@ class VideoCommentsSpider(BaseSpider):
         return data.get("data") or {}
 
     @batched
-    def parse_video(self, response: Response, oid: str) -> Iterator[Any]:
+    def parse_video(self, response: Response, oid: str | None) -> Iterator[Any]:
         video = self.payload(response)
         if video is None:
             return
+        if oid is None:  # asked by BV id
+            if not str(video.get("aid") or "").isdigit():
+                self.count_error("bad_entry", response.url, "no aid for the BV id")
+                return
+            oid = str(video["aid"])
         title = f"{video.get('title') or ''} {video.get('desc') or ''}".strip()
         created = self.parse_time_or_count(video.get("pubdate") or video.get("ctime"), response.url)
         if created is not None and not self.state.seen(self.doc_id(f"av{oid}")):

@@ -16,7 +16,8 @@ from tests.crawlers.fixture_site import Reply
 
 def routes() -> dict[str, Any]:
     def view(q: dict[str, str]) -> Reply:
-        return Reply.page("bili_view.json" if q["aid"] == "777" else "bili_412.json")
+        known = q.get("aid") == "777" or q.get("bvid") == "BV1xx"  # bili_view.json's two ids
+        return Reply.page("bili_view.json" if known else "bili_412.json")
 
     def replies(q: dict[str, str]) -> Reply:
         assert q["mode"] == "2" and q["type"] == "1"
@@ -176,3 +177,24 @@ def test_thread_pages_pinned_upper_reply_and_closed_comments(
     assert again.items == 0  # nothing is new
     # The known thread is checked at its last page only (new replies land there): one request.
     assert [q["pn"] for q in site.hits("/x/v2/reply/reply")] == ["2"]
+
+
+def test_post_ids_as_the_site_shows_them_bv_and_av(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``BV1xx`` (what a video URL shows) is asked by ``bvid`` and its replies by the ``aid``
+    the view answer gives; ``av777`` is aid 777."""
+    for post_id in ("BV1xx", "av777"):
+        site = fixture_site(routes())
+        source = Source(
+            name=f"bili-{post_id.lower()}",
+            platform="video_comments",
+            base_url=site.url,
+            post_ids=[post_id],
+        )
+        [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+        assert report.landing_file is not None
+        docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+        assert sorted(docs) == ["501", "502", "503", "504", "av777"], post_id
+        assert {q["oid"] for q in site.hits("/x/v2/reply/main")} == {"777"}
+        assert report.stats["errors"] == {}
