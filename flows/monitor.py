@@ -257,7 +257,9 @@ def monitor(
         for report in crawl(config_dir, sources):
             summary.crawled[report.source] = report.items
             summary.source_status[report.source] = report.status
-    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    pipeline_cycle(
+        summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers, dask
+    )
     return finish("koubei-monitor", summary)
 
 
@@ -288,7 +290,9 @@ def process_flow(
     from koubei.pipeline.index.client import index_prefix
 
     summary = RunSummary()
-    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    pipeline_cycle(
+        summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers, dask
+    )
     return finish("koubei-process", summary)
 
 
