@@ -188,7 +188,10 @@ def dask_flow_runs() -> int:
 
 @pytest.mark.parametrize("entry", ["koubei run --dask", "process_flow(dask=...)"])
 def test_the_dask_option_processes_on_dask(
-    entry: str, config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    entry: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # `koubei run --dask` and the process deployment's `dask` parameter once reached the flow
     # and were dropped there: processing ran locally whatever was asked.
