@@ -37,10 +37,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
-    train.add_argument("--out", type=Path, help="model file to write (default: under $KOUBEI_HOME)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        help="model file to write (default $KOUBEI_HOME/models/sentiment-<version>.json.gz)",
+    )
     train.add_argument("--epochs", type=int, default=None, help="correction passes (default 3)")
     train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
-    train.add_argument("--seed", type=int, default=None)
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="split and shuffle seed (default: the fixed one `eval --heldout` uses)",
+    )
     train.add_argument(
         "--exclude-category",
         action="append",

@@ -19,9 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("spread", help="cascade summary, spread paths and pictures")
     parser.add_argument("post_id", nargs="?", help="any post of the cascade (e.g. weibo:123)")
     parser.add_argument("--file", type=Path, help="analyse records from a JSONL file, not ES")
-    parser.add_argument("--out", type=Path, help="directory for the PNG pictures")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>)",
+    )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
-    parser.add_argument("--top", type=int, default=5, help="key accounts and themes to show")
+    parser.add_argument(
+        "--top", type=int, default=5, help="key accounts and themes to show (default 5)"
+    )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
     parser.set_defaults(func=run)
 
