@@ -186,6 +186,9 @@ class SourcesConfig(_Strict):
             raise ValueError(f"source names must be unique, repeated: {dupes}")
         return self
 
+    def names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
     def get(self, name: str) -> Source:
         for source in self.sources:
             if source.name == name:

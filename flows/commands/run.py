@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from koubei.flows.monitor import monitor, preflight
     from koubei.pipeline.index.client import index_prefix
 
-    preflight(args.config_dir)  # a missing variable or bad config: one line, before any work
+    # a missing variable, bad config or unknown --source: one line, before any work
+    preflight(args.config_dir, args.source)
     state = monitor(
         config_dir=args.config_dir,
         sources=args.source,
