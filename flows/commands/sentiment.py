@@ -82,26 +82,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _corpus(given: Path | None) -> Path:
     """The CSV to train or evaluate on: the one given, else the configured full corpus."""
     from koubei import paths
+    from koubei.errors import KoubeiError
 
     if given is not None:
         if not given.is_file():
-            raise SystemExit(f"{given}: no such labelled CSV")
+            raise KoubeiError(f"{given}: no such labelled CSV")
         return given
     try:
         return paths.reviews_csv()
     except paths.MissingDataError as exc:
-        raise SystemExit(f"{exc}, or pass DATA.csv") from None
+        raise KoubeiError(f"{exc}, or pass DATA.csv") from None
 
 
 def _model(path: Path | None) -> SentimentModel:
     """The model at ``path`` (default: the shipped one); a file that is none is a one-line
     error naming it, not a traceback."""
+    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment import load_model
 
     try:
         return load_model(path)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot load the sentiment model: {exc}") from None
+        raise KoubeiError(f"cannot load the sentiment model: {exc}") from None
 
 
 def run_score(args: argparse.Namespace) -> int:

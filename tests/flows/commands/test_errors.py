@@ -49,6 +49,18 @@ def test_sentiment_score_with_a_file_that_is_no_model(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)))
     code, err = koubei(tmp_path, "sentiment", "score", "--model", str(junk), str(texts))
     _one_line(code, err, str(junk), "not a sentiment model")
+    assert code == 2
+
+
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: str) -> None:
+    missing = tmp_path / "nope.csv"
+    code, err = koubei(tmp_path, "sentiment", action, str(missing))
+    _one_line(code, err, f"koubei: error: {missing}", "labelled CSV")
+    assert code == 2  # an ordinary mistake, like every other (it was 1)
+    code, err = koubei(tmp_path, "sentiment", action, env={"KOUBEI_REVIEWS_CSV": str(missing)})
+    _one_line(code, err, "KOUBEI_REVIEWS_CSV", str(missing))
+    assert code == 2
 
 
 @pytest.mark.parametrize(
