@@ -1,4 +1,4 @@
-# Thin targets; the logic lives in Python (koubei CLI) and scripts/.
+# Thin targets; the logic lives in Python (the koubei CLI, bench/).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3

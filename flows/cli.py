@@ -32,7 +32,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     import koubei.flows.commands as commands
 
-    parser = _Parser(prog="koubei", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="koubei",
+        description="Brand sentiment and crisis monitoring: crawl, process, index, detect, alert.",
+        epilog="Every command takes -v (debug logging) before or after it; "
+        "`koubei COMMAND --help` for its options.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

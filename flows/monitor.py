@@ -114,17 +114,26 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     return counts
 
 
-def preflight(config_dir: Path) -> None:
+def preflight(config_dir: Path, sources: list[str] | None = None) -> None:
     """Check what a cycle needs from config and environment before doing any work.
 
     Loads brands, sources and alerts and builds the enabled channels, which reads their secrets:
     an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
-    and an index run.
+    and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
+    a misspelt or disabled one would otherwise crawl nothing without a word.
     """
     from koubei.analysis.alerts.channels import build_channels
 
     cfg.load_brands(config_dir)
-    cfg.load_sources(config_dir)
+    configured = cfg.load_sources(config_dir)
+    enabled = [s.name for s in configured.sources if s.enabled]
+    for name in sources or []:
+        if name not in enabled:
+            why = "is disabled (enabled: false)" if name in configured.names() else "is not there"
+            raise cfg.ConfigError(
+                f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
+                f"enabled sources: {', '.join(enabled) or 'none'}"
+            )
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
 
 
@@ -251,13 +260,15 @@ def monitor(
     """
     from koubei.pipeline.index.client import index_prefix
 
-    preflight(config_dir)
+    preflight(config_dir, sources)
     summary = RunSummary()
     if do_crawl:
         for report in crawl(config_dir, sources):
             summary.crawled[report.source] = report.items
             summary.source_status[report.source] = report.status
-    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    pipeline_cycle(
+        summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers, dask
+    )
     return finish("koubei-monitor", summary)
 
 
@@ -288,7 +299,9 @@ def process_flow(
     from koubei.pipeline.index.client import index_prefix
 
     summary = RunSummary()
-    pipeline_cycle(summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers)
+    pipeline_cycle(
+        summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers, dask
+    )
     return finish("koubei-process", summary)
 
 

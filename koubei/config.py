@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -186,6 +186,9 @@ class SourcesConfig(_Strict):
             raise ValueError(f"source names must be unique, repeated: {dupes}")
         return self
 
+    def names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
     def get(self, name: str) -> Source:
         for source in self.sources:
             if source.name == name:
@@ -354,6 +357,32 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names (as written in YAML) beside an unknown one at ``loc``, for its error."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue  # a list index: the list's item model is already ``current``
+        field = next(
+            (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
+        )
+        current = _model_in(field.annotation) if field is not None else None
+    if current is None:
+        return []
+    return sorted(f.alias or name for name, f in current.model_fields.items())
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``Brand``, ``list[Brand]`` or ``QuietHours | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def load_file(path: Path, model: type[ModelT]) -> ModelT:
     """Parse and validate one YAML file; errors name the file, each field path and why."""
     try:
@@ -378,7 +407,8 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         for error in exc.errors():
             message = error["msg"]
             if error["type"] == "extra_forbidden":
-                message = "unknown field (check the spelling against config/README.md)"
+                known = _known_fields(model, tuple(error["loc"]))
+                message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
             elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
                 message = str(error["ctx"]["error"])  # our validators' own sentence
             lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=help_text)
-        sub.add_argument("--db", type=Path, help="alerts database (default $KOUBEI_HOME/alerts)")
+        sub.add_argument(
+            "--db", type=Path, help="alerts database (default $KOUBEI_HOME/alerts/alerts.db)"
+        )
         sub.add_argument("--json", action="store_true", help="machine-readable output")
         return sub
 
@@ -39,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     silence.add_argument(
         "--matcher", action="append", default=[], help="name=value, name!=value, name=~regex"
     )
-    silence.add_argument("--comment", default="")
+    silence.add_argument("--comment", default="", help="why, shown with the silence")
     silence.set_defaults(func=add_silence)
     unsilence = add("unsilence", "end a silence now")
     unsilence.add_argument("id", type=int)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -16,9 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--config-dir",
         type=Path,
         default=None,
-        help="directory with sources.yaml (and brands.yaml; default config/)",
+        help="directory with sources.yaml, and brands.yaml if it has one "
+        "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
-    parser.add_argument("--run-id", default=None, help="landing file name (default timestamp)")
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        help="landing file name (default: a timestamp); the same for every worker of a "
+        "distributed crawl (crawlers/README.md)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -46,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             known = ", ".join(s.name for s in sources.sources)
             raise config.ConfigError(f"unknown source {exc}; sources.yaml has: {known}") from exc
     else:
-        print("name a SOURCE or use --all (see --list)")
+        print("koubei crawl: name a SOURCE or use --all (see --list)", file=sys.stderr)
         return 2
     unknown = [s.platform for s in chosen if s.platform not in spiders]
     if unknown:

@@ -19,11 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("index", help="Elasticsearch templates, loading, spool replay")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     setup = actions.add_parser("setup", help="install/upgrade templates (analyzer preflight)")
-    setup.add_argument("--analyzer", help="standard | smartcn | ik (default $KOUBEI_ES_ANALYZER)")
+    setup.add_argument(
+        "--analyzer", help="standard | smartcn | ik (default $KOUBEI_ES_ANALYZER, else standard)"
+    )
     actions.add_parser("status", help="template versions and indices on an older mapping")
     load = actions.add_parser("load", help="index Document JSONL files (landing/processed)")
-    load.add_argument("files", nargs="+", type=existing_file)
-    load.add_argument("--progress", action="store_true")
+    load.add_argument(
+        "files", nargs="+", type=existing_file, metavar="FILE", help="JSONL of Document records"
+    )
+    load.add_argument("--progress", action="store_true", help="show a progress bar")
     actions.add_parser("replay", help="send spooled documents until acknowledged")
     actions.add_parser("reindex", help="migrate posts indices to the current template version")
     for sub in actions.choices.values():

@@ -17,14 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     actions.add_parser("check", help="check saved-object fields against the live mapping")
     link = actions.add_parser("link", help="print a Discover link for a brand/label/time range")
     link.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
-    link.add_argument("--brand")
-    link.add_argument("--platform")
+    link.add_argument("--brand", help="a brand name from brands.yaml")
+    link.add_argument("--platform", help="a platform (spider) name, e.g. weibo")
     link.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     link.add_argument(
         "--since", type=duration, help="look back this long (default 24h unless --start)"
     )
-    link.add_argument("--start", type=iso_time)
-    link.add_argument("--end", type=iso_time)
+    link.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
+    link.add_argument("--end", type=iso_time, help="ISO time (default now)")
     for sub in actions.choices.values():
         sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)

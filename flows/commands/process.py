@@ -11,7 +11,7 @@ from dataclasses import asdict
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("process", help="process landing files not yet processed")
     parser.add_argument("--source", help="only this source's landing files")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--workers",
         type=int,

@@ -27,14 +27,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     incident.add_argument("id", type=int, help="incident id (koubei alerts status)")
     incident.set_defaults(func=run_incident)
 
-    serve = actions.add_parser("serve", help="serve the reports folder on loopback")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8780)
+    serve = actions.add_parser(
+        "serve", help="serve the reports folder ($KOUBEI_REPORTS_DIR or $KOUBEI_HOME/reports)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8780, help="port (default 8780)")
     serve.set_defaults(func=run_serve)
 
-    for sub in (daily, incident, serve):
-        sub.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
-        sub.add_argument("--prefix", default=None, help="index prefix (KOUBEI_INDEX_PREFIX)")
+    # `serve` only publishes the folder: it reads no config and no index.
+    for sub in (daily, incident):
+        sub.add_argument(
+            "--config-dir",
+            type=Path,
+            default=paths.CONFIG_DIR,
+            help="directory with brands.yaml and alerts.yaml "
+            "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+        )
+        sub.add_argument(
+            "--prefix", default=None, help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)"
+        )
 
 
 def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:

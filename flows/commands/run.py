@@ -13,11 +13,24 @@ from koubei.flows.options import iso_time
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run one monitoring cycle as a Prefect flow")
-    parser.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
-    parser.add_argument("--source", action="append", help="only this source (repeatable)")
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=paths.CONFIG_DIR,
+        help="directory with brands.yaml, sources.yaml, alerts.yaml "
+        "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        help="crawl only this source (repeatable; default every enabled one); processing "
+        "still takes every pending landing file",
+    )
     parser.add_argument("--no-crawl", action="store_true", help="process landing files only")
     parser.add_argument("--as-of", type=iso_time, help="detection time (ISO)")
-    parser.add_argument("--prefix", default=None, help="index prefix (KOUBEI_INDEX_PREFIX)")
+    parser.add_argument(
+        "--prefix", default=None, help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)"
+    )
     parser.add_argument(
         "--dask",
         nargs="?",
@@ -25,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="process on Dask: a LocalCluster, or the scheduler at ADDRESS (tcp://host:8786)",
     )
-    parser.add_argument("--workers", type=int, help="processing processes (Dask: workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processing processes (default one per core); with --dask and no ADDRESS, the "
+        "LocalCluster's workers (default 2)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -33,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from koubei.flows.monitor import monitor, preflight
     from koubei.pipeline.index.client import index_prefix
 
-    preflight(args.config_dir)  # a missing variable or bad config: one line, before any work
+    # a missing variable, bad config or unknown --source: one line, before any work
+    preflight(args.config_dir, args.source)
     state = monitor(
         config_dir=args.config_dir,
         sources=args.source,

@@ -37,10 +37,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
-    train.add_argument("--out", type=Path, help="model file to write (default: under $KOUBEI_HOME)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        help="model file to write (default $KOUBEI_HOME/models/sentiment-<version>.json.gz)",
+    )
     train.add_argument("--epochs", type=int, default=None, help="correction passes (default 3)")
     train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
-    train.add_argument("--seed", type=int, default=None)
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="split and shuffle seed (default: the fixed one `eval --heldout` uses)",
+    )
     train.add_argument(
         "--exclude-category",
         action="append",
@@ -73,26 +82,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _corpus(given: Path | None) -> Path:
     """The CSV to train or evaluate on: the one given, else the configured full corpus."""
     from koubei import paths
+    from koubei.errors import KoubeiError
 
     if given is not None:
         if not given.is_file():
-            raise SystemExit(f"{given}: no such labelled CSV")
+            raise KoubeiError(f"{given}: no such labelled CSV")
         return given
     try:
         return paths.reviews_csv()
     except paths.MissingDataError as exc:
-        raise SystemExit(f"{exc}, or pass DATA.csv") from None
+        raise KoubeiError(f"{exc}, or pass DATA.csv") from None
 
 
 def _model(path: Path | None) -> SentimentModel:
     """The model at ``path`` (default: the shipped one); a file that is none is a one-line
     error naming it, not a traceback."""
+    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment import load_model
 
     try:
         return load_model(path)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot load the sentiment model: {exc}") from None
+        raise KoubeiError(f"cannot load the sentiment model: {exc}") from None
 
 
 def run_score(args: argparse.Namespace) -> int:

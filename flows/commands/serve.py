@@ -10,7 +10,13 @@ from koubei import paths
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the scheduled deployments on this machine")
-    parser.add_argument("--config-dir", type=Path, default=paths.CONFIG_DIR)
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=paths.CONFIG_DIR,
+        help="directory with sources.yaml (crawl schedules) and alerts.yaml (interval) "
+        "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+    )
     parser.add_argument(
         "--list", action="store_true", help="print each deployment's schedule and exit"
     )

@@ -33,7 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     detect = actions.add_parser("detect", help="print one JSON alert per episode of FILE.csv")
     detect.add_argument("file", type=Path, help="CSV with timestamp,value at a fixed interval")
     detect.add_argument(
-        "--config", type=Path, default=None, help="directory with alerts.yaml (default: built-in)"
+        "--config",
+        "--config-dir",
+        dest="config",
+        type=Path,
+        default=None,
+        help="directory with an alerts.yaml whose detectors and paging policy to use "
+        "(default: the built-in detectors, not config/alerts.yaml)",
     )
     detect.add_argument("--key", default="", help="series key to put in the alerts")
     detect.set_defaults(func=run_detect)
@@ -47,22 +53,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     backtest.add_argument("--brand", help="replay this brand's history in Elasticsearch instead")
     backtest.add_argument(
-        "--since", type=duration, default="30d", help="history to replay with --brand (30d)"
+        "--since", type=duration, default="30d", help="history to replay with --brand (default 30d)"
     )
     backtest.add_argument("--end", type=iso_time, help="end of the history (default now)")
     backtest.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     backtest.add_argument(
         "--config",
+        "--config-dir",
+        dest="config",
         type=Path,
         default=None,
-        help="directory with alerts.yaml (default: the shipped config/)",
+        help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
     backtest.add_argument("--json", action="store_true", help="one JSON object per week")
     backtest.set_defaults(func=run_backtest)
     evaluate = actions.add_parser("evaluate", help="recall / false alerts on generated series")
-    evaluate.add_argument("--series", type=int, default=20)
-    evaluate.add_argument("--days", type=int, default=30)
-    evaluate.add_argument("--seed", type=int, default=7)
+    evaluate.add_argument("--series", type=int, default=20, help="series to generate (default 20)")
+    evaluate.add_argument("--days", type=int, default=30, help="days per series (default 30)")
+    evaluate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     evaluate.set_defaults(func=run_evaluate)
 
 

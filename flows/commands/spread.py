@@ -19,10 +19,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("spread", help="cascade summary, spread paths and pictures")
     parser.add_argument("post_id", nargs="?", help="any post of the cascade (e.g. weibo:123)")
     parser.add_argument("--file", type=Path, help="analyse records from a JSONL file, not ES")
-    parser.add_argument("--out", type=Path, help="directory for the PNG pictures")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>)",
+    )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
-    parser.add_argument("--top", type=int, default=5, help="key accounts and themes to show")
+    parser.add_argument(
+        "--top", type=int, default=5, help="key accounts and themes to show (default 5)"
+    )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
+    parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)
 
 
@@ -44,13 +51,13 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
     return [r for r in records if r.get("id") in members]
 
 
-def _from_es(post_id: str) -> list[dict[str, Any]]:
+def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
     from koubei.pipeline.index.client import client_from_env, index_prefix
     from koubei.pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:
-        return fetch_cascade(es, index_prefix(), post_id)
+        return fetch_cascade(es, prefix or index_prefix(), post_id)
     finally:
         es.close()
 
@@ -67,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.client import ESConfigError
 
     try:
-        records = _from_file(args.file, args.post_id) if args.file else _from_es(args.post_id)
+        records = (
+            _from_file(args.file, args.post_id)
+            if args.file
+            else _from_es(args.post_id, args.prefix)
+        )
     except (OSError, ValueError, ESConfigError, ApiError, TransportError) as exc:
         print(f"cannot read posts: {exc}", file=sys.stderr)
         return 2

@@ -171,3 +171,42 @@ def run_artifact(state: Any) -> list[dict[str, Any]]:
     assert artifact.key == "koubei-process"
     data = artifact.data
     return json.loads(data) if isinstance(data, str) else data
+
+
+def dask_flow_runs() -> int:
+    """How many runs of the Dask processing subflow the Prefect server has seen."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    async def read() -> int:
+        async with get_client() as client:
+            names = FlowFilter(name=FlowFilterName(any_=["koubei-process-dask"]))
+            return len(await client.read_flow_runs(flow_filter=names))
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("entry", ["koubei run --dask", "process_flow(dask=...)"])
+def test_the_dask_option_processes_on_dask(
+    entry: str,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `koubei run --dask` and the process deployment's `dask` parameter once reached the flow
+    # and were dropped there: processing ran locally whatever was asked.
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    land()
+    before = dask_flow_runs()
+    if entry.startswith("koubei"):
+        args = ["run", "--no-crawl", "--dask", "--workers", "1", "--config-dir", str(config_dir)]
+        assert main(args) == 1  # Elasticsearch is down: processed, then stopped
+        processed = json.loads(capsys.readouterr().out)["processed"]
+    else:
+        state = process_flow(
+            config_dir=config_dir, as_of=AS_OF, dask="local", process_workers=1, return_state=True
+        )
+        processed = state.result(raise_on_failure=False)["processed"]
+    assert processed == len(TEXTS)
+    assert dask_flow_runs() == before + 1

@@ -50,7 +50,30 @@ def test_unknown_field_names_its_path(tmp_path: Path) -> None:
     path = write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    alias: [x]\n")
     with pytest.raises(ConfigError) as info:
         load_file(path, BrandsConfig)
-    assert f"{path}: brands[0].alias: unknown field" in str(info.value)
+    # the fields that are allowed there, so a typo is fixed without opening the schema
+    assert str(info.value) == (
+        f"{path}: brands[0].alias: unknown field; known here: aliases, competitors, exclude, name"
+    )
+
+
+def test_unknown_field_lists_the_fields_of_its_own_level(tmp_path: Path) -> None:
+    text = (
+        "paging: {quite: 6h}\n"
+        "routes: [{channels: [a], contine: true}]\n"
+        "channels: [{name: a, type: webhook}]\n"
+    )
+    path = write(tmp_path, "alerts.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_file(path, AlertsConfig)
+    lines = str(info.value).splitlines()
+    assert f"{path}: paging.quite: unknown field; known here: escalate, quiet, settling" in lines
+    # YAML names (the alias `continue`), not the Python attribute
+    assert any(
+        line.startswith(
+            f"{path}: routes[0].contine: unknown field; known here: channels, continue,"
+        )
+        for line in lines
+    ), lines
 
 
 def test_wrong_type_and_all_errors_reported_at_once(tmp_path: Path) -> None:

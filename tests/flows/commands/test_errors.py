@@ -49,6 +49,18 @@ def test_sentiment_score_with_a_file_that_is_no_model(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)))
     code, err = koubei(tmp_path, "sentiment", "score", "--model", str(junk), str(texts))
     _one_line(code, err, str(junk), "not a sentiment model")
+    assert code == 2
+
+
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: str) -> None:
+    missing = tmp_path / "nope.csv"
+    code, err = koubei(tmp_path, "sentiment", action, str(missing))
+    _one_line(code, err, f"koubei: error: {missing}", "labelled CSV")
+    assert code == 2  # an ordinary mistake, like every other (it was 1)
+    code, err = koubei(tmp_path, "sentiment", action, env={"KOUBEI_REVIEWS_CSV": str(missing)})
+    _one_line(code, err, "KOUBEI_REVIEWS_CSV", str(missing))
+    assert code == 2
 
 
 @pytest.mark.parametrize(
@@ -106,3 +118,28 @@ def test_process_with_a_source_that_never_landed(tmp_path: Path) -> None:
     (landed / "run-1.jsonl").write_text("", encoding="utf-8")
     code, err = koubei(tmp_path, "process", "--source", "weibo-serach")
     _one_line(code, err, "'weibo-serach'", "weibo-search")
+
+
+@pytest.mark.parametrize(
+    ("name", "why"), [("weibo-serach", "is not there"), ("off-source", "is disabled")]
+)
+def test_run_with_a_source_it_would_not_crawl(tmp_path: Path, name: str, why: str) -> None:
+    # `koubei run --source NAME` once filtered the enabled sources by NAME: a typo or a disabled
+    # source crawled nothing and the run reported success.
+    config = tmp_path / "config"
+    config.mkdir()
+    repo_config = Path(__file__).resolve().parents[3] / "config"
+    for name_ in ("brands.yaml", "alerts.yaml"):
+        (config / name_).write_text((repo_config / name_).read_text("utf-8"), "utf-8")
+    (config / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: weibo-search, platform: weibo}\n"
+        "  - {name: off-source, platform: weibo, enabled: false}\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    env = {"KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/", "KOUBEI_WEBHOOK_SECRET": "s3cret"}
+    code, err = koubei(home, "run", "--config-dir", str(config), "--source", name, env=env)
+    _one_line(code, err, f"{config / 'sources.yaml'}: source {name!r} {why}", "weibo-search")
+    assert code == 2
+    assert not (home / "landing").exists()

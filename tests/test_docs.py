@@ -1,0 +1,177 @@
+"""The documentation names only what the code has, and the code has nothing it leaves unnamed.
+
+Cheap checks that catch drift: the README's command table against the real ``koubei`` parser,
+its environment variable table against the variables the code reads, and each shipped config
+file's comments against the one schema (``koubei/config.py``), commented-out examples included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from koubei import config
+from koubei.analysis.alerts.channels.base import ChannelOptions
+from koubei.analysis.detectors import build_detectors
+from koubei.flows.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+CONFIG = REPO / "config"
+# Where the code lives (the folders koubei/ links to, and the benchmarks).
+CODE_DIRS = ("koubei", "crawlers", "pipeline", "flows", "analysis", "demo", "bench")
+
+
+def _section(heading: str) -> str:
+    start = README.index(f"{heading}\n")
+    end = README.find("\n#", start + len(heading))
+    return README[start : end if end != -1 else None]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    found = {flag for action in parser._actions for flag in action.option_strings}
+    for sub in _subparsers(parser).values():
+        found |= _options(sub)
+    return found
+
+
+def _actions(parser: argparse.ArgumentParser) -> set[str]:
+    """Sub-actions (``index setup``) or positional choices (``es start``) of a command."""
+    subs = set(_subparsers(parser))
+    for action in parser._actions:
+        if not action.option_strings and action.choices and not subs:
+            subs |= set(action.choices)
+    return subs
+
+
+def _command_rows() -> list[str]:
+    rows = re.findall(r"^\| `koubei ([^`]+)` \|", _section("## Commands"), flags=re.M)
+    assert rows, "no command table in README.md"
+    return rows
+
+
+def test_readme_command_table_matches_the_cli() -> None:
+    commands = _subparsers(build_parser())
+    listed: dict[str, set[str]] = {}
+    for row in _command_rows():
+        name, _, rest = row.partition(" ")
+        assert name in commands, f"README lists `koubei {name}`, which does not exist"
+        parser = commands[name]
+        # Alternatives are separated by `\|`; an action is the first word of one.
+        for alternative in rest.split("\\|"):
+            word = alternative.strip().split(" ")[0] if alternative.strip() else ""
+            if re.fullmatch(r"[a-z][a-z-]*", word):
+                listed.setdefault(name, set()).add(word)
+        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", rest):
+            assert flag in _options(parser), f"README: `koubei {name}` has no option {flag}"
+    assert set(listed) | {n for n in commands if not _actions(commands[n])} >= set(commands), (
+        f"commands missing from README's table: {sorted(set(commands) - set(listed))}"
+    )
+    for name, parser in commands.items():
+        actions = _actions(parser)
+        assert listed.get(name, set()) == actions, (
+            f"`koubei {name}`: README lists {sorted(listed.get(name, set()))}, "
+            f"the CLI has {sorted(actions)}"
+        )
+
+
+def _code_text() -> str:
+    files = [p for d in CODE_DIRS for p in (REPO / d).rglob("*.py") if not p.is_symlink()]
+    return "\n".join(p.read_text(encoding="utf-8") for p in files)
+
+
+def _env_table() -> set[str]:
+    rows = [r for r in _section("### Environment variables").splitlines() if r.startswith("| `")]
+    names = set(re.findall(r"`((?:KOUBEI_|ES_JAVA_HOME|REDIS_URL)[A-Z0-9_]*)`", "\n".join(rows)))
+    assert "KOUBEI_HOME" in names, "no environment variable table in README.md"
+    return names
+
+
+def _env_read_by_code(code: str) -> set[str]:
+    """Variables the code reads: os.environ / getenv by name, or a name kept in a constant."""
+    direct = re.findall(r"environ(?:\.get|\.setdefault)?[\[(]\"([A-Z][A-Z0-9_]+)\"", code)
+    direct += re.findall(r"getenv\(\"([A-Z][A-Z0-9_]+)\"", code)
+    constants = re.findall(r"^\w*_ENV = \"([A-Z][A-Z0-9_]+)\"", code, flags=re.M)
+    looped = re.findall(r"for var in \(\"(KOUBEI_[A-Z0-9_]+)\"", code)
+    prefect = re.findall(r"\{\{ \$([A-Z][A-Z0-9_]+) \}\}", code)  # resolved by a Prefect worker
+    return {n for n in direct + constants + looped + prefect if n.startswith("KOUBEI_")}
+
+
+def test_every_variable_the_code_reads_is_in_the_readme_table_and_back() -> None:
+    code = _code_text()
+    read = _env_read_by_code(code)
+    # Test-only switches (tests/conftest.py, tests/analysis/alerts) are documented beside them.
+    table = _env_table()
+    assert read - table == set(), f"read by the code, missing from README: {sorted(read - table)}"
+    unread = {n for n in table if n.startswith("KOUBEI_")} - read
+    assert unread == set(), f"in README's table, read nowhere: {sorted(unread)}"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "config/README.md", "crawlers/README.md"])
+def test_every_variable_a_doc_names_exists(doc: str) -> None:
+    text = (REPO / doc).read_text(encoding="utf-8")
+    known = _code_text() + "".join(p.read_text("utf-8") for p in CONFIG.glob("*.yaml"))
+    for name in sorted(set(re.findall(r"\bKOUBEI_[A-Z0-9_]*[A-Z0-9]\b", text))):
+        assert name in known, f"{doc} names {name}, which no code or config mentions"
+
+
+def _header_fields(path: Path) -> set[str]:
+    """Field names a config file's header comment lists (``#   name    what it is``)."""
+    text = path.read_text(encoding="utf-8")
+    return set(re.findall(r"^#\s{2,}([a-z_]+)\s{2,}", text, flags=re.M))
+
+
+@pytest.mark.parametrize(
+    ("file", "model"), [("sources.yaml", config.Source), ("brands.yaml", config.Brand)]
+)
+def test_config_header_comment_lists_every_schema_field(file: str, model: type[BaseModel]) -> None:
+    listed = _header_fields(CONFIG / file)
+    fields = set(model.model_fields)
+    assert fields - listed == set(), f"{file}: fields not described: {sorted(fields - listed)}"
+    assert listed - fields == set(), f"{file}: described but not fields: {sorted(listed - fields)}"
+
+
+def test_alerts_yaml_names_every_top_level_paging_and_channel_option() -> None:
+    text = (CONFIG / "alerts.yaml").read_text(encoding="utf-8")
+    keys = set(re.findall(r"^(?:# )?([a-z_]+):", text, flags=re.M))
+    missing = set(config.AlertsConfig.model_fields) - keys
+    assert missing == set(), f"alerts.yaml shows no {sorted(missing)}"
+    block = re.search(r"^paging:.*\n((?:  .*\n)+)", text, flags=re.M)
+    assert block is not None, "alerts.yaml has no paging block"
+    paging = set(re.findall(r"^  ([a-z_]+):", block.group(1), flags=re.M))
+    assert paging == set(config.PagingConfig.model_fields)
+    common = text.split("# Common options:")[1].split("\n  - name:")[0]
+    unnamed = {name for name in ChannelOptions.model_fields if name not in common}
+    assert unnamed == set(), f"alerts.yaml's common channel options omit {sorted(unnamed)}"
+
+
+def test_commented_out_examples_in_the_config_are_valid(tmp_path: Path) -> None:
+    """``# quiet_hours: {...}``, ``# return_days: 30``: uncommented, they load and build."""
+    uncommented = 0
+    for file in ("alerts.yaml", "sources.yaml", "brands.yaml"):
+        lines = []
+        for line in (CONFIG / file).read_text(encoding="utf-8").splitlines():
+            example = re.match(r"^(\s*)# ([a-z_]+: \S.*)$", line)
+            if example and isinstance(yaml.safe_load(example.group(2)), dict):
+                line = example.group(1) + example.group(2)
+                uncommented += 1
+            lines.append(line)
+        (tmp_path / file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert uncommented >= 2  # quiet_hours and mention-jump's return_days at least
+    alerts = config.load_alerts(tmp_path)
+    assert alerts.quiet_hours is not None
+    build_detectors(alerts, tmp_path / "alerts.yaml")
+    config.load_sources(tmp_path)
+    config.load_brands(tmp_path)
