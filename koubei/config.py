@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from koubei import paths
+from koubei import paths, redact
 
 
 class ConfigError(ValueError):
@@ -106,6 +106,14 @@ class Source(_Strict):
     @classmethod
     def _cron(cls, value: str) -> str:
         return check_cron(value)
+
+    @field_validator("cookie_env", "proxy_env")
+    @classmethod
+    def _secret_variable(cls, value: str | None) -> str | None:
+        # A cookie or a proxy URL with credentials stays out of every log line, whatever the
+        # variable is called.
+        redact.register_secret_names([value])
+        return value
 
     @field_validator("platform")
     @classmethod
@@ -250,6 +258,10 @@ class ChannelConfig(_Strict):
                     f"{key!r} must not be written in YAML; set '{key}_env' to the name of an "
                     "environment variable that holds it"
                 )
+        # Whatever the variables are called, their values stay out of every log line.
+        redact.register_secret_names(
+            str(v) for k, v in options.items() if k.endswith("_env") and isinstance(v, str)
+        )
         return options
 
 

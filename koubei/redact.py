@@ -8,6 +8,9 @@ What counts as a secret:
   not a secret, and stays readable in error messages; any URL with a path, query or
   credentials (a webhook: the token is in the path or the query) is redacted whole, and its
   password and query values are redacted wherever they appear alone;
+* the value of every variable that config names as holding one (``cookie_env``, ``proxy_env``
+  and a channel's ``*_env`` options), whatever its name: validating the config registers
+  them (:func:`register_secret_names`), so ``cookie_env: WB_COOKIE`` is covered too;
 * any URL query value named like a credential (``token``, ``access_token``, ``sign``, ...),
   whatever the variable, so a receiver's signed URL built at run time is covered too.
 
@@ -19,10 +22,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["redact", "secret_values"]
+__all__ = ["redact", "register_secret_names", "secret_values"]
 
 SECRET_PARTS = ("URL", "TOKEN", "SECRET", "KEY", "PASSWORD", "COOKIE")
 MIN_LENGTH = 6
@@ -32,7 +36,18 @@ QUERY_CREDENTIAL = re.compile(
 )
 
 
+# Variables config names as holding a secret, whatever their names (see the module docstring).
+_NAMED_IN_CONFIG: set[str] = set()
+
+
+def register_secret_names(names: Iterable[str | None]) -> None:
+    """Treat these environment variables as secrets from now on, whatever their names."""
+    _NAMED_IN_CONFIG.update(name for name in names if name)
+
+
 def _is_secret_name(name: str) -> bool:
+    if name in _NAMED_IN_CONFIG:
+        return True
     if not name.startswith("KOUBEI_"):
         return False
     parts = name[len("KOUBEI_") :].split("_")

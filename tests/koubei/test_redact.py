@@ -72,3 +72,24 @@ def test_httpx_debug_logging_of_a_webhook_call_never_shows_its_token(
     assert "HTTP Request: POST" in err  # httpx did log the request...
     assert "[REDACTED:KOUBEI_SLACK_URL]" in err  # ...and the traceback was redacted too
     assert TOKEN not in err and str(receiver.url) + "?" not in err
+
+
+def test_variables_config_names_are_secrets_whatever_they_are_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``cookie_env: WB_LOGIN`` or a channel's ``url_env: HOOK_ADDR``: not ``KOUBEI_*``, yet
+    their values never reach a log line once the config naming them is validated."""
+    from koubei.config import AlertsConfig, Source
+
+    cookie, hook = "SUB=_2A25-plain-name-cookie", "https://hooks.example/T000/B000/xyzSECRET"
+    monkeypatch.setenv("WB_LOGIN_T7", cookie)
+    monkeypatch.setenv("HOOK_ADDR_T7", hook)
+    line = f"GET with cookie {cookie} then POST {hook}"
+    assert redact(line) == line  # unknown names: nothing says they are secrets yet
+    Source(name="wb", platform="weibo", cookie_env="WB_LOGIN_T7")
+    AlertsConfig.model_validate(
+        {"channels": [{"name": "s", "type": "slack", "options": {"url_env": "HOOK_ADDR_T7"}}]}
+    )
+    assert redact(line) == (
+        "GET with cookie [REDACTED:WB_LOGIN_T7] then POST [REDACTED:HOOK_ADDR_T7]"
+    )
