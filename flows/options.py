@@ -6,10 +6,10 @@ argparse reports a raised ``ArgumentTypeError`` as ``argument --since: <message>
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-__all__ = ["duration", "existing_file", "iso_time"]
+__all__ = ["day", "duration", "existing_file", "iso_time"]
 
 
 def existing_file(value: str) -> Path:
@@ -41,4 +41,14 @@ def iso_time(value: str) -> datetime:
     except TimeParseError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO time like 2026-11-25T10:00 or 2026-11-25T02:00:00Z"
+        ) from None
+
+
+def day(value: str) -> date:
+    """A calendar day written ``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a day like 2026-11-25 (YYYY-MM-DD)"
         ) from None

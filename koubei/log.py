@@ -18,6 +18,8 @@ import structlog
 
 from koubei.redact import redact
 
+OFF_WORDS = ("", "0", "false", "no", "off")
+
 _formatter = logging.Formatter()
 
 
@@ -96,9 +98,11 @@ def configure_logging(*, verbose: bool = False) -> None:
         ("fontTools", logging.WARNING),
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else quiet)
+    # KOUBEI_LOG_JSON=0 (or false, no, off) means off, as people write it.
+    as_json = os.environ.get("KOUBEI_LOG_JSON", "").strip().lower() not in OFF_WORDS
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
-        if os.environ.get("KOUBEI_LOG_JSON")
+        if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(

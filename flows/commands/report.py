@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from koubei import paths, timeutil
+from koubei.flows import options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     daily = actions.add_parser("daily", help="write the daily brief of every configured brand")
     daily.add_argument(
         "--date",
-        type=date.fromisoformat,
+        type=options.day,
         default=None,
         help="the day (YYYY-MM-DD, Asia/Shanghai); default: yesterday",
     )

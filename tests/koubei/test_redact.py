@@ -93,3 +93,21 @@ def test_variables_config_names_are_secrets_whatever_they_are_called(
     assert redact(line) == (
         "GET with cookie [REDACTED:WB_LOGIN_T7] then POST [REDACTED:HOOK_ADDR_T7]"
     )
+
+
+@pytest.mark.parametrize(("value", "as_json"), [("1", True), ("0", False), ("false", False)])
+def test_log_json_is_switched_off_by_zero_as_people_write_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str, as_json: bool
+) -> None:
+    import json
+
+    from koubei.log import get_logger
+
+    monkeypatch.setenv("KOUBEI_LOG_JSON", value)
+    configure_logging()
+    get_logger("koubei.test").info("crawl_done", items=3)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    if as_json:
+        assert json.loads(line)["event"] == "crawl_done"
+    else:
+        assert line.startswith("20") and "crawl_done" in line and "items=3" in line

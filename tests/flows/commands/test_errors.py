@@ -71,6 +71,12 @@ def test_search_with_a_bad_time_option(tmp_path: Path, option: str, value: str) 
     _one_line(code, err, option, value)
 
 
+def test_report_daily_with_a_day_that_does_not_exist(tmp_path: Path) -> None:
+    code, err = koubei(tmp_path, "report", "daily", "--date", "2026-13-01")
+    _one_line(code, err, "--date", "'2026-13-01' is not a day like")
+    assert code == 2
+
+
 def test_index_load_of_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     code, err = koubei(tmp_path, "index", "load", str(missing))
