@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("status", "open incidents, outbox and failed deliveries, silences").set_defaults(
         func=status
     )
-    add("deliver", "send every due notification in the outbox").set_defaults(func=deliver)
+    deliver_parser = add("deliver", "send every due notification in the outbox")
+    deliver_parser.set_defaults(func=deliver)
     add("retry-failed", "give failed deliveries a fresh set of attempts").set_defaults(
         func=retry_failed
     )
@@ -49,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     test = add("test", "send a test notification through one channel now")
     test.add_argument("--channel", required=True, help="a channel name from alerts.yaml")
     test.set_defaults(func=send_test)
+    # The channels to send through are the ones the cycle that queued the notification used.
+    for sub in (deliver_parser, test):
+        sub.add_argument(
+            "--config-dir",
+            type=Path,
+            default=None,
+            help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else shipped config/)",
+        )
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -129,8 +138,9 @@ def deliver(args: argparse.Namespace) -> int:
     from koubei.analysis.alerts.outbox import deliver_pending
     from koubei.config import load_alerts
 
-    config = load_alerts()
-    channels = build_channels(config, paths.CONFIG_DIR / "alerts.yaml")
+    config_dir = args.config_dir or paths.CONFIG_DIR
+    config = load_alerts(config_dir)
+    channels = build_channels(config, config_dir / "alerts.yaml")
     report = deliver_pending(_db(args), channels)
     _print(args, report.as_dict(), " ".join(f"{k}={v}" for k, v in report.as_dict().items()))
     return 1 if report.failed else 0
@@ -183,13 +193,14 @@ def send_test(args: argparse.Namespace) -> int:
     from koubei.analysis.alerts.payload import sample_payload
     from koubei.config import load_alerts
 
-    config = load_alerts()
+    config_dir = args.config_dir or paths.CONFIG_DIR
+    config = load_alerts(config_dir)
     known = [c.name for c in config.channels]
     if args.channel not in known:
         print(f"alerts test: no channel {args.channel!r}; configured: {known}", file=sys.stderr)
         return 2
     (channel,) = build_channels(
-        config, paths.CONFIG_DIR / "alerts.yaml", include_disabled=True, names=[args.channel]
+        config, config_dir / "alerts.yaml", include_disabled=True, names=[args.channel]
     )
     key = f"test-{uuid.uuid4().hex}"
     try:

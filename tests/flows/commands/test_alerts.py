@@ -105,3 +105,25 @@ def test_deliver_and_failed_deliveries_show_in_status(
         code, report = run(capsys, "deliver")
         assert code == 0 and report["delivered"] == 1
         assert len(receiver.received()) == 1
+
+
+def test_test_command_reads_the_channels_of_config_dir(
+    koubei_home, config_dir, tmp_path, monkeypatch, capsys
+) -> None:
+    """``--config-dir`` names the channels, as for the ``run`` that queued the notifications;
+    the default (here the folder above) does not know this channel."""
+    other = tmp_path / "other-config"
+    other.mkdir()
+    (other / "alerts.yaml").write_text(
+        "channels:\n  - name: ops\n    type: webhook\n    min_severity: info\n"
+        "    options: {url_env: T_HOOK_URL, secret_env: T_HOOK_SECRET}\n",
+        encoding="utf-8",
+    )
+    assert main(["alerts", "test", "--channel", "ops"]) == 2  # not in the default config
+    capsys.readouterr()
+    with start_receiver(SECRET, tmp_path / "r.jsonl") as receiver:
+        monkeypatch.setenv("T_HOOK_URL", receiver.url)
+        monkeypatch.setenv("T_HOOK_SECRET", SECRET)
+        code, out = run(capsys, "test", "--channel", "ops", "--config-dir", str(other))
+        assert code == 0 and out["ok"] is True
+        assert len(receiver.received()) == 1
