@@ -106,3 +106,35 @@ def test_process_with_a_source_that_never_landed(tmp_path: Path) -> None:
     (landed / "run-1.jsonl").write_text("", encoding="utf-8")
     code, err = koubei(tmp_path, "process", "--source", "weibo-serach")
     _one_line(code, err, "'weibo-serach'", "weibo-search")
+
+
+def _loopback_source(tmp_path: Path) -> Path:
+    """A config dir whose one source points at a closed loopback port: no crawl leaves here."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        "sources:\n  - name: shop\n    platform: shop_json\n    base_url: http://127.0.0.1:9\n"
+        '    product_ids: ["1"]\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.mark.parametrize("run_id", ["2026/11/20", "../x", ".hidden", "a b"])
+def test_crawl_run_id_that_is_not_a_file_name(tmp_path: Path, run_id: str) -> None:
+    # "a/b" landed in landing/<source>/a/b.jsonl, where no stage looks: the records were lost
+    config = _loopback_source(tmp_path)
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", run_id)
+    _one_line(code, err, "--run-id", repr(run_id))
+    assert not (tmp_path / "landing").exists()
+
+
+def test_crawl_run_id_used_before(tmp_path: Path) -> None:
+    # The crawl replaced the landed file, whose processed twin marked it done: records lost.
+    config = _loopback_source(tmp_path)
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"id": "x"}\n', encoding="utf-8")
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", "r1")
+    _one_line(code, err, "--run-id", str(landed))
+    assert landed.read_text(encoding="utf-8") == '{"id": "x"}\n'
