@@ -7,6 +7,7 @@ where a bad line is reported as a :class:`BadLine` and the rest of the file goes
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -71,6 +72,8 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         raise JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     with handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]  # written "UTF-8 with BOM": not part of line 1
             if not raw.strip():
                 continue
             yield number, parse_line(raw, number)

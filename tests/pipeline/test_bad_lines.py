@@ -156,6 +156,13 @@ def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
     assert json.loads(capsys.readouterr().out)["processed"] == 1
 
 
+def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path: Path) -> None:
+    """Tools on Windows write UTF-8 with a BOM (PowerShell 5 ``Out-File -Encoding utf8``)."""
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _line(_record(1)) + _line(_record(2)))
+    assert [r["native_id"] for r in jsonl.read(path)] == ["test-shop-1", "test-shop-2"]
+
+
 def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "ours.jsonl"
     path.write_bytes(_line(_record(1)) + b"\xff\n")
