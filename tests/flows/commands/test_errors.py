@@ -6,6 +6,7 @@ isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught befo
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,3 +139,17 @@ def test_crawl_run_id_used_before(tmp_path: Path) -> None:
     code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", "r1")
     _one_line(code, err, "--run-id", str(landed))
     assert landed.read_text(encoding="utf-8") == '{"id": "x"}\n'
+
+
+def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
+    # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    record = {
+        "id": "shop_json:1", "platform": "shop_json", "source": "shop", "kind": "review",
+        "native_id": "1", "text_raw": "好吃", "created_at": "2026-11-20T08:00:00+08:00",
+    }  # fmt: skip
+    landed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "process", "--no-progress", env={"KOUBEI_NOW": "garbage"})
+    _one_line(code, err, "KOUBEI_NOW='garbage'")
+    assert not (tmp_path / "rejected").exists() and not (tmp_path / "processed" / "shop").exists()
