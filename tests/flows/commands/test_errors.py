@@ -19,7 +19,7 @@ def koubei(home: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[i
     environ = {
         k: v for k, v in os.environ.items() if not k.startswith(("KOUBEI_", "PREFECT_API_URL"))
     }
-    environ.update(KOUBEI_HOME=str(home), KOUBEI_ES_URL="http://127.0.0.1:9", **(env or {}))
+    environ.update({"KOUBEI_HOME": str(home), "KOUBEI_ES_URL": "http://127.0.0.1:9", **(env or {})})
     done = subprocess.run(
         [sys.executable, "-m", "koubei.flows.cli", *argv],
         env=environ,
@@ -153,3 +153,28 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
     code, err = koubei(tmp_path, "process", "--no-progress", env={"KOUBEI_NOW": "garbage"})
     _one_line(code, err, "KOUBEI_NOW='garbage'")
     assert not (tmp_path / "rejected").exists() and not (tmp_path / "processed" / "shop").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        (("index", "status"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
+        (("report", "daily"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
+        (
+            ("search", "x"),
+            {"KOUBEI_ES_URL": "https://elastic:pw-123456@127.0.0.1:99999"},
+            ("KOUBEI_ES_URL", "https://***@127.0.0.1:99999"),
+        ),
+        (
+            ("index", "status"),
+            {"KOUBEI_ES_URL": "http://127.0.0.1:9", "KOUBEI_ES_CA_CERTS": "/ca.pem"},
+            ("KOUBEI_ES_CA_CERTS", "https"),
+        ),
+    ],
+)
+def test_an_unusable_elasticsearch_url(
+    tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], words: tuple[str, ...]
+) -> None:
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, *words)
+    assert "pw-123456" not in err[0]
