@@ -178,3 +178,32 @@ def test_an_unusable_elasticsearch_url(
     code, err = koubei(tmp_path, *argv, env=env)
     _one_line(code, err, *words)
     assert "pw-123456" not in err[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
+        (b"", ("has no 'label' and 'review' columns",)),
+        ("label,review\n1,好吃\n0,难吃\n".encode("gbk"), (":2:", "not UTF-8")),
+        (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
+        (b"label,review\n2,x\n", ("no labelled rows",)),
+    ],
+    ids=["columns", "empty", "gbk", "huge-field", "no-rows"],
+)
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_on_a_csv_it_cannot_use(
+    tmp_path: Path, action: str, content: bytes, words: tuple[str, ...]
+) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_bytes(content)
+    code, err = koubei(tmp_path, "sentiment", action, str(data))
+    _one_line(code, err, str(data), *words)
+    assert not (tmp_path / "models").exists()
+
+
+def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
+    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
+    assert code == 0 and err == ["training on 2 texts, 0 held out"]
