@@ -100,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line_each(kind: str, message: str, code: int) -> int:
-    for line in message.splitlines() or [""]:
+    from koubei.redact import redact  # a URL variable may carry credentials
+
+    for line in redact(message).splitlines() or [""]:
         print(f"koubei: {kind}: {line}", file=sys.stderr)
     return code
 

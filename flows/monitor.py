@@ -198,6 +198,8 @@ def pipeline_cycle(
         for report in reports:
             summary.processed += report["processed"]
             summary.rejected += report["rejected"]
+            if report.get("error"):  # an unreadable landing file: the run fails, and says why
+                summary.errors.append(f"landing file not processed: {report['error']}")
         down = es_unavailable()
         if down:
             summary.errors.append(down)

@@ -211,14 +211,22 @@ _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+# Longer durations are typos; they overflow ``timedelta`` and dates where they are used.
+MAX_DURATION_SECONDS = 36500 * 86400
+
+
 def parse_duration(text: str | int) -> int:
     """Seconds in ``'5m'``, ``'1h'``, ``'30s'``, ``'7d'`` or a bare integer of seconds."""
     if isinstance(text, int):
-        return text
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like '5m', '1h', '30s' or '7d'")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        seconds = text
+    else:
+        match = _DURATION.match(text.strip())
+        if not match:
+            raise ValueError(f"{text!r} is not a duration like '5m', '1h', '30s' or '7d'")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is too long a duration (at most 100 years, '36500d')")
+    return seconds
 
 
 class DetectorConfig(_Strict):
@@ -398,11 +406,25 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def load_file(path: Path, model: type[ModelT]) -> ModelT:
     """Parse and validate one YAML file; errors name the file, each field path and why."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from exc
+    try:
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(
+            f"{path}: line {line}, column {column}: invalid YAML: {exc.reason} (#x{char:04x})"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -7,8 +7,10 @@ where a bad line is reported as a :class:`BadLine` and the rest of the file goes
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,6 +72,8 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         raise JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     with handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]  # written "UTF-8 with BOM": not part of line 1
             if not raw.strip():
                 continue
             yield number, parse_line(raw, number)
@@ -80,7 +84,8 @@ def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
 
     Besides syntax errors this catches what ``json.loads`` raises on hostile input: invalid UTF-8,
     nesting deep enough to exhaust the stack, integers too long to convert, and the ``NaN`` /
-    ``Infinity`` constants (not JSON, and Elasticsearch refuses them).
+    ``Infinity`` constants (not JSON, and Elasticsearch refuses them). A lone surrogate escape
+    (``"\\ud800"``) is valid JSON but not Unicode: it becomes U+FFFD and the record is kept.
     """
     text = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
     try:
@@ -97,7 +102,31 @@ def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
         return BadLine(number, f"not JSON ({exc})", text)
     if not isinstance(record, dict):
         return BadLine(number, f"not a JSON object (a {type(record).__name__})", text)
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            record = _replace_surrogates(record)
+        except RecursionError:
+            return BadLine(number, "JSON nested too deeply", text[:1000])
     return record
+
+
+# JSON may escape half of a UTF-16 pair ("\ud83d": an emoji cut in two by a platform that
+# truncates by UTF-16 units). json.loads keeps it as a lone surrogate, which no UTF-8 writer
+# can store, so it would stop the file at the write. A valid pair decodes to one character,
+# which the walk leaves as it is; only lines with such an escape are walked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate (in keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    return value
 
 
 def _no_constant(name: str) -> Any:

@@ -15,8 +15,15 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from koubei.errors import KoubeiError
+
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 CLOCK_ENV = "KOUBEI_NOW"
+
+
+class ClockError(KoubeiError):
+    """``KOUBEI_NOW`` is not one instant. Not a ValueError on purpose: code that sets aside a
+    record whose values raise ValueError must not set aside every record for a bad clock."""
 
 
 def now() -> datetime:
@@ -32,11 +39,11 @@ def _parse_fixed(raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise ValueError(
+        raise ClockError(
             f"{CLOCK_ENV}={raw!r}: not an ISO 8601 time (e.g. 2027-01-31T23:59:00+00:00)"
         ) from None
     if value.tzinfo is None:
-        raise ValueError(f"{CLOCK_ENV}={raw!r}: needs an offset (+08:00 or Z) to be one instant")
+        raise ClockError(f"{CLOCK_ENV}={raw!r}: needs an offset (+08:00 or Z) to be one instant")
     return value.astimezone(DEFAULT_TZ)
 
 

@@ -19,11 +19,14 @@ from tqdm import tqdm
 
 from koubei import jsonl, paths
 from koubei.crawlers.timeparse import TimeParseError, check_plausible
+from koubei.log import get_logger
 from koubei.model import Document, from_record, to_record
 from koubei.pipeline import ledger
 from koubei.pipeline.dedup import DedupIndex
 from koubei.pipeline.enrich import Enricher, default_workers, prewarm
 from koubei.pipeline.sentiment import SentimentModel, load_model
+
+log = get_logger(__name__)
 
 Record = dict[str, Any]
 
@@ -36,6 +39,8 @@ class ProcessReport:
     rejected: int = 0
     rejected_file: str | None = None
     labels: dict[str, int] = field(default_factory=dict)
+    # The file could not be read (e.g. permissions): nothing written, it stays pending.
+    error: str | None = None
 
 
 def validate(
@@ -61,6 +66,7 @@ def validate(
             continue
         try:
             document = from_record(entry)
+            record = to_record(document)  # raises too: nesting deeper than it serializes
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
@@ -75,7 +81,7 @@ def validate(
         if problem:
             rejected.append({"file": source, "line": number, "reason": problem, "record": entry})
             continue
-        valid.append(to_record(document))
+        valid.append(record)
     return valid, rejected
 
 
@@ -168,17 +174,29 @@ def process_pending_files(
         return
     if enricher is not None:
         for path in landing_files:
-            yield process_file(
-                path, ledger.processed_path(path), model=enricher.model, progress=progress,
-                enricher=enricher,
-            )  # fmt: skip
+            yield _process_readable(
+                path, model=enricher.model, progress=progress, enricher=enricher
+            )
         return
     workers = workers or default_workers()
     if workers > 1:
-        prewarm(sum(path.stat().st_size for path in landing_files))  # overlaps reading the files
+        sizes = (path.stat().st_size for path in landing_files if path.is_file())
+        prewarm(sum(sizes))  # overlaps reading the files
     model = load_model()
     with Enricher(model, workers=workers) as enricher:
         for path in landing_files:
-            yield process_file(
-                path, ledger.processed_path(path), model=model, progress=progress, enricher=enricher
-            )
+            yield _process_readable(path, model=model, progress=progress, enricher=enricher)
+
+
+def _process_readable(
+    path: Path, *, model: SentimentModel, progress: bool, enricher: Any
+) -> ProcessReport:
+    """``process_file`` into the ledger's path; a file that cannot be opened (permissions, a
+    directory or dangling link by that name) is reported, not raised: the other files go on
+    and it stays pending, to be tried again once it is fixed."""
+    output = ledger.processed_path(path)
+    try:
+        return process_file(path, output, model=model, progress=progress, enricher=enricher)
+    except jsonl.JsonlError as exc:
+        log.error("landing file not processed", file=str(path), error=str(exc))
+        return ProcessReport(source_file=str(path), output_file=str(output), error=str(exc))

@@ -11,6 +11,7 @@ unknown or mistyped option of a detector is reported at once as a
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -195,6 +196,8 @@ class Detector:
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"expected a number, got {value!r}")
+            if not math.isfinite(value):  # YAML .nan compares false: the detector never fires
+                raise ValueError(f"expected a finite number, got {value}")
             if value < 0:
                 raise ValueError(f"must not be negative, got {value}")
             value = float(value)

@@ -11,6 +11,7 @@ Every helper here is *causal*: the value produced for bin ``t`` depends only on 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -199,8 +200,14 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         for lineno, row in enumerate(reader, start=1):
             if not row or not row[0].strip():
                 continue
@@ -214,6 +221,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 )
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: {exc}") from exc
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
     if len(rows) < 2:
         raise ValueError(f"{path}: need at least two rows of 'timestamp,value'")
     rows.sort(key=lambda r: r[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,11 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--run-id",
+        type=run_id,
         default=None,
         help="landing file name (default: a timestamp); the same for every worker of a "
         "distributed crawl (crawlers/README.md)",
     )
     parser.set_defaults(func=run)
+
+
+def run_id(value: str) -> str:
+    """A plain file name: ``a/b`` would land in ``landing/<source>/a/``, where no stage looks."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a file name (letters, digits, '_', '.', '-'; not first '.')"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         raise config.ConfigError(
             f"sources.yaml: platform(s) {unknown} have no spider; known: {sorted(spiders)}"
         )
+    if args.run_id:
+        _check_unused(args.run_id, [s.name for s in chosen])
     reports = crawl_sources(chosen, brands, run_id=args.run_id)
     for report in reports:
         print(
@@ -75,3 +88,19 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     return 0 if all(r.status in ("ok", "empty") for r in reports) else 1
+
+
+def _check_unused(run: str, sources: list[str]) -> None:
+    """A run id used before would replace its landing file, which the ledger may already count
+    as processed: the new records would never be processed. (Distributed workers share a run id;
+    each has its own file, named by ``KOUBEI_WORKER``.)"""
+    import os
+
+    from koubei.crawlers.pipelines.landing import landing_path
+    from koubei.errors import KoubeiError
+
+    worker = os.environ.get("KOUBEI_WORKER", "")
+    for source in sources:
+        path = landing_path(source, run, worker)
+        if path.exists():
+            raise KoubeiError(f"--run-id {run!r}: {path} exists already; choose another run id")

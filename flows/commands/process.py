@@ -42,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
         print("nothing to process")
         return 0
     progress = not args.no_progress
+    unreadable = 0
     for report in process_pending_files(pending, workers=args.workers, progress=progress):
-        print(json.dumps(asdict(report), ensure_ascii=False))
-    return 0
+        print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
+        if report.error:
+            print(f"koubei: error: {report.error}", file=sys.stderr)
+            unreadable += 1
+    return 1 if unreadable else 0

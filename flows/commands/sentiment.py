@@ -129,12 +129,15 @@ def run_train(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
-    rows = training.load_labelled(_corpus(args.data))
+    data = _corpus(args.data)
+    rows = training.load_labelled(data)
     seed = training.SEED if args.seed is None else args.seed
     holdout = training.HOLDOUT if args.holdout is None else args.holdout
     train_rows, held = training.split(rows, holdout=holdout, seed=seed)
     excluded = set(args.exclude_category)
     train_rows = [r for r in train_rows if r.category not in excluded]
+    if not train_rows:  # (label 0/1 and a text; after --holdout and --exclude-category)
+        raise training.LabelledDataError(f"{data}: no labelled rows to train on")
     epochs = training.EPOCHS if args.epochs is None else args.epochs
     print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
     model = training.train_model(train_rows, epochs=epochs, seed=seed)
@@ -154,13 +157,14 @@ def run_eval(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
 
-    rows = training.load_labelled(_corpus(args.data))
+    data = _corpus(args.data)
+    rows = training.load_labelled(data)
     if args.heldout:
         rows = training.split(rows)[1]
     if args.category:
         rows = [r for r in rows if r.category in set(args.category)]
     if not rows:
-        print("no labelled rows to evaluate", file=sys.stderr)
+        print(f"{data}: no labelled rows to evaluate", file=sys.stderr)
         return 1
     model = _model(args.model)
     results = {model.version: evaluate(model.probability_aggregated, rows, neutral=model.neutral)}

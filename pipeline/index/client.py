@@ -16,8 +16,10 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TlsError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
+from koubei.errors import KoubeiError
 
-class ESConfigError(RuntimeError):
+
+class ESConfigError(KoubeiError, RuntimeError):
     """No cluster is configured or reachable; the message says what to set."""
 
 
@@ -47,7 +49,14 @@ def client_from_env(url: str | None = None, **overrides: Any) -> Elasticsearch:
     if os.environ.get("KOUBEI_ES_VERIFY_CERTS", "true").lower() in {"0", "false", "no"}:
         kwargs["verify_certs"] = False  # only for a self-signed dev cluster; never the default
     kwargs.update(overrides)
-    return Elasticsearch(url or es_url(), **kwargs)
+    url = url or es_url()
+    try:
+        return Elasticsearch(url, **kwargs)
+    except ValueError as exc:  # the client checks the URL (and TLS options against it) here
+        tls = " with KOUBEI_ES_CA_CERTS set" if "ca_certs" in kwargs else ""
+        message = f"KOUBEI_ES_URL={url!r}{tls}: {exc}"
+        # not the credentials a URL may carry (the client's message repeats the URL)
+        raise ESConfigError(re.sub(r"//[^/@\s]*@", "//***@", message)) from None
 
 
 def index_prefix() -> str:

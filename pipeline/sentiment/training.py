@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import random
 from collections import Counter, defaultdict
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from koubei import timeutil
+from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import SentimentModel
 
@@ -58,22 +60,39 @@ class Example:
     category: str = ""
 
 
+class LabelledDataError(KoubeiError, ValueError):
+    """A labelled CSV that cannot be used; the message names the file (and line)."""
+
+
 def load_labelled(path: Path) -> list[Example]:
     """Read a CSV with ``label`` (0/1) and ``review`` columns (``cat`` optional).
 
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
-    on and held out.
+    on and held out. A byte order mark (spreadsheets save one) is allowed; a file that is not
+    UTF-8, lacks the columns or is malformed raises :class:`LabelledDataError` naming it.
     """
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise LabelledDataError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     seen: set[str] = set()
     rows: list[Example] = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+    try:
+        if not {"label", "review"} <= set(reader.fieldnames or ()):
+            found = ", ".join(reader.fieldnames or ()) or "none"
+            raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")
+        for row in reader:
             text = (row.get("review") or "").strip()
             label = (row.get("label") or "").strip()
             if not text or label not in {"0", "1"} or text in seen:
                 continue
             seen.add(text)
             rows.append(Example(text, int(label), (row.get("cat") or "").strip()))
+    except csv.Error as exc:
+        raise LabelledDataError(f"{path}:{reader.reader.line_num}: {exc}") from None
     return rows
 
 

@@ -46,6 +46,23 @@ def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
     assert str(path) in message and "line" in message and "invalid YAML" in message
 
 
+def test_config_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "brands.yaml"
+    path.write_bytes("brands:\n  - name: 鲜牧\n".encode("gbk"))  # saved as GBK by an editor
+    with pytest.raises(ConfigError) as info:
+        load_file(path, BrandsConfig)
+    assert str(info.value) == f"{path}: line 2: not UTF-8 (byte 0xcf); save the file as UTF-8"
+
+
+def test_a_control_character_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "brands.yaml", "brands:\n  - name: a\x00\n")
+    with pytest.raises(ConfigError) as info:
+        load_file(path, BrandsConfig)
+    assert str(info.value).splitlines() == [
+        f"{path}: line 2, column 12: invalid YAML: special characters are not allowed (#x0000)"
+    ]
+
+
 def test_unknown_field_names_its_path(tmp_path: Path) -> None:
     path = write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    alias: [x]\n")
     with pytest.raises(ConfigError) as info:
@@ -134,6 +151,13 @@ def test_durations() -> None:
     assert parse_duration("2h") == 7200
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("five minutes")
+
+
+def test_a_duration_too_long_for_a_clock_is_refused() -> None:
+    # 10**20 days overflowed timedelta at the first detection: a traceback in every cycle
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("99999999999999999999d")
+    assert parse_duration("36500d") == 36500 * 86400
 
 
 def test_bad_duration_in_alerts_file(tmp_path: Path) -> None:

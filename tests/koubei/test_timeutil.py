@@ -33,5 +33,5 @@ def test_a_bad_koubei_now_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, raw: str, reason: str
 ) -> None:
     monkeypatch.setenv(timeutil.CLOCK_ENV, raw)
-    with pytest.raises(ValueError, match=f"KOUBEI_NOW='{raw}': {reason}"):
+    with pytest.raises(timeutil.ClockError, match=f"KOUBEI_NOW='{raw}': {reason}"):
         timeutil.now()

@@ -34,6 +34,13 @@ def _record(n: int, source: str = "test-shop", **changes: Any) -> dict[str, Any]
     return record
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 def _line(record: dict[str, Any]) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode() + b"\n"
 
@@ -52,6 +59,8 @@ HOSTILE: list[tuple[bytes, str]] = [
     (_line(_record(91, created_at="1773-01-01T00:00:00+08:00")), "before 2000"),
     (_line(_record(92, created_at="2026-11-20T08:00:00+08:05:43")), "created_at"),
     (_line(_record(93, created_at="2026-11-20T08:00:00+08:05")), "offset"),
+    # parses (under json's limit) but deeper than the model serializes (~250 levels)
+    (_line(_record(54, extra=_nested(400))), "cannot be validated"),
 ]
 
 
@@ -105,6 +114,53 @@ def test_koubei_process_goes_on_past_bad_files_and_does_not_fail_again(
     # The next cycle finds nothing left to do rather than failing on the same file again.
     assert main(["process", "--no-progress", "--workers", "1"]) == 0
     assert capsys.readouterr().out.strip() == "nothing to process"
+
+
+def test_lone_surrogate_escapes_become_replacement_characters_and_the_record_is_kept(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    """JSON may escape half of a UTF-16 pair (``"\\ud83d"``: an emoji cut by a platform's
+    truncation); no UTF-8 writer can store it, so it used to stop the whole file at the write."""
+    cut = _line(_record(1)).replace("物流也快".encode(), b"\\ud83d \\udc4d\\ud83d\\udc4d")
+    named = _line(_record(2, author={"name": "X", "id": "Y"}))
+    named = named.replace(b'"X"', b'"\\udfff"').replace(b'"Y"', b'"\\ud800"')
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", [cut, named, _line(_record(3))])
+    output = tmp_path / "out.jsonl"
+
+    report = process_file(landing, output, model=load_model())
+
+    assert (report.processed, report.rejected) == (3, 0)
+    first, second, _ = jsonl.read(output)
+    assert first["text_raw"].endswith("\ufffd \ufffd\U0001f44d</p>")  # the whole pair kept
+    assert second["author"]["id"] == "\ufffd"  # (the name is cleaned: nothing readable is left)
+
+
+def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unreadable = Path(koubei_home) / "landing" / "aaa-shop" / "run1.jsonl"
+    unreadable.mkdir(parents=True)  # a directory with a landing file's name: open() fails
+    _landing(koubei_home, "bbb-shop", "run1.jsonl", [_line(_record(1, "bbb-shop"))])
+
+    assert main(["process", "--no-progress", "--workers", "1"]) == 1
+    out, err = capsys.readouterr()
+    reports = {Path(r["source_file"]).parent.name: r for r in map(json.loads, out.splitlines())}
+    assert reports["bbb-shop"]["processed"] == 1
+    assert str(unreadable) in reports["aaa-shop"]["error"]
+    assert f"{unreadable}: cannot read" in err
+    # It stays pending (nothing written for it), so the next run tries it again.
+    assert not (paths.state_dir("processed") / "aaa-shop").exists()
+    unreadable.rmdir()
+    _landing(koubei_home, "aaa-shop", "run1.jsonl", [_line(_record(1, "aaa-shop"))])
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["processed"] == 1
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path: Path) -> None:
+    """Tools on Windows write UTF-8 with a BOM (PowerShell 5 ``Out-File -Encoding utf8``)."""
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _line(_record(1)) + _line(_record(2)))
+    assert [r["native_id"] for r in jsonl.read(path)] == ["test-shop-1", "test-shop-2"]
 
 
 def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:

@@ -100,3 +100,13 @@ def test_every_detector_and_channel_class_has_one_pydantic_options_model() -> No
     bad = DetectorConfig(name="x", type="volume_velocity", options={"field": "negatve"})
     with pytest.raises(ConfigError, match=r"options\.field: expected one of"):
         build_detectors(AlertsConfig(detectors=[bad]))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_threshold_that_is_no_finite_number_is_refused(value: float) -> None:
+    # YAML's .nan compares false with everything: the detector would silently never fire
+    config = AlertsConfig(
+        detectors=[DetectorConfig(name="a", type="negative_volume", options={"z_threshold": value})]
+    )
+    with pytest.raises(ConfigError, match=r"detectors\[0\].options.z_threshold: expected a fin"):
+        build_detectors(config)

@@ -131,3 +131,23 @@ def test_episodes_join_close_bins_and_series_keys() -> None:
 def test_count_series_checks_lengths() -> None:
     with pytest.raises(ValueError):
         CountSeries([], [1], [])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"timestamp,value\n2026-03-02 00:00:00,1\n\xff\xfe,2\n", r"hostile\.csv:3: not UTF-8"),
+        (
+            b'timestamp,value\n2026-03-02 00:00:00,"' + b"9" * 200_000 + b'"\n',
+            r"hostile\.csv:2: field",
+        ),
+    ],
+    ids=["not-utf8", "huge-field"],
+)
+def test_read_csv_names_the_line_of_unreadable_bytes(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):  # was a csv.Error traceback / no line
+        read_csv(path)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from koubei.crawlers.pipelines.landing import resolve_repost_chains
@@ -32,3 +33,17 @@ def test_chains_resolve_to_the_nearest_earlier_repost() -> None:
     assert parents["w:b"] == "w:root"
     assert parents["w:e"] == "w:root"
     assert records[4]["extra"]["parent_unresolved"] == "Nobody"
+
+
+def test_a_lone_surrogate_from_a_platform_is_landed_not_the_page_lost() -> None:
+    """``response.json()`` keeps a lone surrogate (an emoji cut in two, e.g. ``"\\ud83d"``, as
+    reported in encode/django-rest-framework#6895); writing the page's line must not raise, or
+    Scrapy drops every record of the page."""
+    from koubei.crawlers.pipelines.landing import _json_line
+    from koubei.jsonl import parse_line
+
+    record = json.loads(
+        '{"id": "w:1", "text_raw": "\\u592a\\u68d2\\ud83d", "n": 18446744073709551616}'
+    )
+    line = _json_line(record)  # orjson refuses both the surrogate and the 65-bit integer
+    assert parse_line(line) == {**record, "text_raw": "太棒\ufffd"}

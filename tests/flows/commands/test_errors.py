@@ -6,6 +6,7 @@ isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught befo
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ def koubei(home: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[i
     environ = {
         k: v for k, v in os.environ.items() if not k.startswith(("KOUBEI_", "PREFECT_API_URL"))
     }
-    environ.update(KOUBEI_HOME=str(home), KOUBEI_ES_URL="http://127.0.0.1:9", **(env or {}))
+    environ.update({"KOUBEI_HOME": str(home), "KOUBEI_ES_URL": "http://127.0.0.1:9", **(env or {})})
     done = subprocess.run(
         [sys.executable, "-m", "koubei.flows.cli", *argv],
         env=environ,
@@ -149,3 +150,103 @@ def test_run_with_a_source_it_would_not_crawl(tmp_path: Path, name: str, why: st
     _one_line(code, err, f"{config / 'sources.yaml'}: source {name!r} {why}", "weibo-search")
     assert code == 2
     assert not (home / "landing").exists()
+
+
+def _loopback_source(tmp_path: Path) -> Path:
+    """A config dir whose one source points at a closed loopback port: no crawl leaves here."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.yaml").write_text(
+        "sources:\n  - name: shop\n    platform: shop_json\n    base_url: http://127.0.0.1:9\n"
+        '    product_ids: ["1"]\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.mark.parametrize("run_id", ["2026/11/20", "../x", ".hidden", "a b"])
+def test_crawl_run_id_that_is_not_a_file_name(tmp_path: Path, run_id: str) -> None:
+    # "a/b" landed in landing/<source>/a/b.jsonl, where no stage looks: the records were lost
+    config = _loopback_source(tmp_path)
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", run_id)
+    _one_line(code, err, "--run-id", repr(run_id))
+    assert not (tmp_path / "landing").exists()
+
+
+def test_crawl_run_id_used_before(tmp_path: Path) -> None:
+    # The crawl replaced the landed file, whose processed twin marked it done: records lost.
+    config = _loopback_source(tmp_path)
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"id": "x"}\n', encoding="utf-8")
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", "r1")
+    _one_line(code, err, "--run-id", str(landed))
+    assert landed.read_text(encoding="utf-8") == '{"id": "x"}\n'
+
+
+def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
+    # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    record = {
+        "id": "shop_json:1", "platform": "shop_json", "source": "shop", "kind": "review",
+        "native_id": "1", "text_raw": "好吃", "created_at": "2026-11-20T08:00:00+08:00",
+    }  # fmt: skip
+    landed.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "process", "--no-progress", env={"KOUBEI_NOW": "garbage"})
+    _one_line(code, err, "KOUBEI_NOW='garbage'")
+    assert not (tmp_path / "rejected").exists() and not (tmp_path / "processed" / "shop").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        (("index", "status"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
+        (("report", "daily"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
+        (
+            ("search", "x"),
+            {"KOUBEI_ES_URL": "https://elastic:pw-123456@127.0.0.1:99999"},
+            ("KOUBEI_ES_URL", "https://***@127.0.0.1:99999"),
+        ),
+        (
+            ("index", "status"),
+            {"KOUBEI_ES_URL": "http://127.0.0.1:9", "KOUBEI_ES_CA_CERTS": "/ca.pem"},
+            ("KOUBEI_ES_CA_CERTS", "https"),
+        ),
+    ],
+)
+def test_an_unusable_elasticsearch_url(
+    tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], words: tuple[str, ...]
+) -> None:
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, *words)
+    assert "pw-123456" not in err[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
+        (b"", ("has no 'label' and 'review' columns",)),
+        ("label,review\n1,好吃\n0,难吃\n".encode("gbk"), (":2:", "not UTF-8")),
+        (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
+        (b"label,review\n2,x\n", ("no labelled rows",)),
+    ],
+    ids=["columns", "empty", "gbk", "huge-field", "no-rows"],
+)
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_on_a_csv_it_cannot_use(
+    tmp_path: Path, action: str, content: bytes, words: tuple[str, ...]
+) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_bytes(content)
+    code, err = koubei(tmp_path, "sentiment", action, str(data))
+    _one_line(code, err, str(data), *words)
+    assert not (tmp_path / "models").exists()
+
+
+def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
+    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
+    assert code == 0 and err == ["training on 2 texts, 0 held out"]
