@@ -9,7 +9,7 @@ import argparse
 from datetime import date, datetime
 from pathlib import Path
 
-__all__ = ["day", "duration", "existing_file", "iso_time"]
+__all__ = ["day", "duration", "existing_file", "iso_time", "kibana_url", "positive_int"]
 
 
 def existing_file(value: str) -> Path:
@@ -52,3 +52,24 @@ def day(value: str) -> date:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a day like 2026-11-25 (YYYY-MM-DD)"
         ) from None
+
+
+def kibana_url(value: str) -> str:
+    """An http(s) URL of a Kibana, checked as ``kibana_url`` in alerts.yaml is."""
+    from koubei.config import check_kibana_url
+
+    try:
+        return check_kibana_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(value: str) -> int:
+    """A whole number of at least 1 (processes, workers)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number

@@ -215,6 +215,13 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION_SECONDS = 36500 * 86400
 
 
+def check_kibana_url(value: str) -> str:
+    """``value`` stripped if it is an http(s) URL of a host (and port), else ValueError."""
+    if not re.match(r"^https?://[^/\s:\[\]]+(:\d{1,5})?(/\S*)?$", value.strip()):
+        raise ValueError(f"{value!r} is not an http(s) URL like http://localhost:5601")
+    return value.strip()
+
+
 def parse_duration(text: str | int) -> int:
     """Seconds in ``'5m'``, ``'1h'``, ``'30s'``, ``'7d'`` or a bare integer of seconds."""
     if isinstance(text, int):
@@ -351,10 +358,7 @@ class AlertsConfig(_Strict):
     @classmethod
     def _kibana_url(cls, value: str) -> str:
         # Every alert links here: a bad value must fail at start-up, not in a phone's browser.
-        parts = re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value.strip())
-        if not parts:
-            raise ValueError(f"{value!r} is not an http(s) URL like http://localhost:5601")
-        return value.strip()
+        return check_kibana_url(value)
 
     @property
     def interval_seconds(self) -> int:

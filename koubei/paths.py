@@ -30,14 +30,26 @@ CONFIG_DIR = Path(os.environ.get("KOUBEI_CONFIG_DIR") or package_dir("conf"))
 def home() -> Path:
     """Root of koubei's state; created on first use."""
     root = Path(os.environ.get("KOUBEI_HOME", Path.cwd() / "var"))
-    root.mkdir(parents=True, exist_ok=True)
+    _make_dir(root, root)
     return root
+
+
+def _make_dir(path: Path, root: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # KOUBEI_HOME=/dev/null, or a file in the way
+        from koubei.errors import KoubeiError
+
+        raise KoubeiError(
+            f"{path}: cannot be a directory (a file is in the way); KOUBEI_HOME is {root}"
+        ) from None
 
 
 def state_dir(name: str) -> Path:
     """A named subdirectory of the state root (``landing``, ``spool``, ``outbox`` ...)."""
-    path = home() / name
-    path.mkdir(parents=True, exist_ok=True)
+    root = home()
+    path = root / name
+    _make_dir(path, root)
     return path
 
 

@@ -155,11 +155,24 @@ class CsvSeries:
     labels: list[str]  # the input's timestamp text per bin ('' for a filled gap)
 
 
+#: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
+#: overflows Python's dates at year 1 or 9999; mention counts lie well inside either way
+YEARS = (1900, 2200)
+
+
 def _parse_timestamp(text: str) -> datetime:
     text = text.strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text)).astimezone()
-    return parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+    try:
+        when = (
+            datetime.fromtimestamp(int(text)).astimezone()
+            if text.isdigit()
+            else parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+        )
+    except (OverflowError, OSError) as exc:  # an epoch beyond what the platform's dates hold
+        raise ValueError(f"timestamp {text[:40]!r} is out of range ({exc})") from None
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise ValueError(f"timestamp {text[:40]!r} is outside the years {YEARS[0]}-{YEARS[1]}")
+    return when
 
 
 #: how far from a grid point (a fraction of the interval) a row still counts as on it

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from koubei.flows import options
 from koubei.flows.options import duration, iso_time
 
 
@@ -13,10 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("kibana", help="import saved objects, check them, deep links")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = actions.add_parser("import", help="POST config/kibana/*.ndjson to Kibana")
-    imp.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
+    imp.add_argument(
+        "--url", type=options.kibana_url, help="Kibana URL (default kibana_url in alerts.yaml)"
+    )
     actions.add_parser("check", help="check saved-object fields against the live mapping")
     link = actions.add_parser("link", help="print a Discover link for a brand/label/time range")
-    link.add_argument("--url", help="Kibana URL (default kibana_url in alerts.yaml)")
+    link.add_argument(
+        "--url", type=options.kibana_url, help="Kibana URL (default kibana_url in alerts.yaml)"
+    )
     link.add_argument("--brand", help="a brand name from brands.yaml")
     link.add_argument("--platform", help="a platform (spider) name, e.g. weibo")
     link.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])

@@ -7,6 +7,8 @@ import json
 import sys
 from dataclasses import asdict
 
+from koubei.flows import options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("process", help="process landing files not yet processed")
@@ -14,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=options.positive_int,
         default=None,
         help="processes sharing big files (default: one per core; see BENCHMARKS.md)",
     )

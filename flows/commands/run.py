@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from koubei import paths
+from koubei.flows import options
 from koubei.flows.options import iso_time
 
 
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=options.positive_int,
         help="processing processes (default one per core); with --dask and no ADDRESS, the "
         "LocalCluster's workers (default 2)",
     )

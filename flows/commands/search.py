@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import datetime, timedelta
 
+from koubei.flows import options
 from koubei.flows.options import duration, iso_time
 
 
@@ -18,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--since", type=duration, help="look back this long, e.g. 30m, 24h, 7d")
     parser.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
     parser.add_argument("--end", type=iso_time, help="ISO time (default now)")
-    parser.add_argument("-n", "--size", type=int, default=10, help="posts to show (default 10)")
+    parser.add_argument(
+        "-n", "--size", type=options.positive_int, default=10, help="posts to show (default 10)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON record per line")
     parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)

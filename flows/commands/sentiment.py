@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from koubei.flows import options
 from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score = actions.add_parser("score", help="one JSON line per input line (FILE or - for stdin)")
     score.add_argument("file", type=existing_file, help="text file, one text per line (- stdin)")
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
-    score.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    score.add_argument(
+        "--processes", type=options.positive_int, default=1, help="worker processes (default 1)"
+    )
     score.set_defaults(func=run_score, logs=False)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
@@ -42,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="model file to write (default $KOUBEI_HOME/models/sentiment-<version>.json.gz)",
     )
-    train.add_argument("--epochs", type=int, default=None, help="correction passes (default 3)")
+    train.add_argument(
+        "--epochs", type=options.positive_int, default=None, help="correction passes (default 3)"
+    )
     train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
     train.add_argument(
         "--seed",

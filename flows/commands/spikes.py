@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from koubei.flows import options
 from koubei.flows.options import duration, iso_time
 
 
@@ -68,8 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     backtest.add_argument("--json", action="store_true", help="one JSON object per week")
     backtest.set_defaults(func=run_backtest)
     evaluate = actions.add_parser("evaluate", help="recall / false alerts on generated series")
-    evaluate.add_argument("--series", type=int, default=20, help="series to generate (default 20)")
-    evaluate.add_argument("--days", type=int, default=30, help="days per series (default 30)")
+    evaluate.add_argument(
+        "--series", type=options.positive_int, default=20, help="series to generate (default 20)"
+    )
+    evaluate.add_argument(
+        "--days", type=options.positive_int, default=30, help="days per series (default 30)"
+    )
     evaluate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     evaluate.set_defaults(func=run_evaluate)
 

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from elasticsearch import ApiError, TransportError
 
+    from koubei.errors import KoubeiError
     from koubei.pipeline.index.client import ESConfigError
 
     try:
@@ -80,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             else _from_es(args.post_id, args.prefix)
         )
     except (OSError, ValueError, ESConfigError, ApiError, TransportError) as exc:
-        print(f"cannot read posts: {exc}", file=sys.stderr)
-        return 2
+        # Through the CLI's one-line error, which redacts: the message may quote an ES URL.
+        raise KoubeiError(f"cannot read posts: {exc}") from exc
     if not records:
         print(f"no posts found for {args.post_id or args.file}", file=sys.stderr)
         return 1

@@ -250,3 +250,35 @@ def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path
     data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
     code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
     assert code == 0 and err == ["training on 2 texts, 0 held out"]
+
+
+def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "home"
+    in_the_way.write_text("not a folder", encoding="utf-8")
+    code, err = koubei(in_the_way, "alerts", "status")
+    _one_line(code, err, str(in_the_way), "KOUBEI_HOME")
+    assert code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("kibana", "import", "--url", "http://[::1"),
+        ("sentiment", "score", "-", "--processes", "0"),
+        ("process", "--workers", "-3"),
+        ("search", "牛奶", "-n", "0"),
+    ],
+)
+def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    code, err = koubei(tmp_path, *argv)
+    _one_line(code, err, f"argument {argv[-2]}", repr(argv[-1]))
+    assert code == 2
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00", "9999-12-31T23:50:00", "99999999999999"])
+def test_spikes_detect_with_a_time_no_series_can_have(tmp_path: Path, stamp: str) -> None:
+    series = tmp_path / "series.csv"
+    series.write_text(f"timestamp,value\n{stamp},5\n{stamp},6\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "spikes", "detect", str(series))
+    _one_line(code, err, f"{series}:2")
+    assert code == 2
