@@ -14,9 +14,10 @@ The result does not depend on the order of the records: every record is known be
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
 an id keep one canonical copy, and edges are linked in (time, id) order. What is refused is
 counted by reason in ``G.graph["dropped"]`` (and per cascade in ``G.graph["dropped_by_root"]``)
-and logged: ``duplicate`` copies, ``self_loop`` parents, ``into_root`` edges (a cascade's root
-made the child of its own descendant; the node is marked ``cycle_broken``), ``cycle`` for other
-parent cycles, and ``second_parent`` (a node already given another parent).
+and logged: ``no_id`` records (no ``id`` to make a node of), ``duplicate`` copies,
+``self_loop`` parents, ``into_root`` edges (a cascade's root made the child of its own
+descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles, and
+``second_parent`` (a node already given another parent).
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of
 :mod:`koubei.analysis.spread.accounts` and kept here only as the node attribute ``mentions``.
@@ -38,11 +39,17 @@ import networkx as nx
 from koubei.analysis.spread.chains import record_chain, record_text
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
-__all__ = ["DROP_REASONS", "build_cascades", "hop_placeholder_id", "parse_time"]
+__all__ = [
+    "DROP_REASONS",
+    "build_cascades",
+    "canonical_records",
+    "hop_placeholder_id",
+    "parse_time",
+]
 
 log = logging.getLogger(__name__)
 
-DROP_REASONS = ("duplicate", "self_loop", "into_root", "cycle", "second_parent")
+DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
 
 
@@ -133,7 +140,6 @@ class _Forest:
         self.attrs: dict[str, dict[str, Any]] = {}
         self.parent: dict[str, str] = {}
         self.edge: dict[str, dict[str, Any]] = {}
-        self.has_children: set[str] = set()
         # (cascade root, author name) -> that author's posts in the cascade as sorted (ts, id).
         self.by_author: dict[tuple[str, str], list[tuple[float, str]]] = {}
         # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
@@ -141,6 +147,11 @@ class _Forest:
         self.roots: set[str] = set()  # ids some record names as its root_id
         self.root_of: dict[str, str] = {}  # crawled id -> the root_id its record names
         self.dropped: dict[str, Counter[str]] = {}
+        # Union-find over the trees linked so far (absent: the node is its set's own
+        # representative), so refusing a cycle costs near-constant time per edge; walking up
+        # the parents instead was quadratic when children were linked before deep parents.
+        self.tree_of: dict[str, str] = {}
+        self.tree_size: dict[str, int] = {}
 
     def drop(self, cascade: str, reason: str) -> None:
         self.dropped.setdefault(cascade, Counter())[reason] += 1
@@ -170,26 +181,35 @@ class _Forest:
             index -= 1
         return posts[index][1] if index >= 0 else None
 
-    def _is_ancestor(self, candidate: str, node: str) -> bool:
-        seen = 0
-        while node in self.parent:
-            node = self.parent[node]
-            if node == candidate:
-                return True
-            seen += 1
-            if seen > len(self.parent):
-                return True
-        return False
+    def _tree(self, node: str) -> str:
+        """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
+        tree_of = self.tree_of
+        while node in tree_of:
+            up = tree_of[node]
+            if up in tree_of:
+                tree_of[node] = tree_of[up]
+            node = up
+        return node
 
     def link_all(self) -> None:
-        """Draw the proposed edges in the order they were proposed, refusing cycles."""
+        """Draw the proposed edges in the order they were proposed, refusing cycles.
+
+        Every child is still the root of its tree when its edge comes (one proposal per
+        child), so the edge closes a cycle exactly when the parent is already in that tree.
+        """
+        size = self.tree_size
         for child, (parent, relation, inferred, at, cascade) in self.proposed.items():
-            if child in self.has_children and self._is_ancestor(child, parent):
+            below, above = self._tree(child), self._tree(parent)
+            if below == above:
                 self.attrs[child]["cycle_broken"] = True
                 self.drop(cascade, "into_root" if child in self.roots else "cycle")
                 continue
+            small, big = below, above
+            if size.get(small, 1) > size.get(big, 1):
+                small, big = big, small
+            self.tree_of[small] = big
+            size[big] = size.get(big, 1) + size.get(small, 1)
             self.parent[child] = parent
-            self.has_children.add(parent)
             self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
 
 
@@ -259,13 +279,37 @@ def _copy_rank(record: dict[str, Any]) -> tuple[bool, str, str]:
     return (specific, str(record.get("crawled_at") or ""), str(parent or ""))
 
 
-def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
-    forest = _Forest()
+def canonical_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One copy of each post, the copy :func:`build_cascades` keeps, in (time, id) order.
+
+    What the other readers of an incident's records (themes, coordination, the timeline) take,
+    so a re-crawled duplicate counts once and the input order cannot change their answer.
+    Records without an ``id`` are left out, as ``build_cascades`` leaves them out.
+
+    Examples
+    --------
+    >>> recs = [{"id": "b", "created_at": "2026-01-01T10:00:00+08:00"},
+    ...         {"id": "a", "created_at": "2026-01-01T10:00:00+08:00"},
+    ...         {"id": "b", "created_at": "2026-01-01T10:00:00+08:00", "crawled_at": "2026-01-02"},
+    ...         {"text_raw": "no id"}]
+    >>> [(r["id"], r.get("crawled_at")) for r in canonical_records(recs)]
+    [('a', None), ('b', '2026-01-02')]
+    """
+    unique, _copies, _no_id = _unique(records)
+    return [unique[node] for _key, node, _created in _timed(unique)]
+
+
+def _unique(
+    records: Iterable[dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], Counter[str], Counter[str]]:
+    """The kept copy per id, extra copies per id, and id-less records per cascade key."""
     unique: dict[str, dict[str, Any]] = {}
     copies: Counter[str] = Counter()
+    no_id: Counter[str] = Counter()
     for record in records:
         node = record.get("id")
-        if node is None:
+        if node is None or node == "":
+            no_id[_cascade_key(record, "")] += 1
             continue
         node = str(node)
         kept = unique.get(node)
@@ -275,14 +319,27 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         copies[node] += 1
         if _better_copy(record, kept):
             unique[node] = record
-    for node, extra in copies.items():  # counted under the kept copy's cascade
-        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
+    return unique, copies, no_id
 
+
+def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime | None]]:
+    """``(epoch seconds or inf, id, time)`` of every post, in (time, id) order."""
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
         timed.append((created.timestamp() if created else float("inf"), node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
+    return timed
+
+
+def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
+    forest = _Forest()
+    unique, copies, no_id = _unique(records)
+    for node, extra in copies.items():  # counted under the kept copy's cascade
+        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
+    for cascade, count in no_id.items():
+        forest.dropped.setdefault(cascade, Counter())["no_id"] += count
+    timed = _timed(unique)
 
     # Every crawled record is a node before any edge is drawn.
     for key, node, created in timed:
