@@ -6,9 +6,12 @@ connected component is a tree rooted at the node without a parent; the measures 
 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
-name in the same cascade at or before the repost's time (parent and child often share a second),
-or to a placeholder hop node if that repost was never crawled. A parent that was never crawled
-becomes a placeholder node.
+name in the same cascade at or before the repost's time (parent and child often share a second)
+whose own chain is the rest of the repost's chain, else to that author's latest post, or to a
+placeholder hop node if that repost was never crawled. Matching the chain keeps an account that
+posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
+second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
+A parent that was never crawled becomes a placeholder node.
 
 The result does not depend on the order of the records: every record is known before any edge is
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
@@ -142,6 +145,12 @@ class _Forest:
         self.edge: dict[str, dict[str, Any]] = {}
         # (cascade root, author name) -> that author's posts in the cascade as sorted (ts, id).
         self.by_author: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        # The same, split by the post's own chain: (root, name, chain id) -> sorted (ts, id).
+        self.by_chain: dict[tuple[str, str, int], list[tuple[float, str]]] = {}
+        # Chains as numbers, so a chain's tail is named in O(1): (first name, id of the rest).
+        self.chain_ids: dict[tuple[str, int], int] = {}
+        self.hops: dict[str, list[str]] = {}  # crawled id -> its chain's names, nearest first
+        self.tails: dict[str, list[int]] = {}  # crawled id -> ids of its chain's tails
         # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
         self.proposed: dict[str, tuple[str, str, bool, Any, str]] = {}
         self.roots: set[str] = set()  # ids some record names as its root_id
@@ -171,15 +180,40 @@ class _Forest:
         elif known[0] != parent:
             self.drop(cascade, "second_parent")
 
-    def latest_by(self, root: str, name: str, key: tuple[float, str], node: str) -> str | None:
-        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``."""
-        posts = self.by_author.get((root, name))
-        if not posts:
-            return None
-        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
-        while index >= 0 and posts[index][1] == node:
-            index -= 1
-        return posts[index][1] if index >= 0 else None
+    def chain_id(self, name: str, tail: int) -> int:
+        """The number of the chain ``[name, *tail]`` (0 is the empty chain)."""
+        return self.chain_ids.setdefault((name, tail), len(self.chain_ids) + 1)
+
+    def index_post(self, cascade: str, node: str, author: str | None, ts: float) -> None:
+        """Make ``node`` findable as a hop: by author, and by author and its own chain."""
+        hops = self.hops.get(node) or []
+        tails = [0] * (len(hops) + 1)  # tails[i]: the chain after hop i - 1; tails[0] is all
+        for i in range(len(hops) - 1, -1, -1):
+            tails[i] = self.chain_id(hops[i], tails[i + 1])
+        self.tails[node] = tails
+        if author:
+            # Records come in (ts, id) order, so every list is sorted as it grows.
+            self.by_author.setdefault((cascade, author), []).append((ts, node))
+            self.by_chain.setdefault((cascade, author, tails[0]), []).append((ts, node))
+
+    def latest_by(
+        self, root: str, name: str, key: tuple[float, str], node: str, tail: int | None = None
+    ) -> str | None:
+        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
+
+        With ``tail`` (the id of the rest of the reposter's chain) the post must have that
+        chain, or that chain after a self-repost of ``name`` (chains fold repeated names).
+        """
+        if tail is None:
+            return _latest(self.by_author.get((root, name)), key, node)
+        best: tuple[float, str | None] = (0.0, None)
+        for chain in (tail, self.chain_ids.get((name, tail))):
+            if chain is None:
+                continue
+            row = _latest_row(self.by_chain.get((root, name, chain)), key, node)
+            if row[1] is not None and (best[1] is None or row > best):
+                best = row
+        return best[1]
 
     def _tree(self, node: str) -> str:
         """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
@@ -211,6 +245,22 @@ class _Forest:
             size[big] = size.get(big, 1) + size.get(small, 1)
             self.parent[child] = parent
             self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
+
+
+def _latest_row(
+    posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str
+) -> tuple[float, str | None]:
+    """The last ``(ts, id)`` of sorted ``posts`` at or before ``key[0]`` other than ``node``."""
+    if not posts:
+        return (0.0, None)
+    index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
+    while index >= 0 and posts[index][1] == node:
+        index -= 1
+    return posts[index] if index >= 0 else (0.0, None)
+
+
+def _latest(posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str) -> str | None:
+    return _latest_row(posts, key, node)[1]
 
 
 def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
@@ -348,10 +398,10 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         if record.get("root_id"):
             forest.roots.add(str(record["root_id"]))
             forest.root_of[node] = str(record["root_id"])
-        author = forest.attrs[node]["author"]
-        if author:
-            posts = forest.by_author.setdefault((_cascade_key(record, node), author), [])
-            posts.append((key, node))  # already in (ts, id) order
+        hops = record_chain(record)
+        if hops:
+            forest.hops[node] = hops
+        forest.index_post(_cascade_key(record, node), node, forest.attrs[node]["author"], key)
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
@@ -396,7 +446,7 @@ def _attach(
     is_repost = relation == "repost" or record.get("kind") == "repost"
     parent_is_root = parent is None or parent == root
     if is_repost and parent_is_root:
-        hops = record_chain(record)
+        hops = forest.hops.get(node)
         if hops:
             _attach_chain(forest, node, root, hops, relation, at, (key, node))
             return
@@ -440,10 +490,13 @@ def _attach_chain(
     """
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
+    tails = forest.tails[node]
     chain: list[str] = []
     anchored = False
-    for name in hops:
-        hop = forest.latest_by(root, name, key, node)
+    for index, name in enumerate(hops):
+        hop = forest.latest_by(root, name, key, node, tails[index + 1])
+        if hop is None:
+            hop = forest.latest_by(root, name, key, node)
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop

@@ -220,3 +220,31 @@ def test_cycle_checks_stay_linear_on_a_deep_thread() -> None:
     assert nx.is_arborescence(G)
     ratio = _lines_run(build_cascades, large) / _lines_run(build_cascades, small)
     assert ratio < 8 * 1.5, ratio  # 8 times the posts; quadratic work gave about 40 times
+
+
+def test_an_account_posting_twice_in_one_second_keeps_the_branch_together() -> None:
+    # B reposts the root, C reposts B, B reposts C, all in minute 1. C's hop "B" must be B's
+    # first post (whose own chain is the rest of C's), not B's later one: that is C's child,
+    # and the loop cut C and B's second post off the cascade.
+    records = [
+        rec("r", "A", 0),
+        repost("w:b1", "B", 1, "转"),
+        repost("w:c", "C", 1, "真的//@B: 转"),
+        repost("w:b2", "B", 1, "再转//@C: 真的//@B: 转"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("r", "w:b1"), ("w:b1", "w:c"), ("w:c", "w:b2")]
+    assert G.graph["dropped"]["cycle"] == 0
+
+
+def test_a_self_repost_is_still_found_through_the_folded_chain() -> None:
+    # B reposted their own repost; chains fold "//@B: ..//@B:" into one hop, so D's hop "B"
+    # may be either of B's posts: the later one, with B's first post in its chain, is it.
+    records = [
+        rec("r", "A", 0),
+        repost("b1", "B", 1, "一"),
+        repost("b2", "B", 2, "二//@B: 一"),
+        repost("d", "D", 3, "嗯//@B: 二//@B: 一"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("b1", "b2"), ("b2", "d"), ("r", "b1")]
