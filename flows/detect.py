@@ -313,7 +313,7 @@ def gather_evidence(
 
     onset = min(d.timestamp for d in active)
     window_start = onset - timedelta(hours=1)
-    incident_records = [r for r in records if r.get("created_at", "") >= window_start.isoformat()]
+    incident_records = records_since(records, window_start)
     evidence_dir = paths.state_dir("evidence") / brand / onset.strftime("%Y%m%dT%H%M")
     evidence = incident_evidence(incident_records or records, picture_dir=evidence_dir, now=as_of)
     evidence["top_posts"] = top_posts(es, prefix, brand, window_start, as_of, label="negative")
@@ -321,6 +321,26 @@ def gather_evidence(
         kibana_url, query=kql(brand=brand, label="negative"), start=window_start, end=as_of
     )
     return evidence, evidence_dir
+
+
+def records_since(records: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
+    """The records created at or after ``start``, compared as instants.
+
+    Stored times keep the offset their source gave (``+08:00``, ``Z``), and ``start`` has the
+    offset of ``--as-of``: comparing the ISO strings put posts hours on the wrong side.
+    Records whose time cannot be read are left out.
+
+    Examples
+    --------
+    >>> start = datetime.fromisoformat("2026-11-25T01:00:00+00:00")
+    >>> records = [{"id": "a", "created_at": "2026-11-25T08:30:00+08:00"},
+    ...            {"id": "b", "created_at": "2026-11-25T01:30:00Z"}]
+    >>> [r["id"] for r in records_since(records, start)]
+    ['b']
+    """
+    from koubei.analysis.spread.cascade import parse_time
+
+    return [r for r in records if (t := parse_time(r.get("created_at"))) is not None and t >= start]
 
 
 def _with_context(detection: Any, evidence: dict[str, Any]) -> Any:

@@ -6,17 +6,21 @@ connected component is a tree rooted at the node without a parent; the measures 
 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
-name in the same cascade at or before the repost's time (parent and child often share a second),
-or to a placeholder hop node if that repost was never crawled. A parent that was never crawled
-becomes a placeholder node.
+name in the same cascade at or before the repost's time (parent and child often share a second)
+whose own chain is the rest of the repost's chain, else to that author's latest post, or to a
+placeholder hop node if that repost was never crawled. Matching the chain keeps an account that
+posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
+second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
+A parent that was never crawled becomes a placeholder node.
 
 The result does not depend on the order of the records: every record is known before any edge is
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
 an id keep one canonical copy, and edges are linked in (time, id) order. What is refused is
 counted by reason in ``G.graph["dropped"]`` (and per cascade in ``G.graph["dropped_by_root"]``)
-and logged: ``duplicate`` copies, ``self_loop`` parents, ``into_root`` edges (a cascade's root
-made the child of its own descendant; the node is marked ``cycle_broken``), ``cycle`` for other
-parent cycles, and ``second_parent`` (a node already given another parent).
+and logged: ``no_id`` records (no ``id`` to make a node of), ``duplicate`` copies,
+``self_loop`` parents, ``into_root`` edges (a cascade's root made the child of its own
+descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles, and
+``second_parent`` (a node already given another parent).
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of
 :mod:`koubei.analysis.spread.accounts` and kept here only as the node attribute ``mentions``.
@@ -38,11 +42,17 @@ import networkx as nx
 from koubei.analysis.spread.chains import record_chain, record_text
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
-__all__ = ["DROP_REASONS", "build_cascades", "hop_placeholder_id", "parse_time"]
+__all__ = [
+    "DROP_REASONS",
+    "build_cascades",
+    "canonical_records",
+    "hop_placeholder_id",
+    "parse_time",
+]
 
 log = logging.getLogger(__name__)
 
-DROP_REASONS = ("duplicate", "self_loop", "into_root", "cycle", "second_parent")
+DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
 
 
@@ -133,14 +143,24 @@ class _Forest:
         self.attrs: dict[str, dict[str, Any]] = {}
         self.parent: dict[str, str] = {}
         self.edge: dict[str, dict[str, Any]] = {}
-        self.has_children: set[str] = set()
         # (cascade root, author name) -> that author's posts in the cascade as sorted (ts, id).
         self.by_author: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        # The same, split by the post's own chain: (root, name, chain id) -> sorted (ts, id).
+        self.by_chain: dict[tuple[str, str, int], list[tuple[float, str]]] = {}
+        # Chains as numbers, so a chain's tail is named in O(1): (first name, id of the rest).
+        self.chain_ids: dict[tuple[str, int], int] = {}
+        self.hops: dict[str, list[str]] = {}  # crawled id -> its chain's names, nearest first
+        self.tails: dict[str, list[int]] = {}  # crawled id -> ids of its chain's tails
         # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
         self.proposed: dict[str, tuple[str, str, bool, Any, str]] = {}
         self.roots: set[str] = set()  # ids some record names as its root_id
         self.root_of: dict[str, str] = {}  # crawled id -> the root_id its record names
         self.dropped: dict[str, Counter[str]] = {}
+        # Union-find over the trees linked so far (absent: the node is its set's own
+        # representative), so refusing a cycle costs near-constant time per edge; walking up
+        # the parents instead was quadratic when children were linked before deep parents.
+        self.tree_of: dict[str, str] = {}
+        self.tree_size: dict[str, int] = {}
 
     def drop(self, cascade: str, reason: str) -> None:
         self.dropped.setdefault(cascade, Counter())[reason] += 1
@@ -160,37 +180,87 @@ class _Forest:
         elif known[0] != parent:
             self.drop(cascade, "second_parent")
 
-    def latest_by(self, root: str, name: str, key: tuple[float, str], node: str) -> str | None:
-        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``."""
-        posts = self.by_author.get((root, name))
-        if not posts:
-            return None
-        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
-        while index >= 0 and posts[index][1] == node:
-            index -= 1
-        return posts[index][1] if index >= 0 else None
+    def chain_id(self, name: str, tail: int) -> int:
+        """The number of the chain ``[name, *tail]`` (0 is the empty chain)."""
+        return self.chain_ids.setdefault((name, tail), len(self.chain_ids) + 1)
 
-    def _is_ancestor(self, candidate: str, node: str) -> bool:
-        seen = 0
-        while node in self.parent:
-            node = self.parent[node]
-            if node == candidate:
-                return True
-            seen += 1
-            if seen > len(self.parent):
-                return True
-        return False
+    def index_post(self, cascade: str, node: str, author: str | None, ts: float) -> None:
+        """Make ``node`` findable as a hop: by author, and by author and its own chain."""
+        hops = self.hops.get(node) or []
+        tails = [0] * (len(hops) + 1)  # tails[i]: the chain after hop i - 1; tails[0] is all
+        for i in range(len(hops) - 1, -1, -1):
+            tails[i] = self.chain_id(hops[i], tails[i + 1])
+        self.tails[node] = tails
+        if author:
+            # Records come in (ts, id) order, so every list is sorted as it grows.
+            self.by_author.setdefault((cascade, author), []).append((ts, node))
+            self.by_chain.setdefault((cascade, author, tails[0]), []).append((ts, node))
+
+    def latest_by(
+        self, root: str, name: str, key: tuple[float, str], node: str, tail: int | None = None
+    ) -> str | None:
+        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
+
+        With ``tail`` (the id of the rest of the reposter's chain) the post must have that
+        chain, or that chain after a self-repost of ``name`` (chains fold repeated names).
+        """
+        if tail is None:
+            return _latest(self.by_author.get((root, name)), key, node)
+        best: tuple[float, str | None] = (0.0, None)
+        for chain in (tail, self.chain_ids.get((name, tail))):
+            if chain is None:
+                continue
+            row = _latest_row(self.by_chain.get((root, name, chain)), key, node)
+            if row[1] is not None and (best[1] is None or row > best):
+                best = row
+        return best[1]
+
+    def _tree(self, node: str) -> str:
+        """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
+        tree_of = self.tree_of
+        while node in tree_of:
+            up = tree_of[node]
+            if up in tree_of:
+                tree_of[node] = tree_of[up]
+            node = up
+        return node
 
     def link_all(self) -> None:
-        """Draw the proposed edges in the order they were proposed, refusing cycles."""
+        """Draw the proposed edges in the order they were proposed, refusing cycles.
+
+        Every child is still the root of its tree when its edge comes (one proposal per
+        child), so the edge closes a cycle exactly when the parent is already in that tree.
+        """
+        size = self.tree_size
         for child, (parent, relation, inferred, at, cascade) in self.proposed.items():
-            if child in self.has_children and self._is_ancestor(child, parent):
+            below, above = self._tree(child), self._tree(parent)
+            if below == above:
                 self.attrs[child]["cycle_broken"] = True
                 self.drop(cascade, "into_root" if child in self.roots else "cycle")
                 continue
+            small, big = below, above
+            if size.get(small, 1) > size.get(big, 1):
+                small, big = big, small
+            self.tree_of[small] = big
+            size[big] = size.get(big, 1) + size.get(small, 1)
             self.parent[child] = parent
-            self.has_children.add(parent)
             self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
+
+
+def _latest_row(
+    posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str
+) -> tuple[float, str | None]:
+    """The last ``(ts, id)`` of sorted ``posts`` at or before ``key[0]`` other than ``node``."""
+    if not posts:
+        return (0.0, None)
+    index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
+    while index >= 0 and posts[index][1] == node:
+        index -= 1
+    return posts[index] if index >= 0 else (0.0, None)
+
+
+def _latest(posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str) -> str | None:
+    return _latest_row(posts, key, node)[1]
 
 
 def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
@@ -259,13 +329,37 @@ def _copy_rank(record: dict[str, Any]) -> tuple[bool, str, str]:
     return (specific, str(record.get("crawled_at") or ""), str(parent or ""))
 
 
-def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
-    forest = _Forest()
+def canonical_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One copy of each post, the copy :func:`build_cascades` keeps, in (time, id) order.
+
+    What the other readers of an incident's records (themes, coordination, the timeline) take,
+    so a re-crawled duplicate counts once and the input order cannot change their answer.
+    Records without an ``id`` are left out, as ``build_cascades`` leaves them out.
+
+    Examples
+    --------
+    >>> recs = [{"id": "b", "created_at": "2026-01-01T10:00:00+08:00"},
+    ...         {"id": "a", "created_at": "2026-01-01T10:00:00+08:00"},
+    ...         {"id": "b", "created_at": "2026-01-01T10:00:00+08:00", "crawled_at": "2026-01-02"},
+    ...         {"text_raw": "no id"}]
+    >>> [(r["id"], r.get("crawled_at")) for r in canonical_records(recs)]
+    [('a', None), ('b', '2026-01-02')]
+    """
+    unique, _copies, _no_id = _unique(records)
+    return [unique[node] for _key, node, _created in _timed(unique)]
+
+
+def _unique(
+    records: Iterable[dict[str, Any]],
+) -> tuple[dict[str, dict[str, Any]], Counter[str], Counter[str]]:
+    """The kept copy per id, extra copies per id, and id-less records per cascade key."""
     unique: dict[str, dict[str, Any]] = {}
     copies: Counter[str] = Counter()
+    no_id: Counter[str] = Counter()
     for record in records:
         node = record.get("id")
-        if node is None:
+        if node is None or node == "":
+            no_id[_cascade_key(record, "")] += 1
             continue
         node = str(node)
         kept = unique.get(node)
@@ -275,14 +369,27 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         copies[node] += 1
         if _better_copy(record, kept):
             unique[node] = record
-    for node, extra in copies.items():  # counted under the kept copy's cascade
-        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
+    return unique, copies, no_id
 
+
+def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime | None]]:
+    """``(epoch seconds or inf, id, time)`` of every post, in (time, id) order."""
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
         timed.append((created.timestamp() if created else float("inf"), node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
+    return timed
+
+
+def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
+    forest = _Forest()
+    unique, copies, no_id = _unique(records)
+    for node, extra in copies.items():  # counted under the kept copy's cascade
+        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
+    for cascade, count in no_id.items():
+        forest.dropped.setdefault(cascade, Counter())["no_id"] += count
+    timed = _timed(unique)
 
     # Every crawled record is a node before any edge is drawn.
     for key, node, created in timed:
@@ -291,10 +398,10 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         if record.get("root_id"):
             forest.roots.add(str(record["root_id"]))
             forest.root_of[node] = str(record["root_id"])
-        author = forest.attrs[node]["author"]
-        if author:
-            posts = forest.by_author.setdefault((_cascade_key(record, node), author), [])
-            posts.append((key, node))  # already in (ts, id) order
+        hops = record_chain(record)
+        if hops:
+            forest.hops[node] = hops
+        forest.index_post(_cascade_key(record, node), node, forest.attrs[node]["author"], key)
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
@@ -339,7 +446,7 @@ def _attach(
     is_repost = relation == "repost" or record.get("kind") == "repost"
     parent_is_root = parent is None or parent == root
     if is_repost and parent_is_root:
-        hops = record_chain(record)
+        hops = forest.hops.get(node)
         if hops:
             _attach_chain(forest, node, root, hops, relation, at, (key, node))
             return
@@ -383,10 +490,13 @@ def _attach_chain(
     """
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
+    tails = forest.tails[node]
     chain: list[str] = []
     anchored = False
-    for name in hops:
-        hop = forest.latest_by(root, name, key, node)
+    for index, name in enumerate(hops):
+        hop = forest.latest_by(root, name, key, node, tails[index + 1])
+        if hop is None:
+            hop = forest.latest_by(root, name, key, node)
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.accounts import key_accounts
-from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.cascade import build_cascades, canonical_records
 from koubei.analysis.spread.coordination import coordination
 from koubei.analysis.spread.measures import cascade_roots, cascade_summary, main_paths
 from koubei.analysis.spread.source import find_source
@@ -83,7 +83,8 @@ def incident_evidence(
     Parameters
     ----------
     records : list of dict
-        The incident's posts, reposts and comments.
+        The incident's posts, reposts and comments, in any order; duplicate copies of a post
+        count once (the copy :func:`~koubei.analysis.spread.cascade.build_cascades` keeps).
     picture_dir : Path, optional
         Where to write ``cascade-<root>.png`` and ``timeline.png``; no pictures when None.
     top : int
@@ -106,12 +107,14 @@ def incident_evidence(
     """
     G = build_cascades(records)
     roots = cascade_roots(G)
-    coordinated = coordination(records)
+    # One copy per post in a fixed order: themes and coordination depend on their input order.
+    posts = canonical_records(records)
+    coordinated = coordination(posts)
     # Themes are the organic voices: a paid script would otherwise pose as the main complaint.
     flagged = set(coordinated["coordinated_ids"])
-    organic = [r for r in records if r.get("id") not in flagged]
+    organic = [r for r in posts if r.get("id") not in flagged]
     evidence: dict[str, Any] = {
-        "posts": len(records),
+        "posts": len(posts),
         "cascades": sum(1 for r in roots if G.out_degree(r) > 0),
         "coordination": _coordination_summary(coordinated),
         "themes": themes(organic, max_themes=top),
@@ -141,7 +144,7 @@ def incident_evidence(
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(main))
         evidence["pictures"] = {
             "cascade": str(cascade_png(G, main, picture_dir / f"cascade-{safe}.png")),
-            "timeline": str(timeline_png(records, picture_dir / "timeline.png")),
+            "timeline": str(timeline_png(posts, picture_dir / "timeline.png")),
         }
     return evidence
 

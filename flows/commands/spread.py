@@ -48,7 +48,8 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
     while G.in_degree(root):
         root = next(iter(G.predecessors(root)))
     members = set(bfs_order(G, root))
-    return [r for r in records if r.get("id") in members]
+    # Nodes are ids as text (build_cascades); a file may hold numbers.
+    return [r for r in records if str(r.get("id")) in members]
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:

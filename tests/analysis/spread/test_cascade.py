@@ -156,3 +156,95 @@ def test_html_text_and_spider_chain_both_rebuild_hops() -> None:
     G = build_cascades(records)
     assert sorted(G.edges()) == [("b", "c"), ("c", "d"), ("r", "b")]
     assert G.nodes["c"]["text"] == "避雷//@B:太吓人了"
+
+
+def test_records_without_an_id_are_counted_not_lost() -> None:
+    records = [
+        rec("r", "A", 0),
+        {"text_raw": "no id", "root_id": "r", "parent_id": "r"},
+        rec("", "B", 1, parent_id="r", root_id="r"),  # an empty id names no post either
+        rec(None, "C", 2),  # type: ignore[arg-type]
+    ]
+    G = build_cascades(records)
+    assert list(G) == ["r"]
+    assert G.graph["dropped"]["no_id"] == 3
+    assert G.graph["dropped_by_root"]["r"]["no_id"] == 2
+
+
+def _comb(teeth: int) -> list[dict[str, Any]]:
+    """A reply thread ``teeth`` deep, each post with a reply that has a reply of its own.
+
+    Everything shares one second and the ids sort so that each reply's own reply is linked
+    before it, while the thread above it is already linked.
+    """
+    at = {"created_at": "2026-11-25T10:00:00+08:00", "relation": "reply", "root_id": "a0"}
+    records: list[dict[str, Any]] = [{"id": "a0", "created_at": at["created_at"]}]
+    for i in range(1, teeth):
+        records.append({"id": f"a{i}", "parent_id": f"a{i - 1}", **at})
+    for i in range(teeth):
+        records.append({"id": f"c{i}", "parent_id": f"a{i}", **at})
+        records.append({"id": f"b{i}", "parent_id": f"c{i}", **at})
+    return records
+
+
+def _lines_run(function: Any, *args: Any) -> int:
+    """How many lines of cascade.py run in ``function(*args)``: a work count, not a timing."""
+    import sys
+
+    from koubei.analysis.spread import cascade
+
+    source = cascade.__file__
+    count = 0
+
+    def trace(frame: Any, event: str, _arg: Any) -> Any:
+        nonlocal count
+        if frame.f_code.co_filename != source:
+            return None
+        if event == "line":
+            count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_cycle_checks_stay_linear_on_a_deep_thread() -> None:
+    # Walking up the parents to refuse cycles made this shape quadratic (8,000 teeth: 3.5 s).
+    small, large = _comb(100), _comb(800)
+    G = build_cascades(large)
+    assert G.number_of_edges() == len(large) - 1
+    assert nx.is_arborescence(G)
+    ratio = _lines_run(build_cascades, large) / _lines_run(build_cascades, small)
+    assert ratio < 8 * 1.5, ratio  # 8 times the posts; quadratic work gave about 40 times
+
+
+def test_an_account_posting_twice_in_one_second_keeps_the_branch_together() -> None:
+    # B reposts the root, C reposts B, B reposts C, all in minute 1. C's hop "B" must be B's
+    # first post (whose own chain is the rest of C's), not B's later one: that is C's child,
+    # and the loop cut C and B's second post off the cascade.
+    records = [
+        rec("r", "A", 0),
+        repost("w:b1", "B", 1, "转"),
+        repost("w:c", "C", 1, "真的//@B: 转"),
+        repost("w:b2", "B", 1, "再转//@C: 真的//@B: 转"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("r", "w:b1"), ("w:b1", "w:c"), ("w:c", "w:b2")]
+    assert G.graph["dropped"]["cycle"] == 0
+
+
+def test_a_self_repost_is_still_found_through_the_folded_chain() -> None:
+    # B reposted their own repost; chains fold "//@B: ..//@B:" into one hop, so D's hop "B"
+    # may be either of B's posts: the later one, with B's first post in its chain, is it.
+    records = [
+        rec("r", "A", 0),
+        repost("b1", "B", 1, "一"),
+        repost("b2", "B", 2, "二//@B: 一"),
+        repost("d", "D", 3, "嗯//@B: 二//@B: 一"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("b1", "b2"), ("b2", "d"), ("r", "b1")]

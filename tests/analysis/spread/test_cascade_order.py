@@ -8,13 +8,18 @@ descendant as parent).
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from koubei.analysis.spread.cascade import DROP_REASONS, build_cascades
+from koubei.analysis.spread.evidence import incident_evidence
 from koubei.analysis.spread.measures import cascade_roots, cascade_summary
 
 T0 = datetime.fromisoformat("2026-11-25T09:00:00+08:00")
@@ -125,5 +130,66 @@ def test_drops_are_in_the_summary_and_the_log(caplog: Any) -> None:
         G = build_cascades(records + extra)
     summary = cascade_summary(G, "weibo:0-0")
     assert summary["dropped"]["into_root"] == 1 and summary["dropped"]["self_loop"] == 1
-    assert "cascade build dropped duplicate=" in caplog.text
+    assert "cascade build dropped no_id=0 duplicate=" in caplog.text
     assert "into_root=1" in caplog.text
+
+
+# Hostile records for the property below: a handful of ids and names so that cycles, self
+# parents, second parents, chains through uncrawled or unknown names, shared seconds,
+# duplicates with other fields, naive and aware times, missing times and missing ids all occur.
+_IDS = [f"w:{i}" for i in range(8)]
+_NAMES = ["甲", "乙", "丙", "A_b-c", "丁·戊"]
+_TIMES = [
+    None,
+    "",
+    "2026-11-25T10:00:00+08:00",
+    "2026-11-25T10:00:00",  # naive: Shanghai time, the same instant as the line above
+    "2026-11-25T02:00:01Z",
+    "2026-11-25T10:00:02+08:00",
+    "not a time",
+]
+_hop = st.tuples(st.sampled_from([*_NAMES, "从未发帖"]), st.sampled_from([":", "：", ""]))
+_record = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from([*_IDS, None, ""]),
+        "author": st.fixed_dictionaries({"name": st.sampled_from(_NAMES)}),
+        "created_at": st.sampled_from(_TIMES),
+        "crawled_at": st.sampled_from([None, "2026-11-25T12:00:00+08:00"]),
+        "parent_id": st.sampled_from([None, *_IDS, "w:gone"]),
+        "root_id": st.sampled_from([None, "w:0", "w:1", "w:gone"]),
+        "relation": st.sampled_from([None, "repost", "reply"]),
+        "kind": st.sampled_from(["post", "repost"]),
+        "text_raw": st.lists(_hop, max_size=4).map(
+            lambda hops: "说" + "".join(f"//@{name}{colon} 转" for name, colon in hops)
+        ),
+        "sentiment": st.fixed_dictionaries({"label": st.sampled_from(["negative", "neutral"])}),
+    }
+)
+
+
+def _fingerprint(records: list[dict[str, Any]]) -> Any:
+    G = build_cascades(records)
+    nodes = sorted((str(n), repr(sorted(a.items()))) for n, a in G.nodes(data=True))
+    edges = sorted((u, v, repr(sorted(d.items()))) for u, v, d in G.edges(data=True))
+    summaries = [cascade_summary(G, root) for root in cascade_roots(G)]
+    return nodes, edges, G.graph, summaries
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(_record, max_size=14).flatmap(lambda rs: st.tuples(st.just(rs), st.permutations(rs)))
+)
+def test_any_permutation_gives_the_same_forest_evidence_and_drop_counts(
+    pair: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    records, permuted = pair
+    assert _fingerprint(permuted) == _fingerprint(records)
+    dump = partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
+    assert dump(incident_evidence(permuted)) == dump(incident_evidence(records))
+    # Nothing vanishes: every record is a crawled node, a counted duplicate or counted id-less.
+    G = build_cascades(records)
+    crawled = sum(1 for _n, placeholder in G.nodes(data="placeholder") if not placeholder)
+    dropped = G.graph["dropped"]
+    assert crawled + dropped["duplicate"] + dropped["no_id"] == len(records)
+    assert not G or nx.is_forest(G)
+    assert all(d <= 1 for _n, d in G.in_degree())

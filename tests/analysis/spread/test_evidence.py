@@ -72,3 +72,18 @@ def test_source_of_names_the_estimator_that_made_it() -> None:
     nx.set_node_attributes(G, {"b": 5.0, "d": 9.0}, "ts")
     timed = source_of(G, "r")
     assert (timed["id"], timed["estimated_by"]) == ("b", "earliest")
+
+
+def test_a_recrawled_copy_counts_once_in_every_answer() -> None:
+    # A re-crawl with fresher engagement is the same post: not a second voice in the themes,
+    # not a second flagged post of the script, not a second post in the count.
+    records = incident()
+    again = [
+        {**r, "engagement": {"likes": 999}, "crawled_at": "2026-11-26T08:00:00+08:00"}
+        for r in records
+    ]
+    once, twice = incident_evidence(records), incident_evidence(records + again[::-1])
+    assert twice["posts"] == once["posts"] == 17
+    assert twice["themes"] == once["themes"]
+    assert twice["coordination"] == once["coordination"]
+    assert twice["summary"]["dropped"]["duplicate"] == 9  # the main cascade's crawled posts

@@ -76,3 +76,24 @@ def test_from_elasticsearch(
     assert evidence["spread_path"][0] == ["消费者小李", "大V老王", "网友A", "网友C"]
     assert evidence["summary"]["size"] == 10
     assert (tmp_path / "cascade-weibo_1.png").exists()
+
+
+def test_file_with_numeric_ids_finds_the_cascade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # JSON numbers as ids: the graph names posts by their text, "1" (was "no posts found").
+    path = tmp_path / "numeric.jsonl"
+    records = [
+        {"id": 1, "author": {"name": "A"}, "created_at": "2026-11-25T10:00:00+08:00"},
+        {
+            "id": 2,
+            "author": {"name": "B"},
+            "parent_id": 1,
+            "root_id": 1,
+            "relation": "repost",
+            "created_at": "2026-11-25T10:01:00+08:00",
+        },
+    ]
+    jsonl.write_atomic(path, records)
+    assert main(["spread", "2", "--file", str(path), "--no-pictures"]) == 0
+    assert "2 posts, depth 1" in capsys.readouterr().out
