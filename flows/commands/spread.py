@@ -33,12 +33,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
+# The shapes the spread code reads a record's fields as. A --file may hold partial records (no
+# platform or source), so this checks only these, not the whole Document model.
+_FIELD_KINDS: dict[str, tuple[type, ...]] = {
+    "author": (dict,),
+    "engagement": (dict,),
+    "sentiment": (dict,),
+    "extra": (dict,),
+    "mentions": (list,),
+    "text_raw": (str,),
+    "text_clean": (str,),
+    "created_at": (str,),
+    "crawled_at": (str,),
+    "id": (str, int),
+    "parent_id": (str, int),
+    "root_id": (str, int),
+}
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    """The file's records; a line that is no JSON object or has a field of the wrong shape is
+    one error naming ``file:line`` and the field."""
     from koubei import jsonl
+    from koubei.errors import KoubeiError
+
+    records = []
+    for number, item in jsonl.read_lines(path):
+        if isinstance(item, jsonl.BadLine):
+            raise KoubeiError(f"{path}:{number}: {item.reason}")
+        for name, kinds in _FIELD_KINDS.items():
+            value = item.get(name)
+            if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+                wanted = " or ".join(
+                    {dict: "an object", list: "a list"}.get(k, k.__name__) for k in kinds
+                )
+                raise KoubeiError(
+                    f"{path}:{number}: field {name!r} must be {wanted}, got {type(value).__name__}"
+                )
+        records.append(item)
+    return records
+
+
+def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.virality import bfs_order
 
-    records = list(jsonl.read(path))
+    records = _read_records(path)
     if post_id is None:
         return records
     G = build_cascades(records)

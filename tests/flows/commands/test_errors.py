@@ -282,3 +282,21 @@ def test_spikes_detect_with_a_time_no_series_can_have(tmp_path: Path, stamp: str
     code, err = koubei(tmp_path, "spikes", "detect", str(series))
     _one_line(code, err, f"{series}:2")
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('{"id": "w:2", "author": "A"}', ("field 'author' must be an object, got str",)),
+        ('{"id": "w:2", "parent_id": ["w:1"]}', ("field 'parent_id' must be str or int",)),
+        ("[1, 2]", ("not a JSON object",)),
+    ],
+)
+def test_spread_file_with_a_record_of_the_wrong_shape(
+    tmp_path: Path, line: str, words: tuple[str, ...]
+) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "w:1", "author": {"name": "A"}}\n' + line + "\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "spread", "--file", str(posts), "--no-pictures")
+    _one_line(code, err, f"{posts}:2", *words)
+    assert code == 2
