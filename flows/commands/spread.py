@@ -51,6 +51,9 @@ _FIELD_KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
+_KIND_NAMES: dict[type, str] = {dict: "an object", list: "a list"}
+
+
 def _read_records(path: Path) -> list[dict[str, Any]]:
     """The file's records; a line that is no JSON object or has a field of the wrong shape is
     one error naming ``file:line`` and the field."""
@@ -64,9 +67,7 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
         for name, kinds in _FIELD_KINDS.items():
             value = item.get(name)
             if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
-                wanted = " or ".join(
-                    {dict: "an object", list: "a list"}.get(k, k.__name__) for k in kinds
-                )
+                wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
                 raise KoubeiError(
                     f"{path}:{number}: field {name!r} must be {wanted}, got {type(value).__name__}"
                 )
