@@ -317,16 +317,25 @@ def _better_copy(new: dict[str, Any], kept: dict[str, Any]) -> bool:
     a, b = _copy_rank(new), _copy_rank(kept)
     if a != b:
         return a > b
-    ca, cb = str(new.get("created_at") or ""), str(kept.get("created_at") or "")
+    # Instants, not strings: "10:30+08:00" is earlier than "03:00Z" though it sorts first.
+    ca, cb = _created_key(new), _created_key(kept)
     if ca != cb:
         return ca < cb
     return repr(sorted(new.items())) > repr(sorted(kept.items()))
 
 
-def _copy_rank(record: dict[str, Any]) -> tuple[bool, str, str]:
+def _copy_rank(record: dict[str, Any]) -> tuple[bool, float, str, str]:
     parent = record.get("parent_id")
     specific = bool(parent) and parent != record.get("root_id")
-    return (specific, str(record.get("crawled_at") or ""), str(parent or ""))
+    crawled = parse_time(record.get("crawled_at"))  # newest crawl wins; unknown is oldest
+    stamp = crawled.timestamp() if crawled is not None else float("-inf")
+    return (specific, stamp, str(record.get("crawled_at") or ""), str(parent or ""))
+
+
+def _created_key(record: dict[str, Any]) -> tuple[float, str]:
+    created = parse_time(record.get("created_at"))  # earliest wins; unknown after every time
+    stamp = created.timestamp() if created is not None else float("inf")
+    return (stamp, str(record.get("created_at") or ""))
 
 
 def canonical_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -248,3 +248,16 @@ def test_a_self_repost_is_still_found_through_the_folded_chain() -> None:
     ]
     G = build_cascades(records)
     assert sorted(G.edges()) == [("b1", "b2"), ("b2", "d"), ("r", "b1")]
+
+
+def test_the_newest_crawl_wins_by_instant_not_by_how_its_offset_sorts() -> None:
+    """03:00Z is 11:00 in China, after 10:30+08:00, though the string sorts before it."""
+    china = {**rec("r", "old-copy", 0), "crawled_at": "2026-11-25T10:30:00+08:00"}
+    utc = {**rec("r", "new-copy", 0), "crawled_at": "2026-11-25T03:00:00Z"}
+    for records in ([china, utc], [utc, china]):
+        assert build_cascades(records).nodes["r"]["author"] == "new-copy"
+    # Same crawl: the earliest created_at wins, also as instants (09:59Z is 17:59 in China).
+    early = {**rec("r", "early", 0), "created_at": "2026-11-25T10:00:00+08:00"}
+    late = {**rec("r", "late", 0), "created_at": "2026-11-25T09:59:00Z"}
+    for records in ([early, late], [late, early]):
+        assert build_cascades(records).nodes["r"]["author"] == "early"
