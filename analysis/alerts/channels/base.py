@@ -246,18 +246,28 @@ def raise_for_http(response: httpx.Response) -> None:
     status = response.status_code
     if status < 300:
         return
-    retry_after: float | None = None
-    try:
-        retry_after = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        retry_after = None
     retryable = status >= 500 or status in (408, 425, 429)
     raise DeliveryError(
         f"HTTP {status}: {response.text[:200]}",
         retryable=retryable,
-        retry_after=retry_after,
+        retry_after=retry_after(response),
         rate_limited=status == 429,
     )
+
+
+#: headers that say how many seconds to wait: the standard one (Slack) and Feishu's gateway
+#: ("x-ogw-ratelimit-reset: 恢复 limit 周期，单位：秒", open.feishu.cn frequency-control doc)
+RETRY_AFTER_HEADERS = ("Retry-After", "x-ogw-ratelimit-reset")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the platform asked us to wait, if it said."""
+    for name in RETRY_AFTER_HEADERS:
+        try:
+            return max(0.0, float(response.headers.get(name, "")))
+        except ValueError:
+            continue
+    return None
 
 
 def raise_for_errcode(
@@ -272,6 +282,8 @@ def raise_for_errcode(
 
     ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
     are other transient errors (system busy); any other code is a bad request, not retried.
+    HTTP 429 is "too fast" whatever code the body carries (Feishu's gateway answers 429 with
+    code 99991400, a code our lists need not know).
     """
     try:
         body = response.json()
@@ -282,10 +294,11 @@ def raise_for_errcode(
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        limited = int(code) in rate_codes
+        limited = int(code) in rate_codes or response.status_code == 429
         raise DeliveryError(
             f"{code_key} {code}: {message}",
             retryable=limited or int(code) in retry_codes,
+            retry_after=retry_after(response) if limited else None,
             rate_limited=limited,
         )
     raise_for_http(response)

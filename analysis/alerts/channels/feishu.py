@@ -31,8 +31,11 @@ from koubei.analysis.alerts.channels.text import render_markdown
 # Feishu custom bot (open.feishu.cn, "自定义机器人使用指南", 常见问题): 100 requests a minute
 # and 5 a second per bot; over it the answer is code 11232 "frequency limited" (11233 for the
 # group's limit). 9499 "Bad Request" is a malformed message (e.g. body over 20 KB): retrying
-# the same body cannot help, so it is not retried.
-RATE_LIMITED = {11232, 11233}
+# the same body cannot help, so it is not retried. Feishu's API gateway limits with HTTP 429
+# (older APIs: HTTP 400) and code 99991400 "request trigger frequency limit", saying how long
+# to wait in x-ogw-ratelimit-reset (open.feishu.cn/document/server-docs/api-call-guide/
+# frequency-control).
+RATE_LIMITED = {11232, 11233, 99991400}
 MAX_BODY_BYTES = 20 * 1024
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 
