@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -308,3 +309,17 @@ def raise_for_errcode(
 
 def dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def fit_body(build: Callable[[int], Any], budget: int, limit: int, *, floor: int = 1000) -> Any:
+    """``build(text_budget)`` with the largest budget whose JSON body is at most ``limit`` bytes.
+
+    Platforms cap the request body (DingTalk 20 000 bytes, Feishu 20 KB), where JSON escapes
+    (``\\n``, ``\\"``) and the fields around the text add bytes the text budget does not see.
+    """
+    while True:
+        body = build(budget)
+        excess = len(dumps(body)) - limit
+        if excess <= 0 or budget <= floor:
+            return body
+        budget = max(floor, budget - excess)

@@ -23,6 +23,7 @@ from koubei.analysis.alerts.channels.base import (
     ChannelOptions,
     Request,
     dumps,
+    fit_body,
     raise_for_errcode,
     register,
 )
@@ -62,28 +63,28 @@ class FeishuChannel(Channel):
         if self.options["mention_all"] and mentions:
             tags.append("<at id=all></at>")
         resolved = payload.get("event") == "resolved"
-        body: dict[str, Any] = {
-            "msg_type": "interactive",
-            "card": {
-                "config": {"wide_screen_mode": True},
-                "header": {
-                    "template": "green"
-                    if resolved
-                    else TEMPLATES.get(str(payload.get("severity")), "blue"),
-                    "title": {"tag": "plain_text", "content": str(payload.get("title", ""))[:200]},
-                },
-                "elements": [{"tag": "markdown", "content": ""}],
-            },
-        }
-        # The 20 KB limit is on the JSON body, where escaping (newlines, quotes) adds bytes.
-        budget = self.max_bytes
-        while True:
+        template = "green" if resolved else TEMPLATES.get(str(payload.get("severity")), "blue")
+
+        def build(budget: int) -> dict[str, Any]:
             content = render_markdown(payload, budget, heading="", footer=" ".join(tags))
-            body["card"]["elements"][0]["content"] = content
-            excess = len(dumps(body)) + 200 - MAX_BODY_BYTES  # room for timestamp and sign
-            if excess <= 0 or budget <= 1000:
-                break
-            budget -= excess
+            return {
+                "msg_type": "interactive",
+                "card": {
+                    "config": {"wide_screen_mode": True},
+                    "header": {
+                        "template": template,
+                        "title": {
+                            "tag": "plain_text",
+                            "content": str(payload.get("title", ""))[:200],
+                        },
+                    },
+                    "elements": [{"tag": "markdown", "content": content}],
+                },
+            }
+
+        # The 20 KB limit is on the JSON body, where escaping (newlines, quotes) adds bytes;
+        # 200 bytes are left for timestamp and sign.
+        body = fit_body(build, self.max_bytes, MAX_BODY_BYTES - 200)
         if "secret" in self.secrets:
             timestamp = str(int(time.time()))
             body = {"timestamp": timestamp, "sign": sign(self.secrets["secret"], timestamp), **body}

@@ -2,8 +2,9 @@
 
 They are written from the platforms' documentation, not from our channel code: DingTalk's Java
 sample (``URLEncoder.encode(Base64(HmacSHA256(secret, ts + "\\n" + secret)))``, timestamp in ms
-within one hour), Feishu's (``Base64(HmacSHA256(key=ts + "\\n" + secret, data=""))`` in the
-body, seconds within one hour), WeCom's ``key`` query parameter and 4096-byte markdown, and
+within one hour, request body at most 20 000 bytes), Feishu's
+(``Base64(HmacSHA256(key=ts + "\\n" + secret, data=""))`` in the body, seconds within one hour,
+body at most 20 KB), WeCom's ``key`` query parameter and 4096-byte markdown, and
 Slack's Block Kit limits. Each answers like the platform (``errcode``/``code`` bodies).
 
 Rate-limit answers: DingTalk errcode 410100/130101 ("每个机器人每分钟最多发送20条...限流10分钟",
@@ -158,6 +159,10 @@ def dingtalk_check(access_token: str, secret: str) -> Check:
         message = json.loads(body)
         if message.get("msgtype") != "markdown" or not message["markdown"].get("title"):
             return 200, {"errcode": 40035, "errmsg": "missing parameter"}
+        if len(body) > 20_000:
+            # The answer public clients log (feiyu563/PrometheusAlert#318, timonwong/
+            # prometheus-webhook-dingtalk#30): "body 大小不合法;请保持大小在 20000bytes 以内".
+            return 200, {"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"}
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     return check

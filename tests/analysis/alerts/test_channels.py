@@ -96,6 +96,20 @@ def test_dingtalk_signed_request_is_accepted_and_wrong_secret_rejected(servers, 
     assert info.value.retryable is False
 
 
+def test_dingtalk_body_heavy_in_json_escapes_fits_20000_bytes(servers, monkeypatch):
+    # DingTalk refuses a body over 20 000 bytes (errcode 460101, not worth retrying): the
+    # markdown must fit with its JSON escapes (newlines, quotes), title and @ list around it.
+    server = serve(servers, dingtalk_check("tok", "SECabc"))
+    url = f"{server.base}/robot/send?access_token=tok"
+    dingtalk = channel(monkeypatch, "dingtalk", url, "SECabc", mentions=["13800000000"])
+    huge = payload()
+    huge["title"] = '"舆情"\\\n' * 5000  # cannot be dropped, only cut; 4 JSON escapes a line
+    dingtalk.send(huge, "k1")
+    (message,) = server.accepted
+    assert message["markdown"]["text"].rstrip().endswith("@13800000000")
+    assert len(message["markdown"]["text"].encode("utf-8")) > 10_000  # cut to fit, not emptied
+
+
 def test_feishu_signed_card_is_accepted_and_wrong_secret_rejected(servers, monkeypatch):
     server = serve(servers, feishu_check("fs-secret"))
     good = channel(
