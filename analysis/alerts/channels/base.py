@@ -154,14 +154,23 @@ class Channel(ABC):
 
     # --- sending -------------------------------------------------------------------------------
 
-    def mentions_for(self, payload: dict[str, Any]) -> list[str]:
-        """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
+    def pages(self, payload: dict[str, Any]) -> bool:
+        """Whether this payload @-mentions anyone: at or above ``mention_min_severity``, and
+        never for tests and resolves."""
         from koubei.analysis.alerts.payload import SEVERITY_RANK
 
         if payload.get("event") in ("resolved", "test"):
-            return []
+            return False
         floor = SEVERITY_RANK.get(str(self.options["mention_min_severity"]), 2)
-        if SEVERITY_RANK.get(str(payload.get("severity")), 0) < floor:
+        return SEVERITY_RANK.get(str(payload.get("severity")), 0) >= floor
+
+    def mention_all_for(self, payload: dict[str, Any]) -> bool:
+        """``mention_all`` for this payload; it needs no individual ``mentions`` beside it."""
+        return bool(self.options["mention_all"]) and self.pages(payload)
+
+    def mentions_for(self, payload: dict[str, Any]) -> list[str]:
+        """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
+        if not self.pages(payload):
             return []
         extra = payload.get("route_mentions") or []  # the matching route's on-call people
         return list(dict.fromkeys(str(m) for m in [*self.options["mentions"], *extra]))

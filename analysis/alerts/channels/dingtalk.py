@@ -62,7 +62,7 @@ class DingTalkChannel(Channel):
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         mentions = self.mentions_for(payload)
-        at_all = bool(self.options["mention_all"]) and bool(mentions)
+        at_all = self.mention_all_for(payload)
         footer = " ".join(f"@{m}" for m in mentions) + (" @所有人" if at_all else "")
 
         def build(budget: int) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class FeishuChannel(Channel):
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         mentions = self.mentions_for(payload)
         tags = [f"<at id={m}></at>" for m in mentions]
-        if self.options["mention_all"] and mentions:
+        if self.mention_all_for(payload):
             tags.append("<at id=all></at>")
         resolved = payload.get("event") == "resolved"
         template = "green" if resolved else TEMPLATES.get(str(payload.get("severity")), "blue")

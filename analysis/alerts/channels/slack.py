@@ -72,7 +72,7 @@ class SlackChannel(Channel):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
         mentions = self.mentions_for(payload)
         tags = [f"<@{m}>" for m in mentions]
-        if self.options["mention_all"] and mentions:
+        if self.mention_all_for(payload):
             tags.append("<!channel>")
         blocks = blocks[: MAX_BLOCKS - 1]
         if tags:

@@ -37,7 +37,7 @@ class WeComChannel(Channel):
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         mentions = self.mentions_for(payload)
         footer = " ".join(f"<@{m}>" for m in mentions)
-        if self.options["mention_all"] and mentions:
+        if self.mention_all_for(payload):
             footer += " <@all>"
         content = render_markdown(payload, self.max_bytes, heading="## ", footer=footer.strip())
         return Request(

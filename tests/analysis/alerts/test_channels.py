@@ -169,6 +169,27 @@ def test_no_mention_below_mention_severity_or_on_resolve(servers, monkeypatch):
     assert all("<@zhangsan>" not in m["markdown"]["content"] for m in server.accepted)
 
 
+def test_mention_all_alone_pages_everyone_at_or_above_the_mention_severity(servers, monkeypatch):
+    # `mention_all: true` with no individual `mentions` is a whole configuration: DingTalk's
+    # at.isAtAll, Feishu's <at id=all></at>, Slack's <!channel> (each platform's docs).
+    ding = serve(servers, dingtalk_check("tok", "SECabc"))
+    dingtalk = channel(
+        monkeypatch, "dingtalk", f"{ding.base}/robot/send?access_token=tok", "SECabc",
+        mention_all=True,
+    )  # fmt: skip
+    dingtalk.send(payload("critical"), "k1")
+    dingtalk.send(payload("warning"), "k2")
+    assert [m["at"]["isAtAll"] for m in ding.accepted] == [True, False]
+    fs = serve(servers, feishu_check("fs"))
+    feishu = channel(monkeypatch, "feishu", f"{fs.base}/hook", "fs", mention_all=True)
+    feishu.send(payload("critical"), "k1")
+    assert "<at id=all></at>" in fs.accepted[0]["card"]["elements"][0]["content"]
+    sl = serve(servers, slack_check("x"))
+    slack = channel(monkeypatch, "slack", f"{sl.base}/x", mention_all=True)
+    slack.send(payload("critical"), "k1")
+    assert sl.accepted[0]["blocks"][-1]["elements"][0]["text"] == "<!channel>"
+
+
 def test_http_errors_are_classified(servers, monkeypatch):
     server = serve(servers, lambda q, h, b: (429, "rate_limited"))
     slack = channel(monkeypatch, "slack", f"{server.base}/x")
