@@ -307,7 +307,8 @@ def raise_for_errcode(
         limited = int(code) in rate_codes or response.status_code == 429
         raise DeliveryError(
             f"{code_key} {code}: {message}",
-            retryable=limited or int(code) in retry_codes,
+            # a 5xx is the platform failing, whatever code its body carries: worth retrying
+            retryable=limited or int(code) in retry_codes or response.status_code >= 500,
             retry_after=retry_after(response) if limited else None,
             rate_limited=limited,
         )

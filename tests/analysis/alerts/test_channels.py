@@ -202,6 +202,19 @@ def test_http_errors_are_classified(servers, monkeypatch):
     assert info.value.retryable is False
 
 
+@pytest.mark.parametrize("type_", ["dingtalk", "feishu", "wecom"])
+def test_a_server_error_with_a_code_in_its_body_is_retried(servers, monkeypatch, type_):
+    # A 5xx is the platform failing, not our request ("1500 internal error: 内部错误，请稍后重试",
+    # open.feishu.cn server-docs/api-call-guide/generic-error-code); the code in its body must
+    # not turn it into a failure for good.
+    key = "code" if type_ == "feishu" else "errcode"
+    server = serve(servers, lambda q, h, b: (503, {key: 1500, "msg": "internal error"}))
+    chat = channel(monkeypatch, type_, f"{server.base}/x?key=k&access_token=t")
+    with pytest.raises(DeliveryError, match="1500") as info:
+        chat.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+
+
 def test_every_problem_of_every_channel_is_reported_at_once(monkeypatch):
     monkeypatch.delenv("NOPE_URL", raising=False)
     config = AlertsConfig(
