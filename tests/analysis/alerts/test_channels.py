@@ -190,6 +190,16 @@ def test_mention_all_alone_pages_everyone_at_or_above_the_mention_severity(serve
     assert sl.accepted[0]["blocks"][-1]["elements"][0]["text"] == "<!channel>"
 
 
+def test_wecom_mention_all_is_refused_at_start_up(monkeypatch):
+    # WeCom markdown mentions only <@userid>; "@all" is a text-message list entry (群机器人
+    # 配置说明), so a <@all> in markdown would page nobody while the config promised everyone.
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, "wecom", "https://qyapi.example/send?key=k", mention_all=True)
+    assert "channels[0].options.mention_all: a WeCom markdown message cannot @ everyone" in str(
+        info.value
+    )
+
+
 def test_http_errors_are_classified(servers, monkeypatch):
     server = serve(servers, lambda q, h, b: (429, "rate_limited"))
     slack = channel(monkeypatch, "slack", f"{server.base}/x")
