@@ -3,8 +3,9 @@
 As Feishu documents: ``timestamp`` is seconds and ``sign`` is
 ``base64(HmacSHA256(key="<timestamp>\\n<secret>", msg=""))``, both in the JSON body; Feishu
 rejects timestamps more than an hour off. @-mention in card markdown is ``<at id=ou_xxx></at>``
-(``<at id=all></at>`` for everyone). Limits: request body 20 KB, 100 messages per minute and 5
-per second per bot.
+(open_id or user_id), ``<at email=name@example.com></at>`` by e-mail address, and
+``<at id=all></at>`` for everyone (Feishu bot FAQ, card markdown at tags). Limits: request
+body 20 KB, 100 messages per minute and 5 per second per bot.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class FeishuChannel(Channel):
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         mentions = self.mentions_for(payload)
-        tags = [f"<at id={m}></at>" for m in mentions]
+        tags = [f"<at email={m}></at>" if "@" in m else f"<at id={m}></at>" for m in mentions]
         if self.mention_all_for(payload):
             tags.append("<at id=all></at>")
         resolved = payload.get("event") == "resolved"

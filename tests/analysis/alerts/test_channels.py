@@ -117,13 +117,15 @@ def test_feishu_signed_card_is_accepted_and_wrong_secret_rejected(servers, monke
         "feishu",
         f"{server.base}/open-apis/bot/v2/hook/x",
         "fs-secret",
-        mentions=["ou_123"],
+        mentions=["ou_123", "oncall@example.com"],
     )
     good.send(payload(), "k1")
     (message,) = server.accepted
     assert message["msg_type"] == "interactive"
     assert message["card"]["header"]["template"] == "red"
     assert "<at id=ou_123></at>" in message["card"]["elements"][0]["content"]
+    # by e-mail address: <at email=...></at> (Feishu bot FAQ: card markdown at tags)
+    assert "<at email=oncall@example.com></at>" in message["card"]["elements"][0]["content"]
     huge = payload(evidence_extra={"summary": "舆情\n" * 20_000})
     huge["title"] = '"舆情"\n' * 5000  # cannot be dropped, only cut; heavy in JSON escapes
     good.send(huge, "k3")  # the platform refuses bodies over 20 KB; ours is cut to fit
