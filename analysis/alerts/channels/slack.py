@@ -67,8 +67,8 @@ class SlackChannel(Channel):
         ]
         escaped = escape_tree(payload)
         for part in sections(escaped, link=_link, bold=lambda s: f"*{s}*"):
-            # fit() counts bytes; 3000 bytes is at most 3000 characters, so it is always safe.
-            text = fit([part], SECTION_CHARS)
+            # Slack's limit is 3000 characters, not bytes: Chinese text gets all of it.
+            text = fit([part], SECTION_CHARS, chars=True)
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
         mentions = self.mentions_for(payload)
         tags = [f"<@{m}>" for m in mentions]

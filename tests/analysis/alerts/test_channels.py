@@ -163,6 +163,17 @@ def test_slack_blocks_respect_limits_and_mention(servers, monkeypatch):
     assert "&lt;b&gt;&amp;" in texts and "<https://weibo.example/0|" in texts
 
 
+def test_slack_section_limit_is_characters_so_chinese_posts_are_not_cut(servers, monkeypatch):
+    # Block Kit: a section's text is at most 3000 *characters*; ten 120-character Chinese posts
+    # with links are ~1200 characters but ~3600 UTF-8 bytes, and were cut as if it were bytes.
+    server = serve(servers, slack_check("x"))
+    slack = channel(monkeypatch, "slack", f"{server.base}/x")
+    slack.send(payload(), "k1")
+    texts = " ".join(b.get("text", {}).get("text", "") for b in server.accepted[0]["blocks"])
+    assert all(f"https://weibo.example/{i}|" in texts for i in range(10))
+    assert "已截断" not in texts
+
+
 def test_no_mention_below_mention_severity_or_on_resolve(servers, monkeypatch):
     server = serve(servers, wecom_check("K"))
     wecom = channel(monkeypatch, "wecom", f"{server.base}/send?key=K", mentions=["zhangsan"])
