@@ -153,12 +153,15 @@ def test_wecom_markdown_fits_4096_bytes_and_mentions(servers, monkeypatch):
 
 def test_slack_blocks_respect_limits_and_mention(servers, monkeypatch):
     server = serve(servers, slack_check("T/B/X"))
-    slack = channel(monkeypatch, "slack", f"{server.base}/services/T/B/X", mentions=["U42"])
+    slack = channel(
+        monkeypatch, "slack", f"{server.base}/services/T/B/X", mentions=["U42", "SAZ94GDB8"]
+    )
     big = payload(evidence_extra={"summary": "<b>&" + "很长的摘要" * 2000})
     slack.send(big, "k1")
     (message,) = server.accepted
     assert message["blocks"][0]["type"] == "header"
-    assert message["blocks"][-1]["elements"][0]["text"] == "<@U42>"
+    # a member, and a user group as Slack's formatting docs write one
+    assert message["blocks"][-1]["elements"][0]["text"] == "<@U42> <!subteam^SAZ94GDB8>"
     texts = " ".join(b.get("text", {}).get("text", "") for b in message["blocks"])
     assert "&lt;b&gt;&amp;" in texts and "<https://weibo.example/0|" in texts
 
