@@ -5,11 +5,13 @@ An alert is identified by its label set, so labels hold only what is stable for 
 else goes into annotations. A firing alert gets ``endsAt`` = now + ``ttl`` (re-notify keeps it
 alive); a resolved one gets ``endsAt`` = resolve time, which resolves it in Alertmanager. When the
 severity went up, the alert with the old severity label is ended in the same request.
+``startsAt`` is never after ``endsAt`` (the API answers 400 to the whole request otherwise).
 Alertmanager routes and @-mentions itself, so ``mentions`` are not used here.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,11 @@ from koubei.config import parse_duration
 from koubei.crawlers.timeparse import parse_iso
 
 API_PATH = "/api/v2/alerts"
+#: label names Alertmanager accepts (prometheus.io/docs/concepts/data_model: "Label names ...
+#: must match the regex [a-zA-Z_][a-zA-Z0-9_]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+#: labels every alert gets from the incident; a static label cannot override them
+OWN_LABELS = frozenset({"alertname", "brand", "group", "severity", "incident"})
 TEST_TTL = 300
 
 
@@ -45,6 +52,22 @@ class AlertmanagerChannel(Channel):
         @classmethod
         def _ttl(cls, value: str | int) -> str | int:
             parse_duration(value)
+            return value
+
+        @field_validator("labels")
+        @classmethod
+        def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
+            # Alertmanager answers 400 "invalid label set: invalid name" to every alert whose
+            # label name is not [a-zA-Z_][a-zA-Z0-9_]* (Prometheus data model), and a 400 is
+            # not retried: refuse it at start-up rather than lose every alert at send time.
+            for name in value:
+                if not LABEL_NAME.fullmatch(name):
+                    raise ValueError(
+                        f"label name {name!r} is not letters, digits and _ "
+                        "(not starting with a digit), which Alertmanager requires"
+                    )
+                if name in OWN_LABELS:
+                    raise ValueError(f"label {name!r} is set by koubei for each alert")
             return value
 
     def _labels(self, payload: dict[str, Any], severity: str) -> dict[str, str]:
@@ -109,10 +132,22 @@ class AlertmanagerChannel(Channel):
                     "endsAt": iso(now),
                 }
             )
+        for each in alerts:
+            each["startsAt"] = not_after(each["startsAt"], each["endsAt"])
         headers = {}
         if "secret" in self.secrets:
             headers["Authorization"] = f"Bearer {self.secrets['secret']}"
         return Request(self.secrets["url"].rstrip("/") + API_PATH, dumps(alerts), headers)
+
+
+def not_after(starts: str, ends: str) -> str:
+    """``starts``, or ``ends`` if that is earlier.
+
+    Alertmanager refuses a whole request holding an alert that ends before it starts (API v2:
+    HTTP 400 "start time must be before end time"), and a 400 is not retried. The onset is
+    data time (a site's clock, a replay) and may be ahead of the wall clock that sets endsAt.
+    """
+    return ends if parse_time(ends) < parse_time(starts) else starts
 
 
 def parse_time(text: str) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -153,14 +154,23 @@ class Channel(ABC):
 
     # --- sending -------------------------------------------------------------------------------
 
-    def mentions_for(self, payload: dict[str, Any]) -> list[str]:
-        """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
+    def pages(self, payload: dict[str, Any]) -> bool:
+        """Whether this payload @-mentions anyone: at or above ``mention_min_severity``, and
+        never for tests and resolves."""
         from koubei.analysis.alerts.payload import SEVERITY_RANK
 
         if payload.get("event") in ("resolved", "test"):
-            return []
+            return False
         floor = SEVERITY_RANK.get(str(self.options["mention_min_severity"]), 2)
-        if SEVERITY_RANK.get(str(payload.get("severity")), 0) < floor:
+        return SEVERITY_RANK.get(str(payload.get("severity")), 0) >= floor
+
+    def mention_all_for(self, payload: dict[str, Any]) -> bool:
+        """``mention_all`` for this payload; it needs no individual ``mentions`` beside it."""
+        return bool(self.options["mention_all"]) and self.pages(payload)
+
+    def mentions_for(self, payload: dict[str, Any]) -> list[str]:
+        """The on-call ids to @-mention for this payload (none for info, tests and resolves)."""
+        if not self.pages(payload):
             return []
         extra = payload.get("route_mentions") or []  # the matching route's on-call people
         return list(dict.fromkeys(str(m) for m in [*self.options["mentions"], *extra]))
@@ -246,18 +256,28 @@ def raise_for_http(response: httpx.Response) -> None:
     status = response.status_code
     if status < 300:
         return
-    retry_after: float | None = None
-    try:
-        retry_after = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        retry_after = None
     retryable = status >= 500 or status in (408, 425, 429)
     raise DeliveryError(
         f"HTTP {status}: {response.text[:200]}",
         retryable=retryable,
-        retry_after=retry_after,
+        retry_after=retry_after(response),
         rate_limited=status == 429,
     )
+
+
+#: headers that say how many seconds to wait: the standard one (Slack) and Feishu's gateway
+#: ("x-ogw-ratelimit-reset: 恢复 limit 周期，单位：秒", open.feishu.cn frequency-control doc)
+RETRY_AFTER_HEADERS = ("Retry-After", "x-ogw-ratelimit-reset")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the platform asked us to wait, if it said."""
+    for name in RETRY_AFTER_HEADERS:
+        try:
+            return max(0.0, float(response.headers.get(name, "")))
+        except ValueError:
+            continue
+    return None
 
 
 def raise_for_errcode(
@@ -272,6 +292,8 @@ def raise_for_errcode(
 
     ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
     are other transient errors (system busy); any other code is a bad request, not retried.
+    HTTP 429 is "too fast" whatever code the body carries (Feishu's gateway answers 429 with
+    code 99991400, a code our lists need not know).
     """
     try:
         body = response.json()
@@ -282,10 +304,12 @@ def raise_for_errcode(
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        limited = int(code) in rate_codes
+        limited = int(code) in rate_codes or response.status_code == 429
         raise DeliveryError(
             f"{code_key} {code}: {message}",
-            retryable=limited or int(code) in retry_codes,
+            # a 5xx is the platform failing, whatever code its body carries: worth retrying
+            retryable=limited or int(code) in retry_codes or response.status_code >= 500,
+            retry_after=retry_after(response) if limited else None,
             rate_limited=limited,
         )
     raise_for_http(response)
@@ -295,3 +319,17 @@ def raise_for_errcode(
 
 def dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def fit_body(build: Callable[[int], Any], budget: int, limit: int, *, floor: int = 1000) -> Any:
+    """``build(text_budget)`` with the largest budget whose JSON body is at most ``limit`` bytes.
+
+    Platforms cap the request body (DingTalk 20 000 bytes, Feishu 20 KB), where JSON escapes
+    (``\\n``, ``\\"``) and the fields around the text add bytes the text budget does not see.
+    """
+    while True:
+        body = build(budget)
+        excess = len(dumps(body)) - limit
+        if excess <= 0 or budget <= floor:
+            return body
+        budget = max(floor, budget - excess)

@@ -3,8 +3,9 @@
 As Feishu documents: ``timestamp`` is seconds and ``sign`` is
 ``base64(HmacSHA256(key="<timestamp>\\n<secret>", msg=""))``, both in the JSON body; Feishu
 rejects timestamps more than an hour off. @-mention in card markdown is ``<at id=ou_xxx></at>``
-(``<at id=all></at>`` for everyone). Limits: request body 20 KB, 100 messages per minute and 5
-per second per bot.
+(open_id or user_id), ``<at email=name@example.com></at>`` by e-mail address, and
+``<at id=all></at>`` for everyone (Feishu bot FAQ, card markdown at tags). Limits: request
+body 20 KB, 100 messages per minute and 5 per second per bot.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from koubei.analysis.alerts.channels.base import (
     ChannelOptions,
     Request,
     dumps,
+    fit_body,
     raise_for_errcode,
     register,
 )
@@ -31,8 +33,11 @@ from koubei.analysis.alerts.channels.text import render_markdown
 # Feishu custom bot (open.feishu.cn, "自定义机器人使用指南", 常见问题): 100 requests a minute
 # and 5 a second per bot; over it the answer is code 11232 "frequency limited" (11233 for the
 # group's limit). 9499 "Bad Request" is a malformed message (e.g. body over 20 KB): retrying
-# the same body cannot help, so it is not retried.
-RATE_LIMITED = {11232, 11233}
+# the same body cannot help, so it is not retried. Feishu's API gateway limits with HTTP 429
+# (older APIs: HTTP 400) and code 99991400 "request trigger frequency limit", saying how long
+# to wait in x-ogw-ratelimit-reset (open.feishu.cn/document/server-docs/api-call-guide/
+# frequency-control).
+RATE_LIMITED = {11232, 11233, 99991400}
 MAX_BODY_BYTES = 20 * 1024
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 
@@ -55,32 +60,32 @@ class FeishuChannel(Channel):
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
         mentions = self.mentions_for(payload)
-        tags = [f"<at id={m}></at>" for m in mentions]
-        if self.options["mention_all"] and mentions:
+        tags = [f"<at email={m}></at>" if "@" in m else f"<at id={m}></at>" for m in mentions]
+        if self.mention_all_for(payload):
             tags.append("<at id=all></at>")
         resolved = payload.get("event") == "resolved"
-        body: dict[str, Any] = {
-            "msg_type": "interactive",
-            "card": {
-                "config": {"wide_screen_mode": True},
-                "header": {
-                    "template": "green"
-                    if resolved
-                    else TEMPLATES.get(str(payload.get("severity")), "blue"),
-                    "title": {"tag": "plain_text", "content": str(payload.get("title", ""))[:200]},
-                },
-                "elements": [{"tag": "markdown", "content": ""}],
-            },
-        }
-        # The 20 KB limit is on the JSON body, where escaping (newlines, quotes) adds bytes.
-        budget = self.max_bytes
-        while True:
+        template = "green" if resolved else TEMPLATES.get(str(payload.get("severity")), "blue")
+
+        def build(budget: int) -> dict[str, Any]:
             content = render_markdown(payload, budget, heading="", footer=" ".join(tags))
-            body["card"]["elements"][0]["content"] = content
-            excess = len(dumps(body)) + 200 - MAX_BODY_BYTES  # room for timestamp and sign
-            if excess <= 0 or budget <= 1000:
-                break
-            budget -= excess
+            return {
+                "msg_type": "interactive",
+                "card": {
+                    "config": {"wide_screen_mode": True},
+                    "header": {
+                        "template": template,
+                        "title": {
+                            "tag": "plain_text",
+                            "content": str(payload.get("title", ""))[:200],
+                        },
+                    },
+                    "elements": [{"tag": "markdown", "content": content}],
+                },
+            }
+
+        # The 20 KB limit is on the JSON body, where escaping (newlines, quotes) adds bytes;
+        # 200 bytes are left for timestamp and sign.
+        body = fit_body(build, self.max_bytes, MAX_BODY_BYTES - 200)
         if "secret" in self.secrets:
             timestamp = str(int(time.time()))
             body = {"timestamp": timestamp, "sign": sign(self.secrets["secret"], timestamp), **body}

@@ -3,7 +3,8 @@
 Slack does not sign incoming-webhook requests: the URL is the secret (``url_env``). Limits Slack
 documents: header text 150 characters, section text 3000 characters, 50 blocks per message, one
 message per second per webhook (429 with ``Retry-After`` beyond it). @-mention is ``<@U123>``,
-``<!channel>`` for everyone; ``&``, ``<`` and ``>`` in text must be escaped.
+``<!subteam^S123>`` for a user group, ``<!channel>`` for everyone; ``&``, ``<`` and ``>`` in
+text must be escaped.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ def _link(text: str, url: str) -> str:
     )
 
 
+def mention(member: str) -> str:
+    """Slack's mention syntax ("Formatting text for app surfaces"): ``<@U123>`` for a member
+    (ids start with U or W), ``<!subteam^S123>`` for a user group (ids start with S)."""
+    return f"<!subteam^{member}>" if member.startswith("S") else f"<@{member}>"
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -67,12 +74,12 @@ class SlackChannel(Channel):
         ]
         escaped = escape_tree(payload)
         for part in sections(escaped, link=_link, bold=lambda s: f"*{s}*"):
-            # fit() counts bytes; 3000 bytes is at most 3000 characters, so it is always safe.
-            text = fit([part], SECTION_CHARS)
+            # Slack's limit is 3000 characters, not bytes: Chinese text gets all of it.
+            text = fit([part], SECTION_CHARS, chars=True)
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
         mentions = self.mentions_for(payload)
-        tags = [f"<@{m}>" for m in mentions]
-        if self.options["mention_all"] and mentions:
+        tags = [mention(m) for m in mentions]
+        if self.mention_all_for(payload):
             tags.append("<!channel>")
         blocks = blocks[: MAX_BLOCKS - 1]
         if tags:

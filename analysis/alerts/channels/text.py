@@ -274,22 +274,26 @@ def sections(
     return out
 
 
-def fit(parts: list[list[str]], max_bytes: int, *, sep: str = "\n") -> str:
+def fit(parts: list[list[str]], max_bytes: int, *, sep: str = "\n", chars: bool = False) -> str:
     """Join sections within ``max_bytes``, keeping as many sections as possible.
 
     First the longest lists lose their last items (the 10th post goes before the only spread
     path), down to one item each; then whole sections go from the least important end; only
-    then is the text cut, on a character boundary.
+    then is the text cut, on a character boundary. ``chars``: the limit counts characters, not
+    UTF-8 bytes (Slack's 3000 per section is characters; a Chinese one is 3 bytes).
     """
     parts = [list(p) for p in parts]
 
+    def length(text: str) -> int:
+        return len(text) if chars else len(text.encode("utf-8"))
+
     def size(lines: list[str]) -> int:
-        return len(sep.join(lines).encode("utf-8"))
+        return length(sep.join(lines))
 
     def joined() -> str:
         return (sep * 2).join(sep.join(p) for p in parts if p)
 
-    while len(joined().encode("utf-8")) > max_bytes:
+    while length(joined()) > max_bytes:
         lists = [p for p in parts[1:] if len(p) > 2]
         if lists:
             max(lists, key=size).pop()
@@ -297,7 +301,10 @@ def fit(parts: list[list[str]], max_bytes: int, *, sep: str = "\n") -> str:
             parts.pop()
         else:
             break
-    return truncate_utf8(joined(), max_bytes)
+    text = joined()
+    if chars and len(text) > max_bytes:
+        return text[: max(0, max_bytes - len(TRUNCATED))] + TRUNCATED
+    return text if chars else truncate_utf8(text, max_bytes)
 
 
 def render_markdown(

@@ -3,6 +3,9 @@
 The robot's key is part of the webhook URL (``.../webhook/send?key=KEY``), which is the only
 credential WeCom uses, so ``url_env`` is the secret. Markdown content must be at most 4096 bytes
 (UTF-8); @-mention is ``<@userid>`` inside markdown. Limit: 20 messages per minute per robot.
+WeCom documents ``@all`` and mobile numbers only for text messages (``mentioned_list``,
+``mentioned_mobile_list``); in markdown only ``<@userid>`` mentions anyone, so ``mention_all``
+is refused at start-up rather than sent as a ``<@all>`` that pages nobody.
 """
 
 from __future__ import annotations
@@ -35,14 +38,21 @@ class WeComChannel(Channel):
     max_bytes = MAX_MARKDOWN_BYTES
 
     def build_request(self, payload: dict[str, Any], idempotency_key: str) -> Request:
-        mentions = self.mentions_for(payload)
-        footer = " ".join(f"<@{m}>" for m in mentions)
-        if self.options["mention_all"] and mentions:
-            footer += " <@all>"
-        content = render_markdown(payload, self.max_bytes, heading="## ", footer=footer.strip())
+        footer = " ".join(f"<@{m}>" for m in self.mentions_for(payload))
+        content = render_markdown(payload, self.max_bytes, heading="## ", footer=footer)
         return Request(
             self.secrets["url"], dumps({"msgtype": "markdown", "markdown": {"content": content}})
         )
+
+    def check(self, options: dict[str, Any]) -> list[str]:
+        if options["mention_all"]:
+            # developer.work.weixin.qq.com/document/path/91770: "text/markdown类型消息支持在
+            # content中使用<@userid>扩展语法来@群成员"; "@all" exists only in text's lists.
+            return [
+                "mention_all: a WeCom markdown message cannot @ everyone, only members by "
+                "userid (list them in mentions)"
+            ]
+        return []
 
     def check_response(self, response: httpx.Response) -> None:
         raise_for_errcode(

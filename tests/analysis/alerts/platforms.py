@@ -2,9 +2,18 @@
 
 They are written from the platforms' documentation, not from our channel code: DingTalk's Java
 sample (``URLEncoder.encode(Base64(HmacSHA256(secret, ts + "\\n" + secret)))``, timestamp in ms
-within one hour), Feishu's (``Base64(HmacSHA256(key=ts + "\\n" + secret, data=""))`` in the
-body, seconds within one hour), WeCom's ``key`` query parameter and 4096-byte markdown, and
+within one hour, request body at most 20 000 bytes), Feishu's
+(``Base64(HmacSHA256(key=ts + "\\n" + secret, data=""))`` in the body, seconds within one hour,
+body at most 20 KB), WeCom's ``key`` query parameter and 4096-byte markdown, and
 Slack's Block Kit limits. Each answers like the platform (``errcode``/``code`` bodies).
+
+Rate-limit answers: DingTalk errcode 410100/130101 ("每个机器人每分钟最多发送20条...限流10分钟",
+open.dingtalk.com "自定义机器人发送群消息"); WeCom 45009 (developer.work.weixin.qq.com/document/
+path/91770); Feishu 11232 for the bot's own 100/min and 5/s ("自定义机器人使用指南"), and, from
+Feishu's gateway, HTTP 429 with ``{"code": 99991400, "msg": "request trigger frequency limit"}``
+and ``x-ogw-ratelimit-reset`` = seconds to wait (open.feishu.cn/document/server-docs/
+api-call-guide/frequency-control: "超过限制阈值时，飞书会返回 HTTP 状态码 429"; older APIs answer
+HTTP 400 with the same body); Slack HTTP 429 with ``Retry-After`` (api.slack.com rate limits).
 """
 
 from __future__ import annotations
@@ -52,9 +61,10 @@ class RateLimit:
                     self.blocked_until = now + self.penalty
                 self.refused += 1
                 status, body, headers = self.answer
-                if "Retry-After" in headers:  # Slack: seconds until the window frees
+                # Slack's Retry-After, Feishu's x-ogw-ratelimit-reset: seconds until it frees
+                for name in set(headers) & {"Retry-After", "x-ogw-ratelimit-reset"}:
                     wait = max(self.blocked_until, (recent[0] + self.per) if recent else now) - now
-                    headers = {**headers, "Retry-After": f"{max(wait, 0.001):.3f}"}
+                    headers = {**headers, name: f"{max(wait, 0.001):.3f}"}
                 return status, body, headers
             self.accepted_at.append(now)
             return None
@@ -67,6 +77,11 @@ DINGTALK_TOO_FAST: Answer = (
 )
 WECOM_TOO_FAST: Answer = (200, {"errcode": 45009, "errmsg": "api freq out of limit"}, {})
 FEISHU_TOO_FAST: Answer = (200, {"code": 11232, "msg": "frequency limited psm"}, {})
+FEISHU_GATEWAY_TOO_FAST: Answer = (
+    429,
+    {"code": 99991400, "msg": "request trigger frequency limit"},
+    {"x-ogw-ratelimit-limit": "100", "x-ogw-ratelimit-reset": "52"},
+)
 SLACK_TOO_FAST: Answer = (429, "rate_limited", {"Retry-After": "1"})
 
 
@@ -144,6 +159,10 @@ def dingtalk_check(access_token: str, secret: str) -> Check:
         message = json.loads(body)
         if message.get("msgtype") != "markdown" or not message["markdown"].get("title"):
             return 200, {"errcode": 40035, "errmsg": "missing parameter"}
+        if len(body) > 20_000:
+            # The answer public clients log (feiyu563/PrometheusAlert#318, timonwong/
+            # prometheus-webhook-dingtalk#30): "body 大小不合法;请保持大小在 20000bytes 以内".
+            return 200, {"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"}
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     return check

@@ -114,3 +114,51 @@ def test_firing_never_sent_is_replaced_by_its_resolve(
     assert len(report.delivered) == 1
     assert am_alerts(alertmanager, "测试丙") == []
     assert [n.kind for n in notifications(db_path, status="delivered")] == ["resolved"]
+
+
+@pytest.mark.timeout(90)
+def test_an_onset_ahead_of_the_wall_clock_still_escalates_and_resolves(
+    alertmanager: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Detections carry data time (a site's clock, a replay) that can run ahead of ours. The
+    # API refuses a whole request holding an alert whose endsAt is before its startsAt (HTTP
+    # 400 "start time must be before end time", Alertmanager 0.25), and a 400 is not retried:
+    # ending the old severity, or resolving, must never send a start after the end.
+    channels = am_channels(monkeypatch, alertmanager)
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
+    ahead = wall_now() + timedelta(minutes=10)
+    first = detection(minutes_since_t0(ahead), "warning", brand="测试丁")
+    store.observe("测试丁", [first], now=ahead, channels=channels)
+    assert len(deliver_pending(db_path, channels, now=ahead).delivered) == 1
+    later = ahead + timedelta(minutes=5)
+    up = detection(minutes_since_t0(later), "critical", brand="测试丁")
+    store.observe("测试丁", [up], now=later, channels=channels)
+    report = deliver_pending(db_path, channels, now=later)
+    assert len(report.delivered) == 1 and report.failed == []
+    (alert,) = am_alerts(alertmanager, "测试丁")
+    assert alert["labels"]["severity"] == "critical"
+    resolved = ahead + timedelta(minutes=30)
+    assert [n.kind for n in store.observe("测试丁", [], now=resolved, channels=channels)] == [
+        "resolved"
+    ]
+    report = deliver_pending(db_path, channels, now=resolved)
+    assert len(report.delivered) == 1 and report.failed == []
+    assert am_alerts(alertmanager, "测试丁") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("team-name", "letters, digits and _"), ("1team", "letters, digits and _"),
+     ("severity", "set by koubei")],
+)  # fmt: skip
+def test_a_static_label_alertmanager_would_refuse_fails_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, name: str, problem: str
+) -> None:
+    # Alertmanager 0.25 answers 400 "invalid label set: invalid name \"team-name\"" to every
+    # alert carrying it, and a 400 is not retried: every alert of the channel would be lost.
+    from koubei.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        am_channels(monkeypatch, "http://127.0.0.1:9093", labels={name: "pr"})
+    message = str(info.value)
+    assert "channels[0].options.labels" in message and problem in message, message

@@ -96,6 +96,20 @@ def test_dingtalk_signed_request_is_accepted_and_wrong_secret_rejected(servers, 
     assert info.value.retryable is False
 
 
+def test_dingtalk_body_heavy_in_json_escapes_fits_20000_bytes(servers, monkeypatch):
+    # DingTalk refuses a body over 20 000 bytes (errcode 460101, not worth retrying): the
+    # markdown must fit with its JSON escapes (newlines, quotes), title and @ list around it.
+    server = serve(servers, dingtalk_check("tok", "SECabc"))
+    url = f"{server.base}/robot/send?access_token=tok"
+    dingtalk = channel(monkeypatch, "dingtalk", url, "SECabc", mentions=["13800000000"])
+    huge = payload()
+    huge["title"] = '"舆情"\\\n' * 5000  # cannot be dropped, only cut; 4 JSON escapes a line
+    dingtalk.send(huge, "k1")
+    (message,) = server.accepted
+    assert message["markdown"]["text"].rstrip().endswith("@13800000000")
+    assert len(message["markdown"]["text"].encode("utf-8")) > 10_000  # cut to fit, not emptied
+
+
 def test_feishu_signed_card_is_accepted_and_wrong_secret_rejected(servers, monkeypatch):
     server = serve(servers, feishu_check("fs-secret"))
     good = channel(
@@ -103,13 +117,15 @@ def test_feishu_signed_card_is_accepted_and_wrong_secret_rejected(servers, monke
         "feishu",
         f"{server.base}/open-apis/bot/v2/hook/x",
         "fs-secret",
-        mentions=["ou_123"],
+        mentions=["ou_123", "oncall@example.com"],
     )
     good.send(payload(), "k1")
     (message,) = server.accepted
     assert message["msg_type"] == "interactive"
     assert message["card"]["header"]["template"] == "red"
     assert "<at id=ou_123></at>" in message["card"]["elements"][0]["content"]
+    # by e-mail address: <at email=...></at> (Feishu bot FAQ: card markdown at tags)
+    assert "<at email=oncall@example.com></at>" in message["card"]["elements"][0]["content"]
     huge = payload(evidence_extra={"summary": "舆情\n" * 20_000})
     huge["title"] = '"舆情"\n' * 5000  # cannot be dropped, only cut; heavy in JSON escapes
     good.send(huge, "k3")  # the platform refuses bodies over 20 KB; ours is cut to fit
@@ -137,14 +153,28 @@ def test_wecom_markdown_fits_4096_bytes_and_mentions(servers, monkeypatch):
 
 def test_slack_blocks_respect_limits_and_mention(servers, monkeypatch):
     server = serve(servers, slack_check("T/B/X"))
-    slack = channel(monkeypatch, "slack", f"{server.base}/services/T/B/X", mentions=["U42"])
+    slack = channel(
+        monkeypatch, "slack", f"{server.base}/services/T/B/X", mentions=["U42", "SAZ94GDB8"]
+    )
     big = payload(evidence_extra={"summary": "<b>&" + "很长的摘要" * 2000})
     slack.send(big, "k1")
     (message,) = server.accepted
     assert message["blocks"][0]["type"] == "header"
-    assert message["blocks"][-1]["elements"][0]["text"] == "<@U42>"
+    # a member, and a user group as Slack's formatting docs write one
+    assert message["blocks"][-1]["elements"][0]["text"] == "<@U42> <!subteam^SAZ94GDB8>"
     texts = " ".join(b.get("text", {}).get("text", "") for b in message["blocks"])
     assert "&lt;b&gt;&amp;" in texts and "<https://weibo.example/0|" in texts
+
+
+def test_slack_section_limit_is_characters_so_chinese_posts_are_not_cut(servers, monkeypatch):
+    # Block Kit: a section's text is at most 3000 *characters*; ten 120-character Chinese posts
+    # with links are ~1200 characters but ~3600 UTF-8 bytes, and were cut as if it were bytes.
+    server = serve(servers, slack_check("x"))
+    slack = channel(monkeypatch, "slack", f"{server.base}/x")
+    slack.send(payload(), "k1")
+    texts = " ".join(b.get("text", {}).get("text", "") for b in server.accepted[0]["blocks"])
+    assert all(f"https://weibo.example/{i}|" in texts for i in range(10))
+    assert "已截断" not in texts
 
 
 def test_no_mention_below_mention_severity_or_on_resolve(servers, monkeypatch):
@@ -153,6 +183,37 @@ def test_no_mention_below_mention_severity_or_on_resolve(servers, monkeypatch):
     wecom.send(payload("warning"), "k1")
     wecom.send(payload("critical", status="resolved", event="resolved"), "k2")
     assert all("<@zhangsan>" not in m["markdown"]["content"] for m in server.accepted)
+
+
+def test_mention_all_alone_pages_everyone_at_or_above_the_mention_severity(servers, monkeypatch):
+    # `mention_all: true` with no individual `mentions` is a whole configuration: DingTalk's
+    # at.isAtAll, Feishu's <at id=all></at>, Slack's <!channel> (each platform's docs).
+    ding = serve(servers, dingtalk_check("tok", "SECabc"))
+    dingtalk = channel(
+        monkeypatch, "dingtalk", f"{ding.base}/robot/send?access_token=tok", "SECabc",
+        mention_all=True,
+    )  # fmt: skip
+    dingtalk.send(payload("critical"), "k1")
+    dingtalk.send(payload("warning"), "k2")
+    assert [m["at"]["isAtAll"] for m in ding.accepted] == [True, False]
+    fs = serve(servers, feishu_check("fs"))
+    feishu = channel(monkeypatch, "feishu", f"{fs.base}/hook", "fs", mention_all=True)
+    feishu.send(payload("critical"), "k1")
+    assert "<at id=all></at>" in fs.accepted[0]["card"]["elements"][0]["content"]
+    sl = serve(servers, slack_check("x"))
+    slack = channel(monkeypatch, "slack", f"{sl.base}/x", mention_all=True)
+    slack.send(payload("critical"), "k1")
+    assert sl.accepted[0]["blocks"][-1]["elements"][0]["text"] == "<!channel>"
+
+
+def test_wecom_mention_all_is_refused_at_start_up(monkeypatch):
+    # WeCom markdown mentions only <@userid>; "@all" is a text-message list entry (群机器人
+    # 配置说明), so a <@all> in markdown would page nobody while the config promised everyone.
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, "wecom", "https://qyapi.example/send?key=k", mention_all=True)
+    assert "channels[0].options.mention_all: a WeCom markdown message cannot @ everyone" in str(
+        info.value
+    )
 
 
 def test_http_errors_are_classified(servers, monkeypatch):
@@ -165,6 +226,19 @@ def test_http_errors_are_classified(servers, monkeypatch):
     with pytest.raises(DeliveryError) as info:
         slack.send(payload(), "k")
     assert info.value.retryable is False
+
+
+@pytest.mark.parametrize("type_", ["dingtalk", "feishu", "wecom"])
+def test_a_server_error_with_a_code_in_its_body_is_retried(servers, monkeypatch, type_):
+    # A 5xx is the platform failing, not our request ("1500 internal error: 内部错误，请稍后重试",
+    # open.feishu.cn server-docs/api-call-guide/generic-error-code); the code in its body must
+    # not turn it into a failure for good.
+    key = "code" if type_ == "feishu" else "errcode"
+    server = serve(servers, lambda q, h, b: (503, {key: 1500, "msg": "internal error"}))
+    chat = channel(monkeypatch, type_, f"{server.base}/x?key=k&access_token=t")
+    with pytest.raises(DeliveryError, match="1500") as info:
+        chat.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
 
 
 def test_every_problem_of_every_channel_is_reported_at_once(monkeypatch):

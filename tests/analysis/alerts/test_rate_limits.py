@@ -23,6 +23,7 @@ from koubei.config import AlertsConfig, ChannelConfig
 from tests.analysis.alerts.conftest import at, detection
 from tests.analysis.alerts.platforms import (
     DINGTALK_TOO_FAST,
+    FEISHU_GATEWAY_TOO_FAST,
     FEISHU_TOO_FAST,
     SLACK_TOO_FAST,
     WECOM_TOO_FAST,
@@ -77,6 +78,15 @@ PLATFORMS = {
         "fs",
         [(100, 30.0), (5, 0.5)],
         FEISHU_TOO_FAST,
+    ),
+    # Feishu's API gateway limits with HTTP 429 and code 99991400 (frequency-control doc).
+    "feishu-gateway": Platform(
+        "feishu",
+        lambda: feishu_check("fs"),
+        "/open-apis/bot/v2/hook/x",
+        "fs",
+        [(100, 30.0), (5, 0.5)],
+        FEISHU_GATEWAY_TOO_FAST,
     ),
     "slack": Platform(
         "slack", lambda: slack_check("x"), "/services/T/B/x", None, [(1, 0.2)], SLACK_TOO_FAST
@@ -175,6 +185,25 @@ def test_feishu_bad_request_is_not_retried(servers, monkeypatch) -> None:
     with pytest.raises(DeliveryError, match="9499") as info:
         feishu.send(payload(), "k")
     assert info.value.retryable is False and info.value.rate_limited is False
+
+
+@pytest.mark.parametrize("status", [429, 400])
+def test_feishu_gateway_frequency_limit_is_too_fast_not_a_failure(
+    status, servers, monkeypatch
+) -> None:
+    # open.feishu.cn frequency-control: HTTP 429 (older APIs 400) + code 99991400, and
+    # x-ogw-ratelimit-reset in seconds. Lost for good before: the code was not a known one.
+    from koubei.analysis.alerts.outbox import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    body = FEISHU_GATEWAY_TOO_FAST[1]
+    server = PlatformServer(lambda q, h, b: (status, body))
+    servers.append(server)
+    feishu = build(monkeypatch, PLATFORMS["feishu"], server.base, [(5, 1.0)])
+    with pytest.raises(DeliveryError, match="99991400") as info:
+        feishu.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is True
+    assert server.accepted == []
 
 
 def test_run_out_of_waiting_leaves_the_rest_pending_in_order(servers, monkeypatch, db_path) -> None:
