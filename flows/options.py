@@ -9,7 +9,15 @@ import argparse
 from datetime import date, datetime
 from pathlib import Path
 
-__all__ = ["day", "duration", "existing_file", "iso_time", "kibana_url", "positive_int"]
+__all__ = [
+    "day",
+    "duration",
+    "existing_file",
+    "iso_time",
+    "kibana_url",
+    "non_negative_int",
+    "positive_int",
+]
 
 
 def existing_file(value: str) -> Path:
@@ -66,10 +74,19 @@ def kibana_url(value: str) -> str:
 
 def positive_int(value: str) -> int:
     """A whole number of at least 1 (processes, workers)."""
+    return _at_least(value, 1)
+
+
+def non_negative_int(value: str) -> int:
+    """A whole number of at least 0 (training passes: 0 is plain Bayes)."""
+    return _at_least(value, 0)
+
+
+def _at_least(value: str, low: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+        number = low - 1
+    if number < low:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
     return number

@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model file to write (default $KOUBEI_HOME/models/sentiment-<version>.json.gz)",
     )
     train.add_argument(
-        "--epochs", type=options.positive_int, default=None, help="correction passes (default 3)"
+        "--epochs",
+        type=options.non_negative_int,
+        default=None,
+        help="correction passes (default 3)",
     )
     train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
     train.add_argument(
