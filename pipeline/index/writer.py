@@ -83,6 +83,10 @@ class ClusterUnavailableError(ESConfigError):
     """Retries ran out and spooling was switched off (``spool=False``)."""
 
 
+class _LookupIncomplete(Exception):
+    """The lookup search did not reach every shard (a node still starting): ask again later."""
+
+
 class _Refused(Exception):
     """A per-document 401/403: the credentials may not write this index."""
 
@@ -270,8 +274,12 @@ class _Writer:
             source=False,
             ignore_unavailable=True,
             allow_no_indices=True,
-            filter_path="hits.hits._id,hits.hits._index",
+            filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index",
         )
+        if (response.get("_shards") or {}).get("failed") or response.get("timed_out"):
+            # A shard that did not answer may hold some of these ids: deciding now could put a
+            # second copy in another month.
+            raise _LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
         stored: dict[str, set[str]] = {}
         for hit in (response.get("hits") or {}).get("hits") or ():
             stored.setdefault(hit["_id"], set()).add(month_name(hit["_index"]))
@@ -325,7 +333,7 @@ class _Writer:
                 filter_path="items.*.status,items.*.result,items.*.error",
             ):
                 self._answer(sent.popleft(), ok, item, outcome)
-        except (TransportError, ApiError) as exc:  # connection, timeout, TLS; lookup refused
+        except (TransportError, ApiError, _LookupIncomplete) as exc:  # connection, TLS; lookup
             if isinstance(exc, ApiError) and exc.status_code in (401, 403):
                 self._give_up(list(sent), exc)
                 return outcome

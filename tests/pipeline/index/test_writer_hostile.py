@@ -18,7 +18,9 @@ from elasticsearch import Elasticsearch
 from koubei.jsonl import read
 from koubei.pipeline.index import spool
 from koubei.pipeline.index.templates import posts_alias, posts_index
-from koubei.pipeline.index.writer import index_records
+from koubei.pipeline.index.writer import index_records, replay_spool
+
+from .faulty_proxy import faulty_proxy
 
 MakeRecord = Callable[..., dict[str, Any]]
 
@@ -80,6 +82,45 @@ def test_one_run_with_the_same_post_in_two_months_stores_one_document(
     assert report.created == 40
     es.indices.refresh(index=posts_alias(index_prefix))
     assert es.count(index=posts_alias(index_prefix))["count"] == 40
+
+
+def test_a_lookup_search_that_fails_is_retried_or_spooled_never_guessed(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    make_record: MakeRecord, clock: datetime,
+) -> None:  # fmt: skip
+    """Without the lookup's answer the writer cannot know where a moved post lives."""
+    day = _month_start(clock)
+    index_records(
+        es, [make_record(i, created_at=day, time_precision="day") for i in range(30)],
+        prefix=index_prefix,
+    )  # fmt: skip
+    moved = [make_record(i, created_at=day.replace(hour=12)) for i in range(60)]
+
+    def first_two(method: str, path: str, n: int) -> int | None:
+        return 503 if path.endswith("/_search") and n <= 2 else None
+
+    with faulty_proxy(es_url, first_two) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)
+        report = index_records(
+            through, moved[:45], prefix=index_prefix, chunk_size=20, initial_backoff=0.01
+        )
+    assert injected[503] == 2 and report.retries >= 1
+    assert (report.created, report.updated, report.spooled) == (15, 30, 0)
+
+    def always(method: str, path: str, n: int) -> int | None:
+        return 503 if path.endswith("/_search") else None
+
+    with faulty_proxy(es_url, always) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)
+        down = index_records(
+            through, moved, prefix=index_prefix, chunk_size=20, max_retries=1,
+            initial_backoff=0.01,
+        )  # fmt: skip
+    assert (down.created, down.updated, down.spooled) == (0, 0, 60)
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.updated, replayed.spooled) == (15, 45, 0)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert es.count(index=posts_alias(index_prefix))["count"] == 60
 
 
 def test_ids_elasticsearch_refuses_are_dead_lettered_and_the_rest_of_the_chunk_indexed(
