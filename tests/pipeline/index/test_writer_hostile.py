@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 
 from koubei.jsonl import read
 from koubei.pipeline.index import spool
+from koubei.pipeline.index.queries import search_posts
 from koubei.pipeline.index.templates import posts_alias, posts_index
 from koubei.pipeline.index.writer import index_records, replay_spool
 
@@ -121,6 +122,24 @@ def test_a_lookup_search_that_fails_is_retried_or_spooled_never_guessed(
     assert (replayed.created, replayed.updated, replayed.spooled) == (15, 45, 0)
     es.indices.refresh(index=posts_alias(index_prefix))
     assert es.count(index=posts_alias(index_prefix))["count"] == 60
+
+
+def test_a_time_without_offset_is_indexed_as_shanghai_time_like_koubei_reads_it(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """``index load`` of a foreign file: Elasticsearch alone would read a naive time as UTC."""
+    day = _month_start(clock)
+    record = make_record(1)
+    record["created_at"] = day.replace(hour=3).strftime("%Y-%m-%dT%H:%M:%S")
+    record["crawled_at"] = day.replace(hour=4).strftime("%Y-%m-%dT%H:%M:%S")
+    assert index_records(es, [record], prefix=index_prefix).created == 1
+    (hit,) = _stored(es, index_prefix, "weibo:1")
+    assert hit["_index"] == posts_index(index_prefix, day.replace(hour=3))
+    assert hit["_source"]["created_at"] == day.replace(hour=3).isoformat()
+    assert hit["_source"]["first_seen"] == day.replace(hour=4).isoformat()
+    found = search_posts(es, index_prefix, start=day, end=day.replace(hour=6))
+    assert [h.id for h in found] == ["weibo:1"]
 
 
 def test_ids_elasticsearch_refuses_are_dead_lettered_and_the_rest_of_the_chunk_indexed(
