@@ -33,6 +33,19 @@ class BadLine:
     raw: str
 
 
+def dumps_line(value: Any) -> str:
+    """One JSON line for ``value``, UTF-8 text kept readable.
+
+    A lone surrogate (half an emoji from a caller that did not read through :func:`read`) cannot
+    be written as UTF-8; such a value is written with ASCII escapes instead, so the line is
+    still written and reads back to the same value.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if _SURROGATE.search(text):
+        text = json.dumps(value, default=str)
+    return text + "\n"
+
+
 def write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
     """Write ``records`` to ``path`` via a temp file and rename; returns the count written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +54,7 @@ def write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                handle.write(dumps_line(record))
                 count += 1
             handle.flush()
             os.fsync(handle.fileno())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from datetime import datetime, timedelta
 
+from koubei.errors import KoubeiError
 from koubei.flows import options
 from koubei.flows.options import duration, iso_time
 
@@ -31,8 +33,6 @@ def _time(value: str | datetime | None) -> datetime | None:
     """An option's time: parsed by argparse already, or text (from callers other than the CLI)."""
     if value is None or isinstance(value, datetime):
         return value
-    from koubei.errors import KoubeiError
-
     try:
         return iso_time(value) if value else None
     except argparse.ArgumentTypeError as exc:
@@ -50,6 +50,33 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
     return start, end
 
 
+def _refused(exc: Exception, size: int) -> str:
+    """One line for a search Elasticsearch refused (the usual cause: ``-n`` over its window)."""
+    text = str(exc)
+    window = re.search(r"less than or equal to: \[(\d+)\]", text)
+    if window:
+        return (
+            f"-n {size}: Elasticsearch returns at most {window.group(1)} posts per search "
+            f"(index.max_result_window); ask for fewer or narrow the search"
+        )
+    return f"Elasticsearch refused the search: {text[:300]}"
+
+
+def _check_brand(brand: str) -> None:
+    """No post carries ``brand``: if brands.yaml does not know it either, it is likely a typo."""
+    from koubei.config import ConfigError, load_brands
+
+    try:
+        names = [b.name for b in load_brands().brands]
+    except ConfigError:
+        return  # nothing to compare with; zero posts is the answer
+    if brand not in names:
+        raise KoubeiError(
+            f"--brand {brand!r} is not a brand in brands.yaml and no post carries it "
+            f"(brands: {', '.join(names)})"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from koubei.flows.commands.index import guarded
 
@@ -57,23 +84,30 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from elasticsearch import BadRequestError
+
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.queries import search_posts
 
     es = client_from_env()
     check_cluster(es)
     start, end = time_range(args)
-    hits = search_posts(
-        es,
-        args.prefix or index_prefix(),
-        text=args.text,
-        brand=args.brand,
-        platform=args.platform,
-        label=args.label,
-        start=start,
-        end=end,
-        size=args.size,
-    )
+    try:
+        hits = search_posts(
+            es,
+            args.prefix or index_prefix(),
+            text=args.text,
+            brand=args.brand,
+            platform=args.platform,
+            label=args.label,
+            start=start,
+            end=end,
+            size=args.size,
+        )
+    except BadRequestError as exc:
+        raise KoubeiError(_refused(exc, args.size)) from None
+    if not hits and args.brand:
+        _check_brand(args.brand)
     for hit in hits:
         record = hit.record
         if args.json:

@@ -8,8 +8,9 @@ Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,20 @@ from koubei.pipeline.index.templates import posts_index
 
 INDEX_TIME_ALLOWANCE = timedelta(days=1)
 INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
+_OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$")
+
+
+def _with_offset(value: Any) -> tuple[datetime, Any]:
+    """A stored time as koubei reads it, and the value to index.
+
+    A time without an offset (``2026-11-01T03:00:00``, ``2026-11-01`` in a foreign file given to
+    ``index load``) is Shanghai time to koubei but UTC to Elasticsearch, which would file the post
+    eight hours off; it is indexed spelled out with its offset. Other values are kept as sent.
+    """
+    when = parse_iso(value)
+    if isinstance(value, str) and not _OFFSET.search(value.strip()):
+        return when, when.isoformat()
+    return when, value
 
 
 def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -29,11 +44,14 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     monthly index. ``koubei process`` judges times strictly (minutes of skew); this coarse guard
     protects the index layout for ``index load`` of other files.
     """
-    created_at = record["created_at"]
+    created, created_at = _with_offset(record["created_at"])
     now = timeutil.now().astimezone(UTC)
-    check_plausible(parse_iso(created_at), now=now + INDEX_TIME_ALLOWANCE)
-    seen = record.get("crawled_at") or now.isoformat()
+    check_plausible(created, now=now + INDEX_TIME_ALLOWANCE)
+    seen = _with_offset(record["crawled_at"])[1] if record.get("crawled_at") else now.isoformat()
     source = dict(record)
+    source["created_at"] = created_at
+    if record.get("crawled_at"):
+        source["crawled_at"] = seen
     source["@timestamp"] = created_at
     source["first_seen"] = seen
     source["last_seen"] = seen
@@ -43,7 +61,7 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     # and aspects.label would cross-match pairs; Kibana's aspect breakdown uses this instead.
     aspects = record.get("aspects") or ()
     source["aspect_labels"] = [f"{a.get('aspect')}/{a.get('label')}" for a in aspects]
-    return posts_index(prefix, created_at), source
+    return posts_index(prefix, created), source
 
 
 def strip_index_fields(source: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ it again drops the half-filled new index and starts that month over.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +27,12 @@ from koubei.pipeline.index.templates import (
     ensure_templates,
     file_version,
     load_template,
+    month_name,
     posts_alias,
     template_status,
 )
 
 log = get_logger(__name__)
-_VERSION_SUFFIX = re.compile(r"-v\d+$")
 
 
 class MigrationError(RuntimeError):
@@ -55,7 +54,7 @@ def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[
 
 def migrate_index(es: Elasticsearch, prefix: str, old_index: str, version: int) -> MigratedIndex:
     """Copy one concrete posts index to the current version and swap the aliases atomically."""
-    month = _VERSION_SUFFIX.sub("", old_index)
+    month = month_name(old_index)
     new_index = f"{month}-v{version}"
     read_alias = posts_alias(prefix)
     es.indices.add_block(index=old_index, block="write")

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -90,7 +89,7 @@ class DeadLetters:
             "error": error,
             "record": record,
         }
-        self._handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self._handle.write(jsonl.dumps_line(line))
         # Flushed per line: a crash after a rejection must not lose the rejected document.
         self._handle.flush()
         self.count += 1

@@ -6,9 +6,10 @@ analyzer preflight, and creates the current month's posts index so the read alia
 ``<prefix>-posts`` always resolves. Indices created under an older template keep their old
 mapping until ``koubei index reindex`` (:mod:`koubei.pipeline.index.migrate`) copies them over.
 
-Posts live in monthly indices ``<prefix>-posts-YYYY.MM`` (by ``created_at``); after a migration
-that name is an alias to the concrete ``<prefix>-posts-YYYY.MM-v<N>`` index, so writers never
-need to know the version.
+Posts live in monthly indices ``<prefix>-posts-YYYY.MM`` (by ``created_at`` when first stored;
+a re-crawl whose ``created_at`` moved to another month updates the document where it is, see
+:mod:`koubei.pipeline.index.writer`); after a migration that name is an alias to the concrete
+``<prefix>-posts-YYYY.MM-v<N>`` index, so writers never need to know the version.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +83,18 @@ def posts_index(prefix: str, created_at: datetime | str) -> str:
     if created_at.tzinfo is not None:
         created_at = created_at.astimezone(UTC)
     return f"{prefix}-posts-{created_at.year:04d}.{created_at.month:02d}"
+
+
+_VERSION_SUFFIX = re.compile(r"-v\d+$")
+
+
+def month_name(index: str) -> str:
+    """The month's name (``<prefix>-posts-YYYY.MM``) of a concrete posts index.
+
+    After ``koubei index reindex`` a month's documents live in ``<prefix>-posts-YYYY.MM-v<N>``
+    and the month's name is an alias to it; writers always write to the month's name.
+    """
+    return _VERSION_SUFFIX.sub("", index)
 
 
 def _strip_comments(value: Any) -> Any:

@@ -24,13 +24,21 @@ of three classes:
   clear error after spooling.
 
 A whole-request 413 halves the chunk byte limit and sends the chunk again.
+
+**One document per ``_id`` across the months.** The month of ``created_at`` picks the index,
+but a re-crawl can move ``created_at`` into another month (a date shown without its time first,
+midnight in Shanghai being the previous month in UTC; a relative ``3天前`` resolved on each crawl).
+Before a batch is sent, one ``ids`` search on the read alias finds which of its ids are already
+stored, and those are updated where they are: the month a post was first stored in keeps it,
+its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
+which a search may not see yet (``refresh_interval``), are remembered for the same purpose.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +46,7 @@ from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
-from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch
+from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
@@ -46,7 +54,7 @@ from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
 from koubei.pipeline.index.documents import IndexReport, prepare, strip_index_fields
 from koubei.pipeline.index.spool import replay_spool
-from koubei.pipeline.index.templates import ensure_templates
+from koubei.pipeline.index.templates import ensure_templates, month_name, posts_alias
 
 __all__ = [
     "ClusterUnavailableError",
@@ -62,11 +70,21 @@ log = get_logger(__name__)
 # Error types answered with 400 that are the cluster's state, not the document's content.
 NOT_THE_DOCUMENTS_FAULT = frozenset({"index_closed_exception", "cluster_block_exception"})
 MIN_CHUNK_BYTES = 16 * 1024
+# Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
+MAX_ID_BYTES = 512
+# Ids one lookup search asks for (the search's size stays far below index.max_result_window).
+LOOKUP_BATCH = 1000
+# Ids of this run remembered with their index, for a second copy a search cannot see yet.
+RECENT_PLACEMENTS = 100_000
 _ensured: set[tuple[int, str]] = set()
 
 
 class ClusterUnavailableError(ESConfigError):
     """Retries ran out and spooling was switched off (``spool=False``)."""
+
+
+class _LookupIncomplete(Exception):
+    """The lookup search did not reach every shard (a node still starting): ask again later."""
 
 
 class _Refused(Exception):
@@ -84,6 +102,11 @@ class _Entry:
     body: bytes
     op: str = "create"
     tries: int = 0
+    located: bool = False  # the index already holding this _id was looked up
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.record["id"])
 
     def action(self) -> dict[str, Any]:
         """The bulk header and the pre-serialized body (see :func:`_expand`)."""
@@ -115,6 +138,16 @@ def _dumps(value: Any) -> bytes:
     import json
 
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _check_id(record: dict[str, Any]) -> None:
+    """Raise ValueError for an ``id`` Elasticsearch would refuse for the whole bulk request."""
+    doc_id = record.get("id")
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or doc_id == "":
+        raise ValueError(f"id {doc_id!r} is not a non-empty string")
+    size = len(str(doc_id).encode("utf-8", "surrogatepass"))
+    if size > MAX_ID_BYTES:
+        raise ValueError(f"id is {size} bytes; Elasticsearch takes at most {MAX_ID_BYTES} bytes")
 
 
 def _error_type(error: Any) -> str | None:
@@ -157,6 +190,7 @@ class _Writer:
         self.failure: BaseException | None = None
         self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
+        self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
@@ -167,9 +201,10 @@ class _Writer:
             for record in self.input:
                 self.report.sent += 1
                 try:
-                    index, source = prepare(record, self.prefix)
-                    if not record.get("id"):
+                    if not isinstance(record, dict) or "id" not in record:
                         raise KeyError("id")  # no id, no idempotent upsert
+                    _check_id(record)
+                    index, source = prepare(record, self.prefix)
                     return _Entry(record, index, source, _dumps(source))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     self.dead.add(record, reason=f"unindexable record: {exc!r}", status=None)
@@ -211,25 +246,78 @@ class _Writer:
                     self.report.retries += 1
                 time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
 
+    def _fresh_batch(self, outcome: _Round) -> list[_Entry]:
+        """Up to one lookup batch of fresh entries (fewer when the input ends)."""
+        batch: list[_Entry] = []
+        while len(batch) < min(self.chunk_size, LOOKUP_BATCH):
+            fresh = self.next_entry()
+            if fresh is None:
+                outcome.input_done = True
+                break
+            batch.append(fresh)
+        return batch
+
+    def _locate(self, entries: list[_Entry]) -> None:
+        """Point every entry whose ``_id`` is already stored (or sent this run) at that index.
+
+        One ``ids`` search on the read alias per batch. A search error propagates: the entries
+        are in ``sent`` by then, so the pass retries them like a failed bulk request.
+        """
+        todo = [entry for entry in entries if not entry.located]
+        if not todo:
+            return
+        ids = list(dict.fromkeys(entry.doc_id for entry in todo))
+        response = self.es.search(
+            index=posts_alias(self.prefix),
+            query={"ids": {"values": ids}},
+            size=2 * len(ids),  # an id stored twice by an older version still shows
+            source=False,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index",
+        )
+        if (response.get("_shards") or {}).get("failed") or response.get("timed_out"):
+            # A shard that did not answer may hold some of these ids: deciding now could put a
+            # second copy in another month.
+            raise _LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
+        stored: dict[str, set[str]] = {}
+        for hit in (response.get("hits") or {}).get("hits") or ():
+            stored.setdefault(hit["_id"], set()).add(month_name(hit["_index"]))
+        with self.lock:
+            for entry in todo:
+                homes = stored.get(entry.doc_id, set())
+                if homes:
+                    entry.op = "update"
+                    if entry.index not in homes:
+                        entry.index = min(homes)
+                elif entry.doc_id in self.placed:  # sent this run, maybe not searchable yet
+                    entry.index = self.placed[entry.doc_id]
+                self.placed[entry.doc_id] = entry.index
+                self.placed.move_to_end(entry.doc_id)
+                if len(self.placed) > RECENT_PLACEMENTS:
+                    self.placed.popitem(last=False)
+                entry.located = True
+
     def _pass(self, first: list[_Entry]) -> _Round:
         outcome = _Round()
         sent: deque[_Entry] = deque()  # pulled into a chunk, no answer yet
 
         def actions() -> Iterator[dict[str, Any]]:
-            for entry in first:
-                sent.append(entry)
-                yield entry.action()
-            # Stop pulling fresh input when enough needs a second round (conflicts, retries)
-            # or the node said the requests are too big: the next pass sends those first.
-            while len(outcome.again) < self.chunk_size and not outcome.oversized:
-                if self.stopped.is_set():
+            batch = list(first)
+            while True:
+                if batch:
+                    sent.extend(batch)
+                    self._locate(batch)
+                    for entry in batch:
+                        yield entry.action()
+                # Stop pulling fresh input when enough needs a second round (conflicts,
+                # retries) or the node said the requests are too big: the next pass sends
+                # those first.
+                if outcome.input_done or self.stopped.is_set():
                     return
-                fresh = self.next_entry()
-                if fresh is None:
-                    outcome.input_done = True
+                if len(outcome.again) >= self.chunk_size or outcome.oversized:
                     return
-                sent.append(fresh)
-                yield fresh.action()
+                batch = self._fresh_batch(outcome)
 
         try:
             for ok, item in streaming_bulk(
@@ -245,7 +333,10 @@ class _Writer:
                 filter_path="items.*.status,items.*.result,items.*.error",
             ):
                 self._answer(sent.popleft(), ok, item, outcome)
-        except TransportError as exc:  # connection refused/reset, timeout, TLS
+        except (TransportError, ApiError, _LookupIncomplete) as exc:  # connection, TLS; lookup
+            if isinstance(exc, ApiError) and exc.status_code in (401, 403):
+                self._give_up(list(sent), exc)
+                return outcome
             outcome.failure = exc
             for entry in sent:
                 entry.tries += 1
@@ -309,6 +400,15 @@ class _Writer:
     def run(self, records: Iterable[dict[str, Any]], *, spool: bool, progress: bool) -> IndexReport:
         started = time.perf_counter()
         self.input = iter(records)
+        try:
+            # The lookup search sees refreshed documents only: make a run that ended a moment
+            # ago (``index load`` twice, a replay right after a load) visible to it.
+            self.es.indices.refresh(
+                index=posts_alias(self.prefix), ignore_unavailable=True, allow_no_indices=True
+            )
+        except (TransportError, ApiError) as exc:
+            # The bulk requests meet the same trouble and spool or fail clearly.
+            log.debug("refresh before indexing failed", error=str(exc))
         if progress:
             from tqdm import tqdm
 

@@ -63,3 +63,45 @@ def test_kibana_link_prints_a_discover_deep_link(es_url: str, koubei_home: str) 
     url = unquote(linked.stdout.strip())
     assert url.startswith("http://kb:5601/app/discover#/?_g=(time:(from:'2026-11-20T04:00")
     assert 'brands:"奶茶甲" and sentiment.label:"negative"' in url
+
+
+def test_search_mistakes_are_one_line_and_query_syntax_in_text_is_plain_text(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    landing = tmp_path / "posts.jsonl"
+    texts = ["牛奶 AND (特价", "路径 a/b 斜杠", '引号 "半个', "反斜杠 C:\\路径"]
+    write_atomic(landing, (make_record(i, text_raw=t) for i, t in enumerate(texts)))
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
+                    es_url=es_url, home=koubei_home)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    es.indices.refresh(index=f"{index_prefix}-posts")
+
+    # Query-string operators, slashes, quotes and backslashes in TEXT are words to find.
+    for i, query in enumerate(["牛奶 AND (", "a/b", '"半', "C:\\"]):
+        found = koubei("search", query, "--json", "--prefix", index_prefix,
+                       es_url=es_url, home=koubei_home)  # fmt: skip
+        assert found.returncode == 0, found.stderr
+        assert [json.loads(line)["id"] for line in found.stdout.splitlines()] == [f"weibo:{i}"]
+
+    # More posts than one search returns (index.max_result_window): one line naming -n.
+    many = koubei("search", "-n", "100000", "--prefix", index_prefix,
+                  es_url=es_url, home=koubei_home)  # fmt: skip
+    assert many.returncode == 2
+    (line,) = many.stderr.strip().splitlines()
+    assert "-n 100000" in line and "10000" in line and "Traceback" not in many.stderr
+
+    # A brand that is neither configured nor indexed is most likely a typo: say so.
+    typo = koubei("search", "--brand", "奶茶丙", "--prefix", index_prefix,
+                  es_url=es_url, home=koubei_home)  # fmt: skip
+    assert typo.returncode == 2
+    (line,) = typo.stderr.strip().splitlines()
+    assert "--brand '奶茶丙'" in line and "brands.yaml" in line
+    # A brand that is indexed (here: not configured) is searched as usual.
+    known = koubei("search", "--brand", "奶茶甲", "--json", "--prefix", index_prefix,
+                   es_url=es_url, home=koubei_home)  # fmt: skip
+    assert known.returncode == 0 and len(known.stdout.splitlines()) == 2

@@ -1,0 +1,184 @@
+"""The writer against what a later crawl or a foreign file may bring: moved times, poison ids.
+
+A post's ``created_at`` picks its monthly index, and a re-crawl can move it: a platform shows a
+date without time first (``11-01``, stored as that day's midnight in Shanghai, the previous
+month in UTC) and the full time later, or a relative time (``3天前``) resolves to another
+instant on each crawl. The alias must still hold one document per ``_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei.jsonl import read
+from koubei.pipeline.index import spool
+from koubei.pipeline.index.queries import search_posts
+from koubei.pipeline.index.templates import posts_alias, posts_index
+from koubei.pipeline.index.writer import index_records, replay_spool
+
+from .faulty_proxy import faulty_proxy
+
+MakeRecord = Callable[..., dict[str, Any]]
+
+
+def _stored(es: Elasticsearch, prefix: str, doc_id: str) -> list[dict[str, Any]]:
+    es.indices.refresh(index=posts_alias(prefix))
+    hits = es.search(index=posts_alias(prefix), query={"ids": {"values": [doc_id]}})
+    return list(hits["hits"]["hits"])
+
+
+def _month_start(clock: datetime) -> datetime:
+    """Midnight in Shanghai on the first of the clock's month (the previous month in UTC)."""
+    return clock.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def test_a_recrawl_that_moves_created_at_to_another_month_updates_the_one_document(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    day = _month_start(clock)
+    date_only = make_record(1, created_at=day, time_precision="day", crawled_at=day)
+    full_time = make_record(
+        1,
+        created_at=day.replace(hour=9, minute=30),
+        crawled_at=day.replace(hour=10),
+        engagement={"likes": 50, "reposts": 0, "comments": 0, "helpful": 0},
+    )
+    assert posts_index(index_prefix, date_only["created_at"]) != posts_index(
+        index_prefix, full_time["created_at"]
+    )
+    first = index_records(es, [date_only], prefix=index_prefix)
+    second = index_records(es, [full_time], prefix=index_prefix)
+    assert (first.created, second.created, second.updated) == (1, 0, 1)
+    hits = _stored(es, index_prefix, "weibo:1")
+    assert len(hits) == 1
+    stored = hits[0]["_source"]
+    assert stored["created_at"] == full_time["created_at"]  # the latest crawl's values
+    assert stored["engagement"]["likes"] == 50
+    assert stored["first_seen"] == date_only["crawled_at"]
+    # and back again: still one document, in the month it was first stored in
+    index_records(es, [date_only], prefix=index_prefix)
+    hits = _stored(es, index_prefix, "weibo:1")
+    assert len(hits) == 1
+    assert hits[0]["_index"] == posts_index(index_prefix, date_only["created_at"])
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_one_run_with_the_same_post_in_two_months_stores_one_document(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime, in_flight: int,
+) -> None:  # fmt: skip
+    day = _month_start(clock)
+    records = []
+    for i in range(40):
+        records.append(make_record(i, created_at=day, time_precision="day"))
+        records.append(make_record(i, created_at=day.replace(hour=12), crawled_at=clock))
+    report = index_records(es, records, prefix=index_prefix, chunk_size=7, in_flight=in_flight)
+    assert (report.sent, report.failed, report.spooled) == (80, 0, 0)
+    assert report.created == 40
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert es.count(index=posts_alias(index_prefix))["count"] == 40
+
+
+def test_a_lookup_search_that_fails_is_retried_or_spooled_never_guessed(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    make_record: MakeRecord, clock: datetime,
+) -> None:  # fmt: skip
+    """Without the lookup's answer the writer cannot know where a moved post lives."""
+    day = _month_start(clock)
+    index_records(
+        es, [make_record(i, created_at=day, time_precision="day") for i in range(30)],
+        prefix=index_prefix,
+    )  # fmt: skip
+    moved = [make_record(i, created_at=day.replace(hour=12)) for i in range(60)]
+
+    def first_two(method: str, path: str, n: int) -> int | None:
+        return 503 if path.endswith("/_search") and n <= 2 else None
+
+    with faulty_proxy(es_url, first_two) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)
+        report = index_records(
+            through, moved[:45], prefix=index_prefix, chunk_size=20, initial_backoff=0.01
+        )
+    assert injected[503] == 2 and report.retries >= 1
+    assert (report.created, report.updated, report.spooled) == (15, 30, 0)
+
+    def always(method: str, path: str, n: int) -> int | None:
+        return 503 if path.endswith("/_search") else None
+
+    with faulty_proxy(es_url, always) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30)
+        down = index_records(
+            through, moved, prefix=index_prefix, chunk_size=20, max_retries=1,
+            initial_backoff=0.01,
+        )  # fmt: skip
+    assert (down.created, down.updated, down.spooled) == (0, 0, 60)
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.updated, replayed.spooled) == (15, 45, 0)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert es.count(index=posts_alias(index_prefix))["count"] == 60
+
+
+def test_a_time_without_offset_is_indexed_as_shanghai_time_like_koubei_reads_it(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """``index load`` of a foreign file: Elasticsearch alone would read a naive time as UTC."""
+    day = _month_start(clock)
+    record = make_record(1)
+    record["created_at"] = day.replace(hour=3).strftime("%Y-%m-%dT%H:%M:%S")
+    record["crawled_at"] = day.replace(hour=4).strftime("%Y-%m-%dT%H:%M:%S")
+    assert index_records(es, [record], prefix=index_prefix).created == 1
+    (hit,) = _stored(es, index_prefix, "weibo:1")
+    assert hit["_index"] == posts_index(index_prefix, day.replace(hour=3))
+    assert hit["_source"]["created_at"] == day.replace(hour=3).isoformat()
+    assert hit["_source"]["first_seen"] == day.replace(hour=4).isoformat()
+    found = search_posts(es, index_prefix, start=day, end=day.replace(hour=6))
+    assert [h.id for h in found] == ["weibo:1"]
+
+
+def test_ids_elasticsearch_refuses_are_dead_lettered_and_the_rest_of_the_chunk_indexed(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """An ``_id`` over 512 bytes or not a plain value fails the whole bulk request, not one item:
+    sent as is, every good document of its chunk would be spooled, and replayed, for ever."""
+    poison: list[Any] = ["w" * 513, "weibo:" + "字" * 200, ["a", "b"], {"a": 1}, "", True, None]
+    good = [make_record(i) for i in range(10)]
+    bad = []
+    for n, doc_id in enumerate(poison):
+        record = make_record(100 + n)
+        record["id"] = doc_id
+        bad.append(record)
+    report = index_records(es, [*good[:5], *bad, *good[5:]], prefix=index_prefix)
+    assert (report.created, report.failed, report.spooled) == (10, len(poison), 0)
+    assert spool.spool_files(index_prefix) == []
+    assert report.dead_letter is not None
+    letters = list(read(report.dead_letter))
+    assert [line["record"]["native_id"] for line in letters] == [
+        str(100 + n) for n in range(len(poison))
+    ]
+    assert "512 bytes" in letters[0]["reason"]
+    assert "512 bytes" in letters[1]["reason"]
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert es.count(index=posts_alias(index_prefix))["count"] == 10
+
+
+def test_a_record_that_cannot_be_encoded_is_dead_lettered_not_a_crash(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """A lone surrogate (half an emoji) from a caller that did not read through koubei.jsonl."""
+    broken = make_record(99)
+    broken["text_raw"] = "半个表情\ud83d"
+    report = index_records(es, [make_record(1), broken, make_record(2)], prefix=index_prefix)
+    assert (report.created, report.failed, report.spooled) == (2, 1, 0)
+    assert report.dead_letter is not None
+    (letter,) = read(report.dead_letter)
+    assert letter["id"] == "weibo:99"
+    assert "surrogate" in letter["reason"]
