@@ -90,3 +90,13 @@ def _at_least(value: str, low: int) -> int:
     if number < low:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
     return number
+
+
+def platform(value: str) -> str:
+    """A platform name, as ``platform`` in sources.yaml (a spider under crawlers/spiders/)."""
+    from koubei.config import platforms
+
+    known = platforms()
+    if value not in known:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a platform; known: {', '.join(known)}")
+    return value

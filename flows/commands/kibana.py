@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--url", type=options.kibana_url, help="Kibana URL (default kibana_url in alerts.yaml)"
     )
     link.add_argument("--brand", help="a brand name from brands.yaml")
-    link.add_argument("--platform", help="a platform (spider) name, e.g. weibo")
+    link.add_argument(
+        "--platform", type=options.platform, help="a platform (spider) name, e.g. weibo"
+    )
     link.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     link.add_argument(
         "--since", type=duration, help="look back this long (default 24h unless --start)"

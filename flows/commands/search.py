@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("search", help="search indexed posts (top-N with highlights)")
     parser.add_argument("text", nargs="?", help="words or phrase to find (CJK matched as phrase)")
     parser.add_argument("--brand", help="a brand name from brands.yaml")
-    parser.add_argument("--platform", help="a platform (spider) name, e.g. weibo, shop_json")
+    parser.add_argument(
+        "--platform", type=options.platform, help="a platform (spider) name, e.g. weibo, shop_json"
+    )
     parser.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     parser.add_argument("--since", type=duration, help="look back this long, e.g. 30m, 24h, 7d")
     parser.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")

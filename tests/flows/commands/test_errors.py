@@ -267,6 +267,8 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
         ("sentiment", "score", "-", "--processes", "0"),
         ("process", "--workers", "-3"),
         ("search", "牛奶", "-n", "0"),
+        ("search", "牛奶", "--platform", "weibo-search"),
+        ("kibana", "link", "--platform", "tmall"),
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
