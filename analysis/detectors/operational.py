@@ -47,69 +47,57 @@ def mark_unknown(series: CountSeries, spans: Iterable[tuple[datetime, datetime]]
 
 
 def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detection]:
-    """One operational detection per source whose last crawl was blocked or empty."""
+    """One operational detection per source whose last crawl was blocked or empty, or whose
+    crawl state has been stuck behind a lost page for ``STATE_STUCK_AFTER``."""
     out = []
     for record in records:
         severity = BAD_STATUSES.get(str(record.get("status")))
-        if severity is None:
-            stuck = _state_stuck(record)
-            if stuck is not None:
-                out.append(stuck)
+        if severity is not None:
+            when = aware(datetime.fromisoformat(str(record["finished_at"])))
+            status, params = str(record["status"]), {"status": record["status"]}
+            out.append(_operational(record, when, severity, "source_unhealthy", status, params))
             continue
-        source = str(record.get("source", "?"))
-        when = datetime.fromisoformat(str(record["finished_at"]))
-        out.append(
-            Detection(
-                timestamp=aware(when),
-                severity=severity,  # type: ignore[arg-type]
-                score=0.0,
-                observed=float(record.get("items", 0)),
-                expected=0.0,
-                detector="source_health",
-                series=f"source:{source}",
-                reason=Reason(
-                    "source_unhealthy",
-                    {
-                        "source": source,
-                        "platform": record.get("platform"),
-                        "status": record["status"],
-                        "detail": record.get("reason") or "",  # the crawler's own words
-                    },
-                ),
-                details={"group": "operational", "source": source, "status": record["status"]},
+        since, finished = record.get("state_kept_since"), record.get("finished_at")
+        if not since or not finished:
+            continue
+        when = aware(datetime.fromisoformat(str(finished)))
+        first = aware(datetime.fromisoformat(str(since)))
+        if when - first >= STATE_STUCK_AFTER:
+            params = {"since": first.isoformat()}
+            out.append(
+                _operational(record, when, "warning", "source_state_stuck", "state_stuck", params)
             )
-        )
     return out
 
 
-def _state_stuck(record: Mapping[str, Any]) -> Detection | None:
-    """A warning for a source whose every run has lost a page for STATE_STUCK_AFTER or more."""
-    since = record.get("state_kept_since")
-    if not since or not record.get("finished_at"):
-        return None
-    when = aware(datetime.fromisoformat(str(record["finished_at"])))
-    first = aware(datetime.fromisoformat(str(since)))
-    if when - first < STATE_STUCK_AFTER:
-        return None
+def _operational(
+    record: Mapping[str, Any],
+    when: datetime,
+    severity: str,
+    code: str,
+    status: str,
+    params: dict[str, Any],
+) -> Detection:
+    """The detection for one source's health record, in the crawler's own words."""
     source = str(record.get("source", "?"))
     return Detection(
         timestamp=when,
-        severity="warning",
+        severity=severity,  # type: ignore[arg-type]
         score=0.0,
         observed=float(record.get("items", 0)),
         expected=0.0,
         detector="source_health",
         series=f"source:{source}",
         reason=Reason(
-            "source_state_stuck",
+            code,
             {
                 "source": source,
                 "platform": record.get("platform"),
-                "since": first.isoformat(),
-                "detail": record.get("reason") or "",
+                **params,
+                "detail": record.get("reason") or "",  # the crawler's own words
             },
         ),
-        details={"group": "operational", "source": source, "status": "state_stuck"},
+        details={"group": "operational", "source": source, "status": status},
     )
 
 
