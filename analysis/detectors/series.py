@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from koubei.crawlers.timeparse import parse_iso
+from koubei.textfile import read_utf8
 from koubei.timeutil import aware
 
 FloatArray = np.ndarray
@@ -213,12 +214,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    text = read_utf8(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         for lineno, row in enumerate(reader, start=1):

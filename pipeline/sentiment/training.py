@@ -38,6 +38,7 @@ from koubei import timeutil
 from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import SentimentModel
+from koubei.textfile import read_utf8
 
 SEED = 20261125
 HOLDOUT = 0.2
@@ -71,12 +72,10 @@ def load_labelled(path: Path) -> list[Example]:
     on and held out. A byte order mark (spreadsheets save one) is allowed; a file that is not
     UTF-8, lacks the columns or is malformed raises :class:`LabelledDataError` naming it.
     """
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise LabelledDataError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+        text = read_utf8(path)
+    except ValueError as exc:
+        raise LabelledDataError(str(exc)) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     seen: set[str] = set()
     rows: list[Example] = []
