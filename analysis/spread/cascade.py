@@ -149,8 +149,6 @@ class _Forest:
         self.by_chain: dict[tuple[str, str, int], list[tuple[float, str]]] = {}
         # Chains as numbers, so a chain's tail is named in O(1): (first name, id of the rest).
         self.chain_ids: dict[tuple[str, int], int] = {}
-        self.hops: dict[str, list[str]] = {}  # crawled id -> its chain's names, nearest first
-        self.tails: dict[str, list[int]] = {}  # crawled id -> ids of its chain's tails
         # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
         self.proposed: dict[str, tuple[str, str, bool, Any, str]] = {}
         self.roots: set[str] = set()  # ids some record names as its root_id
@@ -184,13 +182,22 @@ class _Forest:
         """The number of the chain ``[name, *tail]`` (0 is the empty chain)."""
         return self.chain_ids.setdefault((name, tail), len(self.chain_ids) + 1)
 
-    def index_post(self, cascade: str, node: str, author: str | None, ts: float) -> None:
-        """Make ``node`` findable as a hop: by author, and by author and its own chain."""
-        hops = self.hops.get(node) or []
-        tails = [0] * (len(hops) + 1)  # tails[i]: the chain after hop i - 1; tails[0] is all
+    def chain_tails(self, hops: list[str]) -> list[int]:
+        """``tails[i]``: the id of the chain after hop ``i - 1`` (``tails[0]`` is the whole).
+
+        Worked out again where needed rather than kept per post: at a million posts the kept
+        lists (and the hops they came from) were a third of the build's peak memory.
+        """
+        tails = [0] * (len(hops) + 1)
         for i in range(len(hops) - 1, -1, -1):
             tails[i] = self.chain_id(hops[i], tails[i + 1])
-        self.tails[node] = tails
+        return tails
+
+    def index_post(
+        self, cascade: str, node: str, author: str | None, ts: float, hops: list[str]
+    ) -> None:
+        """Make ``node`` findable as a hop: by author, and by author and its own chain."""
+        tails = self.chain_tails(hops)
         if author:
             # Records come in (ts, id) order, so every list is sorted as it grows.
             self.by_author.setdefault((cascade, author), []).append((ts, node))
@@ -407,10 +414,8 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         if record.get("root_id"):
             forest.roots.add(str(record["root_id"]))
             forest.root_of[node] = str(record["root_id"])
-        hops = record_chain(record)
-        if hops:
-            forest.hops[node] = hops
-        forest.index_post(_cascade_key(record, node), node, forest.attrs[node]["author"], key)
+        author = forest.attrs[node]["author"]
+        forest.index_post(_cascade_key(record, node), node, author, key, record_chain(record))
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
@@ -455,7 +460,7 @@ def _attach(
     is_repost = relation == "repost" or record.get("kind") == "repost"
     parent_is_root = parent is None or parent == root
     if is_repost and parent_is_root:
-        hops = forest.hops.get(node)
+        hops = record_chain(record)
         if hops:
             _attach_chain(forest, node, root, hops, relation, at, (key, node))
             return
@@ -499,7 +504,7 @@ def _attach_chain(
     """
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
-    tails = forest.tails[node]
+    tails = forest.chain_tails(hops)
     chain: list[str] = []
     anchored = False
     for index, name in enumerate(hops):
