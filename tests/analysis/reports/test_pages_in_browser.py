@@ -238,3 +238,42 @@ def test_daily_brief_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
     html = path.read_text(encoding="utf-8")
     assert "竞品对比" in html and "北岭" in html
     _check_page(browser, path, tmp_path)
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: crawled names may carry it, unterminated
+
+
+def _reads_left_to_right(page: Any, selector: str, first: str, second: str) -> bool:
+    """Whether ``first`` is drawn left of ``second`` in the element's text (laid-out boxes)."""
+    return bool(
+        page.evaluate(
+            """([selector, first, second]) => {
+                const el = document.querySelector(selector);
+                const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+                const x = ch => { for (let n = walker.currentNode; n; n = walker.nextNode()) {
+                    const i = (n.textContent || '').indexOf(ch);
+                    if (i >= 0 && n.nodeType === 3) { const r = document.createRange();
+                        r.setStart(n, i); r.setEnd(n, i + ch.length);
+                        return r.getBoundingClientRect().left; } } return null; };
+                const a = x(first); walker.currentNode = el; const b = x(second);
+                return a !== null && b !== null && a < b;
+            }""",
+            [selector, first, second],
+        )
+    )
+
+
+def test_a_bidi_override_in_crawled_text_stays_inside_it(browser: Any, tmp_path: Path) -> None:
+    """An author name ending in U+202E must not reverse the page's own text after it."""
+    context = incident_page_context(tmp_path)
+    spoofer = {**_hostile_post(), "author": {"name": f"坏人{RLO}", "followers": 3}}
+    context["top_posts"] = [content._post_row(spoofer)]
+    context["source"] = {**context["source"], "author": f"源头{RLO}", "followers": 12}
+    path = render.write_page(context, tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(tmp_path / "bidi.png"), full_page=True)
+    assert _reads_left_to_right(page, "#posts ul.posts li .muted", "互", "动")
+    assert _reads_left_to_right(page, "#spread p", "粉", "丝")
+    page.close()
