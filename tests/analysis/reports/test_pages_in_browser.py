@@ -277,3 +277,36 @@ def test_a_bidi_override_in_crawled_text_stays_inside_it(browser: Any, tmp_path:
     assert _reads_left_to_right(page, "#posts ul.posts li .muted", "互", "动")
     assert _reads_left_to_right(page, "#spread p", "粉", "丝")
     page.close()
+
+
+def _lines(page: Any, selector: str) -> int:
+    """How many lines the text of the element is laid out on (distinct line boxes)."""
+    return int(
+        page.evaluate(
+            """selector => { const r = document.createRange();
+                r.selectNodeContents(document.querySelector(selector));
+                return new Set([...r.getClientRects()].filter(b => b.width > 0)
+                    .map(b => Math.round(b.top))).size; }""",
+            selector,
+        )
+    )
+
+
+def test_numbers_stay_whole_beside_a_long_unbroken_post_on_a_phone(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A theme whose representative post is one long URL must not break "12（50%）" apart."""
+    context = incident_page_context(tmp_path)
+    long_url = "https://m.weibo.cn/status/" + "Q" * 280
+    context["themes"] = [{"name": "变质", "posts": 12, "share": 0.5, "text": long_url}]
+    context["voice"][1]["brand"] = long_url[:60]
+    path = render.write_page(context, tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(tmp_path / "themes-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert _lines(page, "#themes tr:nth-child(2) td:nth-child(2)") == 1
+    for column in (2, 3, 4, 5):  # posts, share of voice, negative share, net sentiment
+        assert _lines(page, f"#voice tr:nth-child(3) td:nth-child({column})") == 1, column
+    page.close()
