@@ -92,8 +92,16 @@ def cjk_font() -> str:
 
 
 def rc_params() -> Any:
-    """matplotlib rc settings that draw text in the CJK font (Latin falls back to DejaVu)."""
-    return {"font.family": [cjk_font(), "DejaVu Sans"], "svg.fonttype": "path"}
+    """matplotlib rc settings that draw text in the CJK font (Latin falls back to DejaVu).
+
+    Mathtext is off: every label is data (crawled nicknames such as ``$_$``, brand names), never
+    TeX, and mathtext raises on text that is not valid TeX.
+    """
+    return {
+        "font.family": [cjk_font(), "DejaVu Sans"],
+        "svg.fonttype": "path",
+        "text.parse_math": False,
+    }
 
 
 def web_font_css(text: str, family: str = "koubei-cjk") -> str:

@@ -288,8 +288,10 @@ def incident_context(
         }
         if summary
         else None,
+        # Names kept apart so the page can isolate each one's text direction (a crawled name
+        # may carry an unterminated right-to-left override).
         "spread_paths": [
-            " → ".join(str(n) for n in path) for path in (evidence.get("spread_path") or [])[:8]
+            [str(n) for n in path] for path in (evidence.get("spread_path") or [])[:8]
         ],
         "key_accounts": [
             {

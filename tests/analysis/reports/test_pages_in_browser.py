@@ -238,3 +238,75 @@ def test_daily_brief_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
     html = path.read_text(encoding="utf-8")
     assert "竞品对比" in html and "北岭" in html
     _check_page(browser, path, tmp_path)
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: crawled names may carry it, unterminated
+
+
+def _reads_left_to_right(page: Any, selector: str, first: str, second: str) -> bool:
+    """Whether ``first`` is drawn left of ``second`` in the element's text (laid-out boxes)."""
+    return bool(
+        page.evaluate(
+            """([selector, first, second]) => {
+                const el = document.querySelector(selector);
+                const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+                const x = ch => { for (let n = walker.currentNode; n; n = walker.nextNode()) {
+                    const i = (n.textContent || '').indexOf(ch);
+                    if (i >= 0 && n.nodeType === 3) { const r = document.createRange();
+                        r.setStart(n, i); r.setEnd(n, i + ch.length);
+                        return r.getBoundingClientRect().left; } } return null; };
+                const a = x(first); walker.currentNode = el; const b = x(second);
+                return a !== null && b !== null && a < b;
+            }""",
+            [selector, first, second],
+        )
+    )
+
+
+def test_a_bidi_override_in_crawled_text_stays_inside_it(browser: Any, tmp_path: Path) -> None:
+    """An author name ending in U+202E must not reverse the page's own text after it."""
+    context = incident_page_context(tmp_path)
+    spoofer = {**_hostile_post(), "author": {"name": f"坏人{RLO}", "followers": 3}}
+    context["top_posts"] = [content._post_row(spoofer)]
+    context["source"] = {**context["source"], "author": f"源头{RLO}", "followers": 12}
+    path = render.write_page(context, tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(tmp_path / "bidi.png"), full_page=True)
+    assert _reads_left_to_right(page, "#posts ul.posts li .muted", "互", "动")
+    assert _reads_left_to_right(page, "#spread p", "粉", "丝")
+    page.close()
+
+
+def _lines(page: Any, selector: str) -> int:
+    """How many lines the text of the element is laid out on (distinct line boxes)."""
+    return int(
+        page.evaluate(
+            """selector => { const r = document.createRange();
+                r.selectNodeContents(document.querySelector(selector));
+                return new Set([...r.getClientRects()].filter(b => b.width > 0)
+                    .map(b => Math.round(b.top))).size; }""",
+            selector,
+        )
+    )
+
+
+def test_numbers_stay_whole_beside_a_long_unbroken_post_on_a_phone(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A theme whose representative post is one long URL must not break "12（50%）" apart."""
+    context = incident_page_context(tmp_path)
+    long_url = "https://m.weibo.cn/status/" + "Q" * 280
+    context["themes"] = [{"name": "变质", "posts": 12, "share": 0.5, "text": long_url}]
+    context["voice"][1]["brand"] = long_url[:60]
+    path = render.write_page(context, tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(tmp_path / "themes-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert _lines(page, "#themes tr:nth-child(2) td:nth-child(2)") == 1
+    for column in (2, 3, 4, 5):  # posts, share of voice, negative share, net sentiment
+        assert _lines(page, f"#voice tr:nth-child(3) td:nth-child({column})") == 1, column
+    page.close()

@@ -64,3 +64,14 @@ def test_big_cascade_is_pruned_to_its_largest_branches(tmp_path: Path) -> None:
     assert all(T.in_degree(n) == 1 for n in T if n != 0)
     path = cascade_png(G, 0, tmp_path / "big.png", max_nodes=200)
     assert image.imread(path).shape[1] <= 2400
+
+
+def test_crawled_names_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> None:
+    """A nickname like ``$_$`` is an emoticon, not TeX: matplotlib's mathtext used to parse it
+    and raise, so one such author took down the incident's pictures (and its page)."""
+    records = incident()
+    for record, nick in zip(records, ["$_$", r"a$\frac$b", "$^$", "$x$"] * 5, strict=False):
+        record["author"] = {**(record.get("author") or {}), "name": nick}
+    G = build_cascades(records)
+    png = image.imread(cascade_png(G, "weibo:1", tmp_path / "c.png", labels=50))
+    assert _has_colour(png, COLOURS["negative"])
