@@ -16,6 +16,7 @@ __all__ = [
     "iso_time",
     "kibana_url",
     "non_negative_int",
+    "platform",
     "positive_int",
 ]
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from koubei import paths, redact
+from koubei.textfile import read_utf8
 
 
 class ConfigError(ValueError):
@@ -410,16 +411,11 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def load_file(path: Path, model: type[ModelT]) -> ModelT:
     """Parse and validate one YAML file; errors name the file, each field path and why."""
     try:
-        raw = path.read_bytes()
+        text = read_utf8(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            f"{path}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-        ) from exc
+    except ValueError as exc:  # not UTF-8, naming the line
+        raise ConfigError(f"{exc}; save the file as UTF-8") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines

@@ -22,7 +22,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MissingCJKFont", "cjk_font", "cjk_font_file", "rc_params", "web_font_css"]
+__all__ = [
+    "MissingCJKFont",
+    "cjk_font",
+    "cjk_font_file",
+    "font_subset",
+    "rc_params",
+    "web_font_css",
+]
 
 _MPLFONTS_FILE = "fonts/NotoSansCJKsc-Regular.otf"
 _SYSTEM_FILES = (
@@ -112,6 +119,22 @@ def web_font_css(text: str, family: str = "koubei-cjk") -> str:
     makes every Chinese label render the same everywhere, with no network.
     """
     import base64
+
+    data = base64.b64encode(font_subset(text)).decode("ascii")
+    return (
+        f"@font-face{{font-family:'{family}';font-display:block;"
+        f"src:url(data:font/otf;base64,{data}) format('opentype');}}"
+    )
+
+
+def font_subset(text: str, *, recalc_bboxes: bool = False) -> bytes:
+    """The CJK font file cut down to the characters of ``text`` (and space and digits).
+
+    ``recalc_bboxes`` False: the kept glyphs are unchanged, so their side bearings stay right,
+    and the whole font's bounding box still encloses them; recomputing bounds (fontTools'
+    default) means executing every kept charstring again, about a third of the cut's time
+    (``python -m bench reports`` compares the two).
+    """
     import io
 
     from fontTools import subset
@@ -122,17 +145,10 @@ def web_font_css(text: str, family: str = "koubei-cjk") -> str:
     options.name_IDs = ["*"]
     options.hinting = False
     options.notdef_outline = True
-    # recalcBBoxes=False: the kept glyphs are unchanged, so their side bearings stay right, and
-    # the whole font's bounding box still encloses them; recomputing bounds means executing
-    # every kept charstring again, about a third of the cut's time (``python -m bench reports``).
-    font = TTFont(str(cjk_font_file()), lazy=True, fontNumber=0, recalcBBoxes=False)
+    font = TTFont(str(cjk_font_file()), lazy=True, fontNumber=0, recalcBBoxes=recalc_bboxes)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(set(text) | set(" 0123456789"))))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
-    data = base64.b64encode(out.getvalue()).decode("ascii")
-    return (
-        f"@font-face{{font-family:'{family}';font-display:block;"
-        f"src:url(data:font/otf;base64,{data}) format('opentype');}}"
-    )
+    return out.getvalue()

@@ -27,9 +27,6 @@ def run(args: argparse.Namespace) -> int:
     from koubei.pipeline import ledger
     from koubei.pipeline.process import process_pending_files
 
-    if args.workers is not None and args.workers < 1:
-        print(f"--workers must be at least 1, not {args.workers}", file=sys.stderr)
-        return 2
     if args.source and not ledger.landing_files(args.source):
         # a typo in --source is not "nothing to do": say which sources have landed files
         landed = sorted({path.parent.name for path in ledger.landing_files()})

@@ -51,7 +51,7 @@ def test_config_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     path.write_bytes("brands:\n  - name: 鲜牧\n".encode("gbk"))  # saved as GBK by an editor
     with pytest.raises(ConfigError) as info:
         load_file(path, BrandsConfig)
-    assert str(info.value) == f"{path}: line 2: not UTF-8 (byte 0xcf); save the file as UTF-8"
+    assert str(info.value) == f"{path}:2: not UTF-8 (byte 0xcf); save the file as UTF-8"
 
 
 def test_a_control_character_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
