@@ -76,11 +76,11 @@ def reviews_csv() -> Path:
     one-line message naming the variable and the path looked at.
     """
     named = os.environ.get(REVIEWS_ENV)
-    if not named and SHARED_REVIEWS is None:
+    path = Path(named) if named else SHARED_REVIEWS
+    if path is None:
         raise MissingDataError(
             f"labelled review corpus not given (set {REVIEWS_ENV}=/path/to/reviews.csv)"
         )
-    path = Path(named) if named else SHARED_REVIEWS
     if not path.is_file():
         how = f"{REVIEWS_ENV} names it" if named else f"set {REVIEWS_ENV}=/path/to/reviews.csv"
         raise MissingDataError(f"labelled review corpus not found at {path} ({how})")
