@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,19 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     return summary
 
 
+def koubei_command(argv0: str | None = None) -> str:
+    """How to run koubei again, as this run was started: ``koubei`` when that name on PATH is
+    this script (an installed wheel), the script's path when it is not (``.venv/bin/koubei`` in
+    a checkout), ``python -m koubei`` when run as a module."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name != "koubei":
+        return f"{sys.executable} -m koubei"
+    found = shutil.which("koubei")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "koubei"
+    return str(script)
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     lines = ["", "koubei demo — summary", "=" * 40]
     lines.append(f"as of           {summary['anchor']}")
@@ -148,8 +162,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += [
         "",
         f"Elasticsearch   {summary['es_url']}  (stop it with `koubei es stop`)",
-        "search          .venv/bin/koubei search 异物 --brand 鲜牧",
-        "alerts          .venv/bin/koubei alerts status",
+        f"search          {koubei_command()} search 异物 --brand 鲜牧",
+        f"alerts          {koubei_command()} alerts status",
         f"state           {paths.home()}",
     ]
     return "\n".join(lines)

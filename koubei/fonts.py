@@ -94,8 +94,19 @@ def cjk_font() -> str:
     from matplotlib import font_manager
 
     path = cjk_font_file()
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
+    manager = font_manager.fontManager
+    # A stale cache lists fonts whose files are gone (a font package removed, a virtualenv
+    # deleted). The first lookup that meets one makes matplotlib rebuild its font list from the
+    # system fonts, which forgets the file registered here: every later label of a new size or
+    # weight is drawn in DejaVu, as boxes. Fonts that no longer exist are dropped first.
+    manager.ttflist = [entry for entry in manager.ttflist if os.path.isfile(entry.fname)]
+    manager.afmlist = [entry for entry in manager.afmlist if os.path.isfile(entry.fname)]
+    manager.addfont(str(path))  # clears matplotlib's lookup cache
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    found = manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+    if not os.path.isfile(found):
+        raise MissingCJKFont(f"{path} was registered as {name!r}, but matplotlib finds {found}")
+    return name
 
 
 def rc_params() -> Any:

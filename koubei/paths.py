@@ -54,8 +54,14 @@ def state_dir(name: str) -> Path:
 
 
 REVIEWS_ENV = "KOUBEI_REVIEWS_CSV"
-# Where the full labelled corpus sits beside a checkout (the tests use tests/data/ instead).
-SHARED_REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews_9cats.csv"
+_CHECKOUT = Path(__file__).resolve().parents[1]
+# Where the full labelled corpus sits beside a checkout (the tests use tests/data/ instead). An
+# installed package has no checkout: beside site-packages is no place anyone keeps data.
+SHARED_REVIEWS: Path | None = (
+    _CHECKOUT.parent / "shared" / "data" / "reviews_9cats.csv"
+    if (_CHECKOUT / "pyproject.toml").is_file()
+    else None
+)
 
 
 class MissingDataError(FileNotFoundError):
@@ -66,11 +72,15 @@ def reviews_csv() -> Path:
     """The full labelled review corpus (``cat,label,review``) for training and benchmarks.
 
     ``KOUBEI_REVIEWS_CSV`` names it; unset, ``../shared/data/reviews_9cats.csv`` beside the
-    checkout is used when it exists. Raises :class:`MissingDataError` with a one-line message
-    naming the variable and the path looked at.
+    checkout is used when it exists (in a checkout only). Raises :class:`MissingDataError` with a
+    one-line message naming the variable and the path looked at.
     """
     named = os.environ.get(REVIEWS_ENV)
     path = Path(named) if named else SHARED_REVIEWS
+    if path is None:
+        raise MissingDataError(
+            f"labelled review corpus not given (set {REVIEWS_ENV}=/path/to/reviews.csv)"
+        )
     if not path.is_file():
         how = f"{REVIEWS_ENV} names it" if named else f"set {REVIEWS_ENV}=/path/to/reviews.csv"
         raise MissingDataError(f"labelled review corpus not found at {path} ({how})")

@@ -40,9 +40,13 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = tmp_path_factory.mktemp("venv") / "env"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    # Without PYTHONPATH: with the checkout on it, pip sees the koubei.egg-info that building
+    # the wheel left there, takes koubei as installed already and installs nothing.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", wheel],
         check=True,
+        env=env,
     )
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -89,6 +93,29 @@ def test_installed_package_imports_without_the_checkout(installed: Path, tmp_pat
     for generic in ("pipeline", "analysis", "flows", "crawlers", "demo"):
         gone = subprocess.run([python, "-c", f"import {generic}"], cwd=tmp_path, env=env)
         assert gone.returncode != 0, f"`import {generic}` works: the wheel adds a generic name"
+
+
+def test_training_without_a_corpus_names_the_variable_not_a_path_beside_site_packages(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The installed package looked for ``../shared`` two folders above itself and named
+    ``<venv>/lib/python3.X/shared/data/reviews_9cats.csv`` as the missing corpus."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "KOUBEI_CONFIG_DIR", "KOUBEI_REVIEWS_CSV")
+    }
+    run = subprocess.run(
+        [str(installed / "bin" / "koubei"), "sentiment", "train"],
+        cwd=tmp_path,
+        env={**env, "KOUBEI_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    (message,) = run.stderr.strip().splitlines()
+    assert "KOUBEI_REVIEWS_CSV" in message and "DATA.csv" in message
+    assert str(installed) not in message and "shared" not in message
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ import numpy as np
 
 from koubei.crawlers.timeparse import parse_iso
 from koubei.textfile import read_utf8
-from koubei.timeutil import aware
+from koubei.timeutil import DEFAULT_TZ, aware
 
 FloatArray = np.ndarray
 
@@ -165,7 +165,9 @@ def _parse_timestamp(text: str) -> datetime:
     text = text.strip()
     try:
         when = (
-            datetime.fromtimestamp(int(text)).astimezone()
+            # China time like every other time koubei reads, not the machine's zone: the
+            # detectors' days (and weekends) start at midnight of the series' zone.
+            datetime.fromtimestamp(int(text), tz=DEFAULT_TZ)
             if text.isdigit()
             else parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
         )

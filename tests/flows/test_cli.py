@@ -83,3 +83,47 @@ def test_v_after_the_subcommand_turns_on_debug_logging(
     capsys.readouterr()
     structlog.get_logger("probe").debug("debug probe")
     assert "debug probe" not in capsys.readouterr().err
+
+
+def _demo_summary() -> dict[str, object]:
+    return {
+        "anchor": "2027-12-31T23:55:00+08:00",
+        "crawled": {},
+        "source_status": {},
+        "processed": 0,
+        "rejected": 0,
+        "indexed": {},
+        "negative_share": {},
+        "blind_brands": [],
+        "detections": {},
+        "notifications": 0,
+        "delivered": 0,
+        "failed_deliveries": 0,
+        "received_alerts": 0,
+        "received_file": "received.jsonl",
+        "evidence_dirs": {},
+        "es_url": "http://127.0.0.1:9200",
+    }
+
+
+def test_demo_summary_names_the_koubei_that_ran_not_a_checkouts_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, koubei_home: str
+) -> None:
+    """From an installed wheel the summary said `.venv/bin/koubei search ...`, a path that
+    exists only in a checkout."""
+    from koubei.flows.demo import format_summary
+
+    installed = tmp_path / "env" / "bin"
+    installed.mkdir(parents=True)
+    script = installed / "koubei"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(installed))
+    monkeypatch.setattr("sys.argv", [str(script), "demo"])
+    text = format_summary(_demo_summary())
+    assert "search          koubei search 异物" in text
+    assert ".venv/bin/koubei" not in text
+    # not on PATH (run by its path, as `make demo` does): the path it was run by
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("sys.argv", [".venv/bin/koubei", "demo"])
+    assert "alerts          .venv/bin/koubei alerts status" in format_summary(_demo_summary())

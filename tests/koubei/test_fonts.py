@@ -54,6 +54,52 @@ def test_font_is_found_with_an_empty_matplotlib_cache(tmp_path: Path) -> None:
     assert "CJK" in out.stdout or "Hei" in out.stdout
 
 
+# Writes matplotlib's font cache as it stands on a machine where a CJK font was present when the
+# cache was built and has been removed since (apt remove fonts-noto-cjk, a deleted virtualenv).
+_STALE_CACHE = """
+import shutil, sys
+from pathlib import Path
+import matplotlib
+from matplotlib import font_manager
+from koubei import fonts
+gone = Path(sys.argv[1]) / fonts.cjk_font_file().name
+shutil.copy(fonts.cjk_font_file(), gone)
+manager = font_manager.FontManager()
+manager.addfont(str(gone))
+cache = Path(matplotlib.get_cachedir(), f"fontlist-v{manager.__version__}.json")
+font_manager.json_dump(manager, cache)
+gone.unlink()
+"""
+
+_DRAW = """
+import sys, warnings
+from pathlib import Path
+warnings.simplefilter("error")  # a glyph missing from the font drawn is a UserWarning
+from koubei.analysis.spread.pictures import timeline_png
+records = [
+    {"created_at": f"2026-12-01T10:{m:02d}:00+08:00", "sentiment": {"label": "negative"}}
+    for m in range(30)
+]
+timeline_png(records, Path(sys.argv[1]), title="传播事件时间线")
+"""
+
+
+def test_a_stale_cache_naming_a_removed_cjk_font_still_draws_chinese(tmp_path: Path) -> None:
+    """A cached font whose file is gone makes matplotlib rebuild its list mid-drawing, which
+    forgot the registered file: titles and labels came out as boxes."""
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    (tmp_path / "removed").mkdir()
+    subprocess.run(
+        [sys.executable, "-c", _STALE_CACHE, str(tmp_path / "removed")], env=env, check=True
+    )
+    picture = tmp_path / "timeline.png"
+    run = subprocess.run(
+        [sys.executable, "-c", _DRAW, str(picture)], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert picture.stat().st_size > 0
+
+
 def test_no_usable_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     latin_only = Path(__import__("matplotlib").get_data_path()) / "fonts/ttf/DejaVuSans.ttf"
     monkeypatch.setattr(fonts, "_candidates", lambda: [latin_only, tmp_path / "gone.otf"])

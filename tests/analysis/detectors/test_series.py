@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +153,26 @@ def test_read_csv_names_the_line_of_unreadable_bytes(
     path.write_bytes(content)
     with pytest.raises(ValueError, match=message):  # was a csv.Error traceback / no line
         read_csv(path)
+
+
+@pytest.mark.parametrize("machine_zone", ["UTC", "America/New_York"])
+def test_epoch_timestamps_are_read_in_china_time_whatever_the_machine_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, machine_zone: str
+) -> None:
+    """Epoch rows took the machine's zone: on a UTC server the detectors' days (and weekends)
+    began at 08:00 China time, so `koubei spikes detect` answered differently per machine."""
+    path = tmp_path / "epoch.csv"
+    first = 1_835_366_400  # 2028-02-29 00:00 in Shanghai (2028-02-28 16:00 UTC)
+    path.write_text(
+        "timestamp,value\n" + "".join(f"{first + 300 * i},{i % 7}\n" for i in range(4)),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TZ", machine_zone)
+    time.tzset()
+    try:
+        start = read_csv(path).series.start[0]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert start.utcoffset() == timedelta(hours=8)
+    assert (start.year, start.month, start.day, start.hour) == (2028, 2, 29, 0)
