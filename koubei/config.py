@@ -184,9 +184,10 @@ def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int
     for item in part.split(","):
         match = _CRON_ITEM.match(item.lower())
         bounds = [g for g in (match.group(2), match.group(3)) if g] if match else []
-        numbers = [_cron_value(b, name, low, high) for b in bounds]
+        parsed = [_cron_value(b, name, low, high) for b in bounds]
+        numbers = [n for n in parsed if n is not None]
         step = int(match.group(4)) if match and match.group(4) else 1
-        if match is None or None in numbers or step == 0:
+        if match is None or len(numbers) < len(parsed) or step == 0:
             raise ValueError(
                 f"{expr!r}: {name} field {part!r} is not valid cron "
                 f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
