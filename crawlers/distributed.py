@@ -21,9 +21,13 @@ requests every 5 s).
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import redis
 from scrapy.crawler import Crawler
 from scrapy.http import Request
 from scrapy.utils.misc import load_object
@@ -31,6 +35,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
 from koubei.crawlers.health import STAT_PREFIX
+from koubei.errors import KoubeiError
 
 DEFAULT_IDLE_S = 10.0
 DEFAULT_TTL_S = 7 * 24 * 3600  # a finished run's keys linger this long, then Redis drops them
@@ -52,6 +57,70 @@ redis.call('ZREM', KEYS[1], top[1])
 redis.call('ZADD', KEYS[2], top[2], top[1])
 return top[1]
 """
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SCHEDULERS = ("local", "redis")
+
+
+class RedisUnavailable(KoubeiError):
+    """``KOUBEI_SCHEDULER``/``REDIS_URL`` are invalid, or Redis does not answer."""
+
+
+def check_shared_queue(
+    settings: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> None:
+    """Before any crawler process starts: the scheduler variables are valid and Redis answers.
+
+    Without this, a typo in ``KOUBEI_SCHEDULER`` crawled with a private queue in every process
+    (each page fetched once per worker), and an unreachable or malformed ``REDIS_URL`` failed
+    inside Scrapy's engine start, which swallows it: the crawl reported ``empty``, exit 0.
+
+    Raises
+    ------
+    RedisUnavailable
+        Naming the variable, its value (credentials hidden) and what to fix.
+    """
+    mode = environ.get("KOUBEI_SCHEDULER", "").strip() or "local"
+    if mode not in SCHEDULERS:
+        raise RedisUnavailable(
+            f"KOUBEI_SCHEDULER={environ['KOUBEI_SCHEDULER']!r}: expected 'redis' (share the "
+            "source's queue through REDIS_URL) or unset/'local'"
+        )
+    scheduler = settings.get("SCHEDULER")
+    if mode != "redis" or (scheduler and scheduler != f"{__name__}.RedisScheduler"):
+        return
+    idle = str(settings.get("KOUBEI_REDIS_IDLE_S", environ.get("KOUBEI_REDIS_IDLE_S", "10")))
+    try:
+        if float(idle) < 0:
+            raise ValueError
+    except ValueError:
+        raise RedisUnavailable(
+            f"KOUBEI_REDIS_IDLE_S={idle!r}: expected seconds (a number, 0 or more)"
+        ) from None
+    url = str(settings.get("REDIS_URL") or environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    shown = re.sub(r"//[^/@\s]*@", "//***@", url)
+    database = re.match(r"^rediss?://[^/]*(?:/(.*))?$", url)
+    if database and database.group(1) and not database.group(1).isdigit():
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: database {database.group(1)!r} is not a number "
+            "(redis://host:6379/0)"
+        )
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    except ValueError as exc:
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: {exc} (e.g. redis://127.0.0.1:6379/0)"
+        ) from None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: Redis does not answer ({exc}); start redis-server or fix "
+            "REDIS_URL, or unset KOUBEI_SCHEDULER to crawl with one process"
+        ) from None
+    finally:
+        client.close()
 
 
 def run_key(source: str, run_id: str) -> str:

@@ -184,6 +184,43 @@ def test_crawl_run_id_used_before(tmp_path: Path) -> None:
     assert landed.read_text(encoding="utf-8") == '{"id": "x"}\n'
 
 
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0"},
+            ("REDIS_URL='redis://127.0.0.1:9/0'", "Redis does not answer", "Connection refused"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "http://127.0.0.1:6379"},
+            ("REDIS_URL='http://127.0.0.1:6379'", "redis://"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://u:pw-123456@127.0.0.1:9/zero"},
+            ("REDIS_URL='redis://***@127.0.0.1:9/zero'", "database 'zero' is not a number"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0",
+             "KOUBEI_REDIS_IDLE_S": "ten"},
+            ("KOUBEI_REDIS_IDLE_S='ten'",),
+        ),
+        ({"KOUBEI_SCHEDULER": "Redis"}, ("KOUBEI_SCHEDULER='Redis'", "'redis'")),
+    ],
+    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "scheduler-typo"],
+)  # fmt: skip
+def test_crawl_with_a_shared_queue_it_cannot_use(
+    tmp_path: Path, env: dict[str, str], words: tuple[str, ...]
+) -> None:
+    # Redis down or REDIS_URL malformed failed inside Scrapy's engine start, which swallowed
+    # it: the crawl printed status "empty" and exited 0. A misspelt KOUBEI_SCHEDULER crawled
+    # with a private queue per process, so every worker fetched every page.
+    config = _loopback_source(tmp_path)
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), env=env)
+    _one_line(code, err, *words)
+    assert code == 2 and "pw-123456" not in err[0]
+    assert not (tmp_path / "landing").exists() and not (tmp_path / "health").exists()
+
+
 def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
     # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
     landed = tmp_path / "landing" / "shop" / "r1.jsonl"
