@@ -152,6 +152,28 @@ def test_run_with_a_source_it_would_not_crawl(tmp_path: Path, name: str, why: st
     assert not (home / "landing").exists()
 
 
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("foo", ("'foo' is not like tcp://host:8786",)),
+        ("tcp://127.0.0.1:99999", ("'tcp://127.0.0.1:99999' is not like",)),
+        ("tcp://127.0.0.1:9", ("Dask scheduler tcp://127.0.0.1:9: nothing answers there",)),
+    ],
+)
+def test_run_on_a_dask_scheduler_it_cannot_use(
+    tmp_path: Path, address: str, words: tuple[str, ...]
+) -> None:
+    # "foo" failed in the task runner's start with two tracebacks, and a closed port after a
+    # 30 s connect timeout: both after the run's crawl, as "run failed: ... OSError".
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"id": "shop_json:1"}\n', encoding="utf-8")
+    env = {"KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/", "KOUBEI_WEBHOOK_SECRET": "s3cret"}
+    code, err = koubei(tmp_path, "run", "--no-crawl", "--dask", address, env=env)
+    _one_line(code, err, *words)
+    assert code == 2 and not (tmp_path / "processed").exists()
+
+
 def _loopback_source(tmp_path: Path) -> Path:
     """A config dir whose one source points at a closed loopback port: no crawl leaves here."""
     config = tmp_path / "config"
