@@ -278,3 +278,48 @@ def test_a_later_run_is_not_filtered_by_an_earlier_runs_fingerprints(
     assert sorted(page_hits(site)) == [(p, "0") for p in PRODUCTS]
     assert second.items == 0 and second.stats["known"] == len(PRODUCTS) * PER_PAGE
     assert cast(int, redis_mode.ttl(f"{run_key('shop', 'r1')}:dupefilter")) > 0  # old runs expire
+
+
+def test_a_killed_worker_that_never_returns_has_its_requests_taken_over(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    redis_mode: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    # Two workers on one source; "a" is killed mid-crawl and never restarted. Its taken
+    # requests stayed in processing:a for good and "b" closed without them: their items were
+    # lost (the dead process's .part never landed). Now "b" takes them once a's lease expires.
+    shared = ShopSite(workers=2, hold_after=6)
+    site = fixture_site(shared.routes())
+    source = shop(site, "shop")
+    key = run_key("shop", "r1")
+    lease = {"KOUBEI_REDIS_IDLE_S": 0, "KOUBEI_REDIS_LEASE_S": 1.5}
+    dead = start_worker(source, brands, "r1", {**SLOW, **lease, "KOUBEI_WORKER": "a"}, tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        survivor = pool.submit(
+            crawl_sources,
+            [source],
+            brands,
+            run_id="r1",
+            settings={**SLOW, **lease, "KOUBEI_WORKER": "b"},
+        )
+        deadline = time.monotonic() + 30
+        while size(redis_mode, f"{key}:processing:a") < 2 or shared.held < 4:
+            assert time.monotonic() < deadline and dead.poll() is None, "a took no work"
+            time.sleep(0.02)
+        dead.send_signal(signal.SIGKILL)  # a holds answered and in-flight requests
+        assert dead.wait(10) == -signal.SIGKILL
+        taken = size(redis_mode, f"{key}:processing:a")
+        shared.release.set()
+        [report] = survivor.result(timeout=120)
+
+    landing = Path(koubei_home) / "landing" / "shop"
+    assert not (landing / "r1.a.jsonl").exists()
+    assert report.landing_file == landing / "r1.b.jsonl"
+    assert sorted(landed_ids(report.landing_file)) == ALL_IDS  # every item, each once
+    assert report.status == "ok"
+    assert set(page_hits(site)) == {(p, str(n)) for p in PRODUCTS for n in range(PAGES)}
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.b.log").read_text()
+    assert f"put back {taken} request(s) of a worker whose lease expired" in log
+    assert not redis_mode.keys(f"{key}:processing:*")

@@ -226,9 +226,14 @@ def test_crawl_run_id_used_before(tmp_path: Path) -> None:
              "KOUBEI_REDIS_IDLE_S": "ten"},
             ("KOUBEI_REDIS_IDLE_S='ten'",),
         ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0",
+             "KOUBEI_REDIS_LEASE_S": "0"},
+            ("KOUBEI_REDIS_LEASE_S='0'", "1 or more"),
+        ),
         ({"KOUBEI_SCHEDULER": "Redis"}, ("KOUBEI_SCHEDULER='Redis'", "'redis'")),
     ],
-    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "scheduler-typo"],
+    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "lease", "scheduler-typo"],
 )  # fmt: skip
 def test_crawl_with_a_shared_queue_it_cannot_use(
     tmp_path: Path, env: dict[str, str], words: tuple[str, ...]
