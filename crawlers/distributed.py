@@ -37,6 +37,7 @@ from typing import Any
 import redis
 from scrapy.crawler import Crawler
 from scrapy.http import Request
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
@@ -256,6 +257,12 @@ class RedisScheduler(Scheduler):
         return False
 
     def close(self, reason: str) -> None:
+        try:
+            self._close(reason)
+        except redis.RedisError as exc:  # the run's keys expire or are reclaimed later
+            self.spider.logger.warning("redis scheduler: keys not tidied at close (%s)", exc)
+
+    def _close(self, reason: str) -> None:
         assert self.crawler.stats is not None
         landed = self.crawler.stats.get_value(f"{STAT_PREFIX}landing_file")
         if reason == "finished" and landed:
@@ -273,7 +280,48 @@ class RedisScheduler(Scheduler):
         self.queue.clear()
         self.server.delete(self.processing_key)
 
+    # Redis stopping mid-crawl: the errors surfaced inside Scrapy's engine loop, which logged
+    # them and kept polling, so the crawl hung until the runner killed it after 30 minutes and
+    # nothing it had fetched landed. Now the crawl closes at once: what it fetched lands, the
+    # crawl state is kept (as for a lost page), and the health says why.
     def enqueue_request(self, request: Request) -> bool:
+        try:
+            return self._enqueue_request(request)
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return False
+
+    def next_request(self) -> Request | None:
+        try:
+            return self._next_request()
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return None
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return self._has_pending_requests()
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return False
+
+    def _redis_lost(self, exc: redis.RedisError) -> None:
+        if getattr(self, "redis_error", None):
+            return
+        self.redis_error = str(exc)
+        self._inc(f"{STAT_PREFIX}errors/redis_unavailable")
+        self.spider.pages_lost = getattr(self.spider, "pages_lost", 0) + 1
+        self.spider.logger.error(
+            "redis scheduler worker=%s: Redis stopped answering (%s); closing this crawl, "
+            "what it fetched lands and its crawl state is kept",
+            self.worker,
+            exc,
+        )
+        engine = self.crawler.engine
+        assert engine is not None
+        deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
+
+    def _enqueue_request(self, request: Request) -> bool:
         data = self.queue._encode_request(request)
         score = -request.priority
         if request.dont_filter:
@@ -288,7 +336,7 @@ class RedisScheduler(Scheduler):
         self._inc("scheduler/enqueued/redis")
         return True
 
-    def next_request(self) -> Request | None:
+    def _next_request(self) -> Request | None:
         self.renew_lease()
         data = self._pop(keys=[self.queue.key, self.processing_key])
         if data is None and self.reclaim_expired():
@@ -302,7 +350,7 @@ class RedisScheduler(Scheduler):
         request: Request = self.queue._decode_request(data)
         return request
 
-    def has_pending_requests(self) -> bool:
+    def _has_pending_requests(self) -> bool:
         # Other workers may still add requests: an empty queue means "done" only after a while,
         # and only once no other worker that is not done holds taken requests (it may die, and
         # its requests come back here when its lease expires).

@@ -26,7 +26,7 @@ from koubei.config import BrandsConfig, Source
 from koubei.crawlers.distributed import run_key
 from koubei.crawlers.health import read_health
 from koubei.crawlers.runner import CrawlReport, crawl_sources
-from tests.crawlers.conftest import FAST
+from tests.crawlers.conftest import FAST, running_redis
 from tests.crawlers.fixture_site import FixtureSite, Reply
 
 PATH = "/comment/productPageComments.action"
@@ -323,3 +323,41 @@ def test_a_killed_worker_that_never_returns_has_its_requests_taken_over(
     log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.b.log").read_text()
     assert f"put back {taken} request(s) of a worker whose lease expired" in log
     assert not redis_mode.keys(f"{key}:processing:*")
+
+
+def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fetched(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The scheduler's ConnectionError surfaced inside Scrapy's engine loop, which logged it and
+    # kept polling: the crawl hung until the runner killed it (30 minutes by default; 60 s
+    # here) and nothing it had fetched landed.
+    shared = ShopSite(hold_after=6)
+    source = shop(fixture_site(shared.routes()), "shop")
+    with running_redis(tmp_path) as (url, server), ThreadPoolExecutor(1) as pool:
+        monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+        monkeypatch.setenv("REDIS_URL", url)
+        settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
+        crawl = pool.submit(
+            crawl_sources, [source], brands, run_id="r1", settings=settings, timeout=60
+        )
+        deadline = time.monotonic() + 30
+        while shared.held < 2:
+            assert time.monotonic() < deadline and not crawl.done(), "the crawl never got going"
+            time.sleep(0.02)
+        server.terminate()
+        assert server.wait(10) == 0
+        started = time.monotonic()
+        shared.release.set()
+        [report] = crawl.result(timeout=90)
+    assert time.monotonic() - started < 20
+    assert report.status == "degraded" and report.stats["errors"] == {"redis_unavailable": 1}
+    # The six pages answered before Redis went (and those in flight) landed.
+    assert report.landing_file is not None and len(landed_ids(report.landing_file)) >= 6 * PER_PAGE
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.log").read_text()
+    assert "Redis stopped answering" in log
+    # The crawl state is kept, as for a lost page: the next run pages up to what was not fetched.
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()
