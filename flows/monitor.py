@@ -121,7 +121,8 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
     and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
     a misspelt or disabled one would otherwise crawl nothing without a word. A run that crawls
-    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``.
+    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``; ``KOUBEI_ES_REPLICAS``
+    must be a whole number.
     """
     from koubei.analysis.alerts.channels import build_channels
 
@@ -136,6 +137,9 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
                 f"enabled sources: {', '.join(enabled) or 'none'}"
             )
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
+    from koubei.pipeline.index.templates import replica_count
+
+    replica_count()  # KOUBEI_ES_REPLICAS, read when the templates are installed
     if crawling:
         from koubei.crawlers.distributed import check_shared_queue
 

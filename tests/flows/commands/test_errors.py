@@ -174,6 +174,23 @@ def test_run_on_a_dask_scheduler_it_cannot_use(
     assert code == 2 and not (tmp_path / "processed").exists()
 
 
+@pytest.mark.parametrize("argv", [("index", "setup"), ("run", "--no-crawl")])
+@pytest.mark.parametrize("replicas", ["one", "-1"])
+def test_a_replica_count_that_is_no_count(
+    tmp_path: Path, argv: tuple[str, ...], replicas: str
+) -> None:
+    # `index setup` ended in a ValueError traceback once connected; `run` went through the
+    # crawl and processing, then its index task retried the ValueError three times (65 s).
+    env = {
+        "KOUBEI_ES_REPLICAS": replicas,
+        "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/",
+        "KOUBEI_WEBHOOK_SECRET": "s3cret",
+    }
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, f"KOUBEI_ES_REPLICAS={replicas!r}", "whole number")
+    assert code == 2
+
+
 def _loopback_source(tmp_path: Path) -> Path:
     """A config dir whose one source points at a closed loopback port: no crawl leaves here."""
     config = tmp_path / "config"
