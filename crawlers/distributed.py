@@ -17,22 +17,36 @@ lands exactly once.
 A worker whose queue is empty keeps polling for ``KOUBEI_REDIS_IDLE_S`` seconds before closing,
 since other workers may still add requests (Scrapy polls a scheduler that reports pending
 requests every 5 s).
+
+A worker killed and never restarted must not take its requests with it. Each live worker holds
+a lease, ``alive:<worker>``, renewed while Scrapy polls it and expiring ``KOUBEI_REDIS_LEASE_S``
+seconds (default 30) after its process died. A worker whose queue ran dry marks itself
+``done:<worker>`` and stays open while another worker that is not done still holds taken
+requests; once that worker's lease has expired it puts them back into the queue, atomically,
+and fetches them itself. Their items land in its file: the dead worker's ``.part`` never did.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import redis
 from scrapy.crawler import Crawler
 from scrapy.http import Request
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
 from koubei.crawlers.health import STAT_PREFIX
+from koubei.errors import KoubeiError
 
 DEFAULT_IDLE_S = 10.0
+DEFAULT_LEASE_S = 30.0  # well above Scrapy's 5 s polling of a live worker's scheduler
 DEFAULT_TTL_S = 7 * 24 * 3600  # a finished run's keys linger this long, then Redis drops them
 
 # Fingerprint and enqueue in one step: a worker killed between the two must not leave a request
@@ -54,6 +68,89 @@ return top[1]
 """
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SCHEDULERS = ("local", "redis")
+
+
+class RedisUnavailable(KoubeiError):
+    """``KOUBEI_SCHEDULER``/``REDIS_URL`` are invalid, or Redis does not answer."""
+
+
+def check_shared_queue(
+    settings: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> None:
+    """Before any crawler process starts: the scheduler variables are valid and Redis answers.
+
+    Without this, a typo in ``KOUBEI_SCHEDULER`` crawled with a private queue in every process
+    (each page fetched once per worker), and an unreachable or malformed ``REDIS_URL`` failed
+    inside Scrapy's engine start, which swallows it: the crawl reported ``empty``, exit 0.
+
+    Raises
+    ------
+    RedisUnavailable
+        Naming the variable, its value (credentials hidden) and what to fix.
+    """
+    mode = environ.get("KOUBEI_SCHEDULER", "").strip() or "local"
+    if mode not in SCHEDULERS:
+        raise RedisUnavailable(
+            f"KOUBEI_SCHEDULER={environ['KOUBEI_SCHEDULER']!r}: expected 'redis' (share the "
+            "source's queue through REDIS_URL) or unset/'local'"
+        )
+    scheduler = settings.get("SCHEDULER")
+    if mode != "redis" or (scheduler and scheduler != f"{__name__}.RedisScheduler"):
+        return
+    for name, default, least in (
+        ("KOUBEI_REDIS_IDLE_S", "10", 0),
+        ("KOUBEI_REDIS_LEASE_S", "30", 1),
+    ):
+        value = str(settings.get(name, environ.get(name, default)))
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = float("nan")
+        if not seconds >= least:  # also NaN
+            raise RedisUnavailable(
+                f"{name}={value!r}: expected seconds (a number, {least} or more)"
+            )
+    url = str(settings.get("REDIS_URL") or environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    shown = re.sub(r"//[^/@\s]*@", "//***@", url)
+    database = re.match(r"^rediss?://[^/]*(?:/(.*))?$", url)
+    if database and database.group(1) and not database.group(1).isdigit():
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: database {database.group(1)!r} is not a number "
+            "(redis://host:6379/0)"
+        )
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    except ValueError as exc:
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: {exc} (e.g. redis://127.0.0.1:6379/0)"
+        ) from None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: Redis does not answer ({exc}); start redis-server or fix "
+            "REDIS_URL, or unset KOUBEI_SCHEDULER to crawl with one process"
+        ) from None
+    finally:
+        client.close()
+
+
+# Put back the requests of a worker whose lease expired (its process died), in one step: two
+# survivors must not both take them, and a live worker's requests are never taken, nor those of
+# one that had run dry (``done``) and closed.
+_RECLAIM_EXPIRED = """
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+local count = redis.call('ZCARD', KEYS[2])
+if count > 0 then
+  redis.call('ZUNIONSTORE', KEYS[1], 2, KEYS[1], KEYS[2], 'AGGREGATE', 'MIN')
+  redis.call('DEL', KEYS[2])
+end
+return count
+"""
+
+
 def run_key(source: str, run_id: str) -> str:
     """The Redis key prefix shared by every worker of one source's run."""
     return f"koubei:crawl:{source}:{run_id}"
@@ -65,6 +162,7 @@ class RedisScheduler(Scheduler):
     crawler: Crawler
     worker: str
     idle_s: float
+    lease_s: float
     ttl_s: int
 
     @classmethod
@@ -74,6 +172,7 @@ class RedisScheduler(Scheduler):
         instance.crawler = crawler
         instance.worker = str(settings.get("KOUBEI_WORKER") or "0")
         instance.idle_s = settings.getfloat("KOUBEI_REDIS_IDLE_S", DEFAULT_IDLE_S)
+        instance.lease_s = settings.getfloat("KOUBEI_REDIS_LEASE_S", DEFAULT_LEASE_S)
         instance.ttl_s = settings.getint("KOUBEI_REDIS_TTL_S", DEFAULT_TTL_S)
         return instance
 
@@ -89,9 +188,14 @@ class RedisScheduler(Scheduler):
         )
         debug = spider.settings.getbool("DUPEFILTER_DEBUG")
         self.df = RFPDupeFilter(self.server, key=f"{prefix}:dupefilter", debug=debug)
+        self.prefix = prefix
         self.processing_key = f"{prefix}:processing:{self.worker}"
         self._enqueue = self.server.register_script(_ENQUEUE)
         self._pop = self.server.register_script(_POP)
+        self._reclaim_expired = self.server.register_script(_RECLAIM_EXPIRED)
+        self.renewed = 0.0
+        self.renew_lease()
+        self.server.delete(f"{prefix}:done:{self.worker}")
         if self.flush_on_start:
             self.flush()
         reclaimed = self.reclaim()
@@ -115,23 +219,109 @@ class RedisScheduler(Scheduler):
         count, _, _ = pipe.execute()
         return int(count)
 
+    def renew_lease(self) -> None:
+        """Keep ``alive:<worker>`` for ``lease_s``; renewed a few times per lease, not per call."""
+        now = time.monotonic()
+        if now - self.renewed >= self.lease_s / 3:
+            self.server.set(f"{self.prefix}:alive:{self.worker}", 1, px=int(self.lease_s * 1000))
+            self.renewed = now
+
+    def reclaim_expired(self) -> int:
+        """Put back the taken requests of every worker whose lease expired; returns how many."""
+        count = 0
+        for key in self._other_processing_keys():
+            worker = key.rsplit(":", 1)[1]
+            alive, done = f"{self.prefix}:alive:{worker}", f"{self.prefix}:done:{worker}"
+            count += int(self._reclaim_expired(keys=[self.queue.key, key, alive, done]))
+        if count:
+            self._inc("scheduler/reclaimed/redis", count)
+            self.spider.logger.warning(
+                "redis scheduler worker=%s put back %d request(s) of a worker whose lease expired",
+                self.worker,
+                count,
+            )
+        return count
+
+    def _other_processing_keys(self) -> list[str]:
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix) + ":processing:*"
+        keys = self.server.scan_iter(match=pattern, count=1000)
+        names = [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
+        return [k for k in names if k != self.processing_key]
+
+    def _others_in_flight(self) -> bool:
+        """Another worker, not done, holds taken requests (working, or dead with a live lease)."""
+        for key in self._other_processing_keys():
+            worker = key.rsplit(":", 1)[1]
+            if not self.server.exists(f"{self.prefix}:done:{worker}") and self.server.zcard(key):
+                return True
+        return False
+
     def close(self, reason: str) -> None:
+        try:
+            self._close(reason)
+        except redis.RedisError as exc:  # the run's keys expire or are reclaimed later
+            self.spider.logger.warning("redis scheduler: keys not tidied at close (%s)", exc)
+
+    def _close(self, reason: str) -> None:
         assert self.crawler.stats is not None
         landed = self.crawler.stats.get_value(f"{STAT_PREFIX}landing_file")
         if reason == "finished" and landed:
             self.server.delete(self.processing_key)  # this worker's items are in its landing file
+        self.server.delete(f"{self.prefix}:alive:{self.worker}")
         if not self.persist:
             self.flush()
             return
         for key in (self.queue.key, self.df.key, self.processing_key):
             self.server.expire(key, self.ttl_s)
+        self.server.expire(f"{self.prefix}:done:{self.worker}", self.ttl_s)
 
     def flush(self) -> None:
         self.df.clear()
         self.queue.clear()
         self.server.delete(self.processing_key)
 
+    # Redis stopping mid-crawl: the errors surfaced inside Scrapy's engine loop, which logged
+    # them and kept polling, so the crawl hung until the runner killed it after 30 minutes and
+    # nothing it had fetched landed. Now the crawl closes at once: what it fetched lands, the
+    # crawl state is kept (as for a lost page), and the health says why.
     def enqueue_request(self, request: Request) -> bool:
+        try:
+            return self._enqueue_request(request)
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return False
+
+    def next_request(self) -> Request | None:
+        try:
+            return self._next_request()
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return None
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return self._has_pending_requests()
+        except redis.RedisError as exc:
+            self._redis_lost(exc)
+            return False
+
+    def _redis_lost(self, exc: redis.RedisError) -> None:
+        if getattr(self, "redis_error", None):
+            return
+        self.redis_error = str(exc)
+        self._inc(f"{STAT_PREFIX}errors/redis_unavailable")
+        self.spider.pages_lost = getattr(self.spider, "pages_lost", 0) + 1
+        self.spider.logger.error(
+            "redis scheduler worker=%s: Redis stopped answering (%s); closing this crawl, "
+            "what it fetched lands and its crawl state is kept",
+            self.worker,
+            exc,
+        )
+        engine = self.crawler.engine
+        assert engine is not None
+        deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
+
+    def _enqueue_request(self, request: Request) -> bool:
         data = self.queue._encode_request(request)
         score = -request.priority
         if request.dont_filter:
@@ -146,18 +336,33 @@ class RedisScheduler(Scheduler):
         self._inc("scheduler/enqueued/redis")
         return True
 
-    def next_request(self) -> Request | None:
+    def _next_request(self) -> Request | None:
+        self.renew_lease()
         data = self._pop(keys=[self.queue.key, self.processing_key])
+        if data is None and self.reclaim_expired():
+            data = self._pop(keys=[self.queue.key, self.processing_key])
         if data is None:
             return None
+        if self.last_busy < 0:  # it had marked itself done; work came back
+            self.server.delete(f"{self.prefix}:done:{self.worker}")
         self.last_busy = time.monotonic()
         self._inc("scheduler/dequeued/redis")
         request: Request = self.queue._decode_request(data)
         return request
 
-    def has_pending_requests(self) -> bool:
-        # Other workers may still add requests: an empty queue means "done" only after a while.
-        return len(self.queue) > 0 or time.monotonic() - self.last_busy < self.idle_s
+    def _has_pending_requests(self) -> bool:
+        # Other workers may still add requests: an empty queue means "done" only after a while,
+        # and only once no other worker that is not done holds taken requests (it may die, and
+        # its requests come back here when its lease expires).
+        self.renew_lease()
+        if len(self.queue) > 0:
+            return True
+        if self.last_busy >= 0 and time.monotonic() - self.last_busy < self.idle_s:
+            return True
+        if self.last_busy >= 0:
+            self.server.set(f"{self.prefix}:done:{self.worker}", 1)
+            self.last_busy = -1.0
+        return self._others_in_flight()
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None:

@@ -94,7 +94,15 @@ def crawl_sources(
     parallel
         Sources crawled at once, each in its own process (they mostly wait on the network;
         politeness limits are per source and domain, so this does not hammer any one site).
+
+    Raises
+    ------
+    koubei.crawlers.distributed.RedisUnavailable
+        ``KOUBEI_SCHEDULER=redis`` and Redis cannot be used (checked before any crawl starts).
     """
+    from koubei.crawlers.distributed import check_shared_queue
+
+    check_shared_queue(settings or {})
     run_id = run_id or stamp()
     if parallel <= 1 or len(sources) <= 1:
         return [_crawl_one(s, brands, run_id, settings or {}, timeout) for s in sources]

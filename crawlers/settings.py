@@ -60,3 +60,4 @@ if os.environ.get("KOUBEI_SCHEDULER") == "redis":
     SCHEDULER_PERSIST = True  # a crashed worker's queue survives for its restart
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     KOUBEI_REDIS_IDLE_S = float(os.environ.get("KOUBEI_REDIS_IDLE_S", "10"))
+    KOUBEI_REDIS_LEASE_S = float(os.environ.get("KOUBEI_REDIS_LEASE_S", "30"))

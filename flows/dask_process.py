@@ -11,16 +11,55 @@ other tasks of the flow too (this stage sends records, not paths).
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from prefect import task
 
+from koubei.errors import KoubeiError
 from koubei.pipeline.enrich import Enriched, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DEFAULT_BATCH = 2000
 _model: SentimentModel | None = None
+
+
+# tcp:// (Dask's default, also implied by a bare host:port) or tls://, a host or [IPv6], a port.
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\d{1,5})$")
+
+
+class DaskUnavailable(KoubeiError):
+    """The scheduler address is malformed, or nothing accepts connections there."""
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Before the run processes anything: ``address`` is a Dask scheduler's and it is listening.
+
+    Without this a malformed address (``foo``) failed deep in the task runner's start with a
+    traceback, and an address where nothing listens after a 30 s connect timeout, both after
+    the crawl.
+
+    Raises
+    ------
+    DaskUnavailable
+        Naming the address and what to do.
+    """
+    match = _ADDRESS.match(address.strip())
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise DaskUnavailable(
+            f"Dask scheduler address {address!r} is not like tcp://host:8786 "
+            "(or 'local' for a LocalCluster started for the run)"
+        )
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise DaskUnavailable(
+            f"Dask scheduler {address}: nothing answers there ({exc.strerror or exc}); start "
+            "`dask scheduler` and its workers, or use 'local' for a LocalCluster"
+        ) from None
 
 
 def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
@@ -78,6 +117,9 @@ def process_on_dask(
     Runs as a subflow whose task runner is the Dask cluster, so the calling flow keeps its own.
     """
     from prefect import flow
+
+    if address:
+        check_scheduler(address)
 
     @flow(name="koubei-process-dask", task_runner=dask_task_runner(address, workers))
     def process_dask() -> list[dict[str, Any]]:

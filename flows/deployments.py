@@ -51,12 +51,12 @@ class DeploymentSpec:
 
 def interval_cron(seconds: int, *, file: Path) -> str:
     """A cron firing every ``seconds`` (alerts.yaml ``interval``): whole minutes or hours that
-    divide an hour or a day, since cron cannot express other periods."""
+    divide an hour or a day (a whole day: midnight), since cron cannot express other periods."""
     minutes, hours = seconds // 60, seconds // 3600
     if seconds % 60 == 0 and minutes < 60 and 60 % minutes == 0:
         return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
-    if seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
-        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if seconds % 3600 == 0 and hours <= 24 and 24 % hours == 0:
+        return {1: "0 * * * *", 24: "0 0 * * *"}.get(hours, f"0 */{hours} * * *")
     raise cfg.ConfigError(
         f"{file}: interval: {seconds}s cannot be scheduled as a cron; use minutes that divide "
         "an hour (1m, 5m, 15m, 30m) or hours that divide a day"

@@ -114,13 +114,15 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     return counts
 
 
-def preflight(config_dir: Path, sources: list[str] | None = None) -> None:
+def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: bool = True) -> None:
     """Check what a cycle needs from config and environment before doing any work.
 
     Loads brands, sources and alerts and builds the enabled channels, which reads their secrets:
     an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
     and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
-    a misspelt or disabled one would otherwise crawl nothing without a word.
+    a misspelt or disabled one would otherwise crawl nothing without a word. A run that crawls
+    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``; ``KOUBEI_ES_REPLICAS``
+    must be a whole number.
     """
     from koubei.analysis.alerts.channels import build_channels
 
@@ -135,6 +137,13 @@ def preflight(config_dir: Path, sources: list[str] | None = None) -> None:
                 f"enabled sources: {', '.join(enabled) or 'none'}"
             )
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
+    from koubei.pipeline.index.templates import replica_count
+
+    replica_count()  # KOUBEI_ES_REPLICAS, read when the templates are installed
+    if crawling:
+        from koubei.crawlers.distributed import check_shared_queue
+
+        check_shared_queue({})
 
 
 def _counts(report: Any) -> dict[str, int]:
@@ -262,7 +271,7 @@ def monitor(
     """
     from koubei.pipeline.index.client import index_prefix
 
-    preflight(config_dir, sources)
+    preflight(config_dir, sources, crawling=do_crawl)
     summary = RunSummary()
     if do_crawl:
         for report in crawl(config_dir, sources):

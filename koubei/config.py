@@ -153,7 +153,9 @@ def check_cron(expr: str) -> str:
     """``expr`` if it is a 5-field cron expression (``*/30 * * * *``), else a clear ValueError.
 
     Deployments hand it to Prefect's cron schedule; checking here makes a bad entry a config
-    error naming the file and field instead of a traceback when ``koubei serve`` starts.
+    error naming the file and field instead of a traceback when ``koubei serve`` starts, or a
+    deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
+    every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
     """
     parts = expr.split()
     if len(parts) != len(_CRON_FIELDS):
@@ -161,20 +163,53 @@ def check_cron(expr: str) -> str:
             f"{expr!r} is not a cron expression: expected 5 fields "
             "(minute hour day month weekday), e.g. '*/30 * * * *' for every 30 minutes"
         )
-    for part, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True):
-        for item in part.split(","):
-            match = _CRON_ITEM.match(item.lower())
-            bounds = [g for g in (match.group(2), match.group(3)) if g] if match else None
-            if (
-                bounds is None
-                or not all(_cron_value(b, name, low, high) is not None for b in bounds)
-                or (match and match.group(4) == "0")
-            ):
-                raise ValueError(
-                    f"{expr!r}: {name} field {part!r} is not valid cron "
-                    f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
-                )
+    values = [
+        _cron_field(expr, part, name, low, high)
+        for part, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True)
+    ]
+    days, months = values[2], values[3]
+    if parts[4] == "*" and not any(d <= _MONTH_DAYS[m - 1] for d in days for m in months):
+        raise ValueError(
+            f"{expr!r}: no month in {parts[3]!r} has a day {parts[2]!r}, so it would never run"
+        )
     return expr
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int]:
+    """The values one cron field matches; a ValueError naming the field if it is not valid."""
+    found: set[int] = set()
+    for item in part.split(","):
+        match = _CRON_ITEM.match(item.lower())
+        bounds = [g for g in (match.group(2), match.group(3)) if g] if match else []
+        parsed = [_cron_value(b, name, low, high) for b in bounds]
+        numbers = [n for n in parsed if n is not None]
+        step = int(match.group(4)) if match and match.group(4) else 1
+        if match is None or len(numbers) < len(parsed) or step == 0:
+            raise ValueError(
+                f"{expr!r}: {name} field {part!r} is not valid cron "
+                f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
+            )
+        if step > high - low + 1:
+            raise ValueError(
+                f"{expr!r}: {name} field {part!r} steps by {step}, more than the field's "
+                f"{low}-{high}, so it would match only once per {_CRON_PERIOD[name]}"
+            )
+        first = numbers[0] if numbers else low
+        last = numbers[-1] if len(numbers) == 2 else (high if step > 1 or not numbers else first)
+        # A reversed range (``22-2``) wraps around, as Prefect's croniter reads it.
+        span = (
+            range(first, last + 1)
+            if first <= last
+            else [*range(first, high + 1), *range(low, last + 1)]
+        )
+        found.update(list(span)[::step])
+    return found
+
+
+_CRON_PERIOD = {"minute": "hour", "hour": "day", "day": "month", "month": "year", "weekday": "week"}
 
 
 def _cron_value(text: str, name: str, low: int, high: int) -> int | None:
@@ -353,6 +388,14 @@ class AlertsConfig(_Strict):
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _positive_interval(cls, value: str) -> str:
+        # The bin of every count series and the process deployment's period: zero is neither.
+        if parse_duration(value) == 0:
+            raise ValueError(f"{value!r} is no interval; use a positive duration like '5m'")
         return value
 
     @field_validator("kibana_url")

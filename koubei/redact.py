@@ -56,6 +56,10 @@ def _is_secret_name(name: str) -> bool:
 
 def _url_parts(value: str) -> list[str]:
     """The secret pieces of a URL value (credentials, query values), and whether it is one."""
+    several = [part.strip() for part in value.split(",")]
+    if len(several) > 1 and all(re.match(r"^[a-z][a-z0-9+.-]*://", p) for p in several):
+        # A cluster's nodes (KOUBEI_ES_URL=http://es1:9200,http://es2:9200): each on its own.
+        return [piece for part in several for piece in _url_parts(part)]
     try:
         url = urlsplit(value)
     except ValueError:

@@ -85,6 +85,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.action == "load":
         _check_readable(args.files)  # before connecting: a file mistake needs no cluster
+    if args.action == "setup":
+        from koubei.pipeline.index.templates import replica_count
+
+        replica_count()  # KOUBEI_ES_REPLICAS, before connecting
     prefix = args.prefix or index_prefix()
     es = client_from_env()
     check_cluster(es)

@@ -53,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.client import index_prefix
 
     # a missing variable, bad config or unknown --source: one line, before any work
-    preflight(args.config_dir, args.source)
+    preflight(args.config_dir, args.source, crawling=not args.no_crawl)
+    if args.dask and args.dask != "local":
+        from koubei.flows.dask_process import check_scheduler
+
+        check_scheduler(args.dask)
     state = monitor(
         config_dir=args.config_dir,
         sources=args.source,

@@ -1,6 +1,8 @@
 """The Elasticsearch client, configured only from the environment.
 
-``KOUBEI_ES_URL`` (default: the local node started by ``koubei es start``), and optionally
+``KOUBEI_ES_URL`` (default: the local node started by ``koubei es start``; several nodes of a
+cluster separated by commas, ``http://es1:9200,http://es2:9200``, and a request that finds one
+stopped goes to the next), and optionally
 ``KOUBEI_ES_API_KEY`` or ``KOUBEI_ES_USERNAME``/``KOUBEI_ES_PASSWORD``, ``KOUBEI_ES_CA_CERTS``
 (TLS is verified against it, or the system store, unless ``KOUBEI_ES_VERIFY_CERTS=false``).
 The integ-test distribution has no ``GET /``, so health is checked with ``_cluster/health``.
@@ -50,13 +52,27 @@ def client_from_env(url: str | None = None, **overrides: Any) -> Elasticsearch:
         kwargs["verify_certs"] = False  # only for a self-signed dev cluster; never the default
     kwargs.update(overrides)
     url = url or es_url()
+    hosts = es_hosts(url)
+    # Every node gets a try before a request fails, even where the caller asked for no retries
+    # (a fast health check): a stopped node is no outage while another one answers.
+    kwargs["max_retries"] = max(kwargs.get("max_retries", 3), len(hosts) - 1)
+    if len(hosts) > 1:  # a node that hangs (not refuses) is skipped too; writes carry their ids
+        kwargs.setdefault("retry_on_timeout", True)
     try:
-        return Elasticsearch(url, **kwargs)
+        return Elasticsearch(hosts if len(hosts) > 1 else hosts[0], **kwargs)
     except ValueError as exc:  # the client checks the URL (and TLS options against it) here
         tls = " with KOUBEI_ES_CA_CERTS set" if "ca_certs" in kwargs else ""
         message = f"KOUBEI_ES_URL={url!r}{tls}: {exc}"
         # not the credentials a URL may carry (the client's message repeats the URL)
         raise ESConfigError(re.sub(r"//[^/@\s]*@", "//***@", message)) from None
+
+
+def es_hosts(url: str) -> list[str]:
+    """The node URLs in ``KOUBEI_ES_URL``: one, or several separated by commas (or spaces)."""
+    hosts = [h for h in re.split(r"[,\s]+", url.strip()) if h]
+    if not hosts:
+        raise ESConfigError(f"KOUBEI_ES_URL={url!r}: no URL in it (e.g. http://127.0.0.1:9200)")
+    return hosts
 
 
 def index_prefix() -> str:
@@ -87,7 +103,7 @@ def auth_error(es: Elasticsearch, exc: ApiError) -> ESAuthError:
 
 def _url_of(es: Elasticsearch) -> str:
     nodes = list(es.transport.node_pool.all())
-    return str(nodes[0].base_url) if nodes else "?"
+    return ", ".join(str(node.base_url) for node in nodes) if nodes else "?"
 
 
 def check_cluster(es: Elasticsearch) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch
 
 from koubei import paths, timeutil
+from koubei.errors import KoubeiError
 from koubei.log import get_logger
 
 TEMPLATE_DIR = paths.CONFIG_DIR / "es"
@@ -135,8 +136,14 @@ def replica_count(replicas: int | None = None) -> int:
     except ValueError:
         count = -1
     if count < 0:
-        raise ValueError(f"{REPLICAS_ENV}={value!r}: expected a whole number of replicas >= 0")
+        # A KoubeiError: one line from the CLI, not a traceback (nor, in a run, three task
+        # retries over a minute before the same ValueError).
+        raise ReplicasError(f"{REPLICAS_ENV}={value!r}: expected a whole number of replicas >= 0")
     return count
+
+
+class ReplicasError(KoubeiError, ValueError):
+    """``KOUBEI_ES_REPLICAS`` is not a whole number >= 0."""
 
 
 def _analyzers(template_dir: Path) -> dict[str, Any]:

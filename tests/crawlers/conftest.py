@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,13 @@ def fixture_site() -> Iterator[Any]:
         site.stop()
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``redis-server`` on a free 127.0.0.1 port for the session; yields its URL."""
+@contextmanager
+def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``redis-server`` on a free 127.0.0.1 port, no persistence; its URL and process
+    (a test may stop it early to see Redis go away)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (Debian package redis-server)")
-    workdir: Path = tmp_path_factory.mktemp("redis")
     with socket.socket() as probe:  # the kernel picks a free port; redis binds it right after
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -86,7 +87,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     pytest.fail(f"redis-server did not answer PING on port {port} within 15 s")
                 time.sleep(0.05)
-        yield url
+        yield url, proc
     finally:
         client.close()
         proc.terminate()
@@ -96,6 +97,13 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``redis-server`` on a free 127.0.0.1 port for the session; yields its URL."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from koubei.config import BrandsConfig, Source
 from koubei.crawlers.distributed import run_key
 from koubei.crawlers.health import read_health
 from koubei.crawlers.runner import CrawlReport, crawl_sources
-from tests.crawlers.conftest import FAST
+from tests.crawlers.conftest import FAST, running_redis
 from tests.crawlers.fixture_site import FixtureSite, Reply
 
 PATH = "/comment/productPageComments.action"
@@ -278,3 +278,86 @@ def test_a_later_run_is_not_filtered_by_an_earlier_runs_fingerprints(
     assert sorted(page_hits(site)) == [(p, "0") for p in PRODUCTS]
     assert second.items == 0 and second.stats["known"] == len(PRODUCTS) * PER_PAGE
     assert cast(int, redis_mode.ttl(f"{run_key('shop', 'r1')}:dupefilter")) > 0  # old runs expire
+
+
+def test_a_killed_worker_that_never_returns_has_its_requests_taken_over(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    redis_mode: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    # Two workers on one source; "a" is killed mid-crawl and never restarted. Its taken
+    # requests stayed in processing:a for good and "b" closed without them: their items were
+    # lost (the dead process's .part never landed). Now "b" takes them once a's lease expires.
+    shared = ShopSite(workers=2, hold_after=6)
+    site = fixture_site(shared.routes())
+    source = shop(site, "shop")
+    key = run_key("shop", "r1")
+    lease = {"KOUBEI_REDIS_IDLE_S": 0, "KOUBEI_REDIS_LEASE_S": 1.5}
+    dead = start_worker(source, brands, "r1", {**SLOW, **lease, "KOUBEI_WORKER": "a"}, tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        survivor = pool.submit(
+            crawl_sources,
+            [source],
+            brands,
+            run_id="r1",
+            settings={**SLOW, **lease, "KOUBEI_WORKER": "b"},
+        )
+        deadline = time.monotonic() + 30
+        while size(redis_mode, f"{key}:processing:a") < 2 or shared.held < 4:
+            assert time.monotonic() < deadline and dead.poll() is None, "a took no work"
+            time.sleep(0.02)
+        dead.send_signal(signal.SIGKILL)  # a holds answered and in-flight requests
+        assert dead.wait(10) == -signal.SIGKILL
+        taken = size(redis_mode, f"{key}:processing:a")
+        shared.release.set()
+        [report] = survivor.result(timeout=120)
+
+    landing = Path(koubei_home) / "landing" / "shop"
+    assert not (landing / "r1.a.jsonl").exists()
+    assert report.landing_file == landing / "r1.b.jsonl"
+    assert sorted(landed_ids(report.landing_file)) == ALL_IDS  # every item, each once
+    assert report.status == "ok"
+    assert set(page_hits(site)) == {(p, str(n)) for p in PRODUCTS for n in range(PAGES)}
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.b.log").read_text()
+    assert f"put back {taken} request(s) of a worker whose lease expired" in log
+    assert not redis_mode.keys(f"{key}:processing:*")
+
+
+def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fetched(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The scheduler's ConnectionError surfaced inside Scrapy's engine loop, which logged it and
+    # kept polling: the crawl hung until the runner killed it (30 minutes by default; 60 s
+    # here) and nothing it had fetched landed.
+    shared = ShopSite(hold_after=6)
+    source = shop(fixture_site(shared.routes()), "shop")
+    with running_redis(tmp_path) as (url, server), ThreadPoolExecutor(1) as pool:
+        monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+        monkeypatch.setenv("REDIS_URL", url)
+        settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
+        crawl = pool.submit(
+            crawl_sources, [source], brands, run_id="r1", settings=settings, timeout=60
+        )
+        deadline = time.monotonic() + 30
+        while shared.held < 2:
+            assert time.monotonic() < deadline and not crawl.done(), "the crawl never got going"
+            time.sleep(0.02)
+        server.terminate()
+        assert server.wait(10) == 0
+        started = time.monotonic()
+        shared.release.set()
+        [report] = crawl.result(timeout=90)
+    assert time.monotonic() - started < 20
+    assert report.status == "degraded" and report.stats["errors"] == {"redis_unavailable": 1}
+    # The six pages answered before Redis went (and those in flight) landed.
+    assert report.landing_file is not None and len(landed_ids(report.landing_file)) >= 6 * PER_PAGE
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.log").read_text()
+    assert "Redis stopped answering" in log
+    # The crawl state is kept, as for a lost page: the next run pages up to what was not fetched.
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()

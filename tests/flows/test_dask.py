@@ -63,3 +63,16 @@ def test_dask_processing_gives_the_local_runners_documents(
     assert not diffs, [(k, on_dask[0][k], local[0][k]) for k in diffs]
     assert on_dask == local
     assert len({r["dup_cluster"] for r in local}) < 240  # the clusters were exercised
+
+
+def test_a_running_schedulers_address_passes_the_check() -> None:
+    # The check that stops a run on a malformed or closed address must let a real one through,
+    # written as Dask prints it (tcp://127.0.0.1:PORT) or bare (127.0.0.1:PORT).
+    from distributed import LocalCluster
+
+    from koubei.flows.dask_process import check_scheduler
+
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        check_scheduler(address)
+        check_scheduler(address.removeprefix("tcp://"))

@@ -76,6 +76,8 @@ def test_bad_interval_is_a_config_error(tmp_path: Path) -> None:
         deps.interval_cron(420, file=tmp_path / "alerts.yaml")
     assert deps.interval_cron(300, file=tmp_path) == "*/5 * * * *"
     assert deps.interval_cron(7200, file=tmp_path) == "0 */2 * * *"
+    # A whole day divides a day too: midnight in Shanghai (it was refused as not dividing one).
+    assert deps.interval_cron(86400, file=tmp_path) == "0 0 * * *"
 
 
 def _prefect(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str:

@@ -200,6 +200,45 @@ def test_valid_crons_agree_with_prefect(cron: str) -> None:
     CronSchedule(cron=cron, timezone="Asia/Shanghai")  # Prefect accepts what config accepts
 
 
+@pytest.mark.parametrize(
+    ("cron", "why"),
+    [
+        ("0 0 31 2 *", r"no month in '2' has a day '31', so it would never run"),
+        ("0 0 30,31 feb *", r"no month in 'feb' has a day '30,31'"),
+        ("0 9 31 4,6,9,11 *", r"no month in '4,6,9,11' has a day '31'"),
+        ("*/90 * * * *", r"minute field '\*/90' steps by 90, more than the field's 0-59"),
+        ("0 */36 * * *", r"hour field '\*/36' steps by 36"),
+    ],
+)
+def test_a_schedule_that_would_never_run_as_written_is_refused(
+    tmp_path: Path, cron: str, why: str
+) -> None:
+    # Prefect accepted each: 31 February made the deployment's scheduler find no next date
+    # (the deployment silently never ran), */90 fired hourly instead of every 90 minutes.
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        f"sources:\n  - {{name: a, platform: weibo, schedule: '{cron}'}}\n",
+    )
+    with pytest.raises(ConfigError, match=rf"sources.yaml: sources\[0\].schedule: '.*': {why}"):
+        load_file(path, SourcesConfig)
+
+
+@pytest.mark.parametrize("cron", ["0 0 29 2 *", "0 0 31 2 mon", "0 0 31 dec-feb *", "*/60 * * * *"])
+def test_odd_but_possible_schedules_pass(cron: str) -> None:
+    # 29 February (leap years), 31 February or any Monday (cron ORs day and weekday), a wrapped
+    # month range, and a step as long as its field all fire as written.
+    assert check_cron(cron) == cron
+
+
+@pytest.mark.parametrize("interval", ["0m", "0s", "0h"])
+def test_a_zero_interval_is_a_config_error(tmp_path: Path, interval: str) -> None:
+    # 0m passed validation; `koubei serve` then died with ZeroDivisionError building its cron.
+    path = write(tmp_path, "alerts.yaml", f"interval: {interval}\n")
+    with pytest.raises(ConfigError, match=rf"alerts.yaml: interval: '{interval}' is no interval"):
+        load_file(path, AlertsConfig)
+
+
 def test_platforms_are_the_spider_names() -> None:
     from koubei.crawlers.spiders import spider_classes
 

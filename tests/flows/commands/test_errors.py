@@ -152,6 +152,45 @@ def test_run_with_a_source_it_would_not_crawl(tmp_path: Path, name: str, why: st
     assert not (home / "landing").exists()
 
 
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("foo", ("'foo' is not like tcp://host:8786",)),
+        ("tcp://127.0.0.1:99999", ("'tcp://127.0.0.1:99999' is not like",)),
+        ("tcp://127.0.0.1:9", ("Dask scheduler tcp://127.0.0.1:9: nothing answers there",)),
+    ],
+)
+def test_run_on_a_dask_scheduler_it_cannot_use(
+    tmp_path: Path, address: str, words: tuple[str, ...]
+) -> None:
+    # "foo" failed in the task runner's start with two tracebacks, and a closed port after a
+    # 30 s connect timeout: both after the run's crawl, as "run failed: ... OSError".
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"id": "shop_json:1"}\n', encoding="utf-8")
+    env = {"KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/", "KOUBEI_WEBHOOK_SECRET": "s3cret"}
+    code, err = koubei(tmp_path, "run", "--no-crawl", "--dask", address, env=env)
+    _one_line(code, err, *words)
+    assert code == 2 and not (tmp_path / "processed").exists()
+
+
+@pytest.mark.parametrize("argv", [("index", "setup"), ("run", "--no-crawl")])
+@pytest.mark.parametrize("replicas", ["one", "-1"])
+def test_a_replica_count_that_is_no_count(
+    tmp_path: Path, argv: tuple[str, ...], replicas: str
+) -> None:
+    # `index setup` ended in a ValueError traceback once connected; `run` went through the
+    # crawl and processing, then its index task retried the ValueError three times (65 s).
+    env = {
+        "KOUBEI_ES_REPLICAS": replicas,
+        "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/",
+        "KOUBEI_WEBHOOK_SECRET": "s3cret",
+    }
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, f"KOUBEI_ES_REPLICAS={replicas!r}", "whole number")
+    assert code == 2
+
+
 def _loopback_source(tmp_path: Path) -> Path:
     """A config dir whose one source points at a closed loopback port: no crawl leaves here."""
     config = tmp_path / "config"
@@ -182,6 +221,48 @@ def test_crawl_run_id_used_before(tmp_path: Path) -> None:
     code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", "r1")
     _one_line(code, err, "--run-id", str(landed))
     assert landed.read_text(encoding="utf-8") == '{"id": "x"}\n'
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0"},
+            ("REDIS_URL='redis://127.0.0.1:9/0'", "Redis does not answer", "Connection refused"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "http://127.0.0.1:6379"},
+            ("REDIS_URL='http://127.0.0.1:6379'", "redis://"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://u:pw-123456@127.0.0.1:9/zero"},
+            ("REDIS_URL='redis://***@127.0.0.1:9/zero'", "database 'zero' is not a number"),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0",
+             "KOUBEI_REDIS_IDLE_S": "ten"},
+            ("KOUBEI_REDIS_IDLE_S='ten'",),
+        ),
+        (
+            {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": "redis://127.0.0.1:9/0",
+             "KOUBEI_REDIS_LEASE_S": "0"},
+            ("KOUBEI_REDIS_LEASE_S='0'", "1 or more"),
+        ),
+        ({"KOUBEI_SCHEDULER": "Redis"}, ("KOUBEI_SCHEDULER='Redis'", "'redis'")),
+    ],
+    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "lease", "scheduler-typo"],
+)  # fmt: skip
+def test_crawl_with_a_shared_queue_it_cannot_use(
+    tmp_path: Path, env: dict[str, str], words: tuple[str, ...]
+) -> None:
+    # Redis down or REDIS_URL malformed failed inside Scrapy's engine start, which swallowed
+    # it: the crawl printed status "empty" and exited 0. A misspelt KOUBEI_SCHEDULER crawled
+    # with a private queue per process, so every worker fetched every page.
+    config = _loopback_source(tmp_path)
+    code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), env=env)
+    _one_line(code, err, *words)
+    assert code == 2 and "pw-123456" not in err[0]
+    assert not (tmp_path / "landing").exists() and not (tmp_path / "health").exists()
 
 
 def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
