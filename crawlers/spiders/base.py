@@ -36,9 +36,23 @@ BLOCK_STATUSES = {
     418: "http_418",
     432: "http_432",
 }
-_CAPTCHA = re.compile(r"验证码|captcha|滑块|安全验证|人机验证|访问验证|verify you are human", re.I)
+_CAPTCHA = re.compile(
+    r"验证码|captcha|滑块|安全验证|人机验证|访问验证|访问被拒绝|verify you are human", re.I
+)
 _LOGIN = re.compile(r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue", re.I)
-_JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.S)
+# A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
+# APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
+# followed by ``;``, whitespace or a ``//`` / ``/* */`` comment.
+_JSONP = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*"
+    r"(?:typeof\s+[\w$.]+\s*===?\s*(?P<q>['\"])function(?P=q)\s*&&\s*)?"
+    r"[\w$.]+\s*\(\s*(?P<body>.*?)\s*\)\s*;?\s*(?://[^\n]*|/\*.*?\*/\s*)*\s*$",
+    re.S,
+)
+# Alibaba's risk-control page (Taobao, Tmall, 1688): served in place of an answer, as HTML whose
+# script config says ``action=deny``/``captcha`` and carries ``x5secdata`` and a ``punish`` URL
+# (``_____tmd_____/punish``, ``bixi.alicdn.com/punish``), titled 访问被拒绝 or 验证码拦截.
+_PUNISH = re.compile(r"x5secdata|_____tmd_____/punish|bixi\.alicdn\.com/punish", re.I)
 
 
 def time_precision(value: Any) -> str | None:
@@ -190,6 +204,9 @@ class BaseSpider(scrapy.Spider):
             if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
                 self.count_blocked("captcha", response.url)
                 return False
+            if _PUNISH.search(head):
+                self.count_blocked("captcha", response.url)
+                return False
             if _LOGIN.search(title_text):
                 self.count_blocked("login_wall", response.url)
                 return False
@@ -237,13 +254,16 @@ class BaseSpider(scrapy.Spider):
         if text and text[0] not in "{[":
             match = _JSONP.match(text)
             if not match:
-                if text.lstrip().startswith("<"):
+                if text.startswith("<") and _PUNISH.search(text[:4000]):
+                    # The punish page, whatever Content-Type it came with.
+                    self.count_blocked("captcha", response.url)
+                elif text.startswith("<"):
                     self.count_error("html_instead_of_json", response.url)
                 else:
                     self.count_error("malformed_jsonp", response.url)
                 self.page_lost()
                 return None
-            text, kind = match.group(1), "malformed_jsonp"
+            text, kind = match.group("body"), "malformed_jsonp"
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:  # e.g. a body cut short by a broken upstream

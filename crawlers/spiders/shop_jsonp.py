@@ -117,9 +117,9 @@ class ShopJsonpSpider(BaseSpider):
         if not isinstance(data, dict):
             self.count_error("unexpected_shape", response.url)
             return
-        if data.get("url") and ("login" in str(data["url"]) or "punish" in str(data["url"])):
-            # Risk control answers {"url": "https://login.taobao.com/..."} or a punish page.
-            self.count_blocked("login_wall" if "login" in data["url"] else "captcha", response.url)
+        blocked = _risk_control(data)
+        if blocked:
+            self.count_blocked(blocked, response.url)
             return
         detail = data.get("rateDetail")
         if not isinstance(detail, dict):
@@ -329,6 +329,30 @@ def _cookie_token(response: Response) -> str:
         if name.strip() == "_m_h5_tk":
             return rest.split(";", 1)[0].split("_", 1)[0]
     return ""
+
+
+def _risk_control(data: dict[str, Any]) -> str | None:
+    """The block reason when the rate list answered with risk control instead of rates.
+
+    ``{"url": "https://login.taobao.com/..."}`` is a login wall; ``{"rgv587_flag": "sm", "url":
+    "https://sec.taobao.com/query.htm?action=QueryAction&event_submit_do_login=ok&..."}`` (the
+    security check, whose URL also says "login") and a ``punish`` URL are a captcha.
+
+    Examples
+    --------
+    >>> _risk_control({"url": "https://login.taobao.com/member/login.jhtml?redirectURL=x"})
+    'login_wall'
+    >>> _risk_control({"rgv587_flag": "sm", "url": "//sec.taobao.com/query.htm?action=Q"})
+    'captcha'
+    >>> _risk_control({"rateDetail": {}}) is None
+    True
+    """
+    url = str(data.get("url") or "")
+    if data.get("rgv587_flag") or "punish" in url or "sec.taobao.com" in url:
+        return "captcha"
+    if "login" in url:
+        return "login_wall"
+    return None
 
 
 def _int(value: Any) -> int | None:

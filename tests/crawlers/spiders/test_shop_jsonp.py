@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
-from tests.crawlers.fixture_site import Reply
+from tests.crawlers.fixture_site import PAGES, Reply
 
 PATH = "/list_detail_rate.htm"
 BRANDS = BrandsConfig.model_validate({"brands": [{"name": "云朵", "exclude": ["云朵棉"]}]})
@@ -148,3 +150,79 @@ def test_mtop_rate_api_field_by_field(fixture_site: Any, koubei_home: str) -> No
     hits = site.hits(MTOP_PATH)
     pages = [json.loads(q["data"])["pageNo"] for q in hits if "600100" in q["data"]]
     assert pages == [1, 1, 2]  # unsigned, re-signed with the cookie's token, next page
+
+
+# --- wrappers, fields and risk control as the public sources show them ---------------------
+
+FIELDS = (PAGES / "tmall_fields.json").read_text(encoding="utf-8")
+WRAPPERS = {
+    "plain": "jsonp128({})",
+    "crlf_semicolon": "\r\n\r\njsonp128({});\n",
+    "comment_led": "/**/jsonp128({});",  # Baidu's open APIs, WordPress, AUR
+    "express": "/**/ typeof jsonp128 === 'function' && jsonp128({});",  # Express res.jsonp
+}
+
+
+@pytest.mark.parametrize("wrapper", sorted(WRAPPERS))
+def test_rate_list_in_every_jsonp_wrapper_field_by_field(
+    wrapper: str, fixture_site: Any, koubei_home: str, monkeypatch: Any
+) -> None:
+    """A ``/**/``-led or ``typeof cb === 'function' &&`` wrapper was counted malformed and the
+    page lost. Also every field of the real record shape: ``appendComment`` and ``pics`` as
+    ``""``, ``reply`` null, a platform's stand-in text with photos only."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    body = WRAPPERS[wrapper].replace("{}", FIELDS.strip())
+    site = fixture_site({PATH: lambda q: Reply(body, 200, "text/html;charset=UTF-8")})
+    source = Source(
+        name="tmall", platform="shop_jsonp", base_url=site.url, product_ids=["77"], brands=["云朵"]
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [
+        "1092830492390",
+        "1092830492394",
+        "1092830492394-append",
+        "211016063895",
+    ]
+    plain = docs["211016063895"]
+    assert plain["text_raw"] == "云朵超快物流 值"
+    assert plain["created_at"] == "2026-11-25T12:46:17+08:00"
+    assert plain["author"]["name"] == "林万霖11" and plain["product_id"] == "77"
+    assert plain["url"] == "https://detail.tmall.com/item.htm?id=77#rate-211016063895"
+    assert plain["extra"] == {"sku": "口味:原味", "shop_reply": None, "images": 0}
+    photos = docs["1092830492394"]
+    assert photos["text_raw"] == "此用户没有填写评价。"  # sentiment: no_opinion
+    assert photos["author"]["name"] == "t***1" and photos["extra"]["images"] == 2
+    append = docs["1092830492394-append"]
+    assert append["text_raw"] == "追评：喝完了，下次还买"
+    assert append["created_at"] == "2026-11-28T15:00:00+08:00"
+    assert append["parent_id"] == "shop_jsonp:1092830492394" and append["extra"]["days_after"] == 4
+    default = docs["1092830492390"]
+    assert default["text_raw"] == "评价方未及时做出评价,系统默认好评!"
+    assert default["extra"]["shop_reply"] is None
+    assert report.stats.get("errors", {}) == {} and report.status == "ok"
+    assert len(site.hits(PATH)) == 1  # lastPage 1: no second page asked for
+
+
+def test_risk_control_answers_are_blocks_not_errors(fixture_site: Any, koubei_home: str) -> None:
+    """``{"rgv587_flag": "sm", "url": "https://sec.taobao.com/query.htm?..."}`` (a URL naming
+    neither login nor punish) was an ``unexpected_shape`` error; Alibaba's punish page, HTML
+    titled 访问被拒绝 with ``x5secdata``, was ``html_instead_of_json`` when not served as HTML."""
+    sm = '{"rgv587_flag":"sm","url":"https://sec.taobao.com/query.htm?action=QueryAction"}'
+
+    def route(q: dict[str, str]) -> Reply:
+        if q["itemId"] == "1":
+            return Reply(f"jsonp128({sm})", 200, "application/javascript;charset=GBK")
+        if q["itemId"] == "2":
+            return Reply.page("alibaba_punish.html", "text/html; charset=utf-8")
+        return Reply.page("alibaba_punish.html", "application/json;charset=UTF-8")
+
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="tmall", platform="shop_jsonp", base_url=site.url, product_ids=["1", "2", "3"]
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.stats["blocked"] == {"captcha": 3}
+    assert report.stats.get("errors", {}) == {}
+    assert report.items == 0
