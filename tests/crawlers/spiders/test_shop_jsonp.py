@@ -226,3 +226,73 @@ def test_risk_control_answers_are_blocks_not_errors(fixture_site: Any, koubei_ho
     assert report.stats["blocked"] == {"captcha": 3}
     assert report.stats.get("errors", {}) == {}
     assert report.items == 0
+
+
+# --- the PC item pages' rate API ------------------------------------------------------------
+
+PC_PATH = "/h5/mtop.alibaba.review.list.for.new.pc.detail/1.0/"
+
+
+def pc_route(q: dict[str, str]) -> Reply:
+    import hashlib
+
+    assert q["api"] == "mtop.alibaba.review.list.for.new.pc.detail" and q["v"] == "1.0"
+    expected = hashlib.md5(f"{TOKEN}&{q['t']}&{q['appKey']}&{q['data']}".encode()).hexdigest()
+    if q["sign"] != expected:
+        reply = Reply.page("mtop_token_empty.jsonp", "application/javascript")
+        reply.headers["Set-Cookie"] = f"_m_h5_tk={TOKEN}_1764500000000; Path=/; Domain=127.0.0.1"
+        return reply
+    data = json.loads(q["data"])
+    assert data["channel"] == "pc_detail" and data["bizCode"] == "ali.china.tmall"
+    page = {1: "mtop_pc_reviews_p1.jsonp", 2: "mtop_pc_reviews_p2.jsonp"}[data["pageNum"]]
+    return Reply.page(page, "application/javascript;charset=UTF-8")
+
+
+def test_pc_detail_rate_api_field_by_field(
+    fixture_site: Any, koubei_home: str, monkeypatch: Any
+) -> None:
+    """``mtop.alibaba.review.list.for.new.pc.detail`` (``data.module.reviewVOList``), the API
+    today's item pages call, was not known: a base URL naming it asked the old API's path."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    site = fixture_site({PC_PATH: pc_route})
+    source = Source(
+        name="tmall",
+        platform="shop_jsonp",
+        base_url=f"{site.url}/h5/mtop.alibaba.review.list.for.new.pc.detail",
+        product_ids=["600100"],
+        brands=["云朵"],
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [
+        "1233000000001",
+        "1233000000002",
+        "1233000000003",
+        "1233000000003-append",
+    ]
+    first = docs["1233000000003"]
+    assert first["text_raw"] == "云朵酸奶很浓稠，孩子爱喝"
+    assert first["created_at"] == "2026-11-24T00:00:00+08:00"
+    assert first["time_precision"] == "day"  # reviewDate is a day
+    assert first["author"]["name"] == "t***1" and first["product_id"] == "600100"
+    assert first["url"] == "https://detail.tmall.com/item.htm?id=600100#rate-1233000000003"
+    assert first["engagement"]["likes"] == 2  # interactionVO.likeCount, a string
+    assert first["extra"] == {
+        "sku": "口味:原味;规格:200g*10",
+        "shop_reply": "感谢亲的支持",
+        "images": 2,
+        "video": True,
+    }
+    append = docs["1233000000003-append"]
+    assert append["text_raw"] == "追评：喝了两箱，最后一箱胀袋了"
+    assert append["parent_id"] == "shop_jsonp:1233000000003" and append["relation"] == "reply"
+    assert append["created_at"] == "2026-11-27T00:00:00+08:00" and append["time_precision"] == "day"
+    assert append["extra"]["days_after"] == 3
+    photo_only = docs["1233000000002"]
+    assert photo_only["text_raw"] == "此用户没有填写评价。" and photo_only["extra"]["images"] == 1
+    assert photo_only["extra"]["sku"] == "" and photo_only["extra"]["shop_reply"] is None
+    assert docs["1233000000001"]["extra"]["sku"] == "口味:草莓"  # an empty append is no record
+    assert report.stats.get("errors", {}) == {} and report.status == "ok"
+    pages = [json.loads(q["data"])["pageNum"] for q in site.hits(PC_PATH)]
+    assert pages == [1, 1, 2]  # unsigned, signed, then page 2; hasNext "false" ends it
