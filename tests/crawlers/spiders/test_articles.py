@@ -154,3 +154,34 @@ def test_feed_times_in_cst_are_china_time(
     assert second["author"]["name"] == "路人丙" and second["title"] == "鲜牧奶粉结块 - 2楼"
     assert site.hits("/bbs/thread-91.html") == []  # both built from the feed
     assert report.status == "ok" and not report.stats["errors"]
+
+
+@pytest.mark.parametrize("feed", ["atom_relative.xml", "rss_relative.xml"])
+def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
+    feed: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """An entry link relative to the feed (``xml:base`` on the feed or the entry, else the
+    feed's own URL, as feedparser resolves them) raised in Scrapy's Request ("Missing scheme")
+    and lost the whole feed page."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    page = lambda q: Reply.page("article1.html", HTML)  # noqa: E731
+    site = fixture_site(
+        {
+            f"/{feed}": lambda q: Reply.page(feed, "application/xml"),
+            "/blog/2026/11/1.html": page,
+            "/news/2.html": page,
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/{feed}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    expected = [f"{site.url}/blog/2026/11/1.html"]
+    if feed.startswith("atom"):
+        expected.append(f"{site.url}/news/2.html")  # the entry's own xml:base
+    assert sorted(docs) == sorted(expected)
+    first = docs[f"{site.url}/blog/2026/11/1.html"]
+    assert first["native_id"] == url_id(first["url"])
+    assert first["title"] == "鲜牧牛奶被曝喝出异物"
+    assert first["created_at"] == "2026-11-24T10:30:00+08:00"  # published, not updated
+    assert report.stats.get("errors", {}) == {}
