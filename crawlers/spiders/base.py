@@ -66,6 +66,31 @@ def time_precision(value: Any) -> str | None:
     return "day" if date_only(value) else None
 
 
+def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
+    """Whether a body declared GB2312/GBK/GB18030 is UTF-8 after all.
+
+    GB18030 decodes most UTF-8 byte strings without an error, into other characters
+    (``云朵`` → ``浜戞湹``), so a UTF-8 page still labelled GB2312 from before a migration would
+    parse, match no brand and be dropped. Chinese text in GBK is practically never valid UTF-8
+    (its lead bytes B0-F7 are UTF-8 continuation bytes), so a body that is valid UTF-8 with
+    non-ASCII bytes is read as UTF-8.
+
+    Examples
+    --------
+    >>> _utf8_behind_gb("云朵".encode(), "gb18030"), _utf8_behind_gb("云朵".encode("gbk"), "gbk")
+    (True, False)
+    """
+    if encoding.lower().replace("-", "").replace("_", "") not in {"gb18030", "gbk", "gb2312"}:
+        return False
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def batched(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """Yield a callback's records as one ``{"records": [...]}`` item per page.
 
@@ -229,7 +254,10 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    return response.text
+                    if not _utf8_behind_gb(response.body, response.encoding):
+                        return response.text
+                    self._inc("encoding/declared_wrong")
+                    return response.body.decode("utf-8")
                 except (UnicodeDecodeError, LookupError):
                     self._inc("encoding/declared_wrong")
         body = response.body

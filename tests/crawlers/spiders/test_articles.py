@@ -185,3 +185,36 @@ def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     assert first["title"] == "鲜牧牛奶被曝喝出异物"
     assert first["created_at"] == "2026-11-24T10:30:00+08:00"  # published, not updated
     assert report.stats.get("errors", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("where", "content_type"),
+    [("declaration", "application/xml"), ("header", "application/xml; charset=GB2312")],
+)
+def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
+    where: str,
+    content_type: str,
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: Any,
+) -> None:
+    """A UTF-8 feed still labelled GB2312 (a server or a template left from before a
+    migration): GB18030 decodes many UTF-8 byte strings without an error, into other
+    characters (鲜牧 → 椴滅墽), so the title landed as mojibake that names no brand."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
+    if where == "declaration":
+        feed = feed.replace('encoding="utf-8"', 'encoding="gb2312"')
+    site = fixture_site(
+        {
+            "/rss.xml": lambda q: Reply(feed.encode("utf-8"), 200, content_type),
+            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [doc] = jsonl.read(report.landing_file)
+    assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
