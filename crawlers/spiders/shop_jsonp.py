@@ -50,7 +50,12 @@ MTOP_APP_KEY = "12574478"  # the public app key of Taobao's H5 pages
 MTOP_CALLBACK = "mtopjsonp1"
 MTOP_PAGE_SIZE = 20
 # ``ret`` codes of risk control and logins; token codes are handled by re-signing.
-MTOP_BLOCKED = {"RGV587_ERROR": "captcha", "FAIL_SYS_USER_VALIDATE": "captcha"}
+MTOP_BLOCKED = {
+    "RGV587_ERROR": "captcha",
+    "FAIL_SYS_USER_VALIDATE": "captcha",
+    "FAIL_SYS_SESSION_EXPIRED": "login_wall",  # a logged-out or expired cookie
+    "FAIL_SYS_TRAFFIC_LIMIT": "rate_limited",  # 哎哟喂,被挤爆啦
+}
 MTOP_TOKEN = ("FAIL_SYS_TOKEN_EMPTY", "FAIL_SYS_TOKEN_EXOIRED", "FAIL_SYS_ILLEGAL_ACCESS")
 
 

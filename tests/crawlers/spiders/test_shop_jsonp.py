@@ -88,6 +88,11 @@ def test_second_run_stops_at_the_watermark(fixture_site: Any, koubei_home: str) 
 # --- Taobao's mtop rate API ---------------------------------------------------------------
 
 MTOP_PATH = "/h5/mtop.taobao.rate.detaillist.get/6.0/"
+# ``ret`` as the gateway answers a logged-out cookie and a rate limit (README: sources).
+REFUSALS = {
+    "701": "FAIL_SYS_SESSION_EXPIRED::Session过期",
+    "702": "FAIL_SYS_TRAFFIC_LIMIT::哎哟喂,被挤爆啦,请稍后重试",
+}
 TOKEN = "5f1e0c2a9b"
 
 
@@ -104,6 +109,9 @@ def mtop_route(q: dict[str, str]) -> Reply:
     data = json.loads(q["data"])
     if data["auctionNumId"] == "666":
         return Reply.page("mtop_punish.jsonp", "application/javascript")
+    if data["auctionNumId"] in REFUSALS:
+        answer = {"api": q["api"], "data": {}, "ret": [REFUSALS[data["auctionNumId"]]], "v": "6.0"}
+        return Reply(f"mtopjsonp1({json.dumps(answer, ensure_ascii=False)})")
     page = {1: "mtop_rates_p1.jsonp", 2: "mtop_rates_p2.jsonp"}[data["pageNo"]]
     return Reply.page(page, "application/javascript;charset=UTF-8")
 
@@ -296,3 +304,15 @@ def test_pc_detail_rate_api_field_by_field(
     assert report.stats.get("errors", {}) == {} and report.status == "ok"
     pages = [json.loads(q["data"])["pageNum"] for q in site.hits(PC_PATH)]
     assert pages == [1, 1, 2]  # unsigned, signed, then page 2; hasNext "false" ends it
+
+
+def test_mtop_session_expiry_and_rate_limit_are_blocks(fixture_site: Any, koubei_home: str) -> None:
+    """``FAIL_SYS_SESSION_EXPIRED`` and ``FAIL_SYS_TRAFFIC_LIMIT`` were counted as platform
+    errors: a login wall and a rate limit are blocks, which health reports as such."""
+    site = fixture_site({MTOP_PATH: mtop_route})
+    source = Source(
+        name="taobao", platform="shop_jsonp", base_url=f"{site.url}/h5", product_ids=["701", "702"]
+    )
+    [report] = crawl_sources([source], BRANDS, run_id="r1", settings=FAST)
+    assert report.stats["blocked"] == {"login_wall": 1, "rate_limited": 1}
+    assert report.stats.get("errors", {}) == {}
