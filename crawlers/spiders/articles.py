@@ -147,7 +147,11 @@ class ArticlesSpider(BaseSpider):
                     )
         else:
             for item in sel.xpath("//item"):
-                link = item.xpath("link/text()").get() or item.xpath("guid/text()").get()
+                # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
+                link = (
+                    item.xpath("link/text()").get()
+                    or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
+                )
                 if link:
                     yield (
                         _absolute(item, link, feed_url),
@@ -161,6 +165,8 @@ class ArticlesSpider(BaseSpider):
                             or item.xpath("description/text()").get(),
                         },
                     )
+                else:  # nothing to fetch or to id it by: counted, never guessed at
+                    self.count_error("no_link", feed_url, item.xpath("title/text()").get() or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:

@@ -218,3 +218,27 @@ def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
     [doc] = jsonl.read(report.landing_file)
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
+
+
+def test_a_guid_that_is_not_a_permalink_is_not_fetched(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """An item without ``<link>`` whose ``guid`` says ``isPermaLink="false"`` (RSS 2.0: not a
+    URL) was requested as if it were one; a guid without the attribute is the item's link."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = "rss_guid_not_permalink.xml"
+    site = fixture_site(
+        {
+            f"/{feed}": lambda q: Reply.page(feed, "application/xml"),
+            "/news/2.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/{feed}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    assert [r["url"] for r in jsonl.read(report.landing_file)] == [f"{site.url}/news/2.html"]
+    assert [path for path, _ in site.requests if path != "/robots.txt"] == [
+        f"/{feed}",
+        "/news/2.html",
+    ]
+    assert report.stats["errors"] == {"no_link": 1}  # counted, not requested as a URL
