@@ -88,11 +88,15 @@ _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
 _MONTH_DAY = re.compile(
     r"^(\d{1,2})[-/月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.ASCII
 )
+# ``2026年11月24日10:00``: after 日 the time may follow with no space (news pages write it so).
 _FULL_DATE = re.compile(
-    r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})日?"
-    r"(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+    r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})"
+    r"(?:日?(?:[\sT]+|(?<=日))(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?|日)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
     re.ASCII,
 )
+# Full-width digits and colon, the ideographic and no-break spaces of Chinese pages, as ASCII.
+_WIDE = str.maketrans("０１２３４５６７８９：－／\u3000\xa0", "0123456789:-/  ")
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
 # ``CST`` on a Chinese page is China Standard Time: Java's ``Date.toString()`` (``Wed Feb 20
 # 21:53:27 CST 2019``) and Go's ``time.String()`` (``... +0800 CST``) print it on Shanghai
@@ -163,7 +167,7 @@ def date_only(value: object) -> bool:
     """
     if not isinstance(value, str):
         return False
-    text = value.strip()
+    text = value.translate(_WIDE).strip()
     match = _FULL_DATE.match(text)
     if match:
         return match.group(4) is None
@@ -229,7 +233,7 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         return ParsedTime(aware(value), "second")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return ParsedTime(_epoch(float(value)), "second")
-    text = str(value).strip()
+    text = str(value).translate(_WIDE).strip()
     if not text:
         raise TimeParseError("empty time text")
     if "CST" in text:

@@ -23,7 +23,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urljoin
 
 from scrapy.http import Response
 from scrapy.selector import Selector
@@ -66,7 +66,7 @@ class ArticlesSpider(BaseSpider):
             for loc in locs:
                 yield self.get(loc.strip(), self.parse_feed, {"feed": feed})
             return
-        entries = list(self.entries(sel, tag))
+        entries = list(self.entries(sel, tag, response.url))
         if tag not in {"rss", "feed", "urlset", "RDF"}:
             self.count_error("not_a_feed", response.url, f"root element {tag!r}")
             return
@@ -117,20 +117,29 @@ class ArticlesSpider(BaseSpider):
             extra={"from_feed": True},
         )
 
-    def entries(self, sel: Selector, tag: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    def entries(
+        self, sel: Selector, tag: str | None, feed_url: str
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each entry's absolute link and what the feed says of it.
+
+        Links may be relative: to the ``xml:base`` of the entry and its ancestors, else to the
+        feed's own URL (feedparser's rule, "Relative Link Resolution"). An Atom entry's time is
+        its ``published``; ``updated`` (WordPress writes it first) only when there is none.
+        """
         if tag == "urlset":
             for url in sel.xpath("//url"):
                 loc = url.xpath("loc/text()").get()
                 if loc:
-                    yield loc.strip(), {"date": url.xpath("lastmod/text()").get()}
+                    yield _absolute(url, loc, feed_url), {"date": url.xpath("lastmod/text()").get()}
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
                 link = entry.xpath("link[@rel='alternate']/@href | link[not(@rel)]/@href").get()
                 if link:
                     yield (
-                        link.strip(),
+                        _absolute(entry, link, feed_url),
                         {
-                            "date": entry.xpath("published/text() | updated/text()").get(),
+                            "date": entry.xpath("published/text()").get()
+                            or entry.xpath("updated/text()").get(),
                             "title": entry.xpath("title/text()").get(),
                             "author": entry.xpath("author/name/text()").get(),
                             "description": entry.xpath("summary/text() | content/text()").get(),
@@ -138,10 +147,14 @@ class ArticlesSpider(BaseSpider):
                     )
         else:
             for item in sel.xpath("//item"):
-                link = item.xpath("link/text()").get() or item.xpath("guid/text()").get()
+                # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
+                link = (
+                    item.xpath("link/text()").get()
+                    or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
+                )
                 if link:
                     yield (
-                        link.strip(),
+                        _absolute(item, link, feed_url),
                         {
                             "date": item.xpath("pubDate/text() | date/text()").get(),
                             "title": item.xpath("title/text()").get(),
@@ -152,6 +165,8 @@ class ArticlesSpider(BaseSpider):
                             or item.xpath("description/text()").get(),
                         },
                     )
+                else:  # nothing to fetch or to id it by: counted, never guessed at
+                    self.count_error("no_link", feed_url, item.xpath("title/text()").get() or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
@@ -217,6 +232,22 @@ class ArticlesSpider(BaseSpider):
             return None
         created = self.parse_time_or_count(value, response.url)
         return (created, time_precision(value)) if created is not None else None
+
+
+def _absolute(node: Selector, link: str, feed_url: str) -> str:
+    """``link`` resolved against the ``xml:base`` values in scope at ``node``, then the feed URL.
+
+    Examples
+    --------
+    >>> feed = Selector(text='<feed xml:base="/blog/"><entry xml:base="n/"><a/></entry></feed>',
+    ...                 type="xml")
+    >>> _absolute(feed.xpath("//a")[0], " 1.html ", "https://x.cn/atom.xml")
+    'https://x.cn/blog/n/1.html'
+    """
+    base = feed_url
+    for value in node.xpath("ancestor-or-self::*/@*[local-name()='base']").getall():
+        base = urljoin(base, value.strip())
+    return urljoin(base, link.strip())
 
 
 def _plain(markup: str) -> str:

@@ -36,9 +36,23 @@ BLOCK_STATUSES = {
     418: "http_418",
     432: "http_432",
 }
-_CAPTCHA = re.compile(r"验证码|captcha|滑块|安全验证|人机验证|访问验证|verify you are human", re.I)
+_CAPTCHA = re.compile(
+    r"验证码|captcha|滑块|安全验证|人机验证|访问验证|访问被拒绝|verify you are human", re.I
+)
 _LOGIN = re.compile(r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue", re.I)
-_JSONP = re.compile(r"^\s*[\w$.]+\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.S)
+# A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
+# APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
+# followed by ``;``, whitespace or a ``//`` / ``/* */`` comment.
+_JSONP = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*"
+    r"(?:typeof\s+[\w$.]+\s*===?\s*(?P<q>['\"])function(?P=q)\s*&&\s*)?"
+    r"[\w$.]+\s*\(\s*(?P<body>.*?)\s*\)\s*;?\s*(?://[^\n]*|/\*.*?\*/\s*)*\s*$",
+    re.S,
+)
+# Alibaba's risk-control page (Taobao, Tmall, 1688): served in place of an answer, as HTML whose
+# script config says ``action=deny``/``captcha`` and carries ``x5secdata`` and a ``punish`` URL
+# (``_____tmd_____/punish``, ``bixi.alicdn.com/punish``), titled 访问被拒绝 or 验证码拦截.
+_PUNISH = re.compile(r"x5secdata|_____tmd_____/punish|bixi\.alicdn\.com/punish", re.I)
 
 
 def time_precision(value: Any) -> str | None:
@@ -50,6 +64,31 @@ def time_precision(value: Any) -> str | None:
     ('day', 'day', None)
     """
     return "day" if date_only(value) else None
+
+
+def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
+    """Whether a body declared GB2312/GBK/GB18030 is UTF-8 after all.
+
+    GB18030 decodes most UTF-8 byte strings without an error, into other characters
+    (``云朵`` → ``浜戞湹``), so a UTF-8 page still labelled GB2312 from before a migration would
+    parse, match no brand and be dropped. Chinese text in GBK is practically never valid UTF-8
+    (its lead bytes B0-F7 are UTF-8 continuation bytes), so a body that is valid UTF-8 with
+    non-ASCII bytes is read as UTF-8.
+
+    Examples
+    --------
+    >>> _utf8_behind_gb("云朵".encode(), "gb18030"), _utf8_behind_gb("云朵".encode("gbk"), "gbk")
+    (True, False)
+    """
+    if encoding.lower().replace("-", "").replace("_", "") not in {"gb18030", "gbk", "gb2312"}:
+        return False
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def batched(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -190,6 +229,9 @@ class BaseSpider(scrapy.Spider):
             if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
                 self.count_blocked("captcha", response.url)
                 return False
+            if _PUNISH.search(head):
+                self.count_blocked("captcha", response.url)
+                return False
             if _LOGIN.search(title_text):
                 self.count_blocked("login_wall", response.url)
                 return False
@@ -212,7 +254,10 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    return response.text
+                    if not _utf8_behind_gb(response.body, response.encoding):
+                        return response.text
+                    self._inc("encoding/declared_wrong")
+                    return response.body.decode("utf-8")
                 except (UnicodeDecodeError, LookupError):
                     self._inc("encoding/declared_wrong")
         body = response.body
@@ -237,13 +282,16 @@ class BaseSpider(scrapy.Spider):
         if text and text[0] not in "{[":
             match = _JSONP.match(text)
             if not match:
-                if text.lstrip().startswith("<"):
+                if text.startswith("<") and _PUNISH.search(text[:4000]):
+                    # The punish page, whatever Content-Type it came with.
+                    self.count_blocked("captcha", response.url)
+                elif text.startswith("<"):
                     self.count_error("html_instead_of_json", response.url)
                 else:
                     self.count_error("malformed_jsonp", response.url)
                 self.page_lost()
                 return None
-            text, kind = match.group(1), "malformed_jsonp"
+            text, kind = match.group("body"), "malformed_jsonp"
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:  # e.g. a body cut short by a broken upstream

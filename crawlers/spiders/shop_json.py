@@ -107,7 +107,10 @@ class ShopJsonSpider(BaseSpider):
         ]
         after = comment.get("afterUserComment") or {}
         if isinstance(after, dict) and "hAfterUserComment" in after:
-            after = {**after, "content": after["hAfterUserComment"].get("content", "")}
+            # The text sits one level down; ``hAfterUserComment`` may be null (public readers
+            # guard it), which is a follow-up with no text, not a broken page.
+            held = after["hAfterUserComment"]
+            after = {**after, "content": held.get("content") if isinstance(held, dict) else None}
         match_fields = [("text", comment.get("content")), ("product", sku), self.owner_field()]
         review = self.build(
             state_key=key,
@@ -152,7 +155,7 @@ class ShopJsonSpider(BaseSpider):
                 root_id=review["id"],
                 relation="reply",
                 created_at=after_time,
-                extra={"sku": sku, "followup": True},
+                extra={"sku": sku, "followup": True, "days_after": comment.get("afterDays")},
             )
             if followup is not None:
                 yield followup

@@ -16,6 +16,16 @@ selects Taobao's mtop rate API instead: ``GET {base}/mtop.taobao.rate.detaillist
 past ``totalPage`` is not asked for). The first call has no token: it answers
 ``FAIL_SYS_TOKEN_EMPTY`` and sets the ``_m_h5_tk`` cookie, whose first part signs every later
 call (``sign = md5(token&t&appKey&data)``).
+
+A ``base_url`` naming the API after ``/h5`` (``https://h5api.m.tmall.com/h5/mtop.alibaba.review.
+list.for.new.pc.detail``) selects that API instead: the rate API of today's Taobao and Tmall PC
+item pages, signed the same way, ``v=1.0``, ``data={"itemId", "bizCode": "ali.china.tmall",
+"channel": "pc_detail", "pageSize": 20, "pageNum"}``, answering ``data.module.{hasNext: "true",
+reviewVOList: [{"id", "reviewWordContent", "reviewDate" (a day), "userNick", "skuText": {name:
+value}, "reviewPicPathList", "videoVOList", "interactionVO": {"likeCount"}, "reply",
+"reviewAppendVO": {"appendedWordContent", "intervalDay", "reviewPicPathList"}}]}`` (as
+``NanmiCoder/MediaCrawler`` ``media_platform/taobao/client.py`` reads it). Either answer shape is
+read whichever API was asked.
 """
 
 from __future__ import annotations
@@ -34,11 +44,18 @@ from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 DEFAULT_BASE = "https://rate.tmall.com"
 CALLBACK = "jsonp128"
 MTOP_API = "mtop.taobao.rate.detaillist.get"
+MTOP_PC_API = "mtop.alibaba.review.list.for.new.pc.detail"
+MTOP_VERSIONS = {MTOP_API: "6.0", MTOP_PC_API: "1.0"}
 MTOP_APP_KEY = "12574478"  # the public app key of Taobao's H5 pages
 MTOP_CALLBACK = "mtopjsonp1"
 MTOP_PAGE_SIZE = 20
 # ``ret`` codes of risk control and logins; token codes are handled by re-signing.
-MTOP_BLOCKED = {"RGV587_ERROR": "captcha", "FAIL_SYS_USER_VALIDATE": "captcha"}
+MTOP_BLOCKED = {
+    "RGV587_ERROR": "captcha",
+    "FAIL_SYS_USER_VALIDATE": "captcha",
+    "FAIL_SYS_SESSION_EXPIRED": "login_wall",  # a logged-out or expired cookie
+    "FAIL_SYS_TRAFFIC_LIMIT": "rate_limited",  # 哎哟喂,被挤爆啦
+}
 MTOP_TOKEN = ("FAIL_SYS_TOKEN_EMPTY", "FAIL_SYS_TOKEN_EXOIRED", "FAIL_SYS_ILLEGAL_ACCESS")
 
 
@@ -61,18 +78,34 @@ class ShopJsonpSpider(BaseSpider):
 
     @property
     def mtop(self) -> bool:
-        return urlsplit(self.source.base_url or "").path.rstrip("/").endswith("/h5")
+        path = urlsplit(self.source.base_url or "").path.rstrip("/")
+        return path.endswith("/h5") or path.rsplit("/", 1)[-1] in MTOP_VERSIONS
+
+    @property
+    def mtop_api(self) -> str:
+        """The mtop API the base URL names after ``/h5``; the rate detail list by default."""
+        last = (self.source.base_url or "").rstrip("/").rsplit("/", 1)[-1]
+        return last if last in MTOP_VERSIONS else MTOP_API
+
+    def mtop_data(self, item_id: str, page: int) -> dict[str, Any]:
+        if self.mtop_api == MTOP_PC_API:
+            return {
+                "itemId": str(item_id),
+                "bizCode": "ali.china.tmall",
+                "channel": "pc_detail",
+                "pageSize": MTOP_PAGE_SIZE,
+                "pageNum": page,
+            }
+        return {
+            "auctionNumId": str(item_id),
+            "pageNo": page,
+            "pageSize": MTOP_PAGE_SIZE,
+            "orderType": "feedbackdate",
+        }
 
     def mtop_url(self, item_id: str, page: int, token: str, stamp: int) -> str:
-        data = json.dumps(
-            {
-                "auctionNumId": str(item_id),
-                "pageNo": page,
-                "pageSize": MTOP_PAGE_SIZE,
-                "orderType": "feedbackdate",
-            },
-            separators=(",", ":"),
-        )
+        api, version = self.mtop_api, MTOP_VERSIONS[self.mtop_api]
+        data = json.dumps(self.mtop_data(item_id, page), separators=(",", ":"))
         sign = hashlib.md5(f"{token}&{stamp}&{MTOP_APP_KEY}&{data}".encode()).hexdigest()
         query = urlencode(
             {
@@ -80,8 +113,8 @@ class ShopJsonpSpider(BaseSpider):
                 "appKey": MTOP_APP_KEY,
                 "t": stamp,
                 "sign": sign,
-                "api": MTOP_API,
-                "v": "6.0",
+                "api": api,
+                "v": version,
                 "type": "jsonp",
                 "dataType": "jsonp",
                 "callback": MTOP_CALLBACK,
@@ -89,7 +122,9 @@ class ShopJsonpSpider(BaseSpider):
             }
         )
         base = (self.source.base_url or "").rstrip("/")
-        return f"{base}/{MTOP_API}/6.0/?{query}"
+        if base.rsplit("/", 1)[-1] in MTOP_VERSIONS:
+            base = base.rsplit("/", 1)[0]
+        return f"{base}/{api}/{version}/?{query}"
 
     def mtop_request(self, item_id: str, page: int, token: str = "", retried: bool = False) -> Any:
         stamp = int(self.crawl_time.timestamp() * 1000)
@@ -117,9 +152,9 @@ class ShopJsonpSpider(BaseSpider):
         if not isinstance(data, dict):
             self.count_error("unexpected_shape", response.url)
             return
-        if data.get("url") and ("login" in str(data["url"]) or "punish" in str(data["url"])):
-            # Risk control answers {"url": "https://login.taobao.com/..."} or a punish page.
-            self.count_blocked("login_wall" if "login" in data["url"] else "captcha", response.url)
+        blocked = _risk_control(data)
+        if blocked:
+            self.count_blocked(blocked, response.url)
             return
         detail = data.get("rateDetail")
         if not isinstance(detail, dict):
@@ -231,6 +266,10 @@ class ShopJsonpSpider(BaseSpider):
             self.count_error("platform_error", response.url, ret[:120])
             return
         data = answer.get("data")
+        module = data.get("module") if isinstance(data, dict) else None
+        if isinstance(module, dict) and "reviewVOList" in module:
+            yield from self.parse_pc_reviews(module, response, item_id, page, token)
+            return
         if not isinstance(data, dict) or not isinstance(data.get("rateList", []), list):
             self.count_error("unexpected_shape", response.url)
             return
@@ -289,6 +328,71 @@ class ShopJsonpSpider(BaseSpider):
                 time_precision="day",
             )  # fmt: skip
 
+    def parse_pc_reviews(
+        self, module: dict[str, Any], response: Response, item_id: str, page: int, token: str
+    ) -> Iterator[Any]:
+        """``data.module`` of ``mtop.alibaba.review.list.for.new.pc.detail``."""
+        reviews = module.get("reviewVOList")
+        if not isinstance(reviews, list):
+            self.count_error("unexpected_shape", response.url)
+            return
+        rates = [r for r in reviews if isinstance(r, dict)]
+        key = f"item:{item_id}"
+        fresh = yield from self.new_rates(
+            rates,
+            key,
+            "reviewDate",
+            response.url,
+            lambda rate, created: self.pc_records(rate, item_id, created, key),
+        )
+        more = str(module.get("hasNext")).lower() == "true"
+        if rates and fresh and more and page < self.source.max_pages:
+            yield self.mtop_request(item_id, page + 1, token)
+
+    def pc_records(
+        self, rate: dict[str, Any], item_id: str, created: Any, key: str
+    ) -> Iterator[dict[str, Any]]:
+        sku_text = rate.get("skuText")
+        sku = (
+            ";".join(f"{k}:{v}" for k, v in sku_text.items())
+            if isinstance(sku_text, dict)
+            else str(sku_text or "")
+        )
+        text = rate.get("reviewWordContent") or ""
+        fields = [("text", text), ("product", sku), self.owner_field()]
+        interaction = rate.get("interactionVO")
+        likes = _int(interaction.get("likeCount")) if isinstance(interaction, dict) else None
+        review = self.build(
+            state_key=key,
+            match_fields=fields,
+            native_id=rate["id"],
+            kind="review",
+            url=f"https://detail.tmall.com/item.htm?id={item_id}#rate-{rate['id']}",
+            author={"name": rate.get("userNick")},
+            text_raw=text,
+            product_id=str(item_id),
+            created_at=created,
+            time_precision=time_precision(rate.get("reviewDate")),
+            engagement={"likes": likes or 0},
+            extra={
+                "sku": sku,
+                "shop_reply": rate.get("reply") or None,
+                "images": len(rate.get("reviewPicPathList") or []),
+                "video": bool(rate.get("videoVOList")),
+            },
+        )
+        if review is None:
+            return
+        yield review
+        append = rate.get("reviewAppendVO")
+        if isinstance(append, dict) and append.get("appendedWordContent"):
+            days = _int(append.get("intervalDay"))
+            when = created + timedelta(days=days or 0)
+            yield from self._followup(
+                review, rate, item_id, fields, append["appendedWordContent"], when, sku, days,
+                time_precision="day",
+            )  # fmt: skip
+
     def _followup(
         self,
         review: dict[str, Any],
@@ -329,6 +433,30 @@ def _cookie_token(response: Response) -> str:
         if name.strip() == "_m_h5_tk":
             return rest.split(";", 1)[0].split("_", 1)[0]
     return ""
+
+
+def _risk_control(data: dict[str, Any]) -> str | None:
+    """The block reason when the rate list answered with risk control instead of rates.
+
+    ``{"url": "https://login.taobao.com/..."}`` is a login wall; ``{"rgv587_flag": "sm", "url":
+    "https://sec.taobao.com/query.htm?action=QueryAction&event_submit_do_login=ok&..."}`` (the
+    security check, whose URL also says "login") and a ``punish`` URL are a captcha.
+
+    Examples
+    --------
+    >>> _risk_control({"url": "https://login.taobao.com/member/login.jhtml?redirectURL=x"})
+    'login_wall'
+    >>> _risk_control({"rgv587_flag": "sm", "url": "//sec.taobao.com/query.htm?action=Q"})
+    'captcha'
+    >>> _risk_control({"rateDetail": {}}) is None
+    True
+    """
+    url = str(data.get("url") or "")
+    if data.get("rgv587_flag") or "punish" in url or "sec.taobao.com" in url:
+        return "captcha"
+    if "login" in url:
+        return "login_wall"
+    return None
 
 
 def _int(value: Any) -> int | None:

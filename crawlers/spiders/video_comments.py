@@ -16,6 +16,8 @@
   ``{base}/x/web-interface/nav`` (given even to visitors, with ``code: -101``); without them the
   unsigned ``main`` endpoint is used.
 * ``member`` may be ``null`` (hot and top replies): the author is then the reply's own ``mid``.
+  The author's region is ``reply_control.location`` (``IP属地：广东``), verification
+  ``member.official_verify.type`` (-1 none); ``content.pictures`` are a reply's pictures.
   Mentions are the platform's own list, ``content.members`` (or ``content.at_name_to_mid``).
   ``top_replies``, ``hots`` and the uploader's pinned ``upper.top`` are read too, each reply once.
 * Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
@@ -328,13 +330,25 @@ class VideoCommentsSpider(BaseSpider):
         named += list(content.get("at_name_to_mid") or {})
         video_id = self.doc_id(f"av{oid}")
         parent = item.get("parent") or 0
+        control = item.get("reply_control") or {}
+        # "IP属地：广东" since 2022; older replies have none.
+        region = str(control.get("location") or "").replace("IP属地：", "").strip() or None
+        official = member.get("official_verify")
+        verified = None
+        if isinstance(official, dict) and "type" in official:
+            verified = _int(official["type"]) >= 0  # -1 none, 0 a person, 1 an organisation
         return self.build(
             state_key=key,
             match_fields=[("text", text), ("root_text", title)],
             native_id=item["rpid"],
             kind="comment",
             url=f"https://www.bilibili.com/video/av{oid}#reply{item['rpid']}",
-            author={"id": str(mid) if mid else None, "name": member.get("uname")},
+            author={
+                "id": str(mid) if mid else None,
+                "name": member.get("uname"),
+                "verified": verified,
+                "region": region,
+            },
             parent_id=self.doc_id(parent) if parent else video_id,
             root_id=video_id,
             relation="reply",
@@ -345,7 +359,10 @@ class VideoCommentsSpider(BaseSpider):
                 "comments": int(item.get("rcount") or 0),
             },
             created_at=created,
-            extra={"thread_root": self.doc_id(item["root"]) if item.get("root") else None},
+            extra={
+                "thread_root": self.doc_id(item["root"]) if item.get("root") else None,
+                "images": len(content.get("pictures") or []),
+            },
         )
 
 

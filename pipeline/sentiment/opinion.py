@@ -2,7 +2,8 @@
 
 A repost's own words are the text before the first ``//@`` (what follows is the chain it
 reposts, already scored as the earlier posts); a reply drops its ``回复@name:`` prefix. A post
-whose own words are nothing but platform boilerplate (``转发微博``, ``Repost``, ``分享图片``),
+whose own words are nothing but platform boilerplate (``转发微博``, ``Repost``, ``分享图片``, a
+shop's stand-in for an unwritten review such as ``评价方未及时做出评价,系统默认好评!``),
 @handles, links, emoticons/emoji, topics' ``#`` marks, digits or punctuation carries no opinion:
 the model labels it ``no_opinion`` (score 0.5, see ``SentimentModel.score``) and the negative
 share and the detectors' series leave it out (``pipeline.index.queries.volume_series``).
@@ -50,10 +51,28 @@ BOILERPLATE = (
     "原图",
     "来自",
 )
+# What a shop shows in place of a review the buyer never wrote (Taobao/Tmall after 15 days, JD
+# for a score without words): the platform's words, not the buyer's. The model read most of them
+# as negative (未, 没有). Compared whole, without punctuation or digits, so a buyer's sentence that
+# quotes one (系统默认好评的都不可信) still scores. Sources: tests/crawlers/spiders/pages/README.md.
+STAND_INS = (
+    "此用户没有填写评价。",
+    "此用户没有填写评价内容",
+    "此用户未填写评价内容",
+    "该用户未填写评价内容",
+    "评价方未及时做出评价,系统默认好评!",
+    "该用户未及时主动评价，系统默认好评",
+    "系统默认评论",
+    "系统默认好评",
+    "15天内买家未作出评价",
+    "该用户觉得商品非常好，给出好评",
+    "该用户觉得商品非常好，给出5星好评",
+)
 _REPLY_PREFIX = re.compile(r"^\s*回复\s*@[^:：\s]{1,30}\s*[:：]\s*")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.I)
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 _NOISE = re.compile(r"[\W\d_]+")  # punctuation, symbols, digits, spaces
+_STAND_IN = frozenset(_NOISE.sub("", text) for text in STAND_INS)
 _FURNITURE = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, BOILERPLATE), key=len, reverse=True)) + ")+", re.I
 )
@@ -73,4 +92,4 @@ def is_no_opinion(own: str) -> bool:
     rest = EMOTICON.sub(" ", rest)
     rest = EMOJI.sub(" ", rest)
     rest = _NOISE.sub("", rest)
-    return not rest or _FURNITURE.fullmatch(rest) is not None
+    return not rest or rest in _STAND_IN or _FURNITURE.fullmatch(rest) is not None

@@ -9,7 +9,9 @@ import pytest
 
 MODULES = [
     "koubei.crawlers.textutil",
+    "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders.base",
+    "koubei.crawlers.spiders.shop_jsonp",
     "koubei.crawlers.spiders.video_comments",
 ]
 

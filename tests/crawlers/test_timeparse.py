@@ -53,6 +53,15 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("1795485600", datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
         (1795485600, datetime.fromtimestamp(1795485600, tz=DEFAULT_TZ)),
         ("1795485600123", datetime.fromtimestamp(1795485600.123, tz=DEFAULT_TZ)),
+        # As Chinese news pages write times (public crawlers strip the spaces and read
+        # "%Y年%m月%d日%H:%M", or turn "：" into ":" first): no space after 日, a full-width
+        # colon, the no-break space of &nbsp; and the ideographic space.
+        ("2026年11月24日10:00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("2026年11月24日 10:00:05", datetime(2026, 11, 24, 10, 0, 5, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24 10：00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("昨天 10：32", datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ)),
+        ("2026-11-24\xa010:00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("2026年11月24日\u300010:00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
     ],
 )
 def test_expressions(text: str | int, expected: datetime) -> None:
@@ -114,6 +123,8 @@ def test_offsets_real_zones_use_pass() -> None:
     [
         ("11-20", "day"),
         ("2026年11月24日", "day"),
+        ("2026年11月24日10:00", "minute"),
+        ("2026-11-24\xa010:00", "minute"),
         ("2天前", "day"),
         ("3小时前", "hour"),
         ("昨天 10:32", "minute"),

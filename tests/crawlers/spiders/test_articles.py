@@ -154,3 +154,91 @@ def test_feed_times_in_cst_are_china_time(
     assert second["author"]["name"] == "路人丙" and second["title"] == "鲜牧奶粉结块 - 2楼"
     assert site.hits("/bbs/thread-91.html") == []  # both built from the feed
     assert report.status == "ok" and not report.stats["errors"]
+
+
+@pytest.mark.parametrize("feed", ["atom_relative.xml", "rss_relative.xml"])
+def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
+    feed: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """An entry link relative to the feed (``xml:base`` on the feed or the entry, else the
+    feed's own URL, as feedparser resolves them) raised in Scrapy's Request ("Missing scheme")
+    and lost the whole feed page."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    page = lambda q: Reply.page("article1.html", HTML)  # noqa: E731
+    site = fixture_site(
+        {
+            f"/{feed}": lambda q: Reply.page(feed, "application/xml"),
+            "/blog/2026/11/1.html": page,
+            "/news/2.html": page,
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/{feed}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    expected = [f"{site.url}/blog/2026/11/1.html"]
+    if feed.startswith("atom"):
+        expected.append(f"{site.url}/news/2.html")  # the entry's own xml:base
+    assert sorted(docs) == sorted(expected)
+    first = docs[f"{site.url}/blog/2026/11/1.html"]
+    assert first["native_id"] == url_id(first["url"])
+    assert first["title"] == "鲜牧牛奶被曝喝出异物"
+    assert first["created_at"] == "2026-11-24T10:30:00+08:00"  # published, not updated
+    assert report.stats.get("errors", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("where", "content_type"),
+    [("declaration", "application/xml"), ("header", "application/xml; charset=GB2312")],
+)
+def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
+    where: str,
+    content_type: str,
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: Any,
+) -> None:
+    """A UTF-8 feed still labelled GB2312 (a server or a template left from before a
+    migration): GB18030 decodes many UTF-8 byte strings without an error, into other
+    characters (鲜牧 → 椴滅墽), so the title landed as mojibake that names no brand."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
+    if where == "declaration":
+        feed = feed.replace('encoding="utf-8"', 'encoding="gb2312"')
+    site = fixture_site(
+        {
+            "/rss.xml": lambda q: Reply(feed.encode("utf-8"), 200, content_type),
+            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [doc] = jsonl.read(report.landing_file)
+    assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
+
+
+def test_a_guid_that_is_not_a_permalink_is_not_fetched(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """An item without ``<link>`` whose ``guid`` says ``isPermaLink="false"`` (RSS 2.0: not a
+    URL) was requested as if it were one; a guid without the attribute is the item's link."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = "rss_guid_not_permalink.xml"
+    site = fixture_site(
+        {
+            f"/{feed}": lambda q: Reply.page(feed, "application/xml"),
+            "/news/2.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/{feed}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    assert [r["url"] for r in jsonl.read(report.landing_file)] == [f"{site.url}/news/2.html"]
+    assert [path for path, _ in site.requests if path != "/robots.txt"] == [
+        f"/{feed}",
+        "/news/2.html",
+    ]
+    assert report.stats["errors"] == {"no_link": 1}  # counted, not requested as a URL

@@ -208,3 +208,53 @@ def test_gbk_bytes_declared_utf8_are_read_not_dropped(
     docs = by_id(report.landing_file)
     assert docs["shop_json:14000000002"]["text_raw"] == "鲜牧牛奶有股怪味，疑似变质"
     assert report.stats["dropped"] == {"excluded": 1}  # 鲜牧场, as with the right header
+
+
+def test_jsonp_answer_as_jd_serves_it_field_by_field(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """JD's own answer (``fetchJSON_comment98({...});``) with every field a real comment has,
+    and a follow-up whose ``hAfterUserComment`` is null: that once raised inside the page's
+    callback and lost every review of the page (the README cites the shape's sources)."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+
+    def route(q: dict[str, str]) -> Reply:
+        return Reply.page("jd_jsonp_fields.jsonp", "text/html;charset=UTF-8")
+
+    site = fixture_site({PATH: route})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    docs = by_id(report.landing_file)
+    assert sorted(docs) == [
+        "shop_json:10681890470",
+        "shop_json:10681890470-after",
+        "shop_json:10681890471",
+    ]
+    review = docs["shop_json:10681890470"]
+    # The text as the API gives it (entities and newlines are the clean stage's business).
+    assert review["text_raw"] == (
+        "鲜牧这款很好的，没有什么味道。&hellip;物流配送一直如此快速！\n好评！"
+    )
+    assert review["created_at"] == "2026-11-24T00:44:24+08:00"
+    assert review["rating"] == 5.0 and review["title"] is None
+    assert review["product_id"] == "2531316"  # referenceId, the sku reviewed
+    assert review["url"] == "https://item.jd.com/2531316.html#comment-10681890470"
+    assert review["author"]["id"] == "544a5a1f-b37c-43a7-bfa3-d2299958d4f4"
+    assert review["author"]["name"] == "山***彡"  # anonymised by JD
+    assert review["engagement"]["helpful"] == 31 and review["engagement"]["comments"] == 3
+    assert review["extra"]["images"] == 2 and review["extra"]["sku"] == "鲜牧 纯牛奶 250ml*12盒"
+    [reply] = review["extra"]["shop_replies"]
+    assert reply == {
+        "text": "您好，感谢您的支持！\n",
+        "created": "2026-11-24 14:41:40",
+        "name": "鲜牧京东自营旗舰店",
+    }
+    followup = docs["shop_json:10681890470-after"]
+    assert followup["text_raw"] == "喝完一箱了，还会回购"
+    assert followup["created_at"] == "2026-11-30T19:07:41+08:00"
+    assert followup["parent_id"] == review["id"] and followup["relation"] == "reply"
+    assert followup["extra"]["days_after"] == 6  # afterDays
+    # The platform's stand-in text lands as given; sentiment labels it no_opinion.
+    assert docs["shop_json:10681890471"]["text_raw"] == "此用户未填写评价内容"
+    assert report.stats.get("errors", {}) == {}
+    assert report.status == "ok"

@@ -198,3 +198,60 @@ def test_post_ids_as_the_site_shows_them_bv_and_av(
         assert sorted(docs) == ["501", "502", "503", "504", "av777"], post_id
         assert {q["oid"] for q in site.hits("/x/v2/reply/main")} == {"777"}
         assert report.stats["errors"] == {}
+
+
+def test_every_field_of_a_real_reply_page(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """A reply page in the full shape the site answers today: the author's region is
+    ``reply_control.location`` ("IP属地：广东") and verification ``member.official_verify.type``
+    (-1 none); both were dropped. A picture-only reply (``message: ""``, ``content.pictures``)
+    keeps its picture count."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    view = {
+        "code": 0,
+        "message": "0",
+        "data": {
+            "aid": 1556386640,
+            "bvid": "BV1sx4y1m7Ng",
+            "title": "鲜牧 vs 北岭 牛奶盲测",
+            "desc": "-",
+            "pubdate": 1795478400,
+            "owner": {"mid": 442947096, "name": "测评君", "face": ""},
+            "stat": {"view": 10293, "reply": 3, "like": 900, "share": 12},
+        },
+    }
+    site = fixture_site(
+        {
+            "/x/web-interface/nav": lambda q: Reply('{"code": -101, "data": {}}'),
+            "/x/web-interface/view": lambda q: Reply(json.dumps(view, ensure_ascii=False)),
+            "/x/v2/reply/main": lambda q: Reply.page("bili_main_fields.json"),
+        }
+    )
+    source = Source(
+        name="bili", platform="video_comments", base_url=site.url, post_ids=["av1556386640"]
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["237106897104", "237109513696", "237495603232", "av1556386640"]
+    root = docs["237106897104"]
+    assert root["author"] == {
+        "id": "442947096",
+        "name": "测评君",
+        "followers": None,
+        "verified": True,  # official_verify.type 0
+        "region": "广东",
+    }
+    assert root["text_raw"] == "这期鲜牧测得很细[doge]"
+    assert root["created_at"] == "2026-11-24T10:00:00+08:00"
+    assert root["engagement"]["likes"] == 12 and root["engagement"]["comments"] == 2
+    assert root["url"] == "https://www.bilibili.com/video/av1556386640#reply237106897104"
+    answer = docs["237109513696"]
+    assert answer["author"]["region"] == "辽宁" and answer["author"]["verified"] is False
+    assert answer["parent_id"] == root["id"] and answer["extra"]["thread_root"] == root["id"]
+    picture = docs["237495603232"]
+    assert picture["text_raw"] == "" and picture["extra"]["images"] == 1
+    assert picture["author"]["region"] is None  # no location given
+    assert picture["parent_id"] == answer["id"]
+    assert report.stats.get("errors", {}) == {} and report.status == "ok"
