@@ -89,3 +89,26 @@ def test_demo_negative_share_counts_no_bare_reposts(model: SentimentModel) -> No
     share = opinions.count("negative") / len(opinions)
     old_share = (opinions.count("negative") + len(bare)) / len(labels)
     assert share < 0.35 < old_share
+
+
+# m.weibo.cn text as the spider stores it (text_raw is the mblog's HTML): mention links, reposts'
+# ``//<a href='/n/x'>@x</a>:`` chains and emoticons drawn as ``<img alt=[..]>`` (shapes from
+# zhangfaliang/koa2 server/writeFile/data.js and YaoZeyuan/stablog new_weibo_api_com.d.ts).
+def _icon(name: str) -> str:
+    return f'<span class="url-icon"><img alt=[{name}] src="//h5.sinaimg.cn/x.png" /></span>'
+
+
+@pytest.mark.parametrize(
+    ("html", "label"),
+    [
+        # Without its emoticon the text is neutral (0.51): the picture is the opinion.
+        (f"今天收到鲜牧的奶{_icon('赞')}{_icon('赞')}", "positive"),
+        (f"今天收到鲜牧的奶{_icon('怒')}", "negative"),
+        (f"{_icon('怒')}{_icon('怒')}//<a href='/n/维权小王'>@维权小王</a>:喝出异物", NO_OPINION),
+        (f"<a href='/n/小李'>@小李</a> {_icon('doge')}//<a href=/n/小王>@小王</a> :好", NO_OPINION),
+    ],
+)
+def test_weibo_html_is_scored_with_its_emoticons(
+    model: SentimentModel, html: str, label: str
+) -> None:
+    assert model.score(clean_text(html))[1] == label
