@@ -30,6 +30,14 @@ _IMG_EMOTICON = re.compile(
     re.I,
 )
 
+# m.weibo.cn's link cards (``<a data-url="http://t.cn/..">``, video cards to video.weibo.com)
+# are set apart by a space, so a card title (``小王的微博视频``) is not glued to the author's
+# words before it (see ``sentiment.opinion``).
+_LINK_CARD = re.compile(
+    r"""<a\b(?=[^<>]{0,2000}?\b(?:data-url\s*=|href\s*=\s*["']?https?://video\.weibo\.com/))""",
+    re.I,
+)
+
 
 def strip_html(text: str) -> str:
     """Remove tags, comments, script/style blocks and decode entities.
@@ -49,6 +57,7 @@ def strip_html(text: str) -> str:
         text = _BLOCK.sub(" ", text)
         text = _COMMENT.sub(" ", text)
         text = _IMG_EMOTICON.sub(_emoticon_alt, text)
+        text = _LINK_CARD.sub(" <a", text)
         text = _BREAK_TAG.sub("\n", text)
         text = _TAG.sub("", text)
     if "&" in text and _ENTITY_HINT.search(text):

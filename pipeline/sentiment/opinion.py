@@ -59,11 +59,33 @@ _FURNITURE = re.compile(
 )
 
 
+# Text the platform writes into a post for a link card, as crawled text carries it:
+# - weibo.com pages draw a link's icon as a letter, so their text reads ``O网页链接`` and, for a
+#   video, ``L小王的微博视频``; a cut-off post ends ``...展开全文c``;
+# - m.weibo.cn titles a video card ``小王的微博视频`` (``<span class="surl-text">``);
+# - weibo.cn lists ``[组图共4张]`` after a post with pictures.
+# None of it is the author's words, so it is taken out before the rest is judged or scored.
+_CARD = re.compile(
+    r"O?网页链接|展开全文c?|\[组图共\d{1,3}张\]"
+    r"|(?<![A-Za-z0-9])L[^\s#@:：，。！？]{1,30}?的(?:微博|秒拍)视频"
+    r"|(?<=[\s，。！？!?,.~])[^\s#@:：，。！？]{1,30}?的(?:微博|秒拍)视频(?=\s|$)"
+)
+# A post that is nothing but a video card (``小王的微博视频``). Cleaning sets m.weibo.cn's cards
+# apart with a space; in plain text a card glued to words before it cannot be told from them.
+_WHOLE_CARD = re.compile(r"[^\s#@:：，。！？]{1,30}的(?:微博|秒拍)视频")
+
+
 def own_text(text: str) -> str:
-    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix."""
+    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix and
+    without the text of link cards (``O网页链接``, ``L小王的微博视频``, see ``_CARD``)."""
     if "//@" in text:
         text = text.split("//@", 1)[0]
-    return _REPLY_PREFIX.sub("", text).strip()
+    text = _REPLY_PREFIX.sub("", text)
+    if "网页链接" in text or "视频" in text or "展开全文" in text or "组图" in text:
+        text = _CARD.sub(" ", text).strip()
+        if _WHOLE_CARD.fullmatch(text):
+            return ""
+    return text.strip()
 
 
 def is_no_opinion(own: str) -> bool:

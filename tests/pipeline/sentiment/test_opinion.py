@@ -112,3 +112,39 @@ def test_weibo_html_is_scored_with_its_emoticons(
     model: SentimentModel, html: str, label: str
 ) -> None:
     assert model.score(clean_text(html))[1] == label
+
+
+# Link cards as crawled text carries them. weibo.com pages draw a link's icon as a letter:
+# ``O网页链接``, ``L小王的微博视频``, and a cut-off post ends ``展开全文c`` (public Weibo text
+# cleaners strip exactly these: ``O网页链接``, ``L[^\s]*的微博视频``, ``展开全文c``); m.weibo.cn
+# titles a video card ``英国报姐的微博视频`` (saved mblog texts); weibo.cn lists ``[组图共4张]``.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "O网页链接",
+        "转发微博 O网页链接",
+        "L小王的微博视频",
+        "转发微博 L小王的微博视频",
+        "英国报姐的微博视频",
+        "分享视频 英国报姐的微博视频",
+        "展开全文c",
+        "[组图共4张] 原图",
+    ],
+)
+def test_link_cards_are_no_words_of_the_author(model: SentimentModel, text: str) -> None:
+    assert model.score(clean_text(text)) == (0.5, NO_OPINION)
+
+
+def test_a_post_is_scored_without_its_link_cards(model: SentimentModel) -> None:
+    assert own_text("鲜牧好喝O网页链接") == "鲜牧好喝"
+    assert own_text("鲜牧太差了L小王的微博视频") == "鲜牧太差了"
+    assert own_text("喝出异物，商家不给退...展开全文c") == "喝出异物，商家不给退..."
+    # A card is set apart by a space in m.weibo.cn's HTML, so the words before it stay.
+    card = (
+        '<a data-url="http://t.cn/Rg8QYIo" href="http://video.weibo.com/show?fid=1034:42">'
+        '<span class="surl-text">小王的微博视频</span></a>'
+    )
+    assert own_text(clean_text(f"鲜牧太差了{card}")) == "鲜牧太差了"
+    assert model.score(clean_text(f"鲜牧太差了{card}"))[1] == "negative"
+    # Words that merely mention a video are words.
+    assert model.score("鲜牧的微博视频太好看了")[1] == "positive"
