@@ -49,6 +49,19 @@ BOILERPLATE = (
     "全文",
     "原图",
     "来自",
+    # The same furniture in traditional script (weibo.com's zh-TW pages), for text scored
+    # without cleaning's traditional → simplified step (``text_raw`` when no ``text_clean``).
+    "轉發",
+    "轉載",
+    "分享圖片",
+    "分享視頻",
+    "網頁鏈接",
+    "查看圖片",
+    "圖片",
+    "視頻",
+    "展開全文",
+    "原圖",
+    "來自",
 )
 _REPLY_PREFIX = re.compile(r"^\s*回复\s*@[^:：\s]{1,30}\s*[:：]\s*")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.I)

@@ -41,6 +41,10 @@ def model() -> SentimentModel:
         "。。。",
         "回复@小李:",
         "网页链接",
+        # Traditional script, uncleaned (weibo.com zh-TW pages write 轉發 / 分享圖片).
+        "轉發",
+        "轉發 //@消費者小李:鮮牧的奶喝出異物",
+        "分享圖片",
     ],
 )
 def test_posts_without_own_words_have_no_opinion(model: SentimentModel, text: str) -> None:
