@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
+from koubei.pipeline.sentiment.features import has_evaluative_word
 
 NO_OPINION = "no_opinion"
 
@@ -84,8 +85,9 @@ _CARD = re.compile(
     r"|(?<=[\s，。！？!?,.~])[^\s#@:：，。！？]{1,30}?的(?:微博|秒拍)视频(?=\s|$)"
 )
 # A post that is nothing but a video card (``小王的微博视频``). Cleaning sets m.weibo.cn's cards
-# apart with a space; in plain text a card glued to words before it cannot be told from them.
-_WHOLE_CARD = re.compile(r"[^\s#@:：，。！？]{1,30}的(?:微博|秒拍)视频")
+# apart with a space; in plain text a card glued to words before it is told from them only by
+# those words: an evaluative word (``太难喝了小王的微博视频``) means the author wrote something.
+_WHOLE_CARD = re.compile(r"([^\s#@:：，。！？]{1,30})的(?:微博|秒拍)视频")
 
 
 def own_text(text: str) -> str:
@@ -96,7 +98,8 @@ def own_text(text: str) -> str:
     text = _REPLY_PREFIX.sub("", text)
     if "网页链接" in text or "视频" in text or "展开全文" in text or "组图" in text:
         text = _CARD.sub(" ", text).strip()
-        if _WHOLE_CARD.fullmatch(text):
+        whole = _WHOLE_CARD.fullmatch(text)
+        if whole and not has_evaluative_word(whole.group(1)):
             return ""
     return text.strip()
 

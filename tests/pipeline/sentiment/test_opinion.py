@@ -150,5 +150,7 @@ def test_a_post_is_scored_without_its_link_cards(model: SentimentModel) -> None:
     )
     assert own_text(clean_text(f"鲜牧太差了{card}")) == "鲜牧太差了"
     assert model.score(clean_text(f"鲜牧太差了{card}"))[1] == "negative"
-    # Words that merely mention a video are words.
+    # Words that merely mention a video are words, and so are words glued to a card.
     assert model.score("鲜牧的微博视频太好看了")[1] == "positive"
+    assert model.score("这次的奶太难喝了小王的微博视频")[1] == "negative"
+    assert model.score("美食博主小王的微博视频") == (0.5, NO_OPINION)
