@@ -97,7 +97,9 @@ def expected_negative(
 def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, Any]]:
     """Share of voice and net sentiment for a brand set, the focus brand first.
 
-    ``counts[brand]`` has ``total``, ``positive`` and ``negative`` posts in the period.
+    ``counts[brand]`` has ``total``, ``positive`` and ``negative`` posts in the period, and
+    ``no_opinion`` posts (bare reposts and the like): those are voice, counted in ``total`` and
+    the share of voice, but no opinion, so net sentiment and negative share leave them out.
 
     >>> rows = voice_rows({"甲": {"total": 30, "positive": 5, "negative": 20},
     ...                    "乙": {"total": 10, "positive": 6, "negative": 1}}, "甲")
@@ -108,14 +110,16 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
     rows: list[dict[str, Any]] = []
     for brand, c in counts.items():
         total = c.get("total", 0)
+        opinions = total - c.get("no_opinion", 0)
+        positive, negative = c.get("positive", 0), c.get("negative", 0)
         rows.append(
             {
                 "brand": brand,
                 "focus": brand == focus,
                 "total": total,
                 "share": round(total / everyone, 4) if everyone else 0.0,
-                "net": (c.get("positive", 0) - c.get("negative", 0)) / total if total else 0.0,
-                "negative_share": c.get("negative", 0) / total if total else 0.0,
+                "net": (positive - negative) / opinions if opinions > 0 else 0.0,
+                "negative_share": negative / opinions if opinions > 0 else 0.0,
             }
         )
     rows.sort(key=lambda r: (not r["focus"], -r["total"], r["brand"]))

@@ -93,7 +93,8 @@ def incident_events(db_path: Path, incident: dict[str, Any]) -> list[dict[str, A
 def brand_counts(
     es: Any, prefix: str, brands: list[str], start: datetime, end: datetime
 ) -> dict[str, dict[str, int]]:
-    """Posts, positive and negative posts per brand in ``[start, end)`` (every brand listed)."""
+    """Posts, positive, negative and ``no_opinion`` posts per brand in ``[start, end)`` (every
+    brand listed)."""
     from koubei.pipeline.index.queries import post_filters, posts_alias
 
     response = es.search(
@@ -109,13 +110,14 @@ def brand_counts(
             }
         },
     )
-    counts = {b: {"total": 0, "positive": 0, "negative": 0} for b in brands}
+    counts = {b: {"total": 0, "positive": 0, "negative": 0, "no_opinion": 0} for b in brands}
     for bucket in response["aggregations"]["brands"]["buckets"]:
         labels = {b["key"]: b["doc_count"] for b in bucket["labels"]["buckets"]}
         counts[bucket["key"]] = {
             "total": int(bucket["doc_count"]),
             "positive": int(labels.get("positive", 0)),
             "negative": int(labels.get("negative", 0)),
+            "no_opinion": int(labels.get("no_opinion", 0)),
         }
     return counts
 

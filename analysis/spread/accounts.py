@@ -259,7 +259,8 @@ def _reach_and_roles(G: nx.DiGraph, early_min_size: int) -> dict[str, dict[str, 
             entry = stats[key]
             entry["posts"] += 1
             label = G.nodes[node].get("sentiment")
-            entry["labelled"] += label is not None
+            # A bare repost (``no_opinion``) is reach, not a voice: out of the negative share.
+            entry["labelled"] += label is not None and label != "no_opinion"
             entry["negative"] += label == "negative"
             entry["reach"] += sizes[node] - 1
             entry["cascades"][root] += sizes[node] - 1

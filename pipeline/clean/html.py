@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import re
 
+from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
+
 # Blocks whose content is never prose.
 _BLOCK = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -16,7 +18,25 @@ _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,30}(?:\s[^<>]{0,2000})?/?>")
 # Block-level tags become line breaks so that paragraphs stay paragraphs.
 _BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/dd|/dt)\b[^<>]{0,200}>", re.I)
+# Variation selector 16, the zero-width joiner and skin tones that belong to an emoji.
+_EMOJI_GLUE = frozenset("\ufe0f\u200d\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,10});?")
+# An emoticon drawn as a picture: m.weibo.cn's ``<span class="url-icon"><img alt=[doge] src=...>``
+# (the alt quoted or not) carries the emoticon only in its alt. The alt is kept when it is a
+# bracket emoticon or emoji (see ``emoticons``); any other alt is a caption or file name.
+_IMG_EMOTICON = re.compile(
+    r"""<img\b[^<>]{0,500}?\balt\s*=\s*(?:"([^"<>]{1,12})"|'([^'<>]{1,12})'|([^\s"'<>]{1,12}))"""
+    r"[^<>]{0,500}>",
+    re.I,
+)
+
+# m.weibo.cn's link cards (``<a data-url="http://t.cn/..">``, video cards to video.weibo.com)
+# are set apart by a space, so a card title (``小王的微博视频``) is not glued to the author's
+# words before it (see ``sentiment.opinion``).
+_LINK_CARD = re.compile(
+    r"""<a\b(?=[^<>]{0,2000}?\b(?:data-url\s*=|href\s*=\s*["']?https?://video\.weibo\.com/))""",
+    re.I,
+)
 
 
 def strip_html(text: str) -> str:
@@ -30,11 +50,14 @@ def strip_html(text: str) -> str:
     Returns
     -------
     str
-        The visible text with block-level tags turned into newlines.
+        The visible text with block-level tags turned into newlines and emoticon pictures
+        turned into their ``alt`` (``[doge]``, ``😡``).
     """
     if "<" in text:
         text = _BLOCK.sub(" ", text)
         text = _COMMENT.sub(" ", text)
+        text = _IMG_EMOTICON.sub(_emoticon_alt, text)
+        text = _LINK_CARD.sub(" <a", text)
         text = _BREAK_TAG.sub("\n", text)
         text = _TAG.sub("", text)
     if "&" in text and _ENTITY_HINT.search(text):
@@ -45,3 +68,10 @@ def strip_html(text: str) -> str:
             # text never carries a tag, whoever renders it.
             text = _TAG.sub("", _COMMENT.sub(" ", _BLOCK.sub(" ", text)))
     return text
+
+
+def _emoticon_alt(match: re.Match[str]) -> str:
+    alt = html.unescape(match.group(1) or match.group(2) or match.group(3) or "").strip()
+    if EMOTICON.fullmatch(alt) or (alt and all(EMOJI.match(c) or c in _EMOJI_GLUE for c in alt)):
+        return alt
+    return ""

@@ -197,6 +197,13 @@ def _lexicon_pattern(sections: dict[str, list[str]]) -> tuple[re.Pattern[str], d
 
 _LEXICON_RE, _POLARITY = _lexicon_pattern(load_lexicon())
 
+
+def has_evaluative_word(text: str) -> bool:
+    """True when ``text`` holds a word of the hand lexicon with a polarity (难喝, 很好; not the
+    [ignore] look-alikes such as 差不多)."""
+    return any(_POLARITY.get(m.group(0)) for m in _LEXICON_RE.finditer(text))
+
+
 # The published general lexicon (HowNet, ``hownet.txt``): thousands of words, so it is matched
 # with a dictionary scan rather than a regex alternation. The hand-written list (and its
 # [ignore] look-alikes) wins where the two overlap.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
+from koubei.pipeline.sentiment.features import has_evaluative_word
 
 NO_OPINION = "no_opinion"
 
@@ -50,6 +51,19 @@ BOILERPLATE = (
     "全文",
     "原图",
     "来自",
+    # The same furniture in traditional script (weibo.com's zh-TW pages), for text scored
+    # without cleaning's traditional → simplified step (``text_raw`` when no ``text_clean``).
+    "轉發",
+    "轉載",
+    "分享圖片",
+    "分享視頻",
+    "網頁鏈接",
+    "查看圖片",
+    "圖片",
+    "視頻",
+    "展開全文",
+    "原圖",
+    "來自",
 )
 # What a shop shows in place of a review the buyer never wrote (Taobao/Tmall after 15 days, JD
 # for a score without words): the platform's words, not the buyer's. The model read most of them
@@ -78,11 +92,35 @@ _FURNITURE = re.compile(
 )
 
 
+# Text the platform writes into a post for a link card, as crawled text carries it:
+# - weibo.com pages draw a link's icon as a letter, so their text reads ``O网页链接`` and, for a
+#   video, ``L小王的微博视频``; a cut-off post ends ``...展开全文c``;
+# - m.weibo.cn titles a video card ``小王的微博视频`` (``<span class="surl-text">``);
+# - weibo.cn lists ``[组图共4张]`` after a post with pictures.
+# None of it is the author's words, so it is taken out before the rest is judged or scored.
+_CARD = re.compile(
+    r"O?网页链接|展开全文c?|\[组图共\d{1,3}张\]"
+    r"|(?<![A-Za-z0-9])L[^\s#@:：，。！？]{1,30}?的(?:微博|秒拍)视频"
+    r"|(?<=[\s，。！？!?,.~])[^\s#@:：，。！？]{1,30}?的(?:微博|秒拍)视频(?=\s|$)"
+)
+# A post that is nothing but a video card (``小王的微博视频``). Cleaning sets m.weibo.cn's cards
+# apart with a space; in plain text a card glued to words before it is told from them only by
+# those words: an evaluative word (``太难喝了小王的微博视频``) means the author wrote something.
+_WHOLE_CARD = re.compile(r"([^\s#@:：，。！？]{1,30})的(?:微博|秒拍)视频")
+
+
 def own_text(text: str) -> str:
-    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix."""
+    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix and
+    without the text of link cards (``O网页链接``, ``L小王的微博视频``, see ``_CARD``)."""
     if "//@" in text:
         text = text.split("//@", 1)[0]
-    return _REPLY_PREFIX.sub("", text).strip()
+    text = _REPLY_PREFIX.sub("", text)
+    if "网页链接" in text or "视频" in text or "展开全文" in text or "组图" in text:
+        text = _CARD.sub(" ", text).strip()
+        whole = _WHOLE_CARD.fullmatch(text)
+        if whole and not has_evaluative_word(whole.group(1)):
+            return ""
+    return text.strip()
 
 
 def is_no_opinion(own: str) -> bool:

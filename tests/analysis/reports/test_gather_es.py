@@ -48,6 +48,8 @@ def _competitor_posts() -> list[dict]:
                 "sentiment": {**record["sentiment"], "label": "positive", "score": 0.9},
             }
         )
+    # A bare repost: voice, but no opinion.
+    records[-1]["sentiment"] = {**records[-1]["sentiment"], "label": "no_opinion", "score": 0.5}
     return records
 
 
@@ -88,10 +90,10 @@ def test_share_of_voice_counts_each_brand_of_the_set(es: Elasticsearch, loaded: 
     counts = brand_counts(
         es, loaded, ["鲜牧", "北岭", "云朵"], T0 - timedelta(hours=1), T0 + timedelta(days=1)
     )
-    assert counts["北岭"] == {"total": 6, "positive": 6, "negative": 0}
+    assert counts["北岭"] == {"total": 6, "positive": 5, "negative": 0, "no_opinion": 1}
     assert counts["鲜牧"]["total"] == len(incident())
     assert counts["鲜牧"]["negative"] > 0
-    assert counts["云朵"] == {"total": 0, "positive": 0, "negative": 0}
+    assert counts["云朵"] == {"total": 0, "positive": 0, "negative": 0, "no_opinion": 0}
 
 
 def test_incident_page_and_daily_brief_from_the_index(

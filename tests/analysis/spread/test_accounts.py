@@ -100,3 +100,17 @@ def test_forest_betweenness_is_exact() -> None:
     expected = nx.betweenness_centrality(F, normalized=True)
     got = forest_betweenness(F)
     assert max(abs(expected[n] - got[n]) for n in F) < 1e-12
+
+
+def test_an_accounts_negative_share_leaves_out_its_bare_reposts() -> None:
+    # 大V老王 complains once and reposts three times without a word (``转发微博``, labelled
+    # no_opinion): his share of negative posts is 1 of 1, not 1 of 4.
+    G = nx.DiGraph([(0, 1), (1, 2), (1, 3), (1, 4), (0, 5)])
+    authors = {0: "A", 1: "老王", 2: "老王", 3: "老王", 4: "老王", 5: "B"}
+    nx.set_node_attributes(G, authors, "author")
+    labels = {0: "negative", 1: "negative", 2: "no_opinion", 3: "no_opinion", 4: "no_opinion"}
+    nx.set_node_attributes(G, {**labels, 5: "positive"}, "sentiment")
+    rows = {row["name"]: row for row in key_accounts(G, top=5)}
+    assert rows["老王"]["posts"] == 4
+    assert rows["老王"]["negative_share"] == 1.0
+    assert rows["A"]["negative_share"] == 1.0 and rows["B"]["negative_share"] == 0.0

@@ -104,3 +104,30 @@ def test_sample_pages_lose_debris_and_keep_content(page: Path) -> None:
     lines = [line for line in text.split("\n") if line]
     short = [line for line in lines if len(line) <= 80]
     assert len(short) == len(set(short))  # no repeated headings
+
+
+# m.weibo.cn draws emoticons as pictures; the emoticon is only in the picture's alt, unquoted
+# (``alt=[doge]``, as in zhangfaliang/koa2 server/writeFile/data.js, a saved getIndex answer) or
+# quoted (``alt="[摊手]"``, a saved mblog text in a public Scrapy Weibo crawler's test script).
+WEIBO_DOGE = (
+    '<span class="url-icon"><img alt=[doge] src="//h5.sinaimg.cn/m/emoticon/icon/others/'
+    'd_doge-861403219c.png" style="width:1em; height:1em;" /></span>'
+)
+WEIBO_SHRUG = (
+    '<span class="url-icon"><img alt="[摊手]" src="//h5.sinaimg.cn/m/emoticon/icon/default/'
+    'd_tanshou-dcf7d5d0d6.png" style="width:1em; height:1em;"/></span>'
+)
+WEIBO_CARD_ICON = (
+    "<span class='url-icon'><img style='width: 1rem;height: 1rem' src='https://h5.sinaimg.cn/"
+    "upload/2015/09/25/3/timeline_card_small_web_default.png'></span>"
+)
+
+
+def test_weibo_emoticon_pictures_keep_their_alt() -> None:
+    assert clean_text(f"记住就不用哭了{WEIBO_DOGE}") == "记住就不用哭了[doge]"
+    assert clean_text(f"不要停\n{WEIBO_SHRUG}{WEIBO_SHRUG}") == "不要停\n[摊手][摊手]"
+    assert find_emoticons(clean_text(WEIBO_DOGE)) == ["[doge]"]
+    assert clean_text('<img alt="😡" src="e.png">') == "😡"
+    # Link-card icons have no alt, and an alt that is a caption is no emoticon: both drop.
+    assert clean_text(f"戳{WEIBO_CARD_ICON}网页链接") == "戳网页链接"
+    assert clean_text('<img alt="产品实拍图" src="p.jpg">好喝') == "好喝"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from koubei.pipeline.sentiment.features import extract, prepare, sentences
+from koubei.pipeline.sentiment.features import extract, has_evaluative_word, prepare, sentences
 
 
 def _marked(text: str, mark: str) -> set[str]:
@@ -130,3 +130,8 @@ def test_a_lexicon_word_before_any_section_is_an_error_naming_the_line(tmp_path)
         load_lexicon(path)
     path.write_text("[positive]\n满意\n[negative]\n失望\n", encoding="utf-8")
     assert load_lexicon(path) == {"positive": ["满意"], "negative": ["失望"]}
+
+
+def test_evaluative_words_are_the_lexicons_polar_ones() -> None:
+    assert has_evaluative_word("这次的奶太难喝了小王") and has_evaluative_word("很好")
+    assert not has_evaluative_word("美食博主小王") and not has_evaluative_word("差不多")

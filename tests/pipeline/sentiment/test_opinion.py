@@ -41,6 +41,10 @@ def model() -> SentimentModel:
         "。。。",
         "回复@小李:",
         "网页链接",
+        # Traditional script, uncleaned (weibo.com zh-TW pages write 轉發 / 分享圖片).
+        "轉發",
+        "轉發 //@消費者小李:鮮牧的奶喝出異物",
+        "分享圖片",
     ],
 )
 def test_posts_without_own_words_have_no_opinion(model: SentimentModel, text: str) -> None:
@@ -89,3 +93,64 @@ def test_demo_negative_share_counts_no_bare_reposts(model: SentimentModel) -> No
     share = opinions.count("negative") / len(opinions)
     old_share = (opinions.count("negative") + len(bare)) / len(labels)
     assert share < 0.35 < old_share
+
+
+# m.weibo.cn text as the spider stores it (text_raw is the mblog's HTML): mention links, reposts'
+# ``//<a href='/n/x'>@x</a>:`` chains and emoticons drawn as ``<img alt=[..]>`` (shapes from
+# zhangfaliang/koa2 server/writeFile/data.js and YaoZeyuan/stablog new_weibo_api_com.d.ts).
+def _icon(name: str) -> str:
+    return f'<span class="url-icon"><img alt=[{name}] src="//h5.sinaimg.cn/x.png" /></span>'
+
+
+@pytest.mark.parametrize(
+    ("html", "label"),
+    [
+        # Without its emoticon the text is neutral (0.51): the picture is the opinion.
+        (f"今天收到鲜牧的奶{_icon('赞')}{_icon('赞')}", "positive"),
+        (f"今天收到鲜牧的奶{_icon('怒')}", "negative"),
+        (f"{_icon('怒')}{_icon('怒')}//<a href='/n/维权小王'>@维权小王</a>:喝出异物", NO_OPINION),
+        (f"<a href='/n/小李'>@小李</a> {_icon('doge')}//<a href=/n/小王>@小王</a> :好", NO_OPINION),
+    ],
+)
+def test_weibo_html_is_scored_with_its_emoticons(
+    model: SentimentModel, html: str, label: str
+) -> None:
+    assert model.score(clean_text(html))[1] == label
+
+
+# Link cards as crawled text carries them. weibo.com pages draw a link's icon as a letter:
+# ``O网页链接``, ``L小王的微博视频``, and a cut-off post ends ``展开全文c`` (public Weibo text
+# cleaners strip exactly these: ``O网页链接``, ``L[^\s]*的微博视频``, ``展开全文c``); m.weibo.cn
+# titles a video card ``英国报姐的微博视频`` (saved mblog texts); weibo.cn lists ``[组图共4张]``.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "O网页链接",
+        "转发微博 O网页链接",
+        "L小王的微博视频",
+        "转发微博 L小王的微博视频",
+        "英国报姐的微博视频",
+        "分享视频 英国报姐的微博视频",
+        "展开全文c",
+        "[组图共4张] 原图",
+    ],
+)
+def test_link_cards_are_no_words_of_the_author(model: SentimentModel, text: str) -> None:
+    assert model.score(clean_text(text)) == (0.5, NO_OPINION)
+
+
+def test_a_post_is_scored_without_its_link_cards(model: SentimentModel) -> None:
+    assert own_text("鲜牧好喝O网页链接") == "鲜牧好喝"
+    assert own_text("鲜牧太差了L小王的微博视频") == "鲜牧太差了"
+    assert own_text("喝出异物，商家不给退...展开全文c") == "喝出异物，商家不给退..."
+    # A card is set apart by a space in m.weibo.cn's HTML, so the words before it stay.
+    card = (
+        '<a data-url="http://t.cn/Rg8QYIo" href="http://video.weibo.com/show?fid=1034:42">'
+        '<span class="surl-text">小王的微博视频</span></a>'
+    )
+    assert own_text(clean_text(f"鲜牧太差了{card}")) == "鲜牧太差了"
+    assert model.score(clean_text(f"鲜牧太差了{card}"))[1] == "negative"
+    # Words that merely mention a video are words, and so are words glued to a card.
+    assert model.score("鲜牧的微博视频太好看了")[1] == "positive"
+    assert model.score("这次的奶太难喝了小王的微博视频")[1] == "negative"
+    assert model.score("美食博主小王的微博视频") == (0.5, NO_OPINION)
