@@ -319,14 +319,9 @@ class ShopJsonpSpider(BaseSpider):
             return
         yield review
         append = rate.get("appendedFeed")
-        if isinstance(append, dict) and append.get("appendedFeedback"):
-            days = _int(append.get("intervalDay"))
-            # The append has no date of its own: the review's day plus the interval.
-            when = created + timedelta(days=days or 0)
-            yield from self._followup(
-                review, rate, item_id, fields, append["appendedFeedback"], when, sku, days,
-                time_precision="day",
-            )  # fmt: skip
+        yield from self._interval_followup(
+            review, rate, item_id, fields, created, sku, append, text_key="appendedFeedback"
+        )
 
     def parse_pc_reviews(
         self, module: dict[str, Any], response: Response, item_id: str, page: int, token: str
@@ -385,13 +380,30 @@ class ShopJsonpSpider(BaseSpider):
             return
         yield review
         append = rate.get("reviewAppendVO")
-        if isinstance(append, dict) and append.get("appendedWordContent"):
-            days = _int(append.get("intervalDay"))
-            when = created + timedelta(days=days or 0)
-            yield from self._followup(
-                review, rate, item_id, fields, append["appendedWordContent"], when, sku, days,
-                time_precision="day",
-            )  # fmt: skip
+        yield from self._interval_followup(
+            review, rate, item_id, fields, created, sku, append, text_key="appendedWordContent"
+        )
+
+    def _interval_followup(
+        self,
+        review: dict[str, Any],
+        rate: dict[str, Any],
+        item_id: Any,
+        fields: list[tuple[str, Any]],
+        created: Any,
+        sku: Any,
+        append: Any,
+        text_key: str,
+    ) -> Iterator[dict[str, Any]]:
+        """The follow-up of both mtop shapes: its text under ``text_key``, dated by an interval."""
+        if not isinstance(append, dict) or not append.get(text_key):
+            return
+        days = _int(append.get("intervalDay"))
+        # The append has no date of its own: the review's day plus the interval.
+        when = created + timedelta(days=days or 0)
+        yield from self._followup(
+            review, rate, item_id, fields, append[text_key], when, sku, days, time_precision="day"
+        )
 
     def _followup(
         self,
