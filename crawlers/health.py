@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from koubei import paths
+from koubei.atomicfile import atomic_write
 from koubei.timeutil import now
 
 Status = Literal["ok", "empty", "degraded", "blocked"]
@@ -155,10 +154,8 @@ def health_path(source: str) -> Path:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".health.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2)
-    os.replace(tmp, path)
 
 
 def write_health(health: Health) -> Path:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
 from koubei import paths
+from koubei.atomicfile import atomic_write
 
 MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten first
 
@@ -75,10 +74,8 @@ class CrawlState:
             while len(self._seen) > MAX_SEEN:
                 self._seen.popitem(last=False)
             data = {"source": self.source, "watermarks": self.watermarks, "seen": list(self._seen)}
-            fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
-            os.replace(tmp, self.path)
 
     def _merge_saved(self) -> None:
         """Take in what others saved since this state was loaded (newer marks, more ids)."""

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from koubei.atomicfile import atomic_write
 from koubei.errors import KoubeiError
 
 
@@ -48,20 +47,11 @@ def dumps_line(value: Any) -> str:
 
 def write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> int:
     """Write ``records`` to ``path`` via a temp file and rename; returns the count written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(dumps_line(record))
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        for record in records:
+            handle.write(dumps_line(record))
+            count += 1
     return count
 
 

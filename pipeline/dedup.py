@@ -19,10 +19,8 @@ run in one place.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from koubei.atomicfile import atomic_write
 from koubei.timeutil import now
 
 __all__ = [
@@ -140,16 +139,8 @@ class DedupIndex:
 
     def save(self, state_dir: Path) -> None:
         """Write atomically (temp file + rename) so a crash never leaves a torn state file."""
-        state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".lsh.", dir=state_dir)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, state_dir / STATE_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(Path(state_dir) / STATE_FILE, binary=True) as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
     def assign_records(
         self, records: list[dict[str, Any]], signatures: list[Signature] | None = None

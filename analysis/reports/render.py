@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from koubei import paths
+from koubei.atomicfile import atomic_write
 from koubei.fonts import web_font_css
 
 __all__ = ["daily_path", "incident_path", "render_page", "reports_dir", "write_page"]
@@ -60,13 +60,6 @@ def daily_path(day: str) -> Path:
 def write_page(context: dict[str, Any], path: Path) -> Path:
     """Render and write atomically (a reader never sees half a page)."""
     html = render_page(context)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        handle.write(html)
     return path

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from koubei.atomicfile import atomic_write
 from koubei.pipeline.sentiment import features, opinion
 
 SCHEMA = "koubei-sentiment-model"
@@ -179,9 +180,8 @@ class SentimentModel:
             "weights": [self.weights[f] for f in sorted(self.weights)],
         }
         text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
-        tmp.replace(path)
+        with atomic_write(path, binary=True) as handle:
+            handle.write(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
         return path
 
 

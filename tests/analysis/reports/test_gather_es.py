@@ -22,6 +22,13 @@ from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
 from tests.analysis.spread.incident import T0, incident
 
+
+def umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 BRANDS = cfg.BrandsConfig.model_validate(
     {
         "brands": [
@@ -140,6 +147,8 @@ def test_incident_page_and_daily_brief_from_the_index(
     assert brief.name == f"{T0.date().isoformat()}.html"
     assert "http://reports.example/incidents/" in text  # the day's incident links its page
     assert text.count("<section") == 2  # one section per configured brand
+    # Pages are meant to be served; mkstemp's 0600 kept a web server running as another user out.
+    assert brief.stat().st_mode & 0o044 == 0o044 & ~umask()
 
 
 def test_report_cli_writes_the_brief_and_names_it(
