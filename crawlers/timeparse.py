@@ -1,6 +1,6 @@
 """The one time parser: platform time expressions and stored ISO times to aware datetimes.
 
-Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``今天 10:32``,
+Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``半小时前``, ``今天 10:32``,
 ``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
@@ -74,14 +74,18 @@ class ParsedTime:
     precision: Precision
 
 
-_RELATIVE = re.compile(r"^(\d{1,6})\s*(秒|分钟|小时|天|周|个月)前$", re.ASCII)
+# ``半小时前`` (half an hour), ``2个小时前`` and ``1年前`` are shown too (Bilibili, Douyin and
+# news pages); a year is taken as 365 days, like a month as 30: the page says no more.
+_RELATIVE = re.compile(r"^(\d{1,6}|半)\s*(秒|分钟|个?小时|天|周|个月|年)前$", re.ASCII)
 _RELATIVE_UNITS: dict[str, tuple[timedelta, Precision]] = {
     "秒": (timedelta(seconds=1), "second"),
     "分钟": (timedelta(minutes=1), "minute"),
     "小时": (timedelta(hours=1), "hour"),
+    "个小时": (timedelta(hours=1), "hour"),
     "天": (timedelta(days=1), "day"),
     "周": (timedelta(weeks=1), "day"),
     "个月": (timedelta(days=30), "day"),
+    "年": (timedelta(days=365), "day"),
 }
 _DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
@@ -250,7 +254,10 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
     match = _RELATIVE.match(text)
     if match:
         unit, precision = _RELATIVE_UNITS[match.group(2)]
-        return ParsedTime(ref - int(match.group(1)) * unit, precision)
+        amount = 0.5 if match.group(1) == "半" else int(match.group(1))
+        if amount == 0.5 and precision == "hour":
+            precision = "minute"  # half an hour ago is to the half hour
+        return ParsedTime(ref - amount * unit, precision)
     local_ref = ref.astimezone(DEFAULT_TZ)
     match = _DAY_WORD.match(text)
     if match:

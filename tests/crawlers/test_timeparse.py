@@ -26,6 +26,9 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("3小时前", NOW - timedelta(hours=3)),
         ("30秒前", NOW - timedelta(seconds=30)),
         ("2天前", NOW - timedelta(days=2)),
+        ("半小时前", NOW - timedelta(minutes=30)),  # Bilibili, Douyin
+        ("2个小时前", NOW - timedelta(hours=2)),
+        ("1年前", NOW - timedelta(days=365)),
         ("今天 08:32", datetime(2026, 11, 25, 8, 32, tzinfo=DEFAULT_TZ)),
         ("昨天 10:32", datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ)),
         ("前天 23:05", datetime(2026, 11, 23, 23, 5, tzinfo=DEFAULT_TZ)),
@@ -127,6 +130,8 @@ def test_offsets_real_zones_use_pass() -> None:
         ("2026-11-24\xa010:00", "minute"),
         ("2天前", "day"),
         ("3小时前", "hour"),
+        ("半小时前", "minute"),
+        ("1年前", "day"),
         ("昨天 10:32", "minute"),
         ("2026-11-20 08:00", "minute"),
         ("2026-11-24 10:00:00", "second"),
