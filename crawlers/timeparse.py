@@ -1,7 +1,7 @@
 """The one time parser: platform time expressions and stored ISO times to aware datetimes.
 
-Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``半小时前``, ``今天 10:32``,
-``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
+Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``半小时前``,
+``今天 10:32``, ``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
 The zone name ``CST`` is China Standard Time (+08:00), as Chinese sites mean it.
