@@ -10,6 +10,7 @@ children, one row per depth), so graphviz is not needed.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,15 @@ from koubei.analysis.spread.virality import bfs_order, subtree_sizes
 from koubei.fonts import rc_params
 from koubei.timeutil import DEFAULT_TZ
 
-__all__ = ["COLOURS", "cascade_png", "collapse_leaves", "prune", "timeline_png", "tree_layout"]
+__all__ = [
+    "COLOURS",
+    "cascade_figure",
+    "cascade_png",
+    "collapse_leaves",
+    "prune",
+    "timeline_png",
+    "tree_layout",
+]
 
 COLOURS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c", None: "#e0e0e0"}
 
@@ -125,6 +134,23 @@ def cascade_png(
     labelled with their author. Cascades above ``max_nodes`` show their largest branches.
     """
     import matplotlib
+
+    with matplotlib.rc_context(rc_params()):
+        fig = cascade_figure(G, root, max_nodes=max_nodes, labels=labels, title=title)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+    return path
+
+
+def cascade_figure(
+    G: nx.DiGraph,
+    root: Hashable,
+    *,
+    max_nodes: int = 300,
+    labels: int = 25,
+    title: str | None = None,
+) -> Any:
+    """The matplotlib ``Figure`` :func:`cascade_png` saves (call inside ``rc_params()``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -133,75 +159,102 @@ def cascade_png(
     pos = tree_layout(tree, root)
     sizes = subtree_sizes(tree, root)
     total = len(subtree_sizes(G, root))
-    with matplotlib.rc_context(rc_params()):
-        width = min(24.0, max(6.0, 0.12 * len(pos)))
-        height = min(14.0, max(4.0, 1.1 * (1 - min(y for _x, y in pos.values()))))
-        fig = Figure(figsize=(width, height), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        segments = [(pos[u], pos[v]) for u, v in tree.edges() if u in pos and v in pos]
-        ax.add_collection(LineCollection(segments, colors="#bbbbbb", linewidths=0.8, zorder=1))
-        nodes = list(pos)
-        attrs = [tree.nodes[n] for n in nodes]
-        ax.scatter(
-            [pos[n][0] for n in nodes],
-            [pos[n][1] for n in nodes],
-            s=[
-                (20 + 25 * math.log10(1 + (a.get("followers") or 0)))
-                * min(4.0, 1 + math.sqrt(a.get("collapsed") or 0) / 2)
-                for a in attrs
-            ],
-            c=[
-                "white" if a.get("placeholder") else COLOURS.get(a.get("sentiment"), "#e0e0e0")
-                for a in attrs
-            ],
-            edgecolors=[COLOURS.get(a.get("sentiment"), "#777777") for a in attrs],
-            linewidths=0.8,
-            zorder=2,
+    width = min(24.0, max(6.0, 0.12 * len(pos)))
+    height = min(14.0, max(4.0, 1.1 * (1 - min(y for _x, y in pos.values()))))
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    segments = [(pos[u], pos[v]) for u, v in tree.edges() if u in pos and v in pos]
+    ax.add_collection(LineCollection(segments, colors="#bbbbbb", linewidths=0.8, zorder=1))
+    nodes = list(pos)
+    attrs = [tree.nodes[n] for n in nodes]
+    ax.scatter(
+        [pos[n][0] for n in nodes],
+        [pos[n][1] for n in nodes],
+        s=[
+            (20 + 25 * math.log10(1 + (a.get("followers") or 0)))
+            * min(4.0, 1 + math.sqrt(a.get("collapsed") or 0) / 2)
+            for a in attrs
+        ],
+        c=[
+            "white" if a.get("placeholder") else COLOURS.get(a.get("sentiment"), "#e0e0e0")
+            for a in attrs
+        ],
+        edgecolors=[COLOURS.get(a.get("sentiment"), "#777777") for a in attrs],
+        linewidths=0.8,
+        zorder=2,
+    )
+    xs = [x for x, _y in pos.values()]
+    # Layout units per point of text: the x span plus the 5 % margins over the axes' width
+    # (the figure less about 0.8 in for the depth axis and its label).
+    per_point = (max(xs) - min(xs) + 1.0) * 1.1 / (max(1.0, width - 0.8) * 72)
+    for node in _labelled(tree, pos, sizes, labels, per_point):
+        attrs_ = tree.nodes[node]
+        collapsed = attrs_.get("collapsed")
+        name = f"+{collapsed}" if collapsed else _short_name(attrs_.get("author"))
+        x, y = pos[node]
+        ax.annotate(
+            name,
+            (x, y),
+            xytext=(0, 0) if collapsed else (0, 6),
+            textcoords="offset points",
+            ha="center",
+            va="center" if collapsed else "bottom",
+            fontsize=7 if collapsed else _LABEL_PT,
+            color="white" if collapsed else "#111111",
+            zorder=3,
         )
-        for node in _labelled(tree, pos, sizes, labels):
-            attrs_ = tree.nodes[node]
-            collapsed = attrs_.get("collapsed")
-            name = f"+{collapsed}" if collapsed else (attrs_.get("author") or "?")
-            x, y = pos[node]
-            ax.annotate(
-                name,
-                (x, y),
-                xytext=(0, 0) if collapsed else (0, 6),
-                textcoords="offset points",
-                ha="center",
-                va="center" if collapsed else "bottom",
-                fontsize=7 if collapsed else 8,
-                color="white" if collapsed else "#111111",
-                zorder=3,
-            )
-        drawn = sum(tree.nodes[n].get("collapsed") or 1 for n in pos)
-        folded = sum(tree.nodes[n].get("collapsed") or 0 for n in pos)
-        shown = f"（显示 {drawn} / {total}）" if drawn < total else ""
-        if folded:
-            shown += f"（{folded} 条末端转发合并为 +N）"
-        ax.set_title(title or f"传播树 {root} · {total} 条{shown}", fontsize=11)
-        ax.set_ylabel("转发层级")
-        ax.set_yticks(sorted({y for _x, y in pos.values()}))
-        ax.set_yticklabels([str(int(-y)) for y in sorted({y for _x, y in pos.values()})])
-        ax.set_xticks([])
-        ax.autoscale_view()
-        ax.margins(0.05, 0.15)
-        for spine in ("top", "right", "bottom"):
-            ax.spines[spine].set_visible(False)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
-    return path
+    drawn = sum(tree.nodes[n].get("collapsed") or 1 for n in pos)
+    folded = sum(tree.nodes[n].get("collapsed") or 0 for n in pos)
+    shown = f"（显示 {drawn} / {total}）" if drawn < total else ""
+    if folded:
+        shown += f"（{folded} 条末端转发合并为 +N）"
+    ax.set_title(title or f"传播树 {root} · {total} 条{shown}", fontsize=11)
+    ax.set_ylabel("转发层级")
+    ax.set_yticks(sorted({y for _x, y in pos.values()}))
+    ax.set_yticklabels([str(int(-y)) for y in sorted({y for _x, y in pos.values()})])
+    ax.set_xticks([])
+    ax.autoscale_view()
+    ax.margins(0.05, 0.15)
+    for spine in ("top", "right", "bottom"):
+        ax.spines[spine].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+#: Author labels longer than this many ems are cut with an ellipsis: one long nickname would
+#: otherwise keep every neighbour on its row unlabelled.
+_LABEL_EMS = 8.0
+_LABEL_PT = 8.0
+_LABEL_GAP_PT = 4.0
+
+
+def _ems(text: str) -> float:
+    """Approximate width in ems: CJK and other wide characters one em, the rest 0.6."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+
+
+def _short_name(author: Any) -> str:
+    name = str(author or "?")
+    if _ems(name) <= _LABEL_EMS:
+        return name
+    while name and _ems(name) > _LABEL_EMS - 1:
+        name = name[:-1]
+    return name + "…"
 
 
 def _labelled(
-    tree: nx.DiGraph, pos: dict[Hashable, tuple[float, float]], sizes: Any, limit: int
+    tree: nx.DiGraph,
+    pos: dict[Hashable, tuple[float, float]],
+    sizes: Any,
+    limit: int,
+    per_point: float,
 ) -> list[Hashable]:
     """What to label: the biggest branches first, and never two labels on top of each other
-    (on one row, labels keep two layout units apart); folded nodes always show their count."""
+    (on one row, two labels' centres are at least half their widths apart, plus a gap, as
+    drawn at ``per_point`` layout units per point); folded nodes always show their count."""
     chosen: list[Hashable] = []
-    taken: dict[float, list[float]] = {}
+    taken: dict[float, list[tuple[float, float]]] = {}
     folded = [n for n in pos if tree.nodes[n].get("collapsed")]
     authors = sorted(
         (n for n in pos if not tree.nodes[n].get("collapsed")), key=lambda n: (-sizes[n], str(n))
@@ -210,9 +263,11 @@ def _labelled(
         x, y = pos[node]
         if len(chosen) >= limit:
             break
-        if any(abs(x - other) < 2.0 for other in taken.get(y, [])):
+        half = _ems(_short_name(tree.nodes[node].get("author"))) * _LABEL_PT * per_point / 2
+        gap = _LABEL_GAP_PT * per_point
+        if any(abs(x - other) < half + other_half + gap for other, other_half in taken.get(y, [])):
             continue
-        taken.setdefault(y, []).append(x)
+        taken.setdefault(y, []).append((x, half))
         chosen.append(node)
     return chosen + folded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import matplotlib
 import networkx as nx
 import numpy as np
 from matplotlib import image
@@ -12,11 +13,13 @@ from matplotlib import image
 from koubei.analysis.spread.cascade import build_cascades
 from koubei.analysis.spread.pictures import (
     COLOURS,
+    cascade_figure,
     cascade_png,
     prune,
     timeline_png,
     tree_layout,
 )
+from koubei.fonts import rc_params
 from tests.analysis.spread.incident import incident
 
 
@@ -75,3 +78,34 @@ def test_crawled_names_with_dollar_signs_are_drawn_as_text(tmp_path: Path) -> No
     G = build_cascades(records)
     png = image.imread(cascade_png(G, "weibo:1", tmp_path / "c.png", labels=50))
     assert _has_colour(png, COLOURS["negative"])
+
+
+def test_author_labels_on_one_row_never_overlap_as_drawn() -> None:
+    """Labels were kept two layout units apart whatever their length: at 0.12 in per node that
+    is about 17 pt, and eight Chinese characters at 8 pt are 64 pt wide, so neighbours' names
+    were drawn over each other. Measured here with the renderer, not the estimate."""
+    G = nx.DiGraph()
+    names = [
+        "鲜牧官方旗舰店客服",
+        "北岭乳业粉丝后援会",
+        "今天也要好好喝牛奶呀",
+        "user_name_very_long_1",
+    ]
+    for i in range(40):
+        G.add_edge("root", f"c{i}")
+        G.nodes[f"c{i}"]["author"] = names[i % 4] + str(i)
+        for j in range(1 + i % 3):
+            G.add_edge(f"c{i}", f"g{i}.{j}")
+            G.nodes[f"g{i}.{j}"]["author"] = f"转发者{i}.{j}"
+    with matplotlib.rc_context(rc_params()):
+        fig = cascade_figure(G, "root", labels=60)
+        renderer = fig.canvas.get_renderer()
+        boxes = [
+            text.get_window_extent(renderer)
+            for text in fig.axes[0].texts
+            if text.get_color() == "#111111"  # authors; "+N" counts sit inside their marker
+        ]
+    assert len(boxes) >= 8  # still labels the biggest branches on each row
+    overlapping = [(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1 :] if a.overlaps(b)]
+    assert overlapping == []
+    assert all(len(t.get_text()) <= 12 for t in fig.axes[0].texts)  # long names are cut
