@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -208,16 +208,24 @@ class Channel(ABC):
             **request.headers,
         }
         try:
-            response = self._http().post(
-                request.url, content=request.body, headers=headers, timeout=timeout or self.timeout
-            )
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
-            raise DeliveryError(
-                f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-        self.check_response(response)
+            try:
+                response = self._http().post(
+                    request.url,
+                    content=request.body,
+                    headers=headers,
+                    timeout=timeout or self.timeout,
+                )
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+                raise DeliveryError(
+                    f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            self.check_response(response)
+        except DeliveryError as exc:
+            # What on-call staff read in `koubei alerts status` and the log: which channel, of
+            # which platform, and the platform's own code.
+            raise exc.named(f"{self.type_name} channel {self.name!r}") from exc.__cause__
 
 
 def parse_rate(text: Any) -> tuple[int, float]:
@@ -257,8 +265,14 @@ def raise_for_http(response: httpx.Response) -> None:
     if status < 300:
         return
     retryable = status >= 500 or status in (408, 425, 429)
+    text = response.text[:200]
+    if status < 400:
+        # httpx does not follow redirects and neither do we: the signed body would go to an
+        # address nobody configured. Say where the receiver points, so the URL can be fixed.
+        where = response.headers.get("Location") or "no Location header"
+        text = f"redirect to {where} (redirects are not followed: configure the final URL)"
     raise DeliveryError(
-        f"HTTP {status}: {response.text[:200]}",
+        f"HTTP {status}: {text}",
         retryable=retryable,
         retry_after=retry_after(response),
         rate_limited=status == 429,
@@ -287,13 +301,18 @@ def raise_for_errcode(
     rate_codes: set[int],
     retry_codes: frozenset[int] = frozenset(),
     message_key: str = "errmsg",
+    rate_messages: tuple[str, ...] = (),
+    hints: Mapping[int, str] | None = None,
 ) -> None:
     """Chat platforms answer with an error code in the body; 0 means accepted.
 
     ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
     are other transient errors (system busy); any other code is a bad request, not retried.
     HTTP 429 is "too fast" whatever code the body carries (Feishu's gateway answers 429 with
-    code 99991400, a code our lists need not know).
+    code 99991400, a code our lists need not know), and so is a message holding one of
+    ``rate_messages`` (lower case) whatever its code: a limit answered under a code our list
+    does not know yet is waited out, not lost. ``hints`` say what a permanent code means for
+    the operator (which setting to fix).
     """
     try:
         body = response.json()
@@ -304,9 +323,14 @@ def raise_for_errcode(
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        limited = int(code) in rate_codes or response.status_code == 429
+        limited = (
+            int(code) in rate_codes
+            or response.status_code == 429
+            or any(m in str(message).lower() for m in rate_messages)
+        )
+        hint = (hints or {}).get(int(code)) if not limited else None
         raise DeliveryError(
-            f"{code_key} {code}: {message}",
+            f"{code_key} {code}: {message}" + (f" — {hint}" if hint else ""),
             # a 5xx is the platform failing, whatever code its body carries: worth retrying
             retryable=limited or int(code) in retry_codes or response.status_code >= 500,
             retry_after=retry_after(response) if limited else None,
