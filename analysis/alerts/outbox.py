@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,6 +75,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         self.rate_limited = rate_limited
         self.unknown_outcome = unknown_outcome
+
+    def named(self, who: str) -> DeliveryError:
+        """The same error, its message starting with ``who`` (the channel that sent)."""
+        return DeliveryError(
+            f"{who}: {self}",
+            retryable=self.retryable,
+            retry_after=self.retry_after,
+            rate_limited=self.rate_limited,
+            unknown_outcome=self.unknown_outcome,
+        )
 
 
 class Sender(Protocol):
@@ -315,6 +325,8 @@ def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
             lease = LEASE_SECONDS + max(0.0, run.deadline - run.clock())
             if not _claim(conn, note.id, run.now(), lease=lease):
                 continue  # another runner (an overlapping flow run) is sending it
+            if row["sending_at"] is not None:
+                note = _interrupted(conn, note)
             if not _send_paced(conn, run, sender, pacer, note):
                 break  # waited as long as a run may: the rest keep their order for next time
     finally:
@@ -354,6 +366,32 @@ def _claim(
     return cursor.rowcount == 1
 
 
+def _interrupted(conn: sqlite3.Connection, note: Notification) -> Notification:
+    """The last sender of this row died between its request and writing the outcome.
+
+    The message may have arrived, exactly as after a timeout: count an unknown send, so this
+    one goes out marked （重发） (and at most once more), never as a silent second copy.
+    """
+    log.warning(
+        "a send was interrupted before its outcome was written; re-sending marked as a repeat",
+        channel=note.channel,
+        key=note.idempotency_key,
+    )
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET unknown_sends = unknown_sends + 1, sending_at = NULL, "
+            "last_error = ? WHERE id = ?",
+            ("interrupted after the request went out (outcome unknown)", note.id),
+        )
+    return replace(note, unknown_sends=note.unknown_sends + 1)
+
+
+def _sending(conn: sqlite3.Connection, note: Notification, at: float | None) -> None:
+    """Mark the row's request as out (``at``) before it goes, or clear the mark (None)."""
+    with db.transaction(conn):
+        conn.execute("UPDATE outbox SET sending_at = ? WHERE id = ?", (at, note.id))
+
+
 def _marked(note: Notification) -> dict[str, Any]:
     """The payload as sent: marked as a repeat when an earlier send may have arrived."""
     if not note.unknown_sends:
@@ -378,6 +416,8 @@ def _send_paced(
             _leave(conn, note, run.now() + pacer.interval, None)
             run.report.deferred.append(note.idempotency_key)
             return False
+        # Written before the request: a crash before the outcome is written leaves it set.
+        _sending(conn, note, run.clock())
         try:
             try:
                 if timeout is None:
@@ -395,6 +435,7 @@ def _send_paced(
             if not exc.rate_limited:
                 _failed(conn, run, note, exc)
                 return True
+            _sending(conn, note, None)  # the platform answered: it did not take the message
             # "Too fast" (DingTalk 410100, WeCom 45009, Feishu 11232, HTTP 429): the message
             # was not taken. Back off from the pacing interval (Retry-After if given, up to ten
             # windows: DingTalk throttles a robot for 10 minutes), never count it an attempt.
@@ -433,7 +474,7 @@ def _delivered(conn: sqlite3.Connection, run: _Run, note: Notification) -> None:
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, "
-            "repeats = repeats + ?, last_error = NULL WHERE id = ?",
+            "repeats = repeats + ?, last_error = NULL, sending_at = NULL WHERE id = ?",
             (note.attempts + 1, run.now(), repeat, note.id),
         )
     run.report.delivered.append(note.idempotency_key)
@@ -473,7 +514,7 @@ def _failed(conn: sqlite3.Connection, run: _Run, note: Notification, exc: Delive
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
-            "unknown_sends = ?, repeats = ? WHERE id = ?",
+            "unknown_sends = ?, repeats = ?, sending_at = NULL WHERE id = ?",
             (status, attempts, next_at, error, unknown, repeats, note.id),
         )
 
