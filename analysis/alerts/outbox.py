@@ -413,7 +413,7 @@ def _send_paced(
     while True:
         slot = pacer.reserve(conn, deadline=run.deadline) if pacer.limits else 0
         if slot is None:
-            _leave(conn, note, run.now() + pacer.interval, None)
+            _leave(conn, note, run.at, None)
             run.report.deferred.append(note.idempotency_key)
             return False
         # Written before the request: a crash before the outcome is written leaves it set.
@@ -447,7 +447,7 @@ def _send_paced(
             delay = max(delay, exc.retry_after or 0.0)
             pacer.hold(conn, run.clock() + delay)
             if run.clock() + delay > run.deadline:
-                _leave(conn, note, run.now() + delay, str(exc)[:500])
+                _leave(conn, note, run.at, str(exc)[:500])
                 run.report.deferred.append(note.idempotency_key)
                 return False
             log.info("rate limited, waiting", channel=note.channel, seconds=round(delay, 2))
@@ -460,7 +460,13 @@ def _send_paced(
 
 
 def _leave(conn: sqlite3.Connection, note: Notification, next_at: float, error: str | None) -> None:
-    """Give the row back for a later run without spending an attempt."""
+    """Give the row back for a later run without spending an attempt.
+
+    ``next_at`` is this run's own "now": the row stays due, so the next run takes it first
+    and the channel's order holds. When it may go is the pacer's business (the ``sends``
+    stamps, :meth:`Pacer.hold` after "too fast"), which every run waits on; a due time pushed
+    past the next run's "now" let the rows behind it go first.
+    """
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET next_attempt_at = ?, last_error = COALESCE(?, last_error) "

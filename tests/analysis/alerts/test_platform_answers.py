@@ -188,14 +188,39 @@ def test_a_webhook_redirect_fails_saying_where_it_points(monkeypatch, db_path, s
     assert f"redirect to {moved}" in str(row.last_error)
 
 
-def burst_one(db_path: Path, channel: Any) -> None:
+def burst_one(db_path: Path, channel: Any, brand: str = "海底捞") -> None:
     from koubei.analysis.alerts.incidents import IncidentStore
     from tests.analysis.alerts.conftest import detection
 
-    IncidentStore(db_path).observe("海底捞", [detection(0)], now=_at(1), channels=[channel])
+    IncidentStore(db_path).observe(
+        brand, [detection(0, brand=brand)], now=_at(1), channels=[channel]
+    )
 
 
 def _at(minutes: float) -> Any:
     from tests.analysis.alerts.conftest import at
 
     return at(minutes)
+
+
+@pytest.mark.timeout(60)
+def test_a_row_deferred_at_the_limit_keeps_its_place_for_the_next_run(
+    servers, monkeypatch, db_path
+):
+    # DingTalk said "too fast" to the first of five and this run could wait no longer. The next
+    # run (the monitoring clock stopped, as with KOUBEI_NOW) must send it first. Before: its
+    # due time was pushed past the next run's "now", so that run sent the four behind it and
+    # the first came last.
+    platform = PLATFORMS["dingtalk"]
+    limit = RateLimit(20, 60.0, DINGTALK_SEND_TOO_FAST)
+    limit.shared_use = 1
+    server = PlatformServer(platform.check(), limits=[limit])
+    servers.append(server)
+    channel = build(monkeypatch, platform, server.base, [(20, 60.0)])
+    for i in range(5):
+        burst_one(db_path, channel, brand=f"品牌{i:02d}")
+    first = deliver_pending(db_path, [channel], now=_at(1), max_wait=0.1)
+    assert len(first.deferred) == 1 and server.accepted == []
+    second = deliver_pending(db_path, [channel], now=_at(1), max_wait=30)
+    assert len(second.delivered) == 5
+    assert _brands(server, "dingtalk") == [f"品牌{i:02d}" for i in range(5)]
