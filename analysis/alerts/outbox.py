@@ -326,7 +326,10 @@ def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
             if not _claim(conn, note.id, run.now(), lease=lease):
                 continue  # another runner (an overlapping flow run) is sending it
             if row["sending_at"] is not None:
-                note = _interrupted(conn, note)
+                interrupted = _interrupted(conn, run, note)
+                if interrupted is None:
+                    continue  # it was a marked repeat already: never a third copy
+                note = interrupted
             if not _send_paced(conn, run, sender, pacer, note):
                 break  # waited as long as a run may: the rest keep their order for next time
     finally:
@@ -366,22 +369,31 @@ def _claim(
     return cursor.rowcount == 1
 
 
-def _interrupted(conn: sqlite3.Connection, note: Notification) -> Notification:
+def _interrupted(conn: sqlite3.Connection, run: _Run, note: Notification) -> Notification | None:
     """The last sender of this row died between its request and writing the outcome.
 
     The message may have arrived, exactly as after a timeout: count an unknown send, so this
-    one goes out marked （重发） (and at most once more), never as a silent second copy.
+    one goes out marked （重发）, never as a silent second copy. If the interrupted send was the
+    marked repeat itself, the row is ``unconfirmed`` (None), as after a repeat that timed out.
     """
-    log.warning(
-        "a send was interrupted before its outcome was written; re-sending marked as a repeat",
-        channel=note.channel,
-        key=note.idempotency_key,
-    )
+    error = "interrupted after the request went out (outcome unknown)"
+    log.warning(error, channel=note.channel, key=note.idempotency_key)
+    if note.unknown_sends:
+        with db.transaction(conn):
+            conn.execute(
+                "UPDATE outbox SET status = 'unconfirmed', sending_at = NULL, "
+                "unknown_sends = unknown_sends + 1, repeats = repeats + 1, attempts = ?, "
+                "last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (note.attempts + 1, error, run.now(), note.id),
+            )
+        run.report.unconfirmed.append(note.idempotency_key)
+        run.report.repeated.append(note.idempotency_key)
+        return None
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET unknown_sends = unknown_sends + 1, sending_at = NULL, "
             "last_error = ? WHERE id = ?",
-            ("interrupted after the request went out (outcome unknown)", note.id),
+            (error, note.id),
         )
     return replace(note, unknown_sends=note.unknown_sends + 1)
 

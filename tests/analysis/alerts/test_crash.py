@@ -103,3 +103,38 @@ def test_a_rate_limited_answer_leaves_no_unknown_send(
     assert len(report.delivered) == 1 and report.repeated == []
     (message,) = server.accepted
     assert not message["markdown"]["title"].startswith(REPEAT_MARK)
+
+
+@pytest.mark.timeout(120)
+def test_a_crash_during_the_marked_repeat_leaves_it_unconfirmed_not_a_third_copy(
+    servers: list[PlatformServer], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim: dict[str, int] = {}
+    robot = dingtalk_check("tok", "SECcrash")
+
+    def check(query: Any, headers: Any, body: bytes) -> tuple[int, Any]:
+        answer = robot(query, headers, body)
+        if "pid" in victim:
+            os.kill(victim.pop("pid"), signal.SIGKILL)
+        return answer
+
+    server = PlatformServer(check)
+    servers.append(server)
+    monkeypatch.setenv("T_CRASH_URL", f"{server.base}/robot/send?access_token=tok")
+    monkeypatch.setenv("T_CRASH_SECRET", "SECcrash")
+    IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for minutes in (1, 20):  # the send, then its marked repeat: both killed after the robot took it
+        script = DELIVER.replace("now=at(1)", f"now=at({minutes})")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, str(db_path)], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        )
+        victim["pid"] = proc.pid
+        _, stderr = proc.communicate(timeout=90)
+        assert proc.returncode == -signal.SIGKILL, stderr.decode()
+    assert len(server.accepted) == 2
+    report = deliver_pending(db_path, channels(), now=at(40))
+    assert report.delivered == [] and len(report.unconfirmed) == 1
+    assert len(server.accepted) == 2  # never a third copy
+    (row,) = notifications(db_path)
+    assert row.status == "unconfirmed" and row.repeats == 1
