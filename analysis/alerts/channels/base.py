@@ -209,12 +209,15 @@ class Channel(ABC):
         }
         try:
             try:
-                response = self._http().post(
-                    request.url,
-                    content=request.body,
-                    headers=headers,
-                    timeout=timeout or self.timeout,
-                )
+                url = request.url
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = self._http().post(
+                        url, content=request.body, headers=headers, timeout=timeout or self.timeout
+                    )
+                    moved = same_origin_redirect(response, url)
+                    if moved is None:
+                        break
+                    url = moved
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
                 raise DeliveryError(
                     f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
@@ -226,6 +229,28 @@ class Channel(ABC):
             # What on-call staff read in `koubei alerts status` and the log: which channel, of
             # which platform, and the platform's own code.
             raise exc.named(f"{self.type_name} channel {self.name!r}") from exc.__cause__
+
+
+#: 307/308 hops followed per send (same origin only)
+MAX_REDIRECTS = 3
+
+
+def same_origin_redirect(response: httpx.Response, url: str) -> str | None:
+    """Where to POST again: a 307/308 to the same scheme, host and port, else None.
+
+    307 and 308 keep the method and body (RFC 9110 15.4.8/15.4.9): a receiver that moved its
+    path, or a framework adding a trailing slash (Starlette's ``redirect_slashes`` answers
+    307), gets the same signed body. Another origin is not followed (the signature, a bearer
+    token and the idempotency key would go to a host nobody configured), nor are 301/302/303,
+    which clients turn into a GET without the body: those fail naming the Location.
+    """
+    if response.status_code not in (307, 308) or not response.headers.get("Location"):
+        return None
+    target = response.url.join(response.headers["Location"])
+    origin = httpx.URL(url)
+    if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
+        return None
+    return str(target)
 
 
 def parse_rate(text: Any) -> tuple[int, float]:
@@ -267,10 +292,14 @@ def raise_for_http(response: httpx.Response) -> None:
     retryable = status >= 500 or status in (408, 425, 429)
     text = response.text[:200]
     if status < 400:
-        # httpx does not follow redirects and neither do we: the signed body would go to an
-        # address nobody configured. Say where the receiver points, so the URL can be fixed.
+        # Only a 307/308 to the same origin is followed (same_origin_redirect): the signed
+        # body must not go to an address nobody configured, and 301/302/303 would drop it.
+        # Say where the receiver points, so the URL can be fixed.
         where = response.headers.get("Location") or "no Location header"
-        text = f"redirect to {where} (redirects are not followed: configure the final URL)"
+        text = (
+            f"redirect to {where} (only a 307/308 to the same scheme, host and port is "
+            "followed: configure the final URL)"
+        )
     raise DeliveryError(
         f"HTTP {status}: {text}",
         retryable=retryable,

@@ -125,11 +125,22 @@ class PlatformServer:
         self.answers: list[Any] = []
         #: headers sent with every answer (a redirect's Location)
         self.headers: dict[str, str] = {}
+        #: path → (status, Location): answered before any check, as a moved receiver does
+        self.redirects: dict[str, tuple[int, str]] = {}
+        self.paths: list[str] = []
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server_self.paths.append(self.path)
+                moved = server_self.redirects.get(urlsplit(self.path).path)
+                if moved is not None:
+                    self.send_response(moved[0])
+                    self.send_header("Location", moved[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 query = parse_qs(urlsplit(self.path).query)
                 status, answer = server_self.check(query, dict(self.headers), body)
                 extra: dict[str, str] = {}

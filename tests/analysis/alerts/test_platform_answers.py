@@ -224,3 +224,59 @@ def test_a_row_deferred_at_the_limit_keeps_its_place_for_the_next_run(
     second = deliver_pending(db_path, [channel], now=_at(1), max_wait=30)
     assert len(second.delivered) == 5
     assert _brands(server, "dingtalk") == [f"品牌{i:02d}" for i in range(5)]
+
+
+def _webhook_check(secret: str) -> Any:
+    """The signed webhook as README documents it: HMAC-SHA256 over "<timestamp>.<body>"."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    def check(query: Any, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        timestamp = headers.get("X-Koubei-Timestamp", "")
+        mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+        given = headers.get("X-Koubei-Signature", "")
+        if not hmac.compare_digest("sha256=" + mac.hexdigest(), given):
+            return 401, {"code": 401}
+        if abs(time.time() - float(timestamp)) > 300:
+            return 401, {"code": 401}
+        json.loads(body)
+        return 200, {"code": 0}
+
+    return check
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_same_origin_307_or_308_is_followed_with_the_signed_body(
+    status, monkeypatch, db_path, servers
+):
+    # Starlette's redirect_slashes answers POST /hook with 307 to /hook/; 307/308 keep method
+    # and body (RFC 9110). Before: the alert failed for good ("HTTP 307: ").
+    from koubei.analysis.alerts.channels import build_channels
+    from tests.analysis.alerts.conftest import SECRET, webhook_config
+
+    server = PlatformServer(_webhook_check(SECRET))
+    servers.append(server)
+    server.redirects = {"/hook": (status, "/hook/")}
+    channels = build_channels(webhook_config(monkeypatch, f"{server.base}/hook"))
+    burst_one(db_path, channels[0])
+    report = deliver_pending(db_path, channels, now=_at(1))
+    assert len(report.delivered) == 1, notifications(db_path)[0].last_error
+    assert server.paths == ["/hook", "/hook/"] and len(server.accepted) == 1
+
+
+def test_a_redirect_to_another_origin_is_not_followed(monkeypatch, db_path, servers):
+    from koubei.analysis.alerts.channels import build_channels
+    from tests.analysis.alerts.conftest import SECRET, webhook_config
+
+    elsewhere = PlatformServer(_webhook_check(SECRET))
+    server = PlatformServer(_webhook_check(SECRET))
+    servers.extend([elsewhere, server])
+    server.redirects = {"/hook": (307, f"{elsewhere.base}/hook")}
+    channels = build_channels(webhook_config(monkeypatch, f"{server.base}/hook"))
+    burst_one(db_path, channels[0])
+    deliver_pending(db_path, channels, now=_at(1))
+    (row,) = notifications(db_path)
+    assert row.status == "failed" and f"redirect to {elsewhere.base}/hook" in str(row.last_error)
+    assert elsewhere.paths == []
