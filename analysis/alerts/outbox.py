@@ -4,14 +4,17 @@ Rows are written in the same transaction as the incident change that causes them
 (:mod:`koubei.analysis.alerts.incidents`), so nothing detected is lost by a crash. Delivery is
 at-least-once with a stable idempotency key per row; the webhook receiver and Alertmanager
 de-duplicate on it, chat platforms do not, so a send whose outcome is unknown (the request went
-out, the answer timed out) is re-sent *marked* as a repeat (``（重发）`` in the title) with a
+out, the answer timed out, or the process died before writing the answer: ``sending_at`` is
+set before every request) is re-sent *marked* as a repeat (``（重发）`` in the title) with a
 longer timeout, at most once: a marked repeat that times out too leaves the row ``unconfirmed``.
 
 Order per incident and channel: a newer state supersedes an older unsent one, so a stale
 ``firing`` is never sent after ``resolved``. Pacing per channel is on real send times inside one
 run (:mod:`koubei.analysis.alerts.pacing`): a burst waits for free slots instead of being
-rejected or left for the next cycle. A rate-limit answer (DingTalk 410100, WeCom 45009, Feishu
-11232, HTTP 429) is retried with backoff and never counts as a failed attempt. Other failures
+rejected or left for the next cycle. A rate-limit answer (DingTalk 410100/130101/660026 or its
+302, WeCom 45009, Feishu 11232/9499 "too many request", HTTP 429) is retried with backoff and
+never counts as a failed attempt; a row the run could not wait for stays due, so the next run
+sends it before the rows behind it (the pacer's stamps say when). Other failures
 back off exponentially with jitter; rows that exhaust ``max_attempts`` stay in the table as
 ``failed`` so ``koubei alerts status`` shows them.
 """
