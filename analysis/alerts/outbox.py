@@ -11,7 +11,7 @@ longer timeout, at most once: a marked repeat that times out too leaves the row 
 Order per incident and channel: a newer state supersedes an older unsent one, so a stale
 ``firing`` is never sent after ``resolved``. Pacing per channel is on real send times inside one
 run (:mod:`koubei.analysis.alerts.pacing`): a burst waits for free slots instead of being
-rejected or left for the next cycle. A rate-limit answer (DingTalk 410100/130101/660026 or its
+rejected or left for the next cycle. A rate-limit answer (DingTalk 410100/130101, "too fast" or its
 302, WeCom 45009, Feishu 11232/9499 "too many request", HTTP 429) is retried with backoff and
 never counts as a failed attempt; a row the run could not wait for stays due, so the next run
 sends it before the rows behind it (the pacer's stamps say when). Other failures

@@ -39,7 +39,8 @@ from koubei.analysis.alerts.channels.text import render_markdown
 # frequency-control).
 RATE_LIMITED = {11232, 11233, 99991400}
 # 9499 is Feishu's generic answer: "Bad Request" for a malformed message (not retried), and
-# "too many request" when the bot is over its 100/min or 5/s: that one is the limit.
+# "too many request" when the bot is over its 100/min or 5/s: that one is the limit (public
+# clients retry it: kubesphere/notification-manager#126).
 RATE_MESSAGES = ("too many request", "frequency limit")
 # What a permanent code means for the operator ("自定义机器人使用指南", 常见问题 / 安全设置).
 HINTS = {
