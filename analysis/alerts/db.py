@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     unknown_sends INTEGER NOT NULL DEFAULT 0,  -- sends that timed out after the request went out
     repeats INTEGER NOT NULL DEFAULT 0,   -- sends marked （重发） because one may have arrived
+    sending_at REAL,                      -- a request went out and its outcome is not written
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     created_at REAL NOT NULL,
@@ -100,6 +101,7 @@ ADDED_COLUMNS = {
     "outbox": {
         "unknown_sends": "INTEGER NOT NULL DEFAULT 0",
         "repeats": "INTEGER NOT NULL DEFAULT 0",
+        "sending_at": "REAL",
     }
 }
 

@@ -4,14 +4,17 @@ Rows are written in the same transaction as the incident change that causes them
 (:mod:`koubei.analysis.alerts.incidents`), so nothing detected is lost by a crash. Delivery is
 at-least-once with a stable idempotency key per row; the webhook receiver and Alertmanager
 de-duplicate on it, chat platforms do not, so a send whose outcome is unknown (the request went
-out, the answer timed out) is re-sent *marked* as a repeat (``（重发）`` in the title) with a
+out, the answer timed out, or the process died before writing the answer: ``sending_at`` is
+set before every request) is re-sent *marked* as a repeat (``（重发）`` in the title) with a
 longer timeout, at most once: a marked repeat that times out too leaves the row ``unconfirmed``.
 
 Order per incident and channel: a newer state supersedes an older unsent one, so a stale
 ``firing`` is never sent after ``resolved``. Pacing per channel is on real send times inside one
 run (:mod:`koubei.analysis.alerts.pacing`): a burst waits for free slots instead of being
-rejected or left for the next cycle. A rate-limit answer (DingTalk 410100, WeCom 45009, Feishu
-11232, HTTP 429) is retried with backoff and never counts as a failed attempt. Other failures
+rejected or left for the next cycle. A rate-limit answer (DingTalk 410100/130101, "too fast" or its
+302, WeCom 45009, Feishu 11232/9499 "too many request", HTTP 429) is retried with backoff and
+never counts as a failed attempt; a row the run could not wait for stays due, so the next run
+sends it before the rows behind it (the pacer's stamps say when). Other failures
 back off exponentially with jitter; rows that exhaust ``max_attempts`` stay in the table as
 ``failed`` so ``koubei alerts status`` shows them.
 """
@@ -24,7 +27,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,6 +78,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         self.rate_limited = rate_limited
         self.unknown_outcome = unknown_outcome
+
+    def named(self, who: str) -> DeliveryError:
+        """The same error, its message starting with ``who`` (the channel that sent)."""
+        return DeliveryError(
+            f"{who}: {self}",
+            retryable=self.retryable,
+            retry_after=self.retry_after,
+            rate_limited=self.rate_limited,
+            unknown_outcome=self.unknown_outcome,
+        )
 
 
 class Sender(Protocol):
@@ -315,6 +328,11 @@ def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
             lease = LEASE_SECONDS + max(0.0, run.deadline - run.clock())
             if not _claim(conn, note.id, run.now(), lease=lease):
                 continue  # another runner (an overlapping flow run) is sending it
+            if row["sending_at"] is not None:
+                interrupted = _interrupted(conn, run, note)
+                if interrupted is None:
+                    continue  # it was a marked repeat already: never a third copy
+                note = interrupted
             if not _send_paced(conn, run, sender, pacer, note):
                 break  # waited as long as a run may: the rest keep their order for next time
     finally:
@@ -354,6 +372,41 @@ def _claim(
     return cursor.rowcount == 1
 
 
+def _interrupted(conn: sqlite3.Connection, run: _Run, note: Notification) -> Notification | None:
+    """The last sender of this row died between its request and writing the outcome.
+
+    The message may have arrived, exactly as after a timeout: count an unknown send, so this
+    one goes out marked （重发）, never as a silent second copy. If the interrupted send was the
+    marked repeat itself, the row is ``unconfirmed`` (None), as after a repeat that timed out.
+    """
+    error = "interrupted after the request went out (outcome unknown)"
+    log.warning(error, channel=note.channel, key=note.idempotency_key)
+    if note.unknown_sends:
+        with db.transaction(conn):
+            conn.execute(
+                "UPDATE outbox SET status = 'unconfirmed', sending_at = NULL, "
+                "unknown_sends = unknown_sends + 1, repeats = repeats + 1, attempts = ?, "
+                "last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (note.attempts + 1, error, run.now(), note.id),
+            )
+        run.report.unconfirmed.append(note.idempotency_key)
+        run.report.repeated.append(note.idempotency_key)
+        return None
+    with db.transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET unknown_sends = unknown_sends + 1, sending_at = NULL, "
+            "last_error = ? WHERE id = ?",
+            (error, note.id),
+        )
+    return replace(note, unknown_sends=note.unknown_sends + 1)
+
+
+def _sending(conn: sqlite3.Connection, note: Notification, at: float | None) -> None:
+    """Mark the row's request as out (``at``) before it goes, or clear the mark (None)."""
+    with db.transaction(conn):
+        conn.execute("UPDATE outbox SET sending_at = ? WHERE id = ?", (at, note.id))
+
+
 def _marked(note: Notification) -> dict[str, Any]:
     """The payload as sent: marked as a repeat when an earlier send may have arrived."""
     if not note.unknown_sends:
@@ -375,9 +428,11 @@ def _send_paced(
     while True:
         slot = pacer.reserve(conn, deadline=run.deadline) if pacer.limits else 0
         if slot is None:
-            _leave(conn, note, run.now() + pacer.interval, None)
+            _leave(conn, note, run.at, None)
             run.report.deferred.append(note.idempotency_key)
             return False
+        # Written before the request: a crash before the outcome is written leaves it set.
+        _sending(conn, note, run.clock())
         try:
             try:
                 if timeout is None:
@@ -395,6 +450,7 @@ def _send_paced(
             if not exc.rate_limited:
                 _failed(conn, run, note, exc)
                 return True
+            _sending(conn, note, None)  # the platform answered: it did not take the message
             # "Too fast" (DingTalk 410100, WeCom 45009, Feishu 11232, HTTP 429): the message
             # was not taken. Back off from the pacing interval (Retry-After if given, up to ten
             # windows: DingTalk throttles a robot for 10 minutes), never count it an attempt.
@@ -406,7 +462,7 @@ def _send_paced(
             delay = max(delay, exc.retry_after or 0.0)
             pacer.hold(conn, run.clock() + delay)
             if run.clock() + delay > run.deadline:
-                _leave(conn, note, run.now() + delay, str(exc)[:500])
+                _leave(conn, note, run.at, str(exc)[:500])
                 run.report.deferred.append(note.idempotency_key)
                 return False
             log.info("rate limited, waiting", channel=note.channel, seconds=round(delay, 2))
@@ -419,7 +475,13 @@ def _send_paced(
 
 
 def _leave(conn: sqlite3.Connection, note: Notification, next_at: float, error: str | None) -> None:
-    """Give the row back for a later run without spending an attempt."""
+    """Give the row back for a later run without spending an attempt.
+
+    ``next_at`` is this run's own "now": the row stays due, so the next run takes it first
+    and the channel's order holds. When it may go is the pacer's business (the ``sends``
+    stamps, :meth:`Pacer.hold` after "too fast"), which every run waits on; a due time pushed
+    past the next run's "now" let the rows behind it go first.
+    """
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET next_attempt_at = ?, last_error = COALESCE(?, last_error) "
@@ -433,7 +495,7 @@ def _delivered(conn: sqlite3.Connection, run: _Run, note: Notification) -> None:
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, "
-            "repeats = repeats + ?, last_error = NULL WHERE id = ?",
+            "repeats = repeats + ?, last_error = NULL, sending_at = NULL WHERE id = ?",
             (note.attempts + 1, run.now(), repeat, note.id),
         )
     run.report.delivered.append(note.idempotency_key)
@@ -473,7 +535,7 @@ def _failed(conn: sqlite3.Connection, run: _Run, note: Notification, exc: Delive
     with db.transaction(conn):
         conn.execute(
             "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
-            "unknown_sends = ?, repeats = ? WHERE id = ?",
+            "unknown_sends = ?, repeats = ?, sending_at = NULL WHERE id = ?",
             (status, attempts, next_at, error, unknown, repeats, note.id),
         )
 

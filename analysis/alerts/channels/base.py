@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -208,16 +208,49 @@ class Channel(ABC):
             **request.headers,
         }
         try:
-            response = self._http().post(
-                request.url, content=request.body, headers=headers, timeout=timeout or self.timeout
-            )
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
-            raise DeliveryError(
-                f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
-        self.check_response(response)
+            try:
+                url = request.url
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = self._http().post(
+                        url, content=request.body, headers=headers, timeout=timeout or self.timeout
+                    )
+                    moved = same_origin_redirect(response, url)
+                    if moved is None:
+                        break
+                    url = moved
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+                raise DeliveryError(
+                    f"{type(exc).__name__}: {exc}", retryable=True, unknown_outcome=True
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            self.check_response(response)
+        except DeliveryError as exc:
+            # What on-call staff read in `koubei alerts status` and the log: which channel, of
+            # which platform, and the platform's own code.
+            raise exc.named(f"{self.type_name} channel {self.name!r}") from exc.__cause__
+
+
+#: 307/308 hops followed per send (same origin only)
+MAX_REDIRECTS = 3
+
+
+def same_origin_redirect(response: httpx.Response, url: str) -> str | None:
+    """Where to POST again: a 307/308 to the same scheme, host and port, else None.
+
+    307 and 308 keep the method and body (RFC 9110 15.4.8/15.4.9): a receiver that moved its
+    path, or a framework adding a trailing slash (Starlette's ``redirect_slashes`` answers
+    307), gets the same signed body. Another origin is not followed (the signature, a bearer
+    token and the idempotency key would go to a host nobody configured), nor are 301/302/303,
+    which clients turn into a GET without the body: those fail naming the Location.
+    """
+    if response.status_code not in (307, 308) or not response.headers.get("Location"):
+        return None
+    target = response.url.join(response.headers["Location"])
+    origin = httpx.URL(url)
+    if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
+        return None
+    return str(target)
 
 
 def parse_rate(text: Any) -> tuple[int, float]:
@@ -257,8 +290,18 @@ def raise_for_http(response: httpx.Response) -> None:
     if status < 300:
         return
     retryable = status >= 500 or status in (408, 425, 429)
+    text = response.text[:200]
+    if status < 400:
+        # Only a 307/308 to the same origin is followed (same_origin_redirect): the signed
+        # body must not go to an address nobody configured, and 301/302/303 would drop it.
+        # Say where the receiver points, so the URL can be fixed.
+        where = response.headers.get("Location") or "no Location header"
+        text = (
+            f"redirect to {where} (only a 307/308 to the same scheme, host and port is "
+            "followed: configure the final URL)"
+        )
     raise DeliveryError(
-        f"HTTP {status}: {response.text[:200]}",
+        f"HTTP {status}: {text}",
         retryable=retryable,
         retry_after=retry_after(response),
         rate_limited=status == 429,
@@ -287,13 +330,18 @@ def raise_for_errcode(
     rate_codes: set[int],
     retry_codes: frozenset[int] = frozenset(),
     message_key: str = "errmsg",
+    rate_messages: tuple[str, ...] = (),
+    hints: Mapping[int, str] | None = None,
 ) -> None:
     """Chat platforms answer with an error code in the body; 0 means accepted.
 
     ``rate_codes`` mean "too fast" (retried with backoff, never a failure); ``retry_codes``
     are other transient errors (system busy); any other code is a bad request, not retried.
     HTTP 429 is "too fast" whatever code the body carries (Feishu's gateway answers 429 with
-    code 99991400, a code our lists need not know).
+    code 99991400, a code our lists need not know), and so is a message holding one of
+    ``rate_messages`` (lower case) whatever its code: a limit answered under a code our list
+    does not know yet is waited out, not lost. ``hints`` say what a permanent code means for
+    the operator (which setting to fix).
     """
     try:
         body = response.json()
@@ -304,9 +352,14 @@ def raise_for_errcode(
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        limited = int(code) in rate_codes or response.status_code == 429
+        limited = (
+            int(code) in rate_codes
+            or response.status_code == 429
+            or any(m in str(message).lower() for m in rate_messages)
+        )
+        hint = (hints or {}).get(int(code)) if not limited else None
         raise DeliveryError(
-            f"{code_key} {code}: {message}",
+            f"{code_key} {code}: {message}" + (f" — {hint}" if hint else ""),
             # a 5xx is the platform failing, whatever code its body carries: worth retrying
             retryable=limited or int(code) in retry_codes or response.status_code >= 500,
             retry_after=retry_after(response) if limited else None,

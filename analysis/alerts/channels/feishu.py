@@ -38,6 +38,18 @@ from koubei.analysis.alerts.channels.text import render_markdown
 # to wait in x-ogw-ratelimit-reset (open.feishu.cn/document/server-docs/api-call-guide/
 # frequency-control).
 RATE_LIMITED = {11232, 11233, 99991400}
+# 9499 is Feishu's generic answer: "Bad Request" for a malformed message (not retried), and
+# "too many request" when the bot is over its 100/min or 5/s: that one is the limit (public
+# clients retry it: kubesphere/notification-manager#126).
+RATE_MESSAGES = ("too many request", "frequency limit")
+# What a permanent code means for the operator ("自定义机器人使用指南", 常见问题 / 安全设置).
+HINTS = {
+    19021: "sign match fail or timestamp not within one hour: check secret_env (签名校验) "
+    "and this host's clock",
+    19022: "the sender's IP is not in the bot's IP whitelist (IP 白名单)",
+    19024: "the message holds none of the bot's 自定义关键词 (Key Words Not Found)",
+    9499: "Feishu could not read the message (malformed JSON or a body over 20 KB)",
+}
 MAX_BODY_BYTES = 20 * 1024
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 
@@ -92,4 +104,11 @@ class FeishuChannel(Channel):
         return Request(self.secrets["url"], dumps(body))
 
     def check_response(self, response: httpx.Response) -> None:
-        raise_for_errcode(response, code_key="code", rate_codes=RATE_LIMITED, message_key="msg")
+        raise_for_errcode(
+            response,
+            code_key="code",
+            rate_codes=RATE_LIMITED,
+            message_key="msg",
+            rate_messages=RATE_MESSAGES,
+            hints=HINTS,
+        )

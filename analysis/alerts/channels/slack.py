@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from koubei.analysis.alerts.channels.base import Channel, Request, dumps, register
+import httpx
+
+from koubei.analysis.alerts.channels.base import Channel, Request, dumps, raise_for_http, register
 from koubei.analysis.alerts.channels.text import fit, sections
+from koubei.analysis.alerts.outbox import DeliveryError
 
 HEADER_CHARS = 150
 SECTION_CHARS = 3000
@@ -53,6 +56,19 @@ def mention(member: str) -> str:
     return f"<!subteam^{member}>" if member.startswith("S") else f"<@{member}>"
 
 
+#: what Slack's plain-text error answers mean for the operator ("Handling errors" of the
+#: incoming-webhooks docs: 400 invalid_payload / no_text, 403 action_prohibited, 404
+#: channel_not_found / no_service, 410 channel_is_archived); none is worth retrying
+HINTS = {
+    "channel_is_archived": "the channel was archived: unarchive it or make a new webhook",
+    "channel_not_found": "the webhook's channel was deleted",
+    "no_service": "the webhook was disabled, removed or its URL is wrong (url_env)",
+    "invalid_token": "the webhook was revoked or its URL is wrong (url_env)",
+    "action_prohibited": "a Slack admin restricted posting to this channel",
+    "posting_to_general_channel_denied": "only admins may post to this channel",
+}
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -91,3 +107,12 @@ class SlackChannel(Channel):
             "blocks": blocks,
         }
         return Request(self.secrets["url"], dumps(body))
+
+    def check_response(self, response: httpx.Response) -> None:
+        try:
+            raise_for_http(response)
+        except DeliveryError as exc:
+            hint = HINTS.get(response.text.strip())
+            if hint is None:
+                raise
+            raise DeliveryError(f"{exc} — {hint}", retryable=False) from None

@@ -4,6 +4,14 @@ Headers: ``X-Koubei-Timestamp`` (unix seconds) and ``X-Koubei-Signature: sha256=
 hex is HMAC-SHA256 with the shared secret over ``"<timestamp>.<body>"`` (the Stripe/Slack
 scheme), plus ``Idempotency-Key``. A receiver recomputes the HMAC over the raw body, compares in
 constant time and rejects timestamps older than a few minutes (see ``demo/receiver.py``).
+
+Answers (``base.raise_for_http``): 2xx delivered; 408, 425, 429 and 5xx retried (429 waits
+``Retry-After`` and is no failed attempt); other 4xx fail for good. A 307/308 to the same
+scheme, host and port is followed with the same signed body; any other redirect fails naming
+its ``Location``. A read timeout, or the server closing without an answer, is an unknown
+outcome: re-sent once with the same ``Idempotency-Key`` (and ``"repeat": true``); a refused or
+reset connection is retried as not delivered (same key, so a receiver that did take it
+de-duplicates).
 """
 
 from __future__ import annotations

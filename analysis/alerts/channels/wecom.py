@@ -28,6 +28,12 @@ from koubei.analysis.alerts.channels.text import render_markdown
 # limit" (全局错误码). -1 is "系统繁忙", transient.
 RATE_LIMITED = {45009}
 TRANSIENT = frozenset({-1})
+# What a permanent code means for the operator (全局错误码, developer.work.weixin.qq.com/
+# document/path/90313; 群机器人配置说明 91770).
+HINTS = {
+    93000: "invalid webhook url: the robot was removed or url_env holds a wrong key",
+    40058: "a field is missing or over its limit (markdown.content is at most 4096 bytes)",
+}
 MAX_MARKDOWN_BYTES = 4096
 
 
@@ -56,5 +62,9 @@ class WeComChannel(Channel):
 
     def check_response(self, response: httpx.Response) -> None:
         raise_for_errcode(
-            response, code_key="errcode", rate_codes=RATE_LIMITED, retry_codes=TRANSIENT
+            response,
+            code_key="errcode",
+            rate_codes=RATE_LIMITED,
+            retry_codes=TRANSIENT,
+            hints=HINTS,
         )

@@ -40,8 +40,18 @@ class RateLimit:
     seconds: "如果超过20条,会限流10分钟"). Tests scale ``per`` and ``penalty`` down together.
     """
 
-    def __init__(self, limit: int, per: float, answer: Answer, *, penalty: float = 0.0) -> None:
+    def __init__(
+        self,
+        limit: int,
+        per: float,
+        answer: Answer,
+        *,
+        penalty: float = 0.0,
+        blocked_answer: Answer | None = None,
+    ) -> None:
         self.limit, self.per, self.answer, self.penalty = limit, per, answer, penalty
+        #: what the platform answers while a penalty runs, if not ``answer`` (DingTalk: 302)
+        self.blocked_answer = blocked_answer
         self.accepted_at: list[float] = []
         self.blocked_until = 0.0
         self.refused = 0
@@ -57,10 +67,13 @@ class RateLimit:
             shared = self.shared_use > 0
             self.shared_use -= 1 if shared else 0
             if shared or now < self.blocked_until or len(recent) >= self.limit:
+                answer = self.answer
+                if now < self.blocked_until and self.blocked_answer is not None:
+                    answer = self.blocked_answer
                 if now >= self.blocked_until and self.penalty:
                     self.blocked_until = now + self.penalty
                 self.refused += 1
-                status, body, headers = self.answer
+                status, body, headers = answer
                 # Slack's Retry-After, Feishu's x-ogw-ratelimit-reset: seconds until it frees
                 for name in set(headers) & {"Retry-After", "x-ogw-ratelimit-reset"}:
                     wait = max(self.blocked_until, (recent[0] + self.per) if recent else now) - now
@@ -75,6 +88,22 @@ DINGTALK_TOO_FAST: Answer = (
     {"errcode": 410100, "errmsg": "send too fast, exceed 20 times per minute"},
     {},
 )
+# The answer public clients log (blog.csdn.net/jialiuyang/article/details/118615052), and the
+# HTTP 302 a throttled robot answers for the next 10 minutes ("如果超过限制，会返回 send too
+# fast 错误信息，再发，就直接 302 并限制发送10分钟", m.elefans.com/dongtai/1725725310a1038879.html).
+DINGTALK_SEND_TOO_FAST: Answer = (
+    200,
+    {
+        "status": 1111,
+        "wait": 5,
+        "source": "x5",
+        "punish": "deny",
+        "errcode": 130101,
+        "errmsg": "send too fast, exceed 20 times per minute",
+    },
+    {},
+)
+DINGTALK_BLOCKED: Answer = (302, "", {"Location": "https://www.dingtalk.com/"})
 WECOM_TOO_FAST: Answer = (200, {"errcode": 45009, "errmsg": "api freq out of limit"}, {})
 FEISHU_TOO_FAST: Answer = (200, {"code": 11232, "msg": "frequency limited psm"}, {})
 FEISHU_GATEWAY_TOO_FAST: Answer = (
@@ -94,11 +123,24 @@ class PlatformServer:
         self.delay = delay
         self.accepted: list[dict[str, Any]] = []
         self.answers: list[Any] = []
+        #: headers sent with every answer (a redirect's Location)
+        self.headers: dict[str, str] = {}
+        #: path → (status, Location): answered before any check, as a moved receiver does
+        self.redirects: dict[str, tuple[int, str]] = {}
+        self.paths: list[str] = []
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server_self.paths.append(self.path)
+                moved = server_self.redirects.get(urlsplit(self.path).path)
+                if moved is not None:
+                    self.send_response(moved[0])
+                    self.send_header("Location", moved[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 query = parse_qs(urlsplit(self.path).query)
                 status, answer = server_self.check(query, dict(self.headers), body)
                 extra: dict[str, str] = {}
@@ -121,7 +163,7 @@ class PlatformServer:
                 data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
                 try:
                     self.send_response(status)
-                    for name, value in extra.items():
+                    for name, value in {**server_self.headers, **extra}.items():
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
