@@ -80,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
+    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all
     from koubei.analysis.detectors.paging import paging_policy
     from koubei.config import load_alerts
 
@@ -91,10 +91,8 @@ def run_detect(args: argparse.Namespace) -> int:
         configured = build_detectors(alerts, args.config / "alerts.yaml")
         detectors = configured or detectors
         policy = paging_policy(alerts)
-    try:
-        data = read_csv(args.file, key=args.key or args.file.stem)
-    except (OSError, ValueError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    data = _read(args.file, args.key or args.file.stem)
+    if data is None:
         return 2
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
@@ -116,7 +114,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     opinions only, negative against total), over ``--since`` up to ``--end``.
     """
     from koubei import paths
-    from koubei.analysis.detectors import build_detectors, default_detectors, read_csv
+    from koubei.analysis.detectors import build_detectors, default_detectors
     from koubei.config import ConfigError, load_alerts
 
     if (args.file is None) == (args.brand is None):
@@ -126,18 +124,42 @@ def run_backtest(args: argparse.Namespace) -> int:
         alerts = load_alerts(args.config)
         config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
         detectors = build_detectors(alerts, config_file) or default_detectors()
-        data = read_csv(args.file, key=args.file.stem) if args.file is not None else None
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (OSError, ValueError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    if data is None:
+    if args.file is None:
         from koubei.flows.commands.index import guarded
 
         return guarded(lambda: _backtest_brand(args, alerts, detectors))
+    data = _read(args.file, args.file.stem)
+    if data is None:
+        return 2
     return _print_backtest(str(args.file), data.series, detectors, alerts, as_json=args.json)
+
+
+def _read(path: Path, key: str) -> Any:
+    """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
+    on stderr naming the file (and the line and column when a row is wrong); repeated
+    timestamps are added into one bin and said so."""
+    from koubei.analysis.detectors import read_csv
+
+    try:
+        data = read_csv(path, key=key)
+    except OSError as exc:  # a directory, no permission: the reason, not Python's repr
+        print(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}", file=sys.stderr)
+        return None
+    except ValueError as exc:  # the message names the file already
+        print(f"cannot read {exc}", file=sys.stderr)
+        return None
+    if data.repeats:
+        line, earlier = data.repeats[0]
+        more = f" (and {len(data.repeats) - 1} more)" if len(data.repeats) > 1 else ""
+        print(
+            f"note: {path}:{line}: the timestamp of line {earlier} again{more}: "
+            "their values are added into one bin",
+            file=sys.stderr,
+        )
+    return data
 
 
 def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:
