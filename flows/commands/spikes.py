@@ -54,10 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     backtest.add_argument("--brand", help="replay this brand's history in Elasticsearch instead")
     backtest.add_argument(
-        "--since", type=duration, default="30d", help="history to replay with --brand (default 30d)"
+        "--since", type=duration, help="history to replay with --brand (default 30d)"
     )
-    backtest.add_argument("--end", type=iso_time, help="end of the history (default now)")
-    backtest.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    backtest.add_argument(
+        "--end", type=iso_time, help="end of the history with --brand (default now)"
+    )
+    backtest.add_argument(
+        "--prefix", help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)"
+    )
     backtest.add_argument(
         "--config",
         "--config-dir",
@@ -118,8 +122,20 @@ def run_backtest(args: argparse.Namespace) -> int:
     from koubei.config import ConfigError, load_alerts
 
     if (args.file is None) == (args.brand is None):
-        print("give either FILE.csv or --brand NAME", file=sys.stderr)
+        print("give either FILE.csv or --brand NAME, not both", file=sys.stderr)
         return 2
+    if args.file is not None:
+        # a CSV is replayed whole: these options choose a brand's indexed history only, and
+        # ignoring them would print pages from outside the span the user asked for
+        given = [f"--{n}" for n in ("since", "end", "prefix") if getattr(args, n) is not None]
+        if given:
+            print(
+                f"{' and '.join(given)}: only with --brand (its indexed history); "
+                f"{args.file} is replayed whole: cut the CSV to the span to replay",
+                file=sys.stderr,
+            )
+            return 2
+    args.since = args.since or "30d"
     try:
         alerts = load_alerts(args.config)
         config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
@@ -209,21 +225,42 @@ def _print_backtest(
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
             print(json.dumps(record, ensure_ascii=False))
         return 0
-    names = ", ".join(d.name for d in detectors if d.input_kind == "counts")
+    counting = [d for d in detectors if d.input_kind == "counts"]
+    # a plain count (a `timestamp,value` CSV) has no tone: a negative-share rule never fires
+    toneless = [d.name for d in counting if series.volume_only and d.type_name == "negative_share"]
+    names = ", ".join(d.name for d in counting if d.name not in toneless)
+    if toneless:
+        names += f" ({', '.join(toneless)}: not on a plain mention count)"
     print(
-        f"{label}: {len(series)} bins of {series.interval_seconds // 60} min, "
-        f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days); detectors: {names}"
+        f"{label}: {len(series)} bins of {_span(series.interval_seconds)}, "
+        f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days, Asia/Shanghai); "
+        f"detectors: {names}"
     )
     per_30d = 30 * len(pages) / days if days else 0.0
     print(
-        f"{len(pages)} pages ({per_30d:.1f} per 30 days); critical: "
-        f"{sum(p.severity == 'critical' for p in pages)}"
+        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days); "
+        f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
+    warmups = [d.options.get("warmup") or 0 for d in counting if d.name not in toneless]
+    if warmups and days * 86400 <= min(warmups):
+        print(
+            f"note: the detectors page only after {_span(min(warmups))} of history "
+            f"(warmup): {days:.1f} days cannot show a page"
+        )
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
             print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
     return 0
+
+
+def _span(seconds: int) -> str:
+    """A bin or warm-up length as people say it: ``30 s``, ``5 min``, ``1 h``, ``3 days``."""
+    for unit, name in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= unit and seconds % unit == 0:
+            count = seconds // unit
+            return f"{count} {name}{'s' if name == 'day' and count != 1 else ''}"
+    return f"{seconds} s"
 
 
 def _iso_week(moment: Any) -> str:
