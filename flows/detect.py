@@ -35,14 +35,16 @@ log = get_logger(__name__)
 def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.routing import Router
-    from koubei.analysis.detectors import build_detectors
+    from koubei.analysis.detectors import configured_detectors
     from koubei.analysis.detectors.paging import settling_bins
     from koubei.crawlers.health import all_health
     from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
-    detectors = build_detectors(alerts, config_dir / "alerts.yaml")
+    detectors = configured_detectors(alerts, config_dir / "alerts.yaml")
+    if not detectors:
+        log.warning("no detector enabled: only sources are watched", config=str(config_dir))
     # A router over the channel configs, not their names: a name is taken as "send whatever
     # the severity", which sent `info` incidents to every channel whatever its min_severity.
     targets = Router(alerts)

@@ -227,3 +227,36 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in stderr and stderr == ""
+
+
+def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> None:
+    """With every detector of alerts.yaml disabled the backtest replayed the built-in ones:
+    pages the live cycle, which runs none, would never send."""
+    values = [10] * (3 * 288 + 12) + [60] * 12 + [10] * 20
+    path = tmp_path / "s.csv"
+    write_series(path, values, datetime(2026, 3, 2))
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: surge\n    type: negative_volume\n    enabled: false\n", "utf-8"
+    )
+    result = run("spikes", "backtest", str(path), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    header, summary = result.stdout.splitlines()[:2]
+    assert header.endswith("detectors: none enabled") and summary.startswith("0 pages")
+    assert run("spikes", "detect", str(path), "--config", str(config)).stdout == ""
+
+    # config mistakes read as in `spikes detect`: one line, the file and the key
+    (config / "alerts.yaml").write_text("paging:\n  quite: 6h\n", "utf-8")
+    failed = run("spikes", "backtest", str(path), "--config", str(config))
+    assert failed.returncode == 2
+    assert failed.stderr == (
+        f"koubei: config error: {config}/alerts.yaml: paging.quite: unknown field; "
+        "known here: escalate, quiet, settling\n"
+    )
+    # the file instead of its directory
+    failed = run("spikes", "backtest", str(path), "--config", str(config / "alerts.yaml"))
+    assert failed.returncode == 2
+    assert f"{config}/alerts.yaml is a file: give the directory that holds alerts.yaml" in (
+        failed.stderr
+    )
