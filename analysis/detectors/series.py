@@ -304,11 +304,11 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                     "timestamp,value (a ';' or tab separator only when the first line has no ',')"
                 )
             cell = row[value_at].strip()
-            following = row[value_at + 1].strip() if len(row) > max(width, value_at + 1) else ""
-            if cell.isdigit() and len(cell) <= 3 and _GROUP.fullmatch(following):
+            nxt = row[value_at + 1].strip() if len(row) > max(width, value_at + 1) else ""
+            if cell.isdigit() and len(cell) <= 3 and _GROUP.fullmatch(nxt):
                 raise ValueError(
-                    f"{path}:{lineno}: {value_name} reads {cell},{following}: a thousands "
-                    f'separator splits the number; quote it ("{cell},{following}") or drop the comma'
+                    f"{path}:{lineno}: {value_name} reads {cell},{nxt}: a thousands "
+                    f'separator splits the number; quote it ("{cell},{nxt}") or drop the comma'
                 )
             try:
                 when = _parse_timestamp(row[time_at])
