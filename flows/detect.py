@@ -235,7 +235,11 @@ def brand_series(
     from koubei.analysis.detectors import CountSeries
     from koubei.analysis.detectors.paging import settling_bins
     from koubei.pipeline.index.queries import volume_series
+    from koubei.timeutil import DEFAULT_TZ
 
+    # Bins take the zone of `start`: an `--end`/`--as-of` given in UTC (`Z`) put the detectors'
+    # days and the backtest's weeks and times in UTC. A brand's day is China's.
+    start, end = start.astimezone(DEFAULT_TZ), end.astimezone(DEFAULT_TZ)
     bins = volume_series(es, prefix, brand, start, end, interval)
     # The series starts at the brand's first post: empty bins before it are "not monitored yet",
     # not "quiet", and the warm-up must count from real history (otherwise the first day of a

@@ -1,11 +1,13 @@
 """``koubei spikes detect FILE.csv``: run the spike detectors over a ``timestamp,value`` series.
 
 Contract (other tools call it; keep it stable): the CSV has ``timestamp,value`` rows at a fixed
-interval (a header row is optional); one JSON object per alert is printed to stdout, in time
-order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert fires)
-and ``severity`` (info|warning|critical). One alert per episode, at its onset. The default
-detector configuration is used unless ``--config DIR`` names a directory with an
-``alerts.yaml`` that lists detectors.
+interval (a header row is optional; the shapes read are listed in the README, "Series CSV", and
+:func:`koubei.analysis.detectors.read_csv`); one JSON object per alert is printed to stdout, in
+time order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert
+fires) and ``severity`` (info|warning|critical). One alert per episode, at its onset. The
+default detector configuration is used unless ``--config DIR`` names a directory with an
+``alerts.yaml``: its ``detectors`` when it has that section. A mistake in the file is one
+stderr line naming the file, line and column, exit 2.
 
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
 Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over

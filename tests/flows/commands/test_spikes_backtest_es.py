@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,13 @@ def test_backtest_replays_a_brands_indexed_history(
     longer = capsys.readouterr().out.splitlines()
     assert longer[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
     assert longer[1].startswith("1 page (")
+    # --end in UTC: the same days, weeks and times (bins took the zone of --end: UTC)
+    utc_end = (START + timedelta(days=DAYS)).astimezone(UTC).isoformat()
+    assert (
+        main(["spikes", "backtest", "--brand", "鲜牧", "--since", f"{DAYS}d", "--end", utc_end])
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines() == lines
     # A brand with nothing indexed is said to be so, not replayed as nine quiet days.
     assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 1
     assert "no indexed posts of '无名'" in capsys.readouterr().out
