@@ -285,6 +285,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     text = read_utf8(path, gbk=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     time_at, value_at, width = 0, 1, 2
+    time_name, value_name = "", "value"  # how errors name the columns
     header: list[str] | None = None
     try:
         for lineno, row in enumerate(reader, start=1):
@@ -294,10 +295,10 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 header = row
                 time_at, value_at = _columns(row)
                 width = len(row)
+                names = [c.strip() for c in row] + ["timestamp", "value"][len(row) :]
+                time_name = f"column {time_at + 1} ({names[time_at]!r}): "
+                value_name = f"column {value_at + 1} ({names[value_at]!r})"
                 continue
-            names = [c.strip() for c in header or []] + ["timestamp", "value"][len(header or []) :]
-            time_name = f"column {time_at + 1} ({names[time_at]!r}): " if header else ""
-            value_name = f"column {value_at + 1} ({names[value_at]!r})" if header else "value"
             if len(row) <= max(time_at, value_at):
                 raise ValueError(
                     f"{path}:{lineno}: {len(row)} column(s), no {value_name}: expected "
