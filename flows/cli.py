@@ -83,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`koubei spikes detect s.csv | head -1`): stop quietly, as a
+        # pipeline's commands do, and keep Python from failing again flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         # Imported here, not at the top: pydantic's import is most of a short command's start-up.
         from koubei.config import ConfigError

@@ -35,14 +35,16 @@ log = get_logger(__name__)
 def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str, Any]:
     from koubei.analysis.alerts.incidents import IncidentStore
     from koubei.analysis.alerts.routing import Router
-    from koubei.analysis.detectors import build_detectors
+    from koubei.analysis.detectors import configured_detectors
     from koubei.analysis.detectors.paging import settling_bins
     from koubei.crawlers.health import all_health
     from koubei.pipeline.index.client import client_from_env
 
     brands = cfg.load_brands(config_dir)
     alerts = cfg.load_alerts(config_dir)
-    detectors = build_detectors(alerts, config_dir / "alerts.yaml")
+    detectors = configured_detectors(alerts, config_dir / "alerts.yaml")
+    if not detectors:
+        log.warning("no detector enabled: only sources are watched", config=str(config_dir))
     # A router over the channel configs, not their names: a name is taken as "send whatever
     # the severity", which sent `info` incidents to every channel whatever its min_severity.
     targets = Router(alerts)
@@ -233,7 +235,11 @@ def brand_series(
     from koubei.analysis.detectors import CountSeries
     from koubei.analysis.detectors.paging import settling_bins
     from koubei.pipeline.index.queries import volume_series
+    from koubei.timeutil import DEFAULT_TZ
 
+    # Bins take the zone of `start`: an `--end`/`--as-of` given in UTC (`Z`) put the detectors'
+    # days and the backtest's weeks and times in UTC. A brand's day is China's.
+    start, end = start.astimezone(DEFAULT_TZ), end.astimezone(DEFAULT_TZ)
     bins = volume_series(es, prefix, brand, start, end, interval)
     # The series starts at the brand's first post: empty bins before it are "not monitored yet",
     # not "quiet", and the warm-up must count from real history (otherwise the first day of a

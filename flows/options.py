@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 __all__ = [
+    "config_dir",
     "day",
     "duration",
     "existing_file",
@@ -27,6 +28,17 @@ def existing_file(value: str) -> Path:
     if value != "-" and not path.is_file():
         reason = "is a directory" if path.is_dir() else "no such file"
         raise argparse.ArgumentTypeError(f"{value}: {reason}")
+    return path
+
+
+def config_dir(value: str) -> Path:
+    """A configuration directory; naming one of its files (``config/alerts.yaml``) is the
+    common slip, answered with the directory to give instead of "alerts.yaml/alerts.yaml"."""
+    path = Path(value)
+    if path.is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a file: give the directory that holds alerts.yaml ({path.parent})"
+        )
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -488,8 +489,34 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
                 message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
             elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
                 message = str(error["ctx"]["error"])  # our validators' own sentence
+            elif error["type"] in _TYPE_WORDS:
+                message = _TYPE_WORDS[error["type"]](error.get("input"))
             lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
+
+
+def _expected_text(value: Any) -> str:
+    if isinstance(value, bool):  # YAML 1.1: yes/no/on/off unquoted are booleans
+        word = str(value).lower()
+        return f"expected text, got {word}: YAML reads yes/no/on/off as {word}; quote the text"
+    if isinstance(value, int | float):
+        return f"expected text, got {value}: a duration needs its unit ('6h'); quote a number"
+    return f"expected text, got {type(value).__name__} {value!r}"[:200]
+
+
+#: pydantic's wrong-type messages ("Input should be a valid list") in the words of the YAML
+_TYPE_WORDS: dict[str, Callable[[Any], str]] = {
+    "string_type": _expected_text,
+    "bool_parsing": lambda v: f"expected true or false, got {v!r}",
+    "bool_type": lambda v: f"expected true or false, got {v!r}",
+    "list_type": lambda v: f"expected a list (lines starting with '- '), got {v!r}"[:200],
+    "dict_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
+    "model_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
+    "int_parsing": lambda v: f"expected an integer, got {v!r}",
+    "int_type": lambda v: f"expected an integer, got {v!r}",
+    "float_parsing": lambda v: f"expected a number, got {v!r}",
+    "float_type": lambda v: f"expected a number, got {v!r}",
+}
 
 
 def load_brands(config_dir: Path | None = None) -> BrandsConfig:

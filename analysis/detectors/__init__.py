@@ -34,6 +34,7 @@ from koubei.analysis.detectors.base import (
     Detector,
     Firing,
     build_detectors,
+    configured_detectors,
     register,
 )
 from koubei.analysis.detectors.defaults import (
@@ -53,6 +54,7 @@ __all__ = [
     "Detector",
     "Firing",
     "build_detectors",
+    "configured_detectors",
     "crisis_score",
     "crisis_severity",
     "default_config",

@@ -333,6 +333,23 @@ def build_detectors(config: AlertsConfig, config_file: Path | str = ALERTS_FILE)
     return out
 
 
+def configured_detectors(
+    config: AlertsConfig, config_file: Path | str = ALERTS_FILE
+) -> list[Detector]:
+    """The detectors a configuration runs: its ``detectors`` list when the file has one (if
+    every entry is disabled, none), else the built-in defaults.
+
+    The one answer for the live cycle, ``koubei spikes backtest`` and ``spikes detect
+    --config``: an ``alerts.yaml`` without a ``detectors`` section ran no detector at all in
+    the live cycle while the backtest replayed the defaults.
+    """
+    if "detectors" not in config.model_fields_set:
+        from koubei.analysis.detectors.defaults import default_detectors
+
+        return default_detectors()
+    return build_detectors(config, config_file)
+
+
 def _unknown_first(line: str) -> int:
     """Unknown names first (most often a typo), then the rest in the model's order."""
     return 0 if "unknown option" in line else 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from koubei.crawlers.timeparse import parse_iso
+from koubei.crawlers.timeparse import TimeParseError, parse_iso
 from koubei.textfile import read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
@@ -154,28 +156,53 @@ class CsvSeries:
 
     series: CountSeries
     labels: list[str]  # the input's timestamp text per bin ('' for a filled gap)
+    #: ``(line, earlier line)`` of each row whose timestamp repeats an earlier row's: their
+    #: values are added into one bin (real exports repeat a row now and then); callers say so
+    repeats: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
 #: overflows Python's dates at year 1 or 9999; mention counts lie well inside either way
 YEARS = (1900, 2200)
 
+#: the timestamp forms :func:`read_csv` takes, for its error message
+TIME_FORMS = (
+    "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/11/24 10:00, "
+    "20261124, epoch seconds or milliseconds"
+)
+#: digits-only timestamps: compact dates by their length, else epoch seconds (up to 10 digits)
+#: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
+_COMPACT = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+_EPOCH = re.compile(r"(\d{1,10}|\d{13})(\.\d+)?")
+
 
 def _parse_timestamp(text: str) -> datetime:
     text = text.strip()
+    digits = text.split(".")[0]
     try:
-        when = (
+        if text.isdigit() and len(text) in _COMPACT:
+            when = datetime.strptime(text, _COMPACT[len(text)]).replace(tzinfo=DEFAULT_TZ)
+        elif _EPOCH.fullmatch(text):
             # China time like every other time koubei reads, not the machine's zone: the
             # detectors' days (and weekends) start at midnight of the series' zone.
-            datetime.fromtimestamp(int(text), tz=DEFAULT_TZ)
-            if text.isdigit()
-            else parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
-        )
+            seconds = float(text) / (1000 if len(digits) == 13 else 1)
+            when = datetime.fromtimestamp(seconds, tz=DEFAULT_TZ)
+        elif digits.isdigit():
+            raise ValueError(
+                f"timestamp {text[:40]!r} has {len(digits)} digits: neither epoch seconds "
+                "(up to 10), milliseconds (13) nor a compact date (8, 12 or 14)"
+            )
+        else:
+            when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+    except TimeParseError:
+        raise ValueError(f"timestamp {text[:40]!r} is not a time: expected {TIME_FORMS}") from None
     except (OverflowError, OSError) as exc:  # an epoch beyond what the platform's dates hold
         raise ValueError(f"timestamp {text[:40]!r} is out of range ({exc})") from None
     if not YEARS[0] <= when.year <= YEARS[1]:
         raise ValueError(f"timestamp {text[:40]!r} is outside the years {YEARS[0]}-{YEARS[1]}")
-    return when
+    # One zone for the whole series, China's: a file in UTC (``Z``) or with mixed offsets
+    # still has its days, weekends and ISO weeks (backtest) in China time.
+    return aware(when).astimezone(DEFAULT_TZ)
 
 
 #: how far from a grid point (a fraction of the interval) a row still counts as on it
@@ -183,15 +210,44 @@ GRID_JITTER = 0.1
 #: the most bins a CSV may span: one mistyped year (2051 for 2015) in a 5-minute series would
 #: otherwise make a grid of 3.8 million filled bins, gigabytes of detector arrays
 MAX_BINS = 1_000_000
+#: header names (lower case) of the time and the value column, for files with more columns
+TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳")
+VALUE_COLUMNS = ("value", "count", "counts", "mentions", "volume", "数量", "声量", "提及量")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_GROUP = re.compile(r"\d{3}(\.\d+)?")
 
 
-def _value(text: str, scale: float) -> float:
-    value = float(text)
+def _value(text: str, scale: float, column: str) -> float:
+    raw = text.strip()
+    if not raw:
+        raise ValueError(f"{column} is empty")
+    try:
+        value = float(raw.replace(",", "") if _THOUSANDS.fullmatch(raw) else raw)
+    except ValueError:
+        raise ValueError(f"{column} {raw[:40]!r} is not a number") from None
     if not np.isfinite(value):
-        raise ValueError(f"value {text.strip()!r} is not a finite number")
+        raise ValueError(f"value {raw!r} is not a finite number")
     if value < 0:
-        raise ValueError(f"value {text.strip()!r} is negative: mention counts never are")
+        raise ValueError(f"value {raw!r} is negative: mention counts never are")
     return scale * value
+
+
+def _delimiter(text: str) -> str:
+    """``,`` unless the first line has none and has a ``;`` or a tab (European / TSV exports)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in first:
+        return ","
+    return ";" if ";" in first else "\t" if "\t" in first else ","
+
+
+def _columns(header: list[str]) -> tuple[int, int]:
+    """Indexes of the time and value columns: by name when the header names both, else 0, 1."""
+    names = [cell.strip().lower() for cell in header]
+    time_at = next((names.index(n) for n in TIME_COLUMNS if n in names), None)
+    value_at = next((names.index(n) for n in VALUE_COLUMNS if n in names), None)
+    if time_at is None or value_at is None or time_at == value_at:
+        return 0, 1
+    return time_at, value_at
 
 
 def _bin_of(offset_seconds: float, interval: int) -> int:
@@ -210,32 +266,67 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     A row within a tenth of the interval of a grid point belongs to that point's bin (the same
     jitter must not put two rows in one bin and leave the next one empty). Missing bins are
     filled with the previous value (causal) and marked ``filled``; rows farther off the grid
-    are added to the bin they fall in. Values must be finite and not negative, and the rows may
-    span at most :data:`MAX_BINS` bins; errors name the file and the line.
-    Naive timestamps are taken as Asia/Shanghai local time. ``scale`` multiplies every value
-    before rounding (the benchmark reads non-count series, e.g. CPU percentages, this way).
+    are added to the bin they fall in, and so are rows repeating a timestamp (listed in
+    ``repeats``). Rows may come in any order. Values must be finite and not negative
+    (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the row is refused), and
+    the rows may span at most :data:`MAX_BINS` bins; errors name the file, the line and the
+    column.
+
+    The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
+    when the first line has no comma. A first row whose first cell does not start with a digit
+    is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
+    ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
+    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), compact dates
+    (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
+    every time is converted to it. ``scale`` multiplies every value before rounding (the
+    benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
-    text = read_utf8(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = read_utf8(path, gbk=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    time_at, value_at, width = 0, 1, 2
+    time_name, value_name = "", "value"  # how errors name the columns
+    header: list[str] | None = None
     try:
         for lineno, row in enumerate(reader, start=1):
-            if not row or not row[0].strip():
+            if not row or not "".join(row).strip():
                 continue
-            if lineno == 1 and not row[0].strip()[:1].isdigit():
-                continue  # header
-            if len(row) < 2:
-                raise ValueError(f"{path}:{lineno}: expected 'timestamp,value'")
-            try:
-                rows.append(
-                    (aware(_parse_timestamp(row[0])), row[0].strip(), _value(row[1], scale), lineno)
+            if header is None and not rows and not row[0].strip()[:1].isdigit():
+                header = row
+                time_at, value_at = _columns(row)
+                width = len(row)
+                names = [c.strip() for c in row] + ["timestamp", "value"][len(row) :]
+                time_name = f"column {time_at + 1} ({names[time_at]!r}): "
+                value_name = f"column {value_at + 1} ({names[value_at]!r})"
+                continue
+            if len(row) <= max(time_at, value_at):
+                raise ValueError(
+                    f"{path}:{lineno}: {len(row)} column(s), no {value_name}: expected "
+                    "timestamp,value (a ';' or tab separator only when the first line has no ',')"
                 )
+            cell = row[value_at].strip()
+            nxt = row[value_at + 1].strip() if len(row) > max(width, value_at + 1) else ""
+            if cell.isdigit() and len(cell) <= 3 and _GROUP.fullmatch(nxt):
+                raise ValueError(
+                    f"{path}:{lineno}: {value_name} reads {cell},{nxt}: a thousands "
+                    f'separator splits the number; quote it ("{cell},{nxt}") or drop the comma'
+                )
+            try:
+                when = _parse_timestamp(row[time_at])
             except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from exc
+                raise ValueError(f"{path}:{lineno}: {time_name}{exc}") from None
+            try:
+                value = _value(row[value_at], scale, value_name)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{lineno}: {exc}") from None
+            rows.append((when, row[time_at].strip(), value, lineno))
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
         raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
     if len(rows) < 2:
-        raise ValueError(f"{path}: need at least two rows of 'timestamp,value'")
+        found = "no rows" if not rows else f"one row (line {rows[0][3]})"
+        raise ValueError(
+            f"{path}: {found}; need at least two rows of 'timestamp,value' to know the interval"
+        )
     rows.sort(key=lambda r: r[0])
     gaps = np.diff([r[0].timestamp() for r in rows])
     positive = gaps[gaps > 0]
@@ -258,6 +349,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     sums = np.zeros(n_bins)
     seen = np.zeros(n_bins, dtype=bool)
     labels = [""] * n_bins
+    repeats = [(b[3], a[3]) for a, b in itertools.pairwise(rows) if a[0] == b[0]]
     for ts, text, value, _ in rows:
         i = _bin_of((ts - t0).total_seconds(), interval)
         sums[i] += value
@@ -277,7 +369,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         key,
         [not s for s in seen],
     )
-    return CsvSeries(series, labels)
+    return CsvSeries(series, labels, repeats)
 
 
 # --- causal array helpers (2-D: series × bins) ---------------------------------------------

@@ -1,11 +1,13 @@
 """``koubei spikes detect FILE.csv``: run the spike detectors over a ``timestamp,value`` series.
 
 Contract (other tools call it; keep it stable): the CSV has ``timestamp,value`` rows at a fixed
-interval (a header row is optional); one JSON object per alert is printed to stdout, in time
-order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert fires)
-and ``severity`` (info|warning|critical). One alert per episode, at its onset. The default
-detector configuration is used unless ``--config DIR`` names a directory with an
-``alerts.yaml`` that lists detectors.
+interval (a header row is optional; the shapes read are listed in the README, "Series CSV", and
+:func:`koubei.analysis.detectors.read_csv`); one JSON object per alert is printed to stdout, in
+time order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert
+fires) and ``severity`` (info|warning|critical). One alert per episode, at its onset. The
+default detector configuration is used unless ``--config DIR`` names a directory with an
+``alerts.yaml``: its ``detectors`` when it has that section. A mistake in the file is one
+stderr line naming the file, line and column, exit 2.
 
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
 Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over
@@ -37,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config",
         "--config-dir",
         dest="config",
-        type=Path,
+        type=options.config_dir,
         default=None,
         help="directory with an alerts.yaml whose detectors and paging policy to use "
         "(default: the built-in detectors, not config/alerts.yaml)",
@@ -54,15 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     backtest.add_argument("--brand", help="replay this brand's history in Elasticsearch instead")
     backtest.add_argument(
-        "--since", type=duration, default="30d", help="history to replay with --brand (default 30d)"
+        "--since", type=duration, help="history to replay with --brand (default 30d)"
     )
-    backtest.add_argument("--end", type=iso_time, help="end of the history (default now)")
-    backtest.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    backtest.add_argument(
+        "--end", type=iso_time, help="end of the history with --brand (default now)"
+    )
+    backtest.add_argument(
+        "--prefix", help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)"
+    )
     backtest.add_argument(
         "--config",
         "--config-dir",
         dest="config",
-        type=Path,
+        type=options.config_dir,
         default=None,
         help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
@@ -80,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from koubei.analysis.detectors import build_detectors, default_detectors, detect_all, read_csv
+    from koubei.analysis.detectors import configured_detectors, default_detectors, detect_all
     from koubei.analysis.detectors.paging import paging_policy
     from koubei.config import load_alerts
 
@@ -88,13 +94,10 @@ def run_detect(args: argparse.Namespace) -> int:
     policy = None
     if args.config is not None:
         alerts = load_alerts(args.config)
-        configured = build_detectors(alerts, args.config / "alerts.yaml")
-        detectors = configured or detectors
+        detectors = configured_detectors(alerts, args.config / "alerts.yaml")
         policy = paging_policy(alerts)
-    try:
-        data = read_csv(args.file, key=args.key or args.file.stem)
-    except (OSError, ValueError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    data = _read(args.file, args.key or args.file.stem)
+    if data is None:
         return 2
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
@@ -116,28 +119,62 @@ def run_backtest(args: argparse.Namespace) -> int:
     opinions only, negative against total), over ``--since`` up to ``--end``.
     """
     from koubei import paths
-    from koubei.analysis.detectors import build_detectors, default_detectors, read_csv
-    from koubei.config import ConfigError, load_alerts
+    from koubei.analysis.detectors import configured_detectors
+    from koubei.config import load_alerts
 
     if (args.file is None) == (args.brand is None):
-        print("give either FILE.csv or --brand NAME", file=sys.stderr)
+        print("give either FILE.csv or --brand NAME, not both", file=sys.stderr)
         return 2
-    try:
-        alerts = load_alerts(args.config)
-        config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
-        detectors = build_detectors(alerts, config_file) or default_detectors()
-        data = read_csv(args.file, key=args.file.stem) if args.file is not None else None
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    if data is None:
+    if args.file is not None:
+        # a CSV is replayed whole: these options choose a brand's indexed history only, and
+        # ignoring them would print pages from outside the span the user asked for
+        given = [f"--{n}" for n in ("since", "end", "prefix") if getattr(args, n) is not None]
+        if given:
+            print(
+                f"{' and '.join(given)}: only with --brand (its indexed history); "
+                f"{args.file} is replayed whole: cut the CSV to the span to replay",
+                file=sys.stderr,
+            )
+            return 2
+    args.since = args.since or "30d"
+    # a config mistake ends as `koubei: config error: FILE: key: ...` (flows/cli.py), as in
+    # `spikes detect --config`
+    alerts = load_alerts(args.config)
+    config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
+    detectors = configured_detectors(alerts, config_file)
+    if args.file is None:
         from koubei.flows.commands.index import guarded
 
         return guarded(lambda: _backtest_brand(args, alerts, detectors))
+    data = _read(args.file, args.file.stem)
+    if data is None:
+        return 2
     return _print_backtest(str(args.file), data.series, detectors, alerts, as_json=args.json)
+
+
+def _read(path: Path, key: str) -> Any:
+    """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
+    on stderr naming the file (and the line and column when a row is wrong); repeated
+    timestamps are added into one bin and said so."""
+    from koubei.analysis.detectors import read_csv
+
+    try:
+        data = read_csv(path, key=key)
+    except OSError as exc:  # a directory, no permission: the reason, not Python's repr
+        print(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}", file=sys.stderr)
+        return None
+    except ValueError as exc:  # the message names the file already
+        print(f"cannot read {exc}", file=sys.stderr)
+        return None
+    if data.repeats:
+        line, earlier = data.repeats[0]
+        more = f" (and {len(data.repeats) - 1} more)" if len(data.repeats) > 1 else ""
+        print(
+            f"note: {path}:{line}: the timestamp of line {earlier} again{more}: "
+            "their values are added into one bin",
+            file=sys.stderr,
+        )
+    return data
 
 
 def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:
@@ -187,21 +224,42 @@ def _print_backtest(
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
             print(json.dumps(record, ensure_ascii=False))
         return 0
-    names = ", ".join(d.name for d in detectors if d.input_kind == "counts")
+    counting = [d for d in detectors if d.input_kind == "counts"]
+    # a plain count (a `timestamp,value` CSV) has no tone: a negative-share rule never fires
+    toneless = [d.name for d in counting if series.volume_only and d.type_name == "negative_share"]
+    names = ", ".join(d.name for d in counting if d.name not in toneless) or "none enabled"
+    if toneless:
+        names += f" ({', '.join(toneless)}: not on a plain mention count)"
     print(
-        f"{label}: {len(series)} bins of {series.interval_seconds // 60} min, "
-        f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days); detectors: {names}"
+        f"{label}: {len(series)} bins of {_span(series.interval_seconds)}, "
+        f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days, Asia/Shanghai); "
+        f"detectors: {names}"
     )
     per_30d = 30 * len(pages) / days if days else 0.0
     print(
-        f"{len(pages)} pages ({per_30d:.1f} per 30 days); critical: "
-        f"{sum(p.severity == 'critical' for p in pages)}"
+        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days); "
+        f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
+    warmups = [d.options.get("warmup") or 0 for d in counting if d.name not in toneless]
+    if warmups and days * 86400 <= min(warmups):
+        print(
+            f"note: the detectors page only after {_span(min(warmups))} of history "
+            f"(warmup): {days:.1f} days cannot show a page"
+        )
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
             print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
     return 0
+
+
+def _span(seconds: int) -> str:
+    """A bin or warm-up length as people say it: ``30 s``, ``5 min``, ``1 h``, ``3 days``."""
+    for unit, name in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= unit and seconds % unit == 0:
+            count = seconds // unit
+            return f"{count} {name}{'s' if name == 'day' and count != 1 else ''}"
+    return f"{seconds} s"
 
 
 def _iso_week(moment: Any) -> str:

@@ -243,3 +243,35 @@ def test_platforms_are_the_spider_names() -> None:
     from koubei.crawlers.spiders import spider_classes
 
     assert platforms() == sorted(spider_classes())
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "paging:\n  quiet: 6\n",
+            "paging.quiet: expected text, got 6: a duration needs its unit ('6h'); quote a number",
+        ),
+        (
+            "detectors:\n  - name: off\n    type: negative_volume\n",
+            "detectors[0].name: expected text, got false: YAML reads yes/no/on/off as false; "
+            "quote the text",
+        ),
+        (
+            "detectors:\n  - {name: a, type: negative_volume, enabled: nope}\n",
+            "detectors[0].enabled: expected true or false, got 'nope'",
+        ),
+        ("detectors: 5\n", "detectors: expected a list (lines starting with '- '), got 5"),
+        ("paging: 6h\n", "paging: expected a mapping (key: value lines), got '6h'"),
+    ],
+    ids=["duration-without-unit", "yaml-boolean-name", "not-a-boolean", "not-a-list", "not-a-map"],
+)
+def test_a_value_of_the_wrong_type_is_said_in_the_words_of_the_yaml(
+    tmp_path: Path, text: str, line: str
+) -> None:
+    """Were pydantic's "Input should be a valid string" (for `quiet: 6` and `name: off`), "...
+    valid boolean, unable to interpret input", "... valid list"."""
+    write(tmp_path, "alerts.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_alerts(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'alerts.yaml'}: {line}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from koubei.analysis.detectors import REGISTRY, build_detectors, default_config
@@ -110,3 +112,20 @@ def test_a_threshold_that_is_no_finite_number_is_refused(value: float) -> None:
     )
     with pytest.raises(ConfigError, match=r"detectors\[0\].options.z_threshold: expected a fin"):
         build_detectors(config)
+
+
+def test_an_alerts_yaml_without_detectors_runs_the_defaults_and_an_empty_list_none(
+    tmp_path: Path,
+) -> None:
+    """Without a `detectors` section the live cycle ran no detector at all, silently, while
+    `spikes backtest` of the same file replayed the built-in ones (and replayed them too when
+    every listed detector was disabled)."""
+    from koubei.analysis.detectors import configured_detectors, default_detectors
+
+    (tmp_path / "alerts.yaml").write_text("interval: 5m\n", encoding="utf-8")
+    absent = configured_detectors(load_alerts(tmp_path), tmp_path / "alerts.yaml")
+    assert [d.name for d in absent] == [d.name for d in default_detectors()]
+    (tmp_path / "alerts.yaml").write_text(
+        "detectors:\n  - name: surge\n    type: negative_volume\n    enabled: false\n", "utf-8"
+    )
+    assert configured_detectors(load_alerts(tmp_path), tmp_path / "alerts.yaml") == []

@@ -176,3 +176,139 @@ def test_epoch_timestamps_are_read_in_china_time_whatever_the_machine_zone(
         time.tzset()
     assert start.utcoffset() == timedelta(hours=8)
     assert (start.year, start.month, start.day, start.hour) == (2028, 2, 29, 0)
+
+
+SHANGHAI = timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    ("content", "totals"),
+    [
+        # a European spreadsheet's CSV: ';' between the fields
+        ("timestamp;value\n2026-03-02 00:00;3\n2026-03-02 00:05;4\n", [3, 4]),
+        # a TSV export
+        ("timestamp\tvalue\n2026-03-02 00:00\t3\n2026-03-02 00:05\t4\n", [3, 4]),
+        # a spreadsheet's number format, quoted as CSV requires
+        ('timestamp,value\n2026-03-02 00:00,"1,234"\n2026-03-02 00:05,"12,345.0"\n', [1234, 12345]),
+        ("timestamp;value\n2026-03-02 00:00;1,234\n2026-03-02 00:05;5\n", [1234, 5]),
+        # more columns, the time and the value named in the header in any order
+        ("brand,timestamp,value\n鲜牧,2026-03-02 00:00,3\n鲜牧,2026-03-02 00:05,4\n", [3, 4]),
+        ("count,time\n3,2026-03-02 00:00\n4,2026-03-02 00:05\n", [3, 4]),
+        ("时间,数量,备注\n2026-03-02 00:00,3,x\n2026-03-02 00:05,4,y\n", [3, 4]),
+        # epoch milliseconds (JavaScript, Grafana), decimal epoch seconds (pandas)
+        ("ts,value\n1772380800000,3\n1772381100000,4\n", [3, 4]),
+        ("ts,value\n1772380800.0,3\n1772381100.0,4\n", [3, 4]),
+        # compact dates
+        ("date,value\n20260302,3\n20260303,4\n", [3, 4]),
+        ("time,value\n202603020000,3\n202603020005,4\n", [3, 4]),
+        # blank lines before the header
+        ("\n\ntimestamp,value\n2026-03-02 00:00,3\n2026-03-02 00:05,4\n", [3, 4]),
+    ],
+    ids=[
+        "semicolon",
+        "tab",
+        "quoted-thousands",
+        "semicolon-thousands",
+        "named-columns",
+        "value-first",
+        "chinese-header",
+        "epoch-ms",
+        "epoch-decimal",
+        "compact-date",
+        "compact-minutes",
+        "blank-lines",
+    ],
+)
+def test_read_csv_takes_what_spreadsheets_and_exporters_write(
+    tmp_path: Path, content: str, totals: list[int]
+) -> None:
+    """Each was refused (`expected 'timestamp,value'`, `could not convert string to float`,
+    `year 58134 is out of range`) or, for the compact date, read as epoch seconds in 1970."""
+    path = tmp_path / "export.csv"
+    path.write_text(content, encoding="utf-8")
+    series = read_csv(path).series
+    assert series.total == totals
+    start = series.start[0]
+    assert (start.year, start.month, start.day, start.hour) == (2026, 3, 2, 0)
+    assert start.utcoffset() == SHANGHAI
+
+
+def test_read_csv_reads_a_gbk_file_from_a_chinese_excel(tmp_path: Path) -> None:
+    # "CSV (逗号分隔)" on a Chinese Windows is GBK: it was refused as "not UTF-8 (byte 0xca)"
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("时间,声量\n2026-03-02 00:00,3\n2026-03-02 00:05,4\n".encode("gbk"))
+    data = read_csv(path)
+    assert data.series.total == [3, 4]
+
+
+def test_read_csv_refuses_an_unquoted_thousands_separator(tmp_path: Path) -> None:
+    """`12,000` unquoted is two fields: the second was dropped as an extra column and the count
+    silently read as 12, a thousandth of the truth."""
+    path = tmp_path / "excel.csv"
+    path.write_text("timestamp,value\n2026-03-02 00:00,12,000\n2026-03-02 00:05,13,500\n", "utf-8")
+    split = r"excel\.csv:2: column 2 \('value'\) reads 12,000: a thousands separator splits"
+    with pytest.raises(ValueError, match=split + r' the number; quote it \("12,000"\)'):
+        read_csv(path)
+    # without a header, too; a real third column is still allowed
+    path.write_text("2026-03-02 00:00,1,500\n2026-03-02 00:05,2,000\n", "utf-8")
+    with pytest.raises(ValueError, match=r"excel\.csv:1: value reads 1,500"):
+        read_csv(path)
+    path.write_text(
+        "timestamp,value,note\n2026-03-02 00:00,1,500\n2026-03-02 00:05,2,ok\n", "utf-8"
+    )
+    assert read_csv(path).series.total == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2026-03-02 00:05,", r"bad\.csv:3: column 2 \('value'\) is empty"),
+        ("2026-03-02 00:05,true", r"bad\.csv:3: column 2 \('value'\) 'true' is not a number"),
+        # the text as written (it showed '03-02-2026 00:00', its '/' already replaced)
+        (
+            "03/02/2026 00:05,4",
+            r"bad\.csv:3: column 1 \('timestamp'\): timestamp '03/02/2026 00:05' is not a time: "
+            r"expected ISO 8601",
+        ),
+        ("17723811000,4", r"bad\.csv:3: .* has 11 digits: neither epoch seconds"),
+        # a row without a timestamp was skipped silently
+        (",4", r"bad\.csv:3: column 1 \('timestamp'\): timestamp '' is not a time"),
+        ("2026-03-02 00:05", r"bad\.csv:3: 1 column\(s\), no column 2 \('value'\)"),
+    ],
+    ids=["empty", "word", "us-date", "epoch-11-digits", "no-timestamp", "one-column"],
+)
+def test_read_csv_names_the_line_and_column_of_a_bad_row(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(f"timestamp,value\n2026-03-02 00:00,1\n{row}\n", "utf-8")
+    with pytest.raises(ValueError, match=message):
+        read_csv(path)
+
+
+def test_read_csv_puts_every_offset_in_china_time(tmp_path: Path) -> None:
+    """A file in UTC (`Z`) kept UTC: the detectors' days began at 08:00 China time and
+    `spikes backtest` put Monday-morning pages in the previous ISO week."""
+    path = tmp_path / "utc.csv"
+    path.write_text(
+        "timestamp,value\n2026-03-01T16:00:00Z,1\n2026-03-01T16:05:00Z,2\n"
+        "2026-03-02T00:15:00+08:00,3\n",  # mixed offsets: one zone, one grid
+        "utf-8",
+    )
+    data = read_csv(path)
+    assert data.series.start[0].isoformat() == "2026-03-02T00:00:00+08:00"
+    assert data.series.start[0].isocalendar().week == 10
+    assert data.series.total == [1, 2, 2, 3]
+    assert data.labels[0] == "2026-03-01T16:00:00Z"  # the input's own text, for the contract
+
+
+def test_read_csv_lists_repeated_timestamps(tmp_path: Path) -> None:
+    # real exports repeat a row now and then (NAB's machine_temperature_system_failure.csv):
+    # the values are still added into one bin, and the caller can say so
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "timestamp,value\n2026-03-02 00:00,1\n2026-03-02 00:05,2\n2026-03-02 00:05,2\n", "utf-8"
+    )
+    data = read_csv(path)
+    assert data.series.total == [1, 4]
+    assert data.repeats == [(4, 3)]

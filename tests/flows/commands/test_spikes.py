@@ -123,7 +123,7 @@ def test_backtest_prints_pages_per_week_and_when(tmp_path: Path) -> None:
     result = run("spikes", "backtest", str(path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "1 pages" in lines[1]
+    assert lines[1].startswith("1 page (")
     assert "2026-W10: 0 page(s)" in lines
     week = lines.index("2026-W11: 1 page(s)")
     assert lines[week + 1].strip().startswith("Tue 2026-03-10")
@@ -132,3 +132,131 @@ def test_backtest_prints_pages_per_week_and_when(tmp_path: Path) -> None:
     as_json = run("spikes", "backtest", str(path), "--json")
     weeks = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [w["pages"] for w in weeks] == [0, 1]
+
+
+def test_backtest_weeks_and_times_are_china_time_for_a_utc_file(tmp_path: Path) -> None:
+    """Rows stamped in UTC (`Z`) were replayed in UTC: a crisis at 01:00 on a Monday in China
+    was printed as Sunday 17:00 and counted in the previous ISO week."""
+    rng = np.random.default_rng(34)
+    values = rng.poisson(12, 10 * 288)
+    start = datetime(2026, 3, 1, 16, 0)  # UTC: Monday 2026-03-02 00:00 in China
+    onset = 7 * 288 + 12  # Sunday 2026-03-08 17:00 UTC, Monday 01:00 in China
+    values[onset : onset + 24] += 90
+    path = tmp_path / "utc.csv"
+    path.write_text(
+        "timestamp,value\n"
+        + "".join(
+            f"{(start + timedelta(minutes=5 * i)):%Y-%m-%dT%H:%M:%S}Z,{v}\n"
+            for i, v in enumerate(values.tolist())
+        ),
+        encoding="utf-8",
+    )
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "2026-03-02 .. 2026-03-11" in lines[0] and "Asia/Shanghai" in lines[0]
+    assert "2026-W10: 0 page(s)" in lines
+    week = lines.index("2026-W11: 1 page(s)")
+    assert lines[week + 1].strip().startswith("Mon 2026-03-09 01:")
+
+
+def test_backtest_says_what_it_replays(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    write_series(path, [3] * 100, datetime(2026, 3, 2))
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    header, summary, note = result.stdout.splitlines()[:3]
+    # a plain count has no tone: the share rule is listed as not applying, not as replayed
+    assert header.endswith(
+        "detectors: mention-surge, mention-jump (negative-share: not on a plain mention count)"
+    )
+    assert summary.startswith("0 pages (")  # and "1 page", not "1 pages"
+    # 0 pages from a history shorter than the warm-up is no evidence of a quiet brand
+    assert note == (
+        "note: the detectors page only after 3 days of history (warmup): "
+        "0.3 days cannot show a page"
+    )
+    seconds = tmp_path / "seconds.csv"
+    seconds.write_text("t,value\n2026-03-02 00:00:00,1\n2026-03-02 00:00:30,2\n", "utf-8")
+    assert "2 bins of 30 s," in run("spikes", "backtest", str(seconds)).stdout  # was "0 min"
+
+    # --since chose nothing for a CSV: the whole file was replayed, silently
+    refused = run("spikes", "backtest", str(path), "--since", "7d")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"--since: only with --brand (its indexed history); {path} is replayed whole: "
+        "cut the CSV to the span to replay"
+    )
+
+
+def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path) -> None:
+    folder = tmp_path / "series.csv"
+    folder.mkdir()
+    result = run("spikes", "detect", str(folder))
+    assert (result.returncode, result.stderr) == (2, f"cannot read {folder}: is a directory\n")
+
+    excel = tmp_path / "excel.csv"
+    excel.write_text("time,count\n2026-03-02 00:00,1,200\n2026-03-02 00:05,900\n", "utf-8")
+    result = run("spikes", "detect", str(excel))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"cannot read {excel}:2: column 2 ('count') reads 1,200")
+
+    repeated = tmp_path / "repeated.csv"
+    write_series(repeated, [3] * 10, datetime(2026, 3, 2))
+    rows = repeated.read_text("utf-8").splitlines()
+    repeated.write_text("\n".join([*rows, rows[4]]) + "\n", "utf-8")
+    result = run("spikes", "detect", str(repeated))
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"note: {repeated}:12: the timestamp of line 5 again: their values are added into one bin\n"
+    )
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`koubei spikes backtest s.csv | head -1` ended in a BrokenPipeError traceback."""
+    path = tmp_path / "s.csv"
+    write_series(path, [3] * 400, datetime(2026, 3, 2))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "koubei.flows.cli", "spikes", "backtest", str(path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and stderr == ""
+
+
+def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> None:
+    """With every detector of alerts.yaml disabled the backtest replayed the built-in ones:
+    pages the live cycle, which runs none, would never send."""
+    values = [10] * (3 * 288 + 12) + [60] * 12 + [10] * 20
+    path = tmp_path / "s.csv"
+    write_series(path, values, datetime(2026, 3, 2))
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: surge\n    type: negative_volume\n    enabled: false\n", "utf-8"
+    )
+    result = run("spikes", "backtest", str(path), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    header, summary = result.stdout.splitlines()[:2]
+    assert header.endswith("detectors: none enabled") and summary.startswith("0 pages")
+    assert run("spikes", "detect", str(path), "--config", str(config)).stdout == ""
+
+    # config mistakes read as in `spikes detect`: one line, the file and the key
+    (config / "alerts.yaml").write_text("paging:\n  quite: 6h\n", "utf-8")
+    failed = run("spikes", "backtest", str(path), "--config", str(config))
+    assert failed.returncode == 2
+    assert failed.stderr == (
+        f"koubei: config error: {config}/alerts.yaml: paging.quite: unknown field; "
+        "known here: escalate, quiet, settling\n"
+    )
+    # the file instead of its directory
+    failed = run("spikes", "backtest", str(path), "--config", str(config / "alerts.yaml"))
+    assert failed.returncode == 2
+    assert f"{config}/alerts.yaml is a file: give the directory that holds alerts.yaml" in (
+        failed.stderr
+    )

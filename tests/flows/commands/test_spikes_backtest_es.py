@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,7 @@ def test_backtest_replays_a_brands_indexed_history(
     assert main([*args, "--prefix", index_prefix]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
-    assert lines[1].startswith("1 pages")  # the crisis, once; nine days of noise page nobody
+    assert lines[1].startswith("1 page (")  # the crisis, once; nine days of noise page nobody
     assert "2026-W41: 0 page(s)" in lines
     week = lines.index("2026-W42: 1 page(s)")
     assert lines[week + 1].strip().startswith("Tue 2026-10-13 10:")
@@ -91,7 +91,14 @@ def test_backtest_replays_a_brands_indexed_history(
     assert main(["spikes", "backtest", "--brand", "鲜牧", "--since", "14d", "--end", end]) == 0
     longer = capsys.readouterr().out.splitlines()
     assert longer[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
-    assert longer[1].startswith("1 pages")
+    assert longer[1].startswith("1 page (")
+    # --end in UTC: the same days, weeks and times (bins took the zone of --end: UTC)
+    utc_end = (START + timedelta(days=DAYS)).astimezone(UTC).isoformat()
+    assert (
+        main(["spikes", "backtest", "--brand", "鲜牧", "--since", f"{DAYS}d", "--end", utc_end])
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines() == lines
     # A brand with nothing indexed is said to be so, not replayed as nine quiet days.
     assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 1
     assert "no indexed posts of '无名'" in capsys.readouterr().out
