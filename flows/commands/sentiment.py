@@ -1,11 +1,13 @@
-"""``koubei sentiment score|train|eval``: score texts, train a model, measure a model.
+"""``koubei sentiment score|adapt|train|eval``: score texts, adapt or train a model, measure one.
 
 Contract (other tools call it): ``score FILE`` prints one JSON object per input line, in order,
 with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, ``negative``,
 or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare repost, emoji,
 @handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
 ``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
-prints accuracy, per-class precision/recall/F1 and throughput.
+prints accuracy, per-class precision/recall/F1 and throughput. ``score --adapt`` and
+``adapt FILE --out MODEL`` first adapt the model to the file's unlabelled texts
+(``pipeline/sentiment/adaptation.py``); the adapted version is ``<version>+adapted-<hash>``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--processes", type=options.positive_int, default=1, help="worker processes (default 1)"
     )
+    score.add_argument(
+        "--adapt",
+        action="store_true",
+        help="first adapt the model to this file's texts, unlabelled (for a corpus from "
+        "another domain; see `sentiment adapt`)",
+    )
     score.set_defaults(func=run_score, logs=False)
+
+    adapt = actions.add_parser(
+        "adapt",
+        help="adapt the model to unlabelled texts of a new domain (one per line); write it",
+    )
+    adapt.add_argument("file", type=existing_file, help="text file, one text per line (- stdin)")
+    adapt.add_argument("--model", type=Path, help="model to adapt (default: the shipped model)")
+    adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
+    adapt.set_defaults(func=run_adapt, logs=False)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
@@ -114,21 +131,58 @@ def _model(path: Path | None) -> SentimentModel:
         raise KoubeiError(f"cannot load the sentiment model: {exc}") from None
 
 
-def run_score(args: argparse.Namespace) -> int:
+def _read_texts(file: Path) -> list[str]:
     from koubei.pipeline.clean import clean_text
-    from koubei.pipeline.sentiment.parallel import score_parallel
 
-    version = _model(args.model).version
     with contextlib.ExitStack() as stack:
         handle = (
             sys.stdin
-            if str(args.file) == "-"
-            else stack.enter_context(open(args.file, encoding="utf-8", errors="replace"))
+            if str(file) == "-"
+            else stack.enter_context(open(file, encoding="utf-8", errors="replace"))
         )
-        texts = [clean_text(line.rstrip("\n")) for line in handle]
-    for score, label in score_parallel(texts, processes=args.processes, model_path=args.model):
-        out = {"score": round(score, 6), "label": label, "model_version": version}
+        return [clean_text(line.rstrip("\n")) for line in handle]
+
+
+def _adapted(model: SentimentModel, texts: list[str]) -> SentimentModel:
+    """``adaptation.adapt``, saying on stderr what it did (or why it did not)."""
+    from koubei.pipeline.sentiment import adaptation
+
+    adapted = adaptation.adapt(model, texts)
+    if adapted is model:
+        print(
+            f"not adapted: fewer than {adaptation.MIN_TEXTS} texts with an opinion; "
+            f"model {model.version} as it is",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"adapted {model.version} to {adapted.meta['adapted_on']} texts "
+            f"({adapted.meta['pseudo_labelled']} confident calls): {adapted.version}",
+            file=sys.stderr,
+        )
+    return adapted
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from koubei.pipeline.sentiment.parallel import score_parallel
+
+    model = _model(args.model)
+    texts = _read_texts(args.file)
+    if args.adapt:
+        model = _adapted(model, texts)
+        scored = model.score_many(texts)
+    else:
+        scored = score_parallel(texts, processes=args.processes, model_path=args.model)
+    for score, label in scored:
+        out = {"score": round(score, 6), "label": label, "model_version": model.version}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return 0
+
+
+def run_adapt(args: argparse.Namespace) -> int:
+    model = _adapted(_model(args.model), _read_texts(args.file))
+    model.save(args.out)
+    print(f"wrote {args.out} (version {model.version})")
     return 0
 
 
