@@ -11,7 +11,6 @@ prints accuracy, per-class precision/recall/F1 and throughput.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
     from koubei.pipeline.sentiment.model import SentimentModel
+    from koubei.pipeline.sentiment.training import Example
 
 CORPUS_HELP = "labelled CSV (default: $KOUBEI_REVIEWS_CSV, else ../shared/data/reviews_9cats.csv)"
 
@@ -51,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="correction passes (default 3)",
     )
-    train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
+    train.add_argument(
+        "--holdout", type=options.holdout_share, default=None, help="share held out (default 0.2)"
+    )
     train.add_argument(
         "--seed",
         type=int,
@@ -114,18 +116,34 @@ def _model(path: Path | None) -> SentimentModel:
         raise KoubeiError(f"cannot load the sentiment model: {exc}") from None
 
 
+def _categories(data: Path, rows: list[Example], names: list[str], option: str) -> set[str]:
+    """``names`` given with ``option``, checked against the CSV's ``cat`` column: a CSV without
+    one, or a name no row has (a typo), is an error instead of a filter that does nothing."""
+    from koubei.errors import KoubeiError
+
+    known = {r.category for r in rows} - {""}
+    if names and not known:
+        raise KoubeiError(f"{data}: has no 'cat' column (or it is empty), which {option} needs")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise KoubeiError(
+            f"{option} {unknown[0]}: no such category in {data} (found: {', '.join(sorted(known))})"
+        )
+    return set(names)
+
+
 def run_score(args: argparse.Namespace) -> int:
     from koubei.pipeline.clean import clean_text
     from koubei.pipeline.sentiment.parallel import score_parallel
+    from koubei.textfile import read_lines
 
     version = _model(args.model).version
-    with contextlib.ExitStack() as stack:
-        handle = (
-            sys.stdin
-            if str(args.file) == "-"
-            else stack.enter_context(open(args.file, encoding="utf-8", errors="replace"))
-        )
-        texts = [clean_text(line.rstrip("\n")) for line in handle]
+    stdin = str(args.file) == "-"
+    raw = sys.stdin.buffer.read() if stdin else Path(args.file).read_bytes()
+    read = read_lines(raw, "<stdin>" if stdin else str(args.file))
+    for warning in read.warnings:
+        print(f"koubei: warning: {warning}", file=sys.stderr)
+    texts = [clean_text(line) for line in read.lines]
     for score, label in score_parallel(texts, processes=args.processes, model_path=args.model):
         out = {"score": round(score, 6), "label": label, "model_version": version}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -134,18 +152,27 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from koubei import paths
+    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
     data = _corpus(args.data)
+    if args.out is not None and args.out.is_dir():
+        raise KoubeiError(f"{args.out}: is a directory; --out names the model file to write")
     rows = training.load_labelled(data)
+    excluded = _categories(data, rows, args.exclude_category, "--exclude-category")
     seed = training.SEED if args.seed is None else args.seed
     holdout = training.HOLDOUT if args.holdout is None else args.holdout
     train_rows, held = training.split(rows, holdout=holdout, seed=seed)
-    excluded = set(args.exclude_category)
     train_rows = [r for r in train_rows if r.category not in excluded]
     if not train_rows:  # (label 0/1 and a text; after --holdout and --exclude-category)
         raise training.LabelledDataError(f"{data}: no labelled rows to train on")
+    labels = {r.label for r in train_rows}
+    if len(labels) < 2:
+        only = "positive (1)" if labels == {1} else "negative (0)"
+        raise training.LabelledDataError(
+            f"{data}: the rows to train on are all {only}; training needs both labels"
+        )
     epochs = training.EPOCHS if args.epochs is None else args.epochs
     print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
     model = training.train_model(train_rows, epochs=epochs, seed=seed)
@@ -170,7 +197,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.heldout:
         rows = training.split(rows)[1]
     if args.category:
-        rows = [r for r in rows if r.category in set(args.category)]
+        wanted = _categories(data, rows, args.category, "--category")
+        rows = [r for r in rows if r.category in wanted]
     if not rows:
         print(f"{data}: no labelled rows to evaluate", file=sys.stderr)
         return 1
