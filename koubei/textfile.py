@@ -104,8 +104,9 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
         except UnicodeDecodeError as exc:
             warnings.append(
                 f"{name}:{number}: not UTF-8 (byte 0x{line[exc.start]:02x}); "
-                "such bytes were dropped from the line"
+                "scored without those bytes"
             )
     if len(bad) > NAMED_LINES:
-        warnings.append(f"{name}: {len(bad) - NAMED_LINES} more lines with bytes that are not UTF-8")
+        more = len(bad) - NAMED_LINES
+        warnings.append(f"{name}: {more} more lines with bytes that are not UTF-8")
     return raw.decode("utf-8", errors="replace"), warnings

@@ -114,7 +114,7 @@ def _score(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[list[st
     [
         ("\ufeff质量很好\n太差了\n".encode(), ["positive", "negative"]),  # byte order mark
         ("质量很好\r\n太差了\r\n".encode(), ["positive", "negative"]),  # Windows line ends
-        ("质量很好\r\n\n   \t \n太差了".encode(), ["positive", "no_opinion", "no_opinion", "negative"]),
+        ("好极了\r\n\n \t \n差".encode(), ["positive", "no_opinion", "no_opinion", "negative"]),
         ("质量很好\x00\n太差\x00了\n".encode(), ["positive", "negative"]),  # NUL bytes
         ("质量很好\r太差了\n太差了\n".encode(), ["negative", "negative"]),  # a stray \r in a line
         ("质量很好\r太差了\r".encode(), ["positive", "negative"]),  # only \r (classic Mac)
@@ -151,10 +151,11 @@ def test_score_names_the_lines_whose_bytes_are_not_utf8(
 ) -> None:
     # A line cut mid-character and a lone surrogate (CESU-8 bytes) in an otherwise UTF-8 file.
     source = tmp_path / "texts.txt"
-    source.write_bytes("质量很好\n".encode() + "太差了".encode()[:-1] + b"\n\xed\xa0\x80\xe5\xa5\xbd\n")
+    cut = "太差了".encode()[:-1]
+    source.write_bytes("质量很好\n".encode() + cut + b"\n\xed\xa0\x80\xe5\xa5\xbd\n")
     labels, err = _score([str(source)], capsys)
     assert len(labels) == 3 and labels[0] == "positive"
     assert err == [
-        f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); such bytes were dropped from the line",
-        f"koubei: warning: {source}:3: not UTF-8 (byte 0xed); such bytes were dropped from the line",
+        f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); scored without those bytes",
+        f"koubei: warning: {source}:3: not UTF-8 (byte 0xed); scored without those bytes",
     ]
