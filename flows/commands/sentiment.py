@@ -6,6 +6,17 @@ or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare rep
 @handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
 ``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
 prints accuracy, per-class precision/recall/F1 and throughput.
+
+A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
+lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
+file with its byte order mark and a GBK/GB18030 file are read as such with a warning on stderr;
+bytes that are not UTF-8 otherwise are left out of their line, and the line is named on stderr
+(``file:line``). Every line gets its object, blank ones included (``no_opinion``).
+
+``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
+not 0 or 1 or whose review is empty (named ``file:line``), a ``--category`` or
+``--exclude-category`` the CSV does not have, training rows of one label, and a ``--holdout``
+outside [0, 1).
 """
 
 from __future__ import annotations
