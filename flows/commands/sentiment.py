@@ -205,10 +205,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
     data = _corpus(args.data)
     rows = training.load_labelled(data)
+    wanted = _categories(data, rows, args.category, "--category")
     if args.heldout:
         rows = training.split(rows)[1]
-    if args.category:
-        wanted = _categories(data, rows, args.category, "--category")
+    if wanted:
         rows = [r for r in rows if r.category in wanted]
     if not rows:
         print(f"{data}: no labelled rows to evaluate", file=sys.stderr)
