@@ -1,5 +1,5 @@
-"""Reading a user's text files: a CSV as UTF-8 (an error names the file and line), and a file of
-texts, one per line, without losing or adding a line."""
+"""Reading a user's text files: a CSV as UTF-8 (or GBK when asked; an error names the file and
+line), and a file of texts, one per line, without losing or adding a line."""
 
 from __future__ import annotations
 
