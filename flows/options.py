@@ -14,6 +14,7 @@ __all__ = [
     "day",
     "duration",
     "existing_file",
+    "holdout_share",
     "iso_time",
     "kibana_url",
     "non_negative_int",
@@ -103,6 +104,17 @@ def _at_least(value: str, low: int) -> int:
     if number < low:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
     return number
+
+
+def holdout_share(value: str) -> float:
+    """A share of rows held out of training: at least 0 and less than 1."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share < 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{value!r} is not a share from 0 up to (not) 1, like 0.2")
+    return share
 
 
 def platform(value: str) -> str:

@@ -8,12 +8,22 @@ or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare rep
 prints accuracy, per-class precision/recall/F1 and throughput. ``score --adapt`` and
 ``adapt FILE --out MODEL`` first adapt the model to the file's unlabelled texts
 (``pipeline/sentiment/adaptation.py``); the adapted version is ``<version>+adapted-<hash>``.
+
+A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
+lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
+file with its byte order mark and a GBK/GB18030 file are read as such with a warning on stderr;
+bytes that are not UTF-8 otherwise are left out of their line, and the line is named on stderr
+(``file:line``). Every line gets its object, blank ones included (``no_opinion``).
+
+``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
+not 0 or 1 or whose review is empty (named ``file:line``), a ``--category`` or
+``--exclude-category`` the CSV does not have, training rows of one label, and a ``--holdout``
+outside [0, 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -24,6 +34,7 @@ from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
     from koubei.pipeline.sentiment.model import SentimentModel
+    from koubei.pipeline.sentiment.training import Example
 
 CORPUS_HELP = "labelled CSV (default: $KOUBEI_REVIEWS_CSV, else ../shared/data/reviews_9cats.csv)"
 
@@ -68,7 +79,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="correction passes (default 3)",
     )
-    train.add_argument("--holdout", type=float, default=None, help="share held out (default 0.2)")
+    train.add_argument(
+        "--holdout", type=options.holdout_share, default=None, help="share held out (default 0.2)"
+    )
     train.add_argument(
         "--seed",
         type=int,
@@ -131,16 +144,33 @@ def _model(path: Path | None) -> SentimentModel:
         raise KoubeiError(f"cannot load the sentiment model: {exc}") from None
 
 
-def _read_texts(file: Path) -> list[str]:
-    from koubei.pipeline.clean import clean_text
+def _categories(data: Path, rows: list[Example], names: list[str], option: str) -> set[str]:
+    """``names`` given with ``option``, checked against the CSV's ``cat`` column: a CSV without
+    one, or a name no row has (a typo), is an error instead of a filter that does nothing."""
+    from koubei.errors import KoubeiError
 
-    with contextlib.ExitStack() as stack:
-        handle = (
-            sys.stdin
-            if str(file) == "-"
-            else stack.enter_context(open(file, encoding="utf-8", errors="replace"))
+    known = {r.category for r in rows} - {""}
+    if names and not known:
+        raise KoubeiError(f"{data}: has no 'cat' column (or it is empty), which {option} needs")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise KoubeiError(
+            f"{option} {unknown[0]}: no such category in {data} (found: {', '.join(sorted(known))})"
         )
-        return [clean_text(line.rstrip("\n")) for line in handle]
+    return set(names)
+
+
+def _read_texts(file: Path) -> list[str]:
+    """FILE's lines, cleaned; what had to be guessed about its bytes is said on stderr."""
+    from koubei.pipeline.clean import clean_text
+    from koubei.textfile import read_lines
+
+    stdin = str(file) == "-"
+    raw = sys.stdin.buffer.read() if stdin else Path(file).read_bytes()
+    read = read_lines(raw, "<stdin>" if stdin else str(file))
+    for warning in read.warnings:
+        print(f"koubei: warning: {warning}", file=sys.stderr)
+    return [clean_text(line) for line in read.lines]
 
 
 def _adapted(model: SentimentModel, texts: list[str]) -> SentimentModel:
@@ -170,7 +200,8 @@ def run_score(args: argparse.Namespace) -> int:
     texts = _read_texts(args.file)
     if args.adapt:
         model = _adapted(model, texts)
-        scored = model.score_many(texts)
+    if args.adapt or args.processes <= 1:
+        scored = model.score_many(texts)  # the model already loaded (was loaded twice)
     else:
         scored = score_parallel(texts, processes=args.processes, model_path=args.model)
     for score, label in scored:
@@ -188,18 +219,27 @@ def run_adapt(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from koubei import paths
+    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
     data = _corpus(args.data)
+    if args.out is not None and args.out.is_dir():
+        raise KoubeiError(f"{args.out}: is a directory; --out names the model file to write")
     rows = training.load_labelled(data)
+    excluded = _categories(data, rows, args.exclude_category, "--exclude-category")
     seed = training.SEED if args.seed is None else args.seed
     holdout = training.HOLDOUT if args.holdout is None else args.holdout
     train_rows, held = training.split(rows, holdout=holdout, seed=seed)
-    excluded = set(args.exclude_category)
     train_rows = [r for r in train_rows if r.category not in excluded]
     if not train_rows:  # (label 0/1 and a text; after --holdout and --exclude-category)
         raise training.LabelledDataError(f"{data}: no labelled rows to train on")
+    labels = {r.label for r in train_rows}
+    if len(labels) < 2:
+        only = "positive (1)" if labels == {1} else "negative (0)"
+        raise training.LabelledDataError(
+            f"{data}: the rows to train on are all {only}; training needs both labels"
+        )
     epochs = training.EPOCHS if args.epochs is None else args.epochs
     print(f"training on {len(train_rows)} texts, {len(held)} held out", file=sys.stderr)
     model = training.train_model(train_rows, epochs=epochs, seed=seed)
@@ -221,10 +261,11 @@ def run_eval(args: argparse.Namespace) -> int:
 
     data = _corpus(args.data)
     rows = training.load_labelled(data)
+    wanted = _categories(data, rows, args.category, "--category")
     if args.heldout:
         rows = training.split(rows)[1]
-    if args.category:
-        rows = [r for r in rows if r.category in set(args.category)]
+    if wanted:
+        rows = [r for r in rows if r.category in wanted]
     if not rows:
         print(f"{data}: no labelled rows to evaluate", file=sys.stderr)
         return 1

@@ -2,9 +2,11 @@
 
 ``clean_text`` is a pure function of its input and never raises; ``clean_record`` applies it to a
 document record and fills the derived fields. Steps, in order: HTML and entities, invisible
-characters, full-width forms, URLs, traditional → simplified (OpenCC), boilerplate lines and
-repeated titles, whitespace. Emoticons, emoji (with their zero-width joiners), ``#topics#`` and
-``@mentions`` stay in the text.
+characters (zero-width, bidi controls and isolates), full-width forms, URLs (link shorteners
+included), traditional → simplified (OpenCC), boilerplate lines (footers, account bars,
+navigation, hotlines, captions) and repeated titles, whitespace. Markup cut off at the end of a
+truncated page (an open ``<script>``, ``<div class="``) goes too. Emoticons, emoji (with their
+zero-width joiners), ``#topics#`` and ``@mentions`` stay in the text.
 
 ``clean_record`` also cleans the short values strangers write (``author.name``, ``url``; see
 ``values``). Only ``text_raw`` and, when cleaning changed it, ``extra.raw.author_name`` keep what

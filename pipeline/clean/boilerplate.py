@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import re
 
+# Account prompts and footer links, alone or several on one line.
+_ACCOUNT = "(?:(?:请|立即|免费|快速)?(?:登录|登陆|注册)|忘记密码|找回密码|退出登录)"
+_SITE_LINK = (
+    "(?:关于我们|联系我们|网站地图|免责声明|隐私政策|用户协议|服务条款|意见反馈|帮助中心|广告服务"
+    "|商务合作|加入我们|投诉建议)"
+)
 # Whole-line furniture (after stripping), matched with fullmatch on lines of at most 40 chars.
 _SHORT_LINE = re.compile(
     r"(?:推荐阅读|相关阅读|延伸阅读|猜你喜欢|相关推荐|相关文章|热门推荐|热门文章|上一篇.*|下一篇.*"
@@ -18,6 +24,15 @@ _SHORT_LINE = re.compile(
     r"|(?:图片|图)(?:来源|源自)[:：].*|.*第\s*\d+\s*张|\(?图\s*\d+\)?|\[图片\]"
     r"|(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈)(?:\s*[|/、 ]\s*(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈))+"
     r"|.{0,30}\s»\s.{0,30}|首页\s*[>›»].*"
+    r"|(?:文章|本文)插图|(?:点击)?(?:查看|阅读)原文|(?:微信|手机)扫一扫.*"
+    r"|(?:本文|文章|新闻)来源[:：].{1,20}|责任编辑[:：].{1,12}"
+    # Account bars and navigation: 登录 | 注册, 首页 | 新闻 | 关于我们, site links.
+    rf"|(?:您好[,，]?\s*)?{_ACCOUNT}(?:\s*[|/丨·]?\s*{_ACCOUNT})*"
+    r"|首页(?:\s*[|/丨·]\s*[^|/丨·\s]{1,8}){2,}"
+    rf"|{_SITE_LINK}(?:\s*[|/丨·]?\s*{_SITE_LINK})*|友情链接[:：].*"
+    # A hotline on its own: 客服电话：400-123-4567 (工作日 9:00-18:00).
+    r"|(?:客服|服务|咨询|投诉|订购)?(?:电话|热线)[:：]?\s*\+?[\d() （）-]{7,20}"
+    r"(?:\s*[(（][^()（）]{1,20}[)）])?"
     r"|提供最优质的资源集合|有问题就有答案)",
     re.I,
 )

@@ -11,11 +11,19 @@ import re
 
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
 
-# Blocks whose content is never prose.
-_BLOCK = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Blocks whose content is never prose. Crawled text is often cut short (a size limit, a dropped
+# connection), so a block or comment left open runs to the end of the text; that also keeps the
+# scan linear when a text holds many unclosed ``<script>`` tags.
+_BLOCK = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 # A tag: "<", optional "/", a name, attributes without "<" or ">", ">".
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,30}(?:\s[^<>]{0,2000})?/?>")
+# A tag cut off at the end of the text: a closing tag, or an opening tag with at least one
+# attribute (``<div class="c``), so that a comparison like ``A<B`` at the end is not taken.
+_CUT_TAG = re.compile(
+    r"(?:</[A-Za-z][A-Za-z0-9:-]{0,30}|<[A-Za-z][A-Za-z0-9:-]{0,30}\s+[A-Za-z_:][\w:.-]{0,30}\s*=)"
+    r"[^<>]{0,2000}\Z"
+)
 # Block-level tags become line breaks so that paragraphs stay paragraphs.
 _BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/dd|/dt)\b[^<>]{0,200}>", re.I)
 # Variation selector 16, the zero-width joiner and skin tones that belong to an emoji.
@@ -59,7 +67,7 @@ def strip_html(text: str) -> str:
         text = _IMG_EMOTICON.sub(_emoticon_alt, text)
         text = _LINK_CARD.sub(" <a", text)
         text = _BREAK_TAG.sub("\n", text)
-        text = _TAG.sub("", text)
+        text = _CUT_TAG.sub("", _TAG.sub("", text))
     if "&" in text and _ENTITY_HINT.search(text):
         # Twice: crawled pages often double-escape ("&amp;nbsp;").
         text = html.unescape(html.unescape(text))
@@ -67,6 +75,7 @@ def strip_html(text: str) -> str:
             # Escaped markup ("&lt;script&gt;") decodes to markup: strip that too, so cleaned
             # text never carries a tag, whoever renders it.
             text = _TAG.sub("", _COMMENT.sub(" ", _BLOCK.sub(" ", text)))
+            text = _CUT_TAG.sub("", text)
     return text
 
 

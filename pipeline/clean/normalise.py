@@ -12,12 +12,15 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-# Zero-width and bidi controls, soft hyphen, BOM, replacement character, other C0/C1 controls
-# except tab and newline. The zero-width joiner (U+200D) is handled apart: it glues emoji into one
-# (👨‍👩‍👧, 🏳️‍🌈) and is kept there, but dropped between letters, where it only hides words.
+# Zero-width and bidi controls (embeddings, overrides and the isolates U+2066-2069 that
+# editors and chat apps insert), the Arabic letter mark and Mongolian vowel separator (both
+# invisible format characters), interlinear annotation marks, soft hyphen, BOM, replacement
+# character, other C0/C1 controls except tab and newline. The zero-width joiner (U+200D) is handled
+# apart: it glues emoji into one (👨‍👩‍👧, 🏳️‍🌈) and is kept there, but dropped between letters, where
+# it only hides words.
 _INVISIBLE = re.compile(
-    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff\u00ad"
-    "\ufffd\ufffc\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    "[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad"
+    "\u061c\u180e\ufff9-\ufffb\ufffd\ufffc\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 )
 # What may stand on either side of a joiner in an emoji ZWJ sequence: pictographs and symbols,
 # variation selector 16 and skin-tone modifiers (which sit in the pictograph block).
@@ -29,9 +32,14 @@ _FULLWIDTH_TABLE = {
     code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in _KEEP_FULLWIDTH
 }
 _FULLWIDTH_TABLE[0x3000] = 0x20  # ideographic space
+# A bare host (``taobao.com``, ``m.tb.cn/h.4Xyz``): subdomains included, so no ``m.`` is left
+# behind. The common TLDs stand alone; others count only with a path, as link shorteners write
+# them (``bit.ly/3abc``, ``suo.im/5abc``), so that prose like ``No.1`` or ``Mr.Li`` is kept.
 _URL = re.compile(
     r"(?:https?://|ftp://|www\.)[^\s<>\"'，。！？、）)\]】]{1,2000}"
-    r"|\b[a-z0-9-]{1,63}\.(?:com|cn|net|org|cc|io)(?:/[^\s<>\"'，。！？、）)]{0,500})?",
+    r"|\b(?:[a-z0-9-]{1,63}\.){1,4}(?:com|cn|net|org|cc|io)(?:/[^\s<>\"'，。！？、）)]{0,500})?"
+    r"|\b(?:[a-z0-9-]{1,63}\.){1,4}(?:ly|im|me|gl|to|co|top|xyz|vip|info|link|site|club|shop)"
+    r"/[^\s<>\"'，。！？、）)]{1,500}",
     re.I,
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")

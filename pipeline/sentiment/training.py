@@ -50,6 +50,7 @@ PRIOR_STRENGTH = 1e-4  # pull of each update back toward the Bayes weight
 BAYES_SCALE = 0.1  # Bayes log-ratios of overlapping n-grams double count; start them damped
 CATEGORY_CAP = 3000  # correction rows per category (LOCO: 2000 and 3000 beat 1000 and 4000)
 CONSISTENCY_SUPPORT = 3  # a category "sees" a feature in at least this many of its documents
+BAD_ROWS_NAMED = 10  # rows with a bad label or an empty review named in the error
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ def load_labelled(path: Path) -> list[Example]:
 
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
     on and held out. A byte order mark (spreadsheets save one) is allowed; a file that is not
-    UTF-8, lacks the columns or is malformed raises :class:`LabelledDataError` naming it.
+    UTF-8, lacks the columns or is malformed raises :class:`LabelledDataError` naming it, and so
+    does a row whose label is not 0 or 1 (``2``, ``pos``, empty) or whose review is empty: the
+    message has one line per such row (``file:line: label 'pos' is not 0 or 1``, the first
+    ``BAD_ROWS_NAMED`` of them), so no row is dropped without a word.
     """
     try:
         text = read_utf8(path)
@@ -83,15 +87,25 @@ def load_labelled(path: Path) -> list[Example]:
         if not {"label", "review"} <= set(reader.fieldnames or ()):
             found = ", ".join(reader.fieldnames or ()) or "none"
             raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")
+        bad: list[str] = []
+        start = reader.line_num + 1  # a quoted review may span lines: name the row's first
         for row in reader:
             text = (row.get("review") or "").strip()
             label = (row.get("label") or "").strip()
-            if not text or label not in {"0", "1"} or text in seen:
-                continue
-            seen.add(text)
-            rows.append(Example(text, int(label), (row.get("cat") or "").strip()))
+            if label not in {"0", "1"}:
+                bad.append(f"{path}:{start}: label {label!r} is not 0 or 1")
+            elif not text:
+                bad.append(f"{path}:{start}: empty review")
+            elif text not in seen:
+                seen.add(text)
+                rows.append(Example(text, int(label), (row.get("cat") or "").strip()))
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise LabelledDataError(f"{path}:{reader.reader.line_num}: {exc}") from None
+    if bad:
+        more = len(bad) - BAD_ROWS_NAMED
+        tail = [f"{path}: {more} more rows like these"] if more > 0 else []
+        raise LabelledDataError("\n".join(bad[:BAD_ROWS_NAMED] + tail))
     return rows
 
 

@@ -311,9 +311,10 @@ def test_an_unusable_elasticsearch_url(
         (b"", ("has no 'label' and 'review' columns",)),
         ("label,review\n1,好吃\n0,难吃\n".encode("gbk"), (":2:", "not UTF-8")),
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
-        (b"label,review\n2,x\n", ("no labelled rows",)),
+        (b"label,review\n", ("no labelled rows",)),
+        (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
     ],
-    ids=["columns", "empty", "gbk", "huge-field", "no-rows"],
+    ids=["columns", "empty", "gbk", "huge-field", "no-rows", "empty-review"],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(
@@ -324,6 +325,56 @@ def test_sentiment_on_a_csv_it_cannot_use(
     code, err = koubei(tmp_path, "sentiment", action, str(data))
     _one_line(code, err, str(data), *words)
     assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_names_every_row_whose_label_is_not_0_or_1(tmp_path: Path, action: str) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text(
+        'label,review\n1,很好\n2,一般\npos,"不错\n真的"\n,差\n0,太差\n', encoding="utf-8"
+    )
+    code, err = koubei(tmp_path, "sentiment", action, str(data))
+    assert code == 2
+    assert err == [
+        f"koubei: error: {data}:3: label '2' is not 0 or 1",
+        f"koubei: error: {data}:4: label 'pos' is not 0 or 1",
+        f"koubei: error: {data}:6: label '' is not 0 or 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "words"),
+    [
+        ("label,review\n1,好\n0,差\n", ("--exclude-category", "书籍"), ("no 'cat' column",)),
+        ("cat,label,review\n书籍,1,好\n书籍,0,差\n", ("--exclude-category", "书"), ("书", "书籍")),
+        ("label,review\n1,好吃\n1,好喝\n", ("--holdout", "0"), ("all positive (1)",)),
+    ],
+    ids=["no-cat-column", "unknown-category", "one-label"],
+)
+def test_sentiment_train_on_rows_it_cannot_learn_from_as_asked(
+    tmp_path: Path, content: str, options: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text(content, encoding="utf-8")
+    code, err = koubei(tmp_path, "sentiment", "train", str(data), *options)
+    _one_line(code, err, str(data), *words)
+    assert code == 2
+
+
+def test_sentiment_eval_of_a_category_in_a_csv_without_categories(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text("label,review\n1,好\n0,差\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--category", "书籍")
+    _one_line(code, err, str(data), "no 'cat' column", "--category")
+    assert code == 2
+
+
+def test_sentiment_train_out_that_is_a_directory(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text("label,review\n1,好\n0,差\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "sentiment", "train", str(data), "--out", str(tmp_path))
+    _one_line(code, err, str(tmp_path), "is a directory", "--out")
+    assert code == 2
 
 
 def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
@@ -346,6 +397,9 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
     [
         ("kibana", "import", "--url", "http://[::1"),
         ("sentiment", "score", "-", "--processes", "0"),
+        ("sentiment", "train", "--holdout", "1.5"),
+        ("sentiment", "train", "--holdout", "-0.5"),
+        ("sentiment", "train", "--holdout", "nan"),
         ("process", "--workers", "-3"),
         ("search", "牛奶", "-n", "0"),
         ("search", "牛奶", "--platform", "weibo-search"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -100,3 +101,61 @@ def test_train_takes_the_corpus_from_the_variable(
     assert main(["sentiment", "train", "--epochs", "0", "--out", str(out)]) == 0
     assert out.exists()
     assert "training on 1969 texts, 492 held out" in capsys.readouterr().err
+
+
+def _score(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[list[str], list[str]]:
+    assert main(["sentiment", "score", *argv]) == 0
+    captured = capsys.readouterr()
+    return [json.loads(x)["label"] for x in captured.out.splitlines()], captured.err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("content", "labels"),
+    [
+        ("\ufeff质量很好\n太差了\n".encode(), ["positive", "negative"]),  # byte order mark
+        ("质量很好\r\n太差了\r\n".encode(), ["positive", "negative"]),  # Windows line ends
+        ("好极了\r\n\n \t \n差".encode(), ["positive", "no_opinion", "no_opinion", "negative"]),
+        ("质量很好\x00\n太差\x00了\n".encode(), ["positive", "negative"]),  # NUL bytes
+        ("质量很好\r太差了\n太差了\n".encode(), ["negative", "negative"]),  # a stray \r in a line
+        ("质量很好\r太差了\r".encode(), ["positive", "negative"]),  # only \r (classic Mac)
+        (b"\xff\xfe" + "质量很好\n太差了\n".encode("utf-16-le"), ["positive", "negative"]),
+    ],
+    ids=["bom", "crlf", "blank-lines", "nul", "stray-cr", "mac", "utf-16"],
+)
+def test_score_gives_one_object_per_line_of_awkward_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, labels: list[str]
+) -> None:
+    source = tmp_path / "texts.txt"
+    source.write_bytes(content)
+    assert _score([str(source)], capsys)[0] == labels
+
+
+def test_score_reads_a_gbk_file_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Saved by Chinese Windows tools (Notepad's ANSI, Excel's CSV): GBK, read as GB18030.
+    content = "质量很好\n太差了\n€好\n".encode("gb18030")
+    source = tmp_path / "gbk.txt"
+    source.write_bytes(content)
+    labels, err = _score([str(source)], capsys)
+    assert labels == ["positive", "negative", "positive"]
+    assert err == [f"koubei: warning: {source}: not UTF-8; read as GB18030 (GBK)"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(content)))
+    labels, err = _score(["-"], capsys)
+    assert labels == ["positive", "negative", "positive"]
+    assert err == ["koubei: warning: <stdin>: not UTF-8; read as GB18030 (GBK)"]
+
+
+def test_score_names_the_lines_whose_bytes_are_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A line cut mid-character and a lone surrogate (CESU-8 bytes) in an otherwise UTF-8 file.
+    source = tmp_path / "texts.txt"
+    cut = "太差了".encode()[:-1]
+    source.write_bytes("质量很好\n".encode() + cut + b"\n\xed\xa0\x80\xe5\xa5\xbd\n")
+    labels, err = _score([str(source)], capsys)
+    assert len(labels) == 3 and labels[0] == "positive"
+    assert err == [
+        f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); scored without those bytes",
+        f"koubei: warning: {source}:3: not UTF-8 (byte 0xed); scored without those bytes",
+    ]

@@ -61,6 +61,20 @@ def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
         "国产精品区一区二区免费",
         "乐在赚 » 社交电商如何运营",
         "•",
+        # Caption left where a picture was (pages/000, between its sections).
+        "文章插图",
+        # Account bars, navigation, footer links and hotlines of portal and shop pages.
+        "登录 | 注册",
+        "您好，请登录 免费注册",
+        "首页 | 新闻 | 财经 | 关于我们",
+        "关于我们 | 联系我们 | 网站地图 | 免责声明",
+        "友情链接：新浪 网易 搜狐",
+        "客服电话：400-123-4567",
+        "服务热线：400-800-1234（工作日9:00-18:00）",
+        "本文来源：新浪财经",
+        "责任编辑：张三",
+        "点击查看原文",
+        "微信扫一扫",
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
@@ -73,6 +87,45 @@ def test_boilerplate_lines_are_dropped(line: str) -> None:
 def test_prose_mentioning_comments_or_copyright_words_is_kept() -> None:
     text = "这本书的评论区很热闹，大家都在讨论作者的观点，我觉得写得很好，值得推荐阅读。"
     assert clean_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "review",
+    ["客服电话打不通，差评", "登录不了，垃圾", "注册送的券很好用", "联系我们客服说可以退"],
+)
+def test_short_reviews_about_hotlines_or_logins_are_kept(review: str) -> None:
+    assert clean_text(review) == review
+
+
+def test_bidi_isolates_and_other_format_characters_are_removed() -> None:
+    # U+2066-2069 (isolates, inserted by editors and chat apps around names), U+061C, U+180E.
+    raw = "质量\u2066很好\u2069，\u2067物流\u2068快\u061c\u180e\ufff9"
+    assert clean_text(raw) == "质量很好，物流快"
+
+
+def test_markup_cut_off_at_the_end_of_a_truncated_page_is_dropped() -> None:
+    assert clean_text("正文<script type='text/javascript'>var a=1;document.write(a)") == "正文"
+    assert clean_text("正文<style>.c{color:red}") == "正文"
+    assert clean_text("正文<!-- 广告 var x") == "正文"
+    assert clean_text('正文<div class="art') == "正文"
+    # A review in the labelled corpus (reviews_9cats.csv, 蒙牛) ends in a cut-off closing tag.
+    assert clean_text("特仑苏</Feature") == "特仑苏"
+    # A comparison at the end is no tag.
+    assert clean_text("质量A<B") == "质量A<B"
+
+
+@pytest.mark.timeout(20)
+def test_many_unclosed_script_tags_clean_in_linear_time() -> None:
+    # Each unclosed "<script>" used to scan to the end of the text: 20,000 took a minute.
+    assert clean_text("<script>" * 20_000 + "好") == ""
+    assert clean_text("<!--" * 40_000) == ""
+
+
+def test_link_shorteners_and_subdomains_are_removed() -> None:
+    raw = "戳 t.cn/A6abcd 或 m.tb.cn/h.4Xyz 或 bit.ly/3abc 或 suo.im/5abc 领券"
+    assert clean_text(raw) == "戳 或 或 或 领券"
+    # Prose with dots is no address.
+    assert clean_text("No.1 Mr.Li 评分3.5 版本v1.2") == "No.1 Mr.Li 评分3.5 版本v1.2"
 
 
 def test_repeated_titles_keep_only_the_first() -> None:
