@@ -40,6 +40,7 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.chains import record_chain, record_text
+from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 __all__ = [
@@ -85,11 +86,14 @@ def hop_placeholder_id(root: str, name: str) -> str:
 def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> dict[str, Any]:
     author = record.get("author") or {}
     sentiment = record.get("sentiment") or {}
+    followers = author.get("followers")
+    if type(followers) is not int:  # "1.2万" as the page shows it, a float, junk: 0 if unknown
+        followers = parse_count(followers) or 0
     return {
         "placeholder": False,
         "author": author.get("name"),
         "author_id": author.get("id"),
-        "followers": author.get("followers") or 0,
+        "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
         "created_at": created,
         "ts": ts if created else None,
@@ -284,7 +288,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     networkx.DiGraph
         Edges ``parent -> child`` with attributes ``relation`` (repost/reply/quote),
         ``inferred`` (True when rebuilt from a ``//@`` chain) and ``created_at`` (the child's
-        time). Nodes carry ``author``, ``author_id``, ``followers``, ``verified``,
+        time). Nodes carry ``author``, ``author_id``, ``followers`` (an int: ``"1.2万"`` as
+        pages write it is 12000, unknown or junk is 0), ``verified``,
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
         ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled).
