@@ -141,7 +141,8 @@ def tokens(record: dict[str, Any]) -> list[str]:
     text = record_text(record)
     words = _words(own_text(text))
     terms = record.get("terms")
-    brands = [str(b).lower() for b in record.get("brands") or [] if b]
+    named = record.get("brands")
+    brands = [str(b).lower() for b in named if b] if isinstance(named, list) else []
     if terms and isinstance(terms, list):
         found = [str(t).strip().lower() for t in terms]
         if words != text.strip():
