@@ -7,8 +7,9 @@ connected component is a tree rooted at the node without a parent; the measures 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
 name in the same cascade at or before the repost's time (parent and child often share a second)
-whose own chain is the rest of the repost's chain, else to that author's latest post, or to a
-placeholder hop node if that repost was never crawled. Matching the chain keeps an account that
+whose own chain is the rest of the repost's chain, else to that author's latest post, else to
+an untimed post of that author whose chain matches, or to a placeholder hop node if that repost
+was never crawled. Matching the chain keeps an account that
 posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
 second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
 A parent that was never crawled becomes a placeholder node.
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
+_UNTIMED = float("inf")  # the sort time of a post without one: after every timed post
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -225,6 +227,20 @@ class _Forest:
             if row[1] is not None and (best[1] is None or row > best):
                 best = row
         return best[1]
+
+    def untimed_by(self, root: str, name: str, node: str, tail: int) -> str | None:
+        """A post by ``name`` in cascade ``root`` without a time whose chain is ``tail`` (or
+        that chain after a self-repost), not ``node``; the one with the greatest id."""
+        best: str | None = None
+        for chain in (tail, self.chain_ids.get((name, tail))):
+            posts = self.by_chain.get((root, name, chain)) if chain is not None else None
+            for ts, post in reversed(posts or ()):
+                if ts != _UNTIMED:
+                    break
+                if post != node:
+                    best = post if best is None else max(best, post)
+                    break
+        return best
 
     def _tree(self, node: str) -> str:
         """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
@@ -398,7 +414,7 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
-        timed.append((created.timestamp() if created else float("inf"), node, created))
+        timed.append((created.timestamp() if created else _UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 
@@ -516,6 +532,10 @@ def _attach_chain(
         hop = forest.latest_by(root, name, key, node, tails[index + 1])
         if hop is None:
             hop = forest.latest_by(root, name, key, node)
+        if hop is None:
+            # That account's post has no time (a timed repost cannot be placed after it), but
+            # its chain says it is the hop: better than inventing an uncrawled one.
+            hop = forest.untimed_by(root, name, node, tails[index + 1])
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop

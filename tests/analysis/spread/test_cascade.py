@@ -291,3 +291,20 @@ def test_follower_counts_as_the_page_writes_them_are_numbers() -> None:
     evidence = incident_evidence(records)
     assert evidence["summary"]["max_followers"] == 100_000
     assert {a["followers"] for a in evidence["key_accounts"]} <= {10, 12_000, 100_000, 0, 3, 856}
+
+
+def test_a_hop_whose_post_has_no_time_is_that_post_not_an_uncrawled_one() -> None:
+    # 网友A's repost came without a time (a relative time the spider could not read); 网友B's
+    # timed repost through //@网友A: was hung under an invented uncrawled hop of 网友A, and
+    # 网友A's real post sat apart as a leaf of the root.
+    untimed = repost("a", "网友A", 0, "扩散")
+    del untimed["created_at"]
+    records = [
+        rec("r", "源头", 0, "鲜牧牛奶变质"),
+        untimed,
+        repost("b", "网友B", 5, "同感//@网友A:扩散"),
+        repost("c", "网友C", 6, "+1//@网友B:同感//@网友A:扩散"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("a", "b"), ("b", "c"), ("r", "a")]
+    assert not any(G.nodes[n]["placeholder"] for n in G)
