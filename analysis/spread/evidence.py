@@ -81,8 +81,8 @@ def _first_crawled(G: nx.DiGraph, root: Hashable) -> tuple[Hashable, str] | None
         nodes[n].get("ts") if crawled[i] else None for i, n in enumerate(order)
     ]
     for i in range(len(order) - 1, 0, -1):
-        up, t = parent[i], first[i]
-        if t is not None and (first[up] is None or t < first[up]):
+        up, t, above = parent[i], first[i], first[parent[i]]
+        if t is not None and (above is None or t < above):
             first[up] = t
     covered = [False] * len(order)  # a crawled post above it
     for i in range(1, len(order)):
