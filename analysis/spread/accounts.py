@@ -64,17 +64,26 @@ def interaction_graph(G: nx.DiGraph) -> nx.DiGraph:
     """
     A = nx.DiGraph()
     by_name: dict[str, str] = {}
-    for _node, attrs in G.nodes(data=True):
+    # Posts by id, not in G's order: PageRank, Louvain and so every score and role follow the
+    # order of A, and a subgraph view of part of G lists its nodes in hash order, which
+    # changed from one run to the next (the cascades index's top accounts and roles).
+    posts = sorted(G.nodes(data=True), key=lambda item: str(item[0]))
+    for _node, attrs in posts:
         key = account_key(attrs)
         if key is None:
             continue
+        followers = attrs.get("followers") or 0
         if key not in A:
             A.add_node(
                 key,
                 name=attrs.get("author"),
-                followers=attrs.get("followers") or 0,
+                followers=followers,
                 verified=bool(attrs.get("verified")),
             )
+        else:  # the largest count and any badge among the account's posts
+            account = A.nodes[key]
+            account["followers"] = max(account["followers"], followers)
+            account["verified"] = account["verified"] or bool(attrs.get("verified"))
         if attrs.get("author"):
             by_name.setdefault(attrs["author"], key)
 
@@ -88,11 +97,11 @@ def interaction_graph(G: nx.DiGraph) -> nx.DiGraph:
         else:
             A.add_edge(actor, target, weight=1, relations={relation: 1})
 
-    for parent, child, data in G.edges(data=True):
+    for parent, child, data in sorted(G.edges(data=True), key=lambda e: (str(e[1]), str(e[0]))):
         actor, target = account_key(G.nodes[child]), account_key(G.nodes[parent])
         if actor and target:
             add(actor, target, data.get("relation") or "repost")
-    for _node, attrs in G.nodes(data=True):
+    for _node, attrs in posts:
         actor = account_key(attrs)
         for name in attrs.get("mentions") or []:
             if actor:
@@ -280,6 +289,12 @@ def key_accounts(
     ``originator`` (started a cascade of 2+ posts), ``amplifier`` (posts others spread: reach
     among the top or above-median PageRank with reach > 0), ``bridge`` (betweenness > 0 with
     neighbours in 2+ communities) and ``early_mover``.
+
+    Rows come highest score first; equal scores (as rounded, 4 places) by account key, so a
+    tie always breaks the same way. ``followers`` is the largest count among the account's
+    posts and ``verified`` whether any of them carries the badge. The answer depends on what
+    ``G`` holds, not on the order of its nodes and edges (a subgraph view of part of a forest
+    lists them in hash order).
 
     Examples
     --------

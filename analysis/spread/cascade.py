@@ -7,8 +7,9 @@ connected component is a tree rooted at the node without a parent; the measures 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
 name in the same cascade at or before the repost's time (parent and child often share a second)
-whose own chain is the rest of the repost's chain, else to that author's latest post, or to a
-placeholder hop node if that repost was never crawled. Matching the chain keeps an account that
+whose own chain is the rest of the repost's chain, else to that author's latest post, else to
+an untimed post of that author whose chain matches, or to a placeholder hop node if that repost
+was never crawled. Matching the chain keeps an account that
 posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
 second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
 A parent that was never crawled becomes a placeholder node.
@@ -40,6 +41,7 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.chains import record_chain, record_text
+from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 __all__ = [
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 
 DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
+_UNTIMED = float("inf")  # the sort time of a post without one: after every timed post
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -85,11 +88,14 @@ def hop_placeholder_id(root: str, name: str) -> str:
 def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> dict[str, Any]:
     author = record.get("author") or {}
     sentiment = record.get("sentiment") or {}
+    followers = author.get("followers")
+    if type(followers) is not int:  # "1.2万" as the page shows it, a float, junk: 0 if unknown
+        followers = parse_count(followers) or 0
     return {
         "placeholder": False,
         "author": author.get("name"),
         "author_id": author.get("id"),
-        "followers": author.get("followers") or 0,
+        "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
         "created_at": created,
         "ts": ts if created else None,
@@ -222,6 +228,20 @@ class _Forest:
                 best = row
         return best[1]
 
+    def untimed_by(self, root: str, name: str, node: str, tail: int) -> str | None:
+        """A post by ``name`` in cascade ``root`` without a time whose chain is ``tail`` (or
+        that chain after a self-repost), not ``node``; the one with the greatest id."""
+        best: str | None = None
+        for chain in (tail, self.chain_ids.get((name, tail))):
+            posts = self.by_chain.get((root, name, chain)) if chain is not None else None
+            for ts, post in reversed(posts or ()):
+                if ts != _UNTIMED:
+                    break
+                if post != node:
+                    best = post if best is None else max(best, post)
+                    break
+        return best
+
     def _tree(self, node: str) -> str:
         """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
         tree_of = self.tree_of
@@ -284,7 +304,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     networkx.DiGraph
         Edges ``parent -> child`` with attributes ``relation`` (repost/reply/quote),
         ``inferred`` (True when rebuilt from a ``//@`` chain) and ``created_at`` (the child's
-        time). Nodes carry ``author``, ``author_id``, ``followers``, ``verified``,
+        time). Nodes carry ``author``, ``author_id``, ``followers`` (an int: ``"1.2万"`` as
+        pages write it is 12000, unknown or junk is 0), ``verified``,
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
         ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled).
@@ -393,7 +414,7 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
-        timed.append((created.timestamp() if created else float("inf"), node, created))
+        timed.append((created.timestamp() if created else _UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 
@@ -511,6 +532,10 @@ def _attach_chain(
         hop = forest.latest_by(root, name, key, node, tails[index + 1])
         if hop is None:
             hop = forest.latest_by(root, name, key, node)
+        if hop is None:
+            # That account's post has no time (a timed repost cannot be placed after it), but
+            # its chain says it is the hop: better than inventing an uncrawled one.
+            hop = forest.untimed_by(root, name, node, tails[index + 1])
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop

@@ -21,6 +21,7 @@ from typing import Any
 
 from koubei.analysis.spread.cascade import parse_time
 from koubei.analysis.spread.chains import own_text, record_text
+from koubei.crawlers.textutil import parse_count
 
 __all__ = ["COORDINATED", "ORGANIC", "coordination", "normalise"]
 
@@ -65,8 +66,9 @@ def _group_evidence(members: list[dict[str, Any]], low_followers: int) -> dict[s
     authors = {
         (m.get("author") or {}).get("id") or (m.get("author") or {}).get("name") for m in members
     }
-    followers = [(m.get("author") or {}).get("followers") for m in members]
-    known = [f for f in followers if f is not None]
+    # Counts as pages write them ("1.2万") are numbers; junk counts as unknown.
+    followers = [parse_count((m.get("author") or {}).get("followers")) for m in members]
+    known = [f for f in followers if f is not None and f >= 0]
     ages = [
         a
         for m in members
@@ -153,7 +155,7 @@ def coordination(
             ids=[m["id"] for m in members if m.get("id")],
         )
         flagged.append(evidence)
-    flagged.sort(key=lambda g: -g["posts"])
+    flagged.sort(key=lambda g: (-g["posts"], g["key"]))
     ids = [i for g in flagged for i in g["ids"]]
     share = len(ids) / len(records) if records else 0.0
     return {

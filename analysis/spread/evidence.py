@@ -19,9 +19,9 @@ from koubei.analysis.spread.accounts import key_accounts
 from koubei.analysis.spread.cascade import build_cascades, canonical_records
 from koubei.analysis.spread.coordination import coordination
 from koubei.analysis.spread.measures import cascade_roots, cascade_summary, main_paths
-from koubei.analysis.spread.source import find_source
+from koubei.analysis.spread.source import rank_rumor
 from koubei.analysis.spread.themes import themes
-from koubei.analysis.spread.virality import bfs_order
+from koubei.analysis.spread.virality import bfs_order, tree_index
 
 __all__ = ["cascade_documents", "incident_evidence", "path_names", "source_of"]
 
@@ -31,9 +31,13 @@ UNCRAWLED = "(未抓取)"
 def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     """The post that started the cascade below ``root``.
 
-    The root itself when it was crawled; otherwise (deleted or never crawled) the estimate of
-    :func:`koubei.analysis.spread.source.find_source` among the cascade's crawled posts,
-    flagged with ``root_missing`` and ``estimated_by``.
+    The root itself when it was crawled; otherwise (deleted or never crawled) an estimate
+    among the cascade's crawled posts, flagged with ``root_missing`` and ``estimated_by``.
+    Only a crawled post with no crawled post above it can be first (a repost comes after what
+    it reposts, whatever the clocks say), so the estimate is one of those: the one whose branch
+    holds the earliest time (``"earliest"``; ties: nearer the root, then id), or, when no
+    crawled post has a time, the first of them by rumor centrality of the crawled posts
+    (``"rumor"``, :func:`koubei.analysis.spread.source.rank_rumor`).
 
     Examples
     --------
@@ -47,9 +51,9 @@ def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     node: Hashable = root
     extra: dict[str, Any] = {"root_missing": False, "estimated_by": None}
     if attrs.get("placeholder"):
-        crawled = [n for n in bfs_order(G, root) if not G.nodes[n].get("placeholder")]
-        if crawled:
-            node, method = find_source(G, crawled, with_method=True)
+        estimate = _first_crawled(G, root)
+        if estimate is not None:
+            node, method = estimate
             extra = {"root_missing": True, "estimated_by": method}
     data = G.nodes[node]
     created = data.get("created_at")
@@ -64,6 +68,39 @@ def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
         "time": created.isoformat() if isinstance(created, datetime) else None,
         **extra,
     }
+
+
+def _first_crawled(G: nx.DiGraph, root: Hashable) -> tuple[Hashable, str] | None:
+    """The source estimate of :func:`source_of` below an uncrawled ``root`` and its method."""
+    index = tree_index(G, root)
+    order, parent, depth = index.order, index.parent, index.depth
+    nodes = G._node
+    crawled = [not nodes[n].get("placeholder") for n in order]
+    # The earliest time in each branch, children folded into their parents.
+    first: list[float | None] = [
+        nodes[n].get("ts") if crawled[i] else None for i, n in enumerate(order)
+    ]
+    for i in range(len(order) - 1, 0, -1):
+        up, t, above = parent[i], first[i], first[parent[i]]
+        if t is not None and (above is None or t < above):
+            first[up] = t
+    covered = [False] * len(order)  # a crawled post above it
+    for i in range(1, len(order)):
+        covered[i] = covered[parent[i]] or crawled[parent[i]]
+    tops = [i for i in range(len(order)) if crawled[i] and not covered[i]]
+    if not tops:
+        return None
+    timed = [i for i in tops if first[i] is not None]
+    if timed:
+        best = min(timed, key=lambda i: (first[i], depth[i], str(order[i])))
+        return order[best], "earliest"
+    candidates = {order[i] for i in tops}
+    pool = [n for i, n in enumerate(order) if crawled[i]]
+    for node in rank_rumor(G, pool):
+        if node in candidates:
+            return node, "rumor"
+    best = min(tops, key=lambda i: (-index.size[i], str(order[i])))
+    return order[best], "rumor"
 
 
 def path_names(G: nx.DiGraph, path: list[Hashable]) -> list[str]:

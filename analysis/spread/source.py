@@ -100,6 +100,8 @@ def _distances(
 def rank_earliest(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> list[Hashable]:
     """Nodes by ``ts`` attribute, earliest first; nodes without a time come last.
 
+    Nodes of one time are ordered by their id as text, so a tie always breaks the same way.
+
     Examples
     --------
     >>> G = nx.Graph([(1, 2), (2, 3)])

@@ -10,8 +10,8 @@ post closest to it.
 
 from __future__ import annotations
 
-import logging
 import math
+import re
 from collections import Counter
 from typing import Any
 
@@ -20,6 +20,8 @@ from scipy import sparse
 
 from koubei.analysis.spread.chains import own_text, record_text
 from koubei.analysis.spread.coordination import normalise
+from koubei.pipeline.clean.terms import segment_terms
+from koubei.pipeline.sentiment.opinion import own_text as opinion_own_text
 
 __all__ = ["themes", "tokens"]
 
@@ -79,34 +81,98 @@ _STOP = set(
         "转发微博",
         "回复",
         "微博",
+        # Words that fill every complaint and name none (seen leading themes of real reviews).
+        "还有",
+        "早就",
+        "以后",
+        "以前",
+        "那么",
+        "这么",
+        "知道",
+        "好像",
+        "东西",
+        "时候",
+        "起来",
+        "结果",
+        "其实",
+        "可能",
+        "一直",
+        "现在",
+        "真是",
+        "不过",
+        "一点",
+        "有点",
+        "真心",
+        "这次",
+        "之后",
+        "其他",
+        "出来",
+        "根本",
+        "而已",
+        "好多",
     ]
 )
+# A number with or without its measure word: 两个, 三次, 第一次, 100块 say how many, not what.
+_COUNTED = re.compile(
+    r"第?[\d一二三四五六七八九十两几半百千万]+[个次只件天年月块元斤箱瓶盒袋遍回下点]?"
+)
+# Links and @handles (a handle runs to the next space or punctuation, as the platform reads it).
+_HANDLES_LINKS = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+|@[\w\-·・]{1,30}")
+# What a deleted or hidden post shows in its place (and in its reposts' ``retweeted_status``).
+_DELETED = re.compile(r"此微博已被(?:作者)?删除|该微博因被多人投诉|微博不存在或暂无查看权限")
 
 
 def tokens(record: dict[str, Any]) -> list[str]:
-    """Terms of a record's own words: ``terms`` if given, else jieba words of 2+ characters.
+    """Terms of a record's own words: ``terms`` if given, else the processing stage's words.
+
+    Own words are the text before the ``//@`` chain, without a ``回复@name:`` prefix, link
+    cards (``O网页链接``, ``展开全文c``), links, ``@handles`` or the notice a deleted post leaves
+    (``抱歉，此微博已被作者删除``). Left out as well: stop words, numbers with their measure word
+    (``两个``, ``第一次``) and the names of the record's own ``brands``, which every post of an
+    incident names and which would otherwise lead every theme.
 
     Examples
     --------
     >>> tokens({"terms": ["牛奶", "变质", "的"], "text_raw": "ignored"})
     ['牛奶', '变质']
+    >>> tokens({"text_raw": "@鲜牧乳业 两个都变质了 网页链接", "brands": ["鲜牧"]})
+    ['变质']
     """
     text = record_text(record)
-    words = own_text(text)
+    words = _words(own_text(text))
     terms = record.get("terms")
-    if terms and words != text.strip():
-        # The pipeline's terms cover the whole text, chain included: keep the reposter's own.
-        terms = [t for t in terms if str(t) in words]
-    elif not terms:
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to log
-        terms = jieba.lcut(words)
+    named = record.get("brands")
+    brands = [str(b).lower() for b in named if b] if isinstance(named, list) else []
+    if terms and isinstance(terms, list):
+        found = [str(t).strip().lower() for t in terms]
+        if words != text.strip():
+            # The pipeline's terms cover the whole text (chain, links and handles included):
+            # keep those in the author's own words.
+            lowered = words.lower()
+            found = [t for t in found if t in lowered]
+    else:
+        found = segment_terms(words)
     return [
         t
-        for t in (str(t).strip().lower() for t in terms)
-        if len(t) >= 2 and t not in _STOP and not t.isdigit()
+        for t in found
+        if len(t) >= 2
+        and t not in _STOP
+        and not t.isdigit()
+        and not _COUNTED.fullmatch(t)
+        and not any(t in brand or brand in t for brand in brands)
     ]
+
+
+def _words(own: str) -> str:
+    """The author's own words (after the chain is cut) without platform furniture."""
+    if _DELETED.search(own):
+        return ""
+    return _HANDLES_LINKS.sub(" ", opinion_own_text(own)).strip()
+
+
+def _post_key(record: dict[str, Any]) -> tuple[str, ...]:
+    fields = ("id", "created_at", "crawled_at")
+    return (*(str(record.get(field)) for field in fields), record_text(record))
 
 
 def _tfidf(docs: list[list[str]]) -> tuple[sparse.csr_matrix, list[str]]:
@@ -199,7 +265,9 @@ def themes(
     list of dict
         Per theme: ``terms`` (top terms), ``name`` (the first three joined by ``/``), ``posts``
         (how many posts), ``share`` of the clustered posts, ``representative`` (id and text of
-        the post closest to the centre) and ``ids`` of up to 50 member posts.
+        the post closest to the centre) and ``ids`` of up to 50 member posts. The answer does
+        not depend on the order of ``records``: texts are clustered in a fixed order and each
+        text's posts are taken by id (ties between themes of one size: by name).
 
     Examples
     --------
@@ -221,7 +289,15 @@ def themes(
         key = normalise(record_text(record))
         if key:
             merged.setdefault(key, []).append(record)
-    groups = [(members, tokens(members[0])) for members in merged.values()]
+    # Texts in a fixed order, and each text's posts by id: k-means++ seeds by row, so the order
+    # records came in (ES hits, a shuffled file) changed the themes, their names and the
+    # representative post.
+    groups = [
+        (members, tokens(members[0]))
+        for _key, members in sorted(
+            (key, sorted(members, key=_post_key)) for key, members in merged.items()
+        )
+    ]
     groups = [(members, toks) for members, toks in groups if toks]
     if not groups:
         return []

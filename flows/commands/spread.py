@@ -34,13 +34,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # The shapes the spread code reads a record's fields as. A --file may hold partial records (no
-# platform or source), so this checks only these, not the whole Document model.
+# platform or source), so this checks only these, not the whole Document model. Nested fields
+# are named by their path; a list's items by ``[]`` (a dict or list where the code hashes a
+# value, such as an author name or a mention, was a TypeError traceback).
 _FIELD_KINDS: dict[str, tuple[type, ...]] = {
     "author": (dict,),
+    "author.id": (str, int),
+    "author.name": (str, int),
+    "author.followers": (int, float, str),
     "engagement": (dict,),
     "sentiment": (dict,),
+    "sentiment.label": (str,),
     "extra": (dict,),
+    "extra.repost_chain": (list,),
+    "extra.repost_chain[]": (str, int),
     "mentions": (list,),
+    "mentions[]": (str,),
+    "brands": (list,),
+    "brands[]": (str,),
+    "terms": (list,),
+    "terms[]": (str,),
     "text_raw": (str,),
     "text_clean": (str,),
     "created_at": (str,),
@@ -48,10 +61,33 @@ _FIELD_KINDS: dict[str, tuple[type, ...]] = {
     "id": (str, int),
     "parent_id": (str, int),
     "root_id": (str, int),
+    "platform": (str,),
+    "kind": (str,),
+    "relation": (str,),
+    "url": (str,),
+    "dup_cluster": (str, int),
 }
 
 
 _KIND_NAMES: dict[type, str] = {dict: "an object", list: "a list"}
+
+
+def _shape_error(item: dict[str, Any]) -> str | None:
+    """The first field of ``item`` the spread code would misread, as a message, else None."""
+    for name, kinds in _FIELD_KINDS.items():
+        each = name.endswith("[]")
+        path = name.removesuffix("[]")
+        value: Any = item
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if each and not isinstance(value, list):
+            continue
+        for one in value if each else [value]:
+            if one is not None and (not isinstance(one, kinds) or isinstance(one, bool)):
+                wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+                where = f"items of {path!r}" if each else f"field {name!r}"
+                return f"{where} must be {wanted}, got {type(one).__name__}"
+    return None
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
@@ -64,13 +100,9 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     for number, item in jsonl.read_lines(path):
         if isinstance(item, jsonl.BadLine):
             raise KoubeiError(f"{path}:{number}: {item.reason}")
-        for name, kinds in _FIELD_KINDS.items():
-            value = item.get(name)
-            if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
-                wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-                raise KoubeiError(
-                    f"{path}:{number}: field {name!r} must be {wanted}, got {type(value).__name__}"
-                )
+        problem = _shape_error(item)
+        if problem:
+            raise KoubeiError(f"{path}:{number}: {problem}")
         records.append(item)
     return records
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import networkx as nx
 
 from koubei.analysis.spread.accounts import (
@@ -12,6 +14,7 @@ from koubei.analysis.spread.accounts import (
     rank_accounts,
 )
 from koubei.analysis.spread.cascade import build_cascades
+from koubei.analysis.spread.evidence import cascade_documents
 from tests.analysis.spread.incident import incident
 
 
@@ -114,3 +117,59 @@ def test_an_accounts_negative_share_leaves_out_its_bare_reposts() -> None:
     assert rows["老王"]["posts"] == 4
     assert rows["老王"]["negative_share"] == 1.0
     assert rows["A"]["negative_share"] == 1.0 and rows["B"]["negative_share"] == 0.0
+
+
+def _three_cascades() -> nx.DiGraph:
+    # Three cascades of 40 reposts by 12 accounts each, chains as Weibo writes them.
+    rng = random.Random(5)
+    records = []
+    for c in range(3):
+        parent = [0] + [rng.randrange(i) for i in range(1, 40)]
+        for i in range(40):
+            hops, p = [], parent[i]
+            while i and p:
+                hops.append(f"//@u{p % 12}x{c}: 转发")
+                p = parent[p]
+            records.append(
+                {
+                    "id": f"w:{c}-{i}",
+                    "author": {"name": f"u{i % 12}x{c}", "followers": i},
+                    "kind": "repost" if i else "post",
+                    "relation": "repost" if i else None,
+                    "root_id": f"w:{c}-0" if i else None,
+                    "parent_id": f"w:{c}-0" if i else None,
+                    "text_raw": "转发微博" + "".join(hops),
+                    "created_at": f"2026-11-25T10:00:{i:02d}+08:00",
+                }
+            )
+    return build_cascades(records)
+
+
+def test_key_accounts_do_not_depend_on_the_order_of_the_graphs_nodes() -> None:
+    # cascade_documents ranks each cascade on a subgraph view of the forest; a view of a small
+    # part lists its nodes in hash order, so communities, bridges and ties between scores
+    # changed from one run (PYTHONHASHSEED) to the next. Any node order must rank alike.
+    G = _three_cascades()
+    expected = key_accounts(G, top=40)
+    for seed in range(4):
+        nodes, edges = list(G.nodes(data=True)), list(G.edges(data=True))
+        random.Random(seed).shuffle(nodes)
+        random.Random(seed).shuffle(edges)
+        H = nx.DiGraph()
+        H.add_nodes_from(nodes)
+        H.add_edges_from(edges)
+        assert key_accounts(H, top=40) == expected
+    documents = cascade_documents(G, top_accounts=5)
+    for document in documents:
+        root = document["root_id"]
+        tree = nx.DiGraph()  # a real graph of one cascade, nodes in another order
+        part = [n for n in G if n.startswith(root.split("-")[0] + "-")]
+        tree.add_nodes_from((n, G.nodes[n]) for n in sorted(part, reverse=True))
+        tree.add_edges_from((u, v, d) for u, v, d in G.edges(data=True) if u in tree)
+        assert [r["account"] for r in key_accounts(tree, top=5)] == document["top_accounts"]
+
+
+def test_an_accounts_followers_are_its_largest_count_whatever_post_comes_first() -> None:
+    G = _three_cascades()
+    rows = {row["name"]: row for row in key_accounts(G, top=40)}
+    assert rows["u1x0"]["followers"] == 37  # posts 1, 13, 25 and 37 of cascade 0

@@ -261,3 +261,50 @@ def test_the_newest_crawl_wins_by_instant_not_by_how_its_offset_sorts() -> None:
     late = {**rec("r", "late", 0), "created_at": "2026-11-25T09:59:00Z"}
     for records in ([early, late], [late, early]):
         assert build_cascades(records).nodes["r"]["author"] == "early"
+
+
+def test_follower_counts_as_the_page_writes_them_are_numbers() -> None:
+    # m.weibo.cn writes followers_count as "1.2万" above ten thousand; a --file of landing
+    # records or an older spider keeps it so. max_followers compared "1.2万" with 0 (TypeError
+    # out of incident_evidence) and the cascade detector's int() of it raised ValueError.
+    from koubei.analysis.spread.evidence import incident_evidence
+    from koubei.analysis.spread.measures import cascade_events
+
+    records = [rec("r", "源头", 0, "鲜牧牛奶变质了")]
+    counts = ["1.2万", "10万+", None, 0, "很多", -5, 3.0, "856"]
+    for i, count in enumerate(counts):
+        record = repost(f"p{i}", f"网友{i}", i + 1, "转发微博")
+        record["author"]["followers"] = count
+        records.append(record)
+    G = build_cascades(records)
+    assert [G.nodes[f"p{i}"]["followers"] for i in range(len(counts))] == [
+        12_000,
+        100_000,
+        0,
+        0,
+        0,
+        0,
+        3,
+        856,
+    ]
+    assert [e["followers"] for e in cascade_events(G)] == [12_000, 100_000, 0, 0, 0, 0, 3, 856]
+    evidence = incident_evidence(records)
+    assert evidence["summary"]["max_followers"] == 100_000
+    assert {a["followers"] for a in evidence["key_accounts"]} <= {10, 12_000, 100_000, 0, 3, 856}
+
+
+def test_a_hop_whose_post_has_no_time_is_that_post_not_an_uncrawled_one() -> None:
+    # 网友A's repost came without a time (a relative time the spider could not read); 网友B's
+    # timed repost through //@网友A: was hung under an invented uncrawled hop of 网友A, and
+    # 网友A's real post sat apart as a leaf of the root.
+    untimed = repost("a", "网友A", 0, "扩散")
+    del untimed["created_at"]
+    records = [
+        rec("r", "源头", 0, "鲜牧牛奶变质"),
+        untimed,
+        repost("b", "网友B", 5, "同感//@网友A:扩散"),
+        repost("c", "网友C", 6, "+1//@网友B:同感//@网友A:扩散"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("a", "b"), ("b", "c"), ("r", "a")]
+    assert not any(G.nodes[n]["placeholder"] for n in G)

@@ -82,3 +82,15 @@ def test_small_share_stays_organic() -> None:
 
 def test_normalise_strips_markup_digits_and_punctuation() -> None:
     assert normalise("【广告】第1名！@某人 http://x.cn/a [哈哈]好喝") == "广告第名好喝"
+
+
+def test_follower_counts_as_pages_write_them() -> None:
+    # "1.2万" is m.weibo.cn's followers_count above ten thousand: compared with 50 it raised
+    # TypeError out of coordination and so out of incident_evidence and `koubei spread`.
+    script = "鲜牧牛奶喝出异物，大家千万别买"
+    counts: list[Any] = ["1.2万", "3", 7, "10万+", "很多", None, "2"]
+    minutes = [0, 1, 9, 12, 30, 33, 50]  # irregular: only the follower signal
+    posts = [post(i, script, minute=minutes[i], followers=n) for i, n in enumerate(counts)]
+    group = coordination(posts)["groups"][0]
+    assert group["low_follower_share"] == 0.6  # 3, 7, 2 of the five known counts
+    assert group["signals"] == ["low_followers"]

@@ -71,7 +71,28 @@ def test_source_of_names_the_estimator_that_made_it() -> None:
     assert untimed["root_missing"] is True and untimed["estimated_by"] == "rumor"
     nx.set_node_attributes(G, {"b": 5.0, "d": 9.0}, "ts")
     timed = source_of(G, "r")
-    assert (timed["id"], timed["estimated_by"]) == ("b", "earliest")
+    # b and d are reposts below a: a came first though its own time is unknown (was "b").
+    assert (timed["id"], timed["estimated_by"]) == ("a", "earliest")
+
+
+def test_a_missing_root_is_never_estimated_below_a_crawled_post() -> None:
+    import networkx as nx
+
+    from koubei.analysis.spread.evidence import source_of
+
+    # Root r not crawled; a and x reposted it, b reposted a. a and b share a second (parent and
+    # child often do) and "b" < "a" is not how ids order in time; x's branch starts later.
+    G = nx.DiGraph([("r", "a"), ("a", "b"), ("r", "x"), ("x", "y")])
+    nx.set_node_attributes(G, {n: n == "r" for n in G}, "placeholder")
+    nx.set_node_attributes(G, {"a": 60.0, "b": 60.0, "x": 61.0, "y": 30.0}, "ts")
+    # y's clock says 30: x's branch holds the earliest time, so x (its top) is the estimate.
+    assert source_of(G, "r")["id"] == "x"
+    G.nodes["y"]["ts"] = 90.0
+    assert source_of(G, "r")["id"] == "a"  # was b: a tie in time went to the smaller id
+    # No times at all along a chain of reposts: the top of the chain, not its middle.
+    H = nx.DiGraph([("r", "p1"), ("p1", "p2"), ("p2", "p3"), ("p2", "p4")])
+    nx.set_node_attributes(H, {n: n == "r" for n in H}, "placeholder")
+    assert (source_of(H, "r")["id"], source_of(H, "r")["estimated_by"]) == ("p1", "rumor")
 
 
 def test_a_recrawled_copy_counts_once_in_every_answer() -> None:

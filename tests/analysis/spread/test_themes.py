@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 from koubei.analysis.spread.themes import themes, tokens
 
 NEG = {"label": "negative", "score": 0.1, "model_version": "t"}
@@ -54,3 +57,66 @@ def test_chain_words_are_not_the_reposter_opinion() -> None:
 def test_no_negative_posts_no_themes_and_tokens_fallback_to_jieba() -> None:
     assert themes([rec(1, "很好喝", "好喝", POS)]) == []
     assert "变质" in tokens({"text_raw": "这批牛奶变质了"})
+
+
+def mengniu_complaints() -> list[dict]:
+    """The negative 蒙牛 reviews of ``tests/data/reviews_sample.csv`` as processed posts."""
+    import csv
+
+    from koubei.pipeline.clean import clean_record
+
+    path = Path(__file__).resolve().parents[2] / "data" / "reviews_sample.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["cat"] == "蒙牛" and r["label"] == "0"]
+    return [
+        clean_record(
+            {"id": f"w:{i}", "text_raw": r["review"], "sentiment": NEG, "brands": ["蒙牛"]}
+        )
+        for i, r in enumerate(rows)
+    ]
+
+
+def test_themes_do_not_depend_on_the_order_of_the_records() -> None:
+    # The daily brief clusters the posts as ES returns them: k-means++ seeded rows in input
+    # order, so a shuffle changed the themes, their names and the representative post.
+    records = mengniu_complaints()
+    expected = themes(records)
+    assert len(expected) >= 3
+    for seed in range(4):
+        shuffled = records[:]
+        random.Random(seed).shuffle(shuffled)
+        assert themes(shuffled) == expected
+
+
+def test_the_brand_everyone_names_does_not_lead_the_themes() -> None:
+    found = themes(mengniu_complaints())
+    assert not [term for theme in found for term in theme["terms"] if "蒙牛" in term]
+    assert all(theme["name"] for theme in found)
+
+
+def test_platform_furniture_handles_counts_and_deleted_notices_are_not_terms() -> None:
+    # Shapes as crawled text carries them (tests/data/README.md lists where each was seen).
+    texts = {
+        "鲜牧牛奶变质了 O网页链接": ["牛奶", "变质"],
+        "太恶心了...展开全文c": ["恶心"],
+        "L小王的微博视频 牛奶变质": ["牛奶", "变质"],
+        "@鲜牧乳业 给个说法，看这个 http://t.cn/A6abcd": ["说法"],
+        "回复@网友A:同意，变质了": ["同意", "变质"],
+        "三个坏了两个，第一次买包装破损": ["包装", "破损"],
+        "抱歉，此微博已被作者删除。查看帮助：网页链接": [],
+    }
+    for text, wanted in texts.items():
+        record = {"text_raw": text, "brands": ["鲜牧"]}
+        assert tokens(record) == wanted, text
+        # The processing stage's terms (handles and links included) give the same words.
+        from koubei.pipeline.clean import clean_record
+
+        assert tokens(clean_record(record)) == wanted, text
+
+
+def test_a_deleted_original_is_no_complaint_theme() -> None:
+    records = [
+        rec(1, "抱歉，此微博已被作者删除。查看帮助：网页链接", "抱歉 此微博 作者 删除 查看 帮助"),
+        rec(2, "牛奶变质发酸", "牛奶 变质 发酸"),
+    ]
+    assert [t["ids"] for t in themes(records)] == [["w:2"]]

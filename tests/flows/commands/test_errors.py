@@ -427,6 +427,14 @@ def test_spikes_detect_with_a_time_no_series_can_have(tmp_path: Path, stamp: str
         ('{"id": "w:2", "author": "A"}', ("field 'author' must be an object, got str",)),
         ('{"id": "w:2", "parent_id": ["w:1"]}', ("field 'parent_id' must be str or int",)),
         ("[1, 2]", ("not a JSON object",)),
+        # Nested and list fields the spread code hashes or compares: each was a TypeError
+        # traceback ("unhashable type: 'list'") out of the cascade, accounts or sources.
+        ('{"id": "w:2", "author": {"name": ["A"]}}', ("field 'author.name' must be str or int",)),
+        ('{"id": "w:2", "author": {"id": {"uid": 1}}}', ("field 'author.id'", "got dict")),
+        ('{"id": "w:2", "mentions": [{"name": "X"}]}', ("items of 'mentions' must be str",)),
+        ('{"id": "w:2", "parent_id": "w:1", "relation": {"r": 1}}', ("field 'relation'",)),
+        ('{"id": "w:2", "platform": ["weibo"]}', ("field 'platform' must be str, got list",)),
+        ('{"id": "w:2", "brands": "鲜牧"}', ("field 'brands' must be a list, got str",)),
     ],
 )
 def test_spread_file_with_a_record_of_the_wrong_shape(

@@ -97,3 +97,19 @@ def test_file_with_numeric_ids_finds_the_cascade(
     jsonl.write_atomic(path, records)
     assert main(["spread", "2", "--file", str(path), "--no-pictures"]) == 0
     assert "2 posts, depth 1" in capsys.readouterr().out
+
+
+def test_file_with_follower_counts_as_weibo_writes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # m.weibo.cn's followers_count reads "1.2万" above ten thousand; a landing file keeps what
+    # the page said. It was a TypeError traceback ('>' between str and int).
+    path = tmp_path / "followers.jsonl"
+    records = incident()
+    for record, count in zip(records, ["1.2万", "10万+", "856", None, "很多"], strict=False):
+        record["author"]["followers"] = count
+    jsonl.write_atomic(path, records)
+    assert main(["spread", "--file", str(path), "--no-pictures", "--json"]) == 0
+    evidence = json.loads(capsys.readouterr().out)
+    assert evidence["summary"]["max_followers"] >= 100_000
+    assert all(isinstance(a["followers"], int) for a in evidence["key_accounts"])
