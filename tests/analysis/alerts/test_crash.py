@@ -47,15 +47,17 @@ def channels() -> list[Any]:
 
 
 @pytest.mark.timeout(120)
-def test_a_crash_after_the_send_repeats_it_marked_once(
-    servers: list[PlatformServer], db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def killing_robot(
+    servers: list[PlatformServer], monkeypatch: pytest.MonkeyPatch
+) -> tuple[PlatformServer, dict[str, int]]:
+    """A DingTalk robot that takes each message and then SIGKILLs the process whose pid is in
+    the returned dict (once per pid put there): the sender dies before it reads the answer."""
     victim: dict[str, int] = {}
     robot = dingtalk_check("tok", "SECcrash")
 
     def check(query: Any, headers: Any, body: bytes) -> tuple[int, Any]:
         answer = robot(query, headers, body)
-        if "pid" in victim:  # the first request: taken, then the sender dies before the answer
+        if "pid" in victim:
             os.kill(victim.pop("pid"), signal.SIGKILL)
         return answer
 
@@ -63,6 +65,13 @@ def test_a_crash_after_the_send_repeats_it_marked_once(
     servers.append(server)
     monkeypatch.setenv("T_CRASH_URL", f"{server.base}/robot/send?access_token=tok")
     monkeypatch.setenv("T_CRASH_SECRET", "SECcrash")
+    return server, victim
+
+
+def test_a_crash_after_the_send_repeats_it_marked_once(
+    servers: list[PlatformServer], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, victim = killing_robot(servers, monkeypatch)
     IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels())
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -109,19 +118,7 @@ def test_a_rate_limited_answer_leaves_no_unknown_send(
 def test_a_crash_during_the_marked_repeat_leaves_it_unconfirmed_not_a_third_copy(
     servers: list[PlatformServer], db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    victim: dict[str, int] = {}
-    robot = dingtalk_check("tok", "SECcrash")
-
-    def check(query: Any, headers: Any, body: bytes) -> tuple[int, Any]:
-        answer = robot(query, headers, body)
-        if "pid" in victim:
-            os.kill(victim.pop("pid"), signal.SIGKILL)
-        return answer
-
-    server = PlatformServer(check)
-    servers.append(server)
-    monkeypatch.setenv("T_CRASH_URL", f"{server.base}/robot/send?access_token=tok")
-    monkeypatch.setenv("T_CRASH_SECRET", "SECcrash")
+    server, victim = killing_robot(servers, monkeypatch)
     IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for minutes in (1, 20):  # the send, then its marked repeat: both killed after the robot took it
