@@ -23,13 +23,9 @@ from prefect.states import Completed, Failed
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
-from koubei.flows.locks import stage_lock, stage_locks
+from koubei.flows.locks import PIPELINE_LOCK, stage_lock, stage_locks
 from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
 from koubei.pipeline import ledger
-
-# The lock of the process → index → detect → deliver cycle: it reads every pending landing
-# file, the ledger and the alert outbox, so two cycles must never run at once.
-PIPELINE_LOCK = "pipeline"
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])

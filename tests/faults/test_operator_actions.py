@@ -1,0 +1,98 @@
+"""What an operator does around the pipeline, on real processes: two ``koubei process`` at once,
+a summary that adds up, landing files the crawler left in odd shapes.
+
+Each test runs the real CLI in subprocesses over an isolated ``$KOUBEI_HOME``; nothing is mocked.
+Run alone: ``pytest -m faults tests/faults/test_operator_actions.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from koubei import jsonl, paths
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.timeout(300)]
+
+SOURCE = "test-shop"
+
+
+def _record(n: int) -> dict[str, Any]:
+    return {
+        "id": f"shop_json:{SOURCE}-{n}",
+        "platform": "shop_json",
+        "source": SOURCE,
+        "kind": "review",
+        "native_id": f"{SOURCE}-{n}",
+        "text_raw": f"第{n}条评论：质量很好，物流也快，包装{n}号",
+        "created_at": "2026-11-20T08:00:00+08:00",
+        "crawled_at": "2026-11-21T08:00:00+08:00",
+    }
+
+
+def _land(name: str, lines: list[bytes]) -> Path:
+    path = paths.state_dir("landing") / SOURCE / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False).encode() + b"\n"
+
+
+def _koubei(*argv: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "koubei.flows.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _reports(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+SUMMARY = re.compile(
+    r"koubei process: (\d+) file\(s\), (\d+) line\(s\) read: (\d+) processed, "
+    r"(\d+) rejected \(in rejected/\); (\d+) file\(s\) unreadable"
+)
+
+
+def test_two_koubei_process_at_once_process_each_file_once(koubei_home: str) -> None:
+    """Before: ``koubei process`` took no lock; two started together (a manual run beside
+    ``koubei serve``'s cycle, or twice by hand) each processed every pending file, racing on
+    the dedup state and rewriting each other's output. Now the second waits for the pipeline
+    lock, then finds nothing pending; the first ends with a summary line that adds up."""
+    for run in range(3):
+        good = [_line(_record(run * 10 + n)) for n in range(5)]
+        _land(f"run{run}.jsonl", [*good, b'{"id": "cut by a killed crawler\n'])
+
+    runs = [_koubei("process", "--no-progress", "--workers", "1") for _ in range(2)]
+    results = [run.communicate(timeout=240) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], results
+    reports = [r for out, _ in results for r in _reports(out)]
+    names = sorted(Path(r["source_file"]).name for r in reports)
+    assert names == ["run0.jsonl", "run1.jsonl", "run2.jsonl"], "each file processed once"
+    assert sorted(out.strip() for out, _ in results)[0] == "nothing to process"
+    (summary,) = [m for _, err in results for m in SUMMARY.findall(err)]
+    files, read, processed, rejected, unreadable = map(int, summary)
+    assert (files, processed, rejected, unreadable) == (3, 15, 3, 0)
+    assert read == processed + rejected
+    processed_ids = [
+        r["id"]
+        for path in sorted((paths.state_dir("processed") / SOURCE).glob("*.jsonl"))
+        for r in jsonl.read(path)
+    ]
+    assert len(processed_ids) == len(set(processed_ids)) == 15
