@@ -96,3 +96,38 @@ def test_two_koubei_process_at_once_process_each_file_once(koubei_home: str) -> 
         for r in jsonl.read(path)
     ]
     assert len(processed_ids) == len(set(processed_ids)) == 15
+
+
+def test_gzip_landing_files_are_processed_and_a_cut_stream_keeps_what_came_before(
+    koubei_home: str,
+) -> None:
+    """Before: ``*.jsonl.gz`` landing files (old runs compressed by an operator, or a feed
+    exported through Scrapy's ``GzipPlugin``) were not seen at all: ``nothing to process``,
+    their posts never indexed and nobody told. Now they are read through gzip; a stream cut off
+    by a killed writer keeps every line before the cut and sets the cut aside with its line."""
+    import gzip
+
+    whole = [_line(_record(n)) for n in range(5)]
+    _land("run0.jsonl.gz", [gzip.compress(b"".join(whole))])
+    many = gzip.compress(b"".join(_line(_record(100 + n)) for n in range(300)))
+    _land("run1.jsonl.gz", [many[: len(many) * 6 // 10]])  # the writer killed mid-stream
+
+    run = _koubei("process", "--no-progress", "--workers", "1")
+    out, err = run.communicate(timeout=240)
+
+    assert run.returncode == 0, err
+    reports = {Path(r["source_file"]).name: r for r in _reports(out)}
+    assert set(reports) == {"run0.jsonl.gz", "run1.jsonl.gz"}, out
+    assert (reports["run0.jsonl.gz"]["processed"], reports["run0.jsonl.gz"]["rejected"]) == (5, 0)
+    cut = reports["run1.jsonl.gz"]
+    assert 0 < cut["processed"] < 300 and cut["rejected"] == 1
+    (reject,) = jsonl.read(Path(cut["rejected_file"]))
+    assert reject["line"] == cut["processed"] + 1 and "gzip" in reject["reason"]
+    kept = list(jsonl.read(paths.state_dir("processed") / SOURCE / "run1.jsonl"))
+    assert [r["id"] for r in kept] == [_record(100 + n)["id"] for n in range(cut["processed"])]
+    (summary,) = SUMMARY.findall(err)
+    assert tuple(map(int, summary)) == (2, 5 + cut["processed"] + 1, 5 + cut["processed"], 1, 0)
+
+    # Processed once: the next run finds nothing pending.
+    again = _koubei("process", "--no-progress", "--workers", "1")
+    assert again.communicate(timeout=240)[0].strip() == "nothing to process"
