@@ -209,9 +209,9 @@ def pipeline_cycle(
         if down:
             summary.errors.append(down)
         else:
-            replayed = replay_spool(prefix)
-            if replayed.get("sent"):
-                logger.info("replayed %s spooled documents", replayed["sent"])
+            summary.replayed = replay_spool(prefix)
+            if summary.replayed.get("sent"):
+                logger.info("replayed %s spooled documents", summary.replayed["sent"])
             summary.indexed = index_pending(prefix, progress)
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]
@@ -235,6 +235,7 @@ def finish(flow_name: str, summary: RunSummary) -> Any:
     expected outage) while the ``on_failure`` hook still raises the on-call alert.
     """
     publish(flow_name, summary)
+    get_run_logger().info(summary.line(flow_name))
     data = summary.to_dict()
     if summary.errors:
         return Failed(message="; ".join(summary.errors), data=data)
