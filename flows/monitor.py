@@ -22,10 +22,13 @@ from prefect import flow, get_run_logger, task
 from prefect.states import Completed, Failed
 
 from koubei import config as cfg
-from koubei import jsonl, paths, timeutil
+from koubei import paths, timeutil
 from koubei.flows.locks import PIPELINE_LOCK, stage_lock, stage_locks
 from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
+from koubei.log import get_logger
 from koubei.pipeline import ledger
+
+log = get_logger(__name__)
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])
@@ -58,16 +61,34 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
-def index_pending(prefix: str, progress: bool) -> dict[str, int]:
+def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
+    from koubei.pipeline.index.spool import DeadLetters, readable_records
     from koubei.pipeline.index.templates import ensure_templates
     from koubei.pipeline.index.writer import index_records
 
     es = client_from_env()
     ensure_templates(es, prefix)
-    totals: dict[str, int] = {}
+    totals: dict[str, Any] = {}
+    unreadable: list[str] = []
     for path in ledger.pending_index():
-        report = _counts(index_records(es, jsonl.read(path), prefix=prefix, progress=progress))
+        # One bad file must not stop the files after it, in this cycle or any later one: a
+        # file that cannot be opened stays pending and is named; a line that is not a record
+        # is dead-lettered (the rest of its file is indexed).
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            log.error("processed file not indexed", file=str(path), error=exc.strerror)
+            unreadable.append(str(path))
+            continue
+        dead = DeadLetters(prefix)
+        try:
+            records = readable_records(path, dead)
+            report = _counts(index_records(es, records, prefix=prefix, progress=progress))
+        finally:
+            dead.close()
+        report["sent"] = report.get("sent", 0) + dead.count
+        report["failed"] = report.get("failed", 0) + dead.count
         # A file whose documents were spooled is not done: replay delivers them next run.
         # (Documents rejected for good went to the dead letters and count as ``failed``.)
         if not report.get("spooled"):
@@ -80,6 +101,8 @@ def index_pending(prefix: str, progress: bool) -> dict[str, int]:
     # cycle replays the spool, then indexes the still-pending files.
     if not totals.get("spooled"):
         es.indices.refresh(index=f"{prefix}-posts*")
+    if unreadable:
+        totals["unreadable"] = unreadable
     return totals
 
 
@@ -212,7 +235,10 @@ def pipeline_cycle(
             summary.replayed = replay_spool(prefix)
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
-            summary.indexed = index_pending(prefix, progress)
+            indexed = index_pending(prefix, progress)
+            for path in indexed.pop("unreadable", []):  # the run fails, and says which file
+                summary.errors.append(f"processed file not indexed: cannot read {path}")
+            summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]
             summary.detections = outcome["detections"]

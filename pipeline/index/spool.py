@@ -100,6 +100,22 @@ class DeadLetters:
             self._handle = None
 
 
+def readable_records(path: Path, dead: DeadLetters) -> Iterator[dict[str, Any]]:
+    """The records of one of our JSONL files (processed, spooled) for the writer; a line that is
+    not a record (the file damaged on disk, cut by a full disk, edited by hand) goes to the dead
+    letters with its file and line, and the rest of the file goes on. Opening the file is left
+    to the caller to check: a file that cannot be opened raises :class:`koubei.jsonl.JsonlError`.
+    """
+    for number, item in jsonl.read_lines(path):
+        if isinstance(item, jsonl.BadLine):
+            reason = f"{path}:{number}: {item.reason}"
+            dead.add(
+                {"file": str(path), "line": number, "raw": item.raw}, reason=reason, status=None
+            )
+            continue
+        yield item
+
+
 def read_dead_letters(path: Path) -> list[dict[str, Any]]:
     return list(jsonl.read(path))
 
