@@ -178,3 +178,29 @@ def test_a_bad_processed_file_is_set_aside_and_the_files_after_it_are_indexed(
     unreadable.rmdir()
     again = index_pending.fn(index_prefix, False)
     assert again.get("sent", 0) == 0 and ledger.pending_index() == []
+
+
+def test_an_unreadable_dedup_state_is_moved_aside_and_processing_goes_on(
+    koubei_home: str,
+) -> None:
+    """Before: a dedup state file that could not be unpickled (damaged on disk, or written by a
+    datasketch/numpy this one cannot read after an upgrade) stopped ``koubei process`` with an
+    ``UnpicklingError`` traceback, and every later run and cycle at the same place: nothing
+    was processed again until someone deleted it. Now it is moved aside with one error line
+    naming both paths, near-duplicate clusters restart, and the files are processed."""
+    _land("run0.jsonl", [_line(_record(n)) for n in range(3)])
+    state = paths.state_dir("dedup") / "minhash_lsh.pickle"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_bytes(b"\x80\x05\x95 a pickle cut short")
+
+    run = _koubei("process", "--no-progress", "--workers", "1")
+    out, err = run.communicate(timeout=240)
+
+    assert run.returncode == 0, err
+    assert "Traceback" not in err
+    (report,) = _reports(out)
+    assert (report["processed"], report["rejected"]) == (3, 0)
+    (aside,) = state.parent.glob("minhash_lsh.pickle.unreadable-*")
+    assert aside.read_bytes() == b"\x80\x05\x95 a pickle cut short"
+    assert "dedup state unreadable" in err and str(aside) in err
+    assert state.exists()  # the new state, saved after the batch
