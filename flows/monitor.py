@@ -22,7 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.states import Completed, Failed
 
 from koubei import config as cfg
-from koubei import paths, timeutil
+from koubei import jsonl, paths, timeutil
 from koubei.flows.locks import PIPELINE_LOCK, stage_lock, stage_locks
 from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
 from koubei.log import get_logger
@@ -63,9 +63,8 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
-    from koubei.pipeline.index.spool import DeadLetters, readable_records
+    from koubei.pipeline.index.spool import index_file
     from koubei.pipeline.index.templates import ensure_templates
-    from koubei.pipeline.index.writer import index_records
 
     es = client_from_env()
     ensure_templates(es, prefix)
@@ -76,19 +75,11 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
         # file that cannot be opened stays pending and is named; a line that is not a record
         # is dead-lettered (the rest of its file is indexed).
         try:
-            path.open("rb").close()
-        except OSError as exc:
-            log.error("processed file not indexed", file=str(path), error=exc.strerror)
+            report = _counts(index_file(es, path, prefix, progress=progress))
+        except jsonl.JsonlError as exc:
+            log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
             continue
-        dead = DeadLetters(prefix)
-        try:
-            records = readable_records(path, dead)
-            report = _counts(index_records(es, records, prefix=prefix, progress=progress))
-        finally:
-            dead.close()
-        report["sent"] = report.get("sent", 0) + dead.count
-        report["failed"] = report.get("failed", 0) + dead.count
         # A file whose documents were spooled is not done: replay delivers them next run.
         # (Documents rejected for good went to the dead letters and count as ``failed``.)
         if not report.get("spooled"):
