@@ -23,13 +23,12 @@ from prefect.states import Completed, Failed
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
-from koubei.flows.locks import stage_lock, stage_locks
+from koubei.flows.locks import PIPELINE_LOCK, stage_lock, stage_locks
 from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
+from koubei.log import get_logger
 from koubei.pipeline import ledger
 
-# The lock of the process → index → detect → deliver cycle: it reads every pending landing
-# file, the ledger and the alert outbox, so two cycles must never run at once.
-PIPELINE_LOCK = "pipeline"
+log = get_logger(__name__)
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])
@@ -62,16 +61,25 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
-def index_pending(prefix: str, progress: bool) -> dict[str, int]:
+def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
+    from koubei.pipeline.index.spool import index_file
     from koubei.pipeline.index.templates import ensure_templates
-    from koubei.pipeline.index.writer import index_records
 
     es = client_from_env()
     ensure_templates(es, prefix)
-    totals: dict[str, int] = {}
+    totals: dict[str, Any] = {}
+    unreadable: list[str] = []
     for path in ledger.pending_index():
-        report = _counts(index_records(es, jsonl.read(path), prefix=prefix, progress=progress))
+        # One bad file must not stop the files after it, in this cycle or any later one: a
+        # file that cannot be opened stays pending and is named; a line that is not a record
+        # is dead-lettered (the rest of its file is indexed).
+        try:
+            report = _counts(index_file(es, path, prefix, progress=progress))
+        except jsonl.JsonlError as exc:
+            log.error("processed file not indexed", error=str(exc))
+            unreadable.append(str(path))
+            continue
         # A file whose documents were spooled is not done: replay delivers them next run.
         # (Documents rejected for good went to the dead letters and count as ``failed``.)
         if not report.get("spooled"):
@@ -84,6 +92,8 @@ def index_pending(prefix: str, progress: bool) -> dict[str, int]:
     # cycle replays the spool, then indexes the still-pending files.
     if not totals.get("spooled"):
         es.indices.refresh(index=f"{prefix}-posts*")
+    if unreadable:
+        totals["unreadable"] = unreadable
     return totals
 
 
@@ -213,10 +223,13 @@ def pipeline_cycle(
         if down:
             summary.errors.append(down)
         else:
-            replayed = replay_spool(prefix)
-            if replayed.get("sent"):
-                logger.info("replayed %s spooled documents", replayed["sent"])
-            summary.indexed = index_pending(prefix, progress)
+            summary.replayed = replay_spool(prefix)
+            if summary.replayed.get("sent"):
+                logger.info("replayed %s spooled documents", summary.replayed["sent"])
+            indexed = index_pending(prefix, progress)
+            for path in indexed.pop("unreadable", []):  # the run fails, and says which file
+                summary.errors.append(f"processed file not indexed: cannot read {path}")
+            summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]
             summary.detections = outcome["detections"]
@@ -239,6 +252,7 @@ def finish(flow_name: str, summary: RunSummary) -> Any:
     expected outage) while the ``on_failure`` hook still raises the on-call alert.
     """
     publish(flow_name, summary)
+    get_run_logger().info(summary.line(flow_name))
     data = summary.to_dict()
     if summary.errors:
         return Failed(message="; ".join(summary.errors), data=data)

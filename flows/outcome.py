@@ -31,6 +31,8 @@ class RunSummary:
     processed: int = 0
     rejected: int = 0
     indexed: dict[str, int] = field(default_factory=dict)
+    # the spool sent again at the start of the cycle (documents an earlier run could not send)
+    replayed: dict[str, int] = field(default_factory=dict)
     negative_share: dict[str, dict[str, float | int]] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
     notifications: int = 0
@@ -47,15 +49,40 @@ class RunSummary:
         return asdict(self)
 
     def figures(self) -> dict[str, int]:
-        """The figures an operator checks first, as the artifact shows them."""
+        """The figures an operator checks first, as the artifact shows them.
+
+        Every document sent to Elasticsearch this run (the spool replayed, then the pending
+        processed files) is counted once as indexed, dead-lettered or spooled:
+        ``indexed + dead_lettered + spooled == sent``; ``replayed`` is the part of ``sent``
+        that came from the spool.
+        """
+        both = (self.replayed, self.indexed)
+
+        def total(key: str) -> int:
+            return sum(report.get(key, 0) for report in both)
+
         return {
             "crawled": sum(self.crawled.values()),
             "processed": self.processed,
-            "indexed": self.indexed.get("created", 0) + self.indexed.get("updated", 0),
-            "dead_lettered": self.indexed.get("failed", 0),
-            "spooled": self.indexed.get("spooled", 0),
+            "rejected": self.rejected,
+            "sent": total("sent"),
+            "replayed": self.replayed.get("sent", 0),
+            "indexed": total("created") + total("updated"),
+            "dead_lettered": total("failed"),
+            "spooled": total("spooled"),
             "alerts_sent": self.delivered,
         }
+
+    def line(self, flow_name: str) -> str:
+        """The figures as one line for the terminal, e.g. at the end of ``koubei run``."""
+        f = self.figures()
+        return (
+            f"{flow_name}: crawled {f['crawled']}, processed {f['processed']} "
+            f"(rejected {f['rejected']}); sent {f['sent']} to Elasticsearch "
+            f"({f['replayed']} replayed from the spool): indexed {f['indexed']}, "
+            f"dead-lettered {f['dead_lettered']}, spooled {f['spooled']}; "
+            f"alerts sent {f['alerts_sent']}"
+        )
 
 
 class RunFailed(RuntimeError):

@@ -8,8 +8,11 @@ where a bad line is reported as a :class:`BadLine` and the rest of the file goes
 from __future__ import annotations
 
 import codecs
+import gzip
+import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,19 +70,30 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
     """Yield ``(line number, record or BadLine)`` for each non-blank line; never stops early.
 
     Lines are split on ``\\n`` only (not the Unicode line breaks ``str.splitlines`` knows), so the
-    numbers match what ``sed -n Np`` shows. A missing file raises :class:`JsonlError`.
+    numbers match what ``sed -n Np`` shows. A missing file raises :class:`JsonlError`. A file
+    named ``*.gz`` is read through gzip (``zcat`` numbering); a gzip stream that is cut off (its
+    writer killed) or corrupt ends in one BadLine saying so, after the lines read before it.
     """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 -- closed by the with below; open errors named here
+        raw_file = open(path, "rb")  # noqa: SIM115 -- closed by the with below; open errors named here
     except OSError as exc:
         raise JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]  # written "UTF-8 with BOM": not part of line 1
-            if not raw.strip():
-                continue
-            yield number, parse_line(raw, number)
+    with raw_file:
+        handle: io.BufferedIOBase = raw_file
+        if path.name.endswith(".gz"):
+            handle = gzip.GzipFile(fileobj=raw_file, mode="rb")
+        number = 0
+        try:
+            for number, raw in enumerate(handle, start=1):
+                if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]  # "UTF-8 with BOM": not part of line 1
+                if not raw.strip():
+                    continue
+                yield number, parse_line(raw, number)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            # Only a gzip stream raises these: a cut-off stream is EOFError, bytes that are
+            # not gzip BadGzipFile, damaged ones zlib.error. The lines before it were kept.
+            yield number + 1, BadLine(number + 1, f"gzip stream unreadable here ({exc})", "")
 
 
 def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:

@@ -19,6 +19,7 @@ run in one place.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import re
 from functools import lru_cache
@@ -29,7 +30,10 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from koubei.atomicfile import atomic_write
+from koubei.log import get_logger
 from koubei.timeutil import now
+
+log = get_logger(__name__)
 
 __all__ = [
     "NUM_PERM",
@@ -121,8 +125,21 @@ class DedupIndex:
         if state_dir is not None:
             path = Path(state_dir) / STATE_FILE
             if path.exists():
-                with open(path, "rb") as handle:
-                    loaded = pickle.load(handle)
+                try:
+                    with open(path, "rb") as handle:
+                        loaded = pickle.load(handle)
+                except Exception as exc:  # any unpickling failure, see below
+                    # Damaged on disk, or written by another version of datasketch/numpy that
+                    # this one cannot unpickle: every run would stop here, for good. Keep the
+                    # file for a look, start a new index (near-duplicates of posts seen before
+                    # now get new cluster ids: clusters restart, processing goes on).
+                    aside = path.with_name(f"{path.name}.unreadable-{os.getpid()}")
+                    os.replace(path, aside)
+                    log.error(
+                        "dedup state unreadable, moved aside; near-duplicate clusters restart",
+                        file=str(path), moved_to=str(aside), error=f"{type(exc).__name__}: {exc}",
+                    )  # fmt: skip
+                    return cls()
                 if isinstance(loaded, cls):
                     loaded.prune(now().timestamp() - RETENTION_SECONDS)
                     return loaded

@@ -1,9 +1,10 @@
 """Which files each stage has done, kept on disk beside the files themselves.
 
-``landing/<source>/<run>.jsonl`` (crawler output) → ``processed/<source>/<run>.jsonl`` (this
-stage's output, written atomically) → ``processed/<source>/<run>.jsonl.indexed`` (a marker holding
-the index report). A stage picks up exactly the files the next marker is missing for, so a crash
-between stages is resumed by the next run and a re-run does no work twice.
+``landing/<source>/<run>.jsonl`` (crawler output; or ``<run>.jsonl.gz``) →
+``processed/<source>/<run>.jsonl`` (this stage's output, written atomically) →
+``processed/<source>/<run>.jsonl.indexed`` (a marker holding the index report). A stage picks up
+exactly the files the next marker is missing for, so a crash between stages is resumed by the
+next run and a re-run does no work twice.
 """
 
 from __future__ import annotations
@@ -17,14 +18,25 @@ from koubei import paths
 INDEXED_SUFFIX = ".indexed"
 
 
+#: Landing files: JSON Lines, or JSON Lines gzip-compressed (an operator compressing old runs,
+#: or a crawler exporting with Scrapy's ``GzipPlugin`` feed post-processing). Anything else in
+#: ``landing/`` (a killed crawl's ``.part``) is not read.
+LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
+
+
 def landing_files(source: str | None = None) -> list[Path]:
     root = paths.state_dir("landing")
-    pattern = f"{source}/*.jsonl" if source else "*/*.jsonl"
-    return sorted(root.glob(pattern))
+    folder = source or "*"
+    return sorted(path for pattern in LANDING_PATTERNS for path in root.glob(f"{folder}/{pattern}"))
+
+
+def processed_name(landing: Path) -> str:
+    """The landing file's name as plain JSON Lines (``run.jsonl.gz`` → ``run.jsonl``)."""
+    return landing.name.removesuffix(".gz")
 
 
 def processed_path(landing: Path) -> Path:
-    return paths.state_dir("processed") / landing.parent.name / landing.name
+    return paths.state_dir("processed") / landing.parent.name / processed_name(landing)
 
 
 def pending_landing(source: str | None = None) -> list[Path]:

@@ -138,7 +138,9 @@ def process_file(
     valid, rejected = validate(jsonl.read_lines(landing), source=str(landing))
     report = ProcessReport(source_file=str(landing), output_file=str(output))
     if rejected:
-        reject_file = paths.state_dir("rejected") / landing.parent.name / landing.name
+        reject_file = (
+            paths.state_dir("rejected") / landing.parent.name / ledger.processed_name(landing)
+        )
         jsonl.write_atomic(reject_file, rejected)
         report.rejected, report.rejected_file = len(rejected), str(reject_file)
     processed = process_records(

@@ -98,9 +98,14 @@ def _check_unused(run: str, sources: list[str]) -> None:
 
     from koubei.crawlers.pipelines.landing import landing_path
     from koubei.errors import KoubeiError
+    from koubei.pipeline import ledger
 
     worker = os.environ.get("KOUBEI_WORKER", "")
     for source in sources:
         path = landing_path(source, run, worker)
-        if path.exists():
-            raise KoubeiError(f"--run-id {run!r}: {path} exists already; choose another run id")
+        # the same run compressed (``.jsonl.gz``), or its processed twin (the landing file
+        # archived since) would mark the new file done as well
+        taken = (path, path.with_name(path.name + ".gz"), ledger.processed_path(path))
+        for used in taken:
+            if used.exists():
+                raise KoubeiError(f"--run-id {run!r}: {used} exists already; choose another run id")

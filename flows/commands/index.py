@@ -113,7 +113,12 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
             es, _records(args.files), prefix=prefix, progress=args.progress
         )
     elif args.action == "replay":
-        report = writer.replay_spool(es, prefix)
+        from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+
+        # A cycle replays the spool first thing: two replays at once sent each file twice and
+        # the second failed on the file the first had deleted.
+        with stage_lock(PIPELINE_LOCK):
+            report = writer.replay_spool(es, prefix)
     else:
         migrated = migrate.reindex(es, prefix)
         for item in migrated:

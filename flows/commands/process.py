@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
     from koubei.pipeline import ledger
-    from koubei.pipeline.process import process_pending_files
 
     if args.source and not ledger.landing_files(args.source):
         # a typo in --source is not "nothing to do": say which sources have landed files
@@ -36,15 +36,36 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # The flows' cycle (``koubei run``, ``koubei serve``) or another ``koubei process`` may be
+    # at work on the same files: wait for it, then take what it left pending. Without the lock
+    # both processed every pending file, racing on the dedup state.
+    with stage_lock(PIPELINE_LOCK):
+        return _process(args)
+
+
+def _process(args: argparse.Namespace) -> int:
+    from koubei.pipeline import ledger
+    from koubei.pipeline.process import process_pending_files
+
     pending = ledger.pending_landing(args.source)
     if not pending:
         print("nothing to process")
         return 0
     progress = not args.no_progress
-    unreadable = 0
+    files = unreadable = processed = rejected = 0
     for report in process_pending_files(pending, workers=args.workers, progress=progress):
         print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
+        files += 1
+        processed += report.processed
+        rejected += report.rejected
         if report.error:
             print(f"koubei: error: {report.error}", file=sys.stderr)
             unreadable += 1
+    # One line an operator can check: every line read is either processed or set aside.
+    print(
+        f"koubei process: {files} file(s), {processed + rejected} line(s) read: "
+        f"{processed} processed, {rejected} rejected (in rejected/); "
+        f"{unreadable} file(s) unreadable (left pending)",
+        file=sys.stderr,
+    )
     return 1 if unreadable else 0

@@ -100,6 +100,44 @@ class DeadLetters:
             self._handle = None
 
 
+def readable_records(path: Path, dead: DeadLetters) -> Iterator[dict[str, Any]]:
+    """The records of one of our JSONL files (processed, spooled) for the writer; a line that is
+    not a record (the file damaged on disk, cut by a full disk, edited by hand) goes to the dead
+    letters with its file and line, and the rest of the file goes on."""
+    for number, item in jsonl.read_lines(path):
+        if isinstance(item, jsonl.BadLine):
+            reason = f"{path}:{number}: {item.reason}"
+            line = {"file": str(path), "line": number, "raw": item.raw}
+            dead.add(line, reason=reason, status=None)
+            continue
+        yield item
+
+
+def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> IndexReport:
+    """``index_records`` over one of our JSONL files, one bad line never stopping it.
+
+    A line that is not a record is dead-lettered with ``file:line`` and counted as sent and
+    failed; the rest is indexed. Raises :class:`koubei.jsonl.JsonlError` before sending anything
+    if the file cannot be opened (a directory by its name, permissions), so the caller can name
+    it, keep it and go on with the next file.
+    """
+    from koubei.pipeline.index.writer import index_records  # the writer imports this module
+
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise jsonl.JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    dead = DeadLetters(prefix)
+    try:
+        report = index_records(es, readable_records(path, dead), prefix=prefix, **options)
+    finally:
+        dead.close()
+    report.sent += dead.count
+    report.failed += dead.count
+    report.dead_letter = report.dead_letter or dead.path
+    return report
+
+
 def read_dead_letters(path: Path) -> list[dict[str, Any]]:
     return list(jsonl.read(path))
 
@@ -108,16 +146,25 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
     """Send every spooled file of ``prefix`` again, oldest first, until acknowledged.
 
     A file is deleted only after its documents were acknowledged, dead-lettered or re-spooled
-    into a newer file (written atomically first), so a crash at any point loses nothing; a
+    into a newer file (written atomically first), so a crash at any point loses nothing (a line
+    that is not a record is dead-lettered with its file and line; a file that cannot be opened
+    is kept and logged); a
     document sent twice is harmless because its ``_id`` is deterministic. Stops at the first
     file that has to be re-spooled (the cluster is still unavailable).
     """
+    from koubei.log import get_logger
     from koubei.pipeline.index.documents import IndexReport
-    from koubei.pipeline.index.writer import index_records  # the writer imports this module
 
     total = IndexReport()
     for path in spool_files(prefix):
-        report = index_records(es, read_spool(path), prefix=prefix, **options)
+        # A damaged line is dead-lettered and a file that cannot be opened is kept and named:
+        # either used to raise here, and every later cycle stopped at its replay, before
+        # indexing anything new.
+        try:
+            report = index_file(es, path, prefix, **options)
+        except jsonl.JsonlError as exc:
+            get_logger(__name__).error("spool file not replayed, kept", error=str(exc))
+            continue
         total.add(report)
         path.unlink()
         if report.spooled:

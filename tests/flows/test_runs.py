@@ -210,3 +210,54 @@ def test_the_dask_option_processes_on_dask(
         processed = state.result(raise_on_failure=False)["processed"]
     assert processed == len(TEXTS)
     assert dask_flow_runs() == before + 1
+
+
+def test_a_cycle_after_an_outage_replays_the_spool_once_and_its_figures_add_up(
+    config_dir: Path,
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: the documents a cycle replayed from the spool (Elasticsearch back after an
+    outage) were in no figure of the run (artifact and summary counted only the pending files'
+    documents), so an operator could not tell the spool went out, nor check that everything
+    sent was indexed, dead-lettered or spooled. Now ``sent`` counts both, ``replayed`` the
+    spool's part, and ``indexed + dead_lettered + spooled == sent``; the run logs that line."""
+    from koubei.pipeline.index import spool
+    from koubei.pipeline.index.writer import index_records
+
+    # An earlier load met the node gone (nothing listening): all of it was spooled.
+    gone = Elasticsearch(f"http://127.0.0.1:{closed_port()}", max_retries=0, request_timeout=2)
+    earlier = [
+        {
+            "id": make_id("shop_json", 100 + n),
+            "platform": "shop_json",
+            "source": "test-shop",
+            "kind": "review",
+            "native_id": str(100 + n),
+            "text_raw": "鲜牧的奶粉罐子瘪了",
+            "created_at": "2026-11-19T10:00:00+08:00",
+        }
+        for n in range(7)
+    ]
+    assert index_records(gone, earlier, prefix=index_prefix).spooled == 7
+    gone.close()
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    land()
+    state = process_flow(config_dir=config_dir, prefix=index_prefix, as_of=AS_OF, return_state=True)
+    assert state.is_completed(), state.message
+
+    es.indices.refresh(index=f"{index_prefix}-posts*")
+    assert es.count(index=f"{index_prefix}-posts*")["count"] == 7 + len(TEXTS)
+    assert spool.spool_files(index_prefix) == []
+    figures = {row["figure"]: row["value"] for row in run_artifact(state)}
+    assert figures["replayed"] == 7
+    assert figures["sent"] == 7 + len(TEXTS)
+    assert figures["indexed"] + figures["dead_lettered"] + figures["spooled"] == figures["sent"]
+    assert figures["indexed"] == 7 + len(TEXTS)
+    line = "sent 10 to Elasticsearch (7 replayed from the spool): indexed 10, dead-lettered 0"
+    assert any(line in record.getMessage() for record in caplog.records)

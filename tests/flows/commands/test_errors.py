@@ -212,10 +212,12 @@ def test_crawl_run_id_that_is_not_a_file_name(tmp_path: Path, run_id: str) -> No
     assert not (tmp_path / "landing").exists()
 
 
-def test_crawl_run_id_used_before(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["r1.jsonl", "r1.jsonl.gz"])
+def test_crawl_run_id_used_before(tmp_path: Path, name: str) -> None:
     # The crawl replaced the landed file, whose processed twin marked it done: records lost.
+    # (`r1.jsonl.gz`, the same run compressed, is processed into `processed/shop/r1.jsonl` too.)
     config = _loopback_source(tmp_path)
-    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed = tmp_path / "landing" / "shop" / name
     landed.parent.mkdir(parents=True)
     landed.write_text('{"id": "x"}\n', encoding="utf-8")
     code, err = koubei(tmp_path, "crawl", "shop", "--config-dir", str(config), "--run-id", "r1")
