@@ -56,7 +56,7 @@ def test_cli_scores_adapted_and_writes_the_adapted_model(tmp_path: Path) -> None
     rows = training.load_labelled(SAMPLE)
     texts = tmp_path / "books.txt"
     texts.write_text("\n".join(r.text for r in rows if r.category == UNSEEN) + "\n")
-    cli = [sys.executable, "-m", "koubei.flows.cli", "sentiment"]
+    cli = [sys.executable, "-m", "koubei", "sentiment"]  # python -m koubei, as a checkout runs it
     scored = subprocess.run(
         [*cli, "score", str(texts), "--adapt"], capture_output=True, text=True, check=True
     )
