@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.analysis.alerts import db
-from koubei.analysis.alerts.outbox import DIGEST_ITEM, _row
+from koubei.analysis.alerts.outbox import DIGEST_ITEM, Notification
 from koubei.analysis.alerts.payload import iso
 from koubei.log import get_logger
 
@@ -38,7 +38,7 @@ def history_documents(conn: sqlite3.Connection, after_id: int) -> list[dict[str,
     ).fetchall()
     docs: dict[str, dict[str, Any]] = {}
     for raw in rows:
-        note = _row(raw)
+        note = Notification.from_row(raw)
         doc_id = f"{note.incident_key}-{note.kind}-{int(raw['created_at'])}"
         if doc_id in docs:  # the same event, another channel
             docs[doc_id]["channels"].append(note.channel)

@@ -121,6 +121,23 @@ class Notification:
     unknown_sends: int = 0
     repeats: int = 0
 
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Notification:
+        return cls(
+            row["id"],
+            row["channel"],
+            row["kind"],
+            row["incident_key"],
+            row["idempotency_key"],
+            json.loads(row["payload"]),
+            row["status"],
+            row["attempts"],
+            row["last_error"],
+            row["next_attempt_at"],
+            row["unknown_sends"],
+            row["repeats"],
+        )
+
 
 @dataclass
 class DeliveryReport:
@@ -193,23 +210,6 @@ def backoff_delay(
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def _row(row: sqlite3.Row) -> Notification:
-    return Notification(
-        row["id"],
-        row["channel"],
-        row["kind"],
-        row["incident_key"],
-        row["idempotency_key"],
-        json.loads(row["payload"]),
-        row["status"],
-        row["attempts"],
-        row["last_error"],
-        row["next_attempt_at"],
-        row["unknown_sends"],
-        row["repeats"],
-    )
-
-
 @dataclass
 class _Run:
     """One delivery run's settings and clocks, shared by the per-channel workers."""
@@ -280,6 +280,9 @@ def deliver_pending(
         report,
     )
     by_name = {c.name: c for c in channels}
+    # Imported here: the digest module builds its rows with this module's enqueue.
+    from koubei.analysis.alerts.digest import collect_digests
+
     collect_digests(db_path, at=run.at)
     conn = db.connect(db_path)
     try:
@@ -319,7 +322,7 @@ def _serve_channel(run: _Run, sender: Sender, row_ids: list[int]) -> None:
             row = conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
             if row is None or row["status"] != "pending":
                 continue
-            note = _row(row)
+            note = Notification.from_row(row)
             if _superseded(conn, note):
                 run.report.superseded.append(note.idempotency_key)
                 continue
@@ -540,63 +543,6 @@ def _failed(conn: sqlite3.Connection, run: _Run, note: Notification, exc: Delive
         )
 
 
-def collect_digests(db_path: Path, *, at: float) -> list[Notification]:
-    """Turn each channel's due ``digest-item`` rows into one ``digest`` notification."""
-    from koubei.analysis.alerts.payload import SCHEMA, iso
-
-    made: list[Notification] = []
-    conn = db.connect(db_path)
-    try:
-        with db.transaction(conn):
-            rows = conn.execute(
-                "SELECT * FROM outbox WHERE status = 'held' AND kind = ? AND next_attempt_at <= ? "
-                "ORDER BY id",
-                (DIGEST_ITEM, at),
-            ).fetchall()
-            by_channel: dict[str, list[sqlite3.Row]] = {}
-            for row in rows:
-                by_channel.setdefault(row["channel"], []).append(row)
-            for channel, items in by_channel.items():
-                day = (iso(float(items[-1]["next_attempt_at"])) or "")[:10]
-                entries = []
-                for item in items:
-                    p = json.loads(item["payload"])
-                    entries.append(
-                        {k: p.get(k) for k in ("brand", "group", "started_at", "observed",
-                                               "expected", "kibana_url") if p.get(k) is not None}
-                        | {"reason": (p.get("reasons") or [""])[0]}
-                    )  # fmt: skip
-                payload: dict[str, Any] = {
-                    "schema": SCHEMA,
-                    "dedup_key": f"digest-{channel}-{day}",
-                    "brand": "、".join(dict.fromkeys(str(e.get("brand")) for e in entries)),
-                    "group": "digest",
-                    "status": "digest",
-                    "event": "digest",
-                    "severity": "info",
-                    "title": f"【每日汇总】{day} 提示级口碑事件 {len(entries)} 起",
-                    "digest": entries,
-                }
-                note = enqueue(
-                    conn,
-                    channel=channel,
-                    kind="digest",
-                    incident_key=payload["dedup_key"],
-                    idempotency_key=f"kb-digest-{channel}-{day}-{items[-1]['id']}",
-                    payload=payload,
-                    at=at,
-                )
-                conn.executemany(
-                    "UPDATE outbox SET status = 'digested' WHERE id = ?",
-                    [(item["id"],) for item in items],
-                )
-                if note is not None:
-                    made.append(note)
-    finally:
-        conn.close()
-    return made
-
-
 def notifications(
     db_path: Path, *, status: str | None = None, limit: int = 100
 ) -> list[Notification]:
@@ -611,7 +557,7 @@ def notifications(
             rows = conn.execute(
                 "SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [_row(r) for r in rows]
+        return [Notification.from_row(r) for r in rows]
     finally:
         conn.close()
 

@@ -7,7 +7,7 @@ still applies its own ``min_severity``. ``quiet_hours`` (Asia/Shanghai) hold not
 ``hold_below`` (default critical) until the quiet time ends: nobody is woken for a warning.
 A route with ``digest: true`` (typically ``severity: info``) pages nobody: its incidents wait as
 ``digest-item`` rows and go out once a day at ``digest_at`` as one message per channel
-(:func:`koubei.analysis.alerts.outbox.collect_digests`).
+(:func:`koubei.analysis.alerts.digest.collect_digests`).
 """
 
 from __future__ import annotations
