@@ -98,8 +98,8 @@ def test_installed_package_imports_without_the_checkout(installed: Path, tmp_pat
 def test_training_without_a_corpus_names_the_variable_not_a_path_beside_site_packages(
     installed: Path, tmp_path: Path
 ) -> None:
-    """The installed package looked for ``../shared`` two folders above itself and named
-    ``<venv>/lib/python3.X/shared/data/reviews_9cats.csv`` as the missing corpus."""
+    """The installed package looked for the checkout's sibling data folder two folders above
+    itself and named a corpus path inside ``<venv>/lib/python3.X`` as the missing file."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -115,7 +115,7 @@ def test_training_without_a_corpus_names_the_variable_not_a_path_beside_site_pac
     assert run.returncode == 2, run.stderr[-2000:]
     (message,) = run.stderr.strip().splitlines()
     assert "KOUBEI_REVIEWS_CSV" in message and "DATA.csv" in message
-    assert str(installed) not in message and "shared" not in message
+    assert str(installed) not in message and "not found at" not in message  # no path looked at
 
 
 @pytest.mark.slow
