@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from koubei import jsonl, paths
+from koubei.log import get_logger
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from koubei.pipeline.index.documents import IndexReport
+
+log = get_logger(__name__)
 
 
 def spool_dir(prefix: str) -> Path:
@@ -50,10 +53,6 @@ def write_spool(prefix: str, records: Iterable[dict[str, Any]]) -> tuple[Path | 
 def spool_files(prefix: str) -> list[Path]:
     """Spool files oldest first (names start with a UTC timestamp)."""
     return sorted(spool_dir(prefix).glob("*.jsonl"))
-
-
-def read_spool(path: Path) -> Iterator[dict[str, Any]]:
-    return jsonl.read(path)
 
 
 def spooled_count(prefix: str) -> int:
@@ -148,11 +147,10 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
     A file is deleted only after its documents were acknowledged, dead-lettered or re-spooled
     into a newer file (written atomically first), so a crash at any point loses nothing (a line
     that is not a record is dead-lettered with its file and line; a file that cannot be opened
-    is kept and logged); a
-    document sent twice is harmless because its ``_id`` is deterministic. Stops at the first
-    file that has to be re-spooled (the cluster is still unavailable).
+    is kept and logged); a document sent twice is harmless because its ``_id`` is
+    deterministic. Stops at the first file that has to be re-spooled (the cluster is still
+    unavailable).
     """
-    from koubei.log import get_logger
     from koubei.pipeline.index.documents import IndexReport
 
     total = IndexReport()
@@ -163,7 +161,7 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
         try:
             report = index_file(es, path, prefix, **options)
         except jsonl.JsonlError as exc:
-            get_logger(__name__).error("spool file not replayed, kept", error=str(exc))
+            log.error("spool file not replayed, kept", error=str(exc))
             continue
         total.add(report)
         path.unlink()

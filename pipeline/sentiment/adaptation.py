@@ -31,6 +31,7 @@ import numpy as np
 
 from koubei.pipeline.sentiment import features, opinion
 from koubei.pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment.training import BAYES_SCALE
 
 __all__ = ["CONFIDENT", "MIN_DOCS", "MIN_TEXTS", "adapt"]
 
@@ -42,7 +43,6 @@ MIN_DOCS = 3
 MIN_TEXTS = 200
 #: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
 STRENGTH = 1.0
-_WEIGHT_SCALE = 0.1  # training.BAYES_SCALE; not imported to keep training's deps out of scoring
 
 
 def adapt(model: SentimentModel, texts: Sequence[str]) -> SentimentModel:
@@ -73,7 +73,7 @@ def adapt(model: SentimentModel, texts: Sequence[str]) -> SentimentModel:
         if dp + dn < MIN_DOCS:
             continue
         ratio = math.log((dp + 0.5) / (n_pos + 1)) - math.log((dn + 0.5) / (n_neg + 1))
-        weights[feature] = weights.get(feature, 0.0) + STRENGTH * _WEIGHT_SCALE * ratio
+        weights[feature] = weights.get(feature, 0.0) + STRENGTH * BAYES_SCALE * ratio
     digest = hashlib.sha1("\n".join(usable).encode("utf-8")).hexdigest()[:8]
     adapted = replace(
         model,
