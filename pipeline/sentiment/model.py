@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,6 +37,15 @@ LONG_TEXT = 30
 # reviews (whose labels are per document) and keeps one furious sentence from being drowned.
 NEGATIVE_SENTENCE = 0.1
 NEGATIVE_SENTENCE_WEIGHT = 0.35
+
+
+def scored_units(text: str) -> list[str]:
+    """What ``probability_aggregated`` scores: the text, then its sentences when it is long."""
+    if len(text) > LONG_TEXT:
+        parts = features.sentences(text)
+        if len(parts) > 1:
+            return [text, *parts]
+    return [text]
 
 
 def _sigmoid(z: float) -> float:
@@ -94,8 +103,12 @@ class SentimentModel:
 
     def probability(self, text: str) -> float:
         """Calibrated probability positive for one unit of text (no sentence aggregation)."""
+        return self.calibrated(self.logit(text))
+
+    def calibrated(self, logit: float) -> float:
+        """The probability positive for a raw log-odds ``logit`` (the Platt calibration)."""
         a, b = self.platt
-        return _sigmoid(a * self.logit(text) + b)
+        return _sigmoid(a * logit + b)
 
     def label_for(self, score: float) -> str:
         """positive / neutral / negative for a calibrated score."""
@@ -129,13 +142,16 @@ class SentimentModel:
         """
         if not isinstance(text, str) or not text.strip():
             return 0.5
-        p = self.probability(text)
-        if len(text) > LONG_TEXT:
-            parts = features.sentences(text)
-            if len(parts) > 1:
-                worst = min(self.probability(s) for s in parts)
-                if worst < NEGATIVE_SENTENCE and worst < p:
-                    p = (1 - NEGATIVE_SENTENCE_WEIGHT) * p + NEGATIVE_SENTENCE_WEIGHT * worst
+        return self.combine([self.probability(unit) for unit in scored_units(text)])
+
+    @staticmethod
+    def combine(probabilities: Sequence[float]) -> float:
+        """The aggregated probability from those of ``scored_units(text)``, in that order."""
+        p = probabilities[0]
+        if len(probabilities) > 1:
+            worst = min(probabilities[1:])
+            if worst < NEGATIVE_SENTENCE and worst < p:
+                p = (1 - NEGATIVE_SENTENCE_WEIGHT) * p + NEGATIVE_SENTENCE_WEIGHT * worst
         return min(1.0, max(0.0, p))
 
     def score_many(self, texts: Iterable[str]) -> list[tuple[float, str]]:

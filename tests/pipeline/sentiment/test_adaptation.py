@@ -52,14 +52,33 @@ def test_too_few_texts_with_an_opinion_leave_the_model_as_it_is(
     assert adaptation.adapt(model, few) is model
 
 
-def test_cli_scores_adapted_and_writes_the_adapted_model(tmp_path: Path) -> None:
+def test_adapt_and_score_gives_every_text_the_adapted_models_own_score(
+    without_books: tuple[SentimentModel, list[training.Example]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scores from the kept features are the adapted model's scores of each text alone, no-opinion
+    lines and reposts included; also when the corpus is larger than MAX_TEXTS and is sampled."""
+    model, books = without_books
+    texts = [r.text for r in books] + ["转发微博", "", "好评//@某人:太差了", "[怒][怒]"]
+    for cap in (adaptation.MAX_TEXTS, len(books) // 2):
+        monkeypatch.setattr(adaptation, "MAX_TEXTS", cap)
+        adapted, scored = adaptation.adapt_and_score(model, texts)
+        assert adapted is not model and adapted.meta["adapted_on"] == min(cap, len(books) + 1)
+        alone = [adapted.score(t) for t in texts]
+        assert [label for _, label in scored] == [label for _, label in alone]
+        assert max(abs(a[0] - b[0]) for a, b in zip(scored, alone, strict=True)) < 1e-12
+        assert scored[-4:-2] == [(0.5, "no_opinion")] * 2 and scored[-2][1] == "positive"
+    few = texts[: adaptation.MIN_TEXTS - 1]
+    same, scored = adaptation.adapt_and_score(model, few)
+    assert same is model and scored == [model.score(t) for t in few]
+
+
+def test_cli_scores_adapted_by_default_and_writes_the_adapted_model(tmp_path: Path) -> None:
     rows = training.load_labelled(SAMPLE)
     texts = tmp_path / "books.txt"
     texts.write_text("\n".join(r.text for r in rows if r.category == UNSEEN) + "\n")
     cli = [sys.executable, "-m", "koubei", "sentiment"]  # python -m koubei, as a checkout runs it
-    scored = subprocess.run(
-        [*cli, "score", str(texts), "--adapt"], capture_output=True, text=True, check=True
-    )
+    scored = subprocess.run([*cli, "score", str(texts)], capture_output=True, text=True, check=True)
     lines = [json.loads(line) for line in scored.stdout.splitlines()]
     shipped = load_model().version
     assert len(lines) == len(texts.read_text().splitlines())
@@ -69,3 +88,15 @@ def test_cli_scores_adapted_and_writes_the_adapted_model(tmp_path: Path) -> None
     out = tmp_path / "books.json.gz"
     subprocess.run([*cli, "adapt", str(texts), "--out", str(out)], check=True, capture_output=True)
     assert load_model(out).version == lines[0]["model_version"]  # the same file, the same model
+    # --no-adapt: every text the score it gets alone, by the shipped model, on two processes too.
+    for extra in ([], ["--processes", "2"]):
+        plain = subprocess.run(
+            [*cli, "score", str(texts), "--no-adapt", *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        alone = [json.loads(line) for line in plain.stdout.splitlines()]
+        assert {line["model_version"] for line in alone} == {shipped}
+        assert len(alone) == len(lines) and plain.stderr == ""
+        assert [a["score"] for a in alone] != [b["score"] for b in lines]
