@@ -8,7 +8,7 @@ corpus, :func:`adapt` learns its vocabulary from the model's own confident calls
 2. for every feature seen in at least ``MIN_DOCS`` of them, the log ratio of its document
    frequency among pseudo-positives and pseudo-negatives (each divided by its side's count, so
    the corpus' balance cancels) is added to its weight, on the weights' scale
-   (``training.BAYES_SCALE``, as the Bayes table starts the correction passes);
+   (``model.BAYES_SCALE``, as training starts from the Bayes table);
 3. the calibration's intercept is moved so that the share of texts scored positive is the one
    the unadapted model gave. Self-training drifts toward the side that already dominates (books
    went from 58 % to 74 % called positive, true share 55 %, and lost accuracy); holding the
@@ -33,8 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from koubei.pipeline.sentiment import features, opinion
-from koubei.pipeline.sentiment.model import SentimentModel, scored_units
-from koubei.pipeline.sentiment.training import BAYES_SCALE
+from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel, scored_units
 
 __all__ = ["CONFIDENT", "MAX_TEXTS", "MIN_DOCS", "MIN_TEXTS", "adapt", "adapt_and_score"]
 

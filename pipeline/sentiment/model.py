@@ -37,6 +37,10 @@ LONG_TEXT = 30
 # reviews (whose labels are per document) and keeps one furious sentence from being drowned.
 NEGATIVE_SENTENCE = 0.1
 NEGATIVE_SENTENCE_WEIGHT = 0.35
+# The weights' scale: training starts them at the Bayes log-ratios times this, since those of
+# overlapping n-grams double count; adaptation adds its corpus log-ratios on the same footing.
+# Here rather than in training so that scoring never imports training (and numpy).
+BAYES_SCALE = 0.1
 
 
 def scored_units(text: str) -> list[str]:

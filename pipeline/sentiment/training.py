@@ -37,7 +37,7 @@ import numpy as np
 from koubei import timeutil
 from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
-from koubei.pipeline.sentiment.model import SentimentModel
+from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
 from koubei.textfile import read_utf8
 
 SEED = 20261125
@@ -47,7 +47,6 @@ MIN_COUNT = 2
 EPOCHS = 3
 LEARNING_RATE = 0.05
 PRIOR_STRENGTH = 1e-4  # pull of each update back toward the Bayes weight
-BAYES_SCALE = 0.1  # Bayes log-ratios of overlapping n-grams double count; start them damped
 CATEGORY_CAP = 3000  # correction rows per category (LOCO: 2000 and 3000 beat 1000 and 4000)
 CONSISTENCY_SUPPORT = 3  # a category "sees" a feature in at least this many of its documents
 BAD_ROWS_NAMED = 10  # rows with a bad label or an empty review named in the error
