@@ -25,6 +25,7 @@ from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
     "aspect_shift",
+    "aspect_tally",
     "daily_context",
     "expected_negative",
     "incident_context",
@@ -126,27 +127,42 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
     return rows
 
 
+AspectTally = Mapping[str, tuple[int, int]]
+
+
+def aspect_tally(records: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per aspect, the posts mentioning it and the posts negative about it.
+
+    As :func:`koubei.pipeline.index.queries.aspect_counts` counts them on the node: a post
+    counts once per aspect, and as negative when one of its mentions of it is.
+
+    >>> aspect_tally([{"aspects": [{"aspect": "质量", "label": "negative"},
+    ...                            {"aspect": "质量", "label": "positive"}]}])
+    {'质量': (1, 1)}
+    """
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for record in records:
+        mentions = [a for a in record.get("aspects") or [] if a.get("aspect")]
+        for name in {str(a["aspect"]) for a in mentions}:
+            tally[name][0] += 1
+        for name in {str(a["aspect"]) for a in mentions if a.get("label") == "negative"}:
+            tally[name][1] += 1
+    return {name: (n, neg) for name, (n, neg) in tally.items()}
+
+
 def aspect_shift(
-    before: Iterable[dict[str, Any]], now: Iterable[dict[str, Any]], *, min_mentions: int = 3
+    before: Iterable[dict[str, Any]] | AspectTally,
+    now: Iterable[dict[str, Any]] | AspectTally,
+    *,
+    min_mentions: int = 3,
 ) -> list[dict[str, Any]]:
     """Aspects (delivery, quality, service ...) whose negative share rose, most risen first.
 
-    Each post's ``aspects`` list holds ``{"aspect", "label"}``; an aspect needs ``min_mentions``
-    mentions in the period to count.
+    ``before`` and ``now`` are posts (each ``aspects`` list holds ``{"aspect", "label"}``) or
+    their :func:`aspect_tally`; an aspect needs ``min_mentions`` posts in the period to count.
     """
-
-    def shares(records: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for record in records:
-            for aspect in record.get("aspects") or []:
-                name = aspect.get("aspect")
-                if not name:
-                    continue
-                tally[name][0] += 1
-                tally[name][1] += aspect.get("label") == "negative"
-        return {name: (n, neg) for name, (n, neg) in tally.items()}
-
-    earlier, current = shares(before), shares(now)
+    earlier = before if isinstance(before, Mapping) else aspect_tally(before)
+    current = now if isinstance(now, Mapping) else aspect_tally(now)
     rows: list[dict[str, Any]] = []
     for name, (mentions, negative) in current.items():
         if mentions < min_mentions:
@@ -220,8 +236,8 @@ def incident_context(
     bins: Sequence[Any],
     window: tuple[datetime, datetime],
     voice: dict[str, dict[str, int]],
-    aspects_before: list[dict[str, Any]],
-    aspects_now: list[dict[str, Any]],
+    aspects_before: list[dict[str, Any]] | AspectTally,
+    aspects_now: list[dict[str, Any]] | AspectTally,
     events: list[dict[str, Any]],
     links: Mapping[str, str | None],
     generated_at: datetime,
@@ -333,8 +349,9 @@ def daily_context(
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
     ``voice`` (counts per brand of the set for the day), ``aspects_before`` / ``aspects_now``
-    (records), ``top_posts`` (records), ``themes`` (as :func:`~koubei.analysis.spread.themes.
-    themes` returns), ``incidents`` (rows as dicts) and ``links``.
+    (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
+    :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
+    ``links``.
     """
     start = day
     end = day + timedelta(days=1)
