@@ -112,7 +112,15 @@ def _public_url(alerts: object, path: Path) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     from koubei.analysis.reports.serve import serve_reports
 
-    server = serve_reports(host=args.host, port=args.port)
+    try:
+        server = serve_reports(host=args.host, port=args.port)
+    except OSError as exc:  # the port is taken, privileged, or the address is not this machine's
+        print(
+            f"koubei report serve: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc} (another server there? choose one with --port/--host)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"serving {server.directory} at {server.url} (Ctrl-C stops)", flush=True)
     try:
         server.thread.join()
