@@ -27,6 +27,7 @@ __all__ = [
     "aspect_shift",
     "aspect_tally",
     "daily_context",
+    "excerpt",
     "expected_negative",
     "incident_context",
     "picture_data_uri",
@@ -61,6 +62,26 @@ def safe_url(value: Any) -> str | None:
     except ValueError:
         return None
     return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+#: Characters of a crawled text a page quotes (a post, a theme's representative, the source).
+EXCERPT_CHARS = 280
+# Left dangling at a cut, these would join or alter nothing, or show as a stray mark.
+_DANGLING = "\u200d\ufe0e\ufe0f\u200b\u200c"
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``value`` as text, cut to ``limit`` characters with a visible "…" when it was longer.
+
+    Posts run to 10,000 characters and more; a page quotes them, the link opens the rest.
+
+    >>> excerpt("鲜牧" * 3, 4), excerpt("鲜牧", 4), excerpt(None)
+    ('鲜牧鲜牧…', '鲜牧', '')
+    """
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip(_DANGLING) + "…"
 
 
 def picture_data_uri(path: str | Path | None) -> str | None:
@@ -190,7 +211,7 @@ def _post_row(record: dict[str, Any]) -> dict[str, Any]:
         "author": str(author.get("name") or author.get("id") or "（未知）"),
         "followers": int(author.get("followers") or 0),
         "time": _short_time(record.get("created_at")),
-        "text": str(record.get("text_clean") or record.get("text_raw") or "")[:280],
+        "text": excerpt(record.get("text_clean") or record.get("text_raw")),
         "url": safe_url(record.get("url")),
         "raw_url": str(record.get("url") or ""),
         "label": LABEL_ZH.get(str(sentiment.get("label")), "未评分"),
@@ -284,7 +305,7 @@ def incident_context(
                 "name": str(t.get("name", "")),
                 "posts": int(t.get("posts") or 0),
                 "share": float(t.get("share") or 0),
-                "text": str((t.get("representative") or {}).get("text", "")),
+                "text": excerpt((t.get("representative") or {}).get("text")),
             }
             for t in evidence.get("themes") or []
         ],
@@ -292,7 +313,7 @@ def incident_context(
         "source": {
             "author": str(source.get("author") or ""),
             "followers": int(source.get("followers") or 0),
-            "text": str(source.get("text") or ""),
+            "text": excerpt(source.get("text")),
             "time": _short_time(source.get("time")),
             "url": safe_url(source.get("url")),
             "raw_url": str(source.get("url") or ""),
@@ -381,7 +402,7 @@ def daily_context(
                     {
                         "name": str(t.get("name", "")),
                         "posts": int(t.get("posts") or 0),
-                        "text": str((t.get("representative") or {}).get("text", "")),
+                        "text": excerpt((t.get("representative") or {}).get("text")),
                     }
                     for t in item.get("themes") or []
                 ],
