@@ -336,3 +336,38 @@ def test_charts_are_named_for_screen_readers(browser: Any, tmp_path: Path) -> No
     assert "鲜牧 声量与负面（5 分钟）" in names
     # The aspect chart has no table beside it: its name carries the figures.
     assert any("质量 之前 0%，本期 100%" in name for name in names), names
+
+
+def _contrast(page: Any, selector: str) -> list[float]:
+    """WCAG contrast ratio of text and background of each element, from computed styles."""
+    return list(
+        page.evaluate(
+            """selector => [...document.querySelectorAll(selector)].map(el => {
+                const rgb = v => v.match(/[\\d.]+/g).slice(0, 3).map(Number);
+                const lum = c => { const [r, g, b] = c.map(x => { x /= 255;
+                    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+                    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+                const style = getComputedStyle(el);
+                const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+                return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); })""",
+            selector,
+        )
+    )
+
+
+def test_severity_badges_are_readable(browser: Any, tmp_path: Path) -> None:
+    """White on the warning orange was 2.5:1; WCAG AA asks 4.5:1 for text of that size."""
+    context = daily_page_context()
+    incidents = context["sections"][0]["incidents"]
+    context["sections"][0]["incidents"] = [
+        {**incidents[0], "severity": severity, "severity_zh": content.SEVERITY_ZH[severity]}
+        for severity in ("critical", "warning", "info")
+    ]
+    path = render.write_page(context, tmp_path / "daily.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    ratios = _contrast(page, ".badge")
+    page.close()
+    assert len(ratios) == 3
+    assert min(ratios) >= 4.5, ratios
