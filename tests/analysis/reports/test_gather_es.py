@@ -255,3 +255,30 @@ def test_a_busy_days_evening_complaints_reach_the_brief(
     assert aspects["物流"]["mentions"] == 10_000
     assert section["aspects"][0]["aspect"] == "质量"  # the one that turned negative leads
     assert section["themes"] and "变质" in section["themes"][0]["name"]
+
+
+@pytest.mark.parametrize("reachable", [True, False], ids=["no-index", "unreachable"])
+def test_report_cli_without_an_index_or_a_node_is_one_line(
+    es_url: str, koubei_home: str, reachable: bool
+) -> None:
+    """Before: a NotFoundError or ConnectionError traceback (a fresh install, a node down)."""
+    env = {
+        **os.environ,
+        "KOUBEI_ES_URL": es_url if reachable else "http://127.0.0.1:9",
+        "KOUBEI_HOME": koubei_home,
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei", "report", "daily", "--date", "2026-11-24",
+         "--prefix", "nothingindexedhere"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    if reachable:
+        assert line == (
+            "koubei: error: no index nothingindexedhere-posts "
+            "(is --prefix right? nothing indexed yet: `koubei run`)"
+        )
+    else:
+        assert line.startswith("koubei: error: cannot reach Elasticsearch at http://127.0.0.1:9")
