@@ -282,3 +282,21 @@ def test_report_cli_without_an_index_or_a_node_is_one_line(
         )
     else:
         assert line.startswith("koubei: error: cannot reach Elasticsearch at http://127.0.0.1:9")
+
+
+def test_report_cli_with_a_mistyped_font_variable_says_so(
+    es_url: str, loaded: str, koubei_home: str, tmp_path: Path
+) -> None:
+    """Before: the brief was drawn with Noto and the operator's choice ignored in silence.
+
+    A warning, not an error: the same font draws an alert's evidence before it is sent."""
+    typo = tmp_path / "NotoSerifCJK.otff"
+    env = {**os.environ, "KOUBEI_ES_URL": es_url, "KOUBEI_HOME": koubei_home}
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei", "report", "daily", "--date", T0.date().isoformat(),
+         "--prefix", loaded],
+        env={**env, "KOUBEI_CJK_FONT": str(typo)}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    [warning] = [line for line in out.stderr.splitlines() if "KOUBEI_CJK_FONT" in line]
+    assert "not used" in warning and str(typo) in warning and "no such file" in warning
