@@ -320,7 +320,9 @@ def gather_evidence(
     onset = min(d.timestamp for d in active)
     window_start = onset - timedelta(hours=1)
     incident_records = records_since(records, window_start)
-    evidence_dir = paths.state_dir("evidence") / brand / onset.strftime("%Y%m%dT%H%M")
+    evidence_dir = (
+        paths.state_dir("evidence") / paths.path_part(brand) / onset.strftime("%Y%m%dT%H%M")
+    )
     evidence = incident_evidence(incident_records or records, picture_dir=evidence_dir, now=as_of)
     evidence["top_posts"] = top_posts(es, prefix, brand, window_start, as_of, label="negative")
     evidence["kibana_url"] = discover_url(

@@ -4,7 +4,8 @@ matplotlib's font cache is built once per machine and goes stale: a font install
 built stays invisible, and every Chinese label turns into a box. So the font file is registered
 directly with ``font_manager.fontManager.addfont``, whatever the cache says, from the first of:
 
-1. ``$KOUBEI_CJK_FONT``: a font file (``.otf``, ``.ttf``, ``.ttc``) the operator chose;
+1. ``$KOUBEI_CJK_FONT``: a font file (``.otf``, ``.ttf``, ``.ttc``) the operator chose (one
+   that is missing or draws no Chinese is passed over with a warning naming it);
 2. Noto Sans CJK SC shipped inside the ``mplfonts`` wheel, a dependency of koubei, so a fresh
    ``pip install`` draws Chinese with nothing from the system (Noto is under the SIL Open Font
    License; koubei reads only that file of the package);
@@ -21,6 +22,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from koubei.errors import KoubeiError
 
 __all__ = [
     "MissingCJKFont",
@@ -41,8 +44,11 @@ _SYSTEM_FILES = (
 _PROBE = "传播事件时间线条"
 
 
-class MissingCJKFont(RuntimeError):
-    """No font file that can draw Chinese was found; the message says where koubei looked."""
+class MissingCJKFont(KoubeiError, RuntimeError):
+    """No font file that can draw Chinese was found; the message says where koubei looked.
+
+    A :class:`~koubei.errors.KoubeiError`: the CLI prints the message, not a traceback.
+    """
 
 
 def _candidates() -> list[Path]:
@@ -69,11 +75,24 @@ def _draws_chinese(path: Path) -> bool:
 
 @lru_cache(maxsize=1)
 def cjk_font_file() -> Path:
-    """The font file pictures use; raises :class:`MissingCJKFont` when there is none."""
+    """The font file pictures use; raises :class:`MissingCJKFont` when there is none.
+
+    A ``$KOUBEI_CJK_FONT`` that is no file or draws no Chinese is passed over for the next
+    candidate with a warning naming it: in silence, the operator believed their font was used.
+    Not an error: the pictures of an alert's evidence are drawn before it is sent.
+    """
+    chosen = os.environ.get("KOUBEI_CJK_FONT")
     tried = _candidates()
-    for path in tried:
-        if path.is_file() and _draws_chinese(path):
-            return path
+    usable = next((p for p in tried if p.is_file() and _draws_chinese(p)), None)
+    if chosen and usable != Path(chosen):
+        from koubei.log import get_logger
+
+        why = "no such file" if not Path(chosen).is_file() else f"it lacks some of {_PROBE}"
+        get_logger(__name__).warning(
+            "KOUBEI_CJK_FONT not used", path=chosen, reason=why, using=str(usable)
+        )
+    if usable is not None:
+        return usable
     raise MissingCJKFont(
         "no CJK font for pictures: tried "
         + ", ".join(str(p) for p in tried)

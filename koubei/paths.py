@@ -45,6 +45,20 @@ def _make_dir(path: Path, root: Path) -> None:
         ) from None
 
 
+def path_part(name: str) -> str:
+    """``name`` (a brand, a post id) as one folder name that stays where it is put.
+
+    Letters (Chinese too), digits and ``-_.`` are kept, anything else becomes ``_``; a name of
+    dots alone is all ``_``. A brand named ``AC/DC`` made two folders, and ``../x`` wrote
+    outside ``$KOUBEI_HOME``.
+
+    >>> path_part("AC/DC"), path_part("../x"), path_part(".."), path_part("鲜牧 weibo:1")
+    ('AC_DC', '.._x', '__', '鲜牧_weibo_1')
+    """
+    part = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return "_" * len(part) if set(part) <= {"."} else part
+
+
 def state_dir(name: str) -> Path:
     """A named subdirectory of the state root (``landing``, ``spool``, ``outbox`` ...)."""
     root = home()

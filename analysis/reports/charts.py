@@ -8,6 +8,7 @@ returns the SVG markup; the width follows the page (``width: 100%`` in the style
 
 from __future__ import annotations
 
+import html
 import io
 import itertools
 import math
@@ -35,12 +36,24 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _svg(fig: Any) -> str:
+def _svg(fig: Any, label: str) -> str:
+    """The figure as inline SVG named ``label`` for screen readers.
+
+    Text drawn as paths is no text to assistive technology: without a name, a chart is an
+    image called nothing. ``role="img"`` with ``aria-label`` (and a ``<title>``, the tooltip)
+    gives it the chart's title.
+    """
     out = io.StringIO()
     fig.savefig(out, format="svg")
     text = out.getvalue()
     # Drop the XML prolog and DOCTYPE: the SVG is inlined into an HTML page.
-    return text[text.index("<svg") :]
+    svg = text[text.index("<svg") :]
+    name = html.escape(label, quote=True)
+    head_end = svg.index(">") + 1
+    return (
+        f'<svg role="img" aria-label="{name}"{svg[4:head_end]}<title>{name}</title>'
+        + svg[head_end:]
+    )
 
 
 def volume_chart(
@@ -94,7 +107,7 @@ def volume_chart(
         ax.set_ylabel("条数 / 时段")
         ax.set_title(title, fontsize=11)
         fig.autofmt_xdate()
-        return _svg(fig)
+        return _svg(fig, title)
 
 
 def voice_chart(rows: Sequence[dict[str, Any]], *, title: str = "声量份额与净情感") -> str:
@@ -122,7 +135,7 @@ def voice_chart(rows: Sequence[dict[str, Any]], *, title: str = "声量份额与
         net_ax.set_xlim(-1, 1)
         net_ax.set_title("净情感（正面−负面）", fontsize=10)
         fig.suptitle(title, fontsize=11)
-        return _svg(fig)
+        return _svg(fig, title)
 
 
 def aspect_chart(rows: Sequence[dict[str, Any]], *, title: str = "方面：负面占比变化") -> str:
@@ -148,7 +161,11 @@ def aspect_chart(rows: Sequence[dict[str, Any]], *, title: str = "方面：负�
         else:
             ax.legend(loc="lower right", fontsize=8)
         ax.set_title(title, fontsize=11)
-        return _svg(fig)
+        # No table repeats these figures on the page: the name carries them.
+        figures = "；".join(
+            f"{r['aspect']} 之前 {r['before']:.0%}，本期 {r['now']:.0%}" for r in rows
+        )
+        return _svg(fig, f"{title}：{figures}" if rows else title)
 
 
 def _bar_width(times: Sequence[datetime]) -> float:

@@ -25,7 +25,9 @@ from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
     "aspect_shift",
+    "aspect_tally",
     "daily_context",
+    "excerpt",
     "expected_negative",
     "incident_context",
     "picture_data_uri",
@@ -60,6 +62,26 @@ def safe_url(value: Any) -> str | None:
     except ValueError:
         return None
     return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+#: Characters of a crawled text a page quotes (a post, a theme's representative, the source).
+EXCERPT_CHARS = 280
+# Left dangling at a cut, these would join or alter nothing, or show as a stray mark.
+_DANGLING = "\u200d\ufe0e\ufe0f\u200b\u200c"
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``value`` as text, cut to ``limit`` characters with a visible "…" when it was longer.
+
+    Posts run to 10,000 characters and more; a page quotes them, the link opens the rest.
+
+    >>> excerpt("鲜牧" * 3, 4), excerpt("鲜牧", 4), excerpt(None)
+    ('鲜牧鲜牧…', '鲜牧', '')
+    """
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip(_DANGLING) + "…"
 
 
 def picture_data_uri(path: str | Path | None) -> str | None:
@@ -126,27 +148,42 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
     return rows
 
 
+AspectTally = Mapping[str, tuple[int, int]]
+
+
+def aspect_tally(records: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per aspect, the posts mentioning it and the posts negative about it.
+
+    As :func:`koubei.pipeline.index.queries.aspect_counts` counts them on the node: a post
+    counts once per aspect, and as negative when one of its mentions of it is.
+
+    >>> aspect_tally([{"aspects": [{"aspect": "质量", "label": "negative"},
+    ...                            {"aspect": "质量", "label": "positive"}]}])
+    {'质量': (1, 1)}
+    """
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for record in records:
+        mentions = [a for a in record.get("aspects") or [] if a.get("aspect")]
+        for name in {str(a["aspect"]) for a in mentions}:
+            tally[name][0] += 1
+        for name in {str(a["aspect"]) for a in mentions if a.get("label") == "negative"}:
+            tally[name][1] += 1
+    return {name: (n, neg) for name, (n, neg) in tally.items()}
+
+
 def aspect_shift(
-    before: Iterable[dict[str, Any]], now: Iterable[dict[str, Any]], *, min_mentions: int = 3
+    before: Iterable[dict[str, Any]] | AspectTally,
+    now: Iterable[dict[str, Any]] | AspectTally,
+    *,
+    min_mentions: int = 3,
 ) -> list[dict[str, Any]]:
     """Aspects (delivery, quality, service ...) whose negative share rose, most risen first.
 
-    Each post's ``aspects`` list holds ``{"aspect", "label"}``; an aspect needs ``min_mentions``
-    mentions in the period to count.
+    ``before`` and ``now`` are posts (each ``aspects`` list holds ``{"aspect", "label"}``) or
+    their :func:`aspect_tally`; an aspect needs ``min_mentions`` posts in the period to count.
     """
-
-    def shares(records: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for record in records:
-            for aspect in record.get("aspects") or []:
-                name = aspect.get("aspect")
-                if not name:
-                    continue
-                tally[name][0] += 1
-                tally[name][1] += aspect.get("label") == "negative"
-        return {name: (n, neg) for name, (n, neg) in tally.items()}
-
-    earlier, current = shares(before), shares(now)
+    earlier = before if isinstance(before, Mapping) else aspect_tally(before)
+    current = now if isinstance(now, Mapping) else aspect_tally(now)
     rows: list[dict[str, Any]] = []
     for name, (mentions, negative) in current.items():
         if mentions < min_mentions:
@@ -174,7 +211,7 @@ def _post_row(record: dict[str, Any]) -> dict[str, Any]:
         "author": str(author.get("name") or author.get("id") or "（未知）"),
         "followers": int(author.get("followers") or 0),
         "time": _short_time(record.get("created_at")),
-        "text": str(record.get("text_clean") or record.get("text_raw") or "")[:280],
+        "text": excerpt(record.get("text_clean") or record.get("text_raw")),
         "url": safe_url(record.get("url")),
         "raw_url": str(record.get("url") or ""),
         "label": LABEL_ZH.get(str(sentiment.get("label")), "未评分"),
@@ -220,8 +257,8 @@ def incident_context(
     bins: Sequence[Any],
     window: tuple[datetime, datetime],
     voice: dict[str, dict[str, int]],
-    aspects_before: list[dict[str, Any]],
-    aspects_now: list[dict[str, Any]],
+    aspects_before: list[dict[str, Any]] | AspectTally,
+    aspects_now: list[dict[str, Any]] | AspectTally,
     events: list[dict[str, Any]],
     links: Mapping[str, str | None],
     generated_at: datetime,
@@ -268,7 +305,7 @@ def incident_context(
                 "name": str(t.get("name", "")),
                 "posts": int(t.get("posts") or 0),
                 "share": float(t.get("share") or 0),
-                "text": str((t.get("representative") or {}).get("text", "")),
+                "text": excerpt((t.get("representative") or {}).get("text")),
             }
             for t in evidence.get("themes") or []
         ],
@@ -276,7 +313,7 @@ def incident_context(
         "source": {
             "author": str(source.get("author") or ""),
             "followers": int(source.get("followers") or 0),
-            "text": str(source.get("text") or ""),
+            "text": excerpt(source.get("text")),
             "time": _short_time(source.get("time")),
             "url": safe_url(source.get("url")),
             "raw_url": str(source.get("url") or ""),
@@ -333,8 +370,9 @@ def daily_context(
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
     ``voice`` (counts per brand of the set for the day), ``aspects_before`` / ``aspects_now``
-    (records), ``top_posts`` (records), ``themes`` (as :func:`~koubei.analysis.spread.themes.
-    themes` returns), ``incidents`` (rows as dicts) and ``links``.
+    (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
+    :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
+    ``links``.
     """
     start = day
     end = day + timedelta(days=1)
@@ -364,7 +402,7 @@ def daily_context(
                     {
                         "name": str(t.get("name", "")),
                         "posts": int(t.get("posts") or 0),
-                        "text": str((t.get("representative") or {}).get("text", "")),
+                        "text": excerpt((t.get("representative") or {}).get("text")),
                     }
                     for t in item.get("themes") or []
                 ],

@@ -160,7 +160,7 @@ def write_incident_page(
     interval_seconds: int = 300,
 ) -> Path:
     """Build and write the page of one incident; returns its path."""
-    from koubei.pipeline.index.queries import fetch_posts, volume_series
+    from koubei.pipeline.index.queries import aspect_counts, volume_series
 
     incident = load_incident(db_path, incident_id)
     if incident is None:
@@ -174,17 +174,16 @@ def write_incident_page(
     bins = volume_series(
         es, prefix, brand, start - timedelta(days=HISTORY_DAYS), end, interval_seconds
     )
-    posts_before = fetch_posts(
-        es, prefix, brand=brand, start=start - timedelta(days=1), end=started
-    )
-    posts_now = fetch_posts(es, prefix, brand=brand, start=started, end=end)
+    # Counted on the node: fetched posts stop at a cap, and a busy day showed its first hours.
+    aspects_before = aspect_counts(es, prefix, brand, start - timedelta(days=1), started)
+    aspects_now = aspect_counts(es, prefix, brand, started, end)
     context = content.incident_context(
         incident,
         bins=bins,
         window=(start, end),
         voice=brand_counts(es, prefix, _brand_set(brands, brand), start, end),
-        aspects_before=posts_before,
-        aspects_now=posts_now,
+        aspects_before=aspects_before,
+        aspects_now=aspects_now,
         events=incident_events(db_path, incident),
         links=_links(kibana_url, brand, start, end),
         generated_at=now,
@@ -205,7 +204,7 @@ def write_daily_brief(
 ) -> Path:
     """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand."""
     from koubei.analysis.spread.themes import themes
-    from koubei.pipeline.index.queries import fetch_posts, top_posts, volume_series
+    from koubei.pipeline.index.queries import aspect_counts, fetch_posts, top_posts, volume_series
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)
@@ -213,8 +212,10 @@ def write_daily_brief(
     incidents = _incidents_between(db_path, start, end) if db_path else []
     sets = []
     for brand in brands.brands:
-        today = fetch_posts(es, prefix, brand=brand.name, start=start, end=end)
-        earlier = fetch_posts(es, prefix, brand=brand.name, start=week_start, end=start)
+        # Themes are drawn from the day's negative posts alone, and aspects are counted on the
+        # node: the first 10,000 posts of a busy day were its night and morning, and an evening
+        # crisis never reached the brief.
+        negative = fetch_posts(es, prefix, brand=brand.name, start=start, end=end, label="negative")
         own = [i for i in incidents if i["brand"] == brand.name]
         for incident in own:
             if reports_url:
@@ -224,10 +225,10 @@ def write_daily_brief(
                 "brand": brand.name,
                 "bins": volume_series(es, prefix, brand.name, week_start, end, 3600),
                 "voice": brand_counts(es, prefix, _brand_set(brands, brand.name), start, end),
-                "aspects_before": earlier,
-                "aspects_now": today,
+                "aspects_before": aspect_counts(es, prefix, brand.name, week_start, start),
+                "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
-                "themes": themes(today, max_themes=4),
+                "themes": themes(negative, max_themes=4),
                 "incidents": own,
                 "links": _links(kibana_url, brand.name, start, end),
             }

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from koubei import paths, timeutil
+from koubei.errors import KoubeiError
 from koubei.flows import options
 
 
@@ -51,37 +52,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
     from koubei import config
-    from koubei.pipeline.index.client import client_from_env, index_prefix
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
-    return (
-        client_from_env(),
-        args.prefix or index_prefix(),
-        config.load_brands(args.config_dir),
-        config.load_alerts(args.config_dir),
+    brands, alerts = config.load_brands(args.config_dir), config.load_alerts(args.config_dir)
+    es = client_from_env()
+    check_cluster(es)  # unreachable or refused: one line naming the URL, not a traceback
+    return es, args.prefix or index_prefix(), brands, alerts
+
+
+def _no_index(prefix: str) -> KoubeiError:
+    from koubei.pipeline.index.templates import posts_alias
+
+    return KoubeiError(
+        f"no index {posts_alias(prefix)} (is --prefix right? nothing indexed yet: `koubei run`)"
     )
 
 
 def run_daily(args: argparse.Namespace) -> int:
+    from elasticsearch import NotFoundError
+
     from koubei.analysis.reports.gather import write_daily_brief
 
     es, prefix, brands, alerts = _setup(args)
     now = timeutil.now()
     day = args.date or (now.astimezone(timeutil.DEFAULT_TZ) - timedelta(days=1)).date()
-    path = write_daily_brief(
-        es,
-        prefix,
-        paths.state_dir("alerts") / "alerts.db",
-        day,
-        brands=brands,  # type: ignore[arg-type]
-        kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
-        reports_url=alerts.reports_url,  # type: ignore[attr-defined]
-        now=now,
-    )
+    try:
+        path = write_daily_brief(
+            es,
+            prefix,
+            paths.state_dir("alerts") / "alerts.db",
+            day,
+            brands=brands,  # type: ignore[arg-type]
+            kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
+            reports_url=alerts.reports_url,  # type: ignore[attr-defined]
+            now=now,
+        )
+    except NotFoundError:
+        raise _no_index(prefix) from None
     print(f"{path}\n{_public_url(alerts, path)}")
     return 0
 
 
 def run_incident(args: argparse.Namespace) -> int:
+    from elasticsearch import NotFoundError
+
     from koubei.analysis.reports.gather import write_incident_page
 
     es, prefix, brands, alerts = _setup(args)
@@ -95,6 +109,8 @@ def run_incident(args: argparse.Namespace) -> int:
             kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
             now=timeutil.now(),
         )
+    except NotFoundError:
+        raise _no_index(prefix) from None
     except LookupError as exc:
         print(f"koubei report incident: {exc}", file=sys.stderr)
         return 1
@@ -112,7 +128,15 @@ def _public_url(alerts: object, path: Path) -> str:
 def run_serve(args: argparse.Namespace) -> int:
     from koubei.analysis.reports.serve import serve_reports
 
-    server = serve_reports(host=args.host, port=args.port)
+    try:
+        server = serve_reports(host=args.host, port=args.port)
+    except OSError as exc:  # the port is taken, privileged, or the address is not this machine's
+        print(
+            f"koubei report serve: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc} (another server there? choose one with --port/--host)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"serving {server.directory} at {server.url} (Ctrl-C stops)", flush=True)
     try:
         server.thread.join()

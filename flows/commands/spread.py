@@ -162,8 +162,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     out = None
     if not args.no_pictures:
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in args.post_id or "file")
-        out = args.out or paths.state_dir("spread") / name
+        out = args.out or paths.state_dir("spread") / paths.path_part(args.post_id or "file")
     evidence = incident_evidence(records, picture_dir=out, top=args.top)
     if args.json:
         print(json.dumps(evidence, ensure_ascii=False, indent=2, default=str))

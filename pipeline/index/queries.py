@@ -28,6 +28,7 @@ __all__ = [
     "SearchHit",
     "TermCount",
     "VolumeBin",
+    "aspect_counts",
     "discover_url",
     "fetch_posts",
     "filtered",
@@ -210,6 +211,43 @@ def volume_series(
             total, negative = int(bucket["doc_count"]), int(bucket["negative"]["doc_count"])
         bins.append(VolumeBin(bin_start, total, negative))
     return bins
+
+
+def aspect_counts(
+    es: Elasticsearch,
+    prefix: str,
+    brand: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    size: int = 200,
+) -> dict[str, tuple[int, int]]:
+    """Per aspect, the posts of ``[start, end)`` that mention it and those negative about it.
+
+    Counted by the node over every post of the window, however many: fetching the posts
+    instead stops at a cap, and a day of a big brand then showed only its first hours. The
+    negative side reads ``aspect_labels`` (``aspect/label`` pairs, schema 2), because the
+    aspects are a flat object array whose aspect and label would cross-match.
+    """
+    response = es.search(
+        index=posts_alias(prefix),
+        size=0,
+        query=filtered(brand=brand, start=start, end=end),
+        aggs={
+            "aspects": {"terms": {"field": "aspects.aspect", "size": size}},
+            "negative": {
+                "terms": {"field": "aspect_labels", "include": ".*/negative", "size": size}
+            },
+        },
+    )
+    aggs = response["aggregations"]
+    negative = {
+        b["key"].rsplit("/", 1)[0]: int(b["doc_count"]) for b in aggs["negative"]["buckets"]
+    }
+    return {
+        b["key"]: (int(b["doc_count"]), negative.get(b["key"], 0))
+        for b in aggs["aspects"]["buckets"]
+    }
 
 
 def latest_crawl_per_source(

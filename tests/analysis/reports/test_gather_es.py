@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,16 @@ from elasticsearch import Elasticsearch
 
 from koubei import config as cfg
 from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.reports import render
 from koubei.analysis.reports.gather import (
     brand_counts,
     write_changed_incident_pages,
     write_daily_brief,
 )
+from koubei.model import AspectSentiment, Author, Document, Sentiment, to_record
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
+from koubei.timeutil import DEFAULT_TZ
 from tests.analysis.spread.incident import T0, incident
 
 
@@ -179,3 +182,121 @@ def test_report_cli_writes_the_brief_and_names_it(
     )  # fmt: skip
     assert missing.returncode == 1
     assert "no incident 999" in missing.stderr
+
+
+def _busy_day_posts(day: datetime) -> list[dict]:
+    """10,000 calm posts from midnight to 16:40, then 40 complaints about 质量 in the evening."""
+
+    def post(native: str, at: datetime, text: str, label: str, aspect: str) -> dict:
+        return to_record(
+            Document(
+                id=f"weibo:{native}",
+                platform="weibo",
+                source="weibo_search",
+                kind="post",
+                native_id=native,
+                brands=["鲜牧"],
+                author=Author(id=f"u{native}", name=f"用户{native}"),
+                text_raw=text,
+                created_at=at,
+                crawled_at=at,
+                sentiment=Sentiment(
+                    score=0.1 if label == "negative" else 0.9, label=label, model_version="t"
+                ),
+                aspects=[AspectSentiment(aspect=aspect, score=0.5, label=label)],  # type: ignore[arg-type]
+            )
+        )
+
+    calm = [
+        post(f"c{i}", day + timedelta(seconds=6 * i), f"鲜牧牛奶不错 第{i}杯", "positive", "物流")
+        for i in range(10_000)
+    ]
+    evening = [
+        post(
+            f"e{i}",
+            day + timedelta(hours=20, minutes=i),
+            f"鲜牧牛奶变质发酸 喝完拉肚子 {i}",
+            "negative",
+            "质量",
+        )
+        for i in range(40)
+    ]
+    return calm + evening
+
+
+def test_a_busy_days_evening_complaints_reach_the_brief(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More posts than one fetch returns: aspects and themes came from the first 10,000 only."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    report = index_records(es, _busy_day_posts(day), prefix=index_prefix)
+    assert report.created == 10_040
+    es.indices.refresh(index=posts_alias(index_prefix))
+    shown: list[dict] = []
+    real_write = render.write_page
+
+    def keep(context: dict, path: Path) -> Path:
+        shown.append(context)
+        return real_write(context, path)
+
+    monkeypatch.setattr(render, "write_page", keep)
+    write_daily_brief(
+        es,
+        index_prefix,
+        None,
+        day.date(),
+        brands=cfg.BrandsConfig.model_validate({"brands": [{"name": "鲜牧"}]}),
+        kibana_url="http://kibana.example:5601",
+        now=day + timedelta(days=1, hours=9),
+    )
+    [section] = shown[0]["sections"]
+    aspects = {a["aspect"]: a for a in section["aspects"]}
+    assert aspects["质量"]["mentions"] == 40 and aspects["质量"]["now"] == 1.0
+    assert aspects["物流"]["mentions"] == 10_000
+    assert section["aspects"][0]["aspect"] == "质量"  # the one that turned negative leads
+    assert section["themes"] and "变质" in section["themes"][0]["name"]
+
+
+@pytest.mark.parametrize("reachable", [True, False], ids=["no-index", "unreachable"])
+def test_report_cli_without_an_index_or_a_node_is_one_line(
+    es_url: str, koubei_home: str, reachable: bool
+) -> None:
+    """Before: a NotFoundError or ConnectionError traceback (a fresh install, a node down)."""
+    env = {
+        **os.environ,
+        "KOUBEI_ES_URL": es_url if reachable else "http://127.0.0.1:9",
+        "KOUBEI_HOME": koubei_home,
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei", "report", "daily", "--date", "2026-11-24",
+         "--prefix", "nothingindexedhere"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    if reachable:
+        assert line == (
+            "koubei: error: no index nothingindexedhere-posts "
+            "(is --prefix right? nothing indexed yet: `koubei run`)"
+        )
+    else:
+        assert line.startswith("koubei: error: cannot reach Elasticsearch at http://127.0.0.1:9")
+
+
+def test_report_cli_with_a_mistyped_font_variable_says_so(
+    es_url: str, loaded: str, koubei_home: str, tmp_path: Path
+) -> None:
+    """Before: the brief was drawn with Noto and the operator's choice ignored in silence.
+
+    A warning, not an error: the same font draws an alert's evidence before it is sent."""
+    typo = tmp_path / "NotoSerifCJK.otff"
+    env = {**os.environ, "KOUBEI_ES_URL": es_url, "KOUBEI_HOME": koubei_home}
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei", "report", "daily", "--date", T0.date().isoformat(),
+         "--prefix", loaded],
+        env={**env, "KOUBEI_CJK_FONT": str(typo)}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    [warning] = [line for line in out.stderr.splitlines() if "KOUBEI_CJK_FONT" in line]
+    assert "not used" in warning and str(typo) in warning and "no such file" in warning

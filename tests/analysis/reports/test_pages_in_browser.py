@@ -310,3 +310,64 @@ def test_numbers_stay_whole_beside_a_long_unbroken_post_on_a_phone(
     for column in (2, 3, 4, 5):  # posts, share of voice, negative share, net sentiment
         assert _lines(page, f"#voice tr:nth-child(3) td:nth-child({column})") == 1, column
     page.close()
+
+
+def _accessible_images(page: Any) -> list[str]:
+    """Names of the images in the page's accessibility tree (what a screen reader announces)."""
+    session = page.context.new_cdp_session(page)
+    nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    return [
+        str((n.get("name") or {}).get("value", ""))
+        for n in nodes
+        if (n.get("role") or {}).get("value") == "image" and not n.get("ignored")
+    ]
+
+
+def test_charts_are_named_for_screen_readers(browser: Any, tmp_path: Path) -> None:
+    """Chart text is drawn as paths: without a name each chart was an image called ''."""
+    path = render.write_page(incident_page_context(tmp_path), tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    names = _accessible_images(page)
+    page.close()
+    assert len(names) == 5, names  # three charts, the cascade and the timeline pictures
+    assert all(names), names
+    assert "鲜牧 声量与负面（5 分钟）" in names
+    # The aspect chart has no table beside it: its name carries the figures.
+    assert any("质量 之前 0%，本期 100%" in name for name in names), names
+
+
+def _contrast(page: Any, selector: str) -> list[float]:
+    """WCAG contrast ratio of text and background of each element, from computed styles."""
+    return list(
+        page.evaluate(
+            """selector => [...document.querySelectorAll(selector)].map(el => {
+                const rgb = v => v.match(/[\\d.]+/g).slice(0, 3).map(Number);
+                const lum = c => { const [r, g, b] = c.map(x => { x /= 255;
+                    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+                    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+                const style = getComputedStyle(el);
+                const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+                return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); })""",
+            selector,
+        )
+    )
+
+
+def test_severity_badges_are_readable(browser: Any, tmp_path: Path) -> None:
+    """White on the warning orange was 2.5:1; WCAG AA asks 4.5:1 for text of that size."""
+    context = daily_page_context()
+    incidents = context["sections"][0]["incidents"]
+    context["sections"][0]["incidents"] = [
+        {**incidents[0], "severity": severity, "severity_zh": content.SEVERITY_ZH[severity]}
+        for severity in ("critical", "warning", "info")
+    ]
+    path = render.write_page(context, tmp_path / "daily.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    ratios = _contrast(page, ".badge")
+    page.close()
+    assert len(ratios) == 3
+    assert min(ratios) >= 4.5, ratios

@@ -1,0 +1,58 @@
+"""Crawled text as the pages quote it: long posts cut visibly, template syntax kept as text."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from koubei.analysis.reports import content, render
+from tests.analysis.reports.test_pages_in_browser import _hostile_post, incident_page_context
+from tests.analysis.spread.incident import T0
+
+LONG = "鲜牧牛奶" + "喝出异物" * 2_499  # 10,000 characters
+
+
+def _page_quoting(text: str) -> dict:
+    evidence = {
+        "themes": [{"name": "异物", "posts": 3, "share": 1.0, "representative": {"text": text}}],
+        "source": {"author": "小李", "text": text},
+        "top_posts": [{**_hostile_post(), "text_raw": text}],
+    }
+    row = {"id": 1, "brand": "鲜牧", "status": "firing", "started_at": T0.timestamp()}
+    return content.incident_context(
+        {**row, "evidence": evidence},
+        bins=[],
+        window=(T0, T0 + timedelta(hours=1)),
+        voice={},
+        aspects_before=[],
+        aspects_now=[],
+        events=[],
+        links={},
+        generated_at=T0,
+    )
+
+
+def test_a_10000_character_post_is_quoted_cut_and_marked() -> None:
+    """Before: the top post was cut at 280 with no sign of the cut; the source post and a
+    theme's representative were quoted whole, 10,000 characters each."""
+    html = render.render_page(_page_quoting(LONG))
+    runs = re.findall(r"鲜牧牛奶[喝出异物]*…?", html)
+    assert len(runs) == 3, [len(r) for r in runs]  # the top post, the theme, the source
+    for run in runs:
+        assert run.endswith("…") and len(run) == content.EXCERPT_CHARS + 1, len(run)
+
+
+def test_a_short_post_is_quoted_whole() -> None:
+    page = _page_quoting("鲜牧牛奶喝出异物")
+    assert page["source"]["text"] == page["themes"][0]["text"] == "鲜牧牛奶喝出异物"
+    assert page["top_posts"][0]["text"] == "鲜牧牛奶喝出异物"
+
+
+def test_template_syntax_in_a_post_is_text(tmp_path: Path) -> None:
+    context = incident_page_context(tmp_path)
+    text = "{{ 7*7 }} {% if true %}x{% endif %} {# c #} ${7*7}"
+    context["top_posts"] = [content._post_row({**_hostile_post(), "text_raw": text})]
+    html = render.render_page(context)
+    assert "{{ 7*7 }} {% if true %}x{% endif %} {# c #} ${7*7}" in html
+    assert ">49<" not in html
