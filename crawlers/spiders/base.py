@@ -144,6 +144,38 @@ class BaseSpider(scrapy.Spider):
         # retries, a captcha, a login wall, a cut or malformed body): see page_lost().
         self.pages_lost = 0
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.report_state, signal=scrapy.signals.spider_opened)
+        return spider
+
+    def report_state(self) -> None:
+        """A state file that could not be read was moved aside: this run re-reads, and says so."""
+        if self.state.unreadable:
+            self.count_error("state_unreadable", str(self.state.path), self.state.unreadable)
+
+    def closed(self, reason: str) -> None:
+        """Save the crawl state, after the landing file was written, if the crawl is complete.
+
+        Scrapy calls this once the pipelines have closed. A crawl that did not finish
+        (``shutdown`` on SIGTERM or Ctrl-C, a ``closespider_*`` limit, Redis gone) dropped its
+        queued pages without a word; like a crawl that lost a page, it keeps the previous
+        state, so the next run reads past what landed here and reaches the pages not read.
+        """
+        stats = self.crawler.stats
+        assert stats is not None
+        if reason != "finished" and not self.pages_lost:
+            self.count_error(f"closed_{reason}", self.source.name, "queued pages not read")
+        if (
+            reason != "finished"
+            or self.pages_lost
+            or not stats.get_value(f"{STAT_PREFIX}landing_file")
+        ):
+            stats.set_value(f"{STAT_PREFIX}state_kept", 1)
+            return
+        self.state.save()
+
     # --- stats ------------------------------------------------------------------------------
 
     def _inc(self, key: str, count: int = 1) -> None:
@@ -170,6 +202,18 @@ class BaseSpider(scrapy.Spider):
         """
         self.pages_lost += 1
         self._inc("pages_lost")
+
+    def refused(self, later_page: bool) -> None:
+        """The platform refused a listing page in its answer, not by HTTP status: an error
+        code, risk control, a login wall, an answer of another shape (counted by the caller).
+
+        A later page of a target is a lost page (:meth:`page_lost`): this run recorded the
+        target's first pages, and a saved state would make the next run stop there, never
+        reading what the refused page held. A refused first page holds nothing this run
+        recorded for its target, so the state need not stay behind for it.
+        """
+        if later_page:
+            self.page_lost()
 
     def count_page(self, entries: int) -> None:
         """A listing page parsed; ``entries`` is how many records it listed (new or known)."""

@@ -55,6 +55,7 @@ class ShopJsonSpider(BaseSpider):
             return
         if not isinstance(data, dict) or not isinstance(data.get("comments", []), list):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 0)
             return
         comments = data.get("comments") or []
         self.count_page(len(comments))

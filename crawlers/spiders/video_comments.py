@@ -138,16 +138,18 @@ class VideoCommentsSpider(BaseSpider):
                 {"oid": oid},
             )
 
-    def payload(self, response: Response) -> Any | None:
+    def payload(self, response: Response, later_page: bool = False) -> Any | None:
         data = self.load_json(response)
         if data is None:
             return None
         if not isinstance(data, dict) or "code" not in data:
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page)
             return None
         code = data["code"]
         if code in BLOCK_CODES:
             self.count_blocked(BLOCK_CODES[code], response.url)
+            self.refused(later_page)
             return None
         if code in GONE_CODES:  # the video's comments are closed or gone: nothing to read
             self._inc(f"skipped/{GONE_CODES[code]}")
@@ -155,6 +157,7 @@ class VideoCommentsSpider(BaseSpider):
             return None
         if code != 0:
             self.count_error(f"platform_error_{code}", response.url, str(data.get("message")))
+            self.refused(later_page)
             return None
         return data.get("data") or {}
 
@@ -200,7 +203,7 @@ class VideoCommentsSpider(BaseSpider):
 
     @batched
     def parse_replies(self, response: Response, oid: str, title: str, page: int) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
@@ -284,7 +287,7 @@ class VideoCommentsSpider(BaseSpider):
         thread): every page up to ``page.count``. Backward (-1, a known thread): earlier pages
         only while a page brings a reply not seen before. Replies are skipped only when seen
         before, since a watermark says nothing in an oldest-first list."""
-        data = self.payload(response)
+        data = self.payload(response, later_page=step < 0 or pn > 1)
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]

@@ -86,12 +86,13 @@ class WeiboSpider(BaseSpider):
 
     # --- payload checks ---------------------------------------------------------------------
 
-    def payload(self, response: Response) -> dict[str, Any] | None:
+    def payload(self, response: Response, later_page: bool = False) -> dict[str, Any] | None:
         data = self.load_json(response)
         if data is None:
             return None
         if not isinstance(data, dict):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page)
             return None
         ok = data.get("ok")
         if ok == 0 and str(data.get("errno")) == RATE_LIMITED:
@@ -101,9 +102,11 @@ class WeiboSpider(BaseSpider):
             return None
         if ok == -100 or (isinstance(data.get("url"), str) and "passport" in data["url"]):
             self.count_blocked("login_required", response.url)
+            self.refused(later_page)
             return None
         if ok not in (0, 1):
             self.count_blocked(f"platform_error_{ok}", response.url)
+            self.refused(later_page)
             return None
         return data
 
@@ -135,7 +138,7 @@ class WeiboSpider(BaseSpider):
 
     @batched
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         body = data.get("data") or {}
@@ -209,7 +212,7 @@ class WeiboSpider(BaseSpider):
     def parse_reposts(
         self, response: Response, post_id: str, mid: str, root_text: str, page: int
     ) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         body = data.get("data") or {}
@@ -248,7 +251,7 @@ class WeiboSpider(BaseSpider):
         page: int,
         old_api: bool = False,
     ) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         ctx = {"post_id": post_id, "mid": mid, "root_text": root_text}

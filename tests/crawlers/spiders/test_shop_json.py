@@ -258,3 +258,27 @@ def test_jsonp_answer_as_jd_serves_it_field_by_field(
     assert docs["shop_json:10681890471"]["text_raw"] == "此用户未填写评价内容"
     assert report.stats.get("errors", {}) == {}
     assert report.status == "ok"
+
+
+def test_a_damaged_state_file_is_moved_aside_and_the_crawl_goes_on(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A state file cut short (a full disk, an interrupted copy) stopped every crawl of the
+    source at its first line, for good: the run crashed, nothing landed, status degraded."""
+    site = fixture_site({PATH: jd_route(page_2_cut=False)})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    state_file = Path(koubei_home) / "crawl-state" / "shop.json"
+    state_file.parent.mkdir(parents=True)
+    state_file.write_text('{"source": "shop", "watermarks": {"product:1001": "2026-11-2', "utf-8")
+
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.items == 5  # as with no state at all
+    assert report.stats["errors"] == {"state_unreadable": 1, "bad_time": 1}  # said, once
+    assert report.status == "degraded"
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    assert saved["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
+    assert [p.name.split("-")[0] for p in state_file.parent.glob("shop.json.unreadable-*")] == [
+        "shop.json.unreadable"
+    ]
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.items == 0 and "state_unreadable" not in second.stats["errors"]

@@ -255,3 +255,28 @@ def test_every_field_of_a_real_reply_page(
     assert picture["author"]["region"] is None  # no location given
     assert picture["parent_id"] == answer["id"]
     assert report.stats.get("errors", {}) == {} and report.status == "ok"
+
+
+def test_risk_control_on_a_later_page_keeps_the_state_for_the_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``code: -412`` (bili_412.json) on page 2: the run lands page 1, but must not save its
+    watermark, or the next run stops at page 1 (all known) and never reads page 2's replies."""
+    refuse = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        if q["next"] == "0":
+            return Reply.page("bili_replies_p1.json")
+        return Reply.page("bili_412.json" if refuse["on"] else "bili_replies_p2.json")
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.landing_file is not None
+    assert "504" not in {r["native_id"] for r in jsonl.read(first.landing_file)}
+    assert first.stats["blocked"] == {"platform_error_412": 1}
+
+    refuse["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}
