@@ -148,7 +148,19 @@ class BaseSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.report_state, signal=scrapy.signals.spider_opened)
+        crawler.signals.connect(spider.on_callback_error, signal=scrapy.signals.spider_error)
         return spider
+
+    def on_callback_error(self, failure: Failure, response: Response) -> None:
+        """A callback raised on an answer it did not expect: count it and keep the state.
+
+        Scrapy logs the traceback and goes on, so the page's records (one batch, yielded at its
+        end) were lost without a count: the health read ``ok``. Worse, the records built before
+        the error were already noted in the crawl state, whose save made the next run skip them.
+        """
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()
+        self.count_error(f"parse_failed_{name}", response.url, str(failure.value)[:200])
+        self.page_lost()
 
     def report_state(self) -> None:
         """A state file that could not be read was moved aside: this run re-reads, and says so."""

@@ -280,3 +280,31 @@ def test_risk_control_on_a_later_page_keeps_the_state_for_the_next_run(
     [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
     assert second.landing_file is not None
     assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}
+
+
+def test_an_answer_the_parser_trips_on_is_counted_and_read_again_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A page whose ``cursor`` is not an object made the callback raise after its replies
+    were noted in the crawl state: Scrapy logged it, the page's replies never landed, the
+    health said ``ok`` and the saved state made every later run skip them."""
+    broken = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        data = json.loads(Reply.page("bili_replies_p1.json").body)
+        if broken["on"]:
+            data["data"]["cursor"] = ["not", "an", "object"]
+        else:
+            data["data"]["cursor"]["is_end"] = True
+        return Reply(json.dumps(data, ensure_ascii=False))
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["errors"] == {"parse_failed_attribute_error": 1}
+    assert first.status == "degraded"
+
+    broken["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert {"501", "503"} <= {r["native_id"] for r in jsonl.read(second.landing_file)}
