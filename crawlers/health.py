@@ -29,11 +29,13 @@ from typing import Any, Literal
 
 from koubei import paths
 from koubei.atomicfile import atomic_write
+from koubei.log import get_logger
 from koubei.timeutil import now
 
 Status = Literal["ok", "empty", "degraded", "blocked"]
 STAT_PREFIX = "koubei/"
 STATUS_PREFIX = "downloader/response_status_count/"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -177,8 +179,10 @@ def write_health(health: Health) -> Path:
             return path  # a newer run already reported; this late part does not replace it
         parts = []
         for part in sorted(parts_dir.glob("*.json")):
-            data = json.loads(part.read_text(encoding="utf-8"))
-            if data.get("run_id") == health.run_id:
+            data = _read_json(part)
+            if data is None:  # damaged (a full disk, a hand edit): it cannot be merged
+                part.unlink(missing_ok=True)
+            elif data.get("run_id") == health.run_id:
                 parts.append(data)
             elif str(data.get("run_id", "")) < health.run_id:
                 part.unlink(missing_ok=True)
@@ -198,17 +202,32 @@ def write_health(health: Health) -> Path:
 
 def read_health(source: str) -> dict[str, Any] | None:
     """The last run's health of ``source``, or None if it never ran."""
-    path = health_path(source)
-    if not path.exists():
+    return _read_json(health_path(source))
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A health file's object; None if it is missing or damaged.
+
+    A damaged file (cut short by a full disk, edited by hand) used to raise in every later
+    crawl of the source at its very end, after landing: the crawl reported ``crawler_failed``
+    with no landing file, and the next run the same, for good. It is rewritten by the next
+    :func:`write_health`.
+    """
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
         return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    except (OSError, ValueError):
+        log.warning("health file unreadable, ignored", file=str(path))
+        return None
+    return data if isinstance(data, dict) and "source" in data else None
 
 
 def all_health() -> list[dict[str, Any]]:
     """Every source's last health, e.g. for an operational alert on ``alert: true`` entries."""
     folder = paths.state_dir("health")
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    found = (_read_json(p) for p in sorted(folder.glob("*.json")))
+    return [data for data in found if data is not None]
 
 
 def stamp() -> str:

@@ -282,3 +282,22 @@ def test_a_damaged_state_file_is_moved_aside_and_the_crawl_goes_on(
     ]
     [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
     assert second.items == 0 and "state_unreadable" not in second.stats["errors"]
+
+
+def test_a_damaged_health_file_does_not_fail_the_crawl(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A health file cut short (a full disk) raised at the end of every later crawl, after it
+    had landed: each run reported ``crawler_failed`` with no landing file, for good."""
+    site = fixture_site({PATH: jd_route(page_2_cut=False)})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    health = Path(koubei_home) / "health"
+    (health / "shop").mkdir(parents=True)
+    (health / "shop.json").write_text('{"source": "shop", "run_id": "r0", "sta', "utf-8")
+    (health / "shop" / "r0.0.json").write_bytes(b"\x00" * 16)
+
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.items == 5
+    assert "crawler_failed" not in report.stats["errors"]
+    saved = json.loads((health / "shop.json").read_text(encoding="utf-8"))
+    assert saved["run_id"] == "r1" and saved["items"] == 5
