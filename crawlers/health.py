@@ -61,6 +61,8 @@ class Health:
     reason: str = ""
     worker: str = ""
     state_kept: bool = False
+    #: When the run's crawl started (ISO, UTC); orders runs whatever their ids.
+    started_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,6 +142,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         round(merged["entries"] / merged["pages"], 2) if merged["pages"] else 0.0
     )
     merged["state_kept"] = any(p.get("state_kept") for p in parts)
+    merged["started_at"] = min((str(p.get("started_at") or "") for p in parts), default="")
     merged["workers"] = [str(p.get("worker", "")) for p in parts]
     merged["landing_files"] = [p["landing_file"] for p in parts if p.get("landing_file")]
     merged["landing_file"] = merged["landing_files"][0] if merged["landing_files"] else None
@@ -149,6 +152,21 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged["alert"] = merged["status"] != "ok"
     merged.pop("worker", None)
     return merged
+
+
+def _started_before(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether run ``one`` started before run ``other``: by their start times where both have
+    one, else by run id (timestamp ids sort by time).
+
+    Ordering by run id alone froze a source's health for good after one run with a chosen id
+    (``--run-id manual``): ``"manual" > "20261203T…"``, so every later run's health was taken
+    for a late part of an older run and dropped.
+    """
+    try:
+        started = [datetime.fromisoformat(str(h.get("started_at") or "")) for h in (one, other)]
+    except ValueError:
+        return str(one.get("run_id", "")) < str(other.get("run_id", ""))
+    return started[0] < started[1]
 
 
 def health_path(source: str) -> Path:
@@ -175,7 +193,8 @@ def write_health(health: Health) -> Path:
     with open(parts_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = read_health(health.source)
-        if current and str(current.get("run_id", "")) > health.run_id:
+        mine = health.to_dict()
+        if current and current.get("run_id") != health.run_id and _started_before(mine, current):
             return path  # a newer run already reported; this late part does not replace it
         parts = []
         for part in sorted(parts_dir.glob("*.json")):
@@ -184,7 +203,7 @@ def write_health(health: Health) -> Path:
                 part.unlink(missing_ok=True)
             elif data.get("run_id") == health.run_id:
                 parts.append(data)
-            elif str(data.get("run_id", "")) < health.run_id:
+            elif _started_before(data, mine):
                 part.unlink(missing_ok=True)
         merged = merge(parts)
         # The last run that brought posts (ok or degraded), kept across blocked runs: how fresh
