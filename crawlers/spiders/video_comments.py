@@ -8,7 +8,8 @@
 * Comments: ``{base}/x/v2/reply/main?type=1&oid=<oid>&mode=2&next=<cursor>`` (mode 2 = newest
   first) → ``{"code": 0, "data": {"cursor": {"is_end", "next"}, "replies": [{"rpid", "root",
   "parent", "ctime" (epoch s), "like", "member": {"mid", "uname"}, "content": {"message"},
-  "replies": [...nested]}]}}``. ``code`` -412/-352 is risk control (blocked), -101 not logged in.
+  "replies": [...nested]}]}}``. ``code`` -412/-352/-401 is risk control
+  (blocked), -101 not logged in; so is ``code: 0`` whose ``data`` is only a ``v_voucher``.
 * The site itself pages with the wbi-signed ``{base}/x/v2/reply/wbi/main?oid&type=1&mode=2
   &pagination_str={"offset": <next_offset>}&plat=1&web_location=1315875&wts&w_rid``, whose
   ``cursor.pagination_reply.next_offset`` is JSON inside a string, passed back verbatim. The
@@ -44,6 +45,7 @@ BLOCK_CODES = {
     -352: "platform_error_352",
     -101: "login_required",
     -403: "platform_error_403",
+    -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
 }
 
 # Documented answers that are no crawl failure (bilibili-API-collect docs/comment/list.md).
@@ -159,7 +161,14 @@ class VideoCommentsSpider(BaseSpider):
             self.count_error(f"platform_error_{code}", response.url, str(data.get("message")))
             self.refused(later_page)
             return None
-        return data.get("data") or {}
+        body = data.get("data") or {}
+        if isinstance(body, dict) and "v_voucher" in body:
+            # Risk control answered as success: ``{"code": 0, "data": {"v_voucher": "voucher_…"}}``
+            # instead of the page (a captcha to solve). Read as a page, it was an empty one.
+            self.count_blocked("risk_voucher", response.url)
+            self.refused(later_page)
+            return None
+        return body
 
     @batched
     def parse_video(self, response: Response, oid: str | None) -> Iterator[Any]:

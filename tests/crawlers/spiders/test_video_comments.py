@@ -308,3 +308,40 @@ def test_an_answer_the_parser_trips_on_is_counted_and_read_again_next_run(
     [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
     assert second.landing_file is not None
     assert {"501", "503"} <= {r["native_id"] for r in jsonl.read(second.landing_file)}
+
+
+# Risk control answered as success: ``code: 0`` and a ``data`` holding only a captcha voucher,
+# as reported from real answers in SocialSisterYi/bilibili-API-collect#895 ("有时候只返回一个
+# v_voucher"), renmu123/biliAPI#4 (``{v_voucher:'voucher_<some_uuid>'}`` instead of the data)
+# and Ailitonia/omega-miya#161 (``input_value={'v_voucher': 'voucher_52...'}`` where the user
+# data should be). The voucher's uuid is ours.
+VOUCHER = {
+    "code": 0,
+    "message": "0",
+    "ttl": 1,
+    "data": {"v_voucher": "voucher_6c0e3f1e-8b0a-4d52-9a57-2f6f1f1c0d11"},
+}
+
+
+def test_a_captcha_voucher_answered_as_success_is_a_block_not_an_empty_page(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    voucher = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        if q["next"] == "0":
+            return Reply.page("bili_replies_p1.json")
+        return Reply(
+            json.dumps(VOUCHER) if voucher["on"] else Reply.page("bili_replies_p2.json").body
+        )
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["blocked"] == {"risk_voucher": 1}
+    assert first.status == "degraded"
+
+    voucher["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}
