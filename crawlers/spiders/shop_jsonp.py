@@ -40,6 +40,7 @@ from urllib.parse import urlencode, urlsplit
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://rate.tmall.com"
 CALLBACK = "jsonp128"
@@ -173,7 +174,7 @@ class ShopJsonpSpider(BaseSpider):
             lambda rate, created: self.rate_records(rate, item_id, created, key, response.url),
         )
         paginator = detail.get("paginator") or {}
-        last = int(paginator.get("lastPage") or 0)
+        last = parse_count(paginator.get("lastPage")) or 0
         if rates and fresh and page < last and page < self.source.max_pages:
             yield self.get(
                 self.page_url(item_id, page + 1),

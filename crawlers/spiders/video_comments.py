@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://api.bilibili.com"
 BLOCK_CODES = {
@@ -198,9 +199,9 @@ class VideoCommentsSpider(BaseSpider):
                 title=video.get("title"),
                 text_raw=video.get("desc") or video.get("title") or "",
                 engagement={
-                    "likes": int(stat.get("like") or 0),
-                    "comments": int(stat.get("reply") or 0),
-                    "reposts": int(stat.get("share") or 0),
+                    "likes": parse_count(stat.get("like")) or 0,
+                    "comments": parse_count(stat.get("reply")) or 0,
+                    "reposts": parse_count(stat.get("share")) or 0,
                 },
                 created_at=created,
             )
@@ -367,8 +368,8 @@ class VideoCommentsSpider(BaseSpider):
             text_raw=text,
             mentions=list(dict.fromkeys(n for n in named if n)),
             engagement={
-                "likes": int(item.get("like") or 0),
-                "comments": int(item.get("rcount") or 0),
+                "likes": parse_count(item.get("like")) or 0,
+                "comments": parse_count(item.get("rcount")) or 0,
             },
             created_at=created,
             extra={

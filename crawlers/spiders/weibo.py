@@ -152,7 +152,7 @@ class WeiboSpider(BaseSpider):
         next_page, since_id = info.get("page"), info.get("since_id")
         # Newest first: a page with nothing new means the rest was crawled before.
         if mblogs and fresh["new"] and (next_page or since_id) and page < self.source.max_pages:
-            number = int(next_page) if next_page else page + 1
+            number = parse_count(next_page) or page + 1
             yield self.get(
                 self.search_url(keyword, number, since_id),
                 self.parse_search,
@@ -232,7 +232,7 @@ class WeiboSpider(BaseSpider):
         if (
             mblogs
             and fresh["new"]
-            and page < int(body.get("max") or 0)
+            and page < (parse_count(body.get("max")) or 0)
             and page < self.source.max_pages
         ):
             yield self.get(
@@ -292,7 +292,7 @@ class WeiboSpider(BaseSpider):
         if not (comments and fresh and page < self.source.max_pages):
             return
         if old_api:
-            if page < int(body.get("max") or 0):
+            if page < (parse_count(body.get("max")) or 0):
                 yield self.get(
                     self.old_comments_url(post_id, page + 1),
                     self.parse_comments,

@@ -301,3 +301,34 @@ def test_a_damaged_health_file_does_not_fail_the_crawl(
     assert "crawler_failed" not in report.stats["errors"]
     saved = json.loads((health / "shop.json").read_text(encoding="utf-8"))
     assert saved["run_id"] == "r1" and saved["items"] == 5
+
+
+def test_counts_written_as_text_are_read_not_fatal(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """JD writes its summary counts as text (``"13万+"``, jd_jsonp_fields.jsonp); a comment's
+    counts or score in that form (our robustness case) raised on ``int()``/``float()``, and
+    the whole page was lost."""
+    comment = {
+        "id": 18000000001,
+        "content": "鲜牧酸奶很多人说好",
+        "creationTime": "2026-11-24 11:00:00",
+        "referenceId": "1001",
+        "referenceName": "鲜牧 酸奶",
+        "score": "5",
+        "usefulVoteCount": "1.2万",
+        "replyCount": "10万+",
+        "nickname": "k***y",
+    }
+    odd_score = {**comment, "id": 18000000002, "score": "好评", "usefulVoteCount": "3"}
+    site = fixture_site({PATH: lambda q: Reply(json.dumps(
+        {"maxPage": "1", "comments": [comment, odd_score]}, ensure_ascii=False
+    ))})  # fmt: skip
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.status == "ok"
+    docs = by_id(report.landing_file)
+    first = docs["shop_json:18000000001"]
+    assert first["engagement"]["helpful"] == 12_000 and first["engagement"]["comments"] == 100_000
+    assert first["rating"] == 5.0
+    assert docs["shop_json:18000000002"]["rating"] is None
