@@ -143,6 +143,8 @@ class BaseSpider(scrapy.Spider):
         # Listing pages this run could not read (HTTP error or network failure after the
         # retries, a captcha, a login wall, a cut or malformed body): see page_lost().
         self.pages_lost = 0
+        # (state key, doc id) of every entry this run has read: see known().
+        self.read_this_run: set[tuple[str, str]] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
@@ -372,10 +374,23 @@ class BaseSpider(scrapy.Spider):
             return None
 
     def known(self, key: str, native_id: Any, created_at: datetime) -> bool:
-        """True (and counted) if a previous run already has this item."""
-        if self.state.is_known(key, make_id(self.name, native_id), created_at):
+        """True (and counted) if a previous run already has this item, or this run read it
+        already under the same ``key``.
+
+        The second case is a listing repeating itself: past its end a search answers the same
+        entries under each next page number, and a cursor may move without new content. Those
+        entries are not new, so such a page stops the paging as an all-known page does; before,
+        each repeat counted as new and the listing paged on to ``max_pages``. Other keys are
+        not affected: one keyword's results never stop another's paging.
+        """
+        doc_id = make_id(self.name, native_id)
+        if self.state.is_known(key, doc_id, created_at):
             self._inc("known")
             return True
+        if (key, doc_id) in self.read_this_run:
+            self._inc("repeated")
+            return True
+        self.read_this_run.add((key, doc_id))
         return False
 
     def build(

@@ -399,7 +399,10 @@ class WeiboSpider(BaseSpider):
         if root is not None and emit_root and "created_at" in root:
             yield from self.mblog_records(root, key, url, None)
         created = self.parse_time_or_count(mblog.get("created_at"), url)
-        if created is None or self.known(key, mblog["id"], created):
+        if created is None:
+            return
+        # The full text of a long post comes back here; known() passed it the first time.
+        if not mblog.get("_full_text") and self.known(key, mblog["id"], created):
             return
         if fresh is not None:
             fresh["new"] += 1
