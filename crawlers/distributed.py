@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,10 @@ SCHEDULERS = ("local", "redis")
 
 class RedisUnavailable(KoubeiError):
     """``KOUBEI_SCHEDULER``/``REDIS_URL`` are invalid, or Redis does not answer."""
+
+
+class RunKeysLost(redis.RedisError):
+    """Redis answers, but the run's keys are gone: handled as Redis stopping mid-crawl."""
 
 
 def check_shared_queue(
@@ -193,6 +198,14 @@ class RedisScheduler(Scheduler):
         self._enqueue = self.server.register_script(_ENQUEUE)
         self._pop = self.server.register_script(_POP)
         self._reclaim_expired = self.server.register_script(_RECLAIM_EXPIRED)
+        # The run's token: the first worker sets it, every worker keeps it. Redis restarted
+        # without its data (no persistence) drops it with the queue, the dupe filter and the
+        # taken requests; the workers then saw an empty queue and finished "ok", their queued
+        # pages never fetched and the crawl state saved past them.
+        self.run_token_key = f"{prefix}:run"
+        self.server.set(self.run_token_key, uuid.uuid4().hex, nx=True)
+        token = self.server.get(self.run_token_key)
+        self.run_token = token.decode() if isinstance(token, bytes) else str(token)
         self.renewed = 0.0
         self.renew_lease()
         self.server.delete(f"{prefix}:done:{self.worker}")
@@ -220,11 +233,25 @@ class RedisScheduler(Scheduler):
         return int(count)
 
     def renew_lease(self) -> None:
-        """Keep ``alive:<worker>`` for ``lease_s``; renewed a few times per lease, not per call."""
+        """Keep ``alive:<worker>`` for ``lease_s``; renewed a few times per lease, not per call.
+
+        Each renewal also checks that the run's keys are still there (:meth:`check_run`).
+        """
         now = time.monotonic()
         if now - self.renewed >= self.lease_s / 3:
             self.server.set(f"{self.prefix}:alive:{self.worker}", 1, px=int(self.lease_s * 1000))
+            self.check_run()
             self.renewed = now
+
+    def check_run(self) -> None:
+        """Raise :class:`RunKeysLost` if the run's token is gone or another one replaced it."""
+        token = self.server.get(self.run_token_key)
+        token = token.decode() if isinstance(token, bytes) else token
+        if token != self.run_token:
+            raise RunKeysLost(
+                "the run's keys are gone from Redis (restarted without its data, or flushed): "
+                "its queue, dupe filter and taken requests are lost"
+            )
 
     def reclaim_expired(self) -> int:
         """Put back the taken requests of every worker whose lease expired; returns how many."""
@@ -270,8 +297,9 @@ class RedisScheduler(Scheduler):
         self.server.delete(f"{self.prefix}:alive:{self.worker}")
         if not self.persist:
             self.flush()
+            self.server.expire(self.run_token_key, self.ttl_s)
             return
-        for key in (self.queue.key, self.df.key, self.processing_key):
+        for key in (self.queue.key, self.df.key, self.processing_key, self.run_token_key):
             self.server.expire(key, self.ttl_s)
         self.server.expire(f"{self.prefix}:done:{self.worker}", self.ttl_s)
 
@@ -309,12 +337,14 @@ class RedisScheduler(Scheduler):
         if getattr(self, "redis_error", None):
             return
         self.redis_error = str(exc)
-        self._inc(f"{STAT_PREFIX}errors/redis_unavailable")
+        lost = isinstance(exc, RunKeysLost)
+        self._inc(f"{STAT_PREFIX}errors/{'redis_data_lost' if lost else 'redis_unavailable'}")
         self.spider.pages_lost = getattr(self.spider, "pages_lost", 0) + 1
         self.spider.logger.error(
-            "redis scheduler worker=%s: Redis stopped answering (%s); closing this crawl, "
+            "redis scheduler worker=%s: %s (%s); closing this crawl, "
             "what it fetched lands and its crawl state is kept",
             self.worker,
+            "Redis lost this run's keys" if lost else "Redis stopped answering",
             exc,
         )
         engine = self.crawler.engine
@@ -342,6 +372,7 @@ class RedisScheduler(Scheduler):
         if data is None and self.reclaim_expired():
             data = self._pop(keys=[self.queue.key, self.processing_key])
         if data is None:
+            self.check_run()  # an empty queue: drained, or lost with the run's keys
             return None
         if self.last_busy < 0:  # it had marked itself done; work came back
             self.server.delete(f"{self.prefix}:done:{self.worker}")
@@ -357,6 +388,7 @@ class RedisScheduler(Scheduler):
         self.renew_lease()
         if len(self.queue) > 0:
             return True
+        self.check_run()
         if self.last_busy >= 0 and time.monotonic() - self.last_busy < self.idle_s:
             return True
         if self.last_busy >= 0:

@@ -29,11 +29,13 @@ from typing import Any, Literal
 
 from koubei import paths
 from koubei.atomicfile import atomic_write
+from koubei.log import get_logger
 from koubei.timeutil import now
 
 Status = Literal["ok", "empty", "degraded", "blocked"]
 STAT_PREFIX = "koubei/"
 STATUS_PREFIX = "downloader/response_status_count/"
+log = get_logger(__name__)
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Health:
     reason: str = ""
     worker: str = ""
     state_kept: bool = False
+    #: When the run's crawl started (ISO, UTC); orders runs whatever their ids.
+    started_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +142,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         round(merged["entries"] / merged["pages"], 2) if merged["pages"] else 0.0
     )
     merged["state_kept"] = any(p.get("state_kept") for p in parts)
+    merged["started_at"] = min((str(p.get("started_at") or "") for p in parts), default="")
     merged["workers"] = [str(p.get("worker", "")) for p in parts]
     merged["landing_files"] = [p["landing_file"] for p in parts if p.get("landing_file")]
     merged["landing_file"] = merged["landing_files"][0] if merged["landing_files"] else None
@@ -147,6 +152,21 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged["alert"] = merged["status"] != "ok"
     merged.pop("worker", None)
     return merged
+
+
+def _started_before(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether run ``one`` started before run ``other``: by their start times where both have
+    one, else by run id (timestamp ids sort by time).
+
+    Ordering by run id alone froze a source's health for good after one run with a chosen id
+    (``--run-id manual``): ``"manual" > "20261203T…"``, so every later run's health was taken
+    for a late part of an older run and dropped.
+    """
+    try:
+        started = [datetime.fromisoformat(str(h.get("started_at") or "")) for h in (one, other)]
+    except ValueError:
+        return str(one.get("run_id", "")) < str(other.get("run_id", ""))
+    return started[0] < started[1]
 
 
 def health_path(source: str) -> Path:
@@ -173,14 +193,17 @@ def write_health(health: Health) -> Path:
     with open(parts_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = read_health(health.source)
-        if current and str(current.get("run_id", "")) > health.run_id:
+        mine = health.to_dict()
+        if current and current.get("run_id") != health.run_id and _started_before(mine, current):
             return path  # a newer run already reported; this late part does not replace it
         parts = []
         for part in sorted(parts_dir.glob("*.json")):
-            data = json.loads(part.read_text(encoding="utf-8"))
-            if data.get("run_id") == health.run_id:
+            data = _read_json(part)
+            if data is None:  # damaged (a full disk, a hand edit): it cannot be merged
+                part.unlink(missing_ok=True)
+            elif data.get("run_id") == health.run_id:
                 parts.append(data)
-            elif str(data.get("run_id", "")) < health.run_id:
+            elif _started_before(data, mine):
                 part.unlink(missing_ok=True)
         merged = merge(parts)
         # The last run that brought posts (ok or degraded), kept across blocked runs: how fresh
@@ -198,17 +221,32 @@ def write_health(health: Health) -> Path:
 
 def read_health(source: str) -> dict[str, Any] | None:
     """The last run's health of ``source``, or None if it never ran."""
-    path = health_path(source)
-    if not path.exists():
+    return _read_json(health_path(source))
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A health file's object; None if it is missing or damaged.
+
+    A damaged file (cut short by a full disk, edited by hand) used to raise in every later
+    crawl of the source at its very end, after landing: the crawl reported ``crawler_failed``
+    with no landing file, and the next run the same, for good. It is rewritten by the next
+    :func:`write_health`.
+    """
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
         return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    except (OSError, ValueError):
+        log.warning("health file unreadable, ignored", file=str(path))
+        return None
+    return data if isinstance(data, dict) and "source" in data else None
 
 
 def all_health() -> list[dict[str, Any]]:
     """Every source's last health, e.g. for an operational alert on ``alert: true`` entries."""
     folder = paths.state_dir("health")
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    found = (_read_json(p) for p in sorted(folder.glob("*.json")))
+    return [data for data in found if data is not None]
 
 
 def stamp() -> str:

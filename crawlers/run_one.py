@@ -13,6 +13,7 @@ import gc
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,13 @@ def run(
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     cpu_started = time.process_time()
+    started_at = datetime.now(UTC).isoformat()
     process.start()
     assert crawler.stats is not None
     stats = crawler.stats.get_stats()
     health = assess(source.name, source.platform, run_id, stats)
     health.cpu_s = round(time.process_time() - cpu_started, 3)
+    health.started_at = started_at
     # Several processes may share this run (Redis scheduler); the health file merges them.
     health.worker = str(settings.get("KOUBEI_WORKER") or "")
     write_health(health)

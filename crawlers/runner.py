@@ -15,6 +15,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def _crawl_one(
             encoding="utf-8",
         )
         env = {**os.environ, "KOUBEI_HOME": str(paths.home())}
+        started_at = datetime.now(UTC).isoformat()
         error = ""
         with open(log_file, "w", encoding="utf-8") as log_handle:
             try:
@@ -154,7 +156,9 @@ def _crawl_one(
         if not error and result.exists():
             report = CrawlReport.from_health(json.loads(result.read_text(encoding="utf-8")))
         else:
-            health = _failed_health(source, run_id, worker, error or "no result written")
+            health = _failed_health(
+                source, run_id, worker, error or "no result written", started_at
+            )
             report = CrawlReport.from_health(health.to_dict())
     log.info(
         "crawl finished",
@@ -167,9 +171,12 @@ def _crawl_one(
     return report
 
 
-def _failed_health(source: Source, run_id: str, worker: str, reason: str) -> Health:
+def _failed_health(
+    source: Source, run_id: str, worker: str, reason: str, started_at: str
+) -> Health:
     health = assess(source.name, source.platform, run_id, {"koubei/errors/crawler_failed": 1})
     health.worker = worker
+    health.started_at = started_at
     health.status = "degraded"
     health.reason = reason
     health.landing_file = None

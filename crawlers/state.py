@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from koubei import paths
 from koubei.atomicfile import atomic_write
@@ -32,11 +34,34 @@ class CrawlState:
         # one keyword's page must not stop another keyword's paging (the pipeline de-duplicates).
         self._seen_before: frozenset[str] = frozenset()
         self._new_marks: dict[str, datetime] = {}
-        if self.path.exists():
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.watermarks = dict(data.get("watermarks", {}))
-            self._seen = OrderedDict.fromkeys(data.get("seen", []))
-            self._seen_before = frozenset(self._seen)
+        #: Why the saved state could not be read (it was moved aside), or "".
+        self.unreadable = ""
+        data = self._load()
+        self.watermarks = data["watermarks"]
+        self._seen = OrderedDict.fromkeys(data["seen"])
+        self._seen_before = frozenset(self._seen)
+
+    def _load(self) -> dict[str, Any]:
+        """The saved state, checked; a file that cannot be read as one is moved aside.
+
+        A state file cut short (a full disk, a copy interrupted), edited by hand or written by
+        something else used to stop every crawl of the source at its first line, for good.
+        It is kept beside as ``<source>.json.unreadable-<pid>`` for a look, and the crawl
+        starts without state: it re-reads its targets up to ``max_pages`` (the landed records
+        keep their ids, so later stages update them in place).
+        """
+        try:
+            return _parse_state(self.path.read_bytes())
+        except FileNotFoundError:
+            return {"watermarks": {}, "seen": []}
+        except (OSError, ValueError) as exc:
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{os.getpid()}")
+            try:
+                os.replace(self.path, aside)
+            except OSError:
+                aside = self.path
+            self.unreadable = f"{self.path}: {exc}; kept as {aside.name}, crawling without state"
+            return {"watermarks": {}, "seen": []}
 
     def watermark(self, key: str) -> datetime | None:
         """The newest ``created_at`` stored for ``key`` by a previous run."""
@@ -79,15 +104,38 @@ class CrawlState:
 
     def _merge_saved(self) -> None:
         """Take in what others saved since this state was loaded (newer marks, more ids)."""
-        if not self.path.exists():
+        try:
+            data = _parse_state(self.path.read_bytes())
+        except (OSError, ValueError):  # gone, or damaged since it was loaded: ours replaces it
             return
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        for key, value in data.get("watermarks", {}).items():
+        for key, value in data["watermarks"].items():
             mine = self.watermark(key)
             if mine is None or datetime.fromisoformat(value) > mine:
                 self.watermarks[key] = value
-        merged = OrderedDict.fromkeys(data.get("seen", []))
+        merged = OrderedDict.fromkeys(data["seen"])
         for doc_id in self._seen:  # ours after theirs: ours are the newest
             merged[doc_id] = None
             merged.move_to_end(doc_id)
         self._seen = merged
+
+
+def _parse_state(raw: bytes) -> dict[str, Any]:
+    """``{"watermarks": {key: ISO time}, "seen": [id, ...]}`` from a state file's bytes.
+
+    Raises
+    ------
+    ValueError
+        Not UTF-8 JSON of that shape, or a watermark that is not an ISO time.
+    """
+    data = json.loads(raw.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    marks, seen = data.get("watermarks", {}), data.get("seen", [])
+    if not isinstance(marks, dict) or not all(isinstance(v, str) for v in marks.values()):
+        raise ValueError("'watermarks' is not an object of ISO times")
+    for value in marks.values():
+        if datetime.fromisoformat(value).tzinfo is None:  # a bad value names itself
+            raise ValueError(f"watermark {value!r} has no UTC offset")
+    if not isinstance(seen, list) or not all(isinstance(v, str) for v in seen):
+        raise ValueError("'seen' is not a list of ids")
+    return {"watermarks": dict(marks), "seen": seen}

@@ -89,8 +89,10 @@ _RELATIVE_UNITS: dict[str, tuple[timedelta, Precision]] = {
 }
 _DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
+# ``11月20日10:32``: as with a full date, the time may follow 日 with no space.
 _MONTH_DAY = re.compile(
-    r"^(\d{1,2})[-/月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.ASCII
+    r"^(\d{1,2})[-/月](\d{1,2})日?(?:(?:\s+|(?<=日))(\d{1,2}):(\d{2})(?::(\d{2}))?)?$",
+    re.ASCII,
 )
 # ``2026年11月24日10:00``: after 日 the time may follow with no space (news pages write it so).
 _FULL_DATE = re.compile(

@@ -117,6 +117,26 @@ class Source(_Strict):
         redact.register_secret_names([value])
         return value
 
+    @field_validator("product_ids", "post_ids", mode="before")
+    @classmethod
+    def _numeric_ids(cls, value: Any) -> Any:
+        # Product, post and video ids are numbers, and YAML reads an unquoted one as an int:
+        # `product_ids: [100012043978]` was refused with a message about durations.
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("base_url", "feeds", "urls")
+    @classmethod
+    def _http_urls(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # Without a scheme Scrapy refuses the request inside the crawl ("Missing scheme"), and
+        # the source crawled nothing with no word of why in its health.
+        for index, url in enumerate([value] if isinstance(value, str) else value or []):
+            if not re.match(r"^https?://[^/\s]+", url.strip()):
+                where = "" if isinstance(value, str) else f"entry {index} "
+                raise ValueError(f"{where}{url!r} is not an http(s) URL like https://m.weibo.cn")
+        return value
+
     @field_validator("platform")
     @classmethod
     def _known_platform(cls, value: str) -> str:

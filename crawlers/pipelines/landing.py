@@ -5,7 +5,8 @@ Records are appended to ``<run_id>.jsonl.part`` as they come (a killed crawl lea
 to ``<run_id>.jsonl``; if the run holds Weibo-style ``//@name:`` repost chains, it is instead
 re-read, the chains are resolved to parent ids (a parent may arrive on a later page than its
 child) and the final file is written atomically (temp file + rename). Only then does the
-incremental state advance, and only if no page was lost (``BaseSpider.page_lost``).
+incremental state advance (``BaseSpider.closed``), and only if the crawl finished and no page
+was lost (``BaseSpider.page_lost``).
 """
 
 from __future__ import annotations
@@ -82,15 +83,9 @@ class LandingPipeline:
         else:
             os.replace(self.part, self.path)
         assert self.crawler.stats is not None
+        # The spider saves its crawl state once the engine says why it closed
+        # (``BaseSpider.closed``): only a finished crawl that lost no page advances it.
         self.crawler.stats.set_value(f"{STAT_PREFIX}landing_file", str(self.path))
-        spider: Any = self.crawler.spider
-        if getattr(spider, "pages_lost", 0):
-            # A page was lost (error after retries, captcha, cut body): keep the previous state,
-            # as for a crawl that died, so the next run pages past the items landed here (they
-            # land again with the same ids and update in place) and reaches the lost page.
-            self.crawler.stats.set_value(f"{STAT_PREFIX}state_kept", 1)
-            return
-        spider.state.save()
 
 
 def resolve_repost_chains(records: list[dict[str, Any]]) -> int:

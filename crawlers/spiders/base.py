@@ -143,6 +143,52 @@ class BaseSpider(scrapy.Spider):
         # Listing pages this run could not read (HTTP error or network failure after the
         # retries, a captcha, a login wall, a cut or malformed body): see page_lost().
         self.pages_lost = 0
+        # (state key, doc id) of every entry this run has read: see known().
+        self.read_this_run: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.report_state, signal=scrapy.signals.spider_opened)
+        crawler.signals.connect(spider.on_callback_error, signal=scrapy.signals.spider_error)
+        return spider
+
+    def on_callback_error(self, failure: Failure, response: Response) -> None:
+        """A callback raised on an answer it did not expect: count it and keep the state.
+
+        Scrapy logs the traceback and goes on, so the page's records (one batch, yielded at its
+        end) were lost without a count: the health read ``ok``. Worse, the records built before
+        the error were already noted in the crawl state, whose save made the next run skip them.
+        """
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()
+        self.count_error(f"parse_failed_{name}", response.url, str(failure.value)[:200])
+        self.page_lost()
+
+    def report_state(self) -> None:
+        """A state file that could not be read was moved aside: this run re-reads, and says so."""
+        if self.state.unreadable:
+            self.count_error("state_unreadable", str(self.state.path), self.state.unreadable)
+
+    def closed(self, reason: str) -> None:
+        """Save the crawl state, after the landing file was written, if the crawl is complete.
+
+        Scrapy calls this once the pipelines have closed. A crawl that did not finish
+        (``shutdown`` on SIGTERM or Ctrl-C, a ``closespider_*`` limit, Redis gone) dropped its
+        queued pages without a word; like a crawl that lost a page, it keeps the previous
+        state, so the next run reads past what landed here and reaches the pages not read.
+        """
+        stats = self.crawler.stats
+        assert stats is not None
+        if reason != "finished" and not self.pages_lost:
+            self.count_error(f"closed_{reason}", self.source.name, "queued pages not read")
+        if (
+            reason != "finished"
+            or self.pages_lost
+            or not stats.get_value(f"{STAT_PREFIX}landing_file")
+        ):
+            stats.set_value(f"{STAT_PREFIX}state_kept", 1)
+            return
+        self.state.save()
 
     # --- stats ------------------------------------------------------------------------------
 
@@ -170,6 +216,18 @@ class BaseSpider(scrapy.Spider):
         """
         self.pages_lost += 1
         self._inc("pages_lost")
+
+    def refused(self, later_page: bool) -> None:
+        """The platform refused a listing page in its answer, not by HTTP status: an error
+        code, risk control, a login wall, an answer of another shape (counted by the caller).
+
+        A later page of a target is a lost page (:meth:`page_lost`): this run recorded the
+        target's first pages, and a saved state would make the next run stop there, never
+        reading what the refused page held. A refused first page holds nothing this run
+        recorded for its target, so the state need not stay behind for it.
+        """
+        if later_page:
+            self.page_lost()
 
     def count_page(self, entries: int) -> None:
         """A listing page parsed; ``entries`` is how many records it listed (new or known)."""
@@ -316,10 +374,23 @@ class BaseSpider(scrapy.Spider):
             return None
 
     def known(self, key: str, native_id: Any, created_at: datetime) -> bool:
-        """True (and counted) if a previous run already has this item."""
-        if self.state.is_known(key, make_id(self.name, native_id), created_at):
+        """True (and counted) if a previous run already has this item, or this run read it
+        already under the same ``key``.
+
+        The second case is a listing repeating itself: past its end a search answers the same
+        entries under each next page number, and a cursor may move without new content. Those
+        entries are not new, so such a page stops the paging as an all-known page does; before,
+        each repeat counted as new and the listing paged on to ``max_pages``. Other keys are
+        not affected: one keyword's results never stop another's paging.
+        """
+        doc_id = make_id(self.name, native_id)
+        if self.state.is_known(key, doc_id, created_at):
             self._inc("known")
             return True
+        if (key, doc_id) in self.read_this_run:
+            self._inc("repeated")
+            return True
+        self.read_this_run.add((key, doc_id))
         return False
 
     def build(

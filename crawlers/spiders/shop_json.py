@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://club.jd.com"
 PAGE_SIZE = 10
@@ -55,6 +56,7 @@ class ShopJsonSpider(BaseSpider):
             return
         if not isinstance(data, dict) or not isinstance(data.get("comments", []), list):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 0)
             return
         comments = data.get("comments") or []
         self.count_page(len(comments))
@@ -71,7 +73,7 @@ class ShopJsonSpider(BaseSpider):
                 continue
             fresh += 1
             yield from self.review_records(comment, product_id, created, key, response.url)
-        max_page = min(int(data.get("maxPage") or 0), self.source.max_pages)
+        max_page = min((parse_count(data.get("maxPage")) or 0), self.source.max_pages)
         if page == 0 and fresh and self.state.watermark(key) is None:
             # First crawl of this product (a backfill): nothing can be known, so fetch the
             # remaining pages in parallel instead of one after another.
@@ -122,10 +124,10 @@ class ShopJsonSpider(BaseSpider):
             text_raw=comment.get("content") or "",
             title=comment.get("title") or None,
             product_id=pid,
-            rating=float(comment["score"]) if comment.get("score") is not None else None,
+            rating=_rating(comment.get("score")),
             engagement={
-                "helpful": int(comment.get("usefulVoteCount") or 0),
-                "comments": int(comment.get("replyCount") or 0),
+                "helpful": parse_count(comment.get("usefulVoteCount")) or 0,
+                "comments": parse_count(comment.get("replyCount")) or 0,
             },
             created_at=created,
             extra={
@@ -159,3 +161,12 @@ class ShopJsonSpider(BaseSpider):
             )
             if followup is not None:
                 yield followup
+
+
+def _rating(value: Any) -> float | None:
+    """A 1-5 star score (``5``, ``"5"``); anything else (``"好评"``, ``""``) is no score."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        return None
+    return score if 0 <= score <= 5 else None

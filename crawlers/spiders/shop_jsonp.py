@@ -40,6 +40,7 @@ from urllib.parse import urlencode, urlsplit
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://rate.tmall.com"
 CALLBACK = "jsonp128"
@@ -151,14 +152,17 @@ class ShopJsonpSpider(BaseSpider):
             return
         if not isinstance(data, dict):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 1)
             return
         blocked = _risk_control(data)
         if blocked:
             self.count_blocked(blocked, response.url)
+            self.refused(later_page=page > 1)
             return
         detail = data.get("rateDetail")
         if not isinstance(detail, dict):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 1)
             return
         rates = [r for r in detail.get("rateList") or [] if isinstance(r, dict)]
         key = f"item:{item_id}"
@@ -170,7 +174,7 @@ class ShopJsonpSpider(BaseSpider):
             lambda rate, created: self.rate_records(rate, item_id, created, key, response.url),
         )
         paginator = detail.get("paginator") or {}
-        last = int(paginator.get("lastPage") or 0)
+        last = parse_count(paginator.get("lastPage")) or 0
         if rates and fresh and page < last and page < self.source.max_pages:
             yield self.get(
                 self.page_url(item_id, page + 1),
@@ -249,21 +253,25 @@ class ShopJsonpSpider(BaseSpider):
             return
         if not isinstance(answer, dict):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 1)
             return
         ret = " ".join(str(r) for r in answer.get("ret") or [])
         if any(code in ret for code in MTOP_TOKEN):
             fresh_token = _cookie_token(response)
             if retried or not fresh_token:
                 self.count_blocked("token_refused", response.url)
+                self.refused(later_page=page > 1)
                 return
             yield self.mtop_request(item_id, page, fresh_token, retried=True)
             return
         for code, reason in MTOP_BLOCKED.items():
             if code in ret:
                 self.count_blocked(reason, response.url)
+                self.refused(later_page=page > 1)
                 return
         if "SUCCESS" not in ret:
             self.count_error("platform_error", response.url, ret[:120])
+            self.refused(later_page=page > 1)
             return
         data = answer.get("data")
         module = data.get("module") if isinstance(data, dict) else None
@@ -272,6 +280,7 @@ class ShopJsonpSpider(BaseSpider):
             return
         if not isinstance(data, dict) or not isinstance(data.get("rateList", []), list):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 1)
             return
         rates = [r for r in data.get("rateList") or [] if isinstance(r, dict)]
         key = f"item:{item_id}"
@@ -330,6 +339,7 @@ class ShopJsonpSpider(BaseSpider):
         reviews = module.get("reviewVOList")
         if not isinstance(reviews, list):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page=page > 1)
             return
         rates = [r for r in reviews if isinstance(r, dict)]
         key = f"item:{item_id}"

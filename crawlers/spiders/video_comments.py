@@ -8,7 +8,8 @@
 * Comments: ``{base}/x/v2/reply/main?type=1&oid=<oid>&mode=2&next=<cursor>`` (mode 2 = newest
   first) → ``{"code": 0, "data": {"cursor": {"is_end", "next"}, "replies": [{"rpid", "root",
   "parent", "ctime" (epoch s), "like", "member": {"mid", "uname"}, "content": {"message"},
-  "replies": [...nested]}]}}``. ``code`` -412/-352 is risk control (blocked), -101 not logged in.
+  "replies": [...nested]}]}}``. ``code`` -412/-352/-401 is risk control
+  (blocked), -101 not logged in; so is ``code: 0`` whose ``data`` is only a ``v_voucher``.
 * The site itself pages with the wbi-signed ``{base}/x/v2/reply/wbi/main?oid&type=1&mode=2
   &pagination_str={"offset": <next_offset>}&plat=1&web_location=1315875&wts&w_rid``, whose
   ``cursor.pagination_reply.next_offset`` is JSON inside a string, passed back verbatim. The
@@ -37,6 +38,7 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 
 from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://api.bilibili.com"
 BLOCK_CODES = {
@@ -44,6 +46,7 @@ BLOCK_CODES = {
     -352: "platform_error_352",
     -101: "login_required",
     -403: "platform_error_403",
+    -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
 }
 
 # Documented answers that are no crawl failure (bilibili-API-collect docs/comment/list.md).
@@ -138,16 +141,18 @@ class VideoCommentsSpider(BaseSpider):
                 {"oid": oid},
             )
 
-    def payload(self, response: Response) -> Any | None:
+    def payload(self, response: Response, later_page: bool = False) -> Any | None:
         data = self.load_json(response)
         if data is None:
             return None
         if not isinstance(data, dict) or "code" not in data:
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page)
             return None
         code = data["code"]
         if code in BLOCK_CODES:
             self.count_blocked(BLOCK_CODES[code], response.url)
+            self.refused(later_page)
             return None
         if code in GONE_CODES:  # the video's comments are closed or gone: nothing to read
             self._inc(f"skipped/{GONE_CODES[code]}")
@@ -155,8 +160,16 @@ class VideoCommentsSpider(BaseSpider):
             return None
         if code != 0:
             self.count_error(f"platform_error_{code}", response.url, str(data.get("message")))
+            self.refused(later_page)
             return None
-        return data.get("data") or {}
+        body = data.get("data") or {}
+        if isinstance(body, dict) and "v_voucher" in body:
+            # Risk control answered as success: ``{"code": 0, "data": {"v_voucher": "voucher_…"}}``
+            # instead of the page (a captcha to solve). Read as a page, it was an empty one.
+            self.count_blocked("risk_voucher", response.url)
+            self.refused(later_page)
+            return None
+        return body
 
     @batched
     def parse_video(self, response: Response, oid: str | None) -> Iterator[Any]:
@@ -186,9 +199,9 @@ class VideoCommentsSpider(BaseSpider):
                 title=video.get("title"),
                 text_raw=video.get("desc") or video.get("title") or "",
                 engagement={
-                    "likes": int(stat.get("like") or 0),
-                    "comments": int(stat.get("reply") or 0),
-                    "reposts": int(stat.get("share") or 0),
+                    "likes": parse_count(stat.get("like")) or 0,
+                    "comments": parse_count(stat.get("reply")) or 0,
+                    "reposts": parse_count(stat.get("share")) or 0,
                 },
                 created_at=created,
             )
@@ -200,7 +213,7 @@ class VideoCommentsSpider(BaseSpider):
 
     @batched
     def parse_replies(self, response: Response, oid: str, title: str, page: int) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
@@ -284,7 +297,7 @@ class VideoCommentsSpider(BaseSpider):
         thread): every page up to ``page.count``. Backward (-1, a known thread): earlier pages
         only while a page brings a reply not seen before. Replies are skipped only when seen
         before, since a watermark says nothing in an oldest-first list."""
-        data = self.payload(response)
+        data = self.payload(response, later_page=step < 0 or pn > 1)
         if data is None:
             return
         replies = [r for r in data.get("replies") or [] if isinstance(r, dict)]
@@ -355,8 +368,8 @@ class VideoCommentsSpider(BaseSpider):
             text_raw=text,
             mentions=list(dict.fromkeys(n for n in named if n)),
             engagement={
-                "likes": int(item.get("like") or 0),
-                "comments": int(item.get("rcount") or 0),
+                "likes": parse_count(item.get("like")) or 0,
+                "comments": parse_count(item.get("rcount")) or 0,
             },
             created_at=created,
             extra={

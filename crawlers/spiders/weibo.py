@@ -86,12 +86,13 @@ class WeiboSpider(BaseSpider):
 
     # --- payload checks ---------------------------------------------------------------------
 
-    def payload(self, response: Response) -> dict[str, Any] | None:
+    def payload(self, response: Response, later_page: bool = False) -> dict[str, Any] | None:
         data = self.load_json(response)
         if data is None:
             return None
         if not isinstance(data, dict):
             self.count_error("unexpected_shape", response.url)
+            self.refused(later_page)
             return None
         ok = data.get("ok")
         if ok == 0 and str(data.get("errno")) == RATE_LIMITED:
@@ -101,9 +102,11 @@ class WeiboSpider(BaseSpider):
             return None
         if ok == -100 or (isinstance(data.get("url"), str) and "passport" in data["url"]):
             self.count_blocked("login_required", response.url)
+            self.refused(later_page)
             return None
         if ok not in (0, 1):
             self.count_blocked(f"platform_error_{ok}", response.url)
+            self.refused(later_page)
             return None
         return data
 
@@ -135,7 +138,7 @@ class WeiboSpider(BaseSpider):
 
     @batched
     def parse_search(self, response: Response, keyword: str, page: int) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         body = data.get("data") or {}
@@ -149,7 +152,7 @@ class WeiboSpider(BaseSpider):
         next_page, since_id = info.get("page"), info.get("since_id")
         # Newest first: a page with nothing new means the rest was crawled before.
         if mblogs and fresh["new"] and (next_page or since_id) and page < self.source.max_pages:
-            number = int(next_page) if next_page else page + 1
+            number = parse_count(next_page) or page + 1
             yield self.get(
                 self.search_url(keyword, number, since_id),
                 self.parse_search,
@@ -209,7 +212,7 @@ class WeiboSpider(BaseSpider):
     def parse_reposts(
         self, response: Response, post_id: str, mid: str, root_text: str, page: int
     ) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         body = data.get("data") or {}
@@ -229,7 +232,7 @@ class WeiboSpider(BaseSpider):
         if (
             mblogs
             and fresh["new"]
-            and page < int(body.get("max") or 0)
+            and page < (parse_count(body.get("max")) or 0)
             and page < self.source.max_pages
         ):
             yield self.get(
@@ -248,7 +251,7 @@ class WeiboSpider(BaseSpider):
         page: int,
         old_api: bool = False,
     ) -> Iterator[Any]:
-        data = self.payload(response)
+        data = self.payload(response, later_page=page > 1)
         if data is None:
             return
         ctx = {"post_id": post_id, "mid": mid, "root_text": root_text}
@@ -289,7 +292,7 @@ class WeiboSpider(BaseSpider):
         if not (comments and fresh and page < self.source.max_pages):
             return
         if old_api:
-            if page < int(body.get("max") or 0):
+            if page < (parse_count(body.get("max")) or 0):
                 yield self.get(
                     self.old_comments_url(post_id, page + 1),
                     self.parse_comments,
@@ -396,7 +399,10 @@ class WeiboSpider(BaseSpider):
         if root is not None and emit_root and "created_at" in root:
             yield from self.mblog_records(root, key, url, None)
         created = self.parse_time_or_count(mblog.get("created_at"), url)
-        if created is None or self.known(key, mblog["id"], created):
+        if created is None:
+            return
+        # The full text of a long post comes back here; known() passed it the first time.
+        if not mblog.get("_full_text") and self.known(key, mblog["id"], created):
             return
         if fresh is not None:
             fresh["new"] += 1

@@ -60,18 +60,22 @@ def fixture_site() -> Iterator[Any]:
 
 
 @contextmanager
-def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``redis-server`` on a free 127.0.0.1 port, no persistence; its URL and process
-    (a test may stop it early to see Redis go away)."""
+def running_redis(
+    workdir: Path, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``redis-server`` on a free 127.0.0.1 port (or ``port``), no persistence; its URL
+    and process (a test may stop it early to see Redis go away, and start another on its port
+    to see Redis restart empty)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (Debian package redis-server)")
-    with socket.socket() as probe:  # the kernel picks a free port; redis binds it right after
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    if port is None:
+        with socket.socket() as probe:  # the kernel picks a free port; redis binds it next
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
     args += ["no", "--daemonize", "no", "--dir", str(workdir)]
-    log = open(workdir / "redis.log", "wb")  # noqa: SIM115 - closed after the server stops
+    log = open(workdir / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
@@ -79,7 +83,9 @@ def running_redis(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"redis-server exited with {proc.returncode}; see {workdir}/redis.log")
+                pytest.fail(
+                    f"redis-server exited with {proc.returncode}; see {workdir}/redis-{port}.log"
+                )
             try:
                 if client.ping():
                     break

@@ -361,3 +361,40 @@ def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fet
     assert "Redis stopped answering" in log
     # The crawl state is kept, as for a lost page: the next run pages up to what was not fetched.
     assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()
+
+
+def test_redis_restarting_empty_mid_crawl_is_not_taken_for_the_end_of_the_queue(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis restarted without persistence (a container restart, the default ``--save ""``
+    of a cache) comes back at once and empty: redis-py reconnects, the worker's queue reads
+    empty, and the crawl used to finish ``ok`` with most pages never fetched, saving a crawl
+    state that made the next run skip them for good."""
+    shared = ShopSite(hold_after=6)
+    source = shop(fixture_site(shared.routes()), "shop")
+    with running_redis(tmp_path) as (url, server), ThreadPoolExecutor(1) as pool:
+        monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+        monkeypatch.setenv("REDIS_URL", url)
+        settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
+        crawl = pool.submit(
+            crawl_sources, [source], brands, run_id="r1", settings=settings, timeout=60
+        )
+        deadline = time.monotonic() + 30
+        while shared.held < 2:
+            assert time.monotonic() < deadline and not crawl.done(), "the crawl never got going"
+            time.sleep(0.02)
+        server.terminate()
+        assert server.wait(10) == 0
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        with running_redis(tmp_path, port=port):
+            shared.release.set()
+            [report] = crawl.result(timeout=90)
+    assert report.status == "degraded" and report.stats["errors"] == {"redis_data_lost": 1}
+    assert report.landing_file is not None and len(landed_ids(report.landing_file)) >= 6 * PER_PAGE
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.log").read_text()
+    assert "Redis lost this run's keys" in log
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()

@@ -112,3 +112,22 @@ def test_last_run_that_brought_posts_survives_blocked_runs(koubei_home: str) -> 
     assert saved is not None
     assert (saved["status"], saved["finished_at"]) == ("blocked", blocked.finished_at)
     assert saved["last_ok_at"] == ok.finished_at  # how fresh the data is: the 09:00 crawl
+
+
+def test_a_run_with_a_chosen_id_does_not_freeze_the_health(koubei_home: str) -> None:
+    """``koubei crawl SRC --run-id manual`` once: ``"manual" > "20261203T…"`` made every later
+    (timestamped) run's health look like a late part of an older run; it was dropped, and the
+    source's health file showed the manual run for good."""
+    stats = {"koubei/pages": 1, "koubei/entries": 3, "koubei/items": 3}
+    manual = assess("s", "weibo", "manual", stats)
+    manual.started_at = "2026-12-03T01:00:00+00:00"
+    write_health(manual)
+    later = assess("s", "weibo", "20261203T093000000000", {"koubei/blocked/captcha": 2})
+    later.started_at = "2026-12-03T01:30:00.250000+00:00"
+    write_health(later)
+    saved = read_health("s")
+    assert saved is not None
+    assert (saved["run_id"], saved["status"]) == ("20261203T093000000000", "blocked")
+    # and a late part of the manual run still does not replace it
+    write_health(manual)
+    assert read_health("s")["run_id"] == "20261203T093000000000"  # type: ignore[index]

@@ -36,3 +36,21 @@ def test_states_saved_by_two_workers_of_one_run_are_merged(koubei_home: str) -> 
     merged = CrawlState("src")
     assert merged.watermark("kw:a") == T2 and merged.watermark("kw:b") == T1
     assert all(merged.seen(doc_id) for doc_id in ("x:1", "x:2", "x:3"))
+
+
+def test_an_unreadable_state_file_is_moved_aside_not_fatal(koubei_home: str) -> None:
+    path = CrawlState("src").path
+    for damaged in (b'{"watermarks": {"kw:a": "2026-11-24T1', b"\x00" * 64, b"[]",
+                    b'{"watermarks": {"kw:a": "yesterday"}}', b'{"seen": {"a": 1}}'):  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(damaged)
+        state = CrawlState("src")
+        assert state.unreadable and state.watermark("kw:a") is None
+        assert not path.exists()
+        [aside] = path.parent.glob("src.json.unreadable-*")
+        assert aside.read_bytes() == damaged
+        aside.unlink()
+        state.record("kw:a", "x:1", T2)
+        state.save()
+        assert CrawlState("src").watermark("kw:a") == T2
+        path.unlink()

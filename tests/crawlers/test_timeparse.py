@@ -34,6 +34,8 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("前天 23:05", datetime(2026, 11, 23, 23, 5, tzinfo=DEFAULT_TZ)),
         ("11-20", datetime(2026, 11, 20, tzinfo=DEFAULT_TZ)),
         ("11月20日 08:15", datetime(2026, 11, 20, 8, 15, tzinfo=DEFAULT_TZ)),
+        # no space after 日, as news pages write it (and as 2026年11月20日08:15 was read)
+        ("11月20日08:15", datetime(2026, 11, 20, 8, 15, tzinfo=DEFAULT_TZ)),
         ("12-30", datetime(2025, 12, 30, tzinfo=DEFAULT_TZ)),  # in the future this year
         ("2026-11-20 08:00", datetime(2026, 11, 20, 8, 0, tzinfo=DEFAULT_TZ)),
         ("2026-11-24 10:00:00", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),

@@ -275,3 +275,34 @@ def test_a_value_of_the_wrong_type_is_said_in_the_words_of_the_yaml(
     with pytest.raises(ConfigError) as info:
         load_alerts(tmp_path)
     assert str(info.value) == f"{tmp_path / 'alerts.yaml'}: {line}"
+
+
+def test_source_ids_written_as_numbers_are_ids(tmp_path: Path) -> None:
+    """YAML reads an unquoted id as an int; it was refused with a message about durations."""
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        "sources:\n  - {name: jd, platform: shop_json, product_ids: [100012043978, '7']}\n"
+        "  - {name: bili, platform: video_comments, post_ids: [170001, BV1xx]}\n",
+    )
+    config = load_file(path, SourcesConfig)
+    assert config.get("jd").product_ids == ["100012043978", "7"]
+    assert config.get("bili").post_ids == ["170001", "BV1xx"]
+
+
+def test_a_source_url_without_scheme_names_file_and_field(tmp_path: Path) -> None:
+    """It crawled nothing: Scrapy refused every request ("Missing scheme") inside the crawl,
+    and the health read ``empty``, "no entries on 0 parsed page(s)"."""
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        "sources:\n  - name: wb\n    platform: weibo\n    base_url: m.weibo.cn\n"
+        "  - name: news\n    platform: articles\n    feeds: ['https://a.cn/rss', a.cn/atom]\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_file(path, SourcesConfig)
+    assert str(info.value).splitlines() == [
+        f"{path}: sources[0].base_url: 'm.weibo.cn' is not an http(s) URL like https://m.weibo.cn",
+        f"{path}: sources[1].feeds: entry 1 'a.cn/atom' is not an http(s) URL like "
+        "https://m.weibo.cn",
+    ]

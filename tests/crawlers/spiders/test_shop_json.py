@@ -258,3 +258,77 @@ def test_jsonp_answer_as_jd_serves_it_field_by_field(
     assert docs["shop_json:10681890471"]["text_raw"] == "此用户未填写评价内容"
     assert report.stats.get("errors", {}) == {}
     assert report.status == "ok"
+
+
+def test_a_damaged_state_file_is_moved_aside_and_the_crawl_goes_on(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A state file cut short (a full disk, an interrupted copy) stopped every crawl of the
+    source at its first line, for good: the run crashed, nothing landed, status degraded."""
+    site = fixture_site({PATH: jd_route(page_2_cut=False)})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    state_file = Path(koubei_home) / "crawl-state" / "shop.json"
+    state_file.parent.mkdir(parents=True)
+    state_file.write_text('{"source": "shop", "watermarks": {"product:1001": "2026-11-2', "utf-8")
+
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.items == 5  # as with no state at all
+    assert report.stats["errors"] == {"state_unreadable": 1, "bad_time": 1}  # said, once
+    assert report.status == "degraded"
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    assert saved["watermarks"]["product:1001"] == "2026-11-24T10:00:00+08:00"
+    assert [p.name.split("-")[0] for p in state_file.parent.glob("shop.json.unreadable-*")] == [
+        "shop.json.unreadable"
+    ]
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.items == 0 and "state_unreadable" not in second.stats["errors"]
+
+
+def test_a_damaged_health_file_does_not_fail_the_crawl(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A health file cut short (a full disk) raised at the end of every later crawl, after it
+    had landed: each run reported ``crawler_failed`` with no landing file, for good."""
+    site = fixture_site({PATH: jd_route(page_2_cut=False)})
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    health = Path(koubei_home) / "health"
+    (health / "shop").mkdir(parents=True)
+    (health / "shop.json").write_text('{"source": "shop", "run_id": "r0", "sta', "utf-8")
+    (health / "shop" / "r0.0.json").write_bytes(b"\x00" * 16)
+
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.items == 5
+    assert "crawler_failed" not in report.stats["errors"]
+    saved = json.loads((health / "shop.json").read_text(encoding="utf-8"))
+    assert saved["run_id"] == "r1" and saved["items"] == 5
+
+
+def test_counts_written_as_text_are_read_not_fatal(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """JD writes its summary counts as text (``"13万+"``, jd_jsonp_fields.jsonp); a comment's
+    counts or score in that form (our robustness case) raised on ``int()``/``float()``, and
+    the whole page was lost."""
+    comment = {
+        "id": 18000000001,
+        "content": "鲜牧酸奶很多人说好",
+        "creationTime": "2026-11-24 11:00:00",
+        "referenceId": "1001",
+        "referenceName": "鲜牧 酸奶",
+        "score": "5",
+        "usefulVoteCount": "1.2万",
+        "replyCount": "10万+",
+        "nickname": "k***y",
+    }
+    odd_score = {**comment, "id": 18000000002, "score": "好评", "usefulVoteCount": "3"}
+    site = fixture_site({PATH: lambda q: Reply(json.dumps(
+        {"maxPage": "1", "comments": [comment, odd_score]}, ensure_ascii=False
+    ))})  # fmt: skip
+    source = Source(name="shop", platform="shop_json", base_url=site.url, product_ids=["1001"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None and report.status == "ok"
+    docs = by_id(report.landing_file)
+    first = docs["shop_json:18000000001"]
+    assert first["engagement"]["helpful"] == 12_000 and first["engagement"]["comments"] == 100_000
+    assert first["rating"] == 5.0
+    assert docs["shop_json:18000000002"]["rating"] is None

@@ -255,3 +255,93 @@ def test_every_field_of_a_real_reply_page(
     assert picture["author"]["region"] is None  # no location given
     assert picture["parent_id"] == answer["id"]
     assert report.stats.get("errors", {}) == {} and report.status == "ok"
+
+
+def test_risk_control_on_a_later_page_keeps_the_state_for_the_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``code: -412`` (bili_412.json) on page 2: the run lands page 1, but must not save its
+    watermark, or the next run stops at page 1 (all known) and never reads page 2's replies."""
+    refuse = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        if q["next"] == "0":
+            return Reply.page("bili_replies_p1.json")
+        return Reply.page("bili_412.json" if refuse["on"] else "bili_replies_p2.json")
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.landing_file is not None
+    assert "504" not in {r["native_id"] for r in jsonl.read(first.landing_file)}
+    assert first.stats["blocked"] == {"platform_error_412": 1}
+
+    refuse["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}
+
+
+def test_an_answer_the_parser_trips_on_is_counted_and_read_again_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A page whose ``cursor`` is not an object made the callback raise after its replies
+    were noted in the crawl state: Scrapy logged it, the page's replies never landed, the
+    health said ``ok`` and the saved state made every later run skip them."""
+    broken = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        data = json.loads(Reply.page("bili_replies_p1.json").body)
+        if broken["on"]:
+            data["data"]["cursor"] = ["not", "an", "object"]
+        else:
+            data["data"]["cursor"]["is_end"] = True
+        return Reply(json.dumps(data, ensure_ascii=False))
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["errors"] == {"parse_failed_attribute_error": 1}
+    assert first.status == "degraded"
+
+    broken["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert {"501", "503"} <= {r["native_id"] for r in jsonl.read(second.landing_file)}
+
+
+# Risk control answered as success: ``code: 0`` and a ``data`` holding only a captcha voucher,
+# as reported from real answers in SocialSisterYi/bilibili-API-collect#895 ("有时候只返回一个
+# v_voucher"), renmu123/biliAPI#4 (``{v_voucher:'voucher_<some_uuid>'}`` instead of the data)
+# and Ailitonia/omega-miya#161 (``input_value={'v_voucher': 'voucher_52...'}`` where the user
+# data should be). The voucher's uuid is ours.
+VOUCHER = {
+    "code": 0,
+    "message": "0",
+    "ttl": 1,
+    "data": {"v_voucher": "voucher_6c0e3f1e-8b0a-4d52-9a57-2f6f1f1c0d11"},
+}
+
+
+def test_a_captcha_voucher_answered_as_success_is_a_block_not_an_empty_page(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    voucher = {"on": True}
+
+    def replies(q: dict[str, str]) -> Reply:
+        if q["next"] == "0":
+            return Reply.page("bili_replies_p1.json")
+        return Reply(
+            json.dumps(VOUCHER) if voucher["on"] else Reply.page("bili_replies_p2.json").body
+        )
+
+    site = fixture_site({**routes(), "/x/v2/reply/main": replies})
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["blocked"] == {"risk_voucher": 1}
+    assert first.status == "degraded"
+
+    voucher["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}

@@ -295,3 +295,26 @@ def test_rate_limited_answers_are_blocked_not_empty(
     assert report.status == "blocked"
     assert report.stats["blocked"] == {"rate_limited": 3}  # 鲜牧, XianMu, 北岭
     assert report.items == 0
+
+
+def test_search_pages_that_repeat_what_this_run_read_stop_the_paging(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Past its last page, a search answers the same cards again under each next page number
+    (and a cursor that moves without new content). Every repeat counted as new, because only
+    earlier runs' items were "known": each keyword paged on to ``max_pages``."""
+
+    def search(q: dict[str, str]) -> Reply:
+        inner = dict(part.split("=", 1) for part in q["containerid"].split("&"))
+        if inner["q"] != "鲜牧":
+            return Reply.page("wb_search_end.json")
+        data = json.loads(Reply.page("wb_search_p1.json").body)
+        data["data"]["cardlistInfo"]["page"] = int(q.get("page", 1)) + 1
+        return Reply(json.dumps(data, ensure_ascii=False))
+
+    site = fixture_site({**routes(), "/api/container/getIndex": search})
+    source = Source(name="wb", platform="weibo", base_url=site.url, max_pages=12)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    pages = [q["page"] for q in site.hits("/api/container/getIndex") if "鲜牧" in q["containerid"]]
+    assert pages == ["1", "2"]  # page 2 brought nothing this run had not read: stop
+    assert report.landing_file is not None

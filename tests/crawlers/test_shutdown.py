@@ -1,0 +1,89 @@
+"""A crawl stopped half-way (SIGTERM from a service manager, Ctrl-C) must not save its state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from koubei.config import BrandsConfig, Source
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import PAGES, Reply
+from tests.crawlers.spiders.test_shop_json import PATH
+
+
+def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, tmp_path: Path
+) -> None:
+    """Scrapy answers SIGTERM/SIGINT by closing the spider (reason ``shutdown``) and dropping
+    the queued pages. What was fetched lands, but the state used to be saved as after a full
+    crawl: the next run stopped at page 0 (all known) and never read pages 1 and 2."""
+    release = {"slow": True}
+
+    def route(q: dict[str, str]) -> Reply:
+        page = int(q["page"])
+        data = json.loads((PAGES / "jd_p0.json").read_text(encoding="utf-8"))
+        data["maxPage"] = 6
+        if page > 0:
+            if release["slow"]:
+                time.sleep(2)  # in flight when the signal comes; pages 2-5 wait in the queue
+            data["comments"] = [
+                {**data["comments"][0], "id": 17000000000 + page, "creationTime": "2026-11-01"}
+            ]
+        return Reply(json.dumps(data, ensure_ascii=False))
+
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="shop",
+        platform="shop_json",
+        base_url=site.url,
+        product_ids=["1001"],
+        concurrency_per_domain=1,
+    )
+    job = tmp_path / "job.json"
+    job.write_text(
+        json.dumps(
+            {
+                "source": source.model_dump(mode="json"),
+                "brands": brands.model_dump(mode="json"),
+                "run_id": "r1",
+                "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
+            }
+        ),
+        encoding="utf-8",
+    )
+    log = open(tmp_path / "crawl.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "koubei.crawlers.run_one", str(job)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "KOUBEI_HOME": koubei_home},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not [q for q in site.hits(PATH) if q["page"] != "0"]:
+            assert proc.poll() is None and time.monotonic() < deadline, "crawl never paged"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    home = Path(koubei_home)
+    health = json.loads((home / "health" / "shop.json").read_text(encoding="utf-8"))
+    assert health["state_kept"] is True
+    assert not (home / "crawl-state" / "shop.json").exists()
+
+    release["slow"] = False
+    from koubei.crawlers.runner import crawl_sources
+
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.landing_file is not None
+    landed = {r["native_id"] for r in map(json.loads, again.landing_file.read_text().splitlines())}
+    assert {f"{17000000000 + page}" for page in range(1, 6)} <= landed
