@@ -11,12 +11,20 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from koubei import paths, redact
+from koubei import paths, redact, yamlconfig
 from koubei.textfile import read_utf8
 
 
@@ -28,14 +36,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FieldProblems(ValueError):
+    """Problems a whole-file check finds, each at its own field path (``brands[2].name``)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {why}" for where, why in problems))
+        self.problems = problems
+
+
+def _number_as_text(value: Any) -> Any:
+    # A brand called 361, a product id 100012043978: YAML reads them as numbers. Only plain
+    # decimals are numbers in the config loader (koubei.yamlconfig), so the text is as written.
+    if isinstance(value, list):
+        return [_number_as_text(v) for v in value]
+    return str(value) if type(value) is int else value
+
+
+#: text, or a whole number written without quotes (names, ids, keywords)
+Text = Annotated[str, BeforeValidator(_number_as_text)]
+Texts = Annotated[list[str], BeforeValidator(_number_as_text)]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_name(value: str) -> str:
+    """``value`` if it can name an environment variable, else a ValueError that does not echo it
+    (what is written in a ``*_env`` field by mistake is most often the secret itself)."""
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            "must be the name of an environment variable (letters, digits and _, like "
+            "KOUBEI_WEBHOOK_URL) that holds the secret, not the secret itself; the value "
+            f"written ({len(value)} characters) is not shown here"
+        )
+    return value
+
+
 # --- brands.yaml -------------------------------------------------------------------------------
 
 
 class Brand(_Strict):
-    name: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list, description="other names that mean the brand")
-    competitors: list[str] = Field(default_factory=list, description="names of other brands here")
-    exclude: list[str] = Field(
+    name: Text = Field(min_length=1)
+    aliases: Texts = Field(default_factory=list, description="other names that mean the brand")
+    competitors: Texts = Field(default_factory=list, description="names of other brands here")
+    exclude: Texts = Field(
         default_factory=list, description="words that mark a hit as off-topic (e.g. a place name)"
     )
 
@@ -49,7 +92,9 @@ class Brand(_Strict):
             if not term.strip():
                 where = "" if isinstance(value, str) else f"entry {index} "
                 raise ValueError(f"{where}is empty or blank ({term!r}): it would match every text")
-        return value
+        # Terms are matched as substrings: ' 鲜牧 ' (quoted with spaces) would never match
+        # '鲜牧酸奶'; the spaces are dropped.
+        return value.strip() if isinstance(value, str) else [t.strip() for t in value]
 
     @property
     def terms(self) -> list[str]:
@@ -63,14 +108,40 @@ class BrandsConfig(_Strict):
     @model_validator(mode="after")
     def _competitors_are_brands(self) -> BrandsConfig:
         names = [b.name for b in self.brands]
-        if len(set(names)) != len(names):
-            raise ValueError(f"brand names must be unique, got {names}")
-        for brand in self.brands:
+        problems: list[tuple[str, str]] = []
+        # Every name and alias of a brand counts a text for that brand: a term two brands share
+        # (a brand written twice, another brand's name as an alias) would count every text
+        # naming one for both.
+        owner: dict[str, str] = {}
+        for i, brand in enumerate(self.brands):
+            for field, terms in (("name", [brand.name]), ("aliases", brand.aliases)):
+                for j, term in enumerate(terms):
+                    where = f"brands[{i}].{field}" + ("" if field == "name" else f"[{j}]")
+                    first = owner.setdefault(term, where)
+                    if first != where and not first.startswith(f"brands[{i}]."):
+                        problems.append(
+                            (
+                                where,
+                                f"{term!r} is also {first}: a brand is listed once, and a "
+                                "name or alias belongs to one brand",
+                            )
+                        )
+        for i, brand in enumerate(self.brands):
             unknown = [c for c in brand.competitors if c not in names]
             if unknown:
-                raise ValueError(
-                    f"brand {brand.name!r} lists competitors {unknown} that are not brands here"
+                problems.append(
+                    (
+                        f"brands[{i}].competitors",
+                        f"brand {brand.name!r} lists competitors {unknown} that are not brands "
+                        "here",
+                    )
                 )
+            if brand.name in brand.competitors:
+                problems.append(
+                    (f"brands[{i}].competitors", f"brand {brand.name!r} is not its own competitor")
+                )
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     def get(self, name: str) -> Brand:
@@ -88,10 +159,10 @@ class Source(_Strict):
     platform: str = Field(description="spider name under crawlers/spiders/")
     enabled: bool = True
     base_url: str | None = Field(default=None, description="API or site root; platform default")
-    brands: list[str] | None = Field(default=None, description="brands to track; default all")
-    keywords: list[str] = Field(default_factory=list, description="extra search keywords")
-    product_ids: list[str] = Field(default_factory=list)
-    post_ids: list[str] = Field(default_factory=list)
+    brands: Texts | None = Field(default=None, description="brands to track; default all")
+    keywords: Texts = Field(default_factory=list, description="extra search keywords")
+    product_ids: Texts = Field(default_factory=list)
+    post_ids: Texts = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed or sitemap URLs")
     urls: list[str] = Field(default_factory=list, description="start URLs for page spiders")
     max_pages: int = Field(default=50, ge=1, le=10_000)
@@ -112,6 +183,10 @@ class Source(_Strict):
     @field_validator("cookie_env", "proxy_env")
     @classmethod
     def _secret_variable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # A cookie written here instead of its variable's name crawled without a cookie, unsaid.
+        check_env_name(value)
         # A cookie or a proxy URL with credentials stays out of every log line, whatever the
         # variable is called.
         redact.register_secret_names([value])
@@ -226,9 +301,13 @@ class SourcesConfig(_Strict):
     @model_validator(mode="after")
     def _unique_names(self) -> SourcesConfig:
         names = [s.name for s in self.sources]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"source names must be unique, repeated: {dupes}")
+        problems = [
+            (f"sources[{i}].name", f"{name!r} is already the name of sources[{names.index(name)}]")
+            for i, name in enumerate(names)
+            if names.index(name) != i
+        ]
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     def names(self) -> list[str]:
@@ -310,6 +389,12 @@ class ChannelConfig(_Strict):
                     f"{key!r} must not be written in YAML; set '{key}_env' to the name of an "
                     "environment variable that holds it"
                 )
+        bad = [k for k, v in options.items() if k.endswith("_env") and isinstance(v, str)]
+        for key in bad:
+            try:
+                check_env_name(options[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
         # Whatever the variables are called, their values stay out of every log line.
         redact.register_secret_names(
             str(v) for k, v in options.items() if k.endswith("_env") and isinstance(v, str)
@@ -376,13 +461,18 @@ class AlertsConfig(_Strict):
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:
         names = {c.name for c in self.channels}
+        problems = []
         for i, route in enumerate(self.routes):
             unknown = [n for n in route.channels if n not in names]
             if unknown:
-                raise ValueError(
-                    f"routes[{i}].channels: {', '.join(unknown)} not in channels "
-                    f"(known: {', '.join(sorted(names))})"
+                problems.append(
+                    (
+                        f"routes[{i}].channels",
+                        f"{', '.join(unknown)} not in channels (known: {', '.join(sorted(names))})",
+                    )
                 )
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     @field_validator("interval", "renotify")
@@ -461,7 +551,7 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
     except ValueError as exc:  # not UTF-8, naming the line
         raise ConfigError(f"{exc}; save the file as UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yamlconfig.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
@@ -473,6 +563,8 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem:
+            problem += " (indent with spaces: YAML does not allow tabs there)"
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
     if data is None:
         data = {}
@@ -484,23 +576,37 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         lines = []
         for error in exc.errors():
             message = error["msg"]
-            if error["type"] == "extra_forbidden":
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, FieldProblems):  # a whole-file check: each at its own path
+                lines += [f"{path}: {where}: {why}" for where, why in cause.problems]
+                continue
+            if error["type"] == "missing":
+                message = "missing: this field is required here"
+            elif error["type"] == "extra_forbidden":
                 known = _known_fields(model, tuple(error["loc"]))
                 message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
             elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
                 message = str(error["ctx"]["error"])  # our validators' own sentence
+            elif error["type"] == "string_type" and error["loc"][-1] not in _DURATIONS:
+                message = _expected_text(error.get("input"), unit=False)
             elif error["type"] in _TYPE_WORDS:
                 message = _TYPE_WORDS[error["type"]](error.get("input"))
             lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
 
 
-def _expected_text(value: Any) -> str:
+#: the fields holding a duration ('6h'): a bare number there lacks its unit
+_DURATIONS = {"quiet", "settling", "interval", "renotify", "repeat_interval"}
+
+
+def _expected_text(value: Any, unit: bool = True) -> str:
     if isinstance(value, bool):  # YAML 1.1: yes/no/on/off unquoted are booleans
         word = str(value).lower()
         return f"expected text, got {word}: YAML reads yes/no/on/off as {word}; quote the text"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and unit:
         return f"expected text, got {value}: a duration needs its unit ('6h'); quote a number"
+    if isinstance(value, int | float):
+        return f"expected text, got the number {value}; quote it if it is meant as text"
     return f"expected text, got {type(value).__name__} {value!r}"[:200]
 
 

@@ -275,3 +275,137 @@ def test_a_value_of_the_wrong_type_is_said_in_the_words_of_the_yaml(
     with pytest.raises(ConfigError) as info:
         load_alerts(tmp_path)
     assert str(info.value) == f"{tmp_path / 'alerts.yaml'}: {line}"
+
+
+def test_a_key_written_twice_is_refused_naming_its_line(tmp_path: Path) -> None:
+    # PyYAML keeps the last of two equal keys: a second `brands:` dropped every brand above it
+    # without a word (the first two brands were never watched).
+    text = "brands:\n  - name: 鲜牧\n  - name: 北岭\nbrands:\n  - name: 云朵\n"
+    write(tmp_path, "brands.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'brands.yaml'}: line 4, column 1: invalid YAML: key 'brands' is written "
+        "twice in one mapping (first on line 1); only one may stay"
+    )
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    aliases: [a]\n    aliases: [b]\n")
+    with pytest.raises(ConfigError, match=r"line 4, column 5: .*key 'aliases' is written twice"):
+        load_brands(tmp_path)
+
+
+def test_yaml_keys_are_the_text_written(tmp_path: Path) -> None:
+    # `yes:` was the key True and `1:` the key 1: "brands[0][1]: Keys should be strings".
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    yes: [x]\n    1: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert [line.split(": ")[1] for line in str(info.value).splitlines()] == [
+        "brands[0].yes",
+        "brands[0].1",
+    ]
+
+
+def test_numbers_in_names_and_ids_are_the_text_written(tmp_path: Path) -> None:
+    # A brand called 361 and a JD product id written without quotes were refused as "a duration
+    # needs its unit"; a leading 0 (YAML 1.1 octal) made the id 0123 the number 83.
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 361\n    aliases: [0361, 361度]\n")
+    assert load_brands(tmp_path).brands[0].terms == ["361", "0361", "361度"]
+    text = "sources:\n  - {name: jd, platform: shop_json, product_ids: [100012043978, 0123]}\n"
+    write(tmp_path, "sources.yaml", text)
+    assert load_sources(tmp_path).sources[0].product_ids == ["100012043978", "0123"]
+    write(tmp_path, "sources.yaml", "sources:\n  - {name: jd, platform: weibo, max_pages: 050}\n")
+    assert load_sources(tmp_path).sources[0].max_pages == 50
+
+
+def test_a_number_where_text_is_wanted_is_not_called_a_duration(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", "sources:\n  - {name: a, platform: weibo, schedule: 5}\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'sources.yaml'}: sources[0].schedule: expected text, got the number 5; "
+        "quote it if it is meant as text"
+    )
+
+
+def test_a_brand_listed_twice_or_a_term_two_brands_share_is_named_at_its_path(
+    tmp_path: Path,
+) -> None:
+    # Was one "(top level): brand names must be unique" for a repeat, and nothing at all for
+    # another brand's name written as an alias (every text naming it counted for both brands).
+    text = (
+        "brands:\n  - {name: 鲜牧, aliases: [北岭]}\n  - {name: 北岭}\n"
+        "  - {name: 鲜牧, competitors: [鲜牧]}\n"
+    )
+    write(tmp_path, "brands.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    path = tmp_path / "brands.yaml"
+    assert str(info.value).splitlines() == [
+        f"{path}: brands[1].name: '北岭' is also brands[0].aliases[0]: a brand is listed once, "
+        "and a name or alias belongs to one brand",
+        f"{path}: brands[2].name: '鲜牧' is also brands[0].name: a brand is listed once, "
+        "and a name or alias belongs to one brand",
+        f"{path}: brands[2].competitors: brand '鲜牧' is not its own competitor",
+    ]
+
+
+def test_a_source_listed_twice_is_named_at_its_path(tmp_path: Path) -> None:
+    text = "sources:\n  - {name: a, platform: weibo}\n  - {name: a, platform: weibo}\n"
+    write(tmp_path, "sources.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'sources.yaml'}: sources[1].name: 'a' is already the name of sources[0]"
+    )
+
+
+def test_brand_terms_lose_surrounding_spaces(tmp_path: Path) -> None:
+    # ' 鲜牧 ' (quoted with spaces) never matched a text like '鲜牧酸奶'.
+    write(tmp_path, "brands.yaml", "brands:\n  - {name: ' 鲜牧 ', aliases: ['XianMu ']}\n")
+    assert load_brands(tmp_path).brands[0].terms == ["鲜牧", "XianMu"]
+
+
+def test_a_brand_without_a_name_says_the_name_is_missing(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "brands:\n  - aliases: [鲜牧乳业]\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'brands.yaml'}: brands[0].name: missing: this field is required here"
+    )
+
+
+def test_a_tab_indent_says_to_indent_with_spaces(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "brands:\n\t- name: 鲜牧\n")
+    with pytest.raises(ConfigError, match=r"line 2, column 1: .*indent with spaces"):
+        load_brands(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "sources.yaml",
+            "sources:\n  - name: wb\n    platform: weibo\n"
+            "    cookie_env: 'SUB=_2A25SECRETCOOKIE; SUBP=0033'\n",
+        ),
+        (
+            "alerts.yaml",
+            "channels:\n  - name: ding\n    type: dingtalk\n    options:\n"
+            "      url_env: https://oapi.dingtalk.com/robot/send?access_token=SECRETCOOKIE\n"
+            "      secret_env: SECRETCOOKIE0123abc\n",
+        ),
+    ],
+    ids=["cookie", "webhook-url"],
+)
+def test_a_secret_written_where_its_variable_is_named_is_refused_unechoed(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    # A cookie in cookie_env crawled without any cookie and said nothing; a webhook URL in
+    # url_env was printed back as "environment variable https://oapi... is not set".
+    write(tmp_path, name, text)
+    with pytest.raises(ConfigError) as info:
+        load_file(tmp_path / name, SourcesConfig if name == "sources.yaml" else AlertsConfig)
+    message = str(info.value)
+    assert "SECRETCOOKIE" not in message
+    assert "oapi" not in message
+    field = "sources[0].cookie_env" if name == "sources.yaml" else "channels[0].options: url_env"
+    assert f"{tmp_path / name}: {field}: must be the name of an environment variable" in message
