@@ -92,7 +92,7 @@ def _whoami() -> str:
         context = FlowRunContext.get()
     except ImportError:  # pragma: no cover - prefect is a dependency
         context = None
-    if context is not None and context.flow_run is not None:
+    if context is not None and context.flow_run is not None and context.flow is not None:
         who += f", flow run {context.flow_run.name!r} ({context.flow.name})"
     return f"{who}, since {datetime.now(UTC).isoformat(timespec='seconds')}"
 
