@@ -13,6 +13,7 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -57,7 +58,18 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
     from koubei.pipeline.process import process_pending_files
 
     pending = ledger.pending_landing()
-    return [asdict(r) for r in process_pending_files(pending, workers=workers, progress=progress)]
+    reports = process_pending_files(pending, workers=workers, progress=progress)
+    return [asdict(r) for r in log_progress(reports, len(pending))]
+
+
+def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
+    """Each landing file's report, said in the run's log as it is done: a long process run of
+    a deployment (no terminal, no progress bar) shows how far it is in the Prefect UI."""
+    logger = get_run_logger()
+    for done, report in enumerate(reports, 1):
+        outcome = report.error or f"{report.processed} processed, {report.rejected} rejected"
+        logger.info(f"landing file {done}/{total} done: {report.source_file}: {outcome}")
+        yield report
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
@@ -211,7 +223,7 @@ def pipeline_cycle(
             from koubei.flows.dask_process import process_on_dask
 
             address = None if dask == "local" else dask
-            reports = process_on_dask(address, workers=process_workers or 2)
+            reports = process_on_dask(address, workers=process_workers or 2, progress=progress)
         else:
             reports = process_pending(progress, process_workers)
         for report in reports:

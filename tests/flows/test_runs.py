@@ -157,6 +157,19 @@ def test_a_run_waiting_for_another_says_so_in_its_own_log(
     assert len(took) == 1 and float(took[0].rsplit(" ", 1)[1].rstrip("s")) > 0.5, lines
 
 
+def test_a_process_run_logs_each_landing_file_as_it_is_done(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment's process run has no progress bar (no terminal): its log said nothing
+    # between the start and the summary, however long the files took.
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    landed = land()
+    state = process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True)
+    lines = [line for line in run_log(state) if line.startswith("landing file ")]
+    assert lines == [f"landing file 1/1 done: {landed}: {len(TEXTS)} processed, 0 rejected"]
+
+
 def run_log(state: Any) -> list[str]:
     """The messages of a flow run's log as the Prefect server holds them (what its UI shows)."""
     from prefect.client.orchestration import get_client
