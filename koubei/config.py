@@ -233,7 +233,7 @@ def check_cron(expr: str) -> str:
     deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
     every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
     """
-    parts = expr.split()
+    parts = _cron_parts(expr)
     if len(parts) != len(_CRON_FIELDS):
         raise ValueError(
             f"{expr!r} is not a cron expression: expected 5 fields "
@@ -252,6 +252,38 @@ def check_cron(expr: str) -> str:
 
 
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+#: the nicknames Prefect's cron (croniter) takes, as the five fields they mean
+_CRON_NICKNAMES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+def _cron_parts(expr: str) -> list[str]:
+    """The five fields to check, with the forms Prefect's cron also runs read as plain ones: a
+    nickname (``@daily``), ``?`` for any day, ``L`` the last day of the month (checked as the
+    28th, which every month has), ``1#2`` the second Monday and ``L5`` the last Friday (checked
+    as their weekday)."""
+    parts = _CRON_NICKNAMES.get(expr.strip().lower(), expr).split()
+    if len(parts) != len(_CRON_FIELDS):
+        return parts
+    day = ",".join("28" if item.lower() == "l" else item for item in parts[2].split(","))
+    weekday = ",".join(
+        re.sub(r"^(\w+)#[1-5]$|^[lL](\w+)$", lambda m: m.group(1) or m.group(2), item)
+        for item in parts[4].split(",")
+    )
+    return [
+        parts[0],
+        parts[1],
+        "*" if day == "?" else day,
+        parts[3],
+        "*" if weekday == "?" else weekday,
+    ]
 
 
 def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int]:

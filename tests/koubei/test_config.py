@@ -191,7 +191,24 @@ def test_schedule_must_be_cron_and_platform_known(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "cron", ["*/30 * * * *", "0 9 * * *", "0,30 8-20 * * mon-fri", "5 */2 1 jan,jul sun"]
+    "cron",
+    [
+        "*/30 * * * *",
+        "0 9 * * *",
+        "0,30 8-20 * * mon-fri",
+        "5 */2 1 jan,jul sun",
+        # Prefect runs these; the config refused them as "expected 5 fields" or "not valid
+        # cron": nicknames, the first Monday, the last day of the month, the last Friday, '?'.
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@midnight",
+        "0 9 * * 1#1",
+        "0 9 * * mon#2",
+        "0 23 L * *",
+        "0 9 * * L5",
+        "0 9 ? * *",
+    ],
 )
 def test_valid_crons_agree_with_prefect(cron: str) -> None:
     from prefect.client.schemas.schedules import CronSchedule
