@@ -581,7 +581,7 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
     except ValueError as exc:  # not UTF-8, naming the line
-        raise ConfigError(f"{exc}; save the file as UTF-8") from exc
+        raise ConfigError(f"{exc}{_encoding_hint(path)}; save the file as UTF-8") from exc
     try:
         data = yamlconfig.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
@@ -598,7 +598,8 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         if "'\\t'" in problem:
             problem += " (indent with spaces: YAML does not allow tabs there)"
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
-    if data is None:
+    empty = data is None
+    if empty:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
@@ -613,7 +614,7 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
                 lines += [f"{path}: {where}: {why}" for where, why in cause.problems]
                 continue
             if error["type"] == "missing":
-                message = "missing: this field is required here"
+                message = "missing: " + ("the file is empty" if empty else "required here")
             elif error["type"] == "extra_forbidden":
                 known = _known_fields(model, tuple(error["loc"]))
                 message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
@@ -629,6 +630,19 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
 
 #: the fields holding a duration ('6h'): a bare number there lacks its unit
 _DURATIONS = {"quiet", "settling", "interval", "renotify", "repeat_interval"}
+
+
+def _encoding_hint(path: Path) -> str:
+    """What a file that is not UTF-8 most likely is: Windows editors save Chinese text as GBK
+    (ANSI on a Chinese Windows) or UTF-16 ("Unicode")."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return " (it is UTF-16, Notepad's 'Unicode')"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return " (it reads as GBK, the ANSI encoding of a Chinese Windows)"
 
 
 def _expected_text(value: Any, unit: bool = True) -> str:

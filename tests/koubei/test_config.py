@@ -51,7 +51,10 @@ def test_config_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     path.write_bytes("brands:\n  - name: 鲜牧\n".encode("gbk"))  # saved as GBK by an editor
     with pytest.raises(ConfigError) as info:
         load_file(path, BrandsConfig)
-    assert str(info.value) == f"{path}:2: not UTF-8 (byte 0xcf); save the file as UTF-8"
+    assert str(info.value) == (
+        f"{path}:2: not UTF-8 (byte 0xcf) (it reads as GBK, the ANSI encoding of a Chinese "
+        "Windows); save the file as UTF-8"
+    )
 
 
 def test_a_control_character_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
@@ -386,7 +389,7 @@ def test_a_brand_without_a_name_says_the_name_is_missing(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as info:
         load_brands(tmp_path)
     assert str(info.value) == (
-        f"{tmp_path / 'brands.yaml'}: brands[0].name: missing: this field is required here"
+        f"{tmp_path / 'brands.yaml'}: brands[0].name: missing: required here"
     )
 
 
@@ -426,3 +429,24 @@ def test_a_secret_written_where_its_variable_is_named_is_refused_unechoed(
     assert "oapi" not in message
     field = "sources[0].cookie_env" if name == "sources.yaml" else "channels[0].options: url_env"
     assert f"{tmp_path / name}: {field}: must be the name of an environment variable" in message
+
+
+def test_an_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "# every brand commented out\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'brands.yaml'}: brands: missing: the file is empty"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [("gbk", "it reads as GBK"), ("utf-16", "it is UTF-16")],
+)
+def test_a_file_saved_by_a_windows_editor_says_its_encoding(
+    tmp_path: Path, encoding: str, said: str
+) -> None:
+    (tmp_path / "brands.yaml").write_bytes("brands:\n  - name: 鲜牧\n".encode(encoding))
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'brands.yaml'}:")
+    assert f"({said}" in str(info.value) and str(info.value).endswith("save the file as UTF-8")
