@@ -686,6 +686,10 @@ def load_alerts(config_dir: Path | None = None) -> AlertsConfig:
 def secret(env_name: str, *, file: Path | str, field: str) -> str:
     """Read a secret from the environment; a missing one names the variable, file and field."""
     value = os.environ.get(env_name)
-    if not value:
+    if value is None:
         raise ConfigError(f"{file}: {field}: environment variable {env_name} is not set")
+    if not value.strip():
+        # `export KOUBEI_WEBHOOK_URL=` in a unit file, or a quoted blank: it IS set, so "not
+        # set" sent people looking for the wrong mistake.
+        raise ConfigError(f"{file}: {field}: environment variable {env_name} is set but empty")
     return value

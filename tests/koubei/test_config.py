@@ -149,6 +149,19 @@ def test_missing_secret_names_variable_file_and_field(monkeypatch: pytest.Monkey
     assert secret("KOUBEI_TEST_SECRET", file="f", field="x") == "s3cret"
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_secret_variable_set_but_empty_is_not_called_unset(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("KOUBEI_TEST_SECRET", value)
+    with pytest.raises(ConfigError) as info:
+        secret("KOUBEI_TEST_SECRET", file="config/alerts.yaml", field="channels[0].url_env")
+    assert str(info.value) == (
+        "config/alerts.yaml: channels[0].url_env: "
+        "environment variable KOUBEI_TEST_SECRET is set but empty"
+    )
+
+
 def test_durations() -> None:
     assert parse_duration("5m") == 300
     assert parse_duration("2h") == 7200
