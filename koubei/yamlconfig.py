@@ -6,9 +6,9 @@
 * Keys are the text written: ``yes:`` or ``on:`` stay ``'yes'``/``'on'`` (YAML 1.1 made them
   ``True``) and ``1:`` stays ``'1'``, so a stray key is an "unknown field" naming it.
 * Only plain decimal numbers are integers. YAML 1.1 also reads ``0123`` as octal 83, ``1_000``
-  as 1000 and ``1:30`` as 90 (base 60): a product id ``0123`` or a duration ``1:30`` became
-  another number silently; now they stay text as written, and a field that wants a number
-  reads decimal text itself.
+  as 1000 and ``22:30`` as 1350 (base 60): a product id ``0123`` became another number
+  silently, and ``quiet_hours: {start: 22:30}`` was refused as a number; now they stay text as
+  written, and a field that wants a number reads decimal text itself.
 """
 
 from __future__ import annotations

@@ -463,3 +463,13 @@ def test_a_file_saved_by_a_windows_editor_says_its_encoding(
         load_brands(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / 'brands.yaml'}:")
     assert f"({said}" in str(info.value) and str(info.value).endswith("save the file as UTF-8")
+
+
+def test_unquoted_clock_times_are_times(tmp_path: Path) -> None:
+    # YAML 1.1 reads 22:30 as the base-60 number 1350: `start: 22:30` was refused as "expected
+    # text, got 1350: a duration needs its unit", and `digest_at: 10:00` as 600.
+    write(tmp_path, "alerts.yaml", "quiet_hours: {start: 22:30, end: 07:00}\ndigest_at: 10:00\n")
+    alerts = load_alerts(tmp_path)
+    assert alerts.quiet_hours is not None
+    assert (alerts.quiet_hours.start, alerts.quiet_hours.end) == ("22:30", "07:00")
+    assert alerts.digest_at == "10:00"
