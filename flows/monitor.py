@@ -45,7 +45,9 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
     from koubei.crawlers.runner import crawl_sources
 
     brands = cfg.load_brands(config_dir)
-    sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
+    configured = cfg.load_sources(config_dir)
+    cfg.check_tracked_brands(configured, brands, config_dir / "sources.yaml")
+    sources = [s for s in configured.sources if s.enabled]
     if source_names:
         sources = [s for s in sources if s.name in source_names]
     # A source's crawl state (watermarks, seen ids) must not be advanced by two runs at once.
@@ -148,8 +150,8 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     """
     from koubei.analysis.alerts.channels import build_channels
 
-    cfg.load_brands(config_dir)
     configured = cfg.load_sources(config_dir)
+    cfg.check_tracked_brands(configured, cfg.load_brands(config_dir), config_dir / "sources.yaml")
     enabled = [s.name for s in configured.sources if s.enabled]
     for name in sources or []:
         if name not in enabled:

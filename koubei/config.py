@@ -683,6 +683,24 @@ def load_alerts(config_dir: Path | None = None) -> AlertsConfig:
     return load_file((config_dir or paths.CONFIG_DIR) / "alerts.yaml", AlertsConfig)
 
 
+def check_tracked_brands(sources: SourcesConfig, brands: BrandsConfig, sources_file: Path) -> None:
+    """Every brand a source's ``brands`` names is in brands.yaml (the two files agree).
+
+    A name missing there killed that source's crawler at start with a traceback about Scrapy's
+    stats in its crawl log, and the crawl was only "degraded".
+    """
+    names = [b.name for b in brands.brands]
+    problems = [
+        f"{sources_file}: sources[{i}].brands[{j}]: {name!r} is not a brand in brands.yaml "
+        f"(brands: {', '.join(names)})"
+        for i, source in enumerate(sources.sources)
+        for j, name in enumerate(source.brands or [])
+        if name not in names
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def secret(env_name: str, *, file: Path | str, field: str) -> str:
     """Read a secret from the environment; a missing one names the variable, file and field."""
     value = os.environ.get(env_name)
