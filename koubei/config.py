@@ -56,6 +56,16 @@ def _number_as_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_number_as_text)]
 Texts = Annotated[list[str], BeforeValidator(_number_as_text)]
 
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic reads true as 1: `max_pages: true` crawled one page, without a word.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {str(value).lower()}")
+    return value
+
+
+#: a whole number, never a YAML boolean
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -165,7 +175,7 @@ class Source(_Strict):
     post_ids: Texts = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed or sitemap URLs")
     urls: list[str] = Field(default_factory=list, description="start URLs for page spiders")
-    max_pages: int = Field(default=50, ge=1, le=10_000)
+    max_pages: Count = Field(default=50, ge=1, le=10_000)
     schedule: str = Field(
         default="*/5 * * * *", description="cron (5 fields, Asia/Shanghai) of its crawl deployment"
     )
@@ -173,7 +183,7 @@ class Source(_Strict):
     user_agent: str | None = None
     proxy_env: str | None = Field(default=None, description="env var holding a proxy URL")
     obey_robots: bool = True
-    concurrency_per_domain: int = Field(default=2, ge=1, le=64)
+    concurrency_per_domain: Count = Field(default=2, ge=1, le=64)
 
     @field_validator("schedule")
     @classmethod
@@ -666,6 +676,7 @@ _TYPE_WORDS: dict[str, Callable[[Any], str]] = {
     "model_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
     "int_parsing": lambda v: f"expected an integer, got {v!r}",
     "int_type": lambda v: f"expected an integer, got {v!r}",
+    "int_from_float": lambda v: f"expected a whole number, got {v!r}",
     "float_parsing": lambda v: f"expected a number, got {v!r}",
     "float_type": lambda v: f"expected a number, got {v!r}",
 }

@@ -473,3 +473,16 @@ def test_unquoted_clock_times_are_times(tmp_path: Path) -> None:
     assert alerts.quiet_hours is not None
     assert (alerts.quiet_hours.start, alerts.quiet_hours.end) == ("22:30", "07:00")
     assert alerts.digest_at == "10:00"
+
+
+def test_a_boolean_is_no_page_count(tmp_path: Path) -> None:
+    # pydantic reads true as 1: `max_pages: true` crawled one page per target, unsaid.
+    text = "sources:\n  - {name: a, platform: weibo, max_pages: true, concurrency_per_domain: 1.5}\n"
+    write(tmp_path, "sources.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    path = tmp_path / "sources.yaml"
+    assert str(info.value).splitlines() == [
+        f"{path}: sources[0].max_pages: expected a whole number, got true",
+        f"{path}: sources[0].concurrency_per_domain: expected a whole number, got 1.5",
+    ]
