@@ -56,6 +56,7 @@ def _number_as_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_number_as_text)]
 Texts = Annotated[list[str], BeforeValidator(_number_as_text)]
 
+
 def _not_a_boolean(value: Any) -> Any:
     # pydantic reads true as 1: `max_pages: true` crawled one page, without a word.
     if isinstance(value, bool):

@@ -477,7 +477,9 @@ def test_unquoted_clock_times_are_times(tmp_path: Path) -> None:
 
 def test_a_boolean_is_no_page_count(tmp_path: Path) -> None:
     # pydantic reads true as 1: `max_pages: true` crawled one page per target, unsaid.
-    text = "sources:\n  - {name: a, platform: weibo, max_pages: true, concurrency_per_domain: 1.5}\n"
+    text = (
+        "sources:\n  - {name: a, platform: weibo, max_pages: true, concurrency_per_domain: 1.5}\n"
+    )
     write(tmp_path, "sources.yaml", text)
     with pytest.raises(ConfigError) as info:
         load_sources(tmp_path)
