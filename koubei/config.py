@@ -462,6 +462,17 @@ class RouteConfig(_Strict):
     )
     continue_: bool = Field(default=False, alias="continue", description="also try the next routes")
 
+    @field_validator("match")
+    @classmethod
+    def _known_severity(cls, match: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        # A misspelt severity (critcal) matched no incident, ever, and said nothing.
+        wanted = match.get("severity", [])
+        known = get_args(Severity)
+        for value in [wanted] if isinstance(wanted, str) else wanted:
+            if value not in known:
+                raise ValueError(f"severity {value!r} is not one of {', '.join(known)}")
+        return match
+
     @field_validator("repeat_interval")
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
@@ -505,6 +516,15 @@ class AlertsConfig(_Strict):
     def _routes_name_channels(self) -> AlertsConfig:
         names = {c.name for c in self.channels}
         problems = []
+        # Routes, the outbox and the incident history know a channel, and an incident its
+        # detector, by name: two of one name were one, silently.
+        for kind, entries in (("channels", self.channels), ("detectors", self.detectors)):
+            seen = [entry.name for entry in entries]
+            problems += [
+                (f"{kind}[{i}].name", f"{name!r} is already the name of {kind}[{seen.index(name)}]")
+                for i, name in enumerate(seen)
+                if seen.index(name) != i
+            ]
         for i, route in enumerate(self.routes):
             unknown = [n for n in route.channels if n not in names]
             if unknown:

@@ -488,3 +488,31 @@ def test_a_boolean_is_no_page_count(tmp_path: Path) -> None:
         f"{path}: sources[0].max_pages: expected a whole number, got true",
         f"{path}: sources[0].concurrency_per_domain: expected a whole number, got 1.5",
     ]
+
+
+def test_a_misspelt_severity_or_a_repeated_channel_or_detector_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    # `match: {severity: critcal}` matched nothing ever; two channels (or detectors) of one name
+    # were one for routes, the outbox and the history. All passed without a word.
+    hook = "{url_env: KOUBEI_WEBHOOK_URL, secret_env: KOUBEI_WEBHOOK_SECRET}"
+    text = (
+        "detectors:\n  - {name: d, type: negative_volume}\n  - {name: d, type: negative_share}\n"
+        f"channels:\n  - {{name: hook, type: webhook, options: {hook}}}\n"
+        f"  - {{name: hook, type: webhook, options: {hook}}}\n"
+        "routes:\n  - {match: {severity: [warning, critical]}, channels: [hook]}\n"
+    )
+    write(tmp_path, "alerts.yaml", text)
+    path = tmp_path / "alerts.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_alerts(tmp_path)
+    assert str(info.value).splitlines() == [
+        f"{path}: channels[1].name: 'hook' is already the name of channels[0]",
+        f"{path}: detectors[1].name: 'd' is already the name of detectors[0]",
+    ]
+    write(tmp_path, "alerts.yaml", "routes:\n  - {match: {severity: critcal}, channels: [x]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_alerts(tmp_path)
+    assert str(info.value) == (
+        f"{path}: routes[0].match: severity 'critcal' is not one of info, warning, critical"
+    )
