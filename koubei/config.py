@@ -448,11 +448,11 @@ class ChannelConfig(_Strict):
 class RouteConfig(_Strict):
     """Alertmanager-style route: the first route whose matchers all hold picks the channels."""
 
-    match: dict[Literal["brand", "group", "severity"], str | list[str]] = Field(
+    match: dict[Literal["brand", "group", "severity"], Text | Texts] = Field(
         default_factory=dict, description="label → value or list of values; empty matches all"
     )
     channels: list[str] = Field(min_length=1, description="channel names from `channels`")
-    mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
+    mentions: Texts = Field(default_factory=list, description="extra on-call ids to @")
     repeat_interval: str | None = Field(
         default=None, description="repeat a still-active incident this often (default: `renotify`)"
     )

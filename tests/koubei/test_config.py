@@ -516,3 +516,16 @@ def test_a_misspelt_severity_or_a_repeated_channel_or_detector_name_is_refused(
     assert str(info.value) == (
         f"{path}: routes[0].match: severity 'critcal' is not one of info, warning, critical"
     )
+
+
+def test_a_route_takes_numbers_as_the_brand_names_and_mobiles_they_are(tmp_path: Path) -> None:
+    # A brand may be called 361 (brands.yaml takes it), and DingTalk @-mentions are mobile
+    # numbers: unquoted, a route refused both as "expected text".
+    text = (
+        "channels:\n  - {name: x, type: webhook, options: {url_env: A, secret_env: B}}\n"
+        "routes:\n  - {match: {brand: 361}, channels: [x], mentions: [13800000000]}\n"
+    )
+    write(tmp_path, "alerts.yaml", text)
+    (route,) = load_alerts(tmp_path).routes
+    assert route.match == {"brand": "361"} and route.mentions == ["13800000000"]
+    assert route.matches({"brand": "361"})
