@@ -49,6 +49,10 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
     cfg.check_tracked_brands(configured, brands, config_dir / "sources.yaml")
     sources = [s for s in configured.sources if s.enabled]
     if source_names:
+        # A deployment's `sources` outlives an edit of sources.yaml (a renamed or disabled
+        # source): its runs crawled nothing and ended Completed, every time. Now they fail,
+        # naming it, and the failed run raises its operational incident.
+        check_enabled(configured, source_names, config_dir)
         sources = [s for s in sources if s.name in source_names]
     # A source's crawl state (watermarks, seen ids) must not be advanced by two runs at once.
     with stage_locks([f"crawl-{s.name}" for s in sources]):
@@ -152,14 +156,7 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
 
     configured = cfg.load_sources(config_dir)
     cfg.check_tracked_brands(configured, cfg.load_brands(config_dir), config_dir / "sources.yaml")
-    enabled = [s.name for s in configured.sources if s.enabled]
-    for name in sources or []:
-        if name not in enabled:
-            why = "is disabled (enabled: false)" if name in configured.names() else "is not there"
-            raise cfg.ConfigError(
-                f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
-                f"enabled sources: {', '.join(enabled) or 'none'}"
-            )
+    check_enabled(configured, sources or [], config_dir)
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
     from koubei.pipeline.index.templates import replica_count
 
@@ -168,6 +165,18 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
         from koubei.crawlers.distributed import check_shared_queue
 
         check_shared_queue({})
+
+
+def check_enabled(configured: cfg.SourcesConfig, names: list[str], config_dir: Path) -> None:
+    """Each of ``names`` is an enabled source of ``sources.yaml``, else a ConfigError naming it."""
+    enabled = [s.name for s in configured.sources if s.enabled]
+    for name in names:
+        if name not in enabled:
+            why = "is disabled (enabled: false)" if name in configured.names() else "is not there"
+            raise cfg.ConfigError(
+                f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
+                f"enabled sources: {', '.join(enabled) or 'none'}"
+            )
 
 
 def _counts(report: Any) -> dict[str, int]:

@@ -188,6 +188,21 @@ def run_log(state: Any) -> list[str]:
     return lines
 
 
+def test_a_crawl_deployment_of_a_source_gone_from_the_config_fails_naming_it(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment's `sources` outlives an edit of sources.yaml: a renamed source's scheduled
+    # crawl crawled nothing and ended Completed, every time.
+    from koubei.flows.monitor import crawl_flow
+
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    state = crawl_flow(config_dir=config_dir, sources=["shop-reviewz"], return_state=True)
+    assert state.is_failed()
+    assert "source 'shop-reviewz' is not there; enabled sources: shop-reviews, weibo-search" in (
+        str(state.result(raise_on_failure=False))
+    )
+
+
 def test_index_retries_after_a_transient_failure(
     config_dir: Path,
     es: Elasticsearch,
