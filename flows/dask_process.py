@@ -110,11 +110,15 @@ class DaskEnricher:
 
 
 def process_on_dask(
-    address: str | None = None, workers: int = 2, batch_size: int = DEFAULT_BATCH
+    address: str | None = None,
+    workers: int = 2,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Process every pending landing file with the per-record work on Dask; the reports.
 
     Runs as a subflow whose task runner is the Dask cluster, so the calling flow keeps its own.
+    ``progress`` shows the same bar as the local runner, advanced as each batch comes back.
     """
     from prefect import flow
 
@@ -125,11 +129,13 @@ def process_on_dask(
     def process_dask() -> list[dict[str, Any]]:
         from dataclasses import asdict
 
+        from koubei.flows.monitor import log_progress
         from koubei.pipeline import ledger
         from koubei.pipeline.process import process_pending_files
 
         enricher = DaskEnricher(load_model(), batch_size)
         pending = ledger.pending_landing()
-        return [asdict(r) for r in process_pending_files(pending, enricher=enricher)]
+        reports = process_pending_files(pending, enricher=enricher, progress=progress)
+        return [asdict(r) for r in log_progress(reports, len(pending))]
 
     return process_dask()

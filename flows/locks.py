@@ -16,6 +16,8 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 from koubei import paths
 from koubei.log import get_logger
@@ -38,15 +40,19 @@ class StageBusy(RuntimeError):
 def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
     """Hold the lock ``name`` for the block; wait up to ``wait_s`` seconds for it.
 
+    The holder writes who it is into the lock file (process id, flow run, since when), so a
+    run that has to wait says in its own log (the Prefect run's, when it is one) which run it
+    waits for, and how long it waited once it has the lock.
+
     Raises
     ------
     StageBusy
-        The lock was still held after ``wait_s`` seconds.
+        The lock was still held after ``wait_s`` seconds (the message names the holder).
     """
     path = paths.state_dir("locks") / f"{name}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait_s
+        start = time.monotonic()
         waited = False
         while True:
             try:
@@ -54,19 +60,60 @@ def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if not waited:
-                    log.info("waiting for a running stage to finish", lock=str(path))
+                    _say(
+                        f"waiting for the {name!r} lock held by {_holder(path)} "
+                        f"(up to {wait_s:.0f}s): another run is at work on the same state"
+                    )
                     waited = True
-                if time.monotonic() >= deadline:
+                if time.monotonic() - start >= wait_s:
                     raise StageBusy(
-                        f"{path}: still held by another run after {wait_s:.0f}s"
+                        f"{path}: still held by {_holder(path)} after {wait_s:.0f}s"
                     ) from None
                 time.sleep(POLL_S)
+        if waited:
+            _say(f"took the {name!r} lock after waiting {time.monotonic() - start:.1f}s")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _whoami().encode(), 0)
         try:
             yield
         finally:
+            os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _whoami() -> str:
+    """This process and, inside a Prefect run, the flow run: what a waiting run is told."""
+    who = f"pid {os.getpid()}"
+    try:
+        from prefect.context import FlowRunContext
+
+        context = FlowRunContext.get()
+    except ImportError:  # pragma: no cover - prefect is a dependency
+        context = None
+    if context is not None and context.flow_run is not None and context.flow is not None:
+        who += f", flow run {context.flow_run.name!r} ({context.flow.name})"
+    return f"{who}, since {datetime.now(UTC).isoformat(timespec='seconds')}"
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        text = ""
+    return text or "another process"
+
+
+def _say(message: str) -> None:
+    """Into the Prefect run's log inside a run (what its UI shows), else koubei's log."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        get_run_logger().info(message)
+    except MissingContextError:
+        log.info(message)
 
 
 @contextmanager

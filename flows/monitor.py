@@ -13,6 +13,7 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -44,8 +45,14 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
     from koubei.crawlers.runner import crawl_sources
 
     brands = cfg.load_brands(config_dir)
-    sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
+    configured = cfg.load_sources(config_dir)
+    cfg.check_tracked_brands(configured, brands, config_dir / "sources.yaml")
+    sources = [s for s in configured.sources if s.enabled]
     if source_names:
+        # A deployment's `sources` outlives an edit of sources.yaml (a renamed or disabled
+        # source): its runs crawled nothing and ended Completed, every time. Now they fail,
+        # naming it, and the failed run raises its operational incident.
+        check_enabled(configured, source_names, config_dir)
         sources = [s for s in sources if s.name in source_names]
     # A source's crawl state (watermarks, seen ids) must not be advanced by two runs at once.
     with stage_locks([f"crawl-{s.name}" for s in sources]):
@@ -57,7 +64,18 @@ def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]
     from koubei.pipeline.process import process_pending_files
 
     pending = ledger.pending_landing()
-    return [asdict(r) for r in process_pending_files(pending, workers=workers, progress=progress)]
+    reports = process_pending_files(pending, workers=workers, progress=progress)
+    return [asdict(r) for r in log_progress(reports, len(pending))]
+
+
+def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
+    """Each landing file's report, said in the run's log as it is done: a long process run of
+    a deployment (no terminal, no progress bar) shows how far it is in the Prefect UI."""
+    logger = get_run_logger()
+    for done, report in enumerate(reports, 1):
+        outcome = report.error or f"{report.processed} processed, {report.rejected} rejected"
+        logger.info(f"landing file {done}/{total} done: {report.source_file}: {outcome}")
+        yield report
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
@@ -136,16 +154,9 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     """
     from koubei.analysis.alerts.channels import build_channels
 
-    cfg.load_brands(config_dir)
     configured = cfg.load_sources(config_dir)
-    enabled = [s.name for s in configured.sources if s.enabled]
-    for name in sources or []:
-        if name not in enabled:
-            why = "is disabled (enabled: false)" if name in configured.names() else "is not there"
-            raise cfg.ConfigError(
-                f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
-                f"enabled sources: {', '.join(enabled) or 'none'}"
-            )
+    cfg.check_tracked_brands(configured, cfg.load_brands(config_dir), config_dir / "sources.yaml")
+    check_enabled(configured, sources or [], config_dir)
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
     from koubei.pipeline.index.templates import replica_count
 
@@ -154,6 +165,18 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
         from koubei.crawlers.distributed import check_shared_queue
 
         check_shared_queue({})
+
+
+def check_enabled(configured: cfg.SourcesConfig, names: list[str], config_dir: Path) -> None:
+    """Each of ``names`` is an enabled source of ``sources.yaml``, else a ConfigError naming it."""
+    enabled = [s.name for s in configured.sources if s.enabled]
+    for name in names:
+        if name not in enabled:
+            why = "is disabled (enabled: false)" if name in configured.names() else "is not there"
+            raise cfg.ConfigError(
+                f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
+                f"enabled sources: {', '.join(enabled) or 'none'}"
+            )
 
 
 def _counts(report: Any) -> dict[str, int]:
@@ -211,7 +234,7 @@ def pipeline_cycle(
             from koubei.flows.dask_process import process_on_dask
 
             address = None if dask == "local" else dask
-            reports = process_on_dask(address, workers=process_workers or 2)
+            reports = process_on_dask(address, workers=process_workers or 2, progress=progress)
         else:
             reports = process_pending(progress, process_workers)
         for report in reports:

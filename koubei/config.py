@@ -11,12 +11,20 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from koubei import paths, redact
+from koubei import paths, redact, yamlconfig
 from koubei.textfile import read_utf8
 
 
@@ -28,14 +36,60 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FieldProblems(ValueError):
+    """Problems a whole-file check finds, each at its own field path (``brands[2].name``)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {why}" for where, why in problems))
+        self.problems = problems
+
+
+def _number_as_text(value: Any) -> Any:
+    # A brand called 361, a product id 100012043978: YAML reads them as numbers. Only plain
+    # decimals are numbers in the config loader (koubei.yamlconfig), so the text is as written.
+    if isinstance(value, list):
+        return [_number_as_text(v) for v in value]
+    return str(value) if type(value) is int else value
+
+
+#: text, or a whole number written without quotes (names, ids, keywords)
+Text = Annotated[str, BeforeValidator(_number_as_text)]
+Texts = Annotated[list[str], BeforeValidator(_number_as_text)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic reads true as 1: `max_pages: true` crawled one page, without a word.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {str(value).lower()}")
+    return value
+
+
+#: a whole number, never a YAML boolean
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_name(value: str) -> str:
+    """``value`` if it can name an environment variable, else a ValueError that does not echo it
+    (what is written in a ``*_env`` field by mistake is most often the secret itself)."""
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            "must be the name of an environment variable (letters, digits and _, like "
+            "KOUBEI_WEBHOOK_URL) that holds the secret, not the secret itself; the value "
+            f"written ({len(value)} characters) is not shown here"
+        )
+    return value
+
+
 # --- brands.yaml -------------------------------------------------------------------------------
 
 
 class Brand(_Strict):
-    name: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list, description="other names that mean the brand")
-    competitors: list[str] = Field(default_factory=list, description="names of other brands here")
-    exclude: list[str] = Field(
+    name: Text = Field(min_length=1)
+    aliases: Texts = Field(default_factory=list, description="other names that mean the brand")
+    competitors: Texts = Field(default_factory=list, description="names of other brands here")
+    exclude: Texts = Field(
         default_factory=list, description="words that mark a hit as off-topic (e.g. a place name)"
     )
 
@@ -49,7 +103,9 @@ class Brand(_Strict):
             if not term.strip():
                 where = "" if isinstance(value, str) else f"entry {index} "
                 raise ValueError(f"{where}is empty or blank ({term!r}): it would match every text")
-        return value
+        # Terms are matched as substrings: ' 鲜牧 ' (quoted with spaces) would never match
+        # '鲜牧酸奶'; the spaces are dropped.
+        return value.strip() if isinstance(value, str) else [t.strip() for t in value]
 
     @property
     def terms(self) -> list[str]:
@@ -63,14 +119,40 @@ class BrandsConfig(_Strict):
     @model_validator(mode="after")
     def _competitors_are_brands(self) -> BrandsConfig:
         names = [b.name for b in self.brands]
-        if len(set(names)) != len(names):
-            raise ValueError(f"brand names must be unique, got {names}")
-        for brand in self.brands:
+        problems: list[tuple[str, str]] = []
+        # Every name and alias of a brand counts a text for that brand: a term two brands share
+        # (a brand written twice, another brand's name as an alias) would count every text
+        # naming one for both.
+        owner: dict[str, str] = {}
+        for i, brand in enumerate(self.brands):
+            for field, terms in (("name", [brand.name]), ("aliases", brand.aliases)):
+                for j, term in enumerate(terms):
+                    where = f"brands[{i}].{field}" + ("" if field == "name" else f"[{j}]")
+                    first = owner.setdefault(term, where)
+                    if first != where and not first.startswith(f"brands[{i}]."):
+                        problems.append(
+                            (
+                                where,
+                                f"{term!r} is also {first}: a brand is listed once, and a "
+                                "name or alias belongs to one brand",
+                            )
+                        )
+        for i, brand in enumerate(self.brands):
             unknown = [c for c in brand.competitors if c not in names]
             if unknown:
-                raise ValueError(
-                    f"brand {brand.name!r} lists competitors {unknown} that are not brands here"
+                problems.append(
+                    (
+                        f"brands[{i}].competitors",
+                        f"brand {brand.name!r} lists competitors {unknown} that are not brands "
+                        "here",
+                    )
                 )
+            if brand.name in brand.competitors:
+                problems.append(
+                    (f"brands[{i}].competitors", f"brand {brand.name!r} is not its own competitor")
+                )
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     def get(self, name: str) -> Brand:
@@ -88,13 +170,13 @@ class Source(_Strict):
     platform: str = Field(description="spider name under crawlers/spiders/")
     enabled: bool = True
     base_url: str | None = Field(default=None, description="API or site root; platform default")
-    brands: list[str] | None = Field(default=None, description="brands to track; default all")
-    keywords: list[str] = Field(default_factory=list, description="extra search keywords")
-    product_ids: list[str] = Field(default_factory=list)
-    post_ids: list[str] = Field(default_factory=list)
+    brands: Texts | None = Field(default=None, description="brands to track; default all")
+    keywords: Texts = Field(default_factory=list, description="extra search keywords")
+    product_ids: Texts = Field(default_factory=list)
+    post_ids: Texts = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed or sitemap URLs")
     urls: list[str] = Field(default_factory=list, description="start URLs for page spiders")
-    max_pages: int = Field(default=50, ge=1, le=10_000)
+    max_pages: Count = Field(default=50, ge=1, le=10_000)
     schedule: str = Field(
         default="*/5 * * * *", description="cron (5 fields, Asia/Shanghai) of its crawl deployment"
     )
@@ -102,7 +184,7 @@ class Source(_Strict):
     user_agent: str | None = None
     proxy_env: str | None = Field(default=None, description="env var holding a proxy URL")
     obey_robots: bool = True
-    concurrency_per_domain: int = Field(default=2, ge=1, le=64)
+    concurrency_per_domain: Count = Field(default=2, ge=1, le=64)
 
     @field_validator("schedule")
     @classmethod
@@ -112,18 +194,13 @@ class Source(_Strict):
     @field_validator("cookie_env", "proxy_env")
     @classmethod
     def _secret_variable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # A cookie written here instead of its variable's name crawled without a cookie, unsaid.
+        check_env_name(value)
         # A cookie or a proxy URL with credentials stays out of every log line, whatever the
         # variable is called.
         redact.register_secret_names([value])
-        return value
-
-    @field_validator("product_ids", "post_ids", mode="before")
-    @classmethod
-    def _numeric_ids(cls, value: Any) -> Any:
-        # Product, post and video ids are numbers, and YAML reads an unquoted one as an int:
-        # `product_ids: [100012043978]` was refused with a message about durations.
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
         return value
 
     @field_validator("base_url", "feeds", "urls")
@@ -178,7 +255,7 @@ def check_cron(expr: str) -> str:
     deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
     every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
     """
-    parts = expr.split()
+    parts = _cron_parts(expr)
     if len(parts) != len(_CRON_FIELDS):
         raise ValueError(
             f"{expr!r} is not a cron expression: expected 5 fields "
@@ -197,6 +274,38 @@ def check_cron(expr: str) -> str:
 
 
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+#: the nicknames Prefect's cron (croniter) takes, as the five fields they mean
+_CRON_NICKNAMES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+def _cron_parts(expr: str) -> list[str]:
+    """The five fields to check, with the forms Prefect's cron also runs read as plain ones: a
+    nickname (``@daily``), ``?`` for any day, ``L`` the last day of the month (checked as the
+    28th, which every month has), ``1#2`` the second Monday and ``L5`` the last Friday (checked
+    as their weekday)."""
+    parts = _CRON_NICKNAMES.get(expr.strip().lower(), expr).split()
+    if len(parts) != len(_CRON_FIELDS):
+        return parts
+    day = ",".join("28" if item.lower() == "l" else item for item in parts[2].split(","))
+    weekday = ",".join(
+        re.sub(r"^(\w+)#[1-5]$|^[lL](\w+)$", lambda m: m.group(1) or m.group(2), item)
+        for item in parts[4].split(",")
+    )
+    return [
+        parts[0],
+        parts[1],
+        "*" if day == "?" else day,
+        parts[3],
+        "*" if weekday == "?" else weekday,
+    ]
 
 
 def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int]:
@@ -246,9 +355,13 @@ class SourcesConfig(_Strict):
     @model_validator(mode="after")
     def _unique_names(self) -> SourcesConfig:
         names = [s.name for s in self.sources]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"source names must be unique, repeated: {dupes}")
+        problems = [
+            (f"sources[{i}].name", f"{name!r} is already the name of sources[{names.index(name)}]")
+            for i, name in enumerate(names)
+            if names.index(name) != i
+        ]
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     def names(self) -> list[str]:
@@ -330,6 +443,12 @@ class ChannelConfig(_Strict):
                     f"{key!r} must not be written in YAML; set '{key}_env' to the name of an "
                     "environment variable that holds it"
                 )
+        bad = [k for k, v in options.items() if k.endswith("_env") and isinstance(v, str)]
+        for key in bad:
+            try:
+                check_env_name(options[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
         # Whatever the variables are called, their values stay out of every log line.
         redact.register_secret_names(
             str(v) for k, v in options.items() if k.endswith("_env") and isinstance(v, str)
@@ -340,11 +459,11 @@ class ChannelConfig(_Strict):
 class RouteConfig(_Strict):
     """Alertmanager-style route: the first route whose matchers all hold picks the channels."""
 
-    match: dict[Literal["brand", "group", "severity"], str | list[str]] = Field(
+    match: dict[Literal["brand", "group", "severity"], Text | Texts] = Field(
         default_factory=dict, description="label → value or list of values; empty matches all"
     )
     channels: list[str] = Field(min_length=1, description="channel names from `channels`")
-    mentions: list[str] = Field(default_factory=list, description="extra on-call ids to @")
+    mentions: Texts = Field(default_factory=list, description="extra on-call ids to @")
     repeat_interval: str | None = Field(
         default=None, description="repeat a still-active incident this often (default: `renotify`)"
     )
@@ -353,6 +472,17 @@ class RouteConfig(_Strict):
         description="gather into one message a day (at `digest_at`) instead of paging",
     )
     continue_: bool = Field(default=False, alias="continue", description="also try the next routes")
+
+    @field_validator("match")
+    @classmethod
+    def _known_severity(cls, match: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        # A misspelt severity (critcal) matched no incident, ever, and said nothing.
+        wanted = match.get("severity", [])
+        known = get_args(Severity)
+        for value in [wanted] if isinstance(wanted, str) else wanted:
+            if value not in known:
+                raise ValueError(f"severity {value!r} is not one of {', '.join(known)}")
+        return match
 
     @field_validator("repeat_interval")
     @classmethod
@@ -396,13 +526,27 @@ class AlertsConfig(_Strict):
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:
         names = {c.name for c in self.channels}
+        problems = []
+        # Routes, the outbox and the incident history know a channel, and an incident its
+        # detector, by name: two of one name were one, silently.
+        for kind, entries in (("channels", self.channels), ("detectors", self.detectors)):
+            seen = [entry.name for entry in entries]
+            problems += [
+                (f"{kind}[{i}].name", f"{name!r} is already the name of {kind}[{seen.index(name)}]")
+                for i, name in enumerate(seen)
+                if seen.index(name) != i
+            ]
         for i, route in enumerate(self.routes):
             unknown = [n for n in route.channels if n not in names]
             if unknown:
-                raise ValueError(
-                    f"routes[{i}].channels: {', '.join(unknown)} not in channels "
-                    f"(known: {', '.join(sorted(names))})"
+                problems.append(
+                    (
+                        f"routes[{i}].channels",
+                        f"{', '.join(unknown)} not in channels (known: {', '.join(sorted(names))})",
+                    )
                 )
+        if problems:
+            raise FieldProblems(problems)
         return self
 
     @field_validator("interval", "renotify")
@@ -479,9 +623,9 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
     except ValueError as exc:  # not UTF-8, naming the line
-        raise ConfigError(f"{exc}; save the file as UTF-8") from exc
+        raise ConfigError(f"{exc}{_encoding_hint(path)}; save the file as UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yamlconfig.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
@@ -493,8 +637,11 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem:
+            problem += " (indent with spaces: YAML does not allow tabs there)"
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
-    if data is None:
+    empty = data is None
+    if empty:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
@@ -504,23 +651,50 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         lines = []
         for error in exc.errors():
             message = error["msg"]
-            if error["type"] == "extra_forbidden":
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, FieldProblems):  # a whole-file check: each at its own path
+                lines += [f"{path}: {where}: {why}" for where, why in cause.problems]
+                continue
+            if error["type"] == "missing":
+                message = "missing: " + ("the file is empty" if empty else "required here")
+            elif error["type"] == "extra_forbidden":
                 known = _known_fields(model, tuple(error["loc"]))
                 message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
             elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
                 message = str(error["ctx"]["error"])  # our validators' own sentence
+            elif error["type"] == "string_type" and error["loc"][-1] not in _DURATIONS:
+                message = _expected_text(error.get("input"), unit=False)
             elif error["type"] in _TYPE_WORDS:
                 message = _TYPE_WORDS[error["type"]](error.get("input"))
             lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
 
 
-def _expected_text(value: Any) -> str:
+#: the fields holding a duration ('6h'): a bare number there lacks its unit
+_DURATIONS = {"quiet", "settling", "interval", "renotify", "repeat_interval"}
+
+
+def _encoding_hint(path: Path) -> str:
+    """What a file that is not UTF-8 most likely is: Windows editors save Chinese text as GBK
+    (ANSI on a Chinese Windows) or UTF-16 ("Unicode")."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return " (it is UTF-16, Notepad's 'Unicode')"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return " (it reads as GBK, the ANSI encoding of a Chinese Windows)"
+
+
+def _expected_text(value: Any, unit: bool = True) -> str:
     if isinstance(value, bool):  # YAML 1.1: yes/no/on/off unquoted are booleans
         word = str(value).lower()
         return f"expected text, got {word}: YAML reads yes/no/on/off as {word}; quote the text"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and unit:
         return f"expected text, got {value}: a duration needs its unit ('6h'); quote a number"
+    if isinstance(value, int | float):
+        return f"expected text, got the number {value}; quote it if it is meant as text"
     return f"expected text, got {type(value).__name__} {value!r}"[:200]
 
 
@@ -534,6 +708,7 @@ _TYPE_WORDS: dict[str, Callable[[Any], str]] = {
     "model_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
     "int_parsing": lambda v: f"expected an integer, got {v!r}",
     "int_type": lambda v: f"expected an integer, got {v!r}",
+    "int_from_float": lambda v: f"expected a whole number, got {v!r}",
     "float_parsing": lambda v: f"expected a number, got {v!r}",
     "float_type": lambda v: f"expected a number, got {v!r}",
 }
@@ -551,9 +726,31 @@ def load_alerts(config_dir: Path | None = None) -> AlertsConfig:
     return load_file((config_dir or paths.CONFIG_DIR) / "alerts.yaml", AlertsConfig)
 
 
+def check_tracked_brands(sources: SourcesConfig, brands: BrandsConfig, sources_file: Path) -> None:
+    """Every brand a source's ``brands`` names is in brands.yaml (the two files agree).
+
+    A name missing there killed that source's crawler at start with a traceback about Scrapy's
+    stats in its crawl log, and the crawl was only "degraded".
+    """
+    names = [b.name for b in brands.brands]
+    problems = [
+        f"{sources_file}: sources[{i}].brands[{j}]: {name!r} is not a brand in brands.yaml "
+        f"(brands: {', '.join(names)})"
+        for i, source in enumerate(sources.sources)
+        for j, name in enumerate(source.brands or [])
+        if name not in names
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def secret(env_name: str, *, file: Path | str, field: str) -> str:
     """Read a secret from the environment; a missing one names the variable, file and field."""
     value = os.environ.get(env_name)
-    if not value:
+    if value is None:
         raise ConfigError(f"{file}: {field}: environment variable {env_name} is not set")
+    if not value.strip():
+        # `export KOUBEI_WEBHOOK_URL=` in a unit file, or a quoted blank: it IS set, so "not
+        # set" sent people looking for the wrong mistake.
+        raise ConfigError(f"{file}: {field}: environment variable {env_name} is set but empty")
     return value

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     sources = config.load_sources(config_dir)
     brands_dir = config_dir if config_dir and (config_dir / "brands.yaml").exists() else None
     brands = config.load_brands(brands_dir or paths.CONFIG_DIR)
+    config.check_tracked_brands(sources, brands, (config_dir or paths.CONFIG_DIR) / "sources.yaml")
     spiders = spider_classes()
     if args.list:
         for source in sources.sources:

@@ -127,3 +127,33 @@ def test_demo_summary_names_the_koubei_that_ran_not_a_checkouts_venv(
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("sys.argv", [".venv/bin/koubei", "demo"])
     assert "alerts          .venv/bin/koubei alerts status" in format_summary(_demo_summary())
+
+
+@pytest.mark.parametrize("command", [["crawl", "shop"], ["run"]])
+def test_a_source_tracking_a_brand_not_in_brands_yaml_is_one_line_before_any_crawl(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The crawler died at start with "Crawler.stats is not set yet" in its crawl log; the crawl
+    # was reported "degraded" and nothing named the misspelt brand.
+    from koubei import paths
+
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "s3cret")
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("brands.yaml", "alerts.yaml"):
+        (config / name).write_bytes((paths.CONFIG_DIR / name).read_bytes())
+    (config / "sources.yaml").write_text(
+        "sources:\n  - {name: shop, platform: shop_json, product_ids: ['1'], brands: [鲜牧x]}\n",
+        encoding="utf-8",
+    )
+    assert main([command[0], "--config-dir", str(config), *command[1:]]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"koubei: config error: {config / 'sources.yaml'}: sources[0].brands[0]: '鲜牧x' is not a "
+        "brand in brands.yaml (brands: 鲜牧, 北岭, 云朵)"
+    ]
+    assert not (tmp_path / "home" / "landing").exists()

@@ -76,3 +76,13 @@ def test_a_running_schedulers_address_passes_the_check() -> None:
         address = cluster.scheduler_address
         check_scheduler(address)
         check_scheduler(address.removeprefix("tcp://"))
+
+
+def test_dask_processing_shows_the_progress_the_local_runner_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `koubei run --dask` showed no progress at all on long work: the flow's `progress` was
+    # dropped before the Dask subflow, which processed silently until the end.
+    run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, batch_size=80, progress=True))
+    err = capsys.readouterr().err
+    assert "process: 100%" in err and "240/240" in err, err[-2000:]

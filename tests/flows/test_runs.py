@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import socket
 import threading
@@ -121,6 +122,85 @@ def test_overlapping_runs_are_serialised(config_dir: Path, monkeypatch: pytest.M
     # The file was processed once: the second run found nothing pending.
     results = sorted(s.result(raise_on_failure=False)["processed"] for s in states)
     assert results == [0, len(TEXTS)]
+
+
+def test_a_run_waiting_for_another_says_so_in_its_own_log(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wait went to koubei's stderr logger only: in the Prefect UI a run waiting (up to an
+    # hour) for an overlapping one showed no line at all, nor which run held the lock.
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    held, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with stage_lock(PIPELINE_LOCK):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=other_run)
+    holder.start()
+    held.wait(10)
+    threading.Timer(3.0, release.set).start()
+    try:
+        state = process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True)
+    finally:
+        release.set()
+        holder.join(10)
+    lines = run_log(state)
+    waiting = [line for line in lines if line.startswith("waiting for the 'pipeline' lock")]
+    assert len(waiting) == 1, lines
+    assert f"held by pid {os.getpid()}, since " in waiting[0]
+    took = [line for line in lines if line.startswith("took the 'pipeline' lock after waiting")]
+    assert len(took) == 1 and float(took[0].rsplit(" ", 1)[1].rstrip("s")) > 0.5, lines
+
+
+def test_a_process_run_logs_each_landing_file_as_it_is_done(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment's process run has no progress bar (no terminal): its log said nothing
+    # between the start and the summary, however long the files took.
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    landed = land()
+    state = process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True)
+    lines = [line for line in run_log(state) if line.startswith("landing file ")]
+    assert lines == [f"landing file 1/1 done: {landed}: {len(TEXTS)} processed, 0 rejected"]
+
+
+def run_log(state: Any) -> list[str]:
+    """The messages of a flow run's log as the Prefect server holds them (what its UI shows)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async def read() -> list[str]:
+        async with get_client() as client:
+            run_id = LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            return [log.message for log in await client.read_logs(LogFilter(flow_run_id=run_id))]
+
+    for _ in range(40):  # the run's log reaches the server in batches, shortly after the run
+        lines = asyncio.run(read())
+        if any(line.startswith("koubei-process:") for line in lines):
+            break
+        time.sleep(0.25)
+    return lines
+
+
+def test_a_crawl_deployment_of_a_source_gone_from_the_config_fails_naming_it(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment's `sources` outlives an edit of sources.yaml: a renamed source's scheduled
+    # crawl crawled nothing and ended Completed, every time.
+    from koubei.flows.monitor import crawl_flow
+
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    state = crawl_flow(config_dir=config_dir, sources=["shop-reviewz"], return_state=True)
+    assert state.is_failed()
+    assert "source 'shop-reviewz' is not there; enabled sources: shop-reviews, weibo-search" in (
+        str(state.result(raise_on_failure=False))
+    )
 
 
 def test_index_retries_after_a_transient_failure(

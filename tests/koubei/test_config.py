@@ -51,7 +51,10 @@ def test_config_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     path.write_bytes("brands:\n  - name: 鲜牧\n".encode("gbk"))  # saved as GBK by an editor
     with pytest.raises(ConfigError) as info:
         load_file(path, BrandsConfig)
-    assert str(info.value) == f"{path}:2: not UTF-8 (byte 0xcf); save the file as UTF-8"
+    assert str(info.value) == (
+        f"{path}:2: not UTF-8 (byte 0xcf) (it reads as GBK, the ANSI encoding of a Chinese "
+        "Windows); save the file as UTF-8"
+    )
 
 
 def test_a_control_character_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
@@ -146,6 +149,19 @@ def test_missing_secret_names_variable_file_and_field(monkeypatch: pytest.Monkey
     assert secret("KOUBEI_TEST_SECRET", file="f", field="x") == "s3cret"
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_secret_variable_set_but_empty_is_not_called_unset(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("KOUBEI_TEST_SECRET", value)
+    with pytest.raises(ConfigError) as info:
+        secret("KOUBEI_TEST_SECRET", file="config/alerts.yaml", field="channels[0].url_env")
+    assert str(info.value) == (
+        "config/alerts.yaml: channels[0].url_env: "
+        "environment variable KOUBEI_TEST_SECRET is set but empty"
+    )
+
+
 def test_durations() -> None:
     assert parse_duration("5m") == 300
     assert parse_duration("2h") == 7200
@@ -191,7 +207,24 @@ def test_schedule_must_be_cron_and_platform_known(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "cron", ["*/30 * * * *", "0 9 * * *", "0,30 8-20 * * mon-fri", "5 */2 1 jan,jul sun"]
+    "cron",
+    [
+        "*/30 * * * *",
+        "0 9 * * *",
+        "0,30 8-20 * * mon-fri",
+        "5 */2 1 jan,jul sun",
+        # Prefect runs these; the config refused them as "expected 5 fields" or "not valid
+        # cron": nicknames, the first Monday, the last day of the month, the last Friday, '?'.
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@midnight",
+        "0 9 * * 1#1",
+        "0 9 * * mon#2",
+        "0 23 L * *",
+        "0 9 * * L5",
+        "0 9 ? * *",
+    ],
 )
 def test_valid_crons_agree_with_prefect(cron: str) -> None:
     from prefect.client.schemas.schedules import CronSchedule
@@ -306,3 +339,224 @@ def test_a_source_url_without_scheme_names_file_and_field(tmp_path: Path) -> Non
         f"{path}: sources[1].feeds: entry 1 'a.cn/atom' is not an http(s) URL like "
         "https://m.weibo.cn",
     ]
+
+
+def test_a_key_written_twice_is_refused_naming_its_line(tmp_path: Path) -> None:
+    # PyYAML keeps the last of two equal keys: a second `brands:` dropped every brand above it
+    # without a word (the first two brands were never watched).
+    text = "brands:\n  - name: 鲜牧\n  - name: 北岭\nbrands:\n  - name: 云朵\n"
+    write(tmp_path, "brands.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'brands.yaml'}: line 4, column 1: invalid YAML: key 'brands' is written "
+        "twice in one mapping (first on line 1); only one may stay"
+    )
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    aliases: [a]\n    aliases: [b]\n")
+    with pytest.raises(ConfigError, match=r"line 4, column 5: .*key 'aliases' is written twice"):
+        load_brands(tmp_path)
+
+
+def test_yaml_keys_are_the_text_written(tmp_path: Path) -> None:
+    # `yes:` was the key True and `1:` the key 1: "brands[0][1]: Keys should be strings".
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 鲜牧\n    yes: [x]\n    1: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert [line.split(": ")[1] for line in str(info.value).splitlines()] == [
+        "brands[0].yes",
+        "brands[0].1",
+    ]
+
+
+def test_numbers_in_names_and_ids_are_the_text_written(tmp_path: Path) -> None:
+    # A brand called 361 and a JD product id written without quotes were refused as "a duration
+    # needs its unit"; a leading 0 (YAML 1.1 octal) made the id 0123 the number 83.
+    write(tmp_path, "brands.yaml", "brands:\n  - name: 361\n    aliases: [0361, 361度]\n")
+    assert load_brands(tmp_path).brands[0].terms == ["361", "0361", "361度"]
+    text = "sources:\n  - {name: jd, platform: shop_json, product_ids: [100012043978, 0123]}\n"
+    write(tmp_path, "sources.yaml", text)
+    assert load_sources(tmp_path).sources[0].product_ids == ["100012043978", "0123"]
+    write(tmp_path, "sources.yaml", "sources:\n  - {name: jd, platform: weibo, max_pages: 050}\n")
+    assert load_sources(tmp_path).sources[0].max_pages == 50
+
+
+def test_a_number_where_text_is_wanted_is_not_called_a_duration(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", "sources:\n  - {name: a, platform: weibo, schedule: 5}\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'sources.yaml'}: sources[0].schedule: expected text, got the number 5; "
+        "quote it if it is meant as text"
+    )
+
+
+def test_a_brand_listed_twice_or_a_term_two_brands_share_is_named_at_its_path(
+    tmp_path: Path,
+) -> None:
+    # Was one "(top level): brand names must be unique" for a repeat, and nothing at all for
+    # another brand's name written as an alias (every text naming it counted for both brands).
+    text = (
+        "brands:\n  - {name: 鲜牧, aliases: [北岭]}\n  - {name: 北岭}\n"
+        "  - {name: 鲜牧, competitors: [鲜牧]}\n"
+    )
+    write(tmp_path, "brands.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    path = tmp_path / "brands.yaml"
+    assert str(info.value).splitlines() == [
+        f"{path}: brands[1].name: '北岭' is also brands[0].aliases[0]: a brand is listed once, "
+        "and a name or alias belongs to one brand",
+        f"{path}: brands[2].name: '鲜牧' is also brands[0].name: a brand is listed once, "
+        "and a name or alias belongs to one brand",
+        f"{path}: brands[2].competitors: brand '鲜牧' is not its own competitor",
+    ]
+
+
+def test_a_source_listed_twice_is_named_at_its_path(tmp_path: Path) -> None:
+    text = "sources:\n  - {name: a, platform: weibo}\n  - {name: a, platform: weibo}\n"
+    write(tmp_path, "sources.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'sources.yaml'}: sources[1].name: 'a' is already the name of sources[0]"
+    )
+
+
+def test_brand_terms_lose_surrounding_spaces(tmp_path: Path) -> None:
+    # ' 鲜牧 ' (quoted with spaces) never matched a text like '鲜牧酸奶'.
+    write(tmp_path, "brands.yaml", "brands:\n  - {name: ' 鲜牧 ', aliases: ['XianMu ']}\n")
+    assert load_brands(tmp_path).brands[0].terms == ["鲜牧", "XianMu"]
+
+
+def test_a_brand_without_a_name_says_the_name_is_missing(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "brands:\n  - aliases: [鲜牧乳业]\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'brands.yaml'}: brands[0].name: missing: required here"
+    )
+
+
+def test_a_tab_indent_says_to_indent_with_spaces(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "brands:\n\t- name: 鲜牧\n")
+    with pytest.raises(ConfigError, match=r"line 2, column 1: .*indent with spaces"):
+        load_brands(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "sources.yaml",
+            "sources:\n  - name: wb\n    platform: weibo\n"
+            "    cookie_env: 'SUB=_2A25SECRETCOOKIE; SUBP=0033'\n",
+        ),
+        (
+            "alerts.yaml",
+            "channels:\n  - name: ding\n    type: dingtalk\n    options:\n"
+            "      url_env: https://oapi.dingtalk.com/robot/send?access_token=SECRETCOOKIE\n"
+            "      secret_env: SECRETCOOKIE0123abc\n",
+        ),
+    ],
+    ids=["cookie", "webhook-url"],
+)
+def test_a_secret_written_where_its_variable_is_named_is_refused_unechoed(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    # A cookie in cookie_env crawled without any cookie and said nothing; a webhook URL in
+    # url_env was printed back as "environment variable https://oapi... is not set".
+    write(tmp_path, name, text)
+    with pytest.raises(ConfigError) as info:
+        load_file(tmp_path / name, SourcesConfig if name == "sources.yaml" else AlertsConfig)
+    message = str(info.value)
+    assert "SECRETCOOKIE" not in message
+    assert "oapi" not in message
+    field = "sources[0].cookie_env" if name == "sources.yaml" else "channels[0].options: url_env"
+    assert f"{tmp_path / name}: {field}: must be the name of an environment variable" in message
+
+
+def test_an_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    write(tmp_path, "brands.yaml", "# every brand commented out\n")
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'brands.yaml'}: brands: missing: the file is empty"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [("gbk", "it reads as GBK"), ("utf-16", "it is UTF-16")],
+)
+def test_a_file_saved_by_a_windows_editor_says_its_encoding(
+    tmp_path: Path, encoding: str, said: str
+) -> None:
+    (tmp_path / "brands.yaml").write_bytes("brands:\n  - name: 鲜牧\n".encode(encoding))
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'brands.yaml'}:")
+    assert f"({said}" in str(info.value) and str(info.value).endswith("save the file as UTF-8")
+
+
+def test_unquoted_clock_times_are_times(tmp_path: Path) -> None:
+    # YAML 1.1 reads 22:30 as the base-60 number 1350: `start: 22:30` was refused as "expected
+    # text, got 1350: a duration needs its unit", and `digest_at: 10:00` as 600.
+    write(tmp_path, "alerts.yaml", "quiet_hours: {start: 22:30, end: 07:00}\ndigest_at: 10:00\n")
+    alerts = load_alerts(tmp_path)
+    assert alerts.quiet_hours is not None
+    assert (alerts.quiet_hours.start, alerts.quiet_hours.end) == ("22:30", "07:00")
+    assert alerts.digest_at == "10:00"
+
+
+def test_a_boolean_is_no_page_count(tmp_path: Path) -> None:
+    # pydantic reads true as 1: `max_pages: true` crawled one page per target, unsaid.
+    text = (
+        "sources:\n  - {name: a, platform: weibo, max_pages: true, concurrency_per_domain: 1.5}\n"
+    )
+    write(tmp_path, "sources.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    path = tmp_path / "sources.yaml"
+    assert str(info.value).splitlines() == [
+        f"{path}: sources[0].max_pages: expected a whole number, got true",
+        f"{path}: sources[0].concurrency_per_domain: expected a whole number, got 1.5",
+    ]
+
+
+def test_a_misspelt_severity_or_a_repeated_channel_or_detector_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    # `match: {severity: critcal}` matched nothing ever; two channels (or detectors) of one name
+    # were one for routes, the outbox and the history. All passed without a word.
+    hook = "{url_env: KOUBEI_WEBHOOK_URL, secret_env: KOUBEI_WEBHOOK_SECRET}"
+    text = (
+        "detectors:\n  - {name: d, type: negative_volume}\n  - {name: d, type: negative_share}\n"
+        f"channels:\n  - {{name: hook, type: webhook, options: {hook}}}\n"
+        f"  - {{name: hook, type: webhook, options: {hook}}}\n"
+        "routes:\n  - {match: {severity: [warning, critical]}, channels: [hook]}\n"
+    )
+    write(tmp_path, "alerts.yaml", text)
+    path = tmp_path / "alerts.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_alerts(tmp_path)
+    assert str(info.value).splitlines() == [
+        f"{path}: channels[1].name: 'hook' is already the name of channels[0]",
+        f"{path}: detectors[1].name: 'd' is already the name of detectors[0]",
+    ]
+    write(tmp_path, "alerts.yaml", "routes:\n  - {match: {severity: critcal}, channels: [x]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_alerts(tmp_path)
+    assert str(info.value) == (
+        f"{path}: routes[0].match: severity 'critcal' is not one of info, warning, critical"
+    )
+
+
+def test_a_route_takes_numbers_as_the_brand_names_and_mobiles_they_are(tmp_path: Path) -> None:
+    # A brand may be called 361 (brands.yaml takes it), and DingTalk @-mentions are mobile
+    # numbers: unquoted, a route refused both as "expected text".
+    text = (
+        "channels:\n  - {name: x, type: webhook, options: {url_env: A, secret_env: B}}\n"
+        "routes:\n  - {match: {brand: 361}, channels: [x], mentions: [13800000000]}\n"
+    )
+    write(tmp_path, "alerts.yaml", text)
+    (route,) = load_alerts(tmp_path).routes
+    assert route.match == {"brand": "361"} and route.mentions == ["13800000000"]
+    assert route.matches({"brand": "361"})
