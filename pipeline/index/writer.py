@@ -12,14 +12,15 @@ One retry layer, here: the client is used with ``max_retries=0`` and ``streaming
 its own retries off, so a retry is counted once and backs off once. Every answer falls in one
 of three classes:
 
-* **the document's fault** (HTTP 400 mapping/parsing errors, a document too big for the
-  cluster's ``http.max_content_length`` even alone, a record without id or date): dead-lettered
-  with the reason; retrying would fail forever;
+* **the document's fault** (HTTP 400 mapping/parsing errors, :data:`DOCUMENT_FAULTS`; a
+  document too big for the cluster's ``http.max_content_length`` even alone, a record without
+  id or date): dead-lettered with the reason; retrying would fail forever;
 * **retryable** (429, 5xx, a write block, connection errors and timeouts): sent again with
   exponential backoff; once a document has used its ``max_retries`` the cluster counts as
   unavailable and everything not acknowledged — the chunks in flight and the unread input —
   is spooled for :func:`replay_spool`;
-* **anything else that is not the document's fault** (401/403, an unknown error, a whole bulk
+* **anything else that is not the document's fault** (401/403, any other 400 — a closed index,
+  a month's alias without a write index, the shard limit —, an unknown error, a whole bulk
   request refused): spooled, never dead-lettered. Credentials rejected stop the run with one
   clear error after spooling.
 
@@ -67,8 +68,19 @@ __all__ = [
 
 log = get_logger(__name__)
 
-# Error types answered with 400 that are the cluster's state, not the document's content.
-NOT_THE_DOCUMENTS_FAULT = frozenset({"index_closed_exception", "cluster_block_exception"})
+# Error types of a 400 that the document's content caused (its JSON, a field against the
+# mapping): retrying it would fail forever. Every other 400 is the cluster's state (a closed
+# index, a month's alias with no write index, the cluster's shard limit reached when a new
+# month is created) and the document is spooled for a replay once that is mended.
+DOCUMENT_FAULTS = frozenset(
+    {
+        "document_parsing_exception",
+        "mapper_parsing_exception",
+        "strict_dynamic_mapping_exception",
+        "x_content_parse_exception",
+        "illegal_argument_exception",
+    }
+)
 MIN_CHUNK_BYTES = 16 * 1024
 # Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
 MAX_ID_BYTES = 512
@@ -152,6 +164,16 @@ def _check_id(record: dict[str, Any]) -> None:
 
 def _error_type(error: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
+
+
+def _documents_fault(error: Any) -> bool:
+    """A 400 the document's content caused (see :data:`DOCUMENT_FAULTS`)."""
+    kind = _error_type(error)
+    if kind == "illegal_argument_exception":
+        # Also what a month's name answers when it is an alias of several indices and none is
+        # the write index: the cluster's state, not the document's content.
+        return "write index" not in str(error.get("reason") or "")
+    return kind in DOCUMENT_FAULTS
 
 
 def _retryable(status: int, error: Any) -> bool:
@@ -369,11 +391,7 @@ class _Writer:
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
-        elif (
-            status == 400
-            and whole_request is None
-            and _error_type(error) not in NOT_THE_DOCUMENTS_FAULT
-        ):
+        elif status == 400 and whole_request is None and _documents_fault(error):
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             self._dead(entry, status=status, reason=str(reason), error=error or None)
         else:

@@ -116,3 +116,38 @@ def test_write_blocked_index_is_retried_then_spooled_not_dead_lettered(
     replayed = replay_spool(es, index_prefix)
     assert (replayed.created, replayed.failed) == (10, 0)
     assert _count(es, index_prefix) == 11
+
+
+def test_a_400_from_the_clusters_state_is_spooled_and_replayed_not_dead_lettered(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """A month's name that is an alias of two indices with no write index (a hand-made
+    rollover, a half-mended migration) answers every write with 400 illegal_argument_exception;
+    a cluster at its shard limit answers a new month's documents with 400 validation_exception.
+    Neither is the document's fault: both used to dead-letter every document of the month."""
+    index_records(es, [make_record(0)], prefix=index_prefix)
+    month = f"{index_prefix}-posts-2026.11"
+    es.indices.delete(index=month)
+    for index in (f"{month}-a", f"{month}-b"):
+        es.indices.create(index=index)
+        es.indices.put_alias(index=index, name=month)
+    aliased = index_records(es, [make_record(i) for i in range(1, 6)], prefix=index_prefix)
+    assert (aliased.sent, aliased.failed, aliased.spooled) == (5, 0, 5)
+    es.indices.update_aliases(
+        actions=[{"add": {"index": f"{month}-a", "alias": month, "is_write_index": True}}]
+    )
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.failed, replayed.spooled) == (5, 0, 0)
+    assert _count(es, index_prefix) == 5
+
+    active = int(es.cluster.health()["active_shards"])
+    es.cluster.put_settings(persistent={"cluster.max_shards_per_node": active})
+    try:
+        # A post of a month that has no index yet: creating it would pass the shard limit.
+        full = index_records(
+            es, [make_record(9, created_at="2026-08-01T12:00:00+08:00")], prefix=index_prefix
+        )
+    finally:
+        es.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+    assert (full.failed, full.spooled) == (0, 1)
+    assert (replay_spool(es, index_prefix).created, _count(es, index_prefix)) == (1, 6)
