@@ -79,6 +79,17 @@ def _check_brand(brand: str) -> None:
         )
 
 
+def shown_time(value: object) -> str:
+    """A stored time as China time to the minute (a foreign file may have stored it in UTC)."""
+    from koubei.crawlers.timeparse import TimeParseError, parse_iso
+    from koubei.timeutil import DEFAULT_TZ
+
+    try:
+        return parse_iso(value).astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TimeParseError, TypeError, ValueError):
+        return str(value)[:16]
+
+
 def run(args: argparse.Namespace) -> int:
     from koubei.flows.commands.index import guarded
 
@@ -122,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         brands = ",".join(record.get("brands") or [])
         counts = f"likes {engagement.get('likes', 0)} reposts {engagement.get('reposts', 0)}"
         print(
-            f"{record['created_at'][:16]}  {record['platform']:<8} {brands:<10} "
+            f"{shown_time(record['created_at'])}  {record['platform']:<8} {brands:<10} "
             f"{sentiment.get('label', '-'):<8} {counts}  @{author}\n    {text}"
             f"\n    {record.get('url') or ''}"
         )
