@@ -151,3 +151,41 @@ def test_a_400_from_the_clusters_state_is_spooled_and_replayed_not_dead_lettered
         es.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
     assert (full.failed, full.spooled) == (0, 1)
     assert (replay_spool(es, index_prefix).created, _count(es, index_prefix)) == (1, 6)
+
+
+def test_an_older_crawl_loaded_again_never_overwrites_a_newer_one(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """Re-loading an old processed file (a backfill) or replaying an old spool after a newer
+    crawl was indexed put the old counts and ``last_seen`` back: likes 999 became 5 again."""
+    old = make_record(
+        7,
+        crawled_at="2026-11-20T13:00:00+08:00",
+        engagement={"likes": 5, "reposts": 0, "comments": 0, "helpful": 0},
+    )
+    new = make_record(
+        7,
+        crawled_at="2026-11-22T09:30:00+08:00",
+        engagement={"likes": 999, "reposts": 40, "comments": 3, "helpful": 0},
+    )
+    same_crawl_rescored = make_record(
+        8, crawled_at="2026-11-20T05:00:00Z", sentiment={"score": 0.05, "label": "negative",
+                                                         "model_version": "v2"},
+    )  # fmt: skip
+    index_records(es, [old, make_record(8, crawled_at="2026-11-20T13:00:00+08:00")],
+                  prefix=index_prefix)  # fmt: skip
+    index_records(es, [new], prefix=index_prefix)
+    again = index_records(es, [old, same_crawl_rescored], prefix=index_prefix)
+    assert (again.sent, again.created, again.updated, again.failed) == (2, 0, 2, 0)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hits = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:7"]}})
+    assert hits["hits"]["total"]["value"] == 1
+    stored = hits["hits"]["hits"][0]["_source"]
+    assert (stored["engagement"]["likes"], stored["engagement_total"]) == (999, 1042)
+    assert stored["last_seen"] == "2026-11-22T09:30:00+08:00"
+    assert stored["first_seen"] == "2026-11-20T13:00:00+08:00"
+    # The same crawl processed again (a new sentiment model; the same instant spelt in UTC)
+    # is still applied.
+    rescored = es.get(index=posts_alias(index_prefix).replace("posts", "posts-2026.11"),
+                      id="weibo:8")["_source"]  # fmt: skip
+    assert rescored["sentiment"]["model_version"] == "v2"
