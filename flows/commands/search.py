@@ -47,8 +47,16 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
 
     end = _time(args.end)
     start = _time(args.start)
-    if args.since and start is None:
+    if args.since and start is not None:
+        # --since used to be dropped without a word when --start was given too.
+        raise KoubeiError(f"--since {args.since} and --start {args.start}: give one of them")
+    if args.since:
         start = (end or now()) - timedelta(seconds=parse_duration(args.since))
+    if start is not None and end is not None and start >= end:
+        # An empty range used to answer "0 post(s)", as if nothing had been said.
+        raise KoubeiError(
+            f"--start {start.isoformat()} is not before --end {end.isoformat()}: no post can match"
+        )
     return start, end
 
 
