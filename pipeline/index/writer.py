@@ -308,7 +308,7 @@ class _Writer:
             index=posts_alias(self.prefix),
             query={"ids": {"values": ids}},
             size=2 * len(ids),  # an id stored twice by an older version still shows
-            source=["last_seen"],
+            source_includes=["last_seen"],
             ignore_unavailable=True,
             allow_no_indices=True,
             filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index,hits.hits._source",
