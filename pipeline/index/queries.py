@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from koubei.errors import KoubeiError
 from koubei.pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
@@ -99,8 +99,13 @@ def search(es: Elasticsearch, prefix: str, **request: Any) -> Any:
     month) is left out, as the writer's lookup leaves it out: without that every read, however
     recent its window, failed with ``index_closed_exception``.
     """
-    request.setdefault("ignore_unavailable", True)
-    response = es.search(index=posts_alias(prefix), **request)
+    try:
+        response = es.search(index=posts_alias(prefix), **request)
+    except BadRequestError as exc:
+        if exc.error != "index_closed_exception":
+            raise
+        # Asked again without the closed months; a missing alias still raises NotFoundError.
+        response = es.search(index=posts_alias(prefix), ignore_unavailable=True, **request)
     shards = response.get("_shards") or {}
     if shards.get("failed"):
         failure = (shards.get("failures") or [{}])[0]
