@@ -53,11 +53,17 @@ from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
+from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
-from koubei.pipeline.index.documents import IndexReport, prepare, strip_index_fields
+from koubei.pipeline.index.documents import (
+    INDEX_TIME_ALLOWANCE,
+    IndexReport,
+    prepare,
+    strip_index_fields,
+)
 from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.templates import ensure_templates, month_name, posts_alias
 
@@ -319,10 +325,15 @@ class _Writer:
             raise _LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
         stored: dict[str, set[str]] = {}
         seen: dict[str, datetime] = {}  # the latest crawl stored per _id
+        # A stored crawl time ahead of the clock (a crawler's clock off, a demo run at a pinned
+        # future instant) must not hold every later crawl back.
+        horizon = timeutil.now() + INDEX_TIME_ALLOWANCE
         for hit in (response.get("hits") or {}).get("hits") or ():
             stored.setdefault(hit["_id"], set()).add(month_name(hit["_index"]))
             last = _instant((hit.get("_source") or {}).get("last_seen"))
-            if last is not None and (hit["_id"] not in seen or last > seen[hit["_id"]]):
+            if last is None or last > horizon:
+                continue
+            if hit["_id"] not in seen or last > seen[hit["_id"]]:
                 seen[hit["_id"]] = last
         with self.lock:
             for entry in todo:

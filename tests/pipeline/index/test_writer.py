@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -189,3 +190,21 @@ def test_an_older_crawl_loaded_again_never_overwrites_a_newer_one(
     rescored = es.get(index=posts_alias(index_prefix).replace("posts", "posts-2026.11"),
                       id="weibo:8")["_source"]  # fmt: skip
     assert rescored["sentiment"]["model_version"] == "v2"
+
+
+def test_a_stored_crawl_time_ahead_of_the_clock_does_not_hold_later_crawls_back(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """A copy stamped by a crawler whose clock ran ten days ahead is not "newer" than every
+    honest crawl to come."""
+    ahead = make_record(3, created_at=clock - timedelta(hours=2),
+                        crawled_at=clock + timedelta(days=10))  # fmt: skip
+    likes = {"likes": 77, "reposts": 0, "comments": 0, "helpful": 0}
+    honest = make_record(3, created_at=clock - timedelta(hours=2), crawled_at=clock,
+                         engagement=likes)  # fmt: skip
+    index_records(es, [ahead], prefix=index_prefix)
+    index_records(es, [honest], prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hits = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:3"]}})
+    assert hits["hits"]["hits"][0]["_source"]["engagement"]["likes"] == 77
