@@ -110,9 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.queries import search_posts
 
+    start, end = time_range(args)  # an impossible range needs no cluster to be refused
     es = client_from_env()
     check_cluster(es)
-    start, end = time_range(args)
     try:
         hits = search_posts(
             es,
