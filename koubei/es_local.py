@@ -67,7 +67,20 @@ class LocalNode:
             os.kill(self.pid, 0)
         except OSError:
             return False
-        return True
+        return not self.foreign()
+
+    def foreign(self) -> bool:
+        """The recorded pid now belongs to another program (the node died, the machine was
+        restarted and the number was given out again): it must never be signalled.
+
+        The node's processes name its config directory (``-Des.path.conf=<data>/config``).
+        Where ``/proc`` cannot tell (another OS, a process just gone), the pid is trusted.
+        """
+        try:
+            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return bool(cmdline) and os.fsencode(str(Path(self.data) / "config")) not in cmdline
 
 
 def _as_root() -> bool:
@@ -393,8 +406,9 @@ def restart_node(cluster: LocalCluster, index: int, timeout: float = 180.0) -> L
 
 def stop_cluster(cluster: LocalCluster) -> None:
     for node in cluster.nodes:  # all shut down at once, not one after another
-        with contextlib.suppress(OSError):
-            os.killpg(node.pid, signal.SIGTERM)
+        if not node.foreign():
+            with contextlib.suppress(OSError):
+                os.killpg(node.pid, signal.SIGTERM)
     for node in cluster.nodes:
         stop(node, remove_data=False)
     if cluster.nodes:
@@ -406,7 +420,15 @@ def _uid(user: pwd.struct_passwd | None) -> int | None:
 
 
 def stop(node: LocalNode, *, remove_data: bool = True, timeout: float = 30.0) -> None:
-    """Stop the node (SIGTERM, then SIGKILL) and remove its data dir."""
+    """Stop the node (SIGTERM, then SIGKILL) and remove its data dir.
+
+    A pid that now belongs to another program is left alone (``koubei es stop`` after a
+    restart used to send SIGTERM, then SIGKILL, to whatever process group had that number).
+    """
+    if node.foreign():
+        if remove_data:
+            shutil.rmtree(node.data, ignore_errors=True)
+        return
     with contextlib.suppress(OSError):
         os.killpg(node.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

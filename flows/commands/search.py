@@ -47,8 +47,16 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
 
     end = _time(args.end)
     start = _time(args.start)
-    if args.since and start is None:
+    if args.since and start is not None:
+        # --since used to be dropped without a word when --start was given too.
+        raise KoubeiError(f"--since {args.since} and --start {args.start}: give one of them")
+    if args.since:
         start = (end or now()) - timedelta(seconds=parse_duration(args.since))
+    if start is not None and end is not None and start >= end:
+        # An empty range used to answer "0 post(s)", as if nothing had been said.
+        raise KoubeiError(
+            f"--start {start.isoformat()} is not before --end {end.isoformat()}: no post can match"
+        )
     return start, end
 
 
@@ -79,6 +87,17 @@ def _check_brand(brand: str) -> None:
         )
 
 
+def shown_time(value: object) -> str:
+    """A stored time as China time to the minute (a foreign file may have stored it in UTC)."""
+    from koubei.crawlers.timeparse import TimeParseError, parse_iso
+    from koubei.timeutil import DEFAULT_TZ
+
+    try:
+        return parse_iso(value).astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TimeParseError, TypeError, ValueError):
+        return str(value)[:16]
+
+
 def run(args: argparse.Namespace) -> int:
     from koubei.flows.commands.index import guarded
 
@@ -91,9 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.queries import search_posts
 
+    start, end = time_range(args)  # an impossible range needs no cluster to be refused
     es = client_from_env()
     check_cluster(es)
-    start, end = time_range(args)
     try:
         hits = search_posts(
             es,
@@ -122,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         brands = ",".join(record.get("brands") or [])
         counts = f"likes {engagement.get('likes', 0)} reposts {engagement.get('reposts', 0)}"
         print(
-            f"{record['created_at'][:16]}  {record['platform']:<8} {brands:<10} "
+            f"{shown_time(record['created_at'])}  {record['platform']:<8} {brands:<10} "
             f"{sentiment.get('label', '-'):<8} {counts}  @{author}\n    {text}"
             f"\n    {record.get('url') or ''}"
         )

@@ -1,7 +1,8 @@
 """What the posts index stores for a Document record, and what a write run reports.
 
 The indexed source is the record plus index-only fields: ``@timestamp`` (= ``created_at``, for
-Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first on re-crawls),
+Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first on re-crawls and
+never sends an older crawl over a newer one),
 ``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``.
 :func:`strip_index_fields` turns a stored source back into a plain Document record.
 """

@@ -1,8 +1,11 @@
 """The one query module: every read of the posts index the other stages and the CLI need.
 
 All functions take the client and the index prefix and read through the ``<prefix>-posts``
-alias. Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes must be
-timezone-aware and results come back in the timezone of ``start``.
+alias (:func:`search`). Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes
+must be timezone-aware and results come back in the timezone of ``start``. An answer some
+shards failed to give raises :class:`PartialResultsError`: Elasticsearch answers it with HTTP
+200 and the hits of the shards that did answer, which would read as "no posts" (a volume series
+of zeros, a search without results).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
+from koubei.errors import KoubeiError
 from koubei.pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
 from koubei.pipeline.index.documents import strip_index_fields
 from koubei.pipeline.index.templates import posts_alias
@@ -25,6 +29,7 @@ MAX_BINS_PER_SEARCH = 10_000
 __all__ = [
     "POSTS_DATA_VIEW_ID",
     "AccountStat",
+    "PartialResultsError",
     "SearchHit",
     "TermCount",
     "VolumeBin",
@@ -35,6 +40,7 @@ __all__ = [
     "kql",
     "latest_crawl_per_source",
     "post_filters",
+    "search",
     "search_posts",
     "top_accounts",
     "top_posts",
@@ -80,6 +86,37 @@ class SearchHit:
     score: float | None
     record: dict[str, Any]
     highlights: list[str] = field(default_factory=list)
+
+
+class PartialResultsError(KoubeiError):
+    """Some shards of the posts indices failed to answer a search (the answer is incomplete)."""
+
+
+def search(es: Elasticsearch, prefix: str, **request: Any) -> Any:
+    """``es.search`` on the read alias; raises :class:`PartialResultsError` if a shard failed.
+
+    Examples: a shard whose index is red, a highlight over a text longer than the index's
+    ``index.highlight.max_analyzed_offset``. A month's index the operator closed (an archived
+    month) is left out, as the writer's lookup leaves it out: without that every read, however
+    recent its window, failed with ``index_closed_exception``.
+    """
+    try:
+        response = es.search(index=posts_alias(prefix), **request)
+    except BadRequestError as exc:
+        if exc.error != "index_closed_exception":
+            raise
+        # Asked again without the closed months; a missing alias still raises NotFoundError.
+        response = es.search(index=posts_alias(prefix), ignore_unavailable=True, **request)
+    shards = response.get("_shards") or {}
+    if shards.get("failed"):
+        failure = (shards.get("failures") or [{}])[0]
+        reason = failure.get("reason") or {}
+        text = reason.get("reason") or reason.get("type") if isinstance(reason, dict) else reason
+        raise PartialResultsError(
+            f"{shards['failed']} of {shards.get('total')} shards of {posts_alias(prefix)} did "
+            f"not answer, so the answer would be incomplete: {failure.get('index')}: {text}"
+        )
+    return response
 
 
 def _ms(value: datetime) -> int:
@@ -196,7 +233,7 @@ def volume_series(
     if interval_seconds < 86_400:
         # A date-only time (midnight of its day) must not pile a day's posts into one bin.
         query["bool"]["must_not"].append({"term": {"time_precision": "day"}})
-    response = es.search(index=posts_alias(prefix), size=0, query=query, aggs={"bins": histogram})
+    response = search(es, prefix, size=0, query=query, aggs={"bins": histogram})
     # Zero-fill on the client too: with an offset, extended_bounds may add a bin at `end`.
     by_key = {int(b["key"]): b for b in response["aggregations"]["bins"]["buckets"]}
     bins = []
@@ -268,7 +305,7 @@ def latest_crawl_per_source(
             "aggs": {"latest": {"max": {"field": "crawled_at"}}},
         }
     }
-    response = es.search(index=posts_alias(prefix), size=0, query=query, aggs=aggs)
+    response = search(es, prefix, size=0, query=query, aggs=aggs)
     return {
         str(b["key"]): datetime.fromtimestamp(b["latest"]["value"] / 1000, tz=start.tzinfo)
         for b in response["aggregations"]["sources"]["buckets"]
@@ -293,8 +330,9 @@ def top_posts(
     thirty accounts is one of the top posts, not three of five. Candidates are fetched
     :data:`TOP_POSTS_CANDIDATES` times over so that ``size`` distinct posts usually remain.
     """
-    response = es.search(
-        index=posts_alias(prefix),
+    response = search(
+        es,
+        prefix,
         size=size * TOP_POSTS_CANDIDATES,
         query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
         sort=[{"engagement_total": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
@@ -352,8 +390,9 @@ def top_terms(
     agg: dict[str, Any] = {"field": "terms", "size": size}
     if significant:
         agg["background_filter"] = {"bool": {"filter": post_filters(brand=brand)}}
-    response = es.search(
-        index=posts_alias(prefix),
+    response = search(
+        es,
+        prefix,
         size=0,
         query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
         aggs={"top": {kind: agg}},
@@ -376,8 +415,9 @@ def top_accounts(
 ) -> list[AccountStat]:
     """Authors with the most summed engagement (or ``order_by="posts"``) in a window."""
     order = {"engagement": "desc"} if order_by == "engagement" else {"_count": "desc"}
-    response = es.search(
-        index=posts_alias(prefix),
+    response = search(
+        es,
+        prefix,
         size=0,
         query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
         aggs={
@@ -450,8 +490,9 @@ def scan_posts(
     after: list[Any] | None = None
     while len(records) < max_docs:
         extra: dict[str, Any] = {"search_after": after} if after else {}
-        response = es.search(
-            index=posts_alias(prefix),
+        response = search(
+            es,
+            prefix,
             size=min(page_size, max_docs - len(records)),
             query=query,
             sort=[{"created_at": "asc"}, {"id": "asc"}],
@@ -468,8 +509,7 @@ def scan_posts(
 
 def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
     """The root of the cascade ``post_id`` belongs to (itself when unknown or a root)."""
-    response = es.search(
-        index=posts_alias(prefix), size=1, query={"term": {"id": post_id}},
+    response = search(es, prefix, size=1, query={"term": {"id": post_id}},
         source_includes=["root_id"],
     )  # fmt: skip
     hits = response["hits"]["hits"]
@@ -503,8 +543,12 @@ def search_posts(
     """Full-text search for ``koubei search``: best matches first, newest first without text.
 
     CJK text is matched as a phrase of per-character tokens, so ``退款`` does not also match a
-    post that merely contains ``退`` and ``款`` apart.
+    post that merely contains ``退`` and ``款`` apart. Text of blanks only is no text.
+    Highlights look at the first ``index.highlight.max_analyzed_offset`` characters of a field
+    (a million by default): a longer post (a whole page scraped as one article) is still found,
+    with its fragments from that part.
     """
+    text = text.strip() if text else None
     bool_query: dict[str, Any] = {
         "filter": post_filters(brand=brand, start=start, end=end, platform=platform, label=label)
     }
@@ -519,10 +563,12 @@ def search_posts(
             },
             "pre_tags": ["【"],
             "post_tags": ["】"],
+            # -1: stop at the index's limit instead of failing the post's shard (Elasticsearch 9).
+            "max_analyzed_offset": -1,
         }
     else:
         extra["sort"] = [{"created_at": "desc"}, {"id": "asc"}]
-    response = es.search(index=posts_alias(prefix), size=size, query={"bool": bool_query}, **extra)
+    response = search(es, prefix, size=size, query={"bool": bool_query}, **extra)
     results = []
     for hit in response["hits"]["hits"]:
         found = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]

@@ -227,6 +227,12 @@ def _installed_replicas(template: dict[str, Any] | None) -> int | None:
     return int(value) if value is not None else None
 
 
+def _installed_analyzer(template: dict[str, Any] | None) -> Any:
+    settings = ((template or {}).get("template") or {}).get("settings") or {}
+    analysis = settings.get("index", {}).get("analysis", settings.get("analysis")) or {}
+    return (analysis.get("analyzer") or {}).get("koubei_text")
+
+
 def ensure_templates(
     es: Elasticsearch,
     prefix: str,
@@ -257,15 +263,31 @@ def ensure_templates(
         wanted = file_version(body)
         copies = body["template"]["settings"]["number_of_replicas"]
         if installed is not None and installed >= wanted:
+            text = (body["template"]["settings"].get("analysis") or {}).get("analyzer", {})
+            analyzer_changed = bool(text) and _installed_analyzer(template) != text["koubei_text"]
+            if analyzer_changed:
+                # Not a mapping version: a changed KOUBEI_ES_ANALYZER used to be ignored for
+                # good (the template kept the first analyzer, `index status` said current).
+                es.indices.put_index_template(name=name, **body)
+                log.warning("text analyzer changed: months created from now on use it, "
+                            "existing indices keep theirs", template=name,
+                            analyzer=analyzer_name(analyzer))  # fmt: skip
             if _installed_replicas(template) != copies:
                 # Replicas are a dynamic setting: change the template and the live indices.
-                es.indices.put_index_template(name=name, **body)
+                if not analyzer_changed:
+                    es.indices.put_index_template(name=name, **body)
                 es.indices.put_settings(
                     index=",".join(body["index_patterns"]),
                     settings={"index": {"number_of_replicas": copies}},
                     allow_no_indices=True,
                 )
                 log.info("replica count applied", template=name, replicas=copies)
+            if installed == wanted:
+                # A run stopped between the template and the in-place upgrade (or an index
+                # restored from a snapshot) left an index behind that the next start-up never
+                # looked at again: a strict mapping then refused every document carrying the
+                # new field (dead letters). Whatever is still behind gets the upgrade now.
+                upgrade_mappings_in_place(es, body)
             continue
         es.indices.put_index_template(name=name, **body)
         log.info("index template applied", template=name, version=wanted, previous=installed)

@@ -6,20 +6,23 @@ every document is first sent as a ``create``. A new document is stored with ``fi
 last_seen = crawled_at``; one that already exists answers 409 and is sent again as an
 ``update`` whose ``doc`` carries everything but ``first_seen`` (so engagement counts, sentiment
 and ``last_seen`` move, ``first_seen`` stays) and whose ``upsert`` is the full document (in case
-it vanished in between). A fresh load costs what a plain bulk index costs.
+it vanished in between). A fresh load costs what a plain bulk index costs. A record from an
+older crawl than the stored copy (``last_seen``; an old file loaded again, an old spool
+replayed after a newer crawl) is not sent: the newer counts and sentiment stay.
 
 One retry layer, here: the client is used with ``max_retries=0`` and ``streaming_bulk`` with
 its own retries off, so a retry is counted once and backs off once. Every answer falls in one
 of three classes:
 
-* **the document's fault** (HTTP 400 mapping/parsing errors, a document too big for the
-  cluster's ``http.max_content_length`` even alone, a record without id or date): dead-lettered
-  with the reason; retrying would fail forever;
+* **the document's fault** (HTTP 400 mapping/parsing errors, :data:`DOCUMENT_FAULTS`; a
+  document too big for the cluster's ``http.max_content_length`` even alone, a record without
+  id or date): dead-lettered with the reason; retrying would fail forever;
 * **retryable** (429, 5xx, a write block, connection errors and timeouts): sent again with
   exponential backoff; once a document has used its ``max_retries`` the cluster counts as
   unavailable and everything not acknowledged — the chunks in flight and the unread input —
   is spooled for :func:`replay_spool`;
-* **anything else that is not the document's fault** (401/403, an unknown error, a whole bulk
+* **anything else that is not the document's fault** (401/403, any other 400 — a closed index,
+  a month's alias without a write index, the shard limit —, an unknown error, a whole bulk
   request refused): spooled, never dead-lettered. Credentials rejected stop the run with one
   clear error after spooling.
 
@@ -42,6 +45,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -49,10 +53,17 @@ from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
+from koubei import timeutil
+from koubei.crawlers.timeparse import parse_iso
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
-from koubei.pipeline.index.documents import IndexReport, prepare, strip_index_fields
+from koubei.pipeline.index.documents import (
+    INDEX_TIME_ALLOWANCE,
+    IndexReport,
+    prepare,
+    strip_index_fields,
+)
 from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.templates import ensure_templates, month_name, posts_alias
 
@@ -67,8 +78,19 @@ __all__ = [
 
 log = get_logger(__name__)
 
-# Error types answered with 400 that are the cluster's state, not the document's content.
-NOT_THE_DOCUMENTS_FAULT = frozenset({"index_closed_exception", "cluster_block_exception"})
+# Error types of a 400 that the document's content caused (its JSON, a field against the
+# mapping): retrying it would fail forever. Every other 400 is the cluster's state (a closed
+# index, a month's alias with no write index, the cluster's shard limit reached when a new
+# month is created) and the document is spooled for a replay once that is mended.
+DOCUMENT_FAULTS = frozenset(
+    {
+        "document_parsing_exception",
+        "mapper_parsing_exception",
+        "strict_dynamic_mapping_exception",
+        "x_content_parse_exception",
+        "illegal_argument_exception",
+    }
+)
 MIN_CHUNK_BYTES = 16 * 1024
 # Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
 MAX_ID_BYTES = 512
@@ -103,6 +125,7 @@ class _Entry:
     op: str = "create"
     tries: int = 0
     located: bool = False  # the index already holding this _id was looked up
+    older: bool = False  # the stored copy comes from a later crawl: nothing to send
 
     @property
     def doc_id(self) -> str:
@@ -150,8 +173,28 @@ def _check_id(record: dict[str, Any]) -> None:
         raise ValueError(f"id is {size} bytes; Elasticsearch takes at most {MAX_ID_BYTES} bytes")
 
 
+def _instant(value: Any) -> datetime | None:
+    """A stored or prepared ISO time as an instant (None if there is none or it is not one)."""
+    if not value:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
 def _error_type(error: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
+
+
+def _documents_fault(error: Any) -> bool:
+    """A 400 the document's content caused (see :data:`DOCUMENT_FAULTS`)."""
+    kind = _error_type(error)
+    if kind == "illegal_argument_exception":
+        # Also what a month's name answers when it is an alias of several indices and none is
+        # the write index: the cluster's state, not the document's content.
+        return "write index" not in str(error.get("reason") or "")
+    return kind in DOCUMENT_FAULTS
 
 
 def _retryable(status: int, error: Any) -> bool:
@@ -271,23 +314,35 @@ class _Writer:
             index=posts_alias(self.prefix),
             query={"ids": {"values": ids}},
             size=2 * len(ids),  # an id stored twice by an older version still shows
-            source=False,
+            source_includes=["last_seen"],
             ignore_unavailable=True,
             allow_no_indices=True,
-            filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index",
+            filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index,hits.hits._source",
         )
         if (response.get("_shards") or {}).get("failed") or response.get("timed_out"):
             # A shard that did not answer may hold some of these ids: deciding now could put a
             # second copy in another month.
             raise _LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
         stored: dict[str, set[str]] = {}
+        seen: dict[str, datetime] = {}  # the latest crawl stored per _id
+        # A stored crawl time ahead of the clock (a crawler's clock off, a demo run at a pinned
+        # future instant) must not hold every later crawl back.
+        horizon = timeutil.now() + INDEX_TIME_ALLOWANCE
         for hit in (response.get("hits") or {}).get("hits") or ():
             stored.setdefault(hit["_id"], set()).add(month_name(hit["_index"]))
+            last = _instant((hit.get("_source") or {}).get("last_seen"))
+            if last is None or last > horizon:
+                continue
+            if hit["_id"] not in seen or last > seen[hit["_id"]]:
+                seen[hit["_id"]] = last
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
                 if homes:
                     entry.op = "update"
+                    mine = _instant(entry.source.get("last_seen"))
+                    latest = seen.get(entry.doc_id)
+                    entry.older = mine is not None and latest is not None and mine < latest
                     if entry.index not in homes:
                         entry.index = min(homes)
                 elif entry.doc_id in self.placed:  # sent this run, maybe not searchable yet
@@ -297,6 +352,26 @@ class _Writer:
                 if len(self.placed) > RECENT_PLACEMENTS:
                     self.placed.popitem(last=False)
                 entry.located = True
+
+    def _drop_older(self, batch: list[_Entry], sent: deque[_Entry]) -> list[_Entry]:
+        """``batch`` without the entries whose stored copy is from a later crawl.
+
+        Re-loading an old file, or replaying an old spool after a newer crawl was indexed, used
+        to put the old counts, sentiment and ``last_seen`` back over the newer ones. Such an
+        entry is acknowledged as it stands (counted as updated: the post is stored, newer).
+        """
+        newer = [entry for entry in batch if not entry.older]
+        if len(newer) == len(batch):
+            return batch
+        for _ in batch:  # the batch was appended last: no answer has been read for it yet
+            sent.pop()
+        sent.extend(newer)
+        with self.lock:
+            self.report.updated += len(batch) - len(newer)
+            if self.bar is not None:
+                self.bar.update(len(batch) - len(newer))
+        log.info("stored copies from a later crawl kept", documents=len(batch) - len(newer))
+        return newer
 
     def _pass(self, first: list[_Entry]) -> _Round:
         outcome = _Round()
@@ -308,6 +383,7 @@ class _Writer:
                 if batch:
                     sent.extend(batch)
                     self._locate(batch)
+                    batch = self._drop_older(batch, sent)
                     for entry in batch:
                         yield entry.action()
                 # Stop pulling fresh input when enough needs a second round (conflicts,
@@ -369,11 +445,7 @@ class _Writer:
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
-        elif (
-            status == 400
-            and whole_request is None
-            and _error_type(error) not in NOT_THE_DOCUMENTS_FAULT
-        ):
+        elif status == 400 and whole_request is None and _documents_fault(error):
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             self._dead(entry, status=status, reason=str(reason), error=error or None)
         else:

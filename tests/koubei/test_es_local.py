@@ -22,3 +22,34 @@ def test_each_home_gets_its_own_node_data(tmp_path: Path, monkeypatch: pytest.Mo
     # path to it is spelled
     monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "x" / ".." / "alice"))
     assert es_local.node_workdir(es_local.node_file()) == dirs["alice"]
+
+
+def test_es_stop_never_signals_a_process_that_took_over_the_recorded_pid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the node file's pid can belong to another program: ``koubei es stop``
+    sent SIGTERM (and SIGKILL after 30 s) to that program's whole process group, and
+    ``koubei es status`` called the node running."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("KOUBEI_HOME", str(home))
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)  # not Elasticsearch
+    try:
+        node = es_local.LocalNode(url="http://127.0.0.1:9", pid=other.pid, home=str(tmp_path),
+                                  data=str(tmp_path / "node"))  # fmt: skip
+        node.save(es_local.node_file())
+        env = {**os.environ, "KOUBEI_HOME": str(home)}
+        koubei = [sys.executable, "-m", "koubei", "es"]
+        status = subprocess.run([*koubei, "status"], env=env, capture_output=True, text=True)
+        assert json.loads(status.stdout)["running"] is False
+        stopped = subprocess.run([*koubei, "stop"], env=env, capture_output=True, text=True)
+        assert stopped.returncode == 0, stopped.stderr
+        assert other.poll() is None, "the unrelated process was killed"
+        assert not es_local.node_file().exists()
+    finally:
+        other.kill()
+        other.wait()

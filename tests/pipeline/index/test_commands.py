@@ -105,3 +105,49 @@ def test_search_mistakes_are_one_line_and_query_syntax_in_text_is_plain_text(
     known = koubei("search", "--brand", "奶茶甲", "--json", "--prefix", index_prefix,
                    es_url=es_url, home=koubei_home)  # fmt: skip
     assert known.returncode == 0 and len(known.stdout.splitlines()) == 2
+
+
+def test_search_shows_times_in_china_time_whatever_offset_the_file_stored(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """A foreign file with UTC times (``Z``) was shown in UTC, eight hours off China time, with
+    nothing on the line to say so; the same instant stored with +08:00 showed China time."""
+    landing = tmp_path / "posts.jsonl"
+    utc = make_record(1, created_at="2026-11-20T04:30:00Z")
+    china = make_record(2, created_at="2026-11-20T12:45:00+08:00")
+    write_atomic(landing, [utc, china])
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
+                    es_url=es_url, home=koubei_home)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    es.indices.refresh(index=f"{index_prefix}-posts")
+    shown = koubei("search", "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0][:16] == "2026-11-20 12:45" and "weibo.example/2" in lines[2]
+    assert lines[3][11:16] == "12:30", lines[3]  # was 04:30
+    assert lines[3][:16] == "2026-11-20 12:30" and "weibo.example/1" in lines[5]
+
+
+def test_a_time_range_that_cannot_match_or_says_its_start_twice_is_refused(
+    es_url: str, index_prefix: str, koubei_home: str
+) -> None:
+    """``--start`` after ``--end`` answered "-- 0 post(s)" with exit 0, and ``--since`` given
+    with ``--start`` was dropped without a word (for search and for kibana link)."""
+    backwards = ["--start", "2026-11-21", "--end", "2026-11-20T12:00"]
+    for command in (
+        ["search", "--prefix", index_prefix],
+        ["kibana", "link", "--url", "http://kb:5601"],
+    ):
+        refused = koubei(*command, *backwards, es_url=es_url, home=koubei_home)
+        assert refused.returncode == 2, refused.stdout
+        (line,) = refused.stderr.strip().splitlines()
+        assert "--start 2026-11-21T00:00:00+08:00 is not before --end" in line
+        twice = koubei(*command, "--since", "2h", "--start", "2026-11-20", es_url=es_url,
+                       home=koubei_home)  # fmt: skip
+        assert twice.returncode == 2, twice.stdout
+        assert "give one of them" in twice.stderr

@@ -203,3 +203,53 @@ def test_top_posts_are_one_per_cluster_and_text() -> None:
         {"id": "e", "text_raw": "", "dup_cluster": None},  # no text: kept, nothing to compare
     ]
     assert [p["id"] for p in queries.distinct_posts(posts)] == ["a", "d", "e"]
+
+
+def test_a_post_longer_than_the_highlight_limit_is_found_not_a_silent_empty_month(
+    es: Elasticsearch, index_prefix: str, koubei_home: str
+) -> None:
+    """A scraped page of 1.2 million characters made the highlighter fail its month's shard,
+    which Elasticsearch answers with HTTP 200 and no hits: ``koubei search 退款`` found nothing
+    in that month, the long post and every short one."""
+    short = build_record(1, text_raw="奶茶太难喝了，要求退款")
+    long = build_record(2, text_raw="第三方平台转载全文。" * 120_000 + "最后要求退款")
+    assert len(long["text_raw"]) > 1_000_000
+    index_records(es, [short, long], prefix=index_prefix, refresh=True)
+    hits = queries.search_posts(es, index_prefix, text="退款")
+    assert {h.id for h in hits} == {"weibo:1", "weibo:2"}
+    (fragment,) = next(h for h in hits if h.id == "weibo:1").highlights
+    assert "【退】【款】" in fragment or "【退款】" in fragment
+    # Text of blanks only is no text: the newest posts, as without TEXT (it used to find none).
+    assert [h.id for h in queries.search_posts(es, index_prefix, text="  ")] == [
+        h.id for h in queries.search_posts(es, index_prefix)
+    ]
+    assert len(queries.search_posts(es, index_prefix, text=" \t")) == 2
+
+
+def test_a_shard_that_does_not_answer_is_an_error_and_a_closed_month_is_left_out(
+    es: Elasticsearch, index_prefix: str, koubei_home: str
+) -> None:
+    """Elasticsearch answers a search with HTTP 200 and the hits of the shards that answered:
+    a red month read as a month without posts (a volume series of zeros for the detectors).
+    A month the operator closed made every read fail, however recent its window."""
+    records = [build_record(i) for i in range(6)]
+    old = [build_record(100 + i, created_at=BASE_TIME - timedelta(days=60)) for i in range(3)]
+    index_records(es, [*records, *old], prefix=index_prefix, refresh=True)
+    start, end = BASE_TIME - timedelta(hours=1), BASE_TIME + timedelta(hours=1)
+
+    old_month = f"{index_prefix}-posts-{(BASE_TIME - timedelta(days=60)):%Y.%m}"
+    es.indices.close(index=old_month)
+    assert len(queries.search_posts(es, index_prefix, text="奶茶", size=50)) == 6
+    bins = queries.volume_series(es, index_prefix, None, start, end, 3600)
+    assert sum(b.total for b in bins) == 6
+
+    # A month whose only shard cannot be allocated: the cluster is red.
+    es.indices.create(
+        index=f"{index_prefix}-posts-2026.10",
+        settings={"index.routing.allocation.require._name": "no-such-node"},
+        wait_for_active_shards=0,
+    )
+    with pytest.raises(queries.PartialResultsError, match=r"posts-2026\.10"):
+        queries.volume_series(es, index_prefix, None, start, end, 3600)
+    with pytest.raises(queries.PartialResultsError, match=r"shards of .* did not answer"):
+        queries.search_posts(es, index_prefix, text="奶茶")

@@ -84,3 +84,58 @@ def test_missing_analyzer_plugin_is_a_clear_error(es: Elasticsearch, index_prefi
         ensure_templates(es, index_prefix, analyzer="smartcn")
     assert "KOUBEI_ES_ANALYZER=standard" in str(info.value)
     assert not es.indices.exists_index_template(name=f"{index_prefix}-posts")
+
+
+def test_an_index_left_behind_by_a_stopped_upgrade_is_upgraded_at_the_next_start(
+    es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    koubei_home: str,
+) -> None:  # fmt: skip
+    """A run stopped between installing a newer template and the in-place upgrade: the next
+    start-up found the template current and never looked at the index again, so the strict
+    mapping dead-lettered every document carrying the new field."""
+    from koubei.pipeline.index.writer import index_records
+
+    from .conftest import build_record
+
+    now = datetime(2026, 11, 5, tzinfo=UTC)
+    ensure_templates(es, index_prefix, now=now)
+    newer, _ = changed_template_dir(tmp_path, {"added_field": {"type": "keyword"}})
+    for kind in templates.KINDS:  # the stopped run got as far as the templates
+        body = templates.load_template(kind, index_prefix, template_dir=newer)
+        es.indices.put_index_template(name=templates.template_name(index_prefix, kind), **body)
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", newer)
+    ensure_templates(es, index_prefix, now=now)
+    assert all(status.current for status in templates.template_status(es, index_prefix))
+    record = {**build_record(1, created_at="2026-11-06T10:00:00+08:00"), "added_field": "x"}
+    report = index_records(es, [record], prefix=index_prefix, ensure=False)
+    assert (report.created, report.failed) == (1, 0)
+
+
+def test_a_changed_text_analyzer_is_installed_for_the_months_to_come(
+    es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``KOUBEI_ES_ANALYZER`` changed on an existing cluster was ignored for good: the template
+    kept the first analyzer (its mapping version had not moved) and `index status` said
+    current. The node has only the standard tokenizer, so the second analyzer is a variant of
+    it (no lowercase filter) offered in a copy of analyzers.json."""
+    import json
+    import shutil
+
+    for path in templates.TEMPLATE_DIR.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    choices = json.loads((tmp_path / "analyzers.json").read_text(encoding="utf-8"))
+    cased = {"type": "custom", "tokenizer": "standard", "filter": []}
+    choices["cased"] = {"preflight_tokenizer": "standard", "analyzer": cased, "plugin": None}
+    (tmp_path / "analyzers.json").write_text(json.dumps(choices), encoding="utf-8")
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", tmp_path)
+
+    ensure_templates(es, index_prefix, analyzer="standard", now=datetime(2026, 11, 5, tzinfo=UTC))
+    ensure_templates(es, index_prefix, analyzer="cased", now=datetime(2026, 11, 5, tzinfo=UTC))
+    found = es.indices.get_index_template(name=f"{index_prefix}-posts")["index_templates"]
+    settings = found[0]["index_template"]["template"]["settings"]["index"]
+    assert settings["analysis"]["analyzer"]["koubei_text"] == cased
+    es.indices.create(index=f"{index_prefix}-posts-2026.12")
+    new_month = es.indices.get_settings(index=f"{index_prefix}-posts-2026.12")
+    analysis = new_month[f"{index_prefix}-posts-2026.12"]["settings"]["index"]["analysis"]
+    assert analysis["analyzer"]["koubei_text"]["tokenizer"] == "standard"
+    assert not analysis["analyzer"]["koubei_text"].get("filter")  # was ["lowercase"]

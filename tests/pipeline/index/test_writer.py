@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -116,3 +117,94 @@ def test_write_blocked_index_is_retried_then_spooled_not_dead_lettered(
     replayed = replay_spool(es, index_prefix)
     assert (replayed.created, replayed.failed) == (10, 0)
     assert _count(es, index_prefix) == 11
+
+
+def test_a_400_from_the_clusters_state_is_spooled_and_replayed_not_dead_lettered(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """A month's name that is an alias of two indices with no write index (a hand-made
+    rollover, a half-mended migration) answers every write with 400 illegal_argument_exception;
+    a cluster at its shard limit answers a new month's documents with 400 validation_exception.
+    Neither is the document's fault: both used to dead-letter every document of the month."""
+    index_records(es, [make_record(0)], prefix=index_prefix)
+    month = f"{index_prefix}-posts-2026.11"
+    es.indices.delete(index=month)
+    for index in (f"{month}-a", f"{month}-b"):
+        es.indices.create(index=index)
+        es.indices.put_alias(index=index, name=month)
+    aliased = index_records(es, [make_record(i) for i in range(1, 6)], prefix=index_prefix)
+    assert (aliased.sent, aliased.failed, aliased.spooled) == (5, 0, 5)
+    es.indices.update_aliases(
+        actions=[{"add": {"index": f"{month}-a", "alias": month, "is_write_index": True}}]
+    )
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.failed, replayed.spooled) == (5, 0, 0)
+    assert _count(es, index_prefix) == 5
+
+    # The node holds more than one shard already: no new index passes a limit of one.
+    es.cluster.put_settings(persistent={"cluster.max_shards_per_node": 1})
+    try:
+        # A post of a month that has no index yet: creating it would pass the shard limit.
+        full = index_records(
+            es, [make_record(9, created_at="2026-08-01T12:00:00+08:00")], prefix=index_prefix
+        )
+    finally:
+        es.cluster.put_settings(persistent={"cluster.max_shards_per_node": None})
+    assert (full.failed, full.spooled) == (0, 1)
+    assert (replay_spool(es, index_prefix).created, _count(es, index_prefix)) == (1, 6)
+
+
+def test_an_older_crawl_loaded_again_never_overwrites_a_newer_one(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """Re-loading an old processed file (a backfill) or replaying an old spool after a newer
+    crawl was indexed put the old counts and ``last_seen`` back: likes 999 became 5 again."""
+    old = make_record(
+        7,
+        crawled_at="2026-11-20T13:00:00+08:00",
+        engagement={"likes": 5, "reposts": 0, "comments": 0, "helpful": 0},
+    )
+    new = make_record(
+        7,
+        crawled_at="2026-11-22T09:30:00+08:00",
+        engagement={"likes": 999, "reposts": 40, "comments": 3, "helpful": 0},
+    )
+    same_crawl_rescored = make_record(
+        8, crawled_at="2026-11-20T05:00:00Z", sentiment={"score": 0.05, "label": "negative",
+                                                         "model_version": "v2"},
+    )  # fmt: skip
+    index_records(es, [old, make_record(8, crawled_at="2026-11-20T13:00:00+08:00")],
+                  prefix=index_prefix)  # fmt: skip
+    index_records(es, [new], prefix=index_prefix)
+    again = index_records(es, [old, same_crawl_rescored], prefix=index_prefix)
+    assert (again.sent, again.created, again.updated, again.failed) == (2, 0, 2, 0)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hits = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:7"]}})
+    assert hits["hits"]["total"]["value"] == 1
+    stored = hits["hits"]["hits"][0]["_source"]
+    assert (stored["engagement"]["likes"], stored["engagement_total"]) == (999, 1042)
+    assert stored["last_seen"] == "2026-11-22T09:30:00+08:00"
+    assert stored["first_seen"] == "2026-11-20T13:00:00+08:00"
+    # The same crawl processed again (a new sentiment model; the same instant spelt in UTC)
+    # is still applied.
+    rescored = es.get(index=posts_alias(index_prefix).replace("posts", "posts-2026.11"),
+                      id="weibo:8")["_source"]  # fmt: skip
+    assert rescored["sentiment"]["model_version"] == "v2"
+
+
+def test_a_stored_crawl_time_ahead_of_the_clock_does_not_hold_later_crawls_back(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """A copy stamped by a crawler whose clock ran ten days ahead is not "newer" than every
+    honest crawl to come."""
+    ahead = make_record(3, created_at=clock - timedelta(hours=2),
+                        crawled_at=clock + timedelta(days=10))  # fmt: skip
+    likes = {"likes": 77, "reposts": 0, "comments": 0, "helpful": 0}
+    honest = make_record(3, created_at=clock - timedelta(hours=2), crawled_at=clock,
+                         engagement=likes)  # fmt: skip
+    index_records(es, [ahead], prefix=index_prefix)
+    index_records(es, [honest], prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hits = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:3"]}})
+    assert hits["hits"]["hits"][0]["_source"]["engagement"]["likes"] == 77
