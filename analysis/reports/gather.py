@@ -95,10 +95,11 @@ def brand_counts(
 ) -> dict[str, dict[str, int]]:
     """Posts, positive, negative and ``no_opinion`` posts per brand in ``[start, end)`` (every
     brand listed)."""
-    from koubei.pipeline.index.queries import post_filters, posts_alias
+    from koubei.pipeline.index.queries import post_filters, search
 
-    response = es.search(
-        index=posts_alias(prefix),
+    response = search(  # through queries.search: a shard that fails is an error, not zero posts
+        es,
+        prefix,
         size=0,
         query={
             "bool": {"filter": [*post_filters(start=start, end=end), {"terms": {"brands": brands}}]}

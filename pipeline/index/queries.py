@@ -266,8 +266,9 @@ def aspect_counts(
     negative side reads ``aspect_labels`` (``aspect/label`` pairs, schema 2), because the
     aspects are a flat object array whose aspect and label would cross-match.
     """
-    response = es.search(
-        index=posts_alias(prefix),
+    response = search(
+        es,
+        prefix,
         size=0,
         query=filtered(brand=brand, start=start, end=end),
         aggs={
