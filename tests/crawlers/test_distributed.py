@@ -14,7 +14,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -325,16 +327,12 @@ def test_a_killed_worker_that_never_returns_has_its_requests_taken_over(
     assert not redis_mode.keys(f"{key}:processing:*")
 
 
-def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fetched(
-    fixture_site: Any,
-    brands: BrandsConfig,
-    koubei_home: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The scheduler's ConnectionError surfaced inside Scrapy's engine loop, which logged it and
-    # kept polling: the crawl hung until the runner killed it (30 minutes by default; 60 s
-    # here) and nothing it had fetched landed.
+@contextmanager
+def _shared_crawl_with_redis_stopped(
+    fixture_site: Any, brands: BrandsConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ShopSite, Future[list[CrawlReport]], str]]:
+    """A shared crawl (run ``r1`` of source ``shop``) held after its sixth page, then its Redis
+    stopped: yields the site (``release`` lets the crawl go on), the crawl and Redis' URL."""
     shared = ShopSite(hold_after=6)
     source = shop(fixture_site(shared.routes()), "shop")
     with running_redis(tmp_path) as (url, server), ThreadPoolExecutor(1) as pool:
@@ -350,6 +348,21 @@ def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fet
             time.sleep(0.02)
         server.terminate()
         assert server.wait(10) == 0
+        yield shared, crawl, url
+
+
+def test_redis_going_away_mid_crawl_ends_the_crawl_at_once_and_lands_what_it_fetched(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The scheduler's ConnectionError surfaced inside Scrapy's engine loop, which logged it and
+    # kept polling: the crawl hung until the runner killed it (30 minutes by default; 60 s
+    # here) and nothing it had fetched landed.
+    stopped = _shared_crawl_with_redis_stopped(fixture_site, brands, tmp_path, monkeypatch)
+    with stopped as (shared, crawl, _):
         started = time.monotonic()
         shared.release.set()
         [report] = crawl.result(timeout=90)
@@ -374,21 +387,8 @@ def test_redis_restarting_empty_mid_crawl_is_not_taken_for_the_end_of_the_queue(
     of a cache) comes back at once and empty: redis-py reconnects, the worker's queue reads
     empty, and the crawl used to finish ``ok`` with most pages never fetched, saving a crawl
     state that made the next run skip them for good."""
-    shared = ShopSite(hold_after=6)
-    source = shop(fixture_site(shared.routes()), "shop")
-    with running_redis(tmp_path) as (url, server), ThreadPoolExecutor(1) as pool:
-        monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
-        monkeypatch.setenv("REDIS_URL", url)
-        settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
-        crawl = pool.submit(
-            crawl_sources, [source], brands, run_id="r1", settings=settings, timeout=60
-        )
-        deadline = time.monotonic() + 30
-        while shared.held < 2:
-            assert time.monotonic() < deadline and not crawl.done(), "the crawl never got going"
-            time.sleep(0.02)
-        server.terminate()
-        assert server.wait(10) == 0
+    stopped = _shared_crawl_with_redis_stopped(fixture_site, brands, tmp_path, monkeypatch)
+    with stopped as (shared, crawl, url):
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         with running_redis(tmp_path, port=port):
             shared.release.set()
