@@ -161,7 +161,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Elasticsearch   {summary['es_url']}  (stop it with `koubei es stop`)",
+        f"Elasticsearch   {summary['es_url']}  (stop it with `{koubei_command()} es stop`)",
         f"search          {koubei_command()} search 异物 --brand 鲜牧",
         f"alerts          {koubei_command()} alerts status",
         f"state           {paths.home()}",

@@ -122,11 +122,15 @@ def test_demo_summary_names_the_koubei_that_ran_not_a_checkouts_venv(
     monkeypatch.setattr("sys.argv", [str(script), "demo"])
     text = format_summary(_demo_summary())
     assert "search          koubei search 异物" in text
+    assert "(stop it with `koubei es stop`)" in text
     assert ".venv/bin/koubei" not in text
-    # not on PATH (run by its path, as `make demo` does): the path it was run by
+    # not on PATH (run by its path, as `make demo` does): the path it was run by, in every
+    # command it names (the node's stop line said a bare `koubei`, not on PATH then)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("sys.argv", [".venv/bin/koubei", "demo"])
-    assert "alerts          .venv/bin/koubei alerts status" in format_summary(_demo_summary())
+    text = format_summary(_demo_summary())
+    assert "alerts          .venv/bin/koubei alerts status" in text
+    assert "(stop it with `.venv/bin/koubei es stop`)" in text
 
 
 @pytest.mark.parametrize("command", [["crawl", "shop"], ["run"]])
