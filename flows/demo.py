@@ -73,7 +73,8 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     from koubei.pipeline.index.client import index_prefix
 
     state = paths.state_dir("demo")
-    if not os.environ.get("KOUBEI_ES_URL"):
+    local_node = not os.environ.get("KOUBEI_ES_URL")
+    if local_node:
         os.environ["KOUBEI_ES_URL"] = es_local.ensure_node(es_local.node_file()).url
     anchor = demo_anchor(state)
     # The demo replays one instant, the anchor: its crawl is stamped then too. Otherwise its
@@ -99,6 +100,7 @@ def run_demo(*, progress: bool = True) -> dict[str, Any]:
     summary["received_alerts"] = len(receiver.received())
     summary["received_file"] = str(received_file)
     summary["es_url"] = os.environ["KOUBEI_ES_URL"]
+    summary["es_local"] = local_node
     summary["anchor"] = anchor.isoformat()
     return summary
 
@@ -157,11 +159,19 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"incident page   {brand}: {Path(page).as_uri()}")
     if any(summary.get("reports", {}).values()):
         lines.append(
-            "                (`koubei report serve` serves them at the alerts' reports_url)"
+            f"                (`{koubei_command()} report serve` serves them at the alerts' "
+            "reports_url)"
         )
+    # The local node is the demo's to stop; a cluster named by KOUBEI_ES_URL is not (`es stop`
+    # said "stopped" there and stopped nothing).
+    es_note = (
+        f"stop it with `{koubei_command()} es stop`"
+        if summary.get("es_local", True)
+        else "KOUBEI_ES_URL; not started by the demo"
+    )
     lines += [
         "",
-        f"Elasticsearch   {summary['es_url']}  (stop it with `koubei es stop`)",
+        f"Elasticsearch   {summary['es_url']}  ({es_note})",
         f"search          {koubei_command()} search 异物 --brand 鲜牧",
         f"alerts          {koubei_command()} alerts status",
         f"state           {paths.home()}",

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
         if node:
             es_local.stop(node, remove_data=False)
             node_file.unlink(missing_ok=True)
-        print("stopped")
+            print("stopped")
+        else:  # it said "stopped" here too: another KOUBEI_HOME's node, or a cluster, kept running
+            print(f"no local node recorded in {node_file}: nothing stopped")
     else:
         print(json.dumps({"running": bool(node and node.alive()), "url": node and node.url}))
     return 0

@@ -143,6 +143,15 @@ def _corpus(given: Path | None) -> Path:
         raise KoubeiError(f"{exc}, or pass DATA.csv") from None
 
 
+def _check_out(out: Path | None) -> None:
+    """``--out`` names the model file to write: a directory there is refused before any work
+    (it failed after the work, naming a temp file in the directory's parent)."""
+    from koubei.errors import KoubeiError
+
+    if out is not None and out.is_dir():
+        raise KoubeiError(f"{out}: is a directory; --out names the model file to write")
+
+
 def _model(path: Path | None) -> SentimentModel:
     """The model at ``path`` (default: the shipped one); a file that is none is a one-line
     error naming it, not a traceback."""
@@ -228,6 +237,7 @@ def run_score(args: argparse.Namespace) -> int:
 def run_adapt(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.adaptation import adapt
 
+    _check_out(args.out)
     model = _model(args.model)
     adapted = adapt(model, _read_texts(args.file))
     _say_adapted(model, adapted)
@@ -238,13 +248,11 @@ def run_adapt(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from koubei import paths
-    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment import training
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report
 
     data = _corpus(args.data)
-    if args.out is not None and args.out.is_dir():
-        raise KoubeiError(f"{args.out}: is a directory; --out names the model file to write")
+    _check_out(args.out)
     rows = training.load_labelled(data)
     excluded = _categories(data, rows, args.exclude_category, "--exclude-category")
     seed = training.SEED if args.seed is None else args.seed

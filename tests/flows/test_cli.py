@@ -122,11 +122,31 @@ def test_demo_summary_names_the_koubei_that_ran_not_a_checkouts_venv(
     monkeypatch.setattr("sys.argv", [str(script), "demo"])
     text = format_summary(_demo_summary())
     assert "search          koubei search 异物" in text
+    assert "(stop it with `koubei es stop`)" in text
     assert ".venv/bin/koubei" not in text
-    # not on PATH (run by its path, as `make demo` does): the path it was run by
+    # not on PATH (run by its path, as `make demo` does): the path it was run by, in every
+    # command it names (the node's stop line said a bare `koubei`, not on PATH then)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("sys.argv", [".venv/bin/koubei", "demo"])
-    assert "alerts          .venv/bin/koubei alerts status" in format_summary(_demo_summary())
+    text = format_summary({**_demo_summary(), "reports": {"鲜牧": ["/r/incidents/1.html"]}})
+    assert "alerts          .venv/bin/koubei alerts status" in text
+    assert "(stop it with `.venv/bin/koubei es stop`)" in text
+    assert "(`.venv/bin/koubei report serve` serves them" in text
+
+
+def test_demo_summary_offers_no_stop_for_a_cluster_it_did_not_start(
+    monkeypatch: pytest.MonkeyPatch, koubei_home: str
+) -> None:
+    """With KOUBEI_ES_URL set the demo starts no node, yet its summary said "stop it with
+    `koubei es stop`", which stops nothing there."""
+    from koubei.flows.demo import format_summary
+
+    monkeypatch.setattr("sys.argv", [".venv/bin/koubei", "demo"])
+    text = format_summary({**_demo_summary(), "es_local": False})
+    assert "es stop" not in text
+    assert "Elasticsearch   http://127.0.0.1:9200  (KOUBEI_ES_URL; not started by the demo)" in (
+        text
+    )
 
 
 @pytest.mark.parametrize("command", [["crawl", "shop"], ["run"]])

@@ -53,3 +53,19 @@ def test_es_stop_never_signals_a_process_that_took_over_the_recorded_pid(
     finally:
         other.kill()
         other.wait()
+
+
+def test_es_stop_with_no_node_of_this_home_says_it_stopped_nothing(tmp_path: Path) -> None:
+    """It printed "stopped" while the node the user meant (another KOUBEI_HOME's, or the
+    cluster of KOUBEI_ES_URL) kept running."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KOUBEI_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "koubei", "es", "stop"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    node_file = tmp_path / "home" / "es" / "es-node.json"
+    assert done.stdout == f"no local node recorded in {node_file}: nothing stopped\n"

@@ -379,6 +379,16 @@ def test_sentiment_train_out_that_is_a_directory(tmp_path: Path) -> None:
     assert code == 2
 
 
+def test_sentiment_adapt_out_that_is_a_directory(tmp_path: Path) -> None:
+    # It adapted first, then failed naming a temp file beside the directory:
+    # `koubei: error: /.tmp.9s68q1xs.tmp: Is a directory` for `--out /tmp`.
+    texts = tmp_path / "texts.txt"
+    texts.write_text("好吃\n难吃\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "sentiment", "adapt", str(texts), "--out", str(tmp_path))
+    _one_line(code, err, str(tmp_path), "is a directory", "--out")
+    assert code == 2
+
+
 def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
     data = tmp_path / "reviews.csv"
     data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
