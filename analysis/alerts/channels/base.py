@@ -10,9 +10,13 @@ name (``url_env``, ``secret_env``) at construction, so a missing one fails at st
 from __future__ import annotations
 
 import json
+import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -201,7 +205,7 @@ class Channel(ABC):
         A read or write timeout means the request went out and the answer did not come back:
         the message may have arrived (``unknown_outcome``), unlike a refused connection.
         """
-        request = self.build_request(payload, idempotency_key)
+        request = self.build_request(valid_unicode(payload), idempotency_key)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: idempotency_key,
@@ -313,13 +317,28 @@ def raise_for_http(response: httpx.Response) -> None:
 RETRY_AFTER_HEADERS = ("Retry-After", "x-ogw-ratelimit-reset")
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds the platform asked us to wait, if it said."""
+def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
+    """Seconds the platform asked us to wait, if it said.
+
+    ``Retry-After`` is either delay-seconds or an HTTP-date (RFC 9110 10.2.3:
+    ``Retry-After: Fri, 31 Dec 1999 23:59:59 GMT``); proxies and gateways in front of a
+    receiver send the date form, which was read as "no wait given".
+    """
     for name in RETRY_AFTER_HEADERS:
-        try:
-            return max(0.0, float(response.headers.get(name, "")))
-        except ValueError:
+        value = response.headers.get(name, "").strip()
+        if not value:
             continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if when.tzinfo is None:  # RFC 9110 5.6.7: an HTTP-date is always GMT
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
     return None
 
 
@@ -368,6 +387,25 @@ def raise_for_errcode(
     raise_for_http(response)
     if body is None:
         raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(value: Any) -> Any:
+    """``value`` with lone UTF-16 surrogates replaced by U+FFFD, at any depth.
+
+    Crawled JSON can hold half an emoji (``"\\ud83d"`` cut by a site's own truncation), which
+    Python keeps as a lone surrogate that UTF-8 cannot encode: the message failed to render on
+    every attempt (``UnicodeEncodeError``) and the alert never reached anyone.
+    """
+    if isinstance(value, str):
+        return SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return [valid_unicode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: valid_unicode(v) for k, v in value.items()}
+    return value
 
 
 def dumps(body: Any) -> bytes:
