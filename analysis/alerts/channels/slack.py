@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from koubei.analysis.alerts.channels.base import Channel, Request, dumps, raise_for_http, register
-from koubei.analysis.alerts.channels.text import fit, sections
+from koubei.analysis.alerts.channels.text import drop_open_markup, fit, sections
 from koubei.analysis.alerts.outbox import DeliveryError
 
 HEADER_CHARS = 150
@@ -57,9 +57,22 @@ def mention(member: str) -> str:
 
 
 #: what Slack's plain-text error answers mean for the operator ("Handling errors" of the
-#: incoming-webhooks docs: 400 invalid_payload / no_text, 403 action_prohibited, 404
-#: channel_not_found / no_service, 410 channel_is_archived); none is worth retrying
+#: incoming-webhooks docs, api.slack.com/messaging/webhooks#handling_errors: 400
+#: invalid_payload / user_not_found / too_many_attachments / no_service_id / no_team /
+#: team_disabled, 403 action_prohibited / posting_to_general_channel_denied / invalid_token,
+#: 404 channel_not_found / no_service, 410 channel_is_archived; no_text and invalid_blocks as
+#: chat.postMessage names them); none is worth retrying
 HINTS = {
+    "invalid_payload": "Slack could not read the JSON koubei sent (a koubei bug: report it "
+    "with this alert); the webhook itself is fine",
+    "no_text": "the message had no text (a koubei bug: report it with this alert)",
+    "invalid_blocks": "Slack refused the message's Block Kit layout (a koubei bug: report "
+    "it with this alert)",
+    "too_many_attachments": "the message had too many attachments (a koubei bug)",
+    "user_not_found": "the webhook's user is gone from the workspace: make a new webhook",
+    "no_service_id": "url_env holds an incomplete webhook URL (hooks.slack.com/services/T/B/X)",
+    "no_team": "url_env holds a webhook URL whose workspace part is wrong",
+    "team_disabled": "the Slack workspace was disabled",
     "channel_is_archived": "the channel was archived: unarchive it or make a new webhook",
     "channel_not_found": "the webhook's channel was deleted",
     "no_service": "the webhook was disabled, removed or its URL is wrong (url_env)",
@@ -70,7 +83,8 @@ HINTS = {
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Plain text within ``limit`` characters; a cut never leaves half a ``&amp;`` or link."""
+    return text if len(text) <= limit else drop_open_markup(text[: limit - 1]) + "…"
 
 
 @register
@@ -102,8 +116,10 @@ class SlackChannel(Channel):
             blocks.append(
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(tags)}]}
             )
+        mention_text = " " + " ".join(tags) if tags else ""
         body = {
-            "text": _cut(escape(title) + (" " + " ".join(tags) if tags else ""), 3000),
+            # the notification text: the mentions are kept whole, the title is cut before them
+            "text": _cut(escape(title), 3000 - len(mention_text)) + mention_text,
             "blocks": blocks,
         }
         return Request(self.secrets["url"], dumps(body))

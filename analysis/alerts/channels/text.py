@@ -7,6 +7,7 @@ and only then is text cut, always on a character boundary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -59,7 +60,26 @@ def truncate_utf8(text: str, max_bytes: int, suffix: str = TRUNCATED) -> str:
     if len(data) <= max_bytes:
         return text
     budget = max(0, max_bytes - len(suffix.encode("utf-8")))
-    return data[:budget].decode("utf-8", errors="ignore") + suffix
+    return drop_open_markup(data[:budget].decode("utf-8", errors="ignore")) + suffix
+
+
+#: the tail of a cut text that is half a link or half an entity: an unclosed markdown
+#: ``[label](url``, an unclosed Slack ``<url|label`` and a partial ``&amp;``
+_OPEN_MARKDOWN_LINK = re.compile(r"\[[^\[\]]*(\]\([^)]*)?$|\[[^\[\]]*\]$")
+_OPEN_ANGLE = re.compile(r"<(https?://|[@!#])[^<>]*$")  # Slack's <url|text>, <@U1>, <!here>
+_OPEN_ENTITY = re.compile(r"&[#a-zA-Z0-9]{0,7}$")
+
+
+def drop_open_markup(text: str) -> str:
+    """``text`` without a trailing half link or half entity, left there by a cut.
+
+    A cut ``[负面帖子](https://kiba`` renders as raw brackets and a dead link (or, in Slack, a
+    ``<https://…|text`` shows its markup), and ``&am`` as literal text: the cut goes before
+    the link instead.
+    """
+    for pattern in (_OPEN_ENTITY, _OPEN_MARKDOWN_LINK, _OPEN_ANGLE, _OPEN_ENTITY):
+        text = pattern.sub("", text)
+    return text
 
 
 def _num(value: Any) -> str:
@@ -186,7 +206,7 @@ def _account(account: Any, link: Link) -> str:
 def _post(index: int, post: Mapping[str, Any], link: Link) -> str:
     text = " ".join(str(post.get("text", "")).split())
     if len(text) > POST_CHARS:
-        text = text[:POST_CHARS] + "…"
+        text = drop_open_markup(text[:POST_CHARS]) + "…"
     shown = link(text or "（无正文）", str(post["url"])) if is_web_url(post.get("url")) else text
     author = f" — {post['author']}" if post.get("author") else ""
     return f"{index}. {shown}{author}"
@@ -294,7 +314,9 @@ def fit(parts: list[list[str]], max_bytes: int, *, sep: str = "\n", chars: bool 
         return (sep * 2).join(sep.join(p) for p in parts if p)
 
     while length(joined()) > max_bytes:
-        lists = [p for p in parts[1:] if len(p) > 2]
+        # A channel that fits one section at a time (Slack's 3000 per section) trims that
+        # section's own list: it was cut mid-line, through a link, with all its posts.
+        lists = [p for p in (parts[1:] if len(parts) > 1 else parts) if len(p) > 2]
         if lists:
             max(lists, key=size).pop()
         elif len(parts) > 1:
@@ -303,7 +325,7 @@ def fit(parts: list[list[str]], max_bytes: int, *, sep: str = "\n", chars: bool 
             break
     text = joined()
     if chars and len(text) > max_bytes:
-        return text[: max(0, max_bytes - len(TRUNCATED))] + TRUNCATED
+        return drop_open_markup(text[: max(0, max_bytes - len(TRUNCATED))]) + TRUNCATED
     return text if chars else truncate_utf8(text, max_bytes)
 
 
