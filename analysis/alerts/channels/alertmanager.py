@@ -16,6 +16,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+import httpx
 from pydantic import Field, field_validator
 
 from koubei.analysis.alerts.channels.base import (
@@ -23,8 +24,10 @@ from koubei.analysis.alerts.channels.base import (
     ChannelOptions,
     Request,
     dumps,
+    raise_for_http,
     register,
 )
+from koubei.analysis.alerts.outbox import DeliveryError
 from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.config import parse_duration
 from koubei.crawlers.timeparse import parse_iso
@@ -137,7 +140,44 @@ class AlertmanagerChannel(Channel):
         headers = {}
         if "secret" in self.secrets:
             headers["Authorization"] = f"Bearer {self.secrets['secret']}"
-        return Request(self.secrets["url"].rstrip("/") + API_PATH, dumps(alerts), headers)
+        return Request(alerts_url(self.secrets["url"]), dumps(alerts), headers)
+
+    def check_response(self, response: httpx.Response) -> None:
+        try:
+            raise_for_http(response)
+        except DeliveryError as exc:
+            hint = HINTS.get(response.status_code)
+            if hint is None or exc.retryable:
+                raise
+            raise DeliveryError(f"{exc} — {hint}", retryable=False) from None
+
+
+#: what a permanent answer of ``POST /api/v2/alerts`` means for the operator (Alertmanager's
+#: OpenAPI spec, api/v2/openapi.yaml: 200 "Create alerts response", 400 "Bad request" with the
+#: reason as a JSON string; 401/403 from an authenticating proxy in front of it)
+HINTS = {
+    400: "Alertmanager refused the alert (the reason above)",
+    401: "the proxy in front of Alertmanager wants credentials: check secret_env",
+    403: "the proxy in front of Alertmanager refused the credentials: check secret_env",
+    404: "no Alertmanager API at this address: url_env must be Alertmanager's base URL "
+    "(http://host:9093, or its --web.route-prefix)",
+    405: "no Alertmanager API at this address: url_env must be Alertmanager's base URL "
+    "(http://host:9093, or its --web.route-prefix)",
+}
+
+
+def alerts_url(base: str) -> str:
+    """``<base>/api/v2/alerts``; a ``url_env`` that already ends in the API path is kept.
+
+    Alertmanager's docs and most examples give the full ``http://host:9093/api/v2/alerts``:
+    appending the path again posted to ``/api/v2/alerts/api/v2/alerts``, answered 404 and not
+    retried, so every alert was lost.
+    """
+    url = httpx.URL(base.strip())
+    path = url.path.rstrip("/")
+    if path.endswith(API_PATH):
+        path = path[: -len(API_PATH)]
+    return str(url.copy_with(path=path + API_PATH))
 
 
 def not_after(starts: str, ends: str) -> str:
