@@ -317,6 +317,10 @@ def raise_for_http(response: httpx.Response) -> None:
 RETRY_AFTER_HEADERS = ("Retry-After", "x-ogw-ratelimit-reset")
 
 
+#: delay-seconds: digits (RFC 9110 says 1*DIGIT; fractions are taken too), never "inf"/"nan"
+DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
+
+
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
     """Seconds the platform asked us to wait, if it said.
 
@@ -328,10 +332,8 @@ def retry_after(response: httpx.Response, *, now: float | None = None) -> float 
         value = response.headers.get(name, "").strip()
         if not value:
             continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
+        if DELAY_SECONDS.fullmatch(value):
+            return float(value)
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

@@ -25,6 +25,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from koubei.analysis.alerts.channels.text import TRUNCATED, fit, truncate_utf8
@@ -53,6 +54,15 @@ def test_slack_retry_after_as_an_http_date_is_waited(servers, monkeypatch):
         slack.send(payload(), "k1")
     assert info.value.rate_limited and info.value.retryable
     assert info.value.retry_after is not None and 25 <= info.value.retry_after <= 31
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400", "soon"])
+def test_a_retry_after_that_is_no_number_or_date_is_ignored(value):
+    # Before: float("inf") held the channel forever (pacer.hold(now + inf)); "nan" read as 0.
+    from koubei.analysis.alerts.channels.base import retry_after
+
+    response = httpx.Response(429, headers={"Retry-After": value})
+    assert retry_after(response) is None
 
 
 CHECKS: dict[str, Any] = {
