@@ -253,13 +253,18 @@ class _Forest:
         return node
 
     def link_all(self) -> None:
-        """Draw the proposed edges in the order they were proposed, refusing cycles.
+        """Draw the proposed edges, latest child first, refusing cycles.
 
         Every child is still the root of its tree when its edge comes (one proposal per
         child), so the edge closes a cycle exactly when the parent is already in that tree.
+        Children were proposed in (time, id) order; linking them in reverse makes the edge
+        refused in a cycle the one into its earliest post, so that post becomes the root
+        (linked forward, a cycle ``a -> b -> c -> a`` by parent ids was cut above the latest
+        post ``c``, which became the root of the earlier ``a`` and ``b``).
         """
         size = self.tree_size
-        for child, (parent, relation, inferred, at, cascade) in self.proposed.items():
+        for child in reversed(self.proposed):
+            parent, relation, inferred, at, cascade = self.proposed[child]
             below, above = self._tree(child), self._tree(parent)
             if below == above:
                 self.attrs[child]["cycle_broken"] = True
@@ -487,8 +492,9 @@ def _attach(
             return
     if parent is None:
         return
-    if node in forest.roots and forest.root_of.get(parent) == node:
+    if node in forest.roots and forest.root_of.get(parent) == node and _first(forest, node, parent):
         # A cascade's root naming one of its own reposts as parent: the root keeps its place.
+        # Two posts naming each other as root (edits, deletions) keep the later one's edge.
         forest.attrs[node]["cycle_broken"] = True
         forest.drop(node, "into_root")
         return
@@ -498,6 +504,18 @@ def _attach(
             forest.ensure_placeholder(root)
             forest.propose(root, parent, "reply", False, None, cascade)
     forest.propose(parent, node, relation, False, at, cascade)
+
+
+def _first(forest: _Forest, node: str, parent: str) -> bool:
+    """Whether ``node`` stays a root against ``parent``, which names ``node`` as its root: yes,
+    unless ``node`` itself names ``parent`` as root and comes after it in (time, id) order."""
+    if forest.root_of.get(node) != parent:
+        return True
+    mine, theirs = forest.attrs[node]["ts"], forest.attrs[parent]["ts"]
+    return (_UNTIMED if mine is None else mine, node) < (
+        _UNTIMED if theirs is None else theirs,
+        parent,
+    )
 
 
 def _declared_parent(record: dict[str, Any], node: str) -> str | None:
