@@ -165,6 +165,7 @@ class _Forest:
         # the parents instead was quadratic when children were linked before deep parents.
         self.tree_of: dict[str, str] = {}
         self.tree_size: dict[str, int] = {}
+        self.hops: dict[str, tuple[str, str]] = {}  # hop placeholder -> (cascade root, name)
 
     def drop(self, cascade: str, reason: str) -> None:
         self.dropped.setdefault(cascade, Counter())[reason] += 1
@@ -242,6 +243,23 @@ class _Forest:
                     break
         return best
 
+    def name_hop_accounts(self) -> None:
+        """Give each uncrawled hop the author id of its name's crawled posts in the cascade.
+
+        The chain names only the account; when that account's other posts in the cascade all
+        carry one id, the hop is that account's. Left without, the account was two in the key
+        accounts (``name:B`` with the reach of the uncrawled hop, ``uB`` with its own posts).
+        Two accounts of one display name leave the hop unassigned.
+        """
+        for hop, (root, name) in self.hops.items():
+            ids = {
+                str(found)
+                for _ts, post in self.by_author.get((root, name), ())
+                if (found := self.attrs[post].get("author_id")) not in (None, "")
+            }
+            if len(ids) == 1:
+                self.attrs[hop]["author_id"] = ids.pop()
+
     def _tree(self, node: str) -> str:
         """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
         tree_of = self.tree_of
@@ -313,7 +331,9 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         pages write it is 12000, unknown or junk is 0), ``verified``,
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
-        ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled).
+        ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled;
+        an uncrawled ``//@`` hop has its name and, when that name's crawled posts in the
+        cascade are all one account's, that ``author_id``).
         ``G.graph["dropped"]`` counts refused records and edges by reason (every reason of
         ``DROP_REASONS``, zeros included); ``G.graph["dropped_by_root"]`` splits them by the
         cascade (root id) the record named.
@@ -445,6 +465,7 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
+    forest.name_hop_accounts()
 
     G = nx.DiGraph()
     G.add_nodes_from(forest.attrs.items())
@@ -562,6 +583,7 @@ def _attach_chain(
             else:
                 hop = hop_placeholder_id(root, name)
                 forest.ensure_placeholder(hop, author=name)
+                forest.hops[hop] = (root, name)
         chain.append(hop)
         if hop == root or not forest.attrs[hop]["placeholder"] or hop in forest.proposed:
             anchored = True
