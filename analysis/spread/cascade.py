@@ -91,9 +91,11 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
     followers = author.get("followers")
     if type(followers) is not int:  # "1.2万" as the page shows it, a float, junk: 0 if unknown
         followers = parse_count(followers) or 0
+    name = author.get("name")
     return {
         "placeholder": False,
-        "author": author.get("name"),
+        # As text: a file may hold an all-digit name as a number, and chains name it as text.
+        "author": None if name is None else str(name),
         "author_id": author.get("id"),
         "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
