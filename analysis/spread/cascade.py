@@ -40,7 +40,7 @@ from typing import Any
 
 import networkx as nx
 
-from koubei.analysis.spread.chains import record_chain, record_text
+from koubei.analysis.spread.chains import is_deleted_notice, record_chain, record_text
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
@@ -92,8 +92,10 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
     if type(followers) is not int:  # "1.2万" as the page shows it, a float, junk: 0 if unknown
         followers = parse_count(followers) or 0
     name = author.get("name")
+    text = record_text(record)
     return {
         "placeholder": False,
+        "deleted": is_deleted_notice(text),
         # As text: a file may hold an all-digit name as a number, and chains name it as text.
         "author": None if name is None else str(name),
         "author_id": author.get("id"),
@@ -102,7 +104,7 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
         "created_at": created,
         "ts": ts if created else None,
         "sentiment": sentiment.get("label"),
-        "text": record_text(record),
+        "text": text,
         "platform": record.get("platform"),
         "kind": record.get("kind"),
         "url": record.get("url"),
@@ -114,6 +116,7 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
 def _placeholder_attrs(author: str | None = None) -> dict[str, Any]:
     return {
         "placeholder": True,
+        "deleted": False,
         "author": author,
         "author_id": None,
         "followers": 0,
@@ -333,7 +336,9 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         pages write it is 12000, unknown or junk is 0), ``verified``,
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
-        ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled;
+        ``mentions``, ``deleted`` (the text is the notice a deleted or hidden post leaves,
+        ``抱歉，此微博已被作者删除``) and ``placeholder`` (True for posts that were referenced
+        but not crawled;
         an uncrawled ``//@`` hop has its name and, when that name's crawled posts in the
         cascade are all one account's, that ``author_id``).
         ``G.graph["dropped"]`` counts refused records and edges by reason (every reason of
