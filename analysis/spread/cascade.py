@@ -40,7 +40,12 @@ from typing import Any
 
 import networkx as nx
 
-from koubei.analysis.spread.chains import is_deleted_notice, record_chain, record_text
+from koubei.analysis.spread.chains import (
+    is_deleted_notice,
+    parse_chain,
+    record_chain,
+    record_text,
+)
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
@@ -55,6 +60,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
+_SAID_SCAN = 8  # candidates of one name read for the hop's quoted words
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
 _UNTIMED = float("inf")  # the sort time of a post without one: after every timed post
 
@@ -171,6 +177,7 @@ class _Forest:
         self.tree_of: dict[str, str] = {}
         self.tree_size: dict[str, int] = {}
         self.hops: dict[str, tuple[str, str]] = {}  # hop placeholder -> (cascade root, name)
+        self.own_words: dict[str, str] = {}  # post -> its own words, read when first needed
 
     def drop(self, cascade: str, reason: str) -> None:
         self.dropped.setdefault(cascade, Counter())[reason] += 1
@@ -216,23 +223,63 @@ class _Forest:
             self.by_chain.setdefault((cascade, author, tails[0]), []).append((ts, node))
 
     def latest_by(
-        self, root: str, name: str, key: tuple[float, str], node: str, tail: int | None = None
+        self,
+        root: str,
+        name: str,
+        key: tuple[float, str],
+        node: str,
+        tail: int | None = None,
+        words: str = "",
     ) -> str | None:
         """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
 
         With ``tail`` (the id of the rest of the reposter's chain) the post must have that
-        chain, or that chain after a self-repost of ``name`` (chains fold repeated names).
+        chain, or that chain after a self-repost of ``name`` (chains fold repeated names); of
+        those, one whose own words are ``words`` (the chain's quote of that hop) comes first.
         """
         if tail is None:
             return _latest(self.by_author.get((root, name)), key, node)
         best: tuple[float, str | None] = (0.0, None)
+        said: tuple[float, str | None] = (0.0, None)
         for chain in (tail, self.chain_ids.get((name, tail))):
             if chain is None:
                 continue
-            row = _latest_row(self.by_chain.get((root, name, chain)), key, node)
+            posts = self.by_chain.get((root, name, chain))
+            row = _latest_row(posts, key, node)
             if row[1] is not None and (best[1] is None or row > best):
                 best = row
-        return best[1]
+            if words and row[1] is not None:
+                found = self.said(posts, key, node, words)
+                if found[1] is not None and (said[1] is None or found > said):
+                    said = found
+        return said[1] if said[1] is not None else best[1]
+
+    def said(
+        self, posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str, words: str
+    ) -> tuple[float, str | None]:
+        """The latest of the last few candidate ``posts`` whose own words are ``words``.
+
+        The chain quotes each hop's words (``//@小王:我家的也有``); of two posts of one name
+        (two accounts of one display name, or one account posting twice) the one that said
+        them is the hop, not merely the latest. Only ``_SAID_SCAN`` candidates are read, so a
+        prolific name cannot make building quadratic.
+        """
+        if not posts:
+            return (0.0, None)
+        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
+        if index < 1 or (index == 1 and node in (posts[0][1], posts[1][1])):
+            return (0.0, None)  # one candidate: the latest it is
+        stop = max(index - _SAID_SCAN, -1)
+        while index > stop:
+            row = posts[index]
+            if row[1] != node:
+                own = self.own_words.get(row[1])
+                if own is None:
+                    own = self.own_words[row[1]] = _words(self.attrs[row[1]]["text"])
+                if own == words:
+                    return row
+            index -= 1
+        return (0.0, None)
 
     def untimed_by(self, root: str, name: str, node: str, tail: int) -> str | None:
         """A post by ``name`` in cascade ``root`` without a time whose chain is ``tail`` (or
@@ -312,6 +359,19 @@ def _latest_row(
     while index >= 0 and posts[index][1] == node:
         index -= 1
     return posts[index] if index >= 0 else (0.0, None)
+
+
+def _words(text: str | None) -> str:
+    """A post's own words (before its ``//@`` chain), without spaces, for matching quotes."""
+    return "".join(parse_chain(text).text.split())
+
+
+def _hop_words(text: str | None, hops: list[str]) -> list[str]:
+    """What the chain of ``text`` quotes of each of ``hops``, or empty strings where unknown."""
+    parsed = parse_chain(text).hops
+    if [hop.name for hop in parsed] != hops:
+        return [""] * len(hops)
+    return ["".join(hop.text.split()) for hop in parsed]
 
 
 def _latest(posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str) -> str | None:
@@ -572,10 +632,11 @@ def _attach_chain(
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
     tails = forest.chain_tails(hops)
+    words = _hop_words(forest.attrs[node]["text"], hops)
     chain: list[str] = []
     anchored = False
     for index, name in enumerate(hops):
-        hop = forest.latest_by(root, name, key, node, tails[index + 1])
+        hop = forest.latest_by(root, name, key, node, tails[index + 1], words[index])
         if hop is None:
             hop = forest.latest_by(root, name, key, node)
         if hop is None:

@@ -337,3 +337,19 @@ def test_parent_id_cycle_is_cut_above_its_earliest_post() -> None:
     assert sorted(G.edges()) == [("a", "b"), ("b", "c")]
     assert G.nodes["a"].get("cycle_broken") is True
     assert G.graph["dropped"]["cycle"] == 1
+
+
+def test_chain_quote_picks_which_of_two_same_named_posts_was_reposted() -> None:
+    # Two accounts called 小王 (display names are not unique over time) both repost the root;
+    # C's chain quotes the first one's words. C was put under the latest 小王 post.
+    records = [
+        rec("r", "鲜牧官方", 0, "关于网传产品问题的说明"),
+        repost("b1", "小王", 1, "我家的也有黑色异物"),
+        repost("b2", "小王", 2, "官方回应了就好"),
+        repost("c", "C", 3, "天哪//@小王: 我家的也有黑色异物"),
+        repost("d", "D", 4, "嗯//@小王:官方回应了就好"),
+    ]
+    records[2]["author"] = {"id": "u-小王-2", "name": "小王"}
+    for order in (records, records[::-1]):
+        G = build_cascades(order)
+        assert G.has_edge("b1", "c") and G.has_edge("b2", "d")
