@@ -40,7 +40,12 @@ from typing import Any
 
 import networkx as nx
 
-from koubei.analysis.spread.chains import record_chain, record_text
+from koubei.analysis.spread.chains import (
+    is_deleted_notice,
+    parse_chain,
+    record_chain,
+    record_text,
+)
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
@@ -55,6 +60,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
+_SAID_SCAN = 8  # candidates of one name read for the hop's quoted words
 _LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
 _UNTIMED = float("inf")  # the sort time of a post without one: after every timed post
 
@@ -91,16 +97,20 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
     followers = author.get("followers")
     if type(followers) is not int:  # "1.2万" as the page shows it, a float, junk: 0 if unknown
         followers = parse_count(followers) or 0
+    name = author.get("name")
+    text = record_text(record)
     return {
         "placeholder": False,
-        "author": author.get("name"),
+        "deleted": is_deleted_notice(text),
+        # As text: a file may hold an all-digit name as a number, and chains name it as text.
+        "author": None if name is None else str(name),
         "author_id": author.get("id"),
         "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
         "created_at": created,
         "ts": ts if created else None,
         "sentiment": sentiment.get("label"),
-        "text": record_text(record),
+        "text": text,
         "platform": record.get("platform"),
         "kind": record.get("kind"),
         "url": record.get("url"),
@@ -112,6 +122,7 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
 def _placeholder_attrs(author: str | None = None) -> dict[str, Any]:
     return {
         "placeholder": True,
+        "deleted": False,
         "author": author,
         "author_id": None,
         "followers": 0,
@@ -165,6 +176,8 @@ class _Forest:
         # the parents instead was quadratic when children were linked before deep parents.
         self.tree_of: dict[str, str] = {}
         self.tree_size: dict[str, int] = {}
+        self.hops: dict[str, tuple[str, str]] = {}  # hop placeholder -> (cascade root, name)
+        self.own_words: dict[str, str] = {}  # post -> its own words, read when first needed
 
     def drop(self, cascade: str, reason: str) -> None:
         self.dropped.setdefault(cascade, Counter())[reason] += 1
@@ -210,23 +223,63 @@ class _Forest:
             self.by_chain.setdefault((cascade, author, tails[0]), []).append((ts, node))
 
     def latest_by(
-        self, root: str, name: str, key: tuple[float, str], node: str, tail: int | None = None
+        self,
+        root: str,
+        name: str,
+        key: tuple[float, str],
+        node: str,
+        tail: int | None = None,
+        words: str = "",
     ) -> str | None:
         """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
 
         With ``tail`` (the id of the rest of the reposter's chain) the post must have that
-        chain, or that chain after a self-repost of ``name`` (chains fold repeated names).
+        chain, or that chain after a self-repost of ``name`` (chains fold repeated names); of
+        those, one whose own words are ``words`` (the chain's quote of that hop) comes first.
         """
         if tail is None:
             return _latest(self.by_author.get((root, name)), key, node)
         best: tuple[float, str | None] = (0.0, None)
+        said: tuple[float, str | None] = (0.0, None)
         for chain in (tail, self.chain_ids.get((name, tail))):
             if chain is None:
                 continue
-            row = _latest_row(self.by_chain.get((root, name, chain)), key, node)
+            posts = self.by_chain.get((root, name, chain))
+            row = _latest_row(posts, key, node)
             if row[1] is not None and (best[1] is None or row > best):
                 best = row
-        return best[1]
+            if words and row[1] is not None:
+                found = self.said(posts, key, node, words)
+                if found[1] is not None and (said[1] is None or found > said):
+                    said = found
+        return said[1] if said[1] is not None else best[1]
+
+    def said(
+        self, posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str, words: str
+    ) -> tuple[float, str | None]:
+        """The latest of the last few candidate ``posts`` whose own words are ``words``.
+
+        The chain quotes each hop's words (``//@小王:我家的也有``); of two posts of one name
+        (two accounts of one display name, or one account posting twice) the one that said
+        them is the hop, not merely the latest. Only ``_SAID_SCAN`` candidates are read, so a
+        prolific name cannot make building quadratic.
+        """
+        if not posts:
+            return (0.0, None)
+        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
+        if index < 1 or (index == 1 and node in (posts[0][1], posts[1][1])):
+            return (0.0, None)  # one candidate: the latest it is
+        stop = max(index - _SAID_SCAN, -1)
+        while index > stop:
+            row = posts[index]
+            if row[1] != node:
+                own = self.own_words.get(row[1])
+                if own is None:
+                    own = self.own_words[row[1]] = _words(self.attrs[row[1]]["text"])
+                if own == words:
+                    return row
+            index -= 1
+        return (0.0, None)
 
     def untimed_by(self, root: str, name: str, node: str, tail: int) -> str | None:
         """A post by ``name`` in cascade ``root`` without a time whose chain is ``tail`` (or
@@ -242,6 +295,23 @@ class _Forest:
                     break
         return best
 
+    def name_hop_accounts(self) -> None:
+        """Give each uncrawled hop the author id of its name's crawled posts in the cascade.
+
+        The chain names only the account; when that account's other posts in the cascade all
+        carry one id, the hop is that account's. Left without, the account was two in the key
+        accounts (``name:B`` with the reach of the uncrawled hop, ``uB`` with its own posts).
+        Two accounts of one display name leave the hop unassigned.
+        """
+        for hop, (root, name) in self.hops.items():
+            ids = {
+                str(found)
+                for _ts, post in self.by_author.get((root, name), ())
+                if (found := self.attrs[post].get("author_id")) not in (None, "")
+            }
+            if len(ids) == 1:
+                self.attrs[hop]["author_id"] = ids.pop()
+
     def _tree(self, node: str) -> str:
         """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
         tree_of = self.tree_of
@@ -253,13 +323,18 @@ class _Forest:
         return node
 
     def link_all(self) -> None:
-        """Draw the proposed edges in the order they were proposed, refusing cycles.
+        """Draw the proposed edges, latest child first, refusing cycles.
 
         Every child is still the root of its tree when its edge comes (one proposal per
         child), so the edge closes a cycle exactly when the parent is already in that tree.
+        Children were proposed in (time, id) order; linking them in reverse makes the edge
+        refused in a cycle the one into its earliest post, so that post becomes the root
+        (linked forward, a cycle ``a -> b -> c -> a`` by parent ids was cut above the latest
+        post ``c``, which became the root of the earlier ``a`` and ``b``).
         """
         size = self.tree_size
-        for child, (parent, relation, inferred, at, cascade) in self.proposed.items():
+        for child in reversed(self.proposed):
+            parent, relation, inferred, at, cascade = self.proposed[child]
             below, above = self._tree(child), self._tree(parent)
             if below == above:
                 self.attrs[child]["cycle_broken"] = True
@@ -286,6 +361,19 @@ def _latest_row(
     return posts[index] if index >= 0 else (0.0, None)
 
 
+def _words(text: str | None) -> str:
+    """A post's own words (before its ``//@`` chain), without spaces, for matching quotes."""
+    return "".join(parse_chain(text).text.split())
+
+
+def _hop_words(text: str | None, hops: list[str]) -> list[str]:
+    """What the chain of ``text`` quotes of each of ``hops``, or empty strings where unknown."""
+    parsed = parse_chain(text).hops
+    if [hop.name for hop in parsed] != hops:
+        return [""] * len(hops)
+    return ["".join(hop.text.split()) for hop in parsed]
+
+
 def _latest(posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str) -> str | None:
     return _latest_row(posts, key, node)[1]
 
@@ -308,7 +396,11 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         pages write it is 12000, unknown or junk is 0), ``verified``,
         ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
-        ``mentions`` and ``placeholder`` (True for posts that were referenced but not crawled).
+        ``mentions``, ``deleted`` (the text is the notice a deleted or hidden post leaves,
+        ``抱歉，此微博已被作者删除``) and ``placeholder`` (True for posts that were referenced
+        but not crawled;
+        an uncrawled ``//@`` hop has its name and, when that name's crawled posts in the
+        cascade are all one account's, that ``author_id``).
         ``G.graph["dropped"]`` counts refused records and edges by reason (every reason of
         ``DROP_REASONS``, zeros included); ``G.graph["dropped_by_root"]`` splits them by the
         cascade (root id) the record named.
@@ -440,6 +532,7 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
+    forest.name_hop_accounts()
 
     G = nx.DiGraph()
     G.add_nodes_from(forest.attrs.items())
@@ -487,8 +580,9 @@ def _attach(
             return
     if parent is None:
         return
-    if node in forest.roots and forest.root_of.get(parent) == node:
+    if node in forest.roots and forest.root_of.get(parent) == node and _first(forest, node, parent):
         # A cascade's root naming one of its own reposts as parent: the root keeps its place.
+        # Two posts naming each other as root (edits, deletions) keep the later one's edge.
         forest.attrs[node]["cycle_broken"] = True
         forest.drop(node, "into_root")
         return
@@ -498,6 +592,18 @@ def _attach(
             forest.ensure_placeholder(root)
             forest.propose(root, parent, "reply", False, None, cascade)
     forest.propose(parent, node, relation, False, at, cascade)
+
+
+def _first(forest: _Forest, node: str, parent: str) -> bool:
+    """Whether ``node`` stays a root against ``parent``, which names ``node`` as its root: yes,
+    unless ``node`` itself names ``parent`` as root and comes after it in (time, id) order."""
+    if forest.root_of.get(node) != parent:
+        return True
+    mine, theirs = forest.attrs[node]["ts"], forest.attrs[parent]["ts"]
+    return (_UNTIMED if mine is None else mine, node) < (
+        _UNTIMED if theirs is None else theirs,
+        parent,
+    )
 
 
 def _declared_parent(record: dict[str, Any], node: str) -> str | None:
@@ -526,10 +632,11 @@ def _attach_chain(
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
     tails = forest.chain_tails(hops)
+    words = _hop_words(forest.attrs[node]["text"], hops)
     chain: list[str] = []
     anchored = False
     for index, name in enumerate(hops):
-        hop = forest.latest_by(root, name, key, node, tails[index + 1])
+        hop = forest.latest_by(root, name, key, node, tails[index + 1], words[index])
         if hop is None:
             hop = forest.latest_by(root, name, key, node)
         if hop is None:
@@ -544,6 +651,7 @@ def _attach_chain(
             else:
                 hop = hop_placeholder_id(root, name)
                 forest.ensure_placeholder(hop, author=name)
+                forest.hops[hop] = (root, name)
         chain.append(hop)
         if hop == root or not forest.attrs[hop]["placeholder"] or hop in forest.proposed:
             anchored = True

@@ -20,9 +20,11 @@ from typing import Any
 from koubei.crawlers.textutil import REPOST_HOP, repost_chain
 
 __all__ = [
+    "DELETED_NOTICE",
     "Hop",
     "RepostChain",
     "chain_names",
+    "is_deleted_notice",
     "own_text",
     "parse_chain",
     "plain",
@@ -33,6 +35,10 @@ __all__ = [
 # The one chain rule, shared with the spiders (``extra.repost_chain``).
 _HOP = REPOST_HOP
 _TAG = re.compile(r"<[^>]*>")
+#: What a deleted or hidden post shows in its place (and in its reposts' ``retweeted_status``:
+#: ``"text": "抱歉，此微博已被作者删除。查看帮助：http://t.cn/zWSudZc", "deleted": "1"``).
+DELETED_NOTICE = re.compile(r"此微博已被(?:作者)?删除|该微博因被多人投诉|微博不存在或暂无查看权限")
+_DELETED_POST = re.compile(r"\s*(?:抱歉[，,]\s*)?(?:" + DELETED_NOTICE.pattern + ")")
 
 
 @dataclass(frozen=True)
@@ -164,3 +170,18 @@ def record_text(record: dict[str, Any]) -> str:
     '差评'
     """
     return record.get("text_clean") or plain(record.get("text_raw"))
+
+
+def is_deleted_notice(text: str | None) -> bool:
+    """Whether a post's text is the notice a deleted or hidden post leaves in its place.
+
+    Only a text that starts with the notice: a repost quoting it is still a post.
+
+    Examples
+    --------
+    >>> is_deleted_notice("抱歉，此微博已被作者删除。查看帮助：http://t.cn/zWSudZc")
+    True
+    >>> is_deleted_notice("原博说此微博已被作者删除，太离谱"), is_deleted_notice(None)
+    (False, False)
+    """
+    return bool(text) and _DELETED_POST.match(text or "") is not None

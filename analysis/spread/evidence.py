@@ -31,7 +31,8 @@ UNCRAWLED = "(未抓取)"
 def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     """The post that started the cascade below ``root``.
 
-    The root itself when it was crawled; otherwise (deleted or never crawled) an estimate
+    The root itself when it was crawled; otherwise (never crawled, or crawled as the notice a
+    deleted post leaves) an estimate
     among the cascade's crawled posts, flagged with ``root_missing`` and ``estimated_by``.
     Only a crawled post with no crawled post above it can be first (a repost comes after what
     it reposts, whatever the clocks say), so the estimate is one of those: the one whose branch
@@ -50,7 +51,9 @@ def source_of(G: nx.DiGraph, root: Hashable) -> dict[str, Any]:
     attrs = G.nodes[root]
     node: Hashable = root
     extra: dict[str, Any] = {"root_missing": False, "estimated_by": None}
-    if attrs.get("placeholder"):
+    if attrs.get("placeholder") or attrs.get("deleted"):
+        # A root crawled as the deletion notice (the platform's ``retweeted_status`` of a
+        # deleted post) says nothing of who started it: estimated as if never crawled.
         estimate = _first_crawled(G, root)
         if estimate is not None:
             node, method = estimate
@@ -75,7 +78,7 @@ def _first_crawled(G: nx.DiGraph, root: Hashable) -> tuple[Hashable, str] | None
     index = tree_index(G, root)
     order, parent, depth = index.order, index.parent, index.depth
     nodes = G._node
-    crawled = [not nodes[n].get("placeholder") for n in order]
+    crawled = [not (nodes[n].get("placeholder") or nodes[n].get("deleted")) for n in order]
     # The earliest time in each branch, children folded into their parents.
     first: list[float | None] = [
         nodes[n].get("ts") if crawled[i] else None for i, n in enumerate(order)

@@ -41,6 +41,8 @@ def _spanning_tree(
 ) -> tuple[list[Hashable], dict[Hashable, Hashable]]:
     """BFS order and parent map of a spanning tree of the largest component, direction ignored.
 
+    Of several largest components, the one holding the least node id as text.
+
     On a tree this is the tree itself. Works on the adjacency dicts directly (no graph views),
     so it stays linear and cheap on million-node cascades.
     """
@@ -58,6 +60,7 @@ def _spanning_tree(
 
     best_order: list[Hashable] = []
     best_parent: dict[Hashable, Hashable] = {}
+    best_first = ""  # the least id as text of the kept component: ties go to the least
     seen: set[Hashable] = set()
     for start in pool if pool is not None else G:
         if start in seen:
@@ -73,8 +76,12 @@ def _spanning_tree(
                     parent[other] = node
                     order.append(other)
             index += 1
+        # Of components of one size, the one holding the least id (as text) is kept: the pool
+        # is a set, so the first one met changed with the hash seed from run to run.
         if len(order) > len(best_order):
-            best_order, best_parent = order, parent
+            best_order, best_parent, best_first = order, parent, min(map(str, order))
+        elif len(order) == len(best_order) and (first := min(map(str, order))) < best_first:
+            best_order, best_parent, best_first = order, parent, first
     return best_order, best_parent
 
 
@@ -144,7 +151,9 @@ def rumor_centrality(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> di
 def rank_rumor(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> list[Hashable]:
     """Nodes by rumor centrality, highest first."""
     r = rumor_centrality(G, nodes)
-    return sorted(r, key=lambda n: (-r[n], str(n)))
+    # Rounded: equal scores summed along paths from another start differ in the last bits,
+    # and the tie must still break by id.
+    return sorted(r, key=lambda n: (-round(r[n], 9), str(n)))
 
 
 def rank_jordan(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> list[Hashable]:

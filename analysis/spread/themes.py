@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from koubei.analysis.spread.chains import own_text, record_text
+from koubei.analysis.spread.chains import DELETED_NOTICE, own_text, record_text
 from koubei.analysis.spread.coordination import normalise
 from koubei.pipeline.clean.terms import segment_terms
 from koubei.pipeline.sentiment.opinion import own_text as opinion_own_text
@@ -118,8 +118,7 @@ _COUNTED = re.compile(
 )
 # Links and @handles (a handle runs to the next space or punctuation, as the platform reads it).
 _HANDLES_LINKS = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+|@[\w\-·・]{1,30}")
-# What a deleted or hidden post shows in its place (and in its reposts' ``retweeted_status``).
-_DELETED = re.compile(r"此微博已被(?:作者)?删除|该微博因被多人投诉|微博不存在或暂无查看权限")
+_DELETED = DELETED_NOTICE
 
 
 def tokens(record: dict[str, Any]) -> list[str]:

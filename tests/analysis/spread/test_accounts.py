@@ -173,3 +173,47 @@ def test_an_accounts_followers_are_its_largest_count_whatever_post_comes_first()
     G = _three_cascades()
     rows = {row["name"]: row for row in key_accounts(G, top=40)}
     assert rows["u1x0"]["followers"] == 37  # posts 1, 13, 25 and 37 of cascade 0
+
+
+def _weibo(node: str, name: str, minute: int, text: str, **fields: object) -> dict[str, object]:
+    return {
+        "id": node,
+        "platform": "weibo",
+        "author": {"id": f"u-{name}", "name": name},
+        "created_at": f"2026-11-25T10:{minute:02d}:00+08:00",
+        "text_raw": text,
+        **fields,
+    }
+
+
+def test_uncrawled_hop_of_a_known_account_is_that_account_not_a_second_one() -> None:
+    # B's repost of the root was not crawled (only the //@B: chains of C, D, E show it), but a
+    # later repost of B's is: one account B, not "name:B" with the reach and "u-B" without.
+    via_b = {"parent_id": "weibo:r", "root_id": "weibo:r", "relation": "repost", "kind": "repost"}
+    records = [
+        _weibo("weibo:r", "A", 0, "鲜牧的奶喝出异物"),
+        _weibo("weibo:c", "C", 5, "吓人//@B:转发微博", **via_b),
+        _weibo("weibo:d", "D", 6, "避雷//@B:转发微博", **via_b),
+        _weibo("weibo:e", "E", 7, "真的假的//@B:转发微博", **via_b),
+        _weibo("weibo:b2", "B", 9, "再转一次", **via_b),
+    ]
+    G = build_cascades(records)
+    assert G.nodes["~hop:weibo:r:B"]["author_id"] == "u-B"
+    rows = {row["account"]: row for row in key_accounts(G, top=10)}
+    assert "name:B" not in rows
+    assert rows["u-B"]["reach"] == 3 and "amplifier" in rows["u-B"]["roles"]
+
+
+def test_uncrawled_hop_of_a_shared_display_name_stays_by_name() -> None:
+    # Two accounts called B (one renamed): the hop cannot be told to be either.
+    via_b = {"parent_id": "weibo:r", "root_id": "weibo:r", "relation": "repost", "kind": "repost"}
+    other = _weibo("weibo:b3", "B", 9, "我也转", **via_b)
+    other["author"] = {"id": "u-B-2", "name": "B"}
+    records = [
+        _weibo("weibo:r", "A", 0, "原"),
+        _weibo("weibo:c", "C", 5, "吓人//@B:转发微博", **via_b),
+        _weibo("weibo:b2", "B", 8, "再转一次", **via_b),
+        other,
+    ]
+    G = build_cascades(records)
+    assert G.nodes["~hop:weibo:r:B"]["author_id"] is None

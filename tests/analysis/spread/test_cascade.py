@@ -86,9 +86,9 @@ def test_child_before_parent_in_input_and_late_parent_fills_placeholder() -> Non
 
 
 def test_parent_cycle_in_bad_data_is_broken_into_a_forest() -> None:
-    # a says its parent is b and b says its parent is a. Times decide: a (minute 1) attaches
-    # under placeholder b; b (minute 2) claims parent a, which would close a loop, so b stays a
-    # root and is marked.
+    # a says its parent is b and b says its parent is a. Times decide: the loop is cut above
+    # the earliest post, so a (minute 1) stays the root and is marked, and b (minute 2) is its
+    # child (it used to be the other way round: a post under one written a minute after it).
     records = [
         rec("a", "A", 1, parent_id="b", relation="reply"),
         rec("b", "B", 2, parent_id="a", relation="reply"),
@@ -96,8 +96,8 @@ def test_parent_cycle_in_bad_data_is_broken_into_a_forest() -> None:
     ]
     G = build_cascades(records)
     assert nx.is_directed_acyclic_graph(G)
-    assert list(G.edges()) == [("b", "a")]
-    assert G.nodes["b"].get("cycle_broken") is True
+    assert list(G.edges()) == [("a", "b")]
+    assert G.nodes["a"].get("cycle_broken") is True
     assert G.in_degree("c") == 0 and not G.has_edge("c", "c")
 
 
@@ -308,3 +308,48 @@ def test_a_hop_whose_post_has_no_time_is_that_post_not_an_uncrawled_one() -> Non
     G = build_cascades(records)
     assert sorted(G.edges()) == [("a", "b"), ("b", "c"), ("r", "a")]
     assert not any(G.nodes[n]["placeholder"] for n in G)
+
+
+def test_two_posts_naming_each_other_as_root_keep_the_later_ones_edge() -> None:
+    # A reposts B and B reposts A (an edited or deleted-and-reposted post): each record's
+    # retweeted_status names the other. Both edges used to be refused as "into_root", splitting
+    # one two-post cascade into two singletons; the earlier post is the root.
+    records = [
+        rec("a", "A", 1, "原", parent_id="b", root_id="b", relation="repost", kind="repost"),
+        rec("b", "B", 2, "转发微博", parent_id="a", root_id="a", relation="repost", kind="repost"),
+    ]
+    for order in (records, records[::-1]):
+        G = build_cascades(order)
+        assert list(G.edges()) == [("a", "b")]
+        assert G.nodes["a"].get("cycle_broken") is True
+        assert G.graph["dropped"]["into_root"] == 1
+
+
+def test_parent_id_cycle_is_cut_above_its_earliest_post() -> None:
+    # a (minute 1) -> parent c, b (minute 2) -> parent a, c (minute 3) -> parent b. The loop
+    # used to be cut above c, the latest post, which then became the root of a and b.
+    records = [
+        rec("a", "A", 1, parent_id="c", relation="reply"),
+        rec("b", "B", 2, parent_id="a", relation="reply"),
+        rec("c", "C", 3, parent_id="b", relation="reply"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("a", "b"), ("b", "c")]
+    assert G.nodes["a"].get("cycle_broken") is True
+    assert G.graph["dropped"]["cycle"] == 1
+
+
+def test_chain_quote_picks_which_of_two_same_named_posts_was_reposted() -> None:
+    # Two accounts called 小王 (display names are not unique over time) both repost the root;
+    # C's chain quotes the first one's words. C was put under the latest 小王 post.
+    records = [
+        rec("r", "鲜牧官方", 0, "关于网传产品问题的说明"),
+        repost("b1", "小王", 1, "我家的也有黑色异物"),
+        repost("b2", "小王", 2, "官方回应了就好"),
+        repost("c", "C", 3, "天哪//@小王: 我家的也有黑色异物"),
+        repost("d", "D", 4, "嗯//@小王:官方回应了就好"),
+    ]
+    records[2]["author"] = {"id": "u-小王-2", "name": "小王"}
+    for order in (records, records[::-1]):
+        G = build_cascades(order)
+        assert G.has_edge("b1", "c") and G.has_edge("b2", "d")

@@ -108,3 +108,42 @@ def test_a_recrawled_copy_counts_once_in_every_answer() -> None:
     assert twice["themes"] == once["themes"]
     assert twice["coordination"] == once["coordination"]
     assert twice["summary"]["dropped"]["duplicate"] == 9  # the main cascade's crawled posts
+
+
+def test_root_crawled_as_the_deletion_notice_is_estimated_like_a_missing_root() -> None:
+    # A deleted status as the Sina API returns it (doc comment of the public Android client
+    # class com.hengye.share.model.sina.WBUserInfo): no user, the notice as text,
+    # "deleted": "1". It was reported as the source, "@None 抱歉，此微博已被作者删除".
+    root = "weibo:3899463959387300"
+    via = {"root_id": root, "parent_id": root, "relation": "repost", "kind": "repost"}
+    records = [
+        {
+            "id": root,
+            "platform": "weibo",
+            "author": {},
+            "created_at": "2026-11-25T09:00:00+08:00",
+            "text_raw": "抱歉，此微博已被作者删除。查看帮助：http://t.cn/zWSudZc",
+        },
+        {
+            "id": "weibo:2",
+            "platform": "weibo",
+            "author": {"id": "u2", "name": "网友B"},
+            "created_at": "2026-11-25T09:05:00+08:00",
+            "text_raw": "鲜牧的奶有异物 避雷",
+            **via,
+        },
+        {
+            "id": "weibo:3",
+            "platform": "weibo",
+            "author": {"id": "u3", "name": "网友C"},
+            "created_at": "2026-11-25T09:07:00+08:00",
+            "text_raw": "天哪//@网友B:鲜牧的奶有异物 避雷",
+            **via,
+        },
+    ]
+    source = incident_evidence(records)["source"]
+    assert (source["id"], source["author"]) == ("weibo:2", "网友B")
+    assert source["root_missing"] is True and source["estimated_by"] == "earliest"
+    # A post that quotes the notice is still a post.
+    records[0]["text_raw"] = "原博说此微博已被作者删除，太离谱"
+    assert incident_evidence(records)["source"]["id"] == root

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 
@@ -56,3 +60,37 @@ def test_earliest_beats_graph_estimators_on_synthetic_cascades() -> None:
     # With no timestamps at all, earliest is blind and the graph estimator is the only signal.
     blind = evaluate_sources(trials=12, size=80, seed=5, missing=1.0)
     assert blind["rumor"]["top5"] > blind["earliest"]["top5"]
+
+
+_UNTIMED_BRANCHES = """
+from koubei.analysis.spread.evidence import incident_evidence
+from koubei.analysis.spread.source import rank_rumor
+import networkx as nx
+records = []
+for k in "abcdef":
+    for parent, node in ((f"weibo:R", f"weibo:{k}1"), (f"weibo:{k}1", f"weibo:{k}2")):
+        records.append({"id": node, "author": {"name": node[6:]}, "parent_id": parent,
+                        "root_id": "weibo:R", "relation": "repost", "text_raw": "转发微博"})
+print(incident_evidence(records)["source"]["id"])
+print(rank_rumor(nx.Graph([("b", "c"), ("x", "y")]), {"b", "c", "x", "y"})[0])
+"""
+
+
+def test_source_of_equal_untimed_branches_does_not_change_with_the_hash_seed() -> None:
+    # The root was deleted and no crawled post has a time (crawler pages without created_at):
+    # six equal branches under it. Rumor centrality took the component of the crawled posts
+    # met first in a set, so the estimated source changed from run to run (PYTHONHASHSEED).
+    repo = str(Path(__file__).resolve().parents[3])
+    answers = set()
+    for seed in ("0", "1", "2", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": repo}
+        run = subprocess.run(
+            [sys.executable, "-c", _UNTIMED_BRANCHES],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        answers.add(run.stdout)
+    assert answers == {"weibo:a1\nb\n"}

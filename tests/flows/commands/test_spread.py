@@ -113,3 +113,41 @@ def test_file_with_follower_counts_as_weibo_writes_them(
     evidence = json.loads(capsys.readouterr().out)
     assert evidence["summary"]["max_followers"] >= 100_000
     assert all(isinstance(a["followers"], int) for a in evidence["key_accounts"])
+
+
+def test_file_with_an_all_digit_author_name_as_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Weibo allows all-digit names ("12345678"); a JSON writer may keep one as a number. The
+    # spread paths were a TypeError traceback (join of an int), and the //@12345678: hop of
+    # the repost below did not find the root's author (a text name), inventing an uncrawled
+    # repost of 12345678 between them.
+    path = tmp_path / "digits.jsonl"
+    records = [
+        {"id": "w:0", "author": {"name": 12345678}, "created_at": "2026-11-25T10:00:00+08:00"},
+        {
+            "id": "w:1",
+            "author": {"name": "网友B"},
+            "parent_id": "w:0",
+            "root_id": "w:0",
+            "relation": "repost",
+            "kind": "repost",
+            "text_raw": "转发//@12345678:原文",
+            "created_at": "2026-11-25T10:01:00+08:00",
+        },
+        {
+            "id": "w:2",
+            "author": {"name": "网友C"},
+            "parent_id": "w:0",
+            "root_id": "w:0",
+            "relation": "repost",
+            "kind": "repost",
+            "text_raw": "天哪//@网友B:转发//@12345678:原文",
+            "created_at": "2026-11-25T10:02:00+08:00",
+        },
+    ]
+    jsonl.write_atomic(path, records)
+    assert main(["spread", "--file", str(path), "--no-pictures"]) == 0
+    out = capsys.readouterr().out
+    assert "12345678 → 网友B → 网友C" in out
+    assert "3 posts, depth 2" in out
