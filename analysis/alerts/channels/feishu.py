@@ -44,8 +44,10 @@ RATE_LIMITED = {11232, 11233, 99991400}
 RATE_MESSAGES = ("too many request", "frequency limit")
 # What a permanent code means for the operator ("自定义机器人使用指南", 常见问题 / 安全设置).
 HINTS = {
-    # "param invalid: incoming webhook access token invalid" (as public clients log it:
-    # sansan0/TrendRadar#278): the hook's token in url_env is wrong or the bot was removed
+    # {"code":19001,"data":{},"msg":"param invalid: incoming webhook access token invalid"}, the
+    # answer recorded in jianghushinian/blog-go-example (test/http, a Feishu webhook client's
+    # tests) and logged by sansan0/TrendRadar#278: the token in url_env is wrong, or the bot
+    # was removed
     19001: "the webhook's token is invalid: the bot was removed or url_env holds a wrong "
     "webhook URL",
     19021: "sign match fail or timestamp not within one hour: check secret_env (签名校验) "
