@@ -33,7 +33,7 @@ import bisect
 import gc
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -229,13 +229,13 @@ class _Forest:
         key: tuple[float, str],
         node: str,
         tail: int | None = None,
-        words: str = "",
+        words: Callable[[], str] | None = None,
     ) -> str | None:
         """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
 
         With ``tail`` (the id of the rest of the reposter's chain) the post must have that
         chain, or that chain after a self-repost of ``name`` (chains fold repeated names); of
-        those, one whose own words are ``words`` (the chain's quote of that hop) comes first.
+        those, one whose own words are ``words()`` (the chain's quote of that hop) comes first.
         """
         if tail is None:
             return _latest(self.by_author.get((root, name)), key, node)
@@ -248,27 +248,36 @@ class _Forest:
             row = _latest_row(posts, key, node)
             if row[1] is not None and (best[1] is None or row > best):
                 best = row
-            if words and row[1] is not None:
+            if words is not None and row[1] is not None:
                 found = self.said(posts, key, node, words)
                 if found[1] is not None and (said[1] is None or found > said):
                     said = found
         return said[1] if said[1] is not None else best[1]
 
     def said(
-        self, posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str, words: str
+        self,
+        posts: list[tuple[float, str]] | None,
+        key: tuple[float, str],
+        node: str,
+        words: Callable[[], str],
     ) -> tuple[float, str | None]:
-        """The latest of the last few candidate ``posts`` whose own words are ``words``.
+        """The latest of the last few candidate ``posts`` whose own words are ``words()``.
 
         The chain quotes each hop's words (``//@小王:我家的也有``); of two posts of one name
         (two accounts of one display name, or one account posting twice) the one that said
         them is the hop, not merely the latest. Only ``_SAID_SCAN`` candidates are read, so a
-        prolific name cannot make building quadratic.
+        prolific name cannot make building quadratic. ``words`` is called only when there are
+        two candidates or more: parsing every repost's chain a second time for its quotes made
+        building a third slower.
         """
         if not posts:
             return (0.0, None)
         index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
         if index < 1 or (index == 1 and node in (posts[0][1], posts[1][1])):
             return (0.0, None)  # one candidate: the latest it is
+        wanted = words()
+        if not wanted:
+            return (0.0, None)
         stop = max(index - _SAID_SCAN, -1)
         while index > stop:
             row = posts[index]
@@ -276,7 +285,7 @@ class _Forest:
                 own = self.own_words.get(row[1])
                 if own is None:
                     own = self.own_words[row[1]] = _words(self.attrs[row[1]]["text"])
-                if own == words:
+                if own == wanted:
                     return row
             index -= 1
         return (0.0, None)
@@ -632,11 +641,20 @@ def _attach_chain(
     forest.ensure_placeholder(root)
     own_author = forest.attrs[node]["author"]
     tails = forest.chain_tails(hops)
-    words = _hop_words(forest.attrs[node]["text"], hops)
+    quoted: list[str] = []  # what the chain quotes of each hop, parsed when first asked
+
+    def quote(index: int) -> Callable[[], str]:
+        def words() -> str:
+            if not quoted:
+                quoted.extend(_hop_words(forest.attrs[node]["text"], hops))
+            return quoted[index]
+
+        return words
+
     chain: list[str] = []
     anchored = False
     for index, name in enumerate(hops):
-        hop = forest.latest_by(root, name, key, node, tails[index + 1], words[index])
+        hop = forest.latest_by(root, name, key, node, tails[index + 1], quote(index))
         if hop is None:
             hop = forest.latest_by(root, name, key, node)
         if hop is None:
