@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from koubei import paths, redact, yamlconfig
+from koubei.cron import check_cron
 from koubei.textfile import read_utf8
 
 
@@ -233,122 +234,6 @@ def platforms() -> list[str]:
 
 
 # Minute, hour, day of month, month, day of week: the ranges of classic 5-field cron.
-_CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day", 1, 31),
-    ("month", 1, 12),
-    ("weekday", 0, 7),
-)
-_CRON_NAMES = {
-    "month": ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
-    "weekday": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-}
-_CRON_ITEM = re.compile(r"^(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?$")
-
-
-def check_cron(expr: str) -> str:
-    """``expr`` if it is a 5-field cron expression (``*/30 * * * *``), else a clear ValueError.
-
-    Deployments hand it to Prefect's cron schedule; checking here makes a bad entry a config
-    error naming the file and field instead of a traceback when ``koubei serve`` starts, or a
-    deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
-    every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
-    """
-    parts = _cron_parts(expr)
-    if len(parts) != len(_CRON_FIELDS):
-        raise ValueError(
-            f"{expr!r} is not a cron expression: expected 5 fields "
-            "(minute hour day month weekday), e.g. '*/30 * * * *' for every 30 minutes"
-        )
-    values = [
-        _cron_field(expr, part, name, low, high)
-        for part, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True)
-    ]
-    days, months = values[2], values[3]
-    if parts[4] == "*" and not any(d <= _MONTH_DAYS[m - 1] for d in days for m in months):
-        raise ValueError(
-            f"{expr!r}: no month in {parts[3]!r} has a day {parts[2]!r}, so it would never run"
-        )
-    return expr
-
-
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-#: the nicknames Prefect's cron (croniter) takes, as the five fields they mean
-_CRON_NICKNAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-
-
-def _cron_parts(expr: str) -> list[str]:
-    """The five fields to check, with the forms Prefect's cron also runs read as plain ones: a
-    nickname (``@daily``), ``?`` for any day, ``L`` the last day of the month (checked as the
-    28th, which every month has), ``1#2`` the second Monday and ``L5`` the last Friday (checked
-    as their weekday)."""
-    parts = _CRON_NICKNAMES.get(expr.strip().lower(), expr).split()
-    if len(parts) != len(_CRON_FIELDS):
-        return parts
-    day = ",".join("28" if item.lower() == "l" else item for item in parts[2].split(","))
-    weekday = ",".join(
-        re.sub(r"^(\w+)#[1-5]$|^[lL](\w+)$", lambda m: m.group(1) or m.group(2), item)
-        for item in parts[4].split(",")
-    )
-    return [
-        parts[0],
-        parts[1],
-        "*" if day == "?" else day,
-        parts[3],
-        "*" if weekday == "?" else weekday,
-    ]
-
-
-def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int]:
-    """The values one cron field matches; a ValueError naming the field if it is not valid."""
-    found: set[int] = set()
-    for item in part.split(","):
-        match = _CRON_ITEM.match(item.lower())
-        bounds = [g for g in (match.group(2), match.group(3)) if g] if match else []
-        parsed = [_cron_value(b, name, low, high) for b in bounds]
-        numbers = [n for n in parsed if n is not None]
-        step = int(match.group(4)) if match and match.group(4) else 1
-        if match is None or len(numbers) < len(parsed) or step == 0:
-            raise ValueError(
-                f"{expr!r}: {name} field {part!r} is not valid cron "
-                f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
-            )
-        if step > high - low + 1:
-            raise ValueError(
-                f"{expr!r}: {name} field {part!r} steps by {step}, more than the field's "
-                f"{low}-{high}, so it would match only once per {_CRON_PERIOD[name]}"
-            )
-        first = numbers[0] if numbers else low
-        last = numbers[-1] if len(numbers) == 2 else (high if step > 1 or not numbers else first)
-        # A reversed range (``22-2``) wraps around, as Prefect's croniter reads it.
-        span = (
-            range(first, last + 1)
-            if first <= last
-            else [*range(first, high + 1), *range(low, last + 1)]
-        )
-        found.update(list(span)[::step])
-    return found
-
-
-_CRON_PERIOD = {"minute": "hour", "hour": "day", "day": "month", "month": "year", "weekday": "week"}
-
-
-def _cron_value(text: str, name: str, low: int, high: int) -> int | None:
-    if text.isdigit():
-        return int(text) if low <= int(text) <= high else None
-    names = _CRON_NAMES.get(name, [])
-    return names.index(text) + low if text in names else None
-
-
 class SourcesConfig(_Strict):
     sources: list[Source] = Field(default_factory=list)
 

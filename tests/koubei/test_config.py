@@ -12,7 +12,6 @@ from koubei.config import (
     BrandsConfig,
     ConfigError,
     SourcesConfig,
-    check_cron,
     load_alerts,
     load_brands,
     load_file,
@@ -21,6 +20,7 @@ from koubei.config import (
     platforms,
     secret,
 )
+from koubei.cron import check_cron
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
