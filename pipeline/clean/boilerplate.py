@@ -43,13 +43,16 @@ _FOOTER = re.compile(
     r"|本文内容由互联网用户自发贡献|如有侵权|请联系.{0,6}删除|主题是一个优秀的主题",
     re.I,
 )
-# SEO spam lines: keyword-stuffed lines typical of hijacked pages.
+# SEO spam lines: keyword-stuffed lines typical of hijacked pages ("国产精品区一区二区免费").
+# One of these phrases in prose is no spam (real reviews: "音效更是国产精品！", "根本没有码",
+# "在线观看视频时不能横屏"): a line is spam when it holds two or is mostly one (``_is_spam``).
 _SPAM = re.compile(
     r"国产.{0,6}(?:精品|视频|一区|在线)|[一二三]区.{0,4}[二三四]区|(?:免费|在线)(?:观看|视频)"
     r"|av(?:在线|网站)|成人(?:视频|网站|电影)|午夜.{0,4}(?:福利|影院)|澳门.{0,4}(?:赌场|娱乐)"
     r"|百家乐|六合彩|时时彩|代孕|裸聊|(?:无码|有码)",
     re.I,
 )
+_CONTENT_CHAR = re.compile("[0-9A-Za-z\u3400-\u9fff]")
 _TITLE_BRACKET = re.compile(r"^[【\[](.+)[】\]]$")
 _BULLET = re.compile(r"^(?:[•·▪◆●◇■□○►▶]+|[-*]+(?=\s))\s*")
 # A line with no letter, digit, CJK character or emoji is a bullet or separator left by markup.
@@ -66,7 +69,17 @@ def is_boilerplate(line: str) -> bool:
         return True
     if len(line) <= 300 and _FOOTER.search(line):
         return True
-    return len(line) <= 120 and bool(_SPAM.search(line))
+    return len(line) <= 120 and _is_spam(line)
+
+
+def _is_spam(line: str) -> bool:
+    hits = [m.group(0) for m in _SPAM.finditer(line)]
+    if len(hits) >= 2:
+        return True
+    if not hits:
+        return False
+    spam = len(_CONTENT_CHAR.findall(hits[0]))
+    return spam >= len(_CONTENT_CHAR.findall(line)) - spam
 
 
 def drop_boilerplate(text: str) -> str:

@@ -184,3 +184,31 @@ def test_weibo_emoticon_pictures_keep_their_alt() -> None:
     # Link-card icons have no alt, and an alt that is a caption is no emoticon: both drop.
     assert clean_text(f"戳{WEIBO_CARD_ICON}网页链接") == "戳网页链接"
     assert clean_text('<img alt="产品实拍图" src="p.jpg">好喝') == "好喝"
+
+
+# Real reviews from the labelled corpus (reviews_9cats.csv, category 平板; the first five
+# labelled positive, the last two negative; the 4th and 6th cut short here) that cleaning used to
+# empty: each holds one phrase of
+# the SEO-spam list (国产精品 as praise, 有码 in 没有码, 在线观看视频) and the whole line was taken
+# for a keyword-stuffed spam line, so the complaints scored as having no words at all.
+REVIEWS_WITH_A_SPAM_WORD = [
+    "太完美了，运行流畅，兼容无敌，屏幕、音效更是国产精品！完美的一次选择！",
+    "国产的精品 ，非常好用，做工一级棒，使用感觉非常好。",
+    "好音质，很流畅，画质一流，不愧国产精品",
+    "不愧是国产精品。华为的产品国人的骄傲。不知道买其他的国外的商品的怎么想的。",
+    "物流很快，当天下午就收到了。反应很快，很轻，很薄，是国产中的精品。",
+    "但是赠的乐视的卡是假货吧，兑换码一刮就整个掉下来了，根本没有码，京东没救了",
+    "该款手机长时间通话杂音较大，在线观看视频时不能横屏，强烈差评。",
+]
+
+
+@pytest.mark.parametrize("review", REVIEWS_WITH_A_SPAM_WORD, ids=range(7))
+def test_a_review_using_one_spam_word_is_kept(review: str) -> None:
+    assert clean_text(review) == review
+
+
+@pytest.mark.parametrize(
+    "line", ["国产精品区一区二区免费", "午夜福利", "澳门赌场 百家乐 在线娱乐", "免费观看"]
+)
+def test_keyword_stuffed_spam_lines_still_go(line: str) -> None:
+    assert clean_text(f"正文第一段。\n{line}\n正文第二段。") == "正文第一段。\n正文第二段。"
