@@ -211,3 +211,34 @@ def _stray_indices(es: Elasticsearch, prefix: str) -> list[str]:
     """Posts indices for the injected impossible years (templates may open this month's too)."""
     months = sorted(es.indices.get(index=f"{prefix}-posts-*"))
     return [name for name in months if name.rsplit("-", 1)[1][:4] in {"2170", "1773"}]
+
+
+def test_a_run_being_compressed_is_processed_once_from_its_whole_plain_file(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gzip run1.jsonl`` (an operator compressing old runs, README) writes ``run1.jsonl.gz``
+    beside the plain file and removes the plain one when done. A cycle in between saw two
+    pending files with one output: it processed the plain file, then the half-written ``.gz``
+    over it (its cut set aside), and once gzip removed the plain file the records after the cut
+    were in no output: lost, and the run counted twice."""
+    import gzip
+
+    whole = b"".join(_line(_record(n)) for n in range(1, 41))
+    _landing(koubei_home, "test-shop", "run1.jsonl", [whole])
+    compressed = gzip.compress(whole)
+    gz = _landing(koubei_home, "test-shop", "run1.jsonl.gz", [compressed[: len(compressed) // 2]])
+
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    (report,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert (Path(report["source_file"]).name, report["processed"], report["rejected"]) == (
+        "run1.jsonl",
+        40,
+        0,
+    )
+    output = paths.state_dir("processed") / "test-shop" / "run1.jsonl"
+    assert [r["native_id"] for r in jsonl.read(output)] == [f"test-shop-{n}" for n in range(1, 41)]
+
+    gz.write_bytes(compressed)  # gzip done: the plain file goes
+    (gz.parent / "run1.jsonl").unlink()
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "nothing to process"
