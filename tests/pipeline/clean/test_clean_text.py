@@ -212,3 +212,27 @@ def test_a_review_using_one_spam_word_is_kept(review: str) -> None:
 )
 def test_keyword_stuffed_spam_lines_still_go(line: str) -> None:
     assert clean_text(f"正文第一段。\n{line}\n正文第二段。") == "正文第一段。\n正文第二段。"
+
+
+# Texts from the labelled corpus (reviews_9cats.csv: a 书籍 review and 蒙牛 microblog posts, cut
+# short here). A link glued to the words after it took them with it (the link ran to the next
+# space), and Weibo's "我在:http:t.cn/…" check-ins (80 of the corpus' 蒙牛 posts) left "http:"
+# behind, which became a term.
+GLUED_LINKS = [
+    (
+        "我想写的最详尽的当属天涯的这篇了吧http://cache.tianya.cn/publicforum/content/develop/"
+        "1/140524.shtml学术争鸣是好事，不过回头想想",
+        "我想写的最详尽的当属天涯的这篇了吧 学术争鸣是好事，不过回头想想",
+    ),
+    ("期待exo 我在:http:t.cn/zl7Xr4E", "期待exo 我在:"),
+    ("珍惜孩子们快乐享受美味的纯 http:t.cn/zW1ZGlV蒙牛", "珍惜孩子们快乐享受美味的纯 蒙牛"),
+    ("别喝蒙牛了！黑心企业始终是没良心t.cn/", "别喝蒙牛了！黑心企业始终是没良心"),
+    # the same shapes as typed: a shortened link between words, a full-width scheme
+    ("戳这里t.cn/A6abcd领券，质量很差", "戳这里 领券，质量很差"),
+    ("详情ｈｔｔｐｓ：／／ｔ．ｃｎ／ａｂｃ 好", "详情 好"),
+]
+
+
+@pytest.mark.parametrize(("raw", "clean"), GLUED_LINKS, ids=range(len(GLUED_LINKS)))
+def test_a_link_glued_to_words_goes_and_the_words_stay(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
