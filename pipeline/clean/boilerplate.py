@@ -45,7 +45,8 @@ _FOOTER = re.compile(
 )
 # SEO spam lines: keyword-stuffed lines typical of hijacked pages ("国产精品区一区二区免费").
 # One of these phrases in prose is no spam (real reviews: "音效更是国产精品！", "根本没有码",
-# "在线观看视频时不能横屏"): a line is spam when it holds two or is mostly one (``_is_spam``).
+# "在线观看视频时不能横屏"): a line is spam when it holds two, or one that is more than half
+# of it (``_is_spam``).
 _SPAM = re.compile(
     r"国产.{0,6}(?:精品|视频|一区|在线)|[一二三]区.{0,4}[二三四]区|(?:免费|在线)(?:观看|视频)"
     r"|av(?:在线|网站)|成人(?:视频|网站|电影)|午夜.{0,4}(?:福利|影院)|澳门.{0,4}(?:赌场|娱乐)"
@@ -79,7 +80,7 @@ def _is_spam(line: str) -> bool:
     if not hits:
         return False
     spam = len(_CONTENT_CHAR.findall(hits[0]))
-    return spam >= len(_CONTENT_CHAR.findall(line)) - spam
+    return spam > len(_CONTENT_CHAR.findall(line)) - spam
 
 
 def drop_boilerplate(text: str) -> str:
