@@ -236,3 +236,17 @@ GLUED_LINKS = [
 @pytest.mark.parametrize(("raw", "clean"), GLUED_LINKS, ids=range(len(GLUED_LINKS)))
 def test_a_link_glued_to_words_goes_and_the_words_stay(raw: str, clean: str) -> None:
     assert clean_text(raw) == clean
+
+
+def test_markup_declarations_and_processing_instructions_are_stripped() -> None:
+    """A whole page saved as text (a foreign landing writer's ``response.text``) starts with a
+    doctype; a feed's text keeps its CDATA markers. They stayed in ``text_clean`` ("doctype" and
+    "html" became terms), as did ``<?xml …?>``."""
+    page = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html><html><head><meta charset="utf-8">'
+        "</head><body><p>鲜牧牛奶喝出异物</p></body></html>"
+    )
+    assert clean_text(page) == "鲜牧牛奶喝出异物"
+    feed_item = "<description><![CDATA[<p>鲜牧新品试喝</p>]]></description>"
+    assert clean_text(feed_item) == "鲜牧新品试喝"
+    assert clean_text("&lt;!DOCTYPE html&gt;正文") == "正文"
