@@ -85,8 +85,9 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         number = 0
         try:
             for number, raw in enumerate(handle, start=1):
-                if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                    raw = raw[len(codecs.BOM_UTF8) :]  # "UTF-8 with BOM": not part of line 1
+                # "UTF-8 with BOM" (PowerShell, Notepad): not part of the line. Not only line 1:
+                # ``cat`` of two such files puts the second one's BOM mid-file.
+                raw = raw.removeprefix(codecs.BOM_UTF8)
                 if not raw.strip():
                     continue
                 yield number, parse_line(raw, number)

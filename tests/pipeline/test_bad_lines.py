@@ -163,6 +163,15 @@ def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path: Path) -> Non
     assert [r["native_id"] for r in jsonl.read(path)] == ["test-shop-1", "test-shop-2"]
 
 
+def test_files_joined_with_cat_keep_the_record_after_each_byte_order_mark(tmp_path: Path) -> None:
+    """``cat a.jsonl b.jsonl`` of two files saved with a BOM puts the second BOM at the start of
+    a line in the middle: that record was set aside as 'Unexpected UTF-8 BOM'."""
+    first, second = (b"\xef\xbb\xbf" + _line(_record(n)) + _line(_record(n + 1)) for n in (1, 3))
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(first + second)
+    assert [r["native_id"] for r in jsonl.read(path)] == [f"test-shop-{n}" for n in range(1, 5)]
+
+
 def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "ours.jsonl"
     path.write_bytes(_line(_record(1)) + b"\xff\n")
