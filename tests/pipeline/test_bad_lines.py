@@ -135,6 +135,28 @@ def test_lone_surrogate_escapes_become_replacement_characters_and_the_record_is_
     assert second["author"]["id"] == "\ufffd"  # (the name is cleaned: nothing readable is left)
 
 
+def test_surrogates_written_as_bytes_are_read_like_their_json_escapes(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    """The same halves of an emoji, written as bytes (``encode("utf-8", "surrogatepass")``, a
+    writer that kept a platform's ``"\\ud83d"`` with ``ensure_ascii=False``; CESU-8 from Java
+    and Oracle exports). As escapes the record was kept (U+FFFD for a lone half); as bytes the
+    whole line was set aside as invalid UTF-8."""
+    text = "物流太慢了\ud83d\ude21 客服不理人\ud83d"
+    line = json.dumps(_record(1, text_raw=text), ensure_ascii=False)
+    landing = _landing(
+        koubei_home, "test-shop", "run1.jsonl", [line.encode("utf-8", "surrogatepass") + b"\n"]
+    )
+    output = tmp_path / "out.jsonl"
+
+    report = process_file(landing, output, model=load_model())
+
+    assert (report.processed, report.rejected) == (1, 0)
+    (record,) = jsonl.read(output)
+    assert record["text_raw"] == "物流太慢了\U0001f621 客服不理人\ufffd"
+    assert record["text_clean"] == "物流太慢了\U0001f621 客服不理人"
+
+
 def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
     koubei_home: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
