@@ -157,6 +157,31 @@ def test_surrogates_written_as_bytes_are_read_like_their_json_escapes(
     assert record["text_clean"] == "物流太慢了\U0001f621 客服不理人"
 
 
+def test_numbers_elasticsearch_cannot_store_are_set_aside_by_the_process_stage(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    """``engagement`` and ``followers`` are ``long`` fields and ``rating`` a ``float`` in the
+    posts template: a count past 2**63 - 1 or a rating of 1e300 passed the model, was
+    processed, and only Elasticsearch refused it, far from the landing file and line."""
+    lines = [
+        _line(_record(1, engagement={"likes": 10**20})),
+        _line(_record(2, author={"followers": -(2**70)})),
+        _line(_record(3, rating=1e300)),
+        _line(_record(4, engagement={"likes": 2**63 - 1}, rating=4.5)),
+    ]
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
+
+    report = process_file(landing, tmp_path / "out.jsonl", model=load_model())
+
+    assert (report.processed, report.rejected) == (1, 3)
+    rejected = list(jsonl.read(Path(report.rejected_file or "")))
+    assert [(r["line"], r["reason"].split(":")[0]) for r in rejected] == [
+        (1, "engagement.likes"),
+        (2, "author.followers"),
+        (3, "rating"),
+    ]
+
+
 def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
     koubei_home: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
