@@ -54,7 +54,8 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 def remove_invisible(text: str) -> str:
     """Drop zero-width, control and lone-surrogate characters; unify line breaks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")  # line, paragraph separators
     text = _SURROGATE.sub("", text)
     return _STRAY_JOINER.sub("", _INVISIBLE.sub("", text))
 

@@ -103,6 +103,15 @@ def test_bidi_isolates_and_other_format_characters_are_removed() -> None:
     assert clean_text(raw) == "质量很好，物流快"
 
 
+def test_a_paragraph_separator_is_a_line_break() -> None:
+    """U+2029 (what editors and JavaScript-built pages put between paragraphs) was kept inside
+    the line, so a footer after it took the paragraph before it along when its line was dropped.
+    """
+    text = "鲜牧牛奶喝出异物，太差了"
+    assert clean_text(f"{text}\u2029版权所有 © 2024 某某网") == text
+    assert clean_text("第一段\u2029第二段") == "第一段\n第二段"
+
+
 def test_markup_cut_off_at_the_end_of_a_truncated_page_is_dropped() -> None:
     assert clean_text("正文<script type='text/javascript'>var a=1;document.write(a)") == "正文"
     assert clean_text("正文<style>.c{color:red}") == "正文"
