@@ -90,6 +90,20 @@ def test_prose_mentioning_comments_or_copyright_words_is_kept() -> None:
 
 
 @pytest.mark.parametrize(
+    ("post", "kept"),
+    [
+        ("这款牛奶喝完拉肚子，太差了！转载请注明出处", "这款牛奶喝完拉肚子，太差了！"),
+        ("图片来源网络，如有侵权请联系删除。孩子喝完拉肚子，太差了", "孩子喝完拉肚子，太差了"),
+        ("鲜牧牛奶喝出异物。版权所有 © 2024 某某网", "鲜牧牛奶喝出异物。"),
+    ],
+)
+def test_a_footer_phrase_in_a_post_takes_only_its_own_sentence(post: str, kept: str) -> None:
+    """Posters append "如有侵权请联系删除" / "转载请注明出处" to their own words; a line holding a
+    footer phrase went whole, the complaint with it (the post then had no words at all)."""
+    assert clean_text(post) == kept
+
+
+@pytest.mark.parametrize(
     "review",
     ["客服电话打不通，差评", "登录不了，垃圾", "注册送的券很好用", "联系我们客服说可以退"],
 )
@@ -157,6 +171,7 @@ def test_sample_pages_lose_debris_and_keep_content(page: Path) -> None:
         "第1张",
         "\ufffd",
         "»",
+        "一经查实",  # the last sentence of pages/001's legal notice
     ):
         assert debris not in text, debris
     assert "電" not in text and "運" not in text  # simplified throughout
