@@ -24,7 +24,9 @@
 * Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
   ``{base}/x/v2/reply/reply?oid&type=1&root=<rpid>&ps&pn`` → ``data.page.{num, size, count}``,
   ``data.replies`` (oldest first; ``parent`` may be another reply in the thread), ``data.root``.
-* ``code`` 12002 (comments closed) and -404 (no such video) are counted as skipped, not errors.
+* ``code`` 12002 (comments closed), -404 (no such video) and, from ``view``, 62002/62004/62012
+  (a video hidden, under review, or visible to its uploader only) are counted as skipped, not
+  errors.
 """
 
 from __future__ import annotations
@@ -49,8 +51,16 @@ BLOCK_CODES = {
     -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
 }
 
-# Documented answers that are no crawl failure (bilibili-API-collect docs/comment/list.md).
-GONE_CODES = {12002: "comments_closed", -404: "not_found"}
+# Documented answers that are no crawl failure: nothing is there to read (bilibili-API-collect
+# docs/comment/list.md for 12002; docs/video/info.md for -404 and the 62xxx of a video that
+# exists but is not shown: 稿件不可见, 稿件审核中, 仅UP主自己可见).
+GONE_CODES = {
+    12002: "comments_closed",
+    -404: "not_found",
+    62002: "video_hidden",
+    62004: "video_under_review",
+    62012: "video_private",
+}
 THREAD_PAGE_SIZE = 10
 
 
