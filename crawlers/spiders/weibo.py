@@ -7,7 +7,8 @@
 * Reposts: ``{base}/api/statuses/repostTimeline?id=<id>&page=N`` → ``data.data`` (mblogs),
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
   → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
-  given. A comment's ``total_number`` is its reply count. When hotflow answers ``{"ok": 0}``
+  given. A comment's ``total_number`` is its reply count, its ``source`` (``来自 北京``) the
+  commenter's IP region. When hotflow answers ``{"ok": 0}``
   the old API is used: ``{base}/api/comments/show?id=<id>&page=N`` → ``data.data``,
   ``data.hot_data`` (hot comments, first page), ``data.max`` pages; its comments carry
   ``reply_id`` (the comment answered), ``like_counts`` and often a date-only ``created_at``.
@@ -351,7 +352,10 @@ class WeiboSpider(BaseSpider):
             native_id=f"c{item['id']}",
             kind="comment",
             url=f"https://m.weibo.cn/detail/{post_id}#comment-{item['id']}",
-            author=self.author(item.get("user") or {}),
+            author={
+                **self.author(item.get("user") or {}),
+                "region": _comment_region(item.get("source")),
+            },
             parent_id=self.doc_id(parent),
             root_id=self.doc_id(post_id),
             relation="reply",
@@ -450,6 +454,22 @@ class WeiboSpider(BaseSpider):
         )
         if record is not None:
             yield record
+
+
+def _comment_region(source: Any) -> str | None:
+    """The commenter's IP region: a comment's ``source`` reads ``来自 北京`` or ``来自广东``.
+
+    (A post's region is its ``region_name``, ``发布于 北京``; its ``source`` is the client.)
+    Anything not led by 来自 is no region.
+
+    Examples
+    --------
+    >>> _comment_region("来自 陕西"), _comment_region("来自广东"), _comment_region("")
+    ('陕西', '广东', None)
+    """
+    if not isinstance(source, str) or not source.strip().startswith("来自"):
+        return None
+    return source.strip().removeprefix("来自").strip() or None
 
 
 def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:

@@ -318,3 +318,30 @@ def test_search_pages_that_repeat_what_this_run_read_stop_the_paging(
     pages = [q["page"] for q in site.hits("/api/container/getIndex") if "鲜牧" in q["containerid"]]
     assert pages == ["1", "2"]  # page 2 brought nothing this run had not read: stop
     assert report.landing_file is not None
+
+
+def test_comment_fields_as_hotflow_answers_them(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Comments as real answers carry them (``wb_hotflow_fields.json``): the commenter's IP
+    region in ``source`` (``来自 北京``, ``来自广东``), ``like_count`` as a string, an emoji as
+    ``<span class="url-icon"><img alt="[允悲]"/></span>``, a mention linking the full
+    ``https://m.weibo.cn/n/NAME``."""
+    site = fixture_site(
+        {**routes(), "/comments/hotflow": lambda q: Reply.page("wb_hotflow_fields.json")}
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    top, nested, answer = (
+        docs["c5337290303868548"],
+        docs["c5337290936160046"],
+        docs["c5176653778784993"],
+    )
+    assert top["author"]["region"] == "北京"
+    assert nested["author"]["region"] == "陕西"
+    assert answer["author"]["region"] == "广东"
+    assert top["engagement"]["likes"] == 2007 and nested["engagement"]["likes"] == 74
+    assert nested["parent_id"] == "weibo:c5337290303868548"
+    assert answer["mentions"] == ["网友E"] and answer["author"]["followers"] == 158
