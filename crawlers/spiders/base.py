@@ -39,7 +39,11 @@ BLOCK_STATUSES = {
 _CAPTCHA = re.compile(
     r"验证码|captcha|滑块|安全验证|人机验证|访问验证|访问被拒绝|verify you are human", re.I
 )
-_LOGIN = re.compile(r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue", re.I)
+# ``Sina Visitor System``: Weibo's visitor-cookie page, served with HTTP 200 in place of the
+# answer to a client without the cookie (it runs a script to get one): a wall, not a bad answer.
+_LOGIN = re.compile(
+    r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue|sina visitor system", re.I
+)
 # A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
 # APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
 # followed by ``;``, whitespace or a ``//`` / ``/* */`` comment.
@@ -53,6 +57,25 @@ _JSONP = re.compile(
 # script config says ``action=deny``/``captcha`` and carries ``x5secdata`` and a ``punish`` URL
 # (``_____tmd_____/punish``, ``bixi.alicdn.com/punish``), titled 访问被拒绝 or 验证码拦截.
 _PUNISH = re.compile(r"x5secdata|_____tmd_____/punish|bixi\.alicdn\.com/punish", re.I)
+
+
+def _html_wall(head: str) -> str | None:
+    """What wall an HTML page's head is: ``captcha``, ``login_wall``, or None for none.
+
+    Examples
+    --------
+    >>> _html_wall("<html><head><title>Sina Visitor System</title>"), _html_wall("<p>hi</p>")
+    ('login_wall', None)
+    """
+    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
+    title_text = title.group(1) if title else ""
+    if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
+        return "captcha"
+    if _PUNISH.search(head):
+        return "captcha"
+    if _LOGIN.search(title_text):
+        return "login_wall"
+    return None
 
 
 def time_precision(value: Any) -> str | None:
@@ -281,17 +304,9 @@ class BaseSpider(scrapy.Spider):
             return False
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if "html" in content_type and "json" not in content_type:
-            head = self.text(response)[:4000]
-            title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
-            title_text = title.group(1) if title else ""
-            if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
-                self.count_blocked("captcha", response.url)
-                return False
-            if _PUNISH.search(head):
-                self.count_blocked("captcha", response.url)
-                return False
-            if _LOGIN.search(title_text):
-                self.count_blocked("login_wall", response.url)
+            wall = _html_wall(self.text(response)[:4000])
+            if wall:
+                self.count_blocked(wall, response.url)
                 return False
         return True
 
@@ -340,9 +355,11 @@ class BaseSpider(scrapy.Spider):
         if text and text[0] not in "{[":
             match = _JSONP.match(text)
             if not match:
-                if text.startswith("<") and _PUNISH.search(text[:4000]):
-                    # The punish page, whatever Content-Type it came with.
-                    self.count_blocked("captcha", response.url)
+                wall = _html_wall(text[:4000]) if text.startswith("<") else None
+                if wall:
+                    # A wall (the punish page, Weibo's visitor page), whatever Content-Type
+                    # it came with.
+                    self.count_blocked(wall, response.url)
                 elif text.startswith("<"):
                     self.count_error("html_instead_of_json", response.url)
                 else:

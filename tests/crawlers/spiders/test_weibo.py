@@ -345,3 +345,19 @@ def test_comment_fields_as_hotflow_answers_them(
     assert top["engagement"]["likes"] == 2007 and nested["engagement"]["likes"] == 74
     assert nested["parent_id"] == "weibo:c5337290303868548"
     assert answer["mentions"] == ["网友E"] and answer["author"]["followers"] == 158
+
+
+def test_visitor_system_page_is_a_wall_not_a_broken_answer(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Without a visitor cookie Weibo answers with HTTP 200 and its ``Sina Visitor System``
+    page (GB2312, ``wb_visitor.html``) in place of the JSON: a wall the crawl is blocked by,
+    whether the page comes labelled HTML or unlabelled, not a malformed answer."""
+    for content_type in ("text/html", "application/octet-stream"):
+        visitor = Reply.page("wb_visitor.html", content_type=content_type)
+        site = fixture_site({"/api/container/getIndex": lambda q, v=visitor: v})
+        source = Source(name="wb", platform="weibo", base_url=site.url)
+        [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+        assert report.stats["blocked"] == {"login_wall": 3}, content_type  # 鲜牧, XianMu, 北岭
+        assert report.stats["errors"] == {}, content_type
+        assert report.status == "blocked"
