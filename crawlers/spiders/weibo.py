@@ -16,7 +16,8 @@
 * A listed post (``post_ids``): ``{base}/statuses/show?id=<id>`` → ``{"ok": 1, "data": mblog}``,
   emitted, and its text is the ``root_text`` its reposts and comments match through.
 * ``{"ok": 0, "errno": "100005", "msg": "请求过于频繁,歇歇吧"}`` is rate limiting (blocked), not
-  an empty result.
+  an empty result; ``{"ok": 0, "message": "前方有点拥堵，请登录后使用"}`` a login wall (blocked).
+  ``{"ok": 0, "errno": "20101", "msg": "该微博不存在"}`` for a listed post: deleted, skipped.
 
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
@@ -50,6 +51,8 @@ DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
 EXPAND_MIN_COMMENTS = 3
 RATE_LIMITED = "100005"  # m.weibo.cn's errno for "请求过于频繁"
+DELETED = "20101"  # {"ok": 0, "errno": "20101", "msg": "该微博不存在"}: a deleted post
+_LOGIN_PROSE = re.compile(r"请登录|登录后")
 _FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
@@ -105,6 +108,12 @@ class WeiboSpider(BaseSpider):
             self.count_blocked("login_required", response.url)
             self.refused(later_page)
             return None
+        said = str(data.get("msg") or data.get("message") or "")
+        if ok == 0 and _LOGIN_PROSE.search(said):
+            # {"ok": 0, "message": "前方有点拥堵，请登录后使用"}: a login wall, not "no results".
+            self.count_blocked("login_required", response.url)
+            self.refused(later_page)
+            return None
         if ok not in (0, 1):
             self.count_blocked(f"platform_error_{ok}", response.url)
             self.refused(later_page)
@@ -124,7 +133,11 @@ class WeiboSpider(BaseSpider):
             root_text = html_to_text(mblog.get("text") or "")
             mid = str(mblog.get("mid") or post_id)
         else:
-            if data is not None:  # ok 0 (deleted or hidden post) or no mblog
+            if data is not None and str(data.get("errno")) == DELETED:
+                # An answer, not a failure: the post is gone (as -404 on Bilibili).
+                self._inc("skipped/post_deleted")
+                self.logger.info("post_deleted: %s", response.url)
+            elif data is not None:  # ok 0 (a hidden post) or no mblog
                 self.count_error("post_unavailable", response.url, str(data.get("msg") or ""))
             root_text, mid = "", post_id
         yield from self.expand(post_id, mid, root_text, force=True)

@@ -361,3 +361,37 @@ def test_visitor_system_page_is_a_wall_not_a_broken_answer(
         assert report.stats["blocked"] == {"login_wall": 3}, content_type  # 鲜牧, XianMu, 北岭
         assert report.stats["errors"] == {}, content_type
         assert report.status == "blocked"
+
+
+def test_ok_0_saying_log_in_is_a_wall_not_an_empty_answer(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``{"ok": 0, "message": "前方有点拥堵，请登录后使用"}`` (``wb_login_message.json``) is
+    Weibo asking for a login: blocked, not a search with no results (``empty``)."""
+    site = fixture_site({"/api/container/getIndex": lambda q: Reply.page("wb_login_message.json")})
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.stats["blocked"] == {"login_required": 3}  # 鲜牧, XianMu, 北岭
+    assert report.status == "blocked"
+
+
+def test_deleted_listed_post_is_skipped_not_an_error(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A listed post that was deleted answers ``{"ok": 0, "errno": "20101", "msg": "该微博不存在"}``
+    (``wb_show_deleted.json``): an answer, counted as skipped; its reposts and comments are
+    still read, and the source stays ``ok``."""
+    site = fixture_site(
+        {
+            "/statuses/show": lambda q: Reply.page("wb_show_deleted.json"),
+            "/api/statuses/repostTimeline": lambda q: Reply.page("wb_show_reposts.json"),
+            "/comments/hotflow": lambda q: Reply.page("wb_show_comments.json"),
+            "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert [q["id"] for q in site.hits("/api/statuses/repostTimeline")] == [SHOWN]
+    assert [q["id"] for q in site.hits("/comments/hotflow")] == [SHOWN]
+    assert report.stats["errors"] == {}
+    assert report.status == "ok"
