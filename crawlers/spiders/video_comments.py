@@ -1,8 +1,8 @@
 """Video-site comments from the reply API (Bilibili's ``x/v2/reply/main`` shape).
 
 * Video: ``{base}/x/web-interface/view?aid=<oid>`` (``?bvid=`` for a ``BV…`` id in ``post_ids``,
-  as the site's own URLs show them; ``av123`` is aid 123) → ``data.aid``/``title``/``desc``/
-  ``owner``/``pubdate``;
+  as the site's own URLs show them; ``av123`` is aid 123) → ``data.aid``/``title``/``desc``
+  (``"-"`` when the video has none)/``owner``/``pubdate``;
   emitted as the ``post`` that comments hang from, and its title lets comments that do not name
   the brand match through it (field ``root_text``).
 * Comments: ``{base}/x/v2/reply/main?type=1&oid=<oid>&mode=2&next=<cursor>`` (mode 2 = newest
@@ -191,7 +191,9 @@ class VideoCommentsSpider(BaseSpider):
                 self.count_error("bad_entry", response.url, "no aid for the BV id")
                 return
             oid = str(video["aid"])
-        title = f"{video.get('title') or ''} {video.get('desc') or ''}".strip()
+        # "-" is the site's placeholder for a video without a description, not its text.
+        desc = "" if str(video.get("desc") or "").strip() == "-" else video.get("desc") or ""
+        title = f"{video.get('title') or ''} {desc}".strip()
         created = self.parse_time_or_count(video.get("pubdate") or video.get("ctime"), response.url)
         if created is not None and not self.state.seen(self.doc_id(f"av{oid}")):
             owner = video.get("owner") or {}
@@ -207,7 +209,7 @@ class VideoCommentsSpider(BaseSpider):
                     "name": owner.get("name"),
                 },
                 title=video.get("title"),
-                text_raw=video.get("desc") or video.get("title") or "",
+                text_raw=desc or video.get("title") or "",
                 engagement={
                     "likes": parse_count(stat.get("like")) or 0,
                     "comments": parse_count(stat.get("reply")) or 0,

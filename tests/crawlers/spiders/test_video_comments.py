@@ -382,3 +382,19 @@ def test_hidden_or_reviewed_video_is_skipped_not_an_error(
     assert {q["oid"] for q in site.hits("/x/v2/reply/main")} == {"777"}
     assert report.stats["errors"] == {}
     assert report.status == "ok"
+
+
+def test_video_without_description_is_its_title_not_a_dash(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Bilibili answers ``"desc": "-"`` for a video with no description
+    (``bili_view_nodesc.json``): the video's text is its title, not ``-``."""
+    site = fixture_site(
+        {**routes(), "/x/web-interface/view": lambda q: Reply.page("bili_view_nodesc.json")}
+    )
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    video = docs["av777"]
+    assert video["text_raw"] == video["title"] == "鲜牧 vs 北岭 牛奶盲测"
