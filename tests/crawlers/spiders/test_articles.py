@@ -16,15 +16,17 @@ from tests.crawlers.fixture_site import PAGES, Reply
 HTML = "text/html; charset=utf-8"
 
 
-def routes(site_url: list[str]) -> dict[str, Any]:
-    def xml(name: str) -> Any:
-        return lambda q: Reply(
-            (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
-        )
+def _xml_route(name: str, site_url: list[str]) -> Any:
+    """A fixture feed with ``{site}`` replaced by the fixture site's URL (known once it runs)."""
+    return lambda q: Reply(
+        (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
+    )
 
+
+def routes(site_url: list[str]) -> dict[str, Any]:
     return {
-        "/rss.xml": xml("rss.xml"),
-        "/sitemap.xml": xml("sitemap.xml"),
+        "/rss.xml": _xml_route("rss.xml", site_url),
+        "/sitemap.xml": _xml_route("sitemap.xml", site_url),
         "/a/1.html": lambda q: Reply.page("article1.html", HTML),
         "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
         "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
@@ -242,3 +244,23 @@ def test_a_guid_that_is_not_a_permalink_is_not_fetched(
         "/news/2.html",
     ]
     assert report.stats["errors"] == {"no_link": 1}  # counted, not requested as a URL
+
+
+def test_news_sitemap_gives_the_publication_date_and_title(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A Google News sitemap (``sitemap_news.xml``) dates its articles in
+    ``news:news/news:publication_date``, with no ``lastmod``, and titles them in ``news:title``:
+    an article page that shows no date of its own takes the sitemap's, not ``no_time``."""
+    url: list[str] = []
+    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news.xml", url)})
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [article] = list(jsonl.read(report.landing_file))
+    assert article["url"] == f"{site.url}/a/1.html"
+    assert article["created_at"] == "2026-11-24T10:30:00+08:00"
+    assert article["time_precision"] is None
+    assert article["title"] == "鲜牧牛奶被曝喝出异物"
+    assert report.stats["errors"] == {}
