@@ -89,8 +89,8 @@ def time_precision(value: Any) -> str | None:
     return "day" if date_only(value) else None
 
 
-def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
-    """Whether a body declared GB2312/GBK/GB18030 is UTF-8 after all.
+def _utf8_behind_label(body: bytes, encoding: str) -> bool:
+    """Whether a body labelled GB2312/GBK/GB18030 or UTF-16/UTF-32 is UTF-8 after all.
 
     GB18030 decodes most UTF-8 byte strings without an error, into other characters
     (``云朵`` → ``浜戞湹``), so a UTF-8 page still labelled GB2312 from before a migration would
@@ -98,14 +98,24 @@ def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
     (its lead bytes B0-F7 are UTF-8 continuation bytes), so a body that is valid UTF-8 with
     non-ASCII bytes is read as UTF-8.
 
+    UTF-16 decodes any even number of bytes, into nonsense: .NET's XmlWriter over a
+    StringBuilder declares ``encoding="utf-16"`` on what is then sent as UTF-8. Markup in
+    UTF-16 or UTF-32 is full of NUL bytes (``<`` is ``3C 00``), so a body without one that is
+    valid UTF-8 is read as UTF-8.
+
     Examples
     --------
-    >>> _utf8_behind_gb("云朵".encode(), "gb18030"), _utf8_behind_gb("云朵".encode("gbk"), "gbk")
+    >>> label = _utf8_behind_label
+    >>> label("云朵".encode(), "gb18030"), label("云朵".encode("gbk"), "gbk")
+    (True, False)
+    >>> label(b"<rss/>", "utf-16"), label("<rss/>".encode("utf-16"), "utf-16")
     (True, False)
     """
-    if encoding.lower().replace("-", "").replace("_", "") not in {"gb18030", "gbk", "gb2312"}:
-        return False
-    if body.isascii():
+    label = encoding.lower().replace("-", "").replace("_", "")
+    if label.startswith(("utf16", "utf32")):
+        if b"\x00" in body:
+            return False
+    elif label not in {"gb18030", "gbk", "gb2312"} or body.isascii():
         return False
     try:
         body.decode("utf-8")
@@ -327,7 +337,7 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    if not _utf8_behind_gb(response.body, response.encoding):
+                    if not _utf8_behind_label(response.body, response.encoding):
                         return response.text
                     self._inc("encoding/declared_wrong")
                     return response.body.decode("utf-8")
