@@ -95,10 +95,12 @@ _MONTH_DAY = re.compile(
     re.ASCII,
 )
 # ``2026年11月24日10:00``: after 日 the time may follow with no space (news pages write it so).
+# The zone may be ``Z``, ``+08:00``/``+0800``, an hour alone (``+08``, ISO 8601's ±hh, as
+# PostgreSQL prints a timestamptz) or ``UTC``/``GMT`` (Ruby's ``Time#to_s`` of a UTC time).
 _FULL_DATE = re.compile(
     r"^(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})"
     r"(?:日?(?:[\sT]+|(?<=日))(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?|日)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
     re.ASCII,
 )
 # Full-width digits and colon, the ideographic and no-break spaces of Chinese pages, as ASCII.
@@ -341,7 +343,9 @@ def _full_date(match: re.Match[str]) -> ParsedTime:
     if not offset:  # local China time, as the platforms show it
         return ParsedTime(datetime(*fields, tzinfo=DEFAULT_TZ), precision)
     naive = datetime(*fields)
-    if offset == "Z":
+    if offset in {"Z", "UTC", "GMT"}:
         return ParsedTime(naive.replace(tzinfo=UTC), precision)
+    if len(offset) == 3:  # "+08": the hour alone
+        offset += ":00"
     offset = offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
     return ParsedTime(datetime.fromisoformat(naive.isoformat() + offset), precision)

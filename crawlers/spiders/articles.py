@@ -1,6 +1,7 @@
 """Articles and forum threads from RSS/Atom feeds and sitemaps, main text by trafilatura.
 
-``feeds`` may list RSS 2.0, Atom or sitemap (``urlset`` / ``sitemapindex``) URLs; ``urls`` are
+``feeds`` may list RSS 2.0, Atom or sitemap (``urlset`` / ``sitemapindex``, Google News
+sitemaps' ``news:publication_date`` and ``news:title`` included) URLs; ``urls`` are
 article pages fetched directly. Each article page goes through trafilatura (a maintained
 main-text extractor, not per-site XPath) for its text, title, author and date; the feed's own
 ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">`` win over
@@ -130,7 +131,15 @@ class ArticlesSpider(BaseSpider):
             for url in sel.xpath("//url"):
                 loc = url.xpath("loc/text()").get()
                 if loc:
-                    yield _absolute(url, loc, feed_url), {"date": url.xpath("lastmod/text()").get()}
+                    # A Google News sitemap dates and titles its articles in ``news:news``
+                    # (``publication_date``, often with no ``lastmod``); the publication wins
+                    # over the last edit, as an Atom entry's ``published`` does.
+                    hint = {
+                        "date": url.xpath("news/publication_date/text()").get()
+                        or url.xpath("lastmod/text()").get(),
+                        "title": url.xpath("news/title/text()").get(),
+                    }
+                    yield _absolute(url, loc, feed_url), hint
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
                 link = entry.xpath("link[@rel='alternate']/@href | link[not(@rel)]/@href").get()

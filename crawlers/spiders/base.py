@@ -39,7 +39,11 @@ BLOCK_STATUSES = {
 _CAPTCHA = re.compile(
     r"验证码|captcha|滑块|安全验证|人机验证|访问验证|访问被拒绝|verify you are human", re.I
 )
-_LOGIN = re.compile(r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue", re.I)
+# ``Sina Visitor System``: Weibo's visitor-cookie page, served with HTTP 200 in place of the
+# answer to a client without the cookie (it runs a script to get one): a wall, not a bad answer.
+_LOGIN = re.compile(
+    r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue|sina visitor system", re.I
+)
 # A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
 # APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
 # followed by ``;``, whitespace or a ``//`` / ``/* */`` comment.
@@ -55,6 +59,25 @@ _JSONP = re.compile(
 _PUNISH = re.compile(r"x5secdata|_____tmd_____/punish|bixi\.alicdn\.com/punish", re.I)
 
 
+def _html_wall(head: str) -> str | None:
+    """What wall an HTML page's head is: ``captcha``, ``login_wall``, or None for none.
+
+    Examples
+    --------
+    >>> _html_wall("<html><head><title>Sina Visitor System</title>"), _html_wall("<p>hi</p>")
+    ('login_wall', None)
+    """
+    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
+    title_text = title.group(1) if title else ""
+    if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
+        return "captcha"
+    if _PUNISH.search(head):
+        return "captcha"
+    if _LOGIN.search(title_text):
+        return "login_wall"
+    return None
+
+
 def time_precision(value: Any) -> str | None:
     """``"day"`` when the platform's time text gives a day but no time of day, else None.
 
@@ -66,8 +89,8 @@ def time_precision(value: Any) -> str | None:
     return "day" if date_only(value) else None
 
 
-def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
-    """Whether a body declared GB2312/GBK/GB18030 is UTF-8 after all.
+def _utf8_behind_label(body: bytes, encoding: str) -> bool:
+    """Whether a body labelled GB2312/GBK/GB18030 or UTF-16/UTF-32 is UTF-8 after all.
 
     GB18030 decodes most UTF-8 byte strings without an error, into other characters
     (``云朵`` → ``浜戞湹``), so a UTF-8 page still labelled GB2312 from before a migration would
@@ -75,14 +98,24 @@ def _utf8_behind_gb(body: bytes, encoding: str) -> bool:
     (its lead bytes B0-F7 are UTF-8 continuation bytes), so a body that is valid UTF-8 with
     non-ASCII bytes is read as UTF-8.
 
+    UTF-16 decodes any even number of bytes, into nonsense: .NET's XmlWriter over a
+    StringBuilder declares ``encoding="utf-16"`` on what is then sent as UTF-8. Markup in
+    UTF-16 or UTF-32 is full of NUL bytes (``<`` is ``3C 00``), so a body without one that is
+    valid UTF-8 is read as UTF-8.
+
     Examples
     --------
-    >>> _utf8_behind_gb("云朵".encode(), "gb18030"), _utf8_behind_gb("云朵".encode("gbk"), "gbk")
+    >>> label = _utf8_behind_label
+    >>> label("云朵".encode(), "gb18030"), label("云朵".encode("gbk"), "gbk")
+    (True, False)
+    >>> label(b"<rss/>", "utf-16"), label("<rss/>".encode("utf-16"), "utf-16")
     (True, False)
     """
-    if encoding.lower().replace("-", "").replace("_", "") not in {"gb18030", "gbk", "gb2312"}:
-        return False
-    if body.isascii():
+    label = encoding.lower().replace("-", "").replace("_", "")
+    if label.startswith(("utf16", "utf32")):
+        if b"\x00" in body:
+            return False
+    elif label not in {"gb18030", "gbk", "gb2312"} or body.isascii():
         return False
     try:
         body.decode("utf-8")
@@ -281,17 +314,9 @@ class BaseSpider(scrapy.Spider):
             return False
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if "html" in content_type and "json" not in content_type:
-            head = self.text(response)[:4000]
-            title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
-            title_text = title.group(1) if title else ""
-            if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
-                self.count_blocked("captcha", response.url)
-                return False
-            if _PUNISH.search(head):
-                self.count_blocked("captcha", response.url)
-                return False
-            if _LOGIN.search(title_text):
-                self.count_blocked("login_wall", response.url)
+            wall = _html_wall(self.text(response)[:4000])
+            if wall:
+                self.count_blocked(wall, response.url)
                 return False
         return True
 
@@ -312,7 +337,7 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    if not _utf8_behind_gb(response.body, response.encoding):
+                    if not _utf8_behind_label(response.body, response.encoding):
                         return response.text
                     self._inc("encoding/declared_wrong")
                     return response.body.decode("utf-8")
@@ -340,9 +365,11 @@ class BaseSpider(scrapy.Spider):
         if text and text[0] not in "{[":
             match = _JSONP.match(text)
             if not match:
-                if text.startswith("<") and _PUNISH.search(text[:4000]):
-                    # The punish page, whatever Content-Type it came with.
-                    self.count_blocked("captcha", response.url)
+                wall = _html_wall(text[:4000]) if text.startswith("<") else None
+                if wall:
+                    # A wall (the punish page, Weibo's visitor page), whatever Content-Type
+                    # it came with.
+                    self.count_blocked(wall, response.url)
                 elif text.startswith("<"):
                     self.count_error("html_instead_of_json", response.url)
                 else:

@@ -1,8 +1,8 @@
 """Video-site comments from the reply API (Bilibili's ``x/v2/reply/main`` shape).
 
 * Video: ``{base}/x/web-interface/view?aid=<oid>`` (``?bvid=`` for a ``BV…`` id in ``post_ids``,
-  as the site's own URLs show them; ``av123`` is aid 123) → ``data.aid``/``title``/``desc``/
-  ``owner``/``pubdate``;
+  as the site's own URLs show them; ``av123`` is aid 123) → ``data.aid``/``title``/``desc``
+  (``"-"`` when the video has none)/``owner``/``pubdate``;
   emitted as the ``post`` that comments hang from, and its title lets comments that do not name
   the brand match through it (field ``root_text``).
 * Comments: ``{base}/x/v2/reply/main?type=1&oid=<oid>&mode=2&next=<cursor>`` (mode 2 = newest
@@ -24,7 +24,9 @@
 * Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
   ``{base}/x/v2/reply/reply?oid&type=1&root=<rpid>&ps&pn`` → ``data.page.{num, size, count}``,
   ``data.replies`` (oldest first; ``parent`` may be another reply in the thread), ``data.root``.
-* ``code`` 12002 (comments closed) and -404 (no such video) are counted as skipped, not errors.
+* ``code`` 12002 (comments closed), -404 (no such video) and, from ``view``, 62002/62004/62012
+  (a video hidden, under review, or visible to its uploader only) are counted as skipped, not
+  errors.
 """
 
 from __future__ import annotations
@@ -49,8 +51,16 @@ BLOCK_CODES = {
     -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
 }
 
-# Documented answers that are no crawl failure (bilibili-API-collect docs/comment/list.md).
-GONE_CODES = {12002: "comments_closed", -404: "not_found"}
+# Documented answers that are no crawl failure: nothing is there to read (bilibili-API-collect
+# docs/comment/list.md for 12002; docs/video/info.md for -404 and the 62xxx of a video that
+# exists but is not shown: 稿件不可见, 稿件审核中, 仅UP主自己可见).
+GONE_CODES = {
+    12002: "comments_closed",
+    -404: "not_found",
+    62002: "video_hidden",
+    62004: "video_under_review",
+    62012: "video_private",
+}
 THREAD_PAGE_SIZE = 10
 
 
@@ -181,7 +191,9 @@ class VideoCommentsSpider(BaseSpider):
                 self.count_error("bad_entry", response.url, "no aid for the BV id")
                 return
             oid = str(video["aid"])
-        title = f"{video.get('title') or ''} {video.get('desc') or ''}".strip()
+        # "-" is the site's placeholder for a video without a description, not its text.
+        desc = "" if str(video.get("desc") or "").strip() == "-" else video.get("desc") or ""
+        title = f"{video.get('title') or ''} {desc}".strip()
         created = self.parse_time_or_count(video.get("pubdate") or video.get("ctime"), response.url)
         if created is not None and not self.state.seen(self.doc_id(f"av{oid}")):
             owner = video.get("owner") or {}
@@ -197,7 +209,7 @@ class VideoCommentsSpider(BaseSpider):
                     "name": owner.get("name"),
                 },
                 title=video.get("title"),
-                text_raw=video.get("desc") or video.get("title") or "",
+                text_raw=desc or video.get("title") or "",
                 engagement={
                     "likes": parse_count(stat.get("like")) or 0,
                     "comments": parse_count(stat.get("reply")) or 0,

@@ -7,7 +7,8 @@
 * Reposts: ``{base}/api/statuses/repostTimeline?id=<id>&page=N`` → ``data.data`` (mblogs),
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
   → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
-  given. A comment's ``total_number`` is its reply count. When hotflow answers ``{"ok": 0}``
+  given. A comment's ``total_number`` is its reply count, its ``source`` (``来自 北京``) the
+  commenter's IP region. When hotflow answers ``{"ok": 0}``
   the old API is used: ``{base}/api/comments/show?id=<id>&page=N`` → ``data.data``,
   ``data.hot_data`` (hot comments, first page), ``data.max`` pages; its comments carry
   ``reply_id`` (the comment answered), ``like_counts`` and often a date-only ``created_at``.
@@ -15,7 +16,8 @@
 * A listed post (``post_ids``): ``{base}/statuses/show?id=<id>`` → ``{"ok": 1, "data": mblog}``,
   emitted, and its text is the ``root_text`` its reposts and comments match through.
 * ``{"ok": 0, "errno": "100005", "msg": "请求过于频繁,歇歇吧"}`` is rate limiting (blocked), not
-  an empty result.
+  an empty result; ``{"ok": 0, "message": "前方有点拥堵，请登录后使用"}`` a login wall (blocked).
+  ``{"ok": 0, "errno": "20101", "msg": "该微博不存在"}`` for a listed post: deleted, skipped.
 
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
@@ -49,6 +51,8 @@ DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
 EXPAND_MIN_COMMENTS = 3
 RATE_LIMITED = "100005"  # m.weibo.cn's errno for "请求过于频繁"
+DELETED = "20101"  # {"ok": 0, "errno": "20101", "msg": "该微博不存在"}: a deleted post
+_LOGIN_PROSE = re.compile(r"请登录|登录后")
 _FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
@@ -104,6 +108,12 @@ class WeiboSpider(BaseSpider):
             self.count_blocked("login_required", response.url)
             self.refused(later_page)
             return None
+        said = str(data.get("msg") or data.get("message") or "")
+        if ok == 0 and _LOGIN_PROSE.search(said):
+            # {"ok": 0, "message": "前方有点拥堵，请登录后使用"}: a login wall, not "no results".
+            self.count_blocked("login_required", response.url)
+            self.refused(later_page)
+            return None
         if ok not in (0, 1):
             self.count_blocked(f"platform_error_{ok}", response.url)
             self.refused(later_page)
@@ -123,7 +133,11 @@ class WeiboSpider(BaseSpider):
             root_text = html_to_text(mblog.get("text") or "")
             mid = str(mblog.get("mid") or post_id)
         else:
-            if data is not None:  # ok 0 (deleted or hidden post) or no mblog
+            if data is not None and str(data.get("errno")) == DELETED:
+                # An answer, not a failure: the post is gone (as -404 on Bilibili).
+                self._inc("skipped/post_deleted")
+                self.logger.info("post_deleted: %s", response.url)
+            elif data is not None:  # ok 0 (a hidden post) or no mblog
                 self.count_error("post_unavailable", response.url, str(data.get("msg") or ""))
             root_text, mid = "", post_id
         yield from self.expand(post_id, mid, root_text, force=True)
@@ -351,7 +365,10 @@ class WeiboSpider(BaseSpider):
             native_id=f"c{item['id']}",
             kind="comment",
             url=f"https://m.weibo.cn/detail/{post_id}#comment-{item['id']}",
-            author=self.author(item.get("user") or {}),
+            author={
+                **self.author(item.get("user") or {}),
+                "region": _comment_region(item.get("source")),
+            },
             parent_id=self.doc_id(parent),
             root_id=self.doc_id(post_id),
             relation="reply",
@@ -450,6 +467,22 @@ class WeiboSpider(BaseSpider):
         )
         if record is not None:
             yield record
+
+
+def _comment_region(source: Any) -> str | None:
+    """The commenter's IP region: a comment's ``source`` reads ``来自 北京`` or ``来自广东``.
+
+    (A post's region is its ``region_name``, ``发布于 北京``; its ``source`` is the client.)
+    Anything not led by 来自 is no region.
+
+    Examples
+    --------
+    >>> _comment_region("来自 陕西"), _comment_region("来自广东"), _comment_region("")
+    ('陕西', '广东', None)
+    """
+    if not isinstance(source, str) or not source.strip().startswith("来自"):
+        return None
+    return source.strip().removeprefix("来自").strip() or None
 
 
 def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:

@@ -13,6 +13,7 @@ MODULES = [
     "koubei.crawlers.spiders.base",
     "koubei.crawlers.spiders.shop_jsonp",
     "koubei.crawlers.spiders.video_comments",
+    "koubei.crawlers.spiders.weibo",
 ]
 
 

@@ -42,6 +42,11 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("2026/11/24", datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)),
         ("2026年11月24日", datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)),
         ("2026-11-24T02:00:00Z", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        # Ruby's Time#to_s of a UTC time (and Rails' TimeWithZone#to_s): "... UTC".
+        ("2026-11-24 02:00:00 UTC", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        # An hour-only offset (ISO 8601 ±hh), as PostgreSQL prints timestamptz: "...-08".
+        ("2026-11-24 10:00:00+08", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
+        ("2026-11-23T18:00:00-08", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("Tue Nov 24 10:00:00 +0800 2026", datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)),
         ("Tue, 24 Nov 2026 02:00:00 GMT", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
         # CST is China Standard Time on Chinese pages (email.utils: US Central, 14 h off).

@@ -16,15 +16,17 @@ from tests.crawlers.fixture_site import PAGES, Reply
 HTML = "text/html; charset=utf-8"
 
 
-def routes(site_url: list[str]) -> dict[str, Any]:
-    def xml(name: str) -> Any:
-        return lambda q: Reply(
-            (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
-        )
+def _xml_route(name: str, site_url: list[str]) -> Any:
+    """A fixture feed with ``{site}`` replaced by the fixture site's URL (known once it runs)."""
+    return lambda q: Reply(
+        (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
+    )
 
+
+def routes(site_url: list[str]) -> dict[str, Any]:
     return {
-        "/rss.xml": xml("rss.xml"),
-        "/sitemap.xml": xml("sitemap.xml"),
+        "/rss.xml": _xml_route("rss.xml", site_url),
+        "/sitemap.xml": _xml_route("sitemap.xml", site_url),
         "/a/1.html": lambda q: Reply.page("article1.html", HTML),
         "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
         "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
@@ -220,6 +222,50 @@ def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
 
 
+# How .NET writes feeds: an XmlWriter over a StringBuilder always declares
+# ``encoding="utf-16"``, and the string is then sent as UTF-8 (mrpfister.com, “XML
+# Stringbuilder Gotcha”; Kirk Evans, “XmlWriterSettings Encoding Being Ignored?”, MSDN; both
+# `search` pages); an XmlWriter writing UTF-16 puts the BOM ``FF FE`` first (Marcelo Lopez Ruiz,
+# “Encoding fun with XmlWriter and StreamWriter”, MSDN: ``FF FE 3C 00 3F 00 78 00 …``).
+def _declared_utf16(feed: str, pad: str) -> bytes:
+    return (feed.replace('encoding="utf-8"', 'encoding="utf-16"') + pad).encode("utf-8")
+
+
+UTF16_FEEDS = {
+    # An odd number of bytes fails to decode as UTF-16 and fell back to UTF-8 by luck; an even
+    # number decodes, into nonsense.
+    "utf8_declared_utf16_odd": lambda feed: _declared_utf16(feed, ""),
+    "utf8_declared_utf16_even": lambda feed: _declared_utf16(feed, "\n"),
+    "utf16_bom_undeclared": lambda feed: (
+        b"\xff\xfe" + feed.replace(' encoding="utf-8"', "").encode("utf-16-le")
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(UTF16_FEEDS))
+def test_utf16_labels_and_utf16_bodies_are_read_as_what_they_are(
+    variant: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
+) -> None:
+    """A UTF-8 feed declaring ``utf-16`` was decoded as UTF-16 (one CJK-looking character per
+    two bytes: not a feed); a UTF-16 feed with its BOM and no declared charset was guessed as
+    GB18030, into mojibake. The byte order mark wins, and a label of UTF-16 on a body with no
+    NUL byte (markup in UTF-16 is full of them) is read as the UTF-8 it is."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    body = UTF16_FEEDS[variant]((PAGES / "rss_relative.xml").read_text(encoding="utf-8"))
+    site = fixture_site(
+        {
+            "/rss.xml": lambda q: Reply(body, 200, "application/rss+xml"),
+            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [doc] = jsonl.read(report.landing_file)
+    assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert report.stats["errors"] == {}
+
+
 def test_a_guid_that_is_not_a_permalink_is_not_fetched(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
 ) -> None:
@@ -242,3 +288,23 @@ def test_a_guid_that_is_not_a_permalink_is_not_fetched(
         "/news/2.html",
     ]
     assert report.stats["errors"] == {"no_link": 1}  # counted, not requested as a URL
+
+
+def test_news_sitemap_gives_the_publication_date_and_title(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A Google News sitemap (``sitemap_news.xml``) dates its articles in
+    ``news:news/news:publication_date``, with no ``lastmod``, and titles them in ``news:title``:
+    an article page that shows no date of its own takes the sitemap's, not ``no_time``."""
+    url: list[str] = []
+    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news.xml", url)})
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [article] = list(jsonl.read(report.landing_file))
+    assert article["url"] == f"{site.url}/a/1.html"
+    assert article["created_at"] == "2026-11-24T10:30:00+08:00"
+    assert article["time_precision"] is None
+    assert article["title"] == "鲜牧牛奶被曝喝出异物"
+    assert report.stats["errors"] == {}

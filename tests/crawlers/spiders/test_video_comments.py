@@ -345,3 +345,56 @@ def test_a_captcha_voucher_answered_as_success_is_a_block_not_an_empty_page(
     [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
     assert second.landing_file is not None
     assert "504" in {r["native_id"] for r in jsonl.read(second.landing_file)}
+
+
+# ``x/web-interface/view`` answers for a video that is there but not shown, from the ``code``
+# row of SocialSisterYi/bilibili-API-collect ``docs/video/info.md`` (62002：稿件不可见,
+# 62004：稿件审核中, 62012：仅UP主自己可见); the answer's form (``data`` absent) as for
+# ``-404`` in the same table.
+HIDDEN_VIDEOS = {
+    "555": '{"code": 62002, "message": "稿件不可见", "ttl": 1}',
+    "556": '{"code": 62004, "message": "稿件审核中", "ttl": 1}',
+    "557": '{"code": 62012, "message": "仅UP主自己可见", "ttl": 1}',
+}
+
+
+def test_hidden_or_reviewed_video_is_skipped_not_an_error(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A listed video taken down, under review or private has nothing to read: skipped like a
+    closed comment area (``12002``) or ``-404``, and the source stays ``ok``."""
+
+    def view(q: dict[str, str]) -> Reply:
+        hidden = HIDDEN_VIDEOS.get(q.get("aid", ""))
+        return Reply(hidden) if hidden else Reply.page("bili_view.json")
+
+    site = fixture_site({**routes(), "/x/web-interface/view": view})
+    source = Source(
+        name="bili",
+        platform="video_comments",
+        base_url=site.url,
+        post_ids=["777", *HIDDEN_VIDEOS],
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["501", "502", "503", "504", "av777"]
+    assert {q["oid"] for q in site.hits("/x/v2/reply/main")} == {"777"}
+    assert report.stats["errors"] == {}
+    assert report.status == "ok"
+
+
+def test_video_without_description_is_its_title_not_a_dash(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Bilibili answers ``"desc": "-"`` for a video with no description
+    (``bili_view_nodesc.json``): the video's text is its title, not ``-``."""
+    site = fixture_site(
+        {**routes(), "/x/web-interface/view": lambda q: Reply.page("bili_view_nodesc.json")}
+    )
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    video = docs["av777"]
+    assert video["text_raw"] == video["title"] == "鲜牧 vs 北岭 牛奶盲测"

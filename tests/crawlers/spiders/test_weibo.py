@@ -318,3 +318,80 @@ def test_search_pages_that_repeat_what_this_run_read_stop_the_paging(
     pages = [q["page"] for q in site.hits("/api/container/getIndex") if "鲜牧" in q["containerid"]]
     assert pages == ["1", "2"]  # page 2 brought nothing this run had not read: stop
     assert report.landing_file is not None
+
+
+def test_comment_fields_as_hotflow_answers_them(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Comments as real answers carry them (``wb_hotflow_fields.json``): the commenter's IP
+    region in ``source`` (``来自 北京``, ``来自广东``), ``like_count`` as a string, an emoji as
+    ``<span class="url-icon"><img alt="[允悲]"/></span>``, a mention linking the full
+    ``https://m.weibo.cn/n/NAME``."""
+    site = fixture_site(
+        {**routes(), "/comments/hotflow": lambda q: Reply.page("wb_hotflow_fields.json")}
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    top, nested, answer = (
+        docs["c5337290303868548"],
+        docs["c5337290936160046"],
+        docs["c5176653778784993"],
+    )
+    assert top["author"]["region"] == "北京"
+    assert nested["author"]["region"] == "陕西"
+    assert answer["author"]["region"] == "广东"
+    assert top["engagement"]["likes"] == 2007 and nested["engagement"]["likes"] == 74
+    assert nested["parent_id"] == "weibo:c5337290303868548"
+    assert answer["mentions"] == ["网友E"] and answer["author"]["followers"] == 158
+
+
+def test_visitor_system_page_is_a_wall_not_a_broken_answer(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """Without a visitor cookie Weibo answers with HTTP 200 and its ``Sina Visitor System``
+    page (GB2312, ``wb_visitor.html``) in place of the JSON: a wall the crawl is blocked by,
+    whether the page comes labelled HTML or unlabelled, not a malformed answer."""
+    for content_type in ("text/html", "application/octet-stream"):
+        visitor = Reply.page("wb_visitor.html", content_type=content_type)
+        site = fixture_site({"/api/container/getIndex": lambda q, v=visitor: v})
+        source = Source(name="wb", platform="weibo", base_url=site.url)
+        [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+        assert report.stats["blocked"] == {"login_wall": 3}, content_type  # 鲜牧, XianMu, 北岭
+        assert report.stats["errors"] == {}, content_type
+        assert report.status == "blocked"
+
+
+def test_ok_0_saying_log_in_is_a_wall_not_an_empty_answer(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``{"ok": 0, "message": "前方有点拥堵，请登录后使用"}`` (``wb_login_message.json``) is
+    Weibo asking for a login: blocked, not a search with no results (``empty``)."""
+    site = fixture_site({"/api/container/getIndex": lambda q: Reply.page("wb_login_message.json")})
+    source = Source(name="wb", platform="weibo", base_url=site.url)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.stats["blocked"] == {"login_required": 3}  # 鲜牧, XianMu, 北岭
+    assert report.status == "blocked"
+
+
+def test_deleted_listed_post_is_skipped_not_an_error(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A listed post that was deleted answers ``{"ok": 0, "errno": "20101", "msg": "该微博不存在"}``
+    (``wb_show_deleted.json``): an answer, counted as skipped; its reposts and comments are
+    still read, and the source stays ``ok``."""
+    site = fixture_site(
+        {
+            "/statuses/show": lambda q: Reply.page("wb_show_deleted.json"),
+            "/api/statuses/repostTimeline": lambda q: Reply.page("wb_show_reposts.json"),
+            "/comments/hotflow": lambda q: Reply.page("wb_show_comments.json"),
+            "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
+        }
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert [q["id"] for q in site.hits("/api/statuses/repostTimeline")] == [SHOWN]
+    assert [q["id"] for q in site.hits("/comments/hotflow")] == [SHOWN]
+    assert report.stats["errors"] == {}
+    assert report.status == "ok"
