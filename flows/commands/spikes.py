@@ -212,8 +212,10 @@ def _print_backtest(
     pages = detect_all(detectors, series, paging_policy(alerts))
     weeks: dict[str, list[Any]] = {}
     first, last = series.start[0], series.start[-1]
-    day = first
-    while day <= last:  # every week of the history, quiet ones too
+    # every week of the history, quiet ones too, by calendar day: stepping from the first
+    # bin's time of day never reached a last day whose bins end earlier in the day
+    day = first.date()
+    while day <= last.date():
         weeks.setdefault(_iso_week(day), [])
         day += timedelta(days=1)
     for page in pages:

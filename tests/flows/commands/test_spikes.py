@@ -260,3 +260,21 @@ def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> No
     assert f"{config}/alerts.yaml is a file: give the directory that holds alerts.yaml" in (
         failed.stderr
     )
+
+
+def test_backtest_lists_the_last_week_when_its_day_ends_before_the_first_rows_time(
+    tmp_path: Path,
+) -> None:
+    """Weeks were listed by stepping a day from the first row's time: a history from Sunday
+    noon to Monday 05:55 never reached Monday, and the Monday's week (quiet) was left out, as
+    was every `--end` Monday morning's week of a brand replayed from the same time of day."""
+    path = tmp_path / "weekend.csv"
+    write_series(path, [3] * (18 * 12), datetime(2026, 3, 8, 12, 0))  # Sun 12:00 .. Mon 05:55
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["2026-W10: 0 page(s)", "2026-W11: 0 page(s)"]
+    as_json = run("spikes", "backtest", str(path), "--json")
+    assert [json.loads(line)["week"] for line in as_json.stdout.splitlines()] == [
+        "2026-W10",
+        "2026-W11",
+    ]
