@@ -213,6 +213,9 @@ MAX_BINS = 1_000_000
 #: header names (lower case) of the time and the value column, for files with more columns
 TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳")
 VALUE_COLUMNS = ("value", "count", "counts", "mentions", "volume", "数量", "声量", "提及量")
+#: the largest value a row may hold: floats count exactly up to 2**53, and far fewer posts were
+#: ever written; beyond it sums overflow (two rows of 1e308 in one bin are infinite)
+MAX_VALUE = 2.0**53
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _GROUP = re.compile(r"\d{3}(\.\d+)?")
 
@@ -229,6 +232,8 @@ def _value(text: str, scale: float, column: str) -> float:
         raise ValueError(f"value {raw!r} is not a finite number")
     if value < 0:
         raise ValueError(f"value {raw!r} is negative: mention counts never are")
+    if scale * value > MAX_VALUE:
+        raise ValueError(f"value {raw!r} is larger than any mention count (at most 2**53)")
     return scale * value
 
 
@@ -267,10 +272,10 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     jitter must not put two rows in one bin and leave the next one empty). Missing bins are
     filled with the previous value (causal) and marked ``filled``; rows farther off the grid
     are added to the bin they fall in, and so are rows repeating a timestamp (listed in
-    ``repeats``). Rows may come in any order. Values must be finite and not negative
-    (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the row is refused), and
-    the rows may span at most :data:`MAX_BINS` bins; errors name the file, the line and the
-    column.
+    ``repeats``). Rows may come in any order. Values must be finite, not negative and at most
+    :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the
+    row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
+    file, the line and the column.
 
     The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
     when the first line has no comma. A first row whose first cell does not start with a digit

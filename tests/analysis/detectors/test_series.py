@@ -312,3 +312,24 @@ def test_read_csv_lists_repeated_timestamps(tmp_path: Path) -> None:
     data = read_csv(path)
     assert data.series.total == [1, 4]
     assert data.repeats == [(4, 3)]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # two rows of one timestamp are added: 1e308 twice overflowed to inf, and the CLI ended
+        # in an OverflowError traceback ("cannot convert float infinity to integer")
+        "2026-03-02 00:00:00,1e308\n2026-03-02 00:00:00,1e308\n2026-03-02 00:05:00,4\n",
+        # read as a 309-digit count, silently
+        "2026-03-02 00:00:00,4\n2026-03-02 00:05:00,1e300\n",
+    ],
+    ids=["repeated-near-max", "one-huge"],
+)
+def test_read_csv_refuses_a_value_no_count_reaches(tmp_path: Path, rows: str) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("timestamp,value\n" + rows, "utf-8")
+    with pytest.raises(ValueError, match=r"huge\.csv:[23]: value '1e30[08]' is larger than any"):
+        read_csv(path)
+    # a large but real count still reads
+    path.write_text("timestamp,value\n2026-03-02 00:00,4\n2026-03-02 00:05,123456789012\n", "utf-8")
+    assert read_csv(path).series.total == [4, 123456789012]
