@@ -38,6 +38,7 @@ __all__ = [
     "TimeParseError",
     "check_plausible",
     "date_only",
+    "parse_full_date",
     "parse_iso",
     "parse_time",
     "parse_time_detail",
@@ -224,6 +225,29 @@ def parse_iso(value: object) -> datetime:
         return aware(datetime.fromisoformat(text))
     except (ValueError, OverflowError, TypeError) as exc:
         raise TimeParseError(f"not an ISO time: {_show(value)} ({exc})") from None
+
+
+def parse_full_date(value: object) -> datetime:
+    """A full date as pages and Chinese spreadsheets write it, as an aware datetime; not judged.
+
+    ``2026/3/2 9:05`` (Excel's zh-CN short date), ``2026年3月2日 10:00``, ``2026.3.2``, with
+    an optional time and offset: the full-date shape :func:`parse_time` reads, without its
+    plausibility check (a replayed series may lie anywhere in time). Naive times are Shanghai
+    local time.
+
+    Examples
+    --------
+    >>> parse_full_date("2026/3/2 9:05").isoformat()
+    '2026-03-02T09:05:00+08:00'
+    """
+    text = str(value).translate(_WIDE).strip()
+    match = _FULL_DATE.match(text)
+    if match is None:
+        raise TimeParseError(f"not a full date: {_show(value)}")
+    try:
+        return _full_date(match).when
+    except ValueError as exc:  # month 13, February 30
+        raise TimeParseError(f"not a date: {_show(value)} ({exc})") from None
 
 
 def _reference(now: datetime | None) -> datetime:

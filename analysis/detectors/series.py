@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from koubei.crawlers.timeparse import TimeParseError, parse_iso
+from koubei.crawlers.timeparse import TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
@@ -167,8 +167,8 @@ YEARS = (1900, 2200)
 
 #: the timestamp forms :func:`read_csv` takes, for its error message
 TIME_FORMS = (
-    "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/11/24 10:00, "
-    "20261124, epoch seconds or milliseconds"
+    "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/3/2 9:05, "
+    "2026年3月2日 9:05, 20261124, epoch seconds or milliseconds"
 )
 #: digits-only timestamps: compact dates by their length, else epoch seconds (up to 10 digits)
 #: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
@@ -193,7 +193,10 @@ def _parse_timestamp(text: str) -> datetime:
                 "(up to 10), milliseconds (13) nor a compact date (8, 12 or 14)"
             )
         else:
-            when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+            try:
+                when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+            except TimeParseError:  # 2026/3/2 9:05 (Excel, zh-CN), 2026年3月2日 10:00
+                when = parse_full_date(text)
     except TimeParseError:
         raise ValueError(f"timestamp {text[:40]!r} is not a time: expected {TIME_FORMS}") from None
     except (OverflowError, OSError) as exc:  # an epoch beyond what the platform's dates hold
@@ -281,8 +284,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     when the first line has no comma. A first row whose first cell does not start with a digit
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
-    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), compact dates
-    (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
+    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
+    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), compact dates (``20261124``),
+    epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
     every time is converted to it. ``scale`` multiplies every value before rounding (the
     benchmark reads non-count series, e.g. CPU percentages, this way).
     """

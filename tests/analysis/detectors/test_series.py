@@ -203,6 +203,11 @@ SHANGHAI = timedelta(hours=8)
         ("time,value\n202603020000,3\n202603020005,4\n", [3, 4]),
         # blank lines before the header
         ("\n\ntimestamp,value\n2026-03-02 00:00,3\n2026-03-02 00:05,4\n", [3, 4]),
+        # the zh-CN short and long dates (CLDR, as DateTime::Locale::zh_Hans_CN shows them:
+        # "2008/2/5", "2008年2月5日"): what Excel on a Chinese Windows writes for a date-time
+        ("时间,数量\n2026/3/2 0:00,3\n2026/3/2 0:05,4\n", [3, 4]),
+        ("时间,数量\n2026年3月2日 0:00,3\n2026年3月2日 0:05,4\n", [3, 4]),
+        ("日期,数量\n2026/3/2,3\n2026/3/3,4\n", [3, 4]),
     ],
     ids=[
         "semicolon",
@@ -217,6 +222,9 @@ SHANGHAI = timedelta(hours=8)
         "compact-date",
         "compact-minutes",
         "blank-lines",
+        "zh-short-date",
+        "zh-long-date",
+        "zh-short-day",
     ],
 )
 def test_read_csv_takes_what_spreadsheets_and_exporters_write(
