@@ -159,6 +159,9 @@ class CsvSeries:
     #: ``(line, earlier line)`` of each row whose timestamp repeats an earlier row's: their
     #: values are added into one bin (real exports repeat a row now and then); callers say so
     repeats: list[tuple[int, int]] = field(default_factory=list)
+    #: ``(line, value text)`` of each row whose value is not a whole number: the bins are
+    #: rounded to whole mentions (a share or a rate reads as zeros and ones); callers say so
+    fractions: list[tuple[int, str]] = field(default_factory=list)
 
 
 #: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
@@ -287,10 +290,12 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
     dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), compact dates (``20261124``),
     epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
-    every time is converted to it. ``scale`` multiplies every value before rounding (the
-    benchmark reads non-count series, e.g. CPU percentages, this way).
+    every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
+    value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
+    (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
+    fractions: list[tuple[int, str]] = []
     text = read_utf8(path, gbk=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     time_at, value_at, width = 0, 1, 2
@@ -328,6 +333,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 value = _value(row[value_at], scale, value_name)
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: {exc}") from None
+            if value != int(value):
+                fractions.append((lineno, row[value_at].strip()))
             rows.append((when, row[time_at].strip(), value, lineno))
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
         raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
@@ -378,7 +385,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         key,
         [not s for s in seen],
     )
-    return CsvSeries(series, labels, repeats)
+    return CsvSeries(series, labels, repeats, fractions)
 
 
 # --- causal array helpers (2-D: series × bins) ---------------------------------------------

@@ -155,7 +155,8 @@ def run_backtest(args: argparse.Namespace) -> int:
 def _read(path: Path, key: str) -> Any:
     """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
     on stderr naming the file (and the line and column when a row is wrong); repeated
-    timestamps are added into one bin and said so."""
+    timestamps are added into one bin and said so, and so are values that are not whole
+    counts (rounded)."""
     from koubei.analysis.detectors import read_csv
 
     try:
@@ -172,6 +173,14 @@ def _read(path: Path, key: str) -> Any:
         print(
             f"note: {path}:{line}: the timestamp of line {earlier} again{more}: "
             "their values are added into one bin",
+            file=sys.stderr,
+        )
+    if data.fractions:  # a share or a rate: 0.125 is no count, and rounds to 0
+        line, value = data.fractions[0]
+        more = f" (and {len(data.fractions) - 1} more)" if len(data.fractions) > 1 else ""
+        print(
+            f"note: {path}:{line}: value {value!r} is not a whole count{more}: "
+            "bins are rounded to whole mentions",
             file=sys.stderr,
         )
     return data

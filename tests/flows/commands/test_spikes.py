@@ -278,3 +278,21 @@ def test_backtest_lists_the_last_week_when_its_day_ends_before_the_first_rows_ti
         "2026-W10",
         "2026-W11",
     ]
+
+
+def test_detect_says_when_values_are_not_whole_counts(tmp_path: Path) -> None:
+    """A share or a rate (0.05 .. 0.15, then 0.9) was rounded bin by bin to 0 and 1 without a
+    word: the alert said "observed 12" of a file that holds no 12."""
+    path = tmp_path / "share.csv"
+    path.write_text(
+        "time,value\n2026-03-02 00:00,0.125\n2026-03-02 00:05,3\n2026-03-02 00:10,0.9\n", "utf-8"
+    )
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"note: {path}:2: value '0.125' is not a whole count (and 1 more): "
+        "bins are rounded to whole mentions\n"
+    )
+    whole = tmp_path / "whole.csv"
+    whole.write_text("time,value\n2026-03-02 00:00,3.0\n2026-03-02 00:05,4\n", "utf-8")
+    assert run("spikes", "detect", str(whole)).stderr == ""
