@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -247,8 +247,17 @@ def _print_backtest(
         f"detectors: {names}"
     )
     per_30d = 30 * len(pages) / days if days else 0.0
+    # an open incident whose evidence grew sends one more alert: not a new incident
+    escalations = sum("escalates" in p.details for p in pages)
+    split = ""
+    if escalations:
+        incidents = len(pages) - escalations
+        split = (
+            f": {incidents} incident{'' if incidents == 1 else 's'}, "
+            f"{escalations} escalation{'' if escalations == 1 else 's'}"
+        )
     print(
-        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days); "
+        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
     warmups = [d.options.get("warmup") or 0 for d in counting if d.name not in toneless]
@@ -260,7 +269,14 @@ def _print_backtest(
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
-            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
+            escalates = page.details.get("escalates")
+            severity = f"{page.severity:8s}"
+            if escalates:
+                opened = datetime.fromisoformat(escalates).astimezone(page.timestamp.tzinfo)
+                same_day = opened.date() == page.timestamp.date()
+                when = f"{opened:%H:%M}" if same_day else f"{opened:%a %H:%M}"
+                severity = f"{page.severity} (escalates the {when} page)"
+            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {page.reason}")
     return 0
 
 

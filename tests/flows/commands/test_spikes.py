@@ -296,3 +296,24 @@ def test_detect_says_when_values_are_not_whole_counts(tmp_path: Path) -> None:
     whole = tmp_path / "whole.csv"
     whole.write_text("time,value\n2026-03-02 00:00,3.0\n2026-03-02 00:05,4\n", "utf-8")
     assert run("spikes", "detect", str(whole)).stderr == ""
+
+
+def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> None:
+    """An open incident whose evidence grew (warning, then a far stronger bin: critical) sends
+    a second alert; the backtest listed it as a second page, like a new incident."""
+    rng = np.random.default_rng(1)
+    values = rng.poisson(12, 5 * 288)
+    onset = 4 * 288 + 100  # Friday 08:20
+    values[onset : onset + 36] += 40
+    values[onset + 15] += 800  # 09:35
+    path = tmp_path / "escalating.csv"
+    write_series(path, values.tolist(), datetime(2026, 3, 2))
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "2 pages (12.0 per 30 days: 1 incident, 1 escalation); critical: 1"
+    week = lines.index("2026-W10: 2 page(s)")
+    assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  近 1 小时提及")
+    assert lines[week + 2].startswith(
+        "  Fri 2026-03-06 09:35  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
+    )
