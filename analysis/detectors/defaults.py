@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Detector, build_detectors
-from koubei.analysis.detectors.paging import PagingPolicy
+from koubei.analysis.detectors.paging import PagingPolicy, last_firing
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, DetectorConfig
 
@@ -121,9 +121,11 @@ def detect_all(
             continue
         names = [*head.details.get("detectors", [head.detector]), det.detector]
         # At one onset the stronger detection leads with its own figures (reason, observed,
-        # score agree); a later one only adds its name.
+        # score agree); a later one only adds its name, and how long the episode fired.
         lead = det if det.timestamp == head.timestamp and det.score > head.score else head
-        merged[-1] = dataclasses.replace(lead, details={**lead.details, "detectors": names})
+        last = max(last_firing(head, step), last_firing(det, step)).isoformat()
+        details = {**lead.details, "detectors": names, "last_at": last}
+        merged[-1] = dataclasses.replace(lead, details=details)
         ends[-1] = max(ends[-1], end)
     settled = series.settled_until
     return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled)
