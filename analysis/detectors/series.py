@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from koubei.crawlers.timeparse import TimeParseError, parse_full_date, parse_iso
+from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
@@ -190,6 +190,13 @@ def _parse_timestamp(text: str) -> datetime:
             # detectors' days (and weekends) start at midnight of the series' zone.
             seconds = float(text) / (1000 if len(digits) == 13 else 1)
             when = datetime.fromtimestamp(seconds, tz=DEFAULT_TZ)
+            if when < EARLIEST:  # small numbers: row numbers, Excel's serial days (46083.5)
+                unit = "milliseconds" if len(digits) == 13 else "seconds"
+                raise ValueError(
+                    f"timestamp {text[:40]!r} as epoch {unit} is {when:%Y-%m-%d %H:%M:%S}, "
+                    f"before {EARLIEST.year}: a row number or a spreadsheet's serial day? "
+                    "Give the time itself"
+                )
         elif digits.isdigit():
             raise ValueError(
                 f"timestamp {text[:40]!r} has {len(digits)} digits: neither epoch seconds "

@@ -341,3 +341,24 @@ def test_read_csv_refuses_a_value_no_count_reaches(tmp_path: Path, rows: str) ->
     # a large but real count still reads
     path.write_text("timestamp,value\n2026-03-02 00:00,4\n2026-03-02 00:05,123456789012\n", "utf-8")
     assert read_csv(path).series.total == [4, 123456789012]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # row numbers in the first column (a spreadsheet's or pandas' index, no header)
+        ("1,5\n2,6\n3,40\n", r"rows\.csv:1: .*'1' as epoch seconds is 1970-01-01 08:00:01"),
+        # Excel's serial day numbers (46083.5 is 2026-03-02 12:00 there)
+        ("time,value\n46083.5,3\n46083.5035,4\n", r"rows\.csv:2: .*'46083\.5' as epoch"),
+    ],
+    ids=["row-numbers", "excel-serial-days"],
+)
+def test_read_csv_refuses_numbers_that_are_no_epoch_time(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """Both were read as seconds after 1970-01-01: a one-second series in 1970 (the serial
+    days' rows a third of a second apart summed into one bin), replayed without a word."""
+    path = tmp_path / "rows.csv"
+    path.write_text(content, "utf-8")
+    with pytest.raises(ValueError, match=message + r".*before 2000"):
+        read_csv(path)
