@@ -171,7 +171,7 @@ YEARS = (1900, 2200)
 #: the timestamp forms :func:`read_csv` takes, for its error message
 TIME_FORMS = (
     "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/3/2 9:05, "
-    "2026年3月2日 9:05, 20261124, epoch seconds or milliseconds"
+    "2026年3月2日 9:05, Mar 2, 2026 @ 09:05:00.000, 20261124, epoch seconds or milliseconds"
 )
 #: digits-only timestamps: compact dates by their length, else epoch seconds (up to 10 digits)
 #: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
@@ -205,7 +205,7 @@ def _parse_timestamp(text: str) -> datetime:
         else:
             try:
                 when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
-            except TimeParseError:  # 2026/3/2 9:05 (Excel, zh-CN), 2026年3月2日 10:00
+            except TimeParseError:  # 2026/3/2 9:05 (Excel, zh-CN), Mar 2, 2026 @ ... (Kibana)
                 when = parse_full_date(text)
     except TimeParseError:
         raise ValueError(f"timestamp {text[:40]!r} is not a time: expected {TIME_FORMS}") from None
@@ -295,7 +295,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
-    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), compact dates (``20261124``),
+    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), Kibana's CSV export (``Mar 2,
+    2026 @ 09:05:00.000``), compact dates (``20261124``),
     epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
     every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
     value is not whole are listed in ``fractions``); ``scale`` multiplies every value before

@@ -208,6 +208,14 @@ SHANGHAI = timedelta(hours=8)
         ("时间,数量\n2026/3/2 0:00,3\n2026/3/2 0:05,4\n", [3, 4]),
         ("时间,数量\n2026年3月2日 0:00,3\n2026年3月2日 0:05,4\n", [3, 4]),
         ("日期,数量\n2026/3/2,3\n2026/3/3,4\n", [3, 4]),
+        # Kibana's CSV export: its default dateFormat, 'MMM D, YYYY @ HH:mm:ss.SSS' (Kibana's
+        # core ui_settings date_formats.ts; elastic/elasticsearch#55609 reads it for the same
+        # reason), the comma inside quoted
+        (
+            '"@timestamp per 5 minutes",Count\n"Mar 2, 2026 @ 00:00:00.000",3\n'
+            '"Mar 2, 2026 @ 00:05:00.000",4\n',
+            [3, 4],
+        ),
     ],
     ids=[
         "semicolon",
@@ -225,6 +233,7 @@ SHANGHAI = timedelta(hours=8)
         "zh-short-date",
         "zh-long-date",
         "zh-short-day",
+        "kibana-export",
     ],
 )
 def test_read_csv_takes_what_spreadsheets_and_exporters_write(
