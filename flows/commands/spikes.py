@@ -4,10 +4,12 @@ Contract (other tools call it; keep it stable): the CSV has ``timestamp,value`` 
 interval (a header row is optional; the shapes read are listed in the README, "Series CSV", and
 :func:`koubei.analysis.detectors.read_csv`); one JSON object per alert is printed to stdout, in
 time order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert
-fires) and ``severity`` (info|warning|critical). One alert per episode, at its onset. The
-default detector configuration is used unless ``--config DIR`` names a directory with an
-``alerts.yaml``: its ``detectors`` when it has that section. A mistake in the file is one
-stderr line naming the file, line and column, exit 2.
+fires) and ``severity`` (info|warning|critical). One alert per incident, at its onset, with
+the severity known then; one more if the incident's evidence grows to a higher severity, at
+that bin (``details.escalates`` names the onset). The default detector configuration is used
+unless ``--config DIR`` names a directory with an ``alerts.yaml``: its ``detectors`` when it
+has that section. A mistake in the file is one stderr line naming the file, line and column,
+exit 2.
 
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
 Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over
@@ -207,7 +209,13 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
         print(f"no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr)
         return 2
     if not any(series.total):
-        print(f"no indexed posts of {args.brand!r} in {prefix}-posts over {args.since}")
+        # the span itself: "over 30d" read as the last 30 days when --end chose another month
+        zone = timeutil.DEFAULT_TZ
+        print(
+            f"no indexed posts of {args.brand!r} in {prefix}-posts from "
+            f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {end.astimezone(zone):%Y-%m-%d %H:%M} "
+            "(Asia/Shanghai)"
+        )
         return 1
     return _print_backtest(f"{args.brand} ({prefix})", series, detectors, alerts, as_json=args.json)
 
