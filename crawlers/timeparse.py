@@ -38,6 +38,7 @@ __all__ = [
     "TimeParseError",
     "check_plausible",
     "date_only",
+    "parse_full_date",
     "parse_iso",
     "parse_time",
     "parse_time_detail",
@@ -103,6 +104,16 @@ _FULL_DATE = re.compile(
     r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
     re.ASCII,
 )
+# Kibana's default ``dateFormat`` (``MMM D, YYYY @ HH:mm:ss.SSS``), which its CSV export writes.
+_KIBANA = re.compile(
+    r"^([A-Z][a-z]{2}) (\d{1,2}), (\d{4}) @ (\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$", re.ASCII
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 # Full-width digits and colon, the ideographic and no-break spaces of Chinese pages, as ASCII.
 _WIDE = str.maketrans("０１２３４５６７８９：－／\u3000\xa0", "0123456789:-/  ")
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
@@ -226,6 +237,37 @@ def parse_iso(value: object) -> datetime:
         return aware(datetime.fromisoformat(text))
     except (ValueError, OverflowError, TypeError) as exc:
         raise TimeParseError(f"not an ISO time: {_show(value)} ({exc})") from None
+
+
+def parse_full_date(value: object) -> datetime:
+    """A full date as pages and tools write it, as an aware datetime; not judged.
+
+    ``2026/3/2 9:05`` (Excel's zh-CN short date), ``2026年3月2日 10:00``, ``2026.3.2``, with
+    an optional time and offset: the full-date shape :func:`parse_time` reads, without its
+    plausibility check (a replayed series may lie anywhere in time); and Kibana's default
+    ``Mar 2, 2026 @ 09:05:00.000`` (its CSV export). Naive times are Shanghai local time.
+
+    Examples
+    --------
+    >>> parse_full_date("2026/3/2 9:05").isoformat()
+    '2026-03-02T09:05:00+08:00'
+    >>> parse_full_date("Mar 2, 2026 @ 09:05:00.000").isoformat()
+    '2026-03-02T09:05:00+08:00'
+    """
+    text = str(value).translate(_WIDE).strip()
+    try:
+        match = _FULL_DATE.match(text)
+        if match is not None:
+            return _full_date(match).when
+        kibana = _KIBANA.match(text)
+        if kibana is not None and kibana[1] in _MONTHS:
+            day, year, hour, minute = (int(kibana[i]) for i in (2, 3, 4, 5))
+            second = int(kibana[6] or 0)
+            month = _MONTHS[kibana[1]]
+            return datetime(year, month, day, hour, minute, second, tzinfo=DEFAULT_TZ)
+    except ValueError as exc:  # month 13, February 30
+        raise TimeParseError(f"not a date: {_show(value)} ({exc})") from None
+    raise TimeParseError(f"not a full date: {_show(value)}")
 
 
 def _reference(now: datetime | None) -> datetime:

@@ -72,7 +72,7 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         outcome["negative_share"][brand.name] = shares
         freshness = source_freshness(es, prefix, brand.name, sources, health, as_of)
         outcome["freshness"][brand.name] = freshness
-        active = [d for d in detections if d.timestamp >= as_of - ACTIVE_WINDOW]
+        active = active_pages(detections, as_of, interval)
         outcome["detections"][brand.name] = len(active)
         evidence: dict[str, Any] = {}
         if active:
@@ -102,6 +102,19 @@ def run_detection(config_dir: Path, *, prefix: str, as_of: datetime) -> dict[str
         )
         log.info("detected", brand=brand.name, active=len(active), notified=len(notifications))
     return outcome
+
+
+def active_pages(pages: list[Any], as_of: datetime, interval_seconds: int) -> list[Any]:
+    """The pages whose incident fired within :data:`ACTIVE_WINDOW` of ``as_of``.
+
+    By the incident's last firing bin (``details.last_at``, else the episode's), not its onset:
+    a crisis paged two hours ago and firing still is active, and dropping its page read as
+    quiet to the incident store, which resolved it in the middle of the crisis.
+    """
+    from koubei.analysis.alerts.records import last_active
+
+    since = (as_of - ACTIVE_WINDOW).timestamp()
+    return [d for d in pages if last_active(d.to_dict(), interval_seconds) >= since]
 
 
 def write_reports(

@@ -2,7 +2,8 @@
 
 ``koubei spikes detect`` and the flows use :func:`default_config` when ``config/alerts.yaml``
 lists no detectors. :func:`detect_all` merges the detectors' episodes per series so one crisis
-seen by two detectors is one alert, at the earliest onset, with the highest severity.
+seen by two detectors is one alert, at the earliest onset, with the severity known there (a
+stronger detection later in the episode is an escalation at its own time).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Detector, build_detectors
-from koubei.analysis.detectors.paging import PagingPolicy
+from koubei.analysis.detectors.paging import PagingPolicy, last_firing
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, DetectorConfig
 
@@ -85,10 +86,14 @@ def detect_all(
     """Run count detectors on ``series`` and return the pages ``policy`` would send.
 
     A detection joins the previous one when it starts within that one's episode plus the
-    cooldown; the merged detection keeps the earliest onset, the highest score and severity, and
-    lists the detectors that agreed in ``details['detectors']``. The merged episodes then go
-    through the paging policy (:mod:`koubei.analysis.detectors.paging`; default
-    :data:`DEFAULT_POLICY`): one page per incident, escalation only when severity rises.
+    cooldown, and the merged detection lists the detectors that agreed in
+    ``details['detectors']``. It keeps the earliest onset and what was known there (of
+    detections at that same bin, the one with the highest score); a later detection of a
+    higher severity stays apart, for the policy to send as an escalation at its own time
+    (causal: the alert at the onset never takes a severity seen only later). The merged
+    episodes then go through the paging policy (:mod:`koubei.analysis.detectors.paging`;
+    default :data:`DEFAULT_POLICY`): one page per incident, escalation only when severity
+    rises.
     """
     detectors = [d for d in detectors if d.input_kind == "counts"]
     gap = max((d.cooldown_bins(series.interval_seconds) for d in detectors), default=0)
@@ -101,22 +106,27 @@ def detect_all(
     ends: list[datetime] = []
     for det in found:
         end = det.timestamp + step * (int(det.details.get("episode_bins", 1)) + gap)
-        if merged and det.timestamp <= ends[-1]:
-            head = merged[-1]
-            names = [*head.details.get("detectors", [head.detector]), det.detector]
-            best = det if det.score > head.score else head
-            merged[-1] = dataclasses.replace(
-                head,
-                score=best.score,
-                severity=max(head.severity, det.severity, key=SEVERITY_RANK.__getitem__),
-                details={**head.details, "detectors": names},
-            )
-            ends[-1] = max(ends[-1], end)
-        else:
+        head = merged[-1] if merged and det.timestamp <= ends[-1] else None
+        later_and_stronger = head is not None and (
+            det.timestamp > head.timestamp
+            and SEVERITY_RANK[det.severity] > SEVERITY_RANK[head.severity]
+        )
+        if head is None or later_and_stronger:
+            # A new episode; or stronger evidence that came after the onset: the onset's alert
+            # keeps what was known then, and the policy escalates at this detection's own time.
             merged.append(
                 dataclasses.replace(det, details={**det.details, "detectors": [det.detector]})
             )
-            ends.append(end)
+            ends.append(end if head is None else max(ends[-1], end))
+            continue
+        names = [*head.details.get("detectors", [head.detector]), det.detector]
+        # At one onset the stronger detection leads with its own figures (reason, observed,
+        # score agree); a later one only adds its name, and how long the episode fired.
+        lead = det if det.timestamp == head.timestamp and det.score > head.score else head
+        last = max(last_firing(head, step), last_firing(det, step)).isoformat()
+        details = {**lead.details, "detectors": names, "last_at": last}
+        merged[-1] = dataclasses.replace(lead, details=details)
+        ends[-1] = max(ends[-1], end)
     settled = series.settled_until
     return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled)
 

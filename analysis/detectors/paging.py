@@ -54,7 +54,7 @@ class PagingPolicy:
         last_fired: datetime | None = None
         escalated = False
         for det in sorted(detections, key=lambda d: d.timestamp):
-            end = det.timestamp + step * int(det.details.get("episode_bins", 1))
+            end = last_firing(det, step) + step
             still_open = head is not None and last_fired is not None
             if still_open and last_fired is not None:
                 silent_until = det.timestamp
@@ -63,6 +63,9 @@ class PagingPolicy:
                 still_open = silent_until - last_fired < quiet
             if still_open and head is not None and last_fired is not None:
                 last_fired = max(last_fired, end)
+                # the incident's last firing bin, for the store: a later burst that pages
+                # nobody still keeps (or makes) the incident active
+                head.details["last_at"] = (last_fired - step).isoformat()
                 names = [*head.details["detectors"], *det.details.get("detectors", [det.detector])]
                 head.details["detectors"] = list(dict.fromkeys(names))
                 rises = SEVERITY_RANK[det.severity] > SEVERITY_RANK[head.severity]
@@ -87,10 +90,20 @@ class PagingPolicy:
                 details["score_severity"] = det.severity  # the score alone said less: a page
             if settled_until is not None:  # how fresh the data behind the page was
                 details["data_complete_until"] = settled_until.isoformat()
+            details["last_at"] = (end - step).isoformat()
             head = dataclasses.replace(det, severity=severity, details=details)
             out.append(head)
             last_fired, escalated = end, False
         return out
+
+
+def last_firing(detection: Detection, step: timedelta) -> datetime:
+    """Start of the last bin ``detection``'s episode fired in: ``details.last_at`` (set when
+    episodes were merged), else onset + ``episode_bins`` - 1 bins."""
+    last_at = detection.details.get("last_at")
+    if last_at:
+        return datetime.fromisoformat(str(last_at))
+    return detection.timestamp + step * (int(detection.details.get("episode_bins", 1)) - 1)
 
 
 def paging_policy(config: AlertsConfig) -> PagingPolicy:

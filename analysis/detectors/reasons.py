@@ -139,13 +139,18 @@ def _share_rise(p: Mapping[str, Any]) -> str:
 def _volume_acceleration(p: Mapping[str, Any]) -> str:
     window = f"近 {_span(p['window'])}" if p.get("window") else "最近一个窗口"
     return (
-        f"提及加速：{window} {_count(p['observed'])} 条，前一窗口 {_count(p['expected'])} 条{_z(p)}"
+        f"{_what(p, 'total')}加速：{window} {_count(p['observed'])} 条，"
+        f"前一窗口 {_count(p['expected'])} 条{_z(p)}"
     )
 
 
-def _what(p: Mapping[str, Any]) -> str:
-    """``field`` of the count rules: all mentions (``total``) or the negative ones."""
-    return "提及" if p.get("field") == "total" else "负面提及"
+def _what(p: Mapping[str, Any], field: str = "negative") -> str:
+    """``field`` of the count rules (``field``: the rule's default): all mentions (``total``)
+    or the negative ones; on a plain volume series (``counts: mentions``) mentions either way.
+    """
+    if p.get("counts") == "mentions":
+        return "提及"
+    return "提及" if p.get("field", field) == "total" else "负面提及"
 
 
 def _window_ratio(p: Mapping[str, Any]) -> str:

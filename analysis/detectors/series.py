@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from koubei.crawlers.timeparse import TimeParseError, parse_iso
+from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
@@ -159,6 +159,9 @@ class CsvSeries:
     #: ``(line, earlier line)`` of each row whose timestamp repeats an earlier row's: their
     #: values are added into one bin (real exports repeat a row now and then); callers say so
     repeats: list[tuple[int, int]] = field(default_factory=list)
+    #: ``(line, value text)`` of each row whose value is not a whole number: the bins are
+    #: rounded to whole mentions (a share or a rate reads as zeros and ones); callers say so
+    fractions: list[tuple[int, str]] = field(default_factory=list)
 
 
 #: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
@@ -167,8 +170,8 @@ YEARS = (1900, 2200)
 
 #: the timestamp forms :func:`read_csv` takes, for its error message
 TIME_FORMS = (
-    "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/11/24 10:00, "
-    "20261124, epoch seconds or milliseconds"
+    "ISO 8601 like 2026-11-24 10:00 or 2026-11-24T10:00:00+08:00, 2026/3/2 9:05, "
+    "2026年3月2日 9:05, Mar 2, 2026 @ 09:05:00.000, 20261124, epoch seconds or milliseconds"
 )
 #: digits-only timestamps: compact dates by their length, else epoch seconds (up to 10 digits)
 #: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
@@ -187,13 +190,23 @@ def _parse_timestamp(text: str) -> datetime:
             # detectors' days (and weekends) start at midnight of the series' zone.
             seconds = float(text) / (1000 if len(digits) == 13 else 1)
             when = datetime.fromtimestamp(seconds, tz=DEFAULT_TZ)
+            if when < EARLIEST:  # small numbers: row numbers, Excel's serial days (46083.5)
+                unit = "milliseconds" if len(digits) == 13 else "seconds"
+                raise ValueError(
+                    f"timestamp {text[:40]!r} as epoch {unit} is {when:%Y-%m-%d %H:%M:%S}, "
+                    f"before {EARLIEST.year}: a row number or a spreadsheet's serial day? "
+                    "Give the time itself"
+                )
         elif digits.isdigit():
             raise ValueError(
                 f"timestamp {text[:40]!r} has {len(digits)} digits: neither epoch seconds "
                 "(up to 10), milliseconds (13) nor a compact date (8, 12 or 14)"
             )
         else:
-            when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+            try:
+                when = parse_iso(text.replace("/", "-"))  # TimeParseError is a ValueError
+            except TimeParseError:  # 2026/3/2 9:05 (Excel, zh-CN), Mar 2, 2026 @ ... (Kibana)
+                when = parse_full_date(text)
     except TimeParseError:
         raise ValueError(f"timestamp {text[:40]!r} is not a time: expected {TIME_FORMS}") from None
     except (OverflowError, OSError) as exc:  # an epoch beyond what the platform's dates hold
@@ -213,6 +226,9 @@ MAX_BINS = 1_000_000
 #: header names (lower case) of the time and the value column, for files with more columns
 TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳")
 VALUE_COLUMNS = ("value", "count", "counts", "mentions", "volume", "数量", "声量", "提及量")
+#: the largest value a row may hold: floats count exactly up to 2**53, and far fewer posts were
+#: ever written; beyond it sums overflow (two rows of 1e308 in one bin are infinite)
+MAX_VALUE = 2.0**53
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _GROUP = re.compile(r"\d{3}(\.\d+)?")
 
@@ -229,6 +245,8 @@ def _value(text: str, scale: float, column: str) -> float:
         raise ValueError(f"value {raw!r} is not a finite number")
     if value < 0:
         raise ValueError(f"value {raw!r} is negative: mention counts never are")
+    if scale * value > MAX_VALUE:
+        raise ValueError(f"value {raw!r} is larger than any mention count (at most 2**53)")
     return scale * value
 
 
@@ -267,21 +285,25 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     jitter must not put two rows in one bin and leave the next one empty). Missing bins are
     filled with the previous value (causal) and marked ``filled``; rows farther off the grid
     are added to the bin they fall in, and so are rows repeating a timestamp (listed in
-    ``repeats``). Rows may come in any order. Values must be finite and not negative
-    (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the row is refused), and
-    the rows may span at most :data:`MAX_BINS` bins; errors name the file, the line and the
-    column.
+    ``repeats``). Rows may come in any order. Values must be finite, not negative and at most
+    :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the
+    row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
+    file, the line and the column.
 
     The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
     when the first line has no comma. A first row whose first cell does not start with a digit
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
-    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), compact dates
-    (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
-    every time is converted to it. ``scale`` multiplies every value before rounding (the
-    benchmark reads non-count series, e.g. CPU percentages, this way).
+    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
+    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), Kibana's CSV export (``Mar 2,
+    2026 @ 09:05:00.000``), compact dates (``20261124``),
+    epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
+    every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
+    value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
+    (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
+    fractions: list[tuple[int, str]] = []
     text = read_utf8(path, gbk=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     time_at, value_at, width = 0, 1, 2
@@ -319,6 +341,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 value = _value(row[value_at], scale, value_name)
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: {exc}") from None
+            if value != int(value):
+                fractions.append((lineno, row[value_at].strip()))
             rows.append((when, row[time_at].strip(), value, lineno))
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
         raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
@@ -369,7 +393,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         key,
         [not s for s in seen],
     )
-    return CsvSeries(series, labels, repeats)
+    return CsvSeries(series, labels, repeats, fractions)
 
 
 # --- causal array helpers (2-D: series × bins) ---------------------------------------------

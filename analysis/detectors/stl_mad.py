@@ -81,4 +81,5 @@ class StlMad(Detector):
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "field": self.options["field"]}
-        return Reason("stl_forecast", figures)
+        # `counts`: a plain `timestamp,value` series has no tone, whatever `field` says
+        return Reason("stl_forecast", {**figures, "counts": details.get("counts")})

@@ -63,4 +63,5 @@ class VolumeVelocity(Detector):
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}
+        figures |= {"field": self.options["field"], "counts": details.get("counts")}
         return Reason("volume_acceleration", {**figures, "window": self.options["window"]})

@@ -56,4 +56,6 @@ class WindowRatio(Detector):
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "field": self.options["field"]}
+        # `counts`: a plain `timestamp,value` series has no tone, whatever `field` says
+        figures["counts"] = details.get("counts")
         return Reason("window_ratio", {**figures, "window": self.options["timeframe"]})

@@ -4,10 +4,12 @@ Contract (other tools call it; keep it stable): the CSV has ``timestamp,value`` 
 interval (a header row is optional; the shapes read are listed in the README, "Series CSV", and
 :func:`koubei.analysis.detectors.read_csv`); one JSON object per alert is printed to stdout, in
 time order, with at least ``timestamp`` (the input's timestamp of the bin at which the alert
-fires) and ``severity`` (info|warning|critical). One alert per episode, at its onset. The
-default detector configuration is used unless ``--config DIR`` names a directory with an
-``alerts.yaml``: its ``detectors`` when it has that section. A mistake in the file is one
-stderr line naming the file, line and column, exit 2.
+fires) and ``severity`` (info|warning|critical). One alert per incident, at its onset, with
+the severity known then; one more if the incident's evidence grows to a higher severity, at
+that bin (``details.escalates`` names the onset). The default detector configuration is used
+unless ``--config DIR`` names a directory with an ``alerts.yaml``: its ``detectors`` when it
+has that section. A mistake in the file is one stderr line naming the file, line and column,
+exit 2.
 
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
 Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over
@@ -22,7 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +159,8 @@ def run_backtest(args: argparse.Namespace) -> int:
 def _read(path: Path, key: str) -> Any:
     """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
     on stderr naming the file (and the line and column when a row is wrong); repeated
-    timestamps are added into one bin and said so."""
+    timestamps are added into one bin and said so, and so are values that are not whole
+    counts (rounded)."""
     from koubei.analysis.detectors import read_csv
 
     try:
@@ -174,6 +177,14 @@ def _read(path: Path, key: str) -> Any:
         print(
             f"note: {path}:{line}: the timestamp of line {earlier} again{more}: "
             "their values are added into one bin",
+            file=sys.stderr,
+        )
+    if data.fractions:  # a share or a rate: 0.125 is no count, and rounds to 0
+        line, value = data.fractions[0]
+        more = f" (and {len(data.fractions) - 1} more)" if len(data.fractions) > 1 else ""
+        print(
+            f"note: {path}:{line}: value {value!r} is not a whole count{more}: "
+            "bins are rounded to whole mentions",
             file=sys.stderr,
         )
     return data
@@ -200,7 +211,13 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
         print(f"no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr)
         return 2
     if not any(series.total):
-        print(f"no indexed posts of {args.brand!r} in {prefix}-posts over {args.since}")
+        # the span itself: "over 30d" read as the last 30 days when --end chose another month
+        zone = timeutil.DEFAULT_TZ
+        print(
+            f"no indexed posts of {args.brand!r} in {prefix}-posts from "
+            f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {end.astimezone(zone):%Y-%m-%d %H:%M} "
+            "(Asia/Shanghai)"
+        )
         return 1
     return _print_backtest(f"{args.brand} ({prefix})", series, detectors, alerts, as_json=args.json)
 
@@ -214,8 +231,10 @@ def _print_backtest(
     pages = detect_all(detectors, series, paging_policy(alerts))
     weeks: dict[str, list[Any]] = {}
     first, last = series.start[0], series.start[-1]
-    day = first
-    while day <= last:  # every week of the history, quiet ones too
+    # every week of the history, quiet ones too, by calendar day: stepping from the first
+    # bin's time of day never reached a last day whose bins end earlier in the day
+    day = first.date()
+    while day <= last.date():
         weeks.setdefault(_iso_week(day), [])
         day += timedelta(days=1)
     for page in pages:
@@ -238,8 +257,17 @@ def _print_backtest(
         f"detectors: {names}"
     )
     per_30d = 30 * len(pages) / days if days else 0.0
+    # an open incident whose evidence grew sends one more alert: not a new incident
+    escalations = sum("escalates" in p.details for p in pages)
+    split = ""
+    if escalations:
+        incidents = len(pages) - escalations
+        split = (
+            f": {incidents} incident{'' if incidents == 1 else 's'}, "
+            f"{escalations} escalation{'' if escalations == 1 else 's'}"
+        )
     print(
-        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days); "
+        f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
     warmups = [d.options.get("warmup") or 0 for d in counting if d.name not in toneless]
@@ -251,7 +279,14 @@ def _print_backtest(
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
-            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {page.severity:8s} {page.reason}")
+            escalates = page.details.get("escalates")
+            severity = f"{page.severity:8s}"
+            if escalates:
+                opened = datetime.fromisoformat(escalates).astimezone(page.timestamp.tzinfo)
+                same_day = opened.date() == page.timestamp.date()
+                when = f"{opened:%H:%M}" if same_day else f"{opened:%a %H:%M}"
+                severity = f"{page.severity} (escalates the {when} page)"
+            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {page.reason}")
     return 0
 
 

@@ -49,7 +49,10 @@ def test_one_page_per_labelled_incident_on_real_series() -> None:
         pages = detect_all(default_detectors(), data.series)
         lo, hi = (aware(datetime.fromisoformat(t)) for t in (first, last))
         inside = [p for p in pages if lo <= p.timestamp <= hi]
-        assert len(inside) == 1, (name, [p.timestamp for p in pages])
+        # one page opens the incident; at most one more alert escalates it (warning → critical)
+        opening = [p for p in inside if "escalates" not in p.details]
+        assert len(opening) == 1, (name, [p.timestamp for p in pages])
+        assert len(inside) <= 2 and all(p.details["escalates"] for p in inside[1:])
         assert inside[0].severity in {"warning", "critical"}
         # a plain volume series has no tone: counted as mentions, never called negative
         assert inside[0].reason.params["counts"] == "mentions"
@@ -119,3 +122,29 @@ def test_spread_context_never_contradicts_the_detectors_own_evidence() -> None:
     later = crisis_severity(seen, {"cascade_accelerating": False, "max_followers": 10})
     assert later.details["cascade_accelerating"] is True
     assert later.details["max_followers"] == 2_000_000
+
+
+def test_a_later_stronger_detection_escalates_at_its_own_time() -> None:
+    """Two detectors on one episode: the hourly surge pages at 08:35 (×2 the expected hour, a
+    warning), a 5-minute bin eight hundred mentions high fires the jump an hour later. The
+    merged page at 08:35 took the jump's critical score: a page that went out as a warning
+    read as critical in the replay, its reason (×2) disagreeing with its severity."""
+    rng = np.random.default_rng(1)
+    values = rng.poisson(12, 5 * PER_DAY)
+    onset = 4 * PER_DAY + 100  # Friday 08:20
+    values[onset : onset + 36] += 40  # three hours at about four times the usual
+    values[onset + 15] += 800  # 09:35: one bin far out
+    series = CountSeries.from_values(START, values.tolist())
+    detectors = default_detectors()
+    pages = detect_all(detectors, series)
+    assert [(p.timestamp - START, p.severity) for p in pages] == [
+        (timedelta(days=4, hours=8, minutes=35), "warning"),
+        (timedelta(days=4, hours=9, minutes=35), "critical"),  # the evidence grew: escalation
+    ]
+    assert pages[1].details["escalates"] == pages[0].timestamp.isoformat()
+    assert pages[0].observed < 3 * pages[0].expected  # what the first page says it saw
+    replay = [(d.timestamp, d.severity, d.score, d.reason) for d in pages]
+    for cut in range(onset, onset + 24):  # every cycle sees the pages it sent, as sent
+        head = detect_all(detectors, series.head(cut))
+        sent = [(d.timestamp, d.severity, d.score, d.reason) for d in head]
+        assert sent == [p for p in replay if p[0] < series.start[cut]], cut

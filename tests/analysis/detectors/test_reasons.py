@@ -94,3 +94,25 @@ def test_plain_strings_pass_and_unknown_codes_stay_readable() -> None:
     assert (
         describe({"code": "volume_rise", "params": {"observed": 3}}) == "volume_rise（observed=3）"
     )
+
+
+def test_no_detector_calls_a_plain_mention_count_negative() -> None:
+    """`spikes detect --config` with the window rule or the STL baseline (field: negative, their
+    default) on a `timestamp,value` CSV said "负面提及 ... 条": the file has no tone. And the
+    velocity rule on negatives said "提及加速" of what were negative mentions."""
+    labelled = generate(4, days=10, crises=3)
+    s = labelled.series
+    plain = CountSeries(s.start, s.total, s.total, s.interval_seconds, "plain")
+    assert plain.volume_only
+    toned = CountSeries(s.start, s.total, s.negative, s.interval_seconds, "鲜牧")
+    seen = set()
+    for type_name, cls in sorted(REGISTRY.items()):
+        if cls.input_kind != "counts":
+            continue
+        for detection in cls().detect(plain):
+            assert "负面" not in str(detection.reason), (type_name, str(detection.reason))
+            seen.add(type_name)
+    assert {"window_ratio", "stl_mad", "negative_volume"} <= seen
+    velocity = REGISTRY["volume_velocity"]("v", {"field": "negative", "min_count": 10})
+    found = velocity.detect(toned)
+    assert found and all(str(d.reason).startswith("负面提及加速") for d in found)

@@ -203,6 +203,19 @@ SHANGHAI = timedelta(hours=8)
         ("time,value\n202603020000,3\n202603020005,4\n", [3, 4]),
         # blank lines before the header
         ("\n\ntimestamp,value\n2026-03-02 00:00,3\n2026-03-02 00:05,4\n", [3, 4]),
+        # the zh-CN short and long dates (CLDR, as DateTime::Locale::zh_Hans_CN shows them:
+        # "2008/2/5", "2008年2月5日"): what Excel on a Chinese Windows writes for a date-time
+        ("时间,数量\n2026/3/2 0:00,3\n2026/3/2 0:05,4\n", [3, 4]),
+        ("时间,数量\n2026年3月2日 0:00,3\n2026年3月2日 0:05,4\n", [3, 4]),
+        ("日期,数量\n2026/3/2,3\n2026/3/3,4\n", [3, 4]),
+        # Kibana's CSV export: its default dateFormat, 'MMM D, YYYY @ HH:mm:ss.SSS' (Kibana's
+        # core ui_settings date_formats.ts; elastic/elasticsearch#55609 reads it for the same
+        # reason), the comma inside quoted
+        (
+            '"@timestamp per 5 minutes",Count\n"Mar 2, 2026 @ 00:00:00.000",3\n'
+            '"Mar 2, 2026 @ 00:05:00.000",4\n',
+            [3, 4],
+        ),
     ],
     ids=[
         "semicolon",
@@ -217,6 +230,10 @@ SHANGHAI = timedelta(hours=8)
         "compact-date",
         "compact-minutes",
         "blank-lines",
+        "zh-short-date",
+        "zh-long-date",
+        "zh-short-day",
+        "kibana-export",
     ],
 )
 def test_read_csv_takes_what_spreadsheets_and_exporters_write(
@@ -312,3 +329,45 @@ def test_read_csv_lists_repeated_timestamps(tmp_path: Path) -> None:
     data = read_csv(path)
     assert data.series.total == [1, 4]
     assert data.repeats == [(4, 3)]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # two rows of one timestamp are added: 1e308 twice overflowed to inf, and the CLI ended
+        # in an OverflowError traceback ("cannot convert float infinity to integer")
+        "2026-03-02 00:00:00,1e308\n2026-03-02 00:00:00,1e308\n2026-03-02 00:05:00,4\n",
+        # read as a 309-digit count, silently
+        "2026-03-02 00:00:00,4\n2026-03-02 00:05:00,1e300\n",
+    ],
+    ids=["repeated-near-max", "one-huge"],
+)
+def test_read_csv_refuses_a_value_no_count_reaches(tmp_path: Path, rows: str) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("timestamp,value\n" + rows, "utf-8")
+    with pytest.raises(ValueError, match=r"huge\.csv:[23]: value '1e30[08]' is larger than any"):
+        read_csv(path)
+    # a large but real count still reads
+    path.write_text("timestamp,value\n2026-03-02 00:00,4\n2026-03-02 00:05,123456789012\n", "utf-8")
+    assert read_csv(path).series.total == [4, 123456789012]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # row numbers in the first column (a spreadsheet's or pandas' index, no header)
+        ("1,5\n2,6\n3,40\n", r"rows\.csv:1: .*'1' as epoch seconds is 1970-01-01 08:00:01"),
+        # Excel's serial day numbers (46083.5 is 2026-03-02 12:00 there)
+        ("time,value\n46083.5,3\n46083.5035,4\n", r"rows\.csv:2: .*'46083\.5' as epoch"),
+    ],
+    ids=["row-numbers", "excel-serial-days"],
+)
+def test_read_csv_refuses_numbers_that_are_no_epoch_time(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """Both were read as seconds after 1970-01-01: a one-second series in 1970 (the serial
+    days' rows a third of a second apart summed into one bin), replayed without a word."""
+    path = tmp_path / "rows.csv"
+    path.write_text(content, "utf-8")
+    with pytest.raises(ValueError, match=message + r".*before 2000"):
+        read_csv(path)

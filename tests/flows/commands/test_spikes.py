@@ -260,3 +260,60 @@ def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> No
     assert f"{config}/alerts.yaml is a file: give the directory that holds alerts.yaml" in (
         failed.stderr
     )
+
+
+def test_backtest_lists_the_last_week_when_its_day_ends_before_the_first_rows_time(
+    tmp_path: Path,
+) -> None:
+    """Weeks were listed by stepping a day from the first row's time: a history from Sunday
+    noon to Monday 05:55 never reached Monday, and the Monday's week (quiet) was left out, as
+    was every `--end` Monday morning's week of a brand replayed from the same time of day."""
+    path = tmp_path / "weekend.csv"
+    write_series(path, [3] * (18 * 12), datetime(2026, 3, 8, 12, 0))  # Sun 12:00 .. Mon 05:55
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["2026-W10: 0 page(s)", "2026-W11: 0 page(s)"]
+    as_json = run("spikes", "backtest", str(path), "--json")
+    assert [json.loads(line)["week"] for line in as_json.stdout.splitlines()] == [
+        "2026-W10",
+        "2026-W11",
+    ]
+
+
+def test_detect_says_when_values_are_not_whole_counts(tmp_path: Path) -> None:
+    """A share or a rate (0.05 .. 0.15, then 0.9) was rounded bin by bin to 0 and 1 without a
+    word: the alert said "observed 12" of a file that holds no 12."""
+    path = tmp_path / "share.csv"
+    path.write_text(
+        "time,value\n2026-03-02 00:00,0.125\n2026-03-02 00:05,3\n2026-03-02 00:10,0.9\n", "utf-8"
+    )
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"note: {path}:2: value '0.125' is not a whole count (and 1 more): "
+        "bins are rounded to whole mentions\n"
+    )
+    whole = tmp_path / "whole.csv"
+    whole.write_text("time,value\n2026-03-02 00:00,3.0\n2026-03-02 00:05,4\n", "utf-8")
+    assert run("spikes", "detect", str(whole)).stderr == ""
+
+
+def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> None:
+    """An open incident whose evidence grew (warning, then a far stronger bin: critical) sends
+    a second alert; the backtest listed it as a second page, like a new incident."""
+    rng = np.random.default_rng(1)
+    values = rng.poisson(12, 5 * 288)
+    onset = 4 * 288 + 100  # Friday 08:20
+    values[onset : onset + 36] += 40
+    values[onset + 15] += 800  # 09:35
+    path = tmp_path / "escalating.csv"
+    write_series(path, values.tolist(), datetime(2026, 3, 2))
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "2 pages (12.0 per 30 days: 1 incident, 1 escalation); critical: 1"
+    week = lines.index("2026-W10: 2 page(s)")
+    assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  近 1 小时提及")
+    assert lines[week + 2].startswith(
+        "  Fri 2026-03-06 09:35  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
+    )

@@ -76,10 +76,14 @@ def test_backtest_replays_a_brands_indexed_history(
     assert main([*args, "--prefix", index_prefix]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
-    assert lines[1].startswith("1 page (")  # the crisis, once; nine days of noise page nobody
+    # the crisis, once (paged as a warning, escalated when it grew critical); nine days of
+    # noise page nobody
+    assert lines[1].startswith("2 pages (") and ": 1 incident, 1 escalation)" in lines[1]
     assert "2026-W41: 0 page(s)" in lines
-    week = lines.index("2026-W42: 1 page(s)")
+    week = lines.index("2026-W42: 2 page(s)")
     assert lines[week + 1].strip().startswith("Tue 2026-10-13 10:")
+    assert lines[week + 2].strip().startswith("Tue 2026-10-13 1")
+    assert "critical (escalates the 10:" in lines[week + 2]
 
     # A long history is read in pieces (the cluster's bucket limit); the pages are the same.
     monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
@@ -91,7 +95,7 @@ def test_backtest_replays_a_brands_indexed_history(
     assert main(["spikes", "backtest", "--brand", "鲜牧", "--since", "14d", "--end", end]) == 0
     longer = capsys.readouterr().out.splitlines()
     assert longer[0].startswith(f"鲜牧 ({index_prefix}): {DAYS * 288} bins of 5 min")
-    assert longer[1].startswith("1 page (")
+    assert longer[1] == lines[1]
     # --end in UTC: the same days, weeks and times (bins took the zone of --end: UTC)
     utc_end = (START + timedelta(days=DAYS)).astimezone(UTC).isoformat()
     assert (
@@ -102,6 +106,14 @@ def test_backtest_replays_a_brands_indexed_history(
     # A brand with nothing indexed is said to be so, not replayed as nine quiet days.
     assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 1
     assert "no indexed posts of '无名'" in capsys.readouterr().out
+    # A span before its history: named as the span asked for, not "over 30d" (read as the
+    # last thirty days, where the brand has posts)
+    early = (START - timedelta(days=20)).isoformat()
+    assert main(["spikes", "backtest", "--brand", "鲜牧", "--end", early]) == 1
+    assert capsys.readouterr().out == (
+        f"no indexed posts of '鲜牧' in {index_prefix}-posts from 2026-08-16 00:00 to "
+        "2026-09-15 00:00 (Asia/Shanghai)\n"
+    )
 
 
 def test_backtest_needs_a_file_or_a_brand(capsys: pytest.CaptureFixture[str]) -> None:
