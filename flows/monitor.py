@@ -98,16 +98,17 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
             continue
-        # A file whose documents were spooled is not done: replay delivers them next run.
-        # (Documents rejected for good went to the dead letters and count as ``failed``.)
-        if not report.get("spooled"):
-            ledger.mark_indexed(path, report)
+        # Done: each document was acknowledged, dead-lettered (``failed``) or spooled, and the
+        # spool file is written (atomically) before index_file returns; the replay delivers it.
+        # A file with spooled documents used to stay pending: each cycle sent it again and
+        # spooled a document the cluster keeps refusing (a closed month) once more, one more
+        # copy per cycle beside the replay's own.
+        ledger.mark_indexed(path, report)
         for key, value in report.items():
             totals[key] = totals.get(key, 0) + value
-    # Spooled documents mean the node went away during the run. A refresh would then fail, and
-    # Prefect's retry of this task would read every pending file again and spool it a second
-    # time (an older copy replayed after a newer write would bring back older counts); the next
-    # cycle replays the spool, then indexes the still-pending files.
+    # Spooled documents mean the node went away during the run (or refused some for its state).
+    # A refresh would then fail, and the task raise for nothing (the files are done, their
+    # documents spooled); the next cycle replays the spool.
     if not totals.get("spooled"):
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:

@@ -180,11 +180,49 @@ def test_the_flows_index_task_spools_once_when_the_node_goes_away(
     assert totals["spooled"] > 0
     assert totals.get("created", 0) + totals["spooled"] == total
     assert spool.spooled_count(index_prefix) == totals["spooled"]
-    assert ledger.pending_index() == [processed]  # not done: the next cycle indexes it again
+    # Done: what was not acknowledged waits in the spool (sending the file again each cycle
+    # spooled it once more; see the next test).
+    assert ledger.pending_index() == []
 
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     replayed = replay_task.fn(index_prefix)
     assert replayed["sent"] == totals["spooled"]
-    again = index_pending.fn(index_prefix, False)
-    assert again.get("spooled", 0) == 0 and ledger.pending_index() == []
+    assert replayed.get("spooled", 0) == 0 and spool.spool_files(index_prefix) == []
     assert _stored(es, index_prefix) == (total, total)
+
+
+def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
+    es: Elasticsearch, index_prefix: str, koubei_home: str
+) -> None:
+    """A post of a month the operator closed (an archived month; a re-crawl or a backfill of an
+    old post) is refused with 400 ``index_closed_exception``: the cluster's state, so it is
+    spooled until the month is reopened. The processed file holding it used to stay pending
+    because something of it was spooled: every cycle sent the whole file again and spooled the
+    post once more, while the replay re-spooled the copy before, so the spool gained a copy of
+    the post per cycle for as long as the month stayed closed (4 after 4 cycles). The spool is
+    where an unacknowledged document waits (written atomically before the file is marked), so
+    the file is done once its documents are acknowledged, dead-lettered or spooled."""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.monitor import replay_spool as replay_task
+    from koubei.pipeline import ledger
+
+    october = "2026-10-15T12:00:00+08:00"
+    index_records(es, [build_record(1, created_at=october)], prefix=index_prefix)
+    archived = f"{index_prefix}-posts-2026.10"
+    es.indices.close(index=archived)
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(2, created_at=october), build_record(3)])
+    for _ in range(4):  # four cycles: replay, then index what is pending
+        replay_task.fn(index_prefix)
+        index_pending.fn(index_prefix, False)
+    assert spool.spooled_count(index_prefix) == 1
+    assert len(spool.spool_files(index_prefix)) == 1
+    assert ledger.pending_index() == []
+
+    es.indices.open(index=archived)
+    es.cluster.health(index=archived, wait_for_status="yellow", timeout="60s")
+    replayed = replay_task.fn(index_prefix)
+    assert (replayed["sent"], replayed["created"], replayed["spooled"]) == (1, 1, 0)
+    assert spool.spool_files(index_prefix) == []
+    assert _stored(es, index_prefix) == (3, 3)
