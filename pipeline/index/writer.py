@@ -35,17 +35,21 @@ Before a batch is sent, one ``ids`` search on the read alias finds which of its 
 stored, and those are updated where they are: the month a post was first stored in keeps it,
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
 which a search may not see yet (``refresh_interval``), are remembered for the same purpose.
+A month the operator closed (archived) answers no search: a post not found elsewhere whose time
+lies within :data:`MOVE_WINDOW` of a closed month may be stored there, so it is spooled, as a
+write into that month is, until the month is reopened (the replay then updates it in place).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -98,6 +102,9 @@ MAX_ID_BYTES = 512
 LOOKUP_BATCH = 1000
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
+# How far a re-crawl can move a post's created_at: a date shown without its time moves it by
+# up to a day, a relative time by up to its unit, and ``N个月前`` counts 30-day months.
+MOVE_WINDOW = timedelta(days=31)
 _ensured: set[tuple[int, str]] = set()
 
 
@@ -126,6 +133,7 @@ class _Entry:
     tries: int = 0
     located: bool = False  # the index already holding this _id was looked up
     older: bool = False  # the stored copy comes from a later crawl: nothing to send
+    held: bool = False  # may be stored in a closed month, which no search sees: spool it
 
     @property
     def doc_id(self) -> str:
@@ -183,6 +191,23 @@ def _instant(value: Any) -> datetime | None:
         return None
 
 
+_MONTH = re.compile(r"-(\d{4})\.(\d{2})$")
+
+
+def _near_closed(source: dict[str, Any], closed: set[tuple[int, int]]) -> bool:
+    """Whether ``created_at`` lies within :data:`MOVE_WINDOW` of one of the ``closed`` months
+    (UTC months, as the indices are cut), so a post stored there may have moved to here."""
+    if not closed:
+        return False
+    created = _instant(source.get("created_at"))
+    if created is None:
+        return False
+    created = created.astimezone(UTC)
+    first, last = created - MOVE_WINDOW, created + MOVE_WINDOW
+    month, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    return any((m // 12, m % 12 + 1) in closed for m in range(month, end + 1))
+
+
 def _error_type(error: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
 
@@ -234,6 +259,8 @@ class _Writer:
         self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
         self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
+        self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
+        self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
@@ -335,9 +362,17 @@ class _Writer:
                 continue
             if hit["_id"] not in seen or last > seen[hit["_id"]]:
                 seen[hit["_id"]] = last
+        closed = self._closed_months()
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
+                if not homes and (
+                    entry.doc_id in self.held_ids or _near_closed(entry.source, closed)
+                ):
+                    entry.held = True  # maybe stored where no search looks: not created here
+                    self.held_ids.add(entry.doc_id)
+                    entry.located = True
+                    continue
                 if homes:
                     entry.op = "update"
                     mine = _instant(entry.source.get("last_seen"))
@@ -353,24 +388,54 @@ class _Writer:
                     self.placed.popitem(last=False)
                 entry.located = True
 
+    def _closed_months(self) -> set[tuple[int, int]]:
+        """(year, month) of the months behind the read alias that are closed; asked once a run.
+
+        An error propagates like the lookup's: the pass retries, then spools.
+        """
+        if self.closed is None:
+            rows = self.es.options(ignore_status=404).cat.indices(
+                index=posts_alias(self.prefix), h="index,status", format="json",
+                expand_wildcards="all",
+            )  # fmt: skip
+            closed: set[tuple[int, int]] = set()
+            for row in rows.body if isinstance(rows.body, list) else ():
+                if row.get("status") == "close":
+                    month = _MONTH.search(month_name(str(row.get("index"))))
+                    if month:
+                        closed.add((int(month[1]), int(month[2])))
+            if closed:
+                log.warning("closed months behind the read alias: posts near them are spooled "
+                            "until they are reopened", months=sorted(closed))  # fmt: skip
+            self.closed = closed
+        return self.closed
+
     def _drop_older(self, batch: list[_Entry], sent: deque[_Entry]) -> list[_Entry]:
-        """``batch`` without the entries whose stored copy is from a later crawl.
+        """``batch`` without the entries whose stored copy is from a later crawl, nor those
+        held for a closed month (kept for the spool).
 
         Re-loading an old file, or replaying an old spool after a newer crawl was indexed, used
         to put the old counts, sentiment and ``last_seen`` back over the newer ones. Such an
         entry is acknowledged as it stands (counted as updated: the post is stored, newer).
         """
-        newer = [entry for entry in batch if not entry.older]
+        newer = [entry for entry in batch if not entry.older and not entry.held]
         if len(newer) == len(batch):
             return batch
         for _ in batch:  # the batch was appended last: no answer has been read for it yet
             sent.pop()
         sent.extend(newer)
+        held = [entry for entry in batch if entry.held]
+        older = len(batch) - len(newer) - len(held)
         with self.lock:
-            self.report.updated += len(batch) - len(newer)
+            self.unsent.extend(held)
+            self.report.updated += older
             if self.bar is not None:
-                self.bar.update(len(batch) - len(newer))
-        log.info("stored copies from a later crawl kept", documents=len(batch) - len(newer))
+                self.bar.update(older)
+        if older:
+            log.info("stored copies from a later crawl kept", documents=older)
+        if held:
+            log.warning("documents that may be stored in a closed month spooled",
+                        documents=len(held))  # fmt: skip
         return newer
 
     def _pass(self, first: list[_Entry]) -> _Round:
