@@ -102,9 +102,11 @@ MAX_ID_BYTES = 512
 LOOKUP_BATCH = 1000
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
-# How far a re-crawl can move a post's created_at: a date shown without its time moves it by
-# up to a day, a relative time by up to its unit, and ``N个月前`` counts 30-day months.
-MOVE_WINDOW = timedelta(days=31)
+# How far a re-crawl can move a post's created_at: a date shown without its time (``11-01``,
+# that day's midnight) and a relative ``3天前`` by less than a day, ``2周前`` by less than a week.
+# (``N个月前``/``N年前`` can move further: not covered.) Posts this close to a closed month wait in
+# the spool; a wider window would hold recent posts back whenever last month is closed.
+MOVE_WINDOW = timedelta(days=8)
 _ensured: set[tuple[int, str]] = set()
 
 
