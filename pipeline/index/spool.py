@@ -148,8 +148,10 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
     into a newer file (written atomically first), so a crash at any point loses nothing (a line
     that is not a record is dead-lettered with its file and line; a file that cannot be opened
     is kept and logged); a document sent twice is harmless because its ``_id`` is
-    deterministic. Stops at the first file that has to be re-spooled (the cluster is still
-    unavailable).
+    deterministic. Stops at the first file that meets the cluster unavailable (its rest is
+    re-spooled); a file of which only some documents are refused for the cluster's state (a
+    closed month) is re-spooled with those and the replay goes on: it used to stop there too,
+    so a backlog whose files each held such a post was delivered one file per cycle.
     """
     from koubei.pipeline.index.documents import IndexReport
 
@@ -165,7 +167,7 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
             continue
         total.add(report)
         path.unlink()
-        if report.spooled:
+        if report.unavailable:
             # The rest of the spool stays for the next replay; the re-spooled file is newer
             # than every remaining one, so order is kept up to the resend.
             break

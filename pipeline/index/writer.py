@@ -565,6 +565,7 @@ class _Writer:
                         self._give_up([], exc)
                         crash = crash or exc
             failure = self.failure
+            self.report.unavailable = failure is not None
             if failure is not None or self.unsent:
                 if failure is not None and not spool and crash is None:
                     raise ClusterUnavailableError(f"Elasticsearch unavailable: {failure}")
@@ -677,5 +678,6 @@ def index_records(
                 raise ClusterUnavailableError(f"Elasticsearch unavailable: {exc}") from exc
             writer.input = iter(records)
             writer._spool(exc)
+            writer.report.unavailable = True
             return writer.report
     return writer.run(records, spool=spool, progress=progress)
