@@ -81,7 +81,7 @@ def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
-    from koubei.pipeline.index.spool import index_file
+    from koubei.pipeline.index.spool import SpooledAuthError, index_file
     from koubei.pipeline.index.templates import ensure_templates
 
     es = client_from_env()
@@ -98,6 +98,11 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
             continue
+        except SpooledAuthError as exc:
+            # Credentials refused mid-file: its documents are accounted for (spooled). Left
+            # pending, each retry of this task and each cycle spooled the whole file again.
+            ledger.mark_indexed(path, _counts(exc.report))
+            raise
         # Done: each document was acknowledged, dead-lettered (``failed``) or spooled, and the
         # spool file is written (atomically) before index_file returns; the replay delivers it.
         # A file with spooled documents used to stay pending: each cycle sent it again and

@@ -61,7 +61,7 @@ from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
+from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
     INDEX_TIME_ALLOWANCE,
     IndexReport,
@@ -572,24 +572,27 @@ class _Writer:
                 self._spool(failure)
             if crash is not None:
                 raise crash
+            # Credentials refused mid-run: the documents are kept, then fail clearly, saying
+            # (``SpooledAuthError.report``) that every document is accounted for.
             if isinstance(failure, _Refused):
-                raise ESAuthError(
+                raise spool_mod.SpooledAuthError(
                     f"Elasticsearch refused the configured credentials: {failure}; "
-                    f"{self.report.spooled} documents spooled for `koubei index replay`"
+                    f"{self.report.spooled} documents spooled for `koubei index replay`",
+                    self.report,
                 )
             if isinstance(failure, AuthenticationException | AuthorizationException):
-                # Credentials revoked mid-run: the documents are kept, then fail clearly.
                 error = auth_error(self.es, failure)
-                raise type(error)(
-                    f"{error}; {self.report.spooled} documents spooled for `koubei index replay`"
+                raise spool_mod.SpooledAuthError(
+                    f"{error}; {self.report.spooled} documents spooled for `koubei index replay`",
+                    self.report,
                 ) from None
         finally:
             if self.bar is not None:
                 self.bar.close()
             self.dead.close()
-        self.report.failed = self.dead.count
-        self.report.dead_letter = self.dead.path
-        self.report.seconds = time.perf_counter() - started
+            self.report.failed = self.dead.count
+            self.report.dead_letter = self.dead.path
+            self.report.seconds = time.perf_counter() - started
         return self.report
 
     def _spool(self, cause: BaseException | str | None) -> None:

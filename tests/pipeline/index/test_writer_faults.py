@@ -226,3 +226,42 @@ def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
     assert (replayed["sent"], replayed["created"], replayed["spooled"]) == (1, 1, 0)
     assert spool.spool_files(index_prefix) == []
     assert _stored(es, index_prefix) == (3, 3)
+
+
+def test_writes_refused_for_the_credentials_keep_one_copy_in_the_spool_across_retries(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Credentials that may no longer write (revoked mid-incident, a role without ``write`` on a
+    month): the writer spools what it could not send, then raises one clear error. The spool
+    file being replayed (or the processed file being indexed) was kept as well, so each retry
+    of the flow's task, and each later cycle, added another full copy: 4 copies of a 5-document
+    spool file after 3 refused replays, the processed file spooled again by every retry."""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.pipeline import ledger
+    from koubei.pipeline.index.client import ESAuthError
+
+    spool.write_spool(index_prefix, [build_record(i) for i in range(5)])
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(i) for i in range(5, 9)])
+
+    def plan(method: str, path: str, n: int) -> int | None:
+        return 403 if path.endswith("/_bulk") else None
+
+    with faulty_proxy(es_url, plan) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30, max_retries=0)
+        for _ in range(3):  # the flow's replay task and its two retries
+            with pytest.raises(ESAuthError):
+                replay_spool(through, index_prefix)
+        monkeypatch.setenv("KOUBEI_ES_URL", url)
+        with pytest.raises(ESAuthError):
+            index_pending.fn(index_prefix, False)
+        assert index_pending.fn(index_prefix, False).get("sent", 0) == 0  # the task's retry
+    assert injected[403] >= 4
+    assert spool.spooled_count(index_prefix) == 5 + 4
+    assert ledger.pending_index() == []  # its documents wait in the spool
+
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.sent, replayed.created, replayed.spooled) == (9, 9, 0)
+    assert _stored(es, index_prefix) == (9, 9)
