@@ -407,8 +407,9 @@ class _Writer:
                     if month:
                         closed.add((int(month[1]), int(month[2])))
             if closed:
-                log.warning("closed months behind the read alias: posts near them are spooled "
-                            "until they are reopened", months=sorted(closed))  # fmt: skip
+                # Warned about only when a post is held (below): an archived month is the
+                # operator's choice, not worth a warning on every run.
+                log.debug("closed months behind the read alias", months=sorted(closed))
             self.closed = closed
         return self.closed
 
@@ -436,8 +437,11 @@ class _Writer:
         if older:
             log.info("stored copies from a later crawl kept", documents=older)
         if held:
-            log.warning("documents that may be stored in a closed month spooled",
-                        documents=len(held))  # fmt: skip
+            log.warning(
+                "documents that may be stored in a closed month spooled until it is reopened",
+                documents=len(held),
+                closed=sorted(self.closed or ()),
+            )
         return newer
 
     def _pass(self, first: list[_Entry]) -> _Round:
