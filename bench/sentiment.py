@@ -19,6 +19,11 @@ stock snownlp. ``--previous`` trains with the settings before the generalisation
 leave-one-category-out on all nine categories (``--categories=A,B`` for some), every row of the
 left-out category scored before and after adapting the fold's model to that category's texts.
 
+``--adapt-cost`` measures what ``score``'s default adaptation costs against scoring alone:
+in one process on ``--texts=N`` held-out texts (default all; best of ``--repeats=K``, default 4),
+then start-up included and peak RSS of ``score`` and ``score --no-adapt`` on all held-out texts
+against a stock snownlp script (about 3 minutes, most of it stock; ``--quick``: 1,000 texts).
+
 ``--lexicon`` measures what the lexicon features add: leave-one-category-out over all nine
 categories (every row of the left-out category) and in-domain held-out accuracy, trained with
 and without them on the same folds (two processes, one per variant; about 4 minutes).
@@ -31,6 +36,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.sentiment_general import (
@@ -40,6 +46,7 @@ from bench.sentiment_general import (
     print_loco,
     print_social,
     social_table,
+    startup_runs,
     startup_speed,
 )
 from koubei import paths
@@ -205,6 +212,47 @@ def _in_domain() -> dict[str, Any]:
     return entry
 
 
+def _value(argv: list[str], flag: str, default: int) -> int:
+    given = [a.split("=", 1)[1] for a in argv if a.startswith(f"{flag}=")]
+    return int(given[0]) if given else default
+
+
+def run_adapt_cost(held: list[str], n: int, repeats: int) -> None:
+    """What ``score``'s default adaptation costs: in one process, ``score_many`` against
+    ``adapt_and_score`` on ``n`` held-out texts (best of ``repeats``, the order swapped each
+    repeat so that the machine's load falls on both); then start-up included on all held-out
+    texts, ``score`` and ``score --no-adapt`` against stock snownlp, with each one's peak RSS."""
+    from koubei.pipeline.sentiment.adaptation import adapt_and_score
+
+    model = load_model()
+    texts = held[:n]
+    runs: dict[str, Callable[[], object]] = {
+        "score_many": lambda: model.score_many(texts),
+        "adapt_and_score": lambda: adapt_and_score(model, texts),
+    }
+    best = dict.fromkeys(runs, float("inf"))
+    for repeat in range(repeats):
+        for name in list(runs)[:: 1 if repeat % 2 == 0 else -1]:
+            start = time.perf_counter()
+            runs[name]()
+            best[name] = min(best[name], time.perf_counter() - start)
+    plain, adapting = best["score_many"], best["adapt_and_score"]
+    print(
+        f"in one process, best of {repeats}, {len(texts)} held-out texts: score_many "
+        f"{plain:.2f} s, adapt_and_score {adapting:.2f} s = {adapting / plain:.2f}×"
+    )
+    (ours_s, ours_mb), (plain_s, plain_mb), (stock_s, stock_mb) = startup_runs(held)
+    print(
+        f"start-up included, all {len(held)} held-out texts: score {ours_s:.2f} s (adapts), "
+        f"--no-adapt {plain_s:.2f} s, stock snownlp {stock_s:.1f} s = {stock_s / ours_s:.1f}× "
+        f"stock adapting, {stock_s / plain_s:.1f}× with --no-adapt"
+    )
+    print(
+        f"peak RSS of those runs: score {ours_mb:.0f} MB, --no-adapt {plain_mb:.0f} MB "
+        f"= {ours_mb / plain_mb:.1f}× (stock snownlp {stock_mb:.0f} MB)"
+    )
+
+
 def lexicon_variant(lexicon: bool) -> dict[str, float]:
     """Mean leave-one-category-out accuracy (all nine, all rows) and in-domain accuracy."""
     rows = training.load_labelled(paths.reviews_csv())
@@ -247,6 +295,12 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     if "--lexicon" in argv:
         run_lexicon_ablation()
+        return 0
+    if "--adapt-cost" in argv:
+        rows = training.load_labelled(paths.reviews_csv())
+        held_texts = [r.text for r in training.split(rows)[1]][: 1000 if quick else None]
+        n = _value(argv, "--texts", len(held_texts))
+        run_adapt_cost(held_texts, n, _value(argv, "--repeats", 4))
         return 0
     if "--startup" in argv:  # only the start-up-included speed (same as in the default run)
         texts = [

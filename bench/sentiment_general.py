@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import multiprocessing
+import re
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,16 @@ def print_loco(result: dict[str, Any], farthest: str, distance: dict[str, float]
     )
 
 
+# Each script writes its own peak RSS (VmHWM, read from /proc) on stderr as it ends. Not
+# ru_maxrss (getrusage(RUSAGE_CHILDREN), os.wait4, /usr/bin/time from here): Linux keeps in a
+# child's ru_maxrss the memory it shared with this process at fork and exec, so a child of a
+# bench process holding 400 MB reads 400 MB however little it uses itself. psutil is no
+# declared dependency, and polling it would miss a short peak.
+_PEAK = (
+    "import re, sys\n"
+    "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+    "sys.stderr.write(f'\\npeak_rss_kib {hwm}\\n')\n"
+)
 _STOCK_CLI = (
     "import sys, json\n"
     "from snownlp import SnowNLP\n"
@@ -163,18 +174,22 @@ _STOCK_CLI = (
     "    t = line.rstrip('\\n')\n"
     "    s = SnowNLP(t).sentiments if t.strip() else 0.5\n"
     "    sys.stdout.write(json.dumps({'score': s}) + '\\n')\n"
+) + _PEAK
+_KOUBEI_CLI = (
+    "import sys\nfrom koubei.flows.cli import main\ncode = main(sys.argv[1:])\n"
+    + _PEAK
+    + "sys.exit(code)\n"
 )
-_KOUBEI_CLI = "import sys; from koubei.flows.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def startup_speed(texts: list[str]) -> tuple[float, float, float]:
-    """Seconds for ``koubei sentiment score FILE`` (which adapts to the file), for the same with
-    ``--no-adapt``, and for a stock snownlp script on the same file, each a fresh interpreter
-    (start-up, imports and model loads included)."""
+def startup_runs(texts: list[str]) -> list[tuple[float, float]]:
+    """Seconds and peak RSS (MB) of ``koubei sentiment score FILE`` (which adapts to the file),
+    of the same with ``--no-adapt``, and of a stock snownlp script on the same file, each a
+    fresh interpreter (start-up, imports and model loads included)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "texts.txt"
         path.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
-        times = []
+        runs = []
         for argv in (
             [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score", str(path)],
             [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score", "--no-adapt", str(path)],
@@ -182,6 +197,15 @@ def startup_speed(texts: list[str]) -> tuple[float, float, float]:
         ):
             start = time.perf_counter()
             out = subprocess.run(argv, capture_output=True, text=True, check=True)
-            times.append(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
             assert len(out.stdout.splitlines()) == len(texts), argv[:3]
-    return times[0], times[1], times[2]
+            peak = re.search(r"^peak_rss_kib (\d+)$", out.stderr, flags=re.M)
+            assert peak, out.stderr[-500:]
+            runs.append((seconds, int(peak.group(1)) / 1024))
+    return runs
+
+
+def startup_speed(texts: list[str]) -> tuple[float, float, float]:
+    """Seconds of the three runs of :func:`startup_runs`: ``score``, ``--no-adapt``, stock."""
+    (ours, _), (plain, _), (stock, _) = startup_runs(texts)
+    return ours, plain, stock

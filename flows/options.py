@@ -6,13 +6,14 @@ argparse reports a raised ``ArgumentTypeError`` as ``argument --since: <message>
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 __all__ = [
     "config_dir",
     "day",
     "duration",
+    "end_time",
     "existing_file",
     "holdout_share",
     "iso_time",
@@ -64,6 +65,18 @@ def iso_time(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO time like 2026-11-25T10:00 or 2026-11-25T02:00:00Z"
         ) from None
+
+
+def end_time(value: str) -> datetime:
+    """The end of a time range (``--end``): an ISO time, or a day alone, which ends when that
+    day does. ``--end 2026-11-25`` read as midnight at its start left the 25th out, when a
+    reader of "up to the 25th" means it in."""
+    moment = iso_time(value)
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return moment
+    return moment + timedelta(days=1)
 
 
 def day(value: str) -> date:

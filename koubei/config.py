@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,11 +24,10 @@ from pydantic import (
 
 from koubei import paths, redact, yamlconfig
 from koubei.cron import check_cron
-from koubei.textfile import read_utf8
+from koubei.yamlconfig import TYPE_WORDS, ConfigError, expected_text, field_path, known_fields
 
-
-class ConfigError(ValueError):
-    """A config file is unreadable or invalid; the message names the file and field."""
+# ConfigError is raised and caught as koubei.config.ConfigError everywhere; it is defined with
+# the YAML reader (koubei.yamlconfig), which raises it first.
 
 
 class _Strict(BaseModel):
@@ -233,7 +230,6 @@ def platforms() -> list[str]:
     )
 
 
-# Minute, hour, day of month, month, day of week: the ranges of classic 5-field cron.
 class SourcesConfig(_Strict):
     sources: list[Source] = Field(default_factory=list)
 
@@ -468,63 +464,9 @@ class AlertsConfig(_Strict):
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The field names (as written in YAML) beside an unknown one at ``loc``, for its error."""
-    current: type[BaseModel] | None = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or current is None:
-            continue  # a list index: the list's item model is already ``current``
-        field = next(
-            (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
-        )
-        current = _model_in(field.annotation) if field is not None else None
-    if current is None:
-        return []
-    return sorted(f.alias or name for name, f in current.model_fields.items())
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside ``Brand``, ``list[Brand]`` or ``QuietHours | None``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def load_file(path: Path, model: type[ModelT]) -> ModelT:
     """Parse and validate one YAML file; errors name the file, each field path and why."""
-    try:
-        text = read_utf8(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
-    except ValueError as exc:  # not UTF-8, naming the line
-        raise ConfigError(f"{exc}{_encoding_hint(path)}; save the file as UTF-8") from exc
-    try:
-        data = yamlconfig.safe_load(text)
-    except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - text.rfind("\n", 0, exc.position)
-        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise ConfigError(
-            f"{path}: line {line}, column {column}: invalid YAML: {exc.reason} (#x{char:04x})"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        if "'\\t'" in problem:
-            problem += " (indent with spaces: YAML does not allow tabs there)"
-        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
+    data = yamlconfig.read_file(path)
     empty = data is None
     if empty:
         data = {}
@@ -543,60 +485,20 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
             if error["type"] == "missing":
                 message = "missing: " + ("the file is empty" if empty else "required here")
             elif error["type"] == "extra_forbidden":
-                known = _known_fields(model, tuple(error["loc"]))
+                known = known_fields(model, tuple(error["loc"]))
                 message = "unknown field" + (f"; known here: {', '.join(known)}" if known else "")
             elif error["type"] == "value_error" and "error" in error.get("ctx", {}):
                 message = str(error["ctx"]["error"])  # our validators' own sentence
             elif error["type"] == "string_type" and error["loc"][-1] not in _DURATIONS:
-                message = _expected_text(error.get("input"), unit=False)
-            elif error["type"] in _TYPE_WORDS:
-                message = _TYPE_WORDS[error["type"]](error.get("input"))
-            lines.append(f"{path}: {_field_path(tuple(error['loc']))}: {message}")
+                message = expected_text(error.get("input"), unit=False)
+            elif error["type"] in TYPE_WORDS:
+                message = TYPE_WORDS[error["type"]](error.get("input"))
+            lines.append(f"{path}: {field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
 
 
 #: the fields holding a duration ('6h'): a bare number there lacks its unit
 _DURATIONS = {"quiet", "settling", "interval", "renotify", "repeat_interval"}
-
-
-def _encoding_hint(path: Path) -> str:
-    """What a file that is not UTF-8 most likely is: Windows editors save Chinese text as GBK
-    (ANSI on a Chinese Windows) or UTF-16 ("Unicode")."""
-    raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return " (it is UTF-16, Notepad's 'Unicode')"
-    try:
-        raw.decode("gb18030")
-    except UnicodeDecodeError:
-        return ""
-    return " (it reads as GBK, the ANSI encoding of a Chinese Windows)"
-
-
-def _expected_text(value: Any, unit: bool = True) -> str:
-    if isinstance(value, bool):  # YAML 1.1: yes/no/on/off unquoted are booleans
-        word = str(value).lower()
-        return f"expected text, got {word}: YAML reads yes/no/on/off as {word}; quote the text"
-    if isinstance(value, int | float) and unit:
-        return f"expected text, got {value}: a duration needs its unit ('6h'); quote a number"
-    if isinstance(value, int | float):
-        return f"expected text, got the number {value}; quote it if it is meant as text"
-    return f"expected text, got {type(value).__name__} {value!r}"[:200]
-
-
-#: pydantic's wrong-type messages ("Input should be a valid list") in the words of the YAML
-_TYPE_WORDS: dict[str, Callable[[Any], str]] = {
-    "string_type": _expected_text,
-    "bool_parsing": lambda v: f"expected true or false, got {v!r}",
-    "bool_type": lambda v: f"expected true or false, got {v!r}",
-    "list_type": lambda v: f"expected a list (lines starting with '- '), got {v!r}"[:200],
-    "dict_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
-    "model_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
-    "int_parsing": lambda v: f"expected an integer, got {v!r}",
-    "int_type": lambda v: f"expected an integer, got {v!r}",
-    "int_from_float": lambda v: f"expected a whole number, got {v!r}",
-    "float_parsing": lambda v: f"expected a number, got {v!r}",
-    "float_type": lambda v: f"expected a number, got {v!r}",
-}
 
 
 def load_brands(config_dir: Path | None = None) -> BrandsConfig:

@@ -85,8 +85,9 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         number = 0
         try:
             for number, raw in enumerate(handle, start=1):
-                if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                    raw = raw[len(codecs.BOM_UTF8) :]  # "UTF-8 with BOM": not part of line 1
+                # "UTF-8 with BOM" (PowerShell, Notepad): not part of the line. Not only line 1:
+                # ``cat`` of two such files puts the second one's BOM mid-file.
+                raw = raw.removeprefix(codecs.BOM_UTF8)
                 if not raw.strip():
                     continue
                 yield number, parse_line(raw, number)
@@ -102,13 +103,17 @@ def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
     Besides syntax errors this catches what ``json.loads`` raises on hostile input: invalid UTF-8,
     nesting deep enough to exhaust the stack, integers too long to convert, and the ``NaN`` /
     ``Infinity`` constants (not JSON, and Elasticsearch refuses them). A lone surrogate escape
-    (``"\\ud800"``) is valid JSON but not Unicode: it becomes U+FFFD and the record is kept.
+    (``"\\ud800"``) is valid JSON but not Unicode: it becomes U+FFFD and the record is kept;
+    so does one written as bytes (``surrogatepass``), and a pair written so is its character.
     """
     text = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return BadLine(number, f"invalid UTF-8 at byte {exc.start}", text)
+        try:
+            decoded = _join_surrogates(raw.decode("utf-8", errors="surrogatepass"))
+        except UnicodeDecodeError:
+            return BadLine(number, f"invalid UTF-8 at byte {exc.start}", text)
     try:
         record = json.loads(decoded, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -133,6 +138,12 @@ def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
 # which the walk leaves as it is; only lines with such an escape are walked.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_surrogates(text: str) -> str:
+    """Halves of UTF-16 pairs written as bytes (``surrogatepass``, CESU-8) joined into their
+    character; a lone half becomes U+FFFD, as its ``"\\ud83d"`` escape does."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _replace_surrogates(value: Any) -> Any:

@@ -9,7 +9,7 @@ raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspec
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +27,12 @@ TimePrecision = Literal["day"]
 SentimentLabel = Literal["positive", "neutral", "negative", "no_opinion"]
 
 
+# What the Elasticsearch templates can store: counts are ``long`` fields and ``rating`` a
+# ``float`` (32-bit), so a value outside these is refused there, far from its landing line.
+Long = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Float32 = Annotated[float, Field(ge=-3.4e38, le=3.4e38)]
+
+
 class _Strict(BaseModel):
     # NaN and infinities are not JSON and Elasticsearch refuses them ("rating": "NaN" would parse).
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -35,16 +41,16 @@ class _Strict(BaseModel):
 class Author(_Strict):
     id: str | None = None
     name: str | None = None
-    followers: int | None = None
+    followers: Long | None = None
     verified: bool | None = None
     region: str | None = None
 
 
 class Engagement(_Strict):
-    likes: int = 0
-    reposts: int = 0
-    comments: int = 0
-    helpful: int = 0
+    likes: Long = 0
+    reposts: Long = 0
+    comments: Long = 0
+    helpful: Long = 0
 
 
 class BrandMatch(_Strict):
@@ -88,7 +94,7 @@ class Document(_Strict):
     topics: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
     product_id: str | None = None
-    rating: float | None = None
+    rating: Float32 | None = None
     engagement: Engagement = Field(default_factory=Engagement)
     created_at: datetime
     time_precision: TimePrecision | None = None

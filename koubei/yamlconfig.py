@@ -9,16 +9,39 @@
   as 1000 and ``22:30`` as 1350 (base 60): a product id ``0123`` became another number
   silently, and ``quiet_hours: {start: 22:30}`` was refused as a number; now they stay text as
   written, and a field that wants a number reads decimal text itself.
+
+Its errors are the config's: :class:`ConfigError`, raised by :func:`read_file` naming the file,
+line and column (and a file's likely encoding when it is not UTF-8), and the words
+:func:`koubei.config.load_file` reports a schema error in (:func:`field_path`,
+:func:`known_fields`, :data:`TYPE_WORDS`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, get_args
 
 import yaml
+from pydantic import BaseModel
 
-__all__ = ["safe_load"]
+from koubei.textfile import read_utf8
+
+__all__ = [
+    "TYPE_WORDS",
+    "ConfigError",
+    "expected_text",
+    "field_path",
+    "known_fields",
+    "read_file",
+    "safe_load",
+]
+
+
+class ConfigError(ValueError):
+    """A config file is unreadable or invalid; the message names the file and field."""
+
 
 _INT = "tag:yaml.org,2002:int"
 _STR = "tag:yaml.org,2002:str"
@@ -57,3 +80,107 @@ _ConfigLoader.add_implicit_resolver(_INT, _DECIMAL, list("-+0123456789"))
 def safe_load(text: str) -> Any:
     """``yaml.safe_load`` with the rules above; raises ``yaml.YAMLError`` with a line mark."""
     return yaml.load(text, Loader=_ConfigLoader)
+
+
+def read_file(path: Path) -> Any:
+    """The data of the YAML file ``path`` (None if it is empty), read by :func:`safe_load`;
+    a file that cannot be read, is not UTF-8 or is not YAML is a ConfigError naming it."""
+    try:
+        text = read_utf8(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    except ValueError as exc:  # not UTF-8, naming the line
+        raise ConfigError(f"{exc}{_encoding_hint(path)}; save the file as UTF-8") from exc
+    try:
+        data = safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids; its str() spans lines
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(
+            f"{path}: line {line}, column {column}: invalid YAML: {exc.reason} (#x{char:04x})"
+        ) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem:
+            problem += " (indent with spaces: YAML does not allow tabs there)"
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
+    return data
+
+
+def _encoding_hint(path: Path) -> str:
+    """What a file that is not UTF-8 most likely is: Windows editors save Chinese text as GBK
+    (ANSI on a Chinese Windows) or UTF-16 ("Unicode")."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return " (it is UTF-16, Notepad's 'Unicode')"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return " (it reads as GBK, the ANSI encoding of a Chinese Windows)"
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """The field path of a pydantic error location: ``brands[2].name``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names (as written in YAML) beside an unknown one at ``loc``, for its error."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue  # a list index: the list's item model is already ``current``
+        field = next(
+            (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
+        )
+        current = _model_in(field.annotation) if field is not None else None
+    if current is None:
+        return []
+    return sorted(f.alias or name for name, f in current.model_fields.items())
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``Brand``, ``list[Brand]`` or ``QuietHours | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def expected_text(value: Any, unit: bool = True) -> str:
+    """Why ``value`` is not the text wanted, in YAML's words (with ``unit``, a number is a
+    duration written without its unit)."""
+    if isinstance(value, bool):  # YAML 1.1: yes/no/on/off unquoted are booleans
+        word = str(value).lower()
+        return f"expected text, got {word}: YAML reads yes/no/on/off as {word}; quote the text"
+    if isinstance(value, int | float) and unit:
+        return f"expected text, got {value}: a duration needs its unit ('6h'); quote a number"
+    if isinstance(value, int | float):
+        return f"expected text, got the number {value}; quote it if it is meant as text"
+    return f"expected text, got {type(value).__name__} {value!r}"[:200]
+
+
+#: pydantic's wrong-type messages ("Input should be a valid list") in the words of the YAML
+TYPE_WORDS: dict[str, Callable[[Any], str]] = {
+    "string_type": expected_text,
+    "bool_parsing": lambda v: f"expected true or false, got {v!r}",
+    "bool_type": lambda v: f"expected true or false, got {v!r}",
+    "list_type": lambda v: f"expected a list (lines starting with '- '), got {v!r}"[:200],
+    "dict_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
+    "model_type": lambda v: f"expected a mapping (key: value lines), got {v!r}"[:200],
+    "int_parsing": lambda v: f"expected an integer, got {v!r}",
+    "int_type": lambda v: f"expected an integer, got {v!r}",
+    "int_from_float": lambda v: f"expected a whole number, got {v!r}",
+    "float_parsing": lambda v: f"expected a number, got {v!r}",
+    "float_type": lambda v: f"expected a number, got {v!r}",
+}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from koubei.config import ConfigError
 from koubei.paths import CONFIG_DIR
+from koubei.pipeline.clean import analysed_text
 from koubei.pipeline.sentiment.model import SentimentModel
 
 __all__ = ["AspectLexicon", "find_aspects", "load_aspects", "tag_aspects"]
@@ -107,9 +108,8 @@ def tag_aspects(
     dict
         The same record, modified in place.
     """
-    text = record.get("text_clean") or record.get("text_raw") or ""
     aspects = []
-    for name, clauses in find_aspects(str(text), lexicon).items():
+    for name, clauses in find_aspects(analysed_text(record), lexicon).items():
         scores = [model.probability(c) for c in clauses]
         mean = sum(scores) / len(scores)
         extreme = max(range(len(scores)), key=lambda i: abs(scores[i] - 0.5))

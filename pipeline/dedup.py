@@ -31,6 +31,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from koubei.atomicfile import atomic_write
 from koubei.log import get_logger
+from koubei.pipeline.clean import analysed_text
 from koubei.timeutil import now
 
 log = get_logger(__name__)
@@ -87,9 +88,9 @@ def signature(text: str) -> Signature:
 
 
 def record_text(record: dict[str, Any]) -> str:
-    """The text a record is clustered on: ``text_clean``, falling back to ``text_raw``."""
-    text = record.get("text_clean") or record.get("text_raw") or ""
-    return text if isinstance(text, str) else str(text)
+    """The text a record is clustered on (``koubei.pipeline.clean.analysed_text``): a record
+    left with no text by cleaning has no shingles, so it is a cluster of its own."""
+    return analysed_text(record)
 
 
 def _record_key(record: dict[str, Any], text: str) -> str:
@@ -206,7 +207,7 @@ def assign_duplicate_clusters(
     Parameters
     ----------
     records : list of dict
-        Document records; ``text_clean`` is used, falling back to ``text_raw``.
+        Document records; their ``text_clean`` is used (``text_raw`` if never cleaned).
     state_dir : Path, optional
         Where the LSH state lives. Without it clustering covers this batch only.
 

@@ -25,9 +25,20 @@ LANDING_PATTERNS = ("*.jsonl", "*.jsonl.gz")
 
 
 def landing_files(source: str | None = None) -> list[Path]:
+    """The landing files of ``source`` (default all), one per run.
+
+    A run found both plain and compressed is the plain file: ``gzip run.jsonl`` writes
+    ``run.jsonl.gz`` beside it and removes the plain file only once the stream is whole, so until
+    then the ``.gz`` is a cut copy (both have one output, and the cut one would replace it).
+    """
     root = paths.state_dir("landing")
     folder = source or "*"
-    return sorted(path for pattern in LANDING_PATTERNS for path in root.glob(f"{folder}/{pattern}"))
+    found = {path for pattern in LANDING_PATTERNS for path in root.glob(f"{folder}/{pattern}")}
+    return sorted(
+        path
+        for path in found
+        if not (path.name.endswith(".gz") and path.with_name(processed_name(path)) in found)
+    )
 
 
 def processed_name(landing: Path) -> str:

@@ -12,7 +12,8 @@ Entry points other stages call::
     from koubei.analysis.spread.accounts import accounts_for_period   # -> <prefix>-accounts
     from koubei.pipeline.index.queries import fetch_cascade           # one cascade from ES
 
-Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``virality`` (linear-time
+Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``forest`` (the state of one
+build: hop lookups, parent proposals, cycle-free linking), ``virality`` (linear-time
 structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``
 (source estimators and their evaluation), ``accounts`` (roles and scores), ``coordination``
 (水军 detection), ``themes`` (complaint clusters), ``pictures`` (PNGs), ``evidence``.

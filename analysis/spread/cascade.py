@@ -12,7 +12,8 @@ an untimed post of that author whose chain matches, or to a placeholder hop node
 was never crawled. Matching the chain keeps an account that
 posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
 second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
-A parent that was never crawled becomes a placeholder node.
+A parent that was never crawled becomes a placeholder node. The lookups that resolve a hop, and
+the state of the build, are :mod:`koubei.analysis.spread.forest`.
 
 The result does not depend on the order of the records: every record is known before any edge is
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
@@ -29,7 +30,6 @@ Mentions are account-level interactions, not post hops; they are in the interact
 
 from __future__ import annotations
 
-import bisect
 import gc
 import logging
 from collections import Counter
@@ -46,6 +46,7 @@ from koubei.analysis.spread.chains import (
     record_chain,
     record_text,
 )
+from koubei.analysis.spread.forest import UNTIMED, Forest
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
@@ -60,9 +61,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DROP_REASONS = ("no_id", "duplicate", "self_loop", "into_root", "cycle", "second_parent")
-_SAID_SCAN = 8  # candidates of one name read for the hop's quoted words
-_LAST = "\U0010ffff"  # sorts after every id: (ts, _LAST) bounds all posts at time ts
-_UNTIMED = float("inf")  # the sort time of a post without one: after every timed post
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -119,26 +117,6 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
     }
 
 
-def _placeholder_attrs(author: str | None = None) -> dict[str, Any]:
-    return {
-        "placeholder": True,
-        "deleted": False,
-        "author": author,
-        "author_id": None,
-        "followers": 0,
-        "verified": False,
-        "created_at": None,
-        "ts": None,
-        "sentiment": None,
-        "text": "",
-        "platform": None,
-        "kind": None,
-        "url": None,
-        "dup_cluster": None,
-        "mentions": [],
-    }
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     # Building makes millions of small acyclic containers while the records are alive; the
@@ -151,240 +129,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-class _Forest:
-    """Parent pointers, the per-author post index for chain hops, and the drop counts."""
-
-    def __init__(self) -> None:
-        self.attrs: dict[str, dict[str, Any]] = {}
-        self.parent: dict[str, str] = {}
-        self.edge: dict[str, dict[str, Any]] = {}
-        # (cascade root, author name) -> that author's posts in the cascade as sorted (ts, id).
-        self.by_author: dict[tuple[str, str], list[tuple[float, str]]] = {}
-        # The same, split by the post's own chain: (root, name, chain id) -> sorted (ts, id).
-        self.by_chain: dict[tuple[str, str, int], list[tuple[float, str]]] = {}
-        # Chains as numbers, so a chain's tail is named in O(1): (first name, id of the rest).
-        self.chain_ids: dict[tuple[str, int], int] = {}
-        # child -> (parent, relation, inferred, created_at, cascade); first proposal wins.
-        self.proposed: dict[str, tuple[str, str, bool, Any, str]] = {}
-        self.roots: set[str] = set()  # ids some record names as its root_id
-        self.root_of: dict[str, str] = {}  # crawled id -> the root_id its record names
-        self.dropped: dict[str, Counter[str]] = {}
-        # Union-find over the trees linked so far (absent: the node is its set's own
-        # representative), so refusing a cycle costs near-constant time per edge; walking up
-        # the parents instead was quadratic when children were linked before deep parents.
-        self.tree_of: dict[str, str] = {}
-        self.tree_size: dict[str, int] = {}
-        self.hops: dict[str, tuple[str, str]] = {}  # hop placeholder -> (cascade root, name)
-        self.own_words: dict[str, str] = {}  # post -> its own words, read when first needed
-
-    def drop(self, cascade: str, reason: str) -> None:
-        self.dropped.setdefault(cascade, Counter())[reason] += 1
-
-    def ensure_placeholder(self, node: str, author: str | None = None) -> None:
-        if node not in self.attrs:
-            self.attrs[node] = _placeholder_attrs(author)
-
-    def propose(
-        self, parent: str, child: str, relation: str, inferred: bool, at: Any, cascade: str
-    ) -> None:
-        if parent == child:
-            return
-        known = self.proposed.get(child)
-        if known is None:
-            self.proposed[child] = (parent, relation, inferred, at, cascade)
-        elif known[0] != parent:
-            self.drop(cascade, "second_parent")
-
-    def chain_id(self, name: str, tail: int) -> int:
-        """The number of the chain ``[name, *tail]`` (0 is the empty chain)."""
-        return self.chain_ids.setdefault((name, tail), len(self.chain_ids) + 1)
-
-    def chain_tails(self, hops: list[str]) -> list[int]:
-        """``tails[i]``: the id of the chain after hop ``i - 1`` (``tails[0]`` is the whole).
-
-        Worked out again where needed rather than kept per post: at a million posts the kept
-        lists (and the hops they came from) were a third of the build's peak memory.
-        """
-        tails = [0] * (len(hops) + 1)
-        for i in range(len(hops) - 1, -1, -1):
-            tails[i] = self.chain_id(hops[i], tails[i + 1])
-        return tails
-
-    def index_post(
-        self, cascade: str, node: str, author: str | None, ts: float, hops: list[str]
-    ) -> None:
-        """Make ``node`` findable as a hop: by author, and by author and its own chain."""
-        tails = self.chain_tails(hops)
-        if author:
-            # Records come in (ts, id) order, so every list is sorted as it grows.
-            self.by_author.setdefault((cascade, author), []).append((ts, node))
-            self.by_chain.setdefault((cascade, author, tails[0]), []).append((ts, node))
-
-    def latest_by(
-        self,
-        root: str,
-        name: str,
-        key: tuple[float, str],
-        node: str,
-        tail: int | None = None,
-        words: Callable[[], str] | None = None,
-    ) -> str | None:
-        """The latest post by ``name`` in cascade ``root`` at or before ``key``, not ``node``.
-
-        With ``tail`` (the id of the rest of the reposter's chain) the post must have that
-        chain, or that chain after a self-repost of ``name`` (chains fold repeated names); of
-        those, one whose own words are ``words()`` (the chain's quote of that hop) comes first.
-        """
-        if tail is None:
-            return _latest(self.by_author.get((root, name)), key, node)
-        best: tuple[float, str | None] = (0.0, None)
-        said: tuple[float, str | None] = (0.0, None)
-        for chain in (tail, self.chain_ids.get((name, tail))):
-            if chain is None:
-                continue
-            posts = self.by_chain.get((root, name, chain))
-            row = _latest_row(posts, key, node)
-            if row[1] is not None and (best[1] is None or row > best):
-                best = row
-            if words is not None and row[1] is not None:
-                found = self.said(posts, key, node, words)
-                if found[1] is not None and (said[1] is None or found > said):
-                    said = found
-        return said[1] if said[1] is not None else best[1]
-
-    def said(
-        self,
-        posts: list[tuple[float, str]] | None,
-        key: tuple[float, str],
-        node: str,
-        words: Callable[[], str],
-    ) -> tuple[float, str | None]:
-        """The latest of the last few candidate ``posts`` whose own words are ``words()``.
-
-        The chain quotes each hop's words (``//@小王:我家的也有``); of two posts of one name
-        (two accounts of one display name, or one account posting twice) the one that said
-        them is the hop, not merely the latest. Only ``_SAID_SCAN`` candidates are read, so a
-        prolific name cannot make building quadratic. ``words`` is called only when there are
-        two candidates or more: parsing every repost's chain a second time for its quotes made
-        building a third slower.
-        """
-        if not posts:
-            return (0.0, None)
-        index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
-        if index < 1 or (index == 1 and node in (posts[0][1], posts[1][1])):
-            return (0.0, None)  # one candidate: the latest it is
-        wanted = words()
-        if not wanted:
-            return (0.0, None)
-        stop = max(index - _SAID_SCAN, -1)
-        while index > stop:
-            row = posts[index]
-            if row[1] != node:
-                own = self.own_words.get(row[1])
-                if own is None:
-                    own = self.own_words[row[1]] = _words(self.attrs[row[1]]["text"])
-                if own == wanted:
-                    return row
-            index -= 1
-        return (0.0, None)
-
-    def untimed_by(self, root: str, name: str, node: str, tail: int) -> str | None:
-        """A post by ``name`` in cascade ``root`` without a time whose chain is ``tail`` (or
-        that chain after a self-repost), not ``node``; the one with the greatest id."""
-        best: str | None = None
-        for chain in (tail, self.chain_ids.get((name, tail))):
-            posts = self.by_chain.get((root, name, chain)) if chain is not None else None
-            for ts, post in reversed(posts or ()):
-                if ts != _UNTIMED:
-                    break
-                if post != node:
-                    best = post if best is None else max(best, post)
-                    break
-        return best
-
-    def name_hop_accounts(self) -> None:
-        """Give each uncrawled hop the author id of its name's crawled posts in the cascade.
-
-        The chain names only the account; when that account's other posts in the cascade all
-        carry one id, the hop is that account's. Left without, the account was two in the key
-        accounts (``name:B`` with the reach of the uncrawled hop, ``uB`` with its own posts).
-        Two accounts of one display name leave the hop unassigned.
-        """
-        for hop, (root, name) in self.hops.items():
-            ids = {
-                str(found)
-                for _ts, post in self.by_author.get((root, name), ())
-                if (found := self.attrs[post].get("author_id")) not in (None, "")
-            }
-            if len(ids) == 1:
-                self.attrs[hop]["author_id"] = ids.pop()
-
-    def _tree(self, node: str) -> str:
-        """The representative of the tree ``node`` is in (path splitting keeps lookups short)."""
-        tree_of = self.tree_of
-        while node in tree_of:
-            up = tree_of[node]
-            if up in tree_of:
-                tree_of[node] = tree_of[up]
-            node = up
-        return node
-
-    def link_all(self) -> None:
-        """Draw the proposed edges, latest child first, refusing cycles.
-
-        Every child is still the root of its tree when its edge comes (one proposal per
-        child), so the edge closes a cycle exactly when the parent is already in that tree.
-        Children were proposed in (time, id) order; linking them in reverse makes the edge
-        refused in a cycle the one into its earliest post, so that post becomes the root
-        (linked forward, a cycle ``a -> b -> c -> a`` by parent ids was cut above the latest
-        post ``c``, which became the root of the earlier ``a`` and ``b``).
-        """
-        size = self.tree_size
-        for child in reversed(self.proposed):
-            parent, relation, inferred, at, cascade = self.proposed[child]
-            below, above = self._tree(child), self._tree(parent)
-            if below == above:
-                self.attrs[child]["cycle_broken"] = True
-                self.drop(cascade, "into_root" if child in self.roots else "cycle")
-                continue
-            small, big = below, above
-            if size.get(small, 1) > size.get(big, 1):
-                small, big = big, small
-            self.tree_of[small] = big
-            size[big] = size.get(big, 1) + size.get(small, 1)
-            self.parent[child] = parent
-            self.edge[child] = {"relation": relation, "inferred": inferred, "created_at": at}
-
-
-def _latest_row(
-    posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str
-) -> tuple[float, str | None]:
-    """The last ``(ts, id)`` of sorted ``posts`` at or before ``key[0]`` other than ``node``."""
-    if not posts:
-        return (0.0, None)
-    index = bisect.bisect_right(posts, (key[0], _LAST)) - 1
-    while index >= 0 and posts[index][1] == node:
-        index -= 1
-    return posts[index] if index >= 0 else (0.0, None)
-
-
-def _words(text: str | None) -> str:
-    """A post's own words (before its ``//@`` chain), without spaces, for matching quotes."""
-    return "".join(parse_chain(text).text.split())
-
-
-def _hop_words(text: str | None, hops: list[str]) -> list[str]:
-    """What the chain of ``text`` quotes of each of ``hops``, or empty strings where unknown."""
-    parsed = parse_chain(text).hops
-    if [hop.name for hop in parsed] != hops:
-        return [""] * len(hops)
-    return ["".join(hop.text.split()) for hop in parsed]
-
-
-def _latest(posts: list[tuple[float, str]] | None, key: tuple[float, str], node: str) -> str | None:
-    return _latest_row(posts, key, node)[1]
 
 
 def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
@@ -515,13 +259,13 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
-        timed.append((created.timestamp() if created else _UNTIMED, node, created))
+        timed.append((created.timestamp() if created else UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 
 
 def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
-    forest = _Forest()
+    forest = Forest()
     unique, copies, no_id = _unique(records)
     for node, extra in copies.items():  # counted under the kept copy's cascade
         forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
@@ -570,7 +314,7 @@ def _cascade_key(record: dict[str, Any], node: str) -> str:
 
 
 def _attach(
-    forest: _Forest, node: str, record: dict[str, Any], created: datetime | None, key: float
+    forest: Forest, node: str, record: dict[str, Any], created: datetime | None, key: float
 ) -> None:
     cascade = _cascade_key(record, node)
     declared = record.get("parent_id")
@@ -603,14 +347,14 @@ def _attach(
     forest.propose(parent, node, relation, False, at, cascade)
 
 
-def _first(forest: _Forest, node: str, parent: str) -> bool:
+def _first(forest: Forest, node: str, parent: str) -> bool:
     """Whether ``node`` stays a root against ``parent``, which names ``node`` as its root: yes,
     unless ``node`` itself names ``parent`` as root and comes after it in (time, id) order."""
     if forest.root_of.get(node) != parent:
         return True
     mine, theirs = forest.attrs[node]["ts"], forest.attrs[parent]["ts"]
-    return (_UNTIMED if mine is None else mine, node) < (
-        _UNTIMED if theirs is None else theirs,
+    return (UNTIMED if mine is None else mine, node) < (
+        UNTIMED if theirs is None else theirs,
         parent,
     )
 
@@ -623,8 +367,16 @@ def _declared_parent(record: dict[str, Any], node: str) -> str | None:
     return None
 
 
+def _hop_words(text: str | None, hops: list[str]) -> list[str]:
+    """What the chain of ``text`` quotes of each of ``hops``, or empty strings where unknown."""
+    parsed = parse_chain(text).hops
+    if [hop.name for hop in parsed] != hops:
+        return [""] * len(hops)
+    return ["".join(hop.text.split()) for hop in parsed]
+
+
 def _attach_chain(
-    forest: _Forest,
+    forest: Forest,
     node: str,
     root: str,
     hops: list[str],

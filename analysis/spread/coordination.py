@@ -22,6 +22,7 @@ from typing import Any
 from koubei.analysis.spread.cascade import parse_time
 from koubei.analysis.spread.chains import own_text, record_text
 from koubei.crawlers.textutil import parse_count
+from koubei.pipeline.clean.normalise import remove_urls
 
 __all__ = ["COORDINATED", "ORGANIC", "coordination", "normalise"]
 
@@ -29,8 +30,9 @@ ORGANIC = "organic"
 COORDINATED = "likely coordinated"
 
 _BARE_REPOSTS = {"", "转发微博", "转发", "轉發微博", "repost", "转", "分享图片"}
-# Links, mentions and emoji codes go first: their characters would otherwise be split apart.
-_MARKUP = re.compile(r"https?://\S+|@[\w\-·]{1,30}|\[[^\]\s]{1,8}\]")
+# Links (cleaning's ``remove_urls``: a link glued to words leaves the words), mentions and emoji
+# codes go first: their characters would otherwise be split apart.
+_MARKUP = re.compile(r"@[\w\-·]{1,30}|\[[^\]\s]{1,8}\]")
 _PUNCT_DIGITS = re.compile(r"[\W_\d]+")
 
 
@@ -43,7 +45,7 @@ def normalise(text: str | None) -> str:
     '鲜牧太差了'
     """
     words = own_text(text)
-    return _PUNCT_DIGITS.sub("", _MARKUP.sub("", words)).lower()
+    return _PUNCT_DIGITS.sub("", _MARKUP.sub("", remove_urls(words))).lower()
 
 
 def _group_key(record: dict[str, Any], min_chars: int) -> str | None:

@@ -20,6 +20,7 @@ from scipy import sparse
 
 from koubei.analysis.spread.chains import DELETED_NOTICE, own_text, record_text
 from koubei.analysis.spread.coordination import normalise
+from koubei.pipeline.clean.normalise import remove_urls
 from koubei.pipeline.clean.terms import segment_terms
 from koubei.pipeline.sentiment.opinion import own_text as opinion_own_text
 
@@ -116,8 +117,10 @@ _STOP = set(
 _COUNTED = re.compile(
     r"第?[\d一二三四五六七八九十两几半百千万]+[个次只件天年月块元斤箱瓶盒袋遍回下点]?"
 )
-# Links and @handles (a handle runs to the next space or punctuation, as the platform reads it).
-_HANDLES_LINKS = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+|@[\w\-·・]{1,30}")
+# @handles (a handle runs to the next space or punctuation, as the platform reads it). Links go
+# with cleaning's ``remove_urls``, which stops at the first non-ASCII character: a link glued to
+# words (``t.cn/A6abcd变质了``) leaves the words.
+_HANDLES = re.compile(r"@[\w\-·・]{1,30}")
 _DELETED = DELETED_NOTICE
 
 
@@ -166,7 +169,7 @@ def _words(own: str) -> str:
     """The author's own words (after the chain is cut) without platform furniture."""
     if _DELETED.search(own):
         return ""
-    return _HANDLES_LINKS.sub(" ", opinion_own_text(own)).strip()
+    return _HANDLES.sub(" ", remove_urls(opinion_own_text(own))).strip()
 
 
 def _post_key(record: dict[str, Any]) -> tuple[str, ...]:

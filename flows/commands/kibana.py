@@ -7,7 +7,7 @@ import os
 import sys
 
 from koubei.flows import options
-from koubei.flows.options import duration, iso_time
+from koubei.flows.options import duration, end_time, iso_time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--since", type=duration, help="look back this long (default 24h unless --start)"
     )
     link.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
-    link.add_argument("--end", type=iso_time, help="ISO time (default now)")
+    link.add_argument("--end", type=end_time, help="ISO time or a day, included (default now)")
     for sub in actions.choices.values():
         sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from koubei.errors import KoubeiError
 from koubei.flows import options
-from koubei.flows.options import duration, iso_time
+from koubei.flows.options import duration, end_time, iso_time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -22,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--label", choices=["positive", "neutral", "negative", "no_opinion"])
     parser.add_argument("--since", type=duration, help="look back this long, e.g. 30m, 24h, 7d")
     parser.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
-    parser.add_argument("--end", type=iso_time, help="ISO time (default now)")
+    parser.add_argument("--end", type=end_time, help="ISO time or a day, included (default now)")
     parser.add_argument(
         "-n", "--size", type=options.positive_int, default=10, help="posts to show (default 10)"
     )
@@ -31,12 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def _time(value: str | datetime | None) -> datetime | None:
+def _time(value: str | datetime | None, parse: Callable[[str], datetime]) -> datetime | None:
     """An option's time: parsed by argparse already, or text (from callers other than the CLI)."""
     if value is None or isinstance(value, datetime):
         return value
     try:
-        return iso_time(value) if value else None
+        return parse(value) if value else None
     except argparse.ArgumentTypeError as exc:
         raise KoubeiError(str(exc)) from None
 
@@ -45,8 +46,8 @@ def time_range(args: argparse.Namespace) -> tuple[datetime | None, datetime | No
     from koubei.config import parse_duration
     from koubei.timeutil import now
 
-    end = _time(args.end)
-    start = _time(args.start)
+    end = _time(args.end, end_time)
+    start = _time(args.start, iso_time)
     if args.since and start is not None:
         # --since used to be dropped without a word when --start was given too.
         raise KoubeiError(f"--since {args.since} and --start {args.start}: give one of them")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.flows import options
-from koubei.flows.options import duration, iso_time
+from koubei.flows.options import duration, end_time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--since", type=duration, help="history to replay with --brand (default 30d)"
     )
     backtest.add_argument(
-        "--end", type=iso_time, help="end of the history with --brand (default now)"
+        "--end",
+        type=end_time,
+        help="end of the history with --brand: ISO time or a day, included (default now)",
     )
     backtest.add_argument(
         "--prefix", help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)"

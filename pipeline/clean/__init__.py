@@ -35,6 +35,7 @@ from koubei.pipeline.clean.values import clean_name, clean_url
 
 __all__ = [
     "MAX_CHARS",
+    "analysed_text",
     "clean_name",
     "clean_record",
     "clean_text",
@@ -131,6 +132,21 @@ def clean_record(record: dict[str, Any]) -> dict[str, Any]:
         out.setdefault("mentions", [])
         out["terms"] = []
     return out
+
+
+def analysed_text(record: dict[str, Any]) -> str:
+    """The text the stages after cleaning read (sentiment, aspects, near-duplicates).
+
+    ``text_clean`` once cleaning has run, even when it is empty: nothing was left but markup,
+    links, site furniture or spam, and the raw text would be scored as the author's words (a
+    ``<script>`` scored negative). ``text_raw`` only for a record that was never cleaned.
+    """
+    text = record.get("text_clean")
+    if text is None:
+        text = record.get("text_raw")
+    if text is None:
+        return ""
+    return text if isinstance(text, str) else str(text)
 
 
 def _clean_values(out: dict[str, Any]) -> None:

@@ -40,16 +40,23 @@ _SHORT_LINE = re.compile(
 _FOOTER = re.compile(
     r"版权声明|版权所有|©|\(c\)\s*\d{4}|copyright|all rights reserved|本站仅提供信息存储空间"
     r"|不拥有所有权|不承担相关法律责任|未经授权.{0,10}转载|转载请注明|ICP备|公网安备"
-    r"|本文内容由互联网用户自发贡献|如有侵权|请联系.{0,6}删除|主题是一个优秀的主题",
+    r"|本文内容由互联网用户自发贡献|如有侵权|请联系.{0,6}删除|主题是一个优秀的主题"
+    # the last sentence of pages/001's notice: "如发现本站有涉嫌抄袭侵权/…, 一经查实, …"
+    r"|涉嫌抄袭|一经查实",
     re.I,
 )
-# SEO spam lines: keyword-stuffed lines typical of hijacked pages.
+# SEO spam lines: keyword-stuffed lines typical of hijacked pages ("国产精品区一区二区免费").
+# One of these phrases in prose is no spam (real reviews: "音效更是国产精品！", "根本没有码",
+# "在线观看视频时不能横屏"): a line is spam when it holds two, or one that is more than half
+# of it (``_is_spam``).
 _SPAM = re.compile(
     r"国产.{0,6}(?:精品|视频|一区|在线)|[一二三]区.{0,4}[二三四]区|(?:免费|在线)(?:观看|视频)"
     r"|av(?:在线|网站)|成人(?:视频|网站|电影)|午夜.{0,4}(?:福利|影院)|澳门.{0,4}(?:赌场|娱乐)"
     r"|百家乐|六合彩|时时彩|代孕|裸聊|(?:无码|有码)",
     re.I,
 )
+_CONTENT_CHAR = re.compile("[0-9A-Za-z\u3400-\u9fff]")
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
 _TITLE_BRACKET = re.compile(r"^[【\[](.+)[】\]]$")
 _BULLET = re.compile(r"^(?:[•·▪◆●◇■□○►▶]+|[-*]+(?=\s))\s*")
 # A line with no letter, digit, CJK character or emoji is a bullet or separator left by markup.
@@ -66,7 +73,24 @@ def is_boilerplate(line: str) -> bool:
         return True
     if len(line) <= 300 and _FOOTER.search(line):
         return True
-    return len(line) <= 120 and bool(_SPAM.search(line))
+    return len(line) <= 120 and _is_spam(line)
+
+
+def _is_spam(line: str) -> bool:
+    hits = [m.group(0) for m in _SPAM.finditer(line)]
+    if len(hits) >= 2:
+        return True
+    if not hits:
+        return False
+    spam = len(_CONTENT_CHAR.findall(hits[0]))
+    return spam > len(_CONTENT_CHAR.findall(line)) - spam
+
+
+def _without_footer_sentences(line: str) -> str:
+    """``line`` without its sentences that hold a footer phrase: posters append "如有侵权请联系删除"
+    or "转载请注明出处" to their own words, which stay; a footer line is one sentence and goes."""
+    sentences = (m.group(0) for m in _SENTENCE.finditer(line))
+    return "".join(s for s in sentences if not _FOOTER.search(s)).strip()
 
 
 def drop_boilerplate(text: str) -> str:
@@ -79,6 +103,10 @@ def drop_boilerplate(text: str) -> str:
     kept: list[str] = []
     for raw in text.split("\n"):
         stripped = raw.strip()
+        if len(stripped) <= 300 and _FOOTER.search(stripped):
+            stripped = _without_footer_sentences(stripped)
+            if not stripped:
+                continue
         line = _BULLET.sub("", stripped)
         if is_boilerplate(stripped) or is_boilerplate(line) or (stripped and not line):
             continue

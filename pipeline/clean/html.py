@@ -16,6 +16,9 @@ from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
 # scan linear when a text holds many unclosed ``<script>`` tags.
 _BLOCK = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+# Declarations and processing instructions (``<!DOCTYPE html>``, ``<?xml …?>``) go whole; CDATA
+# markers go and their text stays (a feed's ``<![CDATA[<p>…</p>]]>`` holds the item's text).
+_DECLARATION = re.compile(r"<![A-Za-z][^<>]{0,2000}>|<\?[A-Za-z][^<>]{0,2000}>|<!\[CDATA\[|\]\]>")
 # A tag: "<", optional "/", a name, attributes without "<" or ">", ">".
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,30}(?:\s[^<>]{0,2000})?/?>")
 # A tag cut off at the end of the text: a closing tag, or an opening tag with at least one
@@ -63,7 +66,7 @@ def strip_html(text: str) -> str:
     """
     if "<" in text:
         text = _BLOCK.sub(" ", text)
-        text = _COMMENT.sub(" ", text)
+        text = _DECLARATION.sub(" ", _COMMENT.sub(" ", text))
         text = _IMG_EMOTICON.sub(_emoticon_alt, text)
         text = _LINK_CARD.sub(" <a", text)
         text = _BREAK_TAG.sub("\n", text)
@@ -74,7 +77,8 @@ def strip_html(text: str) -> str:
         if "<" in text:
             # Escaped markup ("&lt;script&gt;") decodes to markup: strip that too, so cleaned
             # text never carries a tag, whoever renders it.
-            text = _TAG.sub("", _COMMENT.sub(" ", _BLOCK.sub(" ", text)))
+            text = _DECLARATION.sub(" ", _COMMENT.sub(" ", _BLOCK.sub(" ", text)))
+            text = _TAG.sub("", text)
             text = _CUT_TAG.sub("", text)
     return text
 

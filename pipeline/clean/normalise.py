@@ -35,20 +35,27 @@ _FULLWIDTH_TABLE[0x3000] = 0x20  # ideographic space
 # A bare host (``taobao.com``, ``m.tb.cn/h.4Xyz``): subdomains included, so no ``m.`` is left
 # behind. The common TLDs stand alone; others count only with a path, as link shorteners write
 # them (``bit.ly/3abc``, ``suo.im/5abc``), so that prose like ``No.1`` or ``Mr.Li`` is kept.
+#
+# An address is ASCII: one glued to the words after it (``t.cn/A6abcd领券``, ``….shtml学术争鸣是
+# 好事``) ends where they start, and a bare host may follow a Chinese word directly (``\b`` sees
+# no boundary between two letters of any script). The scheme may come without its slashes or
+# with a full-width colon: Weibo's check-ins read ``我在:http:t.cn/zl7Xr4E``.
+_URL_CHARS = "[^\\s<>\"')\\[\\]\\x80-\\U0010ffff]"
+_HOST = r"(?<![0-9a-z_-])(?:[a-z0-9-]{1,63}\.){1,4}"
 _URL = re.compile(
-    r"(?:https?://|ftp://|www\.)[^\s<>\"'，。！？、）)\]】]{1,2000}"
-    r"|\b(?:[a-z0-9-]{1,63}\.){1,4}(?:com|cn|net|org|cc|io)(?:/[^\s<>\"'，。！？、）)]{0,500})?"
-    r"|\b(?:[a-z0-9-]{1,63}\.){1,4}(?:ly|im|me|gl|to|co|top|xyz|vip|info|link|site|club|shop)"
-    r"/[^\s<>\"'，。！？、）)]{1,500}",
-    re.I,
-)
+    rf"(?:https?[:：]/{{0,2}}|ftp://|www\.){_URL_CHARS}{{1,2000}}"
+    rf"|{_HOST}(?:com|cn|net|org|cc|io)(?![0-9a-z-])(?:/{_URL_CHARS}{{0,500}})?"
+    rf"|{_HOST}(?:ly|im|me|gl|to|co|top|xyz|vip|info|link|site|club|shop)/{_URL_CHARS}{{1,500}}",
+    re.I | re.A,  # ASCII case folding: under full Unicode folding "ſ" and "K" (Kelvin) made
+)  # the class of non-ASCII characters hold "s" and "k"
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 def remove_invisible(text: str) -> str:
     """Drop zero-width, control and lone-surrogate characters; unify line breaks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")  # line, paragraph separators
     text = _SURROGATE.sub("", text)
     return _STRAY_JOINER.sub("", _INVISIBLE.sub("", text))
 

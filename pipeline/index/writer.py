@@ -34,22 +34,21 @@ midnight in Shanghai being the previous month in UTC; a relative ``3天前`` res
 Before a batch is sent, one ``ids`` search on the read alias finds which of its ids are already
 stored, and those are updated where they are: the month a post was first stored in keeps it,
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
-which a search may not see yet (``refresh_interval``), are remembered for the same purpose.
+which a search may not see yet (``refresh_interval``), are remembered for the same purpose. The
+lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`.
 A month the operator closed (archived) answers no search: a post not found elsewhere whose time
-lies within :data:`MOVE_WINDOW` of a closed month may be stored there, so it is spooled, as a
-write into that month is, until the month is reopened (the replay then updates it in place).
+lies within ``stored.MOVE_WINDOW`` of a closed month may be stored there, so it is spooled, as
+a write into that month is, until the month is reopened (the replay then updates it in place).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -57,19 +56,24 @@ from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from koubei import timeutil
-from koubei.crawlers.timeparse import parse_iso
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
-    INDEX_TIME_ALLOWANCE,
     IndexReport,
     prepare,
     strip_index_fields,
 )
 from koubei.pipeline.index.spool import replay_spool
-from koubei.pipeline.index.templates import ensure_templates, month_name, posts_alias
+from koubei.pipeline.index.stored import (
+    LOOKUP_BATCH,
+    LookupIncomplete,
+    closed_months,
+    from_older_crawl,
+    near_closed,
+    stored_copies,
+)
+from koubei.pipeline.index.templates import ensure_templates, posts_alias
 
 __all__ = [
     "ClusterUnavailableError",
@@ -98,24 +102,13 @@ DOCUMENT_FAULTS = frozenset(
 MIN_CHUNK_BYTES = 16 * 1024
 # Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
 MAX_ID_BYTES = 512
-# Ids one lookup search asks for (the search's size stays far below index.max_result_window).
-LOOKUP_BATCH = 1000
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
-# How far a re-crawl can move a post's created_at: a date shown without its time (``11-01``,
-# that day's midnight) and a relative ``3天前`` by less than a day, ``2周前`` by less than a week.
-# (``N个月前``/``N年前`` can move further: not covered.) Posts this close to a closed month wait in
-# the spool; a wider window would hold recent posts back whenever last month is closed.
-MOVE_WINDOW = timedelta(days=8)
 _ensured: set[tuple[int, str]] = set()
 
 
 class ClusterUnavailableError(ESConfigError):
     """Retries ran out and spooling was switched off (``spool=False``)."""
-
-
-class _LookupIncomplete(Exception):
-    """The lookup search did not reach every shard (a node still starting): ask again later."""
 
 
 class _Refused(Exception):
@@ -181,33 +174,6 @@ def _check_id(record: dict[str, Any]) -> None:
     size = len(str(doc_id).encode("utf-8", "surrogatepass"))
     if size > MAX_ID_BYTES:
         raise ValueError(f"id is {size} bytes; Elasticsearch takes at most {MAX_ID_BYTES} bytes")
-
-
-def _instant(value: Any) -> datetime | None:
-    """A stored or prepared ISO time as an instant (None if there is none or it is not one)."""
-    if not value:
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-_MONTH = re.compile(r"-(\d{4})\.(\d{2})$")
-
-
-def _near_closed(source: dict[str, Any], closed: set[tuple[int, int]]) -> bool:
-    """Whether ``created_at`` lies within :data:`MOVE_WINDOW` of one of the ``closed`` months
-    (UTC months, as the indices are cut), so a post stored there may have moved to here."""
-    if not closed:
-        return False
-    created = _instant(source.get("created_at"))
-    if created is None:
-        return False
-    created = created.astimezone(UTC)
-    first, last = created - MOVE_WINDOW, created + MOVE_WINDOW
-    month, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    return any((m // 12, m % 12 + 1) in closed for m in range(month, end + 1))
 
 
 def _error_type(error: Any) -> str | None:
@@ -332,54 +298,29 @@ class _Writer:
     def _locate(self, entries: list[_Entry]) -> None:
         """Point every entry whose ``_id`` is already stored (or sent this run) at that index.
 
-        One ``ids`` search on the read alias per batch. A search error propagates: the entries
-        are in ``sent`` by then, so the pass retries them like a failed bulk request.
+        One ``ids`` search on the read alias per batch (:func:`stored_copies`). A search error
+        propagates: the entries are in ``sent`` by then, so the pass retries them like a failed
+        bulk request.
         """
         todo = [entry for entry in entries if not entry.located]
         if not todo:
             return
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
-        response = self.es.search(
-            index=posts_alias(self.prefix),
-            query={"ids": {"values": ids}},
-            size=2 * len(ids),  # an id stored twice by an older version still shows
-            source_includes=["last_seen"],
-            ignore_unavailable=True,
-            allow_no_indices=True,
-            filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index,hits.hits._source",
-        )
-        if (response.get("_shards") or {}).get("failed") or response.get("timed_out"):
-            # A shard that did not answer may hold some of these ids: deciding now could put a
-            # second copy in another month.
-            raise _LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
-        stored: dict[str, set[str]] = {}
-        seen: dict[str, datetime] = {}  # the latest crawl stored per _id
-        # A stored crawl time ahead of the clock (a crawler's clock off, a demo run at a pinned
-        # future instant) must not hold every later crawl back.
-        horizon = timeutil.now() + INDEX_TIME_ALLOWANCE
-        for hit in (response.get("hits") or {}).get("hits") or ():
-            stored.setdefault(hit["_id"], set()).add(month_name(hit["_index"]))
-            last = _instant((hit.get("_source") or {}).get("last_seen"))
-            if last is None or last > horizon:
-                continue
-            if hit["_id"] not in seen or last > seen[hit["_id"]]:
-                seen[hit["_id"]] = last
+        stored, seen = stored_copies(self.es, self.prefix, ids)
         closed = self._closed_months()
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
-                if not homes and (
-                    entry.doc_id in self.held_ids or _near_closed(entry.source, closed)
-                ):
+                created = entry.source.get("created_at")
+                if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
                     entry.held = True  # maybe stored where no search looks: not created here
                     self.held_ids.add(entry.doc_id)
                     entry.located = True
                     continue
                 if homes:
                     entry.op = "update"
-                    mine = _instant(entry.source.get("last_seen"))
                     latest = seen.get(entry.doc_id)
-                    entry.older = mine is not None and latest is not None and mine < latest
+                    entry.older = from_older_crawl(entry.source.get("last_seen"), latest)
                     if entry.index not in homes:
                         entry.index = min(homes)
                 elif entry.doc_id in self.placed:  # sent this run, maybe not searchable yet
@@ -391,26 +332,12 @@ class _Writer:
                 entry.located = True
 
     def _closed_months(self) -> set[tuple[int, int]]:
-        """(year, month) of the months behind the read alias that are closed; asked once a run.
+        """The closed months behind the read alias (:func:`closed_months`), asked once a run.
 
         An error propagates like the lookup's: the pass retries, then spools.
         """
         if self.closed is None:
-            rows = self.es.options(ignore_status=404).cat.indices(
-                index=posts_alias(self.prefix), h="index,status", format="json",
-                expand_wildcards="all",
-            )  # fmt: skip
-            closed: set[tuple[int, int]] = set()
-            for row in rows.body if isinstance(rows.body, list) else ():
-                if row.get("status") == "close":
-                    month = _MONTH.search(month_name(str(row.get("index"))))
-                    if month:
-                        closed.add((int(month[1]), int(month[2])))
-            if closed:
-                # Warned about only when a post is held (below): an archived month is the
-                # operator's choice, not worth a warning on every run.
-                log.debug("closed months behind the read alias", months=sorted(closed))
-            self.closed = closed
+            self.closed = closed_months(self.es, self.prefix)
         return self.closed
 
     def _drop_older(self, batch: list[_Entry], sent: deque[_Entry]) -> list[_Entry]:
@@ -480,7 +407,7 @@ class _Writer:
                 filter_path="items.*.status,items.*.result,items.*.error",
             ):
                 self._answer(sent.popleft(), ok, item, outcome)
-        except (TransportError, ApiError, _LookupIncomplete) as exc:  # connection, TLS; lookup
+        except (TransportError, ApiError, LookupIncomplete) as exc:  # connection, TLS; lookup
             if isinstance(exc, ApiError) and exc.status_code in (401, 403):
                 self._give_up(list(sent), exc)
                 return outcome

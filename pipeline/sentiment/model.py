@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.atomicfile import atomic_write
+from koubei.pipeline.clean import analysed_text
 from koubei.pipeline.sentiment import features, opinion
 
 SCHEMA = "koubei-sentiment-model"
@@ -163,9 +164,8 @@ class SentimentModel:
         return [self.score(t) for t in texts]
 
     def score_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Set ``record["sentiment"]`` from ``text_clean`` (else ``text_raw``); returns record."""
-        text = record.get("text_clean") or record.get("text_raw") or ""
-        score, label = self.score(text if isinstance(text, str) else str(text))
+        """Set ``record["sentiment"]`` from its ``analysed_text``; returns record."""
+        score, label = self.score(analysed_text(record))
         record["sentiment"] = {
             "score": round(score, 6),
             "label": label,

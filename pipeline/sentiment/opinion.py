@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
+from koubei.pipeline.clean.normalise import remove_urls
 from koubei.pipeline.sentiment.features import has_evaluative_word
 
 NO_OPINION = "no_opinion"
@@ -83,7 +84,6 @@ STAND_INS = (
     "该用户觉得商品非常好，给出5星好评",
 )
 _REPLY_PREFIX = re.compile(r"^\s*回复\s*@[^:：\s]{1,30}\s*[:：]\s*")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\bt\.cn/\S+", re.I)
 _MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 _NOISE = re.compile(r"[\W\d_]+")  # punctuation, symbols, digits, spaces
 _STAND_IN = frozenset(_NOISE.sub("", text) for text in STAND_INS)
@@ -125,7 +125,7 @@ def own_text(text: str) -> str:
 
 def is_no_opinion(own: str) -> bool:
     """True when ``own`` (see ``own_text``) holds no words beyond platform furniture."""
-    rest = _URL.sub(" ", own)
+    rest = remove_urls(own)  # cleaning's pattern: a link glued to words leaves the words
     rest = _MENTION.sub(" ", rest)
     rest = EMOTICON.sub(" ", rest)
     rest = EMOJI.sub(" ", rest)

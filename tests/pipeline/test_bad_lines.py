@@ -135,6 +135,53 @@ def test_lone_surrogate_escapes_become_replacement_characters_and_the_record_is_
     assert second["author"]["id"] == "\ufffd"  # (the name is cleaned: nothing readable is left)
 
 
+def test_surrogates_written_as_bytes_are_read_like_their_json_escapes(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    """The same halves of an emoji, written as bytes (``encode("utf-8", "surrogatepass")``, a
+    writer that kept a platform's ``"\\ud83d"`` with ``ensure_ascii=False``; CESU-8 from Java
+    and Oracle exports). As escapes the record was kept (U+FFFD for a lone half); as bytes the
+    whole line was set aside as invalid UTF-8."""
+    text = "物流太慢了\ud83d\ude21 客服不理人\ud83d"
+    line = json.dumps(_record(1, text_raw=text), ensure_ascii=False)
+    landing = _landing(
+        koubei_home, "test-shop", "run1.jsonl", [line.encode("utf-8", "surrogatepass") + b"\n"]
+    )
+    output = tmp_path / "out.jsonl"
+
+    report = process_file(landing, output, model=load_model())
+
+    assert (report.processed, report.rejected) == (1, 0)
+    (record,) = jsonl.read(output)
+    assert record["text_raw"] == "物流太慢了\U0001f621 客服不理人\ufffd"
+    assert record["text_clean"] == "物流太慢了\U0001f621 客服不理人"
+
+
+def test_numbers_elasticsearch_cannot_store_are_set_aside_by_the_process_stage(
+    koubei_home: str, tmp_path: Path
+) -> None:
+    """``engagement`` and ``followers`` are ``long`` fields and ``rating`` a ``float`` in the
+    posts template: a count past 2**63 - 1 or a rating of 1e300 passed the model, was
+    processed, and only Elasticsearch refused it, far from the landing file and line."""
+    lines = [
+        _line(_record(1, engagement={"likes": 10**20})),
+        _line(_record(2, author={"followers": -(2**70)})),
+        _line(_record(3, rating=1e300)),
+        _line(_record(4, engagement={"likes": 2**63 - 1}, rating=4.5)),
+    ]
+    landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
+
+    report = process_file(landing, tmp_path / "out.jsonl", model=load_model())
+
+    assert (report.processed, report.rejected) == (1, 3)
+    rejected = list(jsonl.read(Path(report.rejected_file or "")))
+    assert [(r["line"], r["reason"].split(":")[0]) for r in rejected] == [
+        (1, "engagement.likes"),
+        (2, "author.followers"),
+        (3, "rating"),
+    ]
+
+
 def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
     koubei_home: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -161,6 +208,15 @@ def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path: Path) -> Non
     path = tmp_path / "bom.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + _line(_record(1)) + _line(_record(2)))
     assert [r["native_id"] for r in jsonl.read(path)] == ["test-shop-1", "test-shop-2"]
+
+
+def test_files_joined_with_cat_keep_the_record_after_each_byte_order_mark(tmp_path: Path) -> None:
+    """``cat a.jsonl b.jsonl`` of two files saved with a BOM puts the second BOM at the start of
+    a line in the middle: that record was set aside as 'Unexpected UTF-8 BOM'."""
+    first, second = (b"\xef\xbb\xbf" + _line(_record(n)) + _line(_record(n + 1)) for n in (1, 3))
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(first + second)
+    assert [r["native_id"] for r in jsonl.read(path)] == [f"test-shop-{n}" for n in range(1, 5)]
 
 
 def test_strict_reading_names_the_file_and_line(tmp_path: Path) -> None:
@@ -211,3 +267,34 @@ def _stray_indices(es: Elasticsearch, prefix: str) -> list[str]:
     """Posts indices for the injected impossible years (templates may open this month's too)."""
     months = sorted(es.indices.get(index=f"{prefix}-posts-*"))
     return [name for name in months if name.rsplit("-", 1)[1][:4] in {"2170", "1773"}]
+
+
+def test_a_run_being_compressed_is_processed_once_from_its_whole_plain_file(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gzip run1.jsonl`` (an operator compressing old runs, README) writes ``run1.jsonl.gz``
+    beside the plain file and removes the plain one when done. A cycle in between saw two
+    pending files with one output: it processed the plain file, then the half-written ``.gz``
+    over it (its cut set aside), and once gzip removed the plain file the records after the cut
+    were in no output: lost, and the run counted twice."""
+    import gzip
+
+    whole = b"".join(_line(_record(n)) for n in range(1, 41))
+    _landing(koubei_home, "test-shop", "run1.jsonl", [whole])
+    compressed = gzip.compress(whole)
+    gz = _landing(koubei_home, "test-shop", "run1.jsonl.gz", [compressed[: len(compressed) // 2]])
+
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    (report,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert (Path(report["source_file"]).name, report["processed"], report["rejected"]) == (
+        "run1.jsonl",
+        40,
+        0,
+    )
+    output = paths.state_dir("processed") / "test-shop" / "run1.jsonl"
+    assert [r["native_id"] for r in jsonl.read(output)] == [f"test-shop-{n}" for n in range(1, 41)]
+
+    gz.write_bytes(compressed)  # gzip done: the plain file goes
+    (gz.parent / "run1.jsonl").unlink()
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    assert capsys.readouterr().out.strip() == "nothing to process"

@@ -57,3 +57,31 @@ def test_two_workers_give_exactly_the_sequential_result(
         assert enricher.chunks_by_helpers > 0 and enricher.chunks_here > 0
     assert json.dumps(parallel, sort_keys=True) == json.dumps(sequential, sort_keys=True)
     assert parallel[-1]["dup_cluster"] == parallel[0]["dup_cluster"]
+
+
+def test_a_text_that_cleaning_empties_is_scored_as_having_no_words(
+    tmp_path: Path, model, review_records
+) -> None:  # type: ignore[no-untyped-def]
+    """Cleaning can leave nothing: a post that is only a script, a link, site furniture or a
+    spam line. The stages then read ``text_raw`` instead (``text_clean or text_raw``): the
+    script was scored negative (0.34) and counted in the brand's negative share, the spam line
+    neutral, and two posts of different links were one near-duplicate cluster."""
+    base = review_records(1)[0]
+    raws = [
+        "<script>var _hmt = _hmt || []; (function() { var hm = document.createElement('script');"
+        " hm.src = 'https://hm.baidu.com/hm.js?1a2b3c'; })();</script>",
+        "国产精品区一区二区免费",  # the spam line of a crawled page (pages/001, its last line)
+        "本文来源：新浪财经\n责任编辑：张三",
+        "https://item.taobao.com/item.htm?id=111111",
+        "https://item.taobao.com/item.htm?id=222222",
+    ]
+    records = [
+        dict(base, id=f"shop_json:e{n}", native_id=f"e{n}", text_raw=raw)
+        for n, raw in enumerate(raws)
+    ]
+    processed = process_records(records, model=model, dedup_state_dir=tmp_path)
+    for record in processed:
+        assert record["text_clean"] == ""
+        assert record["sentiment"]["label"] == "no_opinion", record["text_raw"]
+        assert record["aspects"] == []
+    assert len({record["dup_cluster"] for record in processed}) == len(raws)

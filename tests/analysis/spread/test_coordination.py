@@ -82,6 +82,8 @@ def test_small_share_stays_organic() -> None:
 
 def test_normalise_strips_markup_digits_and_punctuation() -> None:
     assert normalise("【广告】第1名！@某人 http://x.cn/a [哈哈]好喝") == "广告第名好喝"
+    # A link glued to words took them along, so two different scripts read as one.
+    assert normalise("http://t.cn/A6abcd鲜牧牛奶有异物") == "鲜牧牛奶有异物"
 
 
 def test_follower_counts_as_pages_write_them() -> None:

@@ -49,6 +49,13 @@ def test_load_then_search_from_the_terminal(
     assert {h["id"] for h in hits} == {f"weibo:{i}" for i in range(40) if i % 2 and i % 3 == 0}
     assert all(h["_highlights"] for h in hits)
 
+    # A day alone as --end includes that day: "--end 2026-11-20" was midnight at its start,
+    # and with --start the same day the range was refused as empty.
+    one_day = ["--start", "2026-11-20", "--end", "2026-11-20", "--json", "-n", "50"]
+    found = koubei("search", *one_day, "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    assert found.returncode == 0, found.stderr
+    assert len(found.stdout.splitlines()) == 40
+
     text = koubei("search", "--brand", "奶茶甲", "-n", "3", "--prefix", index_prefix,
                   es_url=es_url, home=koubei_home)  # fmt: skip
     assert text.returncode == 0, text.stderr

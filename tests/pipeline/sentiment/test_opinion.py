@@ -71,6 +71,11 @@ def test_own_text_and_residue() -> None:
     assert own_text("回复@小李:同意") == "同意"
     assert is_no_opinion("转发微博 @a [赞] http://t.cn/x 🎉")
     assert not is_no_opinion("转发抽奖，好开心")
+    # A link glued to the words after it (Weibo check-ins, copied share text) took them along:
+    # the complaint read as a post with no words of its own.
+    assert not is_no_opinion("http://t.cn/A6abcd太难喝了")
+    assert not is_no_opinion("我在:http:t.cn/zl7Xr4E 退货")
+    assert is_no_opinion("http://t.cn/A6abcd")
 
 
 def test_no_opinion_is_a_valid_record_label(model: SentimentModel) -> None:
