@@ -81,7 +81,7 @@ def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
 @task(retries=3, retry_delay_seconds=[5, 15, 45])
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
-    from koubei.pipeline.index.spool import index_file
+    from koubei.pipeline.index.spool import SpooledAuthError, index_file
     from koubei.pipeline.index.templates import ensure_templates
 
     es = client_from_env()
@@ -98,16 +98,22 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
             continue
-        # A file whose documents were spooled is not done: replay delivers them next run.
-        # (Documents rejected for good went to the dead letters and count as ``failed``.)
-        if not report.get("spooled"):
-            ledger.mark_indexed(path, report)
+        except SpooledAuthError as exc:
+            # Credentials refused mid-file: its documents are accounted for (spooled). Left
+            # pending, each retry of this task and each cycle spooled the whole file again.
+            ledger.mark_indexed(path, _counts(exc.report))
+            raise
+        # Done: each document was acknowledged, dead-lettered (``failed``) or spooled, and the
+        # spool file is written (atomically) before index_file returns; the replay delivers it.
+        # A file with spooled documents used to stay pending: each cycle sent it again and
+        # spooled a document the cluster keeps refusing (a closed month) once more, one more
+        # copy per cycle beside the replay's own.
+        ledger.mark_indexed(path, report)
         for key, value in report.items():
             totals[key] = totals.get(key, 0) + value
-    # Spooled documents mean the node went away during the run. A refresh would then fail, and
-    # Prefect's retry of this task would read every pending file again and spool it a second
-    # time (an older copy replayed after a newer write would bring back older counts); the next
-    # cycle replays the spool, then indexes the still-pending files.
+    # Spooled documents mean the node went away during the run (or refused some for its state).
+    # A refresh would then fail, and the task raise for nothing (the files are done, their
+    # documents spooled); the next cycle replays the spool.
     if not totals.get("spooled"):
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:

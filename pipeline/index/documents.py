@@ -83,6 +83,10 @@ class IndexReport:
     seconds: float = 0.0
     dead_letter: Path | None = None
     spool_files: list[Path] = field(default_factory=list)
+    # The cluster was unreachable or kept refusing (retries used up, credentials refused): what
+    # was spooled was spooled for that, not only refused for the cluster's state (a closed
+    # month). Not a figure: left out of ``as_dict``.
+    unavailable: bool = False
 
     @property
     def acknowledged(self) -> int:
@@ -97,6 +101,7 @@ class IndexReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dead_letter = self.dead_letter or other.dead_letter
         self.spool_files += other.spool_files
+        self.unavailable = self.unavailable or other.unavailable
 
     def as_dict(self) -> dict[str, Any]:
         return {

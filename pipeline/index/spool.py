@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from koubei import jsonl, paths
 from koubei.log import get_logger
+from koubei.pipeline.index.client import ESAuthError
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -26,6 +27,16 @@ if TYPE_CHECKING:
     from koubei.pipeline.index.documents import IndexReport
 
 log = get_logger(__name__)
+
+
+class SpooledAuthError(ESAuthError):
+    """The cluster refused the credentials mid-run, raised once every document of the input was
+    acknowledged, dead-lettered or spooled (``report`` says how many of each): the input file
+    is accounted for. Keeping it as well added a full copy to the spool at every retry."""
+
+    def __init__(self, message: str, report: IndexReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def spool_dir(prefix: str) -> Path:
@@ -127,13 +138,21 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
     except OSError as exc:
         raise jsonl.JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     dead = DeadLetters(prefix)
+
+    def count_bad_lines(report: IndexReport) -> None:
+        report.sent += dead.count
+        report.failed += dead.count
+        report.dead_letter = report.dead_letter or dead.path
+
     try:
         report = index_records(es, readable_records(path, dead), prefix=prefix, **options)
+    except SpooledAuthError as exc:
+        dead.close()
+        count_bad_lines(exc.report)
+        raise
     finally:
         dead.close()
-    report.sent += dead.count
-    report.failed += dead.count
-    report.dead_letter = report.dead_letter or dead.path
+    count_bad_lines(report)
     return report
 
 
@@ -148,8 +167,10 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
     into a newer file (written atomically first), so a crash at any point loses nothing (a line
     that is not a record is dead-lettered with its file and line; a file that cannot be opened
     is kept and logged); a document sent twice is harmless because its ``_id`` is
-    deterministic. Stops at the first file that has to be re-spooled (the cluster is still
-    unavailable).
+    deterministic. Stops at the first file that meets the cluster unavailable (its rest is
+    re-spooled); a file of which only some documents are refused for the cluster's state (a
+    closed month) is re-spooled with those and the replay goes on: it used to stop there too,
+    so a backlog whose files each held such a post was delivered one file per cycle.
     """
     from koubei.pipeline.index.documents import IndexReport
 
@@ -163,9 +184,14 @@ def replay_spool(es: Elasticsearch, prefix: str, **options: Any) -> IndexReport:
         except jsonl.JsonlError as exc:
             log.error("spool file not replayed, kept", error=str(exc))
             continue
+        except SpooledAuthError:
+            # What was not acknowledged is in a newer spool file now: keeping this one too
+            # added a full copy of it at every refused replay (each retry, each cycle).
+            path.unlink()
+            raise
         total.add(report)
         path.unlink()
-        if report.spooled:
+        if report.unavailable:
             # The rest of the spool stays for the next replay; the re-spooled file is newer
             # than every remaining one, so order is kept up to the resend.
             break

@@ -9,11 +9,17 @@ stored of each (``last_seen``). The writer then updates a stored document in the
 holds it, and does not send a record from an older crawl than the stored copy
 (:func:`from_older_crawl`): an old file loaded again, or an old spool replayed after a newer
 crawl, must not put the old counts, sentiment and ``last_seen`` back.
+
+A month the operator closed (archived) answers no search. :func:`closed_months` names them and
+:func:`near_closed` says whether a post's time lies within :data:`MOVE_WINDOW` of one: such a
+post, not found elsewhere, may be stored there, and the writer spools it (as a write into that
+month is) until the month is reopened, rather than create a second copy.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -23,10 +29,24 @@ from koubei.crawlers.timeparse import parse_iso
 from koubei.pipeline.index.documents import INDEX_TIME_ALLOWANCE
 from koubei.pipeline.index.templates import month_name, posts_alias
 
-__all__ = ["LOOKUP_BATCH", "LookupIncomplete", "from_older_crawl", "stored_copies"]
+__all__ = [
+    "LOOKUP_BATCH",
+    "MOVE_WINDOW",
+    "LookupIncomplete",
+    "closed_months",
+    "from_older_crawl",
+    "near_closed",
+    "stored_copies",
+]
 
 # Ids one lookup search asks for (the search's size stays far below index.max_result_window).
 LOOKUP_BATCH = 1000
+# How far a re-crawl can move a post's created_at: a date shown without its time (``11-01``,
+# that day's midnight) and a relative ``3天前`` by less than a day, ``2周前`` by less than a week.
+# (``N个月前``/``N年前`` can move further: not covered.) Posts this close to a closed month wait in
+# the spool; a wider window would hold recent posts back whenever last month is closed.
+MOVE_WINDOW = timedelta(days=8)
+_MONTH = re.compile(r"-(\d{4})\.(\d{2})$")
 
 
 class LookupIncomplete(Exception):
@@ -69,6 +89,32 @@ def stored_copies(
         if hit["_id"] not in seen or last > seen[hit["_id"]]:
             seen[hit["_id"]] = last
     return stored, seen
+
+
+def closed_months(es: Elasticsearch, prefix: str) -> set[tuple[int, int]]:
+    """(year, month) of the months behind the read alias that are closed (none if no alias)."""
+    rows = es.options(ignore_status=404).cat.indices(
+        index=posts_alias(prefix), h="index,status", format="json", expand_wildcards="all"
+    )
+    closed: set[tuple[int, int]] = set()
+    for row in rows.body if isinstance(rows.body, list) else ():
+        if row.get("status") == "close":
+            month = _MONTH.search(month_name(str(row.get("index"))))
+            if month:
+                closed.add((int(month[1]), int(month[2])))
+    return closed
+
+
+def near_closed(created_at: Any, closed: set[tuple[int, int]]) -> bool:
+    """Whether ``created_at`` lies within :data:`MOVE_WINDOW` of one of the ``closed`` months
+    (UTC months, as the indices are cut), so a post stored there may have moved to here."""
+    created = _instant(created_at) if closed else None
+    if created is None:
+        return False
+    created = created.astimezone(UTC)
+    first, last = created - MOVE_WINDOW, created + MOVE_WINDOW
+    month, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    return any((m // 12, m % 12 + 1) in closed for m in range(month, end + 1))
 
 
 def from_older_crawl(last_seen: Any, stored_crawl: datetime | None) -> bool:

@@ -36,6 +36,9 @@ stored, and those are updated where they are: the month a post was first stored 
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
 which a search may not see yet (``refresh_interval``), are remembered for the same purpose. The
 lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`.
+A month the operator closed (archived) answers no search: a post not found elsewhere whose time
+lies within ``stored.MOVE_WINDOW`` of a closed month may be stored there, so it is spooled, as
+a write into that month is, until the month is reopened (the replay then updates it in place).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.client import ESAuthError, ESConfigError, auth_error
+from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
     IndexReport,
     prepare,
@@ -65,7 +68,9 @@ from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.stored import (
     LOOKUP_BATCH,
     LookupIncomplete,
+    closed_months,
     from_older_crawl,
+    near_closed,
     stored_copies,
 )
 from koubei.pipeline.index.templates import ensure_templates, posts_alias
@@ -123,6 +128,7 @@ class _Entry:
     tries: int = 0
     located: bool = False  # the index already holding this _id was looked up
     older: bool = False  # the stored copy comes from a later crawl: nothing to send
+    held: bool = False  # may be stored in a closed month, which no search sees: spool it
 
     @property
     def doc_id(self) -> str:
@@ -221,6 +227,8 @@ class _Writer:
         self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
         self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
+        self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
+        self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
@@ -299,9 +307,16 @@ class _Writer:
             return
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
         stored, seen = stored_copies(self.es, self.prefix, ids)
+        closed = self._closed_months()
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
+                created = entry.source.get("created_at")
+                if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
+                    entry.held = True  # maybe stored where no search looks: not created here
+                    self.held_ids.add(entry.doc_id)
+                    entry.located = True
+                    continue
                 if homes:
                     entry.op = "update"
                     latest = seen.get(entry.doc_id)
@@ -316,24 +331,44 @@ class _Writer:
                     self.placed.popitem(last=False)
                 entry.located = True
 
+    def _closed_months(self) -> set[tuple[int, int]]:
+        """The closed months behind the read alias (:func:`closed_months`), asked once a run.
+
+        An error propagates like the lookup's: the pass retries, then spools.
+        """
+        if self.closed is None:
+            self.closed = closed_months(self.es, self.prefix)
+        return self.closed
+
     def _drop_older(self, batch: list[_Entry], sent: deque[_Entry]) -> list[_Entry]:
-        """``batch`` without the entries whose stored copy is from a later crawl.
+        """``batch`` without the entries whose stored copy is from a later crawl, nor those
+        held for a closed month (kept for the spool).
 
         Re-loading an old file, or replaying an old spool after a newer crawl was indexed, used
         to put the old counts, sentiment and ``last_seen`` back over the newer ones. Such an
         entry is acknowledged as it stands (counted as updated: the post is stored, newer).
         """
-        newer = [entry for entry in batch if not entry.older]
+        newer = [entry for entry in batch if not entry.older and not entry.held]
         if len(newer) == len(batch):
             return batch
         for _ in batch:  # the batch was appended last: no answer has been read for it yet
             sent.pop()
         sent.extend(newer)
+        held = [entry for entry in batch if entry.held]
+        older = len(batch) - len(newer) - len(held)
         with self.lock:
-            self.report.updated += len(batch) - len(newer)
+            self.unsent.extend(held)
+            self.report.updated += older
             if self.bar is not None:
-                self.bar.update(len(batch) - len(newer))
-        log.info("stored copies from a later crawl kept", documents=len(batch) - len(newer))
+                self.bar.update(older)
+        if older:
+            log.info("stored copies from a later crawl kept", documents=older)
+        if held:
+            log.warning(
+                "documents that may be stored in a closed month spooled until it is reopened",
+                documents=len(held),
+                closed=sorted(self.closed or ()),
+            )
         return newer
 
     def _pass(self, first: list[_Entry]) -> _Round:
@@ -461,30 +496,34 @@ class _Writer:
                         self._give_up([], exc)
                         crash = crash or exc
             failure = self.failure
+            self.report.unavailable = failure is not None
             if failure is not None or self.unsent:
                 if failure is not None and not spool and crash is None:
                     raise ClusterUnavailableError(f"Elasticsearch unavailable: {failure}")
                 self._spool(failure)
             if crash is not None:
                 raise crash
+            # Credentials refused mid-run: the documents are kept, then fail clearly, saying
+            # (``SpooledAuthError.report``) that every document is accounted for.
             if isinstance(failure, _Refused):
-                raise ESAuthError(
+                raise spool_mod.SpooledAuthError(
                     f"Elasticsearch refused the configured credentials: {failure}; "
-                    f"{self.report.spooled} documents spooled for `koubei index replay`"
+                    f"{self.report.spooled} documents spooled for `koubei index replay`",
+                    self.report,
                 )
             if isinstance(failure, AuthenticationException | AuthorizationException):
-                # Credentials revoked mid-run: the documents are kept, then fail clearly.
                 error = auth_error(self.es, failure)
-                raise type(error)(
-                    f"{error}; {self.report.spooled} documents spooled for `koubei index replay`"
+                raise spool_mod.SpooledAuthError(
+                    f"{error}; {self.report.spooled} documents spooled for `koubei index replay`",
+                    self.report,
                 ) from None
         finally:
             if self.bar is not None:
                 self.bar.close()
             self.dead.close()
-        self.report.failed = self.dead.count
-        self.report.dead_letter = self.dead.path
-        self.report.seconds = time.perf_counter() - started
+            self.report.failed = self.dead.count
+            self.report.dead_letter = self.dead.path
+            self.report.seconds = time.perf_counter() - started
         return self.report
 
     def _spool(self, cause: BaseException | str | None) -> None:
@@ -573,5 +612,6 @@ def index_records(
                 raise ClusterUnavailableError(f"Elasticsearch unavailable: {exc}") from exc
             writer.input = iter(records)
             writer._spool(exc)
+            writer.report.unavailable = True
             return writer.report
     return writer.run(records, spool=spool, progress=progress)

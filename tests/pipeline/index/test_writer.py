@@ -154,6 +154,27 @@ def test_a_400_from_the_clusters_state_is_spooled_and_replayed_not_dead_lettered
     assert (replay_spool(es, index_prefix).created, _count(es, index_prefix)) == (1, 6)
 
 
+def test_a_replay_goes_on_past_a_file_whose_documents_the_cluster_refuses_for_now(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """A spool file holding a post of a closed month is re-spooled at each replay (refused for
+    the cluster's state). The replay used to stop at any re-spooled file, as if the cluster
+    were down: after an outage whose spool files each held one such post, each cycle
+    delivered one file's documents, and the rest of the backlog waited a cycle per file."""
+    october = "2026-10-15T12:00:00+08:00"
+    index_records(es, [make_record(1, created_at=october)], prefix=index_prefix)
+    es.indices.close(index=f"{index_prefix}-posts-2026.10")
+    for n in (10, 20, 30):  # three cycles' spool files, each with one post of October
+        spooled = [make_record(n, created_at=october), make_record(n + 1), make_record(n + 2)]
+        assert spool.write_spool(index_prefix, spooled)[1] == 3
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.sent, replayed.created, replayed.spooled) == (9, 6, 3)
+    es.indices.refresh(index=posts_alias(index_prefix), ignore_unavailable=True)
+    open_months = es.count(index=posts_alias(index_prefix), ignore_unavailable=True)
+    assert open_months["count"] == 6
+    assert spool.spooled_count(index_prefix) == 3
+
+
 def test_an_older_crawl_loaded_again_never_overwrites_a_newer_one(
     es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
 ) -> None:

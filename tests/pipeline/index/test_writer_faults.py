@@ -180,11 +180,88 @@ def test_the_flows_index_task_spools_once_when_the_node_goes_away(
     assert totals["spooled"] > 0
     assert totals.get("created", 0) + totals["spooled"] == total
     assert spool.spooled_count(index_prefix) == totals["spooled"]
-    assert ledger.pending_index() == [processed]  # not done: the next cycle indexes it again
+    # Done: what was not acknowledged waits in the spool (sending the file again each cycle
+    # spooled it once more; see the next test).
+    assert ledger.pending_index() == []
 
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     replayed = replay_task.fn(index_prefix)
     assert replayed["sent"] == totals["spooled"]
-    again = index_pending.fn(index_prefix, False)
-    assert again.get("spooled", 0) == 0 and ledger.pending_index() == []
+    assert replayed.get("spooled", 0) == 0 and spool.spool_files(index_prefix) == []
     assert _stored(es, index_prefix) == (total, total)
+
+
+def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
+    es: Elasticsearch, index_prefix: str, koubei_home: str
+) -> None:
+    """A post of a month the operator closed (an archived month; a re-crawl or a backfill of an
+    old post) is refused with 400 ``index_closed_exception``: the cluster's state, so it is
+    spooled until the month is reopened. The processed file holding it used to stay pending
+    because something of it was spooled: every cycle sent the whole file again and spooled the
+    post once more, while the replay re-spooled the copy before, so the spool gained a copy of
+    the post per cycle for as long as the month stayed closed (4 after 4 cycles). The spool is
+    where an unacknowledged document waits (written atomically before the file is marked), so
+    the file is done once its documents are acknowledged, dead-lettered or spooled."""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.monitor import replay_spool as replay_task
+    from koubei.pipeline import ledger
+
+    october = "2026-10-15T12:00:00+08:00"
+    index_records(es, [build_record(1, created_at=october)], prefix=index_prefix)
+    archived = f"{index_prefix}-posts-2026.10"
+    es.indices.close(index=archived)
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(2, created_at=october), build_record(3)])
+    for _ in range(4):  # four cycles: replay, then index what is pending
+        replay_task.fn(index_prefix)
+        index_pending.fn(index_prefix, False)
+    assert spool.spooled_count(index_prefix) == 1
+    assert len(spool.spool_files(index_prefix)) == 1
+    assert ledger.pending_index() == []
+
+    es.indices.open(index=archived)
+    es.cluster.health(index=archived, wait_for_status="yellow", timeout="60s")
+    replayed = replay_task.fn(index_prefix)
+    assert (replayed["sent"], replayed["created"], replayed["spooled"]) == (1, 1, 0)
+    assert spool.spool_files(index_prefix) == []
+    assert _stored(es, index_prefix) == (3, 3)
+
+
+def test_writes_refused_for_the_credentials_keep_one_copy_in_the_spool_across_retries(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Credentials that may no longer write (revoked mid-incident, a role without ``write`` on a
+    month): the writer spools what it could not send, then raises one clear error. The spool
+    file being replayed (or the processed file being indexed) was kept as well, so each retry
+    of the flow's task, and each later cycle, added another full copy: 4 copies of a 5-document
+    spool file after 3 refused replays, the processed file spooled again by every retry."""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.pipeline import ledger
+    from koubei.pipeline.index.client import ESAuthError
+
+    spool.write_spool(index_prefix, [build_record(i) for i in range(5)])
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(i) for i in range(5, 9)])
+
+    def plan(method: str, path: str, n: int) -> int | None:
+        return 403 if path.endswith("/_bulk") else None
+
+    with faulty_proxy(es_url, plan) as (url, injected):
+        through = Elasticsearch(url, request_timeout=30, max_retries=0)
+        for _ in range(3):  # the flow's replay task and its two retries
+            with pytest.raises(ESAuthError):
+                replay_spool(through, index_prefix)
+        monkeypatch.setenv("KOUBEI_ES_URL", url)
+        with pytest.raises(ESAuthError):
+            index_pending.fn(index_prefix, False)
+        assert index_pending.fn(index_prefix, False).get("sent", 0) == 0  # the task's retry
+    assert injected[403] >= 4
+    assert spool.spooled_count(index_prefix) == 5 + 4
+    assert ledger.pending_index() == []  # its documents wait in the spool
+
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.sent, replayed.created, replayed.spooled) == (9, 9, 0)
+    assert _stored(es, index_prefix) == (9, 9)

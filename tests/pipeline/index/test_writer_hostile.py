@@ -9,7 +9,7 @@ instant on each crawl. The alias must still hold one document per ``_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -66,6 +66,42 @@ def test_a_recrawl_that_moves_created_at_to_another_month_updates_the_one_docume
     hits = _stored(es, index_prefix, "weibo:1")
     assert len(hits) == 1
     assert hits[0]["_index"] == posts_index(index_prefix, date_only["created_at"])
+
+
+def test_a_recrawl_that_moves_a_post_out_of_a_closed_month_makes_no_second_copy(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """The lookup search cannot see a month the operator closed (an archived month): a re-crawl
+    that moved a post stored there into the next month created a second document, found once
+    the month was reopened. Now a post whose time lies within a re-crawl's reach of a closed
+    month is spooled, like a write into that month, until it is reopened; the replay then
+    updates it where it is. A post far from every closed month is indexed as usual."""
+    day = _month_start(clock)
+    date_only = make_record(1, created_at=day, time_precision="day", crawled_at=day)
+    full_time = make_record(
+        1,
+        created_at=day.replace(hour=9, minute=30),
+        crawled_at=day.replace(hour=10),
+        engagement={"likes": 50, "reposts": 0, "comments": 0, "helpful": 0},
+    )
+    far = make_record(2, created_at=day - timedelta(days=75), crawled_at=day)
+    assert index_records(es, [date_only], prefix=index_prefix).created == 1
+    archived = posts_index(index_prefix, date_only["created_at"])
+    es.indices.close(index=archived)
+    moved = index_records(es, [full_time, far], prefix=index_prefix)
+    assert (moved.sent, moved.created, moved.spooled, moved.failed) == (2, 1, 1, 0)
+    assert [r["id"] for f in spool.spool_files(index_prefix) for r in read(f)] == ["weibo:1"]
+    assert replay_spool(es, index_prefix).spooled == 1  # still closed: kept
+
+    es.indices.open(index=archived)
+    es.cluster.health(index=archived, wait_for_status="yellow", timeout="60s")
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.updated, replayed.spooled) == (0, 1, 0)
+    (hit,) = _stored(es, index_prefix, "weibo:1")
+    assert hit["_index"] == archived
+    assert hit["_source"]["engagement"]["likes"] == 50
+    assert hit["_source"]["created_at"] == full_time["created_at"]
 
 
 @pytest.mark.parametrize("in_flight", [1, 2])
