@@ -14,7 +14,7 @@ One retry layer, here: the client is used with ``max_retries=0`` and ``streaming
 its own retries off, so a retry is counted once and backs off once. Every answer falls in one
 of three classes:
 
-* **the document's fault** (HTTP 400 mapping/parsing errors, :data:`DOCUMENT_FAULTS`; a
+* **the document's fault** (HTTP 400 mapping/parsing errors, :data:`answers.DOCUMENT_FAULTS`; a
   document too big for the cluster's ``http.max_content_length`` even alone, a record without
   id or date): dead-lettered with the reason; retrying would fail forever;
 * **retryable** (429, 5xx, a write block, connection errors and timeouts): sent again with
@@ -58,6 +58,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
+from koubei.pipeline.index.answers import documents_fault, error_type, retryable
 from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
     IndexReport,
@@ -86,19 +87,6 @@ __all__ = [
 
 log = get_logger(__name__)
 
-# Error types of a 400 that the document's content caused (its JSON, a field against the
-# mapping): retrying it would fail forever. Every other 400 is the cluster's state (a closed
-# index, a month's alias with no write index, the cluster's shard limit reached when a new
-# month is created) and the document is spooled for a replay once that is mended.
-DOCUMENT_FAULTS = frozenset(
-    {
-        "document_parsing_exception",
-        "mapper_parsing_exception",
-        "strict_dynamic_mapping_exception",
-        "x_content_parse_exception",
-        "illegal_argument_exception",
-    }
-)
 MIN_CHUNK_BYTES = 16 * 1024
 # Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
 MAX_ID_BYTES = 512
@@ -174,25 +162,6 @@ def _check_id(record: dict[str, Any]) -> None:
     size = len(str(doc_id).encode("utf-8", "surrogatepass"))
     if size > MAX_ID_BYTES:
         raise ValueError(f"id is {size} bytes; Elasticsearch takes at most {MAX_ID_BYTES} bytes")
-
-
-def _error_type(error: Any) -> str | None:
-    return error.get("type") if isinstance(error, dict) else None
-
-
-def _documents_fault(error: Any) -> bool:
-    """A 400 the document's content caused (see :data:`DOCUMENT_FAULTS`)."""
-    kind = _error_type(error)
-    if kind == "illegal_argument_exception":
-        # Also what a month's name answers when it is an alias of several indices and none is
-        # the write index: the cluster's state, not the document's content.
-        return "write index" not in str(error.get("reason") or "")
-    return kind in DOCUMENT_FAULTS
-
-
-def _retryable(status: int, error: Any) -> bool:
-    # A write block (a migration is copying this index) is waited for like a 429.
-    return status == 429 or status >= 500 or _error_type(error) == "cluster_block_exception"
 
 
 class _Writer:
@@ -436,14 +405,14 @@ class _Writer:
             outcome.again.append(entry)
         elif status == 413 and whole_request is not None:
             outcome.oversized.setdefault(id(whole_request), []).append(entry)
-        elif status in (401, 403) and _error_type(error) != "cluster_block_exception":
+        elif status in (401, 403) and error_type(error) != "cluster_block_exception":
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, str(reason)))
-        elif _retryable(status, error) or status == 409:
+        elif retryable(status, error) or status == 409:
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
-        elif status == 400 and whole_request is None and _documents_fault(error):
+        elif status == 400 and whole_request is None and documents_fault(error):
             reason = error.get("reason") if isinstance(error, dict) else str(error)
             self._dead(entry, status=status, reason=str(reason), error=error or None)
         else:

@@ -1,0 +1,47 @@
+"""What a bulk item's answer means for its document: its own fault, or worth retrying.
+
+The writer (:mod:`koubei.pipeline.index.writer`) sorts every answer into three classes: the
+document's fault (dead-lettered), retryable (sent again with back-off), anything else (spooled).
+These are the first two tests; everything they do not claim is the third class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["DOCUMENT_FAULTS", "documents_fault", "error_type", "retryable"]
+
+# Error types of a 400 that the document's content caused (its JSON, a field against the
+# mapping): retrying it would fail forever. Every other 400 is the cluster's state (a closed
+# index, a month's alias with no write index, the cluster's shard limit reached when a new
+# month is created) and the document is spooled for a replay once that is mended.
+DOCUMENT_FAULTS = frozenset(
+    {
+        "document_parsing_exception",
+        "mapper_parsing_exception",
+        "strict_dynamic_mapping_exception",
+        "x_content_parse_exception",
+        "illegal_argument_exception",
+    }
+)
+
+
+def error_type(error: Any) -> str | None:
+    """The ``type`` of an item's ``error`` in a bulk answer, if it has one."""
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def documents_fault(error: Any) -> bool:
+    """A 400 the document's content caused (see :data:`DOCUMENT_FAULTS`)."""
+    kind = error_type(error)
+    if kind == "illegal_argument_exception":
+        # Also what a month's name answers when it is an alias of several indices and none is
+        # the write index: the cluster's state, not the document's content.
+        return "write index" not in str(error.get("reason") or "")
+    return kind in DOCUMENT_FAULTS
+
+
+def retryable(status: int, error: Any) -> bool:
+    """An answer worth sending again after a back-off: 429, 5xx, or a write block."""
+    # A write block (a migration is copying this index) is waited for like a 429.
+    return status == 429 or status >= 500 or error_type(error) == "cluster_block_exception"
