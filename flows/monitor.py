@@ -63,6 +63,8 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
 def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]:
     from koubei.pipeline.process import process_pending_files
 
+    for stray in ledger.stray_landing():
+        get_run_logger().warning(ledger.stray_warning(stray))
     pending = ledger.pending_landing()
     reports = process_pending_files(pending, workers=workers, progress=progress)
     return [asdict(r) for r in log_progress(reports, len(pending))]

@@ -41,6 +41,21 @@ def landing_files(source: str | None = None) -> list[Path]:
     )
 
 
+def stray_landing() -> list[Path]:
+    """Landing files outside any source's folder (``landing/run.jsonl``): never processed, as
+    the source a record came from is its folder's name. Said so by the stage that skips them."""
+    root = paths.state_dir("landing")
+    return sorted(path for pattern in LANDING_PATTERNS for path in root.glob(pattern))
+
+
+def stray_warning(path: Path) -> str:
+    """One line naming a stray landing file and where it belongs."""
+    return (
+        f"{path} is not in a source's folder, so it is not processed: move it to "
+        f"{path.parent}/<source>/{path.name} (the source is the folder's name)"
+    )
+
+
 def processed_name(landing: Path) -> str:
     """The landing file's name as plain JSON Lines (``run.jsonl.gz`` → ``run.jsonl``)."""
     return landing.name.removesuffix(".gz")

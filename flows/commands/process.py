@@ -47,6 +47,8 @@ def _process(args: argparse.Namespace) -> int:
     from koubei.pipeline import ledger
     from koubei.pipeline.process import process_pending_files
 
+    for stray in ledger.stray_landing():
+        print(f"koubei: warning: {ledger.stray_warning(stray)}", file=sys.stderr)
     pending = ledger.pending_landing(args.source)
     if not pending:
         print("nothing to process")

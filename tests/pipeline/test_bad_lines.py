@@ -116,6 +116,19 @@ def test_koubei_process_goes_on_past_bad_files_and_does_not_fail_again(
     assert capsys.readouterr().out.strip() == "nothing to process"
 
 
+def test_a_file_landed_outside_a_sources_folder_is_named_not_skipped_in_silence(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``landing/run1.jsonl`` (no source folder) was never processed and nothing said so."""
+    stray = paths.state_dir("landing") / "run1.jsonl"
+    stray.write_bytes(_line(_record(1)))
+    assert main(["process", "--no-progress", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "nothing to process"
+    assert f"{stray} is not in a source's folder" in captured.err
+    assert "landing/<source>/run1.jsonl" in captured.err
+
+
 def test_lone_surrogate_escapes_become_replacement_characters_and_the_record_is_kept(
     koubei_home: str, tmp_path: Path
 ) -> None:
