@@ -126,11 +126,12 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
-    from koubei.pipeline.index.client import client_from_env, index_prefix
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:
+        check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
         return fetch_cascade(es, prefix or index_prefix(), post_id)
     finally:
         es.close()

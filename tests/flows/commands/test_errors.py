@@ -6,10 +6,13 @@ isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught befo
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -304,6 +307,74 @@ def test_an_unusable_elasticsearch_url(
     code, err = koubei(tmp_path, *argv, env=env)
     _one_line(code, err, *words)
     assert "pw-123456" not in err[0]
+
+
+class _NotElasticsearch(http.server.BaseHTTPRequestHandler):
+    """Another HTTP service where KOUBEI_ES_URL points (a Kibana, a proxy's error page, a
+    web server): it answers every request, but never as Elasticsearch."""
+
+    status = 404
+
+    def _answer(self) -> None:
+        body = b"<!DOCTYPE html><html><body><h1>Not here</h1></body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Answers200(_NotElasticsearch):
+    status = 200
+
+
+@pytest.fixture(params=[_NotElasticsearch, _Answers200], ids=["404", "200-html"])
+def not_elasticsearch(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("index", "status"),
+        ("index", "replay"),
+        ("search", "牛奶"),
+        ("spread", "weibo:1", "--no-pictures"),
+        ("report", "daily", "--date", "2026-11-20"),
+        ("kibana", "check"),
+        ("spikes", "backtest", "--brand", "鲜牧"),
+    ],
+)
+def test_an_elasticsearch_url_where_another_http_server_answers(
+    tmp_path: Path, not_elasticsearch: str, argv: tuple[str, ...]
+) -> None:
+    """Each was a traceback (``NotFoundError(404, '<!DOCTYPE HTML>...``) or a page of HTML."""
+    code, err = koubei(tmp_path, *argv, env={"KOUBEI_ES_URL": not_elasticsearch})
+    _one_line(code, err, not_elasticsearch, "not Elasticsearch", "KOUBEI_ES_URL")
+    assert "DOCTYPE" not in err[0]
+    assert code == 2
+
+
+def test_a_kibana_url_where_another_http_server_answers(
+    tmp_path: Path, not_elasticsearch: str
+) -> None:
+    """A 404 printed the server's whole HTML page; a 200 page was a JSONDecodeError traceback."""
+    code, err = koubei(tmp_path, "kibana", "import", "--url", not_elasticsearch)
+    _one_line(code, err, not_elasticsearch, "not Kibana", "--url")
+    assert "DOCTYPE" not in err[0]
+    assert code == 2
 
 
 @pytest.mark.parametrize(
