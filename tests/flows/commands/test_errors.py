@@ -377,6 +377,31 @@ def test_a_kibana_url_where_another_http_server_answers(
     assert code == 2
 
 
+@pytest.mark.parametrize("what", ["a directory", "not a database"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("alerts", "status"),
+        ("alerts", "retry-failed"),
+        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
+        ("alerts", "unsilence", "1"),
+    ],
+)
+def test_an_alerts_database_that_is_no_database(
+    tmp_path: Path, argv: tuple[str, ...], what: str
+) -> None:
+    """``--db`` (or ``$KOUBEI_HOME/alerts/alerts.db``) naming a folder or another file: it was
+    a ``sqlite3.OperationalError``/``DatabaseError`` traceback."""
+    db = tmp_path / "alerts.db"
+    if what == "a directory":
+        db.mkdir()
+    else:
+        db.write_text("timestamp,value\n2026-11-20T00:00:00,1\n" * 200, encoding="utf-8")
+    code, err = koubei(tmp_path, *argv, "--db", str(db))
+    _one_line(code, err, str(db), "alerts database")
+    assert code == 2
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
