@@ -20,6 +20,7 @@ __all__ = [
     "kibana_url",
     "non_negative_int",
     "platform",
+    "port",
     "positive_int",
 ]
 
@@ -116,6 +117,17 @@ def _at_least(value: str, low: int) -> int:
         number = low - 1
     if number < low:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
+    return number
+
+
+def port(value: str) -> int:
+    """A TCP port to listen on, 1 to 65535 (was an ``OverflowError`` from ``bind``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port from 1 to 65535")
     return number
 
 

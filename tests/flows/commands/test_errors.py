@@ -500,6 +500,16 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.parametrize("argv", [("alerts", "status"), ("process",), ("report", "serve")])
+def test_a_koubei_home_that_cannot_be_made(argv: tuple[str, ...]) -> None:
+    """A folder that cannot be created (here inside /proc, which refuses even root): the error
+    said only "/proc/koubei-home: No such file or directory", not that it is KOUBEI_HOME."""
+    home = Path("/proc/koubei-home")
+    code, err = koubei(home, *argv)
+    _one_line(code, err, str(home), "KOUBEI_HOME", "writable")
+    assert code == 2
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -512,6 +522,8 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
         ("search", "牛奶", "-n", "0"),
         ("search", "牛奶", "--platform", "weibo-search"),
         ("kibana", "link", "--platform", "tmall"),
+        ("report", "serve", "--port", "99999"),  # was an OverflowError traceback from bind()
+        ("report", "serve", "--port", "-1"),
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
