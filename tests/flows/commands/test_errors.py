@@ -270,6 +270,25 @@ def test_crawl_with_a_shared_queue_it_cannot_use(
     assert not (tmp_path / "landing").exists() and not (tmp_path / "health").exists()
 
 
+@pytest.mark.parametrize("argv", [("crawl", "shop-reviews"), ("run",)])
+def test_a_crawl_log_level_scrapy_cannot_use(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """It failed every crawl inside Scrapy ("crawler exited with 1", status degraded, exit 1)
+    and only the crawl's log file said why."""
+    env = {"KOUBEI_CRAWL_LOG_LEVEL": "LOUD", "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+           "KOUBEI_WEBHOOK_SECRET": "not-a-real-secret"}  # fmt: skip
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, "KOUBEI_CRAWL_LOG_LEVEL='LOUD'", "DEBUG")
+    assert code == 2
+    assert not (tmp_path / "landing").exists() and not (tmp_path / "logs").exists()
+
+
+def test_a_crawl_log_level_in_lower_case_is_taken() -> None:
+    from koubei.crawlers.runner import crawl_log_level
+
+    assert crawl_log_level({"KOUBEI_CRAWL_LOG_LEVEL": " debug "}) == "DEBUG"
+    assert crawl_log_level({}) == "INFO"
+
+
 def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
     # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
     landed = tmp_path / "landing" / "shop" / "r1.jsonl"
