@@ -584,3 +584,10 @@ def test_spread_file_with_a_record_of_the_wrong_shape(
     code, err = koubei(tmp_path, "spread", "--file", str(posts), "--no-pictures")
     _one_line(code, err, f"{posts}:2", *words)
     assert code == 2
+
+
+def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> None:
+    """It said "give either FILE.csv or --brand NAME, not both" when neither was given."""
+    code, err = koubei(tmp_path, "spikes", "backtest")
+    _one_line(code, err, "FILE.csv or --brand NAME, one of them")
+    assert code == 2
