@@ -182,7 +182,14 @@ def end_silence(args: argparse.Namespace) -> int:
     from koubei.analysis.alerts.silences import expire_silence
 
     ended = expire_silence(_db(args), args.id)
-    _print(args, {"id": args.id, "ended": ended}, "ended" if ended else "no such running silence")
+    if not ended and not args.json:
+        print(
+            f"alerts unsilence: no running silence #{args.id} (`koubei alerts status` lists "
+            "them; an ended or expired one needs no unsilence)",
+            file=sys.stderr,
+        )
+        return 1
+    _print(args, {"id": args.id, "ended": ended}, f"silence #{args.id} ended")
     return 0 if ended else 1
 
 

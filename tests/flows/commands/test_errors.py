@@ -591,3 +591,10 @@ def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> Non
     code, err = koubei(tmp_path, "spikes", "backtest")
     _one_line(code, err, "FILE.csv or --brand NAME, one of them")
     assert code == 2
+
+
+def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:
+    """It printed "no such running silence" on stdout, naming neither the id nor where to look."""
+    code, err = koubei(tmp_path, "alerts", "unsilence", "99")
+    _one_line(code, err, "#99", "koubei alerts status")
+    assert code == 1
