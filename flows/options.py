@@ -19,6 +19,7 @@ __all__ = [
     "iso_time",
     "kibana_url",
     "non_negative_int",
+    "output_dir",
     "platform",
     "port",
     "positive_int",
@@ -31,6 +32,16 @@ def existing_file(value: str) -> Path:
     if value != "-" and not path.is_file():
         reason = "is a directory" if path.is_dir() else "no such file"
         raise argparse.ArgumentTypeError(f"{value}: {reason}")
+    return path
+
+
+def output_dir(value: str) -> Path:
+    """A folder to write into: it may not exist yet, but neither it nor a parent is a file."""
+    path = Path(value)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            where = "is a file" if part == path else f"is under {part}, a file"
+            raise argparse.ArgumentTypeError(f"{value} {where}: give a directory")
     return path
 
 

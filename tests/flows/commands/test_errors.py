@@ -598,3 +598,20 @@ def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:
     code, err = koubei(tmp_path, "alerts", "unsilence", "99")
     _one_line(code, err, "#99", "koubei alerts status")
     assert code == 1
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> None:
+    """It drew the pictures into a FileExistsError/NotADirectoryError traceback."""
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        '{"id": "w:1", "author": {"name": "A"}, "text_raw": "鲜牧不好"}\n'
+        '{"id": "w:2", "author": {"name": "B"}, "parent_id": "w:1"}\n',
+        encoding="utf-8",
+    )
+    taken = tmp_path / "pictures"
+    taken.write_text("a file", encoding="utf-8")
+    out = taken if where == "a file" else taken / "sub"
+    code, err = koubei(tmp_path, "spread", "--file", str(posts), "--out", str(out))
+    _one_line(code, err, "argument --out", str(out), "directory")
+    assert code == 2
