@@ -15,6 +15,7 @@ __all__ = [
     "duration",
     "end_time",
     "existing_file",
+    "heap_size",
     "holdout_share",
     "iso_time",
     "kibana_url",
@@ -33,6 +34,17 @@ def existing_file(value: str) -> Path:
         reason = "is a directory" if path.is_dir() else "no such file"
         raise argparse.ArgumentTypeError(f"{value}: {reason}")
     return path
+
+
+def heap_size(value: str) -> str:
+    """A JVM heap size with its unit, as ``-Xmx`` takes it: ``512m``, ``1g``."""
+    import re
+
+    if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a heap size like 512m or 1g (a whole number and k, m or g)"
+        )
+    return value
 
 
 def output_dir(value: str) -> Path:

@@ -615,3 +615,21 @@ def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> No
     code, err = koubei(tmp_path, "spread", "--file", str(posts), "--out", str(out))
     _one_line(code, err, "argument --out", str(out), "directory")
     assert code == 2
+
+
+@pytest.mark.parametrize("heap", ["banana", "512", "0g", "1.5g"])
+def test_es_start_with_a_heap_the_jvm_cannot_take(tmp_path: Path, heap: str) -> None:
+    """It launched the node anyway: a LocalESError traceback carrying the JVM's Java stack."""
+    code, err = koubei(tmp_path, "es", "start", "--heap", heap)
+    _one_line(code, err, "argument --heap", repr(heap), "512m")
+    assert code == 2
+    assert not (tmp_path / "es").exists()
+
+
+def test_local_elasticsearch_failures_are_koubei_errors() -> None:
+    """A node that cannot be fetched or started (no JDK, no Maven, a crash at start) is told
+    in lines the CLI prints without a traceback, exit 1: not a user's typo, not a bug."""
+    from koubei.errors import KoubeiError
+    from koubei.es_local import LocalESError
+
+    assert issubclass(LocalESError, KoubeiError) and LocalESError.exit_code == 1
