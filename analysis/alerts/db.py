@@ -109,7 +109,7 @@ def _not_a_database(db_path: Path, why: str) -> KoubeiError:
     """A ``--db`` naming a folder or another kind of file (was a sqlite3 traceback)."""
     return KoubeiError(
         f"{db_path}: not an alerts database ({why}); give --db the SQLite file koubei keeps "
-        "(default $KOUBEI_HOME/alerts/alerts.db), or a new path to start an empty one"
+        "(default $KOUBEI_HOME/alerts/alerts.db)"
     )
 
 

@@ -633,3 +633,24 @@ def test_local_elasticsearch_failures_are_koubei_errors() -> None:
     from koubei.es_local import LocalESError
 
     assert issubclass(LocalESError, KoubeiError) and LocalESError.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("alerts", "status"),
+        ("alerts", "retry-failed"),
+        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
+        ("alerts", "unsilence", "1"),
+    ],
+)
+def test_an_alerts_database_given_with_db_that_is_not_there(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """A misspelt ``--db`` made a new empty database: status showed "open incidents: 0" and a
+    silence went where no flow reads it, both exit 0."""
+    typo = tmp_path / "alert.db"
+    code, err = koubei(tmp_path, *argv, "--db", str(typo))
+    _one_line(code, err, str(typo), "no alerts database", "alerts/alerts.db")
+    assert code == 2
+    assert not typo.exists()
