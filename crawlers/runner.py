@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from koubei import paths
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.health import Health, Status, assess, stamp, write_health
 from koubei.crawlers.pipelines.landing import landing_path
+from koubei.errors import KoubeiError
 from koubei.log import get_logger
 
 log = get_logger(__name__)
@@ -68,6 +70,31 @@ class CrawlReport:
         )
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def crawl_log_level(environ: Mapping[str, str]) -> str:
+    """Scrapy's log level from ``KOUBEI_CRAWL_LOG_LEVEL`` (any case; default ``INFO``).
+
+    Checked before any crawl starts: a level Python's logging does not know failed every
+    crawl inside Scrapy ("crawler exited with 1", source degraded) with the reason only in
+    the crawl's own log file.
+
+    Raises
+    ------
+    KoubeiError
+        Naming the variable, its value and the levels it takes.
+    """
+    value = environ.get("KOUBEI_CRAWL_LOG_LEVEL", "")
+    level = value.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise KoubeiError(
+            f"KOUBEI_CRAWL_LOG_LEVEL={value!r}: not a log level; use one of "
+            f"{', '.join(LOG_LEVELS)} (or unset it for INFO)"
+        )
+    return level
+
+
 def crawl_sources(
     sources: list[Source],
     brands: BrandsConfig,
@@ -103,6 +130,7 @@ def crawl_sources(
     """
     from koubei.crawlers.distributed import check_shared_queue
 
+    crawl_log_level(os.environ)
     check_shared_queue(settings or {})
     run_id = run_id or stamp()
     if parallel <= 1 or len(sources) <= 1:

@@ -48,7 +48,8 @@ ITEM_PIPELINES = {
     "koubei.crawlers.pipelines.landing.LandingPipeline": 900,
 }
 
-LOG_LEVEL = os.environ.get("KOUBEI_CRAWL_LOG_LEVEL", "INFO")
+# Any case; the runner refuses a value that is no level before a crawl starts (crawl_log_level).
+LOG_LEVEL = os.environ.get("KOUBEI_CRAWL_LOG_LEVEL", "").strip().upper() or "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 # Workers of one run share a run id and differ by KOUBEI_WORKER, which also names their landing

@@ -13,6 +13,7 @@ Elasticsearch was down are delivered before anything new.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -157,7 +158,8 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
     and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
     a misspelt or disabled one would otherwise crawl nothing without a word. A run that crawls
-    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``; ``KOUBEI_ES_REPLICAS``
+    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``, and a
+    ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS``
     must be a whole number.
     """
     from koubei.analysis.alerts.channels import build_channels
@@ -171,7 +173,9 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     replica_count()  # KOUBEI_ES_REPLICAS, read when the templates are installed
     if crawling:
         from koubei.crawlers.distributed import check_shared_queue
+        from koubei.crawlers.runner import crawl_log_level
 
+        crawl_log_level(os.environ)
         check_shared_queue({})
 
 

@@ -15,11 +15,14 @@ __all__ = [
     "duration",
     "end_time",
     "existing_file",
+    "heap_size",
     "holdout_share",
     "iso_time",
     "kibana_url",
     "non_negative_int",
+    "output_dir",
     "platform",
+    "port",
     "positive_int",
 ]
 
@@ -30,6 +33,27 @@ def existing_file(value: str) -> Path:
     if value != "-" and not path.is_file():
         reason = "is a directory" if path.is_dir() else "no such file"
         raise argparse.ArgumentTypeError(f"{value}: {reason}")
+    return path
+
+
+def heap_size(value: str) -> str:
+    """A JVM heap size with its unit, as ``-Xmx`` takes it: ``512m``, ``1g``."""
+    import re
+
+    if not re.fullmatch(r"[1-9][0-9]*[kKmMgG]", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a heap size like 512m or 1g (a whole number and k, m or g)"
+        )
+    return value
+
+
+def output_dir(value: str) -> Path:
+    """A folder to write into: it may not exist yet, but neither it nor a parent is a file."""
+    path = Path(value)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            where = "is a file" if part == path else f"is under {part}, a file"
+            raise argparse.ArgumentTypeError(f"{value} {where}: give a directory")
     return path
 
 
@@ -116,6 +140,17 @@ def _at_least(value: str, low: int) -> int:
         number = low - 1
     if number < low:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
+    return number
+
+
+def port(value: str) -> int:
+    """A TCP port to listen on, 1 to 65535 (was an ``OverflowError`` from ``bind``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port from 1 to 65535")
     return number
 
 

@@ -30,14 +30,21 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from koubei.errors import KoubeiError
+
 ES_VERSION = os.environ.get("KOUBEI_ES_VERSION", "9.2.4")
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 RUN_USER = "koubei-es"
 MIN_JDK = 21
 
 
-class LocalESError(RuntimeError):
-    """The local node could not be fetched, started or reached."""
+class LocalESError(KoubeiError, RuntimeError):
+    """The local node could not be fetched, started or reached.
+
+    The CLI prints its message (with the node's last output) without a traceback, exit 1.
+    """
+
+    exit_code = 1
 
 
 @dataclass

@@ -34,15 +34,28 @@ def home() -> Path:
     return root
 
 
-def _make_dir(path: Path, root: Path) -> None:
+def _make_dir(path: Path, root: Path, variable: str = "KOUBEI_HOME") -> None:
+    """Create ``path`` (below ``root``, which ``variable`` names), or one line saying why not."""
+    from koubei.errors import KoubeiError
+
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # KOUBEI_HOME=/dev/null, or a file in the way
-        from koubei.errors import KoubeiError
-
         raise KoubeiError(
-            f"{path}: cannot be a directory (a file is in the way); KOUBEI_HOME is {root}"
+            f"{path}: cannot be a directory (a file is in the way); {variable} is {root}"
         ) from None
+    except OSError as exc:  # no permission, a read-only file system, a parent that cannot be
+        raise KoubeiError(
+            f"{path}: cannot create it ({exc.strerror or exc}); {variable} is {root}: "
+            f"set {variable} to a writable directory"
+        ) from None
+
+
+def make_dir(path: Path, variable: str) -> Path:
+    """Create a folder an environment variable names (``KOUBEI_REPORTS_DIR`` ...); the error
+    names the variable."""
+    _make_dir(path, path, variable)
+    return path
 
 
 def path_part(name: str) -> str:

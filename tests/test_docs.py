@@ -8,6 +8,7 @@ file's comments against the one schema (``koubei/config.py``), commented-out exa
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
@@ -175,3 +176,71 @@ def test_commented_out_examples_in_the_config_are_valid(tmp_path: Path) -> None:
     build_detectors(alerts, tmp_path / "alerts.yaml")
     config.load_sources(tmp_path)
     config.load_brands(tmp_path)
+
+
+def _commands_named(sentence: str) -> set[str]:
+    """``run``, ``alerts deliver|test`` ... in a README sentence, as ``alerts deliver``,
+    ``alerts test``; a command alone stands for every action it has."""
+    parser = build_parser()
+    found: set[str] = set()
+    for phrase in re.findall(r"`([a-z][a-z |-]*)`", sentence):
+        name, _, actions = phrase.partition(" ")
+        command = _subparsers(parser).get(name)
+        if command is None:
+            continue
+        subs = _subparsers(command)
+        chosen = actions.split("|") if actions else (sorted(subs) or [""])
+        found |= {f"{name} {a}".strip() for a in chosen}
+    return found
+
+
+def _commands_taking(option: str) -> set[str]:
+    found: set[str] = set()
+    for name, command in _subparsers(build_parser()).items():
+        for action, sub in (_subparsers(command) or {"": command}).items():
+            if option in {f for a in sub._actions for f in a.option_strings}:
+                found.add(f"{name} {action}".strip())
+    return found
+
+
+@pytest.mark.parametrize(
+    ("option", "start", "end"),
+    [
+        ("--config-dir", "`$KOUBEI_CONFIG_DIR` (default", ", `spikes` takes"),
+        ("--prefix", "`$KOUBEI_INDEX_PREFIX` (default `koubei`)", "also take `--prefix`"),
+    ],
+)
+def test_readme_names_exactly_the_commands_that_take_the_option(
+    option: str, start: str, end: str
+) -> None:
+    """ "`run`, `serve`, `crawl`, `alerts deliver|test` ... also take `--config-dir`": each
+    command named takes the option, and no command that takes it is left out."""
+    text = " ".join(_section("## Commands").split())
+    sentence = text[text.index(start) : text.index(end, text.index(start))]
+    named = _commands_named(sentence.split(";")[-1] if option == "--prefix" else sentence)
+    taking = _commands_taking(option)
+    if option == "--config-dir":
+        taking = {c for c in taking if not c.startswith("spikes ")}  # README: `--config`
+    assert named - taking == set(), f"README says these take {option}: {sorted(named - taking)}"
+    assert taking - named == set(), f"README omits {option} of {sorted(taking - named)}"
+
+
+def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults the README states, read from where the code keeps them."""
+    from koubei import es_local
+    from koubei.crawlers.runner import crawl_log_level
+    from koubei.pipeline.index.client import index_prefix
+
+    serve = _subparsers(_subparsers(build_parser())["report"])["serve"]
+    defaults = {a.dest: a.default for a in serve._actions}
+    assert f"127.0.0.1:{defaults['port']}" in README and defaults["host"] == "127.0.0.1"
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^\| `(KOUBEI_[A-Z_]+)`.*\| ([^|]+) \|$", README, flags=re.M)
+    }
+    monkeypatch.delenv("KOUBEI_INDEX_PREFIX", raising=False)
+    assert rows["KOUBEI_INDEX_PREFIX"] == f"`{index_prefix()}`"
+    assert rows["KOUBEI_CRAWL_LOG_LEVEL"] == f"`{crawl_log_level({})}`"
+    assert rows["KOUBEI_HOME"] == "`./var`"
+    if "KOUBEI_ES_VERSION" not in os.environ:  # the constant reads it at import
+        assert rows["KOUBEI_ES_VERSION"].startswith(f"`{es_local.ES_VERSION}`")

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from koubei import paths
+from koubei.errors import KoubeiError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -85,15 +86,31 @@ def default_db_path() -> Path:
 def connect(db_path: Path) -> sqlite3.Connection:
     """Open (and create) the database in autocommit mode; use :func:`transaction` to write."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    if db_path.is_dir():
+        raise _not_a_database(db_path, "a directory")
     conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    # WAL lets `koubei alerts status` read while a flow writes; FULL sync because an alert that
-    # was acknowledged as enqueued must survive a power cut.
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(SCHEMA)
-    _add_missing_columns(conn)
+    try:
+        conn.row_factory = sqlite3.Row
+        # WAL lets `koubei alerts status` read while a flow writes; FULL sync because an alert
+        # that was acknowledged as enqueued must survive a power cut.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise  # another process holds it past the timeout: not the user's file mistake
+        raise _not_a_database(db_path, str(exc)) from None
     return conn
+
+
+def _not_a_database(db_path: Path, why: str) -> KoubeiError:
+    """A ``--db`` naming a folder or another kind of file (was a sqlite3 traceback)."""
+    return KoubeiError(
+        f"{db_path}: not an alerts database ({why}); give --db the SQLite file koubei keeps "
+        "(default $KOUBEI_HOME/alerts/alerts.db)"
+    )
 
 
 #: columns added after the first release; an older database gets them on open

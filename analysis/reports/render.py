@@ -44,9 +44,9 @@ def render_page(context: dict[str, Any]) -> str:
 def reports_dir() -> Path:
     """Where pages are written: ``$KOUBEI_REPORTS_DIR`` or ``$KOUBEI_HOME/reports``."""
     configured = os.environ.get("KOUBEI_REPORTS_DIR")
-    root = Path(configured) if configured else paths.state_dir("reports")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    if configured:
+        return paths.make_dir(Path(configured), "KOUBEI_REPORTS_DIR")
+    return paths.state_dir("reports")
 
 
 def incident_path(incident_id: int | str) -> Path:

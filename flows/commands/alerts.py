@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from koubei.errors import KoubeiError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("alerts", help="alert incidents, outbox, silences, channels")
@@ -63,7 +65,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _db(args: argparse.Namespace) -> Path:
     from koubei.analysis.alerts.db import default_db_path
 
-    return Path(args.db) if args.db else default_db_path()
+    if not args.db:
+        return default_db_path()  # created on first use, as a cycle does
+    path = Path(args.db)
+    if not path.exists():
+        # A misspelt --db made a new empty database: "open incidents: 0", or a silence that
+        # no flow reads.
+        raise KoubeiError(
+            f"{path}: no alerts database there; --db names the one a cycle keeps "
+            f"(default {default_db_path()})"
+        )
+    return path
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -182,7 +194,14 @@ def end_silence(args: argparse.Namespace) -> int:
     from koubei.analysis.alerts.silences import expire_silence
 
     ended = expire_silence(_db(args), args.id)
-    _print(args, {"id": args.id, "ended": ended}, "ended" if ended else "no such running silence")
+    if not ended and not args.json:
+        print(
+            f"alerts unsilence: no running silence #{args.id} (`koubei alerts status` lists "
+            "them; an ended or expired one needs no unsilence)",
+            file=sys.stderr,
+        )
+        return 1
+    _print(args, {"id": args.id, "ended": ended}, f"silence #{args.id} ended")
     return 0 if ended else 1
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
+from koubei.flows import options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("es", help="start/stop the local Elasticsearch node")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument(
-        "--heap", default="512m", help="JVM heap of a node it starts (default 512m)"
+        "--heap",
+        type=options.heap_size,
+        default="512m",
+        help="JVM heap of a node it starts (default 512m)",
     )
     parser.set_defaults(func=run)
 

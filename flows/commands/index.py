@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from koubei.pipeline.index.documents import IndexReport
+
 from koubei.flows.options import existing_file
 
 
@@ -126,4 +128,23 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
         print(f"{len(migrated)} index(es) migrated")
         return 0
     print(json.dumps(report.as_dict(), ensure_ascii=False))
-    return 0 if report.spooled == 0 else 1
+    return _partial(f"koubei index {args.action}", report)
+
+
+def _partial(command: str, report: IndexReport) -> int:
+    """A load or replay that left documents out says so on stderr and exits 1 (it was 0 for
+    dead letters, so a script could not tell a partial load from a whole one)."""
+    if report.failed:
+        print(
+            f"{command}: {report.failed} of {report.sent} document(s) dead-lettered: "
+            f"Elasticsearch refused them (each with its reason in {report.dead_letter}); "
+            "fix those records and load them again",
+            file=sys.stderr,
+        )
+    if report.spooled:
+        print(
+            f"{command}: {report.spooled} of {report.sent} document(s) spooled: Elasticsearch "
+            "did not take them now; `koubei index replay` sends them",
+            file=sys.stderr,
+        )
+    return 0 if report.ok else 1

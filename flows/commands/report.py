@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve the reports folder ($KOUBEI_REPORTS_DIR or $KOUBEI_HOME/reports)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8780, help="port (default 8780)")
+    serve.add_argument("--port", type=options.port, default=8780, help="port (default 8780)")
     serve.set_defaults(func=run_serve)
 
     # `serve` only publishes the folder: it reads no config and no index.
@@ -126,10 +126,13 @@ def _public_url(alerts: object, path: Path) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from koubei.analysis.reports.render import reports_dir
     from koubei.analysis.reports.serve import serve_reports
 
+    # The folder first: a KOUBEI_HOME that cannot be made was reported as "cannot listen".
+    directory = reports_dir()
     try:
-        server = serve_reports(host=args.host, port=args.port)
+        server = serve_reports(host=args.host, port=args.port, directory=directory)
     except OSError as exc:  # the port is taken, privileged, or the address is not this machine's
         print(
             f"koubei report serve: cannot listen on {args.host}:{args.port}: "

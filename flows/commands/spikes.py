@@ -127,7 +127,9 @@ def run_backtest(args: argparse.Namespace) -> int:
     from koubei.config import load_alerts
 
     if (args.file is None) == (args.brand is None):
-        print("give either FILE.csv or --brand NAME, not both", file=sys.stderr)
+        # given neither, "not both" read as if both had been given
+        which = "not both" if args.file is not None else "one of them"
+        print(f"koubei spikes backtest: give FILE.csv or --brand NAME, {which}", file=sys.stderr)
         return 2
     if args.file is not None:
         # a CSV is replayed whole: these options choose a brand's indexed history only, and

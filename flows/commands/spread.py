@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from koubei.flows import options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("spread", help="cascade summary, spread paths and pictures")
@@ -21,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--file", type=Path, help="analyse records from a JSONL file, not ES")
     parser.add_argument(
         "--out",
-        type=Path,
+        type=options.output_dir,
         help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>)",
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
@@ -126,11 +128,12 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
-    from koubei.pipeline.index.client import client_from_env, index_prefix
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:
+        check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
         return fetch_cascade(es, prefix or index_prefix(), post_id)
     finally:
         es.close()

@@ -16,7 +16,13 @@ from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TlsError
-from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+    UnsupportedProductError,
+)
 
 from koubei.errors import KoubeiError
 
@@ -124,6 +130,31 @@ def check_cluster(es: Elasticsearch) -> dict[str, Any]:
         raise tls_error(es, exc) from None
     except (TransportConnectionError, ConnectionTimeout) as exc:
         raise ESConfigError(f"cannot reach Elasticsearch at {_url_of(es)}: {exc}") from None
+    except ApiError as exc:
+        raise not_elasticsearch(es, exc) from None
+
+
+def not_elasticsearch(es: Elasticsearch, exc: ApiError) -> ESConfigError:
+    """An answer to ``GET _cluster/health`` that no Elasticsearch gives: another HTTP server
+    (a Kibana, a web page, a proxy's error page) is where ``KOUBEI_ES_URL`` points.
+
+    Elasticsearch answers it with JSON and its ``X-Elastic-Product`` header (the client refuses
+    a 2xx without it: ``UnsupportedProductError``), or with 401/403, handled before this.
+    A real node's error (a 503 while no master is elected) is quoted, not an HTML page.
+    """
+    status = exc.meta.status
+    body = exc.body if isinstance(exc.body, dict) else None
+    if body is not None and not isinstance(exc, UnsupportedProductError):
+        reason = str(body.get("error", body))[:200]
+        return ESConfigError(
+            f"Elasticsearch at {_url_of(es)} answered HTTP {status} to GET _cluster/health: "
+            f"{reason} (KOUBEI_ES_URL)"
+        )
+    return ESConfigError(
+        f"{_url_of(es)} is not Elasticsearch: it answered GET _cluster/health with HTTP "
+        f"{status} and no Elasticsearch reply; set KOUBEI_ES_URL to an Elasticsearch node "
+        "(http://host:9200), or unset it to use `koubei es start`'s node"
+    )
 
 
 def tls_error(es: Elasticsearch, exc: TlsError) -> ESConfigError:

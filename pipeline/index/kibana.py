@@ -226,9 +226,21 @@ def import_objects(
         files={"file": ("koubei.ndjson", body, "application/ndjson")},
         timeout=timeout,
     )
-    if response.status_code >= 400:
-        raise RuntimeError(f"Kibana import failed: HTTP {response.status_code}: {response.text}")
-    result: dict[str, Any] = response.json()
+    status = response.status_code
+    try:
+        result: dict[str, Any] = response.json()
+    except ValueError:  # an HTML page: a web server, a proxy's error page, Elasticsearch's port
+        result = {}
+    if not isinstance(result, dict) or not result:
+        raise RuntimeError(
+            f"{kibana_url} is not Kibana: it answered POST /api/saved_objects/_import with "
+            f"HTTP {status} and no Kibana reply; give Kibana's URL (--url, or kibana_url in "
+            "alerts.yaml), e.g. http://localhost:5601"
+        )
+    if status >= 400:
+        # Kibana's errors are JSON: {"statusCode": 401, "error": "...", "message": "..."}
+        reason = " ".join(str(result.get("message") or result).split())[:300]
+        raise RuntimeError(f"Kibana at {kibana_url} refused the import: HTTP {status}: {reason}")
     if not result.get("success", False):
         raise RuntimeError(f"Kibana imported with errors: {json.dumps(result.get('errors'))}")
     return result

@@ -6,10 +6,13 @@ isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught befo
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -267,6 +270,25 @@ def test_crawl_with_a_shared_queue_it_cannot_use(
     assert not (tmp_path / "landing").exists() and not (tmp_path / "health").exists()
 
 
+@pytest.mark.parametrize("argv", [("crawl", "shop-reviews"), ("run",)])
+def test_a_crawl_log_level_scrapy_cannot_use(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """It failed every crawl inside Scrapy ("crawler exited with 1", status degraded, exit 1)
+    and only the crawl's log file said why."""
+    env = {"KOUBEI_CRAWL_LOG_LEVEL": "LOUD", "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+           "KOUBEI_WEBHOOK_SECRET": "not-a-real-secret"}  # fmt: skip
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, "KOUBEI_CRAWL_LOG_LEVEL='LOUD'", "DEBUG")
+    assert code == 2
+    assert not (tmp_path / "landing").exists() and not (tmp_path / "logs").exists()
+
+
+def test_a_crawl_log_level_in_lower_case_is_taken() -> None:
+    from koubei.crawlers.runner import crawl_log_level
+
+    assert crawl_log_level({"KOUBEI_CRAWL_LOG_LEVEL": " debug "}) == "DEBUG"
+    assert crawl_log_level({}) == "INFO"
+
+
 def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
     # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
     landed = tmp_path / "landing" / "shop" / "r1.jsonl"
@@ -304,6 +326,99 @@ def test_an_unusable_elasticsearch_url(
     code, err = koubei(tmp_path, *argv, env=env)
     _one_line(code, err, *words)
     assert "pw-123456" not in err[0]
+
+
+class _NotElasticsearch(http.server.BaseHTTPRequestHandler):
+    """Another HTTP service where KOUBEI_ES_URL points (a Kibana, a proxy's error page, a
+    web server): it answers every request, but never as Elasticsearch."""
+
+    status = 404
+
+    def _answer(self) -> None:
+        body = b"<!DOCTYPE html><html><body><h1>Not here</h1></body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Answers200(_NotElasticsearch):
+    status = 200
+
+
+@pytest.fixture(params=[_NotElasticsearch, _Answers200], ids=["404", "200-html"])
+def not_elasticsearch(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("index", "status"),
+        ("index", "replay"),
+        ("search", "牛奶"),
+        ("spread", "weibo:1", "--no-pictures"),
+        ("report", "daily", "--date", "2026-11-20"),
+        ("kibana", "check"),
+        ("spikes", "backtest", "--brand", "鲜牧"),
+    ],
+)
+def test_an_elasticsearch_url_where_another_http_server_answers(
+    tmp_path: Path, not_elasticsearch: str, argv: tuple[str, ...]
+) -> None:
+    """Each was a traceback (``NotFoundError(404, '<!DOCTYPE HTML>...``) or a page of HTML."""
+    code, err = koubei(tmp_path, *argv, env={"KOUBEI_ES_URL": not_elasticsearch})
+    _one_line(code, err, not_elasticsearch, "not Elasticsearch", "KOUBEI_ES_URL")
+    assert "DOCTYPE" not in err[0]
+    assert code == 2
+
+
+def test_a_kibana_url_where_another_http_server_answers(
+    tmp_path: Path, not_elasticsearch: str
+) -> None:
+    """A 404 printed the server's whole HTML page; a 200 page was a JSONDecodeError traceback."""
+    code, err = koubei(tmp_path, "kibana", "import", "--url", not_elasticsearch)
+    _one_line(code, err, not_elasticsearch, "not Kibana", "--url")
+    assert "DOCTYPE" not in err[0]
+    assert code == 2
+
+
+@pytest.mark.parametrize("what", ["a directory", "not a database"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("alerts", "status"),
+        ("alerts", "retry-failed"),
+        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
+        ("alerts", "unsilence", "1"),
+    ],
+)
+def test_an_alerts_database_that_is_no_database(
+    tmp_path: Path, argv: tuple[str, ...], what: str
+) -> None:
+    """``--db`` (or ``$KOUBEI_HOME/alerts/alerts.db``) naming a folder or another file: it was
+    a ``sqlite3.OperationalError``/``DatabaseError`` traceback."""
+    db = tmp_path / "alerts.db"
+    if what == "a directory":
+        db.mkdir()
+    else:
+        db.write_text("timestamp,value\n2026-11-20T00:00:00,1\n" * 200, encoding="utf-8")
+    code, err = koubei(tmp_path, *argv, "--db", str(db))
+    _one_line(code, err, str(db), "alerts database")
+    assert code == 2
 
 
 @pytest.mark.parametrize(
@@ -404,6 +519,16 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.parametrize("argv", [("alerts", "status"), ("process",), ("report", "serve")])
+def test_a_koubei_home_that_cannot_be_made(argv: tuple[str, ...]) -> None:
+    """A folder that cannot be created (here inside /proc, which refuses even root): the error
+    said only "/proc/koubei-home: No such file or directory", not that it is KOUBEI_HOME."""
+    home = Path("/proc/koubei-home")
+    code, err = koubei(home, *argv)
+    _one_line(code, err, str(home), "KOUBEI_HOME", "writable")
+    assert code == 2
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -416,6 +541,8 @@ def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
         ("search", "牛奶", "-n", "0"),
         ("search", "牛奶", "--platform", "weibo-search"),
         ("kibana", "link", "--platform", "tmall"),
+        ("report", "serve", "--port", "99999"),  # was an OverflowError traceback from bind()
+        ("report", "serve", "--port", "-1"),
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
@@ -457,3 +584,73 @@ def test_spread_file_with_a_record_of_the_wrong_shape(
     code, err = koubei(tmp_path, "spread", "--file", str(posts), "--no-pictures")
     _one_line(code, err, f"{posts}:2", *words)
     assert code == 2
+
+
+def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> None:
+    """It said "give either FILE.csv or --brand NAME, not both" when neither was given."""
+    code, err = koubei(tmp_path, "spikes", "backtest")
+    _one_line(code, err, "FILE.csv or --brand NAME, one of them")
+    assert code == 2
+
+
+def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:
+    """It printed "no such running silence" on stdout, naming neither the id nor where to look."""
+    code, err = koubei(tmp_path, "alerts", "unsilence", "99")
+    _one_line(code, err, "#99", "koubei alerts status")
+    assert code == 1
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> None:
+    """It drew the pictures into a FileExistsError/NotADirectoryError traceback."""
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        '{"id": "w:1", "author": {"name": "A"}, "text_raw": "鲜牧不好"}\n'
+        '{"id": "w:2", "author": {"name": "B"}, "parent_id": "w:1"}\n',
+        encoding="utf-8",
+    )
+    taken = tmp_path / "pictures"
+    taken.write_text("a file", encoding="utf-8")
+    out = taken if where == "a file" else taken / "sub"
+    code, err = koubei(tmp_path, "spread", "--file", str(posts), "--out", str(out))
+    _one_line(code, err, "argument --out", str(out), "directory")
+    assert code == 2
+
+
+@pytest.mark.parametrize("heap", ["banana", "512", "0g", "1.5g"])
+def test_es_start_with_a_heap_the_jvm_cannot_take(tmp_path: Path, heap: str) -> None:
+    """It launched the node anyway: a LocalESError traceback carrying the JVM's Java stack."""
+    code, err = koubei(tmp_path, "es", "start", "--heap", heap)
+    _one_line(code, err, "argument --heap", repr(heap), "512m")
+    assert code == 2
+    assert not (tmp_path / "es").exists()
+
+
+def test_local_elasticsearch_failures_are_koubei_errors() -> None:
+    """A node that cannot be fetched or started (no JDK, no Maven, a crash at start) is told
+    in lines the CLI prints without a traceback, exit 1: not a user's typo, not a bug."""
+    from koubei.errors import KoubeiError
+    from koubei.es_local import LocalESError
+
+    assert issubclass(LocalESError, KoubeiError) and LocalESError.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("alerts", "status"),
+        ("alerts", "retry-failed"),
+        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
+        ("alerts", "unsilence", "1"),
+    ],
+)
+def test_an_alerts_database_given_with_db_that_is_not_there(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """A misspelt ``--db`` made a new empty database: status showed "open incidents: 0" and a
+    silence went where no flow reads it, both exit 0."""
+    typo = tmp_path / "alert.db"
+    code, err = koubei(tmp_path, *argv, "--db", str(typo))
+    _one_line(code, err, str(typo), "no alerts database", "alerts/alerts.db")
+    assert code == 2
+    assert not typo.exists()

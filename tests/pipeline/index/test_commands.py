@@ -158,3 +158,34 @@ def test_a_time_range_that_cannot_match_or_says_its_start_twice_is_refused(
                        home=koubei_home)  # fmt: skip
         assert twice.returncode == 2, twice.stdout
         assert "give one of them" in twice.stderr
+
+
+def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """A load that indexed only part of its input is not a success (it exited 0, silent)."""
+    refused = make_record(2)
+    refused["id"] = "w" * 600  # Elasticsearch refuses an _id over 512 bytes: dead-lettered
+    landing = tmp_path / "posts.jsonl"
+    write_atomic(landing, [make_record(1), refused, make_record(3)])
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
+                    es_url=es_url, home=koubei_home)  # fmt: skip
+    assert loaded.returncode == 1, loaded.stderr
+    report = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert (report["sent"], report["created"], report["failed"]) == (3, 2, 1)
+    assert report["dead_letter"]
+    (line,) = [e for e in loaded.stderr.splitlines() if "dead-lettered" in e]
+    assert "1 of 3" in line and report["dead_letter"] in line
+    assert "Traceback" not in loaded.stderr
+
+    clean = tmp_path / "clean.jsonl"
+    write_atomic(clean, [make_record(4)])
+    again = koubei("index", "load", str(clean), "--prefix", index_prefix,
+                   es_url=es_url, home=koubei_home)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "dead-lettered" not in again.stderr
