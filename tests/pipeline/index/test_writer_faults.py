@@ -192,8 +192,9 @@ def test_the_flows_index_task_spools_once_when_the_node_goes_away(
 
 
 def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
-    es: Elasticsearch, index_prefix: str, koubei_home: str
-) -> None:
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """A post of a month the operator closed (an archived month; a re-crawl or a backfill of an
     old post) is refused with 400 ``index_closed_exception``: the cluster's state, so it is
     spooled until the month is reopened. The processed file holding it used to stay pending
@@ -207,6 +208,7 @@ def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
     from koubei.flows.monitor import replay_spool as replay_task
     from koubei.pipeline import ledger
 
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)  # the flow's tasks find the node as a run does
     october = "2026-10-15T12:00:00+08:00"
     index_records(es, [build_record(1, created_at=october)], prefix=index_prefix)
     archived = f"{index_prefix}-posts-2026.10"
