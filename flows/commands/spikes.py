@@ -175,21 +175,19 @@ def _read(path: Path, key: str) -> Any:
         return None
     if data.repeats:
         line, earlier = data.repeats[0]
-        more = f" (and {len(data.repeats) - 1} more)" if len(data.repeats) > 1 else ""
-        print(
-            f"note: {path}:{line}: the timestamp of line {earlier} again{more}: "
-            "their values are added into one bin",
-            file=sys.stderr,
-        )
+        what = f"the timestamp of line {earlier} again"
+        _note(path, line, what, len(data.repeats), "their values are added into one bin")
     if data.fractions:  # a share or a rate: 0.125 is no count, and rounds to 0
         line, value = data.fractions[0]
-        more = f" (and {len(data.fractions) - 1} more)" if len(data.fractions) > 1 else ""
-        print(
-            f"note: {path}:{line}: value {value!r} is not a whole count{more}: "
-            "bins are rounded to whole mentions",
-            file=sys.stderr,
-        )
+        what = f"value {value!r} is not a whole count"
+        _note(path, line, what, len(data.fractions), "bins are rounded to whole mentions")
     return data
+
+
+def _note(path: Path, line: int, what: str, count: int, consequence: str) -> None:
+    """One stderr note on the first of ``count`` rows that reading changed, and how."""
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    print(f"note: {path}:{line}: {what}{more}: {consequence}", file=sys.stderr)
 
 
 def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:

@@ -189,6 +189,24 @@ def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     assert report.stats.get("errors", {}) == {}
 
 
+def _crawl_one_article(
+    fixture_site: Any, brands: BrandsConfig, feed: bytes, content_type: str
+) -> tuple[Any, dict[str, Any]]:
+    """Crawl a feed served as ``feed`` with ``content_type`` whose one item links article1.html;
+    the crawl's report and the one landed document."""
+    site = fixture_site(
+        {
+            "/rss.xml": lambda q: Reply(feed, 200, content_type),
+            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [doc] = jsonl.read(report.landing_file)
+    return report, doc
+
+
 @pytest.mark.parametrize(
     ("where", "content_type"),
     [("declaration", "application/xml"), ("header", "application/xml; charset=GB2312")],
@@ -208,16 +226,7 @@ def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
     feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
     if where == "declaration":
         feed = feed.replace('encoding="utf-8"', 'encoding="gb2312"')
-    site = fixture_site(
-        {
-            "/rss.xml": lambda q: Reply(feed.encode("utf-8"), 200, content_type),
-            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
-        }
-    )
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    [doc] = jsonl.read(report.landing_file)
+    _, doc = _crawl_one_article(fixture_site, brands, feed.encode("utf-8"), content_type)
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
 
@@ -252,16 +261,7 @@ def test_utf16_labels_and_utf16_bodies_are_read_as_what_they_are(
     NUL byte (markup in UTF-16 is full of them) is read as the UTF-8 it is."""
     monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
     body = UTF16_FEEDS[variant]((PAGES / "rss_relative.xml").read_text(encoding="utf-8"))
-    site = fixture_site(
-        {
-            "/rss.xml": lambda q: Reply(body, 200, "application/rss+xml"),
-            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
-        }
-    )
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    [doc] = jsonl.read(report.landing_file)
+    report, doc = _crawl_one_article(fixture_site, brands, body, "application/rss+xml")
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert report.stats["errors"] == {}
 

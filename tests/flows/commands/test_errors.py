@@ -396,16 +396,17 @@ def test_a_kibana_url_where_another_http_server_answers(
     assert code == 2
 
 
+# The commands that open the alerts database (``--db``).
+ALERTS_DB_COMMANDS = [
+    ("alerts", "status"),
+    ("alerts", "retry-failed"),
+    ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
+    ("alerts", "unsilence", "1"),
+]
+
+
 @pytest.mark.parametrize("what", ["a directory", "not a database"])
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ("alerts", "status"),
-        ("alerts", "retry-failed"),
-        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
-        ("alerts", "unsilence", "1"),
-    ],
-)
+@pytest.mark.parametrize("argv", ALERTS_DB_COMMANDS)
 def test_an_alerts_database_that_is_no_database(
     tmp_path: Path, argv: tuple[str, ...], what: str
 ) -> None:
@@ -635,15 +636,7 @@ def test_local_elasticsearch_failures_are_koubei_errors() -> None:
     assert issubclass(LocalESError, KoubeiError) and LocalESError.exit_code == 1
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ("alerts", "status"),
-        ("alerts", "retry-failed"),
-        ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
-        ("alerts", "unsilence", "1"),
-    ],
-)
+@pytest.mark.parametrize("argv", ALERTS_DB_COMMANDS)
 def test_an_alerts_database_given_with_db_that_is_not_there(
     tmp_path: Path, argv: tuple[str, ...]
 ) -> None:

@@ -37,11 +37,9 @@ def _month_start(clock: datetime) -> datetime:
     return clock.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def test_a_recrawl_that_moves_created_at_to_another_month_updates_the_one_document(
-    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
-    clock: datetime,
-) -> None:  # fmt: skip
-    day = _month_start(clock)
+def _crawled_twice(make_record: MakeRecord, day: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One post as two crawls show it: first date-only (midnight in Shanghai on ``day``, the
+    previous month in UTC), then with its time of day, an hour later, and more likes."""
     date_only = make_record(1, created_at=day, time_precision="day", crawled_at=day)
     full_time = make_record(
         1,
@@ -49,6 +47,15 @@ def test_a_recrawl_that_moves_created_at_to_another_month_updates_the_one_docume
         crawled_at=day.replace(hour=10),
         engagement={"likes": 50, "reposts": 0, "comments": 0, "helpful": 0},
     )
+    return date_only, full_time
+
+
+def test_a_recrawl_that_moves_created_at_to_another_month_updates_the_one_document(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    day = _month_start(clock)
+    date_only, full_time = _crawled_twice(make_record, day)
     assert posts_index(index_prefix, date_only["created_at"]) != posts_index(
         index_prefix, full_time["created_at"]
     )
@@ -78,13 +85,7 @@ def test_a_recrawl_that_moves_a_post_out_of_a_closed_month_makes_no_second_copy(
     month is spooled, like a write into that month, until it is reopened; the replay then
     updates it where it is. A post far from every closed month is indexed as usual."""
     day = _month_start(clock)
-    date_only = make_record(1, created_at=day, time_precision="day", crawled_at=day)
-    full_time = make_record(
-        1,
-        created_at=day.replace(hour=9, minute=30),
-        crawled_at=day.replace(hour=10),
-        engagement={"likes": 50, "reposts": 0, "comments": 0, "helpful": 0},
-    )
+    date_only, full_time = _crawled_twice(make_record, day)
     far = make_record(2, created_at=day - timedelta(days=75), crawled_at=day)
     assert index_records(es, [date_only], prefix=index_prefix).created == 1
     archived = posts_index(index_prefix, date_only["created_at"])
