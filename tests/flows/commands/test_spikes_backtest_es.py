@@ -116,11 +116,6 @@ def test_backtest_replays_a_brands_indexed_history(
     )
 
 
-def test_backtest_needs_a_file_or_a_brand(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["spikes", "backtest"]) == 2
-    assert "either FILE.csv or --brand" in capsys.readouterr().err
-
-
 @pytest.mark.es
 def test_backtest_names_a_missing_index(
     es_url: str,
