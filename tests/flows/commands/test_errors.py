@@ -2,43 +2,19 @@
 
 Each case runs the real ``koubei`` command line in a subprocess (as a user would), with an
 isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught before one is needed.
+Mistakes about the services koubei talks to (Elasticsearch, Kibana, the alerts database, the
+local node) are in ``test_errors_services.py``.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def koubei(home: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("KOUBEI_", "PREFECT_API_URL"))
-    }
-    environ.update({"KOUBEI_HOME": str(home), "KOUBEI_ES_URL": "http://127.0.0.1:9", **(env or {})})
-    done = subprocess.run(
-        [sys.executable, "-m", "koubei.flows.cli", *argv],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return done.returncode, done.stderr.splitlines()
-
-
-def _one_line(code: int, err: list[str], *words: str) -> None:
-    assert code != 0
-    assert len(err) == 1, err
-    assert "Traceback" not in err[0]
-    for word in words:
-        assert word in err[0], err[0]
+from tests.flows.commands.cli_run import koubei
+from tests.flows.commands.cli_run import one_line as _one_line
 
 
 def test_sentiment_score_of_a_missing_file(tmp_path: Path) -> None:
@@ -304,125 +280,6 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("argv", "env", "words"),
-    [
-        (("index", "status"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
-        (("report", "daily"), {"KOUBEI_ES_URL": "garbage"}, ("KOUBEI_ES_URL", "scheme")),
-        (
-            ("search", "x"),
-            {"KOUBEI_ES_URL": "https://elastic:pw-123456@127.0.0.1:99999"},
-            ("KOUBEI_ES_URL", "https://***@127.0.0.1:99999"),
-        ),
-        (
-            ("index", "status"),
-            {"KOUBEI_ES_URL": "http://127.0.0.1:9", "KOUBEI_ES_CA_CERTS": "/ca.pem"},
-            ("KOUBEI_ES_CA_CERTS", "https"),
-        ),
-    ],
-)
-def test_an_unusable_elasticsearch_url(
-    tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], words: tuple[str, ...]
-) -> None:
-    code, err = koubei(tmp_path, *argv, env=env)
-    _one_line(code, err, *words)
-    assert "pw-123456" not in err[0]
-
-
-class _NotElasticsearch(http.server.BaseHTTPRequestHandler):
-    """Another HTTP service where KOUBEI_ES_URL points (a Kibana, a proxy's error page, a
-    web server): it answers every request, but never as Elasticsearch."""
-
-    status = 404
-
-    def _answer(self) -> None:
-        body = b"<!DOCTYPE html><html><body><h1>Not here</h1></body></html>"
-        self.send_response(self.status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = do_HEAD = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Answers200(_NotElasticsearch):
-    status = 200
-
-
-@pytest.fixture(params=[_NotElasticsearch, _Answers200], ids=["404", "200-html"])
-def not_elasticsearch(request: pytest.FixtureRequest) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ("index", "status"),
-        ("index", "replay"),
-        ("search", "牛奶"),
-        ("spread", "weibo:1", "--no-pictures"),
-        ("report", "daily", "--date", "2026-11-20"),
-        ("kibana", "check"),
-        ("spikes", "backtest", "--brand", "鲜牧"),
-    ],
-)
-def test_an_elasticsearch_url_where_another_http_server_answers(
-    tmp_path: Path, not_elasticsearch: str, argv: tuple[str, ...]
-) -> None:
-    """Each was a traceback (``NotFoundError(404, '<!DOCTYPE HTML>...``) or a page of HTML."""
-    code, err = koubei(tmp_path, *argv, env={"KOUBEI_ES_URL": not_elasticsearch})
-    _one_line(code, err, not_elasticsearch, "not Elasticsearch", "KOUBEI_ES_URL")
-    assert "DOCTYPE" not in err[0]
-    assert code == 2
-
-
-def test_a_kibana_url_where_another_http_server_answers(
-    tmp_path: Path, not_elasticsearch: str
-) -> None:
-    """A 404 printed the server's whole HTML page; a 200 page was a JSONDecodeError traceback."""
-    code, err = koubei(tmp_path, "kibana", "import", "--url", not_elasticsearch)
-    _one_line(code, err, not_elasticsearch, "not Kibana", "--url")
-    assert "DOCTYPE" not in err[0]
-    assert code == 2
-
-
-# The commands that open the alerts database (``--db``).
-ALERTS_DB_COMMANDS = [
-    ("alerts", "status"),
-    ("alerts", "retry-failed"),
-    ("alerts", "silence", "--brand", "鲜牧", "--duration", "1h"),
-    ("alerts", "unsilence", "1"),
-]
-
-
-@pytest.mark.parametrize("what", ["a directory", "not a database"])
-@pytest.mark.parametrize("argv", ALERTS_DB_COMMANDS)
-def test_an_alerts_database_that_is_no_database(
-    tmp_path: Path, argv: tuple[str, ...], what: str
-) -> None:
-    """``--db`` (or ``$KOUBEI_HOME/alerts/alerts.db``) naming a folder or another file: it was
-    a ``sqlite3.OperationalError``/``DatabaseError`` traceback."""
-    db = tmp_path / "alerts.db"
-    if what == "a directory":
-        db.mkdir()
-    else:
-        db.write_text("timestamp,value\n2026-11-20T00:00:00,1\n" * 200, encoding="utf-8")
-    code, err = koubei(tmp_path, *argv, "--db", str(db))
-    _one_line(code, err, str(db), "alerts database")
-    assert code == 2
-
-
-@pytest.mark.parametrize(
     ("content", "words"),
     [
         (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
@@ -616,34 +473,3 @@ def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> No
     code, err = koubei(tmp_path, "spread", "--file", str(posts), "--out", str(out))
     _one_line(code, err, "argument --out", str(out), "directory")
     assert code == 2
-
-
-@pytest.mark.parametrize("heap", ["banana", "512", "0g", "1.5g"])
-def test_es_start_with_a_heap_the_jvm_cannot_take(tmp_path: Path, heap: str) -> None:
-    """It launched the node anyway: a LocalESError traceback carrying the JVM's Java stack."""
-    code, err = koubei(tmp_path, "es", "start", "--heap", heap)
-    _one_line(code, err, "argument --heap", repr(heap), "512m")
-    assert code == 2
-    assert not (tmp_path / "es").exists()
-
-
-def test_local_elasticsearch_failures_are_koubei_errors() -> None:
-    """A node that cannot be fetched or started (no JDK, no Maven, a crash at start) is told
-    in lines the CLI prints without a traceback, exit 1: not a user's typo, not a bug."""
-    from koubei.errors import KoubeiError
-    from koubei.es_local import LocalESError
-
-    assert issubclass(LocalESError, KoubeiError) and LocalESError.exit_code == 1
-
-
-@pytest.mark.parametrize("argv", ALERTS_DB_COMMANDS)
-def test_an_alerts_database_given_with_db_that_is_not_there(
-    tmp_path: Path, argv: tuple[str, ...]
-) -> None:
-    """A misspelt ``--db`` made a new empty database: status showed "open incidents: 0" and a
-    silence went where no flow reads it, both exit 0."""
-    typo = tmp_path / "alert.db"
-    code, err = koubei(tmp_path, *argv, "--db", str(typo))
-    _one_line(code, err, str(typo), "no alerts database", "alerts/alerts.db")
-    assert code == 2
-    assert not typo.exists()
