@@ -1,7 +1,8 @@
 """The one time parser: platform time expressions and stored ISO times to aware datetimes.
 
 Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``半小时前``,
-``今天 10:32``, ``昨天 10:32``, ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
+``今天 10:32``, ``昨天 10:32``, a bare ``10:32`` (today, or yesterday if later than ``now``),
+``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
 The zone name ``CST`` is China Standard Time (+08:00), as Chinese sites mean it.
@@ -90,6 +91,11 @@ _RELATIVE_UNITS: dict[str, tuple[timedelta, Precision]] = {
 }
 _DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
+# A bare ``10:32`` (no date): pages print today's posts so (forums, news lists, comment
+# threads). It is the last time of day with that clock reading at or before ``now``: today,
+# or yesterday when today's would be later than ``now`` (past the clock-skew allowance), as on a
+# page rendered before midnight and read after it. ``今天 10:32`` says today and stays today.
+_BARE_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 # ``11月20日10:32``: as with a full date, the time may follow 日 with no space.
 _MONTH_DAY = re.compile(
     r"^(\d{1,2})[-/月](\d{1,2})日?(?:(?:\s+|(?<=日))(\d{1,2}):(\d{2})(?::(\d{2}))?)?$",
@@ -311,6 +317,9 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         hour, minute, second = int(match.group(2)), int(match.group(3)), int(match.group(4) or 0)
         when = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=DEFAULT_TZ)
         return ParsedTime(when, "second" if match.group(4) else "minute")
+    match = _BARE_TIME.match(text)
+    if match:
+        return _bare_time(match, local_ref)
     match = _MONTH_DAY.match(text)
     if match:
         return _month_day(match, local_ref)
@@ -361,6 +370,25 @@ def _epoch(seconds: float) -> datetime:
     if seconds > 1e11:  # milliseconds (13 digits)
         seconds /= 1000.0
     return datetime.fromtimestamp(seconds, tz=DEFAULT_TZ)
+
+
+def _bare_time(match: re.Match[str], local_ref: datetime) -> ParsedTime:
+    """``10:32`` as the latest such time of day not after ``local_ref`` (Shanghai).
+
+    Examples
+    --------
+    >>> ref = datetime(2026, 11, 24, 0, 20, tzinfo=DEFAULT_TZ)
+    >>> _bare_time(_BARE_TIME.match("00:15"), ref).when.isoformat()
+    '2026-11-24T00:15:00+08:00'
+    >>> _bare_time(_BARE_TIME.match("23:50"), ref).when.isoformat()
+    '2026-11-23T23:50:00+08:00'
+    """
+    hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    day = local_ref.date()
+    when = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=DEFAULT_TZ)
+    if when - local_ref > MAX_CLOCK_SKEW:
+        when -= timedelta(days=1)  # wall-clock arithmetic: the same time of day, a day back
+    return ParsedTime(when, "second" if match.group(3) else "minute")
 
 
 def _month_day(match: re.Match[str], local_ref: datetime) -> ParsedTime:

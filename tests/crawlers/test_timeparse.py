@@ -115,6 +115,58 @@ def test_impossible_times_raise_only_time_parse_error(value: object, kind: str) 
     assert caught.value.kind == kind
 
 
+@pytest.mark.parametrize(
+    ("text", "now", "expected", "precision"),
+    [
+        # A bare time of day is today's, read against the reference time in China.
+        ("08:32", NOW, datetime(2026, 11, 25, 8, 32, tzinfo=DEFAULT_TZ), "minute"),
+        ("08:05:09", NOW, datetime(2026, 11, 25, 8, 5, 9, tzinfo=DEFAULT_TZ), "second"),
+        ("9:30", NOW, NOW, "minute"),
+        ("０９：３５", NOW, NOW + timedelta(minutes=5), "minute"),  # within the clock skew
+        # Later than the reference (past the skew): yesterday's, as on a page rendered
+        # before midnight and read after it; across a month's and a year's end too.
+        ("09:45", NOW, datetime(2026, 11, 24, 9, 45, tzinfo=DEFAULT_TZ), "minute"),
+        ("10:32", NOW, datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ), "minute"),
+        ("23:58", NOW, datetime(2026, 11, 24, 23, 58, tzinfo=DEFAULT_TZ), "minute"),
+        (
+            "23:50",
+            datetime(2027, 1, 1, 0, 5, tzinfo=DEFAULT_TZ),
+            datetime(2026, 12, 31, 23, 50, tzinfo=DEFAULT_TZ),
+            "minute",
+        ),
+        # The reference in another zone is read as China's clock: 20:00 UTC is 04:00 the next
+        # day in Shanghai, so 03:30 is that day's and 05:00 the day before's.
+        (
+            "03:30",
+            datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
+            datetime(2026, 11, 25, 3, 30, tzinfo=DEFAULT_TZ),
+            "minute",
+        ),
+        (
+            "05:00",
+            datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
+            datetime(2026, 11, 24, 5, 0, tzinfo=DEFAULT_TZ),
+            "minute",
+        ),
+        ("10:00 pm", NOW, datetime(2026, 11, 24, 22, 0, tzinfo=DEFAULT_TZ), "minute"),
+    ],
+)
+def test_bare_time_of_day_is_today_or_else_yesterday(
+    text: str, now: datetime, expected: datetime, precision: str
+) -> None:
+    parsed = parse_time_detail(text, now=now)
+    assert parsed.when == expected
+    assert parsed.precision == precision
+
+
+def test_today_with_a_later_time_stays_an_error() -> None:
+    # ``今天`` names the day: a later time is not yesterday's but a time in the future.
+    assert parse_time("今天 09:35", now=NOW) == NOW + timedelta(minutes=5)
+    with pytest.raises(TimeParseError) as caught:
+        parse_time("今天 09:45", now=NOW)
+    assert caught.value.kind == "future"
+
+
 def test_clock_skew_allowance_is_small() -> None:
     assert parse_time("2026-11-25 09:35", now=NOW) == NOW + timedelta(minutes=5)
     with pytest.raises(TimeParseError):
