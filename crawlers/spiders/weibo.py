@@ -8,7 +8,12 @@
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
   → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
   given. A comment's ``total_number`` is its reply count, its ``source`` (``来自 北京``) the
-  commenter's IP region. When hotflow answers ``{"ok": 0}``
+  commenter's IP region. Only a few replies come nested (``comments``, or ``false``); a new
+  comment with more is followed to ``{base}/comments/hotFlowChild?cid=<comment id>&max_id=0
+  &max_id_type=0`` → ``{"ok": 1, "data": [replies], "rootComment": [...], "total_number",
+  "max_id", "max_id_type"}`` at the top level (not under ``data``), paged by ``max_id`` until 0.
+  Its ``{"ok": 0}`` is a refusal (a lost page); Weibo's HTML ``暂无数据`` page (the thread is
+  gone: a deleted comment) and an empty ``data`` end the thread. When hotflow answers ``{"ok": 0}``
   the old API is used: ``{base}/api/comments/show?id=<id>&page=N`` → ``data.data``,
   ``data.hot_data`` (hot comments, first page), ``data.max`` pages; its comments carry
   ``reply_id`` (the comment answered), ``like_counts`` and often a date-only ``created_at``.
@@ -53,6 +58,9 @@ EXPAND_MIN_COMMENTS = 3
 RATE_LIMITED = "100005"  # m.weibo.cn's errno for "请求过于频繁"
 DELETED = "20101"  # {"ok": 0, "errno": "20101", "msg": "该微博不存在"}: a deleted post
 _LOGIN_PROSE = re.compile(r"请登录|登录后")
+# m.weibo.cn's "no data" page (``<title>微博-出错了</title>`` … ``暂无数据``), served as HTML in
+# place of a JSON answer for a thing that is not there.
+_NO_DATA_PAGE = re.compile(r"<title>\s*微博-出错了\s*</title>|暂无数据")
 _FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
@@ -74,6 +82,8 @@ class WeiboSpider(BaseSpider):
     async def start(self) -> AsyncIterator[Any]:
         self.expanded: set[str] = set()
         self.emitted: set[str] = set()  # comments can come twice: hot list and time list
+        # Reply threads (hotFlowChild) followed, each with the reply ids its pages brought.
+        self.threads: dict[str, set[str]] = {}
         for keyword in brandmatch.keywords(self.tracked, self.source.keywords):
             yield self.get(
                 self.search_url(keyword, 1), self.parse_search, {"keyword": keyword, "page": 1}
@@ -219,6 +229,10 @@ class WeiboSpider(BaseSpider):
         query["max_id_type"] = max_id_type or 0
         return f"{self.base}/comments/hotflow?{urlencode(query)}"
 
+    def child_url(self, cid: str, max_id: Any, max_id_type: Any = 0) -> str:
+        query = {"cid": cid, "max_id": max_id or 0, "max_id_type": max_id_type or 0}
+        return f"{self.base}/comments/hotFlowChild?{urlencode(query)}"
+
     def old_comments_url(self, post_id: str, page: int) -> str:
         return f"{self.base}/api/comments/show?{urlencode({'id': post_id, 'page': page})}"
 
@@ -286,7 +300,9 @@ class WeiboSpider(BaseSpider):
         fresh = 0
         key = f"comments:{post_id}"
         for comment in [*comments, *hot]:
-            for item in [comment, *(comment.get("comments") or [])]:
+            nested = comment.get("comments") or []
+            new_top = False
+            for item in [comment, *nested]:
                 if not isinstance(item, dict) or "id" not in item:
                     self.count_error("bad_entry", response.url)
                     continue
@@ -297,12 +313,18 @@ class WeiboSpider(BaseSpider):
                 if created is None or self.known(key, native, created):
                     continue
                 fresh += 1
+                new_top = new_top or item is comment
                 self.emitted.add(native)
                 record = self.comment_record(
                     item, comment, post_id, root_text, created, key, hot=comment in hot
                 )
                 if record is not None:
                     yield record
+            # hotflow nests a few replies; ``total_number`` counts them all. The rest of a new
+            # comment's thread is on hotFlowChild. (The old API lists replies flat, by reply_id.)
+            inline = sum(isinstance(item, dict) for item in nested)
+            if not old_api and new_top and (parse_count(comment.get("total_number")) or 0) > inline:
+                yield from self.follow_thread(str(comment["id"]), ctx)
         if not (comments and fresh and page < self.source.max_pages):
             return
         if old_api:
@@ -319,6 +341,96 @@ class WeiboSpider(BaseSpider):
                 self.comments_url(post_id, mid, max_id, body.get("max_id_type")),
                 self.parse_comments,
                 {**ctx, "page": page + 1},
+            )
+
+    def follow_thread(self, cid: str, ctx: dict[str, Any]) -> Iterator[Any]:
+        if cid in self.threads:
+            return
+        self.threads[cid] = set()
+        yield self.get(
+            self.child_url(cid, 0), self.parse_thread, {**ctx, "cid": cid, "page": 1, "max_id": 0}
+        )
+
+    def thread_gone(self, url: str) -> None:
+        self._inc("skipped/thread_gone")
+        self.logger.info("thread_gone: %s", url)
+
+    @batched
+    def parse_thread(
+        self,
+        response: Response,
+        post_id: str,
+        mid: str,
+        root_text: str,
+        cid: str,
+        page: int,
+        max_id: Any,
+    ) -> Iterator[Any]:
+        """One page of a comment's replies (``hotFlowChild``), linked to the comment as the
+        nested ones are. Paged by ``max_id`` until it is 0, repeats the one asked for, a page
+        brings no reply not read before, or ``max_pages``."""
+        html = response.status == 200 and response.body.lstrip()[:1] == b"<"
+        if html and _NO_DATA_PAGE.search(self.text(response)[:4000]):
+            # The thread is not there (its comment was deleted): an answer, not a refusal.
+            self.thread_gone(response.url)
+            return
+        # The comment was recorded by this run: any refusal keeps the crawl state, so the
+        # next run reads the comment as new and its thread again.
+        data = self.payload(response, later_page=True)
+        if data is None:
+            return
+        if data.get("ok") != 1:
+            if str(data.get("errno")) == DELETED:
+                self.thread_gone(response.url)
+                return
+            said = str(data.get("msg") or data.get("message") or "")
+            self.count_error("thread_refused", response.url, said)
+            self.page_lost()
+            return
+        body: Any = data
+        if isinstance(data.get("data"), dict):  # hotflow's nesting, read defensively
+            body = data["data"]
+        replies = [r for r in body.get("data") or [] if isinstance(r, dict)]
+        self.count_page(len(replies))
+        key = f"comments:{post_id}"
+        seen = self.threads.setdefault(cid, set())
+        progress = 0
+        top = {"id": cid}
+        for item in replies:
+            if "id" not in item:
+                self.count_error("bad_entry", response.url)
+                continue
+            native = f"c{item['id']}"
+            if native not in seen:
+                seen.add(native)
+                progress += 1
+            if native in self.emitted:  # one of the replies nested in the comment
+                continue
+            created = self.parse_time_or_count(item.get("created_at"), response.url)
+            if created is None or self.known(key, native, created):
+                continue
+            self.emitted.add(native)
+            record = self.comment_record(item, top, post_id, root_text, created, key)
+            if record is not None:
+                yield record
+        following = body.get("max_id")
+        if (
+            progress
+            and following
+            and str(following) != str(max_id)
+            and page < self.source.max_pages
+        ):
+            yield self.get(
+                self.child_url(cid, following, body.get("max_id_type")),
+                self.parse_thread,
+                {
+                    "post_id": post_id,
+                    "mid": mid,
+                    "root_text": root_text,
+                    "cid": cid,
+                    "page": page + 1,
+                    "max_id": following,
+                },
             )
 
     @batched

@@ -170,9 +170,11 @@ def test_old_comment_api_and_cursor_types(
         return Reply.page(f"wb_comments_old_p{q['page']}.json")
 
     empty = {"ok": 1, "data": {"data": [], "max": 0}}
+    no_replies = {"ok": 1, "data": [], "max_id": 0}
     site = fixture_site(
         {
             "/comments/hotflow": hotflow,
+            "/comments/hotFlowChild": lambda q: Reply(json.dumps(no_replies)),
             "/api/comments/show": old,
             "/api/statuses/repostTimeline": lambda q: Reply(json.dumps(empty)),
             "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
@@ -208,6 +210,9 @@ def test_old_comment_api_and_cursor_types(
     assert typed["created_at"] == "2026-11-25T08:00:00+08:00"
     assert [q["page"] for q in site.hits("/api/comments/show")] == ["1", "2"]
     assert len(site.hits("/comments/hotflow")) == 3
+    # 201 has 5 replies and none nested: its thread is asked for. The old API's comments
+    # (hot 90 has 31) are not: it lists replies flat, each with its reply_id.
+    assert [q["cid"] for q in site.hits("/comments/hotFlowChild")] == ["4900000000201"]
 
 
 def test_search_follows_the_since_id_cursor(
@@ -395,3 +400,140 @@ def test_deleted_listed_post_is_skipped_not_an_error(
     assert [q["id"] for q in site.hits("/comments/hotflow")] == [SHOWN]
     assert report.stats["errors"] == {}
     assert report.status == "ok"
+
+
+# Comment ids of ``wb_thread_hotflow.json``: a thread paged on hotFlowChild, one whose comment
+# was deleted (the "暂无数据" page), one answered with no replies and a cursor, one complete.
+PAGED, DELETED_TOP, FOLDED, COMPLETE = (
+    "5337300000000001",
+    "5337300000000002",
+    "5337300000000003",
+    "5337300000000004",
+)
+
+
+def thread_routes(refused: set[str] | None = None) -> dict[str, Any]:
+    """A listed post (``wb_show.json``) whose hotflow is ``wb_thread_hotflow.json``; the
+    hotFlowChild answers per comment id, ``refused`` ones answering ``{"ok": 0}``."""
+
+    def child(q: dict[str, str]) -> Reply:
+        cid = q["cid"]
+        if cid in (refused or set()):
+            return Reply.page("wb_thread_refused.json")
+        if cid == PAGED:
+            if q["max_id"] == "0":
+                assert q["max_id_type"] == "0"
+                return Reply.page("wb_thread_p1.json")
+            assert q["max_id"] == "4986000000000123" and q["max_id_type"] == "0"
+            return Reply.page("wb_thread_p2.json")
+        if cid == DELETED_TOP:
+            return Reply.page("wb_thread_gone.html", content_type="text/html; charset=utf-8")
+        if cid == FOLDED:
+            return Reply.page("wb_thread_empty.json")
+        raise AssertionError(f"no thread should be read for {cid}")
+
+    empty = json.dumps({"ok": 1, "data": {"data": [], "max": 0}})
+    return {
+        "/statuses/show": lambda q: Reply.page("wb_show.json"),
+        "/api/statuses/repostTimeline": lambda q: Reply(empty),
+        "/comments/hotflow": lambda q: Reply.page("wb_thread_hotflow.json"),
+        "/comments/hotFlowChild": child,
+        "/api/container/getIndex": lambda q: Reply.page("wb_search_end.json"),
+    }
+
+
+def test_replies_beyond_the_nested_ones_come_from_hot_flow_child(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A comment whose ``total_number`` is more than its nested ``comments`` has its thread read
+    from ``hotFlowChild`` (``cid``, ``max_id`` from 0 until 0), the replies linked to it as the
+    nested ones are. A thread whose comment was deleted (Weibo's HTML ``暂无数据`` page) and one
+    answered with no replies (``data: []`` with a cursor still set) end there, quietly; a
+    comment whose nested replies are all of them, or that has none, asks for nothing."""
+    from koubei.analysis.spread.cascade import build_cascades
+
+    site = fixture_site(thread_routes())
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    records = list(jsonl.read(report.landing_file))
+    docs = {r["native_id"]: r for r in records}
+    threaded = [f"c53373000000000{n}" for n in (11, 12, 13, 14, 15)]
+    assert set(threaded) <= set(docs)
+    assert sorted(n for n in docs if n.startswith("c")) == sorted(
+        [f"c{c}" for c in (PAGED, DELETED_TOP, FOLDED, COMPLETE, "5337300000000005")]
+        + [*threaded, "c5337300000000041"]
+    )
+    for native in threaded:
+        reply = docs[native]
+        assert reply["kind"] == "comment" and reply["relation"] == "reply", native
+        assert reply["parent_id"] == f"weibo:c{PAGED}", native
+        assert reply["root_id"] == f"weibo:{SHOWN}", native
+    later = docs["c5337300000000013"]
+    assert later["author"] == {
+        "id": "602",
+        "name": "路人乙",
+        "followers": 12_000,
+        "verified": None,
+        "region": "江苏",
+    }
+    assert later["mentions"] == ["楼主的邻居"] and later["engagement"]["likes"] == 0
+    assert docs["c5337300000000012"]["engagement"]["likes"] == 27
+    assert docs["c5337300000000015"]["brand_matches"][0]["field"] == "text"
+
+    # The spread analysis sees the thread: each reply hangs from the comment, under the post.
+    G = build_cascades(records)
+    for native in threaded:
+        assert G.has_edge(f"weibo:c{PAGED}", f"weibo:{native}"), native
+        assert G.edges[f"weibo:c{PAGED}", f"weibo:{native}"]["relation"] == "reply"
+    assert G.has_edge(f"weibo:{SHOWN}", f"weibo:c{PAGED}")
+
+    asked = [(q["cid"], q["max_id"]) for q in site.hits("/comments/hotFlowChild")]
+    assert sorted(asked) == sorted(
+        [(PAGED, "0"), (PAGED, "4986000000000123"), (DELETED_TOP, "0"), (FOLDED, "0")]
+    )
+    assert report.stats["errors"] == {}
+    assert report.status == "ok"
+    log = (Path(koubei_home) / "logs" / "crawl" / "wb" / "r1.log").read_text()
+    assert log.count("thread_gone:") == 1 and f"cid={DELETED_TOP}" in log
+
+    # The next run: every comment is known, so no thread is read again.
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0 and site.hits("/comments/hotFlowChild") == []
+
+
+def test_thread_pages_stop_at_max_pages(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """The source's ``max_pages`` caps a thread's pages as it caps every listing's."""
+    site = fixture_site(thread_routes())
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN], max_pages=1)
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert [q["max_id"] for q in site.hits("/comments/hotFlowChild") if q["cid"] == PAGED] == ["0"]
+    assert report.landing_file is not None
+    docs = {r["native_id"] for r in jsonl.read(report.landing_file)}
+    assert {"c5337300000000012", "c5337300000000013"} <= docs
+    assert "c5337300000000014" not in docs
+
+
+def test_refused_thread_is_a_lost_page_and_read_again_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``{"ok": 0}`` from hotFlowChild is a refusal, not "no replies": counted, and the crawl
+    state stays behind, so the next run reads the comment as new and its thread again."""
+    site = fixture_site(thread_routes(refused={PAGED}))
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[SHOWN])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.stats["errors"] == {"thread_refused": 1}
+    assert report.status == "degraded"
+    assert report.landing_file is not None
+    assert "c5337300000000012" not in {r["native_id"] for r in jsonl.read(report.landing_file)}
+
+    site.routes.update(thread_routes())
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.landing_file is not None
+    docs = {r["native_id"] for r in jsonl.read(again.landing_file)}
+    assert {f"c53373000000000{n}" for n in (12, 13, 14, 15)} <= docs
+    assert again.stats["errors"] == {}
