@@ -30,6 +30,8 @@ NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=DEFAULT_TZ)
         ("2个小时前", NOW - timedelta(hours=2)),
         ("1年前", NOW - timedelta(days=365)),
         ("今天 08:32", datetime(2026, 11, 25, 8, 32, tzinfo=DEFAULT_TZ)),
+        # s.weibo.com writes no space (SpiderClub/weibospider#200: '今天06:09').
+        ("今天06:09", datetime(2026, 11, 25, 6, 9, tzinfo=DEFAULT_TZ)),
         ("昨天 10:32", datetime(2026, 11, 24, 10, 32, tzinfo=DEFAULT_TZ)),
         ("前天 23:05", datetime(2026, 11, 23, 23, 5, tzinfo=DEFAULT_TZ)),
         ("11-20", datetime(2026, 11, 20, tzinfo=DEFAULT_TZ)),
