@@ -91,10 +91,10 @@ _RELATIVE_UNITS: dict[str, tuple[timedelta, Precision]] = {
 }
 _DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _DAY_OFFSET = {"今天": 0, "昨天": 1, "前天": 2}
-# A bare ``10:32`` (no date): pages print today's posts so (forums, news lists, comment
-# threads). It is the last time of day with that clock reading at or before ``now``: today,
-# or yesterday when today's would be later than ``now`` (past the clock-skew allowance), as on a
-# page rendered before midnight and read after it. ``今天 10:32`` says today and stays today.
+# A bare ``10:32`` (no date), as a page prints a time of day for a post of today. It is the
+# last time with that clock reading at or before ``now``: today, or yesterday when today's would
+# be later than ``now`` (past the clock-skew allowance), as on a page rendered before midnight
+# and read after it. ``今天 10:32`` (Weibo's own form) names the day and stays today.
 _BARE_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 # ``11月20日10:32``: as with a full date, the time may follow 日 with no space.
 _MONTH_DAY = re.compile(
