@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -162,6 +163,15 @@ class CsvSeries:
     #: ``(line, value text)`` of each row whose value is not a whole number: the bins are
     #: rounded to whole mentions (a share or a rate reads as zeros and ones); callers say so
     fractions: list[tuple[int, str]] = field(default_factory=list)
+    #: ``(line, step before, step from that line on)`` in seconds at each change of resolution
+    #: (1-minute rows, then 5-minute rows): every row was summed into bins of the coarsest step
+    resampled: list[tuple[int, int, int]] = field(default_factory=list)
+    #: the line of the row before the first bin no row reported (0: every bin has a row), and
+    #: how many of those ``filled`` bins were read as 0 (empty bins an export left out) and how
+    #: many carry the value before (a gap in the export); see :func:`_left_out_zeros`
+    gap_after: int = 0
+    gaps_zero: int = 0
+    gaps_carried: int = 0
 
 
 #: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
@@ -268,12 +278,66 @@ def _columns(header: list[str]) -> tuple[int, int]:
     return time_at, value_at
 
 
-def _bin_of(offset_seconds: float, interval: int) -> int:
-    """The bin of a row ``offset_seconds`` after the first: the nearest grid point when the row
-    is within :data:`GRID_JITTER` of it, else the bin the row falls in."""
+def _bin_of(offset_seconds: float, interval: int, jitter: float = GRID_JITTER) -> int:
+    """The bin of a row ``offset_seconds`` after the grid's start: the nearest grid point when
+    the row is within ``jitter`` (a fraction of the interval) of it, else the bin it falls in."""
     position = offset_seconds / interval
     nearest = round(position)
-    return int(nearest) if abs(position - nearest) <= GRID_JITTER else int(position // 1)
+    return int(nearest) if abs(position - nearest) <= jitter else int(position // 1)
+
+
+#: equal gaps in a row that make a resolution: a file going from 1-minute to 5-minute rows has
+#: a run at least this long at each step; an export that leaves empty bins out has none at
+#: any step but its own (its gaps vary with the traffic)
+RESOLUTION_RUN = 6
+
+
+def _resolutions(stamps: np.ndarray, unit: int) -> list[tuple[int, int]]:
+    """``(first row, step)`` of each run of :data:`RESOLUTION_RUN` or more equal gaps whose step
+    differs from the run before's (rows sorted; repeated timestamps skipped)."""
+    runs: list[tuple[int, int]] = []
+    start, step, length = 0, 0, 0
+    for i, gap in enumerate(np.diff(stamps)):
+        if gap <= 0:
+            continue
+        size = max(unit, unit * round(gap / unit))
+        if size == step:
+            length += 1
+            continue
+        if length >= RESOLUTION_RUN and (not runs or runs[-1][1] != step):
+            runs.append((start, step))
+        start, step, length = i, size, 1
+    if length >= RESOLUTION_RUN and (not runs or runs[-1][1] != step):
+        runs.append((start, step))
+    return runs
+
+
+#: a bin with no row beside a row of at most this many mentions may be an empty bin: a Poisson
+#: count of 3 on average is 0 one time in 20; beside busier rows a 0 is not believable
+ZERO_NEIGHBOUR = 3
+
+
+def _left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Which bins that no row reports are empty bins the export left out (0 mentions).
+
+    An export that writes only non-empty bins (SQL ``GROUP BY`` a time bucket; CloudWatch,
+    which reports a load balancer's ``RequestCount`` only while requests flow: "If there are
+    no requests ... the metric is not reported", docs.aws.amazon.com/elasticloadbalancing/
+    latest/classic/elb-cloudwatch-metrics.html) never writes 0,
+    and its gaps fall where the counts are low. So a run of missing bins is read as zeros when
+    every value of the file is a whole count, none is 0, and a row beside the run has at most
+    :data:`ZERO_NEIGHBOUR`. Otherwise (the file writes its zeros, or the rows around are busy:
+    a speed, or an outage in a busy count) it is a gap in the export, and each bin carries the
+    value before: neither a fall nor a rise, as before.
+    """
+    zero = np.zeros(len(seen), dtype=bool)
+    if any(v != int(v) for v in values) or min(values) == 0:
+        return zero
+    at = np.flatnonzero(seen)
+    for before, after in itertools.pairwise(at):
+        if after > before + 1 and min(sums[before], sums[after]) <= ZERO_NEIGHBOUR:
+            zero[before + 1 : after] = True
+    return zero
 
 
 def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
@@ -282,9 +346,13 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     The interval is the most common gap between rows, to the minute when rows are a minute or
     more apart (an exporter stamping rows a second early or late still reads as 5-minute data).
     A row within a tenth of the interval of a grid point belongs to that point's bin (the same
-    jitter must not put two rows in one bin and leave the next one empty). Missing bins are
-    filled with the previous value (causal) and marked ``filled``; rows farther off the grid
-    are added to the bin they fall in, and so are rows repeating a timestamp (listed in
+    jitter must not put two rows in one bin and leave the next one empty). A file whose step
+    changes (runs of 1-minute rows, then of 5-minute rows) is read at its coarsest step, every
+    row summed into the bin it falls in (listed in ``resampled``; a coarse step that is not a
+    multiple of the finer one is refused, naming the row where the step changes). Missing bins
+    are marked ``filled`` and hold 0 when they are empty bins the export left out
+    (:func:`_left_out_zeros`), else the previous value (causal); rows farther off the grid are
+    added to the bin they fall in, and so are rows repeating a timestamp (listed in
     ``repeats``). Rows may come in any order. Values must be finite, not negative and at most
     :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the
     row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
@@ -361,7 +429,30 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     values, counts = np.unique(rounded, return_counts=True)
     interval = int(values[np.argmax(counts)])
     t0 = rows[0][0]
-    n_bins = _bin_of((rows[-1][0] - t0).total_seconds(), interval) + 1
+    jitter = GRID_JITTER
+    runs = _resolutions(np.array([r[0].timestamp() for r in rows]), unit)
+    resampled: list[tuple[int, int, int]] = []
+    if len({size for _, size in runs}) > 1:
+        # a change of resolution: the finer rows were binned at their own step, and a grid at
+        # the finer one read each coarse row as one fine bin (the rest carried: ×5 at 1 → 5
+        # minutes, a surge); every row is summed into bins of the coarsest step instead
+        interval = max(size for _, size in runs)
+        for (_, was), (at, size) in itertools.pairwise(runs):
+            line = rows[at][3]
+            if interval % was or interval % size:
+                raise ValueError(
+                    f"{path}:{line}: rows are {size} s apart from here on, {was} s before: "
+                    f"a change of resolution that does not sum into one grid ({interval} s is "
+                    "not a multiple of both); split the file there or resample it"
+                )
+            resampled.append((line, was, size))
+        # a fine row just before a coarse grid point is the fine bin before it, not jitter
+        jitter = GRID_JITTER * min(size for _, size in runs) / interval
+        grid = timedelta(seconds=interval)
+        anchor = next(rows[at][0] for at, size in runs if size == interval)  # on the coarse grid
+        t0 = anchor - math.ceil((anchor - t0).total_seconds() / interval) * grid
+        t0 += _bin_of((rows[0][0] - t0).total_seconds(), interval, jitter) * grid
+    n_bins = _bin_of((rows[-1][0] - t0).total_seconds(), interval, jitter) + 1
     if n_bins > MAX_BINS:
         widest = int(np.argmax(gaps))
         (before, text_a, _, line_a), (after, text_b, _, line_b) = rows[widest : widest + 2]
@@ -374,15 +465,19 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     seen = np.zeros(n_bins, dtype=bool)
     labels = [""] * n_bins
     repeats = [(b[3], a[3]) for a, b in itertools.pairwise(rows) if a[0] == b[0]]
-    for ts, text, value, _ in rows:
-        i = _bin_of((ts - t0).total_seconds(), interval)
+    last_line = np.zeros(n_bins, dtype=np.int64)  # line of the latest row in each bin
+    for ts, text, value, lineno in rows:
+        i = _bin_of((ts - t0).total_seconds(), interval, jitter)
         sums[i] += value
         if not seen[i]:
             labels[i] = text
         seen[i] = True
-    for i in range(1, n_bins):  # carry the last seen value over gaps
+        last_line[i] = max(last_line[i], lineno)
+    gap_after = int(last_line[int(np.argmin(seen)) - 1]) if not seen.all() else 0
+    zero = _left_out_zeros([r[2] for r in rows], sums, seen)
+    for i in range(1, n_bins):  # a missing bin: 0 (left out by the export) or the value before
         if not seen[i]:
-            sums[i] = sums[i - 1]
+            sums[i] = 0.0 if zero[i] else sums[i - 1]
     step = timedelta(seconds=interval)
     counts_list = [int(np.rint(v)) for v in sums]
     series = CountSeries(
@@ -393,7 +488,11 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         key,
         [not s for s in seen],
     )
-    return CsvSeries(series, labels, repeats, fractions)
+    n_zero = int(zero.sum())
+    missing = int((~seen).sum())
+    return CsvSeries(
+        series, labels, repeats, fractions, resampled, gap_after, n_zero, missing - n_zero
+    )
 
 
 # --- causal array helpers (2-D: series × bins) ---------------------------------------------

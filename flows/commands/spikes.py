@@ -162,7 +162,8 @@ def _read(path: Path, key: str) -> Any:
     """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
     on stderr naming the file (and the line and column when a row is wrong); repeated
     timestamps are added into one bin and said so, and so are values that are not whole
-    counts (rounded)."""
+    counts (rounded), a change of step (every row summed into the coarsest step) and bins no
+    row reports (read as 0 or holding the value before: which, and why)."""
     from koubei.analysis.detectors import read_csv
 
     try:
@@ -181,6 +182,31 @@ def _read(path: Path, key: str) -> Any:
         line, value = data.fractions[0]
         what = f"value {value!r} is not a whole count"
         _note(path, line, what, len(data.fractions), "bins are rounded to whole mentions")
+    if data.resampled:  # 1-minute rows, then 5-minute ones: each step's bins summed alike
+        line, before, step = data.resampled[0]
+        what = f"rows are {step} s apart from here on, {before} s before"
+        interval = data.series.interval_seconds
+        _note(path, line, what, len(data.resampled), f"every row is summed into {interval} s bins")
+    if data.gap_after:  # what a bin no row reports was taken to hold
+        from koubei.analysis.detectors.series import ZERO_NEIGHBOUR
+
+        missing = data.gaps_zero + data.gaps_carried
+        what = f"{missing} bin{'s' * (missing > 1)} with no row, the first after this row"
+        zero = (
+            "read as 0 mentions, empty bins the export left out (no row of the file is 0, "
+            f"and a row beside holds at most {ZERO_NEIGHBOUR})"
+        )
+        carried = (
+            "holding the value before, a gap in the export (the file writes 0 rows, "
+            f"or the rows beside hold more than {ZERO_NEIGHBOUR})"
+        )
+        if not data.gaps_carried:
+            consequence = zero
+        elif not data.gaps_zero:
+            consequence = carried
+        else:
+            consequence = f"{data.gaps_zero} {zero}; {data.gaps_carried} {carried}"
+        _note(path, data.gap_after, what, 1, f"{consequence}; they never alert")
     return data
 
 

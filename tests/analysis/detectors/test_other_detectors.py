@@ -6,6 +6,7 @@ import numpy as np
 
 from koubei.analysis.detectors import CountSeries
 from koubei.analysis.detectors.negative_share import NegativeShare
+from koubei.analysis.detectors.stl_mad import StlMad
 from koubei.analysis.detectors.volume_velocity import VolumeVelocity
 from koubei.analysis.detectors.window_ratio import WindowRatio
 from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
@@ -51,3 +52,19 @@ def test_window_ratio_is_the_plain_comparison_rule() -> None:
     # ... and it knows nothing of the time of day: a normal morning ramp fires it
     morning = poisson_series(40 * daily_profile(3, trough=0.02), seed=13)
     assert WindowRatio().detect(morning) != []
+
+
+def test_stl_mad_waits_for_a_full_window_before_firing() -> None:
+    """The library baseline's first STL fit had two days and one bin: its residuals were about
+    zero, so on a calm series it fired on most bins of the third day (and the fourth and fifth,
+    still fitted on too few days) until it had a week. It now first fits on its full 7 days."""
+    rates = 50 * daily_profile(10)
+    calm = poisson_series(rates, seed=21)
+    firing = StlMad().fire_series(calm)
+    assert not firing.fired[0, : 7 * PER_DAY].any()  # before: 130+ bins on day three alone
+    # ... and it is alive after: a night-time surge on day nine is seen within the hour
+    surge = rates.copy()
+    onset = 8 * PER_DAY + 40  # 03:20
+    surge[onset : onset + 12] += 60
+    found = StlMad().detect(poisson_series(surge, seed=21))
+    assert any(calm.start[onset] <= d.timestamp <= calm.start[onset + 12] for d in found)

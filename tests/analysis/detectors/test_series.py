@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -315,7 +315,8 @@ def test_read_csv_puts_every_offset_in_china_time(tmp_path: Path) -> None:
     data = read_csv(path)
     assert data.series.start[0].isoformat() == "2026-03-02T00:00:00+08:00"
     assert data.series.start[0].isocalendar().week == 10
-    assert data.series.total == [1, 2, 2, 3]
+    # 00:10 has no row: small whole counts and no 0 row, an empty bin left out (0)
+    assert data.series.total == [1, 2, 0, 3]
     assert data.labels[0] == "2026-03-01T16:00:00Z"  # the input's own text, for the contract
 
 
@@ -371,3 +372,75 @@ def test_read_csv_refuses_numbers_that_are_no_epoch_time(
     path.write_text(content, "utf-8")
     with pytest.raises(ValueError, match=message + r".*before 2000"):
         read_csv(path)
+
+
+def _rows(start: str, minutes: int, values: list[int]) -> list[str]:
+    first = datetime.fromisoformat(start)
+    return [
+        f"{(first + timedelta(minutes=minutes * i)):%Y-%m-%d %H:%M},{v}"
+        for i, v in enumerate(values)
+    ]
+
+
+def test_read_csv_sums_a_change_from_1_to_5_minute_rows_into_5_minute_bins(tmp_path: Path) -> None:
+    """Two hours of 1-minute rows (more of them, so the grid was 1 minute), then an hour of
+    5-minute rows: each 5-minute row was one 1-minute bin and the next four carried it, five
+    times the volume from the change on (a surge). Every row is now summed into 5-minute bins."""
+    path = tmp_path / "mixed.csv"
+    lines = _rows("2026-03-02 10:00", 1, [2] * 120) + _rows("2026-03-02 12:00", 5, [10] * 12)
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(path)
+    series = data.series
+    assert series.interval_seconds == 300  # before: 60
+    assert series.total == [10] * 36  # before: 2 × 120, then 10 five times per 5-minute row
+    assert series.start[0].strftime("%H:%M") == "10:00" and not any(series.filled)
+    assert data.labels[24] == "2026-03-02 12:00"
+    assert data.resampled == [(122, 60, 300)]  # line 122: the first 5-minute row
+
+    # ... back to 1-minute rows, starting off the 5-minute grid: summed on the same grid
+    back = _rows("2026-03-02 13:00", 1, [2] * 13)
+    path.write_text("timestamp,value\n" + "\n".join(lines + back[3:]) + "\n", "utf-8")
+    data = read_csv(path)
+    # 12:55 (a 5-minute row), 13:00 (13:03 and 13:04 only), 13:05, 13:10 (13:10-13:12)
+    assert data.series.total[-4:] == [10, 4, 10, 6]
+    assert [r[1:] for r in data.resampled] == [(60, 300), (300, 60)]
+
+
+def test_read_csv_refuses_a_change_of_step_that_does_not_sum_into_one_grid(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "steps.csv"
+    lines = _rows("2026-03-02 10:00", 2, [2] * 30) + _rows("2026-03-02 11:00", 5, [5] * 12)
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(
+        ValueError,
+        match=r"steps\.csv:32: rows are 300 s apart from here on, 120 s before: a change of "
+        r"resolution that does not sum into one grid",
+    ):
+        read_csv(path)
+
+
+def test_read_csv_reads_bins_a_sparse_export_left_out_as_zeros(tmp_path: Path) -> None:
+    """An export that writes only non-empty bins (no row is 0, many are 1): a bin without a
+    row carried the value before, so a quiet night read as its last busy bin, over and over."""
+    path = tmp_path / "sparse.csv"
+    path.write_text(
+        "timestamp,value\n"
+        "2026-03-02 01:00,3\n"
+        "2026-03-02 01:05,1\n"  # 01:10-01:25 left out: empty
+        "2026-03-02 01:30,2\n"
+        "2026-03-02 01:35,40\n"
+        "2026-03-02 01:45,52\n",  # 01:40 missing between busy rows: a gap, carried
+        "utf-8",
+    )
+    data = read_csv(path)
+    assert data.series.total == [3, 1, 0, 0, 0, 0, 2, 40, 40, 52]  # before: 1, 1, 1, 1 at 01:10
+    assert data.series.filled == [False, False] + [True] * 4 + [False, False, True, False]
+    assert (data.gap_after, data.gaps_zero, data.gaps_carried) == (3, 4, 1)
+    # a file that writes its zeros: a missing row is a gap in the export, carried as before
+    path.write_text(
+        "timestamp,value\n2026-03-02 01:00,0\n2026-03-02 01:05,1\n2026-03-02 01:15,2\n", "utf-8"
+    )
+    data = read_csv(path)
+    assert data.series.total == [0, 1, 1, 2]
+    assert (data.gaps_zero, data.gaps_carried) == (0, 1)

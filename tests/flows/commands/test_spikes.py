@@ -317,3 +317,52 @@ def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> Non
     assert lines[week + 2].startswith(
         "  Fri 2026-03-06 09:35  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
     )
+
+
+def _csv(path: Path, start: datetime, minutes: int, values: list[int], header: bool = True) -> None:
+    lines = ["timestamp,value"] if header else []
+    lines += [
+        f"{(start + timedelta(minutes=minutes * i)):%Y-%m-%d %H:%M},{v}"
+        for i, v in enumerate(values)
+        if v
+    ]
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+def test_detect_a_change_from_1_to_5_minute_rows_is_no_surge(tmp_path: Path) -> None:
+    """Four days of 1-minute rows, then a day of 5-minute rows at the same rate: each 5-minute
+    row was read as one 1-minute bin and carried over the next four, and `spikes detect`
+    paged a warning at 2026-03-06 00:10 (mention-jump: 125 in a 1-minute bin, expected 20)."""
+    rng = np.random.default_rng(5)
+    path = tmp_path / "mixed.csv"
+    _csv(path, datetime(2026, 3, 2), 1, (rng.poisson(3, 4 * 1440) + 1).tolist())
+    _csv(path, datetime(2026, 3, 6), 5, (rng.poisson(15, 288) + 5).tolist(), header=False)
+    result = run("spikes", "detect", str(path))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == (
+        f"note: {path}:5762: rows are 300 s apart from here on, 60 s before: "
+        "every row is summed into 300 s bins\n"
+    )
+
+
+def test_detect_sees_a_night_surge_in_an_export_that_leaves_empty_bins_out(
+    tmp_path: Path,
+) -> None:
+    """A quiet brand's 5-minute counts exported without the empty bins (no row is 0): each
+    missing bin carried the count before it, so the nights read as their last busy bin and a
+    night-time surge (about 4 more mentions a bin for an hour from 02:00) did not page."""
+    rng = np.random.default_rng(1)
+    hours = (np.arange(6 * 288) % 288) / 12
+    rate = 0.3 + 2.5 * np.exp(-0.5 * (((hours - 20 + 12) % 24 - 12) / 3) ** 2)
+    onset = 4 * 288 + 24  # 2026-03-06 02:00
+    rate[onset : onset + 12] += 4
+    path = tmp_path / "sparse.csv"
+    _csv(path, datetime(2026, 3, 2), 5, rng.poisson(rate).tolist())
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["timestamp"][:13] for a in alerts] == ["2026-03-06 02"]  # before: none
+    assert result.stderr.startswith(f"note: {path}:")
+    assert "with no row, the first after this row: " in result.stderr
+    assert "read as 0 mentions, empty bins the export left out" in result.stderr
