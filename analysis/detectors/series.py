@@ -290,10 +290,18 @@ def _bin_of(offset_seconds: float, interval: int, jitter: float = GRID_JITTER) -
 #: a run at least this long at each step; an export that leaves empty bins out has none at
 #: any step but its own (its gaps vary with the traffic)
 RESOLUTION_RUN = 6
+#: ... and the time such a run must span: a sparse 5-minute export whose night happens to leave
+#: every other bin out for an hour (six 10-minute gaps) is no change of resolution, and reading
+#: the whole file at 10 minutes would blur every bin of it
+RESOLUTION_SPAN = 90 * 60
+
+
+def _is_resolution(length: int, step: int) -> bool:
+    return length >= RESOLUTION_RUN and length * step >= RESOLUTION_SPAN
 
 
 def _resolutions(stamps: np.ndarray, unit: int) -> list[tuple[int, int]]:
-    """``(first row, step)`` of each run of :data:`RESOLUTION_RUN` or more equal gaps whose step
+    """``(first row, step)`` of each run of equal gaps (:func:`_is_resolution`) whose step
     differs from the run before's (rows sorted; repeated timestamps skipped)."""
     runs: list[tuple[int, int]] = []
     start, step, length = 0, 0, 0
@@ -304,10 +312,10 @@ def _resolutions(stamps: np.ndarray, unit: int) -> list[tuple[int, int]]:
         if size == step:
             length += 1
             continue
-        if length >= RESOLUTION_RUN and (not runs or runs[-1][1] != step):
+        if _is_resolution(length, step) and (not runs or runs[-1][1] != step):
             runs.append((start, step))
         start, step, length = i, size, 1
-    if length >= RESOLUTION_RUN and (not runs or runs[-1][1] != step):
+    if _is_resolution(length, step) and (not runs or runs[-1][1] != step):
         runs.append((start, step))
     return runs
 

@@ -383,38 +383,54 @@ def _rows(start: str, minutes: int, values: list[int]) -> list[str]:
 
 
 def test_read_csv_sums_a_change_from_1_to_5_minute_rows_into_5_minute_bins(tmp_path: Path) -> None:
-    """Two hours of 1-minute rows (more of them, so the grid was 1 minute), then an hour of
+    """Two hours of 1-minute rows (more of them, so the grid was 1 minute), then two hours of
     5-minute rows: each 5-minute row was one 1-minute bin and the next four carried it, five
     times the volume from the change on (a surge). Every row is now summed into 5-minute bins."""
     path = tmp_path / "mixed.csv"
-    lines = _rows("2026-03-02 10:00", 1, [2] * 120) + _rows("2026-03-02 12:00", 5, [10] * 12)
+    lines = _rows("2026-03-02 10:00", 1, [2] * 120) + _rows("2026-03-02 12:00", 5, [10] * 24)
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     data = read_csv(path)
     series = data.series
     assert series.interval_seconds == 300  # before: 60
-    assert series.total == [10] * 36  # before: 2 × 120, then 10 five times per 5-minute row
+    assert series.total == [10] * 48  # before: 2 × 120, then 10 five times per 5-minute row
     assert series.start[0].strftime("%H:%M") == "10:00" and not any(series.filled)
     assert data.labels[24] == "2026-03-02 12:00"
     assert data.resampled == [(122, 60, 300)]  # line 122: the first 5-minute row
 
     # ... back to 1-minute rows, starting off the 5-minute grid: summed on the same grid
-    back = _rows("2026-03-02 13:00", 1, [2] * 13)
+    back = _rows("2026-03-02 14:00", 1, [2] * 103)
     path.write_text("timestamp,value\n" + "\n".join(lines + back[3:]) + "\n", "utf-8")
     data = read_csv(path)
-    # 12:55 (a 5-minute row), 13:00 (13:03 and 13:04 only), 13:05, 13:10 (13:10-13:12)
-    assert data.series.total[-4:] == [10, 4, 10, 6]
+    # 13:55 (a 5-minute row), 14:00 (14:03 and 14:04 only), then every 5 minutes 5 rows of 2
+    assert data.series.total[47:51] == [10, 4, 10, 10]
     assert [r[1:] for r in data.resampled] == [(60, 300), (300, 60)]
+
+
+def test_read_csv_keeps_the_step_of_a_sparse_export_leaving_every_other_bin_out(
+    tmp_path: Path,
+) -> None:
+    """A 5-minute export that leaves empty bins out, whose night keeps every other bin for an
+    hour: six 10-minute gaps in a row are no change of resolution (the whole file read at 10
+    minutes would blur every bin of it)."""
+    path = tmp_path / "night.csv"
+    day = _rows("2026-03-02 00:00", 5, [3, 1, 2, 4, 1, 2] * 4)
+    night = _rows("2026-03-02 02:00", 10, [1] * 7)  # 02:00-03:00, one bin in two
+    morning = _rows("2026-03-02 03:05", 5, [2, 1, 3, 1] * 6)
+    path.write_text("timestamp,value\n" + "\n".join(day + night + morning) + "\n", "utf-8")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 300 and data.resampled == []
+    assert data.series.total[24:37] == [1, 0] * 6 + [1]  # the left-out bins read as 0
 
 
 def test_read_csv_refuses_a_change_of_step_that_does_not_sum_into_one_grid(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "steps.csv"
-    lines = _rows("2026-03-02 10:00", 2, [2] * 30) + _rows("2026-03-02 11:00", 5, [5] * 12)
+    lines = _rows("2026-03-02 10:00", 2, [2] * 60) + _rows("2026-03-02 12:00", 5, [5] * 24)
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     with pytest.raises(
         ValueError,
-        match=r"steps\.csv:32: rows are 300 s apart from here on, 120 s before: a change of "
+        match=r"steps\.csv:62: rows are 300 s apart from here on, 120 s before: a change of "
         r"resolution that does not sum into one grid",
     ):
         read_csv(path)
