@@ -8,8 +8,10 @@ Where the platform gives only the root (Weibo's ``retweeted_status``), the inter
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
 name in the same cascade at or before the repost's time (parent and child often share a second)
 whose own chain is the rest of the repost's chain, else to that author's latest post, else to
-an untimed post of that author whose chain matches, or to a placeholder hop node if that repost
-was never crawled. Matching the chain keeps an account that
+an untimed post of that author whose chain matches, else to that author's earliest later post
+whose chain matches and whose words are the ones the chain quotes (relative and date-only times,
+``1小时前`` or ``11-20``, can put a repost before its parent), or to a placeholder hop node if
+that repost was never crawled. Matching the chain keeps an account that
 posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
 second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
 A parent that was never crawled becomes a placeholder node. The lookups that resolve a hop, and
@@ -413,6 +415,10 @@ def _attach_chain(
             # That account's post has no time (a timed repost cannot be placed after it), but
             # its chain says it is the hop: better than inventing an uncrawled one.
             hop = forest.untimed_by(root, name, node, tails[index + 1])
+        if hop is None:
+            # Its time is after the repost's (a relative or date-only time read at another
+            # crawl), but its chain and the words the repost quotes say it is the hop.
+            hop = forest.later_by(root, name, key, node, tails[index + 1], quote(index))
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop
