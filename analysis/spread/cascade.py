@@ -23,7 +23,8 @@ an id keep one canonical copy, and edges are linked in (time, id) order. What is
 counted by reason in ``G.graph["dropped"]`` (and per cascade in ``G.graph["dropped_by_root"]``)
 and logged: ``no_id`` records (no ``id`` to make a node of), ``duplicate`` copies,
 ``self_loop`` parents, ``into_root`` edges (a cascade's root made the child of its own
-descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles, and
+descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles (the
+node whose edge closed the loop goes under its cascade's root instead), and
 ``second_parent`` (a node already given another parent).
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of

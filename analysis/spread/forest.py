@@ -286,7 +286,9 @@ class Forest:
         Children were proposed in (time, id) order; linking them in reverse makes the edge
         refused in a cycle the one into its earliest post, so that post becomes the root
         (linked forward, a cycle ``a -> b -> c -> a`` by parent ids was cut above the latest
-        post ``c``, which became the root of the earlier ``a`` and ``b``).
+        post ``c``, which became the root of the earlier ``a`` and ``b``). The post whose edge
+        is refused goes under its cascade's root instead (an ``inferred`` edge) when that root
+        is not in its tree.
         """
         size = self.tree_size
         for child in reversed(self.proposed):
@@ -295,7 +297,13 @@ class Forest:
             if below == above:
                 self.attrs[child]["cycle_broken"] = True
                 self.drop(cascade, "into_root" if child in self.roots else "cycle")
-                continue
+                # A post inside a cascade whose parent edge closed a loop stays in the cascade,
+                # under its root: left a root itself, it split the incident in two.
+                if child == cascade or cascade not in self.attrs:
+                    continue
+                parent, inferred, above = cascade, True, self._tree(cascade)
+                if above == below:
+                    continue
             small, big = below, above
             if size.get(small, 1) > size.get(big, 1):
                 small, big = big, small

@@ -57,3 +57,29 @@ def test_a_later_post_of_the_hop_name_that_said_other_words_is_not_taken() -> No
     G = build_cascades(records)
     hop = hop_placeholder_id("r", "小王")
     assert sorted(G.edges()) == [("r", "b"), ("r", hop), (hop, "c")]
+
+
+def test_a_cycle_cut_inside_a_cascade_stays_in_that_cascade() -> None:
+    # Two comments under the post ``r`` each name the other as the comment they answer (a
+    # re-crawl after an edit, or ids the platform reused). The loop is cut above the earlier,
+    # which used to become the root of a second cascade: the incident split in two, ``r``
+    # alone in one, its discussion in the other.
+    records = [
+        post("r", "鲜牧乳业", "2026-11-20T08:00:00+08:00", "新品上市", kind="post"),
+        post("a", "甲", "2026-11-20T08:01:00+08:00", "回复@乙:不对", parent_id="b", root_id="r"),
+        post("b", "乙", "2026-11-20T08:02:00+08:00", "回复@甲:就是", parent_id="a", root_id="r"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("a", "b"), ("r", "a")]
+    assert G.nodes["a"]["cycle_broken"] is True
+    assert G.graph["dropped"]["cycle"] == 1
+
+
+def test_two_reposts_in_one_second_naming_each_other_stay_under_their_root() -> None:
+    records = [
+        post("r", "鲜牧乳业", "2026-11-20T08:00:00+08:00", "新品上市", kind="post"),
+        repost("a", "甲", "2026-11-20T08:05:00+08:00", "扩散//@乙:真的"),
+        repost("b", "乙", "2026-11-20T08:05:00+08:00", "真的//@甲:扩散"),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [("a", "b"), ("r", "a")]
