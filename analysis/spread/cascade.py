@@ -109,7 +109,7 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
         "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
         "created_at": created,
-        "ts": ts if created else None,
+        "ts": ts if created and ts != UNTIMED else None,
         "sentiment": sentiment.get("label"),
         "text": text,
         "platform": record.get("platform"),
@@ -150,7 +150,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         ``inferred`` (True when rebuilt from a ``//@`` chain) and ``created_at`` (the child's
         time). Nodes carry ``author``, ``author_id``, ``followers`` (an int: ``"1.2万"`` as
         pages write it is 12000, unknown or junk is 0), ``verified``,
-        ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
+        ``created_at`` (aware datetime or None), ``ts`` (epoch seconds, None when unknown or
+        only a date, ``time_precision: "day"``; such a post sorts as untimed), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
         ``mentions``, ``deleted`` (the text is the notice a deleted or hidden post leaves,
         ``抱歉，此微博已被作者删除``) and ``placeholder`` (True for posts that were referenced
@@ -262,7 +263,11 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
         created = parse_time(record.get("created_at"))
-        timed.append((created.timestamp() if created else UNTIMED, node, created))
+        # A date without a time of day (``11-20``, ``3天前``: ``time_precision: "day"``) is
+        # kept as the post's date but not as its time: its midnight made it the source and
+        # the first post of cascades that began hours later, and placed it before its parent.
+        day_only = record.get("time_precision") == "day"
+        timed.append((created.timestamp() if created and not day_only else UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 

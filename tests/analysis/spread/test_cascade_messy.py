@@ -13,7 +13,8 @@ import random
 from typing import Any
 
 from koubei.analysis.spread.cascade import build_cascades, hop_placeholder_id
-from koubei.analysis.spread.evidence import incident_evidence
+from koubei.analysis.spread.evidence import incident_evidence, source_of
+from koubei.analysis.spread.measures import cascade_summary
 
 
 def post(node: str, name: str, when: str, text: str, **fields: Any) -> dict[str, Any]:
@@ -38,16 +39,35 @@ def test_a_hop_whose_clock_runs_late_is_still_that_post_not_an_uncrawled_one() -
         post("r", "鲜牧乳业", "2026-11-20T08:00:00+08:00", "新品上市", kind="post"),
         # B's repost seen as ``昨天 10:12``, precise to the minute.
         repost("b", "小王", "2026-11-20T10:12:00+08:00", "喝出异物了"),
-        # C's repost of B's, seen days later as ``11-20``: day precision, midnight.
-        {
-            **repost("c", "老李", "2026-11-20T00:00:00+08:00", "天哪//@小王:喝出异物了"),
-            "time_precision": "day",
-        },
+        # C's repost of B's, seen as ``5小时前`` by a crawl at 15:20 that read hours only.
+        repost("c", "老李", "2026-11-20T10:00:00+08:00", "天哪//@小王:喝出异物了"),
     ]
     G = build_cascades(records)
     assert sorted(G.edges()) == [("b", "c"), ("r", "b")]
     assert hop_placeholder_id("r", "小王") not in G
     assert G.edges["b", "c"]["inferred"] is True
+
+
+def test_a_date_only_time_is_no_time_of_day_for_the_source_or_the_timing() -> None:
+    # The root was never crawled. 小王's repost is the first post with a time of day; 老李's
+    # repost came from an uncrawled hop and shows only ``11-20`` (``time_precision: "day"``,
+    # midnight). Midnight was taken as its time: it became the estimated source and the
+    # cascade's first post, ten hours before anyone posted.
+    records = [
+        repost("b", "小王", "2026-11-20T10:12:00+08:00", "喝出异物了"),
+        repost("b2", "小张", "2026-11-20T10:20:00+08:00", "真的//@小王:喝出异物了"),
+        {
+            **repost("c", "老李", "2026-11-20T00:00:00+08:00", "天哪//@没抓到:好可怕"),
+            "time_precision": "day",
+        },
+    ]
+    G = build_cascades(records)
+    assert source_of(G, "r")["id"] == "b"
+    summary = cascade_summary(G, "r")
+    assert summary["first_post"] == "2026-11-20T10:12:00+08:00"
+    assert summary["posts_before_root"] == 0
+    assert G.nodes["c"]["ts"] is None
+    assert G.nodes["c"]["created_at"].isoformat() == "2026-11-20T00:00:00+08:00"
 
 
 def test_a_later_post_of_the_hop_name_that_said_other_words_is_not_taken() -> None:
