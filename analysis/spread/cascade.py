@@ -59,6 +59,7 @@ __all__ = [
     "canonical_records",
     "hop_placeholder_id",
     "parse_time",
+    "time_of_day",
 ]
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,25 @@ def parse_time(value: Any) -> datetime | None:
         return parse_iso(value)
     except TimeParseError:
         return None
+
+
+def time_of_day(record: dict[str, Any]) -> datetime | None:
+    """A record's instant for ordering and timing: :func:`parse_time` of ``created_at``, None
+    when it is unknown or only a date (``time_precision: "day"``: ``11-20``, ``3天前``).
+
+    A date is kept as the post's date (``created_at``) but is no time of day: its midnight
+    made it the source and first post of cascades that began hours later, placed it before
+    its parent, and made posts of one day a burst of one second.
+
+    Examples
+    --------
+    >>> time_of_day({"created_at": "2026-11-20T10:12:00+08:00"}).minute
+    12
+    >>> time_of_day({"created_at": "2026-11-20T00:00:00+08:00", "time_precision": "day"})
+    """
+    if record.get("time_precision") == "day":
+        return None
+    return parse_time(record.get("created_at"))
 
 
 def hop_placeholder_id(root: str, name: str) -> str:
@@ -262,12 +282,9 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     """``(epoch seconds or inf, id, time)`` of every post, in (time, id) order."""
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
-        created = parse_time(record.get("created_at"))
-        # A date without a time of day (``11-20``, ``3天前``: ``time_precision: "day"``) is
-        # kept as the post's date but not as its time: its midnight made it the source and
-        # the first post of cascades that began hours later, and placed it before its parent.
-        day_only = record.get("time_precision") == "day"
-        timed.append((created.timestamp() if created and not day_only else UNTIMED, node, created))
+        created = parse_time(record.get("created_at"))  # kept on the node as its date
+        instant = time_of_day(record)
+        timed.append((instant.timestamp() if instant else UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 
