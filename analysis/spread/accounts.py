@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from koubei.analysis.spread.measures import cascade_roots
-from koubei.analysis.spread.virality import bfs_order, subtree_sizes
+from koubei.analysis.spread.virality import tree_index
 
 __all__ = [
     "ROLE_NAMES",
@@ -257,12 +257,14 @@ def _reach_and_roles(G: nx.DiGraph, early_min_size: int) -> dict[str, dict[str, 
         }
     )
     for root in cascade_roots(G):
-        sizes = subtree_sizes(G, root)
-        order = bfs_order(G, root)
+        index = tree_index(G, root)
+        order, sizes = index.order, index.size
+        keys = [account_key(G.nodes[n]) for n in order]
+        nested = _below_own_post(index.parent, keys)
         timed = sorted((G.nodes[n]["ts"], n) for n in order if G.nodes[n].get("ts") is not None)
         early = {n for _t, n in timed[1 : max(2, len(timed) // 10 + 1)]}
-        for node in order:
-            key = account_key(G.nodes[node])
+        for i, node in enumerate(order):
+            key = keys[i]
             if key is None:
                 continue
             entry = stats[key]
@@ -271,13 +273,46 @@ def _reach_and_roles(G: nx.DiGraph, early_min_size: int) -> dict[str, dict[str, 
             # A bare repost (``no_opinion``) is reach, not a voice: out of the negative share.
             entry["labelled"] += label is not None and label != "no_opinion"
             entry["negative"] += label == "negative"
-            entry["reach"] += sizes[node] - 1
-            entry["cascades"][root] += sizes[node] - 1
-            if node == root and sizes[root] > 1:
+            if not nested[i]:  # a post below the account's own post is in that one's reach
+                entry["reach"] += sizes[i] - 1
+                entry["cascades"][root] += sizes[i] - 1
+            if node == root and sizes[0] > 1:
                 entry["originated"] += 1
             if node in early and len(order) >= early_min_size:
                 entry["early"] += 1
     return stats
+
+
+def _below_own_post(parent: list[int], keys: list[str | None]) -> list[bool]:
+    """Per node of a tree in breadth-first order (``parent`` indices, root first): whether a
+    post of the same account is above it.
+
+    An account bumping its own post (``顶//@me:顶//@me:...``) nests its posts; summing each
+    one's subtree counted every post below them once per bump. One depth-first pass with the
+    accounts on the current path, so a 10,000-deep thread costs no recursion.
+
+    Examples
+    --------
+    >>> _below_own_post([-1, 0, 1, 0], ["A", "S", "S", "S"])
+    [False, False, True, False]
+    """
+    children: list[list[int]] = [[] for _ in parent]
+    for i in range(1, len(parent)):
+        children[parent[i]].append(i)
+    nested = [False] * len(parent)
+    on_path: Counter[str | None] = Counter()
+    stack = [0] if parent else []
+    while stack:
+        i = stack.pop()
+        if i < 0:  # leaving node ~i
+            on_path[keys[~i]] -= 1
+            continue
+        key = keys[i]
+        nested[i] = key is not None and on_path[key] > 0
+        on_path[key] += 1
+        stack.append(~i)
+        stack.extend(children[i])
+    return nested
 
 
 def key_accounts(
@@ -285,6 +320,8 @@ def key_accounts(
 ) -> list[dict[str, Any]]:
     """The ``top`` accounts of a cascade forest with roles, scores and evidence.
 
+    ``reach`` is how many posts sit below the account's posts, each counted once (a post below
+    two of its posts, as when it bumps its own repost, is not counted twice).
     The score mixes normalised PageRank (0.4), reach (0.4) and betweenness (0.2). Roles:
     ``originator`` (started a cascade of 2+ posts), ``amplifier`` (posts others spread: reach
     among the top or above-median PageRank with reach > 0), ``bridge`` (betweenness > 0 with

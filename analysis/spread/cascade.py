@@ -8,8 +8,10 @@ Where the platform gives only the root (Weibo's ``retweeted_status``), the inter
 are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
 name in the same cascade at or before the repost's time (parent and child often share a second)
 whose own chain is the rest of the repost's chain, else to that author's latest post, else to
-an untimed post of that author whose chain matches, or to a placeholder hop node if that repost
-was never crawled. Matching the chain keeps an account that
+an untimed post of that author whose chain matches, else to that author's earliest later post
+whose chain matches and whose words are the ones the chain quotes (relative and date-only times,
+``1小时前`` or ``11-20``, can put a repost before its parent), or to a placeholder hop node if
+that repost was never crawled. Matching the chain keeps an account that
 posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
 second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
 A parent that was never crawled becomes a placeholder node. The lookups that resolve a hop, and
@@ -21,7 +23,8 @@ an id keep one canonical copy, and edges are linked in (time, id) order. What is
 counted by reason in ``G.graph["dropped"]`` (and per cascade in ``G.graph["dropped_by_root"]``)
 and logged: ``no_id`` records (no ``id`` to make a node of), ``duplicate`` copies,
 ``self_loop`` parents, ``into_root`` edges (a cascade's root made the child of its own
-descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles, and
+descendant; the node is marked ``cycle_broken``), ``cycle`` for other parent cycles (the
+node whose edge closed the loop goes under its cascade's root instead), and
 ``second_parent`` (a node already given another parent).
 
 Mentions are account-level interactions, not post hops; they are in the interaction graph of
@@ -56,6 +59,7 @@ __all__ = [
     "canonical_records",
     "hop_placeholder_id",
     "parse_time",
+    "time_of_day",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,25 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
+def time_of_day(record: dict[str, Any]) -> datetime | None:
+    """A record's instant for ordering and timing: :func:`parse_time` of ``created_at``, None
+    when it is unknown or only a date (``time_precision: "day"``: ``11-20``, ``3天前``).
+
+    A date is kept as the post's date (``created_at``) but is no time of day: its midnight
+    made it the source and first post of cascades that began hours later, placed it before
+    its parent, and made posts of one day a burst of one second.
+
+    Examples
+    --------
+    >>> time_of_day({"created_at": "2026-11-20T10:12:00+08:00"}).minute
+    12
+    >>> time_of_day({"created_at": "2026-11-20T00:00:00+08:00", "time_precision": "day"})
+    """
+    if record.get("time_precision") == "day":
+        return None
+    return parse_time(record.get("created_at"))
+
+
 def hop_placeholder_id(root: str, name: str) -> str:
     """Id of the placeholder for an uncrawled repost by ``name`` in the cascade of ``root``."""
     return f"~hop:{root}:{name}"
@@ -106,7 +129,7 @@ def _node_attrs(record: dict[str, Any], created: datetime | None, ts: float) -> 
         "followers": max(followers, 0),
         "verified": bool(author.get("verified")),
         "created_at": created,
-        "ts": ts if created else None,
+        "ts": ts if created and ts != UNTIMED else None,
         "sentiment": sentiment.get("label"),
         "text": text,
         "platform": record.get("platform"),
@@ -147,7 +170,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
         ``inferred`` (True when rebuilt from a ``//@`` chain) and ``created_at`` (the child's
         time). Nodes carry ``author``, ``author_id``, ``followers`` (an int: ``"1.2万"`` as
         pages write it is 12000, unknown or junk is 0), ``verified``,
-        ``created_at`` (aware datetime or None), ``ts`` (epoch seconds or None), ``sentiment``
+        ``created_at`` (aware datetime or None), ``ts`` (epoch seconds, None when unknown or
+        only a date, ``time_precision: "day"``; such a post sorts as untimed), ``sentiment``
         (label or None), ``text``, ``platform``, ``kind``, ``url``, ``dup_cluster``,
         ``mentions``, ``deleted`` (the text is the notice a deleted or hidden post leaves,
         ``抱歉，此微博已被作者删除``) and ``placeholder`` (True for posts that were referenced
@@ -258,8 +282,9 @@ def _timed(unique: dict[str, dict[str, Any]]) -> list[tuple[float, str, datetime
     """``(epoch seconds or inf, id, time)`` of every post, in (time, id) order."""
     timed: list[tuple[float, str, datetime | None]] = []
     for node, record in unique.items():
-        created = parse_time(record.get("created_at"))
-        timed.append((created.timestamp() if created else UNTIMED, node, created))
+        created = parse_time(record.get("created_at"))  # kept on the node as its date
+        instant = time_of_day(record)
+        timed.append((instant.timestamp() if instant else UNTIMED, node, created))
     timed.sort(key=lambda row: (row[0], row[1]))
     return timed
 
@@ -413,6 +438,10 @@ def _attach_chain(
             # That account's post has no time (a timed repost cannot be placed after it), but
             # its chain says it is the hop: better than inventing an uncrawled one.
             hop = forest.untimed_by(root, name, node, tails[index + 1])
+        if hop is None:
+            # Its time is after the repost's (a relative or date-only time read at another
+            # crawl), but its chain and the words the repost quotes say it is the hop.
+            hop = forest.later_by(root, name, key, node, tails[index + 1], quote(index))
         if hop is None:
             if name == own_author:
                 continue  # "//@me:" with no earlier post of mine: a self-repost, not a hop

@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from koubei.analysis.spread.cascade import parse_time
+from koubei.analysis.spread.cascade import parse_time, time_of_day
 from koubei.analysis.spread.chains import own_text, record_text
 from koubei.crawlers.textutil import parse_count
 from koubei.pipeline.clean.normalise import remove_urls
@@ -63,7 +63,7 @@ def _account_age_days(record: dict[str, Any], created: datetime | None) -> float
 
 
 def _group_evidence(members: list[dict[str, Any]], low_followers: int) -> dict[str, Any]:
-    stamps = sorted(t.timestamp() for m in members if (t := parse_time(m.get("created_at"))))
+    stamps = sorted(t.timestamp() for m in members if (t := time_of_day(m)))
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     authors = {
         (m.get("author") or {}).get("id") or (m.get("author") or {}).get("name") for m in members

@@ -216,6 +216,41 @@ class Forest:
                     break
         return best
 
+    def later_by(
+        self,
+        root: str,
+        name: str,
+        key: tuple[float, str],
+        node: str,
+        tail: int,
+        words: Callable[[], str],
+    ) -> str | None:
+        """The earliest post by ``name`` in cascade ``root`` timed after ``key`` whose chain is
+        ``tail`` (or that chain after a self-repost) and whose own words are ``words()``.
+
+        The last resort before an uncrawled hop: relative and date-only times (``1小时前``,
+        ``11-20``) put a repost before the post it reposted. Chain and quoted words both
+        matching say it is that post; only ``_SAID_SCAN`` candidates per chain are read.
+        """
+        best: tuple[float, str] | None = None
+        for chain in (tail, self.chain_ids.get((name, tail))):
+            posts = self.by_chain.get((root, name, chain)) if chain is not None else None
+            if not posts:
+                continue
+            start = bisect.bisect_right(posts, (key[0], _LAST))
+            for ts, post in posts[start : start + _SAID_SCAN]:
+                if ts == UNTIMED or (best is not None and (ts, post) >= best):
+                    break
+                if post == node:
+                    continue
+                own = self.own_words.get(post)
+                if own is None:
+                    own = self.own_words[post] = _words(self.attrs[post]["text"])
+                if own == words():
+                    best = (ts, post)
+                    break
+        return best[1] if best is not None else None
+
     def name_hop_accounts(self) -> None:
         """Give each uncrawled hop the author id of its name's crawled posts in the cascade.
 
@@ -251,7 +286,9 @@ class Forest:
         Children were proposed in (time, id) order; linking them in reverse makes the edge
         refused in a cycle the one into its earliest post, so that post becomes the root
         (linked forward, a cycle ``a -> b -> c -> a`` by parent ids was cut above the latest
-        post ``c``, which became the root of the earlier ``a`` and ``b``).
+        post ``c``, which became the root of the earlier ``a`` and ``b``). The post whose edge
+        is refused goes under its cascade's root instead (an ``inferred`` edge) when that root
+        is not in its tree.
         """
         size = self.tree_size
         for child in reversed(self.proposed):
@@ -260,7 +297,13 @@ class Forest:
             if below == above:
                 self.attrs[child]["cycle_broken"] = True
                 self.drop(cascade, "into_root" if child in self.roots else "cycle")
-                continue
+                # A post inside a cascade whose parent edge closed a loop stays in the cascade,
+                # under its root: left a root itself, it split the incident in two.
+                if child == cascade or cascade not in self.attrs:
+                    continue
+                parent, inferred, above = cascade, True, self._tree(cascade)
+                if above == below:
+                    continue
             small, big = below, above
             if size.get(small, 1) > size.get(big, 1):
                 small, big = big, small

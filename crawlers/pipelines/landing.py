@@ -21,6 +21,7 @@ from scrapy.crawler import Crawler
 
 from koubei import jsonl, paths
 from koubei.crawlers.health import STAT_PREFIX
+from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 
 def _json_line(record: dict[str, Any]) -> bytes:
@@ -108,17 +109,29 @@ def resolve_repost_chains(records: list[dict[str, Any]]) -> int:
         chain = extra.get("repost_chain")
         if rec.get("relation") != "repost" or not chain or extra.get("parent_from_platform"):
             continue
+        at = _instant(rec)
+        # Instants, not strings ("02:10Z" is after "10:05+08:00"); equal times by id, so the
+        # order of the file cannot choose between two reposts of one second.
         candidates = [
-            c
+            (when, c["id"])
             for c in by_key.get((rec["root_id"], chain[0], tuple(chain[1:])), [])
-            if c["created_at"] <= rec["created_at"] and c["id"] != rec["id"]
+            if at is not None
+            and (when := _instant(c)) is not None
+            and when <= at
+            and c["id"] != rec["id"]
         ]
         if candidates:
-            parent = max(candidates, key=lambda c: c["created_at"])
-            rec["parent_id"] = parent["id"]
+            rec["parent_id"] = max(candidates)[1]
             extra.pop("parent_unresolved", None)
             resolved += 1
         else:
             rec["parent_id"] = rec["root_id"]
             extra["parent_unresolved"] = chain[0]
     return resolved
+
+
+def _instant(record: dict[str, Any]) -> float | None:
+    try:
+        return parse_iso(record.get("created_at")).timestamp()
+    except TimeParseError:
+        return None

@@ -1,6 +1,6 @@
 """Which part of a post carries its author's opinion, and posts that carry none.
 
-A repost's own words are the text before the first ``//@`` (what follows is the chain it
+A repost's own words are the text before the first ``//@name:`` (what follows is the chain it
 reposts, already scored as the earlier posts); a reply drops its ``回复@name:`` prefix. A post
 whose own words are nothing but platform boilerplate (``转发微博``, ``Repost``, ``分享图片``, a
 shop's stand-in for an unwritten review such as ``评价方未及时做出评价,系统默认好评!``),
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from koubei.crawlers.textutil import own_text as chain_own_text
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
 from koubei.pipeline.clean.normalise import remove_urls
 from koubei.pipeline.sentiment.features import has_evaluative_word
@@ -110,10 +111,15 @@ _WHOLE_CARD = re.compile(r"([^\s#@:：，。！？]{1,30})的(?:微博|秒拍)�
 
 
 def own_text(text: str) -> str:
-    """What the author wrote: before the first ``//@``, without a ``回复@name:`` prefix and
-    without the text of link cards (``O网页链接``, ``L小王的微博视频``, see ``_CARD``)."""
-    if "//@" in text:
-        text = text.split("//@", 1)[0]
+    """What the author wrote: before the first ``//@name:`` hop, without a ``回复@name:`` prefix
+    and without the text of link cards (``O网页链接``, ``L小王的微博视频``, see ``_CARD``).
+
+    The hop is found by the one repost-chain rule (:func:`koubei.crawlers.textutil.own_text`),
+    so scoring and the cascade builder agree on where a repost's own words end (``// @B:`` is
+    a hop to both; a ``//@`` with no name and colon is text to both).
+    """
+    if "//" in text:
+        text = chain_own_text(text)
     text = _REPLY_PREFIX.sub("", text)
     if "网页链接" in text or "视频" in text or "展开全文" in text or "组图" in text:
         text = _CARD.sub(" ", text).strip()

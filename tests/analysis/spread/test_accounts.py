@@ -217,3 +217,31 @@ def test_uncrawled_hop_of_a_shared_display_name_stays_by_name() -> None:
     ]
     G = build_cascades(records)
     assert G.nodes["~hop:weibo:r:B"]["author_id"] is None
+
+
+def test_an_account_reposting_itself_over_and_over_does_not_multiply_its_reach() -> None:
+    # 顶 (bumping): S reposts its own repost five times, each ``顶//@S:顶//@S:...``; ten fans
+    # repost the last one. Ten fans and five bumps are 15 posts below S's first post, however
+    # deep its own bumps nest; summing every one of its posts' subtrees gave 75, ahead of B,
+    # whose 12 reposts are all other people's.
+    def post(node: str, name: str, minute: int, text: str) -> dict[str, object]:
+        return {
+            "id": node,
+            "author": {"id": f"u-{name}", "name": name},
+            "created_at": f"2026-11-25T10:{minute:02d}:00+08:00",
+            "text_raw": text,
+            **({"parent_id": "r", "root_id": "r", "relation": "repost"} if node != "r" else {}),
+        }
+
+    records = [post("r", "R", 0, "鲜牧出事了"), post("s0", "S", 1, "顶")]
+    chain = "顶"
+    for k in range(1, 6):
+        chain = "顶//@S:" + chain
+        records.append(post(f"s{k}", "S", 1 + k, chain))
+    records += [post(f"f{j}", f"粉丝{j}", 20 + j, "转发//@S:" + chain) for j in range(10)]
+    records += [post("b", "B", 40, "真的吗")]
+    records += [post(f"x{j}", f"路人{j}", 41 + j, "转发//@B:真的吗") for j in range(12)]
+    rows = {row["name"]: row for row in key_accounts(build_cascades(records), top=5)}
+    assert rows["S"]["reach"] == 15 and rows["S"]["posts"] == 6
+    assert rows["B"]["reach"] == 12
+    assert rows["R"]["reach"] == 29

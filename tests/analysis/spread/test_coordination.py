@@ -96,3 +96,26 @@ def test_follower_counts_as_pages_write_them() -> None:
     group = coordination(posts)["groups"][0]
     assert group["low_follower_share"] == 0.6  # 3, 7, 2 of the five known counts
     assert group["signals"] == ["low_followers"]
+
+
+def test_date_only_times_are_no_burst() -> None:
+    # Six ordinary accounts (few followers) wrote the same complaint on 11-20; the pages showed
+    # only the date (``11-20``, ``time_precision: "day"``), which the crawl stores as midnight.
+    # Six equal midnights read as six posts in one second: a burst, "likely coordinated".
+    script = "鲜牧牛奶喝出异物，商家不给退款"
+    posts = [
+        {
+            "id": f"w:{i}",
+            "text_raw": script,
+            "author": {"id": f"u{i}", "followers": 12},
+            "created_at": "2026-11-20T00:00:00+08:00",
+            "time_precision": "day",
+        }
+        for i in range(6)
+    ]
+    report = coordination(posts)
+    assert report["verdict"] == "organic" and report["groups"] == []
+    timed = [{**p, "created_at": f"2026-11-20T10:0{i}:00+08:00"} for i, p in enumerate(posts)]
+    for p in timed:
+        del p["time_precision"]
+    assert coordination(timed)["verdict"] == "likely coordinated"

@@ -159,3 +159,12 @@ def test_a_post_is_scored_without_its_link_cards(model: SentimentModel) -> None:
     assert model.score("鲜牧的微博视频太好看了")[1] == "positive"
     assert model.score("这次的奶太难喝了小王的微博视频")[1] == "negative"
     assert model.score("美食博主小王的微博视频") == (0.5, NO_OPINION)
+
+
+def test_own_text_cuts_the_chain_where_the_cascade_reads_it() -> None:
+    # ``// @客服:`` (a space typed or left by a client) is a hop to the cascade builder, which
+    # reads chains with the one rule (``koubei.crawlers.textutil.REPOST_HOP``); scoring cut only
+    # at a literal ``//@`` and judged 客服's words as the reposter's.
+    assert own_text(clean_text("好评// @客服:垃圾产品，退款")) == "好评"
+    assert own_text(clean_text("好评 // @客服 ：垃圾")) == "好评"
+    assert own_text("避雷//@a:转发微博//@b:太差") == "避雷"
