@@ -85,10 +85,14 @@ def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
     from koubei.pipeline.index.spool import SpooledAuthError, index_file
-    from koubei.pipeline.index.templates import ensure_templates
+    from koubei.pipeline.index.writer import ensure_ready
 
     es = client_from_env()
-    ensure_templates(es, prefix)
+    # The templates through the writer (detection reads the indices even when nothing is
+    # pending): a node gone since the cycle's health check spools each pending file at once, as
+    # a write meeting it does. Installed here directly, its error escaped the task and Prefect
+    # retried it for 65 s, spooling nothing.
+    unreachable = ensure_ready(es, prefix)
     totals: dict[str, Any] = {}
     unreadable: list[str] = []
     for path in ledger.pending_index():
@@ -117,7 +121,7 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     # Spooled documents mean the node went away during the run (or refused some for its state).
     # A refresh would then fail, and the task raise for nothing (the files are done, their
     # documents spooled); the next cycle replays the spool.
-    if not totals.get("spooled"):
+    if not totals.get("spooled") and unreachable is None:
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:
         totals["unreadable"] = unreadable
