@@ -34,11 +34,12 @@ log = get_logger(__name__)
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])
-def replay_spool(prefix: str) -> dict[str, int]:
+def replay_spool(prefix: str) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
     from koubei.pipeline.index.writer import replay_spool as replay
 
-    return _counts(replay(client_from_env(), prefix=prefix))
+    report = replay(client_from_env(), prefix=prefix)
+    return {**_counts(report), **_dead_letters([report])}
 
 
 @task
@@ -95,12 +96,14 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     unreachable = ensure_ready(es, prefix)
     totals: dict[str, Any] = {}
     unreadable: list[str] = []
+    reports = []
     for path in ledger.pending_index():
         # One bad file must not stop the files after it, in this cycle or any later one: a
         # file that cannot be opened stays pending and is named; a line that is not a record
         # is dead-lettered (the rest of its file is indexed).
         try:
-            report = _counts(index_file(es, path, prefix, progress=progress))
+            reports.append(index_file(es, path, prefix, progress=progress))
+            report = _counts(reports[-1])
         except jsonl.JsonlError as exc:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
@@ -125,7 +128,13 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:
         totals["unreadable"] = unreadable
-    return totals
+    return {**totals, **_dead_letters(reports)}
+
+
+def _dead_letters(reports: Iterable[Any]) -> dict[str, list[str]]:
+    """``{"dead_letters": [files]}`` of the reports that dead-lettered something, else {}."""
+    files = [str(r.dead_letter) for r in reports if r.failed and r.dead_letter]
+    return {"dead_letters": files} if files else {}
 
 
 @task
@@ -263,11 +272,13 @@ def pipeline_cycle(
             summary.errors.append(down)
         else:
             summary.replayed = replay_spool(prefix)
+            summary.dead_letters += summary.replayed.pop("dead_letters", [])
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
             indexed = index_pending(prefix, progress)
             for path in indexed.pop("unreadable", []):  # the run fails, and says which file
                 summary.errors.append(f"processed file not indexed: cannot read {path}")
+            summary.dead_letters += indexed.pop("dead_letters", [])  # `koubei run` names them
             summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]

@@ -140,12 +140,10 @@ def _partial(command: str, report: IndexReport) -> int:
     """A load or replay that left documents out says so on stderr and exits 1 (it was 0 for
     dead letters, so a script could not tell a partial load from a whole one)."""
     if report.failed:
-        print(
-            f"{command}: {report.failed} of {report.sent} document(s) dead-lettered: "
-            f"Elasticsearch refused them (each with its reason in {report.dead_letter}); "
-            "fix those records and load them again",
-            file=sys.stderr,
-        )
+        from koubei.pipeline.index.spool import dead_letter_notice
+
+        files = [report.dead_letter] if report.dead_letter else []
+        print(dead_letter_notice(command, report.failed, report.sent, files), file=sys.stderr)
     if report.spooled:
         print(
             f"{command}: {report.spooled} of {report.sent} document(s) spooled: Elasticsearch "
