@@ -271,8 +271,9 @@ def pipeline_cycle(
         if down:
             summary.errors.append(down)
         else:
-            summary.replayed = replay_spool(prefix)
-            summary.dead_letters += summary.replayed.pop("dead_letters", [])
+            replayed = replay_spool(prefix)
+            summary.dead_letters += replayed.pop("dead_letters", [])
+            summary.replayed = replayed
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
             indexed = index_pending(prefix, progress)
