@@ -27,8 +27,9 @@ DEFAULT_WAIT_S = 3600.0
 POLL_S = 0.2
 # The lock of everything that reads or writes the ledger, the dedup state, the spool and the
 # alert outbox: the flows' process → index → detect → deliver cycle, and the commands that do
-# part of it by hand (``koubei process``, ``koubei index replay``). Two at once would process
-# the same landing files twice (racing on the dedup state) or replay the same spool file twice.
+# part of it by hand (``koubei process``, ``koubei index load``, ``koubei index replay``). Two
+# at once would process the same landing files twice (racing on the dedup state), replay the
+# same spool file twice, or interleave their writes of the same posts.
 PIPELINE_LOCK = "pipeline"
 
 

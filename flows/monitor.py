@@ -34,11 +34,12 @@ log = get_logger(__name__)
 
 
 @task(retries=2, retry_delay_seconds=[5, 20])
-def replay_spool(prefix: str) -> dict[str, int]:
+def replay_spool(prefix: str) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
     from koubei.pipeline.index.writer import replay_spool as replay
 
-    return _counts(replay(client_from_env(), prefix=prefix))
+    report = replay(client_from_env(), prefix=prefix)
+    return {**_counts(report), **_dead_letters([report])}
 
 
 @task
@@ -85,18 +86,24 @@ def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
     from koubei.pipeline.index.spool import SpooledAuthError, index_file
-    from koubei.pipeline.index.templates import ensure_templates
+    from koubei.pipeline.index.writer import ensure_ready
 
     es = client_from_env()
-    ensure_templates(es, prefix)
+    # The templates through the writer (detection reads the indices even when nothing is
+    # pending): a node gone since the cycle's health check spools each pending file at once, as
+    # a write meeting it does. Installed here directly, its error escaped the task and Prefect
+    # retried it for 65 s, spooling nothing.
+    unreachable = ensure_ready(es, prefix)
     totals: dict[str, Any] = {}
     unreadable: list[str] = []
+    reports = []
     for path in ledger.pending_index():
         # One bad file must not stop the files after it, in this cycle or any later one: a
         # file that cannot be opened stays pending and is named; a line that is not a record
         # is dead-lettered (the rest of its file is indexed).
         try:
-            report = _counts(index_file(es, path, prefix, progress=progress))
+            reports.append(index_file(es, path, prefix, progress=progress))
+            report = _counts(reports[-1])
         except jsonl.JsonlError as exc:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
@@ -117,11 +124,17 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     # Spooled documents mean the node went away during the run (or refused some for its state).
     # A refresh would then fail, and the task raise for nothing (the files are done, their
     # documents spooled); the next cycle replays the spool.
-    if not totals.get("spooled"):
+    if not totals.get("spooled") and unreachable is None:
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:
         totals["unreadable"] = unreadable
-    return totals
+    return {**totals, **_dead_letters(reports)}
+
+
+def _dead_letters(reports: Iterable[Any]) -> dict[str, list[str]]:
+    """``{"dead_letters": [files]}`` of the reports that dead-lettered something, else {}."""
+    files = [str(r.dead_letter) for r in reports if r.failed and r.dead_letter]
+    return {"dead_letters": files} if files else {}
 
 
 @task
@@ -258,12 +271,15 @@ def pipeline_cycle(
         if down:
             summary.errors.append(down)
         else:
-            summary.replayed = replay_spool(prefix)
+            replayed = replay_spool(prefix)
+            summary.dead_letters += replayed.pop("dead_letters", [])
+            summary.replayed = replayed
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
             indexed = index_pending(prefix, progress)
             for path in indexed.pop("unreadable", []):  # the run fails, and says which file
                 summary.errors.append(f"processed file not indexed: cannot read {path}")
+            summary.dead_letters += indexed.pop("dead_letters", [])  # `koubei run` names them
             summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]

@@ -44,6 +44,8 @@ class RunSummary:
     # per brand, per source: how fresh its data was (flows.detect.source_freshness)
     freshness: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # the files holding this run's dead-lettered documents, each with its reason
+    dead_letters: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

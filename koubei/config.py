@@ -24,6 +24,7 @@ from pydantic import (
 
 from koubei import paths, redact, yamlconfig
 from koubei.cron import check_cron
+from koubei.errors import KoubeiError
 from koubei.yamlconfig import TYPE_WORDS, ConfigError, expected_text, field_path, known_fields
 
 # ConfigError is raised and caught as koubei.config.ConfigError everywhere; it is defined with
@@ -511,6 +512,29 @@ def load_sources(config_dir: Path | None = None) -> SourcesConfig:
 
 def load_alerts(config_dir: Path | None = None) -> AlertsConfig:
     return load_file((config_dir or paths.CONFIG_DIR) / "alerts.yaml", AlertsConfig)
+
+
+class UnknownBrandError(KoubeiError):
+    """A brand named on the command line that brands.yaml does not have (likely a typo)."""
+
+
+def check_brand(
+    name: str, config_dir: Path | None = None, *, option: str = "--brand", also: str = ""
+) -> None:
+    """``name`` is a brand of ``brands.yaml``, else :class:`UnknownBrandError` (exit 2) naming
+    the option, the brand, the file and the brands it has. ``also``: words after the file
+    (what else the caller would have accepted). A brands.yaml that cannot be read raises its
+    ConfigError.
+
+    The one check of a brand given by hand (``search``, ``spikes backtest``, ``alerts
+    silence``): a typo used to read as "no posts", "no pages" or a silence matching nothing.
+    """
+    path = (config_dir or paths.CONFIG_DIR) / "brands.yaml"
+    names = [b.name for b in load_brands(config_dir).brands]
+    if name not in names:
+        raise UnknownBrandError(
+            f"{option} {name!r} is not a brand in {path}{also} (brands: {', '.join(names)})"
+        )
 
 
 def check_tracked_brands(sources: SourcesConfig, brands: BrandsConfig, sources_file: Path) -> None:

@@ -17,6 +17,10 @@ from typing import Any
 
 from koubei.errors import KoubeiError
 
+# The "brand" of an operational incident: a source's (flows/detect.py) or a failed run's
+# (flows/outcome.py) series; silenced like a brand.
+OPERATIONAL = ("source:", "run:")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("alerts", help="alert incidents, outbox, silences, channels")
@@ -169,7 +173,7 @@ def retry_failed(args: argparse.Namespace) -> int:
 def add_silence(args: argparse.Namespace) -> int:
     from koubei.analysis.alerts.silences import Matcher
     from koubei.analysis.alerts.silences import add_silence as add
-    from koubei.config import parse_duration
+    from koubei.config import check_brand, parse_duration
 
     try:
         matchers = [Matcher.parse(m) for m in args.matcher]
@@ -178,6 +182,10 @@ def add_silence(args: argparse.Namespace) -> int:
         print(f"alerts silence: {exc}", file=sys.stderr)
         return 2
     if args.brand:
+        if not args.brand.startswith(OPERATIONAL):
+            # A typo silenced nothing, said nothing and exited 0: the brand is checked as
+            # `search --brand` checks it (an operational incident's "brand" is its series).
+            check_brand(args.brand, also="; an operational incident's is source:NAME or run:FLOW")
         matchers.insert(0, Matcher("brand", "=", args.brand))
     if not matchers:
         print("alerts silence: give --brand and/or --matcher", file=sys.stderr)

@@ -110,17 +110,22 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
         for status in templates.template_status(es, prefix):
             print(json.dumps({**status.__dict__, "current": status.current}, ensure_ascii=False))
         return 0
-    if args.action == "load":
-        report = writer.index_records(
-            es, _records(args.files), prefix=prefix, progress=args.progress
-        )
-    elif args.action == "replay":
+    if args.action in ("load", "replay"):
         from koubei.flows.locks import PIPELINE_LOCK, stage_lock
 
+        # Both write the posts indices, the spool and the dead letters, as the flows' cycle does
+        # (``koubei run``, ``koubei serve``): wait for a run at work (the wait names it), then go.
         # A cycle replays the spool first thing: two replays at once sent each file twice and
-        # the second failed on the file the first had deleted.
+        # the second failed on the file the first had deleted. A load took no lock: its writes
+        # interleaved with a cycle's or another load's (an older copy of a post written after
+        # the newer one was checked, its spool beside the replay's).
         with stage_lock(PIPELINE_LOCK):
-            report = writer.replay_spool(es, prefix)
+            if args.action == "load":
+                report = writer.index_records(
+                    es, _records(args.files), prefix=prefix, progress=args.progress
+                )
+            else:
+                report = writer.replay_spool(es, prefix)
     else:
         migrated = migrate.reindex(es, prefix)
         for item in migrated:
@@ -135,12 +140,10 @@ def _partial(command: str, report: IndexReport) -> int:
     """A load or replay that left documents out says so on stderr and exits 1 (it was 0 for
     dead letters, so a script could not tell a partial load from a whole one)."""
     if report.failed:
-        print(
-            f"{command}: {report.failed} of {report.sent} document(s) dead-lettered: "
-            f"Elasticsearch refused them (each with its reason in {report.dead_letter}); "
-            "fix those records and load them again",
-            file=sys.stderr,
-        )
+        from koubei.pipeline.index.spool import dead_letter_notice
+
+        files = [report.dead_letter] if report.dead_letter else []
+        print(dead_letter_notice(command, report.failed, report.sent, files), file=sys.stderr)
     if report.spooled:
         print(
             f"{command}: {report.spooled} of {report.sent} document(s) spooled: Elasticsearch "

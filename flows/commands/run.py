@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from koubei import paths
 from koubei.flows import options
@@ -69,11 +70,32 @@ def run(args: argparse.Namespace) -> int:
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
+    dead_lettered = None
     if isinstance(result, dict):
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        dead_lettered = _dead_lettered(result)
+    if dead_lettered:
+        # As `koubei index load` does: a cycle that left documents out is no clean run (it
+        # exited 0, the count only in the summary, so a script took a partial cycle for whole).
+        print(dead_lettered, file=sys.stderr)
     if state.is_completed():
-        return 0
+        return 1 if dead_lettered else 0
     # One line, no traceback: the summary above says what did get done.
     reason = state.message or (f"{type(result).__name__}: {result}" if result else state.name)
     print(f"run failed: {reason}", file=sys.stderr)
     return 1
+
+
+def _dead_lettered(result: dict[str, Any]) -> str | None:
+    """The dead-letter line of a run's summary (``koubei index load``'s wording), or None."""
+    from koubei.flows.outcome import RunSummary
+    from koubei.pipeline.index.spool import dead_letter_notice
+
+    fields = {k: v for k, v in result.items() if k in RunSummary.__dataclass_fields__}
+    summary = RunSummary(**fields)
+    figures = summary.figures()
+    if not figures["dead_lettered"]:
+        return None
+    return dead_letter_notice(
+        "koubei run", figures["dead_lettered"], figures["sent"], summary.dead_letters
+    )

@@ -75,17 +75,12 @@ def _refused(exc: Exception, size: int) -> str:
 
 def _check_brand(brand: str) -> None:
     """No post carries ``brand``: if brands.yaml does not know it either, it is likely a typo."""
-    from koubei.config import ConfigError, load_brands
+    from koubei.config import ConfigError, check_brand
 
     try:
-        names = [b.name for b in load_brands().brands]
+        check_brand(brand, also=" and no post carries it")
     except ConfigError:
         return  # nothing to compare with; zero posts is the answer
-    if brand not in names:
-        raise KoubeiError(
-            f"--brand {brand!r} is not a brand in brands.yaml and no post carries it "
-            f"(brands: {', '.join(names)})"
-        )
 
 
 def shown_time(value: object) -> str:

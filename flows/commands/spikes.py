@@ -149,8 +149,13 @@ def run_backtest(args: argparse.Namespace) -> int:
     config_file = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
     detectors = configured_detectors(alerts, config_file)
     if args.file is None:
+        from koubei.config import check_brand
         from koubei.flows.commands.index import guarded
 
+        # The live cycle detects the brands of brands.yaml only: a typo was replayed as a brand
+        # without posts (exit 1, "no indexed posts"), after connecting to the cluster.
+        has_brands = args.config is not None and (args.config / "brands.yaml").exists()
+        check_brand(args.brand, args.config if has_brands else None)
         return guarded(lambda: _backtest_brand(args, alerts, detectors))
     data = _read(args.file, args.file.stem)
     if data is None:

@@ -156,6 +156,16 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
     return report
 
 
+def dead_letter_notice(command: str, failed: int, sent: int, files: Iterable[Path | str]) -> str:
+    """The line a command ends with when documents were dead-lettered (it then exits 1):
+    ``koubei index load|replay`` and ``koubei run`` say it alike, naming the files."""
+    named = ", ".join(dict.fromkeys(str(f) for f in files)) or str(dead_letter_dir())
+    return (
+        f"{command}: {failed} of {sent} document(s) dead-lettered: Elasticsearch refused them "
+        f"(each with its reason in {named}); fix those records and load them again"
+    )
+
+
 def read_dead_letters(path: Path) -> list[dict[str, Any]]:
     return list(jsonl.read(path))
 

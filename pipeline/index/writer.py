@@ -79,6 +79,7 @@ from koubei.pipeline.index.templates import ensure_templates, posts_alias
 __all__ = [
     "ClusterUnavailableError",
     "IndexReport",
+    "ensure_ready",
     "index_records",
     "prepare",
     "replay_spool",
@@ -569,18 +570,41 @@ def index_records(
         refresh=refresh,
         in_flight=in_flight,
     )
-    key = (id(es), prefix)
-    if ensure and key not in _ensured:
-        try:
-            ensure_templates(es, prefix)
-            _ensured.add(key)
-        except (AuthenticationException, AuthorizationException) as exc:
-            raise auth_error(es, exc) from None
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            if not spool:
-                raise ClusterUnavailableError(f"Elasticsearch unavailable: {exc}") from exc
-            writer.input = iter(records)
-            writer._spool(exc)
-            writer.report.unavailable = True
-            return writer.report
+    unreachable = ensure_ready(es, prefix) if ensure else None
+    if unreachable is not None:
+        if not spool:
+            raise ClusterUnavailableError(
+                f"Elasticsearch unavailable: {unreachable}"
+            ) from unreachable
+        writer.input = iter(records)
+        writer._spool(unreachable)
+        writer.report.unavailable = True
+        return writer.report
     return writer.run(records, spool=spool, progress=progress)
+
+
+def ensure_ready(es: Elasticsearch, prefix: str) -> Exception | None:
+    """Install the templates (once per client and prefix in this process) before writing.
+
+    Returns the connection error when the cluster cannot be reached: the caller spools what it
+    had to write, as a write that meets the outage does (:func:`index_records` does it itself).
+    The flow's index task calls this first so a cycle with nothing pending still creates the
+    indices detection reads; calling ``ensure_templates`` there directly let a gone node's
+    error escape the task, which Prefect then retried for 65 s instead of spooling.
+
+    Raises
+    ------
+    ESAuthError
+        The cluster refused the credentials (one clear line, as everywhere).
+    """
+    key = (id(es), prefix)
+    if key in _ensured:
+        return None
+    try:
+        ensure_templates(es, prefix)
+    except (AuthenticationException, AuthorizationException) as exc:
+        raise auth_error(es, exc) from None
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        return exc
+    _ensured.add(key)
+    return None

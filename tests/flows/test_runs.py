@@ -88,6 +88,51 @@ def test_es_down_ends_fast_with_a_summary_and_one_line(
     assert [a.get("brand") for a in alerts] == ["run:koubei-monitor"], alerts
 
 
+@pytest.mark.es
+def test_a_run_that_dead_letters_exits_1_naming_the_dead_letter_file(
+    config_dir: Path,
+    tmp_path: Path,
+    es_url: str,
+    index_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `koubei run` exited 0 with documents dead-lettered (the count only in its summary),
+    # where `koubei index load` exits 1 naming the dead-letter file: a script took a cycle
+    # that left posts out for a whole one.
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    receiver = start_receiver("s3cret", tmp_path / "received.jsonl")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", receiver.url)
+    records = [
+        {
+            "id": make_id("shop_json", n),
+            "platform": "shop_json",
+            "source": "test-shop",
+            "kind": "review",
+            "native_id": str(n),
+            "text_raw": TEXTS[n % len(TEXTS)],
+            "created_at": f"2026-11-20T10:0{n}:00+08:00",
+            "crawled_at": "2026-11-20T11:00:00+08:00",
+        }
+        for n in range(4)
+    ]
+    records[2]["id"] = "w" * 600  # Elasticsearch refuses an _id over 512 bytes: dead-lettered
+    jsonl.write_atomic(paths.state_dir("processed") / "test-shop" / "run1.jsonl", records)
+    try:
+        code = main(["run", "--no-crawl", "--config-dir", str(config_dir),
+                     "--prefix", index_prefix, "--as-of", AS_OF.isoformat()])  # fmt: skip
+    finally:
+        receiver.stop()
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert summary["errors"] == [] and summary["indexed"]["failed"] == 1, summary
+    (letters,) = summary["dead_letters"]
+    (line,) = [e for e in err.splitlines() if "dead-lettered" in e]
+    assert line.startswith("koubei run: 1 of 4 document(s) dead-lettered") and letters in line
+    assert [r["id"] for r in jsonl.read(Path(letters))] == ["w" * 600]
+    assert code == 1
+
+
 def test_overlapping_runs_are_serialised(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import koubei.pipeline.process as process
 

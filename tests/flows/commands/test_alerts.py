@@ -45,13 +45,13 @@ def test_status_shows_open_incident_pending_and_silences(koubei_home, capsys) ->
         capsys,
         "silence",
         "--brand",
-        "蜜雪冰城",
+        "北岭",
         "--duration",
         "2h",
         "--matcher",
         "severity=~warning|info",
     )
-    assert code == 0 and out["matchers"] == ["brand=蜜雪冰城", "severity=~warning|info"]
+    assert code == 0 and out["matchers"] == ["brand=北岭", "severity=~warning|info"]
     code, status = run(capsys, "status")
     assert code == 0
     (incident,) = status["open_incidents"]

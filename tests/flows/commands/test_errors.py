@@ -458,6 +458,28 @@ def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:
     assert code == 1
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [("alerts", "silence", "--duration", "1h"), ("spikes", "backtest")],
+    ids=["alerts silence", "spikes backtest"],
+)
+def test_a_brand_brands_yaml_does_not_have(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """Unchecked: `alerts silence` added a silence that matched nothing, exit 0; `spikes
+    backtest` went to the cluster and said it had no posts of it (exit 1). Now the brand is
+    checked against brands.yaml as `search --brand` checks it, before any cluster."""
+    code, err = koubei(tmp_path, *argv, "--brand", "不存在")
+    _one_line(code, err, "--brand '不存在'", "brands.yaml", "鲜牧")
+    assert code == 2
+    assert not (tmp_path / "alerts" / "alerts.db").exists()  # no silence added
+
+
+def test_alerts_silence_of_an_operational_incident_is_taken(tmp_path: Path) -> None:
+    """A source's or a failed run's incident is silenced by its series, not a brand's name."""
+    for series in ("source:shop-reviews", "run:koubei-monitor"):
+        code, err = koubei(tmp_path, "alerts", "silence", "--brand", series, "--duration", "1h")
+        assert code == 0, err
+
+
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> None:
     """It drew the pictures into a FileExistsError/NotADirectoryError traceback."""

@@ -104,8 +104,13 @@ def test_backtest_replays_a_brands_indexed_history(
     )
     assert capsys.readouterr().out.splitlines() == lines
     # A brand with nothing indexed is said to be so, not replayed as nine quiet days.
-    assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 1
-    assert "no indexed posts of '无名'" in capsys.readouterr().out
+    assert main(["spikes", "backtest", "--brand", "云朵", "--end", end]) == 1
+    assert "no indexed posts of '云朵'" in capsys.readouterr().out
+    # A brand brands.yaml does not have is a typo, named with the brands there (it was taken
+    # for a brand without posts, exit 1).
+    assert main(["spikes", "backtest", "--brand", "无名", "--end", end]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "--brand '无名' is not a brand in" in line and "brands.yaml" in line and "鲜牧" in line
     # A span before its history: named as the span asked for, not "over 30d" (read as the
     # last thirty days, where the brand has posts)
     early = (START - timedelta(days=20)).isoformat()

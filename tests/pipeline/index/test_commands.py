@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,62 @@ def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
                    es_url=es_url, home=koubei_home)  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert "dead-lettered" not in again.stderr
+
+
+def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """`index load` took no lock: it wrote the posts, spool and dead letters while a cycle
+    (``koubei run``/``serve``, ``koubei process``, ``index replay``) or another load did the
+    same. Now it waits for the pipeline lock, saying who holds it, and loads once it is free."""
+    import threading
+
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+
+    landing = tmp_path / "posts.jsonl"
+    write_atomic(landing, (make_record(i) for i in range(20)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
+    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
+    held, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:  # a cycle at work on the same state, in this process
+        with stage_lock(PIPELINE_LOCK):
+            held.set()
+            release.wait(120)
+
+    holder = threading.Thread(target=other_run)
+    holder.start()
+    try:
+        assert held.wait(10)
+        command = [str(Path(sys.executable).parent / "koubei"), "index", "load", str(landing)]
+        load = subprocess.Popen([*command, "--prefix", index_prefix], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        assert load.stderr is not None
+        err: list[str] = []
+        reader = threading.Thread(target=lambda: err.extend(iter(load.stderr.readline, "")))
+        reader.start()
+        for _ in range(600):  # until it says it waits, or it ends without waiting (the bug)
+            if load.poll() is not None or any("waiting for the 'pipeline' lock" in e for e in err):
+                break
+            time.sleep(0.2)
+        assert load.poll() is None, f"loaded while the pipeline lock was held: {err}"
+        (waiting,) = [e for e in err if "waiting for the 'pipeline' lock" in e]
+        assert f"held by pid {os.getpid()}, since " in waiting
+        templates_only = es.count(index=f"{index_prefix}-posts", ignore_unavailable=True)
+        assert templates_only.get("count", 0) == 0  # nothing written while it waits
+    finally:
+        release.set()
+        holder.join(10)
+    assert load.stdout is not None
+    out = load.stdout.read()  # stderr is the reader's
+    load.wait(120)
+    reader.join(10)
+    assert load.returncode == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert (report["sent"], report["created"], report["failed"]) == (20, 20, 0)
+    assert any("took the 'pipeline' lock after waiting" in e for e in err), err

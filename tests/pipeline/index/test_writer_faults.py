@@ -191,6 +191,50 @@ def test_the_flows_index_task_spools_once_when_the_node_goes_away(
     assert _stored(es, index_prefix) == (total, total)
 
 
+def test_the_flows_index_task_spools_at_once_when_the_node_is_gone_before_it_starts(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The node went away between the cycle's health check and its index task. The task
+    installed the templates itself, outside the writer: the connection error escaped the task,
+    and Prefect retried it for 65 s (5 + 15 + 45) before the run failed, nothing spooled. Now
+    the templates go through the writer, which spools what meets a gone node, as it does when
+    a write meets it: the task ends at once with the file's documents in the spool."""
+    import socket
+    import time
+
+    from structlog.testing import capture_logs
+
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.monitor import replay_spool as replay_task
+    from koubei.pipeline import ledger
+
+    total = 50
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [build_record(i) for i in range(total)])
+    with socket.socket() as sock:  # a port nothing listens on: the node is gone
+        sock.bind(("127.0.0.1", 0))
+        gone = sock.getsockname()[1]
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{gone}")
+    started = time.monotonic()
+    with capture_logs() as logs:
+        totals = index_pending.fn(index_prefix, False)  # raised ConnectionError
+    assert time.monotonic() - started < 20
+    assert (totals["sent"], totals["spooled"], totals.get("created", 0)) == (total, total, 0)
+    (said,) = [e for e in logs if e["event"] == "documents spooled for `koubei index replay`"]
+    assert said["count"] == total  # the writer's own line, as for a write that met the outage
+    assert spool.spooled_count(index_prefix) == total and ledger.pending_index() == []
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)  # the node is back: the next cycle replays
+    replayed = replay_task.fn(index_prefix)
+    assert (replayed["sent"], replayed["created"]) == (total, total)
+    assert _stored(es, index_prefix) == (total, total)
+
+
 def test_a_document_refused_every_cycle_is_spooled_once_not_once_more_per_cycle(
     es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
     monkeypatch: pytest.MonkeyPatch,
