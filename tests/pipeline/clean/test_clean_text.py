@@ -75,6 +75,22 @@ def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
         "责任编辑：张三",
         "点击查看原文",
         "微信扫一扫",
+        # Prompts, share bars, disclaimers and navigation the narrowed rules still know.
+        "扫码关注公众号",
+        "扫一扫，分享到朋友圈",
+        "手机扫一扫 随时随地看",
+        "扫码下载APP",
+        "关注我们：微信 微博",
+        "网友评论",
+        "网友评论(12)",
+        "网友评论仅供其表达个人看法，并不表明本站同意其观点或证实其描述",
+        "分享到：",
+        "上一篇：社交电商如何运营",
+        "下一篇",
+        "图片来源：网络",
+        "登录后才能评论 立即登录",
+        "首页 > 新闻 > 正文",
+        "立即查看 了解详情",
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
@@ -82,6 +98,32 @@ def test_boilerplate_lines_are_dropped(line: str) -> None:
         clean_text(f"正文第一段很有用。\n{line}\n正文第二段。")
         == "正文第一段很有用。\n正文第二段。"
     )
+
+
+# Short complaints that begin (or end) like a piece of site furniture. The furniture rules ended
+# in "anything" (扫码.*, 分享到.*, 网友评论.*, .*第N张, ...), so each of these whole lines was
+# taken for a prompt or caption and the review was scored as having no opinion at all.
+SHORT_COMPLAINTS_LIKE_FURNITURE = [
+    "扫码付款后一直没发货，垃圾商家",
+    "扫一扫就闪退，垃圾软件",
+    "分享到朋友圈后才发现是假货，太坑了",
+    "网友评论说质量好，结果用了一天就坏了",
+    "买了两张卡，结果到货只有第1张",
+    "关注我们店铺半年了，这次太失望",
+    "上一篇说好的赠品没有发",
+    "下一篇还没更新，差评",
+    "立即查看订单，发现被偷偷取消了",
+    "登录后才能评论，这个设计太烂了",
+    "图片来源：卖家秀，实物差远了",
+    "首页>推荐全是假货，差评",
+]
+
+
+@pytest.mark.parametrize(
+    "review", SHORT_COMPLAINTS_LIKE_FURNITURE, ids=range(len(SHORT_COMPLAINTS_LIKE_FURNITURE))
+)
+def test_short_complaints_that_start_like_furniture_are_kept(review: str) -> None:
+    assert clean_text(review) == review
 
 
 def test_prose_mentioning_comments_or_copyright_words_is_kept() -> None:
