@@ -42,8 +42,14 @@ _FULLWIDTH_TABLE[0x3000] = 0x20  # ideographic space
 # with a full-width colon: Weibo's check-ins read ``我在:http:t.cn/zl7Xr4E``.
 _URL_CHARS = "[^\\s<>\"')\\[\\]\\x80-\\U0010ffff]"
 _HOST = r"(?<![0-9a-z_-])(?:[a-z0-9-]{1,63}\.){1,4}"
+#
+# An e-mail address is no link: it stays whole, like a phone number in prose (contact details
+# are the author's words; only a hotline line of its own is furniture, see ``boilerplate``).
+# It is tried first, so the bare-host rule cannot take its domain and leave "a@" behind.
+_EMAIL = r"(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?![a-z0-9-])"
 _URL = re.compile(
-    rf"(?:https?[:：]/{{0,2}}|ftp://|www\.){_URL_CHARS}{{1,2000}}"
+    rf"(?P<email>{_EMAIL})"
+    rf"|(?:https?[:：]/{{0,2}}|ftp://|www\.){_URL_CHARS}{{1,2000}}"
     rf"|{_HOST}(?:com|cn|net|org|cc|io)(?![0-9a-z-])(?:/{_URL_CHARS}{{0,500}})?"
     rf"|{_HOST}(?:ly|im|me|gl|to|co|top|xyz|vip|info|link|site|club|shop)/{_URL_CHARS}{{1,500}}",
     re.I | re.A,  # ASCII case folding: under full Unicode folding "ſ" and "K" (Kelvin) made
@@ -66,8 +72,15 @@ def to_halfwidth(text: str) -> str:
 
 
 def remove_urls(text: str) -> str:
-    """Remove web addresses; they carry no sentiment and defeat near-duplicate detection."""
-    return _URL.sub(" ", text)
+    """Remove web addresses; they carry no sentiment and defeat near-duplicate detection.
+
+    E-mail addresses stay whole.
+    """
+    return _URL.sub(_keep_email, text)
+
+
+def _keep_email(match: re.Match[str]) -> str:
+    return match.group(0) if match.group("email") else " "
 
 
 def squeeze_whitespace(text: str) -> str:

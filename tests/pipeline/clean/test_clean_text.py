@@ -193,6 +193,16 @@ def test_link_shorteners_and_subdomains_are_removed() -> None:
     assert clean_text("No.1 Mr.Li 评分3.5 版本v1.2") == "No.1 Mr.Li 评分3.5 版本v1.2"
 
 
+def test_an_email_address_stays_whole() -> None:
+    """The bare-host rule took the domain of an address and left "a@" behind. Contact details in
+    prose stay, like phone numbers ("客服电话 400-123-4567 打不通"); only links go."""
+    assert clean_text("联系我 a@b.cn 谢谢") == "联系我 a@b.cn 谢谢"
+    for text in ("投诉发到kefu@xianmu.com.cn没人回，差评", "user.name+x@mail.qq.com 投诉"):
+        assert clean_text(text) == text
+    # Links holding an @ still go whole.
+    assert clean_text("见 https://u@example.com/a 和 weibo.com/u/@abc 好") == "见 和 好"
+
+
 def test_repeated_titles_keep_only_the_first() -> None:
     raw = "电商运营的核心是什么\n正文。\n电商运营的核心是什么\n【电商运营的核心是什么】\n结尾。"
     assert clean_text(raw) == "电商运营的核心是什么\n正文。\n结尾。"
