@@ -96,21 +96,58 @@ def _converter() -> object:
     return opencc.OpenCC("t2s")
 
 
+def _dictionary(name: str) -> list[tuple[str, str]]:
+    """(key, first value) pairs of one of OpenCC's dictionaries."""
+    import opencc
+
+    path = Path(opencc.__file__).with_name("dictionary") / name
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        pairs.append((key, values.split(" ")[0]))
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def _variants() -> dict[int, str]:
+    """Hong Kong and Taiwan variant characters (衞, 衹, 枱, 粧, 簷) → simplified.
+
+    Taken from OpenCC's own ``HKVariantsRev`` and ``TWVariantsRev`` (variant → OpenCC's standard
+    traditional form), then t2s. Not through its ``hk2s``/``tw2s`` conversions: with the
+    dictionaries this OpenCC ships, both turn the simplified 抬 into 擡 (抬頭 → 擡头) and ``tw2s``
+    turns 么 into 幺 (什么 → 什幺), and crawled simplified text often holds a traditional
+    character that sends it through the converter. So a variant that is also a character of
+    simplified text (one that OpenCC's s2t tables list: 抬, 么, 著, 痺) is left to t2s. That
+    leaves 著 as it is even where Taiwan writes it for 着: in simplified text it is 著作, 名著,
+    原著, 专著, and OpenCC's list of phrases that keep it is traditional (显著 → 显着).
+    """
+    simplified: set[str] = set()
+    for name in ("STCharacters.txt", "STPhrases.txt"):
+        for key, _ in _dictionary(name):
+            simplified.update(key)
+    converter = _converter()
+    table: dict[int, str] = {}
+    for name in ("HKVariantsRev.txt", "TWVariantsRev.txt"):
+        for key, value in _dictionary(name):
+            # t2s already converts most of them (裡, 為, 參), in context: those stay its job.
+            if len(key) != 1 or key in simplified or converter.convert(key) != key:  # type: ignore[attr-defined]
+                continue
+            target = str(converter.convert(value))  # type: ignore[attr-defined]
+            if target != key and len(target) == 1:
+                table[ord(key)] = target
+    return table
+
+
 @lru_cache(maxsize=1)
 def _traditional_chars() -> frozenset[str]:
-    """Every character OpenCC's t2s dictionaries can change.
+    """Every character OpenCC's t2s dictionaries or the variant table can change.
 
     A text without any of them converts to itself, and most crawled text is already simplified,
     so checking this set first skips OpenCC's slow pure-Python matcher for it.
     """
-    import opencc
-
-    folder = Path(opencc.__file__).with_name("dictionary")
-    chars: set[str] = set()
+    chars: set[str] = {chr(code) for code in _variants()}
     for name in ("TSCharacters.txt", "TSPhrases.txt"):
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            key, _, values = line.partition("\t")
-            value = values.split(" ")[0]
+        for key, value in _dictionary(name):
             if len(key) != len(value):
                 chars.update(key)
             else:
@@ -119,9 +156,13 @@ def _traditional_chars() -> frozenset[str]:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese with OpenCC (a no-op on simplified text)."""
+    """Traditional (Hong Kong and Taiwan variants included) → simplified Chinese with OpenCC.
+
+    A no-op on simplified text.
+    """
     if _traditional_chars().isdisjoint(text):
         return text
+    text = text.translate(_variants())
     return str(_converter().convert(text))  # type: ignore[attr-defined]
 
 

@@ -41,6 +41,18 @@ def test_traditional_becomes_simplified() -> None:
     assert clean_text("简体中文保持不变") == "简体中文保持不变"
 
 
+def test_hong_kong_and_taiwan_variant_characters_become_simplified() -> None:
+    """Hong Kong and Taiwan write some characters in forms OpenCC's t2s tables do not hold
+    (衞, 衹, 枱, 粧, 簷, 敍); they stayed traditional, so 衞生 and 卫生 were two words."""
+    assert clean_text("這裏衞生很差") == "这里卫生很差"
+    assert clean_text("衹有梳粧枱") == "只有梳妆台"
+    assert clean_text("屋簷下的敍事") == "屋檐下的叙事"
+    # 裡 and 綫 were already converted; simplified characters the variant tables also list
+    # (抬, 么, 著) stay, in simplified text and beside traditional characters alike.
+    assert clean_text("裡面的綫") == "里面的线"
+    assert clean_text("什么東西，抬頭看，著名品牌") == "什么东西，抬头看，著名品牌"
+
+
 def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
     text = clean_text("#双十一# @京东客服 物流太慢了[怒][泪] 😡")
     assert text == "#双十一# @京东客服 物流太慢了[怒][泪] 😡"
