@@ -2,8 +2,9 @@
 
 A plain function over records, composed of the pipeline's pure stages. A landing line that is
 not a record (invalid UTF-8, not JSON, nested too deeply, not an object) or a record that does not
-fit the document model is set aside in ``rejected/`` with its file, line and reason, never dropped
-silently and never allowed to stop the file, the batch or a later cycle.
+fit the document model (or whose text is longer than cleaning takes, ``MAX_CHARS``) is set aside
+in ``rejected/`` with its file, line and reason, never dropped silently and never allowed to stop
+the file, the batch or a later cycle.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from koubei.crawlers.timeparse import TimeParseError, check_plausible
 from koubei.log import get_logger
 from koubei.model import Document, from_record, to_record
 from koubei.pipeline import ledger
+from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.dedup import DedupIndex
 from koubei.pipeline.enrich import Enricher, default_workers, prewarm
 from koubei.pipeline.sentiment import SentimentModel, load_model
@@ -77,12 +79,22 @@ def validate(
             reason = f"cannot be validated ({type(exc).__name__})"
             rejected.append({"file": source, "line": number, "reason": reason, "record": None})
             continue
-        problem = _implausible_time(document, now)
+        problem = _implausible_time(document, now) or _overlong(record)
         if problem:
             rejected.append({"file": source, "line": number, "reason": problem, "record": entry})
             continue
         valid.append(record)
     return valid, rejected
+
+
+def _overlong(record: Record) -> str | None:
+    """A text longer than cleaning takes (``MAX_CHARS``) is a page dump or junk, not a post: it
+    used to be cut there silently and its first part scored as one post, seconds of work for
+    one record (a 5 MB line); it is set aside instead, where it can be seen."""
+    length = len(record.get("text_raw") or "")
+    if length > MAX_CHARS:
+        return f"text_raw: {length:,} characters, more than the {MAX_CHARS:,} one record may hold"
+    return None
 
 
 def _implausible_time(document: Document, now: datetime | None) -> str | None:

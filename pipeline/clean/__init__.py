@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 # Longer input is truncated: no post or article worth scoring is this long, and it bounds the
-# time any one record can take.
+# time any one record can take. The process stage sets a landing record this long aside in
+# rejected/ rather than scoring its first part (``koubei.pipeline.process``).
 MAX_CHARS = 200_000
 
 

@@ -9,6 +9,26 @@ from __future__ import annotations
 
 import re
 
+# Prompts and share bars end in a few words from a small vocabulary ("扫码关注公众号", "扫一扫，
+# 分享到朋友圈", "分享到：微信 微博 QQ空间"). Their rules used to end in ".*", so a short complaint
+# starting with the same words ("扫码付款后一直没发货，垃圾商家", "分享到朋友圈后才发现是假货")
+# went whole and was scored as having no opinion. Now a prompt's line may hold only these words,
+# spaces and punctuation after its lead: a complaint always has a word outside them (付款, 假货).
+_PROMPT_WORD = (
+    "关注|我们|本站|官方|微信|公众号|公众平台|订阅号|服务号|微博|下载|安装|app|客户端|小程序"
+    "|阅读|全文|原文|本文|文章|分享|到|给|朋友圈|好友|朋友|手机版|手机|上|在|用|打开|访问|浏览"
+    "|查看|看|二维码|更多|精彩|内容|资讯|获取|领取|优惠券|优惠|加入|加|群|免费|即可|网页|随时随地"
+    "|随时|添加|咨询|客服|观看|视频|了解|详情|最新|动态|长按|识别|图中|下方|上方|进入|参与|讨论"
+    "|评论|注册|登录|立即|马上|请"
+)
+_PROMPT = rf"(?:[\s,，.。:：、!！|/·]|{_PROMPT_WORD})*"
+_SHARE_TARGET = (
+    r"(?:[\s,，:：、|/·]|新浪微博|腾讯微博|微博|微信好友|微信|QQ空间|QQ好友|QQ|豆瓣|朋友圈|好友"
+    r"|人人网|百度贴吧|贴吧|facebook|twitter)*"
+)
+# A picture caption is a title and its number ("社交电商如何运营,第1张", pages/003): one comma,
+# no other sentence punctuation before it, nothing after but "/共N张".
+_CAPTION = r"[^,，。！？!?；;]{1,30}[,，]\s*第\s*\d{1,3}\s*张(?:\s*/\s*共\s*\d{1,3}\s*张)?"
 # Account prompts and footer links, alone or several on one line.
 _ACCOUNT = "(?:(?:请|立即|免费|快速)?(?:登录|登陆|注册)|忘记密码|找回密码|退出登录)"
 _SITE_LINK = (
@@ -16,15 +36,23 @@ _SITE_LINK = (
     "|商务合作|加入我们|投诉建议)"
 )
 # Whole-line furniture (after stripping), matched with fullmatch on lines of at most 40 chars.
+# No rule ends in an unbounded ".*" after a lead that prose can start with: each is a fixed
+# phrase, a lead plus prompt words (above), or a title bounded by ":" and a length.
 _SHORT_LINE = re.compile(
-    r"(?:推荐阅读|相关阅读|延伸阅读|猜你喜欢|相关推荐|相关文章|热门推荐|热门文章|上一篇.*|下一篇.*"
-    r"|发表评论|我要评论|写评论|查看评论|评论区|\d+\s*条评论|暂无评论|登录后才能评论.*|网友评论.*"
-    r"|分享到.*|分享|点赞|收藏|转发|打赏|举报|返回顶部|回到顶部|扫一扫.*|扫码.*|关注我们.*"
-    r"|立即查看.*|了解详情|查看更多|阅读全文|展开全文|加载更多|点击加载更多"
-    r"|(?:图片|图)(?:来源|源自)[:：].*|.*第\s*\d+\s*张|\(?图\s*\d+\)?|\[图片\]"
+    r"(?:推荐阅读|相关阅读|延伸阅读|猜你喜欢|相关推荐|相关文章|热门推荐|热门文章"
+    r"|(?:上一篇|下一篇)(?:文章)?(?:\s*[:：].{0,36})?"
+    r"|发表评论|我要评论|写评论|查看评论|评论区|\d+\s*条评论|暂无评论"
+    rf"|登录后才能(?:发表)?评论{_PROMPT}"
+    r"|网友评论(?:\s*[(（]?\s*\d+\s*[)）]?\s*条?)?[:：]?"
+    # the portals' disclaimer: "网友评论仅供其表达个人看法，并不表明本站同意其观点或证实其描述"
+    r"|网友评论仅供其?表达个人看法.*"
+    rf"|分享到{_SHARE_TARGET}|分享|点赞|收藏|转发|打赏|举报|返回顶部|回到顶部"
+    rf"|(?:微信|手机|用手机|长按)?(?:扫一扫|扫码|扫描(?:下方|上方)?二维码){_PROMPT}"
+    rf"|关注我们{_PROMPT}|立即查看{_PROMPT}|了解详情|查看更多|阅读全文|展开全文|加载更多|点击加载更多"
+    rf"|(?:图片|图)(?:来源|源自)[:：][^,，。！？!?；;]{{0,20}}|{_CAPTION}|\(?图\s*\d+\)?|\[图片\]"
     r"|(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈)(?:\s*[|/、 ]\s*(?:微信|微博|QQ空间|QQ|豆瓣|朋友圈))+"
-    r"|.{0,30}\s»\s.{0,30}|首页\s*[>›»].*"
-    r"|(?:文章|本文)插图|(?:点击)?(?:查看|阅读)原文|(?:微信|手机)扫一扫.*"
+    r"|.{0,30}\s»\s.{0,30}|首页(?:\s*[>›»]\s*[^>›»,，。！？!?；;]{1,15})+"
+    r"|(?:文章|本文)插图|(?:点击)?(?:查看|阅读)原文"
     r"|(?:本文|文章|新闻)来源[:：].{1,20}|责任编辑[:：].{1,12}"
     # Account bars and navigation: 登录 | 注册, 首页 | 新闻 | 关于我们, site links.
     rf"|(?:您好[,，]?\s*)?{_ACCOUNT}(?:\s*[|/丨·]?\s*{_ACCOUNT})*"

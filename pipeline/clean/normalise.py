@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 # Zero-width and bidi controls (embeddings, overrides and the isolates U+2066-2069 that
 # editors and chat apps insert), the Arabic letter mark and Mongolian vowel separator (both
@@ -42,8 +43,14 @@ _FULLWIDTH_TABLE[0x3000] = 0x20  # ideographic space
 # with a full-width colon: Weibo's check-ins read ``我在:http:t.cn/zl7Xr4E``.
 _URL_CHARS = "[^\\s<>\"')\\[\\]\\x80-\\U0010ffff]"
 _HOST = r"(?<![0-9a-z_-])(?:[a-z0-9-]{1,63}\.){1,4}"
+#
+# An e-mail address is no link: it stays whole, like a phone number in prose (contact details
+# are the author's words; only a hotline line of its own is furniture, see ``boilerplate``).
+# It is tried first, so the bare-host rule cannot take its domain and leave "a@" behind.
+_EMAIL = r"(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?![a-z0-9-])"
 _URL = re.compile(
-    rf"(?:https?[:：]/{{0,2}}|ftp://|www\.){_URL_CHARS}{{1,2000}}"
+    rf"(?P<email>{_EMAIL})"
+    rf"|(?:https?[:：]/{{0,2}}|ftp://|www\.){_URL_CHARS}{{1,2000}}"
     rf"|{_HOST}(?:com|cn|net|org|cc|io)(?![0-9a-z-])(?:/{_URL_CHARS}{{0,500}})?"
     rf"|{_HOST}(?:ly|im|me|gl|to|co|top|xyz|vip|info|link|site|club|shop)/{_URL_CHARS}{{1,500}}",
     re.I | re.A,  # ASCII case folding: under full Unicode folding "ſ" and "K" (Kelvin) made
@@ -66,8 +73,15 @@ def to_halfwidth(text: str) -> str:
 
 
 def remove_urls(text: str) -> str:
-    """Remove web addresses; they carry no sentiment and defeat near-duplicate detection."""
-    return _URL.sub(" ", text)
+    """Remove web addresses; they carry no sentiment and defeat near-duplicate detection.
+
+    E-mail addresses stay whole.
+    """
+    return _URL.sub(_keep_email, text)
+
+
+def _keep_email(match: re.Match[str]) -> str:
+    return match.group(0) if match.group("email") else " "
 
 
 def squeeze_whitespace(text: str) -> str:
@@ -83,21 +97,58 @@ def _converter() -> object:
     return opencc.OpenCC("t2s")
 
 
+def _dictionary(name: str) -> list[tuple[str, str]]:
+    """(key, first value) pairs of one of OpenCC's dictionaries."""
+    import opencc
+
+    path = Path(opencc.__file__).with_name("dictionary") / name
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        pairs.append((key, values.split(" ")[0]))
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def _variants() -> dict[int, str]:
+    """Hong Kong and Taiwan variant characters (衞, 衹, 枱, 粧, 簷) → simplified.
+
+    Taken from OpenCC's own ``HKVariantsRev`` and ``TWVariantsRev`` (variant → OpenCC's standard
+    traditional form), then t2s. Not through its ``hk2s``/``tw2s`` conversions: with the
+    dictionaries this OpenCC ships, both turn the simplified 抬 into 擡 (抬頭 → 擡头) and ``tw2s``
+    turns 么 into 幺 (什么 → 什幺), and crawled simplified text often holds a traditional
+    character that sends it through the converter. So a variant that is also a character of
+    simplified text (one that OpenCC's s2t tables list: 抬, 么, 著, 痺) is left to t2s. That
+    leaves 著 as it is even where Taiwan writes it for 着: in simplified text it is 著作, 名著,
+    原著, 专著, and OpenCC's list of phrases that keep it is traditional (显著 → 显着).
+    """
+    simplified: set[str] = set()
+    for name in ("STCharacters.txt", "STPhrases.txt"):
+        for key, _ in _dictionary(name):
+            simplified.update(key)
+    converter = _converter()
+    table: dict[int, str] = {}
+    for name in ("HKVariantsRev.txt", "TWVariantsRev.txt"):
+        for key, value in _dictionary(name):
+            # t2s already converts most of them (裡, 為, 參), in context: those stay its job.
+            if len(key) != 1 or key in simplified or converter.convert(key) != key:  # type: ignore[attr-defined]
+                continue
+            target = str(converter.convert(value))  # type: ignore[attr-defined]
+            if target != key and len(target) == 1:
+                table[ord(key)] = target
+    return table
+
+
 @lru_cache(maxsize=1)
 def _traditional_chars() -> frozenset[str]:
-    """Every character OpenCC's t2s dictionaries can change.
+    """Every character OpenCC's t2s dictionaries or the variant table can change.
 
     A text without any of them converts to itself, and most crawled text is already simplified,
     so checking this set first skips OpenCC's slow pure-Python matcher for it.
     """
-    import opencc
-
-    folder = Path(opencc.__file__).with_name("dictionary")
-    chars: set[str] = set()
+    chars: set[str] = {chr(code) for code in _variants()}
     for name in ("TSCharacters.txt", "TSPhrases.txt"):
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            key, _, values = line.partition("\t")
-            value = values.split(" ")[0]
+        for key, value in _dictionary(name):
             if len(key) != len(value):
                 chars.update(key)
             else:
@@ -106,10 +157,24 @@ def _traditional_chars() -> frozenset[str]:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese with OpenCC (a no-op on simplified text)."""
-    if _traditional_chars().isdisjoint(text):
+    """Traditional (Hong Kong and Taiwan variants included) → simplified Chinese with OpenCC.
+
+    A no-op on simplified text.
+    """
+    traditional = _traditional_chars()
+    if traditional.isdisjoint(text):
         return text
-    return str(_converter().convert(text))  # type: ignore[attr-defined]
+    text = text.translate(_variants())
+    # OpenCC converts each run between its separators (punctuation, spaces) on its own and keeps
+    # the separators, so only the runs holding a traditional character need its slow matcher:
+    # the same result, and a long simplified text with a few traditional words (or 么, which
+    # its phrase tables list) no longer goes through it whole (a 200,000-character text: 2 s).
+    converter: Any = _converter()
+    parts = converter.split_chars_re.split(text)
+    for i in range(0, len(parts), 2):
+        if not traditional.isdisjoint(parts[i]):
+            parts[i] = converter.convert(parts[i])
+    return "".join(parts)
 
 
 def nfc(text: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from koubei import jsonl
+from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.enrich import Enricher
 from koubei.pipeline.process import process_file, process_records
 from koubei.pipeline.sentiment import load_model
@@ -41,6 +42,27 @@ def test_process_file_sets_aside_bad_records_with_the_reason(
         assert record["sentiment"]["model_version"] == model.version
         assert record["dup_cluster"]
     assert sum(report.labels.values()) == 3
+
+
+def test_a_record_longer_than_cleaning_takes_is_set_aside_with_its_file_and_line(
+    koubei_home: str, tmp_path: Path, model, review_records
+) -> None:  # type: ignore[no-untyped-def]
+    """A 5 MB text_raw (a page dump, not a post) was cut to MAX_CHARS without a word and its
+    first 200,000 characters scored as one post, seconds of work for one record."""
+    records = review_records(3)
+    records[1] = {**records[1], "text_raw": "质量很好。" * (MAX_CHARS // 5 + 1)}
+    landing = tmp_path / "landing" / "test-shop" / "run1.jsonl"
+    jsonl.write_atomic(landing, records)
+
+    report = process_file(landing, tmp_path / "processed.jsonl", model=model)
+
+    assert (report.processed, report.rejected) == (2, 1)
+    (rejected,) = jsonl.read(Path(report.rejected_file or ""))
+    assert rejected["file"] == str(landing) and rejected["line"] == 2
+    assert rejected["reason"] == (
+        f"text_raw: {MAX_CHARS + 5:,} characters, more than the {MAX_CHARS:,} one record may hold"
+    )
+    assert rejected["record"]["id"] == records[1]["id"]
 
 
 def test_two_workers_give_exactly_the_sequential_result(

@@ -41,6 +41,18 @@ def test_traditional_becomes_simplified() -> None:
     assert clean_text("简体中文保持不变") == "简体中文保持不变"
 
 
+def test_hong_kong_and_taiwan_variant_characters_become_simplified() -> None:
+    """Hong Kong and Taiwan write some characters in forms OpenCC's t2s tables do not hold
+    (衞, 衹, 枱, 粧, 簷, 敍); they stayed traditional, so 衞生 and 卫生 were two words."""
+    assert clean_text("這裏衞生很差") == "这里卫生很差"
+    assert clean_text("衹有梳粧枱") == "只有梳妆台"
+    assert clean_text("屋簷下的敍事") == "屋檐下的叙事"
+    # 裡 and 綫 were already converted; simplified characters the variant tables also list
+    # (抬, 么, 著) stay, in simplified text and beside traditional characters alike.
+    assert clean_text("裡面的綫") == "里面的线"
+    assert clean_text("什么東西，抬頭看，著名品牌") == "什么东西，抬头看，著名品牌"
+
+
 def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
     text = clean_text("#双十一# @京东客服 物流太慢了[怒][泪] 😡")
     assert text == "#双十一# @京东客服 物流太慢了[怒][泪] 😡"
@@ -75,6 +87,22 @@ def test_emoticons_emoji_topics_and_mentions_are_kept() -> None:
         "责任编辑：张三",
         "点击查看原文",
         "微信扫一扫",
+        # Prompts, share bars, disclaimers and navigation the narrowed rules still know.
+        "扫码关注公众号",
+        "扫一扫，分享到朋友圈",
+        "手机扫一扫 随时随地看",
+        "扫码下载APP",
+        "关注我们：微信 微博",
+        "网友评论",
+        "网友评论(12)",
+        "网友评论仅供其表达个人看法，并不表明本站同意其观点或证实其描述",
+        "分享到：",
+        "上一篇：社交电商如何运营",
+        "下一篇",
+        "图片来源：网络",
+        "登录后才能评论 立即登录",
+        "首页 > 新闻 > 正文",
+        "立即查看 了解详情",
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
@@ -82,6 +110,32 @@ def test_boilerplate_lines_are_dropped(line: str) -> None:
         clean_text(f"正文第一段很有用。\n{line}\n正文第二段。")
         == "正文第一段很有用。\n正文第二段。"
     )
+
+
+# Short complaints that begin (or end) like a piece of site furniture. The furniture rules ended
+# in "anything" (扫码.*, 分享到.*, 网友评论.*, .*第N张, ...), so each of these whole lines was
+# taken for a prompt or caption and the review was scored as having no opinion at all.
+SHORT_COMPLAINTS_LIKE_FURNITURE = [
+    "扫码付款后一直没发货，垃圾商家",
+    "扫一扫就闪退，垃圾软件",
+    "分享到朋友圈后才发现是假货，太坑了",
+    "网友评论说质量好，结果用了一天就坏了",
+    "买了两张卡，结果到货只有第1张",
+    "关注我们店铺半年了，这次太失望",
+    "上一篇说好的赠品没有发",
+    "下一篇还没更新，差评",
+    "立即查看订单，发现被偷偷取消了",
+    "登录后才能评论，这个设计太烂了",
+    "图片来源：卖家秀，实物差远了",
+    "首页>推荐全是假货，差评",
+]
+
+
+@pytest.mark.parametrize(
+    "review", SHORT_COMPLAINTS_LIKE_FURNITURE, ids=range(len(SHORT_COMPLAINTS_LIKE_FURNITURE))
+)
+def test_short_complaints_that_start_like_furniture_are_kept(review: str) -> None:
+    assert clean_text(review) == review
 
 
 def test_prose_mentioning_comments_or_copyright_words_is_kept() -> None:
@@ -149,6 +203,16 @@ def test_link_shorteners_and_subdomains_are_removed() -> None:
     assert clean_text(raw) == "戳 或 或 或 领券"
     # Prose with dots is no address.
     assert clean_text("No.1 Mr.Li 评分3.5 版本v1.2") == "No.1 Mr.Li 评分3.5 版本v1.2"
+
+
+def test_an_email_address_stays_whole() -> None:
+    """The bare-host rule took the domain of an address and left "a@" behind. Contact details in
+    prose stay, like phone numbers ("客服电话 400-123-4567 打不通"); only links go."""
+    assert clean_text("联系我 a@b.cn 谢谢") == "联系我 a@b.cn 谢谢"
+    for text in ("投诉发到kefu@xianmu.com.cn没人回，差评", "user.name+x@mail.qq.com 投诉"):
+        assert clean_text(text) == text
+    # Links holding an @ still go whole.
+    assert clean_text("见 https://u@example.com/a 和 weibo.com/u/@abc 好") == "见 和 好"
 
 
 def test_repeated_titles_keep_only_the_first() -> None:

@@ -90,3 +90,25 @@ def test_empty_and_huge_inputs() -> None:
     out = clean_text(huge)
     assert 0 < len(out) <= MAX_CHARS
     assert "<b>" not in out
+
+
+SCRIPTS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["電商運營", "什么", "這裏", "衞生", "反覆", "一目瞭然", "，", "。", " ", "-", "\n"]
+        ),
+        st.text(alphabet="么乾干著裡裏电商好的了", max_size=6),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@SETTINGS
+@given(SCRIPTS)
+def test_simplified_run_by_run_equals_opencc_on_the_whole_text(text: str) -> None:
+    """``to_simplified`` sends only the runs between OpenCC's separators that hold a traditional
+    character through OpenCC's slow matcher; the result is what converting the whole text gives."""
+    from koubei.pipeline.clean.normalise import _converter, _variants, to_simplified
+
+    whole = _converter().convert(text.translate(_variants()))  # type: ignore[attr-defined]
+    assert to_simplified(text) == whole
