@@ -2,7 +2,8 @@
 
 This is the one home of the ``//@name:`` repost-chain rule: the spiders use it for
 ``extra.repost_chain`` and :mod:`koubei.analysis.spread.chains` builds its hops from it, so the
-``parent_id`` in the index and the edges of the cascade graph read the same names.
+chain kept in the index and the edges of the cascade graph read the same names (which post a
+name means is decided only by the cascade build).
 """
 
 from __future__ import annotations

@@ -5,15 +5,17 @@ reposted, replied to or quoted the parent. Every node has at most one parent, so
 connected component is a tree rooted at the node without a parent; the measures rely on that.
 
 Where the platform gives only the root (Weibo's ``retweeted_status``), the intermediate hops
-are rebuilt from the ``//@name:`` chain: a hop resolves to the latest post by an author of that
-name in the same cascade at or before the repost's time (parent and child often share a second)
-whose own chain is the rest of the repost's chain, else to that author's latest post, else to
-an untimed post of that author whose chain matches, else to that author's earliest later post
-whose chain matches and whose words are the ones the chain quotes (relative and date-only times,
-``1小时前`` or ``11-20``, can put a repost before its parent), or to a placeholder hop node if
-that repost was never crawled. Matching the chain keeps an account that
-posted twice in a cascade from taking a repost under the wrong one of its posts: in the same
-second that could be the repost's own descendant, a cycle that cut a branch off the cascade.
+are rebuilt from the ``//@name:`` chain, here and nowhere else (the crawl lands the chain and
+the platform's own parent, never a parent guessed from the chain): a hop resolves to the
+latest post by an author of that name in the same cascade at or before the repost's time
+(parent and child often share a second) whose own chain is the rest of the repost's chain,
+else to that author's latest post, else to an untimed post of that author whose chain matches,
+else to that author's earliest later post whose chain matches and whose words are the ones the
+chain quotes (relative and date-only times, ``1小时前`` or ``11-20``, can put a repost before
+its parent), or to a placeholder hop node if that repost was never crawled. Matching the chain
+keeps an account that posted twice in a cascade from taking a repost under the wrong one of
+its posts: in the same second that could be the repost's own descendant, a cycle that cut a
+branch off the cascade.
 A parent that was never crawled becomes a placeholder node. The lookups that resolve a hop, and
 the state of the build, are :mod:`koubei.analysis.spread.forest`.
 
@@ -207,7 +209,8 @@ def build_cascades(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
 def _better_copy(new: dict[str, Any], kept: dict[str, Any]) -> bool:
     """Whether ``new`` should replace ``kept`` among copies of one id, independent of order.
 
-    A copy that names its immediate parent beats one naming only the root; then the newest
+    A copy whose platform named its immediate parent beats one naming only the root (a parent
+    an older landing step guessed from the chain counts as the root); then the newest
     crawl; then the earliest ``created_at`` (a re-crawl resolving a relative time later can
     only drift late); the final key only makes the choice total.
     """
@@ -222,7 +225,7 @@ def _better_copy(new: dict[str, Any], kept: dict[str, Any]) -> bool:
 
 
 def _copy_rank(record: dict[str, Any]) -> tuple[bool, float, str, str]:
-    parent = record.get("parent_id")
+    parent = _stated_parent(record)
     specific = bool(parent) and parent != record.get("root_id")
     crawled = parse_time(record.get("crawled_at"))  # newest crawl wins; unknown is oldest
     stamp = crawled.timestamp() if crawled is not None else float("-inf")
@@ -342,7 +345,7 @@ def _attach(
     forest: Forest, node: str, record: dict[str, Any], created: datetime | None, key: float
 ) -> None:
     cascade = _cascade_key(record, node)
-    declared = record.get("parent_id")
+    declared = _stated_parent(record)
     if declared is not None and str(declared) == node:
         forest.drop(cascade, "self_loop")
     parent = _declared_parent(record, node)
@@ -384,9 +387,30 @@ def _first(forest: Forest, node: str, parent: str) -> bool:
     )
 
 
+def _stated_parent(record: dict[str, Any]) -> Any:
+    """``parent_id`` as the platform stated it: the root for a repost whose record says its
+    platform named no parent (``extra.parent_from_platform: false``).
+
+    Such a ``parent_id`` other than the root was a guess from the ``//@`` chain by an older
+    landing step, written into landing files and documents indexed before this build became
+    the one place a chain is resolved: the chain it came from is still in the record, and
+    trusting the guess put a repost under the wrong one of two posts by the same account.
+
+    Examples
+    --------
+    >>> guessed = {"parent_id": "w:b1", "root_id": "w:1", "extra": {"parent_from_platform": False}}
+    >>> _stated_parent(guessed), _stated_parent({**guessed, "extra": {}})
+    ('w:1', 'w:b1')
+    """
+    parent = record.get("parent_id")
+    extra = record.get("extra")
+    if parent and isinstance(extra, dict) and extra.get("parent_from_platform") is False:
+        return record.get("root_id") or parent
+    return parent
+
+
 def _declared_parent(record: dict[str, Any], node: str) -> str | None:
-    for field in ("parent_id", "root_id"):
-        value = record.get(field)
+    for value in (_stated_parent(record), record.get("root_id")):
         if value and str(value) != node:
             return str(value)
     return None

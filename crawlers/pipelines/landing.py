@@ -2,11 +2,14 @@
 
 Records are appended to ``<run_id>.jsonl.part`` as they come (a killed crawl leaves only that
 ``.part``, which no stage reads). At spider close the part file is flushed, fsynced and renamed
-to ``<run_id>.jsonl``; if the run holds Weibo-style ``//@name:`` repost chains, it is instead
-re-read, the chains are resolved to parent ids (a parent may arrive on a later page than its
-child) and the final file is written atomically (temp file + rename). Only then does the
-incremental state advance (``BaseSpider.closed``), and only if the crawl finished and no page
-was lost (``BaseSpider.page_lost``).
+to ``<run_id>.jsonl``. Only then does the incremental state advance (``BaseSpider.closed``), and
+only if the crawl finished and no page was lost (``BaseSpider.page_lost``).
+
+Records land as the spider wrote them. A Weibo-style ``//@name:`` repost chain stays in
+``extra.repost_chain`` and the text, and ``parent_id`` stays what the platform said (its ``pid``,
+``extra.parent_from_platform``, else the root): which post a chain hop names is decided in one
+place, the cascade build (:mod:`koubei.analysis.spread.cascade`), which matches the quoted
+words, folds self-reposts and places posts with late clocks across every crawl of a cascade.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from typing import IO, Any
 import orjson
 from scrapy.crawler import Crawler
 
-from koubei import jsonl, paths
+from koubei import paths
 from koubei.crawlers.health import STAT_PREFIX
-from koubei.crawlers.timeparse import TimeParseError, parse_iso
 
 
 def _json_line(record: dict[str, Any]) -> bytes:
@@ -48,7 +50,6 @@ class LandingPipeline:
         self.part: Path | None = None
         self.handle: IO[bytes] | None = None
         self.count = 0
-        self.has_chains = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LandingPipeline:
@@ -67,7 +68,6 @@ class LandingPipeline:
         records = item["records"]
         self.handle.write(b"".join(_json_line(r) for r in records))
         self.count += len(records)
-        self.has_chains = self.has_chains or any(r["extra"].get("repost_chain") for r in records)
         self.crawler.stats.inc_value(f"{STAT_PREFIX}items", len(records))
         return item
 
@@ -76,62 +76,8 @@ class LandingPipeline:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        if self.has_chains:
-            records = list(jsonl.read(self.part))
-            resolve_repost_chains(records)
-            jsonl.write_atomic(self.path, records)
-            self.part.unlink()
-        else:
-            os.replace(self.part, self.path)
+        os.replace(self.part, self.path)
         assert self.crawler.stats is not None
         # The spider saves its crawl state once the engine says why it closed
         # (``BaseSpider.closed``): only a finished crawl that lost no page advances it.
         self.crawler.stats.set_value(f"{STAT_PREFIX}landing_file", str(self.path))
-
-
-def resolve_repost_chains(records: list[dict[str, Any]]) -> int:
-    """Set ``parent_id`` of reposts whose ``extra.repost_chain`` names an earlier reposter.
-
-    A repost's text ``我也是//@B:太恶心//@A:喝出异物`` says it reposted B's repost, which reposted
-    A's. Its parent is the repost of the same root by ``B`` whose own chain is ``[A]`` and that
-    is older; without one in this run the parent stays the root (``extra.parent_unresolved``).
-    Returns how many parents were resolved.
-    """
-    by_key: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
-    for rec in records:
-        chain = rec.get("extra", {}).get("repost_chain")
-        if rec.get("relation") == "repost" and chain is not None and rec.get("root_id"):
-            key = (rec["root_id"], rec["author"].get("name") or "", tuple(chain))
-            by_key.setdefault(key, []).append(rec)
-    resolved = 0
-    for rec in records:
-        extra = rec.get("extra", {})
-        chain = extra.get("repost_chain")
-        if rec.get("relation") != "repost" or not chain or extra.get("parent_from_platform"):
-            continue
-        at = _instant(rec)
-        # Instants, not strings ("02:10Z" is after "10:05+08:00"); equal times by id, so the
-        # order of the file cannot choose between two reposts of one second.
-        candidates = [
-            (when, c["id"])
-            for c in by_key.get((rec["root_id"], chain[0], tuple(chain[1:])), [])
-            if at is not None
-            and (when := _instant(c)) is not None
-            and when <= at
-            and c["id"] != rec["id"]
-        ]
-        if candidates:
-            rec["parent_id"] = max(candidates)[1]
-            extra.pop("parent_unresolved", None)
-            resolved += 1
-        else:
-            rec["parent_id"] = rec["root_id"]
-            extra["parent_unresolved"] = chain[0]
-    return resolved
-
-
-def _instant(record: dict[str, Any]) -> float | None:
-    try:
-        return parse_iso(record.get("created_at")).timestamp()
-    except TimeParseError:
-        return None

@@ -27,7 +27,9 @@
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
 ``retweeted_status``. The immediate parent of a repost of a repost is only in the ``//@name:``
-chain of its text; ``extra.repost_chain`` keeps it and the landing pipeline resolves it to an id.
+chain of its text; ``extra.repost_chain`` keeps it and ``parent_id`` stays the root (or the
+``pid`` the platform gives, ``extra.parent_from_platform``): the cascade build
+(:mod:`koubei.analysis.spread.cascade`) is the one place a chain is resolved to a post.
 Mentions come from the ``<a href='/n/NAME'>@NAME</a>`` links of the HTML, never from plain text.
 A date-only ``created_at`` (``11-20``) gives ``time_precision: "day"``.
 """

@@ -354,3 +354,23 @@ def test_chain_quote_picks_which_of_two_same_named_posts_was_reposted() -> None:
     for order in (records, records[::-1]):
         G = build_cascades(order)
         assert G.has_edge("b1", "c") and G.has_edge("b2", "d")
+
+
+def test_a_parent_guessed_from_the_chain_at_landing_is_rechecked_a_platform_one_kept() -> None:
+    # Landing files and indexed documents written before the cascade build became the one place
+    # a chain is resolved carry landing's guess as parent_id: the latest 小王 post (b2) for C,
+    # though C quotes b1's words. The platform named no parent (parent_from_platform: false),
+    # so the chain decides. A parent the platform named (its pid) is evidence and is kept.
+    records = [
+        rec("r", "鲜牧官方", 0, "关于网传产品问题的说明"),
+        repost("b1", "小王", 1, "我家的也有黑色异物"),
+        repost("b2", "小王", 2, "官方回应了就好"),
+        {**repost("c", "C", 3, "天哪//@小王: 我家的也有黑色异物"), "parent_id": "b2"},
+        {**repost("d", "D", 4, "嗯//@小王:我家的也有黑色异物"), "parent_id": "b2"},
+    ]
+    records[3]["extra"] = {"repost_chain": ["小王"], "parent_from_platform": False}
+    records[4]["extra"] = {"repost_chain": ["小王"], "parent_from_platform": True}
+    for order in (records, records[::-1]):
+        G = build_cascades(order)
+        assert list(G.predecessors("c")) == ["b1"] and G.edges["b1", "c"]["inferred"]
+        assert list(G.predecessors("d")) == ["b2"] and not G.edges["b2", "d"]["inferred"]

@@ -95,13 +95,15 @@ def test_posts_reposts_comments_field_by_field(
     assert amplifier["root_id"] == amplifier["parent_id"] == f"weibo:{ROOT}"
     assert amplifier["brand_matches"][0]["field"] == "root_text"
 
+    # No ``pid``: the platform names only the root, which stays the parent; the chain is kept
+    # and the cascade build alone resolves it (tests/analysis/spread/test_crawled_weibo.py).
     second = docs["5000000000000300"]
     assert second["extra"]["repost_chain"] == ["消费维权观察"]
-    assert second["parent_id"] == "weibo:5000000000000200"
+    assert second["extra"]["parent_from_platform"] is False
+    assert second["parent_id"] == f"weibo:{ROOT}"
     third = docs["5000000000000400"]  # only in the repost timeline, 3 levels deep
     assert third["extra"]["repost_chain"] == ["路人甲", "消费维权观察"]
-    assert third["parent_id"] == "weibo:5000000000000300"
-    assert third["root_id"] == f"weibo:{ROOT}"
+    assert third["parent_id"] == third["root_id"] == f"weibo:{ROOT}"
 
     reply = docs["c4900000000002"]
     assert reply["kind"] == "comment" and reply["relation"] == "reply"
