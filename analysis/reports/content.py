@@ -30,6 +30,7 @@ __all__ = [
     "excerpt",
     "expected_negative",
     "incident_context",
+    "negative_share",
     "picture_data_uri",
     "safe_url",
     "voice_rows",
@@ -141,11 +142,27 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
                 "total": total,
                 "share": round(total / everyone, 4) if everyone else 0.0,
                 "net": (positive - negative) / opinions if opinions > 0 else 0.0,
-                "negative_share": negative / opinions if opinions > 0 else 0.0,
+                "negative_share": negative_share(c),
             }
         )
     rows.sort(key=lambda r: (not r["focus"], -r["total"], r["brand"]))
     return rows
+
+
+def negative_share(counts: Mapping[str, int]) -> float:
+    """Negative posts over the posts with an opinion (``no_opinion`` ones left out), 0 if none.
+
+    >>> negative_share({"total": 10, "negative": 3, "positive": 3, "no_opinion": 4})
+    0.5
+    """
+    opinions = counts.get("total", 0) - counts.get("no_opinion", 0)
+    return counts.get("negative", 0) / opinions if opinions > 0 else 0.0
+
+
+def _bin_counts(bins: Iterable[Any]) -> dict[str, int]:
+    """Counts from volume bins (which hold opinions only), for a brand set without counts."""
+    shown = list(bins)
+    return {"total": sum(b.total for b in shown), "negative": sum(b.negative for b in shown)}
 
 
 AspectTally = Mapping[str, tuple[int, int]]
@@ -369,7 +386,8 @@ def daily_context(
     """The morning brief: one section per brand with its competitors.
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
-    ``voice`` (counts per brand of the set for the day), ``aspects_before`` / ``aspects_now``
+    ``voice`` (counts per brand of the set for the day), ``week_counts`` (the brand's counts over
+    the week before), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
     ``links``.
@@ -380,19 +398,22 @@ def daily_context(
     for item in brand_sets:
         brand = str(item["brand"])
         bins = item.get("bins") or []
-        today = [b for b in bins if start <= b.start < end]
-        week = [b for b in bins if b.start < start]
-        total, negative = sum(b.total for b in today), sum(b.negative for b in today)
-        week_total, week_negative = sum(b.total for b in week), sum(b.negative for b in week)
         aspects = aspect_shift(item.get("aspects_before") or [], item.get("aspects_now") or [])
         voice = voice_rows(item.get("voice") or {}, brand)
+        # The headline counts as the competitor table does (every post; negative share of the
+        # posts with an opinion): from the hourly bins it left out date-only and no-opinion
+        # posts, and the same brand on the same day showed two totals and two shares.
+        day_counts = (item.get("voice") or {}).get(brand) or _bin_counts(
+            b for b in bins if start <= b.start < end
+        )
+        week_counts = item.get("week_counts") or _bin_counts(b for b in bins if b.start < start)
         sections.append(
             {
                 "brand": brand,
-                "total": total,
-                "negative_share": negative / total if total else 0.0,
-                "week_negative_share": week_negative / week_total if week_total else 0.0,
-                "week_daily_total": week_total / 7 if week else 0.0,
+                "total": int(day_counts.get("total", 0)),
+                "negative_share": negative_share(day_counts),
+                "week_negative_share": negative_share(week_counts),
+                "week_daily_total": week_counts.get("total", 0) / 7,
                 "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量（每小时）"),
                 "voice": voice,
                 "voice_svg": charts.voice_chart(voice) if voice else None,
