@@ -164,7 +164,8 @@ def voice_chart(rows: Sequence[dict[str, Any]], *, title: str = "声量份额与
         share_ax.invert_yaxis()
         share_ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         share_ax.set_title("声量份额", fontsize=10)
-        nets = [r["net"] for r in rows]
+        # A brand with no post of any opinion has no net sentiment: no dot, rather than one at 0.
+        nets = [r["net"] if r.get("opinions", 1) else math.nan for r in rows]
         net_ax.axvline(0, color="#444444", linewidth=0.8)
         net_ax.scatter(nets, positions, color=[NEGATIVE if n < 0 else POSITIVE for n in nets])
         net_ax.set_xlim(-1, 1)

@@ -144,6 +144,8 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
                 "focus": brand == focus,
                 "total": total,
                 "share": round(total / everyone, 4) if everyone else 0.0,
+                # No post with an opinion: the page shows "—", not a 0% negative share.
+                "opinions": max(opinions, 0),
                 "net": (positive - negative) / opinions if opinions > 0 else 0.0,
                 "negative_share": negative_share(c),
             }
@@ -160,6 +162,10 @@ def negative_share(counts: Mapping[str, int]) -> float:
     """
     opinions = counts.get("total", 0) - counts.get("no_opinion", 0)
     return counts.get("negative", 0) / opinions if opinions > 0 else 0.0
+
+
+def _opinions(counts: Mapping[str, int]) -> int:
+    return max(counts.get("total", 0) - counts.get("no_opinion", 0), 0)
 
 
 def _bin_counts(bins: Iterable[Any]) -> dict[str, int]:
@@ -473,7 +479,9 @@ def daily_context(
                 "brand": brand,
                 "total": int(day_counts.get("total", 0)),
                 "negative_share": negative_share(day_counts),
+                "opinions": _opinions(day_counts),
                 "week_negative_share": negative_share(week_counts),
+                "week_opinions": _opinions(week_counts),
                 "week_daily_total": week_counts.get("total", 0) / 7,
                 "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量"),
                 "voice": voice,

@@ -99,3 +99,30 @@ def test_a_one_minute_series_is_titled_as_it_is_binned() -> None:
     bins = [VolumeBin(T0 + timedelta(minutes=i), 2, 1) for i in range(30)]
     *_, step = content.series_bars(bins, (T0, T0 + timedelta(minutes=30)))
     assert step == 60 and content.step_words(step) == "1 分钟"
+
+
+def test_a_day_of_bare_reposts_shows_no_negative_share_rather_than_0_percent() -> None:
+    """Before: every post a bare repost (no_opinion) read "负面占比 0%" and "+0.00", as if the
+    day had been all praise-neutral; there was no opinion to take a share of."""
+    day = T0.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = {"total": 5, "positive": 0, "negative": 0, "no_opinion": 5}
+    context = content.daily_context(
+        day,
+        [
+            {
+                "brand": "鲜牧",
+                "voice": {"鲜牧": counts, "北岭": {"total": 4, "positive": 3, "negative": 1}},
+                "week_counts": {"total": 0},
+            }
+        ],
+        generated_at=T0,
+    )
+    html = render.render_page(context)
+    kpi = re.search(r"负面占比</span><b>([^<]*)</b><span class=\"muted\">前 7 日 ([^<]*)<", html)
+    assert kpi and kpi.groups() == ("—", "—")
+    rows = re.findall(
+        r"<tr[^>]*><td><bdi>(\S+)</bdi></td>((?:<td class=\"num\">[^<]*</td>)+)", html
+    )
+    cells = {brand: re.findall(r">([^<]*)</td>", tds) for brand, tds in rows}
+    assert cells["鲜牧"] == ["5", "56%", "—", "—"]
+    assert cells["北岭"] == ["4", "44%", "25%", "+0.50"]
