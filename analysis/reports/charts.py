@@ -12,19 +12,54 @@ import html
 import io
 import itertools
 import math
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from koubei.fonts import rc_params
 
-__all__ = ["aspect_chart", "voice_chart", "volume_chart"]
+__all__ = ["TITLE_WIDTH", "aspect_chart", "fit", "text_width", "voice_chart", "volume_chart"]
 
 NEGATIVE = "#d62728"
 POSITIVE = "#2ca02c"
 NEUTRAL = "#9e9e9e"
 EXPECTED = "#1f77b4"
 ALERT = "#ff7f0e"
+
+
+#: Widths, in half-width columns (a Chinese character is two), of the text a chart can hold: a
+#: title across the chart, and a name beside a bar.
+TITLE_WIDTH = 80
+LABEL_WIDTH = 24
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes: two for a wide (Chinese, full-width) character, one otherwise.
+
+    >>> text_width("鲜牧 A")
+    6
+    """
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit(text: str, width: int = TITLE_WIDTH) -> str:
+    """``text`` cut to ``width`` columns with a visible "…" (a chart draws text as shapes, it
+    cannot wrap it: a long name ran off both sides of the chart or squeezed its axes to
+    nothing). The chart's accessible name and the page's tables keep the whole text.
+
+    >>> fit("鲜牧乳业股份有限公司", 10)
+    '鲜牧乳业…'
+    """
+    if text_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += text_width(ch)
+        if used > width - 2:
+            break
+        kept.append(ch)
+    return "".join(kept).rstrip() + "…"
 
 
 def _figure(width: float, height: float) -> Any:
@@ -105,7 +140,7 @@ def volume_chart(
         else:
             ax.text(0.5, 0.5, "此时段没有数据", ha="center", va="center", transform=ax.transAxes)
         ax.set_ylabel("条数 / 时段")
-        ax.set_title(title, fontsize=11)
+        ax.set_title(fit(title), fontsize=11)
         fig.autofmt_xdate()
         return _svg(fig, title)
 
@@ -121,7 +156,7 @@ def voice_chart(rows: Sequence[dict[str, Any]], *, title: str = "声量份额与
     with matplotlib.rc_context(rc_params()):
         fig = _figure(8, 0.6 + 0.5 * max(len(rows), 1))
         share_ax, net_ax = fig.subplots(1, 2, sharey=True)
-        names = [str(r["brand"]) for r in rows]
+        names = [fit(str(r["brand"]), LABEL_WIDTH) for r in rows]
         positions = list(range(len(rows)))
         colours = [EXPECTED if r.get("focus") else "#9ecae1" for r in rows]
         share_ax.barh(positions, [r["share"] for r in rows], color=colours)
@@ -129,12 +164,13 @@ def voice_chart(rows: Sequence[dict[str, Any]], *, title: str = "声量份额与
         share_ax.invert_yaxis()
         share_ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         share_ax.set_title("声量份额", fontsize=10)
-        nets = [r["net"] for r in rows]
+        # A brand with no post of any opinion has no net sentiment: no dot, rather than one at 0.
+        nets = [r["net"] if r.get("opinions", 1) else math.nan for r in rows]
         net_ax.axvline(0, color="#444444", linewidth=0.8)
         net_ax.scatter(nets, positions, color=[NEGATIVE if n < 0 else POSITIVE for n in nets])
         net_ax.set_xlim(-1, 1)
         net_ax.set_title("净情感（正面−负面）", fontsize=10)
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(fit(title), fontsize=11)
         return _svg(fig, title)
 
 
@@ -150,7 +186,7 @@ def aspect_chart(rows: Sequence[dict[str, Any]], *, title: str = "方面：负�
                 color=NEUTRAL, label="之前")  # fmt: skip
         ax.barh([p + 0.2 for p in positions], [r["now"] for r in rows], height=0.4,
                 color=NEGATIVE, label="本期")  # fmt: skip
-        ax.set_yticks(positions, [str(r["aspect"]) for r in rows])
+        ax.set_yticks(positions, [fit(str(r["aspect"]), LABEL_WIDTH) for r in rows])
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
@@ -160,7 +196,7 @@ def aspect_chart(rows: Sequence[dict[str, Any]], *, title: str = "方面：负�
             )
         else:
             ax.legend(loc="lower right", fontsize=8)
-        ax.set_title(title, fontsize=11)
+        ax.set_title(fit(title), fontsize=11)
         # No table repeats these figures on the page: the name carries them.
         figures = "；".join(
             f"{r['aspect']} 之前 {r['before']:.0%}，本期 {r['now']:.0%}" for r in rows

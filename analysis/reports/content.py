@@ -9,6 +9,7 @@ the templates escape it, and :func:`safe_url` decides what may become a link.
 from __future__ import annotations
 
 import base64
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +31,11 @@ __all__ = [
     "excerpt",
     "expected_negative",
     "incident_context",
+    "negative_share",
     "picture_data_uri",
     "safe_url",
+    "series_bars",
+    "step_words",
     "voice_rows",
 ]
 
@@ -140,12 +144,34 @@ def voice_rows(counts: dict[str, dict[str, int]], focus: str) -> list[dict[str, 
                 "focus": brand == focus,
                 "total": total,
                 "share": round(total / everyone, 4) if everyone else 0.0,
+                # No post with an opinion: the page shows "—", not a 0% negative share.
+                "opinions": max(opinions, 0),
                 "net": (positive - negative) / opinions if opinions > 0 else 0.0,
-                "negative_share": negative / opinions if opinions > 0 else 0.0,
+                "negative_share": negative_share(c),
             }
         )
     rows.sort(key=lambda r: (not r["focus"], -r["total"], r["brand"]))
     return rows
+
+
+def negative_share(counts: Mapping[str, int]) -> float:
+    """Negative posts over the posts with an opinion (``no_opinion`` ones left out), 0 if none.
+
+    >>> negative_share({"total": 10, "negative": 3, "positive": 3, "no_opinion": 4})
+    0.5
+    """
+    opinions = counts.get("total", 0) - counts.get("no_opinion", 0)
+    return counts.get("negative", 0) / opinions if opinions > 0 else 0.0
+
+
+def _opinions(counts: Mapping[str, int]) -> int:
+    return max(counts.get("total", 0) - counts.get("no_opinion", 0), 0)
+
+
+def _bin_counts(bins: Iterable[Any]) -> dict[str, int]:
+    """Counts from volume bins (which hold opinions only), for a brand set without counts."""
+    shown = list(bins)
+    return {"total": sum(b.total for b in shown), "negative": sum(b.negative for b in shown)}
 
 
 AspectTally = Mapping[str, tuple[int, int]]
@@ -235,19 +261,77 @@ def _when(unix: float | None) -> str:
     return datetime.fromtimestamp(unix, tz=DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def _series_chart(
-    bins: Sequence[Any], window: tuple[datetime, datetime], marks: Sequence[datetime], title: str
-) -> str:
+#: Most bars a volume chart draws: an incident firing for weeks gave 5-minute bins by the
+#: ten thousand (90 days: a 10 MB chart, over two minutes to draw at every rewrite of its page).
+MAX_BARS = 400
+# Coarser steps a long series is drawn in, each a whole number of the finer ones.
+_STEPS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+
+
+def step_words(seconds: int) -> str:
+    """A bin width as a chart title says it.
+
+    >>> step_words(300), step_words(3600), step_words(6 * 3600), step_words(86400)
+    ('5 分钟', '每小时', '6 小时', '每天')
+    """
+    if seconds % 86400 == 0:
+        return "每天" if seconds == 86400 else f"{seconds // 86400} 天"
+    if seconds % 3600 == 0:
+        return "每小时" if seconds == 3600 else f"{seconds // 3600} 小时"
+    return f"{max(seconds // 60, 1)} 分钟"
+
+
+def series_bars(
+    bins: Sequence[Any], window: tuple[datetime, datetime]
+) -> tuple[list[datetime], list[int], list[int], list[float | None], int]:
+    """What a volume chart draws of ``bins`` inside ``window``: bar starts, posts, negative
+    posts, the usual negative level, and the bar width in seconds.
+
+    At most :data:`MAX_BARS` bars: a longer series is drawn in the first coarser step of
+    :data:`_STEPS` that fits, each bar the sum of the bins it holds (the usual level too), so
+    the bars still add up to the same posts.
+    """
     history = {b.start: b.negative for b in bins}
     shown = [b for b in bins if window[0] <= b.start < window[1]]
     times = [b.start for b in shown]
+    expected = expected_negative(times, history)
+    step = int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 0
+    totals = [b.total for b in shown]
+    negatives = [b.negative for b in shown]
+    if step <= 0 or len(shown) <= MAX_BARS:
+        return times, totals, negatives, expected, step
+    wider = next(
+        (w for w in _STEPS if w % step == 0 and len(shown) * step / w <= MAX_BARS),
+        math.ceil(len(shown) / MAX_BARS) * step,
+    )
+    k = wider // step
+    groups = range(0, len(shown), k)
+    return (
+        [times[i] for i in groups],
+        [sum(totals[i : i + k]) for i in groups],
+        [sum(negatives[i : i + k]) for i in groups],
+        [
+            sum(e for e in expected[i : i + k] if e is not None)
+            if any(e is not None for e in expected[i : i + k])
+            else None
+            for i in groups
+        ],
+        wider,
+    )
+
+
+def _series_chart(
+    bins: Sequence[Any], window: tuple[datetime, datetime], marks: Sequence[datetime], title: str
+) -> str:
+    """The volume chart, its bar width added to ``title`` ("鲜牧 声量与负面（5 分钟）")."""
+    times, totals, negatives, expected, step = series_bars(bins, window)
     return charts.volume_chart(
         times,
-        [b.total for b in shown],
-        [b.negative for b in shown],
-        expected_negative(times, history),
+        totals,
+        negatives,
+        expected,
         marks=marks,
-        title=title,
+        title=f"{title}（{step_words(step)}）" if step else title,
     )
 
 
@@ -295,7 +379,7 @@ def incident_context(
             "resolved": _when(incident.get("resolved_at")),
             "reasons": [describe(d["reason"]) for d in detections if d.get("reason")],
         },
-        "volume_svg": _series_chart(bins, window, marks, f"{brand} 声量与负面（5 分钟）"),
+        "volume_svg": _series_chart(bins, window, marks, f"{brand} 声量与负面"),
         "voice": voice_rows(voice, brand),
         "voice_svg": charts.voice_chart(voice_rows(voice, brand)) if voice else None,
         "aspects": aspects[:8],
@@ -369,7 +453,8 @@ def daily_context(
     """The morning brief: one section per brand with its competitors.
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
-    ``voice`` (counts per brand of the set for the day), ``aspects_before`` / ``aspects_now``
+    ``voice`` (counts per brand of the set for the day), ``week_counts`` (the brand's counts over
+    the week before), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
     ``links``.
@@ -380,20 +465,25 @@ def daily_context(
     for item in brand_sets:
         brand = str(item["brand"])
         bins = item.get("bins") or []
-        today = [b for b in bins if start <= b.start < end]
-        week = [b for b in bins if b.start < start]
-        total, negative = sum(b.total for b in today), sum(b.negative for b in today)
-        week_total, week_negative = sum(b.total for b in week), sum(b.negative for b in week)
         aspects = aspect_shift(item.get("aspects_before") or [], item.get("aspects_now") or [])
         voice = voice_rows(item.get("voice") or {}, brand)
+        # The headline counts as the competitor table does (every post; negative share of the
+        # posts with an opinion): from the hourly bins it left out date-only and no-opinion
+        # posts, and the same brand on the same day showed two totals and two shares.
+        day_counts = (item.get("voice") or {}).get(brand) or _bin_counts(
+            b for b in bins if start <= b.start < end
+        )
+        week_counts = item.get("week_counts") or _bin_counts(b for b in bins if b.start < start)
         sections.append(
             {
                 "brand": brand,
-                "total": total,
-                "negative_share": negative / total if total else 0.0,
-                "week_negative_share": week_negative / week_total if week_total else 0.0,
-                "week_daily_total": week_total / 7 if week else 0.0,
-                "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量（每小时）"),
+                "total": int(day_counts.get("total", 0)),
+                "negative_share": negative_share(day_counts),
+                "opinions": _opinions(day_counts),
+                "week_negative_share": negative_share(week_counts),
+                "week_opinions": _opinions(week_counts),
+                "week_daily_total": week_counts.get("total", 0) / 7,
+                "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量"),
                 "voice": voice,
                 "voice_svg": charts.voice_chart(voice) if voice else None,
                 "aspects": aspects[:6],

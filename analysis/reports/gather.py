@@ -226,6 +226,11 @@ def write_daily_brief(
                 "brand": brand.name,
                 "bins": volume_series(es, prefix, brand.name, week_start, end, 3600),
                 "voice": brand_counts(es, prefix, _brand_set(brands, brand.name), start, end),
+                # Counted as the competitor table counts the day: every post, date-only and
+                # no-opinion ones too (the hourly chart can place neither).
+                "week_counts": brand_counts(es, prefix, [brand.name], week_start, start)[
+                    brand.name
+                ],
                 "aspects_before": aspect_counts(es, prefix, brand.name, week_start, start),
                 "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),

@@ -7,6 +7,7 @@ Policy that allows no script at all, so a crawled ``<script>`` is shown and can 
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -37,7 +38,8 @@ def render_page(context: dict[str, Any]) -> str:
     template = _environment().get_template(f"{context['kind']}.html.j2")
     draft = template.render(**context, font_css="")
     # Charts draw their text as paths; the font is only needed for the page's own text.
-    text = _TAGS.sub(" ", re.sub(r"<svg.*?</svg>", " ", draft, flags=re.S))
+    # Unescaped: a crawled "<" is "&lt;" in the markup, and a font cut to "&lt;" lacked "<".
+    text = html.unescape(_TAGS.sub(" ", re.sub(r"<svg.*?</svg>", " ", draft, flags=re.S)))
     return template.render(**context, font_css=web_font_css(text))
 
 

@@ -12,22 +12,26 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from koubei.analysis.spread.cascade import parse_time
+from koubei.analysis.spread.cascade import parse_time, time_of_day
 from koubei.analysis.spread.virality import bfs_order, subtree_sizes
 from koubei.fonts import rc_params
 from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
     "COLOURS",
+    "TimelineData",
     "cascade_figure",
     "cascade_png",
     "collapse_leaves",
     "prune",
+    "timeline_data",
     "timeline_png",
     "tree_layout",
 ]
@@ -273,38 +277,113 @@ def _labelled(
 
 
 _BINS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+_UNITS = {60: "分钟", 3600: "小时", 86400: "天", 7 * 86400: "周"}
+_LABEL_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面", None: "未标注"}
+
+
+@dataclass
+class TimelineData:
+    """What :func:`timeline_png` draws, so it can be checked without reading pixels.
+
+    ``edges`` are the bars' starts (aligned to midnight in China, so a day bar is a China day),
+    ``stacks`` the posts per bar by sentiment label, ``cumulative`` the running count as
+    ``(moment, posts so far)``. Posts known only by their date (``time_precision: "day"``) have
+    no time of day: in bars of a day or more they join their day's bar (``dated``), in shorter
+    ones they are left out (``left_out``) and the title says how many.
+    """
+
+    width: int = 0
+    edges: list[datetime] = field(default_factory=list)
+    stacks: dict[str | None, list[int]] = field(default_factory=dict)
+    cumulative: list[tuple[datetime, int]] = field(default_factory=list)
+    dated: int = 0
+    left_out: int = 0
+    title: str = ""
+
+    @property
+    def unit(self) -> str:
+        """The bar width in words: "5 分钟", "小时", "天"."""
+        for seconds in sorted(_UNITS, reverse=True):
+            if self.width % seconds == 0:
+                count = self.width // seconds
+                return _UNITS[seconds] if count == 1 else f"{count} {_UNITS[seconds]}"
+        return f"{self.width} 秒"
+
+
+def _local_floor(ts: float, width: int) -> float:
+    """``ts`` floored to a multiple of ``width`` seconds counted from midnight in China."""
+    offset = _dt(ts).utcoffset()
+    shift = int(offset.total_seconds()) if offset else 0
+    return ts - (ts + shift) % width
+
+
+def timeline_data(records: list[dict[str, Any]], *, title: str | None = None) -> TimelineData:
+    """The bars and running count of :func:`timeline_png` (see :class:`TimelineData`)."""
+    timed: list[tuple[float, Any]] = []
+    dated: list[tuple[float, Any]] = []
+    for record in records:
+        moment = parse_time(record.get("created_at"))
+        if moment is None:
+            continue
+        label = (record.get("sentiment") or {}).get("label")
+        if time_of_day(record) is None:
+            # The date as the crawler read it: its midnight in China is the day.
+            day = moment.astimezone(DEFAULT_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+            dated.append((day.timestamp(), label))
+        else:
+            timed.append((moment.timestamp(), label))
+    timed.sort()
+    dated.sort()
+    span = timed or dated
+    data = TimelineData()
+    if span:
+        start, end = span[0][0], span[-1][0]
+        width = next((b for b in _BINS if (end - start) / b <= 60), _BINS[-1])
+        if not timed:  # dates alone: nothing finer than a day can be drawn
+            width = max(width, 86400)
+        drawn = timed
+        if width >= 86400:
+            drawn = sorted(timed + dated)
+            start, end = drawn[0][0], drawn[-1][0]
+        first = _local_floor(start, width)
+        count = int((end - first) // width) + 1
+        stacks: dict[str | None, list[int]] = {label: [0] * count for label in COLOURS}
+        for ts, label in drawn:
+            stacks[label if label in stacks else None][int((ts - first) // width)] += 1
+        data.width = width
+        data.edges = [_dt(first + i * width) for i in range(count)]
+        data.stacks = stacks
+        data.cumulative = [(_dt(ts), n) for n, (ts, _label) in enumerate(drawn, start=1)]
+        data.dated = len(dated)
+        data.left_out = len(dated) if width < 86400 else 0
+    shown = len(data.cumulative)
+    data.title = title or f"事件时间线 · {shown} 条"
+    if data.left_out:
+        data.title += f"（另有 {data.left_out} 条只有日期，未画入）"
+    return data
 
 
 def timeline_png(records: list[dict[str, Any]], path: Path, *, title: str | None = None) -> Path:
-    """Posts per time bin stacked by sentiment, with the cumulative count; PNG to ``path``."""
+    """Posts per time bin stacked by sentiment, with the cumulative count; PNG to ``path``.
+
+    Draws :func:`timeline_data`: posts known only by their date join their day's bar when the
+    bars are days, else they are left out and counted in the title (at midnight they were a
+    burst hours before anything happened)."""
     import matplotlib
     from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    stamped = [
-        (t.timestamp(), (r.get("sentiment") or {}).get("label"))
-        for r in records
-        if (t := parse_time(r.get("created_at")))
-    ]
-    stamped.sort()
+    data = timeline_data(records, title=title)
     with matplotlib.rc_context(rc_params()):
         fig = Figure(figsize=(10, 4), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        if stamped:
-            start, end = stamped[0][0], stamped[-1][0]
-            width = next((b for b in _BINS if (end - start) / b <= 60), _BINS[-1])
-            first = start - start % width
-            count = int((end - first) // width) + 1
-            stacks = {label: [0] * count for label in COLOURS}
-            for ts, label in stamped:
-                stacks[label if label in stacks else None][int((ts - first) // width)] += 1
-            edges = [mdates.date2num(_dt(first + i * width)) for i in range(count)]
-            bar_width = width / 86400 * 0.9
-            bottom = [0] * count
-            names = {"negative": "负面", "neutral": "中性", "positive": "正面", None: "未标注"}
-            for label, heights in stacks.items():
+        if data.edges:
+            edges = [mdates.date2num(edge) for edge in data.edges]
+            bar_width = data.width / 86400 * 0.9
+            bottom = [0] * len(edges)
+            for label, heights in data.stacks.items():
                 if any(heights):
                     ax.bar(
                         edges,
@@ -313,21 +392,24 @@ def timeline_png(records: list[dict[str, Any]], path: Path, *, title: str | None
                         bottom=bottom,
                         align="edge",
                         color=COLOURS[label],
-                        label=names[label],
+                        label=_LABEL_NAMES[label],
                     )
                     bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
             cumulative = ax.twinx()
             cumulative.plot(
-                [mdates.date2num(_dt(ts)) for ts, _label in stamped],
-                range(1, len(stamped) + 1),
+                [mdates.date2num(moment) for moment, _n in data.cumulative],
+                [n for _moment, n in data.cumulative],
                 color="#1f77b4",
                 linewidth=1.2,
             )
             cumulative.set_ylabel("累计")
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M", tz=DEFAULT_TZ))
+            # Ticks in China time too: the default locator put day ticks at 08:00 (UTC midnight).
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=DEFAULT_TZ))
+            shape = "%m-%d" if data.width >= 86400 else "%m-%d %H:%M"
+            ax.xaxis.set_major_formatter(mdates.DateFormatter(shape, tz=DEFAULT_TZ))
             ax.legend(loc="upper left", fontsize=8)
-            ax.set_ylabel(f"每 {width // 60} 分钟条数")
-        ax.set_title(title or f"事件时间线 · {len(stamped)} 条", fontsize=11)
+            ax.set_ylabel(f"每 {data.unit}条数" if " " in data.unit else f"每{data.unit}条数")
+        ax.set_title(data.title, fontsize=11)
         fig.autofmt_xdate()
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -335,7 +417,5 @@ def timeline_png(records: list[dict[str, Any]], path: Path, *, title: str | None
     return path
 
 
-def _dt(ts: float) -> Any:
-    from datetime import datetime
-
+def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, DEFAULT_TZ)

@@ -300,3 +300,61 @@ def test_report_cli_with_a_mistyped_font_variable_says_so(
     assert out.returncode == 0, out.stderr[-2000:]
     [warning] = [line for line in out.stderr.splitlines() if "KOUBEI_CJK_FONT" in line]
     assert "not used" in warning and str(typo) in warning and "no such file" in warning
+
+
+def _day_post(native: str, at: datetime, label: str, *, precision: str | None = None) -> dict:
+    return to_record(
+        Document(
+            id=f"weibo:{native}",
+            platform="weibo",
+            source="weibo_search",
+            kind="post",
+            native_id=native,
+            brands=["鲜牧"],
+            author=Author(id=f"u{native}", name=f"用户{native}"),
+            text_raw=f"鲜牧牛奶 {native}",
+            created_at=at,
+            time_precision=precision,  # type: ignore[arg-type]
+            crawled_at=at,
+            sentiment=Sentiment(score=0.2, label=label, model_version="t"),  # type: ignore[arg-type]
+        )
+    )
+
+
+def test_the_briefs_headline_figures_agree_with_its_table(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the headline counted opinions with a time of day only (3 posts, 67% negative)
+    while the competitor table beneath counted every post (6 posts, 75% negative)."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    late_utc = datetime.fromisoformat("2026-11-23T23:30:00+00:00")  # 07:30 on the 24th in China
+    records = [
+        _day_post("n1", late_utc, "negative"),
+        _day_post("n2", day + timedelta(hours=12), "negative"),
+        _day_post("p1", day + timedelta(hours=13), "positive"),
+        _day_post("r1", day + timedelta(hours=14), "no_opinion"),  # bare reposts: voice only
+        _day_post("r2", day + timedelta(hours=15), "no_opinion"),
+        _day_post("d1", day, "negative", precision="day"),  # "11-24": a date, no time of day
+        _day_post("w1", day - timedelta(days=2, hours=-10), "positive"),  # the week before
+        _day_post("w2", day - timedelta(days=3), "negative", precision="day"),
+    ]
+    index_records(es, records, prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    shown: list[dict] = []
+    real_write = render.write_page
+    monkeypatch.setattr(render, "write_page", lambda c, p: shown.append(c) or real_write(c, p))
+    write_daily_brief(
+        es,
+        index_prefix,
+        None,
+        day.date(),
+        brands=cfg.BrandsConfig.model_validate({"brands": [{"name": "鲜牧"}]}),
+        kibana_url="http://kibana.example:5601",
+        now=day + timedelta(days=1, hours=9),
+    )
+    [section] = shown[0]["sections"]
+    [row] = section["voice"]
+    assert (section["total"], row["total"]) == (6, 6)
+    assert section["negative_share"] == row["negative_share"] == 3 / 4
+    assert section["week_daily_total"] == 2 / 7
+    assert section["week_negative_share"] == 1 / 2

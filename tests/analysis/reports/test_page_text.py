@@ -56,3 +56,73 @@ def test_template_syntax_in_a_post_is_text(tmp_path: Path) -> None:
     html = render.render_page(context)
     assert "{{ 7*7 }} {% if true %}x{% endif %} {# c #} ${7*7}" in html
     assert ">49<" not in html
+
+
+def test_an_incident_firing_for_90_days_draws_a_readable_chart() -> None:
+    """Before: 25,920 five-minute bars, a 10 MB chart taking over two minutes to draw, at
+    every rewrite of the page; and the title said "5 分钟" whatever the bins were."""
+    from koubei.pipeline.index.queries import VolumeBin
+
+    start = T0 - timedelta(days=90)
+    bins = [
+        VolumeBin(start + timedelta(minutes=5 * i), 3 + i % 5, 1 + i % 2)
+        for i in range(-7 * 288, 90 * 288)
+    ]
+    window = (start, T0)
+    times, totals, negatives, expected, step = content.series_bars(bins, window)
+    shown = [b for b in bins if start <= b.start < T0]
+    assert len(times) <= content.MAX_BARS and step == 6 * 3600
+    assert sum(totals) == sum(b.total for b in shown)  # the same posts, in wider bars
+    assert sum(negatives) == sum(b.negative for b in shown)
+    assert expected[0] == sum(content.expected_negative([b.start for b in shown[:72]], {
+        b.start: b.negative for b in bins
+    }))  # fmt: skip
+    row = {"id": 1, "brand": "鲜牧", "status": "firing", "started_at": start.timestamp()}
+    page = content.incident_context(
+        {**row, "evidence": {}},
+        bins=bins,
+        window=window,
+        voice={},
+        aspects_before=[],
+        aspects_now=[],
+        events=[],
+        links={},
+        generated_at=T0,
+    )
+    assert 'aria-label="鲜牧 声量与负面（6 小时）"' in page["volume_svg"]
+    assert len(page["volume_svg"]) < 1_000_000
+
+
+def test_a_one_minute_series_is_titled_as_it_is_binned() -> None:
+    from koubei.pipeline.index.queries import VolumeBin
+
+    bins = [VolumeBin(T0 + timedelta(minutes=i), 2, 1) for i in range(30)]
+    *_, step = content.series_bars(bins, (T0, T0 + timedelta(minutes=30)))
+    assert step == 60 and content.step_words(step) == "1 分钟"
+
+
+def test_a_day_of_bare_reposts_shows_no_negative_share_rather_than_0_percent() -> None:
+    """Before: every post a bare repost (no_opinion) read "负面占比 0%" and "+0.00", as if the
+    day had been all praise-neutral; there was no opinion to take a share of."""
+    day = T0.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = {"total": 5, "positive": 0, "negative": 0, "no_opinion": 5}
+    context = content.daily_context(
+        day,
+        [
+            {
+                "brand": "鲜牧",
+                "voice": {"鲜牧": counts, "北岭": {"total": 4, "positive": 3, "negative": 1}},
+                "week_counts": {"total": 0},
+            }
+        ],
+        generated_at=T0,
+    )
+    html = render.render_page(context)
+    kpi = re.search(r"负面占比</span><b>([^<]*)</b><span class=\"muted\">前 7 日 ([^<]*)<", html)
+    assert kpi and kpi.groups() == ("—", "—")
+    rows = re.findall(
+        r"<tr[^>]*><td><bdi>(\S+)</bdi></td>((?:<td class=\"num\">[^<]*</td>)+)", html
+    )
+    cells = {brand: re.findall(r">([^<]*)</td>", tds) for brand, tds in rows}
+    assert cells["鲜牧"] == ["5", "56%", "—", "—"]
+    assert cells["北岭"] == ["4", "44%", "25%", "+0.50"]

@@ -371,3 +371,36 @@ def test_severity_badges_are_readable(browser: Any, tmp_path: Path) -> None:
     page.close()
     assert len(ratios) == 3
     assert min(ratios) >= 4.5, ratios
+
+
+def test_characters_the_page_escapes_are_drawn_in_its_font(browser: Any, tmp_path: Path) -> None:
+    """The font was cut to the page's markup, where a crawled ``<`` is ``&lt;``: the ``<``,
+    ``>`` and quotes of a post or a brand name were missing from it and drawn in whatever
+    font the reader's machine had, a different face in the middle of a line."""
+    context = incident_page_context(tmp_path)
+    context["top_posts"] = [
+        content._post_row({**_hostile_post(), "text_raw": "鲜牧 <差评> \"真的\" '假的'"})
+    ]
+    path = render.write_page(context, tmp_path / "incident.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    used = _fonts_used(page, "ul.posts li:first-child .post-text bdi")
+    assert used and all("CJK" in name for name in used), used
+    page.close()
+
+
+def test_table_headings_stay_whole_beside_a_long_brand_name(browser: Any, tmp_path: Path) -> None:
+    """A long name in the competitor table squeezed its headings to one character a line
+    ("帖" over "子")."""
+    context = incident_page_context(tmp_path)
+    context["voice"][1]["brand"] = "鲜牧乳业（集团）股份有限公司华东大区" * 10
+    path = render.write_page(context, tmp_path / "incident.html")
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        for column in (2, 3, 4, 5):  # posts, share of voice, negative share, net sentiment
+            assert _lines(page, f"#voice tr:nth-child(1) th:nth-child({column})") == 1, column
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +17,7 @@ from koubei.analysis.spread.pictures import (
     cascade_figure,
     cascade_png,
     prune,
+    timeline_data,
     timeline_png,
     tree_layout,
 )
@@ -49,6 +51,43 @@ def test_timeline_png_bins_and_stacks(tmp_path: Path) -> None:
     assert _has_colour(png, COLOURS["negative"]) and _has_colour(png, COLOURS["neutral"])
     empty = image.imread(timeline_png([], tmp_path / "empty.png"))
     assert not _has_colour(empty, COLOURS["negative"])
+
+
+def _post(created_at: str, label: str = "negative", precision: str | None = None) -> dict:
+    return {"created_at": created_at, "time_precision": precision, "sentiment": {"label": label}}
+
+
+def test_date_only_posts_stay_out_of_a_time_of_day_timeline(tmp_path: Path) -> None:
+    """Before: a post known only by its date ("11-20", "3天前") stood at 00:00 of that day, a
+    burst of negative posts at midnight hours before the incident began."""
+    posts = [_post(f"2026-11-20T10:{m:02d}:00+08:00") for m in range(0, 50, 5)]
+    posts += [_post("2026-11-20T00:00:00+08:00", precision="day") for _ in range(4)]
+    data = timeline_data(posts)
+    assert data.width == 60  # ten posts over 45 minutes, in minute bars
+    assert sum(data.stacks["negative"]) == 10 and data.dated == 4
+    assert data.left_out == 4 and data.edges[0] == datetime.fromisoformat(posts[0]["created_at"])
+    assert len(data.cumulative) == 10 and data.cumulative[-1][1] == 10
+    assert "4 条只有日期" in data.title  # said, not hidden
+    timeline_png(posts, tmp_path / "t.png")  # and it draws
+
+
+def test_a_days_timeline_puts_date_only_posts_in_their_china_days_bar() -> None:
+    """Day bars began at 08:00 China time (midnight UTC): a post at 23:30 UTC on the 20th,
+    07:30 on the 21st in China, was drawn in the bar of the 20th."""
+    posts = [
+        _post("2026-11-05T12:00:00+08:00", "positive"),  # three weeks: day bars
+        _post("2026-11-20T23:30:00+00:00"),  # 2026-11-21 07:30 in China
+        _post("2026-11-21T00:00:00+08:00", precision="day"),
+        _post("2026-11-28T12:00:00+08:00", "positive"),
+    ]
+    data = timeline_data(posts)
+    assert data.width == 86400 and data.left_out == 0 and data.dated == 1
+    assert data.edges[0] == datetime.fromisoformat(
+        "2026-11-05T00:00:00+08:00"
+    )  # bars start at midnight in China
+    assert data.stacks["negative"][16] == 2  # the 21st: the early-morning post and the dated one
+    assert sum(data.stacks["negative"]) == 2 and sum(data.stacks["positive"]) == 2
+    assert data.unit == "天"
 
 
 def test_layout_centres_parents_over_children_and_rows_by_depth() -> None:
