@@ -309,6 +309,30 @@ def test_a_schedule_with_blanks_around_reaches_prefect_without_them(
     CronSchedule(cron=schedule, timezone="Asia/Shanghai")
 
 
+@pytest.mark.parametrize(
+    ("line", "column", "value"),
+    [
+        ("    schedule: */5 * * * *", 16, "*/5 * * * *"),
+        ("    schedule: @daily", 15, "@daily"),
+        ("    schedule: */30 9-18 * * mon-fri  # office hours", 16, "*/30 9-18 * * mon-fri"),
+        ("  - {name: b, platform: weibo, schedule: * * * * *}", 43, "* * * * *"),
+    ],
+)
+def test_an_unquoted_cron_is_told_to_be_quoted(
+    tmp_path: Path, line: str, column: int, value: str
+) -> None:
+    # sources.yaml's comment shows `*/5 * * * *`; written unquoted, the error was YAML's alone
+    # ("expected alphabetic or numeric character, but found '/'"), never that it needs quotes.
+    path = write(tmp_path, "sources.yaml", f"sources:\n  - name: a\n    platform: weibo\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line 4, column {column}: invalid YAML: "), message
+    assert message.endswith(
+        f" (a value starting with {value[0]!r} must be quoted in YAML, as crons are: '{value}')"
+    ), message
+
+
 @pytest.mark.parametrize("cron", ["0 0 29 2 *", "0 0 31 2 mon", "0 0 31 dec-feb *", "*/60 * * * *"])
 def test_odd_but_possible_schedules_pass(cron: str) -> None:
     # 29 February (leap years), 31 February or any Monday (cron ORs day and weekday), a wrapped
