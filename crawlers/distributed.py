@@ -118,7 +118,14 @@ def check_shared_queue(
                 f"{name}={value!r}: expected seconds (a number, {least} or more)"
             )
     url = str(settings.get("REDIS_URL") or environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
-    shown = re.sub(r"//[^/@\s]*@", "//***@", url)
+    shown, secret = _hide_credentials(url)
+    if re.search(r"[/?#]", secret):
+        # urllib ends the host at the first '/', '?' or '#': the password's rest was read as the
+        # database or the port, and shown in the message, the password with it.
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: its credentials hold '/', '?' or '#', which end the host "
+            "part of a URL; percent-encode them (%2F, %3F, %23)"
+        )
     database = re.match(r"^rediss?://[^/]*(?:/(.*))?$", url)
     if database and database.group(1) and not database.group(1).isdigit():
         raise RedisUnavailable(
@@ -129,17 +136,37 @@ def check_shared_queue(
         client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     except ValueError as exc:
         raise RedisUnavailable(
-            f"REDIS_URL={shown!r}: {exc} (e.g. redis://127.0.0.1:6379/0)"
+            f"REDIS_URL={shown!r}: {_scrub(str(exc), secret)} (e.g. redis://127.0.0.1:6379/0)"
         ) from None
     try:
         client.ping()
     except redis.RedisError as exc:
         raise RedisUnavailable(
-            f"REDIS_URL={shown!r}: Redis does not answer ({exc}); start redis-server or fix "
-            "REDIS_URL, or unset KOUBEI_SCHEDULER to crawl with one process"
+            f"REDIS_URL={shown!r}: Redis does not answer ({_scrub(str(exc), secret)}); "
+            "start redis-server or fix REDIS_URL, or unset KOUBEI_SCHEDULER to crawl with one "
+            "process"
         ) from None
     finally:
         client.close()
+
+
+def _hide_credentials(url: str) -> tuple[str, str]:
+    """``url`` as shown in messages, everything between ``//`` and the *last* ``@`` hidden, and
+    what was hidden. Hiding up to the first ``@`` (or only when no ``/`` came before it) showed
+    the rest of a password holding ``@`` or ``/``."""
+    match = re.match(r"^([a-z][a-z0-9+.-]*://)(.*)@", url, re.IGNORECASE | re.DOTALL)
+    if match is None:
+        return url, ""
+    return f"{match.group(1)}***@{url[match.end() :]}", match.group(2)
+
+
+def _scrub(text: str, secret: str) -> str:
+    """``text`` without the credentials or any piece of them (a parser's message may quote
+    the part of a password it took for a port)."""
+    for piece in sorted({secret, *re.split(r"[:/?#@]", secret)}, key=len, reverse=True):
+        if len(piece) >= 2:
+            text = text.replace(piece, "***")
+    return text
 
 
 # Put back the requests of a worker whose lease expired (its process died), in one step: two

@@ -74,17 +74,27 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
     )
 
 
-@task(retries=1, retry_delay_seconds=1)
-def enrich_batch(records: list[dict[str, Any]], model_version: str) -> Enriched:
-    """Enrich one batch on a worker; the worker's model must be the flow's."""
+def worker_model() -> SentimentModel:
+    """The worker's sentiment model, loaded on its first batch and kept for the next ones.
+
+    A plain module function, so that Dask sends it by reference and its ``_model`` is the
+    worker's own module global. Kept in the task, whose name in this module is the Prefect
+    task and not the function, cloudpickle sent the function by value with a fresh copy of its
+    globals each time: every batch loaded the model again.
+    """
     global _model
     if _model is None:
         _model = load_model()
-    if _model.version != model_version:
-        raise ValueError(
-            f"worker scores with model {_model.version}, the flow with {model_version}"
-        )
-    return enrich_chunk(records, _model)
+    return _model
+
+
+@task(retries=1, retry_delay_seconds=1)
+def enrich_batch(records: list[dict[str, Any]], model_version: str) -> Enriched:
+    """Enrich one batch on a worker; the worker's model must be the flow's."""
+    model = worker_model()
+    if model.version != model_version:
+        raise ValueError(f"worker scores with model {model.version}, the flow with {model_version}")
+    return enrich_chunk(records, model)
 
 
 class DaskEnricher:

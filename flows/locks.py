@@ -36,6 +36,10 @@ PIPELINE_LOCK = "pipeline"
 class StageBusy(RuntimeError):
     """Another run held the stage's lock for longer than this run would wait."""
 
+    def __init__(self, message: str, holder: str = "another process") -> None:
+        super().__init__(message)
+        self.holder = holder
+
 
 @contextmanager
 def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
@@ -60,6 +64,9 @@ def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if wait_s <= 0:  # not waiting at all: nothing to say, the caller says it
+                    holder = _holder(path)
+                    raise StageBusy(f"{path}: held by {holder}", holder) from None
                 if not waited:
                     _say(
                         f"waiting for the {name!r} lock held by {_holder(path)} "
@@ -67,8 +74,9 @@ def stage_lock(name: str, *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
                     )
                     waited = True
                 if time.monotonic() - start >= wait_s:
+                    holder = _holder(path)
                     raise StageBusy(
-                        f"{path}: still held by {_holder(path)} after {wait_s:.0f}s"
+                        f"{path}: still held by {holder} after {wait_s:.0f}s", holder
                     ) from None
                 time.sleep(POLL_S)
         if waited:
@@ -118,9 +126,28 @@ def _say(message: str) -> None:
 
 
 @contextmanager
-def stage_locks(names: list[str], *, wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
-    """Hold several locks, taken in sorted order so two runs never wait on each other."""
+def stage_locks(
+    names: list[str], *, wait_s: float = DEFAULT_WAIT_S, skip_busy: bool = False
+) -> Iterator[list[str]]:
+    """Hold several locks, taken in sorted order so two runs never wait on each other.
+
+    ``skip_busy``: take only the locks no other run holds, without waiting, and yield the names
+    of the others (each said in the run's log with the run that holds it). A scheduled crawl of
+    a source whose previous crawl is still at work skips it: waiting, it queued behind it (one
+    more run waiting per schedule tick, each crawling the site again at once when its turn came,
+    and failing after an hour's wait with an alert for nothing wrong).
+    """
+    busy: list[str] = []
     with ExitStack() as stack:
         for name in sorted(set(names)):
-            stack.enter_context(stage_lock(name, wait_s=wait_s))
-        yield
+            try:
+                stack.enter_context(stage_lock(name, wait_s=0 if skip_busy else wait_s))
+            except StageBusy as exc:
+                if not skip_busy:
+                    raise
+                _say(
+                    f"skipped {name!r}: its lock is held by {exc.holder}; that run is still "
+                    "at work on it, so this one leaves it alone"
+                )
+                busy.append(name)
+        yield busy

@@ -43,7 +43,11 @@ def replay_spool(prefix: str) -> dict[str, Any]:
 
 
 @task
-def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
+def crawl(
+    config_dir: Path, source_names: list[str] | None, skip_busy: bool = False
+) -> tuple[list[Any], list[str]]:
+    """The crawl reports of the sources, and the names of those skipped (``skip_busy``: a
+    source another run is still crawling is left to it, see :func:`stage_locks`)."""
     from koubei.crawlers.runner import crawl_sources
 
     brands = cfg.load_brands(config_dir)
@@ -57,8 +61,10 @@ def crawl(config_dir: Path, source_names: list[str] | None) -> list[Any]:
         check_enabled(configured, source_names, config_dir)
         sources = [s for s in sources if s.name in source_names]
     # A source's crawl state (watermarks, seen ids) must not be advanced by two runs at once.
-    with stage_locks([f"crawl-{s.name}" for s in sources]):
-        return crawl_sources(sources, brands)
+    with stage_locks([f"crawl-{s.name}" for s in sources], skip_busy=skip_busy) as busy:
+        skipped = [s.name for s in sources if f"crawl-{s.name}" in busy]
+        sources = [s for s in sources if s.name not in skipped]
+        return (crawl_sources(sources, brands) if sources else []), skipped
 
 
 @task
@@ -339,7 +345,7 @@ def monitor(
     preflight(config_dir, sources, crawling=do_crawl)
     summary = RunSummary()
     if do_crawl:
-        for report in crawl(config_dir, sources):
+        for report in crawl(config_dir, sources)[0]:
             summary.crawled[report.source] = report.items
             summary.source_status[report.source] = report.status
     pipeline_cycle(
@@ -352,11 +358,17 @@ def monitor(
 def crawl_flow(
     config_dir: Path = paths.CONFIG_DIR, sources: list[str] | None = None
 ) -> dict[str, Any]:
-    """Crawl the given sources (all enabled ones by default) into landing files, nothing more."""
+    """Crawl the given sources (all enabled ones by default) into landing files, nothing more.
+
+    A source still being crawled by an earlier run (a schedule shorter than its crawl) is
+    skipped, its status ``skipped`` and the run's log naming the run at work on it."""
     summary = RunSummary()
-    for report in crawl(config_dir, sources):
+    reports, skipped = crawl(config_dir, sources, skip_busy=True)
+    for report in reports:
         summary.crawled[report.source] = report.items
         summary.source_status[report.source] = report.status
+    for name in skipped:
+        summary.source_status[name] = "skipped"
     return finish("koubei-crawl", summary)
 
 

@@ -31,7 +31,11 @@ def check_cron(expr: str) -> str:
     error naming the file and field instead of a traceback when ``koubei serve`` starts, or a
     deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
     every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
+
+    The expression comes back without surrounding blanks: Prefect refuses a nickname with one
+    (``' @daily'``) that this check, reading it stripped, accepted.
     """
+    expr = expr.strip()
     parts = _cron_parts(expr)
     if len(parts) != len(_CRON_FIELDS):
         raise ValueError(
@@ -42,6 +46,7 @@ def check_cron(expr: str) -> str:
         _cron_field(expr, part, name, low, high)
         for part, (name, low, high) in zip(parts, _CRON_FIELDS, strict=True)
     ]
+    _check_weekday_forms(expr, _CRON_NICKNAMES.get(expr.lower(), expr).split()[4])
     days, months = values[2], values[3]
     if parts[4] == "*" and not any(d <= _MONTH_DAYS[m - 1] for d in days for m in months):
         raise ValueError(
@@ -61,6 +66,37 @@ _CRON_NICKNAMES = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+
+
+def _check_weekday_forms(expr: str, weekday: str) -> None:
+    """Prefect's croniter runs the nth (``1#2``) and last (``L5``) weekday forms only with a
+    weekday number after ``L`` (``Lfri`` is refused) and never beside a plain weekday of
+    another day (``1,L5``, ``mon,1#2``): refused here too, before a deployment is built."""
+    items = [item.lower() for item in weekday.split(",")]
+    special = [re.match(r"^(\w+)#[1-5]$|^l(\d+)$", item) for item in items]
+    if any(item.startswith("l") and not re.match(r"^l\d+$", item) for item in items):
+        raise ValueError(
+            f"{expr!r}: weekday field {weekday!r}: a last weekday is L and its number "
+            "(L5, the last Friday), as Prefect's cron reads it"
+        )
+    if not any(special):
+        return
+    days = {_weekday(m.group(1) or m.group(2)) for m in special if m}
+    plain = set()
+    for item, match in zip(items, special, strict=True):
+        if match is None:
+            plain |= {_weekday(str(d)) for d in _cron_field(expr, item, "weekday", 0, 7)}
+    if plain - days and plain != set(range(7)):
+        raise ValueError(
+            f"{expr!r}: weekday field {weekday!r} mixes plain weekdays with nth or last ones "
+            "(1#2, L5), which Prefect's cron refuses; write a schedule for each"
+        )
+
+
+def _weekday(text: str) -> int:
+    """A weekday's number, Sunday 0 (also written 7)."""
+    number = _cron_value(text, "weekday", 0, 7)
+    return (number or 0) % 7
 
 
 def _cron_parts(expr: str) -> list[str]:

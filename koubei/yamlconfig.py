@@ -82,6 +82,25 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_ConfigLoader)
 
 
+# A plain value may not start with these: '*' is an alias, '@' and '`' are reserved. A cron
+# written unquoted (`schedule: */5 * * * *`, `schedule: @daily`) met YAML's own words only
+# ("expected alphabetic or numeric character, but found '/'"), never that it needs quotes.
+_UNQUOTABLE_START = re.compile(r"(?:^|[-:\[{,])\s*([*@`][^,\]}#]*?)\s*(?:[,\]}#]|$)")
+
+
+def _quote_hint(text: str, mark: Any) -> str:
+    """A hint to quote the value on the error's line when it starts with a character YAML does
+    not allow there ('*', '@', '`'), as crons do."""
+    lines = text.splitlines()
+    if mark is None or not 0 <= mark.line < len(lines):
+        return ""
+    match = _UNQUOTABLE_START.search(lines[mark.line])
+    if match is None:
+        return ""
+    value = match.group(1)
+    return f" (a value starting with {value[0]!r} must be quoted in YAML, as crons are: '{value}')"
+
+
 def read_file(path: Path) -> Any:
     """The data of the YAML file ``path`` (None if it is empty), read by :func:`safe_load`;
     a file that cannot be read, is not UTF-8 or is not YAML is a ConfigError naming it."""
@@ -106,6 +125,7 @@ def read_file(path: Path) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         if "'\\t'" in problem:
             problem += " (indent with spaces: YAML does not allow tabs there)"
+        problem += _quote_hint(text, mark)
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from exc
     return data
 

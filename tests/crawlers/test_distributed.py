@@ -398,3 +398,44 @@ def test_redis_restarting_empty_mid_crawl_is_not_taken_for_the_end_of_the_queue(
     log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.log").read_text()
     assert "Redis lost this run's keys" in log
     assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        # urllib ends the host at '/', '?' or '#': the password's rest became the "database"
+        # (shown whole, password and all) or the "port" (the parser's message quoted it).
+        ("redis://:pa/ss-word1@127.0.0.1:9/0", "percent-encode them (%2F, %3F, %23)"),
+        ("redis://u:pa#ss-word1@127.0.0.1:9/0", "percent-encode them"),
+        ("redis://u:pa?ss-word1@127.0.0.1:9/0", "percent-encode them"),
+        # An '@' in the password: what followed it was shown ('redis://***@ss-word1@...').
+        ("redis://:pa@ss-word1@127.0.0.1:9/0", "Redis does not answer"),
+    ],
+)
+def test_an_unusable_redis_url_is_named_without_any_of_its_password(url: str, words: str) -> None:
+    from koubei.crawlers.distributed import RedisUnavailable, check_shared_queue
+
+    with pytest.raises(RedisUnavailable) as info:
+        check_shared_queue({}, {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": url})
+    message = str(info.value)
+    assert message.startswith("REDIS_URL='redis://***@127.0.0.1:9/0': ") and words in message
+    assert "ss-word1" not in message
+
+
+def test_a_password_holding_an_at_sign_is_refused_by_redis_without_being_shown(
+    tmp_path: Path,
+) -> None:
+    from koubei.crawlers.distributed import RedisUnavailable, check_shared_queue
+
+    with running_redis(tmp_path) as (url, _):
+        client = redis.Redis.from_url(url)
+        client.config_set("requirepass", "right@pass-word")
+        client.close()
+        good = url.replace("redis://", "redis://:right@pass-word@")
+        check_shared_queue({}, {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": good})
+        wrong = url.replace("redis://", "redis://:wrong@pass-word2@")
+        with pytest.raises(RedisUnavailable) as info:
+            check_shared_queue({}, {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": wrong})
+    message = str(info.value)
+    assert message.startswith(f"REDIS_URL='{url.replace('redis://', 'redis://***@')}'")
+    assert "Redis does not answer" in message and "pass-word2" not in message

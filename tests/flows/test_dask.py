@@ -86,3 +86,29 @@ def test_dask_processing_shows_the_progress_the_local_runner_shows(
     run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, batch_size=80, progress=True))
     err = capsys.readouterr().err
     assert "process: 100%" in err and "240/240" in err, err[-2000:]
+
+
+def test_each_worker_loads_the_model_once_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The task kept the model in a module global it assigned itself, but cloudpickle sent the
+    # task's function by value (its module name is the Prefect task, not the function), with a
+    # fresh copy of its globals: every batch loaded the model again, the worker kept none.
+    from distributed import Client, LocalCluster
+
+    def kept() -> str | None:
+        from koubei.flows import dask_process
+
+        return None if dask_process._model is None else dask_process._model.version
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        run_in(
+            tmp_path, monkeypatch, lambda: process_on_dask(cluster.scheduler_address, batch_size=60)
+        )
+        with Client(cluster) as client:
+            models = client.run(kept)
+    from koubei.pipeline.sentiment import load_model
+
+    assert list(models.values()) == [load_model().version], models

@@ -227,7 +227,7 @@ def run_log(state: Any) -> list[str]:
 
     for _ in range(40):  # the run's log reaches the server in batches, shortly after the run
         lines = asyncio.run(read())
-        if any(line.startswith("koubei-process:") for line in lines):
+        if any(line.startswith(("koubei-process:", "koubei-crawl:")) for line in lines):
             break
         time.sleep(0.25)
     return lines
@@ -246,6 +246,49 @@ def test_a_crawl_deployment_of_a_source_gone_from_the_config_fails_naming_it(
     assert "source 'shop-reviewz' is not there; enabled sources: shop-reviews, weibo-search" in (
         str(state.result(raise_on_failure=False))
     )
+
+
+def test_a_scheduled_crawl_of_a_source_still_being_crawled_skips_it_saying_why(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A schedule shorter than the crawl (`*/5` for a 20-minute crawl): the next run waited for
+    # the source's lock (up to an hour), one more run queued per tick, each crawling the site
+    # again the moment its turn came, and failing with an alert after the hour.
+    from koubei.flows.locks import stage_lock
+    from koubei.flows.monitor import crawl_flow
+
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    (config_dir / "sources.yaml").write_text(
+        "sources:\n  - {name: shop, platform: shop_json, product_ids: ['1'], "
+        f"base_url: 'http://127.0.0.1:{closed_port()}', schedule: '* * * * *'}}\n",
+        encoding="utf-8",
+    )
+    held, release = threading.Event(), threading.Event()
+
+    def earlier_run() -> None:
+        with stage_lock("crawl-shop"):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=earlier_run)
+    holder.start()
+    held.wait(10)
+    threading.Timer(8.0, release.set).start()  # so that a run that waits still ends
+    try:
+        state = crawl_flow(config_dir=config_dir, sources=["shop"], return_state=True)
+        still_held = not release.is_set()
+    finally:
+        release.set()
+        holder.join(10)
+    assert still_held, "the run waited for the earlier one instead of skipping"
+    assert state.is_completed()
+    summary = state.result()
+    assert summary["source_status"] == {"shop": "skipped"} and summary["crawled"] == {}
+    assert not (paths.state_dir("landing") / "shop").exists()
+    lines = run_log(state)
+    skipped = [line for line in lines if line.startswith("skipped 'crawl-shop'")]
+    assert len(skipped) == 1, lines
+    assert f"held by pid {os.getpid()}, since " in skipped[0]
 
 
 def test_index_retries_after_a_transient_failure(

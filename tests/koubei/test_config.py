@@ -257,6 +257,82 @@ def test_a_schedule_that_would_never_run_as_written_is_refused(
         load_file(path, SourcesConfig)
 
 
+@pytest.mark.parametrize(
+    ("cron", "why"),
+    [
+        ("0 9 * * 1,L5", r"weekday field '1,L5' mixes plain weekdays with nth or last ones"),
+        ("0 9 * * L5,sat", r"weekday field 'L5,sat' mixes plain weekdays"),
+        ("0 9 * * mon,1#2,3", r"weekday field 'mon,1#2,3' mixes plain weekdays"),
+        ("0 9 * * Lfri", r"weekday field 'Lfri': a last weekday is L and its number"),
+    ],
+)
+def test_a_schedule_prefect_refuses_is_refused_by_the_config(
+    tmp_path: Path, cron: str, why: str
+) -> None:
+    # The config accepted each, and `koubei serve` / `prefect deploy` then failed building the
+    # deployment's schedule ("Invalid cron string"), every deployment with it.
+    from prefect.client.schemas.schedules import CronSchedule
+
+    with pytest.raises(ValueError, match="Invalid cron string"):
+        CronSchedule(cron=cron, timezone="Asia/Shanghai")
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        f"sources:\n  - {{name: a, platform: weibo, schedule: '{cron}'}}\n",
+    )
+    with pytest.raises(ConfigError, match=rf"sources.yaml: sources\[0\].schedule: '.*': {why}"):
+        load_file(path, SourcesConfig)
+
+
+@pytest.mark.parametrize("cron", ["0 9 * * 1#1,L5", "0 9 * * 1,1#1", "0 9 * * *,L5"])
+def test_weekday_forms_prefect_runs_still_pass(cron: str) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    CronSchedule(cron=check_cron(cron), timezone="Asia/Shanghai")
+
+
+@pytest.mark.parametrize("cron", [" @daily", "@hourly ", " */30 * * * * "])
+def test_a_schedule_with_blanks_around_reaches_prefect_without_them(
+    tmp_path: Path, cron: str
+) -> None:
+    # ' @daily' passed the config (read stripped) and went to Prefect as written, which refused
+    # it: "Invalid cron string".
+    from prefect.client.schemas.schedules import CronSchedule
+
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        f"sources:\n  - {{name: a, platform: weibo, schedule: '{cron}'}}\n",
+    )
+    schedule = load_file(path, SourcesConfig).sources[0].schedule
+    assert schedule == cron.strip()
+    CronSchedule(cron=schedule, timezone="Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "value"),
+    [
+        ("    schedule: */5 * * * *", 16, "*/5 * * * *"),
+        ("    schedule: @daily", 15, "@daily"),
+        ("    schedule: */30 9-18 * * mon-fri  # office hours", 16, "*/30 9-18 * * mon-fri"),
+        ("  - {name: b, platform: weibo, schedule: * * * * *}", 43, "* * * * *"),
+    ],
+)
+def test_an_unquoted_cron_is_told_to_be_quoted(
+    tmp_path: Path, line: str, column: int, value: str
+) -> None:
+    # sources.yaml's comment shows `*/5 * * * *`; written unquoted, the error was YAML's alone
+    # ("expected alphabetic or numeric character, but found '/'"), never that it needs quotes.
+    path = write(tmp_path, "sources.yaml", f"sources:\n  - name: a\n    platform: weibo\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line 4, column {column}: invalid YAML: "), message
+    assert message.endswith(
+        f" (a value starting with {value[0]!r} must be quoted in YAML, as crons are: '{value}')"
+    ), message
+
+
 @pytest.mark.parametrize("cron", ["0 0 29 2 *", "0 0 31 2 mon", "0 0 31 dec-feb *", "*/60 * * * *"])
 def test_odd_but_possible_schedules_pass(cron: str) -> None:
     # 29 February (leap years), 31 February or any Monday (cron ORs day and weekday), a wrapped
