@@ -21,8 +21,9 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
+from koubei.analysis.detectors.causal import episodes
 from koubei.analysis.detectors.reasons import Reason, reason_dict
-from koubei.analysis.detectors.series import CountSeries, episodes
+from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
 
 Severity = Literal["info", "warning", "critical"]

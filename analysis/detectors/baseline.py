@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from koubei.analysis.detectors.series import (
+from koubei.analysis.detectors.causal import (
     anscombe,
     centred_mean,
     inverse_anscombe,

@@ -24,8 +24,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detection, Detector, Firing, register
+from koubei.analysis.detectors.causal import anscombe, episodes, lag, trailing_sum
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import CascadeSeries, anscombe, episodes, lag, trailing_sum
+from koubei.analysis.detectors.series import CascadeSeries
 
 
 @register("cascade_growth")

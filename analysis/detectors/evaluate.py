@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from koubei.analysis.detectors.base import Detector
-from koubei.analysis.detectors.series import episodes
+from koubei.analysis.detectors.causal import episodes
 from koubei.analysis.detectors.synthetic import DAY, WARMUP_DAYS, LabelledSeries, matrix
 
 

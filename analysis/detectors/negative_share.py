@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.causal import lag, trailing_sum
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import lag, trailing_sum
 
 
 @register("negative_share")

@@ -23,9 +23,9 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
+from koubei.analysis.detectors.causal import trailing_min, trailing_sum
 from koubei.analysis.detectors.extremes import return_level, usual_peak
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import trailing_min, trailing_sum
 
 
 def baseline_kwargs(

@@ -15,13 +15,13 @@ import numpy as np
 
 from koubei.analysis.detectors.base import Detector, Firing, register
 from koubei.analysis.detectors.baseline import seasonal_baseline
+from koubei.analysis.detectors.causal import anscombe, lag, trailing_sum
 from koubei.analysis.detectors.negative_volume import (
     BASELINE_DEFAULTS,
     BASELINE_DURATIONS,
     baseline_kwargs,
 )
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import anscombe, lag, trailing_sum
 
 
 @register("volume_velocity")

@@ -16,7 +16,7 @@ from koubei.analysis.detectors import (
     read_csv,
     series_key,
 )
-from koubei.analysis.detectors.series import episodes, past_median, trailing_sum
+from koubei.analysis.detectors.causal import episodes, past_median, trailing_sum
 
 
 def test_read_csv_infers_interval_fills_gaps_and_keeps_labels(tmp_path: Path) -> None:
