@@ -232,24 +232,7 @@ def test_a_busy_days_evening_complaints_reach_the_brief(
     report = index_records(es, _busy_day_posts(day), prefix=index_prefix)
     assert report.created == 10_040
     es.indices.refresh(index=posts_alias(index_prefix))
-    shown: list[dict] = []
-    real_write = render.write_page
-
-    def keep(context: dict, path: Path) -> Path:
-        shown.append(context)
-        return real_write(context, path)
-
-    monkeypatch.setattr(render, "write_page", keep)
-    write_daily_brief(
-        es,
-        index_prefix,
-        None,
-        day.date(),
-        brands=cfg.BrandsConfig.model_validate({"brands": [{"name": "鲜牧"}]}),
-        kibana_url="http://kibana.example:5601",
-        now=day + timedelta(days=1, hours=9),
-    )
-    [section] = shown[0]["sections"]
+    section = _brief_section(es, index_prefix, day, monkeypatch)
     aspects = {a["aspect"]: a for a in section["aspects"]}
     assert aspects["质量"]["mentions"] == 40 and aspects["质量"]["now"] == 1.0
     assert aspects["物流"]["mentions"] == 10_000
@@ -340,9 +323,26 @@ def test_the_briefs_headline_figures_agree_with_its_table(
     ]
     index_records(es, records, prefix=index_prefix)
     es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    [row] = section["voice"]
+    assert (section["total"], row["total"]) == (6, 6)
+    assert section["negative_share"] == row["negative_share"] == 3 / 4
+    assert section["week_daily_total"] == 2 / 7
+    assert section["week_negative_share"] == 1 / 2
+
+
+def _brief_section(
+    es: Elasticsearch, index_prefix: str, day: datetime, monkeypatch: pytest.MonkeyPatch
+) -> dict:
+    """The one brand section of 鲜牧's daily brief for ``day``, as the page was given it."""
     shown: list[dict] = []
     real_write = render.write_page
-    monkeypatch.setattr(render, "write_page", lambda c, p: shown.append(c) or real_write(c, p))
+
+    def keep(context: dict, path: Path) -> Path:
+        shown.append(context)
+        return real_write(context, path)
+
+    monkeypatch.setattr(render, "write_page", keep)
     write_daily_brief(
         es,
         index_prefix,
@@ -353,8 +353,4 @@ def test_the_briefs_headline_figures_agree_with_its_table(
         now=day + timedelta(days=1, hours=9),
     )
     [section] = shown[0]["sections"]
-    [row] = section["voice"]
-    assert (section["total"], row["total"]) == (6, 6)
-    assert section["negative_share"] == row["negative_share"] == 3 / 4
-    assert section["week_daily_total"] == 2 / 7
-    assert section["week_negative_share"] == 1 / 2
+    return section
