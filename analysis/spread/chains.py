@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from koubei.crawlers.textutil import REPOST_HOP, repost_chain
+from koubei.crawlers.textutil import REPOST_HOP, own_text, repost_chain
 
 __all__ = [
     "DELETED_NOTICE",
@@ -32,7 +32,8 @@ __all__ = [
     "record_text",
 ]
 
-# The one chain rule, shared with the spiders (``extra.repost_chain``).
+# The one chain rule, shared with the spiders (``extra.repost_chain``); ``own_text`` is theirs
+# too (the words before the first hop), re-exported here for the cascade code.
 _HOP = REPOST_HOP
 _TAG = re.compile(r"<[^>]*>")
 #: What a deleted or hidden post shows in its place (and in its reposts' ``retweeted_status``:
@@ -101,17 +102,6 @@ def parse_chain(text: str | None) -> RepostChain:
             continue
         hops.append(hop)
     return RepostChain(text=own, hops=hops)
-
-
-def own_text(text: str | None) -> str:
-    """The words a reposter added themselves (text before the first ``//@name:``).
-
-    Examples
-    --------
-    >>> own_text("同感//@A: 很差")
-    '同感'
-    """
-    return parse_chain(text).text
 
 
 def chain_names(text: str | None) -> list[str]:
