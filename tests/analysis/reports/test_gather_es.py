@@ -187,37 +187,23 @@ def test_report_cli_writes_the_brief_and_names_it(
 def _busy_day_posts(day: datetime) -> list[dict]:
     """10,000 calm posts from midnight to 16:40, then 40 complaints about 质量 in the evening."""
 
-    def post(native: str, at: datetime, text: str, label: str, aspect: str) -> dict:
-        return to_record(
-            Document(
-                id=f"weibo:{native}",
-                platform="weibo",
-                source="weibo_search",
-                kind="post",
-                native_id=native,
-                brands=["鲜牧"],
-                author=Author(id=f"u{native}", name=f"用户{native}"),
-                text_raw=text,
-                created_at=at,
-                crawled_at=at,
-                sentiment=Sentiment(
-                    score=0.1 if label == "negative" else 0.9, label=label, model_version="t"
-                ),
-                aspects=[AspectSentiment(aspect=aspect, score=0.5, label=label)],  # type: ignore[arg-type]
-            )
-        )
-
     calm = [
-        post(f"c{i}", day + timedelta(seconds=6 * i), f"鲜牧牛奶不错 第{i}杯", "positive", "物流")
+        _post(
+            f"c{i}",
+            day + timedelta(seconds=6 * i),
+            "positive",
+            text=f"鲜牧牛奶不错 第{i}杯",
+            aspect="物流",
+        )
         for i in range(10_000)
     ]
     evening = [
-        post(
+        _post(
             f"e{i}",
             day + timedelta(hours=20, minutes=i),
-            f"鲜牧牛奶变质发酸 喝完拉肚子 {i}",
             "negative",
-            "质量",
+            text=f"鲜牧牛奶变质发酸 喝完拉肚子 {i}",
+            aspect="质量",
         )
         for i in range(40)
     ]
@@ -285,7 +271,16 @@ def test_report_cli_with_a_mistyped_font_variable_says_so(
     assert "not used" in warning and str(typo) in warning and "no such file" in warning
 
 
-def _day_post(native: str, at: datetime, label: str, *, precision: str | None = None) -> dict:
+def _post(
+    native: str,
+    at: datetime,
+    label: str,
+    *,
+    text: str | None = None,
+    aspect: str | None = None,
+    precision: str | None = None,
+) -> dict:
+    """A 鲜牧 post labelled ``label`` (with one aspect of that label when ``aspect`` is given)."""
     return to_record(
         Document(
             id=f"weibo:{native}",
@@ -295,11 +290,16 @@ def _day_post(native: str, at: datetime, label: str, *, precision: str | None = 
             native_id=native,
             brands=["鲜牧"],
             author=Author(id=f"u{native}", name=f"用户{native}"),
-            text_raw=f"鲜牧牛奶 {native}",
+            text_raw=text or f"鲜牧牛奶 {native}",
             created_at=at,
             time_precision=precision,  # type: ignore[arg-type]
             crawled_at=at,
-            sentiment=Sentiment(score=0.2, label=label, model_version="t"),  # type: ignore[arg-type]
+            sentiment=Sentiment(
+                score=0.1 if label == "negative" else 0.9,
+                label=label,  # type: ignore[arg-type]
+                model_version="t",
+            ),
+            aspects=[AspectSentiment(aspect=aspect, score=0.5, label=label)] if aspect else [],  # type: ignore[arg-type]
         )
     )
 
@@ -312,14 +312,14 @@ def test_the_briefs_headline_figures_agree_with_its_table(
     day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
     late_utc = datetime.fromisoformat("2026-11-23T23:30:00+00:00")  # 07:30 on the 24th in China
     records = [
-        _day_post("n1", late_utc, "negative"),
-        _day_post("n2", day + timedelta(hours=12), "negative"),
-        _day_post("p1", day + timedelta(hours=13), "positive"),
-        _day_post("r1", day + timedelta(hours=14), "no_opinion"),  # bare reposts: voice only
-        _day_post("r2", day + timedelta(hours=15), "no_opinion"),
-        _day_post("d1", day, "negative", precision="day"),  # "11-24": a date, no time of day
-        _day_post("w1", day - timedelta(days=2, hours=-10), "positive"),  # the week before
-        _day_post("w2", day - timedelta(days=3), "negative", precision="day"),
+        _post("n1", late_utc, "negative"),
+        _post("n2", day + timedelta(hours=12), "negative"),
+        _post("p1", day + timedelta(hours=13), "positive"),
+        _post("r1", day + timedelta(hours=14), "no_opinion"),  # bare reposts: voice only
+        _post("r2", day + timedelta(hours=15), "no_opinion"),
+        _post("d1", day, "negative", precision="day"),  # "11-24": a date, no time of day
+        _post("w1", day - timedelta(days=2, hours=-10), "positive"),  # the week before
+        _post("w2", day - timedelta(days=3), "negative", precision="day"),
     ]
     index_records(es, records, prefix=index_prefix)
     es.indices.refresh(index=posts_alias(index_prefix))
