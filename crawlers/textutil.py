@@ -82,6 +82,22 @@ def own_text(text: str | None) -> str:
     return (text[: match.start()] if match else text).strip()
 
 
+def comment_region(source: Any) -> str | None:
+    """A Weibo commenter's IP region: a comment's ``source`` reads ``来自 北京`` or ``来自广东``.
+
+    (A post's region is its ``region_name``, ``发布于 北京``; its ``source`` is the client.)
+    Anything not led by 来自 is no region.
+
+    Examples
+    --------
+    >>> comment_region("来自 陕西"), comment_region("来自广东"), comment_region("")
+    ('陕西', '广东', None)
+    """
+    if not isinstance(source, str) or not source.strip().startswith("来自"):
+        return None
+    return source.strip().removeprefix("来自").strip() or None
+
+
 def mentions(markup: str | None) -> list[str]:
     """Accounts a post's HTML mentions, from the platform's own ``/n/NAME`` links, in order.
 

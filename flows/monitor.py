@@ -92,7 +92,7 @@ def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
 def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     from koubei.pipeline.index.client import client_from_env
     from koubei.pipeline.index.spool import SpooledAuthError, index_file
-    from koubei.pipeline.index.writer import ensure_ready
+    from koubei.pipeline.index.templates import ensure_ready
 
     es = client_from_env()
     # The templates through the writer (detection reads the indices even when nothing is

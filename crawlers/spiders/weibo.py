@@ -47,6 +47,7 @@ from twisted.python.failure import Failure
 from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.textutil import (
+    comment_region,
     html_to_text,
     mentions,
     parse_count,
@@ -481,7 +482,7 @@ class WeiboSpider(BaseSpider):
             url=f"https://m.weibo.cn/detail/{post_id}#comment-{item['id']}",
             author={
                 **self.author(item.get("user") or {}),
-                "region": _comment_region(item.get("source")),
+                "region": comment_region(item.get("source")),
             },
             parent_id=self.doc_id(parent),
             root_id=self.doc_id(post_id),
@@ -581,22 +582,6 @@ class WeiboSpider(BaseSpider):
         )
         if record is not None:
             yield record
-
-
-def _comment_region(source: Any) -> str | None:
-    """The commenter's IP region: a comment's ``source`` reads ``来自 北京`` or ``来自广东``.
-
-    (A post's region is its ``region_name``, ``发布于 北京``; its ``source`` is the client.)
-    Anything not led by 来自 is no region.
-
-    Examples
-    --------
-    >>> _comment_region("来自 陕西"), _comment_region("来自广东"), _comment_region("")
-    ('陕西', '广东', None)
-    """
-    if not isinstance(source, str) or not source.strip().startswith("来自"):
-        return None
-    return source.strip().removeprefix("来自").strip() or None
 
 
 def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:

@@ -23,11 +23,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import BadRequestError, Elasticsearch
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import (
+    AuthenticationException,
+    AuthorizationException,
+    BadRequestError,
+    Elasticsearch,
+)
 
 from koubei import paths, timeutil
 from koubei.errors import KoubeiError
 from koubei.log import get_logger
+from koubei.pipeline.index.client import auth_error
 
 TEMPLATE_DIR = paths.CONFIG_DIR / "es"
 KINDS = ("posts", "alerts", "accounts", "cascades")
@@ -347,3 +355,34 @@ def template_status(es: Elasticsearch, prefix: str) -> list[TemplateStatus]:
                 status.stale_indices.append(index)
         statuses.append(status)
     return statuses
+
+
+#: (client id, prefix) whose templates this process installed: the writer checks once per run
+_ensured: set[tuple[int, str]] = set()
+
+
+def ensure_ready(es: Elasticsearch, prefix: str) -> Exception | None:
+    """Install the templates (once per client and prefix in this process) before writing.
+
+    Returns the connection error when the cluster cannot be reached: the caller spools what it
+    had to write, as a write that meets the outage does (``writer.index_records`` does it itself).
+    The flow's index task calls this first so a cycle with nothing pending still creates the
+    indices detection reads; calling ``ensure_templates`` there directly let a gone node's
+    error escape the task, which Prefect then retried for 65 s instead of spooling.
+
+    Raises
+    ------
+    ESAuthError
+        The cluster refused the credentials (one clear line, as everywhere).
+    """
+    key = (id(es), prefix)
+    if key in _ensured:
+        return None
+    try:
+        ensure_templates(es, prefix)
+    except (AuthenticationException, AuthorizationException) as exc:
+        raise auth_error(es, exc) from None
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        return exc
+    _ensured.add(key)
+    return None

@@ -51,8 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout, TransportError
+from elastic_transport import TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
@@ -74,12 +73,11 @@ from koubei.pipeline.index.stored import (
     near_closed,
     stored_copies,
 )
-from koubei.pipeline.index.templates import ensure_templates, posts_alias
+from koubei.pipeline.index.templates import ensure_ready, posts_alias
 
 __all__ = [
     "ClusterUnavailableError",
     "IndexReport",
-    "ensure_ready",
     "index_records",
     "prepare",
     "replay_spool",
@@ -93,7 +91,6 @@ MIN_CHUNK_BYTES = 16 * 1024
 MAX_ID_BYTES = 512
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
-_ensured: set[tuple[int, str]] = set()
 
 
 class ClusterUnavailableError(ESConfigError):
@@ -581,30 +578,3 @@ def index_records(
         writer.report.unavailable = True
         return writer.report
     return writer.run(records, spool=spool, progress=progress)
-
-
-def ensure_ready(es: Elasticsearch, prefix: str) -> Exception | None:
-    """Install the templates (once per client and prefix in this process) before writing.
-
-    Returns the connection error when the cluster cannot be reached: the caller spools what it
-    had to write, as a write that meets the outage does (:func:`index_records` does it itself).
-    The flow's index task calls this first so a cycle with nothing pending still creates the
-    indices detection reads; calling ``ensure_templates`` there directly let a gone node's
-    error escape the task, which Prefect then retried for 65 s instead of spooling.
-
-    Raises
-    ------
-    ESAuthError
-        The cluster refused the credentials (one clear line, as everywhere).
-    """
-    key = (id(es), prefix)
-    if key in _ensured:
-        return None
-    try:
-        ensure_templates(es, prefix)
-    except (AuthenticationException, AuthorizationException) as exc:
-        raise auth_error(es, exc) from None
-    except (TransportConnectionError, ConnectionTimeout) as exc:
-        return exc
-    _ensured.add(key)
-    return None

@@ -13,7 +13,6 @@ MODULES = [
     "koubei.crawlers.spiders.base",
     "koubei.crawlers.spiders.shop_jsonp",
     "koubei.crawlers.spiders.video_comments",
-    "koubei.crawlers.spiders.weibo",
 ]
 
 
