@@ -59,8 +59,8 @@ STRENGTH = 1.0
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
-#: category out, all nine, every row: mean 0.9135 with one round, 0.9170 with two, 0.9175 with
-#: three (BENCHMARKS.md); a round costs a pass of sums over the kept ids, not an extraction.
+#: category out, all nine, every row: mean 0.9135 with one round, 0.9170 with two
+#: (BENCHMARKS.md); a round costs a pass of sums over the kept ids, not an extraction.
 ROUNDS = 2
 
 
