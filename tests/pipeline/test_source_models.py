@@ -19,6 +19,7 @@ from koubei.flows.cli import main
 from koubei.pipeline import ledger
 from koubei.pipeline.process import process_pending_files
 from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.adaptation import adapt
 from tests.data import REVIEWS_SAMPLE
 
 
@@ -97,3 +98,32 @@ def test_a_model_file_that_is_no_model_stops_the_run_before_any_file(
         list(process_pending_files([shop, hotel], workers=1, models={"hotel-reviews": bad}))
     # the shop's file came first and is still pending: nothing was half done
     assert sorted(ledger.pending_landing()) == sorted([shop, hotel])
+
+
+def test_adapt_source_learns_from_the_sources_processed_posts(
+    koubei_home: str, tmp_path: Path, review_records: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the path a user takes: process with the shipped model, adapt to what the source brought,
+    # then name the model in sources.yaml
+    landed = land("hotel-reviews", review_records(300))
+    assert [r.processed for r in process_pending_files([landed], workers=1)] == [300]
+    out = tmp_path / "config" / "models" / "hotel.json.gz"
+
+    code = main(["sentiment", "adapt", "--source", "hotel-reviews", "--out", str(out)])
+
+    err = capsys.readouterr().err
+    assert code == 0 and "300 texts from 1 processed file(s) of hotel-reviews" in err, err
+    texts = [r["text_clean"] for r in jsonl.read(ledger.processed_path(landed))]
+    assert load_model(out).weights == adapt(load_model(), texts).weights
+
+
+def test_adapt_source_without_processed_files_names_those_that_have_them(
+    koubei_home: str, tmp_path: Path, review_records: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    list(process_pending_files([land("test-shop", review_records(3))], workers=1))
+
+    code = main(["sentiment", "adapt", "--source", "hotel", "--out", str(tmp_path / "m.json.gz")])
+
+    err = capsys.readouterr().err
+    assert code != 0 and "no processed files for source 'hotel'" in err, err
+    assert "sources with processed files: test-shop" in err
