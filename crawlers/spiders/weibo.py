@@ -8,8 +8,8 @@
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
   → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
   given. A comment's ``total_number`` is its reply count, its ``source`` (``来自 北京``) the
-  commenter's IP region. Only a few replies come nested (``comments``, or ``false``); a new
-  comment with more is followed to
+  commenter's IP region. Only a few replies come nested (``comments``, or ``false``); a comment
+  with more, new or with more than the crawl state noted last time, is followed to
   ``{base}/comments/hotFlowChild?cid=<comment id>&max_id=0&max_id_type=0`` → ``{"ok": 1,
   "data": [replies], "rootComment": [...], "total_number", "max_id", "max_id_type"}`` at the top
   level (not under ``data``), paged by ``max_id`` until 0. A reply answering another reply names
@@ -320,10 +320,18 @@ class WeiboSpider(BaseSpider):
                 )
                 if record is not None:
                     yield record
-            # hotflow nests a few replies; ``total_number`` counts them all. The rest of a new
-            # comment's thread is on hotFlowChild. (The old API lists replies flat, by reply_id.)
-            inline = sum(isinstance(item, dict) for item in nested)
-            if not old_api and new_top and (parse_count(comment.get("total_number")) or 0) > inline:
+            # hotflow nests a few replies; ``total_number`` counts them all. The rest of a
+            # comment's thread is on hotFlowChild: read for a new comment, and for one read before
+            # whose count grew since (its new replies; known ones are skipped), never for one
+            # whose count did not. (The old API lists replies flat, each with its reply_id.)
+            if old_api or "id" not in comment:
+                continue
+            total = parse_count(comment.get("total_number")) or 0
+            counted = "replies:" + self.doc_id(f"c{comment['id']}")
+            last = self.state.last_count(counted)
+            self.state.note_count(counted, total)
+            grew = new_top or last is None or total > last
+            if grew and total > sum(isinstance(item, dict) for item in nested):
                 yield from self.follow_thread(str(comment["id"]), ctx)
         if not (comments and fresh and page < self.source.max_pages):
             return

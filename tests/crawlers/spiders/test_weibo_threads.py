@@ -80,3 +80,31 @@ def test_a_reply_answering_another_reply_hangs_from_that_reply(
     assert G.has_edge(f"weibo:{R[19]}", f"weibo:{R[13]}")
     assert G.nodes[f"weibo:{R[19]}"]["placeholder"] is True
     assert report.stats["errors"] == {} and report.status == "ok"
+
+
+def test_a_known_comment_whose_replies_grew_has_its_thread_read_again(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """The crawl state keeps each comment's reply count (``total_number``). On the next run a
+    known comment whose count grew has its thread read again and only its new replies land;
+    one whose count did not grow is not asked for, nor is anything on a run after that."""
+    site = fixture_site(routes())
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[POST])
+    crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert sorted(q["cid"] for q in site.hits("/comments/hotFlowChild")) == [T, U]
+
+    site.routes.update(routes(grown=True))
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert [q["cid"] for q in site.hits("/comments/hotFlowChild")] == [T]
+    assert again.landing_file is not None
+    landed = list(jsonl.read(again.landing_file))
+    assert sorted(r["native_id"] for r in landed) == [R[16], R[17]]  # no reply twice
+    docs = {r["native_id"]: r for r in landed}
+    assert docs[R[16]]["parent_id"] == f"weibo:{R[12]}"
+    assert docs[R[17]]["parent_id"] == f"weibo:c{T}"
+    assert again.status == "ok"
+
+    site.requests.clear()
+    [third] = crawl_sources([source], brands, run_id="r3", settings=FAST)
+    assert third.items == 0 and site.hits("/comments/hotFlowChild") == []
