@@ -581,6 +581,8 @@ def _answered(item: dict[str, Any]) -> str | None:
     answered = item.get("reply_comment")
     value = answered.get("idstr") or answered.get("id") if isinstance(answered, dict) else None
     value = value or item.get("reply_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):  # junk is no comment
+        return None
     return str(value) if value and str(value) != "0" else None
 
 
