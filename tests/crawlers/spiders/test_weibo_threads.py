@@ -108,3 +108,24 @@ def test_a_known_comment_whose_replies_grew_has_its_thread_read_again(
     site.requests.clear()
     [third] = crawl_sources([source], brands, run_id="r3", settings=FAST)
     assert third.items == 0 and site.hits("/comments/hotFlowChild") == []
+
+
+def test_a_reply_comment_that_is_not_an_id_names_no_comment(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """An odd ``reply_comment`` (an object or list where the id goes) or ``reply_id`` is no
+    comment: the reply hangs from its top comment, not from an id made of its repr."""
+    hotflow = json.loads(Reply.page("wb_answers_hotflow.json").body)
+    [nested] = hotflow["data"]["data"][0]["comments"]
+    nested["reply_comment"] = {"idstr": ["x"], "id": {"a": 1}}
+    other = hotflow["data"]["data"][1]["comments"][0]
+    other["reply_id"] = {"id": 5}
+    site = fixture_site(
+        {**routes(), "/comments/hotflow": lambda q: Reply(json.dumps(hotflow, ensure_ascii=False))}
+    )
+    source = Source(name="wb", platform="weibo", base_url=site.url, post_ids=[POST])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert docs[R[11]]["parent_id"] == f"weibo:c{T}"
+    assert docs["c5337320000000021"]["parent_id"] == f"weibo:c{U}"
