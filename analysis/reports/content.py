@@ -48,6 +48,8 @@ EVENT_ZH = {
     "resolved": "已恢复",
     "silenced": "已静默",
 }
+#: Days of the brief's "previous days" (前 7 日), when the brand's history is that long.
+HISTORY_DAYS = 7
 LABEL_ZH = {"negative": "负面", "positive": "正面", "neutral": "中性"}
 
 
@@ -454,7 +456,8 @@ def daily_context(
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
     ``voice`` (counts per brand of the set for the day), ``week_counts`` (the brand's counts over
-    the week before), ``aspects_before`` / ``aspects_now``
+    the week before), ``week_days`` (the days that week holds: fewer than 7 when the brand's
+    history is shorter, 7 if not given), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
     ``links``.
@@ -474,6 +477,7 @@ def daily_context(
             b for b in bins if start <= b.start < end
         )
         week_counts = item.get("week_counts") or _bin_counts(b for b in bins if b.start < start)
+        week_days = int(item.get("week_days", HISTORY_DAYS))
         sections.append(
             {
                 "brand": brand,
@@ -482,7 +486,10 @@ def daily_context(
                 "opinions": _opinions(day_counts),
                 "week_negative_share": negative_share(week_counts),
                 "week_opinions": _opinions(week_counts),
-                "week_daily_total": week_counts.get("total", 0) / 7,
+                # The days of that history: fewer than 7 for a brand collected since fewer (the
+                # mean divided by 7 read as a quiet week), and the page says so.
+                "week_days": week_days,
+                "week_daily_total": week_counts.get("total", 0) / week_days if week_days else None,
                 "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量"),
                 "voice": voice,
                 "voice_svg": charts.voice_chart(voice) if voice else None,
