@@ -285,9 +285,10 @@ def step_words(seconds: int) -> str:
 
 def series_bars(
     bins: Sequence[Any], window: tuple[datetime, datetime]
-) -> tuple[list[datetime], list[int], list[int], list[float | None], int]:
+) -> tuple[list[datetime], list[int], list[int], list[float | None], int, list[int]]:
     """What a volume chart draws of ``bins`` inside ``window``: bar starts, posts, negative
-    posts, the usual negative level, and the bar width in seconds.
+    posts, the usual negative level, the bar width in seconds, and the posts with an opinion
+    (fewer than the posts when the bins count ``no_opinion`` ones).
 
     At most :data:`MAX_BARS` bars: a longer series is drawn in the first coarser step of
     :data:`_STEPS` that fits, each bar the sum of the bins it holds (the usual level too), so
@@ -300,8 +301,9 @@ def series_bars(
     step = int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 0
     totals = [b.total for b in shown]
     negatives = [b.negative for b in shown]
+    opinions = [b.total - getattr(b, "no_opinion", 0) for b in shown]
     if step <= 0 or len(shown) <= MAX_BARS:
-        return times, totals, negatives, expected, step
+        return times, totals, negatives, expected, step, opinions
     wider = next(
         (w for w in _STEPS if w % step == 0 and len(shown) * step / w <= MAX_BARS),
         math.ceil(len(shown) / MAX_BARS) * step,
@@ -319,6 +321,7 @@ def series_bars(
             for i in groups
         ],
         wider,
+        [sum(opinions[i : i + k]) for i in groups],
     )
 
 
@@ -326,12 +329,13 @@ def _series_chart(
     bins: Sequence[Any], window: tuple[datetime, datetime], marks: Sequence[datetime], title: str
 ) -> str:
     """The volume chart, its bar width added to ``title`` ("鲜牧 声量与负面（5 分钟）")."""
-    times, totals, negatives, expected, step = series_bars(bins, window)
+    times, totals, negatives, expected, step, opinions = series_bars(bins, window)
     return charts.volume_chart(
         times,
         totals,
         negatives,
         expected,
+        opinions=opinions,
         marks=marks,
         title=f"{title}（{step_words(step)}）" if step else title,
     )
@@ -478,6 +482,10 @@ def daily_context(
         )
         week_counts = item.get("week_counts") or _bin_counts(b for b in bins if b.start < start)
         week_days = int(item.get("week_days", HISTORY_DAYS))
+        # The chart draws every post with a time of day, bare reposts too, as the headline
+        # counts them; a post known by its date alone has no hour to sit in: the page says how
+        # many the headline holds that the chart cannot (it once drew opinions only, unsaid).
+        drawn = sum(b.total for b in bins if start <= b.start < end)
         sections.append(
             {
                 "brand": brand,
@@ -491,6 +499,8 @@ def daily_context(
                 "week_days": week_days,
                 "week_daily_total": week_counts.get("total", 0) / week_days if week_days else None,
                 "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量"),
+                "drawn": drawn,
+                "undrawn": max(int(day_counts.get("total", 0)) - drawn, 0),
                 "voice": voice,
                 "voice_svg": charts.voice_chart(voice) if voice else None,
                 "aspects": aspects[:6],

@@ -173,8 +173,15 @@ def write_incident_page(
     end = max(end, started + timedelta(seconds=interval_seconds))
     start = _floor(started - LEAD, interval_seconds)
     brand = incident["brand"]
+    # Bare reposts too (drawn apart), as the page's competitor table counts the window.
     bins = volume_series(
-        es, prefix, brand, start - timedelta(days=HISTORY_DAYS), end, interval_seconds
+        es,
+        prefix,
+        brand,
+        start - timedelta(days=HISTORY_DAYS),
+        end,
+        interval_seconds,
+        no_opinion=True,
     )
     # Counted on the node: fetched posts stop at a cap, and a busy day showed its first hours.
     aspects_before = aspect_counts(es, prefix, brand, start - timedelta(days=1), started)
@@ -225,7 +232,10 @@ def write_daily_brief(
         sets.append(
             {
                 "brand": brand.name,
-                "bins": volume_series(es, prefix, brand.name, week_start, end, 3600),
+                # Every post with a time of day, bare reposts too, as the headline counts them.
+                "bins": volume_series(
+                    es, prefix, brand.name, week_start, end, 3600, no_opinion=True
+                ),
                 "voice": brand_counts(es, prefix, _brand_set(brands, brand.name), start, end),
                 # Counted as the competitor table counts the day: every post, date-only and
                 # no-opinion ones too (the hourly chart can place neither).

@@ -329,6 +329,12 @@ def test_the_briefs_headline_figures_agree_with_its_table(
     assert section["negative_share"] == row["negative_share"] == 3 / 4
     assert section["week_daily_total"] == 2 / 3  # its history begins with w2, 3 days before
     assert section["week_negative_share"] == 1 / 2
+    # The hourly chart drew 3 of the 6 (opinions with a time of day), saying nothing: it now
+    # draws the bare reposts too, and the page counts the one post it cannot place.
+    assert (section["drawn"], section["undrawn"]) == (5, 1)
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "图中为有具体时刻的帖子 5 条（含无观点的转发" in html
+    assert "另有 1 条只知日期、不知时刻，计入当日帖子，不在图中" in html
 
 
 def _brief_section(
