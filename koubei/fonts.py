@@ -79,16 +79,23 @@ def _chinese_face(path: Path) -> int | None:
     says Simplified Chinese is used; failing one (WenQuanYi's two faces name no script), the
     first face that has the glyphs. A single font file is face 0.
     """
-    from matplotlib.ft2font import FT2Font
-
     try:
-        faces = FT2Font(str(path)).num_faces
-        drawing = [(i, FT2Font(str(path), face_index=i)) for i in range(faces)]
+        drawing = [(0, _face(path, 0))]
+        drawing += [(i, _face(path, i)) for i in range(1, drawing[0][1].num_faces)]
+    except TypeError:  # matplotlib before 3.11 draws the first face of a collection alone
+        pass
     except (OSError, RuntimeError, ValueError):
         return None
     usable = [(i, f) for i, f in drawing if all(ord(ch) in f.get_charmap() for ch in _PROBE)]
     named = [i for i, font in usable if _SIMPLIFIED.search(font.family_name or "")]
     return named[0] if named else (usable[0][0] if usable else None)
+
+
+def _face(path: Path, index: int) -> Any:
+    """Face ``index`` of the font file (``face_index`` is matplotlib 3.11's, face 0 any's)."""
+    from matplotlib.ft2font import FT2Font
+
+    return FT2Font(str(path), face_index=index) if index else FT2Font(str(path))
 
 
 @lru_cache(maxsize=1)
@@ -136,7 +143,6 @@ def cjk_font() -> str:
     True
     """
     from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
 
     path = cjk_font_file()
     manager = font_manager.fontManager
@@ -150,7 +156,7 @@ def cjk_font() -> str:
     # The chosen face's name, as matplotlib lists it (FontProperties(fname=...) reads face 0,
     # which in Noto's collection is the Japanese one).
     face = cjk_font_face()
-    name = font_manager.ttfFontProperty(FT2Font(str(path), face_index=face)).name
+    name = font_manager.ttfFontProperty(_face(path, face)).name
     found = manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
     if not os.path.isfile(found):
         raise MissingCJKFont(f"{path} was registered as {name!r}, but matplotlib finds {found}")
