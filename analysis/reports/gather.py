@@ -173,16 +173,13 @@ def write_incident_page(
     end = max(end, started + timedelta(seconds=interval_seconds))
     start = _floor(started - LEAD, interval_seconds)
     brand = incident["brand"]
+    # The usual level is the median of the days before that koubei collected the brand on:
+    # zero-filled days before its first collection pulled it to 0 for a brand added days ago.
+    # On the window's grid, so that a day earlier is a bin of the series.
+    step = timedelta(seconds=interval_seconds)
+    history = start - (start - history_start(es, prefix, brand, start)) // step * step
     # Bare reposts too (drawn apart), as the page's competitor table counts the window.
-    bins = volume_series(
-        es,
-        prefix,
-        brand,
-        start - timedelta(days=HISTORY_DAYS),
-        end,
-        interval_seconds,
-        no_opinion=True,
-    )
+    bins = volume_series(es, prefix, brand, history, end, interval_seconds, no_opinion=True)
     # Counted on the node: fetched posts stop at a cap, and a busy day showed its first hours.
     aspects_before = aspect_counts(es, prefix, brand, start - timedelta(days=1), started)
     aspects_now = aspect_counts(es, prefix, brand, started, end)
@@ -256,9 +253,10 @@ def write_daily_brief(
 
 
 def history_start(es: Any, prefix: str, brand: str, start: datetime) -> datetime:
-    """Where the brief's "previous 7 days" of ``brand`` begin: 7 days before ``start``, or the
-    midnight of the day koubei first collected one of its posts when that is later (``start``
-    itself when none was collected before it).
+    """Where the days a page compares ``brand`` with begin (the brief's "previous 7 days", an
+    incident page's usual level): 7 days before ``start``, or the midnight of the day koubei
+    first collected one of its posts when that is later (``start`` itself when none was
+    collected before it).
 
     A brand added three days ago has three days of history, not seven of which four are empty:
     divided by 7, its daily mean read less than half of what it was. The days before the first

@@ -404,3 +404,48 @@ def test_a_brand_first_collected_on_the_day_has_no_previous_days(
     assert (section["week_days"], section["week_daily_total"]) == (0, None)
     html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
     assert "此前无数据" in html and "前 0 日" not in html and "前 7 日" not in html
+
+
+def test_the_incident_pages_usual_level_counts_the_days_the_brand_has_history(
+    es: Elasticsearch, loaded: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the median of the same time on the 7 days before, zero-filled before the brand
+    was first collected: 3 and 5 complaints on its 2 days of history read as a usual 0."""
+    from koubei.analysis.reports import content
+
+    earlier = []
+    for days, count in ((1, 3), (2, 5)):
+        for i in range(count):
+            post = _post(f"h{days}-{i}", T0 - timedelta(days=days, seconds=-i), "negative")
+            post["crawled_at"] = post["created_at"]  # collected as it was posted
+            earlier.append(post)
+    index_records(es, earlier, prefix=loaded)
+    es.indices.refresh(index=posts_alias(loaded))
+    db_path = Path(koubei_home) / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300)
+    notes = store.observe(
+        "鲜牧", [_detection(5)], now=T0 + timedelta(minutes=15), channels=["oncall"]
+    )
+    assert notes
+    shown: list[dict] = []
+    real = content.incident_context
+
+    def keep(incident: dict, **parts: object) -> dict:
+        shown.append(parts)
+        return real(incident, **parts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(content, "incident_context", keep)
+    write_changed_incident_pages(
+        es,
+        loaded,
+        db_path,
+        {n.incident_key for n in notes},
+        brands=BRANDS,
+        kibana_url="http://kibana.example:5601",
+        now=T0 + timedelta(minutes=30),
+    )
+    bins = shown[0]["bins"]
+    history = {b.start: b.negative for b in bins}
+    [usual] = content.expected_negative([T0], history)
+    assert usual == 4.0  # the median of 3 and 5, not of 3, 5 and five days of nothing
+    assert bins[0].start == datetime(2026, 11, 23, tzinfo=DEFAULT_TZ)  # its first day
