@@ -1,5 +1,9 @@
 """``python -m bench spread [--quick]``: cascades of 10k/100k/1M nodes, key accounts on 1M edges.
 
+``--evidence=N``: ``incident_evidence`` on an N-post cascade. ``--chain=N``: on a post and one
+repost through N uncrawled ``//@`` hops (a path of accounts), its communities against
+networkx's Louvain on the same graph.
+
 Each cascade size runs in its own subprocess, so its peak RSS is its own. A cascade is a Weibo
 root with reposts that all name the root as parent (as the API gives them) and carry a
 ``//@`` chain of up to eight hops, so building it exercises the chain rebuild. Timed stages:
@@ -233,7 +237,68 @@ def evidence_run(n: int) -> dict[str, Any]:
     }
 
 
+def chain_records(hops: int) -> list[dict[str, Any]]:
+    """A post and one repost whose ``//@`` chain names ``hops`` accounts never crawled."""
+    chain = "".join(f"//@用户{i}: 转" for i in range(hops))
+    at = T0.isoformat()
+    return [
+        {"id": "weibo:0", "platform": "weibo", "author": {"id": "u0", "name": "源头"},
+         "created_at": at, "text_raw": "鲜牧出事了"},
+        {"id": "weibo:1", "platform": "weibo", "author": {"id": "u1", "name": "末端"},
+         "created_at": at, "text_raw": "转" + chain, "parent_id": "weibo:0",
+         "root_id": "weibo:0", "relation": "repost"},
+    ]  # fmt: skip
+
+
+def chain_run(hops: int) -> dict[str, Any]:
+    """``incident_evidence`` on a ``hops``-long chain, and its communities against networkx's
+    Louvain on the same account graph (the baseline: what ``rank_accounts`` ran before)."""
+    import networkx as nx
+
+    from koubei.analysis.spread.accounts import _communities, interaction_graph
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.evidence import incident_evidence
+
+    records = chain_records(hops)
+    start = time.process_time()
+    incident_evidence(records)
+    evidence = time.process_time() - start
+    A = interaction_graph(build_cascades(records))
+    U = nx.Graph()
+    U.add_nodes_from(A)
+    U.add_edges_from((u, v, {"weight": w}) for u, v, w in A.edges(data="weight"))
+    start = time.process_time()
+    ours = _communities(U, 0, 50_000)
+    blocks = time.process_time() - start
+    start = time.process_time()
+    plain = nx.community.louvain_communities(U, weight="weight", seed=0)
+    louvain = time.process_time() - start
+    return {
+        "hops": hops,
+        "evidence_s": evidence,
+        "blocks_s": blocks,
+        "louvain_s": louvain,
+        "communities": (len(ours), len(plain)),
+        "modularity": (nx.community.modularity(U, ours), nx.community.modularity(U, plain)),
+    }
+
+
 def main(argv: list[str]) -> int:
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        return 0
+    hops = [a.split("=", 1)[1] for a in argv if a.startswith("--chain=")]
+    if hops:  # python -m bench spread --chain=10000
+        c = chain_run(int(hops[0]))
+        print(
+            f"{c['hops']:,}-hop chain of uncrawled accounts: incident_evidence "
+            f"{c['evidence_s']:.2f} CPU s; communities {c['blocks_s']:.2f} s in blocks vs "
+            f"{c['louvain_s']:.2f} s networkx Louvain (baseline, same graph): "
+            f"{c['blocks_s'] / max(c['louvain_s'], 1e-9):.4f}x; {c['communities'][0]} vs "
+            f"{c['communities'][1]} communities, modularity {c['modularity'][0]:.4f} vs "
+            f"{c['modularity'][1]:.4f}"
+        )
+        return 0
     chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--evidence=")]
     if chosen:  # python -m bench spread --evidence=100000
         row = evidence_run(int(chosen[0]))

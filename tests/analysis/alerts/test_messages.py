@@ -96,7 +96,7 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     assert "22 分钟内传播过半" in text and "疑似有组织" in text
     assert "- 维权小王（粉丝 812，源头、跨圈传播）" in lines
     assert "- 消费维权观察（粉丝 56.8万，认证，放大者、跨圈传播）" in lines
-    assert "- 马程序猿48（粉丝 179，放大者、早期参与）" in lines
+    assert "- 赵阿楠5（粉丝 1397，放大者、跨圈传播、早期参与）" in lines
     # why it fired, in Chinese, stating the reach the key accounts show (never "1,770" beside
     # a 568,000-follower amplifier)
     assert (

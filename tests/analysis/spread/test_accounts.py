@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 import networkx as nx
+import pytest
 
 from koubei.analysis.spread.accounts import (
     account_documents,
@@ -245,3 +248,117 @@ def test_an_account_reposting_itself_over_and_over_does_not_multiply_its_reach()
     assert rows["S"]["reach"] == 15 and rows["S"]["posts"] == 6
     assert rows["B"]["reach"] == 12
     assert rows["R"]["reach"] == 29
+
+
+def _chain(hops: int) -> list[dict[str, Any]]:
+    """A post and one repost whose ``//@`` chain names ``hops`` accounts never crawled."""
+    chain = "".join(f"//@U{i}: 转" for i in range(hops))
+    base = {"platform": "weibo", "created_at": "2026-11-25T10:00:00+08:00"}
+    return [
+        {**base, "id": "r", "author": {"id": "u-A", "name": "A"}, "text_raw": "鲜牧出事了"},
+        {
+            **base,
+            "id": "d",
+            "author": {"id": "u-D", "name": "D"},
+            "text_raw": "嗯" + chain,
+            "parent_id": "r",
+            "root_id": "r",
+            "relation": "repost",
+        },
+    ]
+
+
+def _louvain_node_visits(function: Any, *args: Any) -> int:
+    """How often Louvain's local moving looks at a node during ``function(*args)`` (networkx
+    works out a node's neighbouring communities once per look): a work count, not a timing."""
+    import sys
+
+    from networkx.algorithms.community import louvain
+
+    code = louvain._neighbor_weights.__code__
+    count = 0
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        nonlocal count
+        if event == "call" and frame.f_code is code:
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        function(*args)
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def _communities_of(ranks: dict[Any, dict[str, Any]]) -> set[frozenset[Any]]:
+    groups: dict[int, set[Any]] = {}
+    for node, rank in ranks.items():
+        groups.setdefault(rank["community"], set()).add(node)
+    return {frozenset(group) for group in groups.values()}
+
+
+@pytest.mark.parametrize("hops", [1_000, 3_000])
+def test_a_long_chain_of_accounts_gets_contiguous_communities_without_louvain_drifting(
+    hops: int,
+) -> None:
+    # A chain of uncrawled accounts is a path in the account graph. Louvain moved the border
+    # between two groups one account per pass over all of them (a 10,000-hop chain took 106 s
+    # in incident_evidence); in blocks it looks at each account a few times.
+    A = interaction_graph(build_cascades(_chain(hops)))
+    order = ["u-D", *(f"name:U{i}" for i in range(hops)), "u-A"]
+    assert A.number_of_nodes() == len(order)
+    visits = _louvain_node_visits(rank_accounts, A)
+    # Drifting Louvain looked at each account 190 (1,000 hops) and 407 (3,000) times.
+    assert visits < 20 * len(order), visits
+    ranks = rank_accounts(A)
+    communities = _communities_of(ranks)
+    position = {node: i for i, node in enumerate(order)}
+    for community in communities:  # each a stretch of the chain
+        spots = sorted(position[n] for n in community)
+        assert spots == list(range(spots[0], spots[-1] + 1))
+    # About sqrt(n) stretches, as modularity wants on a path (Louvain found 34 and 55).
+    assert math.sqrt(hops) / 2 <= len(communities) <= 2 * math.sqrt(hops), len(communities)
+    assert nx.community.modularity(A.to_undirected(), communities) > 0.93
+    # The accounts at the ends of stretches are the bridges, not every account on the chain.
+    bridges = [n for n, rank in ranks.items() if rank["communities_touched"] > 1]
+    assert len(bridges) == 2 * (len(communities) - 1)
+
+
+def _broom(handle: int, bristles: int) -> nx.DiGraph:
+    """A cascade that reached many reposters through a chain of ``handle`` accounts."""
+    G = nx.DiGraph()
+    nx.add_path(G, range(handle + 1))
+    G.add_edges_from((handle, handle + 1 + i) for i in range(bristles))
+    nx.set_node_attributes(G, {n: f"a{n}" for n in G}, "author")
+    return G
+
+
+def _recursive_tree(n: int, seed: int) -> nx.DiGraph:
+    rng = random.Random(seed)
+    G = nx.DiGraph((rng.randrange(i), i) for i in range(1, n))
+    nx.set_node_attributes(G, {i: f"a{i % (n // 3)}" for i in G}, "author")
+    return G
+
+
+def test_ordinary_cascades_keep_louvains_communities() -> None:
+    # Blocks only where a chain is longer than LONG_RUN accounts; elsewhere the communities
+    # are networkx's Louvain on the account graph as it is.
+    from koubei.analysis.spread.accounts import LONG_RUN
+
+    for G in (
+        build_cascades(incident()),
+        _three_cascades(),
+        _recursive_tree(3_000, seed=2),
+        _broom(LONG_RUN, 200),
+    ):
+        A = interaction_graph(G)
+        U = nx.Graph()
+        U.add_nodes_from(A)
+        U.add_edges_from((u, v, {"weight": w}) for u, v, w in A.edges(data="weight"))
+        louvain = nx.community.louvain_communities(U, weight="weight", seed=0)
+        assert _communities_of(rank_accounts(A, seed=0)) == {frozenset(c) for c in louvain}
+    # One account more and the chain is cut into blocks: still stretches of the handle.
+    A = interaction_graph(_broom(LONG_RUN + 1, 200))
+    communities = _communities_of(rank_accounts(A, seed=0))
+    assert all(nx.is_connected(A.to_undirected().subgraph(c)) for c in communities)

@@ -147,3 +147,19 @@ def test_root_crawled_as_the_deletion_notice_is_estimated_like_a_missing_root() 
     # A post that quotes the notice is still a post.
     records[0]["text_raw"] = "原博说此微博已被作者删除，太离谱"
     assert incident_evidence(records)["source"]["id"] == root
+
+
+def test_the_demo_alert_fixture_holds_what_the_spread_code_makes_of_its_records() -> None:
+    # tests/analysis/alerts/data: the demo's firing payload and the records its evidence was
+    # built from (the window the alert stage read from the index). The payload went stale once
+    # (key accounts' reach, themes) while every message test kept passing on it.
+    data = Path(__file__).resolve().parents[1] / "alerts" / "data"
+    payload = json.loads((data / "demo_incident_payload.json").read_text(encoding="utf-8"))
+    lines = (data / "demo_incident_records.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    evidence = incident_evidence(records, now=datetime.fromisoformat(payload["window"]["end"]))
+    for key in ("summary", "spread_path", "key_accounts", "themes", "coordination"):
+        assert payload[key] == evidence[key], (
+            f"{key} of demo_incident_payload.json is not what the code makes of "
+            "demo_incident_records.jsonl: re-take both (tests/analysis/alerts/data/README.md)"
+        )
