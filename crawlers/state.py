@@ -1,9 +1,11 @@
-"""Per-source incremental state: a watermark and a bounded set of seen ids.
+"""Per-source incremental state: a watermark, a bounded set of seen ids and of last counts.
 
 Kept in ``$KOUBEI_HOME/crawl-state/<source>.json`` and written atomically at the end of a crawl
 (only then: a crawl that dies half-way re-fetches, it never skips; nor after a crawl that lost a
 page, which would otherwise skip that page's items for good). A spider stops paging a
-newest-first listing once a whole page is at or below the watermark or already seen.
+newest-first listing once a whole page is at or below the watermark or already seen. The counts
+are what a counter of an item was at the last complete crawl (a Weibo comment's reply count): an
+item seen before is read again when its count grew since (its new replies), not when it did not.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ class CrawlState:
         # one keyword's page must not stop another keyword's paging (the pipeline de-duplicates).
         self._seen_before: frozenset[str] = frozenset()
         self._new_marks: dict[str, datetime] = {}
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._new_counts: dict[str, int] = {}
         #: Why the saved state could not be read (it was moved aside), or "".
         self.unreadable = ""
         data = self._load()
         self.watermarks = data["watermarks"]
         self._seen = OrderedDict.fromkeys(data["seen"])
         self._seen_before = frozenset(self._seen)
+        self._counts = OrderedDict(data["counts"])
 
     def _load(self) -> dict[str, Any]:
         """The saved state, checked; a file that cannot be read as one is moved aside.
@@ -53,7 +58,7 @@ class CrawlState:
         try:
             return _parse_state(self.path.read_bytes())
         except FileNotFoundError:
-            return {"watermarks": {}, "seen": []}
+            return {"watermarks": {}, "seen": [], "counts": {}}
         except (OSError, ValueError) as exc:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{os.getpid()}")
             try:
@@ -61,7 +66,7 @@ class CrawlState:
             except OSError:
                 aside = self.path
             self.unreadable = f"{self.path}: {exc}; kept as {aside.name}, crawling without state"
-            return {"watermarks": {}, "seen": []}
+            return {"watermarks": {}, "seen": [], "counts": {}}
 
     def watermark(self, key: str) -> datetime | None:
         """The newest ``created_at`` stored for ``key`` by a previous run."""
@@ -85,10 +90,19 @@ class CrawlState:
         if current is None or created_at > current:
             self._new_marks[key] = created_at
 
+    def last_count(self, key: str) -> int | None:
+        """The count noted for ``key`` (e.g. ``replies:<doc id>``) by a previous complete run,
+        or None when none was (a new item, or a state written before counts were kept)."""
+        return self._counts.get(key)
+
+    def note_count(self, key: str, count: int) -> None:
+        """Note a count read by this run; saved with the rest at :meth:`save`."""
+        self._new_counts[key] = count
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Workers sharing one run (KOUBEI_SCHEDULER=redis) each save this file: merge with what
-        # is on disk under a lock, so one worker never drops another's watermarks and ids.
+        # is on disk under a lock, so one worker never drops another's watermarks, ids and counts.
         with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._merge_saved()
@@ -98,12 +112,23 @@ class CrawlState:
                     self.watermarks[key] = mark.isoformat()
             while len(self._seen) > MAX_SEEN:
                 self._seen.popitem(last=False)
-            data = {"source": self.source, "watermarks": self.watermarks, "seen": list(self._seen)}
+            for key, count in self._new_counts.items():  # this run's reading is the newest
+                self._counts[key] = count
+                self._counts.move_to_end(key)
+            while len(self._counts) > MAX_SEEN:
+                self._counts.popitem(last=False)
+            data = {
+                "source": self.source,
+                "watermarks": self.watermarks,
+                "seen": list(self._seen),
+                "counts": dict(self._counts),
+            }
             with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
 
     def _merge_saved(self) -> None:
-        """Take in what others saved since this state was loaded (newer marks, more ids)."""
+        """Take in what others saved since this state was loaded (newer marks, more ids, their
+        counts; this run's counts go over them in :meth:`save`)."""
         try:
             data = _parse_state(self.path.read_bytes())
         except (OSError, ValueError):  # gone, or damaged since it was loaded: ours replaces it
@@ -117,10 +142,12 @@ class CrawlState:
             merged[doc_id] = None
             merged.move_to_end(doc_id)
         self._seen = merged
+        self._counts.update(data["counts"])  # saved after this state was loaded: newer
 
 
 def _parse_state(raw: bytes) -> dict[str, Any]:
-    """``{"watermarks": {key: ISO time}, "seen": [id, ...]}`` from a state file's bytes.
+    """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}}`` from a state
+    file's bytes (``counts`` may be missing: files written before counts were kept).
 
     Raises
     ------
@@ -138,4 +165,9 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
             raise ValueError(f"watermark {value!r} has no UTC offset")
     if not isinstance(seen, list) or not all(isinstance(v, str) for v in seen):
         raise ValueError("'seen' is not a list of ids")
-    return {"watermarks": dict(marks), "seen": seen}
+    counts = data.get("counts", {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()
+    ):
+        raise ValueError("'counts' is not an object of counts (whole numbers, 0 or more)")
+    return {"watermarks": dict(marks), "seen": seen, "counts": counts}

@@ -19,6 +19,9 @@ _TAG = re.compile(r"<[^>]+>")
 REPOST_HOP = re.compile(r"//\s*@([\w\-·・]{1,30})\s*[:：]")
 # Weibo marks a mention up as a link to the account: ``<a href='/n/NAME'>@NAME</a>``.
 _MENTION_LINK = re.compile(r"""<a\b[^>]*\bhref=['"]?[^'" >]*/n/([^'" >/?#]+)[^>]*>\s*@""", re.I)
+# A comment answering a person opens with ``回复@NAME:``, the name linked in Weibo's HTML:
+# ``回复<a href='https://m.weibo.cn/n/NAME'>@NAME</a>:``.
+_REPLY_OPENING = re.compile(r"^\s*回复\s*(?:<a\b[^>]*>\s*)?@([\w\-·・]{1,30})\s*(?:</a>\s*)?[:：]")
 _TOPIC = re.compile(r"#([^#\s][^#]{0,40})#")
 _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
 
@@ -112,6 +115,22 @@ def mentions(markup: str | None) -> list[str]:
     if not markup or "<a" not in markup:
         return []
     return list(dict.fromkeys(unquote(name) for name in _MENTION_LINK.findall(markup)))
+
+
+def reply_to(markup: str | None) -> str | None:
+    """The name a comment's ``回复@NAME:`` opening answers, in Weibo's HTML or in plain text.
+
+    A name, not a comment: the person may have several comments in the thread.
+
+    Examples
+    --------
+    >>> reply_to("回复<a href='https://m.weibo.cn/n/网友E'>@网友E</a>:同意")
+    '网友E'
+    >>> reply_to("回复@路人丙: 不是的"), reply_to("我也想回复@他"), reply_to(None)
+    ('路人丙', None, None)
+    """
+    match = _REPLY_OPENING.match(markup or "")
+    return match.group(1) if match else None
 
 
 def topics(text: str) -> list[str]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -23,7 +24,8 @@ from koubei.pipeline.enrich import Enriched, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DEFAULT_BATCH = 2000
-_model: SentimentModel | None = None
+# The models a worker loaded, by file (None: the shipped one); see worker_model.
+_models: dict[str | None, SentimentModel] = {}
 
 
 # tcp:// (Dask's default, also implied by a bare host:port) or tls://, a host or [IPv6], a port.
@@ -74,36 +76,55 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
     )
 
 
-def worker_model() -> SentimentModel:
-    """The worker's sentiment model, loaded on its first batch and kept for the next ones.
+def worker_model(path: str | None = None) -> SentimentModel:
+    """The worker's sentiment model from ``path`` (the shipped one if None), loaded on its
+    first batch and kept for the next ones.
 
-    A plain module function, so that Dask sends it by reference and its ``_model`` is the
+    A plain module function, so that Dask sends it by reference and its ``_models`` is the
     worker's own module global. Kept in the task, whose name in this module is the Prefect
     task and not the function, cloudpickle sent the function by value with a fresh copy of its
     globals each time: every batch loaded the model again.
     """
-    global _model
-    if _model is None:
-        _model = load_model()
-    return _model
+    if path not in _models:
+        _models[path] = load_model(Path(path) if path else None)
+    return _models[path]
 
 
 @task(retries=1, retry_delay_seconds=1)
-def enrich_batch(records: list[dict[str, Any]], model_version: str) -> Enriched:
-    """Enrich one batch on a worker; the worker's model must be the flow's."""
-    model = worker_model()
+def enrich_batch(
+    records: list[dict[str, Any]], model_version: str, model_path: str | None = None
+) -> Enriched:
+    """Enrich one batch on a worker; the worker's model must be the flow's (a worker that
+    cannot see the flow's model file, or sees another version of it, fails the batch)."""
+    model = worker_model(model_path)
     if model.version != model_version:
-        raise ValueError(f"worker scores with model {model.version}, the flow with {model_version}")
+        raise ValueError(
+            f"worker scores with model {model.version} from {model_path or 'the shipped default'}"
+            f", the flow with {model_version}"
+        )
     return enrich_chunk(records, model)
 
 
 class DaskEnricher:
     """The enricher interface of ``pipeline.enrich.Enricher``, with the batches as Prefect tasks
-    on the flow's task runner (submitted all at once, collected in order)."""
+    on the flow's task runner (submitted all at once, collected in order). ``model_path`` is
+    the file ``model`` came from, for the workers to load (the shipped model if None)."""
 
-    def __init__(self, model: SentimentModel, batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        model: SentimentModel,
+        batch_size: int = DEFAULT_BATCH,
+        model_path: Path | None = None,
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.model_path = str(model_path) if model_path else None
+
+    def __enter__(self) -> DaskEnricher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def iter_enriched(
         self, records: list[dict[str, Any]], on_progress: Callable[[int], Any] | None = None
@@ -111,7 +132,9 @@ class DaskEnricher:
         batches = [
             records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)
         ]
-        futures = [enrich_batch.submit(batch, self.model.version) for batch in batches]
+        futures = [
+            enrich_batch.submit(batch, self.model.version, self.model_path) for batch in batches
+        ]
         for batch, future in zip(batches, futures, strict=True):
             enriched = future.result()
             if on_progress:
@@ -124,11 +147,14 @@ def process_on_dask(
     workers: int = 2,
     batch_size: int = DEFAULT_BATCH,
     progress: bool = False,
+    models: Mapping[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Process every pending landing file with the per-record work on Dask; the reports.
 
     Runs as a subflow whose task runner is the Dask cluster, so the calling flow keeps its own.
     ``progress`` shows the same bar as the local runner, advanced as each batch comes back.
+    ``models``: each source's own sentiment model file, as ``process_pending_files`` takes it
+    (the workers load it by its path, so a remote cluster must see the same file there).
     """
     from prefect import flow
 
@@ -143,9 +169,13 @@ def process_on_dask(
         from koubei.pipeline import ledger
         from koubei.pipeline.process import process_pending_files
 
-        enricher = DaskEnricher(load_model(), batch_size)
         pending = ledger.pending_landing()
-        reports = process_pending_files(pending, enricher=enricher, progress=progress)
+        reports = process_pending_files(
+            pending,
+            progress=progress,
+            models=models,
+            make_enricher=lambda model, file: DaskEnricher(model, batch_size, file),
+        )
         return [asdict(r) for r in log_progress(reports, len(pending))]
 
     return process_dask()

@@ -67,13 +67,16 @@ def crawl(
 
 
 @task
-def process_pending(progress: bool, workers: int | None) -> list[dict[str, Any]]:
+def process_pending(
+    progress: bool, workers: int | None, models: dict[str, Path] | None = None
+) -> list[dict[str, Any]]:
+    """Process the pending landing files; ``models``: each source's own sentiment model."""
     from koubei.pipeline.process import process_pending_files
 
     for stray in ledger.stray_landing():
         get_run_logger().warning(ledger.stray_warning(stray))
     pending = ledger.pending_landing()
-    reports = process_pending_files(pending, workers=workers, progress=progress)
+    reports = process_pending_files(pending, workers=workers, progress=progress, models=models)
     return [asdict(r) for r in log_progress(reports, len(pending))]
 
 
@@ -268,6 +271,9 @@ def pipeline_cycle(
     (a scheduled run); else wait for it (a run by hand, ``koubei run``).
     """
     logger = get_run_logger()
+    # Sources that name their own sentiment model (sources.yaml `sentiment_model`): read here,
+    # so a missing model file stops the cycle before any work, naming the file and field.
+    models = cfg.load_sources(config_dir).sentiment_models()
     with stage_lock_or_skip(PIPELINE_LOCK, skip_busy=skip_busy) as skipped:
         if skipped:
             summary.skipped.append(skipped)
@@ -276,9 +282,11 @@ def pipeline_cycle(
             from koubei.flows.dask_process import process_on_dask
 
             address = None if dask == "local" else dask
-            reports = process_on_dask(address, workers=process_workers or 2, progress=progress)
+            reports = process_on_dask(
+                address, workers=process_workers or 2, progress=progress, models=models
+            )
         else:
-            reports = process_pending(progress, process_workers)
+            reports = process_pending(progress, process_workers, models)
         for report in reports:
             summary.processed += report["processed"]
             summary.rejected += report["rejected"]

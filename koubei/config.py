@@ -184,6 +184,11 @@ class Source(_Strict):
     proxy_env: str | None = Field(default=None, description="env var holding a proxy URL")
     obey_robots: bool = True
     concurrency_per_domain: Count = Field(default=2, ge=1, le=64)
+    sentiment_model: Path | None = Field(
+        default=None,
+        description="model file that scores this source's texts (relative to the config "
+        "directory); default: the shipped model",
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -248,6 +253,10 @@ class SourcesConfig(_Strict):
 
     def names(self) -> list[str]:
         return [s.name for s in self.sources]
+
+    def sentiment_models(self) -> dict[str, Path]:
+        """``{source name: model file}`` of the sources that name their own sentiment model."""
+        return {s.name: s.sentiment_model for s in self.sources if s.sentiment_model}
 
     def get(self, name: str) -> Source:
         for source in self.sources:
@@ -507,7 +516,24 @@ def load_brands(config_dir: Path | None = None) -> BrandsConfig:
 
 
 def load_sources(config_dir: Path | None = None) -> SourcesConfig:
-    return load_file((config_dir or paths.CONFIG_DIR) / "sources.yaml", SourcesConfig)
+    """sources.yaml, each ``sentiment_model`` made absolute (relative to the config directory)
+    and checked to be a file: a typo there is named now, not when the pipeline first scores."""
+    path = (config_dir or paths.CONFIG_DIR) / "sources.yaml"
+    loaded = load_file(path, SourcesConfig)
+    problems = []
+    for i, source in enumerate(loaded.sources):
+        if source.sentiment_model is None:
+            continue
+        model = source.sentiment_model.expanduser()
+        source.sentiment_model = model if model.is_absolute() else path.parent / model
+        if not source.sentiment_model.is_file():
+            problems.append(
+                f"{path}: sources[{i}].sentiment_model: no such file {source.sentiment_model} "
+                "(write one with `koubei sentiment adapt TEXTS --out FILE`)"
+            )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return loaded
 
 
 def load_alerts(config_dir: Path | None = None) -> AlertsConfig:

@@ -29,14 +29,34 @@ def check_cron(expr: str) -> str:
 
     Deployments hand it to Prefect's cron schedule; checking here makes a bad entry a config
     error naming the file and field instead of a traceback when ``koubei serve`` starts, or a
-    deployment that never runs: a step longer than its field (``*/90`` minutes fires hourly, not
-    every 90 minutes) and a day no month has (``31 2``, 31 February) are refused too.
+    deployment that never runs. Some crons Prefect 3 accepts are refused too, because it runs
+    them otherwise than they read (checked against its vendored croniter):
+
+    - a step longer than its field: ``*/90`` minutes is minute 0 alone, hourly, not every 90
+      minutes (a step of the whole field, ``*/60``, is the hourly it says and passes);
+    - a day no month has (``31 2``, 31 February): the scheduler finds no next date;
+    - 6 or 7 fields: croniter reads the 6th as seconds at the end and the 7th as a year, and
+      the seconds-first crons of Quartz and Spring (``0 0 9 * * *``) run every second of a
+      minute. Seconds are no crawl schedule's business either.
+
+    Steps that do not divide their field pass as cron runs them: ``*/45`` minutes is :00 and
+    :45 of every hour (the config comment in ``sources.yaml`` says so).
 
     The expression comes back without surrounding blanks: Prefect refuses a nickname with one
     (``' @daily'``) that this check, reading it stripped, accepted.
     """
     expr = expr.strip()
     parts = _cron_parts(expr)
+    if len(parts) in (6, 7):
+        # Prefect's croniter reads a 6th field as seconds at the END and a 7th as a year; Quartz,
+        # Spring and many web generators put seconds FIRST. Prefect accepts both spellings and
+        # runs the Quartz one wrong, every second of a minute: refused, whatever was meant.
+        raise ValueError(
+            f"{expr!r} has {len(parts)} fields: Prefect's cron reads a 6th field as seconds at "
+            "the end (and a 7th as a year), not first as Quartz and Spring do, so '0 0 9 * * *' "
+            "(09:00 daily, seconds first) would run 60 times, every second of 00:00 on the 9th; "
+            "write the 5 fields minute hour day month weekday, e.g. '0 9 * * *'"
+        )
     if len(parts) != len(_CRON_FIELDS):
         raise ValueError(
             f"{expr!r} is not a cron expression: expected 5 fields "
@@ -135,12 +155,18 @@ def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int
                 f"{expr!r}: {name} field {part!r} is not valid cron "
                 f"(numbers {low}-{high}, ranges a-b, lists a,b, steps */n)"
             )
+        first = numbers[0] if numbers else low
         if step > high - low + 1:
+            # Prefect takes it and matches the first value alone: '*/90' minutes runs at minute
+            # 0 of every hour. Nothing in 5 fields means "every 90 minutes" (a step restarts
+            # each hour), so the mistake is refused rather than run hourly.
+            period = _CRON_PERIOD[name]
             raise ValueError(
                 f"{expr!r}: {name} field {part!r} steps by {step}, more than the field's "
-                f"{low}-{high}, so it would match only once per {_CRON_PERIOD[name]}"
+                f"{low}-{high}: Prefect's cron reads it as {name} {first} alone, so it would "
+                f"match only once per {period}, not every {step} {_CRON_UNIT[name]} (a cron step "
+                f"starts again every {period}; use a step of at most {high - low + 1})"
             )
-        first = numbers[0] if numbers else low
         last = numbers[-1] if len(numbers) == 2 else (high if step > 1 or not numbers else first)
         # A reversed range (``22-2``) wraps around, as Prefect's croniter reads it.
         span = (
@@ -153,6 +179,13 @@ def _cron_field(expr: str, part: str, name: str, low: int, high: int) -> set[int
 
 
 _CRON_PERIOD = {"minute": "hour", "hour": "day", "day": "month", "month": "year", "weekday": "week"}
+_CRON_UNIT = {
+    "minute": "minutes",
+    "hour": "hours",
+    "day": "days",
+    "month": "months",
+    "weekday": "days",
+}
 
 
 def _cron_value(text: str, name: str, low: int, high: int) -> int | None:

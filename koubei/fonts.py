@@ -5,7 +5,8 @@ built stays invisible, and every Chinese label turns into a box. So the font fil
 directly with ``font_manager.fontManager.addfont``, whatever the cache says, from the first of:
 
 1. ``$KOUBEI_CJK_FONT``: a font file (``.otf``, ``.ttf``, ``.ttc``) the operator chose (one
-   that is missing or draws no Chinese is passed over with a warning naming it);
+   that is missing or draws no Chinese is passed over with a warning naming it; of a ``.ttc``
+   collection, the Simplified Chinese face is used, found by its name, whatever its place);
 2. Noto Sans CJK SC shipped inside the ``mplfonts`` wheel, a dependency of koubei, so a fresh
    ``pip install`` draws Chinese with nothing from the system (Noto is under the SIL Open Font
    License; koubei reads only that file of the package);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from koubei.errors import KoubeiError
 __all__ = [
     "MissingCJKFont",
     "cjk_font",
+    "cjk_font_face",
     "cjk_font_file",
     "font_subset",
     "rc_params",
@@ -62,15 +65,37 @@ def _candidates() -> list[Path]:
     return found
 
 
-def _draws_chinese(path: Path) -> bool:
+# A family name that says Simplified Chinese: Noto and Source Han "... SC", Sarasa "... SC",
+# older "... CN" / "... GB" / "... Hans" / "... CHS" cuts.
+_SIMPLIFIED = re.compile(r"(?:^|[\s_-])(?:SC|CN|GB|Hans|CHS)(?:$|[\s_-])|Simplified")
+
+
+def _chinese_face(path: Path) -> int | None:
+    """The face of ``path`` to draw with: its Simplified Chinese one, or None if none can.
+
+    A collection (``.ttc``) holds several faces, and which comes first depends on the file:
+    Noto Sans CJK's puts Japanese first (JP, KR, SC, TC, HK), whose forms of shared characters
+    (直, 骨, 写 ...) are not the ones Chinese readers write. The first face whose family name
+    says Simplified Chinese is used; failing one (WenQuanYi's two faces name no script), the
+    first face that has the glyphs. A single font file is face 0.
+    """
+    try:
+        drawing = [(0, _face(path, 0))]
+        drawing += [(i, _face(path, i)) for i in range(1, drawing[0][1].num_faces)]
+    except TypeError:  # matplotlib before 3.11 draws the first face of a collection alone
+        pass
+    except (OSError, RuntimeError, ValueError):
+        return None
+    usable = [(i, f) for i, f in drawing if all(ord(ch) in f.get_charmap() for ch in _PROBE)]
+    named = [i for i, font in usable if _SIMPLIFIED.search(font.family_name or "")]
+    return named[0] if named else (usable[0][0] if usable else None)
+
+
+def _face(path: Path, index: int) -> Any:
+    """Face ``index`` of the font file (``face_index`` is matplotlib 3.11's, face 0 any's)."""
     from matplotlib.ft2font import FT2Font
 
-    try:
-        font = FT2Font(str(path))
-    except (OSError, RuntimeError, ValueError):
-        return False
-    charmap = font.get_charmap()
-    return all(ord(ch) in charmap for ch in _PROBE)
+    return FT2Font(str(path), face_index=index) if index else FT2Font(str(path))
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +108,7 @@ def cjk_font_file() -> Path:
     """
     chosen = os.environ.get("KOUBEI_CJK_FONT")
     tried = _candidates()
-    usable = next((p for p in tried if p.is_file() and _draws_chinese(p)), None)
+    usable = next((p for p in tried if p.is_file() and _chinese_face(p) is not None), None)
     if chosen and usable != Path(chosen):
         from koubei.log import get_logger
 
@@ -99,6 +124,13 @@ def cjk_font_file() -> Path:
         + " (install koubei with its dependencies, which include mplfonts, or set "
         "KOUBEI_CJK_FONT to a .otf/.ttf/.ttc file that has Chinese glyphs)"
     )
+
+
+@lru_cache(maxsize=1)
+def cjk_font_face() -> int:
+    """The face of :func:`cjk_font_file` pictures and pages use (0 but in a collection, where
+    it is the Simplified Chinese face: see :func:`_chinese_face`)."""
+    return _chinese_face(cjk_font_file()) or 0
 
 
 @lru_cache(maxsize=1)
@@ -120,8 +152,11 @@ def cjk_font() -> str:
     # weight is drawn in DejaVu, as boxes. Fonts that no longer exist are dropped first.
     manager.ttflist = [entry for entry in manager.ttflist if os.path.isfile(entry.fname)]
     manager.afmlist = [entry for entry in manager.afmlist if os.path.isfile(entry.fname)]
-    manager.addfont(str(path))  # clears matplotlib's lookup cache
-    name = font_manager.FontProperties(fname=str(path)).get_name()
+    manager.addfont(str(path))  # every face of a collection; clears matplotlib's lookup cache
+    # The chosen face's name, as matplotlib lists it (FontProperties(fname=...) reads face 0,
+    # which in Noto's collection is the Japanese one).
+    face = cjk_font_face()
+    name = font_manager.ttfFontProperty(_face(path, face)).name
     found = manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
     if not os.path.isfile(found):
         raise MissingCJKFont(f"{path} was registered as {name!r}, but matplotlib finds {found}")
@@ -175,7 +210,9 @@ def font_subset(text: str, *, recalc_bboxes: bool = False) -> bytes:
     options.name_IDs = ["*"]
     options.hinting = False
     options.notdef_outline = True
-    font = TTFont(str(cjk_font_file()), lazy=True, fontNumber=0, recalcBBoxes=recalc_bboxes)
+    font = TTFont(
+        str(cjk_font_file()), lazy=True, fontNumber=cjk_font_face(), recalcBBoxes=recalc_bboxes
+    )
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(set(text) | set(" 0123456789"))))
     subsetter.subset(font)

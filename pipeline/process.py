@@ -9,7 +9,8 @@ the file, the batch or a later cycle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -174,32 +175,46 @@ def process_pending_files(
     *,
     workers: int | None = None,
     progress: bool = False,
-    enricher: Any = None,
+    models: Mapping[str, Path] | None = None,
+    make_enricher: Callable[[SentimentModel, Path | None], Any] | None = None,
 ) -> Iterator[ProcessReport]:
     """Process each landing file into its ``ledger.processed_path``, reporting as each is done.
 
-    One enricher serves all the files, so helper processes start at most once; ``workers`` is the
-    number of processes sharing big files (default: one per core). ``enricher`` replaces the
-    local one with any object offering ``model`` and ``iter_enriched`` (records enriched
-    elsewhere, e.g. in batches on a Dask cluster: ``koubei.flows.dask_process``); the
-    near-duplicate clusters are still assigned here, in order, so the documents are the same.
+    ``models`` maps a source's name (a landing file's folder) to the sentiment model file its
+    texts are scored with (sources.yaml's ``sentiment_model``, e.g. a model adapted to that
+    source's domain with ``koubei sentiment adapt``); other sources get the shipped model. Every
+    model is loaded before the first file, so a bad file stops the run before any work.
+
+    One enricher per model serves its files, so helper processes start at most once per model;
+    ``workers`` is the number of processes sharing big files (default: one per core).
+    ``make_enricher(model, model_file)`` replaces the local enricher with any context manager
+    offering ``model`` and ``iter_enriched`` (records enriched elsewhere, e.g. in batches on a
+    Dask cluster: ``koubei.flows.dask_process``); the near-duplicate clusters are still assigned
+    here, in the files' order, so the documents are the same.
     """
     if not landing_files:
         return
-    if enricher is not None:
-        for path in landing_files:
+    models = models or {}
+    chosen = [models.get(path.parent.name) for path in landing_files]
+    loaded = {file: load_model(file) for file in dict.fromkeys(chosen)}
+    if make_enricher is None:
+        local_workers = workers or default_workers()
+        if local_workers > 1:
+            sizes = (path.stat().st_size for path in landing_files if path.is_file())
+            prewarm(sum(sizes))  # overlaps reading the files
+
+        def make_enricher(model: SentimentModel, file: Path | None) -> Any:
+            return Enricher(model, workers=local_workers, model_path=file)
+
+    with ExitStack() as stack:
+        enrichers: dict[Path | None, Any] = {}
+        for path, file in zip(landing_files, chosen, strict=True):
+            if file not in enrichers:
+                enrichers[file] = stack.enter_context(make_enricher(loaded[file], file))
+            enricher = enrichers[file]
             yield _process_readable(
                 path, model=enricher.model, progress=progress, enricher=enricher
             )
-        return
-    workers = workers or default_workers()
-    if workers > 1:
-        sizes = (path.stat().st_size for path in landing_files if path.is_file())
-        prewarm(sum(sizes))  # overlaps reading the files
-    model = load_model()
-    with Enricher(model, workers=workers) as enricher:
-        for path in landing_files:
-            yield _process_readable(path, model=model, progress=progress, enricher=enricher)
 
 
 def _process_readable(

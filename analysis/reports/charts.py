@@ -24,6 +24,7 @@ __all__ = ["TITLE_WIDTH", "aspect_chart", "fit", "text_width", "voice_chart", "v
 NEGATIVE = "#d62728"
 POSITIVE = "#2ca02c"
 NEUTRAL = "#9e9e9e"
+NO_OPINION = "#d9d9d9"
 EXPECTED = "#1f77b4"
 ALERT = "#ff7f0e"
 
@@ -97,13 +98,16 @@ def volume_chart(
     negatives: Sequence[int],
     expected: Sequence[float | None],
     *,
+    opinions: Sequence[int] | None = None,
     marks: Sequence[datetime] = (),
     title: str = "声量与负面占比",
 ) -> str:
     """Posts per bin (negative stacked in red), the expected negative level, alert moments.
 
     ``expected`` is the usual number of negative posts for each bin (None where unknown); the
-    negative share is drawn on a second axis.
+    negative share is drawn on a second axis. ``opinions`` are the posts with an opinion of
+    each bin (all of ``totals`` when not given): the rest are drawn as their own segment, "无观点"
+    (bare reposts ...), and the share is of the opinions, as the pages' tables count it.
     """
     import matplotlib
     from matplotlib import dates as mdates
@@ -113,12 +117,19 @@ def volume_chart(
         ax = fig.add_subplot()
         if times:
             width = _bar_width(times)
-            others = [t - n for t, n in zip(totals, negatives, strict=True)]
+            scored = list(totals if opinions is None else opinions)
+            others = [o - n for o, n in zip(scored, negatives, strict=True)]
+            silent = [t - o for t, o in zip(totals, scored, strict=True)]
             ax.bar(times, negatives, width=width, color=NEGATIVE, label="负面", align="edge")
             ax.bar(
-                times, others, width=width, bottom=negatives, color=NEUTRAL, label="其他",
+                times, others, width=width, bottom=negatives, color=NEUTRAL, label="其他观点",
                 align="edge",
             )  # fmt: skip
+            if any(silent):
+                ax.bar(
+                    times, silent, width=width, bottom=scored, color=NO_OPINION,
+                    label="无观点（转发等）", align="edge",
+                )  # fmt: skip
             known = [(t, e) for t, e in zip(times, expected, strict=True) if e is not None]
             if known:
                 ax.step(
@@ -126,11 +137,11 @@ def volume_chart(
                     linewidth=1.5, label="负面·往常水平",
                 )  # fmt: skip
             share_ax = ax.twinx()
-            shares = [n / t if t else math.nan for t, n in zip(totals, negatives, strict=True)]
+            shares = [n / o if o else math.nan for o, n in zip(scored, negatives, strict=True)]
             share_ax.plot(times, shares, color="#444444", linewidth=1, label="负面占比")
             share_ax.set_ylim(0, 1)
             share_ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-            share_ax.set_ylabel("负面占比")
+            share_ax.set_ylabel("负面占比（有观点的帖子）")
             for mark in marks:
                 ax.axvline(mark, color=ALERT, linewidth=2, linestyle="--")
             if marks:

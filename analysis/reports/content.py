@@ -48,6 +48,8 @@ EVENT_ZH = {
     "resolved": "已恢复",
     "silenced": "已静默",
 }
+#: Days of the brief's "previous days" (前 7 日), when the brand's history is that long.
+HISTORY_DAYS = 7
 LABEL_ZH = {"negative": "负面", "positive": "正面", "neutral": "中性"}
 
 
@@ -283,9 +285,10 @@ def step_words(seconds: int) -> str:
 
 def series_bars(
     bins: Sequence[Any], window: tuple[datetime, datetime]
-) -> tuple[list[datetime], list[int], list[int], list[float | None], int]:
+) -> tuple[list[datetime], list[int], list[int], list[float | None], int, list[int]]:
     """What a volume chart draws of ``bins`` inside ``window``: bar starts, posts, negative
-    posts, the usual negative level, and the bar width in seconds.
+    posts, the usual negative level, the bar width in seconds, and the posts with an opinion
+    (fewer than the posts when the bins count ``no_opinion`` ones).
 
     At most :data:`MAX_BARS` bars: a longer series is drawn in the first coarser step of
     :data:`_STEPS` that fits, each bar the sum of the bins it holds (the usual level too), so
@@ -298,8 +301,9 @@ def series_bars(
     step = int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 0
     totals = [b.total for b in shown]
     negatives = [b.negative for b in shown]
+    opinions = [b.total - getattr(b, "no_opinion", 0) for b in shown]
     if step <= 0 or len(shown) <= MAX_BARS:
-        return times, totals, negatives, expected, step
+        return times, totals, negatives, expected, step, opinions
     wider = next(
         (w for w in _STEPS if w % step == 0 and len(shown) * step / w <= MAX_BARS),
         math.ceil(len(shown) / MAX_BARS) * step,
@@ -317,6 +321,7 @@ def series_bars(
             for i in groups
         ],
         wider,
+        [sum(opinions[i : i + k]) for i in groups],
     )
 
 
@@ -324,12 +329,13 @@ def _series_chart(
     bins: Sequence[Any], window: tuple[datetime, datetime], marks: Sequence[datetime], title: str
 ) -> str:
     """The volume chart, its bar width added to ``title`` ("鲜牧 声量与负面（5 分钟）")."""
-    times, totals, negatives, expected, step = series_bars(bins, window)
+    times, totals, negatives, expected, step, opinions = series_bars(bins, window)
     return charts.volume_chart(
         times,
         totals,
         negatives,
         expected,
+        opinions=opinions,
         marks=marks,
         title=f"{title}（{step_words(step)}）" if step else title,
     )
@@ -454,7 +460,8 @@ def daily_context(
 
     Each brand set: ``brand``, ``bins`` (hourly volume bins of the day and the week before),
     ``voice`` (counts per brand of the set for the day), ``week_counts`` (the brand's counts over
-    the week before), ``aspects_before`` / ``aspects_now``
+    the week before), ``week_days`` (the days that week holds: fewer than 7 when the brand's
+    history is shorter, 7 if not given), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
     ``links``.
@@ -474,6 +481,11 @@ def daily_context(
             b for b in bins if start <= b.start < end
         )
         week_counts = item.get("week_counts") or _bin_counts(b for b in bins if b.start < start)
+        week_days = int(item.get("week_days", HISTORY_DAYS))
+        # The chart draws every post with a time of day, bare reposts too, as the headline
+        # counts them; a post known by its date alone has no hour to sit in: the page says how
+        # many the headline holds that the chart cannot (it once drew opinions only, unsaid).
+        drawn = sum(b.total for b in bins if start <= b.start < end)
         sections.append(
             {
                 "brand": brand,
@@ -482,8 +494,13 @@ def daily_context(
                 "opinions": _opinions(day_counts),
                 "week_negative_share": negative_share(week_counts),
                 "week_opinions": _opinions(week_counts),
-                "week_daily_total": week_counts.get("total", 0) / 7,
+                # The days of that history: fewer than 7 for a brand collected since fewer (the
+                # mean divided by 7 read as a quiet week), and the page says so.
+                "week_days": week_days,
+                "week_daily_total": week_counts.get("total", 0) / week_days if week_days else None,
                 "volume_svg": _series_chart(bins, (start, end), [], f"{brand} 当日声量"),
+                "drawn": drawn,
+                "undrawn": max(int(day_counts.get("total", 0)) - drawn, 0),
                 "voice": voice,
                 "voice_svg": charts.voice_chart(voice) if voice else None,
                 "aspects": aspects[:6],

@@ -18,6 +18,7 @@ from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
     "brand_counts",
+    "history_start",
     "incident_events",
     "load_incident",
     "write_changed_incident_pages",
@@ -29,7 +30,7 @@ __all__ = [
 # (the same time on the seven days before).
 LEAD = timedelta(hours=6)
 TAIL = timedelta(hours=1)
-HISTORY_DAYS = 7
+HISTORY_DAYS = content.HISTORY_DAYS
 
 
 def load_incident(db_path: Path, incident_id: int) -> dict[str, Any] | None:
@@ -172,9 +173,13 @@ def write_incident_page(
     end = max(end, started + timedelta(seconds=interval_seconds))
     start = _floor(started - LEAD, interval_seconds)
     brand = incident["brand"]
-    bins = volume_series(
-        es, prefix, brand, start - timedelta(days=HISTORY_DAYS), end, interval_seconds
-    )
+    # The usual level is the median of the days before that koubei collected the brand on:
+    # zero-filled days before its first collection pulled it to 0 for a brand added days ago.
+    # On the window's grid, so that a day earlier is a bin of the series.
+    step = timedelta(seconds=interval_seconds)
+    history = start - (start - history_start(es, prefix, brand, start)) // step * step
+    # Bare reposts too (drawn apart), as the page's competitor table counts the window.
+    bins = volume_series(es, prefix, brand, history, end, interval_seconds, no_opinion=True)
     # Counted on the node: fetched posts stop at a cap, and a busy day showed its first hours.
     aspects_before = aspect_counts(es, prefix, brand, start - timedelta(days=1), started)
     aspects_now = aspect_counts(es, prefix, brand, started, end)
@@ -209,7 +214,6 @@ def write_daily_brief(
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)
-    week_start = start - timedelta(days=HISTORY_DAYS)
     incidents = _incidents_between(db_path, start, end) if db_path else []
     sets = []
     for brand in brands.brands:
@@ -217,6 +221,7 @@ def write_daily_brief(
         # node: the first 10,000 posts of a busy day were its night and morning, and an evening
         # crisis never reached the brief.
         negative = fetch_posts(es, prefix, brand=brand.name, start=start, end=end, label="negative")
+        week_start = history_start(es, prefix, brand.name, start)
         own = [i for i in incidents if i["brand"] == brand.name]
         for incident in own:
             if reports_url:
@@ -224,13 +229,17 @@ def write_daily_brief(
         sets.append(
             {
                 "brand": brand.name,
-                "bins": volume_series(es, prefix, brand.name, week_start, end, 3600),
+                # Every post with a time of day, bare reposts too, as the headline counts them.
+                "bins": volume_series(
+                    es, prefix, brand.name, week_start, end, 3600, no_opinion=True
+                ),
                 "voice": brand_counts(es, prefix, _brand_set(brands, brand.name), start, end),
                 # Counted as the competitor table counts the day: every post, date-only and
                 # no-opinion ones too (the hourly chart can place neither).
                 "week_counts": brand_counts(es, prefix, [brand.name], week_start, start)[
                     brand.name
                 ],
+                "week_days": (start - week_start).days,
                 "aspects_before": aspect_counts(es, prefix, brand.name, week_start, start),
                 "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
@@ -241,6 +250,40 @@ def write_daily_brief(
         )
     context = content.daily_context(start, sets, generated_at=now)
     return render.write_page(context, render.daily_path(day.isoformat()))
+
+
+def history_start(es: Any, prefix: str, brand: str, start: datetime) -> datetime:
+    """Where the days a page compares ``brand`` with begin (the brief's "previous 7 days", an
+    incident page's usual level): 7 days before ``start``, or the midnight of the day koubei
+    first collected one of its posts when that is later (``start`` itself when none was
+    collected before it).
+
+    A brand added three days ago has three days of history, not seven of which four are empty:
+    divided by 7, its daily mean read less than half of what it was. The days before the first
+    collection are left out, and with them the older posts that first crawl found (its search
+    reached back days: partial days, not history). A day without posts after it counts, as a
+    quiet day: the index keeps no trace of a crawl that found nothing, so it cannot tell a
+    quiet day from a crawler that did not run (the freshness check of ``koubei detect`` says
+    when a source stopped).
+    """
+    from koubei.pipeline.index.queries import post_filters, search
+
+    response = search(
+        es,
+        prefix,
+        size=0,
+        query={"bool": {"filter": post_filters(brand=brand)}},
+        # first_seen is the first crawl of a post (kept on re-crawls); crawled_at stands in for
+        # documents indexed before first_seen existed.
+        aggs={f: {"min": {"field": f}} for f in ("first_seen", "crawled_at")},
+    )
+    firsts = [a["value"] for a in response["aggregations"].values() if a["value"] is not None]
+    week_start = start - timedelta(days=HISTORY_DAYS)
+    if not firsts:
+        return start
+    first = datetime.fromtimestamp(min(firsts) / 1000, tz=DEFAULT_TZ)
+    first_day = datetime(first.year, first.month, first.day, tzinfo=DEFAULT_TZ)
+    return min(max(week_start, first_day), start)
 
 
 def _incidents_between(db_path: Path, start: datetime, end: datetime) -> list[dict[str, Any]]:

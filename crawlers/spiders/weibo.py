@@ -8,10 +8,13 @@
   ``data.max`` pages. Comments: ``{base}/comments/hotflow?id=<id>&mid=<mid>&max_id_type=0``
   → ``data.data`` and a ``max_id`` cursor (0 at the end) with its ``max_id_type``, sent back as
   given. A comment's ``total_number`` is its reply count, its ``source`` (``来自 北京``) the
-  commenter's IP region. Only a few replies come nested (``comments``, or ``false``); a new
-  comment with more is followed to ``{base}/comments/hotFlowChild?cid=<comment id>&max_id=0
-  &max_id_type=0`` → ``{"ok": 1, "data": [replies], "rootComment": [...], "total_number",
-  "max_id", "max_id_type"}`` at the top level (not under ``data``), paged by ``max_id`` until 0.
+  commenter's IP region. Only a few replies come nested (``comments``, or ``false``); a comment
+  with more, new or with more than the crawl state noted last time, is followed to
+  ``{base}/comments/hotFlowChild?cid=<comment id>&max_id=0&max_id_type=0`` → ``{"ok": 1,
+  "data": [replies], "rootComment": [...], "total_number", "max_id", "max_id_type"}`` at the top
+  level (not under ``data``), paged by ``max_id`` until 0. A reply answering another reply names
+  it in ``reply_comment`` (and opens ``回复@NAME:``); its parent is that reply, else the top
+  comment, which ``extra.thread_root`` keeps.
   Its ``{"ok": 0}`` is a refusal (a lost page); Weibo's HTML ``暂无数据`` page (the thread is
   gone: a deleted comment) and an empty ``data`` end the thread. When hotflow answers ``{"ok": 0}``
   the old API is used: ``{base}/api/comments/show?id=<id>&page=N`` → ``data.data``,
@@ -51,6 +54,7 @@ from koubei.crawlers.textutil import (
     html_to_text,
     mentions,
     parse_count,
+    reply_to,
     repost_chain,
     topics,
 )
@@ -260,17 +264,10 @@ class WeiboSpider(BaseSpider):
                 emit_root=False,
                 root_text=root_text,
             )
-        if (
-            mblogs
-            and fresh["new"]
-            and page < (parse_count(body.get("max")) or 0)
-            and page < self.source.max_pages
-        ):
-            yield self.get(
-                self.repost_url(post_id, page + 1),
-                self.parse_reposts,
-                {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1},
-            )
+        last = min(parse_count(body.get("max")) or 0, self.source.max_pages)
+        if mblogs and fresh["new"] and page < last:
+            ctx = {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1}
+            yield self.get(self.repost_url(post_id, page + 1), self.parse_reposts, ctx)
 
     @batched
     def parse_comments(
@@ -323,28 +320,29 @@ class WeiboSpider(BaseSpider):
                 )
                 if record is not None:
                     yield record
-            # hotflow nests a few replies; ``total_number`` counts them all. The rest of a new
-            # comment's thread is on hotFlowChild. (The old API lists replies flat, by reply_id.)
-            inline = sum(isinstance(item, dict) for item in nested)
-            if not old_api and new_top and (parse_count(comment.get("total_number")) or 0) > inline:
+            # hotflow nests a few replies; ``total_number`` counts them all. The rest of a
+            # comment's thread is on hotFlowChild: read for a new comment, and for one read before
+            # whose count grew since (its new replies; known ones are skipped), never for one
+            # whose count did not. (The old API lists replies flat, each with its reply_id.)
+            if old_api or "id" not in comment:
+                continue
+            total = parse_count(comment.get("total_number")) or 0
+            counted = "replies:" + self.doc_id(f"c{comment['id']}")
+            last = self.state.last_count(counted)
+            self.state.note_count(counted, total)
+            grew = new_top or last is None or total > last
+            if grew and total > sum(isinstance(item, dict) for item in nested):
                 yield from self.follow_thread(str(comment["id"]), ctx)
         if not (comments and fresh and page < self.source.max_pages):
             return
         if old_api:
             if page < (parse_count(body.get("max")) or 0):
-                yield self.get(
-                    self.old_comments_url(post_id, page + 1),
-                    self.parse_comments,
-                    {**ctx, "page": page + 1, "old_api": True},
-                )
+                url = self.old_comments_url(post_id, page + 1)
+                yield self.get(url, self.parse_comments, {**ctx, "page": page + 1, "old_api": True})
             return
-        max_id = body.get("max_id")
-        if max_id:
-            yield self.get(
-                self.comments_url(post_id, mid, max_id, body.get("max_id_type")),
-                self.parse_comments,
-                {**ctx, "page": page + 1},
-            )
+        if max_id := body.get("max_id"):
+            url = self.comments_url(post_id, mid, max_id, body.get("max_id_type"))
+            yield self.get(url, self.parse_comments, {**ctx, "page": page + 1})
 
     def follow_thread(self, cid: str, ctx: dict[str, Any]) -> Iterator[Any]:
         if cid in self.threads:
@@ -369,9 +367,10 @@ class WeiboSpider(BaseSpider):
         page: int,
         max_id: Any,
     ) -> Iterator[Any]:
-        """One page of a comment's replies (``hotFlowChild``), linked to the comment as the
-        nested ones are. Paged by ``max_id`` until it is 0, repeats the one asked for, a page
-        brings no reply not read before, or ``max_pages``."""
+        """One page of a comment's replies (``hotFlowChild``), linked as the nested ones are (to
+        the reply each answers, else the comment: :meth:`comment_record`). Paged by ``max_id``
+        until it is 0, repeats the one asked for, a page brings no reply not read before, or
+        ``max_pages``."""
         html = response.status == 200 and response.body.lstrip()[:1] == b"<"
         if html and _NO_DATA_PAGE.search(self.text(response)[:4000]):
             # The thread is not there (its comment was deleted): an answer, not a refusal.
@@ -417,24 +416,11 @@ class WeiboSpider(BaseSpider):
             if record is not None:
                 yield record
         following = body.get("max_id")
-        if (
-            progress
-            and following
-            and str(following) != str(max_id)
-            and page < self.source.max_pages
-        ):
-            yield self.get(
-                self.child_url(cid, following, body.get("max_id_type")),
-                self.parse_thread,
-                {
-                    "post_id": post_id,
-                    "mid": mid,
-                    "root_text": root_text,
-                    "cid": cid,
-                    "page": page + 1,
-                    "max_id": following,
-                },
-            )
+        again = following and str(following) != str(max_id)  # 0 ends the thread, a repeat too
+        if progress and again and page < self.source.max_pages:
+            ctx = {"post_id": post_id, "mid": mid, "root_text": root_text, "cid": cid}
+            url = self.child_url(cid, following, body.get("max_id_type"))
+            yield self.get(url, self.parse_thread, {**ctx, "page": page + 1, "max_id": following})
 
     @batched
     def parse_long_text(
@@ -466,14 +452,19 @@ class WeiboSpider(BaseSpider):
         hot: bool = False,
     ) -> dict[str, Any] | None:
         text = item.get("text") or ""
-        # Nested under a top comment (hotflow), or answering one (the old API's reply_id).
-        reply_to = item.get("reply_id")
+        # The comment answered, as the answer names it (``reply_comment``, ``reply_id``), even
+        # one not on the page (a later page, an earlier run; the cascade build makes an
+        # uncrawled one a placeholder). A reply naming none hangs from its top comment: a
+        # ``回复@NAME:`` opening names a person, who may have several replies in the thread,
+        # and Weibo sends none for a deleted one (``reply_comment: null``).
+        answered = _answered(item)
+        if answered in (None, str(item["id"])):
+            answered = None if item is top else str(top["id"])
+        extra: dict[str, Any] = {"hot": True} if hot else {}
         if item is not top:
-            parent = f"c{top['id']}"
-        elif reply_to and str(reply_to) != str(item["id"]):
-            parent = f"c{reply_to}"
-        else:
-            parent = post_id
+            extra["thread_root"] = self.doc_id(f"c{top['id']}")
+        if name := reply_to(text):
+            extra["reply_to"] = name
         return self.build(
             state_key=key,
             match_fields=[("text", html_to_text(text)), ("root_text", root_text)],
@@ -484,7 +475,7 @@ class WeiboSpider(BaseSpider):
                 **self.author(item.get("user") or {}),
                 "region": comment_region(item.get("source")),
             },
-            parent_id=self.doc_id(parent),
+            parent_id=self.doc_id(f"c{answered}" if answered else post_id),
             root_id=self.doc_id(post_id),
             relation="reply",
             text_raw=text,
@@ -495,7 +486,7 @@ class WeiboSpider(BaseSpider):
             },
             created_at=created,
             time_precision=time_precision(item.get("created_at")),
-            extra={"hot": True} if hot else {},
+            extra=extra,
         )
 
     # --- records ----------------------------------------------------------------------------
@@ -582,6 +573,17 @@ class WeiboSpider(BaseSpider):
         )
         if record is not None:
             yield record
+
+
+def _answered(item: dict[str, Any]) -> str | None:
+    """The id of the comment ``item`` answers, if the answer names one: ``reply_comment`` (the
+    comment answered, on a reply answering another reply) or ``reply_id`` (the old API)."""
+    answered = item.get("reply_comment")
+    value = answered.get("idstr") or answered.get("id") if isinstance(answered, dict) else None
+    value = value or item.get("reply_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):  # junk is no comment
+        return None
+    return str(value) if value and str(value) != "0" else None
 
 
 def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:

@@ -15,6 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help="only this source's landing files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
+        "--config-dir",
+        type=options.config_dir,
+        default=None,
+        help="directory with sources.yaml, whose sources may name their own sentiment_model "
+        "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+    )
+    parser.add_argument(
         "--workers",
         type=options.positive_int,
         default=None,
@@ -44,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace) -> int:
+    from koubei import config
     from koubei.pipeline import ledger
     from koubei.pipeline.process import process_pending_files
 
@@ -55,7 +63,9 @@ def _process(args: argparse.Namespace) -> int:
         return 0
     progress = not args.no_progress
     files = unreadable = processed = rejected = 0
-    for report in process_pending_files(pending, workers=args.workers, progress=progress):
+    models = config.load_sources(args.config_dir).sentiment_models()
+    reports = process_pending_files(pending, workers=args.workers, progress=progress, models=models)
+    for report in reports:
         print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
         files += 1
         processed += report.processed

@@ -14,7 +14,8 @@ reviews, and a file from another domain (hotels, food delivery, a new category) 
 domain's words. The adapted version, on every line, is ``<version>+adapted-<hash of the
 texts>``: a text's score then depends on the file it came in, so ``--no-adapt`` gives every
 text the score it would get alone (and uses ``--processes``).
-``adapt FILE --out MODEL`` writes the adapted model for ``--model``.
+``adapt FILE --out MODEL`` writes the adapted model for ``--model`` (``adapt --source NAME``: to
+the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
 
 A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
 lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
@@ -72,7 +73,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "adapt",
         help="adapt the model to unlabelled texts of a new domain (one per line); write it",
     )
-    adapt.add_argument("file", type=existing_file, help="text file, one text per line (- stdin)")
+    adapt_texts = adapt.add_mutually_exclusive_group(required=True)
+    adapt_texts.add_argument(
+        "file", type=existing_file, nargs="?", help="text file, one text per line (- stdin)"
+    )
+    adapt_texts.add_argument(
+        "--source",
+        help="adapt to the posts of this source's processed files instead (for its "
+        "sentiment_model in sources.yaml)",
+    )
     adapt.add_argument("--model", type=Path, help="model to adapt (default: the shipped model)")
     adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
     adapt.set_defaults(func=run_adapt, logs=False)
@@ -193,6 +202,27 @@ def _read_texts(file: Path) -> list[str]:
     return [clean_text(line) for line in read.lines]
 
 
+def _source_texts(source: str) -> list[str]:
+    """The cleaned texts of ``source``'s processed files (what the pipeline scored)."""
+    from koubei import jsonl
+    from koubei.errors import KoubeiError
+    from koubei.pipeline import ledger
+
+    files = [ledger.processed_path(p) for p in ledger.landing_files(source)]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        have = sorted(
+            {p.parent.name for p in ledger.landing_files() if ledger.processed_path(p).is_file()}
+        )
+        raise KoubeiError(
+            f"no processed files for source {source!r} (run `koubei process` first); "
+            f"sources with processed files: {', '.join(have) or 'none yet'}"
+        )
+    texts = [r.get("text_clean") or "" for f in files for r in jsonl.read(f)]
+    print(f"{len(texts)} texts from {len(files)} processed file(s) of {source}", file=sys.stderr)
+    return texts
+
+
 def _say_adapted(model: SentimentModel, adapted: SentimentModel, asked: bool = True) -> None:
     """Say on stderr what adaptation did, or why it did not when it was ``asked`` for."""
     from koubei.pipeline.sentiment import adaptation
@@ -239,7 +269,7 @@ def run_adapt(args: argparse.Namespace) -> int:
 
     _check_out(args.out)
     model = _model(args.model)
-    adapted = adapt(model, _read_texts(args.file))
+    adapted = adapt(model, _source_texts(args.source) if args.source else _read_texts(args.file))
     _say_adapted(model, adapted)
     adapted.save(args.out)
     print(f"wrote {args.out} (version {adapted.version})")

@@ -51,15 +51,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class VolumeBin:
-    """One interval of a volume series: ``[start, start + interval)``."""
+    """One interval of a volume series: ``[start, start + interval)``; ``total`` holds the
+    ``no_opinion`` posts only when the series was asked for them (``no_opinion=True``)."""
 
     start: datetime
     total: int
     negative: int
+    no_opinion: int = 0
 
     @property
     def negative_share(self) -> float:
-        return self.negative / self.total if self.total else 0.0
+        opinions = self.total - self.no_opinion
+        return self.negative / opinions if opinions else 0.0
 
 
 class TermCount(NamedTuple):
@@ -179,11 +182,14 @@ def volume_series(
     *,
     platform: str | None = None,
     unique: bool = False,
+    no_opinion: bool = False,
 ) -> list[VolumeBin]:
     """Posts and negative posts per interval, every bin present (empty ones zero-filled).
 
     Posts labelled ``no_opinion`` are not counted (neither in ``total`` nor ``negative``), so
-    the negative share and every detector fed from this series see opinions only.
+    the negative share and every detector fed from this series see opinions only; with
+    ``no_opinion=True`` (a page's volume chart, whose headline counts every post) they are
+    counted in ``total`` and in each bin's ``no_opinion``.
 
     Bins start at ``start`` and step by ``interval_seconds``; the last bin is the one holding
     ``end - 1ms``. With ``unique=True`` near-duplicates (same ``dup_cluster``) count once.
@@ -202,12 +208,12 @@ def volume_series(
         # bucket limit (search.max_buckets, 65,536 by default, sub-aggregations included):
         # read it in aligned pieces, each bin still starting at start + k × interval.
         cut = start + timedelta(milliseconds=span_ms)
-        head = volume_series(
-            es, prefix, brand, start, cut, interval_seconds, platform=platform, unique=unique
-        )
-        return head + volume_series(
-            es, prefix, brand, cut, end, interval_seconds, platform=platform, unique=unique
-        )
+        return [
+            *volume_series(es, prefix, brand, start, cut, interval_seconds, platform=platform,
+                           unique=unique, no_opinion=no_opinion),
+            *volume_series(es, prefix, brand, cut, end, interval_seconds, platform=platform,
+                           unique=unique, no_opinion=no_opinion),
+        ]  # fmt: skip
     negative_aggs: dict[str, Any] = {"filter": {"term": {"sentiment.label": "negative"}}}
     histogram: dict[str, Any] = {
         "date_histogram": {
@@ -219,15 +225,18 @@ def volume_series(
         },
         "aggs": {"negative": negative_aggs},
     }
+    if no_opinion:
+        histogram["aggs"]["no_opinion"] = {"filter": {"term": {"sentiment.label": "no_opinion"}}}
     if unique:
         histogram["aggs"].update(_unique_aggs())
-        negative_aggs["aggs"] = _unique_aggs()
+        for sub in ("negative", "no_opinion")[: 1 + no_opinion]:
+            histogram["aggs"][sub]["aggs"] = _unique_aggs()
     query: dict[str, Any] = {
         "bool": {
             "filter": post_filters(brand=brand, start=start, end=end, platform=platform),
             # Posts with no words of their own (bare reposts ...) carry no opinion: they would
             # dilute or, scored, distort the negative share (issue 18).
-            "must_not": [{"term": {"sentiment.label": "no_opinion"}}],
+            "must_not": [] if no_opinion else [{"term": {"sentiment.label": "no_opinion"}}],
         }
     }
     if interval_seconds < 86_400:
@@ -236,17 +245,16 @@ def volume_series(
     response = search(es, prefix, size=0, query=query, aggs={"bins": histogram})
     # Zero-fill on the client too: with an offset, extended_bounds may add a bin at `end`.
     by_key = {int(b["key"]): b for b in response["aggregations"]["bins"]["buckets"]}
+    count = _unique_count if unique else lambda agg: int(agg["doc_count"])
     bins = []
     for key in range(start_ms, end_ms, interval_ms):
         bin_start = datetime.fromtimestamp(key / 1000, tz=start.tzinfo)
         bucket = by_key.get(key)
         if bucket is None:
-            total = negative = 0
-        elif unique:
-            total, negative = _unique_count(bucket), _unique_count(bucket["negative"])
-        else:
-            total, negative = int(bucket["doc_count"]), int(bucket["negative"]["doc_count"])
-        bins.append(VolumeBin(bin_start, total, negative))
+            bins.append(VolumeBin(bin_start, 0, 0))
+            continue
+        quiet = count(bucket["no_opinion"]) if no_opinion else 0
+        bins.append(VolumeBin(bin_start, count(bucket), count(bucket["negative"]), quiet))
     return bins
 
 

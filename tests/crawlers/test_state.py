@@ -54,3 +54,41 @@ def test_an_unreadable_state_file_is_moved_aside_not_fatal(koubei_home: str) -> 
         state.save()
         assert CrawlState("src").watermark("kw:a") == T2
         path.unlink()
+
+
+def test_counts_are_the_last_complete_runs_and_merge_across_workers(koubei_home: str) -> None:
+    state = CrawlState("src")
+    assert state.last_count("replies:x:1") is None
+    state.note_count("replies:x:1", 5)
+    assert state.last_count("replies:x:1") is None  # what earlier runs noted, not this one
+    state.save()
+    assert CrawlState("src").last_count("replies:x:1") == 5
+
+    first, second = CrawlState("src"), CrawlState("src")  # two workers of the next run
+    first.note_count("replies:x:1", 7)
+    second.note_count("replies:x:2", 2)
+    first.save()
+    second.save()  # loaded before first saved: keeps first's 7, adds its own
+    merged = CrawlState("src")
+    assert merged.last_count("replies:x:1") == 7 and merged.last_count("replies:x:2") == 2
+
+
+def test_a_state_file_from_before_counts_reads_with_none(koubei_home: str) -> None:
+    path = CrawlState("src").path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"source": "src", "watermarks": {}, "seen": ["x:1"]}')
+    state = CrawlState("src")
+    assert not state.unreadable and state.seen("x:1")
+    assert state.last_count("replies:x:1") is None
+
+
+def test_counts_that_are_not_counts_make_the_file_unreadable(koubei_home: str) -> None:
+    path = CrawlState("src").path
+    for counts in ('{"replies:x:1": "5"}', '{"replies:x:1": -1}', '{"replies:x:1": true}', "[]"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'{{"watermarks": {{}}, "seen": [], "counts": {counts}}}')
+        state = CrawlState("src")
+        assert "'counts'" in state.unreadable, counts
+        assert state.last_count("replies:x:1") is None
+        for aside in path.parent.glob("src.json.unreadable-*"):
+            aside.unlink()

@@ -44,6 +44,11 @@ def required_args(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> lis
             args.append(value)
         elif action.option_strings and action.required:
             args.extend([action.option_strings[0], value])
+    for group in node._mutually_exclusive_groups:  # one of them required (`adapt FILE|--source`)
+        if group.required:
+            first = group._group_actions[0]
+            value = __file__ if first.type is existing_file else "1"
+            args.extend([*first.option_strings[:1], value])
     return args
 
 

@@ -96,10 +96,10 @@ def test_each_worker_loads_the_model_once_and_keeps_it(
     # fresh copy of its globals: every batch loaded the model again, the worker kept none.
     from distributed import Client, LocalCluster
 
-    def kept() -> str | None:
+    def kept() -> list[str]:
         from koubei.flows import dask_process
 
-        return None if dask_process._model is None else dask_process._model.version
+        return [model.version for model in dask_process._models.values()]
 
     with LocalCluster(
         n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
@@ -111,4 +111,32 @@ def test_each_worker_loads_the_model_once_and_keeps_it(
             models = client.run(kept)
     from koubei.pipeline.sentiment import load_model
 
-    assert list(models.values()) == [load_model().version], models
+    assert list(models.values()) == [[load_model().version]], models
+
+
+def test_dask_workers_score_with_the_model_the_source_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sources.yaml's `sentiment_model`: the workers load the source's model file, by its path,
+    # and give the documents the local runner gives with that model.
+    from dataclasses import replace
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    model_file = own.save(tmp_path / "own.json.gz")
+    models = {"shop": model_file}
+    local = run_in(
+        tmp_path / "local",
+        monkeypatch,
+        lambda: list(process_pending_files(ledger.pending_landing(), workers=1, models=models)),
+    )
+    on_dask = run_in(
+        tmp_path / "dask",
+        monkeypatch,
+        lambda: process_on_dask(workers=1, batch_size=80, models=models),
+    )
+    assert on_dask == local
+    assert {r["sentiment"]["model_version"] for r in local} == {own.version}

@@ -88,6 +88,83 @@ def test_a_schedule_that_would_never_run_as_written_is_refused(
         load_file(path, SourcesConfig)
 
 
+def _prefect_runs(cron: str, count: int = 3) -> list[str]:
+    """The next runs Prefect's own cron (its vendored croniter) gives ``cron`` from 2026-12-01."""
+    from datetime import datetime
+
+    from prefect._vendor.croniter import croniter
+
+    runs = croniter(cron, datetime(2026, 12, 1, 12))
+    return [runs.get_next(datetime).strftime("%d %H:%M:%S") for _ in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("cron", "runs"),
+    [
+        # Quartz/Spring spelling of "09:00 daily" (seconds first): every second of 00:00, 9th
+        ("0 0 9 * * *", ["09 00:00:00", "09 00:00:01", "09 00:00:02"]),
+        # Quartz "every 30 seconds": croniter reads minutes 0,30 and every second of them
+        ("*/30 * * * * *", ["01 12:00:01", "01 12:00:02", "01 12:00:03"]),
+        # croniter's own spelling, seconds last (09:00:30): runs as written, still refused
+        ("0 9 * * * 30", ["02 09:00:30", "03 09:00:30", "04 09:00:30"]),
+        # a 7th field is a year: the schedule would stop after 2027
+        ("0 9 * * * 0 2027", ["01 09:00:00", "02 09:00:00", "03 09:00:00"]),
+    ],
+)
+def test_a_cron_with_seconds_is_refused_with_what_prefect_would_do(
+    tmp_path: Path, cron: str, runs: list[str]
+) -> None:
+    """Before: "expected 5 fields", saying nothing of why a cron Prefect takes was refused."""
+    from prefect.client.schemas.schedules import CronSchedule
+
+    CronSchedule(cron=cron, timezone="Asia/Shanghai")  # Prefect takes every one of them
+    assert _prefect_runs(cron) == runs
+    path = write(
+        tmp_path,
+        "sources.yaml",
+        f"sources:\n  - {{name: a, platform: weibo, schedule: '{cron}'}}\n",
+    )
+    fields = len(cron.split())
+    with pytest.raises(ConfigError) as info:
+        load_file(path, SourcesConfig)
+    message = str(info.value)
+    assert f"sources[0].schedule: '{cron}' has {fields} fields" in message
+    assert "6th field as seconds at the end" in message and "Quartz" in message
+    assert "every second of 00:00 on the 9th" in message and "e.g. '0 9 * * *'" in message
+
+
+@pytest.mark.parametrize(
+    ("cron", "first", "runs"),
+    [
+        ("*/90 * * * *", "minute 0 alone", ["01 13:00:00", "01 14:00:00", "01 15:00:00"]),
+        ("5-55/90 * * * *", "minute 5 alone", ["01 12:05:00", "01 13:05:00", "01 14:05:00"]),
+        ("0 */36 * * *", "hour 0 alone", ["02 00:00:00", "03 00:00:00", "04 00:00:00"]),
+    ],
+)
+def test_an_oversized_step_says_what_prefect_would_run_instead(
+    cron: str, first: str, runs: list[str]
+) -> None:
+    """Prefect runs these at the first value of the field only (hourly or daily); the message
+    said "once per hour" but not which minute, nor that no step means "every 90 minutes"."""
+    assert _prefect_runs(cron) == runs
+    with pytest.raises(ValueError) as info:
+        check_cron(cron)
+    message = str(info.value)
+    assert f"Prefect's cron reads it as {first}" in message
+    assert "a cron step starts again every" in message and "use a step of at most" in message
+
+
+def test_a_step_that_does_not_divide_its_field_runs_as_cron_runs_it() -> None:
+    """Passed, as Prefect runs it (documented in sources.yaml): :00 and :45, not every 45 min."""
+    assert check_cron("*/45 * * * *") == "*/45 * * * *"
+    assert _prefect_runs("*/45 * * * *", 4) == [
+        "01 12:45:00",
+        "01 13:00:00",
+        "01 13:45:00",
+        "01 14:00:00",
+    ]
+
+
 @pytest.mark.parametrize(
     ("cron", "why"),
     [

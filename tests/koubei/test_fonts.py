@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,6 +60,7 @@ def test_font_is_found_with_an_empty_matplotlib_cache(tmp_path: Path) -> None:
 _STALE_CACHE = """
 import shutil, sys
 from pathlib import Path
+from typing import Any
 import matplotlib
 from matplotlib import font_manager
 from koubei import fonts
@@ -74,6 +76,7 @@ gone.unlink()
 _DRAW = """
 import sys, warnings
 from pathlib import Path
+from typing import Any
 warnings.simplefilter("error")  # a glyph missing from the font drawn is a UserWarning
 from koubei.analysis.spread.pictures import timeline_png
 records = [
@@ -115,3 +118,112 @@ def test_the_operator_can_choose_the_font_file(monkeypatch: pytest.MonkeyPatch) 
     chosen = fonts.cjk_font_file()
     monkeypatch.setenv("KOUBEI_CJK_FONT", str(chosen))
     assert fonts._candidates()[0] == chosen
+
+
+# No .ttc is installed on the test machine (fc-list, /usr/share/fonts): the collection is built
+# from the two Noto fonts the mplfonts wheel ships, laid out as Noto Sans CJK's own .ttc is (a
+# Japanese face first, the Simplified Chinese one after it), cut to a few characters.
+_FACE_TEXT = fonts._PROBE + "直骨写"
+
+
+def _face(file: str, family: str, text: str = _FACE_TEXT) -> Any:
+    import importlib.util
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    spec = importlib.util.find_spec("mplfonts")
+    assert spec is not None and spec.submodule_search_locations
+    font = TTFont(Path(next(iter(spec.submodule_search_locations))) / "fonts" / file)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    postscript = family.replace(" ", "")
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):
+            record.string = family
+        elif record.nameID == 6:
+            record.string = postscript
+    cff = font["CFF "].cff
+    cff.fontNames = [postscript]
+    cff[postscript].FamilyName = cff[postscript].FullName = family
+    return font
+
+
+def _collection(tmp_path: Path) -> Path:
+    from fontTools.ttLib.ttCollection import TTCollection
+
+    collection = TTCollection()
+    collection.fonts = [
+        _face("NotoSerifCJKsc-Regular.otf", "Koubei Test CJK JP"),  # face 0, as in Noto's .ttc
+        _face("NotoSansCJKsc-Regular.otf", "Koubei Test CJK SC"),
+    ]
+    path = tmp_path / "KoubeiTestCJK-Regular.ttc"
+    collection.save(str(path))
+    return path
+
+
+def _clear_font_caches() -> None:
+    for cached in (fonts.cjk_font_file, fonts.cjk_font_face, fonts.cjk_font):
+        cached.cache_clear()
+
+
+def test_a_font_collection_draws_with_its_simplified_chinese_face(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before: face 0 of a .ttc was used, which is the Japanese face of Noto Sans CJK's."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    path = _collection(tmp_path)
+    monkeypatch.setenv("KOUBEI_CJK_FONT", str(path))
+    _clear_font_caches()
+    try:
+        assert fonts.cjk_font_file() == path
+        assert fonts.cjk_font_face() == 1
+        assert fonts.cjk_font() == "Koubei Test CJK SC"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            drawn = _render("直骨", fonts.cjk_font())
+            japanese = _render("直骨", "Koubei Test CJK JP")  # face 0, registered beside it
+        assert (drawn < 128).sum() > 50 and not np.array_equal(drawn, japanese)
+        found = font_manager.fontManager.findfont(
+            font_manager.FontProperties(family=fonts.cjk_font()), fallback_to_default=False
+        )
+        assert (found.path, found.face_index) == (str(path), 1)
+        # The pages' embedded font is the same face.
+        import io
+
+        cut = TTFont(io.BytesIO(fonts.font_subset("直骨")))
+        assert cut["name"].getDebugName(1) == "Koubei Test CJK SC"
+    finally:
+        _clear_font_caches()
+        manager = font_manager.fontManager
+        manager.ttflist = [e for e in manager.ttflist if e.fname != str(path)]
+
+
+def test_a_font_collection_naming_no_script_uses_its_first_face_with_chinese(
+    tmp_path: Path,
+) -> None:
+    """WenQuanYi's .ttc names no script ("WenQuanYi Micro Hei", "... Mono"): face 0, as before;
+    and a collection whose first face lacks Chinese draws with the one that has it."""
+    from fontTools.ttLib.ttCollection import TTCollection
+
+    collection = TTCollection()
+    collection.fonts = [
+        _face("NotoSerifCJKsc-Regular.otf", "Koubei Test Hei"),
+        _face("NotoSansCJKsc-Regular.otf", "Koubei Test Hei Mono"),
+    ]
+    path = tmp_path / "hei.ttc"
+    collection.save(str(path))
+    assert fonts._chinese_face(path) == 0
+    collection.fonts = [
+        _face("NotoSansCJKsc-Regular.otf", "Koubei Test Latin", text="abc"),
+        _face("NotoSansCJKsc-Regular.otf", "Koubei Test Hei"),
+    ]
+    collection.save(str(path))
+    assert fonts._chinese_face(path) == 1
+    latin = Path(__import__("matplotlib").get_data_path()) / "fonts/ttf/DejaVuSans.ttf"
+    assert fonts._chinese_face(latin) is None

@@ -327,8 +327,14 @@ def test_the_briefs_headline_figures_agree_with_its_table(
     [row] = section["voice"]
     assert (section["total"], row["total"]) == (6, 6)
     assert section["negative_share"] == row["negative_share"] == 3 / 4
-    assert section["week_daily_total"] == 2 / 7
+    assert section["week_daily_total"] == 2 / 3  # its history begins with w2, 3 days before
     assert section["week_negative_share"] == 1 / 2
+    # The hourly chart drew 3 of the 6 (opinions with a time of day), saying nothing: it now
+    # draws the bare reposts too, and the page counts the one post it cannot place.
+    assert (section["drawn"], section["undrawn"]) == (5, 1)
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "图中为有具体时刻的帖子 5 条（含无观点的转发" in html
+    assert "另有 1 条只知日期、不知时刻，计入当日帖子，不在图中" in html
 
 
 def _brief_section(
@@ -354,3 +360,92 @@ def _brief_section(
     )
     [section] = shown[0]["sections"]
     return section
+
+
+def test_the_previous_days_mean_covers_the_days_the_brand_has_history(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: always divided by 7. A brand first collected 3 days before the brief, 6 posts in
+    those 3 days, showed "前 7 日日均 1" (6/7, and 7/7 with the older post its first crawl
+    found) for a history of 2 posts a day."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    first_crawl = day - timedelta(days=3, hours=-10)  # 11-21 10:00, koubei starts on 鲜牧
+    found_then = _post("old", day - timedelta(days=5), "negative")  # a post of 11-19 it found
+    found_then["crawled_at"] = first_crawl.isoformat()
+    records = [
+        found_then,
+        *[_post(f"a{i}", first_crawl + timedelta(hours=1 + i), "positive") for i in range(3)],
+        # 11-22: a quiet day, no post (a day of the history all the same)
+        *[_post(f"c{i}", day - timedelta(days=1, hours=-9 - i), "negative") for i in range(3)],
+        _post("t1", day + timedelta(hours=9), "negative"),
+    ]
+    index_records(es, records, prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert section["week_days"] == 3
+    assert section["week_daily_total"] == 6 / 3
+    assert section["week_negative_share"] == 3 / 6  # the same 3 days (11-19's post left out)
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "前 3 日日均 2（历史仅 3 日，不足 7 日）" in html
+    assert "前 3 日 50%" in html and "前 7 日" not in html
+
+
+def test_a_brand_first_collected_on_the_day_has_no_previous_days(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: "前 7 日日均 0" and "前 7 日 —", as if the brand had had a silent week."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    late = _post("late", day - timedelta(days=2), "negative")  # older, but first crawled today
+    late["crawled_at"] = (day + timedelta(hours=8)).isoformat()
+    today = _post("t1", day + timedelta(hours=9), "negative")
+    index_records(es, [late, today], prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert (section["week_days"], section["week_daily_total"]) == (0, None)
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "此前无数据" in html and "前 0 日" not in html and "前 7 日" not in html
+
+
+def test_the_incident_pages_usual_level_counts_the_days_the_brand_has_history(
+    es: Elasticsearch, loaded: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the median of the same time on the 7 days before, zero-filled before the brand
+    was first collected: 3 and 5 complaints on its 2 days of history read as a usual 0."""
+    from koubei.analysis.reports import content
+
+    earlier = []
+    for days, count in ((1, 3), (2, 5)):
+        for i in range(count):
+            post = _post(f"h{days}-{i}", T0 - timedelta(days=days, seconds=-i), "negative")
+            post["crawled_at"] = post["created_at"]  # collected as it was posted
+            earlier.append(post)
+    index_records(es, earlier, prefix=loaded)
+    es.indices.refresh(index=posts_alias(loaded))
+    db_path = Path(koubei_home) / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300)
+    notes = store.observe(
+        "鲜牧", [_detection(5)], now=T0 + timedelta(minutes=15), channels=["oncall"]
+    )
+    assert notes
+    shown: list[dict] = []
+    real = content.incident_context
+
+    def keep(incident: dict, **parts: object) -> dict:
+        shown.append(parts)
+        return real(incident, **parts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(content, "incident_context", keep)
+    write_changed_incident_pages(
+        es,
+        loaded,
+        db_path,
+        {n.incident_key for n in notes},
+        brands=BRANDS,
+        kibana_url="http://kibana.example:5601",
+        now=T0 + timedelta(minutes=30),
+    )
+    bins = shown[0]["bins"]
+    history = {b.start: b.negative for b in bins}
+    [usual] = content.expected_negative([T0], history)
+    assert usual == 4.0  # the median of 3 and 5, not of 3, 5 and five days of nothing
+    assert bins[0].start == datetime(2026, 11, 23, tzinfo=DEFAULT_TZ)  # its first day

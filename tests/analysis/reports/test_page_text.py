@@ -69,7 +69,7 @@ def test_an_incident_firing_for_90_days_draws_a_readable_chart() -> None:
         for i in range(-7 * 288, 90 * 288)
     ]
     window = (start, T0)
-    times, totals, negatives, expected, step = content.series_bars(bins, window)
+    times, totals, negatives, expected, step, _ = content.series_bars(bins, window)
     shown = [b for b in bins if start <= b.start < T0]
     assert len(times) <= content.MAX_BARS and step == 6 * 3600
     assert sum(totals) == sum(b.total for b in shown)  # the same posts, in wider bars
@@ -97,8 +97,19 @@ def test_a_one_minute_series_is_titled_as_it_is_binned() -> None:
     from koubei.pipeline.index.queries import VolumeBin
 
     bins = [VolumeBin(T0 + timedelta(minutes=i), 2, 1) for i in range(30)]
-    *_, step = content.series_bars(bins, (T0, T0 + timedelta(minutes=30)))
+    *_, step, _ = content.series_bars(bins, (T0, T0 + timedelta(minutes=30)))
     assert step == 60 and content.step_words(step) == "1 分钟"
+
+
+def test_chart_bars_keep_the_posts_with_an_opinion_apart_from_bare_reposts() -> None:
+    """The share a chart draws is of the opinions, as the headline's; wider bars keep them."""
+    from koubei.pipeline.index.queries import VolumeBin
+
+    bins = [VolumeBin(T0 + timedelta(minutes=5 * i), 4, 1, no_opinion=2) for i in range(600)]
+    window = (T0, T0 + timedelta(minutes=5 * 600))
+    _, totals, negatives, _, step, opinions = content.series_bars(bins, window)
+    assert step == 900 and totals[0] == 12 and opinions[0] == 6 and negatives[0] == 3
+    assert sum(opinions) == 2 * 600 and bins[0].negative_share == 0.5
 
 
 def test_a_day_of_bare_reposts_shows_no_negative_share_rather_than_0_percent() -> None:
