@@ -27,9 +27,10 @@ DEFAULT_WAIT_S = 3600.0
 POLL_S = 0.2
 # The lock of everything that reads or writes the ledger, the dedup state, the spool and the
 # alert outbox: the flows' process → index → detect → deliver cycle, and the commands that do
-# part of it by hand (``koubei process``, ``koubei index load``, ``koubei index replay``). Two
-# at once would process the same landing files twice (racing on the dedup state), replay the
-# same spool file twice, or interleave their writes of the same posts.
+# part of it by hand (``koubei process``, ``koubei index load|replay|reindex``). Two at once
+# would process the same landing files twice (racing on the dedup state), replay the same spool
+# file twice, interleave their writes of the same posts, or write into a month a reindex has
+# write-blocked for its copy (spooling that month's documents).
 PIPELINE_LOCK = "pipeline"
 
 
@@ -126,6 +127,31 @@ def _say(message: str) -> None:
 
 
 @contextmanager
+def stage_lock_or_skip(
+    name: str, *, wait_s: float = DEFAULT_WAIT_S, skip_busy: bool = False
+) -> Iterator[str | None]:
+    """:func:`stage_lock`, or with ``skip_busy`` none at all if another run holds it.
+
+    Yields None holding the lock, or (``skip_busy``, the lock held elsewhere) the reason this
+    run leaves the stage alone, naming the run that holds it, said in the run's log too: what a
+    scheduled run puts in its outcome rather than queue behind a run still at work.
+    """
+    with ExitStack() as stack:
+        reason = None
+        try:
+            stack.enter_context(stage_lock(name, wait_s=0 if skip_busy else wait_s))
+        except StageBusy as exc:
+            if not skip_busy:
+                raise
+            reason = (
+                f"skipped {name!r}: its lock is held by {exc.holder}; that run is still at "
+                "work on it, so this one leaves it alone"
+            )
+            _say(reason)
+        yield reason
+
+
+@contextmanager
 def stage_locks(
     names: list[str], *, wait_s: float = DEFAULT_WAIT_S, skip_busy: bool = False
 ) -> Iterator[list[str]]:
@@ -140,14 +166,7 @@ def stage_locks(
     busy: list[str] = []
     with ExitStack() as stack:
         for name in sorted(set(names)):
-            try:
-                stack.enter_context(stage_lock(name, wait_s=0 if skip_busy else wait_s))
-            except StageBusy as exc:
-                if not skip_busy:
-                    raise
-                _say(
-                    f"skipped {name!r}: its lock is held by {exc.holder}; that run is still "
-                    "at work on it, so this one leaves it alone"
-                )
+            lock = stage_lock_or_skip(name, wait_s=wait_s, skip_busy=skip_busy)
+            if stack.enter_context(lock) is not None:
                 busy.append(name)
         yield busy

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.states import Completed, Failed
 
 from koubei import config as cfg
 from koubei import jsonl, paths, timeutil
-from koubei.flows.locks import PIPELINE_LOCK, stage_lock, stage_locks
-from koubei.flows.outcome import RunSummary, on_completed, on_failed, publish
+from koubei.flows.locks import PIPELINE_LOCK, stage_lock_or_skip, stage_locks
+from koubei.flows.outcome import RunSummary, final_state, on_completed, on_failed, publish
 from koubei.log import get_logger
 from koubei.pipeline import ledger
 
@@ -39,7 +38,7 @@ def replay_spool(prefix: str) -> dict[str, Any]:
     from koubei.pipeline.index.writer import replay_spool as replay
 
     report = replay(client_from_env(), prefix=prefix)
-    return {**_counts(report), **_dead_letters([report])}
+    return {**_counts(report), **_files([report])}
 
 
 @task
@@ -137,13 +136,19 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
         es.indices.refresh(index=f"{prefix}-posts*")
     if unreadable:
         totals["unreadable"] = unreadable
-    return {**totals, **_dead_letters(reports)}
+    return {**totals, **_files(reports)}
 
 
-def _dead_letters(reports: Iterable[Any]) -> dict[str, list[str]]:
-    """``{"dead_letters": [files]}`` of the reports that dead-lettered something, else {}."""
-    files = [str(r.dead_letter) for r in reports if r.failed and r.dead_letter]
-    return {"dead_letters": files} if files else {}
+#: The lists of files in an index report: named by the run (``RunSummary``), not counted.
+FILE_LISTS = ("dead_letters", "spool_files")
+
+
+def _files(reports: Iterable[Any]) -> dict[str, list[str]]:
+    """``{"dead_letters": [files], "spool_files": [files]}`` of the reports: every file each
+    wrote (a replay writes one per spool file it dead-letters from), each key only if any."""
+    reports = list(reports)
+    found = {key: [str(f) for r in reports for f in getattr(r, key)] for key in FILE_LISTS}
+    return {key: files for key, files in found.items() if files}
 
 
 @task
@@ -224,7 +229,7 @@ def _counts(report: Any) -> dict[str, int]:
     return {
         key: len(v) if isinstance(v, list) else v
         for key, v in data.items()
-        if isinstance(v, int | list)
+        if isinstance(v, int | list) and key not in FILE_LISTS
     }
 
 
@@ -256,17 +261,23 @@ def pipeline_cycle(
     progress: bool,
     process_workers: int | None,
     dask: str | None = None,
+    skip_busy: bool = False,
 ) -> None:
     """Process → index → detect → deliver, under the pipeline lock; fills ``summary``.
 
     ``dask``: process on a Dask cluster, ``"local"`` for a LocalCluster of ``process_workers``
     (default 2) processes, else a scheduler address (``koubei.flows.dask_process``).
+    ``skip_busy``: if another run holds the lock, do nothing and say why in ``summary.skipped``
+    (a scheduled run); else wait for it (a run by hand, ``koubei run``).
     """
     logger = get_run_logger()
     # Sources that name their own sentiment model (sources.yaml `sentiment_model`): read here,
     # so a missing model file stops the cycle before any work, naming the file and field.
     models = cfg.load_sources(config_dir).sentiment_models()
-    with stage_lock(PIPELINE_LOCK):
+    with stage_lock_or_skip(PIPELINE_LOCK, skip_busy=skip_busy) as skipped:
+        if skipped:
+            summary.skipped.append(skipped)
+            return
         if dask:
             from koubei.flows.dask_process import process_on_dask
 
@@ -287,6 +298,7 @@ def pipeline_cycle(
         else:
             replayed = replay_spool(prefix)
             summary.dead_letters += replayed.pop("dead_letters", [])
+            summary.spool_files += replayed.pop("spool_files", [])  # what it spooled again
             summary.replayed = replayed
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
@@ -294,6 +306,7 @@ def pipeline_cycle(
             for path in indexed.pop("unreadable", []):  # the run fails, and says which file
                 summary.errors.append(f"processed file not indexed: cannot read {path}")
             summary.dead_letters += indexed.pop("dead_letters", [])  # `koubei run` names them
+            summary.spool_files += indexed.pop("spool_files", [])
             summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]
@@ -309,19 +322,16 @@ def pipeline_cycle(
 
 
 def finish(flow_name: str, summary: RunSummary) -> Any:
-    # Flows return this state; Prefect makes it the run's final state and hands callers its
-    # data (the summary dict) on success, which is what the flows are annotated to return.
-    """Publish the run's artifact; a run that recorded errors ends Failed (with its summary).
+    """Publish the run's artifact and log its figures; the run's final state (to return).
 
-    Returning a Failed state rather than raising keeps the log to one line (no traceback for an
-    expected outage) while the ``on_failure`` hook still raises the on-call alert.
+    Failed with its errors, or Completed, named for what the run left undone (``Skipped``,
+    ``Dead-lettered``, ``Spooled``, see :func:`koubei.flows.outcome.final_state`). Returning a
+    Failed state rather than raising keeps the log to one line (no traceback for an expected
+    outage) while the ``on_failure`` hook still raises the on-call alert.
     """
     publish(flow_name, summary)
     get_run_logger().info(summary.line(flow_name))
-    data = summary.to_dict()
-    if summary.errors:
-        return Failed(message="; ".join(summary.errors), data=data)
-    return Completed(data=data)
+    return final_state(flow_name, summary)
 
 
 HOOKS: dict[str, Any] = {
@@ -391,12 +401,25 @@ def process_flow(
 ) -> dict[str, Any]:
     """Process every pending landing file, index, detect and deliver alerts (all brands).
 
-    ``dask`` processes on a Dask cluster: ``"local"`` or a scheduler address."""
+    ``dask`` processes on a Dask cluster: ``"local"`` or a scheduler address.
+
+    Another run at work on the pipeline (the previous tick's still running, a ``koubei run``,
+    ``koubei process`` or ``koubei index load`` by hand): this run does nothing and ends
+    Completed named ``Skipped``, the reason (who holds the lock) its message and in its log.
+    Waiting, runs piled up one per tick behind a long one, each failing after an hour's wait
+    with an alert for nothing wrong; the next tick takes up whatever is pending."""
     from koubei.pipeline.index.client import index_prefix
 
     summary = RunSummary()
     pipeline_cycle(
-        summary, config_dir, prefix or index_prefix(), as_of, progress, process_workers, dask
+        summary,
+        config_dir,
+        prefix or index_prefix(),
+        as_of,
+        progress,
+        process_workers,
+        dask,
+        skip_busy=True,
     )
     return finish("koubei-process", summary)
 

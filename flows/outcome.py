@@ -46,6 +46,10 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
     # the files holding this run's dead-lettered documents, each with its reason
     dead_letters: list[str] = field(default_factory=list)
+    # the spool files holding this run's documents Elasticsearch did not take (replayed later)
+    spool_files: list[str] = field(default_factory=list)
+    # why the run left a stage alone (another run holds its lock), see flows/locks.py
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +89,53 @@ class RunSummary:
             f"dead-lettered {f['dead_lettered']}, spooled {f['spooled']}; "
             f"alerts sent {f['alerts_sent']}"
         )
+
+    def notices(self, command: str) -> list[str]:
+        """The lines saying what this run sent to Elasticsearch and did not index, naming the
+        files (``koubei index load``'s wording): dead-lettered, then spooled. Any of them makes
+        ``koubei run`` exit 1 and names the flow run's final state (:func:`final_state`)."""
+        from koubei.pipeline.index.spool import dead_letter_notice, spool_notice
+
+        f = self.figures()
+        lines = []
+        if f["dead_lettered"]:
+            files = self.dead_letters
+            lines.append(dead_letter_notice(command, f["dead_lettered"], f["sent"], files))
+        if f["spooled"]:
+            lines.append(spool_notice(command, f["spooled"], f["sent"], self.spool_files))
+        return lines
+
+
+#: The names of a flow run's final state (type COMPLETED) when it did not do everything: the
+#: Prefect UI shows the name on the run (its colour follows the type), and its runs list can be
+#: filtered by it; the message says what and where.
+SKIPPED, DEAD_LETTERED, SPOOLED = "Skipped", "Dead-lettered", "Spooled"
+
+
+def final_state(flow_name: str, summary: RunSummary) -> Any:
+    """The flow run's final state, which the flows return (Prefect makes a returned state the
+    run's final state, and hands callers its data, the summary dict, on success).
+
+    * errors: Failed, the errors as its message (the ``on_failure`` hook alerts on-call);
+    * a stage left to another run (``skipped``): Completed named ``Skipped``, the reason;
+    * documents dead-lettered or spooled: Completed named ``Dead-lettered`` or ``Spooled``, the
+      lines ``koubei run`` prints as its message. Completed, not Failed: every stage ran and
+      nothing is lost (the documents are on disk with their reasons, or replayed next cycle),
+      so it is no operational incident, but no plain green Completed either;
+    * else Completed.
+    """
+    from prefect.states import Completed, Failed
+
+    data = summary.to_dict()
+    if summary.errors:
+        return Failed(message="; ".join(summary.errors), data=data)
+    if summary.skipped:
+        return Completed(name=SKIPPED, message="; ".join(summary.skipped), data=data)
+    notices = summary.notices(flow_name)
+    if notices:
+        name = DEAD_LETTERED if summary.figures()["dead_lettered"] else SPOOLED
+        return Completed(name=name, message="; ".join(notices), data=data)
+    return Completed(data=data)
 
 
 class RunFailed(RuntimeError):

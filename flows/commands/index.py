@@ -110,44 +110,45 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
         for status in templates.template_status(es, prefix):
             print(json.dumps({**status.__dict__, "current": status.current}, ensure_ascii=False))
         return 0
-    if args.action in ("load", "replay"):
-        from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
 
-        # Both write the posts indices, the spool and the dead letters, as the flows' cycle does
-        # (``koubei run``, ``koubei serve``): wait for a run at work (the wait names it), then go.
-        # A cycle replays the spool first thing: two replays at once sent each file twice and
-        # the second failed on the file the first had deleted. A load took no lock: its writes
-        # interleaved with a cycle's or another load's (an older copy of a post written after
-        # the newer one was checked, its spool beside the replay's).
-        with stage_lock(PIPELINE_LOCK):
-            if args.action == "load":
-                report = writer.index_records(
-                    es, _records(args.files), prefix=prefix, progress=args.progress
-                )
-            else:
-                report = writer.replay_spool(es, prefix)
-    else:
-        migrated = migrate.reindex(es, prefix)
-        for item in migrated:
-            print(json.dumps(item.__dict__))
-        print(f"{len(migrated)} index(es) migrated")
-        return 0
+    # Load, replay and reindex write the posts indices (and the first two the spool and the
+    # dead letters), as the flows' cycle does (``koubei run``, ``koubei serve``): wait for a run
+    # at work (the wait names it), then go. A cycle replays the spool first thing: two replays
+    # at once sent each file twice and the second failed on the file the first had deleted. A
+    # load took no lock: its writes interleaved with a cycle's or another load's (an older copy
+    # of a post written after the newer one was checked, its spool beside the replay's). A
+    # reindex took none either: a cycle indexing while it copied a month met the write block
+    # it puts on that month's index and spooled the month's documents; now each waits for the
+    # other, with the same line naming the holder.
+    with stage_lock(PIPELINE_LOCK):
+        if args.action == "reindex":
+            migrated = migrate.reindex(es, prefix)
+            for item in migrated:
+                print(json.dumps(item.__dict__))
+            print(f"{len(migrated)} index(es) migrated")
+            return 0
+        if args.action == "load":
+            report = writer.index_records(
+                es, _records(args.files), prefix=prefix, progress=args.progress
+            )
+        else:
+            report = writer.replay_spool(es, prefix)
     print(json.dumps(report.as_dict(), ensure_ascii=False))
-    return _partial(f"koubei index {args.action}", report)
+    return _partial(f"koubei index {args.action}", report, prefix)
 
 
-def _partial(command: str, report: IndexReport) -> int:
+def _partial(command: str, report: IndexReport, prefix: str) -> int:
     """A load or replay that left documents out says so on stderr and exits 1 (it was 0 for
-    dead letters, so a script could not tell a partial load from a whole one)."""
-    if report.failed:
-        from koubei.pipeline.index.spool import dead_letter_notice
+    dead letters, so a script could not tell a partial load from a whole one): dead-lettered
+    (refused for good) or spooled (not taken now: nothing lost, not indexed yet), each line
+    naming its files. ``koubei run`` follows the same rule (``RunSummary.notices``)."""
+    from koubei.pipeline.index.spool import dead_letter_notice, spool_notice
 
-        files = [report.dead_letter] if report.dead_letter else []
-        print(dead_letter_notice(command, report.failed, report.sent, files), file=sys.stderr)
+    if report.failed:
+        notice = dead_letter_notice(command, report.failed, report.sent, report.dead_letters)
+        print(notice, file=sys.stderr)
     if report.spooled:
-        print(
-            f"{command}: {report.spooled} of {report.sent} document(s) spooled: Elasticsearch "
-            "did not take them now; `koubei index replay` sends them",
-            file=sys.stderr,
-        )
+        notice = spool_notice(command, report.spooled, report.sent, report.spool_files, prefix)
+        print(notice, file=sys.stderr)
     return 0 if report.ok else 1

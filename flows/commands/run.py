@@ -70,32 +70,27 @@ def run(args: argparse.Namespace) -> int:
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
-    dead_lettered = None
+    notices: list[str] = []
     if isinstance(result, dict):
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-        dead_lettered = _dead_lettered(result)
-    if dead_lettered:
-        # As `koubei index load` does: a cycle that left documents out is no clean run (it
-        # exited 0, the count only in the summary, so a script took a partial cycle for whole).
-        print(dead_lettered, file=sys.stderr)
+        notices = _notices(result)
+    # As `koubei index load` does: a cycle that sent documents to Elasticsearch and did not
+    # index them all is no clean run, whether they were dead-lettered (refused for good) or
+    # spooled (the node gone mid-run: nothing lost, but not indexed). It exited 0 for either
+    # (the figures only in the summary), so a script took a partial cycle for a whole one.
+    for line in notices:
+        print(line, file=sys.stderr)
     if state.is_completed():
-        return 1 if dead_lettered else 0
+        return 1 if notices else 0
     # One line, no traceback: the summary above says what did get done.
     reason = state.message or (f"{type(result).__name__}: {result}" if result else state.name)
     print(f"run failed: {reason}", file=sys.stderr)
     return 1
 
 
-def _dead_lettered(result: dict[str, Any]) -> str | None:
-    """The dead-letter line of a run's summary (``koubei index load``'s wording), or None."""
+def _notices(result: dict[str, Any]) -> list[str]:
+    """The dead-letter and spool lines of a run's summary (``koubei index load``'s wording)."""
     from koubei.flows.outcome import RunSummary
-    from koubei.pipeline.index.spool import dead_letter_notice
 
     fields = {k: v for k, v in result.items() if k in RunSummary.__dataclass_fields__}
-    summary = RunSummary(**fields)
-    figures = summary.figures()
-    if not figures["dead_lettered"]:
-        return None
-    return dead_letter_notice(
-        "koubei run", figures["dead_lettered"], figures["sent"], summary.dead_letters
-    )
+    return RunSummary(**fields).notices("koubei run")

@@ -81,7 +81,10 @@ class IndexReport:
     spooled: int = 0
     retries: int = 0
     seconds: float = 0.0
-    dead_letter: Path | None = None
+    dead_letter: Path | None = None  # the first of ``dead_letters``
+    # Every dead-letter file written: a file of bad lines and one of refused documents for one
+    # input, one of each per spool file replayed. Naming only the first hid the others.
+    dead_letters: list[Path] = field(default_factory=list)
     spool_files: list[Path] = field(default_factory=list)
     # The cluster was unreachable or kept refusing (retries used up, credentials refused): what
     # was spooled was spooled for that, not only refused for the cluster's state (a closed
@@ -100,6 +103,7 @@ class IndexReport:
         for name in ("sent", "created", "updated", "failed", "spooled", "retries", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dead_letter = self.dead_letter or other.dead_letter
+        self.dead_letters += [p for p in other.dead_letters if p not in self.dead_letters]
         self.spool_files += other.spool_files
         self.unavailable = self.unavailable or other.unavailable
 
@@ -113,5 +117,6 @@ class IndexReport:
             "retries": self.retries,
             "seconds": round(self.seconds, 3),
             "dead_letter": str(self.dead_letter) if self.dead_letter else None,
+            "dead_letters": [str(p) for p in self.dead_letters],
             "spool_files": [str(p) for p in self.spool_files],
         }

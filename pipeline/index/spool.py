@@ -143,6 +143,8 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
         report.sent += dead.count
         report.failed += dead.count
         report.dead_letter = report.dead_letter or dead.path
+        if dead.path is not None and dead.path not in report.dead_letters:
+            report.dead_letters.append(dead.path)
 
     try:
         report = index_records(es, readable_records(path, dead), prefix=prefix, **options)
@@ -156,13 +158,42 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
     return report
 
 
+#: How many files a notice names before it counts the rest ("and 4 more in <folder>").
+NAMED_FILES = 3
+
+
+def name_files(files: Iterable[Path | str], folder: Path) -> str:
+    """The files, each once, in order: all of them up to :data:`NAMED_FILES`, else the first
+    ones and how many more there are in ``folder``; ``folder`` itself when there are none."""
+    unique = list(dict.fromkeys(str(f) for f in files))
+    if not unique:
+        return str(folder)
+    named = ", ".join(unique[:NAMED_FILES])
+    more = len(unique) - NAMED_FILES
+    return f"{named} and {more} more in {folder}" if more > 0 else named
+
+
 def dead_letter_notice(command: str, failed: int, sent: int, files: Iterable[Path | str]) -> str:
     """The line a command ends with when documents were dead-lettered (it then exits 1):
     ``koubei index load|replay`` and ``koubei run`` say it alike, naming the files."""
-    named = ", ".join(dict.fromkeys(str(f) for f in files)) or str(dead_letter_dir())
     return (
         f"{command}: {failed} of {sent} document(s) dead-lettered: Elasticsearch refused them "
-        f"(each with its reason in {named}); fix those records and load them again"
+        f"(each with its reason in {name_files(files, dead_letter_dir())}); "
+        "fix those records and load them again"
+    )
+
+
+def spool_notice(
+    command: str, spooled: int, sent: int, files: Iterable[Path | str], prefix: str | None = None
+) -> str:
+    """The line a command ends with when documents were spooled (it then exits 1): nothing is
+    lost, but they are not indexed yet. ``koubei index load|replay`` and ``koubei run`` say it
+    alike, naming the spool files."""
+    folder = spool_dir(prefix) if prefix else paths.state_dir("spool")
+    return (
+        f"{command}: {spooled} of {sent} document(s) spooled, not indexed: Elasticsearch did "
+        f"not take them now (kept in {name_files(files, folder)}); the next cycle "
+        "or `koubei index replay` sends them"
     )
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
+
+from koubei import paths
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +19,12 @@ def prefect_server() -> Iterator[None]:
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         with prefect_test_harness(server_startup_timeout=120):
             yield
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, koubei_home: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped config, its webhook channel's secret set (its URL is the test's)."""
+    folder = tmp_path / "config"
+    shutil.copytree(paths.CONFIG_DIR, folder)
+    monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "s3cret")
+    return folder

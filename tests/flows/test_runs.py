@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -19,7 +18,7 @@ from elasticsearch import Elasticsearch
 from koubei import jsonl, paths
 from koubei.demo.receiver import start_receiver
 from koubei.flows.cli import main
-from koubei.flows.monitor import process_flow
+from koubei.flows.monitor import monitor, process_flow
 from koubei.model import make_id
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -52,14 +51,6 @@ def land(records: int = len(TEXTS)) -> Path:
         ),
     )
     return path
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, koubei_home: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "config"
-    shutil.copytree(paths.CONFIG_DIR, folder)
-    monkeypatch.setenv("KOUBEI_WEBHOOK_SECRET", "s3cret")
-    return folder
 
 
 def test_es_down_ends_fast_with_a_summary_and_one_line(
@@ -133,7 +124,11 @@ def test_a_run_that_dead_letters_exits_1_naming_the_dead_letter_file(
     assert code == 1
 
 
-def test_overlapping_runs_are_serialised(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_overlapping_runs_by_hand_are_serialised(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `koubei run` (the monitor flow) waits for a run at work; a scheduled process run skips
+    # (test_run_outcomes.py).
     import koubei.pipeline.process as process
 
     monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
@@ -154,7 +149,9 @@ def test_overlapping_runs_are_serialised(config_dir: Path, monkeypatch: pytest.M
     states: list[Any] = []
 
     def run() -> None:
-        states.append(process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True))
+        states.append(
+            monitor(config_dir=config_dir, as_of=AS_OF, do_crawl=False, return_state=True)
+        )
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -189,8 +186,8 @@ def test_a_run_waiting_for_another_says_so_in_its_own_log(
     holder.start()
     held.wait(10)
     threading.Timer(3.0, release.set).start()
-    try:
-        state = process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True)
+    try:  # `koubei run`'s flow: by hand, it waits (a scheduled process run skips)
+        state = monitor(config_dir=config_dir, as_of=AS_OF, do_crawl=False, return_state=True)
     finally:
         release.set()
         holder.join(10)
@@ -227,7 +224,10 @@ def run_log(state: Any) -> list[str]:
 
     for _ in range(40):  # the run's log reaches the server in batches, shortly after the run
         lines = asyncio.run(read())
-        if any(line.startswith(("koubei-process:", "koubei-crawl:")) for line in lines):
+        if any(
+            line.startswith(("koubei-process:", "koubei-crawl:", "koubei-monitor:"))
+            for line in lines
+        ):
             break
         time.sleep(0.25)
     return lines

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -192,6 +194,50 @@ def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
     assert "dead-lettered" not in again.stderr
 
 
+@contextmanager
+def pipeline_lock_held(args: list[str], env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Run ``koubei ARGS`` while this process holds the pipeline lock (a cycle at work): inside
+    the block it has said that it waits, naming the holder, and is still waiting; after the
+    block (the lock released) the dict holds its ``returncode``, ``out`` and ``err`` lines."""
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:  # a cycle at work on the same state, in this process
+        with stage_lock(PIPELINE_LOCK):
+            held.set()
+            release.wait(120)
+
+    holder = threading.Thread(target=other_run)
+    holder.start()
+    run: dict[str, Any] = {"err": []}
+    try:
+        assert held.wait(10)
+        command = [str(Path(sys.executable).parent / "koubei"), *args]
+        proc = subprocess.Popen(command, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        assert proc.stderr is not None and proc.stdout is not None
+        err = run["err"]
+        reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
+        reader.start()
+        for _ in range(600):  # until it says it waits, or it ends without waiting (the bug)
+            if proc.poll() is not None or any("waiting for the 'pipeline' lock" in e for e in err):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, f"ran while the pipeline lock was held: {err}"
+        (waiting,) = [e for e in err if "waiting for the 'pipeline' lock" in e]
+        assert f"held by pid {os.getpid()}, since " in waiting
+        yield run
+    finally:
+        release.set()
+        holder.join(10)
+    run["out"] = proc.stdout.read()  # stderr is the reader's
+    proc.wait(120)
+    reader.join(10)
+    run["returncode"] = proc.returncode
+    assert any("took the 'pipeline' lock after waiting" in e for e in err), err
+
+
 def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
     es: Elasticsearch,
     es_url: str,
@@ -203,49 +249,37 @@ def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
     """`index load` took no lock: it wrote the posts, spool and dead letters while a cycle
     (``koubei run``/``serve``, ``koubei process``, ``index replay``) or another load did the
     same. Now it waits for the pipeline lock, saying who holds it, and loads once it is free."""
-    import threading
-
-    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
-
     landing = tmp_path / "posts.jsonl"
     write_atomic(landing, (make_record(i) for i in range(20)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
     env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
-    held, release = threading.Event(), threading.Event()
-
-    def other_run() -> None:  # a cycle at work on the same state, in this process
-        with stage_lock(PIPELINE_LOCK):
-            held.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=other_run)
-    holder.start()
-    try:
-        assert held.wait(10)
-        command = [str(Path(sys.executable).parent / "koubei"), "index", "load", str(landing)]
-        load = subprocess.Popen([*command, "--prefix", index_prefix], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        assert load.stderr is not None
-        err: list[str] = []
-        reader = threading.Thread(target=lambda: err.extend(iter(load.stderr.readline, "")))
-        reader.start()
-        for _ in range(600):  # until it says it waits, or it ends without waiting (the bug)
-            if load.poll() is not None or any("waiting for the 'pipeline' lock" in e for e in err):
-                break
-            time.sleep(0.2)
-        assert load.poll() is None, f"loaded while the pipeline lock was held: {err}"
-        (waiting,) = [e for e in err if "waiting for the 'pipeline' lock" in e]
-        assert f"held by pid {os.getpid()}, since " in waiting
+    with pipeline_lock_held(["index", "load", str(landing), "--prefix", index_prefix], env) as run:
         templates_only = es.count(index=f"{index_prefix}-posts", ignore_unavailable=True)
         assert templates_only.get("count", 0) == 0  # nothing written while it waits
-    finally:
-        release.set()
-        holder.join(10)
-    assert load.stdout is not None
-    out = load.stdout.read()  # stderr is the reader's
-    load.wait(120)
-    reader.join(10)
-    assert load.returncode == 0, err
-    report = json.loads(out.strip().splitlines()[-1])
+    assert run["returncode"] == 0, run["err"]
+    report = json.loads(run["out"].strip().splitlines()[-1])
     assert (report["sent"], report["created"], report["failed"]) == (20, 20, 0)
-    assert any("took the 'pipeline' lock after waiting" in e for e in err), err
+
+
+def test_reindex_waits_for_the_pipeline_lock_and_names_its_holder(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """`index reindex` took no lock: a cycle indexing while it copied a month met the write
+    block it puts on the month's index and spooled that month's documents. Now it waits for
+    the pipeline lock as `index load` does, with the same line naming the holder."""
+    landing = tmp_path / "posts.jsonl"
+    write_atomic(landing, [make_record(1)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
+    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
+                    es_url=es_url, home=koubei_home)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    with pipeline_lock_held(["index", "reindex", "--prefix", index_prefix], env) as run:
+        pass
+    assert run["returncode"] == 0, run["err"]
+    assert run["out"].strip().splitlines()[-1] == "0 index(es) migrated"
