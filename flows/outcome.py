@@ -43,6 +43,8 @@ class RunSummary:
     blind_brands: list[str] = field(default_factory=list)
     # per brand, per source: how fresh its data was (flows.detect.source_freshness)
     freshness: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # documents the daily flow wrote to <prefix>-accounts and <prefix>-cascades
+    spread_docs: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     # the files holding this run's dead-lettered documents, each with its reason
     dead_letters: list[str] = field(default_factory=list)
