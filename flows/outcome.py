@@ -104,6 +104,7 @@ def publish(flow_name: str, summary: RunSummary) -> None:
     figures = summary.figures()
     rows: list[dict[str, Any]] = [{"figure": k, "value": v} for k, v in figures.items()]
     rows += [{"figure": f"crawled:{k}", "value": v} for k, v in summary.crawled.items()]
+    rows += [{"figure": f"indexed:{k}", "value": v} for k, v in summary.spread_docs.items()]
     rows += [{"figure": "error", "value": e} for e in summary.errors]
     create_table_artifact(
         key=f"koubei-{flow_name.removeprefix('koubei-')}",

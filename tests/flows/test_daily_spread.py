@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import date
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -19,6 +22,21 @@ from tests.analysis.spread.incident import incident
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 DAY = date(2026, 11, 25)  # the incident's day (Asia/Shanghai)
+
+
+def _artifact(state: Any) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+            return await client.read_artifacts(flow_run_filter=flow_runs)
+
+    (artifact,) = asyncio.run(read())
+    assert artifact.key == "koubei-daily-report"
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
 
 
 def _ids(es: Elasticsearch, index: str) -> set[str]:
@@ -60,8 +78,13 @@ def test_daily_report_indexes_accounts_and_cascades_once(
     # re-run; the rest are overwritten in place, not added again.
     stale = {"id": f"{DAY}:鲜牧:all:u-gone", "day": DAY.isoformat(), "brand": "鲜牧", "rank": 99}
     es.index(index=accounts_index, id=stale["id"], document=stale, refresh=True)
-    second = daily_report(config_dir=config_dir, prefix=index_prefix, day=DAY)
+    state = daily_report(config_dir=config_dir, prefix=index_prefix, day=DAY, return_state=True)
+    second = state.result()
     assert second["spread_docs"] == first["spread_docs"]
+    # The run's artifact in the Prefect UI says so too.
+    figures = {row["figure"]: row["value"] for row in _artifact(state)}
+    assert figures["indexed:accounts"] == len(want_accounts)
+    assert figures["indexed:cascades"] == len(want_cascades)
     assert _ids(es, accounts_index) == want_accounts
     assert _ids(es, cascades_index) == want_cascades
     assert es.count(index=cascades_index)["count"] == len(want_cascades)
