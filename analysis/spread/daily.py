@@ -4,9 +4,10 @@ The morning flow (``koubei-daily-report``, ``koubei report daily``) calls :func:
 after the brief, so Kibana's ``<prefix>-accounts`` and ``<prefix>-cascades`` hold what the
 spread analysis says of the posts: the day's key accounts of every brand
 (:func:`~koubei.analysis.spread.accounts.accounts_for_period`), and every cascade of the brand
-with posts in the :data:`CASCADE_DAYS` days up to the day's end
-(:func:`~koubei.analysis.spread.evidence.cascade_documents`). Both are keyed by id (a cascade
-by its root's), so a re-run, or the next day's run over a cascade still growing, overwrites.
+with posts in the :data:`CASCADE_DAYS` days up to the day's end, built whole (its posts from
+before those days too; :func:`~koubei.analysis.spread.evidence.cascade_documents`). Both are
+keyed by id (a cascade by its root's), so a re-run, or the next day's run over a cascade still
+growing, overwrites.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from koubei.analysis.spread.accounts import accounts_for_period
 from koubei.analysis.spread.cascade import build_cascades, parse_time
 from koubei.analysis.spread.evidence import cascade_documents
+from koubei.analysis.spread.measures import cascade_roots
 from koubei.log import get_logger
 from koubei.timeutil import DEFAULT_TZ
 
@@ -58,8 +60,40 @@ def day_documents(
     of_day = [r for r in posts if (t := parse_time(r.get("created_at"))) and start <= t < end]
     return {
         "accounts": accounts_for_period(of_day, brand=brand, day=day.isoformat()),
-        "cascades": cascade_documents(build_cascades(posts), brand=brand),
+        "cascades": cascade_documents(
+            _whole_cascades(es, prefix, brand, posts, end, max_posts), brand=brand
+        ),
     }
+
+
+def _whole_cascades(
+    es: Any, prefix: str, brand: str, posts: list[dict[str, Any]], end: datetime, max_posts: int
+) -> Any:
+    """The cascades of ``posts``, each with its posts from before the window too.
+
+    A cascade whose root is older than the window would otherwise be built from its recent
+    reposts alone (the root a placeholder) and, under the root's id, overwrite the whole
+    cascade written on an earlier day with that fragment.
+    """
+    from koubei.pipeline.index.queries import post_filters, scan_posts
+
+    G = build_cascades(posts)
+    missing = [
+        str(root)
+        for root in cascade_roots(G)
+        if G.out_degree(root) > 0 and G.nodes[root].get("placeholder")
+    ]
+    if not missing:
+        return G
+    query = {
+        "bool": {
+            "filter": post_filters(brand=brand, end=end),
+            "should": [{"terms": {field: missing}} for field in ("id", "root_id")],
+            "minimum_should_match": 1,
+        }
+    }
+    # A post in both lists counts once (build_cascades keeps one copy per id).
+    return build_cascades(posts + scan_posts(es, prefix, query, max_docs=max_posts))
 
 
 def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadReport:
