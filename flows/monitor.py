@@ -161,6 +161,15 @@ def detect_and_alert(
 
 
 @task(retries=1, retry_delay_seconds=10)
+def index_spread(prefix: str, brands: list[str], day: date) -> dict[str, Any]:
+    """The day's key accounts and the week's cascades of each brand, into their indices."""
+    from koubei.analysis.spread.daily import index_day
+    from koubei.pipeline.index.client import client_from_env
+
+    return asdict(index_day(client_from_env(), prefix, brands, day))
+
+
+@task(retries=1, retry_delay_seconds=10)
 def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     from koubei.analysis.alerts.channels import build_channels
     from koubei.analysis.alerts.history import write_history
@@ -429,26 +438,39 @@ def daily_report(
     config_dir: Path = paths.CONFIG_DIR, prefix: str | None = None, day: date | None = None
 ) -> dict[str, Any]:
     """The morning brief (09:00 Asia/Shanghai): yesterday's brief of every configured brand
-    against its competitors, written under the reports folder (``koubei report daily``)."""
+    against its competitors, written under the reports folder (``koubei report daily``); then
+    each brand's key accounts of that day and cascades of the week before it, indexed into
+    ``<prefix>-accounts`` and ``<prefix>-cascades`` for Kibana."""
     from koubei.analysis.reports.gather import write_daily_brief
     from koubei.pipeline.index.client import client_from_env, index_prefix
 
     now = timeutil.now()
     day = day or (now.astimezone(timeutil.DEFAULT_TZ) - timedelta(days=1)).date()
+    prefix = prefix or index_prefix()
     alerts = cfg.load_alerts(config_dir)
+    brands = cfg.load_brands(config_dir)
     path = write_daily_brief(
         client_from_env(),
-        prefix or index_prefix(),
+        prefix,
         paths.state_dir("alerts") / "alerts.db",
         day,
-        brands=cfg.load_brands(config_dir),
+        brands=brands,
         kibana_url=alerts.kibana_url,
         reports_url=alerts.reports_url,
         now=now,
     )
-    get_run_logger().info(f"daily brief for {day}: {path}")
+    logger = get_run_logger()
+    logger.info(f"daily brief for {day}: {path}")
     summary = RunSummary()
     summary.reports = {"daily": [str(path)]}
+    spread = index_spread(prefix, [b.name for b in brands.brands], day)
+    summary.spread_docs = spread["written"]
+    # A refused document fails the run (and alerts), naming it: the next run writes it again.
+    summary.errors += [f"spread document not indexed: {e}" for e in spread["errors"]]
+    logger.info(
+        f"spread documents for {day}: {spread['written']['accounts']} accounts, "
+        f"{spread['written']['cascades']} cascades"
+    )
     return finish("koubei-daily-report", summary)
 
 

@@ -43,6 +43,8 @@ class RunSummary:
     blind_brands: list[str] = field(default_factory=list)
     # per brand, per source: how fresh its data was (flows.detect.source_freshness)
     freshness: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # documents the daily flow wrote to <prefix>-accounts and <prefix>-cascades
+    spread_docs: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     # the files holding this run's dead-lettered documents, each with its reason
     dead_letters: list[str] = field(default_factory=list)
@@ -153,6 +155,7 @@ def publish(flow_name: str, summary: RunSummary) -> None:
     figures = summary.figures()
     rows: list[dict[str, Any]] = [{"figure": k, "value": v} for k, v in figures.items()]
     rows += [{"figure": f"crawled:{k}", "value": v} for k, v in summary.crawled.items()]
+    rows += [{"figure": f"indexed:{k}", "value": v} for k, v in summary.spread_docs.items()]
     rows += [{"figure": "error", "value": e} for e in summary.errors]
     create_table_artifact(
         key=f"koubei-{flow_name.removeprefix('koubei-')}",

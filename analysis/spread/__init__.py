@@ -11,10 +11,12 @@ Entry points other stages call::
     from koubei.analysis.spread.measures import cascade_events        # -> cascade_series(...)
     from koubei.analysis.spread.accounts import accounts_for_period   # -> <prefix>-accounts
     from koubei.pipeline.index.queries import fetch_cascade           # one cascade from ES
+    from koubei.analysis.spread.daily import index_day                # the daily flow's indexing
 
 Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``forest`` (the state of one
 build: hop lookups, parent proposals, cycle-free linking), ``virality`` (linear-time
 structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``
 (source estimators and their evaluation), ``accounts`` (roles and scores), ``coordination``
-(水军 detection), ``themes`` (complaint clusters), ``pictures`` (PNGs), ``evidence``.
+(水军 detection), ``themes`` (complaint clusters), ``pictures`` (PNGs), ``evidence``, ``daily``
+(each brand's accounts and cascades of a day, for their indices).
 """

@@ -72,6 +72,7 @@ def run_daily(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
     from koubei.analysis.reports.gather import write_daily_brief
+    from koubei.analysis.spread.daily import index_day
 
     es, prefix, brands, alerts = _setup(args)
     now = timeutil.now()
@@ -89,8 +90,17 @@ def run_daily(args: argparse.Namespace) -> int:
         )
     except NotFoundError:
         raise _no_index(prefix) from None
+    # As the koubei-daily-report deployment does: the day's spread documents for Kibana.
+    spread = index_day(es, prefix, [b.name for b in brands.brands], day)  # type: ignore[attr-defined]
+    for error in spread.errors:
+        print(f"koubei report daily: spread document not indexed: {error}", file=sys.stderr)
+    print(
+        f"indexed {spread.written['accounts']} account and "
+        f"{spread.written['cascades']} cascade documents"
+    )
+    # The brief's file and address last: scripts read the last two lines.
     print(f"{path}\n{_public_url(alerts, path)}")
-    return 0
+    return 1 if spread.errors else 0
 
 
 def run_incident(args: argparse.Namespace) -> int:

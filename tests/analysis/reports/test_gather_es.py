@@ -155,7 +155,7 @@ def test_incident_page_and_daily_brief_from_the_index(
 
 
 def test_report_cli_writes_the_brief_and_names_it(
-    es_url: str, loaded: str, koubei_home: str, tmp_path: Path
+    es: Elasticsearch, es_url: str, loaded: str, koubei_home: str, tmp_path: Path
 ) -> None:
     config_dir = tmp_path / "config"
     config_dir.mkdir()
@@ -175,6 +175,11 @@ def test_report_cli_writes_the_brief_and_names_it(
     path, url = out.stdout.strip().splitlines()[-2:]
     assert Path(path).is_file()
     assert url == f"http://phone.example/reports/daily/{T0.date().isoformat()}.html"
+    # The day's spread documents too, as the daily deployment writes them (koubei-daily-report).
+    accounts = es.count(index=f"{loaded}-accounts")["count"]  # both brands' accounts of the day
+    assert es.get(index=f"{loaded}-cascades", id="weibo:1")["_source"]["brand"] == "鲜牧"
+    cascades = es.count(index=f"{loaded}-cascades")["count"]
+    assert accounts and f"indexed {accounts} account and {cascades} cascade documents" in out.stdout
     missing = subprocess.run(
         [sys.executable, "-m", "koubei.flows.cli", "report", "incident", "999",
          "--config-dir", str(config_dir), "--prefix", loaded],

@@ -11,8 +11,9 @@ import pytest
 import koubei.analysis.spread
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(koubei.analysis.spread.__path__))
-# Modules whose functions need a live server have their tests beside the CLI instead.
-SERVER_MODULES = {"fetch"}
+# Modules whose functions need a live server have their tests beside the CLI instead
+# (``daily``: tests/flows/test_daily_spread.py, tests/analysis/reports/test_gather_es.py).
+SERVER_MODULES = {"daily", "fetch"}
 
 
 @pytest.mark.parametrize("name", MODULES)

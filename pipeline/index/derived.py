@@ -1,0 +1,84 @@
+"""Write documents derived from the posts (``<prefix>-cascades``, ``<prefix>-accounts``) by id.
+
+Posts have their own writer (:mod:`koubei.pipeline.index.writer`: months, upserts, spool);
+derived documents are rebuilt from the posts on every run, so each is a plain ``index`` of
+its whole body under its own ``id``: a re-run overwrites, never duplicates, and a run that
+failed is mended by running it again (nothing to spool). A refused item is reported with the
+document's id and the cluster's reason, as the posts writer dead-letters one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from koubei.log import get_logger
+from koubei.pipeline.index.templates import kind_index
+
+__all__ = ["DerivedReport", "write_documents"]
+
+log = get_logger(__name__)
+
+#: Most documents one ``replace`` set may leave behind (a brand's day holds the top 50 accounts).
+REPLACE_MAX = 10_000
+
+
+@dataclass
+class DerivedReport:
+    """What :func:`write_documents` did: documents written, and each refused one."""
+
+    written: int = 0
+    removed: int = 0
+    # "<index> <id>: <reason>", one per refused document
+    errors: list[str] = field(default_factory=list)
+
+
+def _reason(item: dict[str, Any]) -> tuple[str, str]:
+    """The id and reason of a failed item of a bulk answer (``{"index": {...}}``)."""
+    answer = next(iter(item.values()))
+    error = answer.get("error")
+    if isinstance(error, dict):
+        text = f"{error.get('type')}: {error.get('reason')}"
+    else:
+        text = str(error or f"HTTP {answer.get('status')}")
+    return str(answer.get("_id")), text
+
+
+def write_documents(
+    es: Elasticsearch,
+    prefix: str,
+    kind: str,
+    docs: list[dict[str, Any]],
+    *,
+    replace: dict[str, Any] | None = None,
+) -> DerivedReport:
+    """Index ``docs`` into ``<prefix>-<kind>``, ``_id = doc["id"]``, and refresh it.
+
+    ``replace``: a query covering the set these documents replace (one brand's accounts of one
+    day); the documents it matches that are not among ``docs`` are deleted, so an account that
+    left the day's ranking on a re-run (late posts) does not stay in it. Nothing is deleted when
+    a document was refused (the old copy is better than none).
+    """
+    index = kind_index(prefix, kind)
+    actions = [{"_op_type": "index", "_index": index, "_id": d["id"], "_source": d} for d in docs]
+    report = DerivedReport()
+    if actions:
+        written, failed = helpers.bulk(es, actions, raise_on_error=False, stats_only=False)
+        report.written = int(written)
+        for item in failed if isinstance(failed, list) else []:
+            doc_id, reason = _reason(item)
+            log.error("derived document not indexed", index=index, id=doc_id, reason=reason)
+            report.errors.append(f"{index} {doc_id}: {reason}")
+    if replace is not None and not report.errors:
+        kept = {"ids": {"values": [str(d["id"]) for d in docs]}}
+        stale = {"bool": {"filter": [replace], "must_not": [kept]}}
+        # Search, then delete by id: the bundled node has no reindex module (_delete_by_query).
+        hits = es.search(index=index, query=stale, size=REPLACE_MAX, source=False)["hits"]["hits"]
+        gone = [{"_op_type": "delete", "_index": index, "_id": h["_id"]} for h in hits]
+        if gone:
+            removed, _missing = helpers.bulk(es, gone, raise_on_error=False)
+            report.removed = int(removed)
+    es.indices.refresh(index=index)
+    return report

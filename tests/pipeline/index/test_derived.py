@@ -1,0 +1,35 @@
+"""Derived documents (cascades, accounts) are written by id; a refused one is named with why."""
+
+from __future__ import annotations
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei.pipeline.index.derived import write_documents
+from koubei.pipeline.index.templates import ensure_templates
+
+pytestmark = pytest.mark.es
+
+
+def test_refused_document_is_named_with_its_reason(es: Elasticsearch, index_prefix: str) -> None:
+    ensure_templates(es, index_prefix)
+    good = {"id": "weibo:1", "root_id": "weibo:1", "size": 3}
+    bad = {"id": "weibo:2", "root_id": "weibo:2", "size": "很大"}  # `size` is a long
+    report = write_documents(es, index_prefix, "cascades", [good, bad])
+    assert report.written == 1
+    [error] = report.errors
+    assert error.startswith(f"{index_prefix}-cascades weibo:2: ")
+    assert "parsing_exception" in error and "size" in error
+    assert es.count(index=f"{index_prefix}-cascades")["count"] == 1
+
+
+def test_replace_removes_what_the_new_set_lacks(es: Elasticsearch, index_prefix: str) -> None:
+    ensure_templates(es, index_prefix)
+    day = {"term": {"day": "2026-11-25"}}
+    old = [{"id": f"a{i}", "day": "2026-11-25", "brand": "鲜牧"} for i in range(3)]
+    other_day = {"id": "b0", "day": "2026-11-24", "brand": "鲜牧"}
+    write_documents(es, index_prefix, "accounts", [*old, other_day])
+    report = write_documents(es, index_prefix, "accounts", old[:1], replace=day)
+    assert (report.written, report.removed, report.errors) == (1, 2, [])
+    hits = es.search(index=f"{index_prefix}-accounts", query={"match_all": {}})["hits"]["hits"]
+    assert sorted(h["_id"] for h in hits) == ["a0", "b0"]
