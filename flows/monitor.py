@@ -388,7 +388,8 @@ def crawl_flow(
     """Crawl the given sources (all enabled ones by default) into landing files, nothing more.
 
     A source still being crawled by an earlier run (a schedule shorter than its crawl) is
-    skipped, its status ``skipped`` and the run's log naming the run at work on it."""
+    skipped, its status ``skipped``, the run's log naming the run at work on it and the run's
+    final state named ``Skipped``."""
     summary = RunSummary()
     reports, skipped = crawl(config_dir, sources, skip_busy=True)
     for report in reports:
@@ -396,6 +397,8 @@ def crawl_flow(
         summary.source_status[report.source] = report.status
     for name in skipped:
         summary.source_status[name] = "skipped"
+        # the run's state is named Skipped, as a process run left to another one is
+        summary.skipped.append(f"source {name!r} left to the run still crawling it")
     return finish("koubei-crawl", summary)
 
 

@@ -281,7 +281,8 @@ def test_a_scheduled_crawl_of_a_source_still_being_crawled_skips_it_saying_why(
         release.set()
         holder.join(10)
     assert still_held, "the run waited for the earlier one instead of skipping"
-    assert state.is_completed()
+    assert state.is_completed() and state.name == "Skipped", state
+    assert state.message == "source 'shop' left to the run still crawling it"
     summary = state.result()
     assert summary["source_status"] == {"shop": "skipped"} and summary["crawled"] == {}
     assert not (paths.state_dir("landing") / "shop").exists()
