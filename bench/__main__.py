@@ -1,4 +1,8 @@
-"""``python -m bench [NAME ...]``: run the named benchmarks, or all of them."""
+"""``python -m bench [NAME ...] [FLAGS]``: run the named benchmarks, or all of them.
+
+``python -m bench [NAME ...] --help`` prints what each named benchmark measures and its flags
+(each module's docstring) and runs nothing: every other flag is passed to the benchmarks, which
+read only their own, so without this a ``--help`` started a full run of up to half an hour."""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)
         return 2
+    if "-h" in flags or "--help" in flags:
+        for name in names:
+            doc = importlib.import_module(f"bench.{name}").__doc__ or "(no description)"
+            print(f"== bench {name}\n{doc.strip()}\n")
+        return 0
     status = 0
     for name in names:
         print(f"== bench {name}", flush=True)
