@@ -106,9 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="directory with sources.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
-    rescore.add_argument(
-        "--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)"
-    )
+    rescore.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     rescore.add_argument("--no-progress", action="store_true", help="no progress bars")
     rescore.set_defaults(func=run_rescore)
 
