@@ -9,6 +9,7 @@ command re-scored the history.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,36 @@ def test_an_unknown_source_is_named_with_the_sources_that_have_processed_posts(
     # a path is no source either: nothing outside processed/ is read
     code = main(["sentiment", "rescore", "--source", "../landing/" + HOTEL])
     assert code == 2 and "no processed files for source '../landing/" in capsys.readouterr().err
+
+
+def test_nothing_changes_when_elasticsearch_cannot_be_reached(
+    history: Path,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    write_config(history, adapted_model)
+    monkeypatch.setenv("KOUBEI_ES_URL", "http://127.0.0.1:9")  # nothing listens there
+    capsys.readouterr()
+
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 2 and "cannot reach Elasticsearch at http://127.0.0.1:9" in err, err
+    assert reports == [] and {p: p.read_bytes() for p in files} == files
+
+
+def test_rescore_waits_for_the_pipeline_lock_and_names_its_holder(
+    history: Path, adapted_model: Path
+) -> None:
+    """A cycle processing or indexing the source's files while they are rewritten would race
+    with it: rescore waits for the pipeline lock as `index load` and `reindex` do."""
+    from tests.pipeline.index.test_commands import pipeline_lock_held
+
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    write_config(history, adapted_model)
+    args = ["sentiment", "rescore", "--source", HOTEL, "--config-dir", str(history)]
+    with pipeline_lock_held(args, dict(os.environ)) as run:
+        assert {p: p.read_bytes() for p in files} == files  # nothing done while it waits
+    assert run["returncode"] == 0, run["err"]
+    assert [json.loads(line)["rescored"] for line in run["out"].splitlines()] == [17, 10]
