@@ -17,7 +17,7 @@ the rules of ``pipeline/sentiment/opinion.py`` whatever the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from koubei import jsonl
-from koubei.log import get_logger
 from koubei.pipeline import ledger
 from koubei.pipeline.enrich import score_cleaned
 from koubei.pipeline.sentiment import SentimentModel
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from koubei.pipeline.index.documents import IndexReport
-
-log = get_logger(__name__)
 
 
 @dataclass
@@ -54,22 +51,21 @@ class RescoreReport:
 
 
 def rescore_records(
-    records: list[dict[str, Any]], model: SentimentModel, progress: Any = None
+    records: list[dict[str, Any]],
+    model: SentimentModel,
+    progress: Callable[[int], Any] | None = None,
 ) -> int:
     """Re-score, in place, the records not scored with ``model``; returns how many were.
 
-    ``progress(n)`` is called every few hundred records.
+    ``progress(1)`` is called as each record is done (a progress bar's ``update``).
     """
-    changed = done = 0
+    changed = 0
     for record in records:
-        done += 1
         if (record.get("sentiment") or {}).get("model_version") != model.version:
             score_cleaned(record, model)
             changed += 1
-        if progress is not None and done % 500 == 0:
-            progress(500)
-    if progress is not None and done % 500:
-        progress(done % 500)
+        if progress is not None:
+            progress(1)
     return changed
 
 
@@ -117,8 +113,8 @@ def rescore_file(
     # Marked as the cycle's index stage marks a file: every document acknowledged, refused for
     # good (dead-lettered) or spooled for `koubei index replay`, which delivers it.
     counts = indexed.as_dict()
-    ledger.mark_indexed(path, counts)
     report.index = {k: counts[k] for k in ("sent", "created", "updated", "failed", "spooled")}
+    ledger.mark_indexed(path, report.index)
     return report, indexed
 
 
@@ -131,9 +127,7 @@ def rescore_source(
     progress: bool = False,
 ) -> Iterator[tuple[RescoreReport, IndexReport | None]]:
     """:func:`rescore_file` for each of ``files`` (a source's processed files), in order, each
-    reported as it is done; a file that cannot be read is reported and the others go on."""
+    reported as it is done; a file that cannot be read is reported (``error``, for the caller
+    to say) and the others go on."""
     for path in files:
-        report, indexed = rescore_file(es, path, model, prefix=prefix, progress=progress)
-        if report.error:
-            log.error("processed file not re-scored", file=str(path), error=report.error)
-        yield report, indexed
+        yield rescore_file(es, path, model, prefix=prefix, progress=progress)

@@ -212,8 +212,8 @@ def test_a_rescore_that_dies_after_rewriting_a_file_is_finished_by_the_next_one(
     assert len(docs) == 27
 
 
-def test_an_unknown_source_is_named_with_the_sources_that_have_processed_posts(
-    history: Path, capsys: pytest.CaptureFixture[str]
+def test_mistakes_are_named_with_the_source_or_file(
+    history: Path, adapted_model: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     capsys.readouterr()
     code = main(["sentiment", "rescore", "--source", "hotel", "--config-dir", str(history)])
@@ -224,6 +224,26 @@ def test_an_unknown_source_is_named_with_the_sources_that_have_processed_posts(
     # a path is no source either: nothing outside processed/ is read
     code = main(["sentiment", "rescore", "--source", "../landing/" + HOTEL])
     assert code == 2 and "no processed files for source '../landing/" in capsys.readouterr().err
+
+    # a sentiment_model that is no model: named with its source, before any file changes
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    notes = tmp_path / "notes.json.gz"
+    notes.write_text("not a model", encoding="utf-8")
+    code, reports, err = rescore(write_config(tmp_path / "bad", notes), capsys)
+    assert code == 2 and reports == [] and {p: p.read_bytes() for p in files} == files
+    assert f"source {HOTEL}: cannot load its sentiment model: " in err
+    assert "hotel.json.gz: not a sentiment model" in err
+
+    # a processed file with a line that is no record: named with its line, left as it was; the
+    # other file is re-scored
+    first, second = ledger.processed_files(HOTEL)
+    broken = first.read_bytes() + b"not json\n"
+    first.write_bytes(broken)
+    code, reports, err = rescore(write_config(history, adapted_model), capsys)
+    assert code == 1, err
+    assert f"{first}:18: not JSON" in err and "1 file(s) unreadable" in err
+    assert [(r["rescored"], r["error"] is None) for r in reports] == [(0, False), (10, True)]
+    assert first.read_bytes() == broken and second.read_bytes() != files[second]
 
 
 def test_nothing_changes_when_elasticsearch_cannot_be_reached(
