@@ -27,7 +27,8 @@ DEFAULT_WAIT_S = 3600.0
 POLL_S = 0.2
 # The lock of everything that reads or writes the ledger, the dedup state, the spool and the
 # alert outbox: the flows' process → index → detect → deliver cycle, and the commands that do
-# part of it by hand (``koubei process``, ``koubei index load|replay|reindex``). Two at once
+# part of it by hand (``koubei process``, ``koubei index load|replay|reindex``, ``koubei
+# sentiment rescore``, which rewrites processed files and re-indexes them). Two at once
 # would process the same landing files twice (racing on the dedup state), replay the same spool
 # file twice, interleave their writes of the same posts, or write into a month a reindex has
 # write-blocked for its copy (spooling that month's documents).

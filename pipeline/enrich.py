@@ -57,7 +57,13 @@ _helper_model: SentimentModel | None = None
 
 def enrich(record: Record, model: SentimentModel) -> Record:
     """clean → sentiment → aspects for one record (pure; no cross-record state)."""
-    return tag_aspects(model.score_record(clean_record(record)), model)
+    return score_cleaned(clean_record(record), model)
+
+
+def score_cleaned(record: Record, model: SentimentModel) -> Record:
+    """sentiment → aspects for a cleaned record (in place): all that depends on the model, so
+    ``koubei sentiment rescore`` redoes exactly this part on processed records."""
+    return tag_aspects(model.score_record(record), model)
 
 
 def enrich_chunk(records: list[Record], model: SentimentModel) -> Enriched:

@@ -9,6 +9,7 @@ next run and a re-run does no work twice.
 
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,25 @@ def pending_landing(source: str | None = None) -> list[Path]:
     return [path for path in landing_files(source) if not processed_path(path).exists()]
 
 
+def processed_files(source: str | None = None) -> list[Path]:
+    """The processed files of ``source`` (default all), in name order (their runs' order)."""
+    root = paths.state_dir("processed")
+    return sorted(root.glob(f"{glob.escape(source) if source else '*'}/*.jsonl"))
+
+
+def unmark_indexed(processed: Path) -> None:
+    """Make ``processed`` pending for the index stage again (its contents are about to change)."""
+    processed.with_name(processed.name + INDEXED_SUFFIX).unlink(missing_ok=True)
+
+
+def is_indexed(processed: Path) -> bool:
+    """Whether the index stage has done ``processed`` (its marker is there)."""
+    return processed.with_name(processed.name + INDEXED_SUFFIX).exists()
+
+
 def pending_index() -> list[Path]:
     """Processed files not yet acknowledged by Elasticsearch."""
-    root = paths.state_dir("processed")
-    return [
-        path
-        for path in sorted(root.glob("*/*.jsonl"))
-        if not path.with_name(path.name + INDEXED_SUFFIX).exists()
-    ]
+    return [path for path in processed_files() if not is_indexed(path)]
 
 
 def mark_indexed(processed: Path, report: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""``koubei sentiment score|adapt|train|eval``: score texts, adapt or train a model, measure one.
+"""``koubei sentiment score|adapt|rescore|train|eval``: score, adapt, re-score, train, measure.
 
 Contract (other tools call it): ``score FILE`` prints one JSON object per input line, in order,
 with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, ``negative``,
@@ -16,6 +16,9 @@ texts>``: a text's score then depends on the file it came in, so ``--no-adapt`` 
 text the score it would get alone (and uses ``--processes``).
 ``adapt FILE --out MODEL`` writes the adapted model for ``--model`` (``adapt --source NAME``: to
 the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
+``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
+names for it, rewrites its processed files and updates its documents in Elasticsearch
+(``pipeline/rescore.py``), so its history and its new posts are scored alike.
 
 A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
 lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
@@ -85,6 +88,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adapt.add_argument("--model", type=Path, help="model to adapt (default: the shipped model)")
     adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
     adapt.set_defaults(func=run_adapt, logs=False)
+
+    rescore = actions.add_parser(
+        "rescore",
+        help="re-score a source's processed posts with the model sources.yaml now names for it; "
+        "rewrite its processed files and update Elasticsearch",
+    )
+    rescore.add_argument(
+        "--source",
+        required=True,
+        help="the source whose processed posts to re-score (one at a time: each source has its "
+        "own sentiment_model, and its history is what its detectors compare against)",
+    )
+    rescore.add_argument(
+        "--config-dir",
+        type=options.config_dir,
+        default=None,
+        help="directory with sources.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+    )
+    rescore.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    rescore.add_argument("--no-progress", action="store_true", help="no progress bars")
+    rescore.set_defaults(func=run_rescore)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")
     train.add_argument("data", type=Path, nargs="?", help=CORPUS_HELP)
@@ -202,22 +226,25 @@ def _read_texts(file: Path) -> list[str]:
     return [clean_text(line) for line in read.lines]
 
 
-def _source_texts(source: str) -> list[str]:
-    """The cleaned texts of ``source``'s processed files (what the pipeline scored)."""
-    from koubei import jsonl
+def _source_files(source: str) -> list[Path]:
+    """``source``'s processed files; none is an error naming the sources that have some."""
     from koubei.errors import KoubeiError
     from koubei.pipeline import ledger
 
-    files = [ledger.processed_path(p) for p in ledger.landing_files(source)]
-    files = [f for f in files if f.is_file()]
-    if not files:
-        have = sorted(
-            {p.parent.name for p in ledger.landing_files() if ledger.processed_path(p).is_file()}
-        )
+    have = sorted({path.parent.name for path in ledger.processed_files()})
+    if source not in have:  # (a name with a "/" or "..": no folder of processed/ either)
         raise KoubeiError(
             f"no processed files for source {source!r} (run `koubei process` first); "
             f"sources with processed files: {', '.join(have) or 'none yet'}"
         )
+    return ledger.processed_files(source)
+
+
+def _source_texts(source: str) -> list[str]:
+    """The cleaned texts of ``source``'s processed files (what the pipeline scored)."""
+    from koubei import jsonl
+
+    files = _source_files(source)
     texts = [r.get("text_clean") or "" for f in files for r in jsonl.read(f)]
     print(f"{len(texts)} texts from {len(files)} processed file(s) of {source}", file=sys.stderr)
     return texts
@@ -274,6 +301,68 @@ def run_adapt(args: argparse.Namespace) -> int:
     adapted.save(args.out)
     print(f"wrote {args.out} (version {adapted.version})")
     return 0
+
+
+def run_rescore(args: argparse.Namespace) -> int:
+    from koubei.flows.commands.index import guarded
+
+    return guarded(lambda: _rescore(args))
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from koubei import config
+    from koubei.errors import KoubeiError
+    from koubei.flows.commands.index import _partial
+    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from koubei.pipeline.index.documents import IndexReport
+    from koubei.pipeline.rescore import rescore_source
+    from koubei.pipeline.sentiment import load_model
+
+    # Everything that can be wrong is said before any file changes: the source, its model
+    # (the one `koubei process` scores it with: sources.yaml's, else the shipped one), the
+    # cluster. A rescore that rewrote files with no cluster to send them to would leave them
+    # to the cycle's index stage (they are pending again), but an operator asked for both.
+    models = config.load_sources(args.config_dir).sentiment_models()
+    model_file = models.get(args.source)
+    _source_files(args.source)
+    try:
+        model = load_model(model_file)
+    except (OSError, ValueError) as exc:
+        raise KoubeiError(f"source {args.source}: cannot load its sentiment model: {exc}") from None
+    prefix = args.prefix or index_prefix()
+    es = client_from_env()
+    check_cluster(es)
+    named = model_file or "the shipped model"
+    print(f"re-scoring {args.source} with {named} (version {model.version})", file=sys.stderr)
+    rescored = unchanged = unreadable = 0
+    totals = IndexReport()
+    # The files and the posts indices are the pipeline's: a cycle processing or indexing the
+    # same files (or a `koubei index load`/`reindex`) waits for this run, as this one waits
+    # for it (the wait names the holder). Listed again under the lock: a cycle that was at
+    # work may have processed more of the source's files meanwhile.
+    with stage_lock(PIPELINE_LOCK):
+        files = _source_files(args.source)
+        progress = not args.no_progress
+        for report, indexed in rescore_source(es, files, model, prefix=prefix, progress=progress):
+            print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
+            rescored += report.rescored
+            unchanged += report.unchanged
+            if report.error:
+                print(f"koubei: error: {report.error} (left as it was)", file=sys.stderr)
+                unreadable += 1
+            if indexed is not None:
+                totals.add(indexed)
+    print(
+        f"koubei sentiment rescore: {len(files)} file(s) of {args.source}: {rescored} post(s) "
+        f"re-scored with {model.version}, {unchanged} unchanged (already scored with it); "
+        f"{totals.sent} sent to Elasticsearch; {unreadable} file(s) unreadable",
+        file=sys.stderr,
+    )
+    partial = _partial("koubei sentiment rescore", totals, prefix)
+    return 1 if unreadable else partial
 
 
 def run_train(args: argparse.Namespace) -> int:

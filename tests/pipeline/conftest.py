@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,3 +38,18 @@ def review_records() -> Callable[[int], list[dict[str, Any]]]:
         ]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def adapted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model adapted to the sample's texts, written by the command a user runs (a model other
+    than the shipped one, as a source's ``sentiment_model`` names)."""
+    from koubei.flows.cli import main
+
+    folder = tmp_path_factory.mktemp("model")
+    with open(DATA, encoding="utf-8") as handle:
+        texts = [row["review"].replace("\n", " ") for row in csv.DictReader(handle)]
+    (folder / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = folder / "adapted.json.gz"
+    assert main(["sentiment", "adapt", str(folder / "texts.txt"), "--out", str(out)]) == 0
+    return out

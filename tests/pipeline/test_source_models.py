@@ -7,7 +7,6 @@ with the shipped model: an adapted model could be used by ``sentiment score`` al
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,6 @@ from koubei.pipeline import ledger
 from koubei.pipeline.process import process_pending_files
 from koubei.pipeline.sentiment import load_model
 from koubei.pipeline.sentiment.adaptation import adapt
-from tests.data import REVIEWS_SAMPLE
-
-
-@pytest.fixture(scope="module")
-def adapted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model adapted to the sample's texts, written by the command a user runs."""
-    folder = tmp_path_factory.mktemp("model")
-    with open(REVIEWS_SAMPLE, encoding="utf-8") as handle:
-        texts = [row["review"].replace("\n", " ") for row in csv.DictReader(handle)]
-    (folder / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
-    out = folder / "adapted.json.gz"
-    assert main(["sentiment", "adapt", str(folder / "texts.txt"), "--out", str(out)]) == 0
-    return out
 
 
 def config_dir(tmp_path: Path, model_line: str) -> Path:

@@ -1,0 +1,279 @@
+"""``koubei sentiment rescore``: a source's history re-scored with the model it now has.
+
+A source given a ``sentiment_model`` (``koubei sentiment adapt``) had its new posts scored with
+it and its processed history kept the old model's scores, in the files and in the index: the
+negative share, which the detectors compare with that history, jumped at the change, and no
+command re-scored the history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from koubei import jsonl, paths
+from koubei.flows.cli import main
+from koubei.flows.monitor import index_pending
+from koubei.model import make_id
+from koubei.pipeline import ledger
+from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.opinion import NO_OPINION
+
+HOTEL, SHOP = "hotel-reviews", "test-shop"
+# Posts with no words of their own: no model may give them an opinion.
+NO_OPINION_TEXTS = ("转发微博", "[怒][怒]")
+
+
+def write_config(folder: Path, model: Path | None) -> Path:
+    """sources.yaml with the hotel source on ``model`` (None: the shipped model)."""
+    folder.mkdir(exist_ok=True)
+    line = ""
+    if model is not None:
+        (folder / "models").mkdir(exist_ok=True)
+        (folder / "models" / "hotel.json.gz").write_bytes(model.read_bytes())
+        line = ", sentiment_model: models/hotel.json.gz"
+    (folder / "sources.yaml").write_text(
+        "sources:\n"
+        f"  - {{name: {HOTEL}, platform: shop_json{line}}}\n"
+        f"  - {{name: {SHOP}, platform: shop_json}}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def land(source: str, run: str, records: list[dict[str, Any]]) -> None:
+    path = paths.state_dir("landing") / source / f"{run}.jsonl"
+    jsonl.write_atomic(path, [{**r, "source": source} for r in records])
+
+
+def stored(es: Elasticsearch, prefix: str, source: str) -> dict[str, dict[str, Any]]:
+    es.indices.refresh(index=f"{prefix}-posts*")
+    query = {"term": {"source": source}}
+    hits = es.search(index=f"{prefix}-posts", query=query, size=1000, version=True)
+    return {
+        hit["_id"]: {**hit["_source"], "_version": hit["_version"]} for hit in hits["hits"]["hits"]
+    }
+
+
+def processed(source: str) -> list[dict[str, Any]]:
+    return [r for path in ledger.processed_files(source) for r in jsonl.read(path)]
+
+
+@pytest.fixture
+def history(
+    koubei_home: str,
+    es_url: str,
+    index_prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    review_records: Callable[[int], list[dict[str, Any]]],
+) -> Path:
+    """Two sources processed and indexed (by the cycle's own index stage) with the shipped
+    model, the hotel's posts in two runs; returns the config directory."""
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+    records = review_records(40)
+    bare = [
+        {
+            **records[0],
+            "id": make_id("shop_json", 900 + n),
+            "native_id": str(900 + n),
+            "text_raw": text,
+        }
+        for n, text in enumerate(NO_OPINION_TEXTS)
+    ]
+    land(HOTEL, "r1", records[:15] + bare)
+    land(HOTEL, "r2", records[15:25])
+    land(SHOP, "r1", records[25:40])
+    folder = write_config(tmp_path / "config", None)
+    assert main(["process", "--config-dir", str(folder), "--no-progress", "--workers", "1"]) == 0
+    assert index_pending.fn(index_prefix, False)["created"] == 42
+    return folder
+
+
+def rescore(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[dict[str, Any]], str]:
+    code = main(["sentiment", "rescore", "--source", HOTEL, "--config-dir", str(folder),
+                 "--no-progress"])  # fmt: skip
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_rescore_gives_the_sources_history_the_model_it_now_has(
+    history: Path,
+    es: Elasticsearch,
+    index_prefix: str,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped, adapted = load_model(), load_model(adapted_model)
+    before = stored(es, index_prefix, HOTEL)
+    shop_files = {p: p.read_bytes() for p in ledger.processed_files(SHOP)}
+    shop_docs = stored(es, index_prefix, SHOP)
+    assert {d["sentiment"]["model_version"] for d in before.values()} == {shipped.version}
+    capsys.readouterr()
+
+    write_config(history, adapted_model)  # the user names the adapted model for the source
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    assert [(r["rescored"], r["unchanged"]) for r in reports] == [(17, 0), (10, 0)]
+    assert [r["index"]["updated"] for r in reports] == [17, 10]
+    assert "27 post(s) re-scored with " + adapted.version in err
+    # the files and the index agree, on the adapted model's scores and aspects
+    docs = stored(es, index_prefix, HOTEL)
+    assert docs.keys() == before.keys()  # the same documents, updated in place
+    records = processed(HOTEL)
+    assert len(records) == 27
+    for record in records:
+        doc = docs[record["id"]]
+        own = adapted.score(record["text_clean"])
+        assert record["sentiment"] == {
+            "score": round(own[0], 6),
+            "label": own[1],
+            "model_version": adapted.version,
+        }
+        assert doc["sentiment"] == record["sentiment"] and doc["aspects"] == record["aspects"]
+        assert doc["first_seen"] == before[record["id"]]["first_seen"]
+    assert sum(r["sentiment"]["score"] != before[r["id"]]["sentiment"]["score"] for r in records)
+    bare = [r for r in records if r["text_raw"] in NO_OPINION_TEXTS]
+    assert [r["sentiment"]["label"] for r in bare] == [NO_OPINION, NO_OPINION]
+    assert all(ledger.is_indexed(p) for p in ledger.processed_files(HOTEL))
+    # the other source is left alone
+    assert {p: p.read_bytes() for p in ledger.processed_files(SHOP)} == shop_files
+    assert stored(es, index_prefix, SHOP) == shop_docs
+
+    # a re-run changes nothing: every post already carries the model's version
+    code, reports, err = rescore(history, capsys)
+    assert code == 0, err
+    assert [(r["rescored"], r["unchanged"], r["index"]) for r in reports] == [
+        (0, 17, None),
+        (0, 10, None),
+    ]
+    assert "0 post(s) re-scored" in err and "27 unchanged" in err
+    assert stored(es, index_prefix, HOTEL) == docs  # not even a new _version
+
+    # loading the processed files again keeps the adapted model's scores
+    files = [str(p) for p in ledger.processed_files(HOTEL)]
+    assert main(["index", "load", *files]) == 0
+    after_load = stored(es, index_prefix, HOTEL)
+    assert {d["sentiment"]["model_version"] for d in after_load.values()} == {adapted.version}
+    assert {k: d["sentiment"] for k, d in after_load.items()} == {
+        k: d["sentiment"] for k, d in docs.items()
+    }
+
+
+def test_a_rescore_that_dies_after_rewriting_a_file_is_finished_by_the_next_one(
+    history: Path,
+    es: Elasticsearch,
+    index_prefix: str,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from koubei.pipeline.index import spool
+
+    adapted = load_model(adapted_model)
+    write_config(history, adapted_model)
+    capsys.readouterr()
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # the run stopped between rewriting a file and indexing it
+
+    with monkeypatch.context() as patch:
+        patch.setattr(spool, "index_file", killed)
+        assert rescore(history, capsys)[0] == 130  # (the CLI's answer to an interrupt)
+    first = ledger.processed_files(HOTEL)[0]
+    # the file carries the new scores and is pending for the index stage: nothing is lost
+    assert {r["sentiment"]["model_version"] for r in jsonl.read(first)} == {adapted.version}
+    assert ledger.pending_index() == [first]
+    assert {d["sentiment"]["model_version"] for d in stored(es, index_prefix, HOTEL).values()} == {
+        load_model().version
+    }
+
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    # the rewritten file is unchanged now, but sent; the second file is re-scored and sent
+    assert [(r["rescored"], r["unchanged"], r["index"]["sent"]) for r in reports] == [
+        (0, 17, 17),
+        (10, 0, 10),
+    ]
+    assert not ledger.pending_index()
+    docs = stored(es, index_prefix, HOTEL)
+    assert {d["sentiment"]["model_version"] for d in docs.values()} == {adapted.version}
+    assert len(docs) == 27
+
+
+def test_mistakes_are_named_with_the_source_or_file(
+    history: Path, adapted_model: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    code = main(["sentiment", "rescore", "--source", "hotel", "--config-dir", str(history)])
+
+    err = capsys.readouterr().err
+    assert code == 2 and "no processed files for source 'hotel'" in err, err
+    assert f"sources with processed files: {HOTEL}, {SHOP}" in err
+    # a path is no source either: nothing outside processed/ is read
+    code = main(["sentiment", "rescore", "--source", "../landing/" + HOTEL])
+    assert code == 2 and "no processed files for source '../landing/" in capsys.readouterr().err
+
+    # a sentiment_model that is no model: named with its source, before any file changes
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    notes = tmp_path / "notes.json.gz"
+    notes.write_text("not a model", encoding="utf-8")
+    code, reports, err = rescore(write_config(tmp_path / "bad", notes), capsys)
+    assert code == 2 and reports == [] and {p: p.read_bytes() for p in files} == files
+    assert f"source {HOTEL}: cannot load its sentiment model: " in err
+    assert "hotel.json.gz: not a sentiment model" in err
+
+    # a processed file with a line that is no record: named with its line, left as it was; the
+    # other file is re-scored
+    first, second = ledger.processed_files(HOTEL)
+    broken = first.read_bytes() + b"not json\n"
+    first.write_bytes(broken)
+    code, reports, err = rescore(write_config(history, adapted_model), capsys)
+    assert code == 1, err
+    assert f"{first}:18: not JSON" in err and "1 file(s) unreadable" in err
+    assert [(r["rescored"], r["error"] is None) for r in reports] == [(0, False), (10, True)]
+    assert first.read_bytes() == broken and second.read_bytes() != files[second]
+
+
+def test_nothing_changes_when_elasticsearch_cannot_be_reached(
+    history: Path,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    write_config(history, adapted_model)
+    monkeypatch.setenv("KOUBEI_ES_URL", "http://127.0.0.1:9")  # nothing listens there
+    capsys.readouterr()
+
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 2 and "cannot reach Elasticsearch at http://127.0.0.1:9" in err, err
+    assert reports == [] and {p: p.read_bytes() for p in files} == files
+
+
+def test_rescore_waits_for_the_pipeline_lock_and_names_its_holder(
+    history: Path, adapted_model: Path
+) -> None:
+    """A cycle processing or indexing the source's files while they are rewritten would race
+    with it: rescore waits for the pipeline lock as `index load` and `reindex` do."""
+    from tests.pipeline.index.test_commands import pipeline_lock_held
+
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    write_config(history, adapted_model)
+    args = ["sentiment", "rescore", "--source", HOTEL, "--config-dir", str(history)]
+    with pipeline_lock_held(args, dict(os.environ)) as run:
+        assert {p: p.read_bytes() for p in files} == files  # nothing done while it waits
+    assert run["returncode"] == 0, run["err"]
+    assert [json.loads(line)["rescored"] for line in run["out"].splitlines()] == [17, 10]
