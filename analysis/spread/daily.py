@@ -73,7 +73,7 @@ def _whole_cascades(
     """The cascades of ``posts``, each with its posts from before the window too.
 
     A cascade whose root is older than the window would otherwise be built from its recent
-    reposts alone (the root a placeholder) and, under the root's id, overwrite the whole
+    reposts alone (the root a placeholder) and, under the same id, overwrite the whole
     cascade written on an earlier day with that fragment.
     """
     from koubei.pipeline.index.queries import post_filters, scan_posts

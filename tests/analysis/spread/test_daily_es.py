@@ -67,9 +67,13 @@ def test_a_cascade_of_two_brands_stays_in_each_brands_view(
     assert {d["root_id"]: d["size"] for d in beiling.values()} == {"weibo:1": 3}
     assert max(d["size"] for d in xianmu.values()) > 3  # 鲜牧's own cascade, not 北岭's
     assert "weibo:1" not in xianmu | beiling  # the legacy copy is gone, not a duplicate
+    accounts = f"{index_prefix}-accounts"
+    ranked = {b: set(_ids_of(es, accounts, b)) for b in ("鲜牧", "北岭")}
+    assert all(ranked.values())  # each brand's run kept the other's accounts of the day
 
     again = index_day(es, index_prefix, ["鲜牧", "北岭"], date(2026, 11, 25))
     assert again.errors == [] and again.written == first.written
     assert _ids_of(es, cascades, "鲜牧") == xianmu
     assert _ids_of(es, cascades, "北岭") == beiling
     assert es.count(index=cascades)["count"] == len(xianmu) + len(beiling)
+    assert {b: set(_ids_of(es, accounts, b)) for b in ranked} == ranked
