@@ -6,8 +6,9 @@ spread analysis says of the posts: the day's key accounts of every brand
 (:func:`~koubei.analysis.spread.accounts.accounts_for_period`), and every cascade of the brand
 with posts in the :data:`CASCADE_DAYS` days up to the day's end, built whole (its posts from
 before those days too; :func:`~koubei.analysis.spread.evidence.cascade_documents`). Both are
-keyed by id (a cascade by its root's), so a re-run, or the next day's run over a cascade still
-growing, overwrites.
+keyed by id (a cascade by its brand and root's, ``<brand>:<root id>``: a cascade naming two
+brands is one document per brand, each built from that brand's posts), so a re-run, or the
+next day's run over a cascade still growing, overwrites.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _whole_cascades(
     """The cascades of ``posts``, each with its posts from before the window too.
 
     A cascade whose root is older than the window would otherwise be built from its recent
-    reposts alone (the root a placeholder) and, under the root's id, overwrite the whole
+    reposts alone (the root a placeholder) and, under the same id, overwrite the whole
     cascade written on an earlier day with that fragment.
     """
     from koubei.pipeline.index.queries import post_filters, scan_posts
@@ -100,7 +101,9 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     """Build and index the spread documents of every brand in ``brands`` for ``day``.
 
     Idempotent: the same posts give the same documents under the same ids; a brand's accounts
-    of the day that a re-run no longer ranks are removed (see ``write_documents``).
+    of the day that a re-run no longer ranks are removed (see ``write_documents``), and so is
+    any other document of the brand for a root it writes: the copy an earlier release kept
+    under the root's id alone (which the brand written last took over).
     """
     from koubei.pipeline.index.derived import write_documents
     from koubei.pipeline.index.templates import ensure_ready
@@ -118,7 +121,12 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
                 "must_not": [{"exists": {"field": "platform"}}],
             }
         }
-        for kind, replace in (("accounts", one_day), ("cascades", None)):
+        # Only the roots written: the other cascades of the brand (older days) stay.
+        roots = [d["root_id"] for d in docs["cascades"]]
+        same_roots = {
+            "bool": {"filter": [{"term": {"brand": brand}}, {"terms": {"root_id": roots}}]}
+        }
+        for kind, replace in (("accounts", one_day), ("cascades", same_roots if roots else None)):
             written = write_documents(es, prefix, kind, docs[kind], replace=replace)
             report.written[kind] += written.written
             report.errors += written.errors

@@ -204,7 +204,10 @@ def cascade_documents(
 ) -> list[dict[str, Any]]:
     """Documents for the ``<prefix>-cascades`` index: one per cascade of ``min_size``+ posts.
 
-    Fields follow ``config/es/cascades.json``; ``id`` is the root's id, so re-runs overwrite.
+    Fields follow ``config/es/cascades.json``. ``id`` is ``<brand>:<root id>`` (the root's id
+    alone without a brand), so re-runs overwrite, and a cascade that names two brands is a
+    document in each brand's view: each built from that brand's posts, neither overwriting the
+    other. ``root_id`` is the root's id either way.
 
     Examples
     --------
@@ -212,6 +215,8 @@ def cascade_documents(
     >>> nx.set_node_attributes(G, {"r": "A", "a": "B", "b": "C"}, "author")
     >>> [(d["root_id"], d["size"], d["depth"]) for d in cascade_documents(G, min_size=3)]
     [('r', 3, 2)]
+    >>> [d["id"] for d in cascade_documents(G, brand="鲜牧")]
+    ['鲜牧:r', '鲜牧:x']
     """
     from koubei.analysis.spread.accounts import account_key
 
@@ -225,7 +230,7 @@ def cascade_documents(
         attrs = G.nodes[root]
         docs.append(
             {
-                "id": str(root),
+                "id": f"{brand}:{root}" if brand else str(root),
                 "@timestamp": summary["first_post"],
                 "root_id": str(root),
                 "brand": brand,

@@ -81,6 +81,13 @@ def load_objects(
     return objects
 
 
+def data_view_targets(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """``{data view id: the index or alias it reads}`` (its title, with the prefix applied by
+    :func:`load_objects`): what ``koubei kibana check`` and the tests read the mappings of, so
+    a new data view is checked without another list to keep in step."""
+    return {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+
+
 def _index_ref(obj: dict[str, Any]) -> str | None:
     for ref in obj.get("references", []):
         if ref["type"] == "index-pattern":

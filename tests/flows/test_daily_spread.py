@@ -60,14 +60,14 @@ def test_daily_report_indexes_accounts_and_cascades_once(
         d["id"] for d in accounts_for_period(incident(), brand="鲜牧", day=DAY.isoformat())
     }
     want_cascades = {d["id"] for d in cascade_documents(build_cascades(incident()), brand="鲜牧")}
-    assert want_accounts and "weibo:1" in want_cascades
+    assert want_accounts and "鲜牧:weibo:1" in want_cascades
 
     first = daily_report(config_dir=config_dir, prefix=index_prefix, day=DAY)
     assert first["errors"] == []
     assert first["spread_docs"] == {"accounts": len(want_accounts), "cascades": len(want_cascades)}
     assert _ids(es, accounts_index) == want_accounts
     assert _ids(es, cascades_index) == want_cascades
-    root = es.get(index=cascades_index, id="weibo:1")["_source"]
+    root = es.get(index=cascades_index, id="鲜牧:weibo:1")["_source"]
     assert root["brand"] == "鲜牧" and root["depth"] >= 3
     top = es.search(
         index=accounts_index, query={"term": {"brand": "鲜牧"}}, sort=[{"rank": "asc"}], size=1

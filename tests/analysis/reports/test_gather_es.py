@@ -177,7 +177,7 @@ def test_report_cli_writes_the_brief_and_names_it(
     assert url == f"http://phone.example/reports/daily/{T0.date().isoformat()}.html"
     # The day's spread documents too, as the daily deployment writes them (koubei-daily-report).
     accounts = es.count(index=f"{loaded}-accounts")["count"]  # both brands' accounts of the day
-    assert es.get(index=f"{loaded}-cascades", id="weibo:1")["_source"]["brand"] == "鲜牧"
+    assert es.get(index=f"{loaded}-cascades", id="鲜牧:weibo:1")["_source"]["brand"] == "鲜牧"
     cascades = es.count(index=f"{loaded}-cascades")["count"]
     assert accounts and f"indexed {accounts} account and {cascades} cascade documents" in out.stdout
     missing = subprocess.run(

@@ -34,5 +34,5 @@ def test_documents_index_and_query(es: Elasticsearch, index_prefix: str) -> None
     deep = es.search(
         index=kind_index(index_prefix, "cascades"), query={"range": {"depth": {"gte": 3}}}
     )["hits"]["hits"]
-    assert [h["_id"] for h in deep] == ["weibo:1"]
+    assert [h["_id"] for h in deep] == ["鲜牧:weibo:1"]
     assert deep[0]["_source"]["top_accounts"][0] == "u-消费者小李"

@@ -23,10 +23,11 @@ def fields_by_view(es: Elasticsearch, index_prefix: str) -> dict[str, dict[str, 
     """The flattened mappings the real node builds from our templates, per data view id."""
     ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
     views = {}
-    for view, index in (("koubei-posts", "posts-2026.11"), ("koubei-alerts", "alerts")):
-        name = f"{index_prefix}-{index}"
-        properties = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]
-        views[view] = kibana.flatten_mapping(properties)
+    # Every data view of the files, read through its title as Kibana reads it (the posts alias).
+    for view, target in kibana.data_view_targets(kibana.load_objects(prefix=index_prefix)).items():
+        [mapping] = es.indices.get_mapping(index=target).values()
+        views[view] = kibana.flatten_mapping(mapping["mappings"]["properties"])
+    assert set(views) == {"koubei-posts", "koubei-alerts", "koubei-accounts", "koubei-cascades"}
     return views
 
 
@@ -40,6 +41,31 @@ def test_every_field_the_saved_objects_use_is_mapped_with_a_compatible_type(
     assert len(refs) > 15
     assert kibana.check_objects(objects, fields_by_view) == []
     assert any(o["id"] == POSTS_DATA_VIEW_ID and o["type"] == "index-pattern" for o in objects)
+
+
+def test_the_spread_indices_have_data_views_and_analysts_objects_checked(
+    fields_by_view: dict[str, dict[str, str]],
+) -> None:
+    """Before: no saved object read <prefix>-cascades or <prefix>-accounts, so the daily
+    report's spread documents were in Elasticsearch with no view of them in Kibana."""
+    objects = copy.deepcopy(kibana.load_objects())
+    used = {(r.data_view, r.object_id) for r in kibana.field_references(objects)}
+    assert ("koubei-cascades", "koubei-biggest-cascades") in used
+    assert ("koubei-accounts", "koubei-key-accounts-of-the-day") in used
+    assert ("koubei-accounts", "koubei-amplifying-accounts") in used
+    by_id = {o["id"]: o for o in objects}
+    assert by_id["koubei-biggest-cascades"]["attributes"]["sort"] == [["size", "desc"]]
+    # The dashboard shows them, and the checks cover them as they cover the posts' objects.
+    panels = {r["id"] for r in by_id["koubei-overview"]["references"]}
+    assert {"koubei-biggest-cascades", "koubei-amplifying-accounts"} <= panels
+    by_id["koubei-biggest-cascades"]["attributes"]["columns"].append("reach")  # an account's
+    layer = by_id["koubei-amplifying-accounts"]["attributes"]["state"]["datasourceStates"]
+    layer["formBased"]["layers"]["layer1"]["columns"]["reach"]["sourceField"] = "name"
+    problems = "\n".join(kibana.check_objects(objects, fields_by_view))
+    assert "koubei-biggest-cascades: field 'reach' (column) is not mapped in koubei-cascades" in (
+        problems
+    )
+    assert "koubei-amplifying-accounts: field 'name' is keyword, which sum cannot use" in problems
 
 
 def test_check_catches_missing_fields_wrong_types_and_dangling_references(
@@ -65,7 +91,7 @@ def test_objects_are_kibana_9_lens_with_migration_versions() -> None:
         assert obj["coreMigrationVersion"] == "8.8.0", obj["id"]
         assert obj["typeMigrationVersion"], obj["id"]
     lenses = [o for o in objects if o["type"] == "lens"]
-    assert len(lenses) == 7
+    assert len(lenses) == 8
     for lens in lenses:
         state = lens["attributes"]["state"]
         for layer_id, layer in state["datasourceStates"]["formBased"]["layers"].items():
@@ -88,7 +114,12 @@ def test_share_of_voice_compares_the_configured_brands_and_competitors() -> None
 def test_prefix_rewrites_data_view_titles_only() -> None:
     objects = kibana.load_objects(prefix="acme")
     views = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
-    assert views == {"koubei-posts": "acme-posts", "koubei-alerts": "acme-alerts"}
+    assert views == {
+        "koubei-posts": "acme-posts",
+        "koubei-alerts": "acme-alerts",
+        "koubei-cascades": "acme-cascades",
+        "koubei-accounts": "acme-accounts",
+    }
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -139,4 +170,4 @@ def test_import_posts_multipart_ndjson_with_xsrf_header(
     assert request["path"] == "/api/saved_objects/_import?overwrite=true"
     assert request["xsrf"]
     titles = {o["attributes"]["title"] for o in request["objects"] if o["type"] == "index-pattern"}
-    assert titles == {"acme-posts", "acme-alerts"}
+    assert titles == {"acme-posts", "acme-alerts", "acme-cascades", "acme-accounts"}
