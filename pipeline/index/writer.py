@@ -489,7 +489,6 @@ class _Writer:
                 self.bar.close()
             self.dead.close()
             self.report.failed = self.dead.count
-            self.report.dead_letter = self.dead.path
             if self.dead.path is not None:
                 self.report.dead_letters.append(self.dead.path)
             self.report.seconds = time.perf_counter() - started
