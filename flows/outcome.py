@@ -4,7 +4,9 @@ Every flow run ends by publishing a table artifact (``koubei-<flow>``: items cra
 processed, indexed, dead-lettered, alerts sent) so the Prefect UI shows what each scheduled run
 did. A failed run (an error the flow recorded, such as Elasticsearch being unreachable, or a
 crash) raises an ``operational`` incident ``run:<flow>`` through the configured alert channels;
-the next successful run of that flow resolves it. The hooks never raise: an alerting failure is
+the next successful run of that flow resolves it. A run that left its work to another run
+(``Skipped``: a lock held) saw nothing of the flow's health and neither opens nor resolves it.
+The hooks never raise: an alerting failure is
 logged and must not mask the run's own outcome.
 """
 
@@ -216,7 +218,15 @@ def on_failed(flow: Any, flow_run: Any, state: Any) -> None:
 
 
 def on_completed(flow: Any, flow_run: Any, state: Any) -> None:
-    """Prefect ``on_completion`` hook: a good run resolves an open ``run:<flow>`` incident."""
+    """Prefect ``on_completion`` hook: a good run resolves an open ``run:<flow>`` incident.
+
+    A run named ``Skipped`` (:func:`final_state`: another run holds a lock it needs) is no
+    observation at all: it did not do the work that failed. Counted as a quiet one, the runs
+    of each tick skipped behind a long run resolved a failing flow's incident.
+    """
+    if getattr(state, "name", None) == SKIPPED:
+        log.info("run skipped: its run incident is left as it is", flow=flow.name)
+        return
     try:
         observe_run(flow.name, _config_dir(flow_run), None)
     except Exception as exc:

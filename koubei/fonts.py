@@ -185,11 +185,37 @@ def web_font_css(text: str, family: str = "koubei-cjk") -> str:
     """
     import base64
 
-    data = base64.b64encode(font_subset(text)).decode("ascii")
+    cut = font_subset(text)
+    mime, css_format = _web_font_format(cut)
+    data = base64.b64encode(cut).decode("ascii")
     return (
         f"@font-face{{font-family:'{family}';font-display:block;"
-        f"src:url(data:font/otf;base64,{data}) format('opentype');}}"
+        f"src:url(data:{mime};base64,{data}) format('{css_format}');}}"
     )
+
+
+# The sfnt version tag a font file starts with: its outlines, and so its media type
+# (RFC 8081) and CSS ``format()`` hint. A collection is never embedded: font_subset cuts it to
+# the chosen face, a single font whose tag is its own outlines'.
+_SFNT_FORMATS = {
+    b"OTTO": ("font/otf", "opentype"),  # CFF outlines (Noto Sans CJK, Source Han)
+    b"\x00\x01\x00\x00": ("font/ttf", "truetype"),  # TrueType outlines (SimHei, WenQuanYi)
+    b"true": ("font/ttf", "truetype"),  # Apple's TrueType tag
+}
+
+
+def _web_font_format(font: bytes) -> tuple[str, str]:
+    """The media type and CSS ``format()`` of a font file, read from its sfnt version tag.
+
+    Labelling a TrueType cut ``font/otf`` / ``opentype`` (as every cut once was) names the
+    wrong outlines: a browser may pass over a source whose declared format it does not take.
+    """
+    try:
+        return _SFNT_FORMATS[font[:4]]
+    except KeyError:
+        raise ValueError(
+            f"{cjk_font_file()}: not a TrueType or OpenType font (starts {font[:4]!r})"
+        ) from None
 
 
 def font_subset(text: str, *, recalc_bboxes: bool = False) -> bytes:

@@ -134,6 +134,11 @@ def process_records(
         for part, signatures in enricher.iter_enriched(records, bar.update):
             index.assign_records(part, signatures)
             processed.extend(part)
+        # tqdm draws at most every 0.1 s, and closing a bar that does not stay (leave=False)
+        # clears it without drawing: batches that came back within 0.1 s of the last drawing
+        # (Dask futures collected in order, the later ones long done) left the count short of
+        # the total in a log of the run. The final count is drawn before the bar is cleared.
+        bar.refresh()
     if dedup_state_dir is not None:
         index.save(dedup_state_dir)
     return processed

@@ -1,6 +1,10 @@
-"""What a bulk item's answer means for its document: its own fault, or worth retrying.
+"""What a bulk item's answer means for its document: what went wrong, its own fault, or worth
+retrying.
 
-The writer (:mod:`koubei.pipeline.index.writer`) sorts every answer into three classes: the
+The one home for reading a failed bulk item: the posts writer and the derived-documents
+writer (:mod:`koubei.pipeline.index.derived`) both read its type and reason here.
+
+The posts writer (:mod:`koubei.pipeline.index.writer`) sorts every answer into three classes: the
 document's fault (dead-lettered), retryable (sent again with back-off), anything else (spooled).
 These are the first two tests; everything they do not claim is the third class.
 """
@@ -9,7 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DOCUMENT_FAULTS", "documents_fault", "error_type", "retryable"]
+__all__ = [
+    "DOCUMENT_FAULTS",
+    "describe_error",
+    "documents_fault",
+    "error_reason",
+    "error_type",
+    "item_answer",
+    "retryable",
+]
 
 # Error types of a 400 that the document's content caused (its JSON, a field against the
 # mapping): retrying it would fail forever. Every other 400 is the cluster's state (a closed
@@ -31,13 +43,31 @@ def error_type(error: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
 
 
+def error_reason(error: Any) -> str:
+    """The cluster's ``reason`` for an item's ``error`` (the error's text if not an object)."""
+    return str(error.get("reason")) if isinstance(error, dict) else str(error)
+
+
+def describe_error(error: Any, status: Any = None) -> str:
+    """``"<type>: <reason>"`` of an item's ``error``; its text, or ``HTTP <status>`` if none."""
+    if isinstance(error, dict):
+        return f"{error_type(error)}: {error_reason(error)}"
+    return str(error or f"HTTP {status}")
+
+
+def item_answer(item: dict[str, Any]) -> dict[str, Any]:
+    """The answer inside a bulk item (``{"index": {...}}``: its ``_id``, status, error)."""
+    answer: dict[str, Any] = next(iter(item.values()))
+    return answer
+
+
 def documents_fault(error: Any) -> bool:
     """A 400 the document's content caused (see :data:`DOCUMENT_FAULTS`)."""
     kind = error_type(error)
     if kind == "illegal_argument_exception":
         # Also what a month's name answers when it is an alias of several indices and none is
         # the write index: the cluster's state, not the document's content.
-        return "write index" not in str(error.get("reason") or "")
+        return "write index" not in error_reason(error)
     return kind in DOCUMENT_FAULTS
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from koubei.log import get_logger
+from koubei.pipeline.index.answers import describe_error, item_answer
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = ["DerivedReport", "write_documents"]
@@ -33,17 +34,6 @@ class DerivedReport:
     removed: int = 0
     # "<index> <id>: <reason>", one per refused document
     errors: list[str] = field(default_factory=list)
-
-
-def _reason(item: dict[str, Any]) -> tuple[str, str]:
-    """The id and reason of a failed item of a bulk answer (``{"index": {...}}``)."""
-    answer = next(iter(item.values()))
-    error = answer.get("error")
-    if isinstance(error, dict):
-        text = f"{error.get('type')}: {error.get('reason')}"
-    else:
-        text = str(error or f"HTTP {answer.get('status')}")
-    return str(answer.get("_id")), text
 
 
 def write_documents(
@@ -68,7 +58,9 @@ def write_documents(
         written, failed = helpers.bulk(es, actions, raise_on_error=False, stats_only=False)
         report.written = int(written)
         for item in failed if isinstance(failed, list) else []:
-            doc_id, reason = _reason(item)
+            answer = item_answer(item)
+            doc_id = str(answer.get("_id"))
+            reason = describe_error(answer.get("error"), answer.get("status"))
             log.error("derived document not indexed", index=index, id=doc_id, reason=reason)
             report.errors.append(f"{index} {doc_id}: {reason}")
     if replace is not None and not report.errors:

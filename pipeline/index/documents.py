@@ -81,7 +81,6 @@ class IndexReport:
     spooled: int = 0
     retries: int = 0
     seconds: float = 0.0
-    dead_letter: Path | None = None  # the first of ``dead_letters``
     # Every dead-letter file written: a file of bad lines and one of refused documents for one
     # input, one of each per spool file replayed. Naming only the first hid the others.
     dead_letters: list[Path] = field(default_factory=list)
@@ -90,6 +89,14 @@ class IndexReport:
     # was spooled was spooled for that, not only refused for the cluster's state (a closed
     # month). Not a figure: left out of ``as_dict``.
     unavailable: bool = False
+
+    @property
+    def dead_letter(self) -> Path | None:
+        """The first of ``dead_letters`` (what the JSON's ``dead_letter`` has always named).
+
+        Derived, not kept: a second field set beside the list could disagree with it.
+        """
+        return self.dead_letters[0] if self.dead_letters else None
 
     @property
     def acknowledged(self) -> int:
@@ -102,7 +109,6 @@ class IndexReport:
     def add(self, other: IndexReport) -> None:
         for name in ("sent", "created", "updated", "failed", "spooled", "retries", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.dead_letter = self.dead_letter or other.dead_letter
         self.dead_letters += [p for p in other.dead_letters if p not in self.dead_letters]
         self.spool_files += other.spool_files
         self.unavailable = self.unavailable or other.unavailable

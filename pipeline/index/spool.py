@@ -142,7 +142,6 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
     def count_bad_lines(report: IndexReport) -> None:
         report.sent += dead.count
         report.failed += dead.count
-        report.dead_letter = report.dead_letter or dead.path
         if dead.path is not None and dead.path not in report.dead_letters:
             report.dead_letters.append(dead.path)
 

@@ -57,7 +57,13 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.answers import documents_fault, error_type, retryable
+from koubei.pipeline.index.answers import (
+    documents_fault,
+    error_reason,
+    error_type,
+    item_answer,
+    retryable,
+)
 from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
     IndexReport,
@@ -385,7 +391,7 @@ class _Writer:
         return outcome
 
     def _answer(self, entry: _Entry, ok: bool, item: dict[str, Any], outcome: _Round) -> None:
-        result = next(iter(item.values()))
+        result = item_answer(item)
         if ok:
             with self.lock:
                 if result.get("result") == "created":
@@ -404,15 +410,14 @@ class _Writer:
         elif status == 413 and whole_request is not None:
             outcome.oversized.setdefault(id(whole_request), []).append(entry)
         elif status in (401, 403) and error_type(error) != "cluster_block_exception":
-            reason = error.get("reason") if isinstance(error, dict) else str(error)
-            self._give_up([entry], whole_request or _Refused(status, entry.index, str(reason)))
+            reason = error_reason(error)
+            self._give_up([entry], whole_request or _Refused(status, entry.index, reason))
         elif retryable(status, error) or status == 409:
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
         elif status == 400 and whole_request is None and documents_fault(error):
-            reason = error.get("reason") if isinstance(error, dict) else str(error)
-            self._dead(entry, status=status, reason=str(reason), error=error or None)
+            self._dead(entry, status=status, reason=error_reason(error), error=error or None)
         else:
             # Not the document's fault and not worth waiting for (e.g. an index that cannot be
             # created): keep the document for a replay instead of dropping or dead-lettering it.
@@ -489,7 +494,6 @@ class _Writer:
                 self.bar.close()
             self.dead.close()
             self.report.failed = self.dead.count
-            self.report.dead_letter = self.dead.path
             if self.dead.path is not None:
                 self.report.dead_letters.append(self.dead.path)
             self.report.seconds = time.perf_counter() - started

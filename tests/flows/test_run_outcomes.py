@@ -127,19 +127,11 @@ def test_a_cycle_that_dead_letters_ends_in_a_state_named_so(
     assert server_state(clean).name == "Completed"
 
 
-def test_a_scheduled_process_run_skips_while_another_run_holds_the_pipeline(
-    config_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # It waited for the pipeline lock up to an hour: behind a long run (a backlog, a slow
-    # node) one more run queued per tick, each failing after the hour with an on-call alert
-    # for nothing wrong. Now it skips at once, as a crawl of a source still being crawled does,
-    # the reason (who holds the lock) in its outcome.
+def process_while_another_run_holds_the_pipeline(config_dir: Path) -> Any:
+    """The final state of a process run started while another run holds the pipeline lock
+    (released after 8 s, so that a run that waits for it still ends)."""
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
-    from koubei.pipeline import ledger
 
-    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
-    land()
     held, release = threading.Event(), threading.Event()
 
     def other_run() -> None:
@@ -150,7 +142,7 @@ def test_a_scheduled_process_run_skips_while_another_run_holds_the_pipeline(
     holder = threading.Thread(target=other_run)
     holder.start()
     held.wait(10)
-    threading.Timer(8.0, release.set).start()  # so that a run that waits still ends
+    threading.Timer(8.0, release.set).start()
     try:
         state = process_flow(config_dir=config_dir, as_of=AS_OF, return_state=True)
         still_held = not release.is_set()
@@ -158,12 +150,58 @@ def test_a_scheduled_process_run_skips_while_another_run_holds_the_pipeline(
         release.set()
         holder.join(10)
     assert still_held, "the run waited for the other one instead of skipping"
+    return state
+
+
+def test_a_scheduled_process_run_skips_while_another_run_holds_the_pipeline(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It waited for the pipeline lock up to an hour: behind a long run (a backlog, a slow
+    # node) one more run queued per tick, each failing after the hour with an on-call alert
+    # for nothing wrong. Now it skips at once, as a crawl of a source still being crawled does,
+    # the reason (who holds the lock) in its outcome.
+    from koubei.pipeline import ledger
+
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    land()
+    state = process_while_another_run_holds_the_pipeline(config_dir)
     held_state = server_state(state)
     assert (held_state.type.value, held_state.name) == ("COMPLETED", "Skipped")
     assert held_state.message.startswith("skipped 'pipeline': its lock is held by pid ")
     summary = state.result()
     assert summary["skipped"] == [held_state.message] and summary["processed"] == 0
     assert len(ledger.pending_landing()) == 1  # left for the next tick
+
+
+def test_a_skipped_run_neither_opens_nor_resolves_its_run_incident(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run ending Skipped was counted as a quiet (good) run of its flow: behind a long run,
+    # the ticks skipped resolved a failing flow's `run:<flow>` incident, telling on-call that
+    # all was well when no run had done the work that failed.
+    from koubei import config as cfg
+    from koubei import timeutil
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from koubei.flows.outcome import observe_run
+
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    store = IncidentStore.from_config(
+        paths.state_dir("alerts") / "alerts.db", cfg.load_alerts(config_dir)
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-21T12:00:00+08:00")
+    observe_run("koubei-process", config_dir, "cannot reach Elasticsearch")
+    (incident,) = store.open_incidents("run:koubei-process")
+    # A day later, long past the quiet time that resolves an incident: a good run would.
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-22T12:00:00+08:00")
+    land()
+    state = process_while_another_run_holds_the_pipeline(config_dir)
+    assert server_state(state).name == "Skipped"
+    assert [i.id for i in store.open_incidents("run:koubei-process")] == [incident.id]
+    # The same quiet time observed by a run that did its work resolves it (the hook's reading).
+    observe_run("koubei-process", config_dir, None)
+    assert store.open_incidents("run:koubei-process") == []
 
 
 @pytest.mark.es

@@ -227,3 +227,38 @@ def test_a_font_collection_naming_no_script_uses_its_first_face_with_chinese(
     assert fonts._chinese_face(path) == 1
     latin = Path(__import__("matplotlib").get_data_path()) / "fonts/ttf/DejaVuSans.ttf"
     assert fonts._chinese_face(latin) is None
+
+
+def _mplfonts_file(name: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("mplfonts")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "fonts" / name
+
+
+@pytest.mark.parametrize(
+    ("file", "tag", "mime", "css_format"),
+    [
+        ("NotoSansCJKsc-Regular.otf", b"OTTO", "font/otf", "opentype"),  # CFF outlines
+        ("SimHei.ttf", b"\x00\x01\x00\x00", "font/ttf", "truetype"),  # TrueType outlines
+    ],
+)
+def test_the_pages_font_is_labelled_by_its_outlines(
+    monkeypatch: pytest.MonkeyPatch, file: str, tag: bytes, mime: str, css_format: str
+) -> None:
+    """Before: every embedded cut was ``font/otf`` ``format('opentype')``, a TrueType one too."""
+    import base64
+    import re
+
+    monkeypatch.setenv("KOUBEI_CJK_FONT", str(_mplfonts_file(file)))
+    _clear_font_caches()
+    try:
+        assert fonts.cjk_font_file() == _mplfonts_file(file)
+        css = fonts.web_font_css("传播事件")
+    finally:
+        _clear_font_caches()
+    found = re.search(r"url\(data:([^;]+);base64,([^)]+)\) format\('([^']+)'\)", css)
+    assert found is not None, css[:200]
+    assert base64.b64decode(found[2])[:4] == tag  # what the cut really is
+    assert (found[1], found[3]) == (mime, css_format)

@@ -107,3 +107,17 @@ def test_a_text_that_cleaning_empties_is_scored_as_having_no_words(
         assert record["sentiment"]["label"] == "no_opinion", record["text_raw"]
         assert record["aspects"] == []
     assert len({record["dup_cluster"] for record in processed}) == len(raws)
+
+
+def test_the_progress_bar_draws_its_final_count_however_fast_the_batches_come(
+    model, review_records, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """tqdm draws at most every 0.1 s, and a bar that does not stay closes without drawing:
+    batches that all came back within 0.1 s of the last drawing left the count at 0/12 (in
+    tests/flows/test_dask.py, at 80/240 now and then, when the last two batches came back
+    together)."""
+    records = review_records(12)
+    with Enricher(model, chunk=4) as enricher:
+        process_records(records, model=model, progress=True, enricher=enricher)
+    err = capsys.readouterr().err
+    assert "process: 100%" in err and "12/12" in err, err

@@ -14,39 +14,56 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from koubei.jsonl import write_atomic
 
 MakeRecord = Callable[..., dict[str, Any]]
+Koubei = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def koubei(*args: str, es_url: str, home: str) -> subprocess.CompletedProcess[str]:
+KOUBEI = str(Path(sys.executable).parent / "koubei")
+
+
+@pytest.fixture
+def cli_env(es_url: str, koubei_home: str) -> dict[str, str]:
+    """The environment of a ``koubei`` command run as a user would: the test node and the
+    test's home, and no other ``KOUBEI_ES_*`` setting of this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
-    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=home)
-    command = [str(Path(sys.executable).parent / "koubei"), *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
+    return env
+
+
+@pytest.fixture
+def koubei(cli_env: dict[str, str]) -> Koubei:
+    """``koubei(*args)``: the command run to its end in :func:`cli_env`."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [KOUBEI, *args], env=cli_env, capture_output=True, text=True, timeout=120
+        )
+
+    return run
 
 
 def test_load_then_search_from_the_terminal(
     es: Elasticsearch,
-    es_url: str,
+    koubei: Koubei,
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
     landing = tmp_path / "posts.jsonl"
     write_atomic(landing, (make_record(i) for i in range(40)))
-    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
-                    es_url=es_url, home=koubei_home)  # fmt: skip
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
     assert loaded.returncode == 0, loaded.stderr
     report = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert (report["sent"], report["created"], report["failed"]) == (40, 40, 0)
     es.indices.refresh(index=f"{index_prefix}-posts")
 
     query = ["退款", "--brand", "奶茶乙", "--label", "negative", "--json", "-n", "50"]
-    found = koubei("search", *query, "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    found = koubei("search", *query, "--prefix", index_prefix)
     assert found.returncode == 0, found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert {h["id"] for h in hits} == {f"weibo:{i}" for i in range(40) if i % 2 and i % 3 == 0}
@@ -55,20 +72,19 @@ def test_load_then_search_from_the_terminal(
     # A day alone as --end includes that day: "--end 2026-11-20" was midnight at its start,
     # and with --start the same day the range was refused as empty.
     one_day = ["--start", "2026-11-20", "--end", "2026-11-20", "--json", "-n", "50"]
-    found = koubei("search", *one_day, "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    found = koubei("search", *one_day, "--prefix", index_prefix)
     assert found.returncode == 0, found.stderr
     assert len(found.stdout.splitlines()) == 40
 
-    text = koubei("search", "--brand", "奶茶甲", "-n", "3", "--prefix", index_prefix,
-                  es_url=es_url, home=koubei_home)  # fmt: skip
+    text = koubei("search", "--brand", "奶茶甲", "-n", "3", "--prefix", index_prefix)
     assert text.returncode == 0, text.stderr
     assert "weibo.example/38" in text.stdout and text.stdout.rstrip().endswith("-- 3 post(s)")
 
 
-def test_kibana_link_prints_a_discover_deep_link(es_url: str, koubei_home: str) -> None:
+def test_kibana_link_prints_a_discover_deep_link(koubei: Koubei) -> None:
     linked = koubei("kibana", "link", "--url", "http://kb:5601", "--brand", "奶茶甲",
                     "--label", "negative", "--start", "2026-11-20T12:00",
-                    "--end", "2026-11-20T13:00", es_url=es_url, home=koubei_home)  # fmt: skip
+                    "--end", "2026-11-20T13:00")  # fmt: skip
     assert linked.returncode == 0, linked.stderr
     url = unquote(linked.stdout.strip())
     assert url.startswith("http://kb:5601/app/discover#/?_g=(time:(from:'2026-11-20T04:00")
@@ -97,51 +113,44 @@ def test_kibana_check_reads_the_mapping_of_every_data_view(
 
 def test_search_mistakes_are_one_line_and_query_syntax_in_text_is_plain_text(
     es: Elasticsearch,
-    es_url: str,
+    koubei: Koubei,
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
     landing = tmp_path / "posts.jsonl"
     texts = ["牛奶 AND (特价", "路径 a/b 斜杠", '引号 "半个', "反斜杠 C:\\路径"]
     write_atomic(landing, (make_record(i, text_raw=t) for i, t in enumerate(texts)))
-    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
-                    es_url=es_url, home=koubei_home)  # fmt: skip
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
     assert loaded.returncode == 0, loaded.stderr
     es.indices.refresh(index=f"{index_prefix}-posts")
 
     # Query-string operators, slashes, quotes and backslashes in TEXT are words to find.
     for i, query in enumerate(["牛奶 AND (", "a/b", '"半', "C:\\"]):
-        found = koubei("search", query, "--json", "--prefix", index_prefix,
-                       es_url=es_url, home=koubei_home)  # fmt: skip
+        found = koubei("search", query, "--json", "--prefix", index_prefix)
         assert found.returncode == 0, found.stderr
         assert [json.loads(line)["id"] for line in found.stdout.splitlines()] == [f"weibo:{i}"]
 
     # More posts than one search returns (index.max_result_window): one line naming -n.
-    many = koubei("search", "-n", "100000", "--prefix", index_prefix,
-                  es_url=es_url, home=koubei_home)  # fmt: skip
+    many = koubei("search", "-n", "100000", "--prefix", index_prefix)
     assert many.returncode == 2
     (line,) = many.stderr.strip().splitlines()
     assert "-n 100000" in line and "10000" in line and "Traceback" not in many.stderr
 
     # A brand that is neither configured nor indexed is most likely a typo: say so.
-    typo = koubei("search", "--brand", "奶茶丙", "--prefix", index_prefix,
-                  es_url=es_url, home=koubei_home)  # fmt: skip
+    typo = koubei("search", "--brand", "奶茶丙", "--prefix", index_prefix)
     assert typo.returncode == 2
     (line,) = typo.stderr.strip().splitlines()
     assert "--brand '奶茶丙'" in line and "brands.yaml" in line
     # A brand that is indexed (here: not configured) is searched as usual.
-    known = koubei("search", "--brand", "奶茶甲", "--json", "--prefix", index_prefix,
-                   es_url=es_url, home=koubei_home)  # fmt: skip
+    known = koubei("search", "--brand", "奶茶甲", "--json", "--prefix", index_prefix)
     assert known.returncode == 0 and len(known.stdout.splitlines()) == 2
 
 
 def test_search_shows_times_in_china_time_whatever_offset_the_file_stored(
     es: Elasticsearch,
-    es_url: str,
+    koubei: Koubei,
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
@@ -151,11 +160,10 @@ def test_search_shows_times_in_china_time_whatever_offset_the_file_stored(
     utc = make_record(1, created_at="2026-11-20T04:30:00Z")
     china = make_record(2, created_at="2026-11-20T12:45:00+08:00")
     write_atomic(landing, [utc, china])
-    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
-                    es_url=es_url, home=koubei_home)  # fmt: skip
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
     assert loaded.returncode == 0, loaded.stderr
     es.indices.refresh(index=f"{index_prefix}-posts")
-    shown = koubei("search", "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    shown = koubei("search", "--prefix", index_prefix)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0][:16] == "2026-11-20 12:45" and "weibo.example/2" in lines[2]
@@ -164,7 +172,7 @@ def test_search_shows_times_in_china_time_whatever_offset_the_file_stored(
 
 
 def test_a_time_range_that_cannot_match_or_says_its_start_twice_is_refused(
-    es_url: str, index_prefix: str, koubei_home: str
+    koubei: Koubei, index_prefix: str
 ) -> None:
     """``--start`` after ``--end`` answered "-- 0 post(s)" with exit 0, and ``--since`` given
     with ``--start`` was dropped without a word (for search and for kibana link)."""
@@ -173,21 +181,19 @@ def test_a_time_range_that_cannot_match_or_says_its_start_twice_is_refused(
         ["search", "--prefix", index_prefix],
         ["kibana", "link", "--url", "http://kb:5601"],
     ):
-        refused = koubei(*command, *backwards, es_url=es_url, home=koubei_home)
+        refused = koubei(*command, *backwards)
         assert refused.returncode == 2, refused.stdout
         (line,) = refused.stderr.strip().splitlines()
         assert "--start 2026-11-21T00:00:00+08:00 is not before --end" in line
-        twice = koubei(*command, "--since", "2h", "--start", "2026-11-20", es_url=es_url,
-                       home=koubei_home)  # fmt: skip
+        twice = koubei(*command, "--since", "2h", "--start", "2026-11-20")
         assert twice.returncode == 2, twice.stdout
         assert "give one of them" in twice.stderr
 
 
 def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
     es: Elasticsearch,
-    es_url: str,
+    koubei: Koubei,
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
@@ -196,8 +202,7 @@ def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
     refused["id"] = "w" * 600  # Elasticsearch refuses an _id over 512 bytes: dead-lettered
     landing = tmp_path / "posts.jsonl"
     write_atomic(landing, [make_record(1), refused, make_record(3)])
-    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
-                    es_url=es_url, home=koubei_home)  # fmt: skip
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
     assert loaded.returncode == 1, loaded.stderr
     report = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert (report["sent"], report["created"], report["failed"]) == (3, 2, 1)
@@ -208,8 +213,7 @@ def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
 
     clean = tmp_path / "clean.jsonl"
     write_atomic(clean, [make_record(4)])
-    again = koubei("index", "load", str(clean), "--prefix", index_prefix,
-                   es_url=es_url, home=koubei_home)  # fmt: skip
+    again = koubei("index", "load", str(clean), "--prefix", index_prefix)
     assert again.returncode == 0, again.stderr
     assert "dead-lettered" not in again.stderr
 
@@ -233,7 +237,7 @@ def pipeline_lock_held(args: list[str], env: dict[str, str]) -> Iterator[dict[st
     run: dict[str, Any] = {"err": []}
     try:
         assert held.wait(10)
-        command = [str(Path(sys.executable).parent / "koubei"), *args]
+        command = [KOUBEI, *args]
         proc = subprocess.Popen(command, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
         assert proc.stderr is not None and proc.stdout is not None
@@ -260,9 +264,8 @@ def pipeline_lock_held(args: list[str], env: dict[str, str]) -> Iterator[dict[st
 
 def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
     es: Elasticsearch,
-    es_url: str,
+    cli_env: dict[str, str],
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
@@ -271,9 +274,9 @@ def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
     same. Now it waits for the pipeline lock, saying who holds it, and loads once it is free."""
     landing = tmp_path / "posts.jsonl"
     write_atomic(landing, (make_record(i) for i in range(20)))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
-    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
-    with pipeline_lock_held(["index", "load", str(landing), "--prefix", index_prefix], env) as run:
+    with pipeline_lock_held(
+        ["index", "load", str(landing), "--prefix", index_prefix], cli_env
+    ) as run:
         templates_only = es.count(index=f"{index_prefix}-posts", ignore_unavailable=True)
         assert templates_only.get("count", 0) == 0  # nothing written while it waits
     assert run["returncode"] == 0, run["err"]
@@ -283,9 +286,9 @@ def test_load_waits_for_the_pipeline_lock_and_names_its_holder(
 
 def test_reindex_waits_for_the_pipeline_lock_and_names_its_holder(
     es: Elasticsearch,
-    es_url: str,
+    koubei: Koubei,
+    cli_env: dict[str, str],
     index_prefix: str,
-    koubei_home: str,
     make_record: MakeRecord,
     tmp_path: Path,
 ) -> None:
@@ -294,12 +297,9 @@ def test_reindex_waits_for_the_pipeline_lock_and_names_its_holder(
     the pipeline lock as `index load` does, with the same line naming the holder."""
     landing = tmp_path / "posts.jsonl"
     write_atomic(landing, [make_record(1)])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
-    env.update(KOUBEI_ES_URL=es_url, KOUBEI_HOME=koubei_home)
-    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix,
-                    es_url=es_url, home=koubei_home)  # fmt: skip
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
     assert loaded.returncode == 0, loaded.stderr
-    with pipeline_lock_held(["index", "reindex", "--prefix", index_prefix], env) as run:
+    with pipeline_lock_held(["index", "reindex", "--prefix", index_prefix], cli_env) as run:
         pass
     assert run["returncode"] == 0, run["err"]
     assert run["out"].strip().splitlines()[-1] == "0 index(es) migrated"
