@@ -92,11 +92,11 @@ def test_kibana_link_prints_a_discover_deep_link(koubei: Koubei) -> None:
 
 
 def test_kibana_check_reads_the_mapping_of_every_data_view(
-    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str
+    es: Elasticsearch, koubei: Koubei, index_prefix: str
 ) -> None:
     """Before: the check knew the posts and alerts views only, so the cascades and accounts
     views' objects came out as "no mapping known for data view" problems (exit 1)."""
-    checked = koubei("kibana", "check", "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    checked = koubei("kibana", "check", "--prefix", index_prefix)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip().splitlines()[-1] == "0 problem(s)"
     # A field the live cascades index lacks is reported, not skipped: an index made before its
@@ -104,7 +104,7 @@ def test_kibana_check_reads_the_mapping_of_every_data_view(
     es.indices.delete(index=f"{index_prefix}-cascades")
     es.indices.delete_index_template(name=f"{index_prefix}-cascades")
     es.indices.create(index=f"{index_prefix}-cascades", mappings={"dynamic": False})
-    checked = koubei("kibana", "check", "--prefix", index_prefix, es_url=es_url, home=koubei_home)
+    checked = koubei("kibana", "check", "--prefix", index_prefix)
     assert checked.returncode == 1
     assert "koubei-biggest-cascades: field 'size' (column) is not mapped in koubei-cascades" in (
         checked.stdout
