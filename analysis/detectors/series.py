@@ -332,20 +332,20 @@ def _trailing_resolution(
     a few mentions (:func:`_left_out_zeros`): both keep their step.
     """
     gaps = np.diff(stamps)
-    if not len(gaps):
+    moves = np.flatnonzero(gaps > 0)  # repeated timestamps are one row of the step
+    if not len(moves):
         return runs
-    size = max(unit, unit * round(gaps[-1] / unit))
-    start = len(gaps) - 1  # gap i follows row i: the run's first row is that of its first gap
-    while start > 0 and max(unit, unit * round(gaps[start - 1] / unit)) == size:
-        start -= 1
+    sizes_at = np.maximum(unit, unit * np.round(gaps / unit)).astype(np.int64)
+    size = int(sizes_at[moves[-1]])
+    at = len(moves) - 1  # gap i follows row i: the run's first row is that of its first gap
+    while at > 0 and sizes_at[moves[at - 1]] == size:
+        at -= 1
+    start = int(moves[at])
     step = runs[-1][1] if runs else 0
     if not step:  # no run long enough for a resolution: the file's most common step before
-        before = gaps[:start][gaps[:start] > 0]
-        if not len(before):
+        if not at:
             return runs
-        sizes, counts = np.unique(
-            np.maximum(unit, unit * np.round(before / unit)), return_counts=True
-        )
+        sizes, counts = np.unique(sizes_at[moves[:at]], return_counts=True)
         step = int(sizes[np.argmax(counts)])
     if size <= step or size % step:
         return runs

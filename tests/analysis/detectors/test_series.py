@@ -494,3 +494,15 @@ def test_read_csv_keeps_the_step_when_the_last_rows_are_farther_apart_but_not_co
     data = read_csv(night)
     assert data.series.interval_seconds == 300 and data.resampled == []
     assert data.series.total[-5:] == [1, 0, 1, 0, 1]  # the left-out bins read as 0
+
+
+def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path: Path) -> None:
+    """A repeated timestamp among the last rows (exports repeat one now and then) does not
+    hide their change of step: the repeat is added into its bin as anywhere else."""
+    path = tmp_path / "tail.csv"
+    coarse = _rows("2026-03-02 12:00", 5, [100, 95, 105])
+    lines = _rows("2026-03-02 10:00", 1, [20] * 120) + coarse + coarse[-1:]
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 300 and data.series.total[-3:] == [100, 95, 210]
+    assert data.resampled == [(122, 60, 300)] and data.repeats == [(125, 124)]
