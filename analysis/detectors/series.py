@@ -316,6 +316,48 @@ def _resolutions(stamps: np.ndarray, unit: int) -> list[tuple[int, int]]:
     return runs
 
 
+def _trailing_resolution(
+    stamps: np.ndarray, values: list[float], runs: list[tuple[int, int]], unit: int
+) -> list[tuple[int, int]]:
+    """``runs`` (of :func:`_resolutions`) and a change to a coarser step in the file's last rows,
+    too few to be a run of :func:`_is_resolution`, when the file ends so.
+
+    A live export that has just gone from 1-minute to 5-minute rows ends with a few 5-minute
+    rows: read at 1 minute, each is one bin carried over the next four (a ×5 surge on the newest
+    bins, the ones a pager decides on). It is such a change when the gaps that end the file are
+    all one step, a multiple (2 or more) of the step before, and its rows hold about that many
+    times the rows before: at least the geometric middle (√k of the mean of the last fine rows,
+    of which there must be :data:`RESOLUTION_RUN`). An exporter that missed a row or two ends
+    with rows like the ones before, and a sparse export leaving its empty bins out with rows of
+    a few mentions (:func:`_left_out_zeros`): both keep their step.
+    """
+    gaps = np.diff(stamps)
+    moves = np.flatnonzero(gaps > 0)  # repeated timestamps are one row of the step
+    if not len(moves):
+        return runs
+    sizes_at = np.maximum(unit, unit * np.round(gaps / unit)).astype(np.int64)
+    size = int(sizes_at[moves[-1]])
+    at = len(moves) - 1  # gap i follows row i: the run's first row is that of its first gap
+    while at > 0 and sizes_at[moves[at - 1]] == size:
+        at -= 1
+    start = int(moves[at])
+    step = runs[-1][1] if runs else 0
+    if not step:  # no run long enough for a resolution: the file's most common step before
+        if not at:
+            return runs
+        sizes, counts = np.unique(sizes_at[moves[:at]], return_counts=True)
+        step = int(sizes[np.argmax(counts)])
+    if size <= step or size % step:
+        return runs
+    fold = size // step
+    fine, coarse = values[max(0, start - RESOLUTION_RUN * fold) : start], values[start:]
+    if len(fine) < RESOLUTION_RUN or np.mean(coarse) < math.sqrt(fold) * np.mean(fine):
+        return runs  # too few rows to know the step before, or rows like those before
+    if all(v == int(v) for v in values) and min(values) > 0 and min(coarse) <= ZERO_NEIGHBOUR:
+        return runs  # what a sparse export leaving empty bins out writes (_left_out_zeros)
+    return (runs or [(0, step)]) + [(start, int(size))]
+
+
 #: a bin with no row beside a row of at most this many mentions may be an empty bin: a Poisson
 #: count of 3 on average is 0 one time in 20; beside busier rows a 0 is not believable
 ZERO_NEIGHBOUR = 3
@@ -353,7 +395,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     jitter must not put two rows in one bin and leave the next one empty). A file whose step
     changes (runs of 1-minute rows, then of 5-minute rows) is read at its coarsest step, every
     row summed into the bin it falls in (listed in ``resampled``; a coarse step that is not a
-    multiple of the finer one is refused, naming the row where the step changes). Missing bins
+    multiple of the finer one is refused, naming the row where the step changes); so is a file
+    whose last rows, too few for a run, change to a coarser step (:func:`_trailing_resolution`:
+    a live export whose bins just changed would page a surge on its newest bins). Missing bins
     are marked ``filled`` and hold 0 when they are empty bins the export left out
     (:func:`_left_out_zeros`), else the previous value (causal); rows farther off the grid are
     added to the bin they fall in, and so are rows repeating a timestamp (listed in
@@ -434,7 +478,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     interval = int(values[np.argmax(counts)])
     t0 = rows[0][0]
     jitter = GRID_JITTER
-    runs = _resolutions(np.array([r[0].timestamp() for r in rows]), unit)
+    stamps = np.array([r[0].timestamp() for r in rows])
+    runs = _resolutions(stamps, unit)
+    runs = _trailing_resolution(stamps, [r[2] for r in rows], runs, unit)
     resampled: list[tuple[int, int, int]] = []
     if len({size for _, size in runs}) > 1:
         # a change of resolution: the finer rows were binned at their own step, and a grid at

@@ -256,7 +256,8 @@ def history_start(es: Any, prefix: str, brand: str, start: datetime) -> datetime
     """Where the days a page compares ``brand`` with begin (the brief's "previous 7 days", an
     incident page's usual level): 7 days before ``start``, or the midnight of the day koubei
     first collected one of its posts when that is later (``start`` itself when none was
-    collected before it).
+    collected before it). Posts without a crawl time (an old export given to ``koubei index
+    load``) were collected by whoever exported them: they count from their own days.
 
     A brand added three days ago has three days of history, not seven of which four are empty:
     divided by 7, its daily mean read less than half of what it was. The days before the first
@@ -273,11 +274,29 @@ def history_start(es: Any, prefix: str, brand: str, start: datetime) -> datetime
         prefix,
         size=0,
         query={"bool": {"filter": post_filters(brand=brand)}},
-        # first_seen is the first crawl of a post (kept on re-crawls); crawled_at stands in for
-        # documents indexed before first_seen existed.
-        aggs={f: {"min": {"field": f}} for f in ("first_seen", "crawled_at")},
+        aggs={
+            # The first crawl of a post: first_seen (kept on re-crawls), crawled_at standing in
+            # for documents indexed before first_seen existed. Only posts with a crawl time:
+            # one without was loaded from an export (``index load``), and its first_seen is
+            # the load's time, not when it was collected.
+            "crawled": {
+                "filter": {"exists": {"field": "crawled_at"}},
+                "aggs": {f: {"min": {"field": f}} for f in ("first_seen", "crawled_at")},
+            },
+            # ... which holds the brand's posts from their own days: their history.
+            "loaded": {
+                "filter": {"bool": {"must_not": {"exists": {"field": "crawled_at"}}}},
+                "aggs": {"created_at": {"min": {"field": "created_at"}}},
+            },
+        },
     )
-    firsts = [a["value"] for a in response["aggregations"].values() if a["value"] is not None]
+    aggs = response["aggregations"]
+    firsts = [
+        a["value"]
+        for group in (aggs["crawled"], aggs["loaded"])
+        for name, a in group.items()
+        if name != "doc_count" and a["value"] is not None
+    ]
     week_start = start - timedelta(days=HISTORY_DAYS)
     if not firsts:
         return start

@@ -16,8 +16,9 @@ its parent), or to a placeholder hop node if that repost was never crawled. Matc
 keeps an account that posted twice in a cascade from taking a repost under the wrong one of
 its posts: in the same second that could be the repost's own descendant, a cycle that cut a
 branch off the cascade.
-A parent that was never crawled becomes a placeholder node. The lookups that resolve a hop, and
-the state of the build, are :mod:`koubei.analysis.spread.forest`.
+A parent that was never crawled becomes a placeholder node, under the top comment of the reply's
+thread (``extra.thread_root``) when the record names one, else under the root. The lookups that
+resolve a hop, and the state of the build, are :mod:`koubei.analysis.spread.forest`.
 
 The result does not depend on the order of the records: every record is known before any edge is
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
@@ -368,11 +369,27 @@ def _attach(
         forest.drop(node, "into_root")
         return
     if parent not in forest.attrs:
+        # An uncrawled parent hangs from the top comment of the thread the reply is in
+        # (``extra.thread_root``, known though the answered reply is not), else from the root:
+        # under the post, a reply's reply read as a second comment on it, one level too high.
         forest.ensure_placeholder(parent)
-        if root != parent:
+        above = _thread_root(record, node, parent) or root
+        if above != parent:
+            forest.ensure_placeholder(above)
+            forest.propose(above, parent, "reply", False, None, cascade)
+        if above not in (root, parent) and forest.attrs[above]["placeholder"]:
             forest.ensure_placeholder(root)
-            forest.propose(root, parent, "reply", False, None, cascade)
+            forest.propose(root, above, "reply", False, None, cascade)
     forest.propose(parent, node, relation, False, at, cascade)
+
+
+def _thread_root(record: dict[str, Any], node: str, parent: str) -> str | None:
+    """The top comment of the thread a reply is in (``extra.thread_root``), other than itself."""
+    extra = record.get("extra")
+    top = extra.get("thread_root") if isinstance(extra, dict) else None
+    if not isinstance(top, str) or not top or top in (node, parent):
+        return None
+    return top
 
 
 def _first(forest: Forest, node: str, parent: str) -> bool:

@@ -454,7 +454,7 @@ class WeiboSpider(BaseSpider):
         text = item.get("text") or ""
         # The comment answered, as the answer names it (``reply_comment``, ``reply_id``), even
         # one not on the page (a later page, an earlier run; the cascade build makes an
-        # uncrawled one a placeholder). A reply naming none hangs from its top comment: a
+        # uncrawled one a placeholder under ``thread_root``). One naming none hangs from it: a
         # ``回复@NAME:`` opening names a person, who may have several replies in the thread,
         # and Weibo sends none for a deleted one (``reply_comment: null``).
         answered = _answered(item)

@@ -460,3 +460,49 @@ def test_read_csv_reads_bins_a_sparse_export_left_out_as_zeros(tmp_path: Path) -
     data = read_csv(path)
     assert data.series.total == [0, 1, 1, 2]
     assert (data.gaps_zero, data.gaps_carried) == (0, 1)
+
+
+def test_read_csv_sums_a_change_of_step_in_the_last_rows_into_the_coarser_bins(
+    tmp_path: Path,
+) -> None:
+    """Two hours of 1-minute rows, then only two 5-minute rows (the file a live export writes
+    just after its bins changed): read at 1 minute, the newest bins were 100 then four carried
+    100s, a ×5 surge. The last rows, a multiple of the step apart and about that many times
+    the rows before, are a change of resolution already."""
+    path = tmp_path / "tail.csv"
+    lines = _rows("2026-03-02 10:00", 1, [20] * 120) + _rows("2026-03-02 12:00", 5, [100, 95])
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 300  # before: 60
+    assert data.series.total == [100] * 24 + [100, 95]
+    assert data.resampled == [(122, 60, 300)] and not any(data.series.filled)
+
+
+def test_read_csv_keeps_the_step_when_the_last_rows_are_farther_apart_but_not_coarser(
+    tmp_path: Path,
+) -> None:
+    """Last rows a multiple of the step apart that hold what the rows before hold: an exporter
+    that missed rows, or a sparse export leaving its empty night bins out, not a new step."""
+    path = tmp_path / "missed.csv"
+    lines = _rows("2026-03-02 10:00", 1, [20] * 120) + _rows("2026-03-02 12:00", 5, [21, 19, 20])
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 60 and data.resampled == []
+    night = tmp_path / "night.csv"
+    lines = _rows("2026-03-02 00:00", 5, [3, 1, 2, 4] * 6) + _rows("2026-03-02 02:00", 10, [1] * 3)
+    night.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(night)
+    assert data.series.interval_seconds == 300 and data.resampled == []
+    assert data.series.total[-5:] == [1, 0, 1, 0, 1]  # the left-out bins read as 0
+
+
+def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path: Path) -> None:
+    """A repeated timestamp among the last rows (exports repeat one now and then) does not
+    hide their change of step: the repeat is added into its bin as anywhere else."""
+    path = tmp_path / "tail.csv"
+    coarse = _rows("2026-03-02 12:00", 5, [100, 95, 105])
+    lines = _rows("2026-03-02 10:00", 1, [20] * 120) + coarse + coarse[-1:]
+    path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 300 and data.series.total[-3:] == [100, 95, 210]
+    assert data.resampled == [(122, 60, 300)] and data.repeats == [(125, 124)]

@@ -454,3 +454,26 @@ def test_the_incident_pages_usual_level_counts_the_days_the_brand_has_history(
     [usual] = content.expected_negative([T0], history)
     assert usual == 4.0  # the median of 3 and 5, not of 3, 5 and five days of nothing
     assert bins[0].start == datetime(2026, 11, 23, tzinfo=DEFAULT_TZ)  # its first day
+
+
+def test_posts_loaded_without_a_crawl_time_are_history_from_their_own_days(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old export given to `koubei index load` has no ``crawled_at``: its posts were stored
+    with ``first_seen`` the load's time, so a brand with a month of them read as first collected
+    after the brief's day ("此前无数据"). Posts without a crawl time count from their own days."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    imported = []
+    for n in range(30):  # 10-25 .. 11-23, 2 posts a day, one negative
+        for i, label in enumerate(("negative", "positive")):
+            post = _post(f"i{n}-{i}", day - timedelta(days=30 - n, hours=-10 - i), label)
+            del post["crawled_at"]
+            imported.append(post)
+    today = _post("t1", day + timedelta(hours=9), "negative")
+    index_records(es, [*imported, today], prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert section["week_days"] == 7  # before: 0
+    assert section["week_daily_total"] == 2 and section["week_negative_share"] == 1 / 2
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "前 7 日日均 2" in html and "此前无数据" not in html

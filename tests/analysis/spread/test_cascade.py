@@ -78,6 +78,38 @@ def test_uncrawled_root_and_parent_become_placeholders() -> None:
     assert G.nodes["root-missing"]["ts"] is None
 
 
+def test_an_uncrawled_reply_hangs_from_the_top_comment_of_its_thread() -> None:
+    """A reply answering an uncrawled reply: that reply is a placeholder in the thread the reply
+    names (``extra.thread_root``), not a second comment on the post (before: root -> p-missing);
+    when the top comment was not crawled either, it is a placeholder under the root."""
+    thread = {"thread_root": "top"}
+    records = [
+        rec("r", "A", 0),
+        rec("top", "B", 1, parent_id="r", root_id="r", relation="reply"),
+        rec("c1", "X", 2, parent_id="p-missing", root_id="r", relation="reply", extra=thread),
+        rec(
+            "c2",
+            "Y",
+            3,
+            parent_id="q-missing",
+            root_id="r",
+            relation="reply",
+            extra={"thread_root": "top-missing"},
+        ),
+    ]
+    G = build_cascades(records)
+    assert sorted(G.edges()) == [
+        ("p-missing", "c1"),
+        ("q-missing", "c2"),
+        ("r", "top"),
+        ("r", "top-missing"),
+        ("top", "p-missing"),
+        ("top-missing", "q-missing"),
+    ]
+    assert G.nodes["top-missing"]["placeholder"] and not G.nodes["top"]["placeholder"]
+    assert G.graph["dropped"]["second_parent"] == 0
+
+
 def test_child_before_parent_in_input_and_late_parent_fills_placeholder() -> None:
     records = [rec("c", "B", 5, parent_id="p", root_id="p", relation="reply"), rec("p", "A", 1)]
     G = build_cascades(records)

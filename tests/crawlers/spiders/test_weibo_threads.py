@@ -79,6 +79,8 @@ def test_a_reply_answering_another_reply_hangs_from_that_reply(
     assert G.has_edge(f"weibo:{R[11]}", f"weibo:{R[12]}")
     assert G.has_edge(f"weibo:{R[19]}", f"weibo:{R[13]}")
     assert G.nodes[f"weibo:{R[19]}"]["placeholder"] is True
+    # the uncrawled reply R19 is in T's thread (R13's top comment), not a comment on the post
+    assert list(G.predecessors(f"weibo:{R[19]}")) == [f"weibo:c{T}"]  # before: the post
     assert report.stats["errors"] == {} and report.status == "ok"
 
 

@@ -366,3 +366,22 @@ def test_detect_sees_a_night_surge_in_an_export_that_leaves_empty_bins_out(
     assert result.stderr.startswith(f"note: {path}:")
     assert "with no row, the first after this row: " in result.stderr
     assert "read as 0 mentions, empty bins the export left out" in result.stderr
+
+
+def test_detect_a_change_of_step_in_the_last_rows_is_no_surge(tmp_path: Path) -> None:
+    """Three days of 1-minute rows, then three 5-minute rows (the exporter has just changed
+    its bins; too few rows for a run of the step): each was read as one 1-minute bin carried
+    over the next four, and `spikes detect` paged a warning on the newest bins (mention-jump
+    at 00:05, 446 in 5 minutes, expected 106). The same for 5-minute then 15-minute rows."""
+    rng = np.random.default_rng(3)
+    for fine, coarse, line in ((1, 5, 4322), (5, 15, 866)):
+        path = tmp_path / f"tail{coarse}.csv"
+        _csv(path, datetime(2026, 3, 1), fine, rng.poisson(20, 3 * 1440 // fine).tolist())
+        rows = rng.poisson(20 * coarse // fine, 3).tolist()
+        _csv(path, datetime(2026, 3, 4), coarse, rows, header=False)
+        result = run("spikes", "detect", str(path))
+        assert (result.returncode, result.stdout) == (0, "")  # before: a warning
+        assert result.stderr == (
+            f"note: {path}:{line}: rows are {coarse * 60} s apart from here on, {fine * 60} s "
+            f"before: every row is summed into {coarse * 60} s bins\n"
+        )
