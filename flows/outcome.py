@@ -54,6 +54,9 @@ class RunSummary:
     spool_files: list[str] = field(default_factory=list)
     # why the run left a stage alone (another run holds its lock), see flows/locks.py
     skipped: list[str] = field(default_factory=list)
+    # part of its work the run left to another run while doing the rest (a crawl run that
+    # crawled every source but one still being crawled): said, but the run is judged by the rest
+    left: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +125,7 @@ def final_state(flow_name: str, summary: RunSummary) -> Any:
 
     * errors: Failed, the errors as its message (the ``on_failure`` hook alerts on-call);
     * a stage left to another run (``skipped``): Completed named ``Skipped``, the reason;
+      part of the work left while the rest was done (``left``) only goes in the message;
     * documents dead-lettered or spooled: Completed named ``Dead-lettered`` or ``Spooled``, the
       lines ``koubei run`` prints as its message. Completed, not Failed: every stage ran and
       nothing is lost (the documents are on disk with their reasons, or replayed next cycle),
@@ -138,8 +142,8 @@ def final_state(flow_name: str, summary: RunSummary) -> Any:
     notices = summary.notices(flow_name)
     if notices:
         name = DEAD_LETTERED if summary.figures()["dead_lettered"] else SPOOLED
-        return Completed(name=name, message="; ".join(notices), data=data)
-    return Completed(data=data)
+        return Completed(name=name, message="; ".join(notices + summary.left), data=data)
+    return Completed(message="; ".join(summary.left) or None, data=data)
 
 
 class RunFailed(RuntimeError):

@@ -292,6 +292,32 @@ def test_a_scheduled_crawl_of_a_source_still_being_crawled_skips_it_saying_why(
     assert f"held by pid {os.getpid()}, since " in skipped[0]
 
 
+def test_a_crawl_that_left_one_source_to_an_earlier_run_is_judged_by_the_others(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Named Skipped like a run that crawled nothing, a run that crawled every source but one
+    # slow one (skipped at every tick) neither opened nor resolved run:koubei-crawl, for good.
+    from koubei.flows.locks import stage_lock
+    from koubei.flows.monitor import crawl_flow
+
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    site = f"http://127.0.0.1:{closed_port()}"
+    (config_dir / "sources.yaml").write_text(
+        "sources:\n"
+        f"  - {{name: slow, platform: shop_json, product_ids: ['1'], base_url: '{site}'}}\n"
+        f"  - {{name: quick, platform: shop_json, product_ids: ['2'], base_url: '{site}'}}\n",
+        encoding="utf-8",
+    )
+    with stage_lock("crawl-slow"):
+        state = crawl_flow(config_dir=config_dir, sources=["slow", "quick"], return_state=True)
+    assert state.is_completed() and state.name == "Completed", state
+    assert state.message == "source 'slow' left to the run still crawling it"
+    summary = state.result()
+    assert summary["source_status"]["slow"] == "skipped"
+    assert summary["source_status"]["quick"] != "skipped"
+    assert summary["skipped"] == [] and summary["left"] == [state.message]
+
+
 def test_index_retries_after_a_transient_failure(
     config_dir: Path,
     es: Elasticsearch,
