@@ -150,3 +150,22 @@ def test_a_post_whose_cascade_is_refused_is_reported_by_id(
     assert run.written["cascades"] >= 1  # the cascades index is written all the same
     again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
     assert again.errors == [] and again.posts == 9
+
+
+@pytest.mark.parametrize("brands", [["鲜牧", "北岭"], ["北岭", "鲜牧"]])
+def test_a_post_in_two_brands_cascades_takes_its_place_in_the_bigger_one(
+    es: Elasticsearch, index_prefix: str, brands: list[str]
+) -> None:
+    """北岭's posts hold 网友C's repost but not 网友A's, which it came through: 北岭's view
+    puts it under an uncrawled hop. Whichever brand runs last, the post keeps 鲜牧's view,
+    which saw the chain."""
+    records = incident()
+    for record in records:
+        if record["id"] in ("weibo:1", "weibo:2", "weibo:5"):
+            record["brands"] = ["鲜牧", "北岭"]
+    assert index_records(es, records, prefix=index_prefix, refresh=True).failed == 0
+    run = index_day(es, index_prefix, brands, date(2026, 11, 25))
+    assert run.errors == []
+    stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:5"]}})
+    assert stored["weibo:5"]["cascade"]["parent_id"] == "weibo:3"
+    assert index_day(es, index_prefix, brands[::-1], date(2026, 11, 25)).posts == 0
