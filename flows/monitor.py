@@ -476,7 +476,7 @@ def daily_report(
     summary.errors += [f"spread document not indexed: {e}" for e in spread["errors"]]
     logger.info(
         f"spread documents for {day}: {spread['written']['accounts']} accounts, "
-        f"{spread['written']['cascades']} cascades"
+        f"{spread['written']['cascades']} cascades; cascade field set on {spread['posts']} posts"
     )
     return finish("koubei-daily-report", summary)
 

@@ -9,6 +9,15 @@ before those days too; :func:`~koubei.analysis.spread.evidence.cascade_documents
 keyed by id (a cascade by its brand and root's, ``<brand>:<root id>``: a cascade naming two
 brands is one document per brand, each built from that brand's posts), so a re-run, or the
 next day's run over a cascade still growing, overwrites.
+
+The posts of those cascades get their place in it too, as the field ``cascade`` of the stored
+post (``root_id``, the chain-resolved ``parent_id``, ``depth``, ``via``;
+:func:`~koubei.analysis.spread.evidence.post_cascades`): the platform's ``parent_id`` of a
+Weibo repost is the root, so without it Kibana can neither filter a cascade's posts nor say
+whom a repost came through. Rewritten on every run, so a post that moved under another parent
+as more of its chain was crawled takes the new one; a run that finds the same values changes
+nothing. A post in cascades of two brands takes its place in the bigger one (the one that saw
+more of it; a tie goes to the brand listed first).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any
 
 from koubei.analysis.spread.accounts import accounts_for_period
 from koubei.analysis.spread.cascade import build_cascades, parse_time
-from koubei.analysis.spread.evidence import cascade_documents
+from koubei.analysis.spread.evidence import cascade_documents, post_cascades
 from koubei.analysis.spread.measures import cascade_roots
 from koubei.log import get_logger
 from koubei.timeutil import DEFAULT_TZ
@@ -36,39 +45,61 @@ MAX_POSTS = 100_000
 
 @dataclass
 class SpreadReport:
-    """Documents written per kind (``accounts``, ``cascades``) and the refused ones."""
+    """Documents written per kind (``accounts``, ``cascades``) and the refused ones.
+
+    ``posts``: stored posts whose ``cascade`` field this run changed (set, or moved).
+    """
 
     written: dict[str, int] = field(default_factory=lambda: {"accounts": 0, "cascades": 0})
     errors: list[str] = field(default_factory=list)
+    posts: int = 0
 
 
 def day_documents(
-    es: Any, prefix: str, brand: str, day: date, *, max_posts: int = MAX_POSTS
+    es: Any,
+    prefix: str,
+    brand: str,
+    day: date,
+    *,
+    max_posts: int = MAX_POSTS,
+    where: dict[str, set[str]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """``{"accounts": [...], "cascades": [...]}`` of ``brand`` for ``day`` (Asia/Shanghai)."""
+    """``{"accounts": [...], "cascades": [...], "posts": [...]}`` of ``brand`` for ``day``
+    (Asia/Shanghai).
+
+    ``posts``: ``{"id", "size", "cascade"}`` of every post in those cascades (the size of its
+    cascade, to choose between two brands' views); ``where`` gets the indices they were read
+    from (see :func:`~koubei.pipeline.index.queries.scan_posts`).
+    """
     from koubei.pipeline.index.queries import fetch_posts
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)
     posts = fetch_posts(
         es, prefix, brand=brand, start=end - timedelta(days=CASCADE_DAYS), end=end,
-        max_docs=max_posts,
+        max_docs=max_posts, where=where,
     )  # fmt: skip
     if len(posts) >= max_posts:
         # Oldest first: the cut lost the newest posts, so the day's figures are incomplete.
         log.warning("spread documents built from the oldest posts only", brand=brand,
                     day=day.isoformat(), max_posts=max_posts)  # fmt: skip
     of_day = [r for r in posts if (t := parse_time(r.get("created_at"))) and start <= t < end]
+    G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where)
     return {
         "accounts": accounts_for_period(of_day, brand=brand, day=day.isoformat()),
-        "cascades": cascade_documents(
-            _whole_cascades(es, prefix, brand, posts, end, max_posts), brand=brand
-        ),
+        "cascades": cascade_documents(G, brand=brand),
+        "posts": [{"id": p, "size": n, "cascade": c} for p, n, c in post_cascades(G)],
     }
 
 
 def _whole_cascades(
-    es: Any, prefix: str, brand: str, posts: list[dict[str, Any]], end: datetime, max_posts: int
+    es: Any,
+    prefix: str,
+    brand: str,
+    posts: list[dict[str, Any]],
+    end: datetime,
+    max_posts: int,
+    where: dict[str, set[str]] | None = None,
 ) -> Any:
     """The cascades of ``posts``, each with its posts from before the window too.
 
@@ -94,7 +125,8 @@ def _whole_cascades(
         }
     }
     # A post in both lists counts once (build_cascades keeps one copy per id).
-    return build_cascades(posts + scan_posts(es, prefix, query, max_docs=max_posts))
+    older = scan_posts(es, prefix, query, max_docs=max_posts, where=where)
+    return build_cascades(posts + older)
 
 
 def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadReport:
@@ -103,17 +135,23 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     Idempotent: the same posts give the same documents under the same ids; a brand's accounts
     of the day that a re-run no longer ranks are removed (see ``write_documents``), and so is
     any other document of the brand for a root it writes: the copy an earlier release kept
-    under the root's id alone (which the brand written last took over).
+    under the root's id alone (which the brand written last took over). Then the ``cascade``
+    field of every post in those cascades (see the module's description).
     """
-    from koubei.pipeline.index.derived import write_documents
+    from koubei.pipeline.index.derived import update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
 
     unreachable = ensure_ready(es, prefix)
     if unreachable is not None:
         raise unreachable
     report = SpreadReport()
+    where: dict[str, set[str]] = {}
+    placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
     for brand in brands:
-        docs = day_documents(es, prefix, brand, day)
+        docs = day_documents(es, prefix, brand, day, where=where)
+        for post in docs["posts"]:
+            if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
+                placed[post["id"]] = post
         # The brand's all-platform ranking of the day (the documents accounts_for_period makes).
         one_day = {
             "bool": {
@@ -130,4 +168,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
             written = write_documents(es, prefix, kind, docs[kind], replace=replace)
             report.written[kind] += written.written
             report.errors += written.errors
+    updated = update_posts(es, {p: {"cascade": v["cascade"]} for p, v in placed.items()}, where)
+    report.posts = updated.written
+    report.errors += [f"cascade of post {error}" for error in updated.errors]
     return report

@@ -8,7 +8,7 @@ people complain about — and optionally draws the pictures.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from koubei.analysis.spread.source import rank_rumor
 from koubei.analysis.spread.themes import themes
 from koubei.analysis.spread.virality import bfs_order, tree_index
 
-__all__ = ["cascade_documents", "incident_evidence", "path_names", "source_of"]
+__all__ = ["cascade_documents", "incident_evidence", "path_names", "post_cascades", "source_of"]
 
 UNCRAWLED = "(未抓取)"
 
@@ -249,3 +249,37 @@ def cascade_documents(
             }
         )
     return docs
+
+
+def post_cascades(G: nx.DiGraph, *, min_size: int = 2) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """``(post id, cascade size, cascade object)`` of every crawled post in a cascade of
+    ``min_size``+ posts (the cascades :func:`cascade_documents` writes), biggest cascade first.
+
+    The object is the posts template's ``cascade`` field: ``root_id`` (the cascade's root,
+    as its ``<prefix>-cascades`` documents name it), ``parent_id`` (the post it came through,
+    its ``//@`` chain resolved; a placeholder id for a hop never crawled, None for the root),
+    ``depth`` and ``via`` (the parent's author name; an uncrawled hop's name is known too).
+    Placeholders are not stored posts and get none.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph([("r", "a"), ("a", "b")])
+    >>> nx.set_node_attributes(G, {"r": "A", "a": "B", "b": "C"}, "author")
+    >>> [(p, c["parent_id"], c["depth"], c["via"]) for p, _size, c in post_cascades(G)]
+    [('r', None, 0, None), ('a', 'r', 1, 'A'), ('b', 'a', 2, 'B')]
+    """
+    for root in cascade_roots(G):
+        index = tree_index(G, root)
+        if len(index.order) < min_size:
+            break
+        for i, node in enumerate(index.order):
+            if G.nodes[node].get("placeholder"):
+                continue
+            up = index.order[index.parent[i]] if index.parent[i] >= 0 else None
+            cascade = {
+                "root_id": str(root),
+                "parent_id": None if up is None else str(up),
+                "depth": index.depth[i],
+                "via": None if up is None else G.nodes[up].get("author"),
+            }
+            yield str(node), len(index.order), cascade

@@ -96,7 +96,8 @@ def run_daily(args: argparse.Namespace) -> int:
         print(f"koubei report daily: spread document not indexed: {error}", file=sys.stderr)
     print(
         f"indexed {spread.written['accounts']} account and "
-        f"{spread.written['cascades']} cascade documents"
+        f"{spread.written['cascades']} cascade documents; "
+        f"set the cascade field of {spread.posts} posts"
     )
     # The brief's file and address last: scripts read the last two lines.
     print(f"{path}\n{_public_url(alerts, path)}")

@@ -5,6 +5,10 @@ derived documents are rebuilt from the posts on every run, so each is a plain ``
 its whole body under its own ``id``: a re-run overwrites, never duplicates, and a run that
 failed is mended by running it again (nothing to spool). A refused item is reported with the
 document's id and the cluster's reason, as the posts writer dead-letters one.
+
+:func:`update_posts` writes what is derived onto the stored posts themselves (their ``cascade``)
+the same way: a partial ``update`` of the field alone, rewritten on every run, refused ones
+reported.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from elasticsearch import Elasticsearch, helpers
 
 from koubei.log import get_logger
 from koubei.pipeline.index.answers import describe_error, item_answer
-from koubei.pipeline.index.templates import kind_index
+from koubei.pipeline.index.templates import kind_index, month_name
 
-__all__ = ["DerivedReport", "write_documents"]
+__all__ = ["DerivedReport", "update_posts", "write_documents"]
 
 log = get_logger(__name__)
 
@@ -58,11 +62,7 @@ def write_documents(
         written, failed = helpers.bulk(es, actions, raise_on_error=False, stats_only=False)
         report.written = int(written)
         for item in failed if isinstance(failed, list) else []:
-            answer = item_answer(item)
-            doc_id = str(answer.get("_id"))
-            reason = describe_error(answer.get("error"), answer.get("status"))
-            log.error("derived document not indexed", index=index, id=doc_id, reason=reason)
-            report.errors.append(f"{index} {doc_id}: {reason}")
+            _refused(report, item)
     if replace is not None and not report.errors:
         kept = {"ids": {"values": [str(d["id"]) for d in docs]}}
         stale = {"bool": {"filter": [replace], "must_not": [kept]}}
@@ -73,4 +73,41 @@ def write_documents(
             removed, _missing = helpers.bulk(es, gone, raise_on_error=False)
             report.removed = int(removed)
     es.indices.refresh(index=index)
+    return report
+
+
+def _refused(report: DerivedReport, item: dict[str, Any]) -> None:
+    answer = item_answer(item)
+    index, doc_id = str(answer.get("_index")), str(answer.get("_id"))
+    reason = describe_error(answer.get("error"), answer.get("status"))
+    log.error("derived document not indexed", index=index, id=doc_id, reason=reason)
+    report.errors.append(f"{index} {doc_id}: {reason}")
+
+
+def update_posts(
+    es: Elasticsearch, fields: dict[str, dict[str, Any]], where: dict[str, set[str]]
+) -> DerivedReport:
+    """Set the fields of ``fields[post id]`` on each stored post, in each index ``where`` names.
+
+    ``where``: the concrete indices a search found the post in (``_index``); the update goes to
+    the month's name (:func:`~koubei.pipeline.index.templates.month_name`), which is what
+    writers write to, so a ``koubei index reindex`` in between does not lose it. A partial
+    ``update`` (``doc``), no script (the node has no painless): the rest of the post stays, and
+    a post whose fields are already these is a no-op (its ``_version`` stays; not counted in
+    ``written``). A post the crawl writer updates at the same moment is retried, as it does.
+    """
+    actions = [
+        {"_op_type": "update", "_index": month, "_id": post, "doc": doc, "retry_on_conflict": 3}
+        for post, doc in sorted(fields.items())
+        for month in sorted({month_name(index) for index in where.get(post, ())})
+    ]
+    months = sorted({str(action["_index"]) for action in actions})
+    report = DerivedReport()
+    for ok, item in helpers.streaming_bulk(es, actions, raise_on_error=False, chunk_size=500):
+        if not ok:
+            _refused(report, item)
+        elif item_answer(item).get("result") == "updated":
+            report.written += 1
+    if months:
+        es.indices.refresh(index=",".join(months))
     return report

@@ -3,7 +3,8 @@
 The indexed source is the record plus index-only fields: ``@timestamp`` (= ``created_at``, for
 Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first on re-crawls and
 never sends an older crawl over a newer one),
-``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``.
+``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``; and ``cascade``,
+which the daily spread run writes onto stored posts (:mod:`koubei.analysis.spread.daily`).
 :func:`strip_index_fields` turns a stored source back into a plain Document record.
 """
 
@@ -20,7 +21,11 @@ from koubei.crawlers.timeparse import check_plausible, parse_iso
 from koubei.pipeline.index.templates import posts_index
 
 INDEX_TIME_ALLOWANCE = timedelta(days=1)
-INDEX_ONLY_FIELDS = ("@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels")
+# ``cascade`` too: a copy read back and indexed again (``index load`` of an export) would put the
+# cascade of that moment over the one the daily run keeps current.
+INDEX_ONLY_FIELDS = (
+    "@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels", "cascade",
+)  # fmt: skip
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$")
 
 

@@ -476,10 +476,11 @@ def fetch_posts(
     platform: str | None = None,
     max_docs: int = 10000,
     page_size: int = 1000,
+    where: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every post of a window (oldest first, at most ``max_docs``) as Document records."""
     query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
-    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size)
+    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size, where=where)
 
 
 def scan_posts(
@@ -489,11 +490,12 @@ def scan_posts(
     *,
     max_docs: int = 10000,
     page_size: int = 1000,
+    where: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Posts matching ``query``, oldest first, as Document records (at most ``max_docs``).
 
     Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
-    index's ``max_result_window``.
+    index's ``max_result_window``. ``where`` gets each ``_id``'s concrete indices, for updates.
     """
     records: list[dict[str, Any]] = []
     after: list[Any] | None = None
@@ -510,6 +512,9 @@ def scan_posts(
         )
         hits = response["hits"]["hits"]
         records.extend(strip_index_fields(hit["_source"]) for hit in hits)
+        if where is not None:
+            for hit in hits:
+                where.setdefault(hit["_id"], set()).add(hit["_index"])
         if len(hits) < page_size:
             break
         after = hits[-1]["sort"]

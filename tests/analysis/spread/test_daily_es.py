@@ -77,3 +77,95 @@ def test_a_cascade_of_two_brands_stays_in_each_brands_view(
     assert _ids_of(es, cascades, "北岭") == beiling
     assert es.count(index=cascades)["count"] == len(xianmu) + len(beiling)
     assert {b: set(_ids_of(es, accounts, b)) for b in ranked} == ranked
+
+
+def _stored_posts(es: Elasticsearch, prefix: str, query: dict) -> dict[str, dict]:
+    hits = es.search(index=f"{prefix}-posts", query=query, size=1000, version=True)["hits"]["hits"]
+    return {h["_id"]: {**h["_source"], "_version": h["_version"]} for h in hits}
+
+
+def test_posts_carry_their_chain_resolved_place_in_the_cascade(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """Before: a stored repost had only the platform's parent (the root for every Weibo
+    repost), so no query could find a cascade's posts or whom a repost came through."""
+    report = index_records(es, incident(), prefix=index_prefix, refresh=True)
+    assert report.failed == 0 and report.spooled == 0
+
+    first = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert first.errors == []
+    posts = _stored_posts(es, index_prefix, {"match_all": {}})
+    # 网友C's chain names 网友A, 大V老王, 消费者小李: the repost came through 网友A's post.
+    assert posts["weibo:5"]["parent_id"] == "weibo:1"  # the platform's parent stays as crawled
+    assert posts["weibo:5"]["cascade"] == {
+        "root_id": "weibo:1", "parent_id": "weibo:3", "depth": 3, "via": "网友A"
+    }  # fmt: skip
+    assert posts["weibo:1"]["cascade"] == {
+        "root_id": "weibo:1", "parent_id": None, "depth": 0, "via": None
+    }  # fmt: skip
+    # A hop never crawled is a placeholder, named.
+    assert posts["weibo:9"]["cascade"]["parent_id"] == "~hop:weibo:1:未抓取的G"
+    assert posts["weibo:9"]["cascade"]["via"] == "未抓取的G"
+    assert "cascade" not in posts["weibo:s0"]  # a lone post is in no cascade
+
+    # Kibana's filter `cascade.root_id: weibo:1` finds the cascade's crawled posts.
+    tree = _stored_posts(es, index_prefix, {"term": {"cascade.root_id": "weibo:1"}})
+    assert set(tree) == {f"weibo:{n}" for n in range(1, 10)}
+    assert first.posts == len(tree)
+
+    # A re-run writes nothing new: no post changes version, none is added.
+    again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert again.errors == [] and again.posts == 0
+    assert _stored_posts(es, index_prefix, {"match_all": {}}) == posts
+
+    # The hop is crawled later: 网友F's repost moves under it.
+    hop = _doc("10", "未抓取的G", 55, "转发微博")
+    assert index_records(es, [hop], prefix=index_prefix, refresh=True).failed == 0
+    later = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert later.errors == [] and later.posts == 2  # 网友F's repost moved, G's is new
+    moved = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:9", "weibo:10"]}})
+    assert moved["weibo:9"]["cascade"] == {
+        "root_id": "weibo:1", "parent_id": "weibo:10", "depth": 2, "via": "未抓取的G"
+    }  # fmt: skip
+    assert moved["weibo:10"]["cascade"]["parent_id"] == "weibo:1"
+    assert es.count(index=f"{index_prefix}-posts")["count"] == len(posts) + 1
+
+
+def test_a_post_whose_cascade_is_refused_is_reported_by_id(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """The cascade field of a post the cluster refuses is an error of the run, naming the post
+    (the flow then fails and the next run writes it again), not a silent loss."""
+    report = index_records(es, incident(), prefix=index_prefix, refresh=True)
+    assert report.failed == 0 and report.spooled == 0
+    month = f"{index_prefix}-posts-2026.11"
+    es.indices.add_block(index=month, block="write")
+    try:
+        run = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    finally:
+        es.indices.put_settings(index=month, settings={"index.blocks.write": False})
+    refused = [e for e in run.errors if e.startswith(f"cascade of post {month} weibo:5:")]
+    assert len(refused) == 1 and "block" in refused[0]
+    assert len(run.errors) == 9 and run.posts == 0  # the cascade's 9 crawled posts
+    assert run.written["cascades"] >= 1  # the cascades index is written all the same
+    again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert again.errors == [] and again.posts == 9
+
+
+@pytest.mark.parametrize("brands", [["鲜牧", "北岭"], ["北岭", "鲜牧"]])
+def test_a_post_in_two_brands_cascades_takes_its_place_in_the_bigger_one(
+    es: Elasticsearch, index_prefix: str, brands: list[str]
+) -> None:
+    """北岭's posts hold 网友C's repost but not 网友A's, which it came through: 北岭's view
+    puts it under an uncrawled hop. Whichever brand runs last, the post keeps 鲜牧's view,
+    which saw the chain."""
+    records = incident()
+    for record in records:
+        if record["id"] in ("weibo:1", "weibo:2", "weibo:5"):
+            record["brands"] = ["鲜牧", "北岭"]
+    assert index_records(es, records, prefix=index_prefix, refresh=True).failed == 0
+    run = index_day(es, index_prefix, brands, date(2026, 11, 25))
+    assert run.errors == []
+    stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:5"]}})
+    assert stored["weibo:5"]["cascade"]["parent_id"] == "weibo:3"
+    assert index_day(es, index_prefix, brands[::-1], date(2026, 11, 25)).posts == 0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,3 +141,30 @@ def test_a_changed_text_analyzer_is_installed_for_the_months_to_come(
     analysis = new_month[f"{index_prefix}-posts-2026.12"]["settings"]["index"]["analysis"]
     assert analysis["analyzer"]["koubei_text"]["tokenizer"] == "standard"
     assert not analysis["analyzer"]["koubei_text"].get("filter")  # was ["lowercase"]
+
+
+def test_posts_cascade_field_is_added_in_place_to_a_month_of_version_3(
+    es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 4's ``cascade`` object is additive: a month created under version 3 takes it on
+    the next start-up, ``index status`` says current and no ``index reindex`` is needed."""
+    current = templates.TEMPLATE_DIR
+    older = tmp_path / "es-v3"
+    shutil.copytree(current, older)
+    data = json.loads((older / "posts.json").read_text(encoding="utf-8"))
+    assert data["_meta"]["version"] == 4
+    mappings = data["template"]["mappings"]
+    data["version"] = data["_meta"]["version"] = mappings["_meta"]["version"] = 3
+    del mappings["properties"]["cascade"]
+    (older / "posts.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", older)
+    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    index = f"{index_prefix}-posts-2026.11"
+    assert "cascade" not in es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
+    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    assert all(status.current for status in templates.template_status(es, index_prefix))
+    props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert props["cascade"]["properties"]["root_id"] == {"type": "keyword"}
+    assert props["cascade"]["properties"]["depth"] == {"type": "integer"}
