@@ -77,14 +77,19 @@ def processed_files(source: str | None = None) -> list[Path]:
     return sorted(root.glob(f"{glob.escape(source) if source else '*'}/*.jsonl"))
 
 
+def _marker(processed: Path) -> Path:
+    """The file saying the index stage has done ``processed``."""
+    return processed.with_name(processed.name + INDEXED_SUFFIX)
+
+
 def unmark_indexed(processed: Path) -> None:
     """Make ``processed`` pending for the index stage again (its contents are about to change)."""
-    processed.with_name(processed.name + INDEXED_SUFFIX).unlink(missing_ok=True)
+    _marker(processed).unlink(missing_ok=True)
 
 
 def is_indexed(processed: Path) -> bool:
     """Whether the index stage has done ``processed`` (its marker is there)."""
-    return processed.with_name(processed.name + INDEXED_SUFFIX).exists()
+    return _marker(processed).exists()
 
 
 def pending_index() -> list[Path]:
@@ -93,5 +98,4 @@ def pending_index() -> list[Path]:
 
 
 def mark_indexed(processed: Path, report: dict[str, Any]) -> None:
-    marker = processed.with_name(processed.name + INDEXED_SUFFIX)
-    marker.write_text(json.dumps(report, ensure_ascii=False, default=str))
+    _marker(processed).write_text(json.dumps(report, ensure_ascii=False, default=str))

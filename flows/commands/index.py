@@ -135,10 +135,10 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
         else:
             report = writer.replay_spool(es, prefix)
     print(json.dumps(report.as_dict(), ensure_ascii=False))
-    return _partial(f"koubei index {args.action}", report, prefix)
+    return partial_exit(f"koubei index {args.action}", report, prefix)
 
 
-def _partial(command: str, report: IndexReport, prefix: str) -> int:
+def partial_exit(command: str, report: IndexReport, prefix: str) -> int:
     """A load or replay that left documents out says so on stderr and exits 1 (it was 0 for
     dead letters, so a script could not tell a partial load from a whole one): dead-lettered
     (refused for good) or spooled (not taken now: nothing lost, not indexed yet), each line

@@ -231,13 +231,15 @@ def _source_files(source: str) -> list[Path]:
     from koubei.errors import KoubeiError
     from koubei.pipeline import ledger
 
-    have = sorted({path.parent.name for path in ledger.processed_files()})
-    if source not in have:  # (a name with a "/" or "..": no folder of processed/ either)
+    every = ledger.processed_files()
+    files = [path for path in every if path.parent.name == source]
+    if not files:  # (a name with a "/" or "..": no folder of processed/ either)
+        have = sorted({path.parent.name for path in every})
         raise KoubeiError(
             f"no processed files for source {source!r} (run `koubei process` first); "
             f"sources with processed files: {', '.join(have) or 'none yet'}"
         )
-    return ledger.processed_files(source)
+    return files
 
 
 def _source_texts(source: str) -> list[str]:
@@ -314,7 +316,7 @@ def _rescore(args: argparse.Namespace) -> int:
 
     from koubei import config
     from koubei.errors import KoubeiError
-    from koubei.flows.commands.index import _partial
+    from koubei.flows.commands.index import partial_exit
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.documents import IndexReport
@@ -361,7 +363,7 @@ def _rescore(args: argparse.Namespace) -> int:
         f"{totals.sent} sent to Elasticsearch; {unreadable} file(s) unreadable",
         file=sys.stderr,
     )
-    partial = _partial("koubei sentiment rescore", totals, prefix)
+    partial = partial_exit("koubei sentiment rescore", totals, prefix)
     return 1 if unreadable else partial
 
 
