@@ -1,8 +1,10 @@
 """The documentation names only what the code has, and the code has nothing it leaves unnamed.
 
-Cheap checks that catch drift: the README's command table against the real ``koubei`` parser,
-its environment variable table against the variables the code reads, and each shipped config
-file's comments against the one schema (``koubei/config.py``), commented-out examples included.
+Cheap checks that catch drift: the README's command table, and every ``koubei ...`` command the
+docs and config comments show, against the real ``koubei`` parser; its environment variable table
+against the variables the code reads; and each shipped config file's comments against the one
+schema (``koubei/config.py``) and the detector and channel registries, commented-out examples
+included.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -206,7 +209,8 @@ def _commands_taking(option: str) -> set[str]:
 @pytest.mark.parametrize(
     ("option", "start", "end"),
     [
-        ("--config-dir", "`$KOUBEI_CONFIG_DIR` (default", ", `spikes` takes"),
+        ("--config-dir", "`$KOUBEI_CONFIG_DIR` (default", "; `spikes detect|backtest` take"),
+        ("--config", "; `spikes detect|backtest` take", "(also spelt `--config-dir`"),
         ("--prefix", "`$KOUBEI_INDEX_PREFIX` (default `koubei`)", "also take `--prefix`"),
     ],
 )
@@ -219,8 +223,8 @@ def test_readme_names_exactly_the_commands_that_take_the_option(
     sentence = text[text.index(start) : text.index(end, text.index(start))]
     named = _commands_named(sentence.split(";")[-1] if option == "--prefix" else sentence)
     taking = _commands_taking(option)
-    if option == "--config-dir":
-        taking = {c for c in taking if not c.startswith("spikes ")}  # README: `--config`
+    if option == "--config-dir":  # README names these with `--config`, their first spelling
+        taking -= _commands_taking("--config")
     assert named - taking == set(), f"README says these take {option}: {sorted(named - taking)}"
     assert taking - named == set(), f"README omits {option} of {sorted(taking - named)}"
 
@@ -244,3 +248,118 @@ def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch)
     assert rows["KOUBEI_HOME"] == "`./var`"
     if "KOUBEI_ES_VERSION" not in os.environ:  # the constant reads it at import
         assert rows["KOUBEI_ES_VERSION"].startswith(f"`{es_local.ES_VERSION}`")
+
+
+# Where a user reads `koubei ...` command lines: the docs and the shipped config's comments.
+USER_DOCS = (
+    "README.md",
+    "RELIABILITY.md",
+    "crawlers/README.md",
+    "config/README.md",
+    "docs/alerts/README.md",
+    "config/alerts.yaml",
+    "config/sources.yaml",
+    "config/brands.yaml",
+)
+_SHELL_STOPS = {"&", "&&", ";", "|", "||", ">", ">>", "2>", "2>&1"}
+
+
+def _command_problems(words: list[str]) -> list[str]:
+    """What in ``koubei WORDS`` the parser does not have: an action (``index lod``) or an option
+    of the command it is given to (``search --brands``). Alternatives (``load|replay``) are each
+    checked; placeholders (``NAME``, ``FILE.csv``) and option values pass."""
+    problems = []
+    parsers = [build_parser()]
+    for word in words:
+        if word.startswith("-"):
+            flag = word.split("=")[0].strip("[]")
+            for parser in parsers:
+                if flag not in {f for a in parser._actions for f in a.option_strings}:
+                    problems.append(f"{parser.prog} has no option {flag}")
+            continue
+        alternatives = word.strip("[]").split("|")
+        if re.fullmatch(r"[a-z][a-z-]*(\|[a-z][a-z-]*)*", word.strip("[]")):  # not a placeholder
+            for parser in parsers:
+                actions = _actions(parser)  # none: the word is an argument of the command
+                problems += [
+                    f"{parser.prog} has no command {a}"
+                    for a in alternatives
+                    if actions and a not in actions
+                ]
+            if problems:
+                return problems  # what follows an unknown command means nothing
+        chosen = [_subparsers(p)[a] for p in parsers for a in alternatives if a in _subparsers(p)]
+        parsers = chosen or parsers
+    return problems
+
+
+def _inline_commands(text: str) -> list[str]:
+    """``koubei ...`` in backticks, a span wrapped over lines (and YAML comment marks) joined;
+    table rows with escaped alternatives (``\\|``, checked above) and messages (``koubei run:``)
+    left out."""
+    joined = re.sub(r"\n\s*#?\s*", " ", text)
+    spans = re.findall(r"`(?:\.venv/bin/)?koubei ((?:[^`\\]|\\.)+)`", joined)
+    return [s for s in spans if "\\|" not in s and not any(w.endswith(":") for w in s.split())]
+
+
+def _fenced_commands(text: str) -> list[list[str]]:
+    """The arguments after ``koubei`` on each command line of a fenced block, up to the first
+    shell operator; comments dropped."""
+    found = []
+    for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.M | re.S):
+        for line in block.splitlines():
+            if not re.search(r"(^|[\s/])koubei(\s|$)", line.split(" #")[0]):
+                continue
+            words = shlex.split(line, comments=True)
+            # the command word: the first after `VAR=value` assignments (and a loop's `do`)
+            starts = [
+                i
+                for i, w in enumerate(words)
+                if (w == "koubei" or (w.endswith("/koubei") and "=" not in w))
+                and all(re.fullmatch(r"\w+=\S*|do", v) for v in words[i - 1 : i] if i)
+            ]
+            if starts:
+                rest = words[starts[0] + 1 :]
+                stop = next((i for i, w in enumerate(rest) if w in _SHELL_STOPS), len(rest))
+                found.append(rest[:stop])
+    return found
+
+
+@pytest.mark.parametrize("doc", USER_DOCS)
+def test_every_koubei_command_a_doc_shows_exists_with_those_options(doc: str) -> None:
+    """A command or option renamed in the code, or misspelt in prose or a config comment, is
+    caught here, not by the user who copies it."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    problems = {
+        f"`koubei {span}`: {problem}"
+        for span in _inline_commands(text)
+        for problem in _command_problems(span.split())
+    }
+    assert problems == set(), f"{doc}: {sorted(problems)}"
+
+
+@pytest.mark.parametrize("doc", USER_DOCS)
+def test_every_koubei_command_line_in_a_fenced_block_runs_as_written(
+    doc: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command line a user would paste parses with the real parser, and a source it names
+    is one of the shipped config's sources."""
+    sources = config.load_sources(CONFIG).names()
+    for words in _fenced_commands((REPO / doc).read_text(encoding="utf-8")):
+        try:
+            args = build_parser().parse_args(words)
+        except SystemExit:
+            pytest.fail(f"{doc}: `koubei {' '.join(words)}`: {capsys.readouterr().err.strip()}")
+        named = getattr(args, "sources", None) or getattr(args, "source", None) or []
+        for name in [named] if isinstance(named, str) else named:
+            assert name in sources, f"{doc}: `koubei {' '.join(words)}`: no source {name!r}"
+
+
+def test_alerts_yaml_names_every_detector_and_channel_type() -> None:
+    """A detector or channel class a user can name in alerts.yaml is named there."""
+    from koubei.analysis.alerts.channels import CHANNEL_TYPES
+    from koubei.analysis.detectors.base import REGISTRY
+
+    text = (CONFIG / "alerts.yaml").read_text(encoding="utf-8")
+    unnamed = {t for t in (*REGISTRY, *CHANNEL_TYPES) if not re.search(rf"\b{t}\b", text)}
+    assert unnamed == set(), f"alerts.yaml names no detector or channel type {sorted(unnamed)}"
