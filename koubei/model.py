@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from koubei.timeutil import aware, now
+from koubei.timeutil import aware
 
 SCHEMA_VERSION = 1
 
@@ -98,7 +98,10 @@ class Document(_Strict):
     engagement: Engagement = Field(default_factory=Engagement)
     created_at: datetime
     time_precision: TimePrecision | None = None
-    crawled_at: datetime = Field(default_factory=now)
+    # When koubei fetched the item: spiders always set it (a crawl is an observation). None when
+    # it was never observed (an export given to ``koubei process``/``index load``): such a post
+    # counts in history from its own ``created_at`` and never as fresh data of its source.
+    crawled_at: datetime | None = None
     language: str = "zh"
     sentiment: Sentiment | None = None
     aspects: list[AspectSentiment] = Field(default_factory=list)
@@ -108,8 +111,8 @@ class Document(_Strict):
 
     @field_validator("created_at", "crawled_at")
     @classmethod
-    def _timezone_aware(cls, value: datetime) -> datetime:
-        return aware(value)
+    def _timezone_aware(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else aware(value)
 
 
 def make_id(platform: str, native_id: object) -> str:

@@ -1,7 +1,7 @@
 """Timezone handling and koubei's one clock: every timestamp koubei stores is timezone-aware.
 
 :func:`now` is the only "current time" with a calendar meaning (the month's posts index, a
-document's default ``crawled_at``, "the last 7 days", platform times like "3分钟前", alert and
+spider's ``crawled_at``, "the last 7 days", platform times like "3分钟前", alert and
 silence stamps). ``KOUBEI_NOW`` (an ISO 8601 time with an offset) stops it at that instant, for
 tests and for CI runs at a month's last minute and at New Year (.ci/run). Durations, timeouts,
 signature freshness and unique file stamps keep the real clock on purpose: a stopped clock would

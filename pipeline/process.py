@@ -100,8 +100,11 @@ def _overlong(record: Record) -> str | None:
 
 def _implausible_time(document: Document, now: datetime | None) -> str | None:
     for name in ("created_at", "crawled_at"):
+        when = getattr(document, name)
+        if when is None:  # no crawl time: never observed, nothing to judge
+            continue
         try:
-            check_plausible(getattr(document, name), now)
+            check_plausible(when, now)
         except TimeParseError as exc:
             return f"{name}: {exc}"
     return None

@@ -1,8 +1,9 @@
 """What the posts index stores for a Document record, and what a write run reports.
 
 The indexed source is the record plus index-only fields: ``@timestamp`` (= ``created_at``, for
-Kibana), ``first_seen``/``last_seen`` (crawl times; the writer keeps the first on re-crawls and
-never sends an older crawl over a newer one),
+Kibana), ``first_seen``/``last_seen`` (crawl times, the indexing time for a record without a
+``crawled_at``; the writer keeps the first on re-crawls and never sends an older crawl over a
+newer one),
 ``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``; and ``cascade``,
 which the daily spread run writes onto stored posts (:mod:`koubei.analysis.spread.daily`).
 :func:`strip_index_fields` turns a stored source back into a plain Document record.
@@ -58,6 +59,10 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     source["created_at"] = created_at
     if record.get("crawled_at"):
         source["crawled_at"] = seen
+    else:
+        # Never observed (an export): left out, not stored as null, so an update of a crawled
+        # copy keeps the crawl time it has (a partial update leaves absent fields alone).
+        source.pop("crawled_at", None)
     source["@timestamp"] = created_at
     source["first_seen"] = seen
     source["last_seen"] = seen

@@ -3,12 +3,13 @@
 Built on :func:`elasticsearch.helpers.streaming_bulk`, which chunks and serializes the actions
 and yields one result per document. Upsert without scripts (the local node has no painless):
 every document is first sent as a ``create``. A new document is stored with ``first_seen =
-last_seen = crawled_at``; one that already exists answers 409 and is sent again as an
-``update`` whose ``doc`` carries everything but ``first_seen`` (so engagement counts, sentiment
-and ``last_seen`` move, ``first_seen`` stays) and whose ``upsert`` is the full document (in case
-it vanished in between). A fresh load costs what a plain bulk index costs. A record from an
-older crawl than the stored copy (``last_seen``; an old file loaded again, an old spool
-replayed after a newer crawl) is not sent: the newer counts and sentiment stay.
+last_seen = crawled_at`` (the indexing time if it has none); one that already exists answers
+409 and is sent again as an ``update`` whose ``doc`` carries everything but ``first_seen`` (so
+engagement counts, sentiment and ``last_seen`` move, ``first_seen`` stays) and whose ``upsert``
+is the full document (in case it vanished in between). A fresh load costs what a plain bulk
+index costs. A record from an older crawl than the stored copy (``last_seen``; an old file
+loaded again, an old spool replayed after a newer crawl) is not sent: the newer counts and
+sentiment stay.
 
 One retry layer, here: the client is used with ``max_retries=0`` and ``streaming_bulk`` with
 its own retries off, so a retry is counted once and backs off once. Every answer falls in one

@@ -69,6 +69,9 @@ def test_cli_crawls_the_demo_site_then_finds_nothing_new(
     )
     for record in reviews[:50]:
         from_record(record)  # every landing record is a valid Document
+    for report in reports.values():  # a crawl is an observation: each item has its crawl time
+        stamps = {r["crawled_at"] for r in jsonl.read(Path(report["landing_file"]))}
+        assert len(stamps) == 1 and None not in stamps, (report["source"], stamps)
     assert again["items"] == 0 and again["status"] == "ok"
     assert again["pages"] == 3  # page 0 of each product, all known: paging stops
 

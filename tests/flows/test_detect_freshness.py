@@ -12,7 +12,8 @@ from koubei.config import Source
 from koubei.flows.detect import source_freshness
 from koubei.model import make_id
 from koubei.pipeline.index.writer import index_records
-from koubei.timeutil import DEFAULT_TZ
+from koubei.timeutil import CLOCK_ENV, DEFAULT_TZ
+from tests.pipeline.conftest import processed
 from tests.pipeline.index.conftest import build_record
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=DEFAULT_TZ)
@@ -20,9 +21,11 @@ AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=DEFAULT_TZ)
 
 @pytest.mark.es
 def test_freshness_per_source_from_index_and_health(
-    es: Elasticsearch, index_prefix: str, koubei_home: str
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def post(i: int, source: str, crawled: datetime, brand: str = "鲜牧") -> dict[str, object]:
+    def post(
+        i: int, source: str, crawled: datetime, brand: str = "鲜牧", *, exported: bool = False
+    ) -> dict[str, object]:
         return build_record(
             i,
             id=make_id("weibo", i),
@@ -30,7 +33,7 @@ def test_freshness_per_source_from_index_and_health(
             source=source,
             brands=[brand],
             created_at=crawled - timedelta(minutes=30),
-            crawled_at=crawled,
+            crawled_at=None if exported else crawled,  # an export: posted then, never crawled
         )
 
     records = [
@@ -41,6 +44,15 @@ def test_freshness_per_source_from_index_and_health(
         post(5, "weibo-search", AS_OF + timedelta(minutes=3)),  # after as_of: not yet known
         post(6, "douyin", AS_OF),  # crawled at as_of itself (a pinned clock): known then
     ]
+    # An export of the last 3 days without crawl times, processed and loaded at as_of: before,
+    # processing stamped them crawled then, and weibo-search and "export" read 0 minutes behind.
+    monkeypatch.setenv(CLOCK_ENV, AS_OF.isoformat())
+    exported = [
+        post(10 * k + n, source, AS_OF - timedelta(days=n), exported=True)
+        for k, source in enumerate(("weibo-search", "export"), start=1)
+        for n in (1, 2, 3)
+    ]
+    records += processed(exported, koubei_home)
     index_records(es, records, prefix=index_prefix, refresh=True)
     health = [
         {
@@ -60,7 +72,7 @@ def test_freshness_per_source_from_index_and_health(
     fresh = {
         f["source"]: f for f in source_freshness(es, index_prefix, "鲜牧", sources, health, AS_OF)
     }
-    # "other" does not track 鲜牧; douyin brought it posts
+    # "other" does not track 鲜牧; douyin brought it posts; "export" only posts never crawled
     assert sorted(fresh) == ["dianping", "douyin", "weibo-search", "xhs"]
     assert fresh["douyin"]["minutes_behind"] == 0
     assert fresh["weibo-search"]["minutes_behind"] == 7

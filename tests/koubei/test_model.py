@@ -30,6 +30,15 @@ def test_naive_times_become_shanghai_time() -> None:
     doc = make()
     assert doc.created_at.utcoffset() is not None
     assert doc.created_at.isoformat() == "2026-11-24T10:00:00+08:00"
+    crawled = make(crawled_at=datetime(2026, 11, 24, 11, 0)).crawled_at
+    assert crawled is not None and crawled.isoformat() == "2026-11-24T11:00:00+08:00"
+
+
+def test_a_crawl_time_never_observed_stays_unknown() -> None:
+    """Before: the clock's time at validation, so an export read as crawled when processed."""
+    doc = make()
+    assert doc.crawled_at is None
+    assert to_record(doc)["crawled_at"] is None and from_record(to_record(doc)) == doc
 
 
 def test_record_round_trip_is_lossless() -> None:

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from koubei import jsonl
 from koubei.model import make_id
+from koubei.pipeline.process import process_file
+from koubei.pipeline.sentiment import load_model
 from tests.data import REVIEWS_SAMPLE
 
 DATA = REVIEWS_SAMPLE
@@ -38,6 +41,17 @@ def review_records() -> Callable[[int], list[dict[str, Any]]]:
         ]
 
     return make
+
+
+def processed(records: list[dict[str, Any]], home: str | Path) -> list[dict[str, Any]]:
+    """``records`` landed as one file under ``home`` (a test's ``koubei_home``) and put through
+    the process stage as ``koubei process`` runs it: the processed records, every one kept."""
+    landing = Path(home) / "landing" / "export" / "run1.jsonl"
+    jsonl.write_atomic(landing, records)
+    output = Path(home) / "processed" / "export" / "run1.jsonl"
+    report = process_file(landing, output, model=load_model())
+    assert report.rejected == 0, report.rejected_file
+    return list(jsonl.read(output))
 
 
 @pytest.fixture(scope="session")

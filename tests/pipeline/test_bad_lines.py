@@ -56,6 +56,7 @@ HOSTILE: list[tuple[bytes, str]] = [
     (b'{"rating": NaN}\n', "NaN"),
     (b'{"n": ' + b"9" * 5000 + b"}\n", "not JSON"),
     (_line(_record(90, created_at="2170-01-01T00:00:00+08:00")), "future"),
+    (_line(_record(55, crawled_at="2170-01-01T00:00:00+08:00")), "crawled_at: 2170-01-01"),
     (_line(_record(91, created_at="1773-01-01T00:00:00+08:00")), "before 2000"),
     (_line(_record(92, created_at="2026-11-20T08:00:00+08:05:43")), "created_at"),
     (_line(_record(93, created_at="2026-11-20T08:00:00+08:05")), "offset"),

@@ -12,6 +12,8 @@ from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.enrich import Enricher
 from koubei.pipeline.process import process_file, process_records
 from koubei.pipeline.sentiment import load_model
+from koubei.timeutil import CLOCK_ENV
+from tests.pipeline.conftest import processed
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,21 @@ def test_a_record_longer_than_cleaning_takes_is_set_aside_with_its_file_and_line
         f"text_raw: {MAX_CHARS + 5:,} characters, more than the {MAX_CHARS:,} one record may hold"
     )
     assert rejected["record"]["id"] == records[1]["id"]
+
+
+def test_a_crawl_time_is_kept_and_a_missing_one_stays_missing(
+    koubei_home: str, review_records, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: a record without ``crawled_at`` (an export given to ``koubei process``) came out
+    crawled at the time it was processed, so a month of imported posts read as collected today
+    (the brief's "此前无数据", a source's data as fresh)."""
+    monkeypatch.setenv(CLOCK_ENV, "2026-11-21T12:00:00+08:00")
+    exported, crawled = review_records(2)
+    crawled["crawled_at"] = "2026-11-20T09:30:00+08:00"
+    out_exported, out_crawled = processed([exported, crawled], koubei_home)
+    assert out_exported["crawled_at"] is None  # null, as every unknown field of a record
+    assert out_crawled["crawled_at"] == "2026-11-20T09:30:00+08:00"
+    assert out_exported["sentiment"] and out_crawled["sentiment"]  # both processed all the same
 
 
 def test_two_workers_give_exactly_the_sequential_result(

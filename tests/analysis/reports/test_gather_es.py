@@ -16,14 +16,16 @@ from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.reports import render
 from koubei.analysis.reports.gather import (
     brand_counts,
+    history_start,
     write_changed_incident_pages,
     write_daily_brief,
 )
 from koubei.model import AspectSentiment, Author, Document, Sentiment, to_record
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
-from koubei.timeutil import DEFAULT_TZ
+from koubei.timeutil import CLOCK_ENV, DEFAULT_TZ
 from tests.analysis.spread.incident import T0, incident
+from tests.pipeline.conftest import processed
 
 
 def umask() -> int:
@@ -477,3 +479,28 @@ def test_posts_loaded_without_a_crawl_time_are_history_from_their_own_days(
     assert section["week_daily_total"] == 2 and section["week_negative_share"] == 1 / 2
     html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
     assert "前 7 日日均 2" in html and "此前无数据" not in html
+
+
+def test_an_export_processed_without_crawl_times_is_history_from_its_first_day(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: ``koubei process`` stamped each post without a ``crawled_at`` with the time it
+    ran, so an export of 3 days processed and loaded on the day of the brief read as first
+    collected that day ("此前无数据"). Processing keeps the crawl time unknown: the history
+    begins with the export's first day."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    monkeypatch.setenv(CLOCK_ENV, (day + timedelta(hours=10)).isoformat())  # processed then
+    exported = []
+    for n in (3, 2, 1):  # 11-21 .. 11-23, 2 posts a day
+        for i in range(2):
+            post = _post(f"e{n}-{i}", day - timedelta(days=n, hours=-10 - i), "negative")
+            del post["crawled_at"]
+            exported.append(post)
+    today = _post("t1", day + timedelta(hours=9), "negative")  # crawled as it was posted
+    index_records(es, [*processed(exported, koubei_home), today], prefix=index_prefix)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert history_start(es, index_prefix, "鲜牧", day) == day - timedelta(days=3)  # before: day
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert (section["week_days"], section["week_daily_total"]) == (3, 2)
+    html = render.daily_path(day.date().isoformat()).read_text(encoding="utf-8")
+    assert "前 3 日日均 2" in html and "此前无数据" not in html

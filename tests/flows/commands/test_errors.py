@@ -266,7 +266,7 @@ def test_a_crawl_log_level_in_lower_case_is_taken() -> None:
 
 
 def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> None:
-    # A record without crawled_at takes the clock: it was rejected as "cannot be validated".
+    # Judging the record's times reads the clock: a bad one set it aside as "cannot be validated".
     landed = tmp_path / "landing" / "shop" / "r1.jsonl"
     landed.parent.mkdir(parents=True)
     record = {

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from elasticsearch import Elasticsearch
 
 from koubei.es_local import free_port
@@ -11,6 +12,7 @@ from koubei.jsonl import read
 from koubei.pipeline.index import spool
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records, replay_spool
+from koubei.timeutil import CLOCK_ENV
 
 MakeRecord = Callable[..., dict[str, Any]]
 
@@ -51,6 +53,31 @@ def test_recrawl_updates_counts_and_last_seen_but_keeps_first_seen(
     assert stored["engagement_total"] == 999 + 40 + 3
     assert stored["first_seen"] == "2026-11-20T13:00:00+08:00"
     assert stored["last_seen"] == "2026-11-21T09:30:00+08:00"
+
+
+def test_an_export_loaded_over_a_crawled_post_keeps_its_crawl_time(
+    es: Elasticsearch,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A record without ``crawled_at`` (an export, processed) is indexed without one, not with
+    a null that its update would write over the crawl time the stored copy has."""
+    index_records(es, [make_record(7, crawled_at="2026-11-21T09:30:00+08:00")], prefix=index_prefix)
+    monkeypatch.setenv(CLOCK_ENV, "2026-11-22T12:00:00+08:00")  # loaded then
+    export = make_record(7, crawled_at=None, engagement={"likes": 5})
+    exported_only = make_record(8, crawled_at=None)
+    report = index_records(es, [export, exported_only], prefix=index_prefix)
+    assert (report.created, report.updated) == (1, 1)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    query = {"ids": {"values": ["weibo:7", "weibo:8"]}}
+    hits = es.search(index=posts_alias(index_prefix), query=query)["hits"]["hits"]
+    stored = {h["_id"]: h["_source"] for h in hits}
+    assert stored["weibo:7"]["engagement"]["likes"] == 5  # the export's counts are taken
+    assert stored["weibo:7"]["crawled_at"] == "2026-11-21T09:30:00+08:00"  # before: null
+    assert "crawled_at" not in stored["weibo:8"]
+    assert stored["weibo:8"]["first_seen"] == "2026-11-22T04:00:00+00:00"  # the load's time
 
 
 def test_mapping_conflict_goes_to_dead_letter_and_the_batch_goes_on(
