@@ -23,9 +23,10 @@ What left a cascade leaves the indices too, within the days the run rebuilt: a b
 document whose last post is in those days but which the run did not write is rebuilt from its
 root's posts (a repost that re-crawl moved elsewhere was its only recent post), and removed if
 fewer than two posts are left of it; a post of those days whose ``cascade`` no brand's run gave
-it again (a re-crawl corrected its parent, the post it came through was deleted) has the field
+it again (a re-crawl corrected its parent, the rest of its cascade was deleted) has the field
 set to null, so ``cascade.root_id: X`` no longer lists it and ``exists`` no longer matches it.
-A post or cascade older than those days was not re-examined and keeps what it had; a brand whose
+A post or cascade older than those days was not re-examined and keeps what it had, as does a
+root whose reposts came after the day (a run for an earlier day saw it alone); a brand whose
 posts were cut at :data:`MAX_POSTS` removes and clears nothing (its run may have missed them).
 """
 
