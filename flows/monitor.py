@@ -476,7 +476,8 @@ def daily_report(
     summary.errors += [f"spread document not indexed: {e}" for e in spread["errors"]]
     logger.info(
         f"spread documents for {day}: {spread['written']['accounts']} accounts, "
-        f"{spread['written']['cascades']} cascades; cascade field set on {spread['posts']} posts"
+        f"{spread['written']['cascades']} cascades; cascade field set on {spread['posts']} posts, "
+        f"cleared on {spread['cleared']}"
     )
     return finish("koubei-daily-report", summary)
 

@@ -10,7 +10,7 @@ Entry points other stages call::
     from koubei.analysis.spread.cascade import build_cascades         # records -> forest
     from koubei.analysis.spread.measures import cascade_events        # -> cascade_series(...)
     from koubei.analysis.spread.accounts import accounts_for_period   # -> <prefix>-accounts
-    from koubei.pipeline.index.queries import fetch_cascade           # one cascade from ES
+    from koubei.pipeline.index.cascade_reads import fetch_cascade     # one cascade from ES
     from koubei.analysis.spread.daily import index_day                # the daily flow's indexing
 
 Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``forest`` (the state of one

@@ -18,6 +18,16 @@ whom a repost came through. Rewritten on every run, so a post that moved under a
 as more of its chain was crawled takes the new one; a run that finds the same values changes
 nothing. A post in cascades of two brands takes its place in the bigger one (the one that saw
 more of it; a tie goes to the brand listed first).
+
+What left a cascade leaves the indices too, within the days the run rebuilt: a brand's cascade
+document whose last post is in those days but which the run did not write is rebuilt from its
+root's posts (a repost that re-crawl moved elsewhere was its only recent post), and removed if
+fewer than two posts are left of it; a post of those days whose ``cascade`` no brand's run gave
+it again (a re-crawl corrected its parent, the rest of its cascade was deleted) has the field
+set to null, so ``cascade.root_id: X`` no longer lists it and ``exists`` no longer matches it.
+A post or cascade older than those days was not re-examined and keeps what it had, as does a
+root whose reposts came after the day (a run for an earlier day saw it alone); a brand whose
+posts were cut at :data:`MAX_POSTS` removes and clears nothing (its run may have missed them).
 """
 
 from __future__ import annotations
@@ -47,12 +57,21 @@ MAX_POSTS = 100_000
 class SpreadReport:
     """Documents written per kind (``accounts``, ``cascades``) and the refused ones.
 
-    ``posts``: stored posts whose ``cascade`` field this run changed (set, or moved).
+    ``posts``: stored posts whose ``cascade`` field this run changed (set, or moved);
+    ``cleared``: those whose field it set to null (in no cascade any more).
     """
 
     written: dict[str, int] = field(default_factory=lambda: {"accounts": 0, "cascades": 0})
     errors: list[str] = field(default_factory=list)
     posts: int = 0
+    cleared: int = 0
+
+
+def window(day: date) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the posts a run for ``day`` rebuilds: :data:`CASCADE_DAYS` days up to
+    the day's end (Asia/Shanghai)."""
+    end = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ) + timedelta(days=1)
+    return end - timedelta(days=CASCADE_DAYS), end
 
 
 def day_documents(
@@ -63,32 +82,44 @@ def day_documents(
     *,
     max_posts: int = MAX_POSTS,
     where: dict[str, set[str]] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """``{"accounts": [...], "cascades": [...], "posts": [...]}`` of ``brand`` for ``day``
+) -> dict[str, Any]:
+    """``{"accounts", "cascades", "posts", "carrying", "whole"}`` of ``brand`` for ``day``
     (Asia/Shanghai).
 
     ``posts``: ``{"id", "size", "cascade"}`` of every post in those cascades (the size of its
-    cascade, to choose between two brands' views); ``where`` gets the indices they were read
-    from (see :func:`~koubei.pipeline.index.queries.scan_posts`).
+    cascade, to choose between two brands' views); ``carrying``: ``{"id", "cascade",
+    "brands"}`` of the window's posts stored with a ``cascade`` (the ones a run may clear);
+    ``whole``: the window was read whole (not cut at ``max_posts``). ``where`` gets the indices
+    the posts were read from (see :func:`~koubei.pipeline.index.queries.scan_posts`).
     """
+    from koubei.pipeline.index.cascade_reads import carrying_posts, cascades_ending
     from koubei.pipeline.index.queries import fetch_posts
 
-    start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
-    end = start + timedelta(days=1)
+    since, end = window(day)
     posts = fetch_posts(
-        es, prefix, brand=brand, start=end - timedelta(days=CASCADE_DAYS), end=end,
-        max_docs=max_posts, where=where,
+        es, prefix, brand=brand, start=since, end=end, max_docs=max_posts, where=where
     )  # fmt: skip
-    if len(posts) >= max_posts:
+    whole = len(posts) < max_posts
+    if not whole:
         # Oldest first: the cut lost the newest posts, so the day's figures are incomplete.
         log.warning("spread documents built from the oldest posts only", brand=brand,
                     day=day.isoformat(), max_posts=max_posts)  # fmt: skip
+    start = end - timedelta(days=1)
     of_day = [r for r in posts if (t := parse_time(r.get("created_at"))) and start <= t < end]
-    G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where)
+    known = cascades_ending(es, prefix, brand, since, end)
+    G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where, known)
+    # Read apart: the records above are Document records, without the index's own fields.
+    carrying = []
+    if whole:
+        carrying = carrying_posts(
+            es, prefix, brand=brand, start=since, end=end, max_docs=max_posts, where=where
+        )
     return {
         "accounts": accounts_for_period(of_day, brand=brand, day=day.isoformat()),
         "cascades": cascade_documents(G, brand=brand),
         "posts": [{"id": p, "size": n, "cascade": c} for p, n, c in post_cascades(G)],
+        "carrying": carrying,
+        "whole": whole,
     }
 
 
@@ -100,32 +131,32 @@ def _whole_cascades(
     end: datetime,
     max_posts: int,
     where: dict[str, set[str]] | None = None,
+    known: list[str] | None = None,
 ) -> Any:
-    """The cascades of ``posts``, each with its posts from before the window too.
+    """The cascades of ``posts``, each with its posts from before the window too, and those of
+    the roots ``known`` (the brand's cascade documents ending in the window) rebuilt whole.
 
     A cascade whose root is older than the window would otherwise be built from its recent
     reposts alone (the root a placeholder) and, under the same id, overwrite the whole
-    cascade written on an earlier day with that fragment.
+    cascade written on an earlier day with that fragment. A known root no post of the window
+    leads to any more (its recent reposts moved) would keep the document that counts them.
     """
-    from koubei.pipeline.index.queries import post_filters, scan_posts
+    from koubei.pipeline.index.cascade_reads import cascade_posts
 
     G = build_cascades(posts)
-    missing = [
+    missing = {
         str(root)
         for root in cascade_roots(G)
         if G.out_degree(root) > 0 and G.nodes[root].get("placeholder")
-    ]
+    }
+    # A known root crawled in the window is in G with everything after it already.
+    missing |= {r for r in known or () if r not in G or G.nodes[r].get("placeholder")}
     if not missing:
         return G
-    query = {
-        "bool": {
-            "filter": post_filters(brand=brand, end=end),
-            "should": [{"terms": {field: missing}} for field in ("id", "root_id")],
-            "minimum_should_match": 1,
-        }
-    }
+    older = cascade_posts(
+        es, prefix, missing, brand=brand, end=end, max_docs=max_posts, where=where
+    )  # fmt: skip
     # A post in both lists counts once (build_cascades keeps one copy per id).
-    older = scan_posts(es, prefix, query, max_docs=max_posts, where=where)
     return build_cascades(posts + older)
 
 
@@ -134,9 +165,11 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
 
     Idempotent: the same posts give the same documents under the same ids; a brand's accounts
     of the day that a re-run no longer ranks are removed (see ``write_documents``), and so is
-    any other document of the brand for a root it writes: the copy an earlier release kept
-    under the root's id alone (which the brand written last took over). Then the ``cascade``
-    field of every post in those cascades (see the module's description).
+    any other document of the brand for a root it writes (the copy an earlier release kept
+    under the root's id alone, which the brand written last took over) or whose last post is in
+    the days rebuilt (a cascade that dissolved). Then the ``cascade`` field of every post in
+    those cascades, and of the posts of those days that left every cascade (see the module's
+    description).
     """
     from koubei.pipeline.index.derived import update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
@@ -147,11 +180,16 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     report = SpreadReport()
     where: dict[str, set[str]] = {}
     placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
+    carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
+    cut: set[str] = set()  # brands whose window was not read whole
     for brand in brands:
         docs = day_documents(es, prefix, brand, day, where=where)
         for post in docs["posts"]:
             if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
                 placed[post["id"]] = post
+        carrying.update((post["id"], post) for post in docs["carrying"])
+        if not docs["whole"]:
+            cut.add(brand)
         # The brand's all-platform ranking of the day (the documents accounts_for_period makes).
         one_day = {
             "bool": {
@@ -159,16 +197,62 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
                 "must_not": [{"exists": {"field": "platform"}}],
             }
         }
-        # Only the roots written: the other cascades of the brand (older days) stay.
         roots = [d["root_id"] for d in docs["cascades"]]
-        same_roots = {
-            "bool": {"filter": [{"term": {"brand": brand}}, {"terms": {"root_id": roots}}]}
-        }
-        for kind, replace in (("accounts", one_day), ("cascades", same_roots if roots else None)):
+        replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
+        for kind, replace in (("accounts", one_day), ("cascades", replaced)):
             written = write_documents(es, prefix, kind, docs[kind], replace=replace)
             report.written[kind] += written.written
             report.errors += written.errors
     updated = update_posts(es, {p: {"cascade": v["cascade"]} for p, v in placed.items()}, where)
     report.posts = updated.written
-    report.errors += [f"cascade of post {error}" for error in updated.errors]
+    left = _left_every_cascade(es, prefix, carrying, placed, cut, window(day)[1])
+    # null, not a removed key: a partial update cannot remove one (no painless); a null field
+    # is not indexed, so neither `exists` nor a term on cascade.* matches the post any more.
+    cleared = update_posts(es, {p: {"cascade": None} for p in left}, where)
+    report.cleared = cleared.written
+    report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
     return report
+
+
+def _cascades_replaced(
+    brand: str, roots: list[str], rebuilt: tuple[datetime, datetime] | None
+) -> dict[str, Any] | None:
+    """The brand's cascade documents a run's documents replace (``write_documents``): those of
+    the roots written, and, when the window was read whole (``rebuilt``), every one whose last
+    post is in it. A cascade ending there that the run did not write no longer exists: its
+    posts there were read and its root's posts looked up (``day_documents``). Older ones stay.
+    """
+    should: list[dict[str, Any]] = [{"terms": {"root_id": roots}}] if roots else []
+    if rebuilt is not None:
+        start, end = rebuilt
+        should.append({"range": {"last_at": {"gte": start.isoformat(), "lt": end.isoformat()}}})
+    if not should:
+        return None
+    return {"bool": {"filter": [{"term": {"brand": brand}}], "should": should,
+                     "minimum_should_match": 1}}  # fmt: skip
+
+
+def _left_every_cascade(
+    es: Any,
+    prefix: str,
+    carrying: dict[str, dict[str, Any]],
+    placed: dict[str, dict[str, Any]],
+    cut: set[str],
+    end: datetime,
+) -> list[str]:
+    """Posts of the windows read that carry a ``cascade`` no brand's run gave them this time.
+
+    Not one naming a brand whose window was cut (its run may have missed the cascade), nor a
+    root whose cascade has posts from ``end`` on: a run for an earlier day sees only the start
+    of it. A repost is after the post it came through, so its cascade is all before ``end``.
+    """
+    from koubei.pipeline.index.cascade_reads import roots_going_on
+
+    left = {
+        post: stored
+        for post, stored in carrying.items()
+        if post not in placed and not set(stored.get("brands") or ()) & cut
+    }
+    roots = [post for post, stored in left.items() if stored["cascade"].get("root_id") == post]
+    going_on = roots_going_on(es, prefix, roots, end) if roots else set()
+    return sorted(post for post in left if post not in going_on)

@@ -31,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     load.add_argument("--progress", action="store_true", help="show a progress bar")
     actions.add_parser("replay", help="send spooled documents until acknowledged")
-    actions.add_parser("reindex", help="migrate posts indices to the current template version")
+    actions.add_parser(
+        "reindex",
+        help="migrate posts indices to the current template version, "
+        "remove cascade documents under a bare root id",
+    )
     for sub in actions.choices.values():
         sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     parser.set_defaults(func=run)
@@ -124,9 +128,11 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
     with stage_lock(PIPELINE_LOCK):
         if args.action == "reindex":
             migrated = migrate.reindex(es, prefix)
+            removed = migrate.remove_bare_cascades(es, prefix)
             for item in migrated:
                 print(json.dumps(item.__dict__))
-            print(f"{len(migrated)} index(es) migrated")
+            print(f"{removed} cascade document(s) under a bare root id removed")
+            print(f"{len(migrated)} index(es) migrated")  # last: scripts read it
             return 0
         if args.action == "load":
             report = writer.index_records(

@@ -97,7 +97,7 @@ def run_daily(args: argparse.Namespace) -> int:
     print(
         f"indexed {spread.written['accounts']} account and "
         f"{spread.written['cascades']} cascade documents; "
-        f"set the cascade field of {spread.posts} posts"
+        f"set the cascade field of {spread.posts} posts, cleared it on {spread.cleared}"
     )
     # The brief's file and address last: scripts read the last two lines.
     print(f"{path}\n{_public_url(alerts, path)}")

@@ -128,8 +128,8 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
+    from koubei.pipeline.index.cascade_reads import fetch_cascade
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
-    from koubei.pipeline.index.queries import fetch_cascade
 
     es = client_from_env()
     try:

@@ -12,6 +12,10 @@ still on an older mapping version,
 
 A migration that dies half-way leaves the old index serving reads (still write-blocked); running
 it again drops the half-filled new index and starts that month over.
+
+Document ids are migrated too where an earlier release keyed them otherwise:
+:func:`remove_bare_cascades` deletes the ``<prefix>-cascades`` documents still under their
+root's id alone (see ``config/es/MIGRATIONS.md``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from koubei.log import get_logger
 from koubei.pipeline.index.templates import (
     ensure_templates,
     file_version,
+    kind_index,
     load_template,
     month_name,
     posts_alias,
@@ -100,3 +105,30 @@ def reindex(es: Elasticsearch, prefix: str) -> list[MigratedIndex]:
         for index in status.stale_indices:
             migrated.append(migrate_index(es, prefix, index, version))
     return migrated
+
+
+def remove_bare_cascades(es: Elasticsearch, prefix: str) -> int:
+    """Delete the ``<prefix>-cascades`` documents under their root's id alone; returns how many.
+
+    An earlier release keyed a cascade by its root's id, so a cascade naming two brands was one
+    document in the view of the brand written last; the daily run now writes
+    ``<brand>:<root id>`` and removes the bare copy of a root it writes, but never writes again
+    a cascade without posts in its last 7 days. Such a copy cannot be rewritten here (that is
+    the daily run's work, from the posts); removed, it no longer stands in one brand's view for
+    a cascade that brand may not even own. A document is bare when its ``_id`` is its
+    ``root_id`` (root ids hold ``:`` themselves, ``weibo:1``, so the id's form cannot tell).
+    """
+    index = kind_index(prefix, "cascades")
+    if not es.indices.exists(index=index):
+        return 0
+    query = {"query": {"exists": {"field": "root_id"}}, "_source": ["root_id"]}
+    bare = [
+        {"_op_type": "delete", "_index": index, "_id": hit["_id"]}
+        for hit in helpers.scan(es, index=index, size=1000, query=query)
+        if hit["_id"] == str(hit["_source"].get("root_id"))
+    ]
+    # Delete by id: the bundled node has no reindex module (_delete_by_query).
+    removed, _missing = helpers.bulk(es, bare, raise_on_error=False) if bare else (0, [])
+    es.indices.refresh(index=index)
+    log.info("bare-id cascade documents removed", index=index, removed=removed)
+    return int(removed)

@@ -1,4 +1,5 @@
-"""The one query module: every read of the posts index the other stages and the CLI need.
+"""The one query module: every read of the posts index the other stages and the CLI need,
+but those that follow cascades (:mod:`~koubei.pipeline.index.cascade_reads`, built on these).
 
 All functions take the client and the index prefix and read through the ``<prefix>-posts``
 alias (:func:`search`). Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes
@@ -491,16 +492,20 @@ def scan_posts(
     max_docs: int = 10000,
     page_size: int = 1000,
     where: dict[str, set[str]] | None = None,
+    fields: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Posts matching ``query``, oldest first, as Document records (at most ``max_docs``).
 
     Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
     index's ``max_result_window``. ``where`` gets each ``_id``'s concrete indices, for updates.
+    ``fields``: only these fields of each stored source instead, index-only ones too.
     """
     records: list[dict[str, Any]] = []
     after: list[Any] | None = None
     while len(records) < max_docs:
         extra: dict[str, Any] = {"search_after": after} if after else {}
+        if fields is not None:
+            extra["source_includes"] = fields
         response = search(
             es,
             prefix,
@@ -511,7 +516,9 @@ def scan_posts(
             **extra,
         )
         hits = response["hits"]["hits"]
-        records.extend(strip_index_fields(hit["_source"]) for hit in hits)
+        records.extend(
+            hit["_source"] if fields else strip_index_fields(hit["_source"]) for hit in hits
+        )
         if where is not None:
             for hit in hits:
                 where.setdefault(hit["_id"], set()).add(hit["_index"])
@@ -519,27 +526,6 @@ def scan_posts(
             break
         after = hits[-1]["sort"]
     return records
-
-
-def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
-    """The root of the cascade ``post_id`` belongs to (itself when unknown or a root)."""
-    response = search(es, prefix, size=1, query={"term": {"id": post_id}},
-        source_includes=["root_id"],
-    )  # fmt: skip
-    hits = response["hits"]["hits"]
-    if hits and hits[0]["_source"].get("root_id"):
-        return str(hits[0]["_source"]["root_id"])
-    return post_id
-
-
-def fetch_cascade(
-    es: Elasticsearch, prefix: str, post_id: str, *, max_docs: int = 50_000
-) -> list[dict[str, Any]]:
-    """Every indexed post of the cascade containing ``post_id`` (root, repost or comment)."""
-    root = cascade_root_id(es, prefix, post_id)
-    should = [{"term": {field: root}} for field in ("id", "root_id", "parent_id")]
-    query = {"bool": {"should": [*should, {"term": {"id": post_id}}], "minimum_should_match": 1}}
-    return scan_posts(es, prefix, query, max_docs=max_docs)
 
 
 def search_posts(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -169,3 +169,90 @@ def test_a_post_in_two_brands_cascades_takes_its_place_in_the_bigger_one(
     stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:5"]}})
     assert stored["weibo:5"]["cascade"]["parent_id"] == "weibo:3"
     assert index_day(es, index_prefix, brands[::-1], date(2026, 11, 25)).posts == 0
+
+
+def _own_post(native: str, name: str, minutes: float, text: str) -> dict:
+    """A re-crawl's correction: the post is no repost after all (no parent, no root)."""
+    return _doc(native, name, minutes, text, kind="post", relation=None, parent=None)
+
+
+def test_a_post_that_left_its_cascade_loses_the_field_within_the_days_rebuilt(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """Before: a post a re-crawl took out of every cascade kept its last `cascade` for good, so
+    `cascade.root_id: weibo:1` still listed it; and the cascade's document still counted it."""
+    late = _doc("99", "网友Z", 7 * 24 * 60 + 60, "还没解决？")  # 2026-12-02 10:00, reposts w:1
+    assert index_records(es, [*incident(), late], prefix=index_prefix, refresh=True).failed == 0
+    for day in (date(2026, 11, 25), date(2026, 12, 2)):
+        assert index_day(es, index_prefix, ["鲜牧"], day).errors == []
+    tree = {f"weibo:{n}" for n in (*range(1, 10), 99)}
+    of_root = {"term": {"cascade.root_id": "weibo:1"}}
+    assert set(_stored_posts(es, index_prefix, of_root)) == tree
+    cascades, posts = f"{index_prefix}-cascades", f"{index_prefix}-posts"
+    whole = es.get(index=cascades, id="鲜牧:weibo:1")["_source"]
+
+    # A re-crawl finds 网友D's (11-25) and 网友Z's (12-02) were posts of their own.
+    own = [
+        _own_post("6", "网友D", 30, "牛奶变质退款难"),
+        _own_post("99", "网友Z", 7 * 24 * 60 + 60, "还没解决？"),
+    ]
+    assert index_records(es, own, prefix=index_prefix, refresh=True).failed == 0
+    # A day whose 7 days hold neither re-examines neither.
+    quiet = index_day(es, index_prefix, ["鲜牧"], date(2026, 12, 12))
+    assert quiet.errors == [] and quiet.cleared == 0
+    assert set(_stored_posts(es, index_prefix, of_root)) == tree
+
+    # 12-02's 7 days hold 网友Z's post, not 网友D's: only 网友Z's field goes.
+    run = index_day(es, index_prefix, ["鲜牧"], date(2026, 12, 2))
+    assert run.errors == [] and run.cleared == 1 and run.posts == 0
+    stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:6", "weibo:99"]}})
+    assert stored["weibo:99"]["cascade"] is None
+    assert stored["weibo:6"]["cascade"]["root_id"] == "weibo:1"  # older: not re-examined
+    assert set(_stored_posts(es, index_prefix, of_root)) == tree - {"weibo:99"}
+    carrying = {"exists": {"field": "cascade"}}
+    assert set(_stored_posts(es, index_prefix, carrying)) == tree - {"weibo:99"}
+    # The cascade's only post of those days left it: its document is rebuilt from its root's
+    # posts as it stands now (网友D's gone from it too), not kept as it was.
+    rebuilt = es.get(index=cascades, id="鲜牧:weibo:1")["_source"]
+    assert rebuilt["size"] == whole["size"] - 2
+    assert datetime.fromisoformat(rebuilt["last_at"]) < datetime.fromisoformat(whole["last_at"])
+
+    # The run for 网友D's day clears its field; a re-run changes nothing.
+    assert index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25)).cleared == 1
+    assert set(_stored_posts(es, index_prefix, of_root)) == tree - {"weibo:6", "weibo:99"}
+    before = _stored_posts(es, index_prefix, {"match_all": {}})
+    again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert again.errors == [] and (again.posts, again.cleared) == (0, 0)
+    assert _stored_posts(es, index_prefix, {"match_all": {}}) == before
+    assert es.count(index=posts, query=carrying)["count"] == len(tree) - 2
+
+
+def test_a_dissolved_cascade_goes_and_one_going_on_after_the_day_stays(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """Before: a cascade whose repost left it kept its document, and its posts their field,
+    for good. A run for an earlier day must not take that for a dissolved cascade: it sees
+    only the root of a cascade whose reposts came after the day."""
+    root = _own_post("50", "小周", 62 * 60, "鲜牧酸奶胀袋")  # 2026-11-27 23:00
+    repost = _doc("51", "小吴", 64 * 60, "同款//@小周: 鲜牧酸奶胀袋", parent="w:50")  # 11-28 01:00
+    repost["root_id"] = "weibo:50"
+    assert index_records(es, [root, repost], prefix=index_prefix, refresh=True).failed == 0
+    cascades, posts = f"{index_prefix}-cascades", f"{index_prefix}-posts"
+    first = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 28))
+    assert first.errors == [] and first.posts == 2
+    assert es.exists(index=cascades, id="鲜牧:weibo:50")
+    carrying = {"exists": {"field": "cascade"}}
+
+    earlier = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 27))  # the root's day alone
+    assert earlier.errors == [] and earlier.cleared == 0
+    assert set(_stored_posts(es, index_prefix, carrying)) == {"weibo:50", "weibo:51"}
+    assert es.exists(index=cascades, id="鲜牧:weibo:50")
+
+    # A re-crawl finds 小吴's post was no repost: the cascade is one post, so no cascade.
+    own = _own_post("51", "小吴", 64 * 60, "同款，鲜牧酸奶胀袋")
+    assert index_records(es, [own], prefix=index_prefix, refresh=True).failed == 0
+    run = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 28))
+    assert run.errors == [] and run.cleared == 2 and run.written["cascades"] == 0
+    assert not es.exists(index=cascades, id="鲜牧:weibo:50")
+    assert es.count(index=posts, query=carrying)["count"] == 0
+    assert es.count(index=posts, query={"term": {"cascade.root_id": "weibo:50"}})["count"] == 0

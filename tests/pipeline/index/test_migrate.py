@@ -62,3 +62,29 @@ def test_reindex_migrates_with_alias_swap_and_writers_keep_their_index_name(
     es.indices.refresh(index=posts_alias(index_prefix))
     assert es.count(index=posts_alias(index_prefix))["count"] == 151
     assert all(s.current for s in templates.template_status(es, index_prefix))
+
+
+def test_cascade_documents_under_a_bare_root_id_are_removed_and_brand_ones_kept(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """Before: a cascade document an earlier release keyed by its root alone stayed for good,
+    in the view of the brand written last, once its cascade had no post in the daily run's
+    days (only a rewrite of the same root removed it)."""
+    templates.ensure_templates(es, index_prefix)
+    assert migrate.remove_bare_cascades(es, index_prefix) == 0  # no cascades index yet
+    index = f"{index_prefix}-cascades"
+    docs = {
+        "weibo:1": {"root_id": "weibo:1", "brand": "北岭", "size": 3},  # bare: written last by 北岭
+        "鲜牧:weibo:1": {"root_id": "weibo:1", "brand": "鲜牧", "size": 9},
+        "北岭:weibo:1": {"root_id": "weibo:1", "brand": "北岭", "size": 3},
+        "dianping:77": {"root_id": "dianping:77", "brand": "鲜牧", "size": 2},  # bare
+        "北岭:dianping:78": {"root_id": "dianping:78", "brand": "北岭", "size": 2},
+    }
+    for doc_id, doc in docs.items():
+        es.index(index=index, id=doc_id, document={"id": doc_id, **doc})
+    es.indices.refresh(index=index)
+
+    assert migrate.remove_bare_cascades(es, index_prefix) == 2
+    hits = es.search(index=index, query={"match_all": {}}, size=100)["hits"]["hits"]
+    assert {h["_id"] for h in hits} == {"鲜牧:weibo:1", "北岭:weibo:1", "北岭:dianping:78"}
+    assert migrate.remove_bare_cascades(es, index_prefix) == 0  # a second run finds none
