@@ -154,3 +154,26 @@ def test_dask_workers_score_with_the_model_the_source_names(
     )
     assert on_dask == local
     assert {r["sentiment"]["model_version"] for r in local} == {own.version}
+
+
+def test_dask_workers_tag_with_the_lexicon_the_flow_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run's aspect lexicon (the config directory's aspects.yaml) goes to the workers with
+    # each batch: they tag with it, not with the shipped file they could read themselves.
+    from koubei.pipeline.aspects import AspectLexicon
+
+    own = AspectLexicon.model_validate({"aspects": {"refund": {"keywords": ["退款"]}}})
+    local = run_in(
+        tmp_path / "local",
+        monkeypatch,
+        lambda: list(process_pending_files(ledger.pending_landing(), lexicon=own, workers=1)),
+    )
+    on_dask = run_in(
+        tmp_path / "dask",
+        monkeypatch,
+        lambda: process_on_dask(workers=1, batch_size=80, lexicon=own),
+    )
+    assert on_dask == local
+    tagged = [[a["aspect"] for a in r["aspects"]] for r in on_dask]
+    assert ["refund"] in tagged and all(names in ([], ["refund"]) for names in tagged)
