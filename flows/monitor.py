@@ -200,13 +200,12 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
 
     Loads brands, sources, alerts and the aspect lexicon (the config directory's
     ``aspects.yaml``, else the shipped one) and builds the enabled channels, which reads their
-    secrets:
-    an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
-    and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
-    a misspelt or disabled one would otherwise crawl nothing without a word. A run that crawls
-    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``, and a
-    ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS``
-    must be a whole number.
+    secrets: an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not
+    after a crawl and an index run. Each of ``sources`` (``koubei run --source``) must be an
+    enabled source: a misspelt or disabled one would otherwise crawl nothing without a word.
+    A run that crawls with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``,
+    and a ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS`` must be a whole
+    number.
     """
     from koubei.analysis.alerts.channels import build_channels
 
