@@ -33,8 +33,9 @@ def direct(prefix: str) -> int:
     # The flow's own task bodies (``.fn``) called in a plain loop, so the only difference from
     # the local runner is Prefect itself (task runs, state tracking, result handling).
     from koubei.flows.monitor import index_pending, process_pending
+    from koubei.pipeline.aspects import load_aspects
 
-    process_pending.fn(False, 1)
+    process_pending.fn(False, 1, lexicon=load_aspects())
     counts = index_pending.fn(prefix, False)
     return counts.get("created", 0) + counts.get("updated", 0)
 
@@ -43,10 +44,11 @@ def local_runner(prefix: str) -> int:
     from prefect import flow
 
     from koubei.flows.monitor import index_pending, process_pending
+    from koubei.pipeline.aspects import load_aspects
 
     @flow(name="bench-landing-to-indexed")
     def landing_to_indexed() -> int:
-        process_pending(False, 1)
+        process_pending(False, 1, lexicon=load_aspects())
         counts = index_pending(prefix, False)
         return counts.get("created", 0) + counts.get("updated", 0)
 
@@ -58,10 +60,11 @@ def on_dask(prefix: str) -> int:
 
     from koubei.flows.dask_process import process_on_dask
     from koubei.flows.monitor import index_pending
+    from koubei.pipeline.aspects import load_aspects
 
     @flow(name="bench-landing-to-indexed-dask")
     def landing_to_indexed() -> int:
-        process_on_dask(workers=2)
+        process_on_dask(workers=2, lexicon=load_aspects())
         counts = index_pending(prefix, False)
         return counts.get("created", 0) + counts.get("updated", 0)
 

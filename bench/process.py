@@ -34,6 +34,7 @@ from typing import Any
 
 from koubei import paths
 from koubei.model import make_id
+from koubei.pipeline.aspects import AspectLexicon, load_aspects
 from koubei.pipeline.enrich import Enricher, enrich_chunk, prewarm
 from koubei.pipeline.process import process_records
 from koubei.pipeline.sentiment import SentimentModel, load_model
@@ -65,9 +66,15 @@ def rate(records: list[dict[str, Any]], workers: int) -> float:
     """docs/s of ``process_records`` with a new enricher, model load and helper start included."""
     with tempfile.TemporaryDirectory() as state:
         began = time.perf_counter()
-        model = load_model()
-        with Enricher(model, workers=workers, parallel_min=1) as enricher:
-            process_records(records, model=model, dedup_state_dir=Path(state), enricher=enricher)
+        model, lexicon = load_model(), load_aspects()
+        with Enricher(model, lexicon, workers=workers, parallel_min=1) as enricher:
+            process_records(
+                records,
+                model=model,
+                lexicon=lexicon,
+                dedup_state_dir=Path(state),
+                enricher=enricher,
+            )
         return len(records) / (time.perf_counter() - began)
 
 
@@ -98,20 +105,21 @@ def paired(label: str, measure: Callable[[int], float], rounds: int) -> float:
 
 
 _ceiling_model: SentimentModel | None = None
+_ceiling_lexicon: AspectLexicon | None = None
 
 
 def _time_chunks(chunks: list[list[dict[str, Any]]]) -> float:
-    assert _ceiling_model is not None
+    assert _ceiling_model is not None and _ceiling_lexicon is not None
     began = time.perf_counter()
     for chunk in chunks:
-        enrich_chunk(chunk, _ceiling_model)
+        enrich_chunk(chunk, _ceiling_model, _ceiling_lexicon)
     return time.perf_counter() - began
 
 
 def ceiling(records: list[dict[str, Any]], rounds: int) -> float:
     """Median of ``rounds``: (time of one process doing all) / (time of two doing half each)."""
-    global _ceiling_model
-    _ceiling_model = load_model()
+    global _ceiling_model, _ceiling_lexicon
+    _ceiling_model, _ceiling_lexicon = load_model(), load_aspects()
     chunks = [records[i : i + 100] for i in range(0, len(records), 100)]
     _time_chunks(chunks[:2])  # load jieba before forking, so both halves start warm
     ratios = []

@@ -1,7 +1,8 @@
 """The process stage on a Dask cluster, through Prefect's Dask task runner (prefect-dask).
 
 Cleaning, sentiment, aspects and MinHash signatures are per record, so batches of records go
-out as Prefect tasks to the cluster's workers (each loads the sentiment model once); the flow
+out as Prefect tasks to the cluster's workers (each loads the sentiment model once; the run's
+aspect lexicon, a few kB, goes with each batch, so no worker reads a config directory); the flow
 takes the results back in input order and assigns the near-duplicate clusters itself, as the
 local runner does, so both give the same documents. The cluster is a ``LocalCluster`` of
 ``workers`` processes started for the run, or any running scheduler given by its address
@@ -20,6 +21,7 @@ from typing import Any
 from prefect import task
 
 from koubei.errors import KoubeiError
+from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.enrich import Enriched, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
@@ -92,31 +94,38 @@ def worker_model(path: str | None = None) -> SentimentModel:
 
 @task(retries=1, retry_delay_seconds=1)
 def enrich_batch(
-    records: list[dict[str, Any]], model_version: str, model_path: str | None = None
+    records: list[dict[str, Any]],
+    model_version: str,
+    lexicon: AspectLexicon,
+    model_path: str | None = None,
 ) -> Enriched:
     """Enrich one batch on a worker; the worker's model must be the flow's (a worker that
-    cannot see the flow's model file, or sees another version of it, fails the batch)."""
+    cannot see the flow's model file, or sees another version of it, fails the batch). The
+    aspects are tagged with ``lexicon``, the flow's own, sent with the batch."""
     model = worker_model(model_path)
     if model.version != model_version:
         raise ValueError(
             f"worker scores with model {model.version} from {model_path or 'the shipped default'}"
             f", the flow with {model_version}"
         )
-    return enrich_chunk(records, model)
+    return enrich_chunk(records, model, lexicon)
 
 
 class DaskEnricher:
     """The enricher interface of ``pipeline.enrich.Enricher``, with the batches as Prefect tasks
     on the flow's task runner (submitted all at once, collected in order). ``model_path`` is
-    the file ``model`` came from, for the workers to load (the shipped model if None)."""
+    the file ``model`` came from, for the workers to load (the shipped model if None);
+    ``lexicon`` goes to the workers with each batch."""
 
     def __init__(
         self,
         model: SentimentModel,
+        lexicon: AspectLexicon,
         batch_size: int = DEFAULT_BATCH,
         model_path: Path | None = None,
     ) -> None:
         self.model = model
+        self.lexicon = lexicon
         self.batch_size = batch_size
         self.model_path = str(model_path) if model_path else None
 
@@ -133,7 +142,8 @@ class DaskEnricher:
             records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)
         ]
         futures = [
-            enrich_batch.submit(batch, self.model.version, self.model_path) for batch in batches
+            enrich_batch.submit(batch, self.model.version, self.lexicon, self.model_path)
+            for batch in batches
         ]
         for batch, future in zip(batches, futures, strict=True):
             enriched = future.result()
@@ -148,6 +158,8 @@ def process_on_dask(
     batch_size: int = DEFAULT_BATCH,
     progress: bool = False,
     models: Mapping[str, Path] | None = None,
+    *,
+    lexicon: AspectLexicon,
 ) -> list[dict[str, Any]]:
     """Process every pending landing file with the per-record work on Dask; the reports.
 
@@ -155,6 +167,7 @@ def process_on_dask(
     ``progress`` shows the same bar as the local runner, advanced as each batch comes back.
     ``models``: each source's own sentiment model file, as ``process_pending_files`` takes it
     (the workers load it by its path, so a remote cluster must see the same file there).
+    ``lexicon``: the run's aspect lexicon, sent to the workers with the records.
     """
     from prefect import flow
 
@@ -172,9 +185,12 @@ def process_on_dask(
         pending = ledger.pending_landing()
         reports = process_pending_files(
             pending,
+            lexicon=lexicon,
             progress=progress,
             models=models,
-            make_enricher=lambda model, file: DaskEnricher(model, batch_size, file),
+            make_enricher=lambda model, file, aspects: DaskEnricher(
+                model, aspects, batch_size, file
+            ),
         )
         return [asdict(r) for r in log_progress(reports, len(pending))]
 

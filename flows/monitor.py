@@ -28,6 +28,7 @@ from koubei.flows.locks import PIPELINE_LOCK, stage_lock_or_skip, stage_locks
 from koubei.flows.outcome import RunSummary, final_state, on_completed, on_failed, publish
 from koubei.log import get_logger
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import AspectLexicon, aspects_file, load_aspects
 
 log = get_logger(__name__)
 
@@ -68,15 +69,22 @@ def crawl(
 
 @task
 def process_pending(
-    progress: bool, workers: int | None, models: dict[str, Path] | None = None
+    progress: bool,
+    workers: int | None,
+    models: dict[str, Path] | None = None,
+    *,
+    lexicon: AspectLexicon,
 ) -> list[dict[str, Any]]:
-    """Process the pending landing files; ``models``: each source's own sentiment model."""
+    """Process the pending landing files; ``models``: each source's own sentiment model;
+    ``lexicon``: the aspect lexicon of the run's config directory."""
     from koubei.pipeline.process import process_pending_files
 
     for stray in ledger.stray_landing():
         get_run_logger().warning(ledger.stray_warning(stray))
     pending = ledger.pending_landing()
-    reports = process_pending_files(pending, workers=workers, progress=progress, models=models)
+    reports = process_pending_files(
+        pending, lexicon=lexicon, workers=workers, progress=progress, models=models
+    )
     return [asdict(r) for r in log_progress(reports, len(pending))]
 
 
@@ -190,13 +198,14 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
 def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: bool = True) -> None:
     """Check what a cycle needs from config and environment before doing any work.
 
-    Loads brands, sources and alerts and builds the enabled channels, which reads their secrets:
-    an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not after a crawl
-    and an index run. Each of ``sources`` (``koubei run --source``) must be an enabled source:
-    a misspelt or disabled one would otherwise crawl nothing without a word. A run that crawls
-    with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``, and a
-    ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS``
-    must be a whole number.
+    Loads brands, sources, alerts and the aspect lexicon (the config directory's
+    ``aspects.yaml``, else the shipped one) and builds the enabled channels, which reads their
+    secrets: an unset ``KOUBEI_WEBHOOK_URL`` is a ConfigError naming the variable now, not
+    after a crawl and an index run. Each of ``sources`` (``koubei run --source``) must be an
+    enabled source: a misspelt or disabled one would otherwise crawl nothing without a word.
+    A run that crawls with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``,
+    and a ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS`` must be a whole
+    number.
     """
     from koubei.analysis.alerts.channels import build_channels
 
@@ -204,6 +213,7 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     cfg.check_tracked_brands(configured, cfg.load_brands(config_dir), config_dir / "sources.yaml")
     check_enabled(configured, sources or [], config_dir)
     build_channels(cfg.load_alerts(config_dir), config_file=config_dir / "alerts.yaml")
+    load_aspects(aspects_file(config_dir))
     from koubei.pipeline.index.templates import replica_count
 
     replica_count()  # KOUBEI_ES_REPLICAS, read when the templates are installed
@@ -280,9 +290,11 @@ def pipeline_cycle(
     (a scheduled run); else wait for it (a run by hand, ``koubei run``).
     """
     logger = get_run_logger()
-    # Sources that name their own sentiment model (sources.yaml `sentiment_model`): read here,
-    # so a missing model file stops the cycle before any work, naming the file and field.
+    # Sources that name their own sentiment model (sources.yaml `sentiment_model`) and the
+    # aspect lexicon: read here, so a missing model file or a bad aspects.yaml stops the cycle
+    # before any work, naming the file and field.
     models = cfg.load_sources(config_dir).sentiment_models()
+    lexicon = load_aspects(aspects_file(config_dir))
     with stage_lock_or_skip(PIPELINE_LOCK, skip_busy=skip_busy) as skipped:
         if skipped:
             summary.skipped.append(skipped)
@@ -292,10 +304,14 @@ def pipeline_cycle(
 
             address = None if dask == "local" else dask
             reports = process_on_dask(
-                address, workers=process_workers or 2, progress=progress, models=models
+                address,
+                workers=process_workers or 2,
+                progress=progress,
+                models=models,
+                lexicon=lexicon,
             )
         else:
-            reports = process_pending(progress, process_workers, models)
+            reports = process_pending(progress, process_workers, models, lexicon=lexicon)
         for report in reports:
             summary.processed += report["processed"]
             summary.rejected += report["rejected"]

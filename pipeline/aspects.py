@@ -1,29 +1,43 @@
 """Aspect sentiment for reviews: which aspects a text talks about, and how it feels about each.
 
-The lexicon lives in ``config/aspects.yaml`` (aspect name → keywords). Each clause that mentions
-an aspect keyword is scored by the sentiment model on its own; an aspect mentioned in several
-clauses gets the mean score and its most extreme clause as ``sentence``. One entry per aspect per
-record, so "delivery: 62 % negative" is a count of records.
+The lexicon (aspect name → keywords) is the ``aspects.yaml`` of the config directory in use
+(``--config-dir``, else ``$KOUBEI_CONFIG_DIR``, else the shipped ``config/``); a config
+directory without one uses the shipped file, as ``koubei crawl`` does for ``brands.yaml``
+(:func:`aspects_file`). Each run loads it once and hands it to every enrichment path, helper
+processes and Dask workers included: no stage reads it behind the caller's back, so a user's
+own file is the one that tags their posts.
+
+Each clause that mentions an aspect keyword is scored by the sentiment model on its own; an
+aspect mentioned in several clauses gets the mean score and its most extreme clause as
+``sentence``. One entry per aspect per record, so "delivery: 62 % negative" is a count of
+records.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from koubei.config import ConfigError
-from koubei.paths import CONFIG_DIR
+from koubei import paths
+from koubei.config import Texts, load_file
 from koubei.pipeline.clean import analysed_text
 from koubei.pipeline.sentiment.model import SentimentModel
 
-__all__ = ["AspectLexicon", "find_aspects", "load_aspects", "tag_aspects"]
+__all__ = [
+    "SHIPPED_ASPECTS",
+    "AspectLexicon",
+    "aspects_file",
+    "find_aspects",
+    "load_aspects",
+    "tag_aspects",
+]
 
 ASPECTS_FILE = "aspects.yaml"
+#: the lexicon the package ships (not $KOUBEI_CONFIG_DIR's): what a config dir without one uses
+SHIPPED_ASPECTS = paths.package_dir("conf") / ASPECTS_FILE
 # Clauses: aspects are local, so split on commas as well as sentence ends.
 _CLAUSE = re.compile(r"[，,。！？!?；;\n]+")
 MAX_CLAUSES = 400  # long articles: the first clauses are enough and bound the work
@@ -32,53 +46,56 @@ MAX_CLAUSES = 400  # long articles: the first clauses are enough and bound the w
 class Aspect(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = ""
-    keywords: list[str] = Field(min_length=1)
+    keywords: Texts = Field(min_length=1)
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_keywords(cls, keywords: list[str]) -> list[str]:
+        # Keywords are matched as substrings: an empty one matches every clause, so every
+        # post would be tagged with the aspect.
+        for index, keyword in enumerate(keywords):
+            if not keyword.strip():
+                raise ValueError(f"entry {index} is empty or blank: it would match every text")
+        return [k.strip() for k in keywords]
 
 
 class AspectLexicon(BaseModel):
-    """The validated ``aspects.yaml``."""
+    """The validated ``aspects.yaml``. Picklable (helper processes and Dask workers get it by
+    value), with its keyword matcher built on first use and kept."""
 
     model_config = ConfigDict(extra="forbid")
     aspects: dict[str, Aspect] = Field(min_length=1)
+    _matcher: tuple[dict[str, str], re.Pattern[str]] | None = PrivateAttr(default=None)
+
+    def matcher(self) -> tuple[dict[str, str], re.Pattern[str]]:
+        """Keyword → aspect name, and the pattern finding any keyword (longest first, so
+        外包装 is found before 包装)."""
+        if self._matcher is None:
+            owner: dict[str, str] = {}
+            for name, aspect in self.aspects.items():
+                for keyword in aspect.keywords:
+                    owner.setdefault(keyword, name)
+            keywords = sorted(owner, key=len, reverse=True)
+            self._matcher = owner, re.compile("|".join(re.escape(k) for k in keywords))
+        return self._matcher
+
+
+def aspects_file(config_dir: Path | None = None) -> Path:
+    """The lexicon file of ``config_dir`` (default ``$KOUBEI_CONFIG_DIR``, else the shipped
+    config): its ``aspects.yaml``, or the shipped one when it has none."""
+    own = (config_dir or paths.CONFIG_DIR) / ASPECTS_FILE
+    return own if own.exists() or own.is_symlink() else SHIPPED_ASPECTS
 
 
 def load_aspects(path: Path | None = None) -> AspectLexicon:
-    """Read and validate the aspect lexicon; errors name the file and field."""
-    path = Path(path) if path is not None else CONFIG_DIR / ASPECTS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc})") from exc
-    try:
-        return AspectLexicon.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+    """Read and validate a lexicon file (default: :func:`aspects_file` of the default config
+    directory) with the config loader; errors name the file and field."""
+    return load_file(Path(path) if path is not None else aspects_file(), AspectLexicon)
 
 
-@lru_cache(maxsize=4)
-def _default_matcher(path: str) -> tuple[dict[str, str], re.Pattern[str]]:
-    return _matcher(load_aspects(Path(path)))
-
-
-def _matcher(lexicon: AspectLexicon) -> tuple[dict[str, str], re.Pattern[str]]:
-    owner: dict[str, str] = {}
-    for name, aspect in lexicon.aspects.items():
-        for keyword in aspect.keywords:
-            owner.setdefault(keyword, name)
-    # Longest keywords first so 外包装 is found before 包装.
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(owner, key=len, reverse=True)))
-    return owner, pattern
-
-
-def find_aspects(text: str, lexicon: AspectLexicon | None = None) -> dict[str, list[str]]:
+def find_aspects(text: str, lexicon: AspectLexicon) -> dict[str, list[str]]:
     """Aspect name → the clauses of ``text`` that mention it, in order."""
-    if lexicon is None:
-        owner, pattern = _default_matcher(str(CONFIG_DIR / ASPECTS_FILE))
-    else:
-        owner, pattern = _matcher(lexicon)
+    owner, pattern = lexicon.matcher()
     found: dict[str, list[str]] = {}
     for clause in _CLAUSE.split(text)[:MAX_CLAUSES]:
         clause = clause.strip()
@@ -90,7 +107,7 @@ def find_aspects(text: str, lexicon: AspectLexicon | None = None) -> dict[str, l
 
 
 def tag_aspects(
-    record: dict[str, Any], model: SentimentModel, lexicon: AspectLexicon | None = None
+    record: dict[str, Any], model: SentimentModel, lexicon: AspectLexicon
 ) -> dict[str, Any]:
     """Set ``record["aspects"]`` to one ``{"aspect", "score", "label", "sentence"}`` per aspect.
 
@@ -100,8 +117,8 @@ def tag_aspects(
         A document record; ``text_clean`` is used, falling back to ``text_raw``.
     model : SentimentModel
         Scores each clause.
-    lexicon : AspectLexicon, optional
-        Defaults to ``config/aspects.yaml``.
+    lexicon : AspectLexicon
+        The run's lexicon (:func:`load_aspects` of :func:`aspects_file`).
 
     Returns
     -------

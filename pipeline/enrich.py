@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import Any
 
 from koubei.log import get_logger
-from koubei.pipeline.aspects import tag_aspects
+from koubei.pipeline.aspects import AspectLexicon, tag_aspects
 from koubei.pipeline.clean import clean_record
 from koubei.pipeline.dedup import Signature, record_text, signature
 from koubei.pipeline.sentiment import SentimentModel, load_model
@@ -53,22 +53,26 @@ TASKS_PER_HELPER = 2
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 _helper_model: SentimentModel | None = None
+_helper_lexicon: AspectLexicon | None = None
 
 
-def enrich(record: Record, model: SentimentModel) -> Record:
-    """clean → sentiment → aspects for one record (pure; no cross-record state)."""
-    return score_cleaned(clean_record(record), model)
+def enrich(record: Record, model: SentimentModel, lexicon: AspectLexicon) -> Record:
+    """clean → sentiment → aspects for one record (pure; no cross-record state).
+
+    ``lexicon``: the run's aspect lexicon, from the config directory in use
+    (:func:`koubei.pipeline.aspects.aspects_file`)."""
+    return score_cleaned(clean_record(record), model, lexicon)
 
 
-def score_cleaned(record: Record, model: SentimentModel) -> Record:
+def score_cleaned(record: Record, model: SentimentModel, lexicon: AspectLexicon) -> Record:
     """sentiment → aspects for a cleaned record (in place): all that depends on the model, so
     ``koubei sentiment rescore`` redoes exactly this part on processed records."""
-    return tag_aspects(model.score_record(record), model)
+    return tag_aspects(model.score_record(record), model, lexicon)
 
 
-def enrich_chunk(records: list[Record], model: SentimentModel) -> Enriched:
+def enrich_chunk(records: list[Record], model: SentimentModel, lexicon: AspectLexicon) -> Enriched:
     """``enrich`` each record, with the MinHash signature of its cleaned text beside it."""
-    enriched = [enrich(record, model) for record in records]
+    enriched = [enrich(record, model, lexicon) for record in records]
     return enriched, [signature(record_text(record)) for record in enriched]
 
 
@@ -104,14 +108,18 @@ def prewarm(pending_bytes: int | None = None) -> None:
         multiprocessing.forkserver.ensure_running()
 
 
-def _init_helper(model_path: str | None) -> None:
-    global _helper_model
+def _init_helper(model_path: str | None, lexicon: AspectLexicon) -> None:
+    global _helper_model, _helper_lexicon
     # Already imported in a fork server (the helper inherits it); imported here otherwise, so that
     # a helper reporting ready has its tables loaded.
     from koubei.pipeline import enrich_preload
 
     shipped = enrich_preload.SHIPPED_MODEL
     _helper_model = load_model(Path(model_path)) if model_path else shipped
+    # The lexicon comes by value (pickled once per helper), so a helper tags with the run's own
+    # lexicon whatever config directory, or none, its fork server saw.
+    _helper_lexicon = lexicon
+    lexicon.matcher()  # built now, so a helper reporting ready has it
 
 
 def _helper_ready() -> str:
@@ -120,20 +128,22 @@ def _helper_ready() -> str:
 
 
 def _helper_enrich(records: list[Record]) -> Enriched:
-    assert _helper_model is not None, "helper not initialised"
-    return enrich_chunk(records, _helper_model)
+    assert _helper_model is not None and _helper_lexicon is not None, "helper not initialised"
+    return enrich_chunk(records, _helper_model, _helper_lexicon)
 
 
 class Enricher:
     """Enriches batches on this process plus ``workers - 1`` helper processes.
 
     Use as a context manager (or call ``close``) so the helpers are shut down. ``model_path`` is
-    the file ``model`` came from, for the helpers to load (the shipped model if None).
+    the file ``model`` came from, for the helpers to load (the shipped model if None);
+    ``lexicon`` is the run's aspect lexicon, handed to the helpers as it is.
     """
 
     def __init__(
         self,
         model: SentimentModel,
+        lexicon: AspectLexicon,
         *,
         workers: int = 1,
         model_path: Path | None = None,
@@ -143,6 +153,7 @@ class Enricher:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.model = model
+        self.lexicon = lexicon
         self.workers = workers
         self.model_path = model_path
         self.parallel_min = parallel_min
@@ -203,7 +214,7 @@ class Enricher:
                 self.workers - 1,
                 mp_context=_helper_context(),
                 initializer=_init_helper,
-                initargs=(str(self.model_path) if self.model_path else None,),
+                initargs=(str(self.model_path) if self.model_path else None, self.lexicon),
             )
             self._pool = pool
             # Starting a helper blocks until the fork server has loaded (~2 s the first time in
@@ -304,7 +315,7 @@ class Enricher:
                     next_out += 1
                 elif pending:
                     number = pending.popleft()
-                    results[number] = enrich_chunk(chunks[number], self.model)
+                    results[number] = enrich_chunk(chunks[number], self.model, self.lexicon)
                     self.chunks_here += 1
                     if on_progress:
                         on_progress(len(chunks[number]))

@@ -2,12 +2,14 @@
 
 ``koubei.pipeline.enrich`` names this module as the fork server's preload, so helpers forked from it
 inherit jieba's dictionary, the shipped sentiment model and every lazily built table (OpenCC,
-stop words, aspect lexicon, MinHash permutations), and start in milliseconds ready to work.
+stop words, MinHash permutations), and start in milliseconds ready to work. (The aspect lexicon
+is the run's own, handed to each helper when it starts; the shipped one only warms up here.)
 Importing it anywhere else just loads them.
 """
 
 from __future__ import annotations
 
+from koubei.pipeline.aspects import SHIPPED_ASPECTS, load_aspects
 from koubei.pipeline.enrich import enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
@@ -27,4 +29,5 @@ enrich_chunk(
         }
     ],
     SHIPPED_MODEL,
+    load_aspects(SHIPPED_ASPECTS),
 )

@@ -24,6 +24,7 @@ from koubei.crawlers.timeparse import TimeParseError, check_plausible
 from koubei.log import get_logger
 from koubei.model import Document, from_record, to_record
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.dedup import DedupIndex
 from koubei.pipeline.enrich import Enricher, default_workers, prewarm
@@ -114,22 +115,25 @@ def process_records(
     records: list[Record],
     *,
     model: SentimentModel,
+    lexicon: AspectLexicon,
     dedup_state_dir: Path | None = None,
     progress: bool = False,
     enricher: Enricher | None = None,
 ) -> list[Record]:
-    """clean → sentiment → aspects, then near-duplicate clusters, in input order.
+    """clean → sentiment → aspects (``lexicon``), then near-duplicate clusters, in input order.
 
     ``enricher`` spreads the per-record work over several processes (see
     ``koubei.pipeline.enrich``);
     without one it all runs here. The clusters are assigned here, in order: their LSH state spans
     batches.
     """
-    enricher = enricher or Enricher(model)
+    enricher = enricher or Enricher(model, lexicon)
     if enricher.model.version != model.version:
         raise ValueError(
             f"enricher scores with model {enricher.model.version}, not {model.version}"
         )
+    if enricher.lexicon.aspects != lexicon.aspects:
+        raise ValueError("enricher tags with another aspect lexicon than the one given")
     index = DedupIndex.load(dedup_state_dir)
     processed: list[Record] = []
     bar = tqdm(total=len(records), desc="process", unit="doc", disable=not progress, leave=False)
@@ -152,10 +156,12 @@ def process_file(
     output: Path,
     *,
     model: SentimentModel,
+    lexicon: AspectLexicon,
     progress: bool = False,
     enricher: Enricher | None = None,
 ) -> ProcessReport:
-    """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``."""
+    """Process one landing file into ``output`` (atomically); rejects go to ``rejected/``.
+    ``lexicon``: the aspect lexicon of the run (see ``process_records``)."""
     valid, rejected = validate(jsonl.read_lines(landing), source=str(landing))
     report = ProcessReport(source_file=str(landing), output_file=str(output))
     if rejected:
@@ -167,6 +173,7 @@ def process_file(
     processed = process_records(
         valid,
         model=model,
+        lexicon=lexicon,
         dedup_state_dir=paths.state_dir("dedup"),
         progress=progress,
         enricher=enricher,
@@ -181,10 +188,11 @@ def process_file(
 def process_pending_files(
     landing_files: list[Path],
     *,
+    lexicon: AspectLexicon,
     workers: int | None = None,
     progress: bool = False,
     models: Mapping[str, Path] | None = None,
-    make_enricher: Callable[[SentimentModel, Path | None], Any] | None = None,
+    make_enricher: Callable[[SentimentModel, Path | None, AspectLexicon], Any] | None = None,
 ) -> Iterator[ProcessReport]:
     """Process each landing file into its ``ledger.processed_path``, reporting as each is done.
 
@@ -192,13 +200,15 @@ def process_pending_files(
     texts are scored with (sources.yaml's ``sentiment_model``, e.g. a model adapted to that
     source's domain with ``koubei sentiment adapt``); other sources get the shipped model. Every
     model is loaded before the first file, so a bad file stops the run before any work.
+    ``lexicon`` tags the aspects of every file: the run's, loaded once by the caller from the
+    config directory in use (``load_aspects(aspects_file(config_dir))``).
 
     One enricher per model serves its files, so helper processes start at most once per model;
     ``workers`` is the number of processes sharing big files (default: one per core).
-    ``make_enricher(model, model_file)`` replaces the local enricher with any context manager
-    offering ``model`` and ``iter_enriched`` (records enriched elsewhere, e.g. in batches on a
-    Dask cluster: ``koubei.flows.dask_process``); the near-duplicate clusters are still assigned
-    here, in the files' order, so the documents are the same.
+    ``make_enricher(model, model_file, lexicon)`` replaces the local enricher with any context
+    manager offering ``model``, ``lexicon`` and ``iter_enriched`` (records enriched elsewhere,
+    e.g. in batches on a Dask cluster: ``koubei.flows.dask_process``); the near-duplicate
+    clusters are still assigned here, in the files' order, so the documents are the same.
     """
     if not landing_files:
         return
@@ -211,29 +221,31 @@ def process_pending_files(
             sizes = (path.stat().st_size for path in landing_files if path.is_file())
             prewarm(sum(sizes))  # overlaps reading the files
 
-        def make_enricher(model: SentimentModel, file: Path | None) -> Any:
-            return Enricher(model, workers=local_workers, model_path=file)
+        def make_enricher(model: SentimentModel, file: Path | None, lexicon: AspectLexicon) -> Any:
+            return Enricher(model, lexicon, workers=local_workers, model_path=file)
 
     with ExitStack() as stack:
         enrichers: dict[Path | None, Any] = {}
         for path, file in zip(landing_files, chosen, strict=True):
             if file not in enrichers:
-                enrichers[file] = stack.enter_context(make_enricher(loaded[file], file))
+                enrichers[file] = stack.enter_context(make_enricher(loaded[file], file, lexicon))
             enricher = enrichers[file]
             yield _process_readable(
-                path, model=enricher.model, progress=progress, enricher=enricher
+                path, model=enricher.model, lexicon=lexicon, progress=progress, enricher=enricher
             )
 
 
 def _process_readable(
-    path: Path, *, model: SentimentModel, progress: bool, enricher: Any
+    path: Path, *, model: SentimentModel, lexicon: AspectLexicon, progress: bool, enricher: Any
 ) -> ProcessReport:
     """``process_file`` into the ledger's path; a file that cannot be opened (permissions, a
     directory or dangling link by that name) is reported, not raised: the other files go on
     and it stays pending, to be tried again once it is fixed."""
     output = ledger.processed_path(path)
     try:
-        return process_file(path, output, model=model, progress=progress, enricher=enricher)
+        return process_file(
+            path, output, model=model, lexicon=lexicon, progress=progress, enricher=enricher
+        )
     except jsonl.JsonlError as exc:
         log.error("landing file not processed", file=str(path), error=str(exc))
         return ProcessReport(source_file=str(path), output_file=str(output), error=str(exc))

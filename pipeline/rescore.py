@@ -7,7 +7,9 @@ scores: the share jumped at the change. :func:`rescore_source` redoes the model'
 processing (sentiment and aspects, :func:`koubei.pipeline.enrich.score_cleaned`; cleaning and
 the near-duplicate clusters do not depend on the model and stay) on every processed file of the
 source, rewrites the files and sends them through the index stage's own writer
-(:func:`koubei.pipeline.index.spool.index_file`: same ``_id``, an update in place).
+(:func:`koubei.pipeline.index.spool.index_file`: same ``_id``, an update in place). The aspects
+of a re-scored post are tagged again with the lexicon given, the config directory's, as
+``koubei process`` tags new posts.
 
 A post already carrying the model's version is left as it is, so a re-run costs a read of the
 files; a file none of whose posts changed, and whose index marker is there, is neither written
@@ -26,6 +28,7 @@ from tqdm import tqdm
 
 from koubei import jsonl
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.enrich import score_cleaned
 from koubei.pipeline.sentiment import SentimentModel
 
@@ -53,16 +56,18 @@ class RescoreReport:
 def rescore_records(
     records: list[dict[str, Any]],
     model: SentimentModel,
+    lexicon: AspectLexicon,
     progress: Callable[[int], Any] | None = None,
 ) -> int:
-    """Re-score, in place, the records not scored with ``model``; returns how many were.
+    """Re-score, in place, the records not scored with ``model`` (their aspects tagged again
+    with ``lexicon``); returns how many were.
 
     ``progress(1)`` is called as each record is done (a progress bar's ``update``).
     """
     changed = 0
     for record in records:
         if (record.get("sentiment") or {}).get("model_version") != model.version:
-            score_cleaned(record, model)
+            score_cleaned(record, model, lexicon)
             changed += 1
         if progress is not None:
             progress(1)
@@ -70,7 +75,13 @@ def rescore_records(
 
 
 def rescore_file(
-    es: Elasticsearch, path: Path, model: SentimentModel, *, prefix: str, progress: bool = False
+    es: Elasticsearch,
+    path: Path,
+    model: SentimentModel,
+    lexicon: AspectLexicon,
+    *,
+    prefix: str,
+    progress: bool = False,
 ) -> tuple[RescoreReport, IndexReport | None]:
     """Re-score one processed file, rewrite it and index it (see the module's docstring).
 
@@ -98,7 +109,7 @@ def rescore_file(
         return report, None
     bar = tqdm(total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False)
     with bar:
-        report.rescored = rescore_records(records, model, bar.update)
+        report.rescored = rescore_records(records, model, lexicon, bar.update)
     report.unchanged = len(records) - report.rescored
     for record in records:
         label = (record.get("sentiment") or {}).get("label", "unscored")
@@ -122,6 +133,7 @@ def rescore_source(
     es: Elasticsearch,
     files: list[Path],
     model: SentimentModel,
+    lexicon: AspectLexicon,
     *,
     prefix: str,
     progress: bool = False,
@@ -130,4 +142,4 @@ def rescore_source(
     reported as it is done; a file that cannot be read is reported (``error``, for the caller
     to say) and the others go on."""
     for path in files:
-        yield rescore_file(es, path, model, prefix=prefix, progress=progress)
+        yield rescore_file(es, path, model, lexicon, prefix=prefix, progress=progress)

@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config-dir",
         type=options.config_dir,
         default=None,
-        help="directory with sources.yaml, whose sources may name their own sentiment_model "
+        help="directory with sources.yaml, whose sources may name their own sentiment_model, "
+        "and aspects.yaml, the aspect lexicon (the shipped one if it has none) "
         "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
     parser.add_argument(
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 def _process(args: argparse.Namespace) -> int:
     from koubei import config
     from koubei.pipeline import ledger
+    from koubei.pipeline.aspects import aspects_file, load_aspects
     from koubei.pipeline.process import process_pending_files
 
     for stray in ledger.stray_landing():
@@ -64,7 +66,10 @@ def _process(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     files = unreadable = processed = rejected = 0
     models = config.load_sources(args.config_dir).sentiment_models()
-    reports = process_pending_files(pending, workers=args.workers, progress=progress, models=models)
+    lexicon = load_aspects(aspects_file(args.config_dir))
+    reports = process_pending_files(
+        pending, lexicon=lexicon, workers=args.workers, progress=progress, models=models
+    )
     for report in reports:
         print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
         files += 1

@@ -104,7 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config-dir",
         type=options.config_dir,
         default=None,
-        help="directory with sources.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+        help="directory with sources.yaml and aspects.yaml, the aspect lexicon the re-scored "
+        "posts are tagged with (the shipped one if it has none) (default $KOUBEI_CONFIG_DIR, "
+        "else the shipped config/)",
     )
     rescore.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
     rescore.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -318,6 +320,7 @@ def _rescore(args: argparse.Namespace) -> int:
     from koubei.errors import KoubeiError
     from koubei.flows.commands.index import partial_exit
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+    from koubei.pipeline.aspects import aspects_file, load_aspects
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.documents import IndexReport
     from koubei.pipeline.rescore import rescore_source
@@ -325,10 +328,13 @@ def _rescore(args: argparse.Namespace) -> int:
 
     # Everything that can be wrong is said before any file changes: the source, its model
     # (the one `koubei process` scores it with: sources.yaml's, else the shipped one), the
-    # cluster. A rescore that rewrote files with no cluster to send them to would leave them
-    # to the cycle's index stage (they are pending again), but an operator asked for both.
+    # aspect lexicon (the config directory's, which `koubei process` tags with), the cluster.
+    # A rescore that rewrote files with no cluster to send them to would leave them to the
+    # cycle's index stage (they are pending again), but an operator asked for both.
     models = config.load_sources(args.config_dir).sentiment_models()
     model_file = models.get(args.source)
+    lexicon_file = aspects_file(args.config_dir)
+    lexicon = load_aspects(lexicon_file)
     _source_files(args.source)
     try:
         model = load_model(model_file)
@@ -338,7 +344,11 @@ def _rescore(args: argparse.Namespace) -> int:
     es = client_from_env()
     check_cluster(es)
     named = model_file or "the shipped model"
-    print(f"re-scoring {args.source} with {named} (version {model.version})", file=sys.stderr)
+    print(
+        f"re-scoring {args.source} with {named} (version {model.version}), aspects from "
+        f"{lexicon_file}",
+        file=sys.stderr,
+    )
     rescored = unchanged = unreadable = 0
     totals = IndexReport()
     # The files and the posts indices are the pipeline's: a cycle processing or indexing the
@@ -348,7 +358,8 @@ def _rescore(args: argparse.Namespace) -> int:
     with stage_lock(PIPELINE_LOCK):
         files = _source_files(args.source)
         progress = not args.no_progress
-        for report, indexed in rescore_source(es, files, model, prefix=prefix, progress=progress):
+        rescored_files = rescore_source(es, files, model, lexicon, prefix=prefix, progress=progress)
+        for report, indexed in rescored_files:
             print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
             rescored += report.rescored
             unchanged += report.unchanged

@@ -11,9 +11,11 @@ from koubei import jsonl, paths
 from koubei.flows.dask_process import process_on_dask
 from koubei.model import make_id
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.process import process_pending_files
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
+LEXICON = load_aspects()
 PRODUCTS = ["酸奶", "纯牛奶", "奶粉", "奶茶"]
 OPINIONS = ["太难喝了，退款", "味道不错，会回购", "包装破了，客服也不理人", "物流很快，孩子爱喝"]
 
@@ -53,10 +55,12 @@ def test_dask_processing_gives_the_local_runners_documents(
     local = run_in(
         tmp_path / "local",
         monkeypatch,
-        lambda: list(process_pending_files(ledger.pending_landing(), workers=1)),
+        lambda: list(process_pending_files(ledger.pending_landing(), lexicon=LEXICON, workers=1)),
     )
     on_dask = run_in(
-        tmp_path / "dask", monkeypatch, lambda: process_on_dask(workers=2, batch_size=50)
+        tmp_path / "dask",
+        monkeypatch,
+        lambda: process_on_dask(workers=2, batch_size=50, lexicon=LEXICON),
     )
     assert len(local) == 240
     diffs = {k for a, b in zip(on_dask, local, strict=True) for k in a if a[k] != b.get(k)}
@@ -83,7 +87,11 @@ def test_dask_processing_shows_the_progress_the_local_runner_shows(
 ) -> None:
     # `koubei run --dask` showed no progress at all on long work: the flow's `progress` was
     # dropped before the Dask subflow, which processed silently until the end.
-    run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, batch_size=80, progress=True))
+    run_in(
+        tmp_path,
+        monkeypatch,
+        lambda: process_on_dask(workers=1, batch_size=80, progress=True, lexicon=LEXICON),
+    )
     err = capsys.readouterr().err
     assert "process: 100%" in err and "240/240" in err, err[-2000:]
 
@@ -105,7 +113,9 @@ def test_each_worker_loads_the_model_once_and_keeps_it(
         n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         run_in(
-            tmp_path, monkeypatch, lambda: process_on_dask(cluster.scheduler_address, batch_size=60)
+            tmp_path,
+            monkeypatch,
+            lambda: process_on_dask(cluster.scheduler_address, batch_size=60, lexicon=LEXICON),
         )
         with Client(cluster) as client:
             models = client.run(kept)
@@ -131,12 +141,39 @@ def test_dask_workers_score_with_the_model_the_source_names(
     local = run_in(
         tmp_path / "local",
         monkeypatch,
-        lambda: list(process_pending_files(ledger.pending_landing(), workers=1, models=models)),
+        lambda: list(
+            process_pending_files(
+                ledger.pending_landing(), lexicon=LEXICON, workers=1, models=models
+            )
+        ),
     )
     on_dask = run_in(
         tmp_path / "dask",
         monkeypatch,
-        lambda: process_on_dask(workers=1, batch_size=80, models=models),
+        lambda: process_on_dask(workers=1, batch_size=80, models=models, lexicon=LEXICON),
     )
     assert on_dask == local
     assert {r["sentiment"]["model_version"] for r in local} == {own.version}
+
+
+def test_dask_workers_tag_with_the_lexicon_the_flow_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run's aspect lexicon (the config directory's aspects.yaml) goes to the workers with
+    # each batch: they tag with it, not with the shipped file they could read themselves.
+    from koubei.pipeline.aspects import AspectLexicon
+
+    own = AspectLexicon.model_validate({"aspects": {"refund": {"keywords": ["退款"]}}})
+    local = run_in(
+        tmp_path / "local",
+        monkeypatch,
+        lambda: list(process_pending_files(ledger.pending_landing(), lexicon=own, workers=1)),
+    )
+    on_dask = run_in(
+        tmp_path / "dask",
+        monkeypatch,
+        lambda: process_on_dask(workers=1, batch_size=80, lexicon=own),
+    )
+    assert on_dask == local
+    tagged = [[a["aspect"] for a in r["aspects"]] for r in on_dask]
+    assert ["refund"] in tagged and all(names in ([], ["refund"]) for names in tagged)

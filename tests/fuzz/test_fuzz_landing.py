@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from koubei import jsonl
 from koubei.model import from_record
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.enrich import enrich
 from koubei.pipeline.process import validate
 from koubei.pipeline.sentiment import load_model
@@ -60,12 +61,13 @@ def test_every_line_is_a_record_or_a_reject(raw_lines: list[bytes]) -> None:
 
 
 MODEL = load_model()
+LEXICON = load_aspects()
 
 
 @given(any_text, st.none() | any_text, any_text)
 def test_enriching_any_valid_record_never_raises(text: str, title: str | None, name: str) -> None:
     """The per-record work of the process stage (clean, sentiment, aspects) on hostile text."""
     record = {**GOOD, "text_raw": text, "title": title, "author": {"name": name}}
-    out = enrich(record, MODEL)
+    out = enrich(record, MODEL, LEXICON)
     assert 0.0 <= out["sentiment"]["score"] <= 1.0
     from_record(out)  # still a valid Document

@@ -8,13 +8,18 @@ import pytest
 
 from koubei.config import ConfigError
 from koubei.model import AspectSentiment
-from koubei.pipeline.aspects import find_aspects, load_aspects, tag_aspects
+from koubei.pipeline.aspects import AspectLexicon, find_aspects, load_aspects, tag_aspects
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 
 @pytest.fixture(scope="module")
 def model() -> SentimentModel:
     return load_model()
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> AspectLexicon:
+    return load_aspects()
 
 
 def test_shipped_lexicon_has_the_review_aspects() -> None:
@@ -31,9 +36,11 @@ def test_shipped_lexicon_has_the_review_aspects() -> None:
     } <= names
 
 
-def test_each_aspect_gets_its_own_clause_sentiment(model: SentimentModel) -> None:
+def test_each_aspect_gets_its_own_clause_sentiment(
+    model: SentimentModel, lexicon: AspectLexicon
+) -> None:
     record = {"text_clean": "物流很快，第二天就到了，但是包装破了，客服态度也很差。质量还不错。"}
-    out = tag_aspects(record, model)
+    out = tag_aspects(record, model, lexicon)
     assert out is record
     by_name = {a["aspect"]: a for a in out["aspects"]}
     assert set(by_name) == {"logistics", "packaging", "customer_service", "quality"}
@@ -46,9 +53,11 @@ def test_each_aspect_gets_its_own_clause_sentiment(model: SentimentModel) -> Non
         AspectSentiment.model_validate(aspect)
 
 
-def test_text_without_aspects_gets_an_empty_list(model: SentimentModel) -> None:
-    assert tag_aspects({"text_raw": "今天星期三"}, model)["aspects"] == []
-    assert tag_aspects({}, model)["aspects"] == []
+def test_text_without_aspects_gets_an_empty_list(
+    model: SentimentModel, lexicon: AspectLexicon
+) -> None:
+    assert tag_aspects({"text_raw": "今天星期三"}, model, lexicon)["aspects"] == []
+    assert tag_aspects({}, model, lexicon)["aspects"] == []
 
 
 def test_custom_lexicon_and_longest_keyword_wins(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from elasticsearch import Elasticsearch
 
 from koubei import jsonl, paths
 from koubei.flows.cli import main
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.process import process_file
 from koubei.pipeline.sentiment import load_model
 
@@ -80,7 +81,9 @@ def test_process_file_sets_aside_every_hostile_line_and_keeps_the_rest(
         lines += [hostile, _line(_record(len(lines)))]
     landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
 
-    report = process_file(landing, tmp_path / "out.jsonl", model=load_model())
+    report = process_file(
+        landing, tmp_path / "out.jsonl", model=load_model(), lexicon=load_aspects()
+    )
 
     assert (report.processed, report.rejected) == (len(HOSTILE) + 1, len(HOSTILE))
     rejected = list(jsonl.read(Path(report.rejected_file or "")))
@@ -141,7 +144,7 @@ def test_lone_surrogate_escapes_become_replacement_characters_and_the_record_is_
     landing = _landing(koubei_home, "test-shop", "run1.jsonl", [cut, named, _line(_record(3))])
     output = tmp_path / "out.jsonl"
 
-    report = process_file(landing, output, model=load_model())
+    report = process_file(landing, output, model=load_model(), lexicon=load_aspects())
 
     assert (report.processed, report.rejected) == (3, 0)
     first, second, _ = jsonl.read(output)
@@ -163,7 +166,7 @@ def test_surrogates_written_as_bytes_are_read_like_their_json_escapes(
     )
     output = tmp_path / "out.jsonl"
 
-    report = process_file(landing, output, model=load_model())
+    report = process_file(landing, output, model=load_model(), lexicon=load_aspects())
 
     assert (report.processed, report.rejected) == (1, 0)
     (record,) = jsonl.read(output)
@@ -185,7 +188,9 @@ def test_numbers_elasticsearch_cannot_store_are_set_aside_by_the_process_stage(
     ]
     landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
 
-    report = process_file(landing, tmp_path / "out.jsonl", model=load_model())
+    report = process_file(
+        landing, tmp_path / "out.jsonl", model=load_model(), lexicon=load_aspects()
+    )
 
     assert (report.processed, report.rejected) == (1, 3)
     rejected = list(jsonl.read(Path(report.rejected_file or "")))
@@ -252,7 +257,7 @@ def test_hostile_file_end_to_end_good_records_indexed_once_no_stray_index(
         lines += [hostile, _line(_record(len(lines)))]
     landing = _landing(koubei_home, "test-shop", "run1.jsonl", lines)
     output = tmp_path / "out.jsonl"
-    process_file(landing, output, model=load_model())
+    process_file(landing, output, model=load_model(), lexicon=load_aspects())
     # The same file indexed twice (a re-run): every good record once, no far-future index.
     for _ in range(2):
         report = index_records(es, jsonl.read(output), prefix=index_prefix, refresh=True)

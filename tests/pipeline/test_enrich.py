@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from koubei.pipeline.aspects import AspectLexicon, load_aspects
 from koubei.pipeline.enrich import Enricher, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
+
+LEXICON: AspectLexicon = load_aspects()
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +33,19 @@ def as_json(enriched: tuple[list[dict[str, Any]], list[Any]]) -> str:
 
 def test_helpers_share_the_batch_and_change_nothing(model, review_records) -> None:  # type: ignore[no-untyped-def]
     records = review_records(300)
-    alone = enrich_chunk(records, model)
-    with Enricher(model, workers=2, chunk=10) as enricher:
+    alone = enrich_chunk(records, model, LEXICON)
+    with Enricher(model, LEXICON, workers=2, chunk=10) as enricher:
         enricher.start(wait_ready=True)
         shared = enricher.enrich(records)
         # Helpers are kept: a second batch finds them ready.
         again = enricher.enrich(records[:50])
         assert enricher.chunks_by_helpers > 0 and enricher.chunks_here > 0
     assert as_json(shared) == as_json(alone)
-    assert as_json(again) == as_json(enrich_chunk(records[:50], model))
+    assert as_json(again) == as_json(enrich_chunk(records[:50], model, LEXICON))
 
 
 def test_small_batches_do_not_start_helpers(model, review_records) -> None:  # type: ignore[no-untyped-def]
-    with Enricher(model, workers=2, parallel_min=1000) as enricher:
+    with Enricher(model, LEXICON, workers=2, parallel_min=1000) as enricher:
         enricher.enrich(review_records(30))
         assert enricher.chunks_by_helpers == 0
         assert not multiprocessing.active_children()
@@ -58,31 +61,33 @@ def test_a_killed_helper_loses_no_record(model, review_records) -> None:  # type
                 os.kill(child.pid or 0, signal.SIGKILL)
                 killed.append(child.pid or 0)
 
-    with Enricher(model, workers=2, chunk=10) as enricher:
+    with Enricher(model, LEXICON, workers=2, chunk=10) as enricher:
         enricher.start(wait_ready=True)
         shared = enricher.enrich(records, on_progress=kill_helpers)
         assert killed
         # The rest of the run goes on in this process.
         later = enricher.enrich(records[:40])
-    assert as_json(shared) == as_json(enrich_chunk(records, model))
-    assert as_json(later) == as_json(enrich_chunk(records[:40], model))
+    assert as_json(shared) == as_json(enrich_chunk(records, model, LEXICON))
+    assert as_json(later) == as_json(enrich_chunk(records[:40], model, LEXICON))
 
 
 def test_helpers_that_cannot_load_the_model_fall_back_to_one_core(
     model, review_records, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     records = review_records(60)
-    with Enricher(model, workers=2, chunk=10, model_path=tmp_path / "missing.gz") as enricher:
+    with Enricher(
+        model, LEXICON, workers=2, chunk=10, model_path=tmp_path / "missing.gz"
+    ) as enricher:
         enricher.start(wait_ready=True)
         shared = enricher.enrich(records)
         assert enricher.chunks_by_helpers == 0
-    assert as_json(shared) == as_json(enrich_chunk(records, model))
+    assert as_json(shared) == as_json(enrich_chunk(records, model, LEXICON))
 
 
 def test_helpers_with_another_model_are_refused(model, review_records, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     other = dataclasses.replace(model, version="nb-other").save(tmp_path / "other.json.gz")
     with (
-        Enricher(model, workers=2, model_path=other) as enricher,
+        Enricher(model, LEXICON, workers=2, model_path=other) as enricher,
         pytest.raises(ValueError, match=r"nb-other.*other\.json\.gz"),
     ):
         enricher.start(wait_ready=True)

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from koubei import jsonl
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.enrich import Enricher
 from koubei.pipeline.process import process_file, process_records
 from koubei.pipeline.sentiment import load_model
 from koubei.timeutil import CLOCK_ENV
 from tests.pipeline.conftest import processed
+
+LEXICON = load_aspects()
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def test_process_file_sets_aside_bad_records_with_the_reason(
     jsonl.write_atomic(landing, records)
     output = tmp_path / "processed.jsonl"
 
-    report = process_file(landing, output, model=model)
+    report = process_file(landing, output, model=model, lexicon=LEXICON)
 
     assert (report.processed, report.rejected) == (3, 2)
     rejected = list(jsonl.read(Path(report.rejected_file or "")))
@@ -56,7 +59,7 @@ def test_a_record_longer_than_cleaning_takes_is_set_aside_with_its_file_and_line
     landing = tmp_path / "landing" / "test-shop" / "run1.jsonl"
     jsonl.write_atomic(landing, records)
 
-    report = process_file(landing, tmp_path / "processed.jsonl", model=model)
+    report = process_file(landing, tmp_path / "processed.jsonl", model=model, lexicon=LEXICON)
 
     assert (report.processed, report.rejected) == (2, 1)
     (rejected,) = jsonl.read(Path(report.rejected_file or ""))
@@ -87,11 +90,13 @@ def test_two_workers_give_exactly_the_sequential_result(
 ) -> None:  # type: ignore[no-untyped-def]
     records = review_records(240)
     records += [dict(records[0], id="shop_json:copy", native_id="copy")]  # a near-duplicate
-    sequential = process_records(records, model=model, dedup_state_dir=tmp_path / "a")
-    with Enricher(model, workers=2, chunk=20) as enricher:
+    sequential = process_records(
+        records, model=model, lexicon=LEXICON, dedup_state_dir=tmp_path / "a"
+    )
+    with Enricher(model, LEXICON, workers=2, chunk=20) as enricher:
         enricher.start(wait_ready=True)
         parallel = process_records(
-            records, model=model, dedup_state_dir=tmp_path / "b", enricher=enricher
+            records, model=model, lexicon=LEXICON, dedup_state_dir=tmp_path / "b", enricher=enricher
         )
         assert enricher.chunks_by_helpers > 0 and enricher.chunks_here > 0
     assert json.dumps(parallel, sort_keys=True) == json.dumps(sequential, sort_keys=True)
@@ -118,7 +123,7 @@ def test_a_text_that_cleaning_empties_is_scored_as_having_no_words(
         dict(base, id=f"shop_json:e{n}", native_id=f"e{n}", text_raw=raw)
         for n, raw in enumerate(raws)
     ]
-    processed = process_records(records, model=model, dedup_state_dir=tmp_path)
+    processed = process_records(records, model=model, lexicon=LEXICON, dedup_state_dir=tmp_path)
     for record in processed:
         assert record["text_clean"] == ""
         assert record["sentiment"]["label"] == "no_opinion", record["text_raw"]
@@ -134,7 +139,7 @@ def test_the_progress_bar_draws_its_final_count_however_fast_the_batches_come(
     tests/flows/test_dask.py, at 80/240 now and then, when the last two batches came back
     together)."""
     records = review_records(12)
-    with Enricher(model, chunk=4) as enricher:
-        process_records(records, model=model, progress=True, enricher=enricher)
+    with Enricher(model, LEXICON, chunk=4) as enricher:
+        process_records(records, model=model, lexicon=LEXICON, progress=True, enricher=enricher)
     err = capsys.readouterr().err
     assert "process: 100%" in err and "12/12" in err, err

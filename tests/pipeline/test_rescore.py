@@ -170,6 +170,37 @@ def test_rescore_gives_the_sources_history_the_model_it_now_has(
     }
 
 
+def test_rescored_posts_are_tagged_with_the_config_dirs_aspects(
+    history: Path,
+    es: Elasticsearch,
+    index_prefix: str,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The history was processed with a config directory without aspects.yaml: the shipped one.
+    assert "quality" in {a["aspect"] for r in processed(HOTEL) for a in r["aspects"]}
+    files = {p: p.read_bytes() for p in ledger.processed_files(HOTEL)}
+    write_config(history, adapted_model)
+    lexicon = history / "aspects.yaml"
+    lexicon.write_text("aspects:\n  book: {keywords: [书, '']}\n", encoding="utf-8")
+    capsys.readouterr()
+
+    # a bad lexicon is named before any file changes
+    code, reports, err = rescore(history, capsys)
+    assert code == 2 and reports == [] and {p: p.read_bytes() for p in files} == files
+    assert f"koubei: config error: {lexicon}: aspects.book.keywords: entry 1 is empty" in err
+
+    lexicon.write_text("aspects:\n  book: {keywords: [书]}\n", encoding="utf-8")
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    assert f"aspects from {lexicon}" in err
+    records = processed(HOTEL)
+    assert {a["aspect"] for r in records for a in r["aspects"]} == {"book"}
+    docs = stored(es, index_prefix, HOTEL)
+    assert all(docs[r["id"]]["aspects"] == r["aspects"] for r in records)
+
+
 def test_a_rescore_that_dies_after_rewriting_a_file_is_finished_by_the_next_one(
     history: Path,
     es: Elasticsearch,

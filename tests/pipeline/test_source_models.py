@@ -16,6 +16,7 @@ from koubei import jsonl, paths
 from koubei.config import ConfigError, load_sources
 from koubei.flows.cli import main
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.process import process_pending_files
 from koubei.pipeline.sentiment import load_model
 from koubei.pipeline.sentiment.adaptation import adapt
@@ -50,7 +51,9 @@ def test_a_source_scores_with_the_model_sources_yaml_names_for_it(
 
     models = load_sources(folder).sentiment_models()
     assert models == {"hotel-reviews": folder / "models" / "hotel.json.gz"}  # relative to config
-    reports = list(process_pending_files([hotel, shop], workers=1, models=models))
+    reports = list(
+        process_pending_files([hotel, shop], lexicon=load_aspects(), workers=1, models=models)
+    )
 
     assert [r.processed for r in reports] == [15, 15]
     adapted, shipped = load_model(adapted_model), load_model()
@@ -81,7 +84,11 @@ def test_a_model_file_that_is_no_model_stops_the_run_before_any_file(
     shop, hotel = land("test-shop", records[:2]), land("hotel-reviews", records[2:])
 
     with pytest.raises(ValueError, match=r"notes\.json\.gz: not a sentiment model"):
-        list(process_pending_files([shop, hotel], workers=1, models={"hotel-reviews": bad}))
+        list(
+            process_pending_files(
+                [shop, hotel], lexicon=load_aspects(), workers=1, models={"hotel-reviews": bad}
+            )
+        )
     # the shop's file came first and is still pending: nothing was half done
     assert sorted(ledger.pending_landing()) == sorted([shop, hotel])
 
@@ -92,7 +99,9 @@ def test_adapt_source_learns_from_the_sources_processed_posts(
     # the path a user takes: process with the shipped model, adapt to what the source brought,
     # then name the model in sources.yaml
     landed = land("hotel-reviews", review_records(300))
-    assert [r.processed for r in process_pending_files([landed], workers=1)] == [300]
+    assert [
+        r.processed for r in process_pending_files([landed], lexicon=load_aspects(), workers=1)
+    ] == [300]
     out = tmp_path / "config" / "models" / "hotel.json.gz"
 
     code = main(["sentiment", "adapt", "--source", "hotel-reviews", "--out", str(out)])
@@ -106,7 +115,11 @@ def test_adapt_source_learns_from_the_sources_processed_posts(
 def test_adapt_source_without_processed_files_names_those_that_have_them(
     koubei_home: str, tmp_path: Path, review_records: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    list(process_pending_files([land("test-shop", review_records(3))], workers=1))
+    list(
+        process_pending_files(
+            [land("test-shop", review_records(3))], lexicon=load_aspects(), workers=1
+        )
+    )
 
     code = main(["sentiment", "adapt", "--source", "hotel", "--out", str(tmp_path / "m.json.gz")])
 
