@@ -73,8 +73,17 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
 
     if address:
         return DaskTaskRunner(address=address)
+    # The run's own cluster listens on loopback only, its dashboard on a free port: Dask's
+    # default (":8787", every interface) exposed it beyond the machine, and a second run at once
+    # (a manual `koubei run --dask` during a scheduled one) found 8787 taken and warned.
     return DaskTaskRunner(
-        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True}
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "host": "127.0.0.1",
+            "dashboard_address": "127.0.0.1:0",
+        }
     )
 
 

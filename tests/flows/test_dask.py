@@ -177,3 +177,23 @@ def test_dask_workers_tag_with_the_lexicon_the_flow_gives(
     assert on_dask == local
     tagged = [[a["aspect"] for a in r["aspects"]] for r in on_dask]
     assert ["refund"] in tagged and all(names in ([], ["refund"]) for names in tagged)
+
+
+def test_a_second_local_cluster_at_once_does_not_trip_on_the_dashboard_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dask's default dashboard is ":8787": a run while another held it (a manual `koubei run
+    # --dask` during a scheduled one) warned, and under this suite's warnings-as-errors failed
+    # to start its cluster. The run's cluster now takes a free loopback port.
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # something else holds it already: the same condition
+    try:
+        run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, lexicon=LEXICON))
+    finally:
+        holder.close()
