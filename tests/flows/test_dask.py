@@ -49,19 +49,28 @@ def run_in(home: Path, monkeypatch: pytest.MonkeyPatch, process: Any) -> list[di
     return list(jsonl.read(ledger.processed_path(landed)))
 
 
-def test_dask_processing_gives_the_local_runners_documents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def local_and_dask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, batch_size: int, **options: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The processed records of the local runner and of ``workers`` Dask workers, given the
+    same ``options`` (``lexicon``, ``models``)."""
     local = run_in(
         tmp_path / "local",
         monkeypatch,
-        lambda: list(process_pending_files(ledger.pending_landing(), lexicon=LEXICON, workers=1)),
+        lambda: list(process_pending_files(ledger.pending_landing(), workers=1, **options)),
     )
     on_dask = run_in(
         tmp_path / "dask",
         monkeypatch,
-        lambda: process_on_dask(workers=2, batch_size=50, lexicon=LEXICON),
+        lambda: process_on_dask(workers=workers, batch_size=batch_size, **options),
     )
+    return local, on_dask
+
+
+def test_dask_processing_gives_the_local_runners_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local, on_dask = local_and_dask(tmp_path, monkeypatch, 2, 50, lexicon=LEXICON)
     assert len(local) == 240
     diffs = {k for a, b in zip(on_dask, local, strict=True) for k in a if a[k] != b.get(k)}
     assert not diffs, [(k, on_dask[0][k], local[0][k]) for k in diffs]
@@ -138,20 +147,7 @@ def test_dask_workers_score_with_the_model_the_source_names(
     own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
     model_file = own.save(tmp_path / "own.json.gz")
     models = {"shop": model_file}
-    local = run_in(
-        tmp_path / "local",
-        monkeypatch,
-        lambda: list(
-            process_pending_files(
-                ledger.pending_landing(), lexicon=LEXICON, workers=1, models=models
-            )
-        ),
-    )
-    on_dask = run_in(
-        tmp_path / "dask",
-        monkeypatch,
-        lambda: process_on_dask(workers=1, batch_size=80, models=models, lexicon=LEXICON),
-    )
+    local, on_dask = local_and_dask(tmp_path, monkeypatch, 1, 80, lexicon=LEXICON, models=models)
     assert on_dask == local
     assert {r["sentiment"]["model_version"] for r in local} == {own.version}
 
@@ -164,16 +160,7 @@ def test_dask_workers_tag_with_the_lexicon_the_flow_gives(
     from koubei.pipeline.aspects import AspectLexicon
 
     own = AspectLexicon.model_validate({"aspects": {"refund": {"keywords": ["退款"]}}})
-    local = run_in(
-        tmp_path / "local",
-        monkeypatch,
-        lambda: list(process_pending_files(ledger.pending_landing(), lexicon=own, workers=1)),
-    )
-    on_dask = run_in(
-        tmp_path / "dask",
-        monkeypatch,
-        lambda: process_on_dask(workers=1, batch_size=80, lexicon=own),
-    )
+    local, on_dask = local_and_dask(tmp_path, monkeypatch, 1, 80, lexicon=own)
     assert on_dask == local
     tagged = [[a["aspect"] for a in r["aspects"]] for r in on_dask]
     assert ["refund"] in tagged and all(names in ([], ["refund"]) for names in tagged)
