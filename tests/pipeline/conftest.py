@@ -12,6 +12,7 @@ import pytest
 
 from koubei import jsonl
 from koubei.model import make_id
+from koubei.pipeline.aspects import load_aspects
 from koubei.pipeline.process import process_file
 from koubei.pipeline.sentiment import load_model
 from tests.data import REVIEWS_SAMPLE
@@ -49,7 +50,7 @@ def processed(records: list[dict[str, Any]], home: str | Path) -> list[dict[str,
     landing = Path(home) / "landing" / "export" / "run1.jsonl"
     jsonl.write_atomic(landing, records)
     output = Path(home) / "processed" / "export" / "run1.jsonl"
-    report = process_file(landing, output, model=load_model())
+    report = process_file(landing, output, model=load_model(), lexicon=load_aspects())
     assert report.rejected == 0, report.rejected_file
     return list(jsonl.read(output))
 
