@@ -105,6 +105,10 @@ class Document(_Strict):
     language: str = "zh"
     sentiment: Sentiment | None = None
     aspects: list[AspectSentiment] = Field(default_factory=list)
+    # Which aspect lexicon tagged ``aspects`` (``AspectLexicon.version``), as
+    # ``sentiment.model_version`` says which model scored the post. None: not tagged, or tagged
+    # before koubei recorded it (``koubei sentiment rescore`` counts that as out of date).
+    aspect_lexicon_version: str | None = None
     dup_cluster: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
