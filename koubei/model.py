@@ -2,8 +2,9 @@
 
 Every arrow of the pipeline (crawl → landing → process → index → analyse) carries this record as a
 plain JSON object, so each stage can be re-run on the previous stage's output. Spiders fill the
-raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspects`` and
-``dup_cluster``; Elasticsearch adds nothing the record does not have.
+raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspects`` (with
+``aspect_lexicon_version``) and ``dup_cluster``; Elasticsearch adds nothing the record does not
+have.
 """
 
 from __future__ import annotations
