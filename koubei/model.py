@@ -2,8 +2,9 @@
 
 Every arrow of the pipeline (crawl → landing → process → index → analyse) carries this record as a
 plain JSON object, so each stage can be re-run on the previous stage's output. Spiders fill the
-raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspects`` and
-``dup_cluster``; Elasticsearch adds nothing the record does not have.
+raw fields; the pipeline fills ``text_clean``, ``terms``, ``sentiment``, ``aspects`` (with
+``aspect_lexicon_version``) and ``dup_cluster``; Elasticsearch adds nothing the record does not
+have.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ class Document(_Strict):
     language: str = "zh"
     sentiment: Sentiment | None = None
     aspects: list[AspectSentiment] = Field(default_factory=list)
+    # Which aspect lexicon tagged ``aspects`` (``AspectLexicon.version``), as
+    # ``sentiment.model_version`` says which model scored the post. None: not tagged, or tagged
+    # before koubei recorded it (``koubei sentiment rescore`` counts that as out of date).
+    aspect_lexicon_version: str | None = None
     dup_cluster: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION

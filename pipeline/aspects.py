@@ -11,10 +11,16 @@ Each clause that mentions an aspect keyword is scored by the sentiment model on 
 aspect mentioned in several clauses gets the mean score and its most extreme clause as
 ``sentence``. One entry per aspect per record, so "delivery: 62 % negative" is a count of
 records.
+
+Every tagged record says which lexicon tagged it (``aspect_lexicon_version``, see
+:attr:`AspectLexicon.version`) as its ``sentiment.model_version`` says which model scored it,
+so ``koubei sentiment rescore`` can tag again the posts an edited lexicon would tag otherwise.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -66,6 +72,7 @@ class AspectLexicon(BaseModel):
     model_config = ConfigDict(extra="forbid")
     aspects: dict[str, Aspect] = Field(min_length=1)
     _matcher: tuple[dict[str, str], re.Pattern[str]] | None = PrivateAttr(default=None)
+    _version: str | None = PrivateAttr(default=None)
 
     def matcher(self) -> tuple[dict[str, str], re.Pattern[str]]:
         """Keyword → aspect name, and the pattern finding any keyword (longest first, so
@@ -78,6 +85,25 @@ class AspectLexicon(BaseModel):
             keywords = sorted(owner, key=len, reverse=True)
             self._matcher = owner, re.compile("|".join(re.escape(k) for k in keywords))
         return self._matcher
+
+    @property
+    def version(self) -> str:
+        """A short hash of what tagging depends on: which aspect each keyword puts a clause
+        under (the matcher's keyword → aspect map, sorted).
+
+        Recorded on every tagged record as ``aspect_lexicon_version``. An edit that tags some
+        text otherwise (a keyword added, removed or moved to another aspect, an aspect renamed)
+        changes it; one that cannot (a ``label``, the order of keywords or aspects, a keyword
+        written twice) does not, so it does not send the history to be tagged again for
+        nothing. (The keyword alternation is longest first and a match is leftmost, so the
+        order of keywords never decides a match; a keyword under two aspects goes to the first,
+        which the map records.)
+        """
+        if self._version is None:
+            owner = sorted(self.matcher()[0].items())
+            text = json.dumps(owner, ensure_ascii=False, separators=(",", ":"))
+            self._version = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+        return self._version
 
 
 def aspects_file(config_dir: Path | None = None) -> Path:
@@ -109,7 +135,8 @@ def find_aspects(text: str, lexicon: AspectLexicon) -> dict[str, list[str]]:
 def tag_aspects(
     record: dict[str, Any], model: SentimentModel, lexicon: AspectLexicon
 ) -> dict[str, Any]:
-    """Set ``record["aspects"]`` to one ``{"aspect", "score", "label", "sentence"}`` per aspect.
+    """Set ``record["aspects"]`` to one ``{"aspect", "score", "label", "sentence"}`` per aspect,
+    and ``record["aspect_lexicon_version"]`` to ``lexicon.version``.
 
     Parameters
     ----------
@@ -139,4 +166,5 @@ def tag_aspects(
             }
         )
     record["aspects"] = aspects
+    record["aspect_lexicon_version"] = lexicon.version
     return record

@@ -16,6 +16,9 @@ How the cores are shared (measured in BENCHMARKS.md, "Processing stage on two co
 - Chunks are small and each ready helper holds at most two, so at the end of a batch this process
   waits for at most two small chunks.
 - The MinHash signature is computed with the rest, leaving only the LSH lookup sequential.
+
+``Enricher.iter_chunks`` runs any such per-chunk function the same way: ``koubei sentiment
+rescore`` shares its re-scoring between the same helpers (``pipeline/rescore.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from koubei.log import get_logger
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
@@ -41,6 +44,9 @@ log = get_logger(__name__)
 
 Record = dict[str, Any]
 Enriched = tuple[list[Record], list[Signature]]
+Done = TypeVar("Done")
+#: The work on one chunk, here or in a helper: a module-level function (helpers get it by name).
+ChunkTask = Callable[[list[Record], SentimentModel, AspectLexicon], Done]
 
 # Records per task: ~0.1 s of work, small enough that the end-of-batch wait is short and large
 # enough that the per-task cost (pickling, queueing) is a few percent.
@@ -127,9 +133,9 @@ def _helper_ready() -> str:
     return _helper_model.version
 
 
-def _helper_enrich(records: list[Record]) -> Enriched:
+def _helper_run(task: ChunkTask[Done], records: list[Record]) -> Done:
     assert _helper_model is not None and _helper_lexicon is not None, "helper not initialised"
-    return enrich_chunk(records, _helper_model, _helper_lexicon)
+    return task(records, _helper_model, _helper_lexicon)
 
 
 class Enricher:
@@ -281,15 +287,27 @@ class Enricher:
 
         ``on_progress(n)`` is called as each chunk of ``n`` records is done.
         """
+        return self.iter_chunks(records, enrich_chunk, on_progress)
+
+    def iter_chunks(
+        self,
+        records: list[Record],
+        task: ChunkTask[Done],
+        on_progress: Callable[[int], Any] | None = None,
+    ) -> Iterator[Done]:
+        """``task(chunk, model, lexicon)`` of each chunk of ``records``, in input order, shared
+        with the helpers as ``iter_enriched`` shares enrichment (which is this with
+        ``enrich_chunk``). ``task`` is a module-level function: helpers get it by name, with
+        the chunk pickled, and its result comes back pickled (a copy, not the records given)."""
         chunks = [records[i : i + self.chunk] for i in range(0, len(records), self.chunk)]
-        results: dict[int, Enriched] = {}
+        results: dict[int, Done] = {}
         pending = deque(range(len(chunks)))
-        in_flight: dict[Future[Enriched], int] = {}
+        in_flight: dict[Future[Done], int] = {}
         next_out = 0
         share = self.workers > 1 and (self._pool is not None or len(records) >= self.parallel_min)
         pool = self._start_helpers() if share else None
 
-        def collect(futures: set[Future[Enriched]]) -> None:
+        def collect(futures: set[Future[Done]]) -> None:
             for future in futures:
                 number = in_flight.pop(future)
                 try:
@@ -308,14 +326,14 @@ class Enricher:
                     allowance = TASKS_PER_HELPER * self._helpers_ready()
                     while len(in_flight) < allowance and pending:
                         number = pending.popleft()
-                        in_flight[pool.submit(_helper_enrich, chunks[number])] = number
+                        in_flight[pool.submit(_helper_run, task, chunks[number])] = number
                 collect({f for f in in_flight if f.done()})
                 if next_out in results:
                     yield results.pop(next_out)
                     next_out += 1
                 elif pending:
                     number = pending.popleft()
-                    results[number] = enrich_chunk(chunks[number], self.model, self.lexicon)
+                    results[number] = task(chunks[number], self.model, self.lexicon)
                     self.chunks_here += 1
                     if on_progress:
                         on_progress(len(chunks[number]))

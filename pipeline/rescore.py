@@ -1,4 +1,5 @@
-"""Re-scoring a source's processed posts with the model sources.yaml now names for it.
+"""Re-scoring a source's processed posts with the model sources.yaml now names for it, and
+tagging them again with the aspect lexicon of the config directory.
 
 ``koubei process`` scores each post once, with the model its source had then; a source given a
 new ``sentiment_model`` (``koubei sentiment adapt``) saw only its new posts scored with it, and
@@ -11,10 +12,19 @@ source, rewrites the files and sends them through the index stage's own writer
 of a re-scored post are tagged again with the lexicon given, the config directory's, as
 ``koubei process`` tags new posts.
 
-A post already carrying the model's version is left as it is, so a re-run costs a read of the
-files; a file none of whose posts changed, and whose index marker is there, is neither written
-nor sent. A post with no words of its own stays ``no_opinion``: ``SentimentModel.score`` applies
-the rules of ``pipeline/sentiment/opinion.py`` whatever the model.
+A post is up to date when it carries both the model's version (``sentiment.model_version``) and
+the lexicon's (``aspect_lexicon_version``, :attr:`AspectLexicon.version`); one whose model
+version differs is re-scored (sentiment and aspects), one whose only lexicon version differs
+(``aspects.yaml`` edited, or tagged before koubei recorded the lexicon: no version) has only
+its aspects tagged again, its sentiment left as it is (re-scoring it would give the same
+figures: the model is the same). An up-to-date post is left as it is, so a re-run costs a read
+of the files; a file none of whose posts changed, and whose index marker is there, is neither
+written nor sent. A post with no words of its own stays ``no_opinion``:
+``SentimentModel.score`` applies the rules of ``pipeline/sentiment/opinion.py`` whatever the
+model.
+
+The work is shared between processes by the processing stage's :class:`Enricher` (helpers
+only for a file of ``PARALLEL_MIN_RECORDS`` posts to redo or more, as ``koubei process``).
 """
 
 from __future__ import annotations
@@ -22,14 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tqdm import tqdm
 
 from koubei import jsonl
 from koubei.pipeline import ledger
-from koubei.pipeline.aspects import AspectLexicon
-from koubei.pipeline.enrich import score_cleaned
+from koubei.pipeline.aspects import AspectLexicon, tag_aspects
+from koubei.pipeline.enrich import Enricher, default_workers, prewarm, score_cleaned
 from koubei.pipeline.sentiment import SentimentModel
 
 if TYPE_CHECKING:
@@ -44,8 +54,10 @@ class RescoreReport:
 
     file: str
     model_version: str
-    rescored: int = 0
-    unchanged: int = 0  # already scored with ``model_version``
+    aspect_lexicon_version: str
+    rescored: int = 0  # sentiment and aspects (scored with another model)
+    retagged: int = 0  # aspects only (the model's, tagged with another lexicon or none known)
+    unchanged: int = 0  # already scored with ``model_version`` and tagged with the lexicon
     labels: dict[str, int] = field(default_factory=dict)  # labels after, of every post
     # The index report of the file when it was sent (None: nothing to send), and its figures.
     index: dict[str, Any] | None = None
@@ -53,37 +65,73 @@ class RescoreReport:
     error: str | None = None
 
 
+Redo = Literal["score", "aspects"]
+
+
+def out_of_date(
+    record: dict[str, Any], model: SentimentModel, lexicon: AspectLexicon
+) -> Redo | None:
+    """What of ``record`` the model and lexicon would make otherwise: ``"score"`` (sentiment
+    and aspects: scored with another model), ``"aspects"`` (tagged with another lexicon, or
+    with one not recorded), or None (up to date)."""
+    if (record.get("sentiment") or {}).get("model_version") != model.version:
+        return "score"
+    if record.get("aspect_lexicon_version") != lexicon.version:
+        return "aspects"
+    return None
+
+
+def redo_chunk(
+    records: list[dict[str, Any]], model: SentimentModel, lexicon: AspectLexicon
+) -> list[dict[str, Any]]:
+    """Bring each record up to date, in place (:func:`out_of_date`); the records. Run by
+    :meth:`Enricher.iter_chunks`, here or in a helper process."""
+    for record in records:
+        redo = out_of_date(record, model, lexicon)
+        if redo == "score":
+            score_cleaned(record, model, lexicon)
+        elif redo == "aspects":
+            tag_aspects(record, model, lexicon)
+    return records
+
+
 def rescore_records(
     records: list[dict[str, Any]],
-    model: SentimentModel,
-    lexicon: AspectLexicon,
+    enricher: Enricher,
     progress: Callable[[int], Any] | None = None,
-) -> int:
-    """Re-score, in place, the records not scored with ``model`` (their aspects tagged again
-    with ``lexicon``); returns how many were.
+) -> dict[Redo, int]:
+    """Bring the out-of-date records up to date with ``enricher``'s model and lexicon (in the
+    list: a record done by a helper is replaced by its copy); how many had each redone.
 
-    ``progress(1)`` is called as each record is done (a progress bar's ``update``).
+    ``progress(n)`` is called as ``n`` more records are done (a progress bar's ``update``).
     """
-    changed = 0
-    for record in records:
-        if (record.get("sentiment") or {}).get("model_version") != model.version:
-            score_cleaned(record, model, lexicon)
-            changed += 1
-        if progress is not None:
-            progress(1)
-    return changed
+    model, lexicon = enricher.model, enricher.lexicon
+    stale: list[int] = []
+    counts: dict[Redo, int] = {"score": 0, "aspects": 0}
+    for position, record in enumerate(records):
+        redo = out_of_date(record, model, lexicon)
+        if redo is not None:
+            stale.append(position)
+            counts[redo] += 1
+    if progress is not None and len(records) > len(stale):
+        progress(len(records) - len(stale))
+    chunks = enricher.iter_chunks([records[i] for i in stale], redo_chunk, progress)
+    done = [record for chunk in chunks for record in chunk]
+    for position, record in zip(stale, done, strict=True):
+        records[position] = record
+    return counts
 
 
 def rescore_file(
     es: Elasticsearch,
     path: Path,
-    model: SentimentModel,
-    lexicon: AspectLexicon,
+    enricher: Enricher,
     *,
     prefix: str,
     progress: bool = False,
 ) -> tuple[RescoreReport, IndexReport | None]:
-    """Re-score one processed file, rewrite it and index it (see the module's docstring).
+    """Re-score one processed file with ``enricher``'s model and lexicon, rewrite it and index
+    it (see the module's docstring).
 
     The order is what makes a crash anywhere lose nothing. The file is what every later write
     of the index reads (the cycle's index stage, ``koubei index load``, a rebuild), so it
@@ -101,7 +149,11 @@ def rescore_file(
     """
     from koubei.pipeline.index.spool import index_file
 
-    report = RescoreReport(file=str(path), model_version=model.version)
+    report = RescoreReport(
+        file=str(path),
+        model_version=enricher.model.version,
+        aspect_lexicon_version=enricher.lexicon.version,
+    )
     try:
         records = list(jsonl.read(path))  # all of it first: a bad line leaves the file alone
     except jsonl.JsonlError as exc:
@@ -109,12 +161,13 @@ def rescore_file(
         return report, None
     bar = tqdm(total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False)
     with bar:
-        report.rescored = rescore_records(records, model, lexicon, bar.update)
-    report.unchanged = len(records) - report.rescored
+        redone = rescore_records(records, enricher, bar.update)
+    report.rescored, report.retagged = redone["score"], redone["aspects"]
+    report.unchanged = len(records) - report.rescored - report.retagged
     for record in records:
         label = (record.get("sentiment") or {}).get("label", "unscored")
         report.labels[label] = report.labels.get(label, 0) + 1
-    if report.rescored:
+    if report.rescored or report.retagged:
         ledger.unmark_indexed(path)
         jsonl.write_atomic(path, records)
     elif ledger.is_indexed(path):
@@ -136,10 +189,21 @@ def rescore_source(
     lexicon: AspectLexicon,
     *,
     prefix: str,
+    workers: int | None = None,
+    model_path: Path | None = None,
     progress: bool = False,
 ) -> Iterator[tuple[RescoreReport, IndexReport | None]]:
     """:func:`rescore_file` for each of ``files`` (a source's processed files), in order, each
     reported as it is done; a file that cannot be read is reported (``error``, for the caller
-    to say) and the others go on."""
-    for path in files:
-        yield rescore_file(es, path, model, lexicon, prefix=prefix, progress=progress)
+    to say) and the others go on.
+
+    ``workers``: processes sharing a big file's work (default: one per core, as ``koubei
+    process``); ``model_path`` is the file ``model`` came from, for the helpers to load (the
+    shipped model if None). One :class:`Enricher` serves every file, so helpers start at most
+    once."""
+    workers = workers or default_workers()
+    if workers > 1:
+        prewarm(sum(path.stat().st_size for path in files if path.is_file()))
+    with Enricher(model, lexicon, workers=workers, model_path=model_path) as enricher:
+        for path in files:
+            yield rescore_file(es, path, enricher, prefix=prefix, progress=progress)

@@ -18,7 +18,9 @@ text the score it would get alone (and uses ``--processes``).
 the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
 ``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
 names for it, rewrites its processed files and updates its documents in Elasticsearch
-(``pipeline/rescore.py``), so its history and its new posts are scored alike.
+(``pipeline/rescore.py``), so its history and its new posts are scored alike; it also tags
+again, with the config directory's ``aspects.yaml``, the posts an edited lexicon would tag
+otherwise (their sentiment kept when their model is current).
 
 A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
 lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
@@ -91,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     rescore = actions.add_parser(
         "rescore",
-        help="re-score a source's processed posts with the model sources.yaml now names for it; "
+        help="re-score a source's processed posts with the model sources.yaml now names for it "
+        "and tag their aspects with aspects.yaml as it now is (only what either changed); "
         "rewrite its processed files and update Elasticsearch",
     )
     rescore.add_argument(
@@ -104,11 +107,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config-dir",
         type=options.config_dir,
         default=None,
-        help="directory with sources.yaml and aspects.yaml, the aspect lexicon the re-scored "
-        "posts are tagged with (the shipped one if it has none) (default $KOUBEI_CONFIG_DIR, "
-        "else the shipped config/)",
+        help="directory with sources.yaml and aspects.yaml, the aspect lexicon the posts are "
+        "tagged with (the shipped one if it has none); a post tagged with another lexicon has "
+        "its aspects tagged again, its sentiment kept if its model is current (default "
+        "$KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
     rescore.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    rescore.add_argument(
+        "--workers",
+        type=options.positive_int,
+        default=None,
+        help="processes sharing big files, as `koubei process` (default: one per core; see "
+        "BENCHMARKS.md)",
+    )
     rescore.add_argument("--no-progress", action="store_true", help="no progress bars")
     rescore.set_defaults(func=run_rescore)
 
@@ -346,10 +357,10 @@ def _rescore(args: argparse.Namespace) -> int:
     named = model_file or "the shipped model"
     print(
         f"re-scoring {args.source} with {named} (version {model.version}), aspects from "
-        f"{lexicon_file}",
+        f"{lexicon_file} (version {lexicon.version})",
         file=sys.stderr,
     )
-    rescored = unchanged = unreadable = 0
+    rescored = retagged = unchanged = unreadable = 0
     totals = IndexReport()
     # The files and the posts indices are the pipeline's: a cycle processing or indexing the
     # same files (or a `koubei index load`/`reindex`) waits for this run, as this one waits
@@ -358,10 +369,20 @@ def _rescore(args: argparse.Namespace) -> int:
     with stage_lock(PIPELINE_LOCK):
         files = _source_files(args.source)
         progress = not args.no_progress
-        rescored_files = rescore_source(es, files, model, lexicon, prefix=prefix, progress=progress)
+        rescored_files = rescore_source(
+            es,
+            files,
+            model,
+            lexicon,
+            prefix=prefix,
+            workers=args.workers,
+            model_path=model_file,
+            progress=progress,
+        )
         for report, indexed in rescored_files:
             print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
             rescored += report.rescored
+            retagged += report.retagged
             unchanged += report.unchanged
             if report.error:
                 print(f"koubei: error: {report.error} (left as it was)", file=sys.stderr)
@@ -370,7 +391,8 @@ def _rescore(args: argparse.Namespace) -> int:
                 totals.add(indexed)
     print(
         f"koubei sentiment rescore: {len(files)} file(s) of {args.source}: {rescored} post(s) "
-        f"re-scored with {model.version}, {unchanged} unchanged (already scored with it); "
+        f"re-scored with {model.version}, {retagged} with only their aspects tagged again "
+        f"with {lexicon.version}, {unchanged} unchanged (already scored and tagged with them); "
         f"{totals.sent} sent to Elasticsearch; {unreadable} file(s) unreadable",
         file=sys.stderr,
     )

@@ -74,6 +74,8 @@ def test_process_tags_with_the_config_dirs_own_lexicon(
     records = list(jsonl.read(ledger.processed_path(landed)))
     assert tagged(records) == [["food_safety"], ["food_safety"], []]
     assert records[1]["aspects"][0]["sentence"] == "喝了拉肚子"
+    own, shipped = load_aspects(folder / "aspects.yaml"), load_aspects(SHIPPED_ASPECTS)
+    assert {r["aspect_lexicon_version"] for r in records} == {own.version} != {shipped.version}
     assert records[1]["aspects"][0]["label"] == "negative"
 
 
@@ -169,3 +171,38 @@ def test_a_bad_lexicon_is_named_with_its_file(tmp_path: Path, text: str, message
 def test_a_keyword_written_as_a_number_is_text(tmp_path: Path) -> None:
     path = config_dir(tmp_path, "aspects:\n  model: {keywords: [361, ' 鲜牧 ']}\n")
     assert load_aspects(path / "aspects.yaml").aspects["model"].keywords == ["361", "鲜牧"]
+
+
+def test_the_lexicons_version_changes_with_what_it_tags_and_only_with_that(
+    review_records: Callable[[int], list[dict[str, Any]]],
+) -> None:
+    """Records carry it as ``aspect_lexicon_version``, and ``koubei sentiment rescore`` tags
+    again every post whose version differs: an edit that cannot change a tag must not send the
+    whole history to be tagged again."""
+    from koubei.pipeline.aspects import AspectLexicon
+
+    def version(aspects: dict[str, Any]) -> str:
+        return AspectLexicon.model_validate({"aspects": aspects}).version
+
+    base = version({"price": {"keywords": ["贵", "便宜"]}, "taste": {"keywords": ["味道"]}})
+    same = [
+        {"taste": {"keywords": ["味道"]}, "price": {"keywords": ["便宜", "贵"]}},  # order
+        {
+            "price": {"label": "价格", "keywords": ["贵", "便宜", "贵"]},
+            "taste": {"keywords": ["味道"]},
+        },
+    ]
+    other = [
+        {"price": {"keywords": ["贵"]}, "taste": {"keywords": ["味道"]}},  # a keyword less
+        {"price": {"keywords": ["贵", "便宜", "实惠"]}, "taste": {"keywords": ["味道"]}},
+        {"cost": {"keywords": ["贵", "便宜"]}, "taste": {"keywords": ["味道"]}},  # renamed
+        {"price": {"keywords": ["贵", "便宜", "味道"]}, "taste": {"keywords": ["味道"]}},  # moved
+    ]
+    assert [version(a) for a in same] == [base, base]
+    assert len({base, *(version(a) for a in other)}) == 1 + len(other)
+    # every tagged record says which lexicon tagged it
+    own = AspectLexicon.model_validate({"aspects": {"price": {"keywords": ["贵"]}}})
+    [record], _ = enrich_chunk(with_texts(review_records(1), ["太贵了"]), load_model(), own)
+    assert (
+        record["aspect_lexicon_version"] == own.version != version({"price": {"keywords": ["x"]}})
+    )

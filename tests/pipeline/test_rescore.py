@@ -22,6 +22,7 @@ from koubei.flows.cli import main
 from koubei.flows.monitor import index_pending
 from koubei.model import make_id
 from koubei.pipeline import ledger
+from koubei.pipeline.aspects import SHIPPED_ASPECTS, load_aspects, tag_aspects
 from koubei.pipeline.sentiment import load_model
 from koubei.pipeline.sentiment.opinion import NO_OPINION
 
@@ -98,10 +99,10 @@ def history(
 
 
 def rescore(
-    folder: Path, capsys: pytest.CaptureFixture[str]
+    folder: Path, capsys: pytest.CaptureFixture[str], *more: str
 ) -> tuple[int, list[dict[str, Any]], str]:
     code = main(["sentiment", "rescore", "--source", HOTEL, "--config-dir", str(folder),
-                 "--no-progress"])  # fmt: skip
+                 "--no-progress", *more])  # fmt: skip
     out, err = capsys.readouterr()
     return code, [json.loads(line) for line in out.splitlines()], err
 
@@ -199,6 +200,177 @@ def test_rescored_posts_are_tagged_with_the_config_dirs_aspects(
     assert {a["aspect"] for r in records for a in r["aspects"]} == {"book"}
     docs = stored(es, index_prefix, HOTEL)
     assert all(docs[r["id"]]["aspects"] == r["aspects"] for r in records)
+
+
+def test_an_edited_lexicon_reaches_the_history_and_leaves_its_sentiment(
+    history: Path, es: Elasticsearch, index_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A post scored with its source's current model was skipped whatever its aspects: an
+    edited aspects.yaml never reached the history. Each post records the lexicon that tagged
+    it, and a post tagged with another has its aspects tagged again, its sentiment kept."""
+    shipped = load_aspects(SHIPPED_ASPECTS)
+    before = {r["id"]: r for r in processed(HOTEL)}
+    docs_before = stored(es, index_prefix, HOTEL)
+    assert {r["aspect_lexicon_version"] for r in before.values()} == {shipped.version}
+    assert {d["aspect_lexicon_version"] for d in docs_before.values()} == {shipped.version}
+    capsys.readouterr()
+    # nothing edited: nothing to do
+    code, reports, err = rescore(history, capsys)
+    assert code == 0, err
+    assert [(r["rescored"], r["retagged"], r["unchanged"], r["index"]) for r in reports] == [
+        (0, 0, 17, None),
+        (0, 0, 10, None),
+    ]
+
+    lexicon = history / "aspects.yaml"
+    lexicon.write_text("aspects:\n  book: {label: 书, keywords: [书]}\n", encoding="utf-8")
+    own = load_aspects(lexicon)
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    assert [(r["rescored"], r["retagged"], r["unchanged"]) for r in reports] == [
+        (0, 17, 0),
+        (0, 10, 0),
+    ]
+    assert [r["index"]["updated"] for r in reports] == [17, 10]
+    assert f"0 post(s) re-scored with {load_model().version}, 27 with only their aspects " in err
+    assert f"tagged again with {own.version}" in err
+    records = processed(HOTEL)
+    docs = stored(es, index_prefix, HOTEL)
+    assert {a["aspect"] for r in records for a in r["aspects"]} == {"book"}
+    for record in records:
+        old, doc = before[record["id"]], docs[record["id"]]
+        # the aspects are the edited lexicon's, scored by the same model; nothing else moved
+        assert record["aspects"] == tag_aspects(dict(old), load_model(), own)["aspects"]
+        assert record["aspect_lexicon_version"] == own.version != shipped.version
+        unchanged = {k: v for k, v in record.items() if not k.startswith("aspect")}
+        assert unchanged == {k: v for k, v in old.items() if not k.startswith("aspect")}
+        # the index holds the same, its sentiment as it was
+        assert doc["aspects"] == record["aspects"] and doc["aspect_lexicon_version"] == own.version
+        assert doc["sentiment"] == docs_before[record["id"]]["sentiment"] == old["sentiment"]
+        assert doc["_version"] == docs_before[record["id"]]["_version"] + 1
+    assert sum(r["aspects"] != before[r["id"]]["aspects"] for r in records) > 0
+
+    # a re-run sends nothing: every post carries both versions
+    code, reports, err = rescore(history, capsys)
+    assert code == 0, err
+    assert [(r["retagged"], r["unchanged"], r["index"]) for r in reports] == [
+        (0, 17, None),
+        (0, 10, None),
+    ]
+    assert "0 sent to Elasticsearch" in err
+    assert stored(es, index_prefix, HOTEL) == docs  # not even a new _version
+
+
+def test_posts_tagged_before_lexicons_were_recorded_are_tagged_once(
+    history: Path, es: Elasticsearch, index_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files processed before the lexicon was recorded carry no version: the lexicon that
+    tagged them is unknown, so the first rescore tags them again (and records it); the next
+    sends nothing."""
+    for path in ledger.processed_files(HOTEL):
+        old = [
+            {k: v for k, v in r.items() if k != "aspect_lexicon_version"} for r in jsonl.read(path)
+        ]
+        jsonl.write_atomic(path, old)  # as koubei wrote them; indexed (marked) as they were
+    before = {r["id"]: r for r in processed(HOTEL)}
+    capsys.readouterr()
+
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    assert [(r["rescored"], r["retagged"], r["index"]["updated"]) for r in reports] == [
+        (0, 17, 17),
+        (0, 10, 10),
+    ]
+    shipped = load_aspects(SHIPPED_ASPECTS).version
+    records = processed(HOTEL)
+    # the same lexicon: the same aspects, now with the version that says so
+    assert [{**before[r["id"]], "aspect_lexicon_version": shipped} for r in records] == records
+    docs = stored(es, index_prefix, HOTEL)
+    assert {d["aspect_lexicon_version"] for d in docs.values()} == {shipped}
+
+    code, reports, err = rescore(history, capsys)
+    assert code == 0, err
+    assert [(r["retagged"], r["unchanged"], r["index"]) for r in reports] == [
+        (0, 17, None),
+        (0, 10, None),
+    ]
+    assert stored(es, index_prefix, HOTEL) == docs
+
+
+def test_two_workers_give_the_files_one_gives(
+    koubei_home: str,
+    es_url: str,
+    index_prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    review_records: Callable[[int], list[dict[str, Any]]],
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--workers`` shares a big file (2,000 posts to redo or more, as ``koubei process``)
+    with helper processes. How many chunks the helper gets before this process is done depends
+    on the machine (``test_helper_processes_redo_what_this_one_would`` pins the helpers' part),
+    so the whole file is compared."""
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+    land(HOTEL, "r1", review_records(2001))
+    folder = write_config(tmp_path / "config", None)
+    assert main(["process", "--config-dir", str(folder), "--no-progress", "--workers", "1"]) == 0
+    [path] = ledger.processed_files(HOTEL)
+    original = path.read_bytes()
+    write_config(folder, adapted_model)
+    (folder / "aspects.yaml").write_text("aspects:\n  book: {keywords: [书]}\n", encoding="utf-8")
+    capsys.readouterr()
+
+    outcomes = {}
+    for workers in ("1", "2"):
+        path.write_bytes(original)
+        code, reports, err = rescore(folder, capsys, "--workers", workers)
+        assert code == 0, err
+        assert [(r["rescored"], r["index"]["sent"]) for r in reports] == [(2001, 2001)]
+        outcomes[workers] = path.read_bytes()
+
+    assert outcomes["2"] == outcomes["1"] != original
+    adapted = load_model(adapted_model).version
+    assert {r["sentiment"]["model_version"] for r in jsonl.read(path)} == {adapted}
+
+
+def test_helper_processes_redo_what_this_one_would(
+    review_records: Callable[[int], list[dict[str, Any]]],
+    adapted_model: Path,
+    tmp_path: Path,
+) -> None:
+    """The re-scoring runs in helper processes as enrichment does (``Enricher.iter_chunks``),
+    with the run's model (loaded from its file) and lexicon (handed over by value)."""
+    from koubei.pipeline.enrich import Enricher, enrich_chunk
+    from koubei.pipeline.rescore import rescore_records
+
+    shipped_model, adapted = load_model(), load_model(adapted_model)
+    lexicon = tmp_path / "aspects.yaml"
+    lexicon.write_text("aspects:\n  book: {keywords: [书]}\n", encoding="utf-8")
+    own = load_aspects(lexicon)
+    records, _ = enrich_chunk(review_records(300), shipped_model, load_aspects(SHIPPED_ASPECTS))
+    # a third scored with the model of the run already (only their aspects are redone), a
+    # third up to date, a third scored with another model
+    records = [
+        enrich_chunk([r], adapted, own)[0][0] if n % 3 == 1 else r for n, r in enumerate(records)
+    ]
+    for n, record in enumerate(records):
+        if n % 3 == 0:
+            record["sentiment"] = {**record["sentiment"], "model_version": adapted.version}
+    alone = [dict(r) for r in records]
+    with Enricher(adapted, own, workers=1) as enricher:
+        assert rescore_records(alone, enricher) == {"score": 100, "aspects": 100}
+    shared = [dict(r) for r in records]
+    with Enricher(adapted, own, workers=2, chunk=10, model_path=adapted_model) as enricher:
+        enricher.start(wait_ready=True)
+        assert rescore_records(shared, enricher) == {"score": 100, "aspects": 100}
+        assert enricher.chunks_by_helpers > 0
+    assert shared == alone
+    assert {r["aspect_lexicon_version"] for r in shared} == {own.version}
+    assert [r["sentiment"] for r in shared[::3]] == [r["sentiment"] for r in records[::3]]
 
 
 def test_a_rescore_that_dies_after_rewriting_a_file_is_finished_by_the_next_one(

@@ -143,24 +143,30 @@ def test_a_changed_text_analyzer_is_installed_for_the_months_to_come(
     assert not analysis["analyzer"]["koubei_text"].get("filter")  # was ["lowercase"]
 
 
-def test_posts_cascade_field_is_added_in_place_to_a_month_of_version_3(
+def test_posts_fields_of_versions_4_and_5_are_added_in_place_to_a_month_of_version_3(
     es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Version 4's ``cascade`` object is additive: a month created under version 3 takes it on
-    the next start-up, ``index status`` says current and no ``index reindex`` is needed."""
+    """Version 4's ``cascade`` object and version 5's ``aspect_lexicon_version`` are additive:
+    a month created under version 3 takes them on the next start-up, ``index status`` says
+    current, no ``index reindex`` is needed, and a post carrying the new field is stored."""
+    from koubei.pipeline.index.writer import index_records
+
+    from .conftest import build_record
+
     current = templates.TEMPLATE_DIR
     older = tmp_path / "es-v3"
     shutil.copytree(current, older)
     data = json.loads((older / "posts.json").read_text(encoding="utf-8"))
-    assert data["_meta"]["version"] == 4
+    assert data["_meta"]["version"] == 5
     mappings = data["template"]["mappings"]
     data["version"] = data["_meta"]["version"] = mappings["_meta"]["version"] = 3
-    del mappings["properties"]["cascade"]
+    del mappings["properties"]["cascade"], mappings["properties"]["aspect_lexicon_version"]
     (older / "posts.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     monkeypatch.setattr(templates, "TEMPLATE_DIR", older)
     ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
     index = f"{index_prefix}-posts-2026.11"
-    assert "cascade" not in es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert "cascade" not in props and "aspect_lexicon_version" not in props
 
     monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
     ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
@@ -168,3 +174,8 @@ def test_posts_cascade_field_is_added_in_place_to_a_month_of_version_3(
     props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert props["cascade"]["properties"]["root_id"] == {"type": "keyword"}
     assert props["cascade"]["properties"]["depth"] == {"type": "integer"}
+    assert props["aspect_lexicon_version"] == {"type": "keyword"}
+    record = {**build_record(1, created_at="2026-11-06T10:00:00+08:00"),
+              "aspect_lexicon_version": "0123abcd"}  # fmt: skip
+    report = index_records(es, [record], prefix=index_prefix, ensure=False)
+    assert (report.created, report.failed) == (1, 0)
