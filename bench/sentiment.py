@@ -22,7 +22,8 @@ With ``--monitored=A,B`` (names, e.g. ``蒙牛,伊利,光明``, the real brands 
 or ``--monitored-config`` (every name of brands.yaml in ``$KOUBEI_CONFIG_DIR``, else the shipped
 one) it also adapts with those names' features held (``adapt(..., monitored=...)``) and prints
 that column and, per fold, the score of two neutral mentions of the first name
-(``<name>很牛``, ``<name>的新品上市了``) by the unadapted, adapted and held models.
+(``<name>很牛``, ``<name>的新品上市了``) by the unadapted, adapted and held models (not the
+in-domain line).
 
 ``--adapt-cost`` measures what ``score``'s default adaptation costs against scoring alone:
 in one process on ``--texts=N`` held-out texts (default all; best of ``--repeats=K``, default 4),

@@ -17,7 +17,8 @@ text the score it would get alone (and uses ``--processes``).
 Adapting never teaches the model a monitored name (every brand's name, aliases and competitors
 in brands.yaml of ``--config-dir``): their features keep the model's weights, so a file that is
 mostly one brand's crisis does not make the brand's name negative, which would score every later
-neutral mention of it negative (``adaptation.py``).
+neutral mention of it negative (``adaptation.py``); the hash then also covers the names when
+they change what the file teaches (a line mentions one).
 ``adapt FILE --out MODEL`` writes the adapted model for ``--model`` (``adapt --source NAME``: to
 the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
 ``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
