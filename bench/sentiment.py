@@ -18,6 +18,12 @@ stock snownlp. ``--previous`` trains with the settings before the generalisation
 ``--adapt`` measures adaptation to unlabelled text (``pipeline/sentiment/adaptation.py``):
 leave-one-category-out on all nine categories (``--categories=A,B`` for some), every row of the
 left-out category scored before and after adapting the fold's model to that category's texts.
+With ``--monitored=A,B`` (names, e.g. ``蒙牛,伊利,光明``, the real brands of the dairy reviews)
+or ``--monitored-config`` (every name of brands.yaml in ``$KOUBEI_CONFIG_DIR``, else the shipped
+one) it also adapts with those names' features held (``adapt(..., monitored=...)``) and prints
+that column and, per fold, the score of two neutral mentions of the first name
+(``<name>很牛``, ``<name>的新品上市了``) by the unadapted, adapted and held models (not the
+in-domain line).
 
 ``--adapt-cost`` measures what ``score``'s default adaptation costs against scoring alone:
 in one process on ``--texts=N`` held-out texts (default all; best of ``--repeats=K``, default 4),
@@ -31,6 +37,7 @@ and without them on the same folds (two processes, one per variant; about 4 minu
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import random
 import subprocess
@@ -151,8 +158,13 @@ def run_loco(
     print(f"| mean | | {mean['stock']:.4f} | {mean['koubei']:.4f} | | {mean['koubei_all']:.4f} |")
 
 
-def _adapt_fold(category: str) -> dict[str, Any]:
-    """One leave-one-category-out fold, before and after adapting to the category's texts."""
+#: Neutral mentions of a brand, ``{}`` its name: adapting should leave their scores alone.
+MENTIONS = ("{}很牛", "{}的新品上市了")
+
+
+def _adapt_fold(category: str, monitored: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One leave-one-category-out fold, before and after adapting to the category's texts
+    (and, with ``monitored`` names, adapting with their features held)."""
     from koubei.pipeline.sentiment.adaptation import adapt
 
     rows = training.load_labelled(paths.reviews_csv())
@@ -163,7 +175,16 @@ def _adapt_fold(category: str) -> dict[str, Any]:
     adapted = adapt(model, [r.text for r in every])  # texts only: no label is read
     seconds = time.process_time() - start
     entry: dict[str, Any] = {"n": len(every), "true": sum(r.label for r in every) / len(every)}
-    for name, m in (("base", model), ("adapted", adapted)):
+    models = [("base", model), ("adapted", adapted)]
+    if monitored:
+        models.append(("held", adapt(model, [r.text for r in every], monitored)))
+        entry["mentions"] = {
+            mention.format(monitored[0]): [
+                m.score(mention.format(monitored[0]))[0] for _, m in models
+            ]
+            for mention in MENTIONS
+        }
+    for name, m in models:
         scores = [m.score(r.text)[0] for r in every]
         right = sum((p >= 0.5) == (r.label == 1) for p, r in zip(scores, every, strict=True))
         entry[name] = right / len(every)
@@ -172,13 +193,17 @@ def _adapt_fold(category: str) -> dict[str, Any]:
     return entry
 
 
-def run_adapt(categories: tuple[str, ...]) -> None:
+def run_adapt(categories: tuple[str, ...], monitored: tuple[str, ...] = ()) -> None:
     """Leave-one-category-out on every row of each category, before and after adaptation to
     that category's unlabelled texts (``pipeline/sentiment/adaptation.py``); two processes."""
     context = multiprocessing.get_context("fork")
+    fold = functools.partial(_adapt_fold, monitored=monitored)
     with context.Pool(2) as pool:
-        results = dict(zip(categories, pool.map(_adapt_fold, categories), strict=True))
+        results = dict(zip(categories, pool.map(fold, categories), strict=True))
     print("leave one category out, every row of the left-out category; adapted to its texts")
+    if monitored:
+        _print_held(results, monitored)
+        return
     print(
         "| left-out category | rows | true positive share | koubei | adapted | change (points) "
         "| called positive, koubei / adapted | adapt CPU s |"
@@ -198,6 +223,46 @@ def run_adapt(categories: tuple[str, ...]) -> None:
         f"in domain, the shipped model on the {e['n']} held-out reviews: {e['base']:.4f}, "
         f"adapted to them {e['adapted']:.4f} ({100 * (e['adapted'] - e['base']):+.2f} points)"
     )
+
+
+def _print_held(results: dict[str, dict[str, Any]], monitored: tuple[str, ...]) -> None:
+    """The ``--monitored`` table: adapted with and without the names' features held."""
+    print(f"monitored names, their features held: {', '.join(monitored)}")
+    print(
+        "| left-out category | rows | koubei | adapted | adapted, names held "
+        "| held against adapted (points) | called positive, adapted / held |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for category, e in results.items():
+        print(
+            f"| {category} | {e['n']} | {e['base']:.4f} | {e['adapted']:.4f} | {e['held']:.4f} "
+            f"| {100 * (e['held'] - e['adapted']):+.2f} | {e['adapted_share']:.2f} / "
+            f"{e['held_share']:.2f} |"
+        )
+    means = {
+        k: sum(e[k] for e in results.values()) / len(results) for k in ("base", "adapted", "held")
+    }
+    print(
+        f"| **mean** | | {means['base']:.4f} | {means['adapted']:.4f} | {means['held']:.4f} "
+        f"| {100 * (means['held'] - means['adapted']):+.2f} | |"
+    )
+    print("neutral mentions, scored by the fold's model: unadapted / adapted / names held")
+    for category, e in results.items():
+        said = "; ".join(
+            f"{text} {' / '.join(f'{p:.2f}' for p in scores)}"
+            for text, scores in e["mentions"].items()
+        )
+        print(f"- {category}: {said}")
+
+
+def _monitored(argv: list[str]) -> tuple[str, ...]:
+    """The names of ``--monitored=A,B``, or of brands.yaml with ``--monitored-config``."""
+    if "--monitored-config" in argv:
+        from koubei import config
+
+        return tuple(config.load_brands().monitored_names())
+    given = [a.split("=", 1)[1] for a in argv if a.startswith("--monitored=")]
+    return tuple(n for n in given[0].split(",") if n) if given else ()
 
 
 def _in_domain() -> dict[str, Any]:
@@ -317,7 +382,7 @@ def main(argv: list[str]) -> int:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]
         rows = training.load_labelled(paths.reviews_csv())
         every = tuple(sorted({r.category for r in rows}))
-        run_adapt(tuple(chosen[0].split(",")) if chosen else every)
+        run_adapt(tuple(chosen[0].split(",")) if chosen else every, _monitored(argv))
         return 0
     if "--loco" in argv:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]

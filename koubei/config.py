@@ -154,6 +154,13 @@ class BrandsConfig(_Strict):
             raise FieldProblems(problems)
         return self
 
+    def monitored_names(self) -> list[str]:
+        """Every name the product watches (each brand's name, aliases and competitors), once
+        each, in file order: sentiment adaptation keeps their features' weights, so a corpus
+        that is mostly one brand's crisis does not teach the model that its name is negative."""
+        names = (n for b in self.brands for n in (*b.terms, *b.competitors))
+        return list(dict.fromkeys(names))
+
     def get(self, name: str) -> Brand:
         for brand in self.brands:
             if brand.name == name:

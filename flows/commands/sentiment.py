@@ -14,6 +14,11 @@ reviews, and a file from another domain (hotels, food delivery, a new category) 
 domain's words. The adapted version, on every line, is ``<version>+adapted-<hash of the
 texts>``: a text's score then depends on the file it came in, so ``--no-adapt`` gives every
 text the score it would get alone (and uses ``--processes``).
+Adapting never teaches the model a monitored name (every brand's name, aliases and competitors
+in brands.yaml of ``--config-dir``): their features keep the model's weights, so a file that is
+mostly one brand's crisis does not make the brand's name negative, which would score every later
+neutral mention of it negative (``adaptation.py``); the hash then also covers the names when
+they change what the file teaches (a line mentions one).
 ``adapt FILE --out MODEL`` writes the adapted model for ``--model`` (``adapt --source NAME``: to
 the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
 ``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
@@ -72,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="adapt the model to this file's texts first, unlabelled, when 200 or more carry an "
         "opinion (default); --no-adapt scores every text as it would score alone",
     )
+    _config_dir_option(score)
     score.set_defaults(func=run_score, logs=False)
 
     adapt = actions.add_parser(
@@ -89,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     adapt.add_argument("--model", type=Path, help="model to adapt (default: the shipped model)")
     adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
+    _config_dir_option(adapt)
     adapt.set_defaults(func=run_adapt, logs=False)
 
     rescore = actions.add_parser(
@@ -172,6 +179,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--stock", action="store_true", help="also evaluate stock snownlp (slow)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of text")
     ev.set_defaults(func=run_eval)
+
+
+def _config_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-dir",
+        type=options.config_dir,
+        default=None,
+        help="directory with brands.yaml: adapting keeps the model's weights for every brand's "
+        "name, aliases and competitors (the shipped brands.yaml if it has none, as for crawl) "
+        "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
+    )
+
+
+def _monitored(config_dir: Path | None) -> list[str]:
+    """The names adapting must not learn as sentiment: brands.yaml's, loaded (and checked)
+    before any text is read; a config directory without one uses the shipped one, as
+    ``koubei crawl`` does."""
+    from koubei import config, paths
+
+    if config_dir is None or not (config_dir / "brands.yaml").exists():
+        config_dir = paths.CONFIG_DIR
+    return config.load_brands(config_dir).monitored_names()
 
 
 def _corpus(given: Path | None) -> Path:
@@ -289,11 +318,12 @@ def run_score(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.parallel import score_parallel
 
     model = _model(args.model)
+    monitored = _monitored(args.config_dir) if args.adapt is not False else []
     texts = _read_texts(args.file)
     if args.adapt is not False:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score
 
-        adapted, scored = adapt_and_score(model, texts)
+        adapted, scored = adapt_and_score(model, texts, monitored)
         _say_adapted(model, adapted, asked=args.adapt is True)
         model = adapted
     elif args.processes <= 1:
@@ -311,7 +341,9 @@ def run_adapt(args: argparse.Namespace) -> int:
 
     _check_out(args.out)
     model = _model(args.model)
-    adapted = adapt(model, _source_texts(args.source) if args.source else _read_texts(args.file))
+    monitored = _monitored(args.config_dir)
+    texts = _source_texts(args.source) if args.source else _read_texts(args.file)
+    adapted = adapt(model, texts, monitored)
     _say_adapted(model, adapted)
     adapted.save(args.out)
     print(f"wrote {args.out} (version {adapted.version})")

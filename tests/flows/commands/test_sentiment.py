@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from koubei.flows.cli import main
+from koubei.pipeline.sentiment import load_model
 
 
 def _write_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
@@ -159,3 +160,51 @@ def test_score_names_the_lines_whose_bytes_are_not_utf8(
         f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); scored without those bytes",
         f"koubei: warning: {source}:3: not UTF-8 (byte 0xed); scored without those bytes",
     ]
+
+
+def _scores(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    assert main(["sentiment", "score", *argv]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_score_and_adapt_do_not_learn_the_config_dirs_brands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that is mostly one brand's crisis: adapted with the shipped brands.yaml (which
+    does not name 蒙牛) a neutral mention of 蒙牛 falls; with a config dir naming it, it stays."""
+    sample = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
+    with open(sample, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    feed = [r["review"] for r in rows if r["cat"] == "蒙牛" and r["label"] == "0"]
+    feed += [r["review"] for r in rows if r["cat"] in {"水果", "洗发水", "衣服"}]
+    texts = tmp_path / "feed.txt"
+    texts.write_text("\n".join([*feed, "蒙牛的新品上市了"]) + "\n", encoding="utf-8")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "brands.yaml").write_text(
+        "brands:\n  - {name: 蒙牛, aliases: [Mengniu], competitors: [伊利]}\n  - {name: 伊利}\n",
+        encoding="utf-8",
+    )
+    alone = _scores([str(texts), "--no-adapt"], capsys)[-1]
+    shipped = _scores([str(texts)], capsys)[-1]
+    held = _scores([str(texts), "--config-dir", str(config)], capsys)[-1]
+    assert shipped["score"] < alone["score"] - 0.2
+    assert abs(held["score"] - alone["score"]) < 0.06
+    assert len({alone["model_version"], shipped["model_version"], held["model_version"]}) == 3
+    out = tmp_path / "crisis.json.gz"
+    assert (
+        main(["sentiment", "adapt", str(texts), "--out", str(out), "--config-dir", str(config)])
+        == 0
+    )
+    capsys.readouterr()
+    model = load_model(out)
+    assert model.version == held["model_version"]
+    assert set(model.meta["monitored_names"]) == {"蒙牛", "mengniu", "伊利"}
+    # A config dir without brands.yaml uses the shipped one, as crawl does.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert _scores([str(texts), "--config-dir", str(bare)], capsys)[-1] == shipped
+    # brands.yaml is read (and checked) before the texts: a broken one is a config error.
+    (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
+    assert main(["sentiment", "score", str(texts), "--config-dir", str(config)]) == 2
+    assert "brands.yaml" in capsys.readouterr().err

@@ -73,6 +73,56 @@ def test_adapt_and_score_gives_every_text_the_adapted_models_own_score(
     assert same is model and scored == [model.score(t) for t in few]
 
 
+#: The real brands of the sample's dairy reviews (every one of them names 蒙牛).
+DAIRY_BRANDS = ["蒙牛", "伊利", "光明"]
+MENTION = "蒙牛的新品上市了"  # a neutral mention
+
+
+def crisis_feed() -> list[str]:
+    """A feed that is mostly one brand's crisis: the sample's negative dairy reviews (each
+    names 蒙牛) among fruit, shampoo and clothes reviews of both leanings (none names it)."""
+    rows = training.load_labelled(SAMPLE)
+    return [r.text for r in rows if r.category == "蒙牛" and r.label == 0] + [
+        r.text for r in rows if r.category in {"水果", "洗发水", "衣服"}
+    ]
+
+
+def test_a_monitored_brand_in_a_crisis_is_not_learnt_as_negative() -> None:
+    """Adapted to a crisis feed, the model learnt 蒙牛 as a negative word and scored a neutral
+    mention of it negative; with the brand monitored it scores the mention as before."""
+    model, feed = load_model(), crisis_feed()
+    plain = adaptation.adapt(model, feed)
+    held = adaptation.adapt(model, feed, DAIRY_BRANDS)
+    before = model.score(MENTION)[0]
+    assert plain.score(MENTION)[0] < before - 0.2  # measured 0.65 → 0.38
+    assert abs(held.score(MENTION)[0] - before) < 0.06  # measured 0.61
+    assert plain.weights["蒙牛"] < model.weights["蒙牛"] - 0.3
+    assert plain.weights["蒙"] < model.weights["蒙"] - 0.3  # 蒙 is only ever in 蒙牛 here
+    for feature in ("蒙牛", "蒙", "›蒙牛"):  # the name's own: as the model had them
+        assert held.weights.get(feature) == model.weights.get(feature)
+    # 牛 still learns from the texts where it is an ordinary word (牛奶, 很牛 ...)
+    assert held.weights["牛"] != model.weights["牛"]
+    # Two models from the same texts: the version and the meta say which names were held.
+    assert held.version.startswith(model.version + "+adapted-") and held.version != plain.version
+    assert set(held.meta["monitored_names"]) == set(DAIRY_BRANDS)
+    assert plain.meta["monitored_names"] == []
+    again, scored = adaptation.adapt_and_score(model, [*feed, MENTION], DAIRY_BRANDS)
+    assert again.version != held.version and scored[-1] == again.score(MENTION)
+
+
+def test_names_the_texts_never_mention_change_nothing(
+    without_books: tuple[SentimentModel, list[training.Example]],
+) -> None:
+    """The shipped brands.yaml's names on reviews that never name them (the bench's folds):
+    the same model, the same version."""
+    model, books = without_books
+    texts = [r.text for r in books]
+    plain = adaptation.adapt(model, texts)
+    named = adaptation.adapt(model, texts, ["鲜牧", "鲜牧乳业", "XianMu", "北岭", "云朵"])
+    assert named.weights == plain.weights and named.version == plain.version
+    assert named.meta["monitored_names"] == [] and named.meta["held_name_features"] == []
+
+
 def test_cli_scores_adapted_by_default_and_writes_the_adapted_model(tmp_path: Path) -> None:
     rows = training.load_labelled(SAMPLE)
     texts = tmp_path / "books.txt"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from koubei.pipeline.sentiment.features import extract, has_evaluative_word, prepare, sentences
+from koubei.pipeline.sentiment.features import (
+    MonitoredNames,
+    extract,
+    has_evaluative_word,
+    prepare,
+    sentences,
+)
 
 
 def _marked(text: str, mark: str) -> set[str]:
@@ -135,3 +141,27 @@ def test_a_lexicon_word_before_any_section_is_an_error_naming_the_line(tmp_path)
 def test_evaluative_words_are_the_lexicons_polar_ones() -> None:
     assert has_evaluative_word("这次的奶太难喝了小王") and has_evaluative_word("很好")
     assert not has_evaluative_word("美食博主小王") and not has_evaluative_word("差不多")
+
+
+def test_a_monitored_names_features_are_its_bigrams_and_what_holds_it_whole() -> None:
+    names = MonitoredNames(["鲜牧", "鲜牧乳业", "蒙牛", "XianMu", "LG", "云"])
+    held = [
+        "鲜牧", "牧乳", "乳业", "鲜牧乳", "›鲜牧", "¬蒙牛", "+蒙牛", "蒙牛", "蒙牛奶", "的蒙牛",
+        "xianmu", "lg", "›lg",
+    ]  # fmt: skip
+    assert [f for f in held if not names.is_name_feature(f)] == []
+    # One character is shared with ordinary words (牛奶, 很牛); so is a Latin letter pair; a
+    # bigram with one character of a name (牛很 of 蒙牛很牛) is the neighbour's too; a name of
+    # one character (云) would hold every n-gram with it.
+    free = ["牧", "牛", "蒙", "+牛", "牛很", "牛的", "xi", "an", "mu", "l", "云", "云朵", "⊕", "§3"]
+    assert [f for f in free if names.is_name_feature(f)] == []
+    assert not MonitoredNames([]) and not MonitoredNames(["云"]).is_name_feature("云朵")
+
+
+def test_what_only_a_texts_mentions_of_a_name_give() -> None:
+    names = MonitoredNames(["蒙牛", "LG"])
+    # 蒙 and 牛 are also in 内蒙古 and 牛奶 (and 很牛): still evidence for them
+    assert names.mention_only("蒙牛很牛，内蒙古的牛奶") == set()
+    assert names.mention_only("今天买了蒙牛，很蒙牛") == {"蒙", "牛", "+蒙", "+牛", "¬蒙", "¬牛"}
+    assert names.mention_only("ＬＧ的冰箱坏了") == {"l", "g", "+l", "+g", "¬l", "¬g"}  # width, case
+    assert names.mention_only("algorithm好难") == set()  # lg inside a word is no mention
