@@ -155,9 +155,8 @@ class BrandsConfig(_Strict):
         return self
 
     def monitored_names(self) -> list[str]:
-        """Every name the product watches (each brand's name, aliases and competitors), once
-        each, in file order: sentiment adaptation keeps their features' weights, so a corpus
-        that is mostly one brand's crisis does not teach the model that its name is negative."""
+        """Each brand's name, aliases and competitors, once each, in file order: adaptation
+        keeps their features' weights (a brand's crisis must not make its name negative)."""
         names = (n for b in self.brands for n in (*b.terms, *b.competitors))
         return list(dict.fromkeys(names))
 
