@@ -21,14 +21,14 @@ corpus, :func:`adapt` learns its vocabulary from the model's own confident calls
    holds the share (found by bisection). The drift is the sum of many small shifts, so a long
    text carries much of it and a short one little; a constant sized for a corpus of long texts
    threw short ones to an extreme (books fold: the intercept went −0.21 → −10.19, and
-   ``很好`` from 0.85 to 0.00). Measured leave-one-category-out by a prototype of this step
-   (same folds and rows as ``python -m bench sentiment --adapt``, whose short-text column now
-   measures it), on the short reviews (at most 12 characters) of the other eight categories:
-   accuracy 0.9444 unadapted, 0.8783 with the constant, 0.9123 saturating; on the left-out
-   category's own texts the mean went 0.9170 → 0.9176 (dairy 0.8770 → 0.8765, the worst fold
-   water heaters −0.17 points). The quantile was picked from six values (0.05 to 0.5) on
-   those same nine folds, so these figures flatter it somewhat. A unit with no adapted feature
-   keeps its unadapted calibration.
+   ``很好`` from 0.85 to 0.00). Leave one category out (``python -m bench sentiment --adapt``,
+   BENCHMARKS.md), on the short reviews (at most 12 characters) of the other eight
+   categories: accuracy 0.9444 unadapted, 0.9123 saturating, 0.8783 with the constant (a
+   prototype on the same folds); on the left-out category's own texts the mean is 0.9174
+   against the constant's 0.9170 (dairy 0.8770 → 0.8765, the worst fold water heaters
+   0.8970 → 0.8935). The quantile was picked from six values (0.05 to 0.5) on those same
+   nine folds, so these figures flatter it somewhat. A unit with no adapted feature keeps its
+   unadapted calibration.
 
 ``adapt_and_score`` does this and scores the texts with one feature extraction per text: the
 features found while scoring for the pseudo-labels are kept (as ids into a vocabulary of the
