@@ -85,6 +85,12 @@ class SentimentModel:
         Whether the weights were trained with the social-signal features (``features.extract``).
     general : bool
         Whether the weights were trained with the general (HowNet) lexicon features.
+    adapted : frozenset of str
+        The features whose weights adaptation changed (empty for a model not adapted).
+    adapted_shift, adapted_saturation : float
+        Adaptation's correction of the calibrated log-odds: a unit with ``k`` of the ``adapted``
+        features has ``adapted_shift * min(1, k / adapted_saturation)`` taken off (see
+        ``adaptation``, step 3). A unit with none keeps its calibration as it was.
     """
 
     version: str
@@ -97,6 +103,9 @@ class SentimentModel:
     lexicon: bool = False
     social: bool = False
     general: bool = False
+    adapted: frozenset[str] = frozenset()
+    adapted_shift: float = 0.0
+    adapted_saturation: float = 1.0
 
     # --- scoring -------------------------------------------------------------------------
 
@@ -108,12 +117,20 @@ class SentimentModel:
 
     def probability(self, text: str) -> float:
         """Calibrated probability positive for one unit of text (no sentence aggregation)."""
-        return self.calibrated(self.logit(text))
+        get = self.weights.get
+        found = features.extract(text, self.max_n, self.lexicon, self.social, self.general)
+        logit = self.bias + sum([get(f, 0.0) for f in found])
+        # A set intersection (in C, over the smaller set): the adapted features the unit has.
+        return self.calibrated(logit, len(found & self.adapted) if self.adapted else 0)
 
-    def calibrated(self, logit: float) -> float:
-        """The probability positive for a raw log-odds ``logit`` (the Platt calibration)."""
+    def calibrated(self, logit: float, adapted_count: int = 0) -> float:
+        """The probability positive for a raw log-odds ``logit`` (the Platt calibration) of a
+        unit with ``adapted_count`` of the ``adapted`` features (adaptation's correction)."""
         a, b = self.platt
-        return _sigmoid(a * logit + b)
+        z = a * logit + b
+        if adapted_count:
+            z -= self.adapted_shift * min(1.0, adapted_count / self.adapted_saturation)
+        return _sigmoid(z)
 
     def label_for(self, score: float) -> str:
         """positive / neutral / negative for a calibrated score."""
@@ -199,6 +216,10 @@ class SentimentModel:
             "features": sorted(self.weights),
             "weights": [self.weights[f] for f in sorted(self.weights)],
         }
+        if self.adapted:  # an unadapted model's file stays as it was, byte for byte
+            payload["adapted_features"] = sorted(self.adapted)
+            payload["adapted_shift"] = self.adapted_shift
+            payload["adapted_saturation"] = self.adapted_saturation
         text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         with atomic_write(path, binary=True) as handle:
             handle.write(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
@@ -280,4 +301,23 @@ def load_model(path: Path | None = None) -> SentimentModel:
         # Optional: files written before the social features have no key (and no such features).
         social=_field(payload, "social", bool, path) if "social" in payload else False,
         general=_field(payload, "general", bool, path) if "general" in payload else False,
+        **_adaptation(payload, path),
     )
+
+
+def _adaptation(payload: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The optional adaptation fields, as ``SentimentModel`` arguments: none (the defaults, no
+    correction) for a file without them, written before them or by an unadapted model."""
+    if "adapted_features" not in payload:
+        return {}
+    names = _field(payload, "adapted_features", list, path)
+    if not all(type(f) is str for f in names):
+        raise ValueError(f"{path}: field 'adapted_features' must hold only strings")
+    saturation = float(_field(payload, "adapted_saturation", float, path))
+    if not saturation > 0:
+        raise ValueError(f"{path}: field 'adapted_saturation' must be positive")
+    return {
+        "adapted": frozenset(names),
+        "adapted_shift": float(_field(payload, "adapted_shift", float, path)),
+        "adapted_saturation": saturation,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,32 @@ def test_cli_scores_adapted_by_default_and_writes_the_adapted_model(tmp_path: Pa
         assert {line["model_version"] for line in alone} == {shipped}
         assert len(alone) == len(lines) and plain.stderr == ""
         assert [a["score"] for a in alone] != [b["score"] for b in lines]
+
+
+def test_a_corpus_of_long_texts_leaves_short_texts_on_their_side(tmp_path: Path) -> None:
+    """Holding the share on long texts takes a large correction; a short text holds few of
+    the adapted features and gets little of it. As one constant on the intercept (before), the
+    books below moved it by +9.9 and scored ``太差了`` 0.996."""
+    model = load_model()
+    books = [r.text for r in training.load_labelled(SAMPLE) if r.category == UNSEEN]
+    # Six consecutive reviews a text: a corpus of long posts (the sample's reviews are short).
+    long_texts = ["".join(books[i : i + 6]) for i in range(len(books))]
+    adapted = adaptation.adapt(model, long_texts)
+    assert adapted is not model and adapted.adapted and abs(adapted.adapted_shift) > 5
+    assert adapted.score("很好")[1] == "positive" and adapted.score("太差了")[1] == "negative"
+    assert (
+        abs(positive_share_of(adapted, long_texts) - positive_share_of(model, long_texts)) <= 0.03
+    )
+    # The correction is part of the model file and of its version.
+    again = load_model(adapted.save(tmp_path / "adapted.json.gz"))
+    assert again == adapted
+    assert [again.score(t) for t in ("很好", "太差了", long_texts[0])] == [
+        adapted.score(t) for t in ("很好", "太差了", long_texts[0])
+    ]
+    # 很好 holds some of the adapted features: it gets part of the correction.
+    uncorrected = replace(adapted, adapted=frozenset(), adapted_shift=0.0)
+    assert uncorrected.probability("很好") < adapted.probability("很好") - 0.02
+
+
+def positive_share_of(model: SentimentModel, texts: list[str]) -> float:
+    return sum(model.score(t)[0] >= 0.5 for t in texts) / len(texts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,42 @@ def test_load_names_the_file_and_the_problem(tmp_path: Path) -> None:
     plain.write_bytes(b"{}")
     with pytest.raises(ValueError, match=r"plain\.json\.gz.*not a sentiment model"):
         load_model(plain)
+
+
+def test_a_file_without_the_adaptation_fields_scores_as_before(tmp_path: Path) -> None:
+    """The adaptation fields are optional: a model without them (every file written before
+    them) writes none, and scores each unit by its calibration alone."""
+    model = load_model()
+    payload = json.loads(gzip.decompress(DEFAULT_MODEL.read_bytes()).decode("utf-8"))
+    assert not {"adapted_features", "adapted_shift", "adapted_saturation"} & set(payload)
+    assert model.adapted == frozenset() and model.adapted_shift == 0.0
+    saved = json.loads(gzip.decompress(model.save(tmp_path / "m.json.gz").read_bytes()))
+    assert saved == payload
+    a, b = model.platt
+    for text in ("很好", "太差了", "物流很快，但是包装破损了，客服也不理人。"):
+        expected = 1 / (1 + math.exp(-(a * model.logit(text) + b)))
+        assert math.isclose(model.probability(text), expected, rel_tol=1e-12), text
+
+
+def test_the_adaptation_fields_round_trip_and_correct_only_units_holding_them(
+    tmp_path: Path,
+) -> None:
+    model = load_model()
+    adapted = replace(
+        model,
+        version=model.version + "+adapted-test",
+        adapted=frozenset({"好", "很好"}),
+        adapted_shift=2.0,
+        adapted_saturation=4.0,
+    )
+    again = load_model(adapted.save(tmp_path / "a.json.gz"))
+    assert again == adapted
+    assert again.save(tmp_path / "b.json.gz").read_bytes() == (tmp_path / "a.json.gz").read_bytes()
+    # 很好 holds both adapted features: half the shift (2 of 4) comes off its calibrated log-odds.
+    a, b = model.platt
+    z = a * model.logit("很好") + b - 2.0 * min(1.0, 2 / 4.0)
+    assert math.isclose(again.probability("很好"), 1 / (1 + math.exp(-z)), rel_tol=1e-12)
+    assert again.probability("太差了") == model.probability("太差了")  # none of them
+    with pytest.raises(ValueError, match="adapted_saturation"):
+        bad = json.loads(gzip.decompress((tmp_path / "a.json.gz").read_bytes()))
+        load_model(_write(tmp_path / "bad.json.gz", {**bad, "adapted_saturation": 0}))
