@@ -56,7 +56,8 @@ held all but books (−0.03 points), mean 0.9170 both (BENCHMARKS.md).
 Measured leave-one-category-out (``python -m bench sentiment --adapt``, BENCHMARKS.md): with
 one round every category's accuracy on its own texts rose (mean 0.8884 → 0.9135); with two the
 mean was 0.9170 with the constant correction (eight categories above their unadapted figure,
-tablets 0.04 points below) and is 0.9174 with the saturating one, all nine above. The threshold, minimum and strength were chosen on three of the nine folds (dairy, books,
+tablets 0.04 points below) and is 0.9174 with the saturating one, all nine above. The
+threshold, minimum and strength were chosen on three of the nine folds (dairy, books,
 computers), the rounds on all nine. Nothing here reads a label: the corpus is the user's own
 text.
 """
