@@ -111,15 +111,16 @@ class SentimentModel:
 
     def logit(self, text: str) -> float:
         """Uncalibrated log-odds of ``text`` being positive."""
+        return self._logit_and_features(text)[0]
+
+    def _logit_and_features(self, text: str) -> tuple[float, set[str]]:
         get = self.weights.get
         found = features.extract(text, self.max_n, self.lexicon, self.social, self.general)
-        return self.bias + sum([get(f, 0.0) for f in found])
+        return self.bias + sum([get(f, 0.0) for f in found]), found
 
     def probability(self, text: str) -> float:
         """Calibrated probability positive for one unit of text (no sentence aggregation)."""
-        get = self.weights.get
-        found = features.extract(text, self.max_n, self.lexicon, self.social, self.general)
-        logit = self.bias + sum([get(f, 0.0) for f in found])
+        logit, found = self._logit_and_features(text)
         # A set intersection (in C, over the smaller set): the adapted features the unit has.
         return self.calibrated(logit, len(found & self.adapted) if self.adapted else 0)
 
