@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
@@ -154,16 +154,25 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 def known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The field names (as written in YAML) beside an unknown one at ``loc``, for its error."""
     current: type[BaseModel] | None = model
+    keyed = False  # the part is a key the YAML chose (``aspects.<name>``), not a field name
     for part in loc[:-1]:
-        if isinstance(part, int) or current is None:
-            continue  # a list index: the list's item model is already ``current``
+        if isinstance(part, int) or current is None or keyed:
+            # a list index or a mapping's key: the item's model is already ``current``
+            keyed = False
+            continue
         field = next(
             (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
         )
         current = _model_in(field.annotation) if field is not None else None
+        keyed = field is not None and _is_mapping(field.annotation)
     if current is None:
         return []
     return sorted(f.alias or name for name, f in current.model_fields.items())
+
+
+def _is_mapping(annotation: Any) -> bool:
+    """Whether ``dict[str, Aspect]`` (or ``... | None``): its keys are the YAML's own."""
+    return any(get_origin(a) is dict for a in (annotation, *get_args(annotation)))
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -21,6 +21,11 @@ neutral mention of it negative (``adaptation.py``); the hash then also covers th
 they change what the file teaches (a line mentions one).
 ``adapt FILE --out MODEL`` writes the adapted model for ``--model`` (``adapt --source NAME``: to
 the texts of a source's processed files), and for a source's ``sentiment_model`` in sources.yaml.
+An adapted model is not adapted again: its file keeps only the adapted weights, and a second
+adaptation would leave the features the first one changed without their correction
+(``adaptation.AlreadyAdaptedError``). ``score --model ADAPTED`` scores with it as it is and says
+so on stderr; ``score --adapt`` and ``adapt --model ADAPTED`` are errors naming the file and the
+model it was adapted from (its version, and whether that is the shipped model).
 ``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
 names for it, rewrites its processed files and updates its documents in Elasticsearch
 (``pipeline/rescore.py``), so its history and its new posts are scored alike; it also tags
@@ -51,6 +56,7 @@ from koubei.flows import options
 from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
+    from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment.model import SentimentModel
     from koubei.pipeline.sentiment.training import Example
 
@@ -68,14 +74,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--processes",
         type=options.positive_int,
         default=1,
-        help="worker processes with --no-adapt (default 1)",
+        help="worker processes when not adapting (--no-adapt, or an adapted --model) (default 1)",
     )
     score.add_argument(
         "--adapt",
         action=argparse.BooleanOptionalAction,
         default=None,  # None: adapt, and say nothing when the file is too small to adapt on
         help="adapt the model to this file's texts first, unlabelled, when 200 or more carry an "
-        "opinion (default); --no-adapt scores every text as it would score alone",
+        "opinion (default; an adapted --model scores as it is, and --adapt refuses it); "
+        "--no-adapt scores every text as it would score alone",
     )
     _config_dir_option(score)
     score.set_defaults(func=run_score, logs=False)
@@ -93,7 +100,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="adapt to the posts of this source's processed files instead (for its "
         "sentiment_model in sources.yaml)",
     )
-    adapt.add_argument("--model", type=Path, help="model to adapt (default: the shipped model)")
+    adapt.add_argument(
+        "--model",
+        type=Path,
+        help="model to adapt, not an adapted one (default: the shipped model)",
+    )
     adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
     _config_dir_option(adapt)
     adapt.set_defaults(func=run_adapt, logs=False)
@@ -314,13 +325,49 @@ def _say_adapted(model: SentimentModel, adapted: SentimentModel, asked: bool = T
         )
 
 
+def _adapt_instead(model: SentimentModel) -> str | None:
+    """The model to adapt instead of ``model``, in words (its version, and that it is the
+    shipped one when it is), when ``model`` is adapted already; else None. Adapting an adapted
+    model again is refused (``adaptation.AlreadyAdaptedError``)."""
+    from koubei.pipeline.sentiment import load_model
+    from koubei.pipeline.sentiment.adaptation import adapted_from
+
+    base = adapted_from(model)
+    if base is None:
+        return None
+    shipped = " (the shipped model: leave out --model)" if base == load_model().version else ""
+    return f"the model it was adapted from, version {base}{shipped}"
+
+
+def _not_again(path: Path | None, model: SentimentModel, base: str) -> KoubeiError:
+    """The error for adapting the adapted ``model`` of the file ``path`` again."""
+    from koubei.errors import KoubeiError
+
+    return KoubeiError(
+        f"{path}: an adapted model ({model.version}): adapting it again would leave the features "
+        f"its adaptation changed without their correction; adapt {base} instead"
+    )
+
+
 def run_score(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.parallel import score_parallel
 
     model = _model(args.model)
-    monitored = _monitored(args.config_dir) if args.adapt is not False else []
+    adapting = args.adapt is not False
+    base = _adapt_instead(model) if adapting else None
+    if base is not None:
+        if args.adapt:  # asked for with --adapt
+            raise _not_again(args.model, model, base)
+        # by default an adapted model (a source's, say) is the one asked for: it scores as it is
+        print(
+            f"not adapted: {args.model} is an adapted model ({model.version}); scored with it as "
+            f"it is (to adapt to this file, score with {base})",
+            file=sys.stderr,
+        )
+        adapting = False
+    monitored = _monitored(args.config_dir) if adapting else []
     texts = _read_texts(args.file)
-    if args.adapt is not False:
+    if adapting:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score
 
         adapted, scored = adapt_and_score(model, texts, monitored)
@@ -341,6 +388,9 @@ def run_adapt(args: argparse.Namespace) -> int:
 
     _check_out(args.out)
     model = _model(args.model)
+    base = _adapt_instead(model)
+    if base is not None:
+        raise _not_again(args.model, model, base)
     monitored = _monitored(args.config_dir)
     texts = _source_texts(args.source) if args.source else _read_texts(args.file)
     adapted = adapt(model, texts, monitored)

@@ -156,7 +156,11 @@ def test_the_lexicon_pickles_with_its_matcher(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("aspects:\n  price: {keywords: []}\n", "aspects.price.keywords: List should have"),
-        ("aspects:\n  price: {words: [贵]}\n", "aspects.price.words: unknown field"),
+        # the hint of every other section: the fields allowed under an aspect, whatever its name
+        (
+            "aspects:\n  price: {words: [贵]}\n",
+            "aspects.price.words: unknown field; known here: keywords, label",
+        ),
         ("aspects:\n  price: {keywords: [贵]}\naspects: {}\n", "key 'aspects' is written twice"),
         ("", "aspects: missing: the file is empty"),
     ],

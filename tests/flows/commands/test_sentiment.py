@@ -208,3 +208,42 @@ def test_score_and_adapt_do_not_learn_the_config_dirs_brands(
     (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
     assert main(["sentiment", "score", str(texts), "--config-dir", str(config)]) == 2
     assert "brands.yaml" in capsys.readouterr().err
+
+
+def test_an_adapted_model_is_scored_as_it_is_and_not_adapted_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``score --model ADAPTED`` adapted it again by default: the features its first adaptation
+    changed that the file did not lost their correction, silently. It now scores with the model
+    as it is and says so; ``--adapt`` and ``adapt --model ADAPTED`` are errors naming the file
+    and the model to adapt instead."""
+    from koubei.pipeline.sentiment.adaptation import adapt
+
+    sample = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
+    with open(sample, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    shipped = load_model()
+    adapted = adapt(shipped, [r["review"] for r in rows if r["cat"] == "书籍"])
+    model_file = adapted.save(tmp_path / "books.json.gz")
+    texts = tmp_path / "phones.txt"  # enough texts with an opinion to adapt on
+    texts.write_text("\n".join(r["review"] for r in rows if r["cat"] == "手机") + "\n")
+
+    assert main(["sentiment", "score", str(texts), "--model", str(model_file)]) == 0
+    scored = capsys.readouterr()
+    lines = [json.loads(line) for line in scored.out.splitlines()]
+    assert {line["model_version"] for line in lines} == {adapted.version}
+    assert f"not adapted: {model_file} is an adapted model" in scored.err
+    assert f"version {shipped.version} (the shipped model: leave out --model)" in scored.err
+    as_it_is = _scores([str(texts), "--model", str(model_file), "--no-adapt"], capsys)
+    assert lines == as_it_is
+
+    again = tmp_path / "again.json.gz"
+    for argv in (
+        ["score", str(texts), "--model", str(model_file), "--adapt"],
+        ["adapt", str(texts), "--model", str(model_file), "--out", str(again)],
+    ):
+        assert main(["sentiment", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"koubei: error: {model_file}: an adapted model ({adapted.version})")
+        assert f"version {shipped.version} (the shipped model: leave out --model)" in err
+    assert not again.exists()

@@ -180,3 +180,22 @@ def test_a_corpus_of_long_texts_leaves_short_texts_on_their_side(tmp_path: Path)
 
 def positive_share_of(model: SentimentModel, texts: list[str]) -> float:
     return sum(model.score(t)[0] >= 0.5 for t in texts) / len(texts)
+
+
+def test_an_adapted_model_is_not_adapted_again(
+    without_books: tuple[SentimentModel, list[training.Example]],
+) -> None:
+    """Adapting an adapted model started from its adapted weights, and its correction became
+    the new run's alone: adapted to books then phones, 646 of the 1,107 features adapted to the
+    books kept their adapted weights and lost their correction, without a word. The file keeps
+    no unadapted weights to start from again, so it is refused, naming the model to adapt."""
+    model, books = without_books
+    adapted = adaptation.adapt(model, [r.text for r in books])
+    assert adaptation.adapted_from(adapted) == model.version
+    assert adaptation.adapted_from(model) is None
+    phones = [r.text for r in training.load_labelled(SAMPLE) if r.category == "手机"]
+    for texts in (phones, phones[:10]):  # too few texts to adapt on: refused all the same
+        with pytest.raises(adaptation.AlreadyAdaptedError) as caught:
+            adaptation.adapt_and_score(adapted, texts)
+        assert adapted.version in str(caught.value)
+        assert f"adapt {model.version} instead" in str(caught.value)
