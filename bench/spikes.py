@@ -104,6 +104,14 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "mention-surge": {"return_days": 90.0},
     },
     "no mention-jump": {"mention-jump": {"z_threshold": 1e9, "z_sustained": 1e9}},
+    # session 17: the jump held for two 5-minute bins instead of one (a one-bin glitch never
+    # pages; a crisis is paged five minutes later)
+    "mention-jump held two bins, z 12": {
+        "mention-jump": {"z_threshold": 1e9, "z_sustained": 12.0, "hold": "10m"}
+    },
+    "mention-jump held two bins, z 8": {
+        "mention-jump": {"z_threshold": 1e9, "z_sustained": 8.0, "hold": "10m"}
+    },
 }
 own_bar_detectors = variant(on_both({"return_days": 30.0}))
 
