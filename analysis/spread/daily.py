@@ -14,10 +14,11 @@ The posts of those cascades get their place in it too, as the field ``cascade`` 
 post (``root_id``, the chain-resolved ``parent_id``, ``depth``, ``via``;
 :func:`~koubei.analysis.spread.evidence.post_cascades`): the platform's ``parent_id`` of a
 Weibo repost is the root, so without it Kibana can neither filter a cascade's posts nor say
-whom a repost came through. Rewritten on every run, so a post that moved under another parent
-as more of its chain was crawled takes the new one; a run that finds the same values changes
-nothing. A post in cascades of two brands takes its place in the bigger one (the one that saw
-more of it; a tie goes to the brand listed first).
+whom a repost came through. Compared on every run with the value the post is stored with
+(read with the post, in the same scan) and sent where it differs, so a post that moved under
+another parent as more of its chain was crawled takes the new one, and a run that finds the
+same values sends no update at all. A post in cascades of two brands takes its place in the
+bigger one (the one that saw more of it; a tie goes to the brand listed first).
 
 What left a cascade leaves the indices too, within the days the run rebuilt: a brand's cascade
 document whose last post is in those days but which the run did not write is rebuilt from its
@@ -83,22 +84,32 @@ def day_documents(
     max_posts: int = MAX_POSTS,
     where: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """``{"accounts", "cascades", "posts", "carrying", "whole"}`` of ``brand`` for ``day``
-    (Asia/Shanghai).
+    """``{"accounts", "cascades", "posts", "carrying", "stored", "whole"}`` of ``brand`` for
+    ``day`` (Asia/Shanghai).
 
     ``posts``: ``{"id", "size", "cascade"}`` of every post in those cascades (the size of its
     cascade, to choose between two brands' views); ``carrying``: ``{"id", "cascade",
     "brands"}`` of the window's posts stored with a ``cascade`` (the ones a run may clear);
-    ``whole``: the window was read whole (not cut at ``max_posts``). ``where`` gets the indices
-    the posts were read from (see :func:`~koubei.pipeline.index.queries.scan_posts`).
+    ``stored``: the ``cascade`` (None for none) of every post read, one per stored copy, to
+    send only what changes; ``whole``: the window was read whole (not cut at ``max_posts``).
+    ``where`` gets the indices the posts were read from (see
+    :func:`~koubei.pipeline.index.queries.scan_posts`).
     """
-    from koubei.pipeline.index.cascade_reads import carrying_posts, cascades_ending
+    from koubei.pipeline.index.cascade_reads import cascades_ending
     from koubei.pipeline.index.queries import fetch_posts
 
     since, end = window(day)
-    posts = fetch_posts(
-        es, prefix, brand=brand, start=since, end=end, max_docs=max_posts, where=where
-    )  # fmt: skip
+    # One read of the window: with the index-only `cascade`, taken out before the records
+    # are used as Documents (the posts that carry one are those a run may clear).
+    posts = fetch_posts(es, prefix, brand=brand, start=since, end=end, max_docs=max_posts,
+                        where=where, keep=("cascade",))  # fmt: skip
+    stored: dict[str, list[Any]] = {}
+    carrying = [
+        {"id": r["id"], "brands": r.get("brands"), "cascade": r["cascade"]}
+        for r in posts
+        if r.get("cascade")  # a null one is none (not indexed: `exists` does not match it)
+    ]
+    posts = _take_cascades(posts, stored)
     whole = len(posts) < max_posts
     if not whole:
         # Oldest first: the cut lost the newest posts, so the day's figures are incomplete.
@@ -107,20 +118,25 @@ def day_documents(
     start = end - timedelta(days=1)
     of_day = [r for r in posts if (t := parse_time(r.get("created_at"))) and start <= t < end]
     known = cascades_ending(es, prefix, brand, since, end)
-    G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where, known)
-    # Read apart: the records above are Document records, without the index's own fields.
-    carrying = []
-    if whole:
-        carrying = carrying_posts(
-            es, prefix, brand=brand, start=since, end=end, max_docs=max_posts, where=where
-        )
+    G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where, known, stored)
     return {
         "accounts": accounts_for_period(of_day, brand=brand, day=day.isoformat()),
         "cascades": cascade_documents(G, brand=brand),
         "posts": [{"id": p, "size": n, "cascade": c} for p, n, c in post_cascades(G)],
-        "carrying": carrying,
+        "carrying": carrying if whole else [],
+        "stored": stored,
         "whole": whole,
     }
+
+
+def _take_cascades(
+    records: list[dict[str, Any]], stored: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """``records`` as Document records: each one's stored ``cascade`` (None when it has none)
+    is taken out of it into ``stored[id]``, one entry per copy read."""
+    for record in records:
+        stored.setdefault(str(record["id"]), []).append(record.pop("cascade", None))
+    return records
 
 
 def _whole_cascades(
@@ -132,6 +148,7 @@ def _whole_cascades(
     max_posts: int,
     where: dict[str, set[str]] | None = None,
     known: list[str] | None = None,
+    stored: dict[str, list[Any]] | None = None,
 ) -> Any:
     """The cascades of ``posts``, each with its posts from before the window too, and those of
     the roots ``known`` (the brand's cascade documents ending in the window) rebuilt whole.
@@ -140,6 +157,7 @@ def _whole_cascades(
     reposts alone (the root a placeholder) and, under the same id, overwrite the whole
     cascade written on an earlier day with that fragment. A known root no post of the window
     leads to any more (its recent reposts moved) would keep the document that counts them.
+    ``stored`` gets the older posts' stored ``cascade`` (:func:`_take_cascades`).
     """
     from koubei.pipeline.index.cascade_reads import cascade_posts
 
@@ -153,9 +171,9 @@ def _whole_cascades(
     missing |= {r for r in known or () if r not in G or G.nodes[r].get("placeholder")}
     if not missing:
         return G
-    older = cascade_posts(
-        es, prefix, missing, brand=brand, end=end, max_docs=max_posts, where=where
-    )  # fmt: skip
+    older = cascade_posts(es, prefix, missing, brand=brand, end=end, max_docs=max_posts,
+                          where=where, keep=("cascade",))  # fmt: skip
+    older = _take_cascades(older, {} if stored is None else stored)
     # A post in both lists counts once (build_cascades keeps one copy per id).
     return build_cascades(posts + older)
 
@@ -169,7 +187,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     under the root's id alone, which the brand written last took over) or whose last post is in
     the days rebuilt (a cascade that dissolved). Then the ``cascade`` field of every post in
     those cascades, and of the posts of those days that left every cascade (see the module's
-    description).
+    description). A post is sent only when its ``cascade`` changes (set, moved, or cleared).
     """
     from koubei.pipeline.index.derived import update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
@@ -181,6 +199,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     where: dict[str, set[str]] = {}
     placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
     carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
+    stored: dict[str, list[Any]] = {}  # post id -> its stored cascade, one per copy read
     cut: set[str] = set()  # brands whose window was not read whole
     for brand in brands:
         docs = day_documents(es, prefix, brand, day, where=where)
@@ -188,6 +207,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
             if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
                 placed[post["id"]] = post
         carrying.update((post["id"], post) for post in docs["carrying"])
+        for post, values in docs["stored"].items():
+            stored.setdefault(post, []).extend(values)
         if not docs["whole"]:
             cut.add(brand)
         # The brand's all-platform ranking of the day (the documents accounts_for_period makes).
@@ -203,7 +224,13 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
             written = write_documents(es, prefix, kind, docs[kind], replace=replace)
             report.written[kind] += written.written
             report.errors += written.errors
-    updated = update_posts(es, {p: {"cascade": v["cascade"]} for p, v in placed.items()}, where)
+    # Only the posts whose value changes: a re-run over the same posts sends nothing.
+    changed = {
+        post: {"cascade": value["cascade"]}
+        for post, value in placed.items()
+        if post not in stored or any(old != value["cascade"] for old in stored[post])
+    }
+    updated = update_posts(es, changed, where)
     report.posts = updated.written
     left = _left_every_cascade(es, prefix, carrying, placed, cut, window(day)[1])
     # null, not a removed key: a partial update cannot remove one (no painless); a null field

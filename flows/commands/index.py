@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     setup.add_argument(
         "--analyzer", help="standard | smartcn | ik (default $KOUBEI_ES_ANALYZER, else standard)"
     )
-    actions.add_parser("status", help="template versions and indices on an older mapping")
+    actions.add_parser(
+        "status",
+        help="template versions, indices on an older mapping, cascade documents under a bare "
+        "root id",
+    )
     load = actions.add_parser("load", help="index Document JSONL files (landing/processed)")
     load.add_argument(
         "files", nargs="+", type=existing_file, metavar="FILE", help="JSONL of Document records"
@@ -111,8 +115,13 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
         templates.ensure_templates(es, prefix, analyzer=args.analyzer)
         args.action = "status"
     if args.action == "status":
-        for status in templates.template_status(es, prefix):
+        statuses = templates.template_status(es, prefix)
+        for status in statuses:
             print(json.dumps({**status.__dict__, "current": status.current}, ensure_ascii=False))
+        if bare := sum(status.bare_id_documents for status in statuses):
+            # stdout stays one JSON line per template; the remedy is for the reader.
+            print(f"{bare} cascade document(s) under a bare root id (an earlier release's ids): "
+                  "run `koubei index reindex` to remove them", file=sys.stderr)  # fmt: skip
         return 0
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
 

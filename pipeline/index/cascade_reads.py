@@ -18,7 +18,6 @@ from koubei.pipeline.index.queries import post_filters, scan_posts, search
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = [
-    "carrying_posts",
     "cascade_posts",
     "cascade_root_id",
     "cascades_ending",
@@ -60,10 +59,12 @@ def cascade_posts(
     end: datetime,
     max_docs: int,
     where: dict[str, set[str]] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """``brand``'s posts created before ``end`` of the cascades of ``roots``: each root, the
     posts naming it as their platform root (``root_id``), and those a daily run placed under it
-    (``cascade.root_id``: a comment's platform root may be another post). Oldest first."""
+    (``cascade.root_id``: a comment's platform root may be another post). Oldest first, with
+    the index-only fields in ``keep`` (:func:`~koubei.pipeline.index.queries.scan_posts`)."""
     roots = sorted(set(roots))
     if not roots:
         return []
@@ -75,31 +76,7 @@ def cascade_posts(
             "minimum_should_match": 1,
         }
     }
-    return scan_posts(es, prefix, query, max_docs=max_docs, where=where)
-
-
-def carrying_posts(
-    es: Elasticsearch,
-    prefix: str,
-    *,
-    brand: str,
-    start: datetime,
-    end: datetime,
-    max_docs: int,
-    where: dict[str, set[str]] | None = None,
-) -> list[dict[str, Any]]:
-    """``{"id", "brands", "cascade"}`` of ``brand``'s posts created in ``[start, end)`` that
-    carry a ``cascade`` (a null one is none: not indexed). Oldest first."""
-    query = {
-        "bool": {
-            "filter": [
-                *post_filters(brand=brand, start=start, end=end),
-                {"exists": {"field": "cascade"}},
-            ]
-        }
-    }
-    fields = ["id", "brands", "cascade"]
-    return scan_posts(es, prefix, query, max_docs=max_docs, where=where, fields=fields)
+    return scan_posts(es, prefix, query, max_docs=max_docs, where=where, keep=keep)
 
 
 def roots_going_on(

@@ -6,9 +6,9 @@ its whole body under its own ``id``: a re-run overwrites, never duplicates, and 
 failed is mended by running it again (nothing to spool). A refused item is reported with the
 document's id and the cluster's reason, as the posts writer dead-letters one.
 
-:func:`update_posts` writes what is derived onto the stored posts themselves (their ``cascade``)
-the same way: a partial ``update`` of the field alone, rewritten on every run, refused ones
-reported.
+:func:`update_posts` writes what is derived onto the stored posts themselves (their ``cascade``):
+a partial ``update`` of the field alone, refused ones reported. The daily spread run sends only
+the posts whose value changed (it reads the stored one with the posts).
 """
 
 from __future__ import annotations

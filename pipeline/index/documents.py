@@ -75,9 +75,10 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     return posts_index(prefix, created), source
 
 
-def strip_index_fields(source: dict[str, Any]) -> dict[str, Any]:
-    """A stored source back to a plain Document record (drops the index-only fields)."""
-    return {k: v for k, v in source.items() if k not in INDEX_ONLY_FIELDS}
+def strip_index_fields(source: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A stored source back to a plain Document record (drops the index-only fields but
+    ``keep``)."""
+    return {k: v for k, v in source.items() if k not in INDEX_ONLY_FIELDS or k in keep}
 
 
 @dataclass

@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from koubei.log import get_logger
 from koubei.pipeline.index.templates import (
+    bare_cascade_ids,
     ensure_templates,
     file_version,
     kind_index,
@@ -115,17 +116,15 @@ def remove_bare_cascades(es: Elasticsearch, prefix: str) -> int:
     ``<brand>:<root id>`` and removes the bare copy of a root it writes, but never writes again
     a cascade without posts in its last 7 days. Such a copy cannot be rewritten here (that is
     the daily run's work, from the posts); removed, it no longer stands in one brand's view for
-    a cascade that brand may not even own. A document is bare when its ``_id`` is its
-    ``root_id`` (root ids hold ``:`` themselves, ``weibo:1``, so the id's form cannot tell).
+    a cascade that brand may not even own. Which are bare: :func:`bare_cascade_ids` (``koubei
+    index status`` counts them).
     """
     index = kind_index(prefix, "cascades")
     if not es.indices.exists(index=index):
         return 0
-    query = {"query": {"exists": {"field": "root_id"}}, "_source": ["root_id"]}
     bare = [
-        {"_op_type": "delete", "_index": index, "_id": hit["_id"]}
-        for hit in helpers.scan(es, index=index, size=1000, query=query)
-        if hit["_id"] == str(hit["_source"].get("root_id"))
+        {"_op_type": "delete", "_index": index, "_id": doc_id}
+        for doc_id in bare_cascade_ids(es, prefix)
     ]
     # Delete by id: the bundled node has no reindex module (_delete_by_query).
     removed, _missing = helpers.bulk(es, bare, raise_on_error=False) if bare else (0, [])

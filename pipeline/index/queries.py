@@ -478,10 +478,13 @@ def fetch_posts(
     max_docs: int = 10000,
     page_size: int = 1000,
     where: dict[str, set[str]] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Every post of a window (oldest first, at most ``max_docs``) as Document records."""
+    """Every post of a window (oldest first, at most ``max_docs``) as Document records, but
+    for the index-only fields in ``keep`` (see :func:`scan_posts`)."""
     query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
-    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size, where=where)
+    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size, where=where,
+                      keep=keep)  # fmt: skip
 
 
 def scan_posts(
@@ -492,20 +495,18 @@ def scan_posts(
     max_docs: int = 10000,
     page_size: int = 1000,
     where: dict[str, set[str]] | None = None,
-    fields: list[str] | None = None,
+    keep: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """Posts matching ``query``, oldest first, as Document records (at most ``max_docs``).
 
     Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
     index's ``max_result_window``. ``where`` gets each ``_id``'s concrete indices, for updates.
-    ``fields``: only these fields of each stored source instead, index-only ones too.
+    ``keep``: index-only fields left in the records (the daily spread run's ``cascade``).
     """
     records: list[dict[str, Any]] = []
     after: list[Any] | None = None
     while len(records) < max_docs:
         extra: dict[str, Any] = {"search_after": after} if after else {}
-        if fields is not None:
-            extra["source_includes"] = fields
         response = search(
             es,
             prefix,
@@ -516,9 +517,7 @@ def scan_posts(
             **extra,
         )
         hits = response["hits"]["hits"]
-        records.extend(
-            hit["_source"] if fields else strip_index_fields(hit["_source"]) for hit in hits
-        )
+        records.extend(strip_index_fields(hit["_source"], keep) for hit in hits)
         if where is not None:
             for hit in hits:
                 where.setdefault(hit["_id"], set()).add(hit["_index"])

@@ -10,6 +10,10 @@ Posts live in monthly indices ``<prefix>-posts-YYYY.MM`` (by ``created_at`` when
 a re-crawl whose ``created_at`` moved to another month updates the document where it is, see
 :mod:`koubei.pipeline.index.writer`); after a migration that name is an alias to the concrete
 ``<prefix>-posts-YYYY.MM-v<N>`` index, so writers never need to know the version.
+
+:func:`template_status` says what is behind: templates older than their files, indices on an
+older mapping, and ``<prefix>-cascades`` documents under an earlier release's id
+(:func:`bare_cascade_ids`); ``koubei index setup`` and ``koubei index reindex`` bring them up.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from elasticsearch import (
     AuthorizationException,
     BadRequestError,
     Elasticsearch,
+    helpers,
 )
 
 from koubei import paths, timeutil
@@ -52,17 +57,27 @@ class AnalyzerMissingError(RuntimeError):
 
 @dataclass
 class TemplateStatus:
-    """What :func:`template_status` found for one template."""
+    """What :func:`template_status` found for one template.
+
+    ``bare_id_documents``: documents of the template's index still under an earlier release's
+    id (cascades keyed by the root's id alone, :func:`bare_cascade_ids`), which ``koubei index
+    reindex`` removes; 0 for the other kinds.
+    """
 
     kind: str
     name: str
     file_version: int
     installed_version: int | None
     stale_indices: list[str] = field(default_factory=list)
+    bare_id_documents: int = 0
 
     @property
     def current(self) -> bool:
-        return self.installed_version == self.file_version and not self.stale_indices
+        return (
+            self.installed_version == self.file_version
+            and not self.stale_indices
+            and not self.bare_id_documents
+        )
 
 
 def template_name(prefix: str, kind: str) -> str:
@@ -353,8 +368,29 @@ def template_status(es: Elasticsearch, prefix: str) -> list[TemplateStatus]:
             meta = mapping.get("mappings", {}).get("_meta") or {}
             if int(meta.get("version", 0)) < status.file_version:
                 status.stale_indices.append(index)
+        if kind == "cascades":
+            status.bare_id_documents = len(bare_cascade_ids(es, prefix))
         statuses.append(status)
     return statuses
+
+
+def bare_cascade_ids(es: Elasticsearch, prefix: str) -> list[str]:
+    """``_id`` of the ``<prefix>-cascades`` documents under their root's id alone.
+
+    An earlier release keyed a cascade by its root's id; the daily run writes ``<brand>:<root
+    id>``. A document is bare when its ``_id`` is its ``root_id`` (root ids hold ``:``
+    themselves, ``weibo:1``, so the id's form cannot tell). ``koubei index reindex`` removes
+    them (:func:`~koubei.pipeline.index.migrate.remove_bare_cascades`).
+    """
+    index = kind_index(prefix, "cascades")
+    if not es.indices.exists(index=index):
+        return []
+    query = {"query": {"exists": {"field": "root_id"}}, "_source": ["root_id"]}
+    return [
+        str(hit["_id"])
+        for hit in helpers.scan(es, index=index, size=1000, query=query)
+        if hit["_id"] == str(hit["_source"].get("root_id"))
+    ]
 
 
 #: (client id, prefix) whose templates this process installed: the writer checks once per run

@@ -84,6 +84,14 @@ def _stored_posts(es: Elasticsearch, prefix: str, query: dict) -> dict[str, dict
     return {h["_id"]: {**h["_source"], "_version": h["_version"]} for h in hits}
 
 
+def _writes(es: Elasticsearch, prefix: str) -> tuple[int, int]:
+    """(Writes, no-op updates) the posts indices' primaries took so far: an update that changes
+    a post is a write; one that finds its fields already so is a no-op (``_seq_no`` stays)."""
+    stats = es.indices.stats(index=f"{prefix}-posts", metric="indexing")
+    indexing = stats["_all"]["primaries"]["indexing"]
+    return int(indexing["index_total"]), int(indexing["noop_update_total"])
+
+
 def test_posts_carry_their_chain_resolved_place_in_the_cascade(
     es: Elasticsearch, index_prefix: str
 ) -> None:
@@ -113,16 +121,21 @@ def test_posts_carry_their_chain_resolved_place_in_the_cascade(
     assert set(tree) == {f"weibo:{n}" for n in range(1, 10)}
     assert first.posts == len(tree)
 
-    # A re-run writes nothing new: no post changes version, none is added.
+    # A re-run writes nothing new: no post changes version, none is added; and it sends no
+    # update at all (before, one per post of the cascade, each a no-op for the node).
+    writes = _writes(es, index_prefix)
     again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
     assert again.errors == [] and again.posts == 0
     assert _stored_posts(es, index_prefix, {"match_all": {}}) == posts
+    assert _writes(es, index_prefix) == writes
 
     # The hop is crawled later: 网友F's repost moves under it.
     hop = _doc("10", "未抓取的G", 55, "转发微博")
     assert index_records(es, [hop], prefix=index_prefix, refresh=True).failed == 0
+    writes = _writes(es, index_prefix)
     later = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
     assert later.errors == [] and later.posts == 2  # 网友F's repost moved, G's is new
+    assert _writes(es, index_prefix) == (writes[0] + 2, writes[1])  # those two alone were sent
     moved = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:9", "weibo:10"]}})
     assert moved["weibo:9"]["cascade"] == {
         "root_id": "weibo:1", "parent_id": "weibo:10", "depth": 2, "via": "未抓取的G"
@@ -202,9 +215,12 @@ def test_a_post_that_left_its_cascade_loses_the_field_within_the_days_rebuilt(
     assert quiet.errors == [] and quiet.cleared == 0
     assert set(_stored_posts(es, index_prefix, of_root)) == tree
 
-    # 12-02's 7 days hold 网友Z's post, not 网友D's: only 网友Z's field goes.
+    # 12-02's 7 days hold 网友Z's post, not 网友D's: only 网友Z's field goes (the one update
+    # sent: the cascade's other posts keep theirs).
+    writes = _writes(es, index_prefix)
     run = index_day(es, index_prefix, ["鲜牧"], date(2026, 12, 2))
     assert run.errors == [] and run.cleared == 1 and run.posts == 0
+    assert _writes(es, index_prefix) == (writes[0] + 1, writes[1])
     stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:6", "weibo:99"]}})
     assert stored["weibo:99"]["cascade"] is None
     assert stored["weibo:6"]["cascade"]["root_id"] == "weibo:1"  # older: not re-examined
@@ -220,9 +236,10 @@ def test_a_post_that_left_its_cascade_loses_the_field_within_the_days_rebuilt(
     # The run for 网友D's day clears its field; a re-run changes nothing.
     assert index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25)).cleared == 1
     assert set(_stored_posts(es, index_prefix, of_root)) == tree - {"weibo:6", "weibo:99"}
-    before = _stored_posts(es, index_prefix, {"match_all": {}})
+    before, writes = _stored_posts(es, index_prefix, {"match_all": {}}), _writes(es, index_prefix)
     again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
     assert again.errors == [] and (again.posts, again.cleared) == (0, 0)
+    assert _writes(es, index_prefix) == writes
     assert _stored_posts(es, index_prefix, {"match_all": {}}) == before
     assert es.count(index=posts, query=carrying)["count"] == len(tree) - 2
 

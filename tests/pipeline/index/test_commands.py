@@ -307,3 +307,43 @@ def test_reindex_waits_for_the_pipeline_lock_and_names_its_holder(
         "0 cascade document(s) under a bare root id removed",
         "0 index(es) migrated",
     )
+
+
+def test_status_counts_cascade_documents_under_a_bare_root_id_until_reindex(
+    es: Elasticsearch, koubei: Koubei, index_prefix: str
+) -> None:
+    """Before: `index status` said every template was current while cascade documents an
+    earlier release keyed by their root's id alone were still there (`index reindex` removes
+    them; nothing told the operator to run it)."""
+    set_up = koubei("index", "setup", "--prefix", index_prefix)
+    assert set_up.returncode == 0, set_up.stderr
+    index = f"{index_prefix}-cascades"
+    for doc_id, root in (
+        ("weibo:1", "weibo:1"),  # bare
+        ("鲜牧:weibo:1", "weibo:1"),
+        ("dianping:77", "dianping:77"),  # bare
+    ):
+        document = {"id": doc_id, "root_id": root, "brand": "鲜牧", "size": 2}
+        es.index(index=index, id=doc_id, document=document)
+    es.indices.refresh(index=index)
+
+    def status() -> tuple[dict[str, dict[str, Any]], list[str]]:
+        run = koubei("index", "status", "--prefix", index_prefix)
+        assert run.returncode == 0, run.stderr
+        lines = [json.loads(line) for line in run.stdout.splitlines()]
+        return {line["kind"]: line for line in lines}, run.stderr.strip().splitlines()
+
+    lines, notes = status()
+    assert (lines["cascades"]["bare_id_documents"], lines["cascades"]["current"]) == (2, False)
+    assert (lines["posts"]["bare_id_documents"], lines["posts"]["current"]) == (0, True)
+    assert notes == [
+        "2 cascade document(s) under a bare root id (an earlier release's ids): "
+        "run `koubei index reindex` to remove them"
+    ]
+
+    reindexed = koubei("index", "reindex", "--prefix", index_prefix)
+    assert reindexed.returncode == 0, reindexed.stderr
+    assert "2 cascade document(s) under a bare root id removed" in reindexed.stdout.splitlines()
+    lines, notes = status()
+    assert all(line["current"] for line in lines.values()) and notes == []
+    assert lines["cascades"]["bare_id_documents"] == 0

@@ -84,7 +84,10 @@ def test_cascade_documents_under_a_bare_root_id_are_removed_and_brand_ones_kept(
         es.index(index=index, id=doc_id, document={"id": doc_id, **doc})
     es.indices.refresh(index=index)
 
+    status = {s.kind: s for s in templates.template_status(es, index_prefix)}
+    assert (status["cascades"].bare_id_documents, status["cascades"].current) == (2, False)
     assert migrate.remove_bare_cascades(es, index_prefix) == 2
+    assert all(s.current for s in templates.template_status(es, index_prefix))
     hits = es.search(index=index, query={"match_all": {}}, size=100)["hits"]["hits"]
     assert {h["_id"] for h in hits} == {"鲜牧:weibo:1", "北岭:weibo:1", "北岭:dianping:78"}
     assert migrate.remove_bare_cascades(es, index_prefix) == 0  # a second run finds none
