@@ -77,7 +77,10 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from koubei.pipeline.sentiment import features, opinion
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel, scored_units
@@ -138,9 +141,12 @@ class _Corpus:
     is long: ``model.scored_units``) are ``first[t]:first[t + 1]``.
 
     Kept so that scoring for the pseudo-labels, counting, and scoring with the adapted weights
-    extract each text's features once (extraction is nearly all of scoring's time). Plain lists
-    and ``array`` rather than numpy: importing numpy alone took a tenth of ``score``'s time on
-    2,000 texts, and these sums run at C speed through ``map``."""
+    extract each text's features once (extraction is nearly all of scoring's time). The log-odds
+    are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
+    they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
+    numpy does not); the integer passes (``counts``) and the correction run in numpy: importing
+    it costs about 0.09 s, and those passes in Python cost several times that on 10,000
+    reviews (``python -m bench sentiment --adapt-cost``, BENCHMARKS.md)."""
 
     names: list[str]
     ids: array[int]
@@ -148,6 +154,15 @@ class _Corpus:
     first: list[int]
     #: text → the ids of its features that only its mentions of a monitored name give
     mention_only: dict[int, set[int]]
+    #: the units that have features and where each starts, for ``np.add.reduceat`` (which gives
+    #: an empty unit its next unit's first value, not nothing)
+    filled: npt.NDArray[np.intp] = field(init=False)
+    filled_starts: npt.NDArray[np.intp] = field(init=False)
+
+    def __post_init__(self) -> None:
+        starts = np.asarray(self.starts, dtype=np.intp)
+        self.filled = np.flatnonzero(starts[1:] > starts[:-1])
+        self.filled_starts = starts[self.filled]
 
     @classmethod
     def of(
@@ -197,13 +212,15 @@ class _Corpus:
             bias + sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)
         ]
 
-    def counts(self, changed: Iterable[int]) -> list[int]:
+    def counts(self, changed: npt.ArrayLike) -> list[int]:
         """Every unit's number of ``changed`` features (ids are distinct within a unit)."""
-        mask = bytearray(len(self.names))
-        for i in changed:
-            mask[i] = 1
-        get, ids, starts = mask.__getitem__, self.ids, self.starts
-        return [sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)]
+        mask = np.zeros(len(self.names), dtype=np.bool_)
+        mask[np.asarray(changed, dtype=np.intp)] = True
+        flags = mask[np.frombuffer(self.ids, dtype=np.intc)]
+        counts = np.zeros(len(self.starts) - 1, dtype=np.int64)
+        if len(self.filled):
+            counts[self.filled] = np.add.reduceat(flags, self.filled_starts, dtype=np.int64)
+        return counts.tolist()
 
     def probabilities(
         self, model: SentimentModel, logits: list[float], counts: list[int]
@@ -313,7 +330,7 @@ def _adapted(
     held: set[int] = set()
     # ``model``'s own calls (with its correction, when it was adapted before: the new
     # correction replaces that one, holding the share ``model`` gave)
-    own = corpus.counts(i for i, f in enumerate(corpus.names) if f in model.adapted)
+    own = corpus.counts([i for i, f in enumerate(corpus.names) if f in model.adapted])
     calls = corpus.probabilities(model, corpus.logits(base, model.bias), own)
     del own
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
