@@ -262,12 +262,14 @@ def _correction(
     if not 0 < share < 1 or not any(k):
         return 0.0, saturation
     a, b = model.platt
-    calibrated = [a * logits[u] + b for u in whole]
-    fraction = [min(1.0, n / saturation) for n in k]
+    # The same float64 operations, in the same order, as ``a * logit + b`` and
+    # ``z - shift * min(1, k / K)`` in Python (``SentimentModel.calibrated``): the same shift.
+    calibrated = a * np.array([logits[u] for u in whole]) + b
+    fraction = np.minimum(1.0, np.array(k, dtype=np.float64) / saturation)
     low, high = -SHIFT_BOUND, SHIFT_BOUND
     for _ in range(SHIFT_STEPS):
         middle = (low + high) / 2
-        above = sum(z - middle * f >= 0 for z, f in zip(calibrated, fraction, strict=True))
+        above = int(np.count_nonzero(calibrated - middle * fraction >= 0))
         if above / len(whole) > share:
             low = middle
         else:
