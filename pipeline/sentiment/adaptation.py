@@ -72,10 +72,8 @@ text.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -144,9 +142,11 @@ class _Corpus:
     extract each text's features once (extraction is nearly all of scoring's time). The log-odds
     are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
     they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
-    numpy does not); the integer passes (``counts``) and the correction run in numpy: importing
-    it costs about 0.09 s, and those passes in Python cost several times that on 10,000
-    reviews (``python -m bench sentiment --adapt-cost``, BENCHMARKS.md)."""
+    numpy does not). The rest runs in numpy (the counts, each round's learning in ``_shifted``,
+    the correction's bisection), with the float64 operations of the Python loops it replaced in
+    their order, so the adapted model is the same, bit for bit: importing numpy costs about
+    0.09 s, and those loops cost about ten times that on 10,000 reviews (``python -m bench
+    sentiment --adapt-cost``, BENCHMARKS.md)."""
 
     names: list[str]
     ids: array[int]
@@ -191,18 +191,26 @@ class _Corpus:
         # (190,000 features for 12,000 reviews), and past this point ids are all that is read.
         return cls(list(vocabulary), ids, starts, first, mention_only)
 
-    def whole(self, t: int) -> array[int]:
-        """The ids of text ``t`` as a whole (its first unit); distinct, as features are a set."""
-        unit = self.first[t]
-        return self.ids[self.starts[unit] : self.starts[unit + 1]]
-
-    def evidence(self, t: int) -> Iterable[int]:
-        """The ids text ``t`` counts for when adapting: its whole text's, less those only its
-        mentions of a monitored name give (the corpus' mood about 蒙牛 says nothing about 蒙;
-        the texts where a character is in an ordinary word still teach it)."""
-        ids = self.whole(t)
-        named = self.mention_only.get(t)
-        return ids if named is None else [i for i in ids if i not in named]
+    def evidence(self) -> tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]]:
+        """The ids every text counts for when adapting, one text after the other, and how many
+        each has: its whole text's (its first unit's; distinct, as features are a set), less
+        those only its mentions of a monitored name give (the corpus' mood about 蒙牛 says
+        nothing about 蒙; the texts where a character is in an ordinary word still teach it)."""
+        starts = np.asarray(self.starts, dtype=np.intp)
+        whole = np.asarray(self.first[:-1], dtype=np.intp)
+        begin = starts[whole]
+        lengths = starts[whole + 1] - begin
+        offsets = np.cumsum(lengths) - lengths  # where each text's ids start in the result
+        positions = np.repeat(begin - offsets, lengths) + np.arange(int(lengths.sum()))
+        ids = np.frombuffer(self.ids, dtype=np.intc)[positions]
+        if not self.mention_only:
+            return ids, lengths
+        keep = np.ones(len(ids), dtype=np.bool_)
+        for t, named in self.mention_only.items():
+            part = slice(offsets[t], offsets[t] + lengths[t])
+            keep[part] = ~np.isin(ids[part], list(named))
+            lengths[t] = np.count_nonzero(keep[part])
+        return ids[keep], lengths
 
     def logits(self, weights: list[float], bias: float) -> list[float]:
         """Every unit's log-odds under ``weights`` (by feature id). The sum runs in the order
@@ -278,39 +286,37 @@ def _correction(
 
 
 def _shifted(
-    corpus: _Corpus, base: list[float], calls: list[float], frozen: frozenset[int], held: set[int]
-) -> tuple[list[float], array[int], int]:
+    evidence: tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]],
+    base: npt.NDArray[np.float64],
+    calls: list[float],
+    frozen: npt.NDArray[np.bool_],
+    held: set[int],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], int]:
     """The weights by id with each feature's corpus log ratio among the texts ``calls`` makes
-    confident added to ``base`` (the unadapted weights), the ids changed, and how many texts
-    were pseudo-labelled. A ``frozen`` feature that would have changed keeps its weight and is
-    added to ``held``."""
-    on_pos: Counter[int] = Counter()
-    on_neg: Counter[int] = Counter()
-    for t, p in enumerate(calls):
-        if p >= CONFIDENT:
-            on_pos.update(corpus.evidence(t))
-        elif p <= 1 - CONFIDENT:
-            on_neg.update(corpus.evidence(t))
-    n_pos = sum(p >= CONFIDENT for p in calls)
-    n_neg = sum(p <= 1 - CONFIDENT for p in calls)
+    confident (counted on their ``_Corpus.evidence``) added to ``base`` (the unadapted
+    weights), the ids changed, and how many texts were pseudo-labelled. A feature ``frozen``
+    marks that would have changed keeps its weight and is added to ``held``.
+
+    In numpy, with the float64 operations of the loop over features it replaced, in the same
+    order: the same weights, bit for bit (the logs are still ``math.log``'s)."""
+    ids, lengths = evidence
+    sure = np.asarray(calls, dtype=np.float64)
+    on_pos = sure >= CONFIDENT
+    on_neg = sure <= 1 - CONFIDENT
+    # documents of each feature among the pseudo-positives and the pseudo-negatives
+    dp = np.bincount(ids[np.repeat(on_pos, lengths)], minlength=len(base))
+    dn = np.bincount(ids[np.repeat(on_neg, lengths)], minlength=len(base))
+    n_pos, n_neg = int(np.count_nonzero(on_pos)), int(np.count_nonzero(on_neg))
     # log((dp + 0.5) / (n_pos + 1)) - log((dn + 0.5) / (n_neg + 1)), with the logs of the
-    # counts looked up: two math.log calls for each of 190,000 features were a third of a round
-    log_half = [math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)]
+    # counts looked up (math.log's, not numpy's, whose last bit may differ)
+    log_half = np.array([math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)])
     sides = math.log(n_neg + 1) - math.log(n_pos + 1)
     scale = STRENGTH * BAYES_SCALE
-    by_id = list(base)
-    changed = array("i")
-    # Each feature once: those counted on the positive side, then those only on the negative
-    # (a set of the union would hold a third copy of the ids).
-    for i in itertools.chain(on_pos, (i for i in on_neg if i not in on_pos)):
-        dp, dn = on_pos.get(i, 0), on_neg.get(i, 0)
-        if dp + dn < MIN_DOCS:
-            continue
-        if i in frozen:
-            held.add(i)
-            continue
-        by_id[i] += scale * (log_half[dp] - log_half[dn] + sides)
-        changed.append(i)
+    learnt = dp + dn >= max(MIN_DOCS, 1)  # (a feature no confident text has is not learnt)
+    held.update(np.flatnonzero(learnt & frozen).tolist())
+    changed = np.flatnonzero(learnt & ~frozen)
+    by_id = base.copy()
+    by_id[changed] += scale * (log_half[dp[changed]] - log_half[dn[changed]] + sides)
     return by_id, changed, n_pos + n_neg
 
 
@@ -328,7 +334,9 @@ def _adapted(
     corpus = _Corpus.of(model, sample, names)
     get = model.weights.get
     base = [get(f, 0.0) for f in corpus.names]
-    frozen = frozenset(i for i, f in enumerate(corpus.names) if names.is_name_feature(f))
+    frozen = np.zeros(len(corpus.names), dtype=np.bool_)
+    frozen[[i for i, f in enumerate(corpus.names) if names.is_name_feature(f)]] = True
+    evidence = corpus.evidence()
     held: set[int] = set()
     # ``model``'s own calls (with its correction, when it was adapted before: the new
     # correction replaces that one, holding the share ``model`` gave)
@@ -337,19 +345,19 @@ def _adapted(
     del own
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
     for _round in range(ROUNDS):
-        by_id, changed, pseudo = _shifted(corpus, base, calls, frozen, held)
-        logits = corpus.logits(by_id, model.bias)
+        by_id, changed, pseudo = _shifted(evidence, np.array(base), calls, frozen, held)
+        logits = corpus.logits(by_id.tolist(), model.bias)
         counts = corpus.counts(changed)
         shift, saturation = _correction(model, corpus, logits, counts, positive_share)
         # a round's model differs from ``model`` by its correction alone until the last round:
         # only its calls are needed (the weights are ``by_id``, by feature id)
         step = replace(model, adapted_shift=shift, adapted_saturation=saturation)
         calls = corpus.probabilities(step, logits, counts)
+    learnt = [corpus.names[i] for i in changed.tolist()]
     weights = dict(model.weights)
-    for i in changed:
-        weights[corpus.names[i]] = by_id[i]
-    adapted_features = frozenset(corpus.names[i] for i in changed)
-    del by_id, changed, counts
+    weights.update(zip(learnt, by_id[changed].tolist(), strict=True))
+    adapted_features = frozenset(learnt)
+    del by_id, changed, counts, evidence, learnt
     # The version names what the weights came from: the texts and, when the monitored names
     # changed what they teach (a text mentions one, or a feature of one was held), the names:
     # the same texts adapted with and without them are two models. Names the texts never
