@@ -8,12 +8,12 @@ or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare rep
 prints accuracy, per-class precision/recall/F1 and throughput.
 
 ``score`` first adapts the model to the file's own unlabelled texts when 200 or more of them
-carry an opinion (``pipeline/sentiment/adaptation.py``; about 12 % more time than ``--no-adapt`` on
-10,545 reviews, ``python -m bench sentiment --adapt-cost``): the shipped model learned shop
-reviews, and a file from another domain (hotels, food delivery, a new category) teaches it that
-domain's words. The adapted version, on every line, is ``<version>+adapted-<hash of the
-texts>``: a text's score then depends on the file it came in, so ``--no-adapt`` gives every
-text the score it would get alone (and uses ``--processes``).
+carry an opinion (``pipeline/sentiment/adaptation.py``; about 1.2× the time of ``--no-adapt``
+on 10,545 reviews, start-up included, ``python -m bench sentiment --adapt-cost``): the shipped
+model learned shop reviews, and a file from another domain (hotels, food delivery, a new
+category) teaches it that domain's words. The adapted version, on every line, is
+``<version>+adapted-<hash of the texts>``: a text's score then depends on the file it came in,
+so ``--no-adapt`` gives every text the score it would get alone (and uses ``--processes``).
 Adapting never teaches the model a monitored name (every brand's name, aliases and competitors
 in brands.yaml of ``--config-dir``): their features keep the model's weights, so a file that is
 mostly one brand's crisis does not make the brand's name negative, which would score every later

@@ -72,12 +72,13 @@ text.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from koubei.pipeline.sentiment import features, opinion
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel, scored_units
@@ -105,9 +106,10 @@ MIN_TEXTS = 200
 #: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
 STRENGTH = 1.0
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
-#: while adapting (12,000 reviews: 2.5 million ids and 190,000 distinct features; ``score`` then
-#: peaks near 85 MB of RSS, against 36 MB scoring without adapting), so this cap bounds memory for
-#: any file. Every leave-one-category-out fold measured had at most 10,000 texts.
+#: while adapting (12,000 reviews: 2.5 million ids and 190,000 distinct features; ``score`` on
+#: 10,545 reviews peaks near 96 MB of RSS, 11 of them numpy's import, against 36 MB scoring
+#: without adapting), so this cap bounds memory for any file. Every leave-one-category-out fold
+#: measured had at most 10,000 texts.
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
@@ -121,6 +123,10 @@ SATURATION_QUANTILE = 0.1
 #: Bisection steps for the share-holding shift (from ±SHIFT_BOUND: far below 1e-12 apart).
 SHIFT_STEPS = 60
 SHIFT_BOUND = 50.0
+
+
+#: Units counted at once by ``_Corpus.counts`` (about 200,000 ids).
+_COUNT_BLOCK = 2048
 
 
 class _Vocabulary(dict[str, int]):
@@ -138,9 +144,14 @@ class _Corpus:
     is long: ``model.scored_units``) are ``first[t]:first[t + 1]``.
 
     Kept so that scoring for the pseudo-labels, counting, and scoring with the adapted weights
-    extract each text's features once (extraction is nearly all of scoring's time). Plain lists
-    and ``array`` rather than numpy: importing numpy alone took a tenth of ``score``'s time on
-    2,000 texts, and these sums run at C speed through ``map``."""
+    extract each text's features once (extraction is nearly all of scoring's time). The log-odds
+    are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
+    they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
+    numpy does not). The rest runs in numpy (the counts, each round's learning in ``_shifted``,
+    the correction's bisection), with the float64 operations of the Python loops it replaced in
+    their order, so the adapted model is the same, bit for bit: importing numpy costs about
+    0.09 s, and on 10,545 reviews those loops took 0.55 s, the numpy passes 0.03 s
+    (BENCHMARKS.md, "Cost after the saturating correction")."""
 
     names: list[str]
     ids: array[int]
@@ -148,6 +159,15 @@ class _Corpus:
     first: list[int]
     #: text → the ids of its features that only its mentions of a monitored name give
     mention_only: dict[int, set[int]]
+    #: the units that have features and where each starts, for ``np.add.reduceat`` (which gives
+    #: an empty unit its next unit's first value, not nothing)
+    filled: npt.NDArray[np.intp] = field(init=False)
+    filled_starts: npt.NDArray[np.intp] = field(init=False)
+
+    def __post_init__(self) -> None:
+        starts = np.asarray(self.starts, dtype=np.intp)
+        self.filled = np.flatnonzero(starts[1:] > starts[:-1])
+        self.filled_starts = starts[self.filled]
 
     @classmethod
     def of(
@@ -176,18 +196,28 @@ class _Corpus:
         # (190,000 features for 12,000 reviews), and past this point ids are all that is read.
         return cls(list(vocabulary), ids, starts, first, mention_only)
 
-    def whole(self, t: int) -> array[int]:
-        """The ids of text ``t`` as a whole (its first unit); distinct, as features are a set."""
-        unit = self.first[t]
-        return self.ids[self.starts[unit] : self.starts[unit + 1]]
-
-    def evidence(self, t: int) -> Iterable[int]:
-        """The ids text ``t`` counts for when adapting: its whole text's, less those only its
-        mentions of a monitored name give (the corpus' mood about 蒙牛 says nothing about 蒙;
-        the texts where a character is in an ordinary word still teach it)."""
-        ids = self.whole(t)
-        named = self.mention_only.get(t)
-        return ids if named is None else [i for i in ids if i not in named]
+    def evidence(self) -> tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]]:
+        """The ids every text counts for when adapting, one text after the other, and how many
+        each has: its whole text's (its first unit's; distinct, as features are a set), less
+        those only its mentions of a monitored name give (the corpus' mood about 蒙牛 says
+        nothing about 蒙; the texts where a character is in an ordinary word still teach it)."""
+        starts = np.asarray(self.starts, dtype=np.intp)
+        sizes = starts[1:] - starts[:-1]  # every unit's
+        whole = np.asarray(self.first[:-1], dtype=np.intp)
+        in_whole = np.zeros(len(sizes), dtype=np.bool_)
+        in_whole[whole] = True
+        # a flag an id rather than its position (a byte, not eight: the memory adapting takes)
+        ids = np.frombuffer(self.ids, dtype=np.intc)[np.repeat(in_whole, sizes)]
+        lengths = sizes[whole]
+        if not self.mention_only:
+            return ids, lengths
+        offsets = np.cumsum(lengths) - lengths  # where each text's ids start in ``ids``
+        keep = np.ones(len(ids), dtype=np.bool_)
+        for t, named in self.mention_only.items():
+            part = slice(offsets[t], offsets[t] + lengths[t])
+            keep[part] = ~np.isin(ids[part], list(named))
+            lengths[t] = np.count_nonzero(keep[part])
+        return ids[keep], lengths
 
     def logits(self, weights: list[float], bias: float) -> list[float]:
         """Every unit's log-odds under ``weights`` (by feature id). The sum runs in the order
@@ -197,13 +227,23 @@ class _Corpus:
             bias + sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)
         ]
 
-    def counts(self, changed: Iterable[int]) -> list[int]:
+    def counts(self, changed: npt.ArrayLike) -> list[int]:
         """Every unit's number of ``changed`` features (ids are distinct within a unit)."""
-        mask = bytearray(len(self.names))
-        for i in changed:
-            mask[i] = 1
-        get, ids, starts = mask.__getitem__, self.ids, self.starts
-        return [sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)]
+        mask = np.zeros(len(self.names), dtype=np.bool_)
+        mask[np.asarray(changed, dtype=np.intp)] = True
+        flags = mask[np.frombuffer(self.ids, dtype=np.intc)]
+        counts = np.zeros(len(self.starts) - 1, dtype=np.int64)
+        # A block of units at a time: reduceat casts what it sums to int64, eight bytes an id
+        # (all 2.5 million ids of 12,000 reviews at once raised adapting's peak by 20 MB).
+        filled, at = self.filled, self.filled_starts
+        for low in range(0, len(filled), _COUNT_BLOCK):
+            high = min(low + _COUNT_BLOCK, len(filled))
+            end = at[high] if high < len(filled) else len(flags)  # (empty units between)
+            block = flags[at[low] : end]
+            counts[filled[low:high]] = np.add.reduceat(
+                block, at[low:high] - at[low], dtype=np.int64
+            )
+        return counts.tolist()
 
     def probabilities(
         self, model: SentimentModel, logits: list[float], counts: list[int]
@@ -245,12 +285,14 @@ def _correction(
     if not 0 < share < 1 or not any(k):
         return 0.0, saturation
     a, b = model.platt
-    calibrated = [a * logits[u] + b for u in whole]
-    fraction = [min(1.0, n / saturation) for n in k]
+    # The same float64 operations, in the same order, as ``a * logit + b`` and
+    # ``z - shift * min(1, k / K)`` in Python (``SentimentModel.calibrated``): the same shift.
+    calibrated = a * np.array([logits[u] for u in whole]) + b
+    fraction = np.minimum(1.0, np.array(k, dtype=np.float64) / saturation)
     low, high = -SHIFT_BOUND, SHIFT_BOUND
     for _ in range(SHIFT_STEPS):
         middle = (low + high) / 2
-        above = sum(z - middle * f >= 0 for z, f in zip(calibrated, fraction, strict=True))
+        above = int(np.count_nonzero(calibrated - middle * fraction >= 0))
         if above / len(whole) > share:
             low = middle
         else:
@@ -259,39 +301,37 @@ def _correction(
 
 
 def _shifted(
-    corpus: _Corpus, base: list[float], calls: list[float], frozen: frozenset[int], held: set[int]
-) -> tuple[list[float], array[int], int]:
+    evidence: tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]],
+    base: npt.NDArray[np.float64],
+    calls: list[float],
+    frozen: npt.NDArray[np.bool_],
+    held: set[int],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], int]:
     """The weights by id with each feature's corpus log ratio among the texts ``calls`` makes
-    confident added to ``base`` (the unadapted weights), the ids changed, and how many texts
-    were pseudo-labelled. A ``frozen`` feature that would have changed keeps its weight and is
-    added to ``held``."""
-    on_pos: Counter[int] = Counter()
-    on_neg: Counter[int] = Counter()
-    for t, p in enumerate(calls):
-        if p >= CONFIDENT:
-            on_pos.update(corpus.evidence(t))
-        elif p <= 1 - CONFIDENT:
-            on_neg.update(corpus.evidence(t))
-    n_pos = sum(p >= CONFIDENT for p in calls)
-    n_neg = sum(p <= 1 - CONFIDENT for p in calls)
+    confident (counted on their ``_Corpus.evidence``) added to ``base`` (the unadapted
+    weights), the ids changed, and how many texts were pseudo-labelled. A feature ``frozen``
+    marks that would have changed keeps its weight and is added to ``held``.
+
+    In numpy, with the float64 operations of the loop over features it replaced, in the same
+    order: the same weights, bit for bit (the logs are still ``math.log``'s)."""
+    ids, lengths = evidence
+    sure = np.asarray(calls, dtype=np.float64)
+    on_pos = sure >= CONFIDENT
+    on_neg = sure <= 1 - CONFIDENT
+    # documents of each feature among the pseudo-positives and the pseudo-negatives
+    dp = np.bincount(ids[np.repeat(on_pos, lengths)], minlength=len(base))
+    dn = np.bincount(ids[np.repeat(on_neg, lengths)], minlength=len(base))
+    n_pos, n_neg = int(np.count_nonzero(on_pos)), int(np.count_nonzero(on_neg))
     # log((dp + 0.5) / (n_pos + 1)) - log((dn + 0.5) / (n_neg + 1)), with the logs of the
-    # counts looked up: two math.log calls for each of 190,000 features were a third of a round
-    log_half = [math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)]
+    # counts looked up (math.log's, not numpy's, whose last bit may differ)
+    log_half = np.array([math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)])
     sides = math.log(n_neg + 1) - math.log(n_pos + 1)
     scale = STRENGTH * BAYES_SCALE
-    by_id = list(base)
-    changed = array("i")
-    # Each feature once: those counted on the positive side, then those only on the negative
-    # (a set of the union would hold a third copy of the ids).
-    for i in itertools.chain(on_pos, (i for i in on_neg if i not in on_pos)):
-        dp, dn = on_pos.get(i, 0), on_neg.get(i, 0)
-        if dp + dn < MIN_DOCS:
-            continue
-        if i in frozen:
-            held.add(i)
-            continue
-        by_id[i] += scale * (log_half[dp] - log_half[dn] + sides)
-        changed.append(i)
+    learnt = dp + dn >= max(MIN_DOCS, 1)  # (a feature no confident text has is not learnt)
+    held.update(np.flatnonzero(learnt & frozen).tolist())
+    changed = np.flatnonzero(learnt & ~frozen)
+    by_id = base.copy()
+    by_id[changed] += scale * (log_half[dp[changed]] - log_half[dn[changed]] + sides)
     return by_id, changed, n_pos + n_neg
 
 
@@ -309,28 +349,37 @@ def _adapted(
     corpus = _Corpus.of(model, sample, names)
     get = model.weights.get
     base = [get(f, 0.0) for f in corpus.names]
-    frozen = frozenset(i for i, f in enumerate(corpus.names) if names.is_name_feature(f))
+    frozen = np.zeros(len(corpus.names), dtype=np.bool_)
+    frozen[[i for i, f in enumerate(corpus.names) if names.is_name_feature(f)]] = True
+    evidence = corpus.evidence()
+    base_by_id = np.array(base)
     held: set[int] = set()
     # ``model``'s own calls (with its correction, when it was adapted before: the new
     # correction replaces that one, holding the share ``model`` gave)
-    own = corpus.counts(i for i, f in enumerate(corpus.names) if f in model.adapted)
+    own = corpus.counts([i for i, f in enumerate(corpus.names) if f in model.adapted])
     calls = corpus.probabilities(model, corpus.logits(base, model.bias), own)
     del own
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
     for _round in range(ROUNDS):
-        by_id, changed, pseudo = _shifted(corpus, base, calls, frozen, held)
-        logits = corpus.logits(by_id, model.bias)
+        by_id, changed, pseudo = _shifted(evidence, base_by_id, calls, frozen, held)
+        # The round's weights as a list for ``logits``: the unadapted ones, the changed replaced
+        # (new floats for the changed only; all 190,000 anew each round grew the memory by 6 MB)
+        round_weights = list(base)
+        for i, weight in zip(changed.tolist(), by_id[changed].tolist(), strict=True):
+            round_weights[i] = weight
+        logits = corpus.logits(round_weights, model.bias)
+        del round_weights
         counts = corpus.counts(changed)
         shift, saturation = _correction(model, corpus, logits, counts, positive_share)
         # a round's model differs from ``model`` by its correction alone until the last round:
         # only its calls are needed (the weights are ``by_id``, by feature id)
         step = replace(model, adapted_shift=shift, adapted_saturation=saturation)
         calls = corpus.probabilities(step, logits, counts)
+    learnt = [corpus.names[i] for i in changed.tolist()]
     weights = dict(model.weights)
-    for i in changed:
-        weights[corpus.names[i]] = by_id[i]
-    adapted_features = frozenset(corpus.names[i] for i in changed)
-    del by_id, changed, counts
+    weights.update(zip(learnt, by_id[changed].tolist(), strict=True))
+    adapted_features = frozenset(learnt)
+    del by_id, changed, counts, evidence, learnt
     # The version names what the weights came from: the texts and, when the monitored names
     # changed what they teach (a text mentions one, or a feature of one was held), the names:
     # the same texts adapted with and without them are two models. Names the texts never

@@ -199,3 +199,24 @@ def test_an_adapted_model_is_not_adapted_again(
             adaptation.adapt_and_score(adapted, texts)
         assert adapted.version in str(caught.value)
         assert f"adapt {model.version} instead" in str(caught.value)
+
+
+def test_counts_give_a_unit_without_features_none() -> None:
+    """Adapted features are counted per unit with ``np.add.reduceat``, which gives an empty
+    unit its next unit's first value (or fails at the end): an empty unit counts 0 wherever it
+    is, and the others count their own."""
+    from array import array
+
+    # units: [0, 1] | [] | [2] | [] | [1, 3] | []; two texts: units 0-2 and 3-5
+    corpus = adaptation._Corpus(
+        names=["a", "b", "c", "d"],
+        ids=array("i", [0, 1, 2, 1, 3]),
+        starts=[0, 2, 2, 3, 3, 5, 5],
+        first=[0, 3, 6],
+        mention_only={},
+    )
+    assert corpus.counts([1, 2]) == [1, 0, 1, 0, 1, 0]
+    assert corpus.counts([0, 1, 2, 3]) == [2, 0, 1, 0, 2, 0]
+    assert corpus.counts([]) == [0] * 6
+    ids, lengths = corpus.evidence()  # each text's first unit's ids
+    assert ids.tolist() == [0, 1] and lengths.tolist() == [2, 0]
