@@ -272,6 +272,11 @@ def _quantile(values: list[float], q: float) -> float:
     return ranked[low] + (ranked[high] - ranked[low]) * (position - low)
 
 
+#: What an adapted model's version holds after the version of the model it was adapted from:
+#: ``<version>+adapted-<hash>``, as ``_adapted`` writes it.
+ADAPTED_MARK = "+adapted-"
+
+
 def _correction(
     model: SentimentModel, corpus: _Corpus, logits: list[float], counts: list[int], share: float
 ) -> tuple[float, float]:
@@ -354,8 +359,8 @@ def _adapted(
     evidence = corpus.evidence()
     base_by_id = np.array(base)
     held: set[int] = set()
-    # ``model``'s own calls (with its correction, when it was adapted before: the new
-    # correction replaces that one, holding the share ``model`` gave)
+    # ``model``'s own calls; it is never an adapted one (``adapt_and_score`` refuses it), so
+    # it has no adapted features and its calls carry no correction
     own = corpus.counts([i for i, f in enumerate(corpus.names) if f in model.adapted])
     calls = corpus.probabilities(model, corpus.logits(base, model.bias), own)
     del own
@@ -400,7 +405,7 @@ def _adapted(
         adapted=adapted_features,
         adapted_shift=shift,
         adapted_saturation=saturation,
-        version=f"{model.version}+adapted-{digest}",
+        version=f"{model.version}{ADAPTED_MARK}{digest}",
         meta={
             **model.meta,
             "adapted_on": len(sample),
@@ -422,11 +427,6 @@ def _adapted(
         adapted.probability_aggregated(usable[i]) if p is None else p
         for i, p in enumerate(probabilities)
     ]
-
-
-#: What an adapted model's version holds after the version of the model it was adapted from:
-#: ``<version>+adapted-<hash>``, as ``_adapted`` writes it.
-ADAPTED_MARK = "+adapted-"
 
 
 class AlreadyAdaptedError(ValueError):
