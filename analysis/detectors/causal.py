@@ -10,6 +10,9 @@ import numpy as np
 
 FloatArray = np.ndarray
 
+#: how many window values :func:`past_abs_median_and_quantile` copies at once (4 MB)
+GATHER_ELEMENTS = 1 << 19
+
 
 def anscombe(counts: FloatArray) -> FloatArray:
     """Variance-stabilised counts: Poisson noise has standard deviation ≈ 1 at any level."""
@@ -31,6 +34,9 @@ def lag(a: FloatArray, k: int) -> FloatArray:
 def nanmedian_last(a: FloatArray) -> FloatArray:
     """Median over the last axis ignoring NaN (all-NaN → NaN); faster than ``np.nanmedian``."""
     s = np.sort(a, axis=-1)  # NaN sort last
+    size = a.shape[-1]
+    if size and not np.isnan(s[..., -1]).any():  # no NaN at all: the middle is in place
+        return (s[..., (size - 1) // 2] + s[..., size // 2]) / 2.0
     n = np.sum(~np.isnan(a), axis=-1)
     lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
     hi = np.take_along_axis(s, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
@@ -62,17 +68,18 @@ def nanquantile_last(a: FloatArray, q: float) -> FloatArray:
 def _gathered_windows(
     a: FloatArray, window: int, stride: int, start: int
 ) -> tuple[FloatArray, np.ndarray, int]:
-    """A writable copy of the windows of :func:`past_median` at its recompute points, the points,
-    and how many leading points may see NaN (the rest take the partition-based selection).
+    """The windows of :func:`past_median` at its recompute points (a read-only view), the
+    points, and how many leading points may see NaN (the rest take the partition-based
+    selection).
 
-    Only the points whose held bins reach ``start`` or later are gathered.
+    Only the points whose held bins reach ``start`` or later are taken.
     """
     n = a.shape[1]
     step = max(1, stride)
     first = max(0, start - step + 1)
     first += -first % step  # the first recompute point whose held bins reach ``start``
     points = np.arange(first, n, step)
-    windows = np.array(past_windows(a, window)[:, first::step, :])
+    windows = past_windows(a, window)[:, first::step, :]
     nan_cols = np.flatnonzero(np.isnan(a).any(axis=0))
     clean_from = int(nan_cols[-1]) + 1 + window if len(nan_cols) else window
     return windows, points, int(np.searchsorted(points, clean_from))
@@ -133,7 +140,8 @@ def past_median(
     ``start`` on are returned (and computed): the same values as ``past_median(...)[:, start:]``.
     """
     n = a.shape[1]
-    windows, points, split = _gathered_windows(a, window, stride, start)
+    view, points, split = _gathered_windows(a, window, stride, start)
+    windows = np.array(view)  # a copy, selected in place
     # Windows that hold no NaN (all but the first ones, usually) take the fast partition-based
     # selection; the rest the NaN-aware sort.
     med = np.empty(windows.shape[:2])
@@ -151,20 +159,28 @@ def past_median(
 def past_abs_median_and_quantile(
     a: FloatArray, window: int, stride: int, q: float
 ) -> tuple[FloatArray, FloatArray]:
-    """``past_median(abs(a), window, stride)`` and ``past_median(a, window, stride, q=q)``
-    from one gathering of the windows (the noise scale takes both)."""
+    """``past_median(abs(a), window, stride)`` and ``past_median(a, window, stride, q=q)``, the
+    same values, from one gathering of the windows (the noise scale takes both).
+
+    The windows are copied a few rows at a time (:data:`GATHER_ELEMENTS`): a day's worth of
+    3-day windows of 32 series is 50 MB, and selecting in a copy that stays in the cache is
+    faster.
+    """
     n = a.shape[1]
-    windows, points, split = _gathered_windows(a, window, stride, 0)
-    upper = np.empty(windows.shape[:2])
-    middle = np.empty(windows.shape[:2])
-    upper[:, :split] = nanquantile_last(windows[:, :split], q)
-    clean = windows[:, split:]
-    if split < len(points):
-        upper[:, split:] = _quantile_in_place(clean, q)  # reorders each window: no matter
-    np.abs(windows, out=windows)
-    middle[:, :split] = nanmedian_last(windows[:, :split])
-    if split < len(points):
-        middle[:, split:] = _median_in_place(clean)
+    view, points, split = _gathered_windows(a, window, stride, 0)
+    upper = np.empty(view.shape[:2])
+    middle = np.empty(view.shape[:2])
+    rows = max(1, GATHER_ELEMENTS // max(1, len(points) * window))
+    for r in range(0, view.shape[0], rows):
+        windows = np.array(view[r : r + rows])
+        upper[r : r + rows, :split] = nanquantile_last(windows[:, :split], q)
+        clean = windows[:, split:]
+        if split < len(points):
+            upper[r : r + rows, split:] = _quantile_in_place(clean, q)  # reorders: no matter
+        np.abs(windows, out=windows)
+        middle[r : r + rows, :split] = nanmedian_last(windows[:, :split])
+        if split < len(points):
+            middle[r : r + rows, split:] = _median_in_place(clean)
     step = max(1, stride)
     return _held(middle, points, step, n, 0), _held(upper, points, step, n, 0)
 
