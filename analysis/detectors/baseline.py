@@ -207,7 +207,7 @@ def _baseline_block(
             carried = offset[:, -1]
         gaps = np.isnan(expected_y[:, begin:end])
         if gaps.any():  # no reference yet (the first day): the recent median itself
-            plain = past_median(y[:, lo:end], recent_bins)[:, begin - lo :]
+            plain = past_median(y[:, lo:end], recent_bins, start=begin - lo)
             expected_y[:, begin:end] = np.where(gaps, plain, expected_y[:, begin:end])
     residual = y - expected_y
     standard = residual / inflation

@@ -203,11 +203,6 @@ def trailing_min(a: FloatArray, window: int) -> FloatArray:
     return out
 
 
-def seasonal_lags(a: FloatArray, period: int, count: int) -> FloatArray:
-    """Stack ``a`` at ``t - k·period`` for ``k = 1..count`` on a new last axis."""
-    return np.stack([lag(a, k * period) for k in range(1, count + 1)], axis=-1)
-
-
 def centred_mean(a: FloatArray, half_width: int) -> FloatArray:
     """Mean over ``t - h .. t + h`` (used only on lagged values, where ``t + h`` is still past)."""
     if half_width <= 0:
