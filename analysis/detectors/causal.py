@@ -162,9 +162,9 @@ def past_abs_median_and_quantile(
     """``past_median(abs(a), window, stride)`` and ``past_median(a, window, stride, q=q)``, the
     same values, from one gathering of the windows (the noise scale takes both).
 
-    The windows are copied a few rows at a time (:data:`GATHER_ELEMENTS`): a day's worth of
-    3-day windows of 32 series is 50 MB, and selecting in a copy that stays in the cache is
-    faster.
+    The windows are copied a few rows at a time (:data:`GATHER_ELEMENTS`): 30 days of 32
+    series' 3-day windows, one every 3 hours, are 50 MB, and selecting in a copy that stays in
+    the cache is faster.
     """
     n = a.shape[1]
     view, points, split = _gathered_windows(a, window, stride, 0)
