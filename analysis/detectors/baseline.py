@@ -34,8 +34,8 @@ from koubei.analysis.detectors.causal import (
     centred_mean,
     inverse_anscombe,
     nanmedian_last,
+    past_abs_median_and_quantile,
     past_median,
-    seasonal_lags,
 )
 
 DAY = 86400
@@ -145,6 +145,17 @@ def _fields(b: Baseline) -> tuple[np.ndarray, ...]:
     return (b.observed_y, b.expected_y, b.scale, b.expected, b.zscore)
 
 
+def _reference_values(a: np.ndarray, lo: int, end: int, shifts: list[int]) -> np.ndarray:
+    """``out[:, t - lo, j] = a[:, t - shifts[j]]`` for ``lo <= t < end`` (NaN before the start):
+    the same time of day on each reference day, built for one day's bins only."""
+    out = np.full((a.shape[0], end - lo, len(shifts)), np.nan)
+    for j, shift in enumerate(shifts):
+        first = max(lo, shift)  # the first bin whose reference exists
+        if first < end:
+            out[:, first - lo :, j] = a[:, first - shift : end - shift]
+    return out
+
+
 def _baseline_block(
     x: np.ndarray,
     interval_seconds: int,
@@ -160,7 +171,6 @@ def _baseline_block(
     y = anscombe(x) if stabilise else x
     period = max(1, DAY // interval_seconds)
     smooth = centred_mean(y, smooth_half_width) if period > smooth_half_width else y
-    lags = seasonal_lags(smooth, period, seasonal_days)  # (rows, bins, days)
     n = y.shape[1]
     expected_y = np.full(y.shape, np.nan)
     # Few reference days make a noisier forecast: its error variance grows by about
@@ -178,12 +188,13 @@ def _baseline_block(
         lo = max(0, begin - recent_bins)
         ks, like_for_like = reference_days(day, cal, seasonal_days)
         if ks:
-            pattern = nanmedian_last(lags[:, lo:end, [k - 1 for k in ks]])
+            pattern = nanmedian_last(_reference_values(smooth, lo, end, [k * period for k in ks]))
             if like_for_like:
                 # The pattern of *this day's* reference days over the recent window, across
                 # midnight: the offset is measured against exactly the pattern it is added to.
-                offset = past_median(y[:, lo:end] - pattern, recent_bins, stride=level_stride)
-                offset = offset[:, begin - lo :]
+                offset = past_median(
+                    y[:, lo:end] - pattern, recent_bins, stride=level_stride, start=begin - lo
+                )
             else:
                 # The reference days' evenings are not like this day's: measure the offset on
                 # this day's bins only, and carry yesterday's until a quarter window exists.
@@ -196,14 +207,15 @@ def _baseline_block(
             carried = offset[:, -1]
         gaps = np.isnan(expected_y[:, begin:end])
         if gaps.any():  # no reference yet (the first day): the recent median itself
-            plain = past_median(y[:, lo:end], recent_bins)[:, begin - lo :]
+            plain = past_median(y[:, lo:end], recent_bins, start=begin - lo)
             expected_y[:, begin:end] = np.where(gaps, plain, expected_y[:, begin:end])
     residual = y - expected_y
     standard = residual / inflation
-    unit = MAD_TO_SD * past_median(np.abs(standard), scale_bins, stride=scale_stride)
     # Real mention series have heavier upper tails than Poisson (bursts of chatter): the
     # upper decile's spread sets the scale when it is wider than the symmetric one.
-    upper = past_median(standard, scale_bins, stride=scale_stride, q=0.9) / 1.2816
+    spread, decile = past_abs_median_and_quantile(standard, scale_bins, scale_stride, 0.9)
+    unit = MAD_TO_SD * spread
+    upper = decile / 1.2816
     unit = np.fmax(unit, upper)
     scale = np.where(np.isnan(unit), scale_floor, np.maximum(unit, scale_floor)) * inflation
     with np.errstate(invalid="ignore"):

@@ -16,7 +16,12 @@ from koubei.analysis.detectors import (
     read_csv,
     series_key,
 )
-from koubei.analysis.detectors.causal import episodes, past_median, trailing_sum
+from koubei.analysis.detectors.causal import (
+    episodes,
+    past_abs_median_and_quantile,
+    past_median,
+    trailing_sum,
+)
 
 
 def test_read_csv_infers_interval_fills_gaps_and_keeps_labels(tmp_path: Path) -> None:
@@ -119,6 +124,34 @@ def test_helpers_look_only_backwards() -> None:
     assert trailing_sum(a, 2)[0, 5] == 9.0  # 4 + 5
     strided = past_median(a, 3, stride=4)
     assert strided[0, 6] == past_median(a, 3)[0, 4]  # held from the last recompute point
+
+
+def _numpy_past(a: np.ndarray, window: int, stride: int, q: float) -> np.ndarray:
+    """past_median written plainly for windows without NaN: numpy's quantile of each, held."""
+    out = np.full(a.shape, np.nan)
+    for t in range(0, a.shape[1], stride):  # recomputed every `stride` bins from bin 0
+        past = a[:, max(0, t - window) : t]
+        if t >= window and not np.isnan(past).any():
+            out[:, t : t + stride] = np.quantile(past, q, axis=1)[:, None]
+    return out
+
+
+def test_rolling_medians_and_quantiles_are_numpys_bit_for_bit() -> None:
+    # the selections of past_median (one partition, not np.median's three) must give numpy's
+    # values exactly: detections on the same counts may not change with a speed-up
+    rng = np.random.default_rng(3)
+    a = np.round(rng.normal(size=(5, 400)) * 7) / 3  # ties, like residuals of counts
+    a[:, :9] = np.nan  # the first bins have no expected value yet
+    for window, stride in ((60, 1), (72, 3), (37, 5)):
+        for q in (0.5, 0.9, 0.25):
+            plain = _numpy_past(a, window, stride, q)
+            got = past_median(a, window, stride=stride, q=q)
+            clean = ~np.isnan(plain[0])  # windows that hold no NaN
+            assert clean.sum() > 200 and np.array_equal(got[:, clean], plain[:, clean])
+            assert np.array_equal(past_median(a, window, stride, q, start=50), got[:, 50:], True)
+        spread, decile = past_abs_median_and_quantile(a, window, stride, 0.9)
+        assert np.array_equal(spread, past_median(np.abs(a), window, stride), equal_nan=True)
+        assert np.array_equal(decile, past_median(a, window, stride, q=0.9), equal_nan=True)
 
 
 def test_episodes_join_close_bins_and_series_keys() -> None:
