@@ -1,6 +1,7 @@
 """Spike detection scored as pages, on generated and real series, and vectorised throughput.
 
-``python -m bench spikes [--quick]`` (``--variants``: only the variants table, see 3.)
+``python -m bench spikes [--quick]`` (``--variants``: only the variants table, see 3.;
+``--false-pages``: koubei's false pages by the kind of their first alert)
 
 1. **Pages** (:class:`koubei.analysis.detectors.evaluate.PageScore`: alerts < 1 h apart are one
    page; incidents caught and how many of them the same pages would catch at random times,
@@ -288,7 +289,34 @@ def variants_table(root: Path, held_out: bool) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+def false_pages_by_kind(root: Path) -> None:
+    """koubei's false pages (defaults) on the tuning seeds and anomaly-series, by the detector,
+    severity and role (onset or escalation) of each page's first alert."""
+    sets = {"tuning seeds 1000-1099": generated(100, 30, seed=TUNING_SEEDS.start)}
+    if root.is_dir():
+        sets["anomaly-series"] = anomaly_series(root)
+    detectors = default_detectors()
+    for label, items in sets.items():
+        result = PageScore()
+        for item in items:
+            index = {ts: i for i, ts in enumerate(item.series.start)}
+            kinds = {
+                index[d.timestamp]: f"{d.detector} {d.severity} "
+                + ("escalation" if "escalates" in d.details else "onset")
+                for d in detect_all(detectors, item.series)
+            }
+            step = item.series.interval_seconds
+            result.add(list(kinds), item.windows, len(item.series), step,
+                       grace_bins=item.grace_bins, kinds=kinds)  # fmt: skip
+        print(f"{label}: {result.false_pages} false pages")
+        for kind, count in result.false_by_kind.most_common():
+            print(f"  {kind}: {count}")
+
+
 def main(argv: list[str]) -> int:
+    if "--false-pages" in argv:
+        false_pages_by_kind(Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR)))
+        return 0
     if "--variants" in argv:
         root = Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR))
         variants_table(root, held_out="--held-out" in argv)

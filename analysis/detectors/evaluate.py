@@ -149,6 +149,8 @@ class PageScore:
     delays_minutes: list[float] = field(default_factory=list)
     chance: float = 0.0
     chance_shifts: int = 0  # 0: not estimated
+    #: false pages by the kind of their first alert (``add``'s ``kinds``; empty without them)
+    false_by_kind: Counter[str] = field(default_factory=Counter)
 
     @property
     def false_per_30d(self) -> float:
@@ -162,8 +164,10 @@ class PageScore:
         interval_seconds: int,
         *,
         grace_bins: int = 0,
+        kinds: dict[int, str] | None = None,
     ) -> None:
-        """One series: alert bins, incident windows ``[start, end)`` in bins, its length."""
+        """One series: alert bins, incident windows ``[start, end)`` in bins, its length;
+        ``kinds``: what each alert bin's alert is, to count false pages by (``false_by_kind``)."""
         self.days += n_bins * interval_seconds / DAY
         self.alerts += len(alerts)
         for start, end in windows:
@@ -182,6 +186,8 @@ class PageScore:
                 continue
             if page and not any(s <= p < e + grace_bins for p in page for s, e in windows):
                 self.false_pages += 1
+                if kinds is not None:
+                    self.false_by_kind[kinds[page[0]]] += 1
             page = [] if a is None else [a]
 
     def summary(self) -> dict[str, Any]:

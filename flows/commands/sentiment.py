@@ -340,13 +340,12 @@ def _adapt_instead(model: SentimentModel) -> str | None:
 
 
 def _not_again(path: Path | None, model: SentimentModel, base: str) -> KoubeiError:
-    """The error for adapting the adapted ``model`` of the file ``path`` again."""
+    """The error for adapting the adapted ``model`` of the file ``path`` again (checked before
+    any text is read, so adaptation's own refusal is not reached)."""
     from koubei.errors import KoubeiError
+    from koubei.pipeline.sentiment.adaptation import AlreadyAdaptedError
 
-    return KoubeiError(
-        f"{path}: an adapted model ({model.version}): adapting it again would leave the features "
-        f"its adaptation changed without their correction; adapt {base} instead"
-    )
+    return KoubeiError(f"{path}: {AlreadyAdaptedError(model, base)}")
 
 
 def run_score(args: argparse.Namespace) -> int:

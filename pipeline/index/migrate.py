@@ -35,7 +35,7 @@ from koubei.pipeline.index.templates import (
     load_template,
     month_name,
     posts_alias,
-    template_status,
+    stale_indices,
 )
 
 log = get_logger(__name__)
@@ -98,14 +98,11 @@ def reindex(es: Elasticsearch, prefix: str) -> list[MigratedIndex]:
     Returns the migrated indices (empty when everything is current).
     """
     ensure_templates(es, prefix)
-    version = file_version(load_template("posts", prefix))
-    migrated = []
-    for status in template_status(es, prefix):
-        if status.kind != "posts":
-            continue  # alerts/accounts/cascades are dynamic and additive: no copy needed
-        for index in status.stale_indices:
-            migrated.append(migrate_index(es, prefix, index, version))
-    return migrated
+    # Posts alone: alerts/accounts/cascades are dynamic and additive, no copy needed (and
+    # ``template_status`` would also scan the cascades for bare ids, which is not this step's).
+    body = load_template("posts", prefix)
+    version = file_version(body)
+    return [migrate_index(es, prefix, index, version) for index in stale_indices(es, body)]
 
 
 def remove_bare_cascades(es: Elasticsearch, prefix: str) -> int:

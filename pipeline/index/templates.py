@@ -355,19 +355,27 @@ def upgrade_mappings_in_place(es: Elasticsearch, body: dict[str, Any]) -> list[s
     return behind
 
 
+def stale_indices(es: Elasticsearch, body: dict[str, Any]) -> list[str]:
+    """The indices of the template ``body`` (as :func:`load_template` gives it) whose mapping
+    is older than it, by name."""
+    version = file_version(body)
+    mappings = es.indices.get_mapping(index=body["index_patterns"][0], ignore_unavailable=True)
+    return [
+        index
+        for index, mapping in sorted(mappings.items())
+        if int((mapping.get("mappings", {}).get("_meta") or {}).get("version", 0)) < version
+    ]
+
+
 def template_status(es: Elasticsearch, prefix: str) -> list[TemplateStatus]:
-    """Installed vs file version per template, and indices still on an older mapping."""
+    """Installed vs file version per template, indices still on an older mapping, and cascade
+    documents under a bare root id."""
     statuses = []
     for kind in KINDS:
         body = load_template(kind, prefix)
         name = template_name(prefix, kind)
         status = TemplateStatus(kind, name, file_version(body), _installed_version(es, name))
-        pattern = body["index_patterns"][0]
-        mappings = es.indices.get_mapping(index=pattern, ignore_unavailable=True)
-        for index, mapping in sorted(mappings.items()):
-            meta = mapping.get("mappings", {}).get("_meta") or {}
-            if int(meta.get("version", 0)) < status.file_version:
-                status.stale_indices.append(index)
+        status.stale_indices = stale_indices(es, body)
         if kind == "cascades":
             status.bare_id_documents = len(bare_cascade_ids(es, prefix))
         statuses.append(status)

@@ -360,10 +360,10 @@ def _adapted(
     base_by_id = np.array(base)
     held: set[int] = set()
     # ``model``'s own calls; it is never an adapted one (``adapt_and_score`` refuses it), so
-    # it has no adapted features and its calls carry no correction
-    own = corpus.counts([i for i, f in enumerate(corpus.names) if f in model.adapted])
-    calls = corpus.probabilities(model, corpus.logits(base, model.bias), own)
-    del own
+    # no unit holds an adapted feature of it and no call carries a correction
+    no_adapted = [0] * (len(corpus.starts) - 1)
+    calls = corpus.probabilities(model, corpus.logits(base, model.bias), no_adapted)
+    del no_adapted
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
     for _round in range(ROUNDS):
         by_id, changed, pseudo = _shifted(evidence, base_by_id, calls, frozen, held)
@@ -434,8 +434,8 @@ class AlreadyAdaptedError(ValueError):
 
     def __init__(self, model: SentimentModel, base: str) -> None:
         super().__init__(
-            f"model {model.version} is adapted already; adapting it again would leave the "
-            f"features its adaptation changed without their correction: adapt {base} instead"
+            f"an adapted model ({model.version}): adapting it again would leave the features "
+            f"its adaptation changed without their correction; adapt {base} instead"
         )
         self.base = base
 

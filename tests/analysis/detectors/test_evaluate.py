@@ -105,6 +105,14 @@ def test_page_score_merges_alerts_within_an_hour_into_one_page() -> None:
     assert score.false_per_30d == 6.0  # 2 false pages in 10 days
 
 
+def test_false_pages_are_counted_by_the_kind_of_their_first_alert() -> None:
+    score = PageScore()
+    kinds = {150: "surge", 500: "jump", 505: "surge", 515: "surge", 900: "surge"}
+    score.add(sorted(kinds), [(100, 200)], 2880, 300, kinds=kinds)
+    # 150 is in the window (no page counted); 500-515 is one page, first a jump; 900 its own
+    assert score.false_pages == 2 and score.false_by_kind == {"jump": 1, "surge": 1}
+
+
 def test_chance_catches_keep_the_pages_and_take_away_their_timing() -> None:
     window = [(0, 100)]  # a tenth of a 1,000-bin series
     # ten pages spread evenly: wherever they are moved, one of them lands in the window
