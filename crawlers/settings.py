@@ -11,7 +11,9 @@ import os
 
 BOT_NAME = "koubei"
 
-USER_AGENT = "koubei-monitor/0.1 (+brand sentiment monitoring; contact: ops@example.com)"
+# No contact address of ours: a placeholder one would send a site's complaints nowhere. An
+# operator puts theirs in a source's ``user_agent`` (sources.yaml), which replaces this.
+USER_AGENT = "koubei-monitor/0.1 (+brand sentiment monitoring)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
