@@ -10,6 +10,17 @@ keyed by id (a cascade by its brand and root's, ``<brand>:<root id>``: a cascade
 brands is one document per brand, each built from that brand's posts), so a re-run, or the
 next day's run over a cascade still growing, overwrites.
 
+A run for an earlier day than the last (an analyst re-running last week's brief, a back-fill)
+writes that day's accounts again but never takes a cascade back to that day: it reads only up
+to the day's end, so a cascade that grew since would be written smaller, and stay so once no
+later run's days hold it. A brand's cascade document whose last post is at or after the day's
+end (:func:`~koubei.pipeline.index.cascade_reads.cascades_after`, one read per brand) was
+written by a run for a later day and is left as it is (counted in :attr:`SpreadReport.kept`),
+and so is the ``cascade`` of every post such a run placed, or this run would place, in a
+cascade of that root (any brand's: which brand's cascade a post takes depends on their sizes,
+which this run sees cut). A post of the day crawled late into such a cascade gets its place
+from the next run that covers the cascade's last post.
+
 The posts of those cascades get their place in it too, as the field ``cascade`` of the stored
 post (``root_id``, the chain-resolved ``parent_id``, ``depth``, ``via``;
 :func:`~koubei.analysis.spread.evidence.post_cascades`): the platform's ``parent_id`` of a
@@ -192,6 +203,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     the days rebuilt (a cascade that dissolved). Then the ``cascade`` field of every post in
     those cascades, and of the posts of those days that left every cascade (see the module's
     description). A post is sent only when its ``cascade`` changes (set, moved, or cleared).
+    A cascade a run for a later day wrote, and its posts' field, are left as they are.
     """
     from koubei.pipeline.index.cascade_reads import cascades_after
     from koubei.pipeline.index.derived import update_posts, write_documents
