@@ -493,7 +493,7 @@ def daily_report(
     logger.info(
         f"spread documents for {day}: {spread['written']['accounts']} accounts, "
         f"{spread['written']['cascades']} cascades; cascade field set on {spread['posts']} posts, "
-        f"cleared on {spread['cleared']}"
+        f"cleared on {spread['cleared']}; kept {spread['kept']} newer cascade documents"
     )
     return finish("koubei-daily-report", summary)
 

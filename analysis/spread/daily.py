@@ -10,6 +10,17 @@ keyed by id (a cascade by its brand and root's, ``<brand>:<root id>``: a cascade
 brands is one document per brand, each built from that brand's posts), so a re-run, or the
 next day's run over a cascade still growing, overwrites.
 
+A run for an earlier day than the last (an analyst re-running last week's brief, a back-fill)
+writes that day's accounts again but never takes a cascade back to that day: it reads only up
+to the day's end, so a cascade that grew since would be written smaller, and stay so once no
+later run's days hold it. A brand's cascade document whose last post is at or after the day's
+end (:func:`~koubei.pipeline.index.cascade_reads.cascades_after`, one read per brand) was
+written by a run for a later day and is left as it is (counted in :attr:`SpreadReport.kept`),
+and so is the ``cascade`` of every post such a run placed, or this run would place, in a
+cascade of that root (any brand's: which brand's cascade a post takes depends on their sizes,
+which this run sees cut). A post of the day crawled late into such a cascade gets its place
+from the next run that covers the cascade's last post.
+
 The posts of those cascades get their place in it too, as the field ``cascade`` of the stored
 post (``root_id``, the chain-resolved ``parent_id``, ``depth``, ``via``;
 :func:`~koubei.analysis.spread.evidence.post_cascades`): the platform's ``parent_id`` of a
@@ -33,6 +44,7 @@ posts were cut at :data:`MAX_POSTS` removes and clears nothing (its run may have
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -59,13 +71,16 @@ class SpreadReport:
     """Documents written per kind (``accounts``, ``cascades``) and the refused ones.
 
     ``posts``: stored posts whose ``cascade`` field this run changed (set, or moved);
-    ``cleared``: those whose field it set to null (in no cascade any more).
+    ``cleared``: those whose field it set to null (in no cascade any more); ``kept``: cascade
+    documents the run built but left as stored, a run for a later day having written them
+    (they count posts from after this day's end, which this run did not read).
     """
 
     written: dict[str, int] = field(default_factory=lambda: {"accounts": 0, "cascades": 0})
     errors: list[str] = field(default_factory=list)
     posts: int = 0
     cleared: int = 0
+    kept: int = 0
 
 
 def window(day: date) -> tuple[datetime, datetime]:
@@ -188,7 +203,9 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     the days rebuilt (a cascade that dissolved). Then the ``cascade`` field of every post in
     those cascades, and of the posts of those days that left every cascade (see the module's
     description). A post is sent only when its ``cascade`` changes (set, moved, or cleared).
+    A cascade a run for a later day wrote, and its posts' field, are left as they are.
     """
+    from koubei.pipeline.index.cascade_reads import cascades_after
     from koubei.pipeline.index.derived import update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
 
@@ -201,9 +218,13 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
     stored: dict[str, list[Any]] = {}  # post id -> its stored cascade, one per copy read
     cut: set[str] = set()  # brands whose window was not read whole
+    rooted: dict[str, set[str]] = {}  # post id -> the roots this run puts it under, any brand's
+    newer: set[tuple[str, str]] = set()  # (brand, root) of the documents a later day's run wrote
+    end = window(day)[1]
     for brand in brands:
         docs = day_documents(es, prefix, brand, day, where=where)
         for post in docs["posts"]:
+            rooted.setdefault(post["id"], set()).add(post["cascade"]["root_id"])
             if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
                 placed[post["id"]] = post
         carrying.update((post["id"], post) for post in docs["carrying"])
@@ -218,27 +239,50 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
                 "must_not": [{"exists": {"field": "platform"}}],
             }
         }
+        # One read per brand: the stored documents, any brand's, of the roots this run built or
+        # its posts are stored under, that count a post from the day's end on. Read, then
+        # written: a run for a later day writing between the two (the daily flow while an
+        # analyst re-runs an old day) is overwritten with this day's state for the cascades
+        # both wrote, until the next daily run whose 7 days hold their last post rebuilds them.
+        seen = {d["root_id"] for d in docs["cascades"]} | _stored_roots(docs["stored"].values())
+        newer |= cascades_after(es, prefix, seen, end) if seen else set()
+        built = docs["cascades"]
+        docs["cascades"] = [d for d in built if (brand, d["root_id"]) not in newer]
+        report.kept += len(built) - len(docs["cascades"])
         roots = [d["root_id"] for d in docs["cascades"]]
         replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
         for kind, replace in (("accounts", one_day), ("cascades", replaced)):
             written = write_documents(es, prefix, kind, docs[kind], replace=replace)
             report.written[kind] += written.written
             report.errors += written.errors
+    # A post of a cascade a later day's run wrote keeps what that run gave it: this run saw
+    # the cascade cut at the day's end, so its size (the choice between two brands' cascades)
+    # is smaller, and the post is in it or not as that run saw it.
+    later = {root for _brand, root in newer}
+    held = {post for post, roots in rooted.items() if roots & later}
+    held |= {post for post, values in stored.items() if _stored_roots([values]) & later}
     # Only the posts whose value changes: a re-run over the same posts sends nothing.
     changed = {
         post: {"cascade": value["cascade"]}
         for post, value in placed.items()
-        if post not in stored or any(old != value["cascade"] for old in stored[post])
+        if post not in held
+        and (post not in stored or any(old != value["cascade"] for old in stored[post]))
     }
     updated = update_posts(es, changed, where)
     report.posts = updated.written
-    left = _left_every_cascade(es, prefix, carrying, placed, cut, window(day)[1])
+    carrying = {post: value for post, value in carrying.items() if post not in held}
+    left = _left_every_cascade(es, prefix, carrying, placed, cut, end)
     # null, not a removed key: a partial update cannot remove one (no painless); a null field
     # is not indexed, so neither `exists` nor a term on cascade.* matches the post any more.
     cleared = update_posts(es, {p: {"cascade": None} for p in left}, where)
     report.cleared = cleared.written
     report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
     return report
+
+
+def _stored_roots(copies: Iterable[list[Any]]) -> set[str]:
+    """The roots named by the stored ``cascade`` of posts (each a list of its copies' values)."""
+    return {str(c["root_id"]) for values in copies for c in values if c and c.get("root_id")}
 
 
 def _cascades_replaced(

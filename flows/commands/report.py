@@ -94,10 +94,17 @@ def run_daily(args: argparse.Namespace) -> int:
     spread = index_day(es, prefix, [b.name for b in brands.brands], day)  # type: ignore[attr-defined]
     for error in spread.errors:
         print(f"koubei report daily: spread document not indexed: {error}", file=sys.stderr)
+    # A run for an earlier day leaves what a later day's run wrote: say how much, so a short
+    # count of cascades written is not taken for cascades lost.
+    kept = (
+        f"; kept {spread.kept} newer cascade documents (a later day's run wrote them)"
+        if spread.kept
+        else ""
+    )
     print(
         f"indexed {spread.written['accounts']} account and "
         f"{spread.written['cascades']} cascade documents; "
-        f"set the cascade field of {spread.posts} posts, cleared it on {spread.cleared}"
+        f"set the cascade field of {spread.posts} posts, cleared it on {spread.cleared}{kept}"
     )
     # The brief's file and address last: scripts read the last two lines.
     print(f"{path}\n{_public_url(alerts, path)}")

@@ -2,13 +2,13 @@
 run needs to rebuild a brand's cascades whole (:mod:`koubei.analysis.spread.daily`).
 
 Posts are read through :mod:`~koubei.pipeline.index.queries` (the read alias, a shard that
-does not answer raises); the brand's ``<prefix>-cascades`` documents are read by
-:func:`cascades_ending`, the one read of that index the pipeline makes.
+does not answer raises); the ``<prefix>-cascades`` documents are read by
+:func:`cascades_ending` and :func:`cascades_after`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from koubei.pipeline.index.templates import kind_index
 __all__ = [
     "cascade_posts",
     "cascade_root_id",
+    "cascades_after",
     "cascades_ending",
     "fetch_cascade",
     "roots_going_on",
@@ -110,18 +111,49 @@ def cascades_ending(
             ]
         }
     }
+    return sorted({root for _brand, root in _cascade_keys(es, prefix, query)})
+
+
+def cascades_after(
+    es: Elasticsearch, prefix: str, roots: Iterable[str], end: datetime
+) -> set[tuple[str, str]]:
+    """``(brand, root)`` of the ``<prefix>-cascades`` documents of ``roots``, any brand's, whose
+    last post (``last_at``) is at or after ``end``: written by a run that saw posts from ``end``
+    on (a run for a later day), so a run that reads only up to ``end`` must not replace them."""
+    roots = sorted(set(roots))
+    found: set[tuple[str, str]] = set()
+    for i in range(0, len(roots), ROOTS_PER_SEARCH):
+        query = {
+            "bool": {
+                "filter": [
+                    {"terms": {"root_id": roots[i : i + ROOTS_PER_SEARCH]}},
+                    {"range": {"last_at": {"gte": end.isoformat()}}},
+                ]
+            }
+        }
+        found.update(_cascade_keys(es, prefix, query))
+    return found
+
+
+def _cascade_keys(
+    es: Elasticsearch, prefix: str, query: dict[str, Any]
+) -> Iterator[tuple[str, str]]:
+    """``(brand, root_id)`` of every ``<prefix>-cascades`` document ``query`` matches (none
+    when the index does not exist yet), paged by ``search_after``."""
     # root_id, then id: a root's bare-id copy and its <brand>:<root> document both come back.
     sort = [{field: {"order": "asc", "unmapped_type": "keyword"}} for field in ("root_id", "id")]
-    roots: list[str] = []
     after: list[Any] | None = None
     while True:
         extra: dict[str, Any] = {"search_after": after} if after else {}
         response = es.search(
             index=kind_index(prefix, "cascades"), query=query, size=1000, sort=sort,
-            source_includes=["root_id"], ignore_unavailable=True, track_total_hits=False, **extra,
+            source_includes=["brand", "root_id"], ignore_unavailable=True,
+            track_total_hits=False, **extra,
         )  # fmt: skip
         hits = response["hits"]["hits"]
-        roots.extend(str(h["_source"]["root_id"]) for h in hits if h["_source"].get("root_id"))
+        for hit in hits:
+            if hit["_source"].get("root_id"):
+                yield str(hit["_source"].get("brand") or ""), str(hit["_source"]["root_id"])
         if len(hits) < 1000:
-            return sorted(set(roots))
+            return
         after = hits[-1]["sort"]

@@ -20,11 +20,12 @@ from koubei.analysis.reports.gather import (
     write_changed_incident_pages,
     write_daily_brief,
 )
+from koubei.analysis.spread.daily import index_day
 from koubei.model import AspectSentiment, Author, Document, Sentiment, to_record
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import CLOCK_ENV, DEFAULT_TZ
-from tests.analysis.spread.incident import T0, incident
+from tests.analysis.spread.incident import T0, _doc, incident
 from tests.pipeline.conftest import processed
 
 
@@ -189,6 +190,26 @@ def test_report_cli_writes_the_brief_and_names_it(
     )  # fmt: skip
     assert missing.returncode == 1
     assert "no incident 999" in missing.stderr
+
+
+def test_report_cli_for_an_earlier_day_says_what_it_left_to_the_later_run(
+    es: Elasticsearch, es_url: str, loaded: str, koubei_home: str
+) -> None:
+    """Re-running the brief of a day a later day's run has covered: the cascade that grew since
+    stays as that run wrote it, and the summary says so (before: it was written back smaller)."""
+    late = _doc("l1", "网友L", 25 * 60, "转发微博")  # 11-26 10:00, a repost of w:1
+    assert index_records(es, [late], prefix=loaded, refresh=True).failed == 0
+    assert index_day(es, loaded, ["鲜牧", "北岭"], (T0 + timedelta(days=1)).date()).errors == []
+    grown = es.get(index=f"{loaded}-cascades", id="鲜牧:weibo:1")["_source"]
+    env = {**os.environ, "KOUBEI_ES_URL": es_url, "KOUBEI_HOME": koubei_home}
+    out = subprocess.run(
+        [sys.executable, "-m", "koubei", "report", "daily", "--date", T0.date().isoformat(),
+         "--prefix", loaded],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "kept 1 newer cascade documents (a later day's run wrote them)" in out.stdout
+    assert es.get(index=f"{loaded}-cascades", id="鲜牧:weibo:1")["_source"] == grown
 
 
 def _busy_day_posts(day: datetime) -> list[dict]:

@@ -273,3 +273,71 @@ def test_a_dissolved_cascade_goes_and_one_going_on_after_the_day_stays(
     assert not es.exists(index=cascades, id="鲜牧:weibo:50")
     assert es.count(index=posts, query=carrying)["count"] == 0
     assert es.count(index=posts, query={"term": {"cascade.root_id": "weibo:50"}})["count"] == 0
+
+
+def test_a_run_for_an_earlier_day_leaves_what_a_later_days_run_wrote(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """Before: re-running 11-25 after 11-26 wrote 北岭's cascade of w:1 back as it stood on
+    11-25 (4 posts, not 14), and moved 网友C's repost back to 鲜牧's view, which 11-26's run had
+    put in 北岭's, the bigger one by then; for good once no later run rebuilt them."""
+    records = incident()
+    for record in records:
+        if record["id"] in ("weibo:1", "weibo:2", "weibo:5"):
+            record["brands"] = ["鲜牧", "北岭"]
+    # 11-26 10:00 on: ten reposts of w:1 naming 北岭 alone, so 北岭's cascade (14) outgrows
+    # 鲜牧's (10, all of 11-25).
+    for i in range(10):
+        repost = _doc(f"b{i}", f"北岭粉{i}", 25 * 60 + i, "转发微博")
+        records.append({**repost, "brands": ["北岭"]})
+    assert index_records(es, records, prefix=index_prefix, refresh=True).failed == 0
+    cascades, accounts = f"{index_prefix}-cascades", f"{index_prefix}-accounts"
+    brands = ["鲜牧", "北岭"]
+
+    later = index_day(es, index_prefix, brands, date(2026, 11, 26))
+    assert later.errors == [] and later.kept == 0
+    beiling = es.get(index=cascades, id="北岭:weibo:1")["_source"]
+    assert beiling["size"] == 14 and beiling["last_at"].startswith("2026-11-26")
+    posts = _stored_posts(es, index_prefix, {"match_all": {}})
+    assert posts["weibo:5"]["cascade"]["parent_id"] == "~hop:weibo:1:网友A"  # 北岭's view
+    xianmu = es.get(index=cascades, id="鲜牧:weibo:1")
+
+    writes = _writes(es, index_prefix)
+    earlier = index_day(es, index_prefix, brands, date(2026, 11, 25))
+    assert earlier.errors == [] and earlier.kept == 1
+    assert es.get(index=cascades, id="北岭:weibo:1")["_source"] == beiling
+    # 鲜牧's cascade of w:1 ends on 11-25: the run for that day writes it again, unchanged.
+    assert earlier.written["cascades"] == 1
+    again = es.get(index=cascades, id="鲜牧:weibo:1")
+    assert again["_source"] == xianmu["_source"] and again["_version"] == xianmu["_version"] + 1
+    # No post moved or was cleared: not one update sent to the posts.
+    assert (earlier.posts, earlier.cleared) == (0, 0)
+    assert _stored_posts(es, index_prefix, {"match_all": {}}) == posts
+    assert _writes(es, index_prefix) == writes
+    # The day's own brief documents are written: both brands' accounts of 11-25.
+    of_day = {"term": {"day": "2026-11-25"}}
+    for brand in brands:
+        ranked = {"bool": {"filter": [of_day, {"term": {"brand": brand}}]}}
+        assert es.count(index=accounts, query=ranked)["count"] > 0
+
+    # A post of 11-25 crawled late, under the kept cascade: a re-run of 11-25 leaves it to the
+    # next run that reads the cascade whole (here 11-26's, which also takes a new repost).
+    hop = _doc("10", "未抓取的G", 55, "转发微博")
+    late = {**_doc("b10", "北岭粉10", 26 * 60, "转发微博"), "brands": ["北岭"]}
+    assert index_records(es, [hop, late], prefix=index_prefix, refresh=True).failed == 0
+    assert index_day(es, index_prefix, brands, date(2026, 11, 25)).posts == 0
+    assert (
+        "cascade"
+        not in _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:10"]}})["weibo:10"]
+    )
+    rerun = index_day(es, index_prefix, brands, date(2026, 11, 26))
+    assert rerun.errors == [] and rerun.kept == 0
+    grown = es.get(index=cascades, id="北岭:weibo:1")["_source"]
+    assert grown["size"] == beiling["size"] + 1
+    assert grown["last_at"] > beiling["last_at"]
+    moved = _stored_posts(
+        es, index_prefix, {"ids": {"values": ["weibo:9", "weibo:10", "weibo:b10"]}}
+    )
+    assert moved["weibo:9"]["cascade"]["parent_id"] == "weibo:10"
+    assert moved["weibo:10"]["cascade"]["root_id"] == "weibo:1"
+    assert moved["weibo:b10"]["cascade"]["root_id"] == "weibo:1"
