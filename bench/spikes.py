@@ -289,9 +289,20 @@ def variants_table(root: Path, held_out: bool) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+#: Session 18's change to what ``critical`` means, and the setting before it (same run).
+CRITICAL_VARIANTS: dict[str, Callable[[], list[Detector]]] = {
+    "defaults (a lone 5-minute bin is at most a warning)": default_detectors,
+    "before session 18 (mention-jump critical_alone: true)": variant(
+        {"mention-jump": {"critical_alone": True}}
+    ),
+}
+
+
 def false_pages_by_kind(root: Path) -> None:
     """koubei's false pages (defaults) on the tuning seeds and anomaly-series, by the detector,
-    severity and role (onset or escalation) of each page's first alert."""
+    severity and role (onset or escalation) of each page's first alert; then, for the defaults
+    and the setting before session 18 on those and the held-out seeds, every page and the
+    ``critical`` alerts alone scored as pages (how right ``critical`` is)."""
     sets = {"tuning seeds 1000-1099": generated(100, 30, seed=TUNING_SEEDS.start)}
     if root.is_dir():
         sets["anomaly-series"] = anomaly_series(root)
@@ -311,6 +322,28 @@ def false_pages_by_kind(root: Path) -> None:
         print(f"{label}: {result.false_pages} false pages")
         for kind, count in result.false_by_kind.most_common():
             print(f"  {kind}: {count}")
+    sets["held-out seeds 20000-20059"] = generated(60, 30, seed=HELD_OUT_SEEDS.start)
+    print("\nevery page / critical alerts alone: caught (by chance), false pages")
+    for name, make in CRITICAL_VARIANTS.items():
+        cells = []
+        for label, items in sets.items():
+            every, critical = (
+                PageScore(chance_shifts=CHANCE_SHIFTS),
+                PageScore(chance_shifts=CHANCE_SHIFTS),
+            )
+            for item in items:
+                index = {ts: i for i, ts in enumerate(item.series.start)}
+                pages = detect_all(make(), item.series)
+                severe = [p for p in pages if p.severity == "critical"]
+                for score, kept in ((every, pages), (critical, severe)):
+                    score.add([index[p.timestamp] for p in kept], item.windows, len(item.series),
+                              item.series.interval_seconds, grace_bins=item.grace_bins)  # fmt: skip
+            e, c = every.summary(), critical.summary()
+            cells.append(
+                f"{label}: {e['caught']} / {e['incidents']} ({e['caught_by_chance']}), "
+                f"{e['false_pages']} / {c['caught']} ({c['caught_by_chance']}), {c['false_pages']}"
+            )
+        print(f"{name}\n  " + "\n  ".join(cells))
 
 
 def main(argv: list[str]) -> int:

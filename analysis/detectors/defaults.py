@@ -16,6 +16,7 @@ from typing import Any
 from koubei.analysis.detectors.base import Detection, Detector, build_detectors
 from koubei.analysis.detectors.paging import PagingPolicy, last_firing
 from koubei.analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.severity import crisis_severity
 from koubei.config import AlertsConfig, DetectorConfig
 
 #: detectors run when the configuration names none: (name, type, options over the class'
@@ -32,7 +33,8 @@ from koubei.config import AlertsConfig, DetectorConfig
 #: the median busiest hour of the last 14 days for the surge, 1× that 5-minute bin for the
 #: jump): a relative rise in the small hours that stays below an ordinary afternoon paged
 #: nobody usefully (nyc_taxi: 11 false pages to 2) and waits until it is that big. The
-#: series' own bar (``return_days``) stays off: see there.
+#: series' own bar (``return_days``) stays off: see there. A jump alone pages a warning, never
+#: critical (``critical_alone``): on the real series most critical false pages were single bins.
 DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     (
         "mention-surge",
@@ -58,6 +60,7 @@ DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "z_sustained": 12.0,
             "peak_ratio": 1.0,
             "warmup": "3d",
+            "critical_alone": False,
         },
     ),
     ("negative-share", "negative_share", {}),
@@ -104,9 +107,18 @@ def detect_all(
     step = timedelta(seconds=series.interval_seconds)
     merged: list[Detection] = []
     ends: list[datetime] = []
+    backed: list[bool] = []  # per merged episode: a view that can be critical alone fired in it
     for det in found:
         end = det.timestamp + step * (int(det.details.get("episode_bins", 1)) + gap)
         head = merged[-1] if merged and det.timestamp <= ends[-1] else None
+        opened_before = head is not None and head.timestamp < det.timestamp
+        if opened_before and det.details.get("corroboration_needed") and backed[-1]:
+            # A single bin inside an episode another view (the hourly surge) opened before it:
+            # that view corroborates it, so its volume counts in full (severity.POINTS). Not
+            # one that opened at the same bin: an hourly sum that one bin carries says no more.
+            details = {k: v for k, v in det.details.items() if k != "corroboration_needed"}
+            det = crisis_severity(dataclasses.replace(det, details=details))
+        alone = not det.details.get("corroboration_needed")
         later_and_stronger = head is not None and (
             det.timestamp > head.timestamp
             and SEVERITY_RANK[det.severity] > SEVERITY_RANK[head.severity]
@@ -118,6 +130,7 @@ def detect_all(
                 dataclasses.replace(det, details={**det.details, "detectors": [det.detector]})
             )
             ends.append(end if head is None else max(ends[-1], end))
+            backed.append(alone if head is None else backed[-1] or alone)
             continue
         names = [*head.details.get("detectors", [head.detector]), det.detector]
         # At one onset the stronger detection leads with its own figures (reason, observed,
@@ -127,6 +140,7 @@ def detect_all(
         details = {**lead.details, "detectors": names, "last_at": last}
         merged[-1] = dataclasses.replace(lead, details=details)
         ends[-1] = max(ends[-1], end)
+        backed[-1] = backed[-1] or alone
     settled = series.settled_until
     return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled)
 

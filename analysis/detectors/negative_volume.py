@@ -16,12 +16,13 @@ The main crisis detector. Fires at bin ``t`` when, with the baseline of
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.base import Detection, Detector, Firing, register
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
 from koubei.analysis.detectors.causal import trailing_min, trailing_sum
 from koubei.analysis.detectors.extremes import return_level, usual_peak
@@ -95,6 +96,12 @@ class NegativeVolume(Detector):
         # an ordinary busy hour (a burst of chatter in the small hours) waits until it does.
         "peak_ratio": 0.0,
         "peak_history": "14d",
+        # Whether this view's excess volume alone can make its alert critical. False for a view
+        # that judges one bin (mention-jump): a 5-minute burst on real series is mostly a
+        # glitch or a bot, so it pages a warning, and is critical only with a negative-share
+        # rise or spread evidence besides (severity.POINTS); a crisis that holds escalates
+        # when the hourly view reaches critical.
+        "critical_alone": True,
     }
     duration_options = BASELINE_DURATIONS | {
         "window",
@@ -176,6 +183,19 @@ class NegativeVolume(Detector):
             min_days=opts["return_min_days"],
         )
         return np.maximum(np.nan_to_num(bar) / opts["z_sustained"], 1.0)
+
+    def emit(
+        self,
+        series: Any,
+        onset: int,
+        firing: Firing,
+        details: dict[str, Any],
+        reason: Callable[[float, float, dict[str, Any]], Reason],
+        context: Mapping[str, Any] | None = None,
+    ) -> Detection:
+        if not self.options["critical_alone"]:  # in details: the integrator scores it again
+            details = {**details, "corroboration_needed": True}
+        return super().emit(series, onset, firing, details, reason, context)
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         # `counts` says whether a plain `timestamp,value` series (any tone) was counted.

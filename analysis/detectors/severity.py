@@ -22,6 +22,13 @@ SEVERITY_THRESHOLDS: tuple[tuple[float, Severity], ...] = ((60.0, "critical"), (
 POINTS = {
     "per_doubling": 15.0,  # excess volume: points per doubling of (observed+1)/(expected+1)
     "volume_max": 60.0,  # ×16 the expected volume is critical on its own
+    # ... except from a view whose alert needs corroboration (``corroboration_needed`` in its
+    # details: mention-jump, one 5-minute bin): its volume counts at most this (×6.3), so it is
+    # critical only with 20 points of other evidence (a negative-share rise, an accelerating
+    # cascade, a high-reach account). On anomaly-series 43 of the 52 critical false pages were
+    # single bins; capped, 11 are left while 9 of 16 incidents keep a critical page
+    # (BENCHMARKS.md, "Spike detection": what critical means).
+    "volume_max_uncorroborated": 40.0,
     "per_share_point": 1.0,  # negative share: points per percentage point of rise
     "share_max": 25.0,
     "cascade_accelerating": 20.0,
@@ -39,11 +46,13 @@ def crisis_score(detection: Detection, context: Mapping[str, Any] | None = None)
 
     ``context`` keys (all optional): ``cascade_accelerating`` (bool), ``max_followers`` (int),
     ``verified_involved`` (bool), ``bridging_involved`` (bool). A detection's own ``details``
-    may carry the same keys (the cascade detector sets them) and ``share_delta``.
+    may carry the same keys (the cascade detector sets them), ``share_delta``, and
+    ``corroboration_needed`` (its volume alone is never critical: ``POINTS``).
     """
     ctx = merge_context(detection.details, context)
     ratio = (max(detection.observed, 0.0) + 1.0) / (max(detection.expected, 0.0) + 1.0)
-    volume = min(POINTS["volume_max"], max(0.0, POINTS["per_doubling"] * math.log2(ratio)))
+    most = POINTS["volume_max_uncorroborated" if ctx.get("corroboration_needed") else "volume_max"]
+    volume = min(most, max(0.0, POINTS["per_doubling"] * math.log2(ratio)))
     share_delta = float(ctx.get("share_delta") or 0.0)
     share = min(POINTS["share_max"], max(0.0, 100.0 * share_delta * POINTS["per_share_point"]))
     spread = 0.0

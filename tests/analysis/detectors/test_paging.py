@@ -148,3 +148,29 @@ def test_a_later_stronger_detection_escalates_at_its_own_time() -> None:
         head = detect_all(detectors, series.head(cut))
         sent = [(d.timestamp, d.severity, d.score, d.reason) for d in head]
         assert sent == [p for p in replay if p[0] < series.start[cut]], cut
+
+
+def test_one_far_out_bin_alone_pages_a_warning_until_something_agrees() -> None:
+    """A single 5-minute bin eight hundred mentions high on a quiet day: mention-jump pages it
+    at once, but as a warning (on the real series most critical false pages were such bins).
+    The same bin with spread evidence, or inside an episode the hourly surge already fired
+    (the escalation test above), is critical; with ``critical_alone: true`` it is so alone."""
+    rng = np.random.default_rng(1)
+    values = rng.poisson(12, 5 * PER_DAY)
+    values[4 * PER_DAY + 120] += 800  # Friday 10:00
+    series = CountSeries.from_values(START, values.tolist())
+    [page] = detect_all(default_detectors(), series)
+    assert (page.timestamp - START, page.detector) == (timedelta(days=4, hours=10), "mention-jump")
+    assert page.observed > 16 * page.expected  # critical by its volume, were it not one bin
+    assert (page.severity, page.details["corroboration_needed"]) == ("warning", True)
+    spread = crisis_severity(page, {"cascade_accelerating": True})
+    assert spread.severity == "critical"
+    assert crisis_severity(page, {"verified_involved": True}).severity == "warning"  # 10 points
+
+    trusting = [
+        d if d.name != "mention-jump" else type(d)(d.name, {**d.options, "critical_alone": True})
+        for d in default_detectors()
+    ]
+    [alone] = detect_all(trusting, series)
+    assert (alone.timestamp, alone.severity) == (page.timestamp, "critical")
+    assert "corroboration_needed" not in alone.details
