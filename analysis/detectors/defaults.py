@@ -33,8 +33,9 @@ from koubei.config import AlertsConfig, DetectorConfig
 #: the median busiest hour of the last 14 days for the surge, 1× that 5-minute bin for the
 #: jump): a relative rise in the small hours that stays below an ordinary afternoon paged
 #: nobody usefully (nyc_taxi: 11 false pages to 2) and waits until it is that big. The
-#: series' own bar (``return_days``) stays off: see there. A jump alone pages a warning, never
-#: critical (``critical_alone``): on the real series most critical false pages were single bins.
+#: series' own bar (``return_days``) stays off: see there. A jump alone pages a warning; it is
+#: critical only with other evidence (``critical_alone``): on the real series most critical
+#: false pages were single bins.
 DEFAULT_DETECTORS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     (
         "mention-surge",

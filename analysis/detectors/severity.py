@@ -25,9 +25,10 @@ POINTS = {
     # ... except from a view whose alert needs corroboration (``corroboration_needed`` in its
     # details: mention-jump, one 5-minute bin): its volume counts at most this (×6.3), so it is
     # critical only with 20 points of other evidence (a negative-share rise, an accelerating
-    # cascade, a high-reach account). On anomaly-series 43 of the 52 critical false pages were
-    # single bins; capped, 11 are left while 9 of 16 incidents keep a critical page
-    # (BENCHMARKS.md, "Spike detection": what critical means).
+    # cascade, a high-reach account), or inside an incident the hourly view opened before it
+    # (``defaults.detect_all``). On anomaly-series 43 of the 52 critical false pages were such
+    # bins; now 11 are left, and 10 of the 16 windows keep a critical alert (BENCHMARKS.md,
+    # "What critical means").
     "volume_max_uncorroborated": 40.0,
     "per_share_point": 1.0,  # negative share: points per percentage point of rise
     "share_max": 25.0,
