@@ -75,14 +75,10 @@ import hashlib
 import math
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import compress
-
-import numpy as np
-import numpy.typing as npt
+from dataclasses import replace
 
 from koubei.pipeline.sentiment import features, opinion
-from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel, scored_units
+from koubei.pipeline.sentiment.model import SentimentModel, scored_units
 
 __all__ = [
     "ADAPTED_MARK",
@@ -126,8 +122,8 @@ SHIFT_STEPS = 60
 SHIFT_BOUND = 50.0
 
 
-#: Units counted at once by ``_Corpus.counts`` (about 200,000 ids).
-_COUNT_BLOCK = 2048
+#: Texts hashed at once for the adapted model's version.
+_HASH_BLOCK = 1024
 
 
 class _Vocabulary(dict[str, int]):
@@ -138,207 +134,35 @@ class _Vocabulary(dict[str, int]):
         return number
 
 
-def _counted(
-    ids: npt.NDArray[np.intc],
-    bounds: npt.NDArray[np.intp],
-    selected: npt.NDArray[np.bool_],
-    size: int,
-) -> npt.NDArray[np.intp]:
-    """How many of the ``selected`` units (unit ``u``: ``ids[bounds[u]:bounds[u + 1]]``) hold
-    each id below ``size``, ``_COUNT_BLOCK`` units at a time: ``np.bincount`` casts what it
-    counts to intp, eight bytes an id (the 1.5 million ids of 7,800 long reviews' whole texts
-    at once: 12 MB more of peak, twice a round)."""
-    counts = np.zeros(size, dtype=np.intp)
-    for low in range(0, len(selected), _COUNT_BLOCK):
-        high = min(low + _COUNT_BLOCK, len(selected))
-        part = ids[bounds[low] : bounds[high]]
-        sizes = bounds[low + 1 : high + 1] - bounds[low:high]
-        counts += np.bincount(part[np.repeat(selected[low:high], sizes)], minlength=size)
-    return counts
-
-
-def _kept(
-    model: SentimentModel,
-    vocabulary: dict[str, int],
-    ids: array[int],
-    starts: list[int],
-    first: list[int],
-) -> npt.NDArray[np.bool_]:
-    """Which features (by id) can change a score or a count: those ``model`` weighs, and those
-    in at least ``MIN_DOCS`` whole texts (a text's first unit, which ``_Corpus.evidence``
-    counts; with fewer, ``_shifted`` never learns a feature whatever the pseudo-labels)."""
-    weighted = np.fromiter(
-        map(model.weights.__contains__, vocabulary), dtype=np.bool_, count=len(vocabulary)
-    )
-    whole = np.zeros(len(starts) - 1, dtype=np.bool_)
-    whole[first[:-1]] = True
-    bounds = np.asarray(starts, dtype=np.intp)
-    documents = _counted(np.frombuffer(ids, dtype=np.intc), bounds, whole, len(vocabulary))
-    return weighted | (documents >= max(MIN_DOCS, 1))
-
-
-def _compacted(
-    kept: npt.NDArray[np.bool_],
-    ids: array[int],
-    starts: list[int],
-    mention_only: dict[int, set[int]],
-) -> tuple[list[int], dict[int, set[int]]]:
-    """``ids`` (shortened in place) without the features not ``kept``, the others renumbered in
-    order, and the units' ``starts`` and ``mention_only`` to match.
-
-    Nothing read afterwards changes, bit for bit: a dropped feature weighs 0.0 in every round
-    (the model has no weight for it and ``_shifted`` never learns it), and ``logits``' sums,
-    which start from 0 and so are never -0.0, are the same floats without their ``+ 0.0``
-    terms; it is in no count of learnt features, and its document counts are never read. A
-    text keeps its ``mention_only`` entry even when none of its ids is kept: whether there is
-    any names the monitored names in the adapted model's version."""
-    renumbered = np.cumsum(kept, dtype=np.intc) - 1
-    renumbered[~kept] = -1
-    bounds = np.asarray(starts, dtype=np.intp)
-    compacted = np.zeros_like(bounds)
-    view = np.frombuffer(ids, dtype=np.intc)
-    written = 0
-    for low in range(0, len(bounds) - 1, _COUNT_BLOCK):
-        high = min(low + _COUNT_BLOCK, len(bounds) - 1)
-        block = renumbered[view[bounds[low] : bounds[high]]]
-        keep = block >= 0
-        before = np.zeros(len(block) + 1, dtype=np.intp)  # kept ids before each position
-        np.cumsum(keep, out=before[1:])
-        compacted[low + 1 : high + 1] = written + before[bounds[low + 1 : high + 1] - bounds[low]]
-        part = block[keep]
-        view[written : written + len(part)] = part  # (never past the ids still to be read)
-        written += len(part)
-    del view  # (an array exporting its buffer cannot be shortened)
-    del ids[written:]
-    mention_only = {
-        t: {int(renumbered[i]) for i in named if kept[i]} for t, named in mention_only.items()
-    }
-    return compacted.tolist(), mention_only
-
-
-@dataclass
-class _Corpus:
-    """The features of the sampled texts, as ids into ``names``: unit ``u``'s are
-    ``ids[starts[u]:starts[u + 1]]``; text ``t``'s units (the text, then its sentences when it
-    is long: ``model.scored_units``) are ``first[t]:first[t + 1]``.
-
-    Kept so that scoring for the pseudo-labels, counting, and scoring with the adapted weights
-    extract each text's features once (extraction is nearly all of scoring's time). The log-odds
-    are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
-    they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
-    numpy does not). The rest runs in numpy (the counts, each round's learning in ``_shifted``,
-    the correction's bisection), with the float64 operations of the Python loops it replaced in
-    their order, so the adapted model is the same, bit for bit: importing numpy costs about
-    0.09 s, and on 10,545 reviews those loops took 0.55 s, the numpy passes 0.03 s
-    (BENCHMARKS.md, "Cost after the saturating correction")."""
-
-    names: list[str]
-    ids: array[int]
-    starts: list[int]
-    first: list[int]
-    #: text → the ids of its features that only its mentions of a monitored name give
-    mention_only: dict[int, set[int]]
-    #: the units that have features and where each starts, for ``np.add.reduceat`` (which gives
-    #: an empty unit its next unit's first value, not nothing)
-    filled: npt.NDArray[np.intp] = field(init=False)
-    filled_starts: npt.NDArray[np.intp] = field(init=False)
-
-    def __post_init__(self) -> None:
-        starts = np.asarray(self.starts, dtype=np.intp)
-        self.filled = np.flatnonzero(starts[1:] > starts[:-1])
-        self.filled_starts = starts[self.filled]
-
-    @classmethod
-    def of(
-        cls, model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
-    ) -> _Corpus:
-        vocabulary = _Vocabulary()
-        ids = array("i")  # 4 bytes an id; about 130 ids a review
-        starts = [0]
-        first = [0]
-        mention_only: dict[int, set[int]] = {}
-        for t, text in enumerate(texts):
-            for unit in scored_units(text):
-                found = features.extract(
-                    unit, model.max_n, model.lexicon, model.social, model.general
-                )
-                # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
-                # in a comprehension took a fifth of the adaptation's time).
-                ids.extend(map(vocabulary.__getitem__, found))
-                starts.append(len(ids))
-                if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
-                    named = monitored.mention_only(unit) & found
-                    if named:
-                        mention_only[t] = {vocabulary[f] for f in named}
-            first.append(len(starts) - 1)
-        # Only the names of the features that can matter are kept, and only their ids: the
-        # look-up table was a third of the memory adapting takes, and of 210,705 features of
-        # 7,800 long reviews 149,060 are in no weight of the model and in fewer than MIN_DOCS
-        # texts, so they can never be learnt (``_shifted``) and only add 0.0 to a sum
-        # (``_compacted``). Past this point ids are all that is read.
-        kept = _kept(model, vocabulary, ids, starts, first)
-        names = list(compress(vocabulary, kept.tolist()))
-        del vocabulary  # (its table, the ids' ints and the dropped features' names)
-        starts, mention_only = _compacted(kept, ids, starts, mention_only)
-        return cls(names, ids, starts, first, mention_only)
-
-    def evidence(self) -> tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]]:
-        """The ids every text counts for when adapting, one text after the other, and how many
-        each has: its whole text's (its first unit's; distinct, as features are a set), less
-        those only its mentions of a monitored name give (the corpus' mood about 蒙牛 says
-        nothing about 蒙; the texts where a character is in an ordinary word still teach it)."""
-        starts = np.asarray(self.starts, dtype=np.intp)
-        sizes = starts[1:] - starts[:-1]  # every unit's
-        whole = np.asarray(self.first[:-1], dtype=np.intp)
-        in_whole = np.zeros(len(sizes), dtype=np.bool_)
-        in_whole[whole] = True
-        # a flag an id rather than its position (a byte, not eight: the memory adapting takes)
-        ids = np.frombuffer(self.ids, dtype=np.intc)[np.repeat(in_whole, sizes)]
-        lengths = sizes[whole]
-        if not self.mention_only:
-            return ids, lengths
-        offsets = np.cumsum(lengths) - lengths  # where each text's ids start in ``ids``
-        keep = np.ones(len(ids), dtype=np.bool_)
-        for t, named in self.mention_only.items():
-            part = slice(offsets[t], offsets[t] + lengths[t])
-            keep[part] = ~np.isin(ids[part], list(named))
-            lengths[t] = np.count_nonzero(keep[part])
-        return ids[keep], lengths
-
-    def logits(self, weights: list[float], bias: float) -> list[float]:
-        """Every unit's log-odds under ``weights`` (by feature id). The sum runs in the order
-        the features were found, as ``SentimentModel.logit``'s does: the same float, bit for bit."""
-        get, ids, starts = weights.__getitem__, self.ids, self.starts
-        return [
-            bias + sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)
-        ]
-
-    def counts(self, changed: npt.ArrayLike) -> list[int]:
-        """Every unit's number of ``changed`` features (ids are distinct within a unit)."""
-        mask = np.zeros(len(self.names), dtype=np.bool_)
-        mask[np.asarray(changed, dtype=np.intp)] = True
-        flags = mask[np.frombuffer(self.ids, dtype=np.intc)]
-        counts = np.zeros(len(self.starts) - 1, dtype=np.int64)
-        # A block of units at a time: reduceat casts what it sums to int64, eight bytes an id
-        # (all 2.5 million ids of 12,000 reviews at once raised adapting's peak by 20 MB).
-        filled, at = self.filled, self.filled_starts
-        for low in range(0, len(filled), _COUNT_BLOCK):
-            high = min(low + _COUNT_BLOCK, len(filled))
-            end = at[high] if high < len(filled) else len(flags)  # (empty units between)
-            block = flags[at[low] : end]
-            counts[filled[low:high]] = np.add.reduceat(
-                block, at[low:high] - at[low], dtype=np.int64
-            )
-        return counts.tolist()
-
-    def probabilities(
-        self, model: SentimentModel, logits: list[float], counts: list[int]
-    ) -> list[float]:
-        """Every text's ``probability_aggregated`` under ``model``, from its units' ``logits``
-        and ``counts`` of ``model.adapted`` features (``SentimentModel.calibrated``)."""
-        units = list(map(model.calibrated, logits, counts))
-        first = self.first
-        return [model.combine(units[first[t] : first[t + 1]]) for t in range(len(first) - 1)]
+def _features(
+    model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
+) -> tuple[list[str], array[int], array[int], list[int], dict[int, set[int]]]:
+    """Every feature of ``texts`` (the model's own first, in its order, so that their names are
+    the model's strings, not copies), each unit's as ids into them, where each unit starts,
+    each text's first unit, and the ids only a text's mentions of a ``monitored`` name give
+    (``adaptation_counts.Corpus``). One extraction a unit: nearly all of adapting's time."""
+    vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
+    ids = array("i")  # 4 bytes an id; about 130 ids a review
+    # (an array, not a list: its ints would pin the pools of the vocabulary's ints)
+    starts = array("q", [0])
+    first = [0]
+    mention_only: dict[int, set[int]] = {}
+    for t, text in enumerate(texts):
+        for unit in scored_units(text):
+            found = features.extract(unit, model.max_n, model.lexicon, model.social, model.general)
+            # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
+            # in a comprehension took a fifth of the adaptation's time).
+            ids.extend(map(vocabulary.__getitem__, found))
+            starts.append(len(ids))
+            if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
+                named = monitored.mention_only(unit) & found
+                if named:
+                    mention_only[t] = {vocabulary[f] for f in named}
+        first.append(len(starts) - 1)
+    # Only the names are kept: the look-up table (its table and its ints) was a third of
+    # the memory adapting takes, and past this point ids are all that is read. numpy is
+    # imported after this (``adaptation_counts``), into the memory it frees.
+    return list(vocabulary), ids, starts, first, mention_only
 
 
 def _sample(count: int) -> list[int]:
@@ -349,7 +173,7 @@ def _sample(count: int) -> list[int]:
     return [int(i * step) for i in range(MAX_TEXTS)]
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     """The ``q`` quantile, interpolated linearly between the closest ranks (numpy's default)."""
     ranked = sorted(values)
     position = q * (len(ranked) - 1)
@@ -363,71 +187,6 @@ def _quantile(values: list[float], q: float) -> float:
 ADAPTED_MARK = "+adapted-"
 
 
-def _correction(
-    model: SentimentModel, corpus: _Corpus, logits: list[float], counts: list[int], share: float
-) -> tuple[float, float]:
-    """Step 3's ``(shift, K)``: the texts' ``SATURATION_QUANTILE`` quantile ``K`` of adapted
-    features, and the ``shift`` for which ``a * logit + b - shift * min(1, k / K) >= 0`` on
-    the positive ``share`` of the texts (as a whole), by bisection (that share falls as
-    ``shift`` grows). No shift when the share is 0 or 1 or no text has an adapted feature."""
-    whole = corpus.first[:-1]
-    k = [counts[u] for u in whole]
-    saturation = max(1.0, _quantile([float(n) for n in k], SATURATION_QUANTILE))
-    if not 0 < share < 1 or not any(k):
-        return 0.0, saturation
-    a, b = model.platt
-    # The same float64 operations, in the same order, as ``a * logit + b`` and
-    # ``z - shift * min(1, k / K)`` in Python (``SentimentModel.calibrated``): the same shift.
-    calibrated = a * np.array([logits[u] for u in whole]) + b
-    fraction = np.minimum(1.0, np.array(k, dtype=np.float64) / saturation)
-    low, high = -SHIFT_BOUND, SHIFT_BOUND
-    for _ in range(SHIFT_STEPS):
-        middle = (low + high) / 2
-        above = int(np.count_nonzero(calibrated - middle * fraction >= 0))
-        if above / len(whole) > share:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2, saturation
-
-
-def _shifted(
-    evidence: tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]],
-    base: npt.NDArray[np.float64],
-    calls: list[float],
-    frozen: npt.NDArray[np.bool_],
-    held: set[int],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], int]:
-    """The weights by id with each feature's corpus log ratio among the texts ``calls`` makes
-    confident (counted on their ``_Corpus.evidence``) added to ``base`` (the unadapted
-    weights), the ids changed, and how many texts were pseudo-labelled. A feature ``frozen``
-    marks that would have changed keeps its weight and is added to ``held``.
-
-    In numpy, with the float64 operations of the loop over features it replaced, in the same
-    order: the same weights, bit for bit (the logs are still ``math.log``'s)."""
-    ids, lengths = evidence
-    sure = np.asarray(calls, dtype=np.float64)
-    on_pos = sure >= CONFIDENT
-    on_neg = sure <= 1 - CONFIDENT
-    # documents of each feature among the pseudo-positives and the pseudo-negatives
-    bounds = np.zeros(len(lengths) + 1, dtype=np.intp)
-    np.cumsum(lengths, out=bounds[1:])
-    dp = _counted(ids, bounds, on_pos, len(base))
-    dn = _counted(ids, bounds, on_neg, len(base))
-    n_pos, n_neg = int(np.count_nonzero(on_pos)), int(np.count_nonzero(on_neg))
-    # log((dp + 0.5) / (n_pos + 1)) - log((dn + 0.5) / (n_neg + 1)), with the logs of the
-    # counts looked up (math.log's, not numpy's, whose last bit may differ)
-    log_half = np.array([math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)])
-    sides = math.log(n_neg + 1) - math.log(n_pos + 1)
-    scale = STRENGTH * BAYES_SCALE
-    learnt = dp + dn >= max(MIN_DOCS, 1)  # (a feature no confident text has is not learnt)
-    held.update(np.flatnonzero(learnt & frozen).tolist())
-    changed = np.flatnonzero(learnt & ~frozen)
-    by_id = base.copy()
-    by_id[changed] += scale * (log_half[dp[changed]] - log_half[dn[changed]] + sides)
-    return by_id, changed, n_pos + n_neg
-
-
 def _adapted(
     model: SentimentModel, usable: list[str], monitored: Sequence[str]
 ) -> tuple[SentimentModel, list[float] | None]:
@@ -439,12 +198,18 @@ def _adapted(
     positions = _sample(len(usable))
     sample = [usable[i] for i in positions]
     names = features.MonitoredNames(monitored)
-    corpus = _Corpus.of(model, sample, names)
+    found = _features(model, sample, names)
+    # numpy only now, into the memory the vocabulary's look-up table freed (adaptation_counts)
+    import numpy as np
+
+    from koubei.pipeline.sentiment.adaptation_counts import Corpus, shift_and_saturation, shifted
+
+    corpus = Corpus.of(model, *found)
+    del found
     get = model.weights.get
     base = [get(f, 0.0) for f in corpus.names]
     frozen = np.zeros(len(corpus.names), dtype=np.bool_)
     frozen[[i for i, f in enumerate(corpus.names) if names.is_name_feature(f)]] = True
-    evidence = corpus.evidence()
     base_by_id = np.array(base)
     held: set[int] = set()
     # ``model``'s own calls; it is never an adapted one (``adapt_and_score`` refuses it), so
@@ -454,7 +219,7 @@ def _adapted(
     del no_adapted
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
     for _round in range(ROUNDS):
-        by_id, changed, pseudo = _shifted(evidence, base_by_id, calls, frozen, held)
+        by_id, changed, pseudo = shifted(corpus, base_by_id, calls, frozen, held)
         # The round's weights as a list for ``logits``: the unadapted ones, the changed replaced
         # (new floats for the changed only; all 190,000 anew each round grew the memory by 6 MB)
         round_weights = list(base)
@@ -463,37 +228,47 @@ def _adapted(
         logits = corpus.logits(round_weights, model.bias)
         del round_weights
         counts = corpus.counts(changed)
-        shift, saturation = _correction(model, corpus, logits, counts, positive_share)
+        shift, saturation = shift_and_saturation(model, corpus, logits, counts, positive_share)
         # a round's model differs from ``model`` by its correction alone until the last round:
         # only its calls are needed (the weights are ``by_id``, by feature id)
         step = replace(model, adapted_shift=shift, adapted_saturation=saturation)
         calls = corpus.probabilities(step, logits, counts)
     learnt = [corpus.names[i] for i in changed.tolist()]
+    learnt_weights = by_id[changed].tolist()
+    held_features = sorted(corpus.names[i] for i in held)
+    mentioned = bool(corpus.mention_only)
+    # The corpus is read no more (its ids were 10 MB of 7,800 long reviews): freed before the
+    # adapted weights and the version's hash are built, which would otherwise add to its peak.
+    del corpus, logits, by_id, changed, counts, base, base_by_id, frozen
     weights = dict(model.weights)
-    weights.update(zip(learnt, by_id[changed].tolist(), strict=True))
+    weights.update(zip(learnt, learnt_weights, strict=True))
     adapted_features = frozenset(learnt)
-    del by_id, changed, counts, evidence, learnt
+    del learnt, learnt_weights
     # The version names what the weights came from: the texts and, when the monitored names
     # changed what they teach (a text mentions one, or a feature of one was held), the names:
     # the same texts adapted with and without them are two models. Names the texts never
     # touch change nothing, nor the version (the shipped brands on a file that names none).
-    held_features = sorted(corpus.names[i] for i in held)
-    touched = names.names if held or corpus.mention_only else []
-    source = "\n".join(usable) + "".join(f"\n\x00monitored {n}" for n in touched)
+    touched = names.names if held or mentioned else []
+    # (hashed a block of texts at a time: the texts joined and encoded at once were three
+    # copies of them, 7 MB of peak for 7,800 long reviews; the same bytes, the same digest)
+    digest = hashlib.sha1()
+    for low in range(0, len(usable), _HASH_BLOCK):
+        block = "\n".join(usable[low : low + _HASH_BLOCK])
+        digest.update((f"\n{block}" if low else block).encode("utf-8"))
+    digest.update("".join(f"\n\x00monitored {n}" for n in touched).encode("utf-8"))
     # And the correction (a model adapted by the constant correction this replaced, on the same
     # texts, scored differently under the same version otherwise). The shift to 9 significant
     # digits: its last ones follow the order a set of features is summed in, which the string
     # hash seed sets, and one file must give one version in every process (score and adapt).
     correction = f"\n\x00saturating {SATURATION_QUANTILE} {shift:.9g} {saturation!r}\n"
-    source += correction + "\n".join(sorted(adapted_features))
-    digest = hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+    digest.update((correction + "\n".join(sorted(adapted_features))).encode("utf-8"))
     adapted = replace(
         model,
         weights=weights,
         adapted=adapted_features,
         adapted_shift=shift,
         adapted_saturation=saturation,
-        version=f"{model.version}{ADAPTED_MARK}{digest}",
+        version=f"{model.version}{ADAPTED_MARK}{digest.hexdigest()[:8]}",
         meta={
             **model.meta,
             "adapted_on": len(sample),
@@ -507,7 +282,6 @@ def _adapted(
         return adapted, kept
     # A sampled corpus: the texts adapted on are scored from their kept features, the rest
     # afresh by the adapted model (as ``score`` would score them).
-    del corpus, logits
     probabilities: list[float | None] = [None] * len(usable)
     for position, p in zip(positions, kept, strict=True):
         probabilities[position] = p
