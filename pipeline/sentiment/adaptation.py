@@ -136,16 +136,16 @@ class _Vocabulary(dict[str, int]):
 
 def _features(
     model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
-) -> tuple[list[str], array[int], array[int], list[int], dict[int, set[int]]]:
+) -> tuple[list[str], array[int], array[int], array[int], dict[int, set[int]]]:
     """Every feature of ``texts`` (the model's own first, in its order, so that their names are
     the model's strings, not copies), each unit's as ids into them, where each unit starts,
     each text's first unit, and the ids only a text's mentions of a ``monitored`` name give
     (``adaptation_counts.Corpus``). One extraction a unit: nearly all of adapting's time."""
     vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
     ids = array("i")  # 4 bytes an id; about 130 ids a review
-    # (an array, not a list: its ints would pin the pools of the vocabulary's ints)
+    # (arrays, not lists: their ints would pin the pools of the vocabulary's ints)
     starts = array("q", [0])
-    first = [0]
+    first = array("q", [0])
     mention_only: dict[int, set[int]] = {}
     for t, text in enumerate(texts):
         for unit in scored_units(text):
