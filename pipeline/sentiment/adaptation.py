@@ -33,6 +33,10 @@ corpus, :func:`adapt` learns its vocabulary from the model's own confident calls
 ``adapt_and_score`` does this and scores the texts with one feature extraction per text: the
 features found while scoring for the pseudo-labels are kept (as ids into a vocabulary of the
 corpus) and give the counts and the adapted scores, so adapting costs little more than scoring.
+Once they are all read, the features that can never change a score (no weight in the model, in
+fewer than ``MIN_DOCS`` texts: most of a corpus' features) are dropped, and only then is numpy
+imported (``adaptation_counts``, which holds the counts and sums in numpy): that is what bounds
+the memory adapting takes.
 
 Steps 1-3 run ``ROUNDS`` times; a later round takes its pseudo-labels from the round before's
 adapted model, its log ratios still going on the unadapted weights.
@@ -103,10 +107,12 @@ MIN_TEXTS = 200
 #: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
 STRENGTH = 1.0
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
-#: while adapting (12,000 reviews: 2.5 million ids and 190,000 distinct features; ``score`` on
-#: 10,545 reviews peaks near 96 MB of RSS, 11 of them numpy's import, against 36 MB scoring
-#: without adapting), so this cap bounds memory for any file. Every leave-one-category-out fold
-#: measured had at most 10,000 texts.
+#: while adapting (12,000 reviews of every length: 1.6 million ids and 135,000 distinct features
+#: while they are read, 1.5 million and 53,000 kept after; ``score`` on them peaks near 91 MB of
+#: RSS against 40 MB scoring without adapting, on 7,800 reviews of at least 60 characters near
+#: 104 MB: BENCHMARKS.md, "Peak memory of adapting"), so this cap bounds memory for any count of
+#: texts; longer texts still take more. Every leave-one-category-out fold measured had at most
+#: 10,000 texts.
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
