@@ -151,10 +151,12 @@ def _features(
     one's length. One extraction a unit: nearly all of adapting's time."""
     vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
     ids = array("i")  # 4 bytes an id; about 130 ids a review
-    # (arrays, not lists: their ints would pin the pools of the vocabulary's ints)
+    # (arrays, not lists: ints kept from the pass would pin the pools of the vocabulary's ints,
+    # which numpy's import then fills once they are freed: 10 MB of peak on 7,800 long reviews)
     starts = array("q", [0])
     first = array("q", [0])
-    mention_only: dict[int, set[int]] = {}
+    # (text, id) of every id only a text's mentions of a monitored name give, as arrays too
+    named_texts, named_ids = array("q"), array("i")
     for t, text in enumerate(texts):
         for unit in scored_units(text):
             found = features.extract(unit, model.max_n, model.lexicon, model.social, model.general)
@@ -164,8 +166,9 @@ def _features(
             starts.append(len(ids))
             if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
                 named = monitored.mention_only(unit) & found
-                if named:
-                    mention_only[t] = {vocabulary[f] for f in named}
+                for f in named:
+                    named_texts.append(t)
+                    named_ids.append(vocabulary[f])
         first.append(len(starts) - 1)
     # Past this point ids are all that is read, and the look-up table is freed: its table, its
     # ints and the names of the features it met (7,800 reviews of at least 60 characters:
@@ -176,6 +179,9 @@ def _features(
     lengths = array("i", map(len, new))
     joined = "".join(new)
     del new
+    mention_only: dict[int, set[int]] = {}
+    for t, i in zip(named_texts, named_ids, strict=True):
+        mention_only.setdefault(t, set()).add(i)
     return joined, lengths, ids, starts, first, mention_only
 
 

@@ -1,10 +1,11 @@
 """What adaptation (``adaptation.py``) computes over a corpus' feature ids, in numpy.
 
-A module of its own so that numpy is imported only once the corpus' vocabulary is freed
-(``adaptation._features``): importing it takes about 20 MB of RSS in a bare interpreter, 9 of
-them its libraries' pages; after the look-up table (7.6 MB for 7,800 long reviews) and its ints
-are freed it added 14 MB there instead of adding all 20 to the peak of the corpus pass
-(BENCHMARKS.md, "Peak memory of adapting").
+A module of its own so that numpy is imported only once the corpus pass
+(``adaptation._features``) has freed its look-up table and the names of the features it met:
+importing numpy takes about 20 MB of RSS in a bare interpreter, 9 of them its libraries' pages,
+and imported before the pass it added them to the pass' own peak (7,800 reviews of at least 60
+characters: the table 7.6 MB, its ints 6.8 MB, 162,184 names not in the model 13 MB).
+BENCHMARKS.md, "Peak memory of adapting (session 18)".
 """
 
 from __future__ import annotations
@@ -120,11 +121,11 @@ class Corpus:
     0.09 s, and on 10,545 reviews those loops took 0.55 s, the numpy passes 0.03 s
     (BENCHMARKS.md, "Cost after the saturating correction").
 
-    Memory: the ids are the bulk (2.6 million of 7,800 reviews of at least 60 characters, 10 MB,
-    after ``of`` dropped the 300,000 of features no score can use), and nothing copies them:
-    ``documents`` and ``counts`` read them in place, ``COUNT_BLOCK`` units at a time. With the
-    vocabulary's look-up table (gone before numpy is imported) they set the peak of ``score``
-    (BENCHMARKS.md, "Peak memory of adapting")."""
+    Memory: the ids are the bulk (7,800 reviews of at least 60 characters: 2.6 million, 10 MB,
+    once ``of`` has dropped the 300,000 of features no score can use), and nothing copies them:
+    ``documents`` and ``counts`` read them in place, ``COUNT_BLOCK`` units at a time. The peak
+    of ``score`` is the corpus pass' (ids and look-up table), then numpy's import and ``of``
+    (BENCHMARKS.md, "Peak memory of adapting (session 18)")."""
 
     names: list[str]
     ids: array[int]
