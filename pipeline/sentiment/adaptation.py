@@ -108,12 +108,12 @@ MIN_TEXTS = 200
 #: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
 STRENGTH = 1.0
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
-#: while adapting (12,000 reviews of every length: 1.6 million ids and 135,000 distinct features
-#: while they are read, 1.5 million and 53,000 kept after; ``score`` on them peaks near 91 MB of
-#: RSS against 40 MB scoring without adapting, on 7,800 reviews of at least 60 characters near
-#: 104 MB: BENCHMARKS.md, "Peak memory of adapting"), so this cap bounds memory for any count of
-#: texts; longer texts still take more. Every leave-one-category-out fold measured had at most
-#: 10,000 texts.
+#: while adapting (12,000 reviews of every length: 1.6 million ids and 85,000 features the model
+#: has no weight for while they are read, 1.46 million ids and 2,800 of those features kept
+#: after), so this cap bounds memory for any count of texts; longer texts take more. Peak RSS of
+#: ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 84 MB on those 12,000,
+#: 96 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with ``--no-adapt``. Every
+#: leave-one-category-out fold measured had at most 10,000 texts.
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
