@@ -33,6 +33,12 @@ in one process on ``--texts=N`` held-out texts (default all; best of ``--repeats
 then start-up included and peak RSS of ``score`` and ``score --no-adapt`` on all held-out texts
 against a stock snownlp script (about 3 minutes, most of it stock; ``--quick``: 1,000 texts).
 
+``--memory`` measures the peak RSS of ``score`` adapting against ``--no-adapt`` (fresh
+interpreters, ``VmHWM``) on two files drawn from the labelled CSV shuffled with
+``random.Random(7)``: the first ``LONG_TEXTS`` reviews of at least ``LONG_CHARS`` characters
+(the size and length of a hotel-review set: adapting's memory grows with a file's length), and
+the first ``MAX_TEXTS`` reviews of every length (about a minute).
+
 ``--lexicon`` measures what the lexicon features add: leave-one-category-out over all nine
 categories (every row of the left-out category) and in-domain held-out accuracy, trained with
 and without them on the same folds (two processes, one per variant; about 4 minutes).
@@ -55,6 +61,7 @@ from bench.sentiment_general import (
     loco_all,
     print_loco,
     print_social,
+    score_peaks,
     social_table,
     startup_runs,
     startup_speed,
@@ -335,6 +342,35 @@ def run_adapt_cost(held: list[str], n: int, repeats: int) -> None:
     )
 
 
+#: The long file of ``--memory``: this many reviews of at least ``LONG_CHARS`` characters.
+LONG_TEXTS = 7_800
+LONG_CHARS = 60
+
+
+def run_memory() -> None:
+    """Peak RSS of ``score`` adapting against ``--no-adapt`` on a long and a mixed file."""
+    from koubei.pipeline.sentiment.adaptation import MAX_TEXTS
+
+    texts = [r.text.replace("\n", " ") for r in training.load_labelled(paths.reviews_csv())]
+    random.Random(7).shuffle(texts)
+    files = {
+        f"{LONG_TEXTS:,} reviews of at least {LONG_CHARS} characters": [
+            t for t in texts if len(t) >= LONG_CHARS
+        ][:LONG_TEXTS],
+        f"{MAX_TEXTS:,} reviews of every length": texts[:MAX_TEXTS],
+    }
+    print("peak RSS of `koubei sentiment score FILE` (fresh interpreters, VmHWM)")
+    print("| file | mean characters | adapting | --no-adapt | adapting / --no-adapt |")
+    print("|---|---|---|---|---|")
+    for name, chosen in files.items():
+        adapting, plain = score_peaks(chosen)
+        mean = sum(map(len, chosen)) / len(chosen)
+        print(
+            f"| {name} | {mean:.0f} | {adapting:.1f} MB | {plain:.1f} MB "
+            f"| {adapting / plain:.2f}× |"
+        )
+
+
 def lexicon_variant(lexicon: bool) -> dict[str, float]:
     """Mean leave-one-category-out accuracy (all nine, all rows) and in-domain accuracy."""
     rows = training.load_labelled(paths.reviews_csv())
@@ -377,6 +413,9 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     if "--lexicon" in argv:
         run_lexicon_ablation()
+        return 0
+    if "--memory" in argv:
+        run_memory()
         return 0
     if "--adapt-cost" in argv:
         rows = training.load_labelled(paths.reviews_csv())

@@ -182,19 +182,15 @@ _KOUBEI_CLI = (
 )
 
 
-def startup_runs(texts: list[str]) -> list[tuple[float, float]]:
-    """Seconds and peak RSS (MB) of ``koubei sentiment score FILE`` (which adapts to the file),
-    of the same with ``--no-adapt``, and of a stock snownlp script on the same file, each a
-    fresh interpreter (start-up, imports and model loads included)."""
+def _score_runs(texts: list[str], variants: list[list[str]]) -> list[tuple[float, float]]:
+    """Seconds and peak RSS (MB) of each of ``variants`` (an argv, ``{file}`` for the file) on
+    a file of ``texts``, each a fresh interpreter."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "texts.txt"
         path.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
         runs = []
-        for argv in (
-            [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score", str(path)],
-            [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score", "--no-adapt", str(path)],
-            [sys.executable, "-c", _STOCK_CLI, str(path)],
-        ):
+        for variant in variants:
+            argv = [str(path) if a == "{file}" else a for a in variant]
             start = time.perf_counter()
             out = subprocess.run(argv, capture_output=True, text=True, check=True)
             seconds = time.perf_counter() - start
@@ -203,6 +199,32 @@ def startup_runs(texts: list[str]) -> list[tuple[float, float]]:
             assert peak, out.stderr[-500:]
             runs.append((seconds, int(peak.group(1)) / 1024))
     return runs
+
+
+_SCORE = [sys.executable, "-c", _KOUBEI_CLI, "sentiment", "score"]
+
+
+def startup_runs(texts: list[str]) -> list[tuple[float, float]]:
+    """Seconds and peak RSS (MB) of ``koubei sentiment score FILE`` (which adapts to the file),
+    of the same with ``--no-adapt``, and of a stock snownlp script on the same file, each a
+    fresh interpreter (start-up, imports and model loads included)."""
+    return _score_runs(
+        texts,
+        [
+            [*_SCORE, "{file}"],
+            [*_SCORE, "--no-adapt", "{file}"],
+            [sys.executable, "-c", _STOCK_CLI, "{file}"],
+        ],
+    )
+
+
+def score_peaks(texts: list[str]) -> tuple[float, float]:
+    """Peak RSS (MB) of ``koubei sentiment score FILE`` adapting and with ``--no-adapt`` on a
+    file of ``texts``, fresh interpreters."""
+    (_, adapting), (_, plain) = _score_runs(
+        texts, [[*_SCORE, "{file}"], [*_SCORE, "--no-adapt", "{file}"]]
+    )
+    return adapting, plain
 
 
 def startup_speed(texts: list[str]) -> tuple[float, float, float]:

@@ -33,6 +33,10 @@ corpus, :func:`adapt` learns its vocabulary from the model's own confident calls
 ``adapt_and_score`` does this and scores the texts with one feature extraction per text: the
 features found while scoring for the pseudo-labels are kept (as ids into a vocabulary of the
 corpus) and give the counts and the adapted scores, so adapting costs little more than scoring.
+Once they are all read, the features that can never change a score (no weight in the model, in
+fewer than ``MIN_DOCS`` texts: most of a corpus' features) are dropped, and only then is numpy
+imported (``adaptation_counts``, which holds the counts and sums in numpy): that is what bounds
+the memory adapting takes.
 
 Steps 1-3 run ``ROUNDS`` times; a later round takes its pseudo-labels from the round before's
 adapted model, its log ratios still going on the unadapted weights.
@@ -75,13 +79,11 @@ import hashlib
 import math
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-
-import numpy as np
-import numpy.typing as npt
+from dataclasses import replace
+from itertools import islice
 
 from koubei.pipeline.sentiment import features, opinion
-from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel, scored_units
+from koubei.pipeline.sentiment.model import SentimentModel, scored_units
 
 __all__ = [
     "ADAPTED_MARK",
@@ -106,10 +108,12 @@ MIN_TEXTS = 200
 #: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
 STRENGTH = 1.0
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
-#: while adapting (12,000 reviews: 2.5 million ids and 190,000 distinct features; ``score`` on
-#: 10,545 reviews peaks near 96 MB of RSS, 11 of them numpy's import, against 36 MB scoring
-#: without adapting), so this cap bounds memory for any file. Every leave-one-category-out fold
-#: measured had at most 10,000 texts.
+#: while adapting (12,000 reviews of every length: 1.6 million ids and 85,000 features the model
+#: has no weight for while they are read, 1.46 million ids and 2,800 of those features kept
+#: after), so this cap bounds memory for any count of texts; longer texts take more. Peak RSS of
+#: ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 84 MB on those 12,000,
+#: 96 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with ``--no-adapt``. Every
+#: leave-one-category-out fold measured had at most 10,000 texts.
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
@@ -125,8 +129,8 @@ SHIFT_STEPS = 60
 SHIFT_BOUND = 50.0
 
 
-#: Units counted at once by ``_Corpus.counts`` (about 200,000 ids).
-_COUNT_BLOCK = 2048
+#: Texts hashed at once for the adapted model's version.
+_HASH_BLOCK = 1024
 
 
 class _Vocabulary(dict[str, int]):
@@ -137,122 +141,48 @@ class _Vocabulary(dict[str, int]):
         return number
 
 
-@dataclass
-class _Corpus:
-    """The features of the sampled texts, as ids into ``names``: unit ``u``'s are
-    ``ids[starts[u]:starts[u + 1]]``; text ``t``'s units (the text, then its sentences when it
-    is long: ``model.scored_units``) are ``first[t]:first[t + 1]``.
-
-    Kept so that scoring for the pseudo-labels, counting, and scoring with the adapted weights
-    extract each text's features once (extraction is nearly all of scoring's time). The log-odds
-    are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
-    they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
-    numpy does not). The rest runs in numpy (the counts, each round's learning in ``_shifted``,
-    the correction's bisection), with the float64 operations of the Python loops it replaced in
-    their order, so the adapted model is the same, bit for bit: importing numpy costs about
-    0.09 s, and on 10,545 reviews those loops took 0.55 s, the numpy passes 0.03 s
-    (BENCHMARKS.md, "Cost after the saturating correction")."""
-
-    names: list[str]
-    ids: array[int]
-    starts: list[int]
-    first: list[int]
-    #: text → the ids of its features that only its mentions of a monitored name give
-    mention_only: dict[int, set[int]]
-    #: the units that have features and where each starts, for ``np.add.reduceat`` (which gives
-    #: an empty unit its next unit's first value, not nothing)
-    filled: npt.NDArray[np.intp] = field(init=False)
-    filled_starts: npt.NDArray[np.intp] = field(init=False)
-
-    def __post_init__(self) -> None:
-        starts = np.asarray(self.starts, dtype=np.intp)
-        self.filled = np.flatnonzero(starts[1:] > starts[:-1])
-        self.filled_starts = starts[self.filled]
-
-    @classmethod
-    def of(
-        cls, model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
-    ) -> _Corpus:
-        vocabulary = _Vocabulary()
-        ids = array("i")  # 4 bytes an id; about 130 ids a review
-        starts = [0]
-        first = [0]
-        mention_only: dict[int, set[int]] = {}
-        for t, text in enumerate(texts):
-            for unit in scored_units(text):
-                found = features.extract(
-                    unit, model.max_n, model.lexicon, model.social, model.general
-                )
-                # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
-                # in a comprehension took a fifth of the adaptation's time).
-                ids.extend(map(vocabulary.__getitem__, found))
-                starts.append(len(ids))
-                if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
-                    named = monitored.mention_only(unit) & found
-                    if named:
-                        mention_only[t] = {vocabulary[f] for f in named}
-            first.append(len(starts) - 1)
-        # Only the names are kept: the look-up table was a third of the memory adapting takes
-        # (190,000 features for 12,000 reviews), and past this point ids are all that is read.
-        return cls(list(vocabulary), ids, starts, first, mention_only)
-
-    def evidence(self) -> tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]]:
-        """The ids every text counts for when adapting, one text after the other, and how many
-        each has: its whole text's (its first unit's; distinct, as features are a set), less
-        those only its mentions of a monitored name give (the corpus' mood about 蒙牛 says
-        nothing about 蒙; the texts where a character is in an ordinary word still teach it)."""
-        starts = np.asarray(self.starts, dtype=np.intp)
-        sizes = starts[1:] - starts[:-1]  # every unit's
-        whole = np.asarray(self.first[:-1], dtype=np.intp)
-        in_whole = np.zeros(len(sizes), dtype=np.bool_)
-        in_whole[whole] = True
-        # a flag an id rather than its position (a byte, not eight: the memory adapting takes)
-        ids = np.frombuffer(self.ids, dtype=np.intc)[np.repeat(in_whole, sizes)]
-        lengths = sizes[whole]
-        if not self.mention_only:
-            return ids, lengths
-        offsets = np.cumsum(lengths) - lengths  # where each text's ids start in ``ids``
-        keep = np.ones(len(ids), dtype=np.bool_)
-        for t, named in self.mention_only.items():
-            part = slice(offsets[t], offsets[t] + lengths[t])
-            keep[part] = ~np.isin(ids[part], list(named))
-            lengths[t] = np.count_nonzero(keep[part])
-        return ids[keep], lengths
-
-    def logits(self, weights: list[float], bias: float) -> list[float]:
-        """Every unit's log-odds under ``weights`` (by feature id). The sum runs in the order
-        the features were found, as ``SentimentModel.logit``'s does: the same float, bit for bit."""
-        get, ids, starts = weights.__getitem__, self.ids, self.starts
-        return [
-            bias + sum(map(get, ids[starts[u] : starts[u + 1]])) for u in range(len(starts) - 1)
-        ]
-
-    def counts(self, changed: npt.ArrayLike) -> list[int]:
-        """Every unit's number of ``changed`` features (ids are distinct within a unit)."""
-        mask = np.zeros(len(self.names), dtype=np.bool_)
-        mask[np.asarray(changed, dtype=np.intp)] = True
-        flags = mask[np.frombuffer(self.ids, dtype=np.intc)]
-        counts = np.zeros(len(self.starts) - 1, dtype=np.int64)
-        # A block of units at a time: reduceat casts what it sums to int64, eight bytes an id
-        # (all 2.5 million ids of 12,000 reviews at once raised adapting's peak by 20 MB).
-        filled, at = self.filled, self.filled_starts
-        for low in range(0, len(filled), _COUNT_BLOCK):
-            high = min(low + _COUNT_BLOCK, len(filled))
-            end = at[high] if high < len(filled) else len(flags)  # (empty units between)
-            block = flags[at[low] : end]
-            counts[filled[low:high]] = np.add.reduceat(
-                block, at[low:high] - at[low], dtype=np.int64
-            )
-        return counts.tolist()
-
-    def probabilities(
-        self, model: SentimentModel, logits: list[float], counts: list[int]
-    ) -> list[float]:
-        """Every text's ``probability_aggregated`` under ``model``, from its units' ``logits``
-        and ``counts`` of ``model.adapted`` features (``SentimentModel.calibrated``)."""
-        units = list(map(model.calibrated, logits, counts))
-        first = self.first
-        return [model.combine(units[first[t] : first[t + 1]]) for t in range(len(first) - 1)]
+def _features(
+    model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
+) -> tuple[str, array[int], array[int], array[int], array[int], dict[int, set[int]]]:
+    """Every feature of ``texts``, each unit's as ids, where each unit starts, each text's first
+    unit, and the ids only a text's mentions of a ``monitored`` name give
+    (``adaptation_counts.Corpus``). The model's features are ids ``0:len(model.weights)``, in
+    its order; the others', numbered as met, are returned joined into one string, with each
+    one's length. One extraction a unit: nearly all of adapting's time."""
+    vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
+    ids = array("i")  # 4 bytes an id; about 130 ids a review
+    # (arrays, not lists: ints kept from the pass would pin the pools of the vocabulary's ints,
+    # which numpy's import then fills once they are freed: 10 MB of peak on 7,800 long reviews)
+    starts = array("q", [0])
+    first = array("q", [0])
+    # (text, id) of every id only a text's mentions of a monitored name give, as arrays too
+    named_texts, named_ids = array("q"), array("i")
+    for t, text in enumerate(texts):
+        for unit in scored_units(text):
+            found = features.extract(unit, model.max_n, model.lexicon, model.social, model.general)
+            # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
+            # in a comprehension took a fifth of the adaptation's time).
+            ids.extend(map(vocabulary.__getitem__, found))
+            starts.append(len(ids))
+            if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
+                named = monitored.mention_only(unit) & found
+                for f in named:
+                    named_texts.append(t)
+                    named_ids.append(vocabulary[f])
+        first.append(len(starts) - 1)
+    # Past this point ids are all that is read, and the look-up table is freed: its table, its
+    # ints and the names of the features it met (7,800 reviews of at least 60 characters:
+    # 162,184 not in the model, 13 MB as strings, less than 1 MB joined). numpy is imported
+    # after this (``adaptation_counts``), into the memory they leave.
+    new = list(islice(vocabulary, len(model.weights), None))
+    del vocabulary
+    lengths = array("i", map(len, new))
+    joined = "".join(new)
+    del new
+    mention_only: dict[int, set[int]] = {}
+    for t, i in zip(named_texts, named_ids, strict=True):
+        mention_only.setdefault(t, set()).add(i)
+    return joined, lengths, ids, starts, first, mention_only
 
 
 def _sample(count: int) -> list[int]:
@@ -263,7 +193,7 @@ def _sample(count: int) -> list[int]:
     return [int(i * step) for i in range(MAX_TEXTS)]
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     """The ``q`` quantile, interpolated linearly between the closest ranks (numpy's default)."""
     ranked = sorted(values)
     position = q * (len(ranked) - 1)
@@ -277,69 +207,6 @@ def _quantile(values: list[float], q: float) -> float:
 ADAPTED_MARK = "+adapted-"
 
 
-def _correction(
-    model: SentimentModel, corpus: _Corpus, logits: list[float], counts: list[int], share: float
-) -> tuple[float, float]:
-    """Step 3's ``(shift, K)``: the texts' ``SATURATION_QUANTILE`` quantile ``K`` of adapted
-    features, and the ``shift`` for which ``a * logit + b - shift * min(1, k / K) >= 0`` on
-    the positive ``share`` of the texts (as a whole), by bisection (that share falls as
-    ``shift`` grows). No shift when the share is 0 or 1 or no text has an adapted feature."""
-    whole = corpus.first[:-1]
-    k = [counts[u] for u in whole]
-    saturation = max(1.0, _quantile([float(n) for n in k], SATURATION_QUANTILE))
-    if not 0 < share < 1 or not any(k):
-        return 0.0, saturation
-    a, b = model.platt
-    # The same float64 operations, in the same order, as ``a * logit + b`` and
-    # ``z - shift * min(1, k / K)`` in Python (``SentimentModel.calibrated``): the same shift.
-    calibrated = a * np.array([logits[u] for u in whole]) + b
-    fraction = np.minimum(1.0, np.array(k, dtype=np.float64) / saturation)
-    low, high = -SHIFT_BOUND, SHIFT_BOUND
-    for _ in range(SHIFT_STEPS):
-        middle = (low + high) / 2
-        above = int(np.count_nonzero(calibrated - middle * fraction >= 0))
-        if above / len(whole) > share:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2, saturation
-
-
-def _shifted(
-    evidence: tuple[npt.NDArray[np.intc], npt.NDArray[np.intp]],
-    base: npt.NDArray[np.float64],
-    calls: list[float],
-    frozen: npt.NDArray[np.bool_],
-    held: set[int],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], int]:
-    """The weights by id with each feature's corpus log ratio among the texts ``calls`` makes
-    confident (counted on their ``_Corpus.evidence``) added to ``base`` (the unadapted
-    weights), the ids changed, and how many texts were pseudo-labelled. A feature ``frozen``
-    marks that would have changed keeps its weight and is added to ``held``.
-
-    In numpy, with the float64 operations of the loop over features it replaced, in the same
-    order: the same weights, bit for bit (the logs are still ``math.log``'s)."""
-    ids, lengths = evidence
-    sure = np.asarray(calls, dtype=np.float64)
-    on_pos = sure >= CONFIDENT
-    on_neg = sure <= 1 - CONFIDENT
-    # documents of each feature among the pseudo-positives and the pseudo-negatives
-    dp = np.bincount(ids[np.repeat(on_pos, lengths)], minlength=len(base))
-    dn = np.bincount(ids[np.repeat(on_neg, lengths)], minlength=len(base))
-    n_pos, n_neg = int(np.count_nonzero(on_pos)), int(np.count_nonzero(on_neg))
-    # log((dp + 0.5) / (n_pos + 1)) - log((dn + 0.5) / (n_neg + 1)), with the logs of the
-    # counts looked up (math.log's, not numpy's, whose last bit may differ)
-    log_half = np.array([math.log(k + 0.5) for k in range(max(n_pos, n_neg) + 1)])
-    sides = math.log(n_neg + 1) - math.log(n_pos + 1)
-    scale = STRENGTH * BAYES_SCALE
-    learnt = dp + dn >= max(MIN_DOCS, 1)  # (a feature no confident text has is not learnt)
-    held.update(np.flatnonzero(learnt & frozen).tolist())
-    changed = np.flatnonzero(learnt & ~frozen)
-    by_id = base.copy()
-    by_id[changed] += scale * (log_half[dp[changed]] - log_half[dn[changed]] + sides)
-    return by_id, changed, n_pos + n_neg
-
-
 def _adapted(
     model: SentimentModel, usable: list[str], monitored: Sequence[str]
 ) -> tuple[SentimentModel, list[float] | None]:
@@ -351,12 +218,18 @@ def _adapted(
     positions = _sample(len(usable))
     sample = [usable[i] for i in positions]
     names = features.MonitoredNames(monitored)
-    corpus = _Corpus.of(model, sample, names)
+    found = _features(model, sample, names)
+    # numpy only now, into the memory the vocabulary's look-up table freed (adaptation_counts)
+    import numpy as np
+
+    from koubei.pipeline.sentiment.adaptation_counts import Corpus, shift_and_saturation, shifted
+
+    corpus = Corpus.of(model, *found)
+    del found
     get = model.weights.get
     base = [get(f, 0.0) for f in corpus.names]
     frozen = np.zeros(len(corpus.names), dtype=np.bool_)
     frozen[[i for i, f in enumerate(corpus.names) if names.is_name_feature(f)]] = True
-    evidence = corpus.evidence()
     base_by_id = np.array(base)
     held: set[int] = set()
     # ``model``'s own calls; it is never an adapted one (``adapt_and_score`` refuses it), so
@@ -366,7 +239,7 @@ def _adapted(
     del no_adapted
     positive_share = sum(p >= 0.5 for p in calls) / len(sample)
     for _round in range(ROUNDS):
-        by_id, changed, pseudo = _shifted(evidence, base_by_id, calls, frozen, held)
+        by_id, changed, pseudo = shifted(corpus, base_by_id, calls, frozen, held)
         # The round's weights as a list for ``logits``: the unadapted ones, the changed replaced
         # (new floats for the changed only; all 190,000 anew each round grew the memory by 6 MB)
         round_weights = list(base)
@@ -375,37 +248,47 @@ def _adapted(
         logits = corpus.logits(round_weights, model.bias)
         del round_weights
         counts = corpus.counts(changed)
-        shift, saturation = _correction(model, corpus, logits, counts, positive_share)
+        shift, saturation = shift_and_saturation(model, corpus, logits, counts, positive_share)
         # a round's model differs from ``model`` by its correction alone until the last round:
         # only its calls are needed (the weights are ``by_id``, by feature id)
         step = replace(model, adapted_shift=shift, adapted_saturation=saturation)
         calls = corpus.probabilities(step, logits, counts)
     learnt = [corpus.names[i] for i in changed.tolist()]
+    learnt_weights = by_id[changed].tolist()
+    held_features = sorted(corpus.names[i] for i in held)
+    mentioned = bool(corpus.mention_only)
+    # The corpus is read no more (its ids were 10 MB of 7,800 long reviews): freed before the
+    # adapted weights and the version's hash are built, which would otherwise add to its peak.
+    del corpus, logits, by_id, changed, counts, base, base_by_id, frozen
     weights = dict(model.weights)
-    weights.update(zip(learnt, by_id[changed].tolist(), strict=True))
+    weights.update(zip(learnt, learnt_weights, strict=True))
     adapted_features = frozenset(learnt)
-    del by_id, changed, counts, evidence, learnt
+    del learnt, learnt_weights
     # The version names what the weights came from: the texts and, when the monitored names
     # changed what they teach (a text mentions one, or a feature of one was held), the names:
     # the same texts adapted with and without them are two models. Names the texts never
     # touch change nothing, nor the version (the shipped brands on a file that names none).
-    held_features = sorted(corpus.names[i] for i in held)
-    touched = names.names if held or corpus.mention_only else []
-    source = "\n".join(usable) + "".join(f"\n\x00monitored {n}" for n in touched)
+    touched = names.names if held or mentioned else []
+    # (hashed a block of texts at a time: the texts joined and encoded at once were three
+    # copies of them, 7 MB of peak for 7,800 long reviews; the same bytes, the same digest)
+    digest = hashlib.sha1()
+    for low in range(0, len(usable), _HASH_BLOCK):
+        block = "\n".join(usable[low : low + _HASH_BLOCK])
+        digest.update((f"\n{block}" if low else block).encode("utf-8"))
+    digest.update("".join(f"\n\x00monitored {n}" for n in touched).encode("utf-8"))
     # And the correction (a model adapted by the constant correction this replaced, on the same
     # texts, scored differently under the same version otherwise). The shift to 9 significant
     # digits: its last ones follow the order a set of features is summed in, which the string
     # hash seed sets, and one file must give one version in every process (score and adapt).
     correction = f"\n\x00saturating {SATURATION_QUANTILE} {shift:.9g} {saturation!r}\n"
-    source += correction + "\n".join(sorted(adapted_features))
-    digest = hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+    digest.update((correction + "\n".join(sorted(adapted_features))).encode("utf-8"))
     adapted = replace(
         model,
         weights=weights,
         adapted=adapted_features,
         adapted_shift=shift,
         adapted_saturation=saturation,
-        version=f"{model.version}{ADAPTED_MARK}{digest}",
+        version=f"{model.version}{ADAPTED_MARK}{digest.hexdigest()[:8]}",
         meta={
             **model.meta,
             "adapted_on": len(sample),
@@ -419,7 +302,6 @@ def _adapted(
         return adapted, kept
     # A sampled corpus: the texts adapted on are scored from their kept features, the rest
     # afresh by the adapted model (as ``score`` would score them).
-    del corpus, logits
     probabilities: list[float | None] = [None] * len(usable)
     for position, p in zip(positions, kept, strict=True):
         probabilities[position] = p

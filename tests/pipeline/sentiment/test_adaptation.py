@@ -207,8 +207,12 @@ def test_counts_give_a_unit_without_features_none() -> None:
     is, and the others count their own."""
     from array import array
 
+    import numpy as np
+
+    from koubei.pipeline.sentiment.adaptation_counts import Corpus
+
     # units: [0, 1] | [] | [2] | [] | [1, 3] | []; two texts: units 0-2 and 3-5
-    corpus = adaptation._Corpus(
+    corpus = Corpus(
         names=["a", "b", "c", "d"],
         ids=array("i", [0, 1, 2, 1, 3]),
         starts=[0, 2, 2, 3, 3, 5, 5],
@@ -218,5 +222,63 @@ def test_counts_give_a_unit_without_features_none() -> None:
     assert corpus.counts([1, 2]) == [1, 0, 1, 0, 1, 0]
     assert corpus.counts([0, 1, 2, 3]) == [2, 0, 1, 0, 2, 0]
     assert corpus.counts([]) == [0] * 6
-    ids, lengths = corpus.evidence()  # each text's first unit's ids
-    assert ids.tolist() == [0, 1] and lengths.tolist() == [2, 0]
+    both, second = np.array([True, True]), np.array([False, True])
+    assert corpus.documents(both).tolist() == [1, 1, 0, 0]  # each text's first unit's ids
+    assert corpus.documents(second).tolist() == [0, 0, 0, 0]
+    corpus.mention_only = {0: {1}}  # b only from the first text's mention of a name
+    assert corpus.documents(both).tolist() == [1, 0, 0, 0]
+
+
+def test_compacting_renumbers_the_kept_features_and_their_units() -> None:
+    """The features dropped from the corpus leave its ids, each unit keeps its own in order
+    (an emptied unit stays, empty), and a text whose mention-only ids were all dropped keeps
+    its entry (whether there is one names the monitored names in the version)."""
+    from array import array
+
+    import numpy as np
+
+    from koubei.pipeline.sentiment.adaptation_counts import compacted
+
+    ids = array("i", [0, 1, 2, 3, 2, 1, 4])  # units [0, 1, 2] | [3, 2] | [1] | [4]
+    starts = array("q", [0, 3, 5, 6, 7])
+    kept = np.array([True, False, True, False, True])  # features 1 and 3 go
+    new_starts, mention_only = compacted(kept, ids, starts, {0: {1}, 1: {2, 3}})
+    assert ids.tolist() == [0, 1, 1, 2]  # 0 → 0, 2 → 1, 4 → 2
+    assert new_starts == [0, 2, 3, 3, 4]
+    assert mention_only == {0: set(), 1: {1}}
+
+
+def test_the_compacted_corpus_adapts_and_scores_as_the_whole_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dropping the features that can never matter (in no weight, in fewer than ``MIN_DOCS``
+    texts) changes nothing: the same weights (in the same order), correction, version and
+    scores, bit for bit, as adapting on every feature, with names held and without."""
+    from koubei.pipeline.sentiment import adaptation_counts
+
+    model = load_model()
+    texts = [r.text for r in training.load_labelled(SAMPLE)]
+    sizes: list[tuple[int, int]] = []
+    real = adaptation_counts.kept
+
+    def counted_kept(*args: object, **kwargs: object) -> object:
+        chosen = real(*args, **kwargs)  # type: ignore[arg-type]
+        sizes.append((int(chosen.sum()), len(chosen)))
+        return chosen
+
+    def every_feature(*args: object, **kwargs: object) -> object:
+        return real(*args, **kwargs) | True  # type: ignore[arg-type]
+
+    for monitored in ((), ("蒙牛", "伊利")):
+        monkeypatch.setattr(adaptation_counts, "kept", counted_kept)
+        compacted = adaptation.adapt_and_score(model, texts, monitored)
+        monkeypatch.setattr(adaptation_counts, "kept", every_feature)
+        whole = adaptation.adapt_and_score(model, texts, monitored)
+        kept, met = (n - len(model.weights) for n in sizes[-1])  # (the model's always kept)
+        assert kept < met / 2  # most of the features the model has no weight for were dropped
+        assert compacted[1] == whole[1]  # every score and label
+        a, b = compacted[0], whole[0]
+        assert list(a.weights.items()) == list(b.weights.items())
+        assert (a.adapted_shift, a.adapted_saturation) == (b.adapted_shift, b.adapted_saturation)
+        assert (a.version, a.adapted, a.meta) == (b.version, b.adapted, b.meta)
+    assert compacted[0].meta["monitored_names"]  # the names did change what the texts teach
