@@ -291,9 +291,17 @@ def variants_table(root: Path, held_out: bool) -> None:
 
 #: Session 18's change to what ``critical`` means, and the setting before it (same run).
 CRITICAL_VARIANTS: dict[str, Callable[[], list[Detector]]] = {
-    "defaults (a lone 5-minute bin is at most a warning)": default_detectors,
-    "before session 18 (mention-jump critical_alone: true)": variant(
-        {"mention-jump": {"critical_alone": True}}
+    "defaults (a lone 5-minute bin is at most a warning; a growing episode escalates)": (
+        default_detectors
+    ),
+    "no escalation on growth (escalate_on_growth: false)": variant(
+        on_both({"escalate_on_growth": False})
+    ),
+    "before session 18 (neither: critical_alone true, escalate_on_growth false)": variant(
+        {
+            "mention-jump": {"critical_alone": True, "escalate_on_growth": False},
+            "mention-surge": {"escalate_on_growth": False},
+        }
     ),
 }
 

@@ -240,23 +240,32 @@ class Detector:
 
     def detect(self, series: Any) -> list[Detection]:
         """One :class:`Detection` per episode, at the episode's onset bin."""
-        firing = self.fire_series(series)
+        return [d for d, _onset, _last in self.detect_episodes(series, self.fire_series(series))]
+
+    def detect_episodes(self, series: Any, firing: Firing) -> list[tuple[Detection, int, int]]:
+        """The detection of each episode of ``firing``, with the episode's first and last
+        firing bins."""
         out = []
         for onset, last in episodes(firing.fired[0], self.cooldown_bins(series.interval_seconds)):
-            details: dict[str, Any] = {
-                "zscore": float(firing.zscore[0, onset]),
-                "episode_bins": last - onset + 1,
-                # what was counted: a plain volume series is not negative mentions
-                "counts": "mentions" if series.volume_only else "negative mentions",
-                "interval": series.interval_seconds,
-            }
-            if firing.share_delta is not None and np.isfinite(firing.share_delta[0, onset]):
-                details["share_delta"] = float(firing.share_delta[0, onset])
-            if not series.volume_only:
-                tot = float(series.total[onset])
-                details["negative_share"] = float(series.negative[onset]) / tot if tot else 0.0
-            out.append(self.emit(series, onset, firing, details, self.reason))
+            details = self.details_at(series, firing, onset, last)
+            out.append((self.emit(series, onset, firing, details, self.reason), onset, last))
         return out
+
+    def details_at(self, series: Any, firing: Firing, t: int, last: int) -> dict[str, Any]:
+        """What a detection at bin ``t`` of an episode ending at bin ``last`` says it saw."""
+        details: dict[str, Any] = {
+            "zscore": float(firing.zscore[0, t]),
+            "episode_bins": last - t + 1,
+            # what was counted: a plain volume series is not negative mentions
+            "counts": "mentions" if series.volume_only else "negative mentions",
+            "interval": series.interval_seconds,
+        }
+        if firing.share_delta is not None and np.isfinite(firing.share_delta[0, t]):
+            details["share_delta"] = float(firing.share_delta[0, t])
+        if not series.volume_only:
+            tot = float(series.total[t])
+            details["negative_share"] = float(series.negative[t]) / tot if tot else 0.0
+        return details
 
     def emit(
         self,

@@ -102,6 +102,9 @@ class NegativeVolume(Detector):
         # rise or spread evidence besides (severity.POINTS); a crisis that holds escalates
         # when the hourly view reaches critical.
         "critical_alone": True,
+        # One more detection where an episode that began below critical first reaches it
+        # (``detect``): the paging policy's escalation when a crisis grows.
+        "escalate_on_growth": True,
     }
     duration_options = BASELINE_DURATIONS | {
         "window",
@@ -183,6 +186,34 @@ class NegativeVolume(Detector):
             min_days=opts["return_min_days"],
         )
         return np.maximum(np.nan_to_num(bar) / opts["z_sustained"], 1.0)
+
+    def detect(self, series: Any) -> list[Detection]:
+        """One detection per episode at its onset, and one more where an episode that began
+        below ``critical`` first reaches it while it still fires (the crisis grew: an hour at
+        ×16 the expected count): :func:`~koubei.analysis.detectors.defaults.detect_all` keeps
+        it apart and the paging policy sends it as the incident's escalation, at its own time
+        (causal). Without it an episode's severity was its onset's for as long as it lasted,
+        and a crisis that grew from ×2 to ×20 over an afternoon never said so; generated
+        crises: 12 → 43 caught by a critical alert on the tuning seeds, anomaly-series
+        unchanged (BENCHMARKS.md, "What critical means"). Only bins whose excess over the
+        expected count grew past the onset's are scored (a share that rose alone does not
+        escalate here; the negative-share detector has its own episodes)."""
+        firing = self.fire_series(series)
+        ratio = (firing.observed[0] + 1.0) / (firing.expected[0] + 1.0)
+        out = []
+        for onset_detection, onset, last in self.detect_episodes(series, firing):
+            out.append(onset_detection)
+            if onset_detection.severity == "critical" or not self.options["escalate_on_growth"]:
+                continue
+            # the firing bins after the onset whose excess grew past the onset's, in order
+            later = np.arange(onset + 1, last + 1)
+            for t in later[firing.fired[0, later] & (ratio[later] > ratio[onset])]:
+                details = self.details_at(series, firing, int(t), last)
+                grown = self.emit(series, int(t), firing, details, self.reason)
+                if grown.severity == "critical":
+                    out.append(grown)
+                    break
+        return out
 
     def emit(
         self,

@@ -7,8 +7,9 @@ A detector says "this bin looks abnormal"; the policy decides whether a person i
   same incident, however long it lasts. A bin still settling (see ``unsettled``) never counts as
   quiet: data still arriving is not an all-clear.
 * **Escalation only when the evidence grows.** Inside an open incident a second alert is sent
-  only when a later episode reaches a higher severity than the one paged (warning → critical),
-  at most once per incident.
+  only when a later detection reaches a higher severity than the one paged (warning →
+  critical), at most once per incident: a later episode, or the bin where a still-firing
+  volume episode first reaches critical (``negative_volume``'s ``escalate_on_growth``).
 * **Severities that mean something.** Every page is at least ``warning`` (a page is a page);
   ``critical`` is kept for strong evidence: the crisis score of
   :mod:`koubei.analysis.detectors.severity` ≥ 60 (×16 the expected volume alone, or a large

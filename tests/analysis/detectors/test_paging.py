@@ -174,3 +174,30 @@ def test_one_far_out_bin_alone_pages_a_warning_until_something_agrees() -> None:
     [alone] = detect_all(trusting, series)
     assert (alone.timestamp, alone.severity) == (page.timestamp, "critical")
     assert "corroboration_needed" not in alone.details
+
+
+def test_a_surge_that_grows_to_critical_escalates_when_it_gets_there() -> None:
+    """Mentions that climb 4.5 % a bin from 08:20 (×2 the usual hour at first, ×16 four hours
+    on, no single bin standing out): the hourly surge pages a warning at 08:40 and, while its
+    episode still fires, escalates at the first bin whose hour reaches critical, once; a cycle
+    before that bin sends only the warning (causal)."""
+    rng = np.random.default_rng(1)
+    values = rng.poisson(12, 5 * PER_DAY)
+    onset = 4 * PER_DAY + 100  # Friday 08:20
+    values[onset : onset + 72] += (30 * 1.045 ** np.arange(72)).astype(int)
+    series = CountSeries.from_values(START, values.tolist())
+    detectors = default_detectors()
+    pages = detect_all(detectors, series)
+    assert [(p.detector, p.severity) for p in pages] == [
+        ("mention-surge", "warning"),
+        ("mention-surge", "critical"),
+    ]
+    first, grown = pages
+    assert first.timestamp - START == timedelta(days=4, hours=8, minutes=40)
+    assert grown.details["escalates"] == first.timestamp.isoformat()
+    assert grown.observed + 1 >= 16 * (grown.expected + 1) > first.observed + 1  # what it says
+    at = series.start.index(grown.timestamp)
+    before = detect_all(detectors, series.head(at))  # the cycle before: the warning alone
+    assert [(p.timestamp, p.severity) for p in before] == [(first.timestamp, "warning")]
+    after = detect_all(detectors, series.head(at + 1))
+    assert [(p.timestamp, p.severity) for p in after] == [(p.timestamp, p.severity) for p in pages]
