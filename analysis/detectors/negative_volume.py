@@ -16,7 +16,6 @@ The main crisis detector. Fires at bin ``t`` when, with the baseline of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -215,18 +214,11 @@ class NegativeVolume(Detector):
                     break
         return out
 
-    def emit(
-        self,
-        series: Any,
-        onset: int,
-        firing: Firing,
-        details: dict[str, Any],
-        reason: Callable[[float, float, dict[str, Any]], Reason],
-        context: Mapping[str, Any] | None = None,
-    ) -> Detection:
+    def details_at(self, series: Any, firing: Firing, t: int, last: int) -> dict[str, Any]:
+        details = super().details_at(series, firing, t, last)
         if not self.options["critical_alone"]:  # in details: the integrator scores it again
-            details = {**details, "corroboration_needed": True}
-        return super().emit(series, onset, firing, details, reason, context)
+            details["corroboration_needed"] = True
+        return details
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         # `counts` says whether a plain `timestamp,value` series (any tone) was counted.
