@@ -8,7 +8,7 @@ or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare rep
 prints accuracy, per-class precision/recall/F1 and throughput.
 
 ``score`` first adapts the model to the file's own unlabelled texts when 200 or more of them
-carry an opinion (``pipeline/sentiment/adaptation.py``; about 1.2× the time of ``--no-adapt``
+carry an opinion (``pipeline/sentiment/adaptation.py``; about 1.2-1.3× the time of ``--no-adapt``
 on 10,545 reviews, start-up included, ``python -m bench sentiment --adapt-cost``): the shipped
 model learned shop reviews, and a file from another domain (hotels, food delivery, a new
 category) teaches it that domain's words. The adapted version, on every line, is
