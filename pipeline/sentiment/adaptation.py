@@ -76,13 +76,17 @@ text.
 from __future__ import annotations
 
 import hashlib
-import math
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import islice
 
 from koubei.pipeline.sentiment import features, opinion
+from koubei.pipeline.sentiment.adaptation_settings import (
+    CONFIDENT,
+    MIN_DOCS,
+    SATURATION_QUANTILE,
+)
 from koubei.pipeline.sentiment.model import SentimentModel, scored_units
 
 __all__ = [
@@ -99,14 +103,8 @@ __all__ = [
     "adapted_from",
 ]
 
-#: Probability (or 1 - it) at which the model's call is taken as a pseudo-label.
-CONFIDENT = 0.8
-#: Texts a feature must appear in (among the pseudo-labelled) to be adapted.
-MIN_DOCS = 3
 #: Fewer texts with an opinion than this and the counts are noise: the model is returned as is.
 MIN_TEXTS = 200
-#: How much of a feature's corpus log ratio is added (1.0: on the Bayes table's footing).
-STRENGTH = 1.0
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
 #: while adapting (12,000 reviews of every length: 1.6 million ids and 85,000 features the model
 #: has no weight for while they are read, 1.46 million ids and 2,800 of those features kept
@@ -120,13 +118,6 @@ MAX_TEXTS = 12_000
 #: category out, all nine, every row: mean 0.9135 with one round, 0.9170 with two
 #: (BENCHMARKS.md); a round costs a pass of sums over the kept ids, not an extraction.
 ROUNDS = 2
-#: The correction of step 3 is full for a unit with at least this quantile (over the corpus'
-#: texts) of adapted features, proportionally less below it. Picked from six values (0.05 to
-#: 0.5) on the nine leave-one-category-out folds (see step 3 above).
-SATURATION_QUANTILE = 0.1
-#: Bisection steps for the share-holding shift (from ±SHIFT_BOUND: far below 1e-12 apart).
-SHIFT_STEPS = 60
-SHIFT_BOUND = 50.0
 
 
 #: Texts hashed at once for the adapted model's version.
@@ -191,15 +182,6 @@ def _sample(count: int) -> list[int]:
         return list(range(count))
     step = count / MAX_TEXTS
     return [int(i * step) for i in range(MAX_TEXTS)]
-
-
-def quantile(values: list[float], q: float) -> float:
-    """The ``q`` quantile, interpolated linearly between the closest ranks (numpy's default)."""
-    ranked = sorted(values)
-    position = q * (len(ranked) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ranked) - 1)
-    return ranked[low] + (ranked[high] - ranked[low]) * (position - low)
 
 
 #: What an adapted model's version holds after the version of the model it was adapted from:

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from koubei.pipeline.sentiment.adaptation import (
+from koubei.pipeline.sentiment.adaptation_settings import (
     CONFIDENT,
     MIN_DOCS,
     SATURATION_QUANTILE,
     SHIFT_BOUND,
     SHIFT_STEPS,
     STRENGTH,
-    quantile,
 )
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
 
@@ -238,7 +237,7 @@ def shift_and_saturation(
     ``shift`` grows). No shift when the share is 0 or 1 or no text has an adapted feature."""
     whole = corpus.first[:-1]
     k = [counts[u] for u in whole]
-    saturation = max(1.0, quantile([float(n) for n in k], SATURATION_QUANTILE))
+    saturation = max(1.0, _quantile([float(n) for n in k], SATURATION_QUANTILE))
     if not 0 < share < 1 or not any(k):
         return 0.0, saturation
     a, b = model.platt
@@ -288,3 +287,12 @@ def shifted(
     by_id = base.copy()
     by_id[changed] += scale * (log_half[dp[changed]] - log_half[dn[changed]] + sides)
     return by_id, changed, n_pos + n_neg
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile, interpolated linearly between the closest ranks (numpy's default)."""
+    ranked = sorted(values)
+    position = q * (len(ranked) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ranked) - 1)
+    return ranked[low] + (ranked[high] - ranked[low]) * (position - low)
