@@ -1,7 +1,8 @@
 """Spike detection scored as pages, on generated and real series, and vectorised throughput.
 
 ``python -m bench spikes [--quick]`` (``--variants``: only the variants table, see 3.;
-``--false-pages``: koubei's false pages by the kind of their first alert)
+``--false-pages``: koubei's false pages by the kind of their first alert, then every page and
+the ``critical`` alerts alone for each of ``CRITICAL_VARIANTS``)
 
 1. **Pages** (:class:`koubei.analysis.detectors.evaluate.PageScore`: alerts < 1 h apart are one
    page; incidents caught and how many of them the same pages would catch at random times,
@@ -306,14 +307,9 @@ CRITICAL_VARIANTS: dict[str, Callable[[], list[Detector]]] = {
 }
 
 
-def false_pages_by_kind(root: Path) -> None:
-    """koubei's false pages (defaults) on the tuning seeds and anomaly-series, by the detector,
-    severity and role (onset or escalation) of each page's first alert; then, for the defaults
-    and the setting before session 18 on those and the held-out seeds, every page and the
-    ``critical`` alerts alone scored as pages (how right ``critical`` is)."""
-    sets = {"tuning seeds 1000-1099": generated(100, 30, seed=TUNING_SEEDS.start)}
-    if root.is_dir():
-        sets["anomaly-series"] = anomaly_series(root)
+def false_pages_by_kind(sets: dict[str, list[Labelled]]) -> None:
+    """koubei's false pages (defaults) on ``sets``, by the detector, severity and role (onset or
+    escalation) of each page's first alert."""
     detectors = default_detectors()
     for label, items in sets.items():
         result = PageScore()
@@ -330,18 +326,21 @@ def false_pages_by_kind(root: Path) -> None:
         print(f"{label}: {result.false_pages} false pages")
         for kind, count in result.false_by_kind.most_common():
             print(f"  {kind}: {count}")
-    sets["held-out seeds 20000-20059"] = generated(60, 30, seed=HELD_OUT_SEEDS.start)
-    print("\nevery page / critical alerts alone: caught (by chance), false pages")
+
+
+def critical_pages(sets: dict[str, list[Labelled]]) -> None:
+    """For each of :data:`CRITICAL_VARIANTS` on ``sets``: every page, and the ``critical``
+    alerts alone scored as pages (how right ``critical`` is)."""
+    print("every page / critical alerts alone: caught (by chance), false pages")
     for name, make in CRITICAL_VARIANTS.items():
+        detectors = make()
         cells = []
         for label, items in sets.items():
-            every, critical = (
-                PageScore(chance_shifts=CHANCE_SHIFTS),
-                PageScore(chance_shifts=CHANCE_SHIFTS),
-            )
+            every = PageScore(chance_shifts=CHANCE_SHIFTS)
+            critical = PageScore(chance_shifts=CHANCE_SHIFTS)
             for item in items:
                 index = {ts: i for i, ts in enumerate(item.series.start)}
-                pages = detect_all(make(), item.series)
+                pages = detect_all(detectors, item.series)
                 severe = [p for p in pages if p.severity == "critical"]
                 for score, kept in ((every, pages), (critical, severe)):
                     score.add([index[p.timestamp] for p in kept], item.windows, len(item.series),
@@ -356,7 +355,14 @@ def false_pages_by_kind(root: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if "--false-pages" in argv:
-        false_pages_by_kind(Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR)))
+        root = Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR))
+        sets = {"tuning seeds 1000-1099": generated(100, 30, seed=TUNING_SEEDS.start)}
+        if root.is_dir():
+            sets["anomaly-series"] = anomaly_series(root)
+        false_pages_by_kind(sets)
+        sets["held-out seeds 20000-20059"] = generated(60, 30, seed=HELD_OUT_SEEDS.start)
+        print()
+        critical_pages(sets)
         return 0
     if "--variants" in argv:
         root = Path(os.environ.get("KOUBEI_ANOMALY_SERIES", DEFAULT_ANOMALY_DIR))
