@@ -247,3 +247,61 @@ def test_an_adapted_model_is_scored_as_it_is_and_not_adapted_again(
         assert err.startswith(f"koubei: error: {model_file}: an adapted model ({adapted.version})")
         assert f"version {shipped.version} (the shipped model: leave out --model)" in err
     assert not again.exists()
+
+
+def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_the_schema(
+    tmp_path: Path,
+) -> None:
+    """Adapting's peak memory: brands.yaml's names come from a forked child, which takes the
+    config schema (pydantic, about 20 MB resident) with it when it exits; a process already
+    running threads loads them itself, with the same names and the same config error."""
+    import subprocess
+    import sys
+    import threading
+
+    from koubei.config import ConfigError
+    from koubei.flows.commands.sentiment import _monitored
+
+    sample = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
+    with open(sample, encoding="utf-8", newline="") as handle:
+        texts = [r["review"].replace("\n", " ") for r in csv.DictReader(handle)][:400]
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "brands.yaml").write_text(
+        "brands:\n  - {name: 蒙牛, aliases: [Mengniu], competitors: [伊利]}\n  - {name: 伊利}\n",
+        encoding="utf-8",
+    )
+    script = (
+        "import contextlib, io, sys\n"
+        "from koubei.flows.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    code = main(['sentiment', 'score', sys.argv[1], '--config-dir', sys.argv[2]])\n"
+        "print(code, 'adapted' in out.getvalue(), 'pydantic' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(source), str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.split() == ["0", "True", "False"], run.stderr
+
+    forked = _monitored(config)
+    assert set(forked) == {"蒙牛", "Mengniu", "伊利"}
+    busy = threading.Event()
+    worker = threading.Thread(target=busy.wait)
+    worker.start()
+    try:
+        assert threading.active_count() > 1
+        assert _monitored(config) == forked
+        (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"brands\.yaml"):
+            _monitored(config)
+    finally:
+        busy.set()
+        worker.join()
+    with pytest.raises(ConfigError, match=r"brands\.yaml"):
+        _monitored(config)
