@@ -35,7 +35,9 @@ from koubei.flows.options import duration, end_time
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("spikes", help="spike detection over count series")
     actions = parser.add_subparsers(dest="spikes_action", required=True, metavar="ACTION")
-    detect = actions.add_parser("detect", help="print one JSON alert per episode of FILE.csv")
+    detect = actions.add_parser(
+        "detect", help="print one JSON alert per incident of FILE.csv (one more per escalation)"
+    )
     detect.add_argument("file", type=Path, help="CSV with timestamp,value at a fixed interval")
     detect.add_argument(
         "--config",
@@ -46,7 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="directory with an alerts.yaml whose detectors and paging policy to use "
         "(default: the built-in detectors, not config/alerts.yaml)",
     )
-    detect.add_argument("--key", default="", help="series key to put in the alerts")
+    detect.add_argument(
+        "--key",
+        default="",
+        help="series key to put in the alerts (default: the file name, no extension)",
+    )
     detect.set_defaults(func=run_detect)
     backtest = actions.add_parser(
         "backtest",
