@@ -12,8 +12,9 @@ has that section. A mistake in the file is one stderr line naming the file, line
 exit 2.
 
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
-Elasticsearch, ``--since 30d``) replays ``config/alerts.yaml``'s detectors and paging policy over
-the series and prints the pages they would have sent, per week and when.
+Elasticsearch, ``--since 30d``) replays the detectors and paging policy of the config
+directory's ``alerts.yaml`` (``--config``, else ``$KOUBEI_CONFIG_DIR``, else the shipped
+``config/``) over the series and prints the pages they would have sent, per week and when.
 
 ``koubei spikes evaluate`` scores the detectors against the window-ratio rule on generated
 labelled series (see ``python -m bench spikes`` for the full comparison).
