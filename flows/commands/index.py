@@ -66,10 +66,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def guarded(action: Callable[[], int]) -> int:
-    """Run a command body; cluster and template errors become one line on stderr, exit 2.
+    """Run a command body; cluster and template errors become one line on stderr, exit 2
+    (a :class:`~koubei.errors.KoubeiError`, which the CLI prints).
 
     The transport's per-attempt retry warnings are silenced by ``koubei.log`` unless ``-v``.
     """
+    from koubei.errors import KoubeiError
     from koubei.pipeline.index.client import ESConfigError
     from koubei.pipeline.index.migrate import MigrationError
     from koubei.pipeline.index.templates import AnalyzerMissingError
@@ -77,10 +79,8 @@ def guarded(action: Callable[[], int]) -> int:
     try:
         return action()
     except (ESConfigError, AnalyzerMissingError, MigrationError) as exc:
-        from koubei.redact import redact
-
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
-        return 2
+        # The CLI prints it as every other error (``koubei: error: ...``, redacted), exit 2.
+        raise KoubeiError(str(exc)) from None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from koubei.flows import options
 from koubei.flows.options import duration, end_time, iso_time
@@ -66,6 +65,7 @@ def _configured_brands() -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     import httpx
 
+    from koubei.errors import KoubeiError
     from koubei.pipeline.index import kibana
     from koubei.pipeline.index.client import index_prefix
 
@@ -86,14 +86,11 @@ def _run(args: argparse.Namespace) -> int:
                 brands=_configured_brands(),
             )
         except httpx.HTTPError as exc:
-            # A wrong URL or a Kibana that is down: one line naming the URL, not a traceback.
-            print(
-                f"error: cannot import into Kibana at {_kibana_url(args)}: {exc}", file=sys.stderr
-            )
-            return 2
+            # A wrong URL or a Kibana that is down: one line naming the URL, not a traceback
+            # (the CLI prints a KoubeiError as every other error, redacted, exit 2).
+            raise KoubeiError(f"cannot import into Kibana at {_kibana_url(args)}: {exc}") from None
         except (RuntimeError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            raise KoubeiError(str(exc)) from None
         print(f"imported {result.get('successCount', 0)} saved object(s)")
         return 0
     if args.action == "link":

@@ -57,7 +57,7 @@ def test_cli_reports_rejected_credential_without_traceback(
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: Elasticsearch at {secure_node.url} rejected no credentials "
+        f"koubei: error: Elasticsearch at {secure_node.url} rejected no credentials "
         "(set KOUBEI_ES_API_KEY or KOUBEI_ES_USERNAME/_PASSWORD) (HTTP 401)"
     ]
 

@@ -59,9 +59,9 @@ def test_wrong_ca_is_one_line_naming_the_ca_file(
                     env=_env(secure_node, koubei_home, KOUBEI_ES_CA_CERTS=str(other)))  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: TLS certificate of Elasticsearch at {secure_node.url} not trusted by the CA in "
-        f"KOUBEI_ES_CA_CERTS ({other}): certificate verify failed: unable to get local issuer "
-        "certificate"
+        f"koubei: error: TLS certificate of Elasticsearch at {secure_node.url} not trusted by the "
+        f"CA in KOUBEI_ES_CA_CERTS ({other}): certificate verify failed: unable to get local "
+        "issuer certificate"
     ]
 
 
@@ -72,7 +72,7 @@ def test_wrong_password_is_one_line_naming_the_user(
     result = koubei("index", "setup", "--prefix", "tlspw", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: Elasticsearch at {secure_node.url} rejected user {secure_node.username!r} "
+        f"koubei: error: Elasticsearch at {secure_node.url} rejected user {secure_node.username!r} "
         "from KOUBEI_ES_USERNAME/_PASSWORD (HTTP 401)"
     ]
     assert "not-the-password" not in result.stdout + result.stderr
@@ -120,12 +120,12 @@ def test_pipeline_runs_as_a_user_with_only_the_least_privilege_role(
     # limited by name in Elasticsearch, so the template calls before it succeed and log.)
     elsewhere = koubei("index", "setup", "--prefix", "notours", env=env)
     assert elsewhere.returncode == 2, elsewhere.stderr
-    errors = [line for line in elsewhere.stderr.splitlines() if line.startswith("error:")]
+    errors = [line for line in elsewhere.stderr.splitlines() if line.startswith("koubei: error:")]
     assert len(errors) == 1 and errors[0] == elsewhere.stderr.strip().splitlines()[-1]
     [line] = errors
     assert secure_es.indices.get(index="notours-*", allow_no_indices=True) == {}
     # (The refused request is a HEAD, whose 403 carries no body to name the action.)
     assert line == (
-        f"error: Elasticsearch at {secure_node.url} lacks the rights for this request with "
+        f"koubei: error: Elasticsearch at {secure_node.url} lacks the rights for this request with "
         f"user {PIPELINE_USER!r} from KOUBEI_ES_USERNAME/_PASSWORD (HTTP 403)"
     )
