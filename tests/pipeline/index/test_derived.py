@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -58,3 +60,27 @@ def test_a_write_conditional_on_what_was_read_leaves_a_copy_written_since(
                             read={"a": (current["_seq_no"], current["_primary_term"])})  # fmt: skip
     assert (again.written, again.conflicts) == (1, [])
     assert es.get(index=index, id="a")["_source"]["size"] == 3
+
+
+def test_replace_leaves_a_document_written_again_after_its_search(
+    es: Elasticsearch, index_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents ``replace`` removes are found by a search, then deleted by id, each only as
+    that search saw it: one another run wrote again in between stays."""
+    ensure_templates(es, index_prefix)
+    index = f"{index_prefix}-accounts"
+    day = {"term": {"day": "2026-11-25"}}
+    old = [{"id": f"a{i}", "day": "2026-11-25", "brand": "鲜牧", "rank": i} for i in range(3)]
+    write_documents(es, index_prefix, "accounts", old)
+    search = es.search
+
+    def search_then_rewrite(**kwargs: Any) -> Any:
+        found = search(**kwargs)
+        es.index(index=index, id="a1", document={**old[1], "rank": 9})  # another run's write
+        return found
+
+    monkeypatch.setattr(es, "search", search_then_rewrite)
+    report = write_documents(es, index_prefix, "accounts", old[:1], replace=day)
+    assert (report.written, report.removed, report.errors) == (1, 1, [])
+    assert not es.exists(index=index, id="a2")
+    assert es.get(index=index, id="a1")["_source"]["rank"] == 9
