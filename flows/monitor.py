@@ -488,6 +488,7 @@ def daily_report(
     summary.reports = {"daily": [str(path)]}
     spread = index_spread(prefix, [b.name for b in brands.brands], day)
     summary.spread_docs = spread["written"]
+    summary.spread_kept = spread["kept"]
     # A refused document fails the run (and alerts), naming it: the next run writes it again.
     summary.errors += [f"spread document not indexed: {e}" for e in spread["errors"]]
     logger.info(

@@ -47,6 +47,8 @@ class RunSummary:
     freshness: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # documents the daily flow wrote to <prefix>-accounts and <prefix>-cascades
     spread_docs: dict[str, int] = field(default_factory=dict)
+    # cascade documents it built but left as a run for a later day wrote them (SpreadReport.kept)
+    spread_kept: int = 0
     errors: list[str] = field(default_factory=list)
     # the files holding this run's dead-lettered documents, each with its reason
     dead_letters: list[str] = field(default_factory=list)
@@ -162,6 +164,8 @@ def publish(flow_name: str, summary: RunSummary) -> None:
     rows: list[dict[str, Any]] = [{"figure": k, "value": v} for k, v in figures.items()]
     rows += [{"figure": f"crawled:{k}", "value": v} for k, v in summary.crawled.items()]
     rows += [{"figure": f"indexed:{k}", "value": v} for k, v in summary.spread_docs.items()]
+    if summary.spread_docs:  # the daily flow: what `koubei report daily` prints, kept too
+        rows.append({"figure": "kept:cascades", "value": summary.spread_kept})
     rows += [{"figure": "error", "value": e} for e in summary.errors]
     create_table_artifact(
         key=f"koubei-{flow_name.removeprefix('koubei-')}",

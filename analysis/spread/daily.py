@@ -14,12 +14,21 @@ A run for an earlier day than the last (an analyst re-running last week's brief,
 writes that day's accounts again but never takes a cascade back to that day: it reads only up
 to the day's end, so a cascade that grew since would be written smaller, and stay so once no
 later run's days hold it. A brand's cascade document whose last post is at or after the day's
-end (:func:`~koubei.pipeline.index.cascade_reads.cascades_after`, one read per brand) was
+end (:func:`~koubei.pipeline.index.cascade_reads.cascades_of_roots`, one read per brand) was
 written by a run for a later day and is left as it is (counted in :attr:`SpreadReport.kept`),
 and so is the ``cascade`` of every post such a run placed, or this run would place, in a
 cascade of that root (any brand's: which brand's cascade a post takes depends on their sizes,
 which this run sees cut). A post of the day crawled late into such a cascade gets its place
 from the next run that covers the cascade's last post.
+
+A run for a later day can write between that read and this run's writes (the daily flow while
+an analyst re-runs an old day), so each cascade document is written over exactly the copy that
+read found (``if_seq_no`` + ``if_primary_term``), or created if it found none. A document
+another run wrote in between is a version conflict: read again (:func:`_write_cascades`), it
+is left as it is if its last post is at or after the day's end (counted in ``kept``, its
+posts' ``cascade`` held as above), and written over that new copy otherwise (a run for the
+same or an earlier day wrote it, which saw no more than this one). The posts' ``cascade`` is
+not written conditionally (see :func:`index_day`).
 
 The posts of those cascades get their place in it too, as the field ``cascade`` of the stored
 post (``root_id``, the chain-resolved ``parent_id``, ``depth``, ``via``;
@@ -64,6 +73,9 @@ log = get_logger(__name__)
 CASCADE_DAYS = 7
 #: Most posts of one brand read for one run; the newest are the ones a cut would lose.
 MAX_POSTS = 100_000
+#: Most writes of one cascade document, each after the one before met a copy another run
+#: wrote since it was read (an earlier or the same day's run: a later day's copy is kept).
+WRITE_ROUNDS = 3
 
 
 @dataclass
@@ -73,7 +85,8 @@ class SpreadReport:
     ``posts``: stored posts whose ``cascade`` field this run changed (set, or moved);
     ``cleared``: those whose field it set to null (in no cascade any more); ``kept``: cascade
     documents the run built but left as stored, a run for a later day having written them
-    (they count posts from after this day's end, which this run did not read).
+    (they count posts from after this day's end, which this run did not read), whether found
+    so by the run's read or by the version conflict of its write (written since that read).
     """
 
     written: dict[str, int] = field(default_factory=lambda: {"accounts": 0, "cascades": 0})
@@ -203,9 +216,10 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     the days rebuilt (a cascade that dissolved). Then the ``cascade`` field of every post in
     those cascades, and of the posts of those days that left every cascade (see the module's
     description). A post is sent only when its ``cascade`` changes (set, moved, or cleared).
-    A cascade a run for a later day wrote, and its posts' field, are left as they are.
+    A cascade a run for a later day wrote, and its posts' field, are left as they are, also
+    when that run wrote it after this one read it (a conditional write, :func:`_write_cascades`).
     """
-    from koubei.pipeline.index.cascade_reads import cascades_after
+    from koubei.pipeline.index.cascade_reads import cascades_of_roots
     from koubei.pipeline.index.derived import update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
 
@@ -239,25 +253,35 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
                 "must_not": [{"exists": {"field": "platform"}}],
             }
         }
-        # One read per brand: the stored documents, any brand's, of the roots this run built or
-        # its posts are stored under, that count a post from the day's end on. Read, then
-        # written: a run for a later day writing between the two (the daily flow while an
-        # analyst re-runs an old day) is overwritten with this day's state for the cascades
-        # both wrote, until the next daily run whose 7 days hold their last post rebuilds them.
+        # One read per brand, of the stored documents of the roots this run built or its posts
+        # are stored under: the brand's (each written over only as read) and any brand's that
+        # count a post from the day's end on (left alone). A later day's run writing after this
+        # read is met by the conditional write (_write_cascades).
         seen = {d["root_id"] for d in docs["cascades"]} | _stored_roots(docs["stored"].values())
-        newer |= cascades_after(es, prefix, seen, end) if seen else set()
+        read = cascades_of_roots(es, prefix, seen, brand=brand, end=end) if seen else []
+        newer |= {(c.brand, c.root_id) for c in read if _later(c.last_at, end)}
         built = docs["cascades"]
         docs["cascades"] = [d for d in built if (brand, d["root_id"]) not in newer]
         report.kept += len(built) - len(docs["cascades"])
         roots = [d["root_id"] for d in docs["cascades"]]
         replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
-        for kind, replace in (("accounts", one_day), ("cascades", replaced)):
-            written = write_documents(es, prefix, kind, docs[kind], replace=replace)
-            report.written[kind] += written.written
-            report.errors += written.errors
+        written = write_documents(es, prefix, "accounts", docs["accounts"], replace=one_day)
+        report.written["accounts"] += written.written
+        report.errors += written.errors
+        versions = {c.id: (c.seq_no, c.primary_term) for c in read}
+        overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end, report)
+        report.kept += len(overtaken)
+        newer |= {(brand, root) for root in overtaken}
     # A post of a cascade a later day's run wrote keeps what that run gave it: this run saw
     # the cascade cut at the day's end, so its size (the choice between two brands' cascades)
-    # is smaller, and the post is in it or not as that run saw it.
+    # is smaller, and the post is in it or not as that run saw it. Not conditional, unlike the
+    # cascade documents: a run for a later day that writes its cascades after this run wrote
+    # its own (so no conflict here) and its posts before this run's updates below still has
+    # them overwritten, until the next daily run covering them. Making them conditional would
+    # take each post's _seq_no from the scans that read it, in the concrete index read, while
+    # the update goes to the month's name (an index reindexed in between answers 409 for every
+    # post), and a 409 from the crawl writer's upserts (retry_on_conflict absorbs them now)
+    # would need a read of the post to tell from a later run's placement: not cheap here.
     later = {root for _brand, root in newer}
     held = {post for post, roots in rooted.items() if roots & later}
     held |= {post for post, values in stored.items() if _stored_roots([values]) & later}
@@ -278,6 +302,59 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     report.cleared = cleared.written
     report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
     return report
+
+
+def _write_cascades(
+    es: Any,
+    prefix: str,
+    docs: list[dict[str, Any]],
+    read: dict[str, tuple[int, int]],
+    replace: dict[str, Any] | None,
+    end: datetime,
+    report: SpreadReport,
+) -> list[str]:
+    """Write a brand's cascade documents ``docs`` over the copies ``read`` and no others; the
+    roots of those left as a run for a later day wrote them after that read.
+
+    A write that meets a copy written since (a version conflict) reads it again (real-time):
+    whose last post is at or after ``end`` (a later day's run's) is kept, any other is written
+    over in turn (a run for the same or an earlier day wrote it: this run's copy is no older),
+    up to :data:`WRITE_ROUNDS` writes; one still changing then is reported in ``errors``.
+    """
+    from koubei.pipeline.index.cascade_reads import cascades_by_id
+    from koubei.pipeline.index.derived import write_documents
+
+    overtaken: list[str] = []
+    pending = docs
+    for _round in range(WRITE_ROUNDS):
+        written = write_documents(es, prefix, "cascades", pending, replace=replace, read=read)
+        report.written["cascades"] += written.written
+        report.errors += written.errors
+        if not written.conflicts:
+            return overtaken
+        replace = None  # the first write removed what these replace (not the conflicting ids)
+        now = {c.id: c for c in cascades_by_id(es, prefix, written.conflicts)}
+        later = {i for i, c in now.items() if _later(c.last_at, end)}
+        by_id = {str(d["id"]): d for d in pending}
+        overtaken += [by_id[i]["root_id"] for i in sorted(later)]
+        log.info("cascade documents written since read", ids=sorted(written.conflicts),
+                 kept=sorted(later))  # fmt: skip
+        pending = [by_id[i] for i in written.conflicts if i not in later]
+        read = {i: (c.seq_no, c.primary_term) for i, c in now.items()}
+        if not pending:
+            return overtaken
+    report.errors += [
+        f"cascade {d['id']}: written by another run on each of {WRITE_ROUNDS} tries, not indexed"
+        for d in pending
+    ]
+    return overtaken
+
+
+def _later(last_at: str | None, end: datetime) -> bool:
+    """A stored cascade's last post (``last_at``) is at or after ``end``: a run for a later day
+    than the one ending at ``end`` wrote it."""
+    at = parse_time(last_at)
+    return at is not None and at >= end
 
 
 def _stored_roots(copies: Iterable[list[Any]]) -> set[str]:

@@ -3,12 +3,15 @@ run needs to rebuild a brand's cascades whole (:mod:`koubei.analysis.spread.dail
 
 Posts are read through :mod:`~koubei.pipeline.index.queries` (the read alias, a shard that
 does not answer raises); the ``<prefix>-cascades`` documents are read by
-:func:`cascades_ending` and :func:`cascades_after`.
+:func:`cascades_ending`, :func:`cascades_of_roots` and :func:`cascades_by_id`, each as a
+:class:`StoredCascade` with the ``_seq_no`` and ``_primary_term`` it was read at, so a write
+can be made conditional on what was read (``if_seq_no`` + ``if_primary_term``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,16 +21,47 @@ from koubei.pipeline.index.queries import post_filters, scan_posts, search
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = [
+    "StoredCascade",
     "cascade_posts",
     "cascade_root_id",
-    "cascades_after",
+    "cascades_by_id",
     "cascades_ending",
+    "cascades_of_roots",
     "fetch_cascade",
     "roots_going_on",
 ]
 
 #: Roots per ``terms`` clause (the node's ``index.max_terms_count`` is 65,536).
 ROOTS_PER_SEARCH = 10_000
+#: The fields of a ``<prefix>-cascades`` document a :class:`StoredCascade` holds.
+STORED_FIELDS = ["brand", "root_id", "last_at"]
+
+
+@dataclass(frozen=True)
+class StoredCascade:
+    """A ``<prefix>-cascades`` document as a read found it: whose (``brand``, ``root_id``; an
+    earlier release's bare-root copy has no brand), up to when (``last_at``, its last post), and
+    the ``seq_no`` and ``primary_term`` of the write that read saw, to write over exactly that."""
+
+    id: str
+    brand: str
+    root_id: str
+    last_at: str | None
+    seq_no: int
+    primary_term: int
+
+    @classmethod
+    def from_hit(cls, hit: dict[str, Any]) -> StoredCascade:
+        """From a search hit or an ``mget`` doc read with its ``_seq_no`` and ``_primary_term``."""
+        source = hit.get("_source") or {}
+        return cls(
+            id=str(hit["_id"]),
+            brand=str(source.get("brand") or ""),
+            root_id=str(source.get("root_id") or ""),
+            last_at=source.get("last_at"),
+            seq_no=int(hit["_seq_no"]),
+            primary_term=int(hit["_primary_term"]),
+        )
 
 
 def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
@@ -111,35 +145,52 @@ def cascades_ending(
             ]
         }
     }
-    return sorted({root for _brand, root in _cascade_keys(es, prefix, query)})
+    return sorted({c.root_id for c in _read_cascades(es, prefix, query) if c.root_id})
 
 
-def cascades_after(
-    es: Elasticsearch, prefix: str, roots: Iterable[str], end: datetime
-) -> set[tuple[str, str]]:
-    """``(brand, root)`` of the ``<prefix>-cascades`` documents of ``roots``, any brand's, whose
-    last post (``last_at``) is at or after ``end``: written by a run that saw posts from ``end``
-    on (a run for a later day), so a run that reads only up to ``end`` must not replace them."""
+def cascades_of_roots(
+    es: Elasticsearch, prefix: str, roots: Iterable[str], *, brand: str, end: datetime
+) -> list[StoredCascade]:
+    """The ``<prefix>-cascades`` documents of ``roots`` that are ``brand``'s (the ones a run
+    for the brand writes over: it makes each write conditional on the copy read here, and
+    creates the ones not found), and any brand's whose last post (``last_at``) is at or after
+    ``end``: written by a run that saw posts from ``end`` on (a run for a later day), so a run
+    that reads only up to ``end`` must not replace them. One search (paged) per
+    :data:`ROOTS_PER_SEARCH` roots; what a write not yet refreshed holds, a search does not
+    see: the conditional write finds it (a version conflict)."""
     roots = sorted(set(roots))
-    found: set[tuple[str, str]] = set()
+    found: list[StoredCascade] = []
     for i in range(0, len(roots), ROOTS_PER_SEARCH):
         query = {
             "bool": {
-                "filter": [
-                    {"terms": {"root_id": roots[i : i + ROOTS_PER_SEARCH]}},
+                "filter": [{"terms": {"root_id": roots[i : i + ROOTS_PER_SEARCH]}}],
+                "should": [
+                    {"term": {"brand": brand}},
                     {"range": {"last_at": {"gte": end.isoformat()}}},
-                ]
+                ],
+                "minimum_should_match": 1,
             }
         }
-        found.update(_cascade_keys(es, prefix, query))
+        found += _read_cascades(es, prefix, query)
     return found
 
 
-def _cascade_keys(
+def cascades_by_id(es: Elasticsearch, prefix: str, ids: Iterable[str]) -> list[StoredCascade]:
+    """The ``<prefix>-cascades`` documents of ``ids`` as they are now (a real-time ``mget``,
+    not a search: it sees a write not yet refreshed); ids not stored are left out."""
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    response = es.mget(index=kind_index(prefix, "cascades"), ids=ids,
+                       source_includes=STORED_FIELDS)  # fmt: skip
+    return [StoredCascade.from_hit(doc) for doc in response["docs"] if doc.get("found")]
+
+
+def _read_cascades(
     es: Elasticsearch, prefix: str, query: dict[str, Any]
-) -> Iterator[tuple[str, str]]:
-    """``(brand, root_id)`` of every ``<prefix>-cascades`` document ``query`` matches (none
-    when the index does not exist yet), paged by ``search_after``."""
+) -> Iterator[StoredCascade]:
+    """Every ``<prefix>-cascades`` document ``query`` matches (none when the index does not
+    exist yet), with its ``_seq_no`` and ``_primary_term``, paged by ``search_after``."""
     # root_id, then id: a root's bare-id copy and its <brand>:<root> document both come back.
     sort = [{field: {"order": "asc", "unmapped_type": "keyword"}} for field in ("root_id", "id")]
     after: list[Any] | None = None
@@ -147,13 +198,11 @@ def _cascade_keys(
         extra: dict[str, Any] = {"search_after": after} if after else {}
         response = es.search(
             index=kind_index(prefix, "cascades"), query=query, size=1000, sort=sort,
-            source_includes=["brand", "root_id"], ignore_unavailable=True,
+            source_includes=STORED_FIELDS, seq_no_primary_term=True, ignore_unavailable=True,
             track_total_hits=False, **extra,
         )  # fmt: skip
         hits = response["hits"]["hits"]
-        for hit in hits:
-            if hit["_source"].get("root_id"):
-                yield str(hit["_source"].get("brand") or ""), str(hit["_source"]["root_id"])
+        yield from (StoredCascade.from_hit(hit) for hit in hits)
         if len(hits) < 1000:
             return
         after = hits[-1]["sort"]

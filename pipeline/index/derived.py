@@ -1,10 +1,14 @@
 """Write documents derived from the posts (``<prefix>-cascades``, ``<prefix>-accounts``) by id.
 
 Posts have their own writer (:mod:`koubei.pipeline.index.writer`: months, upserts, spool);
-derived documents are rebuilt from the posts on every run, so each is a plain ``index`` of
-its whole body under its own ``id``: a re-run overwrites, never duplicates, and a run that
-failed is mended by running it again (nothing to spool). A refused item is reported with the
-document's id and the cluster's reason, as the posts writer dead-letters one.
+derived documents are rebuilt from the posts on every run, so each is an ``index`` of its
+whole body under its own ``id``: a re-run overwrites, never duplicates, and a run that failed
+is mended by running it again (nothing to spool). A refused item is reported with the
+document's id and the cluster's reason, as the posts writer dead-letters one. A writer that
+read the documents first (the daily spread run, its cascades) writes over exactly what it read:
+``if_seq_no`` + ``if_primary_term``, or ``create`` for one it found absent, and a document
+another run wrote since comes back as a conflict, left as that run wrote it, for the caller to
+judge (:attr:`DerivedReport.conflicts`).
 
 :func:`update_posts` writes what is derived onto the stored posts themselves (their ``cascade``):
 a partial ``update`` of the field alone, refused ones reported. The daily spread run sends only
@@ -13,6 +17,7 @@ the posts whose value changed (it reads the stored one with the posts).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +43,9 @@ class DerivedReport:
     removed: int = 0
     # "<index> <id>: <reason>", one per refused document
     errors: list[str] = field(default_factory=list)
+    # ids of the documents not written because another writer changed them after they were
+    # read (a conditional write's version conflict, 409): not refused, and not retried here
+    conflicts: list[str] = field(default_factory=list)
 
 
 def write_documents(
@@ -47,33 +55,65 @@ def write_documents(
     docs: list[dict[str, Any]],
     *,
     replace: dict[str, Any] | None = None,
+    read: Mapping[str, tuple[int, int]] | None = None,
 ) -> DerivedReport:
     """Index ``docs`` into ``<prefix>-<kind>``, ``_id = doc["id"]``, and refresh it.
 
     ``replace``: a query covering the set these documents replace (one brand's accounts of one
     day); the documents it matches that are not among ``docs`` are deleted, so an account that
     left the day's ranking on a re-run (late posts) does not stay in it. Nothing is deleted when
-    a document was refused (the old copy is better than none).
+    a document was refused (the old copy is better than none), nor one written again since the
+    search that found it (each delete is conditional on the ``_seq_no`` that search saw).
+
+    ``read``: the ``(seq_no, primary_term)`` of each stored document the caller read before
+    building ``docs``, by id. Given, every write is conditional: over the copy read
+    (``if_seq_no`` + ``if_primary_term``), or ``create`` for a document not in ``read`` (found
+    absent); one another writer changed in between goes to ``conflicts``, unwritten.
     """
     index = kind_index(prefix, kind)
-    actions = [{"_op_type": "index", "_index": index, "_id": d["id"], "_source": d} for d in docs]
+    actions = [_write_action(index, d, read) for d in docs]
     report = DerivedReport()
     if actions:
         written, failed = helpers.bulk(es, actions, raise_on_error=False, stats_only=False)
         report.written = int(written)
         for item in failed if isinstance(failed, list) else []:
-            _refused(report, item)
+            if read is not None and item_answer(item).get("status") == 409:
+                report.conflicts.append(str(item_answer(item).get("_id")))
+            else:
+                _refused(report, item)
     if replace is not None and not report.errors:
         kept = {"ids": {"values": [str(d["id"]) for d in docs]}}
         stale = {"bool": {"filter": [replace], "must_not": [kept]}}
         # Search, then delete by id: the bundled node has no reindex module (_delete_by_query).
-        hits = es.search(index=index, query=stale, size=REPLACE_MAX, source=False)["hits"]["hits"]
-        gone = [{"_op_type": "delete", "_index": index, "_id": h["_id"]} for h in hits]
+        hits = es.search(index=index, query=stale, size=REPLACE_MAX, source=False,
+                         seq_no_primary_term=True)["hits"]["hits"]  # fmt: skip
+        gone = [
+            {"_op_type": "delete", "_index": index, "_id": h["_id"]} | _as_read(h) for h in hits
+        ]
         if gone:
-            removed, _missing = helpers.bulk(es, gone, raise_on_error=False)
+            # A conflict (rewritten since the search) or a miss (deleted since) is left alone.
+            removed, _left = helpers.bulk(es, gone, raise_on_error=False)
             report.removed = int(removed)
     es.indices.refresh(index=index)
     return report
+
+
+def _write_action(
+    index: str, doc: dict[str, Any], read: Mapping[str, tuple[int, int]] | None
+) -> dict[str, Any]:
+    """The bulk action writing ``doc``: a plain ``index``, or conditional on ``read``."""
+    action: dict[str, Any] = {"_index": index, "_id": doc["id"], "_source": doc}
+    if read is None:
+        return {"_op_type": "index", **action}
+    if str(doc["id"]) not in read:
+        return {"_op_type": "create", **action}
+    seq_no, primary_term = read[str(doc["id"])]
+    return {"_op_type": "index", **action, "if_seq_no": seq_no, "if_primary_term": primary_term}
+
+
+def _as_read(hit: dict[str, Any]) -> dict[str, Any]:
+    """The condition of an action on the copy a search ``hit`` (``seq_no_primary_term``) saw."""
+    return {"if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]}
 
 
 def _refused(report: DerivedReport, item: dict[str, Any]) -> None:

@@ -85,6 +85,18 @@ def test_daily_report_indexes_accounts_and_cascades_once(
     figures = {row["figure"]: row["value"] for row in _artifact(state)}
     assert figures["indexed:accounts"] == len(want_accounts)
     assert figures["indexed:cascades"] == len(want_cascades)
+    assert figures["kept:cascades"] == 0
     assert _ids(es, accounts_index) == want_accounts
     assert _ids(es, cascades_index) == want_cascades
     assert es.count(index=cascades_index)["count"] == len(want_cascades)
+
+    # A copy of a cascade a run for a later day wrote (its last post after DAY) is kept, and
+    # the artifact counts it, as `koubei report daily` prints it.
+    newer = {**root, "last_at": "2026-11-26T10:00:00+08:00", "size": root["size"] + 1}
+    es.index(index=cascades_index, id="鲜牧:weibo:1", document=newer, refresh=True)
+    state = daily_report(config_dir=config_dir, prefix=index_prefix, day=DAY, return_state=True)
+    assert state.result()["spread_kept"] == 1
+    figures = {row["figure"]: row["value"] for row in _artifact(state)}
+    assert figures["kept:cascades"] == 1
+    assert figures["indexed:cascades"] == len(want_cascades) - 1
+    assert es.get(index=cascades_index, id="鲜牧:weibo:1")["_source"] == newer
