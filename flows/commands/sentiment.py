@@ -56,8 +56,6 @@ from koubei.flows import options
 from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
-
     from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment.model import SentimentModel
     from koubei.pipeline.sentiment.training import Example
@@ -205,54 +203,27 @@ def _config_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _MonitoredNames:
+def _monitored(config_dir: Path | None) -> list[str]:
     """The names adapting must not learn as sentiment: brands.yaml's, loaded (and checked)
     before any text is read; a config directory without one uses the shipped one, as
     ``koubei crawl`` does.
 
-    Loaded in a forked child started when this is made, so that its import of the config
-    schema runs beside the model's load (each about 0.15 s of the start-up). The child has
-    exited before adapting starts: the schema (pydantic and its models) is about 20 MB of
-    resident memory that nothing frees once imported, and in this process it raised adapting's
-    peak by about 10 MB (``python -m bench sentiment --memory``); the child costs about 4 MB
-    here. A config error is raised by :meth:`names` as it is. ``start=False`` (``score
-    --no-adapt``) starts nothing; :meth:`names` then loads them here. A process that already runs
-    threads (a test runner, an embedding program) loads the names itself: forking it may copy a
-    lock another thread holds.
+    Loaded in a forked child, which has exited before adapting starts: the config schema
+    (pydantic and its models) is about 20 MB of resident memory that nothing frees once imported,
+    a fifth of adapting's peak on a hotel-sized file (``python -m bench sentiment --memory``);
+    the child costs about 4 MB here and 30 ms. A config error is raised here as it is. A
+    process that already runs threads (a test runner, an embedding program) loads them itself:
+    forking it may copy a lock another thread holds.
     """
+    import threading
 
-    def __init__(self, config_dir: Path | None, *, start: bool = True) -> None:
-        import threading
+    if threading.active_count() > 1:
+        return _brands_names(config_dir)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        self._config_dir = config_dir
-        self._child: ProcessPoolExecutor | None = None
-        self._loading: Future[list[str]] | None = None
-        if start and threading.active_count() == 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._child = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self._loading = self._child.submit(_brands_names, config_dir)
-
-    def names(self) -> list[str]:
-        if self._loading is None:
-            return _brands_names(self._config_dir)
-        try:
-            return self._loading.result()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop the child (if the names are not wanted after all) and wait for it to exit."""
-        if self._child is not None:
-            self._child.shutdown(cancel_futures=True)
-            self._child = self._loading = None
-
-    def __enter__(self) -> _MonitoredNames:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(_brands_names, config_dir).result()
 
 
 def _brands_names(config_dir: Path | None) -> list[str]:
@@ -400,21 +371,20 @@ def _not_again(path: Path | None, model: SentimentModel, base: str) -> KoubeiErr
 def run_score(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.parallel import score_parallel
 
+    model = _model(args.model)
     adapting = args.adapt is not False
-    with _MonitoredNames(args.config_dir, start=adapting) as brands:
-        model = _model(args.model)
-        base = _adapt_instead(model) if adapting else None
-        if base is not None:
-            if args.adapt:  # asked for with --adapt
-                raise _not_again(args.model, model, base)
-            # by default an adapted model (a source's, say) is the one asked for: as it is
-            print(
-                f"not adapted: {args.model} is an adapted model ({model.version}); scored with "
-                f"it as it is (to adapt to this file, score with {base})",
-                file=sys.stderr,
-            )
-            adapting = False
-        monitored = brands.names() if adapting else []
+    base = _adapt_instead(model) if adapting else None
+    if base is not None:
+        if args.adapt:  # asked for with --adapt
+            raise _not_again(args.model, model, base)
+        # by default an adapted model (a source's, say) is the one asked for: it scores as it is
+        print(
+            f"not adapted: {args.model} is an adapted model ({model.version}); scored with it as "
+            f"it is (to adapt to this file, score with {base})",
+            file=sys.stderr,
+        )
+        adapting = False
+    monitored = _monitored(args.config_dir) if adapting else []
     texts = _read_texts(args.file)
     if adapting:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score
@@ -436,12 +406,11 @@ def run_adapt(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.adaptation import adapt
 
     _check_out(args.out)
-    with _MonitoredNames(args.config_dir) as brands:
-        model = _model(args.model)
-        base = _adapt_instead(model)
-        if base is not None:
-            raise _not_again(args.model, model, base)
-        monitored = brands.names()
+    model = _model(args.model)
+    base = _adapt_instead(model)
+    if base is not None:
+        raise _not_again(args.model, model, base)
+    monitored = _monitored(args.config_dir)
     texts = _source_texts(args.source) if args.source else _read_texts(args.file)
     adapted = adapt(model, texts, monitored)
     _say_adapted(model, adapted)

@@ -255,13 +255,12 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     """Adapting's peak memory: brands.yaml's names come from a forked child, which takes the
     config schema (pydantic, about 20 MB resident) with it when it exits; a process already
     running threads loads them itself, with the same names and the same config error."""
-    import multiprocessing
     import subprocess
     import sys
     import threading
 
     from koubei.config import ConfigError
-    from koubei.flows.commands.sentiment import _MonitoredNames
+    from koubei.flows.commands.sentiment import _monitored
 
     sample = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
     with open(sample, encoding="utf-8", newline="") as handle:
@@ -290,22 +289,19 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     )
     assert run.stdout.split() == ["0", "True", "False"], run.stderr
 
-    forked = _MonitoredNames(config).names()
+    forked = _monitored(config)
     assert set(forked) == {"蒙牛", "Mengniu", "伊利"}
-    with _MonitoredNames(config):  # not wanted after all (an adapted model): the child is gone
-        pass
-    assert not multiprocessing.active_children()
     busy = threading.Event()
     worker = threading.Thread(target=busy.wait)
     worker.start()
     try:
         assert threading.active_count() > 1
-        assert _MonitoredNames(config).names() == forked
+        assert _monitored(config) == forked
         (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=r"brands\.yaml"):
-            _MonitoredNames(config).names()
+            _monitored(config)
     finally:
         busy.set()
         worker.join()
     with pytest.raises(ConfigError, match=r"brands\.yaml"):
-        _MonitoredNames(config).names()
+        _monitored(config)
