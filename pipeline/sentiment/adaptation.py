@@ -109,8 +109,8 @@ MIN_TEXTS = 200
 #: while adapting (12,000 reviews of every length: 1.6 million ids and 85,000 features the model
 #: has no weight for while they are read, 1.46 million ids and 2,800 of those features kept
 #: after), so this cap bounds memory for any count of texts; longer texts take more. Peak RSS of
-#: ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 84 MB on those 12,000,
-#: 96 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with ``--no-adapt``. Every
+#: ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 69 MB on those 12,000,
+#: 80 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with ``--no-adapt``. Every
 #: leave-one-category-out fold measured had at most 10,000 texts.
 MAX_TEXTS = 12_000
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
