@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from koubei import paths
+from koubei.errors import KoubeiError
 from koubei.log import get_logger
 
 log = get_logger(__name__)
@@ -35,8 +36,15 @@ POLL_S = 0.2
 PIPELINE_LOCK = "pipeline"
 
 
-class StageBusy(RuntimeError):
-    """Another run held the stage's lock for longer than this run would wait."""
+class StageBusy(KoubeiError, RuntimeError):
+    """Another run held the stage's lock for longer than this run would wait.
+
+    A :class:`~koubei.errors.KoubeiError`: a command run by hand that gives up waiting ends
+    with one line naming the lock file and the run holding it, exit 1 (the run did not happen,
+    nothing is wrong with what was asked), not a traceback.
+    """
+
+    exit_code = 1
 
     def __init__(self, message: str, holder: str = "another process") -> None:
         super().__init__(message)
