@@ -212,9 +212,9 @@ def _monitored(config_dir: Path | None) -> list[str]:
     (pydantic and its models) is about 20 MB of resident memory that nothing frees once
     imported, and in this process it raised adapting's peak on a hotel-sized file by about 10 MB
     (90 → 80 MB, ``python -m bench sentiment --memory``); the child costs about 4 MB here and no
-    start-up time that shows. A config error is raised here as it is. A
-    process that already runs threads (a test runner, an embedding program) loads them itself:
-    forking it may copy a lock another thread holds.
+    start-up time that shows. A config error is raised here as it is. A process that already
+    runs threads (a test runner, an embedding program) loads them itself: forking it may copy a
+    lock another thread holds.
     """
     import threading
 
