@@ -31,8 +31,7 @@ from koubei.config_alerts import (
     check_kibana_url,
     parse_duration,
 )
-from koubei.config_fields import Count, FieldProblems, Text, Texts, check_env_name
-from koubei.config_fields import Strict as _Strict
+from koubei.config_fields import Count, FieldProblems, Strict, Text, Texts, check_env_name
 from koubei.cron import check_cron
 from koubei.errors import KoubeiError
 from koubei.yamlconfig import TYPE_WORDS, ConfigError, expected_text, field_path, known_fields
@@ -76,7 +75,7 @@ __all__ = [
 # --- brands.yaml -------------------------------------------------------------------------------
 
 
-class Brand(_Strict):
+class Brand(Strict):
     name: Text = Field(min_length=1)
     aliases: Texts = Field(default_factory=list, description="other names that mean the brand")
     competitors: Texts = Field(default_factory=list, description="names of other brands here")
@@ -104,7 +103,7 @@ class Brand(_Strict):
         return [self.name, *[a for a in self.aliases if a != self.name]]
 
 
-class BrandsConfig(_Strict):
+class BrandsConfig(Strict):
     brands: list[Brand] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -162,7 +161,7 @@ class BrandsConfig(_Strict):
 # --- sources.yaml ------------------------------------------------------------------------------
 
 
-class Source(_Strict):
+class Source(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     platform: str = Field(description="spider name under crawlers/spiders/")
     enabled: bool = True
@@ -234,7 +233,7 @@ def platforms() -> list[str]:
     )
 
 
-class SourcesConfig(_Strict):
+class SourcesConfig(Strict):
     sources: list[Source] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -253,8 +253,10 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     tmp_path: Path,
 ) -> None:
     """Adapting's peak memory: brands.yaml's names come from a forked child, which takes the
-    config schema (pydantic, about 20 MB resident) with it when it exits; a process already
-    running threads loads them itself, with the same names and the same config error."""
+    config schema (pydantic, about 20 MB resident) with it when it exits, and a config error
+    comes back from it as the CLI's one line; a process already running threads loads them
+    itself, with the same names and the same config error. The CLI runs in a fresh interpreter
+    (one thread: it forks), whatever threads this test process runs."""
     import subprocess
     import sys
     import threading
@@ -267,12 +269,14 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
         texts = [r["review"].replace("\n", " ") for r in csv.DictReader(handle)][:400]
     source = tmp_path / "texts.txt"
     source.write_text("\n".join(texts) + "\n", encoding="utf-8")
-    config = tmp_path / "config"
+    config, broken = tmp_path / "config", tmp_path / "broken"
     config.mkdir()
+    broken.mkdir()
     (config / "brands.yaml").write_text(
         "brands:\n  - {name: 蒙牛, aliases: [Mengniu], competitors: [伊利]}\n  - {name: 伊利}\n",
         encoding="utf-8",
     )
+    (broken / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
     script = (
         "import contextlib, io, sys\n"
         "from koubei.flows.cli import main\n"
@@ -281,27 +285,25 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
         "    code = main(['sentiment', 'score', sys.argv[1], '--config-dir', sys.argv[2]])\n"
         "print(code, 'adapted' in out.getvalue(), 'pydantic' in sys.modules)\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", script, str(source), str(config)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert run.stdout.split() == ["0", "True", "False"], run.stderr
 
-    forked = _monitored(config)
-    assert set(forked) == {"蒙牛", "Mengniu", "伊利"}
+    def score(config_dir: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", script, str(source), str(config_dir)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+
+    run = score(config)
+    assert run.stdout.split() == ["0", "True", "False"], run.stderr
+    failed = score(broken)
+    assert failed.stdout.split()[0] == "2", failed.stderr
+    assert failed.stderr.startswith("koubei: config error: ") and "brands.yaml" in failed.stderr
+
     busy = threading.Event()
     worker = threading.Thread(target=busy.wait)
     worker.start()
     try:
         assert threading.active_count() > 1
-        assert _monitored(config) == forked
-        (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
+        assert set(_monitored(config)) == {"蒙牛", "Mengniu", "伊利"}
         with pytest.raises(ConfigError, match=r"brands\.yaml"):
-            _monitored(config)
+            _monitored(broken)
     finally:
         busy.set()
         worker.join()
-    with pytest.raises(ConfigError, match=r"brands\.yaml"):
-        _monitored(config)
