@@ -18,7 +18,8 @@ corpus, :func:`adapt` learns its vocabulary from the model's own confident calls
    with ``k`` adapted features (those whose weight step 2 changed) has
    ``shift * min(1, k / K)`` taken off its calibrated log-odds, ``K`` being the
    ``SATURATION_QUANTILE`` quantile of ``k`` over the corpus' texts and ``shift`` the one that
-   holds the share (found by bisection). The drift is the sum of many small shifts, so a long
+   holds the share (halfway between two texts' flip points, so that no text is left on
+   0.5: ``adaptation_counts.holding_shift``). The drift is the sum of many small shifts, so a long
    text carries much of it and a short one little; a constant sized for a corpus of long texts
    threw short ones to an extreme (books fold: the intercept went −0.21 → −10.19, and
    ``很好`` from 0.85 to 0.00). Leave one category out (``python -m bench sentiment --adapt``,

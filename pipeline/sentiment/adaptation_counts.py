@@ -22,7 +22,6 @@ from koubei.pipeline.sentiment.adaptation_settings import (
     MIN_DOCS,
     SATURATION_QUANTILE,
     SHIFT_BOUND,
-    SHIFT_STEPS,
     STRENGTH,
 )
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
@@ -115,7 +114,7 @@ class Corpus:
     are summed in Python (``logits``), in the order ``SentimentModel.logit`` sums them, so that
     they are its floats bit for bit on every Python (3.12 compensates ``sum`` of floats, which
     numpy does not). The rest runs in numpy (the counts, each round's learning in ``shifted``,
-    the correction's bisection), with the float64 operations of the Python loops it replaced in
+    the correction's shift), with the float64 operations of the Python loops it replaced in
     their order, so the adapted model is the same, bit for bit: importing numpy costs about
     0.09 s, and on 10,545 reviews those loops took 0.55 s, the numpy passes 0.03 s
     (BENCHMARKS.md, "Cost after the saturating correction").
@@ -233,8 +232,8 @@ def shift_and_saturation(
 ) -> tuple[float, float]:
     """Step 3's ``(shift, K)``: the texts' ``SATURATION_QUANTILE`` quantile ``K`` of adapted
     features, and the ``shift`` for which ``a * logit + b - shift * min(1, k / K) >= 0`` on
-    the positive ``share`` of the texts (as a whole), by bisection (that share falls as
-    ``shift`` grows). No shift when the share is 0 or 1 or no text has an adapted feature."""
+    the positive ``share`` of the texts (as a whole; ``holding_shift``). No shift when the share
+    is 0 or 1 or no text has an adapted feature."""
     whole = corpus.first[:-1]
     k = [counts[u] for u in whole]
     saturation = max(1.0, _quantile([float(n) for n in k], SATURATION_QUANTILE))
@@ -242,18 +241,45 @@ def shift_and_saturation(
         return 0.0, saturation
     a, b = model.platt
     # The same float64 operations, in the same order, as ``a * logit + b`` and
-    # ``z - shift * min(1, k / K)`` in Python (``SentimentModel.calibrated``): the same shift.
+    # ``min(1, k / K)`` in Python (``SentimentModel.calibrated``).
     calibrated = a * np.array([logits[u] for u in whole]) + b
     fraction = np.minimum(1.0, np.array(k, dtype=np.float64) / saturation)
-    low, high = -SHIFT_BOUND, SHIFT_BOUND
-    for _ in range(SHIFT_STEPS):
-        middle = (low + high) / 2
-        above = int(np.count_nonzero(calibrated - middle * fraction >= 0))
-        if above / len(whole) > share:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2, saturation
+    return holding_shift(calibrated, fraction, share), saturation
+
+
+def holding_shift(
+    calibrated: npt.NDArray[np.float64], fraction: npt.NDArray[np.float64], share: float
+) -> float:
+    """The shift (within ``±SHIFT_BOUND``) that leaves the most texts positive
+    (``calibrated - shift * fraction >= 0``) the positive ``share`` allows, taken halfway
+    between the flip points of the last text it keeps positive and the first it turns negative.
+
+    A text with ``fraction`` f > 0 is positive while the shift is at most its flip point
+    ``calibrated / f``, so the share falls as the shift grows. The smallest shift that holds the
+    share (what a bisection finds, as before session 20) sits on a text's flip point: that text
+    scored 0.5, and which side of it it fell on followed the last bits of its log-odds, which
+    follow the order a set of features is summed in, set by the string hash seed (one text of
+    every adapted file, 0.49999999999999994 in one process and 0.5 in the next). Halfway, no
+    text is within rounding of 0.5 unless two flip points are: texts with the same flip point
+    (the same text twice) turn together, so a gap between equal ones is no gap."""
+    texts = len(calibrated)
+    allowed = math.floor(share * texts)  # the most texts whose share is at most ``share``
+    while allowed < texts and (allowed + 1) / texts <= share:
+        allowed += 1
+    while allowed > 0 and allowed / texts > share:
+        allowed -= 1
+    moving = fraction > 0
+    fixed = int(np.count_nonzero(calibrated[~moving] >= 0))  # positive whatever the shift
+    flips = np.sort(calibrated[moving] / fraction[moving])[::-1]
+    edges = np.concatenate(
+        ([SHIFT_BOUND], np.clip(flips, -SHIFT_BOUND, SHIFT_BOUND), [-SHIFT_BOUND])
+    )
+    kept = min(allowed - fixed, len(flips))  # of the texts a shift can turn, those left positive
+    if kept < 0:  # more than the share are positive whatever the shift
+        return SHIFT_BOUND
+    while kept > 0 and edges[kept] <= edges[kept + 1]:
+        kept -= 1
+    return float((edges[kept] + edges[kept + 1]) / 2)
 
 
 def shifted(

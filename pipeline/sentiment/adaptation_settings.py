@@ -16,6 +16,5 @@ STRENGTH = 1.0
 #: texts) of adapted features, proportionally less below it. Picked from six values (0.05 to
 #: 0.5) on the nine leave-one-category-out folds (``adaptation``'s docstring, step 3).
 SATURATION_QUANTILE = 0.1
-#: Bisection steps for the share-holding shift (from ±SHIFT_BOUND: far below 1e-12 apart).
-SHIFT_STEPS = 60
+#: The share-holding shift is taken within ±SHIFT_BOUND (``adaptation_counts.holding_shift``).
 SHIFT_BOUND = 50.0

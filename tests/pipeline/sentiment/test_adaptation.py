@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -282,3 +283,57 @@ def test_the_compacted_corpus_adapts_and_scores_as_the_whole_one(
         assert (a.adapted_shift, a.adapted_saturation) == (b.adapted_shift, b.adapted_saturation)
         assert (a.version, a.adapted, a.meta) == (b.version, b.adapted, b.meta)
     assert compacted[0].meta["monitored_names"]  # the names did change what the texts teach
+
+
+_SIDES_SCRIPT = """
+import json, sys
+from koubei.pipeline.sentiment import adaptation, training
+from koubei.pipeline.sentiment.model import load_model
+texts = [r.text for r in training.load_labelled(sys.argv[1])]
+adapted, scored = adaptation.adapt_and_score(load_model(), texts)
+print(json.dumps({"version": adapted.version, "sides": [p >= 0.5 for p, _ in scored],
+                  "nearest": min(abs(p - 0.5) for p, label in scored if label != "no_opinion")}))
+"""
+
+
+def test_no_adapted_text_is_left_on_the_boundary_whatever_the_hash_seed() -> None:
+    """Holding the share put one text of every adapted file on its flip point, at 0.5 to the
+    last bits of its log-odds; those follow the order a set of features is summed in, which
+    the string hash seed sets, so the text was positive in one process and negative in the
+    next. Halfway between two flip points, every text's side is the same in every process."""
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _SIDES_SCRIPT, str(SAMPLE)],
+                env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for seed in (1, 2, 3)
+    ]
+    assert all(run["nearest"] > 1e-9 for run in runs)
+    assert runs[0] == {**runs[1], "nearest": runs[0]["nearest"]}
+    assert runs[0] == {**runs[2], "nearest": runs[0]["nearest"]}
+
+
+def test_texts_with_one_flip_point_turn_together() -> None:
+    """The same text three times has one flip point: the shift cannot leave one of them
+    positive and the others negative, so it stops short of them rather than between them."""
+    from koubei.pipeline.sentiment.adaptation_counts import holding_shift
+
+    np = pytest.importorskip("numpy")
+    calibrated = np.array([4.0, 3.0, 2.0, 2.0, 2.0, 1.0, -1.0, 0.5])
+    fraction = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0])  # the last never moves
+    # 4 of 8 may be positive: the fixed one and three that move. 4, 3 and then the three 2s
+    # cannot split, so only 4 and 3 stay: halfway between 3 and 2.
+    assert holding_shift(calibrated, fraction, 0.5) == 2.5
+    # 5 of 8: 4, 3 and the three 2s would be six with the fixed one; still 4 and 3.
+    assert holding_shift(calibrated, fraction, 5 / 8) == 2.5
+    # 6 of 8: the three 2s join: halfway between 2 and 1.
+    assert holding_shift(calibrated, fraction, 6 / 8) == 1.5
+    # 7 of 8: every one that moves but the last: halfway between 1 and -1.
+    assert holding_shift(calibrated, fraction, 0.99) == 0.0
+    # none may be positive, but the one that never moves is: the bound, as far as it goes.
+    assert holding_shift(calibrated, fraction, 0.1) == 50.0
