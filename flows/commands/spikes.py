@@ -181,10 +181,13 @@ def _read(path: Path, key: str) -> Any:
     try:
         data = read_csv(path, key=key)
     except OSError as exc:  # a directory, no permission: the reason, not Python's repr
-        print(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}", file=sys.stderr)
+        print(
+            f"koubei: error: cannot read {path}: {(exc.strerror or str(exc)).lower()}",
+            file=sys.stderr,
+        )
         return None
     except ValueError as exc:  # the message names the file already
-        print(f"cannot read {exc}", file=sys.stderr)
+        print(f"koubei: error: cannot read {exc}", file=sys.stderr)
         return None
     if data.repeats:
         line, earlier = data.repeats[0]

@@ -193,13 +193,18 @@ def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path
     folder = tmp_path / "series.csv"
     folder.mkdir()
     result = run("spikes", "detect", str(folder))
-    assert (result.returncode, result.stderr) == (2, f"cannot read {folder}: is a directory\n")
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"koubei: error: cannot read {folder}: is a directory\n",
+    )
 
     excel = tmp_path / "excel.csv"
     excel.write_text("time,count\n2026-03-02 00:00,1,200\n2026-03-02 00:05,900\n", "utf-8")
     result = run("spikes", "detect", str(excel))
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith(f"cannot read {excel}:2: column 2 ('count') reads 1,200")
+    assert result.stderr.startswith(
+        f"koubei: error: cannot read {excel}:2: column 2 ('count') reads 1,200"
+    )
 
     repeated = tmp_path / "repeated.csv"
     write_series(repeated, [3] * 10, datetime(2026, 3, 2))
