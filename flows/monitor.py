@@ -180,8 +180,8 @@ def index_spread(prefix: str, brands: list[str], day: date) -> dict[str, Any]:
 @task(retries=1, retry_delay_seconds=10)
 def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.delivery import deliver_pending
     from koubei.analysis.alerts.history import write_history
-    from koubei.analysis.alerts.outbox import deliver_pending
     from koubei.pipeline.index.client import client_from_env
 
     alerts = cfg.load_alerts(config_dir)

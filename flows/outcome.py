@@ -182,8 +182,8 @@ def _config_dir(flow_run: Any) -> Path:
 def observe_run(flow_name: str, config_dir: Path, error: str | None) -> int:
     """Open (``error``) or resolve (None) the ``run:<flow>`` incident and deliver; notes sent."""
     from koubei.analysis.alerts.channels import build_channels
+    from koubei.analysis.alerts.delivery import deliver_pending
     from koubei.analysis.alerts.incidents import IncidentStore
-    from koubei.analysis.alerts.outbox import deliver_pending
     from koubei.analysis.alerts.routing import Router
     from koubei.analysis.detectors.base import Detection
     from koubei.analysis.detectors.reasons import Reason

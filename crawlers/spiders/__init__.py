@@ -1,4 +1,6 @@
-"""One spider per platform; ``SPIDERS`` maps a source's ``platform`` to its spider class."""
+"""One spider per platform; :func:`spider_classes` maps a source's ``platform`` to its spider
+class. A module whose name starts with ``_`` holds helpers of a spider (``_weibo_api``), not a
+platform."""
 
 from __future__ import annotations
 

@@ -35,19 +35,36 @@ chain of its text; ``extra.repost_chain`` keeps it and ``parent_id`` stays the r
 (:mod:`koubei.analysis.spread.cascade`) is the one place a chain is resolved to a post.
 Mentions come from the ``<a href='/n/NAME'>@NAME</a>`` links of the HTML, never from plain text.
 A date-only ``created_at`` (``11-20``) gives ``time_precision: "day"``.
+
+The URLs, the refusal codes and pages, and the readers of an answer's parts (author, answered
+comment, nested cards) are :mod:`koubei.crawlers.spiders._weibo_api`; this module is the crawl.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from koubei.crawlers import brandmatch
+from koubei.crawlers.spiders._weibo_api import (
+    DELETED,
+    FIRST_HOP,
+    LOGIN_PROSE,
+    NO_DATA_PAGE,
+    RATE_LIMITED,
+    answered_id,
+    author,
+    child_url,
+    comments_url,
+    flat_cards,
+    old_comments_url,
+    repost_url,
+    search_url,
+)
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.textutil import (
     comment_region,
@@ -62,13 +79,6 @@ from koubei.crawlers.textutil import (
 DEFAULT_BASE = "https://m.weibo.cn"
 EXPAND_MIN_REPOSTS = 3  # fetch the repost timeline of posts with at least this many reposts
 EXPAND_MIN_COMMENTS = 3
-RATE_LIMITED = "100005"  # m.weibo.cn's errno for "请求过于频繁"
-DELETED = "20101"  # {"ok": 0, "errno": "20101", "msg": "该微博不存在"}: a deleted post
-_LOGIN_PROSE = re.compile(r"请登录|登录后")
-# m.weibo.cn's "no data" page (``<title>微博-出错了</title>`` … ``暂无数据``), served as HTML in
-# place of a JSON answer for a thing that is not there.
-_NO_DATA_PAGE = re.compile(r"<title>\s*微博-出错了\s*</title>|暂无数据")
-_FIRST_HOP = re.compile(r"//\s*(?:<a\b[^>]*>\s*)?@")
 
 
 class WeiboSpider(BaseSpider):
@@ -78,14 +88,6 @@ class WeiboSpider(BaseSpider):
     def base(self) -> str:
         return (self.source.base_url or DEFAULT_BASE).rstrip("/")
 
-    def search_url(self, keyword: str, page: int, since_id: Any = None) -> str:
-        containerid = quote(f"100103type=1&q={keyword}", safe="")
-        cursor = f"since_id={quote(str(since_id))}" if since_id else f"page={page}"
-        return (
-            f"{self.base}/api/container/getIndex?containerid={containerid}"
-            f"&page_type=searchall&{cursor}"
-        )
-
     async def start(self) -> AsyncIterator[Any]:
         self.expanded: set[str] = set()
         self.emitted: set[str] = set()  # comments can come twice: hot list and time list
@@ -93,7 +95,9 @@ class WeiboSpider(BaseSpider):
         self.threads: dict[str, set[str]] = {}
         for keyword in brandmatch.keywords(self.tracked, self.source.keywords):
             yield self.get(
-                self.search_url(keyword, 1), self.parse_search, {"keyword": keyword, "page": 1}
+                search_url(self.base, keyword, 1),
+                self.parse_search,
+                {"keyword": keyword, "page": 1},
             )
         for post_id in self.source.post_ids:
             # The post itself first: it is a record too, and its text is what reposts ("转发微博")
@@ -126,7 +130,7 @@ class WeiboSpider(BaseSpider):
             self.refused(later_page)
             return None
         said = str(data.get("msg") or data.get("message") or "")
-        if ok == 0 and _LOGIN_PROSE.search(said):
+        if ok == 0 and LOGIN_PROSE.search(said):
             # {"ok": 0, "message": "前方有点拥堵，请登录后使用"}: a login wall, not "no results".
             self.count_blocked("login_required", response.url)
             self.refused(later_page)
@@ -173,7 +177,7 @@ class WeiboSpider(BaseSpider):
         if data is None:
             return
         body = data.get("data") or {}
-        mblogs = [c["mblog"] for c in _flat_cards(body.get("cards") or []) if "mblog" in c]
+        mblogs = [c["mblog"] for c in flat_cards(body.get("cards") or []) if "mblog" in c]
         self.count_page(len(mblogs))
         fresh = {"new": 0}
         for mblog in mblogs:
@@ -185,7 +189,7 @@ class WeiboSpider(BaseSpider):
         if mblogs and fresh["new"] and (next_page or since_id) and page < self.source.max_pages:
             number = parse_count(next_page) or page + 1
             yield self.get(
-                self.search_url(keyword, number, since_id),
+                search_url(self.base, keyword, number, since_id),
                 self.parse_search,
                 {"keyword": keyword, "page": number},
             )
@@ -218,30 +222,15 @@ class WeiboSpider(BaseSpider):
         self.expanded.add(post_id)
         ctx = {"post_id": post_id, "mid": mid, "root_text": root_text}
         if force or reposts >= EXPAND_MIN_REPOSTS:
-            yield self.get(self.repost_url(post_id, 1), self.parse_reposts, {**ctx, "page": 1})
+            yield self.get(
+                repost_url(self.base, post_id, 1), self.parse_reposts, {**ctx, "page": 1}
+            )
         if force or comments >= EXPAND_MIN_COMMENTS:
             yield self.get(
-                self.comments_url(post_id, mid, None), self.parse_comments, {**ctx, "page": 1}
+                comments_url(self.base, post_id, mid, None), self.parse_comments, {**ctx, "page": 1}
             )
 
     # --- reposts and comments ---------------------------------------------------------------
-
-    def repost_url(self, post_id: str, page: int) -> str:
-        return f"{self.base}/api/statuses/repostTimeline?{urlencode({'id': post_id, 'page': page})}"
-
-    def comments_url(self, post_id: str, mid: str, max_id: Any, max_id_type: Any = 0) -> str:
-        query: dict[str, Any] = {"id": post_id, "mid": mid}
-        if max_id:
-            query["max_id"] = max_id
-        query["max_id_type"] = max_id_type or 0
-        return f"{self.base}/comments/hotflow?{urlencode(query)}"
-
-    def child_url(self, cid: str, max_id: Any, max_id_type: Any = 0) -> str:
-        query = {"cid": cid, "max_id": max_id or 0, "max_id_type": max_id_type or 0}
-        return f"{self.base}/comments/hotFlowChild?{urlencode(query)}"
-
-    def old_comments_url(self, post_id: str, page: int) -> str:
-        return f"{self.base}/api/comments/show?{urlencode({'id': post_id, 'page': page})}"
 
     @batched
     def parse_reposts(
@@ -267,7 +256,7 @@ class WeiboSpider(BaseSpider):
         last = min(parse_count(body.get("max")) or 0, self.source.max_pages)
         if mblogs and fresh["new"] and page < last:
             ctx = {"post_id": post_id, "mid": mid, "root_text": root_text, "page": page + 1}
-            yield self.get(self.repost_url(post_id, page + 1), self.parse_reposts, ctx)
+            yield self.get(repost_url(self.base, post_id, page + 1), self.parse_reposts, ctx)
 
     @batched
     def parse_comments(
@@ -291,7 +280,7 @@ class WeiboSpider(BaseSpider):
         if not comments and not hot and page == 1 and not old_api and data.get("ok") == 0:
             # hotflow refuses some posts without a login; the old comment API still answers.
             yield self.get(
-                self.old_comments_url(post_id, 1),
+                old_comments_url(self.base, post_id, 1),
                 self.parse_comments,
                 {**ctx, "page": 1, "old_api": True},
             )
@@ -337,11 +326,11 @@ class WeiboSpider(BaseSpider):
             return
         if old_api:
             if page < (parse_count(body.get("max")) or 0):
-                url = self.old_comments_url(post_id, page + 1)
+                url = old_comments_url(self.base, post_id, page + 1)
                 yield self.get(url, self.parse_comments, {**ctx, "page": page + 1, "old_api": True})
             return
         if max_id := body.get("max_id"):
-            url = self.comments_url(post_id, mid, max_id, body.get("max_id_type"))
+            url = comments_url(self.base, post_id, mid, max_id, body.get("max_id_type"))
             yield self.get(url, self.parse_comments, {**ctx, "page": page + 1})
 
     def follow_thread(self, cid: str, ctx: dict[str, Any]) -> Iterator[Any]:
@@ -349,7 +338,9 @@ class WeiboSpider(BaseSpider):
             return
         self.threads[cid] = set()
         yield self.get(
-            self.child_url(cid, 0), self.parse_thread, {**ctx, "cid": cid, "page": 1, "max_id": 0}
+            child_url(self.base, cid, 0),
+            self.parse_thread,
+            {**ctx, "cid": cid, "page": 1, "max_id": 0},
         )
 
     def thread_gone(self, url: str) -> None:
@@ -372,7 +363,7 @@ class WeiboSpider(BaseSpider):
         until it is 0, repeats the one asked for, a page brings no reply not read before, or
         ``max_pages``."""
         html = response.status == 200 and response.body.lstrip()[:1] == b"<"
-        if html and _NO_DATA_PAGE.search(self.text(response)[:4000]):
+        if html and NO_DATA_PAGE.search(self.text(response)[:4000]):
             # The thread is not there (its comment was deleted): an answer, not a refusal.
             self.thread_gone(response.url)
             return
@@ -419,7 +410,7 @@ class WeiboSpider(BaseSpider):
         again = following and str(following) != str(max_id)  # 0 ends the thread, a repeat too
         if progress and again and page < self.source.max_pages:
             ctx = {"post_id": post_id, "mid": mid, "root_text": root_text, "cid": cid}
-            url = self.child_url(cid, following, body.get("max_id_type"))
+            url = child_url(self.base, cid, following, body.get("max_id_type"))
             yield self.get(url, self.parse_thread, {**ctx, "page": page + 1, "max_id": following})
 
     @batched
@@ -457,7 +448,7 @@ class WeiboSpider(BaseSpider):
         # uncrawled one a placeholder under ``thread_root``). One naming none hangs from it: a
         # ``回复@NAME:`` opening names a person, who may have several replies in the thread,
         # and Weibo sends none for a deleted one (``reply_comment: null``).
-        answered = _answered(item)
+        answered = answered_id(item)
         if answered in (None, str(item["id"])):
             answered = None if item is top else str(top["id"])
         extra: dict[str, Any] = {"hot": True} if hot else {}
@@ -472,7 +463,7 @@ class WeiboSpider(BaseSpider):
             kind="comment",
             url=f"https://m.weibo.cn/detail/{post_id}#comment-{item['id']}",
             author={
-                **self.author(item.get("user") or {}),
+                **author(item.get("user") or {}),
                 "region": comment_region(item.get("source")),
             },
             parent_id=self.doc_id(f"c{answered}" if answered else post_id),
@@ -490,14 +481,6 @@ class WeiboSpider(BaseSpider):
         )
 
     # --- records ----------------------------------------------------------------------------
-
-    def author(self, user: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(user["id"]) if user.get("id") is not None else None,
-            "name": user.get("screen_name"),
-            "followers": parse_count(user.get("followers_count")),
-            "verified": bool(user.get("verified")) if "verified" in user else None,
-        }
 
     def mblog_records(
         self,
@@ -557,9 +540,9 @@ class WeiboSpider(BaseSpider):
             native_id=mblog["id"],
             kind="repost" if root is not None else "post",
             url=f"https://m.weibo.cn/detail/{mblog.get('mid') or mblog['id']}",
-            author={**self.author(mblog.get("user") or {}), "region": region},
+            author={**author(mblog.get("user") or {}), "region": region},
             text_raw=text,
-            mentions=mentions(_FIRST_HOP.split(text, 1)[0] if root is not None else text),
+            mentions=mentions(FIRST_HOP.split(text, 1)[0] if root is not None else text),
             topics=topics(plain),
             engagement={
                 "likes": parse_count(mblog.get("attitudes_count")) or 0,
@@ -573,24 +556,3 @@ class WeiboSpider(BaseSpider):
         )
         if record is not None:
             yield record
-
-
-def _answered(item: dict[str, Any]) -> str | None:
-    """The id of the comment ``item`` answers, if the answer names one: ``reply_comment`` (the
-    comment answered, on a reply answering another reply) or ``reply_id`` (the old API)."""
-    answered = item.get("reply_comment")
-    value = answered.get("idstr") or answered.get("id") if isinstance(answered, dict) else None
-    value = value or item.get("reply_id")
-    if isinstance(value, bool) or not isinstance(value, str | int):  # junk is no comment
-        return None
-    return str(value) if value and str(value) != "0" else None
-
-
-def _flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:
-    for card in cards:
-        if not isinstance(card, dict):
-            continue
-        if card.get("card_group"):
-            yield from _flat_cards(card["card_group"])
-        else:
-            yield card

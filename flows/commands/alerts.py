@@ -151,7 +151,7 @@ def status(args: argparse.Namespace) -> int:
 def deliver(args: argparse.Namespace) -> int:
     from koubei import paths
     from koubei.analysis.alerts.channels import build_channels
-    from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.alerts.delivery import deliver_pending
     from koubei.config import load_alerts
 
     config_dir = args.config_dir or paths.CONFIG_DIR
@@ -216,7 +216,7 @@ def end_silence(args: argparse.Namespace) -> int:
 def send_test(args: argparse.Namespace) -> int:
     from koubei import paths
     from koubei.analysis.alerts.channels import build_channels
-    from koubei.analysis.alerts.outbox import DeliveryError
+    from koubei.analysis.alerts.delivery import DeliveryError
     from koubei.analysis.alerts.payload import sample_payload
     from koubei.config import load_alerts
 

@@ -44,7 +44,8 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from koubei import es_local, jsonl, paths
-from koubei.analysis.alerts.outbox import REPEAT_MARK, notifications
+from koubei.analysis.alerts.delivery import REPEAT_MARK
+from koubei.analysis.alerts.outbox import notifications
 from koubei.config import load_brands, load_sources
 from koubei.crawlers.runner import crawl_sources
 from tests.faults.hostile_site import Fault, HostileSite

@@ -114,7 +114,7 @@ def test_operational_incidents_follow_routes_min_severity_and_quiet_hours(
 ) -> None:
     from koubei import timeutil
     from koubei.analysis.alerts.channels import build_channels
-    from koubei.analysis.alerts.outbox import deliver_pending
+    from koubei.analysis.alerts.delivery import deliver_pending
     from koubei.demo.receiver import start_receiver
     from koubei.flows.outcome import observe_run
 

@@ -27,7 +27,7 @@ from koubei.analysis.alerts.channels.base import (
     raise_for_http,
     register,
 )
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.config import parse_duration
 from koubei.crawlers.timeparse import parse_iso

@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koubei import paths
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 from koubei.config import ChannelConfig, ConfigError, secret
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -30,7 +30,7 @@ from koubei.analysis.alerts.channels.base import (
     register,
 )
 from koubei.analysis.alerts.channels.text import render_markdown
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 
 # DingTalk custom robot error codes (open.dingtalk.com, "自定义机器人发送群消息", 错误码):
 # 410100 "发送速度太快而限流" (over 20 messages a minute per robot; the robot is then throttled

@@ -15,7 +15,7 @@ import httpx
 
 from koubei.analysis.alerts.channels.base import Channel, Request, dumps, raise_for_http, register
 from koubei.analysis.alerts.channels.text import drop_open_markup, fit, sections
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 
 HEADER_CHARS = 150
 SECTION_CHARS = 3000

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from koubei.analysis.alerts.delivery import deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import deliver_pending, notifications
+from koubei.analysis.alerts.outbox import notifications
 from koubei.timeutil import now as wall_now
 from tests.analysis.alerts.conftest import alerts_status, am_channels, detection
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from koubei.analysis.alerts.channels import CHANNEL_TYPES, build_channels
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 from koubei.analysis.alerts.payload import build_payload
 from koubei.config import AlertsConfig, ChannelConfig, ConfigError
 from tests.analysis.alerts.platforms import (
@@ -287,8 +287,8 @@ def test_slack_escapes_nested_text_and_link_urls(servers, monkeypatch):
 
 
 def test_feishu_two_rate_windows_pace_through_the_outbox(servers, monkeypatch, db_path):
+    from koubei.analysis.alerts.delivery import deliver_pending
     from koubei.analysis.alerts.incidents import IncidentStore
-    from koubei.analysis.alerts.outbox import deliver_pending
     from tests.analysis.alerts.conftest import at, detection
 
     server = serve(servers, feishu_check("fs"))

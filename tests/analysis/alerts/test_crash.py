@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.delivery import REPEAT_MARK, deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import REPEAT_MARK, counts, deliver_pending, notifications
+from koubei.analysis.alerts.outbox import counts, notifications
 from koubei.config import AlertsConfig, ChannelConfig
 from tests.analysis.alerts.conftest import at, detection
 from tests.analysis.alerts.platforms import PlatformServer, dingtalk_check
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[3]
 DELIVER = """
 import sys
 from pathlib import Path
-from koubei.analysis.alerts.outbox import deliver_pending
+from koubei.analysis.alerts.delivery import deliver_pending
 from tests.analysis.alerts.conftest import at
 from tests.analysis.alerts.test_crash import channels
 deliver_pending(Path(sys.argv[1]), channels(), now=at(1))

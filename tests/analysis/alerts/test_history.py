@@ -7,9 +7,9 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 
 from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.delivery import deliver_pending
 from koubei.analysis.alerts.history import write_history
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import deliver_pending
 from koubei.config import AlertsConfig, ChannelConfig
 from koubei.pipeline.index.templates import ensure_templates
 from tests.analysis.alerts.conftest import SECRET, at, detection

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.delivery import backoff_delay, deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import backoff_delay, counts, deliver_pending, notifications
+from koubei.analysis.alerts.outbox import counts, notifications
 from koubei.demo.receiver import start_receiver
 from tests.analysis.alerts.conftest import SECRET, at, detection, webhook_config
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from koubei.analysis.alerts.outbox import counts, deliver_pending, notifications
+from koubei.analysis.alerts.delivery import deliver_pending
+from koubei.analysis.alerts.outbox import counts, notifications
 from tests.analysis.alerts.conftest import alerts_status
 from tests.analysis.alerts.platforms import (
     DINGTALK_BLOCKED,
@@ -159,7 +160,7 @@ def test_a_permanent_answer_fails_for_good_naming_channel_code_and_fix(
 
 
 def test_dingtalk_302_is_the_throttle_not_a_failure(servers, monkeypatch):
-    from koubei.analysis.alerts.outbox import DeliveryError
+    from koubei.analysis.alerts.delivery import DeliveryError
     from tests.analysis.alerts.test_channels import payload
 
     server = PlatformServer(lambda q, h, b: (302, ""))

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from koubei.analysis.alerts.channels.text import TRUNCATED, fit, truncate_utf8
-from koubei.analysis.alerts.outbox import DeliveryError
+from koubei.analysis.alerts.delivery import DeliveryError
 from tests.analysis.alerts.conftest import am_channels
 from tests.analysis.alerts.platforms import (
     dingtalk_check,

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.delivery import deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import counts, deliver_pending
+from koubei.analysis.alerts.outbox import counts
 from koubei.config import AlertsConfig, ChannelConfig
 from tests.analysis.alerts.conftest import at, detection
 from tests.analysis.alerts.platforms import (
@@ -176,7 +177,7 @@ def test_rate_limit_answers_are_retried_not_failed(name, servers, monkeypatch, d
 
 
 def test_feishu_bad_request_is_not_retried(servers, monkeypatch) -> None:
-    from koubei.analysis.alerts.outbox import DeliveryError
+    from koubei.analysis.alerts.delivery import DeliveryError
     from tests.analysis.alerts.test_channels import payload
 
     server = PlatformServer(lambda q, h, b: (200, {"code": 9499, "msg": "Bad Request"}))
@@ -193,7 +194,7 @@ def test_feishu_gateway_frequency_limit_is_too_fast_not_a_failure(
 ) -> None:
     # open.feishu.cn frequency-control: HTTP 429 (older APIs 400) + code 99991400, and
     # x-ogw-ratelimit-reset in seconds. Lost for good before: the code was not a known one.
-    from koubei.analysis.alerts.outbox import DeliveryError
+    from koubei.analysis.alerts.delivery import DeliveryError
     from tests.analysis.alerts.test_channels import payload
 
     body = FEISHU_GATEWAY_TOO_FAST[1]

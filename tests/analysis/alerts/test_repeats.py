@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from koubei.analysis.alerts.channels import build_channels
+from koubei.analysis.alerts.delivery import REPEAT_MARK, deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import REPEAT_MARK, counts, deliver_pending, notifications
+from koubei.analysis.alerts.outbox import counts, notifications
 from koubei.config import AlertsConfig, ChannelConfig
 from tests.analysis.alerts.conftest import alerts_status, at, detection
 from tests.analysis.alerts.platforms import PlatformServer, dingtalk_check

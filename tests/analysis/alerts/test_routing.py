@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from koubei.analysis.alerts.delivery import deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
-from koubei.analysis.alerts.outbox import deliver_pending, notifications
+from koubei.analysis.alerts.outbox import notifications
 from koubei.analysis.alerts.routing import Router, route
 from koubei.config import AlertsConfig, ConfigError, load_file
 from koubei.timeutil import DEFAULT_TZ
