@@ -1,12 +1,15 @@
 """Reading a user's text files: a CSV as UTF-8 (or GBK when asked; an error names the file and
-line), and a file of texts, one per line, without losing or adding a line."""
+line), a file of texts, one per line, without losing or adding a line, and one column of a CSV
+of texts (a spreadsheet's export of reviews)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TextLines", "read_lines", "read_utf8"]
+__all__ = ["TEXT_COLUMNS", "TextLines", "header_hint", "read_column", "read_lines", "read_utf8"]
 
 
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
@@ -110,3 +113,79 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
         more = len(bad) - NAMED_LINES
         warnings.append(f"{name}: {more} more lines with bytes that are not UTF-8")
     return raw.decode("utf-8", errors="replace"), warnings
+
+
+#: Header names of a column of texts. A first line of two or more comma-separated fields, one of
+#: them one of these, is a CSV's header rather than a text (``header_hint``): the labelled
+#: reviews' own ``cat,label,review``, and what Chinese spreadsheets call the column.
+TEXT_COLUMNS = ("review", "text", "content", "comment", "评论", "内容", "评价", "文本", "正文")
+
+
+def header_hint(lines: list[str], name: str) -> str | None:
+    """A warning when the first of a text file's ``lines`` looks like a CSV header naming a
+    column of texts (``TEXT_COLUMNS``): scored one text a line, its header is a text and every
+    row's other fields (a label, a category) are part of its text. None otherwise."""
+    if not lines:
+        return None
+    try:
+        fields = [f.strip() for f in next(csv.reader([lines[0]]), [])]
+    except csv.Error:  # a stray carriage return in the line: no CSV header
+        return None
+    found = [f for f in fields if f.lower() in TEXT_COLUMNS]
+    if len(fields) < 2 or not found:
+        return None
+    return (
+        f"{name}:1 looks like a CSV header ({lines[0][:60]}): every line is read as one text, "
+        f"this one and each row's other fields too; --column {found[0]} reads that column, "
+        "one text a row"
+    )
+
+
+def read_column(raw: bytes, name: str, column: str) -> TextLines:
+    """The texts of a CSV's ``column`` (named in its header row, the first line), one a row,
+    decoded as :func:`read_lines` decodes (its warnings kept). A quoted field may span lines;
+    blank lines are no rows. A row too short to have the column gives an empty text (no
+    opinion), so the output keeps one line a row, and a warning names it.
+
+    Raises
+    ------
+    ValueError
+        The file is empty, its header has no ``column`` (the message names the columns it has)
+        or a row is no CSV (named ``file:line``).
+    """
+    read = read_lines(raw, name)
+    # strict: a quote opened and never closed is an error naming its row, not the rest of the
+    # file read silently as one field (one text where there were hundreds)
+    rows = csv.reader(io.StringIO("\n".join(read.lines), newline=""), strict=True)
+
+    def next_row() -> list[str] | None:
+        start = rows.line_num + 1
+        try:
+            return next(rows, None)
+        except csv.Error as exc:
+            raise ValueError(f"{name}:{start}: not a CSV row ({exc})") from None
+
+    header = next_row()
+    if header is None:
+        raise ValueError(f"{name}: empty (a CSV whose header row names column {column!r})")
+    names = [h.strip() for h in header]
+    if column not in names:
+        raise ValueError(f"{name}:1: no column {column!r} in the header ({', '.join(names)})")
+    at = names.index(column)
+    texts: list[str] = []
+    short: list[int] = []  # the lines the rows without the field end on
+    while (row := next_row()) is not None:
+        if not row:
+            continue
+        if at < len(row):
+            texts.append(row[at])
+        else:
+            texts.append("")
+            short.append(rows.line_num)
+    warnings = list(read.warnings)
+    warnings += [
+        f"{name}:{line}: no {column!r} field; read as no text" for line in short[:NAMED_LINES]
+    ]
+    if len(short) > NAMED_LINES:
+        warnings.append(f"{name}: {len(short) - NAMED_LINES} more rows without a {column!r} field")
+    return TextLines(texts, warnings)

@@ -37,6 +37,12 @@ lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fi
 file with its byte order mark and a GBK/GB18030 file are read as such with a warning on stderr;
 bytes that are not UTF-8 otherwise are left out of their line, and the line is named on stderr
 (``file:line``). Every line gets its object, blank ones included (``no_opinion``).
+With ``--column NAME`` (``score`` and ``adapt``) FILE is a CSV instead, its header row naming
+the column of texts: one object a row (a quoted field may span lines; blank lines are no rows;
+a row without the field is read as no text and named on stderr; a quote never closed is an
+error naming its row). Without it, a first line that looks like a CSV header naming such a
+column (``cat,label,review``) is said on stderr: every row's label would be read as part of its
+text (``koubei/textfile.py``, ``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
 not 0 or 1 or whose review is empty (named ``file:line``), a ``--category`` or
@@ -53,6 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from koubei.flows import options
+from koubei.flows.commands import _sentiment_inputs as inputs
 from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
@@ -68,7 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     score = actions.add_parser("score", help="one JSON line per input line (FILE or - for stdin)")
-    score.add_argument("file", type=existing_file, help="text file, one text per line (- stdin)")
+    score.add_argument(
+        "file",
+        type=existing_file,
+        help="text file, one text per line, or a CSV with --column (- stdin)",
+    )
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     score.add_argument(
         "--processes",
@@ -84,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "opinion (default; an adapted --model scores as it is, and --adapt refuses it); "
         "--no-adapt scores every text as it would score alone",
     )
+    _column_option(score)
     _config_dir_option(score)
     score.set_defaults(func=run_score, logs=False)
 
@@ -106,6 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model to adapt, not an adapted one (default: the shipped model)",
     )
     adapt.add_argument("--out", type=Path, required=True, help="where to write the adapted model")
+    _column_option(adapt)
     _config_dir_option(adapt)
     adapt.set_defaults(func=run_adapt, logs=False)
 
@@ -192,6 +205,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.set_defaults(func=run_eval)
 
 
+def _column_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--column",
+        metavar="NAME",
+        help="FILE is a CSV whose header row names this column of texts (e.g. review): read "
+        "it, one text a row (a quoted field may span lines) instead of one a line",
+    )
+
+
 def _config_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir",
@@ -201,38 +223,6 @@ def _config_dir_option(parser: argparse.ArgumentParser) -> None:
         "name, aliases and competitors (the shipped brands.yaml if it has none, as for crawl) "
         "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
-
-
-def _monitored(config_dir: Path | None) -> list[str]:
-    """The names adapting must not learn as sentiment: brands.yaml's, loaded (and checked)
-    before any text is read; a config directory without one uses the shipped one, as
-    ``koubei crawl`` does.
-
-    Loaded in a forked child, which has exited before adapting starts: the config schema
-    (pydantic and its models) is about 20 MB of resident memory that nothing frees once
-    imported, and in this process it raised adapting's peak on a hotel-sized file by about 10 MB
-    (90 → 80 MB, ``python -m bench sentiment --memory``); the child costs about 4 MB here and no
-    start-up time that shows. A config error is raised here as it is. A process that already
-    runs threads (a test runner, an embedding program) loads them itself: forking it may copy a
-    lock another thread holds.
-    """
-    import threading
-
-    if threading.active_count() > 1:
-        return _brands_names(config_dir)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
-        return child.submit(_brands_names, config_dir).result()
-
-
-def _brands_names(config_dir: Path | None) -> list[str]:
-    from koubei import config, paths
-
-    if config_dir is None or not (config_dir / "brands.yaml").exists():
-        config_dir = paths.CONFIG_DIR
-    return config.load_brands(config_dir).monitored_names()
 
 
 def _corpus(given: Path | None) -> Path:
@@ -285,45 +275,6 @@ def _categories(data: Path, rows: list[Example], names: list[str], option: str) 
             f"{option} {unknown[0]}: no such category in {data} (found: {', '.join(sorted(known))})"
         )
     return set(names)
-
-
-def _read_texts(file: Path) -> list[str]:
-    """FILE's lines, cleaned; what had to be guessed about its bytes is said on stderr."""
-    from koubei.pipeline.clean import clean_text
-    from koubei.textfile import read_lines
-
-    stdin = str(file) == "-"
-    raw = sys.stdin.buffer.read() if stdin else Path(file).read_bytes()
-    read = read_lines(raw, "<stdin>" if stdin else str(file))
-    for warning in read.warnings:
-        print(f"koubei: warning: {warning}", file=sys.stderr)
-    return [clean_text(line) for line in read.lines]
-
-
-def _source_files(source: str) -> list[Path]:
-    """``source``'s processed files; none is an error naming the sources that have some."""
-    from koubei.errors import KoubeiError
-    from koubei.pipeline import ledger
-
-    every = ledger.processed_files()
-    files = [path for path in every if path.parent.name == source]
-    if not files:  # (a name with a "/" or "..": no folder of processed/ either)
-        have = sorted({path.parent.name for path in every})
-        raise KoubeiError(
-            f"no processed files for source {source!r} (run `koubei process` first); "
-            f"sources with processed files: {', '.join(have) or 'none yet'}"
-        )
-    return files
-
-
-def _source_texts(source: str) -> list[str]:
-    """The cleaned texts of ``source``'s processed files (what the pipeline scored)."""
-    from koubei import jsonl
-
-    files = _source_files(source)
-    texts = [r.get("text_clean") or "" for f in files for r in jsonl.read(f)]
-    print(f"{len(texts)} texts from {len(files)} processed file(s) of {source}", file=sys.stderr)
-    return texts
 
 
 def _say_adapted(model: SentimentModel, adapted: SentimentModel, asked: bool = True) -> None:
@@ -385,8 +336,8 @@ def run_score(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         adapting = False
-    monitored = _monitored(args.config_dir) if adapting else []
-    texts = _read_texts(args.file)
+    monitored = inputs.monitored_names(args.config_dir) if adapting else []
+    texts = inputs.read_texts(args.file, args.column)
     if adapting:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score
 
@@ -407,12 +358,20 @@ def run_adapt(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.adaptation import adapt
 
     _check_out(args.out)
+    if args.source and args.column:
+        from koubei.errors import KoubeiError
+
+        raise KoubeiError("--column names a column of FILE; --source reads processed posts")
     model = _model(args.model)
     base = _adapt_instead(model)
     if base is not None:
         raise _not_again(args.model, model, base)
-    monitored = _monitored(args.config_dir)
-    texts = _source_texts(args.source) if args.source else _read_texts(args.file)
+    monitored = inputs.monitored_names(args.config_dir)
+    texts = (
+        inputs.source_texts(args.source)
+        if args.source
+        else inputs.read_texts(args.file, args.column)
+    )
     adapted = adapt(model, texts, monitored)
     _say_adapted(model, adapted)
     adapted.save(args.out)
@@ -448,7 +407,7 @@ def _rescore(args: argparse.Namespace) -> int:
     model_file = models.get(args.source)
     lexicon_file = aspects_file(args.config_dir)
     lexicon = load_aspects(lexicon_file)
-    _source_files(args.source)
+    inputs.source_files(args.source)
     try:
         model = load_model(model_file)
     except (OSError, ValueError) as exc:
@@ -469,7 +428,7 @@ def _rescore(args: argparse.Namespace) -> int:
     # for it (the wait names the holder). Listed again under the lock: a cycle that was at
     # work may have processed more of the source's files meanwhile.
     with stage_lock(PIPELINE_LOCK):
-        files = _source_files(args.source)
+        files = inputs.source_files(args.source)
         progress = not args.no_progress
         rescored_files = rescore_source(
             es,

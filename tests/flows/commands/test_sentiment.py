@@ -162,6 +162,70 @@ def test_score_names_the_lines_whose_bytes_are_not_utf8(
     ]
 
 
+# A spreadsheet's export of reviews: a header row, a review quoted over two lines (a line
+# break typed in a cell), a blank line, a row cut short before its review.
+REVIEWS_CSV = (
+    'label,review\n1,"很快，好吃，味道足"\n0,"送了两个小时\n饭都凉了，太差了"\n\n1\n0,难吃\n'
+)
+
+
+def test_score_reads_a_csv_column_one_object_a_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "reviews.csv"
+    for encoding in ("utf-8", "gb18030"):
+        source.write_bytes(REVIEWS_CSV.encode(encoding))
+        labels, err = _score([str(source), "--column", "review"], capsys)
+        assert labels == ["positive", "negative", "no_opinion", "negative"]
+        named = [f"koubei: warning: {source}:6: no 'review' field; read as no text"]
+        if encoding == "gb18030":
+            named.insert(0, f"koubei: warning: {source}: not UTF-8; read as GB18030 (GBK)")
+        assert err == named
+
+
+def test_score_refuses_a_column_the_header_lacks_and_adapt_a_column_of_a_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "reviews.csv"
+    source.write_text(REVIEWS_CSV, encoding="utf-8")
+    assert main(["sentiment", "score", str(source), "--column", "text"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"koubei: error: {source}:1: no column 'text' in the header (label, review)\n"
+    # A quote opened and never closed would read the rest of the file as one review.
+    source.write_text(REVIEWS_CSV.replace('"很快', '"很快"好'), encoding="utf-8")
+    assert main(["sentiment", "score", str(source), "--column", "review"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"koubei: error: {source}:2: not a CSV row (',' expected after '\"')\n"
+    source.write_text(REVIEWS_CSV.replace("难吃", '"难吃'), encoding="utf-8")
+    assert main(["sentiment", "score", str(source), "--column", "review"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"koubei: error: {source}:7: not a CSV row (unexpected end of data)\n"
+    out = tmp_path / "adapted.json.gz"
+    argv = ["sentiment", "adapt", "--source", "shop", "--column", "review", "--out", str(out)]
+    assert main(argv) == 2
+    assert "--column names a column of FILE" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_score_says_when_the_first_line_looks_like_a_csv_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read one text a line (the contract), a CSV's header is a text and each row's label and
+    category are part of its text: said once, naming the column to read instead."""
+    source = tmp_path / "reviews.csv"
+    source.write_text("cat,label,review\n外卖,1,很好吃\n外卖,0,太慢了\n", encoding="utf-8")
+    labels, err = _score([str(source)], capsys)
+    assert len(labels) == 3  # the header too: one object a line, as ever
+    assert err == [
+        f"koubei: warning: {source}:1 looks like a CSV header (cat,label,review): every line "
+        "is read as one text, this one and each row's other fields too; --column review reads "
+        "that column, one text a row"
+    ]
+    plain = tmp_path / "texts.txt"
+    plain.write_text("很好吃,推荐,下次还来\n太慢了\n", encoding="utf-8")  # commas, no header
+    assert _score([str(plain)], capsys) == (["positive", "negative"], [])
+
+
 def _scores(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict]:
     assert main(["sentiment", "score", *argv]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -262,7 +326,7 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     import threading
 
     from koubei.config import ConfigError
-    from koubei.flows.commands.sentiment import _monitored
+    from koubei.flows.commands._sentiment_inputs import monitored_names
 
     sample = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
     with open(sample, encoding="utf-8", newline="") as handle:
@@ -301,9 +365,9 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     worker.start()
     try:
         assert threading.active_count() > 1
-        assert set(_monitored(config)) == {"蒙牛", "Mengniu", "伊利"}
+        assert set(monitored_names(config)) == {"蒙牛", "Mengniu", "伊利"}
         with pytest.raises(ConfigError, match=r"brands\.yaml"):
-            _monitored(broken)
+            monitored_names(broken)
     finally:
         busy.set()
         worker.join()

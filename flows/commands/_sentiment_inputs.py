@@ -1,0 +1,96 @@
+"""What ``koubei sentiment score`` and ``adapt`` read: the texts (a file's lines, a CSV's
+column, a source's processed posts) and the brand names adapting must not learn.
+
+Apart from the commands (``sentiment.py``) so that each stays a size one can read; nothing here
+scores or adapts. The leading ``_`` keeps it out of the CLI's commands (``koubei.flows.cli``
+registers every other module of this package as one).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+__all__ = ["brands_names", "monitored_names", "read_texts", "source_files", "source_texts"]
+
+
+def monitored_names(config_dir: Path | None) -> list[str]:
+    """The names adapting must not learn as sentiment: brands.yaml's, loaded (and checked)
+    before any text is read; a config directory without one uses the shipped one, as
+    ``koubei crawl`` does.
+
+    Loaded in a forked child, which has exited before adapting starts: the config schema
+    (pydantic and its models) is about 20 MB of resident memory that nothing frees once
+    imported, and in this process it raised adapting's peak on a hotel-sized file by about 10 MB
+    (90 → 80 MB, ``python -m bench sentiment --memory``); the child costs about 4 MB here and no
+    start-up time that shows. A config error is raised here as it is. A process that already
+    runs threads (a test runner, an embedding program) loads them itself: forking it may copy a
+    lock another thread holds.
+    """
+    import threading
+
+    if threading.active_count() > 1:
+        return brands_names(config_dir)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(brands_names, config_dir).result()
+
+
+def brands_names(config_dir: Path | None) -> list[str]:
+    from koubei import config, paths
+
+    if config_dir is None or not (config_dir / "brands.yaml").exists():
+        config_dir = paths.CONFIG_DIR
+    return config.load_brands(config_dir).monitored_names()
+
+
+def read_texts(file: Path, column: str | None = None) -> list[str]:
+    """FILE's lines (its CSV ``column``'s rows), cleaned; what had to be guessed about its
+    bytes is said on stderr, and so is a first line that looks like a CSV's header."""
+    from koubei.errors import KoubeiError
+    from koubei.pipeline.clean import clean_text
+    from koubei.textfile import header_hint, read_column, read_lines
+
+    stdin = str(file) == "-"
+    raw = sys.stdin.buffer.read() if stdin else Path(file).read_bytes()
+    name = "<stdin>" if stdin else str(file)
+    if column is None:
+        read = read_lines(raw, name)
+        hint = header_hint(read.lines, name)
+        read.warnings += [hint] if hint else []
+    else:
+        try:
+            read = read_column(raw, name, column)
+        except ValueError as exc:
+            raise KoubeiError(str(exc)) from None
+    for warning in read.warnings:
+        print(f"koubei: warning: {warning}", file=sys.stderr)
+    return [clean_text(line) for line in read.lines]
+
+
+def source_files(source: str) -> list[Path]:
+    """``source``'s processed files; none is an error naming the sources that have some."""
+    from koubei.errors import KoubeiError
+    from koubei.pipeline import ledger
+
+    every = ledger.processed_files()
+    files = [path for path in every if path.parent.name == source]
+    if not files:  # (a name with a "/" or "..": no folder of processed/ either)
+        have = sorted({path.parent.name for path in every})
+        raise KoubeiError(
+            f"no processed files for source {source!r} (run `koubei process` first); "
+            f"sources with processed files: {', '.join(have) or 'none yet'}"
+        )
+    return files
+
+
+def source_texts(source: str) -> list[str]:
+    """The cleaned texts of ``source``'s processed files (what the pipeline scored)."""
+    from koubei import jsonl
+
+    files = source_files(source)
+    texts = [r.get("text_clean") or "" for f in files for r in jsonl.read(f)]
+    print(f"{len(texts)} texts from {len(files)} processed file(s) of {source}", file=sys.stderr)
+    return texts
