@@ -11,6 +11,7 @@ import pytest
 
 from koubei.flows.cli import main
 from koubei.pipeline.sentiment import load_model
+from tests.data import REVIEWS_SAMPLE
 
 
 def _write_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
@@ -95,7 +96,6 @@ def test_train_takes_the_corpus_from_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from koubei import paths
-    from tests.data import REVIEWS_SAMPLE
 
     monkeypatch.setenv(paths.REVIEWS_ENV, str(REVIEWS_SAMPLE))
     out = tmp_path / "m.json.gz"
@@ -224,6 +224,33 @@ def test_score_says_when_the_first_line_looks_like_a_csv_header(
     plain = tmp_path / "texts.txt"
     plain.write_text("很好吃,推荐,下次还来\n太慢了\n", encoding="utf-8")  # commas, no header
     assert _score([str(plain)], capsys) == (["positive", "negative"], [])
+
+
+def test_eval_adapt_measures_what_score_gives_the_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """``score`` adapts to its file by default, ``eval`` measured the model as shipped: a user
+    checking the model on a labelled sample of their own domain measured another model than
+    the one scoring their posts. ``eval --adapt`` also measures the adapted one, and its
+    accuracy is that of ``score --column review`` on the same file."""
+    assert main(["sentiment", "eval", str(REVIEWS_SAMPLE), "--adapt", "--json"]) == 0
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    shipped = load_model().version
+    assert len(results) == 2
+    first, adapted_version = results
+    assert first == shipped
+    assert adapted_version.startswith(shipped + "+adapted-")
+    assert f"adapted {shipped} to " in captured.err
+    scored = _scores([str(REVIEWS_SAMPLE), "--column", "review"], capsys)
+    with open(REVIEWS_SAMPLE, encoding="utf-8", newline="") as handle:
+        labels = [int(row["label"]) for row in csv.DictReader(handle)]
+    assert {line["model_version"] for line in scored} == {adapted_version}
+    right = sum(
+        (line["score"] >= 0.5) == (label == 1) for line, label in zip(scored, labels, strict=True)
+    )
+    assert results[adapted_version]["n"] == len(labels) == len(scored)
+    # to the four decimals eval prints: one text of the sample's 2,461 is 0.0004
+    assert results[adapted_version]["accuracy"] == round(right / len(labels), 4)
+    assert results[adapted_version]["accuracy"] != results[shipped]["accuracy"]
 
 
 def _scores(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict]:
