@@ -5,7 +5,6 @@ of texts (a spreadsheet's export of reviews)."""
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +114,9 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
     return raw.decode("utf-8", errors="replace"), warnings
 
 
+#: The longest field ``read_column`` reads (characters).
+FIELD_LIMIT = 1 << 26
+
 #: Header names of a column of texts. A first line of two or more comma-separated fields, one of
 #: them one of these, is a CSV's header rather than a text (``header_hint``): the labelled
 #: reviews' own ``cat,label,review``, and what Chinese spreadsheets call the column.
@@ -154,9 +156,14 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
         or a row is no CSV (named ``file:line``).
     """
     read = read_lines(raw, name)
-    # strict: a quote opened and never closed is an error naming its row, not the rest of the
-    # file read silently as one field (one text where there were hundreds)
-    rows = csv.reader(io.StringIO("\n".join(read.lines), newline=""), strict=True)
+    # Lines, not one stream: ``read_lines`` keeps a stray carriage return inside its line,
+    # which a stream would end the row at (one row read as two, every later line misnamed); in
+    # a text it is a space. strict: a quote opened and never closed is an error naming its row,
+    # not the rest of the file read silently as one field (one text where there were hundreds).
+    rows = csv.reader((line.replace("\r", " ") + "\n" for line in read.lines), strict=True)
+    # A review as long as a line may be (csv refuses fields over 128 KB by default; this is
+    # process-wide, and only raised)
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 
     def next_row() -> list[str] | None:
         start = rows.line_num + 1
@@ -166,11 +173,18 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
             raise ValueError(f"{name}:{start}: not a CSV row ({exc})") from None
 
     header = next_row()
+    while header == []:  # blank lines before the header
+        header = next_row()
     if header is None:
         raise ValueError(f"{name}: empty (a CSV whose header row names column {column!r})")
-    names = [h.strip() for h in header]
+    column = column.strip()
+    names = [h.strip().lstrip("\ufeff").strip() for h in header]  # (a second byte order mark)
+    line = rows.line_num
     if column not in names:
-        raise ValueError(f"{name}:1: no column {column!r} in the header ({', '.join(names)})")
+        raise ValueError(f"{name}:{line}: no column {column!r} in the header ({', '.join(names)})")
+    if names.count(column) > 1:
+        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == column)
+        raise ValueError(f"{name}:{line}: column {column!r} is named twice (fields {where})")
     at = names.index(column)
     texts: list[str] = []
     short: list[int] = []  # the lines the rows without the field end on

@@ -5,7 +5,8 @@ with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, 
 or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare repost, emoji,
 @handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
 ``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
-prints accuracy, per-class precision/recall/F1 and throughput.
+prints accuracy, per-class precision/recall/F1 and throughput (with ``--adapt``, also of the
+model adapted to those texts as ``score`` would adapt it).
 
 ``score`` first adapts the model to the file's own unlabelled texts when 200 or more of them
 carry an opinion (``pipeline/sentiment/adaptation.py``; about 1.2-1.3× the time of ``--no-adapt``
@@ -101,11 +102,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     adapt = actions.add_parser(
         "adapt",
-        help="adapt the model to unlabelled texts of a new domain (one per line); write it",
+        help="adapt the model to unlabelled texts of a new domain (one per line, or a CSV's "
+        "--column); write it",
     )
     adapt_texts = adapt.add_mutually_exclusive_group(required=True)
     adapt_texts.add_argument(
-        "file", type=existing_file, nargs="?", help="text file, one text per line (- stdin)"
+        "file",
+        type=existing_file,
+        nargs="?",
+        help="text file, one text per line, or a CSV with --column (- stdin)",
     )
     adapt_texts.add_argument(
         "--source",
@@ -205,8 +210,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--adapt",
         action="store_true",
-        help="also measure the model adapted to DATA's texts (its labels unread), as score "
-        "adapts to a file by default: the accuracy of `score --column review DATA`",
+        help="also measure the model adapted to the texts evaluated (labels unread), as score "
+        "adapts to a file by default (a CSV with no review twice, all of it: the accuracy of "
+        "score --column review DATA)",
     )
     _config_dir_option(ev)
     ev.set_defaults(func=run_eval)
@@ -538,9 +544,10 @@ def _adapted_result(
     model: SentimentModel, rows: list[Example], monitored: list[str]
 ) -> dict[str, dict]:
     """``{version: metrics}`` of ``model`` adapted to the ``rows``' texts, cleaned, adapted and
-    scored as ``score --column review`` does (brand names held, no-opinion rows at 0.5): the same
-    version and scores. Timed with adapting; nothing when too few carry an opinion (said on
-    stderr)."""
+    scored as ``score --column review`` does (brand names held, no-opinion rows at 0.5): on a
+    file of exactly these texts, the same version and scores (``load_labelled`` reads a repeated
+    review once, and ``--heldout``/``--category`` take some rows). Timed with adapting; nothing
+    when too few carry an opinion (said on stderr)."""
     import time
 
     from koubei.pipeline.clean import clean_text

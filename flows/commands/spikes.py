@@ -136,7 +136,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.brand is None):
         # given neither, "not both" read as if both had been given
         which = "not both" if args.file is not None else "one of them"
-        print(f"koubei spikes backtest: give FILE.csv or --brand NAME, {which}", file=sys.stderr)
+        print(f"koubei: error: give FILE.csv or --brand NAME, {which}", file=sys.stderr)
         return 2
     if args.file is not None:
         # a CSV is replayed whole: these options choose a brand's indexed history only, and
@@ -144,7 +144,7 @@ def run_backtest(args: argparse.Namespace) -> int:
         given = [f"--{n}" for n in ("since", "end", "prefix") if getattr(args, n) is not None]
         if given:
             print(
-                f"{' and '.join(given)}: only with --brand (its indexed history); "
+                f"koubei: error: {' and '.join(given)}: only with --brand (its indexed history); "
                 f"{args.file} is replayed whole: cut the CSV to the span to replay",
                 file=sys.stderr,
             )
@@ -249,7 +249,9 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
     try:
         _, series = brand_series(es, prefix, args.brand, start, end, interval, alerts)
     except NotFoundError:
-        print(f"no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr)
+        print(
+            f"koubei: error: no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr
+        )
         return 2
     if not any(series.total):
         # the span itself: "over 30d" read as the last 30 days when --end chose another month

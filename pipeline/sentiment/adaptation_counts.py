@@ -247,12 +247,17 @@ def shift_and_saturation(
     return holding_shift(calibrated, fraction, share), saturation
 
 
+#: Relative distance under which two flip points are one (``holding_shift``).
+TIE = 1e-12
+
+
 def holding_shift(
     calibrated: npt.NDArray[np.float64], fraction: npt.NDArray[np.float64], share: float
 ) -> float:
     """The shift (within ``±SHIFT_BOUND``) that leaves the most texts positive
     (``calibrated - shift * fraction >= 0``) the positive ``share`` allows, taken halfway
-    between the flip points of the last text it keeps positive and the first it turns negative.
+    between the flip points of the last text it keeps positive and the first it turns negative
+    (where every moving text is kept on one side, the shift nearest 0 a margin past the last).
 
     A text with ``fraction`` f > 0 is positive while the shift is at most its flip point
     ``calibrated / f``, so the share falls as the shift grows. The smallest shift that holds the
@@ -277,9 +282,17 @@ def holding_shift(
     kept = min(allowed - fixed, len(flips))  # of the texts a shift can turn, those left positive
     if kept < 0:  # more than the share are positive whatever the shift
         return SHIFT_BOUND
-    while kept > 0 and edges[kept] <= edges[kept + 1]:
+    # Flip points within rounding of each other are one (the same features summed in another
+    # order): a shift between them would leave both on 0.5.
+    while kept > 0 and edges[kept] - edges[kept + 1] <= TIE * max(1.0, abs(edges[kept])):
         kept -= 1
-    return float((edges[kept] + edges[kept + 1]) / 2)
+    high, low = float(edges[kept]), float(edges[kept + 1])  # shifts in (low, high] keep ``kept``
+    if 0 < kept < len(flips):  # between two texts' flip points
+        return (high + low) / 2
+    # At an end one side is the bound, not a text: the shift nearest 0 a margin inside, rather
+    # than halfway to ±SHIFT_BOUND, which would throw every text that moves to an extreme.
+    margin = min(1.0, (high - low) / 2)
+    return min(max(0.0, low + margin), high - margin)
 
 
 def shifted(

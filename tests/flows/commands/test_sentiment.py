@@ -181,6 +181,12 @@ def test_score_reads_a_csv_column_one_object_a_row(
         if encoding == "gb18030":
             named.insert(0, f"koubei: warning: {source}: not UTF-8; read as GB18030 (GBK)")
         assert err == named
+    # A carriage return inside a line (copied out of a cell) stays in its row; blank lines
+    # before the header and spaces around the names are no matter.
+    source.write_bytes(
+        b"\n\n label , review \n1,\xe5\xa5\xbd\rgood\n0," + "太差了".encode() + b"\n"
+    )
+    assert _score([str(source), "--column", " review"], capsys) == (["positive", "negative"], [])
 
 
 def test_score_refuses_a_column_the_header_lacks_and_adapt_a_column_of_a_source(
@@ -200,6 +206,10 @@ def test_score_refuses_a_column_the_header_lacks_and_adapt_a_column_of_a_source(
     assert main(["sentiment", "score", str(source), "--column", "review"]) == 2
     err = capsys.readouterr().err
     assert err == f"koubei: error: {source}:7: not a CSV row (unexpected end of data)\n"
+    source.write_text("review,label,review\n好,1,好\n", encoding="utf-8")
+    assert main(["sentiment", "score", str(source), "--column", "review"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"koubei: error: {source}:1: column 'review' is named twice (fields 1, 3)\n"
     out = tmp_path / "adapted.json.gz"
     argv = ["sentiment", "adapt", "--source", "shop", "--column", "review", "--out", str(out)]
     assert main(argv) == 2

@@ -184,7 +184,8 @@ def test_backtest_says_what_it_replays(tmp_path: Path) -> None:
     refused = run("spikes", "backtest", str(path), "--since", "7d")
     assert refused.returncode == 2
     assert refused.stderr.strip() == (
-        f"--since: only with --brand (its indexed history); {path} is replayed whole: "
+        f"koubei: error: --since: only with --brand (its indexed history); {path} is replayed "
+        "whole: "
         "cut the CSV to the span to replay"
     )
 

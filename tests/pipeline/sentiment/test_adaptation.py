@@ -321,9 +321,10 @@ def test_no_adapted_text_is_left_on_the_boundary_whatever_the_hash_seed() -> Non
 def test_texts_with_one_flip_point_turn_together() -> None:
     """The same text three times has one flip point: the shift cannot leave one of them
     positive and the others negative, so it stops short of them rather than between them."""
+    import numpy as np
+
     from koubei.pipeline.sentiment.adaptation_counts import holding_shift
 
-    np = pytest.importorskip("numpy")
     calibrated = np.array([4.0, 3.0, 2.0, 2.0, 2.0, 1.0, -1.0, 0.5])
     fraction = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0])  # the last never moves
     # 4 of 8 may be positive: the fixed one and three that move. 4, 3 and then the three 2s
@@ -337,3 +338,14 @@ def test_texts_with_one_flip_point_turn_together() -> None:
     assert holding_shift(calibrated, fraction, 0.99) == 0.0
     # none may be positive, but the one that never moves is: the bound, as far as it goes.
     assert holding_shift(calibrated, fraction, 0.1) == 50.0
+    # 1 of 8, the one that never moves: every text that moves turned, by the shift nearest 0
+    # a margin past the highest flip point (4), not halfway to the bound (27: 4 - 27 = -23).
+    assert holding_shift(calibrated, fraction, 1 / 8) == 5.0
+    # Both texts that move may be positive (the third never moves, and is negative): no shift
+    # when none is needed, else the one nearest 0 a margin past the lowest flip point.
+    two_move = np.array([0.0, 1.0, 1.0])
+    assert holding_shift(np.array([-5.0, 3.0, 1.0]), two_move, 0.99) == 0.0
+    assert holding_shift(np.array([-5.0, -1.0, 2.0]), two_move, 0.99) == -2.0
+    # Two flip points a rounding apart (one text's features summed in two orders) are one.
+    almost = np.array([2.0, 1.0 + 2e-16, 1.0, 0.0])
+    assert holding_shift(almost, np.ones(4), 0.5) == 1.5
