@@ -80,7 +80,7 @@ def process_pending(
     from koubei.pipeline.process import process_pending_files
 
     for stray in ledger.stray_landing():
-        get_run_logger().warning(ledger.stray_warning(stray))
+        _run_logger().warning(ledger.stray_warning(stray))
     pending = ledger.pending_landing()
     reports = process_pending_files(
         pending, lexicon=lexicon, workers=workers, progress=progress, models=models
@@ -91,11 +91,23 @@ def process_pending(
 def log_progress(reports: Iterable[Any], total: int) -> Iterator[Any]:
     """Each landing file's report, said in the run's log as it is done: a long process run of
     a deployment (no terminal, no progress bar) shows how far it is in the Prefect UI."""
-    logger = get_run_logger()
+    logger = _run_logger()
     for done, report in enumerate(reports, 1):
         outcome = report.error or f"{report.processed} processed, {report.rejected} rejected"
         logger.info(f"landing file {done}/{total} done: {report.source_file}: {outcome}")
         yield report
+
+
+def _run_logger() -> Any:
+    """The Prefect run's logger inside a run (what its UI shows), else koubei's: a task's body
+    also runs as a plain function (``process_pending.fn``, as the ``direct`` variant of
+    ``python -m bench process --dask`` calls it), where there is no run to log to."""
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
 
 
 @task(retries=3, retry_delay_seconds=[5, 15, 45])

@@ -456,3 +456,19 @@ def test_a_cycle_after_an_outage_replays_the_spool_once_and_its_figures_add_up(
     assert figures["indexed"] == 7 + len(TEXTS)
     line = "sent 10 to Elasticsearch (7 replayed from the spool): indexed 10, dead-lettered 0"
     assert any(line in record.getMessage() for record in caplog.records)
+
+
+def test_the_process_stage_runs_as_a_plain_function_outside_any_run(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``process_pending.fn`` is the stage without Prefect (``python -m bench process --dask``
+    times it so, against the flow). Its progress lines asked for the run's logger, which
+    outside a run raised ``MissingContextError``: the benchmark had stopped at its first
+    variant. Outside a run they go to koubei's log."""
+    from koubei.flows.monitor import process_pending
+    from koubei.pipeline.aspects import load_aspects
+
+    land(5)
+    (report,) = process_pending.fn(False, 1, lexicon=load_aspects())
+    assert (report["processed"], report["rejected"], report["error"]) == (5, 0, None)
+    assert "landing file 1/1 done" in capsys.readouterr().out
