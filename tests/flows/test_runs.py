@@ -471,4 +471,5 @@ def test_the_process_stage_runs_as_a_plain_function_outside_any_run(
     land(5)
     (report,) = process_pending.fn(False, 1, lexicon=load_aspects())
     assert (report["processed"], report["rejected"], report["error"]) == (5, 0, None)
-    assert "landing file 1/1 done" in capsys.readouterr().out
+    said = capsys.readouterr()  # (stdout before koubei configures logging, stderr after)
+    assert "landing file 1/1 done" in said.out + said.err
