@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from koubei.errors import KoubeiError
 from koubei.flows import options
 from koubei.flows.options import duration, end_time
 
@@ -108,8 +109,6 @@ def run_detect(args: argparse.Namespace) -> int:
         detectors = configured_detectors(alerts, args.config / "alerts.yaml")
         policy = paging_policy(alerts)
     data = _read(args.file, args.key or args.file.stem)
-    if data is None:
-        return 2
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
         record = detection.to_dict()
@@ -136,19 +135,16 @@ def run_backtest(args: argparse.Namespace) -> int:
     if (args.file is None) == (args.brand is None):
         # given neither, "not both" read as if both had been given
         which = "not both" if args.file is not None else "one of them"
-        print(f"koubei: error: give FILE.csv or --brand NAME, {which}", file=sys.stderr)
-        return 2
+        raise KoubeiError(f"give FILE.csv or --brand NAME, {which}")
     if args.file is not None:
         # a CSV is replayed whole: these options choose a brand's indexed history only, and
         # ignoring them would print pages from outside the span the user asked for
         given = [f"--{n}" for n in ("since", "end", "prefix") if getattr(args, n) is not None]
         if given:
-            print(
-                f"koubei: error: {' and '.join(given)}: only with --brand (its indexed history); "
-                f"{args.file} is replayed whole: cut the CSV to the span to replay",
-                file=sys.stderr,
+            raise KoubeiError(
+                f"{' and '.join(given)}: only with --brand (its indexed history); "
+                f"{args.file} is replayed whole: cut the CSV to the span to replay"
             )
-            return 2
     args.since = args.since or "30d"
     # a config mistake ends as `koubei: config error: FILE: key: ...` (flows/cli.py), as in
     # `spikes detect --config`
@@ -165,14 +161,13 @@ def run_backtest(args: argparse.Namespace) -> int:
         check_brand(args.brand, args.config if has_brands else None)
         return guarded(lambda: _backtest_brand(args, alerts, detectors))
     data = _read(args.file, args.file.stem)
-    if data is None:
-        return 2
     return _print_backtest(str(args.file), data.series, detectors, alerts, as_json=args.json)
 
 
 def _read(path: Path, key: str) -> Any:
-    """The CSV series (:func:`~koubei.analysis.detectors.read_csv`), or ``None`` after one line
-    on stderr naming the file (and the line and column when a row is wrong); repeated
+    """The CSV series (:func:`~koubei.analysis.detectors.read_csv`); one it cannot read is a
+    :class:`~koubei.errors.KoubeiError` naming the file (and the line and column when a row is
+    wrong), which the CLI prints as one line, exit 2; repeated
     timestamps are added into one bin and said so, and so are values that are not whole
     counts (rounded), a change of step (every row summed into the coarsest step) and bins no
     row reports (read as 0 or holding the value before: which, and why)."""
@@ -181,14 +176,9 @@ def _read(path: Path, key: str) -> Any:
     try:
         data = read_csv(path, key=key)
     except OSError as exc:  # a directory, no permission: the reason, not Python's repr
-        print(
-            f"koubei: error: cannot read {path}: {(exc.strerror or str(exc)).lower()}",
-            file=sys.stderr,
-        )
-        return None
+        raise KoubeiError(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}") from None
     except ValueError as exc:  # the message names the file already
-        print(f"koubei: error: cannot read {exc}", file=sys.stderr)
-        return None
+        raise KoubeiError(f"cannot read {exc}") from None
     if data.repeats:
         line, earlier = data.repeats[0]
         what = f"the timestamp of line {earlier} again"
@@ -249,10 +239,7 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
     try:
         _, series = brand_series(es, prefix, args.brand, start, end, interval, alerts)
     except NotFoundError:
-        print(
-            f"koubei: error: no index {posts_alias(prefix)} (is --prefix right?)", file=sys.stderr
-        )
-        return 2
+        raise KoubeiError(f"no index {posts_alias(prefix)} (is --prefix right?)") from None
     if not any(series.total):
         # the span itself: "over 30d" read as the last 30 days when --end chose another month
         zone = timeutil.DEFAULT_TZ
