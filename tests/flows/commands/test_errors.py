@@ -401,6 +401,7 @@ def test_a_koubei_home_that_cannot_be_made(argv: tuple[str, ...]) -> None:
         ("kibana", "link", "--platform", "tmall"),
         ("report", "serve", "--port", "99999"),  # was an OverflowError traceback from bind()
         ("report", "serve", "--port", "-1"),
+        ("spikes", "evaluate", "--days", "5"),  # was numpy's "low >= high" traceback
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
