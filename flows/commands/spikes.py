@@ -97,7 +97,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="days per series (default 30; at least 6: no crisis is placed in the first 4, "
         "the detectors' warm-up)",
     )
-    evaluate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    evaluate.add_argument(
+        "--seed", type=options.non_negative_int, default=7, help="random seed (default 7)"
+    )
     evaluate.set_defaults(func=run_evaluate)
 
 
