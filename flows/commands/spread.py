@@ -28,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
     parser.add_argument(
-        "--top", type=int, default=5, help="key accounts and themes to show (default 5)"
+        "--top",
+        type=options.positive_int,  # -1 sliced off the last account: every account but one
+        default=5,
+        help="key accounts and themes to show (default 5)",
     )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
     parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")

@@ -403,6 +403,7 @@ def test_a_koubei_home_that_cannot_be_made(argv: tuple[str, ...]) -> None:
         ("report", "serve", "--port", "-1"),
         ("spikes", "evaluate", "--days", "5"),  # was numpy's "low >= high" traceback
         ("spikes", "evaluate", "--seed", "-1"),  # was numpy's "expected non-negative integer"
+        ("spread", "--top", "-1"),  # was every key account but the last (a slice)
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
