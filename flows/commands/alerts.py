@@ -190,7 +190,12 @@ def add_silence(args: argparse.Namespace) -> int:
     if not matchers:
         print("alerts silence: give --brand and/or --matcher", file=sys.stderr)
         return 2
-    silence = add(_db(args), matchers, duration_seconds=seconds, comment=args.comment)
+    db = _db(args)
+    try:
+        silence = add(db, matchers, duration_seconds=seconds, comment=args.comment)
+    except ValueError as exc:  # '0s': "a silence needs a positive duration" (was a traceback)
+        print(f"alerts silence: --duration {args.duration!r}: {exc}", file=sys.stderr)
+        return 2
     info = silence.describe()
     _print(
         args, info, f"silence #{info['id']} {' '.join(info['matchers'])} until {info['ends_at']}"
