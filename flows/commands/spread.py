@@ -145,13 +145,12 @@ def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from koubei import paths
     from koubei.analysis.spread.evidence import incident_evidence
+    from koubei.errors import KoubeiError
 
     if args.file is None and not args.post_id:
-        print("give a POST_ID, or --file landing.jsonl", file=sys.stderr)
-        return 2
+        raise KoubeiError("spread: give a POST_ID, or --file landing.jsonl")
     from elasticsearch import ApiError, TransportError
 
-    from koubei.errors import KoubeiError
     from koubei.pipeline.index.client import ESConfigError
 
     try:

@@ -454,6 +454,29 @@ def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> Non
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("spread",), "give a POST_ID, or --file"),
+        (("crawl",), "name a SOURCE or use --all"),
+        (("alerts", "silence", "--duration", "2h"), "give --brand and/or --matcher"),
+        (
+            ("alerts", "silence", "--matcher", "brand", "--duration", "2h"),
+            "'brand' is not a matcher",
+        ),
+        (("alerts", "test", "--channel", "nope"), "no channel 'nope'; configured: ["),
+    ],
+)
+def test_a_missing_or_wrong_argument_is_a_koubei_error(
+    tmp_path: Path, argv: tuple[str, ...], words: str
+) -> None:
+    """These printed their line without the `koubei: error:` every other mistake starts with."""
+    code, err = koubei(tmp_path, *argv)
+    _one_line(code, err, words)
+    assert code == 2
+    assert err[0].startswith("koubei: error: "), err[0]
+
+
 def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:
     """It printed "no such running silence" on stdout, naming neither the id nor where to look."""
     code, err = koubei(tmp_path, "alerts", "unsilence", "99")
