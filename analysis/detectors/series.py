@@ -274,6 +274,20 @@ def _columns(header: list[str]) -> tuple[int, int]:
     return time_at, value_at
 
 
+def _is_header(row: list[str]) -> bool:
+    """Whether a file's first row is a header: its first cell is no time. Not only a cell that
+    starts with a digit is a time: rows of Kibana's export (``Mar 2, 2026 @ 09:05:00.000``) cut
+    out of it without its header lost their first row, read as the header, without a word."""
+    first = row[0].strip()
+    if first[:1].isdigit():
+        return False
+    try:
+        _parse_timestamp(first)
+    except ValueError:
+        return True
+    return False
+
+
 def _bin_of(offset_seconds: float, interval: int, jitter: float = GRID_JITTER) -> int:
     """The bin of a row ``offset_seconds`` after the grid's start: the nearest grid point when
     the row is within ``jitter`` (a fraction of the interval) of it, else the bin it falls in."""
@@ -407,7 +421,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     file, the line and the column.
 
     The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
-    when the first line has no comma. A first row whose first cell does not start with a digit
+    when the first line has no comma. A first row whose first cell is no time (:func:`_is_header`)
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
@@ -429,7 +443,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         for lineno, row in enumerate(reader, start=1):
             if not row or not "".join(row).strip():
                 continue
-            if header is None and not rows and not row[0].strip()[:1].isdigit():
+            if header is None and not rows and _is_header(row):
                 header = row
                 time_at, value_at = _columns(row)
                 width = len(row)

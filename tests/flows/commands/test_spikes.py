@@ -391,3 +391,18 @@ def test_detect_a_change_of_step_in_the_last_rows_is_no_surge(tmp_path: Path) ->
             f"note: {path}:{line}: rows are {coarse * 60} s apart from here on, {fine * 60} s "
             f"before: every row is summed into {coarse * 60} s bins\n"
         )
+
+
+def test_rows_cut_out_of_a_kibana_export_without_its_header_are_all_read(
+    tmp_path: Path,
+) -> None:
+    """The first row (`"Mar 2, …"` does not start with a digit) was read as a header and lost."""
+    rows = [f'"Mar 2, 2026 @ 09:{m:02d}:00.000",{v}' for m, v in ((0, 100), (5, 1), (10, 2))]
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join(rows) + "\n", "utf-8")
+    whole = tmp_path / "whole.csv"
+    whole.write_text('"@timestamp per 5 minutes","Count of records"\n' + cut.read_text(), "utf-8")
+    for path in (cut, whole):
+        result = run("spikes", "backtest", str(path))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"{path}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
