@@ -248,11 +248,11 @@ def _value(text: str, scale: float, column: str) -> float:
     except ValueError:
         raise ValueError(f"{column} {raw[:40]!r} is not a number") from None
     if not np.isfinite(value):
-        raise ValueError(f"value {raw!r} is not a finite number")
+        raise ValueError(f"{column} {raw!r} is not a finite number")
     if value < 0:
-        raise ValueError(f"value {raw!r} is negative: mention counts never are")
+        raise ValueError(f"{column} {raw!r} is negative: mention counts never are")
     if scale * value > MAX_VALUE:
-        raise ValueError(f"value {raw!r} is larger than any mention count (at most 2**53)")
+        raise ValueError(f"{column} {raw!r} is larger than any mention count (at most 2**53)")
     return scale * value
 
 
@@ -437,7 +437,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     text = read_utf8(path, gbk=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     time_at, value_at, width = 0, 1, 2
-    time_name, value_name = "", "value"  # how errors name the columns
+    # how errors name the columns: by number, and by their header's names once it is read
+    time_name, value_name = "column 1: ", "column 2"
     header: list[str] | None = None
     try:
         for lineno, row in enumerate(reader, start=1):

@@ -207,6 +207,19 @@ def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path
         f"koubei: error: cannot read {excel}:2: column 2 ('count') reads 1,200"
     )
 
+    # the column too when the file has no header, or the value is one no count has: they named
+    # neither ("value is empty", "timestamp 'foo' is not a time", "value '-1' is negative")
+    for rows, column in (
+        ("2026-03-02 00:00,1\n2026-03-02 00:05,\n", ":2: column 2 is empty"),
+        ("2026-03-02 00:00,1\nfoo,3\n", ":2: column 1: timestamp 'foo' is not a time"),
+        ("ts,count\n2026-03-02 00:00,1\n2026-03-02 00:05,-1\n", ":3: column 2 ('count') '-1'"),
+    ):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(rows, "utf-8")
+        result = run("spikes", "detect", str(bad))
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith(f"koubei: error: cannot read {bad}{column}")
+
     repeated = tmp_path / "repeated.csv"
     write_series(repeated, [3] * 10, datetime(2026, 3, 2))
     rows = repeated.read_text("utf-8").splitlines()
