@@ -284,12 +284,12 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
     [
         (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
         (b"", ("has no 'label' and 'review' columns",)),
-        ("label,review\n1,好吃\n0,难吃\n".encode("gbk"), (":2:", "not UTF-8")),
+        ("label,review\n1,好吃\n0,难吃\n".encode("utf-16"), (":1:", "not UTF-8 or GBK")),
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
         (b"label,review\n", ("no labelled rows",)),
         (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
     ],
-    ids=["columns", "empty", "gbk", "huge-field", "no-rows", "empty-review"],
+    ids=["columns", "empty", "utf-16", "huge-field", "no-rows", "empty-review"],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(
@@ -367,6 +367,17 @@ def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path
     data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
     code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
     assert code == 0 and err == ["training on 2 texts, 0 held out"]
+
+
+def test_sentiment_train_and_eval_read_a_csv_excel_saved_as_gbk(tmp_path: Path) -> None:
+    """Excel's "CSV" on a Chinese Windows is GBK: `score` and `spikes` read it, and train and
+    eval stopped at its first Chinese byte ("not UTF-8 (byte 0xba)")."""
+    data = tmp_path / "reviews.csv"
+    data.write_bytes("label,review\r\n1,好吃极了\r\n0,难吃极了\r\n".encode("gbk"))
+    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
+    assert code == 0 and err == ["training on 2 texts, 0 held out"]
+    code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--json")
+    assert code == 0 and err == []
 
 
 def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
