@@ -183,6 +183,8 @@ TIME_FORMS = (
 #: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
 _COMPACT = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 _EPOCH = re.compile(r"(\d{1,10}|\d{13})(\.\d+)?")
+#: a number of another length (a dotted date, ``2026.3.2``, is none: timeparse reads it)
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 def _parse_timestamp(text: str) -> datetime:
@@ -203,7 +205,7 @@ def _parse_timestamp(text: str) -> datetime:
                     f"before {EARLIEST.year}: a row number or a spreadsheet's serial day? "
                     "Give the time itself"
                 )
-        elif digits.isdigit():
+        elif _NUMBER.fullmatch(text):
             raise ValueError(
                 f"timestamp {text[:40]!r} has {len(digits)} digits: neither epoch seconds "
                 "(up to 10), milliseconds (13) nor a compact date (8, 12 or 14)"
@@ -425,10 +427,10 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
-    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), Kibana's CSV export (``Mar 2,
-    2026 @ 09:05:00.000``), compact dates (``20261124``),
-    epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
-    every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
+    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), dotted dates (``2026.3.2``),
+    Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact dates (``20261124``), epoch
+    seconds or milliseconds; naive ones are Asia/Shanghai local time and every time is
+    converted to it. Each bin's sum is rounded to whole mentions (rows whose
     value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
     (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """

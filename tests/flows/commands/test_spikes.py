@@ -419,3 +419,14 @@ def test_rows_cut_out_of_a_kibana_export_without_its_header_are_all_read(
         result = run("spikes", "backtest", str(path))
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"{path}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
+
+
+def test_dotted_dates_are_read_as_times(tmp_path: Path) -> None:
+    """`2026.3.2 09:05` (a date written with dots) was refused as a number: "timestamp
+    '2026.3.2 09:05' has 4 digits: neither epoch seconds (up to 10), milliseconds (13) nor a
+    compact date", though the time parser reads it."""
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("时间,数量\n2026.3.2 09:00,1\n2026.3.2 09:05,2\n2026.3.2 09:10,3\n", "utf-8")
+    result = run("spikes", "backtest", str(dotted))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{dotted}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
