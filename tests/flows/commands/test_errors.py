@@ -470,6 +470,7 @@ def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> Non
     [
         (("spread",), "give a POST_ID, or --file"),
         (("crawl",), "name a SOURCE or use --all"),
+        (("process", "--source", "nosrc"), "no landing files for source 'nosrc'"),
         (("alerts", "silence", "--duration", "2h"), "give --brand and/or --matcher"),
         (
             ("alerts", "silence", "--matcher", "brand", "--duration", "2h"),
