@@ -458,6 +458,21 @@ def test_spread_file_with_a_record_of_the_wrong_shape(
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"id": "w:2", "text_raw": "a\x01b"}', "Invalid control character at column 29"),
+        ('{"id": "w:2", "text_raw": "ab', "Unterminated string starting at column 27"),
+    ],
+)
+def test_spread_file_with_a_line_that_is_no_json(tmp_path: Path, line: str, reason: str) -> None:
+    """The reason said "at at column 29": json's message ends with "at" itself."""
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "w:1", "author": {"name": "A"}}\n' + line + "\n", encoding="utf-8")
+    code, err = koubei(tmp_path, "spread", "--file", str(posts), "--no-pictures")
+    assert (code, err) == (2, [f"koubei: error: {posts}:2: not JSON ({reason})"])
+
+
 def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> None:
     """It said "give either FILE.csv or --brand NAME, not both" when neither was given."""
     code, err = koubei(tmp_path, "spikes", "backtest")
