@@ -2,8 +2,9 @@
 
 Reads the cascade from Elasticsearch (``<prefix>-posts``), or with ``--file landing.jsonl``
 from a file of Document records without ES (then POST_ID is optional: the largest cascade of
-the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``).
-``--json`` prints the full evidence an alert would carry.
+the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``, and
+``$KOUBEI_HOME/spread/file`` for a whole ``--file``). ``--json`` prints the full evidence an
+alert would carry.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         type=options.output_dir,
-        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>)",
+        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>, or "
+        "$KOUBEI_HOME/spread/file for a whole --file)",
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
     parser.add_argument(
