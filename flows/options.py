@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 __all__ = [
+    "at_least",
     "config_dir",
     "day",
     "duration",
@@ -125,15 +126,16 @@ def kibana_url(value: str) -> str:
 
 def positive_int(value: str) -> int:
     """A whole number of at least 1 (processes, workers)."""
-    return _at_least(value, 1)
+    return at_least(value, 1)
 
 
 def non_negative_int(value: str) -> int:
     """A whole number of at least 0 (training passes: 0 is plain Bayes)."""
-    return _at_least(value, 0)
+    return at_least(value, 0)
 
 
-def _at_least(value: str, low: int) -> int:
+def at_least(value: str, low: int) -> int:
+    """A whole number of at least ``low``."""
     try:
         number = int(value)
     except ValueError:

@@ -117,7 +117,9 @@ def parse_line(raw: bytes, number: int = 0) -> dict[str, Any] | BadLine:
     try:
         record = json.loads(decoded, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        return BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})", text)
+        # json's "Invalid control character at", "Unterminated string starting at": one "at"
+        where = f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+        return BadLine(number, f"not JSON ({where})", text)
     except RecursionError:
         return BadLine(number, "JSON nested too deeply", text[:1000])
     except ValueError as exc:  # a constant or an over-long integer

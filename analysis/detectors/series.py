@@ -183,6 +183,8 @@ TIME_FORMS = (
 #: or milliseconds (13 digits); 11 and 12 digits are neither for any year in :data:`YEARS`
 _COMPACT = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 _EPOCH = re.compile(r"(\d{1,10}|\d{13})(\.\d+)?")
+#: a number of another length (a dotted date, ``2026.3.2``, is none: timeparse reads it)
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 def _parse_timestamp(text: str) -> datetime:
@@ -203,7 +205,7 @@ def _parse_timestamp(text: str) -> datetime:
                     f"before {EARLIEST.year}: a row number or a spreadsheet's serial day? "
                     "Give the time itself"
                 )
-        elif digits.isdigit():
+        elif _NUMBER.fullmatch(text):
             raise ValueError(
                 f"timestamp {text[:40]!r} has {len(digits)} digits: neither epoch seconds "
                 "(up to 10), milliseconds (13) nor a compact date (8, 12 or 14)"
@@ -248,11 +250,11 @@ def _value(text: str, scale: float, column: str) -> float:
     except ValueError:
         raise ValueError(f"{column} {raw[:40]!r} is not a number") from None
     if not np.isfinite(value):
-        raise ValueError(f"value {raw!r} is not a finite number")
+        raise ValueError(f"{column} {raw!r} is not a finite number")
     if value < 0:
-        raise ValueError(f"value {raw!r} is negative: mention counts never are")
+        raise ValueError(f"{column} {raw!r} is negative: mention counts never are")
     if scale * value > MAX_VALUE:
-        raise ValueError(f"value {raw!r} is larger than any mention count (at most 2**53)")
+        raise ValueError(f"{column} {raw!r} is larger than any mention count (at most 2**53)")
     return scale * value
 
 
@@ -272,6 +274,20 @@ def _columns(header: list[str]) -> tuple[int, int]:
     if time_at is None or value_at is None or time_at == value_at:
         return 0, 1
     return time_at, value_at
+
+
+def _is_header(row: list[str]) -> bool:
+    """Whether a file's first row is a header: its first cell is no time. Not only a cell that
+    starts with a digit is a time: rows of Kibana's export (``Mar 2, 2026 @ 09:05:00.000``) cut
+    out of it without its header lost their first row, read as the header, without a word."""
+    first = row[0].strip()
+    if first[:1].isdigit():
+        return False
+    try:
+        _parse_timestamp(first)
+    except ValueError:
+        return True
+    return False
 
 
 def _bin_of(offset_seconds: float, interval: int, jitter: float = GRID_JITTER) -> int:
@@ -407,14 +423,14 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     file, the line and the column.
 
     The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
-    when the first line has no comma. A first row whose first cell does not start with a digit
+    when the first line has no comma. A first row whose first cell is no time (:func:`_is_header`)
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
-    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), Kibana's CSV export (``Mar 2,
-    2026 @ 09:05:00.000``), compact dates (``20261124``),
-    epoch seconds or milliseconds; naive ones are Asia/Shanghai local time and
-    every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
+    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), dotted dates (``2026.3.2``),
+    Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact dates (``20261124``), epoch
+    seconds or milliseconds; naive ones are Asia/Shanghai local time and every time is
+    converted to it. Each bin's sum is rounded to whole mentions (rows whose
     value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
     (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
@@ -423,13 +439,14 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     text = read_utf8(path, gbk=True)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     time_at, value_at, width = 0, 1, 2
-    time_name, value_name = "", "value"  # how errors name the columns
+    # how errors name the columns: by number, and by their header's names once it is read
+    time_name, value_name = "column 1: ", "column 2"
     header: list[str] | None = None
     try:
         for lineno, row in enumerate(reader, start=1):
             if not row or not "".join(row).strip():
                 continue
-            if header is None and not rows and not row[0].strip()[:1].isdigit():
+            if header is None and not rows and _is_header(row):
                 header = row
                 time_at, value_at = _columns(row)
                 width = len(row)

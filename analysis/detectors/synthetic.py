@@ -31,6 +31,9 @@ from koubei.timeutil import DEFAULT_TZ
 DAY = 86400
 START = datetime(2026, 3, 2, tzinfo=DEFAULT_TZ)  # a Monday
 WARMUP_DAYS = 4  # no crisis is placed before this: detectors need history
+#: the shortest series :func:`generate` makes: a crisis (up to 10 h) or a level shift (a day
+#: before the end) must fit after the warm-up
+MIN_DAYS = WARMUP_DAYS + 2
 #: Seeds nobody tunes on: ``python -m bench spikes`` reports them. Tune on TUNING_SEEDS.
 TUNING_SEEDS = range(1000, 1100)
 HELD_OUT_SEEDS = range(20_000, 21_000)
@@ -140,6 +143,8 @@ def generate(
     ``realistic`` adds the noise of real mention counts (:func:`_real_noise`); without it the
     series is the smooth model the first detectors were tuned on.
     """
+    if days < MIN_DAYS:  # numpy's "low >= high" placing a crisis otherwise
+        raise ValueError(f"days={days}: a series needs at least {MIN_DAYS} days")
     rng = np.random.default_rng(seed)
     n = days * DAY // interval_seconds
     per_day = DAY // interval_seconds

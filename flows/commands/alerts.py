@@ -179,8 +179,7 @@ def add_silence(args: argparse.Namespace) -> int:
         matchers = [Matcher.parse(m) for m in args.matcher]
         seconds = parse_duration(args.duration)
     except Exception as exc:  # re.error or ValueError: both are the user's input
-        print(f"alerts silence: {exc}", file=sys.stderr)
-        return 2
+        raise KoubeiError(f"alerts silence: {exc}") from None
     if args.brand:
         if not args.brand.startswith(OPERATIONAL):
             # A typo silenced nothing, said nothing and exited 0: the brand is checked as
@@ -188,9 +187,12 @@ def add_silence(args: argparse.Namespace) -> int:
             check_brand(args.brand, also="; an operational incident's is source:NAME or run:FLOW")
         matchers.insert(0, Matcher("brand", "=", args.brand))
     if not matchers:
-        print("alerts silence: give --brand and/or --matcher", file=sys.stderr)
-        return 2
-    silence = add(_db(args), matchers, duration_seconds=seconds, comment=args.comment)
+        raise KoubeiError("alerts silence: give --brand and/or --matcher")
+    db = _db(args)
+    try:
+        silence = add(db, matchers, duration_seconds=seconds, comment=args.comment)
+    except ValueError as exc:  # '0s': "a silence needs a positive duration" (was a traceback)
+        raise KoubeiError(f"alerts silence: --duration {args.duration!r}: {exc}") from None
     info = silence.describe()
     _print(
         args, info, f"silence #{info['id']} {' '.join(info['matchers'])} until {info['ends_at']}"
@@ -224,8 +226,7 @@ def send_test(args: argparse.Namespace) -> int:
     config = load_alerts(config_dir)
     known = [c.name for c in config.channels]
     if args.channel not in known:
-        print(f"alerts test: no channel {args.channel!r}; configured: {known}", file=sys.stderr)
-        return 2
+        raise KoubeiError(f"alerts test: no channel {args.channel!r}; configured: {known}")
     (channel,) = build_channels(
         config, config_dir / "alerts.yaml", include_disabled=True, names=[args.channel]
     )

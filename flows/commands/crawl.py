@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 
@@ -65,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
             known = ", ".join(s.name for s in sources.sources)
             raise config.ConfigError(f"unknown source {exc}; sources.yaml has: {known}") from exc
     else:
-        print("koubei crawl: name a SOURCE or use --all (see --list)", file=sys.stderr)
-        return 2
+        from koubei.errors import KoubeiError
+
+        raise KoubeiError("crawl: name a SOURCE or use --all (see --list)")
     unknown = [s.platform for s in chosen if s.platform not in spiders]
     if unknown:
         raise config.ConfigError(

@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     if args.source and not ledger.landing_files(args.source):
         # a typo in --source is not "nothing to do": say which sources have landed files
         landed = sorted({path.parent.name for path in ledger.landing_files()})
-        print(
+        from koubei.errors import KoubeiError
+
+        raise KoubeiError(
             f"no landing files for source {args.source!r}; "
-            f"sources with landing files: {', '.join(landed) or 'none yet'}",
-            file=sys.stderr,
+            f"sources with landing files: {', '.join(landed) or 'none yet'}"
         )
-        return 2
     # The flows' cycle (``koubei run``, ``koubei serve``) or another ``koubei process`` may be
     # at work on the same files: wait for it, then take what it left pending. Without the lock
     # both processed every pending file, racing on the dedup state.

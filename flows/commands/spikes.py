@@ -91,10 +91,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--series", type=options.positive_int, default=20, help="series to generate (default 20)"
     )
     evaluate.add_argument(
-        "--days", type=options.positive_int, default=30, help="days per series (default 30)"
+        "--days",
+        type=_series_days,
+        default=30,
+        help="days per series (default 30; at least 6: no crisis is placed in the first 4, "
+        "the detectors' warm-up)",
     )
-    evaluate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    evaluate.add_argument(
+        "--seed", type=options.non_negative_int, default=7, help="random seed (default 7)"
+    )
     evaluate.set_defaults(func=run_evaluate)
+
+
+def _series_days(value: str) -> int:
+    """``--days`` of ``evaluate``: as many as a generated series needs (was numpy's
+    ``ValueError: low >= high`` traceback at 5 days or fewer)."""
+    from koubei.analysis.detectors.synthetic import MIN_DAYS  # numpy: only when --days is given
+
+    return options.at_least(value, MIN_DAYS)
 
 
 def run_detect(args: argparse.Namespace) -> int:

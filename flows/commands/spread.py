@@ -2,8 +2,9 @@
 
 Reads the cascade from Elasticsearch (``<prefix>-posts``), or with ``--file landing.jsonl``
 from a file of Document records without ES (then POST_ID is optional: the largest cascade of
-the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``).
-``--json`` prints the full evidence an alert would carry.
+the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``, and
+``$KOUBEI_HOME/spread/file`` for a whole ``--file``). ``--json`` prints the full evidence an
+alert would carry.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         type=options.output_dir,
-        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>)",
+        help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>, or "
+        "$KOUBEI_HOME/spread/file for a whole --file)",
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
     parser.add_argument(
-        "--top", type=int, default=5, help="key accounts and themes to show (default 5)"
+        "--top",
+        type=options.positive_int,  # -1 sliced off the last account: every account but one
+        default=5,
+        help="key accounts and themes to show (default 5)",
     )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
     parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
@@ -142,13 +147,12 @@ def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from koubei import paths
     from koubei.analysis.spread.evidence import incident_evidence
+    from koubei.errors import KoubeiError
 
     if args.file is None and not args.post_id:
-        print("give a POST_ID, or --file landing.jsonl", file=sys.stderr)
-        return 2
+        raise KoubeiError("spread: give a POST_ID, or --file landing.jsonl")
     from elasticsearch import ApiError, TransportError
 
-    from koubei.errors import KoubeiError
     from koubei.pipeline.index.client import ESConfigError
 
     try:

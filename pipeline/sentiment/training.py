@@ -69,14 +69,16 @@ def load_labelled(path: Path) -> list[Example]:
     """Read a CSV with ``label`` (0/1) and ``review`` columns (``cat`` optional).
 
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
-    on and held out. A byte order mark (spreadsheets save one) is allowed; a file that is not
-    UTF-8, lacks the columns or is malformed raises :class:`LabelledDataError` naming it, and so
-    does a row whose label is not 0 or 1 (``2``, ``pos``, empty) or whose review is empty: the
-    message has one line per such row (``file:line: label 'pos' is not 0 or 1``, the first
-    ``BAD_ROWS_NAMED`` of them), so no row is dropped without a word.
+    on and held out. A byte order mark (spreadsheets save one) is allowed, and so is GBK (what
+    Excel and WPS save as "CSV" on a Chinese Windows, as ``koubei sentiment score`` and
+    ``spikes`` read it); a file that is neither, lacks the columns or is malformed raises
+    :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1 (``2``,
+    ``pos``, empty) or whose review is empty: the message has one line per such row
+    (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so no
+    row is dropped without a word.
     """
     try:
-        text = read_utf8(path)
+        text = read_utf8(path, gbk=True)  # was "not UTF-8 (byte 0xca)" for an Excel export
     except ValueError as exc:
         raise LabelledDataError(str(exc)) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))

@@ -79,9 +79,9 @@ def test_read_csv_rejects_garbage(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("nan", r"hostile\.csv:3: value 'nan' is not a finite number"),
-        ("inf", r"hostile\.csv:3: value 'inf' is not a finite number"),
-        ("-3", r"hostile\.csv:3: value '-3' is negative"),
+        ("nan", r"hostile\.csv:3: column 2 \('value'\) 'nan' is not a finite number"),
+        ("inf", r"hostile\.csv:3: column 2 \('value'\) 'inf' is not a finite number"),
+        ("-3", r"hostile\.csv:3: column 2 \('value'\) '-3' is negative"),
     ],
 )
 def test_read_csv_names_the_line_of_a_value_no_count_has(
@@ -301,7 +301,7 @@ def test_read_csv_refuses_an_unquoted_thousands_separator(tmp_path: Path) -> Non
         read_csv(path)
     # without a header, too; a real third column is still allowed
     path.write_text("2026-03-02 00:00,1,500\n2026-03-02 00:05,2,000\n", "utf-8")
-    with pytest.raises(ValueError, match=r"excel\.csv:1: value reads 1,500"):
+    with pytest.raises(ValueError, match=r"excel\.csv:1: column 2 reads 1,500"):
         read_csv(path)
     path.write_text(
         "timestamp,value,note\n2026-03-02 00:00,1,500\n2026-03-02 00:05,2,ok\n", "utf-8"
@@ -379,7 +379,8 @@ def test_read_csv_lists_repeated_timestamps(tmp_path: Path) -> None:
 def test_read_csv_refuses_a_value_no_count_reaches(tmp_path: Path, rows: str) -> None:
     path = tmp_path / "huge.csv"
     path.write_text("timestamp,value\n" + rows, "utf-8")
-    with pytest.raises(ValueError, match=r"huge\.csv:[23]: value '1e30[08]' is larger than any"):
+    larger = r"huge\.csv:[23]: column 2 \('value'\) '1e30[08]' is larger than any"
+    with pytest.raises(ValueError, match=larger):
         read_csv(path)
     # a large but real count still reads
     path.write_text("timestamp,value\n2026-03-02 00:00,4\n2026-03-02 00:05,123456789012\n", "utf-8")

@@ -68,6 +68,8 @@ def test_silence_rejects_bad_input(koubei_home, capsys) -> None:
     assert main(["alerts", "silence", "--duration", "2h"]) == 2
     assert main(["alerts", "silence", "--brand", "x", "--duration", "soon"]) == 2
     assert main(["alerts", "silence", "--matcher", "brand~x", "--duration", "1h"]) == 2
+    assert main(["alerts", "silence", "--matcher", "brand=x", "--duration", "0s"]) == 2
+    assert "--duration '0s': a silence needs a positive duration" in capsys.readouterr().err
 
 
 def test_test_command_sends_through_named_channel_only(

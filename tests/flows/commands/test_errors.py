@@ -284,12 +284,12 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
     [
         (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
         (b"", ("has no 'label' and 'review' columns",)),
-        ("label,review\n1,好吃\n0,难吃\n".encode("gbk"), (":2:", "not UTF-8")),
+        ("label,review\n1,好吃\n0,难吃\n".encode("utf-16"), (":1:", "not UTF-8 or GBK")),
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
         (b"label,review\n", ("no labelled rows",)),
         (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
     ],
-    ids=["columns", "empty", "gbk", "huge-field", "no-rows", "empty-review"],
+    ids=["columns", "empty", "utf-16", "huge-field", "no-rows", "empty-review"],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(
@@ -369,6 +369,17 @@ def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path
     assert code == 0 and err == ["training on 2 texts, 0 held out"]
 
 
+def test_sentiment_train_and_eval_read_a_csv_excel_saved_as_gbk(tmp_path: Path) -> None:
+    """Excel's "CSV" on a Chinese Windows is GBK: `score` and `spikes` read it, and train and
+    eval stopped at its first Chinese byte ("not UTF-8 (byte 0xba)")."""
+    data = tmp_path / "reviews.csv"
+    data.write_bytes("label,review\r\n1,好吃极了\r\n0,难吃极了\r\n".encode("gbk"))
+    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
+    assert code == 0 and err == ["training on 2 texts, 0 held out"]
+    code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--json")
+    assert code == 0 and err == []
+
+
 def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
     in_the_way = tmp_path / "home"
     in_the_way.write_text("not a folder", encoding="utf-8")
@@ -401,6 +412,9 @@ def test_a_koubei_home_that_cannot_be_made(argv: tuple[str, ...]) -> None:
         ("kibana", "link", "--platform", "tmall"),
         ("report", "serve", "--port", "99999"),  # was an OverflowError traceback from bind()
         ("report", "serve", "--port", "-1"),
+        ("spikes", "evaluate", "--days", "5"),  # was numpy's "low >= high" traceback
+        ("spikes", "evaluate", "--seed", "-1"),  # was numpy's "expected non-negative integer"
+        ("spread", "--top", "-1"),  # was every key account but the last (a slice)
     ],
 )
 def test_option_values_that_cannot_work(tmp_path: Path, argv: tuple[str, ...]) -> None:
@@ -444,11 +458,51 @@ def test_spread_file_with_a_record_of_the_wrong_shape(
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"id": "w:2", "text_raw": "a\x01b"}', "Invalid control character at column 29"),
+        ('{"id": "w:2", "text_raw": "ab', "Unterminated string starting at column 27"),
+    ],
+)
+def test_spread_file_with_a_line_that_is_no_json(tmp_path: Path, line: str, reason: str) -> None:
+    """The reason said "at at column 29": json's message ends with "at" itself. (The last line,
+    cut off by a killed writer, has no line end: one would be the control character.)"""
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "w:1", "author": {"name": "A"}}\n' + line, encoding="utf-8")
+    code, err = koubei(tmp_path, "spread", "--file", str(posts), "--no-pictures")
+    assert (code, err) == (2, [f"koubei: error: {posts}:2: not JSON ({reason})"])
+
+
 def test_spikes_backtest_given_neither_a_file_nor_a_brand(tmp_path: Path) -> None:
     """It said "give either FILE.csv or --brand NAME, not both" when neither was given."""
     code, err = koubei(tmp_path, "spikes", "backtest")
     _one_line(code, err, "FILE.csv or --brand NAME, one of them")
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("spread",), "give a POST_ID, or --file"),
+        (("crawl",), "name a SOURCE or use --all"),
+        (("process", "--source", "nosrc"), "no landing files for source 'nosrc'"),
+        (("alerts", "silence", "--duration", "2h"), "give --brand and/or --matcher"),
+        (
+            ("alerts", "silence", "--matcher", "brand", "--duration", "2h"),
+            "'brand' is not a matcher",
+        ),
+        (("alerts", "test", "--channel", "nope"), "no channel 'nope'; configured: ["),
+    ],
+)
+def test_a_missing_or_wrong_argument_is_a_koubei_error(
+    tmp_path: Path, argv: tuple[str, ...], words: str
+) -> None:
+    """These printed their line without the `koubei: error:` every other mistake starts with."""
+    code, err = koubei(tmp_path, *argv)
+    _one_line(code, err, words)
+    assert code == 2
+    assert err[0].startswith("koubei: error: "), err[0]
 
 
 def test_alerts_unsilence_of_no_running_silence(tmp_path: Path) -> None:

@@ -207,6 +207,19 @@ def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path
         f"koubei: error: cannot read {excel}:2: column 2 ('count') reads 1,200"
     )
 
+    # the column too when the file has no header, or the value is one no count has: they named
+    # neither ("value is empty", "timestamp 'foo' is not a time", "value '-1' is negative")
+    for rows, column in (
+        ("2026-03-02 00:00,1\n2026-03-02 00:05,\n", ":2: column 2 is empty"),
+        ("2026-03-02 00:00,1\nfoo,3\n", ":2: column 1: timestamp 'foo' is not a time"),
+        ("ts,count\n2026-03-02 00:00,1\n2026-03-02 00:05,-1\n", ":3: column 2 ('count') '-1'"),
+    ):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(rows, "utf-8")
+        result = run("spikes", "detect", str(bad))
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith(f"koubei: error: cannot read {bad}{column}")
+
     repeated = tmp_path / "repeated.csv"
     write_series(repeated, [3] * 10, datetime(2026, 3, 2))
     rows = repeated.read_text("utf-8").splitlines()
@@ -391,3 +404,29 @@ def test_detect_a_change_of_step_in_the_last_rows_is_no_surge(tmp_path: Path) ->
             f"note: {path}:{line}: rows are {coarse * 60} s apart from here on, {fine * 60} s "
             f"before: every row is summed into {coarse * 60} s bins\n"
         )
+
+
+def test_rows_cut_out_of_a_kibana_export_without_its_header_are_all_read(
+    tmp_path: Path,
+) -> None:
+    """The first row (`"Mar 2, …"` does not start with a digit) was read as a header and lost."""
+    rows = [f'"Mar 2, 2026 @ 09:{m:02d}:00.000",{v}' for m, v in ((0, 100), (5, 1), (10, 2))]
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join(rows) + "\n", "utf-8")
+    whole = tmp_path / "whole.csv"
+    whole.write_text('"@timestamp per 5 minutes","Count of records"\n' + cut.read_text(), "utf-8")
+    for path in (cut, whole):
+        result = run("spikes", "backtest", str(path))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"{path}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
+
+
+def test_dotted_dates_are_read_as_times(tmp_path: Path) -> None:
+    """`2026.3.2 09:05` (a date written with dots) was refused as a number: "timestamp
+    '2026.3.2 09:05' has 4 digits: neither epoch seconds (up to 10), milliseconds (13) nor a
+    compact date", though the time parser reads it."""
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("时间,数量\n2026.3.2 09:00,1\n2026.3.2 09:05,2\n2026.3.2 09:10,3\n", "utf-8")
+    result = run("spikes", "backtest", str(dotted))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{dotted}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
