@@ -70,6 +70,18 @@ def test_stl_mad_waits_for_a_full_window_before_firing() -> None:
     assert any(calm.start[onset] <= d.timestamp <= calm.start[onset + 12] for d in found)
 
 
+def test_stl_mad_never_fires_on_a_constant_series_however_large() -> None:
+    """A constant series leaves no residual spread, so the scale is its floor; the floor was
+    1e-9 whatever the values, below the fit's float rounding at 1e12 (a forecast 0.02 off):
+    the library baseline fired on a flat line of 1e12 mentions every day (3 times in 10 days,
+    and once on a smooth daily profile of 1e9). The floor now grows with the values."""
+    for level in (7, 10**12):
+        flat = CountSeries.from_values(START, [level] * (10 * PER_DAY))
+        assert StlMad().detect(flat) == [], level
+    smooth = np.rint(1e9 * daily_profile(10)).tolist()
+    assert StlMad().detect(CountSeries.from_values(START, smooth)) == []
+
+
 def test_a_series_without_bins_fires_nowhere() -> None:
     """A span shorter than one bin gives a series of no bins: every count detector raised
     numpy's "window shape cannot be larger than input array shape" from the baseline's
