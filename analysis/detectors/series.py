@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,13 @@ class CountSeries:
         step = timedelta(seconds=interval_seconds)
         neg = [int(np.rint(v)) for v in values]
         tot = neg if total is None else [int(np.rint(v)) for v in total]
-        return cls([start + i * step for i in range(len(neg))], tot, neg, interval_seconds, key)
+        # Stepped in UTC: a zone's wall clock plus 5 minutes walks into the hour a spring DST
+        # change skips (02:00-02:55 in Berlin, the same instants as 03:00-03:55, and a step
+        # back) and counts the autumn one's repeated hour once.
+        first = aware(start)
+        utc = first.astimezone(UTC)
+        starts = [(utc + i * step).astimezone(first.tzinfo) for i in range(len(neg))]
+        return cls(starts, tot, neg, interval_seconds, key)
 
 
 @dataclass

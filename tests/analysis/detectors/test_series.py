@@ -567,3 +567,20 @@ def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path
     data = read_csv(path)
     assert data.series.interval_seconds == 300 and data.series.total[-3:] == [100, 95, 210]
     assert data.resampled == [(122, 60, 300)] and data.repeats == [(125, 124)]
+
+
+def test_from_values_steps_through_a_dst_change_in_real_time() -> None:
+    """A series starting in a zone with summer time: its bins were the start's wall clock plus
+    5 minutes each, so across Berlin's spring change they walked into the skipped hour
+    (02:00-02:55, the same instants as 03:00-03:55: 12 instants twice and a step back of
+    55 minutes). Every bin is now 5 real minutes after the one before."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    series = CountSeries.from_values(datetime(2026, 3, 28, 12, tzinfo=berlin), [3] * 288)
+    instants = [s.timestamp() for s in series.start]
+    assert set(np.diff(instants)) == {300.0}  # before: also -3300
+    labels = [f"{s:%H:%M%z}" for s in series.start]
+    assert labels[155:158] == ["00:55+0100", "01:00+0100", "01:05+0100"]
+    assert "01:55+0100" in labels and "03:00+0200" in labels
+    assert not any(label.startswith("02:") for label in labels)
