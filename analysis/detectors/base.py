@@ -228,6 +228,8 @@ class Detector:
         """:meth:`fire` for one series, with filled (missing) bins never firing."""
         total = np.asarray(series.total, dtype=float)[None, :]
         negative = np.asarray(series.negative, dtype=float)[None, :]
+        if not len(series):  # no bin (a span shorter than one): nothing fires, nothing to fit
+            return Firing(np.zeros(total.shape, dtype=bool), total, total, total)
         firing = self.fire(
             total, negative, series.interval_seconds, series.start[0] if len(series) else None
         )

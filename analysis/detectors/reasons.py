@@ -86,8 +86,12 @@ def _plain(value: Any) -> Any:
 
 
 def _count(value: Any) -> str:
-    """Counts as people write them: ``47``, ``1.1``, ``1770``, ``56.8万``."""
+    """Counts as people write them: ``47``, ``1.1``, ``1770``, ``56.8万``, ``10亿``, ``1.5万亿``."""
     number = float(value)
+    # from what rounds to 10000 of the unit below (10000万, 10000亿) people write the next one
+    for unit, name in ((1e12, "万亿"), (1e8, "亿")):
+        if abs(number) >= 0.99995 * unit:
+            return f"{number / unit:.1f}".removesuffix(".0") + name
     if abs(number) >= 10_000:
         return f"{number / 10_000:.1f}".removesuffix(".0") + "万"
     return f"{number:.1f}".removesuffix(".0")

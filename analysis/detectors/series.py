@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,13 @@ class CountSeries:
         step = timedelta(seconds=interval_seconds)
         neg = [int(np.rint(v)) for v in values]
         tot = neg if total is None else [int(np.rint(v)) for v in total]
-        return cls([start + i * step for i in range(len(neg))], tot, neg, interval_seconds, key)
+        # Stepped in UTC: a zone's wall clock plus 5 minutes walks into the hour a spring DST
+        # change skips (02:00-02:55 in Berlin, the same instants as 03:00-03:55, and a step
+        # back) and counts the autumn one's repeated hour once.
+        first = aware(start)
+        utc = first.astimezone(UTC)
+        starts = [(utc + i * step).astimezone(first.tzinfo) for i in range(len(neg))]
+        return cls(starts, tot, neg, interval_seconds, key)
 
 
 @dataclass
@@ -341,11 +347,12 @@ def _trailing_resolution(
     A live export that has just gone from 1-minute to 5-minute rows ends with a few 5-minute
     rows: read at 1 minute, each is one bin carried over the next four (a ×5 surge on the newest
     bins, the ones a pager decides on). It is such a change when the gaps that end the file are
-    all one step, a multiple (2 or more) of the step before, and its rows hold about that many
-    times the rows before: at least the geometric middle (√k of the mean of the last fine rows,
-    of which there must be :data:`RESOLUTION_RUN`). An exporter that missed a row or two ends
-    with rows like the ones before, and a sparse export leaving its empty bins out with rows of
-    a few mentions (:func:`_left_out_zeros`): both keep their step.
+    all one step, a multiple (2 or more) of the step before, and each of its rows holds about
+    that many times the rows before: at least the geometric middle (√k of the mean of the last
+    fine rows, of which there must be :data:`RESOLUTION_RUN`, and more than 0). An exporter that
+    missed a row or two ends with rows like the ones before (one spike among them is no new
+    step), and a sparse export leaving its empty bins out with rows of a few mentions
+    (:func:`_left_out_zeros`): both keep their step.
     """
     gaps = np.diff(stamps)
     moves = np.flatnonzero(gaps > 0)  # repeated timestamps are one row of the step
@@ -367,7 +374,11 @@ def _trailing_resolution(
         return runs
     fold = size // step
     fine, coarse = values[max(0, start - RESOLUTION_RUN * fold) : start], values[start:]
-    if len(fine) < RESOLUTION_RUN or np.mean(coarse) < math.sqrt(fold) * np.mean(fine):
+    bar = math.sqrt(fold) * np.mean(fine) if len(fine) >= RESOLUTION_RUN else 0.0
+    # Every row of the run, not their mean: the rows a new step writes all hold about k times
+    # the rows before, while one row above the bar after a missed row or an outage is a spike
+    # (re-binned at the coarse step it lost its page); and a bar of 0 (rows of 0) says nothing.
+    if not bar > 0 or min(coarse) < bar:
         return runs  # too few rows to know the step before, or rows like those before
     if all(v == int(v) for v in values) and min(values) > 0 and min(coarse) <= ZERO_NEIGHBOUR:
         return runs  # what a sparse export leaving empty bins out writes (_left_out_zeros)

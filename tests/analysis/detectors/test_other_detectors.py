@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from koubei.analysis.detectors import CountSeries
+from koubei.analysis.detectors import REGISTRY, CountSeries, default_detectors, detect_all
 from koubei.analysis.detectors.negative_share import NegativeShare
 from koubei.analysis.detectors.stl_mad import StlMad
 from koubei.analysis.detectors.volume_velocity import VolumeVelocity
@@ -68,3 +68,27 @@ def test_stl_mad_waits_for_a_full_window_before_firing() -> None:
     surge[onset : onset + 12] += 60
     found = StlMad().detect(poisson_series(surge, seed=21))
     assert any(calm.start[onset] <= d.timestamp <= calm.start[onset + 12] for d in found)
+
+
+def test_stl_mad_never_fires_on_a_constant_series_however_large() -> None:
+    """A constant series leaves no residual spread, so the scale is its floor; the floor was
+    1e-9 whatever the values, below the fit's float rounding at 1e12 (a forecast 0.02 off):
+    the library baseline fired on a flat line of 1e12 mentions every day (3 times in 10 days,
+    and once on a smooth daily profile of 1e9). The floor now grows with the values."""
+    for level in (7, 10**12):
+        flat = CountSeries.from_values(START, [level] * (10 * PER_DAY))
+        assert StlMad().detect(flat) == [], level
+    smooth = np.rint(1e9 * daily_profile(10)).tolist()
+    assert StlMad().detect(CountSeries.from_values(START, smooth)) == []
+
+
+def test_a_series_without_bins_fires_nowhere() -> None:
+    """A span shorter than one bin gives a series of no bins: every count detector raised
+    numpy's "window shape cannot be larger than input array shape" from the baseline's
+    smoothing, and ``detect_all`` with it."""
+    empty = CountSeries([], [], [], 300, key="鲜牧")
+    assert detect_all(default_detectors(), empty) == []
+    counting = [cls for cls in REGISTRY.values() if cls.input_kind == "counts"]
+    assert len(counting) >= 5
+    for cls in counting:
+        assert cls().detect(empty) == [], cls.type_name

@@ -116,3 +116,20 @@ def test_no_detector_calls_a_plain_mention_count_negative() -> None:
     velocity = REGISTRY["volume_velocity"]("v", {"field": "negative", "min_count": 10})
     found = velocity.detect(toned)
     assert found and all(str(d.reason).startswith("负面提及加速") for d in found)
+
+
+def test_a_huge_count_reads_in_yi_not_ten_thousands_of_wan() -> None:
+    """A single enormous bin (an export's runaway counter, 1e9 mentions) read "100000万 条";
+    from 1亿 on people write 亿 (and 万亿), and a count just below rounds to 1亿, never
+    "10000万"."""
+    params = {"observed": 1e9, "expected": 157.7, "zscore": 50090.1, "counts": "mentions"}
+    text = str(Reason("volume_rise", {**params, "window": 3600, "interval": 300}))
+    assert "10亿 条" in text and "万" not in text, text
+    for observed, shown in (
+        (99_999_000, "1亿"),
+        (999_990_000_000, "1万亿"),
+        (1.5e12, "1.5万亿"),
+        (568_000, "56.8万"),
+    ):
+        text = str(Reason("volume_rise", {**params, "observed": observed, "window": 3600}))
+        assert f"提及 {shown} 条" in text, text

@@ -530,6 +530,34 @@ def test_read_csv_keeps_the_step_when_the_last_rows_are_farther_apart_but_not_co
     assert data.series.total[-5:] == [1, 0, 1, 0, 1]  # the left-out bins read as 0
 
 
+def test_read_csv_keeps_the_step_when_a_spike_follows_the_last_missed_row(
+    tmp_path: Path,
+) -> None:
+    """Four days of 5-minute rows, one row missed, then a spike as the newest row: the last
+    gap is two steps and the rows around it held √2 times the rows before *on average*, so the
+    whole history was re-binned at 10 minutes (on an hourly real series, re-binned at 2 hours,
+    the spike's page was lost). A file of 0 rows that missed its next-to-last row (a bar of 0)
+    was re-binned the same way."""
+    rng = np.random.default_rng(11)
+    start = datetime(2026, 3, 2)
+    values = rng.poisson(20, 4 * 288).tolist()
+    lines = _rows(f"{start:%Y-%m-%d %H:%M}", 5, values)
+    last = start + timedelta(minutes=5 * (len(values) + 1))  # one 5-minute row missed
+    path = tmp_path / "spike.csv"
+    path.write_text(f"timestamp,value\n{chr(10).join(lines)}\n{last:%Y-%m-%d %H:%M},400\n")
+    data = read_csv(path)
+    assert data.series.interval_seconds == 300 and data.resampled == []  # before: 600
+    assert data.series.total[-3:] == [values[-1], values[-1], 400]  # the missed bin carried
+    pages = detect_all(default_detectors(), data.series)
+    assert [p.timestamp.replace(tzinfo=None) for p in pages] == [last]
+    assert pages[0].expected < 25  # one 5-minute bin (20 a bin); before: 44, a 10-minute one
+    zeros = tmp_path / "zeros.csv"
+    lines = _rows("2026-03-02 00:00", 5, [0] * 30) + _rows("2026-03-02 02:35", 5, [0])
+    zeros.write_text("timestamp,value\n" + "\n".join(lines) + "\n")
+    data = read_csv(zeros)
+    assert data.series.interval_seconds == 300 and data.resampled == []  # before: 600
+
+
 def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path: Path) -> None:
     """A repeated timestamp among the last rows (exports repeat one now and then) does not
     hide their change of step: the repeat is added into its bin as anywhere else."""
@@ -540,3 +568,20 @@ def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path
     data = read_csv(path)
     assert data.series.interval_seconds == 300 and data.series.total[-3:] == [100, 95, 210]
     assert data.resampled == [(122, 60, 300)] and data.repeats == [(125, 124)]
+
+
+def test_from_values_steps_through_a_dst_change_in_real_time() -> None:
+    """A series starting in a zone with summer time: its bins were the start's wall clock plus
+    5 minutes each, so across Berlin's spring change they walked into the skipped hour
+    (02:00-02:55, the same instants as 03:00-03:55: 12 instants twice and a step back of
+    55 minutes). Every bin is now 5 real minutes after the one before."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    series = CountSeries.from_values(datetime(2026, 3, 28, 12, tzinfo=berlin), [3] * 288)
+    instants = [s.timestamp() for s in series.start]
+    assert set(np.diff(instants)) == {300.0}  # before: also -3300
+    labels = [f"{s:%H:%M%z}" for s in series.start]
+    assert labels[155:158] == ["00:55+0100", "01:00+0100", "01:05+0100"]
+    assert "01:55+0100" in labels and "03:00+0200" in labels
+    assert not any(label.startswith("02:") for label in labels)
