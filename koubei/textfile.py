@@ -1,14 +1,23 @@
 """Reading a user's text files: a CSV as UTF-8 (or GBK when asked; an error names the file and
 line), a file of texts, one per line, without losing or adding a line, and one column of a CSV
-of texts (a spreadsheet's export of reviews)."""
+of texts (a spreadsheet's export of reviews); and which separator a CSV uses."""
 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TEXT_COLUMNS", "TextLines", "header_hint", "read_column", "read_lines", "read_utf8"]
+__all__ = [
+    "TEXT_COLUMNS",
+    "TextLines",
+    "csv_delimiter",
+    "header_hint",
+    "read_column",
+    "read_lines",
+    "read_utf8",
+]
 
 
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
@@ -35,6 +44,16 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         also = " or GBK" if gbk else ""
         raise ValueError(f"{path}:{line}: not UTF-8{also} (byte 0x{raw[exc.start]:02x})") from None
+
+
+def csv_delimiter(text: str) -> str:
+    """The separator of a CSV's ``text``: ``,`` unless its first line that is not blank has
+    none and has a ``;`` (what Excel writes where the decimal mark is a comma) or a tab (TSV,
+    Excel's "Unicode Text")."""
+    first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
+    if "," in first:
+        return ","
+    return ";" if ";" in first else "\t" if "\t" in first else ","
 
 
 # Lines of the file named in full in warnings; more are counted.
@@ -117,20 +136,22 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
 #: The longest field ``read_column`` reads (characters).
 FIELD_LIMIT = 1 << 26
 
-#: Header names of a column of texts. A first line of two or more comma-separated fields, one of
+#: Header names of a column of texts. A first line of two or more CSV fields, one of
 #: them one of these, is a CSV's header rather than a text (``header_hint``): the labelled
 #: reviews' own ``cat,label,review``, and what Chinese spreadsheets call the column.
 TEXT_COLUMNS = ("review", "text", "content", "comment", "评论", "内容", "评价", "文本", "正文")
 
 
 def header_hint(lines: list[str], name: str) -> str | None:
-    """A warning when the first of a text file's ``lines`` looks like a CSV header naming a
-    column of texts (``TEXT_COLUMNS``): scored one text a line, its header is a text and every
-    row's other fields (a label, a category) are part of its text. None otherwise."""
+    """A warning when the first of a text file's ``lines`` looks like a CSV header (separated as
+    :func:`csv_delimiter` finds) naming a column of texts (``TEXT_COLUMNS``): scored one text a
+    line, its header is a text and every row's other fields (a label, a category) are part of
+    its text. None otherwise."""
     if not lines:
         return None
     try:
-        fields = [f.strip() for f in next(csv.reader([lines[0]]), [])]
+        row = csv.reader(lines[:1], delimiter=csv_delimiter(lines[0]))
+        fields = [f.strip() for f in next(row, [])]
     except csv.Error:  # a stray carriage return in the line: no CSV header
         return None
     found = [f for f in fields if f.lower() in TEXT_COLUMNS]
@@ -145,7 +166,8 @@ def header_hint(lines: list[str], name: str) -> str | None:
 
 def read_column(raw: bytes, name: str, column: str) -> TextLines:
     """The texts of a CSV's ``column`` (named in its header row, the first line), one a row,
-    decoded as :func:`read_lines` decodes (its warnings kept). A quoted field may span lines;
+    decoded as :func:`read_lines` decodes (its warnings kept) and separated as
+    :func:`csv_delimiter` finds (``,``, else ``;`` or tab). A quoted field may span lines;
     blank lines are no rows. A row too short to have the column gives an empty text (no
     opinion), so the output keeps one line a row, and a warning names it.
 
@@ -160,7 +182,12 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
     # which a stream would end the row at (one row read as two, every later line misnamed); in
     # a text it is a space. strict: a quote opened and never closed is an error naming its row,
     # not the rest of the file read silently as one field (one text where there were hundreds).
-    rows = csv.reader((line.replace("\r", " ") + "\n" for line in read.lines), strict=True)
+    first = next((line for line in read.lines if line.strip()), "")
+    rows = csv.reader(
+        (line.replace("\r", " ") + "\n" for line in read.lines),
+        delimiter=csv_delimiter(first),
+        strict=True,
+    )
     # A review as long as a line may be (csv refuses fields over 128 KB by default; this is
     # process-wide, and only raised)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
-from koubei.textfile import read_utf8
+from koubei.textfile import csv_delimiter, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
 
@@ -264,14 +264,6 @@ def _value(text: str, scale: float, column: str) -> float:
     return scale * value
 
 
-def _delimiter(text: str) -> str:
-    """``,`` unless the first line has none and has a ``;`` or a tab (European / TSV exports)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if "," in first:
-        return ","
-    return ";" if ";" in first else "\t" if "\t" in first else ","
-
-
 def _columns(header: list[str]) -> tuple[int, int]:
     """Indexes of the time and value columns: by name when the header names both, else 0, 1."""
     names = [cell.strip().lower() for cell in header]
@@ -448,7 +440,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     rows: list[tuple[datetime, str, float, int]] = []
     fractions: list[tuple[int, str]] = []
     text = read_utf8(path, gbk=True)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     time_at, value_at, width = 0, 1, 2
     # how errors name the columns: by number, and by their header's names once it is read
     time_name, value_name = "column 1: ", "column 2"

@@ -39,11 +39,12 @@ file with its byte order mark and a GBK/GB18030 file are read as such with a war
 bytes that are not UTF-8 otherwise are left out of their line, and the line is named on stderr
 (``file:line``). Every line gets its object, blank ones included (``no_opinion``).
 With ``--column NAME`` (``score`` and ``adapt``) FILE is a CSV instead, its header row naming
-the column of texts: one object a row (a quoted field may span lines; blank lines are no rows;
-a row without the field is read as no text and named on stderr; a quote never closed is an
-error naming its row). Without it, a first line that looks like a CSV header naming such a
-column (``cat,label,review``) is said on stderr: every row's label would be read as part of its
-text (``koubei/textfile.py``, ``_sentiment_inputs.py``).
+the column of texts (``,``-separated, or ``;`` or tab when that row has no comma, as ``train``,
+``eval`` and ``spikes`` read a CSV): one object a row (a quoted field may span lines; blank
+lines are no rows; a row without the field is read as no text and named on stderr; a quote
+never closed is an error naming its row). Without it, a first line that looks like a CSV
+header naming such a column (``cat,label,review``) is said on stderr: every row's label would
+be read as part of its text (``koubei/textfile.py``, ``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
 not 0 or 1 or whose review is empty (named ``file:line``), a ``--category`` or
@@ -223,7 +224,8 @@ def _column_option(parser: argparse.ArgumentParser) -> None:
         "--column",
         metavar="NAME",
         help="FILE is a CSV whose header row names this column of texts (e.g. review): read "
-        "it, one text a row (a quoted field may span lines) instead of one a line",
+        "it, one text a row (a quoted field may span lines) instead of one a line; ',', or "
+        "';' or tab when the header has no comma",
     )
 
 

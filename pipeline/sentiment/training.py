@@ -38,7 +38,7 @@ from koubei import timeutil
 from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
-from koubei.textfile import read_utf8
+from koubei.textfile import csv_delimiter, read_utf8
 
 SEED = 20261125
 HOLDOUT = 0.2
@@ -71,7 +71,9 @@ def load_labelled(path: Path) -> list[Example]:
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
     on and held out. A byte order mark (spreadsheets save one) is allowed, and so is GBK (what
     Excel and WPS save as "CSV" on a Chinese Windows, as ``koubei sentiment score`` and
-    ``spikes`` read it); a file that is neither, lacks the columns or is malformed raises
+    ``spikes`` read it); the separator is ``,``, or ``;`` or tab when the first line has no
+    comma (:func:`~koubei.textfile.csv_delimiter`, as ``spikes`` and ``score --column`` read
+    it). A file that is neither UTF-8 nor GBK, lacks the columns or is malformed raises
     :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1 (``2``,
     ``pos``, empty) or whose review is empty: the message has one line per such row
     (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so no
@@ -81,7 +83,7 @@ def load_labelled(path: Path) -> list[Example]:
         text = read_utf8(path, gbk=True)  # was "not UTF-8 (byte 0xca)" for an Excel export
     except ValueError as exc:
         raise LabelledDataError(str(exc)) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     seen: set[str] = set()
     rows: list[Example] = []
     try:

@@ -236,6 +236,27 @@ def test_score_says_when_the_first_line_looks_like_a_csv_header(
     assert _score([str(plain)], capsys) == (["positive", "negative"], [])
 
 
+@pytest.mark.parametrize("sep", [";", "\t"], ids=["semicolon", "tab"])
+def test_a_csv_of_semicolons_or_tabs_is_read_as_spikes_reads_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sep: str
+) -> None:
+    """Excel writes ``;`` between fields where the decimal mark is a comma, and tabs in its
+    "Unicode Text": a header without a comma splits every row at that separator, for
+    ``score --column``, its header hint and ``eval``, as ``spikes`` splits its CSV (one rule,
+    ``textfile.csv_delimiter``); a comma inside a quoted review stays in it."""
+    rows = [("1", "很好用，推荐"), ("1", "质量不错,物流很快"), ("0", "太差了"), ("0", "退货，垃圾")]
+    lines = [["cat", "label", "review"], *(["test", label, text] for label, text in rows)]
+    source = tmp_path / "reviews.csv"
+    source.write_text("".join(sep.join(f'"{f}"' for f in line) + "\r\n" for line in lines))
+    labels, err = _score([str(source), "--column", "review"], capsys)
+    assert (labels, err) == (["positive", "positive", "negative", "negative"], [])
+    labels, err = _score([str(source)], capsys)
+    assert len(err) == 1 and "--column review reads that column" in err[0]
+    assert main(["sentiment", "eval", str(source), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out).values()
+    assert result["n"] == 4 and result["accuracy"] == 1.0
+
+
 def test_eval_adapt_measures_what_score_gives_the_file(capsys: pytest.CaptureFixture[str]) -> None:
     """``score`` adapts to its file by default, ``eval`` measured the model as shipped: a user
     checking the model on a labelled sample of their own domain measured another model than
