@@ -17,22 +17,46 @@ __all__ = [
     "read_column",
     "read_lines",
     "read_utf8",
+    "utf16_text",
 ]
+
+
+#: What a UTF-16 file starts with (little-, big-endian): Excel's "Unicode Text", Notepad's
+#: "Unicode". Neither starts any UTF-8 or GBK text, so no file read as those is read otherwise.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def utf16_text(raw: bytes, errors: str = "strict") -> str | None:
+    """``raw`` decoded as UTF-16 (its byte order mark dropped) when it starts with a UTF-16 byte
+    order mark, else None: the one rule by which koubei reads UTF-16."""
+    return raw.decode("utf-16", errors=errors) if raw.startswith(UTF16_BOMS) else None
 
 
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
     """The file's text; a UTF-8 byte order mark (spreadsheets save one) is dropped.
 
-    With ``gbk``, bytes that are not UTF-8 are read as GB18030 (GBK's superset): what Excel and
-    WPS save as "CSV" on a Chinese Windows, where the header is ``时间,数量``.
+    With ``gbk`` (a spreadsheet's export), bytes that are not UTF-8 are read as GB18030 (GBK's
+    superset): what Excel and WPS save as "CSV" on a Chinese Windows, where the header is
+    ``时间,数量``; and a file with a UTF-16 byte order mark is read as UTF-16
+    (:func:`utf16_text`; Excel's "Unicode Text"). Without it (config files) both are errors.
 
     Raises
     ------
     ValueError
-        The bytes are not UTF-8 (nor GBK with ``gbk``); the message names ``file:line`` and the
-        first bad byte.
+        The bytes are not UTF-8 (nor GBK with ``gbk``), or not UTF-16 after its byte order
+        mark (with ``gbk``); the message names ``file:line`` and the first bad byte.
     """
     raw = Path(path).read_bytes()
+    try:
+        text = utf16_text(raw) if gbk else None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-16, though it starts with UTF-16's byte order mark "
+            f"({exc.reason} at byte {exc.start})"
+        ) from None
+    if text is not None:
+        return text
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -80,8 +104,9 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     are not UTF-8 are replaced and each such line is named in a warning (``file:line``).
     """
     warnings: list[str] = []
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16", errors="replace")
+    utf16 = utf16_text(raw, errors="replace")
+    if utf16 is not None:
+        text = utf16
         warnings.append(f"{name}: read as UTF-16 (it starts with a UTF-16 byte order mark)")
     else:
         raw = raw.removeprefix(b"\xef\xbb\xbf")

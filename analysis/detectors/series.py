@@ -425,8 +425,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
     file, the line and the column.
 
-    The file is UTF-8 (a byte order mark is dropped) or GBK; ``,``-separated, or ``;`` or tab
-    when the first line has no comma. A first row whose first cell is no time (:func:`_is_header`)
+    The file is UTF-8 (a byte order mark is dropped), GBK or UTF-16 with its byte order mark
+    (:func:`~koubei.textfile.read_utf8`); ``,``-separated, or ``;`` or tab when the first line
+    has no comma. A first row whose first cell is no time (:func:`_is_header`)
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
     first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN

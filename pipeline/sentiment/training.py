@@ -69,11 +69,12 @@ def load_labelled(path: Path) -> list[Example]:
     """Read a CSV with ``label`` (0/1) and ``review`` columns (``cat`` optional).
 
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
-    on and held out. A byte order mark (spreadsheets save one) is allowed, and so is GBK (what
-    Excel and WPS save as "CSV" on a Chinese Windows, as ``koubei sentiment score`` and
-    ``spikes`` read it); the separator is ``,``, or ``;`` or tab when the first line has no
-    comma (:func:`~koubei.textfile.csv_delimiter`, as ``spikes`` and ``score --column`` read
-    it). A file that is neither UTF-8 nor GBK, lacks the columns or is malformed raises
+    on and held out. A byte order mark (spreadsheets save one) is allowed, and so are GBK (what
+    Excel and WPS save as "CSV" on a Chinese Windows) and UTF-16 with its byte order mark, as
+    ``koubei sentiment score`` and ``spikes`` read them; the separator is ``,``, or ``;`` or
+    tab when the first line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
+    ``spikes`` and ``score --column`` read it). A file in none of these encodings, one that
+    lacks the columns or is malformed raises
     :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1 (``2``,
     ``pos``, empty) or whose review is empty: the message has one line per such row
     (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so no

@@ -284,12 +284,14 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
     [
         (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
         (b"", ("has no 'label' and 'review' columns",)),
-        ("label,review\n1,好吃\n0,难吃\n".encode("utf-16"), (":1:", "not UTF-8 or GBK")),
+        (b"label,review\n1,\xff\n", (":2:", "not UTF-8 or GBK (byte 0xff)")),
+        # UTF-16 is read (as score and spikes read it), but not UTF-16 cut in half a character
+        ("label,review\n".encode("utf-16") + b"1", (":2:", "not UTF-16", "truncated data")),
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
         (b"label,review\n", ("no labelled rows",)),
         (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
     ],
-    ids=["columns", "empty", "utf-16", "huge-field", "no-rows", "empty-review"],
+    ids=["columns", "empty", "not-utf8", "utf-16-cut", "huge-field", "no-rows", "empty-review"],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(

@@ -430,3 +430,30 @@ def test_dotted_dates_are_read_as_times(tmp_path: Path) -> None:
     result = run("spikes", "backtest", str(dotted))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{dotted}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
+
+
+def test_detect_reads_excels_unicode_text_utf16_with_tabs(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" export is UTF-16 LE with a byte order mark, tab-separated, CRLF:
+    read as ``sentiment score`` reads UTF-16 (it was "not UTF-8 or GBK (byte 0xff)"), with the
+    same alerts as the UTF-8 CSV of the same rows; UTF-16 cut short is named, line and byte."""
+    rng = np.random.default_rng(33)
+    values = rng.poisson(12, 4 * 288)
+    values[3 * 288 + 10 : 3 * 288 + 20] += 80
+    plain = tmp_path / "volume.csv"
+    write_series(plain, values.tolist(), datetime(2026, 3, 2))
+    lines = plain.read_text("utf-8").replace(",", "\t").splitlines()
+    excel = tmp_path / "volume.txt"
+    excel.write_bytes(b"\xff\xfe" + "".join(f"{line}\r\n" for line in lines).encode("utf-16-le"))
+    expected = run("spikes", "detect", str(plain))
+    assert expected.returncode == 0 and expected.stdout, expected.stderr
+    result = run("spikes", "detect", str(excel))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == expected.stdout
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes(excel.read_bytes()[:41])  # the header's line, then half a character
+    failed = run("spikes", "detect", str(cut))
+    assert failed.returncode == 2
+    assert failed.stderr == (
+        f"koubei: error: cannot read {cut}:2: not UTF-16, though it starts with UTF-16's byte "
+        "order mark (truncated data at byte 40)\n"
+    )
