@@ -1,20 +1,25 @@
-"""Reading a user's text files: a CSV as UTF-8 (or GBK when asked; an error names the file and
-line), a file of texts, one per line, without losing or adding a line, and one column of a CSV
-of texts (a spreadsheet's export of reviews); and which separator a CSV uses."""
+"""Reading a user's text files (``-``: standard input): a CSV as UTF-8 (or GBK when asked; an
+error names the file and line), a file of texts, one per line, without losing or adding a line,
+and one column of a CSV of texts (a spreadsheet's export of reviews); and which separator a CSV
+uses."""
 
 from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "STDIN",
     "TEXT_COLUMNS",
     "TextLines",
     "csv_delimiter",
     "header_hint",
+    "input_name",
     "read_column",
+    "read_input",
     "read_lines",
     "read_utf8",
     "utf16_text",
@@ -32,8 +37,23 @@ def utf16_text(raw: bytes, errors: str = "strict") -> str | None:
     return raw.decode("utf-16", errors=errors) if raw.startswith(UTF16_BOMS) else None
 
 
+#: The FILE argument that is standard input (``sentiment score -``, ``spikes detect -``).
+STDIN = "-"
+
+
+def input_name(path: Path | str) -> str:
+    """How messages name the input ``path``: ``<stdin>`` for :data:`STDIN`, else the path."""
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
+def read_input(path: Path | str) -> bytes:
+    """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's."""
+    return sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
+
+
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
-    """The file's text; a UTF-8 byte order mark (spreadsheets save one) is dropped.
+    """The file's text (standard input's for :data:`STDIN`, named ``<stdin>`` in errors); a
+    UTF-8 byte order mark (spreadsheets save one) is dropped.
 
     With ``gbk`` (a spreadsheet's export), bytes that are not UTF-8 are read as GB18030 (GBK's
     superset): what Excel and WPS save as "CSV" on a Chinese Windows, where the header is
@@ -46,13 +66,13 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         The bytes are not UTF-8 (nor GBK with ``gbk``), or not UTF-16 after its byte order
         mark (with ``gbk``); the message names ``file:line`` and the first bad byte.
     """
-    raw = Path(path).read_bytes()
+    raw, name = read_input(path), input_name(path)
     try:
         text = utf16_text(raw) if gbk else None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
         raise ValueError(
-            f"{path}:{line}: not UTF-16, though it starts with UTF-16's byte order mark "
+            f"{name}:{line}: not UTF-16, though it starts with UTF-16's byte order mark "
             f"({exc.reason} at byte {exc.start})"
         ) from None
     if text is not None:
@@ -67,7 +87,7 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
                 pass
         line = raw.count(b"\n", 0, exc.start) + 1
         also = " or GBK" if gbk else ""
-        raise ValueError(f"{path}:{line}: not UTF-8{also} (byte 0x{raw[exc.start]:02x})") from None
+        raise ValueError(f"{name}:{line}: not UTF-8{also} (byte 0x{raw[exc.start]:02x})") from None
 
 
 def csv_delimiter(text: str) -> str:

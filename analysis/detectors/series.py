@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
-from koubei.textfile import csv_delimiter, read_utf8
+from koubei.textfile import csv_delimiter, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
 
@@ -425,22 +425,23 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
     file, the line and the column.
 
-    The file is UTF-8 (a byte order mark is dropped), GBK or UTF-16 with its byte order mark
-    (:func:`~koubei.textfile.read_utf8`); ``,``-separated, or ``;`` or tab when the first line
-    has no comma. A first row whose first cell is no time (:func:`_is_header`)
-    is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
-    ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
-    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN
-    dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), dotted dates (``2026.3.2``),
-    Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact dates (``20261124``), epoch
-    seconds or milliseconds; naive ones are Asia/Shanghai local time and every time is
-    converted to it. Each bin's sum is rounded to whole mentions (rows whose
+    The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
+    dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
+    ``,``-separated, or ``;`` or tab when the first line has no comma. A first row whose first
+    cell is no time (:func:`_is_header`) is a header; a header naming a time column
+    (``timestamp``, ``time``, ``ts``, ``date``, ``时间`` ...) and a value column (``value``,
+    ``count``, ``数量`` ...) picks them, else the first two columns are read. Timestamps are ISO
+    8601 (``/`` for ``-`` too), the zh-CN dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``),
+    dotted dates (``2026.3.2``), Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact
+    dates (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time
+    and every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
     value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
     (the benchmark reads non-count series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
     fractions: list[tuple[int, str]] = []
     text = read_utf8(path, gbk=True)
+    name = input_name(path)  # how errors name it: ``<stdin>`` for ``-``
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     time_at, value_at, width = 0, 1, 2
     # how errors name the columns: by number, and by their header's names once it is read
@@ -460,39 +461,39 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                 continue
             if len(row) <= max(time_at, value_at):
                 raise ValueError(
-                    f"{path}:{lineno}: {len(row)} column(s), no {value_name}: expected "
+                    f"{name}:{lineno}: {len(row)} column(s), no {value_name}: expected "
                     "timestamp,value (a ';' or tab separator only when the first line has no ',')"
                 )
             cell = row[value_at].strip()
             nxt = row[value_at + 1].strip() if len(row) > max(width, value_at + 1) else ""
             if cell.isdigit() and len(cell) <= 3 and _GROUP.fullmatch(nxt):
                 raise ValueError(
-                    f"{path}:{lineno}: {value_name} reads {cell},{nxt}: a thousands "
+                    f"{name}:{lineno}: {value_name} reads {cell},{nxt}: a thousands "
                     f'separator splits the number; quote it ("{cell},{nxt}") or drop the comma'
                 )
             try:
                 when = _parse_timestamp(row[time_at])
             except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {time_name}{exc}") from None
+                raise ValueError(f"{name}:{lineno}: {time_name}{exc}") from None
             try:
                 value = _value(row[value_at], scale, value_name)
             except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from None
+                raise ValueError(f"{name}:{lineno}: {exc}") from None
             if value != int(value):
                 fractions.append((lineno, row[value_at].strip()))
             rows.append((when, row[time_at].strip(), value, lineno))
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
-        raise ValueError(f"{path}:{reader.line_num}: {exc}") from None
+        raise ValueError(f"{name}:{reader.line_num}: {exc}") from None
     if len(rows) < 2:
         found = "no rows" if not rows else f"one row (line {rows[0][3]})"
         raise ValueError(
-            f"{path}: {found}; need at least two rows of 'timestamp,value' to know the interval"
+            f"{name}: {found}; need at least two rows of 'timestamp,value' to know the interval"
         )
     rows.sort(key=lambda r: r[0])
     gaps = np.diff([r[0].timestamp() for r in rows])
     positive = gaps[gaps > 0]
     if not len(positive):
-        raise ValueError(f"{path}: all timestamps are equal")
+        raise ValueError(f"{name}: all timestamps are equal")
     unit = 60 if np.median(positive) >= 60 else 1
     rounded = np.maximum(unit, unit * np.round(positive / unit)).astype(np.int64)
     values, counts = np.unique(rounded, return_counts=True)
@@ -512,7 +513,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
             line = rows[at][3]
             if interval % was or interval % size:
                 raise ValueError(
-                    f"{path}:{line}: rows are {size} s apart from here on, {was} s before: "
+                    f"{name}:{line}: rows are {size} s apart from here on, {was} s before: "
                     f"a change of resolution that does not sum into one grid ({interval} s is "
                     "not a multiple of both); split the file there or resample it"
                 )
@@ -528,7 +529,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         widest = int(np.argmax(gaps))
         (before, text_a, _, line_a), (after, text_b, _, line_b) = rows[widest : widest + 2]
         raise ValueError(
-            f"{path}: rows span {n_bins:,} bins of {interval} s (at most {MAX_BINS:,}); the "
+            f"{name}: rows span {n_bins:,} bins of {interval} s (at most {MAX_BINS:,}); the "
             f"widest gap is {(after - before).days} days, from {text_a!r} (line {line_a}) to "
             f"{text_b!r} (line {line_b}): a mistyped timestamp?"
         )

@@ -51,11 +51,9 @@ def read_texts(file: Path, column: str | None = None) -> list[str]:
     bytes is said on stderr, and so is a first line that looks like a CSV's header."""
     from koubei.errors import KoubeiError
     from koubei.pipeline.clean import clean_text
-    from koubei.textfile import header_hint, read_column, read_lines
+    from koubei.textfile import header_hint, input_name, read_column, read_input, read_lines
 
-    stdin = str(file) == "-"
-    raw = sys.stdin.buffer.read() if stdin else Path(file).read_bytes()
-    name = "<stdin>" if stdin else str(file)
+    raw, name = read_input(file), input_name(file)
     if column is None:
         read = read_lines(raw, name)
         hint = header_hint(read.lines, name)

@@ -1,4 +1,5 @@
-"""``koubei spikes detect FILE.csv``: run the spike detectors over a ``timestamp,value`` series.
+"""``koubei spikes detect FILE.csv``: run the spike detectors over a ``timestamp,value`` series
+(``-`` for FILE reads standard input, as ``sentiment score -`` does; so does ``backtest -``).
 
 Contract (other tools call it; keep it stable): the CSV has ``timestamp,value`` rows at a fixed
 interval (a header row is optional; the shapes read are listed in the README, "Series CSV", and
@@ -32,6 +33,7 @@ from typing import Any
 from koubei.errors import KoubeiError
 from koubei.flows import options
 from koubei.flows.options import duration, end_time
+from koubei.textfile import STDIN, input_name
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     detect = actions.add_parser(
         "detect", help="print one JSON alert per incident of FILE.csv (one more per escalation)"
     )
-    detect.add_argument("file", type=Path, help="CSV with timestamp,value at a fixed interval")
+    detect.add_argument(
+        "file", type=Path, help="CSV with timestamp,value at a fixed interval (- for stdin)"
+    )
     detect.add_argument(
         "--config",
         "--config-dir",
@@ -53,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     detect.add_argument(
         "--key",
         default="",
-        help="series key to put in the alerts (default: the file name, no extension)",
+        help="series key to put in the alerts (default: the file name, no extension; stdin for -)",
     )
     detect.set_defaults(func=run_detect)
     backtest = actions.add_parser(
@@ -62,7 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pages per week and when",
     )
     backtest.add_argument(
-        "file", type=Path, nargs="?", help="CSV with timestamp,value at a fixed interval"
+        "file",
+        type=Path,
+        nargs="?",
+        help="CSV with timestamp,value at a fixed interval (- for stdin)",
     )
     backtest.add_argument("--brand", help="replay this brand's history in Elasticsearch instead")
     backtest.add_argument(
@@ -122,7 +129,7 @@ def run_detect(args: argparse.Namespace) -> int:
         alerts = load_alerts(args.config)
         detectors = configured_detectors(alerts, args.config / "alerts.yaml")
         policy = paging_policy(alerts)
-    data = _read(args.file, args.key or args.file.stem)
+    data = _read(args.file, args.key or _key(args.file))
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
         record = detection.to_dict()
@@ -157,7 +164,7 @@ def run_backtest(args: argparse.Namespace) -> int:
         if given:
             raise KoubeiError(
                 f"{' and '.join(given)}: only with --brand (its indexed history); "
-                f"{args.file} is replayed whole: cut the CSV to the span to replay"
+                f"{input_name(args.file)} is replayed whole: cut the CSV to the span to replay"
             )
     args.since = args.since or "30d"
     # a config mistake ends as `koubei: config error: FILE: key: ...` (flows/cli.py), as in
@@ -174,8 +181,14 @@ def run_backtest(args: argparse.Namespace) -> int:
         has_brands = args.config is not None and (args.config / "brands.yaml").exists()
         check_brand(args.brand, args.config if has_brands else None)
         return guarded(lambda: _backtest_brand(args, alerts, detectors))
-    data = _read(args.file, args.file.stem)
-    return _print_backtest(str(args.file), data.series, detectors, alerts, as_json=args.json)
+    data = _read(args.file, _key(args.file))
+    label = input_name(args.file)
+    return _print_backtest(label, data.series, detectors, alerts, as_json=args.json)
+
+
+def _key(path: Path) -> str:
+    """The series key of a CSV: its file name without extension; ``stdin`` for ``-``."""
+    return "stdin" if str(path) == STDIN else path.stem
 
 
 def _read(path: Path, key: str) -> Any:
@@ -232,7 +245,7 @@ def _read(path: Path, key: str) -> Any:
 def _note(path: Path, line: int, what: str, count: int, consequence: str) -> None:
     """One stderr note on the first of ``count`` rows that reading changed, and how."""
     more = f" (and {count - 1} more)" if count > 1 else ""
-    print(f"note: {path}:{line}: {what}{more}: {consequence}", file=sys.stderr)
+    print(f"note: {input_name(path)}:{line}: {what}{more}: {consequence}", file=sys.stderr)
 
 
 def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:

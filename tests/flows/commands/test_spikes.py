@@ -457,3 +457,33 @@ def test_detect_reads_excels_unicode_text_utf16_with_tabs(tmp_path: Path) -> Non
         f"koubei: error: cannot read {cut}:2: not UTF-16, though it starts with UTF-16's byte "
         "order mark (truncated data at byte 40)\n"
     )
+
+
+def test_detect_and_backtest_read_stdin_for_a_dash(tmp_path: Path) -> None:
+    """``-`` is standard input, as for ``sentiment score -`` (it was "cannot read -: no such
+    file or directory"): the same alerts as the file gives, keyed ``stdin``; ``<stdin>`` in
+    messages."""
+    rng = np.random.default_rng(34)
+    values = rng.poisson(12, 4 * 288)
+    values[3 * 288 + 10 : 3 * 288 + 20] += 80
+    path = tmp_path / "stdin.csv"  # the key ``-`` reads as: the alerts are the same
+    write_series(path, values.tolist(), datetime(2026, 3, 2))
+
+    def piped(*args: str, text: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "koubei.flows.cli", *args]
+        return subprocess.run(
+            argv, cwd=REPO, input=text, capture_output=True, text=True, timeout=120
+        )
+
+    expected = run("spikes", "detect", str(path))
+    assert expected.returncode == 0 and expected.stdout, expected.stderr
+    result = piped("spikes", "detect", "-", text=path.read_text("utf-8"))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == expected.stdout
+    short = "时间,数量\n2026.3.2 09:00,1\n2026.3.2 09:05,2\n2026.3.2 09:10,3\n"
+    result = piped("spikes", "backtest", "-", text=short)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<stdin>: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
+    result = piped("spikes", "detect", "-", text="timestamp,value\nnot a time,3\n")
+    assert result.returncode == 2
+    assert result.stderr.startswith("koubei: error: cannot read <stdin>:2: column 1 ")
