@@ -55,17 +55,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"{source.name}\t{source.platform}\t{'enabled' if source.enabled else 'off'}")
         print("spiders: " + ", ".join(sorted(spiders)))
         return 0
+    from koubei.errors import KoubeiError
+
     if args.all:
         chosen = [s for s in sources.sources if s.enabled]
     elif args.sources:
-        try:
-            chosen = [sources.get(name) for name in args.sources]
-        except KeyError as exc:
-            known = ", ".join(s.name for s in sources.sources)
-            raise config.ConfigError(f"unknown source {exc}; sources.yaml has: {known}") from exc
+        # a name on the command line that sources.yaml lacks is the argument's mistake, not the
+        # config's: said as other argument mistakes are (`koubei: error:`), every one at once
+        unknown = [name for name in args.sources if name not in sources.names()]
+        if unknown:
+            where = (config_dir or paths.CONFIG_DIR) / "sources.yaml"
+            raise KoubeiError(
+                f"unknown source{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}; "
+                f"{where} has: {', '.join(sources.names())}"
+            )
+        chosen = [sources.get(name) for name in args.sources]
     else:
-        from koubei.errors import KoubeiError
-
         raise KoubeiError("crawl: name a SOURCE or use --all (see --list)")
     unknown = [s.platform for s in chosen if s.platform not in spiders]
     if unknown:

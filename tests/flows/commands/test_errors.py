@@ -551,3 +551,15 @@ def test_spread_out_that_cannot_be_a_directory(tmp_path: Path, where: str) -> No
     code, err = koubei(tmp_path, "spread", "--file", str(posts), "--out", str(out))
     _one_line(code, err, "argument --out", str(out), "directory")
     assert code == 2
+
+
+def test_crawl_of_a_source_sources_yaml_lacks_is_an_argument_mistake(tmp_path: Path) -> None:
+    # Was "koubei: config error: unknown source 'nosuch'": the config was right, the argument
+    # was not. Every unknown name at once, and the sources the file has.
+    config = _loopback_source(tmp_path)
+    code, err = koubei(tmp_path, "crawl", "shop", "nosuch", "--config-dir", str(config))
+    _one_line(code, err, "koubei: error: unknown source 'nosuch'; ", "has: shop")
+    assert code == 2
+    code, err = koubei(tmp_path, "crawl", "nosuch", "shopp", "--config-dir", str(config))
+    _one_line(code, err, f"unknown sources 'nosuch', 'shopp'; {config / 'sources.yaml'} has: shop")
+    assert not (tmp_path / "landing").exists()
