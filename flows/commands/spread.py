@@ -3,8 +3,9 @@
 Reads the cascade from Elasticsearch (``<prefix>-posts``), or with ``--file landing.jsonl``
 from a file of Document records without ES (then POST_ID is optional: the largest cascade of
 the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``, and
-``$KOUBEI_HOME/spread/file`` for a whole ``--file``). ``--json`` prints the full evidence an
-alert would carry.
+``$KOUBEI_HOME/spread/file-<name>`` for a whole ``--file``, ``<name>`` its file name without
+the extension, so two files do not overwrite each other's pictures). ``--json`` prints the full
+evidence an alert would carry.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=options.output_dir,
         help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>, or "
-        "$KOUBEI_HOME/spread/file for a whole --file)",
+        "$KOUBEI_HOME/spread/file-<name> for a whole --file, <name> its file name without the "
+        "extension)",
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
     parser.add_argument(
@@ -169,7 +171,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     out = None
     if not args.no_pictures:
-        out = args.out or paths.state_dir("spread") / paths.path_part(args.post_id or "file")
+        # a folder per post, or per file for a whole file (one "file" folder for every file:
+        # the second file's pictures replaced the first's); path_part keeps odd names inside
+        name = args.post_id or f"file-{args.file.stem}"
+        out = args.out or paths.state_dir("spread") / paths.path_part(name)
     evidence = incident_evidence(records, picture_dir=out, top=args.top)
     if args.json:
         print(json.dumps(evidence, ensure_ascii=False, indent=2, default=str))

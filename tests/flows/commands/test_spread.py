@@ -151,3 +151,19 @@ def test_file_with_an_all_digit_author_name_as_a_number(
     out = capsys.readouterr().out
     assert "12345678 → 网友B → 网友C" in out
     assert "3 posts, depth 2" in out
+
+
+def test_whole_files_draw_into_a_folder_of_their_own(
+    landing: Path, tmp_path: Path, koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every whole --file drew into ``spread/file``: the second file's pictures replaced the
+    first's. Each file has its folder, named after it (a name's odd characters as ``_``)."""
+    other = tmp_path / "other day:1.jsonl"
+    other.write_bytes(landing.read_bytes())
+    for path in (landing, other):
+        assert main(["spread", "--file", str(path)]) == 0
+    assert "file-other_day_1" in capsys.readouterr().out
+    spread = Path(koubei_home) / "spread"
+    assert sorted(p.name for p in spread.iterdir()) == ["file-landing", "file-other_day_1"]
+    for folder in spread.iterdir():
+        assert (folder / "timeline.png").exists()
