@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -80,14 +79,6 @@ def enrich_chunk(records: list[Record], model: SentimentModel, lexicon: AspectLe
     """``enrich`` each record, with the MinHash signature of its cleaned text beside it."""
     enriched = [enrich(record, model, lexicon) for record in records]
     return enriched, [signature(record_text(record)) for record in enriched]
-
-
-def default_workers() -> int:
-    """One process per core this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _helper_context() -> multiprocessing.context.BaseContext:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from koubei import jsonl, paths
+from koubei.cores import default_workers
 from koubei.crawlers.timeparse import TimeParseError, check_plausible
 from koubei.log import get_logger
 from koubei.model import Document, from_record, to_record
@@ -27,7 +28,7 @@ from koubei.pipeline import ledger
 from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.dedup import DedupIndex
-from koubei.pipeline.enrich import Enricher, default_workers, prewarm
+from koubei.pipeline.enrich import Enricher, prewarm
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 log = get_logger(__name__)

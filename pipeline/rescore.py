@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from tqdm import tqdm
 
 from koubei import jsonl
+from koubei.cores import default_workers
 from koubei.pipeline import ledger
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
-from koubei.pipeline.enrich import Enricher, default_workers, prewarm, score_cleaned
+from koubei.pipeline.enrich import Enricher, prewarm, score_cleaned
 from koubei.pipeline.sentiment import SentimentModel
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ registers every other module of this package as one).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["brands_names", "monitored_names", "read_texts", "source_files", "source_texts"]
@@ -46,11 +47,13 @@ def brands_names(config_dir: Path | None) -> list[str]:
     return config.load_brands(config_dir).monitored_names()
 
 
-def read_texts(file: Path, column: str | None = None) -> list[str]:
-    """FILE's lines (its CSV ``column``'s rows), cleaned; what had to be guessed about its
-    bytes is said on stderr, and so is a first line that looks like a CSV's header."""
+def read_texts(file: Path, column: str | None = None, processes: int = 1) -> list[str]:
+    """FILE's lines (its CSV ``column``'s rows), cleaned, a big file's in ``processes``
+    processes (``parallel.forked_calls``: the same texts in any case); what had to be guessed
+    about its bytes is said on stderr, and so is a first line that looks like a CSV's
+    header."""
     from koubei.errors import KoubeiError
-    from koubei.pipeline.clean import clean_text
+    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
     from koubei.textfile import header_hint, input_name, read_column, read_input, read_lines
 
     raw, name = read_input(file), input_name(file)
@@ -65,7 +68,18 @@ def read_texts(file: Path, column: str | None = None) -> list[str]:
             raise KoubeiError(str(exc)) from None
     for warning in read.warnings:
         print(f"koubei: warning: {warning}", file=sys.stderr)
-    return [clean_text(line) for line in read.lines]
+    stretches = stretches_for(read.lines, processes)
+    with forked_calls(_cleaned, stretches[1:]) as others:
+        texts = _cleaned(stretches[0])
+        for cleaned in others():
+            texts += cleaned
+    return texts
+
+
+def _cleaned(lines: Sequence[str]) -> list[str]:
+    from koubei.pipeline.clean import clean_text
+
+    return [clean_text(line) for line in lines]
 
 
 def source_files(source: str) -> list[Path]:

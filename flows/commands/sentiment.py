@@ -14,7 +14,9 @@ on 10,545 reviews, start-up included, ``python -m bench sentiment --adapt-cost``
 model learned shop reviews, and a file from another domain (hotels, food delivery, a new
 category) teaches it that domain's words. The adapted version, on every line, is
 ``<version>+adapted-<hash of the texts>``: a text's score then depends on the file it came in,
-so ``--no-adapt`` gives every text the score it would get alone (and uses ``--processes``).
+so ``--no-adapt`` gives every text the score it would get alone. A file of 2,000 texts or
+more is read (cleaned, and its features extracted or its texts scored) in one process per
+core, ``--processes N`` to choose: the same output byte for byte with any number.
 Adapting never teaches the model a monitored name (every brand's name, aliases and competitors
 in brands.yaml of ``--config-dir``): their features keep the model's weights, so a file that is
 mostly one brand's crisis does not make the brand's name negative, which would score every later
@@ -86,8 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--processes",
         type=options.positive_int,
-        default=1,
-        help="worker processes when not adapting (--no-adapt, or an adapted --model) (default 1)",
+        default=None,  # None: one per core, for a file of PARALLEL_MIN_TEXTS texts or more
+        help="processes reading a file of 2,000 texts or more (default: one per core); the "
+        "scores are the same with any number",
     )
     score.add_argument(
         "--adapt",
@@ -336,7 +339,10 @@ def _not_again(path: Path | None, model: SentimentModel, base: str) -> KoubeiErr
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from koubei.pipeline.sentiment.parallel import score_parallel
+    from koubei.cores import default_workers
+    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, score_parallel
+
+    processes = args.processes or default_workers()
 
     model = _model(args.model)
     adapting = args.adapt is not False
@@ -352,17 +358,17 @@ def run_score(args: argparse.Namespace) -> int:
         )
         adapting = False
     monitored = inputs.monitored_names(args.config_dir) if adapting else []
-    texts = inputs.read_texts(args.file, args.column)
+    texts = inputs.read_texts(args.file, args.column, processes)
     if adapting:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score
 
-        adapted, scored = adapt_and_score(model, texts, monitored)
+        adapted, scored = adapt_and_score(model, texts, monitored, processes)
         _say_adapted(model, adapted, asked=args.adapt is True)
         model = adapted
-    elif args.processes <= 1:
+    elif processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
         scored = model.score_many(texts)  # the model already loaded (was loaded twice)
     else:
-        scored = score_parallel(texts, processes=args.processes, model_path=args.model)
+        scored = score_parallel(texts, processes=processes, model_path=args.model)
     for score, label in scored:
         out = {"score": round(score, 6), "label": label, "model_version": model.version}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")

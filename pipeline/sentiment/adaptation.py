@@ -77,6 +77,8 @@ text.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -133,48 +135,177 @@ class _Vocabulary(dict[str, int]):
         return number
 
 
+#: What a forked process's pass over a stretch of texts gives (:func:`_stretch_ids`): the
+#: features it met that the model has no weight for, joined, in the order met, and each one's
+#: length (its own numbering of them follows the model's features, in that order); the file
+#: holding each unit's ids and how many there are; where each unit starts; each text's first
+#: unit; and (text, id) of every id only a text's mentions of a monitored name give.
+_StretchIds = tuple[
+    str, "array[int]", str, int, "array[int]", "array[int]", "array[int]", "array[int]"
+]
+
+
+class _Pass:
+    """One pass over texts, as ids: the look-up table numbering the features met, each unit's
+    ids, where each unit starts, each text's first unit, and (text, id) of every id only a
+    text's mentions of a monitored name give."""
+
+    def __init__(self, model: SentimentModel) -> None:
+        self.weighed = len(model.weights)
+        self.vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
+        self.ids = array("i")  # 4 bytes an id; about 130 ids a review
+        # (arrays, not lists: ints kept from the pass would pin the pools of the vocabulary's
+        # ints, which numpy's import then fills once they are freed: 10 MB of peak on 7,800
+        # long reviews)
+        self.starts = array("q", [0])
+        self.first = array("q", [0])
+        self.named_texts, self.named_ids = array("q"), array("i")
+        # the features only the appended passes met, numbered after the look-up table's (kept
+        # apart: growing the table past its size once more held two tables at once, 13 MB of
+        # peak on 7,800 long reviews)
+        self.later: dict[str, int] = {}
+
+    def read(
+        self, model: SentimentModel, monitored: features.MonitoredNames, texts: Sequence[str]
+    ) -> None:
+        """One extraction a unit of ``texts``: nearly all of adapting's time."""
+        vocabulary, ids, starts, first = self.vocabulary, self.ids, self.starts, self.first
+        before = len(first) - 1
+        for t, text in enumerate(texts, start=before):
+            for unit in scored_units(text):
+                found = features.extract(
+                    unit, model.max_n, model.lexicon, model.social, model.general
+                )
+                # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
+                # in a comprehension took a fifth of the adaptation's time).
+                ids.extend(map(vocabulary.__getitem__, found))
+                starts.append(len(ids))
+                if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
+                    named = monitored.mention_only(unit) & found
+                    for f in named:
+                        self.named_texts.append(t)
+                        self.named_ids.append(vocabulary[f])
+            first.append(len(starts) - 1)
+
+    def new_features(self) -> list[str]:
+        """The features met that the model has no weight for, in the order met."""
+        return [*islice(self.vocabulary, self.weighed, None), *self.later]
+
+    def append(self, stretch: _StretchIds) -> tuple[str, int, array[int]]:
+        """Add a forked process's pass over the texts after these (:func:`_stretch_ids`), as
+        if this pass had read them (no text is read after this), but for its ids: returns the
+        file holding them, how many there are, and the ids its own numbering of new features
+        takes here. Read them in order with :func:`_renumbered_ids` once the look-up table is
+        freed (read while it was held, they raised the peak by 11 MB on 7,800 long reviews)."""
+        joined, lengths, ids_file, count, starts, first, named_texts, named_ids = stretch
+        end, renumber = 0, array("i")
+        known, later, read = self.vocabulary.get, self.later, len(self.vocabulary)
+        for size in lengths:  # numbered here in the order met: as one pass numbers them
+            name = joined[end : end + size]
+            number = known(name)
+            if number is None:
+                number = later.setdefault(name, read + len(later))
+            renumber.append(number)
+            end += size
+        units_before, ids_before, texts_before = (
+            len(self.starts) - 1,
+            self.starts[-1],  # with the ids of the passes appended before, still in files
+            len(self.first) - 1,
+        )
+        self.starts.extend(array("q", (s + ids_before for s in starts[1:])))
+        self.first.extend(array("q", (u + units_before for u in first[1:])))
+        self.named_texts.extend(array("q", (t + texts_before for t in named_texts)))
+        weighed = self.weighed  # (a few ids: renumbered here)
+        self.named_ids.extend(
+            array("i", (i if i < weighed else renumber[i - weighed] for i in named_ids))
+        )
+        return ids_file, count, renumber
+
+
+def _stretch_ids(
+    model: SentimentModel, monitored: features.MonitoredNames, spool: str, texts: Sequence[str]
+) -> _StretchIds:
+    """A pass over a stretch of texts in a forked process, sent back compact: its ids in a file
+    of the folder ``spool``, read straight into the first pass's ids (pickled back, the 6 MB of
+    ids of 3,900 long reviews were held twice over in the first process as they arrived)."""
+    found = _Pass(model)
+    found.read(model, monitored, texts)
+    new = found.new_features()
+    del found.vocabulary
+    lengths = array("i", map(len, new))
+    with tempfile.NamedTemporaryFile(dir=spool, suffix=".ids", delete=False) as ids:
+        found.ids.tofile(ids)
+    return (
+        "".join(new),
+        lengths,
+        ids.name,
+        len(found.ids),
+        found.starts,
+        found.first,
+        found.named_texts,
+        found.named_ids,
+    )
+
+
 def _features(
-    model: SentimentModel, texts: Sequence[str], monitored: features.MonitoredNames
+    model: SentimentModel,
+    texts: Sequence[str],
+    monitored: features.MonitoredNames,
+    processes: int = 1,
 ) -> tuple[str, array[int], array[int], array[int], array[int], dict[int, set[int]]]:
     """Every feature of ``texts``, each unit's as ids, where each unit starts, each text's first
     unit, and the ids only a text's mentions of a ``monitored`` name give
     (``adaptation_counts.Corpus``). The model's features are ids ``0:len(model.weights)``, in
     its order; the others', numbered as met, are returned joined into one string, with each
-    one's length. One extraction a unit: nearly all of adapting's time."""
-    vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
-    ids = array("i")  # 4 bytes an id; about 130 ids a review
-    # (arrays, not lists: ints kept from the pass would pin the pools of the vocabulary's ints,
-    # which numpy's import then fills once they are freed: 10 MB of peak on 7,800 long reviews)
-    starts = array("q", [0])
-    first = array("q", [0])
-    # (text, id) of every id only a text's mentions of a monitored name give, as arrays too
-    named_texts, named_ids = array("q"), array("i")
-    for t, text in enumerate(texts):
-        for unit in scored_units(text):
-            found = features.extract(unit, model.max_n, model.lexicon, model.social, model.general)
-            # One C-level look-up a feature; only a new one calls __missing__ (a setdefault
-            # in a comprehension took a fifth of the adaptation's time).
-            ids.extend(map(vocabulary.__getitem__, found))
-            starts.append(len(ids))
-            if monitored and len(starts) - 2 == first[-1]:  # the whole text, counted
-                named = monitored.mention_only(unit) & found
-                for f in named:
-                    named_texts.append(t)
-                    named_ids.append(vocabulary[f])
-        first.append(len(starts) - 1)
-    # Past this point ids are all that is read, and the look-up table is freed: its table, its
-    # ints and the names of the features it met (7,800 reviews of at least 60 characters:
-    # 162,184 not in the model, 13 MB as strings, less than 1 MB joined). numpy is imported
-    # after this (``adaptation_counts``), into the memory they leave.
-    new = list(islice(vocabulary, len(model.weights), None))
-    del vocabulary
-    lengths = array("i", map(len, new))
-    joined = "".join(new)
-    del new
+    one's length.
+
+    With ``processes`` > 1 (and ``PARALLEL_MIN_TEXTS`` texts or more) the texts are cut into
+    that many stretches: this process reads the first while forked ones read the others
+    (``parallel.forked_calls``), and their ids are then numbered as one pass would have
+    numbered them, so the corpus is the same, id for id, and so is everything adapting
+    computes from it. The forked ones send back only ids and their new features joined."""
+    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+
+    stretches = stretches_for(texts, processes)
+    found = _Pass(model)
+    with tempfile.TemporaryDirectory(prefix="koubei-adapt-") as spool:
+        with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
+            found.read(model, monitored, stretches[0])
+            appended = [found.append(stretch) for stretch in others()]
+        new = found.new_features()
+        # Past this point ids are all that is read, and the look-up table is freed: its table,
+        # its ints and the names of the features it met (7,800 reviews of at least 60
+        # characters: 162,184 not in the model, 13 MB as strings, less than 1 MB joined). numpy
+        # is imported after this (``adaptation_counts``, and ``_renumbered_ids``), into the
+        # memory they leave.
+        del found.vocabulary, found.later
+        lengths = array("i", map(len, new))
+        joined = "".join(new)
+        del new
+        for ids_file, count, renumber in appended:
+            _renumbered_ids(found.ids, ids_file, count, found.weighed, renumber)
     mention_only: dict[int, set[int]] = {}
-    for t, i in zip(named_texts, named_ids, strict=True):
+    for t, i in zip(found.named_texts, found.named_ids, strict=True):
         mention_only.setdefault(t, set()).add(i)
-    return joined, lengths, ids, starts, first, mention_only
+    return joined, lengths, found.ids, found.starts, found.first, mention_only
+
+
+def _renumbered_ids(
+    ids: array[int], ids_file: str, count: int, weighed: int, renumber: array[int]
+) -> None:
+    """Append a forked pass's ``count`` ids from ``ids_file`` to ``ids``, its own numbers of
+    the features the model has no weight for (``weighed`` and on) replaced by ``renumber``'s."""
+    start = len(ids)
+    with open(ids_file, "rb") as stored:
+        ids.fromfile(stored, count)
+    os.unlink(ids_file)
+    if not renumber or not count:
+        return
+    import numpy as np
+
+    view = np.frombuffer(ids, dtype=np.intc)[start:]  # the array's memory, written through
+    new = view >= weighed
+    view[new] = np.frombuffer(renumber, dtype=np.intc)[view[new] - weighed]
 
 
 def _sample(count: int) -> list[int]:
@@ -191,17 +322,17 @@ ADAPTED_MARK = "+adapted-"
 
 
 def _adapted(
-    model: SentimentModel, usable: list[str], monitored: Sequence[str]
+    model: SentimentModel, usable: list[str], monitored: Sequence[str], processes: int = 1
 ) -> tuple[SentimentModel, list[float] | None]:
     """The adapted model and its ``probability_aggregated`` of every usable text; ``model`` and
     None when too few texts carry an opinion. Features of the ``monitored`` names keep their
-    weights."""
+    weights; the texts are read in ``processes`` processes (:func:`_features`)."""
     if len(usable) < MIN_TEXTS:
         return model, None
     positions = _sample(len(usable))
     sample = [usable[i] for i in positions]
     names = features.MonitoredNames(monitored)
-    found = _features(model, sample, names)
+    found = _features(model, sample, names, processes)
     # numpy only now, into the memory the vocabulary's look-up table freed (adaptation_counts)
     import numpy as np
 
@@ -324,20 +455,25 @@ def adapt(
 
 
 def adapt_and_score(
-    model: SentimentModel, texts: Sequence[str], monitored: Iterable[str] = ()
+    model: SentimentModel,
+    texts: Sequence[str],
+    monitored: Iterable[str] = (),
+    processes: int = 1,
 ) -> tuple[SentimentModel, list[tuple[float, str]]]:
     """``adapt(model, texts, monitored)`` and that model's ``score`` of every text, in order.
 
     Each text's features are extracted once (in a corpus larger than ``MAX_TEXTS``, the texts
-    left out of the sample are scored afresh by the adapted model). An adapted ``model`` is
-    refused (:class:`AlreadyAdaptedError`), whatever the texts."""
+    left out of the sample are scored afresh by the adapted model), in ``processes`` forked
+    processes for a corpus of ``PARALLEL_MIN_TEXTS`` or more when this process runs no other
+    thread; the result is the same in any case. An adapted ``model`` is refused
+    (:class:`AlreadyAdaptedError`), whatever the texts."""
     base = adapted_from(model)
     if base is not None:
         raise AlreadyAdaptedError(model, base)
     own = [opinion.own_text(t) if isinstance(t, str) else "" for t in texts]
     opinionated = [i for i, t in enumerate(own) if not opinion.is_no_opinion(t)]
     usable = [own[i] for i in opinionated]
-    adapted, probabilities = _adapted(model, usable, list(monitored))
+    adapted, probabilities = _adapted(model, usable, list(monitored), processes)
     if probabilities is None:
         probabilities = [adapted.probability_aggregated(text) for text in usable]
     out: list[tuple[float, str]] = [(0.5, opinion.NO_OPINION)] * len(own)

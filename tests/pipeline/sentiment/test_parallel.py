@@ -1,9 +1,16 @@
-"""Scoring over worker processes gives exactly the single-process results, in order."""
+"""Scoring and adapting over several processes give exactly the single-process results, in
+order."""
 
 from __future__ import annotations
 
-from koubei.pipeline.sentiment import load_model
+import subprocess
+import sys
+from pathlib import Path
+
+from koubei.pipeline.sentiment import load_model, training
 from koubei.pipeline.sentiment.parallel import score_parallel
+
+SAMPLE = Path(__file__).parents[2] / "data" / "reviews_sample.csv"
 
 
 def test_parallel_scores_equal_serial_scores_in_order() -> None:
@@ -11,3 +18,55 @@ def test_parallel_scores_equal_serial_scores_in_order() -> None:
     serial = load_model().score_many(texts)
     assert score_parallel(texts, processes=2, chunk=250) == serial
     assert score_parallel(texts[:10], processes=2) == serial[:10]
+
+
+def test_stretches_keep_the_order_and_share_the_characters() -> None:
+    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, stretches_for
+
+    # Long texts first: equal counts would give the first process most of the work.
+    texts = ["长" * 100] * 500 + ["短"] * (PARALLEL_MIN_TEXTS - 500)
+    two = stretches_for(texts, 2)
+    assert [t for stretch in two for t in stretch] == texts and len(two) == 2
+    sizes = [sum(map(len, stretch)) for stretch in two]
+    assert abs(sizes[0] - sizes[1]) <= 100  # about as many characters each, not texts
+    assert stretches_for(texts[:-1], 2) == [texts[:-1]]  # too few texts: one stretch
+    assert stretches_for(texts, 1) == [texts]
+    assert len(stretches_for(texts, 3)) == 3
+
+
+def test_adapting_in_several_processes_gives_the_one_process_model_and_scores() -> None:
+    """Each process numbers the features only it met in its own way; joined, the corpus must
+    be the one a single pass gives, id for id: the same adapted weights, version and scores.
+    (Run here with other threads about, the stretches are read one after the other in this
+    process, through the same joining; the CLI test below forks.)"""
+    from koubei.pipeline.sentiment import adaptation
+
+    rows = training.load_labelled(SAMPLE)
+    texts = [r.text for r in rows]
+    texts += ["".join(texts[i : i + 3]) + "，鲜牧的客服不错" for i in range(0, 600, 3)]
+    names = ["鲜牧", "云朵"]
+    alone, scored_alone = adaptation.adapt_and_score(load_model(), texts, names, processes=1)
+    for processes in (2, 3):
+        together, scored = adaptation.adapt_and_score(
+            load_model(), texts, names, processes=processes
+        )
+        assert together.version == alone.version and together.weights == alone.weights
+        assert together.adapted == alone.adapted and together.meta == alone.meta
+        assert scored == scored_alone
+
+
+def test_score_reads_a_big_file_in_two_processes_as_in_one(tmp_path: Path) -> None:
+    rows = [r.text for r in training.load_labelled(SAMPLE)]
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(rows) + "\n转发微博\n\n")
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", str(file)]
+    runs = {
+        extra: subprocess.run([*cli, *extra], capture_output=True, text=True, check=True)
+        for extra in (("--processes", "1"), ("--processes", "2"), ("--no-adapt",))
+    }
+    one, two = runs["--processes", "1"], runs["--processes", "2"]
+    assert len(one.stdout.splitlines()) == len(rows) + 2
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    assert "+adapted-" in one.stdout.splitlines()[0]
+    plain = runs["--no-adapt",]
+    assert plain.stdout != one.stdout and len(plain.stdout.splitlines()) == len(rows) + 2
