@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Pin what the venv holds now (after a dependency change and a green `make test`).
-constraints: setup
+# After a change of pyproject.toml's dependencies: install its ranges without the old pins
+# (which may now conflict), keeping what still satisfies them, and pin what the venv then holds;
+# then `make test`, and commit both files once it is green.
+constraints:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
 	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+	touch $(STAMP)
 
 demo: setup
 	$(VENV)/bin/koubei demo

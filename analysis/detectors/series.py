@@ -370,7 +370,10 @@ def _trailing_resolution(
     # Every row of the run, not their mean: the rows a new step writes all hold about k times
     # the rows before, while one row above the bar after a missed row or an outage is a spike
     # (re-binned at the coarse step it lost its page); and a bar of 0 (rows of 0) says nothing.
-    if not bar > 0 or min(coarse) < bar:
+    # The run's first row may be the last fine one (rows stamped at the end of their bin:
+    # ..., 11:59, 12:00, 12:05, 12:10), so with two coarse rows after it, it is left out.
+    later = coarse[1:]
+    if not bar > 0 or (min(coarse) < bar and (len(later) < 2 or min(later) < bar)):
         return runs  # too few rows to know the step before, or rows like those before
     if all(v == int(v) for v in values) and min(values) > 0 and min(coarse) <= ZERO_NEIGHBOUR:
         return runs  # what a sparse export leaving empty bins out writes (_left_out_zeros)

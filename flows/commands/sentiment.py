@@ -14,9 +14,10 @@ on 10,545 reviews, start-up included, ``python -m bench sentiment --adapt-cost``
 model learned shop reviews, and a file from another domain (hotels, food delivery, a new
 category) teaches it that domain's words. The adapted version, on every line, is
 ``<version>+adapted-<hash of the texts>``: a text's score then depends on the file it came in,
-so ``--no-adapt`` gives every text the score it would get alone. A file of 2,000 texts or
-more is read (cleaned, and its features extracted or its texts scored) in one process per
-core, ``--processes N`` to choose: the same output byte for byte with any number.
+so ``--no-adapt`` gives every text the score it would get alone. A file of 4,000 texts or
+more is read (cleaned, and the features of the texts adapted on extracted, or every text
+scored with ``--no-adapt``) in one process per core, ``--processes N`` to choose: the same
+output byte for byte with any number.
 Adapting never teaches the model a monitored name (every brand's name, aliases and competitors
 in brands.yaml of ``--config-dir``): their features keep the model's weights, so a file that is
 mostly one brand's crisis does not make the brand's name negative, which would score every later
@@ -88,9 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--processes",
         type=options.positive_int,
-        default=None,  # None: one per core, for a file of PARALLEL_MIN_TEXTS texts or more
-        help="processes reading a file of 2,000 texts or more (default: one per core); the "
-        "scores are the same with any number",
+        default=None,  # None: one per core (for a file of PARALLEL_MIN_TEXTS texts or more)
+        help="processes reading a big file (4,000 texts or more; default: one per core); the "
+        "output is the same with any number",
     )
     score.add_argument(
         "--adapt",
@@ -339,10 +340,23 @@ def _not_again(path: Path | None, model: SentimentModel, base: str) -> KoubeiErr
 
 
 def run_score(args: argparse.Namespace) -> int:
+    from concurrent.futures import BrokenExecutor
+
     from koubei.cores import default_workers
-    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, score_parallel
+    from koubei.errors import KoubeiError
 
     processes = args.processes or default_workers()
+    try:
+        return _score(args, processes)
+    except BrokenExecutor:  # a worker killed (out of memory, say): nothing was printed yet
+        raise KoubeiError(
+            f"{args.file}: a process scoring it with this one was killed (out of memory?); "
+            "nothing was printed: run again, with --processes 1 to use one process"
+        ) from None
+
+
+def _score(args: argparse.Namespace, processes: int) -> int:
+    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, score_parallel
 
     model = _model(args.model)
     adapting = args.adapt is not False

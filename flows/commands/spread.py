@@ -3,9 +3,9 @@
 Reads the cascade from Elasticsearch (``<prefix>-posts``), or with ``--file landing.jsonl``
 from a file of Document records without ES (then POST_ID is optional: the largest cascade of
 the file is shown). Pictures go to ``--out`` (default ``$KOUBEI_HOME/spread/<post id>``, and
-``$KOUBEI_HOME/spread/file-<name>`` for a whole ``--file``, ``<name>`` its file name without
-the extension, so two files do not overwrite each other's pictures). ``--json`` prints the full
-evidence an alert would carry.
+``$KOUBEI_HOME/spread/file-<folder>-<name>`` for a whole ``--file``: the name of its folder and
+its own without the extension, so two files do not overwrite each other's pictures).
+``--json`` prints the full evidence an alert would carry.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=options.output_dir,
         help="directory for the PNG pictures (default $KOUBEI_HOME/spread/<post id>, or "
-        "$KOUBEI_HOME/spread/file-<name> for a whole --file, <name> its file name without the "
-        "extension)",
+        "$KOUBEI_HOME/spread/file-<folder>-<name> for a whole --file: its folder's name and its "
+        "own without the extension)",
     )
     parser.add_argument("--no-pictures", action="store_true", help="skip drawing")
     parser.add_argument(
@@ -172,8 +172,10 @@ def run(args: argparse.Namespace) -> int:
     out = None
     if not args.no_pictures:
         # a folder per post, or per file for a whole file (one "file" folder for every file:
-        # the second file's pictures replaced the first's); path_part keeps odd names inside
-        name = args.post_id or f"file-{args.file.stem}"
+        # the second file's pictures replaced the first's), named by its folder too (landing
+        # files of two sources have the same name: landing/weibo/<time>.jsonl, landing/xhs/...);
+        # path_part keeps odd names inside
+        name = args.post_id or f"file-{args.file.resolve().parent.name}-{args.file.stem}"
         out = args.out or paths.state_dir("spread") / paths.path_part(name)
     evidence = incident_evidence(records, picture_dir=out, top=args.top)
     if args.json:

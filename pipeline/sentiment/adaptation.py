@@ -76,6 +76,7 @@ text.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -268,7 +269,10 @@ def _features(
 
     stretches = stretches_for(texts, processes)
     found = _Pass(model)
-    with tempfile.TemporaryDirectory(prefix="koubei-adapt-") as spool:
+    # (the forked processes' ids go through files of a folder of their own, removed at the end,
+    # also on an error or Ctrl-C; none is made for one process)
+    spooling = tempfile.TemporaryDirectory(prefix="koubei-adapt-") if stretches[1:] else None
+    with spooling or contextlib.nullcontext("") as spool:
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
             found.read(model, monitored, stretches[0])
             appended = [found.append(stretch) for stretch in others()]

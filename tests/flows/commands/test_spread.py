@@ -157,13 +157,20 @@ def test_whole_files_draw_into_a_folder_of_their_own(
     landing: Path, tmp_path: Path, koubei_home: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every whole --file drew into ``spread/file``: the second file's pictures replaced the
-    first's. Each file has its folder, named after it (a name's odd characters as ``_``)."""
+    first's. Each file has its folder, named after it and its folder (a name's odd characters
+    as ``_``): two sources' landing files of one time have the same name."""
     other = tmp_path / "other day:1.jsonl"
     other.write_bytes(landing.read_bytes())
-    for path in (landing, other):
+    (tmp_path / "xhs").mkdir()
+    same_name = tmp_path / "xhs" / landing.name
+    same_name.write_bytes(landing.read_bytes())
+    for path in (landing, other, same_name):
         assert main(["spread", "--file", str(path)]) == 0
-    assert "file-other_day_1" in capsys.readouterr().out
+    folder = tmp_path.name
+    assert f"file-{folder}-other_day_1" in capsys.readouterr().out
     spread = Path(koubei_home) / "spread"
-    assert sorted(p.name for p in spread.iterdir()) == ["file-landing", "file-other_day_1"]
+    assert sorted(p.name for p in spread.iterdir()) == sorted(
+        [f"file-{folder}-landing", f"file-{folder}-other_day_1", "file-xhs-landing"]
+    )
     for folder in spread.iterdir():
         assert (folder / "timeline.png").exists()

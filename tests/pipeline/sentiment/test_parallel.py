@@ -21,7 +21,11 @@ def test_parallel_scores_equal_serial_scores_in_order() -> None:
 
 
 def test_stretches_keep_the_order_and_share_the_characters() -> None:
-    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, stretches_for
+    from koubei.pipeline.sentiment.parallel import (
+        PARALLEL_MIN_TEXTS,
+        STRETCH_MIN_TEXTS,
+        stretches_for,
+    )
 
     # Long texts first: equal counts would give the first process most of the work.
     texts = ["长" * 100] * 500 + ["短"] * (PARALLEL_MIN_TEXTS - 500)
@@ -31,7 +35,9 @@ def test_stretches_keep_the_order_and_share_the_characters() -> None:
     assert abs(sizes[0] - sizes[1]) <= 100  # about as many characters each, not texts
     assert stretches_for(texts[:-1], 2) == [texts[:-1]]  # too few texts: one stretch
     assert stretches_for(texts, 1) == [texts]
-    assert len(stretches_for(texts, 3)) == 3
+    # no more processes than there are STRETCH_MIN_TEXTS texts for (--processes 1000)
+    assert len(stretches_for(texts, 1000)) == len(texts) // STRETCH_MIN_TEXTS == 2
+    assert len(stretches_for(texts * 2, 3)) == 3
 
 
 def test_adapting_in_several_processes_gives_the_one_process_model_and_scores() -> None:
@@ -41,8 +47,7 @@ def test_adapting_in_several_processes_gives_the_one_process_model_and_scores() 
     process, through the same joining; the CLI test below forks.)"""
     from koubei.pipeline.sentiment import adaptation
 
-    rows = training.load_labelled(SAMPLE)
-    texts = [r.text for r in rows]
+    texts = _corpus()
     texts += ["".join(texts[i : i + 3]) + "，鲜牧的客服不错" for i in range(0, 600, 3)]
     names = ["鲜牧", "云朵"]
     alone, scored_alone = adaptation.adapt_and_score(load_model(), texts, names, processes=1)
@@ -56,17 +61,35 @@ def test_adapting_in_several_processes_gives_the_one_process_model_and_scores() 
 
 
 def test_score_reads_a_big_file_in_two_processes_as_in_one(tmp_path: Path) -> None:
-    rows = [r.text for r in training.load_labelled(SAMPLE)]
+    """The command forks (no other thread runs in it), so this is the forked path, with two
+    and with three processes, adapting and not."""
+    rows = _corpus()
     file = tmp_path / "reviews.txt"
     file.write_text("\n".join(rows) + "\n转发微博\n\n")
     cli = [sys.executable, "-m", "koubei", "sentiment", "score", str(file)]
     runs = {
         extra: subprocess.run([*cli, *extra], capture_output=True, text=True, check=True)
-        for extra in (("--processes", "1"), ("--processes", "2"), ("--no-adapt",))
+        for extra in (
+            ("--processes", "1"),
+            ("--processes", "2"),
+            ("--processes", "3"),
+            ("--no-adapt", "--processes", "1"),
+            ("--no-adapt", "--processes", "2"),
+        )
     }
-    one, two = runs["--processes", "1"], runs["--processes", "2"]
+    one = runs["--processes", "1"]
     assert len(one.stdout.splitlines()) == len(rows) + 2
-    assert two.stdout == one.stdout and two.stderr == one.stderr
     assert "+adapted-" in one.stdout.splitlines()[0]
-    plain = runs["--no-adapt",]
+    for processes in ("2", "3"):
+        more = runs["--processes", processes]
+        assert more.stdout == one.stdout and more.stderr == one.stderr
+    plain = runs["--no-adapt", "--processes", "1"]
     assert plain.stdout != one.stdout and len(plain.stdout.splitlines()) == len(rows) + 2
+    assert runs["--no-adapt", "--processes", "2"].stdout == plain.stdout
+
+
+def _corpus() -> list[str]:
+    """The sample's reviews three times over, the copies told apart (three stretches' worth:
+    ``stretches_for`` gives a process at least ``STRETCH_MIN_TEXTS`` texts)."""
+    texts = [r.text for r in training.load_labelled(SAMPLE)]
+    return texts + [f"{t}，还行" for t in texts] + [f"说实话，{t}" for t in texts]
