@@ -515,10 +515,8 @@ def test_read_csv_sums_a_change_of_step_in_the_last_rows_into_the_coarser_bins(
 def test_read_csv_a_change_of_step_in_the_last_rows_stamped_at_their_bins_end(
     tmp_path: Path,
 ) -> None:
-    """Rows stamped at the end of their bin (10:01 ... 12:00, then 12:05, 12:10): the run of
-    coarse gaps starts at the last 1-minute row, which holds what the rows before hold. It is
-    still a change of step (for a day the file was read at 1 minute and its newest bins paged
-    as a ×5 jump)."""
+    """Rows stamped at their bin's end (10:01 ... 12:00, 12:05, 12:10): the coarse run starts
+    at the last 1-minute row. Still a change of step (was read at 1 minute: a ×5 jump)."""
     path = tmp_path / "tail.csv"
     lines = _rows("2026-03-02 10:01", 1, [20] * 120) + _rows("2026-03-02 12:05", 5, [100, 95])
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
