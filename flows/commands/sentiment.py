@@ -356,7 +356,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace, processes: int) -> int:
-    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS, score_parallel
+    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
 
     model = _model(args.model)
     adapting = args.adapt is not False
@@ -379,10 +379,12 @@ def _score(args: argparse.Namespace, processes: int) -> int:
         adapted, scored = adapt_and_score(model, texts, monitored, processes)
         _say_adapted(model, adapted, asked=args.adapt is True)
         model = adapted
-    elif processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
-        scored = model.score_many(texts)  # the model already loaded (was loaded twice)
-    else:
-        scored = score_parallel(texts, processes=processes, model_path=args.model)
+    else:  # the loaded model, inherited by the forked processes (as adapting's pass is read)
+        stretches = stretches_for(texts, processes)
+        with forked_calls(model.score_many, stretches[1:]) as others:
+            scored = model.score_many(stretches[0])
+            for part in others():
+                scored += part
     for score, label in scored:
         out = {"score": round(score, 6), "label": label, "model_version": model.version}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")

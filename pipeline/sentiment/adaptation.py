@@ -152,6 +152,7 @@ class _Pass:
     text's mentions of a monitored name give."""
 
     def __init__(self, model: SentimentModel) -> None:
+        self.model = model
         self.weighed = len(model.weights)
         self.vocabulary = _Vocabulary({f: i for i, f in enumerate(model.weights)})
         self.ids = array("i")  # 4 bytes an id; about 130 ids a review
@@ -166,13 +167,12 @@ class _Pass:
         # peak on 7,800 long reviews)
         self.later: dict[str, int] = {}
 
-    def read(
-        self, model: SentimentModel, monitored: features.MonitoredNames, texts: Sequence[str]
-    ) -> None:
-        """One extraction a unit of ``texts``: nearly all of adapting's time."""
-        vocabulary, ids, starts, first = self.vocabulary, self.ids, self.starts, self.first
-        before = len(first) - 1
-        for t, text in enumerate(texts, start=before):
+    def read(self, monitored: features.MonitoredNames, texts: Sequence[str]) -> None:
+        """One extraction a unit of ``texts`` (a pass reads once): nearly all of adapting's
+        time."""
+        model, vocabulary = self.model, self.vocabulary
+        ids, starts, first = self.ids, self.starts, self.first
+        for t, text in enumerate(texts):
             for unit in scored_units(text):
                 found = features.extract(
                     unit, model.max_n, model.lexicon, model.social, model.general
@@ -230,7 +230,7 @@ def _stretch_ids(
     of the folder ``spool``, read straight into the first pass's ids (pickled back, the 6 MB of
     ids of 3,900 long reviews were held twice over in the first process as they arrived)."""
     found = _Pass(model)
-    found.read(model, monitored, texts)
+    found.read(monitored, texts)
     new = found.new_features()
     del found.vocabulary
     lengths = array("i", map(len, new))
@@ -274,7 +274,7 @@ def _features(
     spooling = tempfile.TemporaryDirectory(prefix="koubei-adapt-") if stretches[1:] else None
     with spooling or contextlib.nullcontext("") as spool:
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
-            found.read(model, monitored, stretches[0])
+            found.read(monitored, stretches[0])
             appended = [found.append(stretch) for stretch in others()]
         new = found.new_features()
         # Past this point ids are all that is read, and the look-up table is freed: its table,

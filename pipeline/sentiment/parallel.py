@@ -64,7 +64,10 @@ def _fork_pool(processes: int, **options: Any) -> ProcessPoolExecutor:
 def score_parallel(
     texts: Sequence[str], processes: int = 2, model_path: Path | None = None, chunk: int = CHUNK
 ) -> list[tuple[float, str]]:
-    """``SentimentModel.score`` for every text, spread over ``processes`` worker processes.
+    """``SentimentModel.score`` for every text, spread over ``processes`` worker processes that
+    each load the model from ``model_path`` and score chunks of ``chunk`` texts: the
+    two-process figure of ``python -m bench sentiment`` (BENCHMARKS.md). ``koubei sentiment
+    score --no-adapt`` reads a big file with :func:`forked_calls` instead, as adapting does.
 
     Parameters
     ----------
