@@ -142,8 +142,8 @@ def detect_all(
         merged[-1] = dataclasses.replace(lead, details=details)
         ends[-1] = max(ends[-1], end)
         backed[-1] = backed[-1] or alone
-    settled = series.settled_until
-    return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled)
+    settled, unseen = series.settled_until, series.unseen
+    return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled, unseen)
 
 
 def detect_many(

@@ -35,15 +35,16 @@ STATE_STUCK_AFTER = timedelta(days=1)
 def mark_unknown(series: CountSeries, spans: Iterable[tuple[datetime, datetime]]) -> CountSeries:
     """A copy of ``series`` with the bins overlapping any ``[start, end)`` span unknown."""
     total, negative, filled = list(series.total), list(series.negative), list(series.filled)
+    known_empty = list(series.known_empty)
     step = series.interval_seconds
     for start, end in spans:
         for i, bin_start in enumerate(series.start):
             bin_end = bin_start.timestamp() + step
             if bin_end > aware(start).timestamp() and bin_start < aware(end):
-                filled[i] = True
+                filled[i], known_empty[i] = True, False  # unknown: not quiet time either
                 total[i] = total[i - 1] if i else 0
                 negative[i] = negative[i - 1] if i else 0
-    return CountSeries(series.start, total, negative, series.interval_seconds, series.key, filled)
+    return CountSeries(series.start, total, negative, step, series.key, filled, known_empty)
 
 
 def source_health_detections(records: Iterable[Mapping[str, Any]]) -> list[Detection]:

@@ -5,7 +5,12 @@ A detector says "this bin looks abnormal"; the policy decides whether a person i
 * **One page per incident.** An incident opens at the first firing bin of any detector and stays
   open until no detector has fired for ``quiet`` (default 6 h); firings while it is open are the
   same incident, however long it lasts. A bin still settling (see ``unsettled``) never counts as
-  quiet: data still arriving is not an all-clear.
+  quiet: data still arriving is not an all-clear. Nor does a hole in the data: a run of bins no
+  row reported (``unseen``; not the empty bins an export leaves out) longer than any the series
+  had in the day before the incident opened is an outage of the source, and the time it lasts
+  does not count towards ``quiet``. Shorter runs are how that series is sampled (a traffic
+  sensor reporting one bin in four) and count as quiet, as the reported bins do: a sparse
+  series' incidents still close, while a crisis whose export stops for 8 h pages once.
 * **Escalation only when the evidence grows.** Inside an open incident a second alert is sent
   only when a later detection reaches a higher severity than the one paged (warning →
   critical), at most once per incident: a later episode, or the bin where a still-firing
@@ -23,8 +28,9 @@ Causal: whether a page is sent at bin ``t`` depends on the episodes up to ``t`` 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,18 +51,23 @@ class PagingPolicy:
         detections: Iterable[Detection],
         interval_seconds: int,
         settled_until: datetime | None = None,
+        unseen: Sequence[datetime] = (),
     ) -> list[Detection]:
         """The alerts to send, in time order, from detector episodes (any order).
 
         ``settled_until`` is the start of the first bin whose data may still be arriving; quiet
-        time after it does not close an incident (``None``: every bin is settled).
+        time after it does not close an incident (``None``: every bin is settled). ``unseen``
+        are the starts of the bins no source reported (:attr:`CountSeries.unseen`, in order):
+        the runs of them that are outages (:func:`outages`) are not quiet time either.
         """
         step = timedelta(seconds=interval_seconds)
         quiet = timedelta(seconds=self.quiet_seconds)
+        holes = unseen_runs(unseen, step)
         out: list[Detection] = []
         head: Detection | None = None  # the page of the open incident
         last_fired: datetime | None = None
         escalated = False
+        outage_after = timedelta(0)  # runs of unseen bins longer than this are outages
         for det in sorted(detections, key=lambda d: d.timestamp):
             end = last_firing(det, step) + step
             still_open = head is not None and last_fired is not None
@@ -64,7 +75,8 @@ class PagingPolicy:
                 silent_until = det.timestamp
                 if settled_until is not None:
                     silent_until = min(silent_until, settled_until)
-                still_open = silent_until - last_fired < quiet
+                unseen_time = outages(holes, outage_after, last_fired, silent_until)
+                still_open = silent_until - last_fired - unseen_time < quiet
             if still_open and head is not None and last_fired is not None:
                 last_fired = max(last_fired, end)
                 # the incident's last firing bin, for the store: a later burst that pages
@@ -98,7 +110,50 @@ class PagingPolicy:
             head = dataclasses.replace(det, severity=severity, details=details)
             out.append(head)
             last_fired, escalated = end, False
+            outage_after = usual_run(holes, det.timestamp)
         return out
+
+
+#: how far before an incident's onset the series' usual runs of unseen bins are looked for: a
+#: day, so that a sensor that stops reporting every night has its nights as usual runs
+USUAL_RUNS = timedelta(days=1)
+
+
+def unseen_runs(unseen: Sequence[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` of each run of consecutive ``unseen`` bin starts (in order)."""
+    runs: list[tuple[datetime, datetime]] = []
+    for start in unseen:
+        if runs and runs[-1][1] == start:
+            runs[-1] = (runs[-1][0], start + step)
+        else:
+            runs.append((start, start + step))
+    return runs
+
+
+def usual_run(runs: Sequence[tuple[datetime, datetime]], onset: datetime) -> timedelta:
+    """The longest of ``runs`` that ended in the :data:`USUAL_RUNS` before ``onset``: how long
+    the series goes unreported as it is sampled (0 for one that reports every bin)."""
+    at = bisect.bisect_right(runs, (onset,))
+    longest = timedelta(0)
+    while at > 0 and runs[at - 1][1] > onset - USUAL_RUNS:
+        at -= 1
+        longest = max(longest, runs[at][1] - runs[at][0])
+    return longest
+
+
+def outages(
+    runs: Sequence[tuple[datetime, datetime]], usual: timedelta, since: datetime, until: datetime
+) -> timedelta:
+    """How much of ``[since, until)`` lies in ``runs`` longer than ``usual``: an outage of the
+    source (every such run ends before ``until``, a reported bin, so this is causal)."""
+    lost = timedelta(0)
+    at = max(0, bisect.bisect_right(runs, (since,)) - 1)
+    while at < len(runs) and runs[at][0] < until:
+        start, end = runs[at]
+        if end - start > usual:
+            lost += max(timedelta(0), min(end, until) - max(start, since))
+        at += 1
+    return lost
 
 
 def last_firing(detection: Detection, step: timedelta) -> datetime:

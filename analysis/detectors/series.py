@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR, left_out_zeros
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import csv_delimiter, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
@@ -43,6 +44,9 @@ class CountSeries:
     ``start[i]`` is the (tz-aware) start of bin ``i``; ``total[i]`` all mentions in it and
     ``negative[i]`` the negative ones. ``filled[i]`` marks a bin the source did not report (a gap
     filled by carrying the last value forward); detectors never fire on a filled bin.
+    ``known_empty[i]`` marks a filled bin read as 0 instead (an export that leaves its empty
+    bins out, :func:`.gaps.left_out_zeros`): quiet time, where the other filled bins are data
+    nobody saw (``unseen``; the paging policy does not count an outage of them as quiet).
     """
 
     start: list[datetime]
@@ -51,6 +55,7 @@ class CountSeries:
     interval_seconds: int = 300
     key: str = ""
     filled: list[bool] = field(default_factory=list)
+    known_empty: list[bool] = field(default_factory=list)
     #: trailing bins whose posts may still be arriving (crawl lag): not a fall, not an all-clear
     unsettled: int = 0
 
@@ -61,6 +66,8 @@ class CountSeries:
             raise ValueError("interval_seconds must be positive")
         if not self.filled:
             self.filled = [False] * len(self.start)
+        if not self.known_empty:
+            self.known_empty = [False] * len(self.start)
         self.start = [aware(s) for s in self.start]
 
     def __len__(self) -> int:
@@ -72,6 +79,12 @@ class CountSeries:
         if self.unsettled <= 0 or not self.start:
             return None
         return self.start[max(0, len(self.start) - self.unsettled)]
+
+    @property
+    def unseen(self) -> list[datetime]:
+        """Starts of the filled bins not known to be empty: data nobody saw (not quiet time)."""
+        gone = zip(self.start, self.filled, self.known_empty, strict=True)
+        return [start for start, filled, empty in gone if filled and not empty]
 
     @property
     def volume_only(self) -> bool:
@@ -87,6 +100,7 @@ class CountSeries:
             self.interval_seconds,
             self.key,
             list(self.filled[:n]),
+            list(self.known_empty[:n]),
         )
 
     @classmethod
@@ -170,7 +184,7 @@ class CsvSeries:
     resampled: list[tuple[int, int, int]] = field(default_factory=list)
     #: the line of the row before the first bin no row reported (0: every bin has a row), and
     #: how many of those ``filled`` bins were read as 0 (empty bins an export left out) and how
-    #: many carry the value before (a gap in the export); see :func:`_left_out_zeros`
+    #: many carry the value before (a gap in the export); see :func:`.gaps.left_out_zeros`
     gap_after: int = 0
     gaps_zero: int = 0
     gaps_carried: int = 0
@@ -344,7 +358,7 @@ def _trailing_resolution(
     fine rows, of which there must be :data:`RESOLUTION_RUN`, and more than 0). An exporter that
     missed a row or two ends with rows like the ones before (one spike among them is no new
     step), and a sparse export leaving its empty bins out with rows of a few mentions
-    (:func:`_left_out_zeros`): both keep their step.
+    (:func:`.gaps.left_out_zeros`): both keep their step.
     """
     gaps = np.diff(stamps)
     moves = np.flatnonzero(gaps > 0)  # repeated timestamps are one row of the step
@@ -376,36 +390,8 @@ def _trailing_resolution(
     if not bar > 0 or (min(coarse) < bar and (len(later) < 2 or min(later) < bar)):
         return runs  # too few rows to know the step before, or rows like those before
     if all(v == int(v) for v in values) and min(values) > 0 and min(coarse) <= ZERO_NEIGHBOUR:
-        return runs  # what a sparse export leaving empty bins out writes (_left_out_zeros)
+        return runs  # what a sparse export leaving empty bins out writes (gaps.left_out_zeros)
     return (runs or [(0, step)]) + [(start, int(size))]
-
-
-#: a bin with no row beside a row of at most this many mentions may be an empty bin: a Poisson
-#: count of 3 on average is 0 one time in 20; beside busier rows a 0 is not believable
-ZERO_NEIGHBOUR = 3
-
-
-def _left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Which bins that no row reports are empty bins the export left out (0 mentions).
-
-    An export that writes only non-empty bins (SQL ``GROUP BY`` a time bucket; CloudWatch,
-    which reports a load balancer's ``RequestCount`` only while requests flow: "If there are
-    no requests ... the metric is not reported", docs.aws.amazon.com/elasticloadbalancing/
-    latest/classic/elb-cloudwatch-metrics.html) never writes 0,
-    and its gaps fall where the counts are low. So a run of missing bins is read as zeros when
-    every value of the file is a whole count, none is 0, and a row beside the run has at most
-    :data:`ZERO_NEIGHBOUR`. Otherwise (the file writes its zeros, or the rows around are busy:
-    a speed, or an outage in a busy count) it is a gap in the export, and each bin carries the
-    value before: neither a fall nor a rise, as before.
-    """
-    zero = np.zeros(len(seen), dtype=bool)
-    if any(v != int(v) for v in values) or min(values) == 0:
-        return zero
-    at = np.flatnonzero(seen)
-    for before, after in itertools.pairwise(at):
-        if after > before + 1 and min(sums[before], sums[after]) <= ZERO_NEIGHBOUR:
-            zero[before + 1 : after] = True
-    return zero
 
 
 def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
@@ -421,12 +407,12 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     whose last rows, too few for a run, change to a coarser step (:func:`_trailing_resolution`:
     a live export whose bins just changed would page a surge on its newest bins). Missing bins
     are marked ``filled`` and hold 0 when they are empty bins the export left out
-    (:func:`_left_out_zeros`), else the previous value (causal); rows farther off the grid are
-    added to the bin they fall in, and so are rows repeating a timestamp (listed in
-    ``repeats``). Rows may come in any order. Values must be finite, not negative and at most
-    :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma splits it and the
-    row is refused), and the rows may span at most :data:`MAX_BINS` bins; errors name the
-    file, the line and the column.
+    (:func:`.gaps.left_out_zeros`; ``known_empty``), else the previous value (causal); rows
+    farther off the grid are added to the bin they fall in, and so are rows repeating a
+    timestamp (listed in ``repeats``). Rows may come in any order. Values must be finite, not
+    negative and at most :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma
+    splits it and the row is refused), and the rows may span at most :data:`MAX_BINS` bins;
+    errors name the file, the line and the column.
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
@@ -549,7 +535,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         seen[i] = True
         last_line[i] = max(last_line[i], lineno)
     gap_after = int(last_line[int(np.argmin(seen)) - 1]) if not seen.all() else 0
-    zero = _left_out_zeros([r[2] for r in rows], sums, seen)
+    zero = left_out_zeros([r[2] for r in rows], sums, seen)
     for i in range(1, n_bins):  # a missing bin: 0 (left out by the export) or the value before
         if not seen[i]:
             sums[i] = 0.0 if zero[i] else sums[i - 1]
@@ -562,6 +548,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
         interval,
         key,
         [not s for s in seen],
+        zero.tolist(),
     )
     n_zero = int(zero.sum())
     missing = int((~seen).sum())

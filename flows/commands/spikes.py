@@ -220,7 +220,7 @@ def _read(path: Path, key: str) -> Any:
         interval = data.series.interval_seconds
         _note(path, line, what, len(data.resampled), f"every row is summed into {interval} s bins")
     if data.gap_after:  # what a bin no row reports was taken to hold
-        from koubei.analysis.detectors.series import ZERO_NEIGHBOUR
+        from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR
 
         missing = data.gaps_zero + data.gaps_carried
         what = f"{missing} bin{'s' * (missing > 1)} with no row, the first after this row"

@@ -1,0 +1,62 @@
+"""What a bin no row of a CSV reports holds: 0 (an empty bin the export left out) or unknown.
+
+:func:`left_out_zeros` decides it for :func:`~koubei.analysis.detectors.series.read_csv`. The
+bins it does not read as zeros carry the value before and are data nobody saw: no detector fires
+on them, and the paging policy does not count an outage of them as quiet time
+(:mod:`koubei.analysis.detectors.paging`).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+#: a bin with no row beside a row of at most this many mentions may be an empty bin: a Poisson
+#: count of 3 on average is 0 one time in 20; beside busier rows a 0 is not believable
+ZERO_NEIGHBOUR = 3
+
+
+def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Which bins that no row reports are empty bins the export left out (0 mentions).
+
+    An export that writes only non-empty bins (SQL ``GROUP BY`` a time bucket; CloudWatch,
+    which reports a load balancer's ``RequestCount`` only while requests flow: "If there are
+    no requests ... the metric is not reported", docs.aws.amazon.com/elasticloadbalancing/
+    latest/classic/elb-cloudwatch-metrics.html) never writes 0, and its gaps fall where the
+    counts are low. So a run of missing bins is read as zeros when every value of the file is a
+    whole count, none is 0, and the counts are low around it: both rows beside it hold at most
+    :data:`ZERO_NEIGHBOUR` (the run lies inside a low stretch), or one does and the file is
+    seen that low for at least as long elsewhere (its longest stretch of such rows,
+    :func:`_longest_low_spell`). A series whose rows hold a few mentions for hours leaves hours
+    out; 8 hours missing after one row of 3 in a busy series, busy again after, is an outage of
+    the export, not 8 hours of nothing followed by a recovery. Otherwise (the file writes its
+    zeros, or the rows around are busy: a speed, or an outage in a busy count) it is a gap in
+    the export, and each bin carries the value before: neither a fall nor a rise, as before.
+    """
+    zero = np.zeros(len(seen), dtype=bool)
+    if any(v != int(v) for v in values) or min(values) == 0:
+        return zero
+    at = np.flatnonzero(seen)
+    low = sums[at] <= ZERO_NEIGHBOUR
+    longest = _longest_low_spell(at, low)
+    for row, (before, after) in enumerate(itertools.pairwise(at)):
+        if after == before + 1 or not (low[row] or low[row + 1]):
+            continue
+        if (low[row] and low[row + 1]) or after - before - 1 <= longest:
+            zero[before + 1 : after] = True
+    return zero
+
+
+def _longest_low_spell(at: np.ndarray, low: np.ndarray) -> int:
+    """How many bins the longest run of consecutive rows (in bins ``at``) of at most
+    :data:`ZERO_NEIGHBOUR` mentions spans, first row to last (the bins left out between its
+    rows are part of it: the time the file is seen low)."""
+    longest, first = 0, -1
+    for row, is_low in enumerate(low):
+        if not is_low:
+            first = -1
+            continue
+        first = row if first < 0 else first
+        longest = max(longest, int(at[row] - at[first]) + 1)
+    return longest
