@@ -30,9 +30,11 @@ def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> n
     seen that low for at least as long elsewhere (its longest stretch of such rows,
     :func:`_longest_low_spell`). A series whose rows hold a few mentions for hours leaves hours
     out; 8 hours missing after one row of 3 in a busy series, busy again after, is an outage of
-    the export, not 8 hours of nothing followed by a recovery. Otherwise (the file writes its
-    zeros, or the rows around are busy: a speed, or an outage in a busy count) it is a gap in
-    the export, and each bin carries the value before: neither a fall nor a rise, as before.
+    the export, not 8 hours of nothing. Otherwise (the file writes its zeros, or the rows around
+    are busy: a speed, or an outage in a busy count) it is a gap in the export, and each bin
+    carries the value before: neither a fall nor a rise, as before. (Carried or read as 0, the
+    detectors' recent level still learns from those bins: an outage of 8 hours in the day that
+    carries one low row can page on the recovery either way.)
     """
     zero = np.zeros(len(seen), dtype=bool)
     if any(v != int(v) for v in values) or min(values) == 0:
