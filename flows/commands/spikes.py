@@ -226,11 +226,12 @@ def _read(path: Path, key: str) -> Any:
         what = f"{missing} bin{'s' * (missing > 1)} with no row, the first after this row"
         zero = (
             "read as 0 mentions, empty bins the export left out (no row of the file is 0, "
-            f"and a row beside holds at most {ZERO_NEIGHBOUR})"
+            f"and the rows beside hold at most {ZERO_NEIGHBOUR})"
         )
         carried = (
             "holding the value before, a gap in the export (the file writes 0 rows, "
-            f"or the rows beside hold more than {ZERO_NEIGHBOUR})"
+            f"or the rows beside hold more than {ZERO_NEIGHBOUR}, or one does and no rows "
+            "of the file stay that low for as long)"
         )
         if not data.gaps_carried:
             consequence = zero

@@ -487,3 +487,18 @@ def test_detect_and_backtest_read_stdin_for_a_dash(tmp_path: Path) -> None:
     result = piped("spikes", "detect", "-", text="timestamp,value\nnot a time,3\n")
     assert result.returncode == 2
     assert result.stderr.startswith("koubei: error: cannot read <stdin>:2: column 1 ")
+
+
+def test_detect_pages_a_crisis_across_an_outage_of_the_export_once(tmp_path: Path) -> None:
+    """The crisis of ``test_gaps`` (20 h from Sunday 10:00, no row from 12:00 to 20:00), through
+    the command: one page (was two: 10:30 and 20:10); the note says what the 8 h held."""
+    from tests.analysis.detectors.test_gaps import _crisis_across_a_hole, _write
+
+    path = _write(tmp_path / "brand.csv", *_crisis_across_a_hole())
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["timestamp"] for a in alerts] == ["2026-03-08 10:30"]
+    assert "96 bins with no row" in result.stderr
+    assert "holding the value before, a gap in the export" in result.stderr
+    assert "or one does and no rows of the file stay that low for as long" in result.stderr
