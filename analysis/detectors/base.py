@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from koubei.analysis.detectors.causal import episodes
+from koubei.analysis.detectors.gaps import outage_bins
 from koubei.analysis.detectors.reasons import Reason, reason_dict
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
@@ -216,25 +217,38 @@ class Detector:
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         """Per-bin decisions over matrices (series × bins) of counts. Must be causal.
 
         ``start`` is the start of the first bin (all rows share it); detectors that know the
-        calendar (weekends) use it.
+        calendar (weekends) use it. ``outage`` (bool, series × bins; ``None``: there is none)
+        marks the bins of an outage of the data (:func:`.gaps.outage_bins`), whose counts are
+        carried from the bin before: the seasonal baseline does not learn from them
+        (:func:`~koubei.analysis.detectors.baseline.seasonal_baseline`); the other detectors
+        read them as before (they never fire on them either way, :meth:`fire_series`).
         """
         raise NotImplementedError
 
     def fire_series(self, series: CountSeries) -> Firing:
-        """:meth:`fire` for one series, with filled (missing) bins never firing."""
+        """:meth:`fire` for one series, with filled (missing) bins never firing, and its
+        outages (runs of unseen bins longer than the series usually has) passed as ``outage``."""
         total = np.asarray(series.total, dtype=float)[None, :]
         negative = np.asarray(series.negative, dtype=float)[None, :]
         if not len(series):  # no bin (a span shorter than one): nothing fires, nothing to fit
             return Firing(np.zeros(total.shape, dtype=bool), total, total, total)
+        filled = np.asarray(series.filled, dtype=bool)
+        unseen = filled & ~np.asarray(series.known_empty, dtype=bool)
+        outage = outage_bins(unseen, max(1, 86400 // series.interval_seconds))
         firing = self.fire(
-            total, negative, series.interval_seconds, series.start[0] if len(series) else None
+            total,
+            negative,
+            series.interval_seconds,
+            series.start[0],
+            outage[None, :] if outage.any() else None,
         )
-        if any(series.filled):
-            firing.fired &= ~np.asarray(series.filled, dtype=bool)[None, :]
+        if filled.any():
+            firing.fired &= ~filled[None, :]
         return firing
 
     def cooldown_bins(self, interval_seconds: int) -> int:

@@ -32,6 +32,7 @@ import numpy as np
 from koubei.analysis.detectors.causal import (
     anscombe,
     centred_mean,
+    hold_last,
     inverse_anscombe,
     nanmedian_last,
     past_abs_median_and_quantile,
@@ -111,17 +112,22 @@ def seasonal_baseline(
     smooth_half_width: int = 1,
     scale_floor: float = 1.0,
     stabilise: bool = True,
+    missing: np.ndarray | None = None,
 ) -> Baseline:
     """Causal expected value and z-score per bin for a matrix of counts (series × bins).
 
     ``cal`` (see :func:`calendar`) gives day boundaries and day types; without it days start at
     bin 0 and have no type. ``stabilise=False`` treats ``counts`` as already on a unit-noise
-    scale (used for the velocity series, a difference of stabilised sums).
+    scale (used for the velocity series, a difference of stabilised sums). ``missing`` (bool,
+    the shape of ``counts``) marks bins whose value is nobody's count (an outage of the data):
+    the estimates skip them (see :func:`_baseline_block`) and their z is 0.
     """
     x = np.asarray(counts, dtype=float)
+    holes = None if missing is None or not np.any(missing) else np.asarray(missing, dtype=bool)
     parts = [
         _baseline_block(
             x[i : i + BLOCK_ROWS],
+            None if holes is None else holes[i : i + BLOCK_ROWS],
             interval_seconds,
             seasonal_days,
             cal or calendar(None, x.shape[1], interval_seconds),
@@ -145,6 +151,15 @@ def _fields(b: Baseline) -> tuple[np.ndarray, ...]:
     return (b.observed_y, b.expected_y, b.scale, b.expected, b.zscore)
 
 
+def _thin_windows(missing: np.ndarray, window: int) -> np.ndarray:
+    """Bins whose ``window`` bins before hold a missing one and fewer than a quarter known."""
+    gone = np.concatenate([np.zeros((missing.shape[0], 1)), np.cumsum(missing, axis=1)], axis=1)
+    n = missing.shape[1]
+    lost = gone[:, :n] - gone[:, np.maximum(0, np.arange(n) - window)]
+    present = np.minimum(np.arange(n), window) - lost
+    return (lost > 0) & (present < max(1, window // 4))
+
+
 def _reference_values(a: np.ndarray, lo: int, end: int, shifts: list[int]) -> np.ndarray:
     """``out[:, t - lo, j] = a[:, t - shifts[j]]`` for ``lo <= t < end`` (NaN before the start):
     the same time of day on each reference day, built for one day's bins only."""
@@ -158,6 +173,7 @@ def _reference_values(a: np.ndarray, lo: int, end: int, shifts: list[int]) -> np
 
 def _baseline_block(
     x: np.ndarray,
+    missing: np.ndarray | None,
     interval_seconds: int,
     seasonal_days: int,
     cal: Calendar,
@@ -168,9 +184,20 @@ def _baseline_block(
     scale_floor: float,
     stabilise: bool,
 ) -> Baseline:
+    """:func:`seasonal_baseline` for a few rows.
+
+    Bins in ``missing`` (an outage of the data: the value carried into them is nobody's count)
+    are missing to every estimate: the seasonal pattern, the level and the scale learn from the
+    other bins only, and where the level's window holds fewer than a quarter of its bins known
+    because of them, the level is held at its last value (not updated) until it does. So an
+    outage that carries one low row for 8 hours neither drags the level down (and the recovery
+    up to a false spike) nor teaches the next days' pattern a flat line.
+    """
     y = anscombe(x) if stabilise else x
+    known = y if missing is None else np.where(missing, np.nan, y)
+    thin = None if missing is None else _thin_windows(missing, recent_bins)
     period = max(1, DAY // interval_seconds)
-    smooth = centred_mean(y, smooth_half_width) if period > smooth_half_width else y
+    smooth = centred_mean(known, smooth_half_width) if period > smooth_half_width else known
     n = y.shape[1]
     expected_y = np.full(y.shape, np.nan)
     # Few reference days make a noisier forecast: its error variance grows by about
@@ -193,24 +220,26 @@ def _baseline_block(
                 # The pattern of *this day's* reference days over the recent window, across
                 # midnight: the offset is measured against exactly the pattern it is added to.
                 offset = past_median(
-                    y[:, lo:end] - pattern, recent_bins, stride=level_stride, start=begin - lo
+                    known[:, lo:end] - pattern, recent_bins, stride=level_stride, start=begin - lo
                 )
             else:
                 # The reference days' evenings are not like this day's: measure the offset on
                 # this day's bins only, and carry yesterday's until a quarter window exists.
-                today = y[:, begin:end] - pattern[:, begin - lo :]
+                today = known[:, begin:end] - pattern[:, begin - lo :]
                 offset = past_median(today, recent_bins, stride=level_stride)
                 early = np.arange(end - begin) < max(1, recent_bins // 4)
                 offset[:, early] = carried[:, None]
+            if thin is not None:
+                offset = hold_last(offset, thin[:, begin:end], carried)
             expected_y[:, begin:end] = pattern[:, begin - lo :] + offset
             inflation[begin:end] = np.sqrt(1 + 1 / (len(ks) * (2 * smooth_half_width + 1)))
             carried = offset[:, -1]
         gaps = np.isnan(expected_y[:, begin:end])
         if gaps.any():  # no reference yet (the first day): the recent median itself
-            plain = past_median(y[:, lo:end], recent_bins, start=begin - lo)
+            plain = past_median(known[:, lo:end], recent_bins, start=begin - lo)
             expected_y[:, begin:end] = np.where(gaps, plain, expected_y[:, begin:end])
     residual = y - expected_y
-    standard = residual / inflation
+    standard = (known - expected_y) / inflation
     # Real mention series have heavier upper tails than Poisson (bursts of chatter): the
     # upper decile's spread sets the scale when it is wider than the symmetric one.
     spread, decile = past_abs_median_and_quantile(standard, scale_bins, scale_stride, 0.9)
@@ -218,7 +247,9 @@ def _baseline_block(
     upper = decile / 1.2816
     unit = np.fmax(unit, upper)
     scale = np.where(np.isnan(unit), scale_floor, np.maximum(unit, scale_floor)) * inflation
+    # no z where nothing is known: no count observed (missing), or nothing to expect yet
+    unknown = np.isnan(expected_y) if missing is None else np.isnan(expected_y) | missing
     with np.errstate(invalid="ignore"):
-        z = np.where(np.isnan(expected_y), 0.0, residual / scale)
+        z = np.where(unknown, 0.0, residual / scale)
     expected = inverse_anscombe(expected_y) if stabilise else expected_y
     return Baseline(y, expected_y, scale, expected, np.nan_to_num(z))

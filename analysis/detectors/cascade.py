@@ -86,6 +86,7 @@ class CascadeGrowth(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         raise TypeError("cascade_growth runs on a CascadeSeries; call detect(cascade_series)")
 

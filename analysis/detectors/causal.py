@@ -203,6 +203,16 @@ def trailing_min(a: FloatArray, window: int) -> FloatArray:
     return out
 
 
+def hold_last(a: FloatArray, where: np.ndarray, before: FloatArray) -> FloatArray:
+    """``a`` with the bins in ``where`` replaced by the last value before them not in ``where``
+    (``before[row]`` when there is none in the row): an estimate kept, not updated, across them.
+    """
+    n = a.shape[1]
+    last = np.where(where, -1, np.arange(n))
+    np.maximum.accumulate(last, axis=1, out=last)
+    return np.take_along_axis(np.concatenate([before[:, None], a], axis=1), last + 1, axis=1)
+
+
 def centred_mean(a: FloatArray, half_width: int) -> FloatArray:
     """Mean over ``t - h .. t + h`` (used only on lagged values, where ``t + h`` is still past)."""
     if half_width <= 0:

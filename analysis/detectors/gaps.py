@@ -62,3 +62,25 @@ def _longest_low_spell(at: np.ndarray, low: np.ndarray) -> int:
         first = row if first < 0 else first
         longest = max(longest, int(at[row] - at[first]) + 1)
     return longest
+
+
+def outage_bins(unseen: np.ndarray, per_day: int) -> np.ndarray:
+    """Which ``unseen`` bins lie in an outage of the source: a run of them longer than any run
+    that ended in the day (``per_day`` bins) before it began.
+
+    Shorter runs are how the series is sampled (a sensor reporting one bin in four), and the
+    value carried into them stands in for the bins between its rows; the paging policy reads
+    runs alike (:func:`~koubei.analysis.detectors.paging.usual_run`). Causal for every reported
+    bin: a run before one has ended.
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], unseen.astype(int), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    out = np.zeros(len(unseen), dtype=bool)
+    for run, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        usual, before = 0, run - 1
+        while before >= 0 and ends[before] > start - per_day:
+            usual = max(usual, int(ends[before] - starts[before]))
+            before -= 1
+        if end - start > usual:
+            out[start:end] = True
+    return out

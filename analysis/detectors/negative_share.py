@@ -39,6 +39,7 @@ class NegativeShare(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
         w = self.bins("window", interval_seconds)

@@ -29,11 +29,25 @@ from koubei.analysis.detectors.reasons import Reason
 
 
 def baseline_kwargs(
-    detector: Detector, interval_seconds: int, start: datetime | None, n_bins: int
+    detector: Detector,
+    interval_seconds: int,
+    start: datetime | None,
+    n_bins: int,
+    outage: np.ndarray | None = None,
+    window: int = 1,
 ) -> dict[str, Any]:
-    """The baseline options of a detector (shared option names) as keyword arguments."""
+    """The baseline options of a detector (shared option names) as keyword arguments.
+
+    ``outage`` marks the bins of an outage of the data (:meth:`Detector.fire`), missing to the
+    baseline; a value built from the last ``window`` bins (a trailing sum) is missing when any
+    of them is: an hourly sum over carried bins is not an hour's count.
+    """
     aware = detector.options["weekend_aware"]
+    missing = outage
+    if outage is not None and window > 1:
+        missing = trailing_sum(outage.astype(float), window) > 0
     return {
+        "missing": missing,
         "seasonal_days": detector.options["seasonal_days"],
         "cal": calendar(start, n_bins, interval_seconds, weekend_aware=aware),
         "recent_bins": detector.bins("recent_window", interval_seconds),
@@ -119,6 +133,7 @@ class NegativeVolume(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
         w = self.bins("window", interval_seconds)
@@ -126,7 +141,7 @@ class NegativeVolume(Detector):
             same = total is negative
             negative = trailing_sum(negative, w)
             total = negative if same else trailing_sum(total, w)
-        kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1])
+        kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1], outage, w)
         neg = seasonal_baseline(negative, interval_seconds, **kwargs)
         z = neg.zscore
         if opts["return_days"] > 0:

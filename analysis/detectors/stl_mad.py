@@ -51,6 +51,7 @@ class StlMad(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         from statsmodels.tsa.seasonal import STL
 

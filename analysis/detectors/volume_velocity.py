@@ -43,6 +43,7 @@ class VolumeVelocity(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
         counts = total if opts["field"] == "total" else negative
@@ -51,7 +52,8 @@ class VolumeVelocity(Detector):
         previous = np.nan_to_num(lag(current, w))
         # Difference of stabilised sums: unit variance per sum, so √2 for the difference.
         velocity = (anscombe(current) - anscombe(previous)) / np.sqrt(2.0)
-        kwargs = baseline_kwargs(self, interval_seconds, start, counts.shape[1])
+        # the velocity at t is built from the last two windows
+        kwargs = baseline_kwargs(self, interval_seconds, start, counts.shape[1], outage, 2 * w)
         base = seasonal_baseline(velocity, interval_seconds, stabilise=False, **kwargs)
         fired = (
             (base.zscore >= opts["z_threshold"])

@@ -37,6 +37,7 @@ class WindowRatio(Detector):
         negative: np.ndarray,
         interval_seconds: int,
         start: datetime | None = None,
+        outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
         counts = negative if opts["field"] == "negative" else total
