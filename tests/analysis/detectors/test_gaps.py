@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from koubei.analysis.detectors import CountSeries, default_detectors, detect_all, read_csv
+from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
+from koubei.analysis.detectors.gaps import outage_bins
+from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.analysis.detectors.paging import PagingPolicy
 from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile
 from tests.analysis.detectors.test_paging import _det, _volume
@@ -88,6 +91,81 @@ def test_an_outage_beside_one_low_row_of_a_busy_series_is_not_read_as_zeros(
     data = read_csv(_write(tmp_path / "quiet.csv", counts.tolist(), keep))
     assert (data.gaps_zero, data.gaps_carried) == (8 * 12, 0)
     assert data.series.unseen == []  # left-out empty bins are seen quiet
+
+
+#: a busy brand's export stops for 8 h from these hours of its sixth day (a Saturday)
+OUTAGE_HOURS = (8, 12, 20)
+
+
+def _busy_with_an_outage(seed: int, hour: int) -> tuple[list[int], np.ndarray]:
+    """A busy brand's mentions (40 a bin at the evening peak, Poisson), no crisis, and which
+    bins have a row (none for 8 h from ``hour`` on day 5)."""
+    counts = np.random.default_rng(seed).poisson(40 * daily_profile(8))
+    keep = np.ones(len(counts), dtype=bool)
+    keep[5 * PER_DAY + hour * 12 : 5 * PER_DAY + (hour + 8) * 12] = False
+    return counts.tolist(), keep
+
+
+def test_the_recovery_from_an_outage_is_not_a_spike(tmp_path: Path) -> None:
+    """Before, the baselines learnt the carried row as 8 h of data: the 12 h level sank to it
+    (or rose, carrying the evening peak into the night) and the hourly sum over it counted it,
+    so the recovery paged 12 times over these 24 series (08:00 once, 12:00 four times, 20:00
+    seven). An outage is missing to the baseline now; a crisis after it still pages."""
+    detectors = default_detectors()
+    for hour in OUTAGE_HOURS:
+        for seed in range(8):
+            data = read_csv(_write(tmp_path / "busy.csv", *_busy_with_an_outage(seed, hour)))
+            assert data.gaps_carried == 8 * 12
+            pages = detect_all(detectors, data.series)
+            assert pages == [], (hour, seed, [p.timestamp for p in pages])
+    counts, keep = _busy_with_an_outage(0, 8)
+    crisis = slice(5 * PER_DAY + 18 * 12, 5 * PER_DAY + 24 * 12)  # two hours after the data is back
+    six_times = np.random.default_rng(1).poisson(6 * 40 * daily_profile(8)[crisis])
+    counts[crisis] = six_times.tolist()
+    data = read_csv(_write(tmp_path / "crisis.csv", counts, keep))
+    pages = [p.timestamp for p in detect_all(detectors, data.series)]
+    onset = data.series.start[crisis.start]
+    assert len(pages) == 1 and onset <= pages[0] <= onset + timedelta(minutes=30), pages
+
+
+def test_an_outage_is_a_run_of_unseen_bins_longer_than_the_day_before_had() -> None:
+    """A day sampled one bin in three (runs of 2) is how the series is sampled; an 8 h run
+    after it is an outage, and so is the first run of a series that reports every bin."""
+    unseen = np.zeros(3 * PER_DAY, dtype=bool)
+    unseen[10:13] = True
+    unseen[PER_DAY : 2 * PER_DAY] = np.arange(PER_DAY) % 3 > 0
+    unseen[2 * PER_DAY + 24 : 2 * PER_DAY + 120] = True
+    outage = outage_bins(unseen, PER_DAY)
+    assert np.flatnonzero(outage).tolist() == [
+        10,
+        11,
+        12,
+        *range(2 * PER_DAY + 24, 2 * PER_DAY + 120),
+    ]
+
+
+def test_the_baseline_skips_an_outage_causally_and_keeps_known_empty_bins() -> None:
+    """The expected counts and z at every bin use the bins before it only, with the outage
+    missing; an empty bin an export left out (known_empty: a real 0) stays data."""
+    counts, keep = _busy_with_an_outage(2, 12)
+    x = np.array(counts, dtype=float)[None, :]
+    missing = ~keep[None, :]
+    cal = calendar(START, x.shape[1], 300)
+    full = seasonal_baseline(x, 300, cal=cal, missing=missing)
+    assert np.all(full.zscore[missing] == 0.0)
+    for cut in (5 * PER_DAY + 12 * 12 + 5, 5 * PER_DAY + 20 * 12, 5 * PER_DAY + 20 * 12 + 3):
+        head = seasonal_baseline(
+            x[:, :cut], 300, cal=calendar(START, cut, 300), missing=missing[:, :cut]
+        )
+        assert np.array_equal(head.expected, full.expected[:, :cut], equal_nan=True), cut
+        assert np.array_equal(head.zscore, full.zscore[:, :cut]), cut
+    # the same zeros read as bins an export left out, or as rows of 0: one baseline
+    zeros = [0 if not k else v for v, k in zip(counts, keep, strict=True)]
+    rows = CountSeries.from_values(START, zeros)
+    left_out = CountSeries(rows.start, zeros, zeros, 300, "", (~keep).tolist(), (~keep).tolist())
+    surge = NegativeVolume("mention-surge", {"window": "1h", "recent_window": "12h"})
+    expected = [surge.fire_series(s).expected for s in (left_out, rows)]
+    assert np.array_equal(*expected, equal_nan=True)
 
 
 def test_pages_stay_causal_with_holes_in_the_data() -> None:
