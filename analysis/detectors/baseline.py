@@ -17,6 +17,10 @@ For bin ``t`` (``P`` bins per day):
 * **scale** — the median absolute residual over the scale window (×1.4826), or the upper
   decile of the residuals (÷1.2816) when that is wider (heavy upper tails), floored at 1
   (pure Poisson); recomputed every ``scale_stride`` bins.
+* **missing bins** — bins of an outage of the data (``missing``: the count carried into them
+  is nobody's) are skipped by all three: the pattern, the level and the scale take the other
+  bins only, the level is held at its last value while its window has fewer than a quarter of
+  its bins known, and their z is 0. A series without them takes exactly the same path.
 
 Expected = seasonal + level; z = (observed − expected) / scale, all in the stabilised space.
 Matrices are processed in blocks of rows to bound memory (1,000 brands × 30 days fit easily).
