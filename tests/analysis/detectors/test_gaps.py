@@ -169,10 +169,15 @@ def test_the_baseline_skips_an_outage_causally_and_keeps_known_empty_bins() -> N
 
 
 def test_pages_stay_causal_with_holes_in_the_data() -> None:
-    """As ``test_appending_future_data_never_changes_past_pages``, over the crisis across a hole
-    and over generated series with the same outage and a day sampled one bin in three."""
+    """As ``test_appending_future_data_never_changes_past_pages``, over the crisis across a hole,
+    a busy brand with a crisis after it, and generated series, each with the same outage (missing
+    to the baselines) and a day sampled one bin in three (its first run of 2 is an outage too:
+    the day before had none; the next ones are how it is sampled)."""
     counts, keep = _crisis_across_a_hole(1)
     series = [CountSeries.from_values(START, counts)]
+    busy = np.array(_busy_with_an_outage(4, 12)[0])
+    busy[HOLE.stop + 24 : HOLE.stop + 96] *= 6  # a crisis two hours after the data is back
+    series += [CountSeries.from_values(START, busy.tolist())]
     series += [_volume(seed, 10) for seed in (20_001, 20_002)]
     detectors = default_detectors()
     checked = 0
@@ -185,7 +190,13 @@ def test_pages_stay_causal_with_holes_in_the_data() -> None:
         full = CountSeries(full.start, total, total, 300, full.key, filled.tolist())
         pages = [(d.timestamp, d.severity, d.reason) for d in detect_all(detectors, full)]
         checked += len(pages)
-        for cut in (4 * PER_DAY + 200, HOLE.start + 40, HOLE.stop + 1, HOLE.stop + 30):
+        for cut in (
+            4 * PER_DAY + 200,
+            HOLE.start + 40,
+            HOLE.stop + 1,
+            HOLE.stop + 30,
+            HOLE.stop + 40,
+        ):
             head = full.head(cut)
             before = [(d.timestamp, d.severity, d.reason) for d in detect_all(detectors, head)]
             assert before == [p for p in pages if p[0] < full.start[cut]]
