@@ -3,12 +3,14 @@
 When the crawler marks a source ``blocked`` (or ``empty``: the platform silently returned
 nothing) in ``$KOUBEI_HOME/health/<source>.json`` (see ``crawlers/health.py``), its bins are
 *unknown*, not zero. :func:`mark_unknown` makes a count series say so — the last known count is
-carried over and the bins are ``filled``, so no detector fires on them and the return to normal
-volume after the block is not mistaken for a spike. The count detectors only ever conclude
-*rises*, never a volume drop; the alerts half keeps incidents open while a source is blocked
-(``hold_open``). :func:`source_health_detections` turns a bad health record into an operational
-:class:`~koubei.analysis.detectors.base.Detection` for the on-call channel, and so does a source
-that has lost a page on every run for a day (its crawl state stuck, ``state_kept_since``).
+carried over and the bins are ``filled``, so no detector fires on them, the baselines do not
+learn from a block longer than the series' usual holes (an outage, :func:`.gaps.outage_bins`),
+and the return to normal volume after the block is not mistaken for a spike. The count
+detectors only ever conclude *rises*, never a volume drop; the alerts half keeps incidents open
+while a source is blocked (``hold_open``). :func:`source_health_detections` turns a bad health
+record into an operational :class:`~koubei.analysis.detectors.base.Detection` for the on-call
+channel, and so does a source that has lost a page on every run for a day (its crawl state
+stuck, ``state_kept_since``).
 """
 
 from __future__ import annotations
