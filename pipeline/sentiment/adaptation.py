@@ -276,15 +276,20 @@ def _features(
     (``parallel.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
-    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.pipeline.sentiment.parallel import forked_calls, sigterm_unwinds, stretches_for
 
     stretches = stretches_for(texts, processes)
     _heap_for_the_pass()
     found = _Pass(model)
     # (the forked processes' ids go through files of a folder of their own, removed at the end,
-    # also on an error or Ctrl-C; none is made for one process)
-    spooling = tempfile.TemporaryDirectory(prefix="koubei-adapt-") if stretches[1:] else None
-    with spooling or contextlib.nullcontext("") as spool:
+    # also on an error, Ctrl-C or SIGTERM; none is made for one process)
+    forking = bool(stretches[1:])
+    with (
+        sigterm_unwinds() if forking else contextlib.nullcontext(),
+        tempfile.TemporaryDirectory(prefix="koubei-adapt-")
+        if forking
+        else contextlib.nullcontext("") as spool,
+    ):
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
             found.read(monitored, stretches[0])
             appended = [found.append(stretch) for stretch in others()]
