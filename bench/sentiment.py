@@ -34,10 +34,12 @@ then start-up included and peak RSS of ``score`` and ``score --no-adapt`` on all
 against a stock snownlp script (about 3 minutes, most of it stock; ``--quick``: 1,000 texts).
 
 ``--memory`` measures the peak RSS of ``score`` adapting against ``--no-adapt`` (fresh
-interpreters, ``VmHWM``) on two files drawn from the labelled CSV shuffled with
+interpreters, ``VmHWM``) on three files drawn from the labelled CSV shuffled with
 ``random.Random(7)``: the first ``LONG_TEXTS`` reviews of at least ``LONG_CHARS`` characters
-(the size and length of a hotel-review set: adapting's memory grows with a file's length), and
-the first ``MAX_TEXTS`` reviews of every length (about a minute).
+(the size and length of a hotel-review set: adapting's memory grows with a file's length), the
+first ``MAX_TEXTS`` reviews of every length, and ``MAX_TEXTS`` lines of those reviews joined in
+turn, each of at least ``JOINED_CHARS`` characters (far over ``MAX_CHARACTERS``, so sampled;
+about three minutes in all).
 
 ``--lexicon`` measures what the lexicon features add: leave-one-category-out over all nine
 categories (every row of the left-out category) and in-domain held-out accuracy, trained with
@@ -348,10 +350,30 @@ def run_adapt_cost(held: list[str], n: int, repeats: int) -> None:
 #: The long file of ``--memory``: this many reviews of at least ``LONG_CHARS`` characters.
 LONG_TEXTS = 7_800
 LONG_CHARS = 60
+#: The file of long texts of ``--memory``: ``MAX_TEXTS`` lines of reviews joined, each of at
+#: least this many characters (the count of texts adapting would read whole, far more
+#: characters than ``MAX_CHARACTERS``).
+JOINED_CHARS = 480
+
+
+def _joined(texts: list[str], count: int, least: int) -> list[str]:
+    """``count`` lines of ``texts`` joined in turn, each of at least ``least`` characters
+    (from the first text again when they run out)."""
+    lines: list[str] = []
+    line: list[str] = []
+    size = i = 0
+    while len(lines) < count:
+        line.append(texts[i % len(texts)])
+        size, i = size + len(line[-1]), i + 1
+        if size >= least:
+            lines.append("".join(line))
+            line, size = [], 0
+    return lines
 
 
 def run_memory() -> None:
-    """Peak RSS of ``score`` adapting against ``--no-adapt`` on a long and a mixed file."""
+    """Peak RSS of ``score`` adapting against ``--no-adapt`` on a long, a mixed and a file of
+    joined reviews."""
     from koubei.pipeline.sentiment.adaptation import MAX_TEXTS
 
     texts = [r.text.replace("\n", " ") for r in training.load_labelled(paths.reviews_csv())]
@@ -361,6 +383,9 @@ def run_memory() -> None:
             t for t in texts if len(t) >= LONG_CHARS
         ][:LONG_TEXTS],
         f"{MAX_TEXTS:,} reviews of every length": texts[:MAX_TEXTS],
+        f"{MAX_TEXTS:,} lines of reviews joined, at least {JOINED_CHARS} characters": _joined(
+            texts, MAX_TEXTS, JOINED_CHARS
+        ),
     }
     print("peak RSS of `koubei sentiment score FILE` (fresh interpreters, VmHWM)")
     print(

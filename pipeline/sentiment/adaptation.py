@@ -96,6 +96,7 @@ from koubei.pipeline.sentiment.model import SentimentModel, scored_units
 __all__ = [
     "ADAPTED_MARK",
     "CONFIDENT",
+    "MAX_CHARACTERS",
     "MAX_TEXTS",
     "MIN_DOCS",
     "MIN_TEXTS",
@@ -112,11 +113,21 @@ MIN_TEXTS = 200
 #: Texts adapted on at most: a larger corpus is sampled evenly. Their features are held in memory
 #: while adapting (12,000 reviews of every length: 1.6 million ids and 85,000 features the model
 #: has no weight for while they are read, 1.46 million ids and 2,800 of those features kept
-#: after), so this cap bounds memory for any count of texts; longer texts take more. Peak RSS of
-#: ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 69 MB on those 12,000,
-#: 80 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with ``--no-adapt``. Every
-#: leave-one-category-out fold measured had at most 10,000 texts.
+#: after), so this cap bounds memory for any count of texts, and ``MAX_CHARACTERS`` for any
+#: length. Peak RSS of ``score`` (``python -m bench sentiment --memory``, BENCHMARKS.md): 69 MB
+#: on those 12,000, 80 MB on 7,800 reviews of at least 60 characters, against 37-39 MB with
+#: ``--no-adapt``. Every leave-one-category-out fold measured had at most 10,000 texts.
 MAX_TEXTS = 12_000
+#: Characters held while adapting at most: those of the texts adapted on, and a sixteenth
+#: (``_HELD_TEXT_SHARE``) of the whole corpus', which is all held to be scored (a character of
+#: a text takes 2 bytes; one the pass reads, about 16 times that in its ids and look-up table).
+#: A corpus over it is sampled evenly to fit; the texts left out are scored afresh by the
+#: adapted model. The count alone let 12,000 texts of 490 characters peak at 227 MB; 1,589 of
+#: them are now adapted on and the peak is 92-94 MB (BENCHMARKS.md). A hotel-review set (7,800
+#: texts of 130 characters: 1.08 million counted) is adapted whole, as is every file of
+#: ``bench sentiment --memory`` but its long-text one.
+MAX_CHARACTERS = 1_150_000
+_HELD_TEXT_SHARE = 16
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
 #: (its log ratios still go on the unadapted weights, not on top of the first's). Leave one
 #: category out, all nine, every row: mean 0.9135 with one round, 0.9170 with two
@@ -265,14 +276,20 @@ def _features(
     (``parallel.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
-    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.pipeline.sentiment.parallel import forked_calls, sigterm_unwinds, stretches_for
 
     stretches = stretches_for(texts, processes)
+    _heap_for_the_pass()
     found = _Pass(model)
     # (the forked processes' ids go through files of a folder of their own, removed at the end,
-    # also on an error or Ctrl-C; none is made for one process)
-    spooling = tempfile.TemporaryDirectory(prefix="koubei-adapt-") if stretches[1:] else None
-    with spooling or contextlib.nullcontext("") as spool:
+    # also on an error, Ctrl-C or SIGTERM; none is made for one process)
+    forking = bool(stretches[1:])
+    with (
+        sigterm_unwinds() if forking else contextlib.nullcontext(),
+        tempfile.TemporaryDirectory(prefix="koubei-adapt-")
+        if forking
+        else contextlib.nullcontext("") as spool,
+    ):
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
             found.read(monitored, stretches[0])
             appended = [found.append(stretch) for stretch in others()]
@@ -294,6 +311,30 @@ def _features(
     return joined, lengths, found.ids, found.starts, found.first, mention_only
 
 
+#: glibc's ``mallopt`` parameter for the size from which a block is mapped on its own.
+_M_MMAP_THRESHOLD = -3
+
+
+def _heap_for_the_pass() -> None:
+    """Hand the C heap's free pages back, and keep big blocks out of it, before the pass (and
+    the forks, which inherit this) on glibc; elsewhere nothing. Reading a big file leaves
+    holes in the heap where its lines were, which the pass's small objects (Python's own
+    pools) never reuse, and freeing the file's bytes raised glibc's threshold for mapping a
+    block on its own to their size, so the pass's ids, grown by ``realloc``, were copied
+    about the heap instead of remapped: with 1.2 million characters of 12,000 texts of 490
+    adapted on, one process peaked at 126 MB with neither, 120 MB with the trim alone, 109 MB
+    with the threshold alone and 102 MB with both (BENCHMARKS.md)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        trim, mallopt = libc.malloc_trim, libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(_M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default, no longer raised by a free
+    trim(0)
+
+
 def _renumbered_ids(
     ids: array[int], ids_file: str, count: int, weighed: int, renumber: array[int]
 ) -> None:
@@ -312,12 +353,24 @@ def _renumbered_ids(
     view[new] = np.frombuffer(renumber, dtype=np.intc)[view[new] - weighed]
 
 
-def _sample(count: int) -> list[int]:
-    """The positions of the texts adapted on: all of them, or ``MAX_TEXTS`` evenly spaced."""
-    if count <= MAX_TEXTS:
-        return list(range(count))
-    step = count / MAX_TEXTS
-    return [int(i * step) for i in range(MAX_TEXTS)]
+def _sample(texts: Sequence[str]) -> list[int]:
+    """The positions of the texts adapted on: all of them when there are at most ``MAX_TEXTS``
+    and they hold few enough characters (``MAX_CHARACTERS``), else as many evenly spaced as
+    both caps allow (``MIN_TEXTS`` at the least)."""
+    count = len(texts)
+    room = MAX_CHARACTERS - sum(map(len, texts)) // _HELD_TEXT_SHARE
+    size = min(count, MAX_TEXTS)
+    while True:
+        if size == count:
+            positions = list(range(count))
+        else:
+            step = count / size
+            positions = [int(i * step) for i in range(size)]
+        held = sum(len(texts[i]) for i in positions)
+        if held <= room or size <= MIN_TEXTS:
+            return positions
+        # an even sample's mean length is about the corpus': one or two shrinks fit it
+        size = max(MIN_TEXTS, min(size - 1, size * max(room, 0) // held))
 
 
 #: What an adapted model's version holds after the version of the model it was adapted from:
@@ -333,7 +386,7 @@ def _adapted(
     weights; the texts are read in ``processes`` processes (:func:`_features`)."""
     if len(usable) < MIN_TEXTS:
         return model, None
-    positions = _sample(len(usable))
+    positions = _sample(usable)
     sample = [usable[i] for i in positions]
     names = features.MonitoredNames(monitored)
     found = _features(model, sample, names, processes)
@@ -466,8 +519,9 @@ def adapt_and_score(
 ) -> tuple[SentimentModel, list[tuple[float, str]]]:
     """``adapt(model, texts, monitored)`` and that model's ``score`` of every text, in order.
 
-    Each text's features are extracted once (in a corpus larger than ``MAX_TEXTS``, the texts
-    left out of the sample are scored afresh by the adapted model), in ``processes`` forked
+    Each text's features are extracted once (in a corpus of more than ``MAX_TEXTS`` texts or
+    ``MAX_CHARACTERS`` characters, the texts left out of the sample are scored afresh by the
+    adapted model), in ``processes`` forked
     processes for a corpus of ``PARALLEL_MIN_TEXTS`` or more when this process runs no other
     thread; the result is the same in any case. An adapted ``model`` is refused
     (:class:`AlreadyAdaptedError`), whatever the texts."""

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -59,13 +60,25 @@ def test_adapt_and_score_gives_every_text_the_adapted_models_own_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Scores from the kept features are the adapted model's scores of each text alone, no-opinion
-    lines and reposts included; also when the corpus is larger than MAX_TEXTS and is sampled."""
+    lines and reposts included; also when the corpus has more than MAX_TEXTS texts or
+    MAX_CHARACTERS characters and is sampled."""
     model, books = without_books
     texts = [r.text for r in books] + ["转发微博", "", "好评//@某人:太差了", "[怒][怒]"]
-    for cap in (adaptation.MAX_TEXTS, len(books) // 2):
+    characters = sum(map(len, texts))
+    monkeypatch.setattr(adaptation, "MIN_TEXTS", 100)  # (280 books: a sample of fewer than 200)
+    for cap, held in (
+        (adaptation.MAX_TEXTS, adaptation.MAX_CHARACTERS),
+        (len(books) // 2, adaptation.MAX_CHARACTERS),
+        (adaptation.MAX_TEXTS, characters // 2),
+    ):
         monkeypatch.setattr(adaptation, "MAX_TEXTS", cap)
+        monkeypatch.setattr(adaptation, "MAX_CHARACTERS", held)
         adapted, scored = adaptation.adapt_and_score(model, texts)
-        assert adapted is not model and adapted.meta["adapted_on"] == min(cap, len(books) + 1)
+        assert adapted is not model
+        if held < characters:  # about a half less a sixteenth of the texts, evenly spread
+            assert len(books) * 0.4 < adapted.meta["adapted_on"] < len(books) * 0.5
+        else:
+            assert adapted.meta["adapted_on"] == min(cap, len(books) + 1)
         alone = [adapted.score(t) for t in texts]
         assert [label for _, label in scored] == [label for _, label in alone]
         assert max(abs(a[0] - b[0]) for a, b in zip(scored, alone, strict=True)) < 1e-12
@@ -73,6 +86,24 @@ def test_adapt_and_score_gives_every_text_the_adapted_models_own_score(
     few = texts[: adaptation.MIN_TEXTS - 1]
     same, scored = adaptation.adapt_and_score(model, few)
     assert same is model and scored == [model.score(t) for t in few]
+
+
+def test_a_corpus_of_long_texts_is_sampled_to_the_characters_it_may_hold() -> None:
+    """Adapting holds the texts it reads as ids and features: a corpus within MAX_TEXTS but of
+    long texts is sampled evenly so that they fit MAX_CHARACTERS (with a sixteenth of the whole
+    corpus', held to be scored); review-length corpora are read whole."""
+    short, hotel = ["好" * 49] * 12_000, ["好" * 130] * 7_800  # food delivery, hotel reviews
+    assert adaptation._sample(short) == list(range(12_000))
+    assert adaptation._sample(hotel) == list(range(7_800))
+    long = ["好" * 490] * 12_000
+    positions = adaptation._sample(long)
+    held = 490 * len(positions) + sum(map(len, long)) // 16
+    assert held <= adaptation.MAX_CHARACTERS < held + 490 * 20  # as many as fit, nearly
+    assert positions == sorted(set(positions)) and positions[0] == 0
+    steps = {b - a for a, b in pairwise(positions)}
+    assert steps <= {7, 8} and positions[-1] >= 12_000 - 8  # evenly, through the end
+    # Texts too long for even MIN_TEXTS of them: MIN_TEXTS, evenly spaced.
+    assert len(adaptation._sample(["好" * 20_000] * 1_000)) == adaptation.MIN_TEXTS
 
 
 #: The real brands of the sample's dairy reviews (every one of them names 蒙牛).

@@ -3,8 +3,12 @@ order."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from koubei.pipeline.sentiment import load_model, training
@@ -86,6 +90,34 @@ def test_score_reads_a_big_file_in_two_processes_as_in_one(tmp_path: Path) -> No
     plain = runs["--no-adapt", "--processes", "1"]
     assert plain.stdout != one.stdout and len(plain.stdout.splitlines()) == len(rows) + 2
     assert runs["--no-adapt", "--processes", "2"].stdout == plain.stdout
+
+
+def test_sigterm_while_adapting_in_several_processes_leaves_no_spool_folder(
+    tmp_path: Path,
+) -> None:
+    """The forked processes' ids go through a folder of their own; a SIGTERM to the command
+    (a service stopped, ``timeout``) removes it as Ctrl-C does, and ends it with status 143."""
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(_corpus()) + "\n")
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", "--processes", "2", str(file)]
+    env = {**os.environ, "TMPDIR": str(spools)}
+    run = subprocess.Popen(
+        cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(spools.glob("koubei-adapt-*")):
+            assert run.poll() is None and time.monotonic() < deadline, "no spool folder was made"
+            time.sleep(0.005)
+        run.send_signal(signal.SIGTERM)  # the command's process only, as ``kill PID``
+        _, stderr = run.communicate(timeout=120)
+    finally:  # (a worker the command left behind would hold stderr open for ever)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 143 and not stderr.strip(), stderr  # no traceback
+    assert list(spools.iterdir()) == []
 
 
 def _corpus() -> list[str]:
