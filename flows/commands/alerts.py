@@ -178,13 +178,18 @@ def add_silence(args: argparse.Namespace) -> int:
     try:
         matchers = [Matcher.parse(m) for m in args.matcher]
         seconds = parse_duration(args.duration)
-    except Exception as exc:  # re.error or ValueError: both are the user's input
+    except ValueError as exc:  # a matcher or duration that is no such thing: the user's input
         raise KoubeiError(f"alerts silence: {exc}") from None
+    # A typo silenced nothing, said nothing and exited 0: a brand (--brand B, or --matcher
+    # brand=B) is checked as `search --brand` checks it (an operational incident's "brand" is
+    # its series).
+    brands = [("--brand", args.brand)] if args.brand else []
+    brands += [("--matcher brand=", m.value) for m in matchers if (m.name, m.op) == ("brand", "=")]
+    for option, brand in brands:
+        if not brand.startswith(OPERATIONAL):
+            also = "; an operational incident's is source:NAME or run:FLOW"
+            check_brand(brand, option=option, also=also)
     if args.brand:
-        if not args.brand.startswith(OPERATIONAL):
-            # A typo silenced nothing, said nothing and exited 0: the brand is checked as
-            # `search --brand` checks it (an operational incident's "brand" is its series).
-            check_brand(args.brand, also="; an operational incident's is source:NAME or run:FLOW")
         matchers.insert(0, Matcher("brand", "=", args.brand))
     if not matchers:
         raise KoubeiError("alerts silence: give --brand and/or --matcher")
