@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.errors import KoubeiError
+from koubei.flows import options
 
 # The "brand" of an operational incident: a source's (flows/detect.py) or a failed run's
 # (flows/outcome.py) series; silenced like a brand.
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     silence.add_argument("--comment", default="", help="why, shown with the silence")
     silence.set_defaults(func=add_silence)
     unsilence = add("unsilence", "end a silence now")
-    unsilence.add_argument("id", type=int)
+    unsilence.add_argument("id", type=options.row_id)
     unsilence.set_defaults(func=end_silence)
     test = add("test", "send a test notification through one channel now")
     test.add_argument("--channel", required=True, help="a channel name from alerts.yaml")

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     daily.set_defaults(func=run_daily)
 
     incident = actions.add_parser("incident", help="write one incident's page")
-    incident.add_argument("id", type=int, help="incident id (koubei alerts status)")
+    incident.add_argument("id", type=options.row_id, help="incident id (koubei alerts status)")
     incident.set_defaults(func=run_incident)
 
     serve = actions.add_parser(
