@@ -459,6 +459,8 @@ def test_spikes_detect_with_a_time_no_series_can_have(tmp_path: Path, stamp: str
         ('{"id": "w:2", "author": "A"}', ("field 'author' must be an object, got str",)),
         ('{"id": "w:2", "parent_id": ["w:1"]}', ("field 'parent_id' must be str or int",)),
         ("[1, 2]", ("not a JSON object",)),
+        ('{"author": {"name": "B"}}', ("no 'id'",)),  # shown as an empty cascade, exit 0
+        ('{"id": "", "parent_id": "w:1"}', ("no 'id'",)),
         # Nested and list fields the spread code hashes or compares: each was a TypeError
         # traceback ("unhashable type: 'list'") out of the cascade, accounts or sources.
         ('{"id": "w:2", "author": {"name": ["A"]}}', ("field 'author.name' must be str or int",)),
