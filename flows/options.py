@@ -25,6 +25,7 @@ __all__ = [
     "platform",
     "port",
     "positive_int",
+    "row_id",
 ]
 
 
@@ -142,6 +143,18 @@ def at_least(value: str, low: int) -> int:
         number = low - 1
     if number < low:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least {low}")
+    return number
+
+
+def row_id(value: str) -> int:
+    """The id of a row of the alerts database (an incident, a silence): 1 to 2**63 - 1, what
+    SQLite's INTEGER holds (a longer one was an ``OverflowError`` traceback from sqlite3)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number < 2**63:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id (a whole number from 1)")
     return number
 
 

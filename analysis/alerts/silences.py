@@ -1,9 +1,11 @@
 """Silences: label matchers with an expiry that suppress notifications (Alertmanager style).
 
-An incident's labels are ``brand``, ``severity``, ``group``, ``detector`` and ``series`` (the
-detectors that fired). A silence matches when every one of its matchers does; ``detector`` and
-``series`` match if any of the incident's values does. An incident under a silence keeps its
-state; it is notified once the silence expires if it is still firing.
+An incident's labels are ``brand``, ``severity``, ``group``, ``incident`` (its dedup key),
+``detector`` and ``series`` (the detectors that fired). A silence matches when every one of its
+matchers does; ``detector`` and ``series`` match if any of the incident's values does. A matcher
+on another label, or on a severity that is none, is refused: it matched no incident (or, with
+``!=``, every one), so a typo silenced nothing, or everything, and said nothing. An incident
+under a silence keeps its state; it is notified once the silence expires if it is still firing.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from koubei.analysis.alerts import db
+from koubei.config_alerts import Severity
 from koubei.timeutil import DEFAULT_TZ
 from koubei.timeutil import now as _now
 
@@ -24,6 +27,8 @@ OPERATORS = ("=~", "!~", "!=", "=")
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 
 Labels = dict[str, str | list[str]]
+#: The labels an incident has (``IncidentRecord.labels``), the names a matcher may use.
+LABELS = ("brand", "severity", "group", "incident", "detector", "series")
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,17 @@ class Matcher:
         if not match:
             raise ValueError(f"{text!r} is not a matcher like name=value, name!=value, name=~re")
         name, op, value = match.groups()
+        if name not in LABELS:
+            raise ValueError(f"{text!r}: no incident has a label {name!r} ({', '.join(LABELS)})")
+        severities = get_args(Severity)
+        if name == "severity" and op in ("=", "!=") and value not in severities:
+            raise ValueError(f"{text!r}: severity {value!r} is not one of {', '.join(severities)}")
         if op in ("=~", "!~"):
-            re.compile(value)
+            try:
+                re.compile(value)
+            except re.error as exc:
+                why = f"{value!r} is not a regular expression ({exc})"
+                raise ValueError(f"{text!r}: {why}") from None
         return cls(name, op, value)
 
     def matches(self, labels: Labels) -> bool:

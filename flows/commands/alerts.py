@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.errors import KoubeiError
+from koubei.flows import options
 
 # The "brand" of an operational incident: a source's (flows/detect.py) or a failed run's
 # (flows/outcome.py) series; silenced like a brand.
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     silence.add_argument("--comment", default="", help="why, shown with the silence")
     silence.set_defaults(func=add_silence)
     unsilence = add("unsilence", "end a silence now")
-    unsilence.add_argument("id", type=int)
+    unsilence.add_argument("id", type=options.row_id)
     unsilence.set_defaults(func=end_silence)
     test = add("test", "send a test notification through one channel now")
     test.add_argument("--channel", required=True, help="a channel name from alerts.yaml")
@@ -178,13 +179,18 @@ def add_silence(args: argparse.Namespace) -> int:
     try:
         matchers = [Matcher.parse(m) for m in args.matcher]
         seconds = parse_duration(args.duration)
-    except Exception as exc:  # re.error or ValueError: both are the user's input
+    except ValueError as exc:  # a matcher or duration that is no such thing: the user's input
         raise KoubeiError(f"alerts silence: {exc}") from None
+    # A typo silenced nothing, said nothing and exited 0: a brand (--brand B, or --matcher
+    # brand=B) is checked as `search --brand` checks it (an operational incident's "brand" is
+    # its series).
+    brands = [("--brand", args.brand)] if args.brand else []
+    brands += [("--matcher brand=", m.value) for m in matchers if (m.name, m.op) == ("brand", "=")]
+    for option, brand in brands:
+        if not brand.startswith(OPERATIONAL):
+            also = "; an operational incident's is source:NAME or run:FLOW"
+            check_brand(brand, option=option, also=also)
     if args.brand:
-        if not args.brand.startswith(OPERATIONAL):
-            # A typo silenced nothing, said nothing and exited 0: the brand is checked as
-            # `search --brand` checks it (an operational incident's "brand" is its series).
-            check_brand(args.brand, also="; an operational incident's is source:NAME or run:FLOW")
         matchers.insert(0, Matcher("brand", "=", args.brand))
     if not matchers:
         raise KoubeiError("alerts silence: give --brand and/or --matcher")

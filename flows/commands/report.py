@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from koubei import paths, timeutil
@@ -21,12 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--date",
         type=options.day,
         default=None,
-        help="the day (YYYY-MM-DD, Asia/Shanghai); default: yesterday",
+        help="the day (YYYY-MM-DD, Asia/Shanghai; today at the latest); default: yesterday",
     )
     daily.set_defaults(func=run_daily)
 
     incident = actions.add_parser("incident", help="write one incident's page")
-    incident.add_argument("id", type=int, help="incident id (koubei alerts status)")
+    incident.add_argument("id", type=options.row_id, help="incident id (koubei alerts status)")
     incident.set_defaults(func=run_incident)
 
     serve = actions.add_parser(
@@ -74,9 +74,11 @@ def run_daily(args: argparse.Namespace) -> int:
     from koubei.analysis.reports.gather import write_daily_brief
     from koubei.analysis.spread.daily import index_day
 
-    es, prefix, brands, alerts = _setup(args)
     now = timeutil.now()
-    day = args.date or (now.astimezone(timeutil.DEFAULT_TZ) - timedelta(days=1)).date()
+    today = now.astimezone(timeutil.DEFAULT_TZ).date()
+    day = args.date or today - timedelta(days=1)
+    _check_day(day, today)
+    es, prefix, brands, alerts = _setup(args)
     try:
         path = write_daily_brief(
             es,
@@ -109,6 +111,25 @@ def run_daily(args: argparse.Namespace) -> int:
     # The brief's file and address last: scripts read the last two lines.
     print(f"{path}\n{_public_url(alerts, path)}")
     return 1 if spread.errors else 0
+
+
+def _check_day(day: date, today: date) -> None:
+    """A day the brief can be of: not one to come (an empty brief, exit 0, for a mistyped
+    year; 9999-12-31 was an OverflowError traceback), nor one whose week before it is before
+    the calendar's first day (0001-01-01 was one too)."""
+    from koubei.analysis.reports.content import HISTORY_DAYS
+
+    if day > today:
+        raise KoubeiError(
+            f"report daily: --date {day} is after today ({today} in Asia/Shanghai): "
+            "a day to come has no posts"
+        )
+    earliest = date.min + timedelta(days=HISTORY_DAYS)
+    if day < earliest:
+        raise KoubeiError(
+            f"report daily: --date {day} is before {earliest} (the brief compares the "
+            f"{HISTORY_DAYS} days before it)"
+        )
 
 
 def run_incident(args: argparse.Namespace) -> int:

@@ -50,9 +50,10 @@ header naming such a column (``cat,label,review``) is said on stderr: every row'
 be read as part of its text (``koubei/textfile.py``, ``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
-not 0 or 1 or whose review is empty (named ``file:line``), a ``--category`` or
-``--exclude-category`` the CSV does not have, training rows of one label, and a ``--holdout``
-outside [0, 1).
+not 0 or 1, whose review is empty or that has more fields than the header (a review holding
+an unquoted comma; named ``file:line``), a quote never closed (named at its row), a
+``--category`` or ``--exclude-category`` the CSV does not have, training rows of one label,
+and a ``--holdout`` outside [0, 1).
 """
 
 from __future__ import annotations

@@ -100,8 +100,8 @@ def _shape_error(item: dict[str, Any]) -> str | None:
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
-    """The file's records; a line that is no JSON object or has a field of the wrong shape is
-    one error naming ``file:line`` and the field."""
+    """The file's records; a line that is no JSON object, has no ``id`` or has a field of the
+    wrong shape is one error naming ``file:line`` and the field."""
     from koubei import jsonl
     from koubei.errors import KoubeiError
 
@@ -110,6 +110,10 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
         if isinstance(item, jsonl.BadLine):
             raise KoubeiError(f"{path}:{number}: {item.reason}")
         problem = _shape_error(item)
+        if item.get("id") is None or item.get("id") == "":
+            # The one field a post needs to be placed: a file of such records was shown as an
+            # empty cascade ("source None", exit 0), a few among others dropped unnamed.
+            problem = "no 'id' (a post's '<platform>:<native id>')"
         if problem:
             raise KoubeiError(f"{path}:{number}: {problem}")
         records.append(item)

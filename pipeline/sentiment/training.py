@@ -74,29 +74,42 @@ def load_labelled(path: Path) -> list[Example]:
     ``koubei sentiment score`` and ``spikes`` read them; the separator is ``,``, or ``;`` or
     tab when the first line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
     ``spikes`` and ``score --column`` read it). A file in none of these encodings, one that
-    lacks the columns or is malformed raises
-    :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1 (``2``,
-    ``pos``, empty) or whose review is empty: the message has one line per such row
-    (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so no
-    row is dropped without a word.
+    lacks the columns or is malformed (a quote never closed: named at the row that opened it)
+    raises :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1
+    (``2``, ``pos``, empty), whose review is empty, or that has more fields than the header (a
+    review with an unquoted separator in it, ``1,好,很好``): the message has one line per such
+    row (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so
+    no row is dropped or cut short without a word.
     """
     try:
         text = read_utf8(path, gbk=True)  # was "not UTF-8 (byte 0xca)" for an Excel export
     except ValueError as exc:
         raise LabelledDataError(str(exc)) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    delimiter = csv_delimiter(text)
+    # strict: a quote opened and never closed was read to the end of the file as one review,
+    # every later row in it, and the file evaluated as one text without a word.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     seen: set[str] = set()
     rows: list[Example] = []
+    start = 1  # the line the row being read starts on (a quoted review may span lines)
     try:
         if not {"label", "review"} <= set(reader.fieldnames or ()):
             found = ", ".join(reader.fieldnames or ()) or "none"
             raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")
         bad: list[str] = []
-        start = reader.line_num + 1  # a quoted review may span lines: name the row's first
+        start = reader.line_num + 1
         for row in reader:
             text = (row.get("review") or "").strip()
             label = (row.get("label") or "").strip()
-            if label not in {"0", "1"}:
+            extra = row.get(None)  # DictReader's restkey: fields past the header's
+            if extra:
+                # The review was cut at the separator and the rest dropped, unseen.
+                count = len(reader.fieldnames or ()) + len(extra)
+                bad.append(
+                    f"{path}:{start}: {count} fields, the header has "
+                    f"{len(reader.fieldnames or ())} (quote a review holding {delimiter!r})"
+                )
+            elif label not in {"0", "1"}:
                 bad.append(f"{path}:{start}: label {label!r} is not 0 or 1")
             elif not text:
                 bad.append(f"{path}:{start}: empty review")
@@ -105,7 +118,8 @@ def load_labelled(path: Path) -> list[Example]:
                 rows.append(Example(text, int(label), (row.get("cat") or "").strip()))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise LabelledDataError(f"{path}:{reader.reader.line_num}: {exc}") from None
+        why = "a quote opened here is never closed" if "end of data" in str(exc) else exc
+        raise LabelledDataError(f"{path}:{start}: not a CSV row ({why})") from None
     if bad:
         more = len(bad) - BAD_ROWS_NAMED
         tail = [f"{path}: {more} more rows like these"] if more > 0 else []

@@ -68,8 +68,19 @@ def test_silence_rejects_bad_input(koubei_home, capsys) -> None:
     assert main(["alerts", "silence", "--duration", "2h"]) == 2
     assert main(["alerts", "silence", "--brand", "x", "--duration", "soon"]) == 2
     assert main(["alerts", "silence", "--matcher", "brand~x", "--duration", "1h"]) == 2
-    assert main(["alerts", "silence", "--matcher", "brand=x", "--duration", "0s"]) == 2
+    assert main(["alerts", "silence", "--matcher", "brand=北岭", "--duration", "0s"]) == 2
     assert "--duration '0s': a silence needs a positive duration" in capsys.readouterr().err
+
+
+def test_silence_by_matcher_checks_the_brand_as_brand_does(koubei_home, capsys) -> None:
+    # `--matcher brand=鲜牸` (a typo) stored a silence matching nothing and exited 0.
+    assert main(["alerts", "silence", "--matcher", "brand=鲜牸", "--duration", "1h"]) == 2
+    assert "--matcher brand= '鲜牸' is not a brand" in capsys.readouterr().err
+    assert main(["alerts", "silence", "--matcher", "brnad=鲜牧", "--duration", "1h"]) == 2
+    assert "no incident has a label 'brnad'" in capsys.readouterr().err
+    code, out = run(capsys, "silence", "--matcher", "brand=source:weibo", "--duration", "1h")
+    assert code == 0 and out["matchers"] == ["brand=source:weibo"]
+    assert [s["matchers"] for s in run(capsys, "status")[1]["silences"]] == [["brand=source:weibo"]]
 
 
 def test_test_command_sends_through_named_channel_only(

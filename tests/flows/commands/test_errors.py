@@ -57,6 +57,25 @@ def test_report_daily_with_a_day_that_does_not_exist(tmp_path: Path) -> None:
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("day", "words"),
+    [
+        # An empty brief, exit 0 (a mistyped year), and 9999-12-31 an OverflowError traceback.
+        ("2026-12-06", ("is after today (2026-12-05 in Asia/Shanghai)",)),
+        ("9999-12-31", ("is after today",)),
+        ("0001-01-01", ("is before 0001-01-08",)),  # an OverflowError traceback too
+    ],
+)
+def test_report_daily_of_a_day_it_cannot_brief(
+    tmp_path: Path, day: str, words: tuple[str, ...]
+) -> None:
+    # 2026-12-05 23:59 in Shanghai is 15:59 UTC: today is the 5th there.
+    now = {"KOUBEI_NOW": "2026-12-05T15:59:00+00:00"}
+    code, err = koubei(tmp_path, "report", "daily", "--date", day, env=now)
+    _one_line(code, err, f"--date {day}", *words)
+    assert code == 2
+
+
 def test_index_load_of_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     code, err = koubei(tmp_path, "index", "load", str(missing))
@@ -440,6 +459,8 @@ def test_spikes_detect_with_a_time_no_series_can_have(tmp_path: Path, stamp: str
         ('{"id": "w:2", "author": "A"}', ("field 'author' must be an object, got str",)),
         ('{"id": "w:2", "parent_id": ["w:1"]}', ("field 'parent_id' must be str or int",)),
         ("[1, 2]", ("not a JSON object",)),
+        ('{"author": {"name": "B"}}', ("no 'id'",)),  # shown as an empty cascade, exit 0
+        ('{"id": "", "parent_id": "w:1"}', ("no 'id'",)),
         # Nested and list fields the spread code hashes or compares: each was a TypeError
         # traceback ("unhashable type: 'list'") out of the cascade, accounts or sources.
         ('{"id": "w:2", "author": {"name": ["A"]}}', ("field 'author.name' must be str or int",)),

@@ -163,3 +163,15 @@ def test_an_alerts_database_given_with_db_that_is_not_there(
     _one_line(code, err, str(typo), "no alerts database", "alerts/alerts.db")
     assert code == 2
     assert not typo.exists()
+
+
+@pytest.mark.parametrize("argv", [("report", "incident"), ("alerts", "unsilence")])
+@pytest.mark.parametrize("row", ["99999999999999999999", "0"])
+def test_an_id_no_row_of_the_alerts_database_can_have(
+    tmp_path: Path, argv: tuple[str, ...], row: str
+) -> None:
+    """An id longer than SQLite's INTEGER was an ``OverflowError`` traceback (after reaching
+    Elasticsearch, for ``report incident``); ids start at 1."""
+    code, err = koubei(tmp_path, *argv, row)
+    _one_line(code, err, "argument id", f"{row!r} is not an id")
+    assert code == 2

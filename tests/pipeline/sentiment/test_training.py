@@ -13,6 +13,7 @@ from koubei.pipeline.sentiment.evaluation import evaluate
 from koubei.pipeline.sentiment.model import SentimentModel
 from koubei.pipeline.sentiment.training import (
     Example,
+    LabelledDataError,
     cap_per_category,
     consistency,
     load_labelled,
@@ -71,6 +72,29 @@ def test_save_and_load_round_trip(small_model: SentimentModel, tmp_path: Path) -
     assert loaded.version == small_model.version
     for text in ["很好", "不太满意", "物流慢，包装破了[怒]"]:
         assert loaded.score(text) == small_model.score(text)
+
+
+def test_a_quote_never_closed_is_named_at_its_row_not_read_to_the_end(tmp_path: Path) -> None:
+    # Read to the end of the file as one review: 3 rows evaluated as 1, without a word.
+    data = tmp_path / "reviews.csv"
+    data.write_text('label,review\n1,"很好\n0,太差\n1,不错\n', encoding="utf-8")
+    with pytest.raises(LabelledDataError) as caught:
+        load_labelled(data)
+    assert str(caught.value) == f"{data}:2: not a CSV row (a quote opened here is never closed)"
+
+
+def test_a_row_with_more_fields_than_the_header_is_named(tmp_path: Path) -> None:
+    # A review with an unquoted comma was cut there and the rest dropped: trained on as "好".
+    data = tmp_path / "reviews.csv"
+    data.write_text(
+        'cat,label,review\n书籍,1,好,很好\n书籍,0,"差,很差"\n书籍;1;x\n', encoding="utf-8"
+    )
+    with pytest.raises(LabelledDataError) as caught:
+        load_labelled(data)
+    assert str(caught.value).splitlines() == [
+        f"{data}:2: 4 fields, the header has 3 (quote a review holding ',')",
+        f"{data}:4: label '' is not 0 or 1",
+    ]
 
 
 def test_platt_recovers_a_known_calibration() -> None:
