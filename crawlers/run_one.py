@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ from typing import Any
 
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.health import Health, assess, write_health
+from koubei.owner import when_gone
 
 
 def source_settings(source: Source) -> dict[str, Any]:
@@ -70,6 +73,12 @@ def run(
 def main(argv: list[str]) -> int:
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text(encoding="utf-8"))
+    if job.get("owner"):
+        # The runner that started this crawl killed (SIGKILL, the OOM killer, a SIGTERM to it
+        # alone): the crawl went on, then crawled beside the next run of the source, whose
+        # lock the kernel had released with the killed run, both advancing its state. Now it
+        # stops as on a SIGTERM of its own: what was fetched lands, the state is kept.
+        when_gone(int(job["owner"]), lambda: os.kill(os.getpid(), signal.SIGTERM))
     source = Source.model_validate(job["source"])
     brands = BrandsConfig.model_validate(job["brands"])
     health = run(source, brands, job["run_id"], job.get("settings"))

@@ -158,6 +158,8 @@ def _crawl_one(
                     "brands": brands.model_dump(mode="json"),
                     "run_id": run_id,
                     "settings": settings,
+                    # The crawl stops, as on a SIGTERM, once this process is gone (run_one).
+                    "owner": os.getpid(),
                 },
                 ensure_ascii=False,
             ),

@@ -59,16 +59,22 @@ def run(args: argparse.Namespace) -> int:
         from koubei.flows.dask_process import check_scheduler
 
         check_scheduler(args.dask)
-    state = monitor(
-        config_dir=args.config_dir,
-        sources=args.source,
-        prefix=args.prefix or index_prefix(),
-        as_of=args.as_of,
-        do_crawl=not args.no_crawl,
-        process_workers=args.workers,
-        dask=args.dask,
-        return_state=True,
-    )
+    from koubei.pipeline.sentiment.parallel import sigterm_unwinds
+
+    # A SIGTERM (a plain `kill`, `timeout`, a service manager) ends the run as Ctrl-C does, so
+    # that what Prefect started for it stops too: the process died at once and left the
+    # temporary Prefect server it had started (no PREFECT_API_URL) running for ever.
+    with sigterm_unwinds():
+        state = monitor(
+            config_dir=args.config_dir,
+            sources=args.source,
+            prefix=args.prefix or index_prefix(),
+            as_of=args.as_of,
+            do_crawl=not args.no_crawl,
+            process_workers=args.workers,
+            dask=args.dask,
+            return_state=True,
+        )
     result = state.result(raise_on_failure=False)
     notices: list[str] = []
     if isinstance(result, dict):

@@ -87,3 +87,81 @@ def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
     assert again.landing_file is not None
     landed = {r["native_id"] for r in map(json.loads, again.landing_file.read_text().splitlines())}
     assert {f"{17000000000 + page}" for page in range(1, 6)} <= landed
+
+
+RUNNER = """
+import json, sys
+from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
+
+job = json.loads(sys.argv[1])
+crawl_sources([Source.model_validate(job["source"])], BrandsConfig.model_validate(job["brands"]),
+              run_id="r1", settings=job["settings"])
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``koubei crawl`` (or a flow's crawl) killed with SIGKILL, its source's crawl subprocess
+    still at work: the crawl went on alone, crawled every page and saved its state, beside the
+    next run of the same source (the killed run's lock released by the kernel). Now it stops
+    as it does on a SIGTERM: the queued pages are not fetched and the state is kept."""
+
+    def route(q: dict[str, str]) -> Reply:
+        page = int(q["page"])
+        data = json.loads((PAGES / "jd_p0.json").read_text(encoding="utf-8"))
+        data["maxPage"] = 6
+        if page > 0:
+            time.sleep(2)  # in flight when the runner is killed; the others wait in the queue
+            data["comments"] = [
+                {**data["comments"][0], "id": 17000000000 + page, "creationTime": "2026-11-01"}
+            ]
+        return Reply(json.dumps(data, ensure_ascii=False))
+
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="shop",
+        platform="shop_json",
+        base_url=site.url,
+        product_ids=["1001"],
+        concurrency_per_domain=1,
+    )
+    job = {
+        "source": source.model_dump(mode="json"),
+        "brands": brands.model_dump(mode="json"),
+        "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
+    }
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, json.dumps(job)],
+        env={**os.environ, "KOUBEI_HOME": koubei_home},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not [q for q in site.hits(PATH) if q["page"] != "0"]:
+            assert runner.poll() is None and time.monotonic() < deadline, "crawl never paged"
+            time.sleep(0.05)
+        [crawl] = _children(runner.pid)
+        runner.kill()
+        runner.wait()
+        while Path(f"/proc/{crawl}").exists() and time.monotonic() < deadline + 60:
+            if Path(f"/proc/{crawl}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # ended; its new parent has not reaped it yet
+            time.sleep(0.1)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    pages = {q["page"] for q in site.hits(PATH)}
+    # page 0, and the page in flight at the kill (or one more sent as it ended): not all six
+    assert len(pages) <= 3, f"the crawl went on after its runner was killed: pages {pages}"
+    home = Path(koubei_home)
+    assert not (home / "crawl-state" / "shop.json").exists()
+    health = json.loads((home / "health" / "shop.json").read_text(encoding="utf-8"))
+    assert health["state_kept"] is True

@@ -37,3 +37,72 @@ def test_a_lock_still_held_after_the_wait_ends_the_command_with_one_line(
     assert len(errors) == 1, errors
     assert errors[0].startswith("koubei: error: ")
     assert "pipeline.lock: still held by pid " in errors[0] and "after 0s" in errors[0]
+
+
+def _server_children(pid: int) -> list[int]:
+    """The temporary Prefect API servers (uvicorn) ``pid`` started."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"uvicorn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+def _ended(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie nobody reaps (a container)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_run_ended_by_sigterm_stops_the_prefect_server_it_started(
+    tmp_path: Path, config_dir: Path, koubei_home: str
+) -> None:
+    """``koubei run`` without ``PREFECT_API_URL`` starts a temporary Prefect server; a SIGTERM
+    (a plain ``kill``, ``timeout``, a service manager) ended the run at once and left that
+    server running for ever. Now the run unwinds as on Ctrl-C (exit 143) and stops it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {
+        **os.environ,
+        "KOUBEI_HOME": koubei_home,
+        "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "koubei", "run", "--no-crawl", "--config-dir", str(config_dir)]
+    servers: list[int] = []
+    try:
+        with locks.stage_lock(locks.PIPELINE_LOCK):  # the run waits for it inside its flow
+            run = subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            assert run.stdout is not None
+            for line in run.stdout:
+                if "waiting for the 'pipeline' lock" in line:
+                    break
+            servers = _server_children(run.pid)
+            assert servers, "no temporary Prefect server started"
+            run.send_signal(signal.SIGTERM)
+            # The old code's orphan server kept the pipe open: read until the run has ended.
+            run.wait(timeout=120)
+        assert run.returncode == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed assertion
+        while not all(_ended(pid) for pid in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in servers if not _ended(pid)]
+        assert not left, f"the run's Prefect server still running after the run ended: {left}"
+    finally:
+        if run.poll() is None:
+            run.kill()
+        for pid in servers:  # the old code's orphan: not left behind by the test
+            if not _ended(pid):
+                os.kill(pid, signal.SIGTERM)
