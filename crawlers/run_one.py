@@ -21,7 +21,7 @@ from typing import Any
 
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.health import Health, assess, write_health
-from koubei.owner import when_gone
+from koubei.stopping import when_gone
 
 
 def source_settings(source: Source) -> dict[str, Any]:

@@ -35,11 +35,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from koubei.log import get_logger
-from koubei.owner import when_gone
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
 from koubei.pipeline.clean import clean_record
 from koubei.pipeline.dedup import Signature, record_text, signature
 from koubei.pipeline.sentiment import SentimentModel, load_model
+from koubei.stopping import when_gone
 
 log = get_logger(__name__)
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from koubei.flows.dask_process import check_scheduler
 
         check_scheduler(args.dask)
-    from koubei.pipeline.sentiment.parallel import sigterm_unwinds
+    from koubei.stopping import sigterm_unwinds
 
     # A SIGTERM (a plain `kill`, `timeout`, a service manager) ends the run as Ctrl-C does, so
     # that what Prefect started for it stops too: the process died at once and left the

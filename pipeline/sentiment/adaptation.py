@@ -276,7 +276,8 @@ def _features(
     (``parallel.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
-    from koubei.pipeline.sentiment.parallel import forked_calls, sigterm_unwinds, stretches_for
+    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.stopping import sigterm_unwinds
 
     stretches = stretches_for(texts, processes)
     _heap_for_the_pass()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from koubei.pipeline.sentiment.model import SentimentModel, load_model
+from koubei.stopping import exit_on_sigterm
 
 CHUNK = 500
 #: Fewer texts than this are scored or read in one process whatever the count of processes
@@ -49,29 +50,9 @@ def _quiet_worker() -> None:
     # Ctrl-C reaches the whole process group: the command stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A SIGTERM ends a worker as it did before the fork (the command's own process unwinds)
-    if signal.getsignal(signal.SIGTERM) is _exit_on_sigterm:
+    if signal.getsignal(signal.SIGTERM) is exit_on_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # held by the fork (forked_calls)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # the status a shell gives a process SIGTERM ended
-
-
-@contextmanager
-def sigterm_unwinds() -> Iterator[None]:
-    """Within this block a SIGTERM to this process raises ``SystemExit`` (status 143), so that
-    ``with`` blocks clean up what they made, as on Ctrl-C (the folder of a forked pass's ids,
-    which a SIGTERM left behind); the handler before is restored after. Outside the main
-    thread, where no handler can be set, nothing changes. The forked workers do not run it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
 def _init_worker(path: str | None) -> None:
@@ -148,8 +129,9 @@ def forked_calls(
         yield lambda: (function(*shared, part) for part in parts)
         return
     _forked_call = (function, shared, parts)
-    # Ctrl-C or a SIGTERM (``sigterm_unwinds``) waits while the pool starts its workers: raised
-    # half-way through, it left a worker that the interpreter's exit then waited on for ever.
+    # Ctrl-C or a SIGTERM (``koubei.stopping.sigterm_unwinds``) waits while the pool starts its
+    # workers: raised half-way through, it left a worker that the interpreter's exit then waited
+    # on for ever.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
         pool = _fork_pool(len(parts), initializer=_quiet_worker)

@@ -1,22 +1,47 @@
-"""Child processes that end when the process that started them ends, however it ended.
+"""How koubei's processes stop: a SIGTERM unwinds as Ctrl-C does, and children end with the
+process that started them, however it ended.
 
 A child waiting on work its parent was to send (an enrichment helper on its task queue) or
 working on its own (a source's crawl in ``koubei.crawlers.run_one``) never learnt that the
 parent was gone: a ``koubei process`` or ``koubei crawl`` killed with SIGKILL (the OOM killer,
 ``kill -9``, a service manager's last resort) or a plain SIGTERM left its children running,
 helpers waiting for ever, a crawl finishing beside the next run of the same source once the
-kernel had released the killed run's lock.
+kernel had released the killed run's lock. And a SIGTERM (a plain ``kill``, ``timeout``, a
+service manager) ended a process at once, where Ctrl-C unwinds its ``with`` blocks: what they
+made (a temporary Prefect server, a folder of a forked pass's ids) was left behind.
 """
 
 from __future__ import annotations
 
 import os
 import select
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["when_gone"]
+__all__ = ["exit_on_sigterm", "sigterm_unwinds", "when_gone"]
+
+
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    """The handler :func:`sigterm_unwinds` sets."""
+    raise SystemExit(128 + signum)  # the status a shell gives a process SIGTERM ended
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """Within this block a SIGTERM to this process raises ``SystemExit`` (status 143), so that
+    ``with`` blocks clean up what they made, as on Ctrl-C; the handler before is restored
+    after. Outside the main thread, where no handler can be set, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
 def when_gone(owner: int, action: Callable[[], object]) -> None:
