@@ -17,21 +17,17 @@ from tests.crawlers.fixture_site import PAGES, Reply
 from tests.crawlers.spiders.test_shop_json import PATH
 
 
-def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, tmp_path: Path
-) -> None:
-    """Scrapy answers SIGTERM/SIGINT by closing the spider (reason ``shutdown``) and dropping
-    the queued pages. What was fetched lands, but the state used to be saved as after a full
-    crawl: the next run stopped at page 0 (all known) and never read pages 1 and 2."""
-    release = {"slow": True}
+def _six_page_shop(fixture_site: Any, slow: dict[str, bool]) -> tuple[Any, Source]:
+    """A shop of six pages of reviews whose pages after the first take 2 s while
+    ``slow["slow"]``: one in flight when the signal comes, the others waiting in the queue."""
 
     def route(q: dict[str, str]) -> Reply:
         page = int(q["page"])
         data = json.loads((PAGES / "jd_p0.json").read_text(encoding="utf-8"))
         data["maxPage"] = 6
         if page > 0:
-            if release["slow"]:
-                time.sleep(2)  # in flight when the signal comes; pages 2-5 wait in the queue
+            if slow["slow"]:
+                time.sleep(2)
             data["comments"] = [
                 {**data["comments"][0], "id": 17000000000 + page, "creationTime": "2026-11-01"}
             ]
@@ -45,6 +41,26 @@ def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
         product_ids=["1001"],
         concurrency_per_domain=1,
     )
+    return site, source
+
+
+def _paging(site: Any, crawl: subprocess.Popen[Any]) -> float:
+    """Wait until ``crawl`` asks ``site`` for a page after the first; a deadline a minute on."""
+    deadline = time.monotonic() + 60
+    while not [q for q in site.hits(PATH) if q["page"] != "0"]:
+        assert crawl.poll() is None and time.monotonic() < deadline, "crawl never paged"
+        time.sleep(0.05)
+    return deadline
+
+
+def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, tmp_path: Path
+) -> None:
+    """Scrapy answers SIGTERM/SIGINT by closing the spider (reason ``shutdown``) and dropping
+    the queued pages. What was fetched lands, but the state used to be saved as after a full
+    crawl: the next run stopped at page 0 (all known) and never read pages 1 and 2."""
+    release = {"slow": True}
+    site, source = _six_page_shop(fixture_site, release)
     job = tmp_path / "job.json"
     job.write_text(
         json.dumps(
@@ -65,10 +81,7 @@ def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
         env={**os.environ, "KOUBEI_HOME": koubei_home},
     )
     try:
-        deadline = time.monotonic() + 60
-        while not [q for q in site.hits(PATH) if q["page"] != "0"]:
-            assert proc.poll() is None and time.monotonic() < deadline, "crawl never paged"
-            time.sleep(0.05)
+        _paging(site, proc)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
@@ -114,26 +127,7 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
     still at work: the crawl went on alone, crawled every page and saved its state, beside the
     next run of the same source (the killed run's lock released by the kernel). Now it stops
     as it does on a SIGTERM: the queued pages are not fetched and the state is kept."""
-
-    def route(q: dict[str, str]) -> Reply:
-        page = int(q["page"])
-        data = json.loads((PAGES / "jd_p0.json").read_text(encoding="utf-8"))
-        data["maxPage"] = 6
-        if page > 0:
-            time.sleep(2)  # in flight when the runner is killed; the others wait in the queue
-            data["comments"] = [
-                {**data["comments"][0], "id": 17000000000 + page, "creationTime": "2026-11-01"}
-            ]
-        return Reply(json.dumps(data, ensure_ascii=False))
-
-    site = fixture_site({PATH: route})
-    source = Source(
-        name="shop",
-        platform="shop_json",
-        base_url=site.url,
-        product_ids=["1001"],
-        concurrency_per_domain=1,
-    )
+    site, source = _six_page_shop(fixture_site, {"slow": True})
     job = {
         "source": source.model_dump(mode="json"),
         "brands": brands.model_dump(mode="json"),
@@ -144,10 +138,7 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
         env={**os.environ, "KOUBEI_HOME": koubei_home},
     )
     try:
-        deadline = time.monotonic() + 60
-        while not [q for q in site.hits(PATH) if q["page"] != "0"]:
-            assert runner.poll() is None and time.monotonic() < deadline, "crawl never paged"
-            time.sleep(0.05)
+        deadline = _paging(site, runner)
         [crawl] = _children(runner.pid)
         runner.kill()
         runner.wait()
