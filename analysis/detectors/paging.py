@@ -38,7 +38,7 @@ import bisect
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from koubei.analysis.detectors.base import Detection, Severity
 from koubei.config import AlertsConfig, parse_duration
@@ -126,9 +126,14 @@ USUAL_RUNS = timedelta(days=1)
 
 
 def unseen_runs(unseen: Sequence[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
-    """``[start, end)`` of each run of consecutive ``unseen`` bin starts (in order)."""
+    """``[start, end)`` of each run of consecutive ``unseen`` bin starts (in order), in UTC.
+
+    (Stepped in UTC, as the bins are, :meth:`CountSeries.from_values`: in a zone's wall clock a
+    run across a DST change was cut in two at the spring one, each half perhaps no longer than
+    the usual runs, and at the autumn one gave runs out of order for :func:`outages`' bisect.)
+    """
     runs: list[tuple[datetime, datetime]] = []
-    for start in unseen:
+    for start in (s.astimezone(UTC) for s in unseen):
         if runs and runs[-1][1] == start:
             runs[-1] = (runs[-1][0], start + step)
         else:

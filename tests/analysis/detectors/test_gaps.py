@@ -201,3 +201,23 @@ def test_pages_stay_causal_with_holes_in_the_data() -> None:
             before = [(d.timestamp, d.severity, d.reason) for d in detect_all(detectors, head)]
             assert before == [p for p in pages if p[0] < full.start[cut]]
     assert checked >= 2  # the crisis, and what the generated series page
+
+
+def test_an_outage_across_a_dst_change_is_one_run() -> None:
+    """A run of unseen bins across a spring DST change (Berlin: 01:55 CET, then 03:00 CEST) is
+    one run of 4 h, longer than the 3 h the day before had: an outage, one incident. In the
+    zone's wall clock it was two runs of 2 h, neither longer than the usual, and the crisis
+    paged twice."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    day = CountSeries.from_values(datetime(2026, 3, 28, 12, tzinfo=berlin), [0] * 24 * 12, 300)
+    t0 = datetime(2026, 3, 28, 20, tzinfo=berlin)
+    usual = [b for b in day.start if t0 - timedelta(hours=7) <= b < t0 - timedelta(hours=4)]
+    lost = datetime(2026, 3, 29, 0, tzinfo=berlin), datetime(2026, 3, 29, 5, tzinfo=berlin)
+    outage = [b for b in day.start if lost[0] <= b < lost[1]]
+    assert len(outage) == 4 * 12  # bins stepped in UTC: 4 h, 02:00-02:55 never exists
+    back = datetime(2026, 3, 29, 6, tzinfo=berlin)  # firing again 1 h after the data is back
+    episodes = [_det(t0, "warning", bins=1), _det(back, "warning")]
+    assert len(PagingPolicy().pages(episodes, 300, unseen=usual + outage)) == 1
