@@ -57,7 +57,11 @@ def when_gone(owner: int, action: Callable[[], object]) -> None:
 
     def wait() -> None:
         if handle is not None:
-            select.select([handle], [], [])  # readable once the owner has exited
+            # readable once the owner has exited (poll, not select: select refuses a descriptor
+            # from 1024 on, in a process holding many, and the thread died without acting)
+            watch = select.poll()
+            watch.register(handle, select.POLLIN)
+            watch.poll()
         else:
             while _alive(owner):
                 time.sleep(1)
