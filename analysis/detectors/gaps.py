@@ -27,14 +27,15 @@ def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> n
     latest/classic/elb-cloudwatch-metrics.html) never writes 0, and its gaps fall where the
     counts are low. So a run of missing bins is read as zeros when every value of the file is a
     whole count, none is 0, and the counts are low around it: both rows beside it hold at most
-    :data:`ZERO_NEIGHBOUR` (the run lies inside a low stretch), or one does and the file is
-    seen that low for at least as long elsewhere (its longest stretch of such rows,
-    :func:`_longest_low_spell`). A series whose rows hold a few mentions for hours leaves hours
-    out; 8 hours missing after one row of 3 in a busy series, busy again after, is an outage of
-    the export, not 8 hours of nothing. Otherwise (the file writes its zeros, or the rows around
-    are busy: a speed, or an outage in a busy count) it is a gap in the export, and each bin
-    carries the value before: neither a fall nor a rise, as before. (The baselines do not learn
-    from a carried outage, :func:`outage_bins`; bins read as 0 are data to them.)
+    :data:`ZERO_NEIGHBOUR` (the run lies inside a low stretch), or one does and the file was
+    seen that low for at least as long before (its longest stretch of such rows up to the row
+    ending the run, :func:`_longest_low_spell`: rows to come do not change it). A series whose
+    rows hold a few mentions for hours leaves hours out; 8 hours missing after one row of 3 in
+    a busy series, busy again after, is an outage of the export, not 8 hours of nothing.
+    Otherwise (the file writes its zeros, or the rows around are busy: a speed, or an outage in
+    a busy count) it is a gap in the export, and each bin carries the value before: neither a
+    fall nor a rise, as before. (The baselines do not learn from a carried outage,
+    :func:`outage_bins`; bins read as 0 are data to them.)
     """
     zero = np.zeros(len(seen), dtype=bool)
     if any(v != int(v) for v in values) or min(values) == 0:
@@ -45,23 +46,27 @@ def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> n
     for row, (before, after) in enumerate(itertools.pairwise(at)):
         if after == before + 1 or not (low[row] or low[row + 1]):
             continue
-        if (low[row] and low[row + 1]) or after - before - 1 <= longest:
+        # the spells seen by the row that ends the run (causal: rows after it once made a run
+        # carried while the file was read so far into zeros, and changed pages before them)
+        if (low[row] and low[row + 1]) or after - before - 1 <= longest[row + 1]:
             zero[before + 1 : after] = True
     return zero
 
 
-def _longest_low_spell(at: np.ndarray, low: np.ndarray) -> int:
-    """How many bins the longest run of consecutive rows (in bins ``at``) of at most
-    :data:`ZERO_NEIGHBOUR` mentions spans, first row to last (the bins left out between its
-    rows are part of it: the time the file is seen low)."""
+def _longest_low_spell(at: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """For each row, how many bins the longest run of consecutive rows (in bins ``at``) of at
+    most :data:`ZERO_NEIGHBOUR` mentions spans, first row to last, among the rows up to it (the
+    bins left out between its rows are part of it: the time the file is seen low so far)."""
+    out = np.zeros(len(low), dtype=int)
     longest, first = 0, -1
     for row, is_low in enumerate(low):
         if not is_low:
             first = -1
-            continue
-        first = row if first < 0 else first
-        longest = max(longest, int(at[row] - at[first]) + 1)
-    return longest
+        else:
+            first = row if first < 0 else first
+            longest = max(longest, int(at[row] - at[first]) + 1)
+        out[row] = longest
+    return out
 
 
 def outage_bins(unseen: np.ndarray, per_day: int) -> np.ndarray:

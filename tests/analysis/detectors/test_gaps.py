@@ -221,3 +221,19 @@ def test_an_outage_across_a_dst_change_is_one_run() -> None:
     back = datetime(2026, 3, 29, 6, tzinfo=berlin)  # firing again 1 h after the data is back
     episodes = [_det(t0, "warning", bins=1), _det(back, "warning")]
     assert len(PagingPolicy().pages(episodes, 300, unseen=usual + outage)) == 1
+
+
+def test_rows_to_come_do_not_change_how_a_run_without_rows_is_read(tmp_path: Path) -> None:
+    """Whether a run beside one low row is zeros or an outage is decided by the rows up to its
+    end: the low spell of an hour 16 h later turned the run (carried, an outage, while the file
+    was read so far) into zeros, and changed the series, and so the pages, before that hour."""
+    counts = [40] * 400
+    counts[100] = 2  # one low row, then no row for 6 bins, busy after
+    keep = np.ones(400, dtype=bool)
+    keep[101:107] = False
+    so_far = read_csv(_write(tmp_path / "so_far.csv", counts[:300], keep[:300])).series
+    counts[300:312] = [2] * 12  # later: rows of 2 for an hour
+    full = read_csv(_write(tmp_path / "full.csv", counts, keep)).series
+    assert so_far.total[100:108] == [2] * 7 + [40]  # carried: an outage, not 30 min of nothing
+    assert full.total[:300] == so_far.total
+    assert full.unseen == so_far.unseen
