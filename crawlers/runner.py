@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -139,7 +140,33 @@ def crawl_sources(
         futures = [
             pool.submit(_crawl_one, s, brands, run_id, settings or {}, timeout) for s in sources
         ]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except SystemExit:  # a SIGTERM of this process: its crawls stop as on theirs
+            with _running_lock:
+                running = list(_running)
+            for proc in running:
+                proc.terminate()
+            raise
+
+
+#: The crawl subprocesses running, for a SIGTERM of this process to stop them.
+_running: set[subprocess.Popen[bytes]] = set()
+_running_lock = threading.Lock()
+#: Seconds a crawl asked to stop has to land what it fetched before it is killed.
+STOP_GRACE = 30.0
+
+
+def _stopped(proc: subprocess.Popen[bytes], signal_it: bool) -> None:
+    """Wait for a crawl to stop, as on a SIGTERM (sent unless ``signal_it`` is false); kill it
+    after ``STOP_GRACE`` seconds."""
+    if signal_it:
+        proc.terminate()
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _crawl_one(
@@ -169,19 +196,36 @@ def _crawl_one(
         started_at = datetime.now(UTC).isoformat()
         error = ""
         with open(log_file, "w", encoding="utf-8") as log_handle:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "koubei.crawlers.run_one", str(job)],
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+            with _running_lock:
+                _running.add(proc)
+            # (not subprocess.run: on any exception in its wait, a Ctrl-C or a SIGTERM of this
+            # process turned into SystemExit, it kills the crawl outright, and what it had
+            # fetched was lost; here the crawl stops as on a SIGTERM, what it fetched lands)
             try:
-                proc = subprocess.run(
-                    [sys.executable, "-m", "koubei.crawlers.run_one", str(job)],
-                    stdout=log_handle,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    timeout=timeout,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    error = f"crawler exited with {proc.returncode}; see {log_file}"
+                returncode = proc.wait(timeout=timeout)
+                if returncode != 0:
+                    error = f"crawler exited with {returncode}; see {log_file}"
             except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
                 error = f"crawler killed after {timeout:.0f}s; see {log_file}"
+            except KeyboardInterrupt:
+                # Ctrl-C reached the crawl too (a terminal signals the whole process group),
+                # and it is stopping; a second signal would make Scrapy stop uncleanly
+                _stopped(proc, signal_it=False)
+                raise
+            except BaseException:
+                _stopped(proc, signal_it=True)
+                raise
+            finally:
+                with _running_lock:
+                    _running.discard(proc)
         result = job.with_name(job.name + ".result")
         if not error and result.exists():
             report = CrawlReport.from_health(json.loads(result.read_text(encoding="utf-8")))

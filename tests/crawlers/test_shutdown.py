@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from koubei.config import BrandsConfig, Source
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
@@ -104,6 +106,8 @@ def test_a_crawl_stopped_by_sigterm_keeps_the_previous_state(
 
 RUNNER = """
 import json, sys
+import pytest
+
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 
@@ -156,3 +160,60 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
     assert not (home / "crawl-state" / "shop.json").exists()
     health = json.loads((home / "health" / "shop.json").read_text(encoding="utf-8"))
     assert health["state_kept"] is True
+
+
+UNWINDING_RUNNER = """
+import json, sys
+import pytest
+
+from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
+from koubei.stopping import sigterm_unwinds
+
+job = json.loads(sys.argv[1])
+with sigterm_unwinds():  # as `koubei run` does
+    crawl_sources([Source.model_validate(s) for s in job["sources"]],
+                  BrandsConfig.model_validate(job["brands"]), run_id="r1",
+                  settings=job["settings"])
+"""
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_sigterm_to_a_run_stops_its_crawls_as_theirs_does(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, count: int
+) -> None:
+    """A SIGTERM to ``koubei run`` (``sigterm_unwinds``) while it crawls: each crawl stops as
+    on its own SIGTERM (what was fetched lands, the state is kept). ``subprocess.run`` killed a
+    crawl outright (one source), leaving its ``.part`` file and no report, or the run waited
+    for every crawl to finish (several)."""
+    site, source = _six_page_shop(fixture_site, {"slow": True})
+    sources = [source.model_copy(update={"name": f"shop{i}"}) for i in range(count)]
+    job = {
+        "sources": [s.model_dump(mode="json") for s in sources],
+        "brands": brands.model_dump(mode="json"),
+        "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
+    }
+    runner = subprocess.Popen(
+        [sys.executable, "-c", UNWINDING_RUNNER, json.dumps(job)],
+        env={**os.environ, "KOUBEI_HOME": koubei_home},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len([q for q in site.hits(PATH) if q["page"] != "0"]) < count:
+            assert runner.poll() is None and time.monotonic() < deadline, "crawl never paged"
+            time.sleep(0.05)
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=60) == 143
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    # each crawl's page in flight at the signal (or one more sent as it ended): not all five
+    paged = [q for q in site.hits(PATH) if q["page"] != "0"]
+    assert len(paged) <= 2 * count, f"the crawls went on: {len(paged)} pages after the first"
+    home = Path(koubei_home)
+    for s in sources:
+        health = json.loads((home / "health" / f"{s.name}.json").read_text(encoding="utf-8"))
+        assert health["state_kept"] is True
+        landing = home / "landing" / s.name
+        assert [p.name for p in landing.iterdir()] == ["r1.jsonl"]  # landed, no .part left
+        assert (landing / "r1.jsonl").read_text(encoding="utf-8").strip()
