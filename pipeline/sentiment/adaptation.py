@@ -357,9 +357,12 @@ def _renumbered_ids(
 def _sample(texts: Sequence[str]) -> list[int]:
     """The positions of the texts adapted on: all of them when there are at most ``MAX_TEXTS``
     and they hold few enough characters (``MAX_CHARACTERS``), else as many evenly spaced as
-    both caps allow (``MIN_TEXTS`` at the least)."""
+    both caps allow (``MIN_TEXTS`` at the least; texts of half ``MAX_CHARACTERS`` at the least,
+    however big the corpus)."""
     count = len(texts)
-    room = MAX_CHARACTERS - sum(map(len, texts)) // _HELD_TEXT_SHARE
+    # (half the budget at the least: a corpus of 20 million characters left room for no more
+    # than MIN_TEXTS texts, yet it alone is over the memory the budget keeps to, sampled or not)
+    room = max(MAX_CHARACTERS - sum(map(len, texts)) // _HELD_TEXT_SHARE, MAX_CHARACTERS // 2)
     size = min(count, MAX_TEXTS)
     while True:
         if size == count:

@@ -102,6 +102,9 @@ def test_a_corpus_of_long_texts_is_sampled_to_the_characters_it_may_hold() -> No
     assert positions == sorted(set(positions)) and positions[0] == 0
     steps = {b - a for a, b in pairwise(positions)}
     assert steps <= {7, 8} and positions[-1] >= 12_000 - 8  # evenly, through the end
+    # A corpus so big that a sixteenth of it leaves little room: half the budget is sampled.
+    big = ["好" * 200] * 100_000  # 20 million characters
+    assert len(adaptation._sample(big)) == adaptation.MAX_CHARACTERS // 2 // 200
     # Texts too long for even MIN_TEXTS of them: MIN_TEXTS, evenly spaced.
     assert len(adaptation._sample(["好" * 20_000] * 1_000)) == adaptation.MIN_TEXTS
 
