@@ -22,7 +22,6 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from koubei.analysis.detectors.causal import episodes
-from koubei.analysis.detectors.gaps import outage_bins
 from koubei.analysis.detectors.reasons import Reason, reason_dict
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
@@ -232,14 +231,16 @@ class Detector:
 
     def fire_series(self, series: CountSeries) -> Firing:
         """:meth:`fire` for one series, with filled (missing) bins never firing, and its
-        outages (runs of unseen bins longer than the series usually has) passed as ``outage``."""
+        outages (:attr:`CountSeries.outage_runs`: runs of unseen bins longer than the series
+        usually has) passed as ``outage``."""
         total = np.asarray(series.total, dtype=float)[None, :]
         negative = np.asarray(series.negative, dtype=float)[None, :]
         if not len(series):  # no bin (a span shorter than one): nothing fires, nothing to fit
             return Firing(np.zeros(total.shape, dtype=bool), total, total, total)
         filled = np.asarray(series.filled, dtype=bool)
-        unseen = filled & ~np.asarray(series.known_empty, dtype=bool)
-        outage = outage_bins(unseen, max(1, 86400 // series.interval_seconds))
+        outage = np.zeros(len(series), dtype=bool)
+        for first, end in series.outage_runs:
+            outage[first:end] = True
         firing = self.fire(
             total,
             negative,

@@ -142,8 +142,8 @@ def detect_all(
         merged[-1] = dataclasses.replace(lead, details=details)
         ends[-1] = max(ends[-1], end)
         backed[-1] = backed[-1] or alone
-    settled, unseen = series.settled_until, series.unseen
-    return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled, unseen)
+    settled, outages = series.settled_until, series.outages
+    return (policy or DEFAULT_POLICY).pages(merged, series.interval_seconds, settled, outages)
 
 
 def detect_many(

@@ -5,15 +5,15 @@ A detector says "this bin looks abnormal"; the policy decides whether a person i
 * **One page per incident.** An incident opens at the first firing bin of any detector and stays
   open until no detector has fired for ``quiet`` (default 6 h); firings while it is open are the
   same incident, however long it lasts. A bin still settling (see ``unsettled``) never counts as
-  quiet: data still arriving is not an all-clear. Nor does a hole in the data: a run of bins no
-  row reported (``unseen``; not the empty bins an export leaves out) longer than any the series
-  had in the day before the incident opened is an outage of the source, and the time it lasts
-  does not count towards ``quiet``. Shorter runs are how that series is sampled (a traffic
-  sensor reporting one bin in four) and count as quiet, as the reported bins do: a sparse
-  series' incidents still close, while a crisis whose export stops for 8 h pages once.
-  (Counting no unseen bin as quiet, tried first, merged the incidents of ``TravelTime_387``,
-  three quarters of whose 10-minute bins have no row: anomaly-series 35 → 33 / 77 caught;
-  this rule keeps 35.)
+  quiet: data still arriving is not an all-clear. Nor does an outage of the data
+  (:func:`.gaps.outage_runs`, the reading the seasonal baseline skips too): a run of bins no row
+  reported (``unseen``; not the empty bins an export leaves out) longer than any the series had
+  in the day before the run began; the time it lasts does not count towards ``quiet``. Shorter
+  runs are how that series is sampled (a traffic sensor reporting one bin in four) and count as
+  quiet, as the reported bins do: a sparse series' incidents still close, while a crisis whose
+  export stops for 8 h pages once. (Counting no unseen bin as quiet, tried first, merged the
+  incidents of ``TravelTime_387``, three quarters of whose 10-minute bins have no row:
+  anomaly-series 35 → 33 / 77 caught; this rule keeps them.)
   There is no cap: like a blocked source (``hold_open``), an outage holds the incident open
   however long it lasts.
 * **Escalation only when the evidence grows.** Inside an open incident a second alert is sent
@@ -57,23 +57,22 @@ class PagingPolicy:
         detections: Iterable[Detection],
         interval_seconds: int,
         settled_until: datetime | None = None,
-        unseen: Sequence[datetime] = (),
+        outages: Sequence[tuple[datetime, datetime]] = (),
     ) -> list[Detection]:
         """The alerts to send, in time order, from detector episodes (any order).
 
         ``settled_until`` is the start of the first bin whose data may still be arriving; quiet
-        time after it does not close an incident (``None``: every bin is settled). ``unseen``
-        are the starts of the bins no source reported (:attr:`CountSeries.unseen`, in order):
-        the runs of them that are outages (:func:`outages`) are not quiet time either.
+        time after it does not close an incident (``None``: every bin is settled). ``outages``
+        are the ``[start, end)`` of the outages of the data (:attr:`CountSeries.outages`, the
+        one rule of :func:`.gaps.outage_runs`): quiet time does not count them either.
         """
         step = timedelta(seconds=interval_seconds)
         quiet = timedelta(seconds=self.quiet_seconds)
-        holes = unseen_runs(unseen, step)
+        runs = sorted((start.astimezone(UTC), end.astimezone(UTC)) for start, end in outages)
         out: list[Detection] = []
         head: Detection | None = None  # the page of the open incident
         last_fired: datetime | None = None
         escalated = False
-        outage_after = timedelta(0)  # runs of unseen bins longer than this are outages
         for det in sorted(detections, key=lambda d: d.timestamp):
             end = last_firing(det, step) + step
             still_open = head is not None and last_fired is not None
@@ -81,8 +80,8 @@ class PagingPolicy:
                 silent_until = det.timestamp
                 if settled_until is not None:
                     silent_until = min(silent_until, settled_until)
-                unseen_time = outages(holes, outage_after, last_fired, silent_until)
-                still_open = silent_until - last_fired - unseen_time < quiet
+                lost = outage_time(runs, last_fired, silent_until)
+                still_open = silent_until - last_fired - lost < quiet
             if still_open and head is not None and last_fired is not None:
                 last_fired = max(last_fired, end)
                 # the incident's last firing bin, for the store: a later burst that pages
@@ -116,53 +115,20 @@ class PagingPolicy:
             head = dataclasses.replace(det, severity=severity, details=details)
             out.append(head)
             last_fired, escalated = end, False
-            outage_after = usual_run(holes, det.timestamp)
         return out
 
 
-#: how far before an incident's onset the series' usual runs of unseen bins are looked for: a
-#: day, so that a sensor that stops reporting every night has its nights as usual runs
-USUAL_RUNS = timedelta(days=1)
-
-
-def unseen_runs(unseen: Sequence[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
-    """``[start, end)`` of each run of consecutive ``unseen`` bin starts (in order), in UTC.
-
-    (Stepped in UTC, as the bins are, :meth:`CountSeries.from_values`: in a zone's wall clock a
-    run across a DST change was cut in two at the spring one, each half perhaps no longer than
-    the usual runs, and at the autumn one gave runs out of order for :func:`outages`' bisect.)
-    """
-    runs: list[tuple[datetime, datetime]] = []
-    for start in (s.astimezone(UTC) for s in unseen):
-        if runs and runs[-1][1] == start:
-            runs[-1] = (runs[-1][0], start + step)
-        else:
-            runs.append((start, start + step))
-    return runs
-
-
-def usual_run(runs: Sequence[tuple[datetime, datetime]], onset: datetime) -> timedelta:
-    """The longest of ``runs`` that ended in the :data:`USUAL_RUNS` before ``onset``: how long
-    the series goes unreported as it is sampled (0 for one that reports every bin)."""
-    at = bisect.bisect_right(runs, (onset,))
-    longest = timedelta(0)
-    while at > 0 and runs[at - 1][1] > onset - USUAL_RUNS:
-        at -= 1
-        longest = max(longest, runs[at][1] - runs[at][0])
-    return longest
-
-
-def outages(
-    runs: Sequence[tuple[datetime, datetime]], usual: timedelta, since: datetime, until: datetime
+def outage_time(
+    runs: Sequence[tuple[datetime, datetime]], since: datetime, until: datetime
 ) -> timedelta:
-    """How much of ``[since, until)`` lies in ``runs`` longer than ``usual``: an outage of the
-    source (every such run ends before ``until``, a reported bin, so this is causal)."""
+    """How much of ``[since, until)`` lies in the outages ``runs`` (``[start, end)`` in UTC, in
+    order). Causal when ``until`` is a reported bin: a run before it has ended, so whether it is
+    an outage is known (:func:`.gaps.outage_runs`)."""
     lost = timedelta(0)
     at = max(0, bisect.bisect_right(runs, (since,)) - 1)
     while at < len(runs) and runs[at][0] < until:
         start, end = runs[at]
-        if end - start > usual:
-            lost += max(timedelta(0), min(end, until) - max(start, since))
+        lost += max(timedelta(0), min(end, until) - max(start, since))
         at += 1
     return lost
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR, left_out_zeros
+from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR, left_out_zeros, outage_runs
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import csv_delimiter, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
@@ -46,7 +46,8 @@ class CountSeries:
     filled by carrying the last value forward); detectors never fire on a filled bin.
     ``known_empty[i]`` marks a filled bin read as 0 instead (an export that leaves its empty
     bins out, :func:`.gaps.left_out_zeros`): quiet time, where the other filled bins are data
-    nobody saw (``unseen``; the paging policy does not count an outage of them as quiet).
+    nobody saw (``unseen``; an outage of them, :attr:`outages`, is not quiet to the paging
+    policy nor data to the seasonal baseline).
     """
 
     start: list[datetime]
@@ -85,6 +86,21 @@ class CountSeries:
         """Starts of the filled bins not known to be empty: data nobody saw (not quiet time)."""
         gone = zip(self.start, self.filled, self.known_empty, strict=True)
         return [start for start, filled, empty in gone if filled and not empty]
+
+    @property
+    def outage_runs(self) -> list[tuple[int, int]]:
+        """``[start, end)`` bin indices of the outages of the data (:func:`.gaps.outage_runs`:
+        runs of unseen bins longer than any the series had in the day before each began)."""
+        unseen = np.array(self.filled, dtype=bool) & ~np.array(self.known_empty, dtype=bool)
+        return outage_runs(unseen, max(1, 86400 // self.interval_seconds))
+
+    @property
+    def outages(self) -> list[tuple[datetime, datetime]]:
+        """:attr:`outage_runs` as ``[start, end)`` times in UTC (the bins step in UTC: a run
+        across a DST change is as long as it lasted), for the paging policy."""
+        step = timedelta(seconds=self.interval_seconds)
+        utc = [(self.start[a].astimezone(UTC), b - a) for a, b in self.outage_runs]
+        return [(start, start + step * bins) for start, bins in utc]
 
     @property
     def volume_only(self) -> bool:

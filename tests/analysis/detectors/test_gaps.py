@@ -3,7 +3,8 @@ all-clear that closes an incident, and a long outage of a busy series is not rea
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -53,20 +54,49 @@ def test_a_crisis_across_a_hole_in_the_export_pages_once(tmp_path: Path) -> None
     assert inside[0].details["last_at"] > data.series.start[HOLE.stop].isoformat()
 
 
+def _outages(series: CountSeries, unseen: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """The outages of ``series`` (:attr:`CountSeries.outages`) were ``unseen`` bins not reported."""
+    gone = set(unseen)
+    filled = [start in gone for start in series.start]
+    return dataclasses.replace(series, filled=filled).outages
+
+
 def test_a_hole_the_series_usually_has_is_quiet_time() -> None:
     """A sensor reporting one bin in four (runs of 3 unseen bins all day) is sampled so: its
     incidents 10 h apart are two, where counting only reported bins as quiet (2.5 h of them)
     merged them. In a series that reports every bin, an 8 h run is an outage: one incident."""
     t0 = START + timedelta(days=2)
     episodes = [_det(t0, "warning", bins=1), _det(t0 + timedelta(hours=10), "warning")]
-    bins = [START + timedelta(minutes=5 * i) for i in range(4 * PER_DAY)]
+    day = CountSeries.from_values(START, [0] * 4 * PER_DAY)
+    bins = day.start
     sampled = [b for i, b in enumerate(bins) if i % 4 and b not in (t0, episodes[1].timestamp)]
-    assert len(PagingPolicy().pages(episodes, 300, unseen=sampled)) == 2
+    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, sampled))) == 2
     outage = [b for b in bins if t0 + timedelta(hours=1) <= b < t0 + timedelta(hours=9)]
-    assert len(PagingPolicy().pages(episodes, 300, unseen=outage)) == 1
-    # the same outage, but the day before the incident had one as long: how it is sampled
+    assert _outages(day, outage) == [(t0 + timedelta(hours=1), t0 + timedelta(hours=9))]
+    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, outage))) == 1
+    # the same outage, but the day before it had one as long: how the series is sampled
     nightly = [b - timedelta(hours=20) for b in outage] + outage
-    assert len(PagingPolicy().pages(episodes, 300, unseen=nightly)) == 2
+    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, nightly))) == 2
+
+
+def test_an_outage_is_read_against_the_day_before_it_not_before_the_incident() -> None:
+    """The paging policy reads an outage as the baseline does (one rule, .gaps.outage_runs):
+    a crisis firing for 20 h opens 2 h after the series' export stopped for 10 h; 23 h after the
+    onset the export stops for 8 h, then the crisis fires again. The day before the 8 h had every
+    bin reported, so they are an outage, not quiet time: one incident. Read against the day
+    before the onset (the 10 h run, paging's own rule before), they were quiet: two pages."""
+    t0 = START + timedelta(days=2)
+    day = CountSeries.from_values(START, [0] * 4 * PER_DAY)
+    before = [b for b in day.start if t0 - timedelta(hours=12) <= b < t0 - timedelta(hours=2)]
+    lost = t0 + timedelta(hours=23), t0 + timedelta(hours=31)
+    during = [b for b in day.start if lost[0] <= b < lost[1]]
+    outages = _outages(day, before + during)
+    assert outages[-1] == lost
+    episodes = [_det(t0, "warning", bins=20 * 12), _det(lost[1] + timedelta(hours=1), "warning")]
+    assert len(PagingPolicy().pages(episodes, 300, outages=outages)) == 1
+    # the same 8 h with a run as long in the day before them: how the series is sampled
+    usual = [b - timedelta(hours=12) for b in during]
+    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, usual + during))) == 2
 
 
 def test_an_outage_beside_one_low_row_of_a_busy_series_is_not_read_as_zeros(
@@ -208,7 +238,6 @@ def test_an_outage_across_a_dst_change_is_one_run() -> None:
     one run of 4 h, longer than the 3 h the day before had: an outage, one incident. In the
     zone's wall clock it was two runs of 2 h, neither longer than the usual, and the crisis
     paged twice."""
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     berlin = ZoneInfo("Europe/Berlin")
@@ -220,7 +249,9 @@ def test_an_outage_across_a_dst_change_is_one_run() -> None:
     assert len(outage) == 4 * 12  # bins stepped in UTC: 4 h, 02:00-02:55 never exists
     back = datetime(2026, 3, 29, 6, tzinfo=berlin)  # firing again 1 h after the data is back
     episodes = [_det(t0, "warning", bins=1), _det(back, "warning")]
-    assert len(PagingPolicy().pages(episodes, 300, unseen=usual + outage)) == 1
+    [*_, lost_run] = _outages(day, usual + outage)
+    assert lost_run == (lost[0].astimezone(UTC), lost[1].astimezone(UTC))  # one run of 4 h
+    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, usual + outage))) == 1
 
 
 def test_rows_to_come_do_not_change_how_a_run_without_rows_is_read(tmp_path: Path) -> None:
