@@ -112,9 +112,25 @@ from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 
 job = json.loads(sys.argv[1])
-crawl_sources([Source.model_validate(job["source"])], BrandsConfig.model_validate(job["brands"]),
-              run_id="r1", settings=job["settings"])
+crawl_sources([Source.model_validate(s) for s in job["sources"]],
+              BrandsConfig.model_validate(job["brands"]), run_id="r1", settings=job["settings"])
 """
+
+
+def _runner(
+    script: str, sources: list[Source], brands: BrandsConfig, koubei_home: str
+) -> subprocess.Popen[bytes]:
+    """``script`` crawling ``sources`` (each page after the first one at a time) in a process
+    of its own."""
+    job = {
+        "sources": [s.model_dump(mode="json") for s in sources],
+        "brands": brands.model_dump(mode="json"),
+        "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps(job)],
+        env={**os.environ, "KOUBEI_HOME": koubei_home},
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -132,15 +148,7 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
     next run of the same source (the killed run's lock released by the kernel). Now it stops
     as it does on a SIGTERM: the queued pages are not fetched and the state is kept."""
     site, source = _six_page_shop(fixture_site, {"slow": True})
-    job = {
-        "source": source.model_dump(mode="json"),
-        "brands": brands.model_dump(mode="json"),
-        "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
-    }
-    runner = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, json.dumps(job)],
-        env={**os.environ, "KOUBEI_HOME": koubei_home},
-    )
+    runner = _runner(RUNNER, [source], brands, koubei_home)
     try:
         deadline = _paging(site, runner)
         [crawl] = _children(runner.pid)
@@ -188,15 +196,7 @@ def test_a_sigterm_to_a_run_stops_its_crawls_as_theirs_does(
     for every crawl to finish (several)."""
     site, source = _six_page_shop(fixture_site, {"slow": True})
     sources = [source.model_copy(update={"name": f"shop{i}"}) for i in range(count)]
-    job = {
-        "sources": [s.model_dump(mode="json") for s in sources],
-        "brands": brands.model_dump(mode="json"),
-        "settings": {**FAST, "CONCURRENT_REQUESTS": 1},
-    }
-    runner = subprocess.Popen(
-        [sys.executable, "-c", UNWINDING_RUNNER, json.dumps(job)],
-        env={**os.environ, "KOUBEI_HOME": koubei_home},
-    )
+    runner = _runner(UNWINDING_RUNNER, sources, brands, koubei_home)
     try:
         deadline = time.monotonic() + 60
         while len([q for q in site.hits(PATH) if q["page"] != "0"]) < count:
