@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from koubei.analysis.detectors.causal import episodes
+from koubei.analysis.detectors.gaps import outage_bins
 from koubei.analysis.detectors.reasons import Reason, reason_dict
 from koubei.analysis.detectors.series import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
@@ -238,9 +239,7 @@ class Detector:
         if not len(series):  # no bin (a span shorter than one): nothing fires, nothing to fit
             return Firing(np.zeros(total.shape, dtype=bool), total, total, total)
         filled = np.asarray(series.filled, dtype=bool)
-        outage = np.zeros(len(series), dtype=bool)
-        for first, end in series.outage_runs:
-            outage[first:end] = True
+        outage = outage_bins(series.outage_runs, len(series))
         firing = self.fire(
             total,
             negative,

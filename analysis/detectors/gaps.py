@@ -10,6 +10,7 @@ baseline (:func:`outage_bins`; :func:`~koubei.analysis.detectors.baseline.season
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -104,9 +105,9 @@ def outage_runs(unseen: np.ndarray, per_day: int) -> list[tuple[int, int]]:
     return out
 
 
-def outage_bins(unseen: np.ndarray, per_day: int) -> np.ndarray:
-    """Which ``unseen`` bins lie in an outage of the source (:func:`outage_runs`)."""
-    out = np.zeros(len(unseen), dtype=bool)
-    for start, end in outage_runs(unseen, per_day):
+def outage_bins(runs: Sequence[tuple[int, int]], count: int) -> np.ndarray:
+    """Which of ``count`` bins lie in the outages ``runs`` (:func:`outage_runs`)."""
+    out = np.zeros(count, dtype=bool)
+    for start, end in runs:
         out[start:end] = True
     return out

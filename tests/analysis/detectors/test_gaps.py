@@ -11,7 +11,7 @@ import numpy as np
 
 from koubei.analysis.detectors import CountSeries, default_detectors, detect_all, read_csv
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
-from koubei.analysis.detectors.gaps import outage_bins
+from koubei.analysis.detectors.gaps import outage_bins, outage_runs
 from koubei.analysis.detectors.negative_volume import NegativeVolume
 from koubei.analysis.detectors.paging import PagingPolicy
 from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile
@@ -165,7 +165,7 @@ def test_an_outage_is_a_run_of_unseen_bins_longer_than_the_day_before_had() -> N
     unseen[10:13] = True
     unseen[PER_DAY : 2 * PER_DAY] = np.arange(PER_DAY) % 3 > 0
     unseen[2 * PER_DAY + 24 : 2 * PER_DAY + 120] = True
-    outage = outage_bins(unseen, PER_DAY)
+    outage = outage_bins(outage_runs(unseen, PER_DAY), len(unseen))
     assert np.flatnonzero(outage).tolist() == [
         10,
         11,
