@@ -19,15 +19,16 @@ import numpy as np
 ZERO_NEIGHBOUR = 3
 
 
-def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> np.ndarray:
+def left_out_zeros(sums: np.ndarray, seen: np.ndarray, not_counts: np.ndarray) -> np.ndarray:
     """Which bins that no row reports are empty bins the export left out (0 mentions).
 
     An export that writes only non-empty bins (SQL ``GROUP BY`` a time bucket; CloudWatch,
     which reports a load balancer's ``RequestCount`` only while requests flow: "If there are
     no requests ... the metric is not reported", docs.aws.amazon.com/elasticloadbalancing/
     latest/classic/elb-cloudwatch-metrics.html) never writes 0, and its gaps fall where the
-    counts are low. So a run of missing bins is read as zeros when every value of the file is a
-    whole count, none is 0, and the counts are low around it: both rows beside it hold at most
+    counts are low. So a run of missing bins is read as zeros when every value of the file up
+    to the row ending the run is a whole count and none is 0 (``not_counts``: the bins holding
+    a row that is not), and the counts are low around it: both rows beside it hold at most
     :data:`ZERO_NEIGHBOUR` (the run lies inside a low stretch), or one does and the file was
     seen that low for at least as long before (its longest stretch of such rows up to the row
     ending the run, :func:`_longest_low_spell`: rows to come do not change it). A series whose
@@ -39,9 +40,13 @@ def left_out_zeros(values: list[float], sums: np.ndarray, seen: np.ndarray) -> n
     :func:`outage_bins`; bins read as 0 are data to them.)
     """
     zero = np.zeros(len(seen), dtype=bool)
-    if any(v != int(v) for v in values) or min(values) == 0:
-        return zero
+    # causal: the first 0 or fraction (bin ``spoilt``) says the export writes its zeros, or
+    # holds no counts, from the run it ends on; runs ended before it were read as zeros when
+    # they ended and stay so (the whole file's rows once turned them back into carried bins,
+    # changing pages sent while the file was read so far)
+    spoilt = int(np.argmax(not_counts)) if not_counts.any() else len(seen)
     at = np.flatnonzero(seen)
+    at = at[at < spoilt]
     low = sums[at] <= ZERO_NEIGHBOUR
     longest = _longest_low_spell(at, low)
     for row, (before, after) in enumerate(itertools.pairwise(at)):

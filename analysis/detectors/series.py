@@ -543,15 +543,17 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     labels = [""] * n_bins
     repeats = [(b[3], a[3]) for a, b in itertools.pairwise(rows) if a[0] == b[0]]
     last_line = np.zeros(n_bins, dtype=np.int64)  # line of the latest row in each bin
+    not_counts = np.zeros(n_bins, dtype=bool)  # a row of 0 or a fraction: see left_out_zeros
     for ts, text, value, lineno in rows:
         i = _bin_of((ts - t0).total_seconds(), interval, jitter)
         sums[i] += value
+        not_counts[i] |= value == 0 or value != int(value)
         if not seen[i]:
             labels[i] = text
         seen[i] = True
         last_line[i] = max(last_line[i], lineno)
     gap_after = int(last_line[int(np.argmin(seen)) - 1]) if not seen.all() else 0
-    zero = left_out_zeros([r[2] for r in rows], sums, seen)
+    zero = left_out_zeros(sums, seen, not_counts)
     for i in range(1, n_bins):  # a missing bin: 0 (left out by the export) or the value before
         if not seen[i]:
             sums[i] = 0.0 if zero[i] else sums[i - 1]

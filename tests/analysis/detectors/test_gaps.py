@@ -18,7 +18,7 @@ from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile
 from tests.analysis.detectors.test_paging import _det, _volume
 
 
-def _write(path: Path, counts: list[int], keep: np.ndarray) -> Path:
+def _write(path: Path, counts: list[int] | list[float], keep: np.ndarray) -> Path:
     """``counts`` from :data:`START` as 5-minute rows, the bins not in ``keep`` left out."""
     rows = [
         f"{START + timedelta(minutes=5 * i):%Y-%m-%d %H:%M},{v}"
@@ -268,3 +268,31 @@ def test_rows_to_come_do_not_change_how_a_run_without_rows_is_read(tmp_path: Pat
     assert so_far.total[100:108] == [2] * 7 + [40]  # carried: an outage, not 30 min of nothing
     assert full.total[:300] == so_far.total
     assert full.unseen == so_far.unseen
+
+
+def test_a_growing_file_reads_each_bin_as_it_was_read_when_it_ended(tmp_path: Path) -> None:
+    """A quiet brand's export that leaves its empty bins out, then writes a 0 and a fraction
+    (it writes its zeros after all, or was rescaled): before, the rows to come decided every
+    run of the file, so the runs read as zeros (and the pages sent on them) turned into carried
+    bins once the 0 arrived. Each bin is now read as the file up to the row ending its run
+    says, and the runs from the first 0 or fraction on are carried."""
+    rng = np.random.default_rng(7)
+    counts = rng.integers(1, 4, 2 * PER_DAY).astype(float)
+    keep = rng.random(len(counts)) > 0.3
+    keep[[0, -1]] = True
+    first_zero = PER_DAY + 40
+    counts[first_zero], counts[first_zero + 30] = 0, 2.5
+    keep[[first_zero, first_zero + 30]] = True
+    values = [int(v) if v == int(v) else v for v in counts]
+    path = _write(tmp_path / "growing.csv", values, keep)
+    lines = path.read_text("utf-8").splitlines()
+    whole = read_csv(path).series
+    read_as = list(zip(whole.total, whole.filled, whole.known_empty, strict=True))
+    assert whole.known_empty[:first_zero].count(True) > 50  # left-out bins before the 0: zeros
+    assert not any(whole.known_empty[first_zero:])  # and after it carried
+    for rows in range(3, len(lines), 7):  # the file as an export had written it so far
+        part = tmp_path / "part.csv"
+        part.write_text("\n".join(lines[:rows]) + "\n", "utf-8")
+        series = read_csv(part).series
+        got = list(zip(series.total, series.filled, series.known_empty, strict=True))
+        assert got == read_as[: len(got)], f"first {rows - 1} rows"
