@@ -366,7 +366,7 @@ def raise_for_errcode(
     """
     try:
         body = response.json()
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
         body = None
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:
