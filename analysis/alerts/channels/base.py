@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koubei import paths
-from koubei.analysis.alerts.delivery import DeliveryError
+from koubei.analysis.alerts.delivery import MAX_DELAY, DeliveryError
 from koubei.config import ChannelConfig, ConfigError, secret
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -322,25 +322,28 @@ DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
-    """Seconds the platform asked us to wait, if it said.
+    """Seconds the platform asked us to wait, if it said, at most :data:`MAX_DELAY`.
 
     ``Retry-After`` is either delay-seconds or an HTTP-date (RFC 9110 10.2.3:
     ``Retry-After: Fri, 31 Dec 1999 23:59:59 GMT``); proxies and gateways in front of a
-    receiver send the date form, which was read as "no wait given".
+    receiver send the date form, which was read as "no wait given". The wait is capped at the
+    outbox's longest backoff: the pacer holds the channel for it, and a date years ahead (a
+    gateway with a wrong clock) or a mistyped number held every alert of the channel for years.
     """
     for name in RETRY_AFTER_HEADERS:
         value = response.headers.get(name, "").strip()
         if not value:
             continue
         if DELAY_SECONDS.fullmatch(value):
-            return float(value)
+            return min(MAX_DELAY, float(value))
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             continue
         if when.tzinfo is None:  # RFC 9110 5.6.7: an HTTP-date is always GMT
             when = when.replace(tzinfo=UTC)
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+        wait = when.timestamp() - (time.time() if now is None else now)
+        return min(MAX_DELAY, max(0.0, wait))
     return None
 
 
