@@ -19,7 +19,6 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -140,11 +139,11 @@ class Channel(ABC):
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
-            if key in URL_SECRETS and not _is_http_url(secrets[key]):
+            wrong = url_problem(secrets[key]) if key in URL_SECRETS else None
+            if wrong:
                 # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
                 problems.append(
-                    f"{where}.{name}: environment variable {value} of channel {self.name!r} "
-                    f"does not hold an http(s) URL"
+                    f"{where}.{name}: environment variable {value} of channel {self.name!r} {wrong}"
                 )
         if options:
             problems += [f"{where}.{p}" for p in self.check(options)]
@@ -279,9 +278,29 @@ def parse_duration_float(text: str) -> float:
     return float(text)
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+def url_problem(value: str) -> str | None:
+    """What keeps ``value`` from being an http(s) URL to send to, as httpx will parse it
+    (None: it is one).
+
+    A value with a line break passed a check of its stripped text and then failed every send
+    (httpx: "Invalid non-printable ASCII character"): a secret written from a file keeps its
+    newline (``kubectl create secret --from-file``). A port that is no number (``:abc``), and
+    ``http://[::1/x``, failed the same way or raised out of the check itself.
+    """
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return (
+            "does not hold an http(s) URL alone: it has a space, a line break or another "
+            "control character (a value read from a file with its newline?)"
+        )
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"does not hold an http(s) URL ({exc})"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "does not hold an http(s) URL (http://host/path or https://host/path)"
+    if url.port is not None and not 0 < url.port < 65536:
+        return f"does not hold an http(s) URL (port {url.port} is not 1-65535)"
+    return None
 
 
 def raise_for_http(response: httpx.Response) -> None:
