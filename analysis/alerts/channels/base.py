@@ -49,7 +49,7 @@ class ChannelOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     url_env: str = Field(description="env var holding the endpoint URL")
-    timeout: float = Field(10.0, gt=0, description="seconds per request")
+    timeout: float = Field(10.0, gt=0, description="seconds for a request and its whole answer")
     rate_per_minute: int | None = Field(None, gt=0, description="override messages per minute")
     rate_limits: list[str] | None = Field(
         None, description="override the platform's limits: ['20/1m', '5/1s'], all hold"
@@ -201,7 +201,8 @@ class Channel(ABC):
     ) -> None:
         """Build, sign and POST one message; raises :class:`DeliveryError` on failure.
 
-        A read or write timeout means the request went out and the answer did not come back:
+        A read or write timeout, or an answer not complete within the timeout
+        (:func:`post_within`), means the request went out and the answer did not come back:
         the message may have arrived (``unknown_outcome``), unlike a refused connection.
         """
         request = self.build_request(valid_unicode(payload), idempotency_key)
@@ -214,8 +215,8 @@ class Channel(ABC):
             try:
                 url = request.url
                 for _ in range(MAX_REDIRECTS + 1):
-                    response = self._http().post(
-                        url, content=request.body, headers=headers, timeout=timeout or self.timeout
+                    response = post_within(
+                        self._http(), url, request.body, headers, timeout or self.timeout
                     )
                     moved = same_origin_redirect(response, url)
                     if moved is None:
@@ -236,6 +237,43 @@ class Channel(ABC):
 
 #: 307/308 hops followed per send (same origin only)
 MAX_REDIRECTS = 3
+#: the most of an answer read: platforms answer a few hundred bytes of JSON, an error page a
+#: few kilobytes; the rest of a larger one is dropped unread
+MAX_ANSWER_BYTES = 1 << 20
+#: headers that describe the body as it came over the wire, not as it was read
+_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+def post_within(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> httpx.Response:
+    """POST ``body`` and read at most :data:`MAX_ANSWER_BYTES` of the answer, all within
+    ``timeout`` seconds of reading it (else :class:`httpx.ReadTimeout`).
+
+    httpx's timeout bounds each read from the socket, not the answer: a receiver or a proxy
+    that trickles its answer (a byte every few seconds, keep-alive padding, a chunked stream
+    that never ends) held the send, and with it the delivery run and the pipeline lock of the
+    cycle, for as long as it kept trickling.
+    """
+    deadline = time.monotonic() + timeout
+    with client.stream("POST", url, content=body, headers=headers, timeout=timeout) as answer:
+        content = bytearray()
+        for chunk in answer.iter_bytes():
+            content += chunk
+            if len(content) >= MAX_ANSWER_BYTES:
+                break
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(
+                    f"the answer was not complete {timeout:g} s after the request",
+                    request=answer.request,
+                )
+        kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+        return httpx.Response(
+            answer.status_code,
+            headers=kept,
+            content=bytes(content[:MAX_ANSWER_BYTES]),
+            request=answer.request,
+        )
 
 
 def same_origin_redirect(response: httpx.Response, url: str) -> str | None:
