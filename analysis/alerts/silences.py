@@ -39,11 +39,18 @@ class Matcher:
 
     @classmethod
     def parse(cls, text: str) -> Matcher:
-        """``brand=X``, ``severity!=info``, ``detector=~neg.*``."""
+        """``brand=X``, ``severity!=info``, ``detector=~neg.*``, ``incident!~spike:.*``."""
         match = _MATCHER.match(text)
         if not match:
             raise ValueError(f"{text!r} is not a matcher like name=value, name!=value, name=~re")
         name, op, value = match.groups()
+        if op in ("=", "!=") and value[:1] in ("~", "=", "!"):
+            # `brand!=~x` read as brand != "~x": a silence of every incident, for a negated
+            # regex (`!~`) mistyped; `==` and `=!` likewise matched almost nothing or all
+            raise ValueError(
+                f"{text!r}: {op}{value[:1]} is not an operator: use =, !=, =~ or !~ "
+                "(name=value, name!=value, name=~regex, name!~regex)"
+            )
         if name not in LABELS:
             raise ValueError(f"{text!r}: no incident has a label {name!r} ({', '.join(LABELS)})")
         severities = get_args(Severity)

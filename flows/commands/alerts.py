@@ -181,11 +181,15 @@ def add_silence(args: argparse.Namespace) -> int:
         seconds = parse_duration(args.duration)
     except ValueError as exc:  # a matcher or duration that is no such thing: the user's input
         raise KoubeiError(f"alerts silence: {exc}") from None
-    # A typo silenced nothing, said nothing and exited 0: a brand (--brand B, or --matcher
-    # brand=B) is checked as `search --brand` checks it (an operational incident's "brand" is
-    # its series).
+    # A typo silenced nothing, said nothing and exited 0 (and after != every brand): a brand
+    # (--brand B, or --matcher brand=B or brand!=B) is checked as `search --brand` checks it
+    # (an operational incident's "brand" is its series).
     brands = [("--brand", args.brand)] if args.brand else []
-    brands += [("--matcher brand=", m.value) for m in matchers if (m.name, m.op) == ("brand", "=")]
+    brands += [
+        (f"--matcher brand{m.op}", m.value)
+        for m in matchers
+        if m.name == "brand" and m.op in ("=", "!=")
+    ]
     for option, brand in brands:
         if not brand.startswith(OPERATIONAL):
             also = "; an operational incident's is source:NAME or run:FLOW"

@@ -19,13 +19,12 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from koubei import paths
-from koubei.analysis.alerts.delivery import DeliveryError
+from koubei.analysis.alerts.delivery import MAX_DELAY, DeliveryError
 from koubei.config import ChannelConfig, ConfigError, secret
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -50,7 +49,7 @@ class ChannelOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     url_env: str = Field(description="env var holding the endpoint URL")
-    timeout: float = Field(10.0, gt=0, description="seconds per request")
+    timeout: float = Field(10.0, gt=0, description="seconds for a request and its whole answer")
     rate_per_minute: int | None = Field(None, gt=0, description="override messages per minute")
     rate_limits: list[str] | None = Field(
         None, description="override the platform's limits: ['20/1m', '5/1s'], all hold"
@@ -140,11 +139,11 @@ class Channel(ABC):
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
-            if key in URL_SECRETS and not _is_http_url(secrets[key]):
+            wrong = url_problem(secrets[key]) if key in URL_SECRETS else None
+            if wrong:
                 # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
                 problems.append(
-                    f"{where}.{name}: environment variable {value} of channel {self.name!r} "
-                    f"does not hold an http(s) URL"
+                    f"{where}.{name}: environment variable {value} of channel {self.name!r} {wrong}"
                 )
         if options:
             problems += [f"{where}.{p}" for p in self.check(options)]
@@ -202,7 +201,8 @@ class Channel(ABC):
     ) -> None:
         """Build, sign and POST one message; raises :class:`DeliveryError` on failure.
 
-        A read or write timeout means the request went out and the answer did not come back:
+        A read or write timeout, or an answer not complete within the timeout
+        (:func:`post_within`), means the request went out and the answer did not come back:
         the message may have arrived (``unknown_outcome``), unlike a refused connection.
         """
         request = self.build_request(valid_unicode(payload), idempotency_key)
@@ -215,8 +215,8 @@ class Channel(ABC):
             try:
                 url = request.url
                 for _ in range(MAX_REDIRECTS + 1):
-                    response = self._http().post(
-                        url, content=request.body, headers=headers, timeout=timeout or self.timeout
+                    response = post_within(
+                        self._http(), url, request.body, headers, timeout or self.timeout
                     )
                     moved = same_origin_redirect(response, url)
                     if moved is None:
@@ -237,6 +237,43 @@ class Channel(ABC):
 
 #: 307/308 hops followed per send (same origin only)
 MAX_REDIRECTS = 3
+#: the most of an answer read: platforms answer a few hundred bytes of JSON, an error page a
+#: few kilobytes; the rest of a larger one is dropped unread
+MAX_ANSWER_BYTES = 1 << 20
+#: headers that describe the body as it came over the wire, not as it was read
+_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+def post_within(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> httpx.Response:
+    """POST ``body`` and read at most :data:`MAX_ANSWER_BYTES` of the answer, all within
+    ``timeout`` seconds of reading it (else :class:`httpx.ReadTimeout`).
+
+    httpx's timeout bounds each read from the socket, not the answer: a receiver or a proxy
+    that trickles its answer (a byte every few seconds, keep-alive padding, a chunked stream
+    that never ends) held the send, and with it the delivery run and the pipeline lock of the
+    cycle, for as long as it kept trickling.
+    """
+    deadline = time.monotonic() + timeout
+    with client.stream("POST", url, content=body, headers=headers, timeout=timeout) as answer:
+        content = bytearray()
+        for chunk in answer.iter_bytes():
+            content += chunk
+            if len(content) >= MAX_ANSWER_BYTES:
+                break
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(
+                    f"the answer was not complete {timeout:g} s after the request",
+                    request=answer.request,
+                )
+        kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+        return httpx.Response(
+            answer.status_code,
+            headers=kept,
+            content=bytes(content[:MAX_ANSWER_BYTES]),
+            request=answer.request,
+        )
 
 
 def same_origin_redirect(response: httpx.Response, url: str) -> str | None:
@@ -279,9 +316,29 @@ def parse_duration_float(text: str) -> float:
     return float(text)
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+def url_problem(value: str) -> str | None:
+    """What keeps ``value`` from being an http(s) URL to send to, as httpx will parse it
+    (None: it is one).
+
+    A value with a line break passed a check of its stripped text and then failed every send
+    (httpx: "Invalid non-printable ASCII character"): a secret written from a file keeps its
+    newline (``kubectl create secret --from-file``). A port that is no number (``:abc``), and
+    ``http://[::1/x``, failed the same way or raised out of the check itself.
+    """
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return (
+            "does not hold an http(s) URL alone: it has a space, a line break or another "
+            "control character (a value read from a file with its newline?)"
+        )
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"does not hold an http(s) URL ({exc})"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "does not hold an http(s) URL (http://host/path or https://host/path)"
+    if url.port is not None and not 0 < url.port < 65536:
+        return f"does not hold an http(s) URL (port {url.port} is not 1-65535)"
+    return None
 
 
 def raise_for_http(response: httpx.Response) -> None:
@@ -322,25 +379,28 @@ DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
-    """Seconds the platform asked us to wait, if it said.
+    """Seconds the platform asked us to wait, if it said, at most :data:`MAX_DELAY`.
 
     ``Retry-After`` is either delay-seconds or an HTTP-date (RFC 9110 10.2.3:
     ``Retry-After: Fri, 31 Dec 1999 23:59:59 GMT``); proxies and gateways in front of a
-    receiver send the date form, which was read as "no wait given".
+    receiver send the date form, which was read as "no wait given". The wait is capped at the
+    outbox's longest backoff: the pacer holds the channel for it, and a date years ahead (a
+    gateway with a wrong clock) or a mistyped number held every alert of the channel for years.
     """
     for name in RETRY_AFTER_HEADERS:
         value = response.headers.get(name, "").strip()
         if not value:
             continue
         if DELAY_SECONDS.fullmatch(value):
-            return float(value)
+            return min(MAX_DELAY, float(value))
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             continue
         if when.tzinfo is None:  # RFC 9110 5.6.7: an HTTP-date is always GMT
             when = when.replace(tzinfo=UTC)
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+        wait = when.timestamp() - (time.time() if now is None else now)
+        return min(MAX_DELAY, max(0.0, wait))
     return None
 
 
@@ -366,7 +426,7 @@ def raise_for_errcode(
     """
     try:
         body = response.json()
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
         body = None
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:

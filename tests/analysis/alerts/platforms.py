@@ -160,7 +160,10 @@ class PlatformServer:
                     server_self.accepted.append(json.loads(body))
                 if server_self.delay:
                     time.sleep(server_self.delay)  # taken, but answered after the client gave up
-                data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+                if isinstance(answer, bytes):
+                    data = answer  # as they are: a gateway's error page in GBK
+                else:
+                    data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
                 try:
                     self.send_response(status)
                     for name, value in {**server_self.headers, **extra}.items():

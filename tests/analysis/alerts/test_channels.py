@@ -337,6 +337,29 @@ def test_a_malformed_webhook_url_fails_at_start_up_naming_channel_and_variable(
     assert "'wecom'" in message and "http(s) URL" in message
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:9/hook\n", "line break"),  # a secret written from a file
+        ("http://127.0.0.1:9/hook\r", "line break"),
+        ("http://127.0.0.1:abc/hook", "Invalid port"),
+        ("http://[::1/hook", "Invalid port"),
+        ("http://127.0.0.1:99999/hook", "1-65535"),
+    ],
+)
+def test_a_url_httpx_cannot_send_to_fails_at_start_up(monkeypatch, url, why) -> None:
+    # Before: these passed the start-up check (a newline was stripped before it, the port not
+    # read), and every send then failed with httpx.InvalidURL: a traceback in `koubei alerts
+    # test`, and in the outbox eight failed attempts at 3 a.m. "http://[::1/hook" raised
+    # ValueError out of the check itself.
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, "slack", url)
+    message = str(info.value)
+    assert "channels[0].options.url_env" in message and "T_URL" in message
+    assert "'slack'" in message and "http(s) URL" in message and why in message
+    assert len(message.splitlines()) == 1
+
+
 def test_a_malformed_kibana_url_fails_at_load(tmp_path) -> None:
     from koubei.config import load_alerts
 

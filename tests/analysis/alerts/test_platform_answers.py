@@ -282,3 +282,33 @@ def test_a_redirect_to_another_origin_is_not_followed(monkeypatch, db_path, serv
     (row,) = notifications(db_path)
     assert row.status == "failed" and f"redirect to {elsewhere.base}/hook" in str(row.last_error)
     assert elsewhere.paths == []
+
+
+#: the error page a gateway in front of a chat platform answers with, in GBK (nginx/Tengine
+#: pages written on a Chinese Windows machine): no JSON and not even UTF-8
+GBK_PAGE = "<html><body><h1>502 网关错误</h1>请稍后再试</body></html>".encode("gbk")
+
+
+@pytest.mark.parametrize("name", ["dingtalk", "feishu", "wecom"])
+@pytest.mark.parametrize("status", [502, 200])
+def test_a_gbk_error_page_is_retried_naming_the_channel(
+    name, status, servers, monkeypatch, db_path
+):
+    # Before: reading its code raised UnicodeDecodeError out of send(): `koubei alerts test`
+    # ended in a traceback, and the outbox's error named neither the channel nor the HTTP 502.
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (status, GBK_PAGE))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+    expected = f"HTTP {status}" if status != 200 else "not JSON"
+    assert f"{name} channel {name!r}" in str(info.value) and expected in str(info.value)
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.retrying) == 1 and report.failed == []
+    (row,) = notifications(db_path)
+    assert row.status == "pending" and f"{name} channel {name!r}" in str(row.last_error)

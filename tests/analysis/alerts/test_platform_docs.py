@@ -65,6 +65,31 @@ def test_a_retry_after_that_is_no_number_or_date_is_ignored(value):
     assert retry_after(response) is None
 
 
+@pytest.mark.parametrize("value", ["Wed, 21 Oct 2099 07:28:00 GMT", "31536000"])
+def test_a_retry_after_years_ahead_holds_the_channel_an_hour_at_most(
+    value, servers, monkeypatch, db_path
+):
+    # A gateway with a wrong clock (a date years ahead) or a mistyped number. Before: the
+    # pacer held the channel until then, and every later run deferred its alerts: an hour of
+    # real time on, and a day on, the alert was still pending and nothing else could go out.
+    from koubei.analysis.alerts.delivery import MAX_DELAY, deliver_pending
+    from koubei.analysis.alerts.outbox import notifications
+    from tests.analysis.alerts.test_platform_answers import _at, burst_one
+
+    answers = iter([(429, "rate_limited")])
+    server = serve(servers, lambda q, h, b: next(answers, (200, "ok")))
+    server.headers = {"Retry-After": value}
+    slack = channel(monkeypatch, "slack", f"{server.base}/services/T/B/X")
+    burst_one(db_path, slack)
+    first = deliver_pending(db_path, [slack], now=_at(1), max_wait=1)
+    assert len(first.rate_limited) == 1 and len(first.deferred) == 1
+    server.headers = {}
+    later = time.time() + MAX_DELAY + 60  # the pacer counts real time: an hour and a minute on
+    second = deliver_pending(db_path, [slack], now=_at(62), max_wait=1, clock=lambda: later)
+    assert len(second.delivered) == 1, notifications(db_path)[0].last_error
+    assert len(server.accepted) == 1
+
+
 CHECKS: dict[str, Any] = {
     "dingtalk": (lambda: dingtalk_check("tok", "SECabc"), "/robot/send?access_token=tok", "SECabc"),
     "feishu": (lambda: feishu_check("fs"), "/open-apis/bot/v2/hook/x", "fs"),

@@ -89,3 +89,67 @@ def test_a_refused_connection_is_not_a_repeat(
     (row,) = notifications(db_path)
     assert row.unknown_sends == 0  # nothing went out, so the next send is not marked
     assert at(1) + timedelta(seconds=1) < at(2)
+
+
+class TricklingReceiver:
+    """A receiver (or a proxy before it) that answers 200 and then sends its body a byte at a
+    time, every ``every`` seconds, for ``lasts`` seconds: each read is quick, the answer slow."""
+
+    def __init__(self, every: float = 0.1, lasts: float = 30.0) -> None:
+        import socket
+        import threading
+
+        self.requests = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.base = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.every, self.lasts = every, lasts
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: Any) -> None:
+        import time
+
+        with conn:
+            conn.recv(1 << 16)
+            self.requests += 1
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(int(self.lasts / self.every)):
+                    time.sleep(self.every)
+                    conn.sendall(b"1\r\n \r\n")
+                conn.sendall(b'd\r\n{"errcode":0}\r\n0\r\n\r\n')
+            except OSError:
+                pass  # the sender gave up: the message was taken all the same
+
+    def stop(self) -> None:
+        self._sock.close()
+
+
+def test_an_answer_that_trickles_in_is_a_timeout_not_a_hung_run(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: httpx's timeout bounds each read, so a byte every 0.1 s held the send (and the
+    # delivery run, and the cycle's pipeline lock) for the 30 s the receiver trickled, however
+    # short the channel's timeout; one that never stopped held it for ever. Now the answer
+    # must be complete within the timeout, and the send counts as one whose outcome is unknown.
+    receiver = TricklingReceiver()
+    try:
+        channels = dingtalk(monkeypatch, receiver.base, timeout=1.0)
+        IncidentStore(db_path).observe("海底捞", [detection(0)], now=at(1), channels=channels)
+        report = deliver_pending(db_path, channels, now=at(1))
+        assert len(report.retrying) == 1 and report.delivered == []
+        (row,) = notifications(db_path)
+        assert row.status == "pending" and row.unknown_sends == 1  # re-sent marked （重发）
+        assert "dingtalk channel 'dd': ReadTimeout" in str(row.last_error)
+        assert receiver.requests == 1
+    finally:
+        receiver.stop()

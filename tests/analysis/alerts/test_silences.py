@@ -30,6 +30,10 @@ def test_matchers_name_the_labels_an_incident_has(db_path: Path) -> None:
         # Was re.error's "unterminated character set at position 0", naming no matcher.
         ("detector=~[", ("'detector=~['", "'[' is not a regular expression", "unterminated")),
         ("brand~x", ("is not a matcher like",)),
+        # Was brand != "~neg": a negated regex mistyped silenced every incident.
+        ("detector!=~neg.*", ("'detector!=~neg.*'", "!=~ is not an operator", "!~")),
+        ("brand==海底捞", ("== is not an operator",)),
+        ("severity=!info", ("=! is not an operator",)),
     ],
 )
 def test_a_matcher_that_could_match_nothing_is_refused(text: str, words: tuple[str, ...]) -> None:

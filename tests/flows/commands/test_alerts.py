@@ -83,6 +83,15 @@ def test_silence_by_matcher_checks_the_brand_as_brand_does(koubei_home, capsys) 
     assert [s["matchers"] for s in run(capsys, "status")[1]["silences"]] == [["brand=source:weibo"]]
 
 
+def test_silence_of_every_brand_but_a_typo_is_refused(koubei_home, capsys) -> None:
+    # `--matcher brand!=鲜牸` (a typo of 鲜牧) silenced every brand, 鲜牧 too, for the duration.
+    assert main(["alerts", "silence", "--matcher", "brand!=鲜牸", "--duration", "1h"]) == 2
+    assert "--matcher brand!= '鲜牸' is not a brand" in capsys.readouterr().err
+    assert run(capsys, "status")[1]["silences"] == []
+    code, out = run(capsys, "silence", "--matcher", "brand!=鲜牧", "--duration", "1h")
+    assert code == 0 and out["matchers"] == ["brand!=鲜牧"]
+
+
 def test_test_command_sends_through_named_channel_only(
     koubei_home, config_dir, tmp_path, monkeypatch, capsys
 ) -> None:
