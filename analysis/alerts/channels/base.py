@@ -433,16 +433,25 @@ def raise_for_errcode(
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
+        try:
+            number: int | None = int(code)
+        except (TypeError, ValueError):
+            # a code that is no number ("abc", a list: a proxy's own JSON, not the platform's)
+            # raised out of send(); unreadable like a page that is not JSON, so retried
+            number = None
         limited = (
-            int(code) in rate_codes
+            number in rate_codes
             or response.status_code == 429
             or any(m in str(message).lower() for m in rate_messages)
         )
-        hint = (hints or {}).get(int(code)) if not limited else None
+        hint = (hints or {}).get(number) if number is not None and not limited else None
         raise DeliveryError(
             f"{code_key} {code}: {message}" + (f" — {hint}" if hint else ""),
             # a 5xx is the platform failing, whatever code its body carries: worth retrying
-            retryable=limited or int(code) in retry_codes or response.status_code >= 500,
+            retryable=limited
+            or number is None
+            or number in retry_codes
+            or response.status_code >= 500,
             retry_after=retry_after(response) if limited else None,
             rate_limited=limited,
         )

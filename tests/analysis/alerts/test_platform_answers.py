@@ -312,3 +312,31 @@ def test_a_gbk_error_page_is_retried_naming_the_channel(
     assert len(report.retrying) == 1 and report.failed == []
     (row,) = notifications(db_path)
     assert row.status == "pending" and f"{name} channel {name!r}" in str(row.last_error)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("dingtalk", {"errcode": "abc", "errmsg": "bad gateway"}),
+        ("wecom", {"errcode": [1], "errmsg": "?"}),
+        ("feishu", {"code": "E500", "msg": "upstream"}),
+    ],
+)
+def test_an_error_code_that_is_no_number_is_retried_naming_the_channel(
+    name, answer, servers, monkeypatch, db_path
+):
+    # A proxy's own JSON in front of the platform: before, int(code) raised ValueError (or
+    # TypeError) out of send(), a traceback in `koubei alerts test` naming no channel.
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+    assert f"{name} channel {name!r}" in str(info.value)
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.retrying) == 1 and report.failed == []
