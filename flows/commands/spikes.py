@@ -130,6 +130,20 @@ def run_detect(args: argparse.Namespace) -> int:
         detectors = configured_detectors(alerts, args.config / "alerts.yaml")
         policy = paging_policy(alerts)
     data = _read(args.file, args.key or _key(args.file))
+    # a configuration enabling nothing that reads this series printed nothing at all, which
+    # reads as "no spike"; say so (stdout stays the alerts, none)
+    volume_only = data.series.volume_only
+    if not any(
+        d.input_kind == "counts" and not (volume_only and d.type_name == "negative_share")
+        for d in detectors
+    ):
+        where = f"{input_name(args.config / 'alerts.yaml')}" if args.config else "the defaults"
+        kind = "a plain mention count" if volume_only else "counts"
+        print(
+            f"note: {where} enables no detector that reads {kind}: nothing was checked in "
+            f"{input_name(args.file)}",
+            file=sys.stderr,
+        )
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
         record = detection.to_dict()

@@ -263,7 +263,18 @@ def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     header, summary = result.stdout.splitlines()[:2]
     assert header.endswith("detectors: none enabled") and summary.startswith("0 pages")
-    assert run("spikes", "detect", str(path), "--config", str(config)).stdout == ""
+    detected = run("spikes", "detect", str(path), "--config", str(config))
+    assert detected.returncode == 0 and detected.stdout == ""
+    # before: nothing on stderr either, which reads as "no spike"
+    assert detected.stderr == (
+        f"note: {config}/alerts.yaml enables no detector that reads a plain mention count: "
+        f"nothing was checked in {path}\n"
+    )
+    (config / "alerts.yaml").write_text(
+        "detectors:\n  - name: share\n    type: negative_share\n", "utf-8"
+    )
+    detected = run("spikes", "detect", str(path), "--config", str(config))
+    assert "enables no detector that reads a plain mention count" in detected.stderr
 
     # config mistakes read as in `spikes detect`: one line, the file and the key
     (config / "alerts.yaml").write_text("paging:\n  quite: 6h\n", "utf-8")
