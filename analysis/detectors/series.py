@@ -204,6 +204,8 @@ class CsvSeries:
     gap_after: int = 0
     gaps_zero: int = 0
     gaps_carried: int = 0
+    #: lines repeating the header row (exports joined with ``cat``): skipped; callers say so
+    headers: list[int] = field(default_factory=list)
 
 
 #: years a series may lie in: the detectors look weeks back and a day ahead of each bin, which
@@ -425,10 +427,11 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     are marked ``filled`` and hold 0 when they are empty bins the export left out
     (:func:`.gaps.left_out_zeros`; ``known_empty``), else the previous value (causal); rows
     farther off the grid are added to the bin they fall in, and so are rows repeating a
-    timestamp (listed in ``repeats``). Rows may come in any order. Values must be finite, not
-    negative and at most :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234; unquoted, the comma
-    splits it and the row is refused), and the rows may span at most :data:`MAX_BINS` bins;
-    errors name the file, the line and the column.
+    timestamp (listed in ``repeats``). Rows may come in any order, and a row repeating the
+    header is skipped (listed in ``headers``: exports joined with ``cat``). Values must be
+    finite, not negative and at most :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234;
+    unquoted, the comma splits it and the row is refused), and the rows may span at most
+    :data:`MAX_BINS` bins; errors name the file, the line and the column.
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
@@ -452,12 +455,16 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     # how errors name the columns: by number, and by their header's names once it is read
     time_name, value_name = "column 1: ", "column 2"
     header: list[str] | None = None
+    headers: list[int] = []
     try:
         for lineno, row in enumerate(reader, start=1):
             if not row or not "".join(row).strip():
                 continue
+            if header is not None and [c.strip() for c in row] == header:
+                headers.append(lineno)  # a second export's header, joined on with ``cat``
+                continue
             if header is None and not rows and _is_header(row):
-                header = row
+                header = [c.strip() for c in row]
                 time_at, value_at = _columns(row)
                 width = len(row)
                 names = [c.strip() for c in row] + ["timestamp", "value"][len(row) :]
@@ -571,5 +578,5 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     n_zero = int(zero.sum())
     missing = int((~seen).sum())
     return CsvSeries(
-        series, labels, repeats, fractions, resampled, gap_after, n_zero, missing - n_zero
+        series, labels, repeats, fractions, resampled, gap_after, n_zero, missing - n_zero, headers
     )

@@ -220,6 +220,8 @@ def _read(path: Path, key: str) -> Any:
         raise KoubeiError(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}") from None
     except ValueError as exc:  # the message names the file already
         raise KoubeiError(f"cannot read {exc}") from None
+    if data.headers:  # exports joined with `cat`: was "timestamp 'timestamp' is not a time"
+        _note(path, data.headers[0], "the header again", len(data.headers), "skipped")
     if data.repeats:
         line, earlier = data.repeats[0]
         what = f"the timestamp of line {earlier} again"
@@ -239,12 +241,12 @@ def _read(path: Path, key: str) -> Any:
         missing = data.gaps_zero + data.gaps_carried
         what = f"{missing} bin{'s' * (missing > 1)} with no row, the first after this row"
         zero = (
-            "read as 0 mentions, empty bins the export left out (no row of the file is 0, "
-            f"and the rows beside hold at most {ZERO_NEIGHBOUR})"
+            "read as 0 mentions, empty bins the export left out (no row of the file up to "
+            f"them is 0, and the rows beside hold at most {ZERO_NEIGHBOUR})"
         )
         carried = (
-            "holding the value before, a gap in the export (the file writes 0 rows, "
-            f"or the rows beside hold more than {ZERO_NEIGHBOUR}, or one does and no rows "
+            "holding the value before, a gap in the export (the file wrote a 0 row by "
+            f"then, or the rows beside hold more than {ZERO_NEIGHBOUR}, or one does and no rows "
             "of the file stay that low for as long)"
         )
         if not data.gaps_carried:

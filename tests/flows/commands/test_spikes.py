@@ -513,3 +513,19 @@ def test_detect_pages_a_crisis_across_an_outage_of_the_export_once(tmp_path: Pat
     assert "96 bins with no row" in result.stderr
     assert "holding the value before, a gap in the export" in result.stderr
     assert "or one does and no rows of the file stay that low for as long" in result.stderr
+
+
+def test_exports_joined_with_cat_are_read_as_one_series(tmp_path: Path) -> None:
+    """Two exports joined with ``cat``: the second header stopped the read ("timestamp
+    'timestamp' is not a time"). It is skipped and said; the alerts are those of one file."""
+    values = [10] * (3 * 288 + 12) + [60] * 12 + [10] * 20
+    whole, joined = tmp_path / "whole.csv", tmp_path / "joined.csv"
+    write_series(whole, values, datetime(2026, 3, 2))
+    lines = whole.read_text("utf-8").splitlines()
+    half = 1 + len(values) // 2
+    joined.write_text("\n".join([*lines[:half], lines[0], *lines[half:]]) + "\n", "utf-8")
+    expected = run("spikes", "detect", str(whole), "--key", "brand")
+    got = run("spikes", "detect", str(joined), "--key", "brand")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == expected.stdout and expected.stdout
+    assert got.stderr == f"note: {joined}:{half + 1}: the header again: skipped\n"
