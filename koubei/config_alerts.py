@@ -197,8 +197,16 @@ class AlertsConfig(Strict):
     @classmethod
     def _positive_interval(cls, value: str) -> str:
         # The bin of every count series and the process deployment's period: zero is neither.
-        if parse_duration(value) == 0:
+        seconds = parse_duration(value)
+        if seconds == 0:
             raise ValueError(f"{value!r} is no interval; use a positive duration like '5m'")
+        if 86400 % seconds:
+            # the detectors compare a bin with the same time of day on earlier days: at 7m a
+            # day is 205.7 bins, and that time of day drifted by most of a bin a day
+            raise ValueError(
+                f"{value!r} does not divide a day, and the detectors compare each bin with the "
+                "same time on earlier days; use one that does, like '5m', '10m', '15m' or '1h'"
+            )
         return value
 
     @field_validator("kibana_url")

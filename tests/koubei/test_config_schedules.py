@@ -254,3 +254,20 @@ def test_a_zero_interval_is_a_config_error(tmp_path: Path, interval: str) -> Non
     path = write(tmp_path, "alerts.yaml", f"interval: {interval}\n")
     with pytest.raises(ConfigError, match=rf"alerts.yaml: interval: '{interval}' is no interval"):
         load_file(path, AlertsConfig)
+
+
+@pytest.mark.parametrize("interval", ["7m", "25m", "7h", "2d"])
+def test_an_interval_that_does_not_divide_a_day_is_a_config_error(
+    tmp_path: Path, interval: str
+) -> None:
+    # 7m passed: the detectors' same-time-of-day baseline then drifted by most of a bin a day
+    # (a day is 205.7 bins of 7 minutes), and the process deployment's */7 ran unevenly.
+    path = write(tmp_path, "alerts.yaml", f"interval: {interval}\n")
+    with pytest.raises(ConfigError, match=rf"interval: '{interval}' does not divide a day"):
+        load_file(path, AlertsConfig)
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m", "10m", "15m", "30m", "1h", "2h", "1d"])
+def test_intervals_that_divide_a_day_pass(tmp_path: Path, interval: str) -> None:
+    path = write(tmp_path, "alerts.yaml", f"interval: {interval}\n")
+    assert load_file(path, AlertsConfig).interval == interval
