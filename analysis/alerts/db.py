@@ -91,6 +91,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
+        _check_ours(conn)
         # WAL lets `koubei alerts status` read while a flow writes; FULL sync because an alert
         # that was acknowledged as enqueued must survive a power cut.
         conn.execute("PRAGMA journal_mode=WAL")
@@ -103,6 +104,20 @@ def connect(db_path: Path) -> sqlite3.Connection:
             raise  # another process holds it past the timeout: not the user's file mistake
         raise _not_a_database(db_path, str(exc)) from None
     return conn
+
+
+#: the tables koubei keeps in an alerts database (any one says the file is koubei's)
+TABLES = frozenset({"incidents", "watermarks", "silences", "outbox", "sends", "history_watermark"})
+
+
+def _check_ours(conn: sqlite3.Connection) -> None:
+    """Refuse a database of another program: a ``--db`` naming one got koubei's tables (and
+    WAL mode) written into it, silently."""
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = sorted(r[0] for r in rows if not r[0].startswith("sqlite_"))
+    if tables and not TABLES.intersection(tables):
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise sqlite3.DatabaseError(f"it holds another program's tables: {shown}")
 
 
 def _not_a_database(db_path: Path, why: str) -> KoubeiError:

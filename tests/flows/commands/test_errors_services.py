@@ -5,8 +5,10 @@ server, a Kibana URL likewise, an alerts database that is not one, a local node'
 from __future__ import annotations
 
 import http.server
+import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -117,21 +119,30 @@ ALERTS_DB_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("what", ["a directory", "not a database"])
+@pytest.mark.parametrize("what", ["a directory", "not a database", "another program's"])
 @pytest.mark.parametrize("argv", ALERTS_DB_COMMANDS)
 def test_an_alerts_database_that_is_no_database(
     tmp_path: Path, argv: tuple[str, ...], what: str
 ) -> None:
     """``--db`` (or ``$KOUBEI_HOME/alerts/alerts.db``) naming a folder or another file: it was
-    a ``sqlite3.OperationalError``/``DatabaseError`` traceback."""
+    a ``sqlite3.OperationalError``/``DatabaseError`` traceback. Another program's SQLite file
+    got koubei's tables (and WAL mode) written into it, silently."""
     db = tmp_path / "alerts.db"
     if what == "a directory":
         db.mkdir()
-    else:
+    elif what == "not a database":
         db.write_text("timestamp,value\n2026-11-20T00:00:00,1\n" * 200, encoding="utf-8")
+    else:
+        with closing(sqlite3.connect(db)) as other:
+            other.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+            other.commit()
+    before = db.read_bytes() if db.is_file() else b""
     code, err = koubei(tmp_path, *argv, "--db", str(db))
     _one_line(code, err, str(db), "alerts database")
     assert code == 2
+    if what == "another program's":
+        assert "moz_places" in "".join(err) and db.read_bytes() == before
+        assert not (tmp_path / "alerts.db-wal").exists()
 
 
 @pytest.mark.parametrize("heap", ["banana", "512", "0g", "1.5g"])
