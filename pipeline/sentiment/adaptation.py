@@ -138,6 +138,10 @@ ROUNDS = 2
 #: Texts hashed at once for the adapted model's version.
 _HASH_BLOCK = 1024
 
+#: The name of a folder of forked passes' ids starts so (in the temporary folder, ``TMPDIR``),
+#: followed by its process's ``koubei.owned_folders.owner_mark``.
+SPOOL_PREFIX = "koubei-adapt-"
+
 
 class _Vocabulary(dict[str, int]):
     """Feature → id, numbering a feature the first time it is looked up."""
@@ -276,20 +280,21 @@ def _features(
     (``parallel.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
+    from koubei.owned_folders import owned_temporary_directory, remove_orphaned
     from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
     from koubei.stopping import sigterm_unwinds
 
     stretches = stretches_for(texts, processes)
+    # (the forked processes' ids go through files of a folder of their own, removed at the end,
+    # also on an error, Ctrl-C or SIGTERM; none is made for one process. A SIGKILL leaves it:
+    # the folders of passes whose process has ended are removed first, by any pass.)
+    remove_orphaned(SPOOL_PREFIX)
     _heap_for_the_pass()
     found = _Pass(model)
-    # (the forked processes' ids go through files of a folder of their own, removed at the end,
-    # also on an error, Ctrl-C or SIGTERM; none is made for one process)
     forking = bool(stretches[1:])
     with (
         sigterm_unwinds() if forking else contextlib.nullcontext(),
-        tempfile.TemporaryDirectory(prefix="koubei-adapt-")
-        if forking
-        else contextlib.nullcontext("") as spool,
+        owned_temporary_directory(SPOOL_PREFIX) if forking else contextlib.nullcontext("") as spool,
     ):
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
             found.read(monitored, stretches[0])

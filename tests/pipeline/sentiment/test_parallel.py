@@ -120,6 +120,63 @@ def test_sigterm_while_adapting_in_several_processes_leaves_no_spool_folder(
     assert list(spools.iterdir()) == []
 
 
+def test_a_spool_folder_a_sigkill_left_is_removed_by_the_next_run_not_a_live_runs(
+    tmp_path: Path,
+) -> None:
+    """A SIGKILL (the OOM killer, ``kill -9``) unwinds nothing: the killed run's folder stays
+    until the next run, which removes it, as its maker has ended, but not the folder of a run
+    still going (stopped here, so that its folder is there throughout the next run)."""
+    rows = _corpus()
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(rows) + "\n")
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", "--processes", "2", str(file)]
+    env = {**os.environ, "TMPDIR": str(spools)}
+    killed = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    live = None
+    try:
+        left = _spool_folder(killed, spools)
+        killed.kill()
+        killed.wait()
+        # (its forked process, left waiting to send its pass back for ever once it has read
+        # its stretch, is ended here)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(killed.pid, signal.SIGKILL)
+        assert left.is_dir()
+        live = subprocess.Popen(
+            cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        running = _spool_folder(live, spools)
+        os.kill(live.pid, signal.SIGSTOP)
+        try:
+            after = subprocess.run(cli, env=env, capture_output=True, text=True, check=True)
+            assert not left.exists() and running.is_dir()
+        finally:
+            os.kill(live.pid, signal.SIGCONT)
+        stdout, stderr = live.communicate(timeout=120)
+        assert live.returncode == 0, stderr
+        assert stdout.decode() == after.stdout and len(after.stdout.splitlines()) == len(rows)
+        assert list(spools.iterdir()) == []
+    finally:
+        for run in (killed, live):
+            if run is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(run.pid, signal.SIGKILL)
+
+
+def _spool_folder(run: subprocess.Popen[bytes], spools: Path) -> Path:
+    """The folder of forked passes' ids ``run`` makes in ``spools``, once it is there (named
+    for its process: ``koubei.owned_folders``)."""
+    deadline = time.monotonic() + 120
+    while True:
+        made = list(spools.glob(f"koubei-adapt-{run.pid}-*"))
+        if made:
+            return made[0]
+        assert run.poll() is None and time.monotonic() < deadline, "no spool folder was made"
+        time.sleep(0.005)
+
+
 def _corpus() -> list[str]:
     """The sample's reviews three times over, the copies told apart (three stretches' worth:
     ``stretches_for`` gives a process at least ``STRETCH_MIN_TEXTS`` texts)."""
