@@ -92,6 +92,26 @@ def test_score_reads_a_big_file_in_two_processes_as_in_one(tmp_path: Path) -> No
     assert runs["--no-adapt", "--processes", "2"].stdout == plain.stdout
 
 
+def test_a_sampled_file_scores_in_two_processes_as_in_one(tmp_path: Path) -> None:
+    """Over ``MAX_TEXTS`` texts, adapting reads an even sample and the rest (here more than
+    ``PARALLEL_MIN_TEXTS``) is scored by the adapted model, in the processes asked for."""
+    from koubei.pipeline.sentiment.adaptation import MAX_TEXTS
+    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS
+
+    rows = [f"{t}{tail}" for tail in ("", "！", "。。", "，哈") for t in _corpus()]
+    assert len(rows) - MAX_TEXTS > PARALLEL_MIN_TEXTS
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(rows) + "\n")
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", str(file)]
+    one, two = (
+        subprocess.run([*cli, "--processes", n], capture_output=True, text=True, check=True)
+        for n in ("1", "2")
+    )
+    assert f"to {MAX_TEXTS} texts" in one.stderr  # sampled
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    assert len(one.stdout.splitlines()) == len(rows)
+
+
 def test_sigterm_while_adapting_in_several_processes_leaves_no_spool_folder(
     tmp_path: Path,
 ) -> None:
