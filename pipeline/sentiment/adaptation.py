@@ -122,10 +122,10 @@ MAX_TEXTS = 12_000
 #: (``_HELD_TEXT_SHARE``) of the whole corpus', which is all held to be scored (a character of
 #: a text takes 2 bytes; one the pass reads, about 16 times that in its ids and look-up table).
 #: A corpus over it is sampled evenly to fit; the texts left out are scored afresh by the
-#: adapted model. The count alone let 12,000 texts of 490 characters peak at 227 MB; 1,589 of
-#: them are now adapted on and the peak is 92-94 MB (BENCHMARKS.md). A hotel-review set (7,800
-#: texts of 130 characters: 1.08 million counted) is adapted whole, as is every file of
-#: ``bench sentiment --memory`` but its long-text one.
+#: adapted model, in as many processes as the pass. The count alone let 12,000 texts of 490
+#: characters peak at 227 MB; 1,589 of them are now adapted on and the peak is 92-94 MB
+#: (BENCHMARKS.md). A hotel-review set (7,800 texts of 130 characters: 1.08 million counted)
+#: is adapted whole, as is every file of ``bench sentiment --memory`` but its long-text one.
 MAX_CHARACTERS = 1_150_000
 _HELD_TEXT_SHARE = 16
 #: Self-training rounds: the second takes its pseudo-labels from the first round's adapted model
@@ -137,6 +137,10 @@ ROUNDS = 2
 
 #: Texts hashed at once for the adapted model's version.
 _HASH_BLOCK = 1024
+
+#: The name of a folder of forked passes' ids starts so (in the temporary folder, ``TMPDIR``),
+#: followed by its process's ``koubei.owned_folders.owner_mark``.
+SPOOL_PREFIX = "koubei-adapt-"
 
 
 class _Vocabulary(dict[str, int]):
@@ -276,20 +280,21 @@ def _features(
     (``parallel.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
+    from koubei.owned_folders import owned_temporary_directory, remove_orphaned
     from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
     from koubei.stopping import sigterm_unwinds
 
     stretches = stretches_for(texts, processes)
+    # (the forked processes' ids go through files of a folder of their own, removed at the end,
+    # also on an error, Ctrl-C or SIGTERM; none is made for one process. A SIGKILL leaves it:
+    # the folders of passes whose process has ended are removed first, by any pass.)
+    remove_orphaned(SPOOL_PREFIX)
     _heap_for_the_pass()
     found = _Pass(model)
-    # (the forked processes' ids go through files of a folder of their own, removed at the end,
-    # also on an error, Ctrl-C or SIGTERM; none is made for one process)
     forking = bool(stretches[1:])
     with (
         sigterm_unwinds() if forking else contextlib.nullcontext(),
-        tempfile.TemporaryDirectory(prefix="koubei-adapt-")
-        if forking
-        else contextlib.nullcontext("") as spool,
+        owned_temporary_directory(SPOOL_PREFIX) if forking else contextlib.nullcontext("") as spool,
     ):
         with forked_calls(_stretch_ids, stretches[1:], model, monitored, spool) as others:
             found.read(monitored, stretches[0])
@@ -476,14 +481,36 @@ def _adapted(
     if len(sample) == len(usable):
         return adapted, kept
     # A sampled corpus: the texts adapted on are scored from their kept features, the rest
-    # afresh by the adapted model (as ``score`` would score them).
-    probabilities: list[float | None] = [None] * len(usable)
+    # afresh by the adapted model (as ``score`` would score them), in ``processes`` processes
+    # as the pass read the sample (most of the corpus, in one process before: BENCHMARKS.md).
+    probabilities = [0.0] * len(usable)
     for position, p in zip(positions, kept, strict=True):
         probabilities[position] = p
-    return adapted, [
-        adapted.probability_aggregated(usable[i]) if p is None else p
-        for i, p in enumerate(probabilities)
-    ]
+    sampled = set(positions)
+    rest = [i for i in range(len(usable)) if i not in sampled]
+    scored = _scored_rest(adapted, [usable[i] for i in rest], processes)
+    for position, p in zip(rest, scored, strict=True):
+        probabilities[position] = p
+    return adapted, probabilities
+
+
+def _scored_rest(model: SentimentModel, texts: list[str], processes: int) -> array[float]:
+    """``model.probability_aggregated`` of every text, in order, in ``processes`` processes
+    (``parallel.forked_calls``, as the pass reads; the same floats in any case)."""
+    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+
+    stretches = stretches_for(texts, processes)
+    with forked_calls(_probabilities, stretches[1:], model) as others:
+        scored = _probabilities(model, stretches[0])
+        for part in others():
+            scored.extend(part)
+    return scored
+
+
+def _probabilities(model: SentimentModel, texts: Sequence[str]) -> array[float]:
+    """``model.probability_aggregated`` of each text, as an array: sent back from a forked
+    process as one block of bytes, the floats exact."""
+    return array("d", map(model.probability_aggregated, texts))
 
 
 class AlreadyAdaptedError(ValueError):
@@ -525,10 +552,10 @@ def adapt_and_score(
 
     Each text's features are extracted once (in a corpus of more than ``MAX_TEXTS`` texts or
     ``MAX_CHARACTERS`` characters, the texts left out of the sample are scored afresh by the
-    adapted model), in ``processes`` forked
-    processes for a corpus of ``PARALLEL_MIN_TEXTS`` or more when this process runs no other
-    thread; the result is the same in any case. An adapted ``model`` is refused
-    (:class:`AlreadyAdaptedError`), whatever the texts."""
+    adapted model), in ``processes`` forked processes for ``PARALLEL_MIN_TEXTS`` texts or more
+    (those adapted on, and those left out) when this process runs no other thread; the result
+    is the same in any case. An adapted ``model`` is refused (:class:`AlreadyAdaptedError`),
+    whatever the texts."""
     base = adapted_from(model)
     if base is not None:
         raise AlreadyAdaptedError(model, base)

@@ -92,6 +92,26 @@ def test_score_reads_a_big_file_in_two_processes_as_in_one(tmp_path: Path) -> No
     assert runs["--no-adapt", "--processes", "2"].stdout == plain.stdout
 
 
+def test_a_sampled_file_scores_in_two_processes_as_in_one(tmp_path: Path) -> None:
+    """Over ``MAX_TEXTS`` texts, adapting reads an even sample and the rest (here more than
+    ``PARALLEL_MIN_TEXTS``) is scored by the adapted model, in the processes asked for."""
+    from koubei.pipeline.sentiment.adaptation import MAX_TEXTS
+    from koubei.pipeline.sentiment.parallel import PARALLEL_MIN_TEXTS
+
+    rows = [f"{t}{tail}" for tail in ("", "！", "。。", "，哈") for t in _corpus()]
+    assert len(rows) - MAX_TEXTS > PARALLEL_MIN_TEXTS
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(rows) + "\n")
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", str(file)]
+    one, two = (
+        subprocess.run([*cli, "--processes", n], capture_output=True, text=True, check=True)
+        for n in ("1", "2")
+    )
+    assert f"to {MAX_TEXTS} texts" in one.stderr  # sampled
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    assert len(one.stdout.splitlines()) == len(rows)
+
+
 def test_sigterm_while_adapting_in_several_processes_leaves_no_spool_folder(
     tmp_path: Path,
 ) -> None:
@@ -118,6 +138,63 @@ def test_sigterm_while_adapting_in_several_processes_leaves_no_spool_folder(
             os.killpg(run.pid, signal.SIGKILL)
     assert run.returncode == 143 and not stderr.strip(), stderr  # no traceback
     assert list(spools.iterdir()) == []
+
+
+def test_a_spool_folder_a_sigkill_left_is_removed_by_the_next_run_not_a_live_runs(
+    tmp_path: Path,
+) -> None:
+    """A SIGKILL (the OOM killer, ``kill -9``) unwinds nothing: the killed run's folder stays
+    until the next run, which removes it, as its maker has ended, but not the folder of a run
+    still going (stopped here, so that its folder is there throughout the next run)."""
+    rows = _corpus()
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(rows) + "\n")
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", "--processes", "2", str(file)]
+    env = {**os.environ, "TMPDIR": str(spools)}
+    killed = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    live = None
+    try:
+        left = _spool_folder(killed, spools)
+        killed.kill()
+        killed.wait()
+        # (its forked process, left waiting to send its pass back for ever once it has read
+        # its stretch, is ended here)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(killed.pid, signal.SIGKILL)
+        assert left.is_dir()
+        live = subprocess.Popen(
+            cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        running = _spool_folder(live, spools)
+        os.kill(live.pid, signal.SIGSTOP)
+        try:
+            after = subprocess.run(cli, env=env, capture_output=True, text=True, check=True)
+            assert not left.exists() and running.is_dir()
+        finally:
+            os.kill(live.pid, signal.SIGCONT)
+        stdout, stderr = live.communicate(timeout=120)
+        assert live.returncode == 0, stderr
+        assert stdout.decode() == after.stdout and len(after.stdout.splitlines()) == len(rows)
+        assert list(spools.iterdir()) == []
+    finally:
+        for run in (killed, live):
+            if run is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(run.pid, signal.SIGKILL)
+
+
+def _spool_folder(run: subprocess.Popen[bytes], spools: Path) -> Path:
+    """The folder of forked passes' ids ``run`` makes in ``spools``, once it is there (named
+    for its process: ``koubei.owned_folders``)."""
+    deadline = time.monotonic() + 120
+    while True:
+        made = list(spools.glob(f"koubei-adapt-{run.pid}-*"))
+        if made:
+            return made[0]
+        assert run.poll() is None and time.monotonic() < deadline, "no spool folder was made"
+        time.sleep(0.005)
 
 
 def _corpus() -> list[str]:
