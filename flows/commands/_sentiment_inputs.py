@@ -32,10 +32,9 @@ def monitored_names(config_dir: Path | None) -> list[str]:
 
     if threading.active_count() > 1:
         return brands_names(config_dir)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from koubei.pipeline.sentiment.parallel import fork_pool
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+    with fork_pool(1) as child:
         return child.submit(brands_names, config_dir).result()
 
 

@@ -11,6 +11,7 @@ raises ``BrokenProcessPool`` in the command instead of leaving it waiting for ev
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from koubei.pipeline.sentiment.model import SentimentModel, load_model
-from koubei.stopping import exit_on_sigterm
+from koubei.stopping import exit_on_sigterm, when_gone
 
 CHUNK = 500
 #: Fewer texts than this are scored or read in one process whatever the count of processes
@@ -66,8 +67,26 @@ def _score_chunk(texts: list[str]) -> list[tuple[float, str]]:
     return _worker_model.score_many(texts)
 
 
-def _fork_pool(processes: int, **options: Any) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"), **options)
+def fork_pool(
+    processes: int, initializer: Callable[..., object] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A pool of forked workers that end with this process: killed (SIGKILL, the OOM killer),
+    it left them for good, blocked on a pipe nobody reads any more (a worker holds both ends of
+    its queue, so no end of file comes), each holding its memory."""
+    return ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+
+
+def _start_worker(
+    owner: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
+) -> None:
+    when_gone(owner, lambda: os._exit(1))
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def score_parallel(
@@ -99,7 +118,7 @@ def score_parallel(
     chunks = [list(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
     # the model loads once per worker
     initargs = (str(model_path) if model_path else None,)
-    with _fork_pool(processes, initializer=_init_worker, initargs=initargs) as pool:
+    with fork_pool(processes, initializer=_init_worker, initargs=initargs) as pool:
         results = list(pool.map(_score_chunk, chunks))
     return [pair for part in results for pair in part]
 
@@ -134,7 +153,7 @@ def forked_calls(
     # on for ever.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
-        pool = _fork_pool(len(parts), initializer=_quiet_worker)
+        pool = fork_pool(len(parts), initializer=_quiet_worker)
         with pool:
             try:
                 pending = [pool.submit(_run_forked, index) for index in range(len(parts))]

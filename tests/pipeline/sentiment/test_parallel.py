@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from koubei.pipeline.sentiment import load_model, training
 from koubei.pipeline.sentiment.parallel import score_parallel
 
@@ -159,10 +161,6 @@ def test_a_spool_folder_a_sigkill_left_is_removed_by_the_next_run_not_a_live_run
         left = _spool_folder(killed, spools)
         killed.kill()
         killed.wait()
-        # (its forked process, left waiting to send its pass back for ever once it has read
-        # its stretch, is ended here)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(killed.pid, signal.SIGKILL)
         assert left.is_dir()
         live = subprocess.Popen(
             cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
@@ -183,6 +181,45 @@ def test_a_spool_folder_a_sigkill_left_is_removed_by_the_next_run_not_a_live_run
             if run is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(run.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("when", ["first fork", "adapting"])
+def test_a_sigkill_of_the_command_ends_its_forked_processes(tmp_path: Path, when: str) -> None:
+    """Killed with SIGKILL, the command left its forked processes for good: the one reading
+    brands.yaml's names (its first), or one of adapting's passes, blocked on a pipe nobody
+    reads any more, each holding its memory. They now end with the command."""
+    file = tmp_path / "reviews.txt"
+    file.write_text("\n".join(_corpus()) + "\n")
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    cli = [sys.executable, "-m", "koubei", "sentiment", "score", "--processes", "2", str(file)]
+    env = {**os.environ, "TMPDIR": str(spools)}
+    run = subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        if when == "adapting":
+            _spool_folder(run, spools)
+        children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+        deadline = time.monotonic() + 120
+        while not children.read_text().split():
+            assert run.poll() is None and time.monotonic() < deadline, "nothing was forked"
+            time.sleep(0.002)
+        run.kill()  # the command's process only, as the OOM killer does
+        run.wait()
+        deadline = time.monotonic() + 30
+        while _group_alive(run.pid):
+            assert time.monotonic() < deadline, "a forked process outlived the command"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _spool_folder(run: subprocess.Popen[bytes], spools: Path) -> Path:
