@@ -87,16 +87,23 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
     )
 
 
-def worker_model(path: str | None = None) -> SentimentModel:
+def worker_model(path: str | None = None, version: str | None = None) -> SentimentModel:
     """The worker's sentiment model from ``path`` (the shipped one if None), loaded on its
-    first batch and kept for the next ones.
+    first batch and kept for the next ones; loaded again when the flow scores with another
+    ``version`` than the one kept.
 
     A plain module function, so that Dask sends it by reference and its ``_models`` is the
     worker's own module global. Kept in the task, whose name in this module is the Prefect
     task and not the function, cloudpickle sent the function by value with a fresh copy of its
     globals each time: every batch loaded the model again.
+
+    The version check is for a long-lived cluster (``--dask tcp://...``): a source's model
+    refreshed in place (``koubei sentiment adapt --source NAME --out`` the same file, as
+    sources.yaml says to) left every worker with the old one kept, and every later run failed
+    each batch of that source as "worker scores with model <old>" until the workers restarted.
     """
-    if path not in _models:
+    kept = _models.get(path)
+    if kept is None or (version is not None and kept.version != version):
         _models[path] = load_model(Path(path) if path else None)
     return _models[path]
 
@@ -111,7 +118,7 @@ def enrich_batch(
     """Enrich one batch on a worker; the worker's model must be the flow's (a worker that
     cannot see the flow's model file, or sees another version of it, fails the batch). The
     aspects are tagged with ``lexicon``, the flow's own, sent with the batch."""
-    model = worker_model(model_path)
+    model = worker_model(model_path, model_version)
     if model.version != model_version:
         raise ValueError(
             f"worker scores with model {model.version} from {model_path or 'the shipped default'}"

@@ -184,3 +184,40 @@ def test_a_second_local_cluster_at_once_does_not_trip_on_the_dashboard_port(
         run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, lexicon=LEXICON))
     finally:
         holder.close()
+
+
+def test_a_model_refreshed_in_place_is_loaded_again_by_a_long_lived_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sources.yaml says to refresh a source's model by adapting again to the same file. On a
+    # cluster that outlives a run (`--dask tcp://...`), each worker kept the model it had loaded
+    # by that path: every later run failed each batch of the source ("worker scores with model
+    # <old>, the flow with <new>") until the workers were restarted.
+    from dataclasses import replace
+
+    from distributed import LocalCluster
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    model_file = tmp_path / "own.json.gz"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        versions = []
+        for run, shift in enumerate((1.0, 2.0)):
+            own = replace(shipped, version=f"{shipped.version}+test-{run}", platt=(a, b - shift))
+            own.save(model_file)
+            processed = run_in(
+                tmp_path / f"run{run}",
+                monkeypatch,
+                lambda: process_on_dask(
+                    cluster.scheduler_address,
+                    batch_size=80,
+                    lexicon=LEXICON,
+                    models={"shop": model_file},
+                ),
+            )
+            versions.append({r["sentiment"]["model_version"] for r in processed})
+    assert versions == [{f"{shipped.version}+test-0"}, {f"{shipped.version}+test-1"}]
