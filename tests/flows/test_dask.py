@@ -221,3 +221,66 @@ def test_a_model_refreshed_in_place_is_loaded_again_by_a_long_lived_cluster(
             )
             versions.append({r["sentiment"]["model_version"] for r in processed})
     assert versions == [{f"{shipped.version}+test-0"}, {f"{shipped.version}+test-1"}]
+
+
+def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `koubei run --dask tcp://... --config-dir conf` with `sentiment_model: own.json.gz`: the
+    # flow sent the workers 'conf/own.json.gz', relative to its own working directory, and a
+    # worker started in another one failed every batch of the source (no such file), which
+    # failed the whole run. load_sources said it made the path absolute; it did not.
+    import os
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from distributed import Client, LocalCluster
+
+    from koubei.config import load_sources
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    flow_cwd, worker_cwd = tmp_path / "flow", tmp_path / "worker"
+    (flow_cwd / "conf").mkdir(parents=True)
+    worker_cwd.mkdir()
+    own.save(flow_cwd / "conf" / "own.json.gz")
+    (flow_cwd / "conf" / "sources.yaml").write_text(
+        "sources:\n  - {name: shop, platform: shop_json, sentiment_model: own.json.gz}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(flow_cwd)
+    models = load_sources(Path("conf")).sentiment_models()
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                cluster.scheduler_address,
+                *options,
+            ],
+            cwd=worker_cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with Client(cluster) as client:
+                client.wait_for_workers(1, timeout=120)
+            processed = run_in(
+                tmp_path / "home",
+                monkeypatch,
+                lambda: process_on_dask(
+                    cluster.scheduler_address, batch_size=80, lexicon=LEXICON, models=models
+                ),
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert {r["sentiment"]["model_version"] for r in processed} == {own.version}
