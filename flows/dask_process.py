@@ -22,7 +22,7 @@ from prefect import task
 
 from koubei.errors import KoubeiError
 from koubei.pipeline.aspects import AspectLexicon
-from koubei.pipeline.enrich import Enriched, enrich_chunk
+from koubei.pipeline.enrich import BatchFailed, Enriched, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DEFAULT_BATCH = 2000
@@ -161,8 +161,17 @@ class DaskEnricher:
             enrich_batch.submit(batch, self.model.version, self.lexicon, self.model_path)
             for batch in batches
         ]
+        start = 0
         for batch, future in zip(batches, futures, strict=True):
-            enriched = future.result()
+            try:
+                enriched = future.result()
+            except Exception as exc:
+                raise BatchFailed(
+                    f"records {start + 1}-{start + len(batch)} of {len(records)} (ids "
+                    f"{batch[0].get('id')} to {batch[-1].get('id')}) failed on the Dask cluster: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            start += len(batch)
             if on_progress:
                 on_progress(len(batch))
             yield enriched

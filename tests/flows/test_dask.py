@@ -284,3 +284,76 @@ def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_co
             worker.terminate()
             worker.wait(timeout=60)
     assert {r["sentiment"]["model_version"] for r in processed} == {own.version}
+
+
+def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_processed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that cannot load a source's model (here: the file gone once the flow had loaded
+    # it, as on a worker that does not see it) failed that file's batches after their retry.
+    # That failed the whole run with the worker's exception alone: no file named, and every
+    # landing file after it left unprocessed. Now the file is named with the records of the
+    # batch, stays pending for the next run, and the other files are processed.
+    import os
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from distributed import LocalCluster
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    model_file = own.save(tmp_path / "own.json.gz")
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
+    landed = {}
+    for source in ("shop", "zoo"):
+        landed[source] = paths.state_dir("landing") / source / "r1.jsonl"
+        landed[source].parent.mkdir(parents=True)
+        jsonl.write_atomic(landed[source], [{**r, "source": source} for r in landing(240)])
+
+    def process() -> list[dict[str, Any]]:
+        models = {"shop": model_file}
+        return process_on_dask(address, batch_size=80, lexicon=LEXICON, models=models)
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(process)  # its batches wait for a worker
+            deadline = time.monotonic() + 120
+            while not cluster.scheduler.tasks and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert cluster.scheduler.tasks, "no batch was submitted"
+            model_file.unlink()
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                first = run.result(timeout=300)
+                assert ledger.pending_landing() == [landed["shop"]]
+                own.save(model_file)  # the worker can load it again: the next run takes it up
+                second = process()
+            finally:
+                worker.terminate()
+                worker.wait(timeout=60)
+    shop, zoo = first
+    assert shop["processed"] == 0 and zoo["processed"] == 240 and zoo["error"] is None
+    assert shop["error"].startswith(f"{landed['shop']}: records 1-80 of 240 (ids "), shop
+    assert "failed on the Dask cluster" in shop["error"] and "own.json.gz" in shop["error"]
+    # The re-run processes the file left pending, once, and nothing else again.
+    assert [(r["source_file"], r["processed"]) for r in second] == [(str(landed["shop"]), 240)]
+    assert ledger.pending_landing() == []
+    versions = {
+        r["sentiment"]["model_version"] for r in jsonl.read(ledger.processed_path(landed["shop"]))
+    }
+    assert versions == {own.version}
