@@ -357,3 +357,61 @@ def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_proces
         r["sentiment"]["model_version"] for r in jsonl.read(ledger.processed_path(landed["shop"]))
     }
     assert versions == {own.version}
+
+
+def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The only worker of a running scheduler killed mid-run (no nanny to bring it back): the
+    # batches waited for a worker for ever, the run holding the pipeline lock, so every later
+    # process tick was skipped and no alert went out.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from koubei.flows.dask_process import DaskUnavailable
+
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
+    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    jsonl.write_atomic(landed, landing(240))
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with Client(cluster) as client:
+                client.wait_for_workers(1, timeout=120)
+            os.kill(worker.pid, signal.SIGKILL)  # before its first batch: none can run
+            worker.wait(timeout=60)
+            # In a daemon thread: a run that waits for ever must fail the test, not hang it.
+            outcome: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    process_on_dask(address, batch_size=80, lexicon=LEXICON, no_workers_s=3)
+                except BaseException as exc:
+                    outcome.append(exc)
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the run still waits for a worker after 60 s"
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+    [error] = outcome
+    assert isinstance(error, DaskUnavailable), error
+    assert f"{address}: no worker for 3s" in str(error)
+    assert ledger.pending_landing() == [landed]  # left for the next run
