@@ -140,6 +140,14 @@ def check_shared_queue(
         ) from None
     try:
         client.ping()
+    except redis.AuthenticationError as exc:
+        # It answered, and refused the credentials: "does not answer ... start redis-server"
+        # sent the operator to start a server that was running.
+        raise RedisUnavailable(
+            f"REDIS_URL={shown!r}: Redis answered but refused its credentials "
+            f"({_scrub(str(exc), secret)}); put the password it requires in REDIS_URL "
+            "(redis://:PASSWORD@host:6379/0, or redis://USER:PASSWORD@... for an ACL user)"
+        ) from None
     except redis.RedisError as exc:
         raise RedisUnavailable(
             f"REDIS_URL={shown!r}: Redis does not answer ({_scrub(str(exc), secret)}); "
@@ -162,8 +170,14 @@ def _hide_credentials(url: str) -> tuple[str, str]:
 
 def _scrub(text: str, secret: str) -> str:
     """``text`` without the credentials or any piece of them (a parser's message may quote
-    the part of a password it took for a port)."""
-    for piece in sorted({secret, *re.split(r"[:/?#@]", secret)}, key=len, reverse=True):
+    the part of a password it took for a port). A user name shorter than 6 characters is
+    left: an ACL user ``user`` made Redis's "invalid username-password pair or user is
+    disabled" read "invalid ***name-password pair or *** is disabled"."""
+    user, _, password = secret.partition(":")
+    pieces = {secret, *re.split(r"[:/?#@]", password)}
+    if len(user) >= 6:
+        pieces |= set(re.split(r"[/?#@]", user))
+    for piece in sorted(pieces, key=len, reverse=True):
         if len(piece) >= 2:
             text = text.replace(piece, "***")
     return text

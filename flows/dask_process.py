@@ -12,8 +12,10 @@ other tasks of the flow too (this stage sends records, not paths).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,16 @@ from prefect import task
 
 from koubei.errors import KoubeiError
 from koubei.pipeline.aspects import AspectLexicon
-from koubei.pipeline.enrich import Enriched, enrich_chunk
+from koubei.pipeline.enrich import BatchFailed, Enriched, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DEFAULT_BATCH = 2000
+# A cluster left without any worker this long (the only worker killed, none started): the run
+# stops, its landing files pending, instead of waiting for one for ever under the pipeline lock
+# (every later process tick then skipped, so no alert went out). A nanny brings a killed worker
+# of a LocalCluster back in seconds.
+NO_WORKERS_S = 120.0
+POLL_S = 2.0
 # The models a worker loaded, by file (None: the shipped one); see worker_model.
 _models: dict[str | None, SentimentModel] = {}
 
@@ -87,16 +95,23 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> Any:
     )
 
 
-def worker_model(path: str | None = None) -> SentimentModel:
+def worker_model(path: str | None = None, version: str | None = None) -> SentimentModel:
     """The worker's sentiment model from ``path`` (the shipped one if None), loaded on its
-    first batch and kept for the next ones.
+    first batch and kept for the next ones; loaded again when the flow scores with another
+    ``version`` than the one kept.
 
     A plain module function, so that Dask sends it by reference and its ``_models`` is the
     worker's own module global. Kept in the task, whose name in this module is the Prefect
     task and not the function, cloudpickle sent the function by value with a fresh copy of its
     globals each time: every batch loaded the model again.
+
+    The version check is for a long-lived cluster (``--dask tcp://...``): a source's model
+    refreshed in place (``koubei sentiment adapt --source NAME --out`` the same file, as
+    sources.yaml says to) left every worker with the old one kept, and every later run failed
+    each batch of that source as "worker scores with model <old>" until the workers restarted.
     """
-    if path not in _models:
+    kept = _models.get(path)
+    if kept is None or (version is not None and kept.version != version):
         _models[path] = load_model(Path(path) if path else None)
     return _models[path]
 
@@ -111,7 +126,7 @@ def enrich_batch(
     """Enrich one batch on a worker; the worker's model must be the flow's (a worker that
     cannot see the flow's model file, or sees another version of it, fails the batch). The
     aspects are tagged with ``lexicon``, the flow's own, sent with the batch."""
-    model = worker_model(model_path)
+    model = worker_model(model_path, model_version)
     if model.version != model_version:
         raise ValueError(
             f"worker scores with model {model.version} from {model_path or 'the shipped default'}"
@@ -132,11 +147,13 @@ class DaskEnricher:
         lexicon: AspectLexicon,
         batch_size: int = DEFAULT_BATCH,
         model_path: Path | None = None,
+        no_workers_s: float = NO_WORKERS_S,
     ) -> None:
         self.model = model
         self.lexicon = lexicon
         self.batch_size = batch_size
         self.model_path = str(model_path) if model_path else None
+        self.no_workers_s = no_workers_s
 
     def __enter__(self) -> DaskEnricher:
         return self
@@ -154,11 +171,48 @@ class DaskEnricher:
             enrich_batch.submit(batch, self.model.version, self.lexicon, self.model_path)
             for batch in batches
         ]
+        start = 0
         for batch, future in zip(batches, futures, strict=True):
-            enriched = future.result()
+            self._wait_with_workers(future)
+            try:
+                enriched = future.result()
+            except Exception as exc:
+                raise BatchFailed(
+                    f"records {start + 1}-{start + len(batch)} of {len(records)} (ids "
+                    f"{batch[0].get('id')} to {batch[-1].get('id')}) failed on the Dask cluster: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            start += len(batch)
             if on_progress:
                 on_progress(len(batch))
             yield enriched
+
+    def _wait_with_workers(self, future: Any) -> None:
+        """Until ``future`` is done; :class:`DaskUnavailable` once the cluster has had no
+        worker for ``no_workers_s`` seconds (Dask would wait for one for ever)."""
+        from prefect.context import FlowRunContext
+
+        wrapped = future.wrapped_future
+        context = FlowRunContext.get()
+        assert context is not None, "Dask batches are submitted inside the Dask flow"
+        runner: Any = context.task_runner
+        client = runner.client  # the DaskTaskRunner's: a future alone finds no default client
+        alone_since = None
+        while True:
+            with contextlib.suppress(Exception):  # its own failure is the caller's to read
+                wrapped.result(timeout=POLL_S)
+            if wrapped.done():
+                return
+            if len(client.nthreads()) > 0:
+                alone_since = None
+                continue
+            alone_since = alone_since or time.monotonic()
+            if time.monotonic() - alone_since >= self.no_workers_s:
+                raise DaskUnavailable(
+                    f"Dask scheduler {client.scheduler.address}: no worker for "
+                    f"{self.no_workers_s:.0f}s, so nothing could run; the landing files not "
+                    "processed stay pending: start `dask worker` for it, or use 'local'"
+                )
 
 
 def process_on_dask(
@@ -169,6 +223,7 @@ def process_on_dask(
     models: Mapping[str, Path] | None = None,
     *,
     lexicon: AspectLexicon,
+    no_workers_s: float = NO_WORKERS_S,
 ) -> list[dict[str, Any]]:
     """Process every pending landing file with the per-record work on Dask; the reports.
 
@@ -177,6 +232,7 @@ def process_on_dask(
     ``models``: each source's own sentiment model file, as ``process_pending_files`` takes it
     (the workers load it by its path, so a remote cluster must see the same file there).
     ``lexicon``: the run's aspect lexicon, sent to the workers with the records.
+    ``no_workers_s``: how long the cluster may be without any worker before the run stops.
     """
     from prefect import flow
 
@@ -198,7 +254,7 @@ def process_on_dask(
             progress=progress,
             models=models,
             make_enricher=lambda model, file, aspects: DaskEnricher(
-                model, aspects, batch_size, file
+                model, aspects, batch_size, file, no_workers_s
             ),
         )
         return [asdict(r) for r in log_progress(reports, len(pending))]

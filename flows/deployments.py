@@ -66,7 +66,12 @@ def interval_cron(seconds: int, *, file: Path) -> str:
 def deployment_specs(config_dir: Path | None = None) -> list[DeploymentSpec]:
     """The deployments for a config directory (validated; errors name file and field)."""
     config_dir = config_dir or paths.CONFIG_DIR
-    sources = [s for s in cfg.load_sources(config_dir).sources if s.enabled]
+    configured = cfg.load_sources(config_dir)
+    # A source tracking a brand brands.yaml lacks: its every crawl failed (the crawl checks
+    # it), while `serve --list` and `--prefect-yaml` showed the deployment as fine.
+    brands = cfg.load_brands(config_dir)
+    cfg.check_tracked_brands(configured, brands, config_dir / "sources.yaml")
+    sources = [s for s in configured.sources if s.enabled]
     alerts = cfg.load_alerts(config_dir)
     specs = [
         DeploymentSpec(

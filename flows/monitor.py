@@ -364,7 +364,9 @@ def finish(flow_name: str, summary: RunSummary) -> Any:
     Failed with its errors, or Completed, named for what the run left undone (``Skipped``,
     ``Dead-lettered``, ``Spooled``, see :func:`koubei.flows.outcome.final_state`). Returning a
     Failed state rather than raising keeps the log to one line (no traceback for an expected
-    outage) while the ``on_failure`` hook still raises the on-call alert.
+    outage) while the ``on_failure`` hook still raises the on-call alert. A deployment's run
+    (``koubei serve``, a worker) ends under Prefect's engine entry, which raises the state's
+    :class:`~koubei.flows.outcome.RunFailed` and logs it: its last line is the errors.
     """
     publish(flow_name, summary)
     get_run_logger().info(summary.line(flow_name))

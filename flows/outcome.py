@@ -125,7 +125,8 @@ def final_state(flow_name: str, summary: RunSummary) -> Any:
     """The flow run's final state, which the flows return (Prefect makes a returned state the
     run's final state, and hands callers its data, the summary dict, on success).
 
-    * errors: Failed, the errors as its message (the ``on_failure`` hook alerts on-call);
+    * errors: Failed, the errors as its message (the ``on_failure`` hook alerts on-call), its
+      data a :class:`RunFailed` carrying the summary (:func:`run_summary` reads either);
     * a stage left to another run (``skipped``): Completed named ``Skipped``, the reason;
       part of the work left while the rest was done (``left``) only goes in the message;
     * documents dead-lettered or spooled: Completed named ``Dead-lettered`` or ``Spooled``, the
@@ -138,7 +139,11 @@ def final_state(flow_name: str, summary: RunSummary) -> Any:
 
     data = summary.to_dict()
     if summary.errors:
-        return Failed(message="; ".join(summary.errors), data=data)
+        # The summary inside an exception: a deployment's run (``koubei serve``, a worker) is
+        # driven by Prefect's engine, which raises a Failed state's data; the dict itself made
+        # it log "TypeError: Unexpected result for failed state: {...} -- dict cannot be
+        # resolved into an exception" under every failed scheduled run, hiding why it failed.
+        return Failed(message="; ".join(summary.errors), data=RunFailed(data))
     if summary.skipped:
         return Completed(name=SKIPPED, message="; ".join(summary.skipped), data=data)
     notices = summary.notices(flow_name)
@@ -154,6 +159,17 @@ class RunFailed(RuntimeError):
     def __init__(self, summary: dict[str, Any]) -> None:
         super().__init__("; ".join(summary.get("errors") or ["run failed"]))
         self.summary = summary
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled with the state's result, and unpickled by calling the class with its summary
+        # (the default would call it with the message).
+        return (type(self), (self.summary,))
+
+
+def run_summary(state: Any) -> Any:
+    """The summary dict of a flow's final state, Failed or not (None if it has none)."""
+    result = state.result(raise_on_failure=False)
+    return result.summary if isinstance(result, RunFailed) else result
 
 
 def publish(flow_name: str, summary: RunSummary) -> None:

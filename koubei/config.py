@@ -318,7 +318,9 @@ def load_sources(config_dir: Path | None = None) -> SourcesConfig:
         if source.sentiment_model is None:
             continue
         model = source.sentiment_model.expanduser()
-        source.sentiment_model = model if model.is_absolute() else path.parent / model
+        # Absolute even under a relative config directory (`--config-dir conf`): the path goes
+        # to Dask workers, which may run in another working directory.
+        source.sentiment_model = model if model.is_absolute() else path.parent.absolute() / model
         if not source.sentiment_model.is_file():
             problems.append(
                 f"{path}: sources[{i}].sentiment_model: no such file {source.sentiment_model} "

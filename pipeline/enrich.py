@@ -34,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from koubei.errors import KoubeiError
 from koubei.log import get_logger
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
 from koubei.pipeline.clean import clean_record
@@ -61,6 +62,14 @@ START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_met
 
 _helper_model: SentimentModel | None = None
 _helper_lexicon: AspectLexicon | None = None
+
+
+class BatchFailed(KoubeiError):
+    """Records sent elsewhere to be enriched (a batch on a Dask cluster) came back as a failure,
+    after the task's retries. The landing file they came from is left pending and named in the
+    run's errors, and the other files are processed: one file's failing batch (a worker that
+    cannot load its source's model, a record that crashes it) failed the whole run, every
+    file after it unprocessed, with nothing naming the file."""
 
 
 def enrich(record: Record, model: SentimentModel, lexicon: AspectLexicon) -> Record:

@@ -28,7 +28,7 @@ from koubei.pipeline import ledger
 from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.dedup import DedupIndex
-from koubei.pipeline.enrich import Enricher, prewarm
+from koubei.pipeline.enrich import BatchFailed, Enricher, prewarm
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 log = get_logger(__name__)
@@ -240,8 +240,9 @@ def _process_readable(
     path: Path, *, model: SentimentModel, lexicon: AspectLexicon, progress: bool, enricher: Any
 ) -> ProcessReport:
     """``process_file`` into the ledger's path; a file that cannot be opened (permissions, a
-    directory or dangling link by that name) is reported, not raised: the other files go on
-    and it stays pending, to be tried again once it is fixed."""
+    directory or dangling link by that name), or whose records came back from the enricher as
+    :class:`BatchFailed`, is reported, not raised: the other files go on and it stays pending,
+    to be tried again once it is fixed."""
     output = ledger.processed_path(path)
     try:
         return process_file(
@@ -250,3 +251,7 @@ def _process_readable(
     except jsonl.JsonlError as exc:
         log.error("landing file not processed", file=str(path), error=str(exc))
         return ProcessReport(source_file=str(path), output_file=str(output), error=str(exc))
+    except BatchFailed as exc:  # nothing written for the file: it stays pending, named
+        log.error("landing file not processed", file=str(path), error=str(exc))
+        error = f"{path}: {exc}"
+        return ProcessReport(source_file=str(path), output_file=str(output), error=error)

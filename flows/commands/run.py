@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from koubei.flows.monitor import monitor, preflight
+    from koubei.flows.outcome import run_summary
     from koubei.pipeline.index.client import index_prefix
 
     # a missing variable, bad config or unknown --source: one line, before any work
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             dask=args.dask,
             return_state=True,
         )
-    result = state.result(raise_on_failure=False)
+    result = run_summary(state)
     notices: list[str] = []
     if isinstance(result, dict):
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))

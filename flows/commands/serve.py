@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from koubei import paths
+from koubei.flows import options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="run the scheduled deployments on this machine")
     parser.add_argument(
         "--config-dir",
-        type=Path,
+        type=options.config_dir,
         default=paths.CONFIG_DIR,
         help="directory with sources.yaml (crawl schedules) and alerts.yaml (interval) "
         "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
@@ -46,5 +46,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from prefect import serve
 
+    from koubei.flows.monitor import preflight
+
+    # What every run of the deployments will need, checked once now: `koubei run` stopped on an
+    # unset KOUBEI_WEBHOOK_URL, a bad aspects.yaml or Redis not answering for a shared crawl, but
+    # `koubei serve` started on them and every scheduled run then failed with a traceback in its
+    # log (the process run after processing and indexing), every tick, until someone looked.
+    specs = deps.deployment_specs(args.config_dir)
+    preflight(args.config_dir, crawling=any(spec.flow == "crawl_flow" for spec in specs))
     serve(*deps.build_deployments(args.config_dir))
     return 0

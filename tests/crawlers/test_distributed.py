@@ -438,4 +438,28 @@ def test_a_password_holding_an_at_sign_is_refused_by_redis_without_being_shown(
             check_shared_queue({}, {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": wrong})
     message = str(info.value)
     assert message.startswith(f"REDIS_URL='{url.replace('redis://', 'redis://***@')}'")
-    assert "Redis does not answer" in message and "pass-word2" not in message
+    assert "Redis answered but refused its credentials" in message and "pass-word2" not in message
+
+
+def test_credentials_redis_refuses_are_named_as_such_not_as_redis_down(tmp_path: Path) -> None:
+    # A wrong password, or none where Redis requires one, read "Redis does not answer (...);
+    # start redis-server": the operator went to start a server that was running. An ACL user
+    # named `user` was also scrubbed out of Redis's own words ("invalid ***name-password pair").
+    from koubei.crawlers.distributed import RedisUnavailable, check_shared_queue
+
+    with running_redis(tmp_path) as (url, _):
+        client = redis.Redis.from_url(url)
+        client.config_set("requirepass", "right-pass-word")
+        client.close()
+        cases = {
+            url: "(Authentication required.)",
+            url.replace("redis://", "redis://:wrong-pass-word@"): "(invalid username-password",
+            url.replace("redis://", "redis://user:wrong-pass-word@"): "(invalid username-password "
+            "pair or user is disabled.)",
+        }
+        for given, words in cases.items():
+            with pytest.raises(RedisUnavailable) as info:
+                check_shared_queue({}, {"KOUBEI_SCHEDULER": "redis", "REDIS_URL": given})
+            message = str(info.value)
+            assert "Redis answered but refused its credentials " + words in message, message
+            assert "start redis-server" not in message and "wrong-pass-word" not in message

@@ -14,6 +14,7 @@ import pytest
 from koubei import jsonl
 from koubei.flows.cli import main
 from koubei.flows.monitor import process_flow
+from koubei.flows.outcome import run_summary
 from koubei.pipeline import ledger
 from tests.flows.test_runs import AS_OF, TEXTS, closed_port, land
 
@@ -37,7 +38,7 @@ def test_the_process_flow_tags_with_its_config_dirs_aspects(
         config_dir=config_dir, as_of=AS_OF, dask=dask, process_workers=1, return_state=True
     )
 
-    assert state.result(raise_on_failure=False)["processed"] == len(TEXTS)
+    assert run_summary(state)["processed"] == len(TEXTS)
     records = list(jsonl.read(ledger.processed_path(landed)))
     assert [[a["aspect"] for a in r["aspects"]] for r in records] == [["food_safety"], [], []]
 

@@ -184,3 +184,234 @@ def test_a_second_local_cluster_at_once_does_not_trip_on_the_dashboard_port(
         run_in(tmp_path, monkeypatch, lambda: process_on_dask(workers=1, lexicon=LEXICON))
     finally:
         holder.close()
+
+
+def test_a_model_refreshed_in_place_is_loaded_again_by_a_long_lived_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sources.yaml says to refresh a source's model by adapting again to the same file. On a
+    # cluster that outlives a run (`--dask tcp://...`), each worker kept the model it had loaded
+    # by that path: every later run failed each batch of the source ("worker scores with model
+    # <old>, the flow with <new>") until the workers were restarted.
+    from dataclasses import replace
+
+    from distributed import LocalCluster
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    model_file = tmp_path / "own.json.gz"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        versions = []
+        for run, shift in enumerate((1.0, 2.0)):
+            own = replace(shipped, version=f"{shipped.version}+test-{run}", platt=(a, b - shift))
+            own.save(model_file)
+            processed = run_in(
+                tmp_path / f"run{run}",
+                monkeypatch,
+                lambda: process_on_dask(
+                    cluster.scheduler_address,
+                    batch_size=80,
+                    lexicon=LEXICON,
+                    models={"shop": model_file},
+                ),
+            )
+            versions.append({r["sentiment"]["model_version"] for r in processed})
+    assert versions == [{f"{shipped.version}+test-0"}, {f"{shipped.version}+test-1"}]
+
+
+def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `koubei run --dask tcp://... --config-dir conf` with `sentiment_model: own.json.gz`: the
+    # flow sent the workers 'conf/own.json.gz', relative to its own working directory, and a
+    # worker started in another one failed every batch of the source (no such file), which
+    # failed the whole run. load_sources said it made the path absolute; it did not.
+    import os
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from distributed import Client, LocalCluster
+
+    from koubei.config import load_sources
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    flow_cwd, worker_cwd = tmp_path / "flow", tmp_path / "worker"
+    (flow_cwd / "conf").mkdir(parents=True)
+    worker_cwd.mkdir()
+    own.save(flow_cwd / "conf" / "own.json.gz")
+    (flow_cwd / "conf" / "sources.yaml").write_text(
+        "sources:\n  - {name: shop, platform: shop_json, sentiment_model: own.json.gz}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(flow_cwd)
+    models = load_sources(Path("conf")).sentiment_models()
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                cluster.scheduler_address,
+                *options,
+            ],
+            cwd=worker_cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with Client(cluster) as client:
+                client.wait_for_workers(1, timeout=120)
+            processed = run_in(
+                tmp_path / "home",
+                monkeypatch,
+                lambda: process_on_dask(
+                    cluster.scheduler_address, batch_size=80, lexicon=LEXICON, models=models
+                ),
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    assert {r["sentiment"]["model_version"] for r in processed} == {own.version}
+
+
+def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_processed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that cannot load a source's model (here: the file gone once the flow had loaded
+    # it, as on a worker that does not see it) failed that file's batches after their retry.
+    # That failed the whole run with the worker's exception alone: no file named, and every
+    # landing file after it left unprocessed. Now the file is named with the records of the
+    # batch, stays pending for the next run, and the other files are processed.
+    import os
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from distributed import LocalCluster
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    model_file = own.save(tmp_path / "own.json.gz")
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
+    landed = {}
+    for source in ("shop", "zoo"):
+        landed[source] = paths.state_dir("landing") / source / "r1.jsonl"
+        landed[source].parent.mkdir(parents=True)
+        jsonl.write_atomic(landed[source], [{**r, "source": source} for r in landing(240)])
+
+    def process() -> list[dict[str, Any]]:
+        models = {"shop": model_file}
+        return process_on_dask(address, batch_size=80, lexicon=LEXICON, models=models)
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(process)  # its batches wait for a worker
+            deadline = time.monotonic() + 120
+            while not cluster.scheduler.tasks and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert cluster.scheduler.tasks, "no batch was submitted"
+            model_file.unlink()
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                first = run.result(timeout=300)
+                assert ledger.pending_landing() == [landed["shop"]]
+                own.save(model_file)  # the worker can load it again: the next run takes it up
+                second = process()
+            finally:
+                worker.terminate()
+                worker.wait(timeout=60)
+    shop, zoo = first
+    assert shop["processed"] == 0 and zoo["processed"] == 240 and zoo["error"] is None
+    assert shop["error"].startswith(f"{landed['shop']}: records 1-80 of 240 (ids "), shop
+    assert "failed on the Dask cluster" in shop["error"] and "own.json.gz" in shop["error"]
+    # The re-run processes the file left pending, once, and nothing else again.
+    assert [(r["source_file"], r["processed"]) for r in second] == [(str(landed["shop"]), 240)]
+    assert ledger.pending_landing() == []
+    versions = {
+        r["sentiment"]["model_version"] for r in jsonl.read(ledger.processed_path(landed["shop"]))
+    }
+    assert versions == {own.version}
+
+
+def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The only worker of a running scheduler killed mid-run (no nanny to bring it back): the
+    # batches waited for a worker for ever, the run holding the pipeline lock, so every later
+    # process tick was skipped and no alert went out.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from koubei.flows.dask_process import DaskUnavailable
+
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
+    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    jsonl.write_atomic(landed, landing(240))
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with Client(cluster) as client:
+                client.wait_for_workers(1, timeout=120)
+            os.kill(worker.pid, signal.SIGKILL)  # before its first batch: none can run
+            worker.wait(timeout=60)
+            # In a daemon thread: a run that waits for ever must fail the test, not hang it.
+            outcome: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    process_on_dask(address, batch_size=80, lexicon=LEXICON, no_workers_s=3)
+                except BaseException as exc:
+                    outcome.append(exc)
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the run still waits for a worker after 60 s"
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+    [error] = outcome
+    assert isinstance(error, DaskUnavailable), error
+    assert f"{address}: no worker for 3s" in str(error)
+    assert ledger.pending_landing() == [landed]  # left for the next run

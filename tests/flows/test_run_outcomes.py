@@ -237,3 +237,42 @@ def test_a_notice_names_the_first_few_files_and_counts_the_rest(koubei_home: str
     assert f"(each with its reason in {named} and 2 more in {spool.dead_letter_dir()})" in line
     two = spool.dead_letter_notice("koubei run", 2, 9, files[:2])
     assert f"(each with its reason in {files[0]}, {files[1]})" in two
+
+
+def test_a_failed_deployment_run_raises_its_reason_not_a_type_error(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment's run (`koubei serve`, a worker) goes through Prefect's engine entry, which
+    # raises a Failed state's data and logs it under the run as "Engine execution exited with
+    # unexpected exception". The data was the summary dict: every failed scheduled run's log
+    # (the UI's) ended in "TypeError: Unexpected result for failed state: {...} -- dict cannot
+    # be resolved into an exception", not in why the run failed.
+    import logging
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
+
+    from koubei.flows.outcome import RunFailed
+
+    monkeypatch.setenv("KOUBEI_ES_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("KOUBEI_WEBHOOK_URL", f"http://127.0.0.1:{closed_port()}/")
+    land()
+
+    async def create() -> Any:
+        async with get_client() as client:
+            parameters = {"config_dir": str(config_dir), "as_of": AS_OF.isoformat()}
+            return await client.create_flow_run(process_flow, parameters=parameters)
+
+    flow_run = asyncio.run(create())
+    logged: list[logging.LogRecord] = []
+    logger = logging.getLogger("test-engine-errors")
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(RunFailed, match="cannot reach Elasticsearch") as info:
+            run_flow(process_flow, flow_run=flow_run, error_logger=logger)
+    finally:
+        logger.removeHandler(handler)
+    assert info.value.summary["processed"] == len(TEXTS)  # the summary goes with it
+    assert [r.exc_info[1] for r in logged if r.exc_info] == [info.value]
