@@ -20,6 +20,18 @@ PRODUCTS = ["酸奶", "纯牛奶", "奶粉", "奶茶"]
 OPINIONS = ["太难喝了，退款", "味道不错，会回购", "包装破了，客服也不理人", "物流很快，孩子爱喝"]
 
 
+def shifted_model(tag: str = "own", shift: float = 1.0) -> Any:
+    """The shipped model with its calibration moved by ``shift`` (scores every text lower), as
+    a version of its own: what a source's own model (``sentiment_model``) stands for here."""
+    from dataclasses import replace
+
+    from koubei.pipeline.sentiment import load_model
+
+    shipped = load_model()
+    a, b = shipped.platt
+    return replace(shipped, version=f"{shipped.version}+test-{tag}", platt=(a, b - shift))
+
+
 def landing(count: int) -> list[dict[str, Any]]:
     """Reviews with repeats (near-duplicate clusters span batches) and a record that is rejected."""
     records: list[dict[str, Any]] = [
@@ -138,13 +150,8 @@ def test_dask_workers_score_with_the_model_the_source_names(
 ) -> None:
     # sources.yaml's `sentiment_model`: the workers load the source's model file, by its path,
     # and give the documents the local runner gives with that model.
-    from dataclasses import replace
 
-    from koubei.pipeline.sentiment import load_model
-
-    shipped = load_model()
-    a, b = shipped.platt
-    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    own = shifted_model()
     model_file = own.save(tmp_path / "own.json.gz")
     models = {"shop": model_file}
     local, on_dask = local_and_dask(tmp_path, monkeypatch, 1, 80, lexicon=LEXICON, models=models)
@@ -193,21 +200,16 @@ def test_a_model_refreshed_in_place_is_loaded_again_by_a_long_lived_cluster(
     # cluster that outlives a run (`--dask tcp://...`), each worker kept the model it had loaded
     # by that path: every later run failed each batch of the source ("worker scores with model
     # <old>, the flow with <new>") until the workers were restarted.
-    from dataclasses import replace
 
     from distributed import LocalCluster
 
-    from koubei.pipeline.sentiment import load_model
-
-    shipped = load_model()
-    a, b = shipped.platt
     model_file = tmp_path / "own.json.gz"
     with LocalCluster(
         n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         versions = []
         for run, shift in enumerate((1.0, 2.0)):
-            own = replace(shipped, version=f"{shipped.version}+test-{run}", platt=(a, b - shift))
+            own = shifted_model(str(run), shift)
             own.save(model_file)
             processed = run_in(
                 tmp_path / f"run{run}",
@@ -220,7 +222,7 @@ def test_a_model_refreshed_in_place_is_loaded_again_by_a_long_lived_cluster(
                 ),
             )
             versions.append({r["sentiment"]["model_version"] for r in processed})
-    assert versions == [{f"{shipped.version}+test-0"}, {f"{shipped.version}+test-1"}]
+    assert versions == [{shifted_model("0").version}, {shifted_model("1").version}]
 
 
 def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_config_dir(
@@ -233,16 +235,12 @@ def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_co
     import os
     import subprocess
     import sys
-    from dataclasses import replace
 
     from distributed import Client, LocalCluster
 
     from koubei.config import load_sources
-    from koubei.pipeline.sentiment import load_model
 
-    shipped = load_model()
-    a, b = shipped.platt
-    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    own = shifted_model()
     flow_cwd, worker_cwd = tmp_path / "flow", tmp_path / "worker"
     (flow_cwd / "conf").mkdir(parents=True)
     worker_cwd.mkdir()
@@ -299,15 +297,10 @@ def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_proces
     import sys
     import time
     from concurrent.futures import ThreadPoolExecutor
-    from dataclasses import replace
 
     from distributed import LocalCluster
 
-    from koubei.pipeline.sentiment import load_model
-
-    shipped = load_model()
-    a, b = shipped.platt
-    own = replace(shipped, version=f"{shipped.version}+test-own", platt=(a, b - 1.0))
+    own = shifted_model()
     model_file = own.save(tmp_path / "own.json.gz")
     monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
     landed = {}
