@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,38 @@ def shifted_model(tag: str = "own", shift: float = 1.0) -> Any:
     shipped = load_model()
     a, b = shipped.platt
     return replace(shipped, version=f"{shipped.version}+test-{tag}", platt=(a, b - shift))
+
+
+@contextmanager
+def worker_process(address: str, cwd: Path | None = None, wait: bool = True) -> Iterator[Any]:
+    """A ``dask worker`` subprocess (no nanny: killed, it stays dead) joined to ``address``
+    (waited for unless ``wait`` is false), with this checkout importable; ended at the end of
+    the block."""
+    import os
+    import subprocess
+    import sys
+
+    from distributed import Client
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if wait:
+            with Client(address) as client:
+                client.wait_for_workers(1, timeout=120)
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=60)
 
 
 def landing(count: int) -> list[dict[str, Any]]:
@@ -232,11 +266,8 @@ def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_co
     # flow sent the workers 'conf/own.json.gz', relative to its own working directory, and a
     # worker started in another one failed every batch of the source (no such file), which
     # failed the whole run. load_sources said it made the path absolute; it did not.
-    import os
-    import subprocess
-    import sys
 
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     from koubei.config import load_sources
 
@@ -251,36 +282,17 @@ def test_a_remote_worker_elsewhere_loads_a_model_named_relative_to_a_relative_co
     )
     monkeypatch.chdir(flow_cwd)
     models = load_sources(Path("conf")).sentiment_models()
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
-        options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                cluster.scheduler_address,
-                *options,
-            ],
-            cwd=worker_cwd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    with (
+        LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster,
+        worker_process(cluster.scheduler_address, cwd=worker_cwd),
+    ):
+        processed = run_in(
+            tmp_path / "home",
+            monkeypatch,
+            lambda: process_on_dask(
+                cluster.scheduler_address, batch_size=80, lexicon=LEXICON, models=models
+            ),
         )
-        try:
-            with Client(cluster) as client:
-                client.wait_for_workers(1, timeout=120)
-            processed = run_in(
-                tmp_path / "home",
-                monkeypatch,
-                lambda: process_on_dask(
-                    cluster.scheduler_address, batch_size=80, lexicon=LEXICON, models=models
-                ),
-            )
-        finally:
-            worker.terminate()
-            worker.wait(timeout=60)
     assert {r["sentiment"]["model_version"] for r in processed} == {own.version}
 
 
@@ -292,9 +304,6 @@ def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_proces
     # That failed the whole run with the worker's exception alone: no file named, and every
     # landing file after it left unprocessed. Now the file is named with the records of the
     # batch, stays pending for the next run, and the other files are processed.
-    import os
-    import subprocess
-    import sys
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -313,9 +322,6 @@ def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_proces
         models = {"shop": model_file}
         return process_on_dask(address, batch_size=80, lexicon=LEXICON, models=models)
 
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
     with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         with ThreadPoolExecutor(1) as pool:
@@ -325,20 +331,11 @@ def test_a_failing_batch_names_its_file_leaves_it_pending_and_the_rest_is_proces
                 time.sleep(0.1)
             assert cluster.scheduler.tasks, "no batch was submitted"
             model_file.unlink()
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
+            with worker_process(address, wait=False):
                 first = run.result(timeout=300)
                 assert ledger.pending_landing() == [landed["shop"]]
                 own.save(model_file)  # the worker can load it again: the next run takes it up
                 second = process()
-            finally:
-                worker.terminate()
-                worker.wait(timeout=60)
     shop, zoo = first
     assert shop["processed"] == 0 and zoo["processed"] == 240 and zoo["error"] is None
     assert shop["error"].startswith(f"{landed['shop']}: records 1-80 of 240 (ids "), shop
@@ -360,11 +357,9 @@ def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_eve
     # process tick was skipped and no alert went out.
     import os
     import signal
-    import subprocess
-    import sys
     import threading
 
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     from koubei.flows.dask_process import DaskUnavailable
 
@@ -372,20 +367,9 @@ def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_eve
     landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
     landed.parent.mkdir(parents=True)
     jsonl.write_atomic(landed, landing(240))
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
-    options = ["--nthreads", "1", "--no-nanny", "--no-dashboard"]
     with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
         address = cluster.scheduler_address
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", address, *options],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            with Client(cluster) as client:
-                client.wait_for_workers(1, timeout=120)
+        with worker_process(address) as worker:
             os.kill(worker.pid, signal.SIGKILL)  # before its first batch: none can run
             worker.wait(timeout=60)
             # In a daemon thread: a run that waits for ever must fail the test, not hang it.
@@ -401,9 +385,6 @@ def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_eve
             thread.start()
             thread.join(timeout=60)
             assert not thread.is_alive(), "the run still waits for a worker after 60 s"
-        finally:
-            if worker.poll() is None:
-                worker.terminate()
     [error] = outcome
     assert isinstance(error, DaskUnavailable), error
     assert f"{address}: no worker for 3s" in str(error)
