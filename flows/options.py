@@ -65,7 +65,7 @@ def config_dir(value: str) -> Path:
     path = Path(value)
     if path.is_file():
         raise argparse.ArgumentTypeError(
-            f"{value} is a file: give the directory that holds alerts.yaml ({path.parent})"
+            f"{value} is a file: give the directory that holds it ({path.parent})"
         )
     return path
 

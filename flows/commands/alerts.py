@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for sub in (deliver_parser, test):
         sub.add_argument(
             "--config-dir",
-            type=Path,
+            type=options.config_dir,
             default=None,
             help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else shipped config/)",
         )

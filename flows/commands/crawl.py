@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from pathlib import Path
+
+from koubei.flows import options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--list", action="store_true", help="list sources and spiders")
     parser.add_argument(
         "--config-dir",
-        type=Path,
+        type=options.config_dir,
         default=None,
         help="directory with sources.yaml, and brands.yaml if it has one "
         "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for sub in (daily, incident):
         sub.add_argument(
             "--config-dir",
-            type=Path,
+            type=options.config_dir,
             default=paths.CONFIG_DIR,
             help="directory with brands.yaml and alerts.yaml "
             "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from koubei import paths
@@ -17,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run one monitoring cycle as a Prefect flow")
     parser.add_argument(
         "--config-dir",
-        type=Path,
+        type=options.config_dir,
         default=paths.CONFIG_DIR,
         help="directory with brands.yaml, sources.yaml, alerts.yaml "
         "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",

@@ -186,3 +186,28 @@ def test_an_id_no_row_of_the_alerts_database_can_have(
     code, err = koubei(tmp_path, *argv, row)
     _one_line(code, err, "argument id", f"{row!r} is not an id")
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("run", "--no-crawl"),
+        ("crawl",),
+        ("alerts", "deliver"),
+        ("report", "daily"),
+        ("serve", "--list"),
+        ("spikes", "backtest", "-"),
+    ],
+)
+def test_a_config_dir_naming_a_file_is_refused_naming_the_directory(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """``--config-dir config/alerts.yaml`` (a file of it, the common slip): `run`, `crawl`,
+    `alerts` and `report` read ``alerts.yaml/sources.yaml`` and failed with "Not a
+    directory"; they now say which directory to give, as `serve` and `spikes` do."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text("detectors: []\n", encoding="utf-8")
+    code, err = koubei(tmp_path, *argv, "--config-dir", str(config / "alerts.yaml"))
+    _one_line(code, err, f"{config}/alerts.yaml is a file", f"holds it ({config})")
+    assert code == 2

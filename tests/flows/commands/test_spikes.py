@@ -287,7 +287,7 @@ def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> No
     # the file instead of its directory
     failed = run("spikes", "backtest", str(path), "--config", str(config / "alerts.yaml"))
     assert failed.returncode == 2
-    assert f"{config}/alerts.yaml is a file: give the directory that holds alerts.yaml" in (
+    assert f"{config}/alerts.yaml is a file: give the directory that holds it ({config})" in (
         failed.stderr
     )
 
