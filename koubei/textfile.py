@@ -77,6 +77,13 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         ) from None
     if text is not None:
         return text
+    if _utf16_without_bom(raw):
+        # read as UTF-8 (a NUL is valid there) its error was about '\x00' cells, or GBK made
+        # another language of it; what to save it as says more
+        raise ValueError(
+            f"{name}:1: UTF-16 without its byte order mark (a 0 byte every other byte); save "
+            "it as UTF-8, or as UTF-16 with its byte order mark"
+        )
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -88,6 +95,16 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         also = " or GBK" if gbk else ""
         raise ValueError(f"{name}:{line}: not UTF-8{also} (byte 0x{raw[exc.start]:02x})") from None
+
+
+def _utf16_without_bom(raw: bytes) -> bool:
+    """Whether ``raw`` (no byte order mark) looks like UTF-16: in its first 256 bytes, most
+    bytes at even or at odd offsets are 0, as Latin letters, digits and punctuation are in
+    UTF-16. Text in UTF-8 or GBK holds no 0 byte."""
+    head = raw[:256]
+    if len(head) < 4:
+        return False
+    return any(head[start::2].count(0) * 2 > len(head[start::2]) for start in (0, 1))
 
 
 def csv_delimiter(text: str) -> str:

@@ -220,6 +220,18 @@ def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
         assert result.stderr.startswith(f"koubei: error: cannot read {bad}{column}")
 
+    # UTF-16 without its byte order mark: read as UTF-8 (a 0 byte is valid there) the error
+    # was "timestamp 't\x00i\x00m\x00e\x00...' is not a time"; as GBK, another language
+    for codec in ("utf-16-le", "utf-16-be"):
+        wide = tmp_path / f"{codec}.csv"
+        wide.write_bytes("时间,数量\n2026-03-02 00:00,1\n2026-03-02 00:05,2\n".encode(codec))
+        result = run("spikes", "detect", str(wide))
+        assert (result.returncode, result.stderr) == (
+            2,
+            f"koubei: error: cannot read {wide}:1: UTF-16 without its byte order mark (a 0 "
+            "byte every other byte); save it as UTF-8, or as UTF-16 with its byte order mark\n",
+        )
+
     repeated = tmp_path / "repeated.csv"
     write_series(repeated, [3] * 10, datetime(2026, 3, 2))
     rows = repeated.read_text("utf-8").splitlines()
