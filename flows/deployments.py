@@ -113,8 +113,11 @@ def _parameters(spec: DeploymentSpec, config_dir: Path | None) -> dict[str, Any]
     return {**spec.parameters, "config_dir": str(config_dir.resolve())}
 
 
-def build_deployments(config_dir: Path | None = None) -> list[Any]:
-    """Prefect ``RunnerDeployment`` objects for :func:`prefect.serve`."""
+def build_deployments(
+    config_dir: Path | None = None, specs: list[DeploymentSpec] | None = None
+) -> list[Any]:
+    """Prefect ``RunnerDeployment`` objects for :func:`prefect.serve` (of ``specs``, those of
+    ``config_dir`` read already, else read here)."""
     from prefect.schedules import Cron
 
     from koubei.flows import monitor
@@ -127,7 +130,7 @@ def build_deployments(config_dir: Path | None = None) -> list[Any]:
             description=spec.description,
             tags=list(spec.tags),
         )
-        for spec in deployment_specs(config_dir)
+        for spec in (deployment_specs(config_dir) if specs is None else specs)
     ]
 
 

@@ -54,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
     # log (the process run after processing and indexing), every tick, until someone looked.
     specs = deps.deployment_specs(args.config_dir)
     preflight(args.config_dir, crawling=any(spec.flow == "crawl_flow" for spec in specs))
-    serve(*deps.build_deployments(args.config_dir))
+    serve(*deps.build_deployments(args.config_dir, specs))
     return 0

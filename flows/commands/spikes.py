@@ -132,13 +132,9 @@ def run_detect(args: argparse.Namespace) -> int:
     data = _read(args.file, args.key or _key(args.file))
     # a configuration enabling nothing that reads this series printed nothing at all, which
     # reads as "no spike"; say so (stdout stays the alerts, none)
-    volume_only = data.series.volume_only
-    if not any(
-        d.input_kind == "counts" and not (volume_only and d.type_name == "negative_share")
-        for d in detectors
-    ):
-        where = f"{input_name(args.config / 'alerts.yaml')}" if args.config else "the defaults"
-        kind = "a plain mention count" if volume_only else "counts"
+    if not _count_detectors(detectors, data.series)[0]:
+        where = f"{args.config / 'alerts.yaml'}" if args.config else "the defaults"
+        kind = "a plain mention count" if data.series.volume_only else "counts"
         print(
             f"note: {where} enables no detector that reads {kind}: nothing was checked in "
             f"{input_name(args.file)}",
@@ -296,6 +292,15 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
     return _print_backtest(f"{args.brand} ({prefix})", series, detectors, alerts, as_json=args.json)
 
 
+def _count_detectors(detectors: list[Any], series: Any) -> tuple[list[Any], list[str]]:
+    """The detectors that read ``series``' counts, and the names of those that cannot: a
+    plain mention count (a ``timestamp,value`` CSV) has no tone, so a negative-share rule never
+    fires on it."""
+    counting = [d for d in detectors if d.input_kind == "counts"]
+    toneless = [d.name for d in counting if series.volume_only and d.type_name == "negative_share"]
+    return [d for d in counting if d.name not in toneless], toneless
+
+
 def _print_backtest(
     label: str, series: Any, detectors: list[Any], alerts: Any, *, as_json: bool
 ) -> int:
@@ -319,10 +324,8 @@ def _print_backtest(
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
             print(json.dumps(record, ensure_ascii=False))
         return 0
-    counting = [d for d in detectors if d.input_kind == "counts"]
-    # a plain count (a `timestamp,value` CSV) has no tone: a negative-share rule never fires
-    toneless = [d.name for d in counting if series.volume_only and d.type_name == "negative_share"]
-    names = ", ".join(d.name for d in counting if d.name not in toneless) or "none enabled"
+    reading, toneless = _count_detectors(detectors, series)
+    names = ", ".join(d.name for d in reading) or "none enabled"
     if toneless:
         names += f" ({', '.join(toneless)}: not on a plain mention count)"
     print(
@@ -344,7 +347,7 @@ def _print_backtest(
         f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
-    warmups = [d.options.get("warmup") or 0 for d in counting if d.name not in toneless]
+    warmups = [d.options.get("warmup") or 0 for d in reading]
     if warmups and days * 86400 <= min(warmups):
         print(
             f"note: the detectors page only after {_span(min(warmups))} of history "
