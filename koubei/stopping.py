@@ -8,7 +8,9 @@ parent was gone: a ``koubei process`` or ``koubei crawl`` killed with SIGKILL (t
 helpers waiting for ever, a crawl finishing beside the next run of the same source once the
 kernel had released the killed run's lock. And a SIGTERM (a plain ``kill``, ``timeout``, a
 service manager) ended a process at once, where Ctrl-C unwinds its ``with`` blocks: what they
-made (a temporary Prefect server, a folder of a forked pass's ids) was left behind.
+made (a temporary Prefect server, a folder of a forked pass's ids) was left behind. A process
+that is no Python of ours (Prefect's temporary server, run by uvicorn) is ended by a small
+watcher process instead (:func:`ends_with_this_process`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from __future__ import annotations
 import os
 import select
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["exit_on_sigterm", "sigterm_unwinds", "when_gone"]
+__all__ = ["ends_with_this_process", "exit_on_sigterm", "sigterm_unwinds", "when_gone"]
 
 
 def exit_on_sigterm(signum: int, frame: object) -> None:
@@ -78,3 +82,47 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # there, run by another user
         return True
     return True
+
+
+# Run by a process of its own: on a SIGKILL no code of the killed process runs, so only another
+# process can end what it started. It waits on pidfds its parent opened and passed down, so a
+# pid reused after either process ended is never the one signalled. It ignores Ctrl-C (sent to
+# the whole terminal group), after which the owner unwinds and stops the child itself.
+_WATCHER = """
+import os, select, signal, sys
+owner, child = int(sys.argv[1]), int(sys.argv[2])
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+watch = select.poll()
+watch.register(owner, select.POLLIN)
+watch.register(child, select.POLLIN)
+if child not in {fd for fd, _ in watch.poll()}:
+    signal.pidfd_send_signal(child, signal.SIGTERM)
+    end = select.poll()
+    end.register(child, select.POLLIN)
+    if not end.poll(5000):
+        signal.pidfd_send_signal(child, signal.SIGKILL)
+"""
+
+
+def ends_with_this_process(pid: int) -> None:
+    """End the process ``pid`` (SIGTERM, then SIGKILL after 5 s, as Prefect stops its own
+    server) once this process has ended, however it ended, even by SIGKILL.
+
+    A watcher process waits for either to end and exits with it, so nothing is left behind
+    when both end as they should. Linux (pidfds); elsewhere nothing is watched.
+    """
+    try:
+        owner, child = os.pidfd_open(os.getpid()), os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd here, or ``pid`` gone already
+        return
+    try:
+        subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WATCHER, str(owner), str(child)],
+            pass_fds=(owner, child),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(owner)
+        os.close(child)

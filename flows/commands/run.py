@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     # that what Prefect started for it stops too: the process died at once and left the
     # temporary Prefect server it had started (no PREFECT_API_URL) running for ever.
     with sigterm_unwinds():
+        from koubei.flows.prefect_server import temporary_server_ends_with_this_process
+
+        temporary_server_ends_with_this_process()  # and a SIGKILL leaves no server running
         state = monitor(
             config_dir=args.config_dir,
             sources=args.source,

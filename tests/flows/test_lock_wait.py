@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from koubei.flows import locks
 from koubei.flows.cli import main
+from tests.processes import ended, prefect_servers
 
 
 def test_a_lock_still_held_after_the_wait_ends_the_command_with_one_line(
@@ -39,33 +41,16 @@ def test_a_lock_still_held_after_the_wait_ends_the_command_with_one_line(
     assert "pipeline.lock: still held by pid " in errors[0] and "after 0s" in errors[0]
 
 
-def _server_children(pid: int) -> list[int]:
-    """The temporary Prefect API servers (uvicorn) ``pid`` started."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if b"uvicorn" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(int(child))
-    return found
-
-
-def _ended(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie nobody reaps (a container)
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_run_ended_by_sigterm_stops_the_prefect_server_it_started(
-    tmp_path: Path, config_dir: Path, koubei_home: str
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_run_ended_by_a_signal_stops_the_prefect_server_it_started(
+    tmp_path: Path, config_dir: Path, koubei_home: str, stop: signal.Signals
 ) -> None:
     """``koubei run`` without ``PREFECT_API_URL`` starts a temporary Prefect server; a SIGTERM
     (a plain ``kill``, ``timeout``, a service manager) ended the run at once and left that
-    server running for ever. Now the run unwinds as on Ctrl-C (exit 143) and stops it."""
+    server running for ever. Now the run unwinds as on Ctrl-C (exit 143) and stops it. A
+    SIGKILL (the OOM killer, ``kill -9``) runs no code of the run: a watcher process stops it."""
     import os
-    import signal
     import subprocess
     import sys
     import time
@@ -89,20 +74,20 @@ def test_a_run_ended_by_sigterm_stops_the_prefect_server_it_started(
             for line in run.stdout:
                 if "waiting for the 'pipeline' lock" in line:
                     break
-            servers = _server_children(run.pid)
+            servers = prefect_servers(run.pid)
             assert servers, "no temporary Prefect server started"
-            run.send_signal(signal.SIGTERM)
+            run.send_signal(stop)
             # The old code's orphan server kept the pipe open: read until the run has ended.
             run.wait(timeout=120)
-        assert run.returncode == 128 + signal.SIGTERM
+        assert run.returncode == (128 + stop if stop == signal.SIGTERM else -stop)
         deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed assertion
-        while not all(_ended(pid) for pid in servers) and time.monotonic() < deadline:
+        while not all(ended(pid) for pid in servers) and time.monotonic() < deadline:
             time.sleep(0.2)
-        left = [pid for pid in servers if not _ended(pid)]
+        left = [pid for pid in servers if not ended(pid)]
         assert not left, f"the run's Prefect server still running after the run ended: {left}"
     finally:
         if run.poll() is None:
             run.kill()
         for pid in servers:  # the old code's orphan: not left behind by the test
-            if not _ended(pid):
+            if not ended(pid):
                 os.kill(pid, signal.SIGTERM)

@@ -15,6 +15,7 @@ import pytest
 from koubei.pipeline.aspects import AspectLexicon, load_aspects
 from koubei.pipeline.enrich import Enricher, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
+from tests.processes import ended
 
 LEXICON: AspectLexicon = load_aspects()
 
@@ -107,15 +108,6 @@ sys.stdin.read()  # until killed
 """
 
 
-def _ended(pid: int) -> bool:
-    """Exited (gone, or a zombie nobody reaps: a container's init may not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_helpers_and_their_fork_server_end_when_their_owner_is_killed() -> None:
     """A ``koubei process`` killed with SIGKILL (the OOM killer) or SIGTERM left its helpers
@@ -129,13 +121,13 @@ def test_helpers_and_their_fork_server_end_when_their_owner_is_killed() -> None:
     )
     assert owner.stdout is not None
     started = [int(pid) for pid in owner.stdout.readline().split()]
-    assert len(started) == 3 and not any(_ended(pid) for pid in started), started
+    assert len(started) == 3 and not any(ended(pid) for pid in started), started
     owner.kill()
     owner.wait()
     deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed assertion
-    while not all(_ended(pid) for pid in started) and time.monotonic() < deadline:
+    while not all(ended(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = [pid for pid in started if not _ended(pid)]
+    left = [pid for pid in started if not ended(pid)]
     for pid in left:  # the old code's orphans: not left behind by the test
         os.kill(pid, signal.SIGKILL)
     assert not left, f"still running after their owner was killed: {left}"

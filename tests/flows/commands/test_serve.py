@@ -2,22 +2,26 @@
 
 Each case runs the real command line in a subprocess with no Prefect server: the check comes
 before any is needed, so a command that got past it would start serving (and, before the fix,
-did: these cases then ran until the test's timeout).
+did: these cases then ran until the test's timeout). Past the checks, a SIGKILL of serve leaves
+no Prefect server behind.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from koubei import paths
 from tests.flows.commands.cli_run import one_line
+from tests.processes import children, ended, prefect_servers
 
 SERVE_TIMEOUT_S = 60  # the start-up checks take seconds; serving would run for ever
 
@@ -96,3 +100,43 @@ def test_serve_with_an_aspect_lexicon_that_does_not_load(tmp_path: Path, config:
     assert code == 2, err
     assert err and all(str(config / "aspects.yaml") in line for line in err), err
     assert not any("Traceback" in line for line in err)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_serve_killed_by_sigkill_leaves_no_prefect_server(tmp_path: Path, config: Path) -> None:
+    """Past its checks, serve starts a temporary Prefect server (no ``PREFECT_API_URL``). A
+    SIGKILL (the OOM killer, a service manager's last resort) left that server running for
+    ever: no code of the killed process runs, so a watcher process now stops it."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KOUBEI_", "PREFECT_API_URL"))
+    }
+    environ.update(
+        {"KOUBEI_HOME": str(tmp_path), "PREFECT_HOME": str(tmp_path / "prefect"), **WEBHOOK}
+    )
+    command = [sys.executable, "-m", "koubei.flows.cli", "serve", "--config-dir", str(config)]
+    servers: list[int] = []
+    with subprocess.Popen(
+        command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as proc:
+        try:
+            deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed assertion
+            # until the server answers and its watcher runs (a kill while Prefect waits for
+            # its new server to answer, a few seconds, still leaves it: no watcher yet)
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                servers = prefect_servers(proc.pid)
+                if servers and children(proc.pid, b"pidfd_send_signal"):
+                    break
+            assert servers, f"serve started no Prefect server (exit {proc.poll()})"
+            proc.kill()
+            proc.wait(timeout=60)
+            deadline = time.monotonic() + 60
+            while not all(ended(pid) for pid in servers) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            left = [pid for pid in servers if not ended(pid)]
+            assert not left, f"serve's Prefect server still running after a SIGKILL: {left}"
+        finally:
+            proc.kill()
+            for pid in servers:  # the old code's orphan: not left behind by the test
+                if not ended(pid):
+                    os.kill(pid, signal.SIGTERM)
