@@ -422,12 +422,15 @@ def raise_for_errcode(
     code 99991400, a code our lists need not know), and so is a message holding one of
     ``rate_messages`` (lower case) whatever its code: a limit answered under a code our list
     does not know yet is waited out, not lost. ``hints`` say what a permanent code means for
-    the operator (which setting to fix).
+    the operator (which setting to fix). A 2xx answer that is JSON but no object (``[]``,
+    ``null``, ``"ok"``: a proxy's or a stub's, never the platform's documented
+    ``{"<code_key>": 0, ...}``) is not taken as accepted: it is retried, naming what came back.
     """
+    readable = True
     try:
         body = response.json()
     except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
-        body = None
+        body, readable = None, False
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
@@ -456,8 +459,13 @@ def raise_for_errcode(
             rate_limited=limited,
         )
     raise_for_http(response)
-    if body is None:
+    if not readable:
         raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
+    if not isinstance(body, dict):
+        raise DeliveryError(
+            f"not the platform's answer (a JSON object with {code_key} 0): {response.text[:200]}",
+            retryable=True,
+        )
 
 
 SURROGATE = re.compile("[\ud800-\udfff]")
