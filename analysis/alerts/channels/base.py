@@ -3,8 +3,10 @@
 Each class declares its options as one pydantic model (``Options``); construction validates
 them and reports every problem at once as a :class:`koubei.config.ConfigError` naming the file and
 ``channels[i].options.<name>``. Secrets are read from the environment variables the options
-name (``url_env``, ``secret_env``) at construction, so a missing one fails at start-up, not at
-3 a.m. Sending is synchronous HTTP; failures become :class:`DeliveryError` for the outbox.
+name (``url_env``, ``secret_env``) at construction, so a missing one, a URL httpx cannot send
+to (:func:`url_problem`) or a secret with a newline or a space at an end
+(:func:`secret_problem`) fails at start-up, not at 3 a.m. Sending is synchronous HTTP;
+failures become :class:`DeliveryError` for the outbox.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ class Channel(ABC):
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
-            wrong = url_problem(secrets[key]) if key in URL_SECRETS else None
+            value_problem = url_problem if key in URL_SECRETS else secret_problem
+            wrong = value_problem(secrets[key])
             if wrong:
                 # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
                 problems.append(
@@ -338,6 +341,21 @@ def url_problem(value: str) -> str | None:
         return "does not hold an http(s) URL (http://host/path or https://host/path)"
     if url.port is not None and not 0 < url.port < 65536:
         return f"does not hold an http(s) URL (port {url.port} is not 1-65535)"
+    return None
+
+
+def secret_problem(value: str) -> str | None:
+    """What keeps ``value`` from being a signing secret or token as given (None: it is one).
+
+    A secret kept with a trailing newline (``kubectl create secret --from-file``, ``echo >``)
+    or a space copied with it signed every message with the wrong key: DingTalk answered
+    310000 and Feishu 19021 at send time, long after start-up.
+    """
+    if value != value.strip() or any(not c.isprintable() for c in value):
+        return (
+            "does not hold the secret alone: it has a space or a line break at an end, or "
+            "another control character (a value read from a file with its newline?)"
+        )
     return None
 
 
