@@ -104,6 +104,13 @@ def check_shared_queue(
     scheduler = settings.get("SCHEDULER")
     if mode != "redis" or (scheduler and scheduler != f"{__name__}.RedisScheduler"):
         return
+    if environ.get("KOUBEI_REDIS_URL") and not environ.get("REDIS_URL"):
+        # The name koubei's other variables would suggest; read nowhere, it crawled against
+        # the default Redis (or refused it as down) with the intended URL silently unused.
+        raise RedisUnavailable(
+            "KOUBEI_REDIS_URL is set but not read: Redis's URL is REDIS_URL "
+            "(export REDIS_URL=redis://host:6379/0 and unset KOUBEI_REDIS_URL)"
+        )
     for name, default, least in (
         ("KOUBEI_REDIS_IDLE_S", "10", 0),
         ("KOUBEI_REDIS_LEASE_S", "30", 1),

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from koubei.crawlers.health import Health, Status, assess, stamp, write_health
 from koubei.crawlers.pipelines.landing import landing_path
 from koubei.errors import KoubeiError
 from koubei.log import get_logger
+from koubei.owned_folders import owned_temporary_directory, remove_orphaned
 
 log = get_logger(__name__)
 DEFAULT_TIMEOUT = 1800.0
@@ -134,6 +134,7 @@ def crawl_sources(
     crawl_log_level(os.environ)
     check_shared_queue(settings or {})
     run_id = run_id or stamp()
+    remove_orphaned(JOB_FOLDER_PREFIX)  # the job folders of a runner a SIGKILL ended
     if parallel <= 1 or len(sources) <= 1:
         return [_crawl_one(s, brands, run_id, settings or {}, timeout) for s in sources]
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="crawl") as pool:
@@ -150,6 +151,10 @@ def crawl_sources(
             raise
 
 
+#: A crawl's job folder in the temporary folder (its job.json), named for the process that made
+#: it (``koubei.owned_folders``): a SIGKILL of that process unwinds nothing, so the next crawl
+#: removes the folders of runners that have certainly ended.
+JOB_FOLDER_PREFIX = "koubei-crawl-"
 #: The crawl subprocesses running, for a SIGTERM of this process to stop them.
 _running: set[subprocess.Popen[bytes]] = set()
 _running_lock = threading.Lock()
@@ -176,7 +181,7 @@ def _crawl_one(
     log_dir.mkdir(parents=True, exist_ok=True)
     worker = str(settings.get("KOUBEI_WORKER") or os.environ.get("KOUBEI_WORKER") or "")
     log_file = log_dir / (f"{run_id}.{worker}.log" if worker else f"{run_id}.log")
-    with tempfile.TemporaryDirectory(prefix="koubei-crawl-") as tmp:
+    with owned_temporary_directory(JOB_FOLDER_PREFIX) as tmp:
         job = Path(tmp) / "job.json"
         job.write_text(
             json.dumps(

@@ -24,7 +24,7 @@ from prefect import task
 
 from koubei.errors import KoubeiError
 from koubei.pipeline.aspects import AspectLexicon
-from koubei.pipeline.enrich import BatchFailed, Enriched, enrich_chunk
+from koubei.pipeline.enrich import Enriched, batch_failed, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 DEFAULT_BATCH = 2000
@@ -177,11 +177,7 @@ class DaskEnricher:
             try:
                 enriched = future.result()
             except Exception as exc:
-                raise BatchFailed(
-                    f"records {start + 1}-{start + len(batch)} of {len(records)} (ids "
-                    f"{batch[0].get('id')} to {batch[-1].get('id')}) failed on the Dask cluster: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
+                raise batch_failed(records, start, batch, "on the Dask cluster", exc) from exc
             start += len(batch)
             if on_progress:
                 on_progress(len(batch))

@@ -4,7 +4,8 @@ a killed process left.
 A ``with`` block removes its temporary folder on an error, Ctrl-C or a SIGTERM
 (``koubei.stopping.sigterm_unwinds``), but nothing runs on a SIGKILL (the OOM killer, ``kill
 -9``): ``koubei sentiment score`` killed while adapting in several processes left its
-``koubei-adapt-*`` folder of ids behind, about 10 MB each time. A folder made here is named
+``koubei-adapt-*`` folder of ids behind, about 10 MB each time, and ``koubei crawl`` killed so
+its ``koubei-crawl-*`` job folder (``crawlers/runner.py``). A folder made here is named
 ``<prefix><pid>-<start>-<boot>-<pid namespace>-<random>``, the maker's pid and the time it
 started (``/proc/<pid>/stat``, in clock ticks since boot), and :func:`remove_orphaned` removes
 the folders of a prefix whose maker has certainly ended: a pid no process has, or one a later

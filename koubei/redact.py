@@ -3,11 +3,13 @@
 What counts as a secret:
 
 * the value of every ``KOUBEI_*`` variable whose name has a part ``URL``, ``TOKEN``,
-  ``SECRET``, ``KEY`` (also ``API_KEY``), ``PASSWORD`` or ``COOKIE``. A ``*_URL`` that is a
-  bare origin (``https://es.internal:9200``, as ``KOUBEI_ES_URL`` usually is) names a place,
-  not a secret, and stays readable in error messages; any URL with a path, query or
-  credentials (a webhook: the token is in the path or the query) is redacted whole, and its
-  password and query values are redacted wherever they appear alone;
+  ``SECRET``, ``KEY`` (also ``API_KEY``), ``PASSWORD`` or ``COOKIE``, and of ``REDIS_URL``
+  (the one secret koubei reads under a name it does not own: scrapy-redis's). A ``*_URL``
+  that is a bare origin (``https://es.internal:9200``, as ``KOUBEI_ES_URL`` usually is, or
+  Redis's ``redis://10.0.0.5:6379/0``, whose path is a database number) names a place, not a
+  secret, and stays readable in error messages; any URL with a path, query or credentials (a
+  webhook: the token is in the path or the query) is redacted whole, and its password and
+  query values are redacted wherever they appear alone;
 * the value of every variable that config names as holding one (``cookie_env``, ``proxy_env``
   and a channel's ``*_env`` options), whatever its name: validating the config registers
   them (:func:`register_secret_names`), so ``cookie_env: WB_COOKIE`` is covered too;
@@ -29,6 +31,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 __all__ = ["redact", "register_secret_names", "secret_values"]
 
 SECRET_PARTS = ("URL", "TOKEN", "SECRET", "KEY", "PASSWORD", "COOKIE")
+# Secrets koubei reads under names that are not ``KOUBEI_*`` (``redis://:PASSWORD@host/0``).
+FOREIGN_SECRET_NAMES = frozenset({"REDIS_URL"})
 MIN_LENGTH = 6
 QUERY_CREDENTIAL = re.compile(
     r"(?i)([?&;](?:access_token|token|sign|signature|secret|key|api_key|apikey|password|"
@@ -46,7 +50,7 @@ def register_secret_names(names: Iterable[str | None]) -> None:
 
 
 def _is_secret_name(name: str) -> bool:
-    if name in _NAMED_IN_CONFIG:
+    if name in _NAMED_IN_CONFIG or name in FOREIGN_SECRET_NAMES:
         return True
     if not name.startswith("KOUBEI_"):
         return False
@@ -67,7 +71,11 @@ def _url_parts(value: str) -> list[str]:
     if not url.scheme or not url.netloc:
         return [value]
     pieces = [url.password or "", *(v for _, v in parse_qsl(url.query))]
-    if url.path.strip("/") or url.query or url.username:
+    # Redis's path is a database number (redis://127.0.0.1:6379/0), no secret: an error naming
+    # a REDIS_URL without credentials stays readable.
+    path = url.path.strip("/")
+    names_a_place = not path or (url.scheme in ("redis", "rediss") and path.isdigit())
+    if not names_a_place or url.query or url.username or url.password:
         pieces.append(value)  # a webhook or a URL with credentials: all of it is secret
     return [p for p in pieces if p]
 

@@ -65,11 +65,25 @@ _helper_lexicon: AspectLexicon | None = None
 
 
 class BatchFailed(KoubeiError):
-    """Records sent elsewhere to be enriched (a batch on a Dask cluster) came back as a failure,
-    after the task's retries. The landing file they came from is left pending and named in the
-    run's errors, and the other files are processed: one file's failing batch (a worker that
-    cannot load its source's model, a record that crashes it) failed the whole run, every
-    file after it unprocessed, with nothing naming the file."""
+    """A batch of records failed to be enriched: a chunk here or in a helper process
+    (:class:`Enricher`), or a batch on a Dask cluster after the task's retries. The landing file
+    they came from is left pending and named in the run's errors, and the other files are
+    processed: one file's failing batch (a worker that cannot load its source's model, a record
+    that crashes it) failed the whole run, every file after it unprocessed, with nothing
+    naming the file."""
+
+
+def batch_failed(
+    records: list[Record], start: int, batch: list[Record], where: str, error: Exception
+) -> BatchFailed:
+    """The :class:`BatchFailed` for ``batch``, the records of ``records`` from position
+    ``start``, that failed ``where`` ("in this process", "on the Dask cluster"): named by their
+    positions and ids, with the error, as every enricher reports it."""
+    return BatchFailed(
+        f"records {start + 1}-{start + len(batch)} of {len(records)} (ids "
+        f"{batch[0].get('id')} to {batch[-1].get('id')}) failed {where}: "
+        f"{type(error).__name__}: {error}"
+    )
 
 
 def enrich(record: Record, model: SentimentModel, lexicon: AspectLexicon) -> Record:
@@ -308,7 +322,12 @@ class Enricher:
         """``task(chunk, model, lexicon)`` of each chunk of ``records``, in input order, shared
         with the helpers as ``iter_enriched`` shares enrichment (which is this with
         ``enrich_chunk``). ``task`` is a module-level function: helpers get it by name, with
-        the chunk pickled, and its result comes back pickled (a copy, not the records given)."""
+        the chunk pickled, and its result comes back pickled (a copy, not the records given).
+
+        A chunk whose ``task`` raises, here or in a helper, ends the batch with
+        :class:`BatchFailed` naming its records, as a failed Dask batch does: the caller leaves
+        the batch's file pending and goes on with the others (a helper that dies is not a
+        failure: its chunks are done here)."""
         chunks = [records[i : i + self.chunk] for i in range(0, len(records), self.chunk)]
         results: dict[int, Done] = {}
         pending = deque(range(len(chunks)))
@@ -326,6 +345,10 @@ class Enricher:
                     self._abandon_helpers(exc)
                     pending.appendleft(number)  # this process does it next
                     continue
+                except Exception as exc:  # the task's own failure, raised in the helper
+                    where = "in a helper process"
+                    first = number * self.chunk
+                    raise batch_failed(records, first, chunks[number], where, exc) from exc
                 self.chunks_by_helpers += 1
                 if on_progress:
                     on_progress(len(chunks[number]))
@@ -343,7 +366,13 @@ class Enricher:
                     next_out += 1
                 elif pending:
                     number = pending.popleft()
-                    results[number] = task(chunks[number], self.model, self.lexicon)
+                    try:
+                        results[number] = task(chunks[number], self.model, self.lexicon)
+                    except Exception as exc:
+                        where = "in this process"
+                        raise batch_failed(
+                            records, number * self.chunk, chunks[number], where, exc
+                        ) from exc
                     self.chunks_here += 1
                     if on_progress:
                         on_progress(len(chunks[number]))

@@ -118,10 +118,14 @@ crawl_sources([Source.model_validate(s) for s in job["sources"]],
 
 
 def _runner(
-    script: str, sources: list[Source], brands: BrandsConfig, koubei_home: str
+    script: str,
+    sources: list[Source],
+    brands: BrandsConfig,
+    koubei_home: str,
+    tmpdir: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """``script`` crawling ``sources`` (each page after the first one at a time) in a process
-    of its own."""
+    of its own, its temporary folder ``tmpdir`` when given."""
     job = {
         "sources": [s.model_dump(mode="json") for s in sources],
         "brands": brands.model_dump(mode="json"),
@@ -129,7 +133,11 @@ def _runner(
     }
     return subprocess.Popen(
         [sys.executable, "-c", script, json.dumps(job)],
-        env={**os.environ, "KOUBEI_HOME": koubei_home},
+        env={
+            **os.environ,
+            "KOUBEI_HOME": koubei_home,
+            **({"TMPDIR": str(tmpdir)} if tmpdir else {}),
+        },
     )
 
 
@@ -168,6 +176,38 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
     assert not (home / "crawl-state" / "shop.json").exists()
     health = json.loads((home / "health" / "shop.json").read_text(encoding="utf-8"))
     assert health["state_kept"] is True
+
+
+def test_a_job_folder_a_sigkill_left_is_removed_by_the_next_crawl(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, tmp_path: Path
+) -> None:
+    """``koubei crawl`` killed with SIGKILL unwinds nothing: its ``koubei-crawl-*`` folder (the
+    job.json its crawl subprocess reads) stayed in the temporary folder for good. It is named
+    for its maker (``koubei.owned_folders``), so the next crawl removes it once that process has
+    certainly ended, and removes its own at its end."""
+    site, source = _six_page_shop(fixture_site, {"slow": True})
+    jobs = tmp_path / "tmp"
+    jobs.mkdir()
+    killed = _runner(RUNNER, [source], brands, koubei_home, tmpdir=jobs)
+    try:
+        deadline = _paging(site, killed)
+        [crawl] = _children(killed.pid)
+        [left] = list(jobs.glob(f"koubei-crawl-{killed.pid}-*"))  # named for its maker
+        assert (left / "job.json").is_file()
+        killed.kill()
+        killed.wait()
+        while Path(f"/proc/{crawl}").exists() and time.monotonic() < deadline + 60:
+            if Path(f"/proc/{crawl}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # ended; its new parent has not reaped it yet
+            time.sleep(0.1)
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+    assert left.is_dir()  # a SIGKILL removes nothing
+    fresh = Source(**{**source.model_dump(), "product_ids": []})  # nothing to fetch: quick
+    after = _runner(RUNNER, [fresh], brands, koubei_home, tmpdir=jobs)
+    assert after.wait(timeout=120) == 0
+    assert list(jobs.iterdir()) == []
 
 
 UNWINDING_RUNNER = """

@@ -111,3 +111,18 @@ def test_log_json_is_switched_off_by_zero_as_people_write_it(
         assert json.loads(line)["event"] == "crawl_done"
     else:
         assert line.startswith("20") and "crawl_done" in line and "items=3" in line
+
+
+def test_the_redis_password_in_redis_url_never_reaches_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """REDIS_URL is scrapy-redis's name, not ``KOUBEI_*``: its password was logged as given."""
+    url = "redis://:hunter2-redis-pw@10.0.0.5:6379/0"
+    monkeypatch.setenv("REDIS_URL", url)
+    configure_logging()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("scrapy_redis.test").error("cannot reach %s", url)
+    logging.getLogger("koubei.test").warning("auth with hunter2-redis-pw refused")
+    assert "hunter2-redis-pw" not in caplog.text
+    assert caplog.text.count("[REDACTED:REDIS_URL]") == 2
+    assert redact(f"at {url}") == "at [REDACTED:REDIS_URL]"

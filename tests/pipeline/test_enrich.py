@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from koubei.pipeline.aspects import AspectLexicon, load_aspects
-from koubei.pipeline.enrich import Enricher, enrich_chunk
+from koubei.pipeline.enrich import BatchFailed, Enricher, enrich_chunk
 from koubei.pipeline.sentiment import SentimentModel, load_model
 from tests.processes import ended
 
@@ -92,6 +92,37 @@ def test_helpers_with_another_model_are_refused(model, review_records, tmp_path:
         pytest.raises(ValueError, match=r"nb-other.*other\.json\.gz"),
     ):
         enricher.start(wait_ready=True)
+
+
+def fail_on_a_bad_record(
+    records: list[dict[str, Any]], model: SentimentModel, lexicon: AspectLexicon
+) -> Any:
+    """A chunk task that cannot enrich a record whose id ends in ``-bad`` (module level: helpers
+    get it by name)."""
+    for record in records:
+        if str(record["id"]).endswith("-bad"):
+            raise ValueError(f"cannot enrich {record['id']}")
+    return enrich_chunk(records, model, lexicon)
+
+
+@pytest.mark.parametrize("where", ["in this process", "in a helper process"])
+def test_a_chunk_that_fails_is_named_as_a_failed_batch(model, review_records, where) -> None:  # type: ignore[no-untyped-def]
+    # Before: its exception (here a ValueError) came out as it was, and `koubei process` ended
+    # with it: no file named, every landing file after it unprocessed. Now it is the
+    # BatchFailed a Dask batch raises, which leaves the file pending and the run going on.
+    records = review_records(40)
+    position = 0 if "helper" in where else 14  # a ready helper is handed the first chunks
+    records[position]["id"] += "-bad"
+    with Enricher(model, LEXICON, workers=2 if "helper" in where else 1, chunk=10) as enricher:
+        enricher.start(wait_ready=True)
+        with pytest.raises(BatchFailed) as info:
+            list(enricher.iter_chunks(records, fail_on_a_bad_record))
+    first = position // 10 * 10
+    assert str(info.value) == (
+        f"records {first + 1}-{first + 10} of 40 (ids {records[first]['id']} to "
+        f"{records[first + 9]['id']}) failed {where}: ValueError: cannot enrich "
+        f"{records[position]['id']}"
+    )
 
 
 OWNER = """

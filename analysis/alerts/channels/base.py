@@ -3,8 +3,10 @@
 Each class declares its options as one pydantic model (``Options``); construction validates
 them and reports every problem at once as a :class:`koubei.config.ConfigError` naming the file and
 ``channels[i].options.<name>``. Secrets are read from the environment variables the options
-name (``url_env``, ``secret_env``) at construction, so a missing one fails at start-up, not at
-3 a.m. Sending is synchronous HTTP; failures become :class:`DeliveryError` for the outbox.
+name (``url_env``, ``secret_env``) at construction, so a missing one, a URL httpx cannot send
+to (:func:`url_problem`) or a secret with a newline or a space at an end
+(:func:`secret_problem`) fails at start-up, not at 3 a.m. Sending is synchronous HTTP;
+failures become :class:`DeliveryError` for the outbox.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ class Channel(ABC):
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
-            wrong = url_problem(secrets[key]) if key in URL_SECRETS else None
+            value_problem = url_problem if key in URL_SECRETS else secret_problem
+            wrong = value_problem(secrets[key])
             if wrong:
                 # Fails at start-up, naming the channel and the variable, instead of at 3 a.m.
                 problems.append(
@@ -341,6 +344,21 @@ def url_problem(value: str) -> str | None:
     return None
 
 
+def secret_problem(value: str) -> str | None:
+    """What keeps ``value`` from being a signing secret or token as given (None: it is one).
+
+    A secret kept with a trailing newline (``kubectl create secret --from-file``, ``echo >``)
+    or a space copied with it signed every message with the wrong key: DingTalk answered
+    310000 and Feishu 19021 at send time, long after start-up.
+    """
+    if value != value.strip() or any(not c.isprintable() for c in value):
+        return (
+            "does not hold the secret alone: it has a space or a line break at an end, or "
+            "another control character (a value read from a file with its newline?)"
+        )
+    return None
+
+
 def raise_for_http(response: httpx.Response) -> None:
     """5xx, 408 and 429 are worth retrying; 429 is "too fast" and honours ``Retry-After``.
 
@@ -422,12 +440,15 @@ def raise_for_errcode(
     code 99991400, a code our lists need not know), and so is a message holding one of
     ``rate_messages`` (lower case) whatever its code: a limit answered under a code our list
     does not know yet is waited out, not lost. ``hints`` say what a permanent code means for
-    the operator (which setting to fix).
+    the operator (which setting to fix). A 2xx answer that is JSON but no object (``[]``,
+    ``null``, ``"ok"``: a proxy's or a stub's, never the platform's documented
+    ``{"<code_key>": 0, ...}``) is not taken as accepted: it is retried, naming what came back.
     """
+    readable = True
     try:
         body = response.json()
     except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
-        body = None
+        body, readable = None, False
     code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
     if code:
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
@@ -456,8 +477,13 @@ def raise_for_errcode(
             rate_limited=limited,
         )
     raise_for_http(response)
-    if body is None:
+    if not readable:
         raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
+    if not isinstance(body, dict):
+        raise DeliveryError(
+            f"not the platform's answer (a JSON object with {code_key} 0): {response.text[:200]}",
+            retryable=True,
+        )
 
 
 SURROGATE = re.compile("[\ud800-\udfff]")

@@ -360,6 +360,26 @@ def test_a_url_httpx_cannot_send_to_fails_at_start_up(monkeypatch, url, why) -> 
     assert len(message.splitlines()) == 1
 
 
+@pytest.mark.parametrize("type_", ["dingtalk", "feishu", "webhook", "alertmanager"])
+@pytest.mark.parametrize("secret", ["SECabc123\n", "SECabc123\r\n", " SECabc123", "SECabc123 "])
+def test_a_signing_secret_with_a_newline_or_space_at_an_end_fails_at_start_up(
+    monkeypatch, type_, secret
+) -> None:
+    # Before: it was taken, and every message was signed with the wrong key: DingTalk answered
+    # 310000 (Feishu 19021) at send time, each alert failing for good.
+    with pytest.raises(ConfigError) as info:
+        channel(monkeypatch, type_, "http://127.0.0.1:9/robot/send?access_token=tok", secret)
+    message = str(info.value)
+    assert "channels[0].options.secret_env" in message and "T_SECRET" in message
+    assert f"{type_!r}" in message and "line break" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_a_signing_secret_as_given_is_taken(monkeypatch) -> None:
+    built = channel(monkeypatch, "dingtalk", "http://127.0.0.1:9/robot/send", "SEC a-b_c 123")
+    assert built.secrets["secret"] == "SEC a-b_c 123"
+
+
 def test_a_malformed_kibana_url_fails_at_load(tmp_path) -> None:
     from koubei.config import load_alerts
 

@@ -26,6 +26,7 @@ code means for the operator. Sources of each answer are given where it is used:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,29 @@ def test_an_error_code_that_is_no_number_is_retried_naming_the_channel(
     burst_one(db_path, channel)
     report = deliver_pending(db_path, [channel], now=_at(1))
     assert len(report.retrying) == 1 and report.failed == []
+
+
+@pytest.mark.parametrize("name", ["dingtalk", "feishu", "wecom"])
+@pytest.mark.parametrize("answer", [[], "null", '"ok"', [{"errcode": 0}]])
+def test_a_json_answer_that_is_no_object_is_not_taken_as_accepted(
+    name, answer, servers, monkeypatch, db_path
+):
+    # Before: HTTP 200 with `[]` (a proxy's or a stub's answer, never the platform's documented
+    # {"errcode": 0, ...} / {"code": 0, ...}) counted as delivered, and nobody was told.
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+    shown = answer if isinstance(answer, str) else json.dumps(answer)
+    assert f"{name} channel {name!r}" in str(info.value) and shown in str(info.value)
+    assert "not the platform's answer" in str(info.value)
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.retrying) == 1 and report.failed == []
+    (row,) = notifications(db_path)
+    assert row.status == "pending" and "not the platform's answer" in str(row.last_error)

@@ -249,8 +249,14 @@ def test_crawl_run_id_used_before(tmp_path: Path, name: str) -> None:
             ("KOUBEI_REDIS_LEASE_S='0'", "1 or more"),
         ),
         ({"KOUBEI_SCHEDULER": "Redis"}, ("KOUBEI_SCHEDULER='Redis'", "'redis'")),
+        (
+            # Read nowhere: the crawl used the default Redis with the intended URL unused.
+            {"KOUBEI_SCHEDULER": "redis", "KOUBEI_REDIS_URL": "redis://127.0.0.1:9/0"},
+            ("KOUBEI_REDIS_URL is set but not read", "Redis's URL is REDIS_URL"),
+        ),
     ],
-    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "lease", "scheduler-typo"],
+    ids=["unreachable", "not-redis-scheme", "database-name", "idle", "lease", "scheduler-typo",
+         "koubei-redis-url"],
 )  # fmt: skip
 def test_crawl_with_a_shared_queue_it_cannot_use(
     tmp_path: Path, env: dict[str, str], words: tuple[str, ...]
