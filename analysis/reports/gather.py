@@ -31,6 +31,8 @@ __all__ = [
 LEAD = timedelta(hours=6)
 TAIL = timedelta(hours=1)
 HISTORY_DAYS = content.HISTORY_DAYS
+#: The most negative posts of a brand's day the brief's complaint themes are drawn from.
+THEME_POSTS = 10_000
 
 
 def load_incident(db_path: Path, incident_id: int) -> dict[str, Any] | None:
@@ -210,7 +212,7 @@ def write_daily_brief(
 ) -> Path:
     """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand."""
     from koubei.analysis.spread.themes import themes
-    from koubei.pipeline.index.queries import aspect_counts, fetch_posts, top_posts, volume_series
+    from koubei.pipeline.index.queries import aspect_counts, sample_posts, top_posts, volume_series
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)
@@ -220,7 +222,11 @@ def write_daily_brief(
         # Themes are drawn from the day's negative posts alone, and aspects are counted on the
         # node: the first 10,000 posts of a busy day were its night and morning, and an evening
         # crisis never reached the brief.
-        negative = fetch_posts(es, prefix, brand=brand.name, start=start, end=end, label="negative")
+        # A crisis day has more than THEME_POSTS: drawn evenly over the day, since the oldest
+        # were its night and morning, and the page says how many of how many.
+        negative, negatives = sample_posts(
+            es, prefix, size=THEME_POSTS, brand=brand.name, start=start, end=end, label="negative"
+        )
         week_start = history_start(es, prefix, brand.name, start)
         own = [i for i in incidents if i["brand"] == brand.name]
         for incident in own:
@@ -244,6 +250,7 @@ def write_daily_brief(
                 "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
                 "themes": themes(negative, max_themes=4),
+                "themes_drawn": (len(negative), negatives),
                 "incidents": own,
                 "links": _links(kibana_url, brand.name, start, end),
             }

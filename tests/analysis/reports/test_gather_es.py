@@ -254,6 +254,31 @@ def test_a_busy_days_evening_complaints_reach_the_brief(
     assert section["themes"] and "变质" in section["themes"][0]["name"]
 
 
+def test_a_crisis_days_evening_complaints_reach_the_themes(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More negative posts than the themes read: they were the day's oldest 10,000, and an
+    evening's new complaint never reached them, nor did the page say it read part."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    morning = [
+        _post(f"m{i}", day + timedelta(seconds=5 * i), "negative", text=f"鲜牧快递太慢 {i}")
+        for i in range(10_000)
+    ]
+    evening = [
+        _post(
+            f"e{i}", day + timedelta(hours=20, seconds=9 * i), "negative", text=f"鲜牧牛奶变质 {i}"
+        )
+        for i in range(400)
+    ]
+    assert index_records(es, morning + evening, prefix=index_prefix).created == 10_400
+    es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert any("变质" in t["name"] for t in section["themes"]), section["themes"]
+    assert section["themes_drawn"] == (10_000, 10_400)
+    page = (Path(koubei_home) / "reports" / "daily" / "2026-11-24.html").read_text("utf-8")
+    assert "取自当日 10400 条负面帖中均匀抽取的 10000 条" in page
+
+
 @pytest.mark.parametrize("reachable", [True, False], ids=["no-index", "unreachable"])
 def test_report_cli_without_an_index_or_a_node_is_one_line(
     es_url: str, koubei_home: str, reachable: bool
