@@ -452,7 +452,7 @@ def incident_context(
 
 def daily_context(
     day: datetime,
-    brand_sets: list[dict[str, Any]],
+    brand_sets: Iterable[dict[str, Any]],
     *,
     generated_at: datetime,
 ) -> dict[str, Any]:

@@ -209,8 +209,15 @@ def write_daily_brief(
     kibana_url: str,
     now: datetime,
     reports_url: str | None = None,
+    progress: bool = False,
 ) -> Path:
-    """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand."""
+    """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand.
+
+    ``progress``: bars of the brands read and drawn on stderr (a brand takes a few queries and
+    charts, half a second or more: a hundred brands were most of a minute without a word).
+    """
+    from tqdm import tqdm
+
     from koubei.analysis.spread.themes import themes
     from koubei.pipeline.index.queries import aspect_counts, sample_posts, top_posts, volume_series
 
@@ -218,12 +225,12 @@ def write_daily_brief(
     end = start + timedelta(days=1)
     incidents = _incidents_between(db_path, start, end) if db_path else []
     sets = []
-    for brand in brands.brands:
-        # Themes are drawn from the day's negative posts alone, and aspects are counted on the
-        # node: the first 10,000 posts of a busy day were its night and morning, and an evening
-        # crisis never reached the brief.
-        # A crisis day has more than THEME_POSTS: drawn evenly over the day, since the oldest
-        # were its night and morning, and the page says how many of how many.
+    bar = tqdm(brands.brands, desc="brief: read", unit="brand", disable=not progress, leave=False)
+    for brand in bar:
+        # Themes are drawn from the day's negative posts alone, evenly over the day (a crisis
+        # day has more than THEME_POSTS, and the page says how many of how many), and aspects
+        # are counted on the node: the first 10,000 posts of a busy day were its night and
+        # morning, and an evening crisis never reached the brief.
         negative, negatives = sample_posts(
             es, prefix, size=THEME_POSTS, brand=brand.name, start=start, end=end, label="negative"
         )
@@ -255,7 +262,9 @@ def write_daily_brief(
                 "links": _links(kibana_url, brand.name, start, end),
             }
         )
-    context = content.daily_context(start, sets, generated_at=now)
+    # Its charts take longer than the reads: a bar of their own.
+    drawn = tqdm(sets, desc="brief: draw", unit="brand", disable=not progress, leave=False)
+    context = content.daily_context(start, drawn, generated_at=now)
     return render.write_page(context, render.daily_path(day.isoformat()))
 
 

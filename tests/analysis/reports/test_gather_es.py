@@ -157,6 +157,28 @@ def test_incident_page_and_daily_brief_from_the_index(
     assert brief.stat().st_mode & 0o044 == 0o044 & ~umask()
 
 
+def test_the_brief_shows_the_brands_read_and_drawn_when_asked(
+    es: Elasticsearch, loaded: str, koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A brand takes a few queries and charts: a hundred were most of a minute without a word.
+    for progress in (True, False):
+        write_daily_brief(
+            es,
+            loaded,
+            None,
+            T0.date(),
+            brands=BRANDS,
+            kibana_url="http://kibana.example:5601",
+            now=T0 + timedelta(days=1),
+            progress=progress,
+        )
+        err = capsys.readouterr().err
+        if progress:
+            assert "brief: read" in err and "brief: draw" in err and "2/2" in err
+        else:
+            assert "brief:" not in err
+
+
 def test_report_cli_writes_the_brief_and_names_it(
     es: Elasticsearch, es_url: str, loaded: str, koubei_home: str, tmp_path: Path
 ) -> None:
