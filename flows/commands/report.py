@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
         )
         sub.add_argument(
-            "--prefix", default=None, help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)"
+            "--prefix",
+            type=options.prefix,
+            default=None,
+            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
         )
 
 
