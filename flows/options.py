@@ -25,8 +25,19 @@ __all__ = [
     "platform",
     "port",
     "positive_int",
+    "prefix",
     "row_id",
 ]
+
+
+def prefix(value: str) -> str:
+    """An index prefix Elasticsearch takes as the start of one index's name (``koubei``)."""
+    from koubei.pipeline.index.client import ESConfigError, check_prefix
+
+    try:
+        return check_prefix(value, "prefix")
+    except ESConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("prefix ")) from None
 
 
 def existing_file(value: str) -> Path:

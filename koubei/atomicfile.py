@@ -9,6 +9,7 @@ report pages kept that mode, and a web server running as another user could not 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,11 +34,21 @@ _MODE = 0o666 & ~_current_umask()
 def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """A handle whose contents replace ``path`` when the ``with`` block ends without error.
 
-    Text handles write UTF-8. Parent directories are created. On any exception the temp file
-    is removed and ``path`` is left as it was.
+    Text handles write UTF-8. Parent directories are created (a file in the way of one is a
+    NotADirectoryError naming it; ``path`` a directory, an IsADirectoryError naming it). On any
+    exception the temp file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # A file where the folder goes ($KOUBEI_REPORTS_DIR/daily a file): mkdir's "File
+        # exists" was a traceback out of the CLI, which says a missing folder in one line.
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"{os.strerror(errno.ENOTDIR)} (a file is in the way)", str(path.parent)
+        ) from None
+    if path.is_dir():  # else the error named the temp file, gone by the time it was read
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _MODE)

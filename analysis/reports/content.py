@@ -452,7 +452,7 @@ def incident_context(
 
 def daily_context(
     day: datetime,
-    brand_sets: list[dict[str, Any]],
+    brand_sets: Iterable[dict[str, Any]],
     *,
     generated_at: datetime,
 ) -> dict[str, Any]:
@@ -463,8 +463,9 @@ def daily_context(
     the week before), ``week_days`` (the days that week holds: fewer than 7 when the brand's
     history is shorter, 7 if not given), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
-    :func:`~koubei.analysis.spread.themes.themes` returns), ``incidents`` (rows as dicts) and
-    ``links``.
+    :func:`~koubei.analysis.spread.themes.themes` returns), ``themes_drawn`` (the negative
+    posts the themes were drawn from and the day's, when known), ``incidents`` (rows as dicts)
+    and ``links``.
     """
     start = day
     end = day + timedelta(days=1)
@@ -513,6 +514,8 @@ def daily_context(
                     }
                     for t in item.get("themes") or []
                 ],
+                # Drawn from part of the day's negative posts: (drawn, of), else None.
+                "themes_drawn": _part(item.get("themes_drawn")),
                 "top_posts": [_post_row(p) for p in item.get("top_posts") or []],
                 "incidents": [
                     {
@@ -535,3 +538,15 @@ def daily_context(
         "sections": sections,
         "generated_at": generated_at.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def _part(drawn: Any) -> tuple[int, int] | None:
+    """``(drawn, of)`` when ``drawn`` is fewer posts than the day's ``of``, else None.
+
+    >>> _part((10_000, 25_000)), _part((12, 12)), _part(None)
+    ((10000, 25000), None, None)
+    """
+    if not drawn:
+        return None
+    taken, total = int(drawn[0]), int(drawn[1])
+    return (taken, total) if taken < total else None

@@ -31,6 +31,8 @@ __all__ = [
 LEAD = timedelta(hours=6)
 TAIL = timedelta(hours=1)
 HISTORY_DAYS = content.HISTORY_DAYS
+#: The most negative posts of a brand's day the brief's complaint themes are drawn from.
+THEME_POSTS = 10_000
 
 
 def load_incident(db_path: Path, incident_id: int) -> dict[str, Any] | None:
@@ -207,20 +209,31 @@ def write_daily_brief(
     kibana_url: str,
     now: datetime,
     reports_url: str | None = None,
+    progress: bool = False,
 ) -> Path:
-    """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand."""
+    """Build and write the brief of ``day`` (Asia/Shanghai) for every configured brand.
+
+    ``progress``: bars of the brands read and drawn on stderr (a brand takes a few queries and
+    charts, half a second or more: a hundred brands were most of a minute without a word).
+    """
+    from tqdm import tqdm
+
     from koubei.analysis.spread.themes import themes
-    from koubei.pipeline.index.queries import aspect_counts, fetch_posts, top_posts, volume_series
+    from koubei.pipeline.index.queries import aspect_counts, sample_posts, top_posts, volume_series
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)
     incidents = _incidents_between(db_path, start, end) if db_path else []
     sets = []
-    for brand in brands.brands:
-        # Themes are drawn from the day's negative posts alone, and aspects are counted on the
-        # node: the first 10,000 posts of a busy day were its night and morning, and an evening
-        # crisis never reached the brief.
-        negative = fetch_posts(es, prefix, brand=brand.name, start=start, end=end, label="negative")
+    bar = tqdm(brands.brands, desc="brief: read", unit="brand", disable=not progress, leave=False)
+    for brand in bar:
+        # Themes are drawn from the day's negative posts alone, evenly over the day (a crisis
+        # day has more than THEME_POSTS, and the page says how many of how many), and aspects
+        # are counted on the node: the first 10,000 posts of a busy day were its night and
+        # morning, and an evening crisis never reached the brief.
+        negative, negatives = sample_posts(
+            es, prefix, size=THEME_POSTS, brand=brand.name, start=start, end=end, label="negative"
+        )
         week_start = history_start(es, prefix, brand.name, start)
         own = [i for i in incidents if i["brand"] == brand.name]
         for incident in own:
@@ -244,11 +257,14 @@ def write_daily_brief(
                 "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
                 "themes": themes(negative, max_themes=4),
+                "themes_drawn": (len(negative), negatives),
                 "incidents": own,
                 "links": _links(kibana_url, brand.name, start, end),
             }
         )
-    context = content.daily_context(start, sets, generated_at=now)
+    # Its charts take longer than the reads: a bar of their own.
+    drawn = tqdm(sets, desc="brief: draw", unit="brand", disable=not progress, leave=False)
+    context = content.daily_context(start, drawn, generated_at=now)
     return render.write_page(context, render.daily_path(day.isoformat()))
 
 

@@ -70,7 +70,8 @@ def interaction_graph(G: nx.DiGraph) -> nx.DiGraph:
     # order of A, and a subgraph view of part of G lists its nodes in hash order, which
     # changed from one run to the next (the cascades index's top accounts and roles).
     posts = sorted(G.nodes(data=True), key=lambda item: str(item[0]))
-    for _node, attrs in posts:
+    named: dict[str, tuple[float, str]] = {}  # account -> (time, id) of the post its name is from
+    for node, attrs in posts:
         key = account_key(attrs)
         if key is None:
             continue
@@ -86,6 +87,13 @@ def interaction_graph(G: nx.DiGraph) -> nx.DiGraph:
             account = A.nodes[key]
             account["followers"] = max(account["followers"], followers)
             account["verified"] = account["verified"] or bool(attrs.get("verified"))
+        # An account renamed between its posts goes by the name of its latest: the name of
+        # the post whose id sorted first was shown, its old name as often as not.
+        ts = attrs.get("ts")
+        when = (float("-inf") if ts is None else float(ts), str(node))
+        if attrs.get("author") and (key not in named or when > named[key]):
+            named[key] = when
+            A.nodes[key]["name"] = attrs["author"]
         if attrs.get("author"):
             by_name.setdefault(attrs["author"], key)
 

@@ -55,6 +55,7 @@ from koubei.analysis.spread.chains import (
 from koubei.analysis.spread.forest import UNTIMED, Forest
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
+from koubei.timeutil import DEFAULT_TZ
 
 __all__ = [
     "DROP_REASONS",
@@ -74,21 +75,26 @@ def parse_time(value: Any) -> datetime | None:
     """An aware datetime from a record's ``created_at`` (ISO string or datetime), else None.
 
     Reads with the project's one time parser (:func:`koubei.crawlers.timeparse.parse_iso`); a
-    value it cannot read counts as unknown rather than stopping the analysis.
+    value it cannot read counts as unknown rather than stopping the analysis, and so does one
+    that is no date in Asia/Shanghai, where the measures and pictures show times
+    (``9999-12-31T23:00:00Z`` is year 10000 there: an OverflowError traceback out of
+    ``koubei spread --file``).
 
     Examples
     --------
     >>> parse_time("2026-11-25T10:00:00+08:00").hour
     10
-    >>> parse_time(None) is None
-    True
+    >>> parse_time(None) is None, parse_time("9999-12-31T23:00:00Z") is None
+    (True, True)
     """
     if value is None or value == "":
         return None
     try:
-        return parse_iso(value)
-    except TimeParseError:
+        parsed = parse_iso(value)
+        parsed.astimezone(DEFAULT_TZ)
+    except (TimeParseError, OverflowError):
         return None
+    return parsed
 
 
 def time_of_day(record: dict[str, Any]) -> datetime | None:

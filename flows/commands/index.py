@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from koubei.pipeline.index.documents import IndexReport
 
+from koubei.flows import options
 from koubei.flows.options import existing_file
 
 
@@ -41,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "remove cascade documents under a bare root id",
     )
     for sub in actions.choices.values():
-        sub.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+        sub.add_argument(
+            "--prefix",
+            type=options.prefix,
+            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
+        )
     parser.set_defaults(func=run)
 
 

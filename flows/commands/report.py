@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
         )
         sub.add_argument(
-            "--prefix", default=None, help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)"
+            "--prefix",
+            type=options.prefix,
+            default=None,
+            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
         )
 
 
@@ -89,6 +92,7 @@ def run_daily(args: argparse.Namespace) -> int:
             kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
             reports_url=alerts.reports_url,  # type: ignore[attr-defined]
             now=now,
+            progress=sys.stderr.isatty(),  # a bar for a person, no bar in a cron job's mail
         )
     except NotFoundError:
         raise _no_index(prefix) from None

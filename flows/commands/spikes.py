@@ -81,7 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="end of the history with --brand: ISO time or a day, included (default now)",
     )
     backtest.add_argument(
-        "--prefix", help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)"
+        "--prefix",
+        type=options.prefix,
+        help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)",
     )
     backtest.add_argument(
         "--config",

@@ -38,7 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="key accounts and themes to show (default 5)",
     )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
-    parser.add_argument("--prefix", help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)")
+    parser.add_argument(
+        "--prefix",
+        type=options.prefix,
+        help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -139,15 +143,27 @@ def _from_file(path: Path, post_id: str | None) -> list[dict[str, Any]]:
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
-    from koubei.pipeline.index.cascade_reads import fetch_cascade
+    from koubei.pipeline.index import cascade_reads
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
     es = client_from_env()
+    limit = cascade_reads.CASCADE_MAX_POSTS
     try:
         check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
-        return fetch_cascade(es, prefix or index_prefix(), post_id)
+        records = cascade_reads.fetch_cascade(
+            es, prefix or index_prefix(), post_id, max_docs=limit + 1
+        )
     finally:
         es.close()
+    if len(records) > limit:
+        # Its oldest posts alone: a bigger cascade was shown as one of exactly the cap's size,
+        # its newest posts (the spread going on) missing, and nothing said so.
+        print(
+            f"koubei spread: the cascade of {post_id} has more than {limit:,} posts: "
+            f"shown are its {limit:,} oldest",
+            file=sys.stderr,
+        )
+    return records[:limit]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from koubei.pipeline.index.queries import post_filters, scan_posts, search
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = [
+    "CASCADE_MAX_POSTS",
     "StoredCascade",
     "cascade_posts",
     "cascade_root_id",
@@ -33,6 +34,8 @@ __all__ = [
 
 #: Roots per ``terms`` clause (the node's ``index.max_terms_count`` is 65,536).
 ROOTS_PER_SEARCH = 10_000
+#: Most posts :func:`fetch_cascade` reads of one cascade (``koubei spread`` says when it cut one).
+CASCADE_MAX_POSTS = 50_000
 #: The fields of a ``<prefix>-cascades`` document a :class:`StoredCascade` holds.
 STORED_FIELDS = ["brand", "root_id", "last_at"]
 
@@ -76,9 +79,11 @@ def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
 
 
 def fetch_cascade(
-    es: Elasticsearch, prefix: str, post_id: str, *, max_docs: int = 50_000
+    es: Elasticsearch, prefix: str, post_id: str, *, max_docs: int | None = None
 ) -> list[dict[str, Any]]:
-    """Every indexed post of the cascade containing ``post_id`` (root, repost or comment)."""
+    """Every indexed post of the cascade containing ``post_id`` (root, repost or comment), the
+    oldest ``max_docs`` (default :data:`CASCADE_MAX_POSTS`) of a bigger one."""
+    max_docs = CASCADE_MAX_POSTS if max_docs is None else max_docs
     root = cascade_root_id(es, prefix, post_id)
     should = [{"term": {field: root}} for field in ("id", "root_id", "parent_id")]
     query = {"bool": {"should": [*should, {"term": {"id": post_id}}], "minimum_should_match": 1}}

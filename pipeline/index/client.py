@@ -83,7 +83,28 @@ def es_hosts(url: str) -> list[str]:
 
 def index_prefix() -> str:
     """Prefix of every index, template and alias (tests use their own to stay isolated)."""
-    return os.environ.get("KOUBEI_INDEX_PREFIX", "koubei")
+    return check_prefix(os.environ.get("KOUBEI_INDEX_PREFIX", "koubei"), "KOUBEI_INDEX_PREFIX")
+
+
+# What Elasticsearch refuses in an index name, and what makes a name several: "x*-posts" or
+# "a,b-posts" read every index they match, or none (a KeyError traceback out of report daily).
+_NOT_IN_PREFIX = frozenset('\\/*?"<>|,#: ')
+
+
+def check_prefix(prefix: str, where: str) -> str:
+    """``prefix`` if it can begin the name of exactly one index, else :class:`ESConfigError`
+    naming ``where`` it came from (``--prefix``, ``KOUBEI_INDEX_PREFIX``).
+
+    >>> check_prefix("koubei-test_1", "--prefix")
+    'koubei-test_1'
+    """
+    bad = any(c in _NOT_IN_PREFIX or c.isupper() for c in prefix)
+    if not prefix or bad or prefix[0] in "-_+." or len(prefix.encode()) > 200:
+        raise ESConfigError(
+            f"{where} {prefix!r} is no index prefix: lowercase, no spaces or any of "
+            '\\ / * ? " < > | , # :, not starting with - _ + or ., at most 200 bytes'
+        )
+    return prefix
 
 
 class ESAuthError(ESConfigError):

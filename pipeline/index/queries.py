@@ -41,6 +41,7 @@ __all__ = [
     "kql",
     "latest_crawl_per_source",
     "post_filters",
+    "sample_posts",
     "search",
     "search_posts",
     "top_accounts",
@@ -485,6 +486,25 @@ def fetch_posts(
     query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
     return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size, where=where,
                       keep=keep)  # fmt: skip
+
+
+def sample_posts(
+    es: Elasticsearch, prefix: str, *, size: int, seed: int = 0, **criteria: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """At most ``size`` (up to 10,000) posts of :func:`filtered` ``criteria``, drawn evenly
+    from the whole window (by a seeded hash of the id: the same draw on every run), and how
+    many posts the window holds. :func:`fetch_posts` keeps the oldest: a crisis day's evening."""
+    query = {
+        "function_score": {
+            "query": filtered(**criteria),
+            "boost_mode": "replace",
+            "random_score": {"seed": seed, "field": "id"},
+        }
+    }
+    response = search(es, prefix, size=size, query=query, track_total_hits=True,
+                      sort=["_score", {"id": "asc"}])  # fmt: skip
+    hits = response["hits"]["hits"]
+    return [strip_index_fields(h["_source"]) for h in hits], response["hits"]["total"]["value"]
 
 
 def scan_posts(

@@ -51,3 +51,19 @@ def test_binary_contents_and_missing_parents(tmp_path: Path) -> None:
     with atomic_write(target, binary=True) as handle:
         handle.write(b"\x1f\x8b")
     assert target.read_bytes() == b"\x1f\x8b"
+
+
+def test_a_file_in_the_way_of_the_folder_or_a_folder_at_the_path_is_named(tmp_path: Path) -> None:
+    # $KOUBEI_REPORTS_DIR/daily a file: mkdir's FileExistsError, a traceback out of koubei
+    # report daily (the CLI says NotADirectoryError and IsADirectoryError in one line).
+    (tmp_path / "daily").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(NotADirectoryError) as blocked, atomic_write(tmp_path / "daily" / "a.html"):
+        pass
+    assert blocked.value.filename == str(tmp_path / "daily")
+    assert "a file is in the way" in str(blocked.value.strerror)
+    # The page's name taken by a folder: the error named a temp file that was already gone.
+    (tmp_path / "page.html").mkdir()
+    with pytest.raises(IsADirectoryError) as taken, atomic_write(tmp_path / "page.html"):
+        pass
+    assert taken.value.filename == str(tmp_path / "page.html")
+    assert sorted(os.listdir(tmp_path)) == ["daily", "page.html"]

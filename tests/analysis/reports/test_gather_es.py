@@ -157,6 +157,28 @@ def test_incident_page_and_daily_brief_from_the_index(
     assert brief.stat().st_mode & 0o044 == 0o044 & ~umask()
 
 
+def test_the_brief_shows_the_brands_read_and_drawn_when_asked(
+    es: Elasticsearch, loaded: str, koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A brand takes a few queries and charts: a hundred were most of a minute without a word.
+    for progress in (True, False):
+        write_daily_brief(
+            es,
+            loaded,
+            None,
+            T0.date(),
+            brands=BRANDS,
+            kibana_url="http://kibana.example:5601",
+            now=T0 + timedelta(days=1),
+            progress=progress,
+        )
+        err = capsys.readouterr().err
+        if progress:
+            assert "brief: read" in err and "brief: draw" in err and "2/2" in err
+        else:
+            assert "brief:" not in err
+
+
 def test_report_cli_writes_the_brief_and_names_it(
     es: Elasticsearch, es_url: str, loaded: str, koubei_home: str, tmp_path: Path
 ) -> None:
@@ -252,6 +274,31 @@ def test_a_busy_days_evening_complaints_reach_the_brief(
     assert aspects["物流"]["mentions"] == 10_000
     assert section["aspects"][0]["aspect"] == "质量"  # the one that turned negative leads
     assert section["themes"] and "变质" in section["themes"][0]["name"]
+
+
+def test_a_crisis_days_evening_complaints_reach_the_themes(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More negative posts than the themes read: they were the day's oldest 10,000, and an
+    evening's new complaint never reached them, nor did the page say it read part."""
+    day = datetime(2026, 11, 24, tzinfo=DEFAULT_TZ)
+    morning = [
+        _post(f"m{i}", day + timedelta(seconds=5 * i), "negative", text=f"鲜牧快递太慢 {i}")
+        for i in range(10_000)
+    ]
+    evening = [
+        _post(
+            f"e{i}", day + timedelta(hours=20, seconds=9 * i), "negative", text=f"鲜牧牛奶变质 {i}"
+        )
+        for i in range(400)
+    ]
+    assert index_records(es, morning + evening, prefix=index_prefix).created == 10_400
+    es.indices.refresh(index=posts_alias(index_prefix))
+    section = _brief_section(es, index_prefix, day, monkeypatch)
+    assert any("变质" in t["name"] for t in section["themes"]), section["themes"]
+    assert section["themes_drawn"] == (10_000, 10_400)
+    page = (Path(koubei_home) / "reports" / "daily" / "2026-11-24.html").read_text("utf-8")
+    assert "取自当日 10400 条负面帖中均匀抽取的 10000 条" in page
 
 
 @pytest.mark.parametrize("reachable", [True, False], ids=["no-index", "unreachable"])

@@ -222,6 +222,21 @@ def test_uncrawled_hop_of_a_shared_display_name_stays_by_name() -> None:
     assert G.nodes["~hop:weibo:r:B"]["author_id"] is None
 
 
+@pytest.mark.parametrize(("old_id", "new_id"), [("weibo:9", "weibo:10"), ("weibo:10", "weibo:9")])
+def test_a_renamed_account_goes_by_the_name_of_its_latest_post(old_id: str, new_id: str) -> None:
+    # One account (u-B) reposted as 旧名, renamed itself 新名 and reposted again: it was shown
+    # under the name of whichever post's id sorted first ("weibo:10" before "weibo:9").
+    via = {"parent_id": "weibo:r", "root_id": "weibo:r", "relation": "repost", "kind": "repost"}
+    old = _weibo(old_id, "旧名", 1, "转发//@A:原", **via)
+    new = _weibo(new_id, "新名", 30, "再转//@A:原", **via)
+    old["author"], new["author"] = {"id": "u-B", "name": "旧名"}, {"id": "u-B", "name": "新名"}
+    fans = [_weibo(f"weibo:f{i}", f"F{i}", 40, "转//@新名:再转//@A:原", **via) for i in range(3)]
+    G = build_cascades([_weibo("weibo:r", "A", 0, "原"), old, new, *fans])
+    assert interaction_graph(G).nodes["u-B"]["name"] == "新名"
+    rows = {row["account"]: row for row in key_accounts(G, top=10)}
+    assert rows["u-B"]["name"] == "新名" and rows["u-B"]["reach"] == 3
+
+
 def test_an_account_reposting_itself_over_and_over_does_not_multiply_its_reach() -> None:
     # 顶 (bumping): S reposts its own repost five times, each ``顶//@S:顶//@S:...``; ten fans
     # repost the last one. Ten fans and five bumps are 15 posts below S's first post, however

@@ -70,6 +70,22 @@ def test_a_date_only_time_is_no_time_of_day_for_the_source_or_the_timing() -> No
     assert G.nodes["c"]["created_at"].isoformat() == "2026-11-20T00:00:00+08:00"
 
 
+def test_a_time_that_is_no_date_in_shanghai_is_unknown_not_a_traceback() -> None:
+    # A sentinel time (``9999-12-31T23:00:00Z``, year 10000 in Asia/Shanghai) in a landing
+    # file: the summary's first and last post raised OverflowError out of koubei spread.
+    records = [
+        post("r", "鲜牧乳业", "9999-12-31T23:00:00Z", "新品上市", kind="post"),
+        repost("a", "小王", "2026-11-20T10:12:00+08:00", "喝出异物了"),
+        repost("b", "小张", "0001-01-01T00:00:00+14:00", "真的//@小王:喝出异物了"),
+    ]
+    evidence = incident_evidence(records)
+    assert evidence["summary"]["first_post"] == "2026-11-20T10:12:00+08:00"
+    assert evidence["summary"]["last_post"] == "2026-11-20T10:12:00+08:00"
+    G = build_cascades(records)
+    assert G.nodes["r"]["created_at"] is None and G.nodes["b"]["ts"] is None
+    assert ("a", "b") in G.edges
+
+
 def test_a_later_post_of_the_hop_name_that_said_other_words_is_not_taken() -> None:
     records = [
         post("r", "鲜牧乳业", "2026-11-20T08:00:00+08:00", "新品上市", kind="post"),

@@ -76,6 +76,37 @@ def test_report_daily_of_a_day_it_cannot_brief(
     assert code == 2
 
 
+@pytest.mark.parametrize(
+    ("command", "prefix"),
+    [
+        # "x*-posts" matched no index: a KeyError traceback ('aggregations') out of the brief,
+        # "no posts found" from spread; "*" reads every prefix's posts as one.
+        (("report", "daily", "--date", "2026-11-25"), "x*"),
+        (("spread", "weibo:1"), "a,b"),
+        (("search", "牛奶"), "Koubei"),
+        (("index", "status"), "_x"),
+    ],
+)
+def test_a_prefix_that_names_no_single_index_is_refused(
+    tmp_path: Path, command: tuple[str, ...], prefix: str
+) -> None:
+    code, err = koubei(tmp_path, *command, "--prefix", prefix)
+    _one_line(code, err, "--prefix", f"{prefix!r} is no index prefix")
+    assert code == 2
+
+
+def test_a_prefix_variable_that_names_no_single_index_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from koubei.pipeline.index.client import ESConfigError, index_prefix
+
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", "koubei*")
+    with pytest.raises(ESConfigError, match="KOUBEI_INDEX_PREFIX 'koubei\\*' is no index prefix"):
+        index_prefix()
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", "鲜牧-prod.2")
+    assert index_prefix() == "鲜牧-prod.2"
+
+
 def test_index_load_of_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     code, err = koubei(tmp_path, "index", "load", str(missing))

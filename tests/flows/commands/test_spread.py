@@ -78,6 +78,34 @@ def test_from_elasticsearch(
     assert (tmp_path / "cascade-weibo_1.png").exists()
 
 
+@pytest.mark.es
+def test_a_cascade_bigger_than_the_cap_is_said_to_be_cut(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from koubei.pipeline.index import cascade_reads
+    from koubei.pipeline.index.writer import index_records
+
+    index_records(es, incident(), prefix=index_prefix, refresh=True)
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+    capsys.readouterr()  # the index writer's log
+    # (raising=False: a cap of 50,000 was a literal, a bigger cascade shown cut and not said)
+    monkeypatch.setattr(cascade_reads, "CASCADE_MAX_POSTS", 4, raising=False)  # it has 9 posts
+    assert main(["spread", "weibo:3", "--json", "--no-pictures"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["posts"] == 4
+    assert "the cascade of weibo:3 has more than 4 posts: shown are its 4 oldest" in captured.err
+    monkeypatch.setattr(cascade_reads, "CASCADE_MAX_POSTS", 9)  # exactly its size: no note
+    assert main(["spread", "weibo:3", "--json", "--no-pictures"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["posts"] == 9 and "more than" not in captured.err
+
+
 def test_file_with_numeric_ids_finds_the_cascade(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
