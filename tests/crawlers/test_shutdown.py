@@ -17,6 +17,7 @@ from koubei.config import BrandsConfig, Source
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
 from tests.crawlers.spiders.test_shop_json import PATH
+from tests.processes import ended
 
 
 def _six_page_shop(fixture_site: Any, slow: dict[str, bool]) -> tuple[Any, Source]:
@@ -162,9 +163,7 @@ def test_a_crawl_whose_runner_is_killed_stops_and_keeps_the_previous_state(
         [crawl] = _children(runner.pid)
         runner.kill()
         runner.wait()
-        while Path(f"/proc/{crawl}").exists() and time.monotonic() < deadline + 60:
-            if Path(f"/proc/{crawl}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                break  # ended; its new parent has not reaped it yet
+        while not ended(crawl) and time.monotonic() < deadline + 60:
             time.sleep(0.1)
     finally:
         if runner.poll() is None:
@@ -196,9 +195,7 @@ def test_a_job_folder_a_sigkill_left_is_removed_by_the_next_crawl(
         assert (left / "job.json").is_file()
         killed.kill()
         killed.wait()
-        while Path(f"/proc/{crawl}").exists() and time.monotonic() < deadline + 60:
-            if Path(f"/proc/{crawl}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                break  # ended; its new parent has not reaped it yet
+        while not ended(crawl) and time.monotonic() < deadline + 60:
             time.sleep(0.1)
     finally:
         if killed.poll() is None:

@@ -53,21 +53,25 @@ def test_unknown_post_and_missing_arguments(
     assert "POST_ID" in capsys.readouterr().err
 
 
-@pytest.mark.es
-def test_from_elasticsearch(
+@pytest.fixture
+def indexed_incident(
     es: Elasticsearch,
     es_url: str,
     index_prefix: str,
     koubei_home: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The incident's ten posts indexed, and the command pointed at them."""
     from koubei.pipeline.index.writer import index_records
 
     index_records(es, incident(), prefix=index_prefix, refresh=True)
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+
+
+@pytest.mark.es
+@pytest.mark.usefixtures("indexed_incident")
+def test_from_elasticsearch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Ask by an intermediate repost: the command finds the root and the whole cascade.
     assert main(["spread", "weibo:3", "--json", "--out", str(tmp_path)]) == 0
     evidence = json.loads(capsys.readouterr().out)
@@ -79,20 +83,12 @@ def test_from_elasticsearch(
 
 
 @pytest.mark.es
+@pytest.mark.usefixtures("indexed_incident")
 def test_a_cascade_bigger_than_the_cap_is_said_to_be_cut(
-    es: Elasticsearch,
-    es_url: str,
-    index_prefix: str,
-    koubei_home: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from koubei.pipeline.index import cascade_reads
-    from koubei.pipeline.index.writer import index_records
 
-    index_records(es, incident(), prefix=index_prefix, refresh=True)
-    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
-    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
     capsys.readouterr()  # the index writer's log
     # (raising=False: a cap of 50,000 was a literal, a bigger cascade shown cut and not said)
     monkeypatch.setattr(cascade_reads, "CASCADE_MAX_POSTS", 4, raising=False)  # it has 9 posts
