@@ -106,14 +106,15 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
         "mention-surge": {"return_days": 90.0},
     },
     "no mention-jump": {"mention-jump": {"z_threshold": 1e9, "z_sustained": 1e9}},
-    # session 17: the jump held for two 5-minute bins instead of one (a one-bin glitch never
-    # pages; a crisis is paged five minutes later)
-    "mention-jump held two bins, z 12": {
-        "mention-jump": {"z_threshold": 1e9, "z_sustained": 12.0, "hold": "10m"}
+    # session 24 (17 for the idea): the jump holds for two 5-minute bins at z 8 (defaults);
+    # before, one bin at z 12. Its neighbours, looked at when choosing:
+    "before session 24: mention-jump one bin at z 12": {
+        "mention-jump": {"z_threshold": 12.0, "z_sustained": 12.0}
     },
-    "mention-jump held two bins, z 8": {
-        "mention-jump": {"z_threshold": 1e9, "z_sustained": 8.0, "hold": "10m"}
-    },
+    "mention-jump held two bins, z 7": {"mention-jump": {"z_sustained": 7.0}},
+    "mention-jump held two bins, z 10": {"mention-jump": {"z_sustained": 10.0}},
+    "mention-jump held two bins, z 12": {"mention-jump": {"z_sustained": 12.0}},
+    "mention-jump held two bins, z 8, or one bin at z 24": {"mention-jump": {"z_threshold": 24.0}},
 }
 own_bar_detectors = variant(on_both({"return_days": 30.0}))
 
@@ -292,7 +293,7 @@ def variants_table(root: Path, held_out: bool) -> None:
 
 #: Session 18's change to what ``critical`` means, and the setting before it (same run).
 CRITICAL_VARIANTS: dict[str, Callable[[], list[Detector]]] = {
-    "defaults (a lone 5-minute bin is at most a warning; a growing episode escalates)": (
+    "defaults (a jump alone is at most a warning; a growing episode escalates)": (
         default_detectors
     ),
     "no escalation on growth (escalate_on_growth: false)": variant(

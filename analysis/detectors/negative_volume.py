@@ -110,7 +110,7 @@ class NegativeVolume(Detector):
         "peak_ratio": 0.0,
         "peak_history": "14d",
         # Whether this view's excess volume alone can make its alert critical. False for a view
-        # that judges one bin (mention-jump): a 5-minute burst on real series is mostly a
+        # that judges a few bins (mention-jump): a 5-minute burst on real series is mostly a
         # glitch or a bot, so it pages a warning, and is critical only with a negative-share
         # rise or spread evidence besides (severity.POINTS); a crisis that holds escalates
         # when the hourly view reaches critical.
@@ -233,6 +233,12 @@ class NegativeVolume(Detector):
         details = super().details_at(series, firing, t, last)
         if not self.options["critical_alone"]:  # in details: the integrator scores it again
             details["corroboration_needed"] = True
+            # the bins its evidence spans, up to t: the integrator takes corroboration only
+            # from a view that fired before the first of them (a surge opened by these same
+            # bins says no more than they do)
+            opts, interval = self.options, series.interval_seconds
+            one_bin = firing.zscore[0, t] >= opts["z_threshold"]
+            details["held_bins"] = 1 if one_bin else max(1, opts["hold"] // interval)
         return details
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:

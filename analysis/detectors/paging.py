@@ -24,9 +24,9 @@ A detector says "this bin looks abnormal"; the policy decides whether a person i
   ``critical`` is kept for strong evidence: the crisis score of
   :mod:`koubei.analysis.detectors.severity` ≥ 60 (×16 the expected volume alone, or a large
   rise together with a negative-share rise, an accelerating cascade or high-reach accounts).
-  One 5-minute bin (``mention-jump``, ``critical_alone: false``) is not strong evidence alone:
-  it pages a warning, and the incident escalates when the hourly view or other evidence says
-  critical.
+  A jump of a few 5-minute bins (``mention-jump``, two held at z 8, ``critical_alone: false``)
+  is not strong evidence alone: it pages a warning, and the incident escalates when the hourly
+  view or other evidence says critical.
 
 Causal: whether a page is sent at bin ``t`` depends on the episodes, and on which bins were
 reported, up to ``t`` only.

@@ -23,12 +23,12 @@ POINTS = {
     "per_doubling": 15.0,  # excess volume: points per doubling of (observed+1)/(expected+1)
     "volume_max": 60.0,  # ×16 the expected volume is critical on its own
     # ... except from a view whose alert needs corroboration (``corroboration_needed`` in its
-    # details: mention-jump, one 5-minute bin): its volume counts at most this (×6.3), so it is
+    # details: mention-jump, two 5-minute bins): its volume counts at most this (×6.3), so it is
     # critical only with 20 points of other evidence (a negative-share rise, an accelerating
-    # cascade, a high-reach account), or inside an incident the hourly view opened before it
-    # (``defaults.detect_all``). On anomaly-series 43 of the 52 critical false pages were such
-    # bins; now 11 are left, and 10 of the 16 windows keep a critical alert (BENCHMARKS.md,
-    # "What critical means").
+    # cascade, a high-reach account), or inside an incident the hourly view opened before its
+    # first bin (``defaults.detect_all``). On anomaly-series 43 of the 52 critical false
+    # pages were such bins (one, then); 11 were left, and 10 of the 16 windows kept a critical
+    # alert (BENCHMARKS.md, "What critical means").
     "volume_max_uncorroborated": 40.0,
     "per_share_point": 1.0,  # negative share: points per percentage point of rise
     "share_max": 25.0,

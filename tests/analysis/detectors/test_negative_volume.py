@@ -114,14 +114,19 @@ def test_detect_all_merges_detectors_on_one_episode() -> None:
     for i in range(onset, onset + 12):  # a crisis: negatives ×6 on top of ×4 total
         negatives[i] *= 6
     crisis = CountSeries.from_values(START, negatives, total=series.total, key="鲜牧|weibo")
-    found = detect_all(default_detectors(), crisis)
-    assert len(found) == 1
-    # the page waits for the evidence to hold a quarter of an hour (or a very strong bin)
-    assert crisis.start[onset] <= found[0].timestamp <= crisis.start[onset + 2]
-    assert len(found[0].details["detectors"]) >= 2
-    assert found[0].severity in {"warning", "critical"}
-    record = found[0].to_dict()
-    assert record["timestamp"] == found[0].timestamp.isoformat()
+    page, *escalations = detect_all(default_detectors(), crisis)
+    # the page waits for the evidence to hold a quarter of an hour (or two very strong bins)
+    assert crisis.start[onset] <= page.timestamp <= crisis.start[onset + 2]
+    assert len(page.details["detectors"]) >= 2
+    assert page.severity in {"warning", "critical"}
+    # one episode: at most its one escalation, when the evidence grows (here the jump held for
+    # its second bin, five minutes after the onset: warning, then critical)
+    assert len(escalations) <= 1
+    for later in escalations:
+        assert later.details["escalates"] == page.timestamp.isoformat()
+        assert (page.severity, later.severity) == ("warning", "critical")
+    record = page.to_dict()
+    assert record["timestamp"] == page.timestamp.isoformat()
     assert record["series"] == "鲜牧|weibo"
 
 

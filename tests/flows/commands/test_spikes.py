@@ -341,13 +341,13 @@ def test_detect_says_when_values_are_not_whole_counts(tmp_path: Path) -> None:
 
 
 def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> None:
-    """An open incident whose evidence grew (warning, then a far stronger bin: critical) sends
+    """An open incident whose evidence grew (warning, then far stronger bins: critical) sends
     a second alert; the backtest listed it as a second page, like a new incident."""
     rng = np.random.default_rng(1)
     values = rng.poisson(12, 5 * 288)
     onset = 4 * 288 + 100  # Friday 08:20
     values[onset : onset + 36] += 40
-    values[onset + 15] += 800  # 09:35
+    values[onset + 15 : onset + 17] += 800  # 09:35 and 09:40 (the jump holds for two bins)
     path = tmp_path / "escalating.csv"
     write_series(path, values.tolist(), datetime(2026, 3, 2))
     result = run("spikes", "backtest", str(path))
@@ -357,7 +357,7 @@ def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> Non
     week = lines.index("2026-W10: 2 page(s)")
     assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  近 1 小时提及")
     assert lines[week + 2].startswith(
-        "  Fri 2026-03-06 09:35  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
+        "  Fri 2026-03-06 09:40  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
     )
 
 
