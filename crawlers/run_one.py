@@ -21,6 +21,7 @@ from typing import Any
 
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.health import Health, assess, write_health
+from koubei.log import configure_logging
 from koubei.stopping import when_gone
 
 
@@ -71,6 +72,10 @@ def run(
 
 
 def main(argv: list[str]) -> int:
+    # This process's log is the crawl log (logs/crawl/): its lines are redacted as every koubei
+    # log line is (a cookie_env or proxy_env value, REDIS_URL's password, a URL's token), which
+    # Scrapy's own handler, installed by CrawlerProcess, then writes.
+    configure_logging(stdlib_handler=False)
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text(encoding="utf-8"))
     if job.get("owner"):

@@ -53,7 +53,11 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-def _install_redaction() -> None:
+def install_redaction() -> None:
+    """Redact every standard-library record when it is created and every uncaught traceback,
+    whatever handler writes them: :func:`configure_logging` installs it, and so does a process
+    whose handlers are another's (the crawl subprocess, whose log lines Scrapy's handler writes
+    to ``logs/crawl/``). Idempotent."""
     factory = logging.getLogRecordFactory()
     if getattr(factory, "koubei_redacts", False):
         return
@@ -82,12 +86,16 @@ def _redacting(renderer: structlog.typing.Processor) -> structlog.typing.Process
     return render
 
 
-def configure_logging(*, verbose: bool = False) -> None:
-    _install_redaction()
+def configure_logging(*, verbose: bool = False, stdlib_handler: bool = True) -> None:
+    """Redacted logging on stderr: ours (structlog) and, with ``stdlib_handler``, the standard
+    library's. Without it the records are still redacted but written by the handler the process
+    installs itself (Scrapy's, in the crawl subprocess, at ``LOG_LEVEL``)."""
+    install_redaction()
     level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(
-        handlers=[logging.StreamHandler(_CurrentStderr())], level=level, format="%(message)s"
-    )
+    if stdlib_handler:
+        logging.basicConfig(
+            handlers=[logging.StreamHandler(_CurrentStderr())], level=level, format="%(message)s"
+        )
     # Prefect's API client logs every HTTP request at INFO, and the ES transport logs each
     # retry with a full traceback; the final error is reported once. fontTools' subsetter logs
     # its timings at INFO for every incident page. Keep them all for --verbose.

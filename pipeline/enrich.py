@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from koubei.errors import KoubeiError
+from koubei.jsonl import JsonlError
 from koubei.log import get_logger
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
 from koubei.pipeline.clean import clean_record
@@ -84,6 +85,17 @@ def batch_failed(
         f"{batch[0].get('id')} to {batch[-1].get('id')}) failed {where}: "
         f"{type(error).__name__}: {error}"
     )
+
+
+def file_left_as_it_was(path: Path, error: BatchFailed | JsonlError, what: str) -> str:
+    """The error a run names ``path`` by when its records could not be read
+    (:class:`~koubei.jsonl.JsonlError`, which names the file and line) or enriched
+    (:class:`BatchFailed`, which names the records: the file is put first), logged as ``what``
+    ("landing file not processed"). The one handling of ``koubei process`` and ``koubei
+    sentiment rescore``: nothing is written for the file, and the run goes on with the others."""
+    named = str(error) if isinstance(error, JsonlError) else f"{path}: {error}"
+    log.error(what, file=str(path), error=named)
+    return named
 
 
 def enrich(record: Record, model: SentimentModel, lexicon: AspectLexicon) -> Record:

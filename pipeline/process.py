@@ -28,7 +28,7 @@ from koubei.pipeline import ledger
 from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.clean import MAX_CHARS
 from koubei.pipeline.dedup import DedupIndex
-from koubei.pipeline.enrich import BatchFailed, Enricher, prewarm
+from koubei.pipeline.enrich import BatchFailed, Enricher, file_left_as_it_was, prewarm
 from koubei.pipeline.sentiment import SentimentModel, load_model
 
 log = get_logger(__name__)
@@ -248,10 +248,6 @@ def _process_readable(
         return process_file(
             path, output, model=model, lexicon=lexicon, progress=progress, enricher=enricher
         )
-    except jsonl.JsonlError as exc:
-        log.error("landing file not processed", file=str(path), error=str(exc))
-        return ProcessReport(source_file=str(path), output_file=str(output), error=str(exc))
-    except BatchFailed as exc:  # nothing written for the file: it stays pending, named
-        log.error("landing file not processed", file=str(path), error=str(exc))
-        error = f"{path}: {exc}"
+    except (jsonl.JsonlError, BatchFailed) as exc:  # nothing written: it stays pending, named
+        error = file_left_as_it_was(path, exc, "landing file not processed")
         return ProcessReport(source_file=str(path), output_file=str(output), error=error)

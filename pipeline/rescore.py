@@ -40,7 +40,13 @@ from koubei import jsonl
 from koubei.cores import default_workers
 from koubei.pipeline import ledger
 from koubei.pipeline.aspects import AspectLexicon, tag_aspects
-from koubei.pipeline.enrich import Enricher, prewarm, score_cleaned
+from koubei.pipeline.enrich import (
+    BatchFailed,
+    Enricher,
+    file_left_as_it_was,
+    prewarm,
+    score_cleaned,
+)
 from koubei.pipeline.sentiment import SentimentModel
 
 if TYPE_CHECKING:
@@ -62,7 +68,8 @@ class RescoreReport:
     labels: dict[str, int] = field(default_factory=dict)  # labels after, of every post
     # The index report of the file when it was sent (None: nothing to send), and its figures.
     index: dict[str, Any] | None = None
-    # The file could not be read (a line that is not a record, permissions): left as it was.
+    # The file could not be read (a line that is not a record, permissions) or a chunk of it
+    # failed to be re-scored (BatchFailed): left as it was, and so were its documents.
     error: str | None = None
 
 
@@ -155,14 +162,19 @@ def rescore_file(
         model_version=enricher.model.version,
         aspect_lexicon_version=enricher.lexicon.version,
     )
+    # All of it read and re-scored before anything is written: a line that is no record, or a
+    # chunk that fails (BatchFailed, naming its records), leaves the file and its documents as
+    # they were, named as `koubei process` names a landing file it leaves pending.
     try:
-        records = list(jsonl.read(path))  # all of it first: a bad line leaves the file alone
-    except jsonl.JsonlError as exc:
-        report.error = str(exc)
+        records = list(jsonl.read(path))
+        bar = tqdm(
+            total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False
+        )
+        with bar:
+            redone = rescore_records(records, enricher, bar.update)
+    except (jsonl.JsonlError, BatchFailed) as exc:
+        report.error = file_left_as_it_was(path, exc, "processed file not re-scored")
         return report, None
-    bar = tqdm(total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False)
-    with bar:
-        redone = rescore_records(records, enricher, bar.update)
     report.rescored, report.retagged = redone["score"], redone["aspects"]
     report.unchanged = len(records) - report.rescored - report.retagged
     for record in records:
@@ -195,8 +207,8 @@ def rescore_source(
     progress: bool = False,
 ) -> Iterator[tuple[RescoreReport, IndexReport | None]]:
     """:func:`rescore_file` for each of ``files`` (a source's processed files), in order, each
-    reported as it is done; a file that cannot be read is reported (``error``, for the caller
-    to say) and the others go on.
+    reported as it is done; a file that cannot be read or whose re-scoring fails is reported
+    (``error``, for the caller to say), left as it was, and the others go on.
 
     ``workers``: processes sharing a big file's work (default: one per core, as ``koubei
     process``); ``model_path`` is the file ``model`` came from, for the helpers to load (the

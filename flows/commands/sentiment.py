@@ -463,7 +463,7 @@ def _rescore(args: argparse.Namespace) -> int:
         f"{lexicon_file} (version {lexicon.version})",
         file=sys.stderr,
     )
-    rescored = retagged = unchanged = unreadable = 0
+    rescored = retagged = unchanged = failed = 0
     totals = IndexReport()
     # The files and the posts indices are the pipeline's: a cycle processing or indexing the
     # same files (or a `koubei index load`/`reindex`) waits for this run, as this one waits
@@ -489,18 +489,19 @@ def _rescore(args: argparse.Namespace) -> int:
             unchanged += report.unchanged
             if report.error:
                 print(f"koubei: error: {report.error} (left as it was)", file=sys.stderr)
-                unreadable += 1
+                failed += 1
             if indexed is not None:
                 totals.add(indexed)
     print(
         f"koubei sentiment rescore: {len(files)} file(s) of {args.source}: {rescored} post(s) "
         f"re-scored with {model.version}, {retagged} with only their aspects tagged again "
         f"with {lexicon.version}, {unchanged} unchanged (already scored and tagged with them); "
-        f"{totals.sent} sent to Elasticsearch; {unreadable} file(s) unreadable",
+        f"{totals.sent} sent to Elasticsearch; {failed} file(s) unreadable or failed (left as "
+        "they were)",
         file=sys.stderr,
     )
     partial = partial_exit("koubei sentiment rescore", totals, prefix)
-    return 1 if unreadable else partial
+    return 1 if failed else partial
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -480,3 +480,53 @@ def test_rescore_waits_for_the_pipeline_lock_and_names_its_holder(
         assert {p: p.read_bytes() for p in files} == files  # nothing done while it waits
     assert run["returncode"] == 0, run["err"]
     assert [json.loads(line)["rescored"] for line in run["out"].splitlines()] == [17, 10]
+
+
+def test_a_file_whose_batch_fails_is_named_and_left_and_the_others_are_rescored(
+    history: Path,
+    es: Elasticsearch,
+    index_prefix: str,
+    adapted_model: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the BatchFailed of the first file's chunk ended the whole run (exit 2, the second
+    # file never re-scored, no JSON line naming the file). Now it is handled as `koubei process`
+    # handles it: the file named, left as it was, the other files re-scored, exit 1.
+    from koubei.pipeline import rescore as rescore_module
+
+    first, second = ledger.processed_files(HOTEL)
+    files = {p: p.read_bytes() for p in (first, second)}
+    bad = list(jsonl.read(first))[4]["id"]
+    docs = stored(es, index_prefix, HOTEL)
+    redo_chunk = rescore_module.redo_chunk
+
+    def fail_on_the_bad_record(
+        records: list[dict[str, Any]], model: Any, lexicon: Any
+    ) -> list[dict[str, Any]]:  # a record that crashes the re-scoring (a bug, a bad model)
+        if any(record["id"] == bad for record in records):
+            raise ValueError(f"cannot re-score {bad}")
+        return redo_chunk(records, model, lexicon)
+
+    monkeypatch.setattr(rescore_module, "redo_chunk", fail_on_the_bad_record)
+    write_config(history, adapted_model)
+    capsys.readouterr()
+
+    code, reports, err = rescore(history, capsys, "--workers", "1")
+
+    assert code == 1, err
+    assert [(r["file"], r["rescored"]) for r in reports] == [(str(first), 0), (str(second), 10)]
+    error = reports[0]["error"]
+    assert error.startswith(f"{first}: records 1-17 of 17 (ids "), error
+    assert error.endswith(f"failed in this process: ValueError: cannot re-score {bad}"), error
+    assert reports[1]["error"] is None
+    assert f"koubei: error: {error} (left as it was)" in err
+    assert "1 file(s) unreadable or failed" in err
+    # the failed file and its documents are as they were, and it is not pending again
+    assert first.read_bytes() == files[first] and ledger.is_indexed(first)
+    after = stored(es, index_prefix, HOTEL)
+    own = {r["id"] for r in jsonl.read(first)}
+    assert {k: after[k] for k in own} == {k: docs[k] for k in own}
+    adapted = load_model(adapted_model).version
+    assert {r["sentiment"]["model_version"] for r in jsonl.read(second)} == {adapted}
+    assert {after[r["id"]]["sentiment"]["model_version"] for r in jsonl.read(second)} == {adapted}

@@ -431,6 +431,7 @@ def raise_for_errcode(
     message_key: str = "errmsg",
     rate_messages: tuple[str, ...] = (),
     hints: Mapping[int, str] | None = None,
+    older_code_keys: tuple[str, ...] = (),
 ) -> None:
     """Chat platforms answer with an error code in the body; 0 means accepted.
 
@@ -440,16 +441,39 @@ def raise_for_errcode(
     code 99991400, a code our lists need not know), and so is a message holding one of
     ``rate_messages`` (lower case) whatever its code: a limit answered under a code our list
     does not know yet is waited out, not lost. ``hints`` say what a permanent code means for
-    the operator (which setting to fix). A 2xx answer that is JSON but no object (``[]``,
-    ``null``, ``"ok"``: a proxy's or a stub's, never the platform's documented
-    ``{"<code_key>": 0, ...}``) is not taken as accepted: it is retried, naming what came back.
+    the operator (which setting to fix). ``older_code_keys`` are the code fields of an older
+    answer of the platform's, read when ``code_key`` is not there (Feishu's ``StatusCode``).
+
+    A 2xx answer is accepted only when it carries one of those codes, 0: every success answer
+    the platforms document does (see below). One that is JSON but no object (``[]``, ``null``,
+    ``"ok"``) or an object without the code (``{}``, ``{"foo": 1}``: a proxy's, a stub's or a
+    gateway's own JSON) is retried, naming what came back; a missing code used to read as 0,
+    and such an answer counted as delivered with nobody told.
     """
+    # The success answers, each with its code:
+    # - DingTalk custom robot: {"errcode":0,"errmsg":"ok"}: DingTalk's OAPI answers carry
+    #   errcode and errmsg (jaq-doc.alibaba.com/docs/api.htm?apiId=42230, "响应参数"), and the
+    #   robot's clients take errcode == 0 as sent (the Java sample in blog.csdn.net/zww1984774346/
+    #   article/details/88193650);
+    # - WeCom group robot: {"errcode":0,"errmsg":"ok"} (developer.work.weixin.qq.com/document/
+    #   path/91770; WeCom answers every call with errcode, 0 for success);
+    # - Feishu custom bot: "请求成功，返回体为" {"code":0,"msg":"success","data":{}} with
+    #   "StatusCode":0 and "StatusMessage":"success" beside it, kept "用于兼容存量历史逻辑"
+    #   (open.larkoffice.com/document/ukTMukTMukTM/ucTM5YjL3ETO24yNxkjN, 自定义机器人使用指南):
+    #   the older answer, {"StatusCode":0,"StatusMessage":"success"}, has a code too
+    #   (older_code_keys), and so is still accepted.
+    # None of them lacks its code, so an answer without one is not taken as one.
     readable = True
     try:
         body = response.json()
     except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
         body, readable = None, False
-    code = body.get(code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
+    found = [
+        (key, body[key])
+        for key in (code_key, *older_code_keys)
+        if isinstance(body, dict) and body.get(key) is not None
+    ]
+    named, code = found[0] if found else (code_key, 0)
     if code:
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
         assert isinstance(body, dict)
@@ -467,7 +491,7 @@ def raise_for_errcode(
         )
         hint = (hints or {}).get(number) if number is not None and not limited else None
         raise DeliveryError(
-            f"{code_key} {code}: {message}" + (f" — {hint}" if hint else ""),
+            f"{named} {code}: {message}" + (f" — {hint}" if hint else ""),
             # a 5xx is the platform failing, whatever code its body carries: worth retrying
             retryable=limited
             or number is None
@@ -479,7 +503,7 @@ def raise_for_errcode(
     raise_for_http(response)
     if not readable:
         raise DeliveryError(f"not JSON: {response.text[:200]}", retryable=True)
-    if not isinstance(body, dict):
+    if not found:  # no object, or one without the code (see above)
         raise DeliveryError(
             f"not the platform's answer (a JSON object with {code_key} 0): {response.text[:200]}",
             retryable=True,

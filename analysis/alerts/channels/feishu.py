@@ -113,6 +113,7 @@ class FeishuChannel(Channel):
         raise_for_errcode(
             response,
             code_key="code",
+            older_code_keys=("StatusCode",),  # the older answer's ({"StatusCode": 0, ...})
             rate_codes=RATE_LIMITED,
             message_key="msg",
             rate_messages=RATE_MESSAGES,

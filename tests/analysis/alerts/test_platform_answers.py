@@ -367,3 +367,69 @@ def test_a_json_answer_that_is_no_object_is_not_taken_as_accepted(
     assert len(report.retrying) == 1 and report.failed == []
     (row,) = notifications(db_path)
     assert row.status == "pending" and "not the platform's answer" in str(row.last_error)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("dingtalk", {}),
+        ("dingtalk", {"foo": 1}),
+        ("dingtalk", {"StatusCode": 0, "StatusMessage": "success"}),  # Feishu's, not DingTalk's
+        ("wecom", {}),
+        ("wecom", {"code": 0, "msg": "success"}),  # Feishu's shape, not WeCom's
+        ("feishu", {}),
+        ("feishu", {"foo": 1}),
+        ("feishu", {"msg": "success", "data": {}}),
+    ],
+)
+def test_an_object_without_the_platforms_code_is_not_taken_as_accepted(
+    name, answer, servers, monkeypatch, db_path
+):
+    # Before: HTTP 200 with `{}` (a proxy's, a stub's or a gateway's own JSON; every success the
+    # platforms document carries their code, 0) counted as delivered: a missing code read as 0.
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+    assert f"{name} channel {name!r}" in str(info.value)
+    assert "not the platform's answer" in str(info.value) and json.dumps(answer) in str(info.value)
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.retrying) == 1 and report.failed == [] and report.delivered == []
+    (row,) = notifications(db_path)
+    assert row.status == "pending" and "not the platform's answer" in str(row.last_error)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("dingtalk", {"errcode": 0, "errmsg": "ok"}),
+        ("wecom", {"errcode": 0, "errmsg": "ok"}),
+        ("feishu", {"code": 0, "msg": "success", "data": {}}),
+        # today's answer, with the fields Feishu keeps "用于兼容存量历史逻辑"
+        (
+            "feishu",
+            {
+                "code": 0,
+                "msg": "success",
+                "data": {},
+                "Extra": None,
+                "StatusCode": 0,
+                "StatusMessage": "success",
+            },
+        ),
+        ("feishu", {"StatusCode": 0, "StatusMessage": "success"}),  # the older answer alone
+    ],
+)
+def test_each_documented_success_answer_is_accepted(name, answer, servers, monkeypatch, db_path):
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
