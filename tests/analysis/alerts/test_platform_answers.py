@@ -315,6 +315,27 @@ def test_a_gbk_error_page_is_retried_naming_the_channel(
     assert row.status == "pending" and f"{name} channel {name!r}" in str(row.last_error)
 
 
+def _retried_naming_the_channel(name, answer, servers, monkeypatch, db_path) -> str:
+    """The error ``send()`` raised for a platform's 200 answer ``answer``: retryable, naming the
+    channel; the outbox keeps the notification pending. Its text, for the caller's checks."""
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.retryable is True and info.value.rate_limited is False
+    assert f"{name} channel {name!r}" in str(info.value)
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.retrying) == 1 and report.failed == [] and report.delivered == []
+    (row,) = notifications(db_path)
+    assert row.status == "pending" and f"{name} channel {name!r}" in str(row.last_error)
+    return str(info.value)
+
+
 @pytest.mark.parametrize(
     ("name", "answer"),
     [
@@ -328,19 +349,7 @@ def test_an_error_code_that_is_no_number_is_retried_naming_the_channel(
 ):
     # A proxy's own JSON in front of the platform: before, int(code) raised ValueError (or
     # TypeError) out of send(), a traceback in `koubei alerts test` naming no channel.
-    from koubei.analysis.alerts.delivery import DeliveryError
-    from tests.analysis.alerts.test_channels import payload
-
-    server = PlatformServer(lambda q, h, b: (200, answer))
-    servers.append(server)
-    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
-    with pytest.raises(DeliveryError) as info:
-        channel.send(payload(), "k")
-    assert info.value.retryable is True and info.value.rate_limited is False
-    assert f"{name} channel {name!r}" in str(info.value)
-    burst_one(db_path, channel)
-    report = deliver_pending(db_path, [channel], now=_at(1))
-    assert len(report.retrying) == 1 and report.failed == []
+    _retried_naming_the_channel(name, answer, servers, monkeypatch, db_path)
 
 
 @pytest.mark.parametrize("name", ["dingtalk", "feishu", "wecom"])
@@ -350,23 +359,9 @@ def test_a_json_answer_that_is_no_object_is_not_taken_as_accepted(
 ):
     # Before: HTTP 200 with `[]` (a proxy's or a stub's answer, never the platform's documented
     # {"errcode": 0, ...} / {"code": 0, ...}) counted as delivered, and nobody was told.
-    from koubei.analysis.alerts.delivery import DeliveryError
-    from tests.analysis.alerts.test_channels import payload
-
-    server = PlatformServer(lambda q, h, b: (200, answer))
-    servers.append(server)
-    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
-    with pytest.raises(DeliveryError) as info:
-        channel.send(payload(), "k")
-    assert info.value.retryable is True and info.value.rate_limited is False
+    error = _retried_naming_the_channel(name, answer, servers, monkeypatch, db_path)
     shown = answer if isinstance(answer, str) else json.dumps(answer)
-    assert f"{name} channel {name!r}" in str(info.value) and shown in str(info.value)
-    assert "not the platform's answer" in str(info.value)
-    burst_one(db_path, channel)
-    report = deliver_pending(db_path, [channel], now=_at(1))
-    assert len(report.retrying) == 1 and report.failed == []
-    (row,) = notifications(db_path)
-    assert row.status == "pending" and "not the platform's answer" in str(row.last_error)
+    assert "not the platform's answer" in error and shown in error
 
 
 @pytest.mark.parametrize(
@@ -387,22 +382,8 @@ def test_an_object_without_the_platforms_code_is_not_taken_as_accepted(
 ):
     # Before: HTTP 200 with `{}` (a proxy's, a stub's or a gateway's own JSON; every success the
     # platforms document carries their code, 0) counted as delivered: a missing code read as 0.
-    from koubei.analysis.alerts.delivery import DeliveryError
-    from tests.analysis.alerts.test_channels import payload
-
-    server = PlatformServer(lambda q, h, b: (200, answer))
-    servers.append(server)
-    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
-    with pytest.raises(DeliveryError) as info:
-        channel.send(payload(), "k")
-    assert info.value.retryable is True and info.value.rate_limited is False
-    assert f"{name} channel {name!r}" in str(info.value)
-    assert "not the platform's answer" in str(info.value) and json.dumps(answer) in str(info.value)
-    burst_one(db_path, channel)
-    report = deliver_pending(db_path, [channel], now=_at(1))
-    assert len(report.retrying) == 1 and report.failed == [] and report.delivered == []
-    (row,) = notifications(db_path)
-    assert row.status == "pending" and "not the platform's answer" in str(row.last_error)
+    error = _retried_naming_the_channel(name, answer, servers, monkeypatch, db_path)
+    assert "not the platform's answer" in error and json.dumps(answer) in error
 
 
 @pytest.mark.parametrize(
