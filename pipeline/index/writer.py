@@ -59,6 +59,8 @@ from elasticsearch.helpers import streaming_bulk
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.answers import (
+    disk_block,
+    disk_block_cause,
     documents_fault,
     error_reason,
     error_type,
@@ -122,6 +124,7 @@ class _Entry:
     located: bool = False  # the index already holding this _id was looked up
     older: bool = False  # the stored copy comes from a later crawl: nothing to send
     held: bool = False  # may be stored in a closed month, which no search sees: spool it
+    cause: str | None = None  # what the operator must mend, if its last answer said (full disk)
 
     @property
     def doc_id(self) -> str:
@@ -245,7 +248,9 @@ class _Writer:
                     queue.extend(entries)
             exhausted = [e for e in queue if e.tries > self.max_retries]
             if exhausted:
-                self._give_up(queue, outcome.failure or "cluster kept answering 429/5xx")
+                said = next((e.cause for e in exhausted if e.cause), None)
+                cause = outcome.failure or said or "cluster kept answering 429/5xx"
+                self._give_up(queue, cause)
                 return
             if not queue and outcome.input_done:
                 return
@@ -414,6 +419,9 @@ class _Writer:
             reason = error_reason(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, reason))
         elif retryable(status, error) or status == 409:
+            # A full disk's block is retried as any write block, but if it outlasts the retries
+            # the spool notice must say so: "kept answering 429/5xx" pointed at the load.
+            entry.cause = disk_block_cause(entry.index) if disk_block(error) else None
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
@@ -508,6 +516,9 @@ class _Writer:
                 self.report.sent += 1
                 yield record
 
+        for entry in self.unsent:
+            if entry.cause and entry.cause not in self.report.causes:
+                self.report.causes.append(entry.cause)
         path, count = spool_mod.write_spool(self.prefix, remaining())
         self.unsent = []
         self.report.spooled += count
