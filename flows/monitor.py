@@ -160,12 +160,13 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
 
 
 #: The lists of files in an index report: named by the run (``RunSummary``), not counted.
-FILE_LISTS = ("dead_letters", "spool_files")
+FILE_LISTS = ("dead_letters", "spool_files", "causes")
 
 
 def _files(reports: Iterable[Any]) -> dict[str, list[str]]:
-    """``{"dead_letters": [files], "spool_files": [files]}`` of the reports: every file each
-    wrote (a replay writes one per spool file it dead-letters from), each key only if any."""
+    """``{"dead_letters": [files], "spool_files": [files], "causes": [why]}`` of the reports:
+    every file each wrote (a replay writes one per spool file it dead-letters from) and why the
+    cluster would not take what they spooled (``IndexReport.causes``), each key only if any."""
     reports = list(reports)
     found = {key: [str(f) for r in reports for f in getattr(r, key)] for key in FILE_LISTS}
     return {key: files for key, files in found.items() if files}
@@ -336,6 +337,7 @@ def pipeline_cycle(
             replayed = replay_spool(prefix)
             summary.dead_letters += replayed.pop("dead_letters", [])
             summary.spool_files += replayed.pop("spool_files", [])  # what it spooled again
+            summary.spool_causes += replayed.pop("causes", [])
             summary.replayed = replayed
             if summary.replayed.get("sent"):
                 logger.info("replayed %s spooled documents", summary.replayed["sent"])
@@ -344,6 +346,7 @@ def pipeline_cycle(
                 summary.errors.append(f"processed file not indexed: cannot read {path}")
             summary.dead_letters += indexed.pop("dead_letters", [])  # `koubei run` names them
             summary.spool_files += indexed.pop("spool_files", [])
+            summary.spool_causes += indexed.pop("causes", [])
             summary.indexed = indexed
             outcome = detect_and_alert(config_dir, prefix, as_of or timeutil.now(), progress)
             summary.negative_share = outcome["negative_share"]

@@ -54,6 +54,8 @@ class RunSummary:
     dead_letters: list[str] = field(default_factory=list)
     # the spool files holding this run's documents Elasticsearch did not take (replayed later)
     spool_files: list[str] = field(default_factory=list)
+    # why Elasticsearch would not take them, where it said what to mend (a full disk)
+    spool_causes: list[str] = field(default_factory=list)
     # why the run left a stage alone (another run holds its lock), see flows/locks.py
     skipped: list[str] = field(default_factory=list)
     # part of its work the run left to another run while doing the rest (a crawl run that
@@ -111,7 +113,9 @@ class RunSummary:
             files = self.dead_letters
             lines.append(dead_letter_notice(command, f["dead_lettered"], f["sent"], files))
         if f["spooled"]:
-            lines.append(spool_notice(command, f["spooled"], f["sent"], self.spool_files))
+            causes = list(dict.fromkeys(self.spool_causes))  # replay and index may both say it
+            files = self.spool_files
+            lines.append(spool_notice(command, f["spooled"], f["sent"], files, causes=causes))
         return lines
 
 

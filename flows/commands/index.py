@@ -169,6 +169,8 @@ def partial_exit(command: str, report: IndexReport, prefix: str) -> int:
         notice = dead_letter_notice(command, report.failed, report.sent, report.dead_letters)
         print(notice, file=sys.stderr)
     if report.spooled:
-        notice = spool_notice(command, report.spooled, report.sent, report.spool_files, prefix)
+        notice = spool_notice(
+            command, report.spooled, report.sent, report.spool_files, prefix, report.causes
+        )
         print(notice, file=sys.stderr)
     return 0 if report.ok else 1

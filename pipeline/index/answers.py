@@ -16,6 +16,8 @@ from typing import Any
 __all__ = [
     "DOCUMENT_FAULTS",
     "describe_error",
+    "disk_block",
+    "disk_block_cause",
     "documents_fault",
     "error_reason",
     "error_type",
@@ -75,3 +77,28 @@ def retryable(status: int, error: Any) -> bool:
     """An answer worth sending again after a back-off: 429, 5xx, or a write block."""
     # A write block (a migration is copying this index) is waited for like a 429.
     return status == 429 or status >= 500 or error_type(error) == "cluster_block_exception"
+
+
+def disk_block(error: Any) -> bool:
+    """The flood-stage block: a data node's disk passed
+    ``cluster.routing.allocation.disk.watermark.flood_stage`` and the cluster made the index
+    read-only (``index.blocks.read_only_allow_delete``; a 429 ``cluster_block_exception``).
+
+    Retried like any write block (the cluster lifts it by itself once the disk use falls below
+    the high watermark), but a run that spools for it must say so: the operator has to free
+    disk space, and "kept answering 429/5xx" sent them looking at the load.
+    """
+    return error_type(error) == "cluster_block_exception" and (
+        "read-only-allow-delete" in error_reason(error) or "flood-stage" in error_reason(error)
+    )
+
+
+def disk_block_cause(index: str) -> str:
+    """Why documents for ``index`` were spooled under the flood-stage block, and what to do."""
+    return (
+        f"Elasticsearch is out of disk space: index {index} is read-only (the flood-stage disk "
+        "watermark put index.blocks.read_only_allow_delete on it); free disk space on its data "
+        "nodes (delete old indices, add disk or nodes): Elasticsearch lifts the block once disk "
+        f'use is below the high watermark (by hand: PUT {index}/_settings {{"index.blocks.'
+        'read_only_allow_delete": null}), then `koubei index replay` sends them'
+    )

@@ -100,6 +100,10 @@ class IndexReport:
     # was spooled was spooled for that, not only refused for the cluster's state (a closed
     # month). Not a figure: left out of ``as_dict``.
     unavailable: bool = False
+    # Why the cluster would not take what was spooled, where it said so in a way the operator
+    # must act on (an index made read-only for a full disk, :func:`answers.disk_block_cause`),
+    # each cause once. Not a figure: left out of ``as_dict``.
+    causes: list[str] = field(default_factory=list)
 
     @property
     def dead_letter(self) -> Path | None:
@@ -123,6 +127,7 @@ class IndexReport:
         self.dead_letters += [p for p in other.dead_letters if p not in self.dead_letters]
         self.spool_files += other.spool_files
         self.unavailable = self.unavailable or other.unavailable
+        self.causes += [cause for cause in other.causes if cause not in self.causes]
 
     def as_dict(self) -> dict[str, Any]:
         return {

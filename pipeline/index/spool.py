@@ -183,17 +183,24 @@ def dead_letter_notice(command: str, failed: int, sent: int, files: Iterable[Pat
 
 
 def spool_notice(
-    command: str, spooled: int, sent: int, files: Iterable[Path | str], prefix: str | None = None
+    command: str,
+    spooled: int,
+    sent: int,
+    files: Iterable[Path | str],
+    prefix: str | None = None,
+    causes: Iterable[str] = (),
 ) -> str:
     """The line a command ends with when documents were spooled (it then exits 1): nothing is
     lost, but they are not indexed yet. ``koubei index load|replay`` and ``koubei run`` say it
-    alike, naming the spool files."""
+    alike, naming the spool files, and why where the cluster said what the operator must mend
+    (``IndexReport.causes``: a disk full)."""
     folder = spool_dir(prefix) if prefix else paths.state_dir("spool")
-    return (
+    notice = (
         f"{command}: {spooled} of {sent} document(s) spooled, not indexed: Elasticsearch did "
         f"not take them now (kept in {name_files(files, folder)}); the next cycle "
         "or `koubei index replay` sends them"
     )
+    return "; ".join([notice, *causes])
 
 
 def read_dead_letters(path: Path) -> list[dict[str, Any]]:

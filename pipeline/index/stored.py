@@ -13,7 +13,10 @@ crawl, must not put the old counts, sentiment and ``last_seen`` back.
 A month the operator closed (archived) answers no search. :func:`closed_months` names them and
 :func:`near_closed` says whether a post's time lies within :data:`MOVE_WINDOW` of one: such a
 post, not found elsewhere, may be stored there, and the writer spools it (as a write into that
-month is) until the month is reopened, rather than create a second copy.
+month is) until the month is reopened, rather than create a second copy. A month whose shard
+did not answer the lookup (a primary unassigned: the cluster red) is held alike until it answers
+(:func:`unanswered_cause`): the lookup used to fail as a whole, so one lost shard of an old month
+spooled every document of every run.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "from_older_crawl",
     "near_closed",
     "stored_copies",
+    "unanswered_cause",
 ]
 
 # Ids one lookup search asks for (the search's size stays far below index.max_result_window).
@@ -53,15 +57,20 @@ class LookupIncomplete(Exception):
     """The lookup search did not reach every shard (a node still starting): ask again later."""
 
 
+Months = set[tuple[int, int]]
+
+
 def stored_copies(
     es: Elasticsearch, prefix: str, ids: list[str]
-) -> tuple[dict[str, set[str]], dict[str, datetime]]:
-    """The months (by name, ``<prefix>-posts-YYYY.MM``) already holding each of ``ids``, and
-    the latest crawl stored of each (a ``last_seen`` ahead of the clock by more than the
-    allowance is left out).
+) -> tuple[dict[str, set[str]], dict[str, datetime], Months]:
+    """The months (by name, ``<prefix>-posts-YYYY.MM``) already holding each of ``ids``, the
+    latest crawl stored of each (a ``last_seen`` ahead of the clock by more than the allowance
+    is left out), and the (year, month) of the months whose shards did not answer: an id not
+    found may be stored there (the writer holds a post near one, as near a closed month).
 
-    Raises :class:`LookupIncomplete` when a shard did not answer, and whatever the search
-    raises (the writer retries both like a failed bulk request).
+    Raises :class:`LookupIncomplete` when the search timed out or a shard that did not answer
+    is of no month, and whatever the search raises (the writer retries both like a failed bulk
+    request).
     """
     response = es.search(
         index=posts_alias(prefix),
@@ -70,12 +79,15 @@ def stored_copies(
         source_includes=["last_seen"],
         ignore_unavailable=True,
         allow_no_indices=True,
-        filter_path="_shards.failed,timed_out,hits.hits._id,hits.hits._index,hits.hits._source",
+        filter_path="_shards.failed,_shards.failures.index,timed_out,"
+        "hits.hits._id,hits.hits._index,hits.hits._source",
     )
-    if (response.get("_shards") or {}).get("failed") or response.get("timed_out"):
-        # A shard that did not answer may hold some of these ids: deciding now could put a
-        # second copy in another month.
-        raise LookupIncomplete(f"lookup search incomplete: {response.get('_shards')}")
+    shards = response.get("_shards") or {}
+    unanswered = _months([str(f.get("index")) for f in shards.get("failures") or ()])
+    if response.get("timed_out") or (shards.get("failed") and not unanswered):
+        # A shard that did not answer may hold some of these ids, and which month it is of is
+        # not known: deciding now could put a second copy in another month.
+        raise LookupIncomplete(f"lookup search incomplete: {shards}")
     stored: dict[str, set[str]] = {}
     seen: dict[str, datetime] = {}  # the latest crawl stored per _id
     # A stored crawl time ahead of the clock (a crawler's clock off, a demo run at a pinned
@@ -88,7 +100,23 @@ def stored_copies(
             continue
         if hit["_id"] not in seen or last > seen[hit["_id"]]:
             seen[hit["_id"]] = last
-    return stored, seen
+    return stored, seen, unanswered or set()
+
+
+def _months(indices: list[str]) -> Months | None:
+    """(year, month) of each of ``indices``, None if one is of no month (or none is named)."""
+    found = [_MONTH.search(month_name(index)) for index in indices]
+    return {(int(m[1]), int(m[2])) for m in found if m} if found and all(found) else None
+
+
+def unanswered_cause(months: Months, prefix: str) -> str:
+    """Why posts near ``months`` (whose shards did not answer the lookup) were spooled."""
+    names = ", ".join(f"{prefix}-posts-{year}.{month:02d}" for year, month in sorted(months))
+    return (
+        f"Elasticsearch did not search {names} (a primary shard unassigned: the cluster is "
+        "red; GET _cluster/allocation/explain says why): posts that may be stored there are "
+        "spooled until it answers, then `koubei index replay` sends them"
+    )
 
 
 def closed_months(es: Elasticsearch, prefix: str) -> set[tuple[int, int]]:
@@ -96,13 +124,9 @@ def closed_months(es: Elasticsearch, prefix: str) -> set[tuple[int, int]]:
     rows = es.options(ignore_status=404).cat.indices(
         index=posts_alias(prefix), h="index,status", format="json", expand_wildcards="all"
     )
-    closed: set[tuple[int, int]] = set()
-    for row in rows.body if isinstance(rows.body, list) else ():
-        if row.get("status") == "close":
-            month = _MONTH.search(month_name(str(row.get("index"))))
-            if month:
-                closed.add((int(month[1]), int(month[2])))
-    return closed
+    body = rows.body if isinstance(rows.body, list) else []
+    closed = [str(row.get("index")) for row in body if row.get("status") == "close"]
+    return set().union(*(_months([index]) or () for index in closed))
 
 
 def near_closed(created_at: Any, closed: set[tuple[int, int]]) -> bool:

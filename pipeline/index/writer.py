@@ -37,9 +37,10 @@ stored, and those are updated where they are: the month a post was first stored 
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
 which a search may not see yet (``refresh_interval``), are remembered for the same purpose. The
 lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`.
-A month the operator closed (archived) answers no search: a post not found elsewhere whose time
-lies within ``stored.MOVE_WINDOW`` of a closed month may be stored there, so it is spooled, as
-a write into that month is, until the month is reopened (the replay then updates it in place).
+A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
+cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
+month may be stored there, so it is spooled, as a write into that month is, until the month
+answers again (the replay then updates it in place); the other posts are indexed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ from elasticsearch.helpers import streaming_bulk
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
 from koubei.pipeline.index.answers import (
+    disk_block,
+    disk_block_cause,
     documents_fault,
     error_reason,
     error_type,
@@ -79,6 +82,7 @@ from koubei.pipeline.index.stored import (
     from_older_crawl,
     near_closed,
     stored_copies,
+    unanswered_cause,
 )
 from koubei.pipeline.index.templates import ensure_ready, posts_alias
 
@@ -122,6 +126,7 @@ class _Entry:
     located: bool = False  # the index already holding this _id was looked up
     older: bool = False  # the stored copy comes from a later crawl: nothing to send
     held: bool = False  # may be stored in a closed month, which no search sees: spool it
+    cause: str | None = None  # what the operator must mend, if its last answer said (full disk)
 
     @property
     def doc_id(self) -> str:
@@ -245,7 +250,9 @@ class _Writer:
                     queue.extend(entries)
             exhausted = [e for e in queue if e.tries > self.max_retries]
             if exhausted:
-                self._give_up(queue, outcome.failure or "cluster kept answering 429/5xx")
+                said = next((e.cause for e in exhausted if e.cause), None)
+                cause = outcome.failure or said or "cluster kept answering 429/5xx"
+                self._give_up(queue, cause)
                 return
             if not queue and outcome.input_done:
                 return
@@ -280,14 +287,16 @@ class _Writer:
         if not todo:
             return
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
-        stored, seen = stored_copies(self.es, self.prefix, ids)
-        closed = self._closed_months()
+        stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
+        closed = self._closed_months() | unanswered
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
                 created = entry.source.get("created_at")
                 if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
                     entry.held = True  # maybe stored where no search looks: not created here
+                    if near_closed(created, unanswered):  # not the operator's own doing
+                        entry.cause = unanswered_cause(unanswered, self.prefix)
                     self.held_ids.add(entry.doc_id)
                     entry.located = True
                     continue
@@ -306,10 +315,8 @@ class _Writer:
                 entry.located = True
 
     def _closed_months(self) -> set[tuple[int, int]]:
-        """The closed months behind the read alias (:func:`closed_months`), asked once a run.
-
-        An error propagates like the lookup's: the pass retries, then spools.
-        """
+        """The closed months behind the read alias (:func:`closed_months`), asked once a run;
+        an error propagates like the lookup's: the pass retries, then spools."""
         if self.closed is None:
             self.closed = closed_months(self.es, self.prefix)
         return self.closed
@@ -338,11 +345,9 @@ class _Writer:
         if older:
             log.info("stored copies from a later crawl kept", documents=older)
         if held:
-            log.warning(
-                "documents that may be stored in a closed month spooled until it is reopened",
-                documents=len(held),
-                closed=sorted(self.closed or ()),
-            )
+            log.warning("documents that may be stored in a closed or unanswering month spooled "
+                        "until it answers", documents=len(held),
+                        closed=sorted(self.closed or ()))  # fmt: skip
         return newer
 
     def _pass(self, first: list[_Entry]) -> _Round:
@@ -414,6 +419,9 @@ class _Writer:
             reason = error_reason(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, reason))
         elif retryable(status, error) or status == 409:
+            # A full disk's block is retried as any write block, but if it outlasts the retries
+            # the spool notice must say so: "kept answering 429/5xx" pointed at the load.
+            entry.cause = disk_block_cause(entry.index) if disk_block(error) else None
             entry.tries += 1
             outcome.throttled = True
             outcome.again.append(entry)
@@ -508,6 +516,9 @@ class _Writer:
                 self.report.sent += 1
                 yield record
 
+        for entry in self.unsent:
+            if entry.cause and entry.cause not in self.report.causes:
+                self.report.causes.append(entry.cause)
         path, count = spool_mod.write_spool(self.prefix, remaining())
         self.unsent = []
         self.report.spooled += count

@@ -3,8 +3,15 @@ outlasts the retries (a proxy in front of the session node). Nothing lost, nothi
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -311,3 +318,83 @@ def test_writes_refused_for_the_credentials_keep_one_copy_in_the_spool_across_re
     replayed = replay_spool(es, index_prefix)
     assert (replayed.sent, replayed.created, replayed.spooled) == (9, 9, 0)
     assert _stored(es, index_prefix) == (9, 9)
+
+
+# Free space each byte watermark asks for: more than any test machine has, so the node passes
+# its flood stage at once and puts ``index.blocks.read_only_allow_delete`` on its indices.
+FULL_DISK = {
+    "cluster.routing.allocation.disk.threshold_enabled": True,
+    "cluster.routing.allocation.disk.watermark.low": "100tb",
+    "cluster.routing.allocation.disk.watermark.high": "50tb",
+    "cluster.routing.allocation.disk.watermark.flood_stage": "10tb",
+    "cluster.info.update.interval": "10s",  # the least: the block comes and goes sooner
+}
+
+
+def _read_only(es: Elasticsearch, index: str) -> bool:
+    name = "index.blocks.read_only_allow_delete"
+    found = es.indices.get_settings(index=index, name=name, flat_settings=True)
+    return found.get(index, {}).get("settings", {}).get(name) == "true"
+
+
+def _wait_for(predicate: Any, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "the node did not move its flood-stage block"
+        time.sleep(1)
+
+
+def test_a_full_disk_spools_saying_so_and_replay_lands_everything_once_after(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, koubei_home: str,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The disk flood stage, for real: the node's watermarks set past its free space, so it
+    makes its indices read-only (``index.blocks.read_only_allow_delete``, a 429
+    ``cluster_block_exception``). ``koubei index load`` and the flow's index task spool, dead-
+    letter nothing, and their notices say the disk is full and what to do (they said only
+    "Elasticsearch did not take them now", the log "cluster kept answering 429/5xx", which
+    pointed at the load). With the watermarks reset the node lifts the block itself, and
+    ``koubei index replay`` lands every document once. (A block put by hand is no test: the
+    node lifts it at its next disk check, while the writer retries.)"""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.outcome import RunSummary
+
+    prefix = f"disk{uuid.uuid4().hex[:8]}"
+    month = f"{prefix}-posts-2026.11"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
+    env.update(KOUBEI_ES_URL=limits_node.url, KOUBEI_HOME=koubei_home)
+    monkeypatch.setenv("KOUBEI_ES_URL", limits_node.url)  # the flow's task finds this node
+    koubei = str(Path(sys.executable).parent / "koubei")
+    try:
+        index_records(limits_es, [build_record(0)], prefix=prefix)
+        limits_es.cluster.put_settings(transient=FULL_DISK)
+        _wait_for(lambda: _read_only(limits_es, month))
+        landing = tmp_path / "posts.jsonl"
+        jsonl.write_atomic(landing, [build_record(i) for i in range(5)])
+        load = [koubei, "index", "load", str(landing), "--prefix", prefix]
+        loaded = subprocess.run(load, env=env, capture_output=True, text=True, timeout=300)
+        assert loaded.returncode == 1, loaded.stderr
+        report = json.loads(loaded.stdout.strip().splitlines()[-1])
+        assert (report["sent"], report["spooled"], report["failed"]) == (5, 5, 0)
+        (notice,) = [e for e in loaded.stderr.splitlines() if "5 of 5 document(s) spooled" in e]
+        assert f"out of disk space: index {month} is read-only" in notice, notice
+        assert "free disk space" in notice and "koubei index replay" in notice
+
+        processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+        jsonl.write_atomic(processed, [build_record(i) for i in range(5, 8)])
+        indexed = index_pending.fn(prefix, False)  # a `koubei run` cycle's index task
+        assert (indexed["spooled"], indexed["failed"]) == (3, 0)
+        (notice,) = RunSummary(indexed=indexed, spool_causes=indexed["causes"]).notices("run")
+        assert f"out of disk space: index {month} is read-only" in notice, notice
+    finally:
+        limits_es.cluster.put_settings(transient=dict.fromkeys(FULL_DISK))
+    _wait_for(lambda: not _read_only(limits_es, month))  # lifted by the node itself
+    replay = subprocess.run([koubei, "index", "replay", "--prefix", prefix],
+                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert replay.returncode == 0, replay.stderr
+    report = json.loads(replay.stdout.strip().splitlines()[-1])
+    assert (report["sent"], report["created"], report["updated"], report["failed"]) == (8, 7, 1, 0)
+    assert spool.spool_files(prefix) == []
+    assert _stored(limits_es, prefix) == (8, 8)
+    limits_es.indices.delete(index=f"{prefix}-*")

@@ -219,3 +219,45 @@ def test_a_record_that_cannot_be_encoded_is_dead_lettered_not_a_crash(
     (letter,) = read(report.dead_letter)
     assert letter["id"] == "weibo:99"
     assert "surrogate" in letter["reason"]
+
+
+def test_a_month_whose_shard_is_unassigned_holds_only_the_posts_that_may_be_stored_there(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    make_record: MakeRecord,
+) -> None:  # fmt: skip
+    """A cluster red for one month (its primary shard unassigned: a lost node, a disk gone)
+    answers the lookup search with a shard failure. The whole lookup used to fail, so every
+    document of every month was spooled, run after run, until the shard came back. Now only
+    the posts that may be stored in that month (within a re-crawl's reach of it, as for a
+    closed month) are spooled, saying why; the rest are indexed, and the replay once the shard
+    is back lands the held ones once."""
+    index_records(es, [make_record(0)], prefix=index_prefix)  # November 2026
+    lost = f"{index_prefix}-posts-2026.09"
+    nowhere = {"index.routing.allocation.require._name": "no-such-node"}
+    es.indices.create(index=lost, settings=nowhere, wait_for_active_shards="0")
+    september = [make_record(i, created_at="2026-09-15T12:00:00+08:00") for i in (50, 51)]
+    # A refresh of the red month waits for its shard (a minute): the writer's is cut short.
+    impatient = Elasticsearch(es_url, request_timeout=5)
+    try:
+        assert es.cluster.health(index=lost)["status"] == "red"
+        report = index_records(
+            impatient, [make_record(i) for i in range(10)] + september, prefix=index_prefix,
+            max_retries=1, initial_backoff=0.01,
+        )  # fmt: skip
+    finally:
+        impatient.close()
+        es.indices.put_settings(index=lost, settings=dict.fromkeys(nowhere))
+    assert (report.created, report.updated, report.spooled, report.failed) == (9, 1, 2, 0)
+    assert sorted(r["id"] for f in spool.spool_files(index_prefix) for r in read(f)) == [
+        "weibo:50",
+        "weibo:51",
+    ]
+    (cause,) = report.causes
+    assert f"did not search {lost}" in cause and "cluster is red" in cause
+
+    es.cluster.health(index=lost, wait_for_status="green", timeout="60s")
+    replayed = replay_spool(es, index_prefix)
+    assert (replayed.created, replayed.spooled) == (2, 0)
+    es.indices.refresh(index=posts_alias(index_prefix))
+    assert es.count(index=posts_alias(index_prefix))["count"] == 12
+    assert es.count(index=lost)["count"] == 2
