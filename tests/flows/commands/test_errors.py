@@ -3,7 +3,8 @@
 Each case runs the real ``koubei`` command line in a subprocess (as a user would), with an
 isolated ``KOUBEI_HOME`` and no Elasticsearch: every mistake must be caught before one is needed.
 Mistakes about the services koubei talks to (Elasticsearch, Kibana, the alerts database, the
-local node) are in ``test_errors_services.py``.
+local node) are in ``test_errors_services.py``, those with ``koubei sentiment`` in
+``test_errors_sentiment.py``.
 """
 
 from __future__ import annotations
@@ -15,32 +16,6 @@ import pytest
 
 from tests.flows.commands.cli_run import koubei
 from tests.flows.commands.cli_run import one_line as _one_line
-
-
-def test_sentiment_score_of_a_missing_file(tmp_path: Path) -> None:
-    missing = tmp_path / "nope.txt"
-    code, err = koubei(tmp_path, "sentiment", "score", str(missing))
-    _one_line(code, err, str(missing), "no such file")
-
-
-def test_sentiment_score_with_a_file_that_is_no_model(tmp_path: Path) -> None:
-    texts, junk = tmp_path / "texts.txt", tmp_path / "junk.bin"
-    texts.write_text("好吃\n", encoding="utf-8")
-    junk.write_bytes(bytes(range(256)))
-    code, err = koubei(tmp_path, "sentiment", "score", "--model", str(junk), str(texts))
-    _one_line(code, err, str(junk), "not a sentiment model")
-    assert code == 2
-
-
-@pytest.mark.parametrize("action", ["train", "eval"])
-def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: str) -> None:
-    missing = tmp_path / "nope.csv"
-    code, err = koubei(tmp_path, "sentiment", action, str(missing))
-    _one_line(code, err, f"koubei: error: {missing}", "labelled CSV")
-    assert code == 2  # an ordinary mistake, like every other (it was 1)
-    code, err = koubei(tmp_path, "sentiment", action, env={"KOUBEI_REVIEWS_CSV": str(missing)})
-    _one_line(code, err, "KOUBEI_REVIEWS_CSV", str(missing))
-    assert code == 2
 
 
 @pytest.mark.parametrize(
@@ -333,109 +308,6 @@ def test_process_with_a_bad_koubei_now_sets_nothing_aside(tmp_path: Path) -> Non
     code, err = koubei(tmp_path, "process", "--no-progress", env={"KOUBEI_NOW": "garbage"})
     _one_line(code, err, "KOUBEI_NOW='garbage'")
     assert not (tmp_path / "rejected").exists() and not (tmp_path / "processed" / "shop").exists()
-
-
-@pytest.mark.parametrize(
-    ("content", "words"),
-    [
-        (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
-        (b"", ("has no 'label' and 'review' columns",)),
-        (b"label,review\n1,\xff\n", (":2:", "not UTF-8 or GBK (byte 0xff)")),
-        # UTF-16 is read (as score and spikes read it), but not UTF-16 cut in half a character
-        ("label,review\n".encode("utf-16") + b"1", (":2:", "not UTF-16", "truncated data")),
-        (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
-        (b"label,review\n", ("no labelled rows",)),
-        (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
-    ],
-    ids=["columns", "empty", "not-utf8", "utf-16-cut", "huge-field", "no-rows", "empty-review"],
-)
-@pytest.mark.parametrize("action", ["train", "eval"])
-def test_sentiment_on_a_csv_it_cannot_use(
-    tmp_path: Path, action: str, content: bytes, words: tuple[str, ...]
-) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_bytes(content)
-    code, err = koubei(tmp_path, "sentiment", action, str(data))
-    _one_line(code, err, str(data), *words)
-    assert not (tmp_path / "models").exists()
-
-
-@pytest.mark.parametrize("action", ["train", "eval"])
-def test_sentiment_names_every_row_whose_label_is_not_0_or_1(tmp_path: Path, action: str) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_text(
-        'label,review\n1,很好\n2,一般\npos,"不错\n真的"\n,差\n0,太差\n', encoding="utf-8"
-    )
-    code, err = koubei(tmp_path, "sentiment", action, str(data))
-    assert code == 2
-    assert err == [
-        f"koubei: error: {data}:3: label '2' is not 0 or 1",
-        f"koubei: error: {data}:4: label 'pos' is not 0 or 1",
-        f"koubei: error: {data}:6: label '' is not 0 or 1",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("content", "options", "words"),
-    [
-        ("label,review\n1,好\n0,差\n", ("--exclude-category", "书籍"), ("no 'cat' column",)),
-        ("cat,label,review\n书籍,1,好\n书籍,0,差\n", ("--exclude-category", "书"), ("书", "书籍")),
-        ("label,review\n1,好吃\n1,好喝\n", ("--holdout", "0"), ("all positive (1)",)),
-    ],
-    ids=["no-cat-column", "unknown-category", "one-label"],
-)
-def test_sentiment_train_on_rows_it_cannot_learn_from_as_asked(
-    tmp_path: Path, content: str, options: tuple[str, ...], words: tuple[str, ...]
-) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_text(content, encoding="utf-8")
-    code, err = koubei(tmp_path, "sentiment", "train", str(data), *options)
-    _one_line(code, err, str(data), *words)
-    assert code == 2
-
-
-def test_sentiment_eval_of_a_category_in_a_csv_without_categories(tmp_path: Path) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_text("label,review\n1,好\n0,差\n", encoding="utf-8")
-    code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--category", "书籍")
-    _one_line(code, err, str(data), "no 'cat' column", "--category")
-    assert code == 2
-
-
-def test_sentiment_train_out_that_is_a_directory(tmp_path: Path) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_text("label,review\n1,好\n0,差\n", encoding="utf-8")
-    code, err = koubei(tmp_path, "sentiment", "train", str(data), "--out", str(tmp_path))
-    _one_line(code, err, str(tmp_path), "is a directory", "--out")
-    assert code == 2
-
-
-def test_sentiment_adapt_out_that_is_a_directory(tmp_path: Path) -> None:
-    # It adapted first, then failed naming a temp file beside the directory:
-    # `koubei: error: /.tmp.9s68q1xs.tmp: Is a directory` for `--out /tmp`.
-    texts = tmp_path / "texts.txt"
-    texts.write_text("好吃\n难吃\n", encoding="utf-8")
-    code, err = koubei(tmp_path, "sentiment", "adapt", str(texts), "--out", str(tmp_path))
-    _one_line(code, err, str(tmp_path), "is a directory", "--out")
-    assert code == 2
-
-
-def test_sentiment_train_reads_a_csv_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
-    data = tmp_path / "reviews.csv"
-    data.write_bytes("\ufefflabel,review\n1,好吃极了\n0,难吃极了\n".encode())
-    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
-    assert code == 0 and err == ["training on 2 texts, 0 held out"]
-
-
-def test_sentiment_train_and_eval_read_a_csv_excel_saved_as_gbk(tmp_path: Path) -> None:
-    """Excel's "CSV" on a Chinese Windows is GBK: `score` and `spikes` read it, and train and
-    eval stopped at its first Chinese byte ("not UTF-8 (byte 0xba)")."""
-    data = tmp_path / "reviews.csv"
-    data.write_bytes("label,review\r\n1,好吃极了\r\n0,难吃极了\r\n".encode("gbk"))
-    code, err = koubei(tmp_path, "sentiment", "train", "--holdout", "0", str(data))
-    assert code == 0 and err == ["training on 2 texts, 0 held out"]
-    code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--json")
-    assert code == 0 and err == []
 
 
 def test_a_koubei_home_that_cannot_be_a_directory(tmp_path: Path) -> None:
