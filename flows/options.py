@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 __all__ = [
+    "add_prefix",
     "at_least",
     "config_dir",
     "day",
@@ -38,6 +39,16 @@ def prefix(value: str) -> str:
         return check_prefix(value, "prefix")
     except ESConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("prefix ")) from None
+
+
+def add_prefix(parser: argparse.ArgumentParser, *, when: str = "") -> None:
+    """The ``--prefix`` option of every command that reads or writes the indices, checked by
+    :func:`prefix` (``when``: the case it applies in, such as ``" with --brand"``)."""
+    parser.add_argument(
+        "--prefix",
+        type=prefix,
+        help=f"index prefix{when} (default $KOUBEI_INDEX_PREFIX or koubei)",
+    )
 
 
 def existing_file(value: str) -> Path:

@@ -42,11 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "remove cascade documents under a bare root id",
     )
     for sub in actions.choices.values():
-        sub.add_argument(
-            "--prefix",
-            type=options.prefix,
-            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-        )
+        options.add_prefix(sub)
     parser.set_defaults(func=run)
 
 

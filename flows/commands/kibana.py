@@ -32,11 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     link.add_argument("--start", type=iso_time, help="ISO time (default timezone Asia/Shanghai)")
     link.add_argument("--end", type=end_time, help="ISO time or a day, included (default now)")
     for sub in actions.choices.values():
-        sub.add_argument(
-            "--prefix",
-            type=options.prefix,
-            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-        )
+        options.add_prefix(sub)
     parser.set_defaults(func=run)
 
 

@@ -45,12 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="directory with brands.yaml and alerts.yaml "
             "(default $KOUBEI_CONFIG_DIR, else the shipped config/)",
         )
-        sub.add_argument(
-            "--prefix",
-            type=options.prefix,
-            default=None,
-            help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-        )
+        options.add_prefix(sub)
 
 
 def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:

@@ -29,12 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-crawl", action="store_true", help="process landing files only")
     parser.add_argument("--as-of", type=iso_time, help="detection time (ISO)")
-    parser.add_argument(
-        "--prefix",
-        type=options.prefix,
-        default=None,
-        help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-    )
+    options.add_prefix(parser)
     parser.add_argument(
         "--dask",
         nargs="?",

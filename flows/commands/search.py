@@ -28,11 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "-n", "--size", type=options.positive_int, default=10, help="posts to show (default 10)"
     )
     parser.add_argument("--json", action="store_true", help="one JSON record per line")
-    parser.add_argument(
-        "--prefix",
-        type=options.prefix,
-        help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-    )
+    options.add_prefix(parser)
     parser.set_defaults(func=run)
 
 

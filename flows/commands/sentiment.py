@@ -154,11 +154,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "its aspects tagged again, its sentiment kept if its model is current (default "
         "$KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
-    rescore.add_argument(
-        "--prefix",
-        type=options.prefix,
-        help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-    )
+    options.add_prefix(rescore)
     rescore.add_argument(
         "--workers",
         type=options.positive_int,

@@ -80,11 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=end_time,
         help="end of the history with --brand: ISO time or a day, included (default now)",
     )
-    backtest.add_argument(
-        "--prefix",
-        type=options.prefix,
-        help="index prefix with --brand (default $KOUBEI_INDEX_PREFIX or koubei)",
-    )
+    options.add_prefix(backtest, when=" with --brand")
     backtest.add_argument(
         "--config",
         "--config-dir",

@@ -38,11 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="key accounts and themes to show (default 5)",
     )
     parser.add_argument("--json", action="store_true", help="print the evidence as JSON")
-    parser.add_argument(
-        "--prefix",
-        type=options.prefix,
-        help="index prefix (default $KOUBEI_INDEX_PREFIX or koubei)",
-    )
+    options.add_prefix(parser)
     parser.set_defaults(func=run)
 
 
