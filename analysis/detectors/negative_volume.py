@@ -231,14 +231,14 @@ class NegativeVolume(Detector):
 
     def details_at(self, series: Any, firing: Firing, t: int, last: int) -> dict[str, Any]:
         details = super().details_at(series, firing, t, last)
-        if not self.options["critical_alone"]:  # in details: the integrator scores it again
+        # the bins its evidence spans, up to t: the integrator takes corroboration only from
+        # a view that fired before the first of them (a surge opened by these same bins says
+        # no more than they do), and the reason says the bins were held
+        opts, interval = self.options, series.interval_seconds
+        one_bin = firing.zscore[0, t] >= opts["z_threshold"]
+        details["held_bins"] = 1 if one_bin else max(1, opts["hold"] // interval)
+        if not opts["critical_alone"]:  # in details: the integrator scores it again
             details["corroboration_needed"] = True
-            # the bins its evidence spans, up to t: the integrator takes corroboration only
-            # from a view that fired before the first of them (a surge opened by these same
-            # bins says no more than they do)
-            opts, interval = self.options, series.interval_seconds
-            one_bin = firing.zscore[0, t] >= opts["z_threshold"]
-            details["held_bins"] = 1 if one_bin else max(1, opts["hold"] // interval)
         return details
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
@@ -251,5 +251,8 @@ class NegativeVolume(Detector):
                 "counts": details.get("counts", "negative mentions"),
                 "window": self.options["window"],
                 "interval": details.get("interval", 0),
+                # a jump held for several bins: the figures are the latest bin's, and the
+                # sentence must not read as one lone bin (session 24's two-bin hold)
+                "held_bins": details.get("held_bins", 1),
             },
         )

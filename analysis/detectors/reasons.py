@@ -128,7 +128,13 @@ def _volume_rise(p: Mapping[str, Any]) -> str:
     # A plain `timestamp,value` series is mentions of any tone: never call them negative.
     what = "提及" if p.get("counts") == "mentions" else "负面提及"
     window, interval = int(p.get("window") or 0), int(p.get("interval") or 0)
-    span = f"单个 {_span(interval)}时段" if window <= interval else f"近 {_span(window)}"
+    held = int(p.get("held_bins") or 1)
+    if window > interval:
+        span = f"近 {_span(window)}"
+    elif held > 1:  # the figures are the last of the held bins
+        span = f"连续 {held} 个 {_span(interval)}时段偏高，最近一个时段"
+    else:
+        span = f"单个 {_span(interval)}时段"
     return f"{span}{what} {_count(p['observed'])} 条，预期 {_count(p['expected'])} 条{_z(p)}"
 
 

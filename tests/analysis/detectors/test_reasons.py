@@ -133,3 +133,16 @@ def test_a_huge_count_reads_in_yi_not_ten_thousands_of_wan() -> None:
     ):
         text = str(Reason("volume_rise", {**params, "observed": observed, "window": 3600}))
         assert f"提及 {shown} 条" in text, text
+
+
+def test_a_jump_held_for_two_bins_does_not_read_as_one_lone_bin() -> None:
+    """The jump fires when two 5-minute bins are held high (session 24); its reason said
+    "单个 5 分钟时段" (one lone period) whatever the hold, which on-call staff read as a glitch.
+    The figures stay the latest bin's, and the sentence says so."""
+    params = {"observed": 854, "expected": 12.5, "zscore": 46.6, "counts": "mentions"}
+    lone = str(Reason("volume_rise", {**params, "window": 300, "interval": 300, "held_bins": 1}))
+    held = str(Reason("volume_rise", {**params, "window": 300, "interval": 300, "held_bins": 2}))
+    assert lone.startswith("单个 5 分钟时段提及 854 条"), lone
+    assert held.startswith("连续 2 个 5 分钟时段偏高，最近一个时段提及 854 条"), held
+    hourly = str(Reason("volume_rise", {**params, "window": 3600, "interval": 300, "held_bins": 3}))
+    assert hourly.startswith("近 1 小时提及 854 条"), hourly

@@ -357,7 +357,8 @@ def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> Non
     week = lines.index("2026-W10: 2 page(s)")
     assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  近 1 小时提及")
     assert lines[week + 2].startswith(
-        "  Fri 2026-03-06 09:40  critical (escalates the 08:35 page) 单个 5 分钟时段提及"
+        "  Fri 2026-03-06 09:40  critical (escalates the 08:35 page) "
+        "连续 2 个 5 分钟时段偏高，最近一个时段提及"
     )
 
 
