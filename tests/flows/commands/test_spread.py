@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,31 @@ def test_whole_file_as_json(
     assert evidence["posts"] == 17
     assert evidence["coordination"]["verdict"] == "likely coordinated"
     assert Path(evidence["pictures"]["timeline"]).exists()
+
+
+def test_a_whole_file_shows_its_stages_at_a_terminal_and_nothing_in_a_pipe(
+    landing: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """100k posts took about 28 s (8 s reading, then cascades, key accounts and pictures)
+    without a word; a person at a terminal now sees which stage runs, a cron job's mail
+    gets nothing."""
+    args = ["spread", "--file", str(landing), "--out", str(tmp_path / "pics")]
+    assert main(args) == 0
+    assert "spread:" not in capsys.readouterr().err  # captured: not a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    for shown in (
+        "spread: read landing.jsonl",
+        "spread: cascades (17 posts)",
+        "spread: themes",
+        "spread: key accounts",
+        "spread: pictures",
+    ):
+        assert shown in err, (shown, err)
 
 
 def test_unknown_post_and_missing_arguments(
