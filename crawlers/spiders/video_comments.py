@@ -24,6 +24,7 @@
 * Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
   ``{base}/x/v2/reply/reply?oid&type=1&root=<rpid>&ps&pn`` → ``data.page.{num, size, count}``,
   ``data.replies`` (oldest first; ``parent`` may be another reply in the thread), ``data.root``.
+* ``code`` -509/-799 (请求过于频繁) is rate limiting (blocked).
 * ``code`` 12002 (comments closed), -404 (no such video) and, from ``view``, 62002/62004/62012
   (a video hidden, under review, or visible to its uploader only) are counted as skipped, not
   errors.
@@ -49,6 +50,10 @@ BLOCK_CODES = {
     -101: "login_required",
     -403: "platform_error_403",
     -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
+    # 超出限制 / 请求过于频繁，请稍后再试: public error codes of most endpoints
+    # (bilibili-API-collect docs/misc/errcode.md), answered with HTTP 200.
+    -509: "rate_limited",
+    -799: "rate_limited",
 }
 
 # Documented answers that are no crawl failure: nothing is there to read (bilibili-API-collect
