@@ -73,6 +73,24 @@ def answered_id(item: dict[str, Any]) -> str | None:
     return str(value) if value and str(value) != "0" else None
 
 
+def inline_long_text(mblog: dict[str, Any]) -> str | None:
+    """The full text a listing carries with a long post, if it does: ``longText.longTextContent``.
+
+    Search cards (``api/container/getIndex``) give it beside the cut ``text`` of an
+    ``isLongText`` post; an answer without it is read from ``statuses/extend`` instead.
+
+    Examples
+    --------
+    >>> inline_long_text({"isLongText": True, "longText": {"longTextContent": "全文"}})
+    '全文'
+    >>> inline_long_text({"isLongText": True, "text": "前半..."}) is None
+    True
+    """
+    held = mblog.get("longText")
+    text = held.get("longTextContent") if isinstance(held, dict) else None
+    return text if isinstance(text, str) and text.strip() else None
+
+
 def flat_cards(cards: list[Any]) -> Iterator[dict[str, Any]]:
     for card in cards:
         if not isinstance(card, dict):

@@ -124,6 +124,30 @@ def _utf8_behind_label(body: bytes, encoding: str) -> bool:
     return True
 
 
+def json_sequence(text: str, limit: int = 4) -> list[Any] | None:
+    """The values of a body holding several JSON values one after another (``{…}{…}``), or
+    None when it holds one, more than ``limit``, or anything that is not JSON between them.
+
+    Examples
+    --------
+    >>> json_sequence('{"code": -509} {"code": 0, "data": {}}')
+    [{'code': -509}, {'code': 0, 'data': {}}]
+    >>> json_sequence('{"code": 0}'), json_sequence('{"a": 1} junk')
+    (None, None)
+    """
+    decoder, at = json.JSONDecoder(), 0
+    values: list[Any] = []
+    try:
+        while at < len(text) and len(values) <= limit:
+            value, at = decoder.raw_decode(text, at)
+            values.append(value)
+            while at < len(text) and text[at].isspace():
+                at += 1
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+        return None
+    return values if 1 < len(values) <= limit and at >= len(text) else None
+
+
 def batched(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """Yield a callback's records as one ``{"records": [...]}`` item per page.
 
@@ -380,12 +404,21 @@ class BaseSpider(scrapy.Spider):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:  # e.g. a body cut short by a broken upstream
+            joined = self.joined_answer(text, response) if exc.msg == "Extra data" else None
+            if joined is not None:
+                return joined
             self.count_error(kind, response.url, f"{exc.msg} at {exc.pos}")
         except RecursionError:  # a hostile or broken server nesting thousands deep
             self.count_error("json_too_deep", response.url)
         except ValueError as exc:  # an integer too long to convert
             self.count_error(kind, response.url, str(exc)[:200])
         self.page_lost()
+        return None
+
+    def joined_answer(self, text: str, response: Response) -> Any | None:
+        """The answer to read from a body of JSON values one after another
+        (:func:`json_sequence`), or None: the body is malformed, as for any platform that is
+        not known to send one (Bilibili is, :mod:`koubei.crawlers.spiders.video_comments`)."""
         return None
 
     # --- records ----------------------------------------------------------------------------

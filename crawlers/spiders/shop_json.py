@@ -5,7 +5,9 @@ returns ``{"productCommentSummary": {...}, "maxPage": M, "comments": [...]}``, n
 (``sortType=6``). Each comment has ``id``, ``content``, ``creationTime`` (China time, no offset),
 ``score`` 1-5, ``nickname``, ``referenceId``/``referenceName`` (sku), ``usefulVoteCount``,
 ``replyCount``, ``afterUserComment`` (the buyer's follow-up) and ``replies`` (the shop's).
-The API answers GBK when it likes; the base decodes by the declared charset.
+The API answers GBK when it likes; the base decodes by the declared charset. It answers ``{}``
+when it withholds the reviews (counted blocked, ``empty_answer``); an answer without
+``comments`` is no page either.
 """
 
 from __future__ import annotations
@@ -54,7 +56,14 @@ class ShopJsonSpider(BaseSpider):
         data = self.load_json(response)
         if data is None:
             return
-        if not isinstance(data, dict) or not isinstance(data.get("comments", []), list):
+        if data == {}:
+            # ``{}`` in place of the page: JD withholding its reviews (as public crawlers meet it
+            # without a login cookie), not a product without any. Read as an empty page, it
+            # ended the listing there and a later run never went past it.
+            self.count_blocked("empty_answer", response.url)
+            self.refused(later_page=page > 0)
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
             self.count_error("unexpected_shape", response.url)
             self.refused(later_page=page > 0)
             return

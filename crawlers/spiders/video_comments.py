@@ -24,6 +24,8 @@
 * Threads: a reply nests only a few of its ``rcount`` replies; the rest come from
   ``{base}/x/v2/reply/reply?oid&type=1&root=<rpid>&ps&pn`` → ``data.page.{num, size, count}``,
   ``data.replies`` (oldest first; ``parent`` may be another reply in the thread), ``data.root``.
+* ``code`` -509/-799 (请求过于频繁) is rate limiting (blocked). A body of that answer followed
+  by the real one (``{"code":-509,…}{"code":0,…}``, a gateway bug) is read as the real one.
 * ``code`` 12002 (comments closed), -404 (no such video) and, from ``view``, 62002/62004/62012
   (a video hidden, under review, or visible to its uploader only) are counted as skipped, not
   errors.
@@ -39,7 +41,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from koubei.crawlers.spiders.base import BaseSpider, batched
+from koubei.crawlers.spiders.base import BaseSpider, batched, json_sequence
 from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://api.bilibili.com"
@@ -49,7 +51,12 @@ BLOCK_CODES = {
     -101: "login_required",
     -403: "platform_error_403",
     -401: "platform_error_401",  # 非法访问, with ``data.ga_data`` asking for a captcha
+    # 超出限制 / 请求过于频繁，请稍后再试: public error codes of most endpoints
+    # (bilibili-API-collect docs/misc/errcode.md), answered with HTTP 200.
+    -509: "rate_limited",
+    -799: "rate_limited",
 }
+RATE_LIMITED = (-509, -799)
 
 # Documented answers that are no crawl failure: nothing is there to read (bilibili-API-collect
 # docs/comment/list.md for 12002; docs/video/info.md for -404 and the 62xxx of a video that
@@ -150,6 +157,22 @@ class VideoCommentsSpider(BaseSpider):
                 self.parse_video,
                 {"oid": oid},
             )
+
+    def joined_answer(self, text: str, response: Response) -> Any | None:
+        """``{"code":-509,"message":"请求过于频繁，请稍后再试","ttl":1}{"code":0,…}``: Bilibili's
+        gateway writes its rate-limit answer and then the real one into the same body. The real
+        answer is whole: it is read, and the notice counted (``fallback/rate_limit_notice``)."""
+        values = json_sequence(text)
+        if not values:
+            return None
+        *notices, answer = values
+        if not (isinstance(answer, dict) and answer.get("code") == 0):
+            return None
+        if not all(isinstance(v, dict) and v.get("code") in RATE_LIMITED for v in notices):
+            return None
+        self._inc("fallback/rate_limit_notice")
+        self.logger.info("rate-limit notice before the answer, answer read: %s", response.url)
+        return answer
 
     def payload(self, response: Response, later_page: bool = False) -> Any | None:
         data = self.load_json(response)

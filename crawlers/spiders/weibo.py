@@ -29,9 +29,11 @@
 
 An ``mblog`` has HTML ``text``, ``created_at`` like ``Tue Nov 24 10:00:00 +0800 2026``, ``user``
 (``followers_count`` may read ``"12.3万"``), counts, and for a repost the root as
-``retweeted_status``. The immediate parent of a repost of a repost is only in the ``//@name:``
-chain of its text; ``extra.repost_chain`` keeps it and ``parent_id`` stays the root (or the
-``pid`` the platform gives, ``extra.parent_from_platform``): the cascade build
+``retweeted_status``. A long post (``isLongText``) is cut off in ``text``; search cards carry
+its full text as ``longText.longTextContent``, and for an answer without it the full text is
+asked from ``statuses/extend``. The immediate parent of a repost of a repost is only in the
+``//@name:`` chain of its text; ``extra.repost_chain`` keeps it and ``parent_id`` stays the root
+(or the ``pid`` the platform gives, ``extra.parent_from_platform``): the cascade build
 (:mod:`koubei.analysis.spread.cascade`) is the one place a chain is resolved to a post.
 Mentions come from the ``<a href='/n/NAME'>@NAME</a>`` links of the HTML, never from plain text.
 A date-only ``created_at`` (``11-20``) gives ``time_precision: "day"``.
@@ -61,6 +63,7 @@ from koubei.crawlers.spiders._weibo_api import (
     child_url,
     comments_url,
     flat_cards,
+    inline_long_text,
     old_comments_url,
     repost_url,
     search_url,
@@ -202,7 +205,7 @@ class WeiboSpider(BaseSpider):
             yield from self.expand(
                 str(post["id"]),
                 str(post.get("mid") or post["id"]),
-                html_to_text(post.get("text") or ""),
+                html_to_text(inline_long_text(post) or post.get("text") or ""),
                 reposts=parse_count(post.get("reposts_count")) or 0,
                 comments=parse_count(post.get("comments_count")) or 0,
             )
@@ -494,8 +497,9 @@ class WeiboSpider(BaseSpider):
     ) -> Iterator[Any]:
         """The post and, for a repost, its root post; ``fresh["new"]`` counts unseen posts.
 
-        A long post (``isLongText``) is cut off in listings: its full text is fetched from
-        ``/statuses/extend`` first and the record is built there.
+        A long post (``isLongText``) is cut off in listings: its full text is the
+        ``longText.longTextContent`` the listing carries (search cards do), else it is fetched
+        from ``/statuses/extend`` first and the record is built there.
         """
         if not isinstance(mblog, dict) or "id" not in mblog:
             self.count_error("bad_entry", url)
@@ -512,18 +516,21 @@ class WeiboSpider(BaseSpider):
             return
         if fresh is not None:
             fresh["new"] += 1
+        extra: dict[str, Any] = {"source_app": mblog.get("source") or None}
         if mblog.get("isLongText") and not mblog.get("_full_text"):
-            yield self.get(
-                f"{self.base}/statuses/extend?{urlencode({'id': mblog['id']})}",
-                self.parse_long_text,
-                {"mblog": mblog, "key": key, "root_text": root_text},
-            )
-            return
+            full_text = inline_long_text(mblog)
+            if full_text is None:
+                yield self.get(
+                    f"{self.base}/statuses/extend?{urlencode({'id': mblog['id']})}",
+                    self.parse_long_text,
+                    {"mblog": mblog, "key": key, "root_text": root_text},
+                )
+                return
+            mblog, extra["long_text"] = {**mblog, "text": full_text}, True
         text = mblog.get("text") or ""
         plain = html_to_text(text)
         region = (mblog.get("region_name") or "").replace("发布于", "").strip() or None
-        root_plain = html_to_text(root.get("text") or "") if root else ""
-        extra: dict[str, Any] = {"source_app": mblog.get("source") or None}
+        root_plain = html_to_text(inline_long_text(root) or root.get("text") or "") if root else ""
         fields: dict[str, Any] = {}
         if root is not None:
             extra["repost_chain"] = repost_chain(plain)

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "koubei.crawlers.textutil",
     "koubei.crawlers.spiders.articles",
+    "koubei.crawlers.spiders._weibo_api",
     "koubei.crawlers.spiders.base",
     "koubei.crawlers.spiders.shop_jsonp",
     "koubei.crawlers.spiders.video_comments",

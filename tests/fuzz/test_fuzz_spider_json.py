@@ -15,7 +15,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 from koubei.config import BrandsConfig, Source
-from koubei.crawlers.spiders.base import BaseSpider
+from koubei.crawlers.spiders.base import BaseSpider, json_sequence
 from koubei.crawlers.state import CrawlState
 from tests.fuzz.strategies import any_text, json_values, utf8
 
@@ -55,3 +55,14 @@ def test_load_json_never_raises(spider: BaseSpider, body: bytes, ctype: bytes, s
     headers = {"Content-Type": ctype} if ctype else {}
     response = cls("https://m.weibo.cn/api/x", body=body, headers=headers, status=status)
     spider.load_json(response)  # a value or None; exceptions fail the test
+
+
+glued = st.lists(json_values.map(lambda v: json.dumps(v, ensure_ascii=False)), max_size=6).map(
+    "".join
+)
+
+
+@given(st.one_of(glued, any_text, glued.map(lambda t: "{" + t), glued.map(lambda t: t + "]")))
+def test_json_sequence_never_raises(text: str) -> None:
+    values = json_sequence(text)  # the values, or None; exceptions fail the test
+    assert values is None or 1 < len(values) <= 4

@@ -332,3 +332,33 @@ def test_counts_written_as_text_are_read_not_fatal(
     assert first["engagement"]["helpful"] == 12_000 and first["engagement"]["comments"] == 100_000
     assert first["rating"] == 5.0
     assert docs["shop_json:18000000002"]["rating"] is None
+
+
+def test_an_empty_object_in_place_of_a_page_is_a_refusal_not_the_end(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """JD answers ``{}`` when it withholds its reviews (Dimlitter/jd_AutoComment#46: the raw
+    answer logged as ``RawProductCommentsData:{}``, then ``KeyError: 'comments'``; #73 the same
+    ``KeyError`` from ``productPageComments.action``). Read as an empty page it ended the
+    listing, the run said ``ok`` and saved its state, so no later run reached that page's
+    reviews; a product answering ``{}`` at once read as one without reviews."""
+    healthy = jd_route(page_2_cut=False)
+    withheld = {"on": True}
+
+    def route(q: dict[str, str]) -> Reply:
+        if q["productId"] == "5005" or (q["page"] == "1" and withheld["on"]):
+            return Reply("{}")
+        return healthy(q)
+
+    site = fixture_site({PATH: route})
+    source = Source(
+        name="shop", platform="shop_json", base_url=site.url, product_ids=["1001", "5005"]
+    )
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert "shop_json:14000000002" not in assert_ids(first.landing_file)  # page 1's review
+    assert first.stats["blocked"] == {"empty_answer": 2} and first.status == "degraded"
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()  # state kept
+
+    withheld["on"] = False
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert "shop_json:14000000002" in assert_ids(second.landing_file)
