@@ -134,14 +134,16 @@ def _check_day(day: date, today: date) -> None:
 def run_incident(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
+    from koubei.analysis.alerts.db import existing_db_path
     from koubei.analysis.reports.gather import write_incident_page
 
+    db_path = existing_db_path()  # before the cluster: no database is no incident to wait for
     es, prefix, brands, alerts = _setup(args)
     try:
         path = write_incident_page(
             es,
             prefix,
-            paths.state_dir("alerts") / "alerts.db",
+            db_path,
             args.id,
             brands=brands,  # type: ignore[arg-type]
             kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]

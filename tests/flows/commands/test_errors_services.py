@@ -211,3 +211,17 @@ def test_a_config_dir_naming_a_file_is_refused_naming_the_directory(
     code, err = koubei(tmp_path, *argv, "--config-dir", str(config / "alerts.yaml"))
     _one_line(code, err, f"{config}/alerts.yaml is a file", f"holds it ({config})")
     assert code == 2
+
+
+def test_report_incident_without_an_alerts_database_names_it_and_creates_none(
+    tmp_path: Path, es_url: str
+) -> None:
+    """A ``KOUBEI_HOME`` with no alerts database (a wrong one, or no cycle run there yet):
+    ``report incident`` made a new empty ``alerts/alerts.db`` and said only "no incident 1 in"
+    it, exit 1, leaving a database no flow ever wrote for the next command to read."""
+    home = tmp_path / "home"
+    code, err = koubei(home, "report", "incident", "1", env={"KOUBEI_ES_URL": es_url})
+    expected = home / "alerts" / "alerts.db"
+    _one_line(code, err, f"no alerts database at {expected}", "KOUBEI_HOME")
+    assert code == 2
+    assert not home.exists()
