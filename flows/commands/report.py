@@ -52,10 +52,12 @@ def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
     from koubei import config
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
+    # A bad KOUBEI_INDEX_PREFIX (or config) is refused before any cluster is waited for.
+    prefix = args.prefix or index_prefix()
     brands, alerts = config.load_brands(args.config_dir), config.load_alerts(args.config_dir)
     es = client_from_env()
     check_cluster(es)  # unreachable or refused: one line naming the URL, not a traceback
-    return es, args.prefix or index_prefix(), brands, alerts
+    return es, prefix, brands, alerts
 
 
 def _no_index(prefix: str) -> KoubeiError:
