@@ -30,6 +30,7 @@ from koubei.config_alerts import (
     Severity,
     check_kibana_url,
     parse_duration,
+    positive_duration,
 )
 from koubei.config_fields import Count, FieldProblems, Strict, Text, Texts, check_env_name
 from koubei.cron import check_cron
@@ -65,6 +66,7 @@ __all__ = [
     "load_sources",
     "parse_duration",
     "platforms",
+    "positive_duration",
     "secret",
 ]
 

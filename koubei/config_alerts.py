@@ -31,8 +31,11 @@ def check_kibana_url(value: str) -> str:
 
 
 def parse_duration(text: str | int) -> int:
-    """Seconds in ``'5m'``, ``'1h'``, ``'30s'``, ``'7d'`` or a bare integer of seconds."""
+    """Seconds in ``'5m'``, ``'1h'``, ``'30s'``, ``'7d'`` or a bare integer of seconds (never
+    negative: ``-60`` is refused as ``'-5m'`` is)."""
     if isinstance(text, int):
+        if text < 0:
+            raise ValueError(f"{text} is a negative duration; use one like '5m', '1h' or '7d'")
         seconds = text
     else:
         match = _DURATION.match(text.strip())
@@ -42,6 +45,19 @@ def parse_duration(text: str | int) -> int:
     if seconds > MAX_DURATION_SECONDS:
         raise ValueError(f"{text!r} is too long a duration (at most 100 years, '36500d')")
     return seconds
+
+
+def positive_duration(text: str | int, zero_would: str, example: str) -> int:
+    """:func:`parse_duration` of a duration zero makes no sense for, else ValueError saying
+    what zero would do (``zero_would``) and a value to use (``example``)."""
+    seconds = parse_duration(text)
+    if seconds == 0:
+        raise ValueError(f"{text!r} {zero_would}; use a positive duration like {example!r}")
+    return seconds
+
+
+#: what a zero ``renotify`` or route ``repeat_interval`` would do
+REPEAT_EVERY_CYCLE = "would repeat every active incident's alert each cycle"
 
 
 class DetectorConfig(Strict):
@@ -58,10 +74,17 @@ class PagingConfig(Strict):
     escalate: bool = True
     settling: str = "0s"
 
-    @field_validator("quiet", "settling")
+    @field_validator("quiet")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _quiet(cls, value: str) -> str:
+        # At 0 an incident closed at once: every firing bin a new incident and a new page.
+        positive_duration(value, "would close every incident at once, each firing a new page", "6h")
+        return value
+
+    @field_validator("settling")
+    @classmethod
+    def _settling(cls, value: str) -> str:
+        parse_duration(value)  # 0: every bin counts as complete (no crawl lag allowed for)
         return value
 
 
@@ -126,7 +149,8 @@ class RouteConfig(Strict):
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_duration(value)
+            # 0 was read as unset: the route repeated at `renotify`, and nothing said so
+            positive_duration(value, REPEAT_EVERY_CYCLE, "4h")
         return value
 
     def matches(self, labels: dict[str, Any]) -> bool:
@@ -187,19 +211,17 @@ class AlertsConfig(Strict):
             raise FieldProblems(problems)
         return self
 
-    @field_validator("interval", "renotify")
+    @field_validator("renotify")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _renotify(cls, value: str) -> str:
+        positive_duration(value, REPEAT_EVERY_CYCLE, "4h")
         return value
 
     @field_validator("interval")
     @classmethod
     def _positive_interval(cls, value: str) -> str:
         # The bin of every count series and the process deployment's period: zero is neither.
-        seconds = parse_duration(value)
-        if seconds == 0:
-            raise ValueError(f"{value!r} is no interval; use a positive duration like '5m'")
+        seconds = positive_duration(value, "is no interval", "5m")
         if 86400 % seconds:
             # the detectors compare a bin with the same time of day on earlier days: at 7m a
             # day is 205.7 bins, and that time of day drifted by most of a bin a day

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from koubei.timeutil import aware
 
@@ -118,6 +118,21 @@ class Document(_Strict):
     @classmethod
     def _timezone_aware(cls, value: datetime | None) -> datetime | None:
         return None if value is None else aware(value)
+
+
+_COUNT: TypeAdapter[int] = TypeAdapter(Long)
+
+
+def count_from_text(text: str) -> int:
+    """A count written as text (``"12"``, ``" 1 "``, ``"1_000"``) read as :class:`Engagement`
+    reads it, else ValueError (pydantic's ValidationError is one): a stage that reads records
+    without the model (the index writer, for ``koubei index load`` of a foreign file) reads
+    their counts as ``koubei process`` does.
+
+    >>> count_from_text(" 12 ")
+    12
+    """
+    return _COUNT.validate_python(text)
 
 
 def make_id(platform: str, native_id: object) -> str:

@@ -29,9 +29,14 @@ CONFIG_DIR = Path(os.environ.get("KOUBEI_CONFIG_DIR") or package_dir("conf"))
 
 def home() -> Path:
     """Root of koubei's state; created on first use."""
-    root = Path(os.environ.get("KOUBEI_HOME", Path.cwd() / "var"))
+    root = home_path()
     _make_dir(root, root)
     return root
+
+
+def home_path() -> Path:
+    """Where :func:`home` is, without creating it (for a command that only reads state)."""
+    return Path(os.environ.get("KOUBEI_HOME", Path.cwd() / "var"))
 
 
 def _make_dir(path: Path, root: Path, variable: str = "KOUBEI_HOME") -> None:

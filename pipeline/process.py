@@ -44,8 +44,11 @@ class ProcessReport:
     rejected: int = 0
     rejected_file: str | None = None
     labels: dict[str, int] = field(default_factory=dict)
-    # The file could not be read (e.g. permissions): nothing written, it stays pending.
+    # The file could not be read (e.g. permissions), or a batch of its records failed to be
+    # enriched (``batch_failed``: BatchFailed, the error naming the records and why): nothing
+    # written, it stays pending.
     error: str | None = None
+    batch_failed: bool = False
 
 
 def validate(
@@ -250,4 +253,9 @@ def _process_readable(
         )
     except (jsonl.JsonlError, BatchFailed) as exc:  # nothing written: it stays pending, named
         error = file_left_as_it_was(path, exc, "landing file not processed")
-        return ProcessReport(source_file=str(path), output_file=str(output), error=error)
+        return ProcessReport(
+            source_file=str(path),
+            output_file=str(output),
+            error=error,
+            batch_failed=isinstance(exc, BatchFailed),
+        )

@@ -81,8 +81,14 @@ def out_of_date(
 ) -> Redo | None:
     """What of ``record`` the model and lexicon would make otherwise: ``"score"`` (sentiment
     and aspects: scored with another model), ``"aspects"`` (tagged with another lexicon, or
-    with one not recorded), or None (up to date)."""
-    if (record.get("sentiment") or {}).get("model_version") != model.version:
+    with one not recorded), or None (up to date).
+
+    A ``sentiment`` that is no object (a string or a list: foreign data in a processed file)
+    carries no model's version, so the post is scored again, as one without ``sentiment`` is;
+    its ``.get`` ended the whole run with an AttributeError."""
+    sentiment = record.get("sentiment")
+    scored_with = sentiment.get("model_version") if isinstance(sentiment, dict) else None
+    if scored_with != model.version:
         return "score"
     if record.get("aspect_lexicon_version") != lexicon.version:
         return "aspects"

@@ -83,6 +83,21 @@ def default_db_path() -> Path:
     return paths.state_dir("alerts") / "alerts.db"
 
 
+def existing_db_path() -> Path:
+    """:func:`default_db_path` for a command that only reads what the cycles recorded (``koubei
+    report incident``), or KoubeiError naming where it looked, creating nothing: :func:`connect`
+    makes a new empty database there (and its folders), which such a command then read as
+    "no incident 1", and the next one too, whatever KOUBEI_HOME was meant."""
+    root = paths.home_path()
+    path = root / "alerts" / "alerts.db"
+    if not path.exists():  # a directory there is connect()'s to name: "not an alerts database"
+        raise KoubeiError(
+            f"no alerts database at {path}: no cycle has recorded an incident under KOUBEI_HOME "
+            f"{root} (is it the KOUBEI_HOME the monitoring runs use?)"
+        )
+    return path
+
+
 def connect(db_path: Path) -> sqlite3.Connection:
     """Open (and create) the database in autocommit mode; use :func:`transaction` to write."""
     db_path.parent.mkdir(parents=True, exist_ok=True)

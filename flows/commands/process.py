@@ -65,6 +65,7 @@ def _process(args: argparse.Namespace) -> int:
         return 0
     progress = not args.no_progress
     files = unreadable = processed = rejected = 0
+    batch_failures: list[str] = []
     models = config.load_sources(args.config_dir).sentiment_models()
     lexicon = load_aspects(aspects_file(args.config_dir))
     reports = process_pending_files(
@@ -76,13 +77,26 @@ def _process(args: argparse.Namespace) -> int:
         processed += report.processed
         rejected += report.rejected
         if report.error:
-            print(f"koubei: error: {report.error}", file=sys.stderr)
-            unreadable += 1
+            # A failed batch is no unreadable file: its file was read, and the operator looks
+            # for why the batch failed (a record that crashes it, a model that cannot load).
+            why = "its batch failed" if report.batch_failed else "unreadable"
+            print(
+                f"koubei: error: landing file left pending, {why}: {report.error}", file=sys.stderr
+            )
+            if report.batch_failed:
+                batch_failures.append(report.error)
+            else:
+                unreadable += 1
     # One line an operator can check: every line read is either processed or set aside.
+    failed = len(batch_failures)
+    why = f": {batch_failures[0]}" if failed else ""
+    if failed > 1:
+        why += f" (and {failed - 1} more, each named above)"
     print(
         f"koubei process: {files} file(s), {processed + rejected} line(s) read: "
         f"{processed} processed, {rejected} rejected (in rejected/); "
-        f"{unreadable} file(s) unreadable (left pending)",
+        f"{unreadable} file(s) unreadable, {failed} file(s) whose batch failed (left pending)"
+        f"{why}",
         file=sys.stderr,
     )
-    return 1 if unreadable else 0
+    return 1 if unreadable or failed else 0

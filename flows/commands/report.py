@@ -52,10 +52,12 @@ def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
     from koubei import config
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
+    # A bad KOUBEI_INDEX_PREFIX (or config) is refused before any cluster is waited for.
+    prefix = args.prefix or index_prefix()
     brands, alerts = config.load_brands(args.config_dir), config.load_alerts(args.config_dir)
     es = client_from_env()
     check_cluster(es)  # unreachable or refused: one line naming the URL, not a traceback
-    return es, args.prefix or index_prefix(), brands, alerts
+    return es, prefix, brands, alerts
 
 
 def _no_index(prefix: str) -> KoubeiError:
@@ -134,14 +136,16 @@ def _check_day(day: date, today: date) -> None:
 def run_incident(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
+    from koubei.analysis.alerts.db import existing_db_path
     from koubei.analysis.reports.gather import write_incident_page
 
+    db_path = existing_db_path()  # before the cluster: no database is no incident to wait for
     es, prefix, brands, alerts = _setup(args)
     try:
         path = write_incident_page(
             es,
             prefix,
-            paths.state_dir("alerts") / "alerts.db",
+            db_path,
             args.id,
             brands=brands,  # type: ignore[arg-type]
             kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]

@@ -107,12 +107,13 @@ def _run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.queries import search_posts
 
     start, end = time_range(args)  # an impossible range needs no cluster to be refused
+    prefix = args.prefix or index_prefix()  # nor a bad KOUBEI_INDEX_PREFIX
     es = client_from_env()
     check_cluster(es)
     try:
         hits = search_posts(
             es,
-            args.prefix or index_prefix(),
+            prefix,
             text=args.text,
             brand=args.brand,
             platform=args.platform,

@@ -268,9 +268,9 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.templates import posts_alias
 
+    prefix = args.prefix or index_prefix()  # a bad KOUBEI_INDEX_PREFIX before any cluster
     es = client_from_env()
     check_cluster(es)
-    prefix = args.prefix or index_prefix()
     end = args.end or timeutil.now()
     start = end - timedelta(seconds=parse_duration(args.since))
     interval = alerts.interval_seconds

@@ -148,13 +148,12 @@ def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
     from koubei.pipeline.index import cascade_reads
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
+    prefix = prefix or index_prefix()  # a bad KOUBEI_INDEX_PREFIX before any cluster
     es = client_from_env()
     limit = cascade_reads.CASCADE_MAX_POSTS
     try:
         check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
-        records = cascade_reads.fetch_cascade(
-            es, prefix or index_prefix(), post_id, max_docs=limit + 1
-        )
+        records = cascade_reads.fetch_cascade(es, prefix, post_id, max_docs=limit + 1)
     finally:
         es.close()
     if len(records) > limit:

@@ -68,24 +68,31 @@ class StoredCascade:
 
 
 def cascade_root_id(es: Elasticsearch, prefix: str, post_id: str) -> str:
-    """The root of the cascade ``post_id`` belongs to (itself when unknown or a root)."""
+    """The root of the cascade ``post_id`` belongs to (itself when unknown or a root): the one
+    a daily run placed it under (``cascade.root_id``), else its platform root (``root_id``:
+    a comment's is the post it comments on, which may be a repost in another's cascade)."""
     response = search(es, prefix, size=1, query={"term": {"id": post_id}},
-        source_includes=["root_id"],
+        source_includes=["root_id", "cascade.root_id"],
     )  # fmt: skip
     hits = response["hits"]["hits"]
-    if hits and hits[0]["_source"].get("root_id"):
-        return str(hits[0]["_source"]["root_id"])
-    return post_id
+    source: dict[str, Any] = hits[0]["_source"] if hits else {}
+    placed = source.get("cascade")
+    root = (placed.get("root_id") if isinstance(placed, dict) else None) or source.get("root_id")
+    return str(root) if root else post_id
 
 
 def fetch_cascade(
     es: Elasticsearch, prefix: str, post_id: str, *, max_docs: int | None = None
 ) -> list[dict[str, Any]]:
     """Every indexed post of the cascade containing ``post_id`` (root, repost or comment), the
-    oldest ``max_docs`` (default :data:`CASCADE_MAX_POSTS`) of a bigger one."""
+    oldest ``max_docs`` (default :data:`CASCADE_MAX_POSTS`) of a bigger one: the root, the
+    posts naming it as their platform root or parent, and those a daily run placed under it
+    (``cascade.root_id``, as :func:`cascade_posts` reads them: a comment on a repost names
+    the repost as its root)."""
     max_docs = CASCADE_MAX_POSTS if max_docs is None else max_docs
     root = cascade_root_id(es, prefix, post_id)
-    should = [{"term": {field: root}} for field in ("id", "root_id", "parent_id")]
+    fields = ("id", "root_id", "parent_id", "cascade.root_id")
+    should = [{"term": {field: root}} for field in fields]
     query = {"bool": {"should": [*should, {"term": {"id": post_id}}], "minimum_should_match": 1}}
     return scan_posts(es, prefix, query, max_docs=max_docs)
 

@@ -11,6 +11,8 @@ which the daily spread run writes onto stored posts (:mod:`koubei.analysis.sprea
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ from typing import Any
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import check_plausible, parse_iso
+from koubei.model import count_from_text
 from koubei.pipeline.index.templates import posts_index
 
 INDEX_TIME_ALLOWANCE = timedelta(days=1)
@@ -66,13 +69,77 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     source["@timestamp"] = created_at
     source["first_seen"] = seen
     source["last_seen"] = seen
-    engagement = record.get("engagement") or {}
-    source["engagement_total"] = sum(v for v in engagement.values() if isinstance(v, int))
+    engagement = _engagement(record.get("engagement"))
+    if engagement is not None:
+        source["engagement"] = engagement
+    counts = (engagement or {}).values()
+    source["engagement_total"] = sum(
+        v for v in counts if isinstance(v, int) and not isinstance(v, bool)
+    )
     # "aspect/label" pairs: aspects is a flat object array, so a terms split on aspects.aspect
     # and aspects.label would cross-match pairs; Kibana's aspect breakdown uses this instead.
-    aspects = record.get("aspects") or ()
+    aspects = _objects(record.get("aspects"), "aspects")
     source["aspect_labels"] = [f"{a.get('aspect')}/{a.get('label')}" for a in aspects]
     return posts_index(prefix, created), source
+
+
+def _shown(value: Any) -> str:
+    """A foreign value in a reason, in plain words: ``a string ('12')``, ``a list``."""
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def _engagement(value: Any) -> dict[str, Any] | None:
+    """``engagement`` (None when absent) with its counts written as text read as numbers, as
+    the document model reads them in ``koubei process`` (``"12"`` is 12: Elasticsearch stores
+    it so, and it counts in ``engagement_total``); ValueError naming the field when it is no
+    object of counts. A count no number can be read from (``"很多"``) is sent as it is, for
+    Elasticsearch's mapping to refuse naming the field."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"engagement is {_shown(value)}, not an object of counts")
+    counts = dict(value)
+    for name, count in value.items():
+        if isinstance(count, str):
+            with contextlib.suppress(ValueError):
+                counts[name] = count_from_text(count)
+    return counts
+
+
+def _objects(value: Any, name: str) -> list[dict[str, Any]]:
+    """The list of objects ``value`` must be (none when absent), else ValueError naming it."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{name} is {_shown(value)}, not a list of objects")
+    for position, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValueError(f"{name}[{position}] is {_shown(item)}, not an object")
+    return value
+
+
+def unindexable(record: Any, exc: Exception) -> str:
+    """Why ``record`` cannot be indexed (``exc``: what :func:`prepare` or the writer's id
+    check raised), naming it and the field in plain words, for its dead letter (was the Python
+    error's repr: ``AttributeError("'str' object has no attribute 'values'")``)."""
+    doc_id = record.get("id") if isinstance(record, dict) else None
+    named = "unindexable record"
+    if isinstance(doc_id, str | int) and not isinstance(doc_id, bool):
+        shown = str(doc_id)
+        named += f" {shown!r}" if len(shown) <= 80 else f" {shown[:60]!r}…"
+    if isinstance(exc, KeyError):
+        why = f"no {exc.args[0]!r} field" if exc.args else "a field is missing"
+    elif isinstance(exc, ValueError):  # ours (and the time parser's): a sentence already
+        why = str(exc)
+    else:  # a shape nothing above foresaw: the error as it is, with its kind
+        why = f"{type(exc).__name__}: {exc}"
+    return f"{named}: {why}"
 
 
 def strip_index_fields(source: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, Any]:

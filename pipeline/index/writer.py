@@ -73,6 +73,7 @@ from koubei.pipeline.index.documents import (
     IndexReport,
     prepare,
     strip_index_fields,
+    unindexable,
 )
 from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.stored import (
@@ -224,7 +225,7 @@ class _Writer:
                     index, source = prepare(record, self.prefix)
                     return _Entry(record, index, source, _dumps(source))
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    self.dead.add(record, reason=f"unindexable record: {exc!r}", status=None)
+                    self.dead.add(record, reason=unindexable(record, exc), status=None)
             return None
 
     # -- one lane: streaming_bulk passes until the input is done ---------------------------------

@@ -11,6 +11,7 @@ from koubei.config import (
     AlertsConfig,
     ConfigError,
     SourcesConfig,
+    load_alerts,
     load_file,
     load_sources,
 )
@@ -271,3 +272,44 @@ def test_an_interval_that_does_not_divide_a_day_is_a_config_error(
 def test_intervals_that_divide_a_day_pass(tmp_path: Path, interval: str) -> None:
     path = write(tmp_path, "alerts.yaml", f"interval: {interval}\n")
     assert load_file(path, AlertsConfig).interval == interval
+
+
+AM = "channels: [{name: am, type: alertmanager, options: {url_env: AM_URL%s}}]\n"
+
+
+@pytest.mark.parametrize(
+    ("yaml", "field", "words"),
+    [
+        ("paging:\n  quiet: 0s\n", "paging.quiet", "would close every incident at once"),
+        ("paging:\n  quiet: 0m\n", "paging.quiet", "would close every incident at once"),
+        ("renotify: 0h\n", "renotify", "would repeat every active incident's alert each cycle"),
+        (
+            AM % "" + "routes: [{channels: [am], repeat_interval: 0m}]\n",
+            "routes[0].repeat_interval",
+            "would repeat every active incident's alert each cycle",
+        ),
+        (AM % ", ttl: 0s", "channels[0].options.ttl", "would end every alert as it is sent"),
+        (AM % ", ttl: -60", "channels[0].options.ttl", "-60 is a negative duration"),
+    ],
+)
+def test_a_duration_that_cannot_be_zero_is_refused_at_load_naming_file_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml: str, field: str, words: str
+) -> None:
+    # Each loaded: `paging: quiet: 0s` opened a new incident, and paged, for every firing bin;
+    # `renotify: 0h` repeated every active incident's alert every cycle; a route's
+    # `repeat_interval: 0m` was read as unset (its route fell back to `renotify`, unsaid); an
+    # Alertmanager `ttl` of 0s or -60 sent alerts that had already ended.
+    from koubei.analysis.alerts.channels import build_channels
+
+    monkeypatch.setenv("AM_URL", "http://127.0.0.1:9093")
+    path = write(tmp_path, "alerts.yaml", yaml)
+    with pytest.raises(ConfigError) as info:
+        build_channels(load_alerts(tmp_path), path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {field}: "), message
+    assert words in message, message
+
+
+def test_a_settling_of_zero_still_means_no_settling(tmp_path: Path) -> None:
+    write(tmp_path, "alerts.yaml", "paging:\n  settling: 0s\n")
+    assert load_alerts(tmp_path).paging.settling == "0s"

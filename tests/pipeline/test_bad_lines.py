@@ -222,6 +222,48 @@ def test_a_landing_file_that_cannot_be_read_waits_and_the_others_go_on(
     assert json.loads(capsys.readouterr().out)["processed"] == 1
 
 
+def test_a_landing_file_whose_batch_fails_is_said_to_have_failed_not_to_be_unreadable(
+    koubei_home: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The closing line counted a file whose batch failed (``BatchFailed``: a record that
+    crashes the enrichment, a model a helper cannot load) as "unreadable": it was read, and the
+    operator looked for a permissions or disk problem. It now says the batch failed, why, and
+    that the file is left pending, as the file's own error line and the log do."""
+    from koubei.pipeline import enrich
+
+    unreadable = Path(koubei_home) / "landing" / "aaa-shop" / "run1.jsonl"
+    unreadable.mkdir(parents=True)
+    _landing(koubei_home, "bbb-shop", "run1.jsonl", [_line(_record(1, "bbb-shop"))])
+    _landing(koubei_home, "ccc-shop", "run1.jsonl", [_line(_record(2, "ccc-shop"))])
+    enrich_chunk = enrich.enrich_chunk
+
+    def crash_on_ccc(records: list[dict[str, Any]], model: Any, lexicon: Any) -> Any:
+        if any(r["source"] == "ccc-shop" for r in records):
+            raise RuntimeError("the model crashed")
+        return enrich_chunk(records, model, lexicon)
+
+    monkeypatch.setattr(enrich, "enrich_chunk", crash_on_ccc)
+    assert main(["process", "--no-progress", "--workers", "1"]) == 1
+    out, err = capsys.readouterr()
+    reports = {Path(r["source_file"]).parent.name: r for r in map(json.loads, out.splitlines())}
+    assert [reports[s]["batch_failed"] for s in ("aaa-shop", "bbb-shop", "ccc-shop")] == [
+        False, False, True,
+    ]  # fmt: skip
+    failed = Path(koubei_home) / "landing" / "ccc-shop" / "run1.jsonl"
+    ids = "shop_json:ccc-shop-2 to shop_json:ccc-shop-2"
+    why = f"{failed}: records 1-1 of 1 (ids {ids}) failed in this process: "
+    why += "RuntimeError: the model crashed"
+    assert reports["ccc-shop"]["error"] == why
+    assert f"koubei: error: landing file left pending, its batch failed: {why}" in err
+    assert f"koubei: error: landing file left pending, unreadable: {unreadable}: cannot" in err
+    summary = err.strip().splitlines()[-1]
+    assert summary == (
+        "koubei process: 3 file(s), 1 line(s) read: 1 processed, 0 rejected (in rejected/); "
+        f"1 file(s) unreadable, 1 file(s) whose batch failed (left pending): {why}"
+    )
+    assert not (paths.state_dir("processed") / "ccc-shop").exists()
+
+
 def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path: Path) -> None:
     """Tools on Windows write UTF-8 with a BOM (PowerShell 5 ``Out-File -Encoding utf8``)."""
     path = tmp_path / "bom.jsonl"

@@ -530,3 +530,42 @@ def test_a_file_whose_batch_fails_is_named_and_left_and_the_others_are_rescored(
     adapted = load_model(adapted_model).version
     assert {r["sentiment"]["model_version"] for r in jsonl.read(second)} == {adapted}
     assert {after[r["id"]]["sentiment"]["model_version"] for r in jsonl.read(second)} == {adapted}
+
+
+def test_a_post_whose_sentiment_is_no_object_is_rescored_not_the_end_of_the_run(
+    history: Path, es: Elasticsearch, index_prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Foreign data in a processed file (an export copied in, a hand edit): a post's `sentiment`
+    # a string or a list. Before: `out_of_date` read it as an object and the AttributeError
+    # ended the whole run (no file after it re-scored, no JSON line). A post without the
+    # model's version in an object is out of date, as one without `sentiment` at all is: it
+    # is scored again, the others of its file left as they are.
+    first, _ = ledger.processed_files(HOTEL)
+    records = list(jsonl.read(first))
+    records[2]["sentiment"] = "positive"
+    records[5]["sentiment"] = ["negative", 0.1]
+    jsonl.write_atomic(first, records)
+    shipped = load_model()
+    capsys.readouterr()
+
+    code, reports, err = rescore(history, capsys)
+
+    assert code == 0, err
+    assert [(r["rescored"], r["unchanged"], r["error"]) for r in reports] == [
+        (2, 15, None),
+        (0, 10, None),
+    ]
+    assert reports[0]["index"]["updated"] == 17 and reports[1]["index"] is None  # file re-sent
+    after = list(jsonl.read(first))
+    docs = stored(es, index_prefix, HOTEL)
+    for n in (2, 5):
+        own = shipped.score(after[n]["text_clean"])
+        assert after[n]["sentiment"] == {
+            "score": round(own[0], 6),
+            "label": own[1],
+            "model_version": shipped.version,
+        }
+        assert docs[after[n]["id"]]["sentiment"] == after[n]["sentiment"]
+    assert [r for n, r in enumerate(after) if n not in (2, 5)] == [
+        r for n, r in enumerate(records) if n not in (2, 5)
+    ]

@@ -29,7 +29,7 @@ from koubei.analysis.alerts.channels.base import (
 )
 from koubei.analysis.alerts.delivery import DeliveryError
 from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
-from koubei.config import parse_duration
+from koubei.config import parse_duration, positive_duration
 from koubei.crawlers.timeparse import parse_iso
 
 API_PATH = "/api/v2/alerts"
@@ -54,7 +54,9 @@ class AlertmanagerChannel(Channel):
         @field_validator("ttl")
         @classmethod
         def _ttl(cls, value: str | int) -> str | int:
-            parse_duration(value)
+            # endsAt = now + ttl: at 0 (or -60, a bare number once taken) every alert had
+            # ended as it was sent, and Alertmanager showed it resolved
+            positive_duration(value, "would end every alert as it is sent", "24h")
             return value
 
         @field_validator("labels")

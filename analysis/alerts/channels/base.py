@@ -422,6 +422,33 @@ def retry_after(response: httpx.Response, *, now: float | None = None) -> float 
     return None
 
 
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def code_number(code: Any) -> int | None:
+    """The number a platform's code in an answer says, else None (``"E500"``, a list, a bool).
+
+    The platforms document their codes as JSON numbers (``"errcode":0``); a gateway or proxy
+    that re-serialises the answer may write one as text, ``"0"`` or ``"410100"``, which says
+    the same number: ``"0"``, a non-empty string, read as an error, and an accepted message
+    failed for good as ``errcode 0: ok``.
+
+    >>> code_number(0), code_number("0"), code_number(" 410100 "), code_number(0.0)
+    (0, 0, 410100, 0)
+    >>> code_number("E500"), code_number(False), code_number([0]), code_number("")
+    (None, None, None, None)
+    """
+    if isinstance(code, bool):  # JSON true/false: no code, and False is no 0
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, float):
+        return int(code) if code.is_integer() else None
+    if isinstance(code, str) and _WHOLE_NUMBER.fullmatch(code.strip()):
+        return int(code.strip())
+    return None
+
+
 def raise_for_errcode(
     response: httpx.Response,
     *,
@@ -444,8 +471,9 @@ def raise_for_errcode(
     the operator (which setting to fix). ``older_code_keys`` are the code fields of an older
     answer of the platform's, read when ``code_key`` is not there (Feishu's ``StatusCode``).
 
-    A 2xx answer is accepted only when it carries one of those codes, 0: every success answer
-    the platforms document does (see below). One that is JSON but no object (``[]``, ``null``,
+    A 2xx answer is accepted only when it carries one of those codes, 0 (the number, or the
+    text ``"0"``: :func:`code_number`): every success answer the platforms document does (see
+    below). One that is JSON but no object (``[]``, ``null``,
     ``"ok"``) or an object without the code (``{}``, ``{"foo": 1}``: a proxy's, a stub's or a
     gateway's own JSON) is retried, naming what came back; a missing code used to read as 0,
     and such an answer counted as delivered with nobody told.
@@ -474,16 +502,13 @@ def raise_for_errcode(
         if isinstance(body, dict) and body.get(key) is not None
     ]
     named, code = found[0] if found else (code_key, 0)
-    if code:
+    number = code_number(code)
+    if number != 0:
         # The code says more than the HTTP status (Feishu answers some errors with 4xx + code).
+        # A code that is no number ("abc", a list: a proxy's own JSON, not the platform's)
+        # raised out of send(); it is unreadable like a page that is not JSON, so retried.
         assert isinstance(body, dict)
         message = body.get(message_key) or body.get("msg") or body
-        try:
-            number: int | None = int(code)
-        except (TypeError, ValueError):
-            # a code that is no number ("abc", a list: a proxy's own JSON, not the platform's)
-            # raised out of send(); unreadable like a page that is not JSON, so retried
-            number = None
         limited = (
             number in rate_codes
             or response.status_code == 429

@@ -414,3 +414,26 @@ def test_each_documented_success_answer_is_accepted(name, answer, servers, monke
     burst_one(db_path, channel)
     report = deliver_pending(db_path, [channel], now=_at(1))
     assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("dingtalk", {"errcode": "0", "errmsg": "ok"}),
+        ("wecom", {"errcode": "0", "errmsg": "ok"}),
+        ("feishu", {"code": "0", "msg": "success", "data": {}}),
+        ("feishu", {"StatusCode": "0", "StatusMessage": "success"}),
+    ],
+)
+def test_a_code_of_zero_written_as_text_is_accepted(name, answer, servers, monkeypatch, db_path):
+    # The platforms document a number (0), and a gateway or proxy that re-serialises the answer
+    # may write it as text. Before: "0" is a truthy string, read as an error code: the message
+    # failed for good ("errcode 0: ok", no retry), though the platform had accepted it. A code
+    # is read as the number it says wherever it is read: "410100" is DingTalk's limit too.
+    server = PlatformServer(lambda q, h, b: (200, answer))
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
+    burst_one(db_path, channel)
+    report = deliver_pending(db_path, [channel], now=_at(1))
+    assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
+    assert len(server.answers) == 1  # one request: taken at once, not retried

@@ -205,6 +205,9 @@ def test_report_cli_writes_the_brief_and_names_it(
     assert es.get(index=f"{loaded}-cascades", id="鲜牧:weibo:1")["_source"]["brand"] == "鲜牧"
     cascades = es.count(index=f"{loaded}-cascades")["count"]
     assert accounts and f"indexed {accounts} account and {cascades} cascade documents" in out.stdout
+    from koubei.analysis.alerts.db import connect
+
+    connect(Path(koubei_home) / "alerts" / "alerts.db").close()  # a cycle's, without incident 999
     missing = subprocess.run(
         [sys.executable, "-m", "koubei.flows.cli", "report", "incident", "999",
          "--config-dir", str(config_dir), "--prefix", loaded],

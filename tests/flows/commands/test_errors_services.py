@@ -211,3 +211,68 @@ def test_a_config_dir_naming_a_file_is_refused_naming_the_directory(
     code, err = koubei(tmp_path, *argv, "--config-dir", str(config / "alerts.yaml"))
     _one_line(code, err, f"{config}/alerts.yaml is a file", f"holds it ({config})")
     assert code == 2
+
+
+def test_report_incident_without_an_alerts_database_names_it_and_creates_none(
+    tmp_path: Path, es_url: str
+) -> None:
+    """A ``KOUBEI_HOME`` with no alerts database (a wrong one, or no cycle run there yet):
+    ``report incident`` made a new empty ``alerts/alerts.db`` and said only "no incident 1 in"
+    it, exit 1, leaving a database no flow ever wrote for the next command to read."""
+    home = tmp_path / "home"
+    code, err = koubei(home, "report", "incident", "1", env={"KOUBEI_ES_URL": es_url})
+    expected = home / "alerts" / "alerts.db"
+    _one_line(code, err, f"no alerts database at {expected}", "KOUBEI_HOME")
+    assert code == 2
+    assert not home.exists()
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[object]]]:
+    """A port that takes connections and closes them at once: its URL, and what connected."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    came: list[object] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed: the test is over
+                return
+            came.append(conn.getpeername())
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", came
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("report", "daily", "--date", "2026-11-20"),
+        ("report", "incident", "1"),
+        ("spread", "weibo:1", "--no-pictures"),
+        ("search", "牛奶"),
+        ("spikes", "backtest", "--brand", "鲜牧"),
+    ],
+)
+def test_a_bad_prefix_variable_is_refused_before_any_cluster_is_asked(
+    tmp_path: Path, listener: tuple[str, list[object]], argv: tuple[str, ...]
+) -> None:
+    """These checked ``KOUBEI_INDEX_PREFIX`` only after the cluster answered: with the cluster
+    down (or slow) the error named the cluster, not the prefix, and waited for it first, where
+    ``index``, ``sentiment rescore`` and ``kibana`` refuse the prefix at once."""
+    from koubei.analysis.alerts.db import connect
+
+    connect(tmp_path / "alerts" / "alerts.db").close()  # for `report incident`
+    url, came = listener
+    env = {"KOUBEI_ES_URL": url, "KOUBEI_INDEX_PREFIX": "Koubei*"}
+    code, err = koubei(tmp_path, *argv, env=env)
+    _one_line(code, err, "KOUBEI_INDEX_PREFIX 'Koubei*' is no index prefix")
+    assert code == 2
+    assert came == []  # no request to the cluster

@@ -128,6 +128,44 @@ def test_a_cascade_bigger_than_the_cap_is_said_to_be_cut(
     assert json.loads(captured.out)["posts"] == 9 and "more than" not in captured.err
 
 
+@pytest.mark.es
+def test_a_post_placed_in_the_cascade_only_by_the_daily_run_is_found(
+    es: Elasticsearch,
+    es_url: str,
+    index_prefix: str,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A comment on a repost: Weibo gives it the repost as its ``root_id`` and ``parent_id``,
+    and only the daily run's ``cascade.root_id`` says whose cascade it is in. Before, the
+    lookup read ``id``, ``root_id`` and ``parent_id`` alone: ``spread weibo:1`` left the
+    comment out, and ``spread`` of the comment showed the repost and it as a cascade of two."""
+    from datetime import date
+
+    from koubei.analysis.spread.daily import index_day
+    from koubei.pipeline.index.templates import posts_alias
+    from koubei.pipeline.index.writer import index_records
+    from tests.analysis.spread.incident import _doc
+
+    comment = _doc("c1", "网友H", 45, "转发的这位说得对，退款太难", kind="comment",
+                   relation="reply", parent="w:3")  # fmt: skip
+    comment["root_id"] = "weibo:3"  # the post it comments on: a repost of weibo:1
+    index_records(es, [*incident(), comment], prefix=index_prefix, refresh=True)
+    assert index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25)).errors == []
+    es.indices.refresh(index=posts_alias(index_prefix))
+    hit = es.search(index=posts_alias(index_prefix), query={"ids": {"values": ["weibo:c1"]}})
+    assert hit["hits"]["hits"][0]["_source"]["cascade"]["root_id"] == "weibo:1"
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    monkeypatch.setenv("KOUBEI_INDEX_PREFIX", index_prefix)
+    for asked in ("weibo:1", "weibo:c1"):
+        capsys.readouterr()
+        assert main(["spread", asked, "--json", "--no-pictures"]) == 0
+        evidence = json.loads(capsys.readouterr().out)
+        assert evidence["source"]["id"] == "weibo:1", asked
+        assert evidence["posts"] == 10, asked  # the cascade's nine (above) and the comment
+
+
 def test_file_with_numeric_ids_finds_the_cascade(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -261,3 +261,41 @@ def test_a_month_whose_shard_is_unassigned_holds_only_the_posts_that_may_be_stor
     es.indices.refresh(index=posts_alias(index_prefix))
     assert es.count(index=posts_alias(index_prefix))["count"] == 12
     assert es.count(index=lost)["count"] == 2
+
+
+def test_fields_of_the_wrong_shape_are_dead_lettered_naming_record_and_field(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord,
+    clock: datetime,
+) -> None:  # fmt: skip
+    """A foreign record (``index load`` of an export) whose ``engagement`` is no object, or whose
+    ``aspects`` hold no objects, was dead-lettered with a Python error as its reason
+    (``AttributeError("'str' object has no attribute 'values'")``). A count written as a whole
+    number in a string is read as the number, as the document model reads it in ``koubei
+    process`` (and as Elasticsearch stores it): it was stored as a string and left out of
+    ``engagement_total``."""
+    shapes: list[tuple[str, Any, str]] = [
+        ("engagement", "12", "engagement is a string ('12'), not an object of counts"),
+        ("engagement", "abc", "engagement is a string ('abc'), not an object of counts"),
+        ("engagement", ["1"], "engagement is a list, not an object of counts"),
+        ("engagement", 12, "engagement is a number (12), not an object of counts"),
+        ("aspects", ["price"], "aspects[0] is a string ('price'), not an object"),
+        ("aspects", "price", "aspects is a string ('price'), not a list of objects"),
+    ]
+    bad = []
+    for n, (name, value, _) in enumerate(shapes):
+        record = make_record(100 + n)
+        record[name] = value
+        bad.append(record)
+    counted = make_record(200)
+    counted["engagement"] = {"likes": "12", "reposts": 3, "comments": " 1 "}
+    report = index_records(es, [make_record(1), *bad, counted], prefix=index_prefix)
+    assert (report.created, report.failed, report.spooled) == (2, len(shapes), 0)
+    assert report.dead_letter is not None
+    letters = list(read(report.dead_letter))
+    assert [line["id"] for line in letters] == [f"weibo:{100 + n}" for n in range(len(shapes))]
+    for letter, (_, _, words) in zip(letters, shapes, strict=True):
+        native = letter["record"]["native_id"]
+        assert letter["reason"] == f"unindexable record 'weibo:{native}': {words}"
+    (hit,) = _stored(es, index_prefix, "weibo:200")
+    assert hit["_source"]["engagement"] == {"likes": 12, "reposts": 3, "comments": 1}
+    assert hit["_source"]["engagement_total"] == 16
