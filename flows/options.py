@@ -93,11 +93,13 @@ def config_dir(value: str) -> Path:
 
 
 def duration(value: str) -> str:
-    """A duration like ``30m``, ``24h`` or ``7d`` (kept as text; ``parse_duration`` reads it)."""
-    from koubei.config import parse_duration
+    """A look-back like ``30m``, ``24h`` or ``7d`` (kept as text; ``parse_duration`` reads it).
+    Every ``--since`` is one, so zero is refused: ``--since 0m`` searched no time and printed
+    nothing, as if nothing had been said."""
+    from koubei.config_alerts import positive_duration
 
     try:
-        parse_duration(value)
+        positive_duration(value, "would look back no time at all", "24h")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return value

@@ -19,7 +19,9 @@ from tests.flows.commands.cli_run import one_line as _one_line
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--since", "7x"), ("--start", "last tuesday"), ("--end", "2026-13-01")]
+    ("option", "value"),
+    # --since 0m searched no time and printed nothing, as if nothing had been said
+    [("--since", "7x"), ("--since", "0m"), ("--start", "last tuesday"), ("--end", "2026-13-01")],
 )
 def test_search_with_a_bad_time_option(tmp_path: Path, option: str, value: str) -> None:
     code, err = koubei(tmp_path, "search", "牛奶", option, value)
