@@ -29,6 +29,7 @@ from elasticsearch import Elasticsearch
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
+from koubei.pipeline.index.allocation import States, index_states
 from koubei.pipeline.index.documents import INDEX_TIME_ALLOWANCE
 from koubei.pipeline.index.templates import month_name, posts_alias
 
@@ -119,13 +120,12 @@ def unanswered_cause(months: Months, prefix: str) -> str:
     )
 
 
-def closed_months(es: Elasticsearch, prefix: str) -> set[tuple[int, int]]:
-    """(year, month) of the months behind the read alias that are closed (none if no alias)."""
-    rows = es.options(ignore_status=404).cat.indices(
-        index=posts_alias(prefix), h="index,status", format="json", expand_wildcards="all"
-    )
-    body = rows.body if isinstance(rows.body, list) else []
-    closed = [str(row.get("index")) for row in body if row.get("status") == "close"]
+def closed_months(es: Elasticsearch, prefix: str, states: States | None = None) -> Months:
+    """(year, month) of the months behind the read alias that are closed (none if no alias);
+    ``states`` as :func:`~koubei.pipeline.index.allocation.index_states` answered for it."""
+    if states is None:
+        states = index_states(es, posts_alias(prefix))
+    closed = [index for index, (status, _) in states.items() if status == "close"]
     return set().union(*(_months([index]) or () for index in closed))
 
 

@@ -40,7 +40,8 @@ lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.
 A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
 cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
 month may be stored there, so it is spooled, as a write into that month is, until the month
-answers again (the replay then updates it in place); the other posts are indexed.
+answers again (the replay then updates it in place); the other posts are indexed. No refresh
+waits for a red month (:mod:`koubei.pipeline.index.allocation`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
+from koubei.pipeline.index.allocation import States, index_states, refresh_answering
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -159,6 +161,7 @@ class _Writer:
         self.input: Iterator[dict[str, Any]] = iter(())
         self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
         self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
+        self.months: States | None = None  # index_states of the read alias, at the start
         self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
@@ -266,7 +269,7 @@ class _Writer:
         """The closed months behind the read alias (:func:`closed_months`), asked once a run;
         an error propagates like the lookup's: the pass retries, then spools."""
         if self.closed is None:
-            self.closed = closed_months(self.es, self.prefix)
+            self.closed = closed_months(self.es, self.prefix, self.months)
         return self.closed
 
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
@@ -401,10 +404,11 @@ class _Writer:
         self.input = iter(records)
         try:
             # The lookup search sees refreshed documents only: make a run that ended a moment
-            # ago (``index load`` twice, a replay right after a load) visible to it.
-            self.es.indices.refresh(
-                index=posts_alias(self.prefix), ignore_unavailable=True, allow_no_indices=True
-            )
+            # ago (``index load`` twice, a replay right after a load) visible to it. Not the
+            # red months: a refresh naming one waited out the client's timeout, every run.
+            alias = posts_alias(self.prefix)
+            self.months = index_states(self.es, alias)
+            refresh_answering(self.es, alias, self.months)
         except (TransportError, ApiError) as exc:
             # The bulk requests meet the same trouble and spool or fail clearly.
             log.debug("refresh before indexing failed", error=str(exc))
