@@ -15,8 +15,8 @@ A month the operator closed (archived) answers no search. :func:`closed_months` 
 post, not found elsewhere, may be stored there, and the writer spools it (as a write into that
 month is) until the month is reopened, rather than create a second copy. A month whose shard
 did not answer the lookup (a primary unassigned: the cluster red) is held alike until it answers
-(:func:`unanswered_cause`): the lookup used to fail as a whole, so one lost shard of an old month
-spooled every document of every run.
+(:func:`koubei.pipeline.index.allocation.red_cause` says why): the lookup used to fail as a
+whole, so one lost shard of an old month spooled every document of every run.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ __all__ = [
     "from_older_crawl",
     "near_closed",
     "stored_copies",
-    "unanswered_cause",
 ]
 
 # Ids one lookup search asks for (the search's size stays far below index.max_result_window).
@@ -108,16 +107,6 @@ def _months(indices: list[str]) -> Months | None:
     """(year, month) of each of ``indices``, None if one is of no month (or none is named)."""
     found = [_MONTH.search(month_name(index)) for index in indices]
     return {(int(m[1]), int(m[2])) for m in found if m} if found and all(found) else None
-
-
-def unanswered_cause(months: Months, prefix: str) -> str:
-    """Why posts near ``months`` (whose shards did not answer the lookup) were spooled."""
-    names = ", ".join(f"{prefix}-posts-{year}.{month:02d}" for year, month in sorted(months))
-    return (
-        f"Elasticsearch did not search {names} (a primary shard unassigned: the cluster is "
-        "red; GET _cluster/allocation/explain says why): posts that may be stored there are "
-        "spooled until it answers, then `koubei index replay` sends them"
-    )
 
 
 def closed_months(es: Elasticsearch, prefix: str, states: States | None = None) -> Months:

@@ -40,8 +40,10 @@ lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.
 A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
 cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
 month may be stored there, so it is spooled, as a write into that month is, until the month
-answers again (the replay then updates it in place); the other posts are indexed. No refresh
-waits for a red month (:mod:`koubei.pipeline.index.allocation`).
+answers again (the replay then updates it in place); the other posts are indexed. A new month
+is created before its first write, waiting a few seconds for its primary shard: the posts of
+one whose primary cannot be allocated (a disk over the high watermark) are spooled saying why,
+and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.allocation import States, index_states, refresh_answering
+from koubei.pipeline.index.allocation import RunAllocations
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -86,9 +88,8 @@ from koubei.pipeline.index.stored import (
     from_older_crawl,
     near_closed,
     stored_copies,
-    unanswered_cause,
 )
-from koubei.pipeline.index.templates import ensure_ready, posts_alias
+from koubei.pipeline.index.templates import ensure_ready
 
 __all__ = [
     "ClusterUnavailableError",
@@ -161,7 +162,7 @@ class _Writer:
         self.input: Iterator[dict[str, Any]] = iter(())
         self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
         self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
-        self.months: States | None = None  # index_states of the read alias, at the start
+        self.months = RunAllocations(self.es, prefix)  # which exist, which are red and why
         self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
@@ -240,14 +241,16 @@ class _Writer:
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
         stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
         closed = self._closed_months() | unanswered
+        self.months.explain(unanswered)  # why they are red, for the cause
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
                 created = entry.source.get("created_at")
                 if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
                     entry.held = True  # maybe stored where no search looks: not created here
-                    if near_closed(created, unanswered):  # not the operator's own doing
-                        entry.cause = unanswered_cause(unanswered, self.prefix)
+                    near = {month for month in unanswered if near_closed(created, {month})}
+                    if near:  # not the operator's own doing
+                        entry.cause = self.months.red_cause(near)
                     self.held_ids.add(entry.doc_id)
                     entry.located = True
                     continue
@@ -269,8 +272,27 @@ class _Writer:
         """The closed months behind the read alias (:func:`closed_months`), asked once a run;
         an error propagates like the lookup's: the pass retries, then spools."""
         if self.closed is None:
-            self.closed = closed_months(self.es, self.prefix, self.months)
+            self.closed = closed_months(self.es, self.prefix, self.months.states)
         return self.closed
+
+    def _allocate(self, entries: list[Entry]) -> None:
+        """Create the months ``entries`` open, once a run each, and hold the entries of a new
+        month whose primary shard cannot be allocated (spooled, saying why).
+
+        A bulk request into such a month (red from its creation: a disk over the high
+        watermark) waited for its primary past the client's 30 s timeout, each try, and the
+        run spooled everything saying "Connection timed out". An error creating propagates
+        like the lookup's: the pass retries, then spools.
+        """
+        refused = self.months.create({e.index for e in entries if e.op == "create" and not e.held})
+        if not refused:
+            return
+        with self.lock:
+            for entry in entries:
+                cause = refused.get(entry.index)
+                if cause is not None and entry.op == "create" and not entry.held:
+                    entry.held, entry.cause = True, cause
+                    self.held_ids.add(entry.doc_id)
 
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
         """``batch`` without the entries whose stored copy is from a later crawl, nor those
@@ -296,9 +318,10 @@ class _Writer:
         if older:
             log.info("stored copies from a later crawl kept", documents=older)
         if held:
-            log.warning("documents that may be stored in a closed or unanswering month spooled "
-                        "until it answers", documents=len(held),
-                        closed=sorted(self.closed or ()))  # fmt: skip
+            log.warning("documents that may be stored in a closed or unanswering month, or for "
+                        "a month that cannot be allocated, spooled until it answers",
+                        documents=len(held), closed=sorted(self.closed or ()),
+                        unallocated=sorted(self.months.refused))  # fmt: skip
         return newer
 
     def _pass(self, first: list[Entry]) -> _Round:
@@ -311,6 +334,7 @@ class _Writer:
                 if batch:
                     sent.extend(batch)
                     self._locate(batch)
+                    self._allocate(batch)
                     batch = self._drop_older(batch, sent)
                     for entry in batch:
                         yield entry.action()
@@ -406,9 +430,7 @@ class _Writer:
             # The lookup search sees refreshed documents only: make a run that ended a moment
             # ago (``index load`` twice, a replay right after a load) visible to it. Not the
             # red months: a refresh naming one waited out the client's timeout, every run.
-            alias = posts_alias(self.prefix)
-            self.months = index_states(self.es, alias)
-            refresh_answering(self.es, alias, self.months)
+            self.months.start()
         except (TransportError, ApiError) as exc:
             # The bulk requests meet the same trouble and spool or fail clearly.
             log.debug("refresh before indexing failed", error=str(exc))
