@@ -15,8 +15,8 @@ A month the operator closed (archived) answers no search. :func:`closed_months` 
 post, not found elsewhere, may be stored there, and the writer spools it (as a write into that
 month is) until the month is reopened, rather than create a second copy. A month whose shard
 did not answer the lookup (a primary unassigned: the cluster red) is held alike until it answers
-(:func:`unanswered_cause`): the lookup used to fail as a whole, so one lost shard of an old month
-spooled every document of every run.
+(:func:`koubei.pipeline.index.allocation.red_cause` says why): the lookup used to fail as a
+whole, so one lost shard of an old month spooled every document of every run.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from elasticsearch import Elasticsearch
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
+from koubei.pipeline.index.allocation import States, index_states
 from koubei.pipeline.index.documents import INDEX_TIME_ALLOWANCE
 from koubei.pipeline.index.templates import month_name, posts_alias
 
@@ -40,7 +41,6 @@ __all__ = [
     "from_older_crawl",
     "near_closed",
     "stored_copies",
-    "unanswered_cause",
 ]
 
 # Ids one lookup search asks for (the search's size stays far below index.max_result_window).
@@ -109,23 +109,12 @@ def _months(indices: list[str]) -> Months | None:
     return {(int(m[1]), int(m[2])) for m in found if m} if found and all(found) else None
 
 
-def unanswered_cause(months: Months, prefix: str) -> str:
-    """Why posts near ``months`` (whose shards did not answer the lookup) were spooled."""
-    names = ", ".join(f"{prefix}-posts-{year}.{month:02d}" for year, month in sorted(months))
-    return (
-        f"Elasticsearch did not search {names} (a primary shard unassigned: the cluster is "
-        "red; GET _cluster/allocation/explain says why): posts that may be stored there are "
-        "spooled until it answers, then `koubei index replay` sends them"
-    )
-
-
-def closed_months(es: Elasticsearch, prefix: str) -> set[tuple[int, int]]:
-    """(year, month) of the months behind the read alias that are closed (none if no alias)."""
-    rows = es.options(ignore_status=404).cat.indices(
-        index=posts_alias(prefix), h="index,status", format="json", expand_wildcards="all"
-    )
-    body = rows.body if isinstance(rows.body, list) else []
-    closed = [str(row.get("index")) for row in body if row.get("status") == "close"]
+def closed_months(es: Elasticsearch, prefix: str, states: States | None = None) -> Months:
+    """(year, month) of the months behind the read alias that are closed (none if no alias);
+    ``states`` as :func:`~koubei.pipeline.index.allocation.index_states` answered for it."""
+    if states is None:
+        states = index_states(es, posts_alias(prefix))
+    closed = [index for index, (status, _) in states.items() if status == "close"]
     return set().union(*(_months([index]) or () for index in closed))
 
 

@@ -316,11 +316,20 @@ def ensure_templates(
         log.info("index template applied", template=name, version=wanted, previous=installed)
         if installed is not None:
             upgrade_mappings_in_place(es, body)
+    from koubei.pipeline.index.allocation import create_index  # it reads names from here
+
     first = posts_index(prefix, now or timeutil.now())
     for index in (first, *(kind_index(prefix, k) for k in KINDS if k != "posts")):
         if not es.indices.exists(index=index):
-            # 400 resource_already_exists: another process created it in between.
-            es.options(ignore_status=400).indices.create(index=index)
+            # Waits a few seconds for the primary, not the client's 30 s: on a disk over the
+            # high watermark a new month's primary is refused, and the start-up timed out, so
+            # the run spooled everything saying "Connection timed out". The writer holds the
+            # posts of the red month, saying why (another process may create it in between).
+            reason = create_index(es, index)
+            if reason is not None:
+                log.warning("index created, but its primary shard cannot be allocated (the "
+                            "cluster is red; GET _cluster/allocation/explain says why)",
+                            index=index, reason=reason)  # fmt: skip
 
 
 def upgrade_mappings_in_place(es: Elasticsearch, body: dict[str, Any]) -> list[str]:

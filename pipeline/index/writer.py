@@ -40,7 +40,10 @@ lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.
 A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
 cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
 month may be stored there, so it is spooled, as a write into that month is, until the month
-answers again (the replay then updates it in place); the other posts are indexed.
+answers again (the replay then updates it in place); the other posts are indexed. A new month
+is created before its first write, waiting a few seconds for its primary shard: the posts of
+one whose primary cannot be allocated (a disk over the high watermark) are spooled saying why,
+and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
+from koubei.pipeline.index.allocation import RunAllocations
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -75,6 +79,7 @@ from koubei.pipeline.index.documents import (
     strip_index_fields,
     unindexable,
 )
+from koubei.pipeline.index.entries import Entry, entry_of, expand
 from koubei.pipeline.index.spool import replay_spool
 from koubei.pipeline.index.stored import (
     LOOKUP_BATCH,
@@ -83,9 +88,8 @@ from koubei.pipeline.index.stored import (
     from_older_crawl,
     near_closed,
     stored_copies,
-    unanswered_cause,
 )
-from koubei.pipeline.index.templates import ensure_ready, posts_alias
+from koubei.pipeline.index.templates import ensure_ready
 
 __all__ = [
     "ClusterUnavailableError",
@@ -99,8 +103,6 @@ __all__ = [
 log = get_logger(__name__)
 
 MIN_CHUNK_BYTES = 16 * 1024
-# Elasticsearch refuses a longer _id, and refuses it for the whole bulk request, not the item.
-MAX_ID_BYTES = 512
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
 
@@ -117,62 +119,14 @@ class _Refused(Exception):
 
 
 @dataclass
-class _Entry:
-    record: dict[str, Any]
-    index: str
-    source: dict[str, Any]
-    body: bytes
-    op: str = "create"
-    tries: int = 0
-    located: bool = False  # the index already holding this _id was looked up
-    older: bool = False  # the stored copy comes from a later crawl: nothing to send
-    held: bool = False  # may be stored in a closed month, which no search sees: spool it
-    cause: str | None = None  # what the operator must mend, if its last answer said (full disk)
-
-    @property
-    def doc_id(self) -> str:
-        return str(self.record["id"])
-
-    def action(self) -> dict[str, Any]:
-        """The bulk header and the pre-serialized body (see :func:`_expand`)."""
-        meta: dict[str, Any] = {"_index": self.index, "_id": self.record["id"]}
-        if self.op == "create":
-            return {"header": {"create": meta}, "body": self.body}
-        meta["retry_on_conflict"] = 3
-        doc = {k: v for k, v in self.source.items() if k != "first_seen"}
-        return {"header": {"update": meta}, "body": _dumps({"doc": doc, "upsert": self.source})}
-
-
-def _expand(action: Any) -> tuple[dict[str, Any], bytes]:
-    # streaming_bulk passes bytes bodies through untouched: each body is serialized once.
-    return action["header"], action["body"]
-
-
-@dataclass
 class _Round:
     """What one ``streaming_bulk`` pass left to do."""
 
-    again: list[_Entry] = field(default_factory=list)  # send in the next round
+    again: list[Entry] = field(default_factory=list)  # send in the next round
     throttled: bool = False  # some answers were 429/5xx/blocked: back off first
     failure: BaseException | None = None  # a transport error interrupted the pass
-    oversized: dict[int, list[_Entry]] = field(default_factory=dict)  # 413 per request
+    oversized: dict[int, list[Entry]] = field(default_factory=dict)  # 413 per request
     input_done: bool = False
-
-
-def _dumps(value: Any) -> bytes:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-def _check_id(record: dict[str, Any]) -> None:
-    """Raise ValueError for an ``id`` Elasticsearch would refuse for the whole bulk request."""
-    doc_id = record.get("id")
-    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or doc_id == "":
-        raise ValueError(f"id {doc_id!r} is not a non-empty string")
-    size = len(str(doc_id).encode("utf-8", "surrogatepass"))
-    if size > MAX_ID_BYTES:
-        raise ValueError(f"id is {size} bytes; Elasticsearch takes at most {MAX_ID_BYTES} bytes")
 
 
 class _Writer:
@@ -204,26 +158,23 @@ class _Writer:
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.failure: BaseException | None = None
-        self.unsent: list[_Entry] = []  # to spool at the end, in no particular order
+        self.unsent: list[Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
         self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
         self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
+        self.months = RunAllocations(self.es, prefix)  # which exist, which are red and why
         self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
 
-    def next_entry(self) -> _Entry | None:
+    def next_entry(self) -> Entry | None:
         """The next indexable record of the shared input (lanes pull from it in turn)."""
         with self.lock:
             for record in self.input:
                 self.report.sent += 1
                 try:
-                    if not isinstance(record, dict) or "id" not in record:
-                        raise KeyError("id")  # no id, no idempotent upsert
-                    _check_id(record)
-                    index, source = prepare(record, self.prefix)
-                    return _Entry(record, index, source, _dumps(source))
+                    return entry_of(record, self.prefix)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     self.dead.add(record, reason=unindexable(record, exc), status=None)
             return None
@@ -231,7 +182,7 @@ class _Writer:
     # -- one lane: streaming_bulk passes until the input is done ---------------------------------
 
     def lane(self) -> None:
-        queue: list[_Entry] = []
+        queue: list[Entry] = []
         while True:
             if self.stopped.is_set():
                 self._give_up(queue, None)
@@ -266,9 +217,9 @@ class _Writer:
                     self.report.retries += 1
                 time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
 
-    def _fresh_batch(self, outcome: _Round) -> list[_Entry]:
+    def _fresh_batch(self, outcome: _Round) -> list[Entry]:
         """Up to one lookup batch of fresh entries (fewer when the input ends)."""
-        batch: list[_Entry] = []
+        batch: list[Entry] = []
         while len(batch) < min(self.chunk_size, LOOKUP_BATCH):
             fresh = self.next_entry()
             if fresh is None:
@@ -277,7 +228,7 @@ class _Writer:
             batch.append(fresh)
         return batch
 
-    def _locate(self, entries: list[_Entry]) -> None:
+    def _locate(self, entries: list[Entry]) -> None:
         """Point every entry whose ``_id`` is already stored (or sent this run) at that index.
 
         One ``ids`` search on the read alias per batch (:func:`stored_copies`). A search error
@@ -290,14 +241,16 @@ class _Writer:
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
         stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
         closed = self._closed_months() | unanswered
+        self.months.explain(unanswered)  # why they are red, for the cause
         with self.lock:
             for entry in todo:
                 homes = stored.get(entry.doc_id, set())
                 created = entry.source.get("created_at")
                 if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
                     entry.held = True  # maybe stored where no search looks: not created here
-                    if near_closed(created, unanswered):  # not the operator's own doing
-                        entry.cause = unanswered_cause(unanswered, self.prefix)
+                    near = {month for month in unanswered if near_closed(created, {month})}
+                    if near:  # not the operator's own doing
+                        entry.cause = self.months.red_cause(near)
                     self.held_ids.add(entry.doc_id)
                     entry.located = True
                     continue
@@ -319,10 +272,29 @@ class _Writer:
         """The closed months behind the read alias (:func:`closed_months`), asked once a run;
         an error propagates like the lookup's: the pass retries, then spools."""
         if self.closed is None:
-            self.closed = closed_months(self.es, self.prefix)
+            self.closed = closed_months(self.es, self.prefix, self.months.states)
         return self.closed
 
-    def _drop_older(self, batch: list[_Entry], sent: deque[_Entry]) -> list[_Entry]:
+    def _allocate(self, entries: list[Entry]) -> None:
+        """Create the months ``entries`` open, once a run each, and hold the entries of a new
+        month whose primary shard cannot be allocated (spooled, saying why).
+
+        A bulk request into such a month (red from its creation: a disk over the high
+        watermark) waited for its primary past the client's 30 s timeout, each try, and the
+        run spooled everything saying "Connection timed out". An error creating propagates
+        like the lookup's: the pass retries, then spools.
+        """
+        refused = self.months.create({e.index for e in entries if e.op == "create" and not e.held})
+        if not refused:
+            return
+        with self.lock:
+            for entry in entries:
+                cause = refused.get(entry.index)
+                if cause is not None and entry.op == "create" and not entry.held:
+                    entry.held, entry.cause = True, cause
+                    self.held_ids.add(entry.doc_id)
+
+    def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
         """``batch`` without the entries whose stored copy is from a later crawl, nor those
         held for a closed month (kept for the spool).
 
@@ -346,14 +318,15 @@ class _Writer:
         if older:
             log.info("stored copies from a later crawl kept", documents=older)
         if held:
-            log.warning("documents that may be stored in a closed or unanswering month spooled "
-                        "until it answers", documents=len(held),
-                        closed=sorted(self.closed or ()))  # fmt: skip
+            log.warning("documents that may be stored in a closed or unanswering month, or for "
+                        "a month that cannot be allocated, spooled until it answers",
+                        documents=len(held), closed=sorted(self.closed or ()),
+                        unallocated=sorted(self.months.refused))  # fmt: skip
         return newer
 
-    def _pass(self, first: list[_Entry]) -> _Round:
+    def _pass(self, first: list[Entry]) -> _Round:
         outcome = _Round()
-        sent: deque[_Entry] = deque()  # pulled into a chunk, no answer yet
+        sent: deque[Entry] = deque()  # pulled into a chunk, no answer yet
 
         def actions() -> Iterator[dict[str, Any]]:
             batch = list(first)
@@ -361,6 +334,7 @@ class _Writer:
                 if batch:
                     sent.extend(batch)
                     self._locate(batch)
+                    self._allocate(batch)
                     batch = self._drop_older(batch, sent)
                     for entry in batch:
                         yield entry.action()
@@ -379,7 +353,7 @@ class _Writer:
                 actions(),
                 chunk_size=self.chunk_size,
                 max_chunk_bytes=self.max_chunk_bytes,
-                expand_action_callback=_expand,
+                expand_action_callback=expand,
                 raise_on_error=False,
                 raise_on_exception=False,
                 max_retries=0,
@@ -397,7 +371,7 @@ class _Writer:
             outcome.again.extend(sent)
         return outcome
 
-    def _answer(self, entry: _Entry, ok: bool, item: dict[str, Any], outcome: _Round) -> None:
+    def _answer(self, entry: Entry, ok: bool, item: dict[str, Any], outcome: _Round) -> None:
         result = item_answer(item)
         if ok:
             with self.lock:
@@ -436,11 +410,11 @@ class _Writer:
             with self.lock:
                 self.unsent.append(entry)
 
-    def _dead(self, entry: _Entry, *, status: int | None, reason: str, error: Any = None) -> None:
+    def _dead(self, entry: Entry, *, status: int | None, reason: str, error: Any = None) -> None:
         with self.lock:
             self.dead.add(entry.record, reason=reason, status=status, error=error)
 
-    def _give_up(self, entries: list[_Entry], cause: BaseException | str | None) -> None:
+    def _give_up(self, entries: list[Entry], cause: BaseException | str | None) -> None:
         with self.lock:
             self.unsent.extend(entries)
             if cause is not None and self.failure is None:
@@ -454,10 +428,9 @@ class _Writer:
         self.input = iter(records)
         try:
             # The lookup search sees refreshed documents only: make a run that ended a moment
-            # ago (``index load`` twice, a replay right after a load) visible to it.
-            self.es.indices.refresh(
-                index=posts_alias(self.prefix), ignore_unavailable=True, allow_no_indices=True
-            )
+            # ago (``index load`` twice, a replay right after a load) visible to it. Not the
+            # red months: a refresh naming one waited out the client's timeout, every run.
+            self.months.start()
         except (TransportError, ApiError) as exc:
             # The bulk requests meet the same trouble and spool or fail clearly.
             log.debug("refresh before indexing failed", error=str(exc))

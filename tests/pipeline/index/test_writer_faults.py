@@ -398,3 +398,78 @@ def test_a_full_disk_spools_saying_so_and_replay_lands_everything_once_after(
     assert spool.spool_files(prefix) == []
     assert _stored(limits_es, prefix) == (8, 8)
     limits_es.indices.delete(index=f"{prefix}-*")
+
+
+# Free space the high watermark asks for: more than any test machine has, so the node may
+# allocate no new primary; the flood stage at the least, so existing indices stay writable.
+OVER_HIGH = {**FULL_DISK, "cluster.routing.allocation.disk.watermark.flood_stage": "1kb"}
+
+
+def _over_high(es: Elasticsearch, index: str) -> bool:
+    """The node has its disk figures and finds itself over the high watermark (it would move
+    ``index``'s shard away, had it another node)."""
+    answer = es.cluster.allocation_explain(index=index, shard=0, primary=True)
+    return answer.get("can_remain_on_current_node") == "no"
+
+
+def test_a_new_month_the_disk_has_no_room_for_is_spooled_saying_so_without_waiting(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, koubei_home: str,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Over the disk high watermark a new month's index is created, but its primary cannot be
+    allocated (the cluster red). Each bulk request into it waited out the client's 30 s
+    timeout, every try, and the load spooled all its documents saying "Connection timed out";
+    the current month a cycle's start-up creates timed out the start-up itself, and the whole
+    cycle was spooled alike. Now the index is created with a short wait for its primary: the
+    posts of a month whose primary is refused are spooled saying why (the high watermark, in
+    the node's words, what to do, ``GET _cluster/allocation/explain``), the other months' posts
+    are indexed, and a later run holds the red month's posts with the same reason. With the
+    watermarks reset the node allocates the months itself and the replay lands them once."""
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.flows.outcome import RunSummary
+
+    prefix = f"high{uuid.uuid4().hex[:8]}"
+    october, december = f"{prefix}-posts-2026.10", f"{prefix}-posts-2026.12"
+    november = f"{prefix}-posts-2026.11"
+    monkeypatch.setenv("KOUBEI_NOW", "2026-11-20T12:00:00+08:00")
+    monkeypatch.setenv("KOUBEI_ES_URL", limits_node.url)  # the flow's task finds this node
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_ES_")}
+    env.update(KOUBEI_ES_URL=limits_node.url, KOUBEI_HOME=koubei_home)
+    koubei = str(Path(sys.executable).parent / "koubei")
+    try:
+        index_records(limits_es, [build_record(0)], prefix=prefix)
+        limits_es.cluster.put_settings(transient=OVER_HIGH)
+        _wait_for(lambda: _over_high(limits_es, november))
+        landing = tmp_path / "posts.jsonl"
+        old = [build_record(i, created_at="2026-10-10T12:00:00+08:00") for i in (10, 11)]
+        jsonl.write_atomic(landing, old + [build_record(i) for i in range(1, 4)])
+        started = time.monotonic()
+        load = [koubei, "index", "load", str(landing), "--prefix", prefix]
+        loaded = subprocess.run(load, env=env, capture_output=True, text=True, timeout=400)
+        assert time.monotonic() - started < 60  # was 3 min: 30 s for each of 6 tries
+        assert loaded.returncode == 1, loaded.stderr
+        report = json.loads(loaded.stdout.strip().splitlines()[-1])
+        assert (report["sent"], report["created"], report["spooled"]) == (5, 3, 2)
+        (notice,) = [e for e in loaded.stderr.splitlines() if "2 of 5 document(s) spooled" in e]
+        assert f"could not allocate the new index {october}" in notice, notice
+        assert "watermark.high" in notice and "free disk space" in notice, notice
+        assert "GET _cluster/allocation/explain" in notice and "koubei index replay" in notice
+
+        # A cycle in a new month: its start-up creates December, whose primary is refused.
+        monkeypatch.setenv("KOUBEI_NOW", "2026-12-02T12:00:00+08:00")
+        new = [build_record(i, created_at="2026-12-01T12:00:00+08:00",
+                            crawled_at="2026-12-01T13:00:00+08:00") for i in (20, 21)]  # fmt: skip
+        processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+        jsonl.write_atomic(processed, new + [build_record(i) for i in (4, 5)])
+        indexed = index_pending.fn(prefix, False)  # a `koubei run` cycle's index task
+        assert (indexed["created"], indexed["spooled"], indexed["failed"]) == (2, 2, 0)
+        (notice,) = RunSummary(indexed=indexed, spool_causes=indexed["causes"]).notices("run")
+        assert f"did not search {december}" in notice and "watermark.high" in notice, notice
+    finally:
+        limits_es.cluster.put_settings(transient=dict.fromkeys(OVER_HIGH))
+    limits_es.cluster.health(index=[october, december], wait_for_status="green", timeout="60s")
+    replayed = replay_spool(limits_es, prefix)
+    assert (replayed.sent, replayed.created, replayed.spooled, replayed.failed) == (4, 4, 0, 0)
+    assert _stored(limits_es, prefix) == (10, 10)
+    limits_es.indices.delete(index=f"{prefix}-*")

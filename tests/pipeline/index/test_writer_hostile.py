@@ -8,6 +8,7 @@ instant on each crawl. The alias must still hold one document per ``_id``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -299,3 +300,50 @@ def test_fields_of_the_wrong_shape_are_dead_lettered_naming_record_and_field(
     (hit,) = _stored(es, index_prefix, "weibo:200")
     assert hit["_source"]["engagement"] == {"likes": 12, "reposts": 3, "comments": 1}
     assert hit["_source"]["engagement_total"] == 16
+
+
+def test_a_red_month_is_left_out_of_the_refresh_and_no_run_waits_for_it(
+    es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
+    make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A month whose primary is unassigned (the cluster red) held every run up: the writer's
+    refresh before indexing named it and waited out the client's 30 s timeout (the node waits
+    a minute for the shard), and the flow's index task's refresh after indexing raised
+    ``ConnectionTimeout``, so Prefect retried the task and the cycle failed. Now both refresh
+    the months that answer and leave the red one out, saying so; what a run wrote is still
+    searchable for the next run's lookup (a re-crawl moved to another month updates the one
+    document) and for detection after the flow's task."""
+    from structlog.testing import capture_logs
+
+    from koubei import jsonl, paths
+    from koubei.flows.monitor import index_pending
+    from koubei.pipeline.index.client import client_from_env
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    index_records(es, [make_record(0)], prefix=index_prefix)
+    november = posts_index(index_prefix, make_record(0)["created_at"])
+    # Only a refresh makes a write searchable here: the test sees whether one was made.
+    es.indices.put_settings(index=november, settings={"index.refresh_interval": "-1"})
+    lost = f"{index_prefix}-posts-2026.09"
+    nowhere = {"index.routing.allocation.require._name": "no-such-node"}
+    es.indices.create(index=lost, settings=nowhere, wait_for_active_shards="0")
+    moved = make_record(1, created_at="2026-10-25T12:00:00+08:00")  # a re-crawl, into October
+    processed = paths.state_dir("processed") / "weibo-search" / "r1.jsonl"
+    jsonl.write_atomic(processed, [make_record(i) for i in range(2, 5)])
+    client = client_from_env()  # as koubei's commands have it: a 30 s request timeout
+    try:
+        started = time.monotonic()
+        with capture_logs() as logs:
+            first = index_records(client, [make_record(1)], prefix=index_prefix)
+            again = index_records(client, [moved], prefix=index_prefix)
+            assert time.monotonic() - started < 20  # was 60 s: 30 s each run
+            indexed = index_pending.fn(index_prefix, False)  # raised ConnectionTimeout
+    finally:
+        client.close()
+        es.indices.put_settings(index=lost, settings=dict.fromkeys(nowhere))
+    assert (first.created, again.created, again.updated) == (1, 0, 1)
+    assert not es.indices.exists(index=f"{index_prefix}-posts-2026.10")  # no second copy
+    assert (indexed["created"], indexed["spooled"]) == (3, 0)
+    assert es.count(index=november)["count"] == 5  # the task's refresh, for detection
+    left_out = [e for e in logs if e["event"].startswith("refresh leaves out")]
+    assert len(left_out) == 4 and all(e["indices"] == [lost] for e in left_out)
