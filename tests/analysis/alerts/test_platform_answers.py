@@ -408,12 +408,7 @@ def test_an_object_without_the_platforms_code_is_not_taken_as_accepted(
     ],
 )
 def test_each_documented_success_answer_is_accepted(name, answer, servers, monkeypatch, db_path):
-    server = PlatformServer(lambda q, h, b: (200, answer))
-    servers.append(server)
-    channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
-    burst_one(db_path, channel)
-    report = deliver_pending(db_path, [channel], now=_at(1))
-    assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
+    assert_accepted_at_once(name, answer, servers, monkeypatch, db_path)
 
 
 @pytest.mark.parametrize(
@@ -430,10 +425,16 @@ def test_a_code_of_zero_written_as_text_is_accepted(name, answer, servers, monke
     # may write it as text. Before: "0" is a truthy string, read as an error code: the message
     # failed for good ("errcode 0: ok", no retry), though the platform had accepted it. A code
     # is read as the number it says wherever it is read: "410100" is DingTalk's limit too.
+    assert_accepted_at_once(name, answer, servers, monkeypatch, db_path)
+
+
+def assert_accepted_at_once(name, answer, servers, monkeypatch, db_path) -> None:
+    """One alert to platform ``name`` whose receiver answers ``answer``: delivered, in one
+    request (taken at once, not retried)."""
     server = PlatformServer(lambda q, h, b: (200, answer))
     servers.append(server)
     channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
     burst_one(db_path, channel)
     report = deliver_pending(db_path, [channel], now=_at(1))
     assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
-    assert len(server.answers) == 1  # one request: taken at once, not retried
+    assert len(server.answers) == 1
