@@ -158,6 +158,34 @@ def test_feed_times_in_cst_are_china_time(
     assert report.status == "ok" and not report.stats["errors"]
 
 
+def test_feed_dates_in_the_forms_feeds_write_keep_their_zone(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss_odd_dates.xml``: pubDates with a Chinese month (Bing's zh-CN RSS), ``GMT+0100``,
+    ``-05:00``, ``-0000`` and no time of day. email.utils returned the zones it does not know
+    as naive times, taken as China's (hours off); it refused the Chinese month and the date
+    alone (``bad_time``), and the thread page was fetched for each of those replies."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    url: list[str] = []
+    site = fixture_site({"/bbs/rss.xml": _xml_route("rss_odd_dates.xml", url)})
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"].rsplit("#", 1)[1]: r for r in jsonl.read(report.landing_file)}
+    assert {pid: d["created_at"] for pid, d in docs.items()} == {
+        "pid3001": "2026-11-20T16:42:00+08:00",  # 周五, 20 11月 2026 08:42:00 GMT
+        "pid3002": "2026-11-23T21:30:22+08:00",  # GMT+0100
+        "pid3003": "2026-11-23T23:00:00+08:00",  # -05:00
+        "pid3004": "2026-11-24T09:28:36+08:00",  # -0000: UTC
+        "pid3005": "2026-11-19T00:00:00+08:00",  # a day
+    }
+    assert docs["pid3005"]["time_precision"] == "day"
+    assert docs["pid3004"]["time_precision"] is None
+    assert site.hits("/bbs/thread-92.html") == []  # every reply built from the feed
+    assert report.status == "ok" and not report.stats["errors"]
+
+
 @pytest.mark.parametrize("feed", ["atom_relative.xml", "rss_relative.xml"])
 def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     feed: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
