@@ -1,11 +1,12 @@
 """Articles and forum threads from RSS/Atom feeds and sitemaps, main text by trafilatura.
 
 ``feeds`` may list RSS 2.0, Atom or sitemap (``urlset`` / ``sitemapindex``, Google News
-sitemaps' ``news:publication_date`` and ``news:title`` included) URLs; ``urls`` are
-article pages fetched directly. Each article page goes through trafilatura (a maintained
-main-text extractor, not per-site XPath) for its text, title, author and date; the feed's own
-``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">`` win over
-trafilatura's day-precision date. Pages are fetched only for entries newer than the watermark.
+sitemaps' ``news:publication_date`` and ``news:title`` included, gzipped ``.xml.gz`` too) URLs;
+``urls`` are article pages fetched directly. Each article page goes through trafilatura (a
+maintained main-text extractor, not per-site XPath) for its text, title, author and date; the
+feed's own ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">``
+win over trafilatura's day-precision date. Pages are fetched only for entries newer than the
+watermark.
 
 A record's id comes from the entry's own link (or ``guid``), never from the fetched page's URL:
 forum and news feeds list several items on one page as ``page.html#post-1``, ``#post-2``. Such
@@ -28,6 +29,7 @@ from urllib.parse import urldefrag, urljoin
 
 from scrapy.http import Response
 from scrapy.selector import Selector
+from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.timeparse import parse_iso
@@ -53,6 +55,16 @@ class ArticlesSpider(BaseSpider):
     def parse_feed(self, response: Response, feed: str) -> Iterator[Any]:
         if not self.check(response):
             return
+        if gzip_magic_number(response):
+            # A ``sitemap.xml.gz`` served as the file it is (``application/x-gzip``, no
+            # ``Content-Encoding``), as sitemap indexes list them: Scrapy's own SitemapSpider
+            # gunzips such a body by its magic number, whatever the Content-Type.
+            try:
+                body = gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except (OSError, EOFError, ValueError) as exc:  # not gzip after all, or too big
+                self.count_error("malformed_gzip", response.url, str(exc)[:120])
+                return
+            response = response.replace(body=body)
         try:
             sel = Selector(text=self.text(response).lstrip("\ufeff"), type="xml")
             sel.remove_namespaces()

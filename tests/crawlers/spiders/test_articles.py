@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import pytest
@@ -336,3 +337,42 @@ def test_news_sitemap_gives_the_publication_date_and_title(
     assert article["time_precision"] is None
     assert article["title"] == "鲜牧牛奶被曝喝出异物"
     assert report.stats["errors"] == {}
+
+
+@pytest.mark.parametrize("gzipped", ["child", "index"])
+@pytest.mark.parametrize("content_type", ["application/x-gzip", "application/octet-stream"])
+def test_gzipped_sitemaps_are_read(
+    gzipped: str, content_type: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A sitemap index listing ``sitemap1.xml.gz`` (sitemaps.org's own example), the file served
+    as it is, without ``Content-Encoding``; or the index itself gzipped. The gzip bytes were
+    decoded as text: ``undecodable`` and ``not_a_feed``, no article read."""
+    url: list[str] = []
+
+    def served(name: str, zipped: bool) -> Any:
+        def reply(q: dict[str, str]) -> Reply:
+            body = (PAGES / name).read_text().replace("{site}", url[0]).encode()
+            return (
+                Reply(gzip.compress(body), 200, content_type)
+                if zipped
+                else Reply(body, 200, "application/xml")
+            )
+
+        return reply
+
+    index = "/sitemap_index.xml.gz" if gzipped == "index" else "/sitemap_index.xml"
+    site = fixture_site(
+        {
+            index: served("sitemap_index_gz.xml", gzipped == "index"),
+            "/sitemap1.xml.gz": served("sitemap1.xml", gzipped == "child"),
+            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}{index}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [article] = list(jsonl.read(report.landing_file))
+    assert article["url"] == f"{site.url}/a/1.html"
+    assert article["created_at"] == "2026-11-24T10:30:00+08:00"
+    assert report.stats["errors"] == {} and report.status == "ok"
