@@ -31,6 +31,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.timeparse import parse_iso
 
@@ -65,8 +66,11 @@ class ArticlesSpider(BaseSpider):
                 self.count_error("malformed_gzip", response.url, str(exc)[:120])
                 return
             response = response.replace(body=body)
+        text, repaired = repair(self.text(response).lstrip("\ufeff"))
+        if repaired:  # bare ``&`` and HTML entities, read as a browser would (_feed_xml)
+            self._inc("feed/xml_repaired", repaired)
         try:
-            sel = Selector(text=self.text(response).lstrip("\ufeff"), type="xml")
+            sel = Selector(text=text, type="xml")
             sel.remove_namespaces()
         except ValueError as exc:
             self.count_error("malformed_xml", response.url, str(exc)[:120])

@@ -187,6 +187,34 @@ def test_feed_dates_in_the_forms_feeds_write_keep_their_zone(
     assert report.status == "ok" and not report.stats["errors"]
 
 
+def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss_entities.xml``: HTML entities XML does not know (``&nbsp;``, ``&ensp;``,
+    ``&middot;``) and bare ``&`` in links and titles. lxml's recovery dropped them silently:
+    the title ended at ``&nbsp;`` (``鲜牧``), the reply's text at ``&ensp;`` (so its page was
+    fetched instead), and each link lost its ``&page`` (``?tid=93=1``: another URL, another id).
+    """
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    url: list[str] = []
+    site = fixture_site({"/bbs/rss.xml": _xml_route("rss_entities.xml", url)})
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    thread = f"{site.url}/bbs/viewthread.php?tid=93&page=1"
+    assert sorted(docs) == [f"{thread}#pid4001", f"{thread}#pid4002"]
+    first = docs[f"{thread}#pid4001"]
+    assert first["native_id"] == url_id(f"{thread}#pid4001")
+    assert first["title"] == "鲜牧\xa0纯牛奶喝出异物 - 1楼"
+    # feedparser's rule: an entity HTML does not know either stays as it was written.
+    assert first["text_raw"] == "楼主说\u2002鲜牧纯牛奶里有黑色异物·已经拍照留证&doesnotexist;"
+    assert docs[f"{thread}#pid4002"]["title"] == "北岭 & 鲜牧 联名奶卡 - 2楼"
+    assert site.hits("/bbs/viewthread.php") == []  # both built from the feed
+    assert report.status == "ok" and not report.stats["errors"]
+
+
 @pytest.mark.parametrize("feed", ["atom_relative.xml", "rss_relative.xml"])
 def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     feed: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
