@@ -53,47 +53,38 @@ class ArticlesSpider(BaseSpider):
             yield self.get(url, self.parse_article, {"key": "urls", "hint": {"link": url}})
 
     @batched
-    def parse_feed(self, response: Response, feed: str) -> Iterator[Any]:
-        if not self.check(response):
-            return
-        if gzip_magic_number(response):
-            # A ``sitemap.xml.gz`` served as the file it is (``application/x-gzip``, no
-            # ``Content-Encoding``), as sitemap indexes list them: Scrapy's own SitemapSpider
-            # gunzips such a body by its magic number, whatever the Content-Type.
-            try:
-                body = gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-            except (OSError, EOFError, ValueError) as exc:  # not gzip after all, or too big
-                self.count_error("malformed_gzip", response.url, str(exc)[:120])
-                return
-            response = response.replace(body=body)
-        text, repaired = repair(self.text(response).lstrip("\ufeff"))
-        if repaired:  # bare ``&`` and HTML entities, read as a browser would (_feed_xml)
-            self._inc("feed/xml_repaired", repaired)
-        try:
-            sel = Selector(text=text, type="xml")
-            sel.remove_namespaces()
-        except ValueError as exc:
-            self.count_error("malformed_xml", response.url, str(exc)[:120])
+    def parse_feed(self, response: Response, feed: str, part: str = "") -> Iterator[Any]:
+        """A feed's or sitemap's entries; ``part`` is the URL of a sitemap an index listed.
+
+        Each such sitemap keeps its own watermark (state key ``feed:<its URL>``): with the
+        index's one key, the entries of a sitemap that failed in a run (an HTTP error after the
+        retries, a cut body) were older than what its siblings landed, so the next run took
+        them as known and skipped them for good. A sitemap without a watermark of its own yet
+        is judged by the index's (as saved before sitemaps kept theirs).
+        """
+        sel = self.read_feed(response)
+        if sel is None:
             return
         root = sel.xpath("/*")
         tag = root.xpath("name()").get() if root else None
         if tag == "sitemapindex":
             locs = sel.xpath("//sitemap/loc/text()").getall()
             self.count_page(len(locs))
-            for loc in locs:
-                yield self.get(loc.strip(), self.parse_feed, {"feed": feed})
+            for loc in (loc.strip() for loc in locs):
+                yield self.get(loc, self.parse_feed, {"feed": feed, "part": loc})
             return
-        entries = list(self.entries(sel, tag, response.url))
         if tag not in {"rss", "feed", "urlset", "RDF"}:
             self.count_error("not_a_feed", response.url, f"root element {tag!r}")
             return
+        entries = list(self.entries(sel, tag, response.url))
         self.count_page(len(entries))
-        key = f"feed:{feed}"
+        key = f"feed:{part or feed}"
+        judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
             created = self.parse_time_or_count(when, response.url) if when else None
             if self.state.seen(self.doc_id(url_id(link))) or (
-                created is not None and self.known(key, url_id(link), created)
+                created is not None and self.known(judged, url_id(link), created)
             ):
                 continue
             hint.update(
@@ -114,6 +105,31 @@ class ArticlesSpider(BaseSpider):
                 {"key": key, "hint": hint},
                 dont_filter=bool(fragment),
             )
+
+    def read_feed(self, response: Response) -> Selector | None:
+        """The feed's XML, or None (counted) for a refused, cut or unreadable answer."""
+        if not self.check(response):
+            return None
+        if gzip_magic_number(response):
+            # A ``sitemap.xml.gz`` served as the file it is (``application/x-gzip``, no
+            # ``Content-Encoding``), as sitemap indexes list them: Scrapy's own SitemapSpider
+            # gunzips such a body by its magic number, whatever the Content-Type.
+            try:
+                body = gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except (OSError, EOFError, ValueError) as exc:  # not gzip after all, or too big
+                self.count_error("malformed_gzip", response.url, str(exc)[:120])
+                return None
+            response = response.replace(body=body)
+        text, repaired = repair(self.text(response).lstrip("\ufeff"))
+        if repaired:  # bare ``&`` and HTML entities, read as a browser would (_feed_xml)
+            self._inc("feed/xml_repaired", repaired)
+        try:
+            sel = Selector(text=text, type="xml")
+            sel.remove_namespaces()
+        except ValueError as exc:
+            self.count_error("malformed_xml", response.url, str(exc)[:120])
+            return None
+        return sel
 
     def entry_record(
         self, hint: dict[str, Any], text: str, created: datetime, key: str
