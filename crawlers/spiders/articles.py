@@ -23,7 +23,7 @@ import hashlib
 import html
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
@@ -36,6 +36,7 @@ from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.timeparse import parse_iso
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
+_DAY_END = timedelta(days=1, microseconds=-1)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -83,14 +84,19 @@ class ArticlesSpider(BaseSpider):
         for link, hint in entries:
             when = hint.get("date")
             created = self.parse_time_or_count(when, response.url) if when else None
+            precision = time_precision(when)
+            # An entry dated by its day alone (a sitemap's ``lastmod`` of ``2026-11-24``) may
+            # be later that day than the watermark: judged by the day's end, else an entry
+            # added to the feed after a crawl of that day was taken as known, for good.
+            latest = created + _DAY_END if created and precision == "day" else created
             if self.state.seen(self.doc_id(url_id(link))) or (
-                created is not None and self.known(judged, url_id(link), created)
+                latest is not None and self.known(judged, url_id(link), latest)
             ):
                 continue
             hint.update(
                 link=link,
                 created=created.isoformat() if created else None,
-                precision=time_precision(when),
+                precision=precision,
             )
             fragment = urldefrag(link).fragment
             summary = _plain(hint.pop("description", None) or "")

@@ -471,3 +471,40 @@ def test_sitemaps_without_a_watermark_of_their_own_are_judged_by_the_index_s(
     [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
     assert report.items == 0 and report.stats["known"] == 2
     assert site.hits("/a/1.html") == [] and site.hits("/a/2.html") == []
+
+
+def test_an_entry_dated_by_its_day_is_new_later_that_day(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sitemap whose ``lastmod`` is a date (sitemaps.org's example: ``2005-01-01``), crawled
+    at noon and again at 18:00, when it lists one more article of that day. Both dates read
+    as midnight: the second article was not after the watermark, so it was skipped as known,
+    for good. One of the day before stays known (not fetched)."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    url: list[str] = []
+    listed = {"name": "sitemap_day.xml"}
+    site = fixture_site(
+        {
+            "/sitemap.xml": lambda q: _xml_route(listed["name"], url)(q),
+            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+            "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
+            "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.xml"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.landing_file is not None
+    [morning] = list(jsonl.read(first.landing_file))
+    assert morning["created_at"] == "2026-11-24T00:00:00+08:00"
+    assert morning["time_precision"] == "day"
+
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T18:00:00+08:00")
+    listed["name"] = "sitemap_day_later.xml"
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.landing_file is not None
+    [evening] = list(jsonl.read(second.landing_file))
+    assert evening["url"] == f"{site.url}/a/2.html"
+    assert evening["created_at"] == "2026-11-24T00:00:00+08:00"
+    assert site.hits("/a/5.html") == []  # the day before: known
+    assert second.stats["errors"] == {}
