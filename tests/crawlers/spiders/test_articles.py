@@ -324,6 +324,41 @@ def test_utf16_labels_and_utf16_bodies_are_read_as_what_they_are(
     assert report.stats["errors"] == {}
 
 
+@pytest.mark.parametrize(
+    ("where", "content_type"),
+    [("header", "application/rss+xml; charset=utf-8"), ("declaration", "application/rss+xml")],
+)
+def test_a_utf8_feed_with_a_few_bad_bytes_stays_utf8(
+    where: str,
+    content_type: str,
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: Any,
+) -> None:
+    """A feed labelled UTF-8 (header or declaration) whose one description holds a character
+    cut to two of its three bytes, as in kurtmckee/feedparser#421 (a UTF-8 feed, "charset=utf-8",
+    with a few invalid bytes) and feedparser's ``bozo_http_charset_utf-8_errors_replace.xml``.
+    It did not decode as UTF-8, so it was read as GB18030, which took it without an error:
+    every character of the feed mojibake (鲜牧 → 椴滅墽), the title landed so, nothing counted."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
+    if where == "header":
+        feed = feed.replace(' encoding="utf-8"', "")
+    head, tail = feed.split("<pubDate>")
+    body = (
+        head.encode()
+        + "<description><![CDATA[鲜牧".encode()
+        + "纯".encode()[:2]
+        + b"]]></description><pubDate>"
+        + tail.encode()
+    )
+    report, doc = _crawl_one_article(fixture_site, brands, body, content_type)
+    assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
+    assert report.stats["errors"] == {}
+
+
 def test_a_guid_that_is_not_a_permalink_is_not_fetched(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
 ) -> None:
