@@ -5,7 +5,8 @@ sitemaps' ``news:publication_date`` and ``news:title`` included, gzipped ``.xml.
 ``urls`` are article pages fetched directly. Each article page goes through trafilatura (a
 maintained main-text extractor, not per-site XPath) for its text, title, author and date; the
 feed's own ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">``
-win over trafilatura's day-precision date. Pages are fetched only for entries newer than the
+win over trafilatura's day-precision date (the feed's over the page's, unless the feed gives a
+day alone and the page its time of day). Pages are fetched only for entries newer than the
 watermark.
 
 A record's id comes from the entry's own link (or ``guid``), never from the fetched page's URL:
@@ -33,7 +34,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
-from koubei.crawlers.timeparse import parse_iso
+from koubei.crawlers.timeparse import TimeParseError, date_only, parse_iso, parse_time
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 _DAY_END = timedelta(days=1, microseconds=-1)
@@ -261,10 +262,15 @@ class ArticlesSpider(BaseSpider):
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None
     ) -> tuple[datetime, str | None] | None:
-        """The article's time and its precision (``"day"`` for a date without a time)."""
-        if hint.get("created"):
-            # the feed's time, already checked by parse_time
-            return parse_iso(hint["created"]), hint.get("precision")
+        """The article's time and its precision (``"day"`` for a date without a time).
+
+        The feed's time wins (already checked by parse_time), unless it is a day alone (a
+        sitemap's ``lastmod`` or ``news:publication_date`` of ``2026-11-24``) and the page's
+        own ``article:published_time`` gives the time of day.
+        """
+        feed_time = hint.get("created")
+        if feed_time and hint.get("precision") != "day":
+            return parse_iso(feed_time), hint.get("precision")
         meta = (
             Selector(text=self.text(response))
             .xpath(
@@ -273,6 +279,13 @@ class ArticlesSpider(BaseSpider):
             )
             .get()
         )
+        if feed_time:
+            if meta and not date_only(meta):
+                try:
+                    return parse_time(meta, now=self.crawl_time), None
+                except TimeParseError:  # the feed's day stands
+                    pass
+            return parse_iso(feed_time), "day"
         value = meta or day
         if not value:
             self.count_error("no_time", response.url)

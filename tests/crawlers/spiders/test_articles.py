@@ -543,3 +543,25 @@ def test_an_entry_dated_by_its_day_is_new_later_that_day(
     assert evening["created_at"] == "2026-11-24T00:00:00+08:00"
     assert site.hits("/a/5.html") == []  # the day before: known
     assert second.stats["errors"] == {}
+
+
+def test_a_page_gives_the_time_of_day_a_sitemap_dated_by_its_day_lacks(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Google News sitemap whose ``news:publication_date`` is a date (Google's own example:
+    ``2008-12-23``). The sitemap's day beat the page's ``article:published_time``
+    (``2026-11-22T09:15:00+08:00``): the article landed at midnight, precision ``day``, kept
+    out of intraday counts. A page with no time of its own keeps the sitemap's day."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    url: list[str] = []
+    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news_day.xml", url)})
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    timed = docs[f"{site.url}/a/3.html"]
+    assert (timed["created_at"], timed["time_precision"]) == ("2026-11-22T09:15:00+08:00", None)
+    dated = docs[f"{site.url}/a/1.html"]  # no time on the page
+    assert (dated["created_at"], dated["time_precision"]) == ("2026-11-24T00:00:00+08:00", "day")
+    assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short
