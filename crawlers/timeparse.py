@@ -150,6 +150,8 @@ _RFC822_DATE = re.compile(
 # ``GMT+0100`` / ``GMT-01:01`` / ``UTC+8``, ``+08:00`` with a colon, ``Etc/GMT``, and ``-0000``
 # (RFC 5322 3.3: Universal Time, the local zone unknown; email.utils returns it naive too).
 _ZONE_OFFSET = re.compile(r"^(?:(?:Etc/)?(?:GMT|UTC|UT)\s*)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
+# The zone after an RFC 822 date's time (``10:00:00 GMT+0100``), whatever the date's shape.
+_ZONE_TAIL = re.compile(r"(?<=\d:\d\d)\s+(\S+)$")
 # Zone names feedparser reads beyond RFC 822's (its ``timezone_names``): Central European and
 # the US zones without S/D, as Disney's feeds wrote them.
 _ZONE_NAMES = {
@@ -358,7 +360,7 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         text, precision = rfc822
         return ParsedTime(aware(parsedate_to_datetime(text)), precision)
     try:
-        return ParsedTime(aware(parsedate_to_datetime(text)), "second")
+        return ParsedTime(aware(parsedate_to_datetime(_rfc822_zone(text))), "second")
     except (TypeError, ValueError, IndexError, OverflowError):
         pass
     raise TimeParseError(f"unknown time expression {_show(text)}")
@@ -369,9 +371,7 @@ def _rfc822(text: str) -> tuple[str, Precision] | None:
     shape.
 
     email.utils skips an unknown weekday (``周五,``) but not ``8月``, a comma after the month or
-    a date without a time, and it returns a naive time for a zone it does not know: taken as
-    China's, ``Mon, 15 Jan 2024 14:30:22 GMT+0100`` came out 7 hours late and ``-0000`` 8.
-    An unknown zone name stays unknown (China's time, as for a time without a zone).
+    a date without a time; for the zone see :func:`_rfc822_zone`.
 
     Examples
     --------
@@ -391,15 +391,34 @@ def _rfc822(text: str) -> tuple[str, Precision] | None:
         month = list(_MONTHS)[number - 1]
     if clock is None:
         return f"{day} {month} {year} 00:00", "day"
-    offset = _ZONE_OFFSET.match(zone or "")
+    return _rfc822_zone(" ".join(p for p in (day, month, year, clock, zone) if p)), "second"
+
+
+def _rfc822_zone(text: str) -> str:
+    """``text`` with the zone after its time written as email.utils reads it.
+
+    email.utils returns a naive time for a zone it does not know, taken as China's:
+    ``Mon, 15 Jan 2024 14:30:22 GMT+0100`` came out 7 hours late and ``-0000`` 8. A zone name
+    neither knows stays as it is (China's time, as for a time without a zone).
+
+    Examples
+    --------
+    >>> _rfc822_zone("Tue, Jan 23 2018 02:54:55 GMT-05:00"), _rfc822_zone("1 Jan 2026 08:00 -0000")
+    ('Tue, Jan 23 2018 02:54:55 -0500', '1 Jan 2026 08:00 +0000')
+    """
+    match = _ZONE_TAIL.search(text)
+    if match is None:
+        return text
+    zone = match.group(1)
+    offset = _ZONE_OFFSET.match(zone)
     if offset is not None:
         sign, hours, minutes = offset.groups()
         zone = f"{sign}{int(hours):02d}{minutes or '00'}"
         if zone == "-0000":
             zone = "+0000"
-    elif zone is not None:
+    else:
         zone = _ZONE_NAMES.get(zone.upper(), zone)
-    return " ".join(p for p in (day, month, year, clock, zone) if p), "second"
+    return f"{text[: match.start(1)]}{zone}"
 
 
 def _china_standard_time(text: str) -> str:

@@ -98,6 +98,13 @@ def _zone(hours: int) -> timezone:
             "second",
         ),
         ("Tue, 01 Mar 2022 16:03:00 GMT+0000", datetime(2022, 3, 1, 16, 3, tzinfo=UTC), "second"),
+        # The month before the day (rometools/rome#378: ``Tue, Jan 23 2018 02:54:55 MST``;
+        # a Microsoft feed in Ranchero-Software/NetNewsWire#2109), with such a zone.
+        (
+            "Tue, Jan 23 2018 02:54:55 GMT+0100",
+            datetime(2018, 1, 23, 2, 54, 55, tzinfo=_zone(1)),
+            "second",
+        ),
         # ``+hh:mm`` and ``GMT-hh:mm`` inside RFC 822: feedparser tests/test_date_parsers.py.
         (
             "Tue, 24 Nov 2026 10:00:00 -05:00",
