@@ -8,6 +8,11 @@ and a text node ends at the first HTML entity (``鲜牧&nbsp;牛奶`` → ``鲜�
 them as a browser would (its ``tests/entities``: ``&nbsp;`` is U+00A0, an unknown
 ``&doesnotexist;`` stays as written), and so does :func:`repair` here, before parsing.
 
+Control characters XML forbids (U+0000-U+001F but tab and line ends) come with pasted post
+text (hexo-generator-feed#41: Chinese blogs' feeds failing at ``0x08``/``0x10`` before a
+character). Outside CDATA lxml drops the character alone; inside a CDATA section it drops the
+text before it and keeps the section's closing ``]]>`` as text. They are removed first.
+
 The leading ``_`` keeps this module out of the platforms (:mod:`koubei.crawlers.spiders`).
 """
 
@@ -29,11 +34,13 @@ _VERBATIM = re.compile(
 _AMPERSAND = re.compile(r"&(?:(#[0-9]+|#[xX][0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]*));|&")
 _XML_NAMES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _DECLARED = re.compile(r"<!ENTITY\s+([^\s%]+)")
+# Characters XML 1.0 does not allow anywhere, not even as references (its ``Char`` production).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def repair(text: str) -> tuple[str, int]:
-    """``text`` with each bare ``&`` and HTML entity XML does not know made into what a
-    browser reads, and how many were.
+    r"""``text`` without the control characters XML forbids and with each bare ``&`` and HTML
+    entity XML does not know made into what a browser reads, and how many were.
 
     Examples
     --------
@@ -41,11 +48,13 @@ def repair(text: str) -> tuple[str, int]:
     ('<title>鲜牧&#160;牛奶 D&amp;D &amp; &#21050;</title>', 2)
     >>> repair('<link href="/a?x=1&y=2"/><![CDATA[a & b]]>&doesnotexist;')
     ('<link href="/a?x=1&amp;y=2"/><![CDATA[a & b]]>&amp;doesnotexist;', 2)
+    >>> repair("<d><![CDATA[鲜牧\x08奶粉\x10，]]></d>")
+    ('<d><![CDATA[鲜牧奶粉，]]></d>', 2)
     """
+    text, repaired = _FORBIDDEN.subn("", text)
     if "&" not in text:
-        return text, 0
+        return text, repaired
     declared = frozenset(_DECLARED.findall(text))
-    repaired = 0
 
     def reference(match: re.Match[str]) -> str:
         nonlocal repaired

@@ -128,7 +128,7 @@ class ArticlesSpider(BaseSpider):
                 return None
             response = response.replace(body=body)
         text, repaired = repair(self.text(response).lstrip("\ufeff"))
-        if repaired:  # bare ``&`` and HTML entities, read as a browser would (_feed_xml)
+        if repaired:  # control characters, bare ``&``, HTML entities (_feed_xml)
             self._inc("feed/xml_repaired", repaired)
         try:
             sel = Selector(text=text, type="xml")

@@ -216,6 +216,33 @@ def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would
     assert report.status == "ok" and not report.stats["errors"]
 
 
+def test_control_characters_in_a_cdata_section_cost_only_themselves(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss_control_chars.xml`` with U+0008 and U+0010 in two replies' CDATA descriptions, as
+    pasted post text brings them (hexo-generator-feed#41). lxml's recovery dropped the text
+    before the character and kept ``]]>``: one reply's text fell short and its thread page was
+    fetched instead, the other landed as ``，我家也结块，…]]>``."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    feed = (PAGES / "rss_control_chars.xml").read_text(encoding="utf-8")
+    feed = feed.replace("{0x08}", "\x08").replace("{0x10}", "\x10")
+    url: list[str] = []
+    site = fixture_site(
+        {"/bbs/rss.xml": lambda q: Reply(feed.replace("{site}", url[0]), 200, "application/xml")}
+    )
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    texts = {r["url"].rsplit("#", 1)[1]: r["text_raw"] for r in jsonl.read(report.landing_file)}
+    assert texts == {
+        "pid5001": "鲜牧奶粉冲开全是结块，批号和小票都已拍照留证。",
+        "pid5002": "同一批号，我家也结块，鲜牧客服让拍视频再申请退款。",
+    }
+    assert site.hits("/bbs/thread-94.html") == []
+    assert report.status == "ok" and not report.stats["errors"]
+
+
 @pytest.mark.parametrize("feed", ["atom_relative.xml", "rss_relative.xml"])
 def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     feed: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: Any
