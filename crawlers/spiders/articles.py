@@ -168,53 +168,47 @@ class ArticlesSpider(BaseSpider):
         """
         if tag == "urlset":
             for url in sel.xpath("//url"):
-                loc = url.xpath("loc/text()").get()
+                loc = _text(url, "loc/text()")
                 if loc:
                     # A Google News sitemap dates and titles its articles in ``news:news``
                     # (``publication_date``, often with no ``lastmod``); the publication wins
                     # over the last edit, as an Atom entry's ``published`` does.
                     hint = {
-                        "date": url.xpath("news/publication_date/text()").get()
-                        or url.xpath("lastmod/text()").get(),
-                        "title": url.xpath("news/title/text()").get(),
+                        "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
+                        "title": _text(url, "news/title/text()"),
                     }
                     yield _absolute(url, loc, feed_url), hint
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
-                link = entry.xpath("link[@rel='alternate']/@href | link[not(@rel)]/@href").get()
+                link = _text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
                 if link:
                     yield (
                         _absolute(entry, link, feed_url),
                         {
-                            "date": entry.xpath("published/text()").get()
-                            or entry.xpath("updated/text()").get(),
-                            "title": entry.xpath("title/text()").get(),
-                            "author": entry.xpath("author/name/text()").get(),
-                            "description": entry.xpath("summary/text() | content/text()").get(),
+                            "date": _text(entry, "published/text()", "updated/text()"),
+                            "title": _text(entry, "title/text()"),
+                            "author": _text(entry, "author/name/text()"),
+                            "description": _text(entry, "summary/text() | content/text()"),
                         },
                     )
         else:
             for item in sel.xpath("//item"):
                 # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = (
-                    item.xpath("link/text()").get()
-                    or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
-                )
+                link = _text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
                 if link:
                     yield (
                         _absolute(item, link, feed_url),
                         {
-                            "date": item.xpath("pubDate/text() | date/text()").get(),
-                            "title": item.xpath("title/text()").get(),
-                            "author": item.xpath("author/text() | creator/text()").get(),
+                            "date": _text(item, "pubDate/text()", "date/text()"),
+                            "title": _text(item, "title/text()"),
+                            "author": _text(item, "author/text()", "creator/text()"),
                             # ``content:encoded`` is the full text where a feed has it;
                             # ``description`` is then often a teaser.
-                            "description": item.xpath("encoded/text()").get()
-                            or item.xpath("description/text()").get(),
+                            "description": _text(item, "encoded/text()", "description/text()"),
                         },
                     )
                 else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, item.xpath("title/text()").get() or "")
+                    self.count_error("no_link", feed_url, _text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
@@ -292,6 +286,26 @@ class ArticlesSpider(BaseSpider):
             return None
         created = self.parse_time_or_count(value, response.url)
         return (created, time_precision(value)) if created is not None else None
+
+
+def _text(node: Selector, *paths: str) -> str | None:
+    """The first text of ``paths`` (tried in order) that is not blank, stripped.
+
+    A blank element is no value: feed templates print ``<pubDate> </pubDate>`` for an item
+    without a date, which is no bad date, and a blank ``pubDate`` before a ``dc:date`` leaves
+    the ``dc:date``.
+
+    Examples
+    --------
+    >>> item = Selector(text="<i><pubDate> </pubDate><date> 2026-11-24 </date></i>", type="xml")
+    >>> _text(item, "//pubDate/text()", "//date/text()"), _text(item, "//pubDate/text()")
+    ('2026-11-24', None)
+    """
+    for path in paths:
+        for value in node.xpath(path).getall():
+            if value.strip():
+                return value.strip()
+    return None
 
 
 def _absolute(node: Selector, link: str, feed_url: str) -> str:

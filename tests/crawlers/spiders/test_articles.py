@@ -592,3 +592,28 @@ def test_a_page_gives_the_time_of_day_a_sitemap_dated_by_its_day_lacks(
     dated = docs[f"{site.url}/a/1.html"]  # no time on the page
     assert (dated["created_at"], dated["time_precision"]) == ("2026-11-24T00:00:00+08:00", "day")
     assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short
+
+
+def test_a_blank_pub_date_is_no_date_not_a_bad_one(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss_blank_dates.xml``: a template that prints ``<pubDate> </pubDate>`` for every item
+    (as a public PHP feed generator does). Each blank date counted ``bad_time``, so the source
+    read ``degraded`` on every run, though the pages give the dates."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    url: list[str] = []
+    site = fixture_site(
+        {
+            "/rss.xml": _xml_route("rss_blank_dates.xml", url),
+            "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
+            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"].rsplit("/", 1)[1]: r for r in jsonl.read(report.landing_file)}
+    assert docs["3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"  # the page's time
+    assert docs["thread-90.html"]["created_at"] == "2026-11-25T00:00:00+08:00"
+    assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short; no bad_time
