@@ -215,6 +215,12 @@ class ArticlesSpider(BaseSpider):
         import trafilatura
 
         if not self.check(response):
+            retried = {int(code) for code in self.settings.getlist("RETRY_HTTP_CODES")}
+            if hint.get("created") and response.status in retried:
+                # A status the crawler retries, past the retries: lost for this run, as a
+                # timeout is. A newer article of the feed moves its watermark past this one,
+                # so a saved state would make the next run skip it for good.
+                self.page_lost()
             return
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()

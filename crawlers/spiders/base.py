@@ -290,8 +290,10 @@ class BaseSpider(scrapy.Spider):
         Counted where a page of a paged listing (every JSON API is read through
         :meth:`load_json`) or any request fails for good in this run. A listing's "nothing new
         on this page, stop" and the watermark would make the next run skip what the lost page
-        held; an article page refused by :meth:`check` is not counted: its URL is not seen,
-        so the next run fetches it again anyway.
+        held. An article page refused by :meth:`check` for good (404, a wall) is not counted;
+        one a feed dated that answered a status the crawler retries (5xx, 429), past the
+        retries, is (``ArticlesSpider.parse_article``): a newer article of the same feed moves
+        the feed's watermark past it.
         """
         self.pages_lost += 1
         self._inc("pages_lost")

@@ -617,3 +617,31 @@ def test_a_blank_pub_date_is_no_date_not_a_bad_one(
     assert docs["3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"  # the page's time
     assert docs["thread-90.html"]["created_at"] == "2026-11-25T00:00:00+08:00"
     assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short; no bad_time
+
+
+def test_an_article_page_answering_503_past_the_retries_is_fetched_again_next_run(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss.xml``'s second article answers 503 past the retries in the first run. Its newer
+    sibling landed and moved the feed's watermark past it, so the next run took it as known
+    and never fetched it (a timeout on the same page was a lost page; a 503 was not)."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    url: list[str] = []
+    busy = {"status": 503}
+
+    def second(q: dict[str, str]) -> Reply:
+        if busy["status"] != 200:
+            return Reply(b"<h1>503 Service Unavailable</h1>", busy["status"], "text/html")
+        return Reply.page("article2_gb2312.html", "text/html")
+
+    site = fixture_site({**routes(url), "/a/2.html": second})
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.stats["errors"] == {"http_503": 1} and first.items == 1
+
+    busy["status"] = 200
+    [second_run] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second_run.landing_file is not None
+    urls = [r["url"] for r in jsonl.read(second_run.landing_file)]
+    assert f"{site.url}/a/2.html" in urls
