@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import gzip
-import json
 from typing import Any
 
 import pytest
 
-from koubei import jsonl, paths, timeutil
+from koubei import jsonl, timeutil
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from koubei.crawlers.spiders.articles import url_id
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
-
-HTML = "text/html; charset=utf-8"
-
-
-def _xml_route(name: str, site_url: list[str]) -> Any:
-    """A fixture feed with ``{site}`` replaced by the fixture site's URL (known once it runs)."""
-    return lambda q: Reply(
-        (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
-    )
-
-
-def routes(site_url: list[str]) -> dict[str, Any]:
-    return {
-        "/rss.xml": _xml_route("rss.xml", site_url),
-        "/sitemap.xml": _xml_route("sitemap.xml", site_url),
-        "/a/1.html": lambda q: Reply.page("article1.html", HTML),
-        "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
-        "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
-        "/a/4.html": lambda q: Reply.page("article4_offtopic.html", HTML),
-        "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
-        "/a/login.html": lambda q: Reply.page("login.html", HTML),
-    }
+from tests.crawlers.spiders.feeds import HTML, crawl_one_article, routes, xml_route
 
 
 def test_feed_and_sitemap_articles(
@@ -123,71 +101,6 @@ def test_feed_items_sharing_a_page_each_keep_their_own_id(
     assert report.status == "ok"
 
 
-def test_feed_times_in_cst_are_china_time(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``CST`` pubDates (RFC 822 and Java's ``Date.toString()``) are +08:00, not US Central:
-    read as -06:00 they lie 14 hours ahead, in the future at crawl time, and were dropped.
-    The feed declares GB2312 but holds a GBK-only character (喆); one item's text is only in
-    ``content:encoded``."""
-    # Crawled two hours after the last item: read as US Central, both would be in the future.
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
-    url: list[str] = []
-    feed = (PAGES / "rss_cst_gbk.xml").read_bytes().decode("gbk")
-    site = fixture_site(
-        {
-            "/bbs/rss.xml": lambda q: Reply(
-                feed.replace("{site}", url[0]).encode("gbk"), 200, "application/rss+xml"
-            ),
-        }
-    )
-    url.append(site.url)
-    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
-    thread = f"{site.url}/bbs/thread-91.html"
-    assert sorted(docs) == [f"{thread}#pid2001", f"{thread}#pid2002"]
-    first = docs[f"{thread}#pid2001"]
-    assert first["created_at"] == "2026-11-24T09:30:00+08:00"
-    assert first["author"]["name"] == "喆喆妈"
-    assert first["text_raw"] == "新开的一罐鲜牧奶粉冲开全是结块，批号已拍照。"
-    second = docs[f"{thread}#pid2002"]
-    assert second["created_at"] == "2026-11-24T10:00:00+08:00"  # Java Date.toString()
-    assert second["text_raw"] == "同一批号我家也结块，鲜牧客服让拍视频再申请退款。"
-    assert second["author"]["name"] == "路人丙" and second["title"] == "鲜牧奶粉结块 - 2楼"
-    assert site.hits("/bbs/thread-91.html") == []  # both built from the feed
-    assert report.status == "ok" and not report.stats["errors"]
-
-
-def test_feed_dates_in_the_forms_feeds_write_keep_their_zone(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``rss_odd_dates.xml``: pubDates with a Chinese month (Bing's zh-CN RSS), ``GMT+0100``,
-    ``-05:00``, ``-0000`` and no time of day. email.utils returned the zones it does not know
-    as naive times, taken as China's (hours off); it refused the Chinese month and the date
-    alone (``bad_time``), and the thread page was fetched for each of those replies."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
-    url: list[str] = []
-    site = fixture_site({"/bbs/rss.xml": _xml_route("rss_odd_dates.xml", url)})
-    url.append(site.url)
-    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"].rsplit("#", 1)[1]: r for r in jsonl.read(report.landing_file)}
-    assert {pid: d["created_at"] for pid, d in docs.items()} == {
-        "pid3001": "2026-11-20T16:42:00+08:00",  # 周五, 20 11月 2026 08:42:00 GMT
-        "pid3002": "2026-11-23T21:30:22+08:00",  # GMT+0100
-        "pid3003": "2026-11-23T23:00:00+08:00",  # -05:00
-        "pid3004": "2026-11-24T09:28:36+08:00",  # -0000: UTC
-        "pid3005": "2026-11-19T00:00:00+08:00",  # a day
-    }
-    assert docs["pid3005"]["time_precision"] == "day"
-    assert docs["pid3004"]["time_precision"] is None
-    assert site.hits("/bbs/thread-92.html") == []  # every reply built from the feed
-    assert report.status == "ok" and not report.stats["errors"]
-
-
 def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,7 +111,7 @@ def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would
     """
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
     url: list[str] = []
-    site = fixture_site({"/bbs/rss.xml": _xml_route("rss_entities.xml", url)})
+    site = fixture_site({"/bbs/rss.xml": xml_route("rss_entities.xml", url)})
     url.append(site.url)
     source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
     [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
@@ -274,24 +187,6 @@ def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     assert report.stats.get("errors", {}) == {}
 
 
-def _crawl_one_article(
-    fixture_site: Any, brands: BrandsConfig, feed: bytes, content_type: str
-) -> tuple[Any, dict[str, Any]]:
-    """Crawl a feed served as ``feed`` with ``content_type`` whose one item links article1.html;
-    the crawl's report and the one landed document."""
-    site = fixture_site(
-        {
-            "/rss.xml": lambda q: Reply(feed, 200, content_type),
-            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
-        }
-    )
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    [doc] = jsonl.read(report.landing_file)
-    return report, doc
-
-
 @pytest.mark.parametrize(
     ("where", "content_type"),
     [("declaration", "application/xml"), ("header", "application/xml; charset=GB2312")],
@@ -311,7 +206,7 @@ def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
     feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
     if where == "declaration":
         feed = feed.replace('encoding="utf-8"', 'encoding="gb2312"')
-    _, doc = _crawl_one_article(fixture_site, brands, feed.encode("utf-8"), content_type)
+    _, doc = crawl_one_article(fixture_site, brands, feed.encode("utf-8"), content_type)
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
 
@@ -346,7 +241,7 @@ def test_utf16_labels_and_utf16_bodies_are_read_as_what_they_are(
     NUL byte (markup in UTF-16 is full of them) is read as the UTF-8 it is."""
     monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
     body = UTF16_FEEDS[variant]((PAGES / "rss_relative.xml").read_text(encoding="utf-8"))
-    report, doc = _crawl_one_article(fixture_site, brands, body, "application/rss+xml")
+    report, doc = crawl_one_article(fixture_site, brands, body, "application/rss+xml")
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert report.stats["errors"] == {}
 
@@ -380,7 +275,7 @@ def test_a_utf8_feed_with_a_few_bad_bytes_stays_utf8(
         + b"]]></description><pubDate>"
         + tail.encode()
     )
-    report, doc = _crawl_one_article(fixture_site, brands, body, content_type)
+    report, doc = crawl_one_article(fixture_site, brands, body, content_type)
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
     assert report.stats["errors"] == {}
@@ -417,7 +312,7 @@ def test_news_sitemap_gives_the_publication_date_and_title(
     ``news:news/news:publication_date``, with no ``lastmod``, and titles them in ``news:title``:
     an article page that shows no date of its own takes the sitemap's, not ``no_time``."""
     url: list[str] = []
-    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news.xml", url)})
+    site = fixture_site({**routes(url), "/news.xml": xml_route("sitemap_news.xml", url)})
     url.append(site.url)
     source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
     [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
@@ -467,181 +362,3 @@ def test_gzipped_sitemaps_are_read(
     assert article["url"] == f"{site.url}/a/1.html"
     assert article["created_at"] == "2026-11-24T10:30:00+08:00"
     assert report.stats["errors"] == {} and report.status == "ok"
-
-
-def test_a_sitemap_that_failed_is_read_whole_next_run_though_its_siblings_moved_on(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A sitemap index (sitemaps.org) of a November and an October sitemap; October's answers
-    503 past the retries in the first run. The index's one watermark moved to November's
-    article, so the next run took October's as known and never fetched it."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
-    url: list[str] = []
-    october = {"status": 503}
-
-    def sitemap_2026_10(q: dict[str, str]) -> Reply:
-        if october["status"] != 200:
-            return Reply(b"Service Unavailable", october["status"], "text/html")
-        return _xml_route("sitemap_2026_10.xml", url)(q)
-
-    site = fixture_site(
-        {
-            "/sitemap_index.xml": _xml_route("sitemap_index.xml", url),
-            "/sitemap-2026-11.xml": _xml_route("sitemap_2026_11.xml", url),
-            "/sitemap-2026-10.xml": sitemap_2026_10,
-            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
-            "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
-        }
-    )
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap_index.xml"])
-    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert first.landing_file is not None
-    assert [r["url"] for r in jsonl.read(first.landing_file)] == [f"{site.url}/a/1.html"]
-    assert first.stats["errors"] == {"http_503": 1}
-
-    october["status"] = 200
-    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
-    assert second.landing_file is not None
-    [late] = list(jsonl.read(second.landing_file))
-    assert late["url"] == f"{site.url}/a/2.html"
-    assert late["created_at"] == "2026-10-30T08:00:00+08:00"
-    assert site.hits("/a/1.html") == [{}]  # November's article: known, not fetched again
-    assert second.stats["errors"] == {} and second.status == "ok"
-
-
-def test_sitemaps_without_a_watermark_of_their_own_are_judged_by_the_index_s(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A crawl state saved before each sitemap kept its own watermark holds the index's: its
-    sitemaps are judged by it, so the first run after the change does not fetch every page
-    they list again (those that landed are seen; those dropped as off-topic are not)."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
-    url: list[str] = []
-    site = fixture_site(
-        {
-            "/sitemap_index.xml": _xml_route("sitemap_index.xml", url),
-            "/sitemap-2026-11.xml": _xml_route("sitemap_2026_11.xml", url),
-            "/sitemap-2026-10.xml": _xml_route("sitemap_2026_10.xml", url),
-        }
-    )
-    url.append(site.url)
-    index = f"{site.url}/sitemap_index.xml"
-    saved = {"watermarks": {f"feed:{index}": "2026-11-24T10:30:00+08:00"}, "seen": []}
-    (paths.state_dir("crawl-state") / "news.json").write_text(json.dumps(saved))
-    source = Source(name="news", platform="articles", feeds=[index])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.items == 0 and report.stats["known"] == 2
-    assert site.hits("/a/1.html") == [] and site.hits("/a/2.html") == []
-
-
-def test_an_entry_dated_by_its_day_is_new_later_that_day(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A sitemap whose ``lastmod`` is a date (sitemaps.org's example: ``2005-01-01``), crawled
-    at noon and again at 18:00, when it lists one more article of that day. Both dates read
-    as midnight: the second article was not after the watermark, so it was skipped as known,
-    for good. One of the day before stays known (not fetched)."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
-    url: list[str] = []
-    listed = {"name": "sitemap_day.xml"}
-    site = fixture_site(
-        {
-            "/sitemap.xml": lambda q: _xml_route(listed["name"], url)(q),
-            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
-            "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
-            "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
-        }
-    )
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.xml"])
-    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert first.landing_file is not None
-    [morning] = list(jsonl.read(first.landing_file))
-    assert morning["created_at"] == "2026-11-24T00:00:00+08:00"
-    assert morning["time_precision"] == "day"
-
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T18:00:00+08:00")
-    listed["name"] = "sitemap_day_later.xml"
-    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
-    assert second.landing_file is not None
-    [evening] = list(jsonl.read(second.landing_file))
-    assert evening["url"] == f"{site.url}/a/2.html"
-    assert evening["created_at"] == "2026-11-24T00:00:00+08:00"
-    assert site.hits("/a/5.html") == []  # the day before: known
-    assert second.stats["errors"] == {}
-
-
-def test_a_page_gives_the_time_of_day_a_sitemap_dated_by_its_day_lacks(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A Google News sitemap whose ``news:publication_date`` is a date (Google's own example:
-    ``2008-12-23``). The sitemap's day beat the page's ``article:published_time``
-    (``2026-11-22T09:15:00+08:00``): the article landed at midnight, precision ``day``, kept
-    out of intraday counts. A page with no time of its own keeps the sitemap's day."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
-    url: list[str] = []
-    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news_day.xml", url)})
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
-    timed = docs[f"{site.url}/a/3.html"]
-    assert (timed["created_at"], timed["time_precision"]) == ("2026-11-22T09:15:00+08:00", None)
-    dated = docs[f"{site.url}/a/1.html"]  # no time on the page
-    assert (dated["created_at"], dated["time_precision"]) == ("2026-11-24T00:00:00+08:00", "day")
-    assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short
-
-
-def test_a_blank_pub_date_is_no_date_not_a_bad_one(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``rss_blank_dates.xml``: a template that prints ``<pubDate> </pubDate>`` for every item
-    (as a public PHP feed generator does). Each blank date counted ``bad_time``, so the source
-    read ``degraded`` on every run, though the pages give the dates."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
-    url: list[str] = []
-    site = fixture_site(
-        {
-            "/rss.xml": _xml_route("rss_blank_dates.xml", url),
-            "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
-            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
-        }
-    )
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"].rsplit("/", 1)[1]: r for r in jsonl.read(report.landing_file)}
-    assert docs["3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"  # the page's time
-    assert docs["thread-90.html"]["created_at"] == "2026-11-25T00:00:00+08:00"
-    assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short; no bad_time
-
-
-def test_an_article_page_answering_503_past_the_retries_is_fetched_again_next_run(
-    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``rss.xml``'s second article answers 503 past the retries in the first run. Its newer
-    sibling landed and moved the feed's watermark past it, so the next run took it as known
-    and never fetched it (a timeout on the same page was a lost page; a 503 was not)."""
-    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
-    url: list[str] = []
-    busy = {"status": 503}
-
-    def second(q: dict[str, str]) -> Reply:
-        if busy["status"] != 200:
-            return Reply(b"<h1>503 Service Unavailable</h1>", busy["status"], "text/html")
-        return Reply.page("article2_gb2312.html", "text/html")
-
-    site = fixture_site({**routes(url), "/a/2.html": second})
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert first.stats["errors"] == {"http_503": 1} and first.items == 1
-
-    busy["status"] = 200
-    [second_run] = crawl_sources([source], brands, run_id="r2", settings=FAST)
-    assert second_run.landing_file is not None
-    urls = [r["url"] for r in jsonl.read(second_run.landing_file)]
-    assert f"{site.url}/a/2.html" in urls
