@@ -147,9 +147,10 @@ _RFC822_DATE = re.compile(
     r"(?:\s+(\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(.+))?)?$"
 )
 # A zone email.utils would not read, so that the time came back naive and was taken as China's:
-# ``GMT+0100`` / ``GMT-01:01`` / ``UTC+8``, ``+08:00`` with a colon, ``Etc/GMT``, and ``-0000``
+# ``GMT+0100`` / ``GMT-01:01`` / ``UTC+8``, ``+08:00`` with a colon, and ``-0000``
 # (RFC 5322 3.3: Universal Time, the local zone unknown; email.utils returns it naive too).
-_ZONE_OFFSET = re.compile(r"^(?:(?:Etc/)?(?:GMT|UTC|UT)\s*)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
+# Not ``Etc/GMT+8``: the tz database's sign is the reverse (UTC-8), so it is left unread.
+_ZONE_OFFSET = re.compile(r"^(?:(?:GMT|UTC|UT)\s*)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 # The zone after an RFC 822 date's time (``10:00:00 GMT+0100``), whatever the date's shape.
 _ZONE_TAIL = re.compile(r"(?<=\d:\d\d)\s+(\S+)$")
 # Zone names feedparser reads beyond RFC 822's (its ``timezone_names``): Central European and
@@ -398,7 +399,7 @@ def _rfc822_zone(text: str) -> str:
     """``text`` with the zone after its time written as email.utils reads it.
 
     email.utils returns a naive time for a zone it does not know, taken as China's:
-    ``Mon, 15 Jan 2024 14:30:22 GMT+0100`` came out 7 hours late and ``-0000`` 8. A zone name
+    ``Mon, 15 Jan 2024 14:30:22 GMT+0100`` came out 7 hours early and ``-0000`` 8. A zone name
     neither knows stays as it is (China's time, as for a time without a zone).
 
     Examples
