@@ -5,7 +5,10 @@ Platforms show times the way a reader sees them: ``刚刚``, ``5分钟前``, ``�
 ``11-20`` (this year), ``2026-11-20 08:00``, Weibo's
 ``Tue Nov 24 10:00:00 +0800 2026``, RFC 2822 / ISO 8601 in feeds, or epoch seconds. All are
 resolved against ``now`` (the crawl time) in Asia/Shanghai unless the text carries an offset.
-The zone name ``CST`` is China Standard Time (+08:00), as Chinese sites mean it.
+The zone name ``CST`` is China Standard Time (+08:00), as Chinese sites mean it. Feeds' RFC 2822
+dates are read in the forms they are written beside the standard one: the zone as ``GMT+0100``,
+``+08:00`` or ``-0000`` (UTC), a Chinese month (``周五, 21 8月 2026 08:42:00 GMT``), no time of
+day (``Thu, 19 Nov 2026``: precision ``day``).
 
 Three entry points, one rule set:
 
@@ -136,6 +139,32 @@ _TWELVE_HOUR = re.compile(
 )
 _WEIBO = "%a %b %d %H:%M:%S %z %Y"
 _FRACTION = re.compile(r"\.(\d+)", re.ASCII)
+# RFC 822 dates as feeds write them beside the standard form (see :func:`_rfc822`). The month
+# may be ``8月`` (Bing's zh-CN RSS: ``周五, 21 8月 2026 08:42:00 GMT``), followed by a stray
+# comma (``13 Feb, 2012``); the time may be missing (``Thu, 01 Jan 2004``).
+_RFC822_DATE = re.compile(
+    r"^(?:[^\s,\d]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3,9}|\d{1,2}月),?\s+(\d{2}|\d{4})"
+    r"(?:\s+(\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(.+))?)?$"
+)
+# A zone email.utils would not read, so that the time came back naive and was taken as China's:
+# ``GMT+0100`` / ``GMT-01:01`` / ``UTC+8``, ``+08:00`` with a colon, and ``-0000``
+# (RFC 5322 3.3: Universal Time, the local zone unknown; email.utils returns it naive too).
+# Not ``Etc/GMT+8``: the tz database's sign is the reverse (UTC-8), so it is left unread.
+_ZONE_OFFSET = re.compile(r"^(?:(?:GMT|UTC|UT)\s*)?([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
+# The zone after an RFC 822 date's time (``10:00:00 GMT+0100``), whatever the date's shape.
+_ZONE_TAIL = re.compile(r"(?<=\d:\d\d)\s+(\S+)$")
+# Zone names feedparser reads beyond RFC 822's (its ``timezone_names``): Central European and
+# the US zones without S/D, as Disney's feeds wrote them.
+_ZONE_NAMES = {
+    "ETC/GMT": "+0000",
+    "MET": "+0100",
+    "MEST": "+0200",
+    "AT": "-0400",
+    "ET": "-0500",
+    "CT": "-0600",
+    "MT": "-0700",
+    "PT": "-0800",
+}
 
 
 def parse_time(value: object, now: datetime | None = None) -> datetime:
@@ -185,8 +214,8 @@ def date_only(value: object) -> bool:
 
     Examples
     --------
-    >>> [date_only(t) for t in ("11-20", "2026年11月20日", "3天前", "2周前")]
-    [True, True, True, True]
+    >>> [date_only(t) for t in ("11-20", "2026年11月20日", "3天前", "2周前", "Thu, 01 Jan 2004")]
+    [True, True, True, True, True]
     >>> [date_only(t) for t in ("11-20 08:00", "5小时前", "昨天 10:32", 1700000000)]
     [False, False, False, False]
     """
@@ -196,9 +225,9 @@ def date_only(value: object) -> bool:
     match = _FULL_DATE.match(text)
     if match:
         return match.group(4) is None
-    match = _MONTH_DAY.match(text)
+    match = _MONTH_DAY.match(text) or _RFC822_DATE.match(text)
     if match:
-        return match.group(3) is None
+        return match.group(3 if match.re is _MONTH_DAY else 4) is None
     match = _RELATIVE.match(text)
     return match is not None and _RELATIVE_UNITS[match.group(2)][1] == "day"
 
@@ -327,11 +356,70 @@ def _parse(value: object, ref: datetime) -> ParsedTime:
         return ParsedTime(datetime.strptime(text, _WEIBO), "second")
     except ValueError:
         pass
+    rfc822 = _rfc822(text)
+    if rfc822 is not None:
+        text, precision = rfc822
+        return ParsedTime(aware(parsedate_to_datetime(text)), precision)
     try:
-        return ParsedTime(aware(parsedate_to_datetime(text)), "second")
+        return ParsedTime(aware(parsedate_to_datetime(_rfc822_zone(text))), "second")
     except (TypeError, ValueError, IndexError, OverflowError):
         pass
     raise TimeParseError(f"unknown time expression {_show(text)}")
+
+
+def _rfc822(text: str) -> tuple[str, Precision] | None:
+    """An RFC 822 date in a form email.utils reads right, and its precision; None for another
+    shape.
+
+    email.utils skips an unknown weekday (``周五,``) but not ``8月``, a comma after the month or
+    a date without a time; for the zone see :func:`_rfc822_zone`.
+
+    Examples
+    --------
+    >>> _rfc822("周五, 21 8月 2026 08:42:00 GMT")
+    ('21 Aug 2026 08:42:00 GMT', 'second')
+    >>> _rfc822("Mon, 15 Jan 2024 14:30:22 GMT+0100"), _rfc822("Thu, 01 Jan 2004")
+    (('15 Jan 2024 14:30:22 +0100', 'second'), ('01 Jan 2004 00:00', 'day'))
+    """
+    match = _RFC822_DATE.match(text)
+    if match is None:
+        return None
+    day, month, year, clock, zone = match.groups()
+    if month.endswith("月"):
+        number = int(month[:-1])
+        if not 1 <= number <= 12:
+            return None
+        month = list(_MONTHS)[number - 1]
+    if clock is None:
+        return f"{day} {month} {year} 00:00", "day"
+    return _rfc822_zone(" ".join(p for p in (day, month, year, clock, zone) if p)), "second"
+
+
+def _rfc822_zone(text: str) -> str:
+    """``text`` with the zone after its time written as email.utils reads it.
+
+    email.utils returns a naive time for a zone it does not know, taken as China's:
+    ``Mon, 15 Jan 2024 14:30:22 GMT+0100`` came out 7 hours early and ``-0000`` 8. A zone name
+    neither knows stays as it is (China's time, as for a time without a zone).
+
+    Examples
+    --------
+    >>> _rfc822_zone("Tue, Jan 23 2018 02:54:55 GMT-05:00"), _rfc822_zone("1 Jan 2026 08:00 -0000")
+    ('Tue, Jan 23 2018 02:54:55 -0500', '1 Jan 2026 08:00 +0000')
+    """
+    match = _ZONE_TAIL.search(text)
+    if match is None:
+        return text
+    zone = match.group(1)
+    offset = _ZONE_OFFSET.match(zone)
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        zone = f"{sign}{int(hours):02d}{minutes or '00'}"
+        if zone == "-0000":
+            zone = "+0000"
+    else:
+        zone = _ZONE_NAMES.get(zone.upper(), zone)
+    return f"{text[: match.start(1)]}{zone}"
 
 
 def _china_standard_time(text: str) -> str:

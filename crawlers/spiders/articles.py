@@ -1,11 +1,13 @@
 """Articles and forum threads from RSS/Atom feeds and sitemaps, main text by trafilatura.
 
 ``feeds`` may list RSS 2.0, Atom or sitemap (``urlset`` / ``sitemapindex``, Google News
-sitemaps' ``news:publication_date`` and ``news:title`` included) URLs; ``urls`` are
-article pages fetched directly. Each article page goes through trafilatura (a maintained
-main-text extractor, not per-site XPath) for its text, title, author and date; the feed's own
-``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">`` win over
-trafilatura's day-precision date. Pages are fetched only for entries newer than the watermark.
+sitemaps' ``news:publication_date`` and ``news:title`` included, gzipped ``.xml.gz`` too) URLs;
+``urls`` are article pages fetched directly. Each article page goes through trafilatura (a
+maintained main-text extractor, not per-site XPath) for its text, title, author and date; the
+feed's own ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">``
+win over trafilatura's day-precision date (the feed's over the page's, unless the feed gives a
+day alone and the page its time of day). Pages are fetched only for entries newer than the
+watermark.
 
 A record's id comes from the entry's own link (or ``guid``), never from the fetched page's URL:
 forum and news feeds list several items on one page as ``page.html#post-1``, ``#post-2``. Such
@@ -22,17 +24,20 @@ import hashlib
 import html
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from scrapy.http import Response
 from scrapy.selector import Selector
+from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
-from koubei.crawlers.timeparse import parse_iso
+from koubei.crawlers.timeparse import TimeParseError, date_only, parse_iso, parse_time
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
+_DAY_END = timedelta(days=1, microseconds=-1)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -50,40 +55,49 @@ class ArticlesSpider(BaseSpider):
             yield self.get(url, self.parse_article, {"key": "urls", "hint": {"link": url}})
 
     @batched
-    def parse_feed(self, response: Response, feed: str) -> Iterator[Any]:
-        if not self.check(response):
-            return
-        try:
-            sel = Selector(text=self.text(response).lstrip("\ufeff"), type="xml")
-            sel.remove_namespaces()
-        except ValueError as exc:
-            self.count_error("malformed_xml", response.url, str(exc)[:120])
+    def parse_feed(self, response: Response, feed: str, part: str = "") -> Iterator[Any]:
+        """A feed's or sitemap's entries; ``part`` is the URL of a sitemap an index listed.
+
+        Each such sitemap keeps its own watermark (state key ``feed:<its URL>``): with the
+        index's one key, the entries of a sitemap that failed in a run (an HTTP error after the
+        retries, a cut body) were older than what its siblings landed, so the next run took
+        them as known and skipped them for good. A sitemap without a watermark of its own yet
+        is judged by the index's (as saved before sitemaps kept theirs).
+        """
+        sel = self.read_feed(response)
+        if sel is None:
             return
         root = sel.xpath("/*")
         tag = root.xpath("name()").get() if root else None
         if tag == "sitemapindex":
             locs = sel.xpath("//sitemap/loc/text()").getall()
             self.count_page(len(locs))
-            for loc in locs:
-                yield self.get(loc.strip(), self.parse_feed, {"feed": feed})
+            for loc in (loc.strip() for loc in locs):
+                yield self.get(loc, self.parse_feed, {"feed": feed, "part": loc})
             return
-        entries = list(self.entries(sel, tag, response.url))
         if tag not in {"rss", "feed", "urlset", "RDF"}:
             self.count_error("not_a_feed", response.url, f"root element {tag!r}")
             return
+        entries = list(self.entries(sel, tag, response.url))
         self.count_page(len(entries))
-        key = f"feed:{feed}"
+        key = f"feed:{part or feed}"
+        judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
             created = self.parse_time_or_count(when, response.url) if when else None
+            precision = time_precision(when)
+            # An entry dated by its day alone (a sitemap's ``lastmod`` of ``2026-11-24``) may
+            # be later that day than the watermark: judged by the day's end, else an entry
+            # added to the feed after a crawl of that day was taken as known, for good.
+            latest = created + _DAY_END if created and precision == "day" else created
             if self.state.seen(self.doc_id(url_id(link))) or (
-                created is not None and self.known(key, url_id(link), created)
+                latest is not None and self.known(judged, url_id(link), latest)
             ):
                 continue
             hint.update(
                 link=link,
                 created=created.isoformat() if created else None,
-                precision=time_precision(when),
+                precision=precision,
             )
             fragment = urldefrag(link).fragment
             summary = _plain(hint.pop("description", None) or "")
@@ -98,6 +112,31 @@ class ArticlesSpider(BaseSpider):
                 {"key": key, "hint": hint},
                 dont_filter=bool(fragment),
             )
+
+    def read_feed(self, response: Response) -> Selector | None:
+        """The feed's XML, or None (counted) for a refused, cut or unreadable answer."""
+        if not self.check(response):
+            return None
+        if gzip_magic_number(response):
+            # A ``sitemap.xml.gz`` served as the file it is (``application/x-gzip``, no
+            # ``Content-Encoding``), as sitemap indexes list them: Scrapy's own SitemapSpider
+            # gunzips such a body by its magic number, whatever the Content-Type.
+            try:
+                body = gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except (OSError, EOFError, ValueError) as exc:  # not gzip after all, or too big
+                self.count_error("malformed_gzip", response.url, str(exc)[:120])
+                return None
+            response = response.replace(body=body)
+        text, repaired = repair(self.text(response).lstrip("\ufeff"))
+        if repaired:  # control characters, bare ``&``, HTML entities (_feed_xml)
+            self._inc("feed/xml_repaired", repaired)
+        try:
+            sel = Selector(text=text, type="xml")
+            sel.remove_namespaces()
+        except ValueError as exc:
+            self.count_error("malformed_xml", response.url, str(exc)[:120])
+            return None
+        return sel
 
     def entry_record(
         self, hint: dict[str, Any], text: str, created: datetime, key: str
@@ -129,59 +168,59 @@ class ArticlesSpider(BaseSpider):
         """
         if tag == "urlset":
             for url in sel.xpath("//url"):
-                loc = url.xpath("loc/text()").get()
+                loc = _text(url, "loc/text()")
                 if loc:
                     # A Google News sitemap dates and titles its articles in ``news:news``
                     # (``publication_date``, often with no ``lastmod``); the publication wins
                     # over the last edit, as an Atom entry's ``published`` does.
                     hint = {
-                        "date": url.xpath("news/publication_date/text()").get()
-                        or url.xpath("lastmod/text()").get(),
-                        "title": url.xpath("news/title/text()").get(),
+                        "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
+                        "title": _text(url, "news/title/text()"),
                     }
                     yield _absolute(url, loc, feed_url), hint
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
-                link = entry.xpath("link[@rel='alternate']/@href | link[not(@rel)]/@href").get()
+                link = _text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
                 if link:
                     yield (
                         _absolute(entry, link, feed_url),
                         {
-                            "date": entry.xpath("published/text()").get()
-                            or entry.xpath("updated/text()").get(),
-                            "title": entry.xpath("title/text()").get(),
-                            "author": entry.xpath("author/name/text()").get(),
-                            "description": entry.xpath("summary/text() | content/text()").get(),
+                            "date": _text(entry, "published/text()", "updated/text()"),
+                            "title": _text(entry, "title/text()"),
+                            "author": _text(entry, "author/name/text()"),
+                            "description": _text(entry, "summary/text() | content/text()"),
                         },
                     )
         else:
             for item in sel.xpath("//item"):
                 # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = (
-                    item.xpath("link/text()").get()
-                    or item.xpath("guid[not(@isPermaLink='false')]/text()").get()
-                )
+                link = _text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
                 if link:
                     yield (
                         _absolute(item, link, feed_url),
                         {
-                            "date": item.xpath("pubDate/text() | date/text()").get(),
-                            "title": item.xpath("title/text()").get(),
-                            "author": item.xpath("author/text() | creator/text()").get(),
+                            "date": _text(item, "pubDate/text()", "date/text()"),
+                            "title": _text(item, "title/text()"),
+                            "author": _text(item, "author/text()", "creator/text()"),
                             # ``content:encoded`` is the full text where a feed has it;
                             # ``description`` is then often a teaser.
-                            "description": item.xpath("encoded/text()").get()
-                            or item.xpath("description/text()").get(),
+                            "description": _text(item, "encoded/text()", "description/text()"),
                         },
                     )
                 else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, item.xpath("title/text()").get() or "")
+                    self.count_error("no_link", feed_url, _text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
         import trafilatura
 
         if not self.check(response):
+            retried = {int(code) for code in self.settings.getlist("RETRY_HTTP_CODES")}
+            if hint.get("created") and response.status in retried:
+                # A status the crawler retries, past the retries: lost for this run, as a
+                # timeout is. A newer article of the feed moves its watermark past this one,
+                # so a saved state would make the next run skip it for good.
+                self.page_lost()
             return
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()
@@ -223,10 +262,15 @@ class ArticlesSpider(BaseSpider):
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None
     ) -> tuple[datetime, str | None] | None:
-        """The article's time and its precision (``"day"`` for a date without a time)."""
-        if hint.get("created"):
-            # the feed's time, already checked by parse_time
-            return parse_iso(hint["created"]), hint.get("precision")
+        """The article's time and its precision (``"day"`` for a date without a time).
+
+        The feed's time wins (already checked by parse_time), unless it is a day alone (a
+        sitemap's ``lastmod`` or ``news:publication_date`` of ``2026-11-24``) and the page's
+        own ``article:published_time`` gives the time of day.
+        """
+        feed_time = hint.get("created")
+        if feed_time and hint.get("precision") != "day":
+            return parse_iso(feed_time), hint.get("precision")
         meta = (
             Selector(text=self.text(response))
             .xpath(
@@ -235,12 +279,39 @@ class ArticlesSpider(BaseSpider):
             )
             .get()
         )
+        if feed_time:
+            if meta and not date_only(meta):
+                try:
+                    return parse_time(meta, now=self.crawl_time), None
+                except TimeParseError:  # the feed's day stands
+                    pass
+            return parse_iso(feed_time), "day"
         value = meta or day
         if not value:
             self.count_error("no_time", response.url)
             return None
         created = self.parse_time_or_count(value, response.url)
         return (created, time_precision(value)) if created is not None else None
+
+
+def _text(node: Selector, *paths: str) -> str | None:
+    """The first text of ``paths`` (tried in order) that is not blank, stripped.
+
+    A blank element is no value: feed templates print ``<pubDate> </pubDate>`` for an item
+    without a date, which is no bad date, and a blank ``pubDate`` before a ``dc:date`` leaves
+    the ``dc:date``.
+
+    Examples
+    --------
+    >>> item = Selector(text="<i><pubDate> </pubDate><date> 2026-11-24 </date></i>", type="xml")
+    >>> _text(item, "//pubDate/text()", "//date/text()"), _text(item, "//pubDate/text()")
+    ('2026-11-24', None)
+    """
+    for path in paths:
+        for value in node.xpath(path).getall():
+            if value.strip():
+                return value.strip()
+    return None
 
 
 def _absolute(node: Selector, link: str, feed_url: str) -> str:

@@ -124,6 +124,28 @@ def _utf8_behind_label(body: bytes, encoding: str) -> bool:
     return True
 
 
+def _mostly_utf8(body: bytes, encoding: str) -> bool:
+    """Whether a body labelled UTF-8 that does not decode is UTF-8 with a few bad bytes.
+
+    GBK served as ``charset=utf-8`` (common on Chinese sites) fails at nearly every character:
+    its lead bytes B0-F7 start no UTF-8 sequence. UTF-8 with a cut character fails once among
+    many characters that decode. Twenty good characters a bad one tell them apart.
+
+    Examples
+    --------
+    >>> text = "鲜牧纯牛奶喝出黑色异物"
+    >>> cut = text.encode() + text.encode()[:2] + text.encode()
+    >>> _mostly_utf8(cut, "utf-8"), _mostly_utf8(text.encode("gbk"), "utf-8")
+    (True, False)
+    """
+    if encoding.lower().replace("-", "").replace("_", "") != "utf8":
+        return False
+    decoded = body.decode("utf-8", errors="replace")
+    bad = decoded.count("\ufffd")
+    good = sum(1 for c in decoded if c > "\x7f") - bad
+    return 0 < bad * 20 <= good
+
+
 def json_sequence(text: str, limit: int = 4) -> list[Any] | None:
     """The values of a body holding several JSON values one after another (``{…}{…}``), or
     None when it holds one, more than ``limit``, or anything that is not JSON between them.
@@ -268,8 +290,10 @@ class BaseSpider(scrapy.Spider):
         Counted where a page of a paged listing (every JSON API is read through
         :meth:`load_json`) or any request fails for good in this run. A listing's "nothing new
         on this page, stop" and the watermark would make the next run skip what the lost page
-        held; an article page refused by :meth:`check` is not counted: its URL is not seen,
-        so the next run fetches it again anyway.
+        held. An article page refused by :meth:`check` for good (404, a wall) is not counted;
+        one a feed dated that answered a status the crawler retries (5xx, 429), past the
+        retries, is (``ArticlesSpider.parse_article``): a newer article of the same feed moves
+        the feed's watermark past it.
         """
         self.pages_lost += 1
         self._inc("pages_lost")
@@ -366,6 +390,13 @@ class BaseSpider(scrapy.Spider):
                     self._inc("encoding/declared_wrong")
                     return response.body.decode("utf-8")
                 except (UnicodeDecodeError, LookupError):
+                    if _mostly_utf8(response.body, response.encoding):
+                        # A few bad bytes in UTF-8 (a character cut by a byte-counting
+                        # truncation): GB18030 decodes much of UTF-8 without an error, into
+                        # mojibake of every character (feedparser decodes UTF-8 with
+                        # replacement here, kurtmckee/feedparser#421).
+                        self._inc("encoding/utf8_invalid_bytes")
+                        return response.body.decode("utf-8", errors="replace")
                     self._inc("encoding/declared_wrong")
         body = response.body
         for encoding in ("utf-8", "gb18030"):

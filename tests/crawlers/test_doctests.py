@@ -9,6 +9,8 @@ import pytest
 
 MODULES = [
     "koubei.crawlers.textutil",
+    "koubei.crawlers.timeparse",
+    "koubei.crawlers.spiders._feed_xml",
     "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders._weibo_api",
     "koubei.crawlers.spiders.base",

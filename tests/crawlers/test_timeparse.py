@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -80,6 +80,81 @@ def test_expressions(text: str | int, expected: datetime) -> None:
     parsed = parse_time(text, now=NOW)
     assert parsed == expected
     assert parsed.tzinfo is not None
+
+
+def _zone(hours: int) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "precision"),
+    [
+        # A zone email.utils does not know came back naive and was read as China's time.
+        # ``GMT+HHMM``: "non-standard but common feed date formats" (taranis-ai/taranis-ai#952,
+        # its sample feed); ``GMT+0000`` from a feed in rometools/rome#539.
+        (
+            "Mon, 15 Jan 2024 14:30:22 GMT+0100",
+            datetime(2024, 1, 15, 14, 30, 22, tzinfo=_zone(1)),
+            "second",
+        ),
+        ("Tue, 01 Mar 2022 16:03:00 GMT+0000", datetime(2022, 3, 1, 16, 3, tzinfo=UTC), "second"),
+        # The month before the day (rometools/rome#378: ``Tue, Jan 23 2018 02:54:55 MST``;
+        # a Microsoft feed in Ranchero-Software/NetNewsWire#2109), with such a zone.
+        (
+            "Tue, Jan 23 2018 02:54:55 GMT+0100",
+            datetime(2018, 1, 23, 2, 54, 55, tzinfo=_zone(1)),
+            "second",
+        ),
+        # ``+hh:mm`` and ``GMT-hh:mm`` inside RFC 822: feedparser tests/test_date_parsers.py.
+        (
+            "Tue, 24 Nov 2026 10:00:00 -05:00",
+            datetime(2026, 11, 24, 10, tzinfo=_zone(-5)),
+            "second",
+        ),
+        (
+            "Tue, 24 Nov 2026 10:00:00 GMT-05:00",
+            datetime(2026, 11, 24, 10, tzinfo=_zone(-5)),
+            "second",
+        ),
+        # ``-0000`` is Universal Time (RFC 5322 3.3); the comma without a space is feedparser's
+        # example of a real feed (feedparser/datetimes/rfc822.py: 'Fri,24 Nov 2023 18:28:36 -0000').
+        (
+            "Fri,24 Nov 2023 18:28:36 -0000",
+            datetime(2023, 11, 24, 18, 28, 36, tzinfo=UTC),
+            "second",
+        ),
+        # More of feedparser's tests: Etc/GMT, its extra zone names, a comma after the month,
+        # no time of day.
+        ("Wed, 19 Aug 2009 18:28:00 Etc/GMT", datetime(2009, 8, 19, 18, 28, tzinfo=UTC), "second"),
+        ("Thu, 30 Apr 2015 08:57:00 MET", datetime(2015, 4, 30, 7, 57, tzinfo=UTC), "second"),
+        ("Thu, 30 Apr 2015 08:57:00 MEST", datetime(2015, 4, 30, 6, 57, tzinfo=UTC), "second"),
+        ("Mon, 26 January 2004 16:31:00 ET", datetime(2004, 1, 26, 21, 31, tzinfo=UTC), "second"),
+        ("Mon, 26 January 2004 16:31:00 PT", datetime(2004, 1, 27, 0, 31, tzinfo=UTC), "second"),
+        ("Mon, 13 Feb, 2012 06:28:00 UTC", datetime(2012, 2, 13, 6, 28, tzinfo=UTC), "second"),
+        ("Thu, 01 Jan 2004", datetime(2004, 1, 1, tzinfo=DEFAULT_TZ), "day"),
+        # A Chinese weekday and month: Bing's zh-CN RSS and a Sparkle appcast generated on a
+        # zh-CN Mac (public code and a tutorial found by ``find_string <pubDate>周``).
+        ("周五, 21 8月 2026 08:42:00 GMT", datetime(2026, 8, 21, 8, 42, tzinfo=UTC), "second"),
+        (
+            "周一, 11 3月 2019 09:44:51 +0800",
+            datetime(2019, 3, 11, 9, 44, 51, tzinfo=DEFAULT_TZ),
+            "second",
+        ),
+    ],
+)
+def test_feed_rfc822_dates_keep_their_zone(text: str, expected: datetime, precision: str) -> None:
+    parsed = parse_time_detail(text, now=NOW)
+    assert parsed.when == expected
+    assert parsed.precision == precision
+
+
+def test_an_rfc822_offset_no_zone_uses_is_judged_not_dropped() -> None:
+    # feedparser's "+hh:mm timezone" test value: before, the offset was dropped and the time
+    # taken as China's, a plausible but wrong time; now it is read, and refused like any other.
+    for text in ("Wed, 19 Feb 2012 22:40:00 -01:01", "Wed, 19 Feb 2012 22:40:00 GMT-01:01"):
+        with pytest.raises(TimeParseError) as caught:
+            parse_time(text, now=NOW)
+        assert caught.value.kind == "offset"
 
 
 @pytest.mark.parametrize("text", ["", "去年某天", "25:99", "昨天晚上", "2026-13-45"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import pytest
@@ -12,28 +13,7 @@ from koubei.crawlers.runner import crawl_sources
 from koubei.crawlers.spiders.articles import url_id
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
-
-HTML = "text/html; charset=utf-8"
-
-
-def _xml_route(name: str, site_url: list[str]) -> Any:
-    """A fixture feed with ``{site}`` replaced by the fixture site's URL (known once it runs)."""
-    return lambda q: Reply(
-        (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
-    )
-
-
-def routes(site_url: list[str]) -> dict[str, Any]:
-    return {
-        "/rss.xml": _xml_route("rss.xml", site_url),
-        "/sitemap.xml": _xml_route("sitemap.xml", site_url),
-        "/a/1.html": lambda q: Reply.page("article1.html", HTML),
-        "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
-        "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
-        "/a/4.html": lambda q: Reply.page("article4_offtopic.html", HTML),
-        "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
-        "/a/login.html": lambda q: Reply.page("login.html", HTML),
-    }
+from tests.crawlers.spiders.feeds import HTML, crawl_one_article, routes, xml_route
 
 
 def test_feed_and_sitemap_articles(
@@ -121,40 +101,58 @@ def test_feed_items_sharing_a_page_each_keep_their_own_id(
     assert report.status == "ok"
 
 
-def test_feed_times_in_cst_are_china_time(
+def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``CST`` pubDates (RFC 822 and Java's ``Date.toString()``) are +08:00, not US Central:
-    read as -06:00 they lie 14 hours ahead, in the future at crawl time, and were dropped.
-    The feed declares GB2312 but holds a GBK-only character (喆); one item's text is only in
-    ``content:encoded``."""
-    # Crawled two hours after the last item: read as US Central, both would be in the future.
+    """``rss_entities.xml``: HTML entities XML does not know (``&nbsp;``, ``&ensp;``,
+    ``&middot;``) and bare ``&`` in links and titles. lxml's recovery dropped them silently:
+    the title ended at ``&nbsp;`` (``鲜牧``), the reply's text at ``&ensp;`` (so its page was
+    fetched instead), and each link lost its ``&page`` (``?tid=93=1``: another URL, another id).
+    """
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
     url: list[str] = []
-    feed = (PAGES / "rss_cst_gbk.xml").read_bytes().decode("gbk")
-    site = fixture_site(
-        {
-            "/bbs/rss.xml": lambda q: Reply(
-                feed.replace("{site}", url[0]).encode("gbk"), 200, "application/rss+xml"
-            ),
-        }
-    )
+    site = fixture_site({"/bbs/rss.xml": xml_route("rss_entities.xml", url)})
     url.append(site.url)
     source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
     [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
     assert report.landing_file is not None
     docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
-    thread = f"{site.url}/bbs/thread-91.html"
-    assert sorted(docs) == [f"{thread}#pid2001", f"{thread}#pid2002"]
-    first = docs[f"{thread}#pid2001"]
-    assert first["created_at"] == "2026-11-24T09:30:00+08:00"
-    assert first["author"]["name"] == "喆喆妈"
-    assert first["text_raw"] == "新开的一罐鲜牧奶粉冲开全是结块，批号已拍照。"
-    second = docs[f"{thread}#pid2002"]
-    assert second["created_at"] == "2026-11-24T10:00:00+08:00"  # Java Date.toString()
-    assert second["text_raw"] == "同一批号我家也结块，鲜牧客服让拍视频再申请退款。"
-    assert second["author"]["name"] == "路人丙" and second["title"] == "鲜牧奶粉结块 - 2楼"
-    assert site.hits("/bbs/thread-91.html") == []  # both built from the feed
+    thread = f"{site.url}/bbs/viewthread.php?tid=93&page=1"
+    assert sorted(docs) == [f"{thread}#pid4001", f"{thread}#pid4002"]
+    first = docs[f"{thread}#pid4001"]
+    assert first["native_id"] == url_id(f"{thread}#pid4001")
+    assert first["title"] == "鲜牧\xa0纯牛奶喝出异物 - 1楼"
+    # feedparser's rule: an entity HTML does not know either stays as it was written.
+    assert first["text_raw"] == "楼主说\u2002鲜牧纯牛奶里有黑色异物·已经拍照留证&doesnotexist;"
+    assert docs[f"{thread}#pid4002"]["title"] == "北岭 & 鲜牧 联名奶卡 - 2楼"
+    assert site.hits("/bbs/viewthread.php") == []  # both built from the feed
+    assert report.status == "ok" and not report.stats["errors"]
+
+
+def test_control_characters_in_a_cdata_section_cost_only_themselves(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss_control_chars.xml`` with U+0008 and U+0010 in two replies' CDATA descriptions, as
+    pasted post text brings them (hexo-generator-feed#41). lxml's recovery dropped the text
+    before the character and kept ``]]>``: one reply's text fell short and its thread page was
+    fetched instead, the other landed as ``，我家也结块，…]]>``."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    feed = (PAGES / "rss_control_chars.xml").read_text(encoding="utf-8")
+    feed = feed.replace("{0x08}", "\x08").replace("{0x10}", "\x10")
+    url: list[str] = []
+    site = fixture_site(
+        {"/bbs/rss.xml": lambda q: Reply(feed.replace("{site}", url[0]), 200, "application/xml")}
+    )
+    url.append(site.url)
+    source = Source(name="bbs", platform="articles", feeds=[f"{site.url}/bbs/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    texts = {r["url"].rsplit("#", 1)[1]: r["text_raw"] for r in jsonl.read(report.landing_file)}
+    assert texts == {
+        "pid5001": "鲜牧奶粉冲开全是结块，批号和小票都已拍照留证。",
+        "pid5002": "同一批号，我家也结块，鲜牧客服让拍视频再申请退款。",
+    }
+    assert site.hits("/bbs/thread-94.html") == []
     assert report.status == "ok" and not report.stats["errors"]
 
 
@@ -189,24 +187,6 @@ def test_relative_entry_links_resolve_against_xml_base_and_the_feed(
     assert report.stats.get("errors", {}) == {}
 
 
-def _crawl_one_article(
-    fixture_site: Any, brands: BrandsConfig, feed: bytes, content_type: str
-) -> tuple[Any, dict[str, Any]]:
-    """Crawl a feed served as ``feed`` with ``content_type`` whose one item links article1.html;
-    the crawl's report and the one landed document."""
-    site = fixture_site(
-        {
-            "/rss.xml": lambda q: Reply(feed, 200, content_type),
-            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
-        }
-    )
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    [doc] = jsonl.read(report.landing_file)
-    return report, doc
-
-
 @pytest.mark.parametrize(
     ("where", "content_type"),
     [("declaration", "application/xml"), ("header", "application/xml; charset=GB2312")],
@@ -226,7 +206,7 @@ def test_utf8_feed_labelled_gb2312_is_read_as_utf8(
     feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
     if where == "declaration":
         feed = feed.replace('encoding="utf-8"', 'encoding="gb2312"')
-    _, doc = _crawl_one_article(fixture_site, brands, feed.encode("utf-8"), content_type)
+    _, doc = crawl_one_article(fixture_site, brands, feed.encode("utf-8"), content_type)
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
     assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
 
@@ -261,8 +241,43 @@ def test_utf16_labels_and_utf16_bodies_are_read_as_what_they_are(
     NUL byte (markup in UTF-16 is full of them) is read as the UTF-8 it is."""
     monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
     body = UTF16_FEEDS[variant]((PAGES / "rss_relative.xml").read_text(encoding="utf-8"))
-    report, doc = _crawl_one_article(fixture_site, brands, body, "application/rss+xml")
+    report, doc = crawl_one_article(fixture_site, brands, body, "application/rss+xml")
     assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert report.stats["errors"] == {}
+
+
+@pytest.mark.parametrize(
+    ("where", "content_type"),
+    [("header", "application/rss+xml; charset=utf-8"), ("declaration", "application/rss+xml")],
+)
+def test_a_utf8_feed_with_a_few_bad_bytes_stays_utf8(
+    where: str,
+    content_type: str,
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: Any,
+) -> None:
+    """A feed labelled UTF-8 (header or declaration) whose one description holds a character
+    cut to two of its three bytes, as in kurtmckee/feedparser#421 (a UTF-8 feed, "charset=utf-8",
+    with a few invalid bytes) and feedparser's ``bozo_http_charset_utf-8_errors_replace.xml``.
+    It did not decode as UTF-8, so it was read as GB18030, which took it without an error:
+    every character of the feed mojibake (鲜牧 → 椴滅墽), the title landed so, nothing counted."""
+    monkeypatch.setenv("KOUBEI_NOW", "2026-12-01T12:00:00+08:00")
+    feed = (PAGES / "rss_relative.xml").read_text(encoding="utf-8")
+    if where == "header":
+        feed = feed.replace(' encoding="utf-8"', "")
+    head, tail = feed.split("<pubDate>")
+    body = (
+        head.encode()
+        + "<description><![CDATA[鲜牧".encode()
+        + "纯".encode()[:2]
+        + b"]]></description><pubDate>"
+        + tail.encode()
+    )
+    report, doc = crawl_one_article(fixture_site, brands, body, content_type)
+    assert doc["title"] == "鲜牧牛奶被曝喝出异物"
+    assert doc["brand_matches"][0] == {"brand": "鲜牧", "term": "鲜牧", "field": "title"}
     assert report.stats["errors"] == {}
 
 
@@ -297,7 +312,7 @@ def test_news_sitemap_gives_the_publication_date_and_title(
     ``news:news/news:publication_date``, with no ``lastmod``, and titles them in ``news:title``:
     an article page that shows no date of its own takes the sitemap's, not ``no_time``."""
     url: list[str] = []
-    site = fixture_site({**routes(url), "/news.xml": _xml_route("sitemap_news.xml", url)})
+    site = fixture_site({**routes(url), "/news.xml": xml_route("sitemap_news.xml", url)})
     url.append(site.url)
     source = Source(name="news", platform="articles", feeds=[f"{site.url}/news.xml"])
     [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
@@ -308,3 +323,42 @@ def test_news_sitemap_gives_the_publication_date_and_title(
     assert article["time_precision"] is None
     assert article["title"] == "鲜牧牛奶被曝喝出异物"
     assert report.stats["errors"] == {}
+
+
+@pytest.mark.parametrize("gzipped", ["child", "index"])
+@pytest.mark.parametrize("content_type", ["application/x-gzip", "application/octet-stream"])
+def test_gzipped_sitemaps_are_read(
+    gzipped: str, content_type: str, fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A sitemap index listing ``sitemap1.xml.gz`` (sitemaps.org's own example), the file served
+    as it is, without ``Content-Encoding``; or the index itself gzipped. The gzip bytes were
+    decoded as text: ``undecodable`` and ``not_a_feed``, no article read."""
+    url: list[str] = []
+
+    def served(name: str, zipped: bool) -> Any:
+        def reply(q: dict[str, str]) -> Reply:
+            body = (PAGES / name).read_text().replace("{site}", url[0]).encode()
+            return (
+                Reply(gzip.compress(body), 200, content_type)
+                if zipped
+                else Reply(body, 200, "application/xml")
+            )
+
+        return reply
+
+    index = "/sitemap_index.xml.gz" if gzipped == "index" else "/sitemap_index.xml"
+    site = fixture_site(
+        {
+            index: served("sitemap_index_gz.xml", gzipped == "index"),
+            "/sitemap1.xml.gz": served("sitemap1.xml", gzipped == "child"),
+            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}{index}"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [article] = list(jsonl.read(report.landing_file))
+    assert article["url"] == f"{site.url}/a/1.html"
+    assert article["created_at"] == "2026-11-24T10:30:00+08:00"
+    assert report.stats["errors"] == {} and report.status == "ok"

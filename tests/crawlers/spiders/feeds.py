@@ -1,0 +1,51 @@
+"""Fixture feeds and pages served for the articles spider's tests (``test_articles*.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from koubei import jsonl
+from koubei.config import BrandsConfig, Source
+from koubei.crawlers.runner import crawl_sources
+from tests.crawlers.conftest import FAST
+from tests.crawlers.fixture_site import PAGES, Reply
+
+HTML = "text/html; charset=utf-8"
+
+
+def xml_route(name: str, site_url: list[str]) -> Any:
+    """A fixture feed with ``{site}`` replaced by the fixture site's URL (known once it runs)."""
+    return lambda q: Reply(
+        (PAGES / name).read_text().replace("{site}", site_url[0]), 200, "application/xml"
+    )
+
+
+def routes(site_url: list[str]) -> dict[str, Any]:
+    return {
+        "/rss.xml": xml_route("rss.xml", site_url),
+        "/sitemap.xml": xml_route("sitemap.xml", site_url),
+        "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+        "/a/2.html": lambda q: Reply.page("article2_gb2312.html", "text/html"),
+        "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
+        "/a/4.html": lambda q: Reply.page("article4_offtopic.html", HTML),
+        "/a/5.html": lambda q: Reply.page("article5_big5.html", "text/html"),
+        "/a/login.html": lambda q: Reply.page("login.html", HTML),
+    }
+
+
+def crawl_one_article(
+    fixture_site: Any, brands: BrandsConfig, feed: bytes, content_type: str
+) -> tuple[Any, dict[str, Any]]:
+    """Crawl a feed served as ``feed`` with ``content_type`` whose one item links article1.html;
+    the crawl's report and the one landed document."""
+    site = fixture_site(
+        {
+            "/rss.xml": lambda q: Reply(feed, 200, content_type),
+            "/blog/2026/11/1.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    [doc] = jsonl.read(report.landing_file)
+    return report, doc
