@@ -27,6 +27,7 @@ from koubei.log import get_logger
 from koubei.pipeline.index.templates import month_name, posts_alias
 
 __all__ = [
+    "SLOW_PRIMARY_S",
     "WAIT_FOR_PRIMARY",
     "RunAllocations",
     "advice",
@@ -42,8 +43,10 @@ log = get_logger(__name__)
 
 # How long creating an index waits for its primary shard. A node allocates a new primary in
 # well under a second; one still unassigned then is asked why (a refusal is named at once, a
-# slow allocation is left to the bulk request, which waits for it as before).
+# slow allocation is waited for, as the bulk request that created it waited before).
 WAIT_FOR_PRIMARY = "5s"
+# How long a new primary that is still being allocated (not refused) is then waited for.
+SLOW_PRIMARY_S = 60
 # What allocation explain answers for a primary that no node may take now.
 _REFUSED = frozenset({"no", "no_valid_shard_copy"})
 
@@ -103,7 +106,16 @@ def create_index(es: Elasticsearch, index: str) -> str | None:
     # creates it, as it always did.
     if answer.meta.status in (400, 403) or answer.get("shards_acknowledged"):
         return None
-    return unallocated_reason(es, index)
+    reason = unallocated_reason(es, index)
+    if reason is None:
+        # Still being allocated (a loaded node): wait for it as the bulk request that created
+        # the month used to (its wait for an active shard, one minute). Otherwise the run's
+        # lookup met the month not answering yet and held its posts as if it were red (on a
+        # loaded CI machine, a whole batch of 1,000 spooled).
+        es.options(request_timeout=SLOW_PRIMARY_S + 10, ignore_status=408).cluster.health(
+            index=index, wait_for_status="yellow", timeout=f"{SLOW_PRIMARY_S}s"
+        )
+    return reason
 
 
 def unallocated_reason(es: Elasticsearch, index: str) -> str | None:
