@@ -25,7 +25,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
@@ -72,16 +72,26 @@ def stored_copies(
     is of no month, and whatever the search raises (the writer retries both like a failed bulk
     request).
     """
-    response = es.search(
-        index=posts_alias(prefix),
-        query={"ids": {"values": ids}},
-        size=2 * len(ids),  # an id stored twice by an older version still shows
-        source_includes=["last_seen"],
-        ignore_unavailable=True,
-        allow_no_indices=True,
-        filter_path="_shards.failed,_shards.failures.index,timed_out,"
-        "hits.hits._id,hits.hits._index,hits.hits._source",
-    )
+    try:
+        response = es.search(
+            index=posts_alias(prefix),
+            query={"ids": {"values": ids}},
+            size=2 * len(ids),  # an id stored twice by an older version still shows
+            source_includes=["last_seen"],
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            filter_path="_shards.failed,_shards.failures.index,timed_out,"
+            "hits.hits._id,hits.hits._index,hits.hits._source",
+        )
+    except ApiError as exc:
+        # Every shard failed (503): every month unanswering, e.g. the only one, just created
+        # by another lane and its primary still starting. Answered like a partial failure, so
+        # the writer waits for a starting month or holds a red one saying why; it was retried
+        # five times in 15 s, then the batch spooled saying "all shards failed".
+        unanswered = _months(_failed_indices(exc))
+        if unanswered is None:
+            raise
+        return {}, {}, unanswered
     shards = response.get("_shards") or {}
     unanswered = _months([str(f.get("index")) for f in shards.get("failures") or ()])
     if response.get("timed_out") or (shards.get("failed") and not unanswered):
@@ -101,6 +111,17 @@ def stored_copies(
         if hit["_id"] not in seen or last > seen[hit["_id"]]:
             seen[hit["_id"]] = last
     return stored, seen, unanswered or set()
+
+
+def _failed_indices(exc: ApiError) -> list[str]:
+    """The indices a search that failed on every shard names (none for another error)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return []
+    if exc.status_code != 503 or error.get("type") != "search_phase_execution_exception":
+        return []
+    return [str(shard.get("index")) for shard in error.get("failed_shards") or ()]
 
 
 def _months(indices: list[str]) -> Months | None:

@@ -240,6 +240,8 @@ class _Writer:
             return
         ids = list(dict.fromkeys(entry.doc_id for entry in todo))
         stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
+        if unanswered and self.months.settle(unanswered):  # some were only starting: ask again
+            stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
         closed = self._closed_months() | unanswered
         self.months.explain(unanswered)  # why they are red, for the cause
         with self.lock:

@@ -153,6 +153,14 @@ def limits_node(_nodes_starting: dict[str, Future[es_local.LocalNode]]) -> es_lo
 
 
 @pytest.fixture
+def limits_es(limits_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
+    """A client of :func:`limits_node`, patient enough for its one-slot write queue."""
+    client = Elasticsearch(limits_node.url, request_timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def secure_es(secure_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
     assert secure_node.username and secure_node.password
     client = Elasticsearch(

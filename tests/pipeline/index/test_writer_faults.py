@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +37,6 @@ def _stored(es: Elasticsearch, prefix: str) -> tuple[int, int]:
         aggs={"ids": {"cardinality": {"field": "id", "precision_threshold": 40000}}},
     )  # fmt: skip
     return count, int(ids["aggregations"]["ids"]["value"])
-
-
-@pytest.fixture
-def limits_es(limits_node: es_local.LocalNode) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(limits_node.url, request_timeout=60)
-    yield client
-    client.close()
 
 
 def test_413_splits_the_request_and_dead_letters_only_the_document_too_big_alone(
