@@ -164,6 +164,29 @@ _ZONE_NAMES = {
     "CT": "-0600",
     "MT": "-0700",
     "PT": "-0800",
+    # Zones a Chinese-language monitor's feeds are written in beyond China and the US, as the tz
+    # database abbreviates them (Asia/Tokyo JST, Asia/Seoul KST, Asia/Hong_Kong HKT,
+    # Australia/Perth AWST, Europe/* CET/EET/WET and their summer names, Europe/Moscow MSK,
+    # Pacific/Auckland NZST/NZDT; SGT as Singapore's sites write it): read as China's before,
+    # JST an hour late. Names two zones share (IST, BST, SST) stay unread (China's time).
+    "JST": "+0900",
+    "KST": "+0900",
+    "HKT": "+0800",
+    "SGT": "+0800",
+    "AWST": "+0800",
+    "ACST": "+0930",
+    "ACDT": "+1030",
+    "AEST": "+1000",
+    "AEDT": "+1100",
+    "NZST": "+1200",
+    "NZDT": "+1300",
+    "WET": "+0000",
+    "WEST": "+0100",
+    "CET": "+0100",
+    "CEST": "+0200",
+    "EET": "+0200",
+    "EEST": "+0300",
+    "MSK": "+0300",
 }
 
 

@@ -131,6 +131,13 @@ def _zone(hours: int) -> timezone:
         ("Mon, 26 January 2004 16:31:00 ET", datetime(2004, 1, 26, 21, 31, tzinfo=UTC), "second"),
         ("Mon, 26 January 2004 16:31:00 PT", datetime(2004, 1, 27, 0, 31, tzinfo=UTC), "second"),
         ("Mon, 13 Feb, 2012 06:28:00 UTC", datetime(2012, 2, 13, 6, 28, tzinfo=UTC), "second"),
+        # Zone names of the tz database beyond feedparser's (were read as China's time).
+        ("Mon, 15 Jan 2024 14:30:22 JST", datetime(2024, 1, 15, 5, 30, 22, tzinfo=UTC), "second"),
+        ("Mon, 15 Jan 2024 14:30:22 HKT", datetime(2024, 1, 15, 6, 30, 22, tzinfo=UTC), "second"),
+        ("Mon, 1 Jul 2024 09:00:00 CEST", datetime(2024, 7, 1, 7, 0, tzinfo=UTC), "second"),
+        ("Mon, 1 Jul 2024 09:00:00 AEST", datetime(2024, 6, 30, 23, 0, tzinfo=UTC), "second"),
+        # A name two zones share stays unread: China's time, as for a time without a zone.
+        ("Mon, 1 Jul 2024 09:00:00 IST", datetime(2024, 7, 1, 9, 0, tzinfo=DEFAULT_TZ), "second"),
         ("Thu, 01 Jan 2004", datetime(2004, 1, 1, tzinfo=DEFAULT_TZ), "day"),
         # A Chinese weekday and month: Bing's zh-CN RSS and a Sparkle appcast generated on a
         # zh-CN Mac (public code and a tutorial found by ``find_string <pubDate>周``).
