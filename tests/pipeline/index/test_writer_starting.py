@@ -102,6 +102,7 @@ def test_a_refresh_leaves_out_a_month_still_starting(
     lift = _held_back(limits_es, seconds=3 * 5)
     try:
         limits_es.indices.create(index=november, wait_for_active_shards="0")
+        assert limits_es.count(index=october)["count"] == 1  # the second post not searchable
         assert refresh_answering(impatient, f"{prefix}-posts*") == [november]
         # October's second post is searchable: October was refreshed.
         assert limits_es.count(index=october)["count"] == 2
