@@ -21,13 +21,12 @@ A date without a time of day gives ``time_precision: "day"``.
 from __future__ import annotations
 
 import hashlib
-import html
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -38,7 +37,6 @@ from koubei.crawlers.timeparse import TimeParseError, date_only, parse_iso, pars
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 _DAY_END = timedelta(days=1, microseconds=-1)
-_TAG = re.compile(r"<[^>]+>")
 
 
 def url_id(url: str) -> str:
@@ -100,7 +98,7 @@ class ArticlesSpider(BaseSpider):
                 precision=precision,
             )
             fragment = urldefrag(link).fragment
-            summary = _plain(hint.pop("description", None) or "")
+            summary = _own_words(hint.pop("description", None) or "")
             if fragment and created is not None and len(summary) >= MIN_TEXT:
                 record = self.entry_record(hint, summary, created, key)
                 if record is not None:
@@ -188,7 +186,12 @@ class ArticlesSpider(BaseSpider):
                             "date": _text(entry, "published/text()", "updated/text()"),
                             "title": _text(entry, "title/text()"),
                             "author": _text(entry, "author/name/text()"),
-                            "description": _text(entry, "summary/text() | content/text()"),
+                            # The full ``content`` over the ``summary``, which feeds that
+                            # write both make an excerpt (Tiny Tiny RSS's Atom template); an
+                            # ``xhtml`` content is its markup (RFC 4287 4.1.3).
+                            "description": _text(entry, "content/text()")
+                            or "".join(entry.xpath("content[@type='xhtml']/*").getall())
+                            or _text(entry, "summary/text()"),
                         },
                     )
         else:
@@ -330,5 +333,28 @@ def _absolute(node: Selector, link: str, feed_url: str) -> str:
     return urljoin(base, link.strip())
 
 
-def _plain(markup: str) -> str:
-    return html.unescape(_TAG.sub("", markup)).strip()
+def _own_words(markup: str) -> str:
+    """The text of a feed entry's HTML that its author wrote, without what a forum adds.
+
+    A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
+    renders ``[quote]`` so): those are another post's words, an entry of their own, and would
+    be scored and brand-matched as this one's. phpBB also closes every entry with
+    ``<p>Statistics: Posted by … » date</p><hr />`` (``feed.xml.twig``, ``post_base.php``).
+
+    Examples
+    --------
+    >>> _own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
+    '回复&'
+    >>> _own_words("<p>第一段</p><p>第二段</p>"), _own_words("")
+    ('第一段第二段', '')
+    """
+    if not markup.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    for quote in root.xpath(".//blockquote"):
+        quote.drop_tree()
+    last = root[-2:] if len(root) >= 2 else []
+    if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
+        last[0].drop_tree()
+        last[1].drop_tree()
+    return str(root.text_content()).strip()

@@ -101,6 +101,55 @@ def test_feed_items_sharing_a_page_each_keep_their_own_id(
     assert report.status == "ok"
 
 
+def test_forum_atom_entries_keep_their_own_words(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``atom_forum_posts.xml``: a forum's Atom feed of the replies on one thread (``#p``).
+
+    phpBB's entries quote the answered post in a ``<blockquote>`` and close with a statistics
+    paragraph and ``<hr />``; another generator writes an excerpt ``summary`` before the full
+    ``content``, or the content as ``xhtml``. Each reply is built from the feed alone, with
+    only its author's words: before, the quoted post and the statistics line were the reply's
+    text, the excerpt stood for the whole post, and the xhtml post's thread page was fetched and
+    its whole text taken as that one reply.
+    """
+    url: list[str] = []
+    feed = (PAGES / "atom_forum_posts.xml").read_text("utf-8")
+    site = fixture_site(
+        {
+            "/forum/feed.xml": lambda q: Reply(
+                feed.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
+            ),
+            "/bbs/thread-88.html": lambda q: Reply.page("bbs_thread88.html", HTML),
+            "/forum/viewtopic.php": lambda q: Reply.page("bbs_thread88.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="forum", platform="articles", feeds=[f"{site.url}/forum/feed.xml"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    topic = f"{site.url}/forum/viewtopic.php?t=88&p="
+    thread = f"{site.url}/bbs/thread-88.html"
+    assert sorted(docs) == sorted(
+        [f"{topic}1001#p1001", f"{topic}1002#p1002", f"{thread}#pid1003", f"{thread}#pid1004"]
+    )
+    assert all(d["extra"].get("from_feed") for d in docs.values())  # no page fetched
+    assert {path for path, _ in site.requests} <= {"/forum/feed.xml", "/robots.txt"}
+    first = docs[f"{topic}1001#p1001"]
+    assert first["text_raw"] == "今天早上给孩子倒鲜牧纯牛奶，杯底有黑色异物，已经拍照留证。"
+    assert first["author"]["name"] == "奶爸老周"
+    assert first["created_at"] == "2026-11-24T09:15:00+08:00"
+    reply = docs[f"{topic}1002#p1002"]
+    assert reply["text_raw"] == "同一批次我们小区也有人遇到，客服说要寄回检测，还没有下文。"
+    # 鲜牧 is in the thread's title; in the text it was only in the quoted post
+    assert [m["field"] for m in reply["brand_matches"]] == ["title"]
+    excerpted = docs[f"{thread}#pid1003"]["text_raw"]
+    assert excerpted.endswith("保留好包装和小票。") and "…" not in excerpted
+    assert docs[f"{thread}#pid1004"]["text_raw"] == "喝了十年鲜牧，第一次遇到这种事，太失望了。"
+    assert report.status == "ok"
+
+
 def test_bare_ampersands_and_html_entities_in_a_feed_are_read_as_a_browser_would(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
