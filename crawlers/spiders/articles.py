@@ -1,7 +1,8 @@
 """Articles and forum threads from RSS/Atom feeds and sitemaps, main text by trafilatura.
 
 ``feeds`` may list RSS 2.0, Atom or sitemap (``urlset`` / ``sitemapindex``, Google News
-sitemaps' ``news:publication_date`` and ``news:title`` included, gzipped ``.xml.gz`` too) URLs;
+sitemaps' ``news:publication_date`` and ``news:title`` included, gzipped ``.xml.gz`` too, and
+text sitemaps of one URL a line) URLs;
 ``urls`` are article pages fetched directly. Each article page goes through trafilatura (a
 maintained main-text extractor, not per-site XPath) for its text, title, author and date; the
 feed's own ``pubDate``/``updated``/``lastmod`` and ``<meta property="article:published_time">``
@@ -21,6 +22,7 @@ A date without a time of day gives ``time_precision: "day"``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,21 +64,28 @@ class ArticlesSpider(BaseSpider):
         them as known and skipped them for good. A sitemap without a watermark of its own yet
         is judged by the index's (as saved before sitemaps kept theirs).
         """
-        sel = self.read_feed(response)
-        if sel is None:
+        text = self.feed_text(response)
+        if text is None:
             return
-        root = sel.xpath("/*")
-        tag = root.xpath("name()").get() if root else None
-        if tag == "sitemapindex":
-            locs = sel.xpath("//sitemap/loc/text()").getall()
-            self.count_page(len(locs))
-            for loc in (loc.strip() for loc in locs):
-                yield self.get(loc, self.parse_feed, {"feed": feed, "part": loc})
-            return
-        if tag not in {"rss", "feed", "urlset", "RDF"}:
-            self.count_error("not_a_feed", response.url, f"root element {tag!r}")
-            return
-        entries = list(self.entries(sel, tag, response.url))
+        links = _text_sitemap(text)
+        if links is not None:
+            entries: list[tuple[str, dict[str, Any]]] = [(link, {}) for link in links]
+        else:
+            sel = self.read_feed(text, response.url)
+            if sel is None:
+                return
+            root = sel.xpath("/*")
+            tag = root.xpath("name()").get() if root else None
+            if tag == "sitemapindex":
+                locs = sel.xpath("//sitemap/loc/text()").getall()
+                self.count_page(len(locs))
+                for loc in (loc.strip() for loc in locs):
+                    yield self.get(loc, self.parse_feed, {"feed": feed, "part": loc})
+                return
+            if tag not in {"rss", "feed", "urlset", "RDF"}:
+                self.count_error("not_a_feed", response.url, f"root element {tag!r}")
+                return
+            entries = list(self.entries(sel, tag, response.url))
         self.count_page(len(entries))
         key = f"feed:{part or feed}"
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
@@ -111,8 +120,8 @@ class ArticlesSpider(BaseSpider):
                 dont_filter=bool(fragment),
             )
 
-    def read_feed(self, response: Response) -> Selector | None:
-        """The feed's XML, or None (counted) for a refused, cut or unreadable answer."""
+    def feed_text(self, response: Response) -> str | None:
+        """The feed's text, gunzipped, or None (counted) for a refused or unreadable answer."""
         if not self.check(response):
             return None
         if gzip_magic_number(response):
@@ -125,14 +134,18 @@ class ArticlesSpider(BaseSpider):
                 self.count_error("malformed_gzip", response.url, str(exc)[:120])
                 return None
             response = response.replace(body=body)
-        text, repaired = repair(self.text(response).lstrip("\ufeff"))
+        return self.text(response).lstrip("\ufeff")
+
+    def read_feed(self, text: str, url: str) -> Selector | None:
+        """The feed's XML, or None (counted) for an unreadable one."""
+        text, repaired = repair(text)
         if repaired:  # control characters, bare ``&``, HTML entities (_feed_xml)
             self._inc("feed/xml_repaired", repaired)
         try:
             sel = Selector(text=text, type="xml")
             sel.remove_namespaces()
         except ValueError as exc:
-            self.count_error("malformed_xml", response.url, str(exc)[:120])
+            self.count_error("malformed_xml", url, str(exc)[:120])
             return None
         return sel
 
@@ -315,6 +328,29 @@ def _text(node: Selector, *paths: str) -> str | None:
             if value.strip():
                 return value.strip()
     return None
+
+
+_URL_LINE = re.compile(r"https?://\S+", re.I)
+
+
+def _text_sitemap(text: str) -> list[str] | None:
+    r"""The URLs of a text sitemap, or None when ``text`` is not one.
+
+    sitemaps.org's text format, which Baidu's and 360's webmaster platforms take too (百度
+    Sitemap "txt文本格式": one full URL per line, nothing else, UTF-8 or GBK, up to 50,000):
+    it has no dates, so its links are judged as a ``urlset``'s without ``lastmod``.
+
+    Examples
+    --------
+    >>> _text_sitemap("https://x.cn/a/1.html\r\n\n http://x.cn/a/2.html \n")
+    ['https://x.cn/a/1.html', 'http://x.cn/a/2.html']
+    >>> _text_sitemap("<?xml version='1.0'?><urlset/>"), _text_sitemap("首页 https://x.cn/")
+    (None, None)
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not all(_URL_LINE.fullmatch(line) for line in lines):
+        return None
+    return list(dict.fromkeys(lines))
 
 
 def _absolute(node: Selector, link: str, feed_url: str) -> str:

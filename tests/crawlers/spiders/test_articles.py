@@ -56,6 +56,43 @@ def test_feed_and_sitemap_articles(
     assert not {"/a/1.html", "/a/2.html", "/a/3.html", "/a/5.html"} & fetched
 
 
+def test_a_text_sitemap_lists_articles(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``sitemap.txt``: one URL a line (CRLF, a blank line, one URL twice), served as
+    ``text/plain`` with no charset, as Baidu's webmaster platform takes a sitemap. It was
+    ``not_a_feed`` (no root element) and gave nothing. Its articles land once, dated by their
+    pages; a page with no date is counted ``no_time``, as for a sitemap entry without
+    ``lastmod``."""
+    url: list[str] = []
+    site = fixture_site(
+        {
+            **routes(url),
+            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
+            "/sitemap.txt": lambda q: Reply(
+                (PAGES / "sitemap.txt").read_bytes().replace(b"{site}", url[0].encode()),
+                200,
+                "text/plain",
+            ),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.txt"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == [f"{site.url}/a/3.html", f"{site.url}/bbs/thread-90.html"]
+    assert docs[f"{site.url}/a/3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"
+    assert docs[f"{site.url}/bbs/thread-90.html"]["time_precision"] == "day"
+    assert report.stats["entries"] == 3  # the repeated line is one entry
+    assert report.stats["errors"] == {"no_time": 1, "truncated_html": 1}
+    assert sum(path == "/a/3.html" for path, _ in site.requests) == 1
+    site.requests.clear()
+    [again] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert again.items == 0
+    assert {path for path, _ in site.requests} <= {"/sitemap.txt", "/robots.txt", "/a/1.html"}
+
+
 def test_feed_items_sharing_a_page_each_keep_their_own_id(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str
 ) -> None:
