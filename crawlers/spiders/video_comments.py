@@ -15,7 +15,8 @@
   ``cursor.pagination_reply.next_offset`` is JSON inside a string, passed back verbatim. The
   signing keys are the file names of ``data.wbi_img.img_url``/``sub_url`` from
   ``{base}/x/web-interface/nav`` (given even to visitors, with ``code: -101``); without them the
-  unsigned ``main`` endpoint is used.
+  unsigned ``main`` endpoint is used, and so it is for the rest of the run once a signed page
+  is refused (-403, -352 or a ``v_voucher``: the keys change daily), from the video's first page.
 * ``member`` may be ``null`` (hot and top replies): the author is then the reply's own ``mid``.
   The author's region is ``reply_control.location`` (``IP属地：广东``), verification
   ``member.official_verify.type`` (-1 none); ``content.pictures`` are a reply's pictures.
@@ -77,6 +78,29 @@ MIXIN_KEY_ENC_TAB = (
     29, 28, 14, 39, 12, 38, 41, 13, 37, 48, 7, 16, 24, 55, 40, 61, 26, 17, 0, 1, 60, 51, 30, 4,
     22, 25, 54, 21, 56, 59, 6, 63, 57, 62, 11, 36, 20, 34, 44, 52,
 )  # fmt: skip
+
+
+def _signature_refused(text: str) -> bool:
+    """A signed page's answer refusing its signature: ``-403`` (wbi.md: "返回-403:非法访问"),
+    ``-352`` (errcode.md: "风控校验失败 (UA 或 wbi 参数不合法)"), or ``code 0`` with only a
+    ``v_voucher`` (the newer wbi.md: a missing or wrong ``w_rid`` is answered with one).
+
+    Examples
+    --------
+    >>> _signature_refused('{"code":-403,"message":"访问权限不足","ttl":1}')
+    True
+    >>> _signature_refused('{"code":0,"data":{"replies":[]}}'), _signature_refused("<html>")
+    (False, False)
+    """
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(answer, dict):
+        return False
+    data = answer.get("data")
+    voucher = answer.get("code") == 0 and isinstance(data, dict) and "v_voucher" in data
+    return answer.get("code") in (-403, -352) or voucher
 
 
 def wbi_mixin_key(img_url: str, sub_url: str) -> str:
@@ -248,6 +272,21 @@ class VideoCommentsSpider(BaseSpider):
 
     @batched
     def parse_replies(self, response: Response, oid: str, title: str, page: int) -> Iterator[Any]:
+        if "/reply/wbi/" in response.url and _signature_refused(self.text(response)):
+            # The wbi keys "每日都会变化" (bilibili-API-collect docs/misc/sign/wbi.md): a crawl
+            # that outlives its keys is refused (-403 非法访问, -352, a v_voucher) on every signed
+            # page, which was counted as a block, for every video, until the next run. The
+            # unsigned endpoint still answers visitors: the video is read again from its
+            # first page there, and so is every later one of this run.
+            self.mixin_key = ""
+            self._inc("fallback/unsigned_replies")
+            self.logger.info("wbi signature refused, unsigned reply pages: %s", response.url)
+            yield self.get(
+                self.replies_url(oid, None),
+                self.parse_replies,
+                {"oid": oid, "title": title, "page": 1},
+            )
+            return
         data = self.payload(response, later_page=page > 1)
         if data is None:
             return

@@ -118,6 +118,32 @@ def test_wbi_signed_pages_and_null_members(
     assert report.status == "ok"
 
 
+def test_a_refused_wbi_signature_falls_back_to_the_unsigned_pages(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """The signing keys change daily (wbi.md): a signed page answered ``-403`` (its form from
+    bilibili-API-collect ``docs/misc/errcode.md``) was a block, and the video's comments were
+    lost for the run, for every video. Now the unsigned ``main`` pages are read instead."""
+    site = fixture_site(
+        {
+            **routes(),
+            "/x/web-interface/nav": lambda q: Reply.page("bili_nav_visitor.json"),
+            "/x/v2/reply/wbi/main": lambda q: Reply(
+                '{"code":-403,"message":"访问权限不足","ttl":1}'
+            ),
+        }
+    )
+    source = Source(name="bili", platform="video_comments", base_url=site.url, post_ids=["777"])
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.landing_file is not None
+    docs = {r["native_id"]: r for r in jsonl.read(report.landing_file)}
+    assert sorted(docs) == ["501", "502", "503", "504", "av777"]
+    assert len(site.hits("/x/v2/reply/wbi/main")) == 1  # one refusal, then unsigned only
+    assert [q["next"] for q in site.hits("/x/v2/reply/main")] == ["0", "2"]
+    assert report.stats["blocked"] == {}
+    assert report.status == "ok"
+
+
 def test_thread_pages_pinned_upper_reply_and_closed_comments(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str
 ) -> None:
