@@ -18,9 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from koubei.errors import KoubeiError
+from koubei.log import get_logger
+from koubei.pipeline.index.allocation import (
+    failed_indices,
+    index_states,
+    starting_indices,
+    wait_for_primaries,
+)
 from koubei.pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
 from koubei.pipeline.index.templates import posts_alias
 
@@ -43,6 +50,8 @@ __all__ = [
     "top_terms",
     "volume_series",
 ]
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,25 +98,77 @@ def search(es: Elasticsearch, prefix: str, **request: Any) -> Any:
     Examples: a shard whose index is red, a highlight over a text longer than the index's
     ``index.highlight.max_analyzed_offset``. A month's index the operator closed (an archived
     month) is left out, as the writer's lookup leaves it out: without that every read, however
-    recent its window, failed with ``index_closed_exception``.
+    recent its window, failed with ``index_closed_exception``. A new month whose primary has
+    not started (another writer created it a moment ago on a busy node: yellow, not red) holds
+    no post yet: the read is answered by the other months and names it
+    (:func:`_without_starting`); before, every read of the detection cycle raised.
     """
+    alias = posts_alias(prefix)
     try:
-        response = es.search(index=posts_alias(prefix), **request)
-    except BadRequestError as exc:
-        if exc.error != "index_closed_exception":
+        response = _search(es, alias, request)
+    except ApiError as exc:
+        # Every shard failed (503): e.g. the only month behind the alias, still starting.
+        answer = _without_starting(es, alias, failed_indices(exc), request)
+        if answer is None:
             raise
-        # Asked again without the closed months; a missing alias still raises NotFoundError.
-        response = es.search(index=posts_alias(prefix), ignore_unavailable=True, **request)
+        response = answer
     shards = response.get("_shards") or {}
+    if shards.get("failed"):
+        failed = [str(f.get("index")) for f in shards.get("failures") or ()]
+        response = _without_starting(es, alias, failed, request) or response
+        shards = response.get("_shards") or {}
     if shards.get("failed"):
         failure = (shards.get("failures") or [{}])[0]
         reason = failure.get("reason") or {}
         text = reason.get("reason") or reason.get("type") if isinstance(reason, dict) else reason
         raise PartialResultsError(
-            f"{shards['failed']} of {shards.get('total')} shards of {posts_alias(prefix)} did "
-            f"not answer, so the answer would be incomplete: {failure.get('index')}: {text}"
+            f"{shards['failed']} of {shards.get('total')} shards of {alias} did not answer, "
+            f"so the answer would be incomplete: {failure.get('index')}: {text}"
         )
     return response
+
+
+def _search(es: Elasticsearch, alias: str, request: dict[str, Any]) -> Any:
+    try:
+        return es.search(index=alias, **request)
+    except BadRequestError as exc:
+        if exc.error != "index_closed_exception":
+            raise
+        # Asked again without the closed months; a missing alias still raises NotFoundError.
+        return es.search(index=alias, ignore_unavailable=True, **request)
+
+
+def _without_starting(
+    es: Elasticsearch, alias: str, failed: list[str], request: dict[str, Any]
+) -> Any | None:
+    """The answer of the months behind ``alias`` but the ``failed`` ones, when every one of
+    those is a new month whose primary has not started (yellow, not red: its allocation
+    throttled, not refused); None otherwise (a red month may hold posts: the read fails).
+
+    Such a month answers no search, but no write has reached it yet either. The others are
+    searched by name (``alias,-month`` is refused: an exclusion must follow a wildcard). With
+    no other month (a 503, the new month alone) there is nothing to answer from (a search of
+    no index has no aggregations): its primary is waited for as the writer waits
+    (:func:`~koubei.pipeline.index.allocation.wait_for_primaries`), then the alias searched.
+    """
+    if not failed:
+        return None
+    states = index_states(es, alias)
+    if any(states.get(index, ("", ""))[1] != "yellow" for index in failed):
+        return None
+    starting = sorted(starting_indices(es, sorted(set(failed))))
+    if starting != sorted(set(failed)):
+        return None
+    others = sorted(
+        i for i, (status, _) in states.items() if status == "open" and i not in starting
+    )
+    if not others:
+        log.warning("read waits for new indices whose primary shard has not started yet",
+                    indices=starting)  # fmt: skip
+        return None if wait_for_primaries(es, starting) else _search(es, alias, request)
+    log.warning("read leaves out new indices whose primary shard has not started yet (they "
+                "hold no post yet)", indices=starting)  # fmt: skip
+    return es.search(index=",".join(others), ignore_unavailable=True, **request)
 
 
 def _ms(value: datetime) -> int:
