@@ -1,9 +1,9 @@
 """Detection and alerting for one cycle: series → detectors → evidence → incidents → outbox.
 
-Composition only: queries come from ``koubei.pipeline.index.queries``, detectors from
-``koubei.analysis.detectors``, cascades and evidence from ``koubei.analysis.spread``, the
-lifecycle from ``koubei.analysis.alerts``. Detection is causal: everything is computed as of
-``as_of``.
+Composition only: queries come from ``koubei.pipeline.index.queries`` (counts) and
+``post_reads`` (posts), detectors from ``koubei.analysis.detectors``, cascades and evidence from
+``koubei.analysis.spread``, the lifecycle from ``koubei.analysis.alerts``. Detection is causal:
+everything is computed as of ``as_of``.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def detect_brand(
     from koubei.analysis.detectors.paging import paging_policy
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.measures import cascade_events, cascade_roots
-    from koubei.pipeline.index.queries import fetch_posts
+    from koubei.pipeline.index.post_reads import fetch_posts
 
     bins, counts = brand_series(es, prefix, brand, as_of - HISTORY, as_of, interval, alerts)
     policy = paging_policy(alerts) if alerts is not None else None
@@ -328,7 +328,8 @@ def gather_evidence(
 ) -> tuple[dict[str, Any], Path]:
     """Top posts, the spread of the incident, key accounts, themes, pictures and a Kibana link."""
     from koubei.analysis.spread.evidence import incident_evidence
-    from koubei.pipeline.index.queries import discover_url, kql, top_posts
+    from koubei.pipeline.index.post_reads import top_posts
+    from koubei.pipeline.index.queries import discover_url, kql
 
     onset = min(d.timestamp for d in active)
     window_start = onset - timedelta(hours=1)

@@ -1,8 +1,8 @@
 """Fetch what the pages show (Elasticsearch, the alerts database) and write the pages.
 
-The only I/O of the reports package: queries come from :mod:`koubei.pipeline.index.queries`,
-incidents and their history from the alerts database; :mod:`.content` builds the page and
-:mod:`.render` writes it.
+The only I/O of the reports package: queries come from :mod:`koubei.pipeline.index.queries`
+and :mod:`~koubei.pipeline.index.post_reads`, incidents and their history from the alerts
+database; :mod:`.content` builds the page and :mod:`.render` writes it.
 """
 
 from __future__ import annotations
@@ -219,7 +219,8 @@ def write_daily_brief(
     from tqdm import tqdm
 
     from koubei.analysis.spread.themes import themes
-    from koubei.pipeline.index.queries import aspect_counts, sample_posts, top_posts, volume_series
+    from koubei.pipeline.index.post_reads import sample_posts, top_posts
+    from koubei.pipeline.index.queries import aspect_counts, volume_series
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
     end = start + timedelta(days=1)

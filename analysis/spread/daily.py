@@ -121,10 +121,10 @@ def day_documents(
     ``stored``: the ``cascade`` (None for none) of every post read, one per stored copy, to
     send only what changes; ``whole``: the window was read whole (not cut at ``max_posts``).
     ``where`` gets the indices the posts were read from (see
-    :func:`~koubei.pipeline.index.queries.scan_posts`).
+    :func:`~koubei.pipeline.index.post_reads.scan_posts`).
     """
     from koubei.pipeline.index.cascade_reads import cascades_ending
-    from koubei.pipeline.index.queries import fetch_posts
+    from koubei.pipeline.index.post_reads import fetch_posts
 
     since, end = window(day)
     # One read of the window: with the index-only `cascade`, taken out before the records

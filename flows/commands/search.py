@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     from elasticsearch import BadRequestError
 
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
-    from koubei.pipeline.index.queries import search_posts
+    from koubei.pipeline.index.post_reads import search_posts
 
     start, end = time_range(args)  # an impossible range needs no cluster to be refused
     prefix = args.prefix or index_prefix()  # nor a bad KOUBEI_INDEX_PREFIX

@@ -14,8 +14,9 @@ words (``GET _cluster/allocation/explain``); before, the creation or each bulk r
 waited out the 30 s and the run said only "Connection timed out". A month whose primary is
 not refused but still starting (another lane or process creating it on a busy node) answers no
 search either: a lookup that meets it waits for it (:meth:`RunAllocations.settle`) rather than
-hold its posts as if it were red. :class:`RunAllocations` keeps what one writer run learned of
-its months.
+hold its posts as if it were red, and a read leaves it out, as it holds no post yet
+(:func:`koubei.pipeline.index.queries.search`). :class:`RunAllocations` keeps what one writer
+run learned of its months.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "RunAllocations",
     "advice",
     "create_index",
+    "failed_indices",
     "index_states",
     "red_cause",
     "refresh_answering",
@@ -123,6 +125,18 @@ def starting_indices(es: Elasticsearch, indices: list[str]) -> set[str]:
         for name, row in rows.items()
         if int(row.get("active_primary_shards") or 0) < int(row.get("number_of_shards") or 0)
     }
+
+
+def failed_indices(exc: ApiError) -> list[str]:
+    """The indices a search that failed on every shard (503 ``all shards failed``) names; none
+    for another error."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return []
+    if exc.status_code != 503 or error.get("type") != "search_phase_execution_exception":
+        return []
+    return [str(shard.get("index")) for shard in error.get("failed_shards") or ()]
 
 
 def create_index(es: Elasticsearch, index: str) -> str | None:

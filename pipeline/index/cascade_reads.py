@@ -17,7 +17,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from koubei.pipeline.index.queries import post_filters, scan_posts, search
+from koubei.pipeline.index.post_reads import scan_posts
+from koubei.pipeline.index.queries import post_filters, search
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = [
@@ -111,7 +112,7 @@ def cascade_posts(
     """``brand``'s posts created before ``end`` of the cascades of ``roots``: each root, the
     posts naming it as their platform root (``root_id``), and those a daily run placed under it
     (``cascade.root_id``: a comment's platform root may be another post). Oldest first, with
-    the index-only fields in ``keep`` (:func:`~koubei.pipeline.index.queries.scan_posts`)."""
+    the index-only fields in ``keep`` (:func:`~koubei.pipeline.index.post_reads.scan_posts`)."""
     roots = sorted(set(roots))
     if not roots:
         return []

@@ -1,5 +1,8 @@
-"""The one query module: every read of the posts index the other stages and the CLI need,
-but those that follow cascades (:mod:`~koubei.pipeline.index.cascade_reads`, built on these).
+"""The counts and aggregations of the posts index the detectors, reports and CLI read (volume
+series, aspects, terms, accounts, crawl freshness) and the one :func:`search` every read of the
+posts goes through. Reads that return the posts themselves (scans, samples, top posts, full-text
+search) are :mod:`~koubei.pipeline.index.post_reads`; those that follow cascades
+:mod:`~koubei.pipeline.index.cascade_reads`, both built on these.
 
 All functions take the client and the index prefix and read through the ``<prefix>-posts``
 alias (:func:`search`). Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes
@@ -11,44 +14,44 @@ of zeros, a search without results).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from koubei.errors import KoubeiError
+from koubei.log import get_logger
+from koubei.pipeline.index.allocation import (
+    failed_indices,
+    index_states,
+    starting_indices,
+    wait_for_primaries,
+)
 from koubei.pipeline.index.discover import POSTS_DATA_VIEW_ID, discover_url, kql
-from koubei.pipeline.index.documents import strip_index_fields
 from koubei.pipeline.index.templates import posts_alias
 
-TEXT_FIELDS = ("title", "text_clean", "text_raw")
 #: bins read by one date-histogram search (a month of 5-minute bins fits three times over)
 MAX_BINS_PER_SEARCH = 10_000
 __all__ = [
     "POSTS_DATA_VIEW_ID",
     "AccountStat",
     "PartialResultsError",
-    "SearchHit",
     "TermCount",
     "VolumeBin",
     "aspect_counts",
     "discover_url",
-    "fetch_posts",
     "filtered",
     "kql",
     "latest_crawl_per_source",
     "post_filters",
-    "sample_posts",
     "search",
-    "search_posts",
     "top_accounts",
-    "top_posts",
     "top_terms",
     "volume_series",
 ]
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,6 @@ class AccountStat:
     negative: int
 
 
-@dataclass
-class SearchHit:
-    id: str
-    score: float | None
-    record: dict[str, Any]
-    highlights: list[str] = field(default_factory=list)
-
-
 class PartialResultsError(KoubeiError):
     """Some shards of the posts indices failed to answer a search (the answer is incomplete)."""
 
@@ -103,25 +98,77 @@ def search(es: Elasticsearch, prefix: str, **request: Any) -> Any:
     Examples: a shard whose index is red, a highlight over a text longer than the index's
     ``index.highlight.max_analyzed_offset``. A month's index the operator closed (an archived
     month) is left out, as the writer's lookup leaves it out: without that every read, however
-    recent its window, failed with ``index_closed_exception``.
+    recent its window, failed with ``index_closed_exception``. A new month whose primary has
+    not started (another writer created it a moment ago on a busy node: yellow, not red) holds
+    no post yet: the read is answered by the other months and names it
+    (:func:`_without_starting`); before, every read of the detection cycle raised.
     """
+    alias = posts_alias(prefix)
     try:
-        response = es.search(index=posts_alias(prefix), **request)
-    except BadRequestError as exc:
-        if exc.error != "index_closed_exception":
+        response = _search(es, alias, request)
+    except ApiError as exc:
+        # Every shard failed (503): e.g. the only month behind the alias, still starting.
+        answer = _without_starting(es, alias, failed_indices(exc), request)
+        if answer is None:
             raise
-        # Asked again without the closed months; a missing alias still raises NotFoundError.
-        response = es.search(index=posts_alias(prefix), ignore_unavailable=True, **request)
+        response = answer
     shards = response.get("_shards") or {}
+    if shards.get("failed"):
+        failed = [str(f.get("index")) for f in shards.get("failures") or ()]
+        response = _without_starting(es, alias, failed, request) or response
+        shards = response.get("_shards") or {}
     if shards.get("failed"):
         failure = (shards.get("failures") or [{}])[0]
         reason = failure.get("reason") or {}
         text = reason.get("reason") or reason.get("type") if isinstance(reason, dict) else reason
         raise PartialResultsError(
-            f"{shards['failed']} of {shards.get('total')} shards of {posts_alias(prefix)} did "
-            f"not answer, so the answer would be incomplete: {failure.get('index')}: {text}"
+            f"{shards['failed']} of {shards.get('total')} shards of {alias} did not answer, "
+            f"so the answer would be incomplete: {failure.get('index')}: {text}"
         )
     return response
+
+
+def _search(es: Elasticsearch, alias: str, request: dict[str, Any]) -> Any:
+    try:
+        return es.search(index=alias, **request)
+    except BadRequestError as exc:
+        if exc.error != "index_closed_exception":
+            raise
+        # Asked again without the closed months; a missing alias still raises NotFoundError.
+        return es.search(index=alias, ignore_unavailable=True, **request)
+
+
+def _without_starting(
+    es: Elasticsearch, alias: str, failed: list[str], request: dict[str, Any]
+) -> Any | None:
+    """The answer of the months behind ``alias`` but the ``failed`` ones, when every one of
+    those is a new month whose primary has not started (yellow, not red: its allocation
+    throttled, not refused); None otherwise (a red month may hold posts: the read fails).
+
+    Such a month answers no search, but no write has reached it yet either. The others are
+    searched by name (``alias,-month`` is refused: an exclusion must follow a wildcard). With
+    no other month (a 503, the new month alone) there is nothing to answer from (a search of
+    no index has no aggregations): its primary is waited for as the writer waits
+    (:func:`~koubei.pipeline.index.allocation.wait_for_primaries`), then the alias searched.
+    """
+    if not failed:
+        return None
+    states = index_states(es, alias)
+    if any(states.get(index, ("", ""))[1] != "yellow" for index in failed):
+        return None
+    starting = sorted(starting_indices(es, sorted(set(failed))))
+    if starting != sorted(set(failed)):
+        return None
+    others = sorted(
+        i for i, (status, _) in states.items() if status == "open" and i not in starting
+    )
+    if not others:
+        log.warning("read waits for new indices whose primary shard has not started yet",
+                    indices=starting)  # fmt: skip
+        return None if wait_for_primaries(es, starting) else _search(es, alias, request)
+    log.warning("read leaves out new indices whose primary shard has not started yet (they "
+                "hold no post yet)", indices=starting)  # fmt: skip
+    return es.search(index=",".join(others), ignore_unavailable=True, **request)
 
 
 def _ms(value: datetime) -> int:
@@ -324,62 +371,6 @@ def latest_crawl_per_source(
     }
 
 
-def top_posts(
-    es: Elasticsearch,
-    prefix: str,
-    brand: str | None,
-    start: datetime,
-    end: datetime,
-    *,
-    label: str | None = "negative",
-    size: int = 5,
-    platform: str | None = None,
-) -> list[dict[str, Any]]:
-    """The most engaged posts of a window (likes + reposts + comments + helpful), as records.
-
-    One post per near-duplicate cluster (``dup_cluster``) and per text: a complaint copied by
-    thirty accounts is one of the top posts, not three of five. Candidates are fetched
-    :data:`TOP_POSTS_CANDIDATES` times over so that ``size`` distinct posts usually remain.
-    """
-    response = search(
-        es,
-        prefix,
-        size=size * TOP_POSTS_CANDIDATES,
-        query=filtered(brand=brand, start=start, end=end, platform=platform, label=label),
-        sort=[{"engagement_total": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
-    )
-    posts = [strip_index_fields(hit["_source"]) for hit in response["hits"]["hits"]]
-    return distinct_posts(posts)[:size]
-
-
-# How many candidates per wanted top post: copies of one text rarely fill more than this.
-TOP_POSTS_CANDIDATES = 4
-_NOT_WORDS = re.compile(r"[\W_]+")
-
-
-def distinct_posts(posts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``posts`` in order, without a later one of the same ``dup_cluster`` or the same text.
-
-    Texts are compared without spaces and punctuation (``鲜牧客服真的不理人！`` is
-    ``鲜牧客服真的不理人``); a post without text is kept.
-    """
-    seen_clusters: set[str] = set()
-    seen_texts: set[str] = set()
-    out = []
-    for post in posts:
-        cluster = post.get("dup_cluster")
-        text = str(post.get("text_clean") or post.get("text_raw") or post.get("text") or "")
-        key = _NOT_WORDS.sub("", text).lower()
-        if (cluster and cluster in seen_clusters) or (key and key in seen_texts):
-            continue
-        if cluster:
-            seen_clusters.add(str(cluster))
-        if key:
-            seen_texts.add(key)
-        out.append(post)
-    return out
-
-
 def top_terms(
     es: Elasticsearch,
     prefix: str,
@@ -465,135 +456,3 @@ def top_accounts(
             )
         )
     return accounts
-
-
-def fetch_posts(
-    es: Elasticsearch,
-    prefix: str,
-    *,
-    brand: str | None,
-    start: datetime,
-    end: datetime,
-    label: str | None = None,
-    platform: str | None = None,
-    max_docs: int = 10000,
-    page_size: int = 1000,
-    where: dict[str, set[str]] | None = None,
-    keep: tuple[str, ...] = (),
-) -> list[dict[str, Any]]:
-    """Every post of a window (oldest first, at most ``max_docs``) as Document records, but
-    for the index-only fields in ``keep`` (see :func:`scan_posts`)."""
-    query = filtered(brand=brand, start=start, end=end, platform=platform, label=label)
-    return scan_posts(es, prefix, query, max_docs=max_docs, page_size=page_size, where=where,
-                      keep=keep)  # fmt: skip
-
-
-def sample_posts(
-    es: Elasticsearch, prefix: str, *, size: int, seed: int = 0, **criteria: Any
-) -> tuple[list[dict[str, Any]], int]:
-    """At most ``size`` (up to 10,000) posts of :func:`filtered` ``criteria``, drawn evenly
-    from the whole window (by a seeded hash of the id: the same draw on every run), and how
-    many posts the window holds. :func:`fetch_posts` keeps the oldest: a crisis day's evening."""
-    query = {
-        "function_score": {
-            "query": filtered(**criteria),
-            "boost_mode": "replace",
-            "random_score": {"seed": seed, "field": "id"},
-        }
-    }
-    response = search(es, prefix, size=size, query=query, track_total_hits=True,
-                      sort=["_score", {"id": "asc"}])  # fmt: skip
-    hits = response["hits"]["hits"]
-    return [strip_index_fields(h["_source"]) for h in hits], response["hits"]["total"]["value"]
-
-
-def scan_posts(
-    es: Elasticsearch,
-    prefix: str,
-    query: dict[str, Any],
-    *,
-    max_docs: int = 10000,
-    page_size: int = 1000,
-    where: dict[str, set[str]] | None = None,
-    keep: tuple[str, ...] = (),
-) -> list[dict[str, Any]]:
-    """Posts matching ``query``, oldest first, as Document records (at most ``max_docs``).
-
-    Pages with ``search_after`` on ``(created_at, id)``, so the result does not depend on the
-    index's ``max_result_window``. ``where`` gets each ``_id``'s concrete indices, for updates.
-    ``keep``: index-only fields left in the records (the daily spread run's ``cascade``).
-    """
-    records: list[dict[str, Any]] = []
-    after: list[Any] | None = None
-    while len(records) < max_docs:
-        extra: dict[str, Any] = {"search_after": after} if after else {}
-        response = search(
-            es,
-            prefix,
-            size=min(page_size, max_docs - len(records)),
-            query=query,
-            sort=[{"created_at": "asc"}, {"id": "asc"}],
-            track_total_hits=False,
-            **extra,
-        )
-        hits = response["hits"]["hits"]
-        records.extend(strip_index_fields(hit["_source"], keep) for hit in hits)
-        if where is not None:
-            for hit in hits:
-                where.setdefault(hit["_id"], set()).add(hit["_index"])
-        if len(hits) < page_size:
-            break
-        after = hits[-1]["sort"]
-    return records
-
-
-def search_posts(
-    es: Elasticsearch,
-    prefix: str,
-    *,
-    text: str | None = None,
-    brand: str | None = None,
-    platform: str | None = None,
-    label: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    size: int = 10,
-) -> list[SearchHit]:
-    """Full-text search for ``koubei search``: best matches first, newest first without text.
-
-    CJK text is matched as a phrase of per-character tokens, so ``退款`` does not also match a
-    post that merely contains ``退`` and ``款`` apart. Text of blanks only is no text.
-    Highlights look at the first ``index.highlight.max_analyzed_offset`` characters of a field
-    (a million by default): a longer post (a whole page scraped as one article) is still found,
-    with its fragments from that part.
-    """
-    text = text.strip() if text else None
-    bool_query: dict[str, Any] = {
-        "filter": post_filters(brand=brand, start=start, end=end, platform=platform, label=label)
-    }
-    extra: dict[str, Any] = {}
-    if text:
-        bool_query["must"] = [
-            {"multi_match": {"query": text, "fields": list(TEXT_FIELDS), "type": "phrase"}}
-        ]
-        extra["highlight"] = {
-            "fields": {
-                name: {"number_of_fragments": 2, "fragment_size": 80} for name in TEXT_FIELDS
-            },
-            "pre_tags": ["【"],
-            "post_tags": ["】"],
-            # -1: stop at the index's limit instead of failing the post's shard (Elasticsearch 9).
-            "max_analyzed_offset": -1,
-        }
-    else:
-        extra["sort"] = [{"created_at": "desc"}, {"id": "asc"}]
-    response = search(es, prefix, size=size, query={"bool": bool_query}, **extra)
-    results = []
-    for hit in response["hits"]["hits"]:
-        found = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
-        # raw and clean text often match at the same place: show each fragment once.
-        fragments = list(dict.fromkeys(found))
-        results.append(
-            SearchHit(hit["_id"], hit.get("_score"), strip_index_fields(hit["_source"]), fragments)
-        )
-    return results

@@ -29,7 +29,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
-from koubei.pipeline.index.allocation import States, index_states
+from koubei.pipeline.index.allocation import States, failed_indices, index_states
 from koubei.pipeline.index.documents import INDEX_TIME_ALLOWANCE
 from koubei.pipeline.index.templates import month_name, posts_alias
 
@@ -88,7 +88,7 @@ def stored_copies(
         # by another lane and its primary still starting. Answered like a partial failure, so
         # the writer waits for a starting month or holds a red one saying why; it was retried
         # five times in 15 s, then the batch spooled saying "all shards failed".
-        unanswered = _months(_failed_indices(exc))
+        unanswered = _months(failed_indices(exc))
         if unanswered is None:
             raise
         return {}, {}, unanswered
@@ -111,17 +111,6 @@ def stored_copies(
         if hit["_id"] not in seen or last > seen[hit["_id"]]:
             seen[hit["_id"]] = last
     return stored, seen, unanswered or set()
-
-
-def _failed_indices(exc: ApiError) -> list[str]:
-    """The indices a search that failed on every shard names (none for another error)."""
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error")
-    if not isinstance(error, dict):
-        return []
-    if exc.status_code != 503 or error.get("type") != "search_phase_execution_exception":
-        return []
-    return [str(shard.get("index")) for shard in error.get("failed_shards") or ()]
 
 
 def _months(indices: list[str]) -> Months | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -77,6 +78,25 @@ def build_record(i: int, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_record() -> Callable[..., dict[str, Any]]:
     return build_record
+
+
+# Holding back a new month's primary for real: with this transient setting at 0 the node's
+# allocation decider answers THROTTLE ("busy with other activities... Please wait"), as a node
+# still starting other primaries does. On the limits node: the setting is the cluster's, and
+# the session node is shared.
+NO_PRIMARY_STARTS = {"cluster.routing.allocation.node_initial_primaries_recoveries": 0}
+OCTOBER = "2026-10-15T12:00:00+08:00"  # an answering month (build_record's time is November)
+HELD_BACK_S = 4.0
+
+
+def held_back(es: Elasticsearch, seconds: float = HELD_BACK_S) -> threading.Timer:
+    """Hold back new primaries now; the returned timer (started) lets them start later."""
+    es.cluster.put_settings(transient=NO_PRIMARY_STARTS)
+    lift = threading.Timer(
+        seconds, es.cluster.put_settings, kwargs={"transient": dict.fromkeys(NO_PRIMARY_STARTS)}
+    )
+    lift.start()
+    return lift
 
 
 LIMITS_SETTINGS = {

@@ -10,7 +10,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from koubei.model import from_record
-from koubei.pipeline.index import queries, rison
+from koubei.pipeline.index import post_reads, queries, rison
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import DEFAULT_TZ
@@ -72,7 +72,7 @@ def test_volume_series_unique_counts_duplicate_clusters_once(
 
 def test_top_posts_by_engagement_and_label(es: Elasticsearch, loaded: str) -> None:
     start, end = BASE_TIME, BASE_TIME + timedelta(hours=1)
-    posts = queries.top_posts(es, loaded, "奶茶甲", start, end, size=3)
+    posts = post_reads.top_posts(es, loaded, "奶茶甲", start, end, size=3)
     assert [p["id"] for p in posts] == ["weibo:54", "weibo:48", "weibo:42"]
     assert all(p["sentiment"]["label"] == "negative" for p in posts)
     from_record(posts[0])  # plain Document records, index-only fields stripped
@@ -97,16 +97,16 @@ def test_top_terms_and_accounts(es: Elasticsearch, loaded: str) -> None:
 def test_fetch_posts_pages_across_monthly_indices(es: Elasticsearch, loaded: str) -> None:
     start = BASE_TIME
     end = datetime(2027, 1, 1, tzinfo=DEFAULT_TZ)
-    posts = queries.fetch_posts(es, loaded, brand="奶茶甲", start=start, end=end, page_size=7)
+    posts = post_reads.fetch_posts(es, loaded, brand="奶茶甲", start=start, end=end, page_size=7)
     assert len(posts) == 32
     assert [p["created_at"] for p in posts] == sorted(p["created_at"] for p in posts)
     assert posts[-1]["id"] == "weibo:1002"
-    limited = queries.fetch_posts(es, loaded, brand=None, start=start, end=end, max_docs=10)
+    limited = post_reads.fetch_posts(es, loaded, brand=None, start=start, end=end, max_docs=10)
     assert len(limited) == 10
 
 
 def test_search_posts_highlights_phrase(es: Elasticsearch, loaded: str) -> None:
-    hits = queries.search_posts(es, loaded, text="退款", brand="奶茶乙", size=50)
+    hits = post_reads.search_posts(es, loaded, text="退款", brand="奶茶乙", size=50)
     assert hits and all(
         "【退】【款】" in h.highlights[0] or "【退款】" in h.highlights[0] for h in hits
     )
@@ -202,7 +202,7 @@ def test_top_posts_are_one_per_cluster_and_text() -> None:
         {"id": "d", "text_raw": "太恶心了", "dup_cluster": "dup:d"},
         {"id": "e", "text_raw": "", "dup_cluster": None},  # no text: kept, nothing to compare
     ]
-    assert [p["id"] for p in queries.distinct_posts(posts)] == ["a", "d", "e"]
+    assert [p["id"] for p in post_reads.distinct_posts(posts)] == ["a", "d", "e"]
 
 
 def test_a_post_longer_than_the_highlight_limit_is_found_not_a_silent_empty_month(
@@ -215,15 +215,15 @@ def test_a_post_longer_than_the_highlight_limit_is_found_not_a_silent_empty_mont
     long = build_record(2, text_raw="第三方平台转载全文。" * 120_000 + "最后要求退款")
     assert len(long["text_raw"]) > 1_000_000
     index_records(es, [short, long], prefix=index_prefix, refresh=True)
-    hits = queries.search_posts(es, index_prefix, text="退款")
+    hits = post_reads.search_posts(es, index_prefix, text="退款")
     assert {h.id for h in hits} == {"weibo:1", "weibo:2"}
     (fragment,) = next(h for h in hits if h.id == "weibo:1").highlights
     assert "【退】【款】" in fragment or "【退款】" in fragment
     # Text of blanks only is no text: the newest posts, as without TEXT (it used to find none).
-    assert [h.id for h in queries.search_posts(es, index_prefix, text="  ")] == [
-        h.id for h in queries.search_posts(es, index_prefix)
+    assert [h.id for h in post_reads.search_posts(es, index_prefix, text="  ")] == [
+        h.id for h in post_reads.search_posts(es, index_prefix)
     ]
-    assert len(queries.search_posts(es, index_prefix, text=" \t")) == 2
+    assert len(post_reads.search_posts(es, index_prefix, text=" \t")) == 2
 
 
 def test_a_shard_that_does_not_answer_is_an_error_and_a_closed_month_is_left_out(
@@ -239,7 +239,7 @@ def test_a_shard_that_does_not_answer_is_an_error_and_a_closed_month_is_left_out
 
     old_month = f"{index_prefix}-posts-{(BASE_TIME - timedelta(days=60)):%Y.%m}"
     es.indices.close(index=old_month)
-    assert len(queries.search_posts(es, index_prefix, text="奶茶", size=50)) == 6
+    assert len(post_reads.search_posts(es, index_prefix, text="奶茶", size=50)) == 6
     bins = queries.volume_series(es, index_prefix, None, start, end, 3600)
     assert sum(b.total for b in bins) == 6
 
@@ -252,4 +252,4 @@ def test_a_shard_that_does_not_answer_is_an_error_and_a_closed_month_is_left_out
     with pytest.raises(queries.PartialResultsError, match=r"posts-2026\.10"):
         queries.volume_series(es, index_prefix, None, start, end, 3600)
     with pytest.raises(queries.PartialResultsError, match=r"shards of .* did not answer"):
-        queries.search_posts(es, index_prefix, text="奶茶")
+        post_reads.search_posts(es, index_prefix, text="奶茶")

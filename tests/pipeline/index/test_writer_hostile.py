@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 
 from koubei.jsonl import read
 from koubei.pipeline.index import spool
-from koubei.pipeline.index.queries import search_posts
+from koubei.pipeline.index.post_reads import search_posts
 from koubei.pipeline.index.templates import posts_alias, posts_index
 from koubei.pipeline.index.writer import index_records, replay_spool
 

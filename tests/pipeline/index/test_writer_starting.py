@@ -1,13 +1,8 @@
 """A month whose primary shard is still starting (a loaded node) is waited for, not taken for
-red. The node is made to hold back every new primary for real: with
-``cluster.routing.allocation.node_initial_primaries_recoveries`` at 0 its allocation decider
-answers THROTTLE ("busy with other activities... Please wait"), as a node still starting other
-primaries does; a timer lifts it after a few seconds. On the limits node: the setting is the
-cluster's, and the session node is shared."""
+red. The node holds back every new primary for real (:func:`.conftest.held_back`)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -18,23 +13,9 @@ from elasticsearch import Elasticsearch
 from koubei import es_local
 from koubei.pipeline.index.writer import index_records
 
-from .conftest import build_record
+from .conftest import OCTOBER, build_record, held_back
 
 pytestmark = [pytest.mark.es, pytest.mark.slow]
-
-NO_PRIMARY_STARTS = {"cluster.routing.allocation.node_initial_primaries_recoveries": 0}
-OCTOBER = "2026-10-15T12:00:00+08:00"  # an answering month (build_record's time is November)
-HELD_BACK_S = 4.0
-
-
-def _held_back(es: Elasticsearch, seconds: float = HELD_BACK_S) -> threading.Timer:
-    """Hold back new primaries now; the returned timer (started) lets them start later."""
-    es.cluster.put_settings(transient=NO_PRIMARY_STARTS)
-    lift = threading.Timer(
-        seconds, es.cluster.put_settings, kwargs={"transient": dict.fromkeys(NO_PRIMARY_STARTS)}
-    )
-    lift.start()
-    return lift
 
 
 def _ids(es: Elasticsearch, index: str) -> list[str]:
@@ -74,7 +55,7 @@ def test_a_month_another_writer_is_creating_is_waited_for_not_held_as_red(
         seen.append(limits_es.cluster.health(index=november))
         yield from (build_record(i) for i in range(1, 6))
 
-    lift = _held_back(limits_es)
+    lift = held_back(limits_es)
     try:
         outcome = _index(limits_es, arriving(), prefix)
     finally:
@@ -99,7 +80,7 @@ def test_a_refresh_leaves_out_a_month_still_starting(
     limits_es.indices.put_settings(index=october, settings={"index.refresh_interval": "-1"})
     index_records(limits_es, [build_record(1, created_at=OCTOBER)], prefix=prefix)
     impatient = Elasticsearch(limits_node.url, request_timeout=5, max_retries=0)
-    lift = _held_back(limits_es, seconds=3 * 5)
+    lift = held_back(limits_es, seconds=3 * 5)
     try:
         limits_es.indices.create(index=november, wait_for_active_shards="0")
         assert limits_es.count(index=october)["count"] == 1  # the second post not searchable
