@@ -42,7 +42,11 @@ _CAPTCHA = re.compile(
 # ``Sina Visitor System``: Weibo's visitor-cookie page, served with HTTP 200 in place of the
 # answer to a client without the cookie (it runs a script to get one): a wall, not a bad answer.
 _LOGIN = re.compile(
-    r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue|sina visitor system", re.I
+    r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue|sina visitor system"
+    # A login page's own title, whole or beside the site's name (京东's passport page is
+    # "京东-欢迎登录", a forum's "用户登录 - 论坛名"); never inside a headline (会员登录异常).
+    r"|(?:^|[-_|–—·\s])(?:欢迎|用户|会员|账号|帐号)?登录(?:$|[-_|–—·\s])",
+    re.I,
 )
 # A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
 # APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
@@ -66,6 +70,10 @@ def _html_wall(head: str) -> str | None:
     --------
     >>> _html_wall("<html><head><title>Sina Visitor System</title>"), _html_wall("<p>hi</p>")
     ('login_wall', None)
+    >>> [_html_wall(f"<title>{t}</title>") for t in ("京东-欢迎登录", " 用户登录 - 乳品论坛")]
+    ['login_wall', 'login_wall']
+    >>> _html_wall("<title>鲜牧会员登录异常，客服称正在修复 - 财经快讯</title>") is None
+    True
     """
     title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
     title_text = title.group(1) if title else ""

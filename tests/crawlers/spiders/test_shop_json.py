@@ -111,6 +111,33 @@ def test_reviews_field_by_field_with_bad_pages_counted(
     assert not list(report.landing_file.parent.glob("*.part"))
 
 
+# JD's passport page as public copies of it show its head (GBK, ``<title>京东-欢迎登录</title>``;
+# found by ``find_string``, e.g. a scraper's test "does not treat JD login page as a product
+# page"), served in place of the answer with HTTP 200 at the asked URL; and a forum's.
+LOGIN_PAGES = {
+    "5005": ("<html><head><meta charset='GBK'><title>京东-欢迎登录</title></head>"
+             "<body><form>账户登录</form></body></html>").encode("gbk"),
+    "6006": "<html><head><title>用户登录 - 乳品论坛</title></head><body></body></html>".encode(),
+}  # fmt: skip
+
+
+def test_a_login_page_in_place_of_the_answer_is_a_login_wall(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """A login page's own title (no ``请登录`` in it) at the asked URL was an unreadable answer
+    (``malformed_json``), so health said the platform's format broke, not that it wants a
+    login."""
+    site = fixture_site(
+        {PATH: lambda q: Reply(LOGIN_PAGES[q["productId"]], 200, "text/html; charset=gbk")}
+    )
+    source = Source(
+        name="shop", platform="shop_json", base_url=site.url, product_ids=list(LOGIN_PAGES)
+    )
+    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert report.stats["blocked"] == {"login_wall": 2}
+    assert report.stats.get("errors", {}) == {}
+
+
 def test_second_run_stops_at_the_watermark_and_takes_only_new(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str
 ) -> None:
