@@ -163,11 +163,16 @@ def _without_starting(
         i for i, (status, _) in states.items() if status == "open" and i not in starting
     )
     if not others:
-        log.warning("read waits for new indices whose primary shard has not started yet",
-                    indices=starting)  # fmt: skip
+        log.warning(
+            "read waits for new indices whose primary shard has not started yet",
+            indices=starting,
+        )
         return None if wait_for_primaries(es, starting) else _search(es, alias, request)
-    log.warning("read leaves out new indices whose primary shard has not started yet (they "
-                "hold no post yet)", indices=starting)  # fmt: skip
+    log.warning(
+        "read leaves out new indices whose primary shard has not started yet (they hold no "
+        "post yet)",
+        indices=starting,
+    )
     return es.search(index=",".join(others), ignore_unavailable=True, **request)
 
 

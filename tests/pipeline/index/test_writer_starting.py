@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from koubei import es_local
+from koubei import es_local, timeutil
 from koubei.pipeline.index.writer import index_records
 
 from .conftest import OCTOBER, build_record, held_back
@@ -31,7 +31,7 @@ def _index(es: Elasticsearch, records: Iterable[dict[str, Any]], prefix: str) ->
 
 @pytest.mark.parametrize("answering", [True, False], ids=["beside-october", "alone"])
 def test_a_month_another_writer_is_creating_is_waited_for_not_held_as_red(
-    limits_es: Elasticsearch, koubei_home: str, answering: bool
+    limits_es: Elasticsearch, koubei_home: str, monkeypatch: pytest.MonkeyPatch, answering: bool
 ) -> None:
     """Another lane or process has just created November, and its primary has not started:
     the lookup meets the month not answering. Its posts were held as if November were red and
@@ -42,17 +42,23 @@ def test_a_month_another_writer_is_creating_is_waited_for_not_held_as_red(
     would use it)."""
     prefix = f"start{uuid.uuid4().hex[:8]}"
     november = f"{prefix}-posts-2026.11"
+    # Setup creates the clock's month: a fixed one, removed, so that "alone" is alone (with
+    # today's month beside it, the lookup never met the 503 path).
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-15T12:00:00+08:00")
     if answering:
         assert _index(limits_es, [build_record(0, created_at=OCTOBER)], prefix) == (1, 1, 0, 0)
     else:
         _index(limits_es, [], prefix)  # the templates, no month
+    limits_es.indices.delete(index=f"{prefix}-posts-2026.12")
     seen: list[dict[str, Any]] = []
+    months: list[list[str]] = []
 
     def arriving() -> Iterator[dict[str, Any]]:
         # Once this run has started (its refresh would have waited for a month it knew of),
         # the other writer creates November.
         limits_es.indices.create(index=november, wait_for_active_shards="0")
         seen.append(limits_es.cluster.health(index=november))
+        months.append(sorted(limits_es.indices.get_alias(index=f"{prefix}-posts-*")))
         yield from (build_record(i) for i in range(1, 6))
 
     lift = held_back(limits_es)
@@ -62,6 +68,7 @@ def test_a_month_another_writer_is_creating_is_waited_for_not_held_as_red(
         lift.join()
     # Yellow, not red (a new index, its primary not refused), and not answering a search.
     assert [health["active_primary_shards"] for health in seen] == [0], seen
+    assert months == [[f"{prefix}-posts-2026.10", november] if answering else [november]]
     assert outcome == (5, 5, 0, 0)
     assert _ids(limits_es, november) == [f"weibo:{i}" for i in range(1, 6)]
 
