@@ -74,7 +74,7 @@ class CrawlState:
         return datetime.fromisoformat(value) if value else None
 
     def seen(self, doc_id: str) -> bool:
-        """Landed by an earlier run."""
+        """Landed by an earlier run, or read by one (:meth:`mark_read`)."""
         return doc_id in self._seen_before
 
     def is_known(self, key: str, doc_id: str, created_at: datetime) -> bool:
@@ -89,6 +89,13 @@ class CrawlState:
         current = self._new_marks.get(key)
         if current is None or created_at > current:
             self._new_marks[key] = created_at
+
+    def mark_read(self, doc_id: str) -> None:
+        """Note an item this run read but did not land (a page dated nowhere, off the brands or
+        without text): :meth:`seen` by the next runs, the watermark unmoved. For entries a
+        feed gives no date, which nothing else tells apart from new ones."""
+        self._seen[doc_id] = None
+        self._seen.move_to_end(doc_id)
 
     def last_count(self, key: str) -> int | None:
         """The count noted for ``key`` (e.g. ``replies:<doc id>``) by a previous complete run,

@@ -238,6 +238,12 @@ class ArticlesSpider(BaseSpider):
                 # so a saved state would make the next run skip it for good.
                 self.page_lost()
             return
+        if not hint.get("created") and key != "urls":
+            # A feed entry with no date (a text sitemap, a ``urlset`` without ``lastmod``) is
+            # new to every run that has not landed it: a page dated nowhere, off the brands or
+            # without text was fetched again by every run, every page of a site's sitemap
+            # every five minutes. Read once, it is known; a page lost (above) is not.
+            self.state.mark_read(self.doc_id(url_id(hint["link"])))
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()
         if truncated:  # still extracted: a cut-off page usually keeps most of its text
