@@ -41,6 +41,7 @@ __all__ = [
     "Precision",
     "TimeParseError",
     "check_plausible",
+    "coarse_period_end",
     "date_only",
     "parse_full_date",
     "parse_iso",
@@ -253,6 +254,34 @@ def date_only(value: object) -> bool:
         return match.group(3 if match.re is _MONTH_DAY else 4) is None
     match = _RELATIVE.match(text)
     return match is not None and _RELATIVE_UNITS[match.group(2)][1] == "day"
+
+
+_W3C_COARSE = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
+def coarse_period_end(value: object) -> datetime | None:
+    """The last instant (China time) of a W3C Datetime year or month (``2026``, ``2026-11``),
+    or None for any other text.
+
+    Sitemaps date entries in W3C Datetime (sitemaps.org, ``lastmod``), whose coarsest forms
+    name a year or a month: a valid date of no post's time, so no bad one either. An entry so
+    dated is judged new or known by the period's end, and dated by its page.
+
+    Examples
+    --------
+    >>> [coarse_period_end(t).isoformat() for t in ("2003-12", " 2026 ")]
+    ['2003-12-31T23:59:59.999999+08:00', '2026-12-31T23:59:59.999999+08:00']
+    >>> coarse_period_end("2026-11-24"), coarse_period_end("2026-13"), coarse_period_end(2026)
+    (None, None, None)
+    """
+    if not isinstance(value, str):
+        return None
+    match = _W3C_COARSE.fullmatch(value.strip())
+    if not match or not 1 <= int(match.group(2) or 12) <= 12:
+        return None
+    year, month = int(match.group(1)), int(match.group(2) or 12)
+    start = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=DEFAULT_TZ)
+    return start - timedelta(microseconds=1)
 
 
 def check_plausible(when: datetime, now: datetime | None = None) -> datetime:

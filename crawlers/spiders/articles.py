@@ -35,7 +35,13 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
-from koubei.crawlers.timeparse import TimeParseError, date_only, parse_iso, parse_time
+from koubei.crawlers.timeparse import (
+    TimeParseError,
+    coarse_period_end,
+    date_only,
+    parse_iso,
+    parse_time,
+)
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
 _DAY_END = timedelta(days=1, microseconds=-1)
@@ -91,12 +97,17 @@ class ArticlesSpider(BaseSpider):
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
+            # A year or a month (W3C Datetime ``2003-12``) is judged by its end, the page dates it.
+            period_end = coarse_period_end(when)
+            if period_end is not None:
+                when = hint["date"] = None
             created = self.parse_time_or_count(when, response.url) if when else None
             precision = time_precision(when)
             # An entry dated by its day alone (a sitemap's ``lastmod`` of ``2026-11-24``) may
             # be later that day than the watermark: judged by the day's end, else an entry
             # added to the feed after a crawl of that day was taken as known, for good.
             latest = created + _DAY_END if created and precision == "day" else created
+            latest = period_end or latest
             if self.state.seen(self.doc_id(url_id(link))) or (
                 latest is not None and self.known(judged, url_id(link), latest)
             ):

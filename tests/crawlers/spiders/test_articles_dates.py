@@ -116,6 +116,40 @@ def test_an_entry_dated_by_its_day_is_new_later_that_day(
     assert second.stats["errors"] == {}
 
 
+def test_a_sitemap_dated_by_the_month_or_the_year_is_no_bad_date(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``lastmod`` is W3C Datetime (sitemaps.org), whose coarsest forms are a year (``2026``)
+    and a month (``2003-12``). Each was counted a ``bad_time`` error, every entry every run,
+    so the source read as degraded for good. Now an entry is judged by its period's end and
+    dated by its page; a month long past the watermark is known, not fetched."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-26T12:00:00+08:00")
+    url: list[str] = []
+    site = fixture_site(
+        {
+            "/sitemap.xml": xml_route("sitemap_month.xml", url),
+            "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
+            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
+            "/a/old.html": lambda q: Reply.page("article1.html", HTML),
+        }
+    )
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.xml"])
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.landing_file is not None
+    docs = {d["url"]: d for d in jsonl.read(first.landing_file)}
+    assert sorted(docs) == [f"{site.url}/a/3.html", f"{site.url}/bbs/thread-90.html"]
+    assert docs[f"{site.url}/a/3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"
+    thread = docs[f"{site.url}/bbs/thread-90.html"]
+    assert (thread["created_at"], thread["time_precision"]) == ("2026-11-25T00:00:00+08:00", "day")
+    # article1.html gives no date of its own: counted, as for an entry without lastmod
+    assert first.stats["errors"] == {"truncated_html": 1, "no_time": 1}
+    site.requests.clear()
+    [second] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert second.items == 0 and second.stats["errors"] == {}
+    assert site.hits("/a/old.html") == []  # 2003-12 is long before the watermark
+
+
 def test_a_page_gives_the_time_of_day_a_sitemap_dated_by_its_day_lacks(
     fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
