@@ -143,8 +143,10 @@ _FRACTION = re.compile(r"\.(\d+)", re.ASCII)
 # RFC 822 dates as feeds write them beside the standard form (see :func:`_rfc822`). The month
 # may be ``8月`` (Bing's zh-CN RSS: ``周五, 21 8月 2026 08:42:00 GMT``), followed by a stray
 # comma (``13 Feb, 2012``); the time may be missing (``Thu, 01 Jan 2004``).
+# 一月 … 十二月: glibc zh_CN's full month names.
+_CHINESE_MONTHS = (*(f"{c}月" for c in "一二三四五六七八九十"), "十一月", "十二月")
 _RFC822_DATE = re.compile(
-    r"^(?:[^\s,\d]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3,9}|\d{1,2}月),?\s+(\d{2}|\d{4})"
+    r"^(?:[^\s,\d]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3,9}|\d{1,2}月|十?[一二三四五六七八九十]月),?\s+(\d{2}|\d{4})"
     r"(?:\s+(\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(.+))?)?$"
 )
 # A zone email.utils would not read, so that the time came back naive and was taken as China's:
@@ -430,6 +432,8 @@ def _rfc822(text: str) -> tuple[str, Precision] | None:
     --------
     >>> _rfc822("周五, 21 8月 2026 08:42:00 GMT")
     ('21 Aug 2026 08:42:00 GMT', 'second')
+    >>> _rfc822("星期五, 20 十一月 2026 08:42:00 +0800")
+    ('20 Nov 2026 08:42:00 +0800', 'second')
     >>> _rfc822("Mon, 15 Jan 2024 14:30:22 GMT+0100"), _rfc822("Thu, 01 Jan 2004")
     (('15 Jan 2024 14:30:22 +0100', 'second'), ('01 Jan 2004 00:00', 'day'))
     """
@@ -438,7 +442,12 @@ def _rfc822(text: str) -> tuple[str, Precision] | None:
         return None
     day, month, year, clock, zone = match.groups()
     if month.endswith("月"):
-        number = int(month[:-1])
+        # ``8月`` is glibc zh_CN's abbreviated month (``%b``), ``八月``/``十一月`` its full one
+        # (``%B``), which a locale-formatted template writes as readily.
+        if month[0].isdigit():
+            number = int(month[:-1])
+        else:
+            number = _CHINESE_MONTHS.index(month) + 1 if month in _CHINESE_MONTHS else 0
         if not 1 <= number <= 12:
             return None
         month = list(_MONTHS)[number - 1]

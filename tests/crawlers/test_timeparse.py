@@ -147,6 +147,14 @@ def _zone(hours: int) -> timezone:
             datetime(2019, 3, 11, 9, 44, 51, tzinfo=DEFAULT_TZ),
             "second",
         ),
+        # The full names of glibc's zh_CN locale (``localedata/locales/zh_CN``: ``day``
+        # 星期日…星期六, ``mon`` 一月…十二月), as ``%A, %d %B %Y`` writes them (were unknown).
+        (
+            "星期五, 20 十一月 2026 08:42:00 +0800",
+            datetime(2026, 11, 20, 8, 42, tzinfo=DEFAULT_TZ),
+            "second",
+        ),
+        ("星期四, 01 十月 2026", datetime(2026, 10, 1, tzinfo=DEFAULT_TZ), "day"),
     ],
 )
 def test_feed_rfc822_dates_keep_their_zone(text: str, expected: datetime, precision: str) -> None:
@@ -164,7 +172,9 @@ def test_an_rfc822_offset_no_zone_uses_is_judged_not_dropped() -> None:
         assert caught.value.kind == "offset"
 
 
-@pytest.mark.parametrize("text", ["", "去年某天", "25:99", "昨天晚上", "2026-13-45"])
+@pytest.mark.parametrize(
+    "text", ["", "去年某天", "25:99", "昨天晚上", "2026-13-45", "20 十十月 2026 08:42:00 GMT"]
+)
 def test_unknown_raises(text: str) -> None:
     with pytest.raises(TimeParseError) as caught:
         parse_time(text, now=NOW)
