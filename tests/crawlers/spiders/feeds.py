@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from koubei import jsonl
@@ -49,3 +50,21 @@ def crawl_one_article(
     assert report.landing_file is not None
     [doc] = jsonl.read(report.landing_file)
     return report, doc
+
+
+def feed_source(
+    fixture_site: Any, routes_of: Callable[[list[str]], dict[str, Any]], feed: str
+) -> tuple[Any, Source]:
+    """A fixture site serving ``routes_of(site_url)`` (``{site}`` filled in once it runs) and
+    an articles source reading its ``feed`` path."""
+    url: list[str] = []
+    site = fixture_site(routes_of(url))
+    url.append(site.url)
+    return site, Source(name="news", platform="articles", feeds=[f"{site.url}{feed}"])
+
+
+def landed(source: Source, brands: BrandsConfig, run_id: str) -> tuple[Any, dict[str, Any]]:
+    """One crawl of ``source``: its report and the landed documents by URL."""
+    [report] = crawl_sources([source], brands, run_id=run_id, settings=FAST)
+    assert report.landing_file is not None
+    return report, {r["url"]: r for r in jsonl.read(report.landing_file)}

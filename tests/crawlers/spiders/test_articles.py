@@ -13,7 +13,14 @@ from koubei.crawlers.runner import crawl_sources
 from koubei.crawlers.spiders.articles import url_id
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
-from tests.crawlers.spiders.feeds import HTML, crawl_one_article, routes, xml_route
+from tests.crawlers.spiders.feeds import (
+    HTML,
+    crawl_one_article,
+    feed_source,
+    landed,
+    routes,
+    xml_route,
+)
 
 
 def test_feed_and_sitemap_articles(
@@ -66,9 +73,9 @@ def test_a_text_sitemap_lists_articles(
     ``lastmod``. No page is fetched again by the next run: an undated entry was new to every
     run that had not landed it, so the pages without a date were fetched every run (and so
     would any page off the brands: a site's whole sitemap, every five minutes)."""
-    url: list[str] = []
-    site = fixture_site(
-        {
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
             **routes(url),
             "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
             "/sitemap.txt": lambda q: Reply(
@@ -76,13 +83,10 @@ def test_a_text_sitemap_lists_articles(
                 200,
                 "text/plain",
             ),
-        }
+        },
+        "/sitemap.txt",
     )
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.txt"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    report, docs = landed(source, brands, "r1")
     assert sorted(docs) == [f"{site.url}/a/3.html", f"{site.url}/bbs/thread-90.html"]
     assert docs[f"{site.url}/a/3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"
     assert docs[f"{site.url}/bbs/thread-90.html"]["time_precision"] == "day"
@@ -152,22 +156,17 @@ def test_forum_atom_entries_keep_their_own_words(
     text, the excerpt stood for the whole post, and the xhtml post's thread page was fetched and
     its whole text taken as that one reply.
     """
-    url: list[str] = []
     feed = (PAGES / "atom_forum_posts.xml").read_text("utf-8")
-    site = fixture_site(
-        {
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
             "/forum/feed.xml": lambda q: Reply(
                 feed.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
             ),
-            "/bbs/thread-88.html": lambda q: Reply.page("bbs_thread88.html", HTML),
-            "/forum/viewtopic.php": lambda q: Reply.page("bbs_thread88.html", HTML),
-        }
+        },
+        "/forum/feed.xml",
     )
-    url.append(site.url)
-    source = Source(name="forum", platform="articles", feeds=[f"{site.url}/forum/feed.xml"])
-    [report] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert report.landing_file is not None
-    docs = {r["url"]: r for r in jsonl.read(report.landing_file)}
+    report, docs = landed(source, brands, "r1")
     topic = f"{site.url}/forum/viewtopic.php?t=88&p="
     thread = f"{site.url}/bbs/thread-88.html"
     assert sorted(docs) == sorted(

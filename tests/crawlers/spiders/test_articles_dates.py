@@ -11,7 +11,7 @@ from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
-from tests.crawlers.spiders.feeds import HTML, routes, xml_route
+from tests.crawlers.spiders.feeds import HTML, feed_source, landed, routes, xml_route
 
 
 def test_feed_times_in_cst_are_china_time(
@@ -124,20 +124,17 @@ def test_a_sitemap_dated_by_the_month_or_the_year_is_no_bad_date(
     so the source read as degraded for good. Now an entry is judged by its period's end and
     dated by its page; a month long past the watermark is known, not fetched."""
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-26T12:00:00+08:00")
-    url: list[str] = []
-    site = fixture_site(
-        {
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
             "/sitemap.xml": xml_route("sitemap_month.xml", url),
             "/a/3.html": lambda q: Reply.page("article3_truncated.html", HTML),
             "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
             "/a/old.html": lambda q: Reply.page("article1.html", HTML),
-        }
+        },
+        "/sitemap.xml",
     )
-    url.append(site.url)
-    source = Source(name="news", platform="articles", feeds=[f"{site.url}/sitemap.xml"])
-    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
-    assert first.landing_file is not None
-    docs = {d["url"]: d for d in jsonl.read(first.landing_file)}
+    first, docs = landed(source, brands, "r1")
     assert sorted(docs) == [f"{site.url}/a/3.html", f"{site.url}/bbs/thread-90.html"]
     assert docs[f"{site.url}/a/3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"
     thread = docs[f"{site.url}/bbs/thread-90.html"]
