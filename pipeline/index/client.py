@@ -134,14 +134,16 @@ def _url_of(es: Elasticsearch) -> str:
 
 
 def check_cluster(es: Elasticsearch) -> dict[str, Any]:
-    """Cluster health, or one clear error: unreachable, or credentials rejected.
+    """Cluster health, or one clear error: unreachable, not answering in time, or credentials
+    rejected.
 
     Raises
     ------
     ESAuthError
         HTTP 401/403 (wrong or missing credentials).
     ESConfigError
-        The cluster cannot be reached, or its TLS certificate is not trusted.
+        The cluster cannot be reached or did not answer in time, or its TLS certificate is not
+        trusted.
     """
     try:
         return dict(es.cluster.health())
@@ -149,10 +151,24 @@ def check_cluster(es: Elasticsearch) -> dict[str, Any]:
         raise auth_error(es, exc) from None
     except TlsError as exc:
         raise tls_error(es, exc) from None
-    except (TransportConnectionError, ConnectionTimeout) as exc:
+    except ConnectionTimeout as exc:
+        # Connected, no answer: a node overloaded or still starting, not one that is not
+        # there, which "cannot reach" made the operator look for.
+        raise ESConfigError(
+            f"Elasticsearch at {_url_of(es)} did not answer within {_timeout_of(es)}: a node "
+            f"busy or still starting (try again; KOUBEI_ES_URL if it is the wrong address): "
+            f"{exc}"
+        ) from None
+    except TransportConnectionError as exc:
         raise ESConfigError(f"cannot reach Elasticsearch at {_url_of(es)}: {exc}") from None
     except ApiError as exc:
         raise not_elasticsearch(es, exc) from None
+
+
+def _timeout_of(es: Elasticsearch) -> str:
+    # The client's request timeout; elasticsearch-py keeps it as a private attribute only.
+    seconds = getattr(es, "_request_timeout", None)
+    return f"{seconds:g} s" if isinstance(seconds, int | float) else "the client's timeout"
 
 
 def not_elasticsearch(es: Elasticsearch, exc: ApiError) -> ESConfigError:
