@@ -36,7 +36,8 @@ Before a batch is sent, one ``ids`` search on the read alias finds which of its 
 stored, and those are updated where they are: the month a post was first stored in keeps it,
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
 which a search may not see yet (``refresh_interval``), are remembered for the same purpose. The
-lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`.
+lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`;
+where each document goes and which are held, :mod:`koubei.pipeline.index.placement`.
 A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
 cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
 month may be stored there, so it is spooled, as a write into that month is, until the month
@@ -50,7 +51,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,7 +63,6 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.allocation import RunAllocations
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -80,15 +80,9 @@ from koubei.pipeline.index.documents import (
     unindexable,
 )
 from koubei.pipeline.index.entries import Entry, entry_of, expand
+from koubei.pipeline.index.placement import Placement
 from koubei.pipeline.index.spool import replay_spool
-from koubei.pipeline.index.stored import (
-    LOOKUP_BATCH,
-    LookupIncomplete,
-    closed_months,
-    from_older_crawl,
-    near_closed,
-    stored_copies,
-)
+from koubei.pipeline.index.stored import LOOKUP_BATCH, LookupIncomplete
 from koubei.pipeline.index.templates import ensure_ready
 
 __all__ = [
@@ -103,8 +97,6 @@ __all__ = [
 log = get_logger(__name__)
 
 MIN_CHUNK_BYTES = 16 * 1024
-# Ids of this run remembered with their index, for a second copy a search cannot see yet.
-RECENT_PLACEMENTS = 100_000
 
 
 class ClusterUnavailableError(ESConfigError):
@@ -160,10 +152,7 @@ class _Writer:
         self.failure: BaseException | None = None
         self.unsent: list[Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
-        self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
-        self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
-        self.months = RunAllocations(self.es, prefix)  # which exist, which are red and why
-        self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
+        self.place = Placement(self.es, prefix, self.lock)  # where entries go, which are held
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
@@ -228,74 +217,6 @@ class _Writer:
             batch.append(fresh)
         return batch
 
-    def _locate(self, entries: list[Entry]) -> None:
-        """Point every entry whose ``_id`` is already stored (or sent this run) at that index.
-
-        One ``ids`` search on the read alias per batch (:func:`stored_copies`). A search error
-        propagates: the entries are in ``sent`` by then, so the pass retries them like a failed
-        bulk request.
-        """
-        todo = [entry for entry in entries if not entry.located]
-        if not todo:
-            return
-        ids = list(dict.fromkeys(entry.doc_id for entry in todo))
-        stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
-        if unanswered and self.months.settle(unanswered):  # some were only starting: ask again
-            stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
-        closed = self._closed_months() | unanswered
-        self.months.explain(unanswered)  # why they are red, for the cause
-        with self.lock:
-            for entry in todo:
-                homes = stored.get(entry.doc_id, set())
-                created = entry.source.get("created_at")
-                if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
-                    entry.held = True  # maybe stored where no search looks: not created here
-                    near = {month for month in unanswered if near_closed(created, {month})}
-                    if near:  # not the operator's own doing
-                        entry.cause = self.months.red_cause(near)
-                    self.held_ids.add(entry.doc_id)
-                    entry.located = True
-                    continue
-                if homes:
-                    entry.op = "update"
-                    latest = seen.get(entry.doc_id)
-                    entry.older = from_older_crawl(entry.source.get("last_seen"), latest)
-                    if entry.index not in homes:
-                        entry.index = min(homes)
-                elif entry.doc_id in self.placed:  # sent this run, maybe not searchable yet
-                    entry.index = self.placed[entry.doc_id]
-                self.placed[entry.doc_id] = entry.index
-                self.placed.move_to_end(entry.doc_id)
-                if len(self.placed) > RECENT_PLACEMENTS:
-                    self.placed.popitem(last=False)
-                entry.located = True
-
-    def _closed_months(self) -> set[tuple[int, int]]:
-        """The closed months behind the read alias (:func:`closed_months`), asked once a run;
-        an error propagates like the lookup's: the pass retries, then spools."""
-        if self.closed is None:
-            self.closed = closed_months(self.es, self.prefix, self.months.states)
-        return self.closed
-
-    def _allocate(self, entries: list[Entry]) -> None:
-        """Create the months ``entries`` open, once a run each, and hold the entries of a new
-        month whose primary shard cannot be allocated (spooled, saying why).
-
-        A bulk request into such a month (red from its creation: a disk over the high
-        watermark) waited for its primary past the client's 30 s timeout, each try, and the
-        run spooled everything saying "Connection timed out". An error creating propagates
-        like the lookup's: the pass retries, then spools.
-        """
-        refused = self.months.create({e.index for e in entries if e.op == "create" and not e.held})
-        if not refused:
-            return
-        with self.lock:
-            for entry in entries:
-                cause = refused.get(entry.index)
-                if cause is not None and entry.op == "create" and not entry.held:
-                    entry.held, entry.cause = True, cause
-                    self.held_ids.add(entry.doc_id)
-
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
         """``batch`` without the entries whose stored copy is from a later crawl, nor those
         held for a closed month (kept for the spool).
@@ -322,8 +243,8 @@ class _Writer:
         if held:
             log.warning("documents that may be stored in a closed or unanswering month, or for "
                         "a month that cannot be allocated, spooled until it answers",
-                        documents=len(held), closed=sorted(self.closed or ()),
-                        unallocated=sorted(self.months.refused))  # fmt: skip
+                        documents=len(held), closed=sorted(self.place.closed or ()),
+                        unallocated=sorted(self.place.months.refused))  # fmt: skip
         return newer
 
     def _pass(self, first: list[Entry]) -> _Round:
@@ -335,8 +256,8 @@ class _Writer:
             while True:
                 if batch:
                     sent.extend(batch)
-                    self._locate(batch)
-                    self._allocate(batch)
+                    self.place.locate(batch)
+                    self.place.allocate(batch)
                     batch = self._drop_older(batch, sent)
                     for entry in batch:
                         yield entry.action()
@@ -432,7 +353,7 @@ class _Writer:
             # The lookup search sees refreshed documents only: make a run that ended a moment
             # ago (``index load`` twice, a replay right after a load) visible to it. Not the
             # red months: a refresh naming one waited out the client's timeout, every run.
-            self.months.start()
+            self.place.months.start()
         except (TransportError, ApiError) as exc:
             # The bulk requests meet the same trouble and spool or fail clearly.
             log.debug("refresh before indexing failed", error=str(exc))
