@@ -1,13 +1,14 @@
-"""Where each document of a writer run goes, and which are held for a month that does not answer.
+"""Where each document of a writer run goes, and which are held for a month that answers not.
 
 The month of ``created_at`` picks a new document's index, but a document already stored is
 updated in the month that holds it (:mod:`koubei.pipeline.index.stored` looks it up), and one
 sent earlier in the run, which a search may not see yet, goes where it went. A post that may be
 stored in a month no search sees (closed by the operator, or red: its primary unassigned) is
-held for the spool, as a write into that month would be, and so is one for a new month whose
-primary cannot be allocated; each says why. :class:`Placement` keeps what one run learned
-(:class:`~koubei.pipeline.index.allocation.RunAllocations` its months' primaries); its lanes
-share it under the writer's lock.
+held for the spool, as a write into that month would be; so is one for a new month whose
+primary cannot be allocated, and one whose month went red after its lookup (its write answered
+503 ``unavailable_shards_exception``). Each says why. :class:`Placement` keeps what one run
+learned (:class:`~koubei.pipeline.index.allocation.RunAllocations` its months' primaries); its
+lanes share it under the writer's lock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import OrderedDict
 
 from elasticsearch import Elasticsearch
 
+from koubei.log import get_logger
 from koubei.pipeline.index.allocation import RunAllocations
 from koubei.pipeline.index.entries import Entry
 from koubei.pipeline.index.stored import (
@@ -27,6 +29,8 @@ from koubei.pipeline.index.stored import (
 )
 
 __all__ = ["RECENT_PLACEMENTS", "Placement"]
+
+log = get_logger(__name__)
 
 # Ids of this run remembered with their index, for a second copy a search cannot see yet.
 RECENT_PLACEMENTS = 100_000
@@ -111,3 +115,20 @@ class Placement:
                 if cause is not None and entry.op == "create" and not entry.held:
                     entry.held, entry.cause = True, cause
                     self.held_ids.add(entry.doc_id)
+
+    def hold_red(self, entries: list[Entry]) -> None:
+        """Hold those of ``entries`` whose month's primary is still not active, saying why: the
+        node answered their writes 503 ``unavailable_shards_exception`` (the month gone red
+        since their lookup; :meth:`RunAllocations.unanswering` waits for one still starting).
+        Their ids are held for the rest of the run, as at the lookup."""
+        red = self.months.unanswering({entry.index for entry in entries})
+        if not red:
+            return
+        with self.lock:
+            for entry in entries:
+                if entry.index in red:
+                    entry.held, entry.cause = True, red[entry.index]
+                    self.held_ids.add(entry.doc_id)
+        log.warning("documents for a month whose primary shard is not active spooled until it "
+                    "answers", documents=sum(e.held for e in entries),
+                    indices=sorted(red))  # fmt: skip

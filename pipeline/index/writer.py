@@ -44,7 +44,9 @@ month may be stored there, so it is spooled, as a write into that month is, unti
 answers again (the replay then updates it in place); the other posts are indexed. A new month
 is created before its first write, waiting a few seconds for its primary shard: the posts of
 one whose primary cannot be allocated (a disk over the high watermark) are spooled saying why,
-and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`).
+and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`). A month that
+goes red mid-run is answered per item within ``allocation.BULK_TIMEOUT`` (a bulk ``timeout``):
+its posts are held and spooled saying so, the other months' posts in the chunk are indexed.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
+from koubei.pipeline.index.allocation import BULK_TIMEOUT
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -71,6 +74,7 @@ from koubei.pipeline.index.answers import (
     error_type,
     item_answer,
     retryable,
+    unavailable_shard,
 )
 from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
@@ -118,6 +122,7 @@ class _Round:
     throttled: bool = False  # some answers were 429/5xx/blocked: back off first
     failure: BaseException | None = None  # a transport error interrupted the pass
     oversized: dict[int, list[Entry]] = field(default_factory=dict)  # 413 per request
+    unanswering: list[Entry] = field(default_factory=list)  # their month's primary not active
     input_done: bool = False
 
 
@@ -189,6 +194,8 @@ class _Writer:
                             MIN_CHUNK_BYTES, min(self.max_chunk_bytes, size // 2)
                         )
                     queue.extend(entries)
+            if outcome.unanswering:
+                queue.extend(self._unanswering(outcome))
             exhausted = [e for e in queue if e.tries > self.max_retries]
             if exhausted:
                 said = next((e.cause for e in exhausted if e.cause), None)
@@ -216,6 +223,22 @@ class _Writer:
                 break
             batch.append(fresh)
         return batch
+
+    def _unanswering(self, outcome: _Round) -> list[Entry]:
+        """Spool the entries whose month's primary is still not active (gone red since their
+        lookup), held saying why (:meth:`Placement.hold_red`); return the others, to retry.
+        The cluster not answering why retries them all, as a failed lookup does."""
+        try:
+            self.place.hold_red(outcome.unanswering)
+        except (TransportError, ApiError) as exc:
+            log.debug("asking why a month's primary is not active failed", error=str(exc))
+        again = [entry for entry in outcome.unanswering if not entry.held]
+        with self.lock:
+            self.unsent.extend(entry for entry in outcome.unanswering if entry.held)
+            for entry in again:
+                entry.tries += 1
+        outcome.throttled = outcome.throttled or bool(again)
+        return again
 
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
         """``batch`` without the entries whose stored copy is from a later crawl, nor those
@@ -281,6 +304,7 @@ class _Writer:
                 raise_on_exception=False,
                 max_retries=0,
                 refresh=self.refresh,
+                timeout=BULK_TIMEOUT,  # a red month's items answer 503 before the client gives up
                 filter_path="items.*.status,items.*.result,items.*.error",
             ):
                 self._answer(sent.popleft(), ok, item, outcome)
@@ -316,6 +340,8 @@ class _Writer:
         elif status in (401, 403) and error_type(error) != "cluster_block_exception":
             reason = error_reason(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, reason))
+        elif unavailable_shard(status, error):
+            outcome.unanswering.append(entry)  # red, or starting: asked after the pass
         elif retryable(status, error) or status == 409:
             # A full disk's block is retried as any write block, but if it outlasts the retries
             # the spool notice must say so: "kept answering 429/5xx" pointed at the load.
