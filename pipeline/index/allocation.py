@@ -21,6 +21,7 @@ run learned of its months.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from koubei.log import get_logger
 from koubei.pipeline.index.templates import month_name, posts_alias
 
 __all__ = [
+    "BULK_TIMEOUT",
     "SLOW_PRIMARY_S",
     "WAIT_FOR_PRIMARY",
     "RunAllocations",
@@ -39,6 +41,7 @@ __all__ = [
     "create_index",
     "failed_indices",
     "index_states",
+    "months_of",
     "red_cause",
     "refresh_answering",
     "starting_indices",
@@ -57,10 +60,20 @@ WAIT_FOR_PRIMARY = "5s"
 SLOW_PRIMARY_S = 60
 # How often a starting primary is looked at while waited for.
 PRIMARY_POLL_S = 0.25
+# A bulk request's ``timeout``: how long the node waits for an item's primary shard to be active
+# before it answers that item 503 ``unavailable_shards_exception`` (its default is a minute, past
+# the client's 30 s request timeout: a month gone red mid-run timed out its whole chunk, every
+# month's items in it, each try). It bounds that wait only, not indexing: a slow node's chunk
+# of 1,000 takes a few seconds (BENCHMARKS.md: 411 docs/s at load 15-20 on 2 cores), so this
+# plus that stays well inside 30 s. A primary failing over or relocating is active well within
+# it, and the posts' mapping is strict (no dynamic mapping update, which it also bounds).
+BULK_TIMEOUT = "10s"
 # What allocation explain answers for a primary that no node may take now.
 _REFUSED = frozenset({"no", "no_valid_shard_copy"})
+_MONTH = re.compile(r"-(\d{4})\.(\d{2})$")
 
 States = dict[str, tuple[str, str]]
+Months = set[tuple[int, int]]
 
 
 def index_states(es: Elasticsearch, target: str) -> States:
@@ -181,8 +194,14 @@ def wait_for_primaries(es: Elasticsearch, indices: list[str]) -> list[str]:
         time.sleep(PRIMARY_POLL_S)
 
 
-def _month_names(prefix: str, months: set[tuple[int, int]]) -> list[str]:
+def _month_names(prefix: str, months: Months) -> list[str]:
     return [f"{prefix}-posts-{year}.{month:02d}" for year, month in sorted(months)]
+
+
+def months_of(indices: list[str]) -> Months | None:
+    """(year, month) of each of ``indices``, None if one is of no month (or none is named)."""
+    found = [_MONTH.search(month_name(index)) for index in indices]
+    return {(int(m[1]), int(m[2])) for m in found if m} if found and all(found) else None
 
 
 def unallocated_reason(es: Elasticsearch, index: str) -> str | None:
@@ -230,9 +249,12 @@ def unallocated_cause(index: str, reason: str) -> str:
     )
 
 
-def red_cause(months: set[tuple[int, int]], prefix: str, reasons: dict[str, str]) -> str:
+def red_cause(
+    months: Months, prefix: str, reasons: dict[str, str], *, writing: bool = False
+) -> str:
     """Why posts near ``months`` (whose shards did not answer the writer's lookup) were
-    spooled, with the cluster's ``reasons`` by month name where known."""
+    spooled, with the cluster's ``reasons`` by month name where known; ``writing``: why posts
+    of ``months`` were, whose writes the node answered that their primary is not active."""
     names = _month_names(prefix, months)
     by_reason: dict[str, list[str]] = {}
     for name in names:
@@ -242,9 +264,12 @@ def red_cause(months: set[tuple[int, int]], prefix: str, reasons: dict[str, str]
     why = "GET _cluster/allocation/explain says why"
     if said:
         why += f": {'; '.join(said)}; {advice(' '.join(by_reason))}"
+    did, held = ("search", "posts that may be stored there are")
+    if writing:
+        did, held = "write to", "its posts are"
     return (
-        f"Elasticsearch did not search {', '.join(names)} (a primary shard unassigned: the "
-        f"cluster is red; {why}): posts that may be stored there are spooled until it answers, "
+        f"Elasticsearch did not {did} {', '.join(names)} (a primary shard unassigned: the "
+        f"cluster is red; {why}): {held} spooled until it answers, "
         "then `koubei index replay` sends them"
     )
 
@@ -286,14 +311,14 @@ class RunAllocations:
                     self.known.add(index)
         return self.refused
 
-    def explain(self, months: set[tuple[int, int]]) -> None:
+    def explain(self, months: Months) -> None:
         """Ask why each of ``months`` (red) is not allocated, once a run per month."""
         with self.lock:
             for name in _month_names(self.prefix, months):
                 if name not in self.reasons:
                     self.reasons[name] = unallocated_reason(self.es, name)
 
-    def settle(self, months: set[tuple[int, int]]) -> bool:
+    def settle(self, months: Months) -> bool:
         """Wait, once a run per month, for those of ``months`` (whose shards did not answer a
         lookup) whose primary is not refused but still starting: a month another lane or
         process is creating, on a loaded node. Return whether one of ``months`` has started
@@ -318,8 +343,29 @@ class RunAllocations:
                 self.started.update(set(starting) - set(late))
             return any(name in self.started for name in names)
 
-    def red_cause(self, months: set[tuple[int, int]]) -> str:
+    def red_cause(self, months: Months, *, writing: bool = False) -> str:
         """:func:`red_cause` of ``months``, with the reasons :meth:`explain` found."""
         with self.lock:
             said = {name: reason for name, reason in self.reasons.items() if reason}
-        return red_cause(months, self.prefix, said)
+        return red_cause(months, self.prefix, said, writing=writing)
+
+    def unanswering(self, indices: set[str]) -> dict[str, str]:
+        """Of the months ``indices`` whose bulk items the node answered 503
+        ``unavailable_shards_exception`` (no active primary within :data:`BULK_TIMEOUT`), those
+        whose primary is still not active, each with the cause its posts are spooled for. One
+        not refused (still starting) is waited for first, once a run, as :meth:`settle` waits;
+        the others are to be sent again.
+
+        Before, no bulk ``timeout`` was given: the node waited a minute for a month gone red
+        mid-run, the client's 30 s timeout ran out first, and the whole chunk (every month's
+        posts in it) was sent again until the retries ran out, then spooled with the rest of
+        the run, saying "Connection timed out".
+        """
+        names = sorted(indices)
+        self.settle(months_of(names) or set())
+        still = {month_name(index) for index in starting_indices(self.es, names)}
+        return {
+            name: self.red_cause(months_of([name]) or set(), writing=True)
+            for name in names
+            if name in still
+        }

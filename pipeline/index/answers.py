@@ -6,7 +6,9 @@ writer (:mod:`koubei.pipeline.index.derived`) both read its type and reason here
 
 The posts writer (:mod:`koubei.pipeline.index.writer`) sorts every answer into three classes: the
 document's fault (dead-lettered), retryable (sent again with back-off), anything else (spooled).
-These are the first two tests; everything they do not claim is the third class.
+These are the first two tests; everything they do not claim is the third class. An item whose
+index's primary shard is not active (:func:`unavailable_shard`) is read apart from the retryable
+ones: it is held if its month is red.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "error_type",
     "item_answer",
     "retryable",
+    "unavailable_shard",
 ]
 
 # Error types of a 400 that the document's content caused (its JSON, a field against the
@@ -77,6 +80,15 @@ def retryable(status: int, error: Any) -> bool:
     """An answer worth sending again after a back-off: 429, 5xx, or a write block."""
     # A write block (a migration is copying this index) is waited for like a 429.
     return status == 429 or status >= 500 or error_type(error) == "cluster_block_exception"
+
+
+def unavailable_shard(status: int, error: Any) -> bool:
+    """A 503 ``unavailable_shards_exception``: the item's primary shard was not active within
+    the bulk request's ``timeout`` (:data:`koubei.pipeline.index.allocation.BULK_TIMEOUT`), the
+    other items of the request answered on their own. Its index's month is red (the primary
+    unassigned) or still starting; the posts writer asks which before it retries or holds it.
+    """
+    return status == 503 and error_type(error) == "unavailable_shards_exception"
 
 
 def disk_block(error: Any) -> bool:

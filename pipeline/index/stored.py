@@ -21,7 +21,6 @@ whole, so one lost shard of an old month spooled every document of every run.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +28,13 @@ from elasticsearch import ApiError, Elasticsearch
 
 from koubei import timeutil
 from koubei.crawlers.timeparse import parse_iso
-from koubei.pipeline.index.allocation import States, failed_indices, index_states
+from koubei.pipeline.index.allocation import (
+    Months,
+    States,
+    failed_indices,
+    index_states,
+    months_of,
+)
 from koubei.pipeline.index.documents import INDEX_TIME_ALLOWANCE
 from koubei.pipeline.index.templates import month_name, posts_alias
 
@@ -50,14 +55,10 @@ LOOKUP_BATCH = 1000
 # (``N个月前``/``N年前`` can move further: not covered.) Posts this close to a closed month wait in
 # the spool; a wider window would hold recent posts back whenever last month is closed.
 MOVE_WINDOW = timedelta(days=8)
-_MONTH = re.compile(r"-(\d{4})\.(\d{2})$")
 
 
 class LookupIncomplete(Exception):
     """The lookup search did not reach every shard (a node still starting): ask again later."""
-
-
-Months = set[tuple[int, int]]
 
 
 def stored_copies(
@@ -88,12 +89,12 @@ def stored_copies(
         # by another lane and its primary still starting. Answered like a partial failure, so
         # the writer waits for a starting month or holds a red one saying why; it was retried
         # five times in 15 s, then the batch spooled saying "all shards failed".
-        unanswered = _months(failed_indices(exc))
+        unanswered = months_of(failed_indices(exc))
         if unanswered is None:
             raise
         return {}, {}, unanswered
     shards = response.get("_shards") or {}
-    unanswered = _months([str(f.get("index")) for f in shards.get("failures") or ()])
+    unanswered = months_of([str(f.get("index")) for f in shards.get("failures") or ()])
     if response.get("timed_out") or (shards.get("failed") and not unanswered):
         # A shard that did not answer may hold some of these ids, and which month it is of is
         # not known: deciding now could put a second copy in another month.
@@ -113,19 +114,13 @@ def stored_copies(
     return stored, seen, unanswered or set()
 
 
-def _months(indices: list[str]) -> Months | None:
-    """(year, month) of each of ``indices``, None if one is of no month (or none is named)."""
-    found = [_MONTH.search(month_name(index)) for index in indices]
-    return {(int(m[1]), int(m[2])) for m in found if m} if found and all(found) else None
-
-
 def closed_months(es: Elasticsearch, prefix: str, states: States | None = None) -> Months:
     """(year, month) of the months behind the read alias that are closed (none if no alias);
     ``states`` as :func:`~koubei.pipeline.index.allocation.index_states` answered for it."""
     if states is None:
         states = index_states(es, posts_alias(prefix))
     closed = [index for index, (status, _) in states.items() if status == "close"]
-    return set().union(*(_months([index]) or () for index in closed))
+    return set().union(*(months_of([index]) or () for index in closed))
 
 
 def near_closed(created_at: Any, closed: set[tuple[int, int]]) -> bool:

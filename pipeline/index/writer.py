@@ -36,21 +36,24 @@ Before a batch is sent, one ``ids`` search on the read alias finds which of its 
 stored, and those are updated where they are: the month a post was first stored in keeps it,
 its fields (``created_at`` too) take the latest crawl's values. Ids sent earlier in the same run,
 which a search may not see yet (``refresh_interval``), are remembered for the same purpose. The
-lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`.
+lookup, and the rule that an older crawl is not sent, are :mod:`koubei.pipeline.index.stored`;
+where each document goes and which are held, :mod:`koubei.pipeline.index.placement`.
 A month the operator closed (archived) answers no search, nor one whose shard is unassigned (the
 cluster red): a post not found elsewhere whose time lies within ``stored.MOVE_WINDOW`` of such a
 month may be stored there, so it is spooled, as a write into that month is, until the month
 answers again (the replay then updates it in place); the other posts are indexed. A new month
 is created before its first write, waiting a few seconds for its primary shard: the posts of
 one whose primary cannot be allocated (a disk over the high watermark) are spooled saying why,
-and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`).
+and no refresh waits for a red month (:mod:`koubei.pipeline.index.allocation`). A month that
+goes red mid-run is answered per item within ``allocation.BULK_TIMEOUT`` (a bulk ``timeout``):
+its posts are held and spooled saying so, the other months' posts in the chunk are indexed.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,7 +65,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from koubei.log import get_logger
 from koubei.pipeline.index import spool as spool_mod
-from koubei.pipeline.index.allocation import RunAllocations
+from koubei.pipeline.index.allocation import BULK_TIMEOUT
 from koubei.pipeline.index.answers import (
     disk_block,
     disk_block_cause,
@@ -71,6 +74,7 @@ from koubei.pipeline.index.answers import (
     error_type,
     item_answer,
     retryable,
+    unavailable_shard,
 )
 from koubei.pipeline.index.client import ESConfigError, auth_error
 from koubei.pipeline.index.documents import (
@@ -80,15 +84,9 @@ from koubei.pipeline.index.documents import (
     unindexable,
 )
 from koubei.pipeline.index.entries import Entry, entry_of, expand
+from koubei.pipeline.index.placement import Placement
 from koubei.pipeline.index.spool import replay_spool
-from koubei.pipeline.index.stored import (
-    LOOKUP_BATCH,
-    LookupIncomplete,
-    closed_months,
-    from_older_crawl,
-    near_closed,
-    stored_copies,
-)
+from koubei.pipeline.index.stored import LOOKUP_BATCH, LookupIncomplete
 from koubei.pipeline.index.templates import ensure_ready
 
 __all__ = [
@@ -103,8 +101,6 @@ __all__ = [
 log = get_logger(__name__)
 
 MIN_CHUNK_BYTES = 16 * 1024
-# Ids of this run remembered with their index, for a second copy a search cannot see yet.
-RECENT_PLACEMENTS = 100_000
 
 
 class ClusterUnavailableError(ESConfigError):
@@ -126,6 +122,7 @@ class _Round:
     throttled: bool = False  # some answers were 429/5xx/blocked: back off first
     failure: BaseException | None = None  # a transport error interrupted the pass
     oversized: dict[int, list[Entry]] = field(default_factory=dict)  # 413 per request
+    unanswering: list[Entry] = field(default_factory=list)  # their month's primary not active
     input_done: bool = False
 
 
@@ -160,10 +157,7 @@ class _Writer:
         self.failure: BaseException | None = None
         self.unsent: list[Entry] = []  # to spool at the end, in no particular order
         self.input: Iterator[dict[str, Any]] = iter(())
-        self.placed: OrderedDict[str, str] = OrderedDict()  # _id -> index, recent sends
-        self.closed: set[tuple[int, int]] | None = None  # (year, month) of closed months
-        self.months = RunAllocations(self.es, prefix)  # which exist, which are red and why
-        self.held_ids: set[str] = set()  # ids of this run spooled for a closed month
+        self.place = Placement(self.es, prefix, self.lock)  # where entries go, which are held
         self.bar: Any = None  # tqdm, advanced per acknowledged document
 
     # -- input ----------------------------------------------------------------------------------
@@ -200,6 +194,8 @@ class _Writer:
                             MIN_CHUNK_BYTES, min(self.max_chunk_bytes, size // 2)
                         )
                     queue.extend(entries)
+            if outcome.unanswering:
+                queue.extend(self._unanswering(outcome))
             exhausted = [e for e in queue if e.tries > self.max_retries]
             if exhausted:
                 said = next((e.cause for e in exhausted if e.cause), None)
@@ -228,73 +224,21 @@ class _Writer:
             batch.append(fresh)
         return batch
 
-    def _locate(self, entries: list[Entry]) -> None:
-        """Point every entry whose ``_id`` is already stored (or sent this run) at that index.
-
-        One ``ids`` search on the read alias per batch (:func:`stored_copies`). A search error
-        propagates: the entries are in ``sent`` by then, so the pass retries them like a failed
-        bulk request.
-        """
-        todo = [entry for entry in entries if not entry.located]
-        if not todo:
-            return
-        ids = list(dict.fromkeys(entry.doc_id for entry in todo))
-        stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
-        if unanswered and self.months.settle(unanswered):  # some were only starting: ask again
-            stored, seen, unanswered = stored_copies(self.es, self.prefix, ids)
-        closed = self._closed_months() | unanswered
-        self.months.explain(unanswered)  # why they are red, for the cause
+    def _unanswering(self, outcome: _Round) -> list[Entry]:
+        """Spool the entries whose month's primary is still not active (gone red since their
+        lookup), held saying why (:meth:`Placement.hold_red`); return the others, to retry.
+        The cluster not answering why retries them all, as a failed lookup does."""
+        try:
+            self.place.hold_red(outcome.unanswering)
+        except (TransportError, ApiError) as exc:
+            log.debug("asking why a month's primary is not active failed", error=str(exc))
+        again = [entry for entry in outcome.unanswering if not entry.held]
         with self.lock:
-            for entry in todo:
-                homes = stored.get(entry.doc_id, set())
-                created = entry.source.get("created_at")
-                if not homes and (entry.doc_id in self.held_ids or near_closed(created, closed)):
-                    entry.held = True  # maybe stored where no search looks: not created here
-                    near = {month for month in unanswered if near_closed(created, {month})}
-                    if near:  # not the operator's own doing
-                        entry.cause = self.months.red_cause(near)
-                    self.held_ids.add(entry.doc_id)
-                    entry.located = True
-                    continue
-                if homes:
-                    entry.op = "update"
-                    latest = seen.get(entry.doc_id)
-                    entry.older = from_older_crawl(entry.source.get("last_seen"), latest)
-                    if entry.index not in homes:
-                        entry.index = min(homes)
-                elif entry.doc_id in self.placed:  # sent this run, maybe not searchable yet
-                    entry.index = self.placed[entry.doc_id]
-                self.placed[entry.doc_id] = entry.index
-                self.placed.move_to_end(entry.doc_id)
-                if len(self.placed) > RECENT_PLACEMENTS:
-                    self.placed.popitem(last=False)
-                entry.located = True
-
-    def _closed_months(self) -> set[tuple[int, int]]:
-        """The closed months behind the read alias (:func:`closed_months`), asked once a run;
-        an error propagates like the lookup's: the pass retries, then spools."""
-        if self.closed is None:
-            self.closed = closed_months(self.es, self.prefix, self.months.states)
-        return self.closed
-
-    def _allocate(self, entries: list[Entry]) -> None:
-        """Create the months ``entries`` open, once a run each, and hold the entries of a new
-        month whose primary shard cannot be allocated (spooled, saying why).
-
-        A bulk request into such a month (red from its creation: a disk over the high
-        watermark) waited for its primary past the client's 30 s timeout, each try, and the
-        run spooled everything saying "Connection timed out". An error creating propagates
-        like the lookup's: the pass retries, then spools.
-        """
-        refused = self.months.create({e.index for e in entries if e.op == "create" and not e.held})
-        if not refused:
-            return
-        with self.lock:
-            for entry in entries:
-                cause = refused.get(entry.index)
-                if cause is not None and entry.op == "create" and not entry.held:
-                    entry.held, entry.cause = True, cause
-                    self.held_ids.add(entry.doc_id)
+            self.unsent.extend(entry for entry in outcome.unanswering if entry.held)
+            for entry in again:
+                entry.tries += 1
+        outcome.throttled = outcome.throttled or bool(again)
+        return again
 
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:
         """``batch`` without the entries whose stored copy is from a later crawl, nor those
@@ -322,8 +266,8 @@ class _Writer:
         if held:
             log.warning("documents that may be stored in a closed or unanswering month, or for "
                         "a month that cannot be allocated, spooled until it answers",
-                        documents=len(held), closed=sorted(self.closed or ()),
-                        unallocated=sorted(self.months.refused))  # fmt: skip
+                        documents=len(held), closed=sorted(self.place.closed or ()),
+                        unallocated=sorted(self.place.months.refused))  # fmt: skip
         return newer
 
     def _pass(self, first: list[Entry]) -> _Round:
@@ -335,8 +279,8 @@ class _Writer:
             while True:
                 if batch:
                     sent.extend(batch)
-                    self._locate(batch)
-                    self._allocate(batch)
+                    self.place.locate(batch)
+                    self.place.allocate(batch)
                     batch = self._drop_older(batch, sent)
                     for entry in batch:
                         yield entry.action()
@@ -360,6 +304,7 @@ class _Writer:
                 raise_on_exception=False,
                 max_retries=0,
                 refresh=self.refresh,
+                timeout=BULK_TIMEOUT,  # a red month's items answer 503 before the client gives up
                 filter_path="items.*.status,items.*.result,items.*.error",
             ):
                 self._answer(sent.popleft(), ok, item, outcome)
@@ -395,6 +340,8 @@ class _Writer:
         elif status in (401, 403) and error_type(error) != "cluster_block_exception":
             reason = error_reason(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, reason))
+        elif unavailable_shard(status, error):
+            outcome.unanswering.append(entry)  # red, or starting: asked after the pass
         elif retryable(status, error) or status == 409:
             # A full disk's block is retried as any write block, but if it outlasts the retries
             # the spool notice must say so: "kept answering 429/5xx" pointed at the load.
@@ -432,7 +379,7 @@ class _Writer:
             # The lookup search sees refreshed documents only: make a run that ended a moment
             # ago (``index load`` twice, a replay right after a load) visible to it. Not the
             # red months: a refresh naming one waited out the client's timeout, every run.
-            self.months.start()
+            self.place.months.start()
         except (TransportError, ApiError) as exc:
             # The bulk requests meet the same trouble and spool or fail clearly.
             log.debug("refresh before indexing failed", error=str(exc))
