@@ -84,8 +84,7 @@ class CrawlState:
 
     def record(self, key: str, doc_id: str, created_at: datetime) -> None:
         """Note an item of this run; the watermark moves at :meth:`save`."""
-        self._seen[doc_id] = None
-        self._seen.move_to_end(doc_id)
+        self.mark_read(doc_id)
         current = self._new_marks.get(key)
         if current is None or created_at > current:
             self._new_marks[key] = created_at

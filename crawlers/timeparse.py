@@ -146,8 +146,9 @@ _FRACTION = re.compile(r"\.(\d+)", re.ASCII)
 # 一月 … 十二月: glibc zh_CN's full month names.
 _CHINESE_MONTHS = (*(f"{c}月" for c in "一二三四五六七八九十"), "十一月", "十二月")
 _RFC822_DATE = re.compile(
-    r"^(?:[^\s,\d]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3,9}|\d{1,2}月|十?[一二三四五六七八九十]月),?\s+(\d{2}|\d{4})"
-    r"(?:\s+(\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(.+))?)?$"
+    r"^(?:[^\s,\d]+,?\s*)?(\d{1,2})\s+([A-Za-z]{3,9}|\d{1,2}月|"
+    + "|".join(_CHINESE_MONTHS[::-1])  # 十二月 and 十一月 before 十月
+    + r"),?\s+(\d{2}|\d{4})(?:\s+(\d{1,2}:\d{2}(?::\d{2})?)(?:\s+(.+))?)?$"
 )
 # A zone email.utils would not read, so that the time came back naive and was taken as China's:
 # ``GMT+0100`` / ``GMT-01:01`` / ``UTC+8``, ``+08:00`` with a colon, and ``-0000``
@@ -279,9 +280,11 @@ def coarse_period_end(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     match = _W3C_COARSE.fullmatch(value.strip())
-    if not match or not 1 <= int(match.group(2) or 12) <= 12:
+    if not match:
         return None
     year, month = int(match.group(1)), int(match.group(2) or 12)
+    if not 1 <= month <= 12:
+        return None
     start = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=DEFAULT_TZ)
     return start - timedelta(microseconds=1)
 
@@ -444,10 +447,7 @@ def _rfc822(text: str) -> tuple[str, Precision] | None:
     if month.endswith("月"):
         # ``8月`` is glibc zh_CN's abbreviated month (``%b``), ``八月``/``十一月`` its full one
         # (``%B``), which a locale-formatted template writes as readily.
-        if month[0].isdigit():
-            number = int(month[:-1])
-        else:
-            number = _CHINESE_MONTHS.index(month) + 1 if month in _CHINESE_MONTHS else 0
+        number = int(month[:-1]) if month[0].isdigit() else _CHINESE_MONTHS.index(month) + 1
         if not 1 <= number <= 12:
             return None
         month = list(_MONTHS)[number - 1]
