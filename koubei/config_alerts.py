@@ -73,6 +73,7 @@ class PagingConfig(Strict):
     quiet: str = "6h"
     escalate: bool = True
     settling: str = "0s"
+    outage_cap: str = "1d"
 
     @field_validator("quiet")
     @classmethod
@@ -81,10 +82,12 @@ class PagingConfig(Strict):
         positive_duration(value, "would close every incident at once, each firing a new page", "6h")
         return value
 
-    @field_validator("settling")
+    @field_validator("settling", "outage_cap")
     @classmethod
-    def _settling(cls, value: str) -> str:
-        parse_duration(value)  # 0: every bin counts as complete (no crawl lag allowed for)
+    def _duration(cls, value: str) -> str:
+        # 0 means something: every bin counts as complete (settling, no crawl lag allowed
+        # for); an outage of the data counts as quiet like any other time (outage_cap)
+        parse_duration(value)
         return value
 
 

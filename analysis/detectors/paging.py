@@ -14,8 +14,10 @@ A detector says "this bin looks abnormal"; the policy decides whether a person i
   export stops for 8 h pages once. (Counting no unseen bin as quiet, tried first, merged the
   incidents of ``TravelTime_387``, three quarters of whose 10-minute bins have no row:
   anomaly-series 35 → 33 / 77 caught; this rule keeps them.)
-  There is no cap: like a blocked source (``hold_open``), an outage holds the incident open
-  however long it lasts.
+  An outage excuses at most ``outage_cap`` of quiet (default a day): after a longer one the
+  rest counts as quiet, so a crisis that fires after a three-day outage of the export is a new
+  incident with its own page. Uncapped (before session 28), it joined the incident open before
+  the outage and paged nobody.
 * **Escalation only when the evidence grows.** Inside an open incident a second alert is sent
   only when a later detection reaches a higher severity than the one paged (warning →
   critical), at most once per incident: a later episode, or the bin where a still-firing
@@ -51,6 +53,8 @@ class PagingPolicy:
     quiet_seconds: int = 6 * 3600  # an incident closes after this long without any firing
     escalate: bool = True  # one more alert when an open incident's severity rises
     page_severity: Severity = "warning"  # the lowest severity of a page
+    # the most outage time that does not count as quiet (``paging.outage_cap``)
+    outage_cap_seconds: int = 24 * 3600
 
     def pages(
         self,
@@ -64,10 +68,12 @@ class PagingPolicy:
         ``settled_until`` is the start of the first bin whose data may still be arriving; quiet
         time after it does not close an incident (``None``: every bin is settled). ``outages``
         are the ``[start, end)`` of the outages of the data (:attr:`CountSeries.outages`, the
-        one rule of :func:`.gaps.outage_runs`): quiet time does not count them either.
+        one rule of :func:`.gaps.outage_runs`): quiet time does not count them either, up to
+        ``outage_cap_seconds`` in all between two firings.
         """
         step = timedelta(seconds=interval_seconds)
         quiet = timedelta(seconds=self.quiet_seconds)
+        cap = timedelta(seconds=self.outage_cap_seconds)
         runs = sorted((start.astimezone(UTC), end.astimezone(UTC)) for start, end in outages)
         out: list[Detection] = []
         head: Detection | None = None  # the page of the open incident
@@ -80,7 +86,7 @@ class PagingPolicy:
                 silent_until = det.timestamp
                 if settled_until is not None:
                     silent_until = min(silent_until, settled_until)
-                lost = outage_time(runs, last_fired, silent_until)
+                lost = min(outage_time(runs, last_fired, silent_until), cap)
                 still_open = silent_until - last_fired - lost < quiet
             if still_open and head is not None and last_fired is not None:
                 last_fired = max(last_fired, end)
@@ -145,7 +151,9 @@ def last_firing(detection: Detection, step: timedelta) -> datetime:
 def paging_policy(config: AlertsConfig) -> PagingPolicy:
     """The policy ``config/alerts.yaml`` names under ``paging:``."""
     return PagingPolicy(
-        quiet_seconds=parse_duration(config.paging.quiet), escalate=config.paging.escalate
+        quiet_seconds=parse_duration(config.paging.quiet),
+        escalate=config.paging.escalate,
+        outage_cap_seconds=parse_duration(config.paging.outage_cap),
     )
 
 

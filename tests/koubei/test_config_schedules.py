@@ -313,3 +313,16 @@ def test_a_duration_that_cannot_be_zero_is_refused_at_load_naming_file_and_field
 def test_a_settling_of_zero_still_means_no_settling(tmp_path: Path) -> None:
     write(tmp_path, "alerts.yaml", "paging:\n  settling: 0s\n")
     assert load_alerts(tmp_path).paging.settling == "0s"
+
+
+def test_an_outage_cap_is_read_into_the_paging_policy(tmp_path: Path) -> None:
+    """0 means something (an outage counts as quiet, as before session 22); a word does not."""
+    from koubei.analysis.detectors.paging import paging_policy
+    from koubei.paths import package_dir
+
+    write(tmp_path, "alerts.yaml", "paging:\n  outage_cap: 0s\n")
+    assert paging_policy(load_alerts(tmp_path)).outage_cap_seconds == 0
+    assert paging_policy(load_alerts(package_dir("conf"))).outage_cap_seconds == 86400
+    path = write(tmp_path, "alerts.yaml", "paging:\n  outage_cap: a day\n")
+    with pytest.raises(ConfigError, match=f"{path}: paging.outage_cap: 'a day' is not a duration"):
+        load_alerts(tmp_path)

@@ -296,3 +296,41 @@ def test_a_growing_file_reads_each_bin_as_it_was_read_when_it_ended(tmp_path: Pa
         series = read_csv(part).series
         got = list(zip(series.total, series.filled, series.known_empty, strict=True))
         assert got == read_as[: len(got)], f"first {rows - 1} rows"
+
+
+def test_an_outage_longer_than_the_cap_closes_the_incident_before_it() -> None:
+    """An outage holds an incident open for at most ``outage_cap`` (a day): a crisis firing 2 h
+    after an export that stopped for three days is a new incident with its own page. Before
+    (no cap) it joined the incident of three days earlier and paged nobody. An outage within
+    the cap still holds the incident open, and ``outage_cap: 0s`` counts every outage as quiet."""
+    t0 = START + timedelta(days=2)
+    series = CountSeries.from_values(START, [0] * 7 * PER_DAY)
+    for hours, cap, pages in [(72, 86400, 2), (20, 86400, 1), (20, 0, 2), (72, 4 * 86400, 1)]:
+        lost = t0 + timedelta(hours=1), t0 + timedelta(hours=1 + hours)
+        outage = [b for b in series.start if lost[0] <= b < lost[1]]
+        outages = _outages(series, outage)
+        assert outages == [lost]
+        episodes = [_det(t0, "warning", bins=1), _det(lost[1] + timedelta(hours=2), "warning")]
+        policy = PagingPolicy(outage_cap_seconds=cap)
+        assert len(policy.pages(episodes, 300, outages=outages)) == pages, (hours, cap)
+
+
+def test_a_crisis_after_a_three_day_outage_pages_again(tmp_path: Path) -> None:
+    """Crisis A (Sunday 10:00-14:00), the export stops at 16:00 for three days, crisis B starts
+    an hour after it is back. Before the cap, the outage's 72 h were not quiet: B's firing came
+    3 h of quiet after A's and joined A's incident, so B paged nobody."""
+    rates = 40 * daily_profile(14)
+    crisis_a = 6 * PER_DAY + 10 * 12
+    rates[crisis_a : crisis_a + 4 * 12] *= 6
+    hole = slice(crisis_a + 6 * 12, crisis_a + 6 * 12 + 72 * 12)
+    crisis_b = hole.stop + 12
+    rates[crisis_b : crisis_b + 4 * 12] *= 6
+    keep = np.ones(len(rates), dtype=bool)
+    keep[hole] = False
+    counts = np.random.default_rng(0).poisson(rates).tolist()
+    data = read_csv(_write(tmp_path / "brand.csv", counts, keep))
+    assert len(data.series.outages) == 1
+    pages = detect_all(default_detectors(), data.series)
+    b_start = data.series.start[crisis_b]
+    assert [p.timestamp < b_start for p in pages] == [True, False], [p.timestamp for p in pages]
+    assert pages[1].timestamp < b_start + timedelta(hours=4)  # inside B

@@ -294,7 +294,7 @@ def test_backtest_replays_the_detectors_the_config_enables(tmp_path: Path) -> No
     assert failed.returncode == 2
     assert failed.stderr == (
         f"koubei: config error: {config}/alerts.yaml: paging.quite: unknown field; "
-        "known here: escalate, quiet, settling\n"
+        "known here: escalate, outage_cap, quiet, settling\n"
     )
     # the file instead of its directory
     failed = run("spikes", "backtest", str(path), "--config", str(config / "alerts.yaml"))
