@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from structlog.testing import capture_logs
 
 from koubei import es_local, timeutil
 from koubei.jsonl import read
 from koubei.pipeline.index import spool
-from koubei.pipeline.index.writer import IndexReport, index_records, replay_spool
+from koubei.pipeline.index.writer import STARTED, IndexReport, index_records, replay_spool
 
 from .conftest import OCTOBER, build_record, held_back
 from .faulty_proxy import NodeProxy
@@ -110,7 +111,9 @@ def test_a_month_red_past_the_bulk_timeout_but_not_refused_is_waited_for_then_wr
     """October's primary unassigned mid-run, but not refused: the node holds it back (busy,
     :func:`.conftest.held_back`) for 13 s, past the bulk timeout. Its items answer 503; the
     writer asks why, finds it throttled, waits for the primary (as for a month still starting)
-    and sends them again: all 15 indexed, nothing spooled."""
+    and sends them again: all 15 indexed, nothing spooled. The log says why they were sent
+    again, naming the month (it said only "bulk request failed, retrying ... error=429/5xx",
+    which pointed at the load)."""
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-20T12:00:00+08:00")
     prefix = f"busy{uuid.uuid4().hex[:8]}"
     october = f"{prefix}-posts-2026.10"
@@ -124,10 +127,15 @@ def test_a_month_red_past_the_bulk_timeout_but_not_refused_is_waited_for_then_wr
         assert limits_es.cluster.health(index=october)["status"] == "red"
 
     try:
-        report, seconds = _run_while_red(limits_node, limits_es, prefix, unassign)
+        with capture_logs() as logs:
+            report, seconds = _run_while_red(limits_node, limits_es, prefix, unassign)
     finally:
         for lift in lifts:
             lift.join()
     assert seconds < 40
     assert (report.sent, report.created, report.spooled, report.failed) == (15, 15, 0, 0)
     assert _counts(limits_es, prefix) == {"2026.10": 6, "2026.11": 11}
+    resent = [log for log in logs if str(log["event"]).startswith("documents sent again")]
+    assert [(log["index"], log["reason"], log["documents"]) for log in resent] == [
+        (october, STARTED, 5)
+    ]
