@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from koubei import es_local
+from koubei import es_local, timeutil
+from koubei.analysis.spread.daily import index_day
+from koubei.pipeline.index.answers import NO_PRIMARY
 from koubei.pipeline.index.derived import update_posts, write_documents
 from koubei.pipeline.index.templates import ensure_templates
 from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import DEFAULT_TZ
+from tests.analysis.spread.incident import incident
 
 from .conftest import OCTOBER, build_record
 from .red import allocate_empty, lose_disk
@@ -24,6 +27,7 @@ pytestmark = [pytest.mark.es, pytest.mark.slow]
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=DEFAULT_TZ)
 DAY = {"term": {"day": "2026-11-19"}}
+INCIDENT_DAY = date(2026, 11, 25)  # tests.analysis.spread.incident's day
 
 
 @pytest.fixture
@@ -107,3 +111,34 @@ def test_a_red_month_reports_its_posts_cascade_refused_and_the_other_months_are_
     assert error.startswith(f"{november} weibo:1: ") and "cluster is red" in error, error
     stored = limits_es.get(index=october, id="weibo:2")["_source"]["cascade"]
     assert stored == cascade["cascade"]
+
+
+@pytest.mark.parametrize("kind", ["accounts", "cascades"])
+def test_the_daily_spread_run_with_a_red_derived_index_names_it_and_writes_the_other_kind(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, client: Elasticsearch,
+    prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch, kind: str,
+) -> None:  # fmt: skip
+    """The 鲜牧 incident's day (17 accounts, 1 cascade) run again with one derived index red.
+    Accounts red: it raised ``ConnectionTimeout`` after 30 s, no cascade written; now each
+    account is reported refused naming the index, the cascade written. Cascades red: its first
+    read raised ``ApiError(503, 'search_phase_execution_exception')``, naming no index, before
+    any account was written; now one error names the index, the accounts are written, the
+    cascades and the posts' ``cascade`` field are left as they are."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-26T09:00:00+08:00")
+    assert index_records(limits_es, incident(), prefix=prefix, refresh=True).failed == 0
+    first = index_day(limits_es, prefix, ["鲜牧"], INCIDENT_DAY)
+    assert (first.written, first.errors) == ({"accounts": 17, "cascades": 1}, [])
+    red = f"{prefix}-{kind}"
+    lose_disk(limits_node, limits_es, red)
+    report = index_day(client, prefix, ["鲜牧"], INCIDENT_DAY)
+    assert report.errors and all(e.startswith(f"{red}") for e in report.errors), report.errors
+    assert all("cluster is red" in error for error in report.errors), report.errors
+    if kind == "accounts":
+        assert len(report.errors) == 17
+        assert report.written == {"accounts": 0, "cascades": 1}
+    else:
+        assert report.errors == [
+            f"{red}: no cascade document written, nor any post's cascade field: {NO_PRIMARY}"
+        ]
+        assert report.written == {"accounts": 17, "cascades": 0}
+        assert (report.posts, report.cleared) == (0, 0)
