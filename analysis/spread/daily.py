@@ -111,9 +111,11 @@ def day_documents(
     *,
     max_posts: int = MAX_POSTS,
     where: dict[str, set[str]] | None = None,
+    cascades: bool = True,
 ) -> dict[str, Any]:
     """``{"accounts", "cascades", "posts", "carrying", "stored", "whole"}`` of ``brand`` for
-    ``day`` (Asia/Shanghai).
+    ``day`` (Asia/Shanghai); with ``cascades`` false the accounts alone (the others empty: no
+    cascade document is read).
 
     ``posts``: ``{"id", "size", "cascade"}`` of every post in those cascades (the size of its
     cascade, to choose between two brands' views); ``carrying``: ``{"id", "cascade",
@@ -145,10 +147,14 @@ def day_documents(
                     day=day.isoformat(), max_posts=max_posts)  # fmt: skip
     start = end - timedelta(days=1)
     of_day = [r for r in posts if (t := parse_time(r.get("created_at"))) and start <= t < end]
+    accounts = accounts_for_period(of_day, brand=brand, day=day.isoformat())
+    if not cascades:
+        return {"accounts": accounts, "cascades": [], "posts": [], "carrying": [], "stored": {},
+                "whole": whole}  # fmt: skip
     known = cascades_ending(es, prefix, brand, since, end)
     G = _whole_cascades(es, prefix, brand, posts, end, max_posts, where, known, stored)
     return {
-        "accounts": accounts_for_period(of_day, brand=brand, day=day.isoformat()),
+        "accounts": accounts,
         "cascades": cascade_documents(G, brand=brand),
         "posts": [{"id": p, "size": n, "cascade": c} for p, n, c in post_cascades(G)],
         "carrying": carrying if whole else [],
@@ -218,6 +224,10 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     description). A post is sent only when its ``cascade`` changes (set, moved, or cleared).
     A cascade a run for a later day wrote, and its posts' field, are left as they are, also
     when that run wrote it after this one read it (a conditional write, :func:`_write_cascades`).
+    An index with no active primary shard (red) is said in ``errors`` naming it: a red cascades
+    index leaves the cascades and the posts' field as they are and the accounts are written, a
+    red accounts index or posts month has its documents reported refused
+    (:mod:`~koubei.pipeline.index.derived`).
     """
     from koubei.pipeline.index.cascade_reads import cascades_of_roots
     from koubei.pipeline.index.derived import update_posts, write_documents
@@ -227,6 +237,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     if unreachable is not None:
         raise unreachable
     report = SpreadReport()
+    red = _cascades_red(es, prefix, report)  # then the accounts alone
     where: dict[str, set[str]] = {}
     placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
     carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
@@ -236,7 +247,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     newer: set[tuple[str, str]] = set()  # (brand, root) of the documents a later day's run wrote
     end = window(day)[1]
     for brand in brands:
-        docs = day_documents(es, prefix, brand, day, where=where)
+        docs = day_documents(es, prefix, brand, day, where=where, cascades=not red)
         for post in docs["posts"]:
             rooted.setdefault(post["id"], set()).add(post["cascade"]["root_id"])
             if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
@@ -253,6 +264,11 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
                 "must_not": [{"exists": {"field": "platform"}}],
             }
         }
+        written = write_documents(es, prefix, "accounts", docs["accounts"], replace=one_day)
+        report.written["accounts"] += written.written
+        report.errors += written.errors
+        if red:
+            continue
         # One read per brand, of the stored documents of the roots this run built or its posts
         # are stored under: the brand's (each written over only as read) and any brand's that
         # count a post from the day's end on (left alone). A later day's run writing after this
@@ -265,9 +281,6 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         report.kept += len(built) - len(docs["cascades"])
         roots = [d["root_id"] for d in docs["cascades"]]
         replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
-        written = write_documents(es, prefix, "accounts", docs["accounts"], replace=one_day)
-        report.written["accounts"] += written.written
-        report.errors += written.errors
         versions = {c.id: (c.seq_no, c.primary_term) for c in read}
         overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end, report)
         report.kept += len(overtaken)
@@ -302,6 +315,28 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     report.cleared = cleared.written
     report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
     return report
+
+
+def _cascades_red(es: Any, prefix: str, report: SpreadReport) -> bool:
+    """Whether the cascades index has no active primary shard (red), said in ``errors`` naming
+    it: no cascade document can be read or written, so none is, nor any post's ``cascade``
+    (placed by those documents). Before, the run's first read of it (503 all shards failed)
+    raised a bare ``ApiError(503, 'search_phase_execution_exception')`` naming no index, before
+    any brand's accounts were written."""
+    from koubei.pipeline.index.allocation import index_states
+    from koubei.pipeline.index.answers import NO_PRIMARY
+    from koubei.pipeline.index.templates import kind_index
+
+    index = kind_index(prefix, "cascades")
+    states = index_states(es, index).values()
+    if not any(status == "open" and health == "red" for status, health in states):
+        return False
+    log.error("cascade documents not read nor written, nor the posts' cascade field",
+              index=index, reason=NO_PRIMARY)  # fmt: skip
+    report.errors.append(
+        f"{index}: no cascade document written, nor any post's cascade field: {NO_PRIMARY}"
+    )
+    return True
 
 
 def _write_cascades(

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "DOCUMENT_FAULTS",
+    "NO_PRIMARY",
     "describe_error",
     "disk_block",
     "disk_block_cause",
@@ -43,6 +44,13 @@ DOCUMENT_FAULTS = frozenset(
 )
 
 
+# What a refused item whose index's primary was not active says first (:func:`describe_error`).
+NO_PRIMARY = (
+    "the index has no active primary shard (the cluster is red; "
+    "GET _cluster/allocation/explain says why)"
+)
+
+
 def error_type(error: Any) -> str | None:
     """The ``type`` of an item's ``error`` in a bulk answer, if it has one."""
     return error.get("type") if isinstance(error, dict) else None
@@ -54,9 +62,19 @@ def error_reason(error: Any) -> str:
 
 
 def describe_error(error: Any, status: Any = None) -> str:
-    """``"<type>: <reason>"`` of an item's ``error``; its text, or ``HTTP <status>`` if none."""
+    """``"<type>: <reason>"`` of an item's ``error``; its text, or ``HTTP <status>`` if none.
+
+    An ``unavailable_shards_exception`` (:func:`unavailable_shard`) says first that the index
+    has no active primary, and leaves out the shard request the node's reason quotes: it
+    carries the source of every document of the request on that shard (up to a whole chunk's,
+    in each refused item's reason).
+    """
     if isinstance(error, dict):
-        return f"{error_type(error)}: {error_reason(error)}"
+        reason = error_reason(error)
+        if error_type(error) == "unavailable_shards_exception":
+            reason = reason.split(", request: [", 1)[0]
+            return f"{NO_PRIMARY}: unavailable_shards_exception: {reason}"
+        return f"{error_type(error)}: {reason}"
     return str(error or f"HTTP {status}")
 
 

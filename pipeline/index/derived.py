@@ -10,6 +10,14 @@ read the documents first (the daily spread run, its cascades) writes over exactl
 another run wrote since comes back as a conflict, left as that run wrote it, for the caller to
 judge (:attr:`DerivedReport.conflicts`).
 
+An index with no active primary shard (red: its node or disk lost) answers each item 503
+``unavailable_shards_exception`` within :data:`~koubei.pipeline.index.allocation.BULK_TIMEOUT`
+(every bulk request here carries it as its ``timeout``), reported refused saying the index is
+red; no refresh waits for it (:func:`~koubei.pipeline.index.allocation.refresh_answering`).
+Before, the node waited a minute for the primary, the client's 30 s timeout ran out first and
+the write raised ``ConnectionTimeout`` out of the daily spread run, the other brands' and kinds'
+documents unwritten.
+
 :func:`update_posts` writes what is derived onto the stored posts themselves (their ``cascade``):
 a partial ``update`` of the field alone, refused ones reported. The daily spread run sends only
 the posts whose value changed (it reads the stored one with the posts).
@@ -21,10 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import ApiError, Elasticsearch, helpers
 
 from koubei.log import get_logger
-from koubei.pipeline.index.answers import describe_error, item_answer
+from koubei.pipeline.index.allocation import BULK_TIMEOUT, failed_indices, refresh_answering
+from koubei.pipeline.index.answers import NO_PRIMARY, describe_error, item_answer
 from koubei.pipeline.index.templates import kind_index, month_name
 
 __all__ = ["DerivedReport", "update_posts", "write_documents"]
@@ -74,7 +83,9 @@ def write_documents(
     actions = [_write_action(index, d, read) for d in docs]
     report = DerivedReport()
     if actions:
-        written, failed = helpers.bulk(es, actions, raise_on_error=False, stats_only=False)
+        written, failed = helpers.bulk(
+            es, actions, raise_on_error=False, stats_only=False, timeout=BULK_TIMEOUT
+        )
         report.written = int(written)
         for item in failed if isinstance(failed, list) else []:
             if read is not None and item_answer(item).get("status") == 409:
@@ -84,18 +95,38 @@ def write_documents(
     if replace is not None and not report.errors:
         kept = {"ids": {"values": [str(d["id"]) for d in docs]}}
         stale = {"bool": {"filter": [replace], "must_not": [kept]}}
-        # Search, then delete by id: the bundled node has no reindex module (_delete_by_query).
-        hits = es.search(index=index, query=stale, size=REPLACE_MAX, source=False,
-                         seq_no_primary_term=True)["hits"]["hits"]  # fmt: skip
+        hits = _stale(es, index, stale, report)
         gone = [
             {"_op_type": "delete", "_index": index, "_id": h["_id"]} | _as_read(h) for h in hits
         ]
         if gone:
             # A conflict (rewritten since the search) or a miss (deleted since) is left alone.
-            removed, _left = helpers.bulk(es, gone, raise_on_error=False)
+            removed, _left = helpers.bulk(es, gone, raise_on_error=False, timeout=BULK_TIMEOUT)
             report.removed = int(removed)
-    es.indices.refresh(index=index)
+    refresh_answering(es, index)
     return report
+
+
+def _stale(
+    es: Elasticsearch, index: str, query: dict[str, Any], report: DerivedReport
+) -> list[dict[str, Any]]:
+    """The documents of ``index`` that ``query`` finds, as seen (``_seq_no``), to delete by id
+    (the bundled node has no reindex module: no ``_delete_by_query``). None, reported in
+    ``errors``, when the index has no active primary (red): the search failed on its only
+    shard, 503 ``all shards failed`` (it raised out of the daily spread run, for a brand with
+    no accounts to write that day)."""
+    try:
+        answer = es.search(index=index, query=query, size=REPLACE_MAX, source=False,
+                           seq_no_primary_term=True)  # fmt: skip
+    except ApiError as exc:
+        if not failed_indices(exc):
+            raise
+        log.error("documents a derived set replaces not searched: not removed", index=index,
+                  reason=NO_PRIMARY)  # fmt: skip
+        report.errors.append(f"{index}: documents it replaces not removed: {NO_PRIMARY}")
+        return []
+    hits: list[dict[str, Any]] = answer["hits"]["hits"]
+    return hits
 
 
 def _write_action(
@@ -143,11 +174,13 @@ def update_posts(
     ]
     months = sorted({str(action["_index"]) for action in actions})
     report = DerivedReport()
-    for ok, item in helpers.streaming_bulk(es, actions, raise_on_error=False, chunk_size=500):
+    for ok, item in helpers.streaming_bulk(
+        es, actions, raise_on_error=False, chunk_size=500, timeout=BULK_TIMEOUT
+    ):
         if not ok:
             _refused(report, item)
         elif item_answer(item).get("result") == "updated":
             report.written += 1
     if months:
-        es.indices.refresh(index=",".join(months))
+        refresh_answering(es, ",".join(months))
     return report

@@ -101,6 +101,12 @@ __all__ = [
 log = get_logger(__name__)
 
 MIN_CHUNK_BYTES = 16 * 1024
+# Why posts whose writes answered 503 unavailable_shards_exception are sent again.
+STARTED = "the month was starting: its primary was waited for, and is active now"
+NOT_ACTIVE = (
+    f"its primary shard was not active within the bulk timeout ({BULK_TIMEOUT}) on any try "
+    "(starting, or moving between nodes); `koubei index replay` sends them"
+)
 
 
 class ClusterUnavailableError(ESConfigError):
@@ -123,6 +129,8 @@ class _Round:
     failure: BaseException | None = None  # a transport error interrupted the pass
     oversized: dict[int, list[Entry]] = field(default_factory=dict)  # 413 per request
     unanswering: list[Entry] = field(default_factory=list)  # their month's primary not active
+    # why those of `unanswering` not held are sent again (their month was starting), by month
+    resent: dict[str, str] = field(default_factory=dict)
     input_done: bool = False
 
 
@@ -204,11 +212,18 @@ class _Writer:
                 return
             if not queue and outcome.input_done:
                 return
-            if outcome.failure is not None or outcome.throttled:
+            if outcome.failure is not None or outcome.throttled or outcome.resent:
                 attempt = max(e.tries for e in queue)
-                cause = str(outcome.failure or "429/5xx")
-                log.warning("bulk request failed, retrying", attempt=attempt,
-                            documents=len(queue), error=cause)  # fmt: skip
+                if outcome.failure is not None or outcome.throttled:
+                    cause = str(outcome.failure or "429/5xx")
+                    log.warning("bulk request failed, retrying", attempt=attempt,
+                                documents=len(queue), error=cause)  # fmt: skip
+                for index, why in sorted(outcome.resent.items()):
+                    # Not the load's doing: logged as "429/5xx" before, which pointed at it.
+                    log.warning("documents sent again: their month's primary shard was not "
+                                "active within the bulk timeout", index=index, reason=why,
+                                documents=sum(e.index == index for e in outcome.unanswering),
+                                attempt=attempt)  # fmt: skip
                 with self.lock:
                     self.report.retries += 1
                 time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
@@ -228,16 +243,20 @@ class _Writer:
         """Spool the entries whose month's primary is still not active (gone red since their
         lookup), held saying why (:meth:`Placement.hold_red`); return the others, to retry.
         The cluster not answering why retries them all, as a failed lookup does."""
+        why = STARTED
         try:
             self.place.hold_red(outcome.unanswering)
         except (TransportError, ApiError) as exc:
             log.debug("asking why a month's primary is not active failed", error=str(exc))
+            why = f"asking the cluster why failed ({exc})"
         again = [entry for entry in outcome.unanswering if not entry.held]
         with self.lock:
             self.unsent.extend(entry for entry in outcome.unanswering if entry.held)
             for entry in again:
                 entry.tries += 1
-        outcome.throttled = outcome.throttled or bool(again)
+                # Said if its retries run out: not "kept answering 429/5xx".
+                entry.cause = f"Elasticsearch did not write to {entry.index}: {NOT_ACTIVE}"
+                outcome.resent[entry.index] = why
         return again
 
     def _drop_older(self, batch: list[Entry], sent: deque[Entry]) -> list[Entry]:

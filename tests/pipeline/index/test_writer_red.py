@@ -4,39 +4,25 @@ disk (the month closed, its shard's files removed, reopened: no copy of its data
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from structlog.testing import capture_logs
 
 from koubei import es_local, timeutil
 from koubei.jsonl import read
 from koubei.pipeline.index import spool
-from koubei.pipeline.index.writer import IndexReport, index_records, replay_spool
+from koubei.pipeline.index.writer import STARTED, IndexReport, index_records, replay_spool
 
 from .conftest import OCTOBER, build_record, held_back
 from .faulty_proxy import NodeProxy
+from .red import allocate_empty, lose_disk, node_name
 
 pytestmark = [pytest.mark.es, pytest.mark.slow]
-
-
-def _lose_disk(node: es_local.LocalNode, es: Elasticsearch, index: str) -> None:
-    """Leave ``index``'s primary shard with no copy anywhere (the cluster red), as a data node
-    lost with its disk does: Elasticsearch allocates it again only by an operator's reroute."""
-    index_uuid = es.indices.get_settings(index=index)[index]["settings"]["index"]["uuid"]
-    es.indices.close(index=index)
-    shutil.rmtree(Path(node.data) / "data" / "indices" / index_uuid / "0")
-    es.indices.open(index=index, wait_for_active_shards="0")
-    assert es.cluster.health(index=index)["status"] == "red"
-
-
-def _node_name(es: Elasticsearch) -> str:
-    return str(next(iter(es.nodes.info()["nodes"].values()))["name"])
 
 
 def _run_while_red(
@@ -97,7 +83,7 @@ def test_a_month_gone_red_mid_run_spools_its_posts_and_the_chunk_s_others_are_in
     prefix = f"red{uuid.uuid4().hex[:8]}"
     october = f"{prefix}-posts-2026.10"
     report, seconds = _run_while_red(
-        limits_node, limits_es, prefix, lambda: _lose_disk(limits_node, limits_es, october)
+        limits_node, limits_es, prefix, lambda: lose_disk(limits_node, limits_es, october)
     )
     assert seconds < 25  # was 60 s here (2 tries of 30 s), 196 s with 5 retries
     counts = (report.sent, report.created, report.spooled, report.failed, report.retries)
@@ -111,10 +97,7 @@ def test_a_month_gone_red_mid_run_spools_its_posts_and_the_chunk_s_others_are_in
 
     # An operator's reroute brings October back (empty: its disk was lost); the replay lands
     # the held posts once, and the November posts stay single.
-    command = {"index": october, "shard": 0, "node": _node_name(limits_es),
-               "accept_data_loss": True}  # fmt: skip
-    limits_es.cluster.reroute(commands=[{"allocate_empty_primary": command}])
-    limits_es.cluster.health(index=october, wait_for_status="green", timeout="30s")
+    allocate_empty(limits_es, october)
     replayed = replay_spool(limits_es, prefix)
     assert (replayed.created, replayed.updated, replayed.spooled, replayed.failed) == (5, 0, 0, 0)
     assert _counts(limits_es, prefix) == {"2026.10": 5, "2026.11": 11}
@@ -128,7 +111,9 @@ def test_a_month_red_past_the_bulk_timeout_but_not_refused_is_waited_for_then_wr
     """October's primary unassigned mid-run, but not refused: the node holds it back (busy,
     :func:`.conftest.held_back`) for 13 s, past the bulk timeout. Its items answer 503; the
     writer asks why, finds it throttled, waits for the primary (as for a month still starting)
-    and sends them again: all 15 indexed, nothing spooled."""
+    and sends them again: all 15 indexed, nothing spooled. The log says why they were sent
+    again, naming the month (it said only "bulk request failed, retrying ... error=429/5xx",
+    which pointed at the load)."""
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-20T12:00:00+08:00")
     prefix = f"busy{uuid.uuid4().hex[:8]}"
     october = f"{prefix}-posts-2026.10"
@@ -136,16 +121,21 @@ def test_a_month_red_past_the_bulk_timeout_but_not_refused_is_waited_for_then_wr
 
     def unassign() -> None:
         lifts.append(held_back(limits_es, seconds=13))
-        cancel = {"index": october, "shard": 0, "node": _node_name(limits_es),
+        cancel = {"index": october, "shard": 0, "node": node_name(limits_es),
                   "allow_primary": True}  # fmt: skip
         limits_es.cluster.reroute(commands=[{"cancel": cancel}])
         assert limits_es.cluster.health(index=october)["status"] == "red"
 
     try:
-        report, seconds = _run_while_red(limits_node, limits_es, prefix, unassign)
+        with capture_logs() as logs:
+            report, seconds = _run_while_red(limits_node, limits_es, prefix, unassign)
     finally:
         for lift in lifts:
             lift.join()
     assert seconds < 40
     assert (report.sent, report.created, report.spooled, report.failed) == (15, 15, 0, 0)
     assert _counts(limits_es, prefix) == {"2026.10": 6, "2026.11": 11}
+    resent = [log for log in logs if str(log["event"]).startswith("documents sent again")]
+    assert [(log["index"], log["reason"], log["documents"]) for log in resent] == [
+        (october, STARTED, 5)
+    ]
