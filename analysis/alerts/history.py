@@ -78,14 +78,24 @@ def _number(value: Any) -> float | None:
         return None
 
 
+class HistoryNotWritten(Exception):
+    """The cluster refused events of the alert history; the message names the index and why."""
+
+
 def write_history(es: Any, prefix: str, db_path: Path) -> int:
     """Index the events not yet written; returns how many documents were written.
 
-    Raises ``elasticsearch.helpers.BulkIndexError`` or a transport error if the cluster
-    refused: the watermark then stays, and the next call writes them.
+    Raises :class:`HistoryNotWritten` (naming the index, how many events and the first reason)
+    or a transport error if the cluster refused: the watermark then stays, and the next call
+    writes them. The bulk request carries the writers' ``timeout``
+    (:data:`~koubei.pipeline.index.allocation.BULK_TIMEOUT`): an alerts index gone red answers
+    within it that it has no active primary, where the node waited a minute and the client's
+    30 s timeout ran out first, holding up the delivery task.
     """
     from elasticsearch import helpers
 
+    from koubei.pipeline.index.allocation import BULK_TIMEOUT
+    from koubei.pipeline.index.answers import describe_error, item_answer
     from koubei.pipeline.index.templates import kind_index
 
     conn = db.connect(db_path)
@@ -107,8 +117,19 @@ def write_history(es: Any, prefix: str, db_path: Path) -> int:
                 for doc in docs:
                     yield {"_op_type": "index", "_index": index, "_id": doc["id"], "_source": doc}
 
-            for _ok, _item in helpers.streaming_bulk(es, actions(), raise_on_error=True):
-                pass
+            refused = [
+                item_answer(item)
+                for ok, item in helpers.streaming_bulk(
+                    es, actions(), raise_on_error=False, timeout=BULK_TIMEOUT
+                )
+                if not ok
+            ]
+            if refused:
+                first = describe_error(refused[0].get("error"), refused[0].get("status"))
+                raise HistoryNotWritten(
+                    f"{index}: {len(refused)} of {len(docs)} alert events not written "
+                    f"(written next cycle): {first}"
+                )
         with db.transaction(conn):
             conn.execute(
                 "INSERT INTO history_watermark (id, last_outbox_id) VALUES (1, ?) "

@@ -1,23 +1,27 @@
-"""A derived index (``<prefix>-cascades``, ``<prefix>-accounts``) or a posts month gone red: the
-derived-documents writer reports the documents refused, naming the index, instead of waiting
-out the client's timeout and raising. Made red for real on the limits node (:mod:`.red`)."""
+"""A derived index (``<prefix>-cascades``, ``<prefix>-accounts``, ``<prefix>-alerts``) or a posts
+month gone red: the derived-documents writer reports the documents refused, naming the index,
+instead of waiting out the client's timeout and raising. Made red for real on the limits node (:mod:`.red`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from koubei import es_local, timeutil
+from koubei.analysis.alerts.history import HistoryNotWritten, write_history
+from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.spread.daily import index_day
 from koubei.pipeline.index.answers import NO_PRIMARY
 from koubei.pipeline.index.derived import update_posts, write_documents
 from koubei.pipeline.index.templates import ensure_templates
 from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import DEFAULT_TZ
+from tests.analysis.alerts.conftest import at, detection
 from tests.analysis.spread.incident import incident
 
 from .conftest import OCTOBER, build_record
@@ -142,3 +146,29 @@ def test_the_daily_spread_run_with_a_red_derived_index_names_it_and_writes_the_o
         ]
         assert report.written == {"accounts": 17, "cascades": 0}
         assert (report.posts, report.cleared) == (0, 0)
+
+
+def test_alert_history_into_a_red_alerts_index_names_it_and_is_written_once_it_is_back(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, client: Elasticsearch,
+    prefix: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The delivery task writes the alert history after delivering. Into a red ``-alerts`` it
+    waited out the client's 30 s (the node a minute) and raised ``ConnectionTimeout``, naming
+    no index; now it raises at once saying which index, how many events and that the index is
+    red. The watermark stays: the events are written once the index is back, none twice."""
+    db_path = tmp_path / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
+    store.observe("鲜牧", [detection(0, "critical")], now=at(1), channels=["oncall"])
+    alerts = f"{prefix}-alerts"
+    lose_disk(limits_node, limits_es, alerts)
+    with pytest.raises(HistoryNotWritten) as info:
+        write_history(client, prefix, db_path)
+    message = str(info.value)
+    assert message.startswith(f"{alerts}: 1 of 1 alert events not written (written next cycle): ")
+    assert NO_PRIMARY in message, message
+    allocate_empty(limits_es, alerts)
+    assert write_history(client, prefix, db_path) == 1
+    # not delivered yet, so written again next cycle (with its delivery status), as one document
+    assert write_history(client, prefix, db_path) == 1
+    limits_es.indices.refresh(index=alerts)
+    assert limits_es.count(index=alerts)["count"] == 1
