@@ -1,6 +1,7 @@
 """A derived index (``<prefix>-cascades``, ``<prefix>-accounts``, ``<prefix>-alerts``) or a posts
 month gone red: the derived-documents writer reports the documents refused, naming the index,
-instead of waiting out the client's timeout and raising. Made red for real on the limits node (:mod:`.red`)."""
+instead of waiting out the client's timeout and raising. Made red for real on the limits node
+(:mod:`.red`)."""
 
 from __future__ import annotations
 
