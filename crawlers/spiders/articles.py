@@ -241,6 +241,12 @@ class ArticlesSpider(BaseSpider):
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
         import trafilatura
 
+        doc_id = self.doc_id(url_id(hint["link"]))
+        if key != "urls":  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+            self._inc("entry_pages")
+            if response.status in (404, 410):
+                self.page_gone(response, doc_id)
+                return
         if not self.check(response):
             retried = {int(code) for code in self.settings.getlist("RETRY_HTTP_CODES")}
             if hint.get("created") and response.status in retried:
@@ -254,7 +260,8 @@ class ArticlesSpider(BaseSpider):
             # new to every run that has not landed it: a page dated nowhere, off the brands or
             # without text was fetched again by every run, every page of a site's sitemap
             # every five minutes. Read once, it is known; a page lost (above) is not.
-            self.state.mark_read(self.doc_id(url_id(hint["link"])))
+            self.state.mark_read(doc_id)
+        self.state.note_found(doc_id)
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()
         if truncated:  # still extracted: a cut-off page usually keeps most of its text
@@ -291,6 +298,21 @@ class ArticlesSpider(BaseSpider):
         )
         if record is not None:
             yield record
+
+    def page_gone(self, response: Response, doc_id: str) -> None:
+        """A feed entry's page answering 404 Not Found or 410 Gone: the site's dead link.
+
+        Counted under ``gone``, not as an error: a sitemap listing removed pages is the site's
+        matter, and each one made every run ``degraded`` (a run none of whose new pages
+        answered still is, :func:`koubei.crawlers.health.assess`). A 410 is read at once, a
+        404 once it has stayed so for a day (:meth:`CrawlState.note_gone`); before, neither
+        was ever read, so every run asked them again, for good.
+        """
+        status = response.status
+        if self.state.note_gone(doc_id, self.crawl_time, permanent=status == 410):
+            self._inc("gone_again")
+        self._inc(f"gone/http_{status}")
+        self.logger.info("page gone status=%s url=%s", status, response.url)
 
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None
