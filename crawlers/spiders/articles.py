@@ -35,6 +35,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.textutil import html_to_text
 from koubei.crawlers.timeparse import (
     TimeParseError,
     coarse_period_end,
@@ -409,7 +410,7 @@ def _absolute(node: Selector, link: str, feed_url: str) -> str:
 
 
 def _own_words(markup: str) -> str:
-    """The text of a feed entry's HTML that its author wrote, without what a forum adds.
+    r"""The text of a feed entry's HTML that its author wrote, without what a forum adds.
 
     A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
     renders ``[quote]`` so): those are another post's words, an entry of their own, and would
@@ -421,7 +422,12 @@ def _own_words(markup: str) -> str:
     >>> _own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
     '回复&'
     >>> _own_words("<p>第一段</p><p>第二段</p>"), _own_words("")
-    ('第一段第二段', '')
+    ('第一段\n第二段', '')
+    >>> _own_words("<p>Fresh milk, bad batch.</p><p>XianMu said sorry<br>today.</p>")
+    'Fresh milk, bad batch.\nXianMu said sorry\ntoday.'
+
+    Its text is :func:`~koubei.crawlers.textutil.html_to_text`'s: paragraphs and ``<br>`` are
+    line breaks (``text_content()`` glued them: ``bad batch.XianMu``).
     """
     if not markup.strip():
         return ""
@@ -432,4 +438,4 @@ def _own_words(markup: str) -> str:
     if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
         last[0].drop_tree()
         last[1].drop_tree()
-    return str(root.text_content()).strip()
+    return html_to_text(lxml.html.tostring(root, encoding="unicode"))
