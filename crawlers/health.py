@@ -7,10 +7,13 @@ read that file and treat the source's missing volume as *unknown*, never as "no 
 Status, worst first:
 
 ``blocked``  block signals and nothing came through, or more pages blocked than parsed;
-``degraded`` some pages failed (errors counted by reason, or a few blocked pages);
+``degraded`` some pages failed (errors counted by reason, or a few blocked pages), or every
+             feed entry's page this run asked for the first time was gone (404/410);
 ``empty``    no error and no block signal, yet the platform listed nothing at all (zero entries
              on every page): silently returning nothing;
 ``ok``       every page parsed; ``items`` may be 0 on an incremental run with nothing new.
+             A feed entry's page answering 404/410 is the site's dead link, counted under
+             ``gone`` (not ``errors``) and alone no reason for another status.
 
 A run that lost a page keeps the previous incremental state (``crawlers/pipelines/landing.py``),
 so the next run re-reads from there; ``state_kept_since`` says since when every run has done so.
@@ -53,6 +56,11 @@ class Health:
     errors: dict[str, int] = field(default_factory=dict)
     blocked: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    #: Feed entries' pages that answered 404/410 (a site's dead links), by status; of those,
+    #: ``gone_again`` were gone on an earlier run too; ``entry_pages``: every such page asked.
+    gone: dict[str, int] = field(default_factory=dict)
+    gone_again: int = 0
+    entry_pages: int = 0
     items_per_page: float = 0.0
     elapsed_s: float = 0.0
     cpu_s: float = 0.0
@@ -81,7 +89,12 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     errors = _group(stats, f"{STAT_PREFIX}errors/")
     blocked = _group(stats, f"{STAT_PREFIX}blocked/")
     dropped = _group(stats, f"{STAT_PREFIX}dropped/")
-    status, reason = _classify(items, pages, entries, errors, blocked)
+    gone = _group(stats, f"{STAT_PREFIX}gone/")
+    gone_again = int(stats.get(f"{STAT_PREFIX}gone_again", 0))
+    entry_pages = int(stats.get(f"{STAT_PREFIX}entry_pages", 0))
+    status, reason = _classify(
+        items, pages, entries, errors, blocked, _all_gone(gone, gone_again, entry_pages)
+    )
     return Health(
         source=source,
         platform=platform,
@@ -96,6 +109,9 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         errors=errors,
         blocked=blocked,
         dropped=dropped,
+        gone=gone,
+        gone_again=gone_again,
+        entry_pages=entry_pages,
         items_per_page=round(entries / pages, 2) if pages else 0.0,
         elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
         landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
@@ -104,21 +120,48 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     )
 
 
+def _all_gone(gone: dict[str, int], gone_again: int, entry_pages: int) -> dict[str, int]:
+    """``gone`` when every feed entry's page this run asked for the first time was gone
+    (404/410), else ``{}``.
+
+    Dead links among pages that answered are the site's (a removed article, a sitemap not
+    pruned); no new page answering is a site moved or links built wrong, and must not read
+    ``ok``. Pages gone on an earlier run too, asked again until they have stayed so for a
+    day, are left out: they would repeat it on every run.
+
+    Examples
+    --------
+    >>> _all_gone({"http_404": 3}, 0, 1000), _all_gone({"http_404": 3}, 3, 3)
+    ({}, {})
+    >>> _all_gone({"http_404": 2, "http_410": 1}, 1, 3)
+    {'http_404': 2, 'http_410': 1}
+    """
+    new = sum(gone.values()) - gone_again
+    return gone if new > 0 and new >= entry_pages - gone_again else {}
+
+
 def _classify(
-    items: int, pages: int, entries: int, errors: dict[str, int], blocked: dict[str, int]
+    items: int,
+    pages: int,
+    entries: int,
+    errors: dict[str, int],
+    blocked: dict[str, int],
+    gone: dict[str, int] | None = None,
 ) -> tuple[Status, str]:
+    """The run's status and why; ``gone``: the dead pages, when they were all (_all_gone)."""
     n_blocked, n_errors = sum(blocked.values()), sum(errors.values())
     if n_blocked and (items == 0 or n_blocked > pages):
         return "blocked", f"blocked responses: {blocked}"
-    if n_blocked or n_errors:
-        return "degraded", f"errors: {errors}; blocked: {blocked}"
+    if n_blocked or n_errors or gone:
+        all_gone = f"; every new entry page gone: {gone}" if gone else ""
+        return "degraded", f"errors: {errors}; blocked: {blocked}{all_gone}"
     if entries == 0 and items == 0:
         return "empty", f"no entries on {pages} parsed page(s)"
     return "ok", ""
 
 
-_SUMMED = ("items", "pages", "entries", "known", "cpu_s")
-_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped")
+_SUMMED = ("items", "pages", "entries", "known", "cpu_s", "gone_again", "entry_pages")
+_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone")
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -146,8 +189,14 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged["workers"] = [str(p.get("worker", "")) for p in parts]
     merged["landing_files"] = [p["landing_file"] for p in parts if p.get("landing_file")]
     merged["landing_file"] = merged["landing_files"][0] if merged["landing_files"] else None
+    gone = _all_gone(merged["gone"], merged["gone_again"], merged["entry_pages"])
     merged["status"], merged["reason"] = _classify(
-        merged["items"], merged["pages"], merged["entries"], merged["errors"], merged["blocked"]
+        merged["items"],
+        merged["pages"],
+        merged["entries"],
+        merged["errors"],
+        merged["blocked"],
+        gone,
     )
     merged["alert"] = merged["status"] != "ok"
     merged.pop("worker", None)

@@ -57,6 +57,7 @@ class CrawlReport:
                     "errors",
                     "blocked",
                     "dropped",
+                    "gone",
                     "pages",
                     "entries",
                     "known",

@@ -6,6 +6,9 @@ page, which would otherwise skip that page's items for good). A spider stops pag
 newest-first listing once a whole page is at or below the watermark or already seen. The counts
 are what a counter of an item was at the last complete crawl (a Weibo comment's reply count): an
 item seen before is read again when its count grew since (its new replies), not when it did not.
+The missing are the pages that answered 404 Not Found, with when they first did and on how many
+runs: such a page is asked again until it has answered so on ``MISSING_RUNS`` runs over at least
+``MISSING_SPAN`` (a site's slip, a page being moved, comes back), then read (:meth:`note_gone`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import fcntl
 import json
 import os
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,11 @@ from koubei import paths
 from koubei.atomicfile import atomic_write
 
 MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten first
+# A page answering 404 is taken as gone once it has done so on this many runs over this long:
+# a page moved or unpublished for an edit usually comes back within hours, and a day of
+# 5-minute runs asks a dead link 288 times at most, not for good.
+MISSING_RUNS = 3
+MISSING_SPAN = timedelta(days=1)
 
 
 class CrawlState:
@@ -38,6 +46,9 @@ class CrawlState:
         self._new_marks: dict[str, datetime] = {}
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._new_counts: dict[str, int] = {}
+        # doc id -> (first 404, runs that answered 404), and the ids found again this run
+        self._missing: dict[str, tuple[str, int]] = {}
+        self._found: set[str] = set()
         #: Why the saved state could not be read (it was moved aside), or "".
         self.unreadable = ""
         data = self._load()
@@ -45,6 +56,8 @@ class CrawlState:
         self._seen = OrderedDict.fromkeys(data["seen"])
         self._seen_before = frozenset(self._seen)
         self._counts = OrderedDict(data["counts"])
+        self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
+        self._missing_before = dict(self._missing)
 
     def _load(self) -> dict[str, Any]:
         """The saved state, checked; a file that cannot be read as one is moved aside.
@@ -58,7 +71,7 @@ class CrawlState:
         try:
             return _parse_state(self.path.read_bytes())
         except FileNotFoundError:
-            return {"watermarks": {}, "seen": [], "counts": {}}
+            return _empty()
         except (OSError, ValueError) as exc:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{os.getpid()}")
             try:
@@ -66,7 +79,7 @@ class CrawlState:
             except OSError:
                 aside = self.path
             self.unreadable = f"{self.path}: {exc}; kept as {aside.name}, crawling without state"
-            return {"watermarks": {}, "seen": [], "counts": {}}
+            return _empty()
 
     def watermark(self, key: str) -> datetime | None:
         """The newest ``created_at`` stored for ``key`` by a previous run."""
@@ -96,6 +109,28 @@ class CrawlState:
         self._seen[doc_id] = None
         self._seen.move_to_end(doc_id)
 
+    def note_gone(self, doc_id: str, at: datetime, permanent: bool = False) -> bool:
+        """Note a page that answered 404 (or 410 Gone, ``permanent``) at ``at``; whether an
+        earlier run had found it missing too.
+
+        A 410 is read at once (RFC 9110 15.5.11: "likely to be permanent"). A 404 is read
+        (:meth:`mark_read`) once it has answered so on ``MISSING_RUNS`` runs, the first at
+        least ``MISSING_SPAN`` before ``at``; until then each run asks it again.
+        """
+        before = self._missing_before.get(doc_id)
+        first, runs = (datetime.fromisoformat(before[0]), before[1] + 1) if before else (at, 1)
+        if permanent or (runs >= MISSING_RUNS and at - first >= MISSING_SPAN):
+            self._missing.pop(doc_id, None)
+            self.mark_read(doc_id)
+        else:
+            self._missing[doc_id] = (first.isoformat(), runs)
+        return before is not None
+
+    def note_found(self, doc_id: str) -> None:
+        """Note a page that answered: one missing before came back, and is missing no more."""
+        if self._missing.pop(doc_id, None) is not None:
+            self._found.add(doc_id)
+
     def last_count(self, key: str) -> int | None:
         """The count noted for ``key`` (e.g. ``replies:<doc id>``) by a previous complete run,
         or None when none was (a new item, or a state written before counts were kept)."""
@@ -123,11 +158,14 @@ class CrawlState:
                 self._counts.move_to_end(key)
             while len(self._counts) > MAX_SEEN:
                 self._counts.popitem(last=False)
+            while len(self._missing) > MAX_SEEN:
+                del self._missing[next(iter(self._missing))]
             data = {
                 "source": self.source,
                 "watermarks": self.watermarks,
                 "seen": list(self._seen),
                 "counts": dict(self._counts),
+                "missing": {k: list(v) for k, v in self._missing.items()},
             }
             with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
@@ -149,11 +187,23 @@ class CrawlState:
             merged.move_to_end(doc_id)
         self._seen = merged
         self._counts.update(data["counts"])  # saved after this state was loaded: newer
+        for doc_id, (first, runs) in data["missing"].items():
+            # theirs, unless this run found the page again or read it (gone for good)
+            if doc_id in self._found or doc_id in self._seen:
+                continue
+            noted = self._missing.get(doc_id)
+            if noted is None or runs > noted[1]:
+                self._missing[doc_id] = (first, runs)
+
+
+def _empty() -> dict[str, Any]:
+    return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}}
 
 
 def _parse_state(raw: bytes) -> dict[str, Any]:
-    """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}}`` from a state
-    file's bytes (``counts`` may be missing: files written before counts were kept).
+    """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
+    {id: [ISO time, runs]}}`` from a state file's bytes (``counts`` and ``missing`` may be
+    missing: files written before they were kept).
 
     Raises
     ------
@@ -176,4 +226,20 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()
     ):
         raise ValueError("'counts' is not an object of counts (whole numbers, 0 or more)")
-    return {"watermarks": dict(marks), "seen": seen, "counts": counts}
+    missing = data.get("missing", {})
+    if not isinstance(missing, dict) or not all(_missing_entry(v) for v in missing.values()):
+        raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
+    return {"watermarks": dict(marks), "seen": seen, "counts": counts, "missing": missing}
+
+
+def _missing_entry(value: Any) -> bool:
+    """Whether ``value`` is a ``[first 404 as an ISO time with an offset, runs]`` pair."""
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)):
+        return False
+    runs = value[1]
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        return False
+    try:
+        return datetime.fromisoformat(value[0]).tzinfo is not None
+    except ValueError:
+        return False

@@ -35,6 +35,7 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.textutil import html_to_text
 from koubei.crawlers.timeparse import (
     TimeParseError,
     coarse_period_end,
@@ -241,6 +242,12 @@ class ArticlesSpider(BaseSpider):
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
         import trafilatura
 
+        doc_id = self.doc_id(url_id(hint["link"]))
+        if key != "urls":  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+            self._inc("entry_pages")
+            if response.status in (404, 410):
+                self.page_gone(response, doc_id)
+                return
         if not self.check(response):
             retried = {int(code) for code in self.settings.getlist("RETRY_HTTP_CODES")}
             if hint.get("created") and response.status in retried:
@@ -254,7 +261,8 @@ class ArticlesSpider(BaseSpider):
             # new to every run that has not landed it: a page dated nowhere, off the brands or
             # without text was fetched again by every run, every page of a site's sitemap
             # every five minutes. Read once, it is known; a page lost (above) is not.
-            self.state.mark_read(self.doc_id(url_id(hint["link"])))
+            self.state.mark_read(doc_id)
+        self.state.note_found(doc_id)
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()
         if truncated:  # still extracted: a cut-off page usually keeps most of its text
@@ -291,6 +299,21 @@ class ArticlesSpider(BaseSpider):
         )
         if record is not None:
             yield record
+
+    def page_gone(self, response: Response, doc_id: str) -> None:
+        """A feed entry's page answering 404 Not Found or 410 Gone: the site's dead link.
+
+        Counted under ``gone``, not as an error: a sitemap listing removed pages is the site's
+        matter, and each one made every run ``degraded`` (a run none of whose new pages
+        answered still is, :func:`koubei.crawlers.health.assess`). A 410 is read at once, a
+        404 once it has stayed so for a day (:meth:`CrawlState.note_gone`); before, neither
+        was ever read, so every run asked them again, for good.
+        """
+        status = response.status
+        if self.state.note_gone(doc_id, self.crawl_time, permanent=status == 410):
+            self._inc("gone_again")
+        self._inc(f"gone/http_{status}")
+        self.logger.info("page gone status=%s url=%s", status, response.url)
 
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None
@@ -387,7 +410,7 @@ def _absolute(node: Selector, link: str, feed_url: str) -> str:
 
 
 def _own_words(markup: str) -> str:
-    """The text of a feed entry's HTML that its author wrote, without what a forum adds.
+    r"""The text of a feed entry's HTML that its author wrote, without what a forum adds.
 
     A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
     renders ``[quote]`` so): those are another post's words, an entry of their own, and would
@@ -399,7 +422,12 @@ def _own_words(markup: str) -> str:
     >>> _own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
     '回复&'
     >>> _own_words("<p>第一段</p><p>第二段</p>"), _own_words("")
-    ('第一段第二段', '')
+    ('第一段\n第二段', '')
+    >>> _own_words("<p>Fresh milk, bad batch.</p><p>XianMu said sorry<br>today.</p>")
+    'Fresh milk, bad batch.\nXianMu said sorry\ntoday.'
+
+    Its text is :func:`~koubei.crawlers.textutil.html_to_text`'s: paragraphs and ``<br>`` are
+    line breaks (``text_content()`` glued them: ``bad batch.XianMu``).
     """
     if not markup.strip():
         return ""
@@ -410,4 +438,4 @@ def _own_words(markup: str) -> str:
     if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
         last[0].drop_tree()
         last[1].drop_tree()
-    return str(root.text_content()).strip()
+    return html_to_text(lxml.html.tostring(root, encoding="unicode"))

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "koubei.crawlers.textutil",
     "koubei.crawlers.timeparse",
+    "koubei.crawlers.health",
     "koubei.crawlers.spiders._feed_xml",
     "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders._weibo_api",

@@ -42,6 +42,18 @@ from koubei.crawlers.health import all_health, assess, read_health, write_health
             "blocked",
         ),
         ({"koubei/blocked/login_required": 1}, "blocked"),
+        # a feed entry's dead page is the site's; every new one dead is a broken feed
+        ({"koubei/entries": 9, "koubei/entry_pages": 9, "koubei/gone/http_404": 2}, "ok"),
+        ({"koubei/entries": 2, "koubei/entry_pages": 2, "koubei/gone/http_410": 2}, "degraded"),
+        (
+            {
+                "koubei/entries": 2,
+                "koubei/entry_pages": 2,
+                "koubei/gone/http_404": 2,
+                "koubei/gone_again": 2,
+            },
+            "ok",
+        ),
     ],
 )
 def test_status(stats: dict[str, Any], status: str) -> None:

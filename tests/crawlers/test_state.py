@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 
 from koubei.crawlers.state import CrawlState
 from koubei.timeutil import DEFAULT_TZ
@@ -92,3 +93,53 @@ def test_counts_that_are_not_counts_make_the_file_unreadable(koubei_home: str) -
         assert state.last_count("replies:x:1") is None
         for aside in path.parent.glob("src.json.unreadable-*"):
             aside.unlink()
+
+
+def test_a_missing_page_is_read_after_three_runs_over_a_day_and_a_gone_one_at_once(
+    koubei_home: str,
+) -> None:
+    """The 404 rule (``note_gone``) on the state's own clock: runs at 10:00, 11:00 and the
+    next day's 10:00; a page that answers again in between starts over."""
+    day = timedelta(days=1)
+    for at, found in ((T1, ""), (T2, "x:back"), (T1 + day, "")):
+        state = CrawlState("src")
+        assert not state.seen("x:404") and not state.seen("x:back")
+        state.note_gone("x:404", at)
+        if found:
+            state.note_found("x:back")
+        else:
+            state.note_gone("x:back", at)
+        assert state.note_gone("x:410", at, permanent=True) is False
+        state.save()
+    last = CrawlState("src")
+    assert last.seen("x:404") and last.seen("x:410")  # three runs, the first a day before
+    assert not last.seen("x:back")  # back at 11:00: its 404 the next day is its first again
+    assert last.note_gone("x:back", T1 + 2 * day) is True
+    assert not last.seen("x:back")
+
+
+def test_a_state_file_from_before_missing_pages_were_kept_loads_and_keeps_them(
+    koubei_home: str,
+) -> None:
+    path = CrawlState("src").path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"watermarks": {}, "seen": ["x:1"], "counts": {}}')
+    state = CrawlState("src")
+    assert not state.unreadable and state.seen("x:1")
+    assert state.note_gone("x:2", T1) is False
+    state.save()
+    assert json.loads(path.read_text())["missing"] == {"x:2": [T1.isoformat(), 1]}
+    for damaged in ({"x:2": ["yesterday", 1]}, {"x:2": [T1.isoformat(), 0]}, {"x:2": "x"}):
+        path.write_text(json.dumps({"missing": damaged}))
+        assert CrawlState("src").unreadable
+
+
+def test_missing_pages_noted_by_two_workers_of_one_run_are_merged(koubei_home: str) -> None:
+    CrawlState("src").save()
+    first, second = CrawlState("src"), CrawlState("src")
+    first.note_gone("x:1", T1)
+    second.note_gone("x:2", T1)
+    first.save()
+    second.save()
+    merged = CrawlState("src")
+    assert merged.note_gone("x:1", T2) and merged.note_gone("x:2", T2)

@@ -449,3 +449,38 @@ def test_gzipped_sitemaps_are_read(
     assert article["url"] == f"{site.url}/a/1.html"
     assert article["created_at"] == "2026-11-24T10:30:00+08:00"
     assert report.stats["errors"] == {} and report.status == "ok"
+
+
+def test_lines_of_an_english_forum_post_stay_apart(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str
+) -> None:
+    """``atom_phpbb_en.xml``: an English phpBB board's Atom feed, posts broken into lines by
+    ``<br />`` (one quoting the other with a ``<cite>``, a smiley and a posted picture). The
+    lines were glued (``yesterday.It smelled``; ``date stamp Sent it`` as one sentence):
+    ``text_content()`` drops ``<br>`` with nothing in its place, which Chinese text hides."""
+    feed = (PAGES / "atom_phpbb_en.xml").read_text("utf-8")
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/forum/feed.php": lambda q: Reply(
+                feed.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
+            ),
+        },
+        "/forum/feed.php",
+    )
+    report, docs = landed(source, brands, "r1")
+    topic = f"{site.url}/forum/viewtopic.php?t=431&p="
+    first, reply = docs[f"{topic}5120#p5120"], docs[f"{topic}5124#p5124"]
+    assert first["text_raw"] == (
+        "Bought a carton of XianMu whole milk at the supermarket yesterday.\n\n"
+        "It smelled sour the moment I opened it, and the best before date is next week."
+    )
+    assert reply["text_raw"] == (
+        "Same batch here, 鲜牧 customer service asked for a photo of the date stamp\n"
+        "Sent it, no answer yet."
+    )
+    assert first["brands"] == reply["brands"] == ["鲜牧"]
+    assert report.status == "ok" and {path for path, _ in site.requests} <= {
+        "/forum/feed.php",
+        "/robots.txt",
+    }

@@ -12,7 +12,7 @@ from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
-from tests.crawlers.spiders.feeds import HTML, routes, xml_route
+from tests.crawlers.spiders.feeds import HTML, feed_source, landed, routes, xml_route
 
 
 def test_a_sitemap_that_failed_is_read_whole_next_run_though_its_siblings_moved_on(
@@ -107,3 +107,98 @@ def test_an_article_page_answering_503_past_the_retries_is_fetched_again_next_ru
     assert second_run.landing_file is not None
     urls = [r["url"] for r in jsonl.read(second_run.landing_file)]
     assert f"{site.url}/a/2.html" in urls
+
+
+def dead_site(fixture_site: Any, recall: dict[str, int]) -> tuple[Any, Source]:
+    """``sitemap_dead.xml`` (no ``lastmod``): a forum thread, a page answering nginx's 410
+    and one answering ``recall["status"]`` (nginx's 404 page, or the article)."""
+
+    def recall_page(q: dict[str, str]) -> Reply:
+        if recall["status"] == 404:
+            return Reply.page("nginx_404.html", "text/html", 404)
+        return Reply.page("article3_truncated.html", HTML)  # dated by its page
+
+    return feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap_dead.xml": xml_route("sitemap_dead.xml", url),
+            "/bbs/thread-90.html": lambda q: Reply.page("bbs_thread90.html", HTML),
+            "/news/2019/promo.html": lambda q: Reply.page("nginx_410.html", "text/html", 410),
+            "/news/2020/recall.html": recall_page,
+        },
+        "/sitemap_dead.xml",
+    )
+
+
+def test_a_gone_page_is_asked_once_and_a_missing_one_until_it_stayed_so_a_day(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sitemap listing pages that no longer exist (nginx's 410 and 404 pages). They were
+    never marked read, so every run asked them again (a sitemap's dead links every five
+    minutes, for good), each time an ``http_404``/``http_410`` error that made the source
+    ``degraded``. A 410 (RFC 9110: permanent) is read at once; a 404 once it has answered so
+    on three runs over at least a day. Neither degrades the source: the site's dead links,
+    counted under ``gone``."""
+    site, source = dead_site(fixture_site, {"status": 404})
+    runs = {
+        "r1": "2026-12-01T12:00:00+08:00",
+        "r2": "2026-12-01T12:05:00+08:00",
+        "r3": "2026-12-02T12:10:00+08:00",
+        "r4": "2026-12-02T12:15:00+08:00",
+    }
+    reports, asked = {}, {}
+    for run_id, at in runs.items():
+        monkeypatch.setenv(timeutil.CLOCK_ENV, at)
+        site.requests.clear()
+        reports[run_id], _ = landed(source, brands, run_id)
+        asked[run_id] = sorted({path for path, _ in site.requests} - {"/robots.txt"})
+    first = reports["r1"]
+    assert first.items == 1 and first.status == "ok" and first.stats["errors"] == {}
+    assert first.stats["gone"] == {"http_404": 1, "http_410": 1}
+    assert asked["r1"] == [
+        "/bbs/thread-90.html",
+        "/news/2019/promo.html",
+        "/news/2020/recall.html",
+        "/sitemap_dead.xml",
+    ]
+    for run_id in ("r2", "r3"):  # a 404 may be a site's slip: asked again for a day
+        assert asked[run_id] == ["/news/2020/recall.html", "/sitemap_dead.xml"]
+        assert reports[run_id].status == "ok"
+        assert reports[run_id].stats["gone"] == {"http_404": 1}
+    assert asked["r4"] == ["/sitemap_dead.xml"]
+
+
+def test_a_missing_page_that_comes_back_within_the_day_is_read(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page answering 404 for a while (a site being moved, an article unpublished for an
+    edit) is not taken as gone: back the next run, it lands."""
+    recall = {"status": 404}
+    site, source = dead_site(fixture_site, recall)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    landed(source, brands, "r1")
+    recall["status"] = 200
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:05:00+08:00")
+    report, docs = landed(source, brands, "r2")
+    assert list(docs) == [f"{site.url}/news/2020/recall.html"]
+    assert report.stats["errors"] == {"truncated_html": 1}  # the page's own fault, not gone
+
+
+def test_a_feed_whose_new_pages_are_all_gone_is_degraded(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dead links are the site's, but a feed whose pages all answer 404 is a site moved or
+    links built wrong: the run that first meets them says so (``degraded``); later runs, which
+    only ask them again, do not repeat it."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    _, source = feed_source(
+        fixture_site,
+        lambda url: {"/sitemap.xml": xml_route("sitemap.xml", url)},  # its pages: no route
+        "/sitemap.xml",
+    )
+    first, _ = landed(source, brands, "r1")
+    assert first.status == "degraded" and first.stats["gone"] == {"http_404": 3}
+    assert "gone" in first.stats["reason"]
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:05:00+08:00")
+    again, _ = landed(source, brands, "r2")
+    assert again.status == "ok" and again.stats["gone"] == {"http_404": 3}
