@@ -16,6 +16,12 @@ Rules, evaluated by :meth:`IncidentStore.observe` at time ``now``:
 - no activity for ``resolve_after`` intervals → resolved, ``resolved`` notice to every channel
   that was told it fired (unless ``hold_open``, e.g. while a source is blocked); bins still
   settling (``settled_until``) are not quiet: late data is not an all-clear;
+- an incident held open past ``outage_cap_seconds`` (``paging.outage_cap``, a day) beyond that
+  is resolved when a detection arrives that began that long after its last activity, and the
+  detection opens a new incident with its own ``firing`` page: a crisis once a source blocked
+  for days is back is news, as the paging policy of ``spikes detect`` pages it
+  (:class:`~koubei.analysis.detectors.paging.PagingPolicy`); before, it joined the incident of
+  days earlier, a repeat at most;
 - a matching silence suppresses firing/updated notices; once it expires a still-open incident
   is notified.
 """
@@ -41,7 +47,7 @@ from koubei.analysis.alerts.records import (
     rank,
     unseen,
 )
-from koubei.config import AlertsConfig
+from koubei.config import AlertsConfig, parse_duration
 from koubei.timeutil import now as _now
 
 __all__ = ["DEFAULT_GROUP", "ChannelLike", "Incident", "IncidentStore", "detection_time"]
@@ -94,11 +100,13 @@ class IncidentStore:
         resolve_after: int = DEFAULT_RESOLVE_AFTER,
         renotify_seconds: int = 4 * 3600,
         kibana_base: str | None = None,
+        outage_cap_seconds: int = 24 * 3600,
     ) -> None:
         self.db_path = db_path
         self.interval_seconds = interval_seconds
         self.resolve_after = resolve_after
         self.renotify_seconds = renotify_seconds
+        self.outage_cap_seconds = outage_cap_seconds
         self.kibana_base = kibana_base
         db.connect(db_path).close()  # create the schema early so readers never see no tables
 
@@ -112,6 +120,7 @@ class IncidentStore:
             resolve_after=resolve_after,
             renotify_seconds=config.renotify_seconds,
             kibana_base=config.kibana_url,
+            outage_cap_seconds=parse_duration(config.paging.outage_cap),
         )
 
     # --- reading -------------------------------------------------------------------------------
@@ -219,6 +228,12 @@ class IncidentStore:
             incident = self._open(conn, brand, group, fresh, evidence, at)
             return self._finish(conn, incident, at, channels, repeat="")
         incident = Incident.from_row(row)
+        held_past = incident.last_detection_at + grace + self.outage_cap_seconds
+        later = [d for d in new if detection_time(d) >= held_past]
+        if later:  # held open (a blocked source) past the cap: what fires now is a new incident
+            closed = self._resolve(conn, incident, at, channels)
+            opened = self._open(conn, brand, group, later, evidence, at)
+            return closed + self._finish(conn, opened, at, channels, repeat="")
         # Detections of this incident: new episodes, and its own onset seen again with a longer
         # episode (detectors report one detection per episode, at onset, growing
         # ``details.episode_bins`` while it lasts) or a higher severity.

@@ -91,6 +91,36 @@ def test_hold_open_keeps_incident_firing(db_path: Path) -> None:
     assert len(incidents.open_incidents()) == 1
 
 
+def test_a_crisis_after_a_source_blocked_past_the_outage_cap_is_a_new_incident(
+    db_path: Path,
+) -> None:
+    """A source blocked for three days holds the brand's incident open (no all-clear while
+    blind); when it is back and a crisis fires, the held incident is resolved and the crisis
+    pages as a new incident. Before, it joined the incident of three days earlier: no page, a
+    repeat at most. Within the cap (a day) it is the same incident, as before."""
+    incidents = store(db_path)
+    first = incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    for minutes in range(60, 3 * 24 * 60, 6 * 60):
+        assert incidents.observe("海底捞", [], now=at(minutes), channels=["a"],
+                                 hold_open=True) == []  # fmt: skip
+    back = 3 * 24 * 60 + 30
+    notes = incidents.observe("海底捞", [detection(back)], now=at(back + 1), channels=["a"])
+    assert [n.kind for n in notes] == ["resolved", "firing"]
+    assert notes[0].incident_key == first[0].incident_key != notes[1].incident_key
+    (opened,) = incidents.open_incidents()
+    assert opened.started_at == at(back).timestamp()
+
+
+def test_a_crisis_after_a_short_block_stays_the_held_incident(db_path: Path) -> None:
+    incidents = store(db_path)
+    first = incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    assert incidents.observe("海底捞", [], now=at(600), channels=["a"], hold_open=True) == []
+    notes = incidents.observe("海底捞", [detection(20 * 60)], now=at(20 * 60 + 1), channels=["a"])
+    assert "firing" not in [n.kind for n in notes] and "resolved" not in [n.kind for n in notes]
+    (held,) = incidents.open_incidents()
+    assert held.dedup_key == first[0].incident_key
+
+
 def test_future_and_stale_detections_do_not_fire(db_path: Path) -> None:
     incidents = store(db_path)
     # Causality: a detection stamped after `now` is not used yet.
