@@ -105,6 +105,11 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
     """A unique index prefix per test; its indices, templates and aliases are removed after."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     yield prefix
+    drop_prefix(es, prefix)
+
+
+def drop_prefix(es: Elasticsearch, prefix: str) -> None:
+    """Remove the indices (with their aliases) and index templates whose names start ``prefix``."""
     es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True)
     templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
     for template in templates.get("index_templates", []):

@@ -63,6 +63,20 @@ def feed_source(
     return site, Source(name="news", platform="articles", feeds=[f"{site.url}{feed}"])
 
 
+def atom_source(fixture_site: Any, fixture: str, feed: str) -> tuple[Any, Source]:
+    """:func:`feed_source` serving the Atom fixture ``pages/<fixture>`` alone, at ``feed``."""
+    text = (PAGES / fixture).read_text("utf-8")
+    return feed_source(
+        fixture_site,
+        lambda url: {
+            feed: lambda q: Reply(
+                text.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
+            ),
+        },
+        feed,
+    )
+
+
 def landed(source: Source, brands: BrandsConfig, run_id: str) -> tuple[Any, dict[str, Any]]:
     """One crawl of ``source``: its report and the landed documents by URL."""
     [report] = crawl_sources([source], brands, run_id=run_id, settings=FAST)

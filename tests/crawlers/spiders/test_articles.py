@@ -15,6 +15,7 @@ from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
 from tests.crawlers.spiders.feeds import (
     HTML,
+    atom_source,
     crawl_one_article,
     feed_source,
     landed,
@@ -156,16 +157,7 @@ def test_forum_atom_entries_keep_their_own_words(
     text, the excerpt stood for the whole post, and the xhtml post's thread page was fetched and
     its whole text taken as that one reply.
     """
-    feed = (PAGES / "atom_forum_posts.xml").read_text("utf-8")
-    site, source = feed_source(
-        fixture_site,
-        lambda url: {
-            "/forum/feed.xml": lambda q: Reply(
-                feed.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
-            ),
-        },
-        "/forum/feed.xml",
-    )
+    site, source = atom_source(fixture_site, "atom_forum_posts.xml", "/forum/feed.xml")
     report, docs = landed(source, brands, "r1")
     topic = f"{site.url}/forum/viewtopic.php?t=88&p="
     thread = f"{site.url}/bbs/thread-88.html"
@@ -458,16 +450,7 @@ def test_lines_of_an_english_forum_post_stay_apart(
     ``<br />`` (one quoting the other with a ``<cite>``, a smiley and a posted picture). The
     lines were glued (``yesterday.It smelled``; ``date stamp Sent it`` as one sentence):
     ``text_content()`` drops ``<br>`` with nothing in its place, which Chinese text hides."""
-    feed = (PAGES / "atom_phpbb_en.xml").read_text("utf-8")
-    site, source = feed_source(
-        fixture_site,
-        lambda url: {
-            "/forum/feed.php": lambda q: Reply(
-                feed.replace("{site}", url[0]).encode(), 200, "application/atom+xml"
-            ),
-        },
-        "/forum/feed.php",
-    )
+    site, source = atom_source(fixture_site, "atom_phpbb_en.xml", "/forum/feed.php")
     report, docs = landed(source, brands, "r1")
     topic = f"{site.url}/forum/viewtopic.php?t=431&p="
     first, reply = docs[f"{topic}5120#p5120"], docs[f"{topic}5124#p5124"]

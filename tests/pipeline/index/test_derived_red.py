@@ -24,6 +24,7 @@ from koubei.pipeline.index.writer import index_records
 from koubei.timeutil import DEFAULT_TZ
 from tests.analysis.alerts.conftest import at, detection
 from tests.analysis.spread.incident import incident
+from tests.conftest import drop_prefix
 
 from .conftest import OCTOBER, build_record
 from .red import allocate_empty, lose_disk
@@ -41,10 +42,7 @@ def prefix(limits_es: Elasticsearch) -> Iterator[str]:
     prefix = f"dred{uuid.uuid4().hex[:8]}"
     ensure_templates(limits_es, prefix, now=NOW)
     yield prefix
-    limits_es.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
-    found = limits_es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
-    for template in found.get("index_templates", []):
-        limits_es.indices.delete_index_template(name=template["name"])
+    drop_prefix(limits_es, f"{prefix}-")
 
 
 @pytest.fixture
