@@ -229,8 +229,14 @@ class IncidentStore:
             return self._finish(conn, incident, at, channels, repeat="")
         incident = Incident.from_row(row)
         held_past = incident.last_detection_at + grace + self.outage_cap_seconds
-        later = [d for d in new if detection_time(d) >= held_past]
-        if later:  # held open (a blocked source) past the cap: what fires now is a new incident
+        # Held open (a blocked source) past the cap: what fires now is a new incident; an old
+        # episode seen for the first time (a backfill) pages nobody, as with no incident open.
+        later = [
+            d
+            for d in new
+            if detection_time(d) >= held_past and at - self._last_active(d, at) < grace
+        ]
+        if later:
             closed = self._resolve(conn, incident, at, channels)
             opened = self._open(conn, brand, group, later, evidence, at)
             return closed + self._finish(conn, opened, at, channels, repeat="")

@@ -111,6 +111,19 @@ def test_a_crisis_after_a_source_blocked_past_the_outage_cap_is_a_new_incident(
     assert opened.started_at == at(back).timestamp()
 
 
+def test_an_old_episode_after_a_long_block_seen_late_opens_no_incident(db_path: Path) -> None:
+    """A backfill (an episode of hours ago seen for the first time) pages nobody, as with no
+    incident open: past the cap it is the held incident's, as before (a repeat at most)."""
+    incidents = store(db_path)
+    first = incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
+    back = 3 * 24 * 60 + 30
+    stale = incidents.observe("海底捞", [detection(back - 200)], now=at(back), channels=["a"],
+                              hold_open=True)  # fmt: skip
+    assert [n.kind for n in stale] in ([], ["updated"])
+    (held,) = incidents.open_incidents()
+    assert held.dedup_key == first[0].incident_key
+
+
 def test_a_crisis_after_a_short_block_stays_the_held_incident(db_path: Path) -> None:
     incidents = store(db_path)
     first = incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
