@@ -16,10 +16,10 @@ Rules, evaluated by :meth:`IncidentStore.observe` at time ``now``:
 - no activity for ``resolve_after`` intervals → resolved, ``resolved`` notice to every channel
   that was told it fired (unless ``hold_open``, e.g. while a source is blocked); bins still
   settling (``settled_until``) are not quiet: late data is not an all-clear;
-- an incident held open past ``outage_cap_seconds`` (``paging.outage_cap``, a day) beyond that
-  is resolved when a detection arrives that began that long after its last activity, and the
-  detection opens a new incident with its own ``firing`` page: a crisis once a source blocked
-  for days is back is news, as the paging policy of ``spikes detect`` pages it
+- an incident held open (``hold_open``) is held for at most ``outage_cap_seconds``
+  (``paging.outage_cap``, a day) past the time it would have resolved: a fresh detection that
+  began later resolves it and opens a new incident with its own ``firing`` page. A crisis once
+  a source blocked for days is back is news, as the paging policy of ``spikes detect`` pages it
   (:class:`~koubei.analysis.detectors.paging.PagingPolicy`); before, it joined the incident of
   days earlier, a repeat at most;
 - a matching silence suppresses firing/updated notices; once it expires a still-open incident
