@@ -27,6 +27,7 @@ from elasticsearch import Elasticsearch
 from hypothesis import HealthCheck, settings
 
 from koubei import es_local, timeutil
+from koubei.stopping import ends_with_this_process
 
 # The instant date-sensitive tests run at unless --clock names others.
 DEFAULT_NOW = "2026-11-20T12:00:00+08:00"
@@ -81,12 +82,20 @@ settings.register_profile(
 settings.load_profile(os.environ.get("KOUBEI_HYPOTHESIS_PROFILE", "dev"))
 
 
+def ends_with_tests(node: es_local.LocalNode) -> es_local.LocalNode:
+    """``node``, also ended when this test process ends however it ends (SIGKILL, a CI job's
+    timeout): fixture teardown stops it only on a run that unwinds, and a killed run left the
+    node's JVMs running (its own process group, as :func:`es_local.start` makes it)."""
+    ends_with_this_process(node.pid)
+    return node
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     if os.environ.get("KOUBEI_ES_URL"):
         yield os.environ["KOUBEI_ES_URL"]
         return
-    node = es_local.start()
+    node = ends_with_tests(es_local.start())
     try:
         yield node.url
     finally:

@@ -48,6 +48,7 @@ from koubei.analysis.alerts.delivery import REPEAT_MARK
 from koubei.analysis.alerts.outbox import notifications
 from koubei.config import load_brands, load_sources
 from koubei.crawlers.runner import crawl_sources
+from tests.conftest import ends_with_tests
 from tests.faults.hostile_site import Fault, HostileSite
 from tests.faults.receivers import ScheduledDingTalk, ScheduledWebhook
 from tests.pipeline.index.faulty_proxy import NodeProxy
@@ -188,7 +189,7 @@ def reference_ids(tmp: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("faults")
-    node = es_local.start()
+    node = ends_with_tests(es_local.start())
     proxy = NodeProxy(node.url)
     site = HostileSite(NOW)
     webhook = ScheduledWebhook(SECRET, tmp / "webhook.jsonl", ["refuse", "slow"])

@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 from koubei import es_local
 from koubei.model import Document, make_id, to_record
 from koubei.timeutil import DEFAULT_TZ
+from tests.conftest import ends_with_tests
 
 from . import tls
 
@@ -113,16 +114,17 @@ def _start_secure() -> es_local.LocalNode:
     ca = tls.make_ca("koubei test CA")
     ca_file = Path(tempfile.mkdtemp(prefix="koubei-ca-")) / "ca.crt"
     ca_file.write_bytes(ca.pem)
-    return es_local.start(
+    node = es_local.start(
         security=True,
         settings=tls.TLS_SETTINGS,
         config_files=tls.server_files(ca),
         ca_certs=str(ca_file),
     )
+    return ends_with_tests(node)
 
 
 def _start_limits() -> es_local.LocalNode:
-    return es_local.start(settings=LIMITS_SETTINGS, heap="384m")
+    return ends_with_tests(es_local.start(settings=LIMITS_SETTINGS, heap="384m"))
 
 
 _STARTERS: dict[str, Callable[[], es_local.LocalNode]] = {

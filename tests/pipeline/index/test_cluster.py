@@ -25,6 +25,7 @@ from elasticsearch import Elasticsearch, helpers
 from koubei import es_local
 from koubei.pipeline.index.templates import posts_index
 from koubei.pipeline.index.writer import index_records
+from tests.conftest import ends_with_tests
 from tests.pipeline.index.conftest import BASE_TIME, build_record
 
 # Enough for several bulk chunks (500 each) on both sides of the kill; more documents only
@@ -37,6 +38,8 @@ PREFIX = "cluster"
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[es_local.LocalCluster]:
     nodes = es_local.start_cluster(3, heap="256m")
+    for node in nodes.nodes:
+        ends_with_tests(node)
     try:
         yield nodes
     finally:
