@@ -21,7 +21,8 @@ Rules, evaluated by :meth:`IncidentStore.observe` at time ``now``:
   began later resolves it and opens a new incident with its own ``firing`` page. A crisis once
   a source blocked for days is back is news, as the paging policy of ``spikes detect`` pages it
   (:class:`~koubei.analysis.detectors.paging.PagingPolicy`); before, it joined the incident of
-  days earlier, a repeat at most;
+  days earlier, a repeat at most. An episode past the cap seen only late (a backfill) is no
+  incident's: it pages nobody and does not extend the held one;
 - a matching silence suppresses firing/updated notices; once it expires a still-open incident
   is notified.
 """
@@ -243,7 +244,10 @@ class IncidentStore:
         # Detections of this incident: new episodes, and its own onset seen again with a longer
         # episode (detectors report one detection per episode, at onset, growing
         # ``details.episode_bins`` while it lasts) or a higher severity.
-        mine = [d for d in detections if detection_time(d) >= incident.started_at]
+        # Past the cap, an episode seen only now that is not fresh (a backfill) belongs to no
+        # incident: absorbing it would move the held incident's last activity past the cap and
+        # swallow the next fresh crisis.
+        mine = [d for d in detections if incident.started_at <= detection_time(d) < held_past]
         advanced = escalated = False
         if mine:
             before = incident.last_detection_at
