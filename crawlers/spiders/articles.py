@@ -125,6 +125,9 @@ class ArticlesSpider(BaseSpider):
                 if record is not None:
                     yield record
                 continue
+            if not self.state.missing_due(self.doc_id(url_id(link)), self.crawl_time):
+                self._inc("gone_waiting")  # answered 404 before; asked again when due
+                continue
             yield self.get(
                 link,
                 self.parse_article,
