@@ -57,10 +57,13 @@ class Health:
     blocked: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     #: Feed entries' pages that answered 404/410 (a site's dead links), by status; of those,
-    #: ``gone_again`` were gone on an earlier run too; ``entry_pages``: every such page asked.
+    #: ``gone_again`` were gone on an earlier run too; ``entry_pages``: every such page asked;
+    #: ``gone_waiting``: pages that answered 404 on an earlier run, not asked by this one (their
+    #: next ask is not due: :meth:`koubei.crawlers.state.CrawlState.missing_due`).
     gone: dict[str, int] = field(default_factory=dict)
     gone_again: int = 0
     entry_pages: int = 0
+    gone_waiting: int = 0
     items_per_page: float = 0.0
     elapsed_s: float = 0.0
     cpu_s: float = 0.0
@@ -92,6 +95,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     gone = _group(stats, f"{STAT_PREFIX}gone/")
     gone_again = int(stats.get(f"{STAT_PREFIX}gone_again", 0))
     entry_pages = int(stats.get(f"{STAT_PREFIX}entry_pages", 0))
+    gone_waiting = int(stats.get(f"{STAT_PREFIX}gone_waiting", 0))
     status, reason = _classify(
         items, pages, entries, errors, blocked, _all_gone(gone, gone_again, entry_pages)
     )
@@ -112,6 +116,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         gone=gone,
         gone_again=gone_again,
         entry_pages=entry_pages,
+        gone_waiting=gone_waiting,
         items_per_page=round(entries / pages, 2) if pages else 0.0,
         elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
         landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
@@ -160,7 +165,16 @@ def _classify(
     return "ok", ""
 
 
-_SUMMED = ("items", "pages", "entries", "known", "cpu_s", "gone_again", "entry_pages")
+_SUMMED = (
+    "items",
+    "pages",
+    "entries",
+    "known",
+    "cpu_s",
+    "gone_again",
+    "entry_pages",
+    "gone_waiting",
+)
 _COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone")
 
 

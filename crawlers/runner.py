@@ -58,6 +58,7 @@ class CrawlReport:
                     "blocked",
                     "dropped",
                     "gone",
+                    "gone_waiting",
                     "pages",
                     "entries",
                     "known",

@@ -8,7 +8,10 @@ are what a counter of an item was at the last complete crawl (a Weibo comment's 
 item seen before is read again when its count grew since (its new replies), not when it did not.
 The missing are the pages that answered 404 Not Found, with when they first did and on how many
 runs: such a page is asked again until it has answered so on ``MISSING_RUNS`` runs over at least
-``MISSING_SPAN`` (a site's slip, a page being moved, comes back), then read (:meth:`note_gone`).
+``MISSING_SPAN`` (a site's slip, a page being moved, comes back), then read (:meth:`note_gone`);
+not on every run meanwhile, but once ``MISSING_RECHECK`` after its first 404, then once
+``MISSING_SPAN`` after it (:meth:`missing_due`). One no run asked for ``MISSING_KEEP`` (its
+feed no longer lists it) is forgotten at :meth:`save`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from koubei import paths
+from koubei import paths, timeutil
 from koubei.atomicfile import atomic_write
 
 MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten first
@@ -30,6 +33,14 @@ MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten 
 # 5-minute runs asks a dead link 288 times at most, not for good.
 MISSING_RUNS = 3
 MISSING_SPAN = timedelta(days=1)
+# Nor asked on every run meanwhile (288 times a day at 5-minute runs): again an hour after the
+# first 404 (a slip, an article unpublished for an edit, is usually back by then), then not
+# before MISSING_SPAN after it, where the last ask decides.
+MISSING_RECHECK = timedelta(hours=1)
+# A page asked on that plan is read or found within MISSING_SPAN of its first 404: one still
+# missing a week after it was asked by no run since (its feed dropped it, or its date is below
+# the watermark), and is forgotten; asked again, it starts over.
+MISSING_KEEP = timedelta(days=7)
 
 
 class CrawlState:
@@ -115,7 +126,8 @@ class CrawlState:
 
         A 410 is read at once (RFC 9110 15.5.11: "likely to be permanent"). A 404 is read
         (:meth:`mark_read`) once it has answered so on ``MISSING_RUNS`` runs, the first at
-        least ``MISSING_SPAN`` before ``at``; until then each run asks it again.
+        least ``MISSING_SPAN`` before ``at``; until then it is asked again when
+        :meth:`missing_due`.
         """
         before = self._missing_before.get(doc_id)
         first, runs = (datetime.fromisoformat(before[0]), before[1] + 1) if before else (at, 1)
@@ -125,6 +137,17 @@ class CrawlState:
         else:
             self._missing[doc_id] = (first.isoformat(), runs)
         return before is not None
+
+    def missing_due(self, doc_id: str, at: datetime) -> bool:
+        """Whether to ask at ``at`` for a page: False while one earlier runs found missing (404)
+        waits for its next ask, ``MISSING_RECHECK`` after its first 404 and then
+        ``MISSING_SPAN`` after it; True for any other page.
+        """
+        before = self._missing_before.get(doc_id)
+        if before is None:
+            return True
+        wait = MISSING_RECHECK if before[1] < MISSING_RUNS - 1 else MISSING_SPAN
+        return at >= datetime.fromisoformat(before[0]) + wait
 
     def note_found(self, doc_id: str) -> None:
         """Note a page that answered: one missing before came back, and is missing no more."""
@@ -140,7 +163,9 @@ class CrawlState:
         """Note a count read by this run; saved with the rest at :meth:`save`."""
         self._new_counts[key] = count
 
-    def save(self) -> None:
+    def save(self, at: datetime | None = None) -> None:
+        """Write the state (merged with what others saved since it was loaded), atomically;
+        ``at`` is the run's time (default now), by which missing pages are forgotten."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Workers sharing one run (KOUBEI_SCHEDULER=redis) each save this file: merge with what
         # is on disk under a lock, so one worker never drops another's watermarks, ids and counts.
@@ -158,6 +183,7 @@ class CrawlState:
                 self._counts.move_to_end(key)
             while len(self._counts) > MAX_SEEN:
                 self._counts.popitem(last=False)
+            self._forget_unasked_missing((at or timeutil.now()) - MISSING_KEEP)
             while len(self._missing) > MAX_SEEN:
                 del self._missing[next(iter(self._missing))]
             data = {
@@ -169,6 +195,20 @@ class CrawlState:
             }
             with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
+
+    def _forget_unasked_missing(self, before: datetime) -> None:
+        """Drop the missing pages first found so before ``before``: asked on the plan of
+        :meth:`missing_due`, they would have been read or found long since.
+
+        Kept as long as they must be: a page read as gone is in ``seen`` (never asked again,
+        nor landed), not here; one forgotten here that a feed lists again is asked again, its
+        404 a first one (``gone``, not ``gone_again``), and read a day later as before.
+        """
+        self._missing = {
+            doc_id: (first, runs)
+            for doc_id, (first, runs) in self._missing.items()
+            if datetime.fromisoformat(first) >= before
+        }
 
     def _merge_saved(self) -> None:
         """Take in what others saved since this state was loaded (newer marks, more ids, their

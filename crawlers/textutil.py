@@ -30,10 +30,14 @@ _BREAK = re.compile(r"<br\s*/?>", re.I)
 # as the cleaning stage strips every line's ends: matching it too would take time quadratic in
 # a long run of spaces).
 _BLOCK_TAGS = re.compile(
-    r"(?:</?(?:p|div|li|ul|ol|dl|dt|dd|h[1-6]|table|tr|blockquote|pre|section|article"
-    r"|header|footer|aside|nav|figure|figcaption|hr|address|main)\b[^<>]*>\s*)+",
+    r"(?:</?(?:p|div|li|ul|ol|dl|dt|dd|h[1-6]|table|thead|tbody|tfoot|caption|tr|blockquote|pre"
+    r"|section|article|header|footer|aside|nav|figure|figcaption|hr|address|main)\b[^<>]*>\s*)+",
     re.I,
 )
+# A table's cells, opening or closing, and the white space after each: a run of them is one
+# tab, so ``<td>价格</td><td>99元</td>`` reads ``价格\t99元`` (was ``价格99元``, and English
+# cells one glued word); the row's ``<tr>`` around them is a line break.
+_CELL_TAGS = re.compile(r"(?:</?t[dh]\b[^<>]*>\s*)+", re.I)
 # A Weibo screen name: 1-30 letters/digits/CJK/underscore/hyphen/middle dot (``\w`` is Unicode),
 # then a half- or full-width colon; a ``//@`` without both is text, not a hop.
 REPOST_HOP = re.compile(r"//\s*@([\w\-·・]{1,30})\s*[:：]")
@@ -71,7 +75,8 @@ def html_to_text(markup: str) -> str:
     ``<p>first.</p><p>Second</p>`` were glued (``first.Second``, words of two lines run
     together as ``endStart``), which Chinese hides. The cleaning stage breaks lines at the
     same tags, so text built here and markup cleaned there read alike. Emoticon pictures
-    become their ``alt`` (``[怒]``), other pictures nothing.
+    become their ``alt`` (``[怒]``), other pictures nothing. A table's cells are set apart by
+    a tab, its rows by line breaks (the cleaning stage sets cells apart too).
 
     Examples
     --------
@@ -81,9 +86,13 @@ def html_to_text(markup: str) -> str:
     '第一段\n第二段\n第二行\n好[赞]'
     >>> html_to_text('Same here <img alt=":(" src=s.gif /><br />Photo: <img alt="Image" src=p>')
     'Same here\nPhoto:'
+    >>> html_to_text("<table><tr><th>规格</th><th>价格</th></tr><tr><td>1L</td><td>99元</td></tr>"
+    ...              "<tr><td>Fresh</td> <td>milk</td></tr></table>")
+    '规格\t价格\n1L\t99元\nFresh\tmilk'
     """
     with_alts = _IMG_ALT.sub(r"\1", markup or "")
-    with_breaks = _BREAK.sub("\n", _BLOCK_TAGS.sub("\n", with_alts))
+    with_cells = _CELL_TAGS.sub("\t", with_alts)
+    with_breaks = _BREAK.sub("\n", _BLOCK_TAGS.sub("\n", with_cells))
     text = html.unescape(_TAG.sub("", with_breaks))
     # Lines' trailing spaces (before a tag that became a break) go; by lines, as a regex for
     # spaces before a line end takes time quadratic in a long run of spaces.

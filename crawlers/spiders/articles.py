@@ -45,7 +45,12 @@ from koubei.crawlers.timeparse import (
 )
 
 MIN_TEXT = 20  # shorter extractions are navigation or a broken page, not an article
-_DAY_END = timedelta(days=1, microseconds=-1)
+# A date alone (a sitemap's ``lastmod`` of ``2026-11-24``, a month, a year) is the site's day,
+# read as China's (timeparse): a server on UTC, as cloud images run, or a site in Europe or the
+# Americas still writes ``2026-11-24`` until 08:00 (16:00 at -08:00) of China's 25th. Such an
+# entry is judged by the end of its period at -08:00 (US Pacific), 16 hours after China's.
+_WEST_OF_CHINA = timedelta(hours=16)
+_DAY_END = timedelta(days=1, microseconds=-1) + _WEST_OF_CHINA
 
 
 def url_id(url: str) -> str:
@@ -106,9 +111,11 @@ class ArticlesSpider(BaseSpider):
             precision = time_precision(when)
             # An entry dated by its day alone (a sitemap's ``lastmod`` of ``2026-11-24``) may
             # be later that day than the watermark: judged by the day's end, else an entry
-            # added to the feed after a crawl of that day was taken as known, for good.
+            # added to the feed after a crawl of that day was taken as known, for good; the
+            # day's end west of China, else one of a site on UTC dated by its 24th and landed
+            # at 02:00 on China's 25th (its page's time) made the next of its 24th known.
             latest = created + _DAY_END if created and precision == "day" else created
-            latest = period_end or latest
+            latest = period_end + _WEST_OF_CHINA if period_end else latest
             if self.state.seen(self.doc_id(url_id(link))) or (
                 latest is not None and self.known(judged, url_id(link), latest)
             ):
@@ -124,6 +131,9 @@ class ArticlesSpider(BaseSpider):
                 record = self.entry_record(hint, summary, created, key)
                 if record is not None:
                     yield record
+                continue
+            if not self.state.missing_due(self.doc_id(url_id(link)), self.crawl_time):
+                self._inc("gone_waiting")  # answered 404 before; asked again when due
                 continue
             yield self.get(
                 link,
@@ -256,11 +266,13 @@ class ArticlesSpider(BaseSpider):
                 # so a saved state would make the next run skip it for good.
                 self.page_lost()
             return
-        if not hint.get("created") and key != "urls":
+        if key != "urls" and (not hint.get("created") or hint.get("precision") == "day"):
             # A feed entry with no date (a text sitemap, a ``urlset`` without ``lastmod``) is
             # new to every run that has not landed it: a page dated nowhere, off the brands or
             # without text was fetched again by every run, every page of a site's sitemap
-            # every five minutes. Read once, it is known; a page lost (above) is not.
+            # every five minutes. So is one dated by its day alone until the watermark passes
+            # the day's end west of China (its next day's end in China). Read once, it is
+            # known; a page lost (above) is not.
             self.state.mark_read(doc_id)
         self.state.note_found(doc_id)
         markup = self.text(response)

@@ -275,7 +275,7 @@ class BaseSpider(scrapy.Spider):
         ):
             stats.set_value(f"{STAT_PREFIX}state_kept", 1)
             return
-        self.state.save()
+        self.state.save(self.crawl_time)
 
     # --- stats ------------------------------------------------------------------------------
 

@@ -29,6 +29,10 @@ _CUT_TAG = re.compile(
 )
 # Block-level tags become line breaks so that paragraphs stay paragraphs.
 _BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/dd|/dt)\b[^<>]{0,200}>", re.I)
+# A table's cells (opening or closing ``<td>``/``<th>``) become a tab, so ``<td>价格</td><td>99元
+# </td>`` is ``价格 99元`` once spaces are squeezed (was ``价格99元``, English cells one word), as
+# :func:`koubei.crawlers.textutil.html_to_text` sets them apart.
+_CELL_TAG = re.compile(r"</?t[dh]\b[^<>]{0,200}>", re.I)
 # Variation selector 16, the zero-width joiner and skin tones that belong to an emoji.
 _EMOJI_GLUE = frozenset("\ufe0f\u200d\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,10});?")
@@ -61,15 +65,15 @@ def strip_html(text: str) -> str:
     Returns
     -------
     str
-        The visible text with block-level tags turned into newlines and emoticon pictures
-        turned into their ``alt`` (``[doge]``, ``😡``).
+        The visible text with block-level tags turned into newlines, table cells set apart
+        by tabs and emoticon pictures turned into their ``alt`` (``[doge]``, ``😡``).
     """
     if "<" in text:
         text = _BLOCK.sub(" ", text)
         text = _DECLARATION.sub(" ", _COMMENT.sub(" ", text))
         text = _IMG_EMOTICON.sub(_emoticon_alt, text)
         text = _LINK_CARD.sub(" <a", text)
-        text = _BREAK_TAG.sub("\n", text)
+        text = _CELL_TAG.sub("\t", _BREAK_TAG.sub("\n", text))
         text = _CUT_TAG.sub("", _TAG.sub("", text))
     if "&" in text and _ENTITY_HINT.search(text):
         # Twice: crawled pages often double-escape ("&amp;nbsp;").

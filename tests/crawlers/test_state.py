@@ -110,7 +110,7 @@ def test_a_missing_page_is_read_after_three_runs_over_a_day_and_a_gone_one_at_on
         else:
             state.note_gone("x:back", at)
         assert state.note_gone("x:410", at, permanent=True) is False
-        state.save()
+        state.save(at)
     last = CrawlState("src")
     assert last.seen("x:404") and last.seen("x:410")  # three runs, the first a day before
     assert not last.seen("x:back")  # back at 11:00: its 404 the next day is its first again
@@ -127,7 +127,7 @@ def test_a_state_file_from_before_missing_pages_were_kept_loads_and_keeps_them(
     state = CrawlState("src")
     assert not state.unreadable and state.seen("x:1")
     assert state.note_gone("x:2", T1) is False
-    state.save()
+    state.save(T1)
     assert json.loads(path.read_text())["missing"] == {"x:2": [T1.isoformat(), 1]}
     for damaged in ({"x:2": ["yesterday", 1]}, {"x:2": [T1.isoformat(), 0]}, {"x:2": "x"}):
         path.write_text(json.dumps({"missing": damaged}))
@@ -139,7 +139,66 @@ def test_missing_pages_noted_by_two_workers_of_one_run_are_merged(koubei_home: s
     first, second = CrawlState("src"), CrawlState("src")
     first.note_gone("x:1", T1)
     second.note_gone("x:2", T1)
-    first.save()
-    second.save()
+    first.save(T1)
+    second.save(T1)
     merged = CrawlState("src")
     assert merged.note_gone("x:1", T2) and merged.note_gone("x:2", T2)
+
+
+def test_a_missing_page_is_asked_an_hour_then_a_day_after_its_first_404(
+    koubei_home: str,
+) -> None:
+    """Was: asked on every run until read (``missing_due`` did not exist), 288 times a day at
+    5-minute runs. The plan is read from ``[first 404, runs]`` alone, so a session 28 file
+    (two 404s five minutes apart) loads and waits for the day's ask."""
+    minute, hour, day = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+    state = CrawlState("src")
+    assert state.missing_due("x:1", T1)  # never missing
+    state.note_gone("x:1", T1)
+    assert state.missing_due("x:1", T1)  # this run's own note does not hold it back
+    state.save(T1)
+    loaded = CrawlState("src")
+    assert [loaded.missing_due("x:1", T1 + m * minute) for m in (5, 59, 60)] == [
+        False,
+        False,
+        True,
+    ]
+    assert loaded.note_gone("x:1", T1 + hour)
+    loaded.save(T1 + hour)
+    again = CrawlState("src")
+    assert [again.missing_due("x:1", T1 + h * hour) for h in (2, 23, 24)] == [False, False, True]
+    again.note_gone("x:1", T1 + day)
+    again.save(T1 + day)
+    assert CrawlState("src").seen("x:1")  # the third 404, a day after the first: read
+    path = CrawlState("src").path
+    path.write_text(json.dumps({"missing": {"x:2": [T1.isoformat(), 2]}}))
+    old = CrawlState("src")
+    assert not old.unreadable
+    assert not old.missing_due("x:2", T1 + hour) and old.missing_due("x:2", T1 + day)
+
+
+def test_missing_pages_no_run_asked_for_a_week_are_forgotten_and_gone_ones_stay_read(
+    koubei_home: str,
+) -> None:
+    """A page that answered 404 once or twice and then left its feed was never asked again, so
+    its ``missing`` entry stayed for good (pruned only past 200,000 entries). Asked on the
+    plan, a page is read or found within a day of its first 404, so one first missing a week
+    before is forgotten; a page read as gone is in ``seen`` (not ``missing``) and stays read,
+    and one forgotten that a feed lists again starts over (its 404 a first one)."""
+    week = timedelta(days=7)
+    state = CrawlState("src")
+    state.note_gone("x:dropped", T1)
+    state.note_gone("x:410", T1, permanent=True)
+    state.save(T1)
+    other = CrawlState("src")  # another worker's run, a week less a minute later
+    other.note_gone("x:late", T1 + week - timedelta(minutes=1))
+    other.save(T1 + week - timedelta(minutes=1))
+    assert set(json.loads(other.path.read_text())["missing"]) == {"x:dropped", "x:late"}
+    later = CrawlState("src")
+    later.save(T1 + week + timedelta(seconds=1))
+    saved = json.loads(later.path.read_text())
+    assert set(saved["missing"]) == {"x:late"}
+    assert "x:410" in saved["seen"]
+    last = CrawlState("src")
+    assert last.seen("x:410") and not last.seen("x:dropped")
+    assert last.missing_due("x:dropped", T1 + week) and not last.note_gone("x:dropped", T1 + week)

@@ -51,3 +51,13 @@ def test_mentions_only_from_links() -> None:
     )
     assert mentions(markup) == ["鲜牧乳业", "路人_甲"]
     assert topics("#鲜牧喝出异物# 和 #维权#") == ["鲜牧喝出异物", "维权"]
+
+
+def test_html_to_text_sets_table_cells_apart() -> None:
+    """``<td>价格</td><td>99元</td>`` read ``价格99元`` and English cells one glued word; a
+    cell is now a tab, a row a line, and ``<thead>``/``<tbody>`` are no cells."""
+    markup = (
+        "<p>参数</p><table><thead><tr><th>规格</th><th>价格</th></tr></thead>"
+        "<tr><td>价格</td> <td>99元</td></tr><tr><td>Fresh<td>milk</tr></table>尾"
+    )
+    assert html_to_text(markup) == "参数\n规格\t价格\n价格\t99元\nFresh\tmilk\n尾"

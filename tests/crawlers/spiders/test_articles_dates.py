@@ -85,7 +85,8 @@ def test_an_entry_dated_by_its_day_is_new_later_that_day(
     """A sitemap whose ``lastmod`` is a date (sitemaps.org's example: ``2005-01-01``), crawled
     at noon and again at 18:00, when it lists one more article of that day. Both dates read
     as midnight: the second article was not after the watermark, so it was skipped as known,
-    for good. One of the day before stays known (not fetched)."""
+    for good. One of two days before stays known (not fetched); one of the day before would
+    be fetched once, as the day may be a site's west of China (see the test below)."""
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
     url: list[str] = []
     listed = {"name": "sitemap_day.xml"}
@@ -112,7 +113,7 @@ def test_an_entry_dated_by_its_day_is_new_later_that_day(
     [evening] = list(jsonl.read(second.landing_file))
     assert evening["url"] == f"{site.url}/a/2.html"
     assert evening["created_at"] == "2026-11-24T00:00:00+08:00"
-    assert site.hits("/a/5.html") == []  # the day before: known
+    assert site.hits("/a/5.html") == []  # two days before: known
     assert second.stats["errors"] == {}
 
 
@@ -192,3 +193,57 @@ def test_a_blank_pub_date_is_no_date_not_a_bad_one(
     assert docs["3.html"]["created_at"] == "2026-11-22T09:15:00+08:00"  # the page's time
     assert docs["thread-90.html"]["created_at"] == "2026-11-25T00:00:00+08:00"
     assert report.stats["errors"] == {"truncated_html": 1}  # article3 is cut short; no bad_time
+
+
+def test_an_entry_dated_by_a_site_s_utc_day_is_new_after_china_s_midnight(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sitemap written on a server that keeps UTC (``lastmod`` the UTC day, as cloud images
+    run): until 08:00 in China it still writes the 24th. Its page of 18:00 UTC (02:00 on
+    China's 25th) landed at 02:05 and moved the watermark past the end of China's 24th, so the
+    next page it dated by its 24th, published at 23:30 UTC (07:30 in Shanghai), was judged
+    known at 07:35 and never fetched. Judged by the day's end west of China, it lands; an
+    off-brand page of that day is fetched once, not on every run until the watermark passes."""
+    listed = {"pages": ["late1"]}
+    published = {"late1": "2026-11-24T18:00:00Z", "late2": "2026-11-24T23:30:00Z"}
+    article = (PAGES / "article1.html").read_text("utf-8")
+
+    def sitemap(url: list[str]) -> Any:
+        entries = "".join(
+            f"<url><loc>{url[0]}/a/{name}.html</loc><lastmod>2026-11-24</lastmod></url>"
+            for name in listed["pages"]
+        )
+        body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+        return lambda q: Reply(body, 200, "application/xml")
+
+    def page(name: str) -> Any:
+        meta = f'<meta property="article:published_time" content="{published[name]}">'
+        return lambda q: Reply(article.replace("</head>", f"{meta}</head>"), 200, HTML)
+
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap.xml": lambda q: sitemap(url)(q),
+            "/a/late1.html": page("late1"),
+            "/a/late2.html": page("late2"),
+            "/a/off.html": lambda q: Reply.page("article4_offtopic.html", HTML),
+        },
+        "/sitemap.xml",
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-25T02:05:00+08:00")
+    _, docs = landed(source, brands, "r1")
+    assert [d["created_at"] for d in docs.values()] == ["2026-11-25T02:00:00+08:00"]
+
+    listed["pages"] = ["late1", "late2", "off"]
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T23:35:00Z")  # 07:35 in Shanghai
+    second, docs = landed(source, brands, "r2")
+    assert [(d["url"], d["created_at"]) for d in docs.values()] == [
+        (f"{site.url}/a/late2.html", "2026-11-25T07:30:00+08:00")
+    ]
+    assert site.hits("/a/off.html") and second.stats["errors"] == {}
+
+    site.requests.clear()
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-25T07:40:00+08:00")
+    third, _ = landed(source, brands, "r3")
+    assert third.items == 0
+    assert sorted({path for path, _ in site.requests} - {"/robots.txt"}) == ["/sitemap.xml"]

@@ -338,3 +338,16 @@ def test_markup_declarations_and_processing_instructions_are_stripped() -> None:
     feed_item = "<description><![CDATA[<p>鲜牧新品试喝</p>]]></description>"
     assert clean_text(feed_item) == "鲜牧新品试喝"
     assert clean_text("&lt;!DOCTYPE html&gt;正文") == "正文"
+
+
+def test_table_cells_are_set_apart_and_rows_are_lines() -> None:
+    """A table's cells were glued: ``<td>价格</td><td>99元</td>`` cleaned to ``价格99元`` and
+    English cells to one word (``Freshmilk``), a term of its own. Cells unclosed (as HTML
+    allows) are set apart too."""
+    table = (
+        "<table><thead><tr><th>规格</th><th>价格</th></tr></thead><tbody>"
+        "<tr><td>价格</td><td>99元</td></tr><tr><td>Fresh</td><td class=x>milk</td></tr>"
+        "<tr><td>1L<td>bad taste</tr></tbody></table>"
+    )
+    assert clean_text(table) == "规格 价格\n价格 99元\nFresh milk\n1L bad taste"
+    assert clean_text("<p>tbody and thead are not cells</p>") == "tbody and thead are not cells"
