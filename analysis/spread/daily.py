@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from koubei.analysis.spread.accounts import accounts_for_period
 from koubei.analysis.spread.cascade import build_cascades, parse_time
@@ -64,6 +64,9 @@ from koubei.analysis.spread.evidence import cascade_documents, post_cascades
 from koubei.analysis.spread.measures import cascade_roots
 from koubei.log import get_logger
 from koubei.timeutil import DEFAULT_TZ
+
+if TYPE_CHECKING:
+    from koubei.pipeline.index.derived import Refusals
 
 __all__ = ["CASCADE_DAYS", "SpreadReport", "day_documents", "index_day"]
 
@@ -230,7 +233,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     (:mod:`~koubei.pipeline.index.derived`).
     """
     from koubei.pipeline.index.cascade_reads import cascades_of_roots
-    from koubei.pipeline.index.derived import update_posts, write_documents
+    from koubei.pipeline.index.derived import Refusals, update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
 
     unreachable = ensure_ready(es, prefix)
@@ -238,6 +241,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         raise unreachable
     report = SpreadReport()
     red = _cascades_red(es, prefix, report)  # then the accounts alone
+    refused = Refusals()  # every brand's and round's, said once per index and reason at the end
     where: dict[str, set[str]] = {}
     placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
     carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
@@ -266,7 +270,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         }
         written = write_documents(es, prefix, "accounts", docs["accounts"], replace=one_day)
         report.written["accounts"] += written.written
-        report.errors += written.errors
+        refused.update(written.refused)
+        report.errors += written.unsearched
         if red:
             continue
         # One read per brand, of the stored documents of the roots this run built or its posts
@@ -282,7 +287,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         roots = [d["root_id"] for d in docs["cascades"]]
         replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
         versions = {c.id: (c.seq_no, c.primary_term) for c in read}
-        overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end, report)
+        overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end,
+                                    report, refused)  # fmt: skip
         report.kept += len(overtaken)
         newer |= {(brand, root) for root in overtaken}
     # A post of a cascade a later day's run wrote keeps what that run gave it: this run saw
@@ -313,7 +319,12 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     # is not indexed, so neither `exists` nor a term on cascade.* matches the post any more.
     cleared = update_posts(es, {p: {"cascade": None} for p in left}, where)
     report.cleared = cleared.written
-    report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
+    report.errors += refused.lines()
+    posts = Refusals()
+    posts.update(updated.refused)
+    posts.update(cleared.refused)
+    report.errors += posts.lines("cascade field of {n} post{s}")
+    report.errors = list(dict.fromkeys(report.errors))  # a search failed alike for each brand
     return report
 
 
@@ -347,6 +358,7 @@ def _write_cascades(
     replace: dict[str, Any] | None,
     end: datetime,
     report: SpreadReport,
+    refused: Refusals,
 ) -> list[str]:
     """Write a brand's cascade documents ``docs`` over the copies ``read`` and no others; the
     roots of those left as a run for a later day wrote them after that read.
@@ -355,6 +367,8 @@ def _write_cascades(
     whose last post is at or after ``end`` (a later day's run's) is kept, any other is written
     over in turn (a run for the same or an earlier day wrote it: this run's copy is no older),
     up to :data:`WRITE_ROUNDS` writes; one still changing then is reported in ``errors``.
+    Refused documents are added to ``refused`` (a :class:`~koubei.pipeline.index.derived.
+    Refusals`, said once per index and reason by the caller).
     """
     from koubei.pipeline.index.cascade_reads import cascades_by_id
     from koubei.pipeline.index.derived import write_documents
@@ -364,7 +378,8 @@ def _write_cascades(
     for _round in range(WRITE_ROUNDS):
         written = write_documents(es, prefix, "cascades", pending, replace=replace, read=read)
         report.written["cascades"] += written.written
-        report.errors += written.errors
+        refused.update(written.refused)
+        report.errors += written.unsearched
         if not written.conflicts:
             return overtaken
         replace = None  # the first write removed what these replace (not the conflicting ids)
