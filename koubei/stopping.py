@@ -87,11 +87,33 @@ def _alive(pid: int) -> bool:
 # Run by a process of its own: on a SIGKILL no code of the killed process runs, so only another
 # process can end what it started. It waits on pidfds its parent opened and passed down, so a
 # pid reused after either process ended is never the one signalled. It ignores Ctrl-C (sent to
-# the whole terminal group), after which the owner unwinds and stops the child itself.
+# the whole terminal group), after which the owner unwinds and stops the child itself. Given a
+# folder, it removes it once the owner has gone first and no process is left in it (a process
+# whose working directory is in it or whose command line names a path in it: a node's server
+# JVM is the child's child), waiting for that at most a minute.
 _WATCHER = """
-import os, select, signal, sys
+import os, select, shutil, signal, sys, time
 owner, child = int(sys.argv[1]), int(sys.argv[2])
+folder = sys.argv[3].rstrip("/") + "/" if len(sys.argv) > 3 else ""
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+def in_use():
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            if (os.readlink(f"/proc/{pid}/cwd") + "/").startswith(folder):
+                return True
+        except OSError:
+            pass
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if os.fsencode(folder) in cmdline.read():
+                    return True
+        except OSError:
+            pass
+    return False
+
 watch = select.poll()
 watch.register(owner, select.POLLIN)
 watch.register(child, select.POLLIN)
@@ -101,12 +123,22 @@ if child not in {fd for fd, _ in watch.poll()}:
     end.register(child, select.POLLIN)
     if not end.poll(5000):
         signal.pidfd_send_signal(child, signal.SIGKILL)
+    if folder:
+        deadline = time.monotonic() + 60
+        while in_use() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not in_use():
+            shutil.rmtree(folder, ignore_errors=True)
 """
 
 
-def ends_with_this_process(pid: int) -> None:
+def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | None = None) -> None:
     """End the process ``pid`` (SIGTERM, then SIGKILL after 5 s, as Prefect stops its own
     server) once this process has ended, however it ended, even by SIGKILL.
+
+    ``then_remove``: a folder the child works in (a test node's data), removed after that
+    once no process is left in it (see ``_WATCHER``; a minute at most, else it is kept); a
+    child that ends first, this process still running, leaves it to this process.
 
     A watcher process waits for either to end and exits with it, so nothing is left behind
     when both end as they should. Linux (pidfds); elsewhere nothing is watched.
@@ -115,9 +147,10 @@ def ends_with_this_process(pid: int) -> None:
         owner, child = os.pidfd_open(os.getpid()), os.pidfd_open(pid)
     except (AttributeError, OSError):  # no pidfd here, or ``pid`` gone already
         return
+    folder = [] if then_remove is None else [os.fspath(then_remove)]
     try:
         subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WATCHER, str(owner), str(child)],
+            [sys.executable, "-I", "-S", "-c", _WATCHER, str(owner), str(child), *folder],
             pass_fds=(owner, child),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

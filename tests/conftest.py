@@ -82,11 +82,13 @@ settings.register_profile(
 settings.load_profile(os.environ.get("KOUBEI_HYPOTHESIS_PROFILE", "dev"))
 
 
-def ends_with_tests(node: es_local.LocalNode) -> es_local.LocalNode:
+def ends_with_tests(node: es_local.LocalNode, folder: str | None = None) -> es_local.LocalNode:
     """``node``, also ended when this test process ends however it ends (SIGKILL, a CI job's
-    timeout): fixture teardown stops it only on a run that unwinds, and a killed run left the
-    node's JVMs running (its own process group, as :func:`es_local.start` makes it)."""
-    ends_with_this_process(node.pid)
+    timeout), and its data folder (``folder``: a cluster's, holding every node's) removed
+    once its processes have: fixture teardown stops it only on a run that unwinds, and a killed
+    run left the node's JVMs running (its own process group, as :func:`es_local.start` makes
+    it) and then, with session 28's watcher, its data folder (``/var/tmp/koubei-es/node-*``)."""
+    ends_with_this_process(node.pid, then_remove=folder or node.data)
     return node
 
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from koubei.analysis.spread.accounts import accounts_for_period
 from koubei.analysis.spread.cascade import build_cascades, parse_time
@@ -64,6 +64,9 @@ from koubei.analysis.spread.evidence import cascade_documents, post_cascades
 from koubei.analysis.spread.measures import cascade_roots
 from koubei.log import get_logger
 from koubei.timeutil import DEFAULT_TZ
+
+if TYPE_CHECKING:
+    from koubei.pipeline.index.derived import Refusals
 
 __all__ = ["CASCADE_DAYS", "SpreadReport", "day_documents", "index_day"]
 
@@ -229,8 +232,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     red accounts index or posts month has its documents reported refused
     (:mod:`~koubei.pipeline.index.derived`).
     """
-    from koubei.pipeline.index.cascade_reads import cascades_of_roots
-    from koubei.pipeline.index.derived import update_posts, write_documents
+    from koubei.pipeline.index.cascade_reads import CascadesUnread, cascades_of_roots
+    from koubei.pipeline.index.derived import Refusals, update_posts, write_documents
     from koubei.pipeline.index.templates import ensure_ready
 
     unreachable = ensure_ready(es, prefix)
@@ -238,6 +241,7 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         raise unreachable
     report = SpreadReport()
     red = _cascades_red(es, prefix, report)  # then the accounts alone
+    refused = Refusals()  # every brand's and round's, said once per index and reason at the end
     where: dict[str, set[str]] = {}
     placed: dict[str, dict[str, Any]] = {}  # post id -> its biggest cascade's {"size", "cascade"}
     carrying: dict[str, dict[str, Any]] = {}  # post id -> {"cascade", "brands"} as stored
@@ -247,7 +251,11 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     newer: set[tuple[str, str]] = set()  # (brand, root) of the documents a later day's run wrote
     end = window(day)[1]
     for brand in brands:
-        docs = day_documents(es, prefix, brand, day, where=where, cascades=not red)
+        try:
+            docs = day_documents(es, prefix, brand, day, where=where, cascades=not red)
+        except CascadesUnread as exc:  # red since the check: as if it had found it so
+            red = _cascades_unread(exc.index, report)
+            docs = day_documents(es, prefix, brand, day, where=where, cascades=False)
         for post in docs["posts"]:
             rooted.setdefault(post["id"], set()).add(post["cascade"]["root_id"])
             if post["size"] > placed.get(post["id"], {"size": 0})["size"]:
@@ -266,7 +274,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         }
         written = write_documents(es, prefix, "accounts", docs["accounts"], replace=one_day)
         report.written["accounts"] += written.written
-        report.errors += written.errors
+        refused.update(written.refused)
+        report.errors += written.unsearched
         if red:
             continue
         # One read per brand, of the stored documents of the roots this run built or its posts
@@ -274,7 +283,11 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         # count a post from the day's end on (left alone). A later day's run writing after this
         # read is met by the conditional write (_write_cascades).
         seen = {d["root_id"] for d in docs["cascades"]} | _stored_roots(docs["stored"].values())
-        read = cascades_of_roots(es, prefix, seen, brand=brand, end=end) if seen else []
+        try:
+            read = cascades_of_roots(es, prefix, seen, brand=brand, end=end) if seen else []
+        except CascadesUnread as exc:
+            red = _cascades_unread(exc.index, report)
+            continue
         newer |= {(c.brand, c.root_id) for c in read if _later(c.last_at, end)}
         built = docs["cascades"]
         docs["cascades"] = [d for d in built if (brand, d["root_id"]) not in newer]
@@ -282,7 +295,12 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
         roots = [d["root_id"] for d in docs["cascades"]]
         replaced = _cascades_replaced(brand, roots, window(day) if docs["whole"] else None)
         versions = {c.id: (c.seq_no, c.primary_term) for c in read}
-        overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end, report)
+        try:
+            overtaken = _write_cascades(es, prefix, docs["cascades"], versions, replaced, end,
+                                        report, refused)  # fmt: skip
+        except CascadesUnread as exc:  # its re-read of the documents met changed
+            red = _cascades_unread(exc.index, report)
+            continue
         report.kept += len(overtaken)
         newer |= {(brand, root) for root in overtaken}
     # A post of a cascade a later day's run wrote keeps what that run gave it: this run saw
@@ -295,6 +313,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     # the update goes to the month's name (an index reindexed in between answers 409 for every
     # post), and a 409 from the crawl writer's upserts (retry_on_conflict absorbs them now)
     # would need a read of the post to tell from a later run's placement: not cheap here.
+    if red:  # no post's cascade either: those documents place them (the check's promise)
+        placed, carrying = {}, {}
     later = {root for _brand, root in newer}
     held = {post for post, roots in rooted.items() if roots & later}
     held |= {post for post, values in stored.items() if _stored_roots([values]) & later}
@@ -313,7 +333,12 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     # is not indexed, so neither `exists` nor a term on cascade.* matches the post any more.
     cleared = update_posts(es, {p: {"cascade": None} for p in left}, where)
     report.cleared = cleared.written
-    report.errors += [f"cascade of post {error}" for error in updated.errors + cleared.errors]
+    report.errors += refused.lines()
+    posts = Refusals()
+    posts.update(updated.refused)
+    posts.update(cleared.refused)
+    report.errors += posts.lines("cascade field of {n} post{s}")
+    report.errors = list(dict.fromkeys(report.errors))  # a search failed alike for each brand
     return report
 
 
@@ -324,18 +349,32 @@ def _cascades_red(es: Any, prefix: str, report: SpreadReport) -> bool:
     raised a bare ``ApiError(503, 'search_phase_execution_exception')`` naming no index, before
     any brand's accounts were written."""
     from koubei.pipeline.index.allocation import index_states
-    from koubei.pipeline.index.answers import NO_PRIMARY
     from koubei.pipeline.index.templates import kind_index
 
     index = kind_index(prefix, "cascades")
     states = index_states(es, index).values()
     if not any(status == "open" and health == "red" for status, health in states):
         return False
+    return _cascades_unread(index, report)
+
+
+def _cascades_unread(index: str, report: SpreadReport) -> bool:
+    """Say in ``errors`` that the cascades ``index`` has no active primary (red): the run's
+    check found it so, or a read of it after the check (:class:`~koubei.pipeline.index.
+    cascade_reads.CascadesUnread`; it raised out of the run, naming no index). From then on
+    no cascade document is read or written, nor any post's ``cascade``; the accounts are.
+    A brand's written before it went red are counted in ``written``."""
+    from koubei.pipeline.index.answers import NO_PRIMARY
+
     log.error("cascade documents not read nor written, nor the posts' cascade field",
               index=index, reason=NO_PRIMARY)  # fmt: skip
-    report.errors.append(
-        f"{index}: no cascade document written, nor any post's cascade field: {NO_PRIMARY}"
+    written = report.written["cascades"]
+    what = (
+        f"went red during the run: {written} cascade documents written before it, no other"
+        if written
+        else "no cascade document written"
     )
+    report.errors.append(f"{index}: {what}, nor any post's cascade field: {NO_PRIMARY}")
     return True
 
 
@@ -347,6 +386,7 @@ def _write_cascades(
     replace: dict[str, Any] | None,
     end: datetime,
     report: SpreadReport,
+    refused: Refusals,
 ) -> list[str]:
     """Write a brand's cascade documents ``docs`` over the copies ``read`` and no others; the
     roots of those left as a run for a later day wrote them after that read.
@@ -355,6 +395,8 @@ def _write_cascades(
     whose last post is at or after ``end`` (a later day's run's) is kept, any other is written
     over in turn (a run for the same or an earlier day wrote it: this run's copy is no older),
     up to :data:`WRITE_ROUNDS` writes; one still changing then is reported in ``errors``.
+    Refused documents are added to ``refused`` (a :class:`~koubei.pipeline.index.derived.
+    Refusals`, said once per index and reason by the caller).
     """
     from koubei.pipeline.index.cascade_reads import cascades_by_id
     from koubei.pipeline.index.derived import write_documents
@@ -364,7 +406,8 @@ def _write_cascades(
     for _round in range(WRITE_ROUNDS):
         written = write_documents(es, prefix, "cascades", pending, replace=replace, read=read)
         report.written["cascades"] += written.written
-        report.errors += written.errors
+        refused.update(written.refused)
+        report.errors += written.unsearched
         if not written.conflicts:
             return overtaken
         replace = None  # the first write removed what these replace (not the conflicting ids)

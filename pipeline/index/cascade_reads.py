@@ -5,7 +5,8 @@ Posts are read through :mod:`~koubei.pipeline.index.queries` (the read alias, a 
 does not answer raises); the ``<prefix>-cascades`` documents are read by
 :func:`cascades_ending`, :func:`cascades_of_roots` and :func:`cascades_by_id`, each as a
 :class:`StoredCascade` with the ``_seq_no`` and ``_primary_term`` it was read at, so a write
-can be made conditional on what was read (``if_seq_no`` + ``if_primary_term``).
+can be made conditional on what was read (``if_seq_no`` + ``if_primary_term``). Each raises
+:class:`CascadesUnread`, naming the index, when it has no active primary shard (red).
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
+from koubei.errors import KoubeiError
+from koubei.pipeline.index.allocation import failed_indices
+from koubei.pipeline.index.answers import NO_PRIMARY, error_type
 from koubei.pipeline.index.post_reads import scan_posts
 from koubei.pipeline.index.queries import post_filters, search
 from koubei.pipeline.index.templates import kind_index
 
 __all__ = [
     "CASCADE_MAX_POSTS",
+    "CascadesUnread",
     "StoredCascade",
     "cascade_posts",
     "cascade_root_id",
@@ -37,8 +42,22 @@ __all__ = [
 ROOTS_PER_SEARCH = 10_000
 #: Most posts :func:`fetch_cascade` reads of one cascade (``koubei spread`` says when it cut one).
 CASCADE_MAX_POSTS = 50_000
+#: The error a real-time get answers for a document of an index with no active primary.
+NO_SHARD = "no_shard_available_action_exception"
 #: The fields of a ``<prefix>-cascades`` document a :class:`StoredCascade` holds.
 STORED_FIELDS = ["brand", "root_id", "last_at"]
+
+
+class CascadesUnread(KoubeiError):
+    """``<prefix>-cascades`` has no active primary shard (red): ``"<index>: <NO_PRIMARY>"``.
+
+    The search answered 503 ``all shards failed`` (a bare ``ApiError`` naming no index);
+    the daily spread run said so only when its check before the run found the index red, and
+    the read raised out of the run when it went red after that check."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(f"{index}: {NO_PRIMARY}")
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -190,12 +209,17 @@ def cascades_of_roots(
 
 def cascades_by_id(es: Elasticsearch, prefix: str, ids: Iterable[str]) -> list[StoredCascade]:
     """The ``<prefix>-cascades`` documents of ``ids`` as they are now (a real-time ``mget``,
-    not a search: it sees a write not yet refreshed); ids not stored are left out."""
+    not a search: it sees a write not yet refreshed); ids not stored are left out. A red index
+    raises :class:`CascadesUnread` (its answer said each document unavailable)."""
     ids = sorted(set(ids))
     if not ids:
         return []
-    response = es.mget(index=kind_index(prefix, "cascades"), ids=ids,
-                       source_includes=STORED_FIELDS)  # fmt: skip
+    index = kind_index(prefix, "cascades")
+    response = es.mget(index=index, ids=ids, source_includes=STORED_FIELDS)
+    # A red index answers each doc an error (not found, nor raised): read as absent, a write
+    # would then create it over the copy the index holds once it is back.
+    if any(error_type(doc.get("error")) == NO_SHARD for doc in response["docs"]):
+        raise CascadesUnread(index)
     return [StoredCascade.from_hit(doc) for doc in response["docs"] if doc.get("found")]
 
 
@@ -206,14 +230,20 @@ def _read_cascades(
     exist yet), with its ``_seq_no`` and ``_primary_term``, paged by ``search_after``."""
     # root_id, then id: a root's bare-id copy and its <brand>:<root> document both come back.
     sort = [{field: {"order": "asc", "unmapped_type": "keyword"}} for field in ("root_id", "id")]
+    index = kind_index(prefix, "cascades")
     after: list[Any] | None = None
     while True:
         extra: dict[str, Any] = {"search_after": after} if after else {}
-        response = es.search(
-            index=kind_index(prefix, "cascades"), query=query, size=1000, sort=sort,
-            source_includes=STORED_FIELDS, seq_no_primary_term=True, ignore_unavailable=True,
-            track_total_hits=False, **extra,
-        )  # fmt: skip
+        try:
+            response = es.search(
+                index=index, query=query, size=1000, sort=sort, source_includes=STORED_FIELDS,
+                seq_no_primary_term=True, ignore_unavailable=True, track_total_hits=False,
+                **extra,
+            )  # fmt: skip
+        except ApiError as exc:
+            if index not in failed_indices(exc):
+                raise
+            raise CascadesUnread(index) from None
         hits = response["hits"]["hits"]
         yield from (StoredCascade.from_hit(hit) for hit in hits)
         if len(hits) < 1000:

@@ -3,8 +3,10 @@
 Posts have their own writer (:mod:`koubei.pipeline.index.writer`: months, upserts, spool);
 derived documents are rebuilt from the posts on every run, so each is an ``index`` of its
 whole body under its own ``id``: a re-run overwrites, never duplicates, and a run that failed
-is mended by running it again (nothing to spool). A refused item is reported with the
-document's id and the cluster's reason, as the posts writer dead-letters one. A writer that
+is mended by running it again (nothing to spool). Refused items are reported once per index
+and reason (:class:`Refusals`): how many, the first one's id and the cluster's reason, each
+document at debug level; a red index refuses every document of a run with the same reason, and
+a line each (17 for a brand's accounts) said it 17 times. A writer that
 read the documents first (the daily spread run, its cascades) writes over exactly what it read:
 ``if_seq_no`` + ``if_primary_term``, or ``create`` for one it found absent, and a document
 another run wrote since comes back as a conflict, left as that run wrote it, for the caller to
@@ -36,7 +38,7 @@ from koubei.pipeline.index.allocation import BULK_TIMEOUT, failed_indices, refre
 from koubei.pipeline.index.answers import NO_PRIMARY, describe_error, item_answer
 from koubei.pipeline.index.templates import kind_index, month_name
 
-__all__ = ["DerivedReport", "update_posts", "write_documents"]
+__all__ = ["DerivedReport", "Refusals", "update_posts", "write_documents"]
 
 log = get_logger(__name__)
 
@@ -45,16 +47,57 @@ REPLACE_MAX = 10_000
 
 
 @dataclass
+class Refusals:
+    """Documents refused, by index and the cluster's reason: their ids, in the order refused."""
+
+    by: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.by)
+
+    def add(self, index: str, doc_id: str, reason: str) -> None:
+        self.by.setdefault((index, reason), []).append(doc_id)
+
+    def update(self, other: Refusals) -> None:
+        """Add ``other``'s (another call's: a brand's, a round's) to these."""
+        for (index, reason), ids in other.by.items():
+            self.by.setdefault((index, reason), []).extend(ids)
+
+    def lines(self, what: str = "{n} document{s}") -> list[str]:
+        """One line per index and reason: ``"<index>: <what> not written (e.g. <id>): <reason>"``,
+        ``what`` with ``{n}`` the count and ``{s}`` its plural's s (``"cascade field of {n}
+        post{s}"``)."""
+        return [
+            f"{index}: {what.format(n=len(ids), s='' if len(ids) == 1 else 's')} not written "
+            f"({'id' if len(ids) == 1 else 'e.g.'} {ids[0]}): {reason}"
+            for (index, reason), ids in self.by.items()
+        ]
+
+    def log(self) -> None:
+        """An error log line per index and reason (each document was logged at debug level)."""
+        for (index, reason), ids in self.by.items():
+            log.error("derived documents not indexed", index=index, count=len(ids),
+                      first=ids[0], reason=reason)  # fmt: skip
+
+
+@dataclass
 class DerivedReport:
-    """What :func:`write_documents` did: documents written, and each refused one."""
+    """What :func:`write_documents` did: documents written, and the refused ones."""
 
     written: int = 0
     removed: int = 0
-    # "<index> <id>: <reason>", one per refused document
-    errors: list[str] = field(default_factory=list)
+    # the documents the cluster refused, by index and reason
+    refused: Refusals = field(default_factory=Refusals)
+    # "<index>: documents it replaces not removed: <reason>" (the search for them failed)
+    unsearched: list[str] = field(default_factory=list)
     # ids of the documents not written because another writer changed them after they were
     # read (a conditional write's version conflict, 409): not refused, and not retried here
     conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """A line per index and reason of the refused documents, then the failed searches."""
+        return self.refused.lines() + self.unsearched
 
 
 def write_documents(
@@ -92,7 +135,8 @@ def write_documents(
                 report.conflicts.append(str(item_answer(item).get("_id")))
             else:
                 _refused(report, item)
-    if replace is not None and not report.errors:
+        report.refused.log()
+    if replace is not None and not report.refused:
         kept = {"ids": {"values": [str(d["id"]) for d in docs]}}
         stale = {"bool": {"filter": [replace], "must_not": [kept]}}
         hits = _stale(es, index, stale, report)
@@ -112,7 +156,7 @@ def _stale(
 ) -> list[dict[str, Any]]:
     """The documents of ``index`` that ``query`` finds, as seen (``_seq_no``), to delete by id
     (the bundled node has no reindex module: no ``_delete_by_query``). None, reported in
-    ``errors``, when the index has no active primary (red): the search failed on its only
+    ``unsearched``, when the index has no active primary (red): the search failed on its only
     shard, 503 ``all shards failed`` (it raised out of the daily spread run, for a brand with
     no accounts to write that day)."""
     try:
@@ -123,7 +167,7 @@ def _stale(
             raise
         log.error("documents a derived set replaces not searched: not removed", index=index,
                   reason=NO_PRIMARY)  # fmt: skip
-        report.errors.append(f"{index}: documents it replaces not removed: {NO_PRIMARY}")
+        report.unsearched.append(f"{index}: documents it replaces not removed: {NO_PRIMARY}")
         return []
     hits: list[dict[str, Any]] = answer["hits"]["hits"]
     return hits
@@ -151,8 +195,8 @@ def _refused(report: DerivedReport, item: dict[str, Any]) -> None:
     answer = item_answer(item)
     index, doc_id = str(answer.get("_index")), str(answer.get("_id"))
     reason = describe_error(answer.get("error"), answer.get("status"))
-    log.error("derived document not indexed", index=index, id=doc_id, reason=reason)
-    report.errors.append(f"{index} {doc_id}: {reason}")
+    log.debug("derived document not indexed", index=index, id=doc_id, reason=reason)
+    report.refused.add(index, doc_id, reason)
 
 
 def update_posts(
@@ -181,6 +225,7 @@ def update_posts(
             _refused(report, item)
         elif item_answer(item).get("result") == "updated":
             report.written += 1
+    report.refused.log()
     if months:
         refresh_answering(es, ",".join(months))
     return report

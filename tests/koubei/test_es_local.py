@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,60 @@ def test_es_stop_with_no_node_of_this_home_says_it_stopped_nothing(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     node_file = tmp_path / "home" / "es" / "es-node.json"
     assert done.stdout == f"no local node recorded in {node_file}: nothing stopped\n"
+
+
+STARTS_A_TEST_NODE = """
+import sys, time
+from koubei import es_local
+from tests.conftest import ends_with_tests
+
+node = ends_with_tests(es_local.start(heap="256m"))
+print(node.data, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.es
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
+    """A test process that starts a node (``tests/conftest.py``'s ``ends_with_tests``, as every
+    fixture does) SIGKILLed: session 28's watcher ended the node's JVMs, but its data folder
+    (``node-*`` under the server's folder) stayed, removed by fixture teardown alone. Now it
+    goes too, once no process of the node is left; the JVMs end as before."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.processes import ended
+
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", STARTS_A_TEST_NODE], cwd=root,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert owner.stdout is not None
+    data = Path(owner.stdout.readline().strip())
+    assert data.name.startswith("node-") and (data / "data").is_dir(), data
+    node = es_local.LocalNode(url="", pid=0, home="", data=str(data))
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=60)
+    deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed assertion
+    while data.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    running = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and not ended(int(p.name)) and _names(p, node)
+    ]
+    assert not data.exists() and running == [], (data, running)
+
+
+def _names(proc: Path, node: es_local.LocalNode) -> bool:
+    """The process ``proc`` (``/proc/<pid>``) is one of ``node``'s (its config on its command
+    line, or its working directory in the node's folder)."""
+    try:
+        cwd = str((proc / "cwd").readlink())
+        cmdline = (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return cwd.startswith(node.data) or os.fsencode(f"{node.data}/config") in cmdline

@@ -100,3 +100,67 @@ def test_the_watcher_ends_when_the_child_ends_first() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[1] == "[]"
+
+
+WORKS_IN_A_FOLDER = """
+import subprocess, sys, time
+from koubei.stopping import ends_with_this_process
+
+folder = sys.argv[1]
+quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+child = subprocess.Popen(["sleep", "600"], cwd=folder, **quiet)
+# a process the child started, in its own group (as a node's server JVM), still in the folder
+lingering = subprocess.Popen(["sleep", "600"], cwd=folder, start_new_session=True, **quiet)
+print(child.pid, lingering.pid, flush=True)
+ends_with_this_process(child.pid, then_remove=folder)
+print("watched", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_folder_goes_with_a_process_killed_by_sigkill_once_nothing_runs_in_it(
+    tmp_path: Path,
+) -> None:
+    """A test node's data folder was removed by fixture teardown alone: a SIGKILLed run left
+    it (``/var/tmp/koubei-es/node-*``, its JVMs ended by the watcher). The watcher removes it
+    once the child has ended and no process works in it any more, never while one does."""
+    folder = tmp_path / "node-data"
+    (folder / "data").mkdir(parents=True)
+    owner = subprocess.Popen([sys.executable, "-c", WORKS_IN_A_FOLDER, str(folder)],
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert owner.stdout is not None
+    child, lingering = (int(pid) for pid in owner.stdout.readline().split())
+    try:
+        assert owner.stdout.readline() == "watched\n"
+        owner.kill()
+        owner.wait(timeout=60)
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed assertion
+        while not ended(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ended(child)
+        time.sleep(2)
+        assert (folder / "data").is_dir(), "removed while a process still works in it"
+        os.kill(lingering, signal.SIGKILL)
+        while folder.exists() and time.monotonic() < deadline + 60:
+            time.sleep(0.1)
+        assert not folder.exists()
+    finally:
+        for pid in (child, lingering):
+            if not ended(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_folder_stays_when_the_child_ends_first(tmp_path: Path) -> None:
+    """The owner still runs (its teardown removes the folder, or keeps it): nothing removed."""
+    script = (
+        "import subprocess, sys, time\n"
+        "from koubei.stopping import ends_with_this_process\n"
+        "child = subprocess.Popen(['sleep', '600'])\n"
+        "ends_with_this_process(child.pid, then_remove=sys.argv[1])\n"
+        "child.kill(); child.wait(); time.sleep(2)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path)], timeout=60)
+    assert run.returncode == 0
+    time.sleep(1)
+    assert tmp_path.is_dir()

@@ -16,8 +16,15 @@ from elasticsearch import Elasticsearch
 from koubei import es_local, timeutil
 from koubei.analysis.alerts.history import HistoryNotWritten, write_history
 from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.spread import daily
 from koubei.analysis.spread.daily import index_day
 from koubei.pipeline.index.answers import NO_PRIMARY
+from koubei.pipeline.index.cascade_reads import (
+    CascadesUnread,
+    cascades_by_id,
+    cascades_ending,
+    cascades_of_roots,
+)
 from koubei.pipeline.index.derived import update_posts, write_documents
 from koubei.pipeline.index.templates import ensure_templates
 from koubei.pipeline.index.writer import index_records
@@ -79,7 +86,7 @@ def test_a_red_derived_index_reports_its_documents_refused_and_the_other_kinds_a
     report = write_documents(client, prefix, "cascades", [_cascade(1)], replace=replace)
     assert (report.written, report.removed, report.conflicts) == (0, 0, [])
     (error,) = report.errors
-    assert error.startswith(f"{cascades} 鲜牧:weibo:1: "), error
+    assert error.startswith(f"{cascades}: 1 document not written (id 鲜牧:weibo:1): "), error
     assert "cluster is red" in error and "allocation/explain" in error, error
     # Nothing to write, only stale ones to remove: the search for them says the index is red.
     (error,) = write_documents(client, prefix, "cascades", [], replace=replace).errors
@@ -111,7 +118,8 @@ def test_a_red_month_reports_its_posts_cascade_refused_and_the_other_months_are_
     report = update_posts(client, fields, {"weibo:1": {november}, "weibo:2": {october}})
     assert report.written == 1
     (error,) = report.errors
-    assert error.startswith(f"{november} weibo:1: ") and "cluster is red" in error, error
+    assert error.startswith(f"{november}: 1 document not written (id weibo:1): "), error
+    assert "cluster is red" in error, error
     stored = limits_es.get(index=october, id="weibo:2")["_source"]["cascade"]
     assert stored == cascade["cascade"]
 
@@ -122,8 +130,9 @@ def test_the_daily_spread_run_with_a_red_derived_index_names_it_and_writes_the_o
     prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch, kind: str,
 ) -> None:  # fmt: skip
     """The 鲜牧 incident's day (17 accounts, 1 cascade) run again with one derived index red.
-    Accounts red: it raised ``ConnectionTimeout`` after 30 s, no cascade written; now each
-    account is reported refused naming the index, the cascade written. Cascades red: its first
+    Accounts red: it raised ``ConnectionTimeout`` after 30 s, no cascade written; now the 17
+    refused accounts are one error naming the index, the count, an id and the reason once
+    (session 28 made it a line per account, 17 alike), the cascade written. Cascades red: its first
     read raised ``ApiError(503, 'search_phase_execution_exception')``, naming no index, before
     any account was written; now one error names the index, the accounts are written, the
     cascades and the posts' ``cascade`` field are left as they are."""
@@ -137,7 +146,9 @@ def test_the_daily_spread_run_with_a_red_derived_index_names_it_and_writes_the_o
     assert report.errors and all(e.startswith(f"{red}") for e in report.errors), report.errors
     assert all("cluster is red" in error for error in report.errors), report.errors
     if kind == "accounts":
-        assert len(report.errors) == 17
+        (error,) = report.errors
+        assert error.startswith(f"{red}: 17 documents not written (e.g. "), error
+        assert error.count("cluster is red") == 1, error
         assert report.written == {"accounts": 0, "cascades": 1}
     else:
         assert report.errors == [
@@ -171,3 +182,54 @@ def test_alert_history_into_a_red_alerts_index_names_it_and_is_written_once_it_i
     assert write_history(client, prefix, db_path) == 1
     limits_es.indices.refresh(index=alerts)
     assert limits_es.count(index=alerts)["count"] == 1
+
+
+def test_the_cascades_index_gone_red_after_the_daily_runs_check_is_the_same_named_error(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, client: Elasticsearch,
+    prefix: str, koubei_home: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The run's check finds the cascades index answering, then it loses its only copy before
+    the run reads it. Its read raised ``ApiError(503, 'search_phase_execution_exception')``
+    out of the run, naming no index, no account written; now it is the check's error, the
+    accounts are written, the cascades and the posts' ``cascade`` field left as stored."""
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-26T09:00:00+08:00")
+    assert index_records(limits_es, incident(), prefix=prefix, refresh=True).failed == 0
+    assert index_day(limits_es, prefix, ["鲜牧"], INCIDENT_DAY).errors == []
+    cascades = f"{prefix}-cascades"
+    check = daily._cascades_red
+
+    def check_then_red(es: Elasticsearch, prefix: str, report: daily.SpreadReport) -> bool:
+        answer = check(es, prefix, report)
+        assert answer is False  # the check saw it answering
+        lose_disk(limits_node, limits_es, cascades)
+        return answer
+
+    monkeypatch.setattr(daily, "_cascades_red", check_then_red)
+    report = index_day(client, prefix, ["鲜牧"], INCIDENT_DAY)
+    assert report.errors == [
+        f"{cascades}: no cascade document written, nor any post's cascade field: {NO_PRIMARY}"
+    ]
+    assert report.written == {"accounts": 17, "cascades": 0}
+    assert (report.posts, report.cleared, report.kept) == (0, 0, 0)
+
+
+def test_each_read_of_a_red_cascades_index_names_it(
+    limits_node: es_local.LocalNode, limits_es: Elasticsearch, client: Elasticsearch, prefix: str
+) -> None:
+    """The daily run's three reads of ``<prefix>-cascades`` (the brand's cascades ending in the
+    days rebuilt, those of its roots, those a conditional write met changed) on a red index:
+    each raises :class:`CascadesUnread` naming it and saying it is red (the searches raised a
+    bare ``ApiError`` 503)."""
+    cascades = f"{prefix}-cascades"
+    write_documents(limits_es, prefix, "cascades", [_cascade(0)])
+    lose_disk(limits_node, limits_es, cascades)
+    start, end = datetime(2026, 11, 19, tzinfo=DEFAULT_TZ), NOW
+    reads = [
+        lambda: cascades_ending(client, prefix, "鲜牧", start, end),
+        lambda: cascades_of_roots(client, prefix, ["weibo:0"], brand="鲜牧", end=end),
+        lambda: cascades_by_id(client, prefix, ["鲜牧:weibo:0"]),
+    ]
+    for read in reads:
+        with pytest.raises(CascadesUnread) as info:
+            read()
+        assert str(info.value) == f"{cascades}: {NO_PRIMARY}"
