@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -109,10 +108,12 @@ LIMITS_SETTINGS = {
 }
 
 
-def _start_secure() -> es_local.LocalNode:
-    """Security on, basic auth over TLS with a CA made for this session."""
+def _start_secure(folder: Path) -> es_local.LocalNode:
+    """Security on, basic auth over TLS with a CA made for this session, its certificate in
+    ``folder`` (pytest's temporary folder, which pytest prunes: a ``mkdtemp`` of its own was
+    left in ``/tmp`` by every run)."""
     ca = tls.make_ca("koubei test CA")
-    ca_file = Path(tempfile.mkdtemp(prefix="koubei-ca-")) / "ca.crt"
+    ca_file = folder / "ca.crt"
     ca_file.write_bytes(ca.pem)
     node = es_local.start(
         security=True,
@@ -127,9 +128,9 @@ def _start_limits() -> es_local.LocalNode:
     return ends_with_tests(es_local.start(settings=LIMITS_SETTINGS, heap="384m"))
 
 
-_STARTERS: dict[str, Callable[[], es_local.LocalNode]] = {
-    "secure_node": _start_secure,
-    "limits_node": _start_limits,
+_STARTERS: dict[str, Callable[[pytest.TempPathFactory], es_local.LocalNode]] = {
+    "secure_node": lambda temp: _start_secure(temp.mktemp("secure-node-ca")),
+    "limits_node": lambda temp: _start_limits(),
 }
 
 
@@ -149,7 +150,8 @@ def _nodes_starting(
         if any(name in getattr(item, "fixturenames", ()) for item in request.session.items)
     ]
     pool = ThreadPoolExecutor(max_workers=max(1, len(wanted)), thread_name_prefix="extra-es")
-    futures = {name: pool.submit(_STARTERS[name]) for name in wanted}
+    temp = request.getfixturevalue("tmp_path_factory")
+    futures = {name: pool.submit(_STARTERS[name], temp) for name in wanted}
     try:
         yield futures
     finally:
