@@ -215,7 +215,7 @@ def es_down_and_up(world: World) -> None:
     world.notes["es_stopped_at"] = world.proxy.requests[-1]
     es_local.pause(world.node)
     world.proxy.release.set()
-    es_local.resume(world.node)
+    ends_with_tests(es_local.resume(world.node))  # a new pid: watched again
 
 
 def quiet(record: dict[str, Any], db: Path) -> bool:

@@ -14,6 +14,7 @@ from koubei import es_local
 from koubei.pipeline.index import spool
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records, replay_spool
+from tests.conftest import ends_with_tests
 
 from .conftest import build_record
 
@@ -45,7 +46,7 @@ def test_node_stopped_mid_run_spools_and_replay_loses_and_duplicates_nothing(
     assert down.spooled == TOTAL - down.created
     assert spool.spooled_count(prefix) == down.spooled
 
-    es_local.resume(secure_node)
+    ends_with_tests(es_local.resume(secure_node))  # a new pid: watched again
     secure_es.cluster.health(wait_for_status="yellow", timeout="60s")
     replayed = replay_spool(secure_es, prefix)
     assert replayed.sent == down.spooled
@@ -93,7 +94,7 @@ def test_node_frozen_then_killed_mid_run_spools_and_replay_loses_and_duplicates_
     assert down.created <= STOP_AFTER
     assert down.created + down.spooled == TOTAL and down.failed == 0
 
-    es_local.resume(secure_node)
+    ends_with_tests(es_local.resume(secure_node))  # a new pid: watched again
     es.cluster.health(wait_for_status="yellow", timeout="60s")
     replayed = replay_spool(es, prefix)
     # A chunk the frozen node received but never answered may have been applied before the
