@@ -224,3 +224,47 @@ def test_a_feed_whose_new_pages_are_all_gone_is_degraded(
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T13:00:00+08:00")
     again, _ = landed(source, brands, "r3")
     assert again.status == "ok" and again.stats["gone"] == {"http_404": 3}
+
+
+def test_a_page_off_the_brands_is_fetched_once_until_its_feed_dates_it_anew(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sitemap of pages none of which is about a brand, each dated to the second: nothing
+    lands, so the watermark never moves and every page was fetched by every run, for good.
+    A page read is known as of its ``lastmod``; edited (a later ``lastmod``), it is read
+    again, and lands once it names a brand."""
+    lastmod = {"1": "2026-11-24T09:00:00+08:00", "4": "2026-11-24T10:00:00+08:00"}
+    page = {"1": "article4_offtopic.html", "4": "article4_offtopic.html"}
+
+    def sitemap(url: list[str]) -> Any:
+        entries = "".join(
+            f"<url><loc>{url[0]}/a/{n}.html</loc><lastmod>{lastmod[n]}</lastmod></url>"
+            for n in sorted(lastmod)
+        )
+        body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+        return Reply(body, 200, "application/xml")
+
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap.xml": lambda q: sitemap(url),
+            "/a/1.html": lambda q: Reply.page(page["1"], HTML),
+            "/a/4.html": lambda q: Reply.page(page["4"], HTML),
+        },
+        "/sitemap.xml",
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    first, docs = landed(source, brands, "r1")
+    assert docs == {} and first.stats["dropped"] == {"excluded": 2}
+    assert len(site.hits("/a/1.html")) == len(site.hits("/a/4.html")) == 1
+
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:05:00+08:00")
+    second, docs = landed(source, brands, "r2")
+    assert docs == {} and second.status == "ok"
+    assert len(site.hits("/a/1.html")) == len(site.hits("/a/4.html")) == 1  # was 2 each
+
+    lastmod["1"], page["1"] = "2026-11-24T12:07:00+08:00", "article1.html"  # edited
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:10:00+08:00")
+    _, docs = landed(source, brands, "r3")
+    assert list(docs) == [f"{site.url}/a/1.html"]
+    assert len(site.hits("/a/1.html")) == 2 and len(site.hits("/a/4.html")) == 1
