@@ -103,8 +103,9 @@ class ArticlesSpider(BaseSpider):
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
-            # The entry's date as written is the version of its page that a fetch reads.
-            version = when.strip() if when else None
+            # The version of its page a fetch reads: the entry's last edit (a sitemap's
+            # ``lastmod``, an Atom ``updated``) as written, else its date.
+            version = hint.pop("modified", None) or when
             # A year or a month (W3C Datetime ``2003-12``) is judged by its end, the page dates it.
             period_end = coarse_period_end(when)
             if period_end is not None:
@@ -212,6 +213,7 @@ class ArticlesSpider(BaseSpider):
                     hint = {
                         "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
                         "title": _text(url, "news/title/text()"),
+                        "modified": _text(url, "lastmod/text()"),
                     }
                     yield _absolute(url, loc, feed_url), hint
         elif tag == "feed":
@@ -222,6 +224,7 @@ class ArticlesSpider(BaseSpider):
                         _absolute(entry, link, feed_url),
                         {
                             "date": _text(entry, "published/text()", "updated/text()"),
+                            "modified": _text(entry, "updated/text()"),
                             "title": _text(entry, "title/text()"),
                             "author": _text(entry, "author/name/text()"),
                             # The full ``content`` over the ``summary``, which feeds that

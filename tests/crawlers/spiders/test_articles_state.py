@@ -268,3 +268,37 @@ def test_a_page_off_the_brands_is_fetched_once_until_its_feed_dates_it_anew(
     _, docs = landed(source, brands, "r3")
     assert list(docs) == [f"{site.url}/a/1.html"]
     assert len(site.hits("/a/1.html")) == 2 and len(site.hits("/a/4.html")) == 1
+
+
+def test_an_atom_entry_off_the_brands_is_read_again_once_updated(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Atom entry dates its page by ``published``; an edit moves its ``updated`` alone. The
+    page read off the brands is read again once ``updated`` moves, and lands naming one."""
+    updated = {"at": "2026-11-24T09:00:00+08:00", "page": "article4_offtopic.html"}
+
+    def atom(url: list[str]) -> Reply:
+        body = (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>x</title>'
+            f'<link href="{url[0]}/a/1.html"/><published>2026-11-24T09:00:00+08:00</published>'
+            f"<updated>{updated['at']}</updated></entry></feed>"
+        )
+        return Reply(body, 200, "application/atom+xml")
+
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/atom.xml": lambda q: atom(url),
+            "/a/1.html": lambda q: Reply.page(updated["page"], HTML),
+        },
+        "/atom.xml",
+    )
+    for run, clock in enumerate(("12:00", "12:05"), 1):
+        monkeypatch.setenv(timeutil.CLOCK_ENV, f"2026-11-24T{clock}:00+08:00")
+        assert landed(source, brands, f"r{run}")[1] == {}
+    assert len(site.hits("/a/1.html")) == 1
+
+    updated.update(at="2026-11-24T12:07:00+08:00", page="article1.html")
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:10:00+08:00")
+    _, docs = landed(source, brands, "r3")
+    assert [d["created_at"] for d in docs.values()] == ["2026-11-24T09:00:00+08:00"]
