@@ -121,10 +121,11 @@ class CrawlState:
         """Note an item this run read but did not land (a page dated nowhere, off the brands or
         without text): :meth:`seen` by the next runs, the watermark unmoved.
 
-        With ``version`` (a feed entry's date as the feed writes it), it is read as of that
-        version only: the item is new again once its feed dates it otherwise (an edit), while
-        a landed one stays seen whatever its version. Only the last version read is kept
-        (:meth:`save`), so a feed restamping its entries does not fill ``MAX_SEEN``.
+        With ``version`` (a feed entry's last edit or date, as the feed writes it), it is read
+        as of that version only: the item is new again once its feed dates it otherwise (an
+        edit), while a landed one stays seen whatever its version. Only the last version read
+        of an item not landed is kept (:meth:`save`), so a feed restamping its entries does
+        not fill ``MAX_SEEN``.
         """
         key = doc_id if version is None else _versioned(doc_id, version)
         self._seen[key] = None
@@ -263,11 +264,11 @@ _VERSION_MARK = " @"
 
 def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     """``seen`` without the versions of an item read before its last one (two workers may
-    each have read one), in order.
+    each have read one) or landed (seen whatever its version), in order.
 
     Examples
     --------
-    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01"]
+    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01"]
     >>> list(_last_versions(OrderedDict.fromkeys(ids)))
     ['a:2', 'a:1 @02', 'a:3 @01']
     """
@@ -275,7 +276,8 @@ def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     return OrderedDict.fromkeys(
         key
         for key in seen
-        if _VERSION_MARK not in key or last[key.partition(_VERSION_MARK)[0]] == key
+        if _VERSION_MARK not in key
+        or (last[(item := key.partition(_VERSION_MARK)[0])] == key and item not in seen)
     )
 
 

@@ -273,13 +273,11 @@ class ArticlesSpider(BaseSpider):
                 self.page_lost()
             return
         if key != "urls":
-            # A feed entry's page not landed (off the brands, without text) is new to every
-            # run until the watermark passes its date, which only a later page landed moves:
-            # every page of a sitemap of pages off the brands was fetched every five minutes,
-            # for good where none was undated (a text sitemap, a ``urlset`` without
-            # ``lastmod``) or dated by its day alone. Read once, it is known as of the date
-            # its feed gives it (none: for good), and read again once that date changes (an
-            # edit); a page lost (above) is not read.
+            # A feed entry's page, landed or not (off the brands, without text), is read as of
+            # the date its feed gives it (none: for good). Not landed, it was new to every run
+            # until a later page landed moved the watermark past its date: a sitemap of pages
+            # off the brands was fetched whole every five minutes. Dated otherwise by its feed
+            # (an edit), it is new again; a page lost (above) is not read.
             self.state.mark_read(doc_id, hint.get("version"))
         self.state.note_found(doc_id)
         markup = self.text(response)

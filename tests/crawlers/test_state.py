@@ -207,12 +207,13 @@ def test_missing_pages_no_run_asked_for_a_week_are_forgotten_and_gone_ones_stay_
 def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_home: str) -> None:
     """A page read as of its feed date is seen as of that date only; each item keeps the last
     version read (a feed restamping every entry each run would otherwise fill ``MAX_SEEN``
-    and push out landed ids), also when two workers of one run read two."""
+    and push out landed ids), also when two workers of one run read two; a landed one none."""
     CrawlState("src").save()
     first, second = CrawlState("src"), CrawlState("src")
     first.mark_read("x:1", "2026-11-24")
     second.mark_read("x:1", "2026-11-25")
     second.mark_read("x:2", "2026-11-24T10:00:00+08:00")
+    second.mark_read("x:3", "2026-11-24")  # read, then landed: its version is not kept
     second.record("kw:a", "x:3", T1)
     first.save()
     second.save()
