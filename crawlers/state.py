@@ -17,6 +17,7 @@ feed no longer lists it) is forgotten at :meth:`save`.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from collections import OrderedDict
@@ -97,9 +98,12 @@ class CrawlState:
         value = self.watermarks.get(key)
         return datetime.fromisoformat(value) if value else None
 
-    def seen(self, doc_id: str) -> bool:
-        """Landed by an earlier run, or read by one (:meth:`mark_read`)."""
-        return doc_id in self._seen_before
+    def seen(self, doc_id: str, version: str | None = None) -> bool:
+        """Landed by an earlier run, or read by one (:meth:`mark_read`); with ``version``,
+        read as of that version by one too."""
+        return doc_id in self._seen_before or (
+            version is not None and _versioned(doc_id, version) in self._seen_before
+        )
 
     def is_known(self, key: str, doc_id: str, created_at: datetime) -> bool:
         """Seen before, or not newer than the previous run's watermark for ``key``."""
@@ -113,12 +117,19 @@ class CrawlState:
         if current is None or created_at > current:
             self._new_marks[key] = created_at
 
-    def mark_read(self, doc_id: str) -> None:
+    def mark_read(self, doc_id: str, version: str | None = None) -> None:
         """Note an item this run read but did not land (a page dated nowhere, off the brands or
-        without text): :meth:`seen` by the next runs, the watermark unmoved. For entries a
-        feed gives no date, which nothing else tells apart from new ones."""
-        self._seen[doc_id] = None
-        self._seen.move_to_end(doc_id)
+        without text): :meth:`seen` by the next runs, the watermark unmoved.
+
+        With ``version`` (a feed entry's last edit or date, as the feed writes it), it is read
+        as of that version only: the item is new again once its feed dates it otherwise (an
+        edit), while a landed one stays seen whatever its version. Only the last version read
+        of an item not landed is kept (:meth:`save`), so a feed restamping its entries does
+        not fill ``MAX_SEEN``.
+        """
+        key = doc_id if version is None else _versioned(doc_id, version)
+        self._seen[key] = None
+        self._seen.move_to_end(key)
 
     def note_gone(self, doc_id: str, at: datetime, permanent: bool = False) -> bool:
         """Note a page that answered 404 (or 410 Gone, ``permanent``) at ``at``; whether an
@@ -176,6 +187,7 @@ class CrawlState:
                 old = self.watermark(key)
                 if old is None or mark > old:
                     self.watermarks[key] = mark.isoformat()
+            self._seen = _last_versions(self._seen)
             while len(self._seen) > MAX_SEEN:
                 self._seen.popitem(last=False)
             for key, count in self._new_counts.items():  # this run's reading is the newest
@@ -234,6 +246,39 @@ class CrawlState:
             noted = self._missing.get(doc_id)
             if noted is None or runs > noted[1]:
                 self._missing[doc_id] = (first, runs)
+
+
+def _versioned(doc_id: str, version: str) -> str:
+    """The ``seen`` entry of ``doc_id`` read as of ``version``: ``<doc id> @<8 hex digits>``.
+
+    Examples
+    --------
+    >>> _versioned("articles:1", "2026-11-24T10:00:00+08:00")
+    'articles:1 @4080afdb'
+    """
+    return f"{doc_id}{_VERSION_MARK}{hashlib.sha1(version.encode()).hexdigest()[:8]}"
+
+
+_VERSION_MARK = " @"
+
+
+def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
+    """``seen`` without the versions of an item read before its last one (two workers may
+    each have read one) or landed (seen whatever its version), in order.
+
+    Examples
+    --------
+    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01"]
+    >>> list(_last_versions(OrderedDict.fromkeys(ids)))
+    ['a:2', 'a:1 @02', 'a:3 @01']
+    """
+    last = {key.partition(_VERSION_MARK)[0]: key for key in seen if _VERSION_MARK in key}
+    return OrderedDict.fromkeys(
+        key
+        for key in seen
+        if _VERSION_MARK not in key
+        or (last[(item := key.partition(_VERSION_MARK)[0])] == key and item not in seen)
+    )
 
 
 def _empty() -> dict[str, Any]:

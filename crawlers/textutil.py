@@ -25,19 +25,23 @@ _TAG = re.compile(r"<[^<>]+>")
 _IMG_ALT = re.compile(r"<img[^<>]*\balt=['\"]?(\[[^\]'\"<>\s]{1,12}\])['\"]?[^<>]*>")
 
 _BREAK = re.compile(r"<br\s*/?>", re.I)
-# HTML's block-level elements (those that start a new line when rendered), opening or closing:
-# a run of them and the white space after each is one break (the white space before it stays,
-# as the cleaning stage strips every line's ends: matching it too would take time quadratic in
-# a long run of spaces).
-_BLOCK_TAGS = re.compile(
-    r"(?:</?(?:p|div|li|ul|ol|dl|dt|dd|h[1-6]|table|thead|tbody|tfoot|caption|tr|blockquote|pre"
-    r"|section|article|header|footer|aside|nav|figure|figcaption|hr|address|main)\b[^<>]*>\s*)+",
-    re.I,
+#: HTML's block-level elements (those that start a new line when rendered), as a regex
+#: alternation: the one list of tags that break a line, here and in the cleaning stage's
+#: :func:`koubei.pipeline.clean.html.strip_html` (each had its own, and the cleaning stage's
+#: missed ``</blockquote>``, ``</table>``, ``</section>``: a quote glued to the reply after it).
+BLOCK_TAGS = (
+    "p|div|li|ul|ol|dl|dt|dd|h[1-6]|table|thead|tbody|tfoot|caption|tr|blockquote|pre"
+    "|section|article|header|footer|aside|nav|figure|figcaption|hr|address|main"
 )
-# A table's cells, opening or closing, and the white space after each: a run of them is one
-# tab, so ``<td>价格</td><td>99元</td>`` reads ``价格\t99元`` (was ``价格99元``, and English
-# cells one glued word); the row's ``<tr>`` around them is a line break.
-_CELL_TAGS = re.compile(r"(?:</?t[dh]\b[^<>]*>\s*)+", re.I)
+#: A table's cells, likewise: each is set apart by a tab (``<td>价格</td><td>99元</td>`` reads
+#: ``价格\t99元``, was ``价格99元``, and English cells one glued word).
+CELL_TAGS = "td|th"
+# Those, opening or closing: a run of them and the white space after each is one break (the
+# white space before it stays, as the cleaning stage strips every line's ends: matching it too
+# would take time quadratic in a long run of spaces).
+_BLOCK_TAGS = re.compile(rf"(?:</?(?:{BLOCK_TAGS})\b[^<>]*>\s*)+", re.I)
+# A run of cells' tags is one tab; the row's ``<tr>`` around them is a line break.
+_CELL_TAGS = re.compile(rf"(?:</?(?:{CELL_TAGS})\b[^<>]*>\s*)+", re.I)
 # A Weibo screen name: 1-30 letters/digits/CJK/underscore/hyphen/middle dot (``\w`` is Unicode),
 # then a half- or full-width colon; a ``//@`` without both is text, not a hop.
 REPOST_HOP = re.compile(r"//\s*@([\w\-·・]{1,30})\s*[:：]")

@@ -15,7 +15,8 @@ Three entry points, one rule set:
 - :func:`parse_time` / :func:`parse_time_detail` read what a platform shows and check that the
   result is plausible (:func:`check_plausible`): not after ``now`` plus a small clock-skew
   allowance, not before 2000, and an offset that some zone uses (whole quarter hours). A far-future
-  time would otherwise create a far-future monthly index.
+  time would otherwise create a far-future monthly index. A date alone is in the future only
+  when its day has not begun in any zone (+14:00); begun east of China, it is taken as ``now``.
 - :func:`parse_iso` reads ISO 8601 / RFC 3339 as stored in records and sent by Alertmanager
   (``Z``, fractions up to nanoseconds) without judging the value.
 - :func:`check_plausible` is also what the document model applies to ``created_at``.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -70,6 +71,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 _QUARTER_HOUR = timedelta(minutes=15)
 _MAX_OFFSET = timedelta(hours=14)
+_EARLIEST_ZONE = timezone(_MAX_OFFSET)  # where a day begins first (Kiribati, +14:00)
 
 
 @dataclass(frozen=True)
@@ -232,8 +234,27 @@ def parse_time_detail(value: object, now: datetime | None = None) -> ParsedTime:
         # datetime() refuses month 13 or year 0, timedelta and fromtimestamp overflow: all say
         # the text is not a time, and callers should need only one except clause.
         raise TimeParseError(f"not a time: {_show(value)} ({exc})") from None
+    if parsed.precision == "day":
+        parsed = _day_begun(parsed, ref)
     check_plausible(parsed.when, ref)
     return parsed
+
+
+def _day_begun(parsed: ParsedTime, ref: datetime) -> ParsedTime:
+    """A date alone (read as China's midnight) refused as ``future`` only when its day has not
+    begun anywhere (at +14:00, give or take ``MAX_CLOCK_SKEW``), else no later than ``ref``.
+
+    The date is the site's day, begun earlier east of China: a Japanese or Korean site writes
+    ``2026-11-25`` from 23:00 of China's 24th, which was refused as in the future (the run
+    degraded). A day begun but still ahead of China's is taken as ``ref``, precision ``day``.
+    Tested in ``tests/crawlers/test_timeparse.py``.
+    """
+    day = parsed.when.date()
+    begins = datetime(day.year, day.month, day.day, tzinfo=_EARLIEST_ZONE)
+    if begins - ref > MAX_CLOCK_SKEW:
+        message = f"{day.isoformat()} has not begun in any time zone (now {ref.isoformat()})"
+        raise TimeParseError(message, "future")
+    return parsed if parsed.when <= ref else ParsedTime(ref.astimezone(parsed.when.tzinfo), "day")
 
 
 def date_only(value: object) -> bool:

@@ -103,6 +103,9 @@ class ArticlesSpider(BaseSpider):
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
+            # The version of its page a fetch reads: the entry's last edit (a sitemap's
+            # ``lastmod``, an Atom ``updated``) as written, else its date.
+            version = hint.pop("modified", None) or when
             # A year or a month (W3C Datetime ``2003-12``) is judged by its end, the page dates it.
             period_end = coarse_period_end(when)
             if period_end is not None:
@@ -116,7 +119,7 @@ class ArticlesSpider(BaseSpider):
             # at 02:00 on China's 25th (its page's time) made the next of its 24th known.
             latest = created + _DAY_END if created and precision == "day" else created
             latest = period_end + _WEST_OF_CHINA if period_end else latest
-            if self.state.seen(self.doc_id(url_id(link))) or (
+            if self.state.seen(self.doc_id(url_id(link)), version) or (
                 latest is not None and self.known(judged, url_id(link), latest)
             ):
                 continue
@@ -124,6 +127,7 @@ class ArticlesSpider(BaseSpider):
                 link=link,
                 created=created.isoformat() if created else None,
                 precision=precision,
+                version=version,
             )
             fragment = urldefrag(link).fragment
             summary = _own_words(hint.pop("description", None) or "")
@@ -209,6 +213,7 @@ class ArticlesSpider(BaseSpider):
                     hint = {
                         "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
                         "title": _text(url, "news/title/text()"),
+                        "modified": _text(url, "lastmod/text()"),
                     }
                     yield _absolute(url, loc, feed_url), hint
         elif tag == "feed":
@@ -219,6 +224,7 @@ class ArticlesSpider(BaseSpider):
                         _absolute(entry, link, feed_url),
                         {
                             "date": _text(entry, "published/text()", "updated/text()"),
+                            "modified": _text(entry, "updated/text()"),
                             "title": _text(entry, "title/text()"),
                             "author": _text(entry, "author/name/text()"),
                             # The full ``content`` over the ``summary``, which feeds that
@@ -266,14 +272,13 @@ class ArticlesSpider(BaseSpider):
                 # so a saved state would make the next run skip it for good.
                 self.page_lost()
             return
-        if key != "urls" and (not hint.get("created") or hint.get("precision") == "day"):
-            # A feed entry with no date (a text sitemap, a ``urlset`` without ``lastmod``) is
-            # new to every run that has not landed it: a page dated nowhere, off the brands or
-            # without text was fetched again by every run, every page of a site's sitemap
-            # every five minutes. So is one dated by its day alone until the watermark passes
-            # the day's end west of China (its next day's end in China). Read once, it is
-            # known; a page lost (above) is not.
-            self.state.mark_read(doc_id)
+        if key != "urls":
+            # A feed entry's page, landed or not (off the brands, without text), is read as of
+            # the date its feed gives it (none: for good). Not landed, it was new to every run
+            # until a later page landed moved the watermark past its date: a sitemap of pages
+            # off the brands was fetched whole every five minutes. Dated otherwise by its feed
+            # (an edit), it is new again; a page lost (above) is not read.
+            self.state.mark_read(doc_id, hint.get("version"))
         self.state.note_found(doc_id)
         markup = self.text(response)
         truncated = "</html>" not in markup[-400:].lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from koubei.crawlers.textutil import BLOCK_TAGS, CELL_TAGS
 from koubei.pipeline.clean.emoticons import EMOJI, EMOTICON
 
 # Blocks whose content is never prose. Crawled text is often cut short (a size limit, a dropped
@@ -27,12 +28,17 @@ _CUT_TAG = re.compile(
     r"(?:</[A-Za-z][A-Za-z0-9:-]{0,30}|<[A-Za-z][A-Za-z0-9:-]{0,30}\s+[A-Za-z_:][\w:.-]{0,30}\s*=)"
     r"[^<>]{0,2000}\Z"
 )
-# Block-level tags become line breaks so that paragraphs stay paragraphs.
-_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr|/dd|/dt)\b[^<>]{0,200}>", re.I)
+# ``<br>``, ``<hr>`` and the block-level tags (the crawlers' one list,
+# :data:`koubei.crawlers.textutil.BLOCK_TAGS`) where they close become line breaks, so that
+# paragraphs stay paragraphs; a run of closing ones (``</td></tr></tbody></table>``, spaces
+# between) is one break, as in the crawlers' text. ``</blockquote>``, ``</table>`` and
+# ``</section>`` broke no line before: a forum quote was glued to the reply after it.
+_BREAK_TAG = re.compile(r"<[bh]r\b[^<>]{0,200}>", re.I)
+_BLOCK_END = re.compile(rf"(?:</(?:{BLOCK_TAGS})\b[^<>]{{0,200}}>[ \t]*)+", re.I)
 # A table's cells (opening or closing ``<td>``/``<th>``) become a tab, so ``<td>价格</td><td>99元
 # </td>`` is ``价格 99元`` once spaces are squeezed (was ``价格99元``, English cells one word), as
 # :func:`koubei.crawlers.textutil.html_to_text` sets them apart.
-_CELL_TAG = re.compile(r"</?t[dh]\b[^<>]{0,200}>", re.I)
+_CELL_TAG = re.compile(rf"</?(?:{CELL_TAGS})\b[^<>]{{0,200}}>", re.I)
 # Variation selector 16, the zero-width joiner and skin tones that belong to an emoji.
 _EMOJI_GLUE = frozenset("\ufe0f\u200d\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
 _ENTITY_HINT = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,10});?")
@@ -73,7 +79,8 @@ def strip_html(text: str) -> str:
         text = _DECLARATION.sub(" ", _COMMENT.sub(" ", text))
         text = _IMG_EMOTICON.sub(_emoticon_alt, text)
         text = _LINK_CARD.sub(" <a", text)
-        text = _CELL_TAG.sub("\t", _BREAK_TAG.sub("\n", text))
+        text = _BREAK_TAG.sub("\n", _BLOCK_END.sub("\n", text))
+        text = _CELL_TAG.sub("\t", text)
         text = _CUT_TAG.sub("", _TAG.sub("", text))
     if "&" in text and _ENTITY_HINT.search(text):
         # Twice: crawled pages often double-escape ("&amp;nbsp;").

@@ -202,3 +202,23 @@ def test_missing_pages_no_run_asked_for_a_week_are_forgotten_and_gone_ones_stay_
     last = CrawlState("src")
     assert last.seen("x:410") and not last.seen("x:dropped")
     assert last.missing_due("x:dropped", T1 + week) and not last.note_gone("x:dropped", T1 + week)
+
+
+def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_home: str) -> None:
+    """A page read as of its feed date is seen as of that date only; each item keeps the last
+    version read (a feed restamping every entry each run would otherwise fill ``MAX_SEEN``
+    and push out landed ids), also when two workers of one run read two; a landed one none."""
+    CrawlState("src").save()
+    first, second = CrawlState("src"), CrawlState("src")
+    first.mark_read("x:1", "2026-11-24")
+    second.mark_read("x:1", "2026-11-25")
+    second.mark_read("x:2", "2026-11-24T10:00:00+08:00")
+    second.mark_read("x:3", "2026-11-24")  # read, then landed: its version is not kept
+    second.record("kw:a", "x:3", T1)
+    first.save()
+    second.save()
+    merged = CrawlState("src")
+    assert merged.seen("x:1", "2026-11-25") and not merged.seen("x:1", "2026-11-24")
+    assert not merged.seen("x:1") and merged.seen("x:2", "2026-11-24T10:00:00+08:00")
+    assert merged.seen("x:3", "2026-11-26")  # landed: seen whatever its version
+    assert len(json.loads(merged.path.read_text())["seen"]) == 3

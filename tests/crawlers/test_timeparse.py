@@ -332,3 +332,39 @@ def test_relative_times_read_koubeis_clock_in_china(clock: datetime) -> None:
     later = clock.astimezone(DEFAULT_TZ) + timedelta(hours=1)
     with pytest.raises(TimeParseError):
         parse_time(f"{later.year}-{later.month}-{later.day} {later.hour}:{later.minute:02d}")
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        # A Japanese or Korean site's 25th begins at 23:00 of China's 24th (+09:00): read at
+        # 23:05 it is no time in the future but the crawl's time, its day still its own.
+        ("2026-11-25", "2026-11-24T23:05:00+08:00", "2026-11-24T23:05:00+08:00"),
+        ("2026年11月25日", "2026-11-24T23:50:00+08:00", "2026-11-24T23:50:00+08:00"),
+        ("11-25", "2026-11-24T23:50:00+08:00", "2026-11-24T23:50:00+08:00"),
+        ("Wed, 25 Nov 2026", "2026-11-24T23:50:00+08:00", "2026-11-24T23:50:00+08:00"),
+        # The 25th begins at +14:00 (Kiribati) at 18:00 in China; the skew allowed as ever.
+        ("2026-11-25", "2026-11-24T17:55:00+08:00", "2026-11-24T17:55:00+08:00"),
+        ("2026-11-25", "2026-11-25T00:00:00+08:00", "2026-11-25T00:00:00+08:00"),  # China's
+        ("2026-11-24", "2026-11-24T23:05:00+08:00", "2026-11-24T00:00:00+08:00"),
+    ],
+)
+def test_a_date_alone_is_in_the_future_only_before_its_day_began_anywhere(
+    text: str, now: str, expected: str
+) -> None:
+    parsed = parse_time_detail(text, now=datetime.fromisoformat(now))
+    assert (parsed.when.isoformat(), parsed.precision) == (expected, "day")
+
+
+@pytest.mark.parametrize(
+    ("text", "now"),
+    [
+        ("2026-11-25", "2026-11-24T17:45:00+08:00"),  # not begun at +14:00 (18:00 in China)
+        ("2026-11-26", "2026-11-24T23:05:00+08:00"),
+        ("Thu, 26 Nov 2026", "2026-11-24T23:05:00+08:00"),
+    ],
+)
+def test_a_date_whose_day_has_begun_nowhere_is_in_the_future(text: str, now: str) -> None:
+    with pytest.raises(TimeParseError) as caught:
+        parse_time_detail(text, now=datetime.fromisoformat(now))
+    assert caught.value.kind == "future"

@@ -247,3 +247,39 @@ def test_an_entry_dated_by_a_site_s_utc_day_is_new_after_china_s_midnight(
     third, _ = landed(source, brands, "r3")
     assert third.items == 0
     assert sorted({path for path, _ in site.requests} - {"/robots.txt"}) == ["/sitemap.xml"]
+
+
+def test_a_day_begun_east_of_china_is_no_time_in_the_future(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Japanese site's sitemap dates its page by its day, ``2026-11-25``, from 23:00 of
+    China's 24th (00:00 in Tokyo). Read as China's midnight, it lay 55 minutes ahead of a crawl
+    at 23:05: counted ``time_future``, the page not landed and the run degraded. It lands at
+    the crawl's time, its precision the day; a day not begun anywhere is still refused."""
+    entries = {"1": "2026-11-25"}
+
+    def sitemap(url: list[str]) -> Reply:
+        body = "".join(
+            f"<url><loc>{url[0]}/a/{n}.html</loc><lastmod>{day}</lastmod></url>"
+            for n, day in entries.items()
+        )
+        return Reply(f"<urlset>{body}</urlset>", 200, "application/xml")
+
+    _, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap.xml": lambda q: sitemap(url),
+            "/a/1.html": lambda q: Reply.page("article1.html", HTML),
+        },
+        "/sitemap.xml",
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T23:05:00+08:00")
+    report, docs = landed(source, brands, "r1")
+    assert [(d["created_at"], d["time_precision"]) for d in docs.values()] == [
+        ("2026-11-24T23:05:00+08:00", "day")
+    ]
+    assert report.stats["errors"] == {} and report.status == "ok"
+
+    entries["4"] = "2026-11-26"  # begins at 18:00 of China's 25th at +14:00
+    report, docs = landed(source, brands, "r2")
+    assert docs == {} and report.stats["errors"] == {"time_future": 1}

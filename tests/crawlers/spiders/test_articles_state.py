@@ -224,3 +224,81 @@ def test_a_feed_whose_new_pages_are_all_gone_is_degraded(
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T13:00:00+08:00")
     again, _ = landed(source, brands, "r3")
     assert again.status == "ok" and again.stats["gone"] == {"http_404": 3}
+
+
+def test_a_page_off_the_brands_is_fetched_once_until_its_feed_dates_it_anew(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sitemap of pages none of which is about a brand, each dated to the second: nothing
+    lands, so the watermark never moves and every page was fetched by every run, for good.
+    A page read is known as of its ``lastmod``; edited (a later ``lastmod``), it is read
+    again, and lands once it names a brand."""
+    lastmod = {"1": "2026-11-24T09:00:00+08:00", "4": "2026-11-24T10:00:00+08:00"}
+    page = {"1": "article4_offtopic.html", "4": "article4_offtopic.html"}
+
+    def sitemap(url: list[str]) -> Any:
+        entries = "".join(
+            f"<url><loc>{url[0]}/a/{n}.html</loc><lastmod>{lastmod[n]}</lastmod></url>"
+            for n in sorted(lastmod)
+        )
+        body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+        return Reply(body, 200, "application/xml")
+
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap.xml": lambda q: sitemap(url),
+            "/a/1.html": lambda q: Reply.page(page["1"], HTML),
+            "/a/4.html": lambda q: Reply.page(page["4"], HTML),
+        },
+        "/sitemap.xml",
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    first, docs = landed(source, brands, "r1")
+    assert docs == {} and first.stats["dropped"] == {"excluded": 2}
+    assert len(site.hits("/a/1.html")) == len(site.hits("/a/4.html")) == 1
+
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:05:00+08:00")
+    second, docs = landed(source, brands, "r2")
+    assert docs == {} and second.status == "ok"
+    assert len(site.hits("/a/1.html")) == len(site.hits("/a/4.html")) == 1  # was 2 each
+
+    lastmod["1"], page["1"] = "2026-11-24T12:07:00+08:00", "article1.html"  # edited
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:10:00+08:00")
+    _, docs = landed(source, brands, "r3")
+    assert list(docs) == [f"{site.url}/a/1.html"]
+    assert len(site.hits("/a/1.html")) == 2 and len(site.hits("/a/4.html")) == 1
+
+
+def test_an_atom_entry_off_the_brands_is_read_again_once_updated(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Atom entry dates its page by ``published``; an edit moves its ``updated`` alone. The
+    page read off the brands is read again once ``updated`` moves, and lands naming one."""
+    updated = {"at": "2026-11-24T09:00:00+08:00", "page": "article4_offtopic.html"}
+
+    def atom(url: list[str]) -> Reply:
+        body = (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>x</title>'
+            f'<link href="{url[0]}/a/1.html"/><published>2026-11-24T09:00:00+08:00</published>'
+            f"<updated>{updated['at']}</updated></entry></feed>"
+        )
+        return Reply(body, 200, "application/atom+xml")
+
+    site, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/atom.xml": lambda q: atom(url),
+            "/a/1.html": lambda q: Reply.page(updated["page"], HTML),
+        },
+        "/atom.xml",
+    )
+    for run, clock in enumerate(("12:00", "12:05"), 1):
+        monkeypatch.setenv(timeutil.CLOCK_ENV, f"2026-11-24T{clock}:00+08:00")
+        assert landed(source, brands, f"r{run}")[1] == {}
+    assert len(site.hits("/a/1.html")) == 1
+
+    updated.update(at="2026-11-24T12:07:00+08:00", page="article1.html")
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:10:00+08:00")
+    _, docs = landed(source, brands, "r3")
+    assert [d["created_at"] for d in docs.values()] == ["2026-11-24T09:00:00+08:00"]

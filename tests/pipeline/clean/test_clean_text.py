@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from koubei.crawlers.textutil import html_to_text
 from koubei.pipeline.clean import clean_text, find_emoticons
 
 PAGES = sorted((Path(__file__).resolve().parent / "pages").glob("*.txt"))
@@ -351,3 +352,17 @@ def test_table_cells_are_set_apart_and_rows_are_lines() -> None:
     )
     assert clean_text(table) == "规格 价格\n价格 99元\nFresh milk\n1L bad taste"
     assert clean_text("<p>tbody and thead are not cells</p>") == "tbody and thead are not cells"
+
+
+@pytest.mark.parametrize(
+    "tag", ["blockquote", "section", "article", "table", "ul", "figcaption", "aside", "h3"]
+)
+def test_every_block_tag_the_crawlers_break_at_breaks_a_cleaned_line(tag: str) -> None:
+    """One list of line-breaking tags (``crawlers.textutil.BLOCK_TAGS``): the cleaning stage
+    broke lines only at ``</p>``, ``</div>``, ``</li>``, ``</h1-6>``, ``</tr>``, ``</dd>`` and
+    ``</dt>``, so a forum quote was glued to the reply after it (``原帖说鲜牧好回复：不好``),
+    where the crawlers' text had two lines."""
+    markup = f"<{tag}>原帖说鲜牧好</{tag}>回复：不好"
+    assert clean_text(markup).split("\n") == html_to_text(markup).split("\n")
+    assert clean_text(markup) == "原帖说鲜牧好\n回复：不好"
+    assert clean_text("上文<hr>下文") == "上文\n下文"
