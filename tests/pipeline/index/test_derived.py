@@ -20,7 +20,7 @@ def test_refused_document_is_named_with_its_reason(es: Elasticsearch, index_pref
     report = write_documents(es, index_prefix, "cascades", [good, bad])
     assert report.written == 1
     [error] = report.errors
-    assert error.startswith(f"{index_prefix}-cascades weibo:2: ")
+    assert error.startswith(f"{index_prefix}-cascades: 1 document not written (id weibo:2): ")
     assert "parsing_exception" in error and "size" in error
     assert es.count(index=f"{index_prefix}-cascades")["count"] == 1
 
