@@ -70,7 +70,7 @@ class DetectorConfig(Strict):
 class PagingConfig(Strict):
     """The paging policy (analysis/detectors/paging.py): one page per incident."""
 
-    quiet: str = "6h"
+    quiet: str = "12h"
     escalate: bool = True
     settling: str = "0s"
     outage_cap: str = "1d"

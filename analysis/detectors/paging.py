@@ -3,8 +3,10 @@
 A detector says "this bin looks abnormal"; the policy decides whether a person is woken:
 
 * **One page per incident.** An incident opens at the first firing bin of any detector and stays
-  open until no detector has fired for ``quiet`` (default 6 h); firings while it is open are the
-  same incident, however long it lasts. A bin still settling (see ``unsettled``) never counts as
+  open until no detector has fired for ``quiet`` (default 12 h); firings while it is open are the
+  same incident, however long it lasts. 12 h spans a night: a story that flares again the next
+  morning is the incident of the evening before (at 6 h, to session 29, the night's lull closed
+  it and the morning paged again). A bin still settling (see ``unsettled``) never counts as
   quiet: data still arriving is not an all-clear. Nor does an outage of the data
   (:func:`.gaps.outage_runs`, the reading the seasonal baseline skips too): a run of bins no row
   reported (``unseen``; not the empty bins an export leaves out) longer than any the series had
@@ -50,7 +52,7 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 @dataclass(frozen=True)
 class PagingPolicy:
-    quiet_seconds: int = 6 * 3600  # an incident closes after this long without any firing
+    quiet_seconds: int = 12 * 3600  # an incident closes after this long without any firing
     escalate: bool = True  # one more alert when an open incident's severity rises
     page_severity: Severity = "warning"  # the lowest severity of a page
     # the most outage time that does not count as quiet (``paging.outage_cap``)

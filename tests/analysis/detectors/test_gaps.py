@@ -64,19 +64,21 @@ def _outages(series: CountSeries, unseen: list[datetime]) -> list[tuple[datetime
 def test_a_hole_the_series_usually_has_is_quiet_time() -> None:
     """A sensor reporting one bin in four (runs of 3 unseen bins all day) is sampled so: its
     incidents 10 h apart are two, where counting only reported bins as quiet (2.5 h of them)
-    merged them. In a series that reports every bin, an 8 h run is an outage: one incident."""
+    merged them. In a series that reports every bin, an 8 h run is an outage: one incident.
+    (At 6 h of quiet: the default, 12 h, would join incidents 10 h apart anyway.)"""
     t0 = START + timedelta(days=2)
+    policy = PagingPolicy(quiet_seconds=6 * 3600)
     episodes = [_det(t0, "warning", bins=1), _det(t0 + timedelta(hours=10), "warning")]
     day = CountSeries.from_values(START, [0] * 4 * PER_DAY)
     bins = day.start
     sampled = [b for i, b in enumerate(bins) if i % 4 and b not in (t0, episodes[1].timestamp)]
-    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, sampled))) == 2
+    assert len(policy.pages(episodes, 300, outages=_outages(day, sampled))) == 2
     outage = [b for b in bins if t0 + timedelta(hours=1) <= b < t0 + timedelta(hours=9)]
     assert _outages(day, outage) == [(t0 + timedelta(hours=1), t0 + timedelta(hours=9))]
-    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, outage))) == 1
+    assert len(policy.pages(episodes, 300, outages=_outages(day, outage))) == 1
     # the same outage, but the day before it had one as long: how the series is sampled
     nightly = [b - timedelta(hours=20) for b in outage] + outage
-    assert len(PagingPolicy().pages(episodes, 300, outages=_outages(day, nightly))) == 2
+    assert len(policy.pages(episodes, 300, outages=_outages(day, nightly))) == 2
 
 
 def test_an_outage_is_read_against_the_day_before_it_not_before_the_incident() -> None:

@@ -18,7 +18,7 @@ from koubei.analysis.detectors.paging import PagingPolicy
 from koubei.analysis.detectors.severity import crisis_severity
 from koubei.analysis.detectors.synthetic import generate
 from koubei.timeutil import aware
-from tests.analysis.detectors.conftest import PER_DAY, START
+from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
 
 DATA = Path(__file__).parent / "data"
 WINDOWS = {  # NAB's labelled windows inside the committed excerpts (data/README.md)
@@ -71,6 +71,24 @@ def test_a_long_noisy_crisis_is_one_page() -> None:
     assert len(inside) == 1
 
 
+def test_a_story_that_flares_again_the_next_morning_is_one_page() -> None:
+    """A story of the evening (×5 from 20:00 for 3 h) that flares again at 08:00 the next
+    morning (×8 for 3 h), over a busy brand's daily cycle: the night's lull between them is
+    no all-clear. At 6 h of quiet (to session 29) the night closed the incident and the
+    morning paged again, in each of these series; 12 h spans the night."""
+    evening, morning = 10 * PER_DAY + 20 * 12, 11 * PER_DAY + 8 * 12
+    for seed in range(4):
+        rates = 100 * daily_profile(12)
+        rates[evening : evening + 36] *= 5
+        rates[morning : morning + 36] *= 8
+        pages = detect_all(default_detectors(), poisson_series(rates, seed=seed))
+        story = [p for p in pages if p.timestamp >= START + timedelta(minutes=5 * evening)]
+        assert [p.timestamp for p in story] == [START + timedelta(minutes=5 * (evening + 1))]
+        # the morning is the same incident: it keeps it active, for the store
+        last = datetime.fromisoformat(story[0].details["last_at"])
+        assert last >= START + timedelta(minutes=5 * morning)
+
+
 def _det(at: datetime, severity: str, bins: int = 3, score: float = 40.0) -> Detection:
     return Detection(at, severity, score, 50.0, 10.0, "d", "k", "r", {"episode_bins": bins})  # type: ignore[arg-type]
 
@@ -100,10 +118,11 @@ def test_policy_pages_once_escalates_once_and_floors_at_warning() -> None:
 def test_settling_bins_are_not_an_all_clear() -> None:
     t0 = START
     episodes = [_det(t0, "warning", bins=1), _det(t0 + timedelta(hours=7), "warning")]
-    assert len(PagingPolicy().pages(episodes, 300)) == 2  # 7 h quiet: two incidents
+    policy = PagingPolicy(quiet_seconds=6 * 3600)
+    assert len(policy.pages(episodes, 300)) == 2  # 7 h quiet: two incidents
     # ... but if everything after the first hour is still arriving, the quiet is not known
     settling = t0 + timedelta(hours=1)
-    pages = PagingPolicy().pages(episodes, 300, settled_until=settling)
+    pages = policy.pages(episodes, 300, settled_until=settling)
     assert len(pages) == 1
     assert pages[0].details["data_complete_until"] == settling.isoformat()
 
