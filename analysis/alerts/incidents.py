@@ -10,7 +10,10 @@ nothing, and a restart neither forgets an open incident nor fires it again.
 
 Rules, evaluated by :meth:`IncidentStore.observe` at time ``now``:
 
-- unseen detection(s), no open incident → open one, notify ``firing``;
+- unseen detection(s), no open incident → open one, notify ``firing``; but an episode the
+  last incident already took in, active again (same onset: a pause longer than
+  ``resolve_after``, shorter than the paging policy's ``quiet``, which keeps it one page),
+  reopens that incident: ``updated`` with ``resumed``, never a second ``firing`` page;
 - incident open → ``updated`` if the severity went up, or if it is still active and the
   re-notify interval passed since the last notice;
 - no activity for ``resolve_after`` intervals → resolved, ``resolved`` notice to every channel
@@ -226,6 +229,16 @@ class IncidentStore:
             fresh = [d for d in new if at - self._last_active(d, at) < grace]
             if not fresh:
                 return []
+            resumed = self._resumed(conn, brand, group, fresh)
+            if resumed is not None:
+                resolved_at = resumed.resolved_at
+                resumed.status, resumed.resolved_at = "firing", None
+                self._absorb(resumed, fresh, evidence, at)
+                resumed.evidence["resumed_after"] = resolved_at  # said in this notice only
+                told = resumed.notified_severity
+                if told is not None and rank(resumed.severity) > rank(told):
+                    resumed.evidence["previous_severity"] = told
+                return self._finish(conn, resumed, at, channels, repeat="all")
             incident = self._open(conn, brand, group, fresh, evidence, at)
             return self._finish(conn, incident, at, channels, repeat="")
         incident = Incident.from_row(row)
@@ -279,6 +292,35 @@ class IncidentStore:
         self._save(conn, incident)
         return notes
 
+    @staticmethod
+    def _resumed(
+        conn: sqlite3.Connection, brand: str, group: str, fresh: list[dict[str, Any]]
+    ) -> Incident | None:
+        """The last (resolved) incident of ``brand`` and ``group`` if every fresh detection is an
+        episode it took in, active again: one that began by its last activity.
+
+        The live cycle passes the paging policy's pages, one per incident: a crisis that pauses
+        for two hours is still the policy's page, with the same onset, firing again. It was a
+        new incident with its own ``firing`` page (before session 30), so on-call staff were
+        paged twice for what ``spikes detect`` and the bench count as one.
+        """
+        row = conn.execute(
+            "SELECT * FROM incidents WHERE brand = ? AND grp = ? ORDER BY id DESC LIMIT 1",
+            (brand, group),
+        ).fetchone()
+        if row is None or row["status"] != "resolved":
+            return None
+        last = Incident.from_row(row)
+
+        def took_in(detection: Mapping[str, Any]) -> bool:
+            if last.started_at <= detection_time(detection) <= last.last_detection_at:
+                return True
+            # the policy's escalation of that incident (its onset, ``details.escalates``)
+            escalates = (detection.get("details") or {}).get("escalates")
+            return bool(escalates) and detection_time({"timestamp": escalates}) == last.started_at
+
+        return last if all(took_in(d) for d in fresh) else None
+
     def _last_active(self, detection: Mapping[str, Any], at: float) -> float:
         return min(at, last_active(detection, self.interval_seconds))
 
@@ -323,6 +365,7 @@ class IncidentStore:
             )
         incident.detections = mine
         incident.evidence.pop("previous_severity", None)
+        incident.evidence.pop("resumed_after", None)
         incident.evidence.update(evidence)
 
     def _targets(self, incident: Incident, channels: Targets) -> Sequence[ChannelTarget]:

@@ -143,6 +143,9 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
             payload[key] = evidence[key]
     if evidence.get("previous_severity"):
         payload["previous_severity"] = evidence["previous_severity"]
+    if evidence.get("resumed_after") and status != "resolved":
+        # reopened: the same incident fires again after it was said to be over
+        payload["resumed_after"] = iso(evidence["resumed_after"])
     if evidence.get("reports_url") and data.get("id"):
         # The incident page (koubei.analysis.reports), written when the incident opens or changes.
         payload["report_url"] = (

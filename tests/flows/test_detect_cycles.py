@@ -51,9 +51,11 @@ def test_a_crisis_lasting_hours_is_not_resolved_while_it_fires(tmp_path: Path) -
 
 
 def test_a_second_burst_inside_one_paged_incident_reaches_the_store(tmp_path: Path) -> None:
-    """The paging policy keeps bursts less than six hours apart in one incident and sends
-    no second page; the store resolves after half an hour of quiet. The second burst, merged
-    into the first page, never reached the store: nobody heard of it."""
+    """The paging policy keeps bursts less than `paging.quiet` apart in one incident and
+    sends no second page; the store resolves after half an hour of quiet. The second burst,
+    merged into the first page, never reached the store: nobody heard of it. Then (to session
+    29) it reached it as a new incident with its own `firing` page: two pages live for the
+    policy's one. It reopens the incident, told as `updated`."""
     rng = np.random.default_rng(4)
     values = rng.poisson(12, 5 * PER_DAY)
     first = 4 * PER_DAY + 100  # Friday 08:20, 40 minutes
@@ -65,6 +67,23 @@ def test_a_second_burst_inside_one_paged_incident_reaches_the_store(tmp_path: Pa
     assert len(pages) == 1  # one incident for the policy
     notes = replay(series, range(first, second + 20), tmp_path / "alerts.db")
     kinds = [kind for _, kind in notes]
-    # the first burst fires and resolves; the second fires again
-    assert kinds == ["firing", "resolved", "firing"], notes
+    # the first burst fires and resolves; the second reopens it: no second page
+    assert kinds == ["firing", "resolved", "updated"], notes
     assert notes[2][0] >= "11:20"
+
+
+def test_a_story_that_flares_again_the_next_morning_pages_once_live(tmp_path: Path) -> None:
+    """A story of the evening (×5 from 20:00 for 3 h) that flares again at 08:00 (×8 for 3 h)
+    over a busy brand's day: `spikes detect` pages it once (12 h of quiet span the night), and
+    the live cycles page it once too. The store says it is over in the night and, in the
+    morning, that the same incident is active again."""
+    from tests.analysis.detectors.conftest import daily_profile, poisson_series
+
+    evening, morning = 10 * PER_DAY + 20 * 12, 11 * PER_DAY + 8 * 12
+    rates = 100 * daily_profile(12)
+    rates[evening : evening + 36] *= 5
+    rates[morning : morning + 36] *= 8
+    series = poisson_series(rates, seed=1)
+    notes = replay(series, range(evening, morning + 48, 3), tmp_path / "alerts.db")
+    assert [kind for _, kind in notes] == ["firing", "resolved", "updated"], notes
+    assert notes[0][0] < "21:00" and "08:00" <= notes[2][0] < "09:00"

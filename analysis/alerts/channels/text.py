@@ -248,6 +248,8 @@ def sections(
         previous = str(payload["previous_severity"])
         level += f"（由{SEVERITIES.get(previous, previous)}升级）"
     head = [f"{bold('状态')}：{EVENTS.get(event, event)} · {bold('级别')}：{level}"]
+    if payload.get("resumed_after"):
+        head.append(f"（同一事件：{_when(payload['resumed_after'])} 曾报已恢复，现再次活跃）")
     if payload.get("repeat"):
         head.append("（重发：上次发送未收到应答，可能已收到过一次）")
     window = payload.get("window") or {}

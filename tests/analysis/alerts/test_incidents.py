@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from koubei.analysis.alerts import db
+from koubei.analysis.alerts.channels.text import render_markdown
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import notifications
 from koubei.analysis.alerts.silences import Matcher, add_silence, expire_silence
@@ -259,17 +260,43 @@ def test_group_may_come_in_details(db_path: Path) -> None:
     assert [i.group for i in incidents.open_incidents()] == ["operational"]
 
 
-def test_episode_resuming_after_resolve_fires_a_new_incident_once(db_path: Path) -> None:
+def test_episode_resuming_after_resolve_reopens_its_incident_once(db_path: Path) -> None:
+    """The paging policy's page for an incident keeps its onset however long the incident
+    pauses: what resumes is that incident, told again as ``updated``, never a second
+    ``firing`` page (a new incident with its own page to session 29)."""
     incidents = store(db_path)
     incidents.observe("海底捞", [detection(0)], now=at(1), channels=["a"])
     resolved = incidents.observe("海底捞", [detection(0)], now=at(20), channels=["a"])
     assert [n.kind for n in resolved] == ["resolved"]
     # Within the detector's cooldown the episode resumes: same onset, longer episode.
     resumed = detection(0, details={"episode_bins": 6})  # firing again at minute 25
-    notes = incidents.observe("海底捞", [resumed], now=at(26), channels=["a"])
-    assert [n.kind for n in notes] == ["firing"]
-    assert notes[0].incident_key != resolved[0].incident_key
-    assert incidents.observe("海底捞", [resumed], now=at(27), channels=["a"]) == []
+    notes = incidents.observe("海底捞", [resumed], now=at(26), channels=["a", "b"])
+    assert [(n.channel, n.kind) for n in notes] == [("a", "updated"), ("b", "firing")]
+    assert {n.incident_key for n in notes} == {resolved[0].incident_key}
+    assert notes[0].payload["resumed_after"] == resolved[0].payload["resolved_at"]
+    assert "曾报已恢复，现再次活跃" in render_markdown(notes[0].payload, 4000)
+    assert [i.id for i in incidents.open_incidents()] == [1]
+    assert incidents.observe("海底捞", [resumed], now=at(27), channels=["a", "b"]) == []
+    # A new episode after the incident resolved again is a new incident with its own page.
+    incidents.observe("海底捞", [resumed], now=at(50), channels=["a"])
+    later = incidents.observe("海底捞", [resumed, detection(60)], now=at(61), channels=["a"])
+    assert [n.kind for n in later] == ["firing"]
+    assert later[0].incident_key != resolved[0].incident_key
+    assert "resumed_after" not in later[0].payload
+
+
+def test_an_incident_resuming_stronger_is_reopened_and_escalated(db_path: Path) -> None:
+    """The policy's escalation of a paused incident (its own onset, ``details.escalates``
+    naming the incident's) reopens it as one ``updated`` naming the severity it had."""
+    incidents = store(db_path)
+    head = detection(0)
+    incidents.observe("海底捞", [head], now=at(1), channels=["a"])
+    resolved = incidents.observe("海底捞", [head], now=at(20), channels=["a"])
+    stronger = detection(40, "critical", details={"escalates": head["timestamp"]})
+    notes = incidents.observe("海底捞", [head, stronger], now=at(41), channels=["a"])
+    assert [(n.kind, n.payload["previous_severity"]) for n in notes] == [("updated", "warning")]
+    assert notes[0].incident_key == resolved[0].incident_key
+    assert notes[0].payload["severity"] == "critical"
 
 
 def test_bins_still_settling_do_not_resolve_an_incident(db_path: Path) -> None:
