@@ -89,6 +89,20 @@ def test_a_story_that_flares_again_the_next_morning_is_one_page() -> None:
         assert last >= START + timedelta(minutes=5 * morning)
 
 
+def test_a_level_shift_late_in_the_evening_is_one_page() -> None:
+    """A busy brand with a deep night (a twentieth of its peak) whose mentions go ×4 from
+    22:00 on: paged at the shift, and again the next morning at 6 h of quiet (to session 29:
+    the additive level learnt at night is small, so the morning peak fired again after six
+    quiet hours; session 23's "night-time level shift pages twice")."""
+    onset = 10 * PER_DAY + 22 * 12
+    for seed in range(3):
+        rates = 100 * daily_profile(13, trough=0.05)
+        rates[onset:] *= 4
+        pages = detect_all(default_detectors(), poisson_series(rates, seed=seed))
+        shift = [p for p in pages if p.timestamp >= START + timedelta(minutes=5 * (onset - 12))]
+        assert len(shift) == 1, [p.timestamp for p in shift]
+
+
 def _det(at: datetime, severity: str, bins: int = 3, score: float = 40.0) -> Detection:
     return Detection(at, severity, score, 50.0, 10.0, "d", "k", "r", {"episode_bins": bins})  # type: ignore[arg-type]
 
