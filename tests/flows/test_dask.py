@@ -437,3 +437,21 @@ def test_the_process_flow_refuses_a_no_worker_window_that_is_no_duration_before_
     assert state.is_failed()
     assert "KOUBEI_DASK_NO_WORKERS_S='0': expected seconds" in str(state.message), state.message
     assert ledger.pending_landing() == [landed]  # and no processed file written
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 120.0), ("600", 600.0), (" 0.5 ", 0.5), ("1e3", 1000.0), ("inf", None), ("", None)],
+)
+def test_the_no_worker_window_takes_seconds_above_0_and_nothing_else(
+    value: str | None, seconds: float | None
+) -> None:
+    # inf waited for ever, as the run did before the window existed
+    from koubei.flows.dask_process import DaskUnavailable, no_workers_window
+
+    environ = {} if value is None else {"KOUBEI_DASK_NO_WORKERS_S": value}
+    if seconds is not None:
+        assert no_workers_window(environ) == seconds
+        return
+    with pytest.raises(DaskUnavailable, match=f"KOUBEI_DASK_NO_WORKERS_S={value!r}: expected"):
+        no_workers_window(environ)
