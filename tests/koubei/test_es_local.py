@@ -127,3 +127,68 @@ def _names(proc: Path, node: es_local.LocalNode) -> bool:
     except OSError:
         return False
     return cwd.startswith(node.data) or os.fsencode(f"{node.data}/config") in cmdline
+
+
+MAKES_A_THROWAWAY_FOLDER = """
+import sys, time
+from koubei import es_local
+
+folder = es_local._throwaway_folder(sys.argv[1])  # as start() and start_cluster() make theirs
+(folder / "data").mkdir()
+(folder / "data" / "held").write_bytes(b"")
+es_local._chown_tree(folder, es_local._ensure_user())  # as root, given to the server's user
+print(folder, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_later_start_removes_the_folders_of_killed_runs_and_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test run SIGKILLed with its watcher (the whole process group: a CI job's timeout,
+    ``kill -9 -PGID``) left its node's data folder, and every such run one more
+    (``/var/tmp/koubei-es/node-*``). The next start of a test node (or cluster) removes those
+    whose maker has ended and in which no process works, and nothing else: not a concurrent
+    run's (its maker runs), not one a process still holds a file of, not ``koubei es start``'s
+    ``koubei-node-*``, not one named before owner marks."""
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("KOUBEI_ES_DIR", str(tmp_path))
+    makers: list[subprocess.Popen[str]] = []
+
+    def made(prefix: str) -> Path:
+        maker = subprocess.Popen([sys.executable, "-c", MAKES_A_THROWAWAY_FOLDER, prefix],
+                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
+        makers.append(maker)
+        assert maker.stdout is not None
+        return Path(maker.stdout.readline().strip())
+
+    killed, killed_cluster, held, concurrent = (
+        made(p) for p in ("node-", "cluster-", "node-", "node-")
+    )
+    es_start = tmp_path / "koubei-node-0123456789ab"
+    before_marks = tmp_path / "node-ab12cd_4"
+    for kept in (es_start / "data", before_marks / "data"):
+        kept.mkdir(parents=True)
+    with open(held / "data" / "held", "rb") as file:  # a process holding a file there open
+        holder = subprocess.Popen(["sleep", "600"], stdin=file)
+    try:
+        for maker in makers[:3]:
+            maker.send_signal(signal.SIGKILL)
+            maker.wait(timeout=60)
+        assert sorted(es_local.remove_leftover_folders()) == sorted([killed, killed_cluster])
+        assert not killed.exists() and not killed_cluster.exists()
+        for kept in (held, concurrent, es_start, before_marks):
+            assert (kept / "data").is_dir(), kept
+        holder.kill()
+        holder.wait(timeout=60)
+        assert es_local.remove_leftover_folders() == [held]  # nothing works in it any more
+        assert concurrent.is_dir()
+    finally:
+        for process in (holder, *makers):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=60)
