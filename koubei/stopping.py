@@ -99,8 +99,10 @@ def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | No
     is kept); a child that ends first, this process still running, leaves it to this
     process.
 
-    A watcher process waits for either to end and exits with it, so nothing is left behind
-    when both end as they should. Linux (pidfds); elsewhere nothing is watched.
+    A watcher process (:mod:`koubei.watcher`, in a session of its own, so that a kill of this
+    process's whole group does not end it too) waits for either to end and exits with it, so
+    nothing is left behind when both end as they should. Linux (pidfds); elsewhere nothing is
+    watched.
     """
     try:
         owner, child = os.pidfd_open(os.getpid()), os.pidfd_open(pid)
@@ -114,6 +116,10 @@ def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | No
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Out of this process's group: a kill of the whole group (`kill -9 -PGID`, a job
+            # runner's) ended the watcher with its owner, and a child in a session of its own
+            # (a test node's JVMs) ran on for ever, its folder kept.
+            start_new_session=True,
         )
     finally:
         os.close(owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -86,11 +87,14 @@ time.sleep(600)
 @pytest.mark.es
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
+@pytest.mark.parametrize("killed", ["the run", "its process group"])
+def test_a_killed_test_run_leaves_no_node_data_folder(killed: str) -> None:
     """A test process that starts a node (``tests/conftest.py``'s ``ends_with_tests``, as every
     fixture does) SIGKILLed: session 28's watcher ended the node's JVMs, but its data folder
     (``node-*`` under the server's folder) stayed, removed by fixture teardown alone. Now it
-    goes too, once no process of the node is left; the JVMs end as before."""
+    goes too, once no process of the node is left; the JVMs end as before. Killed with its
+    whole process group (``kill -9 -PGID``), the watcher died too: the node (a session of its
+    own) ran on for ever, its folder kept; the watcher has a session of its own now."""
     import signal
     import subprocess
     import sys
@@ -100,12 +104,15 @@ def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
 
     root = Path(__file__).resolve().parents[2]
     owner = subprocess.Popen([sys.executable, "-c", STARTS_A_TEST_NODE], cwd=root,
-                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     assert owner.stdout is not None
     data = Path(owner.stdout.readline().strip())
     assert data.name.startswith("node-") and (data / "data").is_dir(), data
     node = es_local.LocalNode(url="", pid=0, home="", data=str(data))
-    owner.send_signal(signal.SIGKILL)
+    if killed == "the run":
+        owner.send_signal(signal.SIGKILL)
+    else:
+        os.killpg(owner.pid, signal.SIGKILL)
     owner.wait(timeout=60)
     deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed assertion
     while data.exists() and time.monotonic() < deadline:
@@ -115,6 +122,9 @@ def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
         for p in Path("/proc").iterdir()
         if p.name.isdigit() and not ended(int(p.name)) and _names(p, node)
     ]
+    for pid in running:  # what this test started and the watcher left: ended here
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     assert not data.exists() and running == [], (data, running)
 
 
