@@ -13,6 +13,8 @@ other tasks of the flow too (this stage sends records, not paths).
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import re
 import socket
 import time
@@ -31,7 +33,9 @@ DEFAULT_BATCH = 2000
 # A cluster left without any worker this long (the only worker killed, none started): the run
 # stops, its landing files pending, instead of waiting for one for ever under the pipeline lock
 # (every later process tick then skipped, so no alert went out). A nanny brings a killed worker
-# of a LocalCluster back in seconds.
+# of a LocalCluster back in seconds; a cluster whose workers take longer to come (an autoscaling
+# one starting them on demand) sets the variable (see no_workers_window).
+NO_WORKERS_ENV = "KOUBEI_DASK_NO_WORKERS_S"
 NO_WORKERS_S = 120.0
 POLL_S = 2.0
 # The models a worker loaded, by file (None: the shipped one); see worker_model.
@@ -43,7 +47,34 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):(\
 
 
 class DaskUnavailable(KoubeiError):
-    """The scheduler address is malformed, or nothing accepts connections there."""
+    """The scheduler address is malformed, nothing accepts connections there, the cluster has
+    had no worker too long, or ``KOUBEI_DASK_NO_WORKERS_S`` is no number of seconds."""
+
+
+def no_workers_window(environ: Mapping[str, str] = os.environ) -> float:
+    """How long a Dask cluster may be without any worker before the run stops, in seconds:
+    ``$KOUBEI_DASK_NO_WORKERS_S``, else :data:`NO_WORKERS_S` (2 minutes).
+
+    Read as ``KOUBEI_REDIS_IDLE_S`` is, and checked before any work (``koubei run --dask``'s
+    preflight, the process flow's cycle): a value that is no number above 0 (``0`` stopped a
+    run before its workers could take a batch, ``nan`` or ``inf`` waited for ever) is refused.
+
+    Raises
+    ------
+    DaskUnavailable
+        Naming the variable and its value.
+    """
+    value = environ.get(NO_WORKERS_ENV, str(NO_WORKERS_S))
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise DaskUnavailable(
+            f"{NO_WORKERS_ENV}={value!r}: expected seconds a Dask cluster may be without any "
+            "worker before the run stops (a number above 0, like 600; default 120)"
+        )
+    return seconds
 
 
 def check_scheduler(address: str, timeout: float = 5.0) -> None:
@@ -206,7 +237,7 @@ class DaskEnricher:
             if time.monotonic() - alone_since >= self.no_workers_s:
                 raise DaskUnavailable(
                     f"Dask scheduler {client.scheduler.address}: no worker for "
-                    f"{self.no_workers_s:.0f}s, so nothing could run; the landing files not "
+                    f"{self.no_workers_s:g}s, so nothing could run; the landing files not "
                     "processed stay pending: start `dask worker` for it, or use 'local'"
                 )
 
@@ -219,7 +250,7 @@ def process_on_dask(
     models: Mapping[str, Path] | None = None,
     *,
     lexicon: AspectLexicon,
-    no_workers_s: float = NO_WORKERS_S,
+    no_workers_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """Process every pending landing file with the per-record work on Dask; the reports.
 
@@ -228,10 +259,12 @@ def process_on_dask(
     ``models``: each source's own sentiment model file, as ``process_pending_files`` takes it
     (the workers load it by its path, so a remote cluster must see the same file there).
     ``lexicon``: the run's aspect lexicon, sent to the workers with the records.
-    ``no_workers_s``: how long the cluster may be without any worker before the run stops.
+    ``no_workers_s``: how long the cluster may be without any worker before the run stops
+    (default :func:`no_workers_window`, ``$KOUBEI_DASK_NO_WORKERS_S`` or 2 minutes).
     """
     from prefect import flow
 
+    window = no_workers_window() if no_workers_s is None else no_workers_s
     if address:
         check_scheduler(address)
 
@@ -250,7 +283,7 @@ def process_on_dask(
             progress=progress,
             models=models,
             make_enricher=lambda model, file, aspects: DaskEnricher(
-                model, aspects, batch_size, file, no_workers_s
+                model, aspects, batch_size, file, window
             ),
         )
         return [asdict(r) for r in log_progress(reports, len(pending))]

@@ -210,7 +210,13 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     return counts
 
 
-def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: bool = True) -> None:
+def preflight(
+    config_dir: Path,
+    sources: list[str] | None = None,
+    *,
+    crawling: bool = True,
+    dask: str | None = None,
+) -> None:
     """Check what a cycle needs from config and environment before doing any work.
 
     Loads brands, sources, alerts and the aspect lexicon (the config directory's
@@ -220,7 +226,8 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     enabled source: a misspelt or disabled one would otherwise crawl nothing without a word.
     A run that crawls with ``KOUBEI_SCHEDULER=redis`` needs Redis to answer at ``REDIS_URL``,
     and a ``KOUBEI_CRAWL_LOG_LEVEL`` Scrapy can use; ``KOUBEI_ES_REPLICAS`` must be a whole
-    number.
+    number, and with ``dask`` (processing on a Dask cluster) ``KOUBEI_DASK_NO_WORKERS_S`` a
+    number of seconds above 0.
     """
     from koubei.analysis.alerts.channels import build_channels
 
@@ -232,6 +239,10 @@ def preflight(config_dir: Path, sources: list[str] | None = None, *, crawling: b
     from koubei.pipeline.index.templates import replica_count
 
     replica_count()  # KOUBEI_ES_REPLICAS, read when the templates are installed
+    if dask:
+        from koubei.flows.dask_process import no_workers_window
+
+        no_workers_window()  # KOUBEI_DASK_NO_WORKERS_S, read when the processing starts
     if crawling:
         from koubei.crawlers.distributed import check_shared_queue
         from koubei.crawlers.runner import crawl_log_level
@@ -310,6 +321,11 @@ def pipeline_cycle(
     # before any work, naming the file and field.
     models = cfg.load_sources(config_dir).sentiment_models()
     lexicon = load_aspects(aspects_file(config_dir))
+    no_workers_s = None
+    if dask:  # and the Dask run's no-worker window (KOUBEI_DASK_NO_WORKERS_S)
+        from koubei.flows.dask_process import no_workers_window
+
+        no_workers_s = no_workers_window()
     with stage_lock_or_skip(PIPELINE_LOCK, skip_busy=skip_busy) as skipped:
         if skipped:
             summary.skipped.append(skipped)
@@ -324,6 +340,7 @@ def pipeline_cycle(
                 progress=progress,
                 models=models,
                 lexicon=lexicon,
+                no_workers_s=no_workers_s,
             )
         else:
             reports = process_pending(progress, process_workers, models, lexicon=lexicon)
@@ -404,7 +421,7 @@ def monitor(
     """
     from koubei.pipeline.index.client import index_prefix
 
-    preflight(config_dir, sources, crawling=do_crawl)
+    preflight(config_dir, sources, crawling=do_crawl, dask=dask)
     summary = RunSummary()
     if do_crawl:
         for report in crawl(config_dir, sources)[0]:

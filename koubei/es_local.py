@@ -36,6 +36,12 @@ ES_VERSION = os.environ.get("KOUBEI_ES_VERSION", "9.2.4")
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 RUN_USER = "koubei-es"
 MIN_JDK = 21
+# The throwaway data folders in base_dir() of a node or cluster started without a workdir (the
+# tests', the benchmarks'), named for the process that started it (koubei.owned_folders), so
+# that one a killed run left is removed by a later start (remove_leftover_folders). `koubei es
+# start`'s node keeps its data in koubei-node-<key> (node_workdir), which no sweep touches.
+NODE_PREFIX = "node-"
+CLUSTER_PREFIX = "cluster-"
 
 
 class LocalESError(KoubeiError, RuntimeError):
@@ -101,6 +107,34 @@ def base_dir() -> Path:
     return Path(os.environ.get("KOUBEI_ES_DIR", Path.home() / ".cache" / "koubei" / "es"))
 
 
+def remove_leftover_folders() -> list[Path]:
+    """Remove the throwaway node and cluster folders in :func:`base_dir` that a killed run
+    left (its process, and its watcher with it, SIGKILLed: nothing removed them); return them.
+
+    Only those named for the process that made them (:data:`NODE_PREFIX`,
+    :data:`CLUSTER_PREFIX`), once it has certainly ended and no process works in them any
+    more (:func:`koubei.owned_folders.remove_orphaned`): a concurrent run's folder, whose maker
+    still runs, and one whose node still runs, are kept; so is one named otherwise (by a koubei
+    before owner marks: whose it is cannot be told), and ``koubei es start``'s data.
+    """
+    from koubei.owned_folders import remove_orphaned
+
+    uids = [] if (user := _run_user()) is None else [user.pw_uid]  # as root, the folders' owner
+    return [
+        *remove_orphaned(NODE_PREFIX, base_dir(), uids=uids),
+        *remove_orphaned(CLUSTER_PREFIX, base_dir(), uids=uids),
+    ]
+
+
+def _throwaway_folder(prefix: str) -> Path:
+    """A new folder in :func:`base_dir` for a node or cluster of its own, named for this
+    process; the leftovers of killed runs removed first."""
+    from koubei.owned_folders import make_owned_folder
+
+    remove_leftover_folders()
+    return make_owned_folder(prefix, base_dir())
+
+
 def find_java_home() -> str:
     """A JDK >= 21: the env override, else the newest under /usr/lib/jvm."""
     for var in ("KOUBEI_ES_JAVA_HOME", "ES_JAVA_HOME"):
@@ -139,6 +173,16 @@ def fetch(version: str = ES_VERSION) -> Path:
     if result.returncode != 0 or not zip_path.exists():
         raise LocalESError(f"`{' '.join(command)}` failed:\n{result.stdout}{result.stderr}")
     return zip_path
+
+
+def _run_user() -> pwd.struct_passwd | None:
+    """The user the server runs as, if this is root and it exists."""
+    if not _as_root():
+        return None
+    try:
+        return pwd.getpwnam(RUN_USER)
+    except KeyError:
+        return None
 
 
 def _ensure_user() -> pwd.struct_passwd | None:
@@ -227,7 +271,7 @@ def start(
     home = install(version)
     user = _ensure_user()
     if workdir is None:
-        workdir = Path(tempfile.mkdtemp(prefix="node-", dir=base_dir()))
+        workdir = _throwaway_folder(NODE_PREFIX)
     config = workdir / "config"
     if not config.exists():
         shutil.copytree(home / "config", config)
@@ -363,7 +407,7 @@ def start_cluster(
     """
     home = install(version)
     user = _ensure_user()
-    root = Path(tempfile.mkdtemp(prefix="cluster-", dir=base_dir()))
+    root = _throwaway_folder(CLUSTER_PREFIX)
     names = [f"koubei-{i + 1}" for i in range(size)]
     transport = [free_port() for _ in names]
     seeds = [f"127.0.0.1:{port}" for port in transport]

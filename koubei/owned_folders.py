@@ -9,10 +9,12 @@ its ``koubei-crawl-*`` job folder (``crawlers/runner.py``). A folder made here i
 ``<prefix><pid>-<start>-<boot>-<pid namespace>-<random>``, the maker's pid and the time it
 started (``/proc/<pid>/stat``, in clock ticks since boot), and :func:`remove_orphaned` removes
 the folders of a prefix whose maker has certainly ended: a pid no process has, or one a later
-process took (it started at another time). What it cannot tell about is kept: a folder of
-another boot (a ``TMPDIR`` shared with another machine, or from before a restart), of another
-pid namespace (a container sharing ``/tmp``), of another user, or named otherwise (by a koubei
-before this module, or where there is no ``/proc`` to name it from).
+process took (it started at another time), once no process works in it any more (a child the
+maker left running there: :func:`koubei.watcher.in_use`). What it cannot tell about is kept: a
+folder of another boot (a ``TMPDIR`` shared with another machine, or from before a restart), of
+another pid namespace (a container sharing ``/tmp``), of another user, or named otherwise (by a
+koubei before this module, or where there is no ``/proc`` to name it from). The test nodes'
+data folders (``koubei.es_local``) are named so too, in the server's folder.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-__all__ = ["owned_temporary_directory", "owner_mark", "remove_orphaned"]
+from koubei.watcher import in_use
+
+__all__ = ["make_owned_folder", "owned_temporary_directory", "owner_mark", "remove_orphaned"]
 
 
 def _start_time(pid: int) -> int | None:
@@ -79,30 +83,43 @@ def _owner_ended(mark: str) -> bool:
     return now != start  # none, or a later process given the pid
 
 
-def remove_orphaned(prefix: str, folder: str | Path | None = None) -> list[Path]:
-    """Remove the folders named ``<prefix><mark>-<random>`` of this user in ``folder`` (the
-    temporary folder by default) whose maker (``mark``: :func:`owner_mark`) has certainly
-    ended, and return them. A folder whose files cannot all be removed (being written, say)
-    is left for the next time."""
+def remove_orphaned(
+    prefix: str, folder: str | Path | None = None, *, uids: Collection[int] = ()
+) -> list[Path]:
+    """Remove the folders named ``<prefix><mark>-<random>`` of this user (or of one of
+    ``uids``: a user this one gave its folders to) in ``folder`` (the temporary folder by
+    default) whose maker (``mark``: :func:`owner_mark`) has certainly ended and in which no
+    process works any more (:func:`koubei.watcher.in_use`), and return them. A folder whose
+    files cannot all be removed (being written, say) is left for the next time."""
     where = Path(folder if folder is not None else tempfile.gettempdir())
     removed = []
     try:
         entries = list(os.scandir(where))
     except OSError:
         return []
-    uid = os.getuid()
+    users = {os.getuid(), *uids}
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
         mark, dash, _random = entry.name[len(prefix) :].rpartition("-")
         try:
-            ours = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == uid
+            ours = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid in users
         except OSError:  # removed meanwhile (by another run's sweep)
             continue
-        if dash and ours and _owner_ended(mark):
+        if dash and ours and _owner_ended(mark) and not in_use(entry.path):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed
+
+
+def make_owned_folder(prefix: str, folder: str | Path | None = None) -> Path:
+    """A new folder in ``folder`` (the temporary folder by default) named for this process
+    (:func:`owner_mark`) after ``prefix``, for a folder that outlives a ``with`` block (a test
+    node's data); removing it is the caller's, and :func:`remove_orphaned`'s once this process
+    has ended. Where this process cannot be named, it is named ``<prefix><random>`` and never
+    removed so."""
+    mark = owner_mark(os.getpid())
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{mark}-" if mark else prefix, dir=folder))
 
 
 @contextmanager
@@ -111,8 +128,7 @@ def owned_temporary_directory(prefix: str) -> Iterator[str]:
     ``prefix``, removed at the end of the block as ``tempfile.TemporaryDirectory`` removes its
     own; left by a SIGKILL, :func:`remove_orphaned` removes it on a later run. Where this
     process cannot be named, the folder is named ``<prefix><random>`` and never removed so."""
-    mark = owner_mark(os.getpid())
-    path = tempfile.mkdtemp(prefix=f"{prefix}{mark}-" if mark else prefix)
+    path = str(make_owned_folder(prefix))
     try:
         yield path
     finally:

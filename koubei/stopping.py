@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 __all__ = ["ends_with_this_process", "exit_on_sigterm", "sigterm_unwinds", "when_gone"]
 
@@ -85,51 +86,8 @@ def _alive(pid: int) -> bool:
 
 
 # Run by a process of its own: on a SIGKILL no code of the killed process runs, so only another
-# process can end what it started. It waits on pidfds its parent opened and passed down, so a
-# pid reused after either process ended is never the one signalled. It ignores Ctrl-C (sent to
-# the whole terminal group), after which the owner unwinds and stops the child itself. Given a
-# folder, it removes it once the owner has gone first and no process is left in it (a process
-# whose working directory is in it or whose command line names a path in it: a node's server
-# JVM is the child's child), waiting for that at most a minute.
-_WATCHER = """
-import os, select, shutil, signal, sys, time
-owner, child = int(sys.argv[1]), int(sys.argv[2])
-folder = sys.argv[3].rstrip("/") + "/" if len(sys.argv) > 3 else ""
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-def in_use():
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            if (os.readlink(f"/proc/{pid}/cwd") + "/").startswith(folder):
-                return True
-        except OSError:
-            pass
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if os.fsencode(folder) in cmdline.read():
-                    return True
-        except OSError:
-            pass
-    return False
-
-watch = select.poll()
-watch.register(owner, select.POLLIN)
-watch.register(child, select.POLLIN)
-if child not in {fd for fd, _ in watch.poll()}:
-    signal.pidfd_send_signal(child, signal.SIGTERM)
-    end = select.poll()
-    end.register(child, select.POLLIN)
-    if not end.poll(5000):
-        signal.pidfd_send_signal(child, signal.SIGKILL)
-    if folder:
-        deadline = time.monotonic() + 60
-        while in_use() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not in_use():
-            shutil.rmtree(folder, ignore_errors=True)
-"""
+# process can end what it started (koubei/watcher.py, run as a script).
+_WATCHER = Path(__file__).with_name("watcher.py")
 
 
 def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | None = None) -> None:
@@ -137,11 +95,14 @@ def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | No
     server) once this process has ended, however it ended, even by SIGKILL.
 
     ``then_remove``: a folder the child works in (a test node's data), removed after that
-    once no process is left in it (see ``_WATCHER``; a minute at most, else it is kept); a
-    child that ends first, this process still running, leaves it to this process.
+    once no process is left in it (:func:`koubei.watcher.in_use`; a minute at most, else it
+    is kept); a child that ends first, this process still running, leaves it to this
+    process.
 
-    A watcher process waits for either to end and exits with it, so nothing is left behind
-    when both end as they should. Linux (pidfds); elsewhere nothing is watched.
+    A watcher process (:mod:`koubei.watcher`, in a session of its own, so that a kill of this
+    process's whole group does not end it too) waits for either to end and exits with it, so
+    nothing is left behind when both end as they should. Linux (pidfds); elsewhere nothing is
+    watched.
     """
     try:
         owner, child = os.pidfd_open(os.getpid()), os.pidfd_open(pid)
@@ -150,11 +111,15 @@ def ends_with_this_process(pid: int, *, then_remove: str | os.PathLike[str] | No
     folder = [] if then_remove is None else [os.fspath(then_remove)]
     try:
         subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _WATCHER, str(owner), str(child), *folder],
+            [sys.executable, "-I", "-S", str(_WATCHER), str(owner), str(child), *folder],
             pass_fds=(owner, child),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Out of this process's group: a kill of the whole group (`kill -9 -PGID`, a job
+            # runner's) ended the watcher with its owner, and a child in a session of its own
+            # (a test node's JVMs) ran on for ever, its folder kept.
+            start_new_session=True,
         )
     finally:
         os.close(owner)

@@ -87,7 +87,9 @@ def ends_with_tests(node: es_local.LocalNode, folder: str | None = None) -> es_l
     timeout), and its data folder (``folder``: a cluster's, holding every node's) removed
     once its processes have: fixture teardown stops it only on a run that unwinds, and a killed
     run left the node's JVMs running (its own process group, as :func:`es_local.start` makes
-    it) and then, with session 28's watcher, its data folder (``/var/tmp/koubei-es/node-*``)."""
+    it) and then, with session 28's watcher, its data folder (``/var/tmp/koubei-es/node-*``).
+    A run killed with its watcher left the folder: the next test node's start removes it
+    (``es_local.remove_leftover_folders``)."""
     ends_with_this_process(node.pid, then_remove=folder or node.data)
     return node
 

@@ -233,6 +233,7 @@ def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch)
     """Defaults the README states, read from where the code keeps them."""
     from koubei import es_local
     from koubei.crawlers.runner import crawl_log_level
+    from koubei.flows.dask_process import NO_WORKERS_S
     from koubei.pipeline.index.client import index_prefix
 
     serve = _subparsers(_subparsers(build_parser())["report"])["serve"]
@@ -246,6 +247,7 @@ def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch)
     assert rows["KOUBEI_INDEX_PREFIX"] == f"`{index_prefix()}`"
     assert rows["KOUBEI_CRAWL_LOG_LEVEL"] == f"`{crawl_log_level({})}`"
     assert rows["KOUBEI_HOME"] == "`./var`"
+    assert rows["KOUBEI_DASK_NO_WORKERS_S"] == f"`{NO_WORKERS_S:g}`"
     if "KOUBEI_ES_VERSION" not in os.environ:  # the constant reads it at import
         assert rows["KOUBEI_ES_VERSION"].startswith(f"`{es_local.ES_VERSION}`")
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.client import index_prefix
 
     # a missing variable, bad config or unknown --source: one line, before any work
-    preflight(args.config_dir, args.source, crawling=not args.no_crawl)
+    preflight(args.config_dir, args.source, crawling=not args.no_crawl, dask=args.dask)
     if args.dask and args.dask != "local":
         from koubei.flows.dask_process import check_scheduler
 

@@ -357,35 +357,101 @@ def test_a_cluster_left_without_workers_stops_the_run_instead_of_waiting_for_eve
     # process tick was skipped and no alert went out.
     import os
     import signal
-    import threading
 
     from distributed import LocalCluster
 
-    from koubei.flows.dask_process import DaskUnavailable
-
-    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path / "home"))
-    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
-    landed.parent.mkdir(parents=True)
-    jsonl.write_atomic(landed, landing(240))
+    landed = landed_in(tmp_path / "home", monkeypatch)
     with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         with worker_process(address) as worker:
             os.kill(worker.pid, signal.SIGKILL)  # before its first batch: none can run
             worker.wait(timeout=60)
-            # In a daemon thread: a run that waits for ever must fail the test, not hang it.
-            outcome: list[BaseException] = []
-
-            def run() -> None:
-                try:
-                    process_on_dask(address, batch_size=80, lexicon=LEXICON, no_workers_s=3)
-                except BaseException as exc:
-                    outcome.append(exc)
-
-            thread = threading.Thread(target=run, daemon=True)
-            thread.start()
-            thread.join(timeout=60)
-            assert not thread.is_alive(), "the run still waits for a worker after 60 s"
-    [error] = outcome
-    assert isinstance(error, DaskUnavailable), error
+            error, _ = stopped_without_workers(address, no_workers_s=3)
     assert f"{address}: no worker for 3s" in str(error)
     assert ledger.pending_landing() == [landed]  # left for the next run
+
+
+def test_the_no_worker_window_is_read_from_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It was a constant (2 minutes): a cluster whose workers take longer to start (autoscaled
+    # on demand) could not be given longer, nor a test or an impatient operator shorter.
+    from distributed import LocalCluster
+
+    landed = landed_in(tmp_path / "home", monkeypatch)
+    monkeypatch.setenv("KOUBEI_DASK_NO_WORKERS_S", "2.5")
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address  # a scheduler no worker ever joins
+        error, waited = stopped_without_workers(address)
+    assert f"{address}: no worker for 2.5s" in str(error)
+    assert 2.5 <= waited < 60, waited  # not the 120 s default (60: a loaded machine's bound)
+    assert ledger.pending_landing() == [landed]
+
+
+def landed_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A landing file of 240 records under ``home``, made ``KOUBEI_HOME``."""
+    monkeypatch.setenv("KOUBEI_HOME", str(home))
+    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    jsonl.write_atomic(landed, landing(240))
+    return landed
+
+
+def stopped_without_workers(address: str, **options: Any) -> tuple[BaseException, float]:
+    """The error ``process_on_dask`` on ``address`` (a cluster without workers) stopped with,
+    a :class:`DaskUnavailable`, and the seconds it took; a run still waiting after 60 s
+    fails the test (in a daemon thread, so it does not hang it)."""
+    import threading
+    import time
+
+    from koubei.flows.dask_process import DaskUnavailable
+
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            process_on_dask(address, batch_size=80, lexicon=LEXICON, **options)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the run still waits for a worker after 60 s"
+    [error] = outcome
+    assert isinstance(error, DaskUnavailable), error
+    return error, time.monotonic() - started
+
+
+def test_the_process_flow_refuses_a_no_worker_window_that_is_no_duration_before_any_work(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process deployment (`koubei serve`, prefect.yaml) with `dask` set reads the variable
+    # as its cycle starts: refused there, before the lock, a cluster or any file is touched.
+    from koubei.flows.monitor import process_flow
+
+    landed = landed_in(paths.home(), monkeypatch)
+    monkeypatch.setenv("KOUBEI_DASK_NO_WORKERS_S", "0")
+    state = process_flow(config_dir=config_dir, dask="local", return_state=True)
+    assert state.is_failed()
+    assert "KOUBEI_DASK_NO_WORKERS_S='0': expected seconds" in str(state.message), state.message
+    assert ledger.pending_landing() == [landed]  # and no processed file written
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 120.0), ("600", 600.0), (" 0.5 ", 0.5), ("1e3", 1000.0), ("inf", None), ("", None)],
+)
+def test_the_no_worker_window_takes_seconds_above_0_and_nothing_else(
+    value: str | None, seconds: float | None
+) -> None:
+    # inf waited for ever, as the run did before the window existed
+    from koubei.flows.dask_process import DaskUnavailable, no_workers_window
+
+    environ = {} if value is None else {"KOUBEI_DASK_NO_WORKERS_S": value}
+    if seconds is not None:
+        assert no_workers_window(environ) == seconds
+        return
+    with pytest.raises(DaskUnavailable, match=f"KOUBEI_DASK_NO_WORKERS_S={value!r}: expected"):
+        no_workers_window(environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -86,11 +87,14 @@ time.sleep(600)
 @pytest.mark.es
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
+@pytest.mark.parametrize("killed", ["the run", "its process group"])
+def test_a_killed_test_run_leaves_no_node_data_folder(killed: str) -> None:
     """A test process that starts a node (``tests/conftest.py``'s ``ends_with_tests``, as every
     fixture does) SIGKILLed: session 28's watcher ended the node's JVMs, but its data folder
     (``node-*`` under the server's folder) stayed, removed by fixture teardown alone. Now it
-    goes too, once no process of the node is left; the JVMs end as before."""
+    goes too, once no process of the node is left; the JVMs end as before. Killed with its
+    whole process group (``kill -9 -PGID``), the watcher died too: the node (a session of its
+    own) ran on for ever, its folder kept; the watcher has a session of its own now."""
     import signal
     import subprocess
     import sys
@@ -100,12 +104,15 @@ def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
 
     root = Path(__file__).resolve().parents[2]
     owner = subprocess.Popen([sys.executable, "-c", STARTS_A_TEST_NODE], cwd=root,
-                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     assert owner.stdout is not None
     data = Path(owner.stdout.readline().strip())
     assert data.name.startswith("node-") and (data / "data").is_dir(), data
     node = es_local.LocalNode(url="", pid=0, home="", data=str(data))
-    owner.send_signal(signal.SIGKILL)
+    if killed == "the run":
+        owner.send_signal(signal.SIGKILL)
+    else:
+        os.killpg(owner.pid, signal.SIGKILL)
     owner.wait(timeout=60)
     deadline = time.monotonic() + 120  # a bound for a loaded machine, not a speed assertion
     while data.exists() and time.monotonic() < deadline:
@@ -115,6 +122,9 @@ def test_a_killed_test_run_leaves_no_node_data_folder() -> None:
         for p in Path("/proc").iterdir()
         if p.name.isdigit() and not ended(int(p.name)) and _names(p, node)
     ]
+    for pid in running:  # what this test started and the watcher left: ended here
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     assert not data.exists() and running == [], (data, running)
 
 
@@ -127,3 +137,68 @@ def _names(proc: Path, node: es_local.LocalNode) -> bool:
     except OSError:
         return False
     return cwd.startswith(node.data) or os.fsencode(f"{node.data}/config") in cmdline
+
+
+MAKES_A_THROWAWAY_FOLDER = """
+import sys, time
+from koubei import es_local
+
+folder = es_local._throwaway_folder(sys.argv[1])  # as start() and start_cluster() make theirs
+(folder / "data").mkdir()
+(folder / "data" / "held").write_bytes(b"")
+es_local._chown_tree(folder, es_local._ensure_user())  # as root, given to the server's user
+print(folder, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_later_start_removes_the_folders_of_killed_runs_and_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test run SIGKILLed with its watcher (the whole process group: a CI job's timeout,
+    ``kill -9 -PGID``) left its node's data folder, and every such run one more
+    (``/var/tmp/koubei-es/node-*``). The next start of a test node (or cluster) removes those
+    whose maker has ended and in which no process works, and nothing else: not a concurrent
+    run's (its maker runs), not one a process still holds a file of, not ``koubei es start``'s
+    ``koubei-node-*``, not one named before owner marks."""
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("KOUBEI_ES_DIR", str(tmp_path))
+    makers: list[subprocess.Popen[str]] = []
+
+    def made(prefix: str) -> Path:
+        maker = subprocess.Popen([sys.executable, "-c", MAKES_A_THROWAWAY_FOLDER, prefix],
+                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
+        makers.append(maker)
+        assert maker.stdout is not None
+        return Path(maker.stdout.readline().strip())
+
+    killed, killed_cluster, held, concurrent = (
+        made(p) for p in ("node-", "cluster-", "node-", "node-")
+    )
+    es_start = tmp_path / "koubei-node-0123456789ab"
+    before_marks = tmp_path / "node-ab12cd_4"
+    for kept in (es_start / "data", before_marks / "data"):
+        kept.mkdir(parents=True)
+    with open(held / "data" / "held", "rb") as file:  # a process holding a file there open
+        holder = subprocess.Popen(["sleep", "600"], stdin=file)
+    try:
+        for maker in makers[:3]:
+            maker.send_signal(signal.SIGKILL)
+            maker.wait(timeout=60)
+        assert sorted(es_local.remove_leftover_folders()) == sorted([killed, killed_cluster])
+        assert not killed.exists() and not killed_cluster.exists()
+        for kept in (held, concurrent, es_start, before_marks):
+            assert (kept / "data").is_dir(), kept
+        holder.kill()
+        holder.wait(timeout=60)
+        assert es_local.remove_leftover_folders() == [held]  # nothing works in it any more
+        assert concurrent.is_dir()
+    finally:
+        for process in (holder, *makers):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=60)

@@ -164,3 +164,44 @@ def test_a_folder_stays_when_the_child_ends_first(tmp_path: Path) -> None:
     assert run.returncode == 0
     time.sleep(1)
     assert tmp_path.is_dir()
+
+
+A_NODE_IN_A_FOLDER = """
+import subprocess, sys, time
+from koubei.stopping import ends_with_this_process
+
+folder = sys.argv[1]
+quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+# in a session of its own, as es_local starts a node: a kill of this group does not reach it
+node = subprocess.Popen(["sleep", "600"], cwd=folder, start_new_session=True, **quiet)
+ends_with_this_process(node.pid, then_remove=folder)
+print(node.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_kill_of_the_whole_process_group_still_ends_the_child_and_removes_its_folder(
+    tmp_path: Path,
+) -> None:
+    """A test run SIGKILLed with its process group (``kill -9 -PGID``, a job runner ending a
+    group): the watcher was in the group and died with the run, so the node it watched (in a
+    session of its own) ran on for ever and its data folder stayed. The watcher has a session
+    of its own now: it ends the child and removes the folder as after the run's kill alone."""
+    folder = tmp_path / "node-data"
+    (folder / "data").mkdir(parents=True)
+    owner = subprocess.Popen([sys.executable, "-c", A_NODE_IN_A_FOLDER, str(folder)],
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    assert owner.stdout is not None
+    child = int(owner.stdout.readline())
+    try:
+        os.killpg(owner.pid, signal.SIGKILL)
+        owner.wait(timeout=60)
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed assertion
+        while (not ended(child) or folder.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ended(child), "the child of a process group SIGKILLed still runs"
+        assert not folder.exists()
+    finally:
+        if not ended(child):
+            os.kill(child, signal.SIGKILL)

@@ -180,6 +180,23 @@ def test_run_on_a_dask_scheduler_it_cannot_use(
     assert code == 2 and not (tmp_path / "processed").exists()
 
 
+@pytest.mark.parametrize("address", ["local", "tcp://127.0.0.1:9"])
+@pytest.mark.parametrize("seconds", ["0", "-30", "two minutes", "nan"])
+def test_run_on_dask_with_a_no_worker_window_that_is_no_duration(
+    tmp_path: Path, address: str, seconds: str
+) -> None:
+    # KOUBEI_DASK_NO_WORKERS_S: "0" would stop a run before any worker could take a batch,
+    # "nan" wait for ever; refused before any work, the cluster's address not yet asked.
+    landed = tmp_path / "landing" / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"id": "shop_json:1"}\n', encoding="utf-8")
+    env = {"KOUBEI_DASK_NO_WORKERS_S": seconds, "KOUBEI_WEBHOOK_URL": "http://127.0.0.1:9/",
+           "KOUBEI_WEBHOOK_SECRET": "s3cret"}  # fmt: skip
+    code, err = koubei(tmp_path, "run", "--no-crawl", "--dask", address, env=env)
+    _one_line(code, err, f"KOUBEI_DASK_NO_WORKERS_S={seconds!r}", "a number above 0")
+    assert code == 2 and not (tmp_path / "processed").exists()
+
+
 @pytest.mark.parametrize("argv", [("index", "setup"), ("run", "--no-crawl")])
 @pytest.mark.parametrize("replicas", ["one", "-1"])
 def test_a_replica_count_that_is_no_count(
