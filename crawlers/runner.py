@@ -59,6 +59,7 @@ class CrawlReport:
                     "dropped",
                     "gone",
                     "gone_waiting",
+                    "edited",
                     "pages",
                     "entries",
                     "known",

@@ -54,7 +54,8 @@ class CrawlState:
         self._seen: OrderedDict[str, None] = OrderedDict()
         # Only what earlier runs saw decides "known": within a run, keyword searches overlap and
         # one keyword's page must not stop another keyword's paging (the pipeline de-duplicates).
-        self._seen_before: frozenset[str] = frozenset()
+        # Each item's last entry: ``<doc id>`` (read for good) or ``<doc id> @<version>``.
+        self._last_before: dict[str, str] = {}
         self._new_marks: dict[str, datetime] = {}
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._new_counts: dict[str, int] = {}
@@ -66,7 +67,7 @@ class CrawlState:
         data = self._load()
         self.watermarks = data["watermarks"]
         self._seen = OrderedDict.fromkeys(data["seen"])
-        self._seen_before = frozenset(self._seen)
+        self._last_before = {key.partition(_VERSION_MARK)[0]: key for key in self._seen}
         self._counts = OrderedDict(data["counts"])
         self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
         self._missing_before = dict(self._missing)
@@ -99,33 +100,46 @@ class CrawlState:
         return datetime.fromisoformat(value) if value else None
 
     def seen(self, doc_id: str, version: str | None = None) -> bool:
-        """Landed by an earlier run, or read by one (:meth:`mark_read`); with ``version``,
-        read as of that version by one too."""
-        return doc_id in self._seen_before or (
-            version is not None and _versioned(doc_id, version) in self._seen_before
-        )
+        """Landed or read by an earlier run for good (without a version); with ``version``,
+        or read by one as of that version (:meth:`mark_read`).
+
+        An item read last as of another version (its feed dates it anew: an edit) is not seen,
+        landed or not; one read last without a version (landed by a spider that keeps none, or
+        before versions were kept of landed items, or read as gone) is seen whatever its
+        version.
+        """
+        last = self._last_before.get(doc_id)
+        if last is None:
+            return False
+        return last == doc_id or (version is not None and last == _versioned(doc_id, version))
+
+    def read_before(self, doc_id: str) -> bool:
+        """Landed or read by an earlier run, as of any version or none."""
+        return doc_id in self._last_before
 
     def is_known(self, key: str, doc_id: str, created_at: datetime) -> bool:
         """Seen before, or not newer than the previous run's watermark for ``key``."""
         mark = self.watermark(key)
         return self.seen(doc_id) or (mark is not None and created_at <= mark)
 
-    def record(self, key: str, doc_id: str, created_at: datetime) -> None:
-        """Note an item of this run; the watermark moves at :meth:`save`."""
-        self.mark_read(doc_id)
+    def record(
+        self, key: str, doc_id: str, created_at: datetime, version: str | None = None
+    ) -> None:
+        """Note an item of this run (landed as of ``version``, see :meth:`mark_read`); the
+        watermark moves at :meth:`save`."""
+        self.mark_read(doc_id, version)
         current = self._new_marks.get(key)
         if current is None or created_at > current:
             self._new_marks[key] = created_at
 
     def mark_read(self, doc_id: str, version: str | None = None) -> None:
-        """Note an item this run read but did not land (a page dated nowhere, off the brands or
-        without text): :meth:`seen` by the next runs, the watermark unmoved.
+        """Note an item this run read (landed or not: a page dated nowhere, off the brands or
+        without text): :meth:`seen` by the next runs; the watermark moves only for one landed.
 
         With ``version`` (a feed entry's last edit or date, as the feed writes it), it is read
         as of that version only: the item is new again once its feed dates it otherwise (an
-        edit), while a landed one stays seen whatever its version. Only the last version read
-        of an item not landed is kept (:meth:`save`), so a feed restamping its entries does
-        not fill ``MAX_SEEN``.
+        edit), landed or not, and is read again. Each item keeps its last entry only
+        (:meth:`save`), so a feed restamping its entries does not fill ``MAX_SEEN``.
         """
         key = doc_id if version is None else _versioned(doc_id, version)
         self._seen[key] = None
@@ -263,22 +277,18 @@ _VERSION_MARK = " @"
 
 
 def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
-    """``seen`` without the versions of an item read before its last one (two workers may
-    each have read one) or landed (seen whatever its version), in order.
+    """``seen`` with each item's last entry only, in order: an item read as of one version and
+    then another (two workers may each have read one), or landed without a version and later
+    read as of one, keeps the last.
 
     Examples
     --------
-    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01"]
+    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01", "a:3"]
     >>> list(_last_versions(OrderedDict.fromkeys(ids)))
-    ['a:2', 'a:1 @02', 'a:3 @01']
+    ['a:1 @02', 'a:2 @01', 'a:3']
     """
-    last = {key.partition(_VERSION_MARK)[0]: key for key in seen if _VERSION_MARK in key}
-    return OrderedDict.fromkeys(
-        key
-        for key in seen
-        if _VERSION_MARK not in key
-        or (last[(item := key.partition(_VERSION_MARK)[0])] == key and item not in seen)
-    )
+    last = {key.partition(_VERSION_MARK)[0]: key for key in seen}
+    return OrderedDict.fromkeys(key for key in seen if last[key.partition(_VERSION_MARK)[0]] == key)
 
 
 def _empty() -> dict[str, Any]:

@@ -119,9 +119,17 @@ class ArticlesSpider(BaseSpider):
             # at 02:00 on China's 25th (its page's time) made the next of its 24th known.
             latest = created + _DAY_END if created and precision == "day" else created
             latest = period_end + _WEST_OF_CHINA if period_end else latest
-            if self.state.seen(self.doc_id(url_id(link)), version) or (
-                latest is not None and self.known(judged, url_id(link), latest)
-            ):
+            doc_id = self.doc_id(url_id(link))
+            if self.state.seen(doc_id, version):  # read as of this version, or for good
+                continue
+            # Read before as of another version, landed or not: its feed dates it anew (an
+            # edit), so it is read again whatever the watermark (an Atom entry keeps its
+            # ``published`` below it), and lands with its id, which later stages update in
+            # place. Else, new: judged by the watermark.
+            edited = self.state.read_before(doc_id)
+            if edited:
+                self._inc("edited")
+            elif latest is not None and self.known(judged, url_id(link), latest):
                 continue
             hint.update(
                 link=link,
@@ -136,7 +144,7 @@ class ArticlesSpider(BaseSpider):
                 if record is not None:
                     yield record
                 continue
-            if not self.state.missing_due(self.doc_id(url_id(link)), self.crawl_time):
+            if not self.state.missing_due(doc_id, self.crawl_time):
                 self._inc("gone_waiting")  # answered 404 before; asked again when due
                 continue
             yield self.get(
@@ -192,6 +200,7 @@ class ArticlesSpider(BaseSpider):
             created_at=created,
             time_precision=hint.get("precision"),
             extra={"from_feed": True},
+            version=hint.get("version"),
         )
 
     def entries(
@@ -259,7 +268,8 @@ class ArticlesSpider(BaseSpider):
         import trafilatura
 
         doc_id = self.doc_id(url_id(hint["link"]))
-        if key != "urls":  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+        entry = key != "urls"  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+        if entry:
             self._inc("entry_pages")
             if response.status in (404, 410):
                 self.page_gone(response, doc_id)
@@ -272,7 +282,7 @@ class ArticlesSpider(BaseSpider):
                 # so a saved state would make the next run skip it for good.
                 self.page_lost()
             return
-        if key != "urls":
+        if entry:
             # A feed entry's page, landed or not (off the brands, without text), is read as of
             # the date its feed gives it (none: for good). Not landed, it was new to every run
             # until a later page landed moved the watermark past its date: a sitemap of pages
@@ -313,6 +323,7 @@ class ArticlesSpider(BaseSpider):
             created_at=created,
             time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated},
+            version=hint.get("version"),
         )
         if record is not None:
             yield record

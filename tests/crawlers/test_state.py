@@ -207,13 +207,14 @@ def test_missing_pages_no_run_asked_for_a_week_are_forgotten_and_gone_ones_stay_
 def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_home: str) -> None:
     """A page read as of its feed date is seen as of that date only; each item keeps the last
     version read (a feed restamping every entry each run would otherwise fill ``MAX_SEEN``
-    and push out landed ids), also when two workers of one run read two; a landed one none."""
+    and push out landed ids), also when two workers of one run read two; one landed last
+    without a version (a spider that keeps none) is seen whatever its version."""
     CrawlState("src").save()
     first, second = CrawlState("src"), CrawlState("src")
     first.mark_read("x:1", "2026-11-24")
     second.mark_read("x:1", "2026-11-25")
     second.mark_read("x:2", "2026-11-24T10:00:00+08:00")
-    second.mark_read("x:3", "2026-11-24")  # read, then landed: its version is not kept
+    second.mark_read("x:3", "2026-11-24")  # read, then landed without a version: for good
     second.record("kw:a", "x:3", T1)
     first.save()
     second.save()
@@ -222,3 +223,31 @@ def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_h
     assert not merged.seen("x:1") and merged.seen("x:2", "2026-11-24T10:00:00+08:00")
     assert merged.seen("x:3", "2026-11-26")  # landed: seen whatever its version
     assert len(json.loads(merged.path.read_text())["seen"]) == 3
+
+
+def test_an_item_landed_as_of_a_version_is_new_again_once_dated_otherwise(
+    koubei_home: str,
+) -> None:
+    """A feed page landed as of its feed's date is seen as of that date only, as one read and
+    not landed is: an edit (its feed dates it anew) has it read again. Before, a landed one was
+    seen whatever its version, and an edit never reached the index. Ids landed without a
+    version (other spiders; feed pages landed before versions were kept of landed ones, in a
+    file that kept both entries or the id alone) stay seen for good."""
+    old = CrawlState("src")
+    old.mark_read("x:4", "2026-11-24")  # d246e55's files: the version, then the id landed
+    old.mark_read("x:4")
+    old.save()
+    state = CrawlState("src")
+    state.record("feed:a", "x:1", T1, "2026-11-24T10:00:00+08:00")
+    state.mark_read("x:2", "2026-11-24T10:00:00+08:00")  # read, not landed
+    state.record("kw:a", "x:3", T1)
+    assert not state.read_before("x:1")  # this run's count from the next
+    state.save()
+    again = CrawlState("src")
+    for doc_id in ("x:1", "x:2"):
+        assert again.seen(doc_id, "2026-11-24T10:00:00+08:00") and again.read_before(doc_id)
+        assert not again.seen(doc_id, "2026-11-24T12:00:00+08:00")  # edited
+    assert again.seen("x:3", "2026-11-24") and again.seen("x:3")
+    assert again.seen("x:4", "2026-11-25") and not again.read_before("x:5")
+    assert again.is_known("feed:a", "x:9", T1)  # the watermark moved for the landed one
+    assert len(json.loads(again.path.read_text())["seen"]) == 4  # one entry an item
