@@ -60,6 +60,7 @@ class CrawlReport:
                     "gone",
                     "gone_waiting",
                     "edited",
+                    "unchanged",
                     "pages",
                     "entries",
                     "known",

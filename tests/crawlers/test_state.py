@@ -3,7 +3,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from koubei.crawlers.state import CrawlState
+import pytest
+
+from koubei.crawlers import state as state_mod
+from koubei.crawlers.state import CrawlState, Validators
 from koubei.timeutil import DEFAULT_TZ
 
 T1 = datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)
@@ -251,3 +254,42 @@ def test_an_item_landed_as_of_a_version_is_new_again_once_dated_otherwise(
     assert again.seen("x:4", "2026-11-25") and not again.read_before("x:5")
     assert again.is_known("feed:a", "x:9", T1)  # the watermark moved for the landed one
     assert len(json.loads(again.path.read_text())["seen"]) == 4  # one entry an item
+
+
+def test_validators_are_saved_merged_across_workers_and_bounded(
+    koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a page answered with (ETag, Last-Modified) and the fingerprint of the text landed
+    from it are kept from a complete run to the next; two workers' merge (the last saved wins
+    an id both read); the oldest go past ``MAX_SEEN``; an overlong ETag is not kept; a state
+    file from before validators were kept loads with none."""
+    path = CrawlState("src").path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"watermarks": {}, "seen": ["x:0"]}))  # session 29's shape
+    first, second = CrawlState("src"), CrawlState("src")
+    assert first.validators("x:0") == Validators() and first.seen("x:0")
+    first.note_answer("x:1", '"a1"', "Tue, 24 Nov 2026 01:00:00 GMT")
+    first.note_landed("x:1", "f1")
+    assert first.validators("x:1") == Validators()  # this run's count from the next
+    second.note_answer("x:2", 'W/"b"')
+    second.note_answer("x:3", "x" * 201, "Tue, 24 Nov 2026 02:00:00 GMT")
+    first.note_answer("x:4", '"old"')
+    second.note_answer("x:4", '"new"')
+    first.save()
+    second.save()
+    merged = CrawlState("src")
+    assert merged.validators("x:1") == Validators('"a1"', "Tue, 24 Nov 2026 01:00:00 GMT", "f1")
+    assert merged.validators("x:2") == Validators('W/"b"')
+    assert merged.validators("x:3") == Validators("", "Tue, 24 Nov 2026 02:00:00 GMT")
+    assert merged.validators("x:4").etag == '"new"'
+    merged.note_answer("x:2")  # answered without validators since: none sent
+    merged.note_landed("x:3", "f3")  # what was answered stays
+    monkeypatch.setattr(state_mod, "MAX_SEEN", 2)
+    merged.save()
+    saved = json.loads(path.read_text())["validators"]
+    assert saved == {
+        "x:4": ['"new"', "", ""],
+        "x:3": ["", "Tue, 24 Nov 2026 02:00:00 GMT", "f3"],
+    }
+    path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', ""]}}))
+    assert CrawlState("src").unreadable  # not of that shape: moved aside, as any damage
