@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -113,3 +114,42 @@ def test_pages_of_a_feed_restamping_its_entries_are_asked_conditionally(
     fourth, docs = landed(source, brands, "r4")  # the edit is known now, by its new ETag too
     assert docs == {} and fourth.stats["unchanged"] == {"not_modified": 4, "same_text": 2}
     assert asked["1"] == ('"v2"', None)
+
+
+WHOLE, CUT = {"ETag": '"whole"'}, {"ETag": '"cut"'}
+
+
+def test_a_cut_page_s_validators_are_not_kept(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page cut short (no ``</html>``) is still read, but the validators it came with are
+    not kept: sent back, they would have the server answer 304 to the cut copy for good."""
+    _, source = feed_source(
+        fixture_site,
+        lambda url: {
+            "/sitemap.xml": lambda q: Reply(
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                + "".join(
+                    f"<url><loc>{url[0]}/a/{n}.html</loc>"
+                    "<lastmod>2026-11-24T09:00:00+08:00</lastmod></url>"
+                    for n in (1, 3)
+                )
+                + "</urlset>",
+                200,
+                "application/xml",
+            ),
+            "/a/1.html": lambda q: replace(Reply.page("article1.html", HTML), headers=WHOLE),
+            "/a/3.html": lambda q: replace(
+                Reply.page("article3_truncated.html", HTML), headers=CUT
+            ),
+        },
+        "/sitemap.xml",
+    )
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    report, docs = landed(source, brands, "r1")
+    assert len(docs) == 2 and report.stats["errors"] == {"truncated_html": 1}
+    state = CrawlState("news")
+    etags = {
+        doc["url"].rsplit("/", 1)[1]: state.validators(doc["id"]).etag for doc in docs.values()
+    }
+    assert etags == {"1.html": '"whole"', "3.html": ""}

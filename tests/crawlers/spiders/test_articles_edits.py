@@ -168,3 +168,48 @@ def test_an_edited_article_updates_its_one_document_in_elasticsearch(
     assert v2["_source"]["sentiment"]["score"] < v1["_source"]["sentiment"]["score"]
     assert v2["_source"]["first_seen"] == v1["_source"]["first_seen"]
     assert v2["_source"]["last_seen"] > v1["_source"]["last_seen"]
+
+
+def test_a_forum_post_built_from_its_feed_lands_again_once_edited_not_once_restamped(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post of a thread page (``#p1``) is built from its feed entry's own content, no page
+    fetched: edited (``updated`` moved, new content), it lands again with its id; its
+    ``updated`` moved alone (a feed restamping its entries), it says what was landed and
+    does not land again."""
+    entry = {"updated": "2026-11-24T09:15:00+08:00", "content": PRAISE}
+
+    def atom(url: list[str]) -> Reply:
+        body = (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>论坛</title><entry>'
+            f'<title>鲜牧</title><link href="{url[0]}/t/88.html#p1"/>'
+            f"<published>2026-11-24T09:15:00+08:00</published>"
+            f"<updated>{entry['updated']}</updated>"
+            f'<content type="html">&lt;p&gt;{entry["content"]}&lt;/p&gt;</content>'
+            "</entry></feed>"
+        )
+        return Reply(body, 200, "application/atom+xml")
+
+    site, source = feed_source(
+        fixture_site, lambda url: {"/atom.xml": lambda q: atom(url)}, "/atom.xml"
+    )
+    runs = {}
+    for run, (clock, updated, content) in enumerate(
+        [
+            ("12:00", "09:15", PRAISE),
+            ("12:05", "09:15", PRAISE),
+            ("12:10", "12:07", COMPLAINT),  # edited
+            ("12:15", "12:12", COMPLAINT),  # restamped
+        ],
+        1,
+    ):
+        entry.update(updated=f"2026-11-24T{updated}:00+08:00", content=content)
+        monkeypatch.setenv(timeutil.CLOCK_ENV, f"2026-11-24T{clock}:00+08:00")
+        runs[run] = landed(source, brands, f"r{run}")
+    [v1], [v3] = runs[1][1].values(), runs[3][1].values()
+    assert runs[2][1] == {} and runs[4][1] == {}
+    assert (
+        v3["id"] == v1["id"] and "黑色异物" in v3["text_raw"] and "黑色异物" not in v1["text_raw"]
+    )
+    assert runs[4][0].stats["unchanged"] == {"same_text": 1}
+    assert site.hits("/t/88.html") == []
