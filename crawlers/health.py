@@ -64,6 +64,12 @@ class Health:
     gone_again: int = 0
     entry_pages: int = 0
     gone_waiting: int = 0
+    #: Feed entries read before and dated anew by their feed (an edit), so read again; of
+    #: their pages, those found unchanged and not landed again, by how: ``not_modified`` (the
+    #: page answered 304 to the validators it gave last) and ``same_text`` (it answered 200
+    #: with what was landed from it before).
+    edited: int = 0
+    unchanged: dict[str, int] = field(default_factory=dict)
     items_per_page: float = 0.0
     elapsed_s: float = 0.0
     cpu_s: float = 0.0
@@ -96,6 +102,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     gone_again = int(stats.get(f"{STAT_PREFIX}gone_again", 0))
     entry_pages = int(stats.get(f"{STAT_PREFIX}entry_pages", 0))
     gone_waiting = int(stats.get(f"{STAT_PREFIX}gone_waiting", 0))
+    edited = int(stats.get(f"{STAT_PREFIX}edited", 0))
     status, reason = _classify(
         items, pages, entries, errors, blocked, _all_gone(gone, gone_again, entry_pages)
     )
@@ -117,6 +124,8 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         gone_again=gone_again,
         entry_pages=entry_pages,
         gone_waiting=gone_waiting,
+        edited=edited,
+        unchanged=_group(stats, f"{STAT_PREFIX}unchanged/"),
         items_per_page=round(entries / pages, 2) if pages else 0.0,
         elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
         landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
@@ -174,8 +183,9 @@ _SUMMED = (
     "gone_again",
     "entry_pages",
     "gone_waiting",
+    "edited",
 )
-_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone")
+_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone", "unchanged")
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -59,6 +59,8 @@ class CrawlReport:
                     "dropped",
                     "gone",
                     "gone_waiting",
+                    "edited",
+                    "unchanged",
                     "pages",
                     "entries",
                     "known",

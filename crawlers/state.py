@@ -12,6 +12,10 @@ runs: such a page is asked again until it has answered so on ``MISSING_RUNS`` ru
 not on every run meanwhile, but once ``MISSING_RECHECK`` after its first 404, then once
 ``MISSING_SPAN`` after it (:meth:`missing_due`). One no run asked for ``MISSING_KEEP`` (its
 feed no longer lists it) is forgotten at :meth:`save`.
+The validators are what a page read last answered with (its ``ETag`` and ``Last-Modified``)
+and a fingerprint of the text landed from it: a page read again (its feed dates it anew) is
+asked conditionally, and one answering ``304 Not Modified`` or with the text landed before is
+not landed again (:meth:`validators`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,24 @@ MISSING_RECHECK = timedelta(hours=1)
 # missing a week after it was asked by no run since (its feed dropped it, or its date is below
 # the watermark), and is forgotten; asked again, it starts over.
 MISSING_KEEP = timedelta(days=7)
+# Longer validators are not kept (nor sent): a server's ETag is a hash or a version, tens of
+# bytes; a hostile or broken one must not grow the state file.
+MAX_VALIDATOR = 200
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a page read last answered with, and the fingerprint of the text landed from it.
+
+    ``etag`` and ``last_modified`` are the ``ETag`` and ``Last-Modified`` headers as sent
+    ("" for none), to send back as ``If-None-Match`` and ``If-Modified-Since``; ``landed`` is
+    :func:`koubei.crawlers.spiders._conditional.fingerprint` of the last record landed from it
+    ("" for none).
+    """
+
+    etag: str = ""
+    last_modified: str = ""
+    landed: str = ""
 
 
 class CrawlState:
@@ -54,22 +77,28 @@ class CrawlState:
         self._seen: OrderedDict[str, None] = OrderedDict()
         # Only what earlier runs saw decides "known": within a run, keyword searches overlap and
         # one keyword's page must not stop another keyword's paging (the pipeline de-duplicates).
-        self._seen_before: frozenset[str] = frozenset()
+        # Each item's last entry: ``<doc id>`` (read for good) or ``<doc id> @<version>``.
+        self._last_before: dict[str, str] = {}
         self._new_marks: dict[str, datetime] = {}
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._new_counts: dict[str, int] = {}
         # doc id -> (first 404, runs that answered 404), and the ids found again this run
         self._missing: dict[str, tuple[str, int]] = {}
         self._found: set[str] = set()
+        self._validators: OrderedDict[str, Validators] = OrderedDict()
+        self._new_validators: dict[str, Validators] = {}
         #: Why the saved state could not be read (it was moved aside), or "".
         self.unreadable = ""
         data = self._load()
         self.watermarks = data["watermarks"]
         self._seen = OrderedDict.fromkeys(data["seen"])
-        self._seen_before = frozenset(self._seen)
+        self._last_before = {key.partition(_VERSION_MARK)[0]: key for key in self._seen}
         self._counts = OrderedDict(data["counts"])
         self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
         self._missing_before = dict(self._missing)
+        self._validators = OrderedDict(
+            (doc_id, Validators(*entry)) for doc_id, entry in data["validators"].items()
+        )
 
     def _load(self) -> dict[str, Any]:
         """The saved state, checked; a file that cannot be read as one is moved aside.
@@ -99,33 +128,46 @@ class CrawlState:
         return datetime.fromisoformat(value) if value else None
 
     def seen(self, doc_id: str, version: str | None = None) -> bool:
-        """Landed by an earlier run, or read by one (:meth:`mark_read`); with ``version``,
-        read as of that version by one too."""
-        return doc_id in self._seen_before or (
-            version is not None and _versioned(doc_id, version) in self._seen_before
-        )
+        """Landed or read by an earlier run for good (without a version); with ``version``,
+        or read by one as of that version (:meth:`mark_read`).
+
+        An item read last as of another version (its feed dates it anew: an edit) is not seen,
+        landed or not; one read last without a version (landed by a spider that keeps none, or
+        before versions were kept of landed items, or read as gone) is seen whatever its
+        version.
+        """
+        last = self._last_before.get(doc_id)
+        if last is None:
+            return False
+        return last == doc_id or (version is not None and last == _versioned(doc_id, version))
+
+    def read_before(self, doc_id: str) -> bool:
+        """Landed or read by an earlier run, as of any version or none."""
+        return doc_id in self._last_before
 
     def is_known(self, key: str, doc_id: str, created_at: datetime) -> bool:
         """Seen before, or not newer than the previous run's watermark for ``key``."""
         mark = self.watermark(key)
         return self.seen(doc_id) or (mark is not None and created_at <= mark)
 
-    def record(self, key: str, doc_id: str, created_at: datetime) -> None:
-        """Note an item of this run; the watermark moves at :meth:`save`."""
-        self.mark_read(doc_id)
+    def record(
+        self, key: str, doc_id: str, created_at: datetime, version: str | None = None
+    ) -> None:
+        """Note an item of this run (landed as of ``version``, see :meth:`mark_read`); the
+        watermark moves at :meth:`save`."""
+        self.mark_read(doc_id, version)
         current = self._new_marks.get(key)
         if current is None or created_at > current:
             self._new_marks[key] = created_at
 
     def mark_read(self, doc_id: str, version: str | None = None) -> None:
-        """Note an item this run read but did not land (a page dated nowhere, off the brands or
-        without text): :meth:`seen` by the next runs, the watermark unmoved.
+        """Note an item this run read (landed or not: a page dated nowhere, off the brands or
+        without text): :meth:`seen` by the next runs; the watermark moves only for one landed.
 
         With ``version`` (a feed entry's last edit or date, as the feed writes it), it is read
         as of that version only: the item is new again once its feed dates it otherwise (an
-        edit), while a landed one stays seen whatever its version. Only the last version read
-        of an item not landed is kept (:meth:`save`), so a feed restamping its entries does
-        not fill ``MAX_SEEN``.
+        edit), landed or not, and is read again. Each item keeps its last entry only
+        (:meth:`save`), so a feed restamping its entries does not fill ``MAX_SEEN``.
         """
         key = doc_id if version is None else _versioned(doc_id, version)
         self._seen[key] = None
@@ -174,6 +216,23 @@ class CrawlState:
         """Note a count read by this run; saved with the rest at :meth:`save`."""
         self._new_counts[key] = count
 
+    def validators(self, doc_id: str) -> Validators:
+        """What the page of ``doc_id`` answered when read last by a complete run (this run's
+        answers count from the next run, as ``seen`` does); empty when none was kept."""
+        return self._validators.get(doc_id) or Validators()
+
+    def note_answer(self, doc_id: str, etag: str = "", last_modified: str = "") -> None:
+        """Note the validators a page answered this run with (either "" for none: not sent
+        again); the fingerprint of its text landed before is kept."""
+        etag, last_modified = (v if len(v) <= MAX_VALIDATOR else "" for v in (etag, last_modified))
+        before = self._new_validators.get(doc_id) or self.validators(doc_id)
+        self._new_validators[doc_id] = replace(before, etag=etag, last_modified=last_modified)
+
+    def note_landed(self, doc_id: str, fingerprint: str) -> None:
+        """Note the fingerprint of the text this run landed from a page."""
+        before = self._new_validators.get(doc_id) or self.validators(doc_id)
+        self._new_validators[doc_id] = replace(before, landed=fingerprint)
+
     def save(self, at: datetime | None = None) -> None:
         """Write the state (merged with what others saved since it was loaded), atomically;
         ``at`` is the run's time (default now), by which missing pages are forgotten."""
@@ -195,6 +254,12 @@ class CrawlState:
                 self._counts.move_to_end(key)
             while len(self._counts) > MAX_SEEN:
                 self._counts.popitem(last=False)
+            for doc_id, answer in self._new_validators.items():  # this run's are the newest
+                self._validators.pop(doc_id, None)
+                if answer != Validators():
+                    self._validators[doc_id] = answer
+            while len(self._validators) > MAX_SEEN:
+                self._validators.popitem(last=False)
             self._forget_unasked_missing((at or timeutil.now()) - MISSING_KEEP)
             while len(self._missing) > MAX_SEEN:
                 del self._missing[next(iter(self._missing))]
@@ -204,6 +269,9 @@ class CrawlState:
                 "seen": list(self._seen),
                 "counts": dict(self._counts),
                 "missing": {k: list(v) for k, v in self._missing.items()},
+                "validators": {
+                    k: [v.etag, v.last_modified, v.landed] for k, v in self._validators.items()
+                },
             }
             with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
@@ -239,6 +307,8 @@ class CrawlState:
             merged.move_to_end(doc_id)
         self._seen = merged
         self._counts.update(data["counts"])  # saved after this state was loaded: newer
+        theirs = OrderedDict((k, Validators(*v)) for k, v in data["validators"].items())
+        self._validators = theirs  # saved after this state was loaded; this run's go over them
         for doc_id, (first, runs) in data["missing"].items():
             # theirs, unless this run found the page again or read it (gone for good)
             if doc_id in self._found or doc_id in self._seen:
@@ -263,32 +333,29 @@ _VERSION_MARK = " @"
 
 
 def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
-    """``seen`` without the versions of an item read before its last one (two workers may
-    each have read one) or landed (seen whatever its version), in order.
+    """``seen`` with each item's last entry only, in order: an item read as of one version and
+    then another (two workers may each have read one), or landed without a version and later
+    read as of one, keeps the last.
 
     Examples
     --------
-    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01"]
+    >>> ids = ["a:1 @01", "a:2", "a:1 @02", "a:3 @01", "a:2 @01", "a:3"]
     >>> list(_last_versions(OrderedDict.fromkeys(ids)))
-    ['a:2', 'a:1 @02', 'a:3 @01']
+    ['a:1 @02', 'a:2 @01', 'a:3']
     """
-    last = {key.partition(_VERSION_MARK)[0]: key for key in seen if _VERSION_MARK in key}
-    return OrderedDict.fromkeys(
-        key
-        for key in seen
-        if _VERSION_MARK not in key
-        or (last[(item := key.partition(_VERSION_MARK)[0])] == key and item not in seen)
-    )
+    last = {key.partition(_VERSION_MARK)[0]: key for key in seen}
+    return OrderedDict.fromkeys(key for key in seen if last[key.partition(_VERSION_MARK)[0]] == key)
 
 
 def _empty() -> dict[str, Any]:
-    return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}}
+    return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}, "validators": {}}
 
 
 def _parse_state(raw: bytes) -> dict[str, Any]:
     """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
-    {id: [ISO time, runs]}}`` from a state file's bytes (``counts`` and ``missing`` may be
-    missing: files written before they were kept).
+    {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint]}}`` from a
+    state file's bytes (``counts``, ``missing`` and ``validators`` may be missing: files written
+    before they were kept).
 
     Raises
     ------
@@ -314,7 +381,19 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
     missing = data.get("missing", {})
     if not isinstance(missing, dict) or not all(_missing_entry(v) for v in missing.values()):
         raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
-    return {"watermarks": dict(marks), "seen": seen, "counts": counts, "missing": missing}
+    validators = data.get("validators", {})
+    if not isinstance(validators, dict) or not all(
+        isinstance(v, list) and len(v) == 3 and all(isinstance(part, str) for part in v)
+        for v in validators.values()
+    ):
+        raise ValueError("'validators' is not an object of [ETag, Last-Modified, text] lists")
+    return {
+        "watermarks": dict(marks),
+        "seen": seen,
+        "counts": counts,
+        "missing": missing,
+        "validators": validators,
+    }
 
 
 def _missing_entry(value: Any) -> bool:

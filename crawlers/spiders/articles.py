@@ -33,6 +33,12 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from koubei.crawlers.spiders._conditional import (
+    answered,
+    conditional_headers,
+    fingerprint,
+    not_modified,
+)
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.textutil import html_to_text
@@ -119,9 +125,17 @@ class ArticlesSpider(BaseSpider):
             # at 02:00 on China's 25th (its page's time) made the next of its 24th known.
             latest = created + _DAY_END if created and precision == "day" else created
             latest = period_end + _WEST_OF_CHINA if period_end else latest
-            if self.state.seen(self.doc_id(url_id(link)), version) or (
-                latest is not None and self.known(judged, url_id(link), latest)
-            ):
+            doc_id = self.doc_id(url_id(link))
+            if self.state.seen(doc_id, version):  # read as of this version, or for good
+                continue
+            # Read before as of another version, landed or not: its feed dates it anew (an
+            # edit), so it is read again whatever the watermark (an Atom entry keeps its
+            # ``published`` below it), asked conditionally (_conditional), and lands with its
+            # id, which later stages update in place. Else, new: judged by the watermark.
+            edited = self.state.read_before(doc_id)
+            if edited:
+                self._inc("edited")
+            elif latest is not None and self.known(judged, url_id(link), latest):
                 continue
             hint.update(
                 link=link,
@@ -136,7 +150,7 @@ class ArticlesSpider(BaseSpider):
                 if record is not None:
                     yield record
                 continue
-            if not self.state.missing_due(self.doc_id(url_id(link)), self.crawl_time):
+            if not self.state.missing_due(doc_id, self.crawl_time):
                 self._inc("gone_waiting")  # answered 404 before; asked again when due
                 continue
             yield self.get(
@@ -144,6 +158,7 @@ class ArticlesSpider(BaseSpider):
                 self.parse_article,
                 {"key": key, "hint": hint},
                 dont_filter=bool(fragment),
+                headers=conditional_headers(self.state.validators(doc_id)) if edited else None,
             )
 
     def feed_text(self, response: Response) -> str | None:
@@ -178,9 +193,13 @@ class ArticlesSpider(BaseSpider):
     def entry_record(
         self, hint: dict[str, Any], text: str, created: datetime, key: str
     ) -> dict[str, Any] | None:
-        """An item that is one part of a shared page, from the feed's own description."""
+        """An item that is one part of a shared page, from the feed's own description; None
+        when not landed (off the brands, or what it says was landed before)."""
         title = hint.get("title")
-        return self.build(
+        doc_id = self.doc_id(url_id(hint["link"]))
+        if self.landed_before(doc_id, title, text, hint.get("version")):
+            return None
+        record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
             native_id=url_id(hint["link"]),
@@ -192,7 +211,23 @@ class ArticlesSpider(BaseSpider):
             created_at=created,
             time_precision=hint.get("precision"),
             extra={"from_feed": True},
+            version=hint.get("version"),
         )
+        if record is not None:
+            self.state.note_landed(doc_id, fingerprint(record))
+        return record
+
+    def landed_before(self, doc_id: str, title: str | None, text: str, version: Any) -> bool:
+        """Whether a feed entry read again (its feed dated it anew) says what was landed from
+        it before (title and text): then it is read as of ``version`` and not landed again
+        (counted ``unchanged/same_text``): a feed restamping its entries on every run, on a
+        server that answers no conditional request, would land every page on every run."""
+        landed = self.state.validators(doc_id).landed
+        if not landed or landed != fingerprint({"title": title, "text_raw": text}):
+            return False
+        self.state.mark_read(doc_id, version)
+        self._inc("unchanged/same_text")
+        return True
 
     def entries(
         self, sel: Selector, tag: str | None, feed_url: str
@@ -259,8 +294,12 @@ class ArticlesSpider(BaseSpider):
         import trafilatura
 
         doc_id = self.doc_id(url_id(hint["link"]))
-        if key != "urls":  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+        entry = key != "urls"  # a feed's entry (``urls`` are the operator's own: a 404 is an error)
+        if entry:
             self._inc("entry_pages")
+            if not_modified(response):
+                self.page_not_modified(response, doc_id, hint.get("version"))
+                return
             if response.status in (404, 410):
                 self.page_gone(response, doc_id)
                 return
@@ -272,7 +311,7 @@ class ArticlesSpider(BaseSpider):
                 # so a saved state would make the next run skip it for good.
                 self.page_lost()
             return
-        if key != "urls":
+        if entry:
             # A feed entry's page, landed or not (off the brands, without text), is read as of
             # the date its feed gives it (none: for good). Not landed, it was new to every run
             # until a later page landed moved the watermark past its date: a sitemap of pages
@@ -284,6 +323,8 @@ class ArticlesSpider(BaseSpider):
         truncated = "</html>" not in markup[-400:].lower()
         if truncated:  # still extracted: a cut-off page usually keeps most of its text
             self.count_error("truncated_html", response.url)
+        if entry:  # a cut page's validators would have the next ask answered 304, for good
+            self.state.note_answer(doc_id, *(("", "") if truncated else answered(response)))
         extracted = trafilatura.bare_extraction(
             markup, url=response.url, with_metadata=True, include_comments=False
         )
@@ -301,6 +342,8 @@ class ArticlesSpider(BaseSpider):
             or getattr(extracted, "author", None)
             or (Selector(text=markup).xpath("//meta[@name='author']/@content").get())
         )
+        if entry and self.landed_before(doc_id, title, text, hint.get("version")):
+            return
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
@@ -313,9 +356,25 @@ class ArticlesSpider(BaseSpider):
             created_at=created,
             time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated},
+            version=hint.get("version"),
         )
         if record is not None:
+            if entry:
+                self.state.note_landed(doc_id, fingerprint(record))
             yield record
+
+    def page_not_modified(self, response: Response, doc_id: str, version: Any) -> None:
+        """A feed entry's page read again that answered ``304 Not Modified`` to the validators
+        it answered last (_conditional): unchanged, so read as of ``version`` and not landed
+        again; counted ``unchanged/not_modified``, neither an error nor gone. Validators a 304
+        carries (RFC 9110 15.4.5) replace the ones kept."""
+        self._inc("unchanged/not_modified")
+        self.state.mark_read(doc_id, version)
+        self.state.note_found(doc_id)
+        etag, last_modified = answered(response)
+        if etag or last_modified:
+            kept = self.state.validators(doc_id)
+            self.state.note_answer(doc_id, etag or kept.etag, last_modified or kept.last_modified)
 
     def page_gone(self, response: Response, doc_id: str) -> None:
         """A feed entry's page answering 404 Not Found or 410 Gone: the site's dead link.

@@ -497,11 +497,13 @@ class BaseSpider(scrapy.Spider):
         *,
         state_key: str,
         match_fields: Sequence[tuple[str, str | None]],
+        version: str | None = None,
         **fields: Any,
     ) -> dict[str, Any] | None:
         """A landing record with brands filled, or None if off-topic or invalid (counted).
 
         ``fields`` are :class:`Document` fields; ``id``, ``platform`` and ``source`` are set here.
+        ``version``: the item is landed as of that version (:meth:`CrawlState.mark_read`).
         """
         matched, matches, excluded = brandmatch.match_brands(match_fields, self.tracked)
         if not matched:
@@ -524,7 +526,7 @@ class BaseSpider(scrapy.Spider):
         except ValueError as exc:
             self.count_error("invalid_item", fields.get("url") or "?", str(exc)[:200])
             return None
-        self.state.record(state_key, doc.id, doc.created_at)
+        self.state.record(state_key, doc.id, doc.created_at, version)
         return to_record(doc)
 
     def owner_field(self) -> tuple[str, str | None]:

@@ -5,6 +5,7 @@ Used by the crawler tests to serve platform-format fixture pages (see ``spiders/
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,20 @@ class Reply:
         return cls((PAGES / name).read_bytes(), status, content_type)
 
 
-Route = Callable[[dict[str, str]], Reply]
+# A route takes the query, or the query and the request's headers (a conditional request's
+# ``If-None-Match``), and answers a Reply; a 304's body is left out, as HTTP has none.
+Route = Callable[[dict[str, str]], Reply] | Callable[[dict[str, str], dict[str, str]], Reply]
+
+
+def _takes_headers(route: Route) -> bool:
+    """Whether ``route`` takes the request's headers: a second parameter without a default
+    (``lambda q, ct=ct:`` binds a loop's value, it takes none)."""
+    required = [
+        p
+        for p in inspect.signature(route).parameters.values()
+        if p.default is inspect.Parameter.empty
+    ]
+    return len(required) == 2
 
 
 class FixtureSite:
@@ -49,8 +63,14 @@ class FixtureSite:
                 site.requests.append((parts.path, query))
                 site.headers.append(dict(self.headers.items()))
                 route = site.routes.get(parts.path)
-                reply = route(query) if route else Reply(b"not found", 404, "text/plain")
+                if route is None:
+                    reply = Reply(b"not found", 404, "text/plain")
+                elif _takes_headers(route):
+                    reply = route(query, dict(self.headers.items()))  # type: ignore[call-arg]
+                else:
+                    reply = route(query)  # type: ignore[call-arg]
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+                body = b"" if reply.status == 304 else body
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(body)))

@@ -11,6 +11,8 @@ MODULES = [
     "koubei.crawlers.textutil",
     "koubei.crawlers.timeparse",
     "koubei.crawlers.health",
+    "koubei.crawlers.state",
+    "koubei.crawlers.spiders._conditional",
     "koubei.crawlers.spiders._feed_xml",
     "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders._weibo_api",

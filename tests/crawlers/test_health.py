@@ -84,6 +84,9 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
             "koubei/pages": 3,
             "koubei/entries": 15,
             "koubei/items": 15,
+            "koubei/edited": 4,
+            "koubei/unchanged/not_modified": 2,
+            "koubei/unchanged/same_text": 1,
             "downloader/response_status_count/200": 3,
         },
     )
@@ -92,7 +95,12 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
         "s",
         "shop_json",
         "r2",
-        {"koubei/blocked/http_403": 1, "downloader/response_status_count/403": 1},
+        {
+            "koubei/blocked/http_403": 1,
+            "downloader/response_status_count/403": 1,
+            "koubei/edited": 1,
+            "koubei/unchanged/not_modified": 1,
+        },
     )
     blocked.worker = "b"
     assert blocked.status == "blocked"  # alone, the last worker would say "blocked"
@@ -105,6 +113,7 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
     assert (merged["run_id"], merged["workers"]) == ("r2", ["a", "b"])
     assert (merged["items"], merged["pages"]) == (15, 3)  # the older run's counts are not added
     assert merged["responses_by_status"] == {"200": 3, "403": 1}
+    assert merged["edited"] == 5 and merged["unchanged"] == {"not_modified": 3, "same_text": 1}
     assert merged["status"] == "degraded" and merged["alert"] is True
     assert merged["landing_files"] == ["/l/r2.a.jsonl"]
     # A late part of the older run does not replace the newer run's health.

@@ -3,7 +3,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from koubei.crawlers.state import CrawlState
+import pytest
+
+from koubei.crawlers import state as state_mod
+from koubei.crawlers.state import CrawlState, Validators
 from koubei.timeutil import DEFAULT_TZ
 
 T1 = datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)
@@ -207,13 +210,14 @@ def test_missing_pages_no_run_asked_for_a_week_are_forgotten_and_gone_ones_stay_
 def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_home: str) -> None:
     """A page read as of its feed date is seen as of that date only; each item keeps the last
     version read (a feed restamping every entry each run would otherwise fill ``MAX_SEEN``
-    and push out landed ids), also when two workers of one run read two; a landed one none."""
+    and push out landed ids), also when two workers of one run read two; one landed last
+    without a version (a spider that keeps none) is seen whatever its version."""
     CrawlState("src").save()
     first, second = CrawlState("src"), CrawlState("src")
     first.mark_read("x:1", "2026-11-24")
     second.mark_read("x:1", "2026-11-25")
     second.mark_read("x:2", "2026-11-24T10:00:00+08:00")
-    second.mark_read("x:3", "2026-11-24")  # read, then landed: its version is not kept
+    second.mark_read("x:3", "2026-11-24")  # read, then landed without a version: for good
     second.record("kw:a", "x:3", T1)
     first.save()
     second.save()
@@ -222,3 +226,70 @@ def test_an_item_read_as_of_a_version_keeps_its_last_one_across_workers(koubei_h
     assert not merged.seen("x:1") and merged.seen("x:2", "2026-11-24T10:00:00+08:00")
     assert merged.seen("x:3", "2026-11-26")  # landed: seen whatever its version
     assert len(json.loads(merged.path.read_text())["seen"]) == 3
+
+
+def test_an_item_landed_as_of_a_version_is_new_again_once_dated_otherwise(
+    koubei_home: str,
+) -> None:
+    """A feed page landed as of its feed's date is seen as of that date only, as one read and
+    not landed is: an edit (its feed dates it anew) has it read again. Before, a landed one was
+    seen whatever its version, and an edit never reached the index. Ids landed without a
+    version (other spiders; feed pages landed before versions were kept of landed ones, in a
+    file that kept both entries or the id alone) stay seen for good."""
+    old = CrawlState("src")
+    old.mark_read("x:4", "2026-11-24")  # d246e55's files: the version, then the id landed
+    old.mark_read("x:4")
+    old.save()
+    state = CrawlState("src")
+    state.record("feed:a", "x:1", T1, "2026-11-24T10:00:00+08:00")
+    state.mark_read("x:2", "2026-11-24T10:00:00+08:00")  # read, not landed
+    state.record("kw:a", "x:3", T1)
+    assert not state.read_before("x:1")  # this run's count from the next
+    state.save()
+    again = CrawlState("src")
+    for doc_id in ("x:1", "x:2"):
+        assert again.seen(doc_id, "2026-11-24T10:00:00+08:00") and again.read_before(doc_id)
+        assert not again.seen(doc_id, "2026-11-24T12:00:00+08:00")  # edited
+    assert again.seen("x:3", "2026-11-24") and again.seen("x:3")
+    assert again.seen("x:4", "2026-11-25") and not again.read_before("x:5")
+    assert again.is_known("feed:a", "x:9", T1)  # the watermark moved for the landed one
+    assert len(json.loads(again.path.read_text())["seen"]) == 4  # one entry an item
+
+
+def test_validators_are_saved_merged_across_workers_and_bounded(
+    koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a page answered with (ETag, Last-Modified) and the fingerprint of the text landed
+    from it are kept from a complete run to the next; two workers' merge (the last saved wins
+    an id both read); the oldest go past ``MAX_SEEN``; an overlong ETag is not kept; a state
+    file from before validators were kept loads with none."""
+    path = CrawlState("src").path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"watermarks": {}, "seen": ["x:0"]}))  # session 29's shape
+    first, second = CrawlState("src"), CrawlState("src")
+    assert first.validators("x:0") == Validators() and first.seen("x:0")
+    first.note_answer("x:1", '"a1"', "Tue, 24 Nov 2026 01:00:00 GMT")
+    first.note_landed("x:1", "f1")
+    assert first.validators("x:1") == Validators()  # this run's count from the next
+    second.note_answer("x:2", 'W/"b"')
+    second.note_answer("x:3", "x" * 201, "Tue, 24 Nov 2026 02:00:00 GMT")
+    first.note_answer("x:4", '"old"')
+    second.note_answer("x:4", '"new"')
+    first.save()
+    second.save()
+    merged = CrawlState("src")
+    assert merged.validators("x:1") == Validators('"a1"', "Tue, 24 Nov 2026 01:00:00 GMT", "f1")
+    assert merged.validators("x:2") == Validators('W/"b"')
+    assert merged.validators("x:3") == Validators("", "Tue, 24 Nov 2026 02:00:00 GMT")
+    assert merged.validators("x:4").etag == '"new"'
+    merged.note_answer("x:2")  # answered without validators since: none sent
+    merged.note_landed("x:3", "f3")  # what was answered stays
+    monkeypatch.setattr(state_mod, "MAX_SEEN", 2)
+    merged.save()
+    saved = json.loads(path.read_text())["validators"]
+    assert saved == {
+        "x:4": ['"new"', "", ""],
+        "x:3": ["", "Tue, 24 Nov 2026 02:00:00 GMT", "f3"],
+    }
+    path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', ""]}}))
+    assert CrawlState("src").unreadable  # not of that shape: moved aside, as any damage
