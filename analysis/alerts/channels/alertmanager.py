@@ -94,7 +94,15 @@ class AlertmanagerChannel(Channel):
             "summary": str(payload.get("title", "")),
             "description": "; ".join(payload.get("reasons") or []) or str(payload.get("title")),
         }
-        for key in ("observed", "expected", "negative_share", "score", "kibana_url", "report_url"):
+        for key in (
+            "observed",
+            "expected",
+            "negative_share",
+            "score",
+            "kibana_url",
+            "report_url",
+            "resumed_after",  # a reopened incident: when it was said to be over
+        ):
             if payload.get(key) is not None:
                 annotations[key] = str(payload[key])
         if payload.get("top_posts"):

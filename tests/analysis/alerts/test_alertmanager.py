@@ -163,3 +163,27 @@ def test_a_static_label_alertmanager_would_refuse_fails_at_start_up(
         am_channels(monkeypatch, "http://127.0.0.1:9093", labels={name: "pr"})
     message = str(info.value)
     assert "channels[0].options.labels" in message and problem in message, message
+
+
+@pytest.mark.timeout(90)
+def test_a_resumed_incident_is_active_again_and_says_when_it_was_said_over(
+    alertmanager: str, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store reopens a paused incident that fires again (the paging policy's same page):
+    Alertmanager, told it was resolved, shows it active again, with `resumed_after`."""
+    channels = am_channels(monkeypatch, alertmanager)
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=3)
+    start = wall_now() - timedelta(minutes=30)
+    first = detection(minutes_since_t0(start), "warning", brand="测试丁")
+    store.observe("测试丁", [first], now=start + timedelta(seconds=30), channels=channels)
+    assert len(deliver_pending(db_path, channels).delivered) == 1
+    over = store.observe("测试丁", [first], now=start + timedelta(minutes=20), channels=channels)
+    assert [n.kind for n in over] == ["resolved"]
+    assert len(deliver_pending(db_path, channels).delivered) == 1
+    assert am_alerts(alertmanager, "测试丁") == []
+    again = {**first, "details": {"episode_bins": 6}}  # firing again at minute 25
+    notes = store.observe("测试丁", [again], now=start + timedelta(minutes=26), channels=channels)
+    assert [n.kind for n in notes] == ["updated"]
+    assert len(deliver_pending(db_path, channels).delivered) == 1
+    (alert,) = am_alerts(alertmanager, "测试丁")
+    assert alert["annotations"]["resumed_after"] == over[0].payload["resolved_at"]
