@@ -214,6 +214,7 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"from_feed": True, **edit},
             version=hint.get("version"),
+            off_brands=bool(edit),
         )
         if record is not None:
             self.note_landed(doc_id, record)
@@ -231,7 +232,9 @@ class ArticlesSpider(BaseSpider):
         there by volume charts and spike detectors (a site editing 200 old pages made a surge).
         ``edited_at`` is the edit's time as its feed dates it (``lastmod``, an Atom
         ``updated``), else the crawl's. A page landed before the first time was kept keeps
-        its feed's date.
+        its feed's date. An edit lands though it names no brand any more (``brands`` empty,
+        :meth:`build`'s ``off_brands``): else the index kept the old text under the brand (a
+        corrected article kept counting as a complaint).
         """
         kept = self.state.validators(doc_id)
         if not kept.landed:  # never landed: new, at its feed's (or page's) time
@@ -393,6 +396,7 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated, **edit},
             version=hint.get("version"),
+            off_brands=bool(edit),
         )
         if record is not None:
             if entry:

@@ -13,7 +13,7 @@ from koubei import jsonl, timeutil
 from koubei.config import BrandsConfig
 from koubei.pipeline import ledger
 from koubei.pipeline.aspects import load_aspects
-from koubei.pipeline.index.queries import volume_series
+from koubei.pipeline.index.queries import filtered, volume_series
 from koubei.pipeline.index.spool import index_file
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.process import process_pending_files
@@ -24,6 +24,10 @@ PRAISE = "鲜牧纯牛奶口感醇厚，奶香浓郁，孩子很喜欢喝，家�
 COMPLAINT = (
     "更正：鲜牧纯牛奶被多名消费者投诉喝出黑色异物，有变质酸味，客服一直不回应，"
     "已向市场监管部门投诉，要求退款赔偿，太失望了。"
+)
+CORRECTED = (
+    "更正：本站此前报道的纯牛奶异物投诉，经市场监管部门核实，涉事产品并非该品牌生产，"
+    "系其他小作坊产品，特此更正并致歉。"
 )
 
 
@@ -254,3 +258,39 @@ def test_an_edit_keeps_the_time_its_article_landed_with_first(
     [doc] = es.search(index=posts_alias(index_prefix))["hits"]["hits"]
     assert doc["_source"]["created_at"] == "2026-11-24T09:00:00+08:00"
     assert "黑色异物" not in doc["_source"]["text_raw"]
+
+
+def test_an_edit_that_no_longer_names_the_brand_stops_counting_for_it(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    es: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    """A complaint about 鲜牧, corrected: the brand was named in error. The edit named no brand,
+    so it was dropped, and the index kept the complaint under 鲜牧, a negative mention for good.
+    Now it lands as an update with ``brands`` empty: the brand's posts and volume lose it."""
+    served = {"lastmod": "2026-11-24T09:00:00+08:00", "text": COMPLAINT}
+    _, source = sitemap_site(fixture_site, served)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    crawl_process_index(source, brands, "r1", es, index_prefix)
+    alias, start = posts_alias(index_prefix), datetime.fromisoformat("2026-11-24T00:00:00+08:00")
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 1
+
+    served.update(lastmod="2026-11-24T14:00:00+08:00", title="更正说明", text=CORRECTED)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T14:05:00+08:00")
+    crawl_process_index(source, brands, "r2", es, index_prefix)
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 0
+    [bin_] = volume_series(es, index_prefix, "鲜牧", start, start + timedelta(days=1), 86_400)
+    assert bin_.total == 0 and bin_.negative == 0
+    [doc] = es.search(index=alias)["hits"]["hits"]  # still one document, its text corrected
+    assert doc["_source"]["brands"] == [] and doc["_source"]["brand_matches"] == []
+    assert doc["_source"]["text_raw"].startswith("更正")
+
+    # Named again by a later edit: it counts again, still one document.
+    served.update(lastmod="2026-11-24T16:00:00+08:00", title="鲜牧纯牛奶", text=PRAISE)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T16:05:00+08:00")
+    crawl_process_index(source, brands, "r3", es, index_prefix)
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 1
+    assert es.count(index=alias)["count"] == 1
