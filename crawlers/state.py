@@ -15,7 +15,8 @@ feed no longer lists it) is forgotten at :meth:`save`.
 The validators are what a page read last answered with (its ``ETag`` and ``Last-Modified``)
 and a fingerprint of the text landed from it: a page read again (its feed dates it anew) is
 asked conditionally, and one answering ``304 Not Modified`` or with the text landed before is
-not landed again (:meth:`validators`).
+not landed again (:meth:`validators`). They keep the time (and its precision) the page landed
+with first too: an edit landed again keeps it (:meth:`note_landed`).
 """
 
 from __future__ import annotations
@@ -59,12 +60,15 @@ class Validators:
     ``etag`` and ``last_modified`` are the ``ETag`` and ``Last-Modified`` headers as sent
     ("" for none), to send back as ``If-None-Match`` and ``If-Modified-Since``; ``landed`` is
     :func:`koubei.crawlers.spiders._conditional.fingerprint` of the last record landed from it
-    ("" for none).
+    ("" for none); ``created`` and ``precision`` the ``created_at`` (ISO) and ``time_precision``
+    of the first record landed from it ("" for none).
     """
 
     etag: str = ""
     last_modified: str = ""
     landed: str = ""
+    created: str = ""
+    precision: str = ""
 
 
 class CrawlState:
@@ -228,10 +232,20 @@ class CrawlState:
         before = self._new_validators.get(doc_id) or self.validators(doc_id)
         self._new_validators[doc_id] = replace(before, etag=etag, last_modified=last_modified)
 
-    def note_landed(self, doc_id: str, fingerprint: str) -> None:
-        """Note the fingerprint of the text this run landed from a page."""
+    def note_landed(
+        self, doc_id: str, fingerprint: str, created: str = "", precision: str | None = None
+    ) -> None:
+        """Note the fingerprint of the text this run landed from a page, and the time it
+        landed with (``created``, ISO, and its ``precision``) unless one landed before: an
+        edit landed again keeps the time the page landed with first (volume and spikes count
+        a post at its ``created_at``; a sitemap dating its pages by ``lastmod`` moved it to
+        the edit's time, a post counted again then)."""
         before = self._new_validators.get(doc_id) or self.validators(doc_id)
-        self._new_validators[doc_id] = replace(before, landed=fingerprint)
+        if before.created:
+            created, precision = before.created, before.precision
+        self._new_validators[doc_id] = replace(
+            before, landed=fingerprint, created=created, precision=precision or ""
+        )
 
     def save(self, at: datetime | None = None) -> None:
         """Write the state (merged with what others saved since it was loaded), atomically;
@@ -270,7 +284,8 @@ class CrawlState:
                 "counts": dict(self._counts),
                 "missing": {k: list(v) for k, v in self._missing.items()},
                 "validators": {
-                    k: [v.etag, v.last_modified, v.landed] for k, v in self._validators.items()
+                    k: [v.etag, v.last_modified, v.landed, v.created, v.precision]
+                    for k, v in self._validators.items()
                 },
             }
             with atomic_write(self.path) as handle:
@@ -353,9 +368,10 @@ def _empty() -> dict[str, Any]:
 
 def _parse_state(raw: bytes) -> dict[str, Any]:
     """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
-    {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint]}}`` from a
-    state file's bytes (``counts``, ``missing`` and ``validators`` may be missing: files written
-    before they were kept).
+    {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint, created_at,
+    time_precision]}}`` from a state file's bytes (``counts``, ``missing`` and ``validators``
+    may be missing: files written before they were kept; a validators entry of three, written
+    before the time landed was kept).
 
     Raises
     ------
@@ -383,10 +399,10 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
         raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
     validators = data.get("validators", {})
     if not isinstance(validators, dict) or not all(
-        isinstance(v, list) and len(v) == 3 and all(isinstance(part, str) for part in v)
+        isinstance(v, list) and len(v) in (3, 5) and all(isinstance(part, str) for part in v)
         for v in validators.values()
     ):
-        raise ValueError("'validators' is not an object of [ETag, Last-Modified, text] lists")
+        raise ValueError("'validators' is not an object of [ETag, Last-Modified, text, ...] lists")
     return {
         "watermarks": dict(marks),
         "seen": seen,

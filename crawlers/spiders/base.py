@@ -498,15 +498,22 @@ class BaseSpider(scrapy.Spider):
         state_key: str,
         match_fields: Sequence[tuple[str, str | None]],
         version: str | None = None,
+        off_brands: bool = False,
         **fields: Any,
     ) -> dict[str, Any] | None:
         """A landing record with brands filled, or None if off-topic or invalid (counted).
 
         ``fields`` are :class:`Document` fields; ``id``, ``platform`` and ``source`` are set here.
         ``version``: the item is landed as of that version (:meth:`CrawlState.mark_read`).
+        ``off_brands``: landed even when it names no brand, with ``brands`` empty (counted
+        ``off_brands``): an edit of an item landed before, which must stop counting for its
+        brand (every query and detector selects a brand's posts by ``brands``).
         """
         matched, matches, excluded = brandmatch.match_brands(match_fields, self.tracked)
-        if not matched:
+        if not matched and off_brands:
+            self._inc("off_brands")
+            matches = []
+        elif not matched:
             self._inc("dropped/excluded" if excluded else "dropped/no_brand")
             return None
         native = str(fields.pop("native_id"))

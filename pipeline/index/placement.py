@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 
 from koubei.log import get_logger
 from koubei.pipeline.index.allocation import RunAllocations
-from koubei.pipeline.index.entries import Entry
+from koubei.pipeline.index.entries import KEPT_ON_EDIT, Entry, edited
 from koubei.pipeline.index.stored import (
     closed_months,
     from_older_crawl,
@@ -89,6 +89,23 @@ class Placement:
                 if len(self.placed) > RECENT_PLACEMENTS:
                     self.placed.popitem(last=False)
                 entry.located = True
+        self.replace_edits(todo)
+
+    def replace_edits(self, entries: list[Entry]) -> None:
+        """Have each edit (:func:`edited`) found stored sent whole over its stored copy
+        (:meth:`Entry.replace`), read by one realtime ``mget`` (a search may not see a write
+        of the last second); one not found (gone since) stays an update, whose upsert stores
+        it. An error propagates like the lookup's."""
+        edits = [e for e in entries if e.op == "update" and not (e.older or e.held)]
+        edits = [e for e in edits if edited(e.record)]
+        if not edits:
+            return
+        docs = [{"_index": e.index, "_id": e.doc_id, "_source": list(KEPT_ON_EDIT)} for e in edits]
+        answer = self.es.mget(docs=docs)
+        with self.lock:
+            for entry, doc in zip(edits, answer["docs"], strict=True):
+                if doc.get("found"):
+                    entry.replace(doc.get("_source") or {}, doc["_seq_no"], doc["_primary_term"])
 
     def closed_months(self) -> set[tuple[int, int]]:
         """The closed months behind the read alias (:func:`closed_months`), asked once a run;

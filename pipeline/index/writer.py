@@ -6,10 +6,13 @@ every document is first sent as a ``create``. A new document is stored with ``fi
 last_seen = crawled_at`` (the indexing time if it has none); one that already exists answers
 409 and is sent again as an ``update`` whose ``doc`` carries everything but ``first_seen`` (so
 engagement counts, sentiment and ``last_seen`` move, ``first_seen`` stays) and whose ``upsert``
-is the full document (in case it vanished in between). A fresh load costs what a plain bulk
-index costs. A record from an older crawl than the stored copy (``last_seen``; an old file
-loaded again, an old spool replayed after a newer crawl) is not sent: the newer counts and
-sentiment stay.
+is the full document (in case it vanished in between). An edit (a page its site changed,
+``extra.edited_at``) found stored is sent instead as an ``index`` of its whole source, keeping
+the stored ``first_seen`` and ``cascade``, conditional on the copy read: a partial update merges
+objects key by key, and ``extra`` keys the old version had stayed
+(:mod:`koubei.pipeline.index.entries`). A fresh load costs what a plain bulk index costs. A
+record from an older crawl than the stored copy (``last_seen``; an old file loaded again, an
+old spool replayed after a newer crawl) is not sent: the newer counts and sentiment stay.
 
 One retry layer, here: the client is used with ``max_retries=0`` and ``streaming_bulk`` with
 its own retries off, so a retry is counted once and backs off once. Every answer falls in one
@@ -353,6 +356,12 @@ class _Writer:
         whole_request = result.get("exception")  # the bulk request itself was refused
         if status == 409 and entry.op == "create":
             entry.op = "update"  # exists already: a re-crawl, update in the next round
+            outcome.again.append(entry)
+        elif status == 409 and entry.op == "index":
+            # An edit sent whole over a stored copy written since it was read (the daily
+            # spread run's cascade, another worker): read it again, then send it over that.
+            entry.relocate()
+            entry.tries += 1
             outcome.again.append(entry)
         elif status == 413 and whole_request is not None:
             outcome.oversized.setdefault(id(whole_request), []).append(entry)

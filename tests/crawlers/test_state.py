@@ -283,13 +283,30 @@ def test_validators_are_saved_merged_across_workers_and_bounded(
     assert merged.validators("x:3") == Validators("", "Tue, 24 Nov 2026 02:00:00 GMT")
     assert merged.validators("x:4").etag == '"new"'
     merged.note_answer("x:2")  # answered without validators since: none sent
-    merged.note_landed("x:3", "f3")  # what was answered stays
+    merged.note_landed("x:3", "f3", "2026-11-24T09:00:00+08:00")  # what was answered stays
     monkeypatch.setattr(state_mod, "MAX_SEEN", 2)
     merged.save()
     saved = json.loads(path.read_text())["validators"]
     assert saved == {
-        "x:4": ['"new"', "", ""],
-        "x:3": ["", "Tue, 24 Nov 2026 02:00:00 GMT", "f3"],
+        "x:4": ['"new"', "", "", "", ""],
+        "x:3": ["", "Tue, 24 Nov 2026 02:00:00 GMT", "f3", "2026-11-24T09:00:00+08:00", ""],
     }
     path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', ""]}}))
     assert CrawlState("src").unreadable  # not of that shape: moved aside, as any damage
+
+
+def test_a_page_landed_again_keeps_the_time_it_landed_with_first(koubei_home: str) -> None:
+    """An edit landed again keeps the ``created_at`` (and precision) of the first landing,
+    across runs; a state file whose validators are of three (before the time was kept)
+    loads, with no time kept."""
+    first = CrawlState("src")
+    first.note_landed("x:1", "f1", "2026-11-24T00:00:00+08:00", "day")
+    first.save()
+    again = CrawlState("src")
+    again.note_landed("x:1", "f2", "2026-11-26T12:07:00+08:00", None)
+    again.save()
+    kept = CrawlState("src").validators("x:1")
+    assert (kept.landed, kept.created, kept.precision) == ("f2", "2026-11-24T00:00:00+08:00", "day")
+    path = CrawlState("src").path
+    path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', "", "f"]}}))
+    assert CrawlState("src").validators("x:1") == Validators('"a"', "", "f")

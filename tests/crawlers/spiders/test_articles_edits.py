@@ -3,6 +3,7 @@ and updated in place in Elasticsearch (crawl → process → index, on a real no
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from koubei import jsonl, timeutil
 from koubei.config import BrandsConfig
 from koubei.pipeline import ledger
 from koubei.pipeline.aspects import load_aspects
+from koubei.pipeline.index.queries import filtered, volume_series
 from koubei.pipeline.index.spool import index_file
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.process import process_pending_files
@@ -22,6 +24,10 @@ PRAISE = "鲜牧纯牛奶口感醇厚，奶香浓郁，孩子很喜欢喝，家�
 COMPLAINT = (
     "更正：鲜牧纯牛奶被多名消费者投诉喝出黑色异物，有变质酸味，客服一直不回应，"
     "已向市场监管部门投诉，要求退款赔偿，太失望了。"
+)
+CORRECTED = (
+    "更正：本站此前报道的纯牛奶异物投诉，经市场监管部门核实，涉事产品并非该品牌生产，"
+    "系其他小作坊产品，特此更正并致歉。"
 )
 
 
@@ -34,7 +40,7 @@ def page(title: str, text: str) -> bytes:
 
 def sitemap_site(fixture_site: Any, served: dict[str, Any]) -> tuple[Any, Any]:
     """A sitemap of one page, ``/a/1.html``, dated ``served["lastmod"]``, saying
-    ``served["text"]``."""
+    ``served["text"]`` under the title ``served["title"]`` (default 鲜牧纯牛奶)."""
 
     def sitemap(url: list[str]) -> Reply:
         body = (
@@ -47,7 +53,9 @@ def sitemap_site(fixture_site: Any, served: dict[str, Any]) -> tuple[Any, Any]:
         fixture_site,
         lambda url: {
             "/sitemap.xml": lambda q: sitemap(url),
-            "/a/1.html": lambda q: Reply(page("鲜牧纯牛奶", served["text"]), 200, HTML),
+            "/a/1.html": lambda q: Reply(
+                page(served.get("title", "鲜牧纯牛奶"), served["text"]), 200, HTML
+            ),
         },
         "/sitemap.xml",
     )
@@ -213,3 +221,76 @@ def test_a_forum_post_built_from_its_feed_lands_again_once_edited_not_once_resta
     )
     assert runs[4][0].stats["unchanged"] == {"same_text": 1}
     assert site.hits("/t/88.html") == []
+
+
+def test_an_edit_keeps_the_time_its_article_landed_with_first(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    es: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    """A sitemap entry without ``news:publication_date`` is dated by its ``lastmod``, which an
+    edit moves: the edited article moved to the edit's time, and the brand's volume (what the
+    spike detectors read) counted it again two days later. Now it keeps the time it landed with
+    first; the edit's own time is ``extra.edited_at``."""
+    served = {"lastmod": "2026-11-24T09:00:00+08:00", "text": PRAISE}
+    _, source = sitemap_site(fixture_site, served)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    crawl_process_index(source, brands, "r1", es, index_prefix)
+
+    served.update(lastmod="2026-11-26T12:07:00+08:00", text=COMPLAINT)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-26T12:10:00+08:00")
+    crawl_process_index(source, brands, "r2", es, index_prefix)
+    [doc] = es.search(index=posts_alias(index_prefix))["hits"]["hits"]
+    assert "黑色异物" in doc["_source"]["text_raw"]
+    assert doc["_source"]["created_at"] == "2026-11-24T09:00:00+08:00"
+    assert doc["_source"]["extra"]["edited_at"] == "2026-11-26T12:07:00+08:00"
+    start = datetime.fromisoformat("2026-11-24T00:00:00+08:00")
+    bins = volume_series(es, index_prefix, "鲜牧", start, start + timedelta(days=3), 86_400)
+    assert [b.total for b in bins] == [1, 0, 0]  # was [0, 0, 1]: counted at the edit
+
+    # Edited again: still its first time, and the crawl state kept it across runs.
+    served.update(lastmod="2026-11-27T08:00:00+08:00", text=PRAISE)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-27T08:10:00+08:00")
+    crawl_process_index(source, brands, "r3", es, index_prefix)
+    [doc] = es.search(index=posts_alias(index_prefix))["hits"]["hits"]
+    assert doc["_source"]["created_at"] == "2026-11-24T09:00:00+08:00"
+    assert "黑色异物" not in doc["_source"]["text_raw"]
+
+
+def test_an_edit_that_no_longer_names_the_brand_stops_counting_for_it(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    es: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    """A complaint about 鲜牧, corrected: the brand was named in error. The edit named no brand,
+    so it was dropped, and the index kept the complaint under 鲜牧, a negative mention for good.
+    Now it lands as an update with ``brands`` empty: the brand's posts and volume lose it."""
+    served = {"lastmod": "2026-11-24T09:00:00+08:00", "text": COMPLAINT}
+    _, source = sitemap_site(fixture_site, served)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
+    crawl_process_index(source, brands, "r1", es, index_prefix)
+    alias, start = posts_alias(index_prefix), datetime.fromisoformat("2026-11-24T00:00:00+08:00")
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 1
+
+    served.update(lastmod="2026-11-24T14:00:00+08:00", title="更正说明", text=CORRECTED)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T14:05:00+08:00")
+    crawl_process_index(source, brands, "r2", es, index_prefix)
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 0
+    [bin_] = volume_series(es, index_prefix, "鲜牧", start, start + timedelta(days=1), 86_400)
+    assert bin_.total == 0 and bin_.negative == 0
+    [doc] = es.search(index=alias)["hits"]["hits"]  # still one document, its text corrected
+    assert doc["_source"]["brands"] == [] and doc["_source"]["brand_matches"] == []
+    assert doc["_source"]["text_raw"].startswith("更正")
+
+    # Named again by a later edit: it counts again, still one document.
+    served.update(lastmod="2026-11-24T16:00:00+08:00", title="鲜牧纯牛奶", text=PRAISE)
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T16:05:00+08:00")
+    crawl_process_index(source, brands, "r3", es, index_prefix)
+    assert es.count(index=alias, query=filtered(brand="鲜牧"))["count"] == 1
+    assert es.count(index=alias)["count"] == 1
