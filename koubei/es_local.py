@@ -186,16 +186,15 @@ def _run_user() -> pwd.struct_passwd | None:
 
 
 def _ensure_user() -> pwd.struct_passwd | None:
-    if not _as_root():
-        return None
-    try:
-        return pwd.getpwnam(RUN_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_USER],
-            check=True,
-        )
-        return pwd.getpwnam(RUN_USER)
+    """The user the server runs as (:func:`_run_user`), made first if this is root."""
+    user = _run_user()
+    if user is not None or not _as_root():
+        return user
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_USER],
+        check=True,
+    )
+    return pwd.getpwnam(RUN_USER)
 
 
 def _chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:

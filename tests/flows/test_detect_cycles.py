@@ -77,13 +77,13 @@ def test_a_story_that_flares_again_the_next_morning_pages_once_live(tmp_path: Pa
     over a busy brand's day: `spikes detect` pages it once (12 h of quiet span the night), and
     the live cycles page it once too. The store says it is over in the night and, in the
     morning, that the same incident is active again."""
-    from tests.analysis.detectors.conftest import daily_profile, poisson_series
+    from tests.analysis.detectors.conftest import (
+        STORY_EVENING,
+        STORY_MORNING,
+        evening_and_morning_story,
+    )
 
-    evening, morning = 10 * PER_DAY + 20 * 12, 11 * PER_DAY + 8 * 12
-    rates = 100 * daily_profile(12)
-    rates[evening : evening + 36] *= 5
-    rates[morning : morning + 36] *= 8
-    series = poisson_series(rates, seed=1)
-    notes = replay(series, range(evening, morning + 48, 3), tmp_path / "alerts.db")
+    series = evening_and_morning_story(seed=1)
+    notes = replay(series, range(STORY_EVENING, STORY_MORNING + 48, 3), tmp_path / "alerts.db")
     assert [kind for _, kind in notes] == ["firing", "resolved", "updated"], notes
     assert notes[0][0] < "21:00" and "08:00" <= notes[2][0] < "09:00"

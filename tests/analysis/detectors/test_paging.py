@@ -18,7 +18,15 @@ from koubei.analysis.detectors.paging import PagingPolicy
 from koubei.analysis.detectors.severity import crisis_severity
 from koubei.analysis.detectors.synthetic import generate
 from koubei.timeutil import aware
-from tests.analysis.detectors.conftest import PER_DAY, START, daily_profile, poisson_series
+from tests.analysis.detectors.conftest import (
+    PER_DAY,
+    START,
+    STORY_EVENING,
+    STORY_MORNING,
+    daily_profile,
+    evening_and_morning_story,
+    poisson_series,
+)
 
 DATA = Path(__file__).parent / "data"
 WINDOWS = {  # NAB's labelled windows inside the committed excerpts (data/README.md)
@@ -76,12 +84,9 @@ def test_a_story_that_flares_again_the_next_morning_is_one_page() -> None:
     morning (×8 for 3 h), over a busy brand's daily cycle: the night's lull between them is
     no all-clear. At 6 h of quiet (to session 29) the night closed the incident and the
     morning paged again, in each of these series; 12 h spans the night."""
-    evening, morning = 10 * PER_DAY + 20 * 12, 11 * PER_DAY + 8 * 12
+    evening, morning = STORY_EVENING, STORY_MORNING
     for seed in range(4):
-        rates = 100 * daily_profile(12)
-        rates[evening : evening + 36] *= 5
-        rates[morning : morning + 36] *= 8
-        pages = detect_all(default_detectors(), poisson_series(rates, seed=seed))
+        pages = detect_all(default_detectors(), evening_and_morning_story(seed))
         story = [p for p in pages if p.timestamp >= START + timedelta(minutes=5 * evening)]
         assert [p.timestamp for p in story] == [START + timedelta(minutes=5 * (evening + 1))]
         # the morning is the same incident: it keeps it active, for the store
