@@ -30,11 +30,11 @@ adaptation would leave the features the first one changed without their correcti
 (``adaptation.AlreadyAdaptedError``). ``score --model ADAPTED`` scores with it as it is and says
 so on stderr; ``score --adapt`` and ``adapt --model ADAPTED`` are errors naming the file and the
 model it was adapted from (its version, and whether that is the shipped model).
-``rescore --source NAME`` then re-scores that source's processed posts with the model sources.yaml
-names for it, rewrites its processed files and updates its documents in Elasticsearch
-(``pipeline/rescore.py``), so its history and its new posts are scored alike; it also tags
-again, with the config directory's ``aspects.yaml``, the posts an edited lexicon would tag
-otherwise (their sentiment kept when their model is current).
+``rescore --source NAME`` (``_sentiment_rescore.py``) then re-scores that source's processed
+posts with the model sources.yaml names for it, rewrites its processed files and updates its
+documents in Elasticsearch (``pipeline/rescore.py``), so its history and its new posts are
+scored alike; it also tags again, with the config directory's ``aspects.yaml``, the posts an
+edited lexicon would tag otherwise (their sentiment kept when their model is current).
 
 A line of FILE ends at ``\n`` (or ``\r\n``); a ``\r`` inside a line stays in it, so the output
 lines always pair with ``wc -l``'s lines. FILE is UTF-8 (a byte order mark is fine); a UTF-16
@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING
 
 from koubei.flows import options
 from koubei.flows.commands import _sentiment_inputs as inputs
+from koubei.flows.commands._sentiment_rescore import run_rescore
 from koubei.flows.options import existing_file
 
 if TYPE_CHECKING:
@@ -415,89 +416,6 @@ def run_adapt(args: argparse.Namespace) -> int:
     adapted.save(args.out)
     print(f"wrote {args.out} (version {adapted.version})")
     return 0
-
-
-def run_rescore(args: argparse.Namespace) -> int:
-    from koubei.flows.commands.index import guarded
-
-    return guarded(lambda: _rescore(args))
-
-
-def _rescore(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from koubei import config
-    from koubei.errors import KoubeiError
-    from koubei.flows.commands.index import partial_exit
-    from koubei.flows.locks import PIPELINE_LOCK, stage_lock
-    from koubei.pipeline.aspects import aspects_file, load_aspects
-    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
-    from koubei.pipeline.index.documents import IndexReport
-    from koubei.pipeline.rescore import rescore_source
-    from koubei.pipeline.sentiment import load_model
-
-    # Everything that can be wrong is said before any file changes: the source, its model
-    # (the one `koubei process` scores it with: sources.yaml's, else the shipped one), the
-    # aspect lexicon (the config directory's, which `koubei process` tags with), the cluster.
-    # A rescore that rewrote files with no cluster to send them to would leave them to the
-    # cycle's index stage (they are pending again), but an operator asked for both.
-    models = config.load_sources(args.config_dir).sentiment_models()
-    model_file = models.get(args.source)
-    lexicon_file = aspects_file(args.config_dir)
-    lexicon = load_aspects(lexicon_file)
-    inputs.source_files(args.source)
-    try:
-        model = load_model(model_file)
-    except (OSError, ValueError) as exc:
-        raise KoubeiError(f"source {args.source}: cannot load its sentiment model: {exc}") from None
-    prefix = args.prefix or index_prefix()
-    es = client_from_env()
-    check_cluster(es)
-    named = model_file or "the shipped model"
-    print(
-        f"re-scoring {args.source} with {named} (version {model.version}), aspects from "
-        f"{lexicon_file} (version {lexicon.version})",
-        file=sys.stderr,
-    )
-    rescored = retagged = unchanged = failed = 0
-    totals = IndexReport()
-    # The files and the posts indices are the pipeline's: a cycle processing or indexing the
-    # same files (or a `koubei index load`/`reindex`) waits for this run, as this one waits
-    # for it (the wait names the holder). Listed again under the lock: a cycle that was at
-    # work may have processed more of the source's files meanwhile.
-    with stage_lock(PIPELINE_LOCK):
-        files = inputs.source_files(args.source)
-        progress = not args.no_progress
-        rescored_files = rescore_source(
-            es,
-            files,
-            model,
-            lexicon,
-            prefix=prefix,
-            workers=args.workers,
-            model_path=model_file,
-            progress=progress,
-        )
-        for report, indexed in rescored_files:
-            print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
-            rescored += report.rescored
-            retagged += report.retagged
-            unchanged += report.unchanged
-            if report.error:
-                print(f"koubei: error: {report.error} (left as it was)", file=sys.stderr)
-                failed += 1
-            if indexed is not None:
-                totals.add(indexed)
-    print(
-        f"koubei sentiment rescore: {len(files)} file(s) of {args.source}: {rescored} post(s) "
-        f"re-scored with {model.version}, {retagged} with only their aspects tagged again "
-        f"with {lexicon.version}, {unchanged} unchanged (already scored and tagged with them); "
-        f"{totals.sent} sent to Elasticsearch; {failed} file(s) unreadable or failed (left as "
-        "they were)",
-        file=sys.stderr,
-    )
-    partial = partial_exit("koubei sentiment rescore", totals, prefix)
-    return 1 if failed else partial
 
 
 def run_train(args: argparse.Namespace) -> int:
