@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "koubei.crawlers.textutil",
     "koubei.crawlers.timeparse",
+    "koubei.crawlers._rfc822",
     "koubei.crawlers.health",
     "koubei.crawlers.state",
     "koubei.crawlers.spiders._conditional",
