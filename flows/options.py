@@ -27,6 +27,7 @@ __all__ = [
     "port",
     "positive_int",
     "prefix",
+    "readable_input",
     "row_id",
 ]
 
@@ -52,12 +53,36 @@ def add_prefix(parser: argparse.ArgumentParser, *, when: str = "") -> None:
 
 
 def existing_file(value: str) -> Path:
-    """A path to a readable file (``-`` is left to the command as stdin)."""
+    """A path to a regular file (``-`` is left to the command as stdin), for a command that
+    reads its files more than once (``index load`` checks every line before it sends any).
+
+    A pipe (``<(zcat posts.jsonl.gz)``) would be empty the second time, so nothing was sent
+    and nothing said; it is refused as what it is (it was called "no such file").
+    """
     path = Path(value)
     if value != "-" and not path.is_file():
-        reason = "is a directory" if path.is_dir() else "no such file"
-        raise argparse.ArgumentTypeError(f"{value}: {reason}")
+        raise argparse.ArgumentTypeError(f"{value}: {_not_a_file(path)}")
     return path
+
+
+def readable_input(value: str) -> Path:
+    """A path a command reads once, whole (``sentiment score``, ``adapt``): a file, or a pipe
+    such as the shell's ``<(zcat reviews.txt.gz)`` (``/dev/fd/63``), or ``-`` for stdin.
+
+    Only a regular file was taken before, and a pipe was refused as "no such file".
+    """
+    path = Path(value)
+    if value != "-" and (path.is_dir() or not path.exists()):
+        raise argparse.ArgumentTypeError(f"{value}: {_not_a_file(path)}")
+    return path
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return "is a directory"
+    if path.exists():
+        return "not a regular file (a pipe or a device): it is read twice; save it to a file"
+    return "no such file"
 
 
 def heap_size(value: str) -> str:

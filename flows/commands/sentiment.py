@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING
 from koubei.flows import options
 from koubei.flows.commands import _sentiment_inputs as inputs
 from koubei.flows.commands._sentiment_rescore import run_rescore
-from koubei.flows.options import existing_file
+from koubei.flows.options import readable_input
 
 if TYPE_CHECKING:
     from koubei.errors import KoubeiError
@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score = actions.add_parser("score", help="one JSON line per input line (FILE or - for stdin)")
     score.add_argument(
         "file",
-        type=existing_file,
+        type=readable_input,
         help="text file, one text per line, or a CSV with --column (- stdin)",
     )
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
@@ -115,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adapt_texts = adapt.add_mutually_exclusive_group(required=True)
     adapt_texts.add_argument(
         "file",
-        type=existing_file,
+        type=readable_input,
         nargs="?",
         help="text file, one text per line, or a CSV with --column (- stdin)",
     )

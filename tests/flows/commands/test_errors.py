@@ -10,6 +10,7 @@ local node) are in ``test_errors_services.py``, those with ``koubei sentiment`` 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,16 @@ def test_index_load_of_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     code, err = koubei(tmp_path, "index", "load", str(missing))
     _one_line(code, err, str(missing), "no such file")
+
+
+def test_index_load_of_a_pipe_is_refused_as_a_pipe(tmp_path: Path) -> None:
+    """``index load`` reads its files twice (every line checked before any is sent): a pipe
+    is empty the second time. It was refused as "no such file", which it is not."""
+    fifo = tmp_path / "posts.jsonl"
+    os.mkfifo(fifo)
+    code, err = koubei(tmp_path, "index", "load", str(fifo))
+    _one_line(code, err, str(fifo), "not a regular file", "save it to a file")
+    assert "no such file" not in err[0]
 
 
 def test_index_load_of_a_malformed_file(tmp_path: Path) -> None:

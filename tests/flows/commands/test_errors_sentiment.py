@@ -6,6 +6,10 @@ As ``test_errors.py``: the real command line in a subprocess, an isolated ``KOUB
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,29 @@ def test_sentiment_score_of_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
     code, err = koubei(tmp_path, "sentiment", "score", str(missing))
     _one_line(code, err, str(missing), "no such file")
+
+
+def test_sentiment_score_reads_a_pipe_the_shell_gives_it(tmp_path: Path) -> None:
+    """``koubei sentiment score <(zcat reviews.txt.gz)``: the shell passes ``/dev/fd/N``, a
+    pipe. It was refused as "no such file"; the file is read once, whole, so a pipe does."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, "很好吃\n太难吃了，再也不买\n".encode())
+    os.close(write_end)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "koubei.flows.cli", "sentiment", "score", f"/dev/fd/{read_end}"],
+            env={**environ, "KOUBEI_HOME": str(tmp_path)},
+            pass_fds=(read_end,),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(read_end)
+    assert done.returncode == 0, done.stderr
+    labels = [json.loads(line)["label"] for line in done.stdout.splitlines()]
+    assert labels == ["positive", "negative"]
 
 
 def test_sentiment_score_with_a_file_that_is_no_model(tmp_path: Path) -> None:
