@@ -22,13 +22,11 @@ A date without a time of day gives ``time_precision: "day"``.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
-import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -39,9 +37,8 @@ from koubei.crawlers.spiders._conditional import (
     fingerprint,
     not_modified,
 )
-from koubei.crawlers.spiders._feed_xml import repair
+from koubei.crawlers.spiders._feed_xml import absolute, first_text, own_words, repair, text_sitemap
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
-from koubei.crawlers.textutil import html_to_text
 from koubei.crawlers.timeparse import (
     TimeParseError,
     coarse_period_end,
@@ -85,7 +82,7 @@ class ArticlesSpider(BaseSpider):
         text = self.feed_text(response)
         if text is None:
             return
-        links = _text_sitemap(text)
+        links = text_sitemap(text)
         if links is not None:
             entries: list[tuple[str, dict[str, Any]]] = [(link, {}) for link in links]
         else:
@@ -144,7 +141,7 @@ class ArticlesSpider(BaseSpider):
                 version=version,
             )
             fragment = urldefrag(link).fragment
-            summary = _own_words(hint.pop("description", None) or "")
+            summary = own_words(hint.pop("description", None) or "")
             if fragment and created is not None and len(summary) >= MIN_TEXT:
                 record = self.entry_record(hint, summary, created, key)
                 if record is not None:
@@ -276,54 +273,54 @@ class ArticlesSpider(BaseSpider):
         """
         if tag == "urlset":
             for url in sel.xpath("//url"):
-                loc = _text(url, "loc/text()")
+                loc = first_text(url, "loc/text()")
                 if loc:
                     # A Google News sitemap dates and titles its articles in ``news:news``
                     # (``publication_date``, often with no ``lastmod``); the publication wins
                     # over the last edit, as an Atom entry's ``published`` does.
                     hint = {
-                        "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
-                        "title": _text(url, "news/title/text()"),
-                        "modified": _text(url, "lastmod/text()"),
+                        "date": first_text(url, "news/publication_date/text()", "lastmod/text()"),
+                        "title": first_text(url, "news/title/text()"),
+                        "modified": first_text(url, "lastmod/text()"),
                     }
-                    yield _absolute(url, loc, feed_url), hint
+                    yield absolute(url, loc, feed_url), hint
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
-                link = _text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
+                link = first_text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
                 if link:
                     yield (
-                        _absolute(entry, link, feed_url),
+                        absolute(entry, link, feed_url),
                         {
-                            "date": _text(entry, "published/text()", "updated/text()"),
-                            "modified": _text(entry, "updated/text()"),
-                            "title": _text(entry, "title/text()"),
-                            "author": _text(entry, "author/name/text()"),
+                            "date": first_text(entry, "published/text()", "updated/text()"),
+                            "modified": first_text(entry, "updated/text()"),
+                            "title": first_text(entry, "title/text()"),
+                            "author": first_text(entry, "author/name/text()"),
                             # The full ``content`` over the ``summary``, which feeds that
                             # write both make an excerpt (Tiny Tiny RSS's Atom template); an
                             # ``xhtml`` content is its markup (RFC 4287 4.1.3).
-                            "description": _text(entry, "content/text()")
+                            "description": first_text(entry, "content/text()")
                             or "".join(entry.xpath("content[@type='xhtml']/*").getall())
-                            or _text(entry, "summary/text()"),
+                            or first_text(entry, "summary/text()"),
                         },
                     )
         else:
             for item in sel.xpath("//item"):
                 # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = _text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
+                link = first_text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
                 if link:
                     yield (
-                        _absolute(item, link, feed_url),
+                        absolute(item, link, feed_url),
                         {
-                            "date": _text(item, "pubDate/text()", "date/text()"),
-                            "title": _text(item, "title/text()"),
-                            "author": _text(item, "author/text()", "creator/text()"),
+                            "date": first_text(item, "pubDate/text()", "date/text()"),
+                            "title": first_text(item, "title/text()"),
+                            "author": first_text(item, "author/text()", "creator/text()"),
                             # ``content:encoded`` is the full text where a feed has it;
                             # ``description`` is then often a teaser.
-                            "description": _text(item, "encoded/text()", "description/text()"),
+                            "description": first_text(item, "encoded/text()", "description/text()"),
                         },
                     )
                 else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, _text(item, "title/text()") or "")
+                    self.count_error("no_link", feed_url, first_text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
@@ -464,94 +461,3 @@ class ArticlesSpider(BaseSpider):
             return None
         created = self.parse_time_or_count(value, response.url)
         return (created, time_precision(value)) if created is not None else None
-
-
-def _text(node: Selector, *paths: str) -> str | None:
-    """The first text of ``paths`` (tried in order) that is not blank, stripped.
-
-    A blank element is no value: feed templates print ``<pubDate> </pubDate>`` for an item
-    without a date, which is no bad date, and a blank ``pubDate`` before a ``dc:date`` leaves
-    the ``dc:date``.
-
-    Examples
-    --------
-    >>> item = Selector(text="<i><pubDate> </pubDate><date> 2026-11-24 </date></i>", type="xml")
-    >>> _text(item, "//pubDate/text()", "//date/text()"), _text(item, "//pubDate/text()")
-    ('2026-11-24', None)
-    """
-    for path in paths:
-        for value in node.xpath(path).getall():
-            if value.strip():
-                return value.strip()
-    return None
-
-
-_URL_LINE = re.compile(r"https?://\S+", re.I)
-
-
-def _text_sitemap(text: str) -> list[str] | None:
-    r"""The URLs of a text sitemap, or None when ``text`` is not one.
-
-    sitemaps.org's text format, which Baidu's and 360's webmaster platforms take too (百度
-    Sitemap "txt文本格式": one full URL per line, nothing else, UTF-8 or GBK, up to 50,000):
-    it has no dates, so its links are judged as a ``urlset``'s without ``lastmod``.
-
-    Examples
-    --------
-    >>> _text_sitemap("https://x.cn/a/1.html\r\n\n http://x.cn/a/2.html \n")
-    ['https://x.cn/a/1.html', 'http://x.cn/a/2.html']
-    >>> _text_sitemap("<?xml version='1.0'?><urlset/>"), _text_sitemap("首页 https://x.cn/")
-    (None, None)
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or not all(_URL_LINE.fullmatch(line) for line in lines):
-        return None
-    return list(dict.fromkeys(lines))
-
-
-def _absolute(node: Selector, link: str, feed_url: str) -> str:
-    """``link`` resolved against the ``xml:base`` values in scope at ``node``, then the feed URL.
-
-    Examples
-    --------
-    >>> feed = Selector(text='<feed xml:base="/blog/"><entry xml:base="n/"><a/></entry></feed>',
-    ...                 type="xml")
-    >>> _absolute(feed.xpath("//a")[0], " 1.html ", "https://x.cn/atom.xml")
-    'https://x.cn/blog/n/1.html'
-    """
-    base = feed_url
-    for value in node.xpath("ancestor-or-self::*/@*[local-name()='base']").getall():
-        base = urljoin(base, value.strip())
-    return urljoin(base, link.strip())
-
-
-def _own_words(markup: str) -> str:
-    r"""The text of a feed entry's HTML that its author wrote, without what a forum adds.
-
-    A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
-    renders ``[quote]`` so): those are another post's words, an entry of their own, and would
-    be scored and brand-matched as this one's. phpBB also closes every entry with
-    ``<p>Statistics: Posted by … » date</p><hr />`` (``feed.xml.twig``, ``post_base.php``).
-
-    Examples
-    --------
-    >>> _own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
-    '回复&'
-    >>> _own_words("<p>第一段</p><p>第二段</p>"), _own_words("")
-    ('第一段\n第二段', '')
-    >>> _own_words("<p>Fresh milk, bad batch.</p><p>XianMu said sorry<br>today.</p>")
-    'Fresh milk, bad batch.\nXianMu said sorry\ntoday.'
-
-    Its text is :func:`~koubei.crawlers.textutil.html_to_text`'s: paragraphs and ``<br>`` are
-    line breaks (``text_content()`` glued them: ``bad batch.XianMu``).
-    """
-    if not markup.strip():
-        return ""
-    root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    for quote in root.xpath(".//blockquote"):
-        quote.drop_tree()
-    last = root[-2:] if len(root) >= 2 else []
-    if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
-        last[0].drop_tree()
-        last[1].drop_tree()
-    return html_to_text(lxml.html.tostring(root, encoding="unicode"))

@@ -14,7 +14,6 @@ MODULES = [
     "koubei.crawlers.state",
     "koubei.crawlers.spiders._conditional",
     "koubei.crawlers.spiders._feed_xml",
-    "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders._weibo_api",
     "koubei.crawlers.spiders.base",
     "koubei.crawlers.spiders.shop_jsonp",
