@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "koubei.crawlers.brandmatch",
     "koubei.crawlers.textutil",
     "koubei.crawlers.timeparse",
     "koubei.crawlers.health",
