@@ -21,6 +21,7 @@ A date without a time of day gives ``time_precision: "day"``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders._conditional import (
     answered,
     conditional_headers,
@@ -150,12 +152,17 @@ class ArticlesSpider(BaseSpider):
             if not self.state.missing_due(doc_id, self.crawl_time):
                 self._inc("gone_waiting")  # answered 404 before; asked again when due
                 continue
+            # Asked conditionally unless its text was matched under other brands than
+            # brands.yaml's now: a 304 leaves no text to match again (a page kept by an older
+            # state, matched under none kept, is asked conditionally, as before).
+            kept = self.state.validators(doc_id)
+            conditional = edited and kept.matched_under in ("", self.brands_under)
             yield self.get(
                 link,
                 self.parse_article,
                 {"key": key, "hint": hint},
                 dont_filter=bool(fragment),
-                headers=conditional_headers(self.state.validators(doc_id)) if edited else None,
+                headers=conditional_headers(kept) if conditional else None,
             )
 
     def feed_text(self, response: Response) -> str | None:
@@ -194,10 +201,11 @@ class ArticlesSpider(BaseSpider):
         when not landed (off the brands, or what it says was landed before)."""
         title = hint.get("title")
         doc_id = self.doc_id(url_id(hint["link"]))
-        if self.landed_before(doc_id, title, text, hint.get("version")):
+        how = self.read_again(doc_id, title, text, hint.get("version"))
+        if not how:
             return None
         precision = hint.get("precision")
-        created, precision, edit = self.as_landed_first(doc_id, created, precision, hint)
+        created, precision, edit = self.as_landed_first(doc_id, created, precision, hint, how)
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
@@ -211,17 +219,21 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"from_feed": True, **edit},
             version=hint.get("version"),
-            off_brands=bool(edit),
+            off_brands=how != "new",
         )
-        if record is not None:
-            self.note_landed(doc_id, record)
+        self.note_read(doc_id, record, how)
         return record
 
     def as_landed_first(
-        self, doc_id: str, created: datetime, precision: str | None, hint: dict[str, Any]
+        self,
+        doc_id: str,
+        created: datetime,
+        precision: str | None,
+        hint: dict[str, Any],
+        how: str,
     ) -> tuple[datetime, str | None, dict[str, Any]]:
         """The time and precision a feed entry's page lands with, and its ``extra`` saying
-        when it was edited (``edited_at``, ISO) if it landed before.
+        when it was edited (``edited_at``, ISO) if it landed before (``how``: :meth:`read_again`).
 
         An edit of a page landed before keeps the time it landed with first (kept in the
         crawl state): a sitemap without ``news:publication_date`` dates its pages by
@@ -231,36 +243,77 @@ class ArticlesSpider(BaseSpider):
         ``updated``), else the crawl's. A page landed before the first time was kept keeps
         its feed's date. An edit lands though it names no brand any more (``brands`` empty,
         :meth:`build`'s ``off_brands``): else the index kept the old text under the brand (a
-        corrected article kept counting as a complaint).
+        corrected article kept counting as a complaint). One landed again for the brands it
+        names (``how`` ``"brands"``) keeps its first time too, and has no ``edited_at``: its
+        site changed nothing, so it is no edit (the index merges it into the stored copy).
         """
         kept = self.state.validators(doc_id)
         if not kept.landed:  # never landed: new, at its feed's (or page's) time
+            return created, precision, {}
+        if kept.created:
+            created, precision = parse_iso(kept.created), kept.precision or None
+        if how == "brands":
             return created, precision, {}
         try:
             edited = parse_time(str(hint.get("version")), now=self.crawl_time)
         except TimeParseError:
             edited = self.crawl_time
-        if kept.created:
-            created, precision = parse_iso(kept.created), kept.precision or None
         return created, precision, {"edited_at": edited.isoformat()}
 
-    def note_landed(self, doc_id: str, record: dict[str, Any]) -> None:
-        """Keep what a feed entry's page landed with: its text's fingerprint and its time."""
+    @functools.cached_property
+    def brands_under(self) -> str:
+        """The digest of the brands this run matches against (:func:`brandmatch.digest`)."""
+        return brandmatch.digest(self.tracked)
+
+    def note_read(self, doc_id: str, record: dict[str, Any] | None, how: str) -> None:
+        """Keep what a feed entry's page landed with (its text's fingerprint, its time, its
+        brands) and the brands it was matched against, landed or not (``how``:
+        :meth:`read_again`; one landed again for its brands is counted
+        ``relanded/brands_changed``)."""
+        if record is None:  # off the brands (or invalid): matched under these brands all the same
+            kept = self.state.validators(doc_id)
+            self.state.note_matched(doc_id, self.brands_under, kept.brands)
+            return
+        if how == "brands":
+            self._inc("relanded/brands_changed")
+        named = tuple(sorted(record["brands"]))
         self.state.note_landed(
-            doc_id, fingerprint(record), record["created_at"], record.get("time_precision")
+            doc_id,
+            fingerprint(record),
+            record["created_at"],
+            record.get("time_precision"),
+            (self.brands_under, named),
         )
 
-    def landed_before(self, doc_id: str, title: str | None, text: str, version: Any) -> bool:
-        """Whether a feed entry read again (its feed dated it anew) says what was landed from
-        it before (title and text): then it is read as of ``version`` and not landed again
-        (counted ``unchanged/same_text``): a feed restamping its entries on every run, on a
-        server that answers no conditional request, would land every page on every run."""
-        landed = self.state.validators(doc_id).landed
-        if not landed or landed != fingerprint({"title": title, "text_raw": text}):
-            return False
+    def read_again(self, doc_id: str, title: str | None, text: str, version: Any) -> str:
+        """How a feed entry's page read lands: ``"new"`` (nothing landed from it before),
+        ``"edit"`` (its title or text is not what was landed), ``"brands"`` (they are, but the
+        brands they name are not those it landed with: ``brands.yaml`` changed since), or
+        ``""``: not landed again, read as of ``version`` and counted ``unchanged/same_text``
+        (a feed restamping its entries on every run, on a server that answers no conditional
+        request, would land every page on every run).
+
+        Before, an unchanged text never landed again: a brand added to ``brands.yaml`` never
+        counted the pages known before that name it, and a brand removed kept counting its
+        own. A page kept by an older state (no brands matched under kept) is taken as landed
+        with the brands it names now, and not landed again: no state upgrade lands every page
+        a feed lists again. One whose brands are not known (kept so, answering 304) lands
+        again once the brands change.
+        """
+        kept = self.state.validators(doc_id)
+        if not kept.landed:
+            return "new"
+        if kept.landed != fingerprint({"title": title, "text_raw": text}):
+            return "edit"
+        if kept.matched_under != self.brands_under:
+            fields = [("title", title), ("text", text)]
+            named = tuple(sorted(brandmatch.match_brands(fields, self.tracked)[0]))
+            if kept.matched_under and named != kept.brands:
+                return "brands"
+            self.state.note_matched(doc_id, self.brands_under, named)
         self.state.mark_read(doc_id, version)
         self._inc("unchanged/same_text")
-        return True
+        return ""
 
     def entries(
         self, sel: Selector, tag: str | None, feed_url: str
@@ -375,11 +428,12 @@ class ArticlesSpider(BaseSpider):
             or getattr(extracted, "author", None)
             or (Selector(text=markup).xpath("//meta[@name='author']/@content").get())
         )
-        if entry and self.landed_before(doc_id, title, text, hint.get("version")):
+        how = self.read_again(doc_id, title, text, hint.get("version")) if entry else "new"
+        if not how:
             return
         edit: dict[str, Any] = {}
         if entry:
-            created, precision, edit = self.as_landed_first(doc_id, created, precision, hint)
+            created, precision, edit = self.as_landed_first(doc_id, created, precision, hint, how)
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
@@ -393,24 +447,28 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated, **edit},
             version=hint.get("version"),
-            off_brands=bool(edit),
+            off_brands=how != "new",
         )
+        if entry:
+            self.note_read(doc_id, record, how)
         if record is not None:
-            if entry:
-                self.note_landed(doc_id, record)
             yield record
 
     def page_not_modified(self, response: Response, doc_id: str, version: Any) -> None:
         """A feed entry's page read again that answered ``304 Not Modified`` to the validators
         it answered last (_conditional): unchanged, so read as of ``version`` and not landed
         again; counted ``unchanged/not_modified``, neither an error nor gone. Validators a 304
-        carries (RFC 9110 15.4.5) replace the ones kept."""
+        carries (RFC 9110 15.4.5) replace the ones kept. A page kept by an older state (no
+        brands matched under kept) is taken as matched under this run's brands, the ones it
+        landed with not known: it is asked whole, and lands again, once they change."""
         self._inc("unchanged/not_modified")
         self.state.mark_read(doc_id, version)
         self.state.note_found(doc_id)
+        kept = self.state.validators(doc_id)
+        if not kept.matched_under:
+            self.state.note_matched(doc_id, self.brands_under, None)
         etag, last_modified = answered(response)
         if etag or last_modified:
-            kept = self.state.validators(doc_id)
             self.state.note_answer(doc_id, etag or kept.etag, last_modified or kept.last_modified)
 
     def page_gone(self, response: Response, doc_id: str) -> None:
