@@ -11,6 +11,8 @@ video comparing 鲜牧 with 北岭 is about 鲜牧, not both.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,6 +42,29 @@ def keywords(brands: Iterable[Brand], extra: Iterable[str] = ()) -> list[str]:
             seen.add(term.lower())
             out.append(term)
     return out
+
+
+def digest(brands: Iterable[Brand]) -> str:
+    """A short hash of what matching reads of ``brands``: each one's name, aliases and
+    exclusion words, in no order.
+
+    It changes when ``brands.yaml`` changes what a text can be matched to (a brand or an alias
+    added or removed, an exclusion word), not when competitors, the order or comments do: the
+    crawl state keeps it per page landed, and a page matched under another digest is read
+    whole and matched again (:class:`koubei.crawlers.state.Validators`).
+
+    Examples
+    --------
+    >>> from koubei.config import Brand
+    >>> one = [Brand(name="鲜牧", aliases=["XianMu"]), Brand(name="北岭", competitors=["鲜牧"])]
+    >>> same = [Brand(name="北岭"), Brand(name="鲜牧", aliases=["XianMu"])]
+    >>> digest(one) == digest(same)  # another order, no competitors
+    True
+    >>> digest(one) == digest([*one, Brand(name="云朵")]), len(digest(one))
+    (False, 12)
+    """
+    said = sorted([b.name, sorted(b.aliases), sorted(b.exclude)] for b in brands)
+    return hashlib.sha1(json.dumps(said, ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
 
 
 def match_brands(

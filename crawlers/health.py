@@ -70,6 +70,13 @@ class Health:
     #: with what was landed from it before).
     edited: int = 0
     unchanged: dict[str, int] = field(default_factory=dict)
+    #: Pages landed again though their text is unchanged, by why: ``brands_changed`` (the
+    #: brands it names under ``brands.yaml`` now are not those it landed with).
+    relanded: dict[str, int] = field(default_factory=dict)
+    #: Records landed naming no configured brand, with ``brands`` empty: a page landed before
+    #: that no longer names one (an edit, or a brand removed from ``brands.yaml``), so its
+    #: stored post stops counting for the brand.
+    off_brands: int = 0
     items_per_page: float = 0.0
     elapsed_s: float = 0.0
     cpu_s: float = 0.0
@@ -126,6 +133,8 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         gone_waiting=gone_waiting,
         edited=edited,
         unchanged=_group(stats, f"{STAT_PREFIX}unchanged/"),
+        relanded=_group(stats, f"{STAT_PREFIX}relanded/"),
+        off_brands=int(stats.get(f"{STAT_PREFIX}off_brands", 0)),
         items_per_page=round(entries / pages, 2) if pages else 0.0,
         elapsed_s=round(float(stats.get("elapsed_time_seconds") or 0.0), 3),
         landing_file=stats.get(f"{STAT_PREFIX}landing_file"),
@@ -184,8 +193,9 @@ _SUMMED = (
     "entry_pages",
     "gone_waiting",
     "edited",
+    "off_brands",
 )
-_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone", "unchanged")
+_COUNTERS = ("responses_by_status", "errors", "blocked", "dropped", "gone", "unchanged", "relanded")
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class CrawlReport:
                     "gone_waiting",
                     "edited",
                     "unchanged",
+                    "relanded",
+                    "off_brands",
                     "pages",
                     "entries",
                     "known",

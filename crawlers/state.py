@@ -16,7 +16,9 @@ The validators are what a page read last answered with (its ``ETag`` and ``Last-
 and a fingerprint of the text landed from it: a page read again (its feed dates it anew) is
 asked conditionally, and one answering ``304 Not Modified`` or with the text landed before is
 not landed again (:meth:`validators`). They keep the time (and its precision) the page landed
-with first too: an edit landed again keeps it (:meth:`note_landed`).
+with first too: an edit landed again keeps it (:meth:`note_landed`), and the brands it landed
+with and the brand configuration its text was last matched under: a page whose text is
+unchanged lands again once ``brands.yaml`` changes what it names (:meth:`note_matched`).
 """
 
 from __future__ import annotations
@@ -61,7 +63,18 @@ class Validators:
     ("" for none), to send back as ``If-None-Match`` and ``If-Modified-Since``; ``landed`` is
     :func:`koubei.crawlers.spiders._conditional.fingerprint` of the last record landed from it
     ("" for none); ``created`` and ``precision`` the ``created_at`` (ISO) and ``time_precision``
-    of the first record landed from it ("" for none).
+    of the first record landed from it ("" for none); ``matched_under`` the
+    :func:`koubei.crawlers.brandmatch.digest` of the brands its text was last matched against
+    ("" for none kept: read before it was, or never matched) and ``brands`` the brands the
+    last record landed from it has (sorted; None when not known).
+
+    Both of the last two, as neither alone will do. The digest is known before a page is
+    asked, with no text: a page matched under another configuration is asked without
+    condition (a 304 would leave no text to match again), one matched under this one keeps its
+    304. The brands decide whether its unchanged text lands again: most changes to the file
+    (a brand another page names, an exclusion word) leave most pages' brands as they were, and
+    those stay unlanded; a digest alone would land every page read after any change, and the
+    brands alone could not tell which pages to ask whole. Twenty-odd bytes a page.
     """
 
     etag: str = ""
@@ -69,6 +82,14 @@ class Validators:
     landed: str = ""
     created: str = ""
     precision: str = ""
+    matched_under: str = ""
+    brands: tuple[str, ...] | None = None
+
+    def worth_keeping(self) -> bool:
+        """Whether there is anything to keep: validators to send, or a text landed. The
+        configuration matched under alone is not (a page neither asked conditionally nor
+        landed is read whole and matched anew on every ask)."""
+        return bool(self.etag or self.last_modified or self.landed)
 
 
 class CrawlState:
@@ -101,7 +122,7 @@ class CrawlState:
         self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
         self._missing_before = dict(self._missing)
         self._validators = OrderedDict(
-            (doc_id, Validators(*entry)) for doc_id, entry in data["validators"].items()
+            (doc_id, _validators(entry)) for doc_id, entry in data["validators"].items()
         )
 
     def _load(self) -> dict[str, Any]:
@@ -233,19 +254,34 @@ class CrawlState:
         self._new_validators[doc_id] = replace(before, etag=etag, last_modified=last_modified)
 
     def note_landed(
-        self, doc_id: str, fingerprint: str, created: str = "", precision: str | None = None
+        self,
+        doc_id: str,
+        fingerprint: str,
+        created: str = "",
+        precision: str | None = None,
+        matched: tuple[str, tuple[str, ...]] | None = None,
     ) -> None:
         """Note the fingerprint of the text this run landed from a page, and the time it
         landed with (``created``, ISO, and its ``precision``) unless one landed before: an
         edit landed again keeps the time the page landed with first (volume and spikes count
         a post at its ``created_at``; a sitemap dating its pages by ``lastmod`` moved it to
-        the edit's time, a post counted again then)."""
+        the edit's time, a post counted again then). ``matched``: the digest of the brands it
+        was matched against and the brands it landed with (:meth:`note_matched`)."""
         before = self._new_validators.get(doc_id) or self.validators(doc_id)
         if before.created:
             created, precision = before.created, before.precision
         self._new_validators[doc_id] = replace(
             before, landed=fingerprint, created=created, precision=precision or ""
         )
+        if matched is not None:
+            self.note_matched(doc_id, *matched)
+
+    def note_matched(self, doc_id: str, under: str, brands: tuple[str, ...] | None) -> None:
+        """Note that a page's text was matched this run against the brands of digest
+        ``under`` (:func:`koubei.crawlers.brandmatch.digest`), and the brands the record
+        landed from it has (``brands``, sorted; None when not known). The rest is kept."""
+        before = self._new_validators.get(doc_id) or self.validators(doc_id)
+        self._new_validators[doc_id] = replace(before, matched_under=under, brands=brands)
 
     def save(self, at: datetime | None = None) -> None:
         """Write the state (merged with what others saved since it was loaded), atomically;
@@ -270,7 +306,7 @@ class CrawlState:
                 self._counts.popitem(last=False)
             for doc_id, answer in self._new_validators.items():  # this run's are the newest
                 self._validators.pop(doc_id, None)
-                if answer != Validators():
+                if answer.worth_keeping():
                     self._validators[doc_id] = answer
             while len(self._validators) > MAX_SEEN:
                 self._validators.popitem(last=False)
@@ -284,7 +320,15 @@ class CrawlState:
                 "counts": dict(self._counts),
                 "missing": {k: list(v) for k, v in self._missing.items()},
                 "validators": {
-                    k: [v.etag, v.last_modified, v.landed, v.created, v.precision]
+                    k: [
+                        v.etag,
+                        v.last_modified,
+                        v.landed,
+                        v.created,
+                        v.precision,
+                        v.matched_under,
+                        None if v.brands is None else list(v.brands),
+                    ]
                     for k, v in self._validators.items()
                 },
             }
@@ -322,7 +366,7 @@ class CrawlState:
             merged.move_to_end(doc_id)
         self._seen = merged
         self._counts.update(data["counts"])  # saved after this state was loaded: newer
-        theirs = OrderedDict((k, Validators(*v)) for k, v in data["validators"].items())
+        theirs = OrderedDict((k, _validators(v)) for k, v in data["validators"].items())
         self._validators = theirs  # saved after this state was loaded; this run's go over them
         for doc_id, (first, runs) in data["missing"].items():
             # theirs, unless this run found the page again or read it (gone for good)
@@ -362,6 +406,33 @@ def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     return OrderedDict.fromkeys(key for key in seen if last[key.partition(_VERSION_MARK)[0]] == key)
 
 
+def _validators(entry: list[Any]) -> Validators:
+    """A saved validators entry: of seven (the last the brands, a list or null), five (before
+    the brands matched were kept) or three (before the time landed was).
+
+    Examples
+    --------
+    >>> _validators(['"a"', "", "f", "", "", "0123abcd4567", ["北岭", "鲜牧"]]).brands
+    ('北岭', '鲜牧')
+    >>> _validators(['"a"', "", "f"]) == Validators('"a"', "", "f")
+    True
+    """
+    if len(entry) == 7:
+        brands = entry[6]
+        return replace(Validators(*entry[:6]), brands=None if brands is None else tuple(brands))
+    return Validators(*entry)
+
+
+def _validators_entry(value: Any) -> bool:
+    """Whether ``value`` is a saved validators entry (:func:`_validators`)."""
+    if not isinstance(value, list) or len(value) not in (3, 5, 7):
+        return False
+    brands = value[6] if len(value) == 7 else None
+    return all(isinstance(part, str) for part in value[:6]) and (
+        brands is None or (isinstance(brands, list) and all(isinstance(b, str) for b in brands))
+    )
+
+
 def _empty() -> dict[str, Any]:
     return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}, "validators": {}}
 
@@ -369,9 +440,10 @@ def _empty() -> dict[str, Any]:
 def _parse_state(raw: bytes) -> dict[str, Any]:
     """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
     {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint, created_at,
-    time_precision]}}`` from a state file's bytes (``counts``, ``missing`` and ``validators``
-    may be missing: files written before they were kept; a validators entry of three, written
-    before the time landed was kept).
+    time_precision, brands digest, [brand, ...] or null]}}`` from a state file's bytes
+    (``counts``, ``missing`` and ``validators`` may be missing: files written before they were
+    kept; a validators entry of three, written before the time landed was kept, or of five,
+    before the brands were).
 
     Raises
     ------
@@ -399,8 +471,7 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
         raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
     validators = data.get("validators", {})
     if not isinstance(validators, dict) or not all(
-        isinstance(v, list) and len(v) in (3, 5) and all(isinstance(part, str) for part in v)
-        for v in validators.values()
+        _validators_entry(v) for v in validators.values()
     ):
         raise ValueError("'validators' is not an object of [ETag, Last-Modified, text, ...] lists")
     return {

@@ -1,4 +1,4 @@
-"""Feed XML as sites write it, made into XML the parser reads whole.
+"""Feed XML as sites write it, made into XML the parser reads whole, and read.
 
 Feeds are written by templates, and many put text in unescaped: a bare ``&`` in a link
 (``…?t=x&s=19``) or a title (``D&D``), and HTML's named entities (``&nbsp;``, ``&ensp;``,
@@ -13,6 +13,11 @@ text (hexo-generator-feed#41: Chinese blogs' feeds failing at ``0x08``/``0x10`` 
 character). Outside CDATA lxml drops the character alone; inside a CDATA section it drops the
 text before it and keeps the section's closing ``]]>`` as text. They are removed first.
 
+The readers of a parsed feed's parts live here too: an element's first text that is not blank
+(:func:`first_text`), a link resolved against ``xml:base`` (:func:`absolute`), a text sitemap's
+URLs (:func:`text_sitemap`) and an entry's own words without a forum's quotes (:func:`own_words`).
+The spider (:mod:`koubei.crawlers.spiders.articles`) decides what to fetch and land.
+
 The leading ``_`` keeps this module out of the platforms (:mod:`koubei.crawlers.spiders`).
 """
 
@@ -20,8 +25,14 @@ from __future__ import annotations
 
 import re
 from html.entities import html5
+from urllib.parse import urljoin
 
-__all__ = ["repair"]
+import lxml.html
+from scrapy.selector import Selector
+
+from koubei.crawlers.textutil import html_to_text
+
+__all__ = ["absolute", "first_text", "own_words", "repair", "text_sitemap"]
 
 # Text XML keeps as it is: CDATA sections, comments, processing instructions and the DOCTYPE
 # (whose internal subset may declare entities of its own, which are then left alone).
@@ -74,3 +85,94 @@ def repair(text: str) -> tuple[str, int]:
         at = verbatim.end()
     parts.append(_AMPERSAND.sub(reference, text[at:]))
     return "".join(parts), repaired
+
+
+def first_text(node: Selector, *paths: str) -> str | None:
+    """The first text of ``paths`` (tried in order) that is not blank, stripped.
+
+    A blank element is no value: feed templates print ``<pubDate> </pubDate>`` for an item
+    without a date, which is no bad date, and a blank ``pubDate`` before a ``dc:date`` leaves
+    the ``dc:date``.
+
+    Examples
+    --------
+    >>> item = Selector(text="<i><pubDate> </pubDate><date> 2026-11-24 </date></i>", type="xml")
+    >>> first_text(item, "//pubDate/text()", "//date/text()"), first_text(item, "//pubDate/text()")
+    ('2026-11-24', None)
+    """
+    for path in paths:
+        for value in node.xpath(path).getall():
+            if value.strip():
+                return value.strip()
+    return None
+
+
+_URL_LINE = re.compile(r"https?://\S+", re.I)
+
+
+def text_sitemap(text: str) -> list[str] | None:
+    r"""The URLs of a text sitemap, or None when ``text`` is not one.
+
+    sitemaps.org's text format, which Baidu's and 360's webmaster platforms take too (百度
+    Sitemap "txt文本格式": one full URL per line, nothing else, UTF-8 or GBK, up to 50,000):
+    it has no dates, so its links are judged as a ``urlset``'s without ``lastmod``.
+
+    Examples
+    --------
+    >>> text_sitemap("https://x.cn/a/1.html\r\n\n http://x.cn/a/2.html \n")
+    ['https://x.cn/a/1.html', 'http://x.cn/a/2.html']
+    >>> text_sitemap("<?xml version='1.0'?><urlset/>"), text_sitemap("首页 https://x.cn/")
+    (None, None)
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not all(_URL_LINE.fullmatch(line) for line in lines):
+        return None
+    return list(dict.fromkeys(lines))
+
+
+def absolute(node: Selector, link: str, feed_url: str) -> str:
+    """``link`` resolved against the ``xml:base`` values in scope at ``node``, then the feed URL.
+
+    Examples
+    --------
+    >>> feed = Selector(text='<feed xml:base="/blog/"><entry xml:base="n/"><a/></entry></feed>',
+    ...                 type="xml")
+    >>> absolute(feed.xpath("//a")[0], " 1.html ", "https://x.cn/atom.xml")
+    'https://x.cn/blog/n/1.html'
+    """
+    base = feed_url
+    for value in node.xpath("ancestor-or-self::*/@*[local-name()='base']").getall():
+        base = urljoin(base, value.strip())
+    return urljoin(base, link.strip())
+
+
+def own_words(markup: str) -> str:
+    r"""The text of a feed entry's HTML that its author wrote, without what a forum adds.
+
+    A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
+    renders ``[quote]`` so): those are another post's words, an entry of their own, and would
+    be scored and brand-matched as this one's. phpBB also closes every entry with
+    ``<p>Statistics: Posted by … » date</p><hr />`` (``feed.xml.twig``, ``post_base.php``).
+
+    Examples
+    --------
+    >>> own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
+    '回复&'
+    >>> own_words("<p>第一段</p><p>第二段</p>"), own_words("")
+    ('第一段\n第二段', '')
+    >>> own_words("<p>Fresh milk, bad batch.</p><p>XianMu said sorry<br>today.</p>")
+    'Fresh milk, bad batch.\nXianMu said sorry\ntoday.'
+
+    Its text is :func:`~koubei.crawlers.textutil.html_to_text`'s: paragraphs and ``<br>`` are
+    line breaks (``text_content()`` glued them: ``bad batch.XianMu``).
+    """
+    if not markup.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    for quote in root.xpath(".//blockquote"):
+        quote.drop_tree()
+    last = root[-2:] if len(root) >= 2 else []
+    if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
+        last[0].drop_tree()
+        last[1].drop_tree()
+    return html_to_text(lxml.html.tostring(root, encoding="unicode"))

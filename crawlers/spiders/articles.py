@@ -21,27 +21,26 @@ A date without a time of day gives ``time_precision: "day"``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
-import lxml.html
 from scrapy.http import Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders._conditional import (
     answered,
     conditional_headers,
     fingerprint,
     not_modified,
 )
-from koubei.crawlers.spiders._feed_xml import repair
+from koubei.crawlers.spiders._feed_xml import absolute, first_text, own_words, repair, text_sitemap
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
-from koubei.crawlers.textutil import html_to_text
 from koubei.crawlers.timeparse import (
     TimeParseError,
     coarse_period_end,
@@ -85,7 +84,7 @@ class ArticlesSpider(BaseSpider):
         text = self.feed_text(response)
         if text is None:
             return
-        links = _text_sitemap(text)
+        links = text_sitemap(text)
         if links is not None:
             entries: list[tuple[str, dict[str, Any]]] = [(link, {}) for link in links]
         else:
@@ -144,7 +143,7 @@ class ArticlesSpider(BaseSpider):
                 version=version,
             )
             fragment = urldefrag(link).fragment
-            summary = _own_words(hint.pop("description", None) or "")
+            summary = own_words(hint.pop("description", None) or "")
             if fragment and created is not None and len(summary) >= MIN_TEXT:
                 record = self.entry_record(hint, summary, created, key)
                 if record is not None:
@@ -153,12 +152,17 @@ class ArticlesSpider(BaseSpider):
             if not self.state.missing_due(doc_id, self.crawl_time):
                 self._inc("gone_waiting")  # answered 404 before; asked again when due
                 continue
+            # Asked conditionally unless its text was matched under other brands than
+            # brands.yaml's now: a 304 leaves no text to match again (a page kept by an older
+            # state, matched under none kept, is asked conditionally, as before).
+            kept = self.state.validators(doc_id)
+            conditional = edited and kept.matched_under in ("", self.brands_under)
             yield self.get(
                 link,
                 self.parse_article,
                 {"key": key, "hint": hint},
                 dont_filter=bool(fragment),
-                headers=conditional_headers(self.state.validators(doc_id)) if edited else None,
+                headers=conditional_headers(kept) if conditional else None,
             )
 
     def feed_text(self, response: Response) -> str | None:
@@ -197,10 +201,11 @@ class ArticlesSpider(BaseSpider):
         when not landed (off the brands, or what it says was landed before)."""
         title = hint.get("title")
         doc_id = self.doc_id(url_id(hint["link"]))
-        if self.landed_before(doc_id, title, text, hint.get("version")):
+        how = self.read_again(doc_id, title, text, hint.get("version"))
+        if not how:
             return None
         precision = hint.get("precision")
-        created, precision, edit = self.as_landed_first(doc_id, created, precision, hint)
+        created, precision, edit = self.as_landed_first(doc_id, created, precision, hint, how)
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
@@ -214,17 +219,21 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"from_feed": True, **edit},
             version=hint.get("version"),
-            off_brands=bool(edit),
+            off_brands=how != "new",
         )
-        if record is not None:
-            self.note_landed(doc_id, record)
+        self.note_read(doc_id, record, how)
         return record
 
     def as_landed_first(
-        self, doc_id: str, created: datetime, precision: str | None, hint: dict[str, Any]
+        self,
+        doc_id: str,
+        created: datetime,
+        precision: str | None,
+        hint: dict[str, Any],
+        how: str,
     ) -> tuple[datetime, str | None, dict[str, Any]]:
         """The time and precision a feed entry's page lands with, and its ``extra`` saying
-        when it was edited (``edited_at``, ISO) if it landed before.
+        when it was edited (``edited_at``, ISO) if it landed before (``how``: :meth:`read_again`).
 
         An edit of a page landed before keeps the time it landed with first (kept in the
         crawl state): a sitemap without ``news:publication_date`` dates its pages by
@@ -234,36 +243,77 @@ class ArticlesSpider(BaseSpider):
         ``updated``), else the crawl's. A page landed before the first time was kept keeps
         its feed's date. An edit lands though it names no brand any more (``brands`` empty,
         :meth:`build`'s ``off_brands``): else the index kept the old text under the brand (a
-        corrected article kept counting as a complaint).
+        corrected article kept counting as a complaint). One landed again for the brands it
+        names (``how`` ``"brands"``) keeps its first time too, and has no ``edited_at``: its
+        site changed nothing, so it is no edit (the index merges it into the stored copy).
         """
         kept = self.state.validators(doc_id)
         if not kept.landed:  # never landed: new, at its feed's (or page's) time
+            return created, precision, {}
+        if kept.created:
+            created, precision = parse_iso(kept.created), kept.precision or None
+        if how == "brands":
             return created, precision, {}
         try:
             edited = parse_time(str(hint.get("version")), now=self.crawl_time)
         except TimeParseError:
             edited = self.crawl_time
-        if kept.created:
-            created, precision = parse_iso(kept.created), kept.precision or None
         return created, precision, {"edited_at": edited.isoformat()}
 
-    def note_landed(self, doc_id: str, record: dict[str, Any]) -> None:
-        """Keep what a feed entry's page landed with: its text's fingerprint and its time."""
+    @functools.cached_property
+    def brands_under(self) -> str:
+        """The digest of the brands this run matches against (:func:`brandmatch.digest`)."""
+        return brandmatch.digest(self.tracked)
+
+    def note_read(self, doc_id: str, record: dict[str, Any] | None, how: str) -> None:
+        """Keep what a feed entry's page landed with (its text's fingerprint, its time, its
+        brands) and the brands it was matched against, landed or not (``how``:
+        :meth:`read_again`; one landed again for its brands is counted
+        ``relanded/brands_changed``)."""
+        if record is None:  # off the brands (or invalid): matched under these brands all the same
+            kept = self.state.validators(doc_id)
+            self.state.note_matched(doc_id, self.brands_under, kept.brands)
+            return
+        if how == "brands":
+            self._inc("relanded/brands_changed")
+        named = tuple(sorted(record["brands"]))
         self.state.note_landed(
-            doc_id, fingerprint(record), record["created_at"], record.get("time_precision")
+            doc_id,
+            fingerprint(record),
+            record["created_at"],
+            record.get("time_precision"),
+            (self.brands_under, named),
         )
 
-    def landed_before(self, doc_id: str, title: str | None, text: str, version: Any) -> bool:
-        """Whether a feed entry read again (its feed dated it anew) says what was landed from
-        it before (title and text): then it is read as of ``version`` and not landed again
-        (counted ``unchanged/same_text``): a feed restamping its entries on every run, on a
-        server that answers no conditional request, would land every page on every run."""
-        landed = self.state.validators(doc_id).landed
-        if not landed or landed != fingerprint({"title": title, "text_raw": text}):
-            return False
+    def read_again(self, doc_id: str, title: str | None, text: str, version: Any) -> str:
+        """How a feed entry's page read lands: ``"new"`` (nothing landed from it before),
+        ``"edit"`` (its title or text is not what was landed), ``"brands"`` (they are, but the
+        brands they name are not those it landed with: ``brands.yaml`` changed since), or
+        ``""``: not landed again, read as of ``version`` and counted ``unchanged/same_text``
+        (a feed restamping its entries on every run, on a server that answers no conditional
+        request, would land every page on every run).
+
+        Before, an unchanged text never landed again: a brand added to ``brands.yaml`` never
+        counted the pages known before that name it, and a brand removed kept counting its
+        own. A page kept by an older state (no brands matched under kept) is taken as landed
+        with the brands it names now, and not landed again: no state upgrade lands every page
+        a feed lists again. One whose brands are not known (kept so, answering 304) lands
+        again once the brands change.
+        """
+        kept = self.state.validators(doc_id)
+        if not kept.landed:
+            return "new"
+        if kept.landed != fingerprint({"title": title, "text_raw": text}):
+            return "edit"
+        if kept.matched_under != self.brands_under:
+            fields = [("title", title), ("text", text)]
+            named = tuple(sorted(brandmatch.match_brands(fields, self.tracked)[0]))
+            if kept.matched_under and named != kept.brands:
+                return "brands"
+            self.state.note_matched(doc_id, self.brands_under, named)
         self.state.mark_read(doc_id, version)
         self._inc("unchanged/same_text")
-        return True
+        return ""
 
     def entries(
         self, sel: Selector, tag: str | None, feed_url: str
@@ -276,54 +326,54 @@ class ArticlesSpider(BaseSpider):
         """
         if tag == "urlset":
             for url in sel.xpath("//url"):
-                loc = _text(url, "loc/text()")
+                loc = first_text(url, "loc/text()")
                 if loc:
                     # A Google News sitemap dates and titles its articles in ``news:news``
                     # (``publication_date``, often with no ``lastmod``); the publication wins
                     # over the last edit, as an Atom entry's ``published`` does.
                     hint = {
-                        "date": _text(url, "news/publication_date/text()", "lastmod/text()"),
-                        "title": _text(url, "news/title/text()"),
-                        "modified": _text(url, "lastmod/text()"),
+                        "date": first_text(url, "news/publication_date/text()", "lastmod/text()"),
+                        "title": first_text(url, "news/title/text()"),
+                        "modified": first_text(url, "lastmod/text()"),
                     }
-                    yield _absolute(url, loc, feed_url), hint
+                    yield absolute(url, loc, feed_url), hint
         elif tag == "feed":
             for entry in sel.xpath("//entry"):
-                link = _text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
+                link = first_text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
                 if link:
                     yield (
-                        _absolute(entry, link, feed_url),
+                        absolute(entry, link, feed_url),
                         {
-                            "date": _text(entry, "published/text()", "updated/text()"),
-                            "modified": _text(entry, "updated/text()"),
-                            "title": _text(entry, "title/text()"),
-                            "author": _text(entry, "author/name/text()"),
+                            "date": first_text(entry, "published/text()", "updated/text()"),
+                            "modified": first_text(entry, "updated/text()"),
+                            "title": first_text(entry, "title/text()"),
+                            "author": first_text(entry, "author/name/text()"),
                             # The full ``content`` over the ``summary``, which feeds that
                             # write both make an excerpt (Tiny Tiny RSS's Atom template); an
                             # ``xhtml`` content is its markup (RFC 4287 4.1.3).
-                            "description": _text(entry, "content/text()")
+                            "description": first_text(entry, "content/text()")
                             or "".join(entry.xpath("content[@type='xhtml']/*").getall())
-                            or _text(entry, "summary/text()"),
+                            or first_text(entry, "summary/text()"),
                         },
                     )
         else:
             for item in sel.xpath("//item"):
                 # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = _text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
+                link = first_text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
                 if link:
                     yield (
-                        _absolute(item, link, feed_url),
+                        absolute(item, link, feed_url),
                         {
-                            "date": _text(item, "pubDate/text()", "date/text()"),
-                            "title": _text(item, "title/text()"),
-                            "author": _text(item, "author/text()", "creator/text()"),
+                            "date": first_text(item, "pubDate/text()", "date/text()"),
+                            "title": first_text(item, "title/text()"),
+                            "author": first_text(item, "author/text()", "creator/text()"),
                             # ``content:encoded`` is the full text where a feed has it;
                             # ``description`` is then often a teaser.
-                            "description": _text(item, "encoded/text()", "description/text()"),
+                            "description": first_text(item, "encoded/text()", "description/text()"),
                         },
                     )
                 else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, _text(item, "title/text()") or "")
+                    self.count_error("no_link", feed_url, first_text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
@@ -378,11 +428,12 @@ class ArticlesSpider(BaseSpider):
             or getattr(extracted, "author", None)
             or (Selector(text=markup).xpath("//meta[@name='author']/@content").get())
         )
-        if entry and self.landed_before(doc_id, title, text, hint.get("version")):
+        how = self.read_again(doc_id, title, text, hint.get("version")) if entry else "new"
+        if not how:
             return
         edit: dict[str, Any] = {}
         if entry:
-            created, precision, edit = self.as_landed_first(doc_id, created, precision, hint)
+            created, precision, edit = self.as_landed_first(doc_id, created, precision, hint, how)
         record = self.build(
             state_key=key,
             match_fields=[("title", title), ("text", text)],
@@ -396,24 +447,28 @@ class ArticlesSpider(BaseSpider):
             time_precision=precision,
             extra={"site": getattr(extracted, "sitename", None), "truncated": truncated, **edit},
             version=hint.get("version"),
-            off_brands=bool(edit),
+            off_brands=how != "new",
         )
+        if entry:
+            self.note_read(doc_id, record, how)
         if record is not None:
-            if entry:
-                self.note_landed(doc_id, record)
             yield record
 
     def page_not_modified(self, response: Response, doc_id: str, version: Any) -> None:
         """A feed entry's page read again that answered ``304 Not Modified`` to the validators
         it answered last (_conditional): unchanged, so read as of ``version`` and not landed
         again; counted ``unchanged/not_modified``, neither an error nor gone. Validators a 304
-        carries (RFC 9110 15.4.5) replace the ones kept."""
+        carries (RFC 9110 15.4.5) replace the ones kept. A page kept by an older state (no
+        brands matched under kept) is taken as matched under this run's brands, the ones it
+        landed with not known: it is asked whole, and lands again, once they change."""
         self._inc("unchanged/not_modified")
         self.state.mark_read(doc_id, version)
         self.state.note_found(doc_id)
+        kept = self.state.validators(doc_id)
+        if not kept.matched_under:
+            self.state.note_matched(doc_id, self.brands_under, None)
         etag, last_modified = answered(response)
         if etag or last_modified:
-            kept = self.state.validators(doc_id)
             self.state.note_answer(doc_id, etag or kept.etag, last_modified or kept.last_modified)
 
     def page_gone(self, response: Response, doc_id: str) -> None:
@@ -464,94 +519,3 @@ class ArticlesSpider(BaseSpider):
             return None
         created = self.parse_time_or_count(value, response.url)
         return (created, time_precision(value)) if created is not None else None
-
-
-def _text(node: Selector, *paths: str) -> str | None:
-    """The first text of ``paths`` (tried in order) that is not blank, stripped.
-
-    A blank element is no value: feed templates print ``<pubDate> </pubDate>`` for an item
-    without a date, which is no bad date, and a blank ``pubDate`` before a ``dc:date`` leaves
-    the ``dc:date``.
-
-    Examples
-    --------
-    >>> item = Selector(text="<i><pubDate> </pubDate><date> 2026-11-24 </date></i>", type="xml")
-    >>> _text(item, "//pubDate/text()", "//date/text()"), _text(item, "//pubDate/text()")
-    ('2026-11-24', None)
-    """
-    for path in paths:
-        for value in node.xpath(path).getall():
-            if value.strip():
-                return value.strip()
-    return None
-
-
-_URL_LINE = re.compile(r"https?://\S+", re.I)
-
-
-def _text_sitemap(text: str) -> list[str] | None:
-    r"""The URLs of a text sitemap, or None when ``text`` is not one.
-
-    sitemaps.org's text format, which Baidu's and 360's webmaster platforms take too (百度
-    Sitemap "txt文本格式": one full URL per line, nothing else, UTF-8 or GBK, up to 50,000):
-    it has no dates, so its links are judged as a ``urlset``'s without ``lastmod``.
-
-    Examples
-    --------
-    >>> _text_sitemap("https://x.cn/a/1.html\r\n\n http://x.cn/a/2.html \n")
-    ['https://x.cn/a/1.html', 'http://x.cn/a/2.html']
-    >>> _text_sitemap("<?xml version='1.0'?><urlset/>"), _text_sitemap("首页 https://x.cn/")
-    (None, None)
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or not all(_URL_LINE.fullmatch(line) for line in lines):
-        return None
-    return list(dict.fromkeys(lines))
-
-
-def _absolute(node: Selector, link: str, feed_url: str) -> str:
-    """``link`` resolved against the ``xml:base`` values in scope at ``node``, then the feed URL.
-
-    Examples
-    --------
-    >>> feed = Selector(text='<feed xml:base="/blog/"><entry xml:base="n/"><a/></entry></feed>',
-    ...                 type="xml")
-    >>> _absolute(feed.xpath("//a")[0], " 1.html ", "https://x.cn/atom.xml")
-    'https://x.cn/blog/n/1.html'
-    """
-    base = feed_url
-    for value in node.xpath("ancestor-or-self::*/@*[local-name()='base']").getall():
-        base = urljoin(base, value.strip())
-    return urljoin(base, link.strip())
-
-
-def _own_words(markup: str) -> str:
-    r"""The text of a feed entry's HTML that its author wrote, without what a forum adds.
-
-    A forum post's feed entry quotes the post it answers in a ``<blockquote>`` (phpBB's feed
-    renders ``[quote]`` so): those are another post's words, an entry of their own, and would
-    be scored and brand-matched as this one's. phpBB also closes every entry with
-    ``<p>Statistics: Posted by … » date</p><hr />`` (``feed.xml.twig``, ``post_base.php``).
-
-    Examples
-    --------
-    >>> _own_words('<blockquote><div>原帖</div></blockquote>回复&amp;<p>统计：由 甲</p><hr />')
-    '回复&'
-    >>> _own_words("<p>第一段</p><p>第二段</p>"), _own_words("")
-    ('第一段\n第二段', '')
-    >>> _own_words("<p>Fresh milk, bad batch.</p><p>XianMu said sorry<br>today.</p>")
-    'Fresh milk, bad batch.\nXianMu said sorry\ntoday.'
-
-    Its text is :func:`~koubei.crawlers.textutil.html_to_text`'s: paragraphs and ``<br>`` are
-    line breaks (``text_content()`` glued them: ``bad batch.XianMu``).
-    """
-    if not markup.strip():
-        return ""
-    root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    for quote in root.xpath(".//blockquote"):
-        quote.drop_tree()
-    last = root[-2:] if len(root) >= 2 else []
-    if last and last[1].tag == "hr" and last[0].tag == "p" and not (last[1].tail or "").strip():
-        last[0].drop_tree()
-        last[1].drop_tree()
-    return html_to_text(lxml.html.tostring(root, encoding="unicode"))

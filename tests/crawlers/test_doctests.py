@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "koubei.crawlers.brandmatch",
     "koubei.crawlers.textutil",
     "koubei.crawlers.timeparse",
     "koubei.crawlers._rfc822",
@@ -15,7 +16,6 @@ MODULES = [
     "koubei.crawlers.state",
     "koubei.crawlers.spiders._conditional",
     "koubei.crawlers.spiders._feed_xml",
-    "koubei.crawlers.spiders.articles",
     "koubei.crawlers.spiders._weibo_api",
     "koubei.crawlers.spiders.base",
     "koubei.crawlers.spiders.shop_jsonp",

@@ -87,6 +87,8 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
             "koubei/edited": 4,
             "koubei/unchanged/not_modified": 2,
             "koubei/unchanged/same_text": 1,
+            "koubei/relanded/brands_changed": 2,
+            "koubei/off_brands": 1,
             "downloader/response_status_count/200": 3,
         },
     )
@@ -100,6 +102,8 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
             "downloader/response_status_count/403": 1,
             "koubei/edited": 1,
             "koubei/unchanged/not_modified": 1,
+            "koubei/relanded/brands_changed": 1,
+            "koubei/off_brands": 1,
         },
     )
     blocked.worker = "b"
@@ -114,6 +118,7 @@ def test_workers_of_one_run_are_merged_and_judged_on_the_sums(koubei_home: str) 
     assert (merged["items"], merged["pages"]) == (15, 3)  # the older run's counts are not added
     assert merged["responses_by_status"] == {"200": 3, "403": 1}
     assert merged["edited"] == 5 and merged["unchanged"] == {"not_modified": 3, "same_text": 1}
+    assert merged["relanded"] == {"brands_changed": 3} and merged["off_brands"] == 2
     assert merged["status"] == "degraded" and merged["alert"] is True
     assert merged["landing_files"] == ["/l/r2.a.jsonl"]
     # A late part of the older run does not replace the newer run's health.

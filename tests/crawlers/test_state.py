@@ -288,8 +288,16 @@ def test_validators_are_saved_merged_across_workers_and_bounded(
     merged.save()
     saved = json.loads(path.read_text())["validators"]
     assert saved == {
-        "x:4": ['"new"', "", "", "", ""],
-        "x:3": ["", "Tue, 24 Nov 2026 02:00:00 GMT", "f3", "2026-11-24T09:00:00+08:00", ""],
+        "x:4": ['"new"', "", "", "", "", "", None],
+        "x:3": [
+            "",
+            "Tue, 24 Nov 2026 02:00:00 GMT",
+            "f3",
+            "2026-11-24T09:00:00+08:00",
+            "",
+            "",
+            None,
+        ],
     }
     path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', ""]}}))
     assert CrawlState("src").unreadable  # not of that shape: moved aside, as any damage
@@ -310,3 +318,39 @@ def test_a_page_landed_again_keeps_the_time_it_landed_with_first(koubei_home: st
     path = CrawlState("src").path
     path.write_text(json.dumps({"seen": [], "validators": {"x:1": ['"a"', "", "f"]}}))
     assert CrawlState("src").validators("x:1") == Validators('"a"', "", "f")
+
+
+def test_the_brands_a_page_landed_with_are_kept_and_an_older_state_loads_without(
+    koubei_home: str,
+) -> None:
+    """The digest of the brands a page's text was matched against and the brands it landed
+    with are kept with its validators, across runs (the rest kept beside them); a page with
+    nothing else kept (no validators, nothing landed) keeps none; a session 30 entry of five
+    loads with none kept (``""``, None), and one of seven whose brands are no list of names
+    makes the file unreadable, as any damage."""
+    first = CrawlState("src")
+    first.note_answer("x:1", '"a"')
+    first.note_landed("x:1", "f1", "2026-11-24T09:00:00+08:00", None, ("d1", ("鲜牧",)))
+    first.note_matched("x:2", "d1", None)  # read, matched, neither validators nor landed
+    first.save()
+    again = CrawlState("src")
+    assert again.validators("x:1") == Validators(
+        '"a"', "", "f1", "2026-11-24T09:00:00+08:00", "", "d1", ("鲜牧",)
+    )
+    assert again.validators("x:2") == Validators()
+    again.note_matched("x:1", "d2", ("北岭", "鲜牧"))
+    again.save()
+    kept = CrawlState("src").validators("x:1")
+    assert (kept.etag, kept.landed, kept.matched_under, kept.brands) == (
+        '"a"',
+        "f1",
+        "d2",
+        ("北岭", "鲜牧"),
+    )
+    path = CrawlState("src").path
+    old = ['"a"', "", "f", "2026-11-24T09:00:00+08:00", ""]
+    path.write_text(json.dumps({"seen": [], "validators": {"x:1": old}}))
+    loaded = CrawlState("src").validators("x:1")
+    assert (loaded.landed, loaded.matched_under, loaded.brands) == ("f", "", None)
+    path.write_text(json.dumps({"seen": [], "validators": {"x:1": [*old, "d1", "鲜牧"]}}))
+    assert CrawlState("src").unreadable
