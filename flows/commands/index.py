@@ -123,6 +123,10 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
             # stdout stays one JSON line per template; the remedy is for the reader.
             print(f"{bare} cascade document(s) under a bare root id (an earlier release's ids): "
                   "run `koubei index reindex` to remove them", file=sys.stderr)  # fmt: skip
+        if behind := [index for status in statuses for index in status.stale_indices]:
+            print(f"{len(behind)} index(es) on an older mapping version than their template's "
+                  f"({', '.join(behind[:3])}{', ...' if len(behind) > 3 else ''}): run `koubei "
+                  "index reindex` to copy them", file=sys.stderr)  # fmt: skip
         return 0
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
 

@@ -4,7 +4,8 @@ The indexed source is the record plus index-only fields: ``@timestamp`` (= ``cre
 Kibana), ``first_seen``/``last_seen`` (crawl times, the indexing time for a record without a
 ``crawled_at``; the writer keeps the first on re-crawls and never sends an older crawl over a
 newer one),
-``engagement_total`` (sort key, no scripts on the node) and ``aspect_labels``; and ``cascade``,
+``engagement_total`` (sort key, no scripts on the node), ``aspect_labels`` and ``edited_at``
+(:func:`edit_time`, the crawler's ``extra.edited_at`` as a mapped date); and ``cascade``,
 which the daily spread run writes onto stored posts (:mod:`koubei.analysis.spread.daily`).
 :func:`strip_index_fields` turns a stored source back into a plain Document record.
 """
@@ -29,6 +30,7 @@ INDEX_TIME_ALLOWANCE = timedelta(days=1)
 # cascade of that moment over the one the daily run keeps current.
 INDEX_ONLY_FIELDS = (
     "@timestamp", "first_seen", "last_seen", "engagement_total", "aspect_labels", "cascade",
+    "edited_at",
 )  # fmt: skip
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$")
 
@@ -67,6 +69,11 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
         # copy keeps the crawl time it has (a partial update leaves absent fields alone).
         source.pop("crawled_at", None)
     source["@timestamp"] = created_at
+    # Index-only, as @timestamp: a record's own edited_at (none of koubei's) is not sent, and
+    # a re-crawl that is no edit leaves the stored one in place (a partial update).
+    source.pop("edited_at", None)
+    if (edited := edit_time(record)) is not None:
+        source["edited_at"] = edited
     source["first_seen"] = seen
     source["last_seen"] = seen
     engagement = _engagement(record.get("engagement"))
@@ -81,6 +88,34 @@ def prepare(record: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
     aspects = _objects(record.get("aspects"), "aspects")
     source["aspect_labels"] = [f"{a.get('aspect')}/{a.get('label')}" for a in aspects]
     return posts_index(prefix, created), source
+
+
+def edit_time(record: dict[str, Any]) -> str | None:
+    """The post's ``edited_at`` as the posts index maps it (a ``date``): the crawler's
+    ``extra.edited_at`` (when its site edited the post after it landed,
+    :mod:`koubei.crawlers.spiders.articles`) spelled out with its offset, or None.
+
+    ``extra`` is not mapped (``enabled: false``: any shape is stored), so this copy is what
+    Kibana and range queries read, as ``@timestamp`` is ``created_at``'s. A value that is no
+    ISO time (a foreign file's) is left in ``extra`` and gives none: the post is stored as
+    before, not refused for it. ``koubei index reindex`` sets it on posts stored without it.
+
+    >>> edit_time({"extra": {"edited_at": "2026-11-26T12:07:00"}})
+    '2026-11-26T12:07:00+08:00'
+    >>> edit_time({"extra": {"edited_at": "昨天"}}) is None
+    True
+    """
+    extra = record.get("extra")
+    value = extra.get("edited_at") if isinstance(extra, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = parse_iso(value)
+    except ValueError:
+        return None
+    if (when.utcoffset() or timedelta(0)) % timedelta(minutes=1):
+        when = when.astimezone(UTC)  # an offset in seconds, which Elasticsearch cannot read
+    return when.isoformat()
 
 
 def _shown(value: Any) -> str:

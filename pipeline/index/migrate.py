@@ -7,6 +7,9 @@ still on an older mapping version,
 2. create ``<prefix>-posts-YYYY.MM-v<N>`` from the new template and take it out of the read
    alias while it fills (readers must not see documents twice);
 3. copy every document with ``scan`` + ``bulk`` (same ``_id``, same source) and check the count;
+   a post stored without an index-only field that later versions derive from its source gets it
+   (``edited_at`` from ``extra.edited_at``, posts version 6: months created before it are behind
+   until copied, ``templates.reindex_below``);
 4. in one atomic ``_aliases`` call: delete the old index, point the read alias and the month's
    name ``<prefix>-posts-YYYY.MM`` at the new index. Writers keep writing to the month's name.
 
@@ -27,6 +30,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from koubei.log import get_logger
+from koubei.pipeline.index.documents import edit_time
 from koubei.pipeline.index.templates import (
     bare_cascade_ids,
     ensure_templates,
@@ -55,7 +59,17 @@ class MigratedIndex:
 
 def _copy_actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:
     for hit in helpers.scan(es, index=source, size=1000, query={"query": {"match_all": {}}}):
-        yield {"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]}
+        yield {"_op_type": "index", "_index": target, "_id": hit["_id"],
+               "_source": derive(hit["_source"])}  # fmt: skip
+
+
+def derive(source: dict[str, Any]) -> dict[str, Any]:
+    """A stored post with the index-only fields it lacks that its source gives (``edited_at``
+    of a post edited before posts version 6); the others as stored, so a copy made twice is
+    the same."""
+    if "edited_at" not in source and (edited := edit_time(source)) is not None:
+        return {**source, "edited_at": edited}
+    return source
 
 
 def migrate_index(es: Elasticsearch, prefix: str, old_index: str, version: int) -> MigratedIndex:

@@ -332,21 +332,36 @@ def ensure_templates(
                             index=index, reason=reason)  # fmt: skip
 
 
+def reindex_below(body: dict[str, Any]) -> int:
+    """The mapping version below which an index needs ``koubei index reindex`` even when the
+    template's mapping is applied to it in place (``_meta.reindex_below``, 0 when none).
+
+    Posts version 6 maps ``edited_at``, which the writer derives from ``extra.edited_at``
+    (:func:`koubei.pipeline.index.documents.edit_time`): a month created before takes the field
+    in place, so writers can send it, but its posts edited before lack it until the copy
+    derives it (:mod:`koubei.pipeline.index.migrate`).
+    """
+    return int(body["_meta"].get("reindex_below", 0))
+
+
 def upgrade_mappings_in_place(es: Elasticsearch, body: dict[str, Any]) -> list[str]:
     """Put the template's mapping on existing indices of an older version where that works.
 
     Additive changes (a new field, a new sub-field) are accepted by ``put_mapping``; the index
     is then current and needs no copy. A conflicting change (a field's type) is refused and the
-    index stays on its old version until ``koubei index reindex``. Returns the indices left
-    behind.
+    index stays on its old version until ``koubei index reindex``. An index below
+    :func:`reindex_below` takes the mapping (writers may send the new fields) but keeps its
+    version, so it stays behind for the copy too. Returns the indices left behind.
     """
     mappings = body["template"]["mappings"]
     wanted = int(mappings["_meta"]["version"])
+    copy_below = reindex_below(body)
     found = es.indices.get_mapping(index=body["index_patterns"][0], ignore_unavailable=True)
     behind = []
     for index, mapping in sorted(found.items()):
         meta = mapping.get("mappings", {}).get("_meta") or {}
-        if int(meta.get("version", 0)) >= wanted:
+        version = int(meta.get("version", 0))
+        if version >= wanted:
             continue
         try:
             es.indices.put_mapping(
@@ -354,9 +369,15 @@ def upgrade_mappings_in_place(es: Elasticsearch, body: dict[str, Any]) -> list[s
                 properties=mappings["properties"],
                 dynamic=mappings.get("dynamic"),
                 dynamic_templates=mappings.get("dynamic_templates"),
-                meta=mappings["_meta"],
+                meta=meta if version < copy_below else mappings["_meta"],
             )
-            log.info("index mapping upgraded in place", index=index, version=wanted)
+            if version < copy_below:
+                behind.append(index)
+                log.warning("index mapping extended in place; it needs `koubei index reindex` "
+                            "to fill in the fields derived since", index=index, version=version,
+                            wanted=wanted)  # fmt: skip
+            else:
+                log.info("index mapping upgraded in place", index=index, version=wanted)
         except BadRequestError as exc:
             behind.append(index)
             log.warning("index needs `koubei index reindex`", index=index, version=wanted,

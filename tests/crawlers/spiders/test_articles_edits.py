@@ -247,6 +247,9 @@ def test_an_edit_keeps_the_time_its_article_landed_with_first(
     assert "黑色异物" in doc["_source"]["text_raw"]
     assert doc["_source"]["created_at"] == "2026-11-24T09:00:00+08:00"
     assert doc["_source"]["extra"]["edited_at"] == "2026-11-26T12:07:00+08:00"
+    # ...which the index maps as edited_at: a range query lists the posts edited since a time.
+    since = {"range": {"edited_at": {"gte": "2026-11-26T00:00:00+08:00"}}}
+    assert es.count(index=posts_alias(index_prefix), query=since)["count"] == 1
     start = datetime.fromisoformat("2026-11-24T00:00:00+08:00")
     bins = volume_series(es, index_prefix, "鲜牧", start, start + timedelta(days=3), 86_400)
     assert [b.total for b in bins] == [1, 0, 0]  # was [0, 0, 1]: counted at the edit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,6 +44,35 @@ def changed_template_dir(tmp_path: Path, properties: dict[str, Any]) -> tuple[Pa
             data["template"]["mappings"]["properties"].update(properties)
         (target / path.name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return target, version
+
+
+def older_template_dir(tmp_path: Path, version: int, *, without: tuple[str, ...]) -> Path:
+    """A copy of config/es whose posts template is back at ``version``: its mapping lacks the
+    fields ``without`` that later versions added (and ``reindex_below``, which version 6 set)."""
+    from koubei.pipeline.index import templates
+
+    target = tmp_path / f"es-v{version}-{uuid.uuid4().hex[:6]}"
+    shutil.copytree(templates.TEMPLATE_DIR, target)
+    data = json.loads((target / "posts.json").read_text(encoding="utf-8"))
+    mappings = data["template"]["mappings"]
+    data["version"] = data["_meta"]["version"] = mappings["_meta"]["version"] = version
+    data["_meta"].pop("reindex_below", None)
+    for name in without:
+        mappings["properties"].pop(name, None)
+    (target / "posts.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return target
+
+
+def stored_before_edit_time(es: Elasticsearch, records: list[dict[str, Any]], prefix: str) -> None:
+    """Store ``records`` as the writer did before posts version 6: every index-only field but
+    ``edited_at`` (an edit said its time in ``extra.edited_at`` alone)."""
+    from koubei.pipeline.index.documents import prepare
+
+    for record in records:
+        index, source = prepare(record, prefix)
+        source.pop("edited_at", None)
+        es.index(index=index, id=record["id"], document=source)
+    es.indices.refresh(index=f"{prefix}-posts")
 
 
 def build_record(i: int, **overrides: Any) -> dict[str, Any]:

@@ -347,3 +347,49 @@ def test_status_counts_cascade_documents_under_a_bare_root_id_until_reindex(
     lines, notes = status()
     assert all(line["current"] for line in lines.values()) and notes == []
     assert lines["cascades"]["bare_id_documents"] == 0
+
+
+def test_status_names_a_month_behind_its_template_and_reindex_makes_its_edits_findable(
+    es: Elasticsearch,
+    koubei: Koubei,
+    index_prefix: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A month a release before posts version 6 stored, its edit's time in ``extra.edited_at``
+    alone (not indexed): `index status` said `current: false` in its JSON and nothing more.
+    Now it names the month on stderr and the command to run; `index reindex` copies it and
+    the edit is found by a range query on ``edited_at``."""
+    from datetime import UTC, datetime
+
+    from koubei.pipeline.index import templates
+
+    from .conftest import older_template_dir, stored_before_edit_time
+
+    monkeypatch.setattr(templates, "TEMPLATE_DIR",
+                        older_template_dir(tmp_path, 5, without=("edited_at",)))  # fmt: skip
+    templates.ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    edit = make_record(1, extra={"edited_at": "2026-11-21T09:30:00+08:00"})
+    stored_before_edit_time(es, [edit, make_record(2)], index_prefix)
+    month, since = f"{index_prefix}-posts-2026.11", {"range": {"edited_at": {"gte": "2026-11-21"}}}
+
+    run = koubei("index", "status", "--prefix", index_prefix)
+    assert run.returncode == 0, run.stderr
+    posts = next(json.loads(line) for line in run.stdout.splitlines() if '"posts"' in line)
+    assert (posts["file_version"], posts["stale_indices"], posts["current"]) == (6, [month], False)
+    assert run.stderr.strip().splitlines() == [
+        f"1 index(es) on an older mapping version than their template's ({month}): "
+        "run `koubei index reindex` to copy them"
+    ]
+
+    reindexed = koubei("index", "reindex", "--prefix", index_prefix)
+    assert reindexed.returncode == 0, reindexed.stderr
+    assert reindexed.stdout.splitlines()[-1] == "1 index(es) migrated"
+    es.indices.refresh(index=f"{index_prefix}-posts")
+    hits = es.search(index=f"{index_prefix}-posts", query=since)["hits"]["hits"]
+    assert [h["_id"] for h in hits] == [edit["id"]]
+    assert es.count(index=f"{index_prefix}-posts")["count"] == 2
+    again = koubei("index", "status", "--prefix", index_prefix)
+    assert again.stderr == ""
+    assert all(json.loads(line)["current"] for line in again.stdout.splitlines())

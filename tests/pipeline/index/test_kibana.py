@@ -68,6 +68,22 @@ def test_the_spread_indices_have_data_views_and_analysts_objects_checked(
     assert "koubei-amplifying-accounts: field 'name' is keyword, which sum cannot use" in problems
 
 
+def test_discover_lists_the_posts_edited_after_they_were_first_seen_by_their_edit_time(
+    fields_by_view: dict[str, dict[str, str]],
+) -> None:
+    """Before: an edit's time was in ``extra.edited_at`` alone, which the posts template does
+    not index, so Kibana could neither filter nor sort on it. The saved search lists the edited
+    posts, latest edit first, and the posts mapping gives it a date to sort and filter on."""
+    objects = kibana.load_objects()
+    [search] = [o for o in objects if o["id"] == "koubei-edited-posts"]
+    assert search["attributes"]["sort"] == [["edited_at", "desc"]]
+    assert {"edited_at", "created_at", "first_seen"} <= set(search["attributes"]["columns"])
+    used = {(r.data_view, r.field, r.usage) for r in kibana.field_references([search])}
+    assert ("koubei-posts", "edited_at", "query") in used
+    assert fields_by_view["koubei-posts"]["edited_at"] == "date"  # was: not mapped
+    assert kibana.check_objects(objects, fields_by_view) == []
+
+
 def test_check_catches_missing_fields_wrong_types_and_dangling_references(
     fields_by_view: dict[str, dict[str, str]],
 ) -> None:

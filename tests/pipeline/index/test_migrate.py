@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from koubei.pipeline.index import migrate, templates
 from koubei.pipeline.index.templates import posts_alias, posts_index
 from koubei.pipeline.index.writer import index_records
 
-from .conftest import changed_template_dir
+from .conftest import changed_template_dir, older_template_dir, stored_before_edit_time
 
 MakeRecord = Callable[..., dict[str, Any]]
 
@@ -91,3 +91,67 @@ def test_cascade_documents_under_a_bare_root_id_are_removed_and_brand_ones_kept(
     hits = es.search(index=index, query={"match_all": {}}, size=100)["hits"]["hits"]
     assert {h["_id"] for h in hits} == {"鲜牧:weibo:1", "北岭:weibo:1", "北岭:dianping:78"}
     assert migrate.remove_bare_cascades(es, index_prefix) == 0  # a second run finds none
+
+
+def edited_since(es: Elasticsearch, prefix: str, when: str) -> list[str]:
+    """Ids of the posts edited at or after ``when``, latest edit first: what an analyst asks."""
+    es.indices.refresh(index=posts_alias(prefix))
+    query = {"range": {"edited_at": {"gte": when}}}
+    order = {"edited_at": {"order": "desc", "unmapped_type": "date"}}  # as Kibana sorts
+    hits = es.search(index=posts_alias(prefix), query=query, sort=[order])
+    return [hit["_id"] for hit in hits["hits"]["hits"]]
+
+
+def test_a_month_of_version_5_is_copied_and_its_edits_are_found_by_their_edit_time(
+    es: Elasticsearch,
+    index_prefix: str,
+    koubei_home: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Posts version 6 maps ``edited_at``. Before, an edit said its time in ``extra.edited_at``
+    alone, which the template does not index (``enabled: false``): no range query or Kibana
+    filter could find the posts edited after they were first seen. A month stored then keeps
+    every post through ``koubei index reindex``, and its edits are found by their time; a
+    second run copies nothing and duplicates nothing."""
+    current = templates.TEMPLATE_DIR
+    older = older_template_dir(tmp_path, 5, without=("edited_at",))
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", older)
+    templates.ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    month = f"{index_prefix}-posts-2026.11"
+    edit = {"edited_at": "2026-11-21T09:30:00+08:00", "from": {"feed": "a"}}
+    stored_before_edit_time(es, [
+        make_record(1, extra=edit),  # an article edited once it had landed
+        make_record(2, extra={"edited_at": "昨天"}),  # a foreign file's: no time
+        *(make_record(i) for i in range(3, 30)),  # never edited
+    ], index_prefix)  # fmt: skip
+    assert edited_since(es, index_prefix, "2026-11-01T00:00:00+08:00") == []
+
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
+    templates.ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    # A start-up maps the field in place, so the month takes new edits with their time...
+    later = make_record(40, extra={"edited_at": "2026-11-22T18:00:00+08:00"})
+    assert index_records(es, [later], prefix=index_prefix, ensure=False).created == 1
+    assert edited_since(es, index_prefix, "2026-11-01T00:00:00+08:00") == [later["id"]]
+    # ...but the posts edited before have none, so the month is behind until copied.
+    [status] = [s for s in templates.template_status(es, index_prefix) if s.kind == "posts"]
+    assert (status.stale_indices, status.current) == ([month], False)
+
+    [migrated] = migrate.reindex(es, index_prefix)
+    assert (migrated.old_index, migrated.new_index, migrated.docs) == (month, f"{month}-v6", 30)
+    assert es.count(index=posts_alias(index_prefix))["count"] == 30
+    first_id = make_record(1)["id"]
+    assert edited_since(es, index_prefix, "2026-11-01T00:00:00+08:00") == [later["id"], first_id]
+    assert edited_since(es, index_prefix, "2026-11-22T00:00:00+08:00") == [later["id"]]
+    first = es.get(index=month, id=first_id)["_source"]
+    assert (first["edited_at"], first["extra"]) == ("2026-11-21T09:30:00+08:00", edit)
+    foreign = es.get(index=month, id=make_record(2)["id"])["_source"]
+    assert "edited_at" not in foreign and foreign["extra"] == {"edited_at": "昨天"}
+    mapping = es.indices.get_mapping(index=month)[f"{month}-v6"]["mappings"]
+    assert mapping["_meta"]["version"] == 6 and mapping["properties"]["edited_at"]["type"] == "date"
+    assert all(s.current for s in templates.template_status(es, index_prefix))
+
+    assert migrate.reindex(es, index_prefix) == []  # run again: nothing to copy
+    assert es.count(index=posts_alias(index_prefix))["count"] == 30
+    assert len(edited_since(es, index_prefix, "2026-11-01T00:00:00+08:00")) == 2

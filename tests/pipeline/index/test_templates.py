@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +47,7 @@ def test_posts_mapping_has_cjk_text_keyword_subfields_and_closed_extra(
     assert props["text_raw"]["fields"]["keyword"]["type"] == "keyword"
     assert props["terms"]["type"] == "keyword"
     assert props["extra"]["enabled"] is False
+    assert props["edited_at"] == {"type": "date"}  # extra.edited_at, mapped (version 6)
     tokens = es.indices.analyze(index=index, field="text_raw", text="奶茶难喝")["tokens"]
     assert [t["token"] for t in tokens] == ["奶", "茶", "难", "喝"]
 
@@ -143,39 +143,44 @@ def test_a_changed_text_analyzer_is_installed_for_the_months_to_come(
     assert not analysis["analyzer"]["koubei_text"].get("filter")  # was ["lowercase"]
 
 
-def test_posts_fields_of_versions_4_and_5_are_added_in_place_to_a_month_of_version_3(
+def test_posts_fields_of_versions_4_to_6_are_added_in_place_to_a_month_of_version_3(
     es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Version 4's ``cascade`` object and version 5's ``aspect_lexicon_version`` are additive:
-    a month created under version 3 takes them on the next start-up, ``index status`` says
-    current, no ``index reindex`` is needed, and a post carrying the new field is stored."""
+    """Version 4's ``cascade`` object, version 5's ``aspect_lexicon_version`` and version 6's
+    ``edited_at`` are additive: a month created under version 3 takes them on the next
+    start-up, so a post carrying them is stored there. Version 6's field is derived from what
+    posts stored before hold (``extra.edited_at``), so that month stays behind, in ``index
+    status``, until ``index reindex`` copies it (``test_migrate.py``)."""
     from koubei.pipeline.index.writer import index_records
 
-    from .conftest import build_record
+    from .conftest import build_record, older_template_dir
 
     current = templates.TEMPLATE_DIR
-    older = tmp_path / "es-v3"
-    shutil.copytree(current, older)
-    data = json.loads((older / "posts.json").read_text(encoding="utf-8"))
-    assert data["_meta"]["version"] == 5
-    mappings = data["template"]["mappings"]
-    data["version"] = data["_meta"]["version"] = mappings["_meta"]["version"] = 3
-    del mappings["properties"]["cascade"], mappings["properties"]["aspect_lexicon_version"]
-    (older / "posts.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    monkeypatch.setattr(templates, "TEMPLATE_DIR", older)
+    assert json.loads((current / "posts.json").read_text(encoding="utf-8"))["_meta"] == {
+        "version": 6, "managed_by": "koubei", "kind": "posts", "reindex_below": 6,
+    }  # fmt: skip
+    added = ("cascade", "aspect_lexicon_version", "edited_at")
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", older_template_dir(tmp_path, 3, without=added))
     ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
     index = f"{index_prefix}-posts-2026.11"
     props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
-    assert "cascade" not in props and "aspect_lexicon_version" not in props
+    assert not set(added) & set(props)
 
     monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
-    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
-    assert all(status.current for status in templates.template_status(es, index_prefix))
-    props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    for _ in range(2):  # every start-up extends it again, and leaves it behind
+        ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+        status = {s.kind: s for s in templates.template_status(es, index_prefix)}
+        assert (status["posts"].installed_version, status["posts"].stale_indices) == (6, [index])
+        assert all(s.current for s in status.values() if s.kind != "posts")
+    mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["_meta"]["version"] == 3
+    props = mapping["properties"]
     assert props["cascade"]["properties"]["root_id"] == {"type": "keyword"}
     assert props["cascade"]["properties"]["depth"] == {"type": "integer"}
     assert props["aspect_lexicon_version"] == {"type": "keyword"}
-    record = {**build_record(1, created_at="2026-11-06T10:00:00+08:00"),
+    assert props["edited_at"] == {"type": "date"}
+    record = {**build_record(1, created_at="2026-11-06T10:00:00+08:00",
+                             extra={"edited_at": "2026-11-07T09:00:00+08:00"}),
               "aspect_lexicon_version": "0123abcd"}  # fmt: skip
     report = index_records(es, [record], prefix=index_prefix, ensure=False)
     assert (report.created, report.failed) == (1, 0)

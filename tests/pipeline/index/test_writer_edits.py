@@ -1,5 +1,6 @@
 """An edit of a stored post (``extra.edited_at``) replaces its stored copy whole, on a real node:
-a partial update merged objects key by key, and the old version's ``extra`` keys stayed."""
+a partial update merged objects key by key, and the old version's ``extra`` keys stayed. Its
+time is stored as ``edited_at``, a mapped date a range query finds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from koubei.model import from_record
 from koubei.pipeline.index import placement
 from koubei.pipeline.index.derived import update_posts
+from koubei.pipeline.index.documents import strip_index_fields
 from koubei.pipeline.index.templates import posts_alias
 from koubei.pipeline.index.writer import index_records
 
@@ -94,3 +97,38 @@ def test_an_edit_sent_over_a_copy_written_since_it_was_read_reads_it_again(
     doc = stored(es, index_prefix)
     assert doc["extra"] == v2["extra"] and doc["cascade"] == CASCADE
     assert len(calls) == 2  # read, conflict, read again
+
+
+def test_an_edit_is_found_by_a_range_query_on_its_edit_time(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """An edit said its time in ``extra.edited_at`` alone, which the posts template does not
+    index (``enabled: false``), so neither a range query nor Kibana could list the posts edited
+    after they were first seen. Now the writer stores it as ``edited_at``, a mapped date."""
+    v1, v2 = versions(make_record)
+    alias = posts_alias(index_prefix)
+
+    def edited(since: str) -> list[str]:
+        es.indices.refresh(index=alias)
+        query = {"range": {"edited_at": {"gte": since}}}
+        return [h["_id"] for h in es.search(index=alias, query=query)["hits"]["hits"]]
+
+    index_records(es, [v1], prefix=index_prefix)
+    assert edited("2026-11-01T00:00:00+08:00") == []  # landed, never edited
+    assert index_records(es, [v2], prefix=index_prefix).updated == 1
+    assert edited("2026-11-20T13:50:00+08:00") == [v1["id"]]  # was: [] (not mapped)
+    assert edited("2026-11-20T13:51:00+08:00") == []
+    doc = stored(es, index_prefix)
+    assert doc["edited_at"] == doc["extra"]["edited_at"] == "2026-11-20T13:50:00+08:00"
+
+    # A re-crawl that is no edit keeps the time of the last edit; a record read back from the
+    # index is a plain Document again (edited_at is the index's, as @timestamp is).
+    index_records(es, [{**v2, "extra": {}, "crawled_at": "2026-11-20T15:00:00+08:00"}],
+                  prefix=index_prefix)  # fmt: skip
+    assert edited("2026-11-20T13:50:00+08:00") == [v1["id"]]
+    assert from_record(strip_index_fields(stored(es, index_prefix))).extra == v2["extra"]
+
+    # An edit time that is no time (a foreign file's) stores the post, without edited_at.
+    odd = make_record(2, extra={"edited_at": "上周"})
+    assert index_records(es, [odd], prefix=index_prefix).created == 1
+    assert edited("2000-01-01T00:00:00+08:00") == [v1["id"]]
