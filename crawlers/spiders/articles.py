@@ -39,7 +39,7 @@ from koubei.crawlers.spiders._conditional import (
     fingerprint,
     not_modified,
 )
-from koubei.crawlers.spiders._feed_xml import absolute, first_text, own_words, repair, text_sitemap
+from koubei.crawlers.spiders._feed_xml import feed_entries, own_words, repair, text_sitemap
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
 from koubei.crawlers.timeparse import (
     TimeParseError,
@@ -102,7 +102,13 @@ class ArticlesSpider(BaseSpider):
             if tag not in {"rss", "feed", "urlset", "RDF"}:
                 self.count_error("not_a_feed", response.url, f"root element {tag!r}")
                 return
-            entries = list(self.entries(sel, tag, response.url))
+
+            # An RSS item without a link: nothing to fetch or to id it by, counted, never
+            # guessed at.
+            def no_link(title: str | None) -> None:
+                self.count_error("no_link", response.url, title or "")
+
+            entries = list(feed_entries(sel, tag, response.url, no_link))
         self.count_page(len(entries))
         key = f"feed:{part or feed}"
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
@@ -314,66 +320,6 @@ class ArticlesSpider(BaseSpider):
         self.state.mark_read(doc_id, version)
         self._inc("unchanged/same_text")
         return ""
-
-    def entries(
-        self, sel: Selector, tag: str | None, feed_url: str
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Each entry's absolute link and what the feed says of it.
-
-        Links may be relative: to the ``xml:base`` of the entry and its ancestors, else to the
-        feed's own URL (feedparser's rule, "Relative Link Resolution"). An Atom entry's time is
-        its ``published``; ``updated`` (WordPress writes it first) only when there is none.
-        """
-        if tag == "urlset":
-            for url in sel.xpath("//url"):
-                loc = first_text(url, "loc/text()")
-                if loc:
-                    # A Google News sitemap dates and titles its articles in ``news:news``
-                    # (``publication_date``, often with no ``lastmod``); the publication wins
-                    # over the last edit, as an Atom entry's ``published`` does.
-                    hint = {
-                        "date": first_text(url, "news/publication_date/text()", "lastmod/text()"),
-                        "title": first_text(url, "news/title/text()"),
-                        "modified": first_text(url, "lastmod/text()"),
-                    }
-                    yield absolute(url, loc, feed_url), hint
-        elif tag == "feed":
-            for entry in sel.xpath("//entry"):
-                link = first_text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
-                if link:
-                    yield (
-                        absolute(entry, link, feed_url),
-                        {
-                            "date": first_text(entry, "published/text()", "updated/text()"),
-                            "modified": first_text(entry, "updated/text()"),
-                            "title": first_text(entry, "title/text()"),
-                            "author": first_text(entry, "author/name/text()"),
-                            # The full ``content`` over the ``summary``, which feeds that
-                            # write both make an excerpt (Tiny Tiny RSS's Atom template); an
-                            # ``xhtml`` content is its markup (RFC 4287 4.1.3).
-                            "description": first_text(entry, "content/text()")
-                            or "".join(entry.xpath("content[@type='xhtml']/*").getall())
-                            or first_text(entry, "summary/text()"),
-                        },
-                    )
-        else:
-            for item in sel.xpath("//item"):
-                # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = first_text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
-                if link:
-                    yield (
-                        absolute(item, link, feed_url),
-                        {
-                            "date": first_text(item, "pubDate/text()", "date/text()"),
-                            "title": first_text(item, "title/text()"),
-                            "author": first_text(item, "author/text()", "creator/text()"),
-                            # ``content:encoded`` is the full text where a feed has it;
-                            # ``description`` is then often a teaser.
-                            "description": first_text(item, "encoded/text()", "description/text()"),
-                        },
-                    )
-                else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, first_text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:
