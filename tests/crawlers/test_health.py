@@ -54,6 +54,7 @@ from koubei.crawlers.health import all_health, assess, read_health, write_health
             },
             "ok",
         ),
+        ({"koubei/errors/unconditional_304": 1}, "degraded"),  # a broken cache: no body
     ],
 )
 def test_status(stats: dict[str, Any], status: str) -> None:
