@@ -16,16 +16,24 @@ __all__ = ["empty", "parse_state"]
 
 
 def empty() -> dict[str, Any]:
-    return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}, "validators": {}}
+    return {
+        "watermarks": {},
+        "seen": [],
+        "counts": {},
+        "missing": {},
+        "validators": {},
+        "feeds": {},
+    }
 
 
 def parse_state(raw: bytes) -> dict[str, Any]:
     """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
     {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint, created_at,
-    time_precision, brands digest, [brand, ...] or null]}}`` from a state file's bytes
-    (``counts``, ``missing`` and ``validators`` may be missing: files written before they were
-    kept; a validators entry of three, written before the time landed was kept, or of five,
-    before the brands were).
+    time_precision, brands digest, [brand, ...] or null]}, "feeds": {feed URL: [ETag,
+    Last-Modified, brands digest, [read mark, ...], [sitemap URL, ...]]}}`` from a state
+    file's bytes (``counts``, ``missing``, ``validators`` and ``feeds`` may be missing: files
+    written before they were kept; a validators entry of three, written before the time landed
+    was kept, or of five, before the brands were).
 
     Raises
     ------
@@ -56,13 +64,27 @@ def parse_state(raw: bytes) -> dict[str, Any]:
         _validators_entry(v) for v in validators.values()
     ):
         raise ValueError("'validators' is not an object of [ETag, Last-Modified, text, ...] lists")
+    feeds = data.get("feeds", {})
+    if not isinstance(feeds, dict) or not all(_feed_entry(v) for v in feeds.values()):
+        raise ValueError("'feeds' is not an object of [ETag, Last-Modified, ...] lists")
     return {
         "watermarks": dict(marks),
         "seen": seen,
         "counts": counts,
         "missing": missing,
         "validators": validators,
+        "feeds": feeds,
     }
+
+
+def _feed_entry(value: Any) -> bool:
+    """Whether ``value`` is a saved feeds entry: three strings and two lists of strings."""
+    if not (isinstance(value, list) and len(value) == 5):
+        return False
+    lists = value[3:]
+    return all(isinstance(part, list) for part in lists) and all(
+        isinstance(part, str) for part in value[:3] + lists[0] + lists[1]
+    )
 
 
 def _missing_entry(value: Any) -> bool:

@@ -35,7 +35,15 @@ from scrapy.selector import Selector
 
 from koubei.crawlers.textutil import html_to_text
 
-__all__ = ["absolute", "feed_entries", "first_text", "own_words", "repair", "text_sitemap"]
+__all__ = [
+    "absolute",
+    "closed",
+    "feed_entries",
+    "first_text",
+    "own_words",
+    "repair",
+    "text_sitemap",
+]
 
 # Text XML keeps as it is: CDATA sections, comments, processing instructions and the DOCTYPE
 # (whose internal subset may declare entities of its own, which are then left alone).
@@ -88,6 +96,22 @@ def repair(text: str) -> tuple[str, int]:
         at = verbatim.end()
     parts.append(_AMPERSAND.sub(reference, text[at:]))
     return "".join(parts), repaired
+
+
+def closed(text: str, tag: str) -> bool:
+    """Whether a feed's XML ``text`` ends by closing its root element ``tag`` (namespaced or
+    not), but for comments after it (WordPress's cache plugins add ``<!-- generated in … -->``):
+    lxml reads a feed cut short without a word, to where it was cut.
+
+    Examples
+    --------
+    >>> closed("<rdf:RDF><item/></rdf:RDF> ", "RDF"), closed("<rss><channel><item>", "rss")
+    (True, False)
+    >>> closed("<rss></rss> <!-- Dynamic page generated in 0.120 seconds. --> ", "rss")
+    True
+    """
+    end = rf"</(?:[\w.-]+:)?{re.escape(tag)}\s*>(?:\s|<!--.*?-->|<\?.*?\?>)*\Z"
+    return re.search(end, text, re.S) is not None
 
 
 def first_text(node: Selector, *paths: str) -> str | None:
