@@ -10,7 +10,8 @@ Status, worst first:
 ``degraded`` some pages failed (errors counted by reason, or a few blocked pages), or every
              feed entry's page this run asked for the first time was gone (404/410);
 ``empty``    no error and no block signal, yet the platform listed nothing at all (zero entries
-             on every page): silently returning nothing;
+             on every page): silently returning nothing; a feed answering 304 (unchanged
+             since it was read whole) lists what it listed then, and is not nothing;
 ``ok``       every page parsed; ``items`` may be 0 on an incremental run with nothing new.
              A feed entry's page answering 404/410 is the site's dead link, counted under
              ``gone`` (not ``errors``) and alone no reason for another status.
@@ -67,7 +68,9 @@ class Health:
     #: Feed entries read before and dated anew by their feed (an edit), so read again; of
     #: their pages, those found unchanged and not landed again, by how: ``not_modified`` (the
     #: page answered 304 to the validators it gave last) and ``same_text`` (it answered 200
-    #: with what was landed from it before).
+    #: with what was landed from it before); and ``feed_not_modified``: feeds and sitemaps
+    #: that answered 304 to what they answered when read whole last (their entries not
+    #: looked at again, so neither counted in ``pages``/``entries`` nor ``gone_waiting``).
     edited: int = 0
     unchanged: dict[str, int] = field(default_factory=dict)
     #: Pages landed again though their text is unchanged, by why: ``brands_changed`` (the
@@ -110,8 +113,15 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
     entry_pages = int(stats.get(f"{STAT_PREFIX}entry_pages", 0))
     gone_waiting = int(stats.get(f"{STAT_PREFIX}gone_waiting", 0))
     edited = int(stats.get(f"{STAT_PREFIX}edited", 0))
+    unchanged = _group(stats, f"{STAT_PREFIX}unchanged/")
     status, reason = _classify(
-        items, pages, entries, errors, blocked, _all_gone(gone, gone_again, entry_pages)
+        items,
+        pages,
+        entries,
+        errors,
+        blocked,
+        _all_gone(gone, gone_again, entry_pages),
+        unchanged.get("feed_not_modified", 0),
     )
     return Health(
         source=source,
@@ -132,7 +142,7 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         entry_pages=entry_pages,
         gone_waiting=gone_waiting,
         edited=edited,
-        unchanged=_group(stats, f"{STAT_PREFIX}unchanged/"),
+        unchanged=unchanged,
         relanded=_group(stats, f"{STAT_PREFIX}relanded/"),
         off_brands=int(stats.get(f"{STAT_PREFIX}off_brands", 0)),
         items_per_page=round(entries / pages, 2) if pages else 0.0,
@@ -170,15 +180,17 @@ def _classify(
     errors: dict[str, int],
     blocked: dict[str, int],
     gone: dict[str, int] | None = None,
+    feeds_unchanged: int = 0,
 ) -> tuple[Status, str]:
-    """The run's status and why; ``gone``: the dead pages, when they were all (_all_gone)."""
+    """The run's status and why; ``gone``: the dead pages, when they were all (_all_gone);
+    ``feeds_unchanged``: feeds that answered 304, listing what they did when read whole."""
     n_blocked, n_errors = sum(blocked.values()), sum(errors.values())
     if n_blocked and (items == 0 or n_blocked > pages):
         return "blocked", f"blocked responses: {blocked}"
     if n_blocked or n_errors or gone:
         all_gone = f"; every new entry page gone: {gone}" if gone else ""
         return "degraded", f"errors: {errors}; blocked: {blocked}{all_gone}"
-    if entries == 0 and items == 0:
+    if entries == 0 and items == 0 and not feeds_unchanged:
         return "empty", f"no entries on {pages} parsed page(s)"
     return "ok", ""
 
@@ -231,6 +243,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         merged["errors"],
         merged["blocked"],
         gone,
+        merged["unchanged"].get("feed_not_modified", 0),
     )
     merged["alert"] = merged["status"] != "ok"
     merged.pop("worker", None)

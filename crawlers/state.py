@@ -19,6 +19,9 @@ not landed again (:meth:`validators`). They keep the time (and its precision) th
 with first too: an edit landed again keeps it (:meth:`note_landed`), and the brands it landed
 with and the brand configuration its text was last matched under: a page whose text is
 unchanged lands again once ``brands.yaml`` changes what it names (:meth:`note_matched`).
+The feeds are what each feed or sitemap answered when a complete run last read it whole
+(:class:`FeedAnswer`): it is asked conditionally too, and a ``304`` says its entries are the
+ones that run judged (:meth:`feed_answer`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 from koubei import paths, timeutil
 from koubei.atomicfile import atomic_write
+from koubei.crawlers._state_file import empty, parse_state
 
 MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten first
 # A page answering 404 is taken as gone once it has done so on this many runs over this long:
@@ -53,6 +57,10 @@ MISSING_KEEP = timedelta(days=7)
 # Longer validators are not kept (nor sent): a server's ETag is a hash or a version, tens of
 # bytes; a hostile or broken one must not grow the state file.
 MAX_VALIDATOR = 200
+# A feed keeps the pages its last whole read left for later, and a sitemap index the sitemaps
+# it lists (to read them again when it answers 304); one with more (a first read of a big
+# sitemap, an index of up to sitemaps.org's 50,000) keeps no answer and is asked whole.
+MAX_FEED_LIST = 1_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,43 @@ class Validators:
         return bool(self.etag or self.last_modified or self.landed)
 
 
+@dataclass(frozen=True)
+class FeedAnswer:
+    """What a feed or sitemap answered when a complete run last read it whole, to ask it with
+    (its ``ETag`` as ``If-None-Match``, its ``Last-Modified`` as ``If-Modified-Since``), and
+    what that read left for later runs, so a ``304`` skips only what it may.
+
+    A 304 says the feed lists what that read judged: every entry it read stays read
+    (``seen``), the watermark moves only for records landed, none. The rest is kept here, and
+    the feed is asked whole (without condition) while any of it is due (:meth:`CrawlState.due`):
+
+    ``pending``: the pages its pass asked for or left waiting, as :func:`read_mark` says them.
+    One not read since as of that mark (blocked, a wall, an empty body, a status not retried,
+    a 304 without a condition) is asked again by the next run, as before; one that answered
+    404 when its next ask is due (:meth:`CrawlState.missing_due`), as only the feed's pass
+    asks it. Derived from ``seen`` and ``missing`` when the feed is asked, not noted by the
+    page's answer: workers sharing a run (Redis) fetch a feed and its pages apart, and those
+    two are merged across them. ``matched_under``: the brands digest of that run
+    (:func:`koubei.crawlers.brandmatch.digest`): a forum entry built from the feed's own text
+    that named no brand is not read, and is matched again on every whole read; under other
+    brands the feed is read whole once, or a brand added would wait for the feed to change.
+    ``parts``: the sitemaps a sitemap index lists, each asked with its own answer when the
+    index answers 304.
+    """
+
+    etag: str = ""
+    last_modified: str = ""
+    matched_under: str = ""
+    pending: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+
+    def worth_keeping(self) -> bool:
+        """Whether it can be asked with: a validator to send, and its lists short enough to
+        keep (``MAX_FEED_LIST``)."""
+        short = max(len(self.pending), len(self.parts)) <= MAX_FEED_LIST
+        return bool(self.etag or self.last_modified) and short
+
+
 class CrawlState:
     """Watermarks (per target key, e.g. a keyword or product id) and seen ids of one source."""
 
@@ -112,6 +157,8 @@ class CrawlState:
         self._found: set[str] = set()
         self._validators: OrderedDict[str, Validators] = OrderedDict()
         self._new_validators: dict[str, Validators] = {}
+        self._feeds: dict[str, FeedAnswer] = {}
+        self._new_feeds: dict[str, FeedAnswer] = {}
         #: Why the saved state could not be read (it was moved aside), or "".
         self.unreadable = ""
         data = self._load()
@@ -124,6 +171,7 @@ class CrawlState:
         self._validators = OrderedDict(
             (doc_id, _validators(entry)) for doc_id, entry in data["validators"].items()
         )
+        self._feeds = {url: _feed_answer(entry) for url, entry in data["feeds"].items()}
 
     def _load(self) -> dict[str, Any]:
         """The saved state, checked; a file that cannot be read as one is moved aside.
@@ -135,9 +183,9 @@ class CrawlState:
         keep their ids, so later stages update them in place).
         """
         try:
-            return _parse_state(self.path.read_bytes())
+            return parse_state(self.path.read_bytes())
         except FileNotFoundError:
-            return _empty()
+            return empty()
         except (OSError, ValueError) as exc:
             aside = self.path.with_name(f"{self.path.name}.unreadable-{os.getpid()}")
             try:
@@ -145,7 +193,7 @@ class CrawlState:
             except OSError:
                 aside = self.path
             self.unreadable = f"{self.path}: {exc}; kept as {aside.name}, crawling without state"
-            return _empty()
+            return empty()
 
     def watermark(self, key: str) -> datetime | None:
         """The newest ``created_at`` stored for ``key`` by a previous run."""
@@ -194,7 +242,7 @@ class CrawlState:
         edit), landed or not, and is read again. Each item keeps its last entry only
         (:meth:`save`), so a feed restamping its entries does not fill ``MAX_SEEN``.
         """
-        key = doc_id if version is None else _versioned(doc_id, version)
+        key = read_mark(doc_id, version)
         self._seen[key] = None
         self._seen.move_to_end(key)
 
@@ -283,6 +331,37 @@ class CrawlState:
         before = self._new_validators.get(doc_id) or self.validators(doc_id)
         self._new_validators[doc_id] = replace(before, matched_under=under, brands=brands)
 
+    def feed_answer(self, url: str) -> FeedAnswer:
+        """What the feed or sitemap at ``url`` answered when a complete run last read it whole
+        (this run's count from the next run); empty when none was kept (a state saved before
+        feeds kept theirs: the feed is asked whole, as then)."""
+        return self._feeds.get(url) or FeedAnswer()
+
+    def note_feed_answer(self, url: str, answer: FeedAnswer) -> None:
+        """Note what a feed answered this run: read whole, or 304 (its validators, if it
+        carries any, and the pages still :meth:`unread`)."""
+        etag, last_modified = (
+            v if len(v) <= MAX_VALIDATOR else "" for v in (answer.etag, answer.last_modified)
+        )
+        self._new_feeds[url] = replace(answer, etag=etag, last_modified=last_modified)
+
+    def unread(self, marks: tuple[str, ...]) -> tuple[str, ...]:
+        """The :func:`read_mark` of ``marks`` whose page earlier runs did not read since as of
+        that version (nor for good)."""
+        return tuple(
+            mark
+            for mark in marks
+            if self._last_before.get(mark.partition(_VERSION_MARK)[0])
+            not in (mark, mark.partition(_VERSION_MARK)[0])
+        )
+
+    def due(self, marks: tuple[str, ...], at: datetime) -> bool:
+        """Whether a page of ``marks`` (:func:`read_mark`) is to be asked at ``at``: one not
+        read since, unless it answered 404 and its next ask is not due (:meth:`missing_due`)."""
+        return any(
+            self.missing_due(mark.partition(_VERSION_MARK)[0], at) for mark in self.unread(marks)
+        )
+
     def save(self, at: datetime | None = None) -> None:
         """Write the state (merged with what others saved since it was loaded), atomically;
         ``at`` is the run's time (default now), by which missing pages are forgotten."""
@@ -310,6 +389,12 @@ class CrawlState:
                     self._validators[doc_id] = answer
             while len(self._validators) > MAX_SEEN:
                 self._validators.popitem(last=False)
+            for url, feed in self._new_feeds.items():  # this run's are the newest
+                self._feeds.pop(url, None)
+                if feed.worth_keeping():
+                    self._feeds[url] = feed
+            while len(self._feeds) > MAX_SEEN:
+                del self._feeds[next(iter(self._feeds))]
             self._forget_unasked_missing((at or timeutil.now()) - MISSING_KEEP)
             while len(self._missing) > MAX_SEEN:
                 del self._missing[next(iter(self._missing))]
@@ -330,6 +415,10 @@ class CrawlState:
                         None if v.brands is None else list(v.brands),
                     ]
                     for k, v in self._validators.items()
+                },
+                "feeds": {
+                    url: [f.etag, f.last_modified, f.matched_under, list(f.pending), list(f.parts)]
+                    for url, f in self._feeds.items()
                 },
             }
             with atomic_write(self.path) as handle:
@@ -353,7 +442,7 @@ class CrawlState:
         """Take in what others saved since this state was loaded (newer marks, more ids, their
         counts; this run's counts go over them in :meth:`save`)."""
         try:
-            data = _parse_state(self.path.read_bytes())
+            data = parse_state(self.path.read_bytes())
         except (OSError, ValueError):  # gone, or damaged since it was loaded: ours replaces it
             return
         for key, value in data["watermarks"].items():
@@ -368,6 +457,7 @@ class CrawlState:
         self._counts.update(data["counts"])  # saved after this state was loaded: newer
         theirs = OrderedDict((k, _validators(v)) for k, v in data["validators"].items())
         self._validators = theirs  # saved after this state was loaded; this run's go over them
+        self._feeds = {url: _feed_answer(entry) for url, entry in data["feeds"].items()}
         for doc_id, (first, runs) in data["missing"].items():
             # theirs, unless this run found the page again or read it (gone for good)
             if doc_id in self._found or doc_id in self._seen:
@@ -388,6 +478,12 @@ def _versioned(doc_id: str, version: str) -> str:
     return f"{doc_id}{_VERSION_MARK}{hashlib.sha1(version.encode()).hexdigest()[:8]}"
 
 
+def read_mark(doc_id: str, version: str | None = None) -> str:
+    """What ``seen`` holds once ``doc_id`` is read as of ``version`` (:meth:`CrawlState.mark_read`):
+    a feed remembers the pages its read left for later so (:class:`FeedAnswer`)."""
+    return doc_id if version is None else _versioned(doc_id, version)
+
+
 _VERSION_MARK = " @"
 
 
@@ -406,6 +502,20 @@ def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     return OrderedDict.fromkeys(key for key in seen if last[key.partition(_VERSION_MARK)[0]] == key)
 
 
+def _feed_answer(entry: list[Any]) -> FeedAnswer:
+    """A saved feeds entry: ``[ETag, Last-Modified, brands digest, [pending], [sitemap, ...]]``.
+
+    Examples
+    --------
+    >>> _feed_answer(['"v1"', "", "0123abcd", ["a:1 @4080afdb"], ["https://x.cn/s-1.xml"]])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    FeedAnswer(etag='"v1"', last_modified='', matched_under='0123abcd',
+               pending=('a:1 @4080afdb',), parts=('https://x.cn/s-1.xml',))
+    """
+    etag, last_modified, matched_under, pending, parts = entry
+    return FeedAnswer(etag, last_modified, matched_under, tuple(pending), tuple(parts))
+
+
 def _validators(entry: list[Any]) -> Validators:
     """A saved validators entry: of seven (the last the brands, a list or null), five (before
     the brands matched were kept) or three (before the time landed was).
@@ -421,76 +531,3 @@ def _validators(entry: list[Any]) -> Validators:
         brands = entry[6]
         return replace(Validators(*entry[:6]), brands=None if brands is None else tuple(brands))
     return Validators(*entry)
-
-
-def _validators_entry(value: Any) -> bool:
-    """Whether ``value`` is a saved validators entry (:func:`_validators`)."""
-    if not isinstance(value, list) or len(value) not in (3, 5, 7):
-        return False
-    brands = value[6] if len(value) == 7 else None
-    return all(isinstance(part, str) for part in value[:6]) and (
-        brands is None or (isinstance(brands, list) and all(isinstance(b, str) for b in brands))
-    )
-
-
-def _empty() -> dict[str, Any]:
-    return {"watermarks": {}, "seen": [], "counts": {}, "missing": {}, "validators": {}}
-
-
-def _parse_state(raw: bytes) -> dict[str, Any]:
-    """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
-    {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint, created_at,
-    time_precision, brands digest, [brand, ...] or null]}}`` from a state file's bytes
-    (``counts``, ``missing`` and ``validators`` may be missing: files written before they were
-    kept; a validators entry of three, written before the time landed was kept, or of five,
-    before the brands were).
-
-    Raises
-    ------
-    ValueError
-        Not UTF-8 JSON of that shape, or a watermark that is not an ISO time.
-    """
-    data = json.loads(raw.decode("utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    marks, seen = data.get("watermarks", {}), data.get("seen", [])
-    if not isinstance(marks, dict) or not all(isinstance(v, str) for v in marks.values()):
-        raise ValueError("'watermarks' is not an object of ISO times")
-    for value in marks.values():
-        if datetime.fromisoformat(value).tzinfo is None:  # a bad value names itself
-            raise ValueError(f"watermark {value!r} has no UTC offset")
-    if not isinstance(seen, list) or not all(isinstance(v, str) for v in seen):
-        raise ValueError("'seen' is not a list of ids")
-    counts = data.get("counts", {})
-    if not isinstance(counts, dict) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()
-    ):
-        raise ValueError("'counts' is not an object of counts (whole numbers, 0 or more)")
-    missing = data.get("missing", {})
-    if not isinstance(missing, dict) or not all(_missing_entry(v) for v in missing.values()):
-        raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
-    validators = data.get("validators", {})
-    if not isinstance(validators, dict) or not all(
-        _validators_entry(v) for v in validators.values()
-    ):
-        raise ValueError("'validators' is not an object of [ETag, Last-Modified, text, ...] lists")
-    return {
-        "watermarks": dict(marks),
-        "seen": seen,
-        "counts": counts,
-        "missing": missing,
-        "validators": validators,
-    }
-
-
-def _missing_entry(value: Any) -> bool:
-    """Whether ``value`` is a ``[first 404 as an ISO time with an offset, runs]`` pair."""
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)):
-        return False
-    runs = value[1]
-    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        return False
-    try:
-        return datetime.fromisoformat(value[0]).tzinfo is not None
-    except ValueError:
-        return False

@@ -1,4 +1,4 @@
-"""HTTP conditional requests for a feed entry's page read again (RFC 9110 13.1).
+"""HTTP conditional requests for a feed entry's page read again, and for feeds (RFC 9110 13.1).
 
 A page is read again when its feed dates it anew (an edit, :meth:`CrawlState.seen`). Some feeds
 stamp every entry's ``lastmod`` with the time the sitemap was generated, so every entry is
@@ -17,6 +17,12 @@ run completes, while the crawl state is saved only after a complete run: a page 
 holds and the state never read would be answered from the cache for good. What a 304 needs is
 two header values, kept with the state's ``seen`` (:class:`CrawlState.validators`), saved,
 bounded and merged across workers with it.
+
+Feeds and sitemaps are asked so on every run, as feed readers do (feedparser's ``etag=`` and
+``modified=``): with what each answered when a complete run last read it whole
+(:class:`CrawlState.feed_answer`). A schedule polling many feeds every few minutes otherwise
+fetches each whole every time, which costs the sites' bandwidth and gets a crawler
+rate-limited; WordPress, static files behind nginx and CDNs answer 304.
 """
 
 from __future__ import annotations
@@ -27,13 +33,14 @@ from typing import Any
 
 from scrapy.http import Response
 
-from koubei.crawlers.state import Validators
+from koubei.crawlers.state import FeedAnswer, Validators
 
 __all__ = ["answered", "conditional_headers", "fingerprint", "not_modified"]
 
 
-def conditional_headers(validators: Validators) -> dict[str, str]:
-    """The request headers asking for the page only if it changed since ``validators``.
+def conditional_headers(validators: Validators | FeedAnswer) -> dict[str, str]:
+    """The request headers asking for the page (or feed) only if it changed since
+    ``validators``.
 
     Both when both are known: a server evaluates ``If-None-Match`` and ignores
     ``If-Modified-Since`` beside it (RFC 9110 13.2.2), and one that knows only dates uses the

@@ -14,9 +14,10 @@ character). Outside CDATA lxml drops the character alone; inside a CDATA section
 text before it and keeps the section's closing ``]]>`` as text. They are removed first.
 
 The readers of a parsed feed's parts live here too: an element's first text that is not blank
-(:func:`first_text`), a link resolved against ``xml:base`` (:func:`absolute`), a text sitemap's
-URLs (:func:`text_sitemap`) and an entry's own words without a forum's quotes (:func:`own_words`).
-The spider (:mod:`koubei.crawlers.spiders.articles`) decides what to fetch and land.
+(:func:`first_text`), a link resolved against ``xml:base`` (:func:`absolute`), a feed's entries
+(:func:`feed_entries`), a text sitemap's URLs (:func:`text_sitemap`) and an entry's own words
+without a forum's quotes (:func:`own_words`). The spider
+(:mod:`koubei.crawlers.spiders.articles`) decides what to fetch and land.
 
 The leading ``_`` keeps this module out of the platforms (:mod:`koubei.crawlers.spiders`).
 """
@@ -24,7 +25,9 @@ The leading ``_`` keeps this module out of the platforms (:mod:`koubei.crawlers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from html.entities import html5
+from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
@@ -32,7 +35,15 @@ from scrapy.selector import Selector
 
 from koubei.crawlers.textutil import html_to_text
 
-__all__ = ["absolute", "first_text", "own_words", "repair", "text_sitemap"]
+__all__ = [
+    "absolute",
+    "closed",
+    "feed_entries",
+    "first_text",
+    "own_words",
+    "repair",
+    "text_sitemap",
+]
 
 # Text XML keeps as it is: CDATA sections, comments, processing instructions and the DOCTYPE
 # (whose internal subset may declare entities of its own, which are then left alone).
@@ -85,6 +96,22 @@ def repair(text: str) -> tuple[str, int]:
         at = verbatim.end()
     parts.append(_AMPERSAND.sub(reference, text[at:]))
     return "".join(parts), repaired
+
+
+def closed(text: str, tag: str) -> bool:
+    """Whether a feed's XML ``text`` ends by closing its root element ``tag`` (namespaced or
+    not), but for comments after it (WordPress's cache plugins add ``<!-- generated in … -->``):
+    lxml reads a feed cut short without a word, to where it was cut.
+
+    Examples
+    --------
+    >>> closed("<rdf:RDF><item/></rdf:RDF> ", "RDF"), closed("<rss><channel><item>", "rss")
+    (True, False)
+    >>> closed("<rss></rss> <!-- Dynamic page generated in 0.120 seconds. --> ", "rss")
+    True
+    """
+    end = rf"</(?:[\w.-]+:)?{re.escape(tag)}\s*>(?:\s|<!--.*?-->|<\?.*?\?>)*\Z"
+    return re.search(end, text, re.S) is not None
 
 
 def first_text(node: Selector, *paths: str) -> str | None:
@@ -176,3 +203,73 @@ def own_words(markup: str) -> str:
         last[0].drop_tree()
         last[1].drop_tree()
     return html_to_text(lxml.html.tostring(root, encoding="unicode"))
+
+
+def feed_entries(
+    sel: Selector, tag: str | None, feed_url: str, no_link: Callable[[str | None], None]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each entry's absolute link and what the feed says of it; ``no_link`` is told the title
+    of an RSS item with neither a link nor a permalink ``guid``.
+
+    Links may be relative: to the ``xml:base`` of the entry and its ancestors, else to the
+    feed's own URL (feedparser's rule, "Relative Link Resolution"). An Atom entry's time is
+    its ``published``; ``updated`` (WordPress writes it first) only when there is none.
+
+    Examples
+    --------
+    >>> rss = Selector(text="<rss><item><link>/a/1</link><pubDate>今天</pubDate></item>"
+    ...                "<item><title>无链接</title></item></rss>", type="xml")
+    >>> [(link, hint["date"]) for link, hint in feed_entries(rss, "rss", "https://x.cn/", print)]
+    无链接
+    [('https://x.cn/a/1', '今天')]
+    """
+    if tag == "urlset":
+        for url in sel.xpath("//url"):
+            loc = first_text(url, "loc/text()")
+            if loc:
+                # A Google News sitemap dates and titles its articles in ``news:news``
+                # (``publication_date``, often with no ``lastmod``); the publication wins
+                # over the last edit, as an Atom entry's ``published`` does.
+                hint = {
+                    "date": first_text(url, "news/publication_date/text()", "lastmod/text()"),
+                    "title": first_text(url, "news/title/text()"),
+                    "modified": first_text(url, "lastmod/text()"),
+                }
+                yield absolute(url, loc, feed_url), hint
+    elif tag == "feed":
+        for entry in sel.xpath("//entry"):
+            link = first_text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
+            if link:
+                yield (
+                    absolute(entry, link, feed_url),
+                    {
+                        "date": first_text(entry, "published/text()", "updated/text()"),
+                        "modified": first_text(entry, "updated/text()"),
+                        "title": first_text(entry, "title/text()"),
+                        "author": first_text(entry, "author/name/text()"),
+                        # The full ``content`` over the ``summary``, which feeds that write
+                        # both make an excerpt (Tiny Tiny RSS's Atom template); an ``xhtml``
+                        # content is its markup (RFC 4287 4.1.3).
+                        "description": first_text(entry, "content/text()")
+                        or "".join(entry.xpath("content[@type='xhtml']/*").getall())
+                        or first_text(entry, "summary/text()"),
+                    },
+                )
+    else:
+        for item in sel.xpath("//item"):
+            # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
+            link = first_text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
+            if link:
+                yield (
+                    absolute(item, link, feed_url),
+                    {
+                        "date": first_text(item, "pubDate/text()", "date/text()"),
+                        "title": first_text(item, "title/text()"),
+                        "author": first_text(item, "author/text()", "creator/text()"),
+                        # ``content:encoded`` is the full text where a feed has it;
+                        # ``description`` is then often a teaser.
+                        "description": first_text(item, "encoded/text()", "description/text()"),
+                    },
+                )
+            else:
+                no_link(first_text(item, "title/text()"))

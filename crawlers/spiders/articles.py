@@ -24,11 +24,12 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag
 
-from scrapy.http import Response
+from scrapy.http import Request, Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
@@ -39,8 +40,15 @@ from koubei.crawlers.spiders._conditional import (
     fingerprint,
     not_modified,
 )
-from koubei.crawlers.spiders._feed_xml import absolute, first_text, own_words, repair, text_sitemap
+from koubei.crawlers.spiders._feed_xml import (
+    closed,
+    feed_entries,
+    own_words,
+    repair,
+    text_sitemap,
+)
 from koubei.crawlers.spiders.base import BaseSpider, batched, time_precision
+from koubei.crawlers.state import FeedAnswer, read_mark
 from koubei.crawlers.timeparse import (
     TimeParseError,
     coarse_period_end,
@@ -67,7 +75,7 @@ class ArticlesSpider(BaseSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for feed in self.source.feeds:
-            yield self.get(feed, self.parse_feed, {"feed": feed})
+            yield self.feed_request(feed, feed)
         for url in self.source.urls:
             yield self.get(url, self.parse_article, {"key": "urls", "hint": {"link": url}})
 
@@ -80,11 +88,22 @@ class ArticlesSpider(BaseSpider):
         retries, a cut body) were older than what its siblings landed, so the next run took
         them as known and skipped them for good. A sitemap without a watermark of its own yet
         is judged by the index's (as saved before sitemaps kept theirs).
+
+        A feed answering 304 to what it answered when read whole last lists what that read
+        judged (:meth:`feed_not_modified`); one read whole keeps its answer for the next ask,
+        and the pages its pass asked for or left waiting (:meth:`note_feed_read`), unless it
+        came cut short (an index or a feed whose root element is not closed: a 304 would keep
+        the entries after the cut unread until it changes).
         """
+        url = part or feed
+        if not_modified(response):
+            yield from self.feed_not_modified(response, url, feed)
+            return
         text = self.feed_text(response)
         if text is None:
             return
         links = text_sitemap(text)
+        whole = True  # read to its end (a text sitemap cannot say otherwise)
         if links is not None:
             entries: list[tuple[str, dict[str, Any]]] = [(link, {}) for link in links]
         else:
@@ -94,17 +113,27 @@ class ArticlesSpider(BaseSpider):
             root = sel.xpath("/*")
             tag = root.xpath("name()").get() if root else None
             if tag == "sitemapindex":
-                locs = sel.xpath("//sitemap/loc/text()").getall()
+                locs = [loc.strip() for loc in sel.xpath("//sitemap/loc/text()").getall()]
                 self.count_page(len(locs))
-                for loc in (loc.strip() for loc in locs):
-                    yield self.get(loc, self.parse_feed, {"feed": feed, "part": loc})
+                if closed(text, tag):
+                    self.note_feed_read(response, url, tuple(locs))
+                for loc in locs:
+                    yield self.feed_request(loc, feed, loc)
                 return
             if tag not in {"rss", "feed", "urlset", "RDF"}:
                 self.count_error("not_a_feed", response.url, f"root element {tag!r}")
                 return
-            entries = list(self.entries(sel, tag, response.url))
+
+            # An RSS item without a link: nothing to fetch or to id it by, counted, never
+            # guessed at.
+            def no_link(title: str | None) -> None:
+                self.count_error("no_link", response.url, title or "")
+
+            entries = list(feed_entries(sel, tag, response.url, no_link))
+            whole = closed(text, tag)
         self.count_page(len(entries))
-        key = f"feed:{part or feed}"
+        pending: list[str] = []  # the pages left for later: FeedAnswer.pending
+        key = f"feed:{url}"
         judged = key if not part or self.state.watermark(key) else f"feed:{feed}"
         for link, hint in entries:
             when = hint.get("date")
@@ -150,13 +179,17 @@ class ArticlesSpider(BaseSpider):
                     yield record
                 continue
             if not self.state.missing_due(doc_id, self.crawl_time):
-                self._inc("gone_waiting")  # answered 404 before; asked again when due
+                # Answered 404 before; asked again when due, by the feed's next whole read
+                # (a 304 until then leaves it waiting, uncounted).
+                self._inc("gone_waiting")
+                pending.append(read_mark(doc_id, version))
                 continue
             # Asked conditionally unless its text was matched under other brands than
             # brands.yaml's now: a 304 leaves no text to match again (a page kept by an older
             # state, matched under none kept, is asked conditionally, as before).
             kept = self.state.validators(doc_id)
             conditional = edited and kept.matched_under in ("", self.brands_under)
+            pending.append(read_mark(doc_id, version))
             yield self.get(
                 link,
                 self.parse_article,
@@ -164,6 +197,79 @@ class ArticlesSpider(BaseSpider):
                 dont_filter=bool(fragment),
                 headers=conditional_headers(kept) if conditional else None,
             )
+        if whole:
+            self.note_feed_read(response, url, pending=tuple(pending))
+
+    def feed_request(self, url: str, feed: str, part: str = "") -> Request:
+        """The request for the feed or sitemap at ``url`` (``part``: one a sitemap index
+        listed, :meth:`parse_feed`), with what it answered when read whole last
+        (:class:`FeedAnswer`), unless what that read left is due (:meth:`CrawlState.due`: a
+        page it asked for and not read since, one that answered 404 whose next ask is due) or
+        ``brands.yaml`` changed since. Asked whole then, its pass does all it does on any
+        whole read. Before, every feed and sitemap was fetched whole on every run, however
+        often its schedule polls it."""
+        kept = self.state.feed_answer(url)
+        due = self.state.due(kept.pending, self.crawl_time)
+        whole = due or kept.matched_under != self.brands_under
+        return self.get(
+            url,
+            self.parse_feed,
+            {"feed": feed, "part": part} if part else {"feed": feed},
+            headers=None if whole else conditional_headers(kept),
+        )
+
+    def note_feed_read(
+        self,
+        response: Response,
+        url: str,
+        parts: tuple[str, ...] = (),
+        pending: tuple[str, ...] = (),
+    ) -> None:
+        """Keep what a feed or sitemap read whole answered, to ask it with next time, with a
+        sitemap index's ``parts`` and the ``pending`` pages its pass left for later."""
+        etag, last_modified = answered(response)
+        self.state.note_feed_answer(
+            url, FeedAnswer(etag, last_modified, self.brands_under, pending, parts)
+        )
+
+    def feed_not_modified(self, response: Response, url: str, feed: str) -> Iterator[Any]:
+        """A feed or sitemap that answered ``304 Not Modified`` to what it answered when read
+        whole last: counted ``unchanged/feed_not_modified``, not an error, no page parsed.
+
+        It lists what that read judged, so none of its entries is looked at again. What the
+        feed's pass does besides, each decided so:
+
+        - entries read then (landed or not, ``mark_read``) stay read in ``seen``; entries
+          known by the watermark stay known: it only moves for records landed, none here;
+        - a page that answered 404 (``missing``) is asked when ``missing_due`` by the pass
+          alone: kept in ``pending``, it has the feed asked whole on the run its next ask is
+          due (:meth:`feed_request`), so no recheck is skipped; on the runs between, 304s, it
+          is not counted ``gone_waiting`` (no entry was looked at);
+        - a page asked and not read (blocked, a wall, an empty body, a status not retried, a
+          304 without a condition) has the next run read the feed whole and ask it again, as
+          before. So does one robots.txt disallows, for as long as it does;
+        - an entry built from the feed's own text that named no brand is not read (it is
+          matched again on every whole read): the feed is read whole once ``brands.yaml``
+          changes (``matched_under``);
+        - a sitemap index's sitemaps (``parts``) are asked again, each with its own answer.
+
+        Validators a 304 carries (RFC 9110 15.4.5) replace the ones kept; the pages read
+        since leave ``pending``.
+        """
+        self._inc("unchanged/feed_not_modified")
+        kept = self.state.feed_answer(url)
+        etag, last_modified = answered(response)
+        self.state.note_feed_answer(
+            url,
+            replace(
+                kept,
+                etag=etag or kept.etag,
+                last_modified=last_modified or kept.last_modified,
+                pending=self.state.unread(kept.pending),
+            ),
+        )
+        for loc in kept.parts:
+            yield self.feed_request(loc, feed, loc)
 
     def feed_text(self, response: Response) -> str | None:
         """The feed's text, gunzipped, or None (counted) for a refused or unreadable answer."""
@@ -314,66 +420,6 @@ class ArticlesSpider(BaseSpider):
         self.state.mark_read(doc_id, version)
         self._inc("unchanged/same_text")
         return ""
-
-    def entries(
-        self, sel: Selector, tag: str | None, feed_url: str
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Each entry's absolute link and what the feed says of it.
-
-        Links may be relative: to the ``xml:base`` of the entry and its ancestors, else to the
-        feed's own URL (feedparser's rule, "Relative Link Resolution"). An Atom entry's time is
-        its ``published``; ``updated`` (WordPress writes it first) only when there is none.
-        """
-        if tag == "urlset":
-            for url in sel.xpath("//url"):
-                loc = first_text(url, "loc/text()")
-                if loc:
-                    # A Google News sitemap dates and titles its articles in ``news:news``
-                    # (``publication_date``, often with no ``lastmod``); the publication wins
-                    # over the last edit, as an Atom entry's ``published`` does.
-                    hint = {
-                        "date": first_text(url, "news/publication_date/text()", "lastmod/text()"),
-                        "title": first_text(url, "news/title/text()"),
-                        "modified": first_text(url, "lastmod/text()"),
-                    }
-                    yield absolute(url, loc, feed_url), hint
-        elif tag == "feed":
-            for entry in sel.xpath("//entry"):
-                link = first_text(entry, "link[@rel='alternate']/@href | link[not(@rel)]/@href")
-                if link:
-                    yield (
-                        absolute(entry, link, feed_url),
-                        {
-                            "date": first_text(entry, "published/text()", "updated/text()"),
-                            "modified": first_text(entry, "updated/text()"),
-                            "title": first_text(entry, "title/text()"),
-                            "author": first_text(entry, "author/name/text()"),
-                            # The full ``content`` over the ``summary``, which feeds that
-                            # write both make an excerpt (Tiny Tiny RSS's Atom template); an
-                            # ``xhtml`` content is its markup (RFC 4287 4.1.3).
-                            "description": first_text(entry, "content/text()")
-                            or "".join(entry.xpath("content[@type='xhtml']/*").getall())
-                            or first_text(entry, "summary/text()"),
-                        },
-                    )
-        else:
-            for item in sel.xpath("//item"):
-                # A guid is a link unless it says isPermaLink="false" (RSS 2.0).
-                link = first_text(item, "link/text()", "guid[not(@isPermaLink='false')]/text()")
-                if link:
-                    yield (
-                        absolute(item, link, feed_url),
-                        {
-                            "date": first_text(item, "pubDate/text()", "date/text()"),
-                            "title": first_text(item, "title/text()"),
-                            "author": first_text(item, "author/text()", "creator/text()"),
-                            # ``content:encoded`` is the full text where a feed has it;
-                            # ``description`` is then often a teaser.
-                            "description": first_text(item, "encoded/text()", "description/text()"),
-                        },
-                    )
-                else:  # nothing to fetch or to id it by: counted, never guessed at
-                    self.count_error("no_link", feed_url, first_text(item, "title/text()") or "")
 
     @batched
     def parse_article(self, response: Response, key: str, hint: dict[str, Any]) -> Iterator[Any]:

@@ -355,12 +355,20 @@ class BaseSpider(scrapy.Spider):
     # --- response checks --------------------------------------------------------------------
 
     def check(self, response: Response) -> bool:
-        """False (and counted) for HTTP errors, empty bodies, captcha pages and login walls."""
+        """False (and counted) for HTTP errors, a 304 to no condition, empty bodies, captcha
+        pages and login walls."""
         if response.status in BLOCK_STATUSES:
             self.count_blocked(BLOCK_STATUSES[response.status], response.url)
             return False
         if response.status >= 400:
             self.count_error(f"http_{response.status}", response.url)
+            return False
+        if response.status == 304:
+            # Not Modified to a request that set no condition (a broken server, or a proxy or
+            # CDN answering from a cache of its own): no body, and nothing kept stands for it.
+            # A spider asking conditionally takes its own 304s first (articles). Was counted
+            # ``empty_body``, which it is not: the server's fault, counted as such.
+            self.count_error("unconditional_304", response.url)
             return False
         if not response.body.strip():
             self.count_error("empty_body", response.url)

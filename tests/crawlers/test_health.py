@@ -54,6 +54,9 @@ from koubei.crawlers.health import all_health, assess, read_health, write_health
             },
             "ok",
         ),
+        ({"koubei/errors/unconditional_304": 1}, "degraded"),  # a broken cache: no body
+        # a feed answering 304 lists what it listed when read whole: not silent nothing
+        ({"koubei/unchanged/feed_not_modified": 2}, "ok"),
     ],
 )
 def test_status(stats: dict[str, Any], status: str) -> None:
@@ -157,3 +160,18 @@ def test_a_run_with_a_chosen_id_does_not_freeze_the_health(koubei_home: str) -> 
     # and a late part of the manual run still does not replace it
     write_health(manual)
     assert read_health("s")["run_id"] == "20261203T093000000000"  # type: ignore[index]
+
+
+def test_workers_whose_feeds_all_answered_304_are_ok_merged(koubei_home: str) -> None:
+    """Two workers of one run, one whose feed answered 304 and one that asked nothing: the
+    merge is ``ok`` (was ``empty``: nothing parsed, an operational alert "返回空结果")."""
+    unchanged = assess("s", "articles", "r1", {"koubei/unchanged/feed_not_modified": 1})
+    unchanged.worker = "a"
+    idle = assess("s", "articles", "r1", {})
+    idle.worker = "b"
+    assert (unchanged.status, idle.status) == ("ok", "empty")
+    write_health(unchanged)
+    write_health(idle)
+    merged = read_health("s")
+    assert merged is not None and merged["status"] == "ok"
+    assert merged["unchanged"] == {"feed_not_modified": 1}

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from koubei.crawlers import state as state_mod
-from koubei.crawlers.state import CrawlState, Validators
+from koubei.crawlers.state import CrawlState, FeedAnswer, Validators, read_mark
 from koubei.timeutil import DEFAULT_TZ
 
 T1 = datetime(2026, 11, 24, 10, 0, tzinfo=DEFAULT_TZ)
@@ -354,3 +354,69 @@ def test_the_brands_a_page_landed_with_are_kept_and_an_older_state_loads_without
     assert (loaded.landed, loaded.matched_under, loaded.brands) == ("f", "", None)
     path.write_text(json.dumps({"seen": [], "validators": {"x:1": [*old, "d1", "鲜牧"]}}))
     assert CrawlState("src").unreadable
+
+
+def test_feed_answers_are_saved_merged_across_workers_and_an_older_state_loads_without(
+    koubei_home: str,
+) -> None:
+    """What a feed answered when read whole (its validators, the brands digest, the pages it
+    left for later, an index's sitemaps) is kept from a complete run to the next, merged
+    across workers (the last saved wins a feed both read); an answer with nothing to send, or
+    an index of over ``MAX_FEED_LIST`` sitemaps, is not kept; a state file from before feeds
+    kept theirs loads with none; one of another shape is unreadable."""
+    path = CrawlState("src").path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"watermarks": {}, "seen": ["x:0"], "validators": {}}))
+    first, second = CrawlState("src"), CrawlState("src")
+    assert not first.unreadable and first.feed_answer("https://x.cn/rss") == FeedAnswer()
+    date = "Tue, 24 Nov 2026 01:00:00 GMT"
+    rss = FeedAnswer('W/"r1"', date, "d1", (read_mark("x:1", "v1"),))
+    first.note_feed_answer("https://x.cn/rss", rss)
+    assert first.feed_answer("https://x.cn/rss") == FeedAnswer()  # this run's count next run
+    index = FeedAnswer('"i1"', "", "d1", parts=("https://x.cn/s-1.xml", "https://x.cn/s-2.xml"))
+    second.note_feed_answer("https://x.cn/index.xml", index)
+    second.note_feed_answer("https://x.cn/none.xml", FeedAnswer("", "", "d1"))
+    many = ("https://x.cn/s.xml",) * (state_mod.MAX_FEED_LIST + 1)
+    second.note_feed_answer("https://x.cn/big.xml", FeedAnswer('"b"', parts=many))
+    second.note_feed_answer("https://x.cn/rss", FeedAnswer('"stale"', "", "d0"))
+    second.save()
+    first.save()
+    merged = CrawlState("src")
+    assert merged.feed_answer("https://x.cn/rss") == rss
+    assert merged.feed_answer("https://x.cn/index.xml") == index
+    for url in ("https://x.cn/none.xml", "https://x.cn/big.xml"):
+        assert merged.feed_answer(url) == FeedAnswer(), url
+    assert json.loads(path.read_text())["feeds"]["https://x.cn/rss"] == [
+        'W/"r1"',
+        date,
+        "d1",
+        [read_mark("x:1", "v1")],
+        [],
+    ]
+    for bad in (['"a"', "", "d1", []], ['"a"', "", "d1", [1], []], ['"a"', "", "d1", "", []]):
+        path.write_text(json.dumps({"seen": [], "feeds": {"https://x.cn/rss": bad}}))
+        state = CrawlState("src")
+        assert "'feeds'" in state.unreadable, bad
+        for aside in path.parent.glob("src.json.unreadable-*"):
+            aside.unlink()
+
+
+def test_a_feed_s_pages_left_for_later_are_due_until_read_and_a_404_when_its_ask_is(
+    koubei_home: str,
+) -> None:
+    """The pages a feed's whole read left (``pending``) are due until an earlier run read them
+    as of that version (or for good); one that answered 404 only when its next ask is."""
+    state = CrawlState("src")
+    state.mark_read("x:1", "v1")
+    state.mark_read("x:2", "v1")
+    state.mark_read("x:3")
+    state.note_gone("x:4", T1)
+    state.save(T1)
+    later = CrawlState("src")
+    read = (read_mark("x:1", "v1"), read_mark("x:3", "v2"))
+    assert later.unread(read) == () and not later.due(read, T1)
+    other = read_mark("x:2", "v2")  # read as of another version
+    assert later.unread((other,)) == (other,) and later.due((other,), T1)
+    missing = (read_mark("x:4", "v1"),)
+    assert not later.due(missing, T1 + timedelta(minutes=5))
+    assert later.due(missing, T1 + state_mod.MISSING_RECHECK)
