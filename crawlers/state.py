@@ -264,6 +264,11 @@ class CrawlState:
             self._missing[doc_id] = (first.isoformat(), runs)
         return before is not None
 
+    def awaits_ask(self, doc_id: str) -> bool:
+        """Whether earlier runs found the page of ``doc_id`` missing (404) and have not read it
+        since: it is asked again when :meth:`missing_due`, whatever a watermark says."""
+        return doc_id in self._missing_before
+
     def missing_due(self, doc_id: str, at: datetime) -> bool:
         """Whether to ask at ``at`` for a page: False while one earlier runs found missing (404)
         waits for its next ask, ``MISSING_RECHECK`` after its first 404 and then

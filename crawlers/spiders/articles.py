@@ -159,11 +159,17 @@ class ArticlesSpider(BaseSpider):
             # Read before as of another version, landed or not: its feed dates it anew (an
             # edit), so it is read again whatever the watermark (an Atom entry keeps its
             # ``published`` below it), asked conditionally (_conditional), and lands with its
-            # id, which later stages update in place. Else, new: judged by the watermark.
+            # id, which later stages update in place. Else, new: judged by the watermark,
+            # unless its page answered 404 and waits for its next ask: a newer sibling landed
+            # since moved the watermark past it, and it was never asked again.
             edited = self.state.read_before(doc_id)
             if edited:
                 self._inc("edited")
-            elif latest is not None and self.known(judged, url_id(link), latest):
+            elif (
+                latest is not None
+                and not self.state.awaits_ask(doc_id)
+                and self.known(judged, url_id(link), latest)
+            ):
                 continue
             hint.update(
                 link=link,

@@ -109,6 +109,39 @@ def test_an_article_page_answering_503_past_the_retries_is_fetched_again_next_ru
     assert f"{site.url}/a/2.html" in urls
 
 
+def test_an_article_page_answering_404_is_asked_again_though_a_newer_sibling_landed(
+    fixture_site: Any, brands: BrandsConfig, koubei_home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rss.xml``'s second article answers nginx's 404 page in the first run (an article
+    unpublished for an edit) while its newer sibling lands and moves the feed's watermark past
+    it. Its recheck an hour later never came: the entry was taken as known by the watermark
+    before its wait was looked at, so it was never asked again, and never landed when back."""
+    url: list[str] = []
+    recall = {"status": 404}
+
+    def second(q: dict[str, str]) -> Reply:
+        if recall["status"] == 404:
+            return Reply.page("nginx_404.html", "text/html", 404)
+        return Reply.page("article2_gb2312.html", "text/html")
+
+    site = fixture_site({**routes(url), "/a/2.html": second})
+    url.append(site.url)
+    source = Source(name="news", platform="articles", feeds=[f"{site.url}/rss.xml"])
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:00:00+08:00")
+    [first] = crawl_sources([source], brands, run_id="r1", settings=FAST)
+    assert first.items == 1 and first.stats["gone"] == {"http_404": 1}
+
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T12:05:00+08:00")  # its ask not due
+    [waiting] = crawl_sources([source], brands, run_id="r2", settings=FAST)
+    assert waiting.items == 0 and waiting.stats["gone_waiting"] == 1  # before: known, 0
+    recall["status"] = 200
+    monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-12-01T13:05:00+08:00")
+    [back] = crawl_sources([source], brands, run_id="r3", settings=FAST)
+    assert back.landing_file is not None
+    assert [r["url"] for r in jsonl.read(back.landing_file)] == [f"{site.url}/a/2.html"]
+    assert back.stats["gone"] == {} and back.stats["gone_waiting"] == 0
+
+
 def dead_site(fixture_site: Any, recall: dict[str, int]) -> tuple[Any, Source]:
     """``sitemap_dead.xml`` (no ``lastmod``): a forum thread, a page answering nginx's 410
     and one answering ``recall["status"]`` (nginx's 404 page, or the article)."""
