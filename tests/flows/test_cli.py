@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from koubei.flows.cli import build_parser, main
-from koubei.flows.options import existing_file
+from koubei.flows.options import existing_file, readable_input
 from koubei.log import configure_logging
 
 
@@ -36,7 +36,10 @@ def required_args(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> lis
     for action in node._actions:
         if action.choices:
             value = str(next(iter(action.choices)))
-        elif action.type is existing_file:  # validated at parse time: it must exist
+        elif action.type in (
+            existing_file,
+            readable_input,
+        ):  # validated at parse time: it must exist
             value = __file__
         else:
             value = "1"  # an int, a path or a text
@@ -47,7 +50,7 @@ def required_args(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> lis
     for group in node._mutually_exclusive_groups:  # one of them required (`adapt FILE|--source`)
         if group.required:
             first = group._group_actions[0]
-            value = __file__ if first.type is existing_file else "1"
+            value = __file__ if first.type in (existing_file, readable_input) else "1"
             args.extend([*first.option_strings[:1], value])
     return args
 
