@@ -164,7 +164,7 @@ class CrawlState:
         data = self._load()
         self.watermarks = data["watermarks"]
         self._seen = OrderedDict.fromkeys(data["seen"])
-        self._last_before = {key.partition(_VERSION_MARK)[0]: key for key in self._seen}
+        self._last_before = {page_of(key): key for key in self._seen}
         self._counts = OrderedDict(data["counts"])
         self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
         self._missing_before = dict(self._missing)
@@ -356,16 +356,13 @@ class CrawlState:
         return tuple(
             mark
             for mark in marks
-            if self._last_before.get(mark.partition(_VERSION_MARK)[0])
-            not in (mark, mark.partition(_VERSION_MARK)[0])
+            if self._last_before.get(page := page_of(mark)) not in (mark, page)
         )
 
     def due(self, marks: tuple[str, ...], at: datetime) -> bool:
         """Whether a page of ``marks`` (:func:`read_mark`) is to be asked at ``at``: one not
         read since, unless it answered 404 and its next ask is not due (:meth:`missing_due`)."""
-        return any(
-            self.missing_due(mark.partition(_VERSION_MARK)[0], at) for mark in self.unread(marks)
-        )
+        return any(self.missing_due(page_of(mark), at) for mark in self.unread(marks))
 
     def save(self, at: datetime | None = None) -> None:
         """Write the state (merged with what others saved since it was loaded), atomically;
@@ -492,6 +489,11 @@ def read_mark(doc_id: str, version: str | None = None) -> str:
 _VERSION_MARK = " @"
 
 
+def page_of(mark: str) -> str:
+    """The page id a :func:`read_mark` (or a ``seen`` key) is of."""
+    return mark.partition(_VERSION_MARK)[0]
+
+
 def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     """``seen`` with each item's last entry only, in order: an item read as of one version and
     then another (two workers may each have read one), or landed without a version and later
@@ -503,8 +505,8 @@ def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     >>> list(_last_versions(OrderedDict.fromkeys(ids)))
     ['a:1 @02', 'a:2 @01', 'a:3']
     """
-    last = {key.partition(_VERSION_MARK)[0]: key for key in seen}
-    return OrderedDict.fromkeys(key for key in seen if last[key.partition(_VERSION_MARK)[0]] == key)
+    last = {page_of(key): key for key in seen}
+    return OrderedDict.fromkeys(key for key in seen if last[page_of(key)] == key)
 
 
 def _feed_answer(entry: list[Any]) -> FeedAnswer:
