@@ -74,7 +74,9 @@ class Health:
     edited: int = 0
     unchanged: dict[str, int] = field(default_factory=dict)
     #: Pages landed again though their text is unchanged, by why: ``brands_changed`` (the
-    #: brands it names under ``brands.yaml`` now are not those it landed with).
+    #: brands it names under ``brands.yaml`` now are not those it landed with);
+    #: ``brands_yaml_changed``: a post, comment or review landed before under other brands
+    #: and met again (``BaseSpider.read_as_of``), landed with the brands it names now.
     relanded: dict[str, int] = field(default_factory=dict)
     #: Records landed naming no configured brand, with ``brands`` empty: a page landed before
     #: that no longer names one (an edit, or a brand removed from ``brands.yaml``), so its

@@ -218,10 +218,13 @@ class CrawlState:
         """Landed or read by an earlier run, as of any version or none."""
         return doc_id in self._last_before
 
-    def is_known(self, key: str, doc_id: str, created_at: datetime) -> bool:
-        """Seen before, or not newer than the previous run's watermark for ``key``."""
+    def is_known(
+        self, key: str, doc_id: str, created_at: datetime, version: str | None = None
+    ) -> bool:
+        """Seen before (as of ``version``, :meth:`seen`), or not newer than the previous
+        run's watermark for ``key``."""
         mark = self.watermark(key)
-        return self.seen(doc_id) or (mark is not None and created_at <= mark)
+        return self.seen(doc_id, version) or (mark is not None and created_at <= mark)
 
     def record(
         self, key: str, doc_id: str, created_at: datetime, version: str | None = None

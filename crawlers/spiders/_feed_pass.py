@@ -6,7 +6,6 @@ answers, so each side stays one concept of its own."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -15,7 +14,6 @@ from scrapy.http import Request, Response
 from scrapy.selector import Selector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
-from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders._conditional import answered, conditional_headers
 from koubei.crawlers.spiders._feed_xml import repair
 from koubei.crawlers.spiders.base import BaseSpider
@@ -26,11 +24,6 @@ class FeedSpider(BaseSpider):
     """A spider reading feeds and sitemaps; its ``parse_feed`` judges what one lists."""
 
     parse_feed: Callable[..., Iterator[Any]]
-
-    @functools.cached_property
-    def brands_under(self) -> str:
-        """The digest of the brands this run matches against (:func:`brandmatch.digest`)."""
-        return brandmatch.digest(self.tracked)
 
     def feed_request(self, url: str, feed: str, part: str = "") -> Request:
         """The request for the feed or sitemap at ``url`` (``part``: one a sitemap index

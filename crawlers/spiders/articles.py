@@ -70,6 +70,12 @@ def url_id(url: str) -> str:
 class ArticlesSpider(FeedSpider):
     name = "articles"
 
+    @property
+    def read_as_of(self) -> str | None:
+        """None: a feed entry is read as of its feed's version; a ``brands.yaml`` change
+        reaches the pages read again through the brands each landed with (:meth:`note_read`)."""
+        return None
+
     async def start(self) -> AsyncIterator[Any]:
         for feed in self.source.feeds:
             yield self.feed_request(feed, feed)

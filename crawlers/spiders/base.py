@@ -480,6 +480,24 @@ class BaseSpider(scrapy.Spider):
             self.count_error(reason, url, repr(value)[:80])
             return None
 
+    @functools.cached_property
+    def brands_under(self) -> str:
+        """The digest of the brands this run matches against (:func:`brandmatch.digest`)."""
+        return brandmatch.digest(self.tracked)
+
+    @property
+    def read_as_of(self) -> str | None:
+        """What an item this spider lands is read as of (:meth:`CrawlState.mark_read`): the
+        brands it was matched against, so that after a ``brands.yaml`` change an item landed
+        before and met again (a competitor's new search finds posts landed for the brand they
+        compare it with) is not known: it lands again with the brands it names now
+        (:meth:`build`), and a search that meets only such items pages on. Before, those were
+        "known": the new brand never counted them, and a first page of them stopped its paging,
+        so its history was cut there for good. An item landed before marks carried this (read
+        for good) stays known: an upgrade lands nothing again. Met again under the same brands,
+        it is known as before, so each change costs one landing of what it meets again."""
+        return self.brands_under
+
     def known(self, key: str, native_id: Any, created_at: datetime) -> bool:
         """True (and counted) if a previous run already has this item, or this run read it
         already under the same ``key``.
@@ -491,7 +509,7 @@ class BaseSpider(scrapy.Spider):
         not affected: one keyword's results never stop another's paging.
         """
         doc_id = make_id(self.name, native_id)
-        if self.state.is_known(key, doc_id, created_at):
+        if self.state.is_known(key, doc_id, created_at, self.read_as_of):
             self._inc("known")
             return True
         if (key, doc_id) in self.read_this_run:
@@ -518,18 +536,26 @@ class BaseSpider(scrapy.Spider):
         brand (every query and detector selects a brand's posts by ``brands``).
         """
         matched, matches, excluded = brandmatch.match_brands(match_fields, self.tracked)
+        native = str(fields.pop("native_id"))
+        doc_id = make_id(self.name, native)
+        if version is None and self.read_as_of is not None:
+            version = self.read_as_of
+            if self.state.read_before(doc_id) and not self.state.seen(doc_id, version):
+                # Landed before under other brands (:attr:`read_as_of`): landed again even
+                # naming none now, so a brand removed stops counting it, as an edit does.
+                self._inc("relanded/brands_yaml_changed")
+                off_brands = True
         if not matched and off_brands:
             self._inc("off_brands")
             matches = []
         elif not matched:
             self._inc("dropped/excluded" if excluded else "dropped/no_brand")
             return None
-        native = str(fields.pop("native_id"))
         if isinstance(fields.get("created_at"), datetime):  # one offset in landing files
             fields["created_at"] = fields["created_at"].astimezone(DEFAULT_TZ)
         try:
             doc = Document(
-                id=make_id(self.name, native),
+                id=doc_id,
                 platform=self.name,
                 source=self.source.name,
                 native_id=native,

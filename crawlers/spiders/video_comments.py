@@ -242,7 +242,7 @@ class VideoCommentsSpider(BaseSpider):
         desc = "" if str(video.get("desc") or "").strip() == "-" else video.get("desc") or ""
         title = f"{video.get('title') or ''} {desc}".strip()
         created = self.parse_time_or_count(video.get("pubdate") or video.get("ctime"), response.url)
-        if created is not None and not self.state.seen(self.doc_id(f"av{oid}")):
+        if created is not None and not self.state.seen(self.doc_id(f"av{oid}"), self.read_as_of):
             owner = video.get("owner") or {}
             stat = video.get("stat") or {}
             record = self.build(
@@ -385,7 +385,7 @@ class VideoCommentsSpider(BaseSpider):
             created = self.parse_time_or_count(item.get("ctime"), response.url)
             if created is None:
                 continue
-            if self.state.seen(self.doc_id(item["rpid"])):
+            if self.state.seen(self.doc_id(item["rpid"]), self.read_as_of):
                 self._inc("known")
                 continue
             fresh += 1
