@@ -38,6 +38,8 @@ class SearchHit:
     score: float | None
     record: dict[str, Any]
     highlights: list[str] = field(default_factory=list)
+    #: when the post's site edited it after it was first stored (the index's ``edited_at``)
+    edited_at: str | None = None
 
 
 def top_posts(
@@ -187,8 +189,13 @@ def search_posts(
     start: datetime | None = None,
     end: datetime | None = None,
     size: int = 10,
+    edited: bool = False,
 ) -> list[SearchHit]:
     """Full-text search for ``koubei search``: best matches first, newest first without text.
+
+    ``edited``: the posts edited after they were first stored, ``start``/``end`` bounding the
+    edit's time (:func:`~koubei.pipeline.index.queries.post_filters`), latest edit first
+    without text. Every hit carries its ``edited_at`` (None for a post never edited).
 
     CJK text is matched as a phrase of per-character tokens, so ``退款`` does not also match a
     post that merely contains ``退`` and ``款`` apart. Text of blanks only is no text.
@@ -198,7 +205,9 @@ def search_posts(
     """
     text = text.strip() if text else None
     bool_query: dict[str, Any] = {
-        "filter": post_filters(brand=brand, start=start, end=end, platform=platform, label=label)
+        "filter": post_filters(
+            brand=brand, start=start, end=end, platform=platform, label=label, edited=edited
+        )
     }
     extra: dict[str, Any] = {}
     if text:
@@ -215,14 +224,15 @@ def search_posts(
             "max_analyzed_offset": -1,
         }
     else:
-        extra["sort"] = [{"created_at": "desc"}, {"id": "asc"}]
+        latest_edit = [{"edited_at": "desc"}] if edited else []
+        extra["sort"] = [*latest_edit, {"created_at": "desc"}, {"id": "asc"}]
     response = search(es, prefix, size=size, query={"bool": bool_query}, **extra)
     results = []
     for hit in response["hits"]["hits"]:
         found = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
         # raw and clean text often match at the same place: show each fragment once.
         fragments = list(dict.fromkeys(found))
-        results.append(
-            SearchHit(hit["_id"], hit.get("_score"), strip_index_fields(hit["_source"]), fragments)
-        )
+        source = hit["_source"]
+        record, edited_at = strip_index_fields(source), source.get("edited_at")
+        results.append(SearchHit(hit["_id"], hit.get("_score"), record, fragments, edited_at))
     return results
