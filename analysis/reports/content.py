@@ -35,6 +35,7 @@ __all__ = [
     "picture_data_uri",
     "safe_url",
     "series_bars",
+    "short_time",
     "step_words",
     "voice_rows",
 ]
@@ -238,7 +239,7 @@ def _post_row(record: dict[str, Any]) -> dict[str, Any]:
         "platform": str(record.get("platform", "")),
         "author": str(author.get("name") or author.get("id") or "（未知）"),
         "followers": int(author.get("followers") or 0),
-        "time": _short_time(record.get("created_at")),
+        "time": short_time(record.get("created_at")),
         "text": excerpt(record.get("text_clean") or record.get("text_raw")),
         "url": safe_url(record.get("url")),
         "raw_url": str(record.get("url") or ""),
@@ -247,7 +248,8 @@ def _post_row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _short_time(value: Any) -> str:
+def short_time(value: Any) -> str:
+    """A stored time as a page shows it: China time, month to minute ("11-26 12:07")."""
     if not value:
         return ""
     try:
@@ -404,7 +406,7 @@ def incident_context(
             "author": str(source.get("author") or ""),
             "followers": int(source.get("followers") or 0),
             "text": excerpt(source.get("text")),
-            "time": _short_time(source.get("time")),
+            "time": short_time(source.get("time")),
             "url": safe_url(source.get("url")),
             "raw_url": str(source.get("url") or ""),
             "estimated": bool(source.get("root_missing")),
@@ -464,9 +466,13 @@ def daily_context(
     history is shorter, 7 if not given), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``themes_drawn`` (the negative
-    posts the themes were drawn from and the day's, when known), ``incidents`` (rows as dicts)
-    and ``links``.
+    posts the themes were drawn from and the day's, when known), ``incidents`` (rows as dicts),
+    ``edited`` (the brand's edited posts: ``total``, ``negative`` and ``posts``, as
+    :func:`~koubei.pipeline.index.post_reads.edited_posts` reads them) and ``links``.
     """
+    # Its own module, built on this one's text helpers: imported here, not at the top.
+    from koubei.analysis.reports.edits import edited_section
+
     start = day
     end = day + timedelta(days=1)
     sections = []
@@ -528,6 +534,7 @@ def daily_context(
                     }
                     for i in item.get("incidents") or []
                 ],
+                "edited": edited_section(item.get("edited")),
                 "links": {k: safe_url(v) for k, v in (item.get("links") or {}).items()},
             }
         )

@@ -219,7 +219,7 @@ def write_daily_brief(
     from tqdm import tqdm
 
     from koubei.analysis.spread.themes import themes
-    from koubei.pipeline.index.post_reads import sample_posts, top_posts
+    from koubei.pipeline.index.post_reads import edited_posts, sample_posts, top_posts
     from koubei.pipeline.index.queries import aspect_counts, volume_series
 
     start = datetime(day.year, day.month, day.day, tzinfo=DEFAULT_TZ)
@@ -260,6 +260,7 @@ def write_daily_brief(
                 "themes": themes(negative, max_themes=4),
                 "themes_drawn": (len(negative), negatives),
                 "incidents": own,
+                "edited": asdict(edited_posts(es, prefix, brand.name, start, end)),
                 "links": _links(kibana_url, brand.name, start, end),
             }
         )

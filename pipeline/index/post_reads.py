@@ -1,10 +1,11 @@
 """Reads that return the posts themselves (as Document records), not counts: a window's posts
 scanned oldest first (:func:`fetch_posts`, :func:`scan_posts`) or sampled evenly
-(:func:`sample_posts`), its most engaged posts (:func:`top_posts`), and ``koubei search``'s
-full-text search (:func:`search_posts`). The aggregations and counts the detectors and reports
-read are :mod:`~koubei.pipeline.index.queries`; every search here goes through its
-:func:`~koubei.pipeline.index.queries.search` (the read alias; a shard that does not answer
-raises :class:`~koubei.pipeline.index.queries.PartialResultsError`).
+(:func:`sample_posts`), its most engaged posts (:func:`top_posts`), a brand's edited posts
+(:func:`edited_posts`), and ``koubei search``'s full-text search (:func:`search_posts`). The
+aggregations and counts the detectors and reports read are :mod:`~koubei.pipeline.index.queries`;
+every search here goes through its :func:`~koubei.pipeline.index.queries.search` (the read
+alias; a shard that does not answer raises
+:class:`~koubei.pipeline.index.queries.PartialResultsError`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from koubei.pipeline.index.queries import filtered, post_filters, search
 
 TEXT_FIELDS = ("title", "text_clean", "text_raw")
 __all__ = [
+    "EditedPosts",
     "SearchHit",
     "distinct_posts",
+    "edited_posts",
     "fetch_posts",
     "sample_posts",
     "scan_posts",
@@ -38,6 +41,8 @@ class SearchHit:
     score: float | None
     record: dict[str, Any]
     highlights: list[str] = field(default_factory=list)
+    #: when the post's site edited it after it was first stored (the index's ``edited_at``)
+    edited_at: str | None = None
 
 
 def top_posts(
@@ -176,6 +181,58 @@ def scan_posts(
     return records
 
 
+@dataclass(frozen=True)
+class EditedPosts:
+    """A brand's posts edited in a window (:func:`edited_posts`): how many, how many of them are
+    negative as edited, and the first few as records that keep their ``edited_at``."""
+
+    total: int
+    negative: int
+    posts: list[dict[str, Any]]
+
+
+def edited_posts(
+    es: Elasticsearch, prefix: str, brand: str, start: datetime, end: datetime, *, size: int = 5
+) -> EditedPosts:
+    """The posts of ``brand`` their site edited that a page of ``[start, end)`` names: those
+    edited in the window, and those posted in it and edited since (the brief of a day, written
+    the next morning, names its complaint corrected overnight).
+
+    Negative ones first, then the most engaged. The label is the edit's (it was scored again):
+    the index keeps no earlier version, so a complaint corrected into praise is listed too,
+    which a filter on the negative label would leave out, the change the list is for.
+    """
+    edited = [
+        post_filters(start=start, end=end, edited=True),
+        [*post_filters(start=start, end=end), *post_filters(edited=True)],
+    ]
+    negative = {"term": {"sentiment.label": "negative"}}
+    query = {
+        "bool": {
+            "filter": [
+                *post_filters(brand=brand),
+                {"bool": {"should": [{"bool": {"filter": f}} for f in edited]}},
+            ],
+            "should": [{"constant_score": {"filter": negative}}],  # scores negatives 1, others 0
+        }
+    }
+    response = search(
+        es,
+        prefix,
+        size=size,
+        query=query,
+        sort=["_score", {"engagement_total": "desc"}, {"edited_at": "desc"}, {"id": "asc"}],
+        track_total_hits=True,
+        aggs={"negative": {"filter": negative}},
+    )
+    hits = response["hits"]
+    return EditedPosts(
+        total=int(hits["total"]["value"]),
+        negative=int(response["aggregations"]["negative"]["doc_count"]),
+        posts=[strip_index_fields(h["_source"], keep=("edited_at",)) for h in hits["hits"]],
+    )
+
+
 def search_posts(
     es: Elasticsearch,
     prefix: str,
@@ -187,8 +244,13 @@ def search_posts(
     start: datetime | None = None,
     end: datetime | None = None,
     size: int = 10,
+    edited: bool = False,
 ) -> list[SearchHit]:
     """Full-text search for ``koubei search``: best matches first, newest first without text.
+
+    ``edited``: the posts edited after they were first stored, ``start``/``end`` bounding the
+    edit's time (:func:`~koubei.pipeline.index.queries.post_filters`), latest edit first
+    without text. Every hit carries its ``edited_at`` (None for a post never edited).
 
     CJK text is matched as a phrase of per-character tokens, so ``退款`` does not also match a
     post that merely contains ``退`` and ``款`` apart. Text of blanks only is no text.
@@ -198,7 +260,9 @@ def search_posts(
     """
     text = text.strip() if text else None
     bool_query: dict[str, Any] = {
-        "filter": post_filters(brand=brand, start=start, end=end, platform=platform, label=label)
+        "filter": post_filters(
+            brand=brand, start=start, end=end, platform=platform, label=label, edited=edited
+        )
     }
     extra: dict[str, Any] = {}
     if text:
@@ -215,14 +279,15 @@ def search_posts(
             "max_analyzed_offset": -1,
         }
     else:
-        extra["sort"] = [{"created_at": "desc"}, {"id": "asc"}]
+        latest_edit = [{"edited_at": "desc"}] if edited else []
+        extra["sort"] = [*latest_edit, {"created_at": "desc"}, {"id": "asc"}]
     response = search(es, prefix, size=size, query={"bool": bool_query}, **extra)
     results = []
     for hit in response["hits"]["hits"]:
         found = [f for name in TEXT_FIELDS for f in hit.get("highlight", {}).get(name, [])]
         # raw and clean text often match at the same place: show each fragment once.
         fragments = list(dict.fromkeys(found))
-        results.append(
-            SearchHit(hit["_id"], hit.get("_score"), strip_index_fields(hit["_source"]), fragments)
-        )
+        source = hit["_source"]
+        record, edited_at = strip_index_fields(source), source.get("edited_at")
+        results.append(SearchHit(hit["_id"], hit.get("_score"), record, fragments, edited_at))
     return results

@@ -5,11 +5,12 @@ search) are :mod:`~koubei.pipeline.index.post_reads`; those that follow cascades
 :mod:`~koubei.pipeline.index.cascade_reads`, both built on these.
 
 All functions take the client and the index prefix and read through the ``<prefix>-posts``
-alias (:func:`search`). Time ranges are half-open ``[start, end)`` on ``created_at``; datetimes
-must be timezone-aware and results come back in the timezone of ``start``. An answer some
-shards failed to give raises :class:`PartialResultsError`: Elasticsearch answers it with HTTP
-200 and the hits of the shards that did answer, which would read as "no posts" (a volume series
-of zeros, a search without results).
+alias (:func:`search`). Time ranges are half-open ``[start, end)`` on ``created_at`` (on
+``edited_at`` for the edited posts, :func:`post_filters`); datetimes must be timezone-aware and
+results come back in the timezone of ``start``. An answer some shards failed to give raises
+:class:`PartialResultsError`: Elasticsearch answers it with HTTP 200 and the hits of the shards
+that did answer, which would read as "no posts" (a volume series of zeros, a search without
+results).
 """
 
 from __future__ import annotations
@@ -189,9 +190,18 @@ def post_filters(
     end: datetime | None = None,
     platform: str | None = None,
     label: str | None = None,
+    edited: bool = False,
 ) -> list[dict[str, Any]]:
-    """The bool ``filter`` clauses shared by every query."""
+    """The bool ``filter`` clauses shared by every query.
+
+    ``edited``: only the posts their site edited after koubei first stored them (those with an
+    ``edited_at``), and ``start``/``end`` bound the edit's time instead of ``created_at``: the
+    posts edited in the window, whenever they were first posted (an analyst asking for edits
+    of the last day means a complaint of last month corrected this morning too).
+    """
     clauses: list[dict[str, Any]] = []
+    if edited:
+        clauses.append({"exists": {"field": "edited_at"}})
     if brand:
         clauses.append({"term": {"brands": brand}})
     if platform:
@@ -204,7 +214,7 @@ def post_filters(
             bounds["gte"] = _ms(start)
         if end is not None:
             bounds["lt"] = _ms(end)
-        clauses.append({"range": {"created_at": bounds}})
+        clauses.append({"range": {"edited_at" if edited else "created_at": bounds}})
     return clauses
 
 

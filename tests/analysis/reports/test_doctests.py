@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["koubei.analysis.reports.content", "koubei.fonts"]
+MODULES = ["koubei.analysis.reports.content", "koubei.analysis.reports.edits", "koubei.fonts"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -171,6 +171,57 @@ def test_search_shows_times_in_china_time_whatever_offset_the_file_stored(
     assert lines[3][:16] == "2026-11-20 12:30" and "weibo.example/1" in lines[5]
 
 
+def test_search_edited_lists_the_posts_edited_in_the_window_with_their_edit_time(
+    es: Elasticsearch,
+    koubei: Koubei,
+    index_prefix: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """``koubei search`` had no way to the posts a site edited after they were stored: their
+    edit time (``edited_at``, posts template 6) was in Kibana alone. ``--edited`` lists them,
+    its window bounding the edit's time, and each shows when it was edited. The edit times
+    are as the articles spider sets ``extra.edited_at`` (crawlers/spiders/articles.py)."""
+    landing = tmp_path / "posts.jsonl"
+    complaint = make_record(
+        1, text_raw="更正：奶茶已退款", extra={"edited_at": "2026-11-26T12:07:00+08:00"}
+    )
+    earlier = make_record(3, extra={"edited_at": "2026-11-21T09:30:00+08:00"})
+    same_day = make_record(2, created_at="2026-11-26T10:00:00+08:00")  # posted then, never edited
+    write_atomic(landing, [complaint, earlier, same_day, make_record(4)])
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
+    assert loaded.returncode == 0, loaded.stderr
+    es.indices.refresh(index=f"{index_prefix}-posts")
+
+    def ids(*options: str) -> list[tuple[str, str | None]]:
+        found = koubei("search", *options, "--json", "--prefix", index_prefix)
+        assert found.returncode == 0, found.stderr
+        return [(h["id"], h.get("edited_at")) for h in map(json.loads, found.stdout.splitlines())]
+
+    # Every edited post, latest edit first; the others have no edited_at.
+    assert ids("--edited") == [
+        (complaint["id"], "2026-11-26T12:07:00+08:00"),
+        (earlier["id"], "2026-11-21T09:30:00+08:00"),
+    ]
+    # The window is the edit's: a post of the 20th edited on the 26th, not the 26th's own post.
+    the_26th = ("--start", "2026-11-26", "--end", "2026-11-26")
+    assert ids("--edited", *the_26th) == [(complaint["id"], "2026-11-26T12:07:00+08:00")]
+    assert ids(*the_26th) == [(same_day["id"], None)]
+    assert ids("退款", "--edited", "--end", "2026-11-25") == [
+        (earlier["id"], "2026-11-21T09:30:00+08:00")
+    ]
+
+    shown = koubei("search", "--edited", "--prefix", index_prefix)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("2026-11-20 12:01") and lines[0].endswith(
+        "  edited 2026-11-26 12:07"
+    )
+    assert lines[-1] == "-- 2 post(s)"
+    everything = koubei("search", "--prefix", index_prefix).stdout
+    assert everything.count(" edited ") == 2  # shown without --edited too
+
+
 def test_a_time_range_that_cannot_match_or_says_its_start_twice_is_refused(
     koubei: Koubei, index_prefix: str
 ) -> None:
