@@ -28,8 +28,9 @@ def empty() -> dict[str, Any]:
 
 def parse_state(raw: bytes) -> dict[str, Any]:
     """``{"watermarks": {key: ISO time}, "seen": [id, ...], "counts": {key: int}, "missing":
-    {id: [ISO time, runs]}, "validators": {id: [ETag, Last-Modified, fingerprint, created_at,
-    time_precision, brands digest, [brand, ...] or null]}, "feeds": {feed URL: [ETag,
+    {id: [ISO time, runs] or [ISO time, runs, "robots"]}, "validators": {id: [ETag,
+    Last-Modified, fingerprint, created_at, time_precision, brands digest, [brand, ...] or
+    null]}, "feeds": {feed URL: [ETag,
     Last-Modified, brands digest, [read mark, ...], [sitemap URL, ...]]}}`` from a state
     file's bytes (``counts``, ``missing``, ``validators`` and ``feeds`` may be missing: files
     written before they were kept; a validators entry of three, written before the time landed
@@ -58,7 +59,7 @@ def parse_state(raw: bytes) -> dict[str, Any]:
         raise ValueError("'counts' is not an object of counts (whole numbers, 0 or more)")
     missing = data.get("missing", {})
     if not isinstance(missing, dict) or not all(_missing_entry(v) for v in missing.values()):
-        raise ValueError("'missing' is not an object of [ISO time, runs] pairs")
+        raise ValueError("'missing' is not an object of [ISO time, runs(, \"robots\")] lists")
     validators = data.get("validators", {})
     if not isinstance(validators, dict) or not all(
         _validators_entry(v) for v in validators.values()
@@ -88,8 +89,11 @@ def _feed_entry(value: Any) -> bool:
 
 
 def _missing_entry(value: Any) -> bool:
-    """Whether ``value`` is a ``[first 404 as an ISO time with an offset, runs]`` pair."""
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)):
+    """Whether ``value`` is a ``[first 404 as an ISO time with an offset, runs]`` pair, or that
+    and ``"robots"`` (a page robots.txt refused, ``CrawlState.note_refused``)."""
+    if not (isinstance(value, list) and len(value) in (2, 3) and isinstance(value[0], str)):
+        return False
+    if len(value) == 3 and value[2] != "robots":
         return False
     runs = value[1]
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:

@@ -65,6 +65,13 @@ class Health:
     gone_again: int = 0
     entry_pages: int = 0
     gone_waiting: int = 0
+    #: Feed entries' pages robots.txt refused on an earlier run (each refusal is counted under
+    #: ``errors`` as ``robots_disallowed``), not asked by this one: they wait for their next
+    #: ask as a 404 page does (:meth:`koubei.crawlers.state.CrawlState.note_refused`).
+    robots_waiting: int = 0
+    #: Answers of feeds the crawl state dropped on this run's save: feeds no longer in the
+    #: source's ``feeds``, sitemaps no longer listed by their index (named in the log).
+    feeds_dropped: int = 0
     #: Feed entries read before and dated anew by their feed (an edit), so read again; of
     #: their pages, those found unchanged and not landed again, by how: ``not_modified`` (the
     #: page answered 304 to the validators it gave last) and ``same_text`` (it answered 200
@@ -143,6 +150,8 @@ def assess(source: str, platform: str, run_id: str, stats: dict[str, Any]) -> He
         gone_again=gone_again,
         entry_pages=entry_pages,
         gone_waiting=gone_waiting,
+        robots_waiting=int(stats.get(f"{STAT_PREFIX}robots_waiting", 0)),
+        feeds_dropped=int(stats.get(f"{STAT_PREFIX}feeds_dropped", 0)),
         edited=edited,
         unchanged=unchanged,
         relanded=_group(stats, f"{STAT_PREFIX}relanded/"),
@@ -206,6 +215,8 @@ _SUMMED = (
     "gone_again",
     "entry_pages",
     "gone_waiting",
+    "robots_waiting",
+    "feeds_dropped",
     "edited",
     "off_brands",
 )

@@ -59,6 +59,8 @@ class CrawlReport:
                     "dropped",
                     "gone",
                     "gone_waiting",
+                    "robots_waiting",
+                    "feeds_dropped",
                     "edited",
                     "unchanged",
                     "relanded",

@@ -11,7 +11,8 @@ runs: such a page is asked again until it has answered so on ``MISSING_RUNS`` ru
 ``MISSING_SPAN`` (a site's slip, a page being moved, comes back), then read (:meth:`note_gone`);
 not on every run meanwhile, but once ``MISSING_RECHECK`` after its first 404, then once
 ``MISSING_SPAN`` after it (:meth:`missing_due`). One no run asked for ``MISSING_KEEP`` (its
-feed no longer lists it) is forgotten at :meth:`save`.
+feed no longer lists it) is forgotten at :meth:`save`. A page robots.txt refused waits so too
+(:meth:`note_refused`).
 The validators are what a page read last answered with (its ``ETag`` and ``Last-Modified``)
 and a fingerprint of the text landed from it: a page read again (its feed dates it anew) is
 asked conditionally, and one answering ``304 Not Modified`` or with the text landed before is
@@ -21,7 +22,8 @@ with and the brand configuration its text was last matched under: a page whose t
 unchanged lands again once ``brands.yaml`` changes what it names (:meth:`note_matched`).
 The feeds are what each feed or sitemap answered when a complete run last read it whole
 (:class:`FeedAnswer`): it is asked conditionally too, and a ``304`` says its entries are the
-ones that run judged (:meth:`feed_answer`).
+ones that run judged (:meth:`feed_answer`); those of feeds the source no longer configures are
+dropped at :meth:`save`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +41,10 @@ from typing import Any
 
 from koubei import paths, timeutil
 from koubei.atomicfile import atomic_write
+from koubei.crawlers._feed_answer import MAX_FEED_LIST, FeedAnswer, parse_entry, unreachable
 from koubei.crawlers._state_file import empty, parse_state
+
+__all__ = ["MAX_FEED_LIST", "CrawlState", "FeedAnswer", "Validators", "page_of", "read_mark"]
 
 MAX_SEEN = 200_000  # bounded so the file stays small; oldest ids are forgotten first
 # A page answering 404 is taken as gone once it has done so on this many runs over this long:
@@ -54,13 +60,11 @@ MISSING_RECHECK = timedelta(hours=1)
 # missing a week after it was asked by no run since (its feed dropped it, or its date is below
 # the watermark), and is forgotten; asked again, it starts over.
 MISSING_KEEP = timedelta(days=7)
+# Why a page waits under ``missing`` besides a 404: robots.txt refused it (note_refused).
+ROBOTS = "robots"
 # Longer validators are not kept (nor sent): a server's ETag is a hash or a version, tens of
 # bytes; a hostile or broken one must not grow the state file.
 MAX_VALIDATOR = 200
-# A feed keeps the pages its last whole read left for later, and a sitemap index the sitemaps
-# it lists (to read them again when it answers 304); one with more (a first read of a big
-# sitemap, an index of up to sitemaps.org's 50,000) keeps no answer and is asked whole.
-MAX_FEED_LIST = 1_000
 
 
 @dataclass(frozen=True)
@@ -100,43 +104,6 @@ class Validators:
         return bool(self.etag or self.last_modified or self.landed)
 
 
-@dataclass(frozen=True)
-class FeedAnswer:
-    """What a feed or sitemap answered when a complete run last read it whole, to ask it with
-    (its ``ETag`` as ``If-None-Match``, its ``Last-Modified`` as ``If-Modified-Since``), and
-    what that read left for later runs, so a ``304`` skips only what it may.
-
-    A 304 says the feed lists what that read judged: every entry it read stays read
-    (``seen``), the watermark moves only for records landed, none. The rest is kept here, and
-    the feed is asked whole (without condition) while any of it is due (:meth:`CrawlState.due`):
-
-    ``pending``: the pages its pass asked for or left waiting, as :func:`read_mark` says them.
-    One not read since as of that mark (blocked, a wall, an empty body, a status not retried,
-    a 304 without a condition) is asked again by the next run, as before; one that answered
-    404 when its next ask is due (:meth:`CrawlState.missing_due`), as only the feed's pass
-    asks it. Derived from ``seen`` and ``missing`` when the feed is asked, not noted by the
-    page's answer: workers sharing a run (Redis) fetch a feed and its pages apart, and those
-    two are merged across them. ``matched_under``: the brands digest of that run
-    (:func:`koubei.crawlers.brandmatch.digest`): a forum entry built from the feed's own text
-    that named no brand is not read, and is matched again on every whole read; under other
-    brands the feed is read whole once, or a brand added would wait for the feed to change.
-    ``parts``: the sitemaps a sitemap index lists, each asked with its own answer when the
-    index answers 304.
-    """
-
-    etag: str = ""
-    last_modified: str = ""
-    matched_under: str = ""
-    pending: tuple[str, ...] = ()
-    parts: tuple[str, ...] = ()
-
-    def worth_keeping(self) -> bool:
-        """Whether it can be asked with: a validator to send, and its lists short enough to
-        keep (``MAX_FEED_LIST``)."""
-        short = max(len(self.pending), len(self.parts)) <= MAX_FEED_LIST
-        return bool(self.etag or self.last_modified) and short
-
-
 class CrawlState:
     """Watermarks (per target key, e.g. a keyword or product id) and seen ids of one source."""
 
@@ -152,8 +119,9 @@ class CrawlState:
         self._new_marks: dict[str, datetime] = {}
         self._counts: OrderedDict[str, int] = OrderedDict()
         self._new_counts: dict[str, int] = {}
-        # doc id -> (first 404, runs that answered 404), and the ids found again this run
-        self._missing: dict[str, tuple[str, int]] = {}
+        # doc id -> (first 404, runs that answered 404, why: "" or ROBOTS), and the ids found
+        # again this run
+        self._missing: dict[str, tuple[str, int, str]] = {}
         self._found: set[str] = set()
         self._validators: OrderedDict[str, Validators] = OrderedDict()
         self._new_validators: dict[str, Validators] = {}
@@ -166,12 +134,13 @@ class CrawlState:
         self._seen = OrderedDict.fromkeys(data["seen"])
         self._last_before = {page_of(key): key for key in self._seen}
         self._counts = OrderedDict(data["counts"])
-        self._missing = {k: (v[0], v[1]) for k, v in data["missing"].items()}
+        self._missing = {k: _missing(v) for k, v in data["missing"].items()}
         self._missing_before = dict(self._missing)
         self._validators = OrderedDict(
             (doc_id, _validators(entry)) for doc_id, entry in data["validators"].items()
         )
-        self._feeds = {url: _feed_answer(entry) for url, entry in data["feeds"].items()}
+        self._feeds = {url: parse_entry(entry) for url, entry in data["feeds"].items()}
+        self._feeds_loaded = dict(self._feeds)
 
     def _load(self) -> dict[str, Any]:
         """The saved state, checked; a file that cannot be read as one is moved aside.
@@ -259,13 +228,40 @@ class CrawlState:
         :meth:`missing_due`.
         """
         before = self._missing_before.get(doc_id)
-        first, runs = (datetime.fromisoformat(before[0]), before[1] + 1) if before else (at, 1)
-        if permanent or (runs >= MISSING_RUNS and at - first >= MISSING_SPAN):
+        if permanent or self._waited(doc_id, at, ""):
             self._missing.pop(doc_id, None)
             self.mark_read(doc_id)
-        else:
-            self._missing[doc_id] = (first.isoformat(), runs)
         return before is not None
+
+    def note_refused(self, doc_id: str, at: datetime, version: str | None = None) -> None:
+        """Note a page robots.txt refused (RFC 9309: the crawler may not ask it) at ``at``.
+
+        It waits as a page that answered 404 does, under ``missing`` (why ``ROBOTS``): asked
+        again when :meth:`missing_due` (robots.txt may have changed by then), so its feed is
+        asked conditionally between its asks; refused on ``MISSING_RUNS`` runs over
+        ``MISSING_SPAN``, it is read as of ``version`` (:meth:`mark_read`), not for good as a
+        dead link is: its feed dating it anew (an edit) has it asked again. Was: never read,
+        so its feed was read whole on every run for as long as robots.txt refused it.
+        """
+        if self._waited(doc_id, at, ROBOTS):
+            self._missing.pop(doc_id, None)
+            self.mark_read(doc_id, version)
+            self._found.add(doc_id)  # settled: the merge takes no worker's entry of it back
+
+    def _waited(self, doc_id: str, at: datetime, why: str) -> bool:
+        """Whether a page not read at ``at`` (404, or refused ``why``) has been so on
+        ``MISSING_RUNS`` runs over ``MISSING_SPAN``; if not, it is noted under ``missing``."""
+        before = self._missing_before.get(doc_id)
+        first, runs = (datetime.fromisoformat(before[0]), before[1] + 1) if before else (at, 1)
+        if runs >= MISSING_RUNS and at - first >= MISSING_SPAN:
+            return True
+        self._missing[doc_id] = (first.isoformat(), runs, why)
+        return False
+
+    def refused_before(self, doc_id: str) -> bool:
+        """Whether the page earlier runs left waiting (:meth:`awaits_ask`) was last refused
+        by robots.txt (:meth:`note_refused`), not answered 404."""
+        return self._missing_before.get(doc_id, ("", 0, ""))[2] == ROBOTS
 
     def awaits_ask(self, doc_id: str) -> bool:
         """Whether earlier runs found the page of ``doc_id`` missing (404) and have not read it
@@ -367,9 +363,13 @@ class CrawlState:
         read since, unless it answered 404 and its next ask is not due (:meth:`missing_due`)."""
         return any(self.missing_due(page_of(mark), at) for mark in self.unread(marks))
 
-    def save(self, at: datetime | None = None) -> None:
+    def save(self, at: datetime | None = None, feeds: Sequence[str] | None = None) -> list[str]:
         """Write the state (merged with what others saved since it was loaded), atomically;
-        ``at`` is the run's time (default now), by which missing pages are forgotten."""
+        ``at`` is the run's time (default now), by which missing pages are forgotten.
+
+        ``feeds``: the source's configured feeds; the answers kept of feeds it no longer
+        reaches (a feed left the configuration, a sitemap its index no longer lists) are
+        dropped, and their URLs returned (:meth:`_prune_feeds`). None keeps every answer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Workers sharing one run (KOUBEI_SCHEDULER=redis) each save this file: merge with what
         # is on disk under a lock, so one worker never drops another's watermarks, ids and counts.
@@ -396,8 +396,10 @@ class CrawlState:
                 self._validators.popitem(last=False)
             for url, feed in self._new_feeds.items():  # this run's are the newest
                 self._feeds.pop(url, None)
-                if feed.worth_keeping():
-                    self._feeds[url] = feed
+                kept = feed if feed.worth_keeping() else feed.stub()
+                if kept is not None:
+                    self._feeds[url] = kept
+            dropped = [] if feeds is None else self._prune_feeds(feeds)
             while len(self._feeds) > MAX_SEEN:
                 del self._feeds[next(iter(self._feeds))]
             self._forget_unasked_missing((at or timeutil.now()) - MISSING_KEEP)
@@ -408,7 +410,10 @@ class CrawlState:
                 "watermarks": self.watermarks,
                 "seen": list(self._seen),
                 "counts": dict(self._counts),
-                "missing": {k: list(v) for k, v in self._missing.items()},
+                "missing": {
+                    k: [first, runs, *([why] if why else [])]
+                    for k, (first, runs, why) in self._missing.items()
+                },
                 "validators": {
                     k: [
                         v.etag,
@@ -428,6 +433,24 @@ class CrawlState:
             }
             with atomic_write(self.path) as handle:
                 json.dump(data, handle, ensure_ascii=False)
+        return dropped
+
+    def _prune_feeds(self, feeds: Sequence[str]) -> list[str]:
+        """Drop the answers of feeds the configured ``feeds`` no longer reach
+        (:func:`koubei.crawlers._feed_answer.unreachable`); the URLs dropped.
+
+        Judged on what is merged from the workers sharing the run, under the save's lock, so
+        one worker never keeps what another dropped. What any of them noted since this state
+        was loaded is live (asked this run), reached or not: a sitemap a sibling read, which
+        the index listing it (read by a third, not saved yet) names on disk only once that one
+        saves. Was: an answer was kept for good once its feed left the configuration.
+        """
+        live = set(self._new_feeds)
+        live.update(u for u, f in self._feeds.items() if self._feeds_loaded.get(u) != f)
+        dropped = unreachable(self._feeds, feeds, live)
+        for url in dropped:
+            del self._feeds[url]
+        return dropped
 
     def _forget_unasked_missing(self, before: datetime) -> None:
         """Drop the missing pages first found so before ``before``: asked on the plan of
@@ -438,9 +461,9 @@ class CrawlState:
         404 a first one (``gone``, not ``gone_again``), and read a day later as before.
         """
         self._missing = {
-            doc_id: (first, runs)
-            for doc_id, (first, runs) in self._missing.items()
-            if datetime.fromisoformat(first) >= before
+            doc_id: entry
+            for doc_id, entry in self._missing.items()
+            if datetime.fromisoformat(entry[0]) >= before
         }
 
     def _merge_saved(self) -> None:
@@ -462,14 +485,20 @@ class CrawlState:
         self._counts.update(data["counts"])  # saved after this state was loaded: newer
         theirs = OrderedDict((k, _validators(v)) for k, v in data["validators"].items())
         self._validators = theirs  # saved after this state was loaded; this run's go over them
-        self._feeds = {url: _feed_answer(entry) for url, entry in data["feeds"].items()}
-        for doc_id, (first, runs) in data["missing"].items():
+        self._feeds = {url: parse_entry(entry) for url, entry in data["feeds"].items()}
+        for doc_id, entry in data["missing"].items():
             # theirs, unless this run found the page again or read it (gone for good)
             if doc_id in self._found or doc_id in self._seen:
                 continue
             noted = self._missing.get(doc_id)
-            if noted is None or runs > noted[1]:
-                self._missing[doc_id] = (first, runs)
+            entry = _missing(entry)
+            if noted is None or entry[1] > noted[1]:
+                self._missing[doc_id] = entry
+        for doc_id, entry in list(self._missing.items()):
+            # loaded, not noted by this run, and gone from what another saved since: that one
+            # read it (a 404 as gone, a refused page as of its version), or forgot it
+            if doc_id not in data["missing"] and self._missing_before.get(doc_id) == entry:
+                del self._missing[doc_id]
 
 
 def _versioned(doc_id: str, version: str) -> str:
@@ -512,18 +541,17 @@ def _last_versions(seen: OrderedDict[str, None]) -> OrderedDict[str, None]:
     return OrderedDict.fromkeys(key for key in seen if last[page_of(key)] == key)
 
 
-def _feed_answer(entry: list[Any]) -> FeedAnswer:
-    """A saved feeds entry: ``[ETag, Last-Modified, brands digest, [pending], [sitemap, ...]]``.
+def _missing(entry: list[Any]) -> tuple[str, int, str]:
+    """A saved missing entry: ``[first 404, runs]``, or ``[first, runs, "robots"]`` for a
+    page robots.txt refused (:meth:`CrawlState.note_refused`).
 
     Examples
     --------
-    >>> _feed_answer(['"v1"', "", "0123abcd", ["a:1 @4080afdb"], ["https://x.cn/s-1.xml"]])
-    ... # doctest: +NORMALIZE_WHITESPACE
-    FeedAnswer(etag='"v1"', last_modified='', matched_under='0123abcd',
-               pending=('a:1 @4080afdb',), parts=('https://x.cn/s-1.xml',))
+    >>> first = "2026-12-01T12:00:00+08:00"
+    >>> _missing([first, 1]), _missing([first, 2, "robots"])
+    (('2026-12-01T12:00:00+08:00', 1, ''), ('2026-12-01T12:00:00+08:00', 2, 'robots'))
     """
-    etag, last_modified, matched_under, pending, parts = entry
-    return FeedAnswer(etag, last_modified, matched_under, tuple(pending), tuple(parts))
+    return (entry[0], entry[1], entry[2] if len(entry) > 2 else "")
 
 
 def _validators(entry: list[Any]) -> Validators:

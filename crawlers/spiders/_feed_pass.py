@@ -6,7 +6,7 @@ answers, so each side stays one concept of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +24,11 @@ class FeedSpider(BaseSpider):
     """A spider reading feeds and sitemaps; its ``parse_feed`` judges what one lists."""
 
     parse_feed: Callable[..., Iterator[Any]]
+
+    def configured_feeds(self) -> Sequence[str]:
+        """The source's ``feeds``: the answers of any other are dropped at the state's save,
+        a sitemap's kept while an index kept reaches it (:func:`_feed_answer.unreachable`)."""
+        return self.source.feeds
 
     def feed_request(self, url: str, feed: str, part: str = "") -> Request:
         """The request for the feed or sitemap at ``url`` (``part``: one a sitemap index
@@ -72,7 +77,8 @@ class FeedSpider(BaseSpider):
           is not counted ``gone_waiting`` (no entry was looked at);
         - a page asked and not read (blocked, a wall, an empty body, a status not retried, a
           304 without a condition) has the next run read the feed whole and ask it again, as
-          before. So does one robots.txt disallows, for as long as it does;
+          before; one robots.txt refused waits as a 404 page does (``note_refused``), so the
+          feed is asked whole on the runs its next ask is due, not on every run;
         - an entry built from the feed's own text that named no brand is not read (it is
           matched again on every whole read): the feed is read whole once ``brands.yaml``
           changes (``matched_under``);

@@ -27,8 +27,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.selector import Selector
+from twisted.python.failure import Failure
 
 from koubei.crawlers import brandmatch
 from koubei.crawlers.spiders._conditional import (
@@ -188,9 +190,10 @@ class ArticlesSpider(FeedSpider):
                     yield record
                 continue
             if not self.state.missing_due(doc_id, self.crawl_time):
-                # Answered 404 before; asked again when due, by the feed's next whole read
-                # (a 304 until then leaves it waiting, uncounted).
-                self._inc("gone_waiting")
+                # Answered 404 before, or robots.txt refused it; asked again when due, by the
+                # feed's next whole read (a 304 until then leaves it waiting, uncounted).
+                refused = self.state.refused_before(doc_id)
+                self._inc("robots_waiting" if refused else "gone_waiting")
                 pending.append(read_mark(doc_id, version))
                 continue
             # Asked conditionally unless its text was matched under other brands than
@@ -435,6 +438,20 @@ class ArticlesSpider(FeedSpider):
             self._inc("gone_again")
         self._inc(f"gone/http_{status}")
         self.logger.info("page gone status=%s url=%s", status, response.url)
+
+    def on_error(self, failure: Failure) -> None:
+        """A request that failed for good (:meth:`BaseSpider.on_error`, which counts it). A
+        feed entry's page robots.txt refused (Scrapy's ``RobotsTxtMiddleware`` raises
+        ``IgnoreRequest``, counted ``robots_disallowed``) waits for its next ask as a 404 page
+        does (:meth:`CrawlState.note_refused`); before, it was never read, so its feed was
+        read whole on every run for as long as robots.txt refused it."""
+        super().on_error(failure)
+        request = getattr(failure, "request", None)
+        kwargs = request.cb_kwargs if request is not None else {}
+        if type(failure.value) is IgnoreRequest and kwargs.get("key", "urls") != "urls":
+            hint = kwargs["hint"]
+            doc_id = self.doc_id(url_id(hint["link"]))
+            self.state.note_refused(doc_id, self.crawl_time, hint.get("version"))
 
     def article_time(
         self, response: Response, hint: dict[str, Any], day: str | None

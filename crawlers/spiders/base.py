@@ -275,7 +275,15 @@ class BaseSpider(scrapy.Spider):
         ):
             stats.set_value(f"{STAT_PREFIX}state_kept", 1)
             return
-        self.state.save(self.crawl_time)
+        dropped = self.state.save(self.crawl_time, self.configured_feeds())
+        if dropped:  # feeds that left the configuration, sitemaps their index no longer lists
+            self._inc("feeds_dropped", len(dropped))
+            self.logger.info("feed answers dropped (not configured): %s", " ".join(dropped))
+
+    def configured_feeds(self) -> Sequence[str] | None:
+        """The feeds the source configures, whose answers the crawl state keeps
+        (:meth:`CrawlState.save`); None for a spider reading none (all are kept)."""
+        return None
 
     # --- stats ------------------------------------------------------------------------------
 

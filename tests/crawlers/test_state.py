@@ -420,3 +420,69 @@ def test_a_feed_s_pages_left_for_later_are_due_until_read_and_a_404_when_its_ask
     missing = (read_mark("x:4", "v1"),)
     assert not later.due(missing, T1 + timedelta(minutes=5))
     assert later.due(missing, T1 + state_mod.MISSING_RECHECK)
+
+
+def test_a_page_robots_txt_refused_waits_as_a_404_page_and_is_read_as_of_its_version(
+    koubei_home: str,
+) -> None:
+    """A page robots.txt refused (RFC 9309) waits under ``missing`` as a 404 page does, marked
+    ``robots`` (a state file of the old shape, ``[first, runs]``, still loads); refused on the
+    third ask a day after the first, it is read as of its version only, so the feed dating it
+    anew has it asked again. Merged across workers, one worker's read is not undone by the
+    other's older entry."""
+    first = datetime(2026, 12, 1, 12, 0, tzinfo=DEFAULT_TZ)
+    state = CrawlState("src")
+    state.note_refused("x:1", first, "v1")
+    state.note_gone("x:2", first)
+    state.save(first)
+    saved = json.loads(state.path.read_text())["missing"]
+    assert saved == {"x:1": [first.isoformat(), 1, "robots"], "x:2": [first.isoformat(), 1]}
+    again = CrawlState("src")
+    assert again.refused_before("x:1") and not again.refused_before("x:2")
+    assert not again.missing_due("x:1", first + timedelta(minutes=5))
+    assert again.missing_due("x:1", first + state_mod.MISSING_RECHECK)
+    again.note_refused("x:1", first + state_mod.MISSING_RECHECK, "v1")
+    again.save(first + state_mod.MISSING_RECHECK)
+
+    day = first + state_mod.MISSING_SPAN
+    worker, sibling = CrawlState("src"), CrawlState("src")
+    worker.note_refused("x:1", day, "v1")
+    worker.save(day)
+    sibling.save(day)  # loaded before worker read it: its entry of x:1 is older
+    done = CrawlState("src")
+    assert not done.awaits_ask("x:1") and done.seen("x:1", "v1") and not done.seen("x:1", "v2")
+
+
+def test_feed_answers_no_configured_feed_reaches_are_dropped_and_workers_keep_live_ones(
+    koubei_home: str,
+) -> None:
+    """``save(feeds=...)`` drops the answers of feeds the configured ones do not reach (a feed
+    left the configuration, a sitemap its index no longer lists) and returns their URLs. A
+    sitemap a sibling worker noted this run is kept though the index on disk does not list it
+    yet (its reader saves last), and a worker saving after another dropped a feed does not
+    bring it back. Nothing is dropped while a configured feed has no answer kept (an index of
+    over ``MAX_FEED_LIST`` sitemaps: what it lists is not known); an index without validators
+    keeps what it lists (a stub), so its sitemaps stay."""
+    index, s1, s2, old = (f"https://x.cn/{n}.xml" for n in ("index", "s-1", "s-2", "old"))
+    setup = CrawlState("src")
+    setup.note_feed_answer(index, FeedAnswer('"i1"', parts=(s1,)))
+    for url in (s1, old):
+        setup.note_feed_answer(url, FeedAnswer(f'"{url}"'))
+    assert setup.save(feeds=None) == []
+
+    reader, sibling, third = CrawlState("src"), CrawlState("src"), CrawlState("src")
+    sibling.note_feed_answer(s2, FeedAnswer('"s2"'))  # the index now lists it; read by sibling
+    assert sibling.save(feeds=[index]) == [old]
+    assert third.save(feeds=[index]) == []  # loaded before: s-2 is new since, kept; old stays out
+    reader.note_feed_answer(index, FeedAnswer('"i2"', parts=(s1, s2)))
+    assert reader.save(feeds=[index]) == []
+    assert sorted(json.loads(setup.path.read_text())["feeds"]) == sorted([index, s1, s2])
+
+    many = tuple(f"https://x.cn/p-{n}.xml" for n in range(state_mod.MAX_FEED_LIST + 1))
+    big = CrawlState("src")
+    big.note_feed_answer("https://x.cn/big.xml", FeedAnswer('"b"', parts=many))
+    assert big.save(feeds=[index, "https://x.cn/big.xml"]) == []
+    bare = CrawlState("src")
+    bare.note_feed_answer(index, FeedAnswer(parts=(s1,)))  # no ETag, no Last-Modified
+    assert bare.save(feeds=[index]) == [s2]
+    assert CrawlState("src").feed_answer(index) == FeedAnswer(parts=(s1,))
