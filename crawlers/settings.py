@@ -41,6 +41,9 @@ KOUBEI_RETRY_AFTER_MAX = 120.0
 HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's, with the rules given to every request that waited for robots.txt (see there).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "koubei.crawlers.middlewares.robots.EveryWaiterRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "koubei.crawlers.middlewares.polite_retry.PoliteRetryMiddleware": 550,
     "koubei.crawlers.middlewares.access.SourceAccessMiddleware": 560,
