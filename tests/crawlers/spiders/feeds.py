@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
@@ -82,3 +85,24 @@ def landed(source: Source, brands: BrandsConfig, run_id: str) -> tuple[Any, dict
     [report] = crawl_sources([source], brands, run_id=run_id, settings=FAST)
     assert report.landing_file is not None
     return report, {r["url"]: r for r in jsonl.read(report.landing_file)}
+
+
+def two_workers(
+    source: Source, brands: BrandsConfig, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    """Workers ``a`` and ``b`` of one run (``r1``) of ``source`` sharing its requests through
+    Redis (``KOUBEI_SCHEDULER=redis``), in two threads, two requests at a time each: their
+    reports. The scheduler is local again after them."""
+    monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    settings = {**FAST, "CONCURRENT_REQUESTS": 2, "KOUBEI_REDIS_IDLE_S": 1}
+
+    def worker(name: str) -> Any:
+        run = {**settings, "KOUBEI_WORKER": name}
+        [report] = crawl_sources([source], brands, run_id="r1", settings=run)
+        return report
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(worker, ["a", "b"])
+    monkeypatch.setenv("KOUBEI_SCHEDULER", "local")
+    return a, b

@@ -15,7 +15,6 @@ import hashlib
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +23,8 @@ import pytest
 from koubei import paths, timeutil
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.health import read_health
-from koubei.crawlers.runner import crawl_sources
-from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
-from tests.crawlers.spiders.feeds import HTML, landed
+from tests.crawlers.spiders.feeds import HTML, landed, two_workers
 from tests.crawlers.spiders.test_articles_brands import BEILING, brands_of
 
 SITEMAP = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</urlset>\n'
@@ -474,21 +471,10 @@ def test_workers_sharing_a_run_leave_a_feed_s_404_pages_due_whoever_fetched_them
         },
     )
     at(monkeypatch, "2026-12-01T12:00:00+08:00")
-    monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    settings = {**FAST, "CONCURRENT_REQUESTS": 2, "KOUBEI_REDIS_IDLE_S": 1}
-
-    def worker(name: str) -> Any:
-        run = {**settings, "KOUBEI_WORKER": name}
-        [report] = crawl_sources([source], brands, run_id="r1", settings=run)
-        return report
-
-    with ThreadPoolExecutor(2) as pool:
-        a, b = pool.map(worker, ["a", "b"])
+    a, b = two_workers(source, brands, redis_url, monkeypatch)
     assert sum(sum(r.stats["gone"].values()) for r in (a, b)) == len(dead)
     merged = read_health("news")
     assert merged is not None and merged["workers"] == ["a", "b"] and merged["status"] == "ok"
-    monkeypatch.setenv("KOUBEI_SCHEDULER", "local")
     asked_paths(site)
 
     at(monkeypatch, "2026-12-01T12:05:00+08:00")

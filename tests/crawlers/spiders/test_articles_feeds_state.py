@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from koubei.crawlers.health import read_health
 from koubei.crawlers.runner import crawl_sources
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
-from tests.crawlers.spiders.feeds import HTML, landed
+from tests.crawlers.spiders.feeds import HTML, landed, two_workers
 from tests.crawlers.spiders.test_articles_feeds_conditional import (
     DATE,
     RSS,
@@ -176,23 +175,12 @@ def test_workers_sharing_a_run_leave_pages_robots_txt_refused_waiting(
     feed = Served(SITEMAP.format(listed))
     site, source = serve(fixture_site, {"/sitemap.xml": feed}, {})
     at(monkeypatch, "2026-12-01T12:00:00+08:00")
-    monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    settings = {**FAST, "CONCURRENT_REQUESTS": 2, "KOUBEI_REDIS_IDLE_S": 1}
-
-    def worker(name: str) -> Any:
-        run = {**settings, "KOUBEI_WORKER": name}
-        [report] = crawl_sources([source], brands, run_id="r1", settings=run)
-        return report
-
-    with ThreadPoolExecutor(2) as pool:
-        a, b = pool.map(worker, ["a", "b"])
+    a, b = two_workers(source, brands, redis_url, monkeypatch)
     assert [r.stats["errors"].get("robots_disallowed", 0) > 0 for r in (a, b)] == [True, True]
     merged = read_health("news")
     assert merged is not None and merged["workers"] == ["a", "b"]
     assert merged["errors"] == {"robots_disallowed": len(refused)}
     assert len(saved_state()["missing"]) == len(refused)
-    monkeypatch.setenv("KOUBEI_SCHEDULER", "local")
     asked_paths(site)
 
     at(monkeypatch, "2026-12-01T12:05:00+08:00")
