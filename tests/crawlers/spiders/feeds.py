@@ -95,7 +95,9 @@ def two_workers(
     reports. The scheduler is local again after them."""
     monkeypatch.setenv("KOUBEI_SCHEDULER", "redis")
     monkeypatch.setenv("REDIS_URL", redis_url)
-    settings = {**FAST, "CONCURRENT_REQUESTS": 2, "KOUBEI_REDIS_IDLE_S": 1}
+    # The tests hold a reply until both workers are up (up to 20 s): under load, a request
+    # timing out meanwhile (FAST's 5 s) was asked again, one request more than the test counts.
+    settings = {**FAST, "CONCURRENT_REQUESTS": 2, "KOUBEI_REDIS_IDLE_S": 1, "DOWNLOAD_TIMEOUT": 30}
 
     def worker(name: str) -> Any:
         run = {**settings, "KOUBEI_WORKER": name}
