@@ -501,9 +501,10 @@ class BaseSpider(scrapy.Spider):
         compare it with) is not known: it lands again with the brands it names now
         (:meth:`build`), and a search that meets only such items pages on. Before, those were
         "known": the new brand never counted them, and a first page of them stopped its paging,
-        so its history was cut there for good. An item landed before marks carried this (read
-        for good) stays known: an upgrade lands nothing again. Met again under the same brands,
-        it is known as before, so each change costs one landing of what it meets again."""
+        so its history was cut there for good. A ``seen`` entry kept without a version (marked
+        before read-as-of existed) stays known, so an upgrade lands nothing again. Met again
+        under the same brands, an item is known as before, so each change costs one landing of
+        what it meets again."""
         return self.brands_under
 
     def known(self, key: str, native_id: Any, created_at: datetime) -> bool:

@@ -1,4 +1,5 @@
-"""Fixture feeds and pages served for the articles spider's tests (``test_articles*.py``)."""
+"""Fixture feeds and pages served for the articles spider's tests (``test_articles*.py``), and
+what the brands-change tests read back from the index."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from koubei import jsonl
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
+from koubei.pipeline.index.queries import filtered
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import PAGES, Reply
 
@@ -108,3 +111,10 @@ def two_workers(
         a, b = pool.map(worker, ["a", "b"])
     monkeypatch.setenv("KOUBEI_SCHEDULER", "local")
     return a, b
+
+
+def brand_counts(es: Elasticsearch, alias: str) -> tuple[int, int, int]:
+    """Posts indexed under ``alias`` counting for 鲜牧, for 北岭, and in all."""
+    queries = (filtered(brand="鲜牧"), filtered(brand="北岭"), {"match_all": {}})
+    a, b, c = (es.count(index=alias, query=query)["count"] for query in queries)
+    return a, b, c

@@ -14,10 +14,9 @@ from elasticsearch import Elasticsearch
 from koubei import timeutil
 from koubei.config import BrandsConfig
 from koubei.crawlers.state import CrawlState
-from koubei.pipeline.index.queries import filtered
 from koubei.pipeline.index.templates import posts_alias
 from tests.crawlers.fixture_site import Reply
-from tests.crawlers.spiders.feeds import HTML, feed_source, landed
+from tests.crawlers.spiders.feeds import HTML, brand_counts, feed_source, landed
 from tests.crawlers.spiders.test_articles_edits import crawl_process_index, page
 
 BOTH = "鲜牧纯牛奶和北岭鲜奶放在一起对比测评，鲜牧口感更醇厚，北岭价格更便宜，孩子更喜欢鲜牧。"
@@ -188,24 +187,18 @@ def test_a_brand_removed_and_added_again_moves_the_stored_posts(
     _, source = revalidating_site(fixture_site, pages, {})
     alias = posts_alias(index_prefix)
 
-    def counts() -> tuple[int, int, int]:
-        return tuple(  # type: ignore[return-value]
-            es.count(index=alias, query=query)["count"]
-            for query in (filtered(brand="鲜牧"), filtered(brand="北岭"), {"match_all": {}})
-        )
-
     def stored() -> dict[str, Any]:
         hits = es.search(index=alias)["hits"]["hits"]
         return {hit["_id"]: hit["_source"] for hit in hits}
 
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
     crawl_process_index(source, brands_of("鲜牧", "北岭"), "r1", es, index_prefix)
-    assert counts() == (1, 2, 2)
+    assert brand_counts(es, alias) == (1, 2, 2)
     before = stored()
 
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:05:00+08:00")
     crawl_process_index(source, brands_of("鲜牧"), "r2", es, index_prefix)
-    assert counts() == (1, 0, 2)
+    assert brand_counts(es, alias) == (1, 0, 2)
     after = stored()
     assert sorted(doc["brands"] for doc in after.values()) == [[], ["鲜牧"]]
     assert {k: (d["created_at"], d["first_seen"]) for k, d in after.items()} == {
@@ -214,7 +207,7 @@ def test_a_brand_removed_and_added_again_moves_the_stored_posts(
 
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:10:00+08:00")
     crawl_process_index(source, brands_of("鲜牧", "北岭"), "r3", es, index_prefix)
-    assert counts() == (1, 2, 2)
+    assert brand_counts(es, alias) == (1, 2, 2)
 
 
 def test_a_forum_post_built_from_its_feed_follows_the_brands_too(

@@ -5,7 +5,8 @@ validators (``test_articles_brands.py``).
 
 The search answers are ``api/container/getIndex`` card pages in the shape of the committed
 ``wb_search_p1.json`` (``card_type`` 9, ``mblog``, ``cardlistInfo.page``; its sources are in
-``pages/README.md``); ids and texts are ours."""
+``pages/README.md``), and past the last page the committed ``wb_search_end.json`` (``msg ==
+'这里还没有内容'``, the real end of a list there); ids and texts are ours."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from koubei import jsonl, timeutil
 from koubei.config import BrandsConfig, Source
 from koubei.crawlers.runner import crawl_sources
 from koubei.crawlers.state import CrawlState, page_of
-from koubei.pipeline.index.queries import filtered
 from koubei.pipeline.index.templates import posts_alias
 from tests.crawlers.conftest import FAST
 from tests.crawlers.fixture_site import Reply
+from tests.crawlers.spiders.feeds import brand_counts
 from tests.crawlers.spiders.test_articles_edits import crawl_process_index
 
 BOTH = "5000000000000901"  # compares 鲜牧 with 北岭: found by both searches
@@ -38,7 +39,6 @@ TEXTS = {
     BEILING: ("Mon Nov 23 09:00:00 +0800 2026", "北岭的新品鲜奶试了，口感清爽"),
 }
 SEARCH = {"鲜牧": [[BOTH, XIANMU]], "北岭": [[BOTH], [BEILING]]}  # keyword -> pages of posts
-END = {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +70,7 @@ def search(q: dict[str, str]) -> Reply:
     pages = SEARCH.get(keyword, [])
     page = int(q.get("page", 1))
     if page > len(pages):
-        return Reply(json.dumps(END, ensure_ascii=False))
+        return Reply.page("wb_search_end.json")
     body = {
         "ok": 1,
         "data": {"cardlistInfo": {"page": page + 1}, "cards": [card(p) for p in pages[page - 1]]},
@@ -154,12 +154,6 @@ def test_the_index_counts_the_posts_landed_before_for_the_competitor_added(
     site = fixture_site({"/api/container/getIndex": search})
     alias = posts_alias(index_prefix)
 
-    def counts() -> tuple[int, ...]:
-        return tuple(
-            es.count(index=alias, query=query)["count"]
-            for query in (filtered(brand="鲜牧"), filtered(brand="北岭"), {"match_all": {}})
-        )
-
     def kept(post: str) -> tuple[str, str]:
         [hit] = es.search(index=alias, query={"term": {"native_id": post}})["hits"]["hits"]
         return hit["_source"]["created_at"], hit["_source"]["first_seen"]
@@ -167,11 +161,11 @@ def test_the_index_counts_the_posts_landed_before_for_the_competitor_added(
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:00:00+08:00")
     source = Source(name="wb", platform="weibo", base_url=site.url, brands=["鲜牧"])
     crawl_process_index(source, brands, "r1", es, index_prefix)
-    assert counts() == (2, 0, 2)
+    assert brand_counts(es, alias) == (2, 0, 2)
     before = kept(BOTH)
 
     monkeypatch.setenv(timeutil.CLOCK_ENV, "2026-11-24T12:05:00+08:00")
     source = Source(name="wb", platform="weibo", base_url=site.url, brands=["鲜牧", "北岭"])
     crawl_process_index(source, brands, "r2", es, index_prefix)
-    assert counts() == (2, 2, 3)
+    assert brand_counts(es, alias) == (2, 2, 3)
     assert kept(BOTH) == before
