@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
-from koubei.crawlers.health import all_health, assess, read_health, write_health
+from koubei.crawlers.health import Health, all_health, assess, read_health, write_health
 
 
 @pytest.mark.parametrize(
@@ -175,3 +176,26 @@ def test_workers_whose_feeds_all_answered_304_are_ok_merged(koubei_home: str) ->
     merged = read_health("s")
     assert merged is not None and merged["status"] == "ok"
     assert merged["unchanged"] == {"feed_not_modified": 1}
+
+
+def test_every_count_of_a_workers_health_is_summed_in_the_merge(koubei_home: str) -> None:
+    """Each count a worker reports (every int field of :class:`Health`, every counter dict)
+    adds up in the merged health of a run shared by two workers. A counter added to ``Health``
+    but not to the merge showed one worker's figure only, whichever sorted first
+    (``robots_waiting`` and ``feeds_dropped`` were added without a merge test)."""
+    counts = [f.name for f in fields(Health) if f.type in ("int", int)]
+    counters = [f.name for f in fields(Health) if str(f.type).startswith("dict[str, int]")]
+    assert {"robots_waiting", "feeds_dropped", "gone_waiting"} <= set(counts)
+    assert {"errors", "relanded", "unchanged"} <= set(counters)
+    for worker in ("a", "b"):
+        part = assess("s", "articles", "r1", {})
+        for name in counts:
+            setattr(part, name, 1)
+        for name in counters:
+            setattr(part, name, {"x": 1})
+        part.worker = worker
+        write_health(part)
+    merged = read_health("s")
+    assert merged is not None and merged["workers"] == ["a", "b"]
+    assert {name: merged[name] for name in counts} == dict.fromkeys(counts, 2)
+    assert {name: merged[name] for name in counters} == {name: {"x": 2} for name in counters}
