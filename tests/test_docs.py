@@ -365,3 +365,119 @@ def test_alerts_yaml_names_every_detector_and_channel_type() -> None:
     text = (CONFIG / "alerts.yaml").read_text(encoding="utf-8")
     unnamed = {t for t in (*REGISTRY, *CHANNEL_TYPES) if not re.search(rf"\b{t}\b", text)}
     assert unnamed == set(), f"alerts.yaml names no detector or channel type {sorted(unnamed)}"
+
+
+def _test_names() -> dict[str, set[str]]:
+    """Each test file under tests/ (its path from the repository) and the tests it defines."""
+    return {
+        str(path.relative_to(REPO)): set(
+            re.findall(r"^\s*(?:async )?def (test_\w+)", path.read_text("utf-8"), flags=re.M)
+        )
+        for path in (REPO / "tests").rglob("test_*.py")
+    }
+
+
+def _reliability_problems(text: str, tests: dict[str, set[str]]) -> list[str]:
+    """What RELIABILITY.md names that tests/ lacks: ``path/test_x.py::test_y``, a file alone
+    (``test_x.py``: by its name anywhere under tests/), ``::test_y`` after a file (that file's),
+    and a test name alone (in any file)."""
+    problems = []
+    files: list[str] = []
+    for span in re.findall(r"`([^`\n]+)`", text):
+        for word in span.replace(",", " ").split():
+            named = re.fullmatch(r"((?:[\w/]+/)?test_\w+\.py)?(?:::(test_\w+))?|(test_\w+)", word)
+            if not named or not any(named.groups()):
+                continue
+            file, test = named.group(1), named.group(2) or named.group(3)
+            if file:
+                files = [f for f in tests if f == file or f.endswith("/" + file)]
+                if not files:
+                    problems.append(f"no test file {file}")
+                    continue
+            where = files if file or "::" in word else list(tests)
+            if test and not any(test in tests[f] for f in where):
+                problems.append(f"no test {word}")
+    return problems
+
+
+def test_every_test_reliability_names_exists() -> None:
+    """A row's test renamed, moved or removed is caught here, not by a reader looking for it."""
+    problems = _reliability_problems((REPO / "RELIABILITY.md").read_text("utf-8"), _test_names())
+    assert problems == [], f"RELIABILITY.md: {sorted(set(problems))}"
+
+
+def test_the_reliability_check_catches_a_renamed_test() -> None:
+    tests = {"tests/a/test_x.py": {"test_one", "test_two"}}
+    good = "`tests/a/test_x.py::test_one`, `::test_two`; `test_x.py`; `test_two`"
+    assert _reliability_problems(good, tests) == []
+    bad = "`test_x.py::test_one`, `::test_three`; `test_y.py`; `test_four`"
+    assert _reliability_problems(bad, tests) == [
+        "no test ::test_three",
+        "no test file test_y.py",
+        "no test test_four",
+    ]
+
+
+_DEFINED = r"^\s*(?:(?:async\s+)?def|class)\s+(\w+)|^\s*(\w+)\s*(?::[^=\n]*)?=(?!=)"
+_MEMBER = r"(?<![\w.:/-])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?![.(/:-])"  # module.name
+_FILE_KINDS = {"py", "yaml", "md", "json", "jsonl", "csv", "gz", "txt", "html", "png", "xml", "log"}
+
+
+def _code_names() -> tuple[dict[str, set[str]], set[str]]:
+    """What each module, package and class defines (functions, classes, assignments), and the
+    names of record and config fields (``cascade.via``, ``paging.outage_cap`` are fields)."""
+    defined: dict[str, set[str]] = {}
+    fields: set[str] = set()
+    for path in (p for d in CODE_DIRS for p in (REPO / d).rglob("*.py") if not p.is_symlink()):
+        text = path.read_text("utf-8")
+        names = {a or b for a, b in re.findall(_DEFINED, text, flags=re.M)}
+        fields |= set(re.findall(r"^\s+(\w+): ", text, flags=re.M))
+        defined.setdefault(path.stem, set()).update(names)
+        defined.setdefault(path.parent.name, set()).update(names | {path.stem})
+        for cls, body in re.findall(r"^class (\w+)\b.*\n((?:(?:[ \t]+.*)?\n)+)", text, flags=re.M):
+            defined.setdefault(cls, set()).update(
+                a or b for a, b in re.findall(_DEFINED, body, flags=re.M)
+            )
+    for template in (CONFIG / "es").glob("*.json"):
+        fields |= set(re.findall(r'"(\w+)"\s*:', template.read_text("utf-8")))
+    for owner in ("koubei", "index"):  # `koubei.pipeline` is the package; `index.*` ES settings
+        defined.pop(owner, None)
+    return defined, fields
+
+
+@pytest.mark.parametrize("doc", USER_DOCS)
+def test_every_module_or_class_member_a_doc_names_exists(doc: str) -> None:
+    """``textutil.BLOCK_TAGS``, ``CrawlState.mark_read``: a function, class or constant named
+    as a member of a module or class the code has is defined there (a rename is caught here)."""
+    defined, fields = _code_names()
+    text = (REPO / doc).read_text(encoding="utf-8")
+    missing = {
+        f"{owner}.{name}"
+        for span in re.findall(r"`([^`\n]+)`", text)
+        for owner, name in re.findall(_MEMBER, span)
+        if owner in defined
+        and name not in defined[owner]
+        and name not in fields
+        and name not in _FILE_KINDS
+    }
+    assert missing == set(), f"{doc} names what the code does not define: {sorted(missing)}"
+
+
+def test_reliability_counts_the_fuzz_properties_there_are() -> None:
+    """The fuzz row's "N properties × 7,200 examples | M cases" (and tests/conftest.py's
+    comment) count the ``@given`` properties of tests/fuzz/ and the ci profile's examples."""
+    from tests.conftest import CI_EXAMPLES
+
+    properties = sum(
+        len(re.findall(r"^@given\(", path.read_text("utf-8"), flags=re.M))
+        for path in (REPO / "tests" / "fuzz").glob("test_fuzz_*.py")
+    )
+    row = re.search(
+        r"\| ([\d,]+) properties × ([\d,]+) examples [^|]*\| ([\d,]+) cases \|",
+        (REPO / "RELIABILITY.md").read_text("utf-8"),
+    )
+    assert row is not None, "RELIABILITY.md has no fuzz row"
+    stated = [int(n.replace(",", "")) for n in row.groups()]
+    assert stated == [properties, CI_EXAMPLES, properties * CI_EXAMPLES]
+    comment = f"# {properties} fuzz properties x {CI_EXAMPLES:,} = {properties * CI_EXAMPLES:,}"
+    assert comment in (REPO / "tests" / "conftest.py").read_text("utf-8")
