@@ -23,6 +23,7 @@ from koubei import config
 from koubei.analysis.alerts.channels.base import ChannelOptions
 from koubei.analysis.detectors import build_detectors
 from koubei.flows.cli import build_parser
+from koubei.pipeline.aspects import Aspect
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -481,3 +482,46 @@ def test_reliability_counts_the_fuzz_properties_there_are() -> None:
     assert stated == [properties, CI_EXAMPLES, properties * CI_EXAMPLES]
     comment = f"# {properties} fuzz properties x {CI_EXAMPLES:,} = {properties * CI_EXAMPLES:,}"
     assert comment in (REPO / "tests" / "conftest.py").read_text("utf-8")
+
+
+# `timeout (seconds for the whole answer, default 10)` after a colon or a comma
+_IN_A_SENTENCE = r"(?:^#\s*|[:,;] )([a-z_]+) \([^()]*?\bdefault ([^:;)][^;)]*)\)"
+
+
+def _stated_defaults(text: str) -> dict[str, str]:
+    """``name  what it is ... (default V)`` in a header comment's field list, and ``name (...,
+    default V)`` in a sentence: each field's stated default as written (``default:`` prose is
+    a description, not a value, and is left out)."""
+    stated: dict[str, str] = {}
+    field = None
+    for line in text.splitlines():
+        listed = re.match(r"^#\s{2,}([a-z_]+)\s{2,}", line)
+        field = listed.group(1) if listed else field if line.startswith("#   ") else None
+        for name, value in re.findall(_IN_A_SENTENCE, line):
+            stated[name] = value
+        if field and (value := re.search(r"\(default ([^:;)][^;)]*)[;)]", line)):
+            stated[field] = value.group(1)
+    return stated
+
+
+@pytest.mark.parametrize(
+    ("file", "model"),
+    [
+        ("sources.yaml", config.Source),
+        ("alerts.yaml", ChannelOptions),
+        ("aspects.yaml", Aspect),
+    ],
+)
+def test_defaults_a_config_comment_states_are_the_schemas(
+    file: str, model: type[BaseModel]
+) -> None:
+    """``max_pages ... (default 50)``, ``timeout (..., default 10)``: what the comment says is
+    what the one schema fills in."""
+    stated = _stated_defaults((CONFIG / file).read_text(encoding="utf-8"))
+    assert stated, f"{file} states no default"
+    for name, value in stated.items():
+        assert name in model.model_fields, f"{file}: default of {name}, which is no field"
+        default = model.model_fields[name].default
+        assert value == str(default) or yaml.safe_load(value) == default, (
+            f"{file}: {name} defaults to {default!r}, the comment says {value}"
+        )
