@@ -525,3 +525,23 @@ def test_defaults_a_config_comment_states_are_the_schemas(
         assert value == str(default) or yaml.safe_load(value) == default, (
             f"{file}: {name} defaults to {default!r}, the comment says {value}"
         )
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [parser, *(p for sub in _subparsers(parser).values() for p in _all_parsers(sub))]
+
+
+def test_a_default_an_options_help_states_is_its_default() -> None:
+    """``--heap HEAP ... (default 512m)``, ``-n ... (default 10)``: the help (which the README
+    table repeats) says the value argparse fills in, when it fills one in."""
+    checked = 0
+    for parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            said = re.search(r"\(default ([\w.]+)[;)]", action.help or "")
+            if said and action.default is not None and not isinstance(action.default, Path):
+                assert said.group(1) == str(action.default), (
+                    f"{parser.prog} {'/'.join(action.option_strings)}: help says default "
+                    f"{said.group(1)}, argparse fills in {action.default!r}"
+                )
+                checked += 1
+    assert checked >= 5  # --heap, -n, --port, --host, spikes evaluate's three
