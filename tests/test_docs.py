@@ -545,3 +545,26 @@ def test_a_default_an_options_help_states_is_its_default() -> None:
                 )
                 checked += 1
     assert checked >= 5  # --heap, -n, --port, --host, spikes evaluate's three
+
+
+def test_a_test_count_reliability_states_is_the_files() -> None:
+    """`tests/.../test_x.py` (10 tests: ...): the file collects that many (a test added to
+    the file and not to the row is caught here)."""
+    import subprocess
+    import sys
+
+    stated = re.findall(
+        r"`(tests/[\w/]+\.py)` \((\d+) tests", (REPO / "RELIABILITY.md").read_text("utf-8")
+    )
+    assert stated, "RELIABILITY.md states no test count"
+    files = sorted({file for file, _ in stated})
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for file, count in stated:
+        found = sum(line.startswith(f"{file}::") for line in collected.splitlines())
+        assert found == int(count), f"RELIABILITY.md: {file} has {found} tests, not {count}"
