@@ -233,8 +233,10 @@ def test_readme_names_exactly_the_commands_that_take_the_option(
 def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults the README states, read from where the code keeps them."""
     from koubei import es_local
+    from koubei.crawlers import distributed
     from koubei.crawlers.runner import crawl_log_level
     from koubei.flows.dask_process import NO_WORKERS_S
+    from koubei.pipeline.index import templates
     from koubei.pipeline.index.client import index_prefix
 
     serve = _subparsers(_subparsers(build_parser())["report"])["serve"]
@@ -249,6 +251,12 @@ def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch)
     assert rows["KOUBEI_CRAWL_LOG_LEVEL"] == f"`{crawl_log_level({})}`"
     assert rows["KOUBEI_HOME"] == "`./var`"
     assert rows["KOUBEI_DASK_NO_WORKERS_S"] == f"`{NO_WORKERS_S:g}`"
+    for name in ("KOUBEI_ES_ANALYZER", "KOUBEI_ES_REPLICAS"):
+        monkeypatch.delenv(name, raising=False)
+    assert rows["KOUBEI_ES_ANALYZER"] == f"`{templates.analyzer_name()}`"
+    assert rows["KOUBEI_ES_REPLICAS"] == f"`{templates.replica_count()}`"
+    redis = f"`{distributed.DEFAULT_REDIS_URL}`, none, `{distributed.DEFAULT_IDLE_S:g}`, "
+    assert rows["KOUBEI_SCHEDULER"] == f"local scheduler, {redis}`{distributed.DEFAULT_LEASE_S:g}`"
     if "KOUBEI_ES_VERSION" not in os.environ:  # the constant reads it at import
         assert rows["KOUBEI_ES_VERSION"].startswith(f"`{es_local.ES_VERSION}`")
 
