@@ -66,7 +66,7 @@ def clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> da
     return timeutil.now()
 
 
-# 14 fuzz properties x 7,200 = 100,800 cases (tests/fuzz/test_count.py keeps the count honest).
+# 15 fuzz properties x 7,200 = 108,000 cases (tests/fuzz/test_count.py keeps the count honest).
 CI_EXAMPLES = 7_200
 # No deadline: a loaded 2-core CI machine makes per-example timing meaningless; the suite's wall
 # time is what is bounded (pytest-timeout and the figure in RELIABILITY.md).

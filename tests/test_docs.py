@@ -23,6 +23,7 @@ from koubei import config
 from koubei.analysis.alerts.channels.base import ChannelOptions
 from koubei.analysis.detectors import build_detectors
 from koubei.flows.cli import build_parser
+from koubei.pipeline.aspects import Aspect
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -232,8 +233,10 @@ def test_readme_names_exactly_the_commands_that_take_the_option(
 def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults the README states, read from where the code keeps them."""
     from koubei import es_local
+    from koubei.crawlers import distributed
     from koubei.crawlers.runner import crawl_log_level
     from koubei.flows.dask_process import NO_WORKERS_S
+    from koubei.pipeline.index import templates
     from koubei.pipeline.index.client import index_prefix
 
     serve = _subparsers(_subparsers(build_parser())["report"])["serve"]
@@ -248,6 +251,12 @@ def test_readme_defaults_are_the_codes_defaults(monkeypatch: pytest.MonkeyPatch)
     assert rows["KOUBEI_CRAWL_LOG_LEVEL"] == f"`{crawl_log_level({})}`"
     assert rows["KOUBEI_HOME"] == "`./var`"
     assert rows["KOUBEI_DASK_NO_WORKERS_S"] == f"`{NO_WORKERS_S:g}`"
+    for name in ("KOUBEI_ES_ANALYZER", "KOUBEI_ES_REPLICAS"):
+        monkeypatch.delenv(name, raising=False)
+    assert rows["KOUBEI_ES_ANALYZER"] == f"`{templates.analyzer_name()}`"
+    assert rows["KOUBEI_ES_REPLICAS"] == f"`{templates.replica_count()}`"
+    redis = f"`{distributed.DEFAULT_REDIS_URL}`, none, `{distributed.DEFAULT_IDLE_S:g}`, "
+    assert rows["KOUBEI_SCHEDULER"] == f"local scheduler, {redis}`{distributed.DEFAULT_LEASE_S:g}`"
     if "KOUBEI_ES_VERSION" not in os.environ:  # the constant reads it at import
         assert rows["KOUBEI_ES_VERSION"].startswith(f"`{es_local.ES_VERSION}`")
 
@@ -365,3 +374,205 @@ def test_alerts_yaml_names_every_detector_and_channel_type() -> None:
     text = (CONFIG / "alerts.yaml").read_text(encoding="utf-8")
     unnamed = {t for t in (*REGISTRY, *CHANNEL_TYPES) if not re.search(rf"\b{t}\b", text)}
     assert unnamed == set(), f"alerts.yaml names no detector or channel type {sorted(unnamed)}"
+
+
+def _test_names() -> dict[str, set[str]]:
+    """Each test file under tests/ (its path from the repository) and the tests it defines."""
+    return {
+        str(path.relative_to(REPO)): set(
+            re.findall(r"^\s*(?:async )?def (test_\w+)", path.read_text("utf-8"), flags=re.M)
+        )
+        for path in (REPO / "tests").rglob("test_*.py")
+    }
+
+
+def _reliability_problems(text: str, tests: dict[str, set[str]]) -> list[str]:
+    """What RELIABILITY.md names that tests/ lacks: ``path/test_x.py::test_y``, a file alone
+    (``test_x.py``: by its name anywhere under tests/), ``::test_y`` after a file (that file's),
+    and a test name alone (in any file)."""
+    problems = []
+    files: list[str] = []
+    for span in re.findall(r"`([^`\n]+)`", text):
+        for word in span.replace(",", " ").split():
+            named = re.fullmatch(r"((?:[\w/]+/)?test_\w+\.py)?(?:::(test_\w+))?|(test_\w+)", word)
+            if not named or not any(named.groups()):
+                continue
+            file, test = named.group(1), named.group(2) or named.group(3)
+            if file:
+                files = [f for f in tests if f == file or f.endswith("/" + file)]
+                if not files:
+                    problems.append(f"no test file {file}")
+                    continue
+            where = files if file or "::" in word else list(tests)
+            if test and not any(test in tests[f] for f in where):
+                problems.append(f"no test {word}")
+    return problems
+
+
+def test_every_test_reliability_names_exists() -> None:
+    """A row's test renamed, moved or removed is caught here, not by a reader looking for it."""
+    problems = _reliability_problems((REPO / "RELIABILITY.md").read_text("utf-8"), _test_names())
+    assert problems == [], f"RELIABILITY.md: {sorted(set(problems))}"
+
+
+def test_the_reliability_check_catches_a_renamed_test() -> None:
+    tests = {"tests/a/test_x.py": {"test_one", "test_two"}}
+    good = "`tests/a/test_x.py::test_one`, `::test_two`; `test_x.py`; `test_two`"
+    assert _reliability_problems(good, tests) == []
+    bad = "`test_x.py::test_one`, `::test_three`; `test_y.py`; `test_four`"
+    assert _reliability_problems(bad, tests) == [
+        "no test ::test_three",
+        "no test file test_y.py",
+        "no test test_four",
+    ]
+
+
+_DEFINED = r"^\s*(?:(?:async\s+)?def|class)\s+(\w+)|^\s*(\w+)\s*(?::[^=\n]*)?=(?!=)"
+_MEMBER = r"(?<![\w.:/-])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?![.(/:-])"  # module.name
+_FILE_KINDS = {"py", "yaml", "md", "json", "jsonl", "csv", "gz", "txt", "html", "png", "xml", "log"}
+
+
+def _code_names() -> tuple[dict[str, set[str]], set[str]]:
+    """What each module, package and class defines (functions, classes, assignments), and the
+    names of record and config fields (``cascade.via``, ``paging.outage_cap`` are fields)."""
+    defined: dict[str, set[str]] = {}
+    fields: set[str] = set()
+    for path in (p for d in CODE_DIRS for p in (REPO / d).rglob("*.py") if not p.is_symlink()):
+        text = path.read_text("utf-8")
+        names = {a or b for a, b in re.findall(_DEFINED, text, flags=re.M)}
+        fields |= set(re.findall(r"^\s+(\w+): ", text, flags=re.M))
+        defined.setdefault(path.stem, set()).update(names)
+        defined.setdefault(path.parent.name, set()).update(names | {path.stem})
+        for cls, body in re.findall(r"^class (\w+)\b.*\n((?:(?:[ \t]+.*)?\n)+)", text, flags=re.M):
+            defined.setdefault(cls, set()).update(
+                a or b for a, b in re.findall(_DEFINED, body, flags=re.M)
+            )
+    for template in (CONFIG / "es").glob("*.json"):
+        fields |= set(re.findall(r'"(\w+)"\s*:', template.read_text("utf-8")))
+    for owner in ("koubei", "index"):  # `koubei.pipeline` is the package; `index.*` ES settings
+        defined.pop(owner, None)
+    return defined, fields
+
+
+@pytest.mark.parametrize("doc", USER_DOCS)
+def test_every_module_or_class_member_a_doc_names_exists(doc: str) -> None:
+    """``textutil.BLOCK_TAGS``, ``CrawlState.mark_read``: a function, class or constant named
+    as a member of a module or class the code has is defined there (a rename is caught here)."""
+    defined, fields = _code_names()
+    text = (REPO / doc).read_text(encoding="utf-8")
+    missing = {
+        f"{owner}.{name}"
+        for span in re.findall(r"`([^`\n]+)`", text)
+        for owner, name in re.findall(_MEMBER, span)
+        if owner in defined
+        and name not in defined[owner]
+        and name not in fields
+        and name not in _FILE_KINDS
+    }
+    assert missing == set(), f"{doc} names what the code does not define: {sorted(missing)}"
+
+
+def test_reliability_counts_the_fuzz_properties_there_are() -> None:
+    """The fuzz row's "N properties × 7,200 examples | M cases" (and tests/conftest.py's
+    comment) count the ``@given`` properties of tests/fuzz/ and the ci profile's examples."""
+    from tests.conftest import CI_EXAMPLES
+
+    properties = sum(
+        len(re.findall(r"^@given\(", path.read_text("utf-8"), flags=re.M))
+        for path in (REPO / "tests" / "fuzz").glob("test_fuzz_*.py")
+    )
+    row = re.search(
+        r"\| ([\d,]+) properties × ([\d,]+) examples [^|]*\| ([\d,]+) cases \|",
+        (REPO / "RELIABILITY.md").read_text("utf-8"),
+    )
+    assert row is not None, "RELIABILITY.md has no fuzz row"
+    stated = [int(n.replace(",", "")) for n in row.groups()]
+    assert stated == [properties, CI_EXAMPLES, properties * CI_EXAMPLES]
+    comment = f"# {properties} fuzz properties x {CI_EXAMPLES:,} = {properties * CI_EXAMPLES:,}"
+    assert comment in (REPO / "tests" / "conftest.py").read_text("utf-8")
+
+
+# `timeout (seconds for the whole answer, default 10)` after a colon or a comma
+_IN_A_SENTENCE = r"(?:^#\s*|[:,;] )([a-z_]+) \([^()]*?\bdefault ([^:;)][^;)]*)\)"
+
+
+def _stated_defaults(text: str) -> dict[str, str]:
+    """``name  what it is ... (default V)`` in a header comment's field list, and ``name (...,
+    default V)`` in a sentence: each field's stated default as written (``default:`` prose is
+    a description, not a value, and is left out)."""
+    stated: dict[str, str] = {}
+    field = None
+    for line in text.splitlines():
+        listed = re.match(r"^#\s{2,}([a-z_]+)\s{2,}", line)
+        field = listed.group(1) if listed else field if line.startswith("#   ") else None
+        for name, value in re.findall(_IN_A_SENTENCE, line):
+            stated[name] = value
+        if field and (value := re.search(r"\(default ([^:;)][^;)]*)[;)]", line)):
+            stated[field] = value.group(1)
+    return stated
+
+
+@pytest.mark.parametrize(
+    ("file", "model"),
+    [
+        ("sources.yaml", config.Source),
+        ("alerts.yaml", ChannelOptions),
+        ("aspects.yaml", Aspect),
+    ],
+)
+def test_defaults_a_config_comment_states_are_the_schemas(
+    file: str, model: type[BaseModel]
+) -> None:
+    """``max_pages ... (default 50)``, ``timeout (..., default 10)``: what the comment says is
+    what the one schema fills in."""
+    stated = _stated_defaults((CONFIG / file).read_text(encoding="utf-8"))
+    assert stated, f"{file} states no default"
+    for name, value in stated.items():
+        assert name in model.model_fields, f"{file}: default of {name}, which is no field"
+        default = model.model_fields[name].default
+        assert value == str(default) or yaml.safe_load(value) == default, (
+            f"{file}: {name} defaults to {default!r}, the comment says {value}"
+        )
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [parser, *(p for sub in _subparsers(parser).values() for p in _all_parsers(sub))]
+
+
+def test_a_default_an_options_help_states_is_its_default() -> None:
+    """``--heap HEAP ... (default 512m)``, ``-n ... (default 10)``: the help (which the README
+    table repeats) says the value argparse fills in, when it fills one in."""
+    checked = 0
+    for parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            said = re.search(r"\(default ([\w.]+)[;)]", action.help or "")
+            if said and action.default is not None and not isinstance(action.default, Path):
+                assert said.group(1) == str(action.default), (
+                    f"{parser.prog} {'/'.join(action.option_strings)}: help says default "
+                    f"{said.group(1)}, argparse fills in {action.default!r}"
+                )
+                checked += 1
+    assert checked >= 5  # --heap, -n, --port, --host, spikes evaluate's three
+
+
+def test_a_test_count_reliability_states_is_the_files() -> None:
+    """`tests/.../test_x.py` (10 tests: ...): the file collects that many (a test added to
+    the file and not to the row is caught here)."""
+    import subprocess
+    import sys
+
+    stated = re.findall(
+        r"`(tests/[\w/]+\.py)` \((\d+) tests", (REPO / "RELIABILITY.md").read_text("utf-8")
+    )
+    assert stated, "RELIABILITY.md states no test count"
+    files = sorted({file for file, _ in stated})
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for file, count in stated:
+        found = sum(line.startswith(f"{file}::") for line in collected.splitlines())
+        assert found == int(count), f"RELIABILITY.md: {file} has {found} tests, not {count}"
