@@ -112,8 +112,8 @@ def check_shared_queue(
             "(export REDIS_URL=redis://host:6379/0 and unset KOUBEI_REDIS_URL)"
         )
     for name, default, least in (
-        ("KOUBEI_REDIS_IDLE_S", "10", 0),
-        ("KOUBEI_REDIS_LEASE_S", "30", 1),
+        ("KOUBEI_REDIS_IDLE_S", DEFAULT_IDLE_S, 0),
+        ("KOUBEI_REDIS_LEASE_S", DEFAULT_LEASE_S, 1),
     ):
         value = str(settings.get(name, environ.get(name, default)))
         try:

@@ -64,6 +64,9 @@ if os.environ.get("KOUBEI_SCHEDULER") == "redis":
     SCHEDULER = "koubei.crawlers.distributed.RedisScheduler"
     DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
     SCHEDULER_PERSIST = True  # a crashed worker's queue survives for its restart
-    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    KOUBEI_REDIS_IDLE_S = float(os.environ.get("KOUBEI_REDIS_IDLE_S", "10"))
-    KOUBEI_REDIS_LEASE_S = float(os.environ.get("KOUBEI_REDIS_LEASE_S", "30"))
+    # The defaults live with the scheduler that reads them (one home, checked against the README).
+    from koubei.crawlers.distributed import DEFAULT_IDLE_S, DEFAULT_LEASE_S, DEFAULT_REDIS_URL
+
+    REDIS_URL = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    KOUBEI_REDIS_IDLE_S = float(os.environ.get("KOUBEI_REDIS_IDLE_S", DEFAULT_IDLE_S))
+    KOUBEI_REDIS_LEASE_S = float(os.environ.get("KOUBEI_REDIS_LEASE_S", DEFAULT_LEASE_S))
