@@ -78,8 +78,24 @@ def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: s
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
         (b"label,review\n", ("no labelled rows",)),
         (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
+        # an export with the review twice (once translated, say): DictReader kept the last,
+        # so eval scored every row's other text (accuracy 0.0 on 1 text), train said "all
+        # positive"
+        (
+            "label,review,review\n1,很好,x\n0,太差,x\n".encode(),
+            (":1:", "column 'review' is named twice (fields 2, 3)"),
+        ),
     ],
-    ids=["columns", "empty", "not-utf8", "utf-16-cut", "huge-field", "no-rows", "empty-review"],
+    ids=[
+        "columns",
+        "empty",
+        "not-utf8",
+        "utf-16-cut",
+        "huge-field",
+        "no-rows",
+        "empty-review",
+        "column-twice",
+    ],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(
