@@ -77,12 +77,15 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         ) from None
     if text is not None:
         return text
-    if _utf16_without_bom(raw):
+    if not raw.startswith(UTF16_BOMS) and _utf16_without_bom(raw):
         # read as UTF-8 (a NUL is valid there) its error was about '\x00' cells, or GBK made
-        # another language of it; what to save it as says more
+        # another language of it; what to save it as says more. UTF-16 with its byte order
+        # mark is read only with ``gbk``: a config file saved so is "not UTF-8 (byte 0xff)",
+        # which its caller says more of (was: called UTF-16 *without* its byte order mark, and
+        # told to save it with one, which is refused alike)
+        save = "; save it as UTF-8, or as UTF-16 with its byte order mark" if gbk else ""
         raise ValueError(
-            f"{name}:1: UTF-16 without its byte order mark (a 0 byte every other byte); save "
-            "it as UTF-8, or as UTF-16 with its byte order mark"
+            f"{name}:1: UTF-16 without its byte order mark (a 0 byte every other byte){save}"
         )
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
