@@ -73,7 +73,8 @@ def load_labelled(path: Path) -> list[Example]:
     Excel and WPS save as "CSV" on a Chinese Windows) and UTF-16 with its byte order mark, as
     ``koubei sentiment score`` and ``spikes`` read them; the separator is ``,``, or ``;`` or
     tab when the first line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
-    ``spikes`` and ``score --column`` read it). A file in none of these encodings, one that
+    ``spikes`` and ``score --column`` read it), and the header's names are read without the
+    spaces around them (``label, review``). A file in none of these encodings, one that
     lacks the columns or is malformed (a quote never closed: named at the row that opened it)
     raises :class:`LabelledDataError` naming it (a header naming ``label``, ``review`` or ``cat``
     twice too, as ``score --column`` refuses it), and so does a row whose label is not 0 or 1
@@ -94,6 +95,11 @@ def load_labelled(path: Path) -> list[Example]:
     rows: list[Example] = []
     start = 1  # the line the row being read starts on (a quoted review may span lines)
     try:
+        if reader.fieldnames:
+            # "label, review" as typed by hand: the columns, as ``score --column`` and
+            # ``spikes`` read a header (was: "has no 'label' and 'review' columns (found:
+            # label,  review)")
+            reader.fieldnames = [n.strip().lstrip("\ufeff").strip() for n in reader.fieldnames]
         if not {"label", "review"} <= set(reader.fieldnames or ()):
             found = ", ".join(reader.fieldnames or ()) or "none"
             raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")

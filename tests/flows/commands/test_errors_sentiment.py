@@ -184,3 +184,17 @@ def test_sentiment_train_and_eval_read_a_csv_excel_saved_as_gbk(tmp_path: Path) 
     assert code == 0 and err == ["training on 2 texts, 0 held out"]
     code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--json")
     assert code == 0 and err == []
+
+
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_reads_a_header_typed_with_spaces(tmp_path: Path, action: str) -> None:
+    """``label, review`` (a space after the comma, as typed by hand) was refused: "has no
+    'label' and 'review' columns (found: label,  review)". Its names are read stripped, as
+    ``score --column`` and ``spikes`` read a header's."""
+    data = tmp_path / "reviews.csv"
+    rows = "".join(f"{i % 2}, {'很好喝' if i % 2 else '太难喝了'}{i}\n" for i in range(20))
+    data.write_text("label , review\n" + rows, encoding="utf-8")
+    out = tmp_path / "model.json.gz"
+    argv = ("--out", str(out), "--holdout", "0.2") if action == "train" else ()
+    code, err = koubei(tmp_path, "sentiment", action, str(data), *argv)
+    assert code == 0, err
