@@ -162,6 +162,9 @@ def _from_file(path: Path, post_id: str | None, progress: bool = False) -> list[
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
+    from elasticsearch import NotFoundError
+
+    from koubei.flows.commands.index import no_index
     from koubei.pipeline.index import cascade_reads
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
@@ -171,6 +174,8 @@ def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
     try:
         check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
         records = cascade_reads.fetch_cascade(es, prefix, post_id, max_docs=limit + 1)
+    except NotFoundError:  # was "cannot read posts: NotFoundError(404, ...)"
+        raise no_index(prefix) from None
     finally:
         es.close()
     if len(records) > limit:

@@ -470,3 +470,19 @@ def test_a_config_dir_of_yaml_files_alone_uses_the_shipped_templates(
         )
         assert done.returncode == 0, (args, done.stderr)
     assert es.indices.get_index_template(name=f"{index_prefix}-posts")["index_templates"]
+
+
+def test_reads_of_a_prefix_with_no_index_say_so_in_one_line(
+    koubei: Koubei, index_prefix: str
+) -> None:
+    """A mistyped ``--prefix`` (or ``KOUBEI_INDEX_PREFIX``), or a search before anything was
+    indexed: ``search`` ended in a ``NotFoundError`` traceback (exit 1) and ``spread`` said
+    ``cannot read posts: NotFoundError(404, 'index_not_found_exception', ...)``; now both say
+    what ``report daily`` and ``spikes backtest --brand`` say."""
+    for argv in (("search", "牛奶"), ("spread", "weibo:1", "--no-pictures")):
+        done = koubei(*argv, "--prefix", index_prefix)
+        assert (done.returncode, done.stderr) == (
+            2,
+            f"koubei: error: no index {index_prefix}-posts (is --prefix right? nothing "
+            "indexed yet: `koubei run`)\n",
+        ), argv
