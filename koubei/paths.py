@@ -27,6 +27,17 @@ def package_dir(name: str) -> Path:
 CONFIG_DIR = Path(os.environ.get("KOUBEI_CONFIG_DIR") or package_dir("conf"))
 
 
+def config_folder(name: str) -> Path:
+    """The config directory's folder ``name`` (``es``, ``kibana``), or the shipped one when it
+    has none: a ``$KOUBEI_CONFIG_DIR`` of the YAML files a user edits (as ``demo/config``) uses
+    the shipped templates and saved objects, as it uses the shipped ``aspects.yaml`` (was:
+    ``koubei index setup``, ``status``, ``kibana`` and every cycle's index stage stopped at
+    ``<dir>/es/analyzers.json: No such file or directory``, while ``--config-dir`` with the same
+    directory read the shipped ones)."""
+    own = CONFIG_DIR / name
+    return own if own.exists() or own.is_symlink() else package_dir("conf") / name
+
+
 def home() -> Path:
     """Root of koubei's state; created on first use."""
     root = home_path()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,12 +78,15 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         ) from None
     if text is not None:
         return text
-    if _utf16_without_bom(raw):
+    if not raw.startswith(UTF16_BOMS) and _utf16_without_bom(raw):
         # read as UTF-8 (a NUL is valid there) its error was about '\x00' cells, or GBK made
-        # another language of it; what to save it as says more
+        # another language of it; what to save it as says more. UTF-16 with its byte order
+        # mark is read only with ``gbk``: a config file saved so is "not UTF-8 (byte 0xff)",
+        # which its caller says more of (was: called UTF-16 *without* its byte order mark, and
+        # told to save it with one, which is refused alike)
+        save = "; save it as UTF-8, or as UTF-16 with its byte order mark" if gbk else ""
         raise ValueError(
-            f"{name}:1: UTF-16 without its byte order mark (a 0 byte every other byte); save "
-            "it as UTF-8, or as UTF-16 with its byte order mark"
+            f"{name}:1: UTF-16 without its byte order mark (a 0 byte every other byte){save}"
         )
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
@@ -208,9 +212,19 @@ def header_hint(lines: list[str], name: str) -> str | None:
     """A warning when the first of a text file's ``lines`` looks like a CSV header (separated as
     :func:`csv_delimiter` finds) naming a column of texts (``TEXT_COLUMNS``): scored one text a
     line, its header is a text and every row's other fields (a label, a category) are part of
-    its text. None otherwise."""
+    its text; or when it is a JSON object (a landing or processed JSONL file): its keys, ids
+    and times are scored with its text. None otherwise."""
     if not lines:
         return None
+    record = _json_object(lines[0])
+    if record is not None:
+        # was unsaid: of the demo incident's 202 negative posts, 141 scored positive this way
+        keys = [k for k in ("text_clean", "text_raw", *TEXT_COLUMNS) if k in record]
+        field = f"its {keys[0]!r} field" if keys else "the field that holds it"
+        return (
+            f"{name}:1 is a JSON object (a JSONL file): every line is read as one text, its "
+            f"keys and other fields too; give the text of {field}, one a line"
+        )
     try:
         row = csv.reader(lines[:1], delimiter=csv_delimiter(lines[0]))
         fields = [f.strip() for f in next(row, [])]
@@ -224,6 +238,17 @@ def header_hint(lines: list[str], name: str) -> str | None:
         f"this one and each row's other fields too; --column {found[0]} reads that column, "
         "one text a row"
     )
+
+
+def _json_object(line: str) -> dict[str, object] | None:
+    """``line`` as a JSON object, else None."""
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON; nested deeper than Python reads
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def read_column(raw: bytes, name: str, column: str) -> TextLines:

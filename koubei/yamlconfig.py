@@ -136,6 +136,8 @@ def _encoding_hint(path: Path) -> str:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return " (it is UTF-16, Notepad's 'Unicode')"
+    if b"\x00" in raw:  # UTF-16 without its byte order mark, said so already: no GBK text
+        return ""
     try:
         raw.decode("gb18030")
     except UnicodeDecodeError:

@@ -456,10 +456,17 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     time_name, value_name = "column 1: ", "column 2"
     header: list[str] | None = None
     headers: list[int] = []
+    start = 1  # the line the next row starts on: a quoted field may span lines
     try:
-        for lineno, row in enumerate(reader, start=1):
+        for row in reader:
+            lineno, start = start, reader.line_num + 1
             if not row or not "".join(row).strip():
                 continue
+            if any("\n" in cell or "\r" in cell for cell in row):
+                # no time or count spans lines: a quote opened and never closed read the rest
+                # of the file as one field (was "1 column(s), no column 2", or the next rows
+                # quoted as the value; on the last row its count, unsaid)
+                raise ValueError(f"{name}:{lineno}: a quote opened on this line is never closed")
             if header is not None and [c.strip() for c in row] == header:
                 headers.append(lineno)  # a second export's header, joined on with ``cat``
                 continue

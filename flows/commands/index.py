@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from koubei.errors import KoubeiError
     from koubei.pipeline.index.documents import IndexReport
 
 from koubei.flows import options
@@ -82,6 +83,17 @@ def guarded(action: Callable[[], int]) -> int:
     except (ESConfigError, AnalyzerMissingError, MigrationError) as exc:
         # The CLI prints it as every other error (``koubei: error: ...``, redacted), exit 2.
         raise KoubeiError(str(exc)) from None
+
+
+def no_index(prefix: str) -> KoubeiError:
+    """The error of a read whose ``<prefix>-posts`` does not exist: a mistyped ``--prefix`` or
+    ``KOUBEI_INDEX_PREFIX``, or nothing indexed yet."""
+    from koubei.errors import KoubeiError
+    from koubei.pipeline.index.templates import posts_alias
+
+    return KoubeiError(
+        f"no index {posts_alias(prefix)} (is --prefix right? nothing indexed yet: `koubei run`)"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

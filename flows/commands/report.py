@@ -10,6 +10,7 @@ from pathlib import Path
 from koubei import paths, timeutil
 from koubei.errors import KoubeiError
 from koubei.flows import options
+from koubei.flows.commands.index import no_index
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,14 +61,6 @@ def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
     return es, prefix, brands, alerts
 
 
-def _no_index(prefix: str) -> KoubeiError:
-    from koubei.pipeline.index.templates import posts_alias
-
-    return KoubeiError(
-        f"no index {posts_alias(prefix)} (is --prefix right? nothing indexed yet: `koubei run`)"
-    )
-
-
 def run_daily(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
@@ -92,7 +85,7 @@ def run_daily(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),  # a bar for a person, no bar in a cron job's mail
         )
     except NotFoundError:
-        raise _no_index(prefix) from None
+        raise no_index(prefix) from None
     # As the koubei-daily-report deployment does: the day's spread documents for Kibana.
     spread = index_day(es, prefix, [b.name for b in brands.brands], day)  # type: ignore[attr-defined]
     for error in spread.errors:
@@ -152,7 +145,7 @@ def run_incident(args: argparse.Namespace) -> int:
             now=timeutil.now(),
         )
     except NotFoundError:
-        raise _no_index(prefix) from None
+        raise no_index(prefix) from None
     except LookupError as exc:
         print(f"koubei report incident: {exc}", file=sys.stderr)
         return 1

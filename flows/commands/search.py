@@ -112,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from elasticsearch import BadRequestError
+    from elasticsearch import BadRequestError, NotFoundError
 
+    from koubei.flows.commands.index import no_index
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.post_reads import search_posts
 
@@ -136,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     except BadRequestError as exc:
         raise KoubeiError(_refused(exc, args.size)) from None
+    except NotFoundError:  # was a NotFoundError traceback, exit 1
+        raise no_index(prefix) from None
     if not hits and args.brand:
         _check_brand(args.brand)
     for hit in hits:

@@ -47,7 +47,9 @@ the column of texts (``,``-separated, or ``;`` or tab when that row has no comma
 lines are no rows; a row without the field is read as no text and named on stderr; a quote
 never closed is an error naming its row). Without it, a first line that looks like a CSV
 header naming such a column (``cat,label,review``) is said on stderr: every row's label would
-be read as part of its text (``koubei/textfile.py``, ``_sentiment_inputs.py``).
+be read as part of its text, and so is a first line that is a JSON object (a JSONL file,
+whose keys and ids would be scored with its text) (``koubei/textfile.py``,
+``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
 not 0 or 1, whose review is empty or that has more fields than the header (a review holding

@@ -264,9 +264,9 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
 
     from koubei import timeutil
     from koubei.config import parse_duration
+    from koubei.flows.commands.index import no_index
     from koubei.flows.detect import brand_series
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
-    from koubei.pipeline.index.templates import posts_alias
 
     prefix = args.prefix or index_prefix()  # a bad KOUBEI_INDEX_PREFIX before any cluster
     es = client_from_env()
@@ -277,7 +277,7 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
     try:
         _, series = brand_series(es, prefix, args.brand, start, end, interval, alerts)
     except NotFoundError:
-        raise KoubeiError(f"no index {posts_alias(prefix)} (is --prefix right?)") from None
+        raise no_index(prefix) from None
     if not any(series.total):
         # the span itself: "over 30d" read as the last 30 days when --end chose another month
         zone = timeutil.DEFAULT_TZ

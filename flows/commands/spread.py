@@ -101,14 +101,18 @@ def _shape_error(item: dict[str, Any]) -> str | None:
 
 def _read_records(path: Path, progress: bool = False) -> list[dict[str, Any]]:
     """The file's records; a line that is no JSON object, has no ``id`` or has a field of the
-    wrong shape is one error naming ``file:line`` and the field. ``progress``: a count of the
-    posts read at a terminal (100k took about 8 s)."""
+    wrong shape is one error naming ``file:line`` and the field; a ``created_at`` that is no
+    time (``yesterday``, year 10000 in China) is read as unknown and one stderr note names the
+    first and counts them. ``progress``: a count of the posts read at a terminal (100k took
+    about 8 s)."""
     from tqdm import tqdm
 
     from koubei import jsonl
+    from koubei.analysis.spread.cascade import parse_time
     from koubei.errors import KoubeiError
 
     records = []
+    untimed: list[tuple[int, Any]] = []  # (line, created_at) of times that are no time
     bar = tqdm(desc=f"spread: read {path.name}", unit="post", disable=not progress, leave=False)
     with bar:
         for number, item in jsonl.read_lines(path):
@@ -122,7 +126,20 @@ def _read_records(path: Path, progress: bool = False) -> list[dict[str, Any]]:
                 problem = "no 'id' (a post's '<platform>:<native id>')"
             if problem:
                 raise KoubeiError(f"{path}:{number}: {problem}")
+            created = item.get("created_at")
+            if created not in (None, "") and parse_time(created) is None:
+                untimed.append((number, created))
             records.append(item)
+    if untimed:
+        # read as unknown (the analysis goes on), but said: a root post's 'yesterday' turned
+        # an ACCELERATING cascade into "not accelerating", its source's time None, unsaid
+        line, created = untimed[0]
+        more = f" (and {len(untimed) - 1} more)" if len(untimed) > 1 else ""
+        print(
+            f"note: {path}:{line}: created_at {created!r} is no time{more}: read as unknown, "
+            "left out of the timing and the source's time",
+            file=sys.stderr,
+        )
     return records
 
 
@@ -145,6 +162,9 @@ def _from_file(path: Path, post_id: str | None, progress: bool = False) -> list[
 
 
 def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
+    from elasticsearch import NotFoundError
+
+    from koubei.flows.commands.index import no_index
     from koubei.pipeline.index import cascade_reads
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
 
@@ -154,6 +174,8 @@ def _from_es(post_id: str, prefix: str | None) -> list[dict[str, Any]]:
     try:
         check_cluster(es)  # unreachable, not Elasticsearch, credentials: one line naming it
         records = cascade_reads.fetch_cascade(es, prefix, post_id, max_docs=limit + 1)
+    except NotFoundError:  # was "cannot read posts: NotFoundError(404, ...)"
+        raise no_index(prefix) from None
     finally:
         es.close()
     if len(records) > limit:

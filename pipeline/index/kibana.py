@@ -19,7 +19,7 @@ import httpx
 
 from koubei import paths
 
-KIBANA_DIR = paths.CONFIG_DIR / "kibana"
+KIBANA_DIR = paths.config_folder("kibana")
 DEFAULT_PREFIX = "koubei"
 
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}

@@ -42,7 +42,7 @@ from koubei.errors import KoubeiError
 from koubei.log import get_logger
 from koubei.pipeline.index.client import auth_error
 
-TEMPLATE_DIR = paths.CONFIG_DIR / "es"
+TEMPLATE_DIR = paths.config_folder("es")
 KINDS = ("posts", "alerts", "accounts", "cascades")
 PLACEHOLDER = "__PREFIX__"
 ANALYZER_ENV = "KOUBEI_ES_ANALYZER"

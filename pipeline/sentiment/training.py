@@ -73,9 +73,11 @@ def load_labelled(path: Path) -> list[Example]:
     Excel and WPS save as "CSV" on a Chinese Windows) and UTF-16 with its byte order mark, as
     ``koubei sentiment score`` and ``spikes`` read them; the separator is ``,``, or ``;`` or
     tab when the first line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
-    ``spikes`` and ``score --column`` read it). A file in none of these encodings, one that
+    ``spikes`` and ``score --column`` read it), and the header's names are read without the
+    spaces around them (``label, review``). A file in none of these encodings, one that
     lacks the columns or is malformed (a quote never closed: named at the row that opened it)
-    raises :class:`LabelledDataError` naming it, and so does a row whose label is not 0 or 1
+    raises :class:`LabelledDataError` naming it (a header naming ``label``, ``review`` or ``cat``
+    twice too, as ``score --column`` refuses it), and so does a row whose label is not 0 or 1
     (``2``, ``pos``, empty), whose review is empty, or that has more fields than the header (a
     review with an unquoted separator in it, ``1,好,很好``): the message has one line per such
     row (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so
@@ -93,9 +95,23 @@ def load_labelled(path: Path) -> list[Example]:
     rows: list[Example] = []
     start = 1  # the line the row being read starts on (a quoted review may span lines)
     try:
+        if reader.fieldnames:
+            # "label, review" as typed by hand: the columns, as ``score --column`` and
+            # ``spikes`` read a header (was: "has no 'label' and 'review' columns (found:
+            # label,  review)")
+            reader.fieldnames = [n.strip().lstrip("\ufeff").strip() for n in reader.fieldnames]
         if not {"label", "review"} <= set(reader.fieldnames or ()):
             found = ", ".join(reader.fieldnames or ()) or "none"
             raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")
+        names = list(reader.fieldnames or ())
+        for column in ("label", "review", "cat"):
+            # DictReader keeps the last field of a name given twice: every review read as
+            # the other column's text (one "text" evaluated, or "all positive" to train on)
+            if names.count(column) > 1:
+                where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == column)
+                raise LabelledDataError(
+                    f"{path}:{reader.line_num}: column {column!r} is named twice (fields {where})"
+                )
         bad: list[str] = []
         start = reader.line_num + 1
         for row in reader:

@@ -409,6 +409,23 @@ def test_a_file_saved_by_a_windows_editor_says_its_encoding(
         load_brands(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / 'brands.yaml'}:")
     assert f"({said}" in str(info.value) and str(info.value).endswith("save the file as UTF-8")
+    # Notepad's "Unicode" writes a byte order mark; a config file is read as UTF-8 only, so
+    # saving it "as UTF-16 with its byte order mark" (the old advice, after calling it UTF-16
+    # without one) was refused alike
+    assert "byte order mark" not in str(info.value)
+
+
+def test_a_config_file_in_utf16_without_its_byte_order_mark_is_told_to_be_utf8(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "brands.yaml"
+    path.write_bytes("brands:\n  - name: 鲜牧\n".encode("utf-16-le"))
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    assert str(info.value) == (
+        f"{path}:1: UTF-16 without its byte order mark (a 0 byte every other byte); save the "
+        "file as UTF-8"
+    )
 
 
 def test_unquoted_clock_times_are_times(tmp_path: Path) -> None:

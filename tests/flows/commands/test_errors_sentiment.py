@@ -78,8 +78,24 @@ def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: s
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),
         (b"label,review\n", ("no labelled rows",)),
         (b"label,review\n1,\xe5\xa5\xbd\n0, \n", (":3:", "empty review")),
+        # an export with the review twice (once translated, say): DictReader kept the last,
+        # so eval scored every row's other text (accuracy 0.0 on 1 text), train said "all
+        # positive"
+        (
+            "label,review,review\n1,很好,x\n0,太差,x\n".encode(),
+            (":1:", "column 'review' is named twice (fields 2, 3)"),
+        ),
     ],
-    ids=["columns", "empty", "not-utf8", "utf-16-cut", "huge-field", "no-rows", "empty-review"],
+    ids=[
+        "columns",
+        "empty",
+        "not-utf8",
+        "utf-16-cut",
+        "huge-field",
+        "no-rows",
+        "empty-review",
+        "column-twice",
+    ],
 )
 @pytest.mark.parametrize("action", ["train", "eval"])
 def test_sentiment_on_a_csv_it_cannot_use(
@@ -168,3 +184,17 @@ def test_sentiment_train_and_eval_read_a_csv_excel_saved_as_gbk(tmp_path: Path) 
     assert code == 0 and err == ["training on 2 texts, 0 held out"]
     code, err = koubei(tmp_path, "sentiment", "eval", str(data), "--json")
     assert code == 0 and err == []
+
+
+@pytest.mark.parametrize("action", ["train", "eval"])
+def test_sentiment_reads_a_header_typed_with_spaces(tmp_path: Path, action: str) -> None:
+    """``label, review`` (a space after the comma, as typed by hand) was refused: "has no
+    'label' and 'review' columns (found: label,  review)". Its names are read stripped, as
+    ``score --column`` and ``spikes`` read a header's."""
+    data = tmp_path / "reviews.csv"
+    rows = "".join(f"{i % 2}, {'很好喝' if i % 2 else '太难喝了'}{i}\n" for i in range(20))
+    data.write_text("label , review\n" + rows, encoding="utf-8")
+    out = tmp_path / "model.json.gz"
+    argv = ("--out", str(out), "--holdout", "0.2") if action == "train" else ()
+    code, err = koubei(tmp_path, "sentiment", action, str(data), *argv)
+    assert code == 0, err

@@ -236,6 +236,31 @@ def test_score_says_when_the_first_line_looks_like_a_csv_header(
     assert _score([str(plain)], capsys) == (["positive", "negative"], [])
 
 
+def test_score_says_when_the_file_is_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A landing or processed file given as FILE is scored one line a text, its keys, ids and
+    times with its text: of the demo incident's 202 negative posts 141 scored positive, and
+    nothing said so. One object a line, as ever, and one warning naming the text field."""
+    records = [
+        {"id": "weibo:1", "text_raw": "鲜牧牛奶喝出黑色异物，太恶心了", "likes": 3},
+        {"id": "weibo:2", "text_raw": "再也不买了，客服根本不理人", "likes": 0},
+    ]
+    source = tmp_path / "run.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    labels, err = _score([str(source)], capsys)
+    assert len(labels) == 2
+    assert err == [
+        f"koubei: warning: {source}:1 is a JSON object (a JSONL file): every line is read as "
+        "one text, its keys and other fields too; give the text of its 'text_raw' field, one a "
+        "line"
+    ]
+    # a text that only starts with a brace is a text
+    plain = tmp_path / "texts.txt"
+    plain.write_text('{"a": 太差了\n{很好}\n' + '{"a":' * 5000 + "1" + "}" * 5000 + "\n")
+    assert _score([str(plain), "--no-adapt"], capsys)[1] == []
+
+
 @pytest.mark.parametrize("sep", [";", "\t"], ids=["semicolon", "tab"])
 def test_a_csv_of_semicolons_or_tabs_is_read_as_spikes_reads_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sep: str

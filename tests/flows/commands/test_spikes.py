@@ -213,6 +213,16 @@ def test_detect_mistakes_are_one_line_naming_file_line_and_column(tmp_path: Path
         ("2026-03-02 00:00,1\n2026-03-02 00:05,\n", ":2: column 2 is empty"),
         ("2026-03-02 00:00,1\nfoo,3\n", ":2: column 1: timestamp 'foo' is not a time"),
         ("ts,count\n2026-03-02 00:00,1\n2026-03-02 00:05,-1\n", ":3: column 2 ('count') '-1'"),
+        # a quote never closed read the rest of the file as one field: "1 column(s), no
+        # column 2" for the row that has two, or the next rows quoted as its value (session 33)
+        (
+            'ts,count\n2026-03-02 00:00,1\n"2026-03-02 00:05,2\n2026-03-02 00:10,3\n',
+            ":3: a quote opened on this line is never closed",
+        ),
+        (
+            'ts,count\n2026-03-02 00:00,1\n2026-03-02 00:05,"2\n2026-03-02 00:10,3\n',
+            ":3: a quote opened on this line is never closed",
+        ),
     ):
         bad = tmp_path / "bad.csv"
         bad.write_text(rows, "utf-8")

@@ -262,3 +262,24 @@ def test_whole_files_draw_into_a_folder_of_their_own(
     )
     for folder in spread.iterdir():
         assert (folder / "timeline.png").exists()
+
+
+def test_a_created_at_that_is_no_time_is_said_not_read_as_unknown_in_silence(
+    landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A root post's ``created_at`` of ``yesterday`` (a foreign export) was read as unknown
+    without a word: the source's time printed None and the timing left it out (the 鲜牧 demo
+    cascade turned from ACCELERATING to not accelerating). It is still read as unknown, and
+    one stderr note names the first such line and counts the others."""
+    records = list(jsonl.read(landing))
+    records[0]["created_at"] = "yesterday"
+    records[3]["created_at"] = "9999-12-31T23:00:00Z"  # year 10000 in Asia/Shanghai
+    odd = tmp_path / "odd.jsonl"
+    jsonl.write_atomic(odd, records)
+    assert main(["spread", "--file", str(landing), "--no-pictures"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["spread", "--file", str(odd), "--no-pictures"]) == 0
+    assert capsys.readouterr().err == (
+        f"note: {odd}:1: created_at 'yesterday' is no time (and 1 more): read as unknown, "
+        "left out of the timing and the source's time\n"
+    )

@@ -444,3 +444,45 @@ def test_status_names_a_month_behind_its_template_and_reindex_makes_its_edits_fi
     again = koubei("index", "status", "--prefix", index_prefix)
     assert again.stderr == ""
     assert all(json.loads(line)["current"] for line in again.stdout.splitlines())
+
+
+def test_a_config_dir_of_yaml_files_alone_uses_the_shipped_templates(
+    es: Elasticsearch, cli_env: dict[str, str], index_prefix: str, tmp_path: Path
+) -> None:
+    """``KOUBEI_CONFIG_DIR`` at a folder of the YAML files a user edits (as ``demo/config``),
+    no ``es/`` or ``kibana/`` copied: ``index setup`` stopped at ``<dir>/es/analyzers.json: No
+    such file or directory`` (and so did every cycle's index stage), though a directory without
+    ``aspects.yaml`` or ``brands.yaml`` uses the shipped one, and ``--config-dir`` with the same
+    folder read the shipped templates."""
+    own = tmp_path / "my-config"
+    own.mkdir()
+    shipped = Path(__file__).parents[3] / "config"
+    for name in ("brands.yaml", "sources.yaml", "alerts.yaml"):
+        (own / name).write_bytes((shipped / name).read_bytes())
+    env = {**cli_env, "KOUBEI_CONFIG_DIR": str(own)}
+    for args in (("index", "setup"), ("index", "status"), ("kibana", "check")):
+        done = subprocess.run(
+            [KOUBEI, *args, "--prefix", index_prefix],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (args, done.stderr)
+    assert es.indices.get_index_template(name=f"{index_prefix}-posts")["index_templates"]
+
+
+def test_reads_of_a_prefix_with_no_index_say_so_in_one_line(
+    koubei: Koubei, index_prefix: str
+) -> None:
+    """A mistyped ``--prefix`` (or ``KOUBEI_INDEX_PREFIX``), or a search before anything was
+    indexed: ``search`` ended in a ``NotFoundError`` traceback (exit 1) and ``spread`` said
+    ``cannot read posts: NotFoundError(404, 'index_not_found_exception', ...)``; now both say
+    what ``report daily`` and ``spikes backtest --brand`` say."""
+    for argv in (("search", "牛奶"), ("spread", "weibo:1", "--no-pictures")):
+        done = koubei(*argv, "--prefix", index_prefix)
+        assert (done.returncode, done.stderr) == (
+            2,
+            f"koubei: error: no index {index_prefix}-posts (is --prefix right? nothing "
+            "indexed yet: `koubei run`)\n",
+        ), argv
