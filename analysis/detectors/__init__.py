@@ -43,7 +43,8 @@ from koubei.analysis.detectors.defaults import (
     detect_all,
     detect_many,
 )
-from koubei.analysis.detectors.series import CascadeSeries, CountSeries, read_csv, series_key
+from koubei.analysis.detectors.series import read_csv
+from koubei.analysis.detectors.series_types import CascadeSeries, CountSeries, series_key
 from koubei.analysis.detectors.severity import crisis_score, crisis_severity
 
 __all__ = [

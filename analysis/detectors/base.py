@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from koubei.analysis.detectors.causal import episodes
 from koubei.analysis.detectors.gaps import outage_bins
 from koubei.analysis.detectors.reasons import Reason, reason_dict
-from koubei.analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.series_types import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
 
 Severity = Literal["info", "warning", "critical"]

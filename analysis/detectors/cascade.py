@@ -26,7 +26,7 @@ import numpy as np
 from koubei.analysis.detectors.base import Detection, Detector, Firing, register
 from koubei.analysis.detectors.causal import anscombe, episodes, lag, trailing_sum
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import CascadeSeries
+from koubei.analysis.detectors.series_types import CascadeSeries
 
 
 @register("cascade_growth")

@@ -15,7 +15,7 @@ from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Detector, build_detectors
 from koubei.analysis.detectors.paging import PagingPolicy, last_firing
-from koubei.analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.series_types import CountSeries
 from koubei.analysis.detectors.severity import crisis_severity
 from koubei.config import AlertsConfig, DetectorConfig
 

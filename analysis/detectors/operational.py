@@ -23,7 +23,7 @@ from typing import Any
 
 from koubei.analysis.detectors.base import Detection
 from koubei.analysis.detectors.reasons import Reason
-from koubei.analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.series_types import CountSeries
 from koubei.timeutil import aware
 
 BAD_STATUSES = {"blocked": "warning", "empty": "info"}

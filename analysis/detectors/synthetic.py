@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from koubei.analysis.detectors.series import CountSeries
+from koubei.analysis.detectors.series_types import CountSeries
 from koubei.timeutil import DEFAULT_TZ
 
 DAY = 86400

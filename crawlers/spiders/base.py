@@ -4,7 +4,9 @@ It owns what is the same everywhere: request building with an errback, response 
 turn HTTP errors, empty bodies, captcha pages, login walls and platform error codes into counted
 reasons (never exceptions), tolerant JSON/JSONP decoding (GBK/GB18030 included), brand matching
 with exclusions, incremental bookkeeping, and building the :class:`koubei.model.Document`
-record. A spider subclass only knows its platform's URLs and field names.
+record. A spider subclass only knows its platform's URLs and field names. What a body is (a
+wall, its real charset, the JSON in it) is read by the pure functions of
+:mod:`koubei.crawlers.spiders._body`; the methods here count what they find.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from twisted.python.failure import Failure
 from koubei.config import Brand, BrandsConfig, Source
 from koubei.crawlers import brandmatch
 from koubei.crawlers.health import STAT_PREFIX
+from koubei.crawlers.spiders._body import JSONP, html_wall, mostly_utf8, utf8_behind_label
 from koubei.crawlers.state import CrawlState
 from koubei.crawlers.timeparse import TimeParseError, date_only, parse_time
 from koubei.model import Document, make_id, to_record
@@ -36,54 +39,6 @@ BLOCK_STATUSES = {
     418: "http_418",
     432: "http_432",
 }
-_CAPTCHA = re.compile(
-    r"验证码|captcha|滑块|安全验证|人机验证|访问验证|访问被拒绝|verify you are human", re.I
-)
-# ``Sina Visitor System``: Weibo's visitor-cookie page, served with HTTP 200 in place of the
-# answer to a client without the cookie (it runs a script to get one): a wall, not a bad answer.
-_LOGIN = re.compile(
-    r"passport\.|login\.|请登录|登录后|扫码登录|sign in to continue|sina visitor system"
-    # A login page's own title, whole or beside the site's name (京东's passport page is
-    # "京东-欢迎登录", a forum's "用户登录 - 论坛名"); never inside a headline (会员登录异常).
-    r"|(?:^|[-_|–—·\s])(?:欢迎|用户|会员|账号|帐号)?登录(?:$|[-_|–—·\s])",
-    re.I,
-)
-# A JSONP body: ``cb({...})``, optionally led by the ``/**/`` that Express, WordPress and Baidu's
-# APIs put first (against Rosetta Flash) and Express's ``typeof cb === 'function' && ``, and
-# followed by ``;``, whitespace or a ``//`` / ``/* */`` comment.
-_JSONP = re.compile(
-    r"^\s*(?:/\*.*?\*/\s*)*"
-    r"(?:typeof\s+[\w$.]+\s*===?\s*(?P<q>['\"])function(?P=q)\s*&&\s*)?"
-    r"[\w$.]+\s*\(\s*(?P<body>.*?)\s*\)\s*;?\s*(?://[^\n]*|/\*.*?\*/\s*)*\s*$",
-    re.S,
-)
-# Alibaba's risk-control page (Taobao, Tmall, 1688): served in place of an answer, as HTML whose
-# script config says ``action=deny``/``captcha`` and carries ``x5secdata`` and a ``punish`` URL
-# (``_____tmd_____/punish``, ``bixi.alicdn.com/punish``), titled 访问被拒绝 or 验证码拦截.
-_PUNISH = re.compile(r"x5secdata|_____tmd_____/punish|bixi\.alicdn\.com/punish", re.I)
-
-
-def _html_wall(head: str) -> str | None:
-    """What wall an HTML page's head is: ``captcha``, ``login_wall``, or None for none.
-
-    Examples
-    --------
-    >>> _html_wall("<html><head><title>Sina Visitor System</title>"), _html_wall("<p>hi</p>")
-    ('login_wall', None)
-    >>> [_html_wall(f"<title>{t}</title>") for t in ("京东-欢迎登录", " 用户登录 - 乳品论坛")]
-    ['login_wall', 'login_wall']
-    >>> _html_wall("<title>鲜牧会员登录异常，客服称正在修复 - 财经快讯</title>") is None
-    True
-    """
-    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.S | re.I)
-    title_text = title.group(1) if title else ""
-    if _CAPTCHA.search(title_text) or ("captcha" in head.lower() and "<form" in head):
-        return "captcha"
-    if _PUNISH.search(head):
-        return "captcha"
-    if _LOGIN.search(title_text):
-        return "login_wall"
-    return None
 
 
 def time_precision(value: Any) -> str | None:
@@ -95,87 +50,6 @@ def time_precision(value: Any) -> str | None:
     ('day', 'day', None)
     """
     return "day" if date_only(value) else None
-
-
-def _utf8_behind_label(body: bytes, encoding: str) -> bool:
-    """Whether a body labelled GB2312/GBK/GB18030 or UTF-16/UTF-32 is UTF-8 after all.
-
-    GB18030 decodes most UTF-8 byte strings without an error, into other characters
-    (``云朵`` → ``浜戞湹``), so a UTF-8 page still labelled GB2312 from before a migration would
-    parse, match no brand and be dropped. Chinese text in GBK is practically never valid UTF-8
-    (its lead bytes B0-F7 are UTF-8 continuation bytes), so a body that is valid UTF-8 with
-    non-ASCII bytes is read as UTF-8.
-
-    UTF-16 decodes any even number of bytes, into nonsense: .NET's XmlWriter over a
-    StringBuilder declares ``encoding="utf-16"`` on what is then sent as UTF-8. Markup in
-    UTF-16 or UTF-32 is full of NUL bytes (``<`` is ``3C 00``), so a body without one that is
-    valid UTF-8 is read as UTF-8.
-
-    Examples
-    --------
-    >>> label = _utf8_behind_label
-    >>> label("云朵".encode(), "gb18030"), label("云朵".encode("gbk"), "gbk")
-    (True, False)
-    >>> label(b"<rss/>", "utf-16"), label("<rss/>".encode("utf-16"), "utf-16")
-    (True, False)
-    """
-    label = encoding.lower().replace("-", "").replace("_", "")
-    if label.startswith(("utf16", "utf32")):
-        if b"\x00" in body:
-            return False
-    elif label not in {"gb18030", "gbk", "gb2312"} or body.isascii():
-        return False
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _mostly_utf8(body: bytes, encoding: str) -> bool:
-    """Whether a body labelled UTF-8 that does not decode is UTF-8 with a few bad bytes.
-
-    GBK served as ``charset=utf-8`` (common on Chinese sites) fails at nearly every character:
-    its lead bytes B0-F7 start no UTF-8 sequence. UTF-8 with a cut character fails once among
-    many characters that decode. Twenty good characters a bad one tell them apart.
-
-    Examples
-    --------
-    >>> text = "鲜牧纯牛奶喝出黑色异物"
-    >>> cut = text.encode() + text.encode()[:2] + text.encode()
-    >>> _mostly_utf8(cut, "utf-8"), _mostly_utf8(text.encode("gbk"), "utf-8")
-    (True, False)
-    """
-    if encoding.lower().replace("-", "").replace("_", "") != "utf8":
-        return False
-    decoded = body.decode("utf-8", errors="replace")
-    bad = decoded.count("\ufffd")
-    good = sum(1 for c in decoded if c > "\x7f") - bad
-    return 0 < bad * 20 <= good
-
-
-def json_sequence(text: str, limit: int = 4) -> list[Any] | None:
-    """The values of a body holding several JSON values one after another (``{…}{…}``), or
-    None when it holds one, more than ``limit``, or anything that is not JSON between them.
-
-    Examples
-    --------
-    >>> json_sequence('{"code": -509} {"code": 0, "data": {}}')
-    [{'code': -509}, {'code': 0, 'data': {}}]
-    >>> json_sequence('{"code": 0}'), json_sequence('{"a": 1} junk')
-    (None, None)
-    """
-    decoder, at = json.JSONDecoder(), 0
-    values: list[Any] = []
-    try:
-        while at < len(text) and len(values) <= limit:
-            value, at = decoder.raw_decode(text, at)
-            values.append(value)
-            while at < len(text) and text[at].isspace():
-                at += 1
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
-        return None
-    return values if 1 < len(values) <= limit and at >= len(text) else None
 
 
 def batched(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -386,7 +260,7 @@ class BaseSpider(scrapy.Spider):
             return False
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if "html" in content_type and "json" not in content_type:
-            wall = _html_wall(self.text(response)[:4000])
+            wall = html_wall(self.text(response)[:4000])
             if wall:
                 self.count_blocked(wall, response.url)
                 return False
@@ -409,12 +283,12 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    if not _utf8_behind_label(response.body, response.encoding):
+                    if not utf8_behind_label(response.body, response.encoding):
                         return response.text
                     self._inc("encoding/declared_wrong")
                     return response.body.decode("utf-8")
                 except (UnicodeDecodeError, LookupError):
-                    if _mostly_utf8(response.body, response.encoding):
+                    if mostly_utf8(response.body, response.encoding):
                         # A few bad bytes in UTF-8 (a character cut by a byte-counting
                         # truncation): GB18030 decodes much of UTF-8 without an error, into
                         # mojibake of every character (feedparser decodes UTF-8 with
@@ -442,9 +316,9 @@ class BaseSpider(scrapy.Spider):
         text = self.text(response).lstrip("\ufeff").strip()
         kind = "malformed_json"
         if text and text[0] not in "{[":
-            match = _JSONP.match(text)
+            match = JSONP.match(text)
             if not match:
-                wall = _html_wall(text[:4000]) if text.startswith("<") else None
+                wall = html_wall(text[:4000]) if text.startswith("<") else None
                 if wall:
                     # A wall (the punish page, Weibo's visitor page), whatever Content-Type
                     # it came with.
@@ -472,7 +346,7 @@ class BaseSpider(scrapy.Spider):
 
     def joined_answer(self, text: str, response: Response) -> Any | None:
         """The answer to read from a body of JSON values one after another
-        (:func:`json_sequence`), or None: the body is malformed, as for any platform that is
+        (:func:`._body.json_sequence`), or None: the body is malformed, as for any platform that is
         not known to send one (Bilibili is, :mod:`koubei.crawlers.spiders.video_comments`)."""
         return None
 

@@ -42,7 +42,8 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from koubei.crawlers.spiders.base import BaseSpider, batched, json_sequence
+from koubei.crawlers.spiders._body import json_sequence
+from koubei.crawlers.spiders.base import BaseSpider, batched
 from koubei.crawlers.textutil import parse_count
 
 DEFAULT_BASE = "https://api.bilibili.com"

@@ -14,6 +14,7 @@ MODULES = [
     "koubei.crawlers._rfc822",
     "koubei.crawlers.health",
     "koubei.crawlers.state",
+    "koubei.crawlers.spiders._body",
     "koubei.crawlers.spiders._conditional",
     "koubei.crawlers.spiders._feed_xml",
     "koubei.crawlers.spiders._weibo_api",

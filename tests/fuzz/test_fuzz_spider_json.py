@@ -15,7 +15,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 from koubei.config import BrandsConfig, Source
-from koubei.crawlers.spiders.base import BaseSpider, json_sequence
+from koubei.crawlers.spiders._body import json_sequence
+from koubei.crawlers.spiders.base import BaseSpider
 from koubei.crawlers.state import CrawlState
 from tests.fuzz.strategies import any_text, json_values, utf8
 
