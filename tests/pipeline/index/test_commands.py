@@ -81,6 +81,33 @@ def test_load_then_search_from_the_terminal(
     assert "weibo.example/38" in text.stdout and text.stdout.rstrip().endswith("-- 3 post(s)")
 
 
+def test_loading_unprocessed_records_says_they_carry_no_label(
+    es: Elasticsearch,
+    koubei: Koubei,
+    index_prefix: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """A landing file given to ``index load`` instead of its processed file (the help says
+    "landing/processed") was loaded without a word: its posts were stored unscored, a stored
+    copy's label dropped, and counted in no negative share. It still loads; a note names it."""
+    processed = tmp_path / "processed.jsonl"
+    write_atomic(processed, (make_record(i) for i in range(4)))
+    landing = tmp_path / "landing.jsonl"
+    write_atomic(landing, (make_record(i, sentiment=None, aspects=[]) for i in range(3)))
+
+    loaded = koubei("index", "load", str(processed), "--prefix", index_prefix)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "note:" not in loaded.stderr
+
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout.splitlines()[-1])["sent"] == 3
+    assert f"note: {landing}: 3 of 3 record(s) carry no sentiment" in loaded.stderr
+    assert "`koubei process`" in loaded.stderr
+    assert str(processed) not in loaded.stderr
+
+
 def test_kibana_link_prints_a_discover_deep_link(koubei: Koubei) -> None:
     linked = koubei("kibana", "link", "--url", "http://kb:5601", "--brand", "奶茶甲",
                     "--label", "negative", "--start", "2026-11-20T12:00",
