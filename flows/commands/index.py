@@ -62,17 +62,19 @@ def _check_readable(files: list[Path]) -> None:
     a processed copy's), in no negative share, and nothing else said so."""
     from koubei import jsonl
 
+    notes = []
     for path in files:
         records = unscored = 0
         for record in jsonl.read(path):  # raises JsonlError (shown as one line by the CLI)
             records += 1
             unscored += not record.get("sentiment")
         if unscored:
-            print(f"koubei index load: note: {path}: {unscored} of {records} record(s) carry no "
-                  "sentiment (not processed: `koubei process` scores a landing file into "
-                  "processed/); they are indexed without a label (a stored copy's is dropped), in "
-                  "no negative share",
-                  file=sys.stderr)  # fmt: skip
+            notes.append(f"koubei index load: note: {path}: {unscored} of {records} record(s) "
+                         "carry no sentiment (not processed: `koubei process` scores a landing "
+                         "file into processed/); they are indexed without a label (a stored "
+                         "copy's is dropped), in no negative share")  # fmt: skip
+    for note in notes:  # once every file is read: a mistake in a later one stays one line
+        print(note, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
