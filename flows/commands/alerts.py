@@ -124,7 +124,8 @@ def status(args: argparse.Namespace) -> int:
     }
     lines = [f"open incidents: {len(incidents)}"]
     lines += [
-        f"  {i['brand']} [{i['group']}] {i['severity']} since {i['started_at']} "
+        # The id first, as a silence's: `koubei report incident ID` takes it (was in --json only).
+        f"  #{i['id']} {i['brand']} [{i['group']}] {i['severity']} since {i['started_at']} "
         f"key={i['dedup_key']} channels={','.join(i['notified_channels']) or '-'}"
         for i in incidents
     ]

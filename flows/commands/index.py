@@ -55,12 +55,26 @@ def _records(files: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _check_readable(files: list[Path]) -> None:
-    """Read every line first: a malformed file is one error naming file:line, nothing sent."""
+    """Read every line first: a malformed file is one error naming file:line, nothing sent.
+
+    A file whose records carry no ``sentiment`` (a landing file, not what ``koubei process``
+    wrote) is loaded as asked, with a note naming it: its posts are stored without a label (over
+    a processed copy's), in no negative share, and nothing else said so."""
     from koubei import jsonl
 
+    notes = []
     for path in files:
-        for _ in jsonl.read(path):  # raises JsonlError (shown as one line by the CLI)
-            pass
+        records = unscored = 0
+        for record in jsonl.read(path):  # raises JsonlError (shown as one line by the CLI)
+            records += 1
+            unscored += not record.get("sentiment")
+        if unscored:
+            notes.append(f"koubei index load: note: {path}: {unscored} of {records} record(s) "
+                         "carry no sentiment (not processed: `koubei process` scores a landing "
+                         "file into processed/); they are indexed without a label (a stored "
+                         "copy's is dropped), in no negative share")  # fmt: skip
+    for note in notes:  # once every file is read: a mistake in a later one stays one line
+        print(note, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -153,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         engagement = record.get("engagement") or {}
         author = (record.get("author") or {}).get("name") or "?"
         text = " … ".join(hit.highlights) or (record.get("text_clean") or record["text_raw"])[:80]
+        text = " ".join(text.split())  # an article's title and body: one line under its post
         brands = ",".join(record.get("brands") or [])
         counts = f"likes {engagement.get('likes', 0)} reposts {engagement.get('reposts', 0)}"
         edited = f"  edited {shown_time(hit.edited_at)}" if hit.edited_at else ""

@@ -37,10 +37,23 @@ def es_url() -> str:
         return url
     from koubei.es_local import LocalNode, node_file
 
-    node = LocalNode.load(node_file())
+    recorded = node_file()
+    node = LocalNode.load(recorded)
     if node and node.alive():
         return node.url
-    raise ESConfigError("no Elasticsearch: set KOUBEI_ES_URL or run `koubei es start`")
+    # `koubei es start` records its node under the KOUBEI_HOME it ran with (./var of the folder
+    # it ran in, by default): run from another folder, a command found none and said only "run
+    # `koubei es start`", which the user had done.
+    if node:
+        raise ESConfigError(
+            f"no Elasticsearch: the local node recorded in {recorded} ({node.url}) is not "
+            "running; `koubei es start` starts it again, or set KOUBEI_ES_URL"
+        )
+    raise ESConfigError(
+        "no Elasticsearch: set KOUBEI_ES_URL or run `koubei es start` (no local node is "
+        f"recorded in {recorded}: `koubei es start` records it under the KOUBEI_HOME it ran "
+        "with, by default ./var of the folder it ran in)"
+    )
 
 
 def client_from_env(url: str | None = None, **overrides: Any) -> Elasticsearch:

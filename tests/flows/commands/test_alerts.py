@@ -64,6 +64,18 @@ def test_status_shows_open_incident_pending_and_silences(koubei_home, capsys) ->
     assert run(capsys, "status")[1]["silences"] == []
 
 
+def test_status_names_each_incident_by_the_id_report_incident_takes(
+    koubei_home: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`koubei report incident ID` says "incident id (koubei alerts status)", but the status
+    text showed only the incident's dedup key: the id was in ``--json`` alone."""
+    IncidentStore(default_db_path()).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    incident_id = run(capsys, "status")[1]["open_incidents"][0]["id"]
+    assert main(["alerts", "status"]) == 0
+    line = next(li for li in capsys.readouterr().out.splitlines() if "海底捞" in li)
+    assert line.startswith(f"  #{incident_id} 海底捞 [")
+
+
 def test_silence_rejects_bad_input(koubei_home, capsys) -> None:
     assert main(["alerts", "silence", "--duration", "2h"]) == 2
     assert main(["alerts", "silence", "--brand", "x", "--duration", "soon"]) == 2

@@ -106,6 +106,12 @@ def test_index_load_of_a_malformed_file(tmp_path: Path) -> None:
     bad.write_bytes(b'{"id": "a"}\n{"id": \n')
     code, err = koubei(tmp_path, "index", "load", str(bad))
     _one_line(code, err, f"{bad}:2", "not JSON")
+    # After a landing file, whose unscored records earn a note once every file is read: the
+    # mistake is still the one line.
+    landing = tmp_path / "landing.jsonl"
+    landing.write_text('{"id": "weibo:1", "text_raw": "x"}\n', encoding="utf-8")
+    code, err = koubei(tmp_path, "index", "load", str(landing), str(bad))
+    _one_line(code, err, f"{bad}:2", "not JSON")
 
 
 def test_run_without_the_webhook_url_stops_at_start(tmp_path: Path) -> None:

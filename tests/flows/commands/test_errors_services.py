@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.server
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from koubei.es_local import LocalNode
 from tests.flows.commands.cli_run import koubei
 from tests.flows.commands.cli_run import one_line as _one_line
 
@@ -276,3 +279,21 @@ def test_a_bad_prefix_variable_is_refused_before_any_cluster_is_asked(
     _one_line(code, err, "KOUBEI_INDEX_PREFIX 'Koubei*' is no index prefix")
     assert code == 2
     assert came == []  # no request to the cluster
+
+
+def test_no_local_node_for_this_home_names_where_koubei_looked(tmp_path: Path) -> None:
+    """`koubei es start` records its node under the KOUBEI_HOME it ran with (./var of the folder
+    it ran in): a command run from another folder said only "run `koubei es start`", which the
+    user had done. It now names the file it looked for, and a recorded node that is gone."""
+    home = tmp_path / "home"
+    code, err = koubei(home, "search", "x", env={"KOUBEI_ES_URL": ""})
+    _one_line(code, err, "`koubei es start`", str(home / "es" / "es-node.json"), "KOUBEI_HOME")
+    assert code == 2
+
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # its pid no longer runs
+    LocalNode("http://127.0.0.1:9", gone.pid, "/nonexistent", "/nonexistent").save(
+        home / "es" / "es-node.json"
+    )
+    code, err = koubei(home, "search", "x", env={"KOUBEI_ES_URL": ""})
+    _one_line(code, err, "http://127.0.0.1:9", "is not running", "`koubei es start`")

@@ -35,6 +35,29 @@ def test_file_summary_names_source_paths_and_pictures(
     assert [p.name for p in pictures] == ["cascade-weibo_1.png", "timeline.png"]
 
 
+def test_an_article_without_an_author_reads_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed article (koubei crawl of an RSS source: no author, its title and body joined by a
+    newline) was shown as ``@None`` with its body at the start of the next line, beneath the
+    summary's columns."""
+    article = {
+        "id": "articles:5fdd49c97ce7a79b", "platform": "articles", "source": "dairy-news",
+        "kind": "article", "native_id": "5fdd49c97ce7a79b", "title": "蒙牛酸奶被投诉",
+        "text_raw": "蒙牛酸奶被投诉\n多名消费者投诉蒙牛酸奶变质发酸，客服态度很差。",
+        "text_clean": "蒙牛酸奶被投诉\n多名消费者投诉蒙牛酸奶变质发酸，客服态度很差。",
+        "brands": ["蒙牛"], "created_at": "2026-12-06T11:00:00+08:00",
+    }  # fmt: skip
+    path = tmp_path / "news.jsonl"
+    jsonl.write_atomic(path, [article])
+    assert main(["spread", "--file", str(path), "--no-pictures"]) == 0
+    out = capsys.readouterr().out
+    assert "articles:5fdd49c97ce7a79b  @?  2026-12-06" in out
+    assert "@None" not in out
+    assert "            蒙牛酸奶被投诉 多名消费者投诉蒙牛酸奶变质发酸" in out
+    assert not any(line.startswith("多名") for line in out.splitlines())
+
+
 def test_whole_file_as_json(
     landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

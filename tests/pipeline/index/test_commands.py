@@ -81,6 +81,51 @@ def test_load_then_search_from_the_terminal(
     assert "weibo.example/38" in text.stdout and text.stdout.rstrip().endswith("-- 3 post(s)")
 
 
+def test_loading_unprocessed_records_says_they_carry_no_label(
+    es: Elasticsearch,
+    koubei: Koubei,
+    index_prefix: str,
+    make_record: MakeRecord,
+    tmp_path: Path,
+) -> None:
+    """A landing file given to ``index load`` instead of its processed file (the help says
+    "landing/processed") was loaded without a word: its posts were stored unscored, a stored
+    copy's label dropped, and counted in no negative share. It still loads; a note names it."""
+    processed = tmp_path / "processed.jsonl"
+    write_atomic(processed, (make_record(i) for i in range(4)))
+    landing = tmp_path / "landing.jsonl"
+    write_atomic(landing, (make_record(i, sentiment=None, aspects=[]) for i in range(3)))
+
+    loaded = koubei("index", "load", str(processed), "--prefix", index_prefix)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "note:" not in loaded.stderr
+
+    loaded = koubei("index", "load", str(landing), "--prefix", index_prefix)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout.splitlines()[-1])["sent"] == 3
+    assert f"note: {landing}: 3 of 3 record(s) carry no sentiment" in loaded.stderr
+    assert "`koubei process`" in loaded.stderr
+    assert str(processed) not in loaded.stderr
+
+
+def test_a_post_of_several_lines_is_shown_on_one(
+    es: Elasticsearch, koubei: Koubei, index_prefix: str, make_record: MakeRecord, tmp_path: Path
+) -> None:
+    """A feed article's text is its title and body on two lines: the terminal showed the body
+    at the start of a line, outside the post's indented block, with and without highlights."""
+    text = "蒙牛酸奶被投诉\n多名消费者投诉蒙牛酸奶变质发酸，客服态度很差。"
+    processed = tmp_path / "processed.jsonl"
+    write_atomic(processed, [make_record(1, text_raw=text, text_clean=text)])
+    assert koubei("index", "load", str(processed), "--prefix", index_prefix).returncode == 0
+    es.indices.refresh(index=f"{index_prefix}-posts")
+    for query in ([], ["投诉"]):
+        found = koubei("search", *query, "--prefix", index_prefix)
+        assert found.returncode == 0, found.stderr
+        lines = found.stdout.splitlines()
+        assert len(lines) == 4, found.stdout  # header, text, url, count
+        assert lines[1].startswith("    ") and "多名消费者" in lines[1]
+
+
 def test_kibana_link_prints_a_discover_deep_link(koubei: Koubei) -> None:
     linked = koubei("kibana", "link", "--url", "http://kb:5601", "--brand", "奶茶甲",
                     "--label", "negative", "--start", "2026-11-20T12:00",
