@@ -69,10 +69,12 @@ def _check_readable(files: list[Path]) -> None:
             records += 1
             unscored += not record.get("sentiment")
         if unscored:
-            notes.append(f"koubei index load: note: {path}: {unscored} of {records} record(s) "
-                         "carry no sentiment (not processed: `koubei process` scores a landing "
-                         "file into processed/); they are indexed without a label (a stored "
-                         "copy's is dropped), in no negative share")  # fmt: skip
+            notes.append(
+                f"koubei index load: note: {path}: {unscored} of {records} record(s) carry no "
+                "sentiment (not processed: `koubei process` scores a landing file into "
+                "processed/); they are indexed without a label (a stored copy's is dropped), "
+                "in no negative share"
+            )
     for note in notes:  # once every file is read: a mistake in a later one stays one line
         print(note, file=sys.stderr)
 
