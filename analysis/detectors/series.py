@@ -23,7 +23,7 @@ from koubei.analysis.detectors.series_types import CascadeSeries as CascadeSerie
 from koubei.analysis.detectors.series_types import CountSeries
 from koubei.analysis.detectors.series_types import series_key as series_key
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
-from koubei.textfile import csv_delimiter, input_name, read_utf8
+from koubei.textfile import csv_delimiter, excel_sep, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
 
@@ -288,8 +288,10 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
-    ``,``-separated, or ``;`` or tab when the first line has no comma. A first row whose first
-    cell is no time and whose second is no number (:func:`_is_header`) is a header; a header
+    ``,``-separated, or ``;`` or tab when the first line has no comma (an Excel ``sep=;``
+    first line names the separator and is skipped: :func:`~koubei.textfile.excel_sep`). A
+    first row whose first cell is no time and whose second is no number (:func:`_is_header`)
+    is a header; a header
     naming a time column (``timestamp``, ``time``, ``ts``, ``date``, ``时间`` ...) and a value
     column (``value``, ``count``, ``数量`` ...) picks them, else the first two columns are read.
     Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN dates Excel writes (``2026/3/2 9:05``,
@@ -311,6 +313,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     header: list[str] | None = None
     headers: list[int] = []
     start = 1  # the line the next row starts on: a quoted field may span lines
+    if excel_sep(text) is not None:  # Excel's sep= line: its separator is csv_delimiter's
+        next(reader)
+        start = 2
     try:
         for row in reader:
             lineno, start = start, reader.line_num + 1
