@@ -278,7 +278,7 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return model.model_validate(data)
+        loaded = model.model_validate(data)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -300,6 +300,16 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
                 message = TYPE_WORDS[error["type"]](error.get("input"))
             lines.append(f"{path}: {field_path(tuple(error['loc']))}: {message}")
         raise ConfigError("\n".join(lines)) from exc
+    if empty:
+        # A file of nothing (or of comments alone) where every field has a default, as
+        # alerts.yaml's: it was taken as all defaults, no channel, and no alert reached anyone
+        # with no word said. It is refused as an empty brands.yaml is (its `brands` is missing).
+        shipped = paths.package_dir("conf") / path.name
+        raise ConfigError(
+            f"{path}: the file is empty: it would configure nothing; write its settings "
+            f"(the shipped {shipped} has each one)"
+        )
+    return loaded
 
 
 #: the fields holding a duration ('6h'): a bare number there lacks its unit

@@ -240,6 +240,21 @@ class AlertsConfig(Strict):
         # Every alert links here: a bad value must fail at start-up, not in a phone's browser.
         return check_kibana_url(value)
 
+    def unheard(self) -> str | None:
+        """Why no alert would reach anyone (no channel enabled), or None when one could.
+
+        Not an error: a setup may detect and record incidents for Kibana and the incident pages
+        alone. ``koubei run``, ``serve`` and ``alerts deliver`` say it at start, so that it is
+        never a silent failure of a monitoring product.
+        """
+        if any(channel.enabled for channel in self.channels):
+            return None
+        what = "disables every alert channel" if self.channels else "configures no alert channel"
+        return (
+            f"{what}: incidents are detected and recorded, but no alert reaches anyone "
+            "(enable one under `channels:`; `koubei alerts test NAME` checks it)"
+        )
+
     @property
     def interval_seconds(self) -> int:
         return parse_duration(self.interval)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ __all__ = [
     "TEXT_COLUMNS",
     "TextLines",
     "csv_delimiter",
+    "excel_sep",
     "header_hint",
     "input_name",
     "read_column",
@@ -111,10 +113,28 @@ def _utf16_without_bom(raw: bytes) -> bool:
     return any(head[start::2].count(0) * 2 > len(head[start::2]) for start in (0, 1))
 
 
+#: Excel's first line naming a CSV's separator (``sep=;``), written when asked, read by Excel
+_EXCEL_SEP = re.compile(r'"?sep=([^"\r\n])"?', re.IGNORECASE)
+
+
+def excel_sep(text: str) -> str | None:
+    """The separator a CSV's first line names as Excel writes it (``sep=,``, ``sep=;``,
+    ``sep=<tab>``), or None when the first line is no such line. Every CSV reader honours it
+    (:func:`csv_delimiter`) and skips that line, as Excel does: it was read as the header
+    ("no column 'text' in the header (sep=, )") or as a row."""
+    first = text.split("\n", 1)[0].rstrip("\r").strip(" ")
+    match = _EXCEL_SEP.fullmatch(first)
+    return match.group(1) if match else None
+
+
 def csv_delimiter(text: str) -> str:
-    """The separator of a CSV's ``text``: ``,`` unless its first line that is not blank has
-    none and has a ``;`` (what Excel writes where the decimal mark is a comma) or a tab (TSV,
-    Excel's "Unicode Text")."""
+    """The separator of a CSV's ``text``: the one its Excel ``sep=`` first line names
+    (:func:`excel_sep`; the caller skips that line), else ``,`` unless its first line that is
+    not blank has none and has a ``;`` (what Excel writes where the decimal mark is a comma) or
+    a tab (TSV, Excel's "Unicode Text")."""
+    named = excel_sep(text)
+    if named is not None:
+        return named
     first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
     if "," in first:
         return ","
@@ -254,7 +274,8 @@ def _json_object(line: str) -> dict[str, object] | None:
 def read_column(raw: bytes, name: str, column: str) -> TextLines:
     """The texts of a CSV's ``column`` (named in its header row, the first line), one a row,
     decoded as :func:`read_lines` decodes (its warnings kept) and separated as
-    :func:`csv_delimiter` finds (``,``, else ``;`` or tab). A quoted field may span lines;
+    :func:`csv_delimiter` finds (Excel's ``sep=`` first line, skipped; else ``,``, else ``;``
+    or tab). A quoted field may span lines;
     blank lines are no rows. A row too short to have the column gives an empty text (no
     opinion), so the output keeps one line a row, and a warning names it.
 
@@ -270,9 +291,10 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
     # a text it is a space. strict: a quote opened and never closed is an error naming its row,
     # not the rest of the file read silently as one field (one text where there were hundreds).
     first = next((line for line in read.lines if line.strip()), "")
+    sep_line = bool(read.lines) and excel_sep(read.lines[0]) is not None
     rows = csv.reader(
         (line.replace("\r", " ") + "\n" for line in read.lines),
-        delimiter=csv_delimiter(first),
+        delimiter=csv_delimiter(read.lines[0] if sep_line else first),
         strict=True,
     )
     # A review as long as a line may be (csv refuses fields over 128 KB by default; this is
@@ -286,6 +308,8 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
         except csv.Error as exc:
             raise ValueError(f"{name}:{start}: not a CSV row ({exc})") from None
 
+    if sep_line:
+        next_row()  # Excel's sep= line
     header = next_row()
     while header == []:  # blank lines before the header
         header = next_row()

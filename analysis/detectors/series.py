@@ -23,7 +23,7 @@ from koubei.analysis.detectors.series_types import CascadeSeries as CascadeSerie
 from koubei.analysis.detectors.series_types import CountSeries
 from koubei.analysis.detectors.series_types import series_key as series_key
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
-from koubei.textfile import csv_delimiter, input_name, read_utf8
+from koubei.textfile import csv_delimiter, excel_sep, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
 
@@ -150,12 +150,21 @@ def _columns(header: list[str]) -> tuple[int, int]:
     return time_at, value_at
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _is_header(row: list[str]) -> bool:
-    """Whether a file's first row is a header: its first cell is no time. Not only a cell that
-    starts with a digit is a time: rows of Kibana's export (``Mar 2, 2026 @ 09:05:00.000``) cut
-    out of it without its header lost their first row, read as the header, without a word."""
+    """Whether a file's first row is a header: its first cell is no time, and its second no
+    number. Not only a cell that starts with a digit is a time: rows of Kibana's export
+    (``Mar 2, 2026 @ 09:05:00.000``) cut out of it without its header lost their first row,
+    read as the header, without a word; so did a headerless file's first row whose time could
+    not be read (``yesterday 9am,12``): a count beside it makes it a row, and its time the
+    usual error naming the line."""
     first = row[0].strip()
     if first[:1].isdigit():
+        return False
+    second = row[1].strip() if len(row) > 1 else ""
+    if _NUMBER.fullmatch(second) or _THOUSANDS.fullmatch(second):
         return False
     try:
         _parse_timestamp(first)
@@ -279,11 +288,14 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
-    ``,``-separated, or ``;`` or tab when the first line has no comma. A first row whose first
-    cell is no time (:func:`_is_header`) is a header; a header naming a time column
-    (``timestamp``, ``time``, ``ts``, ``date``, ``时间`` ...) and a value column (``value``,
-    ``count``, ``数量`` ...) picks them, else the first two columns are read. Timestamps are ISO
-    8601 (``/`` for ``-`` too), the zh-CN dates Excel writes (``2026/3/2 9:05``, ``2026年3月2日``),
+    ``,``-separated, or ``;`` or tab when the first line has no comma (an Excel ``sep=;``
+    first line names the separator and is skipped: :func:`~koubei.textfile.excel_sep`). A
+    first row whose first cell is no time and whose second is no number (:func:`_is_header`)
+    is a header; a header
+    naming a time column (``timestamp``, ``time``, ``ts``, ``date``, ``时间`` ...) and a value
+    column (``value``, ``count``, ``数量`` ...) picks them, else the first two columns are read.
+    Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN dates Excel writes (``2026/3/2 9:05``,
+    ``2026年3月2日``),
     dotted dates (``2026.3.2``), Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact
     dates (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time
     and every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
@@ -301,6 +313,9 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     header: list[str] | None = None
     headers: list[int] = []
     start = 1  # the line the next row starts on: a quoted field may span lines
+    if excel_sep(text) is not None:  # Excel's sep= line: its separator is csv_delimiter's
+        next(reader)
+        start = 2
     try:
         for row in reader:
             lineno, start = start, reader.line_num + 1

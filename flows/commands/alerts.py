@@ -150,6 +150,18 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_if_unheard(config_dir: Path | None) -> None:
+    """A warning on stderr when alerts.yaml enables no channel (``koubei run``, ``serve`` and
+    ``alerts deliver``, at start): incidents were recorded and nobody told, without a word."""
+    from koubei import paths
+    from koubei.config import load_alerts
+
+    path = (config_dir or paths.CONFIG_DIR) / "alerts.yaml"
+    why = load_alerts(path.parent).unheard()
+    if why:
+        print(f"koubei: warning: {path} {why}", file=sys.stderr)
+
+
 def deliver(args: argparse.Namespace) -> int:
     from koubei import paths
     from koubei.analysis.alerts.channels import build_channels
@@ -158,6 +170,7 @@ def deliver(args: argparse.Namespace) -> int:
 
     config_dir = args.config_dir or paths.CONFIG_DIR
     config = load_alerts(config_dir)
+    warn_if_unheard(config_dir)
     channels = build_channels(config, config_dir / "alerts.yaml")
     report = deliver_pending(_db(args), channels)
     _print(args, report.as_dict(), " ".join(f"{k}={v}" for k, v in report.as_dict().items()))

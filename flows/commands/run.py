@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
     # a missing variable, bad config or unknown --source: one line, before any work
     preflight(args.config_dir, args.source, crawling=not args.no_crawl, dask=args.dask)
+    from koubei.flows.commands.alerts import warn_if_unheard
+
+    warn_if_unheard(args.config_dir)
     if args.dask and args.dask != "local":
         from koubei.flows.dask_process import check_scheduler
 

@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     # log (the process run after processing and indexing), every tick, until someone looked.
     specs = deps.deployment_specs(args.config_dir)
     preflight(args.config_dir, crawling=any(spec.flow == "crawl_flow" for spec in specs))
+    from koubei.flows.commands.alerts import warn_if_unheard
+
+    warn_if_unheard(args.config_dir)
     from koubei.flows.prefect_server import temporary_server_ends_with_this_process
 
     temporary_server_ends_with_this_process()  # a SIGKILL of serve leaves no server running

@@ -38,7 +38,7 @@ from koubei import timeutil
 from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
-from koubei.textfile import csv_delimiter, read_utf8
+from koubei.textfile import csv_delimiter, excel_sep, read_utf8
 
 SEED = 20261125
 HOLDOUT = 0.2
@@ -71,8 +71,9 @@ def load_labelled(path: Path) -> list[Example]:
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
     on and held out. A byte order mark (spreadsheets save one) is allowed, and so are GBK (what
     Excel and WPS save as "CSV" on a Chinese Windows) and UTF-16 with its byte order mark, as
-    ``koubei sentiment score`` and ``spikes`` read them; the separator is ``,``, or ``;`` or
-    tab when the first line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
+    ``koubei sentiment score`` and ``spikes`` read them; the separator is the one an Excel
+    ``sep=;`` first line names (that line skipped), else ``,``, or ``;`` or tab when the first
+    line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
     ``spikes`` and ``score --column`` read it), and the header's names are read without the
     spaces around them (``label, review``). A file in none of these encodings, one that
     lacks the columns or is malformed (a quote never closed: named at the row that opened it)
@@ -91,6 +92,8 @@ def load_labelled(path: Path) -> list[Example]:
     # strict: a quote opened and never closed was read to the end of the file as one review,
     # every later row in it, and the file evaluated as one text without a word.
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    if excel_sep(text) is not None:  # Excel's sep= line: its separator is csv_delimiter's
+        next(reader.reader)
     seen: set[str] = set()
     rows: list[Example] = []
     start = 1  # the line the row being read starts on (a quoted review may span lines)

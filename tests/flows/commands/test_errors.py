@@ -529,3 +529,38 @@ def test_crawl_of_a_source_sources_yaml_lacks_is_an_argument_mistake(tmp_path: P
     code, err = koubei(tmp_path, "crawl", "nosuch", "shopp", "--config-dir", str(config))
     _one_line(code, err, f"unknown sources 'nosuch', 'shopp'; {config / 'sources.yaml'} has: shop")
     assert not (tmp_path / "landing").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("run",), ("serve",), ("alerts", "deliver"), ("report", "daily")],
+    ids=lambda argv: " ".join(argv),
+)
+def test_an_empty_alerts_yaml_is_refused_naming_it(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    # It was all defaults: no channel, no route, nothing delivered and nothing said.
+    config = tmp_path / "config"
+    config.mkdir()
+    repo_config = Path(__file__).resolve().parents[3] / "config"
+    for name in ("brands.yaml", "sources.yaml"):
+        (config / name).write_text((repo_config / name).read_text("utf-8"), "utf-8")
+    (config / "alerts.yaml").write_text("# every setting commented out\n\n", "utf-8")
+    code, err = koubei(tmp_path, *argv, "--config-dir", str(config))
+    _one_line(code, err, f"{config / 'alerts.yaml'}: the file is empty", "configure nothing")
+    assert code == 2
+
+
+def test_alerts_deliver_with_no_channel_enabled_warns(tmp_path: Path) -> None:
+    # Legitimate (detect and record for Kibana alone; the tests' own configs), but never silent.
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "alerts.yaml").write_text(
+        "channels:\n  - {name: hook, type: webhook, enabled: false, options: {url_env: X_URL}}\n",
+        "utf-8",
+    )
+    code, err = koubei(tmp_path, "alerts", "deliver", "--config-dir", str(config))
+    assert code == 0
+    assert err == [
+        f"koubei: warning: {config / 'alerts.yaml'} disables every alert channel: incidents are "
+        "detected and recorded, but no alert reaches anyone (enable one under `channels:`; "
+        "`koubei alerts test NAME` checks it)"
+    ]

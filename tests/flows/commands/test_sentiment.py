@@ -282,6 +282,26 @@ def test_a_csv_of_semicolons_or_tabs_is_read_as_spikes_reads_one(
     assert result["n"] == 4 and result["accuracy"] == 1.0
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_excels_sep_line_is_honoured_and_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sep: str
+) -> None:
+    """Excel writes ``sep=;`` as the first line when asked (it tells Excel the separator): it
+    was read as the header (``no column 'review' in the header (sep=, )``, ``eval``: "has no
+    'label' and 'review' columns"). Its separator is used and the line skipped, for ``score
+    --column`` (``textfile.read_column``) and ``eval`` (``training.load_labelled``) alike."""
+    rows = [("1", "很好用，推荐"), ("0", "太差了,退货")]
+    lines = [["label", "review"], *rows]
+    source = tmp_path / "reviews.csv"
+    body = "".join(sep.join(f'"{f}"' for f in line) + "\r\n" for line in lines)
+    source.write_text(f"sep={sep}\r\n" + body, encoding="utf-8")
+    labels, err = _score([str(source), "--column", "review", "--no-adapt"], capsys)
+    assert (labels, err) == (["positive", "negative"], [])
+    assert main(["sentiment", "eval", str(source), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out).values()
+    assert result["n"] == 2
+
+
 def test_eval_adapt_measures_what_score_gives_the_file(capsys: pytest.CaptureFixture[str]) -> None:
     """``score`` adapts to its file by default, ``eval`` measured the model as shipped: a user
     checking the model on a labelled sample of their own domain measured another model than

@@ -455,6 +455,41 @@ def test_rows_cut_out_of_a_kibana_export_without_its_header_are_all_read(
         assert result.stdout.startswith(f"{path}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
 
 
+def test_a_headerless_first_row_whose_time_cannot_be_read_is_named_not_dropped(
+    tmp_path: Path,
+) -> None:
+    """Its first cell is no time, so it was taken as a header and dropped without a word (exit
+    0); the count beside it makes it a row, and its time the usual error naming file:line."""
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "yesterday 9am,12\n" + "".join(f"2026-03-02 00:{m:02d}:00,{m}\n" for m in (5, 10, 15)),
+        "utf-8",
+    )
+    result = run("spikes", "detect", str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"koubei: error: cannot read {path}:1: column 1: timestamp 'yesterday 9am' is not a time"
+    )
+    # a header whose second cell is a name is still a header
+    path.write_text("when,mentions\n" + path.read_text().split("\n", 1)[1], "utf-8")
+    assert run("spikes", "detect", str(path)).returncode == 0
+
+
+def test_excels_sep_line_is_honoured_and_skipped(tmp_path: Path) -> None:
+    """Excel's ``sep=;`` first line was read as the header, and the real header as a row
+    ("line 2: column 1 ('sep='): timestamp 'timestamp' is not a time")."""
+    path = tmp_path / "s.csv"
+    rows = "".join(f"2026-03-02 09:{m:02d};{m}\r\n" for m in (0, 5, 10))
+    path.write_text("sep=;\r\ntimestamp;value\r\n" + rows + "soon;1\r\n", "utf-8")
+    result = run("spikes", "backtest", str(path))  # lines still named as in the file
+    assert result.returncode == 2 and f"{path}:6: column 1 ('timestamp')" in result.stderr
+    path.write_text("sep=;\r\ntimestamp;value\r\n" + rows, "utf-8")
+    result = run("spikes", "backtest", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: 3 bins of 5 min, 2026-03-02 .. 2026-03-02")
+
+
 def test_dotted_dates_are_read_as_times(tmp_path: Path) -> None:
     """`2026.3.2 09:05` (a date written with dots) was refused as a number: "timestamp
     '2026.3.2 09:05' has 4 digits: neither epoch seconds (up to 10), milliseconds (13) nor a
