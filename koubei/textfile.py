@@ -12,6 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "STDIN",
@@ -297,9 +298,22 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
         delimiter=csv_delimiter(read.lines[0] if sep_line else first),
         strict=True,
     )
-    # A review as long as a line may be (csv refuses fields over 128 KB by default; this is
-    # process-wide, and only raised)
-    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    # A review as long as a line may be (csv refuses fields over 128 KB by default). The limit
+    # is process-wide: it is put back once the file is read, so that other CSV readers (a
+    # series CSV's 200 KB "count") refuse what they refused before (it was only ever raised,
+    # and `spikes` in the same process took such a field after `score --column` had run).
+    previous = csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    try:
+        return _column_texts(read, rows, name, column, skip_first=sep_line)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _column_texts(
+    read: TextLines, rows: Any, name: str, column: str, *, skip_first: bool
+) -> TextLines:
+    """:func:`read_column`'s rows (a ``csv.reader``) read: the texts of ``column`` and the
+    warnings; ``skip_first``: the first row is Excel's ``sep=`` line."""
 
     def next_row() -> list[str] | None:
         start = rows.line_num + 1
@@ -308,7 +322,7 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
         except csv.Error as exc:
             raise ValueError(f"{name}:{start}: not a CSV row ({exc})") from None
 
-    if sep_line:
+    if skip_first:
         next_row()  # Excel's sep= line
     header = next_row()
     while header == []:  # blank lines before the header

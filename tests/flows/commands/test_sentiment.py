@@ -474,3 +474,24 @@ def test_brands_names_are_loaded_in_a_child_the_scoring_process_never_imports_th
     finally:
         busy.set()
         worker.join()
+
+
+def test_a_long_review_read_by_column_leaves_the_csv_field_limit_of_other_readers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``score --column`` reads a 200 KB review (over csv's 128 KB default), then puts the
+    process-wide field limit back: a series CSV read after it in the same process still names
+    its 200 KB field as an error, as it does alone (the limit was only ever raised, so a
+    Prefect worker or a test run read it after a scoring, and the tests' order decided)."""
+    from koubei.analysis.detectors.series import read_csv
+
+    before = csv.field_size_limit()
+    reviews = tmp_path / "long.csv"
+    reviews.write_text("label,review\n1," + "好" * 200_000 + "\n", encoding="utf-8")
+    assert main(["sentiment", "score", "--no-adapt", "--column", "review", str(reviews)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert csv.field_size_limit() == before
+    series = tmp_path / "hostile.csv"
+    series.write_bytes(b'timestamp,value\n2026-03-02 00:00:00,"' + b"9" * 200_000 + b'"\n')
+    with pytest.raises(ValueError, match=r"hostile\.csv:2: field"):
+        read_csv(series)
