@@ -291,16 +291,15 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     ``,``-separated, or ``;`` or tab when the first line has no comma (an Excel ``sep=;``
     first line names the separator and is skipped: :func:`~koubei.textfile.excel_sep`). A
     first row whose first cell is no time and whose second is no number (:func:`_is_header`)
-    is a header; a header
-    naming a time column (``timestamp``, ``time``, ``ts``, ``date``, ``时间`` ...) and a value
-    column (``value``, ``count``, ``数量`` ...) picks them, else the first two columns are read.
-    Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN dates Excel writes (``2026/3/2 9:05``,
-    ``2026年3月2日``),
-    dotted dates (``2026.3.2``), Kibana's CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact
-    dates (``20261124``), epoch seconds or milliseconds; naive ones are Asia/Shanghai local time
-    and every time is converted to it. Each bin's sum is rounded to whole mentions (rows whose
-    value is not whole are listed in ``fractions``); ``scale`` multiplies every value before
-    (the benchmark reads non-count series, e.g. CPU percentages, this way).
+    is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
+    ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
+    first two columns are read. Timestamps are ISO 8601 (``/`` for ``-`` too), the zh-CN dates
+    Excel writes (``2026/3/2 9:05``, ``2026年3月2日``), dotted dates (``2026.3.2``), Kibana's
+    CSV export (``Mar 2, 2026 @ 09:05:00.000``), compact dates (``20261124``), epoch seconds or
+    milliseconds; naive ones are Asia/Shanghai local time and every time is converted to it.
+    Each bin's sum is rounded to whole mentions (rows whose value is not whole are listed in
+    ``fractions``); ``scale`` multiplies every value before (the benchmark reads non-count
+    series, e.g. CPU percentages, this way).
     """
     rows: list[tuple[datetime, str, float, int]] = []
     fractions: list[tuple[int, str]] = []
