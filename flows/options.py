@@ -6,6 +6,7 @@ argparse reports a raised ``ArgumentTypeError`` as ``argument --since: <message>
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ __all__ = [
     "port",
     "positive_int",
     "prefix",
+    "progress_bars",
     "readable_input",
     "row_id",
 ]
@@ -237,3 +239,12 @@ def platform(value: str) -> str:
     if value not in known:
         raise argparse.ArgumentTypeError(f"{value!r} is not a platform; known: {', '.join(known)}")
     return value
+
+
+def progress_bars(no_progress: bool = False) -> bool:
+    """Whether a command draws progress bars: unless ``--no-progress``, and only when stderr is
+    a terminal. A bar is for a person watching; in a cron job's mail or a service's log its
+    redraws were lines of ``\r`` clutter (``koubei process``, ``sentiment rescore``, ``run``
+    and ``demo`` drew them there; ``report daily`` and ``spread`` already did not). Long work
+    still says how far it is there in log lines (``landing file 3/12 done``)."""
+    return not no_progress and sys.stderr.isatty()

@@ -24,6 +24,7 @@ def _rescore(args: argparse.Namespace) -> int:
     from koubei.errors import KoubeiError
     from koubei.flows.commands.index import partial_exit
     from koubei.flows.locks import PIPELINE_LOCK, stage_lock
+    from koubei.flows.options import progress_bars
     from koubei.pipeline.aspects import aspects_file, load_aspects
     from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
     from koubei.pipeline.index.documents import IndexReport
@@ -61,7 +62,7 @@ def _rescore(args: argparse.Namespace) -> int:
     # work may have processed more of the source's files meanwhile.
     with stage_lock(PIPELINE_LOCK):
         files = inputs.source_files(args.source)
-        progress = not args.no_progress
+        progress = progress_bars(args.no_progress)
         rescored_files = rescore_source(
             es,
             files,

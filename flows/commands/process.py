@@ -13,7 +13,11 @@ from koubei.flows import options
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("process", help="process landing files not yet processed")
     parser.add_argument("--source", help="only this source's landing files")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (drawn only when stderr is a terminal)",
+    )
     parser.add_argument(
         "--config-dir",
         type=options.config_dir,
@@ -63,7 +67,7 @@ def _process(args: argparse.Namespace) -> int:
     if not pending:
         print("nothing to process")
         return 0
-    progress = not args.no_progress
+    progress = options.progress_bars(args.no_progress)
     files = unreadable = processed = rejected = 0
     batch_failures: list[str] = []
     models = config.load_sources(args.config_dir).sentiment_models()

@@ -82,7 +82,7 @@ def run_daily(args: argparse.Namespace) -> int:
             kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
             reports_url=alerts.reports_url,  # type: ignore[attr-defined]
             now=now,
-            progress=sys.stderr.isatty(),  # a bar for a person, no bar in a cron job's mail
+            progress=options.progress_bars(),
         )
     except NotFoundError:
         raise no_index(prefix) from None

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             do_crawl=not args.no_crawl,
             process_workers=args.workers,
             dask=args.dask,
+            progress=options.progress_bars(),
             return_state=True,
         )
     result = run_summary(state)

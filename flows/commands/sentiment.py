@@ -165,7 +165,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="processes sharing big files, as `koubei process` (default: one per core; see "
         "BENCHMARKS.md)",
     )
-    rescore.add_argument("--no-progress", action="store_true", help="no progress bars")
+    rescore.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (drawn only when stderr is a terminal)",
+    )
     rescore.set_defaults(func=run_rescore)
 
     train = actions.add_parser("train", help="train on a labelled CSV (label, review[, cat])")

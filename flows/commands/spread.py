@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         records = (
-            _from_file(args.file, args.post_id, progress=sys.stderr.isatty())
+            _from_file(args.file, args.post_id, progress=options.progress_bars())
             if args.file
             else _from_es(args.post_id, args.prefix)
         )
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         # path_part keeps odd names inside
         name = args.post_id or f"file-{args.file.resolve().parent.name}-{args.file.stem}"
         out = args.out or paths.state_dir("spread") / paths.path_part(name)
-    evidence = _evidence(records, out, args.top, progress=sys.stderr.isatty())
+    evidence = _evidence(records, out, args.top, progress=options.progress_bars())
     if args.json:
         print(json.dumps(evidence, ensure_ascii=False, indent=2, default=str))
     else:

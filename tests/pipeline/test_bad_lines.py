@@ -7,6 +7,7 @@ Issue 22: a line with invalid UTF-8, JSON nested 10,000 deep or plain text used 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +360,20 @@ def test_a_run_being_compressed_is_processed_once_from_its_whole_plain_file(
     (gz.parent / "run1.jsonl").unlink()
     assert main(["process", "--no-progress", "--workers", "1"]) == 0
     assert capsys.readouterr().out.strip() == "nothing to process"
+
+
+def test_koubei_process_draws_its_bar_at_a_terminal_only(
+    koubei_home: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr no terminal (a cron job's mail, a service's log): no bar, whose redraws were
+    lines of ``\\r`` clutter there; at a terminal the bar is drawn, as before."""
+    _landing(koubei_home, "aaa-shop", "run1.jsonl", [_line(_record(n, "aaa-shop")) for n in (1, 2)])
+    assert main(["process", "--workers", "1"]) == 0
+    piped = capsys.readouterr()
+    assert json.loads(piped.out)["processed"] == 2
+    assert "%|" not in piped.err and "\r" not in piped.err
+
+    _landing(koubei_home, "aaa-shop", "run2.jsonl", [_line(_record(n, "aaa-shop")) for n in (3, 4)])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["process", "--workers", "1"]) == 0
+    assert "process: " in capsys.readouterr().err  # the bar's description
