@@ -150,7 +150,8 @@ def _columns(header: list[str]) -> tuple[int, int]:
     return time_at, value_at
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: a cell that reads as a count (signed, decimal or in exponent form; thousands: ``_THOUSANDS``)
+_COUNT_CELL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _is_header(row: list[str]) -> bool:
@@ -164,7 +165,7 @@ def _is_header(row: list[str]) -> bool:
     if first[:1].isdigit():
         return False
     second = row[1].strip() if len(row) > 1 else ""
-    if _NUMBER.fullmatch(second) or _THOUSANDS.fullmatch(second):
+    if _COUNT_CELL.fullmatch(second) or _THOUSANDS.fullmatch(second):
         return False
     try:
         _parse_timestamp(first)

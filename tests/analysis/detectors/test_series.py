@@ -423,3 +423,15 @@ def test_from_values_steps_through_a_dst_change_in_real_time() -> None:
     assert labels[155:158] == ["00:55+0100", "01:00+0100", "01:05+0100"]
     assert "01:55+0100" in labels and "03:00+0200" in labels
     assert not any(label.startswith("02:") for label in labels)
+
+
+@pytest.mark.parametrize("time", ["1e5", "-5"])
+def test_a_signed_or_exponent_time_is_no_time_not_a_wrong_count_of_digits(
+    tmp_path: Path, time: str
+) -> None:
+    """The header rule's number pattern (signs, exponents: a count beside a first time) once
+    rebound the time reader's, which then said "'-5' has 2 digits: neither epoch seconds ..."."""
+    path = tmp_path / "s.csv"
+    path.write_text(f"timestamp,value\n{time},3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"s\.csv:2: .*'{time}' is not a time"):
+        read_csv(path)
