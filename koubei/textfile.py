@@ -1,7 +1,7 @@
 """Reading a user's text files (``-``: standard input): a CSV as UTF-8 (or GBK when asked; an
 error names the file and line), a file of texts, one per line, without losing or adding a line,
-and one column of a CSV of texts (a spreadsheet's export of reviews); and which separator a CSV
-uses."""
+one column of a CSV of texts (a spreadsheet's export of reviews) or one field of a JSON Lines
+file's records (an export of posts); and which separator a CSV uses."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ __all__ = [
     "excel_sep",
     "header_hint",
     "input_name",
+    "is_jsonl",
     "read_column",
+    "read_field",
     "read_input",
     "read_lines",
     "read_utf8",
@@ -242,9 +244,10 @@ def header_hint(lines: list[str], name: str) -> str | None:
         # was unsaid: of the demo incident's 202 negative posts, 141 scored positive this way
         keys = [k for k in ("text_clean", "text_raw", *TEXT_COLUMNS) if k in record]
         field = f"its {keys[0]!r} field" if keys else "the field that holds it"
+        column = f"--column {keys[0]}" if keys else "--column FIELD"
         return (
             f"{name}:1 is a JSON object (a JSONL file): every line is read as one text, its "
-            f"keys and other fields too; give the text of {field}, one a line"
+            f"keys and other fields too; {column} reads {field}, one text a record"
         )
     try:
         row = csv.reader(lines[:1], delimiter=csv_delimiter(lines[0]))
@@ -355,3 +358,73 @@ def _column_texts(
     if len(short) > NAMED_LINES:
         warnings.append(f"{name}: {len(short) - NAMED_LINES} more rows without a {column!r} field")
     return TextLines(texts, warnings)
+
+
+def is_jsonl(lines: list[str]) -> bool:
+    """Whether a file's ``lines`` are JSON Lines: its first non-blank line is a JSON object (a
+    CSV's header never is)."""
+    first = next((line for line in lines if line.strip()), "")
+    return _json_object(first.lstrip("\ufeff")) is not None
+
+
+def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
+    """The texts of a JSON Lines file's ``field_name``, one a record (a landing or processed
+    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept).
+
+    ``field_name`` is a key of each record, else a dotted path into nested objects
+    (``mblog.text`` of a Weibo API card) when no key is named so. Blank lines are no records.
+    A record without the field, or whose field is ``null`` or no string (a list, an object),
+    gives an empty text (no opinion), so the output keeps one line a record, and a warning
+    names it; a number is read as its text.
+
+    Raises
+    ------
+    ValueError
+        A non-blank line is no JSON object (named ``file:line``), or no record has the field
+        (the message names the first record's keys).
+    """
+    read = read_lines(raw, name)
+    texts: list[str] = []
+    missing: list[int] = []
+    keys: list[str] = []
+    found = False
+    for number, line in enumerate(read.lines, 1):
+        if not line.strip():
+            continue
+        record = _json_object(line.lstrip("\ufeff"))
+        if record is None:
+            raise ValueError(f"{name}:{number}: not a JSON object (JSON Lines: one a line)")
+        keys = keys or list(record)
+        value = _dotted(record, field_name)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            texts.append("")
+            missing.append(number)
+            continue
+        found = True
+        texts.append(str(value))
+    if texts and not found:
+        raise ValueError(
+            f"{name}: no record has a text field {field_name!r} (the first has: "
+            f"{', '.join(keys[:12])}{', ...' if len(keys) > 12 else ''})"
+        )
+    warnings = list(read.warnings)
+    warnings += [
+        f"{name}:{number}: no text in field {field_name!r}; read as no text"
+        for number in missing[:NAMED_LINES]
+    ]
+    if len(missing) > NAMED_LINES:
+        more = len(missing) - NAMED_LINES
+        warnings.append(f"{name}: {more} more records without text in {field_name!r}")
+    return TextLines(texts, warnings)
+
+
+def _dotted(record: dict[str, Any], path: str) -> Any:
+    """``record[path]``, else the value at the dotted ``path`` through nested objects, else None."""
+    if path in record:
+        return record[path]
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value

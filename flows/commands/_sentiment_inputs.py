@@ -47,13 +47,21 @@ def brands_names(config_dir: Path | None) -> list[str]:
 
 
 def read_texts(file: Path, column: str | None = None, processes: int = 1) -> list[str]:
-    """FILE's lines (its CSV ``column``'s rows), cleaned, a big file's in ``processes``
-    processes (``parallel.forked_calls``: the same texts in any case); what had to be guessed
-    about its bytes is said on stderr, and so is a first line that looks like a CSV's
-    header."""
+    """FILE's lines (its CSV ``column``'s rows, or a JSON Lines file's ``column`` field),
+    cleaned, a big file's in ``processes`` processes (``parallel.forked_calls``: the same texts
+    in any case); what had to be guessed about its bytes is said on stderr, and so is a first
+    line that looks like a CSV's header."""
     from koubei.errors import KoubeiError
     from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
-    from koubei.textfile import header_hint, input_name, read_column, read_input, read_lines
+    from koubei.textfile import (
+        header_hint,
+        input_name,
+        is_jsonl,
+        read_column,
+        read_field,
+        read_input,
+        read_lines,
+    )
 
     raw, name = read_input(file), input_name(file)
     if column is None:
@@ -62,7 +70,8 @@ def read_texts(file: Path, column: str | None = None, processes: int = 1) -> lis
         read.warnings += [hint] if hint else []
     else:
         try:
-            read = read_column(raw, name, column)
+            as_jsonl = is_jsonl(read_lines(raw, name).lines)
+            read = (read_field if as_jsonl else read_column)(raw, name, column)
         except ValueError as exc:
             raise KoubeiError(str(exc)) from None
     for warning in read.warnings:

@@ -45,11 +45,14 @@ With ``--column NAME`` (``score`` and ``adapt``) FILE is a CSV instead, its head
 the column of texts (``,``-separated, or ``;`` or tab when that row has no comma, as ``train``,
 ``eval`` and ``spikes`` read a CSV): one object a row (a quoted field may span lines; blank
 lines are no rows; a row without the field is read as no text and named on stderr; a quote
-never closed is an error naming its row). Without it, a first line that looks like a CSV
-header naming such a column (``cat,label,review``) is said on stderr: every row's label would
-be read as part of its text, and so is a first line that is a JSON object (a JSONL file,
-whose keys and ids would be scored with its text) (``koubei/textfile.py``,
-``_sentiment_inputs.py``).
+never closed is an error naming its row). A FILE of JSON Lines (its first line a JSON object)
+is read by ``--column`` as a field of each record instead (a dotted ``mblog.text`` reaches
+into nested objects): one object a record; a record without text there is read as no text and
+named on stderr; a line that is no JSON object is an error naming it. Without ``--column``, a
+first line that looks like a CSV header naming such a column (``cat,label,review``) is said on
+stderr: every row's label would be read as part of its text, and so is a first line that is a
+JSON object (a JSONL file, whose keys and ids would be scored with its text; the warning names
+the ``--column`` that reads its text) (``koubei/textfile.py``, ``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
 not 0 or 1, whose review is empty or that has more fields than the header (a review holding
@@ -237,7 +240,9 @@ def _column_option(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="FILE is a CSV whose header row names this column of texts (e.g. review): read "
         "it, one text a row (a quoted field may span lines) instead of one a line; ',', or "
-        "';' or tab when the header has no comma",
+        "';' or tab when the header has no comma. FILE of JSON Lines (a JSON object a line): "
+        "read this field of each record (e.g. text_clean; a dotted path such as mblog.text "
+        "reads a nested one)",
     )
 
 

@@ -252,8 +252,8 @@ def test_score_says_when_the_file_is_jsonl(
     assert len(labels) == 2
     assert err == [
         f"koubei: warning: {source}:1 is a JSON object (a JSONL file): every line is read as "
-        "one text, its keys and other fields too; give the text of its 'text_raw' field, one a "
-        "line"
+        "one text, its keys and other fields too; --column text_raw reads its 'text_raw' "
+        "field, one text a record"
     ]
     # a text that only starts with a brace is a text
     plain = tmp_path / "texts.txt"

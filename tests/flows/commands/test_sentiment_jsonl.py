@@ -1,0 +1,80 @@
+"""``koubei sentiment score --column FIELD`` of a JSON Lines file: one field of each record is
+its text (a processed file's ``text_clean``, a Weibo card's nested ``mblog.text``), one object a
+record, as ``--column`` reads a CSV's column (``koubei/textfile.py``, ``read_field``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from koubei.flows.cli import main
+
+PAGES = Path(__file__).resolve().parents[2] / "crawlers" / "spiders" / "pages"
+
+
+def _score(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[list[str], list[str]]:
+    assert main(["sentiment", "score", "--no-adapt", *argv]) == 0
+    captured = capsys.readouterr()
+    return [json.loads(x)["label"] for x in captured.out.splitlines()], captured.err.splitlines()
+
+
+def _jsonl(path: Path, records: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    return path
+
+
+def test_a_processed_files_text_field_is_scored_one_object_a_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, ``--column`` read every file as a CSV: a JSONL file was refused ("no column
+    'text_clean' in the header ({"id": ...)"), and without it the keys and ids were scored
+    with the text. Blank lines are no records; a record without text there is no opinion,
+    named on stderr, so the output still pairs with the records."""
+    source = _jsonl(
+        tmp_path / "run.jsonl",
+        [
+            {"id": "weibo:1", "text_clean": "鲜牧牛奶喝出黑色异物，太恶心了", "likes": 3},
+            {"id": "weibo:2", "text_clean": "质量很好，物流也快，推荐"},
+            {"id": "weibo:3", "text_clean": None},
+            {"id": "weibo:4", "text_clean": ["not", "a", "text"]},
+        ],
+    )
+    source.write_text(source.read_text().replace("\n", "\n\n", 1))  # a blank line after the first
+    labels, err = _score([str(source), "--column", "text_clean"], capsys)
+    assert labels == ["negative", "positive", "no_opinion", "no_opinion"]
+    assert err == [
+        f"koubei: warning: {source}:4: no text in field 'text_clean'; read as no text",
+        f"koubei: warning: {source}:5: no text in field 'text_clean'; read as no text",
+    ]
+
+
+def test_a_dotted_field_reads_the_text_of_weibo_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cards of a committed m.weibo.cn search answer (``wb_search_p1.json``, its shape from
+    public crawler code: see ``tests/crawlers/spiders/pages/README.md``), one a line: the post
+    card's ``mblog.text`` (HTML, cleaned as every text is) is scored; the card group before it
+    has no post and is no text, named."""
+    cards = json.loads((PAGES / "wb_search_p1.json").read_text(encoding="utf-8"))["data"]["cards"]
+    source = _jsonl(tmp_path / "cards.jsonl", cards)
+    labels, err = _score([str(source), "--column", "mblog.text"], capsys)
+    assert labels == ["no_opinion", "negative"]
+    assert err == [f"koubei: warning: {source}:1: no text in field 'mblog.text'; read as no text"]
+
+
+def test_a_line_that_is_no_record_or_a_field_no_record_has_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _jsonl(tmp_path / "run.jsonl", [{"id": "a", "text_raw": "很好"}, {"id": "b"}])
+    with source.open("a") as handle:
+        handle.write("很差，不推荐\n")
+    assert main(["sentiment", "score", str(source), "--column", "text_raw"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"koubei: error: {source}:3: not a JSON object (JSON Lines: one a line)\n"
+    source = _jsonl(tmp_path / "run.jsonl", [{"id": "a", "text_raw": "很好"}])
+    assert main(["sentiment", "score", str(source), "--column", "text"]) == 2
+    err = capsys.readouterr().err
+    has = "(the first has: id, text_raw)"
+    assert err == f"koubei: error: {source}: no record has a text field 'text' {has}\n"
