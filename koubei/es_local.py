@@ -504,10 +504,12 @@ def resume(node: LocalNode, timeout: float = 180.0) -> LocalNode:
 
 
 def node_file() -> Path:
-    """Where ``koubei es start`` records the running local node."""
+    """Where ``koubei es start`` records the running local node (``$KOUBEI_HOME/es``), without
+    creating that folder: a command that only looks for the node (``search``, ``es status``)
+    made it, and ``$KOUBEI_HOME`` with it; ``koubei es start`` creates it."""
     from koubei import paths
 
-    return paths.state_dir("es") / "es-node.json"
+    return paths.home_path() / "es" / "es-node.json"
 
 
 def node_workdir(node_file: Path) -> Path:

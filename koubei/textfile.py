@@ -1,7 +1,7 @@
 """Reading a user's text files (``-``: standard input): a CSV as UTF-8 (or GBK when asked; an
 error names the file and line), a file of texts, one per line, without losing or adding a line,
 one column of a CSV of texts (a spreadsheet's export of reviews) or one field of a JSON Lines
-file's records (an export of posts); and which separator a CSV uses."""
+file's records (an export of posts); and which separator a CSV uses, and a CSV header's names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ __all__ = [
     "TEXT_COLUMNS",
     "TextLines",
     "csv_delimiter",
+    "csv_separator",
     "excel_sep",
     "header_hint",
+    "header_names",
     "input_name",
     "is_jsonl",
     "read_column",
@@ -123,25 +126,51 @@ _EXCEL_SEP = re.compile(r'"?sep=([^"\r\n])"?', re.IGNORECASE)
 def excel_sep(text: str) -> str | None:
     """The separator a CSV's first line names as Excel writes it (``sep=,``, ``sep=;``,
     ``sep=<tab>``), or None when the first line is no such line. Every CSV reader honours it
-    (:func:`csv_delimiter`) and skips that line, as Excel does: it was read as the header
+    (:func:`csv_separator`) and skips that line, as Excel does: it was read as the header
     ("no column 'text' in the header (sep=, )") or as a row."""
     first = text.split("\n", 1)[0].rstrip("\r").strip(" ")
     match = _EXCEL_SEP.fullmatch(first)
     return match.group(1) if match else None
 
 
-def csv_delimiter(text: str) -> str:
-    """The separator of a CSV's ``text``: the one its Excel ``sep=`` first line names
-    (:func:`excel_sep`; the caller skips that line), else ``,`` unless its first line that is
-    not blank has none and has a ``;`` (what Excel writes where the decimal mark is a comma) or
-    a tab (TSV, Excel's "Unicode Text")."""
+def csv_separator(text: str) -> tuple[str, bool]:
+    """The separator of a CSV's ``text``, and whether its first line is Excel's ``sep=`` line
+    (:func:`excel_sep`), which names it and which the caller skips; else ``,`` unless its first
+    line that is not blank has none and has a ``;`` (what Excel writes where the decimal mark is
+    a comma) or a tab (TSV, Excel's "Unicode Text"). Every CSV reader asks this once."""
     named = excel_sep(text)
     if named is not None:
-        return named
+        return named, True
     first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
     if "," in first:
-        return ","
-    return ";" if ";" in first else "\t" if "\t" in first else ","
+        return ",", False
+    return (";" if ";" in first else "\t" if "\t" in first else ","), False
+
+
+def csv_delimiter(text: str) -> str:
+    """The separator of a CSV's ``text`` (:func:`csv_separator`), for a reader of one line."""
+    return csv_separator(text)[0]
+
+
+def header_names(fields: Sequence[str], where: str, columns: Iterable[str]) -> list[str]:
+    """A CSV header's ``fields`` as every CSV reader names its columns: without the spaces
+    around them (``label, review`` typed by hand) and a second byte order mark (a file saved
+    again by a spreadsheet, after the first was dropped). ``where`` (``file:line``) names the
+    header in errors.
+
+    Raises
+    ------
+    ValueError
+        One of ``columns`` is named twice: a reader by name read one of the two (``DictReader``
+        the last), every row's other text taken for it (one "text" evaluated, "all positive"
+        to train on).
+    """
+    names = [f.strip().lstrip("\ufeff").strip() for f in fields]
+    for column in columns:
+        if names.count(column) > 1:
+            at = ", ".join(str(i + 1) for i, n in enumerate(names) if n == column)
+            raise ValueError(f"{where}: column {column!r} is named twice (fields {at})")
+    return names
 
 
 # Lines of the file named in full in warnings; more are counted.
@@ -278,7 +307,7 @@ def _json_object(line: str) -> dict[str, object] | None:
 def read_column(raw: bytes, name: str, column: str) -> TextLines:
     """The texts of a CSV's ``column`` (named in its header row, the first line), one a row,
     decoded as :func:`read_lines` decodes (its warnings kept) and separated as
-    :func:`csv_delimiter` finds (Excel's ``sep=`` first line, skipped; else ``,``, else ``;``
+    :func:`csv_separator` finds (Excel's ``sep=`` first line, skipped; else ``,``, else ``;``
     or tab). A quoted field may span lines;
     blank lines are no rows. A row too short to have the column gives an empty text (no
     opinion), so the output keeps one line a row, and a warning names it.
@@ -294,12 +323,11 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
     # which a stream would end the row at (one row read as two, every later line misnamed); in
     # a text it is a space. strict: a quote opened and never closed is an error naming its row,
     # not the rest of the file read silently as one field (one text where there were hundreds).
-    first = next((line for line in read.lines if line.strip()), "")
-    sep_line = bool(read.lines) and excel_sep(read.lines[0]) is not None
+    # the lines up to the first that is not blank: all that names the separator
+    filled = next((i for i, line in enumerate(read.lines) if line.strip()), len(read.lines))
+    delimiter, sep_line = csv_separator("\n".join(read.lines[: filled + 1]))
     rows = csv.reader(
-        (line.replace("\r", " ") + "\n" for line in read.lines),
-        delimiter=csv_delimiter(read.lines[0] if sep_line else first),
-        strict=True,
+        (line.replace("\r", " ") + "\n" for line in read.lines), delimiter=delimiter, strict=True
     )
     # A review as long as a line may be (csv refuses fields over 128 KB by default). The limit
     # is process-wide: it is put back once the file is read, so that other CSV readers (a
@@ -333,13 +361,10 @@ def _column_texts(
     if header is None:
         raise ValueError(f"{name}: empty (a CSV whose header row names column {column!r})")
     column = column.strip()
-    names = [h.strip().lstrip("\ufeff").strip() for h in header]  # (a second byte order mark)
     line = rows.line_num
+    names = header_names(header, f"{name}:{line}", [column])
     if column not in names:
         raise ValueError(f"{name}:{line}: no column {column!r} in the header ({', '.join(names)})")
-    if names.count(column) > 1:
-        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == column)
-        raise ValueError(f"{name}:{line}: column {column!r} is named twice (fields {where})")
     at = names.index(column)
     texts: list[str] = []
     short: list[int] = []  # the lines the rows without the field end on

@@ -23,7 +23,7 @@ from koubei.analysis.detectors.series_types import CascadeSeries as CascadeSerie
 from koubei.analysis.detectors.series_types import CountSeries
 from koubei.analysis.detectors.series_types import series_key as series_key
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
-from koubei.textfile import csv_delimiter, excel_sep, input_name, read_utf8
+from koubei.textfile import csv_separator, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
 
 
@@ -290,7 +290,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
     ``,``-separated, or ``;`` or tab when the first line has no comma (an Excel ``sep=;``
-    first line names the separator and is skipped: :func:`~koubei.textfile.excel_sep`). A
+    first line names the separator and is skipped: :func:`~koubei.textfile.csv_separator`). A
     first row whose first cell is no time and whose second is no number (:func:`_is_header`)
     is a header; a header naming a time column (``timestamp``, ``time``, ``ts``, ``date``,
     ``时间`` ...) and a value column (``value``, ``count``, ``数量`` ...) picks them, else the
@@ -306,14 +306,15 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     fractions: list[tuple[int, str]] = []
     text = read_utf8(path, gbk=True)
     name = input_name(path)  # how errors name it: ``<stdin>`` for ``-``
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    delimiter, sep_line = csv_separator(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     time_at, value_at, width = 0, 1, 2
     # how errors name the columns: by number, and by their header's names once it is read
     time_name, value_name = "column 1: ", "column 2"
     header: list[str] | None = None
     headers: list[int] = []
     start = 1  # the line the next row starts on: a quoted field may span lines
-    if excel_sep(text) is not None:  # Excel's sep= line: its separator is csv_delimiter's
+    if sep_line:  # Excel's sep= line: it named the separator
         next(reader)
         start = 2
     try:

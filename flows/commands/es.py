@@ -26,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
     node_file = es_local.node_file()
     node = es_local.LocalNode.load(node_file)
     if args.action == "start":
+        from koubei import paths
+
+        paths.state_dir("es")  # only here: KOUBEI_HOME that cannot hold it, before the node starts
         # A fixed data dir, so the demo's documents survive `koubei es stop` / `start`.
         print(es_local.ensure_node(node_file, heap=args.heap).url)
     elif args.action == "stop":

@@ -94,6 +94,13 @@ def _check_brand(brand: str) -> None:
         return  # nothing to compare with; zero posts is the answer
 
 
+def one_line(text: str | None) -> str:
+    """A post's text on one terminal line (``search``, ``spread``): an article's title and body,
+    or a post's lines, were printed as they were, the lines after the first at the start of
+    the next line, beneath the columns."""
+    return " ".join((text or "").split())
+
+
 def shown_time(value: object) -> str:
     """A stored time as China time to the minute (a foreign file may have stored it in UTC)."""
     from koubei.crawlers.timeparse import TimeParseError, parse_iso
@@ -153,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         engagement = record.get("engagement") or {}
         author = (record.get("author") or {}).get("name") or "?"
         text = " … ".join(hit.highlights) or (record.get("text_clean") or record["text_raw"])[:80]
-        text = " ".join(text.split())  # an article's title and body: one line under its post
+        text = one_line(text)  # an article's title and body: one line under its post
         brands = ",".join(record.get("brands") or [])
         counts = f"likes {engagement.get('likes', 0)} reposts {engagement.get('reposts', 0)}"
         edited = f"  edited {shown_time(hit.edited_at)}" if hit.edited_at else ""

@@ -188,10 +188,10 @@ def run_backtest(args: argparse.Namespace) -> int:
         # without posts (exit 1, "no indexed posts"), after connecting to the cluster.
         has_brands = args.config is not None and (args.config / "brands.yaml").exists()
         check_brand(args.brand, args.config if has_brands else None)
-        return guarded(lambda: _backtest_brand(args, alerts, detectors))
+        return guarded(lambda: _backtest_brand(args, alerts, detectors, config_file))
     data = _read(args.file, _key(args.file))
     label = input_name(args.file)
-    return _print_backtest(label, data.series, detectors, alerts, as_json=args.json)
+    return _print_backtest(label, data.series, detectors, alerts, config_file, as_json=args.json)
 
 
 def _key(path: Path) -> str:
@@ -259,7 +259,9 @@ def _note(path: Path, line: int, what: str, count: int, consequence: str) -> Non
     print(f"note: {input_name(path)}:{line}: {what}{more}: {consequence}", file=sys.stderr)
 
 
-def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any]) -> int:
+def _backtest_brand(
+    args: argparse.Namespace, alerts: Any, detectors: list[Any], config_file: Path
+) -> int:
     from elasticsearch import NotFoundError
 
     from koubei import timeutil
@@ -287,7 +289,8 @@ def _backtest_brand(args: argparse.Namespace, alerts: Any, detectors: list[Any])
             "(Asia/Shanghai)"
         )
         return 1
-    return _print_backtest(f"{args.brand} ({prefix})", series, detectors, alerts, as_json=args.json)
+    label = f"{args.brand} ({prefix})"
+    return _print_backtest(label, series, detectors, alerts, config_file, as_json=args.json)
 
 
 def _count_detectors(detectors: list[Any], series: Any) -> tuple[list[Any], list[str]]:
@@ -300,7 +303,7 @@ def _count_detectors(detectors: list[Any], series: Any) -> tuple[list[Any], list
 
 
 def _print_backtest(
-    label: str, series: Any, detectors: list[Any], alerts: Any, *, as_json: bool
+    label: str, series: Any, detectors: list[Any], alerts: Any, config_file: Path, *, as_json: bool
 ) -> int:
     from koubei.analysis.detectors import detect_all
     from koubei.analysis.detectors.paging import paging_policy
@@ -351,6 +354,11 @@ def _print_backtest(
             f"note: the detectors page only after {_span(min(warmups))} of history "
             f"(warmup): {days:.1f} days cannot show a page"
         )
+    low = _below_minimums(reading, series) if not pages else []
+    if low:
+        # a burst that stays below a detector's minimum count pages nothing, which read as
+        # "the detectors missed it"; say which minimum, and where to change it
+        print(f"note: 0 pages: {'; '.join(low)}; set in {config_file}, the detector's options")
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
@@ -363,6 +371,35 @@ def _print_backtest(
                 severity = f"{page.severity} (escalates the {when} page)"
             print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {page.reason}")
     return 0
+
+
+def _below_minimums(detectors: list[Any], series: Any) -> list[str]:
+    """The minimum counts (``min_count``; ``rise_min_count`` when ``rise_ratio`` is on) that
+    the largest count each of ``detectors`` judged in ``series`` (summed over its ``window``,
+    after its warm-up) stays below: it never fired on fewer, so a burst that low pages nothing.
+    """
+    import numpy as np
+
+    from koubei.analysis.detectors.causal import trailing_sum
+
+    interval = series.interval_seconds
+    found = []
+    for detector in detectors:
+        opts = detector.options
+        counts = series.total if opts.get("field") == "total" else series.negative
+        window = detector.bins("window", interval) if "window" in opts else 1
+        skip = (detector.bins("warmup", interval) if opts.get("warmup") else 0) + window - 1
+        judged = trailing_sum(np.asarray(counts, dtype=float)[None, :], window)[0, skip:]
+        if not len(judged):
+            continue  # all warm-up: said above
+        largest = int(judged.max())
+        minimums = ["min_count", "rise_min_count"] if opts.get("rise_ratio") else ["min_count"]
+        for option in (o for o in minimums if o in opts and largest < opts[o]):
+            found.append(
+                f"{detector.name}'s {option} is {opts[option]:g}, and the largest count it saw "
+                f"in {_span(window * interval)} was {largest}"
+            )
+    return found
 
 
 def _span(seconds: int) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei.flows import options
+from koubei.flows.commands.search import one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -256,7 +257,7 @@ def render(evidence: dict[str, Any]) -> str:
     lines = [
         f"source      {src.get('id')}  @{src.get('author') or '?'}  {src.get('time')}"
         + ("  (root not crawled: estimated)" if src.get("root_missing") else ""),
-        f"            {_one_line(src.get('text'))[:80]}",
+        f"            {one_line(src.get('text'))[:80]}",
         f"size        {s.get('size')} posts, depth {s.get('depth')}, "
         f"max breadth {s.get('max_breadth')}, "
         f"structural virality {s.get('structural_virality', 0):.2f}",
@@ -277,19 +278,13 @@ def render(evidence: dict[str, Any]) -> str:
         ),
         "complaint themes:",
         *(
-            f"  [{t['posts']}] {t['name']}: {_one_line(t['representative']['text'])[:60]}"
+            f"  [{t['posts']}] {t['name']}: {one_line(t['representative']['text'])[:60]}"
             for t in evidence["themes"]
         ),
     ]
     for kind, path in (evidence.get("pictures") or {}).items():
         lines.append(f"picture     {kind}: {path}")
     return "\n".join(lines)
-
-
-def _one_line(text: str | None) -> str:
-    """A post's text on one terminal line: an article's title and body, or a post's lines, were
-    printed as they were, the lines after the first at the start of the next line."""
-    return " ".join((text or "").split())
 
 
 def _minutes(seconds: float | None) -> str:

@@ -38,7 +38,7 @@ from koubei import timeutil
 from koubei.errors import KoubeiError
 from koubei.pipeline.sentiment import features
 from koubei.pipeline.sentiment.model import BAYES_SCALE, SentimentModel
-from koubei.textfile import csv_delimiter, excel_sep, read_utf8
+from koubei.textfile import csv_separator, header_names, read_utf8
 
 SEED = 20261125
 HOLDOUT = 0.2
@@ -73,10 +73,11 @@ def load_labelled(path: Path) -> list[Example]:
     Excel and WPS save as "CSV" on a Chinese Windows) and UTF-16 with its byte order mark, as
     ``koubei sentiment score`` and ``spikes`` read them; the separator is the one an Excel
     ``sep=;`` first line names (that line skipped), else ``,``, or ``;`` or tab when the first
-    line has no comma (:func:`~koubei.textfile.csv_delimiter`, as
-    ``spikes`` and ``score --column`` read it), and the header's names are read without the
-    spaces around them (``label, review``). A file in none of these encodings, one that
-    lacks the columns or is malformed (a quote never closed: named at the row that opened it)
+    line has no comma (:func:`~koubei.textfile.csv_separator`, as ``spikes`` and ``score
+    --column`` read it), and the header's names are read without the spaces around them
+    (``label, review``; :func:`~koubei.textfile.header_names`). A file in none of these
+    encodings, one that lacks the columns or is malformed (a quote never closed: named at the
+    row that opened it)
     raises :class:`LabelledDataError` naming it (a header naming ``label``, ``review`` or ``cat``
     twice too, as ``score --column`` refuses it), and so does a row whose label is not 0 or 1
     (``2``, ``pos``, empty), whose review is empty, or that has more fields than the header (a
@@ -88,33 +89,30 @@ def load_labelled(path: Path) -> list[Example]:
         text = read_utf8(path, gbk=True)  # was "not UTF-8 (byte 0xca)" for an Excel export
     except ValueError as exc:
         raise LabelledDataError(str(exc)) from None
-    delimiter = csv_delimiter(text)
+    delimiter, sep_line = csv_separator(text)
     # strict: a quote opened and never closed was read to the end of the file as one review,
     # every later row in it, and the file evaluated as one text without a word.
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    if excel_sep(text) is not None:  # Excel's sep= line: its separator is csv_delimiter's
+    if sep_line:  # Excel's sep= line: it named the separator
         next(reader.reader)
     seen: set[str] = set()
     rows: list[Example] = []
     start = 1  # the line the row being read starts on (a quoted review may span lines)
     try:
-        if reader.fieldnames:
+        if reader.fieldnames:  # (reads the header row)
             # "label, review" as typed by hand: the columns, as ``score --column`` and
             # ``spikes`` read a header (was: "has no 'label' and 'review' columns (found:
-            # label,  review)")
-            reader.fieldnames = [n.strip().lstrip("\ufeff").strip() for n in reader.fieldnames]
+            # label,  review)"); a column named twice is refused, as ``score --column`` does
+            where = f"{path}:{reader.line_num}"
+            try:
+                reader.fieldnames = header_names(
+                    reader.fieldnames, where, ("label", "review", "cat")
+                )
+            except ValueError as exc:
+                raise LabelledDataError(str(exc)) from None
         if not {"label", "review"} <= set(reader.fieldnames or ()):
             found = ", ".join(reader.fieldnames or ()) or "none"
             raise LabelledDataError(f"{path}: has no 'label' and 'review' columns (found: {found})")
-        names = list(reader.fieldnames or ())
-        for column in ("label", "review", "cat"):
-            # DictReader keeps the last field of a name given twice: every review read as
-            # the other column's text (one "text" evaluated, or "all positive" to train on)
-            if names.count(column) > 1:
-                where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == column)
-                raise LabelledDataError(
-                    f"{path}:{reader.line_num}: column {column!r} is named twice (fields {where})"
-                )
         bad: list[str] = []
         start = reader.line_num + 1
         for row in reader:

@@ -73,6 +73,29 @@ def test_es_stop_with_no_node_of_this_home_says_it_stopped_nothing(tmp_path: Pat
     assert done.stdout == f"no local node recorded in {node_file}: nothing stopped\n"
 
 
+@pytest.mark.parametrize(
+    "argv", [("search", "x"), ("es", "status"), ("es", "stop")], ids=["search", "status", "stop"]
+)
+def test_a_command_that_only_looks_for_the_local_node_makes_no_es_folder(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Every command that asks for the local node (no KOUBEI_ES_URL) made ``$KOUBEI_HOME/es/``,
+    and ``$KOUBEI_HOME`` with it, when it only looked; ``koubei es start`` alone makes it."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_")}
+    env = {**environ, "KOUBEI_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "koubei", *argv], env=env, capture_output=True, text=True
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert str(home / "es" / "es-node.json") in done.stdout + done.stderr or argv[-1] == "status"
+    assert not (home / "es").exists()
+
+
 STARTS_A_TEST_NODE = """
 import sys, time
 from koubei import es_local
