@@ -25,7 +25,14 @@ from twisted.python.failure import Failure
 from koubei.config import Brand, BrandsConfig, Source
 from koubei.crawlers import brandmatch
 from koubei.crawlers.health import STAT_PREFIX
-from koubei.crawlers.spiders._body import JSONP, html_wall, mostly_utf8, utf8_behind_label
+from koubei.crawlers.spiders._body import (
+    JSONP,
+    chinese_label_lies,
+    gb_or_big5,
+    html_wall,
+    mostly_utf8,
+    utf8_behind_label,
+)
 from koubei.crawlers.state import CrawlState
 from koubei.crawlers.timeparse import TimeParseError, date_only, parse_time
 from koubei.model import Document, make_id, to_record
@@ -267,10 +274,12 @@ class BaseSpider(scrapy.Spider):
         return True
 
     def text(self, response: Response) -> str:
-        """The body as text: the declared charset if the body decodes in it, else UTF-8 or GB18030.
+        """The body as text: the declared charset if the body decodes in it, else UTF-8, GB18030
+        or Big5.
 
         Chinese sites often declare GBK/GB2312/Big5 only in a ``<meta>`` tag or not at all;
-        GB18030 is a superset of GBK and GB2312, so it is the right guess for an undeclared page.
+        GB18030 is a superset of GBK and GB2312; of it and Big5-HKSCS, the one whose reading has
+        more common characters is taken (:func:`~koubei.crawlers.spiders._body.gb_or_big5`).
         """
         if isinstance(response, TextResponse):
             declared = "charset" in (response.headers.get(b"Content-Type") or b"").decode("latin-1")
@@ -283,10 +292,16 @@ class BaseSpider(scrapy.Spider):
                     # "charset=utf-8" (common on Chinese sites) would become U+FFFD soup that
                     # parses, matches no brand and is dropped silently.
                     response.body.decode(response.encoding)
-                    if not utf8_behind_label(response.body, response.encoding):
+                    if utf8_behind_label(response.body, response.encoding):
+                        self._inc("encoding/declared_wrong")
+                        return response.body.decode("utf-8")
+                    # GBK and Big5 decode each other's bytes, so a wrong one of the two
+                    # labels decodes too, into mojibake.
+                    other = chinese_label_lies(response.body, response.encoding)
+                    if other is None:
                         return response.text
                     self._inc("encoding/declared_wrong")
-                    return response.body.decode("utf-8")
+                    return response.body.decode(other)
                 except (UnicodeDecodeError, LookupError):
                     if mostly_utf8(response.body, response.encoding):
                         # A few bad bytes in UTF-8 (a character cut by a byte-counting
@@ -297,14 +312,15 @@ class BaseSpider(scrapy.Spider):
                         return response.body.decode("utf-8", errors="replace")
                     self._inc("encoding/declared_wrong")
         body = response.body
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                decoded = body.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            if encoding != "utf-8":
-                self._inc("encoding/gb18030_guessed")
-            return decoded
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        # GB18030 alone read Big5 (Taiwan and Hong Kong pages) without an error, as mojibake.
+        guessed = gb_or_big5(body)
+        if guessed is not None:
+            self._inc(f"encoding/{'gb18030' if guessed == 'gb18030' else 'big5'}_guessed")
+            return body.decode(guessed)
         self.count_error("undecodable", response.url)
         return body.decode("utf-8", errors="replace")
 
