@@ -1,7 +1,8 @@
-"""Reading a user's text files (``-``: standard input): a CSV as UTF-8 (or GBK when asked; an
-error names the file and line), a file of texts, one per line, without losing or adding a line,
-one column of a CSV of texts (a spreadsheet's export of reviews) or one field of a JSON Lines
-file's records (an export of posts); and which separator a CSV uses, and a CSV header's names."""
+"""Reading a user's text files (``-``: standard input): a CSV as UTF-8 (or GBK or Big5 when
+asked; an error names the file and line), a file of texts, one per line, without losing or
+adding a line, one column of a CSV of texts (a spreadsheet's export of reviews) or one field of
+a JSON Lines file's records (an export of posts); and which separator a CSV uses, and a CSV
+header's names."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from koubei.cjk_charset import gb_or_big5
 
 __all__ = [
     "STDIN",
@@ -55,6 +58,11 @@ def input_name(path: Path | str) -> str:
     return "<stdin>" if str(path) == STDIN else str(path)
 
 
+#: How a warning names the encoding a Chinese Windows saves "ANSI" text in, as chosen by
+#: :func:`~koubei.cjk_charset.gb_or_big5`: GBK on the mainland, Big5 in Taiwan and Hong Kong.
+ANSI_NAMES = {"gb18030": "GB18030 (GBK)", "big5hkscs": "Big5"}
+
+
 def read_input(path: Path | str) -> bytes:
     """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's."""
     return sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
@@ -65,14 +73,16 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
     UTF-8 byte order mark (spreadsheets save one) is dropped.
 
     With ``gbk`` (a spreadsheet's export), bytes that are not UTF-8 are read as GB18030 (GBK's
-    superset): what Excel and WPS save as "CSV" on a Chinese Windows, where the header is
-    ``时间,数量``; and a file with a UTF-16 byte order mark is read as UTF-16
-    (:func:`utf16_text`; Excel's "Unicode Text"). Without it (config files) both are errors.
+    superset) or Big5, whichever reads as more common characters
+    (:func:`~koubei.cjk_charset.gb_or_big5`): what Excel and WPS save as "CSV" on a Chinese
+    Windows, where the header is ``时间,数量`` (``時間,數量`` in Taiwan or Hong Kong); and a
+    file with a UTF-16 byte order mark is read as UTF-16 (:func:`utf16_text`; Excel's "Unicode
+    Text"). Without it (config files) both are errors.
 
     Raises
     ------
     ValueError
-        The bytes are not UTF-8 (nor GBK with ``gbk``), or not UTF-16 after its byte order
+        The bytes are not UTF-8 (nor GBK or Big5 with ``gbk``), or not UTF-16 after its byte order
         mark (with ``gbk``); the message names ``file:line`` and the first bad byte.
     """
     raw, name = read_input(path), input_name(path)
@@ -99,13 +109,10 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        if gbk:
-            try:
-                return raw.decode("gb18030")
-            except UnicodeDecodeError:
-                pass
+        if gbk and (encoding := gb_or_big5(raw)):
+            return raw.decode(encoding)
         line = raw.count(b"\n", 0, exc.start) + 1
-        also = " or GBK" if gbk else ""
+        also = ", GBK or Big5" if gbk else ""
         raise ValueError(f"{name}:{line}: not UTF-8{also} (byte 0x{raw[exc.start]:02x})") from None
 
 
@@ -192,8 +199,10 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     carriage return copied out of a spreadsheet cell cannot shift every later line. A file
     with only ``\\r`` line ends (classic Mac) is split at ``\\r``. The encoding is UTF-8 (a
     byte order mark dropped); a file with a UTF-16 byte order mark is read as UTF-16; a file
-    whose non-ASCII lines are mostly not UTF-8 but which is valid GB18030 (GBK files saved by
-    Chinese Windows tools) is read as GB18030, with a warning saying so. Otherwise bytes that
+    whose non-ASCII lines are mostly not UTF-8 but which reads as GB18030 or Big5 (GBK or Big5
+    files saved by Chinese Windows tools, mainland or Taiwan and Hong Kong) is read so, the one
+    with more common characters (:func:`~koubei.cjk_charset.gb_or_big5`), with a warning
+    saying which. Otherwise bytes that
     are not UTF-8 are replaced and each such line is named in a warning (``file:line``).
     """
     warnings: list[str] = []
@@ -228,13 +237,8 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
             good += 1
         except UnicodeDecodeError:
             bad.append(number)
-    if len(bad) > good:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return text, [f"{name}: not UTF-8; read as GB18030 (GBK)"]
+    if len(bad) > good and (encoding := gb_or_big5(raw)):
+        return raw.decode(encoding), [f"{name}: not UTF-8; read as {ANSI_NAMES[encoding]}"]
     warnings = []
     for number in bad[:NAMED_LINES]:
         line = byte_lines[number - 1]

@@ -132,15 +132,19 @@ def read_file(path: Path) -> Any:
 
 def _encoding_hint(path: Path) -> str:
     """What a file that is not UTF-8 most likely is: Windows editors save Chinese text as GBK
-    (ANSI on a Chinese Windows) or UTF-16 ("Unicode")."""
+    (ANSI on a mainland Chinese Windows), Big5 (on a Taiwan or Hong Kong one) or UTF-16
+    ("Unicode")."""
+    from koubei.cjk_charset import gb_or_big5
+
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return " (it is UTF-16, Notepad's 'Unicode')"
     if b"\x00" in raw:  # UTF-16 without its byte order mark, said so already: no GBK text
         return ""
-    try:
-        raw.decode("gb18030")
-    except UnicodeDecodeError:
+    encoding = gb_or_big5(raw)
+    if encoding == "big5hkscs":
+        return " (it reads as Big5, the ANSI encoding of a Taiwan or Hong Kong Windows)"
+    if encoding is None:
         return ""
     return " (it reads as GBK, the ANSI encoding of a Chinese Windows)"
 

@@ -113,9 +113,12 @@ GRID_JITTER = 0.1
 #: the most bins a CSV may span: one mistyped year (2051 for 2015) in a 5-minute series would
 #: otherwise make a grid of 3.8 million filled bins, gigabytes of detector arrays
 MAX_BINS = 1_000_000
-#: header names (lower case) of the time and the value column, for files with more columns
-TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳")
-VALUE_COLUMNS = ("value", "count", "counts", "mentions", "volume", "数量", "声量", "提及量")
+#: header names (lower case) of the time and the value column, for files with more columns;
+#: the Chinese ones in simplified and traditional characters (a Taiwan or Hong Kong export)
+TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳", "時間",
+                "時間戳")  # fmt: skip
+VALUE_COLUMNS = ("value", "count", "counts", "mentions", "volume", "数量", "声量", "提及量",
+                 "數量", "聲量")  # fmt: skip
 #: the largest value a row may hold: floats count exactly up to 2**53, and far fewer posts were
 #: ever written; beyond it sums overflow (two rows of 1e308 in one bin are infinite)
 MAX_VALUE = 2.0**53
@@ -288,7 +291,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     :data:`MAX_BINS` bins; errors name the file, the line and the column.
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
-    dropped), GBK or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
+    dropped), GBK, Big5 or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
     ``,``-separated, or ``;`` or tab when the first line has no comma (an Excel ``sep=;``
     first line names the separator and is skipped: :func:`~koubei.textfile.csv_separator`). A
     first row whose first cell is no time and whose second is no number (:func:`_is_header`)

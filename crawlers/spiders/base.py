@@ -22,13 +22,13 @@ import scrapy
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 from twisted.python.failure import Failure
 
+from koubei.cjk_charset import gb_or_big5
 from koubei.config import Brand, BrandsConfig, Source
 from koubei.crawlers import brandmatch
 from koubei.crawlers.health import STAT_PREFIX
 from koubei.crawlers.spiders._body import (
     JSONP,
     chinese_label_lies,
-    gb_or_big5,
     html_wall,
     mostly_utf8,
     utf8_behind_label,
@@ -279,7 +279,7 @@ class BaseSpider(scrapy.Spider):
 
         Chinese sites often declare GBK/GB2312/Big5 only in a ``<meta>`` tag or not at all;
         GB18030 is a superset of GBK and GB2312; of it and Big5-HKSCS, the one whose reading has
-        more common characters is taken (:func:`~koubei.crawlers.spiders._body.gb_or_big5`).
+        more common characters is taken (:func:`~koubei.cjk_charset.gb_or_big5`).
         """
         if isinstance(response, TextResponse):
             declared = "charset" in (response.headers.get(b"Content-Type") or b"").decode("latin-1")

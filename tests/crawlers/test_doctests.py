@@ -14,6 +14,7 @@ MODULES = [
     "koubei.crawlers._rfc822",
     "koubei.crawlers.health",
     "koubei.crawlers.state",
+    "koubei.cjk_charset",  # the pages' GB18030-or-Big5 choice, which user files share
     "koubei.crawlers.spiders._body",
     "koubei.crawlers.spiders._conditional",
     "koubei.crawlers.spiders._feed_xml",

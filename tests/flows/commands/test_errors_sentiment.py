@@ -72,7 +72,7 @@ def test_sentiment_train_and_eval_without_their_corpus(tmp_path: Path, action: s
     [
         (b"text,score\n1,2\n", ("has no 'label' and 'review' columns", "text, score")),
         (b"", ("has no 'label' and 'review' columns",)),
-        (b"label,review\n1,\xff\n", (":2:", "not UTF-8 or GBK (byte 0xff)")),
+        (b"label,review\n1,\xff\n", (":2:", "not UTF-8, GBK or Big5 (byte 0xff)")),
         # UTF-16 is read (as score and spikes read it), but not UTF-16 cut in half a character
         ("label,review\n".encode("utf-16") + b"1", (":2:", "not UTF-16", "truncated data")),
         (b'label,review\n1,"' + b"x" * 200_000 + b'"\n', (":2:", "field larger")),

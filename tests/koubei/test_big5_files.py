@@ -1,0 +1,97 @@
+"""Files saved as "ANSI" on a Taiwan or Hong Kong Windows are Big5, not GBK: each reader of a
+user's file (``sentiment score``, ``spikes``, config files) tells the two apart by
+:func:`koubei.cjk_charset.gb_or_big5`, as the crawler does for pages. Before, every file that was
+not UTF-8 was read as GB18030, which takes most Big5 bytes without an error, into other
+characters: reviews scored as mojibake, a CSV's ``時間,數量`` header not found."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from koubei.config import ConfigError, load_brands
+from koubei.flows.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+# Reviews as a Taiwan shopper writes them (traditional characters), the first two positive.
+REVIEWS = [
+    "品質很好，物流也快，推薦購買",
+    "很好用，會再來買",
+    "太差了，退貨，不會再買",
+    "客服態度很差，東西是壞的",
+]
+
+
+def test_sentiment_score_reads_a_big5_file_and_column_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = ["positive", "positive", "negative", "negative"]
+    lines = tmp_path / "reviews.txt"
+    lines.write_bytes("".join(f"{r}\r\n" for r in REVIEWS).encode("big5"))
+    assert main(["sentiment", "score", "--no-adapt", str(lines)]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["label"] for line in out.splitlines()] == expected
+    assert err == f"koubei: warning: {lines}: not UTF-8; read as Big5\n"
+    table = tmp_path / "reviews.csv"
+    table.write_bytes(("評分,review\n" + "".join(f"5,{r}\n" for r in REVIEWS)).encode("big5"))
+    assert main(["sentiment", "score", "--no-adapt", str(table), "--column", "review"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["label"] for line in out.splitlines()] == expected
+    assert err == f"koubei: warning: {table}: not UTF-8; read as Big5\n"
+    # a GBK file is read as GB18030, as before
+    lines.write_bytes("质量很好\n太差了\n".encode("gbk"))
+    assert main(["sentiment", "score", "--no-adapt", str(lines)]) == 0
+    assert (
+        capsys.readouterr().err == f"koubei: warning: {lines}: not UTF-8; read as GB18030 (GBK)\n"
+    )
+
+
+def _spikes(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "koubei.flows.cli", "spikes", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_spikes_reads_a_big5_export_by_its_traditional_header(tmp_path: Path) -> None:
+    """A Big5 export whose first column is a note (備註), then 時間 and 數量: the columns are
+    found by name, and the alerts are those of the same rows as a UTF-8 ``timestamp,value``."""
+    rng = np.random.default_rng(34)
+    values = rng.poisson(12, 4 * 288)
+    values[3 * 288 + 10 : 3 * 288 + 20] += 80
+    start = datetime(2026, 3, 2)
+    times = [
+        (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(len(values))
+    ]
+    plain = tmp_path / "volume.csv"
+    plain.write_text(
+        "timestamp,value\n" + "".join(f"{t},{v}\n" for t, v in zip(times, values, strict=True))
+    )
+    big5 = tmp_path / "聲量.csv"
+    rows = "".join(f"聲量匯出,{t},{v}\r\n" for t, v in zip(times, values, strict=True))
+    big5.write_bytes(("備註,時間,數量\r\n" + rows).encode("big5"))
+    expected = _spikes("detect", str(plain))
+    assert expected.returncode == 0 and expected.stdout, expected.stderr
+    result = _spikes("detect", str(big5))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert [json.loads(a)["timestamp"] for a in result.stdout.splitlines()] == [
+        json.loads(a)["timestamp"] for a in expected.stdout.splitlines()
+    ]
+
+
+def test_a_config_file_saved_as_big5_is_said_to_be_big5(tmp_path: Path) -> None:
+    (tmp_path / "brands.yaml").write_bytes("brands:\n  - name: 鮮牧乳業\n".encode("big5"))
+    with pytest.raises(ConfigError) as info:
+        load_brands(tmp_path)
+    said = "(it reads as Big5, the ANSI encoding of a Taiwan or Hong Kong Windows)"
+    assert said in str(info.value) and str(info.value).endswith("save the file as UTF-8")
