@@ -83,6 +83,26 @@ class Firing:
     share_delta: np.ndarray | None = None  # rise of negative share vs its baseline, if known
 
 
+@dataclass
+class Gate:
+    """One condition of a detector's decision, per bin (:meth:`Detector.gates`), as
+    ``koubei spikes backtest --at`` shows it: ``name`` (what is compared) ``value`` vs
+    ``threshold`` (set by the ``option`` of alerts.yaml), ``passed`` per bin.
+
+    A bin fires when every gate of ``path`` ``""`` passes and every gate of at least one other
+    path does (a detector with no other path: the ``""`` gates alone). ``unit`` is ``"s"`` for
+    a duration in seconds, else ``""``. Arrays are 1-D, one value per bin.
+    """
+
+    name: str
+    option: str
+    value: np.ndarray
+    threshold: np.ndarray | float
+    passed: np.ndarray
+    path: str = ""
+    unit: str = ""
+
+
 class Detector:
     """Base class: subclasses set ``type_name``, ``defaults`` and implement :meth:`fire`.
 
@@ -234,22 +254,22 @@ class Detector:
         """:meth:`fire` for one series, with filled (missing) bins never firing, and its
         outages (:attr:`CountSeries.outage_runs`: runs of unseen bins longer than the series
         usually has) passed as ``outage``."""
-        total = np.asarray(series.total, dtype=float)[None, :]
-        negative = np.asarray(series.negative, dtype=float)[None, :]
+        total, negative = _rows(series)
         if not len(series):  # no bin (a span shorter than one): nothing fires, nothing to fit
             return Firing(np.zeros(total.shape, dtype=bool), total, total, total)
         filled = np.asarray(series.filled, dtype=bool)
-        outage = outage_bins(series.outage_runs, len(series))
-        firing = self.fire(
-            total,
-            negative,
-            series.interval_seconds,
-            series.start[0],
-            outage[None, :] if outage.any() else None,
-        )
+        firing = self.fire(total, negative, *_fire_context(series))
         if filled.any():
             firing.fired &= ~filled[None, :]
         return firing
+
+    def gates(self, series: CountSeries) -> list[Gate]:
+        """The conditions :meth:`fire` checks over ``series``, each with its figure per bin
+        (:class:`Gate`), for ``koubei spikes backtest --at``: the figures :meth:`fire` decides
+        on, from the same computation, so a bin fires (before the bins no row reported are
+        masked, :meth:`fire_series`) exactly when its gates say so. Causal as :meth:`fire`
+        is. A detector that does not itemise its gates returns none (the default)."""
+        return []
 
     def cooldown_bins(self, interval_seconds: int) -> int:
         return self.bins("cooldown", interval_seconds) if "cooldown" in self.options else 0
@@ -314,6 +334,50 @@ class Detector:
         return Reason(
             "above_expected", {"detector": self.name, "observed": observed, "expected": expected}
         )
+
+
+def _rows(series: CountSeries) -> tuple[np.ndarray, np.ndarray]:
+    """``series``' total and negative counts as 1 × bins float matrices."""
+    total = np.asarray(series.total, dtype=float)[None, :]
+    return total, np.asarray(series.negative, dtype=float)[None, :]
+
+
+def _fire_context(series: CountSeries) -> tuple[int, datetime, np.ndarray | None]:
+    """The interval, first bin and outage bins :meth:`Detector.fire` takes for ``series``."""
+    outage = outage_bins(series.outage_runs, len(series))
+    return series.interval_seconds, series.start[0], outage[None, :] if outage.any() else None
+
+
+def fire_arguments(series: CountSeries) -> tuple[Any, ...]:
+    """The arguments :meth:`Detector.fire_series` passes to :meth:`Detector.fire`, for a
+    detector's :meth:`Detector.gates` to compute the same figures."""
+    return (*_rows(series), *_fire_context(series))
+
+
+def warmup_gate(detector: Detector, bins: int, interval_seconds: int, extra: int = 0) -> Gate:
+    """The ``warmup`` gate of a detector over ``bins`` bins: bin ``t`` may fire from
+    ``t >= warmup + extra`` bins on (``extra``: the bins its window needs besides), so the
+    history up to and including ``t`` must be at least that plus one bin long."""
+    need = detector.bins("warmup", interval_seconds) + extra
+    history = (np.arange(bins) + 1.0) * interval_seconds
+    return Gate(
+        "history up to this bin",
+        "warmup",
+        history,
+        float((need + 1) * interval_seconds),
+        np.arange(bins) >= need,
+        unit="s",
+    )
+
+
+def span(seconds: float) -> str:
+    """A duration as people say it: ``30 s``, ``5 min``, ``1 h``, ``3 days``."""
+    seconds = int(seconds)
+    for unit, name in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= unit and seconds % unit == 0:
+            count = seconds // unit
+            return f"{count} {name}{'s' if name == 'day' and count != 1 else ''}"
+    return f"{seconds} s"
 
 
 REGISTRY: dict[str, type[Detector]] = {}

@@ -21,7 +21,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detection, Detector, Firing, register
+from koubei.analysis.detectors.base import (
+    Detection,
+    Detector,
+    Firing,
+    Gate,
+    fire_arguments,
+    register,
+    span,
+    warmup_gate,
+)
 from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
 from koubei.analysis.detectors.causal import trailing_min, trailing_sum
 from koubei.analysis.detectors.extremes import return_level, usual_peak
@@ -136,17 +145,8 @@ class NegativeVolume(Detector):
         outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
-        w = self.bins("window", interval_seconds)
-        if w > 1:  # a slower view: sums over the window (still causal: bins ≤ t)
-            same = total is negative
-            negative = trailing_sum(negative, w)
-            total = negative if same else trailing_sum(total, w)
-        kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1], outage, w)
-        neg = seasonal_baseline(negative, interval_seconds, **kwargs)
-        z = neg.zscore
-        if opts["return_days"] > 0:
-            z = z / self._own_bar(z, interval_seconds, kwargs["cal"].day)
-        ratio = (negative + 1.0) / (neg.expected + 1.0)
+        part = self._parts(total, negative, interval_seconds, start, outage)
+        negative, z, ratio, w = part["negative"], part["z"], part["ratio"], part["w"]
         fired = (
             sustained(
                 z,
@@ -164,23 +164,100 @@ class NegativeVolume(Detector):
             held = sustained(rising, np.inf, opts["rise_z"], bins)
             fired |= held & (negative >= opts["rise_min_count"])
         if opts["peak_ratio"] > 0:
-            days = max(1, opts["peak_history"] // 86400)
-            peak = usual_peak(negative, kwargs["cal"].day, days)
-            fired &= ~(negative < opts["peak_ratio"] * peak)  # NaN (no day known yet): no gate
+            fired &= ~(negative < opts["peak_ratio"] * part["peak"])  # NaN (no day yet): no gate
         fired[:, : self.bins("warmup", interval_seconds) + w - 1] = False
         share_delta = None
-        if total is not negative and not np.array_equal(total, negative):
-            tot = seasonal_baseline(total, interval_seconds, **kwargs)
-            tot_ratio = (total + 1.0) / (tot.expected + 1.0)
-            fired &= ratio >= opts["min_excess_over_total"] * tot_ratio
+        if "tot_ratio" in part:
+            total, neg = part["total"], part["neg"]
+            fired &= ratio >= opts["min_excess_over_total"] * part["tot_ratio"]
             with np.errstate(invalid="ignore", divide="ignore"):
                 share_delta = np.where(
                     total > 0,
                     negative / np.maximum(total, 1.0)
-                    - neg.expected / np.maximum(tot.expected, 1.0),
+                    - neg.expected / np.maximum(part["tot_expected"], 1.0),
                     np.nan,
                 )
-        return Firing(fired, negative, neg.expected, neg.zscore, share_delta)
+        return Firing(fired, negative, part["neg"].expected, part["neg"].zscore, share_delta)
+
+    def _parts(
+        self,
+        total: np.ndarray,
+        negative: np.ndarray,
+        interval_seconds: int,
+        start: datetime | None,
+        outage: np.ndarray | None,
+    ) -> dict[str, Any]:
+        """The per-bin figures :meth:`fire` decides on (and :meth:`gates` shows): the counts
+        over the window, their baseline, z (over the series' own bar when ``return_days``),
+        count / expected, the usual daily peak and the total's ratio, when they apply."""
+        opts = self.options
+        w = self.bins("window", interval_seconds)
+        if w > 1:  # a slower view: sums over the window (still causal: bins ≤ t)
+            same = total is negative
+            negative = trailing_sum(negative, w)
+            total = negative if same else trailing_sum(total, w)
+        kwargs = baseline_kwargs(self, interval_seconds, start, negative.shape[1], outage, w)
+        neg = seasonal_baseline(negative, interval_seconds, **kwargs)
+        z = neg.zscore
+        if opts["return_days"] > 0:
+            z = z / self._own_bar(z, interval_seconds, kwargs["cal"].day)
+        ratio = (negative + 1.0) / (neg.expected + 1.0)
+        part = {"w": w, "negative": negative, "total": total, "neg": neg, "z": z, "ratio": ratio}
+        if opts["peak_ratio"] > 0:
+            days = max(1, opts["peak_history"] // 86400)
+            part["peak"] = usual_peak(negative, kwargs["cal"].day, days)
+        if total is not negative and not np.array_equal(total, negative):
+            tot = seasonal_baseline(total, interval_seconds, **kwargs)
+            part["tot_ratio"] = (total + 1.0) / (tot.expected + 1.0)
+            part["tot_expected"] = tot.expected
+        return part
+
+    def gates(self, series: Any) -> list[Gate]:
+        """The gates of :meth:`fire`: its paths (``z_threshold`` in one bin, ``z_sustained``
+        held for ``hold``, each with ``min_count`` and ``min_ratio``; ``rise_ratio`` with
+        ``rise_z`` held for ``rise_hold`` and ``rise_min_count``) and what every path needs
+        (``peak_ratio``, ``warmup``, ``min_excess_over_total`` when the total is known)."""
+        opts, interval = self.options, series.interval_seconds
+        part = self._parts(*fire_arguments(series))
+        count, z, ratio, w = part["negative"][0], part["z"][0], part["ratio"][0], part["w"]
+        counted = f"count over {span(opts['window'])}" if w > 1 else "count in the bin"
+        zname = "robust z over the series' own bar" if opts["return_days"] > 0 else "robust z"
+
+        def gate(name: str, option: str, value: Any, bar: Any, path: str = "") -> Gate:
+            passed = ~(value < bar) if option == "peak_ratio" else value >= bar
+            return Gate(name, option, value, bar, passed, path)
+
+        hold = max(1, opts["hold"] // interval)
+        held = trailing_min(z[None, :], hold)[0]
+        out = [
+            gate(zname, "z_threshold", z, opts["z_threshold"], "z_threshold"),
+            gate(f"lowest {zname} over {span(hold * interval)}", "z_sustained", held,
+                 opts["z_sustained"], "z_sustained"),
+        ]  # fmt: skip
+        for path in ("z_threshold", "z_sustained"):
+            out.append(gate(counted, "min_count", count, opts["min_count"], path))
+            out.append(gate("count / expected", "min_ratio", ratio, opts["min_ratio"], path))
+        if opts["rise_ratio"] > 0:
+            bins = max(2, opts["rise_hold"] // interval)
+            over, path = f"over {span(bins * interval)}", "rise_ratio"
+            lowest = trailing_min(ratio[None, :], bins)[0]
+            out += [
+                gate(f"lowest count / expected {over}", "rise_ratio", lowest,
+                     opts["rise_ratio"], path),
+                gate(f"lowest {zname} {over}", "rise_z", trailing_min(z[None, :], bins)[0],
+                     opts["rise_z"], path),
+                gate(counted, "rise_min_count", count, opts["rise_min_count"], path),
+            ]  # fmt: skip
+        if opts["peak_ratio"] > 0:
+            bar = opts["peak_ratio"] * part["peak"][0]
+            out.append(gate(f"{counted} vs {opts['peak_ratio']:g} x the usual daily peak",
+                            "peak_ratio", count, bar))  # fmt: skip
+        out.append(warmup_gate(self, len(series), interval, w - 1))
+        if "tot_ratio" in part:
+            bar = opts["min_excess_over_total"] * part["tot_ratio"][0]
+            name = f"count / expected vs {opts['min_excess_over_total']:g} x the total's"
+            out.append(gate(name, "min_excess_over_total", ratio, bar))
+        return out
 
     def _own_bar(self, z: np.ndarray, interval_seconds: int, day: np.ndarray) -> np.ndarray:
         """How many times above its own thresholds ``z`` must be (≥ 1) for the series' own bar.

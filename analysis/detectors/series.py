@@ -69,7 +69,7 @@ _EPOCH = re.compile(r"(\d{1,10}|\d{13})(\.\d+)?")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
-def _parse_timestamp(text: str) -> datetime:
+def parse_timestamp(text: str) -> datetime:
     text = text.strip()
     digits = text.split(".")[0]
     try:
@@ -171,7 +171,7 @@ def _is_header(row: list[str]) -> bool:
     if _COUNT_CELL.fullmatch(second) or _THOUSANDS.fullmatch(second):
         return False
     try:
-        _parse_timestamp(first)
+        parse_timestamp(first)
     except ValueError:
         return True
     return False
@@ -354,7 +354,7 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
                     f'separator splits the number; quote it ("{cell},{nxt}") or drop the comma'
                 )
             try:
-                when = _parse_timestamp(row[time_at])
+                when = parse_timestamp(row[time_at])
             except ValueError as exc:
                 raise ValueError(f"{name}:{lineno}: {time_name}{exc}") from None
             try:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.base import Detector, Firing, Gate, fire_arguments, register
 from koubei.analysis.detectors.reasons import Reason
 
 DAY = 86400
@@ -92,6 +92,14 @@ class StlMad(Detector):
             z = np.nan_to_num((counts - expected) / scale)
         fired = z > self.options["mad_threshold"]
         return Firing(fired, counts, np.nan_to_num(expected), z)
+
+    def gates(self, series: Any) -> list[Gate]:
+        """Its one gate: the bin's excess over the STL forecast in robust spreads (0 until the
+        first fit, a full ``history`` in) above ``mad_threshold``."""
+        z = self.fire(*fire_arguments(series)).zscore[0]
+        limit = self.options["mad_threshold"]
+        return [Gate("excess over the forecast / robust spread", "mad_threshold", z, limit,
+                     z > limit)]  # fmt: skip
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "field": self.options["field"]}

@@ -13,7 +13,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.base import (
+    Detector,
+    Firing,
+    Gate,
+    fire_arguments,
+    register,
+    span,
+    warmup_gate,
+)
 from koubei.analysis.detectors.baseline import seasonal_baseline
 from koubei.analysis.detectors.causal import anscombe, lag, trailing_sum
 from koubei.analysis.detectors.negative_volume import (
@@ -62,6 +70,24 @@ class VolumeVelocity(Detector):
         )
         fired[:, : self.bins("warmup", interval_seconds) + w] = False
         return Firing(fired, current, previous, base.zscore)
+
+    def gates(self, series: Any) -> list[Gate]:
+        """The gates of :meth:`fire`, all needed: the velocity's z, ``min_count`` mentions in
+        the window, ``min_ratio`` × the window before, and the warm-up (its two windows)."""
+        opts, interval = self.options, series.interval_seconds
+        firing = self.fire(*fire_arguments(series))
+        z, current, previous = firing.zscore[0], firing.observed[0], firing.expected[0]
+        window = span(opts["window"])
+        bar = opts["min_ratio"] * (previous + 1.0) - 1.0
+        return [
+            Gate(f"velocity z over {window}", "z_threshold", z, opts["z_threshold"],
+                 z >= opts["z_threshold"]),
+            Gate(f"count over {window}", "min_count", current, opts["min_count"],
+                 current >= opts["min_count"]),
+            Gate(f"count over {window} vs min_ratio x the {window} before", "min_ratio",
+                 current, bar, current + 1.0 >= opts["min_ratio"] * (previous + 1.0)),
+            warmup_gate(self, len(series), interval, self.bins("window", interval)),
+        ]  # fmt: skip
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}

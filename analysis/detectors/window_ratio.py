@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detector, Firing, register
+from koubei.analysis.detectors.base import Detector, Firing, Gate, fire_arguments, register, span
 from koubei.analysis.detectors.causal import lag, trailing_sum
 from koubei.analysis.detectors.reasons import Reason
 
@@ -40,12 +40,7 @@ class WindowRatio(Detector):
         outage: np.ndarray | None = None,
     ) -> Firing:
         opts = self.options
-        counts = negative if opts["field"] == "negative" else total
-        w = self.bins("timeframe", interval_seconds)
-        current = trailing_sum(counts, w)
-        reference = lag(current, w)
-        have_ref = np.arange(counts.shape[1])[None, :] >= 2 * w - 1  # both windows complete
-        reference = np.nan_to_num(reference)
+        current, reference, have_ref = self._parts(total, negative, interval_seconds)
         fired = (
             have_ref
             & (current >= opts["threshold_cur"])
@@ -54,6 +49,52 @@ class WindowRatio(Detector):
         )
         ratio = current / np.maximum(reference, 1.0)
         return Firing(fired, current, reference, ratio)
+
+    def _parts(
+        self, total: np.ndarray, negative: np.ndarray, interval_seconds: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The current window's count, the one before it, and whether both are complete."""
+        counts = negative if self.options["field"] == "negative" else total
+        w = self.bins("timeframe", interval_seconds)
+        current = trailing_sum(counts, w)
+        reference = lag(current, w)
+        have_ref = np.arange(counts.shape[1])[None, :] >= 2 * w - 1  # both windows complete
+        return current, np.nan_to_num(reference), have_ref
+
+    def gates(self, series: Any) -> list[Gate]:
+        """The rule's gates, all needed: two complete windows, ``threshold_cur``,
+        ``threshold_ref`` and ``spike_height``."""
+        opts, interval = self.options, series.interval_seconds
+        total, negative, *_ = fire_arguments(series)
+        current, reference, have_ref = (a[0] for a in self._parts(total, negative, interval))
+        frame = span(opts["timeframe"])
+        history = (np.arange(len(series)) + 1.0) * interval
+        need = 2.0 * self.bins("timeframe", interval) * interval
+        bar = opts["spike_height"] * reference
+        return [
+            Gate("history up to this bin", "timeframe", history, need, have_ref, unit="s"),
+            Gate(
+                f"count over {frame}",
+                "threshold_cur",
+                current,
+                opts["threshold_cur"],
+                current >= opts["threshold_cur"],
+            ),
+            Gate(
+                f"count over the {frame} before",
+                "threshold_ref",
+                reference,
+                opts["threshold_ref"],
+                reference >= opts["threshold_ref"],
+            ),
+            Gate(
+                f"count over {frame} vs spike_height x the {frame} before",
+                "spike_height",
+                current,
+                bar,
+                current >= bar,
+            ),
+        ]
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "field": self.options["field"]}

@@ -16,6 +16,8 @@ exit 2.
 Elasticsearch, ``--since 30d``) replays the detectors and paging policy of the config
 directory's ``alerts.yaml`` (``--config``, else ``$KOUBEI_CONFIG_DIR``, else the shipped
 ``config/``) over the series and prints the pages they would have sent, per week and when.
+With ``--at TIME`` it explains the bin holding TIME instead: each detector's gates there and
+what the paging policy did (:mod:`koubei.analysis.detectors.explain`), from the bins up to it.
 
 ``koubei spikes evaluate`` scores the detectors against the window-ratio rule on generated
 labelled series (see ``python -m bench spikes`` for the full comparison).
@@ -89,7 +91,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else the shipped config/)",
     )
-    backtest.add_argument("--json", action="store_true", help="one JSON object per week")
+    backtest.add_argument(
+        "--at",
+        type=_moment,
+        help="explain the bin holding this time instead: each detector's gates there (value, "
+        "threshold, option) and what the paging policy did (ISO time or as the CSV writes it)",
+    )
+    backtest.add_argument(
+        "--json", action="store_true", help="one JSON object per week (with --at: one in all)"
+    )
     backtest.set_defaults(func=run_backtest)
     evaluate = actions.add_parser("evaluate", help="recall / false alerts on generated series")
     evaluate.add_argument(
@@ -114,6 +124,17 @@ def _series_days(value: str) -> int:
     from koubei.analysis.detectors.synthetic import MIN_DAYS  # numpy: only when --days is given
 
     return options.at_least(value, MIN_DAYS)
+
+
+def _moment(value: str) -> datetime:
+    """``--at``: a time as the CSV reader reads a row's timestamp (ISO 8601, ``2026/3/2 9:05``,
+    epoch seconds ...; naive times are Asia/Shanghai)."""
+    from koubei.analysis.detectors.series import parse_timestamp
+
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_detect(args: argparse.Namespace) -> int:
@@ -191,6 +212,8 @@ def run_backtest(args: argparse.Namespace) -> int:
         return guarded(lambda: _backtest_brand(args, alerts, detectors, config_file))
     data = _read(args.file, _key(args.file))
     label = input_name(args.file)
+    if args.at is not None:
+        return _print_explanation(label, data.series, detectors, alerts, args, data.labels)
     return _print_backtest(label, data.series, detectors, alerts, config_file, as_json=args.json)
 
 
@@ -290,6 +313,8 @@ def _backtest_brand(
         )
         return 1
     label = f"{args.brand} ({prefix})"
+    if args.at is not None:
+        return _print_explanation(label, series, detectors, alerts, args)
     return _print_backtest(label, series, detectors, alerts, config_file, as_json=args.json)
 
 
@@ -373,6 +398,36 @@ def _print_backtest(
     return 0
 
 
+def _print_explanation(
+    label: str,
+    series: Any,
+    detectors: list[Any],
+    alerts: Any,
+    args: argparse.Namespace,
+    labels: list[str] | None = None,
+) -> int:
+    """``backtest --at``: the bin holding ``args.at``, each detector's gates there and what
+    the paging policy did (:mod:`koubei.analysis.detectors.explain`); a time outside the
+    series is one error line, exit 2."""
+    from koubei.analysis.detectors.explain import bin_at, describe, explain_at
+    from koubei.analysis.detectors.paging import paging_policy
+
+    try:
+        index = bin_at(series, args.at)
+    except ValueError as exc:
+        raise KoubeiError(f"--at {exc}") from None
+    explanation = explain_at(detectors, series, paging_policy(alerts), index)
+    written = labels[index] if labels else ""
+    if args.json:
+        print(json.dumps({"series": label, "label": written, **explanation}, ensure_ascii=False))
+        return 0
+    when = "the brand's indexed posts"
+    if labels is not None:
+        when = f"its row reads {written!r}" if written else "no row reports it"
+    print("\n".join(describe(explanation, label, when)))
+    return 0
+
+
 def _below_minimums(detectors: list[Any], series: Any) -> list[str]:
     """The minimum counts (``min_count``; ``rise_min_count`` when ``rise_ratio`` is on) that
     the largest count each of ``detectors`` judged in ``series`` (summed over its ``window``,
@@ -404,11 +459,9 @@ def _below_minimums(detectors: list[Any], series: Any) -> list[str]:
 
 def _span(seconds: int) -> str:
     """A bin or warm-up length as people say it: ``30 s``, ``5 min``, ``1 h``, ``3 days``."""
-    for unit, name in ((86400, "day"), (3600, "h"), (60, "min")):
-        if seconds >= unit and seconds % unit == 0:
-            count = seconds // unit
-            return f"{count} {name}{'s' if name == 'day' and count != 1 else ''}"
-    return f"{seconds} s"
+    from koubei.analysis.detectors.base import span
+
+    return span(seconds)
 
 
 def _iso_week(moment: Any) -> str:
