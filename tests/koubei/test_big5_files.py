@@ -7,8 +7,6 @@ characters: reviews scored as mojibake, a CSV's ``時間,數量`` header not fou
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +15,8 @@ import pytest
 
 from koubei.config import ConfigError, load_brands
 from koubei.flows.cli import main
+from tests.flows.commands.test_spikes import run
 
-REPO = Path(__file__).resolve().parents[2]
 # Reviews as a Taiwan shopper writes them (traditional characters), the first two positive.
 REVIEWS = [
     "品質很好，物流也快，推薦購買",
@@ -52,17 +50,6 @@ def test_sentiment_score_reads_a_big5_file_and_column_and_says_so(
     )
 
 
-def _spikes(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "koubei.flows.cli", "spikes", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_spikes_reads_a_big5_export_by_its_traditional_header(tmp_path: Path) -> None:
     """A Big5 export whose first column is a note (備註), then 時間 and 數量: the columns are
     found by name, and the alerts are those of the same rows as a UTF-8 ``timestamp,value``."""
@@ -80,9 +67,9 @@ def test_spikes_reads_a_big5_export_by_its_traditional_header(tmp_path: Path) ->
     big5 = tmp_path / "聲量.csv"
     rows = "".join(f"聲量匯出,{t},{v}\r\n" for t, v in zip(times, values, strict=True))
     big5.write_bytes(("備註,時間,數量\r\n" + rows).encode("big5"))
-    expected = _spikes("detect", str(plain))
+    expected = run("spikes", "detect", str(plain))
     assert expected.returncode == 0 and expected.stdout, expected.stderr
-    result = _spikes("detect", str(big5))
+    result = run("spikes", "detect", str(big5))
     assert (result.returncode, result.stderr) == (0, "")
     assert [json.loads(a)["timestamp"] for a in result.stdout.splitlines()] == [
         json.loads(a)["timestamp"] for a in expected.stdout.splitlines()
