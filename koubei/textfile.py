@@ -7,11 +7,13 @@ header's names."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,28 @@ def input_name(path: Path | str) -> str:
 ANSI_NAMES = {"gb18030": "GB18030 (GBK)", "big5hkscs": "Big5"}
 
 
+#: What a gzip stream starts with (RFC 1952): no text in UTF-8, GBK, Big5 or UTF-16 does.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_input(path: Path | str) -> bytes:
-    """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's."""
-    return sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
+    """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's;
+    a gzip stream (a landing file compressed to ``run.jsonl.gz``, a ``.csv.gz`` export, ``gzip
+    -c`` into standard input) is decompressed, known by its first bytes, not its name.
+
+    Raises
+    ------
+    ValueError
+        The gzip stream is cut off or damaged (named ``file``): the part before it is not read
+        as the whole (was: its compressed bytes read as text, scored as mojibake, exit 0).
+    """
+    raw = sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(f"{input_name(path)}: gzip stream cut off or damaged ({exc})") from None
 
 
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
@@ -389,16 +410,73 @@ def _column_texts(
     return TextLines(texts, warnings)
 
 
+_BLANK = " \t\r\n\ufeff"  # between records: a byte order mark too (``cat`` of two files)
+
+
 def is_jsonl(lines: list[str]) -> bool:
-    """Whether a file's ``lines`` are JSON Lines: its first non-blank line is a JSON object (a
-    CSV's header never is)."""
-    first = next((line for line in lines if line.strip()), "")
-    return _json_object(first.lstrip("\ufeff")) is not None
+    """Whether a file's ``lines`` are JSON records (:func:`read_field`): its first character
+    that is no space or byte order mark opens an object, or an array whose first item is one
+    (or none); a CSV's header never does."""
+    at = next((i for i, line in enumerate(lines) if line.strip(_BLANK)), len(lines))
+    head = "\n".join(lines[at : at + 3]).lstrip(_BLANK)  # "[" and "{" may be lines apart
+    if head.startswith("["):
+        head = head[1:].lstrip(_BLANK)
+        return head[:1] in ("{", "]")
+    return head.startswith("{")
+
+
+def _records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of ``text`` with the line each starts on: one a line (JSON Lines), an
+    object printed over lines or several one after another (``jq .``), or the items of one
+    array (``[{...},{...}]``, an export). A value that is no JSON object is an error naming its
+    line."""
+    decoder = json.JSONDecoder()
+    pos, line = 0, 1
+
+    def skip(at: int) -> int:
+        nonlocal line
+        end = at
+        while end < len(text) and text[end] in _BLANK:
+            end += 1
+        line += text.count("\n", at, end)
+        return end
+
+    def value(at: int, what: str) -> tuple[dict[str, Any], int]:
+        try:
+            record, end = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError):  # not JSON; nested deeper than Python reads
+            record, end = None, at
+        if not isinstance(record, dict):
+            raise ValueError(f"{name}:{line}: not a JSON object ({what})")
+        return record, end
+
+    pos = skip(0)
+    if text.startswith("[", pos):
+        pos = skip(pos + 1)
+        while not text.startswith("]", pos):
+            record, end = value(pos, "a JSON array's items: one a record")
+            yield line, record
+            line += text.count("\n", pos, end)
+            pos = skip(end)
+            if text.startswith(",", pos):
+                pos = skip(pos + 1)
+            elif not text.startswith("]", pos):
+                raise ValueError(f"{name}:{line}: the JSON array is cut off or has no comma here")
+        if skip(pos + 1) < len(text):
+            raise ValueError(f"{name}:{line}: more after the JSON array's closing ]")
+        return
+    while pos < len(text):
+        record, end = value(pos, "JSON Lines: one a line")
+        yield line, record
+        line += text.count("\n", pos, end)
+        pos = skip(end)
 
 
 def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     """The texts of a JSON Lines file's ``field_name``, one a record (a landing or processed
-    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept).
+    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept). An
+    object printed over several lines, and a JSON array of objects (an export), are read alike
+    (:func:`_records`); line numbers are where each record starts.
 
     ``field_name`` is a key of each record, else a dotted path into nested objects
     (``mblog.text`` of a Weibo API card) when no key is named so. Blank lines are no records.
@@ -409,7 +487,7 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     Raises
     ------
     ValueError
-        A non-blank line is no JSON object (named ``file:line``), or no record has the field
+        A record is no JSON object (named ``file:line``), or no record has the field
         (the message names the first record's keys).
     """
     read = read_lines(raw, name)
@@ -417,12 +495,7 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     missing: list[int] = []
     keys: list[str] = []
     found = False
-    for number, line in enumerate(read.lines, 1):
-        if not line.strip():
-            continue
-        record = _json_object(line.lstrip("\ufeff"))
-        if record is None:
-            raise ValueError(f"{name}:{number}: not a JSON object (JSON Lines: one a line)")
+    for number, record in _records("\n".join(read.lines), name):
         keys = keys or list(record)
         value = _dotted(record, field_name)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
