@@ -223,8 +223,10 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     whose non-ASCII lines are mostly not UTF-8 but which reads as GB18030 or Big5 (GBK or Big5
     files saved by Chinese Windows tools, mainland or Taiwan and Hong Kong) is read so, the one
     with more common characters (:func:`~koubei.cjk_charset.gb_or_big5`), with a warning
-    saying which. Otherwise bytes that
-    are not UTF-8 are replaced and each such line is named in a warning (``file:line``).
+    saying which. Otherwise the lines that are mostly not UTF-8 (a GBK or Big5 export joined to
+    a UTF-8 one) are read in the one of the two they read as together, with one warning naming
+    them, and bytes of other lines that are not UTF-8 are replaced, each such line named in a
+    warning (``file:line``).
     """
     warnings: list[str] = []
     utf16 = utf16_text(raw, errors="replace")
@@ -261,6 +263,22 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
     if len(bad) > good and (encoding := gb_or_big5(raw)):
         return raw.decode(encoding), [f"{name}: not UTF-8; read as {ANSI_NAMES[encoding]}"]
     warnings = []
+    # Lines of a GBK or Big5 export joined to UTF-8 ones (``cat`` of two files, a tool that
+    # appends in its own encoding): those read in the encoding they read as together, the
+    # rest as UTF-8 (was: each scored without its bytes, as mojibake, while the file was
+    # neither, or more UTF-8 than not). A UTF-8 line cut mid-character is mostly UTF-8.
+    ansi = [n for n in bad if _mostly_not_utf8(byte_lines[n - 1])]
+    encoding = gb_or_big5(b"\n".join(byte_lines[n - 1] for n in ansi)) if ansi else None
+    read_as = set(ansi) if encoding else set()
+    if encoding:
+        bad = [n for n in bad if n not in read_as]
+        first = ", ".join(str(n) for n in ansi[:NAMED_LINES]) + (
+            ", ..." * (len(ansi) > NAMED_LINES)
+        )
+        warnings.append(
+            f"{name}: {len(ansi)} line{'s' * (len(ansi) > 1)} not UTF-8 ({first}); read as "
+            f"{ANSI_NAMES[encoding]}, the other lines as UTF-8"
+        )
     for number in bad[:NAMED_LINES]:
         line = byte_lines[number - 1]
         try:
@@ -273,7 +291,19 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
     if len(bad) > NAMED_LINES:
         more = len(bad) - NAMED_LINES
         warnings.append(f"{name}: {more} more lines with bytes that are not UTF-8")
-    return raw.decode("utf-8", errors="replace"), warnings
+    return "\n".join(
+        line.decode(encoding) if encoding and number in read_as else line.decode("utf-8", "replace")
+        for number, line in enumerate(byte_lines, 1)
+    ), warnings
+
+
+def _mostly_not_utf8(line: bytes) -> bool:
+    """Whether more of ``line``'s non-ASCII bytes are no UTF-8 than make UTF-8 characters: a
+    GBK or Big5 line (a few of whose byte pairs may happen to be UTF-8), not a UTF-8 line cut
+    mid-character."""
+    decoded = line.decode("utf-8", errors="replace")
+    replaced = decoded.count("\ufffd")
+    return replaced > sum(ord(c) > 0x7F for c in decoded) - replaced
 
 
 #: The longest field ``read_column`` reads (characters).
