@@ -126,3 +126,21 @@ def test_big5_lines_joined_to_utf8_ones_are_each_read_in_their_own(
         f"koubei: warning: {source}: 1 line not UTF-8 (1); read as Big5, the other lines as UTF-8",
         f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); scored without those bytes",
     ]
+
+
+def test_a_one_line_big5_review_from_stdin_is_read_as_big5(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``echo 爛透了 | koubei sentiment score -`` in a Big5 terminal (a Taiwan Windows's
+    console, code page 950): its GB18030 reading ``年硓\\ue5ec`` holds as many common characters
+    as the Big5 one (年, 了) and read as GB18030 before ("neutral"); a private-use character,
+    which GB18030 gives Big5 bytes it has no character for, now counts against that reading."""
+    import io
+
+    for review in ("爛透了", "很爛"):
+        stdin = io.TextIOWrapper(io.BytesIO(f"{review}\r\n".encode("big5")))
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert main(["sentiment", "score", "--no-adapt", "-"]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["label"] == "negative"
+        assert err == "koubei: warning: <stdin>: not UTF-8; read as Big5\n"
