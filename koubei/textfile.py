@@ -411,10 +411,12 @@ def _column_texts(
     if skip_first:
         next_row()  # Excel's sep= line
     header = next_row()
-    while header == []:  # blank lines before the header
-        header = next_row()
+    while header is not None and not "".join(header).strip():  # blank lines before the header
+        header = next_row()  # (spaces too: was "no column 'text' in the header ()")
     if header is None:
-        raise ValueError(f"{name}: empty (a CSV whose header row names column {column!r})")
+        raise ValueError(
+            f"{name}: empty (no CSV header row naming column {column!r}, no JSON record)"
+        )
     column = column.strip()
     line = rows.line_num
     names = header_names(header, f"{name}:{line}", [column])

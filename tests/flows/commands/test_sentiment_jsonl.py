@@ -130,3 +130,19 @@ def test_a_json_array_or_objects_printed_over_lines_are_records(
     err = capsys.readouterr().err
     items = "(a JSON array's items: one a record)"
     assert err == f"koubei: error: {source}:2: not a JSON object {items}\n"
+
+
+def test_an_empty_or_blank_file_is_said_to_be_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A landing file of a run that found nothing (empty), or of blank lines and spaces: one
+    line saying it is empty, which neither a CSV header nor a record was found in. Before, the
+    spaces were read as a CSV header: "FILE:3: no column 'text_clean' in the header ()"."""
+    source = tmp_path / "run.jsonl"
+    for body in ("", "\n\n  \n", "\r\n \t\r\n"):
+        source.write_text(body, encoding="utf-8")
+        assert main(["sentiment", "score", str(source), "--column", "text_clean"]) == 2
+        assert capsys.readouterr().err == (
+            f"koubei: error: {source}: empty (no CSV header row naming column 'text_clean', "
+            "no JSON record)\n"
+        )
