@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
 import sys
 import zlib
@@ -514,7 +515,7 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     (``mblog.text`` of a Weibo API card) when no key is named so. Blank lines are no records.
     A record without the field, or whose field is ``null`` or no string (a list, an object),
     gives an empty text (no opinion), so the output keeps one line a record, and a warning
-    names it; a number is read as its text.
+    names it; a number is read as its text (NaN and Infinity are no text).
 
     Raises
     ------
@@ -530,7 +531,9 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     for number, record in _records("\n".join(read.lines), name):
         keys = keys or list(record)
         value = _dotted(record, field_name)
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # NaN and Infinity (Python's json reads them) are no figure: "nan" was scored as a text
+        infinite = isinstance(value, float) and not math.isfinite(value)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or infinite:
             texts.append("")
             missing.append(number)
             continue

@@ -146,3 +146,18 @@ def test_an_empty_or_blank_file_is_said_to_be_empty(
             f"koubei: error: {source}: empty (no CSV header row naming column 'text_clean', "
             "no JSON record)\n"
         )
+
+
+def test_nan_or_infinity_in_the_field_is_no_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``NaN`` and ``Infinity`` (not JSON, but Python's ``json.dumps`` writes them for such a
+    float, a missing value of a data frame's column, and reads them) are no text, named as a
+    ``null`` is: before, ``str(nan)`` was scored, "nan" a negative text. A number is its text."""
+    source = tmp_path / "export.jsonl"
+    source.write_text('{"text": NaN}\n{"text": -Infinity}\n{"text": 3}\n{"text": "很好"}\n')
+    labels, err = _score([str(source), "--column", "text"], capsys)
+    assert labels == ["no_opinion", "no_opinion", "no_opinion", "positive"]
+    assert err == [
+        f"koubei: warning: {source}:{n}: no text in field 'text'; read as no text" for n in (1, 2)
+    ]
