@@ -7,11 +7,14 @@ header's names."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,9 +66,28 @@ def input_name(path: Path | str) -> str:
 ANSI_NAMES = {"gb18030": "GB18030 (GBK)", "big5hkscs": "Big5"}
 
 
+#: What a gzip stream starts with (RFC 1952): no text in UTF-8, GBK, Big5 or UTF-16 does.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_input(path: Path | str) -> bytes:
-    """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's."""
-    return sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
+    """The bytes of the input ``path``: standard input's for :data:`STDIN`, else the file's;
+    a gzip stream (a landing file compressed to ``run.jsonl.gz``, a ``.csv.gz`` export, ``gzip
+    -c`` into standard input) is decompressed, known by its first bytes, not its name.
+
+    Raises
+    ------
+    ValueError
+        The gzip stream is cut off or damaged (named ``file``): the part before it is not read
+        as the whole (was: its compressed bytes read as text, scored as mojibake, exit 0).
+    """
+    raw = sys.stdin.buffer.read() if str(path) == STDIN else Path(path).read_bytes()
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(f"{input_name(path)}: gzip stream cut off or damaged ({exc})") from None
 
 
 def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
@@ -202,8 +224,10 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     whose non-ASCII lines are mostly not UTF-8 but which reads as GB18030 or Big5 (GBK or Big5
     files saved by Chinese Windows tools, mainland or Taiwan and Hong Kong) is read so, the one
     with more common characters (:func:`~koubei.cjk_charset.gb_or_big5`), with a warning
-    saying which. Otherwise bytes that
-    are not UTF-8 are replaced and each such line is named in a warning (``file:line``).
+    saying which. Otherwise the lines that are mostly not UTF-8 (a GBK or Big5 export joined to
+    a UTF-8 one) are read in the one of the two they read as together, with one warning naming
+    them, and bytes of other lines that are not UTF-8 are replaced, each such line named in a
+    warning (``file:line``).
     """
     warnings: list[str] = []
     utf16 = utf16_text(raw, errors="replace")
@@ -240,6 +264,22 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
     if len(bad) > good and (encoding := gb_or_big5(raw)):
         return raw.decode(encoding), [f"{name}: not UTF-8; read as {ANSI_NAMES[encoding]}"]
     warnings = []
+    # Lines of a GBK or Big5 export joined to UTF-8 ones (``cat`` of two files, a tool that
+    # appends in its own encoding): those read in the encoding they read as together, the
+    # rest as UTF-8 (was: each scored without its bytes, as mojibake, while the file was
+    # neither, or more UTF-8 than not). A UTF-8 line cut mid-character is mostly UTF-8.
+    ansi = [n for n in bad if _mostly_not_utf8(byte_lines[n - 1])]
+    encoding = gb_or_big5(b"\n".join(byte_lines[n - 1] for n in ansi)) if ansi else None
+    read_as = set(ansi) if encoding else set()
+    if encoding:
+        bad = [n for n in bad if n not in read_as]
+        first = ", ".join(str(n) for n in ansi[:NAMED_LINES]) + (
+            ", ..." * (len(ansi) > NAMED_LINES)
+        )
+        warnings.append(
+            f"{name}: {len(ansi)} line{'s' * (len(ansi) > 1)} not UTF-8 ({first}); read as "
+            f"{ANSI_NAMES[encoding]}, the other lines as UTF-8"
+        )
     for number in bad[:NAMED_LINES]:
         line = byte_lines[number - 1]
         try:
@@ -252,7 +292,19 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
     if len(bad) > NAMED_LINES:
         more = len(bad) - NAMED_LINES
         warnings.append(f"{name}: {more} more lines with bytes that are not UTF-8")
-    return raw.decode("utf-8", errors="replace"), warnings
+    return "\n".join(
+        line.decode(encoding) if encoding and number in read_as else line.decode("utf-8", "replace")
+        for number, line in enumerate(byte_lines, 1)
+    ), warnings
+
+
+def _mostly_not_utf8(line: bytes) -> bool:
+    """Whether more of ``line``'s non-ASCII bytes are no UTF-8 than make UTF-8 characters: a
+    GBK or Big5 line (a few of whose byte pairs may happen to be UTF-8), not a UTF-8 line cut
+    mid-character."""
+    decoded = line.decode("utf-8", errors="replace")
+    replaced = decoded.count("\ufffd")
+    return replaced > sum(ord(c) > 0x7F for c in decoded) - replaced
 
 
 #: The longest field ``read_column`` reads (characters).
@@ -360,10 +412,12 @@ def _column_texts(
     if skip_first:
         next_row()  # Excel's sep= line
     header = next_row()
-    while header == []:  # blank lines before the header
-        header = next_row()
+    while header is not None and not "".join(header).strip():  # blank lines before the header
+        header = next_row()  # (spaces too: was "no column 'text' in the header ()")
     if header is None:
-        raise ValueError(f"{name}: empty (a CSV whose header row names column {column!r})")
+        raise ValueError(
+            f"{name}: empty (no CSV header row naming column {column!r}, no JSON record)"
+        )
     column = column.strip()
     line = rows.line_num
     names = header_names(header, f"{name}:{line}", [column])
@@ -389,27 +443,84 @@ def _column_texts(
     return TextLines(texts, warnings)
 
 
+_BLANK = " \t\r\n\ufeff"  # between records: a byte order mark too (``cat`` of two files)
+
+
 def is_jsonl(lines: list[str]) -> bool:
-    """Whether a file's ``lines`` are JSON Lines: its first non-blank line is a JSON object (a
-    CSV's header never is)."""
-    first = next((line for line in lines if line.strip()), "")
-    return _json_object(first.lstrip("\ufeff")) is not None
+    """Whether a file's ``lines`` are JSON records (:func:`read_field`): its first character
+    that is no space or byte order mark opens an object, or an array whose first item is one
+    (or none); a CSV's header never does."""
+    at = next((i for i, line in enumerate(lines) if line.strip(_BLANK)), len(lines))
+    head = "\n".join(lines[at : at + 3]).lstrip(_BLANK)  # "[" and "{" may be lines apart
+    if head.startswith("["):
+        head = head[1:].lstrip(_BLANK)
+        return head[:1] in ("{", "]")
+    return head.startswith("{")
+
+
+def _records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of ``text`` with the line each starts on: one a line (JSON Lines), an
+    object printed over lines or several one after another (``jq .``), or the items of one
+    array (``[{...},{...}]``, an export). A value that is no JSON object is an error naming its
+    line."""
+    decoder = json.JSONDecoder()
+    pos, line = 0, 1
+
+    def skip(at: int) -> int:
+        nonlocal line
+        end = at
+        while end < len(text) and text[end] in _BLANK:
+            end += 1
+        line += text.count("\n", at, end)
+        return end
+
+    def value(at: int, what: str) -> tuple[dict[str, Any], int]:
+        try:
+            record, end = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError):  # not JSON; nested deeper than Python reads
+            record, end = None, at
+        if not isinstance(record, dict):
+            raise ValueError(f"{name}:{line}: not a JSON object ({what})")
+        return record, end
+
+    pos = skip(0)
+    if text.startswith("[", pos):
+        pos = skip(pos + 1)
+        while not text.startswith("]", pos):
+            record, end = value(pos, "a JSON array's items: one a record")
+            yield line, record
+            line += text.count("\n", pos, end)
+            pos = skip(end)
+            if text.startswith(",", pos):
+                pos = skip(pos + 1)
+            elif not text.startswith("]", pos):
+                raise ValueError(f"{name}:{line}: the JSON array is cut off or has no comma here")
+        if skip(pos + 1) < len(text):
+            raise ValueError(f"{name}:{line}: more after the JSON array's closing ]")
+        return
+    while pos < len(text):
+        record, end = value(pos, "JSON Lines: one a line")
+        yield line, record
+        line += text.count("\n", pos, end)
+        pos = skip(end)
 
 
 def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     """The texts of a JSON Lines file's ``field_name``, one a record (a landing or processed
-    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept).
+    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept). An
+    object printed over several lines, and a JSON array of objects (an export), are read alike
+    (:func:`_records`); line numbers are where each record starts.
 
     ``field_name`` is a key of each record, else a dotted path into nested objects
     (``mblog.text`` of a Weibo API card) when no key is named so. Blank lines are no records.
     A record without the field, or whose field is ``null`` or no string (a list, an object),
     gives an empty text (no opinion), so the output keeps one line a record, and a warning
-    names it; a number is read as its text.
+    names it; a number is read as its text (NaN and Infinity are no text).
 
     Raises
     ------
     ValueError
-        A non-blank line is no JSON object (named ``file:line``), or no record has the field
+        A record is no JSON object (named ``file:line``), or no record has the field
         (the message names the first record's keys).
     """
     read = read_lines(raw, name)
@@ -417,15 +528,12 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
     missing: list[int] = []
     keys: list[str] = []
     found = False
-    for number, line in enumerate(read.lines, 1):
-        if not line.strip():
-            continue
-        record = _json_object(line.lstrip("\ufeff"))
-        if record is None:
-            raise ValueError(f"{name}:{number}: not a JSON object (JSON Lines: one a line)")
+    for number, record in _records("\n".join(read.lines), name):
         keys = keys or list(record)
         value = _dotted(record, field_name)
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # NaN and Infinity (Python's json reads them) are no figure: "nan" was scored as a text
+        infinite = isinstance(value, float) and not math.isfinite(value)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or infinite:
             texts.append("")
             missing.append(number)
             continue

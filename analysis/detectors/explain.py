@@ -102,12 +102,14 @@ def _gate_at(gate: Gate, index: int) -> dict[str, Any]:
 def held_by(gates: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The options of the failed gates that every firing needs (``all``), and, when no path
     of the detector passes, each path's failed ones (``paths``)."""
-    needed = [g["option"] for g in gates if not g["path"] and not g["passed"]]
+    # each option once: two gates may share one (negative-share's min_total, over its window
+    # and over its reference), which read "held by ...; min_total; min_count; min_total"
+    needed = list(dict.fromkeys(g["option"] for g in gates if not g["path"] and not g["passed"]))
     paths: dict[str, list[str]] = {}
     for gate in gates:
         if gate["path"]:
             failed = paths.setdefault(gate["path"], [])
-            if not gate["passed"]:
+            if not gate["passed"] and gate["option"] not in failed:
                 failed.append(gate["option"])
     if any(not failed for failed in paths.values()):
         paths = {}  # a path passes: only the gates every path needs held it

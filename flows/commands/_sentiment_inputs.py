@@ -63,17 +63,18 @@ def read_texts(file: Path, column: str | None = None, processes: int = 1) -> lis
         read_lines,
     )
 
-    raw, name = read_input(file), input_name(file)
-    if column is None:
-        read = read_lines(raw, name)
-        hint = header_hint(read.lines, name)
-        read.warnings += [hint] if hint else []
-    else:
-        try:
+    name = input_name(file)
+    try:
+        raw = read_input(file)  # a gzip stream decompressed
+        if column is None:
+            read = read_lines(raw, name)
+            hint = header_hint(read.lines, name)
+            read.warnings += [hint] if hint else []
+        else:
             as_jsonl = is_jsonl(read_lines(raw, name).lines)
             read = (read_field if as_jsonl else read_column)(raw, name, column)
-        except ValueError as exc:
-            raise KoubeiError(str(exc)) from None
+    except ValueError as exc:
+        raise KoubeiError(str(exc)) from None
     for warning in read.warnings:
         print(f"koubei: warning: {warning}", file=sys.stderr)
     stretches = stretches_for(read.lines, processes)

@@ -48,7 +48,9 @@ lines are no rows; a row without the field is read as no text and named on stder
 never closed is an error naming its row). A FILE of JSON Lines (its first line a JSON object)
 is read by ``--column`` as a field of each record instead (a dotted ``mblog.text`` reaches
 into nested objects): one object a record; a record without text there is read as no text and
-named on stderr; a line that is no JSON object is an error naming it. Without ``--column``, a
+named on stderr; a line that is no JSON object is an error naming it (a JSON array of objects,
+or objects printed over lines, are read alike; a gzip file is read decompressed). Without
+``--column``, a
 first line that looks like a CSV header naming such a column (``cat,label,review``) is said on
 stderr: every row's label would be read as part of its text, and so is a first line that is a
 JSON object (a JSONL file, whose keys and ids would be scored with its text; the warning names

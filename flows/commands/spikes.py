@@ -151,14 +151,8 @@ def run_detect(args: argparse.Namespace) -> int:
     data = _read(args.file, args.key or _key(args.file))
     # a configuration enabling nothing that reads this series printed nothing at all, which
     # reads as "no spike"; say so (stdout stays the alerts, none)
-    if not _count_detectors(detectors, data.series)[0]:
-        where = f"{args.config / 'alerts.yaml'}" if args.config else "the defaults"
-        kind = "a plain mention count" if data.series.volume_only else "counts"
-        print(
-            f"note: {where} enables no detector that reads {kind}: nothing was checked in "
-            f"{input_name(args.file)}",
-            file=sys.stderr,
-        )
+    where = f"{args.config / 'alerts.yaml'}" if args.config else "the defaults"
+    _nothing_checked(detectors, data.series, where, input_name(args.file))
     index = {ts: i for i, ts in enumerate(data.series.start)}
     for detection in detect_all(detectors, data.series, policy):
         record = detection.to_dict()
@@ -167,6 +161,17 @@ def run_detect(args: argparse.Namespace) -> int:
         record["timestamp"] = label or record["timestamp"]
         print(json.dumps(record, ensure_ascii=False), flush=True)
     return 0
+
+
+def _nothing_checked(detectors: list[Any], series: Any, where: str, what: str) -> None:
+    """A stderr note when ``where`` (the alerts.yaml) enables no detector that reads
+    ``series``: no alert, or "no detector fired", would read as checked and quiet."""
+    if not _count_detectors(detectors, series)[0]:
+        kind = "a plain mention count" if series.volume_only else "counts"
+        print(
+            f"note: {where} enables no detector that reads {kind}: nothing was checked in {what}",
+            file=sys.stderr,
+        )
 
 
 def run_backtest(args: argparse.Namespace) -> int:
@@ -409,6 +414,7 @@ def _print_explanation(
     """``backtest --at``: the bin holding ``args.at``, each detector's gates there and what
     the paging policy did (:mod:`koubei.analysis.detectors.explain`); a time outside the
     series is one error line, exit 2."""
+    from koubei import paths
     from koubei.analysis.detectors.explain import bin_at, describe, explain_at
     from koubei.analysis.detectors.paging import paging_policy
 
@@ -417,6 +423,9 @@ def _print_explanation(
     except ValueError as exc:
         raise KoubeiError(f"--at {exc}") from None
     explanation = explain_at(detectors, series, paging_policy(alerts), index)
+    # was: "paging: no detector fired at this bin", as if they had been asked and were quiet
+    where = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
+    _nothing_checked(detectors, series, str(where), label)
     written = labels[index] if labels else ""
     if args.json:
         print(json.dumps({"series": label, "label": written, **explanation}, ensure_ascii=False))

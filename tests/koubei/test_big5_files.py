@@ -82,3 +82,52 @@ def test_a_config_file_saved_as_big5_is_said_to_be_big5(tmp_path: Path) -> None:
         load_brands(tmp_path)
     said = "(it reads as Big5, the ANSI encoding of a Taiwan or Hong Kong Windows)"
     assert said in str(info.value) and str(info.value).endswith("save the file as UTF-8")
+
+
+def test_big5_lines_joined_to_utf8_ones_are_each_read_in_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Big5 export joined to a UTF-8 one (``cat``), half and half, and mostly Big5 around
+    one UTF-8 line: before, with no one encoding reading the whole file, each Big5 line was
+    "not UTF-8 ... scored without those bytes", the positive ones scored negative. Now the
+    lines that are mostly no UTF-8 are read as the encoding they read as together, one
+    warning naming them; a UTF-8 line cut mid-character is still named alone."""
+    expected = ["positive", "positive", "negative", "negative"]
+    source = tmp_path / "joined.txt"
+    for big5 in ({1, 3}, {0, 1, 3}):
+        lines = [r.encode("big5" if i in big5 else "utf-8") for i, r in enumerate(REVIEWS)]
+        source.write_bytes(b"\r\n".join(lines) + b"\r\n")
+        assert main(["sentiment", "score", "--no-adapt", str(source)]) == 0
+        out, err = capsys.readouterr()
+        assert [json.loads(line)["label"] for line in out.splitlines()] == expected
+        numbers = ", ".join(str(i + 1) for i in sorted(big5))
+        assert err == (
+            f"koubei: warning: {source}: {len(big5)} lines not UTF-8 ({numbers}); read as Big5, "
+            "the other lines as UTF-8\n"
+        )
+    cut = "太差了".encode()[:-1]
+    utf8 = [r.encode() for r in REVIEWS[2:]]
+    source.write_bytes(b"\n".join([REVIEWS[1].encode("big5"), cut, *utf8]) + b"\n")
+    assert main(["sentiment", "score", "--no-adapt", str(source)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"koubei: warning: {source}: 1 line not UTF-8 (1); read as Big5, the other lines as UTF-8",
+        f"koubei: warning: {source}:2: not UTF-8 (byte 0xe4); scored without those bytes",
+    ]
+
+
+def test_a_one_line_big5_review_from_stdin_is_read_as_big5(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``echo 爛透了 | koubei sentiment score -`` in a Big5 terminal (a Taiwan Windows's
+    console, code page 950): its GB18030 reading ``年硓\\ue5ec`` holds as many common characters
+    as the Big5 one (年, 了) and read as GB18030 before ("neutral"); a private-use character,
+    which GB18030 gives Big5 bytes it has no character for, now counts against that reading."""
+    import io
+
+    for review in ("爛透了", "很爛"):
+        stdin = io.TextIOWrapper(io.BytesIO(f"{review}\r\n".encode("big5")))
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert main(["sentiment", "score", "--no-adapt", "-"]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["label"] == "negative"
+        assert err == "koubei: warning: <stdin>: not UTF-8; read as Big5\n"

@@ -136,3 +136,55 @@ def test_a_time_outside_the_series_is_one_error_line(tmp_path: Path) -> None:
     result = run("spikes", "backtest", str(path), "--at", "yesterday")
     assert result.returncode == 2
     assert "argument --at: timestamp 'yesterday' is not a time" in result.stderr
+
+
+def test_a_config_enabling_no_detector_says_nothing_was_checked(tmp_path: Path) -> None:
+    """An alerts.yaml whose detectors are all ``enabled: false`` (a user silencing a brand):
+    before, ``--at`` printed "paging: no detector fired at this bin: nothing to page", as if
+    they had been asked and were quiet, while the backtest without ``--at`` says "detectors:
+    none enabled" and ``spikes detect`` a note; now the same note as ``detect``, with --json
+    too (stdout stays one object)."""
+    config = tmp_path / "config"
+    config.mkdir()
+    options = yaml.safe_load((REPO / "config" / "alerts.yaml").read_text(encoding="utf-8"))
+    for detector in options["detectors"]:
+        detector["enabled"] = False
+    (config / "alerts.yaml").write_text(yaml.safe_dump(options), encoding="utf-8")
+    path = _csv(tmp_path, _burst())
+    note = (
+        f"note: {config / 'alerts.yaml'} enables no detector that reads a plain mention count: "
+        f"nothing was checked in {path}"
+    )
+    for json_flag in ([], ["--json"]):
+        result = run(
+            "spikes",
+            "backtest",
+            str(path),
+            "--at",
+            "2026-03-06 13:25",
+            "--config",
+            str(config),
+            *json_flag,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines() == [note]
+    assert json.loads(result.stdout)["detectors"] == []
+
+
+def test_a_bin_in_the_warm_up_is_held_by_it_each_option_named_once(tmp_path: Path) -> None:
+    """An hour into the history: every detector is held by its warm-up, which is said with
+    both figures. negative-share's two gates set by ``min_total`` (over 30 min and over its
+    reference day) name it once: before, "held by z_threshold; min_total; min_count;
+    min_total; warmup"."""
+    path = _csv(tmp_path, _burst())
+    result = run("spikes", "backtest", str(path), "--at", "2026-03-02 01:00")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    surge = _detector(lines, "mention-surge")
+    assert surge[0].startswith("mention-surge: did not fire, held by warmup; no path passes")
+    assert "    history up to this bin 1.08 h vs 3.04 days (warmup) fail" in surge
+    share = _detector(lines, "negative-share")
+    assert share[0] == (
+        "negative-share: did not fire, held by z_threshold; min_total; min_count; warmup"
+    )
+    assert lines[-1] == "paging: no detector fired at this bin: nothing to page"
