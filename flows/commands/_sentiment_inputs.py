@@ -52,16 +52,9 @@ def read_texts(file: Path, column: str | None = None, processes: int = 1) -> lis
     in any case); what had to be guessed about its bytes is said on stderr, and so is a first
     line that looks like a CSV's header."""
     from koubei.errors import KoubeiError
+    from koubei.jsonrecords import is_jsonl, read_field
     from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
-    from koubei.textfile import (
-        header_hint,
-        input_name,
-        is_jsonl,
-        read_column,
-        read_field,
-        read_input,
-        read_lines,
-    )
+    from koubei.textfile import header_hint, input_name, read_column, read_input, read_lines
 
     name = input_name(file)
     try:

@@ -1,6 +1,6 @@
 """``koubei sentiment score --column FIELD`` of a JSON Lines file: one field of each record is
 its text (a processed file's ``text_clean``, a Weibo card's nested ``mblog.text``), one object a
-record, as ``--column`` reads a CSV's column (``koubei/textfile.py``, ``read_field``)."""
+record, as ``--column`` reads a CSV's column (``koubei/jsonrecords.py``, ``read_field``)."""
 
 from __future__ import annotations
 
