@@ -54,7 +54,8 @@ or objects printed over lines, are read alike; a gzip file is read decompressed)
 first line that looks like a CSV header naming such a column (``cat,label,review``) is said on
 stderr: every row's label would be read as part of its text, and so is a first line that is a
 JSON object (a JSONL file, whose keys and ids would be scored with its text; the warning names
-the ``--column`` that reads its text) (``koubei/textfile.py``, ``koubei/jsonrecords.py``, ``_sentiment_inputs.py``).
+the ``--column`` that reads its text) (``koubei/textfile.py``, ``koubei/jsonrecords.py``,
+``_sentiment_inputs.py``).
 
 ``train`` and ``eval`` refuse, with one line per problem and exit 2, a CSV row whose label is
 not 0 or 1, whose review is empty or that has more fields than the header (a review holding
