@@ -247,11 +247,16 @@ def _read(path: Path, key: str) -> Any:
         line, value = data.fractions[0]
         what = f"value {value!r} is not a whole count"
         _note(path, line, what, len(data.fractions), "bins are rounded to whole mentions")
-    if data.resampled:  # 1-minute rows, then 5-minute ones: each step's bins summed alike
+    if data.resampled:  # 1-minute rows, then 5-minute ones: read on the first step's grid
         line, before, step = data.resampled[0]
         what = f"rows are {step} s apart from here on, {before} s before"
         interval = data.series.interval_seconds
-        _note(path, line, what, len(data.resampled), f"every row is summed into {interval} s bins")
+        how = (
+            f"each row is split evenly over the {interval} s bins up to it"
+            if step > interval
+            else f"every row is summed into {interval} s bins"
+        )
+        _note(path, line, what, len(data.resampled), how)
     if data.gap_after:  # what a bin no row reports was taken to hold
         from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR
 
