@@ -227,8 +227,9 @@ def _read(path: Path, key: str) -> Any:
     :class:`~koubei.errors.KoubeiError` naming the file (and the line and column when a row is
     wrong), which the CLI prints as one line, exit 2; repeated
     timestamps are added into one bin and said so, and so are values that are not whole
-    counts (rounded), a change of step (every row summed into the coarsest step) and bins no
-    row reports (read as 0 or holding the value before: which, and why)."""
+    counts (rounded), a change of step (read on the first step's grid: finer rows summed,
+    coarser ones split) and bins no row reports (read as 0 or holding the value before: which,
+    and why)."""
     from koubei.analysis.detectors import read_csv
 
     try:
