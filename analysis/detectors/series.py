@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR, left_out_zeros
+from koubei.analysis.detectors.gaps import left_out_zeros
 from koubei.analysis.detectors.series_types import CascadeSeries as CascadeSeries
 from koubei.analysis.detectors.series_types import CountSeries
 from koubei.analysis.detectors.series_types import series_key as series_key
+from koubei.analysis.detectors.steps import coarse_rows, resolutions
 from koubei.crawlers.timeparse import EARLIEST, TimeParseError, parse_full_date, parse_iso
 from koubei.textfile import csv_separator, input_name, read_utf8
 from koubei.timeutil import DEFAULT_TZ, aware
@@ -40,7 +41,8 @@ class CsvSeries:
     #: rounded to whole mentions (a share or a rate reads as zeros and ones); callers say so
     fractions: list[tuple[int, str]] = field(default_factory=list)
     #: ``(line, step before, step from that line on)`` in seconds at each change of resolution
-    #: (1-minute rows, then 5-minute rows): every row was summed into bins of the coarsest step
+    #: (1-minute rows, then 5-minute rows): rows of a finer step than the grid (the step of the
+    #: file's first rows) are summed into its bins, rows of a coarser one split over them
     resampled: list[tuple[int, int, int]] = field(default_factory=list)
     #: the line of the row before the first bin no row reported (0: every bin has a row), and
     #: how many of those ``filled`` bins were read as 0 (empty bins an export left out) and how
@@ -185,90 +187,6 @@ def _bin_of(offset_seconds: float, interval: int, jitter: float = GRID_JITTER) -
     return int(nearest) if abs(position - nearest) <= jitter else int(position // 1)
 
 
-#: equal gaps in a row that make a resolution: a file going from 1-minute to 5-minute rows has
-#: a run at least this long at each step; an export that leaves empty bins out has none at
-#: any step but its own (its gaps vary with the traffic)
-RESOLUTION_RUN = 6
-#: ... and the time such a run must span: a sparse 5-minute export whose night happens to leave
-#: every other bin out for an hour (six 10-minute gaps) is no change of resolution, and reading
-#: the whole file at 10 minutes would blur every bin of it
-RESOLUTION_SPAN = 90 * 60
-
-
-def _is_resolution(length: int, step: int) -> bool:
-    return length >= RESOLUTION_RUN and length * step >= RESOLUTION_SPAN
-
-
-def _resolutions(stamps: np.ndarray, unit: int) -> list[tuple[int, int]]:
-    """``(first row, step)`` of each run of equal gaps (:func:`_is_resolution`) whose step
-    differs from the run before's (rows sorted; repeated timestamps skipped)."""
-    runs: list[tuple[int, int]] = []
-    start, step, length = 0, 0, 0
-    for i, gap in enumerate(np.diff(stamps)):
-        if gap <= 0:
-            continue
-        size = max(unit, unit * round(gap / unit))
-        if size == step:
-            length += 1
-            continue
-        if _is_resolution(length, step) and (not runs or runs[-1][1] != step):
-            runs.append((start, step))
-        start, step, length = i, size, 1
-    if _is_resolution(length, step) and (not runs or runs[-1][1] != step):
-        runs.append((start, step))
-    return runs
-
-
-def _trailing_resolution(
-    stamps: np.ndarray, values: list[float], runs: list[tuple[int, int]], unit: int
-) -> list[tuple[int, int]]:
-    """``runs`` (of :func:`_resolutions`) and a change to a coarser step in the file's last rows,
-    too few to be a run of :func:`_is_resolution`, when the file ends so.
-
-    A live export that has just gone from 1-minute to 5-minute rows ends with a few 5-minute
-    rows: read at 1 minute, each is one bin carried over the next four (a ×5 surge on the newest
-    bins, the ones a pager decides on). It is such a change when the gaps that end the file are
-    all one step, a multiple (2 or more) of the step before, and each of its rows holds about
-    that many times the rows before: at least the geometric middle (√k of the mean of the last
-    fine rows, of which there must be :data:`RESOLUTION_RUN`, and more than 0). An exporter that
-    missed a row or two ends with rows like the ones before (one spike among them is no new
-    step), and a sparse export leaving its empty bins out with rows of a few mentions
-    (:func:`.gaps.left_out_zeros`): both keep their step.
-    """
-    gaps = np.diff(stamps)
-    moves = np.flatnonzero(gaps > 0)  # repeated timestamps are one row of the step
-    if not len(moves):
-        return runs
-    sizes_at = np.maximum(unit, unit * np.round(gaps / unit)).astype(np.int64)
-    size = int(sizes_at[moves[-1]])
-    at = len(moves) - 1  # gap i follows row i: the run's first row is that of its first gap
-    while at > 0 and sizes_at[moves[at - 1]] == size:
-        at -= 1
-    start = int(moves[at])
-    step = runs[-1][1] if runs else 0
-    if not step:  # no run long enough for a resolution: the file's most common step before
-        if not at:
-            return runs
-        sizes, counts = np.unique(sizes_at[moves[:at]], return_counts=True)
-        step = int(sizes[np.argmax(counts)])
-    if size <= step or size % step:
-        return runs
-    fold = size // step
-    fine, coarse = values[max(0, start - RESOLUTION_RUN * fold) : start], values[start:]
-    bar = math.sqrt(fold) * np.mean(fine) if len(fine) >= RESOLUTION_RUN else 0.0
-    # Every row of the run, not their mean: the rows a new step writes all hold about k times
-    # the rows before, while one row above the bar after a missed row or an outage is a spike
-    # (re-binned at the coarse step it lost its page); and a bar of 0 (rows of 0) says nothing.
-    # The run's first row may be the last fine one (rows stamped at the end of their bin:
-    # ..., 11:59, 12:00, 12:05, 12:10), so with two coarse rows after it, it is left out.
-    later = coarse[1:]
-    if not bar > 0 or (min(coarse) < bar and (len(later) < 2 or min(later) < bar)):
-        return runs  # too few rows to know the step before, or rows like those before
-    if all(v == int(v) for v in values) and min(values) > 0 and min(coarse) <= ZERO_NEIGHBOUR:
-        return runs  # what a sparse export leaving empty bins out writes (gaps.left_out_zeros)
-    return (runs or [(0, step)]) + [(start, int(size))]
-
-
 def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     """Read ``timestamp,value`` rows at a fixed interval into a volume-only :class:`CountSeries`.
 
@@ -276,11 +194,17 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     more apart (an exporter stamping rows a second early or late still reads as 5-minute data).
     A row within a tenth of the interval of a grid point belongs to that point's bin (the same
     jitter must not put two rows in one bin and leave the next one empty). A file whose step
-    changes (runs of 1-minute rows, then of 5-minute rows) is read at its coarsest step, every
-    row summed into the bin it falls in (listed in ``resampled``; a coarse step that is not a
-    multiple of the finer one is refused, naming the row where the step changes); so is a file
-    whose last rows, too few for a run, change to a coarser step (:func:`_trailing_resolution`:
-    a live export whose bins just changed would page a surge on its newest bins). Missing bins
+    changes (runs of 1-minute rows, then of 5-minute rows) is read on the step of its first run
+    (:mod:`.steps`, listed in ``resampled``): rows of a finer step are summed into the bin they
+    fall in, and each row of a coarser step is split evenly over the bins since the row before
+    (each 5-minute row over five 1-minute bins: read as one bin carried over the next four, it
+    was a surge), from the row where a run of them is known to be a step, or where the last rows
+    hold about k times the rows before (:func:`.steps.coarse_rows`: a live export whose bins
+    just changed would page a surge on its newest bins); a step that is not a multiple of the
+    other is refused, naming the row where it changes. Causal: each of these is decided on the
+    rows up to it, so reading the first rows of a file gives the bins the whole file gives up to
+    there (the whole file was once read at its coarsest step, every bin before the change too,
+    and the alerts sent on them moved; issue 20). Missing bins
     are marked ``filled`` and hold 0 when they are empty bins the export left out
     (:func:`.gaps.left_out_zeros`; ``known_empty``), else the previous value (causal); rows
     farther off the grid are added to the bin they fall in, and so are rows repeating a
@@ -382,30 +306,41 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     interval = int(values[np.argmax(counts)])
     t0 = rows[0][0]
     jitter = GRID_JITTER
-    stamps = np.array([r[0].timestamp() for r in rows])
-    runs = _resolutions(stamps, unit)
-    runs = _trailing_resolution(stamps, [r[2] for r in rows], runs, unit)
+    # one row per timestamp (repeats summed) for the steps: a repeat is no step of its own
+    stamps, first, inverse = np.unique(
+        [r[0].timestamp() for r in rows], return_index=True, return_inverse=True
+    )
+    stamp_sums = np.bincount(inverse.ravel(), weights=[r[2] for r in rows])
+    runs = resolutions(stamps, unit)
     resampled: list[tuple[int, int, int]] = []
     if len({size for _, size in runs}) > 1:
-        # a change of resolution: the finer rows were binned at their own step, and a grid at
-        # the finer one read each coarse row as one fine bin (the rest carried: ×5 at 1 → 5
-        # minutes, a surge); every row is summed into bins of the coarsest step instead
-        interval = max(size for _, size in runs)
+        # a change of resolution: the grid is the step of the file's first run (causal: the
+        # bins before a change are what they were before it was written); a finer step is
+        # summed into its bins, a coarser one split over them (steps.coarse_rows)
+        interval = runs[0][1]
         for (_, was), (at, size) in itertools.pairwise(runs):
-            line = rows[at][3]
-            if interval % was or interval % size:
+            line = rows[first[at]][3]
+            if max(size, interval) % min(size, interval):
                 raise ValueError(
                     f"{name}:{line}: rows are {size} s apart from here on, {was} s before: "
-                    f"a change of resolution that does not sum into one grid ({interval} s is "
-                    "not a multiple of both); split the file there or resample it"
+                    f"a change of resolution that does not sum into one grid ({size} s and "
+                    f"the file's first step, {interval} s, are no multiples of one another); "
+                    "split the file there or resample it"
                 )
             resampled.append((line, was, size))
         # a fine row just before a coarse grid point is the fine bin before it, not jitter
-        jitter = GRID_JITTER * min(size for _, size in runs) / interval
+        jitter = GRID_JITTER * min(min(size for _, size in runs), interval) / interval
         grid = timedelta(seconds=interval)
-        anchor = next(rows[at][0] for at, size in runs if size == interval)  # on the coarse grid
+        anchor = rows[first[runs[0][0]]][0]  # on the grid
         t0 = anchor - math.ceil((anchor - t0).total_seconds() / interval) * grid
         t0 += _bin_of((rows[0][0] - t0).total_seconds(), interval, jitter) * grid
+    coarse = coarse_rows(stamps, stamp_sums.tolist(), interval, unit)
+    listed = {(at, size) for at, size in runs}
+    for (_, was_at, was), (_, start, size) in itertools.pairwise([(0, -1, 0), *coarse]):
+        # a coarser step not in a run yet (a live export whose bins just changed): said once
+        if (start, size) not in listed and (start, size) != (was_at, was):
+            resampled.append((rows[first[start]][3], interval, size))
+    resampled.sort()
     n_bins = _bin_of((rows[-1][0] - t0).total_seconds(), interval, jitter) + 1
     if n_bins > MAX_BINS:
         widest = int(np.argmax(gaps))
@@ -429,6 +364,17 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
             labels[i] = text
         seen[i] = True
         last_line[i] = max(last_line[i], lineno)
+    # a row of a coarser step (steps.coarse_rows): split evenly over the bins since the row
+    # before, which no row reported (whole mentions, adding up to the row's)
+    origin = t0.timestamp()
+    for coarse_at, _, _ in coarse:
+        into = _bin_of(stamps[coarse_at] - origin, interval, jitter)
+        since = _bin_of(stamps[coarse_at - 1] - origin, interval, jitter)
+        if into - since > 1:
+            parts = np.rint(sums[into] * np.arange(into - since + 1) / (into - since))
+            sums[since + 1 : into + 1] = np.diff(parts)
+            seen[since + 1 : into] = True
+            last_line[since + 1 : into] = last_line[into]
     gap_after = int(last_line[int(np.argmin(seen)) - 1]) if not seen.all() else 0
     zero = left_out_zeros(sums, seen, not_counts)
     for i in range(1, n_bins):  # a missing bin: 0 (left out by the export) or the value before

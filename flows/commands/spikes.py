@@ -232,8 +232,9 @@ def _read(path: Path, key: str) -> Any:
     :class:`~koubei.errors.KoubeiError` naming the file (and the line and column when a row is
     wrong), which the CLI prints as one line, exit 2; repeated
     timestamps are added into one bin and said so, and so are values that are not whole
-    counts (rounded), a change of step (every row summed into the coarsest step) and bins no
-    row reports (read as 0 or holding the value before: which, and why)."""
+    counts (rounded), a change of step (read on the first step's grid: finer rows summed,
+    coarser ones split) and bins no row reports (read as 0 or holding the value before: which,
+    and why)."""
     from koubei.analysis.detectors import read_csv
 
     try:
@@ -252,11 +253,16 @@ def _read(path: Path, key: str) -> Any:
         line, value = data.fractions[0]
         what = f"value {value!r} is not a whole count"
         _note(path, line, what, len(data.fractions), "bins are rounded to whole mentions")
-    if data.resampled:  # 1-minute rows, then 5-minute ones: each step's bins summed alike
+    if data.resampled:  # 1-minute rows, then 5-minute ones: read on the first step's grid
         line, before, step = data.resampled[0]
         what = f"rows are {step} s apart from here on, {before} s before"
         interval = data.series.interval_seconds
-        _note(path, line, what, len(data.resampled), f"every row is summed into {interval} s bins")
+        how = (
+            f"each row is split evenly over the {interval} s bins up to it"
+            if step > interval
+            else f"every row is summed into {interval} s bins"
+        )
+        _note(path, line, what, len(data.resampled), how)
     if data.gap_after:  # what a bin no row reports was taken to hold
         from koubei.analysis.detectors.gaps import ZERO_NEIGHBOUR
 

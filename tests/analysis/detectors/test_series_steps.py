@@ -1,4 +1,5 @@
-"""CSV reading when an export changes its step: rows summed into one grid, sparse exports."""
+"""CSV reading when an export changes its step: rows on one grid (a finer step summed, a coarser
+one split), sparse exports."""
 
 from __future__ import annotations
 
@@ -19,27 +20,32 @@ def _rows(start: str, minutes: int, values: list[int]) -> list[str]:
     ]
 
 
-def test_read_csv_sums_a_change_from_1_to_5_minute_rows_into_5_minute_bins(tmp_path: Path) -> None:
-    """Two hours of 1-minute rows (more of them, so the grid was 1 minute), then two hours of
-    5-minute rows: each 5-minute row was one 1-minute bin and the next four carried it, five
-    times the volume from the change on (a surge). Every row is now summed into 5-minute bins."""
+def test_read_csv_splits_a_change_from_1_to_5_minute_rows_over_1_minute_bins(
+    tmp_path: Path,
+) -> None:
+    """Two hours of 1-minute rows, then two hours of 5-minute rows: each 5-minute row was one
+    1-minute bin and the next four carried it, five times the volume from the change on (a
+    surge). Each 5-minute row is split over the five 1-minute bins up to it; the first one, read
+    when it was the newest row, stays one 1-minute bin (causal: the 2 hours before the change
+    keep their 1-minute bins, where the whole file was once read at 5 minutes, issue 20)."""
     path = tmp_path / "mixed.csv"
     lines = _rows("2026-03-02 10:00", 1, [2] * 120) + _rows("2026-03-02 12:00", 5, [10] * 24)
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     data = read_csv(path)
     series = data.series
-    assert series.interval_seconds == 300  # before: 60
-    assert series.total == [10] * 48  # before: 2 × 120, then 10 five times per 5-minute row
+    assert series.interval_seconds == 60
+    assert series.total == [2] * 120 + [10] + [2] * 115  # carried: 10 five times a 5-minute row
+    assert sum(series.total) == 2 * 120 + 10 * 24
     assert series.start[0].strftime("%H:%M") == "10:00" and not any(series.filled)
-    assert data.labels[24] == "2026-03-02 12:00"
+    assert data.labels[120] == "2026-03-02 12:00" and data.labels[-1] == "2026-03-02 13:55"
     assert data.resampled == [(122, 60, 300)]  # line 122: the first 5-minute row
 
-    # ... back to 1-minute rows, starting off the 5-minute grid: summed on the same grid
+    # ... back to 1-minute rows, after three of them missed: on the same grid
     back = _rows("2026-03-02 14:00", 1, [2] * 103)
     path.write_text("timestamp,value\n" + "\n".join(lines + back[3:]) + "\n", "utf-8")
     data = read_csv(path)
-    # 13:55 (a 5-minute row), 14:00 (14:03 and 14:04 only), then every 5 minutes 5 rows of 2
-    assert data.series.total[47:51] == [10, 4, 10, 10]
+    # 13:51-13:55 (the last 5-minute row), 13:56-14:02 left out (rows of 2: read as 0), 14:03
+    assert data.series.total[231:244] == [2] * 5 + [0] * 7 + [2]
     assert [r[1:] for r in data.resampled] == [(60, 300), (300, 60)]
 
 
@@ -110,8 +116,9 @@ def test_read_csv_sums_a_change_of_step_in_the_last_rows_into_the_coarser_bins(
     lines = _rows("2026-03-02 10:00", 1, [20] * 120) + _rows("2026-03-02 12:00", 5, [100, 95])
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     data = read_csv(path)
-    assert data.series.interval_seconds == 300  # before: 60
-    assert data.series.total == [100] * 24 + [100, 95]
+    assert data.series.interval_seconds == 60
+    # 12:00, read as it came (one 1-minute bin), then 12:05 split over 12:01-12:05
+    assert data.series.total == [20] * 120 + [100] + [19] * 5  # carried: 95 five times
     assert data.resampled == [(122, 60, 300)] and not any(data.series.filled)
 
 
@@ -119,12 +126,15 @@ def test_read_csv_a_change_of_step_in_the_last_rows_stamped_at_their_bins_end(
     tmp_path: Path,
 ) -> None:
     """Rows stamped at their bin's end (10:01 ... 12:00, 12:05, 12:10): the coarse run starts
-    at the last 1-minute row. Still a change of step (was read at 1 minute: a ×5 jump)."""
+    at the last 1-minute row. Still a change of step (was read at 1 minute: a ×5 jump): 12:05,
+    one row, is too few to tell from a spike and stays as it came; 12:10 is split."""
     path = tmp_path / "tail.csv"
     lines = _rows("2026-03-02 10:01", 1, [20] * 120) + _rows("2026-03-02 12:05", 5, [100, 95])
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     data = read_csv(path)
-    assert data.series.interval_seconds == 300 and data.resampled
+    assert data.series.interval_seconds == 60 and data.resampled == [(121, 60, 300)]
+    assert data.series.total[-10:] == [20] * 4 + [100] + [19] * 5
+    assert data.series.filled[-10:] == [True] * 4 + [False] * 6
 
 
 def test_read_csv_keeps_the_step_when_the_last_rows_are_farther_apart_but_not_coarser(
@@ -181,5 +191,6 @@ def test_read_csv_a_change_of_step_in_the_last_rows_with_a_repeated_row(tmp_path
     lines = _rows("2026-03-02 10:00", 1, [20] * 120) + coarse + coarse[-1:]
     path.write_text("timestamp,value\n" + "\n".join(lines) + "\n", "utf-8")
     data = read_csv(path)
-    assert data.series.interval_seconds == 300 and data.series.total[-3:] == [100, 95, 210]
+    assert data.series.interval_seconds == 60
+    assert data.series.total[-11:] == [100] + [19] * 5 + [42] * 5
     assert data.resampled == [(122, 60, 300)] and data.repeats == [(125, 124)]

@@ -395,7 +395,7 @@ def test_detect_a_change_from_1_to_5_minute_rows_is_no_surge(tmp_path: Path) -> 
     assert (result.returncode, result.stdout) == (0, "")
     assert result.stderr == (
         f"note: {path}:5762: rows are 300 s apart from here on, 60 s before: "
-        "every row is summed into 300 s bins\n"
+        "each row is split evenly over the 60 s bins up to it\n"
     )
 
 
@@ -436,7 +436,7 @@ def test_detect_a_change_of_step_in_the_last_rows_is_no_surge(tmp_path: Path) ->
         assert (result.returncode, result.stdout) == (0, "")  # before: a warning
         assert result.stderr == (
             f"note: {path}:{line}: rows are {coarse * 60} s apart from here on, {fine * 60} s "
-            f"before: every row is summed into {coarse * 60} s bins\n"
+            f"before: each row is split evenly over the {fine * 60} s bins up to it\n"
         )
 
 
