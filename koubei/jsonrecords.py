@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from koubei.textfile import NAMED_LINES, TextLines, read_lines
+from koubei.textfile import NAMED_LINES, TextLines
 
 __all__ = ["is_jsonl", "read_field"]
 
@@ -77,9 +77,10 @@ def _records(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         pos = skip(end)
 
 
-def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
+def read_field(read: TextLines, name: str, field_name: str) -> TextLines:
     """The texts of a JSON Lines file's ``field_name``, one a record (a landing or processed
-    file, an export of posts), decoded as :func:`read_lines` decodes (its warnings kept). An
+    file, an export of posts), of the file ``read`` as :func:`~koubei.textfile.read_lines`
+    decoded it (its warnings kept). An
     object printed over several lines, and a JSON array of objects (an export), are read alike
     (:func:`_records`); line numbers are where each record starts.
 
@@ -95,7 +96,6 @@ def read_field(raw: bytes, name: str, field_name: str) -> TextLines:
         A record is no JSON object (named ``file:line``), or no record has the field
         (the message names the first record's keys).
     """
-    read = read_lines(raw, name)
     texts: list[str] = []
     missing: list[int] = []
     keys: list[str] = []

@@ -357,9 +357,9 @@ def _json_object(line: str) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def read_column(raw: bytes, name: str, column: str) -> TextLines:
+def read_column(read: TextLines, name: str, column: str) -> TextLines:
     """The texts of a CSV's ``column`` (named in its header row, the first line), one a row,
-    decoded as :func:`read_lines` decodes (its warnings kept) and separated as
+    of the file ``read`` as :func:`read_lines` decoded it (its warnings kept), separated as
     :func:`csv_separator` finds (Excel's ``sep=`` first line, skipped; else ``,``, else ``;``
     or tab). A quoted field may span lines;
     blank lines are no rows. A row too short to have the column gives an empty text (no
@@ -371,7 +371,6 @@ def read_column(raw: bytes, name: str, column: str) -> TextLines:
         The file is empty, its header has no ``column`` (the message names the columns it has)
         or a row is no CSV (named ``file:line``).
     """
-    read = read_lines(raw, name)
     # Lines, not one stream: ``read_lines`` keeps a stray carriage return inside its line,
     # which a stream would end the row at (one row read as two, every later line misnamed); in
     # a text it is a space. strict: a quote opened and never closed is an error naming its row,

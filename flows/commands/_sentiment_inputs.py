@@ -58,14 +58,12 @@ def read_texts(file: Path, column: str | None = None, processes: int = 1) -> lis
 
     name = input_name(file)
     try:
-        raw = read_input(file)  # a gzip stream decompressed
+        read = read_lines(read_input(file), name)  # a gzip stream decompressed
         if column is None:
-            read = read_lines(raw, name)
             hint = header_hint(read.lines, name)
             read.warnings += [hint] if hint else []
         else:
-            as_jsonl = is_jsonl(read_lines(raw, name).lines)
-            read = (read_field if as_jsonl else read_column)(raw, name, column)
+            read = (read_field if is_jsonl(read.lines) else read_column)(read, name, column)
     except ValueError as exc:
         raise KoubeiError(str(exc)) from None
     for warning in read.warnings:
