@@ -9,10 +9,17 @@ use Scrapy's own ``elapsed_time_seconds`` (process start-up excluded); the ratio
 items/s(full) ÷ items/s(bare), the median over rounds that pair the two back to back. Target
 ≥ 0.7. Items per CPU-second of the crawler process is printed too: on a shared, loaded machine
 it is steadier than wall time.
+
+``python -m bench crawl --charset`` times instead the check a page labelled GBK or Big5 gets
+(:func:`~koubei.crawlers.spiders._body.chinese_label_lies`: is the label the other family's?)
+against one decode of the same body under its label, in the same run: a page of about 540 KB
+built from the committed crawled passages (``tests/crawlers/spiders/pages/charset_passages.txt``)
+in GBK and in Big5.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -165,9 +172,50 @@ def run_full(base_url: str, products: list[str], tmp: Path, n: int) -> tuple[int
     return report.items, float(report.stats["elapsed_s"]), float(report.stats["cpu_s"])
 
 
+PASSAGES = (
+    Path(__file__).resolve().parent.parent / "tests/crawlers/spiders/pages/charset_passages.txt"
+)
+
+
+def charset_check() -> int:
+    """Time ``chinese_label_lies`` against one decode under the label (medians of 30 pairs)."""
+    from koubei.cjk_charset import gb_or_big5
+    from koubei.crawlers.spiders._body import chinese_label_lies
+
+    lines = PASSAGES.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t", 1) for line in lines if line and not line.startswith("#")]
+    for script, label, codec in (("simp", "gbk", "gbk"), ("trad", "big5", "big5hkscs")):
+        text = "".join(f"<p>{t}</p>" for s, t in rows if s == script)
+        body = ("<html><body>" + text * (540_000 // len(text.encode(codec)) + 1)).encode(codec)
+        gb_or_big5(body)  # the common characters' set is built once per process, not timed
+        # Back to back, 30 times, so the shared machine's load falls on both alike.
+        pairs = [
+            (
+                _seconds(functools.partial(chinese_label_lies, body, label)),
+                _seconds(functools.partial(body.decode, codec)),
+            )
+            for _ in range(30)
+        ]
+        check = statistics.median(c for c, _ in pairs)
+        decode = statistics.median(d for _, d in pairs)
+        print(
+            f"{label} page of {len(body) / 1000:.0f} KB: label check {check * 1000:.2f} ms, "
+            f"one decode {decode * 1000:.2f} ms, ratio {check / decode:.1f}"
+        )
+    return 0
+
+
+def _seconds(call: Any) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--bare-worker"]:
         return bare_worker(argv[1], argv[2])
+    if "--charset" in argv:
+        return charset_check()
     quick = "--quick" in argv
     items, rounds = (500, 1) if quick else (5000, 5)
     pages, products = make_pages(items)
