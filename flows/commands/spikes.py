@@ -356,12 +356,15 @@ def _print_backtest(
     for page in pages:
         weeks.setdefault(_iso_week(page.timestamp), []).append(page)
     days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
+    reading, toneless = _count_detectors(detectors, series)
+    notes = _backtest_notes(reading, series, pages, days, config_file)
     if as_json:
+        # the notes the text prints, in every week's object (each line stands alone): a week
+        # of "pages": 0 read as checked and quiet where the warm-up or a minimum held them
         for week, items in weeks.items():
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps(record | {"notes": notes}, ensure_ascii=False))
         return 0
-    reading, toneless = _count_detectors(detectors, series)
     names = ", ".join(d.name for d in reading) or "none enabled"
     if toneless:
         names += f" ({', '.join(toneless)}: not on a plain mention count)"
@@ -384,17 +387,8 @@ def _print_backtest(
         f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
-    warmups = [d.options.get("warmup") or 0 for d in reading]
-    if warmups and days * 86400 <= min(warmups):
-        print(
-            f"note: the detectors page only after {_span(min(warmups))} of history "
-            f"(warmup): {days:.1f} days cannot show a page"
-        )
-    low = _below_minimums(reading, series) if not pages else []
-    if low:
-        # a burst that stays below a detector's minimum count pages nothing, which read as
-        # "the detectors missed it"; say which minimum, and where to change it
-        print(f"note: 0 pages: {'; '.join(low)}; set in {config_file}, the detector's options")
+    for note in notes:
+        print(f"note: {note['text']}")
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
@@ -407,6 +401,32 @@ def _print_backtest(
                 severity = f"{page.severity} (escalates the {when} page)"
             print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {page.reason}")
     return 0
+
+
+def _backtest_notes(
+    reading: list[Any], series: Any, pages: list[Any], days: float, config_file: Path
+) -> list[dict[str, str]]:
+    """What the backtest says beside its pages (``kind``, ``text``): a history shorter than
+    the detectors' warm-up (``warmup``), and, with no page, the minimum counts the largest
+    count stays below (``below_minimum``). Printed as ``note: TEXT`` lines; ``notes`` of each
+    week's object with ``--json``."""
+    notes = []
+    warmups = [d.options.get("warmup") or 0 for d in reading]
+    if warmups and days * 86400 <= min(warmups):
+        notes.append(
+            {
+                "kind": "warmup",
+                "text": f"the detectors page only after {_span(min(warmups))} of history "
+                f"(warmup): {days:.1f} days cannot show a page",
+            }
+        )
+    low = _below_minimums(reading, series) if not pages else []
+    if low:
+        # a burst that stays below a detector's minimum count pages nothing, which read as
+        # "the detectors missed it"; say which minimum, and where to change it
+        text = f"0 pages: {'; '.join(low)}; set in {config_file}, the detector's options"
+        notes.append({"kind": "below_minimum", "text": text})
+    return notes
 
 
 def _print_explanation(
