@@ -325,7 +325,16 @@ def _backtest_brand(
         return 1
     label = f"{args.brand} ({prefix})"
     if args.at is not None:
-        return _print_explanation(label, series, detectors, alerts, args)
+
+        def cascades(end: datetime) -> Any:
+            """The brand's negative cascades as the live cycle read them at ``end``."""
+            from koubei.flows.detect import POSTS_WINDOW, negative_cascades
+            from koubei.pipeline.index.post_reads import fetch_posts
+
+            records = fetch_posts(es, prefix, brand=args.brand, start=end - POSTS_WINDOW, end=end)
+            return negative_cascades(records, args.brand, end, interval)
+
+        return _print_explanation(label, series, detectors, alerts, args, cascades=cascades)
     return _print_backtest(label, series, detectors, alerts, config_file, as_json=args.json)
 
 
@@ -436,10 +445,12 @@ def _print_explanation(
     alerts: Any,
     args: argparse.Namespace,
     labels: list[str] | None = None,
+    cascades: Any = None,
 ) -> int:
     """``backtest --at``: the bin holding ``args.at``, each detector's gates there and what
     the paging policy did (:mod:`koubei.analysis.detectors.explain`); a time outside the
-    series is one error line, exit 2."""
+    series is one error line, exit 2. ``cascades`` (``--brand``) gives the brand's negative
+    cascades as of a bin's end, which cascade detectors read; a CSV has none."""
     from koubei import paths
     from koubei.analysis.detectors.explain import bin_at, describe, explain_at
     from koubei.analysis.detectors.paging import paging_policy
@@ -448,7 +459,11 @@ def _print_explanation(
         index = bin_at(series, args.at)
     except ValueError as exc:
         raise KoubeiError(f"--at {exc}") from None
-    explanation = explain_at(detectors, series, paging_policy(alerts), index)
+    cascade = None
+    if cascades is not None and any(d.input_kind == "cascade" for d in detectors):
+        end = series.start[index] + timedelta(seconds=series.interval_seconds)
+        cascade = cascades(end)
+    explanation = explain_at(detectors, series, paging_policy(alerts), index, cascade)
     # was: "paging: no detector fired at this bin", as if they had been asked and were quiet
     where = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
     _nothing_checked(detectors, series, str(where), label)
