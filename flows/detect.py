@@ -203,10 +203,7 @@ def detect_brand(
     still filling up (crawl lag): they can neither close an incident nor read as a fall.
     """
     from koubei.analysis.detectors import detect_all
-    from koubei.analysis.detectors.cascade import cascade_series
     from koubei.analysis.detectors.paging import paging_policy
-    from koubei.analysis.spread.cascade import build_cascades
-    from koubei.analysis.spread.measures import cascade_events, cascade_roots
     from koubei.pipeline.index.post_reads import fetch_posts
 
     bins, counts = brand_series(es, prefix, brand, as_of - HISTORY, as_of, interval, alerts)
@@ -216,17 +213,27 @@ def detect_brand(
     records = fetch_posts(es, prefix, brand=brand, start=as_of - POSTS_WINDOW, end=as_of)
     cascade_detectors = [det for det in detectors if det.input_kind == "cascade"]
     if cascade_detectors and records:
-        graph = build_cascades(records)
-        negative_roots = [r for r in cascade_roots(graph) if _negative_cascade(graph, r)]
-        growth = cascade_series(
-            cascade_events(graph, roots=negative_roots),
-            as_of - POSTS_WINDOW,
-            as_of,
-            interval,
-            key=brand,
-        )
+        growth = negative_cascades(records, brand, as_of, interval)
         detections += [d for det in cascade_detectors for d in det.detect(growth)]
     return _shares(bins, as_of), detections, records
+
+
+def negative_cascades(
+    records: list[dict[str, Any]], brand: str, as_of: datetime, interval: int
+) -> Any:
+    """The :class:`~koubei.analysis.detectors.series_types.CascadeSeries` cascade detectors
+    read: the reposts of ``records``' negative cascades (the brand's posts of the
+    ``POSTS_WINDOW`` before ``as_of``) in bins of ``interval`` up to ``as_of``, its last bin
+    the one ending there. The one place the live cycle and ``spikes backtest --brand --at``
+    get it."""
+    from koubei.analysis.detectors.cascade import cascade_series
+    from koubei.analysis.spread.cascade import build_cascades
+    from koubei.analysis.spread.measures import cascade_events, cascade_roots
+
+    graph = build_cascades(records)
+    negative_roots = [r for r in cascade_roots(graph) if _negative_cascade(graph, r)]
+    events = cascade_events(graph, roots=negative_roots)
+    return cascade_series(events, as_of - POSTS_WINDOW, as_of, interval, key=brand)
 
 
 def brand_series(

@@ -26,6 +26,7 @@ __all__ = [
     "TextLines",
     "csv_delimiter",
     "csv_separator",
+    "decoded_as",
     "excel_sep",
     "header_hint",
     "header_names",
@@ -63,6 +64,15 @@ def input_name(path: Path | str) -> str:
 ANSI_NAMES = {"gb18030": "GB18030 (GBK)", "big5hkscs": "Big5"}
 
 
+def decoded_as(name: str, encoding: str) -> str:
+    """The warning that the input ``name``, not UTF-8, was read as ``encoding`` (``utf-16``, or
+    one of :data:`ANSI_NAMES`): the one wording of every reader that says so (``sentiment
+    score``'s lines and ``--column``, ``sentiment train`` and ``eval``'s labelled CSV)."""
+    if encoding == "utf-16":
+        return f"{name}: read as UTF-16 (it starts with a UTF-16 byte order mark)"
+    return f"{name}: not UTF-8; read as {ANSI_NAMES[encoding]}"
+
+
 #: What a gzip stream starts with (RFC 1952): no text in UTF-8, GBK, Big5 or UTF-16 does.
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -87,7 +97,7 @@ def read_input(path: Path | str) -> bytes:
         raise ValueError(f"{input_name(path)}: gzip stream cut off or damaged ({exc})") from None
 
 
-def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
+def read_utf8(path: Path | str, *, gbk: bool = False, said: list[str] | None = None) -> str:
     """The file's text (standard input's for :data:`STDIN`, named ``<stdin>`` in errors); a
     UTF-8 byte order mark (spreadsheets save one) is dropped.
 
@@ -96,7 +106,8 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
     (:func:`~koubei.cjk_charset.gb_or_big5`): what Excel and WPS save as "CSV" on a Chinese
     Windows, where the header is ``时间,数量`` (``時間,數量`` in Taiwan or Hong Kong); and a
     file with a UTF-16 byte order mark is read as UTF-16 (:func:`utf16_text`; Excel's "Unicode
-    Text"). Without it (config files) both are errors.
+    Text"). Without it (config files) both are errors. Which of those it was read as is added
+    to ``said`` (when given) as :func:`decoded_as` words it, for the caller's stderr.
 
     Raises
     ------
@@ -114,6 +125,8 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
             f"({exc.reason} at byte {exc.start})"
         ) from None
     if text is not None:
+        if said is not None:
+            said.append(decoded_as(name, "utf-16"))
         return text
     if not raw.startswith(UTF16_BOMS) and _utf16_without_bom(raw):
         # read as UTF-8 (a NUL is valid there) its error was about '\x00' cells, or GBK made
@@ -129,6 +142,8 @@ def read_utf8(path: Path | str, *, gbk: bool = False) -> str:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         if gbk and (encoding := gb_or_big5(raw)):
+            if said is not None:
+                said.append(decoded_as(name, encoding))
             return raw.decode(encoding)
         line = raw.count(b"\n", 0, exc.start) + 1
         also = ", GBK or Big5" if gbk else ""
@@ -230,7 +245,7 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     utf16 = utf16_text(raw, errors="replace")
     if utf16 is not None:
         text = utf16
-        warnings.append(f"{name}: read as UTF-16 (it starts with a UTF-16 byte order mark)")
+        warnings.append(decoded_as(name, "utf-16"))
     else:
         raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
@@ -259,7 +274,7 @@ def _decode_not_utf8(raw: bytes, name: str) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             bad.append(number)
     if len(bad) > good and (encoding := gb_or_big5(raw)):
-        return raw.decode(encoding), [f"{name}: not UTF-8; read as {ANSI_NAMES[encoding]}"]
+        return raw.decode(encoding), [decoded_as(name, encoding)]
     warnings = []
     # Lines of a GBK or Big5 export joined to UTF-8 ones (``cat`` of two files, a tool that
     # appends in its own encoding): those read in the encoding they read as together, the

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from koubei.analysis.detectors.base import Detection, Detector, Firing, register
+from koubei.analysis.detectors.base import Detection, Detector, Firing, Gate, register, span
 from koubei.analysis.detectors.causal import anscombe, episodes, lag, trailing_sum
 from koubei.analysis.detectors.reasons import Reason
 from koubei.analysis.detectors.series_types import CascadeSeries
@@ -45,8 +45,9 @@ class CascadeGrowth(Detector):
     }
     duration_options = frozenset({"window", "reference", "cooldown"})
 
-    def fire_cascade(self, series: CascadeSeries) -> tuple[Firing, dict[str, np.ndarray]]:
-        """Per-bin decisions and which condition fired (arrays over the bins)."""
+    def _figures(self, series: CascadeSeries) -> dict[str, np.ndarray]:
+        """What :meth:`fire_cascade` decides on, per bin (rows of one): the one computation
+        :meth:`fire_cascade` and :meth:`gates` read."""
         opts = self.options
         w = self.bins("window", series.interval_seconds)
         reposts = np.asarray(series.reposts, dtype=float)[None, :]
@@ -55,22 +56,34 @@ class CascadeGrowth(Detector):
         # the rate of the reference period before the window, scaled to the window's length
         previous = np.nan_to_num(lag(trailing_sum(reposts, r), w)) * (w / r)
         z = (anscombe(current) - anscombe(previous)) / np.sqrt(1.0 + w / r)
-        accelerating = (
-            (current >= opts["min_reposts"])
-            & (current + 1 >= opts["growth_ratio"] * (previous + 1))
-            & (z >= opts["z_threshold"])
-        )
         depth = np.asarray(series.depth, dtype=float)[None, :]
-        deepening = (depth - np.nan_to_num(lag(depth, w), nan=0.0) >= opts["depth_step"]) & (
-            current >= opts["min_reposts"]
-        )
         followers = np.asarray(series.max_followers, dtype=float)[None, :]
-        high = followers >= opts["high_reach_followers"]
-        reach = high & ~np.nan_to_num(lag(high.astype(float), 1), nan=0.0).astype(bool)
         verified = np.asarray(series.verified, dtype=bool)[None, :]
-        new_verified = verified & ~np.nan_to_num(lag(verified.astype(float), 1)).astype(bool)
+        return {
+            "current": current,
+            "previous": previous,
+            "z": z,
+            "enough": current >= opts["min_reposts"],
+            "growth": current + 1 >= opts["growth_ratio"] * (previous + 1),
+            "deepened": depth - np.nan_to_num(lag(depth, w), nan=0.0),
+            "followers": followers,
+            "followers_before": np.nan_to_num(lag(followers, 1), nan=0.0),
+            "verified": verified,
+            "verified_before": np.nan_to_num(lag(verified.astype(float), 1)).astype(bool),
+        }
+
+    def fire_cascade(self, series: CascadeSeries) -> tuple[Firing, dict[str, np.ndarray]]:
+        """Per-bin decisions and which condition fired (arrays over the bins)."""
+        opts = self.options
+        f = self._figures(series)
+        current, previous, z = f["current"], f["previous"], f["z"]
+        accelerating = f["enough"] & f["growth"] & (z >= opts["z_threshold"])
+        deepening = (f["deepened"] >= opts["depth_step"]) & f["enough"]
+        high = f["followers"] >= opts["high_reach_followers"]
+        reach = high & ~(f["followers_before"] >= opts["high_reach_followers"])
+        new_verified = f["verified"] & ~f["verified_before"]
         if not opts["verified_triggers"]:
-            new_verified = np.zeros_like(verified)
+            new_verified = np.zeros_like(f["verified"])
         fired = accelerating | deepening | reach | new_verified
         why = {
             "accelerating": accelerating[0],
@@ -79,6 +92,90 @@ class CascadeGrowth(Detector):
             "verified": new_verified[0],
         }
         return Firing(fired, current, previous, z), why
+
+    def gates(self, series: Any) -> list[Gate]:
+        """The four ways :meth:`fire_cascade` fires, each a path (``koubei spikes backtest
+        --brand NAME --at TIME``): ``accelerating`` (reposts over the window against
+        ``min_reposts``, their growth on the reference rate against ``growth_ratio``, its z
+        against ``z_threshold``), ``deepening`` (levels gained over the window against
+        ``depth_step``, with ``min_reposts``), ``high_reach`` (the largest follower count
+        reaching ``high_reach_followers`` at this bin: it did not the bin before) and
+        ``verified`` (a verified account joining at this bin, with ``verified_triggers`` on)."""
+        if not isinstance(series, CascadeSeries):
+            return []
+        opts = self.options
+        f = {k: v[0] for k, v in self._figures(series).items()}
+        window = span(self.options["window"])
+        reposts = f"reposts over {window}"
+        high = opts["high_reach_followers"]
+        on = 1.0 if opts["verified_triggers"] else np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = (f["current"] + 1) / (f["previous"] + 1)
+        enough = (reposts, "min_reposts", f["current"], opts["min_reposts"], f["enough"])
+        rows = [
+            ("accelerating", *enough),
+            (
+                "accelerating",
+                f"{reposts} +1 / the {span(opts['reference'])} reference's rate +1",
+                "growth_ratio",
+                growth,
+                opts["growth_ratio"],
+                f["growth"],
+            ),
+            (
+                "accelerating",
+                f"reposts z over {window}",
+                "z_threshold",
+                f["z"],
+                opts["z_threshold"],
+                f["z"] >= opts["z_threshold"],
+            ),
+            (
+                "deepening",
+                f"levels gained over {window}",
+                "depth_step",
+                f["deepened"],
+                opts["depth_step"],
+                f["deepened"] >= opts["depth_step"],
+            ),
+            ("deepening", *enough),
+            (
+                "high_reach",
+                "largest follower count",
+                "high_reach_followers",
+                f["followers"],
+                high,
+                f["followers"] >= high,
+            ),
+            (
+                "high_reach",
+                "largest follower count the bin before, below",
+                "high_reach_followers",
+                f["followers_before"],
+                high,
+                ~(f["followers_before"] >= high),
+            ),
+            (
+                "verified",
+                "verified accounts (1: one is in)",
+                "verified_triggers",
+                f["verified"].astype(float),
+                on,
+                f["verified"] & bool(opts["verified_triggers"]),
+            ),
+            (
+                "verified",
+                "verified accounts the bin before, none",
+                "verified_triggers",
+                f["verified_before"].astype(float),
+                1.0,
+                ~f["verified_before"],
+            ),
+        ]
+        return [
+            Gate(name, option, np.asarray(value, dtype=float), threshold, passed, path)
+            for path, name, option, value, threshold, passed in rows
+        ]
 
     def fire(
         self,

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from koubei.analysis.detectors.base import Detection, Detector, Gate, span
+from koubei.analysis.detectors.cascade import CascadeGrowth
 from koubei.analysis.detectors.defaults import detect_all
 from koubei.analysis.detectors.paging import PagingPolicy
-from koubei.analysis.detectors.series_types import CountSeries
+from koubei.analysis.detectors.series_types import CascadeSeries, CountSeries
 
 
 def bin_at(series: CountSeries, at: datetime) -> int:
@@ -44,10 +45,20 @@ def bin_at(series: CountSeries, at: datetime) -> int:
 
 
 def explain_at(
-    detectors: Sequence[Detector], series: CountSeries, policy: PagingPolicy, index: int
+    detectors: Sequence[Detector],
+    series: CountSeries,
+    policy: PagingPolicy,
+    index: int,
+    cascade: CascadeSeries | None = None,
 ) -> dict[str, Any]:
     """What the detectors and ``policy`` decided at bin ``index`` of ``series``, from the bins
-    up to it only: one dict, JSON-ready (``bin``, ``detectors``, ``paging``)."""
+    up to it only: one dict, JSON-ready (``bin``, ``detectors``, ``paging``).
+
+    Cascade detectors (``cascade_growth``) read ``cascade``, the brand's negative cascades as
+    the live cycle binned them at the end of that bin (its last bin is this one:
+    :func:`koubei.flows.detect.negative_cascades`); without one (a CSV of counts has no
+    reposts) each is listed as not judged, with why. The live cycle adds their detections to
+    the brand's beside the pages, not through ``policy`` (``cascade_fired`` in ``paging``)."""
     cut = series.head(index + 1)
     cut.unsettled = max(0, series.unsettled - (len(series) - index - 1))
     step = timedelta(seconds=series.interval_seconds)
@@ -55,6 +66,12 @@ def explain_at(
     counted = [d for d in detectors if d.input_kind == "counts"]
     views = [_detector_at(d, cut, index) for d in counted]
     pages = detect_all(counted, cut, policy)
+    paging = _paging_at(pages, start, any(v["fired"] for v in views), policy)
+    for detector in (d for d in detectors if d.input_kind == "cascade"):
+        view = _cascade_at(detector, cascade)
+        views.append(view)
+        if view["fired"]:
+            paging.setdefault("cascade_fired", []).append(detector.name)
     return {
         "bin": {
             "index": index,
@@ -64,8 +81,34 @@ def explain_at(
             "filled": bool(cut.filled[index]),
         },
         "detectors": views,
-        "paging": _paging_at(pages, start, any(v["fired"] for v in views), policy),
+        "paging": paging,
     }
+
+
+def _cascade_at(detector: Detector, cascade: CascadeSeries | None) -> dict[str, Any]:
+    """A cascade detector at the last bin of ``cascade`` (``None``: no cascades to read)."""
+    if cascade is None or not len(cascade.start) or not isinstance(detector, CascadeGrowth):
+        return {
+            "name": detector.name,
+            "type": detector.type_name,
+            "fired": False,
+            "judged": False,
+            "gates": [],
+            "note": "it reads the reposts of a brand's indexed posts (--brand); a series of "
+            "counts has none",
+        }
+    index = len(cascade.start) - 1
+    fired = bool(detector.fire_cascade(cascade)[0].fired[0, index])
+    gates = [_gate_at(g, index) for g in detector.gates(cascade)]
+    view: dict[str, Any] = {
+        "name": detector.name,
+        "type": detector.type_name,
+        "fired": fired,
+        "gates": gates,
+    }
+    if not fired:
+        view["held_by"] = held_by(gates)
+    return view
 
 
 def _detector_at(detector: Detector, series: CountSeries, index: int) -> dict[str, Any]:
@@ -173,7 +216,7 @@ def describe(explanation: dict[str, Any], label: str, when: str) -> list[str]:
         lines.append(f"{view['name']}: {_verdict(view)}")
         if view.get("note"):
             lines.append(f"  ({view['note']})")
-        if not view["gates"]:
+        if not view["gates"] and view.get("judged", True):
             lines.append(f"  (a {view['type']} detector does not itemise its gates)")
         paths = list(dict.fromkeys(g["path"] for g in view["gates"] if g["path"]))
         for path in [*paths, ""]:
@@ -184,11 +227,19 @@ def describe(explanation: dict[str, Any], label: str, when: str) -> list[str]:
                 heading = f"path {path} (one path is enough):" if path else "every path needs:"
                 lines.append(f"  {heading}")
             lines.extend(f"{indent}{_gate_text(g)}" for g in gates)
-    lines.append(f"paging: {_paging_text(explanation['paging'])}")
+    paging = explanation["paging"]
+    lines.append(f"paging: {_paging_text(paging)}")
+    if paging.get("cascade_fired"):
+        lines.append(
+            f"  and {', '.join(paging['cascade_fired'])} fired: the live cycle adds its detection "
+            "to the brand's as it is (paging.* rules the count detectors' pages)"
+        )
     return lines
 
 
 def _verdict(view: dict[str, Any]) -> str:
+    if not view.get("judged", True):
+        return "not judged"
     if view["fired"]:
         return "fired at this bin"
     held = view.get("held_by", {})
@@ -225,6 +276,8 @@ def _duration(seconds: float) -> str:
 def _paging_text(paging: dict[str, Any]) -> str:
     decision = paging["decision"]
     if decision == "none":
+        if paging.get("cascade_fired"):  # beside the pages: see describe
+            return "no count detector fired at this bin: no page"
         return "no detector fired at this bin: nothing to page"
     if decision in ("paged", "escalated"):
         detectors = ", ".join(paging["detectors"])

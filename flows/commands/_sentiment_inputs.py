@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["brands_names", "monitored_names", "read_texts", "source_files", "source_texts"]
+__all__ = ["brands_names", "monitored_names", "read_texts", "source_files", "source_texts", "warn"]
 
 
 def monitored_names(config_dir: Path | None) -> list[str]:
@@ -66,14 +66,21 @@ def read_texts(file: Path, column: str | None = None, processes: int = 1) -> lis
             read = (read_field if is_jsonl(read.lines) else read_column)(read, name, column)
     except ValueError as exc:
         raise KoubeiError(str(exc)) from None
-    for warning in read.warnings:
-        print(f"koubei: warning: {warning}", file=sys.stderr)
+    warn(read.warnings)
     stretches = stretches_for(read.lines, processes)
     with forked_calls(_cleaned, stretches[1:]) as others:
         texts = _cleaned(stretches[0])
         for cleaned in others():
             texts += cleaned
     return texts
+
+
+def warn(warnings: Sequence[str]) -> None:
+    """What reading an input had to guess or repair, one ``koubei: warning:`` line each on
+    stderr: the one way ``score``, ``adapt``, ``train`` and ``eval`` say it (which encoding a
+    file that is not UTF-8 was read as: :func:`koubei.textfile.decoded_as`)."""
+    for warning in warnings:
+        print(f"koubei: warning: {warning}", file=sys.stderr)
 
 
 def _cleaned(lines: Sequence[str]) -> list[str]:

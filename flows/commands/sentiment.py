@@ -61,7 +61,9 @@ the ``--column`` that reads its text) (``koubei/textfile.py``, ``koubei/jsonreco
 not 0 or 1, whose review is empty or that has more fields than the header (a review holding
 an unquoted comma; named ``file:line``), a quote never closed (named at its row), a
 ``--category`` or ``--exclude-category`` the CSV does not have, training rows of one label,
-and a ``--holdout`` outside [0, 1).
+and a ``--holdout`` outside [0, 1). A labelled CSV that is not UTF-8 (GBK, Big5, UTF-16 with
+its byte order mark) is read as such with ``score``'s warning on stderr naming the encoding
+(``koubei.textfile.decoded_as``, printed by ``_sentiment_inputs.warn``).
 """
 
 from __future__ import annotations
@@ -439,7 +441,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     data = _corpus(args.data)
     _check_out(args.out)
-    rows = training.load_labelled(data)
+    said: list[str] = []
+    rows = training.load_labelled(data, said)
+    inputs.warn(said)  # a Big5 or GBK export read as such, as `score` says it
     excluded = _categories(data, rows, args.exclude_category, "--exclude-category")
     seed = training.SEED if args.seed is None else args.seed
     holdout = training.HOLDOUT if args.holdout is None else args.holdout
@@ -473,7 +477,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from koubei.pipeline.sentiment.evaluation import evaluate, format_report, stock_snownlp_score
 
     data = _corpus(args.data)
-    rows = training.load_labelled(data)
+    said: list[str] = []
+    rows = training.load_labelled(data, said)
+    inputs.warn(said)
     wanted = _categories(data, rows, args.category, "--category")
     if args.heldout:
         rows = training.split(rows)[1]

@@ -325,7 +325,16 @@ def _backtest_brand(
         return 1
     label = f"{args.brand} ({prefix})"
     if args.at is not None:
-        return _print_explanation(label, series, detectors, alerts, args)
+
+        def cascades(end: datetime) -> Any:
+            """The brand's negative cascades as the live cycle read them at ``end``."""
+            from koubei.flows.detect import POSTS_WINDOW, negative_cascades
+            from koubei.pipeline.index.post_reads import fetch_posts
+
+            records = fetch_posts(es, prefix, brand=args.brand, start=end - POSTS_WINDOW, end=end)
+            return negative_cascades(records, args.brand, end, interval)
+
+        return _print_explanation(label, series, detectors, alerts, args, cascades=cascades)
     return _print_backtest(label, series, detectors, alerts, config_file, as_json=args.json)
 
 
@@ -356,12 +365,15 @@ def _print_backtest(
     for page in pages:
         weeks.setdefault(_iso_week(page.timestamp), []).append(page)
     days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
+    reading, toneless = _count_detectors(detectors, series)
+    notes = _backtest_notes(reading, series, pages, days, config_file)
     if as_json:
+        # the notes the text prints, in every week's object (each line stands alone): a week
+        # of "pages": 0 read as checked and quiet where the warm-up or a minimum held them
         for week, items in weeks.items():
             record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps(record | {"notes": notes}, ensure_ascii=False))
         return 0
-    reading, toneless = _count_detectors(detectors, series)
     names = ", ".join(d.name for d in reading) or "none enabled"
     if toneless:
         names += f" ({', '.join(toneless)}: not on a plain mention count)"
@@ -384,17 +396,8 @@ def _print_backtest(
         f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
     )
-    warmups = [d.options.get("warmup") or 0 for d in reading]
-    if warmups and days * 86400 <= min(warmups):
-        print(
-            f"note: the detectors page only after {_span(min(warmups))} of history "
-            f"(warmup): {days:.1f} days cannot show a page"
-        )
-    low = _below_minimums(reading, series) if not pages else []
-    if low:
-        # a burst that stays below a detector's minimum count pages nothing, which read as
-        # "the detectors missed it"; say which minimum, and where to change it
-        print(f"note: 0 pages: {'; '.join(low)}; set in {config_file}, the detector's options")
+    for note in notes:
+        print(f"note: {note['text']}")
     for week, items in weeks.items():
         print(f"{week}: {len(items)} page(s)")
         for page in items:
@@ -409,6 +412,32 @@ def _print_backtest(
     return 0
 
 
+def _backtest_notes(
+    reading: list[Any], series: Any, pages: list[Any], days: float, config_file: Path
+) -> list[dict[str, str]]:
+    """What the backtest says beside its pages (``kind``, ``text``): a history shorter than
+    the detectors' warm-up (``warmup``), and, with no page, the minimum counts the largest
+    count stays below (``below_minimum``). Printed as ``note: TEXT`` lines; ``notes`` of each
+    week's object with ``--json``."""
+    notes = []
+    warmups = [d.options.get("warmup") or 0 for d in reading]
+    if warmups and days * 86400 <= min(warmups):
+        notes.append(
+            {
+                "kind": "warmup",
+                "text": f"the detectors page only after {_span(min(warmups))} of history "
+                f"(warmup): {days:.1f} days cannot show a page",
+            }
+        )
+    low = _below_minimums(reading, series) if not pages else []
+    if low:
+        # a burst that stays below a detector's minimum count pages nothing, which read as
+        # "the detectors missed it"; say which minimum, and where to change it
+        text = f"0 pages: {'; '.join(low)}; set in {config_file}, the detector's options"
+        notes.append({"kind": "below_minimum", "text": text})
+    return notes
+
+
 def _print_explanation(
     label: str,
     series: Any,
@@ -416,10 +445,12 @@ def _print_explanation(
     alerts: Any,
     args: argparse.Namespace,
     labels: list[str] | None = None,
+    cascades: Any = None,
 ) -> int:
     """``backtest --at``: the bin holding ``args.at``, each detector's gates there and what
     the paging policy did (:mod:`koubei.analysis.detectors.explain`); a time outside the
-    series is one error line, exit 2."""
+    series is one error line, exit 2. ``cascades`` (``--brand``) gives the brand's negative
+    cascades as of a bin's end, which cascade detectors read; a CSV has none."""
     from koubei import paths
     from koubei.analysis.detectors.explain import bin_at, describe, explain_at
     from koubei.analysis.detectors.paging import paging_policy
@@ -428,7 +459,11 @@ def _print_explanation(
         index = bin_at(series, args.at)
     except ValueError as exc:
         raise KoubeiError(f"--at {exc}") from None
-    explanation = explain_at(detectors, series, paging_policy(alerts), index)
+    cascade = None
+    if cascades is not None and any(d.input_kind == "cascade" for d in detectors):
+        end = series.start[index] + timedelta(seconds=series.interval_seconds)
+        cascade = cascades(end)
+    explanation = explain_at(detectors, series, paging_policy(alerts), index, cascade)
     # was: "paging: no detector fired at this bin", as if they had been asked and were quiet
     where = (args.config or paths.CONFIG_DIR) / "alerts.yaml"
     _nothing_checked(detectors, series, str(where), label)

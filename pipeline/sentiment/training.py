@@ -65,7 +65,7 @@ class LabelledDataError(KoubeiError, ValueError):
     """A labelled CSV that cannot be used; the message names the file (and line)."""
 
 
-def load_labelled(path: Path) -> list[Example]:
+def load_labelled(path: Path, said: list[str] | None = None) -> list[Example]:
     """Read a CSV with ``label`` (0/1) and ``review`` columns (``cat`` optional).
 
     Exact duplicate texts are kept once (first label wins) so that no text can be both trained
@@ -83,10 +83,13 @@ def load_labelled(path: Path) -> list[Example]:
     (``2``, ``pos``, empty), whose review is empty, or that has more fields than the header (a
     review with an unquoted separator in it, ``1,好,很好``): the message has one line per such
     row (``file:line: label 'pos' is not 0 or 1``, the first ``BAD_ROWS_NAMED`` of them), so
-    no row is dropped or cut short without a word.
+    no row is dropped or cut short without a word. Which encoding a file that is not UTF-8 was
+    read as is added to ``said`` (when given: :func:`~koubei.textfile.decoded_as`'s words, which
+    ``sentiment score`` prints too) for the caller's stderr.
     """
     try:
-        text = read_utf8(path, gbk=True)  # was "not UTF-8 (byte 0xca)" for an Excel export
+        # was "not UTF-8 (byte 0xca)" for an Excel export
+        text = read_utf8(path, gbk=True, said=said)
     except ValueError as exc:
         raise LabelledDataError(str(exc)) from None
     delimiter, sep_line = csv_separator(text)
