@@ -8,7 +8,8 @@ scoring) and carry morphemes such as 满意 and 失望 that transfer across prod
 * **degree** — after 很, 非常, 太 … the next word gets a ``+`` feature (strengthened polarity);
 * **contrast** — clauses after 但是, 不过, 可是 … also emit ``›``-marked bigrams, since the part
   after the turn usually carries the verdict;
-* **emoticons and emoji** — replaced by a gloss word the model learned from review text;
+* **emoticons, emoji and Latin-letter evaluations** (``[怒]``, 👍, ``nice``, ``yyds``) — replaced
+  by a gloss word the model learned from review text (``pipeline.clean.emoticons``);
 * **lexicon** (models trained with it) — clauses whose hits on a hand-written list of general
   evaluative words (``lexicon.txt``) lean positive or negative emit ``⊕``/``⊖`` (``⊕⊕``/``⊖⊖``
   for two or more such clauses, ``›⊕``/``›⊖`` for hits after a contrast; a negated hit counts

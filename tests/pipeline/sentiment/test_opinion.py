@@ -97,7 +97,9 @@ def test_demo_negative_share_counts_no_bare_reposts(model: SentimentModel) -> No
     assert len(opinions) == len(labels) - len(bare)
     share = opinions.count("negative") / len(opinions)
     old_share = (opinions.count("negative") + len(bare)) / len(labels)
-    assert share < 0.35 < old_share
+    # Counted as negative the bare reposts would add over 20 points (0.61 against 0.36 since
+    # 避雷 "steer clear" is negative, session 35; 0.60 against 0.35 before).
+    assert old_share - share > 0.2
 
 
 # m.weibo.cn text as the spider stores it (text_raw is the mblog's HTML): mention links, reposts'
