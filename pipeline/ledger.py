@@ -77,6 +77,16 @@ def processed_files(source: str | None = None) -> list[Path]:
     return sorted(root.glob(f"{glob.escape(source) if source else '*'}/*.jsonl"))
 
 
+def known_processed(path: Path) -> Path | None:
+    """``path`` as the ledger names it if it is one of :func:`processed_files` (given by any
+    name: relative, through a link), else None (a user's own JSONL, a landing file)."""
+    try:
+        target = path.resolve()
+    except OSError:
+        return None
+    return next((known for known in processed_files() if known.resolve() == target), None)
+
+
 def _marker(processed: Path) -> Path:
     """The file saying the index stage has done ``processed``."""
     return processed.with_name(processed.name + INDEXED_SUFFIX)

@@ -46,6 +46,9 @@ root's posts (a repost that re-crawl moved elsewhere was its only recent post), 
 fewer than two posts are left of it; a post of those days whose ``cascade`` no brand's run gave
 it again (a re-crawl corrected its parent, the rest of its cascade was deleted) has the field
 set to null, so ``cascade.root_id: X`` no longer lists it and ``exists`` no longer matches it.
+So has a post of those days stored under no brand any more (landed again with ``brands``
+empty after ``brands.yaml`` changed, :func:`_left_every_brand`): no brand's run reads it, so
+none of their cascades counts it, and it kept the field for good.
 A post or cascade older than those days was not re-examined and keeps what it had, as does a
 root whose reposts came after the day (a run for an earlier day saw it alone); a brand whose
 posts were cut at :data:`MAX_POSTS` removes and clears nothing (its run may have missed them).
@@ -329,6 +332,8 @@ def index_day(es: Any, prefix: str, brands: list[str], day: date) -> SpreadRepor
     report.posts = updated.written
     carrying = {post: value for post, value in carrying.items() if post not in held}
     left = _left_every_cascade(es, prefix, carrying, placed, cut, end)
+    if not red:
+        left = sorted({*left, *_left_every_brand(es, prefix, day, where)})
     # null, not a removed key: a partial update cannot remove one (no painless); a null field
     # is not indexed, so neither `exists` nor a term on cascade.* matches the post any more.
     cleared = update_posts(es, {p: {"cascade": None} for p in left}, where)
@@ -482,3 +487,30 @@ def _left_every_cascade(
     roots = [post for post, stored in left.items() if stored["cascade"].get("root_id") == post]
     going_on = roots_going_on(es, prefix, roots, end) if roots else set()
     return sorted(post for post in left if post not in going_on)
+
+
+def _left_every_brand(
+    es: Any, prefix: str, day: date, where: dict[str, set[str]] | None = None
+) -> list[str]:
+    """Posts of the days a run for ``day`` rebuilds stored with a ``cascade`` but under no
+    brand (``brands`` empty: landed again after ``brands.yaml`` changed, or an edit naming no
+    brand any more, ``BaseSpider.build``'s ``off_brands``).
+
+    No brand's run reads them (each reads its brand's posts), so none places them or finds
+    them carrying a cascade: they kept the field for good, listed by ``cascade.root_id`` of a
+    brand's cascade that no longer counts them. Not held for a later day's run either, as a
+    brand's post is (:func:`index_day`): no run of any day places a post of no brand.
+    ``where`` gets the indices they were read from, for the update."""
+    from koubei.pipeline.index.post_reads import scan_posts
+    from koubei.pipeline.index.queries import post_filters
+
+    start, end = window(day)
+    query = {
+        "bool": {
+            "filter": [{"exists": {"field": "cascade"}}, *post_filters(start=start, end=end)],
+            # an empty list is not indexed: `exists` does not match it, nor a missing field
+            "must_not": [{"exists": {"field": "brands"}}],
+        }
+    }
+    posts = scan_posts(es, prefix, query, max_docs=MAX_POSTS, where=where)
+    return [str(post["id"]) for post in posts]

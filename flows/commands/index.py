@@ -177,13 +177,40 @@ def _act(args: argparse.Namespace, es: Elasticsearch, prefix: str) -> int:
             print(f"{len(migrated)} index(es) migrated")  # last: scripts read it
             return 0
         if args.action == "load":
-            report = writer.index_records(
-                es, _records(args.files), prefix=prefix, progress=args.progress
-            )
+            report = load_files(es, args.files, prefix, progress=args.progress)
         else:
             report = writer.replay_spool(es, prefix)
     print(json.dumps(report.as_dict(), ensure_ascii=False))
     return partial_exit(f"koubei index {args.action}", report, prefix)
+
+
+def load_files(
+    es: Elasticsearch, files: list[Path], prefix: str, *, progress: bool = False
+) -> IndexReport:
+    """Index ``files`` one after the other; the report of them all.
+
+    A processed file the ledger knows (``processed/<source>/<run>.jsonl``) whose every
+    document was acknowledged is marked indexed as the cycle's index stage marks it
+    (``flows.monitor.index_pending``, the same counts), so the next ``koubei run`` does not
+    send it again: it did, and counted each of its posts as updated. Marked only once its
+    load returned whole: one that dead-lettered or spooled a document, or raised (a crash, a
+    refused credential), stays pending for the cycle, which sends it and marks it. A file
+    outside ``processed/`` (a user's own JSONL, a landing file) is loaded, never marked.
+    """
+    from koubei.pipeline import ledger
+    from koubei.pipeline.index.documents import IndexReport
+    from koubei.pipeline.index.writer import index_records
+
+    report = IndexReport()
+    for path in files:
+        part = index_records(es, _records([path]), prefix=prefix, progress=progress)
+        report.add(part)
+        processed = ledger.known_processed(path)
+        if processed is not None and part.ok:
+            # monitor._counts of the report: its integer figures (no times, no file lists)
+            counts = {k: v for k, v in part.as_dict().items() if isinstance(v, int)}
+            ledger.mark_indexed(processed, counts)
+    return report
 
 
 def partial_exit(command: str, report: IndexReport, prefix: str) -> int:

@@ -342,3 +342,30 @@ def test_a_run_for_an_earlier_day_leaves_what_a_later_days_run_wrote(
     assert moved["weibo:9"]["cascade"]["parent_id"] == "weibo:10"
     assert moved["weibo:10"]["cascade"]["root_id"] == "weibo:1"
     assert moved["weibo:b10"]["cascade"]["root_id"] == "weibo:1"
+
+
+def test_a_post_that_left_every_brand_loses_its_cascade_and_its_place_in_the_brands_documents(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """A post landed again naming no brand (``brands.yaml`` changed: the crawler lands it with
+    ``brands: []``, ``BaseSpider.build``'s ``off_brands``) is no post of 鲜牧 any more: the
+    brand's cascade document no longer counts it, and the post's ``cascade`` is cleared."""
+    assert index_records(es, incident(), prefix=index_prefix, refresh=True).failed == 0
+    assert index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25)).errors == []
+    cascades = f"{index_prefix}-cascades"
+    whole = es.get(index=cascades, id="鲜牧:weibo:1")["_source"]
+    (left,) = [r for r in incident() if r["id"] == "weibo:4"]  # 网友B's repost, a leaf
+    assert _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:4"]}})["weibo:4"]["cascade"]
+
+    left["brands"] = []
+    assert index_records(es, [left], prefix=index_prefix, refresh=True).failed == 0
+    run = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+
+    assert run.errors == [] and run.cleared == 1
+    stored = _stored_posts(es, index_prefix, {"ids": {"values": ["weibo:4"]}})["weibo:4"]
+    assert stored["brands"] == [] and stored["cascade"] is None
+    of_root = {"term": {"cascade.root_id": "weibo:1"}}
+    assert "weibo:4" not in _stored_posts(es, index_prefix, of_root)
+    assert es.get(index=cascades, id="鲜牧:weibo:1")["_source"]["size"] == whole["size"] - 1
+    again = index_day(es, index_prefix, ["鲜牧"], date(2026, 11, 25))
+    assert again.errors == [] and (again.posts, again.cleared) == (0, 0)
