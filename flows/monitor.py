@@ -39,7 +39,7 @@ def replay_spool(prefix: str) -> dict[str, Any]:
     from koubei.pipeline.index.writer import replay_spool as replay
 
     report = replay(client_from_env(), prefix=prefix)
-    return {**_counts(report), **_files([report])}
+    return {**ledger.report_counts(report), **_files([report])}
 
 
 @task
@@ -132,7 +132,7 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
         # is dead-lettered (the rest of its file is indexed).
         try:
             reports.append(index_file(es, path, prefix, progress=progress))
-            report = _counts(reports[-1])
+            report = ledger.report_counts(reports[-1])
         except jsonl.JsonlError as exc:
             log.error("processed file not indexed", error=str(exc))
             unreadable.append(str(path))
@@ -140,7 +140,7 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
         except SpooledAuthError as exc:
             # Credentials refused mid-file: its documents are accounted for (spooled). Left
             # pending, each retry of this task and each cycle spooled the whole file again.
-            ledger.mark_indexed(path, _counts(exc.report))
+            ledger.mark_indexed(path, ledger.report_counts(exc.report))
             raise
         # Done: each document was acknowledged, dead-lettered (``failed``) or spooled, and the
         # spool file is written (atomically) before index_file returns; the replay delivers it.
@@ -161,16 +161,12 @@ def index_pending(prefix: str, progress: bool) -> dict[str, Any]:
     return {**totals, **_files(reports)}
 
 
-#: The lists of files in an index report: named by the run (``RunSummary``), not counted.
-FILE_LISTS = ("dead_letters", "spool_files", "causes")
-
-
 def _files(reports: Iterable[Any]) -> dict[str, list[str]]:
     """``{"dead_letters": [files], "spool_files": [files], "causes": [why]}`` of the reports:
     every file each wrote (a replay writes one per spool file it dead-letters from) and why the
     cluster would not take what they spooled (``IndexReport.causes``), each key only if any."""
     reports = list(reports)
-    found = {key: [str(f) for r in reports for f in getattr(r, key)] for key in FILE_LISTS}
+    found = {key: [str(f) for r in reports for f in getattr(r, key)] for key in ledger.FILE_LISTS}
     return {key: files for key, files in found.items() if files}
 
 
@@ -202,7 +198,7 @@ def deliver(config_dir: Path, prefix: str) -> dict[str, int]:
     alerts = cfg.load_alerts(config_dir)
     channels = build_channels(alerts, config_file=config_dir / "alerts.yaml")
     db_path = paths.state_dir("alerts") / "alerts.db"
-    counts = _counts(deliver_pending(db_path, channels))
+    counts = ledger.report_counts(deliver_pending(db_path, channels))
     try:  # history must never hold up alerts: an unwritten event is written next cycle
         counts["history_written"] = write_history(client_from_env(), prefix, db_path)
     except Exception as exc:
@@ -261,21 +257,6 @@ def check_enabled(configured: cfg.SourcesConfig, names: list[str], config_dir: P
                 f"{config_dir / 'sources.yaml'}: source {name!r} {why}; "
                 f"enabled sources: {', '.join(enabled) or 'none'}"
             )
-
-
-def _counts(report: Any) -> dict[str, int]:
-    """Integer fields of a stage's report (a report may count with lists of ids)."""
-    if hasattr(report, "as_dict"):
-        data = report.as_dict()
-    elif hasattr(report, "__dataclass_fields__"):
-        data = asdict(report)
-    else:
-        data = dict(report)
-    return {
-        key: len(v) if isinstance(v, list) else v
-        for key, v in data.items()
-        if isinstance(v, int | list) and key not in FILE_LISTS
-    }
 
 
 def es_unavailable() -> str | None:

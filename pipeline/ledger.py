@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,26 @@ def is_indexed(processed: Path) -> bool:
 def pending_index() -> list[Path]:
     """Processed files not yet acknowledged by Elasticsearch."""
     return [path for path in processed_files() if not is_indexed(path)]
+
+
+#: The lists of files in an index report: named by the run (``RunSummary``), not counted.
+FILE_LISTS = ("dead_letters", "spool_files", "causes")
+
+
+def report_counts(report: Any) -> dict[str, int]:
+    """Integer fields of a stage's report (a report may count with lists of ids): what a
+    marker records, for the cycle's index stage and a load by hand alike."""
+    if hasattr(report, "as_dict"):
+        data = report.as_dict()
+    elif hasattr(report, "__dataclass_fields__"):
+        data = asdict(report)
+    else:
+        data = dict(report)
+    return {
+        key: len(v) if isinstance(v, list) else v
+        for key, v in data.items()
+        if isinstance(v, int | list) and key not in FILE_LISTS
+    }
 
 
 def mark_indexed(processed: Path, report: dict[str, Any]) -> None:

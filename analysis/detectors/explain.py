@@ -28,14 +28,12 @@ from koubei.analysis.detectors.series_types import CascadeSeries, CountSeries
 def bin_at(series: CountSeries, at: datetime) -> int:
     """The index of the bin of ``series`` that holds ``at``; a :class:`ValueError` saying the
     series' first and last bin when none does."""
-    step = timedelta(seconds=series.interval_seconds)
-    if len(series):
-        first = series.start[0].astimezone(UTC)
-        index = math.floor((at.astimezone(UTC) - first) / step)
-        if 0 <= index < len(series):
-            return index
     if not len(series):
         raise ValueError("the series has no bin")
+    step = timedelta(seconds=series.interval_seconds)
+    index = math.floor((at.astimezone(UTC) - series.start[0].astimezone(UTC)) / step)
+    if 0 <= index < len(series):
+        return index
     zone = series.start[0].tzinfo
     last = series.start[-1] + step
     raise ValueError(

@@ -207,9 +207,7 @@ def load_files(
         report.add(part)
         processed = ledger.known_processed(path)
         if processed is not None and part.ok:
-            # monitor._counts of the report: its integer figures (no times, no file lists)
-            counts = {k: v for k, v in part.as_dict().items() if isinstance(v, int)}
-            ledger.mark_indexed(processed, counts)
+            ledger.mark_indexed(processed, ledger.report_counts(part))
     return report
 
 

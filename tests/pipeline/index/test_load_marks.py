@@ -46,7 +46,8 @@ def test_a_processed_file_loaded_by_hand_is_not_sent_again_by_the_cycle(
     each of its posts as updated. Now a processed file loaded whole is marked as the cycle marks
     it (the same counts); one the load left partial (a document dead-lettered) stays pending,
     and a file outside ``processed/`` is loaded and never marked."""
-    from koubei.flows.monitor import _counts, index_pending
+    from koubei.flows.monitor import index_pending
+    from koubei.pipeline.ledger import report_counts
 
     monkeypatch.setenv("KOUBEI_ES_URL", es_url)
     processed = paths.state_dir("processed") / "weibo-search"
@@ -68,7 +69,7 @@ def test_a_processed_file_loaded_by_hand_is_not_sent_again_by_the_cycle(
     assert (report["sent"], report["created"], report["failed"]) == (9, 8, 1)
     assert ledger.is_indexed(whole)
     marker = json.loads((processed / "r1.jsonl.indexed").read_text())
-    assert marker.keys() == _counts(index_pending_report()).keys()
+    assert marker.keys() == report_counts(index_pending_report()).keys()
     assert (marker["sent"], marker["created"], marker["updated"]) == (6, 6, 0)
     assert ledger.pending_index() == [partial]  # left for the cycle: nothing lost
     assert not list(tmp_path.glob("*.indexed"))
