@@ -109,27 +109,42 @@ def redo_chunk(
     return records
 
 
+def score_chunk(
+    records: list[dict[str, Any]], model: SentimentModel, lexicon: AspectLexicon
+) -> list[dict[str, Any]]:
+    """Score (sentiment and aspects) every record, in place, up to date or not; the records.
+    Run by :meth:`Enricher.iter_chunks` for ``rescore --all``, here or in a helper process."""
+    for record in records:
+        score_cleaned(record, model, lexicon)
+    return records
+
+
 def rescore_records(
     records: list[dict[str, Any]],
     enricher: Enricher,
     progress: Callable[[int], Any] | None = None,
+    every: bool = False,
 ) -> dict[Redo, int]:
     """Bring the out-of-date records up to date with ``enricher``'s model and lexicon (in the
     list: a record done by a helper is replaced by its copy); how many had each redone.
 
+    ``every``: score every record, also one that carries the model's version (``koubei
+    sentiment rescore --all``: an upgrade of koubei can change how the same model scores, its
+    lexicon or glosses, while the version recorded is the model file's).
     ``progress(n)`` is called as ``n`` more records are done (a progress bar's ``update``).
     """
     model, lexicon = enricher.model, enricher.lexicon
     stale: list[int] = []
     counts: dict[Redo, int] = {"score": 0, "aspects": 0}
     for position, record in enumerate(records):
-        redo = out_of_date(record, model, lexicon)
+        redo = "score" if every else out_of_date(record, model, lexicon)
         if redo is not None:
             stale.append(position)
             counts[redo] += 1
     if progress is not None and len(records) > len(stale):
         progress(len(records) - len(stale))
-    chunks = enricher.iter_chunks([records[i] for i in stale], redo_chunk, progress)
+    task = score_chunk if every else redo_chunk
+    chunks = enricher.iter_chunks([records[i] for i in stale], task, progress)
     done = [record for chunk in chunks for record in chunk]
     for position, record in zip(stale, done, strict=True):
         records[position] = record
@@ -143,6 +158,7 @@ def rescore_file(
     *,
     prefix: str,
     progress: bool = False,
+    every: bool = False,
 ) -> tuple[RescoreReport, IndexReport | None]:
     """Re-score one processed file with ``enricher``'s model and lexicon, rewrite it and index
     it (see the module's docstring).
@@ -177,7 +193,7 @@ def rescore_file(
             total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False
         )
         with bar:
-            redone = rescore_records(records, enricher, bar.update)
+            redone = rescore_records(records, enricher, bar.update, every)
     except (jsonl.JsonlError, BatchFailed) as exc:
         report.error = file_left_as_it_was(path, exc, "processed file not re-scored")
         return report, None
@@ -211,6 +227,7 @@ def rescore_source(
     workers: int | None = None,
     model_path: Path | None = None,
     progress: bool = False,
+    every: bool = False,
 ) -> Iterator[tuple[RescoreReport, IndexReport | None]]:
     """:func:`rescore_file` for each of ``files`` (a source's processed files), in order, each
     reported as it is done; a file that cannot be read or whose re-scoring fails is reported
@@ -218,11 +235,12 @@ def rescore_source(
 
     ``workers``: processes sharing a big file's work (default: one per core, as ``koubei
     process``); ``model_path`` is the file ``model`` came from, for the helpers to load (the
-    shipped model if None). One :class:`Enricher` serves every file, so helpers start at most
+    shipped model if None); ``every``: score every post, up to date or not
+    (:func:`rescore_records`). One :class:`Enricher` serves every file, so helpers start at most
     once."""
     workers = workers or default_workers()
     if workers > 1:
         prewarm(sum(path.stat().st_size for path in files if path.is_file()))
     with Enricher(model, lexicon, workers=workers, model_path=model_path) as enricher:
         for path in files:
-            yield rescore_file(es, path, enricher, prefix=prefix, progress=progress)
+            yield rescore_file(es, path, enricher, prefix=prefix, progress=progress, every=every)

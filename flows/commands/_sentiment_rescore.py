@@ -72,6 +72,7 @@ def _rescore(args: argparse.Namespace) -> int:
             workers=args.workers,
             model_path=model_file,
             progress=progress,
+            every=args.all,
         )
         for report, indexed in rescored_files:
             print(json.dumps(asdict(report), ensure_ascii=False), flush=True)

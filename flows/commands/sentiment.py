@@ -174,6 +174,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "BENCHMARKS.md)",
     )
     rescore.add_argument(
+        "--all",
+        action="store_true",
+        help="re-score every post, also those already scored with the model's version: after "
+        "upgrading koubei, whose lexicons and glosses can change how the same model scores "
+        "(the version recorded is the model file's)",
+    )
+    rescore.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bars (drawn only when stderr is a terminal)",
