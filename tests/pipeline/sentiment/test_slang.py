@@ -62,3 +62,23 @@ def test_gloss_reaches_the_features_not_the_letters() -> None:
     assert "yy" not in found and {"⊕", "⊕⊕"} & found
     # "not bad" is one phrase, however many spaces: read as 不错, never as "bad".
     assert replace_with_gloss("not   bad") == "，不错，"
+
+
+# Bilibili's official emoticons as public reply bots sort them (pipeline/clean/emoticons.py):
+# dropped without a gloss before, so "收到鲜牧的奶[星星眼]" was as neutral as the bare words.
+@pytest.mark.parametrize(
+    ("mark", "label"),
+    [
+        ("[星星眼]", "positive"),
+        ("[给心心]", "positive"),
+        ("[妙啊]", "positive"),
+        ("[辣眼睛]", "negative"),
+        ("[嫌弃]", "negative"),
+        ("[大哭]", "negative"),
+    ],
+)
+def test_bilibili_emoticons_carry_their_polarity(
+    model: SentimentModel, mark: str, label: str
+) -> None:
+    assert model.score("收到鲜牧的奶")[1] == "neutral"
+    assert model.score(f"收到鲜牧的奶{mark}")[1] == label
