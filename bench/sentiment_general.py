@@ -60,8 +60,9 @@ def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str,
         "accuracy": sum(right.values()) / len(rows),
         "n": len(rows),
         "no_opinion_rate": called_none / len(rows),
-        "no_opinion_precision": both_none / called_none if called_none else 0.0,
-        "no_opinion_recall": both_none / true_none if true_none else 0.0,
+        # None when no row is (or is called) no_opinion: a 0.000 read as every call wrong
+        "no_opinion_precision": both_none / called_none if called_none else None,
+        "no_opinion_recall": both_none / true_none if true_none else None,
     }
 
 
@@ -69,8 +70,8 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
     print(
         f"\nsocial-text table ({result['n']} rows, {SOCIAL.relative_to(SOCIAL.parents[2])}): "
         f"accuracy {result['accuracy']:.4f}; labelled no_opinion {result['no_opinion_rate']:.3f} "
-        f"of rows (precision {result['no_opinion_precision']:.3f}, "
-        f"recall {result['no_opinion_recall']:.3f})"
+        f"of rows (precision {_figure(result['no_opinion_precision'])}, "
+        f"recall {_figure(result['no_opinion_recall'])})"
     )
     print("| kind | rows | koubei right | koubei acc | stock snownlp acc (polarity rows) |")
     print("|---|---|---|---|---|")
@@ -80,8 +81,13 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
     for split, part in by_split.items():
         print(
             f"split {split}: accuracy {part['accuracy']:.4f} on {part['n']} rows, no_opinion "
-            f"precision {part['no_opinion_precision']:.3f} recall {part['no_opinion_recall']:.3f}"
+            f"precision {_figure(part['no_opinion_precision'])} "
+            f"recall {_figure(part['no_opinion_recall'])}"
         )
+
+
+def _figure(value: float | None) -> str:
+    return "— (no such row)" if value is None else f"{value:.3f}"
 
 
 def _bigram_counts(rows: list[Example]) -> Counter[str]:
