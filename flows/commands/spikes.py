@@ -15,7 +15,9 @@ exit 2.
 ``koubei spikes backtest FILE.csv`` (or ``--brand NAME``: the brand's indexed history in
 Elasticsearch, ``--since 30d``) replays the detectors and paging policy of the config
 directory's ``alerts.yaml`` (``--config``, else ``$KOUBEI_CONFIG_DIR``, else the shipped
-``config/``) over the series and prints the pages they would have sent, per week and when.
+``config/``) over the series and prints the pages they would have sent, per week and when;
+with ``--brand`` also ``cascade_growth``'s, as the live cycle adds them beside the pages
+(:mod:`._spikes_cascade`).
 With ``--at TIME`` it explains the bin holding TIME instead: each detector's gates there and
 what the paging policy did (:mod:`koubei.analysis.detectors.explain`), from the bins up to it.
 
@@ -335,7 +337,14 @@ def _backtest_brand(
             return negative_cascades(records, args.brand, end, interval)
 
         return _print_explanation(label, series, detectors, alerts, args, cascades=cascades)
-    return _print_backtest(label, series, detectors, alerts, config_file, as_json=args.json)
+    from koubei.flows.commands._spikes_cascade import replay_brand
+
+    # the cascade detectors at every cycle end, as the live cycle ran them: one read of the span
+    ends = [s + timedelta(seconds=interval) for s in series.start]
+    cascade = replay_brand(es, prefix, args.brand, detectors, ends, interval)
+    return _print_backtest(
+        label, series, detectors, alerts, config_file, as_json=args.json, cascade=cascade
+    )
 
 
 def _count_detectors(detectors: list[Any], series: Any) -> tuple[list[Any], list[str]]:
@@ -348,12 +357,24 @@ def _count_detectors(detectors: list[Any], series: Any) -> tuple[list[Any], list
 
 
 def _print_backtest(
-    label: str, series: Any, detectors: list[Any], alerts: Any, config_file: Path, *, as_json: bool
+    label: str,
+    series: Any,
+    detectors: list[Any],
+    alerts: Any,
+    config_file: Path,
+    *,
+    as_json: bool,
+    cascade: Any = None,
 ) -> int:
+    """The pages per ISO week; with ``cascade`` (:class:`._spikes_cascade.CascadePages`, a
+    brand's replay) its detections beside the paging policy's pages, marked as cascade ones."""
     from koubei.analysis.detectors import detect_all
     from koubei.analysis.detectors.paging import paging_policy
 
-    pages = detect_all(detectors, series, paging_policy(alerts))
+    counted = detect_all(detectors, series, paging_policy(alerts))
+    spread = list(cascade.pages) if cascade is not None else []
+    pages = sorted(counted + spread, key=lambda p: p.timestamp)
+    marked = {id(p) for p in spread}
     weeks: dict[str, list[Any]] = {}
     first, last = series.start[0], series.start[-1]
     # every week of the history, quiet ones too, by calendar day: stepping from the first
@@ -366,17 +387,26 @@ def _print_backtest(
         weeks.setdefault(_iso_week(page.timestamp), []).append(page)
     days = (last - first).total_seconds() / 86400 + series.interval_seconds / 86400
     reading, toneless = _count_detectors(detectors, series)
-    notes = _backtest_notes(reading, series, pages, days, config_file)
+    names_spread = cascade.names if cascade is not None else []
+    lead = "0 pages of the count detectors" if spread else "0 pages"
+    notes = _backtest_notes(reading, series, counted, days, config_file, lead)
+    notes += cascade.notes if cascade is not None else []
     if as_json:
         # the notes the text prints, in every week's object (each line stands alone): a week
         # of "pages": 0 read as checked and quiet where the warm-up or a minimum held them
         for week, items in weeks.items():
-            record = {"week": week, "pages": len(items), "alerts": [p.to_dict() for p in items]}
+            mark = [{"cascade": id(p) in marked} if names_spread else {} for p in items]
+            listed = [p.to_dict() | m for p, m in zip(items, mark, strict=True)]
+            record = {"week": week, "pages": len(items), "alerts": listed}
+            if names_spread:
+                record["cascade_pages"] = sum(id(p) in marked for p in items)
             print(json.dumps(record | {"notes": notes}, ensure_ascii=False))
         return 0
     names = ", ".join(d.name for d in reading) or "none enabled"
     if toneless:
         names += f" ({', '.join(toneless)}: not on a plain mention count)"
+    if names_spread:
+        names += f"; beside the paging policy, on negative cascades: {', '.join(names_spread)}"
     print(
         f"{label}: {len(series)} bins of {_span(series.interval_seconds)}, "
         f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({days:.1f} days, Asia/Shanghai); "
@@ -384,14 +414,16 @@ def _print_backtest(
     )
     per_30d = 30 * len(pages) / days if days else 0.0
     # an open incident whose evidence grew sends one more alert: not a new incident
-    escalations = sum("escalates" in p.details for p in pages)
+    escalations = sum("escalates" in p.details for p in counted)
     split = ""
     if escalations:
-        incidents = len(pages) - escalations
+        incidents = len(counted) - escalations
         split = (
             f": {incidents} incident{'' if incidents == 1 else 's'}, "
             f"{escalations} escalation{'' if escalations == 1 else 's'}"
         )
+    if spread:  # the live cycle adds them beside the policy's pages, unmerged (flows/detect.py)
+        split += f"{', ' if split else ': '}{len(spread)} cascade"
     print(
         f"{len(pages)} page{'' if len(pages) == 1 else 's'} ({per_30d:.1f} per 30 days{split}); "
         f"critical: {sum(p.severity == 'critical' for p in pages)}"
@@ -408,12 +440,28 @@ def _print_backtest(
                 same_day = opened.date() == page.timestamp.date()
                 when = f"{opened:%H:%M}" if same_day else f"{opened:%a %H:%M}"
                 severity = f"{page.severity} (escalates the {when} page)"
-            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {page.reason}")
+            reason = f"{page.reason}"
+            if id(page) in marked:
+                reason = f"cascade: {reason}{_seen_later(page, series.interval_seconds)}"
+            print(f"  {page.timestamp:%a %Y-%m-%d %H:%M}  {severity} {reason}")
     return 0
 
 
+def _seen_later(page: Any, interval: int) -> str:
+    """`` (seen HH:MM)`` when the live cycle first saw a cascade page after its bin's end."""
+    seen = datetime.fromisoformat(page.details["seen_at"])
+    if seen <= page.timestamp + timedelta(seconds=interval):
+        return ""
+    return f" (seen {seen.astimezone(page.timestamp.tzinfo):%H:%M})"
+
+
 def _backtest_notes(
-    reading: list[Any], series: Any, pages: list[Any], days: float, config_file: Path
+    reading: list[Any],
+    series: Any,
+    pages: list[Any],
+    days: float,
+    config_file: Path,
+    lead: str = "0 pages",
 ) -> list[dict[str, str]]:
     """What the backtest says beside its pages (``kind``, ``text``): a history shorter than
     the detectors' warm-up (``warmup``), and, with no page, the minimum counts the largest
@@ -433,7 +481,7 @@ def _backtest_notes(
     if low:
         # a burst that stays below a detector's minimum count pages nothing, which read as
         # "the detectors missed it"; say which minimum, and where to change it
-        text = f"0 pages: {'; '.join(low)}; set in {config_file}, the detector's options"
+        text = f"{lead}: {'; '.join(low)}; set in {config_file}, the detector's options"
         notes.append({"kind": "below_minimum", "text": text})
     return notes
 
