@@ -97,7 +97,11 @@ def _cascade_at(detector: Detector, cascade: CascadeSeries | None) -> dict[str, 
         }
     index = len(cascade.start) - 1
     fired = bool(detector.fire_cascade(cascade)[0].fired[0, index])
-    gates = [_gate_at(g, index) for g in detector.gates(cascade)]
+    return _view(detector, fired, [_gate_at(g, index) for g in detector.gates(cascade)])
+
+
+def _view(detector: Detector, fired: bool, gates: list[dict[str, Any]]) -> dict[str, Any]:
+    """One detector's part of the explanation: fired or not, its gates, and what held it."""
     view: dict[str, Any] = {
         "name": detector.name,
         "type": detector.type_name,
@@ -111,17 +115,9 @@ def _cascade_at(detector: Detector, cascade: CascadeSeries | None) -> dict[str, 
 
 def _detector_at(detector: Detector, series: CountSeries, index: int) -> dict[str, Any]:
     fired = bool(detector.fire_series(series).fired[0, index])
-    gates = [_gate_at(g, index) for g in detector.gates(series)]
-    view: dict[str, Any] = {
-        "name": detector.name,
-        "type": detector.type_name,
-        "fired": fired,
-        "gates": gates,
-    }
+    view = _view(detector, fired, [_gate_at(g, index) for g in detector.gates(series)])
     if series.volume_only and detector.type_name == "negative_share":
         view["note"] = "a plain mention count has no tone: it never fires on one"
-    if not fired:
-        view["held_by"] = held_by(gates)
     return view
 
 
