@@ -153,8 +153,8 @@ EMOJI_GLOSS: dict[str, str] = {
 # English evaluations and pinyin-initial slang written in Latin letters in Chinese posts
 # (yyds 永远的神 "the GOAT", nb 牛逼, awsl 啊我死了 "too cute"). The shipped model knew none: each
 # scored as a text of unknown letters, about 0.35, so "鲜牧yyds" and "nice" were negative
-# mentions. Only words the labelled shop reviews hardly hold (at most 7 of 52,773 each, and on
-# the side glossed here) are listed, so the features of the training text barely change; ``ok``
+# mentions. Only words the labelled shop reviews hardly hold (at most 7 of 52,773 each, nearly all
+# on the side glossed here) are listed, so the features of the training text barely change; ``ok``
 # (100 reviews, two thirds negative: 还ok, 不ok) and ``sb``/``tmd`` (learned, negative) are not.
 # Phrases with "not" come first in the alternation so that "not bad" is not read as "bad".
 # Left out as ambiguous in posts: like, wow, xswl (笑死我了, mocking as often as amused), best
