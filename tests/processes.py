@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 
@@ -17,14 +18,28 @@ def ended(pid: int) -> bool:
 def children(pid: int, marker: bytes) -> list[int]:
     """The processes ``pid`` started whose command line holds ``marker``."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                if marker in Path(f"/proc/{child}/cmdline").read_bytes():
-                    found.append(int(child))
-            except FileNotFoundError:  # a child that ended meanwhile
-                pass
+    for child in _child_pids(pid):
+        try:
+            if marker in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+        except FileNotFoundError:  # a child that ended meanwhile
+            pass
     return found
+
+
+def _child_pids(pid: int) -> list[str]:
+    """Children of every thread of ``pid``. A thread (or the process) may end between listing
+    and reading: its children file is then gone, and it has no children to give (CI once failed
+    on exactly that race, a Prefect worker thread ending mid-scan)."""
+    pids = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return []
+    for task in tasks:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            pids += (task / "children").read_text().split()
+    return pids
 
 
 def prefect_servers(pid: int) -> list[int]:
