@@ -9,6 +9,7 @@ next run and a re-run does no work twice.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 from dataclasses import asdict
@@ -78,14 +79,26 @@ def processed_files(source: str | None = None) -> list[Path]:
     return sorted(root.glob(f"{glob.escape(source) if source else '*'}/*.jsonl"))
 
 
-def known_processed(path: Path) -> Path | None:
+def known_processed(path: Path, known: dict[Path, Path] | None = None) -> Path | None:
     """``path`` as the ledger names it if it is one of :func:`processed_files` (given by any
-    name: relative, through a link), else None (a user's own JSONL, a landing file)."""
+    name: relative, through a link), else None (a user's own JSONL, a landing file).
+
+    ``known`` is :func:`processed_targets`, built once by a caller asking about many files: a
+    load of every processed file otherwise resolved each against each (files × processed)."""
     try:
         target = path.resolve()
     except OSError:
         return None
-    return next((known for known in processed_files() if known.resolve() == target), None)
+    return (processed_targets() if known is None else known).get(target)
+
+
+def processed_targets() -> dict[Path, Path]:
+    """Each processed file's resolved path → the file as the ledger names it."""
+    known: dict[Path, Path] = {}
+    for path in processed_files():
+        with contextlib.suppress(OSError):
+            known.setdefault(path.resolve(), path)
+    return known
 
 
 def _marker(processed: Path) -> Path:

@@ -202,10 +202,11 @@ def load_files(
     from koubei.pipeline.index.writer import index_records
 
     report = IndexReport()
+    known = ledger.processed_targets()
     for path in files:
         part = index_records(es, _records([path]), prefix=prefix, progress=progress)
         report.add(part)
-        processed = ledger.known_processed(path)
+        processed = ledger.known_processed(path, known)
         if processed is not None and part.ok:
             ledger.mark_indexed(processed, ledger.report_counts(part))
     return report
