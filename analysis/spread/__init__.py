@@ -13,7 +13,8 @@ Entry points other stages call::
     from koubei.pipeline.index.cascade_reads import fetch_cascade     # one cascade from ES
     from koubei.analysis.spread.daily import index_day                # the daily flow's indexing
 
-Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``forest`` (the state of one
+Modules: ``chains`` (``//@name:`` parsing), ``cascade`` (building), ``links`` (which fields
+put a post under another: what can join a cascade), ``forest`` (the state of one
 build: hop lookups, parent proposals, cycle-free linking), ``virality`` (linear-time
 structural virality), ``measures`` (size, depth, breadth, timing, growth, paths), ``source``
 (source estimators and their evaluation), ``accounts`` (roles and scores), ``coordination``

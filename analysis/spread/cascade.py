@@ -18,7 +18,9 @@ its posts: in the same second that could be the repost's own descendant, a cycle
 branch off the cascade.
 A parent that was never crawled becomes a placeholder node, under the top comment of the reply's
 thread (``extra.thread_root``) when the record names one, else under the root. The lookups that
-resolve a hop, and the state of the build, are :mod:`koubei.analysis.spread.forest`.
+resolve a hop, and the state of the build, are :mod:`koubei.analysis.spread.forest`; which
+fields name a post's parent, root, thread and chain is :mod:`koubei.analysis.spread.links`, the
+one rule the backtest's replay of ``cascade_growth`` reads too.
 
 The result does not depend on the order of the records: every record is known before any edge is
 drawn (so a parent listed after its child is never mistaken for an uncrawled one), duplicates of
@@ -53,6 +55,7 @@ from koubei.analysis.spread.chains import (
     record_text,
 )
 from koubei.analysis.spread.forest import UNTIMED, Forest
+from koubei.analysis.spread.links import cascade_key, chain_hops, post_links, stated_parent
 from koubei.crawlers.textutil import parse_count
 from koubei.crawlers.timeparse import TimeParseError, parse_iso
 from koubei.timeutil import DEFAULT_TZ
@@ -232,7 +235,7 @@ def _better_copy(new: dict[str, Any], kept: dict[str, Any]) -> bool:
 
 
 def _copy_rank(record: dict[str, Any]) -> tuple[bool, float, str, str]:
-    parent = _stated_parent(record)
+    parent = stated_parent(record)
     specific = bool(parent) and parent != record.get("root_id")
     crawled = parse_time(record.get("crawled_at"))  # newest crawl wins; unknown is oldest
     stamp = crawled.timestamp() if crawled is not None else float("-inf")
@@ -275,7 +278,7 @@ def _unique(
     for record in records:
         node = record.get("id")
         if node is None or node == "":
-            no_id[_cascade_key(record, "")] += 1
+            no_id[cascade_key(record, "")] += 1
             continue
         node = str(node)
         kept = unique.get(node)
@@ -303,7 +306,7 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
     forest = Forest()
     unique, copies, no_id = _unique(records)
     for node, extra in copies.items():  # counted under the kept copy's cascade
-        forest.dropped.setdefault(_cascade_key(unique[node], node), Counter())["duplicate"] += extra
+        forest.dropped.setdefault(cascade_key(unique[node], node), Counter())["duplicate"] += extra
     for cascade, count in no_id.items():
         forest.dropped.setdefault(cascade, Counter())["no_id"] += count
     timed = _timed(unique)
@@ -316,7 +319,7 @@ def _build(records: Iterable[dict[str, Any]]) -> nx.DiGraph:
             forest.roots.add(str(record["root_id"]))
             forest.root_of[node] = str(record["root_id"])
         author = forest.attrs[node]["author"]
-        forest.index_post(_cascade_key(record, node), node, author, key, record_chain(record))
+        forest.index_post(cascade_key(record, node), node, author, key, record_chain(record))
     for key, node, created in timed:
         _attach(forest, node, unique[node], created, key)
     forest.link_all()
@@ -343,29 +346,22 @@ def _all_reasons(counts: Counter[str]) -> dict[str, int]:
     return {reason: counts.get(reason, 0) for reason in DROP_REASONS}
 
 
-def _cascade_key(record: dict[str, Any], node: str) -> str:
-    root = record.get("root_id") or record.get("parent_id") or node
-    return str(root)
-
-
 def _attach(
     forest: Forest, node: str, record: dict[str, Any], created: datetime | None, key: float
 ) -> None:
-    cascade = _cascade_key(record, node)
-    declared = _stated_parent(record)
+    # What the record names (parent, root, thread, chain) is read in links.py, the one rule
+    # the backtest's replay of cascade_growth also reads (links.can_join, cascade_members).
+    links = post_links(record, node)
+    cascade = root = links.root
+    declared = stated_parent(record)
     if declared is not None and str(declared) == node:
         forest.drop(cascade, "self_loop")
-    parent = _declared_parent(record, node)
-    relation = record.get("relation") or ("repost" if record.get("kind") == "repost" else "reply")
+    parent, relation = links.parent, links.relation
     at = created.isoformat() if created else None
-    root = str(record.get("root_id") or parent or node)
-    is_repost = relation == "repost" or record.get("kind") == "repost"
-    parent_is_root = parent is None or parent == root
-    if is_repost and parent_is_root:
-        hops = record_chain(record)
-        if hops:
-            _attach_chain(forest, node, root, hops, relation, at, (key, node))
-            return
+    hops = chain_hops(record, links)
+    if hops:
+        _attach_chain(forest, node, root, hops, relation, at, (key, node))
+        return
     if parent is None:
         return
     if node in forest.roots and forest.root_of.get(parent) == node and _first(forest, node, parent):
@@ -379,7 +375,7 @@ def _attach(
         # (``extra.thread_root``, known though the answered reply is not), else from the root:
         # under the post, a reply's reply read as a second comment on it, one level too high.
         forest.ensure_placeholder(parent)
-        above = _thread_root(record, node, parent) or root
+        above = links.thread_root or root
         if above != parent:
             forest.ensure_placeholder(above)
             forest.propose(above, parent, "reply", False, None, cascade)
@@ -387,15 +383,6 @@ def _attach(
             forest.ensure_placeholder(root)
             forest.propose(root, above, "reply", False, None, cascade)
     forest.propose(parent, node, relation, False, at, cascade)
-
-
-def _thread_root(record: dict[str, Any], node: str, parent: str) -> str | None:
-    """The top comment of the thread a reply is in (``extra.thread_root``), other than itself."""
-    extra = record.get("extra")
-    top = extra.get("thread_root") if isinstance(extra, dict) else None
-    if not isinstance(top, str) or not top or top in (node, parent):
-        return None
-    return top
 
 
 def _first(forest: Forest, node: str, parent: str) -> bool:
@@ -408,35 +395,6 @@ def _first(forest: Forest, node: str, parent: str) -> bool:
         UNTIMED if theirs is None else theirs,
         parent,
     )
-
-
-def _stated_parent(record: dict[str, Any]) -> Any:
-    """``parent_id`` as the platform stated it: the root for a repost whose record says its
-    platform named no parent (``extra.parent_from_platform: false``).
-
-    Such a ``parent_id`` other than the root was a guess from the ``//@`` chain by an older
-    landing step, written into landing files and documents indexed before this build became
-    the one place a chain is resolved: the chain it came from is still in the record, and
-    trusting the guess put a repost under the wrong one of two posts by the same account.
-
-    Examples
-    --------
-    >>> guessed = {"parent_id": "w:b1", "root_id": "w:1", "extra": {"parent_from_platform": False}}
-    >>> _stated_parent(guessed), _stated_parent({**guessed, "extra": {}})
-    ('w:1', 'w:b1')
-    """
-    parent = record.get("parent_id")
-    extra = record.get("extra")
-    if parent and isinstance(extra, dict) and extra.get("parent_from_platform") is False:
-        return record.get("root_id") or parent
-    return parent
-
-
-def _declared_parent(record: dict[str, Any], node: str) -> str | None:
-    for value in (_stated_parent(record), record.get("root_id")):
-        if value and str(value) != node:
-            return str(value)
-    return None
 
 
 def _hop_words(text: str | None, hops: list[str]) -> list[str]:

@@ -11,13 +11,17 @@ and the incident store pages a detection whose onset is later than any it saw (i
 seen late pages nobody). This module replays that at every cycle end from one read of the
 span's posts, causally: at ``t`` only the posts before ``t``, of the window before it.
 
-A cycle whose window holds no post that can join a cascade (no ``parent_id``, ``root_id``,
-``relation``, repost ``kind``) has no repost events: its cascade series is all zeros, and the
-detector fires on that only with options that fire on nothing (checked once, on the empty
-series; if it does, every cycle is evaluated). Evaluating only the cycles whose *last bin*
-holds a repost would not do: a window sliding on drops its oldest reposts, which lowers the
-reference rate and the cumulative depth and reach the conditions compare against, and so can
-fire at a bin of the window with no new repost.
+A cycle whose window holds no post that can join a cascade
+(:func:`koubei.analysis.spread.links.can_join`: a parent or root other than itself, or a
+repost's ``//@`` chain, read by the same rule ``build_cascades`` links posts by) has no repost
+events: its cascade series is all zeros, and the detector fires on that only with options that
+fire on nothing (checked once, on the empty series; if it does, every cycle is evaluated).
+Each cycle builds only the posts of its window a cascade of two or more can hold
+(:func:`~koubei.analysis.spread.links.cascade_members`: those that can join one and the posts
+they name); the others are cascades of one post, which hold no repost event. Evaluating
+only the cycles whose *last bin* holds a repost would not do: a window sliding on drops its
+oldest reposts, which lowers the reference rate and the cumulative depth and reach the
+conditions compare against, and so can fire at a bin of the window with no new repost.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def replay(
     from koubei.analysis.alerts.records import last_active
     from koubei.analysis.detectors.cascade import cascade_series
     from koubei.analysis.spread.cascade import parse_time
+    from koubei.analysis.spread.links import can_join, cascade_members
     from koubei.flows.detect import POSTS_WINDOW, active_pages, negative_cascades
 
     # as fetch_posts returns a window: by created_at, then id
@@ -109,16 +114,11 @@ def replay(
     ordered = [r for _, _, r in timed]
     joins = [0]  # joins[i]: posts among the first i that can join a cascade
     for record in ordered:
-        joins.append(joins[-1] + _can_join(record))
-    # the posts a cascade can hold: those that join one and those they name; the others are
-    # cascades of one post, which hold no repost event (built or not, the series is the same)
-    named = {str(r.get("id")) for r in ordered if _can_join(r)}
-    for record in ordered:
-        if _can_join(record):
-            extra = record.get("extra")
-            top = extra.get("thread_root") if isinstance(extra, dict) else None
-            named.update(str(v) for v in (record.get("parent_id"), record.get("root_id"), top) if v)
-    held = [str(r.get("id")) in named for r in ordered]
+        joins.append(joins[-1] + can_join(record))
+    # the posts a cascade can hold; the others are cascades of one post, which hold no repost
+    # event (built or not, the series is the same)
+    members = cascade_members(ordered)
+    held = [str(r.get("id")) in members for r in ordered]
     if not cycle_ends:
         return []
     first = cycle_ends[0]
@@ -145,14 +145,3 @@ def replay(
                 detection.details["seen_at"] = end.isoformat()
                 pages.append(detection)
     return pages
-
-
-def _can_join(record: dict[str, Any]) -> bool:
-    """Whether ``build_cascades`` can put ``record`` under another post (a parent or root it
-    names, or a repost whose ``//@`` chain it reads): a window without one has no cascade."""
-    return bool(
-        record.get("parent_id")
-        or record.get("root_id")
-        or record.get("relation")
-        or record.get("kind") == "repost"
-    )
