@@ -235,8 +235,8 @@ def test_an_edited_lexicon_reaches_the_history_and_leaves_its_sentiment(
         (0, 10, 0),
     ]
     assert [r["index"]["updated"] for r in reports] == [17, 10]
-    shipped = f"{load_model().version} under {rules_version()}"
-    assert f"0 post(s) re-scored with {shipped}, 27 with only their aspects " in err
+    scored_with = f"{load_model().version} under {rules_version()}"
+    assert f"0 post(s) re-scored with {scored_with}, 27 with only their aspects " in err
     assert f"tagged again with {own.version}" in err
     records = processed(HOTEL)
     docs = stored(es, index_prefix, HOTEL)
