@@ -65,7 +65,11 @@ class BrandMatch(_Strict):
 class Sentiment(_Strict):
     score: float = Field(ge=0.0, le=1.0, description="probability that the text is positive")
     label: SentimentLabel
-    model_version: str
+    model_version: str  # the model file's version (``SentimentModel.version``)
+    # The scoring rules' version (lexicons, glosses, no-opinion rules: the digest of
+    # ``pipeline/sentiment/rules.py``). None: scored before koubei recorded it, which
+    # ``koubei sentiment rescore`` counts as out of date.
+    rules_version: str | None = None
 
 
 class AspectSentiment(_Strict):

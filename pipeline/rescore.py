@@ -12,9 +12,13 @@ source, rewrites the files and sends them through the index stage's own writer
 of a re-scored post are tagged again with the lexicon given, the config directory's, as
 ``koubei process`` tags new posts.
 
-A post is up to date when it carries both the model's version (``sentiment.model_version``) and
-the lexicon's (``aspect_lexicon_version``, :attr:`AspectLexicon.version`); one whose model
-version differs is re-scored (sentiment and aspects), one whose only lexicon version differs
+A post is up to date when it carries the model's version (``sentiment.model_version``), the
+scoring rules' (``sentiment.rules_version``, :func:`koubei.pipeline.sentiment.rules.rules_version`)
+and the lexicon's (``aspect_lexicon_version``, :attr:`AspectLexicon.version`). One whose model
+version or rules version differs is re-scored (sentiment and aspects): a new model, or the same
+model file applied with other lexicons, glosses or no-opinion rules (an upgrade of koubei), or
+scored before koubei recorded the rules (no ``rules_version``). One whose only lexicon version
+differs
 (``aspects.yaml`` edited, or tagged before koubei recorded the lexicon: no version) has only
 its aspects tagged again, its sentiment left as it is (re-scoring it would give the same
 figures: the model is the same). An up-to-date post is left as it is, so a re-run costs a read
@@ -48,6 +52,7 @@ from koubei.pipeline.enrich import (
     score_cleaned,
 )
 from koubei.pipeline.sentiment import SentimentModel
+from koubei.pipeline.sentiment.rules import rules_version
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -62,9 +67,12 @@ class RescoreReport:
     file: str
     model_version: str
     aspect_lexicon_version: str
-    rescored: int = 0  # sentiment and aspects (scored with another model)
+    rules_version: str = field(default_factory=rules_version)
+    # sentiment and aspects (scored with another model, or under other rules or none recorded)
+    rescored: int = 0
     retagged: int = 0  # aspects only (the model's, tagged with another lexicon or none known)
-    unchanged: int = 0  # already scored with ``model_version`` and tagged with the lexicon
+    # already scored with ``model_version`` under ``rules_version`` and tagged with the lexicon
+    unchanged: int = 0
     labels: dict[str, int] = field(default_factory=dict)  # labels after, of every post
     # The index report of the file when it was sent (None: nothing to send), and its figures.
     index: dict[str, Any] | None = None
@@ -80,15 +88,19 @@ def out_of_date(
     record: dict[str, Any], model: SentimentModel, lexicon: AspectLexicon
 ) -> Redo | None:
     """What of ``record`` the model and lexicon would make otherwise: ``"score"`` (sentiment
-    and aspects: scored with another model), ``"aspects"`` (tagged with another lexicon, or
-    with one not recorded), or None (up to date).
+    and aspects: scored with another model, or under other scoring rules or rules not
+    recorded), ``"aspects"`` (tagged with another lexicon, or with one not recorded), or None
+    (up to date).
 
     A ``sentiment`` that is no object (a string or a list: foreign data in a processed file)
     carries no model's version, so the post is scored again, as one without ``sentiment`` is;
     its ``.get`` ended the whole run with an AttributeError."""
     sentiment = record.get("sentiment")
-    scored_with = sentiment.get("model_version") if isinstance(sentiment, dict) else None
-    if scored_with != model.version:
+    if not isinstance(sentiment, dict):
+        return "score"
+    if sentiment.get("model_version") != model.version:
+        return "score"
+    if sentiment.get("rules_version") != rules_version():
         return "score"
     if record.get("aspect_lexicon_version") != lexicon.version:
         return "aspects"
@@ -128,9 +140,9 @@ def rescore_records(
     """Bring the out-of-date records up to date with ``enricher``'s model and lexicon (in the
     list: a record done by a helper is replaced by its copy); how many had each redone.
 
-    ``every``: score every record, also one that carries the model's version (``koubei
-    sentiment rescore --all``: an upgrade of koubei can change how the same model scores, its
-    lexicon or glosses, while the version recorded is the model file's).
+    ``every``: score every record, also one that carries the model's and the rules' versions
+    (``koubei sentiment rescore --all``: a change of feature code that did not bump
+    ``rules.RULES_REVISION``, or posts whose processed files were edited by hand).
     ``progress(n)`` is called as ``n`` more records are done (a progress bar's ``update``).
     """
     model, lexicon = enricher.model, enricher.lexicon

@@ -30,6 +30,7 @@ def _rescore(args: argparse.Namespace) -> int:
     from koubei.pipeline.index.documents import IndexReport
     from koubei.pipeline.rescore import rescore_source
     from koubei.pipeline.sentiment import load_model
+    from koubei.pipeline.sentiment.rules import rules_version
 
     # Everything that can be wrong is said before any file changes: the source, its model
     # (the one `koubei process` scores it with: sources.yaml's, else the shipped one), the
@@ -50,8 +51,8 @@ def _rescore(args: argparse.Namespace) -> int:
     check_cluster(es)
     named = model_file or "the shipped model"
     print(
-        f"re-scoring {args.source} with {named} (version {model.version}), aspects from "
-        f"{lexicon_file} (version {lexicon.version})",
+        f"re-scoring {args.source} with {named} (version {model.version}, scoring rules "
+        f"{rules_version()}), aspects from {lexicon_file} (version {lexicon.version})",
         file=sys.stderr,
     )
     rescored = retagged = unchanged = failed = 0
@@ -86,8 +87,9 @@ def _rescore(args: argparse.Namespace) -> int:
                 totals.add(indexed)
     print(
         f"koubei sentiment rescore: {len(files)} file(s) of {args.source}: {rescored} post(s) "
-        f"re-scored with {model.version}, {retagged} with only their aspects tagged again "
-        f"with {lexicon.version}, {unchanged} unchanged (already scored and tagged with them); "
+        f"re-scored with {model.version} under {rules_version()}, {retagged} with only their "
+        f"aspects tagged again with {lexicon.version}, {unchanged} unchanged (already scored "
+        "and tagged with them); "
         f"{totals.sent} sent to Elasticsearch; {failed} file(s) unreadable or failed (left as "
         "they were)",
         file=sys.stderr,

@@ -4,7 +4,8 @@ Contract (other tools call it): ``score FILE`` prints one JSON object per input 
 with ``score`` (probability positive) and ``label`` (``positive``, ``neutral``, ``negative``,
 or ``no_opinion`` with score 0.5 for a line with no words of its own: a bare repost, emoji,
 @handles, links, platform boilerplate; a repost is scored on its text before ``//@``, see
-``pipeline/sentiment/opinion.py``); ``eval DATA.csv`` (``label``, ``review``)
+``pipeline/sentiment/opinion.py``), ``model_version`` (the model file's) and ``rules_version``
+(the scoring rules', ``pipeline/sentiment/rules.py``); ``eval DATA.csv`` (``label``, ``review``)
 prints accuracy, per-class precision/recall/F1 and throughput (with ``--adapt``, also of the
 model adapted to those texts as ``score`` would adapt it).
 
@@ -147,8 +148,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rescore = actions.add_parser(
         "rescore",
         help="re-score a source's processed posts with the model sources.yaml now names for it "
-        "and tag their aspects with aspects.yaml as it now is (only what either changed); "
-        "rewrite its processed files and update Elasticsearch",
+        "and this koubei's scoring rules, and tag their aspects with aspects.yaml as it now is "
+        "(only what any of them changed); rewrite its processed files and update Elasticsearch",
     )
     rescore.add_argument(
         "--source",
@@ -176,9 +177,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rescore.add_argument(
         "--all",
         action="store_true",
-        help="re-score every post, also those already scored with the model's version: after "
-        "upgrading koubei, whose lexicons and glosses can change how the same model scores "
-        "(the version recorded is the model file's)",
+        help="re-score every post, also those already scored with the model's version under "
+        "this koubei's scoring rules (a plain rescore already re-scores the posts an upgrade's "
+        "lexicons, glosses or no-opinion rules would score otherwise: sentiment.rules_version)",
     )
     rescore.add_argument(
         "--no-progress",
@@ -382,6 +383,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace, processes: int) -> int:
     from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.pipeline.sentiment.rules import rules_version
 
     model = _model(args.model)
     adapting = args.adapt is not False
@@ -411,7 +413,12 @@ def _score(args: argparse.Namespace, processes: int) -> int:
             for part in others():
                 scored += part
     for score, label in scored:
-        out = {"score": round(score, 6), "label": label, "model_version": model.version}
+        out = {
+            "score": round(score, 6),
+            "label": label,
+            "model_version": model.version,
+            "rules_version": rules_version(),
+        }
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0
 

@@ -25,6 +25,7 @@ from typing import Any
 from koubei.atomicfile import atomic_write
 from koubei.pipeline.clean import analysed_text
 from koubei.pipeline.sentiment import features, opinion
+from koubei.pipeline.sentiment.rules import rules_version
 
 SCHEMA = "koubei-sentiment-model"
 SCHEMA_VERSION = 2  # 1 was the marshal file this layout replaced
@@ -67,7 +68,8 @@ class SentimentModel:
     Attributes
     ----------
     version : str
-        Recorded on every scored document as ``model_version``.
+        Recorded on every scored document as ``model_version`` (the rules the model is applied
+        with are recorded beside it as ``rules_version``, ``rules.rules_version``).
     weights : dict
         Feature → weight (log-odds contribution).
     bias : float
@@ -182,12 +184,15 @@ class SentimentModel:
         return [self.score(t) for t in texts]
 
     def score_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Set ``record["sentiment"]`` from its ``analysed_text``; returns record."""
+        """Set ``record["sentiment"]`` from its ``analysed_text``; returns record. It records
+        which model scored it (``model_version``, this file's) and under which scoring rules
+        (``rules_version``: the lexicons, glosses and no-opinion rules, ``rules.py``)."""
         score, label = self.score(analysed_text(record))
         record["sentiment"] = {
             "score": round(score, 6),
             "label": label,
             "model_version": self.version,
+            "rules_version": rules_version(),
         }
         return record
 

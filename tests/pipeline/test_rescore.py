@@ -25,6 +25,7 @@ from koubei.pipeline import ledger
 from koubei.pipeline.aspects import SHIPPED_ASPECTS, load_aspects, tag_aspects
 from koubei.pipeline.sentiment import load_model
 from koubei.pipeline.sentiment.opinion import NO_OPINION
+from koubei.pipeline.sentiment.rules import rules_version
 
 HOTEL, SHOP = "hotel-reviews", "test-shop"
 # Posts with no words of their own: no model may give them an opinion.
@@ -140,6 +141,7 @@ def test_rescore_gives_the_sources_history_the_model_it_now_has(
             "score": round(own[0], 6),
             "label": own[1],
             "model_version": adapted.version,
+            "rules_version": rules_version(),
         }
         assert doc["sentiment"] == record["sentiment"] and doc["aspects"] == record["aspects"]
         assert doc["first_seen"] == before[record["id"]]["first_seen"]
@@ -233,7 +235,8 @@ def test_an_edited_lexicon_reaches_the_history_and_leaves_its_sentiment(
         (0, 10, 0),
     ]
     assert [r["index"]["updated"] for r in reports] == [17, 10]
-    assert f"0 post(s) re-scored with {load_model().version}, 27 with only their aspects " in err
+    scored_with = f"{load_model().version} under {rules_version()}"
+    assert f"0 post(s) re-scored with {scored_with}, 27 with only their aspects " in err
     assert f"tagged again with {own.version}" in err
     records = processed(HOTEL)
     docs = stored(es, index_prefix, HOTEL)
@@ -564,6 +567,7 @@ def test_a_post_whose_sentiment_is_no_object_is_rescored_not_the_end_of_the_run(
             "score": round(own[0], 6),
             "label": own[1],
             "model_version": shipped.version,
+            "rules_version": rules_version(),
         }
         assert docs[after[n]["id"]]["sentiment"] == after[n]["sentiment"]
     assert [r for n, r in enumerate(after) if n not in (2, 5)] == [

@@ -1,9 +1,10 @@
 """``koubei sentiment rescore --all``: scores made by an older koubei under the same model.
 
-The version a post records is the model file's; an upgrade of koubei that changes how the
-same model scores (its lexicons, its glosses of emoticons and Latin-letter slang, session 35)
-leaves every post "up to date" by that version. A plain rescore then changes nothing; ``--all``
-scores every post again. Real Elasticsearch node, the real CLI, the cycle's own stages.
+The versions a post records are the model file's and the scoring rules' (the lexicons and
+glosses: ``test_rescore_rules.py``); a change neither sees (feature code changed without
+``RULES_REVISION`` bumped, here a processed file's scores edited) leaves every post "up to
+date" by them. A plain rescore then changes nothing; ``--all`` scores every post again.
+Real Elasticsearch node, the real CLI, the cycle's own stages.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from koubei import jsonl
 from koubei.flows.cli import main
 from koubei.pipeline import ledger
 from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.rules import rules_version
 from tests.pipeline.test_rescore import HOTEL, history, processed, rescore, stored
 
 __all__ = ["history"]  # the fixture, shared with test_rescore.py
@@ -54,6 +56,7 @@ def test_rescore_all_scores_again_what_an_older_koubei_scored_under_the_same_ver
             "score": round(score, 6),
             "label": label,
             "model_version": shipped.version,
+            "rules_version": rules_version(),
         }
         assert docs[record["id"]]["sentiment"] == record["sentiment"]
     assert all(ledger.is_indexed(p) for p in files)

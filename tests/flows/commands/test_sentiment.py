@@ -11,6 +11,7 @@ import pytest
 
 from koubei.flows.cli import main
 from koubei.pipeline.sentiment import load_model
+from koubei.pipeline.sentiment.rules import rules_version
 from tests.data import REVIEWS_SAMPLE
 
 
@@ -34,7 +35,11 @@ def test_score_prints_one_json_object_per_line_in_order(
     assert len(out) == len(lines)
     assert out[0]["label"] == "positive" and out[2]["label"] == "negative"
     version = out[0]["model_version"]
-    assert out[1] == {"score": 0.5, "label": "no_opinion", "model_version": version}
+    rules = out[0]["rules_version"]  # the scoring rules', beside the model file's version
+    assert rules == rules_version()
+    assert out[1] == {
+        "score": 0.5, "label": "no_opinion", "model_version": version, "rules_version": rules,
+    }  # fmt: skip
     assert all(0 <= o["score"] <= 1 for o in out)
 
 

@@ -48,7 +48,8 @@ def changed_template_dir(tmp_path: Path, properties: dict[str, Any]) -> tuple[Pa
 
 def older_template_dir(tmp_path: Path, version: int, *, without: tuple[str, ...]) -> Path:
     """A copy of config/es whose posts template is back at ``version``: its mapping lacks the
-    fields ``without`` that later versions added (and ``reindex_below``, which version 6 set)."""
+    fields ``without`` that later versions added (a dotted name, ``sentiment.rules_version``,
+    is a sub-field) and ``reindex_below``, which version 6 set."""
     from koubei.pipeline.index import templates
 
     target = tmp_path / f"es-v{version}-{uuid.uuid4().hex[:6]}"
@@ -58,7 +59,11 @@ def older_template_dir(tmp_path: Path, version: int, *, without: tuple[str, ...]
     data["version"] = data["_meta"]["version"] = mappings["_meta"]["version"] = version
     data["_meta"].pop("reindex_below", None)
     for name in without:
-        mappings["properties"].pop(name, None)
+        *parents, leaf = name.split(".")
+        properties = mappings["properties"]
+        for parent in parents:
+            properties = properties[parent]["properties"]
+        properties.pop(leaf, None)
     (target / "posts.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return target
 

@@ -473,7 +473,7 @@ def test_status_names_a_month_behind_its_template_and_reindex_makes_its_edits_fi
     run = koubei("index", "status", "--prefix", index_prefix)
     assert run.returncode == 0, run.stderr
     posts = next(json.loads(line) for line in run.stdout.splitlines() if '"posts"' in line)
-    assert (posts["file_version"], posts["stale_indices"], posts["current"]) == (6, [month], False)
+    assert (posts["file_version"], posts["stale_indices"], posts["current"]) == (7, [month], False)
     assert run.stderr.strip().splitlines() == [
         f"1 index(es) on an older mapping version than their template's ({month}): "
         "run `koubei index reindex` to copy them"

@@ -139,7 +139,7 @@ def test_a_month_of_version_5_is_copied_and_its_edits_are_found_by_their_edit_ti
     assert (status.stale_indices, status.current) == ([month], False)
 
     [migrated] = migrate.reindex(es, index_prefix)
-    assert (migrated.old_index, migrated.new_index, migrated.docs) == (month, f"{month}-v6", 30)
+    assert (migrated.old_index, migrated.new_index, migrated.docs) == (month, f"{month}-v7", 30)
     assert es.count(index=posts_alias(index_prefix))["count"] == 30
     first_id = make_record(1)["id"]
     assert edited_since(es, index_prefix, "2026-11-01T00:00:00+08:00") == [later["id"], first_id]
@@ -148,8 +148,8 @@ def test_a_month_of_version_5_is_copied_and_its_edits_are_found_by_their_edit_ti
     assert (first["edited_at"], first["extra"]) == ("2026-11-21T09:30:00+08:00", edit)
     foreign = es.get(index=month, id=make_record(2)["id"])["_source"]
     assert "edited_at" not in foreign and foreign["extra"] == {"edited_at": "昨天"}
-    mapping = es.indices.get_mapping(index=month)[f"{month}-v6"]["mappings"]
-    assert mapping["_meta"]["version"] == 6 and mapping["properties"]["edited_at"]["type"] == "date"
+    mapping = es.indices.get_mapping(index=month)[f"{month}-v7"]["mappings"]
+    assert mapping["_meta"]["version"] == 7 and mapping["properties"]["edited_at"]["type"] == "date"
     assert all(s.current for s in templates.template_status(es, index_prefix))
 
     assert migrate.reindex(es, index_prefix) == []  # run again: nothing to copy

@@ -143,34 +143,36 @@ def test_a_changed_text_analyzer_is_installed_for_the_months_to_come(
     assert not analysis["analyzer"]["koubei_text"].get("filter")  # was ["lowercase"]
 
 
-def test_posts_fields_of_versions_4_to_6_are_added_in_place_to_a_month_of_version_3(
+def test_posts_fields_of_versions_4_to_7_are_added_in_place_to_a_month_of_version_3(
     es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Version 4's ``cascade`` object, version 5's ``aspect_lexicon_version`` and version 6's
-    ``edited_at`` are additive: a month created under version 3 takes them on the next
-    start-up, so a post carrying them is stored there. Version 6's field is derived from what
-    posts stored before hold (``extra.edited_at``), so that month stays behind, in ``index
-    status``, until ``index reindex`` copies it (``test_migrate.py``)."""
+    """Version 4's ``cascade`` object, version 5's ``aspect_lexicon_version``, version 6's
+    ``edited_at`` and version 7's ``sentiment.rules_version`` are additive: a month created
+    under version 3 takes them on the next start-up, so a post carrying them is stored there.
+    Version 6's field is derived from what posts stored before hold (``extra.edited_at``), so
+    that month stays behind, in ``index status``, until ``index reindex`` copies it
+    (``test_migrate.py``)."""
     from koubei.pipeline.index.writer import index_records
 
     from .conftest import build_record, older_template_dir
 
     current = templates.TEMPLATE_DIR
     assert json.loads((current / "posts.json").read_text(encoding="utf-8"))["_meta"] == {
-        "version": 6, "managed_by": "koubei", "kind": "posts", "reindex_below": 6,
+        "version": 7, "managed_by": "koubei", "kind": "posts", "reindex_below": 6,
     }  # fmt: skip
-    added = ("cascade", "aspect_lexicon_version", "edited_at")
+    added = ("cascade", "aspect_lexicon_version", "edited_at", "sentiment.rules_version")
     monkeypatch.setattr(templates, "TEMPLATE_DIR", older_template_dir(tmp_path, 3, without=added))
     ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
     index = f"{index_prefix}-posts-2026.11"
     props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert not set(added) & set(props)
+    assert "rules_version" not in props["sentiment"]["properties"]
 
     monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
     for _ in range(2):  # every start-up extends it again, and leaves it behind
         ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
         status = {s.kind: s for s in templates.template_status(es, index_prefix)}
-        assert (status["posts"].installed_version, status["posts"].stale_indices) == (6, [index])
+        assert (status["posts"].installed_version, status["posts"].stale_indices) == (7, [index])
         assert all(s.current for s in status.values() if s.kind != "posts")
     mapping = es.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["_meta"]["version"] == 3
@@ -179,8 +181,47 @@ def test_posts_fields_of_versions_4_to_6_are_added_in_place_to_a_month_of_versio
     assert props["cascade"]["properties"]["depth"] == {"type": "integer"}
     assert props["aspect_lexicon_version"] == {"type": "keyword"}
     assert props["edited_at"] == {"type": "date"}
+    assert props["sentiment"]["properties"]["rules_version"] == {"type": "keyword"}
     record = {**build_record(1, created_at="2026-11-06T10:00:00+08:00",
                              extra={"edited_at": "2026-11-07T09:00:00+08:00"}),
               "aspect_lexicon_version": "0123abcd"}  # fmt: skip
     report = index_records(es, [record], prefix=index_prefix, ensure=False)
     assert (report.created, report.failed) == (1, 0)
+
+
+def test_a_month_of_version_6_takes_the_rules_version_in_place_and_is_current(
+    es: Elasticsearch, index_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 7 maps ``sentiment.rules_version`` (the scoring rules a post was scored under,
+    ``pipeline/sentiment/rules.py``). The mapping is strict: without it a month refused every
+    post scored by this koubei. A month of version 6 takes it in place on start-up and needs no
+    copy (no post stored before has one to derive), so it is current; a post stored before,
+    without it, stays valid beside one carrying it."""
+    from koubei.pipeline.index.writer import index_records
+    from koubei.pipeline.sentiment.rules import rules_version
+
+    from .conftest import build_record, older_template_dir
+
+    current = templates.TEMPLATE_DIR
+    older = older_template_dir(tmp_path, 6, without=("sentiment.rules_version",))
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", older)
+    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    index = f"{index_prefix}-posts-2026.11"
+    sentiment = {"score": 0.2, "label": "negative", "model_version": "m1"}
+    before = build_record(1, created_at="2026-11-06T10:00:00+08:00", sentiment=sentiment)
+    del before["sentiment"]["rules_version"]  # (None in the model) as a release before wrote it
+    assert index_records(es, [before], prefix=index_prefix, ensure=False).created == 1
+
+    monkeypatch.setattr(templates, "TEMPLATE_DIR", current)
+    ensure_templates(es, index_prefix, now=datetime(2026, 11, 5, tzinfo=UTC))
+    mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["_meta"]["version"] == 7
+    assert mapping["properties"]["sentiment"]["properties"]["rules_version"] == {"type": "keyword"}
+    assert all(s.current for s in templates.template_status(es, index_prefix))
+    after = build_record(2, created_at="2026-11-06T11:00:00+08:00",
+                         sentiment={**sentiment, "rules_version": rules_version()})  # fmt: skip
+    report = index_records(es, [after], prefix=index_prefix, ensure=False)
+    assert (report.created, report.failed) == (1, 0)
+    es.indices.refresh(index=index)
+    found = es.search(index=index, query={"term": {"sentiment.rules_version": rules_version()}})
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == [after["id"]]
