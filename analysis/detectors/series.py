@@ -115,6 +115,26 @@ GRID_JITTER = 0.1
 #: the most bins a CSV may span: one mistyped year (2051 for 2015) in a 5-minute series would
 #: otherwise make a grid of 3.8 million filled bins, gigabytes of detector arrays
 MAX_BINS = 1_000_000
+#: the bins in a day at the step :data:`MAX_BINS` is sized for (5 minutes): the detectors look
+#: back windows of hours and days (``recent_window: 12h``), which hold ``day / interval`` times
+#: more bins at a finer step, and each bin's window is copied to take its median
+_DAY_BINS = 288
+
+
+def max_bins(interval: int) -> int:
+    """The most bins a CSV of ``interval``-second bins may span: :data:`MAX_BINS` at 5 minutes
+    or more; at a finer step as many as cost the detectors what :data:`MAX_BINS` 5-minute bins
+    do (bins × window bins). A 500-row series of 1-second bins spanning a day and a half (114,000
+    bins, 43,200 in a 12-hour window) took more memory than the machine had (the process was
+    killed) and a 3-second one 60 s (was: only :data:`MAX_BINS` bounded either).
+
+    >>> max_bins(300), max_bins(86_400), max_bins(60), max_bins(1)
+    (1000000, 1000000, 200000, 3333)
+    """
+    day_bins = max(1, 86_400 // max(1, interval))
+    return min(MAX_BINS, MAX_BINS * _DAY_BINS // day_bins)
+
+
 #: header names (lower case) of the time and the value column, for files with more columns;
 #: the Chinese ones in simplified and traditional characters (a Taiwan or Hong Kong export)
 TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "时间", "日期", "时间戳", "時間",
@@ -212,7 +232,8 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
     header is skipped (listed in ``headers``: exports joined with ``cat``). Values must be
     finite, not negative and at most :data:`MAX_VALUE` (``"1,234"`` in quotes is 1234;
     unquoted, the comma splits it and the row is refused), and the rows may span at most
-    :data:`MAX_BINS` bins; errors name the file, the line and the column.
+    :func:`max_bins` bins (:data:`MAX_BINS` at 5 minutes or more, fewer at a finer step); errors
+    name the file, the line and the column.
 
     The file (``-``: standard input, named ``<stdin>`` in errors) is UTF-8 (a byte order mark is
     dropped), GBK, Big5 or UTF-16 with its byte order mark (:func:`~koubei.textfile.read_utf8`);
@@ -349,6 +370,14 @@ def read_csv(path: Path | str, key: str = "", scale: float = 1.0) -> CsvSeries:
             f"{name}: rows span {n_bins:,} bins of {interval} s (at most {MAX_BINS:,}); the "
             f"widest gap is {(after - before).days} days, from {text_a!r} (line {line_a}) to "
             f"{text_b!r} (line {line_b}): a mistyped timestamp?"
+        )
+    if n_bins > max_bins(interval):
+        hours = n_bins * interval / 3600
+        raise ValueError(
+            f"{name}: rows span {n_bins:,} bins of {interval} s ({hours:,.1f} hours), at most "
+            f"{max_bins(interval):,} at that step: the detectors look back hours and days of "
+            f"bins from each one (at most {MAX_BINS:,} bins of 5 minutes or more); sum the rows "
+            "into 1- or 5-minute bins, or cut the file"
         )
     sums = np.zeros(n_bins)
     seen = np.zeros(n_bins, dtype=bool)

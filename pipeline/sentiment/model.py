@@ -278,6 +278,8 @@ def load_model(path: Path | None = None) -> SentimentModel:
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{path}: not a sentiment model ({exc})") from exc
+    except RecursionError:  # JSON nested deeper than Python reads: no model's
+        raise ValueError(f"{path}: not a sentiment model (JSON nested too deep)") from None
     if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
         raise ValueError(f"{path}: not a sentiment model (no schema {SCHEMA!r})")
     if payload.get("schema_version") != SCHEMA_VERSION:

@@ -244,7 +244,7 @@ MAX_REDIRECTS = 3
 #: few kilobytes; the rest of a larger one is dropped unread
 MAX_ANSWER_BYTES = 1 << 20
 #: headers that describe the body as it came over the wire, not as it was read
-_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+_WIRE_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 def post_within(
@@ -270,7 +270,9 @@ def post_within(
                     f"the answer was not complete {timeout:g} s after the request",
                     request=answer.request,
                 )
-        kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+        # the raw bytes: a header value that is no ASCII (a proxy's ``Retry-After: 稍后``)
+        # decoded to text could not be encoded again, UnicodeEncodeError out of send()
+        kept = [(k, v) for k, v in answer.headers.raw if k.lower() not in _WIRE_HEADERS]
         return httpx.Response(
             answer.status_code,
             headers=kept,
@@ -445,7 +447,10 @@ def code_number(code: Any) -> int | None:
     if isinstance(code, float):
         return int(code) if code.is_integer() else None
     if isinstance(code, str) and _WHOLE_NUMBER.fullmatch(code.strip()):
-        return int(code.strip())
+        try:
+            return int(code.strip())
+        except ValueError:  # more digits than Python converts (4,300): no platform's code
+            return None
     return None
 
 
@@ -494,7 +499,8 @@ def raise_for_errcode(
     readable = True
     try:
         body = response.json()
-    except ValueError:  # not JSON, or not even UTF-8: a gateway's GBK error page, no code
+    except (ValueError, RecursionError):  # not JSON, or not even UTF-8: a gateway's GBK
+        # error page, no code; or JSON nested deeper than Python reads (``[[[...]]]``)
         body, readable = None, False
     found = [
         (key, body[key])

@@ -428,13 +428,66 @@ def test_a_code_of_zero_written_as_text_is_accepted(name, answer, servers, monke
     assert_accepted_at_once(name, answer, servers, monkeypatch, db_path)
 
 
-def assert_accepted_at_once(name, answer, servers, monkeypatch, db_path) -> None:
-    """One alert to platform ``name`` whose receiver answers ``answer``: delivered, in one
-    request (taken at once, not retried)."""
+def assert_accepted_at_once(name, answer, servers, monkeypatch, db_path, headers=None) -> None:
+    """One alert to platform ``name`` whose receiver answers ``answer`` (with ``headers``):
+    delivered, in one request (taken at once, not retried)."""
     server = PlatformServer(lambda q, h, b: (200, answer))
+    server.headers = dict(headers or {})
     servers.append(server)
     channel = build(monkeypatch, PLATFORMS[name], server.base, [(20, 60.0)])
     burst_one(db_path, channel)
     report = deliver_pending(db_path, [channel], now=_at(1))
     assert len(report.delivered) == 1 and report.retrying == [] and report.failed == []
     assert len(server.answers) == 1
+
+
+CODE_KEYS = {"dingtalk": "errcode", "wecom": "errcode", "feishu": "code"}
+
+
+@pytest.mark.parametrize("name", ["dingtalk", "feishu", "wecom"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # JSON nested deeper than Python reads
+        "code of 5,000 digits",  # a whole number as text, past Python's 4,300-digit limit
+    ],
+    ids=["nested", "digits"],
+)
+def test_an_answer_python_cannot_read_as_json_is_retried_naming_the_channel(
+    name, answer, servers, monkeypatch, db_path
+):
+    # Found by fuzzing a 127.0.0.1 receiver (session 36). Before: RecursionError and
+    # ValueError ("Exceeds the limit (4300 digits)") out of send(): `koubei alerts test` ended in
+    # a traceback, and the outbox's error named no channel.
+    if answer == "code of 5,000 digits":
+        answer = {CODE_KEYS[name]: "9" * 5000, "errmsg": "?"}
+    error = _retried_naming_the_channel(name, answer, servers, monkeypatch, db_path)
+    assert "not JSON" in error if isinstance(answer, bytes) else "999" in error
+
+
+@pytest.mark.parametrize("name", ["dingtalk", "feishu", "wecom"])
+def test_a_header_that_is_no_ascii_neither_fails_nor_repeats_a_taken_message(
+    name, servers, monkeypatch, db_path
+):
+    # A proxy's header in Latin-1 (http.server sends it so). Before: rebuilding the answer
+    # from its decoded headers raised UnicodeEncodeError out of send(): the message the
+    # platform took counted as failed, and was sent again on the next run.
+    answer = {"code": 0, "msg": "success"} if name == "feishu" else {"errcode": 0, "errmsg": "ok"}
+    headers = {"Retry-After": "bientôt", "X-Served-By": "passerelle-é"}
+    assert_accepted_at_once(name, answer, servers, monkeypatch, db_path, headers)
+
+
+def test_a_retry_after_that_is_no_ascii_is_no_wait_given(servers, monkeypatch):
+    # The platform said "too fast" and a wait no one can read: waited out as any limit without
+    # a wait (the pacer's backoff), not UnicodeEncodeError out of send() (was).
+    from koubei.analysis.alerts.delivery import DeliveryError
+    from tests.analysis.alerts.test_channels import payload
+
+    server = PlatformServer(lambda q, h, b: (429, {"code": 99991400, "msg": "frequency limit"}))
+    server.headers = {"x-ogw-ratelimit-reset": "bientôt"}
+    servers.append(server)
+    channel = build(monkeypatch, PLATFORMS["feishu"], server.base, [(20, 60.0)])
+    with pytest.raises(DeliveryError) as info:
+        channel.send(payload(), "k")
+    assert info.value.rate_limited is True and info.value.retry_after is None
+    assert "feishu channel 'feishu'" in str(info.value)

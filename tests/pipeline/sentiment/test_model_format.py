@@ -78,6 +78,11 @@ def test_load_names_the_file_and_the_problem(tmp_path: Path) -> None:
     plain.write_bytes(b"{}")
     with pytest.raises(ValueError, match=r"plain\.json\.gz.*not a sentiment model"):
         load_model(plain)
+    # found by fuzzing `sentiment score --model` (session 36): was RecursionError, a traceback
+    deep = tmp_path / "deep.json.gz"
+    deep.write_bytes(gzip.compress(b"[" * 100_000 + b"]" * 100_000))
+    with pytest.raises(ValueError, match=r"deep\.json\.gz: not a sentiment model \(JSON nested"):
+        load_model(deep)
 
 
 def test_a_file_without_the_adaptation_fields_scores_as_before(tmp_path: Path) -> None:
