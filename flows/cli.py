@@ -17,6 +17,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -104,10 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
+# Line breaks other than ``\n`` that ``str.splitlines`` would split at. A message's own lines
+# are ``\n``-separated; these come from a user's data quoted in it (a CSV header holding U+2028),
+# and split there the rest of the line printed as ``koubei: error: <fragment>`` without the file
+# it named. Shown escaped instead (``\u2028``): a bare ``\r`` would also let the text after it
+# overwrite the line on a terminal.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _one_line_each(kind: str, message: str, code: int) -> int:
     from koubei.redact import redact  # a URL variable may carry credentials
 
-    for line in redact(message).splitlines() or [""]:
+    for line in redact(message).replace("\r\n", "\n").rstrip("\n").split("\n"):
+        line = _OTHER_BREAKS.sub(lambda m: m.group().encode("unicode_escape").decode(), line)
         print(f"koubei: {kind}: {line}", file=sys.stderr)
     return code
 

@@ -185,3 +185,17 @@ def test_a_source_tracking_a_brand_not_in_brands_yaml_is_one_line_before_any_cra
         "brand in brands.yaml (brands: 鲜牧, 北岭, 云朵)"
     ]
     assert not (tmp_path / "home" / "landing").exists()
+
+
+def test_a_line_break_in_quoted_data_keeps_the_error_on_the_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV header holding U+2028 (a line separator ``str.splitlines`` splits at): the error
+    printed its second half as a line of its own, ``koubei: error: <fragment>``, which named
+    no file. A message's own lines (``\\n``) still print one each."""
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("lab\u2028el,text\u0085x\r1,好\n", encoding="utf-8")
+    assert main(["sentiment", "eval", str(labelled)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    (error,) = [line for line in lines if line.startswith("koubei: error:")]
+    assert str(labelled) in error and "lab\\u2028el" in error and "text\\x85x" in error, error
