@@ -107,8 +107,9 @@ def post_links(record: dict[str, Any], node: str) -> Links:
     thread_root = top if isinstance(top, str) and top and top not in (node, parent) else None
     return Links(
         parent=parent,
-        # cascade_key's value: root_id, else the parent (parent_id here), else the post
-        root=str(record.get("root_id") or parent or node),
+        # root_id, else the parent (a parent_id other than the post), else the post: the
+        # same as cascade_key's root_id, else parent_id, else the post
+        root=cascade_key(record, node),
         thread_root=thread_root,
         relation=relation,
         repost=relation == "repost" or kind == "repost",
@@ -155,9 +156,10 @@ def can_join(record: dict[str, Any]) -> bool:
     (False, False)
     """
     node = _node(record)
-    if node is None:
-        return False
-    links = post_links(record, node)
+    return node is not None and _joins(record, post_links(record, node))
+
+
+def _joins(record: dict[str, Any], links: Links) -> bool:
     return links.parent is not None or bool(chain_hops(record, links))
 
 
@@ -172,7 +174,10 @@ def named_ids(record: dict[str, Any]) -> set[str]:
     ['a', 'b', 't']
     """
     node = _node(record) or ""
-    links = post_links(record, node)
+    return _named(post_links(record, node), node)
+
+
+def _named(links: Links, node: str) -> set[str]:
     named = {links.root, *(v for v in (links.parent, links.thread_root) if v is not None)}
     named.discard(node)
     return named
@@ -180,7 +185,8 @@ def named_ids(record: dict[str, Any]) -> set[str]:
 
 def cascade_members(records: Iterable[dict[str, Any]]) -> set[str]:
     """The ids of the posts of ``records`` a cascade of more than one post can hold: those that
-    :func:`can_join` one and the ids they name.
+    :func:`can_join` one and the ids they name (:func:`named_ids`), each record's links read
+    once.
 
     A chain hop is a post of the same cascade, which names its root and so can join it too;
     any other post is a cascade of its own whether it is built or not.
@@ -193,7 +199,11 @@ def cascade_members(records: Iterable[dict[str, Any]]) -> set[str]:
     """
     members: set[str] = set()
     for record in records:
-        if can_join(record):
-            members.add(str(record["id"]))
-            members |= named_ids(record)
+        node = _node(record)
+        if node is None:
+            continue
+        links = post_links(record, node)
+        if _joins(record, links):
+            members.add(node)
+            members |= _named(links, node)
     return members
