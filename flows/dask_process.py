@@ -7,7 +7,9 @@ takes the results back in input order and assigns the near-duplicate clusters it
 local runner does, so both give the same documents. The cluster is a ``LocalCluster`` of
 ``workers`` processes started for the run, or any running scheduler given by its address
 (``tcp://host:8786``); its workers must see the same ``$KOUBEI_HOME`` only if they run the
-other tasks of the flow too (this stage sends records, not paths).
+other tasks of the flow too (this stage sends records, not paths). A worker must score as the
+flow does: with the same model version and under the same scoring rules (the flow's
+``rules_version`` goes with each batch; a worker on another koubei release fails it).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from prefect import task
 from koubei.errors import KoubeiError
 from koubei.pipeline.aspects import AspectLexicon
 from koubei.pipeline.enrich import Enriched, batch_failed, enrich_chunk
-from koubei.pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.sentiment import SentimentModel, load_model, rules
 
 DEFAULT_BATCH = 2000
 # A cluster left without any worker this long (the only worker killed, none started): the run
@@ -153,15 +155,30 @@ def enrich_batch(
     model_version: str,
     lexicon: AspectLexicon,
     model_path: str | None = None,
+    rules_version: str | None = None,
 ) -> Enriched:
     """Enrich one batch on a worker; the worker's model must be the flow's (a worker that
-    cannot see the flow's model file, or sees another version of it, fails the batch). The
-    aspects are tagged with ``lexicon``, the flow's own, sent with the batch."""
+    cannot see the flow's model file, or sees another version of it, fails the batch), and so
+    must its scoring rules (``rules_version``, the flow's :func:`rules.rules_version`; None
+    skips the check). The aspects are tagged with ``lexicon``, the flow's own, sent with the
+    batch.
+
+    The rules are the worker's koubei's (its lexicons, glosses, no-opinion rules): a remote
+    worker (``--dask tcp://...``) left on another release scored with them, and its posts
+    recorded its ``rules_version``, beside the flow's posts under the flow's; nothing refused
+    it, and the negative share moved with the worker a batch landed on."""
     model = worker_model(model_path, model_version)
     if model.version != model_version:
         raise ValueError(
             f"worker scores with model {model.version} from {model_path or 'the shipped default'}"
             f", the flow with {model_version}"
+        )
+    own_rules = rules.rules_version()  # the module's: this worker's koubei, not the flow's
+    if rules_version is not None and own_rules != rules_version:
+        raise ValueError(
+            f"worker scores under rules {own_rules}, the flow under {rules_version}: the "
+            "worker runs another koubei (other lexicons, glosses or no-opinion rules); "
+            "install the flow's release on it"
         )
     return enrich_chunk(records, model, lexicon)
 
@@ -185,6 +202,8 @@ class DaskEnricher:
         self.batch_size = batch_size
         self.model_path = str(model_path) if model_path else None
         self.no_workers_s = no_workers_s
+        # The flow's scoring rules, which each worker's must be (enrich_batch).
+        self.rules_version = rules.rules_version()
 
     def __enter__(self) -> DaskEnricher:
         return self
@@ -199,7 +218,9 @@ class DaskEnricher:
             records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)
         ]
         futures = [
-            enrich_batch.submit(batch, self.model.version, self.lexicon, self.model_path)
+            enrich_batch.submit(
+                batch, self.model.version, self.lexicon, self.model_path, self.rules_version
+            )
             for batch in batches
         ]
         start = 0

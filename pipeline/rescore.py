@@ -7,10 +7,11 @@ the history the negative-share detectors and reports compare against kept the ol
 scores: the share jumped at the change. :func:`rescore_source` redoes the model's part of the
 processing (sentiment and aspects, :func:`koubei.pipeline.enrich.score_cleaned`; cleaning and
 the near-duplicate clusters do not depend on the model and stay) on every processed file of the
-source, rewrites the files and sends them through the index stage's own writer
-(:func:`koubei.pipeline.index.spool.index_file`: same ``_id``, an update in place). The aspects
-of a re-scored post are tagged again with the lexicon given, the config directory's, as
-``koubei process`` tags new posts.
+source, rewrites the files and sends the posts it changed through the index stage's own writer
+(:func:`koubei.pipeline.index.spool.index_file`: same ``_id``, an update in place; a file the
+index stage has not sent is sent whole, as the cycle would). The aspects of a re-scored post
+are tagged again with the lexicon given, the config directory's, as ``koubei process`` tags new
+posts.
 
 A post is up to date when it carries the model's version (``sentiment.model_version``), the
 scoring rules' (``sentiment.rules_version``, :func:`koubei.pipeline.sentiment.rules.rules_version`)
@@ -18,14 +19,14 @@ and the lexicon's (``aspect_lexicon_version``, :attr:`AspectLexicon.version`). O
 version or rules version differs is re-scored (sentiment and aspects): a new model, or the same
 model file applied with other lexicons, glosses or no-opinion rules (an upgrade of koubei), or
 scored before koubei recorded the rules (no ``rules_version``). One whose only lexicon version
-differs
-(``aspects.yaml`` edited, or tagged before koubei recorded the lexicon: no version) has only
-its aspects tagged again, its sentiment left as it is (re-scoring it would give the same
+differs (``aspects.yaml`` edited, or tagged before koubei recorded the lexicon: no version) has
+only its aspects tagged again, its sentiment left as it is (re-scoring it would give the same
 figures: the model is the same). An up-to-date post is left as it is, so a re-run costs a read
 of the files; a file none of whose posts changed, and whose index marker is there, is neither
-written nor sent. A post with no words of its own stays ``no_opinion``:
-``SentimentModel.score`` applies the rules of ``pipeline/sentiment/opinion.py`` whatever the
-model.
+written nor sent. A rewritten file sends only its posts whose sentiment or aspects came out
+otherwise: an up-to-date post beside them is not sent again, its document keeps its version.
+A post with no words of its own stays ``no_opinion``: ``SentimentModel.score`` applies the
+rules of ``pipeline/sentiment/opinion.py`` whatever the model.
 
 The work is shared between processes by the processing stage's :class:`Enricher` (helpers
 only for a file of ``PARALLEL_MIN_RECORDS`` posts to redo or more, as ``koubei process``).
@@ -33,6 +34,7 @@ only for a file of ``PARALLEL_MIN_RECORDS`` posts to redo or more, as ``koubei p
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,11 +133,21 @@ def score_chunk(
     return records
 
 
+#: What re-scoring sets on a record (``score_cleaned``, ``tag_aspects``); the rest stays.
+SCORED = ("sentiment", "aspects", "aspect_lexicon_version")
+
+
+def scoring(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields of ``record`` that re-scoring sets (:data:`SCORED`)."""
+    return tuple(record.get(key) for key in SCORED)
+
+
 def rescore_records(
     records: list[dict[str, Any]],
     enricher: Enricher,
     progress: Callable[[int], Any] | None = None,
     every: bool = False,
+    changed: list[int] | None = None,
 ) -> dict[Redo, int]:
     """Bring the out-of-date records up to date with ``enricher``'s model and lexicon (in the
     list: a record done by a helper is replaced by its copy); how many had each redone.
@@ -144,6 +156,8 @@ def rescore_records(
     (``koubei sentiment rescore --all``: a change of feature code that did not bump
     ``rules.RULES_REVISION``, or posts whose processed files were edited by hand).
     ``progress(n)`` is called as ``n`` more records are done (a progress bar's ``update``).
+    ``changed``: given, the positions of the records whose scoring came out otherwise than it
+    was (:func:`scoring`) are appended to it, in order: the posts to send to the index.
     """
     model, lexicon = enricher.model, enricher.lexicon
     stale: list[int] = []
@@ -155,11 +169,17 @@ def rescore_records(
             counts[redo] += 1
     if progress is not None and len(records) > len(stale):
         progress(len(records) - len(stale))
+    # Taken before: a chunk done in this process is changed in place.
+    before = [copy.deepcopy(scoring(records[i])) for i in stale] if changed is not None else []
     task = score_chunk if every else redo_chunk
     chunks = enricher.iter_chunks([records[i] for i in stale], task, progress)
     done = [record for chunk in chunks for record in chunk]
     for position, record in zip(stale, done, strict=True):
         records[position] = record
+    if changed is not None:
+        changed.extend(
+            i for i, was in zip(stale, before, strict=True) if scoring(records[i]) != was
+        )
     return counts
 
 
@@ -182,8 +202,10 @@ def rescore_file(
     1. marker removed: a crash here leaves the old file pending; the cycle indexes the old
        scores again (what the index holds already) and a re-run re-scores it;
     2. file replaced atomically (a reader sees the old or the new one, never half);
-    3. file indexed through the writer (idempotent: same ids, updated in place) and marked:
-       a crash before the mark leaves the new file pending, for the cycle or a re-run to send.
+    3. the posts changed indexed through the writer (idempotent: same ids, updated in place;
+       the whole file if it was not marked before: the index may lack any of its posts) and
+       the file marked: a crash before the mark leaves the new file pending, for the cycle or
+       a re-run to send whole.
 
     Indexing first would leave, after a crash between the two, the new scores in the index and
     the old ones in a file marked indexed: nothing would send it again, and the next ``index
@@ -199,13 +221,14 @@ def rescore_file(
     # All of it read and re-scored before anything is written: a line that is no record, or a
     # chunk that fails (BatchFailed, naming its records), leaves the file and its documents as
     # they were, named as `koubei process` names a landing file it leaves pending.
+    changed: list[int] = []
     try:
         records = list(jsonl.read(path))
         bar = tqdm(
             total=len(records), desc=path.name, unit="doc", disable=not progress, leave=False
         )
         with bar:
-            redone = rescore_records(records, enricher, bar.update, every)
+            redone = rescore_records(records, enricher, bar.update, every, changed)
     except (jsonl.JsonlError, BatchFailed) as exc:
         report.error = file_left_as_it_was(path, exc, "processed file not re-scored")
         return report, None
@@ -214,13 +237,17 @@ def rescore_file(
     for record in records:
         label = (record.get("sentiment") or {}).get("label", "unscored")
         report.labels[label] = report.labels.get(label, 0) + 1
-    if report.rescored or report.retagged:
+    # Marked: the index holds the file as it was, so only the posts changed are sent; the
+    # others were sent again, each document's version moving for the same content.
+    sent_before = ledger.is_indexed(path)
+    if changed:
         ledger.unmark_indexed(path)
         jsonl.write_atomic(path, records)
-    elif ledger.is_indexed(path):
+    elif sent_before:
         return report, None
-    # else unchanged but not indexed (a run that died before step 3, or not sent yet): send it
-    indexed = index_file(es, path, prefix, progress=progress)
+    # Not marked (a run that died before step 3, or not sent yet): the whole file is sent.
+    only = {str(records[i].get("id")) for i in changed} if sent_before else None
+    indexed = index_file(es, path, prefix, only=only, progress=progress)
     # Marked as the cycle's index stage marks a file: every document acknowledged, refused for
     # good (dead-lettered) or spooled for `koubei index replay`, which delivers it.
     counts = indexed.as_dict()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -123,13 +123,22 @@ def readable_records(path: Path, dead: DeadLetters) -> Iterator[dict[str, Any]]:
         yield item
 
 
-def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> IndexReport:
+def index_file(
+    es: Elasticsearch,
+    path: Path,
+    prefix: str,
+    *,
+    only: Collection[str] | None = None,
+    **options: Any,
+) -> IndexReport:
     """``index_records`` over one of our JSONL files, one bad line never stopping it.
 
     A line that is not a record is dead-lettered with ``file:line`` and counted as sent and
-    failed; the rest is indexed. Raises :class:`koubei.jsonl.JsonlError` before sending anything
-    if the file cannot be opened (a directory by its name, permissions), so the caller can name
-    it, keep it and go on with the next file.
+    failed; the rest is indexed (with ``only``, the records whose ``id`` is in it: ``koubei
+    sentiment rescore`` sends the posts it changed, not their file's others). Raises
+    :class:`koubei.jsonl.JsonlError` before sending anything if the file cannot be opened (a
+    directory by its name, permissions), so the caller can name it, keep it and go on with the
+    next file.
     """
     from koubei.pipeline.index.writer import index_records  # the writer imports this module
 
@@ -146,7 +155,11 @@ def index_file(es: Elasticsearch, path: Path, prefix: str, **options: Any) -> In
             report.dead_letters.append(dead.path)
 
     try:
-        report = index_records(es, readable_records(path, dead), prefix=prefix, **options)
+        records = readable_records(path, dead)
+        if only is not None:
+            wanted = frozenset(only)
+            records = (r for r in records if isinstance(r.get("id"), str) and r["id"] in wanted)
+        report = index_records(es, records, prefix=prefix, **options)
     except SpooledAuthError as exc:
         dead.close()
         count_bad_lines(exc.report)

@@ -455,3 +455,36 @@ def test_the_no_worker_window_takes_seconds_above_0_and_nothing_else(
         return
     with pytest.raises(DaskUnavailable, match=f"KOUBEI_DASK_NO_WORKERS_S={value!r}: expected"):
         no_workers_window(environ)
+
+
+def test_a_worker_under_other_scoring_rules_than_the_flows_is_refused_naming_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A remote worker (`--dask tcp://...`) left on another koubei release (other lexicons,
+    # glosses or no-opinion rules) scored the batches it took under its own rules, and each of
+    # their posts recorded that release's rules_version: nothing refused it, as a worker with
+    # another model is refused. The flow sends its rules version with each batch now.
+    from koubei.flows.dask_process import enrich_batch
+    from koubei.pipeline.sentiment import load_model, rules
+
+    own, other = rules.rules_version(), "rules-0123456789"
+    model = load_model()
+    records = [r for r in landing(3) if r["id"] != "bad"]
+    with pytest.raises(ValueError, match="worker scores under rules") as refused:
+        enrich_batch.fn(records, model.version, LEXICON, None, other)
+    assert str(refused.value).startswith(f"worker scores under rules {own}, the flow under {other}")
+    enriched, _ = enrich_batch.fn(records, model.version, LEXICON, None, own)
+    assert {r["sentiment"]["rules_version"] for r in enriched} == {own}
+
+    # On a real cluster, the flow standing for the other release (its rules version another;
+    # the LocalCluster's worker processes import this checkout's rules): the file's batches
+    # fail after their retry, the file is named with both versions and stays pending.
+    monkeypatch.setattr(rules, "rules_version", lambda: other)
+    monkeypatch.setenv("KOUBEI_HOME", str(tmp_path))
+    landed = paths.state_dir("landing") / "shop" / "r1.jsonl"
+    landed.parent.mkdir(parents=True)
+    jsonl.write_atomic(landed, landing(120))
+    [report] = process_on_dask(workers=1, batch_size=80, lexicon=LEXICON)
+    assert report["processed"] == 0, report
+    assert f"worker scores under rules {own}, the flow under {other}" in report["error"]
+    assert ledger.pending_landing() == [landed]

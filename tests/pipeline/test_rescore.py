@@ -558,7 +558,9 @@ def test_a_post_whose_sentiment_is_no_object_is_rescored_not_the_end_of_the_run(
         (2, 15, None),
         (0, 10, None),
     ]
-    assert reports[0]["index"]["updated"] == 17 and reports[1]["index"] is None  # file re-sent
+    # the file rewritten, its two posts re-scored sent (not its 15 others: they are indexed)
+    assert reports[0]["index"]["sent"] == reports[0]["index"]["updated"] == 2
+    assert reports[1]["index"] is None
     after = list(jsonl.read(first))
     docs = stored(es, index_prefix, HOTEL)
     for n in (2, 5):

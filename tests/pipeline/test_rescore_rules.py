@@ -71,6 +71,9 @@ def test_rescore_scores_again_the_posts_scored_under_older_rules_or_none(
         (3, 0, 7),
     ]
     assert {r["rules_version"] for r in reports} == {current}
+    # Only the posts re-scored are sent: the second file's 7 up-to-date posts were sent again
+    # with it, each document's version moving for the same content.
+    assert [r["index"]["sent"] for r in reports] == [17, 3]
     assert f"20 post(s) re-scored with {shipped.version} under {current}" in err
     docs = stored(es, index_prefix, HOTEL)
     for record in processed(HOTEL):
@@ -84,6 +87,10 @@ def test_rescore_scores_again_the_posts_scored_under_older_rules_or_none(
         assert docs[record["id"]]["sentiment"] == record["sentiment"]
         if record["id"] not in stale:  # an up-to-date post: left as it was in its file
             assert record == kept.pop(record["id"])
+            # and in the index: not sent again
+            assert docs[record["id"]]["_version"] == before[record["id"]]["_version"]
+        else:
+            assert docs[record["id"]]["_version"] > before[record["id"]]["_version"]
     assert not kept
     assert all(ledger.is_indexed(p) for p in (first, second))
 
