@@ -156,11 +156,25 @@ class DamagedRow(KoubeiError):
 _SECONDS = (-62_135_596_800, 253_402_300_799)
 
 
+def _value(row: sqlite3.Row, column: str, where: str) -> Any:
+    try:
+        return row[column]
+    except IndexError:  # a table re-made by hand without it
+        raise DamagedRow(f"{where}: no column {column}") from None
+
+
+def stored_text(row: sqlite3.Row, where: str, columns: tuple[str, ...]) -> None:
+    """Check that ``columns`` hold text, else :class:`DamagedRow` (a BLOB reads as bytes)."""
+    for column in columns:
+        if not isinstance(_value(row, column, where), str):
+            raise DamagedRow(f"{where}: {column} is not text")
+
+
 def stored_json(row: sqlite3.Row, column: str, kind: type, where: str) -> Any:
     """``row[column]`` read as the JSON ``kind`` (dict, list) koubei stores there, else
     :class:`DamagedRow` naming ``where`` (``outbox row 3``) and the column."""
     try:
-        value = json.loads(row[column])
+        value = json.loads(_value(row, column, where))
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise DamagedRow(f"{where}: {column} is not JSON ({type(exc).__name__})") from None
     if not isinstance(value, kind):
@@ -174,12 +188,12 @@ def stored_numbers(
     """Check that ``times`` hold unix seconds (or NULL) and ``counts`` integers, else
     :class:`DamagedRow`: SQLite keeps any value in any column."""
     for column in times:
-        value = row[column]
+        value = _value(row, column, where)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if value is not None and not (number and _SECONDS[0] <= value <= _SECONDS[1]):
             raise DamagedRow(f"{where}: {column} {str(value)[:40]!r} is not a time")
     for column in counts:
-        if not isinstance(row[column], int):
+        if not isinstance(_value(row, column, where), int):
             raise DamagedRow(f"{where}: {column} {str(row[column])[:40]!r} is not a count")
 
 

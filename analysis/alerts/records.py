@@ -78,6 +78,7 @@ class Incident:
         where = f"incidents row {row['id']}"
         times = ("started_at", "last_detection_at", "resolved_at", "last_notified_at")
         db.stored_numbers(row, where, times, ("event_seq",))
+        db.stored_text(row, where, ("dedup_key", "brand", "grp", "status", "severity"))
         channels = db.stored_json(row, "notified_channels", list, where)
         if not all(isinstance(name, str) for name in channels):
             raise db.DamagedRow(f"{where}: notified_channels is not a list of channel names")

@@ -174,6 +174,8 @@ DAMAGE = {
     "time as text": "UPDATE outbox SET next_attempt_at = 'soon'",
     "channels not names": "UPDATE incidents SET notified_channels = '[1, 2]'",
     "matchers not JSON": "UPDATE silences SET matchers = '{'",
+    "brand a BLOB": "UPDATE incidents SET brand = x'fffe'",
+    "a column gone": "ALTER TABLE incidents DROP COLUMN evidence",
 }
 
 
