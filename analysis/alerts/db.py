@@ -6,10 +6,12 @@ one transaction: a process killed in between loses neither, and delivers on the 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from koubei import paths
 from koubei.errors import KoubeiError
@@ -141,6 +143,58 @@ def _not_a_database(db_path: Path, why: str) -> KoubeiError:
         f"{db_path}: not an alerts database ({why}); give --db the SQLite file koubei keeps "
         "(default $KOUBEI_HOME/alerts/alerts.db)"
     )
+
+
+class DamagedRow(KoubeiError):
+    """A row koubei did not write so: a JSON column that is no JSON (or not the kind of value
+    it holds), a time or count that is no number. Pages of a file damaged on disk, or edited
+    by hand; it was a traceback (``JSONDecodeError``, ``AttributeError: 'list' object has no
+    attribute 'get'``, ``OverflowError``) out of ``koubei alerts status``/``deliver``."""
+
+
+#: the unix seconds a stored time may hold: what ``datetime.fromtimestamp`` reads (years 1-9999)
+_SECONDS = (-62_135_596_800, 253_402_300_799)
+
+
+def _value(row: sqlite3.Row, column: str, where: str) -> Any:
+    try:
+        return row[column]
+    except IndexError:  # a table re-made by hand without it
+        raise DamagedRow(f"{where}: no column {column}") from None
+
+
+def stored_text(row: sqlite3.Row, where: str, columns: tuple[str, ...]) -> None:
+    """Check that ``columns`` hold text, else :class:`DamagedRow` (a BLOB reads as bytes)."""
+    for column in columns:
+        if not isinstance(_value(row, column, where), str):
+            raise DamagedRow(f"{where}: {column} is not text")
+
+
+def stored_json(row: sqlite3.Row, column: str, kind: type, where: str) -> Any:
+    """``row[column]`` read as the JSON ``kind`` (dict, list) koubei stores there, else
+    :class:`DamagedRow` naming ``where`` (``outbox row 3``) and the column."""
+    try:
+        value = json.loads(_value(row, column, where))
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise DamagedRow(f"{where}: {column} is not JSON ({type(exc).__name__})") from None
+    if not isinstance(value, kind):
+        raise DamagedRow(f"{where}: {column} is JSON but not a {kind.__name__}")
+    return value
+
+
+def stored_numbers(
+    row: sqlite3.Row, where: str, times: tuple[str, ...], counts: tuple[str, ...]
+) -> None:
+    """Check that ``times`` hold unix seconds (or NULL) and ``counts`` integers, else
+    :class:`DamagedRow`: SQLite keeps any value in any column."""
+    for column in times:
+        value = _value(row, column, where)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and not (number and _SECONDS[0] <= value <= _SECONDS[1]):
+            raise DamagedRow(f"{where}: {column} {str(value)[:40]!r} is not a time")
+    for column in counts:
+        if not isinstance(_value(row, column, where), int):
+            raise DamagedRow(f"{where}: {column} {str(row[column])[:40]!r} is not a count")
 
 
 #: columns added after the first release; an older database gets them on open

@@ -43,13 +43,23 @@ class Notification:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Notification:
+        # a row damaged on disk or by hand is one error naming it (was a traceback)
+        where = f"outbox row {row['id']}"
+        payload = db.stored_json(row, "payload", dict, where)
+        db.stored_numbers(
+            row, where, ("next_attempt_at",), ("attempts", "unknown_sends", "repeats")
+        )
+        if not all(isinstance(row[c], str) for c in ("channel", "kind", "status")) or not (
+            row["last_error"] is None or isinstance(row["last_error"], str)
+        ):
+            raise db.DamagedRow(f"{where}: channel, kind, status or last_error is not text")
         return cls(
             row["id"],
             row["channel"],
             row["kind"],
             row["incident_key"],
             row["idempotency_key"],
-            json.loads(row["payload"]),
+            payload,
             row["status"],
             row["attempts"],
             row["last_error"],

@@ -8,14 +8,13 @@ headers even for Chinese brand names, and stable across re-runs and restarts.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from koubei.analysis.alerts import silences
+from koubei.analysis.alerts import db, silences
 from koubei.analysis.alerts.payload import SEVERITY_RANK, iso
 from koubei.timeutil import aware
 
@@ -75,6 +74,14 @@ class Incident:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Incident:
+        # a row damaged on disk or by hand is one error naming it (was a traceback)
+        where = f"incidents row {row['id']}"
+        times = ("started_at", "last_detection_at", "resolved_at", "last_notified_at")
+        db.stored_numbers(row, where, times, ("event_seq",))
+        db.stored_text(row, where, ("dedup_key", "brand", "grp", "status", "severity"))
+        channels = db.stored_json(row, "notified_channels", list, where)
+        if not all(isinstance(name, str) for name in channels):
+            raise db.DamagedRow(f"{where}: notified_channels is not a list of channel names")
         return cls(
             id=row["id"],
             dedup_key=row["dedup_key"],
@@ -88,10 +95,10 @@ class Incident:
             resolved_at=row["resolved_at"],
             last_notified_at=row["last_notified_at"],
             notified_severity=row["notified_severity"],
-            notified_channels=json.loads(row["notified_channels"]),
+            notified_channels=channels,
             event_seq=row["event_seq"],
-            detections=json.loads(row["detections"]),
-            evidence=json.loads(row["evidence"]),
+            detections=db.stored_json(row, "detections", list, where),
+            evidence=db.stored_json(row, "evidence", dict, where),
         )
 
     def labels(self) -> silences.Labels:

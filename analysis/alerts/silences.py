@@ -153,7 +153,13 @@ def expire_silence(db_path: Path, silence_id: int, *, now: datetime | None = Non
 
 
 def _row_to_silence(row: sqlite3.Row) -> Silence:
-    matchers = tuple(Matcher(n, o, v) for n, o, v in json.loads(row["matchers"]))
+    where = f"silences row {row['id']}"  # damaged on disk or by hand: one error naming it
+    db.stored_numbers(row, where, ("starts_at", "ends_at"), ())
+    stored = db.stored_json(row, "matchers", list, where)
+    if not all(isinstance(m, list) and len(m) == 3 and all(isinstance(x, str) for x in m)
+               for m in stored):  # fmt: skip
+        raise db.DamagedRow(f"{where}: matchers is not a list of [name, op, value]")
+    matchers = tuple(Matcher(n, o, v) for n, o, v in stored)
     return Silence(row["id"], matchers, row["starts_at"], row["ends_at"], row["comment"])
 
 

@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     test = add("test", "send a test notification through one channel now")
     test.add_argument("--channel", required=True, help="a channel name from alerts.yaml")
     test.set_defaults(func=send_test)
+    for sub in actions.choices.values():
+        sub.set_defaults(func=_damage_named(sub.get_default("func")))
     # The channels to send through are the ones the cycle that queued the notification used.
     for sub in (deliver_parser, test):
         sub.add_argument(
@@ -65,6 +67,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             default=None,
             help="directory with alerts.yaml (default $KOUBEI_CONFIG_DIR, else shipped config/)",
         )
+
+
+def _damage_named(action: Any) -> Any:
+    """``action`` with a damaged alerts database as one line naming it, exit 2 (was a sqlite3
+    or JSON traceback). :func:`koubei.analysis.alerts.db.connect` names a file that is no
+    database at all; damage it cannot see on opening surfaces later, in a read or a write:
+    pages a disk or a copy cut short (``database disk image is malformed``), a text value whose
+    bytes are no longer UTF-8, a row whose values koubei never wrote (:class:`DamagedRow`)
+    (found by session 37's fuzzing of the alerts commands with damaged copies of a database)."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        import sqlite3
+
+        from koubei.analysis.alerts.db import DamagedRow
+
+        try:
+            return int(action(args))
+        except (sqlite3.DatabaseError, DamagedRow) as exc:
+            operational = isinstance(exc, sqlite3.OperationalError)
+            if operational and not any(w in str(exc) for w in ("decode", "no such column")):
+                raise  # locked past the timeout, a full disk, I/O: the machine's, no damage
+            from koubei.analysis.alerts.db import default_db_path
+
+            path = Path(args.db) if args.db else default_db_path()
+            raise KoubeiError(
+                f"{path}: the alerts database is damaged ({str(exc)[:200]}); "
+                f"`sqlite3 {path} .recover` may save its rows, else move it aside (a cycle "
+                "starts a new one)"
+            ) from None
+
+    return guarded
 
 
 def _db(args: argparse.Namespace) -> Path:

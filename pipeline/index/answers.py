@@ -13,6 +13,7 @@ ones: it is held if its month is red.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "error_reason",
     "error_type",
     "item_answer",
+    "over_pressure_limit",
     "retryable",
     "unavailable_shard",
 ]
@@ -98,6 +100,25 @@ def retryable(status: int, error: Any) -> bool:
     """An answer worth sending again after a back-off: 429, 5xx, or a write block."""
     # A write block (a migration is copying this index) is waited for like a 429.
     return status == 429 or status >= 500 or error_type(error) == "cluster_block_exception"
+
+
+# The node's indexing-pressure refusal (a 429 ``es_rejected_execution_exception``) quotes the
+# operation's bytes and the limit, e.g. ``rejected execution of primary operation [...,
+# primary_operation_bytes=120000064, max_primary_bytes=53687091]`` (Elasticsearch 9.2.4, seen on
+# a 512 MB heap for a 30 MB post: the limit is ``indexing_pressure.memory.limit``, 10 % of the
+# heap, and an operation is counted at several times its JSON).
+_PRESSURE_BYTES = re.compile(r"(\w+)_operation_bytes=(\d+), max_\1_bytes=(\d+)")
+
+
+def over_pressure_limit(status: int, error: Any) -> bool:
+    """A 429 whose operation alone is over the node's indexing-pressure limit: the node refuses
+    it however idle it is, so retrying it waits out every back-off and spools it, and each
+    replay spools it again (was: a 30 MB post spooled for good). The writer sends it alone
+    (its shard's request may have held others), then dead-letters it, as a 413 document."""
+    if status != 429 or error_type(error) != "es_rejected_execution_exception":
+        return False
+    found = _PRESSURE_BYTES.search(error_reason(error))
+    return found is not None and int(found.group(2)) > int(found.group(3))
 
 
 def unavailable_shard(status: int, error: Any) -> bool:

@@ -114,7 +114,12 @@ def edit_time(record: dict[str, Any]) -> str | None:
     except ValueError:
         return None
     if (when.utcoffset() or timedelta(0)) % timedelta(minutes=1):
-        when = when.astimezone(UTC)  # an offset in seconds, which Elasticsearch cannot read
+        try:
+            when = when.astimezone(UTC)  # an offset in seconds, which Elasticsearch cannot read
+        except OverflowError:
+            # ``0001-01-01T00:05:00+08:05:43`` is in year 0 in UTC: no edit time. Was raised out
+            # of the writer, so one such record stopped a whole `koubei index load` (session 37)
+            return None
     return when.isoformat()
 
 

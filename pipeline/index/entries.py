@@ -45,6 +45,7 @@ class Entry:
     older: bool = False  # the stored copy comes from a later crawl: nothing to send
     held: bool = False  # may be stored in a closed month, which no search sees: spool it
     cause: str | None = None  # what the operator must mend, if its last answer said (full disk)
+    pressured: bool = False  # refused once over the node's indexing-pressure limit
     # op "index" (an edit sent whole): the stored copy it replaces, by its sequence number
     condition: dict[str, int] | None = None
     whole: bytes = b""  # its whole source, what the stored copy kept in (:meth:`replace`)

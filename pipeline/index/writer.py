@@ -19,8 +19,9 @@ its own retries off, so a retry is counted once and backs off once. Every answer
 of three classes:
 
 * **the document's fault** (HTTP 400 mapping/parsing errors, :data:`answers.DOCUMENT_FAULTS`; a
-  document too big for the cluster's ``http.max_content_length`` even alone, a record without
-  id or date): dead-lettered with the reason; retrying would fail forever;
+  document too big for the cluster's ``http.max_content_length`` or its indexing-pressure
+  limit even alone, a record without id or date): dead-lettered with the reason; retrying
+  would fail forever;
 * **retryable** (429, 5xx, a write block, connection errors and timeouts): sent again with
   exponential backoff; once a document has used its ``max_retries`` the cluster counts as
   unavailable and everything not acknowledged — the chunks in flight and the unread input —
@@ -76,6 +77,7 @@ from koubei.pipeline.index.answers import (
     error_reason,
     error_type,
     item_answer,
+    over_pressure_limit,
     retryable,
     unavailable_shard,
 )
@@ -116,6 +118,15 @@ class ClusterUnavailableError(ESConfigError):
     """Retries ran out and spooling was switched off (``spool=False``)."""
 
 
+# The key of the documents over the node's indexing-pressure limit in ``_Round.oversized`` (the
+# others are keyed by ``id()`` of their request, never 0), and their dead letters' reason.
+_PRESSURE = 0
+PRESSURE_REASON = (
+    "document too big for the node's indexing pressure limit even alone (429 "
+    "es_rejected_execution_exception; indexing_pressure.memory.limit, 10 % of the heap)"
+)
+
+
 class _Refused(Exception):
     """A per-document 401/403: the credentials may not write this index."""
 
@@ -130,7 +141,8 @@ class _Round:
     again: list[Entry] = field(default_factory=list)  # send in the next round
     throttled: bool = False  # some answers were 429/5xx/blocked: back off first
     failure: BaseException | None = None  # a transport error interrupted the pass
-    oversized: dict[int, list[Entry]] = field(default_factory=dict)  # 413 per request
+    # too big, per request (413), or for the node's indexing pressure (key _PRESSURE)
+    oversized: dict[int, list[Entry]] = field(default_factory=dict)
     unanswering: list[Entry] = field(default_factory=list)  # their month's primary not active
     # why those of `unanswering` not held are sent again (their month was starting), by month
     resent: dict[str, str] = field(default_factory=dict)
@@ -194,10 +206,12 @@ class _Writer:
                 return
             outcome = self._pass(queue)
             queue = outcome.again
-            for entries in outcome.oversized.values():
+            for key, entries in outcome.oversized.items():
                 if len(entries) == 1:  # alone and still too big: the document's fault
                     reason = "document larger than the cluster's http.max_content_length"
-                    self._dead(entries[0], status=413, reason=reason)
+                    if key == _PRESSURE:
+                        reason = PRESSURE_REASON
+                    self._dead(entries[0], status=429 if key == _PRESSURE else 413, reason=reason)
                 else:
                     with self.lock:
                         size = sum(len(e.body) for e in entries)
@@ -365,6 +379,16 @@ class _Writer:
             outcome.again.append(entry)
         elif status == 413 and whole_request is not None:
             outcome.oversized.setdefault(id(whole_request), []).append(entry)
+        elif over_pressure_limit(status, error):
+            # Over the node's indexing-pressure limit: refused however often it is sent (was
+            # retried, then spooled, and spooled again by every replay). The bytes may be its
+            # shard request's, so once it is sent again in a smaller request (as a 413's
+            # request is split); refused again, or refused alone, it is dead-lettered.
+            if entry.pressured:
+                self._dead(entry, status=status, reason=PRESSURE_REASON, error=error)
+            else:
+                entry.pressured = True
+                outcome.oversized.setdefault(_PRESSURE, []).append(entry)
         elif status in (401, 403) and error_type(error) != "cluster_block_exception":
             reason = error_reason(error)
             self._give_up([entry], whole_request or _Refused(status, entry.index, reason))

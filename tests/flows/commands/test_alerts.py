@@ -11,6 +11,7 @@ import pytest
 from koubei import paths
 from koubei.analysis.alerts.db import default_db_path
 from koubei.analysis.alerts.incidents import IncidentStore
+from koubei.analysis.alerts.silences import Matcher, add_silence
 from koubei.demo.receiver import start_receiver
 from koubei.flows.cli import main
 from tests.analysis.alerts.conftest import SECRET, at, detection
@@ -161,3 +162,73 @@ def test_test_command_reads_the_channels_of_config_dir(
         code, out = run(capsys, "test", "--channel", "ops", "--config-dir", str(other))
         assert code == 0 and out["ok"] is True
         assert len(receiver.received()) == 1
+
+
+# Damage found by session 37's fuzzing of the alerts commands with damaged copies of a database
+# (a byte changed on disk, a hand edit with the sqlite3 shell): each was a traceback.
+DAMAGE = {
+    "payload not JSON": "UPDATE outbox SET payload = '{'",
+    "payload JSON but no object": "UPDATE outbox SET payload = '[1]'",
+    "payload bytes not UTF-8": "UPDATE outbox SET payload = CAST(x'7b22ff227d' AS TEXT)",
+    "time out of range": "UPDATE outbox SET next_attempt_at = 1e300",
+    "time as text": "UPDATE outbox SET next_attempt_at = 'soon'",
+    "channels not names": "UPDATE incidents SET notified_channels = '[1, 2]'",
+    "matchers not JSON": "UPDATE silences SET matchers = '{'",
+    "brand a BLOB": "UPDATE incidents SET brand = x'fffe'",
+    "a column gone": "ALTER TABLE incidents DROP COLUMN evidence",
+}
+
+
+@pytest.mark.parametrize("sql", DAMAGE.values(), ids=DAMAGE.keys())
+@pytest.mark.parametrize("action", [["status"], ["status", "--json"], ["deliver"]])
+def test_a_damaged_alerts_database_is_one_line_naming_it(
+    koubei_home, config_dir, capsys, monkeypatch, sql, action
+) -> None:
+    import sqlite3
+
+    _no_receiver(monkeypatch)
+    db = default_db_path()
+    IncidentStore(db).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    add_silence(db, [Matcher("brand", "=", "北岭")], duration_seconds=7200)
+    with sqlite3.connect(db) as conn:
+        conn.execute(sql)
+    capsys.readouterr()
+    code = main(["alerts", *action])
+    err = capsys.readouterr().err.strip()
+    if action == ["deliver"] and "payload" not in sql:
+        # it reads only the outbox rows due (a time of 1e300 or text is never due), no incident
+        # and no silence (incidents are silenced when they are recorded)
+        assert code == 0
+        return
+    assert code == 2
+    assert err.startswith(f"koubei: error: {db}: the alerts database is damaged (")
+    assert "\n" not in err
+
+
+def _no_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config's channels at a port nothing listens on: a delivery fails, nothing is sent."""
+    monkeypatch.setenv("T_HOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("T_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("T_UNSET_SLACK", "http://127.0.0.1:9/slack")
+
+
+def test_a_damaged_page_of_the_alerts_database_is_one_line_naming_it(
+    koubei_home, config_dir, capsys, monkeypatch
+) -> None:
+    """A byte of the file header changed (the reserved space per page: every page reads as
+    damaged): the open succeeds, the first write fails with ``database disk image is
+    malformed``."""
+    import sqlite3
+
+    db = default_db_path()
+    IncidentStore(db).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[20] ^= 0xFF
+    db.write_bytes(bytes(data))
+    _no_receiver(monkeypatch)
+    code = main(["alerts", "deliver"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the delivery's warnings
+    assert code == 2
+    assert err.startswith(f"koubei: error: {db}: the alerts database is damaged (")

@@ -55,6 +55,34 @@ def test_413_splits_the_request_and_dead_letters_only_the_document_too_big_alone
     assert _stored(limits_es, prefix) == (1500, 1500)
 
 
+def test_a_document_over_the_nodes_indexing_pressure_limit_is_dead_lettered_not_spooled(
+    es: Elasticsearch, index_prefix: str, koubei_home: str
+) -> None:
+    """Found by session 37's fuzzing of ``koubei index load``: a 30 MB post (a page's text cut
+    out badly, a base64 picture in ``text_raw``) was answered 429 ``es_rejected_execution_
+    exception`` (``primary_operation_bytes=120000064, max_primary_bytes=53687091`` on the
+    session node's 512 MB heap), retried with back-off for 17 s, then spooled; every replay and
+    every load of the file spooled it again. The node refuses it however idle it is: it is the
+    document's fault, dead-lettered as a 413 document too big alone is. Sized from the node's
+    own limit (``indexing_pressure.memory.limit``, 10 % of the heap), under its 100 MB
+    ``http.max_content_length``."""
+    stats = es.nodes.stats(metric="indexing_pressure")
+    limit = min(n["indexing_pressure"]["memory"]["limit_in_bytes"] for n in stats["nodes"].values())
+    huge = build_record(900, text_raw="a" * (limit // 2))  # counted at ~4 times its JSON
+    records = [build_record(i) for i in range(5)]
+    records.insert(3, huge)
+    for _ in range(2):  # a re-run of the same file: refused again, never spooled
+        report = index_records(es, records, prefix=index_prefix, initial_backoff=0.05)
+        assert (report.sent, report.failed, report.spooled) == (6, 1, 0)
+        assert report.dead_letter is not None
+        [letter] = list(read(report.dead_letter))
+        assert (letter["id"], letter["status"]) == (huge["id"], 429)
+        assert "indexing pressure" in letter["reason"]
+    assert _stored(es, index_prefix) == (5, 5)
+    assert spool.spool_files(index_prefix) == []
+    assert replay_spool(es, index_prefix).sent == 0
+
+
 def test_429_from_a_full_write_queue_is_retried_or_spooled_and_nothing_is_lost(
     limits_es: Elasticsearch, koubei_home: str
 ) -> None:

@@ -222,6 +222,23 @@ def test_a_record_that_cannot_be_encoded_is_dead_lettered_not_a_crash(
     assert "surrogate" in letter["reason"]
 
 
+def test_an_edit_time_before_year_1_in_utc_is_no_edit_time_not_a_stopped_load(
+    es: Elasticsearch, index_prefix: str, koubei_home: str, make_record: MakeRecord
+) -> None:
+    """Found by session 37's fuzzing of ``koubei index load``: ``extra.edited_at``
+    ``0001-01-01T00:05:00+08:05:43`` (an offset in seconds, spelled out in UTC for Elasticsearch)
+    is in year 0 there: ``OverflowError`` out of ``index_records``, the load's traceback, its
+    10 good posts spooled, and the same on every run. Now no edit time, as for a value that is
+    no time; the post is stored, its ``extra`` as sent."""
+    odd = make_record(2, extra={"edited_at": "0001-01-01T00:05:00+08:05:43"})
+    records = [make_record(1), odd, make_record(3)]
+    report = index_records(es, records, prefix=index_prefix)
+    assert (report.sent, report.created, report.failed, report.spooled) == (3, 3, 0, 0)
+    [hit] = _stored(es, index_prefix, odd["id"])
+    assert "edited_at" not in hit["_source"]
+    assert hit["_source"]["extra"] == odd["extra"]
+
+
 def test_a_month_whose_shard_is_unassigned_holds_only_the_posts_that_may_be_stored_there(
     es: Elasticsearch, es_url: str, index_prefix: str, koubei_home: str,
     make_record: MakeRecord,
