@@ -204,7 +204,9 @@ def load_files(
     report = IndexReport()
     known = ledger.processed_targets()
     for path in files:
-        part = index_records(es, _records([path]), prefix=prefix, progress=progress)
+        part = index_records(
+            es, _records([path]), prefix=prefix, progress=progress, source=str(path)
+        )
         report.add(part)
         processed = ledger.known_processed(path, known)
         if processed is not None and part.ok:

@@ -75,10 +75,14 @@ def spooled_count(prefix: str) -> int:
 
 
 class DeadLetters:
-    """Append-only JSONL of rejected documents; the file is created on the first rejection."""
+    """Append-only JSONL of rejected documents; the file is created on the first rejection.
 
-    def __init__(self, prefix: str) -> None:
+    ``source``: the file the documents were read from (a processed or spool file), written on
+    each line, so that a load of several files says which one holds a refused post."""
+
+    def __init__(self, prefix: str, source: str | None = None) -> None:
         self.prefix = prefix
+        self.source = source
         self.path: Path | None = None
         self._handle: IO[str] | None = None
         self.count = 0
@@ -93,6 +97,7 @@ class DeadLetters:
         line = {
             "at": datetime.now(UTC).isoformat(),
             "prefix": self.prefix,
+            "source": self.source,
             "id": record.get("id") if isinstance(record, dict) else None,
             "status": status,
             "reason": reason,
@@ -146,7 +151,7 @@ def index_file(
         path.open("rb").close()
     except OSError as exc:
         raise jsonl.JsonlError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    dead = DeadLetters(prefix)
+    dead = DeadLetters(prefix, source=str(path))
 
     def count_bad_lines(report: IndexReport) -> None:
         report.sent += dead.count
@@ -159,7 +164,7 @@ def index_file(
         if only is not None:
             wanted = frozenset(only)
             records = (r for r in records if isinstance(r.get("id"), str) and r["id"] in wanted)
-        report = index_records(es, records, prefix=prefix, **options)
+        report = index_records(es, records, prefix=prefix, source=str(path), **options)
     except SpooledAuthError as exc:
         dead.close()
         count_bad_lines(exc.report)

@@ -162,6 +162,7 @@ class _Writer:
         max_backoff: float,
         refresh: bool,
         in_flight: int = 2,
+        source: str | None = None,
     ) -> None:
         # The writer is the one retry layer: the transport must not retry underneath it.
         self.es = es.options(max_retries=0)
@@ -174,7 +175,7 @@ class _Writer:
         self.refresh = refresh
         self.in_flight = max(1, in_flight)
         self.report = IndexReport()
-        self.dead = spool_mod.DeadLetters(prefix)
+        self.dead = spool_mod.DeadLetters(prefix, source)
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.failure: BaseException | None = None
@@ -518,6 +519,7 @@ def index_records(
     refresh: bool = False,
     ensure: bool = True,
     in_flight: int = 2,
+    source: str | None = None,
 ) -> IndexReport:
     """Index Document records idempotently into ``<prefix>-posts-YYYY.MM``.
 
@@ -543,6 +545,8 @@ def index_records(
         Install the templates first (once per client and prefix in this process).
     in_flight
         Bulk requests sent concurrently (1 = strictly sequential).
+    source
+        The file the records come from, named on each of their dead letters.
 
     Returns
     -------
@@ -559,6 +563,7 @@ def index_records(
         max_backoff=max_backoff,
         refresh=refresh,
         in_flight=in_flight,
+        source=source,
     )
     unreachable = ensure_ready(es, prefix) if ensure else None
     if unreachable is not None:

@@ -306,6 +306,10 @@ def test_load_that_dead_letters_a_document_exits_1_naming_the_dead_letter_file(
     (line,) = [e for e in loaded.stderr.splitlines() if "dead-lettered" in e]
     assert "1 of 3" in line and report["dead_letter"] in line
     assert "Traceback" not in loaded.stderr
+    # The dead letter says which file holds the refused post (a load of several files
+    # named only the post's id).
+    (letter,) = [json.loads(x) for x in Path(report["dead_letter"]).read_text().splitlines()]
+    assert (letter["id"], letter["source"]) == (refused["id"], str(landing))
 
     clean = tmp_path / "clean.jsonl"
     write_atomic(clean, [make_record(4)])
