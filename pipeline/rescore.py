@@ -28,6 +28,10 @@ otherwise: an up-to-date post beside them is not sent again, its document keeps 
 A post with no words of its own stays ``no_opinion``: ``SentimentModel.score`` applies the
 rules of ``pipeline/sentiment/opinion.py`` whatever the model.
 
+The spool holds copies of posts too (writes that met the cluster gone, for ``koubei index
+replay``): the source's are re-scored alike, in place, before its files
+(:func:`rescore_spool`), so a replay after the rescore sends the new scores, not the old.
+
 The work is shared between processes by the processing stage's :class:`Enricher` (helpers
 only for a file of ``PARALLEL_MIN_RECORDS`` posts to redo or more, as ``koubei process``).
 """
@@ -81,6 +85,9 @@ class RescoreReport:
     # The file could not be read (a line that is not a record, permissions) or a chunk of it
     # failed to be re-scored (BatchFailed): left as it was, and so were its documents.
     error: str | None = None
+    # A spool file (:func:`rescore_spool`): the source's spooled copies in it, re-scored in
+    # place for the replay to send; never sent here (``index`` stays None).
+    spool: bool = False
 
 
 Redo = Literal["score", "aspects"]
@@ -256,6 +263,96 @@ def rescore_file(
     return report, indexed
 
 
+def spooled_ids(prefix: str) -> set[str]:
+    """The ids of the documents the spool of ``prefix`` holds (its lines that are records)."""
+    from koubei.pipeline.index.spool import spool_files
+
+    ids: set[str] = set()
+    for path in spool_files(prefix):
+        try:
+            lines = list(jsonl.read_lines(path))
+        except jsonl.JsonlError:
+            continue  # gone since it was listed (replayed), or unreadable: said below
+        ids.update(item["id"] for _, item in lines if isinstance(item, dict)
+                   and isinstance(item.get("id"), str))  # fmt: skip
+    return ids
+
+
+def source_ids(files: list[Path], among: set[str]) -> set[str]:
+    """Those of ``among`` that are the ids of posts in ``files`` (a source's processed files)."""
+    found: set[str] = set()
+    for path in files:
+        try:
+            lines = jsonl.read_lines(path)
+            found.update(item["id"] for _, item in lines if isinstance(item, dict)
+                         and item.get("id") in among)  # fmt: skip
+        except jsonl.JsonlError:
+            continue  # named when its turn comes in rescore_file
+    return found
+
+
+def rescore_spool(
+    enricher: Enricher, files: list[Path], *, prefix: str, every: bool = False
+) -> Iterator[RescoreReport]:
+    """Re-score in place the spooled copies of the posts of ``files`` (a source's processed
+    files), as their processed files are: one report per spool file rewritten, or left as it
+    was because it could not be read (``error``).
+
+    A write that met the cluster gone was spooled as it stood, scored with the source's model
+    of then. Re-scoring the files and the index left that copy behind, and the replay sent it
+    over the re-scored document: the writer's "never an older crawl" rule cannot hold it back
+    (the same crawl, the same ``last_seen``), and no later ``rescore`` mended it (the file was
+    up to date, nothing was sent). The copy is re-scored, not dropped, nor held back at the
+    replay: it may be newer content than the stored copy (an edit, a later crawl, not sent
+    yet), which must still be sent; and the writer alone cannot tell which scoring is current
+    (the model is the source's, named in sources.yaml). Scored the same way as its file, the
+    replay sends what the processed files hold, and a re-run re-scores nothing again.
+
+    A spooled copy without ``text_clean`` (a landing file loaded by hand) carries no score to
+    undo and is left as it is. A spool file is rewritten atomically under its own name, so the
+    replay's order (oldest first) stays.
+    """
+    from koubei.pipeline.index.spool import spool_files
+
+    spooled = spooled_ids(prefix)
+    mine = source_ids(files, spooled) if spooled else set()
+    if not mine:
+        return
+    for path in spool_files(prefix):
+        report = RescoreReport(
+            file=str(path),
+            model_version=enricher.model.version,
+            aspect_lexicon_version=enricher.lexicon.version,
+            spool=True,
+        )
+        changed: list[int] = []
+        try:
+            records = list(jsonl.read(path))
+            ours = [
+                n
+                for n, record in enumerate(records)
+                if record.get("id") in mine and isinstance(record.get("text_clean"), str)
+            ]
+            subset = [records[n] for n in ours]
+            redone = rescore_records(subset, enricher, None, every, changed)
+        except (jsonl.JsonlError, BatchFailed) as exc:
+            # Its copies would be replayed as they stand: said, and the run exits 1.
+            report.error = file_left_as_it_was(path, exc, "spool file not re-scored")
+            yield report
+            continue
+        if not changed:
+            continue
+        for n, record in zip(ours, subset, strict=True):
+            records[n] = record
+        jsonl.write_atomic(path, records)
+        report.rescored, report.retagged = redone["score"], redone["aspects"]
+        report.unchanged = len(subset) - report.rescored - report.retagged
+        for record in subset:
+            label = (record.get("sentiment") or {}).get("label", "unscored")
+            report.labels[label] = report.labels.get(label, 0) + 1
+        yield report
+
+
 def rescore_source(
     es: Elasticsearch,
     files: list[Path],
@@ -276,10 +373,16 @@ def rescore_source(
     process``); ``model_path`` is the file ``model`` came from, for the helpers to load (the
     shipped model if None); ``every``: score every post, up to date or not
     (:func:`rescore_records`). One :class:`Enricher` serves every file, so helpers start at most
-    once."""
+    once. The spooled copies of the source's posts come first (:func:`rescore_spool`), each
+    spool file rewritten reported with ``spool`` set and no index report."""
     workers = workers or default_workers()
     if workers > 1:
         prewarm(sum(path.stat().st_size for path in files if path.is_file()))
     with Enricher(model, lexicon, workers=workers, model_path=model_path) as enricher:
+        # The spool first: stopped after it, the replay sends the new scores, and a re-run
+        # re-scores the files (still out of date) and sends the same. The other way round, a
+        # replay after a stop brought the old scores back over files up to date, for good.
+        for spooled in rescore_spool(enricher, files, prefix=prefix, every=every):
+            yield spooled, None
         for path in files:
             yield rescore_file(es, path, enricher, prefix=prefix, progress=progress, every=every)

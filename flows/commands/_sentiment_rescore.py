@@ -55,7 +55,7 @@ def _rescore(args: argparse.Namespace) -> int:
         f"{rules_version()}), aspects from {lexicon_file} (version {lexicon.version})",
         file=sys.stderr,
     )
-    rescored = retagged = unchanged = failed = 0
+    rescored = retagged = unchanged = failed = spooled = 0
     totals = IndexReport()
     # The files and the posts indices are the pipeline's: a cycle processing or indexing the
     # same files (or a `koubei index load`/`reindex`) waits for this run, as this one waits
@@ -77,6 +77,13 @@ def _rescore(args: argparse.Namespace) -> int:
         )
         for report, indexed in rescored_files:
             print(json.dumps(asdict(report), ensure_ascii=False), flush=True)
+            if report.spool:  # copies of posts counted below, in their processed files
+                spooled += report.rescored + report.retagged
+                if report.error:
+                    print(f"koubei: error: {report.error} (its copies are replayed as they "
+                          "stand)", file=sys.stderr)  # fmt: skip
+                    failed += 1
+                continue
             rescored += report.rescored
             retagged += report.retagged
             unchanged += report.unchanged
@@ -91,7 +98,8 @@ def _rescore(args: argparse.Namespace) -> int:
         f"aspects tagged again with {lexicon.version}, {unchanged} unchanged (already scored "
         "and tagged with them); "
         f"{totals.sent} sent to Elasticsearch; {failed} file(s) unreadable or failed (left as "
-        "they were)",
+        "they were)"
+        + (f"; {spooled} spooled cop(ies) re-scored for the replay" if spooled else ""),
         file=sys.stderr,
     )
     partial = partial_exit("koubei sentiment rescore", totals, prefix)

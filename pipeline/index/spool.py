@@ -1,8 +1,10 @@
 """Local disk for documents Elasticsearch did not take: the spool and the dead letters.
 
 * The **spool** (``$KOUBEI_HOME/spool/index-<prefix>/``) holds documents that could not be sent
-  because the cluster was unreachable or kept refusing. They are replayed later, unchanged; the
-  writer's deterministic ``_id`` makes a replay of an already-acknowledged document harmless.
+  because the cluster was unreachable or kept refusing. They are replayed later as they are
+  (but for ``koubei sentiment rescore``, which re-scores the copies of its source's posts in
+  place: :func:`koubei.pipeline.rescore.rescore_spool`); the writer's deterministic ``_id``
+  makes a replay of an already-acknowledged document harmless.
 * **Dead letters** (``$KOUBEI_HOME/dead-letter/index-<prefix>-*.jsonl``) hold documents the
   cluster rejected for good (mapping conflict, oversized field), each with the reason, so an
   engineer can fix and re-send them. Retrying those would fail forever, so they leave the flow.
