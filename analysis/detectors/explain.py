@@ -35,11 +35,22 @@ def bin_at(series: CountSeries, at: datetime) -> int:
     if 0 <= index < len(series):
         return index
     zone = series.start[0].tzinfo
-    last = series.start[-1] + step
+    # The bins' starts, first and last: the end of the last bin, printed before, read as a
+    # time inside the series, and that very --at was refused.
     raise ValueError(
-        f"{at.astimezone(zone):%Y-%m-%d %H:%M} is outside the series: its bins run from "
-        f"{series.start[0]:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} ({zone})"
+        f"{at.astimezone(zone):%Y-%m-%d %H:%M} is outside the series: its bins start from "
+        f"{series.start[0]:%Y-%m-%d %H:%M} to {series.start[-1]:%Y-%m-%d %H:%M}, "
+        f"{_step_words(step)} each ({zone})"
     )
+
+
+def _step_words(step: timedelta) -> str:
+    seconds = int(step.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def explain_at(

@@ -129,8 +129,8 @@ def test_a_time_outside_the_series_is_one_error_line(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert result.stdout == ""
         assert result.stderr.splitlines() == [
-            f"koubei: error: --at {at} is outside the series: its bins run from "
-            "2026-03-02 00:00 to 2026-03-07 00:00 (Asia/Shanghai)"
+            f"koubei: error: --at {at} is outside the series: its bins start from "
+            "2026-03-02 00:00 to 2026-03-06 23:55, 5 minutes each (Asia/Shanghai)"
         ]
     # not a time at all: argparse's usage error, also exit 2
     result = run("spikes", "backtest", str(path), "--at", "yesterday")
