@@ -152,6 +152,23 @@ class DamagedRow(KoubeiError):
     attribute 'get'``, ``OverflowError``) out of ``koubei alerts status``/``deliver``."""
 
 
+def damage_error(path: Path, exc: BaseException) -> KoubeiError | None:
+    """The one line a command shows for ``exc``, met reading or writing the alerts database at
+    ``path``, when it says the file is damaged (pages a disk or a copy cut short, text whose
+    bytes are no UTF-8, a :class:`DamagedRow`); None when it is the machine's (locked past the
+    timeout, a full disk, I/O), for the caller to raise as it is."""
+    if isinstance(exc, sqlite3.OperationalError):
+        if not any(word in str(exc) for word in ("decode", "no such column")):
+            return None
+    elif not isinstance(exc, sqlite3.DatabaseError | DamagedRow):
+        return None
+    return KoubeiError(
+        f"{path}: the alerts database is damaged ({str(exc)[:200]}); "
+        f"`sqlite3 {path} .recover` may save its rows, else move it aside (a cycle "
+        "starts a new one)"
+    )
+
+
 #: the unix seconds a stored time may hold: what ``datetime.fromtimestamp`` reads (years 1-9999)
 _SECONDS = (-62_135_596_800, 253_402_300_799)
 

@@ -85,17 +85,12 @@ def _damage_named(action: Any) -> Any:
         try:
             return int(action(args))
         except (sqlite3.DatabaseError, DamagedRow) as exc:
-            operational = isinstance(exc, sqlite3.OperationalError)
-            if operational and not any(w in str(exc) for w in ("decode", "no such column")):
-                raise  # locked past the timeout, a full disk, I/O: the machine's, no damage
-            from koubei.analysis.alerts.db import default_db_path
+            from koubei.analysis.alerts.db import damage_error, default_db_path
 
-            path = Path(args.db) if args.db else default_db_path()
-            raise KoubeiError(
-                f"{path}: the alerts database is damaged ({str(exc)[:200]}); "
-                f"`sqlite3 {path} .recover` may save its rows, else move it aside (a cycle "
-                "starts a new one)"
-            ) from None
+            error = damage_error(Path(args.db) if args.db else default_db_path(), exc)
+            if error is None:
+                raise  # locked past the timeout, a full disk, I/O: the machine's, no damage
+            raise error from None
 
     return guarded
 

@@ -127,9 +127,11 @@ def _check_day(day: date, today: date) -> None:
 
 
 def run_incident(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from elasticsearch import NotFoundError
 
-    from koubei.analysis.alerts.db import existing_db_path
+    from koubei.analysis.alerts.db import DamagedRow, damage_error, existing_db_path
     from koubei.analysis.reports.gather import write_incident_page
 
     db_path = existing_db_path()  # before the cluster: no database is no incident to wait for
@@ -146,6 +148,12 @@ def run_incident(args: argparse.Namespace) -> int:
         )
     except NotFoundError:
         raise no_index(prefix) from None
+    except (sqlite3.DatabaseError, DamagedRow) as exc:
+        # As the alerts commands say it: the row alone did not say which file was damaged.
+        error = damage_error(db_path, exc)
+        if error is None:
+            raise
+        raise error from None
     except LookupError as exc:
         print(f"koubei report incident: {exc}", file=sys.stderr)
         return 1

@@ -297,3 +297,29 @@ def test_no_local_node_for_this_home_names_where_koubei_looked(tmp_path: Path) -
     )
     code, err = koubei(home, "search", "x", env={"KOUBEI_ES_URL": ""})
     _one_line(code, err, "http://127.0.0.1:9", "is not running", "`koubei es start`")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE incidents SET notified_channels = '[1, 2]'",  # a row koubei never wrote
+        "UPDATE incidents SET brand = x'fffe'",  # text whose bytes are no UTF-8
+    ],
+)
+def test_report_incident_of_a_damaged_alerts_database_names_the_file(
+    tmp_path: Path, es_url: str, sql: str
+) -> None:
+    """As the alerts commands say it (session 37's fuzzing): the error named the row only, or
+    was a traceback, and not which database."""
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from tests.analysis.alerts.conftest import at, detection
+
+    home = tmp_path / "home"
+    db = home / "alerts" / "alerts.db"
+    db.parent.mkdir(parents=True)
+    IncidentStore(db).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(sql)
+    code, err = koubei(home, "report", "incident", "1", env={"KOUBEI_ES_URL": es_url})
+    _one_line(code, err, f"{db}: the alerts database is damaged (", ".recover")
+    assert code == 2
