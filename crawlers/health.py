@@ -375,8 +375,8 @@ def _check_shape(data: Any) -> None:
         if (value is None and key != "finished_at") or (value == "" and key == "started_at"):
             continue
         try:
-            datetime.fromisoformat(value)
-        except (TypeError, ValueError):
+            datetime.fromisoformat(value if isinstance(value, str) else "?")
+        except ValueError:
             raise ValueError(f"{key!r} is {value!r:.80}, not an ISO time") from None
     for key, value in data.items():
         number = isinstance(value, int | float) and not isinstance(value, bool)
