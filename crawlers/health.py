@@ -346,7 +346,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         _check_shape(data)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON too deep
         log.warning("health file unreadable, ignored", file=str(path), why=str(exc)[:200])
         return None
     return data

@@ -97,8 +97,8 @@ class LocalNode:
             return None
         try:
             data = json.loads(path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError) as exc:  # a directory, NUL bytes, non-UTF-8, cut short
-            raise LocalNodeFileError(path, str(exc)) from None
+        except (OSError, ValueError, RecursionError) as exc:  # a directory, NUL, cut short
+            raise LocalNodeFileError(path, str(exc) or "JSON nested too deep") from None
         fields = {f.name: f for f in dataclasses.fields(cls)}
         if not isinstance(data, dict) or not {"url", "pid", "home", "data"} <= set(data) <= set(
             fields

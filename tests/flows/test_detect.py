@@ -211,3 +211,14 @@ def test_a_health_file_with_a_value_of_the_wrong_kind_is_ignored_and_the_others_
     part.write_text(json.dumps({**saved, "run_id": run, "worker": "1", **damage}))
     crawled(assess("demo-news", "news", run, {"koubei/pages": 1, "koubei/entries": 2}))
     assert json.loads(health_path("demo-news").read_text())["workers"] == [""]
+
+
+def test_a_health_file_nested_too_deep_is_ignored(koubei_home: str, clock: datetime) -> None:
+    """JSON nested deeper than Python reads raised ``RecursionError`` past the check that
+    ignores a damaged health file: every cycle's source check failed."""
+    config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
+    store = IncidentStore(Path(koubei_home) / "alerts.db", interval_seconds=300, resolve_after=2)
+    write_health("demo-weibo", "blocked", clock.isoformat())
+    health_path("demo-news").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    channels = Router(cfg.load_alerts(config_dir))
+    assert check_sources(store, config_dir, clock, channels)[0] == 1

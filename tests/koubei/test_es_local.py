@@ -241,6 +241,7 @@ def test_a_later_start_removes_the_folders_of_killed_runs_and_no_other(
         (b'{"url": "u", "pid": 0, "home": "/h", "data": "/d"}', "'pid' 0 is not a process id"),
         (b'{"url": 5, "pid": 999999, "home": "/h", "data": "/d"}', "'url' 5 is not text"),
         (None, "Is a directory"),
+        (b"[" * 100_000 + b"]" * 100_000, "maximum recursion depth exceeded"),
     ],
     ids=[
         "cut",
@@ -254,6 +255,7 @@ def test_a_later_start_removes_the_folders_of_killed_runs_and_no_other(
         "pid-0",
         "url-number",
         "directory",
+        "too-deep",
     ],
 )
 @pytest.mark.parametrize("argv", [("es", "status"), ("es", "stop"), ("search", "x")])
