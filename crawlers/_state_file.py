@@ -41,7 +41,10 @@ def parse_state(raw: bytes) -> dict[str, Any]:
     ValueError
         Not UTF-8 JSON of that shape, or a watermark that is not an ISO time.
     """
-    data = json.loads(raw.decode("utf-8"))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:  # nested deeper than Python reads: it escaped the move aside
+        raise ValueError("JSON nested too deep") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     marks, seen = data.get("watermarks", {}), data.get("seen", [])
@@ -99,9 +102,11 @@ def _missing_entry(value: Any) -> bool:
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
         return False
     try:
-        return datetime.fromisoformat(value[0]).tzinfo is not None
+        first = datetime.fromisoformat(value[0])
     except ValueError:
         return False
+    # its next ask is a day after it at most: year 9999 raised OverflowError in every crawl
+    return first.tzinfo is not None and first.year < 9999
 
 
 def _validators_entry(value: Any) -> bool:

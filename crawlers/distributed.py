@@ -251,15 +251,14 @@ class RedisScheduler(Scheduler):
         # taken requests; the workers then saw an empty queue and finished "ok", their queued
         # pages never fetched and the crawl state saved past them.
         self.run_token_key = f"{prefix}:run"
-        self.server.set(self.run_token_key, uuid.uuid4().hex, nx=True)
-        token = self.server.get(self.run_token_key)
-        self.run_token = token.decode() if isinstance(token, bytes) else str(token)
-        self.renewed = 0.0
-        self.renew_lease()
-        self.server.delete(f"{prefix}:done:{self.worker}")
-        if self.flush_on_start:
-            self.flush()
-        reclaimed = self.reclaim()
+        self.renewed, self.last_busy = 0.0, time.monotonic()
+        try:
+            reclaimed = self._open_run()
+        except (redis.ResponseError, UnicodeDecodeError) as exc:
+            # A run key of the wrong kind (WRONGTYPE) or a token that is no text: this raised
+            # out of Scrapy's start-up, a traceback and `closed_shutdown`, naming no key.
+            self._redis_lost(exc, opening=True)
+            return
         if reclaimed:
             self._inc("scheduler/reclaimed/redis", reclaimed)
         spider.logger.info(
@@ -269,7 +268,18 @@ class RedisScheduler(Scheduler):
             len(self.queue),
             reclaimed,
         )
-        self.last_busy = time.monotonic()
+
+    def _open_run(self) -> int:
+        """Join the run (its token, this worker's lease) and put back what this worker's
+        previous process took; returns how many."""
+        self.server.set(self.run_token_key, uuid.uuid4().hex, nx=True)
+        token = self.server.get(self.run_token_key)
+        self.run_token = token.decode() if isinstance(token, bytes) else str(token)
+        self.renew_lease()
+        self.server.delete(f"{self.prefix}:done:{self.worker}")
+        if self.flush_on_start:
+            self.flush()
+        return self.reclaim()
 
     def reclaim(self) -> int:
         """Put back the requests a previous process of this worker took; returns how many."""
@@ -361,6 +371,8 @@ class RedisScheduler(Scheduler):
     # nothing it had fetched landed. Now the crawl closes at once: what it fetched lands, the
     # crawl state is kept (as for a lost page), and the health says why.
     def enqueue_request(self, request: Request) -> bool:
+        if getattr(self, "redis_error", None):
+            return False
         try:
             return self._enqueue_request(request)
         except redis.RedisError as exc:
@@ -368,6 +380,8 @@ class RedisScheduler(Scheduler):
             return False
 
     def next_request(self) -> Request | None:
+        if getattr(self, "redis_error", None):
+            return None
         try:
             return self._next_request()
         except redis.RedisError as exc:
@@ -375,26 +389,40 @@ class RedisScheduler(Scheduler):
             return None
 
     def has_pending_requests(self) -> bool:
+        if getattr(self, "redis_error", None):
+            return False
         try:
             return self._has_pending_requests()
         except redis.RedisError as exc:
             self._redis_lost(exc)
             return False
 
-    def _redis_lost(self, exc: redis.RedisError) -> None:
+    def _redis_lost(self, exc: Exception, *, opening: bool = False) -> None:
         if getattr(self, "redis_error", None):
             return
         self.redis_error = str(exc)
         lost = isinstance(exc, RunKeysLost)
-        self._inc(f"{STAT_PREFIX}errors/{'redis_data_lost' if lost else 'redis_unavailable'}")
+        # A key of the run holding another kind of value (a hand edit, another program's key
+        # under this name): Redis answers, so "stopped answering" sent the operator to the server.
+        damaged = isinstance(exc, UnicodeDecodeError) or "WRONGTYPE" in str(exc)
+        kind = "redis_data_lost" if lost else "redis_damaged" if damaged else "redis_unavailable"
+        self._inc(f"{STAT_PREFIX}errors/{kind}")
         self.spider.pages_lost = getattr(self.spider, "pages_lost", 0) + 1
         self.spider.logger.error(
             "redis scheduler worker=%s: %s (%s); closing this crawl, "
             "what it fetched lands and its crawl state is kept",
             self.worker,
-            "Redis lost this run's keys" if lost else "Redis stopped answering",
+            "Redis lost this run's keys"
+            if lost
+            else f"a key of this run ({self.prefix}:*) holds a value of another kind: delete "
+            f"the run's keys (redis-cli --scan --pattern '{self.prefix}:*' | xargs redis-cli "
+            "del) or crawl with another --run-id"
+            if damaged
+            else "Redis stopped answering",
             exc,
         )
+        if opening:  # the engine is not running yet: it finds no request and closes
+            return
         engine = self.crawler.engine
         assert engine is not None
         deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
@@ -416,17 +444,43 @@ class RedisScheduler(Scheduler):
 
     def _next_request(self) -> Request | None:
         self.renew_lease()
-        data = self._pop(keys=[self.queue.key, self.processing_key])
-        if data is None and self.reclaim_expired():
+        request = None
+        while request is None:
             data = self._pop(keys=[self.queue.key, self.processing_key])
-        if data is None:
-            self.check_run()  # an empty queue: drained, or lost with the run's keys
-            return None
+            if data is None and self.reclaim_expired():
+                data = self._pop(keys=[self.queue.key, self.processing_key])
+            if data is None:
+                self.check_run()  # an empty queue: drained, or lost with the run's keys
+                return None
+            request = self._decode(data)
         if self.last_busy < 0:  # it had marked itself done; work came back
             self.server.delete(f"{self.prefix}:done:{self.worker}")
         self.last_busy = time.monotonic()
         self._inc("scheduler/dequeued/redis")
-        request: Request = self.queue._decode_request(data)
+        return request
+
+    def _decode(self, data: bytes) -> Request | None:
+        """The request ``data`` holds, or None for a queue entry that holds none (garbage, a
+        value cut short, another program's): it raised out of the scheduler into Scrapy's
+        engine, a traceback each time. Named and dropped; counted as a lost page, so the crawl
+        state is kept and the next run fetches again whatever it was."""
+        try:
+            request: Request = self.queue._decode_request(data)
+        except Exception as exc:  # unpickling foreign bytes raises anything
+            self.server.zrem(self.processing_key, data)
+            self._inc(f"{STAT_PREFIX}errors/redis_bad_request")
+            self.spider.pages_lost = getattr(self.spider, "pages_lost", 0) + 1
+            self.spider.logger.error(
+                "redis scheduler worker=%s: an entry of %s is no request (%d bytes, %r...: "
+                "%s: %s); dropped, the crawl state is kept",
+                self.worker,
+                self.queue.key,
+                len(data),
+                data[:40],
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return None
         return request
 
     def _has_pending_requests(self) -> bool:

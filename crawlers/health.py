@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -343,12 +343,59 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     """
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
+        _check_shape(data)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
-        log.warning("health file unreadable, ignored", file=str(path))
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON too deep
+        log.warning("health file unreadable, ignored", file=str(path), why=str(exc)[:200])
         return None
-    return data if isinstance(data, dict) and "source" in data else None
+    return data
+
+
+#: Health fields by kind (:class:`Health`, and the source file's own ``last_ok_at`` and
+#: ``state_kept_since``), as every reader takes them.
+_TIMES = ("finished_at", "started_at", "last_ok_at", "state_kept_since")
+_COUNTS = {f.name for f in fields(Health) if f.type == "int"}
+_NUMBERS = {f.name for f in fields(Health) if f.type == "float"}
+_BY_NAME = {f.name for f in fields(Health) if f.type == "dict[str, int]"}
+
+
+def _check_shape(data: Any) -> None:
+    """Raise ValueError unless ``data`` is a health record whose values are of their kinds.
+
+    A value of the wrong kind (a hand edit, a file of another version) passed as a record:
+    every cycle's source check then raised at it (``finished_at`` 5, ``items`` "abc"), and a
+    bad ``state_kept_since`` was carried into each later run's file, so the cycle stopped
+    there for good; a bad part of a run stopped the merge of its workers' parts.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("source"), str):
+        raise ValueError("not an object with a 'source'")
+    for key in _TIMES:
+        value = data.get(key)
+        if (value is None and key != "finished_at") or (value == "" and key == "started_at"):
+            continue
+        try:
+            datetime.fromisoformat(value if isinstance(value, str) else "?")
+        except ValueError:
+            raise ValueError(f"{key!r} is {value!r:.80}, not an ISO time") from None
+    for key, value in data.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if (
+            (key in _COUNTS and not (number and isinstance(value, int)))
+            or (key in _NUMBERS and not number)
+            or (key in _BY_NAME and not _counts(value))
+            or (
+                key in ("status", "source", "platform", "run_id", "worker", "reason")
+                and not isinstance(value, str)
+            )
+        ):
+            raise ValueError(f"{key!r} is {value!r:.80}")
+
+
+def _counts(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    )
 
 
 def all_health() -> list[dict[str, Any]]:

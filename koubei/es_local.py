@@ -9,6 +9,7 @@ root, so as root it runs as the system user ``koubei-es``. ES 9 needs a JDK >= 2
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import http.client
 import json
@@ -53,6 +54,17 @@ class LocalESError(KoubeiError, RuntimeError):
     exit_code = 1
 
 
+class LocalNodeFileError(KoubeiError):
+    """``$KOUBEI_HOME/es/es-node.json`` is damaged: one line naming it and what to do."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"{path}: damaged record of the local Elasticsearch node ({why[:200]}): remove it "
+            "(stop the node it recorded by hand if one is still running: `ps -ef | grep "
+            "elasticsearch`), then `koubei es start`, or set KOUBEI_ES_URL"
+        )
+
+
 @dataclass
 class LocalNode:
     url: str
@@ -71,9 +83,35 @@ class LocalNode:
 
     @classmethod
     def load(cls, path: Path) -> LocalNode | None:
+        """The node recorded in ``path``, None if there is none.
+
+        Raises
+        ------
+        LocalNodeFileError
+            The file is damaged (cut short, emptied, edited by hand, a directory): every
+            command that looks for the local node raised a traceback (``JSONDecodeError``,
+            ``TypeError``, ``OverflowError`` from a pid past a C long), and a pid of 0 or -1
+            read as alive made ``koubei es stop`` signal its own process group or every process.
+        """
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text()))
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:  # a directory, NUL, cut short
+            raise LocalNodeFileError(path, str(exc) or "JSON nested too deep") from None
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if not isinstance(data, dict) or not {"url", "pid", "home", "data"} <= set(data) <= set(
+            fields
+        ):
+            raise LocalNodeFileError(path, f"not an object of {', '.join(fields)}")
+        pid = data["pid"]  # 0 or -1 would signal a process group or every process
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 1 < pid <= 2**22:
+            raise LocalNodeFileError(path, f"'pid' {pid!r} is not a process id")
+        for name, value in data.items():
+            optional = value is None and fields[name].default is None
+            if name != "pid" and not (isinstance(value, str) or optional):
+                raise LocalNodeFileError(path, f"{name!r} {value!r} is not text")
+        return cls(**data)
 
     def alive(self) -> bool:
         try:

@@ -464,3 +464,44 @@ def test_credentials_redis_refuses_are_named_as_such_not_as_redis_down(tmp_path:
             message = str(info.value)
             assert "Redis answered but refused its credentials " + words in message, message
             assert "start redis-server" not in message and "wrong-pass-word" not in message
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        ("requests", "redis_damaged"),  # the run's queue a string: WRONGTYPE
+        ("token", "redis_damaged"),  # the run's token bytes that are no text
+        ("entry", "redis_bad_request"),  # an entry of the queue that is no request
+    ],
+)
+def test_a_damaged_key_of_the_run_is_named_not_a_traceback(
+    fixture_site: Any,
+    brands: BrandsConfig,
+    koubei_home: str,
+    redis_mode: redis.Redis,
+    damage: str,
+    error: str,
+) -> None:
+    """Keys of the run of another kind (a hand edit, another program's key by that name),
+    or garbage in its queue: the scheduler raised out of Scrapy's start-up (a traceback,
+    ``RuntimeError: Scraper slot not assigned``, the health's only error `closed_shutdown`,
+    no key named) or out of each pop (a traceback per entry, the crawl ``ok``)."""
+    prefix = run_key("shop", "r1")
+    if damage == "requests":
+        redis_mode.set(f"{prefix}:requests", "x")
+    elif damage == "token":
+        redis_mode.set(f"{prefix}:run", b"\xff\xfe")
+    else:
+        redis_mode.zadd(f"{prefix}:requests", {b"\xff\x00garbage": 0})
+    site = fixture_site(ShopSite().routes())
+    settings = {**SLOW, "KOUBEI_REDIS_IDLE_S": 0}
+    [report] = crawl_sources([shop(site, "shop")], brands, run_id="r1", settings=settings)
+    assert report.status == "degraded" and report.stats["errors"] == {error: 1}
+    log = (Path(koubei_home) / "logs" / "crawl" / "shop" / "r1.log").read_text()
+    assert "Traceback" not in log
+    if damage == "entry":  # dropped, named; every page fetched, the crawl state kept
+        assert f"an entry of {prefix}:requests is no request (9 bytes" in log
+        assert sorted(landed_ids(report.landing_file)) == ALL_IDS
+    else:
+        assert f"a key of this run ({prefix}:*) holds a value of another kind" in log
+    assert not (Path(koubei_home) / "crawl-state" / "shop.json").exists()

@@ -86,6 +86,27 @@ def test_a_state_file_from_before_counts_reads_with_none(koubei_home: str) -> No
     assert state.last_count("replies:x:1") is None
 
 
+def test_a_state_file_too_deep_or_with_a_404_in_year_9999_is_moved_aside_not_fatal(
+    koubei_home: str,
+) -> None:
+    """JSON nested deeper than Python reads raised ``RecursionError`` past the move aside, and
+    a first 404 in year 9999 (a hand edit) ``OverflowError`` at its next ask: every crawl of
+    the source failed, for good."""
+    path = CrawlState("src").path
+    late = {"m": ["9999-12-31T23:59:59-12:00", 1]}
+    for damaged in (b"[" * 100_000 + b"]" * 100_000, json.dumps({"missing": late}).encode()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(damaged)
+        state = CrawlState("src")
+        assert state.unreadable and state.missing_due("m", T2)
+        [aside] = path.parent.glob("src.json.unreadable-*")
+        aside.unlink()
+        state.note_gone("m", T2)
+        state.save()
+        assert not CrawlState("src").unreadable
+        path.unlink()
+
+
 def test_counts_that_are_not_counts_make_the_file_unreadable(koubei_home: str) -> None:
     path = CrawlState("src").path
     for counts in ('{"replies:x:1": "5"}', '{"replies:x:1": -1}', '{"replies:x:1": true}', "[]"):

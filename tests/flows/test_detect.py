@@ -163,3 +163,62 @@ def test_operational_incidents_follow_routes_min_severity_and_quiet_hours(
         "定时运行 koubei-monitor 失败：cannot reach Elasticsearch；本轮未完成监测"
     ]
     assert pr.received() == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"finished_at": 5},
+        {"finished_at": "yesterday"},
+        {"finished_at": None},
+        {"items": "abc"},
+        {"items": [1]},
+        {"state_kept_since": "garbage"},
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_a_health_file_with_a_value_of_the_wrong_kind_is_ignored_and_the_others_checked(
+    koubei_home: str, clock: datetime, damage: dict[str, object]
+) -> None:
+    """A hand-edited health file (valid JSON, a value of the wrong kind) raised in every
+    cycle's source check (``ValueError: Invalid isoformat string``, ``could not convert
+    string to float``), so no source was checked and no crisis detected; a bad
+    ``state_kept_since`` was carried by each later crawl into the source's new file, for good."""
+    from koubei.crawlers.health import assess
+    from koubei.crawlers.health import write_health as crawled
+
+    config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
+    channels = Router(cfg.load_alerts(config_dir))
+    db_path = Path(koubei_home) / "alerts.db"
+    store = IncidentStore(db_path, interval_seconds=300, resolve_after=2)
+    write_health("demo-weibo", "blocked", clock.isoformat())
+    write_health("demo-news", "blocked", clock.isoformat())
+    record = json.loads(health_path("demo-news").read_text())
+    health_path("demo-news").write_text(json.dumps({**record, "state_kept_since": None, **damage}))
+    notified, _ = check_sources(store, config_dir, clock, channels)
+    assert notified == 1  # the other source is still checked
+    assert [n.payload["brand"] for n in notifications(db_path)] == ["source:demo-weibo"]
+
+    # the damaged source's next crawl (its state kept again) writes a whole file
+    crawled(assess("demo-news", "news", "20261202T000000000000", {"koubei/state_kept": 1}))
+    saved = json.loads(health_path("demo-news").read_text())
+    assert saved["run_id"] == "20261202T000000000000" and saved["state_kept_since"] != "garbage"
+    check_sources(store, config_dir, clock + timedelta(minutes=5), channels)
+
+    # a worker's part of a run, damaged alike, is left out of the run's merge (it stopped it)
+    run = "20261203T000000000000"
+    part = health_path("demo-news").parent / "demo-news" / f"{run}.1.json"
+    part.write_text(json.dumps({**saved, "run_id": run, "worker": "1", **damage}))
+    crawled(assess("demo-news", "news", run, {"koubei/pages": 1, "koubei/entries": 2}))
+    assert json.loads(health_path("demo-news").read_text())["workers"] == [""]
+
+
+def test_a_health_file_nested_too_deep_is_ignored(koubei_home: str, clock: datetime) -> None:
+    """JSON nested deeper than Python reads raised ``RecursionError`` past the check that
+    ignores a damaged health file: every cycle's source check failed."""
+    config_dir = write_demo_config(paths.state_dir("demo"), "http://127.0.0.1:9")
+    store = IncidentStore(Path(koubei_home) / "alerts.db", interval_seconds=300, resolve_after=2)
+    write_health("demo-weibo", "blocked", clock.isoformat())
+    health_path("demo-news").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    channels = Router(cfg.load_alerts(config_dir))
+    assert check_sources(store, config_dir, clock, channels)[0] == 1

@@ -225,3 +225,66 @@ def test_a_later_start_removes_the_folders_of_killed_runs_and_no_other(
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b'{"url": "http://127.0.0.1:9200", "pid": 12', "Expecting ','"),  # a copy cut short
+        (b"", "Expecting value"),
+        (b"\0\0\0\0", "Expecting value"),
+        (b'{"url": "\xff"}', "can't decode byte 0xff"),
+        (b"[1, 2]", "not an object of url, pid"),
+        (b'{"url": "http://127.0.0.1:9"}', "not an object of url, pid"),
+        (b'{"url": "u", "pid": "abc", "home": "/h", "data": "/d"}', "'pid' 'abc' is not"),
+        (b'{"url": "u", "pid": 99999999999999999999, "home": "/h", "data": "/d"}', "'pid' 9999"),
+        (b'{"url": "u", "pid": 0, "home": "/h", "data": "/d"}', "'pid' 0 is not a process id"),
+        (b'{"url": 5, "pid": 999999, "home": "/h", "data": "/d"}', "'url' 5 is not text"),
+        (None, "Is a directory"),
+        (b"[" * 100_000 + b"]" * 100_000, "maximum recursion depth exceeded"),
+    ],
+    ids=[
+        "cut",
+        "empty",
+        "nul",
+        "not-utf8",
+        "list",
+        "no-pid",
+        "pid-text",
+        "pid-huge",
+        "pid-0",
+        "url-number",
+        "directory",
+        "too-deep",
+    ],
+)
+@pytest.mark.parametrize("argv", [("es", "status"), ("es", "stop"), ("search", "x")])
+def test_a_damaged_node_record_is_one_line_naming_it(
+    tmp_path: Path, content: bytes | None, why: str, argv: tuple[str, ...]
+) -> None:
+    """Every command looking for the local node raised a traceback (``JSONDecodeError``,
+    ``TypeError``, ``OverflowError``) on a damaged ``es-node.json``; a pid of 0 read as alive
+    made ``koubei es stop`` send SIGTERM to its own process group."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    recorded = home / "es" / "es-node.json"
+    recorded.parent.mkdir(parents=True)
+    if content is None:
+        recorded.mkdir()
+    else:
+        recorded.write_bytes(content)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "koubei", *argv],
+        env={**environ, "KOUBEI_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # a pid of 0 must not reach this test's own process group
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"{recorded}: damaged record of the local Elasticsearch node (" in done.stderr
+    assert why in done.stderr
+    assert recorded.exists()  # left for the operator: it may name a node still running
