@@ -12,11 +12,16 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from koubei import paths
+from koubei.log import get_logger
+
+log = get_logger(__name__)
 
 INDEXED_SUFFIX = ".indexed"
 
@@ -106,14 +111,31 @@ def _marker(processed: Path) -> Path:
     return processed.with_name(processed.name + INDEXED_SUFFIX)
 
 
+def _set_aside(marker: Path) -> None:
+    """Move a marker that is no file (a directory by its name: a copy or a hand edit gone
+    wrong) aside, naming it. Only a file is a marker: a directory counted as one, so its
+    processed file was never sent, silently, and marking or unmarking it raised
+    (IsADirectoryError) at every later cycle or rescore."""
+    if marker.is_dir() and not marker.is_symlink():
+        aside = marker.with_name(f"{marker.name}.not-a-marker-{os.getpid()}-{time.time_ns()}")
+        marker.rename(aside)
+        log.warning(
+            "index marker is a directory, moved aside; its file will be indexed again",
+            marker=str(marker),
+            moved_to=str(aside),
+        )
+
+
 def unmark_indexed(processed: Path) -> None:
     """Make ``processed`` pending for the index stage again (its contents are about to change)."""
-    _marker(processed).unlink(missing_ok=True)
+    marker = _marker(processed)
+    _set_aside(marker)
+    marker.unlink(missing_ok=True)
 
 
 def is_indexed(processed: Path) -> bool:
-    """Whether the index stage has done ``processed`` (its marker is there)."""
-    return _marker(processed).exists()
+    """Whether the index stage has done ``processed`` (its marker, a file, is there)."""
+    return _marker(processed).is_file()
 
 
 def pending_index() -> list[Path]:
@@ -142,4 +164,5 @@ def report_counts(report: Any) -> dict[str, int]:
 
 
 def mark_indexed(processed: Path, report: dict[str, Any]) -> None:
+    _set_aside(_marker(processed))
     _marker(processed).write_text(json.dumps(report, ensure_ascii=False, default=str))

@@ -97,3 +97,33 @@ def test_a_load_that_fails_marks_nothing(
     loaded = _load("http://127.0.0.1:9", koubei_home, processed, prefix=index_prefix)
     assert loaded.returncode != 0
     assert ledger.pending_index() == [processed]
+
+
+def test_a_directory_in_place_of_a_marker_is_moved_aside_and_its_file_indexed(
+    es: Elasticsearch,
+    es_url: str,
+    koubei_home: str,
+    index_prefix: str,
+    make_record: MakeRecord,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A directory named ``<run>.jsonl.indexed`` (a copy or a hand edit gone wrong) counted as
+    the marker: the file was never sent, and nothing said so (session 37's damaged-state
+    hunt). Only a file is a marker; the directory is moved aside, named, and the file sent."""
+    from koubei.flows.monitor import index_pending
+
+    monkeypatch.setenv("KOUBEI_ES_URL", es_url)
+    processed = paths.state_dir("processed") / "weibo-search"
+    run = processed / "r1.jsonl"
+    write_atomic(run, (make_record(i) for i in range(4)))
+    (processed / "r1.jsonl.indexed").mkdir()
+    (processed / "r1.jsonl.indexed" / "left.txt").write_text("x")
+
+    assert ledger.pending_index() == [run]
+    cycle = index_pending.fn(index_prefix, False)
+    assert (cycle["sent"], cycle["created"]) == (4, 4)
+    assert ledger.is_indexed(run)
+    assert json.loads((processed / "r1.jsonl.indexed").read_text())["sent"] == 4
+    (aside,) = processed.glob("r1.jsonl.indexed.not-a-marker-*")
+    assert (aside / "left.txt").read_text() == "x"  # moved, not deleted
+    assert index_pending.fn(index_prefix, False).get("sent", 0) == 0
