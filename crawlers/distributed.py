@@ -217,6 +217,9 @@ class RedisScheduler(Scheduler):
     idle_s: float
     lease_s: float
     ttl_s: int
+    # Why Redis was given up on for this crawl (None while it answers): every later call
+    # returns at once instead of failing again inside Scrapy's engine loop.
+    redis_error: str | None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
@@ -227,6 +230,7 @@ class RedisScheduler(Scheduler):
         instance.idle_s = settings.getfloat("KOUBEI_REDIS_IDLE_S", DEFAULT_IDLE_S)
         instance.lease_s = settings.getfloat("KOUBEI_REDIS_LEASE_S", DEFAULT_LEASE_S)
         instance.ttl_s = settings.getint("KOUBEI_REDIS_TTL_S", DEFAULT_TTL_S)
+        instance.redis_error = None
         return instance
 
     def open(self, spider: Any) -> None:
@@ -371,7 +375,7 @@ class RedisScheduler(Scheduler):
     # nothing it had fetched landed. Now the crawl closes at once: what it fetched lands, the
     # crawl state is kept (as for a lost page), and the health says why.
     def enqueue_request(self, request: Request) -> bool:
-        if getattr(self, "redis_error", None):
+        if self.redis_error:
             return False
         try:
             return self._enqueue_request(request)
@@ -380,7 +384,7 @@ class RedisScheduler(Scheduler):
             return False
 
     def next_request(self) -> Request | None:
-        if getattr(self, "redis_error", None):
+        if self.redis_error:
             return None
         try:
             return self._next_request()
@@ -389,7 +393,7 @@ class RedisScheduler(Scheduler):
             return None
 
     def has_pending_requests(self) -> bool:
-        if getattr(self, "redis_error", None):
+        if self.redis_error:
             return False
         try:
             return self._has_pending_requests()
@@ -398,7 +402,7 @@ class RedisScheduler(Scheduler):
             return False
 
     def _redis_lost(self, exc: Exception, *, opening: bool = False) -> None:
-        if getattr(self, "redis_error", None):
+        if self.redis_error:
             return
         self.redis_error = str(exc)
         lost = isinstance(exc, RunKeysLost)

@@ -190,6 +190,15 @@ def rescore_records(
     return counts
 
 
+def _tally(report: RescoreReport, redone: dict[Redo, int], records: list[dict[str, Any]]) -> None:
+    """Set ``report``'s counts from what :func:`rescore_records` did to ``records``."""
+    report.rescored, report.retagged = redone["score"], redone["aspects"]
+    report.unchanged = len(records) - report.rescored - report.retagged
+    for record in records:
+        label = (record.get("sentiment") or {}).get("label", "unscored")
+        report.labels[label] = report.labels.get(label, 0) + 1
+
+
 def rescore_file(
     es: Elasticsearch,
     path: Path,
@@ -239,11 +248,7 @@ def rescore_file(
     except (jsonl.JsonlError, BatchFailed) as exc:
         report.error = file_left_as_it_was(path, exc, "processed file not re-scored")
         return report, None
-    report.rescored, report.retagged = redone["score"], redone["aspects"]
-    report.unchanged = len(records) - report.rescored - report.retagged
-    for record in records:
-        label = (record.get("sentiment") or {}).get("label", "unscored")
-        report.labels[label] = report.labels.get(label, 0) + 1
+    _tally(report, redone, records)
     # Marked: the index holds the file as it was, so only the posts changed are sent; the
     # others were sent again, each document's version moving for the same content.
     sent_before = ledger.is_indexed(path)
@@ -314,6 +319,8 @@ def rescore_spool(
     """
     from koubei.pipeline.index.spool import spool_files
 
+    # The spool is read twice (ids first, then each file to rewrite) rather than held: after a
+    # long outage it can be far bigger than memory, and most runs find it empty.
     spooled = spooled_ids(prefix)
     mine = source_ids(files, spooled) if spooled else set()
     if not mine:
@@ -345,11 +352,7 @@ def rescore_spool(
         for n, record in zip(ours, subset, strict=True):
             records[n] = record
         jsonl.write_atomic(path, records)
-        report.rescored, report.retagged = redone["score"], redone["aspects"]
-        report.unchanged = len(subset) - report.rescored - report.retagged
-        for record in subset:
-            label = (record.get("sentiment") or {}).get("label", "unscored")
-            report.labels[label] = report.labels.get(label, 0) + 1
+        _tally(report, redone, subset)
         yield report
 
 
