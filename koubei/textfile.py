@@ -160,6 +160,21 @@ def _utf16_without_bom(raw: bytes) -> bool:
     return any(head[start::2].count(0) * 2 > len(head[start::2]) for start in (0, 1))
 
 
+def _line_end_beside_0(raw: bytes) -> bool:
+    """Whether ``raw`` (no byte order mark, not UTF-8) has a line end beside a 0 byte in its
+    first 256 bytes, as UTF-16 of Chinese text alone has (``\\n`` is ``0a 00``, its characters
+    no 0 byte), where GBK or Big5 text holds none."""
+    head = raw[:256]
+    return b"\n\x00" in head or b"\x00\n" in head
+
+
+def _no_bom(name: str) -> ValueError:
+    return ValueError(
+        f"{name}:1: UTF-16 without its byte order mark (0 bytes in its text, as UTF-16 has); "
+        "save it as UTF-8, or as UTF-16 with its byte order mark"
+    )
+
+
 #: Excel's first line naming a CSV's separator (``sep=;``), written when asked, read by Excel
 _EXCEL_SEP = re.compile(r'"?sep=([^"\r\n])"?', re.IGNORECASE)
 
@@ -232,9 +247,10 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     Lines end at ``\\n`` (``\\r\\n`` included); a ``\\r`` inside a line stays in it, so a stray
     carriage return copied out of a spreadsheet cell cannot shift every later line. A file
     with only ``\\r`` line ends (classic Mac) is split at ``\\r``. The encoding is UTF-8 (a
-    byte order mark dropped); a file with a UTF-16 byte order mark is read as UTF-16; a file
-    whose non-ASCII lines are mostly not UTF-8 but which reads as GB18030 or Big5 (GBK or Big5
-    files saved by Chinese Windows tools, mainland or Taiwan and Hong Kong) is read so, the one
+    byte order mark dropped); a file with a UTF-16 byte order mark is read as UTF-16, one
+    without it is a ValueError saying what to save it as; a file whose non-ASCII lines are
+    mostly not UTF-8 but which reads as GB18030 or Big5 (GBK or Big5 files saved by Chinese
+    Windows tools, mainland or Taiwan and Hong Kong) is read so, the one
     with more common characters (:func:`~koubei.cjk_charset.gb_or_big5`), with a warning
     saying which. Otherwise the lines that are mostly not UTF-8 (a GBK or Big5 export joined to
     a UTF-8 one) are read in the one of the two they read as together, with one warning naming
@@ -246,11 +262,16 @@ def read_lines(raw: bytes, name: str) -> TextLines:
     if utf16 is not None:
         text = utf16
         warnings.append(decoded_as(name, "utf-16"))
+    elif _utf16_without_bom(raw):
+        # was read as UTF-8 (a 0 byte is valid there): a line more, a CSV header 'r\x00e...'
+        raise _no_bom(name)
     else:
         raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
+            if _line_end_beside_0(raw):
+                raise _no_bom(name) from None  # Chinese alone: was read as GBK, gibberish
             text, warnings = _decode_not_utf8(raw, name)
     if "\n" in text:
         lines = [line.removesuffix("\r") for line in text.split("\n")]

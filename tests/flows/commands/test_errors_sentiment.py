@@ -200,3 +200,27 @@ def test_sentiment_reads_a_header_typed_with_spaces(tmp_path: Path, action: str)
     argv = ("--out", str(out), "--holdout", "0.2") if action == "train" else ()
     code, err = koubei(tmp_path, "sentiment", action, str(data), *argv)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "column"),
+    [
+        ("good quality\nbad\n", "utf-16-le", None),  # read as UTF-8: a third line, '\x00'
+        ("很好\n太差了\n", "utf-16-le", None),  # read as GBK: two lines of another language
+        ("很好\n太差了\n", "utf-16-be", None),
+        ("review\n很好 good\n", "utf-16-le", "review"),  # "no column 'review' (r e v ...)"
+    ],
+    ids=["latin-le", "chinese-le", "chinese-be", "csv-column"],
+)
+def test_sentiment_score_refuses_utf16_without_its_byte_order_mark(
+    tmp_path: Path, text: str, encoding: str, column: str | None
+) -> None:
+    """README, "Sentiment": UTF-16 without its byte order mark is refused, saying what to save
+    it as. ``score`` read it as UTF-8 (a 0 byte is valid there) or, Chinese alone, as GBK, and
+    printed scores of another text, exit 0."""
+    data = tmp_path / "texts.txt"
+    data.write_bytes(text.encode(encoding))
+    options = ["--column", column] if column else []
+    code, err = koubei(tmp_path, "sentiment", "score", *options, str(data))
+    _one_line(code, err, f"{data}:1: UTF-16 without its byte order mark", "save it as UTF-8")
+    assert code == 2
