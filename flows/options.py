@@ -199,9 +199,10 @@ def at_least(value: str, low: int) -> int:
 
 def row_id(value: str) -> int:
     """The id of a row of the alerts database (an incident, a silence): 1 to 2**63 - 1, what
-    SQLite's INTEGER holds (a longer one was an ``OverflowError`` traceback from sqlite3)."""
+    SQLite's INTEGER holds (a longer one was an ``OverflowError`` traceback from sqlite3).
+    ``#3`` is 3: ``koubei alerts status`` shows incidents so, and the README calls the id that."""
     try:
-        number = int(value)
+        number = int(value.removeprefix("#"))
     except ValueError:
         number = 0
     if not 1 <= number < 2**63:

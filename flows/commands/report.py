@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -49,16 +51,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         options.add_prefix(sub)
 
 
-def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
+def _settings(args: argparse.Namespace) -> tuple[str, object, object]:
+    """The index prefix, brands and alerts config: checked before any cluster is waited for
+    (a bad ``KOUBEI_INDEX_PREFIX`` or config file is one line at once)."""
     from koubei import config
-    from koubei.pipeline.index.client import check_cluster, client_from_env, index_prefix
+    from koubei.pipeline.index.client import index_prefix
 
-    # A bad KOUBEI_INDEX_PREFIX (or config) is refused before any cluster is waited for.
     prefix = args.prefix or index_prefix()
-    brands, alerts = config.load_brands(args.config_dir), config.load_alerts(args.config_dir)
+    return prefix, config.load_brands(args.config_dir), config.load_alerts(args.config_dir)
+
+
+def _cluster() -> object:
+    from koubei.pipeline.index.client import check_cluster, client_from_env
+
     es = client_from_env()
     check_cluster(es)  # unreachable or refused: one line naming the URL, not a traceback
-    return es, prefix, brands, alerts
+    return es
+
+
+def _setup(args: argparse.Namespace) -> tuple[object, str, object, object]:
+    prefix, brands, alerts = _settings(args)
+    return _cluster(), prefix, brands, alerts
 
 
 def run_daily(args: argparse.Namespace) -> int:
@@ -126,34 +139,52 @@ def _check_day(day: date, today: date) -> None:
         )
 
 
-def run_incident(args: argparse.Namespace) -> int:
+@contextmanager
+def _damage_named(db_path: Path) -> Iterator[None]:
+    """A damaged alerts database said as the alerts commands say it (the file and the row):
+    sqlite's error alone did not say which file was damaged."""
     import sqlite3
 
-    from elasticsearch import NotFoundError
+    from koubei.analysis.alerts.db import DamagedRow, damage_error
 
-    from koubei.analysis.alerts.db import DamagedRow, damage_error, existing_db_path
-    from koubei.analysis.reports.gather import write_incident_page
-
-    db_path = existing_db_path()  # before the cluster: no database is no incident to wait for
-    es, prefix, brands, alerts = _setup(args)
     try:
-        path = write_incident_page(
-            es,
-            prefix,
-            db_path,
-            args.id,
-            brands=brands,  # type: ignore[arg-type]
-            kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
-            now=timeutil.now(),
-        )
-    except NotFoundError:
-        raise no_index(prefix) from None
+        yield
     except (sqlite3.DatabaseError, DamagedRow) as exc:
-        # As the alerts commands say it: the row alone did not say which file was damaged.
         error = damage_error(db_path, exc)
         if error is None:
             raise
         raise error from None
+
+
+def run_incident(args: argparse.Namespace) -> int:
+    from elasticsearch import NotFoundError
+
+    from koubei.analysis.alerts.db import existing_db_path
+    from koubei.analysis.reports.gather import load_incident, write_incident_page
+
+    db_path = existing_db_path()  # before the cluster: no database is no incident to wait for
+    # The incident before the cluster too: with no node, an id that is not there was reported
+    # as the node's error, sending the operator to start one for nothing.
+    prefix, brands, alerts = _settings(args)
+    with _damage_named(db_path):
+        found = load_incident(db_path, args.id)
+    if found is None:
+        print(f"koubei report incident: no incident {args.id} in {db_path}", file=sys.stderr)
+        return 1
+    es = _cluster()
+    try:
+        with _damage_named(db_path):
+            path = write_incident_page(
+                es,
+                prefix,
+                db_path,
+                args.id,
+                brands=brands,  # type: ignore[arg-type]
+                kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
+                now=timeutil.now(),
+            )
+    except NotFoundError:
+        raise no_index(prefix) from None
     except LookupError as exc:
         print(f"koubei report incident: {exc}", file=sys.stderr)
         return 1

@@ -250,12 +250,18 @@ def _evidence(
         return incident_evidence(records, picture_dir=out, top=top, on_stage=begin)
 
 
+def _share(share: float | None) -> str:
+    """The cascade's negative share, or why it has none (it printed ``None``)."""
+    return "n/a (no post with an opinion)" if share is None else f"{share:.0%}"
+
+
 def render(evidence: dict[str, Any]) -> str:
     """The evidence as a few readable lines for a terminal."""
     s = evidence["summary"]
     src = evidence["source"] or {}
     lines = [
-        f"source      {src.get('id')}  @{src.get('author') or '?'}  {src.get('time')}"
+        f"source      {src.get('id')}  @{src.get('author') or '?'}  "
+        f"{src.get('time') or 'time unknown'}"
         + ("  (root not crawled: estimated)" if src.get("root_missing") else ""),
         f"            {one_line(src.get('text'))[:80]}",
         f"size        {s.get('size')} posts, depth {s.get('depth')}, "
@@ -264,7 +270,7 @@ def render(evidence: dict[str, Any]) -> str:
         f"timing      half in {_minutes(s.get('seconds_to_half'))}, "
         f"90% in {_minutes(s.get('seconds_to_90pct'))}, "
         f"{'ACCELERATING' if s.get('accelerating') else 'not accelerating'}",
-        f"sentiment   negative share {s.get('negative_share')}, "
+        f"sentiment   negative share {_share(s.get('negative_share'))}, "
         f"platforms {', '.join(s.get('platforms') or [])}",
         f"coordination {evidence['coordination']['verdict']} "
         f"({evidence['coordination']['coordinated_share']:.0%} of posts flagged)",

@@ -564,3 +564,31 @@ def test_alerts_deliver_with_no_channel_enabled_warns(tmp_path: Path) -> None:
         "detected and recorded, but no alert reaches anyone (enable one under `channels:`; "
         "`koubei alerts test NAME` checks it)"
     ]
+
+
+def test_spread_of_posts_with_no_opinion_says_why_it_has_no_negative_share(
+    tmp_path: Path,
+) -> None:
+    """A cascade none of whose posts carries an opinion label (unscored, or bare reposts)
+    printed ``negative share None``."""
+    import subprocess
+    import sys
+
+    posts = tmp_path / "posts.jsonl"
+    lines = [
+        {"id": "w:1", "author": {"name": "A"}, "text_raw": "鲜牧新品"},
+        {"id": "w:2", "parent_id": "w:1", "author": {"name": "B"}, "text_raw": "转发微博",
+         "sentiment": {"label": "no_opinion", "score": 0.5}},
+    ]  # fmt: skip
+    posts.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOUBEI_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "koubei.flows.cli", "spread", "--file", str(posts), "--no-pictures"],
+        env={**env, "KOUBEI_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "negative share n/a (no post with an opinion)" in done.stdout
+    assert "None" not in done.stdout

@@ -323,3 +323,32 @@ def test_report_incident_of_a_damaged_alerts_database_names_the_file(
     code, err = koubei(home, "report", "incident", "1", env={"KOUBEI_ES_URL": es_url})
     _one_line(code, err, f"{db}: the alerts database is damaged (", ".recover")
     assert code == 2
+
+
+@pytest.mark.parametrize("row", ["5", "#5"])
+def test_report_incident_of_an_id_not_there_says_so_before_any_cluster_is_asked(
+    tmp_path: Path, listener: tuple[str, list[object]], row: str
+) -> None:
+    """An id the alerts database does not hold was looked for only after the cluster: with no
+    node it said the node's error, sending the operator to start one for nothing. And ``#5``,
+    as ``koubei alerts status`` shows an incident (and the README calls its id), was refused
+    as no id."""
+    from koubei.analysis.alerts.incidents import IncidentStore
+    from tests.analysis.alerts.conftest import at, detection
+
+    db = tmp_path / "alerts" / "alerts.db"
+    db.parent.mkdir(parents=True)
+    IncidentStore(db).observe("海底捞", [detection(0)], now=at(1), channels=["hook"])
+    url, came = listener
+    code, err = koubei(tmp_path, "report", "incident", row, env={"KOUBEI_ES_URL": url})
+    _one_line(code, err, f"no incident 5 in {db}")
+    assert code == 1
+    assert came == []  # no request to the cluster
+
+
+def test_alerts_unsilence_takes_the_id_as_status_shows_it(tmp_path: Path) -> None:
+    """``koubei alerts status`` lists silences as ``#3``; ``unsilence '#3'`` was refused as
+    no id."""
+    code, err = koubei(tmp_path, "alerts", "unsilence", "#3")
+    _one_line(code, err, "no running silence #3")
+    assert code == 1
