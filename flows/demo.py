@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from koubei import es_local, paths, timeutil
+from koubei.flows.detect import HISTORY
 
 DEMO_DIR = paths.package_dir("demo")
 WEBHOOK_SECRET_DEFAULT = "koubei-demo-secret"
@@ -133,11 +134,15 @@ def format_summary(summary: dict[str, Any]) -> str:
         if any(indexed.values())
         else "indexed         nothing new (already indexed)"
     )
+    # Of the posts with an opinion (bare reposts left out, as every page's share), over the
+    # detection's history (15 days), not a week: "87% of 263 docs" read against the incident
+    # page's posts, which count bare reposts too.
+    days = HISTORY.days
     for brand, share in summary["negative_share"].items():
         lines.append(
             f"negative share  {brand}: last hour {share['last_hour']:.0%} "
-            f"of {share['last_hour_docs']} docs, week {share['history']:.0%} "
-            f"of {share['history_docs']}"
+            f"of {share['last_hour_docs']} posts with an opinion, {days} days "
+            f"{share['history']:.0%} of {share['history_docs']}"
         )
     if summary["blind_brands"]:
         blind = ", ".join(summary["blind_brands"])

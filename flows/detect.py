@@ -229,7 +229,11 @@ def negative_cascades(
     from koubei.analysis.detectors.cascade import cascade_series
     from koubei.analysis.spread.cascade import build_cascades
     from koubei.analysis.spread.measures import cascade_events, cascade_roots
+    from koubei.timeutil import on_grid
 
+    # On the count series' grid (`brand_series`): a cycle at 16:10:40 put its cascade page at
+    # 16:05:40, where the backtest of the same posts puts it at 16:05.
+    as_of = on_grid(as_of, interval)
     graph = build_cascades(records)
     negative_roots = [r for r in cascade_roots(graph) if _negative_cascade(graph, r)]
     events = cascade_events(graph, roots=negative_roots)
@@ -249,17 +253,21 @@ def brand_series(
     series its detectors read.
 
     The one place the live cycle and ``koubei spikes backtest --brand`` get a brand's series:
-    opinions only (see ``volume_series``), and with ``alerts`` its ``paging.settling`` newest
-    bins marked as still filling up (crawl lag).
+    on the grid of ``interval`` counted from midnight in China (``start`` and ``end`` floored
+    onto it, whatever second the command ran at), opinions only (see ``volume_series``), and
+    with ``alerts`` its ``paging.settling`` newest bins marked as still filling up (crawl lag).
     """
     from koubei.analysis.detectors import CountSeries
     from koubei.analysis.detectors.paging import settling_bins
     from koubei.pipeline.index.queries import volume_series
-    from koubei.timeutil import DEFAULT_TZ
+    from koubei.timeutil import on_grid
 
     # Bins take the zone of `start`: an `--end`/`--as-of` given in UTC (`Z`) put the detectors'
     # days and the backtest's weeks and times in UTC. A brand's day is China's.
-    start, end = start.astimezone(DEFAULT_TZ), end.astimezone(DEFAULT_TZ)
+    # On one grid (`on_grid`): bins started at `start` itself, so `spikes backtest` (ending at
+    # the second it ran) counted other posts in each bin than the cycle it replays, and paged
+    # at other times with other figures.
+    start, end = on_grid(start, interval), on_grid(end, interval)
     bins = volume_series(es, prefix, brand, start, end, interval)
     # The series starts at the brand's first post: empty bins before it are "not monitored yet",
     # not "quiet", and the warm-up must count from real history (otherwise the first day of a

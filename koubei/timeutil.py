@@ -50,3 +50,15 @@ def _parse_fixed(raw: str) -> datetime:
 def aware(value: datetime, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
     """Attach ``tz`` to a naive datetime (platforms show local China time without an offset)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def on_grid(moment: datetime, seconds: int) -> datetime:
+    """``moment`` floored onto the grid of ``seconds``-long bins counted from midnight in
+    China (for a bin that divides an hour, the same grid in any whole-hour zone): every count
+    series of a brand is cut on it, so a backtest run at 19:27:45 reads the bins the 19:20
+    cycle read, not bins shifted by 2 min 45 s with other counts in them."""
+    local = moment.astimezone(DEFAULT_TZ)
+    offset = local.utcoffset()
+    shift = int(offset.total_seconds()) if offset is not None else 0
+    stamp = int(local.timestamp())  # whole seconds: a bin boundary has no fraction
+    return datetime.fromtimestamp(stamp - (stamp + shift) % seconds, tz=local.tzinfo)

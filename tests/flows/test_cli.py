@@ -199,3 +199,17 @@ def test_a_line_break_in_quoted_data_keeps_the_error_on_the_line_naming_the_file
     lines = capsys.readouterr().err.splitlines()
     (error,) = [line for line in lines if line.startswith("koubei: error:")]
     assert str(labelled) in error and "lab\\u2028el" in error and "text\\x85x" in error, error
+
+
+def test_demo_summary_says_what_its_negative_share_counts(koubei_home: str) -> None:
+    """Found cross-checking the demo's surfaces (session 38): "last hour 87% of 263 docs, week
+    38% of 1134" counted the posts with an opinion (283 posts in that hour, 20 bare reposts)
+    over the detection's 15 days of history, not a week."""
+    from koubei.flows.demo import format_summary
+
+    share = {"last_hour": 0.871, "history": 0.384, "last_hour_docs": 263, "history_docs": 1134}
+    text = format_summary({**_demo_summary(), "negative_share": {"鲜牧": share}})
+    assert (
+        "negative share  鲜牧: last hour 87% of 263 posts with an opinion, 15 days 38% of 1134"
+        in text
+    )

@@ -137,3 +137,14 @@ def test_a_day_of_bare_reposts_shows_no_negative_share_rather_than_0_percent() -
     cells = {brand: re.findall(r">([^<]*)</td>", tds) for brand, tds in rows}
     assert cells["鲜牧"] == ["5", "56%", "—", "—"]
     assert cells["北岭"] == ["4", "44%", "25%", "+0.50"]
+
+
+def test_the_competitor_table_says_the_window_it_counts(tmp_path: Path) -> None:
+    """Found cross-checking the demo's surfaces (session 38): the incident page's table said
+    鲜牧 332 posts, 79% negative, under no time at all, beside an alert of the last hour (87%
+    of 263 opinions) and a brief of the day (388 posts, 72%): its window (6 hours before the
+    start to the last detection's hour after, or now) and what it counts are now said."""
+    html = render.render_page(incident_page_context(tmp_path))
+    start, end = T0 - timedelta(hours=6), T0 + timedelta(hours=2)
+    window = f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
+    assert f"{window} 的帖子（含无观点的转发，负面占比只计有观点的帖子）" in html
