@@ -469,7 +469,8 @@ def daily_context(
     history is shorter, 7 if not given), ``aspects_before`` / ``aspects_now``
     (records or their :func:`aspect_tally`), ``top_posts`` (records), ``themes`` (as
     :func:`~koubei.analysis.spread.themes.themes` returns), ``themes_drawn`` (the negative
-    posts the themes were drawn from and the day's, when known), ``incidents`` (rows as dicts),
+    posts the themes were drawn from and the day's, when known), ``themes_coordinated`` (how
+    many of those were left out as a coordinated burst), ``incidents`` (rows as dicts),
     ``edited`` (the brand's edited posts: ``total``, ``negative`` and ``posts``, as
     :func:`~koubei.pipeline.index.post_reads.edited_posts` reads them) and ``links``.
     """
@@ -525,6 +526,8 @@ def daily_context(
                 ],
                 # Drawn from part of the day's negative posts: (drawn, of), else None.
                 "themes_drawn": _part(item.get("themes_drawn")),
+                # Of those, posts of a coordinated burst left out (as the incident page does).
+                "themes_coordinated": int(item.get("themes_coordinated") or 0),
                 "top_posts": [_post_row(p) for p in item.get("top_posts") or []],
                 "incidents": [
                     {

@@ -218,6 +218,8 @@ def write_daily_brief(
     """
     from tqdm import tqdm
 
+    from koubei.analysis.spread.cascade import canonical_records
+    from koubei.analysis.spread.coordination import organic
     from koubei.analysis.spread.themes import themes
     from koubei.pipeline.index.post_reads import edited_posts, sample_posts, top_posts
     from koubei.pipeline.index.queries import aspect_counts, volume_series
@@ -235,6 +237,10 @@ def write_daily_brief(
         negative, negatives = sample_posts(
             es, prefix, size=THEME_POSTS, brand=brand.name, start=start, end=end, label="negative"
         )
+        # The organic voices, as the incident page draws its themes: the demo's 40 copies of
+        # one scripted line led the brief as its main complaint (167 posts).
+        posts = canonical_records(negative)
+        voices = organic(posts)
         week_start = history_start(es, prefix, brand.name, start)
         own = [i for i in incidents if i["brand"] == brand.name]
         for incident in own:
@@ -257,8 +263,9 @@ def write_daily_brief(
                 "aspects_before": aspect_counts(es, prefix, brand.name, week_start, start),
                 "aspects_now": aspect_counts(es, prefix, brand.name, start, end),
                 "top_posts": top_posts(es, prefix, brand.name, start, end, label="negative"),
-                "themes": themes(negative, max_themes=4),
+                "themes": themes(voices, max_themes=4),
                 "themes_drawn": (len(negative), negatives),
+                "themes_coordinated": len(posts) - len(voices),
                 "incidents": own,
                 "edited": asdict(edited_posts(es, prefix, brand.name, start, end)),
                 "links": _links(kibana_url, brand.name, start, end),

@@ -166,3 +166,13 @@ def coordination(
         "groups": [{k: v for k, v in g.items() if k != "ids"} for g in flagged],
         "coordinated_ids": ids,
     }
+
+
+def organic(
+    records: list[dict[str, Any]], report: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The ``records`` not flagged as coordinated (by ``report``, else by :func:`coordination`
+    of them): the posts complaint themes are drawn from, on the incident page and the daily
+    brief alike, so that a paid script does not pose as the main complaint."""
+    flagged = set((report or coordination(records))["coordinated_ids"])
+    return [r for r in records if r.get("id") not in flagged]

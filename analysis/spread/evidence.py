@@ -17,7 +17,7 @@ import networkx as nx
 
 from koubei.analysis.spread.accounts import key_accounts
 from koubei.analysis.spread.cascade import build_cascades, canonical_records
-from koubei.analysis.spread.coordination import coordination
+from koubei.analysis.spread.coordination import coordination, organic
 from koubei.analysis.spread.measures import cascade_roots, cascade_summary, main_paths
 from koubei.analysis.spread.source import rank_rumor
 from koubei.analysis.spread.themes import themes
@@ -165,14 +165,11 @@ def incident_evidence(
     # One copy per post in a fixed order: themes and coordination depend on their input order.
     posts = canonical_records(records)
     coordinated = coordination(posts)
-    # Themes are the organic voices: a paid script would otherwise pose as the main complaint.
-    flagged = set(coordinated["coordinated_ids"])
-    organic = [r for r in posts if r.get("id") not in flagged]
     evidence: dict[str, Any] = {
         "posts": len(posts),
         "cascades": sum(1 for r in roots if G.out_degree(r) > 0),
         "coordination": _coordination_summary(coordinated),
-        "themes": themes(organic, max_themes=top),
+        "themes": themes(organic(posts, coordinated), max_themes=top),
         "pictures": {},
     }
     if not roots:

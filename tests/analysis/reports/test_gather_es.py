@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -237,6 +238,17 @@ def test_report_cli_for_an_earlier_day_says_what_it_left_to_the_later_run(
     assert es.get(index=f"{loaded}-cascades", id="鲜牧:weibo:1")["_source"] == grown
 
 
+def _at_no_regular_pace(start: datetime, n: int, mean_seconds: float) -> list[datetime]:
+    """``n`` times from ``start``, as independent authors post (Poisson arrivals): one text
+    from many accounts at a machine-regular pace is a coordinated burst, which the brief's
+    themes leave out (``coordination.organic``)."""
+    rng, at, times = random.Random(n), start, []
+    for _ in range(n):
+        at += timedelta(seconds=rng.expovariate(1 / mean_seconds))
+        times.append(at)
+    return times
+
+
 def _busy_day_posts(day: datetime) -> list[dict]:
     """10,000 calm posts from midnight to 16:40, then 40 complaints about 质量 in the evening."""
 
@@ -253,12 +265,12 @@ def _busy_day_posts(day: datetime) -> list[dict]:
     evening = [
         _post(
             f"e{i}",
-            day + timedelta(hours=20, minutes=i),
+            at,
             "negative",
             text=f"鲜牧牛奶变质发酸 喝完拉肚子 {i}",
             aspect="质量",
         )
-        for i in range(40)
+        for i, at in enumerate(_at_no_regular_pace(day + timedelta(hours=20), 40, 60))
     ]
     return calm + evening
 
@@ -290,10 +302,8 @@ def test_a_crisis_days_evening_complaints_reach_the_themes(
         for i in range(10_000)
     ]
     evening = [
-        _post(
-            f"e{i}", day + timedelta(hours=20, seconds=9 * i), "negative", text=f"鲜牧牛奶变质 {i}"
-        )
-        for i in range(400)
+        _post(f"e{i}", at, "negative", text=f"鲜牧牛奶变质 {i}")
+        for i, at in enumerate(_at_no_regular_pace(day + timedelta(hours=20), 400, 9))
     ]
     assert index_records(es, morning + evening, prefix=index_prefix).created == 10_400
     es.indices.refresh(index=posts_alias(index_prefix))
