@@ -105,6 +105,12 @@ def _when(value: Any) -> str:
     return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
 
 
+def _clock(value: Any) -> str:
+    """``2026-11-25T09:00:00+08:00`` → ``09:00``."""
+    text = str(value or "")
+    return text[11:16] if len(text) >= 16 and text[10] == "T" else text
+
+
 def _duration(seconds: Any) -> str:
     try:
         value = float(seconds)
@@ -259,7 +265,11 @@ def sections(
         expected = _num(payload.get("expected"))
         head.append(f"{bold('负面声量')}：{_num(payload['observed'])}（预期 {expected}）")
     if payload.get("negative_share") is not None:
-        head.append(f"{bold('负面占比')}：{_share(payload['negative_share'])}")
+        share = _share(payload["negative_share"])
+        bin_ = payload.get("negative_share_window") or {}
+        if bin_.get("start") and bin_.get("end"):  # one bin's share, not the window's
+            share += f"（{_clock(bin_['start'])}–{_clock(bin_['end'])} 有观点的帖子中）"
+        head.append(f"{bold('负面占比')}：{share}")
     if payload.get("freshness"):
         head.append(f"{bold('数据新鲜度')}：{_freshness(payload['freshness'])}")
     out = [head]
