@@ -33,6 +33,10 @@ MAX_PATHS = 3
 MAX_THEMES = 5
 MAX_GROUPS = 3
 MAX_FRESHNESS_SOURCES = 6
+#: what an alert's key accounts and coordination share are counted over: every post of the
+#: brand from an hour before the incident's first bin (within the 3 hours the cycle reads,
+#: koubei.flows.detect.gather_evidence), not one cascade as `koubei spread POST_ID` counts them
+EVIDENCE_SCOPE = "事件前 1 小时起品牌全部帖子，非单条转发链"
 
 
 def safe_url(url: str) -> str:
@@ -289,7 +293,10 @@ def sections(
         themes = [_theme(t) for t in list(payload["themes"])[:MAX_THEMES]]
         out.append([f"{bold('主要话题')}：{'；'.join(themes)}"])
     if payload.get("key_accounts"):
-        out.append([bold("关键账号")] + [f"- {_account(a, link)}" for a in payload["key_accounts"]])
+        out.append(
+            [f"{bold('关键账号')}（{EVIDENCE_SCOPE}）"]
+            + [f"- {_account(a, link)}" for a in payload["key_accounts"]]
+        )
     posts = payload.get("top_posts") or []
     if posts:
         out.append(
@@ -297,7 +304,8 @@ def sections(
             + [_post(i, p, link) for i, p in enumerate(posts, 1) if isinstance(p, Mapping)]
         )
     if payload.get("coordination"):
-        out.append([f"{bold('水军迹象')}：{_coordination(payload['coordination'])}"])
+        scope = f"（{EVIDENCE_SCOPE}）"
+        out.append([f"{bold('水军迹象')}{scope}：{_coordination(payload['coordination'])}"])
     pictures = _pictures(payload.get("pictures"))
     if pictures:
         out.append(
