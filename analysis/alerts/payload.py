@@ -8,7 +8,7 @@ has (top posts, key accounts, spread path, themes ...); absent keys are simply l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +57,28 @@ def _negative_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, 
         details = detection.get("details") or {}
         if details.get("negative_share") is not None:
             return details["negative_share"]
+    return _other_share(detections, evidence)
+
+
+def _share_window(detections: list[Mapping[str, Any]]) -> dict[str, str] | None:
+    """The bin the payload's ``negative_share`` is the share of: a count detector's share is
+    of the one bin it fired at (``timestamp`` + ``details.interval``; the demo's 85% was one
+    5-minute bin's 23 of 27 posts with an opinion, beside an hour's 44 negative mentions);
+    ``None`` when the share came from elsewhere (a summary of unknown span)."""
+    for detection in detections:
+        details = detection.get("details") or {}
+        if detection.get("negative_share") is None and details.get("negative_share") is None:
+            continue
+        start, interval = detection.get("timestamp"), details.get("interval")
+        if not start or not interval:
+            return None
+        begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
+        end = begin + timedelta(seconds=int(interval))
+        return {"start": begin.isoformat(), "end": end.isoformat()}
+    return None
+
+
+def _other_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, Any]) -> Any:
     for detection in detections:
         if "share" in str(detection.get("detector", "")):
             return detection.get("observed")
@@ -126,6 +148,8 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         "observed": top.get("observed"),
         "expected": top.get("expected"),
         "negative_share": _negative_share(detections, evidence),
+        # what that share covers: one detection bin, not the incident window (session 38)
+        "negative_share_window": _share_window(detections),
         "detectors": sorted({str(d.get("detector")) for d in detections if d.get("detector")}),
         # Reasons are codes and figures (analysis/detectors/reasons.py); people read Chinese.
         "reasons": [describe(d["reason"]) for d in detections if d.get("reason")][:10],

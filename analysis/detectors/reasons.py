@@ -129,13 +129,25 @@ def _volume_rise(p: Mapping[str, Any]) -> str:
     what = "提及" if p.get("counts") == "mentions" else "负面提及"
     window, interval = int(p.get("window") or 0), int(p.get("interval") or 0)
     held = int(p.get("held_bins") or 1)
+    # the clock times the figures count (reasons stored before session 38 have none): an
+    # alert goes out after its first bin, and "近 1 小时" read as the hour before the message
+    when = _clock_span(p.get("count_start"), p.get("count_end"))
     if window > interval:
-        span = f"近 {_span(window)}"
+        span = f"{when} " if when else f"近 {_span(window)}"
     elif held > 1:  # the figures are the last of the held bins
         span = f"连续 {held} 个 {_span(interval)}时段偏高，最近一个时段"
+        span += f"（{when}）" if when else ""
     else:
-        span = f"单个 {_span(interval)}时段"
+        span = f"单个 {_span(interval)}时段" + (f"（{when}）" if when else "")
     return f"{span}{what} {_count(p['observed'])} 条，预期 {_count(p['expected'])} 条{_z(p)}"
+
+
+def _clock_span(start: Any, end: Any) -> str:
+    """``17:35–18:35`` in China time from two ISO times; ``""`` when either is missing."""
+    if not start or not end:
+        return ""
+    a, b = (datetime.fromisoformat(str(v)).astimezone(DEFAULT_TZ) for v in (start, end))
+    return f"{a:%H:%M}–{b:%H:%M}"
 
 
 def _share_rise(p: Mapping[str, Any]) -> str:

@@ -33,6 +33,10 @@ MAX_PATHS = 3
 MAX_THEMES = 5
 MAX_GROUPS = 3
 MAX_FRESHNESS_SOURCES = 6
+#: what an alert's key accounts and coordination share are counted over: every post of the
+#: brand from an hour before the incident's first bin (within the 3 hours the cycle reads,
+#: koubei.flows.detect.gather_evidence), not one cascade as `koubei spread POST_ID` counts them
+EVIDENCE_SCOPE = "事件前 1 小时起品牌全部帖子，非单条转发链"
 
 
 def safe_url(url: str) -> str:
@@ -103,6 +107,12 @@ def _when(value: Any) -> str:
     """``2026-11-25T09:00:00+08:00`` → ``11-25 09:00`` (the zone is always Asia/Shanghai)."""
     text = str(value or "")
     return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
+
+
+def _clock(value: Any) -> str:
+    """``2026-11-25T09:00:00+08:00`` → ``09:00``."""
+    text = str(value or "")
+    return text[11:16] if len(text) >= 16 and text[10] == "T" else text
 
 
 def _duration(seconds: Any) -> str:
@@ -259,7 +269,11 @@ def sections(
         expected = _num(payload.get("expected"))
         head.append(f"{bold('负面声量')}：{_num(payload['observed'])}（预期 {expected}）")
     if payload.get("negative_share") is not None:
-        head.append(f"{bold('负面占比')}：{_share(payload['negative_share'])}")
+        share = _share(payload["negative_share"])
+        bin_ = payload.get("negative_share_window") or {}
+        if bin_.get("start") and bin_.get("end"):  # one bin's share, not the window's
+            share += f"（{_clock(bin_['start'])}–{_clock(bin_['end'])} 有观点的帖子中）"
+        head.append(f"{bold('负面占比')}：{share}")
     if payload.get("freshness"):
         head.append(f"{bold('数据新鲜度')}：{_freshness(payload['freshness'])}")
     out = [head]
@@ -279,7 +293,10 @@ def sections(
         themes = [_theme(t) for t in list(payload["themes"])[:MAX_THEMES]]
         out.append([f"{bold('主要话题')}：{'；'.join(themes)}"])
     if payload.get("key_accounts"):
-        out.append([bold("关键账号")] + [f"- {_account(a, link)}" for a in payload["key_accounts"]])
+        out.append(
+            [f"{bold('关键账号')}（{EVIDENCE_SCOPE}）"]
+            + [f"- {_account(a, link)}" for a in payload["key_accounts"]]
+        )
     posts = payload.get("top_posts") or []
     if posts:
         out.append(
@@ -287,7 +304,8 @@ def sections(
             + [_post(i, p, link) for i, p in enumerate(posts, 1) if isinstance(p, Mapping)]
         )
     if payload.get("coordination"):
-        out.append([f"{bold('水军迹象')}：{_coordination(payload['coordination'])}"])
+        scope = f"（{EVIDENCE_SCOPE}）"
+        out.append([f"{bold('水军迹象')}{scope}：{_coordination(payload['coordination'])}"])
     pictures = _pictures(payload.get("pictures"))
     if pictures:
         out.append(

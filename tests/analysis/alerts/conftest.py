@@ -42,8 +42,14 @@ def detection(
     **extra: Any,
 ) -> dict[str, Any]:
     """A detection dict as ``koubei.analysis.detectors`` emits it, ``minutes`` after :data:`T0`."""
+    at = T0 + timedelta(minutes=minutes)
+    # the hour its figures count, ending with its 5-minute bin (the mention-surge's window)
+    counted = {
+        "count_start": (at - timedelta(minutes=55)).isoformat(),
+        "count_end": (at + timedelta(minutes=5)).isoformat(),
+    }
     return {
-        "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "timestamp": at.isoformat(),
         "severity": severity,
         "score": score,
         "observed": observed,
@@ -53,7 +59,13 @@ def detection(
         # as Detection.to_dict() gives it: a code and its figures (analysis/detectors/reasons.py)
         "reason": {
             "code": "volume_rise",
-            "params": {"observed": observed, "expected": expected, "window": 3600, "interval": 300},
+            "params": {
+                "observed": observed,
+                "expected": expected,
+                "window": 3600,
+                "interval": 300,
+                **counted,
+            },
         },
         **extra,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from koubei.analysis.alerts.delivery import deliver_pending
 from koubei.analysis.alerts.incidents import IncidentStore
 from koubei.analysis.alerts.outbox import notifications
+from koubei.timeutil import DEFAULT_TZ
 from koubei.timeutil import now as wall_now
 from tests.analysis.alerts.conftest import alerts_status, am_channels, detection
 
@@ -39,14 +40,24 @@ def test_alert_shows_on_alertmanager_then_resolves(
     now = wall_now()
     start = now - timedelta(minutes=30)
     # Wall-clock detections: Alertmanager compares endsAt with its own clock.
-    first = detection(minutes_since_t0(start), "warning", brand="测试甲")
+    share = {"negative_share": 0.8519, "interval": 300}  # of its one bin, as details_at gives
+    first = detection(minutes_since_t0(start), "warning", brand="测试甲", details=share)
     store.observe("测试甲", [first], now=start + timedelta(seconds=30), channels=channels)
     assert len(deliver_pending(db_path, channels).delivered) == 1
     (alert,) = am_alerts(alertmanager, "测试甲")
     assert alert["labels"]["severity"] == "warning" and alert["labels"]["team"] == "pr"
     assert alert["labels"]["alertname"] == "KoubeiBrandCrisis"
-    # the reason in the one Chinese wording the chat messages use
-    assert alert["annotations"]["description"] == "近 1 小时负面提及 40 条，预期 3 条"
+    # the reason in the one Chinese wording the chat messages use, naming the hour it counts
+    # (the hour ending with the detection's bin; "近 1 小时" read as the hour before the alert)
+    end = (start + timedelta(minutes=5)).astimezone(DEFAULT_TZ)
+    hour = f"{end - timedelta(hours=1):%H:%M}–{end:%H:%M}"
+    assert alert["annotations"]["description"] == f"{hour} 负面提及 40 条，预期 3 条"
+    # the share is one 5-minute bin's, and the annotations say which (an ISO 8601 interval)
+    assert alert["annotations"]["negative_share"] == "0.8519"
+    bin_start = datetime.fromisoformat(first["timestamp"]).astimezone(DEFAULT_TZ)
+    assert alert["annotations"]["negative_share_window"] == (
+        f"{bin_start.isoformat()}/{(bin_start + timedelta(minutes=5)).isoformat()}"
+    )
 
     # Escalation: the critical alert replaces the warning one (same incident label).
     later = start + timedelta(minutes=5)

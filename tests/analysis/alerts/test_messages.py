@@ -103,7 +103,14 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
         "- 负面转发链加速、加深：近 15 分钟转发 23 次（此前同样时长 0 次），深 2 层；"
         "链上最大账号粉丝 56.8万，有认证账号参与"
     ) in lines
-    assert "- 近 1 小时负面提及 46 条，预期 2 条（z=10.0）" in lines
+    # the hour the surge counts, by the clock: the hour ending with its 09:00 bin, not the
+    # hour before the message ("近 1 小时" read so; session 38)
+    assert "- 08:05–09:05 负面提及 46 条，预期 2 条（z=10.0）" in lines
+    # the negative share is one 5-minute bin's, and the message says which
+    assert re.search(r"负面占比\W*：74%（09:00–09:05 有观点的帖子中）", text), text
+    # key accounts and coordination are over all the brand's posts, not one cascade
+    assert re.search(r"关键账号\W*（事件前 1 小时起品牌全部帖子，非单条转发链）", text), text
+    assert re.search(r"水军迹象\W*（事件前 1 小时起品牌全部帖子，非单条转发链）：", text), text
     # how fresh each source's data was when it paged (the demo crawls at its alert's instant)
     assert any(line.startswith(("数据新鲜度", "*数据新鲜度*", "**数据新鲜度**")) for line in lines)
     assert "demo-weibo 0 分钟前" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from koubei.analysis.alerts.channels.text import sections
 from koubei.analysis.alerts.payload import build_payload, kibana_link
 
 INCIDENT: dict[str, Any] = {
@@ -106,13 +107,17 @@ def test_structured_reasons_read_as_chinese_sentences() -> None:
                     "counts": "negative mentions",
                     "window": 3600,
                     "interval": 300,
+                    # the hour the figures count, ending with the 09:05 bin (UTC here: the
+                    # sentence reads China time whatever zone the times were stored in)
+                    "count_start": "2026-11-25T00:10:00+00:00",
+                    "count_end": "2026-11-25T01:10:00+00:00",
                 },
             },
         },
         {**INCIDENT["detections"][1], "reason": "手写的原因"},  # stored before reasons had codes
     ]
     payload = build_payload({**INCIDENT, "detections": detections}, {})
-    assert payload["reasons"] == ["近 1 小时负面提及 47 条，预期 1.1 条（z=10.1）", "手写的原因"]
+    assert payload["reasons"] == ["08:10–09:10 负面提及 47 条，预期 1.1 条（z=10.1）", "手写的原因"]
     # the detections keep the reason as data for tools reading the webhook
     assert payload["detections"][0]["reason"]["params"]["observed"] == 47.0
 
@@ -131,3 +136,26 @@ def test_freshness_per_source_reaches_the_payload_and_the_message() -> None:
     line = "数据新鲜度**：weibo-search 4 分钟前；dianping 95 分钟前（抓取受阻）；xhs 暂无数据"
     assert line in text
     assert "数据新鲜度" not in render_markdown(build_payload(INCIDENT, {}), 4000)
+
+
+def test_the_negative_share_says_which_bin_it_is_the_share_of() -> None:
+    """The demo's payload said `negative_share` 0.8519 beside an hour's 44 negative mentions
+    and a 55-minute window; it was one 5-minute bin's share (18:30-18:35: 23 of 27 posts with
+    an opinion), and nothing said so (session 38, alertwords). A sibling field names the bin;
+    the field itself is kept as it was (receivers read it)."""
+    surge = {
+        **INCIDENT["detections"][0],
+        "details": {"negative_share": 0.8519, "interval": 300},
+    }
+    payload = build_payload({**INCIDENT, "detections": [surge, INCIDENT["detections"][1]]}, {})
+    assert payload["negative_share"] == 0.8519
+    assert payload["negative_share_window"] == {
+        "start": "2026-11-25T09:05:00+08:00",
+        "end": "2026-11-25T09:10:00+08:00",
+    }
+    text = "\n".join("\n".join(part) for part in sections(payload))
+    assert "**负面占比**：85%（09:05–09:10 有观点的帖子中）" in text, text
+    # a share of no known span (an evidence summary's) says none
+    bare = build_payload({**INCIDENT, "detections": []}, {"negative_share": 0.5})
+    assert bare["negative_share"] == 0.5 and "negative_share_window" not in bare
+    assert "**负面占比**：50%" in "\n".join("\n".join(p) for p in sections(bare))

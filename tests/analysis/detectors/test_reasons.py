@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 
 from koubei.analysis.detectors import REGISTRY, CountSeries, crisis_severity
 from koubei.analysis.detectors.cascade import CascadeGrowth, cascade_series
+from koubei.analysis.detectors.defaults import default_detectors
 from koubei.analysis.detectors.operational import source_health_detections
 from koubei.analysis.detectors.reasons import TEMPLATES, Reason, describe
 from koubei.analysis.detectors.synthetic import generate
+from koubei.timeutil import DEFAULT_TZ as TZ
 from tests.analysis.detectors.conftest import START
 
 # Latin words in a sentence meant for Chinese readers (z= and STL are kept on purpose)
@@ -146,3 +148,39 @@ def test_a_jump_held_for_two_bins_does_not_read_as_one_lone_bin() -> None:
     assert held.startswith("连续 2 个 5 分钟时段偏高，最近一个时段提及 854 条"), held
     hourly = str(Reason("volume_rise", {**params, "window": 3600, "interval": 300, "held_bins": 3}))
     assert hourly.startswith("近 1 小时提及 854 条"), hourly
+
+
+def test_an_hourly_surge_names_the_hour_it_counts() -> None:
+    """The demo's alert said "近 1 小时负面提及 44 条": the hour ending with the incident's first
+    5-minute bin (17:35-18:35), which an on-call engineer read as the hour before the message
+    (229 then; session 38, alertwords). The sentence names the clock hour, and the detection's
+    details carry its start and end for tools."""
+    labelled = generate(4, days=10, crises=3)
+    s = labelled.series
+    series = CountSeries(s.start, s.total, s.negative, s.interval_seconds, "鲜牧")
+    surge = next(d for d in default_detectors() if d.name == "mention-surge")
+    found = surge.detect(series)
+    assert found
+    for detection in found:
+        record = json.loads(json.dumps(detection.to_dict()))  # what the payload carries
+        end = detection.timestamp + timedelta(seconds=s.interval_seconds)
+        start = end - timedelta(hours=1)
+        details = record["details"]
+        assert datetime.fromisoformat(details["count_start"]) == start, details
+        assert datetime.fromisoformat(details["count_end"]) == end, details
+        hour = f"{start.astimezone(TZ):%H:%M}–{end.astimezone(TZ):%H:%M} 负面提及 "
+        assert describe(record["reason"]).startswith(hour), describe(record["reason"])
+        assert "近 1 小时" not in str(detection.reason)
+
+
+def test_a_bin_reason_names_its_bin_and_an_old_reason_keeps_its_words() -> None:
+    """The single-bin and held-bin sentences name their bin too; a reason stored before the
+    times were kept still reads as before."""
+    params = {"observed": 23, "expected": 2, "zscore": 9.0, "window": 300, "interval": 300}
+    times = {"count_start": "2026-12-07T10:30:00+00:00", "count_end": "2026-12-07T10:35:00Z"}
+    lone = describe({"code": "volume_rise", "params": {**params, **times}})
+    assert lone.startswith("单个 5 分钟时段（18:30–18:35）负面提及 23 条"), lone
+    held = describe({"code": "volume_rise", "params": {**params, **times, "held_bins": 2}})
+    assert held.startswith("连续 2 个 5 分钟时段偏高，最近一个时段（18:30–18:35）负面"), held
+    old = describe({"code": "volume_rise", "params": {**params, "window": 3600}})
+    assert old == "近 1 小时负面提及 23 条，预期 2 条（z=9.0）", old

@@ -77,8 +77,9 @@ def loaded(es: Elasticsearch, index_prefix: str, koubei_home: str) -> str:
 
 
 def _detection(minutes: float) -> dict:
+    at = T0 + timedelta(minutes=minutes)
     return {
-        "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "timestamp": at.isoformat(),
         "severity": "warning",
         "score": 10.0,
         "observed": 20,
@@ -94,6 +95,9 @@ def _detection(minutes: float) -> dict:
                 "zscore": 6.2,
                 "window": 3600,
                 "interval": 300,
+                # the hour counted, ending with the detection's 5-minute bin
+                "count_start": (at - timedelta(minutes=55)).isoformat(),
+                "count_end": (at + timedelta(minutes=5)).isoformat(),
             },
         },
         "details": {"episode_bins": 2},
@@ -137,7 +141,7 @@ def test_incident_page_and_daily_brief_from_the_index(
     assert "鲜牧" in html and "北岭" in html  # the competitor is compared
     assert "告警触发" in html and "已通知" in html  # fired, then notified, in the history
     assert "kibana.example:5601/app/discover" in html
-    assert "<li>近 1 小时负面提及 20 条，预期 3 条（z=6.2）</li>" in html  # why it fired
+    assert "<li>08:10–09:10 负面提及 20 条，预期 3 条（z=6.2）</li>" in html  # why it fired
     assert html.count("<svg") >= 2
 
     brief = write_daily_brief(

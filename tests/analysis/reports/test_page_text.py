@@ -148,3 +148,13 @@ def test_the_competitor_table_says_the_window_it_counts(tmp_path: Path) -> None:
     start, end = T0 - timedelta(hours=6), T0 + timedelta(hours=2)
     window = f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
     assert f"{window} 的帖子（含无观点的转发，负面占比只计有观点的帖子）" in html
+
+
+def test_the_key_accounts_say_they_are_over_all_the_brands_posts(tmp_path: Path) -> None:
+    """The page's key accounts are the alert's: ranked over every post of the brand from an
+    hour before the incident (all its cascades), while `koubei spread POST_ID` ranks one
+    cascade's, and the two lists disagreed with nothing saying why (session 38, alertwords)."""
+    context = incident_page_context(tmp_path)
+    assert context["key_accounts"]
+    html = render.render_page(context)
+    assert "关键账号按事件前 1 小时起品牌的全部帖子（所有转发链）计" in html

@@ -365,10 +365,11 @@ def test_backtest_tells_an_escalation_from_a_new_incident(tmp_path: Path) -> Non
     lines = result.stdout.splitlines()
     assert lines[1] == "2 pages (12.0 per 30 days: 1 incident, 1 escalation); critical: 1"
     week = lines.index("2026-W10: 2 page(s)")
-    assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  近 1 小时提及")
+    # each reason names the span it counts: the hour ending with the 08:35 bin, the 09:40 bin
+    assert lines[week + 1].startswith("  Fri 2026-03-06 08:35  warning  07:40–08:40 提及")
     assert lines[week + 2].startswith(
         "  Fri 2026-03-06 09:40  critical (escalates the 08:35 page) "
-        "连续 2 个 5 分钟时段偏高，最近一个时段提及"
+        "连续 2 个 5 分钟时段偏高，最近一个时段（09:40–09:45）提及"
     )
 
 
