@@ -146,7 +146,10 @@ def _clock_span(start: Any, end: Any) -> str:
     """``17:35–18:35`` in China time from two ISO times; ``""`` when either is missing."""
     if not start or not end:
         return ""
-    a, b = (datetime.fromisoformat(str(v)).astimezone(DEFAULT_TZ) for v in (start, end))
+    try:
+        a, b = (datetime.fromisoformat(str(v)).astimezone(DEFAULT_TZ) for v in (start, end))
+    except (ValueError, OverflowError):  # a stored reason damaged by hand: its words alone
+        return ""
     return f"{a:%H:%M}–{b:%H:%M}"
 
 

@@ -6,6 +6,8 @@ import json
 import re
 from datetime import datetime, timedelta
 
+import pytest
+
 from koubei.analysis.detectors import REGISTRY, CountSeries, crisis_severity
 from koubei.analysis.detectors.cascade import CascadeGrowth, cascade_series
 from koubei.analysis.detectors.defaults import default_detectors
@@ -184,3 +186,14 @@ def test_a_bin_reason_names_its_bin_and_an_old_reason_keeps_its_words() -> None:
     assert held.startswith("连续 2 个 5 分钟时段偏高，最近一个时段（18:30–18:35）负面"), held
     old = describe({"code": "volume_rise", "params": {**params, "window": 3600}})
     assert old == "近 1 小时负面提及 23 条，预期 2 条（z=9.0）", old
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "9999-12-31T23:59:59-23:59", "2026-13-01T00:00"])
+def test_a_reason_with_a_damaged_time_keeps_its_words(bad: str) -> None:
+    """A stored reason whose times are no times (a database edited by hand) reads as one
+    stored before the times were kept, not a ValueError out of every message of it."""
+    params = {"observed": 23, "expected": 2, "zscore": 9.0, "window": 3600, "interval": 300}
+    text = describe(
+        {"code": "volume_rise", "params": {**params, "count_start": bad, "count_end": bad}}
+    )
+    assert text == "近 1 小时负面提及 23 条，预期 2 条（z=9.0）", text
