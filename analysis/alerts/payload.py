@@ -57,7 +57,14 @@ def _negative_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, 
         details = detection.get("details") or {}
         if details.get("negative_share") is not None:
             return details["negative_share"]
-    return _other_share(detections, evidence)
+    # Not a share detector's `observed`: that is its window's count of negative mentions (46
+    # read as 4600 %); every count detector on a toned series sets `details.negative_share`.
+    if evidence.get("negative_share") is not None:
+        return evidence["negative_share"]
+    summary = evidence.get("summary")
+    if isinstance(summary, Mapping):
+        return summary.get("negative_share")
+    return None
 
 
 def _share_window(detections: list[Mapping[str, Any]]) -> dict[str, str] | None:
@@ -72,21 +79,12 @@ def _share_window(detections: list[Mapping[str, Any]]) -> dict[str, str] | None:
         start, interval = detection.get("timestamp"), details.get("interval")
         if not start or not interval:
             return None
-        begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
-        end = begin + timedelta(seconds=int(interval))
+        try:
+            begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
+            end = begin + timedelta(seconds=int(interval))
+        except (ValueError, TypeError, OverflowError):  # a stored detection damaged by hand
+            return None
         return {"start": begin.isoformat(), "end": end.isoformat()}
-    return None
-
-
-def _other_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, Any]) -> Any:
-    for detection in detections:
-        if "share" in str(detection.get("detector", "")):
-            return detection.get("observed")
-    if evidence.get("negative_share") is not None:
-        return evidence["negative_share"]
-    summary = evidence.get("summary")
-    if isinstance(summary, Mapping):
-        return summary.get("negative_share")
     return None
 
 

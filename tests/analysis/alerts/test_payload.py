@@ -28,10 +28,13 @@ INCIDENT: dict[str, Any] = {
             "timestamp": "2026-11-25T09:10:00+08:00",
             "severity": "critical",
             "score": 9.0,
-            "observed": 0.71,
-            "expected": 0.2,
+            # as the detector emits it: its window's negative count against the count the
+            # reference share expects, the share in details (Detector.details_at)
+            "observed": 46,
+            "expected": 13,
             "detector": "negative_share",
             "reason": "b",
+            "details": {"negative_share": 0.71},
         },
     ],
 }
@@ -45,7 +48,7 @@ def test_minimal_payload_has_the_facts_and_no_empty_evidence() -> None:
         "end": "2026-11-25T09:15:00+08:00",
     }
     # The strongest detection gives observed vs expected; the share detector gives the share.
-    assert (payload["observed"], payload["expected"]) == (0.71, 0.2)
+    assert (payload["observed"], payload["expected"]) == (46, 13)
     assert payload["negative_share"] == 0.71
     assert payload["detectors"] == ["negative_share", "negative_volume"]
     for absent in ("top_posts", "key_accounts", "spread_path", "themes", "pictures", "kibana_url"):
@@ -159,3 +162,21 @@ def test_the_negative_share_says_which_bin_it_is_the_share_of() -> None:
     bare = build_payload({**INCIDENT, "detections": []}, {"negative_share": 0.5})
     assert bare["negative_share"] == 0.5 and "negative_share_window" not in bare
     assert "**负面占比**：50%" in "\n".join("\n".join(p) for p in sections(bare))
+
+
+def test_a_share_detections_count_is_never_its_share() -> None:
+    """A share detection without ``details.negative_share`` (stored by hand, or before the
+    details carried it) gave its ``observed`` as the share: the window's 46 negative mentions,
+    read as 4600 %. And a damaged detection time leaves the share's bin unnamed, not a
+    ValueError out of every message of the incident."""
+    share = {**INCIDENT["detections"][1], "details": {"interval": 300}}
+    payload = build_payload({**INCIDENT, "detections": [INCIDENT["detections"][0], share]}, {})
+    assert "negative_share" not in payload
+    assert "负面占比" not in "\n".join("\n".join(part) for part in sections(payload))
+    damaged = {
+        **share,
+        "timestamp": "yesterday",
+        "details": {"negative_share": 0.71, "interval": 300},
+    }
+    payload = build_payload({**INCIDENT, "detections": [damaged]}, {})
+    assert payload["negative_share"] == 0.71 and "negative_share_window" not in payload
