@@ -14,7 +14,7 @@ from typing import Any
 
 from koubei import config as cfg
 from koubei.analysis.reports import content, render
-from koubei.timeutil import DEFAULT_TZ
+from koubei.timeutil import DEFAULT_TZ, on_grid
 
 __all__ = [
     "brand_counts",
@@ -173,7 +173,7 @@ def write_incident_page(
     last = incident.get("resolved_at") or incident["last_detection_at"]
     end = min(now, datetime.fromtimestamp(last, tz=DEFAULT_TZ) + TAIL)
     end = max(end, started + timedelta(seconds=interval_seconds))
-    start = _floor(started - LEAD, interval_seconds)
+    start = on_grid(started - LEAD, interval_seconds)  # the count series' grid
     brand = incident["brand"]
     # The usual level is the median of the days before that koubei collected the brand on:
     # zero-filled days before its first collection pulled it to 0 for a brand added days ago.
@@ -346,11 +346,6 @@ def _incidents_between(db_path: Path, start: datetime, end: datetime) -> list[di
     finally:
         conn.close()
     return [dict(row) for row in rows]
-
-
-def _floor(moment: datetime, seconds: int) -> datetime:
-    stamp = int(moment.timestamp())
-    return datetime.fromtimestamp(stamp - stamp % seconds, tz=moment.tzinfo)
 
 
 def write_changed_incident_pages(
