@@ -342,12 +342,13 @@ def gather_evidence(
     kibana_url: str,
 ) -> tuple[dict[str, Any], Path]:
     """Top posts, the spread of the incident, key accounts, themes, pictures and a Kibana link."""
+    from koubei.analysis.alerts.payload import EVIDENCE_LEAD
     from koubei.analysis.spread.evidence import incident_evidence
     from koubei.pipeline.index.post_reads import top_posts
     from koubei.pipeline.index.queries import discover_url, kql
 
     onset = min(d.timestamp for d in active)
-    window_start = onset - timedelta(hours=1)
+    window_start = onset - EVIDENCE_LEAD
     incident_records = records_since(records, window_start)
     evidence_dir = (
         paths.state_dir("evidence") / paths.path_part(brand) / onset.strftime("%Y%m%dT%H%M")

@@ -29,6 +29,16 @@ EVIDENCE_KEYS = (
     "reports_url",
     "freshness",  # per source: latest crawled post, last crawl and its status (issue 20)
 )
+#: An alert's evidence (key accounts, coordination, top posts) counts every post of the brand
+#: from this long before the incident's first bin (koubei.flows.detect.gather_evidence): a
+#: story builds up before the bin that fires. Alert texts and the incident page say so from
+#: this one value.
+EVIDENCE_LEAD = timedelta(hours=1)
+_LEAD_MINUTES = int(EVIDENCE_LEAD.total_seconds() // 60)
+#: EVIDENCE_LEAD as alert texts and the incident page write it ("1 小时")
+EVIDENCE_LEAD_ZH = (
+    f"{_LEAD_MINUTES // 60} 小时" if _LEAD_MINUTES % 60 == 0 else f"{_LEAD_MINUTES} 分钟"
+)
 MAX_TOP_POSTS = 10
 MAX_KEY_ACCOUNTS = 10
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -50,42 +60,43 @@ def kibana_link(base: str, brand: str, start: str, end: str) -> str:
     return f"{base.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
 
 
-def _negative_share(detections: list[Mapping[str, Any]], evidence: Mapping[str, Any]) -> Any:
+def _negative_share(
+    detections: list[Mapping[str, Any]], evidence: Mapping[str, Any]
+) -> tuple[Any, dict[str, str] | None]:
+    """The payload's ``negative_share`` and the bin it is the share of, from one detection so
+    that the two never disagree (they were two scans with their own conditions).
+
+    A count detector's share is of the one bin it fired at (``timestamp`` +
+    ``details.interval``; the demo's 85% was one 5-minute bin's 23 of 27 posts with an opinion,
+    beside an hour's 44 negative mentions). A share taken from the evidence has no window (a
+    summary of unknown span), nor has one whose detection's time is damaged.
+    """
     for detection in detections:
-        if detection.get("negative_share") is not None:
-            return detection["negative_share"]
         details = detection.get("details") or {}
-        if details.get("negative_share") is not None:
-            return details["negative_share"]
+        share = detection.get("negative_share")
+        if share is None:
+            share = details.get("negative_share")
+        if share is not None:
+            return share, _bin_of(detection.get("timestamp"), details.get("interval"))
     # Not a share detector's `observed`: that is its window's count of negative mentions (46
     # read as 4600 %); every count detector on a toned series sets `details.negative_share`.
     if evidence.get("negative_share") is not None:
-        return evidence["negative_share"]
+        return evidence["negative_share"], None
     summary = evidence.get("summary")
     if isinstance(summary, Mapping):
-        return summary.get("negative_share")
-    return None
+        return summary.get("negative_share"), None
+    return None, None
 
 
-def _share_window(detections: list[Mapping[str, Any]]) -> dict[str, str] | None:
-    """The bin the payload's ``negative_share`` is the share of: a count detector's share is
-    of the one bin it fired at (``timestamp`` + ``details.interval``; the demo's 85% was one
-    5-minute bin's 23 of 27 posts with an opinion, beside an hour's 44 negative mentions);
-    ``None`` when the share came from elsewhere (a summary of unknown span)."""
-    for detection in detections:
-        details = detection.get("details") or {}
-        if detection.get("negative_share") is None and details.get("negative_share") is None:
-            continue
-        start, interval = detection.get("timestamp"), details.get("interval")
-        if not start or not interval:
-            return None
-        try:
-            begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
-            end = begin + timedelta(seconds=int(interval))
-        except (ValueError, TypeError, OverflowError):  # a stored detection damaged by hand
-            return None
-        return {"start": begin.isoformat(), "end": end.isoformat()}
-    return None
+def _bin_of(start: Any, interval: Any) -> dict[str, str] | None:
+    if not start or not interval:
+        return None
+    try:
+        begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
+        end = begin + timedelta(seconds=int(interval))
+    except (ValueError, TypeError, OverflowError):  # a stored detection damaged by hand
+        return None
+    return {"start": begin.isoformat(), "end": end.isoformat()}
 
 
 def _post(post: Any) -> dict[str, Any]:
@@ -131,6 +142,7 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
     end = data.get("window_end") or data.get("resolved_at") or start
     brand = str(data["brand"])
     status = str(data["status"])
+    share, share_window = _negative_share(detections, evidence)
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "dedup_key": data["dedup_key"],
@@ -145,9 +157,9 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         "window": {"start": start, "end": end},
         "observed": top.get("observed"),
         "expected": top.get("expected"),
-        "negative_share": _negative_share(detections, evidence),
+        "negative_share": share,
         # what that share covers: one detection bin, not the incident window (session 38)
-        "negative_share_window": _share_window(detections),
+        "negative_share_window": share_window,
         "detectors": sorted({str(d.get("detector")) for d in detections if d.get("detector")}),
         # Reasons are codes and figures (analysis/detectors/reasons.py); people read Chinese.
         "reasons": [describe(d["reason"]) for d in detections if d.get("reason")][:10],

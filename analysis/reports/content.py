@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from koubei.analysis.alerts.payload import EVIDENCE_LEAD_ZH
 from koubei.analysis.detectors.reasons import describe
 from koubei.analysis.reports import charts
 from koubei.analysis.spread.accounts import ROLE_NAMES
@@ -429,6 +430,7 @@ def incident_context(
         "spread_paths": [
             [str(n) for n in path] for path in (evidence.get("spread_path") or [])[:8]
         ],
+        "evidence_lead": EVIDENCE_LEAD_ZH,  # what the key accounts are counted over
         "key_accounts": [
             {
                 "name": str(a.get("name") or a.get("account") or ""),

@@ -162,11 +162,17 @@ def write_incident_page(
     kibana_url: str,
     now: datetime,
     interval_seconds: int = 300,
+    incident: dict[str, Any] | None = None,
 ) -> Path:
-    """Build and write the page of one incident; returns its path."""
+    """Build and write the page of one incident; returns its path.
+
+    ``incident`` is its row as :func:`load_incident` returns it, when the caller has read it
+    already (``report incident`` does, before asking any cluster); otherwise it is read here.
+    """
     from koubei.pipeline.index.queries import aspect_counts, volume_series
 
-    incident = load_incident(db_path, incident_id)
+    if incident is None:
+        incident = load_incident(db_path, incident_id)
     if incident is None:
         raise LookupError(f"no incident {incident_id} in {db_path}")
     started = datetime.fromtimestamp(incident["started_at"], tz=DEFAULT_TZ)

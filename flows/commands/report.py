@@ -182,6 +182,7 @@ def run_incident(args: argparse.Namespace) -> int:
                 brands=brands,  # type: ignore[arg-type]
                 kibana_url=alerts.kibana_url,  # type: ignore[attr-defined]
                 now=timeutil.now(),
+                incident=found,
             )
     except NotFoundError:
         raise no_index(prefix) from None

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from koubei.analysis.alerts.payload import EVIDENCE_LEAD_ZH
 from koubei.analysis.spread.accounts import ROLE_NAMES
 from koubei.analysis.spread.coordination import COORDINATED, ORGANIC
 
@@ -34,9 +35,9 @@ MAX_THEMES = 5
 MAX_GROUPS = 3
 MAX_FRESHNESS_SOURCES = 6
 #: what an alert's key accounts and coordination share are counted over: every post of the
-#: brand from an hour before the incident's first bin (within the 3 hours the cycle reads,
-#: koubei.flows.detect.gather_evidence), not one cascade as `koubei spread POST_ID` counts them
-EVIDENCE_SCOPE = "事件前 1 小时起品牌全部帖子，非单条转发链"
+#: brand from EVIDENCE_LEAD before the incident's first bin (koubei.flows.detect.gather_evidence
+#: reads them), not one cascade as `koubei spread POST_ID` counts them
+EVIDENCE_SCOPE = f"事件前 {EVIDENCE_LEAD_ZH}起品牌全部帖子，非单条转发链"
 
 
 def safe_url(url: str) -> str:
