@@ -377,7 +377,12 @@ def rescore_source(
     shipped model if None); ``every``: score every post, up to date or not
     (:func:`rescore_records`). One :class:`Enricher` serves every file, so helpers start at most
     once. The spooled copies of the source's posts come first (:func:`rescore_spool`), each
-    spool file rewritten reported with ``spool`` set and no index report."""
+    spool file rewritten reported with ``spool`` set and no index report.
+
+    The caller holds the pipeline's lock (``koubei.flows.locks.stage_lock(PIPELINE_LOCK)``, as
+    ``koubei sentiment rescore`` does): a stage takes no flow-level lock itself (imports go
+    one way, flows → pipeline), and a process cycle or replay writing these files or the spool
+    meanwhile would race the rewrite."""
     workers = workers or default_workers()
     if workers > 1:
         prewarm(sum(path.stat().st_size for path in files if path.is_file()))

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from koubei import timeutil
-from koubei.analysis.detectors.reasons import describe
+from koubei.analysis.detectors.reasons import describe, observed_counts
 from koubei.timeutil import DEFAULT_TZ
 
 SCHEMA = "koubei.alert/1"
@@ -92,11 +92,27 @@ def _bin_of(start: Any, interval: Any) -> dict[str, str] | None:
     if not start or not interval:
         return None
     try:
-        begin = datetime.fromisoformat(str(start)).astimezone(DEFAULT_TZ)
-        end = begin + timedelta(seconds=int(interval))
+        begin = datetime.fromisoformat(str(start))
+        return _span(begin, begin + timedelta(seconds=int(interval)))
     except (ValueError, TypeError, OverflowError):  # a stored detection damaged by hand
         return None
-    return {"start": begin.isoformat(), "end": end.isoformat()}
+
+
+def _span(start: Any, end: Any) -> dict[str, str] | None:
+    """``{start, end}`` in China time from two times (ISO text or datetimes); ``None`` when
+    either is missing or damaged."""
+    if not start or not end:
+        return None
+    try:
+        a, b = (
+            (v if isinstance(v, datetime) else datetime.fromisoformat(str(v))).astimezone(
+                DEFAULT_TZ
+            )
+            for v in (start, end)
+        )
+    except (ValueError, TypeError, OverflowError):  # a stored detection damaged by hand
+        return None
+    return {"start": a.isoformat(), "end": b.isoformat()}
 
 
 def _post(post: Any) -> dict[str, Any]:
@@ -143,6 +159,18 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
     brand = str(data["brand"])
     status = str(data["status"])
     share, share_window = _negative_share(detections, evidence)
+    # the top detection's counted span: its details hold it, and its reason too (a detection
+    # whose details were stored apart from its reason still names its hours)
+    reason = top.get("reason")
+    top_reason: Mapping[str, Any] = reason if isinstance(reason, Mapping) else {}
+    counted = next(
+        (
+            source
+            for source in (top.get("details") or {}, top_reason.get("params") or {})
+            if source.get("count_start")
+        ),
+        {},
+    )
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "dedup_key": data["dedup_key"],
@@ -157,6 +185,10 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
         "window": {"start": start, "end": end},
         "observed": top.get("observed"),
         "expected": top.get("expected"),
+        # what `observed` counts and over which clock span (session 39): a cascade's reposts
+        # or a plain series' mentions were labelled 负面声量, over no named window
+        "observed_counts": observed_counts(top.get("reason")),
+        "observed_window": _span(counted.get("count_start"), counted.get("count_end")),
         "negative_share": share,
         # what that share covers: one detection bin, not the incident window (session 38)
         "negative_share_window": share_window,

@@ -14,7 +14,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -26,6 +26,7 @@ from koubei.analysis.detectors.gaps import outage_bins
 from koubei.analysis.detectors.reasons import Reason, reason_dict
 from koubei.analysis.detectors.series_types import CountSeries
 from koubei.config import AlertsConfig, ConfigError, parse_duration
+from koubei.timeutil import DEFAULT_TZ
 
 Severity = Literal["info", "warning", "critical"]
 ALERTS_FILE = "config/alerts.yaml"
@@ -118,6 +119,11 @@ class Detector:
     choice_options: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: ``"counts"`` detectors take a CountSeries; others (cascade) take their own series type.
     input_kind: ClassVar[str] = "counts"
+    #: The duration option whose span a detection's figures count, ending with its bin: its
+    #: details then carry ``count_start``/``count_end`` and its reason names them as clock
+    #: times. "近 1 小时" was read as the hour before the message went out, which held
+    #: another count (session 38's demo); ``None``: figures of one bin.
+    counted_window: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -301,7 +307,22 @@ class Detector:
         if not series.volume_only:
             tot = float(series.total[t])
             details["negative_share"] = float(series.negative[t]) / tot if tot else 0.0
-        return details
+        return details | self.counted_span(series, t)
+
+    def counted_span(self, series: Any, t: int) -> dict[str, str]:
+        """``count_start``/``count_end``: the :attr:`counted_window` ending with bin ``t``
+        (at least the bin), as ISO times in China's zone; ``{}`` for a detector without one."""
+        if not self.counted_window:
+            return {}
+        interval = series.interval_seconds
+        end = (series.start[t] + timedelta(seconds=interval)).astimezone(DEFAULT_TZ)
+        counted = timedelta(seconds=max(self.options[self.counted_window], interval))
+        return {"count_start": (end - counted).isoformat(), "count_end": end.isoformat()}
+
+    @staticmethod
+    def counted_params(details: Mapping[str, Any]) -> dict[str, Any]:
+        """The span :attr:`counted_window` put in ``details``, for the reason's parameters."""
+        return {k: details[k] for k in ("count_start", "count_end") if details.get(k)}
 
     def emit(
         self,

@@ -31,6 +31,7 @@ from koubei.analysis.detectors.series_types import CascadeSeries
 
 @register("cascade_growth")
 class CascadeGrowth(Detector):
+    counted_window = "window"  # the reason names its clock span
     input_kind = "cascade"
     defaults: ClassVar[dict[str, Any]] = {
         "window": "15m",
@@ -194,7 +195,8 @@ class CascadeGrowth(Detector):
         return Reason(
             "cascade_growth",
             {"observed": observed, "expected": expected, "window": self.options["window"]}
-            | {k: details[k] for k in keys},
+            | {k: details[k] for k in keys}
+            | self.counted_params(details),
         )
 
     def detect(self, series: Any) -> list[Detection]:
@@ -213,6 +215,7 @@ class CascadeGrowth(Detector):
                 "triggers": reasons,
                 "episode_bins": last - onset + 1,
                 "zscore": float(firing.zscore[0, onset]),
+                **self.counted_span(series, onset),
             }
             out.append(self.emit(series, onset, firing, context, self.reason, context))
         return out

@@ -28,6 +28,7 @@ from koubei.analysis.detectors.reasons import Reason
 
 @register("negative_share")
 class NegativeShare(Detector):
+    counted_window = "window"  # the reason names its clock span
     defaults: ClassVar[dict[str, Any]] = {
         "window": "30m",  # current share over this window
         "reference": "1d",  # baseline share pooled over this period before the window
@@ -108,5 +109,7 @@ class NegativeShare(Detector):
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         share_delta = details.get("share_delta", 0.0)
         return Reason(
-            "share_rise", {"observed": observed, "expected": expected, "share_delta": share_delta}
+            "share_rise",
+            {"observed": observed, "expected": expected, "share_delta": share_delta}
+            | self.counted_params(details),
         )

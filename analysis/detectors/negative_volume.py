@@ -16,7 +16,7 @@ The main crisis detector. Fires at bin ``t`` when, with the baseline of
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,7 +35,6 @@ from koubei.analysis.detectors.baseline import calendar, seasonal_baseline
 from koubei.analysis.detectors.causal import trailing_min, trailing_sum
 from koubei.analysis.detectors.extremes import return_level, usual_peak
 from koubei.analysis.detectors.reasons import Reason
-from koubei.timeutil import DEFAULT_TZ
 
 
 def baseline_kwargs(
@@ -88,6 +87,7 @@ def sustained(z: np.ndarray, single: float, held: float, bins: int) -> np.ndarra
 
 @register("negative_volume")
 class NegativeVolume(Detector):
+    counted_window = "window"  # the reason names its clock span
     defaults: ClassVar[dict[str, Any]] = {
         **BASELINE_DEFAULTS,
         "z_threshold": 5.0,  # robust z (variance-stabilised space) that fires in one bin ...
@@ -317,20 +317,13 @@ class NegativeVolume(Detector):
         details["held_bins"] = 1 if one_bin else max(1, opts["hold"] // interval)
         if not opts["critical_alone"]:  # in details: the integrator scores it again
             details["corroboration_needed"] = True
-        # the span the figures count: the `window` ending with bin t, the incident's first bin
-        # (session 38's demo said "近 1 小时负面提及 44 条" of 17:35-18:35, read as the hour
-        # before the alert went out, which held 229)
-        end = (series.start[t] + timedelta(seconds=interval)).astimezone(DEFAULT_TZ)
-        counted = timedelta(seconds=max(opts["window"], interval))
-        details["count_start"] = (end - counted).isoformat()
-        details["count_end"] = end.isoformat()
         return details
 
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         # `counts` says whether a plain `timestamp,value` series (any tone) was counted.
         figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}
         # the figures' span, named in the sentence ("17:35–18:35 负面提及 44 条")
-        counted = {k: details[k] for k in ("count_start", "count_end") if details.get(k)}
+        counted = self.counted_params(details)
         return Reason(
             "volume_rise",
             {

@@ -23,7 +23,7 @@ import numpy as np
 
 from koubei.timeutil import DEFAULT_TZ
 
-__all__ = ["TEMPLATES", "Reason", "describe", "reason_dict"]
+__all__ = ["TEMPLATES", "Reason", "describe", "observed_counts", "reason_dict"]
 
 
 @dataclass(frozen=True)
@@ -155,18 +155,60 @@ def _clock_span(start: Any, end: Any) -> str:
 
 def _share_rise(p: Mapping[str, Any]) -> str:
     points = 100 * float(p.get("share_delta") or 0.0)
+    when = _clock_span(p.get("count_start"), p.get("count_end"))
     return (
-        f"负面占比上升 {points:.0f} 个百分点：负面提及 {_count(p['observed'])} 条，"
-        f"按往常占比预期 {_count(p['expected'])} 条"
+        f"负面占比上升 {points:.0f} 个百分点：{when + ' ' if when else ''}"
+        f"负面提及 {_count(p['observed'])} 条，按往常占比预期 {_count(p['expected'])} 条"
     )
+
+
+def _two_windows(p: Mapping[str, Any]) -> tuple[str, str]:
+    """Clock spans of the counted window and of the one before it, for the rules comparing
+    the two (``17:35–18:05``, ``17:05–17:35``); ``""`` for what the reason does not hold (one
+    stored before session 39, or damaged by hand)."""
+    when = _clock_span(p.get("count_start"), p.get("count_end"))
+    if not when:
+        return "", ""
+    try:  # both parsed by _clock_span already
+        start = datetime.fromisoformat(str(p["count_start"]))
+        return when, _clock_span(
+            start - (datetime.fromisoformat(str(p["count_end"])) - start), start
+        )
+    except (TypeError, OverflowError):  # naive beside aware, or before year 1
+        return when, ""
+
+
+def _relative(p: Mapping[str, Any], unnamed: str) -> str:
+    return f"近 {_span(p['window'])}" if p.get("window") else unnamed
 
 
 def _volume_acceleration(p: Mapping[str, Any]) -> str:
-    window = f"近 {_span(p['window'])}" if p.get("window") else "最近一个窗口"
+    when, before = _two_windows(p)
+    window = when or _relative(p, "最近一个窗口")
     return (
         f"{_what(p, 'total')}加速：{window} {_count(p['observed'])} 条，"
-        f"前一窗口 {_count(p['expected'])} 条{_z(p)}"
+        f"前一窗口{f'（{before}）' if before else ' '}{_count(p['expected'])} 条{_z(p)}"
     )
+
+
+def observed_counts(value: Any) -> str | None:
+    """What the ``observed`` figure of a detection with this reason counts:
+    ``"negative mentions"``, ``"mentions"`` (a plain volume series, or a rule counting all
+    mentions) or ``"negative reposts"`` (a cascade's); ``None`` for a reason with no code or
+    figure of that kind. Alert messages label the figure by it ("负面声量" was said of a
+    cascade's reposts and of an acceleration's mentions of any tone)."""
+    if isinstance(value, Reason):
+        code, params = value.code, value.params
+    elif isinstance(value, Mapping) and "code" in value:
+        code, params = str(value["code"]), dict(value.get("params") or {})
+    else:
+        return None
+    if code == "cascade_growth":
+        return "negative reposts"
+    if code in ("source_unhealthy", "source_state_stuck", "run_failed"):
+        return None
+    field = "total" if code == "volume_acceleration" else "negative"
+    return "mentions" if _what(params, field) == "提及" else "negative mentions"
 
 
 def _what(p: Mapping[str, Any], field: str = "negative") -> str:
@@ -179,8 +221,11 @@ def _what(p: Mapping[str, Any], field: str = "negative") -> str:
 
 
 def _window_ratio(p: Mapping[str, Any]) -> str:
-    window = f"近 {_span(p['window'])}" if p.get("window") else "当前窗口"
-    return f"{window}{_what(p)} {_count(p['observed'])} 条，前一窗口 {_count(p['expected'])} 条"
+    when, before = _two_windows(p)
+    return (
+        f"{when + ' ' if when else _relative(p, '当前窗口')}{_what(p)} {_count(p['observed'])} 条，"
+        f"前一窗口{f'（{before}）' if before else ' '}{_count(p['expected'])} 条"
+    )
 
 
 def _stl_forecast(p: Mapping[str, Any]) -> str:
@@ -197,10 +242,11 @@ CASCADE_TRIGGERS = {
 
 def _cascade_growth(p: Mapping[str, Any]) -> str:
     triggers = "、".join(CASCADE_TRIGGERS.get(str(t), str(t)) for t in p.get("triggers") or [])
-    window = f"近 {_span(p['window'])}" if p.get("window") else "最近一个窗口"
+    when, before = _two_windows(p)
     text = (
-        f"负面转发链{triggers or '增长'}：{window}转发 {_count(p['observed'])} 次"
-        f"（此前同样时长 {_count(p['expected'])} 次）"
+        f"负面转发链{triggers or '增长'}：{when + ' ' if when else _relative(p, '最近一个窗口')}"
+        f"转发 {_count(p['observed'])} 次"
+        f"（{f'此前 {before} 转发 ' if before else '此前同样时长 '}{_count(p['expected'])} 次）"
     )
     if p.get("depth") is not None:
         text += f"，深 {int(p['depth'])} 层"

@@ -34,6 +34,7 @@ from koubei.analysis.detectors.reasons import Reason
 
 @register("volume_velocity")
 class VolumeVelocity(Detector):
+    counted_window = "window"  # the reason names its clock span
     defaults: ClassVar[dict[str, Any]] = {
         **BASELINE_DEFAULTS,
         "window": "30m",
@@ -92,4 +93,5 @@ class VolumeVelocity(Detector):
     def reason(self, observed: float, expected: float, details: dict[str, Any]) -> Reason:
         figures = {"observed": observed, "expected": expected, "zscore": details["zscore"]}
         figures |= {"field": self.options["field"], "counts": details.get("counts")}
+        figures |= self.counted_params(details)
         return Reason("volume_acceleration", {**figures, "window": self.options["window"]})

@@ -20,6 +20,7 @@ from koubei.analysis.detectors.reasons import Reason
 
 @register("window_ratio")
 class WindowRatio(Detector):
+    counted_window = "timeframe"  # the reason names its clock span
     defaults: ClassVar[dict[str, Any]] = {
         "timeframe": "1h",
         "spike_height": 3.0,
@@ -100,4 +101,5 @@ class WindowRatio(Detector):
         figures = {"observed": observed, "expected": expected, "field": self.options["field"]}
         # `counts`: a plain `timestamp,value` series has no tone, whatever `field` says
         figures["counts"] = details.get("counts")
+        figures |= self.counted_params(details)
         return Reason("window_ratio", {**figures, "window": self.options["timeframe"]})

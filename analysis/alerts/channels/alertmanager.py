@@ -105,9 +105,12 @@ class AlertmanagerChannel(Channel):
         ):
             if payload.get(key) is not None:
                 annotations[key] = str(payload[key])
-        share_bin = payload.get("negative_share_window") or {}
-        if share_bin.get("start") and share_bin.get("end"):  # what negative_share covers
-            annotations["negative_share_window"] = f"{share_bin['start']}/{share_bin['end']}"
+        for key in ("negative_share_window", "observed_window"):  # what each figure covers
+            span = payload.get(key) or {}
+            if span.get("start") and span.get("end"):
+                annotations[key] = f"{span['start']}/{span['end']}"
+        if payload.get("observed_counts"):
+            annotations["observed_counts"] = str(payload["observed_counts"])
         if payload.get("top_posts"):
             first = payload["top_posts"][0]
             annotations["top_post"] = str(first.get("url") or first.get("text", ""))[:500]

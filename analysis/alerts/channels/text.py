@@ -34,6 +34,12 @@ MAX_PATHS = 3
 MAX_THEMES = 5
 MAX_GROUPS = 3
 MAX_FRESHNESS_SOURCES = 6
+#: the payload's `observed_counts` → the headline figure's name (older payloads: 负面声量)
+OBSERVED_LABELS = {
+    "negative mentions": "负面声量",
+    "mentions": "声量",
+    "negative reposts": "负面转发",
+}
 #: what an alert's key accounts and coordination share are counted over: every post of the
 #: brand from EVIDENCE_LEAD before the incident's first bin (koubei.flows.detect.gather_evidence
 #: reads them), not one cascade as `koubei spread POST_ID` counts them
@@ -267,8 +273,11 @@ def sections(
     if window:
         head.append(f"{bold('时间')}：{_when(window.get('start'))} → {_when(window.get('end'))}")
     if payload.get("observed") is not None:
+        label = OBSERVED_LABELS.get(str(payload.get("observed_counts")), "负面声量")
+        span = payload.get("observed_window") or {}
+        when = f"{_clock(span['start'])}–{_clock(span['end'])}，" if span.get("start") else ""
         expected = _num(payload.get("expected"))
-        head.append(f"{bold('负面声量')}：{_num(payload['observed'])}（预期 {expected}）")
+        head.append(f"{bold(label)}：{_num(payload['observed'])}（{when}预期 {expected}）")
     if payload.get("negative_share") is not None:
         share = _share(payload["negative_share"])
         bin_ = payload.get("negative_share_window") or {}

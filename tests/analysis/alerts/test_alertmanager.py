@@ -58,6 +58,11 @@ def test_alert_shows_on_alertmanager_then_resolves(
     assert alert["annotations"]["negative_share_window"] == (
         f"{bin_start.isoformat()}/{(bin_start + timedelta(minutes=5)).isoformat()}"
     )
+    # and what `observed` counts, over which hour (session 39)
+    assert alert["annotations"]["observed_counts"] == "negative mentions"
+    assert alert["annotations"]["observed_window"] == (
+        f"{(end - timedelta(hours=1)).isoformat()}/{end.isoformat()}"
+    )
 
     # Escalation: the critical alert replaces the warning one (same incident label).
     later = start + timedelta(minutes=5)

@@ -100,12 +100,14 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     # why it fired, in Chinese, stating the reach the key accounts show (never "1,770" beside
     # a 568,000-follower amplifier)
     assert (
-        "- 负面转发链加速、加深：近 15 分钟转发 23 次（此前同样时长 0 次），深 2 层；"
+        "- 负面转发链加速、加深：08:45–09:00 转发 23 次（此前 08:30–08:45 转发 0 次），深 2 层；"
         "链上最大账号粉丝 56.8万，有认证账号参与"
     ) in lines
     # the hour the surge counts, by the clock: the hour ending with its 09:00 bin, not the
     # hour before the message ("近 1 小时" read so; session 38)
     assert "- 08:05–09:05 负面提及 46 条，预期 2 条（z=10.0）" in lines
+    # the headline figure names the same hour (session 39)
+    assert re.search(r"负面声量\W*：46（08:05–09:05，预期 2）", text), text
     # the negative share is one 5-minute bin's, and the message says which
     assert re.search(r"负面占比\W*：74%（09:00–09:05 有观点的帖子中）", text), text
     # key accounts and coordination are over all the brand's posts, not one cascade

@@ -180,3 +180,41 @@ def test_a_share_detections_count_is_never_its_share() -> None:
     }
     payload = build_payload({**INCIDENT, "detections": [damaged]}, {})
     assert payload["negative_share"] == 0.71 and "negative_share_window" not in payload
+
+
+def test_the_headline_figure_says_what_it_counts_and_over_which_hours() -> None:
+    """The message's headline read "负面声量：23（预期 0）" whatever the strongest detection was:
+    a cascade's 23 reposts, or an acceleration's mentions of any tone, were called negative
+    mentions, over no named span (session 39). The payload says what ``observed`` counts and
+    when; a detection stored before (a plain-string reason, no times) reads as it did."""
+    times = {"count_start": "2026-11-25T01:00:00+00:00", "count_end": "2026-11-25T09:10:00+08:00"}
+
+    def headline(detection: dict[str, Any]) -> str:
+        payload = build_payload({**INCIDENT, "detections": [detection]}, {})
+        first = sections(payload)[0]
+        return next(line for line in first if "：" in line and "预期" in line)
+
+    cascade = {
+        **INCIDENT["detections"][1],
+        "reason": {"code": "cascade_growth", "params": {"observed": 23, "expected": 0}},
+        "observed": 23,
+        "expected": 0,
+        "details": {"count_start": "2026-11-25T08:55:00+08:00", "count_end": times["count_end"]},
+    }
+    assert headline(cascade) == "**负面转发**：23（08:55–09:10，预期 0）"
+    acceleration = {
+        **cascade,
+        "reason": {"code": "volume_acceleration", "params": {"field": "total", **times}},
+        "details": times,
+    }
+    payload = build_payload({**INCIDENT, "detections": [acceleration]}, {})
+    assert payload["observed_counts"] == "mentions"
+    assert payload["observed_window"] == {
+        "start": "2026-11-25T09:00:00+08:00",
+        "end": "2026-11-25T09:10:00+08:00",
+    }
+    assert headline(acceleration) == "**声量**：23（09:00–09:10，预期 0）"
+    surge = {**cascade, "reason": {"code": "volume_rise", "params": {"observed": 23}}}
+    assert headline(surge) == "**负面声量**：23（08:55–09:10，预期 0）"
+    old = {**INCIDENT["detections"][1], "details": {"count_start": "yesterday"}}
+    assert headline(old) == "**负面声量**：46（预期 13）"

@@ -197,3 +197,67 @@ def test_a_reason_with_a_damaged_time_keeps_its_words(bad: str) -> None:
         {"code": "volume_rise", "params": {**params, "count_start": bad, "count_end": bad}}
     )
     assert text == "近 1 小时负面提及 23 条，预期 2 条（z=9.0）", text
+
+
+def test_every_windowed_reason_names_the_clock_span_it_counts() -> None:
+    """Session 38 named the surge's hour; the share rise, the acceleration and the window-ratio
+    rule still said "近 1 小时" / "前一窗口", read as the hour before the message went out.
+    Each names its counted window (ending with the detection's bin) and, for the rules that
+    compare two windows, the window before it."""
+    labelled = generate(4, days=10, crises=3)
+    s = labelled.series
+    series = CountSeries(s.start, s.total, s.negative, s.interval_seconds, "鲜牧")
+    seen = set()
+    for type_name, cls in sorted(REGISTRY.items()):
+        if cls.input_kind != "counts" or not cls.counted_window:
+            continue
+        detector = cls()
+        window = timedelta(seconds=detector.options[cls.counted_window])
+        for detection in detector.detect(series):
+            record = json.loads(json.dumps(detection.to_dict()))
+            end = detection.timestamp + timedelta(seconds=s.interval_seconds)
+            start = end - max(window, timedelta(seconds=s.interval_seconds))
+            assert datetime.fromisoformat(record["details"]["count_start"]) == start
+            assert datetime.fromisoformat(record["details"]["count_end"]) == end
+            text = describe(record["reason"])
+            clock = f"{start.astimezone(TZ):%H:%M}–{end.astimezone(TZ):%H:%M}"
+            assert clock in text and "近 " not in text, (type_name, text)
+            if record["reason"]["code"] in ("window_ratio", "volume_acceleration"):
+                before = start - (end - start)
+                assert (
+                    f"前一窗口（{before.astimezone(TZ):%H:%M}–{start.astimezone(TZ):%H:%M}）"
+                    in text
+                )
+            seen.add(type_name)
+    assert {"negative_volume", "negative_share", "window_ratio"} <= seen
+
+
+@pytest.mark.parametrize("code", ["window_ratio", "volume_acceleration", "share_rise"])
+def test_a_windowed_reason_stored_without_times_or_with_damaged_ones_keeps_its_words(
+    code: str,
+) -> None:
+    params = {"observed": 30, "expected": 5, "zscore": 6.0, "window": 3600, "share_delta": 0.3}
+    old = describe({"code": code, "params": params})
+    for bad in ("yesterday", "0001-01-01T00:00:00+00:00"):
+        damaged = {**params, "count_start": bad, "count_end": "2026-12-07T18:35:00+08:00"}
+        text = describe({"code": code, "params": damaged})
+        assert "前一窗口（" not in text and "30 条" in text, text
+    if code != "share_rise":
+        assert "近 1 小时" in old and "前一窗口 5 条" in old, old
+
+
+def test_a_cascade_reason_names_the_window_it_counts_and_the_one_before() -> None:
+    def at(minutes: float, depth: int) -> dict[str, object]:
+        return {"time": START + timedelta(minutes=minutes), "depth": depth, "followers": 90}
+
+    events = [at(m, 1) for m in range(30)] + [at(20 + m, 3) for m in range(5)]
+    series = cascade_series(events, START, START + timedelta(hours=1), 300, key="鲜牧")
+    (found, *_) = CascadeGrowth().detect(series)
+    end = found.timestamp + timedelta(seconds=300)
+    start = end - timedelta(seconds=CascadeGrowth().options["window"])
+    assert datetime.fromisoformat(found.details["count_start"]) == start
+    text = describe(json.loads(json.dumps(found.to_dict()))["reason"])
+    before = start - (end - start)
+    clock = f"{start.astimezone(TZ):%H:%M}–{end.astimezone(TZ):%H:%M} 转发"
+    assert clock in text and f"此前 {before.astimezone(TZ):%H:%M}–" in text, text
+    assert "近 " not in text, text
