@@ -40,6 +40,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 
@@ -432,7 +433,10 @@ class RedisScheduler(Scheduler):
         deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
 
     def _enqueue_request(self, request: Request) -> bool:
-        data = self.queue._encode_request(request)
+        # The bytes scrapy-redis's queue writes (its own encoder is private), made from
+        # Scrapy's public request dict and the queue's serializer (picklecompat unless set),
+        # so a queue entry either of them wrote reads the same
+        data = self.queue.serializer.dumps(request.to_dict(spider=self.spider))
         score = -request.priority
         if request.dont_filter:
             self.server.execute_command("ZADD", self.queue.key, score, data)
@@ -469,7 +473,9 @@ class RedisScheduler(Scheduler):
         engine, a traceback each time. Named and dropped; counted as a lost page, so the crawl
         state is kept and the next run fetches again whatever it was."""
         try:
-            request: Request = self.queue._decode_request(data)
+            request: Request = request_from_dict(
+                self.queue.serializer.loads(data), spider=self.spider
+            )
         except Exception as exc:  # unpickling foreign bytes raises anything
             self.server.zrem(self.processing_key, data)
             self._inc(f"{STAT_PREFIX}errors/redis_bad_request")
