@@ -130,8 +130,8 @@ def test_a_monitored_brand_in_a_crisis_is_not_learnt_as_negative() -> None:
     plain = adaptation.adapt(model, feed)
     held = adaptation.adapt(model, feed, DAIRY_BRANDS)
     before = model.score(MENTION)[0]
-    assert plain.score(MENTION)[0] < before - 0.2  # measured 0.65 → 0.39
-    assert abs(held.score(MENTION)[0] - before) < 0.06  # measured 0.62
+    assert plain.score(MENTION)[0] < before - 0.2  # measured 0.64 → 0.39
+    assert abs(held.score(MENTION)[0] - before) < 0.06  # measured 0.61
     assert plain.weights["蒙牛"] < model.weights["蒙牛"] - 0.3
     assert plain.weights["蒙"] < model.weights["蒙"] - 0.3  # 蒙 is only ever in 蒙牛 here
     for feature in ("蒙牛", "蒙", "›蒙牛"):  # the name's own: as the model had them

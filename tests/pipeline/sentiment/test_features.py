@@ -86,7 +86,7 @@ def _lexicon(text: str) -> set[str]:
         ("不是很满意", {"⊖"}),
         ("没有问题", {"⊕"}),
         ("差不多吧，出差用的", set()),  # look-alikes are skipped whole
-        ("价格偏贵，但是服务很周到", {"⊖", "⊕", "›⊕"}),
+        ("价格偏贵，但是服务很周到", {"⊖", "⊕"}),  # no ›⊕: a hit after a turn is a hit
     ],
 )
 def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str]) -> None:
