@@ -195,6 +195,9 @@ class CascadeGrowth(Detector):
         return Reason(
             "cascade_growth",
             {"observed": observed, "expected": expected, "window": self.options["window"]}
+            # `expected` is the reference period's rate scaled to the window, not the window
+            # before: the sentence names that period
+            | {"reference": self.options["reference"]}
             | {k: details[k] for k in keys}
             | self.counted_params(details),
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -178,6 +178,15 @@ def _two_windows(p: Mapping[str, Any]) -> tuple[str, str]:
         return when, ""
 
 
+def _reference_span(p: Mapping[str, Any]) -> str:
+    """The clock span of the ``reference`` seconds before ``count_start``; ``""`` without."""
+    try:
+        start = datetime.fromisoformat(str(p["count_start"]))
+        return _clock_span(start - timedelta(seconds=int(p["reference"])), start)
+    except (KeyError, TypeError, ValueError, OverflowError):  # none stored, or damaged
+        return ""
+
+
 def _relative(p: Mapping[str, Any], unnamed: str) -> str:
     return f"近 {_span(p['window'])}" if p.get("window") else unnamed
 
@@ -242,11 +251,18 @@ CASCADE_TRIGGERS = {
 
 def _cascade_growth(p: Mapping[str, Any]) -> str:
     triggers = "、".join(CASCADE_TRIGGERS.get(str(t), str(t)) for t in p.get("triggers") or [])
-    when, before = _two_windows(p)
+    when = _clock_span(p.get("count_start"), p.get("count_end"))
+    # `expected` is the rate of the `reference` period before the window, scaled to the
+    # window's length (CascadeGrowth._figures): "07:45–08:45 平均每 15 分钟 2 次"
+    reference = _reference_span(p) if when else ""
+    before = (
+        f"此前 {reference} 平均每 {_span(p['window'])}转发 "
+        if reference and p.get("window")
+        else "此前同样时长 "
+    )
     text = (
         f"负面转发链{triggers or '增长'}：{when + ' ' if when else _relative(p, '最近一个窗口')}"
-        f"转发 {_count(p['observed'])} 次"
-        f"（{f'此前 {before} 转发 ' if before else '此前同样时长 '}{_count(p['expected'])} 次）"
+        f"转发 {_count(p['observed'])} 次（{before}{_count(p['expected'])} 次）"
     )
     if p.get("depth") is not None:
         text += f"，深 {int(p['depth'])} 层"

@@ -275,7 +275,8 @@ def sections(
     if payload.get("observed") is not None:
         label = OBSERVED_LABELS.get(str(payload.get("observed_counts")), "负面声量")
         span = payload.get("observed_window") or {}
-        when = f"{_clock(span['start'])}–{_clock(span['end'])}，" if span.get("start") else ""
+        has_span = span.get("start") and span.get("end")
+        when = f"{_clock(span['start'])}–{_clock(span['end'])}，" if has_span else ""
         expected = _num(payload.get("expected"))
         head.append(f"{bold(label)}：{_num(payload['observed'])}（{when}预期 {expected}）")
     if payload.get("negative_share") is not None:

@@ -100,7 +100,8 @@ def test_chat_messages_are_chinese_and_free_of_dumps(messages, type_) -> None:
     # why it fired, in Chinese, stating the reach the key accounts show (never "1,770" beside
     # a 568,000-follower amplifier)
     assert (
-        "- 负面转发链加速、加深：08:45–09:00 转发 23 次（此前 08:30–08:45 转发 0 次），深 2 层；"
+        "- 负面转发链加速、加深：08:45–09:00 转发 23 次"
+        "（此前 07:45–08:45 平均每 15 分钟转发 0 次），深 2 层；"
         "链上最大账号粉丝 56.8万，有认证账号参与"
     ) in lines
     # the hour the surge counts, by the clock: the hour ending with its 09:00 bin, not the

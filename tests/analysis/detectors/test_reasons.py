@@ -257,7 +257,12 @@ def test_a_cascade_reason_names_the_window_it_counts_and_the_one_before() -> Non
     start = end - timedelta(seconds=CascadeGrowth().options["window"])
     assert datetime.fromisoformat(found.details["count_start"]) == start
     text = describe(json.loads(json.dumps(found.to_dict()))["reason"])
-    before = start - (end - start)
+    # its expectation is the rate of the reference hour before the window, not the window
+    # before: the sentence names that hour
+    before = start - timedelta(seconds=CascadeGrowth().options["reference"])
     clock = f"{start.astimezone(TZ):%H:%M}–{end.astimezone(TZ):%H:%M} 转发"
-    assert clock in text and f"此前 {before.astimezone(TZ):%H:%M}–" in text, text
+    reference = (
+        f"此前 {before.astimezone(TZ):%H:%M}–{start.astimezone(TZ):%H:%M} 平均每 15 分钟转发"
+    )
+    assert clock in text and reference in text, text
     assert "近 " not in text, text
