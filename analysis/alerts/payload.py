@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from koubei import timeutil
-from koubei.analysis.detectors.reasons import describe, observed_counts
+from koubei.analysis.detectors.reasons import describe, duration_zh, observed_counts
 from koubei.timeutil import DEFAULT_TZ
 
 SCHEMA = "koubei.alert/1"
@@ -34,11 +34,8 @@ EVIDENCE_KEYS = (
 #: story builds up before the bin that fires. Alert texts and the incident page say so from
 #: this one value.
 EVIDENCE_LEAD = timedelta(hours=1)
-_LEAD_MINUTES = int(EVIDENCE_LEAD.total_seconds() // 60)
-#: EVIDENCE_LEAD as alert texts and the incident page write it ("1 小时")
-EVIDENCE_LEAD_ZH = (
-    f"{_LEAD_MINUTES // 60} 小时" if _LEAD_MINUTES % 60 == 0 else f"{_LEAD_MINUTES} 分钟"
-)
+#: EVIDENCE_LEAD as alert texts and the incident page write it ("1 小时"), as reasons write spans
+EVIDENCE_LEAD_ZH = duration_zh(EVIDENCE_LEAD.total_seconds())
 MAX_TOP_POSTS = 10
 MAX_KEY_ACCOUNTS = 10
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -159,18 +156,7 @@ def build_payload(incident: Any, evidence: Mapping[str, Any] | None = None) -> d
     brand = str(data["brand"])
     status = str(data["status"])
     share, share_window = _negative_share(detections, evidence)
-    # the top detection's counted span: its details hold it, and its reason too (a detection
-    # whose details were stored apart from its reason still names its hours)
-    reason = top.get("reason")
-    top_reason: Mapping[str, Any] = reason if isinstance(reason, Mapping) else {}
-    counted = next(
-        (
-            source
-            for source in (top.get("details") or {}, top_reason.get("params") or {})
-            if source.get("count_start")
-        ),
-        {},
-    )
+    counted = top.get("details") or {}  # count_start/count_end (Detector.counted_span)
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "dedup_key": data["dedup_key"],

@@ -23,7 +23,7 @@ import numpy as np
 
 from koubei.timeutil import DEFAULT_TZ
 
-__all__ = ["TEMPLATES", "Reason", "describe", "observed_counts", "reason_dict"]
+__all__ = ["TEMPLATES", "Reason", "describe", "duration_zh", "observed_counts", "reason_dict"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _figure(value: Any) -> str:
     return str(value)
 
 
-def _span(seconds: Any) -> str:
+def duration_zh(seconds: Any) -> str:
     """A window length: ``15 分钟``, ``1 小时``, ``1 天``."""
     value = int(seconds)
     if value % 86_400 == 0:
@@ -133,12 +133,12 @@ def _volume_rise(p: Mapping[str, Any]) -> str:
     # alert goes out after its first bin, and "近 1 小时" read as the hour before the message
     when = _clock_span(p.get("count_start"), p.get("count_end"))
     if window > interval:
-        span = f"{when} " if when else f"近 {_span(window)}"
+        span = f"{when} " if when else f"近 {duration_zh(window)}"
     elif held > 1:  # the figures are the last of the held bins
-        span = f"连续 {held} 个 {_span(interval)}时段偏高，最近一个时段"
+        span = f"连续 {held} 个 {duration_zh(interval)}时段偏高，最近一个时段"
         span += f"（{when}）" if when else ""
     else:
-        span = f"单个 {_span(interval)}时段" + (f"（{when}）" if when else "")
+        span = f"单个 {duration_zh(interval)}时段" + (f"（{when}）" if when else "")
     return f"{span}{what} {_count(p['observed'])} 条，预期 {_count(p['expected'])} 条{_z(p)}"
 
 
@@ -170,25 +170,24 @@ def _two_windows(p: Mapping[str, Any]) -> tuple[str, str]:
     if not when:
         return "", ""
     try:  # both parsed by _clock_span already
-        start = datetime.fromisoformat(str(p["count_start"]))
-        return when, _clock_span(
-            start - (datetime.fromisoformat(str(p["count_end"])) - start), start
-        )
-    except (TypeError, OverflowError):  # naive beside aware, or before year 1
+        start, end = (datetime.fromisoformat(str(p[k])) for k in ("count_start", "count_end"))
+        length = (end - start).total_seconds()
+    except TypeError:  # naive beside aware
         return when, ""
+    return when, _span_before(p, length)
 
 
-def _reference_span(p: Mapping[str, Any]) -> str:
-    """The clock span of the ``reference`` seconds before ``count_start``; ``""`` without."""
+def _span_before(p: Mapping[str, Any], seconds: Any) -> str:
+    """The clock span of ``seconds`` before ``count_start``; ``""`` without (or damaged)."""
     try:
         start = datetime.fromisoformat(str(p["count_start"]))
-        return _clock_span(start - timedelta(seconds=int(p["reference"])), start)
-    except (KeyError, TypeError, ValueError, OverflowError):  # none stored, or damaged
+        return _clock_span(start - timedelta(seconds=float(seconds)), start)
+    except (KeyError, TypeError, ValueError, OverflowError):
         return ""
 
 
 def _relative(p: Mapping[str, Any], unnamed: str) -> str:
-    return f"近 {_span(p['window'])}" if p.get("window") else unnamed
+    return f"近 {duration_zh(p['window'])}" if p.get("window") else unnamed
 
 
 def _volume_acceleration(p: Mapping[str, Any]) -> str:
@@ -254,9 +253,9 @@ def _cascade_growth(p: Mapping[str, Any]) -> str:
     when = _clock_span(p.get("count_start"), p.get("count_end"))
     # `expected` is the rate of the `reference` period before the window, scaled to the
     # window's length (CascadeGrowth._figures): "07:45–08:45 平均每 15 分钟 2 次"
-    reference = _reference_span(p) if when else ""
+    reference = _span_before(p, p.get("reference")) if when else ""
     before = (
-        f"此前 {reference} 平均每 {_span(p['window'])}转发 "
+        f"此前 {reference} 平均每 {duration_zh(p['window'])}转发 "
         if reference and p.get("window")
         else "此前同样时长 "
     )

@@ -68,6 +68,8 @@ def detection(
             },
         },
         **extra,
+        # and in its details, beside what the caller gives there (as Detector.details_at does)
+        "details": {**counted, **extra.get("details", {})},
     }
 
 
