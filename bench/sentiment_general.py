@@ -3,11 +3,12 @@ all-nine leave-one-category-out on two cores, and start-up-included speed agains
 
 The social table (``tests/data/social_sentiment.csv``, written for the project: reposts,
 emoticons, sarcasm, rhetorical questions, plain social posts, posts with no opinion) is scored
-with ``SentimentModel.score``: a row counts as right when the label is ``no_opinion`` exactly
-for ``no_opinion`` rows and otherwise when the score is on the labelled side of 0.5. Its
-``split`` column: ``dev`` rows were written first and were in view while the social features
-were written; ``test`` rows were written after those features were frozen, so only they measure
-the features without that bias.
+with ``SentimentModel.score``: a row counts as right when the label is ``no_opinion`` or
+``neutral`` exactly for rows so labelled and otherwise when the score is on the labelled side
+of 0.5 (``evaluation.social_row_right``). Its ``split`` column: ``dev`` rows were written first
+and were in view while the social features were written; ``test`` rows were written after
+those features were frozen, so only they measure the features without that bias; ``blind``
+rows were written by someone who had not seen the rules (``tests/data/README.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from koubei.pipeline.sentiment import SentimentModel, training
-from koubei.pipeline.sentiment.evaluation import leave_one_category_out, stock_snownlp_score
+from koubei.pipeline.sentiment.evaluation import (
+    leave_one_category_out,
+    social_row_right,
+    stock_snownlp_score,
+)
 from koubei.pipeline.sentiment.opinion import NO_OPINION
 from koubei.pipeline.sentiment.training import Example
 
@@ -38,32 +43,46 @@ def load_social(path: Path = SOCIAL) -> list[dict[str, str]]:
 
 
 def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str, Any]:
-    """Accuracy per kind and overall, no-opinion rate, and stock snownlp on polarity rows."""
+    """Accuracy per kind and overall (``evaluation.social_row_right``), the no-opinion and
+    neutral calls, and stock snownlp on polarity rows."""
     right: Counter[str] = Counter()
     total: Counter[str] = Counter()
     stock_right: Counter[str] = Counter()
-    called_none = true_none = both_none = 0
+    polar: Counter[str] = Counter()  # rows labelled positive or negative, by kind
+    called: Counter[str] = Counter()  # no_opinion / neutral: rows so labelled by the model
+    truly: Counter[str] = Counter()  # rows so labelled in the table
+    both: Counter[str] = Counter()
     for row in rows:
         score, label = model.score(row["text"])
-        predicted = label if label == NO_OPINION else ("positive" if score > 0.5 else "negative")
         kind = row["kind"]
         total[kind] += 1
-        right[kind] += predicted == row["label"]
-        called_none += label == NO_OPINION
-        true_none += row["label"] == NO_OPINION
-        both_none += label == NO_OPINION and row["label"] == NO_OPINION
-        if row["label"] != NO_OPINION:
+        right[kind] += social_row_right(score, label, row["label"])
+        for name in (NO_OPINION, "neutral"):
+            called[name] += label == name
+            truly[name] += row["label"] == name
+            both[name] += label == name and row["label"] == name
+        if row["label"] not in (NO_OPINION, "neutral"):
             stock = stock_snownlp_score(row["text"]) > 0.5
             stock_right[kind] += stock == (row["label"] == "positive")
+            polar[kind] += 1
     return {
-        "kinds": {k: (right[k], total[k], stock_right[k]) for k in total},
+        "kinds": {k: (right[k], total[k], stock_right[k], polar[k]) for k in total},
         "accuracy": sum(right.values()) / len(rows),
         "n": len(rows),
-        "no_opinion_rate": called_none / len(rows),
-        # None when no row is (or is called) no_opinion: a 0.000 read as every call wrong
-        "no_opinion_precision": both_none / called_none if called_none else None,
-        "no_opinion_recall": both_none / true_none if true_none else None,
+        "no_opinion_rate": called[NO_OPINION] / len(rows),
+        # None when no row is (or is called) so: a 0.000 read as every call wrong
+        "no_opinion_precision": _share(both[NO_OPINION], called[NO_OPINION]),
+        "no_opinion_recall": _share(both[NO_OPINION], truly[NO_OPINION]),
+        "neutral_precision": _share(both["neutral"], called["neutral"]),
+        "neutral_recall": _share(both["neutral"], truly["neutral"]),
+        # rows labelled positive or negative that the model calls neutral: opinions the share
+        # does not count (their score still has its side, so accuracy counts them right)
+        "polarity_called_neutral": called["neutral"] - both["neutral"],
     }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) -> None:
@@ -71,18 +90,22 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
         f"\nsocial-text table ({result['n']} rows, {SOCIAL.relative_to(SOCIAL.parents[2])}): "
         f"accuracy {result['accuracy']:.4f}; labelled no_opinion {result['no_opinion_rate']:.3f} "
         f"of rows (precision {_figure(result['no_opinion_precision'])}, "
-        f"recall {_figure(result['no_opinion_recall'])})"
+        f"recall {_figure(result['no_opinion_recall'])}); neutral precision "
+        f"{_figure(result['neutral_precision'])}, recall {_figure(result['neutral_recall'])}, "
+        f"{result['polarity_called_neutral']} positive or negative rows called neutral"
     )
     print("| kind | rows | koubei right | koubei acc | stock snownlp acc (polarity rows) |")
     print("|---|---|---|---|---|")
-    for kind, (right, n, stock) in sorted(result["kinds"].items()):
-        stock_text = "—" if kind == NO_OPINION else f"{stock / n:.3f}"
+    for kind, (right, n, stock, polar) in sorted(result["kinds"].items()):
+        stock_text = f"{stock / polar:.3f}" if polar else "—"
         print(f"| {kind} | {n} | {right} | {right / n:.3f} | {stock_text} |")
     for split, part in by_split.items():
         print(
             f"split {split}: accuracy {part['accuracy']:.4f} on {part['n']} rows, no_opinion "
             f"precision {_figure(part['no_opinion_precision'])} "
-            f"recall {_figure(part['no_opinion_recall'])}"
+            f"recall {_figure(part['no_opinion_recall'])}, neutral precision "
+            f"{_figure(part['neutral_precision'])} recall {_figure(part['neutral_recall'])}, "
+            f"{part['polarity_called_neutral']} polarity rows called neutral"
         )
 
 

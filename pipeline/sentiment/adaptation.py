@@ -567,5 +567,5 @@ def adapt_and_score(
         probabilities = [adapted.probability_aggregated(text) for text in usable]
     out: list[tuple[float, str]] = [(0.5, opinion.NO_OPINION)] * len(own)
     for i, p in zip(opinionated, probabilities, strict=True):
-        out[i] = (p, adapted.label_for(p))
+        out[i] = adapted.labelled(own[i], p)
     return adapted, out

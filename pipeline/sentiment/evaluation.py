@@ -55,6 +55,17 @@ def evaluate(
     return metrics(scores, [r.label for r in rows], elapsed, neutral)
 
 
+def social_row_right(score: float, label: str, labelled: str) -> bool:
+    """Whether ``score(text)`` (``score``, ``label``) is right for a row of the social-text
+    table labelled ``labelled``: a ``no_opinion`` or ``neutral`` row when the label is the
+    same; a ``positive`` or ``negative`` row when the post is scored (not ``no_opinion``) and
+    the score is on that side of 0.5, as the binary review sets are judged (a score inside the
+    neutral band still has a side)."""
+    if labelled in ("no_opinion", "neutral"):
+        return label == labelled
+    return label != "no_opinion" and (score > 0.5) == (labelled == "positive")
+
+
 def metrics(
     scores: Sequence[float],
     labels: Sequence[int],

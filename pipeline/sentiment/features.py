@@ -479,6 +479,20 @@ def extract(
     return out
 
 
+# The marks by which ``extract`` says a text judges something: a word of either lexicon (an
+# emoticon's gloss included), irony, a rhetorical question.
+_JUDGING_MARKS = "⊕⊖⊞⊟≀¿"
+
+
+def evaluates(text: str) -> bool:
+    """Whether ``text`` holds any sign of a judgement the scorer reads: a word of the hand or
+    the general lexicon (an emoticon's gloss too), a sarcasm marker, a rhetorical question, or a
+    complaint told without such words (a wait, a breakage: :data:`_COMPLAINT`)."""
+    if _COMPLAINT.search(to_halfwidth(text).lower()):
+        return True
+    return any(f[0] in _JUDGING_MARKS for f in extract(text, social=True, general=True))
+
+
 # Marks that prefix n-grams of a clause's own characters: contrast bigrams (›), the negated (¬)
 # and the strengthened (+) word.
 _TEXT_MARKS = "›¬+"

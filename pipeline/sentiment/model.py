@@ -150,12 +150,24 @@ class SentimentModel:
         A repost is scored on its text before ``//@``; a post with no words of its own (bare
         repost, emoji, @handles, links, platform boilerplate, empty) gets ``(0.5, "no_opinion")``:
         0.5 keeps ``score`` a probability for every consumer, the label keeps it out of the
-        negative share.
+        negative share. A short question asking others for their experience or advice, with no
+        judgement of its own (``opinion.asks_without_judging``: 有人喝过鲜牧吗), is labelled
+        neutral: a mention, not a negative one.
         """
         own = opinion.own_text(text) if isinstance(text, str) else ""
         if opinion.is_no_opinion(own):
             return 0.5, opinion.NO_OPINION
-        p = self.probability_aggregated(own)
+        return self.labelled(own, self.probability_aggregated(own))
+
+    def labelled(self, own: str, p: float) -> tuple[float, str]:
+        """The score and label of a post whose own words ``own`` have the aggregated probability
+        ``p``: ``label_for(p)``, except for a question asking others that judges nothing
+        (``opinion.asks_without_judging``), moved into the neutral band on the side of 0.5 the
+        model put it (the label says it judges nothing; the score still says the model's side).
+        """
+        if opinion.asks_without_judging(own):
+            low, high = self.neutral
+            p = min(high, max(low, p))
         return p, self.label_for(p)
 
     def probability_aggregated(self, text: str) -> float:

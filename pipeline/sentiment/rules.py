@@ -39,7 +39,9 @@ from koubei.pipeline.sentiment import features, opinion
 # otherwise: feature extraction, clause or sentence splitting, the no-opinion logic, the
 # aggregation of sentences. Say why beside the new number. 1: the first recorded rules.
 # 2: no ›⊕/›⊖ marks for lexicon hits after a contrast (the split before 但 is _MID_CONTRAST).
-RULES_REVISION = 2
+# 3: a short question asking others, with no judgement, is labelled neutral
+# (opinion.asks_without_judging; its patterns are digested below).
+RULES_REVISION = 3
 
 
 def _entries(path: Path) -> dict[str, list[str]]:
@@ -90,6 +92,7 @@ def rules_data(
                 "_PRAISE",
                 "_RHETORICAL",
                 "_COMPLAINT",
+                "_JUDGING_MARKS",
             ),
         ),
         "opinion": _patterns(
@@ -102,6 +105,12 @@ def rules_data(
                 "_NOISE",
                 "_CARD",
                 "_WHOLE_CARD",
+                "_ASKING",
+                "_SHARED_TROUBLE",
+                "_ENDS_ASKING",
+                "_OPENS_ASKING",
+                "ASKING_MAX_CHARS",
+                "ASKING_MAX_CLAUSES",
             ),
         ),
         "aggregation": _patterns(

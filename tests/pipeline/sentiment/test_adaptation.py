@@ -88,6 +88,20 @@ def test_adapt_and_score_gives_every_text_the_adapted_models_own_score(
     assert same is model and scored == [model.score(t) for t in few]
 
 
+def test_adapting_labels_a_question_asking_others_neutral_as_score_does(
+    without_books: tuple[SentimentModel, list[training.Example]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``koubei sentiment score`` adapts by default: its labels come from ``adapt_and_score``,
+    which must read an asking post (``opinion.asks_without_judging``) as ``score`` does."""
+    model, books = without_books
+    texts = [r.text for r in books] + ["有人喝过鲜牧吗"]
+    monkeypatch.setattr(adaptation, "MIN_TEXTS", 100)
+    adapted, scored = adaptation.adapt_and_score(model, texts)
+    assert adapted is not model
+    assert scored[-1][1] == "neutral" and scored[-1] == adapted.score(texts[-1])
+
+
 def test_a_corpus_of_long_texts_is_sampled_to_the_characters_it_may_hold() -> None:
     """Adapting holds the texts it reads as ids and features: a corpus within MAX_TEXTS but of
     long texts is sampled evenly so that they fit MAX_CHARACTERS (with a sixteenth of the whole

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from koubei.pipeline.sentiment import SentimentModel, load_model
+from koubei.pipeline.sentiment.evaluation import social_row_right
 from koubei.pipeline.sentiment.features import extract
 from koubei.pipeline.sentiment.opinion import NO_OPINION
 
@@ -58,8 +59,8 @@ def test_social_table_is_large_labelled_and_mostly_right(model: SentimentModel) 
     with open(TABLE, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) >= 200 and len({r["text"] for r in rows}) == len(rows)
-    assert {r["label"] for r in rows} == {"positive", "negative", NO_OPINION}
-    assert {"repost", "emoticon", "sarcasm", "rhetorical"} <= {r["kind"] for r in rows}
+    assert {r["label"] for r in rows} == {"positive", "negative", "neutral", NO_OPINION}
+    assert {"repost", "emoticon", "sarcasm", "rhetorical", "asking"} <= {r["kind"] for r in rows}
     right = 0
     for row in rows:
         score, label = model.score(row["text"])
@@ -67,9 +68,8 @@ def test_social_table_is_large_labelled_and_mostly_right(model: SentimentModel) 
             assert label == NO_OPINION, row["text"]
         else:
             assert label != NO_OPINION, row["text"]
-        predicted = label if label == NO_OPINION else ("positive" if score > 0.5 else "negative")
-        right += predicted == row["label"]
-    # Measured 0.92 with the shipped model (BENCHMARKS.md); the floor catches a regression.
+        right += social_row_right(score, label, row["label"])
+    # Measured 0.905 with the shipped model (BENCHMARKS.md); the floor catches a regression.
     assert right / len(rows) >= 0.88
 
 
