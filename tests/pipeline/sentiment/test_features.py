@@ -93,6 +93,25 @@ def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str])
     assert _lexicon(text) == marks
 
 
+@pytest.mark.parametrize(
+    ("text", "marks"),
+    [
+        # An item missing from a delivery order: 少送 read as little (少) elsewhere.
+        ("少送了一瓶可乐", {"⊖"}),
+        ("漏送了米饭，少给了筷子", {"⊖⊖"}),
+        ("漏给一份小菜", {"⊖"}),
+        # 少 ending a word that is no shortfall, before 送/给: skipped whole.
+        ("至少给个说法", set()),
+        ("多少给个回复", set()),
+        ("加了不少肉，少许盐", set()),
+    ],
+)
+def test_a_missing_item_is_a_complaint_and_its_look_alikes_are_not(
+    text: str, marks: set[str]
+) -> None:
+    assert _lexicon(text) == marks
+
+
 def _net(text: str) -> set[str]:
     return {f for f in extract(text, general=True) if f[0] in "Δ∇◇"}
 
