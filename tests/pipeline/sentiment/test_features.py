@@ -112,6 +112,18 @@ def test_a_missing_item_is_a_complaint_and_its_look_alikes_are_not(
     assert _lexicon(text) == marks
 
 
+@pytest.mark.parametrize(
+    ("text", "marks"),
+    [
+        ("卫生间很小", set()),
+        ("卫生间很小，隔音很差", {"⊖"}),
+        ("房间很卫生", {"⊕"}),  # 卫生 alone is still praise
+    ],
+)
+def test_the_bathroom_is_a_room_not_praise_of_hygiene(text: str, marks: set[str]) -> None:
+    assert _lexicon(text) == marks
+
+
 def _net(text: str) -> set[str]:
     return {f for f in extract(text, general=True) if f[0] in "Δ∇◇"}
 
