@@ -65,17 +65,16 @@ from typing import Any
 
 from bench.sentiment_general import (
     farthest_category,
-    load_social,
     loco_all,
+    print_asking_reviews,
     print_loco,
-    print_social,
+    print_social_table,
     score_peaks,
-    social_table,
     startup_runs,
     startup_speed,
 )
 from koubei import paths
-from koubei.pipeline.sentiment import SentimentModel, load_model, opinion, training
+from koubei.pipeline.sentiment import SentimentModel, load_model, training
 from koubei.pipeline.sentiment.evaluation import (
     evaluate,
     leave_one_category_out,
@@ -484,28 +483,6 @@ def run_lexicon_ablation() -> None:
         print(f"| {key} | {without[key]:.4f} | {with_lexicon[key]:.4f} | {change:+.2f} |")
 
 
-def _print_social_table(model: SentimentModel) -> None:
-    social = load_social()
-    splits = sorted({r["split"] for r in social})
-    print_social(
-        social_table(model, social),
-        {k: social_table(model, [r for r in social if r["split"] == k]) for k in splits},
-    )
-
-
-def _print_asking_reviews(rows: list[Example]) -> None:
-    """How many labelled reviews the asking rule reads as a neutral question, by label: a
-    review is an opinion, so each one it reads is a label the rule may have taken away."""
-    asking = [r for r in rows if opinion.asks_without_judging(opinion.own_text(r.text))]
-    negative = sum(r.label == 0 for r in asking)
-    print(
-        f"labelled reviews read as asking (labelled neutral): {len(asking)} of {len(rows)} "
-        f"({negative} labelled negative, {len(asking) - negative} positive)"
-    )
-    for r in asking[:10]:
-        print(f"- {r.label} {r.text[:60]}")
-
-
 def main(argv: list[str]) -> int:
     try:
         paths.reviews_csv()
@@ -545,8 +522,8 @@ def main(argv: list[str]) -> int:
         )
         return 0
     if "--social" in argv:  # only the social-text table (as in the default run)
-        _print_social_table(load_model())
-        _print_asking_reviews(training.load_labelled(paths.reviews_csv()))
+        print_social_table(load_model())
+        print_asking_reviews(training.load_labelled(paths.reviews_csv()))
         return 0
     if "--adapt" in argv:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]
@@ -596,7 +573,7 @@ def main(argv: list[str]) -> int:
         f"script, same {300 if quick else 2000} texts): {ours_s:.1f} s vs {stock_s:.1f} s = "
         f"{stock_s / ours_s:.1f}× ({stock_s / plain_s:.1f}× with --no-adapt, {plain_s:.1f} s)"
     )
-    _print_social_table(model)
+    print_social_table(model)
     farthest, distance = farthest_category(rows)
     print_loco(loco_all(rows, per_category=40 if quick else 200), farthest, distance)
     return 0

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from koubei.pipeline.sentiment import SentimentModel, training
+from koubei.pipeline.sentiment import SentimentModel, opinion, training
 from koubei.pipeline.sentiment.evaluation import (
     leave_one_category_out,
     social_row_right,
@@ -107,6 +107,29 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
             f"{_figure(part['neutral_precision'])} recall {_figure(part['neutral_recall'])}, "
             f"{part['polarity_called_neutral']} polarity rows called neutral"
         )
+
+
+def print_social_table(model: SentimentModel) -> None:
+    """The social-text table scored by ``model``: every row, then each split."""
+    social = load_social()
+    splits = sorted({r["split"] for r in social})
+    print_social(
+        social_table(model, social),
+        {k: social_table(model, [r for r in social if r["split"] == k]) for k in splits},
+    )
+
+
+def print_asking_reviews(rows: list[Example]) -> None:
+    """How many labelled reviews the asking rule reads as a neutral question, by label: a
+    review is an opinion, so each one it reads is a label the rule may have taken away."""
+    asking = [r for r in rows if opinion.asks_without_judging(opinion.own_text(r.text))]
+    negative = sum(r.label == 0 for r in asking)
+    print(
+        f"labelled reviews read as asking (labelled neutral): {len(asking)} of {len(rows)} "
+        f"({negative} labelled negative, {len(asking) - negative} positive)"
+    )
+    for r in asking[:10]:
+        print(f"- {r.label} {r.text[:60]}")
 
 
 def _figure(value: float | None) -> str:
