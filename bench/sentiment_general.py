@@ -52,6 +52,7 @@ def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str,
     called: Counter[str] = Counter()  # no_opinion / neutral: rows so labelled by the model
     truly: Counter[str] = Counter()  # rows so labelled in the table
     both: Counter[str] = Counter()
+    neutral_called_negative = 0  # what the negative share would wrongly count
     for row in rows:
         score, label = model.score(row["text"])
         kind = row["kind"]
@@ -61,6 +62,7 @@ def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str,
             called[name] += label == name
             truly[name] += row["label"] == name
             both[name] += label == name and row["label"] == name
+        neutral_called_negative += row["label"] == "neutral" and label == "negative"
         if row["label"] not in (NO_OPINION, "neutral"):
             stock = stock_snownlp_score(row["text"]) > 0.5
             stock_right[kind] += stock == (row["label"] == "positive")
@@ -78,6 +80,7 @@ def social_table(model: SentimentModel, rows: list[dict[str, str]]) -> dict[str,
         # rows labelled positive or negative that the model calls neutral: opinions the share
         # does not count (their score still has its side, so accuracy counts them right)
         "polarity_called_neutral": called["neutral"] - both["neutral"],
+        "neutral_called_negative": neutral_called_negative,
     }
 
 
@@ -92,7 +95,8 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
         f"of rows (precision {_figure(result['no_opinion_precision'])}, "
         f"recall {_figure(result['no_opinion_recall'])}); neutral precision "
         f"{_figure(result['neutral_precision'])}, recall {_figure(result['neutral_recall'])}, "
-        f"{result['polarity_called_neutral']} positive or negative rows called neutral"
+        f"{result['polarity_called_neutral']} positive or negative rows called neutral, "
+        f"{result['neutral_called_negative']} neutral rows called negative"
     )
     print("| kind | rows | koubei right | koubei acc | stock snownlp acc (polarity rows) |")
     print("|---|---|---|---|---|")
@@ -105,7 +109,8 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
             f"precision {_figure(part['no_opinion_precision'])} "
             f"recall {_figure(part['no_opinion_recall'])}, neutral precision "
             f"{_figure(part['neutral_precision'])} recall {_figure(part['neutral_recall'])}, "
-            f"{part['polarity_called_neutral']} polarity rows called neutral"
+            f"{part['polarity_called_neutral']} polarity rows called neutral, "
+            f"{part['neutral_called_negative']} neutral rows called negative"
         )
 
 
@@ -119,9 +124,19 @@ def print_social_table(model: SentimentModel) -> None:
     )
 
 
+_QUESTION = re.compile(r"[？?吗呢]")
+
+
 def print_asking_reviews(rows: list[Example]) -> None:
-    """How many labelled reviews the asking rule reads as a neutral question, by label: a
-    review is an opinion, so each one it reads is a label the rule may have taken away."""
+    """How often labelled reviews hold a question and how many of those are negative (what the
+    model learned a question means), then how many the asking rule reads as a neutral
+    question, by label: a review is an opinion, so each one it reads is a label it may have
+    taken away."""
+    questions = [r for r in rows if _QUESTION.search(r.text)]
+    print(
+        f"labelled reviews holding ？, ?, 吗 or 呢: {len(questions)}, "
+        f"{sum(r.label == 0 for r in questions) / len(questions):.0%} of them negative"
+    )
     asking = [r for r in rows if opinion.asks_without_judging(opinion.own_text(r.text))]
     negative = sum(r.label == 0 for r in asking)
     print(

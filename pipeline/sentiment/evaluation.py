@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from koubei.pipeline.sentiment.opinion import NO_OPINION
 from koubei.pipeline.sentiment.training import Example
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ def social_row_right(score: float, label: str, labelled: str) -> bool:
     same; a ``positive`` or ``negative`` row when the post is scored (not ``no_opinion``) and
     the score is on that side of 0.5, as the binary review sets are judged (a score inside the
     neutral band still has a side)."""
-    if labelled in ("no_opinion", "neutral"):
+    if labelled in (NO_OPINION, "neutral"):
         return label == labelled
-    return label != "no_opinion" and (score > 0.5) == (labelled == "positive")
+    return label != NO_OPINION and (score > 0.5) == (labelled == "positive")
 
 
 def metrics(

@@ -147,17 +147,21 @@ def is_no_opinion(own: str) -> bool:
 # A question that asks others for their experience or advice (有人喝过鲜牧吗, 鲜牧怎么样？, 请问
 # 门店几点开门) judges nothing itself: on social media it is a mention, not a complaint. Shop
 # reviews taught the model that a question is a complaint (of the labelled reviews holding ？, 吗
-# or 呢, two in three are negative: 到底能不能解决？？？), so such a post scored negative
-# (有人喝过鲜牧吗 0.15) and raised a brand's negative share. What asks: these cues, taken out
-# before the rest is checked for any judgement (features.evaluates), so 好喝吗 is a question and
-# not praise; none counts after 不/没 (不怎么样 judges). 有没有人管 stays a rhetorical question
-# (features._RHETORICAL). 能不能 is left out: in the reviews it is nearly always a demand.
+# or 呢, two in three are negative, ``python -m bench sentiment --social``: 到底能不能解决？？？),
+# so such a post scored negative (有人喝过鲜牧吗 0.15) and raised a brand's negative share. What
+# asks: these cues, taken out before the rest is checked for any judgement (features.evaluates),
+# so 好喝吗 is a question and not praise; none counts after 不/没 (不怎么样 judges). 有没有人管
+# stays a rhetorical question (features._RHETORICAL). 能不能 is left out: in the reviews it is
+# nearly always a demand. _OPENERS open an asking post, _HOW can end one without a question mark
+# (_OPENS_ASKING, _ENDS_ASKING); both are asking cues too.
+_OPENERS = "请问|求问|求推荐|求助|求科普"
+_HOW = "怎么样|怎样|咋样|如何"
 _ASKING = re.compile(
     r"(?<![不没])(?:"
     r"(?:有没有人(?!管)|(?<!没)有人|有谁)(?:知道|了解)?"
     r"|谁(?:知道|用过|喝过|吃过|买过|试过|去过|住过|点过|了解)"
-    r"|请问|求问|求推荐|求助|求科普|大家(?:觉得|说说|看看)"
-    r"|(?:不知道?)?(?:怎么样|怎样|咋样|如何)|好不好|哪个(?:好|更)|哪家|在哪(?:里|儿)?"
+    rf"|{_OPENERS}|大家(?:觉得|说说|看看)"
+    rf"|(?:不知道?)?(?:{_HOW})|好不好|哪个(?:好|更)|哪家|在哪(?:里|儿)?"
     r"|推荐(?:一下)?(?=\W*$|吗|呢)|值得(?:买|入手|入|去|一试)?吗|值不值|靠不靠谱|靠谱吗"
     r"|是不是真的|好(?:喝|吃|用|住|看|玩)(?:吗|不)|(?:能|可以)[^点些]{0,8}?吗"
     r")"
@@ -165,8 +169,8 @@ _ASKING = re.compile(
 # ... unless the asker shares a trouble or demands: a complaint seeking company or a rhetorical
 # one (有人也喝出异物吗, 有人一样吗, 只有我觉得…吗, 还有人买吗, 还能用吗, 能走心点吗).
 _SHARED_TROUBLE = re.compile(r"也|一样|同样|只有我|就我|还(?!是)|点吗|些吗")
-_ENDS_ASKING = re.compile(r"(?:[?？]|[吗呢么嘛][啊呀哈]?|怎么样|怎样|咋样|如何|好不好|哪个)[\W_]*$")
-_OPENS_ASKING = re.compile(r"^(?:请问|求问|求推荐|求助|求科普)")
+_ENDS_ASKING = re.compile(rf"(?:[?？]|[吗呢么嘛][啊呀哈]?|{_HOW}|好不好|哪个)[\W_]*$")
+_OPENS_ASKING = re.compile(rf"^(?:{_OPENERS})")
 # Longer texts with a question in them are mostly reviews or stories whose question follows a
 # report of a trouble (书页纷纷掉落了，请问怎么回事？) or is one sentence among judging ones; an
 # asking post is short: one sentence of at most two clauses. On the labelled reviews
