@@ -382,23 +382,25 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace, processes: int) -> int:
-    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.forking import forked_calls
+    from koubei.pipeline.sentiment.parallel import stretches_for
     from koubei.pipeline.sentiment.rules import rules_version
 
-    model = _model(args.model)
     adapting = args.adapt is not False
-    base = _adapt_instead(model) if adapting else None
-    if base is not None:
-        if args.adapt:  # asked for with --adapt
-            raise _not_again(args.model, model, base)
-        # by default an adapted model (a source's, say) is the one asked for: it scores as it is
-        print(
-            f"not adapted: {args.model} is an adapted model ({model.version}); scored with it as "
-            f"it is (to adapt to this file, score with {base})",
-            file=sys.stderr,
-        )
-        adapting = False
-    monitored = inputs.monitored_names(args.config_dir) if adapting else []
+    with inputs.monitored_names_loading(args.config_dir, wanted=adapting) as names:
+        model = _model(args.model)
+        base = _adapt_instead(model) if adapting else None
+        if base is not None:
+            if args.adapt:  # asked for with --adapt
+                raise _not_again(args.model, model, base)
+            # by default an adapted model (a source's, say) is the one asked for: as it is
+            print(
+                f"not adapted: {args.model} is an adapted model ({model.version}); scored with "
+                f"it as it is (to adapt to this file, score with {base})",
+                file=sys.stderr,
+            )
+            adapting = False
+        monitored = names() if adapting else []
     texts = inputs.read_texts(args.file, args.column, processes)
     if adapting:
         from koubei.pipeline.sentiment.adaptation import adapt_and_score

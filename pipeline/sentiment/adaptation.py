@@ -277,11 +277,12 @@ def _features(
 
     With ``processes`` > 1 (and ``PARALLEL_MIN_TEXTS`` texts or more) the texts are cut into
     that many stretches: this process reads the first while forked ones read the others
-    (``parallel.forked_calls``), and their ids are then numbered as one pass would have
+    (``forking.forked_calls``), and their ids are then numbered as one pass would have
     numbered them, so the corpus is the same, id for id, and so is everything adapting
     computes from it. The forked ones send back only ids and their new features joined."""
+    from koubei.forking import forked_calls
     from koubei.owned_folders import owned_temporary_directory, remove_orphaned
-    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    from koubei.pipeline.sentiment.parallel import stretches_for
     from koubei.stopping import sigterm_unwinds
 
     stretches = stretches_for(texts, processes)
@@ -496,8 +497,9 @@ def _adapted(
 
 def _scored_rest(model: SentimentModel, texts: list[str], processes: int) -> array[float]:
     """``model.probability_aggregated`` of every text, in order, in ``processes`` processes
-    (``parallel.forked_calls``, as the pass reads; the same floats in any case)."""
-    from koubei.pipeline.sentiment.parallel import forked_calls, stretches_for
+    (``forking.forked_calls``, as the pass reads; the same floats in any case)."""
+    from koubei.forking import forked_calls
+    from koubei.pipeline.sentiment.parallel import stretches_for
 
     stretches = stretches_for(texts, processes)
     with forked_calls(_probabilities, stretches[1:], model) as others:
