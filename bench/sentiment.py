@@ -7,7 +7,8 @@ reports, in the same run (``bench.sentiment_general``): speed with start-up incl
 social-text table with the no-opinion rate, and leave-one-category-out on all nine categories
 with the farthest category (bigram distance) as a stand-in unseen domain. ``--quick`` runs on
 small samples. ``--social`` prints only the social-text table (every row, the shipped model)
-and how many labelled reviews the asking rule (``opinion.asks_without_judging``) reads.
+and how many labelled reviews the asking rule (``opinion.asks_without_judging``) reads;
+``--domains`` only the blind food-delivery and hotel reviews (also in the default run).
 
 ``--loco`` runs only the leave-one-category-out evaluation instead: for each of
 ``LOCO_CATEGORIES`` (or ``--categories=A,B``), train on the training split of the other eight
@@ -67,6 +68,7 @@ from bench.sentiment_general import (
     farthest_category,
     loco_all,
     print_asking_reviews,
+    print_domain_table,
     print_loco,
     print_social_table,
     score_peaks,
@@ -525,6 +527,9 @@ def main(argv: list[str]) -> int:
         print_social_table(load_model())
         print_asking_reviews(training.load_labelled(paths.reviews_csv()))
         return 0
+    if "--domains" in argv:  # only the blind domain reviews (as in the default run)
+        print_domain_table(load_model())
+        return 0
     if "--adapt" in argv:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]
         rows = training.load_labelled(paths.reviews_csv())
@@ -574,6 +579,7 @@ def main(argv: list[str]) -> int:
         f"{stock_s / ours_s:.1f}× ({stock_s / plain_s:.1f}× with --no-adapt, {plain_s:.1f} s)"
     )
     print_social_table(model)
+    print_domain_table(model)
     farthest, distance = farthest_category(rows)
     print_loco(loco_all(rows, per_category=40 if quick else 200), farthest, distance)
     return 0
