@@ -41,7 +41,8 @@ SOCIAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "social_sentim
 DOMAINS = SOCIAL.with_name("domain_reviews.csv")
 
 
-def load_social(path: Path = SOCIAL) -> list[dict[str, str]]:
+def load_table(path: Path) -> list[dict[str, str]]:
+    """The rows of a labelled CSV with a header (``SOCIAL``, ``DOMAINS``), as dicts."""
     with open(path, encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
@@ -120,7 +121,7 @@ def print_social(result: dict[str, Any], by_split: dict[str, dict[str, Any]]) ->
 
 def print_social_table(model: SentimentModel) -> None:
     """The social-text table scored by ``model``: every row, then each split."""
-    social = load_social()
+    social = load_table(SOCIAL)
     splits = sorted({r["split"] for r in social})
     print_social(
         social_table(model, social),
@@ -134,7 +135,7 @@ def print_domain_table(model: SentimentModel) -> None:
     was never in view while the lexicon and rules were changed against the ``dev`` split. No
     adapted column: ``score`` adapts only to ``adaptation.MIN_TEXTS`` (200) texts with an
     opinion, so on a domain's 120 it would always equal ``--no-adapt``."""
-    rows = load_social(DOMAINS)
+    rows = load_table(DOMAINS)
     scorers = (stock_snownlp_score, lambda text: model.score(text)[0])
     print("blind domain reviews (tests/data/domain_reviews.csv), accuracy at 0.5:")
     print("| domain | split | rows | stock snownlp | koubei --no-adapt |")
