@@ -9,6 +9,9 @@ with the farthest category (bigram distance) as a stand-in unseen domain. ``--qu
 small samples. ``--social`` prints only the social-text table (every row, the shipped model)
 and how many labelled reviews the asking rule (``opinion.asks_without_judging``) reads;
 ``--domains`` only the blind food-delivery and hotel reviews (also in the default run).
+``--loco-screen`` only the default run's all-nine leave-one-category-out, unadapted, as
+``--quick`` runs it (``loco_all(rows, per_category=40)``: sessions 40-41 screened lexicon
+variants by its mean of every row, about two minutes), per category and mean.
 
 ``--loco`` runs only the leave-one-category-out evaluation instead: for each of
 ``LOCO_CATEGORIES`` (or ``--categories=A,B``), train on the training split of the other eight
@@ -65,11 +68,13 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.sentiment_general import (
+    SCREEN_TEST,
     farthest_category,
     loco_all,
     print_asking_reviews,
     print_domain_table,
     print_loco,
+    print_loco_screen,
     print_social_table,
     score_peaks,
     startup_runs,
@@ -530,6 +535,9 @@ def main(argv: list[str]) -> int:
     if "--domains" in argv:  # only the blind domain reviews (as in the default run)
         print_domain_table(load_model())
         return 0
+    if "--loco-screen" in argv:  # the lexicon screening figure (the --quick run's LOCO part)
+        print_loco_screen(training.load_labelled(paths.reviews_csv()))
+        return 0
     if "--adapt" in argv:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]
         rows = training.load_labelled(paths.reviews_csv())
@@ -581,7 +589,7 @@ def main(argv: list[str]) -> int:
     print_social_table(model)
     print_domain_table(model)
     farthest, distance = farthest_category(rows)
-    print_loco(loco_all(rows, per_category=40 if quick else 200), farthest, distance)
+    print_loco(loco_all(rows, per_category=SCREEN_TEST if quick else 200), farthest, distance)
     return 0
 
 

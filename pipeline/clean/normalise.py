@@ -105,13 +105,17 @@ def _converter() -> object:
     return opencc.OpenCC("t2s")
 
 
+def _dictionary_path(name: str) -> Path:
+    """Where the installed OpenCC keeps its dictionary ``name`` (``STPhrases.txt``)."""
+    import opencc
+
+    return Path(opencc.__file__).with_name("dictionary") / name
+
+
 def _dictionary(name: str) -> Iterator[tuple[str, str]]:
     """(key, first value) pairs of one of OpenCC's dictionaries, read a line at a time: holding
     ``STPhrases`` (1 MB, 50,000 pairs) as a list raised ``score``'s peak RSS by 17 MB."""
-    import opencc
-
-    path = Path(opencc.__file__).with_name("dictionary") / name
-    with path.open(encoding="utf-8") as lines:
+    with _dictionary_path(name).open(encoding="utf-8") as lines:
         for line in lines:
             key, _, values = line.rstrip("\n").partition("\t")
             yield key, values.split(" ")[0]
@@ -119,9 +123,7 @@ def _dictionary(name: str) -> Iterator[tuple[str, str]]:
 
 def _dictionary_text(name: str) -> str:
     """One of OpenCC's dictionaries as one string (``STPhrases``: 1 MB, let go of once read)."""
-    import opencc
-
-    return (Path(opencc.__file__).with_name("dictionary") / name).read_text(encoding="utf-8")
+    return _dictionary_path(name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

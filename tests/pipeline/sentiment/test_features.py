@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from koubei.pipeline.sentiment.features import (
@@ -73,10 +75,6 @@ def test_max_n_bounds_plain_ngrams() -> None:
     assert "质量很" in extract("质量很好", max_n=3)
 
 
-def _lexicon(text: str) -> set[str]:
-    return {f for f in extract(text) if f.lstrip("›")[:1] in ("⊕", "⊖")}
-
-
 @pytest.mark.parametrize(
     ("text", "marks"),
     [
@@ -89,8 +87,10 @@ def _lexicon(text: str) -> set[str]:
         ("价格偏贵，但是服务很周到", {"⊖", "⊕"}),  # no ›⊕: a hit after a turn is a hit
     ],
 )
-def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str]) -> None:
-    assert _lexicon(text) == marks
+def test_lexicon_hits_count_per_clause_with_negation(
+    text: str, marks: set[str], lexicon_marks: Callable[[str], set[str]]
+) -> None:
+    assert lexicon_marks(text) == marks
 
 
 @pytest.mark.parametrize(
@@ -107,9 +107,9 @@ def test_lexicon_hits_count_per_clause_with_negation(text: str, marks: set[str])
     ],
 )
 def test_a_missing_item_is_a_complaint_and_its_look_alikes_are_not(
-    text: str, marks: set[str]
+    text: str, marks: set[str], lexicon_marks: Callable[[str], set[str]]
 ) -> None:
-    assert _lexicon(text) == marks
+    assert lexicon_marks(text) == marks
 
 
 @pytest.mark.parametrize(
@@ -120,8 +120,10 @@ def test_a_missing_item_is_a_complaint_and_its_look_alikes_are_not(
         ("房间很卫生", {"⊕"}),  # 卫生 alone is still praise
     ],
 )
-def test_the_bathroom_is_a_room_not_praise_of_hygiene(text: str, marks: set[str]) -> None:
-    assert _lexicon(text) == marks
+def test_the_bathroom_is_a_room_not_praise_of_hygiene(
+    text: str, marks: set[str], lexicon_marks: Callable[[str], set[str]]
+) -> None:
+    assert lexicon_marks(text) == marks
 
 
 def _net(text: str) -> set[str]:
