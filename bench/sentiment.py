@@ -75,7 +75,6 @@ from bench.sentiment_general import (
     print_asking_reviews,
     print_domain_table,
     print_loco,
-    print_loco_screen,
     print_social_table,
     score_peaks,
     startup_runs,
@@ -536,7 +535,8 @@ def main(argv: list[str]) -> int:
         print_domain_table(load_model())
         return 0
     if "--loco-screen" in argv:  # the lexicon screening figure (the --quick run's LOCO part)
-        print_loco_screen(training.load_labelled(paths.reviews_csv()))
+        rows = training.load_labelled(paths.reviews_csv())
+        print_loco(loco_all(rows, per_category=SCREEN_TEST), *farthest_category(rows))
         return 0
     if "--adapt" in argv:
         chosen = [a.split("=", 1)[1] for a in argv if a.startswith("--categories=")]

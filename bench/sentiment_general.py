@@ -234,28 +234,6 @@ def loco_all(rows: list[Example], per_category: int) -> dict[str, Any]:
 SCREEN_TEST = 40
 
 
-def print_loco_screen(rows: list[Example]) -> None:
-    """All-nine leave-one-category-out, unadapted: ``loco_all(rows, per_category=SCREEN_TEST)``,
-    the call sessions 40-41 screened lexicon variants with (its mean of every row of each
-    left-out category, ``koubei_all``, compared between two trees), per category and mean."""
-    start = time.perf_counter()
-    result = loco_all(rows, per_category=SCREEN_TEST)
-    print(
-        f"leave one category out, all nine, unadapted (loco_all, per_category={SCREEN_TEST}; "
-        f"{time.perf_counter() - start:.0f} s)"
-    )
-    n = SCREEN_TEST
-    print(f"| left-out category | rows | koubei every row | koubei {n} held out | stock {n} |")
-    print("|---|---|---|---|---|")
-    for cat, e in result["categories"].items():
-        print(
-            f"| {cat} | {e['n_all']} | {e['koubei_all']:.4f} | {e['koubei']:.4f} | "
-            f"{e['stock']:.4f} |"
-        )
-    m = result["mean"]
-    print(f"| mean | | {m['koubei_all']:.5f} | {m['koubei']:.4f} | {m['stock']:.4f} |")
-
-
 def print_loco(result: dict[str, Any], farthest: str, distance: dict[str, float]) -> None:
     print(
         "\nleave one category out, all nine (train on the other eight categories' training "
