@@ -136,7 +136,12 @@ def drop_boilerplate(text: str) -> str:
             if not stripped:
                 continue
         line = _BULLET.sub("", stripped)
-        if is_boilerplate(stripped) or is_boilerplate(line) or (stripped and not line):
+        # (a line without a bullet, nearly every one, is judged once)
+        if (
+            is_boilerplate(stripped)
+            or (line != stripped and is_boilerplate(line))
+            or (stripped and not line)
+        ):
             continue
         if line and len(line) <= 80:
             bracketed = _TITLE_BRACKET.match(line)

@@ -198,3 +198,22 @@ def test_what_only_a_texts_mentions_of_a_name_give() -> None:
     assert names.mention_only("今天买了蒙牛，很蒙牛") == {"蒙", "牛", "+蒙", "+牛", "¬蒙", "¬牛"}
     assert names.mention_only("ＬＧ的冰箱坏了") == {"l", "g", "+l", "+g", "¬l", "¬g"}  # width, case
     assert names.mention_only("algorithm好难") == set()  # lg inside a word is no mention
+
+
+def test_a_text_read_after_another_has_the_features_it_has_alone() -> None:
+    # extract keeps what the clauses of the last text gave, for a long text's sentences read
+    # next (model.scored_units): a sentence whose clause came after a contrast in the text (呵呵)
+    # and not in the sentence, and a text read with other flags, get what they get read first.
+    text = "等了三个小时，真棒。但是包装很好，不太满意；呵呵"
+    units = [text, *sentences(text)]
+    flags = [(2, True, True, True), (2, True, True, False), (3, True, True, True)]
+    alone = {}
+    for unit in units:
+        for flag in flags:
+            extract("另一段话", social=True)  # not part of the text: read afresh
+            alone[unit, flag] = extract(unit, *flag)
+    for flag in flags:
+        assert [extract(unit, *flag) for unit in units] == [alone[u, flag] for u in units]
+    assert [extract(u, *f) for u in units for f in flags] == [
+        alone[u, f] for u in units for f in flags
+    ]
