@@ -41,7 +41,8 @@ from koubei.pipeline.sentiment import features, opinion
 # 2: no ›⊕/›⊖ marks for lexicon hits after a contrast (the split before 但 is _MID_CONTRAST).
 # 3: a short question asking others, with no judgement, is labelled neutral
 # (opinion.asks_without_judging; its patterns are digested below).
-RULES_REVISION = 3
+# 4: a comparison with an earlier time counts in a clause's lexicon balance (_THAN_BEFORE).
+RULES_REVISION = 4
 
 
 def _entries(path: Path) -> dict[str, list[str]]:
@@ -93,6 +94,8 @@ def rules_data(
                 "_RHETORICAL",
                 "_COMPLAINT",
                 "_JUDGING_MARKS",
+                "_THAN_BEFORE",
+                "_WORSE_THAN_BEFORE",
             ),
         ),
         "opinion": _patterns(
