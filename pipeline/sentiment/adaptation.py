@@ -49,7 +49,7 @@ reviews (every one names 蒙牛) among other categories' reviews, the shipped mo
 model adapted then would score every later neutral mention negative and inflate the negative
 share alerts are raised on. So, given the ``monitored`` names (the command layer passes every
 name, alias and competitor of brands.yaml; this package reads no config), the features of those
-names keep the unadapted weights (``features.MonitoredNames.is_name_feature``: the name's
+names keep the unadapted weights (``MonitoredNames.is_name_feature``: the name's
 n-grams of two or more characters, and those holding it whole), and a mention is no evidence for
 a character of the name the text has nowhere else (``mention_only``: 蒙 of 蒙牛, while 牛 in 牛奶
 still learns). The same feed then scores the mention 0.61 (``test_adaptation.py``). Two
@@ -92,6 +92,7 @@ from koubei.pipeline.sentiment.adaptation_settings import (
     SATURATION_QUANTILE,
 )
 from koubei.pipeline.sentiment.model import SentimentModel, scored_units
+from koubei.pipeline.sentiment.names import MonitoredNames
 
 __all__ = [
     "ADAPTED_MARK",
@@ -182,7 +183,7 @@ class _Pass:
         # peak on 7,800 long reviews)
         self.later: dict[str, int] = {}
 
-    def read(self, monitored: features.MonitoredNames, texts: Sequence[str]) -> None:
+    def read(self, monitored: MonitoredNames, texts: Sequence[str]) -> None:
         """One extraction a unit of ``texts`` (a pass reads once): nearly all of adapting's
         time."""
         model, vocabulary = self.model, self.vocabulary
@@ -239,7 +240,7 @@ class _Pass:
 
 
 def _stretch_ids(
-    model: SentimentModel, monitored: features.MonitoredNames, spool: str, texts: Sequence[str]
+    model: SentimentModel, monitored: MonitoredNames, spool: str, texts: Sequence[str]
 ) -> _StretchIds:
     """A pass over a stretch of texts in a forked process, sent back compact: its ids in a file
     of the folder ``spool``, read straight into the first pass's ids (pickled back, the 6 MB of
@@ -266,7 +267,7 @@ def _stretch_ids(
 def _features(
     model: SentimentModel,
     texts: Sequence[str],
-    monitored: features.MonitoredNames,
+    monitored: MonitoredNames,
     processes: int = 1,
 ) -> tuple[str, array[int], array[int], array[int], array[int], dict[int, set[int]]]:
     """Every feature of ``texts``, each unit's as ids, where each unit starts, each text's first
@@ -398,7 +399,7 @@ def _adapted(
         return model, None
     positions = _sample(usable)
     sample = [usable[i] for i in positions]
-    names = features.MonitoredNames(monitored)
+    names = MonitoredNames(monitored)
     found = _features(model, sample, names, processes)
     # numpy only now, into the memory the vocabulary's look-up table freed (adaptation_counts)
     import numpy as np

@@ -7,12 +7,12 @@ from collections.abc import Callable
 import pytest
 
 from koubei.pipeline.sentiment.features import (
-    MonitoredNames,
     extract,
     has_evaluative_word,
     prepare,
     sentences,
 )
+from koubei.pipeline.sentiment.names import MonitoredNames
 
 
 def _marked(text: str, mark: str) -> set[str]:
